@@ -1,0 +1,51 @@
+package io.kvconnect.api;
+
+import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.api.common.ConnectorConfig;
+import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.scheduler.SchedulerConnector;
+import io.kvconnect.api.worker.WorkerConnector;
+
+/**
+ * The entry point of a connector plugin, found by {@link java.util.ServiceLoader}.
+ *
+ * <p>A plugin module declares {@code provides io.kvconnect.api.ConnectorProvider with ...} (and, for
+ * class-path use, lists the class in {@code META-INF/services/io.kvconnect.api.ConnectorProvider}).
+ * The class needs a public no-argument constructor that does nothing expensive and cannot fail:
+ * the engine instantiates every provider it finds to list them, whether configured or not.
+ *
+ * <p>The engine calls {@link #createSchedulerConnector} once per engine on its main thread and
+ * {@link #createWorkerConnector} once per worker on that worker's thread (concurrently for
+ * different workers). Both receive the same {@link ConnectorConfig}. A factory that rejects its
+ * configuration throws {@link ConfigException} naming the field; the engine then refuses to start.
+ */
+@Stability(Stability.Level.STABLE)
+public interface ConnectorProvider {
+    /**
+     * The connector's unique name, used in configuration files: lower-case letters, digits and
+     * {@code -}, starting with a letter, at most 64 characters (for example {@code "offload"}).
+     */
+    String name();
+
+    /** The connector's version, for listings and handshakes (for example {@code "1.2.0"}). */
+    String version();
+
+    /** One line saying what the connector does. Default: empty. */
+    default String description() {
+        return "";
+    }
+
+    /**
+     * Creates the scheduler-side connector.
+     *
+     * @throws ConfigException if {@code config} is invalid
+     */
+    SchedulerConnector createSchedulerConnector(ConnectorConfig config, SchedulerContext context);
+
+    /**
+     * Creates the worker-side connector for the worker of {@code context.rank()}.
+     *
+     * @throws ConfigException if {@code config} is invalid
+     */
+    WorkerConnector createWorkerConnector(ConnectorConfig config, WorkerContext context);
+}

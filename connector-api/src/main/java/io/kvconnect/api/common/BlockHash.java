@@ -1,0 +1,65 @@
+package io.kvconnect.api.common;
+
+import java.util.HexFormat;
+
+/**
+ * The 256-bit chained hash of one full KV block: a digest over the parent block's hash, the
+ * block's token ids and its extra keys (such as a cache salt). Because the chain starts at the
+ * first block, equal hashes mean equal prefixes, so a connector may key stored KV by it.
+ *
+ * <p>Held as four longs so that it is a plain value (no array, cheap to compare and to use as a
+ * map key). Stable across processes of the same engine version and hash seed.
+ *
+ * @param h0 bits 255..192
+ * @param h1 bits 191..128
+ * @param h2 bits 127..64
+ * @param h3 bits 63..0
+ */
+@Stability(Stability.Level.STABLE)
+public record BlockHash(long h0, long h1, long h2, long h3) {
+    /** Number of bytes in {@link #toBytes()}. */
+    public static final int BYTES = 32;
+
+    /** Reads a hash from 32 big-endian bytes. */
+    public static BlockHash fromBytes(byte[] bytes) {
+        if (bytes.length != BYTES) {
+            throw new IllegalArgumentException("a block hash has 32 bytes, got " + bytes.length);
+        }
+        return new BlockHash(readLong(bytes, 0), readLong(bytes, 8), readLong(bytes, 16), readLong(bytes, 24));
+    }
+
+    /** The hash as 32 big-endian bytes (a fresh array). */
+    public byte[] toBytes() {
+        byte[] out = new byte[BYTES];
+        writeLong(out, 0, h0);
+        writeLong(out, 8, h1);
+        writeLong(out, 16, h2);
+        writeLong(out, 24, h3);
+        return out;
+    }
+
+    /** The hash as 64 lower-case hex digits. */
+    public String toHex() {
+        return HexFormat.of().formatHex(toBytes());
+    }
+
+    @Override
+    public String toString() {
+        return toHex().substring(0, 16);
+    }
+
+    private static long readLong(byte[] b, int off) {
+        long v = 0;
+        for (int i = 0; i < 8; i++) {
+            v = (v << 8) | (b[off + i] & 0xFF);
+        }
+        return v;
+    }
+
+    private static void writeLong(byte[] b, int off, long v) {
+        for (int i = 7; i >= 0; i--) {
+            b[off + i] = (byte) v;
+            v >>>= 8;
+        }
+    }
+}

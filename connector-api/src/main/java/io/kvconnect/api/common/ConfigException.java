@@ -1,0 +1,32 @@
+package io.kvconnect.api.common;
+
+import java.io.Serial;
+
+/**
+ * Invalid configuration: the message names the field by its full path (for example
+ * {@code connectors[0].config.capacity}) and says which values are allowed.
+ *
+ * <p>Thrown by {@link ConnectorConfig}'s typed getters and by connector factories that reject
+ * their configuration. The engine reports it to the operator as is and does not start.
+ */
+@Stability(Stability.Level.STABLE)
+public final class ConfigException extends IllegalArgumentException {
+    @Serial
+    private static final long serialVersionUID = 1L;
+
+    private final String path;
+
+    /**
+     * @param path the full path of the offending field, never empty
+     * @param problem what is wrong and what is allowed, without the path
+     */
+    public ConfigException(String path, String problem) {
+        super(path + ": " + problem);
+        this.path = path;
+    }
+
+    /** The full path of the offending field. */
+    public String path() {
+        return path;
+    }
+}

@@ -1,0 +1,77 @@
+package io.kvconnect.api.common;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What the workers of one engine step reported, aggregated across all workers, as the scheduler
+ * side sees it in {@code SchedulerConnector.updateConnectorOutput}.
+ *
+ * <p>Aggregation rules (the engine's executor applies them; connectors rely on them):
+ * <ul>
+ *   <li>a request id appears in {@link #finishedSending} or {@link #finishedReceiving} exactly
+ *       once, in the step in which the last expected worker reported it (every worker, or the
+ *       count the connector asked for with {@code SchedulerConnector.expectedFinishedCount()});
+ *       a duplicate, late or unknown report is logged and dropped;</li>
+ *   <li>{@link #invalidBlockIds} is the union over workers;</li>
+ *   <li>{@link #stats} and {@link #workerMetadata} are folded with their own {@code aggregate};</li>
+ *   <li>{@link #workerEvents} are concatenated in rank order.</li>
+ * </ul>
+ * Immutable: a composite connector that needs to show a child a different slice uses the
+ * {@code with...} copies, so nothing has to be restored afterwards.
+ *
+ * @param finishedSending requests whose sends or saves completed; their delayed blocks may be freed
+ * @param finishedReceiving requests whose asynchronous loads completed (successfully or not)
+ * @param invalidBlockIds GPU block ids whose load failed; the engine applies its load-failure policy
+ * @param stats worker-side stats of the step, aggregated
+ * @param workerEvents worker-side KV events of the step
+ * @param workerMetadata worker-to-scheduler metadata of the step, aggregated
+ */
+@Stability(Stability.Level.STABLE)
+public record ConnectorOutput(
+        Set<String> finishedSending,
+        Set<String> finishedReceiving,
+        Set<Integer> invalidBlockIds,
+        Optional<ConnectorStats> stats,
+        List<KvEvent> workerEvents,
+        Optional<WorkerMetadata> workerMetadata) {
+
+    /** An output that reports nothing. */
+    public static final ConnectorOutput EMPTY = new ConnectorOutput(
+            Set.of(), Set.of(), Set.of(), Optional.empty(), List.of(), Optional.empty());
+
+    /** Copies every collection. */
+    public ConnectorOutput {
+        finishedSending = Set.copyOf(finishedSending);
+        finishedReceiving = Set.copyOf(finishedReceiving);
+        invalidBlockIds = Set.copyOf(invalidBlockIds);
+        Objects.requireNonNull(stats, "stats");
+        workerEvents = List.copyOf(workerEvents);
+        Objects.requireNonNull(workerMetadata, "workerMetadata");
+    }
+
+    /** Whether nothing at all was reported. */
+    public boolean isEmpty() {
+        return finishedSending.isEmpty() && finishedReceiving.isEmpty() && invalidBlockIds.isEmpty()
+                && stats.map(ConnectorStats::isEmpty).orElse(true) && workerEvents.isEmpty()
+                && workerMetadata.isEmpty();
+    }
+
+    /** A copy with other worker metadata. */
+    public ConnectorOutput withWorkerMetadata(Optional<WorkerMetadata> metadata) {
+        return new ConnectorOutput(finishedSending, finishedReceiving, invalidBlockIds, stats, workerEvents, metadata);
+    }
+
+    /** A copy with other stats. */
+    public ConnectorOutput withStats(Optional<ConnectorStats> newStats) {
+        return new ConnectorOutput(finishedSending, finishedReceiving, invalidBlockIds, newStats, workerEvents,
+                workerMetadata);
+    }
+
+    /** A copy with other worker events. */
+    public ConnectorOutput withWorkerEvents(List<KvEvent> events) {
+        return new ConnectorOutput(finishedSending, finishedReceiving, invalidBlockIds, stats, events, workerMetadata);
+    }
+}

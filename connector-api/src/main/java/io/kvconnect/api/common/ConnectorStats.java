@@ -1,0 +1,26 @@
+package io.kvconnect.api.common;
+
+import java.util.Map;
+
+/**
+ * Transfer telemetry of a connector: counts and totals that add up across workers and steps.
+ *
+ * <p>Returned (and reset) by the {@code takeStats} hooks of both roles each step. The engine
+ * aggregates the values of all workers and the scheduler side with {@link #aggregate}, keeps a
+ * running total for the engine's lifetime and prints {@link #summary()} in its report.
+ * Implementations must be immutable; {@link CounterStats} is a ready one.
+ */
+@Stability(Stability.Level.EVOLVING)
+public interface ConnectorStats {
+    /**
+     * This value combined with {@code other}, which the same connector produced on another worker
+     * or in another step. Must not modify either operand; must be associative and commutative.
+     */
+    ConnectorStats aggregate(ConnectorStats other);
+
+    /** Whether nothing was recorded. */
+    boolean isEmpty();
+
+    /** Named numbers for reports, in a stable order (for example {@code bytes_loaded}). */
+    Map<String, Number> summary();
+}

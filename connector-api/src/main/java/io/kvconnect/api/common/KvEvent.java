@@ -1,0 +1,75 @@
+package io.kvconnect.api.common;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A change in what KV content a storage medium holds, published so that external indexes (a
+ * KV-aware router, say) can track where each prefix lives.
+ *
+ * <p>The engine emits these for its GPU pool; connectors emit their own from the {@code
+ * takeEvents} hooks of either role. The engine publishes scheduler-side and worker-side connector
+ * events with its own, in the order taken, once per step.
+ */
+@Stability(Stability.Level.EVOLVING)
+public sealed interface KvEvent permits KvEvent.BlockStored, KvEvent.BlockRemoved, KvEvent.AllBlocksCleared {
+
+    /** The medium whose content changed. */
+    StorageMedium medium();
+
+    /**
+     * Blocks now held by {@code medium}, in prefix order.
+     *
+     * @param blockHashes the stored blocks' hashes, non-empty
+     * @param parent hash of the block before the first one, empty for a prefix's first block
+     * @param blockSize tokens per stored block
+     * @param group KV-cache group index
+     * @param medium where they are held
+     */
+    @Stability(Stability.Level.EVOLVING)
+    record BlockStored(List<BlockHash> blockHashes, Optional<BlockHash> parent, int blockSize, int group,
+                       StorageMedium medium) implements KvEvent {
+        /** Copies the list and validates. */
+        public BlockStored {
+            blockHashes = List.copyOf(blockHashes);
+            Objects.requireNonNull(parent, "parent");
+            Objects.requireNonNull(medium, "medium");
+            if (blockHashes.isEmpty() || blockSize <= 0 || group < 0) {
+                throw new IllegalArgumentException("BlockStored needs hashes, a positive block size and a group");
+            }
+        }
+    }
+
+    /**
+     * Blocks no longer held by {@code medium}.
+     *
+     * @param blockHashes the removed blocks' hashes, non-empty
+     * @param group KV-cache group index
+     * @param medium where they were held
+     */
+    @Stability(Stability.Level.EVOLVING)
+    record BlockRemoved(List<BlockHash> blockHashes, int group, StorageMedium medium) implements KvEvent {
+        /** Copies the list and validates. */
+        public BlockRemoved {
+            blockHashes = List.copyOf(blockHashes);
+            Objects.requireNonNull(medium, "medium");
+            if (blockHashes.isEmpty() || group < 0) {
+                throw new IllegalArgumentException("BlockRemoved needs hashes and a group");
+            }
+        }
+    }
+
+    /**
+     * Everything held by {@code medium} was dropped (a cache reset).
+     *
+     * @param medium the medium that was cleared
+     */
+    @Stability(Stability.Level.EVOLVING)
+    record AllBlocksCleared(StorageMedium medium) implements KvEvent {
+        /** Validates. */
+        public AllBlocksCleared {
+            Objects.requireNonNull(medium, "medium");
+        }
+    }
+}

@@ -1,0 +1,18 @@
+package io.kvconnect.api.scheduler;
+
+import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.api.common.Stability;
+
+/** Receives cached GPU blocks from {@link GPUBlockPoolView#forEachCachedBlock}. */
+@Stability(Stability.Level.EVOLVING)
+@FunctionalInterface
+public interface CachedBlockConsumer {
+    /**
+     * Called once per cached block, on the scheduler thread.
+     *
+     * @param blockId the GPU block id
+     * @param hash the block's hash
+     * @param free whether no request holds the block (it may be evicted by the next allocation)
+     */
+    void accept(int blockId, BlockHash hash, boolean free);
+}

@@ -1,0 +1,32 @@
+package io.kvconnect.api.scheduler;
+
+import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.common.TransferParams;
+import java.util.Objects;
+
+/**
+ * The answer of {@link SchedulerConnector#requestFinished}.
+ *
+ * @param delayFree whether the engine must keep the request's blocks until a worker reports the
+ *     request in finished sends (a send or store is still reading them)
+ * @param params transfer parameters to attach to the request's final response; empty for none
+ */
+@Stability(Stability.Level.STABLE)
+public record FinishResult(boolean delayFree, TransferParams params) {
+    private static final FinishResult FREE_NOW = new FinishResult(false, TransferParams.empty());
+
+    /** Validates. */
+    public FinishResult {
+        Objects.requireNonNull(params, "params");
+    }
+
+    /** Free the blocks now; no parameters. */
+    public static FinishResult freeNow() {
+        return FREE_NOW;
+    }
+
+    /** Keep the blocks until finished sending is reported; attach {@code params}. */
+    public static FinishResult delayFree(TransferParams params) {
+        return new FinishResult(true, params);
+    }
+}

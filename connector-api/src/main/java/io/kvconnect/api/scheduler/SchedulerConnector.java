@@ -1,0 +1,166 @@
+package io.kvconnect.api.scheduler;
+
+import io.kvconnect.api.common.BlockIds;
+import io.kvconnect.api.common.ConnectorMetadata;
+import io.kvconnect.api.common.ConnectorOutput;
+import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.KvEvent;
+import io.kvconnect.api.common.Stability;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * The scheduler-side role of a connector: one instance per engine, created by {@code
+ * ConnectorProvider.createSchedulerConnector}. It decides what to load and what to keep, and tells
+ * its worker sides through {@link ConnectorMetadata}.
+ *
+ * <p><b>Threading.</b> Every method is called by the engine's scheduler thread, one call at a time,
+ * so an implementation needs no locking for state only these methods touch. Methods must not block
+ * on I/O or on the workers: they run inside the engine step, and a slow hook slows every request.
+ * Work that takes time belongs on the worker side or on the connector's own threads.
+ *
+ * <p><b>One engine step</b> calls, in this order: for each waiting request considered, {@link
+ * #getNumNewMatchedTokens} and, when its blocks were allocated, {@link #updateStateAfterAlloc}; then
+ * {@link #buildConnectorMetadata} once; the workers run; then {@link #updateConnectorOutput} with
+ * the aggregated worker output, {@link #requestFinished} for each request that finished in the
+ * step, {@link #takeEvents} and {@link #takeStats}. With asynchronous scheduling the next step's
+ * scheduling happens before the previous step's output is processed.
+ *
+ * <p><b>Failure.</b> An exception thrown from a hook is contained by the engine: the requests the
+ * hook was about fail with the exception as their reason (or, if so configured, the connector is
+ * disabled), the engine logs it and goes on, and nothing leaks. A connector must still leave its own
+ * state consistent when it throws.
+ *
+ * <p>New methods are added as {@code default} methods only.
+ */
+@Stability(Stability.Level.EVOLVING)
+public interface SchedulerConnector {
+
+    /**
+     * Binds the read-only scheduler view. Called once, after construction and before the first
+     * step. The view stays valid for the engine's lifetime. Default: ignored.
+     */
+    default void bindSchedulerState(SchedulerState state) {
+    }
+
+    /**
+     * A request was added to the engine (called once per request id, before it is first
+     * considered for scheduling). Default: nothing.
+     */
+    default void onNewRequest(RequestView request) {
+    }
+
+    /**
+     * How many tokens beyond the local GPU prefix hit this connector can provide for {@code
+     * request}.
+     *
+     * <p>Called while the request waits and has no computed tokens (new, or preempted and so
+     * recomputed), after the engine's own prefix-cache lookup. It may be called again for the same
+     * request in later steps — when allocation failed, after {@link MatchResult#askLater()}, after a
+     * preemption — so any pin or reservation taken here must be released or replaced on the next
+     * call and released in {@link #requestFinished}. Consider only the longest prefix that can be
+     * loaded now, and never more than {@code request.numTokens() - localHitTokens}: the
+     * engine recomputes at least the last prompt token to get logits, so a full-prompt hit is
+     * trimmed by the engine, not an error.
+     *
+     * @param request the waiting request
+     * @param localHitTokens tokens already found in the GPU prefix cache (a multiple of the block
+     *     size)
+     * @return external tokens and whether they load asynchronously, or {@link MatchResult#askLater()}
+     */
+    MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens);
+
+    /**
+     * Blocks were allocated for {@code request}.
+     *
+     * <p>Called right after a successful allocation of a waiting request. {@code blocks} are
+     * <em>all</em> blocks the request owns, laid out as {@code | local hit | external | new |}.
+     * For an asynchronous load this is called twice: first with {@code externalTokens} equal to the
+     * promised count (load into the blocks covering the external range), then, once the load has
+     * finished and the request is scheduled for compute, with {@code externalTokens == 0}. Decide
+     * on loading from {@code externalTokens}, not from {@code blocks}.
+     */
+    void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens);
+
+    /**
+     * Builds this step's metadata for the workers. Called once per step after every scheduling
+     * decision, before the step runs; resets the connector's per-step state. Must not keep or
+     * modify {@code output}. The returned object is handed to every worker (see {@link
+     * ConnectorMetadata} for why it must be immutable).
+     *
+     * @return the metadata; {@link ConnectorMetadata#NONE} when there is nothing to say
+     */
+    ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output);
+
+    /**
+     * The workers' aggregated output of a step. Called once per step after the workers finished,
+     * before the engine acts on finished receives and sends (so a connector can release its own
+     * state first). Default: ignored.
+     */
+    default void updateConnectorOutput(ConnectorOutput output) {
+    }
+
+    /**
+     * {@code request} finished (stopped, capped, aborted or failed). Called exactly once per
+     * request that was ever added, before its blocks are freed — also for a request aborted while
+     * its asynchronous load is in flight (the engine then keeps the blocks until the load reports).
+     *
+     * @param request the finished request (status is a finished one)
+     * @param blockIds the blocks the request owns
+     * @return whether to delay freeing the blocks until the request appears in finished sends, and
+     *     the transfer parameters for the response. Default: free now, no parameters.
+     */
+    default FinishResult requestFinished(RequestView request, BlockIds blockIds) {
+        return FinishResult.freeNow();
+    }
+
+    /**
+     * KV events since the previous call, in order. Called once per step. Default: none.
+     */
+    default List<KvEvent> takeEvents() {
+        return List.of();
+    }
+
+    /**
+     * Scheduler-side stats since the previous call (then reset). Called once per step; merged with
+     * the workers' stats. Default: none.
+     */
+    default Optional<ConnectorStats> takeStats() {
+        return Optional.empty();
+    }
+
+    /**
+     * Drops everything the connector has cached (operator's cache reset). Default: {@link
+     * ResetResult#NOT_SUPPORTED}.
+     */
+    default ResetResult resetCache() {
+        return ResetResult.NOT_SUPPORTED;
+    }
+
+    /**
+     * How many worker reports complete one request's send or receive. Read once, after {@link
+     * #bindSchedulerState}. Empty means every worker must report (the tensor-parallel size). A
+     * connector whose transfers are reported by fewer workers returns that count.
+     */
+    default OptionalInt expectedFinishedCount() {
+        return OptionalInt.empty();
+    }
+
+    /**
+     * Whether the connector has work in flight that needs the engine to keep stepping even with no
+     * request to compute: delayed frees, leases, stores still running. The engine keeps calling
+     * the hooks (and the workers' {@code getFinished}) while this is true, so leases expire and
+     * final stores complete without waiting for new traffic. Default: {@code false}.
+     */
+    default boolean hasPendingWork() {
+        return false;
+    }
+
+    /**
+     * The engine is shutting down. Called once, last; release threads and memory. Must not throw
+     * for a second call. Default: nothing.
+     */
+    default void shutdown() {
+    }
+}

@@ -1,0 +1,40 @@
+package io.kvconnect.api.worker;
+
+import io.kvconnect.api.common.Stability;
+
+/**
+ * Moves KV blocks between the worker's KV cache and host memory. Implemented by the engine for host
+ * memory and for CUDA device memory, so a connector never depends on a GPU library.
+ *
+ * <p>Copies are asynchronous and ordered per direction. A batch copy of many blocks is one call:
+ * with the {@link LayoutKind#CROSS_LAYER} layout each block is one contiguous copy, otherwise one
+ * copy per layer. Callable from the worker thread and from the connector's own threads.
+ */
+@Stability(Stability.Level.EVOLVING)
+public interface BlockCopyService {
+    /** The layout of the KV cache this service copies from and to. */
+    KvLayout layout();
+
+    /**
+     * Allocates host memory of {@code slots} canonical blocks.
+     *
+     * @throws IllegalArgumentException if {@code slots <= 0}
+     * @throws OutOfMemoryError if the memory cannot be had
+     */
+    HostBlockBuffer allocateHostBuffer(int slots);
+
+    /**
+     * Copies KV-cache blocks {@code blockIds[i]} into {@code buffer} slots {@code slots[i]}.
+     *
+     * @throws IllegalArgumentException if the arrays differ in length, an id or slot is out of range,
+     *     or the buffer is closed or not from this service
+     */
+    CopyTicket copyToHost(int[] blockIds, HostBlockBuffer buffer, int[] slots);
+
+    /**
+     * Copies {@code buffer} slots {@code slots[i]} into KV-cache blocks {@code blockIds[i]}.
+     *
+     * @throws IllegalArgumentException as for {@link #copyToHost}
+     */
+    CopyTicket copyFromHost(HostBlockBuffer buffer, int[] slots, int[] blockIds);
+}

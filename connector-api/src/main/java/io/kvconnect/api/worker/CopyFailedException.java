@@ -1,0 +1,19 @@
+package io.kvconnect.api.worker;
+
+import io.kvconnect.api.common.Stability;
+import java.io.Serial;
+
+/** A block copy failed; the blocks it names hold undefined content. */
+@Stability(Stability.Level.STABLE)
+public final class CopyFailedException extends Exception {
+    @Serial
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * @param message what failed
+     * @param cause the underlying error, or null
+     */
+    public CopyFailedException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

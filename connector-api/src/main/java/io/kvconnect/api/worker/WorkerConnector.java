@@ -1,0 +1,120 @@
+package io.kvconnect.api.worker;
+
+import io.kvconnect.api.common.ConnectorMetadata;
+import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.KvEvent;
+import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.common.WorkerMetadata;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The worker-side role of a connector: one instance per worker (tensor-parallel rank), created by
+ * {@code ConnectorProvider.createWorkerConnector}. It moves the bytes the scheduler side decided
+ * on.
+ *
+ * <p><b>Threading.</b> Every method is called by this worker's own thread, one call at a time;
+ * different workers' instances run concurrently on different threads and must share no mutable
+ * state without synchronizing it. A connector may run its own threads for copies and network I/O;
+ * results reach the engine only through {@link #getFinished}, {@link #getBlockIdsWithLoadErrors},
+ * {@link #buildWorkerMetadata}, {@link #takeStats} and {@link #takeEvents}.
+ *
+ * <p><b>One engine step</b> calls, in this order: {@link #handlePreemptions}, {@link
+ * #bindConnectorMetadata}, {@link #startLoadKv}; then during the forward pass, per layer, {@link
+ * #waitForLayerLoad} and {@link #saveKvLayer}; then {@link #waitForSave}, {@link #getFinished},
+ * {@link #getBlockIdsWithLoadErrors}, {@link #takeStats}, {@link #takeEvents}, {@link
+ * #buildWorkerMetadata} and {@link #clearConnectorMetadata}. Steps without a forward pass skip
+ * the per-layer calls and {@code waitForSave}, but still call {@code getFinished} and what follows
+ * it, so transfers complete while the engine idles.
+ *
+ * <p><b>Failure.</b> A failed load must be reported, never hidden: its GPU block ids through
+ * {@link #getBlockIdsWithLoadErrors} no later than the step in which the request appears in
+ * finished receives, and the request must still appear there. An exception thrown from a hook is
+ * contained by the engine (see {@code SchedulerConnector}).
+ *
+ * <p>New methods are added as {@code default} methods only.
+ */
+@Stability(Stability.Level.EVOLVING)
+public interface WorkerConnector {
+
+    /**
+     * The worker's KV cache exists. Called once, before the first step. Keep {@code copies} to move
+     * blocks; register memory with a transport here, once, not per transfer.
+     */
+    void registerKvCaches(KvLayout layout, BlockCopyService copies);
+
+    /**
+     * First call of every step, before anything reuses memory: requests preempted in the step
+     * have lost their blocks, which may be reallocated in this very step. Finish or cancel every
+     * copy still reading or writing them before returning. {@code metadata} is the step's
+     * metadata (the same object {@link #bindConnectorMetadata} receives next). Default: nothing.
+     */
+    default void handlePreemptions(ConnectorMetadata metadata) {
+    }
+
+    /** The step's metadata from the scheduler side; valid until {@link #clearConnectorMetadata}. */
+    void bindConnectorMetadata(ConnectorMetadata metadata);
+
+    /**
+     * Starts this step's loads, before the forward pass. Asynchronous loads report completion
+     * through {@link #getFinished}; synchronous loads must be complete by {@link #waitForLayerLoad}
+     * of each layer (or by the end of this call).
+     */
+    void startLoadKv();
+
+    /** Blocks until layer {@code layer}'s synchronous loads of this step are in memory. Default: nothing. */
+    default void waitForLayerLoad(int layer) {
+    }
+
+    /** Layer {@code layer}'s KV of this step is computed and may be saved. Default: nothing. */
+    default void saveKvLayer(int layer) {
+    }
+
+    /** End of the forward pass: saves that must finish within the step finish here. Default: nothing. */
+    default void waitForSave() {
+    }
+
+    /**
+     * Transfers that finished since the previous call.
+     *
+     * @param finishedRequestIds requests that finished since the previous step (the same set the
+     *     scheduler side saw); a request for which the scheduler side delayed the free may be
+     *     reported as sending once its sends are done
+     */
+    FinishedTransfers getFinished(Set<String> finishedRequestIds);
+
+    /**
+     * GPU block ids whose loads failed since the previous call (see the class comment for when
+     * they must be reported). Default: none.
+     */
+    default Set<Integer> getBlockIdsWithLoadErrors() {
+        return Set.of();
+    }
+
+    /** Worker-side stats since the previous call (then reset). Default: none. */
+    default Optional<ConnectorStats> takeStats() {
+        return Optional.empty();
+    }
+
+    /** Worker-side KV events since the previous call. Default: none. */
+    default List<KvEvent> takeEvents() {
+        return List.of();
+    }
+
+    /** This worker's metadata for the scheduler side for this step. Default: none. */
+    default Optional<WorkerMetadata> buildWorkerMetadata() {
+        return Optional.empty();
+    }
+
+    /** Last call of every step; forget the bound metadata. */
+    default void clearConnectorMetadata() {
+    }
+
+    /**
+     * The engine is shutting down. Called once, last: stop threads, close host buffers. Must not
+     * throw for a second call. Default: nothing.
+     */
+    default void shutdown() {
+    }
+}

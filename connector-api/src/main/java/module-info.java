@@ -1,0 +1,24 @@
+/**
+ * The kvconnect connector SPI.
+ *
+ * <p>This module depends on {@code java.base} only and exports nothing but its API packages:
+ * <ul>
+ *   <li>{@link io.kvconnect.api} — the entry points: the provider found by
+ *       {@link java.util.ServiceLoader}, the contexts it is given and the catalog of
+ *       connectors;</li>
+ *   <li>{@link io.kvconnect.api.common} — what both roles share: configuration, identifiers,
+ *       metadata, output, stats and KV events;</li>
+ *   <li>{@link io.kvconnect.api.scheduler} — the scheduler-side role and its read-only views;</li>
+ *   <li>{@link io.kvconnect.api.worker} — the worker-side role, the KV layout and the block-copy
+ *       service (no CUDA type appears here).</li>
+ * </ul>
+ * A connector plugin {@code requires kvconnect.api}, {@code provides
+ * io.kvconnect.api.ConnectorProvider} and exports nothing. Package dependencies point one way:
+ * root → scheduler, worker → common.
+ */
+module kvconnect.api {
+    exports io.kvconnect.api;
+    exports io.kvconnect.api.common;
+    exports io.kvconnect.api.scheduler;
+    exports io.kvconnect.api.worker;
+}
