@@ -1,0 +1,155 @@
+package io.kvconnect.core.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.api.common.ConnectorConfig;
+import io.kvconnect.api.common.DType;
+import io.kvconnect.api.common.ModelShape;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Reads the engine's JSON configuration file. Every problem is a {@link ConfigException} naming the
+ * field and the allowed values; unknown keys are errors, so a misspelt setting never goes unnoticed.
+ *
+ * <p>The file format (every key optional):
+ * <pre>{@code
+ * {
+ *   "model": "llama-3.2-1b",          // a preset name, or {"name", "layers", "kv_heads", "head_dim", "dtype"}
+ *   "block_size": 16,
+ *   "gpu_blocks": 2048,
+ *   "workers": 1,
+ *   "async_scheduling": false,
+ *   "load_failure_policy": "fail",    // or "recompute"
+ *   "plugins_dir": "plugins",         // relative to the working directory
+ *   "connector": {"name": "offload", "config": {...}}
+ * }
+ * }</pre>
+ */
+public final class EngineConfigReader {
+    /** The embedded default configuration, used when no file is given. */
+    public static final String DEFAULT_RESOURCE = "/io/kvconnect/core/config/default-config.json";
+
+    private static final String ROOT = "config";
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+    private static final int MAX_BYTES = 1 << 20;
+
+    private EngineConfigReader() {
+    }
+
+    /** Reads the embedded default configuration. */
+    public static EngineConfig readDefault() {
+        try (InputStream in = EngineConfigReader.class.getResourceAsStream(DEFAULT_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException("embedded default configuration missing: " + DEFAULT_RESOURCE);
+            }
+            return parse(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8), "embedded default");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Reads a configuration file.
+     *
+     * @throws ConfigException if the file is missing, too large, not JSON or invalid
+     */
+    public static EngineConfig read(Path file) {
+        try {
+            if (Files.size(file) > MAX_BYTES) {
+                throw new ConfigException(ROOT, "file " + file + " is larger than " + MAX_BYTES + " bytes");
+            }
+            return parse(Files.readString(file), file.toString());
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(ROOT, "file " + file + " does not exist");
+        } catch (IOException e) {
+            throw new ConfigException(ROOT, "cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Parses configuration text.
+     *
+     * @param source what the text is, for messages
+     * @throws ConfigException if it is not a JSON object or is invalid
+     */
+    public static EngineConfig parse(String text, String source) {
+        Map<String, Object> tree;
+        try {
+            tree = JSON.readValue(text, new TypeReference<LinkedHashMap<String, Object>>() { });
+        } catch (JsonProcessingException e) {
+            var where = e.getLocation();
+            String position = where == null ? "" : " at line " + where.getLineNr() + ", column " + where.getColumnNr();
+            throw new ConfigException(ROOT, source + " is not a valid JSON object" + position + ": " + e.getOriginalMessage());
+        }
+        if (tree == null) {
+            throw new ConfigException(ROOT, source + " is empty; expected a JSON object");
+        }
+        return fromTree(ConnectorConfig.of(ROOT, tree));
+    }
+
+    private static EngineConfig fromTree(ConnectorConfig c) {
+        c.requireOnlyKeys("model", "block_size", "gpu_blocks", "workers", "async_scheduling", "load_failure_policy",
+                "plugins_dir", "connector");
+        return new EngineConfig(
+                model(c),
+                c.getInt("block_size", 16, 1, 1024),
+                c.getInt("gpu_blocks", 2048, 2, 16_777_216),
+                c.getInt("workers", 1, 1, 64),
+                c.getBoolean("async_scheduling", false),
+                c.getEnum("load_failure_policy", LoadFailurePolicy.class, LoadFailurePolicy.FAIL),
+                Path.of(c.getString("plugins_dir", "plugins")),
+                connector(c));
+    }
+
+    private static ModelShape model(ConnectorConfig c) {
+        if (!c.has("model")) {
+            return ModelPresets.all().get("llama-3.2-1b");
+        }
+        if (c.asMap().get("model") instanceof String preset) {
+            ModelShape shape = ModelPresets.all().get(preset);
+            if (shape == null) {
+                throw new ConfigException(c.fieldPath("model"), "unknown preset '" + preset + "'; allowed presets: "
+                        + String.join(", ", ModelPresets.all().keySet()) + ", or an object with name, layers, "
+                        + "kv_heads, head_dim and dtype");
+            }
+            return shape;
+        }
+        ConnectorConfig m = c.getObject("model").orElseThrow();
+        m.requireOnlyKeys("name", "layers", "kv_heads", "head_dim", "dtype");
+        return new ModelShape(
+                m.getString("name", "custom"),
+                m.getInt("layers", 16, 1, 1024),
+                m.getInt("kv_heads", 8, 1, 1024),
+                m.getInt("head_dim", 64, 1, 4096),
+                m.getEnum("dtype", DType.class, DType.BF16));
+    }
+
+    private static Optional<ConnectorEntry> connector(ConnectorConfig c) {
+        Optional<ConnectorConfig> entry = c.getObject("connector");
+        if (entry.isEmpty()) {
+            return Optional.empty();
+        }
+        ConnectorConfig e = entry.get();
+        e.requireOnlyKeys("name", "config");
+        String name = e.requireString("name");
+        ConnectorConfig own = e.getObject("config").orElseGet(() -> ConnectorConfig.empty(e.fieldPath("config")));
+        return Optional.of(new ConnectorEntry(name, own, e.path()));
+    }
+}

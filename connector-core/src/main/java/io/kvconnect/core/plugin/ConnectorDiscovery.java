@@ -1,0 +1,227 @@
+package io.kvconnect.core.plugin;
+
+import io.kvconnect.api.ConnectorProvider;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.module.FindException;
+import java.lang.module.ResolutionException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Finds connector providers on the module path, on the class path and in a plugins directory, and
+ * builds the {@link ConnectorRegistry}.
+ *
+ * <p>Order is deterministic: the engine's own module and class path first (by module, then class
+ * name), then the plugins directory by file name. A plugin that cannot be used is recorded as a
+ * {@link PluginProblem} and logged, and discovery goes on with the others. A name provided more
+ * than once is refused altogether, naming every source, so the engine never picks one silently.
+ *
+ * <p>Called on the main thread at start-up; not thread-safe.
+ */
+public final class ConnectorDiscovery {
+    private static final Logger LOG = LoggerFactory.getLogger(ConnectorDiscovery.class);
+    private static final String UNNAMED = "(unnamed)";
+
+    private final List<DiscoveredConnector> found = new ArrayList<>();
+    private final List<PluginProblem> problems = new ArrayList<>();
+
+    private ConnectorDiscovery() {
+    }
+
+    /**
+     * Discovers every connector.
+     *
+     * @param pluginsDirectory the plugins directory, or null for none; a directory that does not
+     *     exist holds no plugins
+     */
+    public static ConnectorRegistry discover(Path pluginsDirectory) {
+        var discovery = new ConnectorDiscovery();
+        discovery.loadBuiltIn();
+        if (pluginsDirectory != null) {
+            discovery.loadPluginsDirectory(pluginsDirectory);
+        }
+        return discovery.registry();
+    }
+
+    private void loadBuiltIn() {
+        ServiceLoader<ConnectorProvider> loader =
+                ServiceLoader.load(ConnectorProvider.class, ConnectorDiscovery.class.getClassLoader());
+        var providers = new ArrayList<ServiceLoader.Provider<ConnectorProvider>>();
+        try {
+            loader.stream().forEach(providers::add);
+        } catch (ServiceConfigurationError e) {
+            problem("module path / class path", "a connector provider could not be located: " + e.getMessage());
+        }
+        providers.sort(Comparator.comparing((ServiceLoader.Provider<ConnectorProvider> p) -> moduleName(p.type()))
+                .thenComparing(p -> p.type().getName()));
+        for (var p : providers) {
+            Class<?> type = p.type();
+            boolean named = type.getModule().isNamed();
+            instantiate(p, named ? ConnectorOrigin.MODULE_PATH : ConnectorOrigin.CLASS_PATH,
+                    moduleName(type), location(type));
+        }
+    }
+
+    private void loadPluginsDirectory(Path directory) {
+        if (!Files.isDirectory(directory)) {
+            LOG.debug("No plugins directory at {}", directory);
+            return;
+        }
+        ModuleLayer apiLayer = ConnectorProvider.class.getModule().getLayer();
+        if (apiLayer == null) {
+            problem(directory.toString(), "the plugins directory needs the engine on the module path, but "
+                    + "kvconnect.api was loaded from the class path; start the engine with ./kvconnect");
+            return;
+        }
+        var engine = new EnginePackages(apiLayer);
+        var layers = new PluginLayerFactory(apiLayer, engine);
+        for (PluginUnit unit : units(directory)) {
+            loadUnit(unit, engine, layers);
+        }
+    }
+
+    private void loadUnit(PluginUnit unit, EnginePackages engine, PluginLayerFactory layers) {
+        String where = unit.location().toString();
+        if (unit.jars().isEmpty()) {
+            problem(where, "the folder holds no jar; a plugin folder holds the plugin jar and its private dependencies");
+            return;
+        }
+        ModuleLayer layer;
+        try {
+            PluginInspection inspection = PluginInspector.inspect(unit.jars(), engine);
+            if (!inspection.engineReferences().isEmpty()) {
+                boolean internals = inspection.engineReferences().stream()
+                        .map(r -> r.substring(r.indexOf(" -> ") + 4))
+                        .anyMatch(target -> EnginePackages.isEngineInternal(target.substring(0, target.lastIndexOf('.'))));
+                problem(where, "refused: the plugin references " + (internals
+                        ? "engine internals (io.kvconnect.core.*), which plugins may not use; depend on kvconnect.api only"
+                        : "libraries the engine uses privately; bundle your own copy in the plugin's folder")
+                        + ". References: " + String.join(", ", inspection.engineReferences()));
+                return;
+            }
+            if (inspection.declaredProviders().isEmpty()) {
+                String hint = inspection.providerClasses().isEmpty()
+                        ? "it has no class implementing io.kvconnect.api.ConnectorProvider"
+                        : "it has " + inspection.providerClasses() + " but declares none of them";
+                problem(where, "refused: the plugin declares no connector provider (" + hint + "); add 'provides "
+                        + "io.kvconnect.api.ConnectorProvider with ...' to module-info.java and list the class in "
+                        + "META-INF/services/io.kvconnect.api.ConnectorProvider");
+                return;
+            }
+            layer = layers.define(unit.jars());
+        } catch (PluginRefusedException e) {
+            problem(where, "refused: " + e.getMessage());
+            return;
+        } catch (FindException | ResolutionException | LayerInstantiationException e) {
+            problem(where, "its modules cannot be loaded: " + e.getMessage());
+            return;
+        }
+        var providers = new ArrayList<ServiceLoader.Provider<ConnectorProvider>>();
+        try {
+            ServiceLoader.load(layer, ConnectorProvider.class).stream()
+                    .filter(p -> p.type().getModule().getLayer() == layer)
+                    .forEach(providers::add);
+        } catch (ServiceConfigurationError e) {
+            problem(where, "a connector provider could not be located: " + e.getMessage());
+            return;
+        }
+        providers.sort(Comparator.comparing(p -> p.type().getName()));
+        for (var p : providers) {
+            instantiate(p, ConnectorOrigin.PLUGINS_DIRECTORY, moduleName(p.type()), where);
+        }
+    }
+
+    private void instantiate(ServiceLoader.Provider<ConnectorProvider> p, ConnectorOrigin origin, String module,
+                             String location) {
+        try {
+            found.add(DiscoveredConnector.of(p.get(), origin, module, location));
+        } catch (ServiceConfigurationError e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            problem(location, "provider " + p.type().getName() + " failed while loading: " + cause);
+        } catch (IllegalStateException e) {
+            problem(location, e.getMessage());
+        }
+    }
+
+    private ConnectorRegistry registry() {
+        var byName = new LinkedHashMap<String, List<DiscoveredConnector>>();
+        for (DiscoveredConnector c : found) {
+            byName.computeIfAbsent(c.name(), n -> new ArrayList<>()).add(c);
+        }
+        Map<String, DiscoveredConnector> unique = new LinkedHashMap<>();
+        byName.forEach((name, list) -> {
+            if (list.size() == 1) {
+                unique.put(name, list.getFirst());
+            } else {
+                problem(list.stream().map(DiscoveredConnector::location).distinct().toList().toString(),
+                        "connector name '" + name + "' is provided more than once, by "
+                                + String.join(" and by ", list.stream().map(DiscoveredConnector::source).toList())
+                                + "; the name is refused until only one of them remains");
+            }
+        });
+        return new ConnectorRegistry(unique, problems);
+    }
+
+    private void problem(String location, String message) {
+        var p = new PluginProblem(location, message);
+        LOG.error("Plugin problem: {}", p);
+        problems.add(p);
+    }
+
+    private static List<PluginUnit> units(Path directory) {
+        try (Stream<Path> entries = Files.list(directory)) {
+            var units = new ArrayList<PluginUnit>();
+            for (Path entry : entries.sorted().toList()) {
+                String fileName = entry.getFileName().toString();
+                if (fileName.startsWith(".")) {
+                    continue;
+                }
+                if (Files.isDirectory(entry)) {
+                    units.add(new PluginUnit(entry, jarsIn(entry)));
+                } else if (fileName.endsWith(".jar")) {
+                    units.add(new PluginUnit(entry, List.of(entry)));
+                } else {
+                    LOG.debug("Ignoring {} in the plugins directory: neither a jar nor a folder", entry);
+                }
+            }
+            return units;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list plugins directory " + directory, e);
+        }
+    }
+
+    private static List<Path> jarsIn(Path folder) throws IOException {
+        try (Stream<Path> files = Files.list(folder)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".jar") && Files.isRegularFile(f))
+                    .sorted()
+                    .toList();
+        }
+    }
+
+    private static String moduleName(Class<?> type) {
+        return type.getModule().isNamed() ? type.getModule().getName() : UNNAMED;
+    }
+
+    private static String location(Class<?> type) {
+        Module module = type.getModule();
+        if (module.isNamed() && module.getLayer() != null) {
+            return module.getLayer().configuration().findModule(module.getName())
+                    .flatMap(m -> m.reference().location())
+                    .map(uri -> "file".equals(uri.getScheme()) ? Path.of(uri).toString() : uri.toString())
+                    .orElse(module.getName());
+        }
+        var source = type.getProtectionDomain().getCodeSource();
+        return source == null ? type.getName() : source.getLocation().toString();
+    }
+}

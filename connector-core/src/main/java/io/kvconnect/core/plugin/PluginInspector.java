@@ -1,0 +1,71 @@
+package io.kvconnect.core.plugin;
+
+import io.github.classgraph.ClassGraph;
+import io.github.classgraph.ClassInfo;
+import io.kvconnect.api.ConnectorProvider;
+import java.lang.module.ModuleFinder;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * Reads a plugin's jars with ClassGraph before any of their classes is loaded, to refuse a plugin
+ * that depends on the engine (its internals or the libraries it uses privately, which a plugin
+ * must bundle itself) or declares no provider. Class files are parsed, not loaded:
+ * nothing in the jar runs here.
+ *
+ * <p>This is the first of two fences. The second is the module system: the engine exports no
+ * package, so even code that reaches internals by reflection (which no byte-code scan can see) is
+ * refused at run time.
+ */
+final class PluginInspector {
+    private static final int MAX_REPORTED_REFERENCES = 5;
+
+    private PluginInspector() {
+    }
+
+    /**
+     * Inspects the jars of one plugin.
+     *
+     * @throws java.lang.module.FindException if the jars do not form valid modules (the JDK's
+     *     message names the jar)
+     */
+    static PluginInspection inspect(List<Path> jars, EnginePackages engine) {
+        var declared = new TreeSet<String>();
+        for (var module : ModuleFinder.of(jars.toArray(Path[]::new)).findAll()) {
+            module.descriptor().provides().stream()
+                    .filter(p -> p.service().equals(ConnectorProvider.class.getName()))
+                    .forEach(p -> declared.addAll(p.providers()));
+        }
+        var implementing = new TreeSet<String>();
+        var engineRefs = new TreeSet<String>();
+        try (var scan = new ClassGraph()
+                .overrideClasspath(jars)
+                .ignoreParentClassLoaders()
+                .enableClassInfo()
+                .enableExternalClasses()
+                .enableInterClassDependencies()
+                .scan()) {
+            scan.getClassesImplementing(ConnectorProvider.class.getName()).stream()
+                    .filter(c -> !c.isAbstract() && !c.isInterface())
+                    .map(ClassInfo::getName)
+                    .forEach(implementing::add);
+            var ownPackages = new java.util.HashSet<String>();
+            scan.getAllClasses().stream().filter(c -> !c.isExternalClass())
+                    .forEach(c -> ownPackages.add(c.getPackageName()));
+            for (ClassInfo from : scan.getAllClasses()) {
+                if (from.isExternalClass()) {
+                    continue;
+                }
+                for (ClassInfo to : from.getClassDependencies()) {
+                    String pkg = to.getPackageName();
+                    if (!ownPackages.contains(pkg) && engine.isForbidden(pkg)) {
+                        engineRefs.add(from.getName() + " -> " + to.getName());
+                    }
+                }
+            }
+        }
+        return new PluginInspection(List.copyOf(implementing), List.copyOf(declared),
+                engineRefs.stream().limit(MAX_REPORTED_REFERENCES).toList());
+    }
+}

@@ -1,0 +1,208 @@
+package io.kvconnect.core.plugin;
+
+import io.kvconnect.api.ConnectorProvider;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Stream;
+import javax.tools.DiagnosticCollector;
+import javax.tools.JavaFileObject;
+import javax.tools.ToolProvider;
+
+/**
+ * Builds real plugin jars for tests: compiles Java sources with the JDK's compiler against the
+ * connector API (as a third-party author would) and packs them with their resources.
+ */
+final class TestPluginJars {
+    private final Map<String, String> sources = new LinkedHashMap<>();
+    private final Map<String, String> resources = new LinkedHashMap<>();
+    private final List<Path> extraModulePath = new ArrayList<>();
+    private final List<Path> classPath = new ArrayList<>();
+
+    /** Adds a source file at {@code path} (for example {@code "com/x/P.java"} or {@code "module-info.java"}). */
+    TestPluginJars source(String path, String text) {
+        sources.put(path, text);
+        return this;
+    }
+
+    /** Adds a resource, such as a {@code META-INF/services} file. */
+    TestPluginJars resource(String path, String text) {
+        resources.put(path, text);
+        return this;
+    }
+
+    /** Declares {@code providerClass} in {@code META-INF/services}. */
+    TestPluginJars service(String providerClass) {
+        return resource("META-INF/services/" + ConnectorProvider.class.getName(), providerClass + "\n");
+    }
+
+    /** Puts a jar or folder on the compiler's module path besides the API. */
+    TestPluginJars modulePath(Path path) {
+        extraModulePath.add(path);
+        return this;
+    }
+
+    /** Puts a jar or folder on the compiler's class path. */
+    TestPluginJars classPath(Path path) {
+        classPath.add(path);
+        return this;
+    }
+
+    /** Compiles and writes the jar to {@code jar}; returns it. */
+    Path writeTo(Path jar) {
+        try {
+            Path work = Files.createTempDirectory("kvconnect-test-plugin-");
+            Path src = work.resolve("src");
+            Path classes = work.resolve("classes");
+            Files.createDirectories(classes);
+            var files = new ArrayList<Path>();
+            for (var e : sources.entrySet()) {
+                Path file = src.resolve(e.getKey());
+                Files.createDirectories(file.getParent() == null ? src : file.getParent());
+                Files.writeString(file, e.getValue());
+                files.add(file);
+            }
+            compile(files, classes);
+            for (var e : resources.entrySet()) {
+                Path file = classes.resolve(e.getKey());
+                Files.createDirectories(file.getParent());
+                Files.writeString(file, e.getValue());
+            }
+            pack(classes, jar);
+            deleteRecursively(work);
+            return jar;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void compile(List<Path> files, Path classes) {
+        var compiler = ToolProvider.getSystemJavaCompiler();
+        var diagnostics = new DiagnosticCollector<JavaFileObject>();
+        try (var fileManager = compiler.getStandardFileManager(diagnostics, null, StandardCharsets.UTF_8)) {
+            var options = new ArrayList<>(List.of("-proc:none", "-d", classes.toString()));
+            var modulePath = new ArrayList<Path>();
+            modulePath.add(locationOf(ConnectorProvider.class));
+            modulePath.addAll(extraModulePath);
+            options.addAll(List.of("--module-path", join(modulePath)));
+            if (!classPath.isEmpty()) {
+                options.addAll(List.of("--class-path", join(classPath)));
+            }
+            if (sources.keySet().stream().noneMatch(s -> s.endsWith("module-info.java"))) {
+                // A plain (automatic-module) jar still compiles against the API.
+                options.addAll(List.of("--add-modules", "kvconnect.api"));
+            }
+            var units = fileManager.getJavaFileObjectsFromPaths(files);
+            boolean ok = compiler.getTask(null, fileManager, diagnostics, options, null, units).call();
+            if (!ok) {
+                throw new IllegalStateException("test plugin does not compile: " + diagnostics.getDiagnostics());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    private static String join(List<Path> paths) {
+        return String.join(java.io.File.pathSeparator, paths.stream().map(Path::toString).toList());
+    }
+
+    private static void pack(Path classes, Path jar) throws IOException {
+        try (OutputStream out = Files.newOutputStream(jar);
+             var jarOut = new JarOutputStream(out);
+             Stream<Path> walk = Files.walk(classes)) {
+            for (Path file : walk.filter(Files::isRegularFile).sorted().toList()) {
+                jarOut.putNextEntry(new JarEntry(classes.relativize(file).toString().replace('\\', '/')));
+                jarOut.write(Files.readAllBytes(file));
+                jarOut.closeEntry();
+            }
+        }
+    }
+
+    /** The jar or class folder {@code type} was loaded from. */
+    static Path locationOf(Class<?> type) {
+        Module module = type.getModule();
+        if (module.isNamed() && module.getLayer() != null) {
+            URI uri = module.getLayer().configuration().findModule(module.getName()).orElseThrow()
+                    .reference().location().orElseThrow();
+            return Path.of(uri);
+        }
+        try {
+            return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Source of a provider class {@code pkg.simpleName} registered as {@code name}. */
+    static String provider(String pkg, String simpleName, String name, String constructorBody, String description) {
+        return """
+                package %1$s;
+
+                import io.kvconnect.api.ConnectorProvider;
+                import io.kvconnect.api.SchedulerContext;
+                import io.kvconnect.api.WorkerContext;
+                import io.kvconnect.api.common.ConnectorConfig;
+                import io.kvconnect.api.common.ConnectorMetadata;
+                import io.kvconnect.api.common.BlockIds;
+                import io.kvconnect.api.scheduler.MatchResult;
+                import io.kvconnect.api.scheduler.RequestView;
+                import io.kvconnect.api.scheduler.SchedulerConnector;
+                import io.kvconnect.api.scheduler.SchedulerOutputView;
+                import io.kvconnect.api.worker.BlockCopyService;
+                import io.kvconnect.api.worker.FinishedTransfers;
+                import io.kvconnect.api.worker.KvLayout;
+                import io.kvconnect.api.worker.WorkerConnector;
+                import java.util.Set;
+
+                public final class %2$s implements ConnectorProvider {
+                    public %2$s() { %4$s }
+                    @Override public String name() { return "%3$s"; }
+                    @Override public String version() { return "1.0"; }
+                    @Override public String description() { %5$s }
+                    @Override public SchedulerConnector createSchedulerConnector(ConnectorConfig c, SchedulerContext x) {
+                        return new SchedulerConnector() {
+                            @Override public MatchResult getNumNewMatchedTokens(RequestView r, int local) { return MatchResult.none(); }
+                            @Override public void updateStateAfterAlloc(RequestView r, BlockIds b, int ext) { }
+                            @Override public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView o) { return ConnectorMetadata.NONE; }
+                        };
+                    }
+                    @Override public WorkerConnector createWorkerConnector(ConnectorConfig c, WorkerContext x) {
+                        return new WorkerConnector() {
+                            @Override public void registerKvCaches(KvLayout l, BlockCopyService s) { }
+                            @Override public void bindConnectorMetadata(ConnectorMetadata m) { }
+                            @Override public void startLoadKv() { }
+                            @Override public FinishedTransfers getFinished(Set<String> ids) { return FinishedTransfers.NONE; }
+                        };
+                    }
+                }
+                """.formatted(pkg, simpleName, name, constructorBody, description);
+    }
+
+    /** A well-formed explicit-module plugin providing connector {@code name}. */
+    static TestPluginJars goodModule(String module, String pkg, String name) {
+        return new TestPluginJars()
+                .source("module-info.java", "module %s { requires kvconnect.api; provides io.kvconnect.api.ConnectorProvider with %s.Provider; }"
+                        .formatted(module, pkg))
+                .source(pkg.replace('.', '/') + "/Provider.java",
+                        provider(pkg, "Provider", name, "", "return \"test connector " + name + "\";"))
+                .service(pkg + ".Provider");
+    }
+}
