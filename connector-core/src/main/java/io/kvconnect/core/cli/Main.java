@@ -1,6 +1,7 @@
 package io.kvconnect.core.cli;
 
 import io.kvconnect.api.common.ConfigException;
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -21,9 +22,14 @@ public final class Main implements Runnable {
         System.exit(execute(args));
     }
 
-    /** Runs the command line and returns its exit code; the JVM keeps running. */
+    /** Runs the command line on the standard streams and returns its exit code; the JVM keeps running. */
     public static int execute(String... args) {
-        var cli = new CommandLine(new Main());
+        return execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the command line writing to {@code out} and {@code err}, and returns its exit code. */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        var cli = new CommandLine(new Main()).setOut(out).setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof ConfigException config) {
                 commandLine.getErr().println("configuration error: " + config.getMessage());
@@ -39,7 +45,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        // Only reached with options but no subcommand (for example --verbose alone): run the main job.
-        new CommandLine(new Main()).execute("run");
+        // Only reached when no subcommand is given; execute() maps that case to "run" before parsing.
+        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required; try --help");
     }
 }

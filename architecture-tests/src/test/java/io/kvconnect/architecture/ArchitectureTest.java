@@ -1,0 +1,72 @@
+package io.kvconnect.architecture;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaClass;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+import io.kvconnect.api.common.Stability;
+import java.util.Set;
+
+/** Dependency rules over every production class of the project. */
+@AnalyzeClasses(packages = "io.kvconnect", importOptions = ImportOption.DoNotIncludeTests.class)
+class ArchitectureTest {
+    /** Packages of the plugin modules; each depends on the API and its own packages only. */
+    static final String[] PLUGIN_PACKAGES = {"io.kvconnect.offload..", "io.kvconnect.multi..", "io.kvconnect.nixl.."};
+
+    private static final Set<String> JAVA_BASE_PACKAGES =
+            ModuleLayer.boot().findModule("java.base").orElseThrow().getPackages();
+
+    private static final DescribedPredicate<JavaClass> API_OR_JAVA_BASE =
+            DescribedPredicate.describe("in the API or in module java.base", c -> {
+                JavaClass base = c.getBaseComponentType();
+                return base.isPrimitive() || base.getPackageName().startsWith("io.kvconnect.api")
+                        || JAVA_BASE_PACKAGES.contains(base.getPackageName());
+            });
+
+    @ArchTest
+    static final ArchRule apiDependsOnJavaBaseOnly = classes()
+            .that().resideInAPackage("io.kvconnect.api..")
+            .should().onlyDependOnClassesThat(API_OR_JAVA_BASE)
+            .because("the connector API depends on java.base only");
+
+    @ArchTest
+    static final ArchRule everyPublicApiTypeCarriesTheStabilityAnnotation = classes()
+            .that().resideInAPackage("io.kvconnect.api..")
+            .and().arePublic()
+            .should().beAnnotatedWith(Stability.class)
+            .because("connector authors must see how far they can rely on each API type");
+
+    // The plugin modules hold no classes until their issues land; the rule then applies unchanged.
+    @ArchTest
+    static final ArchRule pluginsDependOnTheApiOnly = classes()
+            .that().resideInAnyPackage(PLUGIN_PACKAGES)
+            .should().onlyDependOnClassesThat().resideInAnyPackage(
+                    "io.kvconnect.api..", "io.kvconnect.offload..", "io.kvconnect.multi..", "io.kvconnect.nixl..",
+                    "java..", "javax..", "org.slf4j..", "org.openucx..")
+            .allowEmptyShould(true)
+            .because("a plugin talks to the engine only through the connector API");
+
+    @ArchTest
+    static final ArchRule nothingOutsideCoreDependsOnCore = noClasses()
+            .that().resideOutsideOfPackage("io.kvconnect.core..")
+            .should().dependOnClassesThat().resideInAPackage("io.kvconnect.core..")
+            .because("the engine's internals are not an API");
+
+    @ArchTest
+    static final ArchRule pluginsDoNotDependOnEachOther = slices()
+            .matching("io.kvconnect.(offload|multi|nixl)..")
+            .should().notDependOnEachOther()
+            .allowEmptyShould(true)
+            .because("plugins are composed by configuration, not by linking");
+
+    @ArchTest
+    static final ArchRule noPackageCycles = slices()
+            .matching("io.kvconnect.(**)")
+            .should().beFreeOfCycles();
+}

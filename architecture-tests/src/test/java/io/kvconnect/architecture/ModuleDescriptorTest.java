@@ -1,0 +1,80 @@
+package io.kvconnect.architecture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.module.ModuleDescriptor;
+import java.net.URL;
+import java.util.Collections;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The module descriptors of the project's jars say what the architecture promises. */
+class ModuleDescriptorTest {
+    private static final Map<String, ModuleDescriptor> MODULES = new TreeMap<>();
+
+    @BeforeAll
+    static void readDescriptors() throws IOException {
+        for (URL url : Collections.list(ClassLoader.getSystemClassLoader().getResources("module-info.class"))) {
+            try (InputStream in = url.openStream()) {
+                ModuleDescriptor d = ModuleDescriptor.read(in);
+                if (d.name().startsWith("kvconnect.")) {
+                    MODULES.put(d.name(), d);
+                }
+            }
+        }
+    }
+
+    @Test
+    void everyModuleHasADescriptor() {
+        assertEquals(Set.of("kvconnect.api", "kvconnect.core", "kvconnect.offload", "kvconnect.multi",
+                "kvconnect.nixl"), MODULES.keySet());
+    }
+
+    @Test
+    void theApiRequiresJavaBaseOnlyAndExportsOnlyApiPackages() {
+        ModuleDescriptor api = MODULES.get("kvconnect.api");
+        assertEquals(Set.of("java.base"), names(api.requires()));
+        for (ModuleDescriptor.Exports e : api.exports()) {
+            assertTrue(e.source().startsWith("io.kvconnect.api"), e.source());
+            assertTrue(e.targets().isEmpty(), "API exports are unqualified: " + e);
+        }
+        assertEquals(api.packages(), api.exports().stream().map(ModuleDescriptor.Exports::source)
+                .collect(Collectors.toSet()), "every API package is exported, nothing else exists");
+        assertTrue(api.opens().isEmpty());
+    }
+
+    @Test
+    void theEngineExportsNothing() {
+        ModuleDescriptor core = MODULES.get("kvconnect.core");
+        assertTrue(core.exports().isEmpty(), "engine exports: " + core.exports());
+        assertTrue(core.opens().stream().allMatch(o -> !o.targets().isEmpty()),
+                "the engine opens packages only to named frameworks: " + core.opens());
+        assertTrue(core.uses().contains("io.kvconnect.api.ConnectorProvider"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"kvconnect.offload", "kvconnect.multi", "kvconnect.nixl"})
+    void pluginModulesExportNothingAndRequireOnlyTheApi(String name) {
+        ModuleDescriptor plugin = MODULES.get(name);
+        assertTrue(plugin.exports().isEmpty(), name + " exports " + plugin.exports());
+        assertTrue(plugin.opens().isEmpty(), name + " opens " + plugin.opens());
+        for (String required : names(plugin.requires())) {
+            assertTrue(required.equals("kvconnect.api") || required.equals("org.slf4j")
+                    || required.startsWith("java.") || required.startsWith("jdk."), name + " requires " + required);
+        }
+        assertTrue(names(plugin.requires()).contains("kvconnect.api"));
+    }
+
+    private static Set<String> names(Set<ModuleDescriptor.Requires> requires) {
+        return requires.stream().map(ModuleDescriptor.Requires::name).collect(Collectors.toSet());
+    }
+}

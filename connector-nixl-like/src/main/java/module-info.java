@@ -1,0 +1,11 @@
+/**
+ * Connector plugin: prefill/decode disaggregation over a real transport.
+ *
+ * <p>Like every plugin module it requires the connector API only and exports nothing. Its
+ * connector, and with it the {@code provides io.kvconnect.api.ConnectorProvider} clause and the
+ * {@code META-INF/services} entry, is built in issue 6; until then the module is empty on
+ * purpose rather than carrying a provider that does nothing.
+ */
+module kvconnect.nixl {
+    requires kvconnect.api;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# End-to-end check of the third-party story: build examples/hello-connector outside the reactor
+# against the installed API jar, drop it into a plugins directory, and use it through ./kvconnect.
+# Called by `./kvconnect test` after the reactor is installed; JAVA_HOME is set by the launcher.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+passed=0
+failed=0
+
+check() { # $1 = description, $2 = command output file, $3 = expected text (grep -F)
+  if grep -qF -- "$3" "$2"; then
+    passed=$((passed + 1)); echo "ok   - $1"
+  else
+    failed=$((failed + 1)); echo "FAIL - $1: expected '$3' in:"; sed 's/^/       /' "$2"
+  fi
+}
+
+mvn -B -ntp -q -Dstyle.color=never -f "$ROOT/examples/hello-connector/pom.xml" clean package
+mkdir -p "$WORK/plugins"
+cp "$ROOT/examples/hello-connector/target/hello-connector-1.0.0.jar" "$WORK/plugins/"
+
+"$ROOT/kvconnect" connectors --plugins-dir "$WORK/plugins" >"$WORK/list.txt" 2>&1 || true
+check "the plugin is discovered from the plugins directory" "$WORK/list.txt" "plugins_directory"
+check "its name, version and module are listed" "$WORK/list.txt" "hello            1.0.0        plugins_directory  com.example.hello"
+
+cat >"$WORK/config.json" <<JSON
+{"workers": 2, "plugins_dir": "$WORK/plugins", "connector": {"name": "hello", "config": {"label": "ci"}}}
+JSON
+"$ROOT/kvconnect" run --config "$WORK/config.json" >"$WORK/run.txt" 2>&1 || true
+check "the configured plugin is created for the scheduler and each worker" "$WORK/run.txt" \
+  "Created connector 'hello' 1.0.0 from plugins-directory $WORK/plugins/hello-connector-1.0.0.jar: 1 scheduler side, 2 worker side(s)."
+
+cat >"$WORK/typo.json" <<JSON
+{"plugins_dir": "$WORK/plugins", "connector": {"name": "hello", "config": {"lable": "ci"}}}
+JSON
+status=0; "$ROOT/kvconnect" run --config "$WORK/typo.json" >"$WORK/typo.txt" 2>&1 || status=$?
+echo "exit status $status" >>"$WORK/typo.txt"
+check "a misspelt plugin key is a configuration error naming the field" "$WORK/typo.txt" \
+  "configuration error: config.connector.config.lable: unknown key; allowed keys: [label]"
+check "... with exit status 2" "$WORK/typo.txt" "exit status 2"
+
+cat >"$WORK/unknown.json" <<JSON
+{"plugins_dir": "$WORK/plugins", "connector": {"name": "helo"}}
+JSON
+"$ROOT/kvconnect" run --config "$WORK/unknown.json" >"$WORK/unknown.txt" 2>&1 || true
+check "an unknown connector name lists the available ones" "$WORK/unknown.txt" \
+  "config.connector.name: unknown connector 'helo'; available: hello"
+
+echo "example plugin checks: $passed of $((passed + failed)) passed"
+[ "$failed" -eq 0 ]
