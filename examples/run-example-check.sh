@@ -25,6 +25,18 @@ cp "$ROOT/examples/hello-connector/target/hello-connector-1.0.0.jar" "$WORK/plug
 check "the plugin is discovered from the plugins directory" "$WORK/list.txt" "plugins_directory"
 check "its name, version and module are listed" "$WORK/list.txt" "hello            1.0.0        plugins_directory  com.example.hello"
 
+# The same jar found by ServiceLoader on the module path and on the class path, without a plugins directory.
+MODULES="$ROOT/distribution/target/modules"
+JAR="$WORK/plugins/hello-connector-1.0.0.jar"
+"$JAVA_HOME/bin/java" --module-path "$MODULES:$JAR" --module kvconnect.core/io.kvconnect.core.cli.Main \
+  connectors --plugins-dir "$WORK/none" >"$WORK/modulepath.txt" 2>&1 || true
+check "on the module path it is found as a named module" "$WORK/modulepath.txt" \
+  "hello            1.0.0        module_path        com.example.hello        $JAR"
+"$JAVA_HOME/bin/java" -cp "$MODULES/*:$JAR" io.kvconnect.core.cli.Main \
+  connectors --plugins-dir "$WORK/none" >"$WORK/classpath.txt" 2>&1 || true
+check "on the class path it is found through META-INF/services" "$WORK/classpath.txt" \
+  "hello            1.0.0        class_path         (unnamed)"
+
 cat >"$WORK/config.json" <<JSON
 {"workers": 2, "plugins_dir": "$WORK/plugins", "connector": {"name": "hello", "config": {"label": "ci"}}}
 JSON
