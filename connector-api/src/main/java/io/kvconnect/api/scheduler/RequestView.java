@@ -56,9 +56,26 @@ public interface RequestView {
     /**
      * Chained hashes of the request's full blocks, in order: element {@code i} covers tokens
      * {@code [i * blockSize, (i + 1) * blockSize)}. Grows as tokens are appended. An immutable
-     * snapshot taken at the call.
+     * snapshot taken at the call; on hot paths prefer {@link #numBlockHashes()} and {@link
+     * #blockHash(int)}, which copy nothing.
      */
     List<BlockHash> blockHashes();
+
+    /**
+     * Number of full blocks hashed so far ({@code numTokens() / blockSize}). The default copies
+     * through {@link #blockHashes()}; the engine's views override it without copying.
+     */
+    default int numBlockHashes() {
+        return blockHashes().size();
+    }
+
+    /**
+     * The hash of full block {@code index}, {@code 0 <= index < numBlockHashes()}. The default
+     * copies through {@link #blockHashes()}; the engine's views override it without copying.
+     */
+    default BlockHash blockHash(int index) {
+        return blockHashes().get(index);
+    }
 
     /** The transfer parameters the request arrived with; empty if none. */
     TransferParams transferParams();
