@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -75,7 +76,9 @@ public final class EngineConfigReader {
             if (Files.size(file) > MAX_BYTES) {
                 throw new ConfigException(ROOT, "file " + file + " is larger than " + MAX_BYTES + " bytes");
             }
-            return parse(Files.readString(file), file.toString());
+            String text = Files.readString(file);
+            // Editors on some systems write a UTF-8 byte-order mark; it is not JSON, but not an error either.
+            return parse(text.startsWith("\uFEFF") ? text.substring(1) : text, file.toString());
         } catch (NoSuchFileException e) {
             throw new ConfigException(ROOT, "file " + file + " does not exist");
         } catch (IOException e) {
@@ -114,8 +117,17 @@ public final class EngineConfigReader {
                 c.getInt("workers", 1, 1, 64),
                 c.getBoolean("async_scheduling", false),
                 c.getEnum("load_failure_policy", LoadFailurePolicy.class, LoadFailurePolicy.FAIL),
-                Path.of(c.getString("plugins_dir", "plugins")),
+                pluginsDirectory(c),
                 connector(c));
+    }
+
+    private static Path pluginsDirectory(ConnectorConfig c) {
+        String dir = c.getString("plugins_dir", "plugins");
+        try {
+            return Path.of(dir);
+        } catch (InvalidPathException e) {
+            throw new ConfigException(c.fieldPath("plugins_dir"), "'" + dir + "' is not a valid path: " + e.getReason());
+        }
     }
 
     private static ModelShape model(ConnectorConfig c) {

@@ -1,0 +1,290 @@
+package io.kvconnect.core.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvconnect.core.plugin.ConnectorDiscovery;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The command line, driven in-process through {@link Main#execute(PrintWriter, PrintWriter, String...)}. */
+class MainTest {
+    /** The model line of the embedded default configuration (llama-3.2-1b, 2 workers). */
+    private static final String DEFAULT_MODEL_LINE = "kvconnect: model llama-3.2-1b (16 layers, 8 KV heads, head dim 64, "
+            + "BF16), block size 16, 2048 GPU blocks, 2 worker(s), sync scheduling, load failure policy fail";
+
+    @TempDir
+    Path tmp;
+
+    /** An empty plugins directory, so that results do not depend on the working directory. */
+    private Path emptyPlugins;
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    @BeforeEach
+    void createEmptyPluginsDirectory() throws IOException {
+        emptyPlugins = Files.createDirectory(tmp.resolve("plugins"));
+    }
+
+    // ---- run ------------------------------------------------------------------------------------
+
+    @Test
+    void runWithoutConnectorPrintsTheModelAndSaysNoConnectorIsConfigured() {
+        int code = execute("run", "--plugins-dir", emptyPlugins.toString());
+
+        assertEquals(0, code, err.toString());
+        List<String> lines = out.toString().lines().toList();
+        assertEquals(DEFAULT_MODEL_LINE, lines.getFirst());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("No connector configured")), out.toString());
+        assertEquals("", err.toString());
+    }
+
+    @Test
+    void runPrintsTheModelOfTheGivenConfiguration() throws IOException {
+        Path config = Files.writeString(tmp.resolve("engine.json"), """
+                {"model": "tiny", "block_size": 8, "gpu_blocks": 100, "workers": 1, "async_scheduling": true,
+                 "load_failure_policy": "RECOMPUTE"}""");
+
+        int code = execute("run", "-c", config.toString(), "--plugins-dir", emptyPlugins.toString());
+
+        assertEquals(0, code, err.toString());
+        assertEquals("kvconnect: model tiny (2 layers, 2 KV heads, head dim 16, FP16), block size 8, 100 GPU blocks, "
+                + "1 worker(s), async scheduling, load failure policy recompute", out.toString().lines().findFirst()
+                .orElseThrow());
+    }
+
+    @Test
+    void runWithAnInvalidValueExitsTwoNamingTheField() throws IOException {
+        Path config = Files.writeString(tmp.resolve("engine.json"), "{\"workers\": 0}");
+
+        int code = execute("run", "--config", config.toString(), "--plugins-dir", emptyPlugins.toString());
+
+        assertEquals(2, code);
+        assertTrue(err.toString().startsWith("configuration error: "), err.toString());
+        assertEquals("configuration error: config.workers: 0 is out of range; allowed: [1, 64]",
+                err.toString().strip());
+        assertEquals("", out.toString(), "nothing runs before the configuration is valid");
+    }
+
+    @Test
+    void runWithAMissingConfigFileExitsTwo() {
+        Path missing = tmp.resolve("missing.json");
+
+        int code = execute("run", "--config", missing.toString());
+
+        assertEquals(2, code);
+        assertEquals("configuration error: config: file " + missing + " does not exist", err.toString().strip());
+    }
+
+    @Test
+    void runWithMalformedJsonExitsTwoNamingThePosition() throws IOException {
+        Path config = Files.writeString(tmp.resolve("engine.json"), "{\n  \"workers\": 2,\n  \"workers\": 3\n}");
+
+        int code = execute("run", "--config", config.toString());
+
+        assertEquals(2, code);
+        assertTrue(err.toString().startsWith("configuration error: config: " + config
+                + " is not a valid JSON object at line 3, column "), err.toString());
+    }
+
+    @Test
+    void runNamingAnUnknownConnectorExitsTwoListingTheAvailableOnes() throws IOException {
+        assertEquals(List.of(), ConnectorDiscovery.discover(emptyPlugins).names(),
+                "precondition: nothing is discovered from the test module path");
+        Path config = Files.writeString(tmp.resolve("engine.json"), "{\"connector\": {\"name\": \"nope\"}}");
+
+        int code = execute("run", "--config", config.toString(), "--plugins-dir", emptyPlugins.toString());
+
+        assertEquals(2, code);
+        assertEquals("configuration error: config.connector.name: unknown connector 'nope'; available: (none)",
+                err.toString().strip());
+    }
+
+    @Test
+    void runNamingAnUnknownConnectorListsThePluginsThatExist() throws IOException {
+        Path plugins = Files.createDirectory(tmp.resolve("with-plugin"));
+        PluginJar.write(plugins.resolve("alpha.jar"), "alpha");
+        Path config = Files.writeString(tmp.resolve("engine.json"), "{\"connector\": {\"name\": \"beta\"}}");
+
+        int code = execute("run", "--config", config.toString(), "--plugins-dir", plugins.toString());
+
+        assertEquals(2, code);
+        assertEquals("configuration error: config.connector.name: unknown connector 'beta'; available: alpha",
+                err.toString().strip());
+    }
+
+    @Test
+    void runCreatesTheConfiguredConnectorOnEveryWorker() throws IOException {
+        Path plugins = Files.createDirectory(tmp.resolve("with-plugin"));
+        Path jar = PluginJar.write(plugins.resolve("alpha.jar"), "alpha");
+        Path config = Files.writeString(tmp.resolve("engine.json"), """
+                {"workers": 3, "connector": {"name": "alpha", "config": {"capacity": 5}}}""");
+
+        int code = execute("run", "--config", config.toString(), "--plugins-dir", plugins.toString());
+
+        assertEquals(0, code, err.toString());
+        assertTrue(out.toString().contains("Created connector 'alpha' 1.0 from ")
+                && out.toString().contains(jar.toString())
+                && out.toString().contains(": 1 scheduler side, 3 worker side(s)."), out.toString());
+        assertFalse(out.toString().contains("No connector configured"), out.toString());
+    }
+
+    @Test
+    void aConnectorRejectingItsConfigExitsTwoNamingTheFullPath() throws IOException {
+        Path plugins = Files.createDirectory(tmp.resolve("with-plugin"));
+        PluginJar.write(plugins.resolve("alpha.jar"), "alpha");
+        Path config = Files.writeString(tmp.resolve("engine.json"), """
+                {"connector": {"name": "alpha", "config": {"capacity": 99}}}""");
+
+        int code = execute("run", "--config", config.toString(), "--plugins-dir", plugins.toString());
+
+        assertEquals(2, code);
+        assertEquals("configuration error: config.connector.config.capacity: 99 is out of range; allowed: [1, 10]",
+                err.toString().strip());
+    }
+
+    @Test
+    void noArgumentsRunsTheRunCommand() {
+        // With no arguments there is no --plugins-dir: discovery uses the default configuration's
+        // "plugins", relative to the working directory (connector-core/ under surefire). Only what
+        // does not depend on that folder is asserted: the exit code (run returns 0 even when plugins
+        // are refused), the model line printed before discovery, and the no-connector notice.
+        int code = execute();
+
+        assertEquals(0, code, err.toString());
+        List<String> lines = out.toString().lines().toList();
+        assertEquals(DEFAULT_MODEL_LINE, lines.getFirst());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("No connector configured")), out.toString());
+    }
+
+    // ---- connectors -----------------------------------------------------------------------------
+
+    @Test
+    void connectorsWithNothingDiscoveredPrintsTheHeaderAndSaysSo() {
+        // The test module path carries no connector provider (connector-core depends on the API only).
+        assertEquals(List.of(), ConnectorDiscovery.discover(emptyPlugins).names(),
+                "precondition: nothing is discovered from the test module path");
+
+        int code = execute("connectors", "--plugins-dir", emptyPlugins.toString());
+
+        assertEquals(0, code, err.toString());
+        List<String> lines = out.toString().lines().toList();
+        assertEquals(2, lines.size(), out.toString());
+        assertTrue(lines.get(0).matches("NAME +VERSION +ORIGIN +MODULE +LOCATION"), lines.get(0));
+        assertEquals("(no connectors found)", lines.get(1));
+    }
+
+    @Test
+    void connectorsListsAPluginFromThePluginsDirectory() throws IOException {
+        Path plugins = Files.createDirectory(tmp.resolve("with-plugin"));
+        Path jar = PluginJar.write(plugins.resolve("alpha.jar"), "alpha");
+
+        int code = execute("connectors", "--plugins-dir", plugins.toString());
+
+        assertEquals(0, code, err.toString());
+        List<String> lines = out.toString().lines().toList();
+        assertEquals(2, lines.size(), out.toString());
+        assertTrue(lines.get(0).startsWith("NAME"), lines.get(0));
+        assertEquals(List.of("alpha", "1.0", "plugins_directory", "com.example.alpha", jar.toString()),
+                List.of(lines.get(1).split(" +")));
+    }
+
+    @Test
+    void connectorsExitsOneAndListsRefusedPlugins() throws IOException {
+        Path plugins = Files.createDirectory(tmp.resolve("broken"));
+        Path folder = Files.createDirectory(plugins.resolve("empty-plugin"));
+
+        int code = execute("connectors", "--plugins-dir", plugins.toString());
+
+        assertEquals(1, code);
+        String text = out.toString();
+        assertTrue(text.contains("(no connectors found)"), text);
+        assertTrue(text.contains("Refused plugins:"), text);
+        assertTrue(text.contains(folder.toString()) && text.contains("holds no jar"), text);
+    }
+
+    @Test
+    void pluginsDirOptionOverridesTheConfiguredPluginsDir() throws IOException {
+        Path broken = Files.createDirectory(tmp.resolve("broken"));
+        Files.createDirectory(broken.resolve("empty-plugin"));
+        Path config = Files.writeString(tmp.resolve("engine.json"),
+                "{\"plugins_dir\": \"" + broken.toString().replace("\\", "\\\\") + "\"}");
+
+        assertEquals(1, execute("connectors", "--config", config.toString()), "the configured directory is used");
+        out.getBuffer().setLength(0);
+
+        int code = execute("connectors", "--config", config.toString(), "--plugins-dir", emptyPlugins.toString());
+
+        assertEquals(0, code, out.toString());
+        assertFalse(out.toString().contains("Refused plugins:"), out.toString());
+    }
+
+    // ---- options --------------------------------------------------------------------------------
+
+    @Test
+    void versionPrintsKvconnect() {
+        int code = execute("--version");
+
+        assertEquals(0, code);
+        List<String> lines = out.toString().lines().toList();
+        assertTrue(lines.getFirst().matches("kvconnect \\S+"), out.toString());
+        assertEquals("Java " + Runtime.version(), lines.get(1));
+    }
+
+    @Test
+    void anUnknownOptionIsAUsageErrorWithExitCodeTwo() {
+        int code = execute("--bogus");
+
+        assertEquals(CommandLine.ExitCode.USAGE, code);
+        assertEquals(2, code);
+        assertTrue(err.toString().contains("Unknown option: '--bogus'"), err.toString());
+        assertEquals("", out.toString());
+    }
+
+    @Test
+    void anUnknownOptionOfASubcommandIsAUsageErrorToo() {
+        int code = execute("run", "--plugins", emptyPlugins.toString());
+
+        assertEquals(2, code);
+        assertTrue(err.toString().contains("Unknown options: '--plugins'"), err.toString());
+        assertTrue(err.toString().contains("Possible solutions: --plugins-dir"), err.toString());
+        assertEquals("", out.toString(), "run did not start");
+    }
+
+    @Test
+    void anUnknownCommandIsAUsageError() {
+        int code = execute("start");
+
+        assertEquals(2, code);
+        assertTrue(err.toString().contains("'start'"), err.toString());
+        assertEquals("", out.toString());
+    }
+
+    @Test
+    void helpListsTheCommands() {
+        int code = execute("--help");
+
+        assertEquals(0, code);
+        assertTrue(out.toString().contains("Usage: kvconnect"), out.toString());
+        assertTrue(out.toString().contains("run") && out.toString().contains("connectors"), out.toString());
+    }
+
+    private int execute(String... args) {
+        try (var o = new PrintWriter(out, true); var e = new PrintWriter(err, true)) {
+            int code = Main.execute(o, e, args);
+            o.flush();
+            e.flush();
+            return code;
+        }
+    }
+}
