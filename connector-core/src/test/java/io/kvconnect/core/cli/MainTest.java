@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.core.plugin.ConnectorDiscovery;
+import io.kvconnect.core.testing.TestPluginJars;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -113,7 +114,7 @@ class MainTest {
     @Test
     void runNamingAnUnknownConnectorListsThePluginsThatExist() throws IOException {
         Path plugins = Files.createDirectory(tmp.resolve("with-plugin"));
-        PluginJar.write(plugins.resolve("alpha.jar"), "alpha");
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("alpha.jar"));
         Path config = Files.writeString(tmp.resolve("engine.json"), "{\"connector\": {\"name\": \"beta\"}}");
 
         int code = execute("run", "--config", config.toString(), "--plugins-dir", plugins.toString());
@@ -126,7 +127,7 @@ class MainTest {
     @Test
     void runCreatesTheConfiguredConnectorOnEveryWorker() throws IOException {
         Path plugins = Files.createDirectory(tmp.resolve("with-plugin"));
-        Path jar = PluginJar.write(plugins.resolve("alpha.jar"), "alpha");
+        Path jar = TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("alpha.jar"));
         Path config = Files.writeString(tmp.resolve("engine.json"), """
                 {"workers": 3, "connector": {"name": "alpha", "config": {"capacity": 5}}}""");
 
@@ -142,7 +143,7 @@ class MainTest {
     @Test
     void aConnectorRejectingItsConfigExitsTwoNamingTheFullPath() throws IOException {
         Path plugins = Files.createDirectory(tmp.resolve("with-plugin"));
-        PluginJar.write(plugins.resolve("alpha.jar"), "alpha");
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("alpha.jar"));
         Path config = Files.writeString(tmp.resolve("engine.json"), """
                 {"connector": {"name": "alpha", "config": {"capacity": 99}}}""");
 
@@ -187,7 +188,7 @@ class MainTest {
     @Test
     void connectorsListsAPluginFromThePluginsDirectory() throws IOException {
         Path plugins = Files.createDirectory(tmp.resolve("with-plugin"));
-        Path jar = PluginJar.write(plugins.resolve("alpha.jar"), "alpha");
+        Path jar = TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("alpha.jar"));
 
         int code = execute("connectors", "--plugins-dir", plugins.toString());
 

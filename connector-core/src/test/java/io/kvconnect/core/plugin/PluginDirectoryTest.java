@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.core.testing.TestPluginJars;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

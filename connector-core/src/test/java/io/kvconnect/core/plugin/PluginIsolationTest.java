@@ -2,6 +2,7 @@ package io.kvconnect.core.plugin;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.kvconnect.core.testing.TestPluginJars;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,4 +1,4 @@
-package io.kvconnect.core.plugin;
+package io.kvconnect.core.testing;
 
 import io.kvconnect.api.ConnectorProvider;
 import java.io.IOException;
@@ -21,45 +21,50 @@ import javax.tools.ToolProvider;
 
 /**
  * Builds real plugin jars for tests: compiles Java sources with the JDK's compiler against the
- * connector API (as a third-party author would) and packs them with their resources.
+ * connector API (as a third-party author would) and packs them with their resources. Shared by the
+ * tests of every package of the engine module.
  */
-final class TestPluginJars {
+public final class TestPluginJars {
+    /** An empty builder; add sources and resources, then {@link #writeTo}. */
+    public TestPluginJars() {
+    }
+
     private final Map<String, String> sources = new LinkedHashMap<>();
     private final Map<String, String> resources = new LinkedHashMap<>();
     private final List<Path> extraModulePath = new ArrayList<>();
     private final List<Path> classPath = new ArrayList<>();
 
     /** Adds a source file at {@code path} (for example {@code "com/x/P.java"} or {@code "module-info.java"}). */
-    TestPluginJars source(String path, String text) {
+    public TestPluginJars source(String path, String text) {
         sources.put(path, text);
         return this;
     }
 
     /** Adds a resource, such as a {@code META-INF/services} file. */
-    TestPluginJars resource(String path, String text) {
+    public TestPluginJars resource(String path, String text) {
         resources.put(path, text);
         return this;
     }
 
     /** Declares {@code providerClass} in {@code META-INF/services}. */
-    TestPluginJars service(String providerClass) {
+    public TestPluginJars service(String providerClass) {
         return resource("META-INF/services/" + ConnectorProvider.class.getName(), providerClass + "\n");
     }
 
     /** Puts a jar or folder on the compiler's module path besides the API. */
-    TestPluginJars modulePath(Path path) {
+    public TestPluginJars modulePath(Path path) {
         extraModulePath.add(path);
         return this;
     }
 
     /** Puts a jar or folder on the compiler's class path. */
-    TestPluginJars classPath(Path path) {
+    public TestPluginJars classPath(Path path) {
         classPath.add(path);
         return this;
     }
 
     /** Compiles and writes the jar to {@code jar}; returns it. */
-    Path writeTo(Path jar) {
+    public Path writeTo(Path jar) {
         try {
             Path work = Files.createTempDirectory("kvconnect-test-plugin-");
             Path src = work.resolve("src");
@@ -137,7 +142,7 @@ final class TestPluginJars {
     }
 
     /** The jar or class folder {@code type} was loaded from. */
-    static Path locationOf(Class<?> type) {
+    public static Path locationOf(Class<?> type) {
         Module module = type.getModule();
         if (module.isNamed() && module.getLayer() != null) {
             URI uri = module.getLayer().configuration().findModule(module.getName()).orElseThrow()
@@ -151,8 +156,12 @@ final class TestPluginJars {
         }
     }
 
-    /** Source of a provider class {@code pkg.simpleName} registered as {@code name}. */
-    static String provider(String pkg, String simpleName, String name, String constructorBody, String description) {
+    /**
+     * Source of a provider class {@code pkg.simpleName} registered as {@code name}. Its scheduler
+     * side accepts one configuration key, {@code capacity}, an integer in [1, 10], so tests can see
+     * a connector's own configuration errors reach the operator with their path.
+     */
+    public static String provider(String pkg, String simpleName, String name, String constructorBody, String description) {
         return """
                 package %1$s;
 
@@ -178,6 +187,8 @@ final class TestPluginJars {
                     @Override public String version() { return "1.0"; }
                     @Override public String description() { %5$s }
                     @Override public SchedulerConnector createSchedulerConnector(ConnectorConfig c, SchedulerContext x) {
+                        c.requireOnlyKeys("capacity");
+                        c.getLong("capacity", 1, 1, 10);
                         return new SchedulerConnector() {
                             @Override public MatchResult getNumNewMatchedTokens(RequestView r, int local) { return MatchResult.none(); }
                             @Override public void updateStateAfterAlloc(RequestView r, BlockIds b, int ext) { }
@@ -197,7 +208,7 @@ final class TestPluginJars {
     }
 
     /** A well-formed explicit-module plugin providing connector {@code name}. */
-    static TestPluginJars goodModule(String module, String pkg, String name) {
+    public static TestPluginJars goodModule(String module, String pkg, String name) {
         return new TestPluginJars()
                 .source("module-info.java", "module %s { requires kvconnect.api; provides io.kvconnect.api.ConnectorProvider with %s.Provider; }"
                         .formatted(module, pkg))
