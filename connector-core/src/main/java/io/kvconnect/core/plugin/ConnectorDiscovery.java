@@ -4,6 +4,7 @@ import io.kvconnect.api.ConnectorProvider;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.module.FindException;
+import java.lang.module.ModuleFinder;
 import java.lang.module.ResolutionException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,12 +100,10 @@ public final class ConnectorDiscovery {
         }
         ModuleLayer layer;
         try {
-            PluginInspection inspection = PluginInspector.inspect(unit.jars(), engine);
+            ModuleFinder modules = ModuleFinder.of(unit.jars().toArray(Path[]::new));
+            PluginInspection inspection = PluginInspector.inspect(unit.jars(), modules, engine);
             if (!inspection.engineReferences().isEmpty()) {
-                boolean internals = inspection.engineReferences().stream()
-                        .map(r -> r.substring(r.indexOf(" -> ") + 4))
-                        .anyMatch(target -> EnginePackages.isEngineInternal(target.substring(0, target.lastIndexOf('.'))));
-                problem(where, "refused: the plugin references " + (internals
+                problem(where, "refused: the plugin references " + (inspection.referencesEngineInternals()
                         ? "engine internals (io.kvconnect.core.*), which plugins may not use; depend on kvconnect.api only"
                         : "libraries the engine uses privately; bundle your own copy in the plugin's folder")
                         + ". References: " + String.join(", ", inspection.engineReferences()));
@@ -119,7 +118,7 @@ public final class ConnectorDiscovery {
                         + "META-INF/services/io.kvconnect.api.ConnectorProvider");
                 return;
             }
-            layer = layers.define(unit.jars());
+            layer = layers.define(modules);
         } catch (PluginRefusedException e) {
             problem(where, "refused: " + e.getMessage());
             return;

@@ -10,8 +10,11 @@ import java.util.List;
  *     META-INF/services}, sorted
  * @param engineReferences references to engine packages (internals or private libraries), as
  *     {@code "from.Class -> to.Class"}, sorted; at most a few
+ * @param referencesEngineInternals whether any reference, reported or not, targets the engine's own
+ *     packages rather than a library the engine uses privately
  */
-record PluginInspection(List<String> providerClasses, List<String> declaredProviders, List<String> engineReferences) {
+record PluginInspection(List<String> providerClasses, List<String> declaredProviders, List<String> engineReferences,
+                        boolean referencesEngineInternals) {
     PluginInspection {
         providerClasses = List.copyOf(providerClasses);
         declaredProviders = List.copyOf(declaredProviders);

@@ -14,9 +14,10 @@ import java.util.TreeSet;
  * must bundle itself) or declares no provider. Class files are parsed, not loaded:
  * nothing in the jar runs here.
  *
- * <p>This is the first of two fences. The second is the module system: the engine exports no
- * package, so even code that reaches internals by reflection (which no byte-code scan can see) is
- * refused at run time.
+ * <p>This is the first of three fences. The others act at run time, where code that reaches the
+ * engine by reflection or by a class name in a string (which no byte-code scan can see) is stopped:
+ * the layer's parent class loader refuses engine packages by name, and the module system refuses
+ * access because the engine exports no package.
  */
 final class PluginInspector {
     private static final int MAX_REPORTED_REFERENCES = 5;
@@ -27,18 +28,23 @@ final class PluginInspector {
     /**
      * Inspects the jars of one plugin.
      *
+     * @param jars the plugin's jars
+     * @param modules a finder over the same jars, shared with the layer factory so that the
+     *     descriptors are read once
+     * @param engine the packages plugins may not use
      * @throws java.lang.module.FindException if the jars do not form valid modules (the JDK's
      *     message names the jar)
      */
-    static PluginInspection inspect(List<Path> jars, EnginePackages engine) {
+    static PluginInspection inspect(List<Path> jars, ModuleFinder modules, EnginePackages engine) {
         var declared = new TreeSet<String>();
-        for (var module : ModuleFinder.of(jars.toArray(Path[]::new)).findAll()) {
+        for (var module : modules.findAll()) {
             module.descriptor().provides().stream()
                     .filter(p -> p.service().equals(ConnectorProvider.class.getName()))
                     .forEach(p -> declared.addAll(p.providers()));
         }
         var implementing = new TreeSet<String>();
         var engineRefs = new TreeSet<String>();
+        boolean internals = false;
         try (var scan = new ClassGraph()
                 .overrideClasspath(jars)
                 .ignoreParentClassLoaders()
@@ -61,11 +67,12 @@ final class PluginInspector {
                     String pkg = to.getPackageName();
                     if (!ownPackages.contains(pkg) && engine.isForbidden(pkg)) {
                         engineRefs.add(from.getName() + " -> " + to.getName());
+                        internals |= EnginePackages.isEngineInternal(pkg);
                     }
                 }
             }
         }
         return new PluginInspection(List.copyOf(implementing), List.copyOf(declared),
-                engineRefs.stream().limit(MAX_REPORTED_REFERENCES).toList());
+                engineRefs.stream().limit(MAX_REPORTED_REFERENCES).toList(), internals);
     }
 }

@@ -4,7 +4,6 @@ import java.lang.module.Configuration;
 import java.lang.module.ModuleDescriptor;
 import java.lang.module.ModuleFinder;
 import java.lang.module.ModuleReference;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -34,7 +33,9 @@ final class PluginLayerFactory {
     }
 
     /**
-     * Resolves the plugin's jars against the parent layer and defines them in a new layer.
+     * Resolves the plugin's modules against the parent layer and defines them in a new layer.
+     *
+     * @param finder the plugin's jars as modules
      *
      * @throws PluginRefusedException if a module requires something a plugin may not use
      * @throws java.lang.module.FindException if resolution fails (the JDK's message names the
@@ -42,8 +43,7 @@ final class PluginLayerFactory {
      * @throws java.lang.LayerInstantiationException if the layer cannot be defined (for example a package
      *     split with the parent)
      */
-    ModuleLayer define(List<Path> jars) {
-        ModuleFinder finder = ModuleFinder.of(jars.toArray(Path[]::new));
+    ModuleLayer define(ModuleFinder finder) {
         Set<String> own = finder.findAll().stream()
                 .map(ModuleReference::descriptor)
                 .map(ModuleDescriptor::name)
