@@ -9,8 +9,8 @@ import java.util.Objects;
  *
  * <p>The canonical form of one block, used by every host buffer the {@link BlockCopyService}
  * fills, is {@link #bytesPerBlock()} bytes: for each layer in order, that layer's
- * {@link #bytesPerBlockPerLayer()} bytes (K for every token, then V). Two workers with equal
- * layouts produce byte-identical blocks for equal content, so blocks can move between engines.
+ * {@link #bytesPerBlockPerLayer()} bytes, token-major (each token's K and V together, token 0
+ * first). Two workers with equal layouts produce byte-identical blocks for equal content, so blocks can move between engines.
  *
  * @param model the model's KV shape
  * @param tensorParallelRank this worker's rank

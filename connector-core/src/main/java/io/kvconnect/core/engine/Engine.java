@@ -1,0 +1,230 @@
+package io.kvconnect.core.engine;
+
+import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.api.scheduler.SchedulerConnector;
+import io.kvconnect.core.exec.Executor;
+import io.kvconnect.core.exec.ExecutorStepResult;
+import io.kvconnect.core.kv.BlockPool;
+import io.kvconnect.core.model.KvMismatch;
+import io.kvconnect.core.sched.RequestUpdate;
+import io.kvconnect.core.sched.ScheduledWork;
+import io.kvconnect.core.sched.Scheduler;
+import io.kvconnect.core.sched.SchedulerOutput;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The engine loop: scheduler, executor and connector, stepped by one thread.
+ *
+ * <p>Synchronous mode: schedule step N, run it, apply its output. Asynchronous mode: schedule and
+ * submit step N+1 before applying step N's output, so the workers never wait for the scheduler.
+ *
+ * <p>Time is modelled: each step advances {@link #now()} by the modelled compute cost plus the real
+ * wall time of everything else in the step (scheduling, connector hooks and copies, aggregation).
+ * The verifying model's own work, which stands in for the GPU, is not charged.
+ *
+ * <p><b>Liveness.</b> {@link #hasWork()} stays true while the connector holds blocks or reports
+ * pending work, so transfers and leases complete without new traffic.
+ *
+ * <p><b>Thread.</b> One thread drives the engine; it is not thread-safe.
+ */
+public final class Engine implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+
+    private final EngineSetup setup;
+    private final Scheduler scheduler;
+    private final Executor executor;
+    private final EngineMetrics metrics;
+    private Executor.StepHandle inFlight;
+    private double now;
+    private boolean closed;
+
+    /**
+     * Builds the engine: block pool, scheduler, workers with their KV memory, and the connector's
+     * sides (the worker sides register their KV caches here).
+     *
+     * @throws IllegalStateException if the connector cannot register its KV caches
+     */
+    public Engine(EngineSetup setup) {
+        this.setup = setup;
+        BlockPool pool = new BlockPool(setup.gpuBlocks() + 1, setup.blockSize(), true);
+        SchedulerConnector sc = setup.connector().map(EngineSetup.ConnectorSides::scheduler).orElse(null);
+        String name = setup.connector().map(EngineSetup.ConnectorSides::name).orElse(null);
+        this.scheduler = new Scheduler(setup.scheduler(), pool, sc, name);
+        Executor ex;
+        try {
+            ex = new Executor(setup.model(), setup.workers(), setup.gpuBlocks() + 1, setup.blockSize(), setup.layout(),
+                    rank -> setup.connector().map(c -> c.workers().apply(rank)).orElse(null), setup.verify(),
+                    setup.copyFaults(), scheduler.expectedFinishedCount(), scheduler);
+        } catch (RuntimeException e) {
+            scheduler.shutdown();
+            throw e;
+        }
+        this.executor = ex;
+        this.metrics = new EngineMetrics();
+    }
+
+    /** Adds a request at the current time. */
+    public void addRequest(String id, int[] prompt, int maxTokens) {
+        addRequest(id, prompt, maxTokens, 0, TransferParams.empty(), Optional.empty());
+    }
+
+    /** Adds a request at the current time, with every option. */
+    public void addRequest(String id, int[] prompt, int maxTokens, int priority, TransferParams params,
+                           Optional<String> cacheSalt) {
+        scheduler.addRequest(id, prompt, maxTokens, priority, params, cacheSalt);
+        metrics.arrived(id, now, prompt.length);
+    }
+
+    /** Aborts a request (ignored if unknown or finished). */
+    public void abort(String id) {
+        scheduler.abort(id);
+    }
+
+    /** Whether a step would do anything: requests, transfers, pending connector work, a step in flight. */
+    public boolean hasWork() {
+        return inFlight != null || scheduler.hasWork();
+    }
+
+    /**
+     * Runs one step and returns what happened to requests. Idle steps (only transfers pending) pause
+     * briefly so that waiting for a transfer does not spin a core.
+     */
+    public List<RequestUpdate> step() throws InterruptedException {
+        long t0 = System.nanoTime();
+        updateNanos = 0;
+        List<RequestUpdate> updates = new ArrayList<>(scheduler.takeUpdates());
+        SchedulerOutput out = scheduler.schedule();
+        long schedNanos = System.nanoTime() - t0;
+        Executor.StepHandle handle = executor.submit(out);
+        ExecutorStepResult result = null;
+        if (setup.scheduler().asyncScheduling() && out.hasWork()) {
+            // Pipeline: apply the previous step's output while this one runs.
+            if (inFlight != null) {
+                result = collectAndApply(inFlight, updates);
+            }
+            inFlight = handle;
+        } else {
+            // Synchronous, or an empty step: nothing to overlap, so finish everything now (an
+            // idle engine must not keep an empty step in flight forever).
+            if (inFlight != null) {
+                collectAndApply(inFlight, updates);
+                inFlight = null;
+            }
+            result = collectAndApply(handle, updates);
+        }
+        schedNanos += updateNanos;
+        long wall = System.nanoTime() - t0;
+        advanceClock(out, result, wall);
+        metrics.step(schedNanos, out);
+        for (RequestUpdate u : updates) {
+            metrics.update(u, now);
+            if (u instanceof RequestUpdate.Finished f) {
+                executor.forget(f.requestId());
+            }
+        }
+        if (setup.checkInvariants()) {
+            EngineInvariants.check(scheduler);
+        }
+        if (!out.hasWork() && updates.isEmpty()) {
+            LockSupport.parkNanos(200_000);
+        }
+        return updates;
+    }
+
+    private long updateNanos;
+
+    private ExecutorStepResult collectAndApply(Executor.StepHandle h, List<RequestUpdate> updates)
+            throws InterruptedException {
+        ExecutorStepResult result = executor.collect(h);
+        long u0 = System.nanoTime();
+        updates.addAll(scheduler.update(h.output(), result.modelOutput()));
+        updateNanos = System.nanoTime() - u0;
+        for (KvMismatch m : result.mismatches()) {
+            LOG.error("KV verification: {}", m);
+        }
+        metrics.countMismatches(result.mismatches().size());
+        return result;
+    }
+
+    private void advanceClock(SchedulerOutput out, ExecutorStepResult result, long wallNanos) {
+        long prefill = 0;
+        int decode = 0;
+        for (ScheduledWork w : out.work()) {
+            if (w.numTokens() == 1 && w.samples()) {
+                decode++;
+            } else {
+                prefill += w.numTokens();
+            }
+        }
+        long context = result == null ? 0 : result.contextTokens();
+        long compute = result == null ? 0 : result.computeNanos();
+        double modelled = setup.cost().stepSeconds(prefill, decode, context);
+        now += modelled + Math.max(0, wallNanos - compute) / 1e9;
+    }
+
+    /** Runs steps until nothing is left to do; returns every update. */
+    public List<RequestUpdate> drain() throws InterruptedException {
+        List<RequestUpdate> all = new ArrayList<>();
+        while (hasWork()) {
+            all.addAll(step());
+        }
+        return all;
+    }
+
+    /** Moves the modelled clock forward to {@code time} (an idle engine waiting for arrivals). */
+    public void advanceTo(double time) {
+        now = Math.max(now, time);
+    }
+
+    /** The modelled time in seconds since the engine started. */
+    public double now() {
+        return now;
+    }
+
+    /** The scheduler (for invariant checks and reports). */
+    public Scheduler scheduler() {
+        return scheduler;
+    }
+
+    /** The executor (for reports). */
+    public Executor executor() {
+        return executor;
+    }
+
+    /** Metrics gathered so far. */
+    public EngineMetrics metrics() {
+        return metrics;
+    }
+
+    /** The setup. */
+    public EngineSetup setup() {
+        return setup;
+    }
+
+    /** Collects any step in flight, shuts the connector and the workers down. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (inFlight != null) {
+                executor.collect(inFlight);
+                inFlight = null;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.error("The last step failed while closing", e);
+        } finally {
+            executor.close();
+            scheduler.shutdown();
+        }
+    }
+}

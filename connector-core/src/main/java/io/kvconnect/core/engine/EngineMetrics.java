@@ -1,0 +1,135 @@
+package io.kvconnect.core.engine;
+
+import io.kvconnect.api.scheduler.RequestStatus;
+import io.kvconnect.core.sched.RequestUpdate;
+import io.kvconnect.core.sched.SchedulerOutput;
+import io.kvconnect.core.workload.Percentiles;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What the engine measured: latencies in modelled time, scheduler step time in wall time, token
+ * counts, outputs of finished requests, and KV verification results. Engine thread only.
+ */
+public final class EngineMetrics {
+    private final Map<String, Timing> timings = new HashMap<>();
+    private final Map<String, int[]> outputs = new LinkedHashMap<>();
+    private final Map<String, String> failures = new LinkedHashMap<>();
+    private final Map<RequestStatus, Long> finishedByStatus = new EnumMap<>(RequestStatus.class);
+    private final Percentiles ttft = new Percentiles();
+    private final Percentiles itl = new Percentiles();
+    private final Percentiles schedulerStepMicros = new Percentiles();
+    private long promptTokens;
+    private long outputTokens;
+    private long steps;
+    private long computedTokens;
+    private long mismatches;
+
+    void arrived(String id, double time, int prompt) {
+        timings.put(id, new Timing(time));
+        promptTokens += prompt;
+    }
+
+    void step(long schedulerNanos, SchedulerOutput out) {
+        steps++;
+        computedTokens += out.totalScheduledTokens();
+        if (out.hasWork()) {
+            schedulerStepMicros.add(schedulerNanos / 1_000.0);
+        }
+    }
+
+    void countMismatches(int n) {
+        mismatches += n;
+    }
+
+    void update(RequestUpdate u, double now) {
+        switch (u) {
+            case RequestUpdate.TokenAdded t -> {
+                outputTokens++;
+                Timing timing = timings.get(t.requestId());
+                if (timing != null) {
+                    if (timing.last < 0) {
+                        ttft.add(now - timing.arrival);
+                    } else {
+                        itl.add(now - timing.last);
+                    }
+                    timing.last = now;
+                }
+            }
+            case RequestUpdate.Finished f -> {
+                timings.remove(f.requestId());
+                outputs.put(f.requestId(), f.outputTokens());
+                finishedByStatus.merge(f.status(), 1L, Long::sum);
+                if (!f.reason().isEmpty() && f.status() != RequestStatus.FINISHED_LENGTH_CAPPED) {
+                    failures.put(f.requestId(), f.reason());
+                }
+            }
+        }
+    }
+
+    /** Output tokens of every finished request, by id, in finishing order. */
+    public Map<String, int[]> outputs() {
+        return outputs;
+    }
+
+    /** Why requests failed or were aborted, by id. */
+    public Map<String, String> failures() {
+        return failures;
+    }
+
+    /** Finished requests by status. */
+    public Map<RequestStatus, Long> finishedByStatus() {
+        return finishedByStatus;
+    }
+
+    /** Time to first token, modelled seconds. */
+    public Percentiles timeToFirstToken() {
+        return ttft;
+    }
+
+    /** Inter-token latency, modelled seconds. */
+    public Percentiles interTokenLatency() {
+        return itl;
+    }
+
+    /** Wall time of the scheduler's part of a step (schedule + update), microseconds. */
+    public Percentiles schedulerStepMicros() {
+        return schedulerStepMicros;
+    }
+
+    /** Prompt tokens of all requests. */
+    public long promptTokens() {
+        return promptTokens;
+    }
+
+    /** Output tokens sampled. */
+    public long outputTokens() {
+        return outputTokens;
+    }
+
+    /** Steps run. */
+    public long steps() {
+        return steps;
+    }
+
+    /** Tokens computed by the model (prefill and decode). */
+    public long computedTokens() {
+        return computedTokens;
+    }
+
+    /** KV verification mismatches reported. */
+    public long mismatches() {
+        return mismatches;
+    }
+
+    private static final class Timing {
+        final double arrival;
+        double last = -1;
+
+        Timing(double arrival) {
+            this.arrival = arrival;
+        }
+    }
+}

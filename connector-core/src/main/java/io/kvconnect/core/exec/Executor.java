@@ -1,0 +1,208 @@
+package io.kvconnect.core.exec;
+
+import io.kvconnect.api.common.ConnectorOutput;
+import io.kvconnect.api.worker.KvLayout;
+import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.core.memory.CopyFaults;
+import io.kvconnect.core.memory.EngineBlockCopyService;
+import io.kvconnect.core.memory.HostKvMemory;
+import io.kvconnect.core.memory.KvLayouts;
+import io.kvconnect.core.memory.KvMemory;
+import io.kvconnect.core.model.KvMismatch;
+import io.kvconnect.core.sched.AwaitingTransfers;
+import io.kvconnect.core.sched.ModelOutput;
+import io.kvconnect.core.sched.ScheduledWork;
+import io.kvconnect.core.sched.SchedulerOutput;
+import io.kvconnect.api.common.ModelShape;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.function.IntFunction;
+
+/**
+ * The executor: N tensor-parallel workers on their own threads and the executor-side aggregation
+ * of their outputs.
+ *
+ * <p>{@link #submit} hands a step to every worker and returns at once, so the engine can schedule
+ * the next step meanwhile (asynchronous scheduling); {@link #collect} waits for a step's results,
+ * aggregates the connector outputs ({@link KvOutputAggregator}), and turns worker-side hook
+ * failures into failed requests. Steps complete in submission order.
+ *
+ * <p><b>Thread.</b> The engine thread calls every method.
+ */
+public final class Executor implements AutoCloseable {
+    private final List<Worker> workers = new ArrayList<>();
+    private final KvOutputAggregator aggregator;
+
+    /**
+     * Creates the workers and their KV memory, and registers the KV caches with the connector.
+     *
+     * @param model the model shape
+     * @param numWorkers tensor-parallel size
+     * @param numBlocks GPU blocks per worker, the null block included
+     * @param blockSize tokens per block
+     * @param layout per-layer or cross-layer KV layout
+     * @param connectors the worker-side connector of each rank, or {@code null} for none
+     * @param verify whether the model checks every read
+     * @param faults copy faults to inject (tests), {@link CopyFaults#NONE} otherwise
+     * @param expectedFinishedCount from the scheduler-side connector
+     * @param awaiting which transfers the scheduler waits for
+     * @throws IllegalStateException if a connector's {@code registerKvCaches} threw (the engine
+     *     cannot run with a connector that has no KV cache)
+     */
+    public Executor(ModelShape model, int numWorkers, int numBlocks, int blockSize, LayoutKind layout,
+                    IntFunction<WorkerConnector> connectors, boolean verify, CopyFaults faults,
+                    OptionalInt expectedFinishedCount, AwaitingTransfers awaiting) {
+        AllReduce allReduce = new AllReduce(numWorkers);
+        try {
+            for (int rank = 0; rank < numWorkers; rank++) {
+                KvLayout kvLayout = KvLayouts.of(model, rank, numWorkers, numBlocks, blockSize, layout);
+                KvMemory memory = HostKvMemory.allocate(kvLayout);
+                EngineBlockCopyService copies = new EngineBlockCopyService(memory, "kv-copy-" + rank, faults);
+                workers.add(new Worker(rank, memory, copies, connectors.apply(rank), allReduce, verify));
+            }
+            for (Worker w : workers) {
+                Optional<Throwable> failure = w.register().get();
+                if (failure.isPresent()) {
+                    throw new IllegalStateException("the connector's registerKvCaches threw on a worker: "
+                            + failure.get(), failure.get());
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close();
+            throw new IllegalStateException("interrupted while starting workers", e);
+        } catch (ExecutionException | RuntimeException e) {
+            close();
+            throw e instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        }
+        aggregator = new KvOutputAggregator(numWorkers, expectedFinishedCount, awaiting);
+    }
+
+    /** A step handed to the workers. */
+    public record StepHandle(SchedulerOutput output, List<Future<WorkerStepResult>> futures) {
+    }
+
+    /** Hands {@code out} to every worker; returns at once. */
+    public StepHandle submit(SchedulerOutput out) {
+        List<Future<WorkerStepResult>> futures = new ArrayList<>(workers.size());
+        for (Worker w : workers) {
+            futures.add(w.submit(out));
+        }
+        return new StepHandle(out, futures);
+    }
+
+    /**
+     * Waits for a step and aggregates it.
+     *
+     * @throws IllegalStateException if a worker failed outside connector code (an engine bug)
+     */
+    public ExecutorStepResult collect(StepHandle handle) throws InterruptedException {
+        List<WorkerStepResult> results = new ArrayList<>(workers.size());
+        for (Future<WorkerStepResult> f : handle.futures()) {
+            try {
+                results.add(f.get());
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("a worker failed in step " + handle.output().step() + ": "
+                        + e.getCause(), e.getCause());
+            }
+        }
+        List<ConnectorOutput> perRank = new ArrayList<>(results.size());
+        List<KvMismatch> mismatches = new ArrayList<>();
+        List<HookFailure> failures = new ArrayList<>();
+        long compute = 0;
+        boolean anyConnector = false;
+        for (WorkerStepResult r : results) {
+            perRank.add(r.connectorOutput());
+            anyConnector |= r.connectorOutput() != null;
+            mismatches.addAll(r.mismatches());
+            failures.addAll(r.hookFailures());
+            compute = Math.max(compute, r.computeNanos());
+        }
+        ConnectorOutput aggregated = anyConnector ? aggregator.aggregate(perRank) : ConnectorOutput.EMPTY;
+        Map<String, String> failed = failedRequests(handle.output(), aggregated, failures);
+        ModelOutput mo = new ModelOutput(results.getFirst().sampledTokens(), aggregated, failed);
+        return new ExecutorStepResult(mo, mismatches, compute, results.getFirst().contextTokens(), failures);
+    }
+
+    /**
+     * A hook that may have left loads incomplete fails every request that loaded in this step:
+     * its KV cannot be trusted, and computing on it would produce wrong tokens silently.
+     */
+    private static Map<String, String> failedRequests(SchedulerOutput out, ConnectorOutput aggregated,
+                                                      List<HookFailure> failures) {
+        HookFailure loadFailure = null;
+        for (HookFailure f : failures) {
+            if (f.affectsLoads()) {
+                loadFailure = f;
+                break;
+            }
+        }
+        if (loadFailure == null) {
+            return Map.of();
+        }
+        Map<String, String> failed = new LinkedHashMap<>();
+        String reason = loadFailure.toString();
+        for (ScheduledWork w : out.work()) {
+            if (w.externalTokens() > 0) {
+                failed.put(w.requestId(), reason);
+            }
+        }
+        for (String id : aggregated.finishedReceiving()) {
+            failed.put(id, reason);
+        }
+        return failed;
+    }
+
+    /** The aggregator's counters of ignored signals. */
+    public KvOutputAggregator.AggregatorCounters aggregatorCounters() {
+        return aggregator == null ? new KvOutputAggregator.AggregatorCounters(0, 0, 0, 0) : aggregator.counters();
+    }
+
+    /** Forgets partial finished-transfer counts of a request the scheduler no longer waits for. */
+    public void forget(String requestId) {
+        aggregator.forget(requestId);
+    }
+
+    /** Total mismatches and verified block reads over all workers. */
+    public Map<String, Long> modelCounters() {
+        Map<String, Long> c = new HashMap<>();
+        long mismatches = 0;
+        long verified = 0;
+        long tracked = 0;
+        for (Worker w : workers) {
+            mismatches += w.runner().mismatchCount();
+            verified += w.runner().verifiedBlockReads();
+            tracked += w.runner().trackedRequests();
+        }
+        c.put("mismatches", mismatches);
+        c.put("verifiedBlockReads", verified);
+        c.put("trackedRequests", tracked);
+        return c;
+    }
+
+    /** Bytes copied by the engine's copy services, per direction, over all workers. */
+    public long bytesCopied(CopyFaults.Direction direction) {
+        long total = 0;
+        for (Worker w : workers) {
+            total += w.copies().bytesCopied(direction);
+        }
+        return total;
+    }
+
+    /** Shuts every worker down (connector first, then thread, copies and memory). Idempotent. */
+    @Override
+    public void close() {
+        for (Worker w : workers) {
+            w.close();
+        }
+        workers.clear();
+    }
+}

@@ -1,0 +1,22 @@
+package io.kvconnect.core.exec;
+
+import io.kvconnect.api.common.ConnectorOutput;
+import io.kvconnect.core.model.KvMismatch;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One worker's result of one step.
+ *
+ * @param rank the worker
+ * @param sampledTokens tokens sampled (every rank samples the same, from the all-reduced digests)
+ * @param connectorOutput this worker's connector output, or {@code null} without a connector
+ * @param hookFailures connector hooks that threw
+ * @param mismatches KV verification mismatches found in this step
+ * @param computeNanos wall time of the simulated model compute (replaced by the modelled cost)
+ * @param contextTokens positions read by sampling requests (for the modelled attention cost)
+ */
+record WorkerStepResult(int rank, Map<String, Integer> sampledTokens, ConnectorOutput connectorOutput,
+                        List<HookFailure> hookFailures, List<KvMismatch> mismatches, long computeNanos,
+                        long contextTokens) {
+}

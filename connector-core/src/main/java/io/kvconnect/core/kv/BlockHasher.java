@@ -1,0 +1,104 @@
+package io.kvconnect.core.kv;
+
+import io.kvconnect.api.common.BlockHash;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Optional;
+
+/**
+ * Chained block hashes: {@code hash(block i) = SHA-256(hash(block i-1) or NONE, token ids of block
+ * i, extra keys)}. The cache salt is an extra key of the first block only, so it separates whole
+ * prefixes. Equal hashes therefore mean equal prefixes, which is what makes a prefix-cache or
+ * connector hit safe.
+ *
+ * <p>Unlike the reference engine, whose root hash is random per process unless a seed is set, the
+ * root ({@link #NONE}) is a fixed constant: hashes are stable across processes and machines, which
+ * prefill/decode disaggregation and shared external caches need.
+ *
+ * <p>Not thread-safe (it keeps one digest); the engine uses one per scheduler thread.
+ */
+public final class BlockHasher {
+    /** The parent of the first block. */
+    public static final BlockHash NONE = sha256("kvconnect:block-hash-root:v1".getBytes(StandardCharsets.UTF_8));
+
+    private final MessageDigest digest = newDigest();
+    private final byte[] parentBytes = new byte[BlockHash.BYTES];
+    private final byte[] tokenBytes;
+    private final int blockSize;
+
+    /** A hasher for blocks of {@code blockSize} tokens. */
+    public BlockHasher(int blockSize) {
+        if (blockSize <= 0) {
+            throw new IllegalArgumentException("block size must be positive, got " + blockSize);
+        }
+        this.blockSize = blockSize;
+        this.tokenBytes = new byte[blockSize * Integer.BYTES];
+    }
+
+    /** Tokens per block. */
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /**
+     * The hash of the full block of {@code tokens[from, from + blockSize)}.
+     *
+     * @param parent the previous block's hash, or {@code null} for the first block
+     * @param salt the cache salt; only used for the first block
+     */
+    public BlockHash hash(BlockHash parent, int[] tokens, int from, Optional<String> salt) {
+        if (from < 0 || from + blockSize > tokens.length) {
+            throw new IndexOutOfBoundsException("block [" + from + ", " + (from + blockSize) + ") outside "
+                    + tokens.length + " tokens");
+        }
+        writeHash(parent == null ? NONE : parent, parentBytes);
+        digest.update(parentBytes);
+        for (int i = 0; i < blockSize; i++) {
+            int t = tokens[from + i];
+            int o = i * Integer.BYTES;
+            tokenBytes[o] = (byte) (t >>> 24);
+            tokenBytes[o + 1] = (byte) (t >>> 16);
+            tokenBytes[o + 2] = (byte) (t >>> 8);
+            tokenBytes[o + 3] = (byte) t;
+        }
+        digest.update(tokenBytes);
+        if (parent == null && salt.isPresent()) {
+            byte[] s = salt.get().getBytes(StandardCharsets.UTF_8);
+            // Length-prefixed so that salt bytes can never be confused with token bytes.
+            digest.update((byte) 1);
+            digest.update(new byte[] {(byte) (s.length >>> 24), (byte) (s.length >>> 16), (byte) (s.length >>> 8),
+                (byte) s.length});
+            digest.update(s);
+        } else {
+            digest.update((byte) 0);
+        }
+        return BlockHash.fromBytes(digest.digest());
+    }
+
+    private static void writeHash(BlockHash h, byte[] out) {
+        writeLong(out, 0, h.h0());
+        writeLong(out, 8, h.h1());
+        writeLong(out, 16, h.h2());
+        writeLong(out, 24, h.h3());
+    }
+
+    private static void writeLong(byte[] b, int off, long v) {
+        for (int i = 7; i >= 0; i--) {
+            b[off + i] = (byte) v;
+            v >>>= 8;
+        }
+    }
+
+    private static BlockHash sha256(byte[] bytes) {
+        return BlockHash.fromBytes(newDigest().digest(bytes));
+    }
+
+    private static MessageDigest newDigest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime must provide SHA-256", e);
+        }
+    }
+}

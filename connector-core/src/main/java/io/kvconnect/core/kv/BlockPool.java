@@ -1,0 +1,367 @@
+package io.kvconnect.core.kv;
+
+import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.api.common.KvEvent;
+import io.kvconnect.api.common.StorageMedium;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The GPU block pool: a fixed number of KV blocks with reference counts, a prefix cache keyed by
+ * chained block hashes, and a free queue in least-recently-freed order.
+ *
+ * <p>Block 0 is the null block: never allocated, never cached, never counted. A free block keeps
+ * its hash (it is still a cache hit) until it is reallocated, at which point its hash is dropped
+ * and a {@code BlockRemoved} event is recorded. Blocks freed together are queued in the order
+ * given, so a caller that frees a request's blocks tail-first has the tail evicted first.
+ *
+ * <p>One hash maps to at most one block: caching a second block with a hash that is already cached
+ * leaves the second block uncached (it is a duplicate and is simply reused when freed).
+ *
+ * <p><b>Thread.</b> Scheduler thread only; no locking. Operations are O(1) per block, without
+ * allocation on the allocate/touch/free paths except the returned arrays.
+ */
+public final class BlockPool {
+    private static final int NIL = -1;
+
+    private final int numBlocks;
+    private final int[] refCount;
+    private final BlockHash[] hashes;
+    private final int[] prev;
+    private final int[] next;
+    private final boolean[] queued;
+    private final Map<BlockHash, Integer> cached;
+    private final boolean cachingEnabled;
+    private final int blockSize;
+    private final List<KvEvent> events = new ArrayList<>();
+    private int head = NIL;
+    private int tail = NIL;
+    private int numFree;
+
+    /**
+     * @param numBlocks blocks including the null block 0 (at least 2)
+     * @param blockSize tokens per block, for events
+     * @param cachingEnabled whether full blocks are entered into the prefix cache
+     */
+    public BlockPool(int numBlocks, int blockSize, boolean cachingEnabled) {
+        if (numBlocks < 2) {
+            throw new IllegalArgumentException("a block pool needs at least 2 blocks (one is the null block), got "
+                    + numBlocks);
+        }
+        this.numBlocks = numBlocks;
+        this.blockSize = blockSize;
+        this.cachingEnabled = cachingEnabled;
+        refCount = new int[numBlocks];
+        hashes = new BlockHash[numBlocks];
+        prev = new int[numBlocks];
+        next = new int[numBlocks];
+        queued = new boolean[numBlocks];
+        cached = new HashMap<>(numBlocks * 2);
+        for (int id = 1; id < numBlocks; id++) {
+            append(id);
+        }
+    }
+
+    /** Blocks including the null block. */
+    public int numBlocks() {
+        return numBlocks;
+    }
+
+    /** Usable blocks (the null block excluded). */
+    public int usableBlocks() {
+        return numBlocks - 1;
+    }
+
+    /** Tokens per block. */
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /** Blocks with a reference count of zero (cached ones included). */
+    public int numFreeBlocks() {
+        return numFree;
+    }
+
+    /** Whether prefix caching is on. */
+    public boolean cachingEnabled() {
+        return cachingEnabled;
+    }
+
+    /**
+     * Takes {@code n} blocks from the head of the free queue (least recently freed first), evicting
+     * their cached hashes; each gets a reference count of 1.
+     *
+     * @throws IllegalStateException if fewer than {@code n} blocks are free
+     */
+    public int[] allocate(int n) {
+        if (n < 0 || n > numFree) {
+            throw new IllegalStateException("cannot allocate " + n + " blocks, " + numFree + " free");
+        }
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            int id = head;
+            unlink(id);
+            dropHash(id);
+            refCount[id] = 1;
+            ids[i] = id;
+        }
+        return ids;
+    }
+
+    /** Takes one more reference on {@code id}; a free block leaves the free queue (keeping its hash). */
+    public void touch(int id) {
+        checkUsable(id);
+        if (refCount[id] == 0) {
+            unlink(id);
+        }
+        refCount[id]++;
+    }
+
+    /**
+     * Gives back one reference on each of {@code ids}, in order; blocks reaching zero are queued
+     * at the tail in that order.
+     *
+     * @throws IllegalStateException if a block is already free; blocks before it were freed
+     */
+    public void free(int... ids) {
+        for (int id : ids) {
+            free(id);
+        }
+    }
+
+    /** Gives back one reference on {@code id}. */
+    public void free(int id) {
+        checkUsable(id);
+        if (refCount[id] <= 0) {
+            throw new IllegalStateException("block " + id + " is already free (double free)");
+        }
+        if (--refCount[id] == 0) {
+            append(id);
+        }
+    }
+
+    /** The reference count of {@code id}. */
+    public int refCount(int id) {
+        checkUsable(id);
+        return refCount[id];
+    }
+
+    /** The cached hash of {@code id}, or {@code null}. */
+    public BlockHash hashOf(int id) {
+        checkUsable(id);
+        return hashes[id];
+    }
+
+    /** The cached hash of {@code id}, if any. */
+    public Optional<BlockHash> cachedHash(int id) {
+        return Optional.ofNullable(hashOf(id));
+    }
+
+    /** The block cached under {@code hash}, or -1. */
+    public int lookup(BlockHash hash) {
+        Integer id = cached.get(hash);
+        return id == null ? NIL : id;
+    }
+
+    /** Number of cached blocks. */
+    public int numCachedBlocks() {
+        return cached.size();
+    }
+
+    /**
+     * Enters a run of full, computed blocks into the prefix cache and records one {@code
+     * BlockStored} event for those that became cached. A block that already has this hash is left
+     * as is; a block whose hash is already cached elsewhere stays uncached (a duplicate).
+     *
+     * @param ids the blocks, in prefix order
+     * @param blockHashes their hashes
+     * @param parent the hash of the block before {@code ids[0]}, or {@code null} if it is the first
+     * @throws IllegalStateException if a block is free or already cached under another hash
+     */
+    public void cache(int[] ids, BlockHash[] blockHashes, BlockHash parent) {
+        if (!cachingEnabled) {
+            return;
+        }
+        List<BlockHash> stored = null;
+        BlockHash storedParent = parent;
+        BlockHash before = parent;
+        for (int i = 0; i < ids.length; i++) {
+            int id = ids[i];
+            checkUsable(id);
+            BlockHash h = blockHashes[i];
+            if (refCount[id] == 0) {
+                throw new IllegalStateException("block " + id + " is free; only owned blocks can be cached");
+            }
+            if (hashes[id] != null) {
+                if (!hashes[id].equals(h)) {
+                    throw new IllegalStateException("block " + id + " is cached as " + hashes[id] + ", not " + h);
+                }
+            } else if (!cached.containsKey(h)) {
+                hashes[id] = h;
+                cached.put(h, id);
+                if (stored == null) {
+                    stored = new ArrayList<>();
+                    storedParent = before;
+                }
+                stored.add(h);
+            } else if (stored != null) {
+                flushStored(stored, storedParent);
+                stored = null;
+            }
+            before = h;
+        }
+        if (stored != null) {
+            flushStored(stored, storedParent);
+        }
+    }
+
+    private void flushStored(List<BlockHash> stored, BlockHash parent) {
+        events.add(new KvEvent.BlockStored(stored, Optional.ofNullable(parent), blockSize, 0, StorageMedium.GPU));
+    }
+
+    /** Drops the cached hashes of {@code ids} (reference counts untouched); returns how many were cached. */
+    public int evict(int... ids) {
+        int evicted = 0;
+        for (int id : ids) {
+            checkUsable(id);
+            if (hashes[id] != null) {
+                dropHash(id);
+                evicted++;
+            }
+        }
+        return evicted;
+    }
+
+    /**
+     * Clears the prefix cache, only if no block is referenced.
+     *
+     * @return whether it was cleared
+     */
+    public boolean resetPrefixCache() {
+        if (numFree != numBlocks - 1) {
+            return false;
+        }
+        for (int id = 1; id < numBlocks; id++) {
+            hashes[id] = null;
+        }
+        cached.clear();
+        events.add(new KvEvent.AllBlocksCleared(StorageMedium.GPU));
+        return true;
+    }
+
+    /** KV events since the previous call, in order. */
+    public List<KvEvent> takeEvents() {
+        if (events.isEmpty()) {
+            return List.of();
+        }
+        List<KvEvent> taken = List.copyOf(events);
+        events.clear();
+        return taken;
+    }
+
+    /** Visits cached blocks in id order. */
+    public void forEachCached(CachedVisitor visitor) {
+        for (int id = 1; id < numBlocks; id++) {
+            if (hashes[id] != null) {
+                visitor.visit(id, hashes[id], refCount[id] == 0);
+            }
+        }
+    }
+
+    /** Receives cached blocks. */
+    @FunctionalInterface
+    public interface CachedVisitor {
+        /** One cached block. */
+        void visit(int blockId, BlockHash hash, boolean free);
+    }
+
+    /**
+     * Checks the pool's own structure: the free queue holds exactly the blocks with zero
+     * references, the free count matches, and the cache map and block hashes agree.
+     *
+     * @throws IllegalStateException naming the first violation
+     */
+    public void checkStructure() {
+        int count = 0;
+        int last = NIL;
+        for (int id = head; id != NIL; id = next[id]) {
+            if (!queued[id] || refCount[id] != 0 || prev[id] != last) {
+                throw new IllegalStateException("free queue corrupt at block " + id);
+            }
+            last = id;
+            if (++count > numBlocks) {
+                throw new IllegalStateException("free queue has a cycle");
+            }
+        }
+        if (last != tail || count != numFree) {
+            throw new IllegalStateException("free queue holds " + count + " blocks, free count is " + numFree);
+        }
+        for (int id = 1; id < numBlocks; id++) {
+            if (refCount[id] < 0) {
+                throw new IllegalStateException("block " + id + " has a negative reference count");
+            }
+            if ((refCount[id] == 0) != queued[id]) {
+                throw new IllegalStateException("block " + id + " has " + refCount[id] + " references but is "
+                        + (queued[id] ? "" : "not ") + "in the free queue");
+            }
+            if (hashes[id] != null && lookup(hashes[id]) != id) {
+                throw new IllegalStateException("block " + id + " has a hash that the cache does not map to it");
+            }
+        }
+        for (Map.Entry<BlockHash, Integer> e : cached.entrySet()) {
+            if (!e.getKey().equals(hashes[e.getValue()])) {
+                throw new IllegalStateException("cache maps " + e.getKey() + " to block " + e.getValue()
+                        + " which has another hash");
+            }
+        }
+    }
+
+    private void dropHash(int id) {
+        BlockHash h = hashes[id];
+        if (h != null) {
+            hashes[id] = null;
+            cached.remove(h);
+            events.add(new KvEvent.BlockRemoved(List.of(h), 0, StorageMedium.GPU));
+        }
+    }
+
+    private void checkUsable(int id) {
+        if (id <= 0 || id >= numBlocks) {
+            throw new IllegalArgumentException(id == 0 ? "block 0 is the null block"
+                    : "block id " + id + " is outside [1, " + numBlocks + ")");
+        }
+    }
+
+    private void append(int id) {
+        prev[id] = tail;
+        next[id] = NIL;
+        if (tail == NIL) {
+            head = id;
+        } else {
+            next[tail] = id;
+        }
+        tail = id;
+        queued[id] = true;
+        numFree++;
+    }
+
+    private void unlink(int id) {
+        int p = prev[id];
+        int n = next[id];
+        if (p == NIL) {
+            head = n;
+        } else {
+            next[p] = n;
+        }
+        if (n == NIL) {
+            tail = p;
+        } else {
+            prev[n] = p;
+        }
+        queued[id] = false;
+        numFree--;
+    }
+}

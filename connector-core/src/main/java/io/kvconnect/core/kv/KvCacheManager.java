@@ -1,0 +1,231 @@
+package io.kvconnect.core.kv;
+
+import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.api.common.BlockIds;
+import io.kvconnect.api.scheduler.RequestView;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The KV-cache manager: which blocks each request owns, local prefix-cache lookup, slot
+ * allocation, caching of computed blocks, freeing.
+ *
+ * <p>A request's blocks are laid out as {@code | local hit | external | new |}: hit blocks are
+ * shared with the prefix cache (one more reference each), the rest are fresh. Blocks are entered
+ * into the prefix cache only by {@link #cacheUpTo}, which the scheduler calls for KV-confirmed
+ * tokens only — so a cached block always holds computed (or successfully loaded) content, and an
+ * asynchronous load's blocks are never a hit before the load finished.
+ *
+ * <p><b>Thread.</b> Scheduler thread only.
+ */
+public final class KvCacheManager {
+    private final BlockPool pool;
+    private final int blockSize;
+    private final Map<String, Owned> owned = new HashMap<>();
+
+    /** A manager over {@code pool}. */
+    public KvCacheManager(BlockPool pool) {
+        this.pool = pool;
+        this.blockSize = pool.blockSize();
+    }
+
+    /** The pool. */
+    public BlockPool pool() {
+        return pool;
+    }
+
+    /**
+     * The longest cached prefix of {@code request}, leaving at least its last token to compute
+     * (logits need one computed position), so a whole-prompt hit stops one block short when the
+     * prompt is block aligned.
+     */
+    public PrefixHit findCachedPrefix(RequestView request) {
+        if (!pool.cachingEnabled()) {
+            return PrefixHit.NONE;
+        }
+        int maxBlocks = Math.min((request.numTokens() - 1) / blockSize, request.numBlockHashes());
+        int[] hit = null;
+        int n = 0;
+        for (int i = 0; i < maxBlocks; i++) {
+            int id = pool.lookup(request.blockHash(i));
+            if (id < 0) {
+                break;
+            }
+            if (hit == null) {
+                hit = new int[maxBlocks];
+            }
+            hit[n++] = id;
+        }
+        return n == 0 ? PrefixHit.NONE : new PrefixHit(Arrays.copyOf(hit, n), n * blockSize);
+    }
+
+    /**
+     * Makes {@code requestId} own enough blocks for {@code totalTokens} tokens. For a request that
+     * owns no blocks yet, {@code hit}'s blocks come first (they gain a reference). Nothing changes
+     * if there are not enough free blocks.
+     *
+     * @param totalTokens the tokens the request's blocks must cover after this call
+     * @param hit the local prefix hit for a request without blocks; {@link PrefixHit#NONE} otherwise
+     * @return the newly allocated block ids (hit blocks excluded), or {@code null} if not enough
+     *     blocks are free
+     */
+    public int[] allocate(String requestId, int totalTokens, PrefixHit hit) {
+        Owned own = owned.get(requestId);
+        int have = own == null ? 0 : own.size;
+        if (have > 0 && hit.numBlocks() > 0) {
+            throw new IllegalStateException("request " + requestId + " already owns blocks; a prefix hit "
+                    + "applies only to a request without blocks");
+        }
+        int needed = ceilDiv(totalTokens, blockSize) - have - hit.numBlocks();
+        int fresh = Math.max(0, needed);
+        int revived = 0;
+        for (int id : hit.blocks()) {
+            if (pool.refCount(id) == 0) {
+                revived++;
+            }
+        }
+        if (fresh + revived > pool.numFreeBlocks()) {
+            return null;
+        }
+        if (own == null) {
+            own = new Owned();
+            owned.put(requestId, own);
+        }
+        for (int id : hit.blocks()) {
+            pool.touch(id);
+            own.add(id);
+        }
+        own.numCached = Math.max(own.numCached, hit.numBlocks());
+        int[] ids = pool.allocate(fresh);
+        for (int id : ids) {
+            own.add(id);
+        }
+        return ids;
+    }
+
+    /** Blocks needed to grow {@code requestId} to {@code totalTokens} tokens (0 if it has enough). */
+    public int blocksNeeded(String requestId, int totalTokens) {
+        Owned own = owned.get(requestId);
+        int have = own == null ? 0 : own.size;
+        return Math.max(0, ceilDiv(totalTokens, blockSize) - have);
+    }
+
+    /**
+     * Enters the request's full blocks covering its first {@code numTokens} tokens into the prefix
+     * cache. The caller guarantees those tokens' KV is computed or loaded and confirmed.
+     */
+    public void cacheUpTo(RequestView request, int numTokens) {
+        Owned own = owned.get(request.requestId());
+        if (own == null || !pool.cachingEnabled()) {
+            return;
+        }
+        int full = Math.min(Math.min(numTokens / blockSize, request.numBlockHashes()), own.size);
+        if (full <= own.numCached) {
+            return;
+        }
+        int from = own.numCached;
+        int[] ids = Arrays.copyOfRange(own.ids, from, full);
+        BlockHash[] hashes = new BlockHash[full - from];
+        for (int i = from; i < full; i++) {
+            hashes[i - from] = request.blockHash(i);
+        }
+        pool.cache(ids, hashes, from == 0 ? null : request.blockHash(from - 1));
+        own.numCached = full;
+    }
+
+    /**
+     * The request's content from block {@code blockIndex} on is no longer valid (a failed load):
+     * it will be cached again only when recomputed.
+     */
+    public void uncacheFrom(String requestId, int blockIndex) {
+        Owned own = owned.get(requestId);
+        if (own != null) {
+            own.numCached = Math.min(own.numCached, blockIndex);
+        }
+    }
+
+    /** Drops the prefix-cache entries of {@code blockIds} (a failed load); returns how many were cached. */
+    public int evict(int... blockIds) {
+        return pool.evict(blockIds);
+    }
+
+    /**
+     * Frees every block of {@code requestId}, tail first, so a request's last blocks are evicted
+     * before its first ones (prefixes are what later requests share). No-op for an unknown id.
+     */
+    public void free(String requestId) {
+        Owned own = owned.remove(requestId);
+        if (own == null) {
+            return;
+        }
+        for (int i = own.size - 1; i >= 0; i--) {
+            pool.free(own.ids[i]);
+        }
+    }
+
+    /** Whether {@code requestId} owns blocks. */
+    public boolean owns(String requestId) {
+        return owned.containsKey(requestId);
+    }
+
+    /** Number of blocks {@code requestId} owns. */
+    public int numBlocks(String requestId) {
+        Owned own = owned.get(requestId);
+        return own == null ? 0 : own.size;
+    }
+
+    /** The block at {@code index} of {@code requestId}. */
+    public int blockAt(String requestId, int index) {
+        Owned own = owned.get(requestId);
+        if (own == null || index < 0 || index >= own.size) {
+            throw new IndexOutOfBoundsException("request " + requestId + " has no block " + index);
+        }
+        return own.ids[index];
+    }
+
+    /** A copy of the block ids of {@code requestId} (empty if none). */
+    public int[] blockIds(String requestId) {
+        Owned own = owned.get(requestId);
+        return own == null ? new int[0] : Arrays.copyOf(own.ids, own.size);
+    }
+
+    /** The block ids of {@code requestId} as the API type. */
+    public BlockIds blocks(String requestId) {
+        return BlockIds.of(blockIds(requestId));
+    }
+
+    /** Blocks of {@code requestId} from {@code from} on. */
+    public BlockIds blocksFrom(String requestId, int from) {
+        Owned own = owned.get(requestId);
+        if (own == null || from >= own.size) {
+            return BlockIds.empty();
+        }
+        return BlockIds.of(Arrays.copyOfRange(own.ids, from, own.size));
+    }
+
+    /** Ids of the requests that own blocks. */
+    public Set<String> owners() {
+        return Collections.unmodifiableSet(owned.keySet());
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    /** Blocks one request owns, in prefix order; a growable int list. */
+    private static final class Owned {
+        int[] ids = new int[8];
+        int size;
+        int numCached;
+
+        void add(int id) {
+            if (size == ids.length) {
+                ids = Arrays.copyOf(ids, size * 2);
+            }
+            ids[size++] = id;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.kvconnect.core.memory;
+
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/**
+ * One daemon thread running tasks in the order they were submitted: the host stand-in for a CUDA
+ * stream. The owner guarantees that nothing is submitted after {@link #end()}; tasks must not throw.
+ */
+final class CopyStream {
+    /** Marks the end of the queue; identity-compared. */
+    private static final Runnable END = () -> {};
+
+    private final BlockingQueue<Runnable> queue = new LinkedBlockingQueue<>();
+    private final Thread thread;
+
+    CopyStream(String name) {
+        // Daemon: a worker that never closes its service must not keep the JVM alive.
+        thread = Thread.ofPlatform().name(name).daemon(true).unstarted(this::drain);
+        thread.start();
+    }
+
+    String name() {
+        return thread.getName();
+    }
+
+    boolean isCurrentThread() {
+        return Thread.currentThread() == thread;
+    }
+
+    /** Queues {@code task} after every task submitted before it. */
+    void submit(Runnable task) {
+        queue.add(task);
+    }
+
+    /** Lets the thread finish once the tasks queued so far have run. */
+    void end() {
+        queue.add(END);
+    }
+
+    /**
+     * Waits for the thread to finish, even if interrupted: returning early would let the owner free
+     * memory a queued copy still uses. The interrupt status is restored before returning.
+     */
+    void join() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                thread.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void drain() {
+        while (true) {
+            Runnable task;
+            try {
+                task = queue.take();
+            } catch (InterruptedException e) {
+                continue; // only END stops the stream: dropping queued copies would leave tickets pending forever
+            }
+            if (task == END) {
+                return;
+            }
+            task.run();
+        }
+    }
+}

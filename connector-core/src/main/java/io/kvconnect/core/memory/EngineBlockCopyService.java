@@ -1,0 +1,275 @@
+package io.kvconnect.core.memory;
+
+import io.kvconnect.api.worker.BlockCopyService;
+import io.kvconnect.api.worker.CopyTicket;
+import io.kvconnect.api.worker.HostBlockBuffer;
+import io.kvconnect.api.worker.KvLayout;
+import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.core.memory.CopyFaults.Direction;
+import java.lang.foreign.MemorySegment;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The engine's {@link BlockCopyService} over one worker's {@link KvMemory}. Created by the worker
+ * and handed to its connector; connectors call it from the worker thread and their own threads.
+ *
+ * <p>Arguments are checked on the calling thread, then the copy is queued and a {@link CopyTicket}
+ * returned at once. All copies of a service, both directions, run one at a time in call order on
+ * one daemon "copy stream" thread, so a copy from a slot sees every earlier copy into it. One call
+ * is one task: per block, one copy per layer ({@link LayoutKind#PER_LAYER}) or one contiguous copy
+ * ({@link LayoutKind#CROSS_LAYER}). A failed copy fails only its own ticket.
+ *
+ * <p>Block 0, the null block, is never copied. Host buffers come from {@link #allocateHostBuffer}
+ * and belong to this service; those still open at {@link #close()} are closed and logged as leaks.
+ */
+public final class EngineBlockCopyService implements BlockCopyService, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EngineBlockCopyService.class);
+
+    private final KvMemory memory;
+    private final KvLayout layout;
+    private final CopyFaults faults;
+    private final CopyStream stream;
+    private final Set<EngineHostBuffer> openBuffers = ConcurrentHashMap.newKeySet();
+    private final AtomicLong bytesToHost = new AtomicLong();
+    private final AtomicLong bytesFromHost = new AtomicLong();
+    /** Orders "accept a copy or a buffer" against close, so nothing is accepted after the stream ends. */
+    private final Object lock = new Object();
+    private boolean closed; // guarded by lock
+
+    /**
+     * A service without faults; see {@link #EngineBlockCopyService(KvMemory, String, CopyFaults)}.
+     *
+     * @param memory the worker's KV cache, not owned
+     * @param streamName the name of the copy stream thread, e.g. {@code "worker-0-copy"}
+     */
+    public EngineBlockCopyService(KvMemory memory, String streamName) {
+        this(memory, streamName, CopyFaults.NONE);
+    }
+
+    /**
+     * Starts the copy stream thread, named {@code streamName}. The service does not own
+     * {@code memory}: the worker closes it after closing this service.
+     *
+     * @param memory the worker's KV cache, not owned
+     * @param streamName the name of the copy stream thread, e.g. {@code "worker-0-copy"}
+     * @param faults called before each copy on the stream thread; {@link CopyFaults#NONE} in production
+     */
+    public EngineBlockCopyService(KvMemory memory, String streamName, CopyFaults faults) {
+        this.memory = Objects.requireNonNull(memory, "memory");
+        this.layout = memory.layout();
+        this.faults = Objects.requireNonNull(faults, "faults");
+        this.stream = new CopyStream(Objects.requireNonNull(streamName, "streamName"));
+    }
+
+    /** {@inheritDoc} Never blocks. */
+    @Override
+    public KvLayout layout() {
+        return layout;
+    }
+
+    /**
+     * {@inheritDoc} The buffer's slots are zeroed, {@link KvLayout#bytesPerBlock()} long, layer
+     * {@code l} at {@code l * bytesPerBlockPerLayer}.
+     *
+     * @throws IllegalStateException if this service is closed
+     */
+    @Override
+    public HostBlockBuffer allocateHostBuffer(int slots) {
+        if (slots <= 0) {
+            throw new IllegalArgumentException("a host buffer needs at least one slot, got " + slots);
+        }
+        synchronized (lock) {
+            checkOpen();
+            EngineHostBuffer buffer =
+                    EngineHostBuffer.allocate(this, slots, layout.bytesPerBlock(), openBuffers::remove);
+            openBuffers.add(buffer);
+            return buffer;
+        }
+    }
+
+    /**
+     * {@inheritDoc} Also refuses block 0 and a slot named twice.
+     *
+     * @throws IllegalStateException if this service is closed
+     */
+    @Override
+    public CopyTicket copyToHost(int[] blockIds, HostBlockBuffer buffer, int[] slots) {
+        return submit(Direction.TO_HOST, blockIds, buffer, slots);
+    }
+
+    /**
+     * {@inheritDoc} Also refuses block 0, and a slot or a block named twice.
+     *
+     * @throws IllegalStateException if this service is closed
+     */
+    @Override
+    public CopyTicket copyFromHost(HostBlockBuffer buffer, int[] slots, int[] blockIds) {
+        return submit(Direction.FROM_HOST, blockIds, buffer, slots);
+    }
+
+    /**
+     * Bytes moved so far by the copies in {@code direction} that succeeded, for reports. Thread-safe,
+     * never blocks; includes every copy whose ticket was seen done.
+     *
+     * @param direction which counter
+     * @return the bytes, never negative
+     */
+    public long bytesCopied(Direction direction) {
+        return switch (Objects.requireNonNull(direction, "direction")) {
+            case TO_HOST -> bytesToHost.get();
+            case FROM_HOST -> bytesFromHost.get();
+        };
+    }
+
+    /**
+     * Stops accepting copies and buffers, waits (even if interrupted) for every queued copy to
+     * finish, then closes the host buffers still open. Idempotent; called by the worker at shutdown,
+     * before it closes the KV memory. A stalled copy delays it.
+     *
+     * @throws IllegalStateException if called on the copy stream thread (from a {@link CopyFaults}),
+     *     which would wait for itself
+     */
+    @Override
+    public void close() {
+        if (stream.isCurrentThread()) {
+            throw new IllegalStateException("copy service " + stream.name() + " cannot be closed from its own stream");
+        }
+        synchronized (lock) {
+            if (!closed) {
+                closed = true;
+                stream.end();
+            }
+        }
+        stream.join();
+        // Only now: a queued copy may still have been using these buffers.
+        int leaked = 0;
+        for (EngineHostBuffer buffer : List.copyOf(openBuffers)) {
+            if (buffer.release()) {
+                leaked++;
+            }
+        }
+        if (leaked > 0) {
+            LOG.warn("copy service {} closed {} host buffer(s) left open by their owner", stream.name(), leaked);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "EngineBlockCopyService[" + stream.name() + ", " + memory + "]";
+    }
+
+    private CopyTicket submit(Direction direction, int[] blockIds, HostBlockBuffer buffer, int[] slots) {
+        Objects.requireNonNull(blockIds, "blockIds");
+        Objects.requireNonNull(buffer, "buffer");
+        Objects.requireNonNull(slots, "slots");
+        synchronized (lock) {
+            checkOpen(); // a closed service says so before complaining about arguments
+        }
+        // Copies, because the caller may reuse its arrays as soon as we return.
+        int[] ids = blockIds.clone();
+        int[] slotIds = slots.clone();
+        EngineHostBuffer hostBuffer = checkArguments(direction, ids, buffer, slotIds);
+        EngineCopyTicket ticket =
+                new EngineCopyTicket(direction, ids.length, stream.name(), ids.length * layout.bytesPerBlock());
+        synchronized (lock) {
+            checkOpen(); // again: close may have ended the stream since the first check
+            stream.submit(() -> run(direction, ids, hostBuffer, slotIds, ticket));
+        }
+        return ticket;
+    }
+
+    private EngineHostBuffer checkArguments(Direction direction, int[] ids, HostBlockBuffer buffer, int[] slots) {
+        if (ids.length != slots.length) {
+            throw new IllegalArgumentException(ids.length + " block ids but " + slots.length + " slots");
+        }
+        if (!(buffer instanceof EngineHostBuffer hostBuffer) || !hostBuffer.ownedBy(this)) {
+            throw new IllegalArgumentException(
+                    "host buffer " + buffer + " was not allocated by copy service " + stream.name());
+        }
+        if (hostBuffer.isClosed()) {
+            throw new IllegalArgumentException("host buffer " + buffer + " is closed");
+        }
+        BitSet slotsSeen = new BitSet();
+        // Only destinations must be distinct: two writes to one place would race for its content.
+        BitSet blocksSeen = direction == Direction.FROM_HOST ? new BitSet() : null;
+        for (int i = 0; i < ids.length; i++) {
+            int id = ids[i];
+            if (id == 0) {
+                throw new IllegalArgumentException("blockIds[" + i + "] is 0, the null block, which is never copied");
+            }
+            if (id < 0 || id >= layout.numBlocks()) {
+                throw new IllegalArgumentException(
+                        "blockIds[" + i + "] = " + id + " not in [1, " + layout.numBlocks() + ")");
+            }
+            int slot = slots[i];
+            if (slot < 0 || slot >= hostBuffer.numSlots()) {
+                throw new IllegalArgumentException(
+                        "slots[" + i + "] = " + slot + " not in [0, " + hostBuffer.numSlots() + ")");
+            }
+            if (slotsSeen.get(slot)) {
+                throw new IllegalArgumentException("slot " + slot + " named twice in one copy");
+            }
+            slotsSeen.set(slot);
+            if (blocksSeen != null) {
+                if (blocksSeen.get(id)) {
+                    throw new IllegalArgumentException("block " + id + " written twice in one copy");
+                }
+                blocksSeen.set(id);
+            }
+        }
+        return hostBuffer;
+    }
+
+    /** Stream thread. Never throws: the stream must outlive any one copy. */
+    private void run(Direction direction, int[] ids, EngineHostBuffer buffer, int[] slots, EngineCopyTicket ticket) {
+        try {
+            faults.beforeCopy(direction, ids.clone());
+            copy(direction, ids, buffer, slots);
+            // Counted before completing, so a thread that saw the ticket done sees the count too.
+            (direction == Direction.TO_HOST ? bytesToHost : bytesFromHost).addAndGet(ticket.bytes());
+            ticket.succeed();
+        } catch (Throwable t) {
+            // Errors too: a waiter must learn that its copy did not happen rather than wait forever.
+            ticket.fail(t);
+        }
+    }
+
+    /** Stream thread. A closed buffer or memory surfaces here as IllegalStateException. */
+    private void copy(Direction direction, int[] ids, EngineHostBuffer buffer, int[] slots) {
+        boolean toHost = direction == Direction.TO_HOST;
+        long layerBytes = layout.bytesPerBlockPerLayer();
+        for (int i = 0; i < ids.length; i++) {
+            MemorySegment slot = buffer.slot(slots[i]);
+            if (layout.layout() == LayoutKind.CROSS_LAYER) {
+                MemorySegment block = memory.block(ids[i]);
+                transfer(toHost, block, slot, 0, layout.bytesPerBlock());
+            } else {
+                for (int layer = 0; layer < layout.numLayers(); layer++) {
+                    transfer(toHost, memory.blockLayer(ids[i], layer), slot, layer * layerBytes, layerBytes);
+                }
+            }
+        }
+    }
+
+    /** Copies {@code bytes} between {@code cache} at 0 and {@code slot} at {@code slotOffset}. */
+    private static void transfer(boolean toHost, MemorySegment cache, MemorySegment slot, long slotOffset, long bytes) {
+        if (toHost) {
+            MemorySegment.copy(cache, 0, slot, slotOffset, bytes);
+        } else {
+            MemorySegment.copy(slot, slotOffset, cache, 0, bytes);
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("copy service " + stream.name() + " is closed");
+        }
+    }
+}

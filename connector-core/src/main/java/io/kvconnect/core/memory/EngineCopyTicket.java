@@ -1,0 +1,99 @@
+package io.kvconnect.core.memory;
+
+import io.kvconnect.api.worker.CopyFailedException;
+import io.kvconnect.api.worker.CopyTicket;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The ticket of one copy call. Completed once by the copy stream thread; polled and awaited from
+ * any thread. The future gives the happens-before edge: whatever the stream wrote before completing
+ * (the copied bytes, the counters) is visible to a thread that saw the ticket done.
+ */
+final class EngineCopyTicket implements CopyTicket {
+    private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private final CopyFaults.Direction direction;
+    private final int blocks;
+    private final String stream;
+    private final long bytes;
+
+    EngineCopyTicket(CopyFaults.Direction direction, int blocks, String stream, long bytes) {
+        this.direction = direction;
+        this.blocks = blocks;
+        this.stream = stream;
+        this.bytes = bytes;
+    }
+
+    /** Stream thread: the copy succeeded. */
+    void succeed() {
+        done.complete(null);
+    }
+
+    /** Stream thread: the copy failed with {@code cause}. */
+    void fail(Throwable cause) {
+        done.completeExceptionally(cause);
+    }
+
+    @Override
+    public boolean isDone() {
+        return done.isDone();
+    }
+
+    @Override
+    public void await() throws CopyFailedException, InterruptedException {
+        try {
+            done.get();
+        } catch (ExecutionException e) {
+            throw failure(e.getCause());
+        }
+    }
+
+    @Override
+    public boolean await(Duration timeout) throws CopyFailedException, InterruptedException {
+        Objects.requireNonNull(timeout, "timeout");
+        long nanos;
+        try {
+            nanos = timeout.toNanos();
+        } catch (ArithmeticException e) {
+            nanos = Long.MAX_VALUE; // about 292 years: as good as forever
+        }
+        try {
+            done.get(nanos, TimeUnit.NANOSECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (ExecutionException e) {
+            throw failure(e.getCause());
+        }
+    }
+
+    @Override
+    public boolean failed() {
+        return done.isCompletedExceptionally();
+    }
+
+    @Override
+    public long bytes() {
+        return bytes;
+    }
+
+    @Override
+    public String toString() {
+        return "CopyTicket[" + description() + ", " + bytes + " B, "
+                + (failed() ? "failed" : isDone() ? "done" : "pending") + "]";
+    }
+
+    /** A fresh exception per waiter, so each gets its own stack trace; the cause is shared. */
+    private CopyFailedException failure(Throwable cause) {
+        return new CopyFailedException(description() + " failed: " + cause, cause);
+    }
+
+    /** Built only when needed: tickets are made on the hot path, messages rarely. */
+    private String description() {
+        return "copy " + direction + " of " + blocks + " block(s) on stream " + stream;
+    }
+}

@@ -1,0 +1,115 @@
+package io.kvconnect.core.memory;
+
+import io.kvconnect.api.worker.HostBlockBuffer;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * A host buffer of an {@link EngineBlockCopyService}: {@code numSlots} canonical blocks in one
+ * off-heap segment of its own shared arena (shared: the connector fills it, the copy stream reads
+ * it). Slot {@code s} starts at {@code s * slotBytes}; inside a slot, layer {@code l} starts at
+ * {@code l * bytesPerBlockPerLayer}.
+ */
+final class EngineHostBuffer implements HostBlockBuffer {
+    private final EngineBlockCopyService owner;
+    private final Arena arena;
+    private final MemorySegment memory;
+    private final int numSlots;
+    private final long slotBytes;
+    private final Consumer<EngineHostBuffer> onClose;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private EngineHostBuffer(EngineBlockCopyService owner, Arena arena, MemorySegment memory, int numSlots,
+            long slotBytes, Consumer<EngineHostBuffer> onClose) {
+        this.owner = owner;
+        this.arena = arena;
+        this.memory = memory;
+        this.numSlots = numSlots;
+        this.slotBytes = slotBytes;
+        this.onClose = onClose;
+    }
+
+    /**
+     * Allocates {@code numSlots} zeroed slots of {@code slotBytes}; {@code onClose} runs once, on
+     * the first {@link #close()}.
+     *
+     * @throws OutOfMemoryError if the memory cannot be had (or its size does not fit in a long)
+     */
+    static EngineHostBuffer allocate(EngineBlockCopyService owner, int numSlots, long slotBytes,
+            Consumer<EngineHostBuffer> onClose) {
+        long bytes;
+        try {
+            bytes = Math.multiplyExact(numSlots, slotBytes);
+        } catch (ArithmeticException e) {
+            throw new OutOfMemoryError(numSlots + " slots of " + slotBytes + " B do not fit in a long");
+        }
+        Arena arena = Arena.ofShared();
+        try {
+            return new EngineHostBuffer(owner, arena, arena.allocate(bytes, HostKvMemory.ALIGNMENT), numSlots,
+                    slotBytes, onClose);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** Whether {@code service} allocated this buffer. */
+    boolean ownedBy(EngineBlockCopyService service) {
+        return owner == service;
+    }
+
+    boolean isClosed() {
+        return closed.get();
+    }
+
+    @Override
+    public int numSlots() {
+        return numSlots;
+    }
+
+    @Override
+    public long slotBytes() {
+        return slotBytes;
+    }
+
+    /**
+     * @throws IndexOutOfBoundsException if {@code slot} is not in {@code [0, numSlots)}
+     * @throws IllegalStateException if the buffer is closed
+     */
+    @Override
+    public MemorySegment slot(int slot) {
+        if (slot < 0 || slot >= numSlots) {
+            throw new IndexOutOfBoundsException("slot " + slot + " not in [0, " + numSlots + ")");
+        }
+        if (closed.get()) {
+            throw new IllegalStateException("host buffer is closed");
+        }
+        return memory.asSlice(slot * slotBytes, slotBytes);
+    }
+
+    @Override
+    public void close() {
+        release();
+    }
+
+    /** Closes the buffer; returns whether this call closed it (false if it was closed already). */
+    boolean release() {
+        // Arena.close is not idempotent, and the connector and the service's close may race here.
+        if (!closed.compareAndSet(false, true)) {
+            return false;
+        }
+        try {
+            arena.close();
+        } finally {
+            onClose.accept(this);
+        }
+        return true;
+    }
+
+    @Override
+    public String toString() {
+        return "HostBlockBuffer[" + numSlots + " slots x " + slotBytes + " B" + (closed.get() ? ", closed]" : "]");
+    }
+}

@@ -1,0 +1,23 @@
+package io.kvconnect.core.sched;
+
+import io.kvconnect.api.common.ConnectorOutput;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What the executor returns for one step.
+ *
+ * @param sampledTokens the token sampled for each request whose work sampled
+ * @param connectorOutput the workers' aggregated connector output
+ * @param failedRequests requests whose step failed on a worker (for example a connector hook threw
+ *     while loading their KV), with the reason; they are finished with an error
+ */
+public record ModelOutput(Map<String, Integer> sampledTokens, ConnectorOutput connectorOutput,
+                          Map<String, String> failedRequests) {
+    /** Copies. */
+    public ModelOutput {
+        sampledTokens = Map.copyOf(sampledTokens);
+        Objects.requireNonNull(connectorOutput, "connectorOutput");
+        failedRequests = Map.copyOf(failedRequests);
+    }
+}

@@ -1,0 +1,266 @@
+package io.kvconnect.core.sched;
+
+import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.api.scheduler.RequestStatus;
+import io.kvconnect.api.scheduler.RequestView;
+import io.kvconnect.core.kv.BlockHasher;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One request inside the engine. Mutable, owned by the scheduler thread; connectors see it only
+ * through its {@link RequestView} face, which reads it live.
+ *
+ * <p>Three token counts are kept apart, so that no hook can ever see a count that includes
+ * positions whose KV does not exist yet (the bug class of seed 003):
+ * <ul>
+ *   <li>{@link #scheduledThrough()}: positions computed or in flight (what the reference engine
+ *       calls {@code num_computed_tokens}); the scheduler plans with it;</li>
+ *   <li>{@link #numComputedTokens()}: positions whose KV is written and confirmed by a processed
+ *       step output; the only count a connector gets;</li>
+ *   <li>{@link #numOutputPlaceholders()}: decode positions scheduled under asynchronous scheduling
+ *       whose sampled tokens are not known yet.</li>
+ * </ul>
+ */
+public final class Request implements RequestView {
+    private final String id;
+    private final int numPromptTokens;
+    private final int maxTokens;
+    private final int priority;
+    private final long arrivalOrder;
+    private final TransferParams transferParams;
+    private final Optional<String> cacheSalt;
+    private final BlockHasher hasher;
+    private final List<BlockHash> hashes = new ArrayList<>();
+    private int[] tokens;
+    private int numTokens;
+
+    private RequestStatus status = RequestStatus.WAITING;
+    private int scheduledThrough;
+    private int confirmed;
+    private int placeholders;
+    private int numPreemptions;
+    private String failureReason;
+    /** Steps whose output is stale for this request: it was preempted or reset after they were scheduled. */
+    private long discardOutputsThroughStep = -1;
+
+    Request(String id, int[] prompt, int maxTokens, int priority, long arrivalOrder, TransferParams params,
+            Optional<String> cacheSalt, BlockHasher hasher) {
+        this.id = Objects.requireNonNull(id, "id");
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("request " + id + " has an empty prompt");
+        }
+        if (maxTokens <= 0) {
+            throw new IllegalArgumentException("request " + id + " must allow at least one output token, got "
+                    + maxTokens);
+        }
+        this.numPromptTokens = prompt.length;
+        this.maxTokens = maxTokens;
+        this.priority = priority;
+        this.arrivalOrder = arrivalOrder;
+        this.transferParams = Objects.requireNonNull(params, "params");
+        this.cacheSalt = Objects.requireNonNull(cacheSalt, "cacheSalt");
+        this.hasher = hasher;
+        this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(maxTokens, 1 << 16));
+        this.numTokens = prompt.length;
+        extendHashes();
+    }
+
+    @Override
+    public String requestId() {
+        return id;
+    }
+
+    @Override
+    public RequestStatus status() {
+        return status;
+    }
+
+    @Override
+    public int numPromptTokens() {
+        return numPromptTokens;
+    }
+
+    @Override
+    public int numTokens() {
+        return numTokens;
+    }
+
+    @Override
+    public int tokenId(int index) {
+        Objects.checkIndex(index, numTokens);
+        return tokens[index];
+    }
+
+    @Override
+    public int[] tokenIds(int from, int to) {
+        Objects.checkFromToIndex(from, to, numTokens);
+        return Arrays.copyOfRange(tokens, from, to);
+    }
+
+    @Override
+    public int numComputedTokens() {
+        return confirmed;
+    }
+
+    @Override
+    public int numOutputPlaceholders() {
+        return placeholders;
+    }
+
+    @Override
+    public int maxTokens() {
+        return maxTokens;
+    }
+
+    @Override
+    public List<BlockHash> blockHashes() {
+        return List.copyOf(hashes);
+    }
+
+    @Override
+    public int numBlockHashes() {
+        return hashes.size();
+    }
+
+    @Override
+    public BlockHash blockHash(int index) {
+        return hashes.get(index);
+    }
+
+    @Override
+    public TransferParams transferParams() {
+        return transferParams;
+    }
+
+    @Override
+    public Optional<String> cacheSalt() {
+        return cacheSalt;
+    }
+
+    @Override
+    public int numPreemptions() {
+        return numPreemptions;
+    }
+
+    @Override
+    public int priority() {
+        return priority;
+    }
+
+    @Override
+    public String toString() {
+        return "Request[" + id + ", " + status + ", tokens=" + numTokens + ", scheduled=" + scheduledThrough
+                + ", confirmed=" + confirmed + ", placeholders=" + placeholders + "]";
+    }
+
+    // ---- engine side ----
+
+    /** Order of arrival, for first-come-first-served and ties. */
+    long arrivalOrder() {
+        return arrivalOrder;
+    }
+
+    /** Output tokens known so far. */
+    int numOutputTokens() {
+        return numTokens - numPromptTokens;
+    }
+
+    /** A copy of every known token. */
+    int[] allTokens() {
+        return Arrays.copyOf(tokens, numTokens);
+    }
+
+    int scheduledThrough() {
+        return scheduledThrough;
+    }
+
+    void setStatus(RequestStatus status) {
+        this.status = status;
+    }
+
+    void setScheduledThrough(int n) {
+        scheduledThrough = n;
+    }
+
+    /** Confirms KV up to {@code n} positions (never backwards; truncation uses {@link #truncateTo}). */
+    void confirmThrough(int n) {
+        confirmed = Math.max(confirmed, Math.min(n, scheduledThrough));
+    }
+
+    /** The KV from {@code n} on is invalid: compute it again. */
+    void truncateTo(int n) {
+        scheduledThrough = Math.min(scheduledThrough, n);
+        confirmed = Math.min(confirmed, n);
+    }
+
+    void addPlaceholder() {
+        placeholders++;
+    }
+
+    /** Appends a sampled token (consuming a placeholder under asynchronous scheduling). */
+    void appendOutputToken(int token) {
+        if (numTokens == tokens.length) {
+            tokens = Arrays.copyOf(tokens, tokens.length * 2);
+        }
+        tokens[numTokens++] = token;
+        if (placeholders > 0) {
+            placeholders--;
+        }
+        extendHashes();
+    }
+
+    /** Everything computed is lost (preemption by recomputation, reset). */
+    void resetComputed(long currentStep) {
+        scheduledThrough = 0;
+        confirmed = 0;
+        placeholders = 0;
+        discardOutputsThroughStep = currentStep;
+    }
+
+    /** After a truncation: outputs of steps scheduled so far are stale, nothing is in flight any more. */
+    void resetPlaceholdersAfterTruncation(long currentStep) {
+        placeholders = 0;
+        discardOutputsThroughStep = currentStep;
+    }
+
+    void countPreemption() {
+        numPreemptions++;
+    }
+
+    /** Whether an output of {@code step} is stale for this request. */
+    boolean discards(long step) {
+        return step <= discardOutputsThroughStep;
+    }
+
+    boolean reachedMaxTokens() {
+        return numOutputTokens() >= maxTokens;
+    }
+
+    /** Output tokens known or in flight. */
+    int outputsIncludingPlaceholders() {
+        return numOutputTokens() + placeholders;
+    }
+
+    String failureReason() {
+        return failureReason;
+    }
+
+    void fail(String reason) {
+        if (failureReason == null) {
+            failureReason = reason;
+        }
+    }
+
+    private void extendHashes() {
+        int bs = hasher.blockSize();
+        while ((hashes.size() + 1) * bs <= numTokens) {
+            int i = hashes.size();
+            hashes.add(hasher.hash(i == 0 ? null : hashes.get(i - 1), tokens, i * bs, cacheSalt));
+        }
+    }
+}

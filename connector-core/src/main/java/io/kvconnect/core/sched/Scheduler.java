@@ -1,0 +1,836 @@
+package io.kvconnect.core.sched;
+
+import io.kvconnect.api.common.BlockIds;
+import io.kvconnect.api.common.ConnectorMetadata;
+import io.kvconnect.api.common.ConnectorOutput;
+import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.KvEvent;
+import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.api.scheduler.FinishResult;
+import io.kvconnect.api.scheduler.GPUBlockPoolView;
+import io.kvconnect.api.scheduler.MatchResult;
+import io.kvconnect.api.scheduler.RequestStatus;
+import io.kvconnect.api.scheduler.RequestView;
+import io.kvconnect.api.scheduler.ScheduledRequest;
+import io.kvconnect.api.scheduler.SchedulerConnector;
+import io.kvconnect.api.scheduler.SchedulerState;
+import io.kvconnect.core.config.LoadFailurePolicy;
+import io.kvconnect.core.kv.BlockHasher;
+import io.kvconnect.core.kv.BlockPool;
+import io.kvconnect.core.kv.ConnectorBlockView;
+import io.kvconnect.core.kv.KvCacheManager;
+import io.kvconnect.core.kv.PrefixHit;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Continuous-batching scheduler with a connector: token budget, running-request limit, chunked
+ * prefill, preemption by recomputation, FCFS or priority order, aborts, asynchronous KV loads,
+ * delayed frees, and recovery from failed loads.
+ *
+ * <p>Each step is {@link #schedule()} then, once the workers ran it, {@link #update}. With
+ * asynchronous scheduling the engine calls {@code schedule()} for step N+1 before {@code update}
+ * of step N; the scheduler keeps placeholders for the positions in flight and discards outputs of
+ * steps that became stale for a request (preempted or truncated after they were scheduled).
+ *
+ * <p>Connector hooks are called at the points the reference engine calls them (see
+ * {@code vllm-kv-connector.md} §2), through a guard: a throwing hook fails the requests it was
+ * about, with the exception as the reason, and the engine goes on.
+ *
+ * <p><b>Thread.</b> One thread (the engine thread) calls every method.
+ */
+public final class Scheduler implements SchedulerState, AwaitingTransfers {
+    private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
+
+    private final SchedulerConfig config;
+    private final KvCacheManager kv;
+    private final BlockPool pool;
+    private final BlockHasher hasher;
+    private final int blockSize;
+    private final SchedulerConnector connector;
+    private final ConnectorBlockView connectorView;
+    private final HookGuard guard;
+    private final SchedulerStats stats = new SchedulerStats();
+
+    private final Map<String, Request> requests = new LinkedHashMap<>();
+    private final List<Request> running = new ArrayList<>();
+    private final List<Request> waiting = new ArrayList<>();
+    /** Asynchronous loads reported finished, awaiting promotion. */
+    private final Set<String> finishedReceiving = new HashSet<>();
+    /** Asynchronous loads that failed (recompute policy); their computed count was truncated. */
+    private final Set<String> failedReceiving = new HashSet<>();
+    /** Requests whose asynchronous load is in flight (the workers will report them received). */
+    private final Set<String> awaitingReceive = new HashSet<>();
+    /** Finished requests whose blocks wait for the connector's finished send. */
+    private final Set<String> awaitingSend = new HashSet<>();
+    private final Set<String> finishedSinceLastSchedule = new LinkedHashSet<>();
+    /** Per request: the blocks owned when it was admitted from a local prefix hit (first index not hit). */
+    private final Map<String, Integer> localHitBlocks = new HashMap<>();
+    private final List<KvEvent> events = new ArrayList<>();
+    private final List<ConnectorStats> connectorStats = new ArrayList<>();
+    /** Updates not yet returned by {@link #update} or {@link #takeUpdates}. */
+    private final List<RequestUpdate> pendingUpdates = new ArrayList<>();
+    /**
+     * Finished requests whose blocks must outlive the step they were scheduled in: a hook failed
+     * after the connector may already have planned a copy into them for that step.
+     */
+    private final Map<String, Long> fencedUntilStep = new HashMap<>();
+    private final Comparator<Request> waitingOrder;
+    private long step;
+    private long arrivals;
+
+    /**
+     * @param config limits and modes
+     * @param pool the GPU block pool
+     * @param connector the scheduler side of the connector, or {@code null} for none
+     * @param connectorName the connector's name, for messages
+     */
+    public Scheduler(SchedulerConfig config, BlockPool pool, SchedulerConnector connector, String connectorName) {
+        this.config = config;
+        this.pool = pool;
+        this.kv = new KvCacheManager(pool);
+        this.blockSize = pool.blockSize();
+        this.hasher = new BlockHasher(blockSize);
+        this.connector = connector;
+        this.connectorView = new ConnectorBlockView(pool);
+        this.guard = new HookGuard(connectorName == null ? "none" : connectorName, () -> stats.hookFailures++);
+        this.waitingOrder = config.policy() == SchedulingPolicy.PRIORITY
+                ? Comparator.comparingInt(Request::priority).thenComparingLong(Request::arrivalOrder)
+                : null;
+        if (connector != null) {
+            guard.run("bindSchedulerState", () -> connector.bindSchedulerState(this));
+        }
+    }
+
+    /** The expected number of worker reports per finished transfer, from the connector. */
+    public OptionalInt expectedFinishedCount() {
+        if (connector == null) {
+            return OptionalInt.empty();
+        }
+        OptionalInt n = guard.call("expectedFinishedCount", connector::expectedFinishedCount);
+        return n == null ? OptionalInt.empty() : n;
+    }
+
+    // ------------------------------------------------------------------ requests in and out
+
+    /**
+     * Adds a request. The connector learns of it through {@code onNewRequest}; if that throws, the
+     * request finishes at once with the error (its update is returned by the next {@link #update}).
+     *
+     * @throws IllegalArgumentException if the id is in use or the prompt is empty
+     */
+    public Request addRequest(String id, int[] prompt, int maxTokens, int priority, TransferParams params,
+                              Optional<String> cacheSalt) {
+        if (requests.containsKey(id)) {
+            throw new IllegalArgumentException("request id '" + id + "' is already in use");
+        }
+        Request r = new Request(id, prompt, maxTokens, priority, arrivals++, params, cacheSalt, hasher);
+        requests.put(id, r);
+        enqueueWaiting(r, false);
+        if (connector != null && !guard.run("onNewRequest", () -> connector.onNewRequest(r))) {
+            finish(r, RequestStatus.FINISHED_ERROR, guard.reason("onNewRequest"));
+        }
+        return r;
+    }
+
+    /** Aborts a request; unknown or already finished ids are ignored (an abort may race a finish). */
+    public void abort(String id) {
+        Request r = requests.get(id);
+        if (r == null || r.status().isFinished()) {
+            return;
+        }
+        stats.requestsAborted++;
+        finish(r, RequestStatus.FINISHED_ABORTED, "aborted");
+    }
+
+    // ------------------------------------------------------------------ schedule
+
+    /** Schedules the next step. */
+    public SchedulerOutput schedule() {
+        step++;
+        stats.steps++;
+        int budget = config.maxBatchedTokens();
+        List<ScheduledRequest> scheduled = new ArrayList<>();
+        List<ScheduledWork> work = new ArrayList<>();
+        Set<String> preempted = new LinkedHashSet<>();
+        Set<Request> scheduledSet = new HashSet<>();
+
+        // 1. Running requests first; they may preempt others to grow.
+        for (int i = 0; i < running.size() && budget > 0; i++) {
+            Request r = running.get(i);
+            if (config.asyncScheduling() && r.outputsIncludingPlaceholders() >= r.maxTokens()) {
+                continue;
+            }
+            int numNew = Math.min(r.numTokens() + r.numOutputPlaceholders() - r.scheduledThrough(), budget);
+            if (r.scheduledThrough() < r.numPromptTokens()) {
+                numNew = Math.min(numNew, config.longPrefillChunk());
+            }
+            if (numNew <= 0) {
+                continue;
+            }
+            int target = r.scheduledThrough() + numNew;
+            boolean selfPreempted = false;
+            while (kv.blocksNeeded(r.requestId(), target) > pool.numFreeBlocks()) {
+                Request victim = pickVictim();
+                if (scheduledSet.remove(victim)) {
+                    budget += unschedule(victim, scheduled, work);
+                }
+                int victimIndex = running.indexOf(victim);
+                preempt(victim);
+                preempted.add(victim.requestId());
+                if (victim == r) {
+                    selfPreempted = true;
+                    break;
+                }
+                if (victimIndex < i) {
+                    i--;
+                }
+            }
+            if (selfPreempted) {
+                i--;
+                continue;
+            }
+            int before = kv.numBlocks(r.requestId());
+            if (kv.allocate(r.requestId(), target, PrefixHit.NONE) == null) {
+                throw new IllegalStateException("allocation failed after preemption freed enough blocks");
+            }
+            int[] newBlocks = tail(r.requestId(), before);
+            scheduled.add(new ScheduledRequest(r, ScheduledRequest.Kind.CONTINUING, numNew, r.scheduledThrough(),
+                    BlockIds.of(newBlocks)));
+            work.add(workFor(r, ScheduledRequest.Kind.CONTINUING, numNew, newBlocks, 0));
+            scheduledSet.add(r);
+            budget -= numNew;
+        }
+
+        // 2. Waiting requests, only if nothing was preempted (admitting now would thrash).
+        List<Request> skipped = new ArrayList<>();
+        List<String> startedAsyncLoads = new ArrayList<>();
+        if (preempted.isEmpty()) {
+            while (!waiting.isEmpty() && budget > 0 && running.size() < config.maxRunningRequests()) {
+                Request r = waiting.removeFirst();
+                AdmitResult result = admit(r, budget, scheduled, work);
+                switch (result) {
+                    case SKIPPED -> skipped.add(r);
+                    case ASYNC_LOAD -> {
+                        skipped.add(r);
+                        startedAsyncLoads.add(r.requestId());
+                    }
+                    case NO_SPACE -> {
+                        waiting.addFirst(r);
+                        budget = 0;
+                    }
+                    case FAILED -> {
+                        // finished with an error inside admit()
+                    }
+                    case SCHEDULED -> {
+                        scheduledSet.add(r);
+                        budget -= work.getLast().numTokens();
+                    }
+                }
+            }
+        }
+        // Skipped requests keep their place at the head of the queue, in order.
+        for (int i = skipped.size() - 1; i >= 0; i--) {
+            enqueueWaiting(skipped.get(i), true);
+        }
+
+        int total = work.stream().mapToInt(ScheduledWork::numTokens).sum();
+        SchedulerOutput out = new SchedulerOutput(step, scheduled, work, preempted, finishedSinceLastSchedule, total);
+        if (connector != null) {
+            SchedulerOutput view = out;
+            ConnectorMetadata meta = guard.call("buildConnectorMetadata", () -> connector.buildConnectorMetadata(view));
+            if (meta == null) {
+                out = dropConnectorWork(out, startedAsyncLoads, guard.reason("buildConnectorMetadata"));
+            } else {
+                out.setConnectorMetadata(meta);
+            }
+        }
+        finishedSinceLastSchedule.clear();
+        advance(out);
+        return out;
+    }
+
+    private enum AdmitResult { SCHEDULED, ASYNC_LOAD, SKIPPED, NO_SPACE, FAILED }
+
+    private AdmitResult admit(Request r, int budget, List<ScheduledRequest> scheduled, List<ScheduledWork> work) {
+        String id = r.requestId();
+        if (r.status() == RequestStatus.WAITING_FOR_REMOTE_KV) {
+            if (!finishedReceiving.remove(id)) {
+                return AdmitResult.SKIPPED;
+            }
+            promoteAfterLoad(r);
+        }
+        boolean fresh = r.scheduledThrough() == 0 && !kv.owns(id);
+        PrefixHit hit = fresh ? kv.findCachedPrefix(r) : PrefixHit.NONE;
+        int external = 0;
+        boolean async = false;
+        int computed;
+        if (fresh) {
+            if (connector != null) {
+                int localTokens = hit.tokens();
+                MatchResult match = guard.call("getNumNewMatchedTokens",
+                        () -> connector.getNumNewMatchedTokens(r, localTokens));
+                if (match == null) {
+                    finish(r, RequestStatus.FINISHED_ERROR, guard.reason("getNumNewMatchedTokens"));
+                    return AdmitResult.FAILED;
+                }
+                if (match instanceof MatchResult.AskLater) {
+                    return AdmitResult.SKIPPED;
+                }
+                MatchResult.Tokens t = (MatchResult.Tokens) match;
+                // The engine recomputes at least the last prompt token (logits), so it trims a
+                // full-prompt hit itself instead of asking every connector to.
+                external = Math.clamp(t.count(), 0, r.numTokens() - 1 - hit.tokens());
+                async = t.async() && external > 0;
+            }
+            computed = hit.tokens() + external;
+        } else {
+            computed = r.scheduledThrough();
+        }
+        int numNew = async ? 0 : Math.min(Math.min(r.numTokens() - computed, budget), config.longPrefillChunk());
+        if (!async && numNew <= 0) {
+            throw new IllegalStateException("request " + id + " has nothing to compute: " + r);
+        }
+        int before = kv.numBlocks(id);
+        int[] fresh0 = kv.allocate(id, computed + numNew, hit);
+        if (fresh0 == null) {
+            return AdmitResult.NO_SPACE;
+        }
+        if (fresh) {
+            localHitBlocks.put(id, hit.numBlocks());
+            stats.prefixQueries += r.numTokens();
+            stats.prefixHits += hit.tokens();
+            r.setScheduledThrough(hit.tokens());
+            r.confirmThrough(hit.tokens());
+            if (connector != null) {
+                stats.connectorQueries += r.numTokens() - hit.tokens();
+                stats.connectorHits += external;
+            }
+        }
+        if (connector != null) {
+            int ext = external;
+            if (!guard.run("updateStateAfterAlloc", () -> connector.updateStateAfterAlloc(r, kv.blocks(id), ext))) {
+                if (async) {
+                    // The connector may already have planned the load; keep the blocks until the
+                    // workers report it, like an abort during a transfer.
+                    awaitingReceive.add(id);
+                    r.setStatus(RequestStatus.WAITING_FOR_REMOTE_KV);
+                } else {
+                    // A synchronous load may still be in this step's metadata: keep the blocks
+                    // until the step has run, so no other request gets them meanwhile.
+                    fencedUntilStep.put(id, step);
+                }
+                finish(r, RequestStatus.FINISHED_ERROR, guard.reason("updateStateAfterAlloc"));
+                return AdmitResult.FAILED;
+            }
+        }
+        if (async) {
+            stats.connectorAsyncLoads++;
+            r.setScheduledThrough(computed);
+            r.setStatus(RequestStatus.WAITING_FOR_REMOTE_KV);
+            awaitingReceive.add(id);
+            return AdmitResult.ASYNC_LOAD;
+        }
+        ScheduledRequest.Kind kind = r.numPreemptions() > 0 ? ScheduledRequest.Kind.RESUMED
+                : ScheduledRequest.Kind.NEW;
+        r.setScheduledThrough(computed);
+        r.setStatus(RequestStatus.RUNNING);
+        running.add(r);
+        int[] all = kv.blockIds(id);
+        scheduled.add(new ScheduledRequest(r, kind, numNew, computed, BlockIds.of(all)));
+        work.add(workFor(r, kind, numNew, all, external));
+        return AdmitResult.SCHEDULED;
+    }
+
+    /** An asynchronous load finished: confirm (or, after a failure, truncate) and cache. */
+    private void promoteAfterLoad(Request r) {
+        String id = r.requestId();
+        if (failedReceiving.remove(id)) {
+            stats.requestsRecomputed++;
+            if (r.scheduledThrough() == 0) {
+                // Nothing usable was loaded: start over (a retry may hit the local cache).
+                kv.free(id);
+                localHitBlocks.remove(id);
+            }
+        }
+        r.confirmThrough(r.scheduledThrough());
+        kv.cacheUpTo(r, r.numComputedTokens());
+        r.setStatus(r.numPreemptions() > 0 ? RequestStatus.PREEMPTED : RequestStatus.WAITING);
+    }
+
+    private ScheduledWork workFor(Request r, ScheduledRequest.Kind kind, int numNew, int[] blocks, int external) {
+        int start = r.scheduledThrough();
+        int known = Math.max(0, Math.min(numNew, r.numTokens() - start));
+        int[] tokens = r.tokenIds(start, start + known);
+        int[] prefix = kind == ScheduledRequest.Kind.CONTINUING ? new int[0] : r.tokenIds(0, start);
+        boolean samples = start + numNew >= r.numTokens();
+        return new ScheduledWork(r.requestId(), kind, start, numNew, tokens, prefix, blocks, samples, external);
+    }
+
+    private int[] tail(String id, int from) {
+        int n = kv.numBlocks(id) - from;
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = kv.blockAt(id, from + i);
+        }
+        return ids;
+    }
+
+    /** Moves every scheduled request's position past this step and adds placeholders. */
+    private void advance(SchedulerOutput out) {
+        for (ScheduledWork w : out.work()) {
+            Request r = requests.get(w.requestId());
+            r.setScheduledThrough(w.start() + w.numTokens());
+            if (config.asyncScheduling() && w.samples()) {
+                r.addPlaceholder();
+            }
+        }
+    }
+
+    private Request pickVictim() {
+        if (config.policy() == SchedulingPolicy.FCFS) {
+            return running.getLast();
+        }
+        Request victim = running.getFirst();
+        for (Request r : running) {
+            if (r.priority() > victim.priority()
+                    || (r.priority() == victim.priority() && r.arrivalOrder() > victim.arrivalOrder())) {
+                victim = r;
+            }
+        }
+        return victim;
+    }
+
+    private int unschedule(Request victim, List<ScheduledRequest> scheduled, List<ScheduledWork> work) {
+        for (int i = 0; i < work.size(); i++) {
+            if (work.get(i).requestId().equals(victim.requestId())) {
+                scheduled.remove(i);
+                return work.remove(i).numTokens();
+            }
+        }
+        return 0;
+    }
+
+    /** Preemption by recomputation: the blocks go back at once; the connector is not consulted. */
+    private void preempt(Request r) {
+        running.remove(r);
+        kv.free(r.requestId());
+        localHitBlocks.remove(r.requestId());
+        r.resetComputed(step);
+        r.countPreemption();
+        r.setStatus(RequestStatus.PREEMPTED);
+        stats.preemptions++;
+        enqueueWaiting(r, true);
+    }
+
+    private void enqueueWaiting(Request r, boolean front) {
+        if (waitingOrder == null) {
+            if (front) {
+                waiting.addFirst(r);
+            } else {
+                waiting.add(r);
+            }
+            return;
+        }
+        int at = Collections.binarySearch(waiting, r, waitingOrder);
+        waiting.add(at < 0 ? -at - 1 : at, r);
+    }
+
+    /**
+     * {@code buildConnectorMetadata} threw, so no worker learns of this step's loads: every request
+     * that relied on the connector in this step fails (its blocks can be freed at once, since no
+     * copy was started), the rest of the step runs.
+     */
+    private SchedulerOutput dropConnectorWork(SchedulerOutput out, List<String> startedAsyncLoads, String reason) {
+        List<ScheduledRequest> keptScheduled = new ArrayList<>();
+        List<ScheduledWork> keptWork = new ArrayList<>();
+        for (int i = 0; i < out.work().size(); i++) {
+            ScheduledWork w = out.work().get(i);
+            if (w.externalTokens() > 0) {
+                finish(requests.get(w.requestId()), RequestStatus.FINISHED_ERROR, reason);
+            } else {
+                keptScheduled.add(out.scheduledRequests().get(i));
+                keptWork.add(w);
+            }
+        }
+        for (String id : startedAsyncLoads) {
+            Request r = requests.get(id);
+            awaitingReceive.remove(id);
+            finish(r, RequestStatus.FINISHED_ERROR, reason);
+        }
+        int total = keptWork.stream().mapToInt(ScheduledWork::numTokens).sum();
+        return new SchedulerOutput(out.step(), keptScheduled, keptWork, out.preemptedRequestIds(),
+                out.finishedRequestIds(), total);
+    }
+
+    // ------------------------------------------------------------------ update
+
+    /**
+     * Applies the workers' output of {@code out}'s step: failed loads, sampled tokens, finished
+     * transfers, connector events and stats.
+     *
+     * @return what happened to requests, in order
+     */
+    public List<RequestUpdate> update(SchedulerOutput out, ModelOutput result) {
+        ConnectorOutput co = result.connectorOutput();
+        Set<String> truncated = co.invalidBlockIds().isEmpty() ? Set.of() : handleInvalidBlocks(co.invalidBlockIds());
+        for (Map.Entry<String, String> failed : result.failedRequests().entrySet()) {
+            Request r = requests.get(failed.getKey());
+            if (r != null && !r.status().isFinished()) {
+                finish(r, RequestStatus.FINISHED_ERROR, failed.getValue());
+            }
+        }
+        for (ScheduledWork w : out.work()) {
+            Request r = requests.get(w.requestId());
+            if (r == null || r.status().isFinished() || r.discards(out.step()) || truncated.contains(w.requestId())) {
+                continue;
+            }
+            r.confirmThrough(w.start() + w.numTokens());
+            if (w.samples()) {
+                Integer token = result.sampledTokens().get(w.requestId());
+                if (token == null) {
+                    finish(r, RequestStatus.FINISHED_ERROR, "the workers sampled no token for it in step "
+                            + out.step());
+                    continue;
+                }
+                r.appendOutputToken(token);
+                pendingUpdates.add(new RequestUpdate.TokenAdded(r.requestId(), token, r.numOutputTokens()));
+            }
+            kv.cacheUpTo(r, r.numComputedTokens());
+            if (r.reachedMaxTokens()) {
+                finish(r, RequestStatus.FINISHED_LENGTH_CAPPED, "");
+            }
+        }
+        if (connector != null) {
+            guard.run("updateConnectorOutput", () -> connector.updateConnectorOutput(co));
+        }
+        for (String id : co.finishedReceiving()) {
+            receiveFinished(id);
+        }
+        for (String id : co.finishedSending()) {
+            sendFinished(id);
+        }
+        co.stats().ifPresent(connectorStats::add);
+        events.addAll(co.workerEvents());
+        if (connector != null) {
+            List<KvEvent> own = guard.call("takeEvents", connector::takeEvents);
+            if (own != null) {
+                events.addAll(own);
+            }
+            Optional<ConnectorStats> s = guard.call("takeStats", connector::takeStats);
+            if (s != null) {
+                s.ifPresent(connectorStats::add);
+            }
+        }
+        releaseFenced(out.step());
+        events.addAll(pool.takeEvents());
+        return takeUpdates();
+    }
+
+    private void releaseFenced(long doneStep) {
+        if (fencedUntilStep.isEmpty()) {
+            return;
+        }
+        for (String id : List.copyOf(fencedUntilStep.keySet())) {
+            if (fencedUntilStep.get(id) <= doneStep) {
+                fencedUntilStep.remove(id);
+                Request r = requests.get(id);
+                if (r != null) {
+                    maybeRelease(r);
+                }
+            }
+        }
+    }
+
+    /** Updates from aborts and failures outside a step (call when no step output is pending). */
+    public List<RequestUpdate> takeUpdates() {
+        if (pendingUpdates.isEmpty()) {
+            return List.of();
+        }
+        List<RequestUpdate> taken = List.copyOf(pendingUpdates);
+        pendingUpdates.clear();
+        return taken;
+    }
+
+    private void receiveFinished(String id) {
+        if (!awaitingReceive.remove(id)) {
+            LOG.warn("Finished receive for request '{}' that is not loading; ignored", id);
+            return;
+        }
+        Request r = requests.get(id);
+        if (r.status() == RequestStatus.WAITING_FOR_REMOTE_KV) {
+            finishedReceiving.add(id);
+        } else {
+            // Finished (aborted or failed) while its load was in flight: the blocks can go now.
+            failedReceiving.remove(id);
+            maybeRelease(r);
+        }
+    }
+
+    private void sendFinished(String id) {
+        if (!awaitingSend.remove(id)) {
+            LOG.warn("Finished send for request '{}' whose blocks are not held for sending; ignored", id);
+            return;
+        }
+        maybeRelease(requests.get(id));
+    }
+
+    /**
+     * Invalid (failed-to-load) blocks: every request whose computed range covers one is truncated
+     * to the first invalid block. Policy {@code fail} finishes it with an error; {@code recompute}
+     * computes again from there. Unlike the reference engine, the invalid blocks are always evicted
+     * from the prefix cache (their content is wrong until recomputed), and every request that
+     * shares a block is handled, asynchronous loads included.
+     *
+     * @return requests whose output of this step must be discarded
+     */
+    private Set<String> handleInvalidBlocks(Set<Integer> invalid) {
+        Set<String> affected = new LinkedHashSet<>();
+        List<Integer> valid = new ArrayList<>();
+        for (int id : invalid) {
+            if (id > 0 && id < pool.numBlocks()) {
+                valid.add(id);
+            } else {
+                LOG.error("Connector reported invalid block id {} outside [1, {}); ignored (a connector bug)", id,
+                        pool.numBlocks());
+            }
+        }
+        for (Request r : List.copyOf(requests.values())) {
+            if (r.status().isFinished() || !kv.owns(r.requestId())) {
+                continue;
+            }
+            int n = kv.numBlocks(r.requestId());
+            int limit = Math.min(n, (r.scheduledThrough() + blockSize - 1) / blockSize);
+            int first = -1;
+            for (int i = 0; i < limit && first < 0; i++) {
+                if (invalid.contains(kv.blockAt(r.requestId(), i))) {
+                    first = i;
+                }
+            }
+            if (first < 0) {
+                continue;
+            }
+            affected.add(r.requestId());
+            stats.loadFailures++;
+            kv.uncacheFrom(r.requestId(), first);
+            boolean loading = r.status() == RequestStatus.WAITING_FOR_REMOTE_KV;
+            if (config.loadFailurePolicy() == LoadFailurePolicy.FAIL) {
+                finish(r, RequestStatus.FINISHED_ERROR, "KV load failed for block "
+                        + kv.blockAt(r.requestId(), first) + " (policy fail)");
+            } else if (loading) {
+                r.truncateTo(first * blockSize);
+                failedReceiving.add(r.requestId());
+            } else {
+                stats.requestsRecomputed++;
+                r.truncateTo(first * blockSize);
+                r.resetPlaceholdersAfterTruncation(step);
+            }
+        }
+        int evicted = kv.evict(valid.stream().mapToInt(Integer::intValue).toArray());
+        LOG.warn("KV load failure: {} invalid block(s), {} evicted from the prefix cache, {} request(s) {}",
+                valid.size(), evicted, affected.size(),
+                config.loadFailurePolicy() == LoadFailurePolicy.FAIL ? "failed" : "rescheduled");
+        return affected;
+    }
+
+    // ------------------------------------------------------------------ finishing
+
+    /**
+     * Finishes a request: the connector's {@code requestFinished} decides whether the blocks wait
+     * for a send; blocks of a request whose load is in flight wait for the load.
+     */
+    private void finish(Request r, RequestStatus status, String reason) {
+        String id = r.requestId();
+        RequestStatus before = r.status();
+        running.remove(r);
+        waiting.remove(r);
+        finishedReceiving.remove(id);
+        r.setStatus(status);
+        if (status == RequestStatus.FINISHED_ERROR) {
+            r.fail(reason);
+            stats.requestsFailed++;
+        }
+        finishedSinceLastSchedule.add(id);
+        TransferParams params = TransferParams.empty();
+        if (connector != null) {
+            FinishResult fr = guard.call("requestFinished", () -> connector.requestFinished(r, kv.blocks(id)));
+            if (fr != null) {
+                params = fr.params();
+                if (fr.delayFree()) {
+                    awaitingSend.add(id);
+                }
+            }
+        }
+        if (before != RequestStatus.WAITING_FOR_REMOTE_KV) {
+            awaitingReceive.remove(id);
+        }
+        pendingUpdates.add(new RequestUpdate.Finished(id, status, r.failureReason() == null ? "" : r.failureReason(),
+                params, r.tokenIds(r.numPromptTokens(), r.numTokens())));
+        maybeRelease(r);
+    }
+
+    private void maybeRelease(Request r) {
+        String id = r.requestId();
+        if (awaitingSend.contains(id) || awaitingReceive.contains(id) || fencedUntilStep.containsKey(id)) {
+            return;
+        }
+        kv.free(id);
+        localHitBlocks.remove(id);
+        requests.remove(id);
+    }
+
+    // ------------------------------------------------------------------ liveness, reset, shutdown
+
+    /**
+     * Whether the engine must keep stepping: requests to run, transfers to finish, or connector
+     * work pending (the reference engine stops here and strands leases and final stores).
+     */
+    public boolean hasWork() {
+        if (!running.isEmpty() || !waiting.isEmpty() || !awaitingSend.isEmpty() || !awaitingReceive.isEmpty()
+                || !finishedSinceLastSchedule.isEmpty() || !fencedUntilStep.isEmpty()) {
+            return true;
+        }
+        if (connector == null) {
+            return false;
+        }
+        Boolean pending = guard.call("hasPendingWork", connector::hasPendingWork);
+        return pending != null && pending;
+    }
+
+    /** Whether requests wait or run (transfers aside). */
+    public boolean hasRequests() {
+        return !running.isEmpty() || !waiting.isEmpty();
+    }
+
+    /** Clears the GPU prefix cache; only possible when no block is held. */
+    public boolean resetPrefixCache() {
+        boolean ok = pool.resetPrefixCache();
+        events.addAll(pool.takeEvents());
+        return ok;
+    }
+
+    /** Shuts the scheduler side down; references the connector still holds are returned and counted. */
+    public void shutdown() {
+        if (connector != null) {
+            guard.run("shutdown", connector::shutdown);
+        }
+        long leaked = connectorView.releaseAll();
+        if (leaked > 0) {
+            stats.leakedConnectorReferences += leaked;
+            LOG.error("Connector still held {} GPU block reference(s) at shutdown; the engine returned them", leaked);
+        }
+    }
+
+    // ------------------------------------------------------------------ views for connectors and tests
+
+    @Override
+    public int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public long step() {
+        return step;
+    }
+
+    @Override
+    public boolean asyncScheduling() {
+        return config.asyncScheduling();
+    }
+
+    @Override
+    public List<RequestView> waitingRequests() {
+        return Collections.unmodifiableList(waiting);
+    }
+
+    @Override
+    public List<RequestView> runningRequests() {
+        return Collections.unmodifiableList(running);
+    }
+
+    @Override
+    public Optional<RequestView> findRequest(String requestId) {
+        return Optional.ofNullable(requests.get(requestId));
+    }
+
+    @Override
+    public GPUBlockPoolView gpuBlockPool() {
+        return connectorView;
+    }
+
+    @Override
+    public boolean awaitingSend(String requestId) {
+        return awaitingSend.contains(requestId);
+    }
+
+    @Override
+    public boolean awaitingReceive(String requestId) {
+        return awaitingReceive.contains(requestId);
+    }
+
+    /** Counters for the report. */
+    public SchedulerStats stats() {
+        return stats;
+    }
+
+    /** KV events (GPU pool, connector, workers) since the last call. */
+    public List<KvEvent> takeEvents() {
+        List<KvEvent> taken = List.copyOf(events);
+        events.clear();
+        return taken;
+    }
+
+    /** Connector stats (scheduler and worker sides) since the last call. */
+    public List<ConnectorStats> takeConnectorStats() {
+        List<ConnectorStats> taken = List.copyOf(connectorStats);
+        connectorStats.clear();
+        return taken;
+    }
+
+    /** The KV-cache manager (for invariant checks). */
+    public KvCacheManager kvCacheManager() {
+        return kv;
+    }
+
+    /** The connector's view of the pool (for invariant checks). */
+    public ConnectorBlockView connectorBlockView() {
+        return connectorView;
+    }
+
+    /** Requests the engine still knows: unfinished ones and finished ones whose blocks are held. */
+    public Map<String, Request> knownRequests() {
+        return Collections.unmodifiableMap(requests);
+    }
+
+    /** Ids of finished requests whose blocks wait for a send. */
+    public Set<String> heldForSending() {
+        return Collections.unmodifiableSet(awaitingSend);
+    }
+
+    /** Whether a finished request's blocks are kept until its step has run (a hook failed mid-admission). */
+    public boolean isFenced(String requestId) {
+        return fencedUntilStep.containsKey(requestId);
+    }
+
+    /** Ids of requests whose asynchronous loads are in flight. */
+    public Set<String> heldForReceiving() {
+        return Collections.unmodifiableSet(awaitingReceive);
+    }
+
+    /** The configuration. */
+    public SchedulerConfig config() {
+        return config;
+    }
+}

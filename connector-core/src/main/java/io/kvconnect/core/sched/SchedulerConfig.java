@@ -1,0 +1,44 @@
+package io.kvconnect.core.sched;
+
+import io.kvconnect.core.config.LoadFailurePolicy;
+import java.util.Objects;
+
+/**
+ * The scheduler's limits and modes.
+ *
+ * @param maxBatchedTokens token budget of one step
+ * @param maxRunningRequests most requests running at once
+ * @param longPrefillChunk most prompt tokens of one request in one step (chunked prefill)
+ * @param policy admission and preemption order
+ * @param asyncScheduling whether the next step is scheduled before the previous step's output is
+ *     processed
+ * @param loadFailurePolicy what a failed external KV load does to its request
+ */
+public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk,
+                              SchedulingPolicy policy, boolean asyncScheduling,
+                              LoadFailurePolicy loadFailurePolicy) {
+    /** Validates. */
+    public SchedulerConfig {
+        Objects.requireNonNull(policy, "policy");
+        Objects.requireNonNull(loadFailurePolicy, "loadFailurePolicy");
+        if (maxBatchedTokens <= 0 || maxRunningRequests <= 0 || longPrefillChunk <= 0) {
+            throw new IllegalArgumentException("scheduler limits must be positive");
+        }
+    }
+
+    /** Defaults shaped like the reference engine's on one GPU. */
+    public static SchedulerConfig defaults() {
+        return new SchedulerConfig(2048, 256, 2048, SchedulingPolicy.FCFS, false, LoadFailurePolicy.FAIL);
+    }
+
+    /** A copy with asynchronous scheduling switched as given. */
+    public SchedulerConfig withAsyncScheduling(boolean async) {
+        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, async,
+                loadFailurePolicy);
+    }
+
+    /** A copy with another load failure policy. */
+    public SchedulerConfig withLoadFailurePolicy(LoadFailurePolicy p) {
+        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, p);
+    }
+}

@@ -1,0 +1,75 @@
+package io.kvconnect.core.sched;
+
+import io.kvconnect.api.common.ConnectorMetadata;
+import io.kvconnect.api.scheduler.ScheduledRequest;
+import io.kvconnect.api.scheduler.SchedulerOutputView;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One step's scheduling decisions: what connectors see ({@link SchedulerOutputView}) and what the
+ * workers compute ({@link #work()}).
+ */
+public final class SchedulerOutput implements SchedulerOutputView {
+    private final long step;
+    private final List<ScheduledRequest> scheduled;
+    private final List<ScheduledWork> work;
+    private final Set<String> preempted;
+    private final Set<String> finished;
+    private final int totalTokens;
+    private ConnectorMetadata metadata = ConnectorMetadata.NONE;
+
+    SchedulerOutput(long step, List<ScheduledRequest> scheduled, List<ScheduledWork> work, Set<String> preempted,
+                    Set<String> finished, int totalTokens) {
+        this.step = step;
+        this.scheduled = List.copyOf(scheduled);
+        this.work = List.copyOf(work);
+        this.preempted = Set.copyOf(preempted);
+        this.finished = Set.copyOf(finished);
+        this.totalTokens = totalTokens;
+    }
+
+    @Override
+    public long step() {
+        return step;
+    }
+
+    @Override
+    public List<ScheduledRequest> scheduledRequests() {
+        return scheduled;
+    }
+
+    @Override
+    public Set<String> preemptedRequestIds() {
+        return preempted;
+    }
+
+    @Override
+    public Set<String> finishedRequestIds() {
+        return finished;
+    }
+
+    @Override
+    public int totalScheduledTokens() {
+        return totalTokens;
+    }
+
+    /** The workers' part, in the same order as {@link #scheduledRequests()}. */
+    public List<ScheduledWork> work() {
+        return work;
+    }
+
+    /** The connector's metadata for this step ({@link ConnectorMetadata#NONE} without a connector). */
+    public ConnectorMetadata connectorMetadata() {
+        return metadata;
+    }
+
+    void setConnectorMetadata(ConnectorMetadata m) {
+        metadata = m;
+    }
+
+    /** Whether the workers have anything to compute. */
+    public boolean hasWork() {
+        return !work.isEmpty();
+    }
+}
