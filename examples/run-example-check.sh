@@ -38,11 +38,13 @@ check "on the class path it is found through META-INF/services" "$WORK/classpath
   "hello            1.0.0        class_path         (unnamed)"
 
 cat >"$WORK/config.json" <<JSON
-{"workers": 2, "plugins_dir": "$WORK/plugins", "connector": {"name": "hello", "config": {"label": "ci"}}}
+{"model": "tiny", "workers": 2, "plugins_dir": "$WORK/plugins", "connector": {"name": "hello", "config": {"label": "ci"}}}
 JSON
-"$ROOT/kvconnect" run --config "$WORK/config.json" >"$WORK/run.txt" 2>&1 || true
+"$ROOT/kvconnect" run --config "$WORK/config.json" --sessions 3 --no-progress --baseline >"$WORK/run.txt" 2>&1 || true
 check "the configured plugin is created for the scheduler and each worker" "$WORK/run.txt" \
   "Created connector 'hello' 1.0.0 from plugins-directory $WORK/plugins/hello-connector-1.0.0.jar: 1 scheduler side, 2 worker side(s)."
+check "the engine runs the workload with the plugin and its outputs equal the run without it" "$WORK/run.txt" \
+  "outputs identical to the baseline: yes"
 
 cat >"$WORK/typo.json" <<JSON
 {"plugins_dir": "$WORK/plugins", "connector": {"name": "hello", "config": {"lable": "ci"}}}

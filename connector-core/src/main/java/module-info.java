@@ -1,17 +1,22 @@
 /**
- * The kvconnect host engine: connector discovery and plugin layers, configuration and the command
- * line (the engine proper follows).
+ * The kvconnect host engine: block pool and KV-cache manager, scheduler, executor and workers, KV
+ * memory, the verifying model, connector discovery and plugin layers, configuration and the
+ * command line.
  *
- * <p>Exports nothing. Connectors reach the engine only through {@code kvconnect.api}; plugins
+ * <p>Exports only the conformance kit ({@code io.kvconnect.core.conformance}), which third-party
+ * connectors' tests run. Connectors reach the engine only through {@code kvconnect.api}; plugins
  * loaded from the plugins directory live in module layers of their own and cannot read or reflect
  * into any package of this module.
  */
 module kvconnect.core {
-    requires kvconnect.api;
+    // Transitive: the exported conformance kit takes a ConnectorProvider.
+    requires transitive kvconnect.api;
     requires org.slf4j;
     requires com.fasterxml.jackson.databind;
     requires info.picocli;
     requires io.github.classgraph;
+
+    exports io.kvconnect.core.conformance;
 
     uses io.kvconnect.api.ConnectorProvider;
 

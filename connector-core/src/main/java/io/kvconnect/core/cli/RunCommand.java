@@ -1,99 +1,165 @@
 package io.kvconnect.core.cli;
 
-import io.kvconnect.api.SchedulerContext;
-import io.kvconnect.api.common.EngineInfo;
-import io.kvconnect.api.scheduler.SchedulerConnector;
-import io.kvconnect.api.worker.WorkerConnector;
-import io.kvconnect.core.config.ConnectorEntry;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.core.config.EngineConfig;
+import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.plugin.ConnectorDiscovery;
 import io.kvconnect.core.plugin.ConnectorRegistry;
-import io.kvconnect.core.plugin.DiscoveredConnector;
-import io.kvconnect.core.plugin.EngineContexts;
+import io.kvconnect.core.report.ProgressBar;
+import io.kvconnect.core.run.EngineFactory;
+import io.kvconnect.core.run.RunReport;
+import io.kvconnect.core.run.WorkloadDriver;
+import io.kvconnect.core.workload.SyntheticChatSpec;
+import io.kvconnect.core.workload.SyntheticChatWorkload;
+import io.kvconnect.core.workload.TraceReader;
+import io.kvconnect.core.workload.Workload;
+import java.io.IOException;
 import java.io.PrintWriter;
-import java.time.InstantSource;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.UUID;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * The main job. The engine loop is not built yet (it is the next issue); for now the job does
- * everything up to it for real: reads and validates the configuration, discovers connectors
- * (module path, class path, plugins directory), creates the configured connector's scheduler side
- * and one worker side per worker through its provider, and shuts them down again.
+ * The main job: runs a multi-turn chat workload (synthetic and seeded, or a JSONL trace) through
+ * the engine with the configured connector and prints the end report; optionally runs the same
+ * workload without the connector and prints both side by side, with whether the outputs are
+ * identical.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Run the main job on the embedded default configuration or --config FILE.")
 final class RunCommand implements Callable<Integer> {
-    private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
-
     @Mixin
     EngineOptions options;
 
     @Spec
     CommandSpec spec;
 
+    @Option(names = "--trace", paramLabel = "FILE", description = "JSONL workload trace instead of the synthetic one.")
+    Path trace;
+
+    @Option(names = "--sessions", paramLabel = "N", description = "Chat sessions of the synthetic workload.")
+    Integer sessions;
+
+    @Option(names = "--seed", paramLabel = "N", description = "Seed of the synthetic workload (default 42).")
+    Long seed;
+
+    @Option(names = "--baseline", description = "Also run without the connector and compare.")
+    boolean baseline;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
+    Path json;
+
+    @Option(names = "--no-progress", description = "No progress bar.")
+    boolean noProgress;
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         EngineConfig config = options.config();
         PrintWriter out = spec.commandLine().getOut();
-        var engine = new EngineInfo("engine-" + UUID.randomUUID(), config.model(), config.blockSize(),
-                config.gpuBlocks(), config.workers(), config.asyncScheduling());
+        Workload workload = workload();
         out.printf("kvconnect: model %s (%d layers, %d KV heads, head dim %d, %s), block size %d, %d GPU blocks, "
-                        + "%d worker(s), %s scheduling, load failure policy %s%n",
+                        + "%d worker(s), %s scheduling, %s layout, load failure policy %s%n",
                 config.model().name(), config.model().numLayers(), config.model().numKvHeads(),
                 config.model().headDim(), config.model().dtype(), config.blockSize(), config.gpuBlocks(),
                 config.workers(), config.asyncScheduling() ? "async" : "sync",
-                config.loadFailurePolicy().name().toLowerCase(java.util.Locale.ROOT));
-
+                config.kvLayout().name().toLowerCase(Locale.ROOT),
+                config.loadFailurePolicy().name().toLowerCase(Locale.ROOT));
+        out.printf("workload: %s%n", workload.description());
         ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config));
-        out.println();
-        ConnectorsCommand.print(registry, out);
-        out.println();
-        if (config.connector().isPresent()) {
-            createAndShutDown(config.connector().get(), registry, engine, out);
-        } else {
+        if (!registry.problems().isEmpty()) {
+            ConnectorsCommand.print(registry, out);
+        }
+        if (config.connector().isEmpty()) {
             out.println("No connector configured (set \"connector\" in the configuration file).");
         }
-        out.println("The engine loop is not built yet: this run validated the configuration and the plugins only.");
+        List<RunReport> reports = new ArrayList<>();
+        String label = config.connector().map(c -> "connector " + c.name()).orElse("no connector");
+        reports.add(runOnce(label, config, registry, workload, out));
+        if (baseline && config.connector().isPresent()) {
+            reports.add(runOnce("baseline", config.withoutConnector(), registry, workload, out));
+        }
+        out.println();
+        out.print(RunReport.render(reports));
+        boolean identical = true;
+        if (reports.size() == 2) {
+            identical = reports.get(0).sameOutputs(reports.get(1));
+            out.println("outputs identical to the baseline: " + (identical ? "yes" : "NO"));
+        }
+        if (json != null) {
+            writeJson(reports, identical);
+            out.println("report written to " + json);
+        }
         out.flush();
-        return 0;
+        boolean verified = reports.stream().allMatch(r -> !"FAILED".equals(r.sections().get("KV verification")
+                .get("result")));
+        return verified && identical ? 0 : 1;
     }
 
-    private static void createAndShutDown(ConnectorEntry entry, ConnectorRegistry registry, EngineInfo engine,
-                                          PrintWriter out) {
-        DiscoveredConnector found = registry.require(entry.path() + ".name", entry.name());
-        InstantSource clock = InstantSource.system();
-        SchedulerContext schedulerContext = EngineContexts.scheduler(engine, registry, clock, "connector");
-        SchedulerConnector scheduler = found.provider().createSchedulerConnector(entry.config(), schedulerContext);
-        List<WorkerConnector> workers = new ArrayList<>();
+    private RunReport runOnce(String label, EngineConfig config, ConnectorRegistry registry, Workload workload,
+                              PrintWriter out) throws InterruptedException {
+        long t0 = System.nanoTime();
+        Engine engine = EngineFactory.create(config, registry, false);
+        config.connector().ifPresent(entry -> {
+            var found = registry.require(entry.path() + ".name", entry.name());
+            out.printf("Created connector '%s' %s from %s: 1 scheduler side, %d worker side(s).%n", found.name(),
+                    found.version(), found.source(), config.workers());
+        });
         try {
-            for (int rank = 0; rank < engine.tensorParallelSize(); rank++) {
-                workers.add(found.provider().createWorkerConnector(entry.config(),
-                        EngineContexts.worker(engine, registry, clock, "connector", rank)));
+            ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), label, workload.totalTurns(),
+                    !noProgress && System.console() != null, System::nanoTime);
+            new WorkloadDriver(engine, workload).run(done -> {
+                if (!noProgress) {
+                    bar.update(done);
+                }
+            });
+            if (!noProgress) {
+                bar.finish();
             }
-            out.printf("Created connector '%s' %s from %s: 1 scheduler side, %d worker side(s).%n",
-                    found.name(), found.version(), found.source(), workers.size());
         } finally {
-            for (WorkerConnector worker : workers) {
-                shutDown(worker::shutdown, "worker side of " + found.name());
-            }
-            shutDown(scheduler::shutdown, "scheduler side of " + found.name());
+            // Closed before the report: shutdown returns leaked connector references, which it counts.
+            engine.close();
         }
+        return RunReport.of(label, engine, (System.nanoTime() - t0) / 1e9);
     }
 
-    private static void shutDown(Runnable shutdown, String what) {
-        try {
-            shutdown.run();
-        } catch (RuntimeException e) {
-            LOG.error("Shutting down the {} failed", what, e);
+    private Workload workload() {
+        if (trace != null) {
+            return TraceReader.read(trace, 32_000, seed == null ? 42 : seed);
         }
+        SyntheticChatSpec d = SyntheticChatSpec.defaults();
+        if (sessions != null && sessions <= 0) {
+            throw new ConfigException("--sessions", sessions + " is not allowed; allowed: a positive number");
+        }
+        SyntheticChatSpec spec = new SyntheticChatSpec(sessions == null ? d.sessions() : sessions, d.minTurns(),
+                d.maxTurns(), d.systemPrompts(), d.minSystemPromptTokens(), d.maxSystemPromptTokens(),
+                d.minUserTokens(), d.maxUserTokens(), d.minOutputTokens(), d.maxOutputTokens(), d.sessionsPerSecond(),
+                d.meanThinkSeconds(), d.vocabSize(), seed == null ? d.seed() : seed);
+        return SyntheticChatWorkload.generate(spec);
+    }
+
+    private void writeJson(List<RunReport> reports, boolean identical) throws IOException {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        List<Map<String, Object>> runs = new ArrayList<>();
+        for (RunReport r : reports) {
+            runs.add(r.toJson());
+        }
+        doc.put("runs", runs);
+        if (reports.size() == 2) {
+            doc.put("outputs_identical", identical);
+        }
+        Files.writeString(json, JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build()
+                .writeValueAsString(doc));
     }
 }

@@ -1,6 +1,10 @@
 package io.kvconnect.core.config;
 
 import io.kvconnect.api.common.ModelShape;
+import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.core.model.ModelCost;
+import io.kvconnect.core.sched.LoadFailurePolicy;
+import io.kvconnect.core.sched.SchedulerConfig;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
@@ -12,8 +16,11 @@ import java.util.Optional;
  * @param blockSize tokens per KV block
  * @param gpuBlocks usable KV blocks per worker
  * @param workers tensor-parallel workers
- * @param asyncScheduling whether to use the asynchronous scheduler
- * @param loadFailurePolicy what to do when an external KV load fails
+ * @param scheduler scheduler limits and modes (asynchronous scheduling and the load failure policy
+ *     included)
+ * @param kvLayout the workers' KV memory layout
+ * @param verifyKv whether the model checks every KV read against its expected content
+ * @param cost the modelled compute cost
  * @param pluginsDirectory where to look for plugin jars
  * @param connector the selected connector, if any
  */
@@ -22,16 +29,36 @@ public record EngineConfig(
         int blockSize,
         int gpuBlocks,
         int workers,
-        boolean asyncScheduling,
-        LoadFailurePolicy loadFailurePolicy,
+        SchedulerConfig scheduler,
+        LayoutKind kvLayout,
+        boolean verifyKv,
+        ModelCost cost,
         Path pluginsDirectory,
         Optional<ConnectorEntry> connector) {
 
     /** Checks for nulls; ranges are checked by the reader, which knows the field paths. */
     public EngineConfig {
         Objects.requireNonNull(model, "model");
-        Objects.requireNonNull(loadFailurePolicy, "loadFailurePolicy");
+        Objects.requireNonNull(scheduler, "scheduler");
+        Objects.requireNonNull(kvLayout, "kvLayout");
+        Objects.requireNonNull(cost, "cost");
         Objects.requireNonNull(pluginsDirectory, "pluginsDirectory");
         Objects.requireNonNull(connector, "connector");
+    }
+
+    /** Whether the scheduler is asynchronous. */
+    public boolean asyncScheduling() {
+        return scheduler.asyncScheduling();
+    }
+
+    /** What a failed external KV load does. */
+    public LoadFailurePolicy loadFailurePolicy() {
+        return scheduler.loadFailurePolicy();
+    }
+
+    /** A copy without a connector (the baseline run of a comparison). */
+    public EngineConfig withoutConnector() {
+        return new EngineConfig(model, blockSize, gpuBlocks, workers, scheduler, kvLayout, verifyKv, cost,
+                pluginsDirectory, Optional.empty());
     }
 }

@@ -10,6 +10,11 @@ import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
+import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.core.model.ModelCost;
+import io.kvconnect.core.sched.LoadFailurePolicy;
+import io.kvconnect.core.sched.SchedulerConfig;
+import io.kvconnect.core.sched.SchedulingPolicy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -34,6 +39,12 @@ import java.util.Optional;
  *   "workers": 1,
  *   "async_scheduling": false,
  *   "load_failure_policy": "fail",    // or "recompute"
+ *   "scheduler": {"max_batched_tokens": 2048, "max_running_requests": 256, "long_prefill_chunk": 2048,
+ *                 "policy": "fcfs"},  // or "priority"
+ *   "kv_layout": "per_layer",         // or "cross_layer"
+ *   "verify_kv": true,
+ *   "cost": {"prefill_tokens_per_s": 25000, "decode_step_ms": 6, "decode_request_ms": 0.05,
+ *            "context_token_ns": 2},
  *   "plugins_dir": "plugins",         // relative to the working directory
  *   "connector": {"name": "offload", "config": {...}}
  * }
@@ -109,16 +120,50 @@ public final class EngineConfigReader {
 
     private static EngineConfig fromTree(ConnectorConfig c) {
         c.requireOnlyKeys("model", "block_size", "gpu_blocks", "workers", "async_scheduling", "load_failure_policy",
-                "plugins_dir", "connector");
+                "scheduler", "kv_layout", "verify_kv", "cost", "plugins_dir", "connector");
+        ModelShape model = model(c);
+        int workers = c.getInt("workers", 1, 1, 64);
+        int heads = model.numKvHeads();
+        if (heads % workers != 0 && workers % heads != 0) {
+            throw new ConfigException(c.fieldPath("workers"), workers + " workers cannot split " + heads
+                    + " KV heads; allowed: a divisor of " + heads + " or a multiple of it");
+        }
         return new EngineConfig(
-                model(c),
+                model,
                 c.getInt("block_size", 16, 1, 1024),
                 c.getInt("gpu_blocks", 2048, 2, 16_777_216),
-                c.getInt("workers", 1, 1, 64),
-                c.getBoolean("async_scheduling", false),
-                c.getEnum("load_failure_policy", LoadFailurePolicy.class, LoadFailurePolicy.FAIL),
+                workers,
+                scheduler(c),
+                c.getEnum("kv_layout", LayoutKind.class, LayoutKind.PER_LAYER),
+                c.getBoolean("verify_kv", true),
+                cost(c),
                 pluginsDirectory(c),
                 connector(c));
+    }
+
+    private static SchedulerConfig scheduler(ConnectorConfig c) {
+        boolean async = c.getBoolean("async_scheduling", false);
+        LoadFailurePolicy policy = c.getEnum("load_failure_policy", LoadFailurePolicy.class, LoadFailurePolicy.FAIL);
+        ConnectorConfig s = c.getObject("scheduler").orElseGet(() -> ConnectorConfig.empty(c.fieldPath("scheduler")));
+        s.requireOnlyKeys("max_batched_tokens", "max_running_requests", "long_prefill_chunk", "policy");
+        return new SchedulerConfig(
+                s.getInt("max_batched_tokens", 2048, 1, 1 << 20),
+                s.getInt("max_running_requests", 256, 1, 65_536),
+                s.getInt("long_prefill_chunk", 2048, 1, 1 << 20),
+                s.getEnum("policy", SchedulingPolicy.class, SchedulingPolicy.FCFS),
+                async,
+                policy);
+    }
+
+    private static ModelCost cost(ConnectorConfig c) {
+        ConnectorConfig m = c.getObject("cost").orElseGet(() -> ConnectorConfig.empty(c.fieldPath("cost")));
+        m.requireOnlyKeys("prefill_tokens_per_s", "decode_step_ms", "decode_request_ms", "context_token_ns");
+        ModelCost d = ModelCost.defaults();
+        return new ModelCost(
+                m.getDouble("prefill_tokens_per_s", d.prefillTokensPerSecond(), 1, 1e9),
+                m.getDouble("decode_step_ms", d.decodeStepSeconds() * 1e3, 0, 1e6) / 1e3,
+                m.getDouble("decode_request_ms", d.decodeRequestSeconds() * 1e3, 0, 1e6) / 1e3,
+                m.getDouble("context_token_ns", d.contextTokenSeconds() * 1e9, 0, 1e9) / 1e9);
     }
 
     private static Path pluginsDirectory(ConnectorConfig c) {

@@ -121,9 +121,15 @@ public final class Engine implements AutoCloseable {
         long wall = System.nanoTime() - t0;
         advanceClock(out, result, wall);
         metrics.step(schedNanos, out);
+        metrics.events(scheduler.takeEvents());
+        metrics.connectorStats(scheduler.takeConnectorStats());
         for (RequestUpdate u : updates) {
             metrics.update(u, now);
-            if (u instanceof RequestUpdate.Finished f) {
+            // Only once the scheduler no longer waits for the request's transfers: a finished
+            // request whose blocks are held (delayed free, load in flight) still needs the ranks
+            // that reported so far to count (the countdown ends itself when the last one reports).
+            if (u instanceof RequestUpdate.Finished f && !scheduler.awaitingSend(f.requestId())
+                    && !scheduler.awaitingReceive(f.requestId())) {
                 executor.forget(f.requestId());
             }
         }

@@ -1,5 +1,7 @@
 package io.kvconnect.core.engine;
 
+import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.SchedulerOutput;
@@ -7,7 +9,10 @@ import io.kvconnect.core.workload.Percentiles;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * What the engine measured: latencies in modelled time, scheduler step time in wall time, token
@@ -21,6 +26,9 @@ public final class EngineMetrics {
     private final Percentiles ttft = new Percentiles();
     private final Percentiles itl = new Percentiles();
     private final Percentiles schedulerStepMicros = new Percentiles();
+    private final Map<String, Long> eventCounts = new TreeMap<>();
+    private ConnectorStats connectorStats;
+    private long statsFailures;
     private long promptTokens;
     private long outputTokens;
     private long steps;
@@ -38,6 +46,52 @@ public final class EngineMetrics {
         if (out.hasWork()) {
             schedulerStepMicros.add(schedulerNanos / 1_000.0);
         }
+    }
+
+    void events(List<KvEvent> events) {
+        for (KvEvent e : events) {
+            String kind = switch (e) {
+                case KvEvent.BlockStored st -> "stored";
+                case KvEvent.BlockRemoved r -> "removed";
+                case KvEvent.AllBlocksCleared c -> "cleared";
+            };
+            int n = switch (e) {
+                case KvEvent.BlockStored st -> st.blockHashes().size();
+                case KvEvent.BlockRemoved r -> r.blockHashes().size();
+                case KvEvent.AllBlocksCleared c -> 1;
+            };
+            eventCounts.merge(e.medium().name().toLowerCase(java.util.Locale.ROOT) + " " + kind, (long) n, Long::sum);
+        }
+    }
+
+    void connectorStats(List<ConnectorStats> stats) {
+        for (ConnectorStats s : stats) {
+            if (connectorStats == null) {
+                connectorStats = s;
+                continue;
+            }
+            try {
+                connectorStats = connectorStats.aggregate(s);
+            } catch (RuntimeException | LinkageError e) {
+                // Plugin code: a broken aggregate() loses stats, never the run.
+                statsFailures++;
+            }
+        }
+    }
+
+    /** KV events by medium and kind ("gpu stored", "cpu removed", ...), counted in blocks. */
+    public Map<String, Long> eventCounts() {
+        return eventCounts;
+    }
+
+    /** The connector's stats over the whole run (scheduler and worker sides), if it reported any. */
+    public Optional<ConnectorStats> connectorStats() {
+        return Optional.ofNullable(connectorStats);
+    }
+
+    /** Connector stats that could not be aggregated. */
+    public long statsFailures() {
+        return statsFailures;
     }
 
     void countMismatches(int n) {

@@ -40,6 +40,7 @@ import java.util.function.IntFunction;
 public final class Executor implements AutoCloseable {
     private final List<Worker> workers = new ArrayList<>();
     private final KvOutputAggregator aggregator;
+    private boolean closed;
 
     /**
      * Creates the workers and their KV memory, and registers the KV caches with the connector.
@@ -197,12 +198,34 @@ public final class Executor implements AutoCloseable {
         return total;
     }
 
+    /** Blocks copied by the engine's copy services, per direction, over all workers. */
+    public long blocksCopied(CopyFaults.Direction direction) {
+        long total = 0;
+        for (Worker w : workers) {
+            total += w.copies().blocksCopied(direction);
+        }
+        return total;
+    }
+
+    /** Copy-stream busy time per direction, summed over workers (each worker has its own stream). */
+    public long copyNanos(CopyFaults.Direction direction) {
+        long total = 0;
+        for (Worker w : workers) {
+            total += w.copies().copyNanos(direction);
+        }
+        return total;
+    }
+
     /** Shuts every worker down (connector first, then thread, copies and memory). Idempotent. */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        // The workers stay in the list: their counters remain readable for the end report.
         for (Worker w : workers) {
             w.close();
         }
-        workers.clear();
     }
 }

@@ -48,8 +48,10 @@ public final class BlockHasher {
      * @param salt the cache salt; only used for the first block
      */
     public BlockHash hash(BlockHash parent, int[] tokens, int from, Optional<String> salt) {
-        if (from < 0 || from + blockSize > tokens.length) {
-            throw new IndexOutOfBoundsException("block [" + from + ", " + (from + blockSize) + ") outside "
+        // Checked before the digest is touched (and without overflowing from + blockSize): a rejected
+        // call must not leave bytes in the digest that would corrupt the next hash.
+        if (from < 0 || from > tokens.length - blockSize) {
+            throw new IndexOutOfBoundsException("block [" + from + ", " + ((long) from + blockSize) + ") outside "
                     + tokens.length + " tokens");
         }
         writeHash(parent == null ? NONE : parent, parentBytes);

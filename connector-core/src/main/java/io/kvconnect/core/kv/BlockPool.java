@@ -179,15 +179,20 @@ public final class BlockPool {
      * @param ids the blocks, in prefix order
      * @param blockHashes their hashes
      * @param parent the hash of the block before {@code ids[0]}, or {@code null} if it is the first
-     * @throws IllegalStateException if a block is free or already cached under another hash
+     * @throws IllegalArgumentException if an id is invalid or the arrays differ in length; then
+     *     nothing is cached
+     * @throws IllegalStateException if a block is free or already cached under another hash; then
+     *     nothing is cached
      */
     public void cache(int[] ids, BlockHash[] blockHashes, BlockHash parent) {
         if (!cachingEnabled) {
             return;
         }
-        List<BlockHash> stored = null;
-        BlockHash storedParent = parent;
-        BlockHash before = parent;
+        if (ids.length != blockHashes.length) {
+            throw new IllegalArgumentException(ids.length + " blocks but " + blockHashes.length + " hashes");
+        }
+        // Validate the whole run first, so that a refused call caches nothing (and every cached
+        // block is covered by an event).
         for (int i = 0; i < ids.length; i++) {
             int id = ids[i];
             checkUsable(id);
@@ -195,11 +200,21 @@ public final class BlockPool {
             if (refCount[id] == 0) {
                 throw new IllegalStateException("block " + id + " is free; only owned blocks can be cached");
             }
-            if (hashes[id] != null) {
-                if (!hashes[id].equals(h)) {
-                    throw new IllegalStateException("block " + id + " is cached as " + hashes[id] + ", not " + h);
-                }
-            } else if (!cached.containsKey(h)) {
+            if (hashes[id] != null && !hashes[id].equals(h)) {
+                throw new IllegalStateException("block " + id + " is cached as " + hashes[id] + ", not " + h);
+            }
+        }
+        List<BlockHash> stored = null;
+        BlockHash storedParent = parent;
+        BlockHash before = parent;
+        for (int i = 0; i < ids.length; i++) {
+            int id = ids[i];
+            BlockHash h = blockHashes[i];
+            if (hashes[id] != null && !hashes[id].equals(h)) {
+                // Only reachable when one id appears twice in the run with different hashes.
+                throw new IllegalStateException("block " + id + " is cached as " + hashes[id] + ", not " + h);
+            }
+            if (hashes[id] == null && !cached.containsKey(h)) {
                 hashes[id] = h;
                 cached.put(h, id);
                 if (stored == null) {
@@ -208,6 +223,7 @@ public final class BlockPool {
                 }
                 stored.add(h);
             } else if (stored != null) {
+                // Already cached (as itself or as a duplicate): an event lists consecutive blocks only.
                 flushStored(stored, storedParent);
                 stored = null;
             }

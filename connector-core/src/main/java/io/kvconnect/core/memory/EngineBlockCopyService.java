@@ -39,6 +39,10 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final Set<EngineHostBuffer> openBuffers = ConcurrentHashMap.newKeySet();
     private final AtomicLong bytesToHost = new AtomicLong();
     private final AtomicLong bytesFromHost = new AtomicLong();
+    private final AtomicLong blocksToHost = new AtomicLong();
+    private final AtomicLong blocksFromHost = new AtomicLong();
+    private final AtomicLong nanosToHost = new AtomicLong();
+    private final AtomicLong nanosFromHost = new AtomicLong();
     /** Orders "accept a copy or a buffer" against close, so nothing is accepted after the stream ends. */
     private final Object lock = new Object();
     private boolean closed; // guarded by lock
@@ -125,6 +129,25 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         return switch (Objects.requireNonNull(direction, "direction")) {
             case TO_HOST -> bytesToHost.get();
             case FROM_HOST -> bytesFromHost.get();
+        };
+    }
+
+    /** Blocks moved by successful copies in {@code direction}. Thread-safe. */
+    public long blocksCopied(Direction direction) {
+        return switch (Objects.requireNonNull(direction, "direction")) {
+            case TO_HOST -> blocksToHost.get();
+            case FROM_HOST -> blocksFromHost.get();
+        };
+    }
+
+    /**
+     * Time the copy stream spent moving bytes in {@code direction} (injected stalls excluded), so
+     * reports can give the rate of the copies themselves. Thread-safe.
+     */
+    public long copyNanos(Direction direction) {
+        return switch (Objects.requireNonNull(direction, "direction")) {
+            case TO_HOST -> nanosToHost.get();
+            case FROM_HOST -> nanosFromHost.get();
         };
     }
 
@@ -231,8 +254,11 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private void run(Direction direction, int[] ids, EngineHostBuffer buffer, int[] slots, EngineCopyTicket ticket) {
         try {
             faults.beforeCopy(direction, ids.clone());
+            long t0 = System.nanoTime();
             copy(direction, ids, buffer, slots);
             // Counted before completing, so a thread that saw the ticket done sees the count too.
+            (direction == Direction.TO_HOST ? nanosToHost : nanosFromHost).addAndGet(System.nanoTime() - t0);
+            (direction == Direction.TO_HOST ? blocksToHost : blocksFromHost).addAndGet(ids.length);
             (direction == Direction.TO_HOST ? bytesToHost : bytesFromHost).addAndGet(ticket.bytes());
             ticket.succeed();
         } catch (Throwable t) {

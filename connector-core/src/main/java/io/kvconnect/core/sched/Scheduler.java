@@ -14,7 +14,6 @@ import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerState;
-import io.kvconnect.core.config.LoadFailurePolicy;
 import io.kvconnect.core.kv.BlockHasher;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.kv.ConnectorBlockView;
@@ -141,6 +140,14 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         enqueueWaiting(r, false);
         if (connector != null && !guard.run("onNewRequest", () -> connector.onNewRequest(r))) {
             finish(r, RequestStatus.FINISHED_ERROR, guard.reason("onNewRequest"));
+            return r;
+        }
+        // A request that cannot fit even alone would wait (or preempt itself) forever: refuse it now.
+        long needed = ((long) prompt.length + maxTokens + blockSize - 1) / blockSize;
+        if (needed > pool.usableBlocks()) {
+            finish(r, RequestStatus.FINISHED_ERROR, "request too large: " + prompt.length + " prompt tokens + "
+                    + maxTokens + " max tokens need " + needed + " blocks of " + blockSize
+                    + " tokens; the GPU pool has " + pool.usableBlocks());
         }
         return r;
     }
@@ -184,6 +191,17 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             boolean selfPreempted = false;
             while (kv.blocksNeeded(r.requestId(), target) > pool.numFreeBlocks()) {
                 Request victim = pickVictim();
+                if (victim == r) {
+                    // Before the last running request gives up its own blocks, take back blocks
+                    // that sit idle in the waiting queue (finished loads waiting for room):
+                    // otherwise they can starve it forever.
+                    Request idle = reclaimableWaiting();
+                    if (idle != null) {
+                        reclaim(idle);
+                        preempted.add(idle.requestId());
+                        continue;
+                    }
+                }
                 if (scheduledSet.remove(victim)) {
                     budget += unschedule(victim, scheduled, work);
                 }
@@ -220,6 +238,11 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         if (preempted.isEmpty()) {
             while (!waiting.isEmpty() && budget > 0 && running.size() < config.maxRunningRequests()) {
                 Request r = waiting.removeFirst();
+                if (preempted.contains(r.requestId())) {
+                    // Its blocks were taken back in this step; outputs of this step are stale for it.
+                    skipped.add(r);
+                    continue;
+                }
                 AdmitResult result = admit(r, budget, scheduled, work);
                 switch (result) {
                     case SKIPPED -> skipped.add(r);
@@ -229,7 +252,15 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                     }
                     case NO_SPACE -> {
                         waiting.addFirst(r);
-                        budget = 0;
+                        // Nothing runs, so nothing will free blocks: take them back from waiting
+                        // requests behind this one (finished loads waiting for room) and retry.
+                        Request idle = running.isEmpty() ? reclaimableWaiting() : null;
+                        if (idle != null && idle != r) {
+                            reclaim(idle);
+                            preempted.add(idle.requestId());
+                        } else {
+                            budget = 0;
+                        }
                     }
                     case FAILED -> {
                         // finished with an error inside admit()
@@ -248,6 +279,9 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
 
         int total = work.stream().mapToInt(ScheduledWork::numTokens).sum();
         SchedulerOutput out = new SchedulerOutput(step, scheduled, work, preempted, finishedSinceLastSchedule, total);
+        // Cleared before dropConnectorWork: requests it finishes must reach the next step's
+        // finished ids (workers may report a delayed free only for ids they were given there).
+        finishedSinceLastSchedule.clear();
         if (connector != null) {
             SchedulerOutput view = out;
             ConnectorMetadata meta = guard.call("buildConnectorMetadata", () -> connector.buildConnectorMetadata(view));
@@ -257,7 +291,6 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 out.setConnectorMetadata(meta);
             }
         }
-        finishedSinceLastSchedule.clear();
         advance(out);
         return out;
     }
@@ -435,6 +468,34 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         enqueueWaiting(r, true);
     }
 
+    /**
+     * The last waiting request whose blocks can be taken back safely: it holds blocks, but it is
+     * not running and no load into them is in flight (its load reported finished, or it was
+     * promoted and found no room to compute). {@code null} if there is none.
+     */
+    private Request reclaimableWaiting() {
+        for (int i = waiting.size() - 1; i >= 0; i--) {
+            Request w = waiting.get(i);
+            if (kv.owns(w.requestId()) && !awaitingReceive.contains(w.requestId())) {
+                return w;
+            }
+        }
+        return null;
+    }
+
+    /** Takes a waiting request's blocks back; like a preempted request it will be recomputed. */
+    private void reclaim(Request w) {
+        String id = w.requestId();
+        finishedReceiving.remove(id);
+        failedReceiving.remove(id);
+        kv.free(id);
+        localHitBlocks.remove(id);
+        w.resetComputed(step);
+        w.countPreemption();
+        w.setStatus(RequestStatus.PREEMPTED);
+        stats.preemptions++;
+    }
+
     private void enqueueWaiting(Request r, boolean front) {
         if (waitingOrder == null) {
             if (front) {
@@ -485,7 +546,8 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
      */
     public List<RequestUpdate> update(SchedulerOutput out, ModelOutput result) {
         ConnectorOutput co = result.connectorOutput();
-        Set<String> truncated = co.invalidBlockIds().isEmpty() ? Set.of() : handleInvalidBlocks(co.invalidBlockIds());
+        Set<String> truncated = co.invalidBlockIds().isEmpty() ? Set.of()
+                : handleInvalidBlocks(co.invalidBlockIds(), out);
         for (Map.Entry<String, String> failed : result.failedRequests().entrySet()) {
             Request r = requests.get(failed.getKey());
             if (r != null && !r.status().isFinished()) {
@@ -594,9 +656,21 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
      * from the prefix cache (their content is wrong until recomputed), and every request that
      * shares a block is handled, asynchronous loads included.
      *
+     * <p>A request's range is what the report can be about: the positions its load in {@code
+     * out}'s step covered, its pending asynchronous load, or its confirmed positions (a block
+     * shared through the prefix cache). Not its scheduled positions: under asynchronous
+     * scheduling the next step was scheduled before this report, and may have given a failed
+     * block (freed by a loader that was preempted or aborted meanwhile) to another request.
+     *
      * @return requests whose output of this step must be discarded
      */
-    private Set<String> handleInvalidBlocks(Set<Integer> invalid) {
+    private Set<String> handleInvalidBlocks(Set<Integer> invalid, SchedulerOutput out) {
+        Map<String, Integer> loadedThrough = new HashMap<>();
+        for (ScheduledWork w : out.work()) {
+            if (w.externalTokens() > 0) {
+                loadedThrough.put(w.requestId(), w.start());
+            }
+        }
         Set<String> affected = new LinkedHashSet<>();
         List<Integer> valid = new ArrayList<>();
         for (int id : invalid) {
@@ -612,7 +686,9 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 continue;
             }
             int n = kv.numBlocks(r.requestId());
-            int limit = Math.min(n, (r.scheduledThrough() + blockSize - 1) / blockSize);
+            int through = r.status() == RequestStatus.WAITING_FOR_REMOTE_KV ? r.scheduledThrough()
+                    : Math.max(loadedThrough.getOrDefault(r.requestId(), 0), r.numComputedTokens());
+            int limit = Math.min(n, (through + blockSize - 1) / blockSize);
             int first = -1;
             for (int i = 0; i < limit && first < 0; i++) {
                 if (invalid.contains(kv.blockAt(r.requestId(), i))) {

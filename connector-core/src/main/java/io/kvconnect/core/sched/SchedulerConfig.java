@@ -1,6 +1,5 @@
 package io.kvconnect.core.sched;
 
-import io.kvconnect.core.config.LoadFailurePolicy;
 import java.util.Objects;
 
 /**

@@ -21,7 +21,7 @@ import picocli.CommandLine;
 class MainTest {
     /** The model line of the embedded default configuration (llama-3.2-1b, 2 workers). */
     private static final String DEFAULT_MODEL_LINE = "kvconnect: model llama-3.2-1b (16 layers, 8 KV heads, head dim 64, "
-            + "BF16), block size 16, 2048 GPU blocks, 2 worker(s), sync scheduling, load failure policy fail";
+            + "BF16), block size 16, 2048 GPU blocks, 2 worker(s), sync scheduling, per_layer layout, load failure policy fail";
 
     @TempDir
     Path tmp;
@@ -41,7 +41,7 @@ class MainTest {
 
     @Test
     void runWithoutConnectorPrintsTheModelAndSaysNoConnectorIsConfigured() {
-        int code = execute("run", "--plugins-dir", emptyPlugins.toString());
+        int code = execute("run", "--plugins-dir", emptyPlugins.toString(), "--sessions", "2", "--no-progress");
 
         assertEquals(0, code, err.toString());
         List<String> lines = out.toString().lines().toList();
@@ -53,14 +53,15 @@ class MainTest {
     @Test
     void runPrintsTheModelOfTheGivenConfiguration() throws IOException {
         Path config = Files.writeString(tmp.resolve("engine.json"), """
-                {"model": "tiny", "block_size": 8, "gpu_blocks": 100, "workers": 1, "async_scheduling": true,
+                {"model": "tiny", "block_size": 8, "gpu_blocks": 2000, "workers": 1, "async_scheduling": true,
                  "load_failure_policy": "RECOMPUTE"}""");
 
-        int code = execute("run", "-c", config.toString(), "--plugins-dir", emptyPlugins.toString());
+        int code = execute("run", "-c", config.toString(), "--plugins-dir", emptyPlugins.toString(), "--sessions", "2",
+                "--no-progress");
 
         assertEquals(0, code, err.toString());
-        assertEquals("kvconnect: model tiny (2 layers, 2 KV heads, head dim 16, FP16), block size 8, 100 GPU blocks, "
-                + "1 worker(s), async scheduling, load failure policy recompute", out.toString().lines().findFirst()
+        assertEquals("kvconnect: model tiny (2 layers, 2 KV heads, head dim 16, FP16), block size 8, 2000 GPU blocks, "
+                + "1 worker(s), async scheduling, per_layer layout, load failure policy recompute", out.toString().lines().findFirst()
                 .orElseThrow());
     }
 
@@ -129,14 +130,15 @@ class MainTest {
         Path plugins = Files.createDirectory(tmp.resolve("with-plugin"));
         Path jar = TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("alpha.jar"));
         Path config = Files.writeString(tmp.resolve("engine.json"), """
-                {"workers": 3, "connector": {"name": "alpha", "config": {"capacity": 5}}}""");
+                {"model": "tiny", "workers": 2, "connector": {"name": "alpha", "config": {"capacity": 5}}}""");
 
-        int code = execute("run", "--config", config.toString(), "--plugins-dir", plugins.toString());
+        int code = execute("run", "--config", config.toString(), "--plugins-dir", plugins.toString(), "--sessions", "2",
+                "--no-progress");
 
         assertEquals(0, code, err.toString());
         assertTrue(out.toString().contains("Created connector 'alpha' 1.0 from ")
                 && out.toString().contains(jar.toString())
-                && out.toString().contains(": 1 scheduler side, 3 worker side(s)."), out.toString());
+                && out.toString().contains(": 1 scheduler side, 2 worker side(s)."), out.toString());
         assertFalse(out.toString().contains("No connector configured"), out.toString());
     }
 

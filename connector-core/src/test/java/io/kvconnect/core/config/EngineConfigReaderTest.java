@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
@@ -25,7 +26,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Reading the engine's JSON configuration: every key, every refusal, and the messages an operator sees. */
 class EngineConfigReaderTest {
     private static final String TOP_LEVEL_KEYS =
-            "[async_scheduling, block_size, connector, gpu_blocks, load_failure_policy, model, plugins_dir, workers]";
+            "[async_scheduling, block_size, connector, cost, gpu_blocks, kv_layout, load_failure_policy, model, plugins_dir, "
+            + "scheduler, verify_kv, workers]";
     private static final int ONE_MIB = 1 << 20;
 
     @TempDir
@@ -568,12 +570,12 @@ class EngineConfigReaderTest {
 
     @Test
     void readsAFile() throws IOException {
-        Path file = Files.writeString(dir.resolve("engine.json"), "{\"model\": \"tiny\", \"workers\": 3}");
+        Path file = Files.writeString(dir.resolve("engine.json"), "{\"model\": \"tiny\", \"workers\": 4}");
 
         EngineConfig config = EngineConfigReader.read(file);
 
         assertEquals(ModelPresets.all().get("tiny"), config.model());
-        assertEquals(3, config.workers());
+        assertEquals(4, config.workers());
     }
 
     @Test
@@ -630,11 +632,11 @@ class EngineConfigReaderTest {
     @Test
     void aFileOfExactlyOneMebibyteIsRead() throws IOException {
         Path file = dir.resolve("big.json");
-        String body = "{\"workers\": 7}";
+        String body = "{\"workers\": 8}";
         Files.writeString(file, body + " ".repeat(ONE_MIB - body.length()));
         assertEquals(ONE_MIB, Files.size(file));
 
-        assertEquals(7, EngineConfigReader.read(file).workers());
+        assertEquals(8, EngineConfigReader.read(file).workers());
     }
 
     // ---- helpers --------------------------------------------------------------------------------
@@ -650,8 +652,63 @@ class EngineConfigReaderTest {
     @Test
     void aFileWithAUtf8ByteOrderMarkIsRead(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("bom.json");
-        java.nio.file.Files.writeString(file, "\uFEFF{\"workers\": 3}");
+        java.nio.file.Files.writeString(file, "\uFEFF{\"workers\": 4}");
 
-        assertEquals(3, EngineConfigReader.read(file).workers());
+        assertEquals(4, EngineConfigReader.read(file).workers());
+    }
+
+    // ---- engine sections added with the engine loop ----------------------------------------------
+
+    @Test
+    void schedulerLayoutVerificationAndCostAreRead() {
+        EngineConfig config = EngineConfigReader.parse("""
+                {"scheduler": {"max_batched_tokens": 512, "max_running_requests": 8, "long_prefill_chunk": 128,
+                               "policy": "priority"},
+                 "kv_layout": "cross-layer", "verify_kv": false,
+                 "cost": {"prefill_tokens_per_s": 1000, "decode_step_ms": 2, "decode_request_ms": 0.5,
+                          "context_token_ns": 4}}""", "test");
+
+        assertEquals(512, config.scheduler().maxBatchedTokens());
+        assertEquals(8, config.scheduler().maxRunningRequests());
+        assertEquals(128, config.scheduler().longPrefillChunk());
+        assertEquals(io.kvconnect.core.sched.SchedulingPolicy.PRIORITY, config.scheduler().policy());
+        assertEquals(io.kvconnect.api.worker.LayoutKind.CROSS_LAYER, config.kvLayout());
+        assertEquals(false, config.verifyKv());
+        assertEquals(1000, config.cost().prefillTokensPerSecond());
+        assertEquals(0.002, config.cost().decodeStepSeconds(), 1e-12);
+        assertEquals(0.0005, config.cost().decodeRequestSeconds(), 1e-12);
+        assertEquals(4e-9, config.cost().contextTokenSeconds(), 1e-18);
+    }
+
+    @Test
+    void engineSectionsDefaultToVerifiedPerLayerFcfs() {
+        EngineConfig config = EngineConfigReader.parse("{}", "test");
+
+        assertEquals(io.kvconnect.api.worker.LayoutKind.PER_LAYER, config.kvLayout());
+        assertEquals(true, config.verifyKv());
+        assertEquals(io.kvconnect.core.sched.SchedulerConfig.defaults(), config.scheduler());
+        assertEquals(io.kvconnect.core.model.ModelCost.defaults(), config.cost());
+    }
+
+    @Test
+    void anUnknownLayoutNamesTheAllowedOnes() {
+        assertEquals("config.kv_layout: 'rows' is not allowed; allowed values: per-layer, cross-layer",
+                fails("{\"kv_layout\": \"rows\"}").getMessage());
+    }
+
+    @Test
+    void anUnknownSchedulerKeyIsNamed() {
+        assertContains(fails("{\"scheduler\": {\"budget\": 3}}"), "config.scheduler.budget: unknown key");
+    }
+
+    @Test
+    void aNegativeCostIsRefusedWithItsRange() {
+        assertContains(fails("{\"cost\": {\"decode_step_ms\": -1}}"), "config.cost.decode_step_ms");
+    }
+
+    @Test
+    void workersMustSplitTheKvHeads() {
+        assertEquals("config.workers: 3 workers cannot split 2 KV heads; allowed: a divisor of 2 or a multiple of it",
+                fails("{\"model\": \"tiny\", \"workers\": 3}").getMessage());
     }
 }

@@ -30,6 +30,23 @@ class EngineSmokeTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void aRequestThatCanNeverFitFailsAtOnceWithAReasonAndTheEngineGoesOn() throws Exception {
+        try (Engine engine = new Engine(TestEngines.setup(8, 1, false))) {
+            engine.addRequest("huge", TestEngines.prompt(new java.util.SplittableRandom(1), 30), 4);
+            engine.addRequest("fits", TestEngines.prompt(new java.util.SplittableRandom(2), 5), 4);
+            var updates = engine.drain();
+            var huge = updates.stream().filter(u -> u instanceof io.kvconnect.core.sched.RequestUpdate.Finished f
+                    && f.requestId().equals("huge")).map(u -> (io.kvconnect.core.sched.RequestUpdate.Finished) u)
+                    .findFirst().orElseThrow();
+            assertEquals(io.kvconnect.api.scheduler.RequestStatus.FINISHED_ERROR, huge.status());
+            assertEquals("request too large: 30 prompt tokens + 4 max tokens need 9 blocks of 4 tokens; the GPU pool "
+                    + "has 8", huge.reason());
+            assertEquals(4, engine.metrics().outputs().get("fits").length);
+            EngineInvariants.checkDrained(engine.scheduler());
+        }
+    }
+
     private static Map<String, int[]> run(int workers, boolean async, int blocks) throws Exception {
         SplittableRandom random = new SplittableRandom(7);
         int[] shared = TestEngines.prompt(random, 10);

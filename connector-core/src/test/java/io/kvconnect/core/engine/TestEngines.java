@@ -3,7 +3,7 @@ package io.kvconnect.core.engine;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.LayoutKind;
-import io.kvconnect.core.config.LoadFailurePolicy;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.sched.SchedulerConfig;

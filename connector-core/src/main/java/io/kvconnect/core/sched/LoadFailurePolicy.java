@@ -1,4 +1,4 @@
-package io.kvconnect.core.config;
+package io.kvconnect.core.sched;
 
 /** What the engine does with a request whose external KV load failed. */
 public enum LoadFailurePolicy {

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the benchmarks module (and the modules it needs, tests skipped) and runs the JMH benchmarks,
+# ending with a summary table and the scheduler-step target.
+#   bench/run-benchmarks.sh [REGEX] [--quick]     (also: ./kvconnect bench ...)
+# REGEX selects benchmarks (JMH include pattern); --quick is a short smoke run.
+# Finds a JDK >= 25 by itself, as ./kvconnect does; needs Maven >= 3.8.7.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$ROOT/scripts/jdk.sh"
+use_jdk bench
+# Maven's own Guava calls sun.misc.Unsafe, which JDK 25 warns about on every start; allow it quietly.
+export MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}"
+
+if ! command -v mvn >/dev/null 2>&1; then
+  echo "bench: Maven (mvn >= 3.8.7) is not installed; on Debian: apt-get install maven" >&2
+  exit 1
+fi
+echo "bench: building the benchmarks (tests skipped) ..." >&2
+(cd "$ROOT" && mvn -B -ntp -q -Dstyle.color=never -DskipTests -pl benchmarks -am package) >&2
+
+# The class path is written by maven-dependency-plugin (build-classpath) during package. JMH forks
+# its benchmark JVMs with the same class path; JMH 1.37 itself calls sun.misc.Unsafe.
+exec "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow \
+  -cp "$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/classpath.txt")" \
+  io.kvconnect.bench.BenchMain "$@"

@@ -1,0 +1,140 @@
+package io.kvconnect.bench;
+
+import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.core.kv.BlockHasher;
+import io.kvconnect.core.kv.BlockPool;
+import io.kvconnect.core.kv.KvCacheManager;
+import io.kvconnect.core.kv.PrefixHit;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The block pool's hot operations, the prefix-cache lookup and block hashing, each on its own
+ * state so that no benchmark disturbs another's pool (allocation takes blocks from the head of the
+ * free queue, which would sooner or later evict the cached blocks the lookups rely on).
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+// A fixed heap keeps heap resizing out of the measurement. The fork also inherits the launching
+// JVM's options (bench/run-benchmarks.sh passes --sun-misc-unsafe-memory-access=allow: JMH 1.37
+// calls sun.misc.Unsafe, which JDK 25 warns about).
+@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
+public class BlockPoolBenchmark {
+    static final int BLOCK_SIZE = 16;
+
+    /** A pool with nothing cached, so allocation never evicts (and records no event). */
+    @State(Scope.Thread)
+    public static class AllocState {
+        /** Blocks allocated and freed per operation. */
+        @Param({"1", "16", "64"})
+        public int blocks;
+
+        BlockPool pool;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            pool = new BlockPool(4096, BLOCK_SIZE, true);
+        }
+    }
+
+    /** A pool holding a fully cached 2048-token prompt (128 blocks), all free. */
+    @State(Scope.Thread)
+    public static class CachedState {
+        static final int PROMPT_TOKENS = 2048;
+
+        BlockPool pool;
+        KvCacheManager manager;
+        PromptView prompt;
+        int cachedBlock;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            pool = new BlockPool(4096, BLOCK_SIZE, true);
+            manager = new KvCacheManager(pool);
+            SplittableRandom random = new SplittableRandom(7);
+            int[] tokens = new int[PROMPT_TOKENS];
+            for (int i = 0; i < tokens.length; i++) {
+                tokens[i] = 1 + random.nextInt(31_999);
+            }
+            prompt = PromptView.of("cached", tokens, new BlockHasher(BLOCK_SIZE));
+            int n = prompt.numBlockHashes();
+            int[] ids = pool.allocate(n);
+            BlockHash[] hashes = prompt.blockHashes().toArray(new BlockHash[0]);
+            pool.cache(ids, hashes, null);
+            for (int i = n - 1; i >= 0; i--) {
+                pool.free(ids[i]);
+            }
+            pool.takeEvents();
+            cachedBlock = ids[0];
+            // The engine never lets a hit cover the last token (logits need one computed position),
+            // so a block-aligned prompt hits all blocks but its last.
+            PrefixHit hit = manager.findCachedPrefix(prompt);
+            if (hit.numBlocks() != n - 1) {
+                throw new IllegalStateException("expected a hit of " + (n - 1) + " blocks, got " + hit.numBlocks());
+            }
+        }
+    }
+
+    /** A hasher and one block's tokens. */
+    @State(Scope.Thread)
+    public static class HashState {
+        BlockHasher hasher;
+        int[] tokens;
+        BlockHash parent;
+        final Optional<String> noSalt = Optional.empty();
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            hasher = new BlockHasher(BLOCK_SIZE);
+            tokens = new int[BLOCK_SIZE];
+            SplittableRandom random = new SplittableRandom(11);
+            for (int i = 0; i < tokens.length; i++) {
+                tokens[i] = 1 + random.nextInt(31_999);
+            }
+            parent = hasher.hash(null, tokens, 0, noSalt);
+        }
+    }
+
+    /** Allocates {@code blocks} blocks from the free queue and frees them again. */
+    @Benchmark
+    public int[] allocateAndFree(AllocState s) {
+        int[] ids = s.pool.allocate(s.blocks);
+        s.pool.free(ids);
+        return ids;
+    }
+
+    /** A prefix hit takes a cached free block out of the free queue; freeing it queues it again. */
+    @Benchmark
+    public int touchAndFreeCachedBlock(CachedState s) {
+        s.pool.touch(s.cachedBlock);
+        s.pool.free(s.cachedBlock);
+        return s.pool.numFreeBlocks();
+    }
+
+    /** The local prefix-cache lookup of a fully cached 2048-token prompt (127 block lookups). */
+    @Benchmark
+    public PrefixHit findCachedPrefix2048(CachedState s) {
+        return s.manager.findCachedPrefix(s.prompt);
+    }
+
+    /** SHA-256 chained hash of one full 16-token block. */
+    @Benchmark
+    public BlockHash hashOneBlock(HashState s) {
+        return s.hasher.hash(s.parent, s.tokens, 0, s.noSalt);
+    }
+}

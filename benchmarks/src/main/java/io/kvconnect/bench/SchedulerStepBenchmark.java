@@ -1,0 +1,185 @@
+package io.kvconnect.bench;
+
+import io.kvconnect.api.common.ConnectorOutput;
+import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.core.sched.LoadFailurePolicy;
+import io.kvconnect.core.kv.BlockPool;
+import io.kvconnect.core.sched.ModelOutput;
+import io.kvconnect.core.sched.RequestUpdate;
+import io.kvconnect.core.sched.Scheduler;
+import io.kvconnect.core.sched.SchedulerConfig;
+import io.kvconnect.core.sched.SchedulerOutput;
+import io.kvconnect.core.sched.SchedulingPolicy;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One engine step of the scheduler in steady-state decode: {@code schedule()} then {@code
+ * update()} with {@code requests} running requests, each computing exactly one token, with a no-op
+ * connector and without a connector (the baseline).
+ *
+ * <p><b>Steady state with bounded memory.</b> Every request has the same 512-token prompt (a shared
+ * system prompt: 32 blocks of 16 tokens) plus one token of its own, and lives for {@link #LIFETIME}
+ * output tokens. When one finishes it is replaced by a new one in the same call; the new request
+ * finds the shared 512 tokens in the prefix cache and computes only its own last prompt token, so
+ * every measured step is exactly {@code requests} one-token entries and the running count stays
+ * {@code requests}. The initial requests' lifetimes are staggered, so about {@code requests /
+ * LIFETIME} requests are replaced per step. Requests that never finish (a huge {@code maxTokens})
+ * would make contexts, block hashes, the prefix cache and the pool grow without bound during a run
+ * (tens of thousands of tokens per request per second), so the measurement would drift with the
+ * garbage collector's live set; bounded lifetimes keep the heap flat.
+ *
+ * <p>A step includes what the engine thread does per step in production: the arrivals (hashing a
+ * new request's prompt blocks, amortized over the lifetime), scheduling, the connector hooks, the
+ * update, and draining the KV events. The workers are not part of it: {@link ModelOutput} carries
+ * one sampled token per request and an empty connector output.
+ *
+ * <p>Everything is set up once per trial ({@link Level#Trial}), so {@code -prof gc}'s B/op is the
+ * step's own allocation. The teardown fails the benchmark if a step was not pure decode or if a
+ * request was preempted (the pool is sized so that it cannot happen).
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+// A fixed heap keeps heap resizing out of the measurement. The fork also inherits the launching
+// JVM's options (bench/run-benchmarks.sh passes --sun-misc-unsafe-memory-access=allow: JMH 1.37
+// calls sun.misc.Unsafe, which JDK 25 warns about).
+@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
+@State(Scope.Thread)
+public class SchedulerStepBenchmark {
+    /** Tokens per block. */
+    static final int BLOCK_SIZE = 16;
+    /** The shared prompt prefix, in tokens (32 full blocks). */
+    static final int SHARED_PROMPT_TOKENS = 512;
+    /** Output tokens of one request. */
+    static final int LIFETIME = 16_384;
+    /** The token every step samples (a small Integer, so the sampled-token map boxes nothing). */
+    private static final Integer SAMPLED_TOKEN = 42;
+
+    /** Requests running in every step. */
+    @Param({"32", "128", "256"})
+    public int requests;
+
+    /** {@code noop}: the counting no-op connector; {@code none}: no connector (the baseline). */
+    @Param({"none", "noop"})
+    public String connector;
+
+    private Scheduler scheduler;
+    private NoOpSchedulerConnector noop;
+    private int[] prompt;
+    private final Map<String, Integer> sampled = new HashMap<>();
+    private long nextId;
+    private long measuredSteps;
+    private long impureSteps;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        int maxBlocksPerRequest = (SHARED_PROMPT_TOKENS + 1 + LIFETIME + BLOCK_SIZE - 1) / BLOCK_SIZE;
+        // Every running request at its longest, plus the null block and some slack: no preemption.
+        BlockPool pool = new BlockPool(requests * (maxBlocksPerRequest + 1) + 64, BLOCK_SIZE, true);
+        SchedulerConfig config = new SchedulerConfig(8192, 512, 8192, SchedulingPolicy.FCFS, false,
+                LoadFailurePolicy.FAIL);
+        noop = switch (connector) {
+            case "noop" -> new NoOpSchedulerConnector();
+            case "none" -> null;
+            default -> throw new IllegalArgumentException("connector must be none or noop, got " + connector);
+        };
+        scheduler = new Scheduler(config, pool, noop, noop == null ? null : "noop");
+
+        SplittableRandom random = new SplittableRandom(2025);
+        prompt = new int[SHARED_PROMPT_TOKENS + 1];
+        for (int i = 0; i < SHARED_PROMPT_TOKENS; i++) {
+            prompt[i] = 1 + random.nextInt(31_999);
+        }
+        // The first request computes the shared prefix and puts it into the prefix cache; the others
+        // find it there. Their lifetimes are staggered so that finishes spread evenly over the steps.
+        add(LIFETIME / requests);
+        runStep();
+        for (int i = 1; i < requests; i++) {
+            add((int) ((long) (i + 1) * LIFETIME / requests));
+        }
+        for (int steps = 1; ; steps++) {
+            int tokens = runStep();
+            if (tokens == requests && scheduler.runningRequests().size() == requests
+                    && scheduler.waitingRequests().isEmpty()) {
+                break;
+            }
+            if (steps == 10_000) {
+                throw new IllegalStateException("no steady decode state after 10000 steps");
+            }
+        }
+        measuredSteps = 0;
+        impureSteps = 0;
+    }
+
+    /** One step: schedule, update with the workers' sampled tokens, replacements, KV events drained. */
+    @Benchmark
+    public int step() {
+        int tokens = runStep();
+        measuredSteps++;
+        if (tokens != requests) {
+            impureSteps++;
+        }
+        return tokens;
+    }
+
+    private int runStep() {
+        SchedulerOutput out = scheduler.schedule();
+        List<RequestUpdate> updates = scheduler.update(out, new ModelOutput(sampled, ConnectorOutput.EMPTY, Map.of()));
+        for (int i = 0; i < updates.size(); i++) {
+            if (updates.get(i) instanceof RequestUpdate.Finished f) {
+                sampled.remove(f.requestId());
+                add(LIFETIME);
+            }
+        }
+        // A KV-event publisher drains these every step; left alone they would pile up.
+        scheduler.takeEvents();
+        return out.totalScheduledTokens();
+    }
+
+    private void add(int maxTokens) {
+        long id = nextId++;
+        // The last prompt token is the request's own, so the blocks after the shared prefix differ.
+        prompt[SHARED_PROMPT_TOKENS] = 1 + (int) (id % 31_999);
+        String requestId = "r" + id;
+        scheduler.addRequest(requestId, prompt, maxTokens, 0, TransferParams.empty(), Optional.empty());
+        // Every request samples in every step (the prompt's last token first, then one decode token
+        // per step), so the workers' sampled tokens are kept up to date here rather than rebuilt
+        // from the step's work: the harness adds nothing to the measured step but ModelOutput.
+        sampled.put(requestId, SAMPLED_TOKEN);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        long preemptions = scheduler.stats().preemptions();
+        long failed = scheduler.stats().requestsFailed();
+        if (impureSteps > 0 || preemptions > 0 || failed > 0) {
+            throw new IllegalStateException("not a steady decode state: " + impureSteps + " of " + measuredSteps
+                    + " steps were not " + requests + " one-token entries, " + preemptions + " preemptions, "
+                    + failed + " failed requests");
+        }
+        if (noop != null && noop.metadataBuilds < measuredSteps) {
+            throw new IllegalStateException("the connector saw " + noop.metadataBuilds + " steps of "
+                    + measuredSteps);
+        }
+        scheduler.shutdown();
+    }
+}

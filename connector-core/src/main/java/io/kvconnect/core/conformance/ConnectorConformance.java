@@ -1,0 +1,238 @@
+package io.kvconnect.core.conformance;
+
+import io.kvconnect.api.ConnectorCatalog;
+import io.kvconnect.api.ConnectorProvider;
+import io.kvconnect.api.common.ConnectorConfig;
+import io.kvconnect.api.common.DType;
+import io.kvconnect.api.common.EngineInfo;
+import io.kvconnect.api.common.ModelShape;
+import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.core.engine.Engine;
+import io.kvconnect.core.engine.EngineInvariants;
+import io.kvconnect.core.engine.EngineSetup;
+import io.kvconnect.core.memory.CopyFaults;
+import io.kvconnect.core.model.ModelCost;
+import io.kvconnect.core.plugin.EngineContexts;
+import io.kvconnect.core.run.WorkloadDriver;
+import io.kvconnect.core.sched.LoadFailurePolicy;
+import io.kvconnect.core.sched.RequestUpdate;
+import io.kvconnect.core.sched.SchedulerConfig;
+import io.kvconnect.core.sched.SchedulingPolicy;
+import io.kvconnect.core.workload.SyntheticChatSpec;
+import io.kvconnect.core.workload.SyntheticChatWorkload;
+import io.kvconnect.core.workload.Workload;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.SplittableRandom;
+
+/**
+ * The conformance kit: runs a connector through lifecycle scenarios in a real, small engine and
+ * checks the engine's invariants after every step. A third-party connector's own tests call it:
+ *
+ * <pre>{@code
+ * ConnectorConformance.of(new MyProvider(), Map.of("capacity", "64MiB")).run().assertPassed();
+ * }</pre>
+ *
+ * <p>Scenarios: a multi-turn chat workload on a GPU pool too small to keep the conversations, with
+ * synchronous and asynchronous scheduling and one and two workers — every output must equal the
+ * output of the same run without the connector, no KV read may be wrong, and at the end no block,
+ * request or connector reference may be left; then the same workload with requests aborted at
+ * random points. Throughout, {@code requestFinished} must be called exactly once per request and
+ * {@code getNumNewMatchedTokens} must not offer more tokens than a request has beyond its local hit.
+ *
+ * <p>The kit needs the engine (module {@code kvconnect.core}) on the test path, not at run time.
+ */
+public final class ConnectorConformance {
+    /** The kit's model: 2 layers, 2 KV heads of dim 16 in FP16 (128 bytes per token and layer). */
+    private static final ModelShape MODEL = new ModelShape("conformance", 2, 2, 16, DType.FP16);
+    private static final int BLOCK_SIZE = 4;
+    private static final int GPU_BLOCKS = 40;
+    private static final int MAX_STEPS = 200_000;
+
+    private final ConnectorProvider provider;
+    private final Map<String, Object> config;
+
+    private ConnectorConformance(ConnectorProvider provider, Map<String, Object> config) {
+        this.provider = Objects.requireNonNull(provider, "provider");
+        this.config = Map.copyOf(config);
+    }
+
+    /** A kit for {@code provider} created with {@code config} (the connector's own configuration object). */
+    public static ConnectorConformance of(ConnectorProvider provider, Map<String, Object> config) {
+        return new ConnectorConformance(provider, config);
+    }
+
+    /** Runs every scenario; never throws for a failing scenario (see {@link ConformanceResult#assertPassed()}). */
+    public ConformanceResult run() {
+        List<ConformanceResult.Scenario> scenarios = new ArrayList<>();
+        // Conversations outgrow the 40-block GPU pool, so later turns need the connector's copies.
+        Workload workload = SyntheticChatWorkload.generate(new SyntheticChatSpec(8, 2, 4, 2, 24, 48, 4, 12, 4, 10,
+                2.0, 0.5, 32_000, 7));
+        for (boolean async : new boolean[] {false, true}) {
+            for (int workers : new int[] {1, 2}) {
+                String mode = (async ? "async" : "sync") + " scheduling, " + workers + " worker(s)";
+                scenarios.add(scenario("outputs equal the run without the connector (" + mode + ")",
+                        () -> sameOutputs(workload, async, workers)));
+            }
+        }
+        scenarios.add(scenario("aborts at random points leave nothing behind (sync scheduling, 2 workers)",
+                () -> aborts(false)));
+        scenarios.add(scenario("aborts at random points leave nothing behind (async scheduling, 2 workers)",
+                () -> aborts(true)));
+        return new ConformanceResult(scenarios);
+    }
+
+    private interface Check {
+        String run() throws Exception;
+    }
+
+    private static ConformanceResult.Scenario scenario(String name, Check check) {
+        try {
+            String problem = check.run();
+            return new ConformanceResult.Scenario(name, problem.isEmpty(), problem);
+        } catch (Exception | AssertionError e) {
+            return new ConformanceResult.Scenario(name, false, e.toString());
+        }
+    }
+
+    private String sameOutputs(Workload workload, boolean async, int workers) throws Exception {
+        Map<String, int[]> baseline = runWorkload(workload, async, workers, false).outputs;
+        Outcome with = runWorkload(workload, async, workers, true);
+        if (!with.problems.isEmpty()) {
+            return String.join("; ", with.problems);
+        }
+        if (!baseline.keySet().equals(with.outputs.keySet())) {
+            return "finished requests differ: " + baseline.keySet() + " vs " + with.outputs.keySet();
+        }
+        for (Map.Entry<String, int[]> e : baseline.entrySet()) {
+            if (!Arrays.equals(e.getValue(), with.outputs.get(e.getKey()))) {
+                return "request " + e.getKey() + " produced " + Arrays.toString(with.outputs.get(e.getKey()))
+                        + " instead of " + Arrays.toString(e.getValue());
+            }
+        }
+        return "";
+    }
+
+    private record Outcome(Map<String, int[]> outputs, List<String> problems) {
+    }
+
+    private Outcome runWorkload(Workload workload, boolean async, int workers, boolean withConnector)
+            throws Exception {
+        CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
+        try (Engine engine = new Engine(setup(async, workers, withConnector, counting))) {
+            int[] steps = {0};
+            new WorkloadDriver(engine, workload).run(done -> {
+                if (++steps[0] > MAX_STEPS) {
+                    throw new IllegalStateException("the workload did not finish within " + MAX_STEPS
+                            + " steps (a request is stuck)");
+                }
+            });
+            return finish(engine, counting[0]);
+        }
+    }
+
+    private String aborts(boolean async) throws Exception {
+        CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
+        SplittableRandom random = new SplittableRandom(11);
+        try (Engine engine = new Engine(setup(async, 2, true, counting))) {
+            int[] shared = tokens(random, 18);
+            List<String> ids = new ArrayList<>();
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < 8; i++) {
+                    int[] own = tokens(random, 2 + random.nextInt(12));
+                    int[] prompt = Arrays.copyOf(shared, shared.length + own.length);
+                    System.arraycopy(own, 0, prompt, shared.length, own.length);
+                    String id = "r" + round + "-" + i;
+                    ids.add(id);
+                    engine.addRequest(id, prompt, 3 + random.nextInt(8));
+                }
+                for (int step = 0; step < MAX_STEPS && engine.hasWork(); step++) {
+                    if (random.nextInt(6) == 0) {
+                        engine.abort(ids.get(random.nextInt(ids.size())));
+                    }
+                    engine.step();
+                }
+            }
+            Outcome outcome = finish(engine, counting[0]);
+            long finished = outcome.outputs.size();
+            if (finished != ids.size()) {
+                return "only " + finished + " of " + ids.size() + " requests finished";
+            }
+            return String.join("; ", outcome.problems);
+        }
+    }
+
+    private static Outcome finish(Engine engine, CountingSchedulerConnector counting) throws Exception {
+        List<RequestUpdate> rest = engine.drain();
+        if (!rest.isEmpty() && engine.hasWork()) {
+            throw new IllegalStateException("the engine did not drain");
+        }
+        List<String> problems = new ArrayList<>();
+        try {
+            EngineInvariants.checkDrained(engine.scheduler());
+        } catch (IllegalStateException e) {
+            problems.add(e.getMessage());
+        }
+        if (engine.metrics().mismatches() > 0) {
+            problems.add(engine.metrics().mismatches() + " KV read(s) had wrong content");
+        }
+        engine.close();
+        if (engine.scheduler().stats().leakedConnectorReferences() > 0) {
+            problems.add("the connector still held " + engine.scheduler().stats().leakedConnectorReferences()
+                    + " GPU block reference(s) at shutdown");
+        }
+        if (engine.scheduler().stats().hookFailures() > 0) {
+            problems.add(engine.scheduler().stats().hookFailures() + " connector hook(s) threw");
+        }
+        if (counting != null) {
+            problems.addAll(counting.problems());
+        }
+        return new Outcome(engine.metrics().outputs(), problems);
+    }
+
+    private EngineSetup setup(boolean async, int workers, boolean withConnector, CountingSchedulerConnector[] out) {
+        SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, async,
+                LoadFailurePolicy.FAIL);
+        Optional<EngineSetup.ConnectorSides> sides = Optional.empty();
+        if (withConnector) {
+            EngineInfo info = new EngineInfo("conformance", MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, async);
+            ConnectorCatalog catalog = new SingleCatalog(provider);
+            InstantSource clock = InstantSource.system();
+            ConnectorConfig own = ConnectorConfig.of("connector.config", config);
+            CountingSchedulerConnector counting = new CountingSchedulerConnector(provider.createSchedulerConnector(own,
+                    EngineContexts.scheduler(info, catalog, clock, "connector")));
+            out[0] = counting;
+            sides = Optional.of(new EngineSetup.ConnectorSides(provider.name(), counting,
+                    rank -> provider.createWorkerConnector(own,
+                            EngineContexts.worker(info, catalog, clock, "connector", rank))));
+        }
+        return new EngineSetup(MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, scheduler, LayoutKind.PER_LAYER, true,
+                ModelCost.defaults(), sides, CopyFaults.NONE, true);
+    }
+
+    private static int[] tokens(SplittableRandom random, int n) {
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) {
+            t[i] = 1 + random.nextInt(31_999);
+        }
+        return t;
+    }
+
+    /** A catalog holding only the connector under test. */
+    private record SingleCatalog(ConnectorProvider provider) implements ConnectorCatalog {
+        @Override
+        public Optional<ConnectorProvider> find(String name) {
+            return provider.name().equals(name) ? Optional.of(provider) : Optional.empty();
+        }
+
+        @Override
+        public List<String> names() {
+            return List.of(provider.name());
+        }
+    }
+}

@@ -1,0 +1,209 @@
+package io.kvconnect.core.run;
+
+import io.kvconnect.api.scheduler.RequestStatus;
+import io.kvconnect.core.engine.Engine;
+import io.kvconnect.core.engine.EngineMetrics;
+import io.kvconnect.core.memory.CopyFaults.Direction;
+import io.kvconnect.core.sched.SchedulerStats;
+import io.kvconnect.core.workload.Percentiles;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * The end report of one run: an ordered map of sections of named values, printable as aligned
+ * text (several runs side by side) and as JSON. Built from the engine after the run.
+ *
+ * @param label what was run (for example "with connector 'offload'" or "baseline")
+ * @param sections section name to (metric name to value)
+ * @param outputs each finished request's output tokens, for comparing runs
+ */
+public record RunReport(String label, Map<String, Map<String, Object>> sections, Map<String, int[]> outputs) {
+    /** Copies. */
+    public RunReport {
+        Objects.requireNonNull(label, "label");
+        sections = new LinkedHashMap<>(sections);
+        outputs = new LinkedHashMap<>(outputs);
+    }
+
+    /** Gathers the report of a finished run. */
+    public static RunReport of(String label, Engine engine, double wallSeconds) {
+        EngineMetrics m = engine.metrics();
+        SchedulerStats s = engine.scheduler().stats();
+        Map<String, Map<String, Object>> sections = new LinkedHashMap<>();
+
+        Map<String, Object> run = new LinkedHashMap<>();
+        run.put("wall time [s]", round(wallSeconds, 2));
+        run.put("modelled time [s]", round(engine.now(), 2));
+        run.put("steps", m.steps());
+        run.put("workers", engine.setup().workers());
+        run.put("scheduling", engine.setup().scheduler().asyncScheduling() ? "async" : "sync");
+        sections.put("run", run);
+
+        Map<String, Object> requests = new LinkedHashMap<>();
+        long total = 0;
+        for (Map.Entry<RequestStatus, Long> e : m.finishedByStatus().entrySet()) {
+            requests.put(e.getKey().name().toLowerCase(Locale.ROOT).replace("finished_", ""), e.getValue());
+            total += e.getValue();
+        }
+        requests.put("total", total);
+        requests.put("preemptions", s.preemptions());
+        requests.put("load failures", s.loadFailures());
+        requests.put("connector hook failures", s.hookFailures());
+        sections.put("requests", requests);
+
+        Map<String, Object> tokens = new LinkedHashMap<>();
+        tokens.put("prompt", m.promptTokens());
+        tokens.put("output", m.outputTokens());
+        tokens.put("computed", m.computedTokens());
+        tokens.put("GPU prefix hit rate", percent(s.prefixHits(), s.prefixQueries()));
+        tokens.put("connector hit tokens", s.connectorHits());
+        tokens.put("connector hit rate", percent(s.connectorHits(), s.connectorQueries()));
+        sections.put("tokens", tokens);
+
+        Map<String, Object> moved = new LinkedHashMap<>();
+        var ex = engine.executor();
+        int workers = engine.setup().workers();
+        for (Direction d : Direction.values()) {
+            String name = d == Direction.TO_HOST ? "GPU->host" : "host->GPU";
+            long bytes = ex.bytesCopied(d);
+            moved.put(name + " blocks", ex.blocksCopied(d));
+            moved.put(name + " bytes", bytes);
+            double seconds = ex.copyNanos(d) / 1e9 / workers;
+            moved.put(name + " GB/s", seconds > 0 ? round(bytes / seconds / 1e9, 2) : "-");
+        }
+        sections.put("KV moved", moved);
+
+        Map<String, Object> latency = new LinkedHashMap<>();
+        putPercentiles(latency, "TTFT", m.timeToFirstToken(), 1e3, "ms");
+        putPercentiles(latency, "ITL", m.interTokenLatency(), 1e3, "ms");
+        putPercentiles(latency, "scheduler step", m.schedulerStepMicros(), 1, "µs");
+        sections.put("latency", latency);
+
+        Map<String, Object> verify = new LinkedHashMap<>();
+        Map<String, Long> model = ex.modelCounters();
+        verify.put("enabled", engine.setup().verify());
+        verify.put("verified block reads", model.get("verifiedBlockReads"));
+        verify.put("mismatches", model.get("mismatches"));
+        verify.put("result", !engine.setup().verify() ? "off" : model.get("mismatches") == 0 ? "OK" : "FAILED");
+        verify.put("output digest", digest(m.outputs()));
+        sections.put("KV verification", verify);
+
+        Map<String, Object> connector = new LinkedHashMap<>();
+        engine.setup().connector().ifPresent(c -> connector.put("name", c.name()));
+        var agg = ex.aggregatorCounters();
+        connector.put("ignored duplicate signals", agg.duplicates());
+        connector.put("ignored late signals", agg.late());
+        connector.put("ignored unknown signals", agg.unknown());
+        connector.put("leaked block references", s.leakedConnectorReferences());
+        m.connectorStats().ifPresent(cs -> cs.summary().forEach((k, v) -> connector.put("stat: " + k, v)));
+        m.eventCounts().forEach((k, v) -> connector.put("events: " + k, v));
+        sections.put("connector", connector);
+        return new RunReport(label, sections, m.outputs());
+    }
+
+    /** Whether this run produced exactly the output tokens of {@code other} for every request. */
+    public boolean sameOutputs(RunReport other) {
+        if (!outputs.keySet().equals(other.outputs.keySet())) {
+            return false;
+        }
+        for (Map.Entry<String, int[]> e : outputs.entrySet()) {
+            if (!java.util.Arrays.equals(e.getValue(), other.outputs.get(e.getKey()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The reports as aligned text, one column per run. */
+    public static String render(List<RunReport> runs) {
+        StringBuilder sb = new StringBuilder();
+        int keyWidth = 30;
+        int colWidth = 22;
+        for (RunReport r : runs) {
+            colWidth = Math.max(colWidth, r.label.length() + 2);
+        }
+        sb.append(String.format(Locale.ROOT, "%-" + keyWidth + "s", ""));
+        for (RunReport r : runs) {
+            sb.append(String.format(Locale.ROOT, "%" + colWidth + "s", r.label));
+        }
+        sb.append('\n');
+        List<String> sectionNames = new ArrayList<>();
+        for (RunReport r : runs) {
+            for (String name : r.sections.keySet()) {
+                if (!sectionNames.contains(name)) {
+                    sectionNames.add(name);
+                }
+            }
+        }
+        for (String section : sectionNames) {
+            sb.append(section).append('\n');
+            List<String> keys = new ArrayList<>();
+            for (RunReport r : runs) {
+                for (String k : r.sections.getOrDefault(section, Map.of()).keySet()) {
+                    if (!keys.contains(k)) {
+                        keys.add(k);
+                    }
+                }
+            }
+            for (String k : keys) {
+                sb.append(String.format(Locale.ROOT, "  %-" + (keyWidth - 2) + "s", k));
+                for (RunReport r : runs) {
+                    Object v = r.sections.getOrDefault(section, Map.of()).get(k);
+                    sb.append(String.format(Locale.ROOT, "%" + colWidth + "s", v == null ? "" : v));
+                }
+                sb.append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The report as plain JSON-ready values (outputs left out; the digest identifies them). */
+    public Map<String, Object> toJson() {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("label", label);
+        sections.forEach((k, v) -> json.put(k, new LinkedHashMap<>(v)));
+        return json;
+    }
+
+    private static void putPercentiles(Map<String, Object> out, String name, Percentiles p, double scale,
+                                       String unit) {
+        out.put(name + " p50 [" + unit + "]", p.count() == 0 ? "-" : round(p.percentile(50) * scale, 2));
+        out.put(name + " p99 [" + unit + "]", p.count() == 0 ? "-" : round(p.percentile(99) * scale, 2));
+    }
+
+    private static Object percent(long part, long whole) {
+        return whole == 0 ? "-" : String.format(Locale.ROOT, "%.1f%%", 100.0 * part / whole);
+    }
+
+    private static double round(double v, int digits) {
+        double f = Math.pow(10, digits);
+        return Math.round(v * f) / f;
+    }
+
+    /** SHA-256 over every request's id and output tokens, in id order: equal digests, equal outputs. */
+    static String digest(Map<String, int[]> outputs) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (Map.Entry<String, int[]> e : new TreeMap<>(outputs).entrySet()) {
+                md.update(e.getKey().getBytes(StandardCharsets.UTF_8));
+                md.update((byte) 0);
+                for (int t : e.getValue()) {
+                    md.update(new byte[] {(byte) (t >>> 24), (byte) (t >>> 16), (byte) (t >>> 8), (byte) t});
+                }
+                md.update((byte) 0xFF);
+            }
+            return HexFormat.of().formatHex(md.digest()).substring(0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime must provide SHA-256", e);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package io.kvconnect.core.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvconnect.api.ConnectorProvider;
+import io.kvconnect.api.SchedulerContext;
+import io.kvconnect.api.WorkerContext;
+import io.kvconnect.api.common.ConnectorConfig;
+import io.kvconnect.api.scheduler.SchedulerConnector;
+import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
+import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+
+/** The kit passes a working connector and fails broken ones, naming the scenario. */
+class ConformanceKitTest {
+    @Test
+    void aWorkingConnectorWithAsynchronousLoadsPasses() {
+        ConformanceResult result = ConnectorConformance.of(provider(() -> TestConnectorConfig.builder()
+                .asyncLoads(2).build()), Map.of()).run();
+
+        assertTrue(result.passed(), result.summary());
+        assertEquals(6, result.scenarios().size());
+    }
+
+    @Test
+    void aWorkingConnectorWithSynchronousLoadsAndDelayedFreesPasses() {
+        ConformanceResult result = ConnectorConformance.of(provider(() -> TestConnectorConfig.builder()
+                .loadMode(TestConnectorConfig.LoadMode.SYNC_LAYER).delayFree(1).build()), Map.of()).run();
+
+        assertTrue(result.passed(), result.summary());
+    }
+
+    @Test
+    void aConnectorThatLoadsWrongKvSilentlyFailsTheOutputScenarios() {
+        ConformanceResult result = ConnectorConformance.of(provider(() -> TestConnectorConfig.builder()
+                .loadMode(TestConnectorConfig.LoadMode.SYNC_START)
+                .failLoads((id, block) -> true, TestConnectorConfig.FailMode.SILENT_GARBAGE).build()), Map.of()).run();
+
+        assertFalse(result.passed());
+        assertTrue(result.summary().contains("FAIL  outputs equal the run without the connector"), result.summary());
+        AssertionError e = assertThrows(AssertionError.class, result::assertPassed);
+        assertTrue(e.getMessage().contains("does not conform"), e.getMessage());
+    }
+
+    @Test
+    void aConnectorWhoseHookThrowsFails() {
+        ConformanceResult result = ConnectorConformance.of(provider(() -> TestConnectorConfig.builder()
+                .asyncLoads(1).throwing(TestConnectorConfig.ThrowSpec.schedulerOnce("buildConnectorMetadata", null))
+                .build()), Map.of()).run();
+
+        assertFalse(result.passed(), result.summary());
+        assertTrue(result.summary().contains("connector hook(s) threw"), result.summary());
+    }
+
+    /** A provider making one test connector per engine (scheduler side first, then the workers). */
+    private static ConnectorProvider provider(Supplier<TestConnectorConfig> config) {
+        return new ConnectorProvider() {
+            private HostCacheTestConnector current;
+
+            @Override
+            public String name() {
+                return "test";
+            }
+
+            @Override
+            public String version() {
+                return "1";
+            }
+
+            @Override
+            public String description() {
+                return "test connector";
+            }
+
+            @Override
+            public SchedulerConnector createSchedulerConnector(ConnectorConfig c, SchedulerContext context) {
+                current = new HostCacheTestConnector(config.get());
+                return current.schedulerSide();
+            }
+
+            @Override
+            public WorkerConnector createWorkerConnector(ConnectorConfig c, WorkerContext context) {
+                return current.workerSide(context.rank());
+            }
+        };
+    }
+}

@@ -1,0 +1,220 @@
+package io.kvconnect.core.kv;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvconnect.api.common.BlockHash;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** A connector's reference-counted view of the pool. */
+class ConnectorBlockViewTest {
+    private final BlockPool pool = new BlockPool(8, 16, true);
+    private final ConnectorBlockView view = new ConnectorBlockView(pool);
+
+    @AfterEach
+    void structureHolds() {
+        pool.checkStructure();
+    }
+
+    private static BlockHash h(long n) {
+        return new BlockHash(n, n, n, n);
+    }
+
+    private int[] refCounts() {
+        int[] counts = new int[pool.numBlocks()];
+        for (int id = 1; id < pool.numBlocks(); id++) {
+            counts[id] = pool.refCount(id);
+        }
+        return counts;
+    }
+
+    private int[] held(ConnectorBlockView v) {
+        int[] counts = new int[pool.numBlocks()];
+        for (int id = 1; id < pool.numBlocks(); id++) {
+            counts[id] = v.heldReferences(id);
+        }
+        return counts;
+    }
+
+    @Test
+    void numBlocksExcludesTheNullBlock() {
+        assertEquals(7, view.numBlocks());
+        assertEquals(7, view.numFreeBlocks());
+        pool.allocate(3);
+        assertEquals(4, view.numFreeBlocks());
+        assertEquals(7, view.numBlocks());
+    }
+
+    @Test
+    void touchAndFreeAreCountedPerView() {
+        view.touch(2, 2, 5);
+
+        assertEquals(2, view.heldReferences(2));
+        assertEquals(1, view.heldReferences(5));
+        assertEquals(0, view.heldReferences(3));
+        assertEquals(3, view.totalHeld());
+        assertEquals(2, view.held(2));
+        assertEquals(2, pool.refCount(2));
+        assertEquals(1, pool.refCount(5));
+        assertEquals(5, view.numFreeBlocks());
+
+        view.free(2, 5);
+
+        assertEquals(1, view.heldReferences(2));
+        assertEquals(0, view.heldReferences(5));
+        assertEquals(1, view.totalHeld());
+        assertEquals(1, pool.refCount(2));
+        assertEquals(0, pool.refCount(5));
+        assertEquals(6, view.numFreeBlocks());
+    }
+
+    @Test
+    void touchingAnEngineHeldBlockAddsToItsCount() {
+        int[] ids = pool.allocate(1);
+
+        view.touch(ids[0]);
+
+        assertEquals(2, pool.refCount(ids[0]));
+        assertEquals(1, view.heldReferences(ids[0]));
+        view.free(ids[0]);
+        assertEquals(1, pool.refCount(ids[0]), "the engine's reference stays");
+    }
+
+    @Test
+    void freeingMoreThanHeldThrowsAndChangesNothing() {
+        int[] engine = pool.allocate(1);
+        view.touch(3, 3, 4);
+        int[] counts = refCounts();
+        int[] held = held(view);
+        int free = pool.numFreeBlocks();
+
+        List<int[]> badCalls = List.of(
+                new int[] {3, 3, 3},      // repeated within one call beyond what is held
+                new int[] {4, 3, 4},      // the bad id comes last
+                new int[] {6},            // a free block never touched
+                new int[] {engine[0]},    // held by the engine, not by this connector
+                new int[] {3, 4, engine[0]});
+        for (int[] call : badCalls) {
+            var e = assertThrows(IllegalStateException.class, () -> view.free(call));
+            assertTrue(e.getMessage().contains("holds"), e.getMessage());
+            assertArrayEquals(counts, refCounts());
+            assertArrayEquals(held, held(view));
+            assertEquals(3, view.totalHeld());
+            assertEquals(free, pool.numFreeBlocks());
+        }
+
+        view.free(3, 4, 3);
+        assertEquals(0, view.totalHeld());
+        assertEquals(1, pool.refCount(engine[0]));
+    }
+
+    @Test
+    void freeingAnInvalidIdFreesNothing() {
+        view.touch(3);
+
+        assertThrows(IllegalArgumentException.class, () -> view.free(3, 0));
+        assertThrows(IllegalArgumentException.class, () -> view.free(3, 8));
+        assertThrows(IllegalArgumentException.class, () -> view.free(3, -1));
+
+        assertEquals(1, view.heldReferences(3));
+        assertEquals(1, pool.refCount(3));
+    }
+
+    @Test
+    void touchingWithAnInvalidIdTouchesNothing() {
+        for (int[] call : List.of(new int[] {1, 0}, new int[] {2, 8}, new int[] {-3, 4}, new int[] {5, 5, 100})) {
+            var e = assertThrows(IllegalArgumentException.class, () -> view.touch(call));
+            assertTrue(e.getMessage().contains("null block") || e.getMessage().contains("outside"), e.getMessage());
+        }
+
+        assertArrayEquals(new int[8], refCounts());
+        assertArrayEquals(new int[8], held(view));
+        assertEquals(0, view.totalHeld());
+        assertEquals(7, view.numFreeBlocks());
+    }
+
+    @Test
+    void readingAnInvalidIdThrows() {
+        assertThrows(IllegalArgumentException.class, () -> view.heldReferences(0));
+        assertThrows(IllegalArgumentException.class, () -> view.heldReferences(8));
+        assertThrows(IllegalArgumentException.class, () -> view.cachedHash(0));
+        assertThrows(IllegalArgumentException.class, () -> view.cachedHash(-1));
+    }
+
+    @Test
+    void releaseAllReturnsEverythingAndCountsIt() {
+        int[] engine = pool.allocate(2);
+        view.touch(engine[0], engine[0], 5, 6, 6, 6);
+
+        assertEquals(6, view.releaseAll());
+
+        assertEquals(0, view.totalHeld());
+        assertArrayEquals(new int[8], held(view));
+        assertEquals(1, pool.refCount(engine[0]), "the engine's own reference is untouched");
+        assertEquals(1, pool.refCount(engine[1]));
+        assertEquals(0, pool.refCount(5));
+        assertEquals(0, pool.refCount(6));
+        assertEquals(5, pool.numFreeBlocks());
+        assertEquals(0, view.releaseAll(), "nothing left to release");
+    }
+
+    @Test
+    void twoViewsOverOnePoolStayApart() {
+        var other = new ConnectorBlockView(pool);
+        view.touch(2);
+        other.touch(2, 3);
+
+        assertThrows(IllegalStateException.class, () -> view.free(3));
+        assertThrows(IllegalStateException.class, () -> other.free(2, 2));
+        assertEquals(2, pool.refCount(2));
+
+        other.free(2);
+        assertEquals(1, view.heldReferences(2));
+        assertEquals(0, other.heldReferences(2));
+        assertEquals(1, pool.refCount(2));
+
+        assertEquals(1, other.releaseAll());
+        assertEquals(1, view.heldReferences(2));
+        assertEquals(1, view.totalHeld());
+        assertEquals(0, pool.refCount(3));
+        assertEquals(1, view.releaseAll());
+        assertEquals(7, pool.numFreeBlocks());
+    }
+
+    @Test
+    void aTouchedCachedBlockSurvivesAllocationAndReturnsStillCached() {
+        int[] ids = pool.allocate(1);
+        pool.cache(ids, new BlockHash[] {h(1)}, null);
+        pool.free(ids);
+        pool.takeEvents();
+
+        view.touch(ids[0]);
+        pool.allocate(pool.numFreeBlocks());
+
+        assertEquals(Optional.of(h(1)), view.cachedHash(ids[0]));
+        assertEquals(List.of(), pool.takeEvents(), "the touched block was not evicted");
+        view.free(ids[0]);
+        assertEquals(1, view.numFreeBlocks());
+        assertEquals(Optional.of(h(1)), view.cachedHash(ids[0]), "freed blocks stay cached");
+        assertEquals(ids[0], pool.lookup(h(1)));
+    }
+
+    @Test
+    void forEachCachedBlockReportsThePoolsCache() {
+        pool.allocate(3);
+        pool.cache(new int[] {3, 1}, new BlockHash[] {h(3), h(1)}, null);
+        pool.free(1);
+        List<String> seen = new ArrayList<>();
+
+        view.forEachCachedBlock((id, hash, free) -> seen.add(id + ":" + hash.h0() + ":" + free));
+
+        assertEquals(List.of("1:1:true", "3:3:false"), seen);
+        assertEquals(Optional.empty(), view.cachedHash(2));
+    }
+}
