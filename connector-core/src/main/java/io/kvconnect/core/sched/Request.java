@@ -47,6 +47,10 @@ public final class Request implements RequestView {
     private String failureReason;
     /** Steps whose output is stale for this request: it was preempted or reset after they were scheduled. */
     private long discardOutputsThroughStep = -1;
+    /** The step that last scheduled this request (the scheduler's bookkeeping within a step). */
+    long scheduledInStep = -1;
+    /** Full blocks the scheduler already asked the cache manager to cache; only ever an under-estimate. */
+    int cachedBlocksHint;
 
     Request(String id, int[] prompt, int maxTokens, int priority, long arrivalOrder, TransferParams params,
             Optional<String> cacheSalt, BlockHasher hasher) {
@@ -196,6 +200,7 @@ public final class Request implements RequestView {
     void truncateTo(int n) {
         scheduledThrough = Math.min(scheduledThrough, n);
         confirmed = Math.min(confirmed, n);
+        cachedBlocksHint = 0;
     }
 
     void addPlaceholder() {
@@ -219,6 +224,7 @@ public final class Request implements RequestView {
         scheduledThrough = 0;
         confirmed = 0;
         placeholders = 0;
+        cachedBlocksHint = 0;
         discardOutputsThroughStep = currentStep;
     }
 

@@ -53,6 +53,8 @@ import org.slf4j.LoggerFactory;
 public final class Scheduler implements SchedulerState, AwaitingTransfers {
     private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
 
+    private static final int[] NO_BLOCKS = new int[0];
+
     private final SchedulerConfig config;
     private final KvCacheManager kv;
     private final BlockPool pool;
@@ -80,7 +82,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     private final List<KvEvent> events = new ArrayList<>();
     private final List<ConnectorStats> connectorStats = new ArrayList<>();
     /** Updates not yet returned by {@link #update} or {@link #takeUpdates}. */
-    private final List<RequestUpdate> pendingUpdates = new ArrayList<>();
+    private List<RequestUpdate> pendingUpdates = new ArrayList<>();
     /**
      * Finished requests whose blocks must outlive the step they were scheduled in: a hook failed
      * after the connector may already have planned a copy into them for that step.
@@ -169,10 +171,10 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         step++;
         stats.steps++;
         int budget = config.maxBatchedTokens();
-        List<ScheduledRequest> scheduled = new ArrayList<>();
-        List<ScheduledWork> work = new ArrayList<>();
+        List<ScheduledRequest> scheduled = new ArrayList<>(running.size() + 8);
+        List<ScheduledWork> work = new ArrayList<>(running.size() + 8);
         Set<String> preempted = new LinkedHashSet<>();
-        Set<Request> scheduledSet = new HashSet<>();
+        int total = 0;
 
         // 1. Running requests first; they may preempt others to grow.
         for (int i = 0; i < running.size() && budget > 0; i++) {
@@ -189,7 +191,11 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             }
             int target = r.scheduledThrough() + numNew;
             boolean selfPreempted = false;
-            while (kv.blocksNeeded(r.requestId(), target) > pool.numFreeBlocks()) {
+            // A running request owns the blocks of every position scheduled so far, so a target in
+            // its last block needs none, and the per-request lookup is skipped (most decode steps).
+            int needed = ceilDiv(target, blockSize) <= ceilDiv(r.scheduledThrough(), blockSize) ? 0
+                    : kv.blocksNeeded(r.requestId(), target);
+            while (needed > pool.numFreeBlocks()) {
                 Request victim = pickVictim();
                 if (victim == r) {
                     // Before the last running request gives up its own blocks, take back blocks
@@ -199,11 +205,15 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                     if (idle != null) {
                         reclaim(idle);
                         preempted.add(idle.requestId());
+                        needed = kv.blocksNeeded(r.requestId(), target);
                         continue;
                     }
                 }
-                if (scheduledSet.remove(victim)) {
-                    budget += unschedule(victim, scheduled, work);
+                if (victim.scheduledInStep == step) {
+                    victim.scheduledInStep = -1;
+                    int removed = unschedule(victim, scheduled, work);
+                    budget += removed;
+                    total -= removed;
                 }
                 int victimIndex = running.indexOf(victim);
                 preempt(victim);
@@ -220,16 +230,20 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 i--;
                 continue;
             }
-            int before = kv.numBlocks(r.requestId());
-            if (kv.allocate(r.requestId(), target, PrefixHit.NONE) == null) {
-                throw new IllegalStateException("allocation failed after preemption freed enough blocks");
+            // Decoding requests need a new block only every blockSize steps: skip the allocation then.
+            int[] newBlocks = NO_BLOCKS;
+            if (needed > 0) {
+                newBlocks = kv.allocate(r.requestId(), target, PrefixHit.NONE);
+                if (newBlocks == null) {
+                    throw new IllegalStateException("allocation failed after preemption freed enough blocks");
+                }
             }
-            int[] newBlocks = tail(r.requestId(), before);
             scheduled.add(new ScheduledRequest(r, ScheduledRequest.Kind.CONTINUING, numNew, r.scheduledThrough(),
-                    BlockIds.of(newBlocks)));
+                    newBlocks.length == 0 ? BlockIds.empty() : BlockIds.of(newBlocks)));
             work.add(workFor(r, ScheduledRequest.Kind.CONTINUING, numNew, newBlocks, 0));
-            scheduledSet.add(r);
+            r.scheduledInStep = step;
             budget -= numNew;
+            total += numNew;
         }
 
         // 2. Waiting requests, only if nothing was preempted (admitting now would thrash).
@@ -266,8 +280,9 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                         // finished with an error inside admit()
                     }
                     case SCHEDULED -> {
-                        scheduledSet.add(r);
+                        r.scheduledInStep = step;
                         budget -= work.getLast().numTokens();
+                        total += work.getLast().numTokens();
                     }
                 }
             }
@@ -277,7 +292,6 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             enqueueWaiting(skipped.get(i), true);
         }
 
-        int total = work.stream().mapToInt(ScheduledWork::numTokens).sum();
         SchedulerOutput out = new SchedulerOutput(step, scheduled, work, preempted, finishedSinceLastSchedule, total);
         // Cleared before dropConnectorWork: requests it finishes must reach the next step's
         // finished ids (workers may report a delayed free only for ids they were given there).
@@ -407,24 +421,33 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         int start = r.scheduledThrough();
         int known = Math.max(0, Math.min(numNew, r.numTokens() - start));
         int[] tokens = r.tokenIds(start, start + known);
-        int[] prefix = kind == ScheduledRequest.Kind.CONTINUING ? new int[0] : r.tokenIds(0, start);
+        int[] prefix = kind == ScheduledRequest.Kind.CONTINUING ? NO_BLOCKS : r.tokenIds(0, start);
         boolean samples = start + numNew >= r.numTokens();
         return new ScheduledWork(r.requestId(), kind, start, numNew, tokens, prefix, blocks, samples, external);
     }
 
-    private int[] tail(String id, int from) {
-        int n = kv.numBlocks(id) - from;
-        int[] ids = new int[n];
-        for (int i = 0; i < n; i++) {
-            ids[i] = kv.blockAt(id, from + i);
+    /**
+     * Caches the request's confirmed full blocks; skips the manager when no block became full
+     * since the last call (the request remembers how far it cached; truncation resets that).
+     */
+    private void cacheConfirmed(Request r) {
+        int full = r.numComputedTokens() / blockSize;
+        if (full > r.cachedBlocksHint) {
+            kv.cacheUpTo(r, r.numComputedTokens());
+            r.cachedBlocksHint = full;
         }
-        return ids;
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
     }
 
     /** Moves every scheduled request's position past this step and adds placeholders. */
     private void advance(SchedulerOutput out) {
-        for (ScheduledWork w : out.work()) {
-            Request r = requests.get(w.requestId());
+        List<ScheduledWork> work = out.work();
+        for (int i = 0; i < work.size(); i++) {
+            ScheduledWork w = work.get(i);
+            Request r = (Request) out.scheduledRequests().get(i).request();
             r.setScheduledThrough(w.start() + w.numTokens());
             if (config.asyncScheduling() && w.samples()) {
                 r.addPlaceholder();
@@ -554,9 +577,11 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 finish(r, RequestStatus.FINISHED_ERROR, failed.getValue());
             }
         }
-        for (ScheduledWork w : out.work()) {
-            Request r = requests.get(w.requestId());
-            if (r == null || r.status().isFinished() || r.discards(out.step()) || truncated.contains(w.requestId())) {
+        for (int i = 0; i < out.work().size(); i++) {
+            ScheduledWork w = out.work().get(i);
+            // The scheduled entry holds the request itself: no lookup by id on this per-token path.
+            Request r = (Request) out.scheduledRequests().get(i).request();
+            if (r.status().isFinished() || r.discards(out.step()) || truncated.contains(w.requestId())) {
                 continue;
             }
             r.confirmThrough(w.start() + w.numTokens());
@@ -570,7 +595,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 r.appendOutputToken(token);
                 pendingUpdates.add(new RequestUpdate.TokenAdded(r.requestId(), token, r.numOutputTokens()));
             }
-            kv.cacheUpTo(r, r.numComputedTokens());
+            cacheConfirmed(r);
             if (r.reachedMaxTokens()) {
                 finish(r, RequestStatus.FINISHED_LENGTH_CAPPED, "");
             }
@@ -621,8 +646,9 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         if (pendingUpdates.isEmpty()) {
             return List.of();
         }
-        List<RequestUpdate> taken = List.copyOf(pendingUpdates);
-        pendingUpdates.clear();
+        // Hand the list over instead of copying it: it is rebuilt every step anyway.
+        List<RequestUpdate> taken = Collections.unmodifiableList(pendingUpdates);
+        pendingUpdates = new ArrayList<>();
         return taken;
     }
 
