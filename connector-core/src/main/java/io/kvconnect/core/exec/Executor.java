@@ -191,27 +191,23 @@ public final class Executor implements AutoCloseable {
 
     /** Bytes copied by the engine's copy services, per direction, over all workers. */
     public long bytesCopied(CopyFaults.Direction direction) {
-        long total = 0;
-        for (Worker w : workers) {
-            total += w.copies().bytesCopied(direction);
-        }
-        return total;
+        return sumOverWorkers(w -> w.copies().bytesCopied(direction));
     }
 
     /** Blocks copied by the engine's copy services, per direction, over all workers. */
     public long blocksCopied(CopyFaults.Direction direction) {
-        long total = 0;
-        for (Worker w : workers) {
-            total += w.copies().blocksCopied(direction);
-        }
-        return total;
+        return sumOverWorkers(w -> w.copies().blocksCopied(direction));
     }
 
     /** Copy-stream busy time per direction, summed over workers (each worker has its own stream). */
     public long copyNanos(CopyFaults.Direction direction) {
+        return sumOverWorkers(w -> w.copies().copyNanos(direction));
+    }
+
+    private long sumOverWorkers(java.util.function.ToLongFunction<Worker> counter) {
         long total = 0;
         for (Worker w : workers) {
-            total += w.copies().copyNanos(direction);
+            total += counter.applyAsLong(w);
         }
         return total;
     }
