@@ -175,6 +175,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         List<ScheduledWork> work = new ArrayList<>(running.size() + 8);
         Set<String> preempted = new LinkedHashSet<>();
         int total = 0;
+        boolean waitsForLoads = false;
 
         // 1. Running requests first; they may preempt others to grow.
         for (int i = 0; i < running.size() && budget > 0; i++) {
@@ -191,6 +192,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             }
             int target = r.scheduledThrough() + numNew;
             boolean selfPreempted = false;
+            boolean waitForLoads = false;
             // A running request owns the blocks of every position scheduled so far, so a target in
             // its last block needs none, and the per-request lookup is skipped (most decode steps).
             int needed = ceilDiv(target, blockSize) <= ceilDiv(r.scheduledThrough(), blockSize) ? 0
@@ -207,6 +209,14 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                         preempted.add(idle.requestId());
                         needed = kv.blocksNeeded(r.requestId(), target);
                         continue;
+                    }
+                    // Blocks tied up in waiting requests' loads in flight become reclaimable once
+                    // the loads are reported: wait for that rather than give up r's blocks. Else
+                    // r, readmitted with a load of its own, squeezes the loader once it runs, which
+                    // preempts itself the same way: two requests can take turns forever.
+                    if (loadInFlightInWaiting()) {
+                        waitForLoads = true;
+                        break;
                     }
                 }
                 if (victim.scheduledInStep == step) {
@@ -230,6 +240,10 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 i--;
                 continue;
             }
+            if (waitForLoads) {
+                waitsForLoads = true;
+                continue;
+            }
             // Decoding requests need a new block only every blockSize steps: skip the allocation then.
             int[] newBlocks = NO_BLOCKS;
             if (needed > 0) {
@@ -246,10 +260,11 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             total += numNew;
         }
 
-        // 2. Waiting requests, only if nothing was preempted (admitting now would thrash).
+        // 2. Waiting requests, only if nothing was preempted (admitting now would thrash) and no
+        // running request waits for blocks (they would take them).
         List<Request> skipped = new ArrayList<>();
         List<String> startedAsyncLoads = new ArrayList<>();
-        if (preempted.isEmpty()) {
+        if (preempted.isEmpty() && !waitsForLoads) {
             while (!waiting.isEmpty() && budget > 0 && running.size() < config.maxRunningRequests()) {
                 Request r = waiting.removeFirst();
                 if (preempted.contains(r.requestId())) {
@@ -504,6 +519,16 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             }
         }
         return null;
+    }
+
+    /** Whether a waiting request holds blocks for a load still in flight. */
+    private boolean loadInFlightInWaiting() {
+        for (Request w : waiting) {
+            if (awaitingReceive.contains(w.requestId()) && kv.owns(w.requestId())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Takes a waiting request's blocks back; like a preempted request it will be recomputed. */
@@ -778,8 +803,11 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         if (before != RequestStatus.WAITING_FOR_REMOTE_KV) {
             awaitingReceive.remove(id);
         }
-        pendingUpdates.add(new RequestUpdate.Finished(id, status, r.failureReason() == null ? "" : r.failureReason(),
-                params, r.tokenIds(r.numPromptTokens(), r.numTokens())));
+        // An error keeps its first reason; an abort says so; a natural stop has none.
+        String why = r.failureReason() != null ? r.failureReason()
+                : status == RequestStatus.FINISHED_ABORTED ? reason : "";
+        pendingUpdates.add(new RequestUpdate.Finished(id, status, why, params,
+                r.tokenIds(r.numPromptTokens(), r.numTokens())));
         maybeRelease(r);
     }
 

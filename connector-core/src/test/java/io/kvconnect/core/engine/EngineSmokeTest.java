@@ -47,6 +47,20 @@ class EngineSmokeTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void anAbortedRequestIsReportedAsAbortedWithItsReason() throws Exception {
+        try (Engine engine = new Engine(TestEngines.setup(64, 1, false))) {
+            engine.addRequest("a", TestEngines.prompt(new java.util.SplittableRandom(3), 9), 50);
+            engine.step();
+            engine.abort("a");
+            engine.drain();
+            assertEquals("aborted", engine.metrics().failures().get("a"));
+            assertEquals(1L, engine.metrics().finishedByStatus().get(io.kvconnect.api.scheduler.RequestStatus
+                    .FINISHED_ABORTED));
+            EngineInvariants.checkDrained(engine.scheduler());
+        }
+    }
+
     private static Map<String, int[]> run(int workers, boolean async, int blocks) throws Exception {
         SplittableRandom random = new SplittableRandom(7);
         int[] shared = TestEngines.prompt(random, 10);

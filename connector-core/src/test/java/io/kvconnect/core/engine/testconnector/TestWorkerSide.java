@@ -13,6 +13,7 @@ import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.FailMode;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.LoadMode;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.ThrowSpec;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -33,11 +34,15 @@ import java.util.function.Predicate;
  * <p>Saves are awaited within the step ({@code waitForSave}, and {@code startLoadKv} for blocks of
  * finished requests, before anything can reuse them), so no copy outlives the blocks it reads.
  * Asynchronous loads start in {@code startLoadKv} and are reported received a configured number
- * of steps later; a delayed free is reported sent a configured number of steps after the request
+ * of steps later, or later still while a copy of theirs has not ended (a stalled copy stream);
+ * a failed copy of any load is reported as load errors for its blocks. A delayed free is reported sent a configured number of steps after the request
  * first appears in the finished ids, and its blocks are snapshotted at the start and compared at
  * the end (they must not change while held).
  */
 final class TestWorkerSide implements WorkerConnector {
+    /** The longest {@code getFinished} waits for a due asynchronous load's copies to end. */
+    private static final Duration SETTLE_GRACE = Duration.ofMillis(100);
+
     private final HostCacheTestConnector owner;
     private final TestConnectorConfig config;
     private final int rank;
@@ -49,7 +54,7 @@ final class TestWorkerSide implements WorkerConnector {
     private long calls;
 
     private final Map<String, AsyncLoad> asyncLoads = new LinkedHashMap<>();
-    private final List<CopyTicket> syncTickets = new ArrayList<>();
+    private final List<SyncLoad> syncLoads = new ArrayList<>();
     private final List<DueErrors> errorQueue = new ArrayList<>();
     private final Set<Integer> errorsNow = new LinkedHashSet<>();
     private final Set<String> seenFinished = new HashSet<>();
@@ -68,6 +73,10 @@ final class TestWorkerSide implements WorkerConnector {
     }
 
     private record DueErrors(long due, Set<Integer> blocks) {
+    }
+
+    /** A {@link LoadMode#SYNC_LAYER} load started in {@code startLoadKv}, awaited in {@code waitForLayerLoad}. */
+    private record SyncLoad(List<CopyTicket> tickets, List<Integer> blocks) {
     }
 
     private record HeldSend(Metadata.Send send, long due, int[] snapshot) {
@@ -161,7 +170,7 @@ final class TestWorkerSide implements WorkerConnector {
                 asyncLoads.put(key(l), new AsyncLoad(tickets, errors, asyncDue(), okGpu, l.generation()));
             } else {
                 if (config.loadMode() == LoadMode.SYNC_LAYER) {
-                    syncTickets.addAll(tickets);
+                    syncLoads.add(new SyncLoad(tickets, okGpu));
                 } else if (!awaitAll(tickets)) {
                     errors.addAll(okGpu);
                 }
@@ -178,11 +187,7 @@ final class TestWorkerSide implements WorkerConnector {
             return;
         }
         boolean fail = shouldThrow("waitForLayerLoad", id -> bound.loads(id, true));
-        List<CopyTicket> tickets = List.copyOf(syncTickets);
-        syncTickets.clear();
-        if (!awaitAll(tickets)) {
-            owner.problem(side + ": a synchronous load copy failed");
-        }
+        awaitSyncLoads();
         if (fail) {
             throw new InjectedFailure("waitForLayerLoad", null);
         }
@@ -197,10 +202,9 @@ final class TestWorkerSide implements WorkerConnector {
 
     @Override
     public void waitForSave() {
-        if (!syncTickets.isEmpty()) {
+        if (!syncLoads.isEmpty()) {
             owner.problem(side + ": synchronous loads not awaited before the end of the forward pass");
-            awaitAll(List.copyOf(syncTickets));
-            syncTickets.clear();
+            awaitSyncLoads();
         }
         if (shouldThrow("waitForSave", id -> true)) {
             throw new InjectedFailure("waitForSave", null);
@@ -242,12 +246,17 @@ final class TestWorkerSide implements WorkerConnector {
             Map.Entry<String, AsyncLoad> e = it.next();
             AsyncLoad load = e.getValue();
             if (load.due() <= calls) {
+                String id = e.getKey().substring(0, e.getKey().lastIndexOf('#'));
+                if (!settled(load.tickets())) {
+                    // A copy is still running (stalled): the load is not finished, report it later.
+                    log("loadStalled", id, 0);
+                    continue;
+                }
                 it.remove();
                 if (!awaitAll(load.tickets())) {
                     errorsNow.addAll(load.blocks());
                 }
                 errorsNow.addAll(load.errors());
-                String id = e.getKey().substring(0, e.getKey().lastIndexOf('#'));
                 receiving.add(id);
                 if (config.reportingRanks().isEmpty() || config.reportingRanks().contains(rank)) {
                     owner.store().loadReported(id, load.generation(), rank);
@@ -328,7 +337,9 @@ final class TestWorkerSide implements WorkerConnector {
         for (AsyncLoad l : asyncLoads.values()) {
             awaitAll(l.tickets());
         }
-        awaitAll(syncTickets);
+        for (SyncLoad l : syncLoads) {
+            awaitAll(l.tickets());
+        }
         if (buffer != null) {
             buffer.close();
         }
@@ -455,6 +466,46 @@ final class TestWorkerSide implements WorkerConnector {
             }
         }
         return out;
+    }
+
+    /**
+     * Awaits the synchronous loads started in this step. A copy that failed is a failed load: its
+     * blocks are reported as load errors in this step's {@code getBlockIdsWithLoadErrors}, like
+     * blocks whose load was skipped (the engine applies its load failure policy).
+     */
+    private void awaitSyncLoads() {
+        List<SyncLoad> pending = List.copyOf(syncLoads);
+        syncLoads.clear();
+        for (SyncLoad l : pending) {
+            if (!awaitAll(l.tickets())) {
+                log("loadCopyFailed", null, l.blocks().size());
+                errorQueue.add(new DueErrors(calls + 1 + config.errorReportDelaySteps(),
+                        new LinkedHashSet<>(l.blocks())));
+            }
+        }
+    }
+
+    /**
+     * Whether every copy of an asynchronous load has ended (successfully or not), waiting at most
+     * {@link #SETTLE_GRACE} in all: an unstalled copy ends within microseconds, so loads are
+     * reported on the step they are due, while a stalled one does not block the worker (a real
+     * asynchronous connector polls its transfers).
+     */
+    private static boolean settled(List<CopyTicket> tickets) {
+        long deadline = System.nanoTime() + SETTLE_GRACE.toNanos();
+        for (CopyTicket t : tickets) {
+            try {
+                if (!t.isDone() && !t.await(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())))) {
+                    return false;
+                }
+            } catch (CopyFailedException e) {
+                // Ended, failed: reported with the load.
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
     }
 
     private boolean awaitAll(List<CopyTicket> tickets) {
