@@ -80,6 +80,11 @@ public interface SchedulerConnector {
      * promised count (load into the blocks covering the external range), then, once the load has
      * finished and the request is scheduled for compute, with {@code externalTokens == 0}. Decide
      * on loading from {@code externalTokens}, not from {@code blocks}.
+     *
+     * <p>If this throws for an asynchronous load, the request fails, but the engine cannot know
+     * whether a copy into its blocks was already planned, so it keeps the blocks until the request
+     * appears in finished receives. The connector must therefore still report it there (at once,
+     * if it planned nothing), or the blocks stay held.
      */
     void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens);
 

@@ -66,6 +66,44 @@ class MainTest {
     }
 
     @Test
+    void runWritesTheReportAsJsonWithTheVerificationResult() throws IOException {
+        Path config = Files.writeString(tmp.resolve("engine.json"), "{\"model\": \"tiny\", \"gpu_blocks\": 4000}");
+        Path json = tmp.resolve("report.json");
+
+        int code = execute("run", "-c", config.toString(), "--plugins-dir", emptyPlugins.toString(), "--sessions", "3",
+                "--no-progress", "--json", json.toString());
+
+        assertEquals(0, code, err.toString());
+        var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile());
+        var run = tree.get("runs").get(0);
+        assertEquals("no connector", run.get("label").asText());
+        assertEquals("OK", run.get("KV verification").get("result").asText());
+        assertEquals(0, run.get("KV verification").get("mismatches").asLong());
+        assertTrue(run.get("requests").get("total").asLong() >= 6, run.toString());
+        assertTrue(out.toString().contains("TTFT p50 [ms]"), out.toString());
+    }
+
+    @Test
+    void runReadsATraceAndRefusesABadOneNamingTheLine() throws IOException {
+        Path config = Files.writeString(tmp.resolve("engine.json"), "{\"model\": \"tiny\", \"gpu_blocks\": 4000}");
+        Path trace = Files.writeString(tmp.resolve("t.jsonl"), """
+                {"session": "a", "user_tokens": 20, "output_tokens": 5}
+                {"session": "a", "user_tokens": 10, "output_tokens": 4, "think_s": 1}
+                """);
+        Path bad = Files.writeString(tmp.resolve("bad.jsonl"), "{\"session\": \"a\", \"user_tokens\": -1, "
+                + "\"output_tokens\": 5}\n");
+
+        int ok = execute("run", "-c", config.toString(), "--plugins-dir", emptyPlugins.toString(), "--trace",
+                trace.toString(), "--no-progress");
+        assertEquals(0, ok, err.toString());
+        assertTrue(out.toString().contains("total                                            2"), out.toString());
+
+        int refused = execute("run", "-c", config.toString(), "--trace", bad.toString());
+        assertEquals(2, refused);
+        assertTrue(err.toString().contains("trace:1.user_tokens"), err.toString());
+    }
+
+    @Test
     void runWithAnInvalidValueExitsTwoNamingTheField() throws IOException {
         Path config = Files.writeString(tmp.resolve("engine.json"), "{\"workers\": 0}");
 
