@@ -12,6 +12,7 @@ import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.core.model.ModelCost;
+import io.kvconnect.core.sched.ConnectorErrorPolicy;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.SchedulerConfig;
 import io.kvconnect.core.sched.SchedulingPolicy;
@@ -43,6 +44,7 @@ import java.util.Optional;
  *                 "policy": "fcfs"},  // or "priority"
  *   "kv_layout": "per_layer",         // or "cross_layer"
  *   "verify_kv": true,
+ *   "connector_errors": "fail_requests", // or "disable"
  *   "cost": {"prefill_tokens_per_s": 25000, "decode_step_ms": 6, "decode_request_ms": 0.05,
  *            "context_token_ns": 2},
  *   "plugins_dir": "plugins",         // relative to the working directory
@@ -120,7 +122,7 @@ public final class EngineConfigReader {
 
     private static EngineConfig fromTree(ConnectorConfig c) {
         c.requireOnlyKeys("model", "block_size", "gpu_blocks", "workers", "async_scheduling", "load_failure_policy",
-                "scheduler", "kv_layout", "verify_kv", "cost", "plugins_dir", "connector");
+                "scheduler", "kv_layout", "verify_kv", "cost", "connector_errors", "plugins_dir", "connector");
         ModelShape model = model(c);
         int workers = c.getInt("workers", 1, 1, 64);
         int heads = model.numKvHeads();
@@ -152,7 +154,8 @@ public final class EngineConfigReader {
                 s.getInt("long_prefill_chunk", 2048, 1, 1 << 20),
                 s.getEnum("policy", SchedulingPolicy.class, SchedulingPolicy.FCFS),
                 async,
-                policy);
+                policy,
+                c.getEnum("connector_errors", ConnectorErrorPolicy.class, ConnectorErrorPolicy.FAIL_REQUESTS));
     }
 
     private static ModelCost cost(ConnectorConfig c) {

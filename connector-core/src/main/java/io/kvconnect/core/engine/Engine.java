@@ -118,6 +118,9 @@ public final class Engine implements AutoCloseable {
             result = collectAndApply(handle, updates);
         }
         schedNanos += updateNanos;
+        if (scheduler.connectorDisableRequested()) {
+            disableConnector(updates);
+        }
         long wall = System.nanoTime() - t0;
         advanceClock(out, result, wall);
         metrics.step(schedNanos, out);
@@ -143,6 +146,16 @@ public final class Engine implements AutoCloseable {
     }
 
     private long updateNanos;
+
+    /** Finishes the step in flight, then detaches the connector: worker sides first, then the scheduler side. */
+    private void disableConnector(List<RequestUpdate> updates) throws InterruptedException {
+        if (inFlight != null) {
+            collectAndApply(inFlight, updates);
+            inFlight = null;
+        }
+        executor.disableConnector();
+        scheduler.disableConnector();
+    }
 
     private ExecutorStepResult collectAndApply(Executor.StepHandle h, List<RequestUpdate> updates)
             throws InterruptedException {

@@ -212,6 +212,24 @@ public final class Executor implements AutoCloseable {
         return total;
     }
 
+    /**
+     * Shuts every worker side of the connector down and detaches it; returns once all have
+     * finished (after any step already submitted).
+     */
+    public void disableConnector() throws InterruptedException {
+        List<Future<?>> done = new ArrayList<>();
+        for (Worker w : workers) {
+            done.add(w.disableConnector());
+        }
+        for (Future<?> f : done) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("disabling the connector failed on a worker", e.getCause());
+            }
+        }
+    }
+
     /** Shuts every worker down (connector first, then thread, copies and memory). Idempotent. */
     @Override
     public void close() {

@@ -40,7 +40,8 @@ final class Worker implements AutoCloseable {
     private final KvMemory memory;
     private final EngineBlockCopyService copies;
     private final ModelRunner runner;
-    private final WorkerConnector connector;
+    /** The worker side, or {@code null}; only this worker's thread reads or changes it. */
+    private WorkerConnector connector;
     private final AllReduce allReduce;
     private final ExecutorService thread;
 
@@ -171,6 +172,21 @@ final class Worker implements AutoCloseable {
     private void failed(List<HookFailure> failures, String name, Throwable e) {
         LOG.error("Worker {}: connector hook {} threw; the engine contains it and goes on", rank, name, e);
         failures.add(new HookFailure(rank, name, e));
+    }
+
+    /** Shuts the worker side down and detaches it, on the worker thread after every queued step. */
+    Future<?> disableConnector() {
+        return thread.submit(() -> {
+            WorkerConnector c = connector;
+            connector = null;
+            if (c != null) {
+                try {
+                    c.shutdown();
+                } catch (RuntimeException | LinkageError e) {
+                    LOG.error("Worker {}: connector shutdown threw", rank, e);
+                }
+            }
+        });
     }
 
     /** Counters of the model runner, read after the worker stopped or between steps. */

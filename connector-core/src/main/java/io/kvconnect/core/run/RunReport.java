@@ -104,6 +104,7 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         connector.put("ignored late signals", agg.late());
         connector.put("ignored unknown signals", agg.unknown());
         connector.put("leaked block references", s.leakedConnectorReferences());
+        connector.put("disabled after a hook failure", s.connectorDisabled() ? "yes" : "no");
         m.connectorStats().ifPresent(cs -> cs.summary().forEach((k, v) -> connector.put("stat: " + k, v)));
         m.eventCounts().forEach((k, v) -> connector.put("events: " + k, v));
         sections.put("connector", connector);

@@ -60,7 +60,8 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     private final BlockPool pool;
     private final BlockHasher hasher;
     private final int blockSize;
-    private final SchedulerConnector connector;
+    /** The connector, or {@code null} without one or once it was disabled. */
+    private SchedulerConnector connector;
     private final ConnectorBlockView connectorView;
     private final HookGuard guard;
     private final SchedulerStats stats = new SchedulerStats();
@@ -90,6 +91,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     private final Map<String, Long> fencedUntilStep = new HashMap<>();
     private final Comparator<Request> waitingOrder;
     private long step;
+    private boolean disableRequested;
     private long arrivals;
 
     /**
@@ -106,7 +108,12 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         this.hasher = new BlockHasher(blockSize);
         this.connector = connector;
         this.connectorView = new ConnectorBlockView(pool);
-        this.guard = new HookGuard(connectorName == null ? "none" : connectorName, () -> stats.hookFailures++);
+        this.guard = new HookGuard(connectorName == null ? "none" : connectorName, () -> {
+            stats.hookFailures++;
+            if (config.connectorErrors() == ConnectorErrorPolicy.DISABLE) {
+                disableRequested = true;
+            }
+        });
         this.waitingOrder = config.policy() == SchedulingPolicy.PRIORITY
                 ? Comparator.comparingInt(Request::priority).thenComparingLong(Request::arrivalOrder)
                 : null;
@@ -861,6 +868,51 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             stats.leakedConnectorReferences += leaked;
             LOG.error("Connector still held {} GPU block reference(s) at shutdown; the engine returned them", leaked);
         }
+    }
+
+    /**
+     * Whether a hook failed under {@link ConnectorErrorPolicy#DISABLE} and the connector is still
+     * attached: the engine then shuts the worker sides down and calls {@link #disableConnector()}.
+     */
+    public boolean connectorDisableRequested() {
+        return disableRequested && connector != null;
+    }
+
+    /**
+     * Detaches the connector. Call only after every worker side was shut down (so no copy still
+     * uses a block): its scheduler side is shut down, its GPU block references returned, blocks
+     * held for its sends released, and requests waiting for its loads start over without it (a
+     * request whose load finished keeps it).
+     */
+    public void disableConnector() {
+        SchedulerConnector c = connector;
+        if (c == null) {
+            return;
+        }
+        connector = null;
+        stats.connectorDisabled = true;
+        guard.run("shutdown", c::shutdown);
+        connectorView.releaseAll();
+        for (String id : List.copyOf(awaitingSend)) {
+            awaitingSend.remove(id);
+            maybeRelease(requests.get(id));
+        }
+        for (String id : List.copyOf(awaitingReceive)) {
+            awaitingReceive.remove(id);
+            failedReceiving.remove(id);
+            Request r = requests.get(id);
+            if (r.status().isFinished()) {
+                maybeRelease(r);
+            } else {
+                // Its load will never be reported: compute it locally instead.
+                kv.free(id);
+                localHitBlocks.remove(id);
+                r.resetComputed(step);
+                r.setStatus(r.numPreemptions() > 0 ? RequestStatus.PREEMPTED : RequestStatus.WAITING);
+            }
+        }
+        LOG.error("Connector disabled after a hook failure (connector_errors = disable); the engine goes on "
+                + "without it");
     }
 
     // ------------------------------------------------------------------ views for connectors and tests

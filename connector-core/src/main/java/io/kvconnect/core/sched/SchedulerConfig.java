@@ -12,17 +12,26 @@ import java.util.Objects;
  * @param asyncScheduling whether the next step is scheduled before the previous step's output is
  *     processed
  * @param loadFailurePolicy what a failed external KV load does to its request
+ * @param connectorErrors what a throwing connector hook does
  */
 public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk,
                               SchedulingPolicy policy, boolean asyncScheduling,
-                              LoadFailurePolicy loadFailurePolicy) {
+                              LoadFailurePolicy loadFailurePolicy, ConnectorErrorPolicy connectorErrors) {
     /** Validates. */
     public SchedulerConfig {
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(loadFailurePolicy, "loadFailurePolicy");
+        Objects.requireNonNull(connectorErrors, "connectorErrors");
         if (maxBatchedTokens <= 0 || maxRunningRequests <= 0 || longPrefillChunk <= 0) {
             throw new IllegalArgumentException("scheduler limits must be positive");
         }
+    }
+
+    /** A configuration where a throwing hook fails the requests it was about (the default). */
+    public SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk, SchedulingPolicy policy,
+                           boolean asyncScheduling, LoadFailurePolicy loadFailurePolicy) {
+        this(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, loadFailurePolicy,
+                ConnectorErrorPolicy.FAIL_REQUESTS);
     }
 
     /** Defaults shaped like the reference engine's on one GPU. */
@@ -33,11 +42,18 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
     /** A copy with asynchronous scheduling switched as given. */
     public SchedulerConfig withAsyncScheduling(boolean async) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, async,
-                loadFailurePolicy);
+                loadFailurePolicy, connectorErrors);
     }
 
     /** A copy with another load failure policy. */
     public SchedulerConfig withLoadFailurePolicy(LoadFailurePolicy p) {
-        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, p);
+        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, p,
+                connectorErrors);
+    }
+
+    /** A copy with another connector error policy. */
+    public SchedulerConfig withConnectorErrors(ConnectorErrorPolicy p) {
+        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
+                loadFailurePolicy, p);
     }
 }

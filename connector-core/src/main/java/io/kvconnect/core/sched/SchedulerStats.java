@@ -18,6 +18,7 @@ public final class SchedulerStats {
     long requestsAborted;
     long hookFailures;
     long leakedConnectorReferences;
+    boolean connectorDisabled;
 
     /** Steps scheduled. */
     public long steps() {
@@ -77,6 +78,11 @@ public final class SchedulerStats {
     /** Connector hooks that threw. */
     public long hookFailures() {
         return hookFailures;
+    }
+
+    /** Whether the connector was disabled after a hook failure. */
+    public boolean connectorDisabled() {
+        return connectorDisabled;
     }
 
     /** Block references a connector still held at shutdown (returned by the engine). */

@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Reading the engine's JSON configuration: every key, every refusal, and the messages an operator sees. */
 class EngineConfigReaderTest {
     private static final String TOP_LEVEL_KEYS =
-            "[async_scheduling, block_size, connector, cost, gpu_blocks, kv_layout, load_failure_policy, model, plugins_dir, "
+            "[async_scheduling, block_size, connector, connector_errors, cost, gpu_blocks, kv_layout, load_failure_policy, "
+            + "model, plugins_dir, "
             + "scheduler, verify_kv, workers]";
     private static final int ONE_MIB = 1 << 20;
 
@@ -704,6 +705,16 @@ class EngineConfigReaderTest {
     @Test
     void aNegativeCostIsRefusedWithItsRange() {
         assertContains(fails("{\"cost\": {\"decode_step_ms\": -1}}"), "config.cost.decode_step_ms");
+    }
+
+    @Test
+    void connectorErrorsSelectsThePolicy() {
+        assertEquals(io.kvconnect.core.sched.ConnectorErrorPolicy.DISABLE,
+                EngineConfigReader.parse("{\"connector_errors\": \"disable\"}", "test").scheduler().connectorErrors());
+        assertEquals(io.kvconnect.core.sched.ConnectorErrorPolicy.FAIL_REQUESTS,
+                EngineConfigReader.parse("{}", "test").scheduler().connectorErrors());
+        assertEquals("config.connector_errors: 'ignore' is not allowed; allowed values: fail-requests, disable",
+                fails("{\"connector_errors\": \"ignore\"}").getMessage());
     }
 
     @Test

@@ -334,6 +334,7 @@ final class TestWorkerSide implements WorkerConnector {
 
     @Override
     public void shutdown() {
+        log("shutdown", null, 0);
         for (AsyncLoad l : asyncLoads.values()) {
             awaitAll(l.tickets());
         }
