@@ -16,7 +16,6 @@ import io.kvconnect.core.sched.ScheduledWork;
 import io.kvconnect.core.sched.SchedulerOutput;
 import io.kvconnect.api.common.ModelShape;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -172,21 +171,20 @@ public final class Executor implements AutoCloseable {
         aggregator.forget(requestId);
     }
 
-    /** Total mismatches and verified block reads over all workers. */
-    public Map<String, Long> modelCounters() {
-        Map<String, Long> c = new HashMap<>();
-        long mismatches = 0;
-        long verified = 0;
-        long tracked = 0;
-        for (Worker w : workers) {
-            mismatches += w.runner().mismatchCount();
-            verified += w.runner().verifiedBlockReads();
-            tracked += w.runner().trackedRequests();
-        }
-        c.put("mismatches", mismatches);
-        c.put("verifiedBlockReads", verified);
-        c.put("trackedRequests", tracked);
-        return c;
+    /**
+     * The verifying model's counters over all workers.
+     *
+     * @param mismatches KV reads with wrong content
+     * @param verifiedBlockReads block reads checked
+     * @param trackedRequests requests the workers still keep state for (0 after a drain)
+     */
+    public record ModelCounters(long mismatches, long verifiedBlockReads, long trackedRequests) {
+    }
+
+    /** The verifying model's counters summed over the workers. */
+    public ModelCounters modelCounters() {
+        return new ModelCounters(sumOverWorkers(w -> w.runner().mismatchCount()),
+                sumOverWorkers(w -> w.runner().verifiedBlockReads()), sumOverWorkers(w -> w.runner().trackedRequests()));
     }
 
     /** Bytes copied by the engine's copy services, per direction, over all workers. */

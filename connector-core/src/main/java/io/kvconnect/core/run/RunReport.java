@@ -89,11 +89,11 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         sections.put("latency", latency);
 
         Map<String, Object> verify = new LinkedHashMap<>();
-        Map<String, Long> model = ex.modelCounters();
+        var model = ex.modelCounters();
         verify.put("enabled", engine.setup().verify());
-        verify.put("verified block reads", model.get("verifiedBlockReads"));
-        verify.put("mismatches", model.get("mismatches"));
-        verify.put("result", !engine.setup().verify() ? "off" : model.get("mismatches") == 0 ? "OK" : "FAILED");
+        verify.put("verified block reads", model.verifiedBlockReads());
+        verify.put("mismatches", model.mismatches());
+        verify.put("result", !engine.setup().verify() ? "off" : model.mismatches() == 0 ? "OK" : "FAILED");
         verify.put("output digest", digest(m.outputs()));
         sections.put("KV verification", verify);
 

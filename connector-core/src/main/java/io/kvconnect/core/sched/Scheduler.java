@@ -78,8 +78,6 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     /** Finished requests whose blocks wait for the connector's finished send. */
     private final Set<String> awaitingSend = new HashSet<>();
     private final Set<String> finishedSinceLastSchedule = new LinkedHashSet<>();
-    /** Per request: the blocks owned when it was admitted from a local prefix hit (first index not hit). */
-    private final Map<String, Integer> localHitBlocks = new HashMap<>();
     private final List<KvEvent> events = new ArrayList<>();
     private final List<ConnectorStats> connectorStats = new ArrayList<>();
     /** Updates not yet returned by {@link #update} or {@link #takeUpdates}. */
@@ -378,7 +376,6 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             return AdmitResult.NO_SPACE;
         }
         if (fresh) {
-            localHitBlocks.put(id, hit.numBlocks());
             stats.prefixQueries += r.numTokens();
             stats.prefixHits += hit.tokens();
             r.setScheduledThrough(hit.tokens());
@@ -431,7 +428,6 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             if (r.scheduledThrough() == 0) {
                 // Nothing usable was loaded: start over (a retry may hit the local cache).
                 kv.free(id);
-                localHitBlocks.remove(id);
             }
         }
         r.confirmThrough(r.scheduledThrough());
@@ -505,7 +501,6 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     private void preempt(Request r) {
         running.remove(r);
         kv.free(r.requestId());
-        localHitBlocks.remove(r.requestId());
         r.resetComputed(step);
         r.countPreemption();
         r.setStatus(RequestStatus.PREEMPTED);
@@ -544,7 +539,6 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         finishedReceiving.remove(id);
         failedReceiving.remove(id);
         kv.free(id);
-        localHitBlocks.remove(id);
         w.resetComputed(step);
         w.countPreemption();
         w.setStatus(RequestStatus.PREEMPTED);
@@ -824,7 +818,6 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             return;
         }
         kv.free(id);
-        localHitBlocks.remove(id);
         requests.remove(id);
     }
 
@@ -906,7 +899,6 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             } else {
                 // Its load will never be reported: compute it locally instead.
                 kv.free(id);
-                localHitBlocks.remove(id);
                 r.resetComputed(step);
                 r.setStatus(r.numPreemptions() > 0 ? RequestStatus.PREEMPTED : RequestStatus.WAITING);
             }

@@ -116,7 +116,7 @@ final class ConnectorTestSupport {
                 assertEquals(1, connector.count("requestFinished", id), "requestFinished calls for " + id);
             }
         }
-        assertEquals(0L, engine.executor().modelCounters().get("trackedRequests"), "requests workers still track");
+        assertEquals(0L, engine.executor().modelCounters().trackedRequests(), "requests workers still track");
     }
 
     /** Asserts equal outputs for every id of {@code expected}. */
