@@ -50,6 +50,7 @@ public final class BenchMain {
     public static void main(String[] args) {
         String include = BenchMain.class.getPackageName().replace(".", "\\.") + "\\..*";
         boolean quick = false;
+        Map<String, String[]> params = new java.util.LinkedHashMap<>();
         for (String arg : args) {
             switch (arg) {
                 case "--quick" -> quick = true;
@@ -58,6 +59,12 @@ public final class BenchMain {
                     return;
                 }
                 default -> {
+                    if (!arg.startsWith("-") && arg.contains("=")) {
+                        // NAME=V1,V2 narrows a benchmark parameter to these values.
+                        String[] kv = arg.split("=", 2);
+                        params.put(kv[0], kv[1].split(","));
+                        continue;
+                    }
                     if (arg.startsWith("-")) {
                         System.err.println("bench: unknown option " + arg);
                         usage(System.err);
@@ -79,6 +86,7 @@ public final class BenchMain {
                 .measurementTime(iteration)
                 .addProfiler(GCProfiler.class)
                 .shouldFailOnError(true);
+        params.forEach(options::param);
         Collection<RunResult> results;
         try {
             results = new Runner(options.build()).run();
@@ -99,8 +107,9 @@ public final class BenchMain {
     }
 
     private static void usage(PrintStream out) {
-        out.println("usage: BenchMain [REGEX] [--quick]");
+        out.println("usage: BenchMain [REGEX] [NAME=V1,V2 ...] [--quick]");
         out.println("  REGEX    benchmarks to run (JMH include pattern; default: all)");
+        out.println("  NAME=V1,V2  run only these values of a benchmark parameter (e.g. blockKiB=256,4096)");
         out.println("  --quick  warm-up 1 x 0.5 s, measurement 2 x 0.5 s (smoke run)");
     }
 
@@ -125,6 +134,7 @@ public final class BenchMain {
                         .put(p.getParam("connector"), perOp);
             }
         }
+        printCopyBandwidth(sorted, out);
         if (steps.isEmpty()) {
             out.println("scheduler step: not measured in this run; target not checked");
             return;
@@ -148,6 +158,58 @@ public final class BenchMain {
             out.printf(Locale.ROOT, "%s: %s us -> %s%n", target, micros(atTarget),
                     atTarget < TARGET_MICROS ? "PASS" : "FAIL");
         }
+    }
+
+    private static final String COPY = CopyBandwidthBenchmark.class.getName() + ".copy";
+    /** Blocks of at least this size must reach this share of the plain copy (issue 4's target). */
+    static final int BANDWIDTH_TARGET_KIB = 256;
+    static final double BANDWIDTH_TARGET_RATIO = 0.9;
+
+    /** GB/s of the copy service and of the plain copy, per size, batch, layout and direction, and their ratio. */
+    private static void printCopyBandwidth(List<RunResult> sorted, PrintStream out) {
+        // "blockKiB batch layout direction" -> path -> GB/s
+        Map<String, Map<String, Double>> rates = new java.util.LinkedHashMap<>();
+        for (RunResult r : sorted) {
+            BenchmarkParams p = r.getParams();
+            if (!p.getBenchmark().equals(COPY)) {
+                continue;
+            }
+            double micros = toMicros(r.getPrimaryResult().getScore(), p.getTimeUnit());
+            long bytes = (long) Integer.parseInt(p.getParam("batch")) * Integer.parseInt(p.getParam("blockKiB")) * 1024;
+            String key = String.format(Locale.ROOT, "%6s %6s %-12s %-10s", p.getParam("blockKiB"), p.getParam("batch"),
+                    p.getParam("layout"), p.getParam("direction"));
+            rates.computeIfAbsent(key, k -> new TreeMap<>()).put(p.getParam("path"), bytes / (micros * 1e-6) / 1e9);
+        }
+        if (rates.isEmpty()) {
+            return;
+        }
+        out.println();
+        out.println("block copies: engine copy service vs plain memory copy (same run)");
+        out.printf(Locale.ROOT, "%6s %6s %-12s %-10s %12s %12s %7s%n", "KiB", "batch", "layout", "direction",
+                "service GB/s", "plain GB/s", "ratio");
+        int checked = 0;
+        int passed = 0;
+        for (Map.Entry<String, Map<String, Double>> e : rates.entrySet()) {
+            Double service = e.getValue().get("service");
+            Double plain = e.getValue().get("baseline");
+            String ratio = "n/a";
+            if (service != null && plain != null) {
+                double q = service / plain;
+                ratio = String.format(Locale.ROOT, "%.2f", q);
+                if (Integer.parseInt(e.getKey().strip().split("\\s+")[0]) >= BANDWIDTH_TARGET_KIB) {
+                    checked++;
+                    passed += q >= BANDWIDTH_TARGET_RATIO ? 1 : 0;
+                }
+            }
+            out.printf(Locale.ROOT, "%s %12s %12s %7s%n", e.getKey(), service == null ? "n/a" : gbps(service),
+                    plain == null ? "n/a" : gbps(plain), ratio);
+        }
+        out.printf(Locale.ROOT, "target: service >= %.0f%% of the plain copy for blocks of %d KiB and up: %d of %d "
+                + "configurations%n", BANDWIDTH_TARGET_RATIO * 100, BANDWIDTH_TARGET_KIB, passed, checked);
+    }
+
+    private static String gbps(double v) {
+        return String.format(Locale.ROOT, "%.2f", v);
     }
 
     /** The gc profiler's allocation per operation; JMH labels it with or without a leading middle dot. */

@@ -59,11 +59,20 @@ final class CopyStream {
 
     private void drain() {
         while (true) {
-            Runnable task;
-            try {
-                task = queue.take();
-            } catch (InterruptedException e) {
-                continue; // only END stops the stream: dropping queued copies would leave tickets pending forever
+            // Spin briefly before parking: copies often come in quick succession (a worker
+            // stores and loads every step), and a wake-up costs more than a small copy.
+            Runnable task = queue.poll();
+            long deadline = System.nanoTime() + EngineCopyTicket.SPIN_NANOS;
+            while (task == null && System.nanoTime() - deadline < 0) {
+                Thread.onSpinWait();
+                task = queue.poll();
+            }
+            if (task == null) {
+                try {
+                    task = queue.take();
+                } catch (InterruptedException e) {
+                    continue; // only END stops the stream: dropping queued copies would leave tickets pending forever
+                }
             }
             if (task == END) {
                 return;
