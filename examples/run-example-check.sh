@@ -62,5 +62,22 @@ JSON
 check "an unknown connector name lists the available ones" "$WORK/unknown.txt" \
   "config.connector.name: unknown connector 'helo'; available: hello"
 
+# The bundled offload connector end to end: a GPU pool too small to keep the conversations, so
+# later turns hit the host tier; outputs must equal the run without it and every KV read verify.
+cat >"$WORK/offload.json" <<JSON
+{"model": "tiny", "gpu_blocks": 256, "workers": 2, "connector": {"name": "offload", "config": {"capacity": "64MiB"}}}
+JSON
+"$ROOT/kvconnect" run --config "$WORK/offload.json" --sessions 12 --no-progress --baseline >"$WORK/offload.txt" 2>&1 || true
+check "the bundled offload connector is found on the module path" "$WORK/offload.txt" \
+  "Created connector 'offload' 0.1.0 from module-path"
+check "with the offload connector the outputs equal the run without it" "$WORK/offload.txt" \
+  "outputs identical to the baseline: yes"
+check "... and every KV read verifies" "$WORK/offload.txt" \
+  "result                                          OK"
+grep -E '^  connector hit rate +[0-9]+\.[0-9]%' "$WORK/offload.txt" >"$WORK/offload-hits.txt" || true
+check "... and later turns hit the host tier (a connector hit rate)" "$WORK/offload-hits.txt" "connector hit rate"
+awk '/^  connector hit rate/ { sub("%", "", $4); if ($4 + 0 > 0) print "nonzero" }' "$WORK/offload.txt" >"$WORK/offload-rate.txt"
+check "... which is above zero" "$WORK/offload-rate.txt" "nonzero"
+
 echo "example plugin checks: $passed of $((passed + failed)) passed"
 [ "$failed" -eq 0 ]

@@ -1,11 +1,22 @@
 /**
- * Connector plugin: host-memory offload tier.
+ * Connector plugin: a host-memory offload tier for KV blocks (connector name {@code offload}).
  *
- * <p>Like every plugin module it requires the connector API only and exports nothing. Its
- * connector, and with it the {@code provides io.kvconnect.api.ConnectorProvider} clause and the
- * {@code META-INF/services} entry, is built in issue 4; until then the module is empty on
- * purpose rather than carrying a provider that does nothing.
+ * <p>Computed blocks are copied to host memory asynchronously as soon as they are computed, keyed
+ * by their chained block hash (KV group 0), and loaded back when a later request's prefix hits them
+ * beyond the engine's GPU prefix cache. A block is offered only after every worker confirmed its
+ * copy; blocks being written are never evicted or loaded, blocks being loaded are pinned, and GPU
+ * blocks read by a store in flight are held with {@code GPUBlockPoolView.touch} until every worker
+ * reported the store, so a freed and reallocated GPU block is never read by a pending store.
+ *
+ * <p>Configuration keys: {@code capacity} (required, total across workers, such as {@code "8GiB"}),
+ * {@code block_multiple} (only 1 is supported yet), {@code eviction} ({@code lru} or {@code arc}),
+ * {@code store_threshold} (store a block only after its key was looked up that many times; 0 =
+ * always) and {@code load} ({@code async} or {@code sync}).
+ *
+ * <p>Like every plugin module it requires the connector API only and exports nothing.
  */
 module kvconnect.offload {
     requires kvconnect.api;
+
+    provides io.kvconnect.api.ConnectorProvider with io.kvconnect.offload.OffloadConnectorProvider;
 }

@@ -42,7 +42,22 @@ class ArchitectureTest {
             .should().beAnnotatedWith(Stability.class)
             .because("connector authors must see how far they can rely on each API type");
 
-    // The plugin modules hold no classes until their issues land; the rule then applies unchanged.
+    // connector-offload has classes (issue 4), so its rule must not pass vacuously: no allowEmptyShould.
+    @ArchTest
+    static final ArchRule offloadPluginDependsOnTheApiOnly = classes()
+            .that().resideInAPackage("io.kvconnect.offload..")
+            .should().onlyDependOnClassesThat().resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.offload..",
+                    "java..")
+            .because("the offload plugin talks to the engine only through the connector API");
+
+    @ArchTest
+    static final ArchRule offloadPluginExposesOnlyItsProvider = classes()
+            .that().resideInAPackage("io.kvconnect.offload..")
+            .and().arePublic()
+            .should().haveSimpleName("OffloadConnectorProvider")
+            .because("only the provider is the plugin's entry point; everything else is package-private");
+
+    // The other plugin modules hold no classes until their issues land; the rule then applies unchanged.
     @ArchTest
     static final ArchRule pluginsDependOnTheApiOnly = classes()
             .that().resideInAnyPackage(PLUGIN_PACKAGES)

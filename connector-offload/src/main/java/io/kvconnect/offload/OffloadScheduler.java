@@ -1,0 +1,532 @@
+package io.kvconnect.offload;
+
+import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.api.common.BlockIds;
+import io.kvconnect.api.common.ConnectorMetadata;
+import io.kvconnect.api.common.ConnectorOutput;
+import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.CounterStats;
+import io.kvconnect.api.common.EngineInfo;
+import io.kvconnect.api.common.KvEvent;
+import io.kvconnect.api.common.StorageMedium;
+import io.kvconnect.api.scheduler.FinishResult;
+import io.kvconnect.api.scheduler.GPUBlockPoolView;
+import io.kvconnect.api.scheduler.MatchResult;
+import io.kvconnect.api.scheduler.RequestView;
+import io.kvconnect.api.scheduler.ResetResult;
+import io.kvconnect.api.scheduler.ScheduledRequest;
+import io.kvconnect.api.scheduler.SchedulerConnector;
+import io.kvconnect.api.scheduler.SchedulerOutputView;
+import io.kvconnect.api.scheduler.SchedulerState;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The scheduler side of the offload connector. Scheduler thread only.
+ *
+ * <p><b>Stores.</b> In {@link #buildConnectorMetadata} each scheduled request's blocks that are
+ * full by the end of the step ({@code numComputedTokensBefore + numScheduledTokens}) and whose hash
+ * is known get a slot; the workers copy them after the step's compute. Blocks whose hash is not
+ * known yet (positions still in flight under asynchronous scheduling) are planned in a later step,
+ * or at {@link #requestFinished} from {@code numComputedTokens()}, the KV-confirmed count. The GPU
+ * blocks a store reads are {@code touch}ed when it is planned and freed when every worker reported
+ * it, so a request that finishes, is aborted or preempted cannot have them reallocated under a
+ * pending copy; preempted requests are also fenced on the workers. Blocks loaded from the tier are
+ * never stored again, and a request whose load failed stores nothing more (its later KV may derive
+ * from bad content).
+ *
+ * <p><b>Loads.</b> {@link #getNumNewMatchedTokens} offers the longest run of ready keys after the
+ * local hit and pins them (a repeated call first releases the previous pins); {@link
+ * #updateStateAfterAlloc} turns the pins into a load job, released when every worker reported it.
+ */
+final class OffloadScheduler implements SchedulerConnector {
+    private static final int MAX_TRACKED_LOOKUPS = 64_000;
+
+    private final OffloadConfig config;
+    private final EngineInfo engine;
+    private final int blockSize;
+    private final long allRanks;
+    private final long bytesPerBlock;
+    private final HostTier tier;
+    private final LookupCounter lookups = new LookupCounter(MAX_TRACKED_LOOKUPS);
+    private GPUBlockPoolView pool;
+
+    private final Map<String, Req> requests = new HashMap<>();
+    private final Map<Long, Job> jobs = new LinkedHashMap<>();
+    private long nextJobId = 1;
+
+    private final List<OffloadMetadata.StoreJob> pendingStores = new ArrayList<>();
+    private final List<OffloadMetadata.LoadJob> pendingLoads = new ArrayList<>();
+    private final List<KvEvent> events = new ArrayList<>();
+    private final Map<String, Long> stats = new LinkedHashMap<>();
+
+    /** Per-request state. */
+    private static final class Req {
+        final RequestView view;
+        /** The request's GPU block ids (group 0), in order. */
+        int[] table = new int[0];
+        int tableSize;
+        /** Blocks below this index were considered for storing. */
+        int nextStore;
+        /** Blocks [loadFrom, loadTo) were loaded from the tier: never stored from this request. */
+        int loadFrom;
+        int loadTo;
+        /** Keys pinned by the last match, not yet turned into a load. */
+        List<BlockHash> matchPins = List.of();
+        int matchLocalBlocks;
+        int matchTokens;
+        boolean lookupsCounted;
+        /** Set when a load of this request failed: nothing more is stored from it. */
+        boolean storesDisabled;
+        int jobsInFlight;
+
+        Req(RequestView view) {
+            this.view = view;
+        }
+
+        void setTable(BlockIds ids) {
+            table = ids.toArray(0);
+            tableSize = table.length;
+        }
+
+        void append(BlockIds ids) {
+            int n = ids.size();
+            if (tableSize + n > table.length) {
+                table = Arrays.copyOf(table, Math.max(tableSize + n, table.length * 2));
+            }
+            for (int i = 0; i < n; i++) {
+                table[tableSize++] = ids.get(i);
+            }
+        }
+    }
+
+    /** A copy job in flight. */
+    private static final class Job {
+        final long id;
+        final boolean store;
+        final String requestId;
+        final List<BlockHash> keys;
+        /** For stores: the parent hash of each key (null for a prefix's first block). */
+        final List<BlockHash> parents;
+        /** For stores: the touched GPU blocks. */
+        final int[] gpuBlocks;
+        long okRanks;
+        long failedRanks;
+        boolean poisoned;
+
+        Job(long id, boolean store, String requestId, List<BlockHash> keys, List<BlockHash> parents, int[] gpuBlocks) {
+            this.id = id;
+            this.store = store;
+            this.requestId = requestId;
+            this.keys = keys;
+            this.parents = parents;
+            this.gpuBlocks = gpuBlocks;
+        }
+    }
+
+    OffloadScheduler(OffloadConfig config, int slots, EngineInfo engine) {
+        this.config = config;
+        this.engine = engine;
+        this.blockSize = engine.blockSize();
+        int tp = engine.tensorParallelSize();
+        this.allRanks = tp == 64 ? -1L : (1L << tp) - 1;
+        this.bytesPerBlock = OffloadConfig.bytesPerBlockAllWorkers(engine);
+        this.tier = new HostTier(slots, EvictionPolicy.create(config.eviction(), slots));
+    }
+
+    // ------------------------------------------------------------------ hooks
+
+    @Override
+    public void bindSchedulerState(SchedulerState state) {
+        if (state.blockSize() != blockSize) {
+            throw new IllegalStateException("scheduler block size " + state.blockSize() + " differs from the engine's "
+                    + blockSize);
+        }
+        this.pool = state.gpuBlockPool();
+    }
+
+    @Override
+    public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
+        Req q = requests.computeIfAbsent(request.requestId(), id -> new Req(request));
+        releaseMatchPins(q);
+        int numHashes = request.numBlockHashes();
+        if (!q.lookupsCounted && config.storeThreshold() > 0) {
+            for (int i = 0; i < numHashes; i++) {
+                lookups.record(request.blockHash(i));
+            }
+        }
+        q.lookupsCounted = true;
+        count("lookups", 1);
+        int local = localHitTokens / blockSize;
+        int k = local;
+        while (k < numHashes && tier.isReady(request.blockHash(k))) {
+            k++;
+        }
+        for (int i = k; i > local; i--) {
+            tier.touch(request.blockHash(i - 1)); // reverse, so the prefix's first block is most recent
+        }
+        if (k < numHashes) {
+            tier.touch(request.blockHash(k)); // a ghost hit adapts ARC
+        }
+        // The engine recomputes at least the last prompt token.
+        int tokens = Math.min((k - local) * blockSize, request.numTokens() - 1 - localHitTokens);
+        if (tokens <= 0) {
+            return MatchResult.none();
+        }
+        int blocks = (tokens + blockSize - 1) / blockSize;
+        List<BlockHash> pins = new ArrayList<>(blocks);
+        for (int i = local; i < local + blocks; i++) {
+            BlockHash key = request.blockHash(i);
+            tier.pin(key);
+            pins.add(key);
+        }
+        q.matchPins = pins;
+        q.matchLocalBlocks = local;
+        q.matchTokens = tokens;
+        return config.load() == OffloadConfig.LoadMode.ASYNC ? MatchResult.async(tokens) : MatchResult.sync(tokens);
+    }
+
+    @Override
+    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        Req q = requests.computeIfAbsent(request.requestId(), id -> new Req(request));
+        q.setTable(blocks);
+        if (externalTokens == 0) {
+            releaseMatchPins(q);
+            return;
+        }
+        int n = (externalTokens + blockSize - 1) / blockSize;
+        int first = q.matchLocalBlocks;
+        boolean async = config.load() == OffloadConfig.LoadMode.ASYNC;
+        long id = nextJobId++;
+        if (externalTokens > q.matchTokens || n > q.matchPins.size() || blocks.size() < first + n) {
+            // Nothing pinned covers this load. An asynchronous load must still be reported, so the
+            // workers report every block as failed; a synchronous one fails the request here.
+            String why = "updateStateAfterAlloc(" + request.requestId() + "): " + externalTokens
+                    + " external tokens, but the last match pinned " + q.matchTokens + " in " + q.matchPins.size()
+                    + " block(s) and the request owns " + blocks.size();
+            releaseMatchPins(q);
+            if (!async) {
+                throw new IllegalStateException(why);
+            }
+            int[] gpu = Arrays.copyOfRange(blocks.toArray(0), Math.min(first, blocks.size()),
+                    Math.min(first + n, blocks.size()));
+            pendingLoads.add(new OffloadMetadata.LoadJob(id, request.requestId(), true, new int[gpu.length], gpu, true));
+            jobs.put(id, new Job(id, false, request.requestId(), List.of(), List.of(), new int[0]));
+            q.jobsInFlight++;
+            q.storesDisabled = true;
+            return;
+        }
+        List<BlockHash> keys = new ArrayList<>(q.matchPins.subList(0, n));
+        for (BlockHash extra : q.matchPins.subList(n, q.matchPins.size())) {
+            tier.unpin(extra);
+        }
+        q.matchPins = List.of();
+        int[] slots = new int[n];
+        int[] gpu = new int[n];
+        for (int i = 0; i < n; i++) {
+            slots[i] = tier.slot(keys.get(i));
+            gpu[i] = blocks.get(first + i);
+        }
+        pendingLoads.add(new OffloadMetadata.LoadJob(id, request.requestId(), async, slots, gpu, false));
+        jobs.put(id, new Job(id, false, request.requestId(), keys, List.of(), new int[0]));
+        q.jobsInFlight++;
+        q.loadFrom = first;
+        q.loadTo = first + n;
+        count("hit_blocks", n);
+        count("hit_tokens", externalTokens);
+    }
+
+    @Override
+    public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
+        Set<String> fence = new LinkedHashSet<>();
+        for (String id : output.preemptedRequestIds()) {
+            Req q = requests.get(id);
+            if (q != null) {
+                q.tableSize = 0;
+                q.nextStore = 0;
+                q.loadFrom = 0;
+                q.loadTo = 0;
+                if (q.jobsInFlight > 0) {
+                    fence.add(id);
+                }
+            }
+        }
+        List<OffloadMetadata.StoreJob> stores = new ArrayList<>(pendingStores);
+        pendingStores.clear();
+        for (ScheduledRequest sr : output.scheduledRequests()) {
+            RequestView r = sr.request();
+            Req q = requests.computeIfAbsent(r.requestId(), id -> new Req(r));
+            switch (sr.kind()) {
+                case NEW -> q.setTable(sr.newBlockIds());
+                case RESUMED -> {
+                    q.setTable(sr.newBlockIds());
+                    q.nextStore = 0;
+                    q.storesDisabled = false;
+                }
+                case CONTINUING -> q.append(sr.newBlockIds());
+            }
+            int computedBlocks = (sr.numComputedTokensBefore() + sr.numScheduledTokens()) / blockSize;
+            planStores(q, Math.min(computedBlocks, Math.min(r.numBlockHashes(), q.tableSize)), q.table, stores);
+        }
+        List<OffloadMetadata.LoadJob> loads = new ArrayList<>(pendingLoads);
+        pendingLoads.clear();
+        if (stores.isEmpty() && loads.isEmpty() && fence.isEmpty()) {
+            return ConnectorMetadata.NONE;
+        }
+        return new OffloadMetadata(output.step(), stores, loads, fence);
+    }
+
+    /** Plans stores of blocks {@code [q.nextStore, limit)} read from {@code table}. */
+    private void planStores(Req q, int limit, int[] table, List<OffloadMetadata.StoreJob> out) {
+        if (q.storesDisabled || q.nextStore >= limit) {
+            q.nextStore = Math.max(q.nextStore, q.storesDisabled ? limit : q.nextStore);
+            return;
+        }
+        RequestView r = q.view;
+        List<BlockHash> keys = new ArrayList<>();
+        List<BlockHash> parents = new ArrayList<>();
+        List<Integer> gpu = new ArrayList<>();
+        List<Integer> slots = new ArrayList<>();
+        List<BlockHash> evicted = new ArrayList<>();
+        int b = q.nextStore;
+        for (; b < limit; b++) {
+            if (b >= q.loadFrom && b < q.loadTo) {
+                continue;
+            }
+            BlockHash key = r.blockHash(b);
+            if (tier.contains(key)) {
+                continue;
+            }
+            if (config.storeThreshold() > 0 && lookups.count(key) < config.storeThreshold()) {
+                count("below_store_threshold", 1);
+                continue;
+            }
+            int slot = tier.beginStore(key, evicted);
+            if (slot < 0) {
+                count("store_no_space", 1);
+                break; // nothing evictable now: try again next step
+            }
+            keys.add(key);
+            parents.add(b == 0 ? null : r.blockHash(b - 1));
+            gpu.add(table[b]);
+            slots.add(slot);
+        }
+        q.nextStore = b;
+        if (!evicted.isEmpty()) {
+            events.add(new KvEvent.BlockRemoved(evicted, 0, StorageMedium.CPU));
+            count("evicted_blocks", evicted.size());
+        }
+        if (keys.isEmpty()) {
+            return;
+        }
+        int[] gpuIds = gpu.stream().mapToInt(Integer::intValue).toArray();
+        pool.touch(gpuIds);
+        long id = nextJobId++;
+        jobs.put(id, new Job(id, true, r.requestId(), keys, parents, gpuIds));
+        q.jobsInFlight++;
+        out.add(new OffloadMetadata.StoreJob(id, r.requestId(), gpuIds,
+                slots.stream().mapToInt(Integer::intValue).toArray()));
+        count("store_blocks_planned", keys.size());
+    }
+
+    @Override
+    public void updateConnectorOutput(ConnectorOutput output) {
+        if (!(output.workerMetadata().orElse(null) instanceof JobReports reports)) {
+            return;
+        }
+        List<Job> done = new ArrayList<>();
+        for (Map.Entry<Long, Job> e : jobs.entrySet()) {
+            Job job = e.getValue();
+            job.okRanks |= reports.ok().getOrDefault(e.getKey(), 0L);
+            job.failedRanks |= reports.failed().getOrDefault(e.getKey(), 0L);
+            if (((job.okRanks | job.failedRanks) & allRanks) == allRanks) {
+                done.add(job);
+            }
+        }
+        // Loads first: a failed load poisons the same request's stores resolved in this output.
+        for (Job job : done) {
+            if (!job.store) {
+                resolveLoad(job);
+            }
+        }
+        for (Job job : done) {
+            if (job.store) {
+                resolveStore(job);
+            }
+        }
+    }
+
+    private void resolveLoad(Job job) {
+        jobs.remove(job.id);
+        for (BlockHash key : job.keys) {
+            tier.unpin(key);
+        }
+        Req q = requests.get(job.requestId);
+        if (q != null) {
+            q.jobsInFlight--;
+        }
+        if (job.failedRanks != 0) {
+            count("load_failures", 1);
+            if (q != null) {
+                q.storesDisabled = true;
+            }
+            for (Job other : jobs.values()) {
+                if (other.store && other.requestId.equals(job.requestId)) {
+                    other.poisoned = true;
+                }
+            }
+        } else {
+            count("loaded_blocks", job.keys.size());
+            count("loaded_bytes", job.keys.size() * bytesPerBlock);
+        }
+    }
+
+    private void resolveStore(Job job) {
+        jobs.remove(job.id);
+        Req q = requests.get(job.requestId);
+        if (q != null) {
+            q.jobsInFlight--;
+        }
+        boolean ok = job.failedRanks == 0 && !job.poisoned;
+        List<BlockHash> run = new ArrayList<>();
+        BlockHash runParent = null;
+        for (int i = 0; i < job.keys.size(); i++) {
+            BlockHash key = job.keys.get(i);
+            tier.completeStore(key, ok);
+            if (!ok) {
+                continue;
+            }
+            BlockHash parent = job.parents.get(i);
+            if (!run.isEmpty() && !run.getLast().equals(parent)) {
+                events.add(new KvEvent.BlockStored(run, Optional.ofNullable(runParent), blockSize, 0, StorageMedium.CPU));
+                run = new ArrayList<>();
+            }
+            if (run.isEmpty()) {
+                runParent = parent;
+            }
+            run.add(key);
+        }
+        if (!run.isEmpty()) {
+            events.add(new KvEvent.BlockStored(run, Optional.ofNullable(runParent), blockSize, 0, StorageMedium.CPU));
+        }
+        if (ok) {
+            count("stored_blocks", job.keys.size());
+            count("stored_bytes", job.keys.size() * bytesPerBlock);
+        } else {
+            count("store_failures", 1);
+            count("store_blocks_dropped", job.keys.size());
+        }
+        pool.free(job.gpuBlocks);
+    }
+
+    @Override
+    public FinishResult requestFinished(RequestView request, BlockIds blockIds) {
+        Req q = requests.remove(request.requestId());
+        if (q == null) {
+            return FinishResult.freeNow();
+        }
+        releaseMatchPins(q);
+        // The last blocks: KV-confirmed, hash known, not planned yet (their hash was unknown when
+        // they were computed). Touched now, before the engine frees the request's blocks.
+        q.setTable(blockIds);
+        int limit = Math.min(request.numComputedTokens() / blockSize,
+                Math.min(request.numBlockHashes(), q.tableSize));
+        planStores(q, limit, q.table, pendingStores);
+        return FinishResult.freeNow();
+    }
+
+    @Override
+    public List<KvEvent> takeEvents() {
+        if (events.isEmpty()) {
+            return List.of();
+        }
+        List<KvEvent> out = List.copyOf(events);
+        events.clear();
+        return out;
+    }
+
+    @Override
+    public Optional<ConnectorStats> takeStats() {
+        if (stats.isEmpty()) {
+            return Optional.empty();
+        }
+        CounterStats out = new CounterStats(stats);
+        stats.clear();
+        return Optional.of(out);
+    }
+
+    /**
+     * Empties the tier. Refused ({@link ResetResult#FAILED}, try again) while a copy is in flight
+     * or a match holds pins, because those blocks are still being written or about to be read.
+     */
+    @Override
+    public ResetResult resetCache() {
+        if (!jobs.isEmpty() || !pendingStores.isEmpty() || !pendingLoads.isEmpty() || tier.busy()) {
+            return ResetResult.FAILED;
+        }
+        tier.clear();
+        lookups.clear();
+        for (Req q : requests.values()) {
+            q.nextStore = 0;
+        }
+        events.add(new KvEvent.AllBlocksCleared(StorageMedium.CPU));
+        return ResetResult.RESET;
+    }
+
+    @Override
+    public boolean hasPendingWork() {
+        return !jobs.isEmpty() || !pendingStores.isEmpty() || !pendingLoads.isEmpty();
+    }
+
+    @Override
+    public void shutdown() {
+        // The engine shuts the workers down, then returns what is still held; give back our
+        // touches ourselves so that an orderly shutdown reports no leak.
+        if (pool == null) {
+            return;
+        }
+        for (Job job : List.copyOf(jobs.values())) {
+            if (job.store && job.gpuBlocks.length > 0) {
+                pool.free(job.gpuBlocks);
+            }
+            jobs.remove(job.id);
+        }
+        pendingStores.clear();
+        pendingLoads.clear();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private void releaseMatchPins(Req q) {
+        for (BlockHash key : q.matchPins) {
+            tier.unpin(key);
+        }
+        q.matchPins = List.of();
+        q.matchTokens = 0;
+    }
+
+    private void count(String name, long delta) {
+        stats.merge(name, delta, Long::sum);
+    }
+
+    // ------------------------------------------------------------------ for tests
+
+    HostTier tier() {
+        return tier;
+    }
+
+    int jobsInFlight() {
+        return jobs.size();
+    }
+
+    EngineInfo engine() {
+        return engine;
+    }
+}

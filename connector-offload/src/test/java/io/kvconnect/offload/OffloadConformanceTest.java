@@ -1,0 +1,30 @@
+package io.kvconnect.offload;
+
+import io.kvconnect.core.conformance.ConnectorConformance;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The engine's conformance kit: outputs equal to the run without the connector (sync and async
+ * scheduling, one and two workers), no wrong KV read, nothing held afterwards, aborts at random
+ * points. Run for both load modes and both eviction policies, with a roomy tier and with one so
+ * small that stores constantly evict, and with a store threshold.
+ */
+class OffloadConformanceTest {
+    @ParameterizedTest(name = "load={0}, eviction={1}, capacity={2}, store_threshold={3}")
+    @CsvSource({
+        "async, lru, 4MiB, 0",
+        "sync,  lru, 4MiB, 0",
+        "async, arc, 4MiB, 0",
+        "sync,  arc, 4MiB, 0",
+        "async, lru, 16KiB, 0",
+        "sync,  arc, 16KiB, 0",
+        "async, arc, 24KiB, 1",
+        "sync,  lru, 4MiB, 2",
+    })
+    void passesTheKit(String load, String eviction, String capacity, long threshold) {
+        ConnectorConformance.of(new OffloadConnectorProvider(), Map.of("capacity", capacity, "load", load,
+                "eviction", eviction, "store_threshold", threshold)).run().assertPassed();
+    }
+}
