@@ -5,7 +5,6 @@ import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
-import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
@@ -65,7 +64,7 @@ final class OffloadScheduler implements SchedulerConnector {
     private final List<OffloadMetadata.StoreJob> pendingStores = new ArrayList<>();
     private final List<OffloadMetadata.LoadJob> pendingLoads = new ArrayList<>();
     private final List<KvEvent> events = new ArrayList<>();
-    private final Map<String, Long> stats = new LinkedHashMap<>();
+    private final StatsCounter stats = new StatsCounter();
 
     /** Per-request state. */
     private static final class Req {
@@ -454,12 +453,7 @@ final class OffloadScheduler implements SchedulerConnector {
 
     @Override
     public Optional<ConnectorStats> takeStats() {
-        if (stats.isEmpty()) {
-            return Optional.empty();
-        }
-        CounterStats out = new CounterStats(stats);
-        stats.clear();
-        return Optional.of(out);
+        return stats.take();
     }
 
     /**
@@ -513,7 +507,7 @@ final class OffloadScheduler implements SchedulerConnector {
     }
 
     private void count(String name, long delta) {
-        stats.merge(name, delta, Long::sum);
+        stats.add(name, delta);
     }
 
     // ------------------------------------------------------------------ for tests

@@ -2,7 +2,6 @@ package io.kvconnect.offload;
 
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorStats;
-import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.worker.BlockCopyService;
 import io.kvconnect.api.worker.CopyFailedException;
@@ -54,7 +53,7 @@ final class OffloadWorker implements WorkerConnector {
     private final Map<Long, Boolean> finishedJobs = new LinkedHashMap<>();
     private final Set<String> received = new LinkedHashSet<>();
     private final Set<Integer> loadErrors = new LinkedHashSet<>();
-    private final Map<String, Long> stats = new LinkedHashMap<>();
+    private final StatsCounter stats = new StatsCounter();
     private boolean shutDown;
 
     OffloadWorker(int numSlots, int rank) {
@@ -172,12 +171,7 @@ final class OffloadWorker implements WorkerConnector {
 
     @Override
     public Optional<ConnectorStats> takeStats() {
-        if (stats.isEmpty()) {
-            return Optional.empty();
-        }
-        CounterStats out = new CounterStats(stats);
-        stats.clear();
-        return Optional.of(out);
+        return stats.take();
     }
 
     @Override
@@ -288,6 +282,6 @@ final class OffloadWorker implements WorkerConnector {
     }
 
     private void count(String name, long delta) {
-        stats.merge(name, delta, Long::sum);
+        stats.add(name, delta);
     }
 }
