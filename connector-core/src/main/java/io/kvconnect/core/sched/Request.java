@@ -174,11 +174,6 @@ public final class Request implements RequestView {
         return numTokens - numPromptTokens;
     }
 
-    /** A copy of every known token. */
-    int[] allTokens() {
-        return Arrays.copyOf(tokens, numTokens);
-    }
-
     int scheduledThrough() {
         return scheduledThrough;
     }

@@ -39,12 +39,6 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
         return new SchedulerConfig(2048, 256, 2048, SchedulingPolicy.FCFS, false, LoadFailurePolicy.FAIL);
     }
 
-    /** A copy with asynchronous scheduling switched as given. */
-    public SchedulerConfig withAsyncScheduling(boolean async) {
-        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, async,
-                loadFailurePolicy, connectorErrors);
-    }
-
     /** A copy with another load failure policy. */
     public SchedulerConfig withLoadFailurePolicy(LoadFailurePolicy p) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, p,
