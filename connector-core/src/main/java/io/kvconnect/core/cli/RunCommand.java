@@ -64,8 +64,16 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "4",
+            description = "Sessions of an unreported warm-up run of each configuration before the measured runs "
+                    + "(default ${DEFAULT-VALUE}, at most as many as the workload has; 0 = none).")
+    int warmupSessions;
+
     @Override
     public Integer call() throws Exception {
+        if (warmupSessions < 0) {
+            throw new ConfigException("--warmup", warmupSessions + " is not allowed; allowed: 0 or more sessions");
+        }
         EngineConfig config = options.config();
         PrintWriter out = spec.commandLine().getOut();
         Workload workload = workload();
@@ -83,6 +91,16 @@ final class RunCommand implements Callable<Integer> {
         }
         if (config.connector().isEmpty()) {
             out.println("No connector configured (set \"connector\" in the configuration file).");
+        }
+        if (warmupSessions > 0) {
+            // Time is partly wall time (see Engine), so the first run would otherwise pay for the
+            // JIT compiler and class loading while the second does not.
+            int n = Math.min(warmupSessions, workload.sessions().size());
+            Workload warmup = synthetic(n, (seed == null ? SyntheticChatSpec.defaults().seed() : seed) + 1);
+            warmUp(config, registry, warmup);
+            if (baseline && config.connector().isPresent()) {
+                warmUp(config.withoutConnector(), registry, warmup);
+            }
         }
         List<RunReport> reports = new ArrayList<>();
         String label = config.connector().map(c -> "connector " + c.name()).orElse("no connector");
@@ -134,18 +152,30 @@ final class RunCommand implements Callable<Integer> {
         return RunReport.of(label, engine, (System.nanoTime() - t0) / 1e9);
     }
 
+    private static void warmUp(EngineConfig config, ConnectorRegistry registry, Workload workload)
+            throws InterruptedException {
+        try (Engine engine = EngineFactory.create(config, registry, false)) {
+            new WorkloadDriver(engine, workload).run(done -> { });
+        }
+    }
+
     private Workload workload() {
         if (trace != null) {
             return TraceReader.read(trace, 32_000, seed == null ? 42 : seed);
         }
-        SyntheticChatSpec d = SyntheticChatSpec.defaults();
         if (sessions != null && sessions <= 0) {
             throw new ConfigException("--sessions", sessions + " is not allowed; allowed: a positive number");
         }
-        SyntheticChatSpec spec = new SyntheticChatSpec(sessions == null ? d.sessions() : sessions, d.minTurns(),
+        SyntheticChatSpec d = SyntheticChatSpec.defaults();
+        return synthetic(sessions == null ? d.sessions() : sessions, seed == null ? d.seed() : seed);
+    }
+
+    private static Workload synthetic(int numSessions, long seed) {
+        SyntheticChatSpec d = SyntheticChatSpec.defaults();
+        SyntheticChatSpec spec = new SyntheticChatSpec(numSessions, d.minTurns(),
                 d.maxTurns(), d.systemPrompts(), d.minSystemPromptTokens(), d.maxSystemPromptTokens(),
                 d.minUserTokens(), d.maxUserTokens(), d.minOutputTokens(), d.maxOutputTokens(), d.sessionsPerSecond(),
-                d.meanThinkSeconds(), d.vocabSize(), seed == null ? d.seed() : seed);
+                d.meanThinkSeconds(), d.vocabSize(), seed);
         return SyntheticChatWorkload.generate(spec);
     }
 

@@ -24,8 +24,12 @@ import org.slf4j.LoggerFactory;
  * submit step N+1 before applying step N's output, so the workers never wait for the scheduler.
  *
  * <p>Time is modelled: each step advances {@link #now()} by the modelled compute cost plus the real
- * wall time of everything else in the step (scheduling, connector hooks and copies, aggregation).
- * The verifying model's own work, which stands in for the GPU, is not charged.
+ * wall time of everything else in the step (scheduling, connector hooks, waits for copies,
+ * aggregation). The verifying model's own work, which stands in for the GPU, is not charged.
+ * Copies overlap the modelled compute as they would on a GPU's copy engine: each worker gives its
+ * copy stream what is left of the modelled compute time of the step to finish the copies queued so
+ * far, and that wait is not charged either. Without this a step would be far shorter in wall time
+ * than the time it models, and an asynchronous copy would appear to span many steps.
  *
  * <p><b>Liveness.</b> {@link #hasWork()} stays true while the connector holds blocks or reports
  * pending work, so transfers and leases complete without new traffic.
@@ -100,7 +104,8 @@ public final class Engine implements AutoCloseable {
         List<RequestUpdate> updates = new ArrayList<>(scheduler.takeUpdates());
         SchedulerOutput out = scheduler.schedule();
         long schedNanos = System.nanoTime() - t0;
-        Executor.StepHandle handle = executor.submit(out);
+        double modelled = modelledSeconds(out);
+        Executor.StepHandle handle = executor.submit(out, (long) (modelled * 1e9));
         ExecutorStepResult result = null;
         if (setup.scheduler().asyncScheduling() && out.hasWork()) {
             // Pipeline: apply the previous step's output while this one runs.
@@ -122,7 +127,8 @@ public final class Engine implements AutoCloseable {
             disableConnector(updates);
         }
         long wall = System.nanoTime() - t0;
-        advanceClock(out, result, wall);
+        long compute = result == null ? 0 : result.computeNanos();
+        now += modelled + Math.max(0, wall - compute) / 1e9;
         metrics.step(schedNanos, out);
         metrics.events(scheduler.takeEvents());
         metrics.connectorStats(scheduler.takeConnectorStats());
@@ -170,20 +176,22 @@ public final class Engine implements AutoCloseable {
         return result;
     }
 
-    private void advanceClock(SchedulerOutput out, ExecutorStepResult result, long wallNanos) {
+    /** The modelled GPU compute time of {@code out}'s work. */
+    private double modelledSeconds(SchedulerOutput out) {
         long prefill = 0;
         int decode = 0;
+        long context = 0;
         for (ScheduledWork w : out.work()) {
             if (w.numTokens() == 1 && w.samples()) {
                 decode++;
             } else {
                 prefill += w.numTokens();
             }
+            if (w.samples()) {
+                context += w.start() + w.numTokens();
+            }
         }
-        long context = result == null ? 0 : result.contextTokens();
-        long compute = result == null ? 0 : result.computeNanos();
-        double modelled = setup.cost().stepSeconds(prefill, decode, context);
-        now += modelled + Math.max(0, wallNanos - compute) / 1e9;
+        return setup.cost().stepSeconds(prefill, decode, context);
     }
 
     /** Runs steps until nothing is left to do; returns every update. */

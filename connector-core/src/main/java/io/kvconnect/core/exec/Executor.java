@@ -90,11 +90,16 @@ public final class Executor implements AutoCloseable {
     public record StepHandle(SchedulerOutput output, List<Future<WorkerStepResult>> futures) {
     }
 
-    /** Hands {@code out} to every worker; returns at once. */
-    public StepHandle submit(SchedulerOutput out) {
+    /**
+     * Hands {@code out} to every worker; returns at once.
+     *
+     * @param computeWindowNanos the step's modelled GPU compute time, which the workers' copy
+     *     streams may use as a GPU's copy engine would
+     */
+    public StepHandle submit(SchedulerOutput out, long computeWindowNanos) {
         List<Future<WorkerStepResult>> futures = new ArrayList<>(workers.size());
         for (Worker w : workers) {
-            futures.add(w.submit(out));
+            futures.add(w.submit(out, computeWindowNanos));
         }
         return new StepHandle(out, futures);
     }
@@ -129,7 +134,7 @@ public final class Executor implements AutoCloseable {
         ConnectorOutput aggregated = anyConnector ? aggregator.aggregate(perRank) : ConnectorOutput.EMPTY;
         Map<String, String> failed = failedRequests(handle.output(), aggregated, failures);
         ModelOutput mo = new ModelOutput(results.getFirst().sampledTokens(), aggregated, failed);
-        return new ExecutorStepResult(mo, mismatches, compute, results.getFirst().contextTokens(), failures);
+        return new ExecutorStepResult(mo, mismatches, compute, failures);
     }
 
     /**

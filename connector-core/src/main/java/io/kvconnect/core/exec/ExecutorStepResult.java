@@ -10,10 +10,9 @@ import java.util.List;
  * @param modelOutput what the scheduler needs: sampled tokens, aggregated connector output,
  *     requests failed by worker-side hook failures
  * @param mismatches KV verification mismatches of all workers
- * @param computeNanos the slowest worker's simulated-compute wall time
- * @param contextTokens positions read by sampling requests (one rank's count)
+ * @param computeNanos the largest wall time any worker spent inside the modelled compute window
  * @param hookFailures worker-side connector hooks that threw
  */
 public record ExecutorStepResult(ModelOutput modelOutput, List<KvMismatch> mismatches, long computeNanos,
-                                 long contextTokens, List<HookFailure> hookFailures) {
+                                 List<HookFailure> hookFailures) {
 }

@@ -13,10 +13,9 @@ import java.util.Map;
  * @param connectorOutput this worker's connector output, or {@code null} without a connector
  * @param hookFailures connector hooks that threw
  * @param mismatches KV verification mismatches found in this step
- * @param computeNanos wall time of the simulated model compute (replaced by the modelled cost)
- * @param contextTokens positions read by sampling requests (for the modelled attention cost)
+ * @param computeNanos wall time covered by the modelled compute cost: the simulated model compute
+ *     and the wait that lets the copy stream use the rest of the modelled compute window
  */
 record WorkerStepResult(int rank, Map<String, Integer> sampledTokens, ConnectorOutput connectorOutput,
-                        List<HookFailure> hookFailures, List<KvMismatch> mismatches, long computeNanos,
-                        long contextTokens) {
+                        List<HookFailure> hookFailures, List<KvMismatch> mismatches, long computeNanos) {
 }

@@ -2,6 +2,7 @@ package io.kvconnect.core.memory;
 
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One daemon thread running tasks in the order they were submitted: the host stand-in for a CUDA
@@ -13,6 +14,13 @@ final class CopyStream {
 
     private final BlockingQueue<Runnable> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
+    /** Tasks submitted so far (END not counted). */
+    private final AtomicLong submitted = new AtomicLong();
+    /** Tasks run so far; written by the stream thread only. */
+    private volatile long completed;
+    /** Threads in {@link #awaitQueued}; changed only while holding {@link #drained}. */
+    private volatile int waiters;
+    private final Object drained = new Object();
 
     CopyStream(String name) {
         // Daemon: a worker that never closes its service must not keep the JVM alive.
@@ -30,7 +38,39 @@ final class CopyStream {
 
     /** Queues {@code task} after every task submitted before it. */
     void submit(Runnable task) {
+        submitted.incrementAndGet();
         queue.add(task);
+    }
+
+    /**
+     * Waits until every task submitted before the call has run, or {@code maxNanos} passed.
+     *
+     * @return the nanoseconds waited
+     */
+    long awaitQueued(long maxNanos) throws InterruptedException {
+        long target = submitted.get();
+        if (completed >= target || maxNanos <= 0) {
+            return 0;
+        }
+        long t0 = System.nanoTime();
+        long deadline = t0 + maxNanos;
+        synchronized (drained) {
+            // Dekker with the stream thread: it writes completed, then reads waiters; we write
+            // waiters, then read completed. One of us sees the other, so no wake-up is lost.
+            waiters++;
+            try {
+                while (completed < target) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    drained.wait(left / 1_000_000, (int) (left % 1_000_000));
+                }
+            } finally {
+                waiters--;
+            }
+        }
+        return System.nanoTime() - t0;
     }
 
     /** Lets the thread finish once the tasks queued so far have run. */
@@ -78,6 +118,12 @@ final class CopyStream {
                 return;
             }
             task.run();
+            completed++; // the only writer
+            if (waiters > 0) {
+                synchronized (drained) {
+                    drained.notifyAll();
+                }
+            }
         }
     }
 }

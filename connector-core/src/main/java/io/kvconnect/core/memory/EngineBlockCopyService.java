@@ -208,6 +208,17 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         return ticket;
     }
 
+    /**
+     * Waits until every copy queued before the call has run, or {@code maxNanos} passed. The worker
+     * calls it to let the copy stream work while the modelled GPU compute of a step would run (see
+     * the engine's time model).
+     *
+     * @return the nanoseconds waited
+     */
+    public long awaitQueued(long maxNanos) throws InterruptedException {
+        return stream.awaitQueued(maxNanos);
+    }
+
     private EngineHostBuffer checkArguments(Direction direction, int[] ids, HostBlockBuffer buffer, int[] slots) {
         if (ids.length != slots.length) {
             throw new IllegalArgumentException(ids.length + " block ids but " + slots.length + " slots");

@@ -117,6 +117,16 @@ class MainTest {
     }
 
     @Test
+    void aNegativeWarmupExitsTwoBeforeAnythingRuns() {
+        int code = execute("run", "--plugins-dir", emptyPlugins.toString(), "--warmup", "-1");
+
+        assertEquals(2, code);
+        assertEquals("configuration error: --warmup: -1 is not allowed; allowed: 0 or more sessions",
+                err.toString().strip());
+        assertEquals("", out.toString());
+    }
+
+    @Test
     void runWithAMissingConfigFileExitsTwo() {
         Path missing = tmp.resolve("missing.json");
 

@@ -57,6 +57,42 @@ class CopyLifecycleTest {
     }
 
     @Test
+    void awaitQueuedReturnsOnceEveryCopyQueuedBeforeItRan() throws Exception {
+        try (HostKvMemory memory = HostKvMemory.allocate(layout(LayoutKind.PER_LAYER));
+                EngineBlockCopyService service = new EngineBlockCopyService(memory, "copy-test");
+                HostBlockBuffer buffer = service.allocateHostBuffer(4)) {
+            List<CopyTicket> tickets = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                tickets.add(service.copyToHost(new int[] {1 + i}, buffer, new int[] {i}));
+            }
+            service.awaitQueued(Duration.ofDays(1).toNanos());
+
+            for (CopyTicket t : tickets) {
+                assertTrue(t.isDone(), "queued before the wait, so run by its end");
+            }
+            assertEquals(0, service.awaitQueued(Duration.ofDays(1).toNanos()), "nothing queued: no wait at all");
+        }
+    }
+
+    @Test
+    void awaitQueuedGivesUpAfterItsTimeWhileACopyStalls() throws Exception {
+        KvTestSupport.StallFirst stall = new KvTestSupport.StallFirst();
+        try (HostKvMemory memory = HostKvMemory.allocate(layout(LayoutKind.PER_LAYER));
+                EngineBlockCopyService service = new EngineBlockCopyService(memory, "copy-test", stall);
+                HostBlockBuffer buffer = service.allocateHostBuffer(1)) {
+            CopyTicket ticket = service.copyToHost(new int[] {1}, buffer, new int[] {0});
+            stall.entered.await();
+
+            long waited = service.awaitQueued(Duration.ofMillis(20).toNanos());
+
+            assertTrue(waited >= Duration.ofMillis(20).toNanos(), "waited its whole time: " + waited);
+            assertFalse(ticket.isDone());
+            stall.release();
+            ticket.await();
+        }
+    }
+
+    @Test
     void aStalledCopyTimesOutThenCompletes() throws Exception {
         KvTestSupport.StallFirst stall = new KvTestSupport.StallFirst();
         try (HostKvMemory memory = HostKvMemory.allocate(layout(LayoutKind.PER_LAYER));
