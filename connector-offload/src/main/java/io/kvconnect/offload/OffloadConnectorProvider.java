@@ -44,6 +44,6 @@ public final class OffloadConnectorProvider implements ConnectorProvider {
     @Override
     public WorkerConnector createWorkerConnector(ConnectorConfig config, WorkerContext context) {
         OffloadConfig parsed = OffloadConfig.parse(config);
-        return new OffloadWorker(parsed.slots(config, context.engine()), context.rank());
+        return new OffloadWorker(parsed.slots(config, context.engine()) * parsed.blockMultiple(), context.rank());
     }
 }

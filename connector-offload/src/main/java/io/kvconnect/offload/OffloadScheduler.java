@@ -51,7 +51,10 @@ final class OffloadScheduler implements SchedulerConnector {
     private final OffloadConfig config;
     private final EngineInfo engine;
     private final int blockSize;
+    /** Engine blocks per offloaded block ({@code block_multiple}). */
+    private final int multiple;
     private final long allRanks;
+    /** Bytes of one engine block across all workers. */
     private final long bytesPerBlock;
     private final HostTier tier;
     private final LookupCounter lookups = new LookupCounter(MAX_TRACKED_LOOKUPS);
@@ -72,13 +75,14 @@ final class OffloadScheduler implements SchedulerConnector {
         /** The request's GPU block ids (group 0), in order. */
         int[] table = new int[0];
         int tableSize;
-        /** Blocks below this index were considered for storing. */
+        /** Offloaded blocks below this index were considered for storing. */
         int nextStore;
         /** Blocks [loadFrom, loadTo) were loaded from the tier: never stored from this request. */
         int loadFrom;
         int loadTo;
-        /** Keys pinned by the last match, not yet turned into a load. */
+        /** Keys pinned by the last match, one per offloaded block, not yet turned into a load. */
         List<BlockHash> matchPins = List.of();
+        /** Engine blocks of the last match's local hit. */
         int matchLocalBlocks;
         int matchTokens;
         boolean lookupsCounted;
@@ -112,6 +116,8 @@ final class OffloadScheduler implements SchedulerConnector {
         final boolean store;
         final String requestId;
         final List<BlockHash> keys;
+        /** Engine blocks copied. */
+        final int engineBlocks;
         /** For stores: the parent hash of each key (null for a prefix's first block). */
         final List<BlockHash> parents;
         /** For stores: the touched GPU blocks. */
@@ -120,11 +126,13 @@ final class OffloadScheduler implements SchedulerConnector {
         long failedRanks;
         boolean poisoned;
 
-        Job(long id, boolean store, String requestId, List<BlockHash> keys, List<BlockHash> parents, int[] gpuBlocks) {
+        Job(long id, boolean store, String requestId, List<BlockHash> keys, int engineBlocks, List<BlockHash> parents,
+            int[] gpuBlocks) {
             this.id = id;
             this.store = store;
             this.requestId = requestId;
             this.keys = keys;
+            this.engineBlocks = engineBlocks;
             this.parents = parents;
             this.gpuBlocks = gpuBlocks;
         }
@@ -134,6 +142,7 @@ final class OffloadScheduler implements SchedulerConnector {
         this.config = config;
         this.engine = engine;
         this.blockSize = engine.blockSize();
+        this.multiple = config.blockMultiple();
         int tp = engine.tensorParallelSize();
         this.allRanks = tp == 64 ? -1L : (1L << tp) - 1;
         this.bytesPerBlock = OffloadConfig.bytesPerBlockAllWorkers(engine);
@@ -164,25 +173,28 @@ final class OffloadScheduler implements SchedulerConnector {
         q.lookupsCounted = true;
         count("lookups", 1);
         int local = localHitTokens / blockSize;
-        int k = local;
-        while (k < numHashes && tier.isReady(request.blockHash(k))) {
-            k++;
+        int numGroups = numHashes / multiple;
+        int first = local / multiple; // may be partly hit locally: its other blocks load from the tier
+        int g = first;
+        while (g < numGroups && tier.isReady(key(request, g))) {
+            g++;
         }
-        for (int i = k; i > local; i--) {
-            tier.touch(request.blockHash(i - 1)); // reverse, so the prefix's first block is most recent
+        for (int i = g; i > first; i--) {
+            tier.touch(key(request, i - 1)); // reverse, so the prefix's first block is most recent
         }
-        if (k < numHashes) {
-            tier.touch(request.blockHash(k)); // a ghost hit adapts ARC
+        if (g < numGroups) {
+            tier.touch(key(request, g)); // a ghost hit adapts ARC
         }
         // The engine recomputes at least the last prompt token.
-        int tokens = Math.min((k - local) * blockSize, request.numTokens() - 1 - localHitTokens);
+        int tokens = Math.min((g * multiple - local) * blockSize, request.numTokens() - 1 - localHitTokens);
         if (tokens <= 0) {
             return MatchResult.none();
         }
         int blocks = (tokens + blockSize - 1) / blockSize;
-        List<BlockHash> pins = new ArrayList<>(blocks);
-        for (int i = local; i < local + blocks; i++) {
-            BlockHash key = request.blockHash(i);
+        int lastGroup = (local + blocks - 1) / multiple;
+        List<BlockHash> pins = new ArrayList<>(lastGroup - first + 1);
+        for (int i = first; i <= lastGroup; i++) {
+            BlockHash key = key(request, i);
             tier.pin(key);
             pins.add(key);
         }
@@ -202,14 +214,15 @@ final class OffloadScheduler implements SchedulerConnector {
         }
         int n = (externalTokens + blockSize - 1) / blockSize;
         int first = q.matchLocalBlocks;
+        int groups = n == 0 ? 0 : (first + n - 1) / multiple - first / multiple + 1;
         boolean async = config.load() == OffloadConfig.LoadMode.ASYNC;
         long id = nextJobId++;
-        if (externalTokens > q.matchTokens || n > q.matchPins.size() || blocks.size() < first + n) {
+        if (externalTokens > q.matchTokens || groups > q.matchPins.size() || blocks.size() < first + n) {
             // Nothing pinned covers this load. An asynchronous load must still be reported, so the
             // workers report every block as failed; a synchronous one fails the request here.
             String why = "updateStateAfterAlloc(" + request.requestId() + "): " + externalTokens
                     + " external tokens, but the last match pinned " + q.matchTokens + " in " + q.matchPins.size()
-                    + " block(s) and the request owns " + blocks.size();
+                    + " offloaded block(s) and the request owns " + blocks.size() + " block(s)";
             releaseMatchPins(q);
             if (!async) {
                 throw new IllegalStateException(why);
@@ -217,24 +230,26 @@ final class OffloadScheduler implements SchedulerConnector {
             int[] gpu = Arrays.copyOfRange(blocks.toArray(0), Math.min(first, blocks.size()),
                     Math.min(first + n, blocks.size()));
             pendingLoads.add(new OffloadMetadata.LoadJob(id, request.requestId(), true, new int[gpu.length], gpu, true));
-            jobs.put(id, new Job(id, false, request.requestId(), List.of(), List.of(), new int[0]));
+            jobs.put(id, new Job(id, false, request.requestId(), List.of(), 0, List.of(), new int[0]));
             q.jobsInFlight++;
             q.storesDisabled = true;
             return;
         }
-        List<BlockHash> keys = new ArrayList<>(q.matchPins.subList(0, n));
-        for (BlockHash extra : q.matchPins.subList(n, q.matchPins.size())) {
+        List<BlockHash> keys = new ArrayList<>(q.matchPins.subList(0, groups));
+        for (BlockHash extra : q.matchPins.subList(groups, q.matchPins.size())) {
             tier.unpin(extra);
         }
         q.matchPins = List.of();
         int[] slots = new int[n];
         int[] gpu = new int[n];
+        int firstGroup = first / multiple;
         for (int i = 0; i < n; i++) {
-            slots[i] = tier.slot(keys.get(i));
-            gpu[i] = blocks.get(first + i);
+            int b = first + i;
+            slots[i] = tier.slot(keys.get(b / multiple - firstGroup)) * multiple + b % multiple;
+            gpu[i] = blocks.get(b);
         }
         pendingLoads.add(new OffloadMetadata.LoadJob(id, request.requestId(), async, slots, gpu, false));
-        jobs.put(id, new Job(id, false, request.requestId(), keys, List.of(), new int[0]));
+        jobs.put(id, new Job(id, false, request.requestId(), keys, n, List.of(), new int[0]));
         q.jobsInFlight++;
         q.loadFrom = first;
         q.loadTo = first + n;
@@ -282,24 +297,30 @@ final class OffloadScheduler implements SchedulerConnector {
         return new OffloadMetadata(output.step(), stores, loads, fence);
     }
 
-    /** Plans stores of blocks {@code [q.nextStore, limit)} read from {@code table}. */
+    /**
+     * Plans stores of the offloaded blocks from {@code q.nextStore} up to the one ending at or before
+     * engine block {@code limit}, read from {@code table}.
+     */
     private void planStores(Req q, int limit, int[] table, List<OffloadMetadata.StoreJob> out) {
-        if (q.storesDisabled || q.nextStore >= limit) {
-            q.nextStore = Math.max(q.nextStore, q.storesDisabled ? limit : q.nextStore);
+        int limitGroups = limit / multiple;
+        if (q.storesDisabled || q.nextStore >= limitGroups) {
+            q.nextStore = Math.max(q.nextStore, q.storesDisabled ? limitGroups : q.nextStore);
             return;
         }
         RequestView r = q.view;
         List<BlockHash> keys = new ArrayList<>();
         List<BlockHash> parents = new ArrayList<>();
-        List<Integer> gpu = new ArrayList<>();
-        List<Integer> slots = new ArrayList<>();
+        int[] gpu = new int[(limitGroups - q.nextStore) * multiple];
+        int[] slots = new int[gpu.length];
+        int copies = 0;
         List<BlockHash> evicted = new ArrayList<>();
-        int b = q.nextStore;
-        for (; b < limit; b++) {
-            if (b >= q.loadFrom && b < q.loadTo) {
-                continue;
+        int g = q.nextStore;
+        for (; g < limitGroups; g++) {
+            int from = g * multiple;
+            if (from < q.loadTo && from + multiple > q.loadFrom) {
+                continue; // loaded from the tier, so held there
             }
-            BlockHash key = r.blockHash(b);
+            BlockHash key = key(r, g);
             if (tier.contains(key)) {
                 continue;
             }
@@ -313,26 +334,35 @@ final class OffloadScheduler implements SchedulerConnector {
                 break; // nothing evictable now: try again next step
             }
             keys.add(key);
-            parents.add(b == 0 ? null : r.blockHash(b - 1));
-            gpu.add(table[b]);
-            slots.add(slot);
+            parents.add(g == 0 ? null : key(r, g - 1));
+            for (int j = 0; j < multiple; j++) {
+                gpu[copies] = table[from + j];
+                slots[copies++] = slot * multiple + j;
+            }
         }
-        q.nextStore = b;
+        q.nextStore = g;
         if (!evicted.isEmpty()) {
             events.add(new KvEvent.BlockRemoved(evicted, 0, StorageMedium.CPU));
-            count("evicted_blocks", evicted.size());
+            count("evicted_blocks", evicted.size() * multiple);
         }
         if (keys.isEmpty()) {
             return;
         }
-        int[] gpuIds = gpu.stream().mapToInt(Integer::intValue).toArray();
+        int[] gpuIds = Arrays.copyOf(gpu, copies);
         pool.touch(gpuIds);
         long id = nextJobId++;
-        jobs.put(id, new Job(id, true, r.requestId(), keys, parents, gpuIds));
+        jobs.put(id, new Job(id, true, r.requestId(), keys, copies, parents, gpuIds));
         q.jobsInFlight++;
-        out.add(new OffloadMetadata.StoreJob(id, r.requestId(), gpuIds,
-                slots.stream().mapToInt(Integer::intValue).toArray()));
-        count("store_blocks_planned", keys.size());
+        out.add(new OffloadMetadata.StoreJob(id, r.requestId(), gpuIds, Arrays.copyOf(slots, copies)));
+        count("store_blocks_planned", copies);
+    }
+
+    /**
+     * The key of offloaded block {@code g}: the chained hash of its last engine block, which names
+     * the whole prefix up to and including it.
+     */
+    private BlockHash key(RequestView r, int g) {
+        return r.blockHash(g * multiple + multiple - 1);
     }
 
     @Override
@@ -382,8 +412,8 @@ final class OffloadScheduler implements SchedulerConnector {
                 }
             }
         } else {
-            count("loaded_blocks", job.keys.size());
-            count("loaded_bytes", job.keys.size() * bytesPerBlock);
+            count("loaded_blocks", job.engineBlocks);
+            count("loaded_bytes", job.engineBlocks * bytesPerBlock);
         }
     }
 
@@ -404,7 +434,8 @@ final class OffloadScheduler implements SchedulerConnector {
             }
             BlockHash parent = job.parents.get(i);
             if (!run.isEmpty() && !run.getLast().equals(parent)) {
-                events.add(new KvEvent.BlockStored(run, Optional.ofNullable(runParent), blockSize, 0, StorageMedium.CPU));
+                events.add(new KvEvent.BlockStored(run, Optional.ofNullable(runParent), blockSize * multiple, 0,
+                        StorageMedium.CPU));
                 run = new ArrayList<>();
             }
             if (run.isEmpty()) {
@@ -413,14 +444,15 @@ final class OffloadScheduler implements SchedulerConnector {
             run.add(key);
         }
         if (!run.isEmpty()) {
-            events.add(new KvEvent.BlockStored(run, Optional.ofNullable(runParent), blockSize, 0, StorageMedium.CPU));
+            events.add(new KvEvent.BlockStored(run, Optional.ofNullable(runParent), blockSize * multiple, 0,
+                    StorageMedium.CPU));
         }
         if (ok) {
-            count("stored_blocks", job.keys.size());
-            count("stored_bytes", job.keys.size() * bytesPerBlock);
+            count("stored_blocks", job.engineBlocks);
+            count("stored_bytes", job.engineBlocks * bytesPerBlock);
         } else {
             count("store_failures", 1);
-            count("store_blocks_dropped", job.keys.size());
+            count("store_blocks_dropped", job.engineBlocks);
         }
         pool.free(job.gpuBlocks);
     }

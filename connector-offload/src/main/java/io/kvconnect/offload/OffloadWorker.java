@@ -25,7 +25,7 @@ import java.util.Set;
  * The worker side of the offload connector for one rank. Worker thread only; the copies run on the
  * engine's copy service and are polled here.
  *
- * <p>Host memory is allocated once, in {@link #registerKvCaches}: as many slots as the scheduler
+ * <p>Host memory is allocated once, in {@link #registerKvCaches}: as many engine-block slots as the scheduler
  * side manages, so slot numbers from the metadata are valid on every rank. Loads start in {@link
  * #startLoadKv}; synchronous ones are awaited before layer 0 is computed, asynchronous ones are
  * reported in finished receives once their copy ended. Stores start after the step's compute

@@ -45,8 +45,10 @@ class OffloadConfigTest {
         assertError(Map.of(), "connector.config.capacity", "is required");
         assertError(Map.of("capacity", "1MiB", "capcity", "1"), "connector.config.capcity", "allowed keys");
         assertError(Map.of("capacity", "lots"), "connector.config.capacity", "byte size");
-        assertError(Map.of("capacity", "1MiB", "block_multiple", 2L), "connector.config.block_multiple",
-                "only 1");
+        assertError(Map.of("capacity", "1MiB", "block_multiple", 0L), "connector.config.block_multiple",
+                "[1, 1024]");
+        assertError(Map.of("capacity", "1MiB", "block_multiple", 1025L), "connector.config.block_multiple",
+                "[1, 1024]");
         assertError(Map.of("capacity", "1MiB", "eviction", "fifo"), "connector.config.eviction", "lru, arc");
         assertError(Map.of("capacity", "1MiB", "load", "lazy"), "connector.config.load", "async, sync");
         assertError(Map.of("capacity", "1MiB", "store_threshold", -1L), "connector.config.store_threshold", "[0,");
@@ -55,6 +57,18 @@ class OffloadConfigTest {
                 () -> small.slots(cfg(Map.of()), new EngineInfo("e", TINY, 16, 100, 1, false)));
         assertEquals("connector.config.capacity", e.path());
         assertTrue(e.getMessage().contains("at least 4096"), e.getMessage());
+        OffloadConfig fourBlocks = OffloadConfig.parse(cfg(Map.of("capacity", "16KiB", "block_multiple", 8L)));
+        e = assertThrows(ConfigException.class,
+                () -> fourBlocks.slots(cfg(Map.of()), new EngineInfo("e", TINY, 16, 100, 1, false)));
+        assertTrue(e.getMessage().contains("at least 32768"), e.getMessage());
+    }
+
+    @Test
+    void aBlockMultipleDividesTheCapacityIntoLargerBlocks() {
+        OffloadConfig c = OffloadConfig.parse(cfg(Map.of("capacity", "1MiB", "block_multiple", 4L)));
+        assertEquals(4, c.blockMultiple());
+        assertEquals(64, c.slots(cfg(Map.of()), new EngineInfo("e", TINY, 16, 100, 2, false)),
+                "1 MiB / (4 x 4096 bytes)");
     }
 
     private static void assertError(Map<String, ?> values, String path, String text) {

@@ -268,4 +268,51 @@ class OffloadSchedulerTest {
         assertEquals(1, m.stores().size(), "looked up twice: stored");
         assertInstanceOf(OffloadMetadata.StoreJob.class, m.stores().getFirst());
     }
+
+    @Test
+    void aBlockMultipleStoresWholeOffloadedBlocksAndLoadsFromTheMiddleOfOne() {
+        OffloadScheduler s = scheduler(1, Map.of("block_multiple", 2L));
+        FakeRequest a = new FakeRequest("a", 1, 5);
+        OffloadMetadata m = prefill(s, a, 10);
+        assertEquals(1, m.stores().size());
+        OffloadMetadata.StoreJob store = m.stores().getFirst();
+        assertEquals(List.of(10, 11, 12, 13), java.util.Arrays.stream(store.gpuBlocks()).boxed().toList(),
+                "two whole offloaded blocks; the fifth engine block waits for its pair");
+        int[] slots = store.slots();
+        assertEquals(slots[0] + 1, slots[1], "an offloaded block's engine blocks are adjacent host slots");
+        assertEquals(slots[2] + 1, slots[3]);
+        assertEquals(0, slots[0] % 2);
+        report(s, 0, all(m, true));
+        assertEquals(List.of(new KvEvent.BlockStored(List.of(a.hashes.get(1), a.hashes.get(3)), Optional.empty(),
+                2 * BS, 0, StorageMedium.CPU)), s.takeEvents(), "keyed by each offloaded block's last hash");
+
+        FakeRequest b = new FakeRequest("b", 1, 5);
+        assertEquals(MatchResult.async(3 * BS), s.getNumNewMatchedTokens(b, BS),
+                "the GPU holds block 0; blocks 1 to 3 come from the tier");
+        assertEquals(1, s.tier().pins(a.hashes.get(1)));
+        assertEquals(1, s.tier().pins(a.hashes.get(3)));
+        s.updateStateAfterAlloc(b, BlockIds.of(20, 21, 22, 23, 24, 25), 3 * BS);
+        OffloadMetadata.LoadJob load = build(s, List.of(), Set.of()).loads().getFirst();
+        assertEquals(List.of(21, 22, 23), java.util.Arrays.stream(load.gpuBlocks()).boxed().toList());
+        assertEquals(List.of(slots[1], slots[2], slots[3]), java.util.Arrays.stream(load.slots()).boxed().toList(),
+                "the second half of the first offloaded block, then all of the second");
+        report(s, 0, Map.of(load.id(), true));
+        assertEquals(0, s.tier().pins(a.hashes.get(1)));
+        CounterStats stats = (CounterStats) s.takeStats().orElseThrow();
+        assertEquals(4, stats.get("stored_blocks"), "engine blocks");
+        assertEquals(3, stats.get("loaded_blocks"));
+    }
+
+    @Test
+    void aBlockMultipleNeverOffersAPartlyStoredPrefix() {
+        OffloadScheduler s = scheduler(1, Map.of("block_multiple", 4L));
+        FakeRequest a = new FakeRequest("a", 1, 3);
+        assertTrue(prefill(s, a, 10).stores().isEmpty(), "three engine blocks make no offloaded block of four");
+        a.computed = a.numTokens();
+        a.status = RequestStatus.FINISHED_STOPPED;
+        s.requestFinished(a, BlockIds.of(10, 11, 12, 13));
+        assertTrue(build(s, List.of(), Set.of()).stores().isEmpty());
+        assertEquals(MatchResult.none(), s.getNumNewMatchedTokens(new FakeRequest("b", 1, 3), 0));
+        assertTrue(pool.held.isEmpty());
+    }
 }
