@@ -20,14 +20,18 @@ import io.kvconnect.core.sched.SchedulingPolicy;
 import io.kvconnect.core.workload.SyntheticChatSpec;
 import io.kvconnect.core.workload.SyntheticChatWorkload;
 import io.kvconnect.core.workload.Workload;
+import java.io.IOException;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The conformance kit: runs a connector through lifecycle scenarios in a real, small engine and
@@ -41,7 +45,12 @@ import java.util.SplittableRandom;
  * synchronous and asynchronous scheduling and one and two workers — every output must equal the
  * output of the same run without the connector, no KV read may be wrong, and at the end no block,
  * request or connector reference may be left; then the same workload with requests aborted at
- * random points. Throughout, {@code requestFinished} must be called exactly once per request and
+ * random points; then the same workload while the engine's copy service fails some copies and
+ * stalls others (a failed copy moves no byte). Under load failure policy {@code recompute} every
+ * output must still equal the run without the connector, so a connector must report the GPU blocks
+ * of a failed load as invalid and must never offer a block whose store failed (the verifying model
+ * catches both); under {@code fail} the requests that do not fail must produce the same outputs.
+ * Throughout, {@code requestFinished} must be called exactly once per request and
  * {@code getNumNewMatchedTokens} must not offer more tokens than a request has beyond its local hit.
  *
  * <p>The kit needs the engine (module {@code kvconnect.core}) on the test path, not at run time.
@@ -83,6 +92,10 @@ public final class ConnectorConformance {
                 () -> aborts(false)));
         scenarios.add(scenario("aborts at random points leave nothing behind (async scheduling, 2 workers)",
                 () -> aborts(true)));
+        scenarios.add(scenario("failed and stalled copies are recomputed, never read (load failure policy recompute, "
+                + "async scheduling, 2 workers)", () -> failedCopies(workload, LoadFailurePolicy.RECOMPUTE, true)));
+        scenarios.add(scenario("failed copies fail only requests that needed them (load failure policy fail, "
+                + "sync scheduling, 2 workers)", () -> failedCopies(workload, LoadFailurePolicy.FAIL, false)));
         return new ConformanceResult(scenarios);
     }
 
@@ -100,19 +113,49 @@ public final class ConnectorConformance {
     }
 
     private String sameOutputs(Workload workload, boolean async, int workers) throws Exception {
-        Outcome without = runWorkload(workload, async, workers, false);
+        Outcome without = runWorkload(workload, async, workers, false, LoadFailurePolicy.FAIL, CopyFaults.NONE);
         if (!without.problems.isEmpty()) {
             return "the run without the connector failed (an engine bug): " + String.join("; ", without.problems);
         }
         Map<String, int[]> baseline = without.outputs;
-        Outcome with = runWorkload(workload, async, workers, true);
+        Outcome with = runWorkload(workload, async, workers, true, LoadFailurePolicy.FAIL, CopyFaults.NONE);
+        return compare(baseline, with, false);
+    }
+
+    private String failedCopies(Workload workload, LoadFailurePolicy policy, boolean async) throws Exception {
+        Outcome without = runWorkload(workload, async, 2, false, policy, CopyFaults.NONE);
+        if (!without.problems.isEmpty()) {
+            return "the run without the connector failed (an engine bug): " + String.join("; ", without.problems);
+        }
+        Outcome with = runWorkload(workload, async, 2, true, policy, new FlakyCopies());
+        return compare(without.outputs, with, policy == LoadFailurePolicy.FAIL);
+    }
+
+    /**
+     * Compares a run with the connector against the baseline's outputs.
+     *
+     * @param failuresAllowed whether requests of the run may fail (their outputs are not compared)
+     */
+    private static String compare(Map<String, int[]> baseline, Outcome with, boolean failuresAllowed) {
         if (!with.problems.isEmpty()) {
             return String.join("; ", with.problems);
+        }
+        if (!failuresAllowed && !with.failures.isEmpty()) {
+            return "requests failed: " + with.failures;
         }
         if (!baseline.keySet().equals(with.outputs.keySet())) {
             return "finished requests differ: " + baseline.keySet() + " vs " + with.outputs.keySet();
         }
+        // A failed turn's partial output becomes part of its session's later prompts, so those
+        // turns differ from the baseline too: compare only sessions without a failure.
+        Set<String> failedSessions = new HashSet<>();
+        for (String id : with.failures.keySet()) {
+            failedSessions.add(session(id));
+        }
         for (Map.Entry<String, int[]> e : baseline.entrySet()) {
+            if (failedSessions.contains(session(e.getKey()))) {
+                continue;
+            }
             if (!Arrays.equals(e.getValue(), with.outputs.get(e.getKey()))) {
                 return "request " + e.getKey() + " produced " + Arrays.toString(with.outputs.get(e.getKey()))
                         + " instead of " + Arrays.toString(e.getValue());
@@ -121,13 +164,24 @@ public final class ConnectorConformance {
         return "";
     }
 
-    private record Outcome(Map<String, int[]> outputs, List<String> problems) {
+    /** The session of a workload request id ({@code "s3/1"} is turn 1 of session {@code s3}). */
+    private static String session(String requestId) {
+        int slash = requestId.lastIndexOf('/');
+        return slash < 0 ? requestId : requestId.substring(0, slash);
     }
 
-    private Outcome runWorkload(Workload workload, boolean async, int workers, boolean withConnector)
-            throws Exception {
+    /**
+     * @param outputs every finished request's output tokens
+     * @param failures why requests failed, by id
+     * @param problems what the kit found wrong
+     */
+    private record Outcome(Map<String, int[]> outputs, Map<String, String> failures, List<String> problems) {
+    }
+
+    private Outcome runWorkload(Workload workload, boolean async, int workers, boolean withConnector,
+                                LoadFailurePolicy policy, CopyFaults faults) throws Exception {
         CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
-        try (Engine engine = new Engine(setup(async, workers, withConnector, counting))) {
+        try (Engine engine = new Engine(setup(async, workers, withConnector, counting, policy, faults))) {
             int[] steps = {0};
             new WorkloadDriver(engine, workload).run(done -> {
                 if (++steps[0] > MAX_STEPS) {
@@ -142,7 +196,7 @@ public final class ConnectorConformance {
     private String aborts(boolean async) throws Exception {
         CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
         SplittableRandom random = new SplittableRandom(11);
-        try (Engine engine = new Engine(setup(async, 2, true, counting))) {
+        try (Engine engine = new Engine(setup(async, 2, true, counting, LoadFailurePolicy.FAIL, CopyFaults.NONE))) {
             int[] shared = tokens(random, 18);
             List<String> ids = new ArrayList<>();
             for (int round = 0; round < 3; round++) {
@@ -180,7 +234,7 @@ public final class ConnectorConformance {
         if (engine.hasWork()) {
             problems.add("the engine still had work after " + MAX_STEPS + " steps (a stuck request or transfer, "
                     + "or hasPendingWork() that never ends)");
-            return new Outcome(engine.metrics().outputs(), problems);
+            return new Outcome(engine.metrics().outputs(), engine.metrics().failures(), problems);
         }
         try {
             EngineInvariants.checkDrained(engine.scheduler());
@@ -188,7 +242,7 @@ public final class ConnectorConformance {
             problems.add(e.getMessage());
         }
         if (engine.metrics().mismatches() > 0) {
-            problems.add(engine.metrics().mismatches() + " KV read(s) had wrong content");
+            problems.add(engine.metrics().mismatches() + " KV read(s) had wrong content and their output was used");
         }
         engine.close(); // idempotent; the caller's try-with-resources closes again harmlessly
         if (engine.scheduler().stats().leakedConnectorReferences() > 0) {
@@ -201,12 +255,12 @@ public final class ConnectorConformance {
         if (counting != null) {
             problems.addAll(counting.problems());
         }
-        return new Outcome(engine.metrics().outputs(), problems);
+        return new Outcome(engine.metrics().outputs(), engine.metrics().failures(), problems);
     }
 
-    private EngineSetup setup(boolean async, int workers, boolean withConnector, CountingSchedulerConnector[] out) {
-        SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, async,
-                LoadFailurePolicy.FAIL);
+    private EngineSetup setup(boolean async, int workers, boolean withConnector, CountingSchedulerConnector[] out,
+                              LoadFailurePolicy policy, CopyFaults faults) {
+        SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, async, policy);
         Optional<EngineSetup.ConnectorSides> sides = Optional.empty();
         if (withConnector) {
             EngineInfo info = new EngineInfo("conformance", MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, async);
@@ -221,7 +275,7 @@ public final class ConnectorConformance {
                             EngineContexts.worker(info, catalog, clock, "connector", rank))));
         }
         return new EngineSetup(MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, scheduler, LayoutKind.PER_LAYER, true,
-                ModelCost.defaults(), sides, CopyFaults.NONE, true);
+                ModelCost.defaults(), sides, faults, true);
     }
 
     private static int[] tokens(SplittableRandom random, int n) {
@@ -230,6 +284,26 @@ public final class ConnectorConformance {
             t[i] = 1 + random.nextInt(31_999);
         }
         return t;
+    }
+
+    /**
+     * Fails every fifth copy and stalls every seventh for a millisecond, counted across the
+     * workers' copy streams. A failed copy moves no byte.
+     */
+    private static final class FlakyCopies implements CopyFaults {
+        private final AtomicLong copies = new AtomicLong();
+
+        @Override
+        public void beforeCopy(Direction direction, int[] blockIds) throws Exception {
+            long n = copies.getAndIncrement();
+            if (n % 5 == 2) {
+                throw new IOException("injected failure of copy " + n + " (" + direction + ", blocks "
+                        + Arrays.toString(blockIds) + ")");
+            }
+            if (n % 7 == 4) {
+                Thread.sleep(1);
+            }
+        }
     }
 
     /** A catalog holding only the connector under test. */

@@ -13,6 +13,7 @@ import io.kvconnect.core.sched.SchedulerOutput;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -169,10 +170,23 @@ public final class Engine implements AutoCloseable {
         long u0 = System.nanoTime();
         updates.addAll(scheduler.update(h.output(), result.modelOutput()));
         updateNanos = System.nanoTime() - u0;
+        // A read of wrong KV matters only if its output is used: a failed load is reported after
+        // the step that read it, and the scheduler then discards that output.
+        Set<String> discarded = scheduler.discardedOutputs();
         for (KvMismatch m : result.mismatches()) {
-            LOG.error("KV verification: {}", m);
+            if (discarded.contains(m.requestId())) {
+                LOG.debug("KV verification: {} (output discarded)", m);
+            } else {
+                LOG.error("KV verification: {}", m);
+            }
         }
-        metrics.countMismatches(result.mismatches().size());
+        result.mismatchCounts().forEach((id, n) -> {
+            if (discarded.contains(id)) {
+                metrics.countDiscardedWrongReads(n);
+            } else {
+                metrics.countMismatches(n);
+            }
+        });
         return result;
     }
 

@@ -34,6 +34,7 @@ public final class EngineMetrics {
     private long steps;
     private long computedTokens;
     private long mismatches;
+    private long discardedWrongReads;
 
     void arrived(String id, double time, int prompt) {
         timings.put(id, new Timing(time));
@@ -94,8 +95,12 @@ public final class EngineMetrics {
         return statsFailures;
     }
 
-    void countMismatches(int n) {
+    void countMismatches(long n) {
         mismatches += n;
+    }
+
+    void countDiscardedWrongReads(long n) {
+        discardedWrongReads += n;
     }
 
     void update(RequestUpdate u, double now) {
@@ -173,9 +178,20 @@ public final class EngineMetrics {
         return computedTokens;
     }
 
-    /** KV verification mismatches reported. */
+    /**
+     * KV verification mismatches: wrong KV read in a step whose output the engine used. Zero in a
+     * correct run.
+     */
     public long mismatches() {
         return mismatches;
+    }
+
+    /**
+     * Wrong KV read in a step whose output the engine discarded: typically the step that read the
+     * blocks of a synchronous load before the load reported them failed. Harmless by construction.
+     */
+    public long discardedWrongReads() {
+        return discardedWrongReads;
     }
 
     private static final class Timing {

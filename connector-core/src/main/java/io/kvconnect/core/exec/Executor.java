@@ -122,19 +122,21 @@ public final class Executor implements AutoCloseable {
         List<ConnectorOutput> perRank = new ArrayList<>(results.size());
         List<KvMismatch> mismatches = new ArrayList<>();
         List<HookFailure> failures = new ArrayList<>();
+        Map<String, Long> mismatchCounts = new LinkedHashMap<>();
         long compute = 0;
         boolean anyConnector = false;
         for (WorkerStepResult r : results) {
             perRank.add(r.connectorOutput());
             anyConnector |= r.connectorOutput() != null;
             mismatches.addAll(r.mismatches());
+            r.mismatchCounts().forEach((id, n) -> mismatchCounts.merge(id, (long) n, Long::sum));
             failures.addAll(r.hookFailures());
             compute = Math.max(compute, r.computeNanos());
         }
         ConnectorOutput aggregated = anyConnector ? aggregator.aggregate(perRank) : ConnectorOutput.EMPTY;
         Map<String, String> failed = failedRequests(handle.output(), aggregated, failures);
         ModelOutput mo = new ModelOutput(results.getFirst().sampledTokens(), aggregated, failed);
-        return new ExecutorStepResult(mo, mismatches, compute, failures);
+        return new ExecutorStepResult(mo, mismatches, mismatchCounts, compute, failures);
     }
 
     /**
@@ -179,17 +181,16 @@ public final class Executor implements AutoCloseable {
     /**
      * The verifying model's counters over all workers.
      *
-     * @param mismatches KV reads with wrong content
      * @param verifiedBlockReads block reads checked
      * @param trackedRequests requests the workers still keep state for (0 after a drain)
      */
-    public record ModelCounters(long mismatches, long verifiedBlockReads, long trackedRequests) {
+    public record ModelCounters(long verifiedBlockReads, long trackedRequests) {
     }
 
     /** The verifying model's counters summed over the workers. */
     public ModelCounters modelCounters() {
-        return new ModelCounters(sumOverWorkers(w -> w.runner().mismatchCount()),
-                sumOverWorkers(w -> w.runner().verifiedBlockReads()), sumOverWorkers(w -> w.runner().trackedRequests()));
+        return new ModelCounters(sumOverWorkers(w -> w.runner().verifiedBlockReads()),
+                sumOverWorkers(w -> w.runner().trackedRequests()));
     }
 
     /** Bytes copied by the engine's copy services, per direction, over all workers. */

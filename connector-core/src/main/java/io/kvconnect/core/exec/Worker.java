@@ -132,7 +132,8 @@ final class Worker implements AutoCloseable {
             runner.beginStep(out);
         }
         ConnectorOutput co = connector == null ? null : connectorOutput(out.finishedRequestIds(), failures);
-        return new WorkerStepResult(rank, sampled, co, failures, runner.takeMismatches(), computeNanos);
+        return new WorkerStepResult(rank, sampled, co, failures, runner.takeMismatches(),
+                runner.takeMismatchCounts(), computeNanos);
     }
 
     private ConnectorOutput connectorOutput(Set<String> finished, List<HookFailure> failures) {

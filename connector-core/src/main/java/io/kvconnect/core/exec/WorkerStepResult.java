@@ -12,10 +12,12 @@ import java.util.Map;
  * @param sampledTokens tokens sampled (every rank samples the same, from the all-reduced digests)
  * @param connectorOutput this worker's connector output, or {@code null} without a connector
  * @param hookFailures connector hooks that threw
- * @param mismatches KV verification mismatches found in this step
+ * @param mismatches KV verification mismatches found in this step (at most 100)
+ * @param mismatchCounts every KV verification mismatch of this step, counted per request
  * @param computeNanos wall time covered by the modelled compute cost: the simulated model compute
  *     and the wait that lets the copy stream use the rest of the modelled compute window
  */
 record WorkerStepResult(int rank, Map<String, Integer> sampledTokens, ConnectorOutput connectorOutput,
-                        List<HookFailure> hookFailures, List<KvMismatch> mismatches, long computeNanos) {
+                        List<HookFailure> hookFailures, List<KvMismatch> mismatches, Map<String, Integer> mismatchCounts,
+                        long computeNanos) {
 }

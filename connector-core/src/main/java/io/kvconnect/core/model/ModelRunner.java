@@ -44,7 +44,8 @@ public final class ModelRunner {
     private final boolean contributes;
     private final Map<String, State> states = new HashMap<>();
     private final List<KvMismatch> mismatches = new ArrayList<>();
-    private long mismatchCount;
+    /** Wrong reads per request since the last {@link #takeMismatchCounts()}. */
+    private final Map<String, Integer> mismatchCounts = new HashMap<>();
     private long verifiedBlockReads;
     private List<ScheduledWork> stepWork = List.of();
     private State[] stepStates = new State[0];
@@ -195,9 +196,14 @@ public final class ModelRunner {
         return taken;
     }
 
-    /** Every mismatch found so far. */
-    public long mismatchCount() {
-        return mismatchCount;
+    /** Wrong reads per request since the last call, and clears them. */
+    public Map<String, Integer> takeMismatchCounts() {
+        if (mismatchCounts.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, Integer> taken = Map.copyOf(mismatchCounts);
+        mismatchCounts.clear();
+        return taken;
     }
 
     /** Block reads verified so far. */
@@ -251,7 +257,7 @@ public final class ModelRunner {
     }
 
     private void mismatch(State s, int p, int layer) {
-        mismatchCount++;
+        mismatchCounts.merge(s.requestId, 1, Integer::sum);
         if (mismatches.size() < MAX_REPORTED) {
             mismatches.add(new KvMismatch(s.requestId, s.blocks[p / blockSize], layer, p, rank));
         }

@@ -82,6 +82,8 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     private final List<ConnectorStats> connectorStats = new ArrayList<>();
     /** Updates not yet returned by {@link #update} or {@link #takeUpdates}. */
     private List<RequestUpdate> pendingUpdates = new ArrayList<>();
+    /** See {@link #discardedOutputs()}. */
+    private final Set<String> discardedOutputs = new HashSet<>();
     /**
      * Finished requests whose blocks must outlive the step they were scheduled in: a hook failed
      * after the connector may already have planned a copy into them for that step.
@@ -594,6 +596,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
      * @return what happened to requests, in order
      */
     public List<RequestUpdate> update(SchedulerOutput out, ModelOutput result) {
+        discardedOutputs.clear();
         ConnectorOutput co = result.connectorOutput();
         Set<String> truncated = co.invalidBlockIds().isEmpty() ? Set.of()
                 : handleInvalidBlocks(co.invalidBlockIds(), out);
@@ -608,6 +611,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             // The scheduled entry holds the request itself: no lookup by id on this per-token path.
             Request r = (Request) out.scheduledRequests().get(i).request();
             if (r.status().isFinished() || r.discards(out.step()) || truncated.contains(w.requestId())) {
+                discardedOutputs.add(w.requestId());
                 continue;
             }
             r.confirmThrough(w.start() + w.numTokens());
@@ -665,6 +669,15 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 }
             }
         }
+    }
+
+    /**
+     * Requests whose output of the step last passed to {@link #update} was discarded: finished
+     * (aborted, failed) meanwhile, stale after a preemption or truncation, or reading blocks a
+     * failed load reported in that very output. Whatever they read in that step reached nobody.
+     */
+    public Set<String> discardedOutputs() {
+        return Collections.unmodifiableSet(discardedOutputs);
     }
 
     /** Updates from aborts and failures outside a step (call when no step output is pending). */
