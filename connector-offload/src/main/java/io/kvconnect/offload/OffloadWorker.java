@@ -138,6 +138,7 @@ final class OffloadWorker implements WorkerConnector {
                 if (ok) {
                     count("blocks_to_host", c.blocks());
                     count("bytes_to_host", c.ticket().bytes());
+                    count("nanos_to_host", c.ticket().copyNanos().orElse(0));
                 } else {
                     count("store_copy_failures", 1);
                 }
@@ -249,6 +250,7 @@ final class OffloadWorker implements WorkerConnector {
         if (ok) {
             count("blocks_from_host", c.blocks());
             count("bytes_from_host", c.ticket().bytes());
+            count("nanos_from_host", c.ticket().copyNanos().orElse(0));
         } else {
             count("load_copy_failures", 1);
             for (int b : c.gpuBlocks()) {

@@ -2,6 +2,7 @@ package io.kvconnect.api.worker;
 
 import io.kvconnect.api.common.Stability;
 import java.time.Duration;
+import java.util.OptionalLong;
 
 /**
  * An asynchronous block copy started by {@link BlockCopyService}. Copies started on one service
@@ -39,4 +40,13 @@ public interface CopyTicket {
 
     /** Bytes this copy moves. */
     long bytes();
+
+    /**
+     * How long the copy itself ran, in nanoseconds, not counting its wait behind earlier copies;
+     * for a connector's time-per-direction stats. Empty while it runs, after a failure, and when
+     * the service does not measure it (the default). Never blocks.
+     */
+    default OptionalLong copyNanos() {
+        return OptionalLong.empty();
+    }
 }

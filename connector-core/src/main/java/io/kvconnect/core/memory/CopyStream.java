@@ -3,6 +3,7 @@ package io.kvconnect.core.memory;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 
 /**
  * One daemon thread running tasks in the order they were submitted: the host stand-in for a CUDA
@@ -21,6 +22,7 @@ final class CopyStream {
     /** Threads in {@link #awaitQueued}; changed only while holding {@link #drained}. */
     private volatile int waiters;
     private final Object drained = new Object();
+    private final BooleanSupplier hasTask = () -> !queue.isEmpty();
 
     CopyStream(String name) {
         // Daemon: a worker that never closes its service must not keep the JVM alive.
@@ -102,9 +104,7 @@ final class CopyStream {
             // Spin briefly before parking: copies often come in quick succession (a worker
             // stores and loads every step), and a wake-up costs more than a small copy.
             Runnable task = queue.poll();
-            long deadline = System.nanoTime() + EngineCopyTicket.SPIN_NANOS;
-            while (task == null && System.nanoTime() - deadline < 0) {
-                Thread.onSpinWait();
+            if (task == null && SpinWait.until(hasTask)) {
                 task = queue.poll();
             }
             if (task == null) {

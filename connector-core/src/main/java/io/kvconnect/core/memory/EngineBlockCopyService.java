@@ -267,11 +267,12 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
             faults.beforeCopy(direction, ids.clone());
             long t0 = System.nanoTime();
             copy(direction, ids, buffer, slots);
+            long nanos = System.nanoTime() - t0;
             // Counted before completing, so a thread that saw the ticket done sees the count too.
-            (direction == Direction.TO_HOST ? nanosToHost : nanosFromHost).addAndGet(System.nanoTime() - t0);
+            (direction == Direction.TO_HOST ? nanosToHost : nanosFromHost).addAndGet(nanos);
             (direction == Direction.TO_HOST ? blocksToHost : blocksFromHost).addAndGet(ids.length);
             (direction == Direction.TO_HOST ? bytesToHost : bytesFromHost).addAndGet(ticket.bytes());
-            ticket.succeed();
+            ticket.succeed(nanos);
         } catch (Throwable t) {
             // Errors too: a waiter must learn that its copy did not happen rather than wait forever.
             ticket.fail(t);

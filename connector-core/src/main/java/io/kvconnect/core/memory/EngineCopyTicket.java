@@ -4,6 +4,7 @@ import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -20,6 +21,8 @@ final class EngineCopyTicket implements CopyTicket {
     private final int blocks;
     private final String stream;
     private final long bytes;
+    /** Written by the stream thread before completing {@link #done}, read after seeing it done. */
+    private long copyNanos;
 
     EngineCopyTicket(CopyFaults.Direction direction, int blocks, String stream, long bytes) {
         this.direction = direction;
@@ -29,7 +32,8 @@ final class EngineCopyTicket implements CopyTicket {
     }
 
     /** Stream thread: the copy succeeded. */
-    void succeed() {
+    void succeed(long copyNanos) {
+        this.copyNanos = copyNanos; // published by the completion below
         done.complete(null);
     }
 
@@ -42,12 +46,6 @@ final class EngineCopyTicket implements CopyTicket {
     public boolean isDone() {
         return done.isDone();
     }
-
-    /**
-     * How long a waiter spins before it parks. Parking and being woken costs tens of microseconds,
-     * more than copying a small batch of blocks, so a short spin makes small copies cheap.
-     */
-    static final long SPIN_NANOS = 200_000;
 
     @Override
     public void await() throws CopyFailedException, InterruptedException {
@@ -80,10 +78,7 @@ final class EngineCopyTicket implements CopyTicket {
     }
 
     private void spinBriefly() {
-        long deadline = System.nanoTime() + SPIN_NANOS;
-        while (!done.isDone() && System.nanoTime() - deadline < 0) {
-            Thread.onSpinWait();
-        }
+        SpinWait.until(done::isDone);
     }
 
     @Override
@@ -94,6 +89,11 @@ final class EngineCopyTicket implements CopyTicket {
     @Override
     public long bytes() {
         return bytes;
+    }
+
+    @Override
+    public OptionalLong copyNanos() {
+        return done.isDone() && !done.isCompletedExceptionally() ? OptionalLong.of(copyNanos) : OptionalLong.empty();
     }
 
     @Override

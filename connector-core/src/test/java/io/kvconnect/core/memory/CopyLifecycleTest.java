@@ -51,6 +51,8 @@ class CopyLifecycleTest {
             e = assertThrows(CopyFailedException.class, () -> failed.await(Duration.ZERO));
             assertSame(injected, e.getCause());
             assertFalse(next.failed());
+            assertTrue(failed.copyNanos().isEmpty(), "a failed copy has no copy time");
+            assertTrue(next.copyNanos().orElseThrow() >= 0);
             KvTestSupport.assertSlotHolds(buffer.slot(0), memory.layout(), 3);
             assertEquals(memory.layout().bytesPerBlock(), service.bytesCopied(Direction.TO_HOST), "only the success counts");
         }
@@ -105,6 +107,7 @@ class CopyLifecycleTest {
             assertFalse(ticket.await(Duration.ZERO));
             assertFalse(ticket.isDone());
             assertFalse(ticket.failed());
+            assertTrue(ticket.copyNanos().isEmpty(), "no copy time while it runs");
 
             stall.release();
 

@@ -1,0 +1,41 @@
+package io.kvconnect.core.memory;
+
+import java.util.function.BooleanSupplier;
+
+/**
+ * A bounded busy wait before parking. Parking and being woken costs tens of microseconds, more
+ * than copying a small batch of blocks, so the copy stream and waiters on tickets spin briefly
+ * first. After a few microseconds the spin yields the core on every turn: on a machine with more
+ * runnable threads than cores the thread it waits for may need this very core, and a pure spin
+ * would hold it off for the whole spin time.
+ */
+final class SpinWait {
+    /** How long to spin at most before parking. */
+    static final long SPIN_NANOS = 200_000;
+    /** How long to spin without yielding. */
+    private static final long HOT_NANOS = 5_000;
+
+    private SpinWait() {
+    }
+
+    /**
+     * Spins until {@code done} is true or {@link #SPIN_NANOS} passed.
+     *
+     * @return whether {@code done} became true
+     */
+    static boolean until(BooleanSupplier done) {
+        long start = System.nanoTime();
+        while (!done.getAsBoolean()) {
+            long spent = System.nanoTime() - start;
+            if (spent >= SPIN_NANOS) {
+                return false;
+            }
+            if (spent < HOT_NANOS) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+        return true;
+    }
+}
