@@ -30,7 +30,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * plain memory copy of the same bytes measured in the same run.
  *
  * <p>One operation moves {@code batch} blocks of {@code blockKiB} between the workers' KV memory
- * and a host buffer, in {@code direction}, and waits for it. {@code path=service} goes through
+ * and a host buffer, in {@code direction}, and waits for it. Successive operations walk through a
+ * working set of at least {@value #WORKING_SET_MIB} MiB on each side, so both paths copy from and to
+ * main memory, as a KV tier does; copying the same few blocks again and again would measure the
+ * CPU caches instead (a 256 KiB block stays in L2, and a plain copy on one thread keeps it there
+ * while the copy stream, on another core, does not). {@code path=service} goes through
  * {@link EngineBlockCopyService} (argument checks, hand-off to the copy-stream thread, per-layer or
  * whole-block copies, completion); {@code path=baseline} is {@link MemorySegment#copy} of the same
  * blocks on the calling thread (one copy per block, contiguous), the best the copy service could
@@ -40,12 +44,14 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g", "-XX:MaxDirectMemorySize=4g"})
 @State(Scope.Thread)
 public class CopyBandwidthBenchmark {
     /** Layers of the benchmark model: a per-layer block is that many separate copies. */
     static final int LAYERS = 16;
     static final int BLOCK_TOKENS = 16;
+    /** The least memory each side of the copy walks through. */
+    static final long WORKING_SET_MIB = 256;
 
     /** Bytes of one block (all layers), in KiB. */
     @Param({"16", "256", "4096"})
@@ -72,8 +78,10 @@ public class CopyBandwidthBenchmark {
     private HostBlockBuffer buffer;
     private Arena baselineArena;
     private MemorySegment baselineHost;
-    private int[] blockIds;
-    private int[] slots;
+    /** Block ids and slots of each batch in the working set. */
+    private int[][] blockIds;
+    private int[][] slots;
+    private int next;
     private long blockBytes;
 
     /** Bytes moved by one operation, for GB/s. */
@@ -88,23 +96,33 @@ public class CopyBandwidthBenchmark {
         long perTokenPerLayer = blockBytes / BLOCK_TOKENS / LAYERS;
         int headDim = (int) (perTokenPerLayer / 4);
         ModelShape model = new ModelShape("bench", LAYERS, 1, headDim, DType.FP16);
-        memory = HostKvMemory.allocate(KvLayouts.of(model, 0, 1, batch + 1, BLOCK_TOKENS, layout));
+        long minBlocks = (WORKING_SET_MIB << 20) / blockBytes;
+        int batches = (int) Math.max(1, (minBlocks + batch - 1) / batch);
+        int blocks = batches * batch;
+        memory = HostKvMemory.allocate(KvLayouts.of(model, 0, 1, blocks + 1, BLOCK_TOKENS, layout));
         if (memory.layout().bytesPerBlock() != blockBytes) {
             throw new IllegalStateException("block is " + memory.layout().bytesPerBlock() + " bytes, not " + blockBytes);
         }
         copies = new EngineBlockCopyService(memory, "bench-copy");
-        buffer = copies.allocateHostBuffer(batch);
+        buffer = copies.allocateHostBuffer(blocks);
         baselineArena = Arena.ofShared();
-        baselineHost = baselineArena.allocate(blockBytes * batch, 64);
-        blockIds = new int[batch];
-        slots = new int[batch];
-        for (int i = 0; i < batch; i++) {
-            blockIds[i] = i + 1;
-            slots[i] = i;
-            for (int l = 0; l < LAYERS; l++) {
-                memory.blockLayer(i + 1, l).fill((byte) (i + l));
+        baselineHost = baselineArena.allocate(blockBytes * blocks, 64);
+        blockIds = new int[batches][batch];
+        slots = new int[batches][batch];
+        for (int b = 0; b < batches; b++) {
+            for (int i = 0; i < batch; i++) {
+                int slot = b * batch + i;
+                blockIds[b][i] = slot + 1;
+                slots[b][i] = slot;
+                for (int l = 0; l < LAYERS; l++) {
+                    memory.blockLayer(slot + 1, l).fill((byte) (slot + l));
+                }
             }
         }
+        for (int slot = 0; slot < blocks; slot++) {
+            buffer.slot(slot).fill((byte) slot); // touch every page before measuring, as the KV memory is
+        }
+        baselineHost.fill((byte) 1);
     }
 
     @TearDown(Level.Trial)
@@ -117,17 +135,19 @@ public class CopyBandwidthBenchmark {
     @Benchmark
     public long copy() throws CopyFailedException, InterruptedException {
         boolean toHost = direction.equals("TO_HOST");
+        int[] ids = blockIds[next];
+        int[] slotIds = slots[next];
+        next = (next + 1) % blockIds.length;
         if (path.equals("service")) {
-            var ticket = toHost ? copies.copyToHost(blockIds, buffer, slots)
-                    : copies.copyFromHost(buffer, slots, blockIds);
+            var ticket = toHost ? copies.copyToHost(ids, buffer, slotIds) : copies.copyFromHost(buffer, slotIds, ids);
             ticket.await();
             return ticket.bytes();
         }
         long perLayer = blockBytes / LAYERS;
         for (int i = 0; i < batch; i++) {
-            MemorySegment host = baselineHost.asSlice(i * blockBytes, blockBytes);
+            MemorySegment host = baselineHost.asSlice(slotIds[i] * blockBytes, blockBytes);
             if (layout == LayoutKind.CROSS_LAYER) {
-                MemorySegment gpu = memory.block(blockIds[i]);
+                MemorySegment gpu = memory.block(ids[i]);
                 if (toHost) {
                     MemorySegment.copy(gpu, 0, host, 0, blockBytes);
                 } else {
@@ -135,7 +155,7 @@ public class CopyBandwidthBenchmark {
                 }
             } else {
                 for (int l = 0; l < LAYERS; l++) {
-                    MemorySegment gpu = memory.blockLayer(blockIds[i], l);
+                    MemorySegment gpu = memory.blockLayer(ids[i], l);
                     if (toHost) {
                         MemorySegment.copy(gpu, 0, host, l * perLayer, perLayer);
                     } else {
