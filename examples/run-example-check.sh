@@ -79,5 +79,20 @@ check "... and later turns hit the host tier (a connector hit rate)" "$WORK/offl
 awk '/^  connector hit rate/ { sub("%", "", $4); if ($4 + 0 > 0) print "nonzero" }' "$WORK/offload.txt" >"$WORK/offload-rate.txt"
 check "... which is above zero" "$WORK/offload-rate.txt" "nonzero"
 
+# The other settings: offloaded blocks of 4 engine blocks, ARC eviction in a tier too small for
+# the workload, synchronous loads, asynchronous scheduling, 4 workers.
+cat >"$WORK/offload2.json" <<JSON
+{"model": "tiny", "gpu_blocks": 256, "workers": 4, "async_scheduling": true, "connector": {"name": "offload",
+ "config": {"capacity": "2MiB", "block_multiple": 4, "eviction": "arc", "load": "sync"}}}
+JSON
+"$ROOT/kvconnect" run --config "$WORK/offload2.json" --sessions 12 --no-progress --baseline --warmup 0 \
+  >"$WORK/offload2.txt" 2>&1 || true
+check "offload with block_multiple 4, arc, sync loads, async scheduling, 4 workers: identical outputs" \
+  "$WORK/offload2.txt" "outputs identical to the baseline: yes"
+check "... and every KV read verifies" "$WORK/offload2.txt" "result                                          OK"
+awk '/^  connector hit rate/ { sub("%", "", $4); if ($4 + 0 > 0) print "nonzero" }' "$WORK/offload2.txt" \
+  >"$WORK/offload2-rate.txt"
+check "... with host-tier hits" "$WORK/offload2-rate.txt" "nonzero"
+
 echo "example plugin checks: $passed of $((passed + failed)) passed"
 [ "$failed" -eq 0 ]
