@@ -1,6 +1,5 @@
 package com.example.hello;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,7 +26,7 @@ class HelloConformanceTest {
         ConformanceResult result = ConnectorConformance.of(new HelloConnectorProvider(), Map.of("lable", "x")).run();
 
         assertFalse(result.passed(), result.summary());
-        assertEquals(6, result.scenarios().size(), result.summary());
+        assertFalse(result.scenarios().isEmpty(), result.summary());
         assertTrue(result.scenarios().stream().noneMatch(ConformanceResult.Scenario::passed), result.summary());
         assertTrue(result.summary().contains("connector.config.lable: unknown key; allowed keys: [label]"),
                 result.summary());
