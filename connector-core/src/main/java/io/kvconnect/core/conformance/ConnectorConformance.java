@@ -45,7 +45,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * synchronous and asynchronous scheduling and one and two workers — every output must equal the
  * output of the same run without the connector, no KV read may be wrong, and at the end no block,
  * request or connector reference may be left; then the same workload with requests aborted at
- * random points; then the same workload while the engine's copy service fails some copies and
+ * random points; then runs where every copy waits 3 ms before moving a byte, longer than a step, so
+ * requests finish, are aborted or preempted while their copies are queued (a connector must keep
+ * the GPU blocks of its copies alive: delayed free, a {@code GPUBlockPoolView} reference, or a
+ * fence); then the same workload while the engine's copy service fails some copies and
  * stalls others (a failed copy moves no byte). Under load failure policy {@code recompute} every
  * output must still equal the run without the connector, so a connector must report the GPU blocks
  * of a failed load as invalid and must never offer a block whose store failed (the verifying model
@@ -89,9 +92,13 @@ public final class ConnectorConformance {
             }
         }
         scenarios.add(scenario("aborts at random points leave nothing behind (sync scheduling, 2 workers)",
-                () -> aborts(false)));
+                () -> aborts(false, CopyFaults.NONE)));
         scenarios.add(scenario("aborts at random points leave nothing behind (async scheduling, 2 workers)",
-                () -> aborts(true)));
+                () -> aborts(true, CopyFaults.NONE)));
+        scenarios.add(scenario("slow copies outlive their requests' steps, never reading reused blocks "
+                + "(sync scheduling, 1 worker)", () -> slowCopies(workload)));
+        scenarios.add(scenario("aborts while copies are slow leave nothing behind (async scheduling, 2 workers)",
+                () -> aborts(true, SLOW_COPIES)));
         scenarios.add(scenario("failed and stalled copies are recomputed, never read (load failure policy recompute, "
                 + "async scheduling, 2 workers)", () -> failedCopies(workload, LoadFailurePolicy.RECOMPUTE, true)));
         scenarios.add(scenario("failed copies fail only requests that needed them (load failure policy fail, "
@@ -120,6 +127,15 @@ public final class ConnectorConformance {
         Map<String, int[]> baseline = without.outputs;
         Outcome with = runWorkload(workload, async, workers, true, LoadFailurePolicy.FAIL, CopyFaults.NONE);
         return compare(baseline, with, false);
+    }
+
+    private String slowCopies(Workload workload) throws Exception {
+        Outcome without = runWorkload(workload, false, 1, false, LoadFailurePolicy.FAIL, CopyFaults.NONE);
+        if (!without.problems.isEmpty()) {
+            return "the run without the connector failed (an engine bug): " + String.join("; ", without.problems);
+        }
+        Outcome with = runWorkload(workload, false, 1, true, LoadFailurePolicy.FAIL, SLOW_COPIES, FAST_GPU);
+        return compare(without.outputs, with, false);
     }
 
     private String failedCopies(Workload workload, LoadFailurePolicy policy, boolean async) throws Exception {
@@ -180,8 +196,13 @@ public final class ConnectorConformance {
 
     private Outcome runWorkload(Workload workload, boolean async, int workers, boolean withConnector,
                                 LoadFailurePolicy policy, CopyFaults faults) throws Exception {
+        return runWorkload(workload, async, workers, withConnector, policy, faults, ModelCost.defaults());
+    }
+
+    private Outcome runWorkload(Workload workload, boolean async, int workers, boolean withConnector,
+                                LoadFailurePolicy policy, CopyFaults faults, ModelCost cost) throws Exception {
         CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
-        try (Engine engine = new Engine(setup(async, workers, withConnector, counting, policy, faults))) {
+        try (Engine engine = new Engine(setup(async, workers, withConnector, counting, policy, faults, cost))) {
             int[] steps = {0};
             new WorkloadDriver(engine, workload).run(done -> {
                 if (++steps[0] > MAX_STEPS) {
@@ -193,10 +214,10 @@ public final class ConnectorConformance {
         }
     }
 
-    private String aborts(boolean async) throws Exception {
+    private String aborts(boolean async, CopyFaults faults) throws Exception {
         CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
         SplittableRandom random = new SplittableRandom(11);
-        try (Engine engine = new Engine(setup(async, 2, true, counting, LoadFailurePolicy.FAIL, CopyFaults.NONE))) {
+        try (Engine engine = new Engine(setup(async, 2, true, counting, LoadFailurePolicy.FAIL, faults, FAST_GPU))) {
             int[] shared = tokens(random, 18);
             List<String> ids = new ArrayList<>();
             for (int round = 0; round < 3; round++) {
@@ -259,7 +280,7 @@ public final class ConnectorConformance {
     }
 
     private EngineSetup setup(boolean async, int workers, boolean withConnector, CountingSchedulerConnector[] out,
-                              LoadFailurePolicy policy, CopyFaults faults) {
+                              LoadFailurePolicy policy, CopyFaults faults, ModelCost cost) {
         SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, async, policy);
         Optional<EngineSetup.ConnectorSides> sides = Optional.empty();
         if (withConnector) {
@@ -275,7 +296,7 @@ public final class ConnectorConformance {
                             EngineContexts.worker(info, catalog, clock, "connector", rank))));
         }
         return new EngineSetup(MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, scheduler, LayoutKind.PER_LAYER, true,
-                ModelCost.defaults(), sides, faults, true);
+                cost, sides, faults, true);
     }
 
     private static int[] tokens(SplittableRandom random, int n) {
@@ -287,8 +308,24 @@ public final class ConnectorConformance {
     }
 
     /**
-     * Fails every fifth copy and stalls every seventh for a millisecond, counted across the
-     * workers' copy streams. A failed copy moves no byte.
+     * Every copy waits 3 ms before it moves a byte: longer than the kit's engine steps, so a
+     * request can finish, be aborted or be preempted while its copies are still queued, and its
+     * blocks go to another request unless the connector holds them (delayed free, a {@code
+     * GPUBlockPoolView} reference, or a fence).
+     */
+    private static final CopyFaults SLOW_COPIES = (direction, blockIds) -> Thread.sleep(3);
+
+    /**
+     * A model whose steps take no modelled time, so workers do not wait for copies within a step
+     * (the engine lets copies use a step's modelled compute time): slow copies then outlive steps.
+     */
+    private static final ModelCost FAST_GPU = new ModelCost(1e15, 0, 0, 0);
+
+    /**
+     * Fails every fifth copy, stalls every seventh for a millisecond and every 23rd for 20 ms
+     * (several engine steps, so the GPU blocks of a stalled store or load are freed and handed to
+     * other requests meanwhile unless the connector holds them), counted across the workers' copy
+     * streams. A failed copy moves no byte.
      */
     private static final class FlakyCopies implements CopyFaults {
         private final AtomicLong copies = new AtomicLong();
@@ -300,7 +337,9 @@ public final class ConnectorConformance {
                 throw new IOException("injected failure of copy " + n + " (" + direction + ", blocks "
                         + Arrays.toString(blockIds) + ")");
             }
-            if (n % 7 == 4) {
+            if (n % 23 == 11) {
+                Thread.sleep(20);
+            } else if (n % 7 == 4) {
                 Thread.sleep(1);
             }
         }

@@ -25,7 +25,7 @@ class ConformanceKitTest {
                 .asyncLoads(2).build()), Map.of()).run();
 
         assertTrue(result.passed(), result.summary());
-        assertEquals(8, result.scenarios().size());
+        assertEquals(10, result.scenarios().size());
     }
 
     @Test
