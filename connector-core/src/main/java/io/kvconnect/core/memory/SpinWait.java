@@ -5,15 +5,15 @@ import java.util.function.BooleanSupplier;
 /**
  * A bounded busy wait before parking. Parking and being woken costs tens of microseconds, more
  * than copying a small batch of blocks, so the copy stream and waiters on tickets spin briefly
- * first. After a few microseconds the spin yields the core on every turn: on a machine with more
+ * first. After 20 microseconds the spin yields the core on every turn: on a machine with more
  * runnable threads than cores the thread it waits for may need this very core, and a pure spin
  * would hold it off for the whole spin time.
  */
 final class SpinWait {
     /** How long to spin at most before parking. */
     static final long SPIN_NANOS = 200_000;
-    /** How long to spin without yielding. */
-    private static final long HOT_NANOS = 5_000;
+    /** How long to spin without yielding: a hand-off takes 1-2 µs, a 16 KiB copy a few. */
+    private static final long HOT_NANOS = 20_000;
 
     private SpinWait() {
     }
