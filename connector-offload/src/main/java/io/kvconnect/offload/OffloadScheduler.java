@@ -31,10 +31,11 @@ import java.util.Set;
  * The scheduler side of the offload connector. Scheduler thread only.
  *
  * <p><b>Stores.</b> In {@link #buildConnectorMetadata} each scheduled request's blocks that are
- * full by the end of the step ({@code numComputedTokensBefore + numScheduledTokens}) and whose hash
- * is known get a slot; the workers copy them after the step's compute. Blocks whose hash is not
- * known yet (positions still in flight under asynchronous scheduling) are planned in a later step,
- * or at {@link #requestFinished} from {@code numComputedTokens()}, the KV-confirmed count. The GPU
+ * full and whose hash is known get a slot; the workers copy them after the step's compute. Full
+ * means by the end of the step ({@code numComputedTokensBefore + numScheduledTokens}) under
+ * synchronous scheduling, and KV-confirmed ({@code numComputedTokens()}) under asynchronous
+ * scheduling, where the output of a step in flight may still be discarded. The rest is planned in
+ * a later step, or at {@link #requestFinished} from {@code numComputedTokens()}. The GPU
  * blocks a store reads are {@code touch}ed when it is planned and freed when every worker reported
  * it, so a request that finishes, is aborted or preempted cannot have them reallocated under a
  * pending copy; preempted requests are also fenced on the workers. Blocks loaded from the tier are
@@ -286,7 +287,11 @@ final class OffloadScheduler implements SchedulerConnector {
                 }
                 case CONTINUING -> q.append(sr.newBlockIds());
             }
-            int computedBlocks = (sr.numComputedTokensBefore() + sr.numScheduledTokens()) / blockSize;
+            // Synchronous scheduling: this step's tokens are computed before the workers start its
+            // stores. Asynchronous: only KV-confirmed tokens, since an in-flight step's output may
+            // still be discarded.
+            int computedBlocks = (engine.asyncScheduling() ? r.numComputedTokens()
+                    : sr.numComputedTokensBefore() + sr.numScheduledTokens()) / blockSize;
             planStores(q, Math.min(computedBlocks, Math.min(r.numBlockHashes(), q.tableSize)), q.table, stores);
         }
         List<OffloadMetadata.LoadJob> loads = new ArrayList<>(pendingLoads);

@@ -106,16 +106,20 @@ class OffloadSchedulerTest {
     private long step;
 
     private OffloadScheduler scheduler(int workers, Map<String, Object> extra) {
+        return scheduler(workers, extra, false);
+    }
+
+    private OffloadScheduler scheduler(int workers, Map<String, Object> extra, boolean async) {
         Map<String, Object> values = new HashMap<>(Map.of("capacity", "1MiB"));
         values.putAll(extra);
         ConnectorConfig cc = ConnectorConfig.of("connector.config", values);
         OffloadConfig c = OffloadConfig.parse(cc);
-        EngineInfo info = new EngineInfo("e", OffloadConfigTest.TINY, BS, 1000, workers, false);
+        EngineInfo info = new EngineInfo("e", OffloadConfigTest.TINY, BS, 1000, workers, async);
         OffloadScheduler s = new OffloadScheduler(c, c.slots(cc, info), info);
         s.bindSchedulerState(new SchedulerState() {
             @Override public int blockSize() { return BS; }
             @Override public long step() { return step; }
-            @Override public boolean asyncScheduling() { return false; }
+            @Override public boolean asyncScheduling() { return async; }
             @Override public List<RequestView> waitingRequests() { return List.of(); }
             @Override public List<RequestView> runningRequests() { return List.of(); }
             @Override public Optional<RequestView> findRequest(String requestId) { return Optional.empty(); }
@@ -314,5 +318,23 @@ class OffloadSchedulerTest {
         assertTrue(build(s, List.of(), Set.of()).stores().isEmpty());
         assertEquals(MatchResult.none(), s.getNumNewMatchedTokens(new FakeRequest("b", 1, 3), 0));
         assertTrue(pool.held.isEmpty());
+    }
+
+    @Test
+    void underAsyncSchedulingOnlyKvConfirmedBlocksAreStored() {
+        OffloadScheduler s = scheduler(1, Map.of(), true);
+        FakeRequest a = new FakeRequest("a", 1, 3);
+        assertTrue(prefill(s, a, 10).stores().isEmpty(), "scheduled, not confirmed: the step may be discarded");
+        a.computed = 2 * BS; // the engine confirmed two blocks
+        BlockIds none = BlockIds.empty();
+        OffloadMetadata m = build(s, List.of(new ScheduledRequest(a, ScheduledRequest.Kind.CONTINUING, 1, 2 * BS,
+                none)), Set.of());
+        assertEquals(List.of(10, 11), java.util.Arrays.stream(m.stores().getFirst().gpuBlocks()).boxed().toList());
+        a.computed = a.numTokens();
+        a.status = RequestStatus.FINISHED_STOPPED;
+        s.requestFinished(a, BlockIds.of(10, 11, 12, 13));
+        OffloadMetadata last = build(s, List.of(), Set.of());
+        assertEquals(List.of(12), java.util.Arrays.stream(last.stores().getFirst().gpuBlocks()).boxed().toList(),
+                "the rest once the request is done");
     }
 }
