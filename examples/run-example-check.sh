@@ -94,5 +94,50 @@ awk '/^  connector hit rate/ { sub("%", "", $4); if ($4 + 0 > 0) print "nonzero"
   >"$WORK/offload2-rate.txt"
 check "... with host-tier hits" "$WORK/offload2-rate.txt" "nonzero"
 
+# The bundled multi connector end to end. First two host tiers: a small one with synchronous
+# loads (fast, evicts constantly) in front of a larger one; loads come from the first tier with a
+# hit, saves go to both, and the outputs must equal the run without a connector.
+check "the multi connector is listed with the bundled ones" "$WORK/list.txt" \
+  "multi            0.1.0        module_path        kvconnect.multi"
+cat >"$WORK/tiers.json" <<JSON
+{"model": "tiny", "gpu_blocks": 256, "workers": 2, "connector": {"name": "multi", "config": {"connectors": [
+  {"name": "offload", "config": {"capacity": "2MiB", "load": "sync"}},
+  {"name": "offload", "config": {"capacity": "64MiB"}}]}}}
+JSON
+"$ROOT/kvconnect" run --config "$WORK/tiers.json" --sessions 12 --no-progress --baseline >"$WORK/tiers.txt" 2>&1 || true
+check "a multi of two host tiers is created from the module path" "$WORK/tiers.txt" \
+  "Created connector 'multi' 0.1.0 from module-path"
+check "with two host tiers the outputs equal the run without a connector" "$WORK/tiers.txt" \
+  "outputs identical to the baseline: yes"
+check "... and every KV read verifies" "$WORK/tiers.txt" "result                                          OK"
+check "... the first tier serves loads (stats kept per child instance)" "$WORK/tiers.txt" "stat: 0:offload.hit_blocks"
+check "... and the second tier stores too (saves go to every child)" "$WORK/tiers.txt" "stat: 1:offload.stored_blocks"
+check "... and no child hook failed" "$WORK/tiers.txt" \
+  "connector hook failures                          0                     0"
+
+# Offload composed with the third-party test connector from the plugins directory: the composite
+# (module path) finds a child in a plugin layer through the engine's catalog.
+cat >"$WORK/mixed.json" <<JSON
+{"model": "tiny", "gpu_blocks": 256, "workers": 2, "plugins_dir": "$WORK/plugins", "connector": {"name": "multi",
+ "config": {"connectors": [{"name": "offload", "config": {"capacity": "64MiB"}}, {"name": "hello", "config": {"label": "multi"}}]}}}
+JSON
+"$ROOT/kvconnect" run --config "$WORK/mixed.json" --sessions 12 --no-progress --baseline >"$WORK/mixed.txt" 2>&1 || true
+check "a multi of offload and the plugin connector runs with outputs equal to the run without it" "$WORK/mixed.txt" \
+  "outputs identical to the baseline: yes"
+check "... every KV read verifies" "$WORK/mixed.txt" "result                                          OK"
+check "... the plugin child saw every request, under its own key" "$WORK/mixed.txt" "stat: 1:hello.requests_seen"
+check "... and no child hook failed" "$WORK/mixed.txt" \
+  "connector hook failures                          0                     0"
+
+cat >"$WORK/multi-unknown.json" <<JSON
+{"plugins_dir": "$WORK/plugins", "connector": {"name": "multi", "config": {"connectors": [
+  {"name": "offload", "config": {"capacity": "64MiB"}}, {"name": "ofload"}]}}}
+JSON
+status=0; "$ROOT/kvconnect" run --config "$WORK/multi-unknown.json" >"$WORK/multi-unknown.txt" 2>&1 || status=$?
+echo "exit status $status" >>"$WORK/multi-unknown.txt"
+check "an unknown child connector names its field and lists the available ones" "$WORK/multi-unknown.txt" \
+  "configuration error: config.connector.config.connectors[1].name: unknown connector 'ofload'; available: hello, multi, offload"
+check "... with exit status 2" "$WORK/multi-unknown.txt" "exit status 2"
+
 echo "example plugin checks: $passed of $((passed + failed)) passed"
 [ "$failed" -eq 0 ]

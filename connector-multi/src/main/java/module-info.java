@@ -1,11 +1,17 @@
 /**
- * Connector plugin: composition of connectors from configuration.
+ * Connector plugin: composition of connectors from configuration (connector name {@code multi}).
  *
- * <p>Like every plugin module it requires the connector API only and exports nothing. Its
- * connector, and with it the {@code provides io.kvconnect.api.ConnectorProvider} clause and the
- * {@code META-INF/services} entry, is built in issue 5; until then the module is empty on
- * purpose rather than carrying a provider that does nothing.
+ * <p>The configuration lists child connectors in priority order, each with its own full
+ * configuration; the children are found by name in the engine's catalog
+ * ({@code ConnectorContext.catalog()}), so this module links none of them. Loads are served by the
+ * first child that reports a hit, saves go to every child, and metadata, stats, events and transfer
+ * parameters are kept per child. See {@code MultiConnectorProvider} for the configuration and
+ * {@code MultiScheduler} / {@code MultiWorker} for the exact rules.
+ *
+ * <p>Like every plugin module it requires the connector API only and exports nothing.
  */
 module kvconnect.multi {
     requires kvconnect.api;
+
+    provides io.kvconnect.api.ConnectorProvider with io.kvconnect.multi.MultiConnectorProvider;
 }

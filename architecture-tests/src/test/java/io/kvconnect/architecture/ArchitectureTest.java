@@ -57,6 +57,27 @@ class ArchitectureTest {
             .should().haveSimpleName("OffloadConnectorProvider")
             .because("only the provider is the plugin's entry point; everything else is package-private");
 
+    // connector-multi has classes (issue 5), so its rules must not pass vacuously either.
+    @ArchTest
+    static final ArchRule multiPluginDependsOnTheApiOnly = classes()
+            .that().resideInAPackage("io.kvconnect.multi..")
+            .should().onlyDependOnClassesThat().resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.multi..",
+                    "java..")
+            .because("the multi plugin finds its children through the engine's catalog, never by linking them");
+
+    @ArchTest
+    static final ArchRule multiPluginExposesOnlyItsProvider = classes()
+            .that().resideInAPackage("io.kvconnect.multi..")
+            .and().arePublic()
+            .should().haveSimpleName("MultiConnectorProvider")
+            .because("only the provider is the plugin's entry point; everything else is package-private");
+
+    @ArchTest
+    static final ArchRule multiPluginUsesNoReflection = noClasses()
+            .that().resideInAPackage("io.kvconnect.multi..")
+            .should().dependOnClassesThat().resideInAPackage("java.lang.reflect..")
+            .because("a composite forwards each hook explicitly (a test checks every API method is handled)");
+
     // The other plugin modules hold no classes until their issues land; the rule then applies unchanged.
     @ArchTest
     static final ArchRule pluginsDependOnTheApiOnly = classes()

@@ -56,6 +56,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * Throughout, {@code requestFinished} must be called exactly once per request and
  * {@code getNumNewMatchedTokens} must not offer more tokens than a request has beyond its local hit.
  *
+ * <p>A composite connector finds its children in the catalog the kit gives it; add their
+ * providers with {@link #withProviders}.
+ *
  * <p>The kit needs the engine (module {@code kvconnect.core}) on the test path, not at run time.
  */
 public final class ConnectorConformance {
@@ -67,15 +70,31 @@ public final class ConnectorConformance {
 
     private final ConnectorProvider provider;
     private final Map<String, Object> config;
+    /** What the connector finds through {@code ConnectorContext.catalog()}: itself and any {@link #withProviders}. */
+    private final ConnectorCatalog catalog;
 
-    private ConnectorConformance(ConnectorProvider provider, Map<String, Object> config) {
+    private ConnectorConformance(ConnectorProvider provider, Map<String, Object> config,
+                                 List<? extends ConnectorProvider> others) {
         this.provider = Objects.requireNonNull(provider, "provider");
         this.config = Map.copyOf(config);
+        this.catalog = KitCatalog.of(provider, others);
     }
 
     /** A kit for {@code provider} created with {@code config} (the connector's own configuration object). */
     public static ConnectorConformance of(ConnectorProvider provider, Map<String, Object> config) {
-        return new ConnectorConformance(provider, config);
+        return new ConnectorConformance(provider, config, List.of());
+    }
+
+    /**
+     * The same kit, with {@code providers} also in the catalog the connector under test is given
+     * ({@code ConnectorContext.catalog()}), found by their names. A composite connector needs this
+     * to find its children; the engine's own catalog holds every discovered connector. Without it,
+     * the catalog holds the connector under test alone.
+     *
+     * @throws IllegalArgumentException if two providers (the one under test included) share a name
+     */
+    public ConnectorConformance withProviders(List<? extends ConnectorProvider> providers) {
+        return new ConnectorConformance(provider, config, providers);
     }
 
     /** Runs every scenario; never throws for a failing scenario (see {@link ConformanceResult#assertPassed()}). */
@@ -285,7 +304,6 @@ public final class ConnectorConformance {
         Optional<EngineSetup.ConnectorSides> sides = Optional.empty();
         if (withConnector) {
             EngineInfo info = new EngineInfo("conformance", MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, async);
-            ConnectorCatalog catalog = new SingleCatalog(provider);
             InstantSource clock = InstantSource.system();
             ConnectorConfig own = ConnectorConfig.of("connector.config", config);
             CountingSchedulerConnector counting = new CountingSchedulerConnector(provider.createSchedulerConnector(own,
@@ -342,19 +360,6 @@ public final class ConnectorConformance {
             } else if (n % 7 == 4) {
                 Thread.sleep(1);
             }
-        }
-    }
-
-    /** A catalog holding only the connector under test. */
-    private record SingleCatalog(ConnectorProvider provider) implements ConnectorCatalog {
-        @Override
-        public Optional<ConnectorProvider> find(String name) {
-            return provider.name().equals(name) ? Optional.of(provider) : Optional.empty();
-        }
-
-        @Override
-        public List<String> names() {
-            return List.of(provider.name());
         }
     }
 }

@@ -1,0 +1,112 @@
+package io.kvconnect.multi;
+
+import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.api.scheduler.RequestView;
+import io.kvconnect.api.scheduler.ScheduledRequest;
+import io.kvconnect.api.scheduler.SchedulerOutputView;
+import io.kvconnect.api.scheduler.SchedulerState;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one child of the scheduler side sees of the engine: its pool view and scheduler view, and
+ * requests with its own transfer parameters.
+ *
+ * <p><b>Transfer parameters.</b> The composite returns its children's parameters nested under each
+ * child's key ({@code {"0:nixl": {...}, "1:offload": {...}}}, see {@link
+ * MultiScheduler#requestFinished}). A request arriving with such parameters (the decode engine's
+ * side of the exchange) is shown to child {@code key} with the object under its key as its
+ * parameters; a request whose parameters have no object under the child's key (they came from a
+ * single connector, say) is shown as it is. Requests without parameters, the usual case, are passed
+ * through without any wrapper, so this costs nothing on the hot path.
+ *
+ * <p>Scheduler thread only.
+ */
+final class ChildScope {
+    private final int index;
+    private final String key;
+    private ChildPoolView pool;
+
+    ChildScope(int index, String key) {
+        this.index = index;
+        this.key = key;
+    }
+
+    /** The child's position in the configuration. */
+    int index() {
+        return index;
+    }
+
+    /** The child's instance key, such as {@code 1:offload}. */
+    String key() {
+        return key;
+    }
+
+    /** Makes the child's scheduler view over the engine's {@code shared} one. */
+    SchedulerState bind(SchedulerState shared) {
+        pool = new ChildPoolView(shared.gpuBlockPool(), key);
+        return new ChildSchedulerState(shared, this, pool);
+    }
+
+    /** The child's pool view, {@code null} before {@link #bind}. */
+    ChildPoolView pool() {
+        return pool;
+    }
+
+    /** {@code request} as this child sees it. */
+    RequestView view(RequestView request) {
+        TransferParams own = ownParams(request);
+        return own == null ? request : new ChildRequestView(request, own);
+    }
+
+    /** {@code requests} as this child sees them; the same list when no request needs a view of its own. */
+    List<RequestView> views(List<RequestView> requests) {
+        List<RequestView> out = null;
+        for (int i = 0; i < requests.size(); i++) {
+            RequestView r = requests.get(i);
+            RequestView mine = view(r);
+            if (mine != r && out == null) {
+                out = new ArrayList<>(requests.subList(0, i));
+            }
+            if (out != null) {
+                out.add(mine);
+            }
+        }
+        return out == null ? requests : List.copyOf(out);
+    }
+
+    /** {@code output} as this child sees it; the same object when no scheduled request needs a view of its own. */
+    SchedulerOutputView output(SchedulerOutputView output) {
+        List<ScheduledRequest> scheduled = output.scheduledRequests();
+        List<ScheduledRequest> mine = null;
+        for (int i = 0; i < scheduled.size(); i++) {
+            ScheduledRequest sr = scheduled.get(i);
+            RequestView view = view(sr.request());
+            if (view != sr.request() && mine == null) {
+                mine = new ArrayList<>(scheduled.subList(0, i));
+            }
+            if (mine != null) {
+                mine.add(view == sr.request() ? sr : new ScheduledRequest(view, sr.kind(), sr.numScheduledTokens(),
+                        sr.numComputedTokensBefore(), sr.newBlockIds()));
+            }
+        }
+        if (mine == null) {
+            return output;
+        }
+        return new ChildOutputView(output.step(), mine, output.preemptedRequestIds(), output.finishedRequestIds(),
+                output.totalScheduledTokens());
+    }
+
+    /** The object under this child's key in the request's parameters, or {@code null} to show them as they are. */
+    private TransferParams ownParams(RequestView request) {
+        TransferParams params = request.transferParams();
+        if (params.isEmpty() || !(params.asMap().get(key) instanceof Map<?, ?> nested)) {
+            return null;
+        }
+        Map<String, Object> copy = new LinkedHashMap<>();
+        nested.forEach((k, v) -> copy.put(String.valueOf(k), v));
+        return TransferParams.of(copy);
+    }
+}

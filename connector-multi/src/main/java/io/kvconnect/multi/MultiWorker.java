@@ -1,0 +1,457 @@
+package io.kvconnect.multi;
+
+import io.kvconnect.api.common.ConnectorMetadata;
+import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.KvEvent;
+import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.worker.BlockCopyService;
+import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.KvLayout;
+import io.kvconnect.api.worker.WorkerConnector;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The worker side of the {@code multi} connector for one rank: forwards every hook to its
+ * children in configuration order. Called by this worker's thread only, one call at a time, like
+ * any worker side; it shares no state with other ranks' instances.
+ *
+ * <p>Each child is given its own slot of the step's {@link MultiMetadata} in {@link
+ * #handlePreemptions} and {@link #bindConnectorMetadata}, the engine's copy service in {@link
+ * #registerKvCaches} (each child allocates and closes its own host buffers), and every per-layer
+ * and per-step hook. What the children report is combined:
+ * <ul>
+ *   <li>finished receives: the union (only the child that loads a request reports it);</li>
+ *   <li>finished sends, direct mode: a request whose free several children delayed is reported
+ *       once, when the last of them reported it on this rank, so the engine's count per distinct
+ *       rank stays exact; relay mode: the children's reports go to the scheduler side in the worker
+ *       metadata, and rank 0 reports what the scheduler side releases (see {@link
+ *       FinishedRouting});</li>
+ *   <li>load errors: the union, plus the blocks of loads the scheduler side could not hand out;</li>
+ *   <li>stats, per child ({@link MultiStats}); KV events, concatenated in child order and passed
+ *       on to the engine;</li>
+ *   <li>worker metadata: one slot per child ({@link MultiWorkerMetadata}), which also carries each
+ *       child's own events and load errors, so the scheduler side can show each child its own.</li>
+ * </ul>
+ *
+ * <p><b>Failures.</b> Every child is called even when an earlier one throws, and the failures come
+ * back as one exception naming each child. Hooks whose healthy results must not be lost do not
+ * throw: a failure in {@code getFinished} (throwing would lose the other children's completions
+ * forever), {@code takeStats}, {@code takeEvents} or {@code buildWorkerMetadata} is deferred and
+ * thrown by {@link #clearConnectorMetadata}, the step's last hook. A failure in {@code
+ * getBlockIdsWithLoadErrors} is thrown at once: the engine then treats every load of the step as
+ * failed, the safe reading when a child's load errors are unknown.
+ */
+final class MultiWorker implements WorkerConnector {
+    /** What one child reported in the current step, for its worker-metadata slot. */
+    private static final class Stash {
+        Set<String> sending;
+        Set<String> receiving;
+        List<KvEvent> events;
+        Set<Integer> invalid;
+
+        ChildReport report(Optional<WorkerMetadata> metadata, int rank) {
+            if (metadata.isEmpty() && sending == null && receiving == null && events == null && invalid == null) {
+                return ChildReport.EMPTY;
+            }
+            return new ChildReport(metadata, events == null ? List.of() : events,
+                    invalid == null ? Set.of() : invalid, byRank(sending, rank), byRank(receiving, rank), List.of());
+        }
+
+        void clear() {
+            sending = null;
+            receiving = null;
+            events = null;
+            invalid = null;
+        }
+
+        private static Map<String, Set<Integer>> byRank(Set<String> ids, int rank) {
+            if (ids == null) {
+                return Map.of();
+            }
+            Map<String, Set<Integer>> out = new HashMap<>();
+            Set<Integer> me = Set.of(rank);
+            for (String id : ids) {
+                out.put(id, me);
+            }
+            return out;
+        }
+    }
+
+    private final List<String> keys;
+    private final List<WorkerConnector> children;
+    private final int rank;
+    private final List<Stash> stashes;
+    private final Failures deferred = new Failures();
+    /** Direct mode: requests whose free several children delayed, to the children not yet reported here. */
+    private final Map<String, BitSet> awaitingSends = new HashMap<>();
+    private MultiMetadata bound;
+    private boolean relay;
+    private boolean shutDown;
+
+    /**
+     * @param keys each child's instance key, in priority order
+     * @param children each child's worker side for this rank, in the same order
+     * @param rank this worker's rank
+     */
+    MultiWorker(List<String> keys, List<WorkerConnector> children, int rank) {
+        if (keys.size() != children.size() || children.isEmpty()) {
+            throw new IllegalArgumentException("need one key per child and at least one child");
+        }
+        this.keys = List.copyOf(keys);
+        this.children = List.copyOf(children);
+        this.rank = rank;
+        List<Stash> s = new ArrayList<>(children.size());
+        for (int i = 0; i < children.size(); i++) {
+            s.add(new Stash());
+        }
+        this.stashes = List.copyOf(s);
+    }
+
+    // ------------------------------------------------------------------ setup and the step's orders
+
+    /** Every child gets the layout and the engine's copy service; each allocates its own host buffers. */
+    @Override
+    public void registerKvCaches(KvLayout layout, BlockCopyService copies) {
+        Failures failures = new Failures();
+        for (int i = 0; i < children.size(); i++) {
+            try {
+                children.get(i).registerKvCaches(layout, copies);
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(keys.get(i), "registerKvCaches", e);
+            }
+        }
+        failures.throwIfAny();
+    }
+
+    @Override
+    public void handlePreemptions(ConnectorMetadata metadata) {
+        MultiMetadata m = metadata instanceof MultiMetadata mm ? mm : null;
+        Failures failures = new Failures();
+        for (int i = 0; i < children.size(); i++) {
+            try {
+                children.get(i).handlePreemptions(m == null ? ConnectorMetadata.NONE : m.child(i));
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(keys.get(i), "handlePreemptions", e);
+            }
+        }
+        failures.throwIfAny();
+    }
+
+    /**
+     * Takes the composite's own part first (so it survives a throwing child), then binds each child
+     * to its own slot. Metadata that is not the composite's (the engine's {@code NONE} after a
+     * failed build) binds every child to {@code NONE}.
+     */
+    @Override
+    public void bindConnectorMetadata(ConnectorMetadata metadata) {
+        bound = metadata instanceof MultiMetadata m ? m : null;
+        if (bound != null) {
+            relay = bound.relay();
+            if (!relay) {
+                bound.delayedSends().forEach((id, delayers) -> {
+                    BitSet waiting = new BitSet();
+                    delayers.forEach(waiting::set);
+                    awaitingSends.put(id, waiting);
+                });
+            }
+        }
+        Failures failures = new Failures();
+        for (int i = 0; i < children.size(); i++) {
+            try {
+                children.get(i).bindConnectorMetadata(bound == null ? ConnectorMetadata.NONE : bound.child(i));
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(keys.get(i), "bindConnectorMetadata", e);
+            }
+        }
+        failures.throwIfAny();
+    }
+
+    @Override
+    public void startLoadKv() {
+        Failures failures = new Failures();
+        for (int i = 0; i < children.size(); i++) {
+            try {
+                children.get(i).startLoadKv();
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(keys.get(i), "startLoadKv", e);
+            }
+        }
+        failures.throwIfAny();
+    }
+
+    @Override
+    public void waitForLayerLoad(int layer) {
+        Failures failures = new Failures();
+        for (int i = 0; i < children.size(); i++) {
+            try {
+                children.get(i).waitForLayerLoad(layer);
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(keys.get(i), "waitForLayerLoad", e);
+            }
+        }
+        failures.throwIfAny();
+    }
+
+    @Override
+    public void saveKvLayer(int layer) {
+        Failures failures = new Failures();
+        for (int i = 0; i < children.size(); i++) {
+            try {
+                children.get(i).saveKvLayer(layer);
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(keys.get(i), "saveKvLayer", e);
+            }
+        }
+        failures.throwIfAny();
+    }
+
+    @Override
+    public void waitForSave() {
+        Failures failures = new Failures();
+        for (int i = 0; i < children.size(); i++) {
+            try {
+                children.get(i).waitForSave();
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(keys.get(i), "waitForSave", e);
+            }
+        }
+        failures.throwIfAny();
+    }
+
+    // ------------------------------------------------------------------ results of the step
+
+    /** See the class comment for how the children's answers are combined. Never throws for a child. */
+    @Override
+    public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
+        Set<String> sending = null;
+        Set<String> receiving = null;
+        for (int i = 0; i < children.size(); i++) {
+            FinishedTransfers ft;
+            try {
+                ft = Objects.requireNonNull(children.get(i).getFinished(finishedRequestIds),
+                        "getFinished returned null");
+            } catch (RuntimeException | LinkageError e) {
+                deferred.record(keys.get(i), "getFinished", e);
+                continue;
+            }
+            if (relay) {
+                Stash s = stashes.get(i);
+                if (!ft.sending().isEmpty()) {
+                    s.sending = addAll(s.sending, ft.sending());
+                }
+                if (!ft.receiving().isEmpty()) {
+                    s.receiving = addAll(s.receiving, ft.receiving());
+                }
+                continue;
+            }
+            for (String id : ft.sending()) {
+                if (lastDelayerReported(i, id)) {
+                    if (sending == null) {
+                        sending = new LinkedHashSet<>();
+                    }
+                    sending.add(id);
+                }
+            }
+            if (!ft.receiving().isEmpty()) {
+                receiving = addAll(receiving, ft.receiving());
+            }
+        }
+        if (bound != null && (!relay || rank == 0)) {
+            if (!bound.releaseSending().isEmpty()) {
+                sending = addAll(sending, bound.releaseSending());
+            }
+            if (!bound.releaseReceiving().isEmpty()) {
+                receiving = addAll(receiving, bound.releaseReceiving());
+            }
+        }
+        if (sending == null && receiving == null) {
+            return FinishedTransfers.NONE; // the usual step: no allocation
+        }
+        return new FinishedTransfers(sending == null ? Set.of() : sending, receiving == null ? Set.of() : receiving);
+    }
+
+    /**
+     * Direct mode: child {@code child} reported {@code id} sent on this rank; whether the request is
+     * now sent here. A request no child is known to delay passes through; a report from a child
+     * that did not delay it, or a repeated one, is dropped (it must not complete the count early).
+     */
+    private boolean lastDelayerReported(int child, String id) {
+        BitSet waiting = awaitingSends.get(id);
+        if (waiting == null) {
+            return true;
+        }
+        if (!waiting.get(child)) {
+            return false;
+        }
+        waiting.clear(child);
+        if (waiting.isEmpty()) {
+            awaitingSends.remove(id);
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * The union of the children's load errors and of the loads the scheduler side could not hand
+     * out; a child's failure is thrown (after every child was asked), so the engine fails every
+     * load of the step rather than trust blocks whose errors it did not learn.
+     */
+    @Override
+    public Set<Integer> getBlockIdsWithLoadErrors() {
+        Set<Integer> all = null;
+        Failures failures = new Failures();
+        for (int i = 0; i < children.size(); i++) {
+            try {
+                Set<Integer> ids = Objects.requireNonNull(children.get(i).getBlockIdsWithLoadErrors(),
+                        "getBlockIdsWithLoadErrors returned null");
+                if (!ids.isEmpty()) {
+                    stashes.get(i).invalid = addAll(stashes.get(i).invalid, ids);
+                    all = addAll(all, ids);
+                }
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(keys.get(i), "getBlockIdsWithLoadErrors", e);
+            }
+        }
+        if (bound != null) {
+            for (Map.Entry<Integer, Set<Integer>> e : bound.failedLoads().entrySet()) {
+                int child = e.getKey();
+                if (child >= 0 && child < children.size()) {
+                    stashes.get(child).invalid = addAll(stashes.get(child).invalid, e.getValue());
+                }
+                all = addAll(all, e.getValue());
+            }
+        }
+        failures.throwIfAny();
+        return all == null ? Set.of() : Set.copyOf(all);
+    }
+
+    /** The children's stats, each under its own key; empty if none has any. */
+    @Override
+    public Optional<ConnectorStats> takeStats() {
+        Map<String, ConnectorStats> byChild = null;
+        for (int i = 0; i < children.size(); i++) {
+            try {
+                Optional<ConnectorStats> s = Objects.requireNonNull(children.get(i).takeStats(),
+                        "takeStats returned null");
+                if (s.isPresent()) {
+                    if (byChild == null) {
+                        byChild = new LinkedHashMap<>();
+                    }
+                    byChild.put(keys.get(i), s.get());
+                }
+            } catch (RuntimeException | LinkageError e) {
+                deferred.record(keys.get(i), "takeStats", e);
+            }
+        }
+        return byChild == null ? Optional.empty() : Optional.of(new MultiStats(byChild));
+    }
+
+    /** The children's events in child order, passed on to the engine (and kept for their slots). */
+    @Override
+    public List<KvEvent> takeEvents() {
+        List<KvEvent> out = null;
+        for (int i = 0; i < children.size(); i++) {
+            try {
+                List<KvEvent> events = Objects.requireNonNull(children.get(i).takeEvents(), "takeEvents returned null");
+                if (!events.isEmpty()) {
+                    Stash s = stashes.get(i);
+                    if (s.events == null) {
+                        s.events = new ArrayList<>();
+                    }
+                    s.events.addAll(events);
+                    if (out == null) {
+                        out = new ArrayList<>();
+                    }
+                    out.addAll(events);
+                }
+            } catch (RuntimeException | LinkageError e) {
+                deferred.record(keys.get(i), "takeEvents", e);
+            }
+        }
+        return out == null ? List.of() : List.copyOf(out);
+    }
+
+    /** One slot per child, or nothing when no child reported anything (see {@link MultiWorkerMetadata}). */
+    @Override
+    public Optional<WorkerMetadata> buildWorkerMetadata() {
+        List<ChildReport> reports = new ArrayList<>(children.size());
+        boolean any = false;
+        for (int i = 0; i < children.size(); i++) {
+            Optional<WorkerMetadata> metadata = Optional.empty();
+            try {
+                metadata = Objects.requireNonNull(children.get(i).buildWorkerMetadata(),
+                        "buildWorkerMetadata returned null");
+            } catch (RuntimeException | LinkageError e) {
+                deferred.record(keys.get(i), "buildWorkerMetadata", e);
+            }
+            Stash s = stashes.get(i);
+            ChildReport report = s.report(metadata, rank);
+            s.clear();
+            any |= !report.isEmpty();
+            reports.add(report);
+        }
+        return any ? Optional.of(new MultiWorkerMetadata(reports)) : Optional.empty();
+    }
+
+    /** Clears every child, then throws their failures together with the step's deferred ones. */
+    @Override
+    public void clearConnectorMetadata() {
+        Failures failures = new Failures();
+        for (int i = 0; i < children.size(); i++) {
+            try {
+                children.get(i).clearConnectorMetadata();
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(keys.get(i), "clearConnectorMetadata", e);
+            }
+        }
+        bound = null;
+        throwWithDeferred(failures);
+    }
+
+    /** Shuts every child down (once), then throws their failures together with any deferred one. */
+    @Override
+    public void shutdown() {
+        if (shutDown) {
+            return;
+        }
+        shutDown = true;
+        Failures failures = new Failures();
+        for (int i = 0; i < children.size(); i++) {
+            try {
+                children.get(i).shutdown();
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(keys.get(i), "shutdown", e);
+            }
+        }
+        throwWithDeferred(failures);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private void throwWithDeferred(Failures current) {
+        Failures all = new Failures();
+        all.takeAll(deferred);
+        all.takeAll(current);
+        all.throwIfAny();
+    }
+
+    private static <T> Set<T> addAll(Set<T> into, Set<T> more) {
+        Set<T> out = into == null ? new LinkedHashSet<>() : into;
+        out.addAll(more);
+        return out;
+    }
+
+    /** Requests whose sends this rank still awaits from some delaying child (for tests). */
+    int awaitedSends() {
+        return awaitingSends.size();
+    }
+}
