@@ -169,6 +169,7 @@ public final class Engine implements AutoCloseable {
         ExecutorStepResult result = executor.collect(h);
         long u0 = System.nanoTime();
         updates.addAll(scheduler.update(h.output(), result.modelOutput()));
+        scheduler.workerHooksFailed(result.hookFailures().size());
         updateNanos = System.nanoTime() - u0;
         // A read of wrong KV matters only if its output is used: a failed load is reported after
         // the step that read it, and the scheduler then discards that output.

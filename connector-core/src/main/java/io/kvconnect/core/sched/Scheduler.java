@@ -877,6 +877,21 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     }
 
     /**
+     * Counts worker-side hook calls that threw in a step, like scheduler-side ones: under {@code
+     * connector_errors: disable} they also disable the connector. (The executor already failed the
+     * requests whose loads they may have broken.)
+     */
+    public void workerHooksFailed(int calls) {
+        if (calls <= 0 || connector == null) {
+            return;
+        }
+        stats.hookFailures += calls;
+        if (config.connectorErrors() == ConnectorErrorPolicy.DISABLE) {
+            disableRequested = true;
+        }
+    }
+
+    /**
      * Whether a hook failed under {@link ConnectorErrorPolicy#DISABLE} and the connector is still
      * attached: the engine then shuts the worker sides down and calls {@link #disableConnector()}.
      */

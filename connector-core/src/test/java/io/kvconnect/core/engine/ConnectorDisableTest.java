@@ -57,6 +57,26 @@ class ConnectorDisableTest {
 
     @ParameterizedTest
     @MethodSource("io.kvconnect.core.engine.ConnectorTestSupport#modes")
+    void aThrowingWorkerHookThatConcernsNoLoadIsCountedAndDisablesTheConnector(int workers, boolean async)
+            throws Exception {
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
+                .throwing(TestConnectorConfig.ThrowSpec.workerOnce("getFinished", null)).build());
+        Map<String, int[]> outputs;
+        try (Engine engine = ConnectorTestSupport.engine(disabling(24, workers, async), connector)) {
+            outputs = ConnectorTestSupport.multiTurn(engine, 3, 3, 5);
+
+            assertTrue(engine.scheduler().stats().connectorDisabled(), "a worker-side failure counts too");
+            assertTrue(engine.scheduler().stats().hookFailures() >= 1);
+            EngineInvariants.checkDrained(engine.scheduler());
+            assertEquals(0, engine.metrics().mismatches());
+        }
+        try (Engine plain = new Engine(ConnectorTestSupport.setup(24, workers, async, LoadFailurePolicy.FAIL))) {
+            ConnectorTestSupport.assertSameOutputs(ConnectorTestSupport.multiTurn(plain, 3, 3, 5), outputs);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.kvconnect.core.engine.ConnectorTestSupport#modes")
     void aLoadInFlightWhenTheConnectorIsDisabledIsRecomputedLocally(int workers, boolean async) throws Exception {
         int[] prompt = ConnectorTestSupport.prompt(41, 18);
         HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(3)
