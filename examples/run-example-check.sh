@@ -136,8 +136,23 @@ JSON
 status=0; "$ROOT/kvconnect" run --config "$WORK/multi-unknown.json" >"$WORK/multi-unknown.txt" 2>&1 || status=$?
 echo "exit status $status" >>"$WORK/multi-unknown.txt"
 check "an unknown child connector names its field and lists the available ones" "$WORK/multi-unknown.txt" \
-  "configuration error: config.connector.config.connectors[1].name: unknown connector 'ofload'; available: hello, multi, offload"
+  "configuration error: config.connector.config.connectors[1].name: unknown connector 'ofload'; available: hello, multi, nixl-like, offload"
 check "... with exit status 2" "$WORK/multi-unknown.txt" "exit status 2"
+
+# The bundled nixl-like connector end to end: a prefill and a decode engine as two processes on
+# loopback and the router; the decode engine pulls every prefill's blocks over TCP.
+cat >"$WORK/disagg.json" <<JSON
+{"model": "tiny", "gpu_blocks": 256, "workers": 2}
+JSON
+status=0
+"$ROOT/kvconnect" disagg --config "$WORK/disagg.json" --sessions 6 --timeout 120 >"$WORK/disagg.txt" 2>&1 || status=$?
+echo "exit status $status" >>"$WORK/disagg.txt"
+check "disagg: the decode engine's outputs equal a single engine's" "$WORK/disagg.txt" \
+  "outputs identical to a single engine: yes"
+check "... every KV read on both engines verifies" "$WORK/disagg.txt" "KV verification on both engines: OK"
+check "... the blocks moved over the TCP transport" "$WORK/disagg.txt" "transport                         tcp"
+check "... the prefill engine freed every offered transfer" "$WORK/disagg.txt" "stat: sends_finished"
+check "... with exit status 0" "$WORK/disagg.txt" "exit status 0"
 
 echo "example plugin checks: $passed of $((passed + failed)) passed"
 [ "$failed" -eq 0 ]

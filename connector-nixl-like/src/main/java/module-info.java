@@ -1,11 +1,30 @@
 /**
- * Connector plugin: prefill/decode disaggregation over a real transport.
+ * Connector plugin: prefill/decode disaggregation over a real transport (connector name {@code
+ * nixl-like}).
  *
- * <p>Like every plugin module it requires the connector API only and exports nothing. Its
- * connector, and with it the {@code provides io.kvconnect.api.ConnectorProvider} clause and the
- * {@code META-INF/services} entry, is built in issue 6; until then the module is empty on
- * purpose rather than carrying a provider that does nothing.
+ * <p>A router sends a request to the prefill engine with {@code do_remote_decode: true} in its
+ * transfer parameters and one output token. When it finishes, the prefill engine keeps its blocks
+ * under a lease and returns transfer parameters (engine id, host, ports, block ids, request id,
+ * transfer id, block size, tensor-parallel size). The router sends the request with them to the
+ * decode engine, whose workers pull the blocks with one-sided reads from the prefill engine's
+ * workers, then decode. Each read renews the lease; the reader's done notification, or the lease's
+ * expiry, frees the blocks. A read after expiry fails visibly on the decode side (a load failure
+ * handled by the engine's load-failure policy), never as stale KV.
+ *
+ * <p>Configuration keys: {@code role} ({@code producer}, {@code consumer} or {@code both}, the
+ * default), {@code host} (default {@code 127.0.0.1}), {@code port} (first worker's port; 0, the
+ * default, picks free ports), {@code lease_timeout} (default {@code 30s}), {@code transport}
+ * ({@code auto} or {@code tcp}; {@code ucx} is refused: no UCX backend is built yet), {@code
+ * secret} (shared secret proved on the handshake; empty disables the check), {@code
+ * connect_timeout} (5s), {@code io_timeout} (10s), {@code expose_wait} (10s) and {@code
+ * chunk_blocks} (blocks per read, 64).
+ *
+ * <p>Like every plugin module it requires the connector API (and SLF4J for logging) only and
+ * exports nothing.
  */
 module kvconnect.nixl {
     requires kvconnect.api;
+    requires org.slf4j;
+
+    provides io.kvconnect.api.ConnectorProvider with io.kvconnect.nixl.NixlConnectorProvider;
 }

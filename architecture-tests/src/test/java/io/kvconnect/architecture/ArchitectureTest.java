@@ -78,6 +78,22 @@ class ArchitectureTest {
             .should().dependOnClassesThat().resideInAPackage("java.lang.reflect..")
             .because("a composite forwards each hook explicitly (a test checks every API method is handled)");
 
+    // connector-nixl-like has classes (issue 6): its rules must not pass vacuously either. It uses
+    // javax.crypto (java.base) for the handshake's HMAC and SLF4J for its logs; no transport library.
+    @ArchTest
+    static final ArchRule nixlPluginDependsOnTheApiOnly = classes()
+            .that().resideInAPackage("io.kvconnect.nixl..")
+            .should().onlyDependOnClassesThat().resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.nixl..",
+                    "java..", "javax.crypto..", "org.slf4j..")
+            .because("the nixl-like plugin talks to the engine only through the connector API");
+
+    @ArchTest
+    static final ArchRule nixlPluginExposesOnlyItsProvider = classes()
+            .that().resideInAPackage("io.kvconnect.nixl..")
+            .and().arePublic()
+            .should().haveSimpleName("NixlConnectorProvider")
+            .because("only the provider is the plugin's entry point; everything else is package-private");
+
     // The other plugin modules hold no classes until their issues land; the rule then applies unchanged.
     @ArchTest
     static final ArchRule pluginsDependOnTheApiOnly = classes()

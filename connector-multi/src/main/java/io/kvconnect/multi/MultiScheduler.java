@@ -17,6 +17,7 @@ import io.kvconnect.api.scheduler.SchedulerState;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -26,6 +27,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -124,6 +126,26 @@ final class MultiScheduler implements SchedulerConnector {
                 children.get(i).bindSchedulerState(mine);
             } catch (RuntimeException | LinkageError e) {
                 failures.record(key(i), "bindSchedulerState", e);
+            }
+        }
+        failures.throwIfAny();
+    }
+
+    /** Gives each child its own slot of every rank's handshake metadata (ranks without one are absent). */
+    @Override
+    public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+        Failures failures = new Failures();
+        for (int i = 0; i < children.size(); i++) {
+            Map<Integer, WorkerMetadata> mine = new TreeMap<>();
+            for (Map.Entry<Integer, WorkerMetadata> e : byRank.entrySet()) {
+                if (e.getValue() instanceof MultiHandshake h) {
+                    h.child(i).ifPresent(v -> mine.put(e.getKey(), v));
+                }
+            }
+            try {
+                children.get(i).setHandshakeMetadata(Collections.unmodifiableMap(mine));
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(key(i), "setHandshakeMetadata", e);
             }
         }
         failures.throwIfAny();

@@ -132,6 +132,25 @@ final class MultiWorker implements WorkerConnector {
         failures.throwIfAny();
     }
 
+    /** Every child's handshake metadata, each in its own slot; none if no child has any. */
+    @Override
+    public Optional<WorkerMetadata> handshakeMetadata() {
+        Failures failures = new Failures();
+        List<Optional<WorkerMetadata>> slots = new ArrayList<>(children.size());
+        for (int i = 0; i < children.size(); i++) {
+            Optional<WorkerMetadata> mine = Optional.empty();
+            try {
+                mine = Objects.requireNonNullElse(children.get(i).handshakeMetadata(), Optional.empty());
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(keys.get(i), "handshakeMetadata", e);
+            }
+            slots.add(mine);
+        }
+        failures.throwIfAny();
+        return slots.stream().anyMatch(Optional::isPresent) ? Optional.of(new MultiHandshake(slots))
+                : Optional.empty();
+    }
+
     @Override
     public void handlePreemptions(ConnectorMetadata metadata) {
         MultiMetadata m = metadata instanceof MultiMetadata mm ? mm : null;

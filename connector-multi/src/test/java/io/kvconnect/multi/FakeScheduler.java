@@ -12,6 +12,7 @@ import io.kvconnect.api.scheduler.ResetResult;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.scheduler.SchedulerState;
+import io.kvconnect.api.common.WorkerMetadata;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -63,6 +64,15 @@ final class FakeScheduler implements SchedulerConnector {
     public void bindSchedulerState(SchedulerState s) {
         call("bindSchedulerState", "");
         this.state = s;
+    }
+
+    /** What {@link #setHandshakeMetadata} was given. */
+    Map<Integer, WorkerMetadata> handshake;
+
+    @Override
+    public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+        handshake = byRank;
+        call("setHandshakeMetadata", "");
     }
 
     @Override

@@ -48,6 +48,15 @@ final class FakeWorker implements WorkerConnector {
         this.copies = copyService;
     }
 
+    /** What {@link #handshakeMetadata} returns. */
+    Optional<WorkerMetadata> handshake = Optional.empty();
+
+    @Override
+    public Optional<WorkerMetadata> handshakeMetadata() {
+        call("handshakeMetadata");
+        return handshake;
+    }
+
     @Override
     public void handlePreemptions(ConnectorMetadata m) {
         preemptions.add(m);

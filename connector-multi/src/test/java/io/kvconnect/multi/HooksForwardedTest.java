@@ -21,7 +21,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -71,6 +73,7 @@ class HooksForwardedTest {
         Map<String, Consumer<MultiScheduler>> calls = new LinkedHashMap<>();
         var r = new FakeRequest("r");
         calls.put("bindSchedulerState", s -> s.bindSchedulerState(h.state));
+        calls.put("setHandshakeMetadata", s -> s.setHandshakeMetadata(Map.of()));
         calls.put("expectedFinishedCount", MultiScheduler::expectedFinishedCount);
         calls.put("onNewRequest", s -> s.onNewRequest(r));
         calls.put("getNumNewMatchedTokens", s -> s.getNumNewMatchedTokens(r, 0));
@@ -89,6 +92,7 @@ class HooksForwardedTest {
     private static Map<String, Consumer<MultiWorker>> workerCalls() {
         Map<String, Consumer<MultiWorker>> calls = new LinkedHashMap<>();
         calls.put("registerKvCaches", w -> w.registerKvCaches(null, null));
+        calls.put("handshakeMetadata", MultiWorker::handshakeMetadata);
         calls.put("handlePreemptions", w -> w.handlePreemptions(ConnectorMetadata.NONE));
         calls.put("bindConnectorMetadata", w -> w.bindConnectorMetadata(ConnectorMetadata.NONE));
         calls.put("startLoadKv", MultiWorker::startLoadKv);
@@ -103,6 +107,25 @@ class HooksForwardedTest {
         calls.put("clearConnectorMetadata", MultiWorker::clearConnectorMetadata);
         calls.put("shutdown", MultiWorker::shutdown);
         return calls;
+    }
+
+    @Test
+    void handshakeMetadataTravelsPerChildAndRank() {
+        Harness h = new Harness(2, "a", "b");
+        h.worker(0, 0).handshake = Optional.of(Tags.of("a", "port-a0"));
+        h.worker(1, 0).handshake = Optional.of(Tags.of("a", "port-a1"));
+        h.worker(1, 1).handshake = Optional.of(Tags.of("b", "port-b1"));
+        Map<Integer, WorkerMetadata> byRank = new TreeMap<>();
+        for (int rank = 0; rank < 2; rank++) {
+            int r = rank;
+            h.workerSides.get(rank).handshakeMetadata().ifPresent(m -> byRank.put(r, m));
+        }
+        h.scheduler.setHandshakeMetadata(byRank);
+
+        assertEquals(Map.of(0, Tags.of("a", "port-a0"), 1, Tags.of("a", "port-a1")), h.children.get(0).handshake);
+        assertEquals(Map.of(1, Tags.of("b", "port-b1")), h.children.get(1).handshake, "only ranks it has a value from");
+        assertTrue(new Harness(1, "a").workerSides.getFirst().handshakeMetadata().isEmpty(),
+                "no child with handshake metadata: none");
     }
 
     @Test

@@ -6,7 +6,9 @@ import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.common.WorkerMetadata;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -22,10 +24,13 @@ import java.util.OptionalInt;
  *
  * <p><b>One engine step</b> calls, in this order: for each waiting request considered, {@link
  * #getNumNewMatchedTokens} and, when its blocks were allocated, {@link #updateStateAfterAlloc}; then
- * {@link #buildConnectorMetadata} once; the workers run; then {@link #updateConnectorOutput} with
- * the aggregated worker output, {@link #requestFinished} for each request that finished in the
- * step, {@link #takeEvents} and {@link #takeStats}. With asynchronous scheduling the next step's
- * scheduling happens before the previous step's output is processed.
+ * {@link #buildConnectorMetadata} once; the workers run; then, while the step's output is applied,
+ * {@link #requestFinished} for each request that finished in the step, then {@link
+ * #updateConnectorOutput} with the aggregated worker output (the reference engine's order too: a
+ * request finished in a step is known before that step's finished transfers are), then {@link
+ * #takeEvents} and {@link #takeStats}. Aborts between steps call {@link #requestFinished} outside
+ * this order. With asynchronous scheduling the next step's scheduling happens before the previous
+ * step's output is processed.
  *
  * <p><b>Failure.</b> An exception thrown from a hook is contained by the engine: the requests the
  * hook was about fail with the exception as their reason (or, if so configured, the connector is
@@ -42,6 +47,20 @@ public interface SchedulerConnector {
      * step. The view stays valid for the engine's lifetime. Default: ignored.
      */
     default void bindSchedulerState(SchedulerState state) {
+    }
+
+    /**
+     * The worker sides' handshake metadata, by rank: what each returned from {@code
+     * WorkerConnector.handshakeMetadata()} (ranks that returned none are absent). Called once,
+     * after {@link #bindSchedulerState}, after every worker registered its KV cache and before the
+     * first step, so a connector learns its workers' transport addresses (agent metadata, ports)
+     * before any request finishes and can put them into transfer parameters. The counterpart of
+     * the reference engine's {@code set_xfer_handshake_metadata}. Must not block on I/O (serving
+     * the metadata to peers belongs on the connector's own threads). Default: ignored.
+     *
+     * @param byRank immutable; the values are of the connector's own worker-metadata type
+     */
+    default void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
     }
 
     /**

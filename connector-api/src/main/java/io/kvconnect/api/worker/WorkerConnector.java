@@ -45,6 +45,17 @@ public interface WorkerConnector {
     void registerKvCaches(KvLayout layout, BlockCopyService copies);
 
     /**
+     * This worker's handshake metadata for the scheduler side: what peers need to reach this
+     * worker's transport (its address, agent metadata). Called once, on this worker's thread,
+     * right after {@link #registerKvCaches}; the engine hands every rank's value to {@code
+     * SchedulerConnector.setHandshakeMetadata} before the first step. The counterpart of the
+     * reference engine's {@code get_handshake_metadata}. Must be immutable. Default: none.
+     */
+    default Optional<WorkerMetadata> handshakeMetadata() {
+        return Optional.empty();
+    }
+
+    /**
      * First call of every step, before anything reuses memory: requests preempted in the step
      * have lost their blocks, which may be reallocated in this very step. Finish or cancel every
      * copy still reading or writing them before returning. {@code metadata} is the step's

@@ -104,6 +104,11 @@ final class CountingSchedulerConnector implements SchedulerConnector {
     }
 
     @Override
+    public void setHandshakeMetadata(java.util.Map<Integer, io.kvconnect.api.common.WorkerMetadata> byRank) {
+        delegate.setHandshakeMetadata(byRank);
+    }
+
+    @Override
     public OptionalInt expectedFinishedCount() {
         return delegate.expectedFinishedCount();
     }

@@ -70,6 +70,8 @@ public final class Engine implements AutoCloseable {
             throw e;
         }
         this.executor = ex;
+        // Before the first step, so a producer's addresses are known when its first request ends.
+        scheduler.setHandshakeMetadata(ex.handshakeMetadata());
         this.metrics = new EngineMetrics();
     }
 

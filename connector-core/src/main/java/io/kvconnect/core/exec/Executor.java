@@ -3,6 +3,7 @@ package io.kvconnect.core.exec;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.memory.EngineBlockCopyService;
@@ -84,6 +85,19 @@ public final class Executor implements AutoCloseable {
             throw e instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
         }
         aggregator = new KvOutputAggregator(numWorkers, expectedFinishedCount, awaiting);
+    }
+
+    /**
+     * The worker-side connectors' handshake metadata by rank (ranks without any are absent),
+     * gathered after every worker registered its KV cache.
+     */
+    public Map<Integer, WorkerMetadata> handshakeMetadata() {
+        Map<Integer, WorkerMetadata> byRank = new java.util.TreeMap<>();
+        for (int rank = 0; rank < workers.size(); rank++) {
+            int r = rank;
+            workers.get(rank).handshakeMetadata().ifPresent(m -> byRank.put(r, m));
+        }
+        return java.util.Collections.unmodifiableMap(byRank);
     }
 
     /** A step handed to the workers. */

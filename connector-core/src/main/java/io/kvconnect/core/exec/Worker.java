@@ -43,6 +43,8 @@ final class Worker implements AutoCloseable {
     private WorkerConnector connector;
     private final AllReduce allReduce;
     private final ExecutorService thread;
+    /** The connector's handshake metadata, set on the worker thread by {@link #register()}. */
+    private volatile Optional<WorkerMetadata> handshake = Optional.empty();
 
     Worker(int rank, KvMemory memory, EngineBlockCopyService copies, WorkerConnector connector, AllReduce allReduce,
            boolean verify) {
@@ -67,11 +69,17 @@ final class Worker implements AutoCloseable {
             }
             try {
                 connector.registerKvCaches(memory.layout(), copies);
+                handshake = connector.handshakeMetadata();
                 return Optional.empty();
             } catch (RuntimeException | LinkageError e) {
                 return Optional.of(e);
             }
         });
+    }
+
+    /** The connector's handshake metadata; valid once {@link #register()} completed. */
+    Optional<WorkerMetadata> handshakeMetadata() {
+        return handshake;
     }
 
     /**

@@ -6,6 +6,7 @@ import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.GPUBlockPoolView;
 import io.kvconnect.api.scheduler.MatchResult;
@@ -119,6 +120,16 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 : null;
         if (connector != null) {
             guard.run("bindSchedulerState", () -> connector.bindSchedulerState(this));
+        }
+    }
+
+    /**
+     * Hands the workers' handshake metadata to the connector, once, before the first step. A
+     * throwing hook is contained like any other.
+     */
+    public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+        if (connector != null) {
+            guard.run("setHandshakeMetadata", () -> connector.setHandshakeMetadata(byRank));
         }
     }
 

@@ -1,0 +1,375 @@
+package io.kvconnect.core.cli;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.core.config.EngineConfig;
+import io.kvconnect.core.engine.Engine;
+import io.kvconnect.core.plugin.ConnectorDiscovery;
+import io.kvconnect.core.plugin.ConnectorRegistry;
+import io.kvconnect.core.run.EngineFactory;
+import io.kvconnect.core.run.RunReport;
+import io.kvconnect.core.run.WorkloadDriver;
+import io.kvconnect.core.workload.ChatSession;
+import io.kvconnect.core.workload.Percentiles;
+import io.kvconnect.core.workload.PromptBuilder;
+import io.kvconnect.core.workload.SyntheticChatSpec;
+import io.kvconnect.core.workload.SyntheticChatWorkload;
+import io.kvconnect.core.workload.Turn;
+import io.kvconnect.core.workload.Workload;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * Prefill/decode disaggregation end to end: starts a prefill engine and a decode engine as two
+ * processes ({@code serve}, each with the {@code nixl-like} connector listening on loopback), and
+ * acts as the router between them. Each turn of the synthetic chat workload goes to the prefill
+ * engine with one output token and {@code do_remote_decode}; its response's transfer parameters go
+ * with the turn to the decode engine, which pulls the blocks and decodes. Turns are sent as soon
+ * as they can be (closed loop: a session's next turn when its previous one finished).
+ *
+ * <p>Prints both engines' reports, the same workload through one in-process engine without a
+ * connector, whether every output is identical to it, and the disaggregation summary: transport,
+ * transfers and GB/s, and time to first token (wall time) split into prefill, transfer and first
+ * decode step. Exit status 0 only if the outputs are identical and neither side read wrong KV.
+ */
+@Command(name = "disagg", mixinStandardHelpOptions = true,
+        description = "Run the workload through a prefill and a decode engine (two processes) and a router.")
+final class DisaggCommand implements Callable<Integer> {
+    @Mixin
+    EngineOptions options;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--sessions", paramLabel = "N", defaultValue = "16",
+            description = "Chat sessions of the synthetic workload (default ${DEFAULT-VALUE}).")
+    int sessions;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "Workload seed.")
+    long seed;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "300",
+            description = "Give up (and stop both engines) after this long (default ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
+
+    /** One line from a child, or its end. */
+    private record Event(String side, Map<String, Object> body) {
+    }
+
+    /** One engine process. */
+    private record Child(String side, Process process, OutputStream in) {
+    }
+
+    /** Wall-clock times of one turn, in nanoseconds. */
+    private static final class Times {
+        long submitted;
+        long prefilled;
+        long forwarded;
+        long firstToken;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (sessions <= 0) {
+            throw new ConfigException("--sessions", sessions + " is not allowed; allowed: a positive number");
+        }
+        EngineConfig config = options.config();
+        PrintWriter out = spec.commandLine().getOut();
+        SyntheticChatSpec d = SyntheticChatSpec.defaults();
+        Workload workload = SyntheticChatWorkload.generate(new SyntheticChatSpec(sessions, d.minTurns(), d.maxTurns(),
+                d.systemPrompts(), d.minSystemPromptTokens(), d.maxSystemPromptTokens(), d.minUserTokens(),
+                d.maxUserTokens(), d.minOutputTokens(), d.maxOutputTokens(), d.sessionsPerSecond(),
+                d.meanThinkSeconds(), d.vocabSize(), seed));
+        out.printf("kvconnect disagg: model %s, block size %d, %d GPU blocks and %d worker(s) per engine; "
+                + "workload: %s%n", config.model().name(), config.blockSize(), config.gpuBlocks(), config.workers(),
+                workload.description());
+        out.flush();
+        current = workload;
+
+        var mapper = JsonMapper.builder().enable(DeserializationFeature.USE_LONG_FOR_INTS).build();
+        String secret = HexFormat.of().formatHex(SecureRandom.getSeed(16));
+        BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+        List<Child> children = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+        Map<String, int[]> outputs = new HashMap<>();
+        Map<String, Map<String, Object>> reports = new HashMap<>();
+        Map<String, Times> times = new HashMap<>();
+        int failures = 0;
+        long wall0 = System.nanoTime();
+        try {
+            Child prefill = start("prefill", "producer", secret, events, mapper);
+            children.add(prefill);
+            Child decode = start("decode", "consumer", secret, events, mapper);
+            children.add(decode);
+            int ready = 0;
+            while (ready < 2) {
+                Event e = next(events, deadline);
+                if ("ready".equals(e.body().get("event"))) {
+                    ready++;
+                } else if ("exit".equals(e.body().get("event"))) {
+                    throw new IllegalStateException("the " + e.side() + " engine exited before it was ready");
+                }
+            }
+            out.printf("prefill and decode engines ready (pids %d and %d); routing %d turns%n", prefill.process().pid(),
+                    decode.process().pid(), workload.totalTurns());
+            out.flush();
+            List<ChatSession> all = workload.sessions();
+            List<List<int[]>> histories = new ArrayList<>();
+            Map<String, int[]> prompts = new HashMap<>();
+            Map<String, int[]> turnOf = new HashMap<>();
+            for (int s = 0; s < all.size(); s++) {
+                histories.add(new ArrayList<>());
+                submit(prefill, mapper, all, s, 0, histories, prompts, turnOf, times);
+            }
+            int done = 0;
+            while (done < workload.totalTurns()) {
+                Event e = next(events, deadline);
+                Map<String, Object> b = e.body();
+                String event = String.valueOf(b.get("event"));
+                if (event.equals("exit")) {
+                    throw new IllegalStateException("the " + e.side() + " engine exited unexpectedly");
+                }
+                String id = (String) b.get("id");
+                if (e.side().equals("prefill") && event.equals("finished")) {
+                    times.get(id).prefilled = System.nanoTime();
+                    Map<String, Object> cmd = new LinkedHashMap<>();
+                    cmd.put("op", "add");
+                    cmd.put("id", id);
+                    cmd.put("prompt", prompts.get(id));
+                    cmd.put("max_tokens", all.get(turnOf.get(id)[0]).turns().get(turnOf.get(id)[1])
+                            .maxOutputTokens());
+                    String status = (String) b.get("status");
+                    // A prefill that did not end normally has no transfer: the decode engine computes it all.
+                    boolean ok = status.equals("FINISHED_LENGTH_CAPPED") || status.equals("FINISHED_STOPPED");
+                    cmd.put("params", ok ? b.getOrDefault("params", Map.of()) : Map.of());
+                    times.get(id).forwarded = System.nanoTime();
+                    send(decode, mapper, cmd);
+                } else if (e.side().equals("decode") && event.equals("first")) {
+                    times.get(id).firstToken = System.nanoTime();
+                } else if (e.side().equals("decode") && event.equals("finished")) {
+                    done++;
+                    if (!"FINISHED_LENGTH_CAPPED".equals(b.get("status")) && !"FINISHED_STOPPED".equals(b.get("status"))) {
+                        failures++;
+                        out.printf("turn %s failed: %s %s%n", id, b.get("status"), b.get("reason"));
+                    }
+                    int[] output = ((List<?>) b.get("output")).stream().mapToInt(o -> ((Number) o).intValue())
+                            .toArray();
+                    outputs.put(id, output);
+                    int[] st = turnOf.get(id);
+                    ChatSession session = all.get(st[0]);
+                    histories.get(st[0]).add(session.turns().get(st[1]).userTokens());
+                    histories.get(st[0]).add(output);
+                    if (st[1] + 1 < session.turns().size()) {
+                        submit(prefill, mapper, all, st[0], st[1] + 1, histories, prompts, turnOf, times);
+                    }
+                }
+            }
+            for (Child c : children) {
+                send(c, mapper, Map.of("op", "finish"));
+            }
+            while (reports.size() < 2) {
+                Event e = next(events, deadline);
+                if ("report".equals(e.body().get("event"))) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> sections = (Map<String, Object>) e.body().get("sections");
+                    reports.put(e.side(), sections);
+                } else if ("exit".equals(e.body().get("event"))) {
+                    throw new IllegalStateException("the " + e.side() + " engine exited before its report");
+                }
+            }
+            for (Child c : children) {
+                if (!c.process().waitFor(10, TimeUnit.SECONDS)) {
+                    out.printf("the %s engine did not exit in time%n", c.side());
+                }
+            }
+        } finally {
+            for (Child c : children) {
+                c.process().destroyForcibly();
+            }
+        }
+        double wall = (System.nanoTime() - wall0) / 1e9;
+
+        // The same workload through one engine without a connector.
+        RunReport baseline;
+        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config));
+        long b0 = System.nanoTime();
+        Engine single = EngineFactory.create(config.withoutConnector(), registry, false);
+        try {
+            new WorkloadDriver(single, workload).run(n -> { });
+        } finally {
+            single.close();
+        }
+        baseline = RunReport.of("single engine", single, (System.nanoTime() - b0) / 1e9);
+        RunReport p = report("prefill engine", reports.get("prefill"));
+        RunReport dr = report("decode engine", reports.get("decode"));
+        out.println();
+        out.print(RunReport.render(List.of(p, dr, baseline)));
+        boolean identical = baseline.sameOutputs(new RunReport("router", Map.of(), outputs));
+        boolean verified = !"FAILED".equals(p.sections().get("KV verification").get("result"))
+                && !"FAILED".equals(dr.sections().get("KV verification").get("result"));
+        out.print(summary(dr, times, wall, workload.totalTurns() - failures));
+        out.println("outputs identical to a single engine: " + (identical ? "yes" : "NO"));
+        out.println("KV verification on both engines: " + (verified ? "OK" : "FAILED"));
+        out.flush();
+        return identical && verified && failures == 0 ? 0 : 1;
+    }
+
+    private static RunReport report(String label, Map<String, Object> sections) {
+        Map<String, Map<String, Object>> s = new LinkedHashMap<>();
+        sections.forEach((k, v) -> {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) v;
+            s.put(k, m);
+        });
+        return new RunReport(label, s, Map.of());
+    }
+
+    private static String summary(RunReport decode, Map<String, Times> times, double wall, int turns) {
+        Map<String, Object> c = decode.sections().getOrDefault("connector", Map.of());
+        long bytes = number(c.get("stat: bytes_received"));
+        long micros = number(c.get("stat: receive_micros"));
+        long moving = number(c.get("stat: transfer_micros"));
+        long loads = number(c.get("stat: loads_ok"));
+        long workers = number(decode.sections().getOrDefault("run", Map.of()).get("workers"));
+        String transport = c.keySet().stream().filter(k -> k.startsWith("stat: transport_"))
+                .map(k -> k.substring("stat: transport_".length()).replace("_workers", "")).findFirst().orElse("?");
+        Percentiles prefill = new Percentiles();
+        Percentiles decodePart = new Percentiles();
+        Percentiles router = new Percentiles();
+        Percentiles total = new Percentiles();
+        for (Times t : times.values()) {
+            if (t.firstToken == 0) {
+                continue;
+            }
+            prefill.add((t.prefilled - t.submitted) / 1e6);
+            router.add((t.forwarded - t.prefilled) / 1e6);
+            decodePart.add((t.firstToken - t.forwarded) / 1e6);
+            total.add((t.firstToken - t.submitted) / 1e6);
+        }
+        double transferMs = loads == 0 ? 0 : micros / 1e3 / loads;
+        var sb = new StringBuilder("disaggregation (wall time)\n");
+        sb.append(line("transport", transport));
+        sb.append(line("turns routed", turns + " in " + String.format(Locale.ROOT, "%.2f s", wall)));
+        sb.append(line("loads (per worker)", loads));
+        sb.append(line("KV bytes transferred", bytes));
+        // The micros add up the workers' loads, which run in parallel on the workers.
+        sb.append(line("transfer GB/s (bytes moving)", moving == 0 ? "-" : String.format(Locale.ROOT, "%.3f",
+                bytes / (moving / 1e6 / Math.max(1, workers)) / 1e9)));
+        sb.append(line("transfer GB/s (whole loads)", micros == 0 ? "-" : String.format(Locale.ROOT, "%.3f",
+                bytes / (micros / 1e6 / Math.max(1, workers)) / 1e9)));
+        sb.append(line("TTFT p50/p99 [ms]", pp(total)));
+        sb.append(line("  prefill p50/p99 [ms]", pp(prefill)));
+        sb.append(line("  router hop p50/p99 [ms]", pp(router)));
+        sb.append(line("  decode side p50/p99 [ms]", pp(decodePart)));
+        sb.append(line("    transfer (load), mean [ms]", String.format(Locale.ROOT, "%.2f", transferMs)));
+        sb.append(line("    first step + queueing, mean [ms]", String.format(Locale.ROOT, "%.2f",
+                Math.max(0, decodePart.mean() - transferMs))));
+        return sb.toString();
+    }
+
+    private static String pp(Percentiles p) {
+        return p.count() == 0 ? "-" : String.format(Locale.ROOT, "%.2f / %.2f", p.percentile(50), p.percentile(99));
+    }
+
+    private static String line(String key, Object value) {
+        return String.format(Locale.ROOT, "  %-34s%s%n", key, value);
+    }
+
+    private static long number(Object o) {
+        return o instanceof Number n ? n.longValue() : 0;
+    }
+
+    private void submit(Child prefill, JsonMapper mapper, List<ChatSession> all, int s, int turn,
+                        List<List<int[]>> histories, Map<String, int[]> prompts, Map<String, int[]> turnOf,
+                        Map<String, Times> times) throws IOException {
+        ChatSession session = all.get(s);
+        Turn t = session.turns().get(turn);
+        int[] prompt = PromptBuilder.build(workloadSystemPrompt(session), histories.get(s), t.userTokens());
+        String id = session.id() + "/" + turn;
+        prompts.put(id, prompt);
+        turnOf.put(id, new int[] {s, turn});
+        var tm = new Times();
+        tm.submitted = System.nanoTime();
+        times.put(id, tm);
+        send(prefill, mapper, Map.of("op", "add", "id", id, "prompt", prompt, "max_tokens", 1,
+                "params", Map.of("do_remote_decode", true)));
+    }
+
+    private Workload current;
+
+    private int[] workloadSystemPrompt(ChatSession session) {
+        return current.systemPromptOf(session);
+    }
+
+    private Child start(String side, String role, String secret, BlockingQueue<Event> events, JsonMapper mapper)
+            throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        String modulePath = System.getProperty("jdk.module.path");
+        if (modulePath == null) {
+            throw new IllegalStateException("disagg must run from the module path (./kvconnect disagg)");
+        }
+        List<String> cmd = new ArrayList<>(List.of(java, "--module-path", modulePath, "--module",
+                "kvconnect.core/io.kvconnect.core.cli.Main", "serve", "--role", role));
+        if (options.configFile != null) {
+            cmd.addAll(List.of("--config", options.configFile.toString()));
+        }
+        if (options.pluginsDirectory != null) {
+            cmd.addAll(List.of("--plugins-dir", options.pluginsDirectory.toString()));
+        }
+        var pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().put(ServeCommand.SECRET_ENV, secret);
+        Process process = pb.start();
+        Thread.ofPlatform().daemon().name("disagg-" + side).start(() -> {
+            try (var r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    if (line.startsWith("{")) {
+                        @SuppressWarnings("unchecked")
+                        Map<String, Object> m = mapper.readValue(line, Map.class);
+                        events.add(new Event(side, m));
+                    }
+                }
+            } catch (IOException e) {
+                // the process went away; reported below
+            }
+            events.add(new Event(side, Map.of("event", "exit")));
+        });
+        return new Child(side, process, process.getOutputStream());
+    }
+
+    private static void send(Child c, JsonMapper mapper, Map<String, Object> cmd) throws IOException {
+        c.in().write((mapper.writeValueAsString(cmd) + "\n").getBytes(StandardCharsets.UTF_8));
+        c.in().flush();
+    }
+
+    private static Event next(BlockingQueue<Event> events, long deadline) throws InterruptedException {
+        long left = deadline - System.nanoTime();
+        Event e = left > 0 ? events.poll(left, TimeUnit.NANOSECONDS) : null;
+        if (e == null) {
+            throw new IllegalStateException("timed out waiting for the engines (--timeout)");
+        }
+        return e;
+    }
+}

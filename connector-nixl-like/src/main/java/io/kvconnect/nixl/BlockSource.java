@@ -1,0 +1,29 @@
+package io.kvconnect.nixl;
+
+import io.kvconnect.api.worker.HostBlockBuffer;
+
+/**
+ * The producer worker's side of one-sided reads, called by the transport's connection threads
+ * (never by the engine's threads). Implementations are thread-safe.
+ */
+interface BlockSource {
+    /** Bytes of one canonical block. */
+    long blockBytes();
+
+    /** A staging buffer of {@code slots} blocks for one connection; the transport closes it. */
+    HostBlockBuffer allocateStaging(int slots);
+
+    /**
+     * Copies the blocks {@code blocks} of transfer {@code transferId} into slots {@code 0 ..
+     * blocks.length - 1} of {@code staging} and renews the transfer's lease. Returns once the
+     * copy is complete; the blocks stay held while it runs.
+     *
+     * @throws TransferException with kind {@code UNKNOWN_TRANSFER} if the transfer is not known
+     *     (yet), {@code EXPIRED} if its lease expired or it was completed, {@code FAILED} if a
+     *     block is not part of the transfer or the copy failed
+     */
+    void read(String transferId, int[] blocks, HostBlockBuffer staging) throws TransferException;
+
+    /** A reader is done with {@code transferId}. Unknown and repeated ids are logged and ignored. */
+    void done(String transferId);
+}

@@ -1,0 +1,83 @@
+package io.kvconnect.nixl;
+
+import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.api.common.ConnectorConfig;
+import java.time.Duration;
+
+/**
+ * The validated configuration of the nixl-like connector. Both engines of a pair must use the same
+ * {@code secret}; everything else may differ per side.
+ *
+ * @param role what this engine does: produce KV for a remote decode, consume KV from a remote
+ *     prefill, or both (the default; a request's transfer parameters then decide)
+ * @param host the address the producer's workers listen on and put into transfer parameters;
+ *     loopback by default, so nothing outside the machine can connect unless asked for
+ * @param port the first worker's port; worker {@code r} listens on {@code port + r}; 0 picks free
+ *     ports (the default), which the workers report to the scheduler side
+ * @param leaseTimeout how long a producer keeps a finished prefill's blocks without a read or
+ *     renewal from the decode side before freeing them
+ * @param transport which transport to use ({@code auto} picks UCX when it is available, else TCP)
+ * @param secret the shared secret both sides prove on the handshake; empty disables the check
+ * @param connectTimeout bound on connecting and handshaking with a peer
+ * @param ioTimeout bound on one read or notification round trip; a peer silent for longer is dead
+ * @param exposeWait how long a reader retries a transfer the producer does not know yet (its
+ *     metadata reaches the producer's workers one step after the response left)
+ * @param chunkBlocks blocks per read request, and the slots of each staging buffer
+ */
+record NixlConfig(Role role, String host, int port, Duration leaseTimeout, TransportKind transport, String secret,
+                  Duration connectTimeout, Duration ioTimeout, Duration exposeWait, int chunkBlocks) {
+
+    /** What an engine does in a prefill/decode pair. */
+    enum Role {
+        PRODUCER,
+        CONSUMER,
+        BOTH;
+
+        boolean produces() {
+            return this != CONSUMER;
+        }
+
+        boolean consumes() {
+            return this != PRODUCER;
+        }
+    }
+
+    /** The transport choice. */
+    enum TransportKind {
+        AUTO,
+        TCP,
+        UCX
+    }
+
+    /** Every key the connector reads. */
+    static final String[] KEYS = {"role", "host", "port", "lease_timeout", "transport", "secret", "connect_timeout",
+        "io_timeout", "expose_wait", "chunk_blocks"};
+
+    /** Reads and validates {@code config}; every error names its key and the allowed values. */
+    static NixlConfig parse(ConnectorConfig config) {
+        config.requireOnlyKeys(KEYS);
+        Role role = config.getEnum("role", Role.class, Role.BOTH);
+        String host = config.getString("host", "127.0.0.1").strip();
+        if (host.isEmpty()) {
+            throw new ConfigException(config.fieldPath("host"), "is empty; allowed: a host name or IP address "
+                    + "such as 127.0.0.1 (the default)");
+        }
+        int port = config.getInt("port", 0, 0, 65_000);
+        Duration lease = config.getDuration("lease_timeout", Duration.ofSeconds(30), Duration.ofMillis(10),
+                Duration.ofHours(24));
+        TransportKind transport = config.getEnum("transport", TransportKind.class, TransportKind.AUTO);
+        if (transport == TransportKind.UCX) {
+            throw new ConfigException(config.fieldPath("transport"), "'ucx' is not available: this build of the "
+                    + "nixl-like connector has no UCX backend yet; allowed values: auto, tcp");
+        }
+        String secret = config.getString("secret", "");
+        Duration connect = config.getDuration("connect_timeout", Duration.ofSeconds(5), Duration.ofMillis(10),
+                Duration.ofMinutes(10));
+        Duration io = config.getDuration("io_timeout", Duration.ofSeconds(10), Duration.ofMillis(10),
+                Duration.ofMinutes(10));
+        Duration exposeWait = config.getDuration("expose_wait", Duration.ofSeconds(10), Duration.ofMillis(1),
+                Duration.ofMinutes(10));
+        int chunk = config.getInt("chunk_blocks", 64, 1, 4096);
+        return new NixlConfig(role, host, port, lease, transport, secret, connect, io, exposeWait, chunk);
+    }
+}

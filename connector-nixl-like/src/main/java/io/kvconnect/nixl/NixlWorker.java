@@ -1,0 +1,577 @@
+package io.kvconnect.nixl;
+
+import io.kvconnect.api.WorkerContext;
+import io.kvconnect.api.common.ConnectorMetadata;
+import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.CounterStats;
+import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.worker.BlockCopyService;
+import io.kvconnect.api.worker.CopyFailedException;
+import io.kvconnect.api.worker.CopyTicket;
+import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.HostBlockBuffer;
+import io.kvconnect.api.worker.KvLayout;
+import io.kvconnect.api.worker.WorkerConnector;
+import java.io.IOException;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker side of the nixl-like connector: one per tensor-parallel rank.
+ *
+ * <p><b>Producer.</b> {@link #registerKvCaches} starts the transport's server (once; the KV memory
+ * is reached through the engine's copy service into one staging buffer per connection). Exposed
+ * transfers are held under a lease on the engine's clock: each read renews it; a reader's {@code
+ * DONE} ends it; when it expires no further read is served (the reader gets {@code EXPIRED}, a
+ * visible load failure). {@link #getFinished} reports a transfer's request in finished sends once
+ * it ended and no read is copying its blocks, so the engine never frees blocks under a read.
+ *
+ * <p><b>Consumer.</b> Loads run one after another on this worker's reader thread: connect (once
+ * per producer worker, reused), read the blocks in chunks into one staging buffer allocated at
+ * registration, copy them into the GPU blocks, notify the producer. A failure of any kind reports
+ * the load's blocks through {@link #getBlockIdsWithLoadErrors} and the request in finished
+ * receives; every wait is bounded by the configured timeouts. Rank {@code r} reads from the
+ * producer's rank {@code r} (equal tensor-parallel sizes).
+ *
+ * <p><b>Threads.</b> Engine hooks run on the worker thread; reads are served on the transport's
+ * connection threads and loads run on the reader thread. Shared state is guarded by {@code this}.
+ */
+final class NixlWorker implements WorkerConnector, BlockSource {
+    private static final Logger LOG = LoggerFactory.getLogger(NixlWorker.class);
+    private static final int TOMBSTONES = 16_384;
+
+    private final NixlConfig config;
+    private final WorkerContext context;
+    private final Transport transport;
+    private final InstantSource clock;
+    private final int rank;
+
+    private KvLayout layout;
+    private BlockCopyService copies;
+    private Compat compat;
+    private Listener listener;
+
+    // Producer state, guarded by this.
+    private final Map<String, Exposure> exposures = new LinkedHashMap<>();
+    private final Map<String, String> tombstones = new LinkedHashMap<>(256, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > TOMBSTONES;
+        }
+    };
+    private final Set<String> earlyDone = new HashSet<>();
+    private final Set<String> finishedSends = new HashSet<>();
+
+    // Consumer state.
+    private ExecutorService reader;
+    private HostBlockBuffer staging;
+    private final Map<String, Peer> peers = new ConcurrentHashMap<>();
+    private final Map<String, Long> currentLoad = new HashMap<>(); // guarded by this
+    private final Set<String> cancelled = new HashSet<>(); // guarded by this
+    private final Set<String> received = new HashSet<>(); // guarded by this
+    private final Set<Integer> failedBlocks = new HashSet<>(); // guarded by this
+
+    private final Map<String, Long> counters = new TreeMap<>(); // guarded by this
+    private boolean reportedTransport;
+    private boolean shutDown;
+    private NixlMetadata bound; // worker thread only
+
+    NixlWorker(NixlConfig config, WorkerContext context, Transport transport) {
+        this.config = config;
+        this.context = context;
+        this.transport = transport;
+        this.clock = context.clock();
+        this.rank = context.rank();
+    }
+
+    /** One finished prefill's blocks, readable until done or expired. Guarded by the worker. */
+    private static final class Exposure {
+        final String requestId;
+        final String transferId;
+        final Set<Integer> blocks = new HashSet<>();
+        Instant deadline;
+        int inFlight;
+        String state = "live"; // live, done, expired
+
+        Exposure(String requestId, String transferId, int[] blocks, Instant deadline) {
+            this.requestId = requestId;
+            this.transferId = transferId;
+            for (int b : blocks) {
+                this.blocks.add(b);
+            }
+            this.deadline = deadline;
+        }
+    }
+
+    @Override
+    public void registerKvCaches(KvLayout kvLayout, BlockCopyService copyService) {
+        this.layout = kvLayout;
+        this.copies = copyService;
+        this.compat = Compat.of(context.engine().engineId(), kvLayout);
+        if (config.role().produces()) {
+            int port = config.port() == 0 ? 0 : config.port() + rank;
+            try {
+                listener = transport.listen(config.host(), port, compat, config.secret(), this);
+            } catch (IOException e) {
+                throw new IllegalStateException("nixl-like: worker " + rank + " cannot serve KV reads: "
+                        + e.getMessage() + "; set 'port' to a free port (or 0) and 'host' to a local address", e);
+            }
+            LOG.info("nixl-like: engine {} worker {} serves KV reads over {} on {}:{} (lease {}, compatibility "
+                    + "hash {})", context.engine().engineId(), rank, transport.name(), config.host(), listener.port(),
+                    config.leaseTimeout(), compat.hash().substring(0, 16));
+            if (config.secret().isEmpty()) {
+                LOG.warn("nixl-like: no shared secret configured: any local process that can connect to {}:{} can "
+                        + "read KV blocks; set 'secret' on both engines", config.host(), listener.port());
+            }
+        }
+        if (config.role().consumes()) {
+            staging = copies.allocateHostBuffer(config.chunkBlocks());
+            reader = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
+                    .name("nixl-read-" + context.engine().engineId() + "-" + rank).unstarted(r));
+            LOG.info("nixl-like: engine {} worker {} reads KV over {}", context.engine().engineId(), rank,
+                    transport.name());
+        }
+    }
+
+    @Override
+    public void bindConnectorMetadata(ConnectorMetadata metadata) {
+        if (!(metadata instanceof NixlMetadata m)) {
+            bound = null;
+            return;
+        }
+        bound = m;
+        synchronized (this) {
+            for (NixlMetadata.Expose e : m.expose()) {
+                var x = new Exposure(e.requestId(), e.transferId(), e.blocks(), e.deadline());
+                if (earlyDone.remove(e.transferId())) {
+                    // The reader gave up on it before it reached us (an early abort on the decode side).
+                    x.state = "done";
+                }
+                exposures.put(e.transferId(), x);
+            }
+            for (String id : m.cancel()) {
+                if (currentLoad.containsKey(id)) {
+                    cancelled.add(id);
+                }
+            }
+            for (NixlMetadata.Load l : m.loads()) {
+                currentLoad.put(l.requestId(), l.loadId());
+                cancelled.remove(l.requestId());
+            }
+        }
+    }
+
+    @Override
+    public void startLoadKv() {
+        NixlMetadata m = bound;
+        if (m == null || reader == null) {
+            return;
+        }
+        for (NixlMetadata.Load l : m.loads()) {
+            reader.execute(() -> load(l));
+        }
+        for (NixlMetadata.Notify n : m.notifications()) {
+            reader.execute(() -> notifyOnly(n));
+        }
+    }
+
+    @Override
+    public void clearConnectorMetadata() {
+        bound = null;
+    }
+
+    // ---- consumer ------------------------------------------------------------------------------
+
+    private void load(NixlMetadata.Load l) {
+        RemoteParams r = l.remote();
+        String transferId = r.transferId();
+        boolean failed = false;
+        boolean stopped = false;
+        long t0 = System.nanoTime();
+        long bytes = 0;
+        long movingNanos = 0;
+        Peer peer = null;
+        try {
+            peer = peer(r);
+            int n = l.remoteBlocks().length;
+            for (int off = 0; off < n; off += config.chunkBlocks()) {
+                if (isCancelled(l.requestId())) {
+                    stopped = true;
+                    break;
+                }
+                int m = Math.min(config.chunkBlocks(), n - off);
+                int[] remote = Arrays.copyOfRange(l.remoteBlocks(), off, off + m);
+                int[] local = Arrays.copyOfRange(l.localBlocks(), off, off + m);
+                long readNanos = readWithRetry(peer, transferId, remote);
+                long c0 = System.nanoTime();
+                int[] slots = new int[m];
+                Arrays.setAll(slots, i -> i);
+                CopyTicket ticket = copies.copyFromHost(staging, slots, local);
+                // Unbounded on purpose: the copy writes into our GPU blocks, so they must not be
+                // reported (and freed) while it may still run. Local copies always finish.
+                ticket.await();
+                bytes += ticket.bytes();
+                movingNanos += readNanos + System.nanoTime() - c0;
+            }
+            peer.done(transferId);
+        } catch (TransferException e) {
+            failed = !stopped;
+            LOG.warn("nixl-like: load of request {} (transfer {}) failed: {}; its {} block(s) are reported as a "
+                    + "load failure", l.requestId(), transferId, e.getMessage(), l.localBlocks().length);
+            count(e.kind() == TransferException.Kind.EXPIRED ? "loads_failed_expired" : "loads_failed", 1);
+            dropPeer(r, e.kind());
+            if (e.kind() != TransferException.Kind.EXPIRED && e.kind() != TransferException.Kind.HANDSHAKE) {
+                bestEffortDone(r);
+            }
+        } catch (CopyFailedException e) {
+            failed = true;
+            LOG.warn("nixl-like: copying request {}'s blocks into the KV cache failed: {}", l.requestId(), e.toString());
+            count("loads_failed", 1);
+            bestEffortDone(r);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failed = true;
+        } catch (RuntimeException e) {
+            failed = true;
+            LOG.error("nixl-like: load of request {} failed unexpectedly", l.requestId(), e);
+            count("loads_failed", 1);
+        }
+        if (stopped) {
+            count("loads_cancelled", 1);
+        } else if (!failed) {
+            count("loads_ok", 1);
+            count("blocks_received", l.localBlocks().length);
+            count("bytes_received", bytes);
+            // Whole loads (connecting, waiting for the producer to expose the transfer) and the
+            // time the bytes were actually moving (successful reads and the copies into the cache).
+            count("receive_micros", (System.nanoTime() - t0) / 1_000);
+            count("transfer_micros", movingNanos / 1_000);
+        }
+        complete(l, failed);
+    }
+
+    /** Reads one chunk; returns how long the successful attempt took, in nanoseconds. */
+    private long readWithRetry(Peer peer, String transferId, int[] remote) throws TransferException,
+            InterruptedException {
+        long deadline = System.nanoTime() + config.exposeWait().toNanos();
+        while (true) {
+            try {
+                long r0 = System.nanoTime();
+                peer.read(transferId, remote, staging);
+                return System.nanoTime() - r0;
+            } catch (TransferException e) {
+                // The producer's workers learn of a transfer one step after its response left.
+                if (e.kind() != TransferException.Kind.UNKNOWN_TRANSFER || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(2);
+            }
+        }
+    }
+
+    private void notifyOnly(NixlMetadata.Notify n) {
+        if (n.remote().ports().size() <= rank) {
+            return;
+        }
+        try {
+            peer(n.remote()).done(n.remote().transferId());
+            count("notifications_sent", 1);
+        } catch (TransferException e) {
+            LOG.info("nixl-like: could not tell engine {} that request {} will not read transfer {}: {} (its lease "
+                    + "frees the blocks)", n.remote().engineId(), n.requestId(), n.remote().transferId(), e.getMessage());
+            dropPeer(n.remote(), e.kind());
+            count("notifications_failed", 1);
+        }
+    }
+
+    private void bestEffortDone(RemoteParams r) {
+        Peer p = peers.get(key(r));
+        if (p == null) {
+            return;
+        }
+        try {
+            p.done(r.transferId());
+        } catch (TransferException e) {
+            dropPeer(r, e.kind());
+        }
+    }
+
+    private static String key(RemoteParams r) {
+        return r.host() + ":" + r.ports();
+    }
+
+    /** A handshaken connection to the producer's worker of this rank; reconnects after failures. */
+    private Peer peer(RemoteParams r) throws TransferException {
+        if (r.tpSize() != layout.tensorParallelSize() || r.ports().size() <= rank) {
+            throw new TransferException(TransferException.Kind.HANDSHAKE, "the prefill engine has " + r.tpSize()
+                    + " tensor-parallel worker(s), this engine " + layout.tensorParallelSize()
+                    + "; set the same number of workers on both engines");
+        }
+        String key = key(r);
+        Peer p = peers.get(key);
+        if (p != null && !p.remote().engineId().equals(r.engineId())) {
+            // Another engine took the address (a restarted prefill): forget the old one.
+            p.close();
+            peers.remove(key);
+            p = null;
+        }
+        if (p == null) {
+            p = transport.connect(r.host(), r.ports().get(rank), compat, config.secret(), config.connectTimeout(),
+                    config.ioTimeout());
+            if (!p.remote().engineId().equals(r.engineId()) || p.remote().rank() != rank) {
+                String found = p.remote().engineId() + " rank " + p.remote().rank();
+                p.close();
+                throw new TransferException(TransferException.Kind.HANDSHAKE, "expected engine " + r.engineId()
+                        + " rank " + rank + " at " + r.host() + ":" + r.ports().get(rank) + " but found " + found
+                        + " (the prefill engine restarted?)");
+            }
+            peers.put(key, p);
+        }
+        return p;
+    }
+
+    private void dropPeer(RemoteParams r, TransferException.Kind kind) {
+        // After a refused read the connection is still in step; after anything else it is not.
+        if (kind == TransferException.Kind.EXPIRED || kind == TransferException.Kind.UNKNOWN_TRANSFER) {
+            return;
+        }
+        Peer p = peers.remove(key(r));
+        if (p != null) {
+            p.close();
+        }
+    }
+
+    private synchronized boolean isCancelled(String requestId) {
+        return cancelled.contains(requestId);
+    }
+
+    private synchronized void complete(NixlMetadata.Load l, boolean failed) {
+        Long current = currentLoad.get(l.requestId());
+        if (current == null || current != l.loadId()) {
+            LOG.info("nixl-like: ignoring the end of superseded load {} of request {}", l.loadId(), l.requestId());
+            return;
+        }
+        currentLoad.remove(l.requestId());
+        cancelled.remove(l.requestId());
+        if (failed) {
+            for (int b : l.localBlocks()) {
+                failedBlocks.add(b);
+            }
+        }
+        received.add(l.requestId());
+    }
+
+    // ---- producer (BlockSource) ----------------------------------------------------------------
+
+    @Override
+    public long blockBytes() {
+        return layout.bytesPerBlock();
+    }
+
+    @Override
+    public HostBlockBuffer allocateStaging(int slots) {
+        return copies.allocateHostBuffer(slots);
+    }
+
+    @Override
+    public void read(String transferId, int[] blocks, HostBlockBuffer into) throws TransferException {
+        Exposure e;
+        synchronized (this) {
+            e = exposures.get(transferId);
+            if (e == null) {
+                String ended = tombstones.get(transferId);
+                if (ended != null) {
+                    throw new TransferException(TransferException.Kind.EXPIRED, "transfer " + transferId + " has "
+                            + ended + "; its blocks are freed");
+                }
+                throw new TransferException(TransferException.Kind.UNKNOWN_TRANSFER, "transfer " + transferId
+                        + " is not known to engine " + context.engine().engineId() + " worker " + rank);
+            }
+            Instant now = clock.instant();
+            if (e.state.equals("live") && now.isAfter(e.deadline)) {
+                expire(e);
+            }
+            if (!e.state.equals("live")) {
+                count("reads_refused_ended", 1);
+                throw new TransferException(TransferException.Kind.EXPIRED, "transfer " + transferId + " has "
+                        + (e.state.equals("expired") ? "expired (lease " + config.leaseTimeout() + ")" : "been completed")
+                        + "; its blocks are no longer served");
+            }
+            for (int b : blocks) {
+                if (!e.blocks.contains(b)) {
+                    throw new TransferException(TransferException.Kind.FAILED, "block " + b
+                            + " is not part of transfer " + transferId);
+                }
+            }
+            e.inFlight++;
+            Instant renewed = now.plus(config.leaseTimeout());
+            if (renewed.isAfter(e.deadline)) {
+                e.deadline = renewed;
+            }
+        }
+        try {
+            int[] slots = new int[blocks.length];
+            Arrays.setAll(slots, i -> i);
+            CopyTicket t = copies.copyToHost(blocks, into, slots);
+            t.await();
+            count("reads_served", 1);
+            count("blocks_sent", blocks.length);
+            count("bytes_sent", t.bytes());
+        } catch (CopyFailedException ex) {
+            throw new TransferException(TransferException.Kind.FAILED, "copying blocks of transfer " + transferId
+                    + " out of the KV cache failed: " + ex.getMessage(), ex);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new TransferException(TransferException.Kind.FAILED, "interrupted", ex);
+        } finally {
+            synchronized (this) {
+                e.inFlight--;
+            }
+        }
+    }
+
+    @Override
+    public void done(String transferId) {
+        synchronized (this) {
+            Exposure e = exposures.get(transferId);
+            if (e == null) {
+                if (tombstones.containsKey(transferId)) {
+                    LOG.info("nixl-like: duplicate done for transfer {} (already {}); ignored", transferId,
+                            tombstones.get(transferId));
+                    count("notifications_duplicate", 1);
+                } else {
+                    // Possibly ahead of the metadata that exposes it; remembered, bounded.
+                    LOG.info("nixl-like: done for unknown transfer {}; remembered in case it is exposed later",
+                            transferId);
+                    count("notifications_unknown", 1);
+                    if (earlyDone.size() < TOMBSTONES) {
+                        earlyDone.add(transferId);
+                    }
+                }
+                return;
+            }
+            if (!e.state.equals("live")) {
+                LOG.info("nixl-like: duplicate done for transfer {} ({}); ignored", transferId, e.state);
+                count("notifications_duplicate", 1);
+                return;
+            }
+            e.state = "done";
+            count("notifications_received", 1);
+        }
+    }
+
+    /** Marks {@code e} expired. Caller holds the lock. */
+    private void expire(Exposure e) {
+        e.state = "expired";
+        count("leases_expired", 1);
+        LOG.warn("nixl-like: the lease of transfer {} (request {}) expired after {} without a read or notification; "
+                + "freeing its blocks, later reads are refused", e.transferId, e.requestId, config.leaseTimeout());
+    }
+
+    // ---- every step ----------------------------------------------------------------------------
+
+    @Override
+    public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
+        synchronized (this) {
+            if (!exposures.isEmpty()) {
+                Instant now = clock.instant();
+                for (Iterator<Exposure> it = exposures.values().iterator(); it.hasNext(); ) {
+                    Exposure e = it.next();
+                    if (e.state.equals("live") && now.isAfter(e.deadline)) {
+                        expire(e);
+                    }
+                    if (!e.state.equals("live") && e.inFlight == 0) {
+                        it.remove();
+                        tombstones.put(e.transferId, e.state.equals("expired") ? "expired" : "completed");
+                        finishedSends.add(e.requestId);
+                    }
+                }
+            }
+            if (finishedSends.isEmpty() && received.isEmpty()) {
+                return FinishedTransfers.NONE;
+            }
+            var out = new FinishedTransfers(finishedSends, received);
+            finishedSends.clear();
+            received.clear();
+            return out;
+        }
+    }
+
+    @Override
+    public synchronized Set<Integer> getBlockIdsWithLoadErrors() {
+        if (failedBlocks.isEmpty()) {
+            return Set.of();
+        }
+        Set<Integer> out = Set.copyOf(failedBlocks);
+        failedBlocks.clear();
+        return out;
+    }
+
+    @Override
+    public Optional<WorkerMetadata> handshakeMetadata() {
+        return listener == null ? Optional.empty() : Optional.of(new PortsMetadata(Map.of(rank, listener.port())));
+    }
+
+    @Override
+    public synchronized Optional<ConnectorStats> takeStats() {
+        if (!reportedTransport) {
+            reportedTransport = true;
+            counters.merge("transport_" + transport.name() + "_workers", 1L, Long::sum);
+        }
+        if (counters.isEmpty()) {
+            return Optional.empty();
+        }
+        var s = new CounterStats(counters);
+        counters.clear();
+        return Optional.of(s);
+    }
+
+    private synchronized void count(String name, long n) {
+        counters.merge(name, n, Long::sum);
+    }
+
+    @Override
+    public void shutdown() {
+        synchronized (this) {
+            if (shutDown) {
+                return;
+            }
+            shutDown = true;
+        }
+        if (listener != null) {
+            listener.close();
+        }
+        if (reader != null) {
+            reader.shutdownNow();
+            // Closing the connections unblocks a read in progress.
+            peers.values().forEach(Peer::close);
+            try {
+                if (!reader.awaitTermination(5, TimeUnit.SECONDS)) {
+                    LOG.warn("nixl-like: worker {}'s reader did not stop within 5 s", rank);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            peers.values().forEach(Peer::close);
+            peers.clear();
+        }
+        if (staging != null) {
+            staging.close();
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package io.kvconnect.nixl;
+
+/**
+ * A transfer that did not complete, with why. Thrown by {@link Transport} and {@link Peer}; the
+ * consumer worker turns it into a load failure (the request's blocks reported as invalid).
+ */
+final class TransferException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    /** Why a transfer failed. */
+    enum Kind {
+        /** Nobody listens at the address, or the connection was reset while connecting. */
+        REFUSED,
+        /** The handshake failed: wrong secret, incompatible peer, another engine at the address. */
+        HANDSHAKE,
+        /** The producer does not know the transfer (yet): its metadata may still be on the way. */
+        UNKNOWN_TRANSFER,
+        /** The producer's lease on the blocks expired or the transfer was already completed. */
+        EXPIRED,
+        /** The peer closed the connection in the middle of a message. */
+        TRUNCATED,
+        /** The peer did not answer within the configured bound. */
+        TIMEOUT,
+        /** Anything else: I/O errors, protocol violations, a failed copy on either side. */
+        FAILED
+    }
+
+    private final Kind kind;
+
+    TransferException(Kind kind, String message) {
+        super(message);
+        this.kind = kind;
+    }
+
+    TransferException(Kind kind, String message, Throwable cause) {
+        super(message, cause);
+        this.kind = kind;
+    }
+
+    Kind kind() {
+        return kind;
+    }
+
+    @Override
+    public String getMessage() {
+        return kind + ": " + super.getMessage();
+    }
+}

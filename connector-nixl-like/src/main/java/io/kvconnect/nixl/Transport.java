@@ -1,0 +1,36 @@
+package io.kvconnect.nixl;
+
+import java.io.IOException;
+import java.time.Duration;
+
+/**
+ * A way to move KV blocks between a producer's and a consumer's workers with one-sided read
+ * semantics: the consumer names a transfer and the producer's block ids; the producer's
+ * {@link BlockSource} answers without its engine taking part in the step.
+ *
+ * <p>Backends: {@link TcpTransport} (plain Java sockets, always available). A UCX backend
+ * through JUCX is not built yet (see the module description). Implementations are thread-safe;
+ * one instance serves one worker.
+ */
+interface Transport {
+    /** The backend's name for logs and reports, such as {@code "tcp"}. */
+    String name();
+
+    /**
+     * Starts serving reads of {@code source}'s blocks at {@code host:port} ({@code port} 0 picks a
+     * free port). Handshakes prove {@code secret} and compare {@code local} with the reader's
+     * fields.
+     *
+     * @throws IOException if the address cannot be bound
+     */
+    Listener listen(String host, int port, Compat local, String secret, BlockSource source) throws IOException;
+
+    /**
+     * Connects to the producer worker at {@code host:port} and handshakes within {@code
+     * connectTimeout}; later calls on the peer time out after {@code ioTimeout}.
+     *
+     * @throws TransferException if the connection or the handshake fails (kind says which)
+     */
+    Peer connect(String host, int port, Compat local, String secret, Duration connectTimeout, Duration ioTimeout)
+            throws TransferException;
+}

@@ -1,0 +1,155 @@
+package io.kvconnect.nixl;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+
+/**
+ * One TCP connection in non-blocking mode with bounded waits: every read and write takes a
+ * timeout (0: none), so a silent peer ends a call in bounded time, and data moves straight between
+ * the socket and the caller's (native) buffers without an intermediate copy. Closing it from
+ * another thread ends a wait within {@value #SLICE_MILLIS} ms. Used by one thread at a time.
+ */
+final class Wire implements AutoCloseable {
+    /** Longest single wait, so a close from another thread is noticed. */
+    static final long SLICE_MILLIS = 200;
+    /** Frame header: magic, type, length. */
+    static final int HEADER = 9;
+
+    private final SocketChannel channel;
+    private final Selector selector;
+    private final SelectionKey key;
+    private final ByteBuffer header = ByteBuffer.allocate(HEADER);
+
+    Wire(SocketChannel channel) throws IOException {
+        this.channel = channel;
+        channel.configureBlocking(false);
+        this.selector = Selector.open();
+        this.key = channel.register(selector, 0);
+    }
+
+    /** A frame header. */
+    record Header(byte type, int length) {
+    }
+
+    /** Fills {@code dst}. */
+    void readFully(ByteBuffer dst, long timeoutMillis) throws IOException {
+        long deadline = deadline(timeoutMillis);
+        while (dst.hasRemaining()) {
+            int n = channel.read(dst);
+            if (n < 0) {
+                throw new EOFException("the peer closed the connection");
+            }
+            if (n == 0) {
+                await(SelectionKey.OP_READ, deadline);
+            }
+        }
+    }
+
+    /** Writes all of {@code src}. */
+    void writeFully(ByteBuffer src, long timeoutMillis) throws IOException {
+        long deadline = deadline(timeoutMillis);
+        while (src.hasRemaining()) {
+            if (channel.write(src) == 0) {
+                await(SelectionKey.OP_WRITE, deadline);
+            }
+        }
+    }
+
+    /** Fills every buffer of {@code dst} in order (one scattering read per wake-up). */
+    void readFully(ByteBuffer[] dst, long timeoutMillis) throws IOException {
+        long deadline = deadline(timeoutMillis);
+        while (dst[dst.length - 1].hasRemaining()) {
+            long n = channel.read(dst);
+            if (n < 0) {
+                throw new EOFException("the peer closed the connection");
+            }
+            if (n == 0) {
+                await(SelectionKey.OP_READ, deadline);
+            }
+        }
+    }
+
+    /** Writes every buffer of {@code src} in order (one gathering write per wake-up). */
+    void writeFully(ByteBuffer[] src, long timeoutMillis) throws IOException {
+        long deadline = deadline(timeoutMillis);
+        while (src[src.length - 1].hasRemaining()) {
+            if (channel.write(src) == 0) {
+                await(SelectionKey.OP_WRITE, deadline);
+            }
+        }
+    }
+
+    /** Writes a frame header; the caller writes the {@code length} bytes of payload next. */
+    void writeHeader(byte type, int length, long timeoutMillis) throws IOException {
+        ByteBuffer h = ByteBuffer.allocate(HEADER).putInt(TcpTransport.MAGIC).put(type).putInt(length).flip();
+        writeFully(h, timeoutMillis);
+    }
+
+    /** Writes a whole frame. */
+    void writeFrame(byte type, byte[] payload, long timeoutMillis) throws IOException {
+        ByteBuffer f = ByteBuffer.allocate(HEADER + payload.length).putInt(TcpTransport.MAGIC).put(type)
+                .putInt(payload.length).put(payload).flip();
+        writeFully(f, timeoutMillis);
+    }
+
+    /** Reads a frame header and checks the magic. */
+    Header readHeader(long timeoutMillis) throws IOException {
+        header.clear();
+        readFully(header, timeoutMillis);
+        header.flip();
+        int magic = header.getInt();
+        if (magic != TcpTransport.MAGIC) {
+            throw new IOException("the peer is not speaking the nixl-like protocol (magic "
+                    + Integer.toHexString(magic) + ")");
+        }
+        return new Header(header.get(), header.getInt());
+    }
+
+    /** Reads a control frame's payload after its header (at most {@link TcpTransport#MAX_CONTROL} bytes). */
+    byte[] readPayload(Header h, long timeoutMillis) throws IOException {
+        if (h.length() < 0 || h.length() > TcpTransport.MAX_CONTROL) {
+            throw new IOException("control frame of " + h.length() + " bytes (at most " + TcpTransport.MAX_CONTROL
+                    + ")");
+        }
+        ByteBuffer p = ByteBuffer.allocate(h.length());
+        readFully(p, timeoutMillis);
+        return p.array();
+    }
+
+    private static long deadline(long timeoutMillis) {
+        return timeoutMillis <= 0 ? Long.MAX_VALUE : System.nanoTime() + timeoutMillis * 1_000_000L;
+    }
+
+    private void await(int op, long deadline) throws IOException {
+        long left = deadline == Long.MAX_VALUE ? SLICE_MILLIS : (deadline - System.nanoTime()) / 1_000_000L;
+        if (left <= 0) {
+            throw new SocketTimeoutException("no progress within the timeout");
+        }
+        key.interestOps(op);
+        selector.select(Math.min(left, SLICE_MILLIS));
+        selector.selectedKeys().clear();
+        if (!channel.isOpen()) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+        try {
+            selector.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package io.kvconnect.nixl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.core.conformance.TestEngine;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * A prefill engine, a decode engine and the router between them, in one test thread: requests go
+ * to the prefill engine with one output token and {@code do_remote_decode}; a finished prefill's
+ * response parameters go with the request to the decode engine. Also runs the baseline (one engine
+ * without a connector) the outputs are compared with.
+ */
+final class Disagg implements AutoCloseable {
+    static final NixlConnectorProvider PROVIDER = new NixlConnectorProvider();
+    /** Bound on steps of one run: a stuck request fails the test instead of hanging it. */
+    static final int MAX_STEPS = 200_000;
+
+    final TestEngine prefill;
+    final TestEngine decode;
+    private final Map<String, int[]> prompts = new LinkedHashMap<>();
+    private final Map<String, Integer> maxTokens = new HashMap<>();
+    final Map<String, TestEngine.Finished> prefillDone = new LinkedHashMap<>();
+    final Map<String, TestEngine.Finished> decodeDone = new LinkedHashMap<>();
+    /** Whether the router forwards finished prefills to the decode engine by itself. */
+    boolean autoForward = true;
+    /** Called with each request the router forwards, before it is added to the decode engine. */
+    Consumer<String> onForward = id -> { };
+
+    Disagg(TestEngine prefill, TestEngine decode) {
+        this.prefill = prefill;
+        this.decode = decode;
+    }
+
+    static Map<String, Object> config(String role, Object... more) {
+        var m = new HashMap<String, Object>();
+        m.put("role", role);
+        m.put("secret", "test-secret");
+        for (int i = 0; i < more.length; i += 2) {
+            m.put((String) more[i], more[i + 1]);
+        }
+        return m;
+    }
+
+    /** A pair with default options but {@code workers}, {@code async} and the decode engine's {@code gpuBlocks}. */
+    static Disagg create(int workers, boolean async, int decodeBlocks) {
+        var p = TestEngine.create(Optional.of(PROVIDER), config("producer"),
+                TestEngine.Options.defaults("prefill").withWorkers(workers).withAsyncScheduling(async));
+        var d = TestEngine.create(Optional.of(PROVIDER), config("consumer"),
+                TestEngine.Options.defaults("decode").withWorkers(workers).withAsyncScheduling(async)
+                        .withGpuBlocks(decodeBlocks));
+        return new Disagg(p, d);
+    }
+
+    void submit(String id, int[] prompt, int max) {
+        prompts.put(id, prompt.clone());
+        maxTokens.put(id, max);
+        prefill.addRequest(id, prompt, 1, TransferParams.empty().with(RemoteParams.DO_REMOTE_DECODE, true));
+    }
+
+    /** Sends a finished prefill to the decode engine, with its response's parameters. */
+    void forward(String id) {
+        onForward.accept(id);
+        TestEngine.Finished f = prefillDone.get(id);
+        decode.addRequest(id, prompts.get(id), maxTokens.get(id), f.transferParams());
+    }
+
+    /** One step of each engine; forwards finished prefills. */
+    void step() throws InterruptedException {
+        if (prefill.hasWork()) {
+            for (TestEngine.Finished f : prefill.step()) {
+                prefillDone.put(f.requestId(), f);
+                // An aborted or failed prefill has no response to forward.
+                boolean ok = f.status().equals("FINISHED_LENGTH_CAPPED") || f.status().equals("FINISHED_STOPPED");
+                if (autoForward && ok) {
+                    forward(f.requestId());
+                }
+            }
+        }
+        if (decode.hasWork()) {
+            for (TestEngine.Finished f : decode.step()) {
+                decodeDone.put(f.requestId(), f);
+            }
+        }
+    }
+
+    /** One step of the decode engine alone, recording what finished. */
+    void stepDecode() throws InterruptedException {
+        for (TestEngine.Finished f : decode.step()) {
+            decodeDone.put(f.requestId(), f);
+        }
+    }
+
+    /** Steps both engines until neither has work (bounded). */
+    void drain() throws InterruptedException {
+        for (int i = 0; i < MAX_STEPS && (prefill.hasWork() || decode.hasWork()); i++) {
+            step();
+        }
+    }
+
+    /** Steps until {@code id} finished on the prefill engine (bounded). */
+    void untilPrefilled(String id) throws InterruptedException {
+        for (int i = 0; i < MAX_STEPS && !prefillDone.containsKey(id); i++) {
+            step();
+        }
+        assertTrue(prefillDone.containsKey(id), id + " did not finish its prefill");
+    }
+
+    /** The outputs of the same requests through one engine without a connector. */
+    Map<String, int[]> baseline() throws InterruptedException {
+        try (TestEngine single = TestEngine.create(Optional.empty(), Map.of(), TestEngine.Options.defaults("single"))) {
+            Map<String, int[]> out = new HashMap<>();
+            for (var e : prompts.entrySet()) {
+                single.addRequest(e.getKey(), e.getValue(), maxTokens.get(e.getKey()), TransferParams.empty());
+            }
+            for (int i = 0; i < MAX_STEPS && single.hasWork(); i++) {
+                for (TestEngine.Finished f : single.step()) {
+                    out.put(f.requestId(), f.outputTokens());
+                }
+            }
+            return out;
+        }
+    }
+
+    /** Asserts that every decode output equals the baseline (requests in {@code except} excluded). */
+    void assertSameOutputs(List<String> except) throws InterruptedException {
+        Map<String, int[]> base = baseline();
+        for (var e : decodeDone.entrySet()) {
+            if (except.contains(e.getKey())) {
+                continue;
+            }
+            assertEquals("FINISHED_LENGTH_CAPPED", e.getValue().status(), e.getKey() + ": " + e.getValue().reason());
+            assertTrue(Arrays.equals(base.get(e.getKey()), e.getValue().outputTokens()), e.getKey() + " produced "
+                    + Arrays.toString(e.getValue().outputTokens()) + " instead of "
+                    + Arrays.toString(base.get(e.getKey())));
+        }
+    }
+
+    /** Asserts both engines drained cleanly: nothing held, no wrong KV read, no leak, no hook failure. */
+    void assertClean() {
+        List<String> problems = new ArrayList<>();
+        prefill.problems().forEach(p -> problems.add("prefill: " + p));
+        decode.problems().forEach(p -> problems.add("decode: " + p));
+        assertEquals(List.of(), problems);
+    }
+
+    long stat(TestEngine e, String name) {
+        return e.connectorStats().getOrDefault(name, 0L).longValue();
+    }
+
+    static int[] prompt(SplittableRandom random, int n) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = 1 + random.nextInt(31_999);
+        }
+        return p;
+    }
+
+    @Override
+    public void close() {
+        prefill.close();
+        decode.close();
+    }
+}

@@ -1,0 +1,16 @@
+package io.kvconnect.nixl;
+
+import io.kvconnect.core.conformance.ConnectorConformance;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The engine's conformance kit on a single engine: without transfer parameters the connector
+ * must change nothing (outputs, aborts, failed copies) and leave nothing behind.
+ */
+class NixlConformanceTest {
+    @Test
+    void passesTheConformanceKit() {
+        ConnectorConformance.of(new NixlConnectorProvider(), Map.of("role", "both")).run().assertPassed();
+    }
+}

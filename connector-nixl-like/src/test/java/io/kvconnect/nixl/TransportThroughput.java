@@ -1,0 +1,141 @@
+package io.kvconnect.nixl;
+
+import io.kvconnect.api.common.DType;
+import io.kvconnect.api.common.ModelShape;
+import io.kvconnect.api.worker.HostBlockBuffer;
+import io.kvconnect.api.worker.KvLayout;
+import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.api.worker.MemoryKind;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.Locale;
+
+/**
+ * Transfer throughput of the transport backends for blocks of 16 KiB to 4 MiB, against a raw
+ * loopback socket copy of the same bytes measured in the same run (one thread writes direct
+ * buffers into a socket channel, another reads them: the ceiling for any TCP transport on this
+ * host); each is the best of three alternating rounds. The transport's number includes what a real read does: the producer copies the blocks
+ * out of its KV memory into its staging buffer and the consumer copies them out of the socket
+ * into its own.
+ *
+ * <p>Run with {@code bench/nixl-transport.sh [--quick]}; not a unit test (timings are not
+ * asserted anywhere). Only the TCP backend exists; a UCX row is reported as not built.
+ */
+public final class TransportThroughput {
+    private TransportThroughput() {
+    }
+
+    /** Runs the measurement; {@code --quick} moves less data per point. */
+    public static void main(String[] args) throws Exception {
+        boolean quick = args.length > 0 && args[0].equals("--quick");
+        long bytesPerPoint = quick ? 64L << 20 : 256L << 20;
+        int[] blockKiB = {16, 64, 256, 1024, 4096};
+        System.out.printf(Locale.ROOT, "%-10s %14s %14s %8s%n", "block", "raw socket GB/s", "tcp GB/s", "ratio");
+        for (int kib : blockKiB) {
+            long blockBytes = kib * 1024L;
+            // A read request asks for up to 8 MiB (at least one block), as the connector's chunks do.
+            int perRead = (int) Math.max(1, (8L << 20) / blockBytes);
+            // Alternating rounds, best of each: on a shared machine the slowest rounds measure the
+            // neighbours, not the copy.
+            double raw = 0;
+            double tcp = 0;
+            for (int round = 0; round < 3; round++) {
+                raw = Math.max(raw, rawSocket(blockBytes * perRead, bytesPerPoint));
+                tcp = Math.max(tcp, transport(blockBytes, perRead, bytesPerPoint));
+            }
+            System.out.printf(Locale.ROOT, "%-10s %14.2f %14.2f %8.2f%n", kib + " KiB", raw, tcp, tcp / raw);
+        }
+        System.out.println("ucx: not built in this version (no JUCX backend); see the module description");
+    }
+
+    /** GB/s of one writer thread and one reader over a loopback socket, {@code chunk} bytes per write. */
+    static double rawSocket(long chunk, long total) throws Exception {
+        try (var server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+             var arena = Arena.ofShared()) {
+            ByteBuffer src = arena.allocate(chunk).asByteBuffer();
+            ByteBuffer dst = arena.allocate(chunk).asByteBuffer();
+            Thread writer = Thread.ofPlatform().start(() -> {
+                try (SocketChannel c = SocketChannel.open(server.getLocalAddress())) {
+                    for (long sent = 0; sent < total; sent += chunk) {
+                        src.clear();
+                        while (src.hasRemaining()) {
+                            c.write(src);
+                        }
+                    }
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long t0 = System.nanoTime();
+            try (SocketChannel c = server.accept()) {
+                long got = 0;
+                while (got < total) {
+                    dst.clear();
+                    int n = c.read(dst);
+                    if (n < 0) {
+                        break;
+                    }
+                    got += n;
+                }
+            }
+            double s = (System.nanoTime() - t0) / 1e9;
+            writer.join();
+            return total / s / 1e9;
+        }
+    }
+
+    /** GB/s of one-sided reads through the TCP transport, {@code perRead} blocks per read. */
+    static double transport(long blockBytes, int perRead, long total) throws Exception {
+        var model = new ModelShape("bench", 1, 1, (int) (blockBytes / 2 / 2), DType.FP16);
+        var layout = new KvLayout(model, 0, 1, perRead + 1, 1, blockBytes, LayoutKind.CROSS_LAYER, MemoryKind.HOST);
+        Compat compat = Compat.of("bench", layout);
+        try (var kv = new TcpTransportTest.Buffer(perRead, blockBytes)) {
+            BlockSource source = new BlockSource() {
+                @Override
+                public long blockBytes() {
+                    return blockBytes;
+                }
+
+                @Override
+                public HostBlockBuffer allocateStaging(int slots) {
+                    return new TcpTransportTest.Buffer(slots, blockBytes);
+                }
+
+                @Override
+                public void read(String transferId, int[] blocks, HostBlockBuffer staging) {
+                    // The copy out of KV memory a real producer does.
+                    for (int i = 0; i < blocks.length; i++) {
+                        MemorySegment.copy(kv.slot(blocks[i]), 0, staging.slot(i), 0, blockBytes);
+                    }
+                }
+
+                @Override
+                public void done(String transferId) {
+                }
+            };
+            var tcp = new TcpTransport();
+            int[] blocks = new int[perRead];
+            java.util.Arrays.setAll(blocks, i -> i);
+            try (var listener = tcp.listen("127.0.0.1", 0, compat, "bench", source);
+                 var into = new TcpTransportTest.Buffer(perRead, blockBytes);
+                 var peer = tcp.connect("127.0.0.1", listener.port(), compat, "bench", Duration.ofSeconds(5),
+                         Duration.ofSeconds(30))) {
+                peer.read("warm-up", blocks, into);
+                long t0 = System.nanoTime();
+                long moved = 0;
+                while (moved < total) {
+                    peer.read("t", blocks, into);
+                    moved += perRead * blockBytes;
+                }
+                return moved / ((System.nanoTime() - t0) / 1e9) / 1e9;
+            }
+        }
+    }
+}
