@@ -1,0 +1,63 @@
+package io.kvconnect.core.conformance;
+
+import io.kvconnect.core.memory.CopyFaults;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Draws faults of a {@link FaultPlan} and counts them by kind. Thread-safe: copy streams, workers
+ * and the scheduler thread draw concurrently (which faults land where is then not reproducible
+ * across runs, only their rates are).
+ */
+final class FaultInjector implements CopyFaults {
+    private final FaultPlan plan;
+    private final SplittableRandom random;
+    private final Map<String, LongAdder> injected = new ConcurrentHashMap<>();
+
+    FaultInjector(FaultPlan plan, long seed) {
+        this.plan = plan;
+        this.random = new SplittableRandom(seed);
+    }
+
+    /** Whether a hook call should throw; counted under {@code hook_throw:<hook>} when it does. */
+    boolean throwIn(String hook) {
+        if (plan.hookThrowRate() > 0 && draw() < plan.hookThrowRate()) {
+            count("hook_throw:" + hook);
+            return true;
+        }
+        return false;
+    }
+
+    @Override
+    public void beforeCopy(Direction direction, int[] blockIds) throws Exception {
+        String dir = direction == Direction.TO_HOST ? "to_host" : "from_host";
+        if (plan.copyFailRate() > 0 && draw() < plan.copyFailRate()) {
+            count("copy_fail:" + dir);
+            throw new IOException("injected copy failure (" + direction + ", blocks " + Arrays.toString(blockIds) + ")");
+        }
+        if (plan.copyStallRate() > 0 && draw() < plan.copyStallRate()) {
+            count("copy_stall:" + dir);
+            Thread.sleep(plan.stallMillis());
+        }
+    }
+
+    /** Faults injected so far, by kind, sorted. */
+    Map<String, Long> injected() {
+        Map<String, Long> out = new TreeMap<>();
+        injected.forEach((k, v) -> out.put(k, v.sum()));
+        return out;
+    }
+
+    private synchronized double draw() {
+        return random.nextDouble();
+    }
+
+    private void count(String kind) {
+        injected.computeIfAbsent(kind, k -> new LongAdder()).increment();
+    }
+}
