@@ -154,5 +154,16 @@ check "... the blocks moved over the TCP transport" "$WORK/disagg.txt" "transpor
 check "... the prefill engine freed every offered transfer" "$WORK/disagg.txt" "stat: sends_finished"
 check "... with exit status 0" "$WORK/disagg.txt" "exit status 0"
 
+# The soak command (issue 7): random streams with aborts, preemptions and injected copy faults
+# through the offload tier and through a multi of two tiers; nothing may leak or change an output.
+status=0; "$ROOT/kvconnect" soak --config "$WORK/offload.json" --rounds 6 \
+  --faults copy_fail=0.05,copy_stall=0.05,stall_ms=2 >"$WORK/soak.txt" 2>/dev/null || status=$?
+echo "exit status $status" >>"$WORK/soak.txt"
+check "a soak of the offload tier with failed and stalled copies passes" "$WORK/soak.txt" "result: PASSED"
+check "... with exit status 0" "$WORK/soak.txt" "exit status 0"
+status=0; "$ROOT/kvconnect" soak --config "$WORK/tiers.json" --rounds 4 \
+  --faults copy_fail=0.05,copy_stall=0.05,stall_ms=2 >"$WORK/soak-multi.txt" 2>/dev/null || status=$?
+check "a soak of a multi of two tiers with failed and stalled copies passes" "$WORK/soak-multi.txt" "result: PASSED"
+
 echo "example plugin checks: $passed of $((passed + failed)) passed"
 [ "$failed" -eq 0 ]

@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "kvconnect", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "A plugin framework for the KV cache of an LLM inference engine.",
-        subcommands = {RunCommand.class, ConnectorsCommand.class, DisaggCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, ConnectorsCommand.class, DisaggCommand.class, SoakCommand.class,
+            ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for invalid configuration. */
     static final int CONFIG_ERROR = 2;

@@ -127,6 +127,20 @@ class MainTest {
     }
 
     @Test
+    void soakWithoutAConnectorOrWithABadFaultSpecExitsTwoNamingWhat() {
+        assertEquals(2, execute("soak", "--plugins-dir", emptyPlugins.toString(), "--rounds", "1"));
+        assertEquals("configuration error: config.connector: is required: the soak runs the configured connector",
+                err.toString().strip());
+        err.getBuffer().setLength(0);
+        assertEquals(2, execute("soak", "--faults", "copy_fial=0.1"));
+        assertTrue(err.toString().startsWith("configuration error: --faults.copy_fial: unknown fault"), err.toString());
+        err.getBuffer().setLength(0);
+        assertEquals(2, execute("soak", "--duration", "soon"));
+        assertTrue(err.toString().startsWith("configuration error: --duration: 'soon' is not a duration"),
+                err.toString());
+    }
+
+    @Test
     void runWithAMissingConfigFileExitsTwo() {
         Path missing = tmp.resolve("missing.json");
 
