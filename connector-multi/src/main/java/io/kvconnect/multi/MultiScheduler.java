@@ -81,6 +81,7 @@ final class MultiScheduler implements SchedulerConnector {
 
     private final List<SchedulerConnector> children;
     private final List<ChildScope> scopes;
+    private final List<String> keys;
     private final int workers;
     private final int blockSize;
     private final FinishedRouting routing;
@@ -109,6 +110,7 @@ final class MultiScheduler implements SchedulerConnector {
             s.add(new ChildScope(i, keys.get(i)));
         }
         this.scopes = List.copyOf(s);
+        this.keys = List.copyOf(keys);
         this.workers = workers;
         this.blockSize = blockSize;
         this.routing = new FinishedRouting(children.size());
@@ -452,22 +454,7 @@ final class MultiScheduler implements SchedulerConnector {
     /** The children's stats, each under its own key ({@link MultiStats}); empty if none has any. */
     @Override
     public Optional<ConnectorStats> takeStats() {
-        Map<String, ConnectorStats> byChild = null;
-        for (int i = 0; i < children.size(); i++) {
-            try {
-                Optional<ConnectorStats> s = Objects.requireNonNull(children.get(i).takeStats(),
-                        "takeStats returned null");
-                if (s.isPresent()) {
-                    if (byChild == null) {
-                        byChild = new LinkedHashMap<>();
-                    }
-                    byChild.put(key(i), s.get());
-                }
-            } catch (RuntimeException | LinkageError e) {
-                deferred.record(key(i), "takeStats", e);
-            }
-        }
-        return byChild == null ? Optional.empty() : Optional.of(new MultiStats(byChild));
+        return MultiStats.take(keys, i -> children.get(i).takeStats(), deferred);
     }
 
     /**

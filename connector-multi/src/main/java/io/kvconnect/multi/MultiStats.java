@@ -3,8 +3,12 @@ package io.kvconnect.multi;
 import io.kvconnect.api.common.ConnectorStats;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.IntFunction;
 
 /**
  * The stats of a composite, kept per child instance: two children of the same type ({@code
@@ -79,6 +83,26 @@ record MultiStats(Map<String, ConnectorStats> byChild, Map<String, Long> aggrega
         byChild.forEach((key, stats) -> stats.summary().forEach((name, value) -> out.put(key + "." + name, value)));
         aggregateFailures.forEach((key, n) -> out.put(key + ".aggregate_failures", n));
         return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * Takes every child's stats ({@code take.apply(i)} for child {@code i}), each under its key; a
+     * child whose call throws (or returns null) is recorded in {@code failures} and left out.
+     *
+     * @return the stats, or empty if no child had any
+     */
+    static Optional<ConnectorStats> take(List<String> keys, IntFunction<Optional<ConnectorStats>> take,
+                                         Failures failures) {
+        Map<String, ConnectorStats> byChild = new LinkedHashMap<>();
+        for (int i = 0; i < keys.size(); i++) {
+            String key = keys.get(i);
+            try {
+                Objects.requireNonNull(take.apply(i), "takeStats returned null").ifPresent(s -> byChild.put(key, s));
+            } catch (RuntimeException | LinkageError e) {
+                failures.record(key, "takeStats", e);
+            }
+        }
+        return byChild.isEmpty() ? Optional.empty() : Optional.of(new MultiStats(byChild));
     }
 
     private static <V> Map<String, V> sorted(Map<String, V> map) {

@@ -356,22 +356,7 @@ final class MultiWorker implements WorkerConnector {
     /** The children's stats, each under its own key; empty if none has any. */
     @Override
     public Optional<ConnectorStats> takeStats() {
-        Map<String, ConnectorStats> byChild = null;
-        for (int i = 0; i < children.size(); i++) {
-            try {
-                Optional<ConnectorStats> s = Objects.requireNonNull(children.get(i).takeStats(),
-                        "takeStats returned null");
-                if (s.isPresent()) {
-                    if (byChild == null) {
-                        byChild = new LinkedHashMap<>();
-                    }
-                    byChild.put(keys.get(i), s.get());
-                }
-            } catch (RuntimeException | LinkageError e) {
-                deferred.record(keys.get(i), "takeStats", e);
-            }
-        }
-        return byChild == null ? Optional.empty() : Optional.of(new MultiStats(byChild));
+        return MultiStats.take(keys, i -> children.get(i).takeStats(), deferred);
     }
 
     /** The children's events in child order, passed on to the engine (and kept for their slots). */

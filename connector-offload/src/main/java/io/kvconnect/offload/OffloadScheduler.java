@@ -31,11 +31,12 @@ import java.util.Set;
  * The scheduler side of the offload connector. Scheduler thread only.
  *
  * <p><b>Stores.</b> In {@link #buildConnectorMetadata} each scheduled request's blocks that are
- * full and whose hash is known get a slot; the workers copy them after the step's compute. Full
- * means by the end of the step ({@code numComputedTokensBefore + numScheduledTokens}) under
- * synchronous scheduling, and KV-confirmed ({@code numComputedTokens()}) under asynchronous
- * scheduling, where the output of a step in flight may still be discarded. The rest is planned in
- * a later step, or at {@link #requestFinished} from {@code numComputedTokens()}. The GPU
+ * full of KV-confirmed tokens ({@code numComputedTokens()}) and whose hash is known get a slot; the
+ * workers copy them after the step's compute. Not the tokens computed in the step itself: its
+ * output may still be discarded (asynchronous scheduling), and a block written by a synchronous
+ * load in the step may yet be reported failed, by this connector or, inside a multi connector, by a
+ * sibling that loaded it (which this connector cannot know). The rest is planned in a later step,
+ * or at {@link #requestFinished} from {@code numComputedTokens()}. The GPU
  * blocks a store reads are {@code touch}ed when it is planned and freed when every worker reported
  * it, so a request that finishes, is aborted or preempted cannot have them reallocated under a
  * pending copy; preempted requests are also fenced on the workers. Blocks loaded from the tier are
@@ -287,11 +288,10 @@ final class OffloadScheduler implements SchedulerConnector {
                 }
                 case CONTINUING -> q.append(sr.newBlockIds());
             }
-            // Synchronous scheduling: this step's tokens are computed before the workers start its
-            // stores. Asynchronous: only KV-confirmed tokens, since an in-flight step's output may
-            // still be discarded.
-            int computedBlocks = (engine.asyncScheduling() ? r.numComputedTokens()
-                    : sr.numComputedTokensBefore() + sr.numScheduledTokens()) / blockSize;
+            // Only KV-confirmed tokens: a step's output may still be discarded (asynchronous
+            // scheduling), and a block a synchronous load wrote in this step may yet be reported
+            // failed, by this connector or, inside a multi connector, by a sibling that loaded it.
+            int computedBlocks = r.numComputedTokens() / blockSize;
             planStores(q, Math.min(computedBlocks, Math.min(r.numBlockHashes(), q.tableSize)), q.table, stores);
         }
         List<OffloadMetadata.LoadJob> loads = new ArrayList<>(pendingLoads);

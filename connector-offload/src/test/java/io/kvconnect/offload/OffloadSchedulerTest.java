@@ -144,8 +144,19 @@ class OffloadSchedulerTest {
         return out;
     }
 
-    /** Prefills {@code r} (blocks 10, 11, ...) in one step; returns that step's metadata. */
+    /**
+     * Prefills {@code r} (blocks 10, 11, ...) in one step, confirms it, and schedules its first
+     * decode step; returns that step's metadata (stores are planned from confirmed tokens).
+     */
     private OffloadMetadata prefill(OffloadScheduler s, FakeRequest r, int firstBlockId) {
+        assertTrue(admit(s, r, firstBlockId).stores().isEmpty(), "nothing is confirmed before the prefill ran");
+        r.computed = r.numTokens();
+        return build(s, List.of(new ScheduledRequest(r, ScheduledRequest.Kind.CONTINUING, 1, r.numTokens(),
+                BlockIds.empty())), Set.of());
+    }
+
+    /** Schedules the prefill of {@code r} (blocks 10, 11, ...); returns that step's metadata. */
+    private OffloadMetadata admit(OffloadScheduler s, FakeRequest r, int firstBlockId) {
         int n = r.hashes.size() + 1;
         int[] ids = new int[n];
         for (int i = 0; i < n; i++) {
@@ -253,9 +264,14 @@ class OffloadSchedulerTest {
         OffloadMetadata m = build(s, List.of(new ScheduledRequest(b, ScheduledRequest.Kind.NEW, 2 * BS + 1, 2 * BS,
                 blocks)), Set.of());
         assertEquals(1, m.loads().size());
-        assertEquals(1, m.stores().size(), "blocks 2 and 3 are computed in this step");
+        assertTrue(m.stores().isEmpty(), "blocks 2 and 3 are computed in this step, not confirmed");
         report(s, 0, all(m, false));
-        assertFalse(s.tier().contains(b.hashes.get(2)), "stores computed over a failed load are dropped");
+        // Even if its blocks were confirmed later, nothing computed over the failed load is stored.
+        b.computed = b.numTokens();
+        OffloadMetadata next = build(s, List.of(new ScheduledRequest(b, ScheduledRequest.Kind.CONTINUING, 1,
+                b.numTokens(), BlockIds.empty())), Set.of());
+        assertTrue(next.stores().isEmpty(), "stores of a request whose load failed");
+        assertFalse(s.tier().contains(b.hashes.get(2)));
         assertTrue(s.tier().isReady(b.hashes.get(0)), "the host copy itself stays");
         assertTrue(pool.held.isEmpty());
     }
@@ -324,7 +340,7 @@ class OffloadSchedulerTest {
     void underAsyncSchedulingOnlyKvConfirmedBlocksAreStored() {
         OffloadScheduler s = scheduler(1, Map.of(), true);
         FakeRequest a = new FakeRequest("a", 1, 3);
-        assertTrue(prefill(s, a, 10).stores().isEmpty(), "scheduled, not confirmed: the step may be discarded");
+        assertTrue(admit(s, a, 10).stores().isEmpty(), "scheduled, not confirmed: the step may be discarded");
         a.computed = 2 * BS; // the engine confirmed two blocks
         BlockIds none = BlockIds.empty();
         OffloadMetadata m = build(s, List.of(new ScheduledRequest(a, ScheduledRequest.Kind.CONTINUING, 1, 2 * BS,
