@@ -6,12 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.ConnectorProvider;
-import io.kvconnect.api.SchedulerContext;
-import io.kvconnect.api.WorkerContext;
-import io.kvconnect.api.common.ConnectorConfig;
-import io.kvconnect.api.scheduler.SchedulerConnector;
-import io.kvconnect.api.worker.WorkerConnector;
-import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -58,36 +52,7 @@ class ConformanceKitTest {
         assertTrue(result.summary().contains("connector hook(s) threw"), result.summary());
     }
 
-    /** A provider making one test connector per engine (scheduler side first, then the workers). */
     private static ConnectorProvider provider(Supplier<TestConnectorConfig> config) {
-        return new ConnectorProvider() {
-            private HostCacheTestConnector current;
-
-            @Override
-            public String name() {
-                return "test";
-            }
-
-            @Override
-            public String version() {
-                return "1";
-            }
-
-            @Override
-            public String description() {
-                return "test connector";
-            }
-
-            @Override
-            public SchedulerConnector createSchedulerConnector(ConnectorConfig c, SchedulerContext context) {
-                current = new HostCacheTestConnector(config.get());
-                return current.schedulerSide();
-            }
-
-            @Override
-            public WorkerConnector createWorkerConnector(ConnectorConfig c, WorkerContext context) {
-                return current.workerSide(context.rank());
-            }
-        };
+        return TestProviders.hostCache(config);
     }
 }

@@ -6,13 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.ConnectorProvider;
-import io.kvconnect.api.SchedulerContext;
-import io.kvconnect.api.WorkerContext;
 import io.kvconnect.api.common.ConfigException;
-import io.kvconnect.api.common.ConnectorConfig;
-import io.kvconnect.api.scheduler.SchedulerConnector;
-import io.kvconnect.api.worker.WorkerConnector;
-import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -83,31 +77,7 @@ class SoakTest {
         assertEquals("--faults", assertThrows(ConfigException.class, () -> FaultPlan.parse("copy_fail")).path());
     }
 
-    /** A provider making one test connector per engine (scheduler side first, then the workers). */
     private static ConnectorProvider provider(Supplier<TestConnectorConfig> config) {
-        return new ConnectorProvider() {
-            private HostCacheTestConnector current;
-
-            @Override
-            public String name() {
-                return "test";
-            }
-
-            @Override
-            public String version() {
-                return "1";
-            }
-
-            @Override
-            public SchedulerConnector createSchedulerConnector(ConnectorConfig c, SchedulerContext context) {
-                current = new HostCacheTestConnector(config.get());
-                return current.schedulerSide();
-            }
-
-            @Override
-            public WorkerConnector createWorkerConnector(ConnectorConfig c, WorkerContext context) {
-                return current.workerSide(context.rank());
-            }
-        };
+        return TestProviders.hostCache(config);
     }
 }
