@@ -294,7 +294,7 @@ final class DisaggCommand implements Callable<Integer> {
     }
 
     private static String line(String key, Object value) {
-        return String.format(Locale.ROOT, "  %-34s%s%n", key, value);
+        return String.format(Locale.ROOT, "  %-36s %s%n", key, value);
     }
 
     private static long number(Object o) {
