@@ -150,7 +150,7 @@ echo "exit status $status" >>"$WORK/disagg.txt"
 check "disagg: the decode engine's outputs equal a single engine's" "$WORK/disagg.txt" \
   "outputs identical to a single engine: yes"
 check "... every KV read on both engines verifies" "$WORK/disagg.txt" "KV verification on both engines: OK"
-check "... the blocks moved over the TCP transport" "$WORK/disagg.txt" "transport                         tcp"
+check "... the blocks moved over the TCP transport" "$WORK/disagg.txt" "transport                            tcp"
 check "... the prefill engine freed every offered transfer" "$WORK/disagg.txt" "stat: sends_finished"
 check "... with exit status 0" "$WORK/disagg.txt" "exit status 0"
 
