@@ -1,7 +1,8 @@
 /**
  * Connector plugin: a host-memory offload tier for KV blocks (connector name {@code offload}).
  *
- * <p>Computed blocks are copied to host memory asynchronously as soon as they are computed, keyed
+ * <p>Computed blocks are copied to host memory asynchronously as soon as their KV is confirmed (the
+ * step after they are computed, not only when the request ends), keyed
  * by the chained block hash of their last engine block (KV group 0), and loaded back when a later request's prefix hits them
  * beyond the engine's GPU prefix cache. A block is offered only after every worker confirmed its
  * copy; blocks being written are never evicted or loaded, blocks being loaded are pinned, and GPU
