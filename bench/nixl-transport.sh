@@ -12,5 +12,6 @@ echo "bench: building connector-nixl-like and its test classes (tests skipped) .
   && mvn -B -ntp -q -Dstyle.color=never -pl connector-nixl-like dependency:build-classpath \
        -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test) >&2
 M="$ROOT/connector-nixl-like/target"
-exec "$JAVA_HOME/bin/java" -cp "$M/test-classes:$M/classes:$(cat "$M/test-classpath.txt")" \
+# JUCX loads its JNI library (the UCX backend); allowed explicitly so the JDK does not warn.
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$M/test-classes:$M/classes:$(cat "$M/test-classpath.txt")" \
   io.kvconnect.nixl.TransportThroughput "$@"

@@ -140,7 +140,8 @@ check "an unknown child connector names its field and lists the available ones" 
 check "... with exit status 2" "$WORK/multi-unknown.txt" "exit status 2"
 
 # The bundled nixl-like connector end to end: a prefill and a decode engine as two processes on
-# loopback and the router; the decode engine pulls every prefill's blocks over TCP.
+# loopback and the router; the decode engine pulls every prefill's blocks over UCX where UCX is
+# installed (transport auto), else over TCP.
 cat >"$WORK/disagg.json" <<JSON
 {"model": "tiny", "gpu_blocks": 256, "workers": 2}
 JSON
@@ -150,9 +151,23 @@ echo "exit status $status" >>"$WORK/disagg.txt"
 check "disagg: the decode engine's outputs equal a single engine's" "$WORK/disagg.txt" \
   "outputs identical to a single engine: yes"
 check "... every KV read on both engines verifies" "$WORK/disagg.txt" "KV verification on both engines: OK"
-check "... the blocks moved over the TCP transport" "$WORK/disagg.txt" "transport                            tcp"
+expected_transport=tcp
+if grep -qF "nixl-like: transport ucx (auto: UCX available" "$WORK/disagg.txt"; then expected_transport=ucx; fi
+check "... the blocks moved over the transport auto picked ($expected_transport)" "$WORK/disagg.txt" \
+  "transport                            $expected_transport"
 check "... the prefill engine freed every offered transfer" "$WORK/disagg.txt" "stat: sends_finished"
 check "... with exit status 0" "$WORK/disagg.txt" "exit status 0"
+
+# The same with the transport forced to TCP (the other backend, when auto picked UCX above).
+status=0
+"$ROOT/kvconnect" disagg --config "$WORK/disagg.json" --sessions 4 --timeout 120 --transport tcp \
+  >"$WORK/disagg-tcp.txt" 2>&1 || status=$?
+echo "exit status $status" >>"$WORK/disagg-tcp.txt"
+check "disagg --transport tcp: outputs equal a single engine's" "$WORK/disagg-tcp.txt" \
+  "outputs identical to a single engine: yes"
+check "... every KV read on both engines verifies" "$WORK/disagg-tcp.txt" "KV verification on both engines: OK"
+check "... over the TCP transport" "$WORK/disagg-tcp.txt" "transport                            tcp"
+check "... with exit status 0" "$WORK/disagg-tcp.txt" "exit status 0"
 
 # The soak command (issue 7): random streams with aborts, preemptions and injected copy faults
 # through the offload tier and through a multi of two tiers; nothing may leak or change an output.

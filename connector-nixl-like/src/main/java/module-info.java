@@ -14,17 +14,24 @@
  * <p>Configuration keys: {@code role} ({@code producer}, {@code consumer} or {@code both}, the
  * default), {@code host} (default {@code 127.0.0.1}), {@code port} (first worker's port; 0, the
  * default, picks free ports), {@code lease_timeout} (default {@code 30s}), {@code transport}
- * ({@code auto} or {@code tcp}; {@code ucx} is refused: no UCX backend is built yet), {@code
+ * ({@code auto}, the default: UCX through JUCX where its native library loads, else TCP; {@code
+ * tcp}; {@code ucx}, refused at startup where UCX does not work), {@code
  * secret} (shared secret proved on the handshake; empty disables the check), {@code
  * connect_timeout} (5s), {@code io_timeout} (10s), {@code expose_wait} (10s) and {@code
  * chunk_blocks} (blocks per read, 64).
  *
- * <p>Like every plugin module it requires the connector API (and SLF4J for logging) only and
- * exports nothing.
+ * <p>Like every plugin module it requires the connector API (and SLF4J for logging) and exports
+ * nothing; it also requires JUCX ({@code jucx}, an automatic module: the jar has no module name),
+ * the Java binding of UCX, for its UCX backend. The jar holds only Java classes and a JNI library
+ * linking against the system's UCX; without UCX installed it loads but the backend reports itself
+ * unavailable.
  */
+// JUCX ships no module name (an automatic module): accepted deliberately, see above.
+@SuppressWarnings("requires-automatic")
 module kvconnect.nixl {
     requires kvconnect.api;
     requires org.slf4j;
+    requires jucx;
 
     provides io.kvconnect.api.ConnectorProvider with io.kvconnect.nixl.NixlConnectorProvider;
 }

@@ -79,12 +79,13 @@ class ArchitectureTest {
             .because("a composite forwards each hook explicitly (a test checks every API method is handled)");
 
     // connector-nixl-like has classes (issue 6): its rules must not pass vacuously either. It uses
-    // javax.crypto (java.base) for the handshake's HMAC and SLF4J for its logs; no transport library.
+    // javax.crypto (java.base) for the handshake's HMAC, SLF4J for its logs, and JUCX (UCX's Java
+    // binding, org.openucx.jucx) for its UCX backend; no other library.
     @ArchTest
     static final ArchRule nixlPluginDependsOnTheApiOnly = classes()
             .that().resideInAPackage("io.kvconnect.nixl..")
             .should().onlyDependOnClassesThat().resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.nixl..",
-                    "java..", "javax.crypto..", "org.slf4j..")
+                    "java..", "javax.crypto..", "org.slf4j..", "org.openucx.jucx..")
             .because("the nixl-like plugin talks to the engine only through the connector API");
 
     @ArchTest

@@ -22,6 +22,10 @@ import java.util.Optional;
  * future raw-layout transfer cannot pair with this one. {@link #hash()} is a SHA-256 over the
  * fields, logged on both sides; when hashes differ, {@link #mismatch} says which field differs.
  *
+ * <p>One informational field travels too and is not compared: {@code transport}, the backend the
+ * sender runs ({@code tcp} or {@code ucx}). Both backends speak the same control protocol, so a
+ * UCX reader uses plain TCP data with a TCP-only producer instead of failing.
+ *
  * @param engineId the agent's engine id
  * @param rank the agent's tensor-parallel rank
  * @param fields the compatibility fields, in a fixed order
@@ -57,6 +61,21 @@ record Compat(String engineId, int rank, Map<String, String> fields) {
     /** The fields in their fixed order, for hashing and the wire. */
     private static final String[] ORDER = {"protocol", "connector_version", "model", "num_layers", "num_kv_heads",
         "head_dim", "dtype", "block_size", "tensor_parallel_size", "bytes_per_block", "wire_layout"};
+
+    /** The informational field naming the sender's backend. */
+    static final String TRANSPORT = "transport";
+
+    /** These fields with the informational {@code transport} field set to {@code name}. */
+    Compat withTransport(String name) {
+        var f = new LinkedHashMap<>(fields);
+        f.put(TRANSPORT, name);
+        return new Compat(engineId, rank, f);
+    }
+
+    /** The sender's backend, {@code "tcp"} when the sender did not say. */
+    String transport() {
+        return fields.getOrDefault(TRANSPORT, "tcp");
+    }
 
     /** What to change when a field differs. */
     private static String advice(String field) {
@@ -106,6 +125,9 @@ record Compat(String engineId, int rank, Map<String, String> fields) {
         var sb = new StringBuilder().append(engineId).append('\n').append(rank).append('\n');
         for (String key : ORDER) {
             sb.append(key).append('=').append(fields.getOrDefault(key, "")).append('\n');
+        }
+        if (fields.containsKey(TRANSPORT)) {
+            sb.append(TRANSPORT).append('=').append(fields.get(TRANSPORT)).append('\n');
         }
         return sb.toString();
     }

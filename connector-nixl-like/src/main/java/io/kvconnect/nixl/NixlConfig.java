@@ -16,7 +16,8 @@ import java.time.Duration;
  *     ports (the default), which the workers report to the scheduler side
  * @param leaseTimeout how long a producer keeps a finished prefill's blocks without a read or
  *     renewal from the decode side before freeing them
- * @param transport which transport to use ({@code auto} picks UCX when it is available, else TCP)
+ * @param transport which transport to use ({@code auto} picks UCX when it is available, else TCP;
+ *     {@code ucx} is refused where UCX does not work, naming why)
  * @param secret the shared secret both sides prove on the handshake; empty disables the check
  * @param connectTimeout bound on connecting and handshaking with a peer
  * @param ioTimeout bound on one read or notification round trip; a peer silent for longer is dead
@@ -66,9 +67,11 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
         Duration lease = config.getDuration("lease_timeout", Duration.ofSeconds(30), Duration.ofMillis(10),
                 Duration.ofHours(24));
         TransportKind transport = config.getEnum("transport", TransportKind.class, TransportKind.AUTO);
-        if (transport == TransportKind.UCX) {
-            throw new ConfigException(config.fieldPath("transport"), "'ucx' is not available: this build of the "
-                    + "nixl-like connector has no UCX backend yet; allowed values: auto, tcp");
+        if (transport == TransportKind.UCX && !UcxTransport.availability().available()) {
+            // Refused here, at startup, rather than on the first transfer.
+            throw new ConfigException(config.fieldPath("transport"), "'ucx' is not available on this machine: "
+                    + UcxTransport.availability().reason() + "; allowed values: auto (UCX where available, "
+                    + "else tcp), tcp, ucx");
         }
         String secret = config.getString("secret", "");
         Duration connect = config.getDuration("connect_timeout", Duration.ofSeconds(5), Duration.ofMillis(10),

@@ -37,7 +37,8 @@ public final class NixlConnectorProvider implements ConnectorProvider {
 
     @Override
     public String description() {
-        return "prefill/decode disaggregation: the decode engine pulls a finished prefill's KV blocks over TCP";
+        return "prefill/decode disaggregation: the decode engine pulls a finished prefill's KV blocks over UCX "
+                + "(JUCX) or TCP";
     }
 
     @Override

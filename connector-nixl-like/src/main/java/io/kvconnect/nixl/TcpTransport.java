@@ -51,6 +51,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The stream-based {@code writeFrame} and {@code readFrame} helpers speak the same format over
  * classic streams; tests use them to play a misbehaving peer.
+ *
+ * <p>{@link UcxTransport} reuses this connection, handshake and framing as its control channel
+ * ({@link #openControl}, {@link ServerExtension}): message types 8 to 10 are its own. Both sides
+ * announce their backend in the handshake's informational {@code transport} field.
  */
 final class TcpTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(TcpTransport.class);
@@ -74,6 +78,16 @@ final class TcpTransport implements Transport {
 
     @Override
     public Listener listen(String host, int port, Compat local, String secret, BlockSource source) throws IOException {
+        return listen(host, port, local.withTransport(name()), secret, source, null);
+    }
+
+    /**
+     * Binds and starts a listener whose connections also accept the control frames of {@code
+     * extension} (null: none). Shared with {@link UcxTransport}, which adds its data path to this
+     * control connection.
+     */
+    static Listener listen(String host, int port, Compat local, String secret, BlockSource source,
+                           ServerExtension extension) throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open();
         try {
             server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -82,7 +96,7 @@ final class TcpTransport implements Transport {
             server.close();
             throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
         }
-        TcpListener listener = new TcpListener(server, local, secret, source);
+        TcpListener listener = new TcpListener(server, local, secret, source, extension);
         listener.start();
         return listener;
     }
@@ -90,6 +104,28 @@ final class TcpTransport implements Transport {
     @Override
     public Peer connect(String host, int port, Compat local, String secret, Duration connectTimeout,
                         Duration ioTimeout) throws TransferException {
+        Control c = openControl(host, port, local.withTransport(name()), secret, connectTimeout);
+        return new TcpPeer(c.wire(), c.remote(), c.where(), timeoutMillis(ioTimeout));
+    }
+
+    /**
+     * A handshaken control connection, client side.
+     *
+     * @param wire the connection
+     * @param remote the producer's handshake fields
+     * @param where {@code host:port}, for messages
+     */
+    record Control(Wire wire, Compat remote, String where) {
+    }
+
+    /**
+     * Connects to {@code host:port} and runs the client side of the handshake (see the class
+     * description) within {@code connectTimeout}. Shared by both backends.
+     *
+     * @throws TransferException if the connection or the handshake fails (kind says which)
+     */
+    static Control openControl(String host, int port, Compat local, String secret, Duration connectTimeout)
+            throws TransferException {
         String where = host + ":" + port;
         SocketChannel channel = null;
         Wire wire = null;
@@ -136,7 +172,7 @@ final class TcpTransport implements Transport {
                 throw new TransferException(TransferException.Kind.FAILED, where + " answered the handshake with "
                         + "message type " + reply[0]);
             }
-            return new TcpPeer(wire, remote, where, timeoutMillis(ioTimeout));
+            return new Control(wire, remote, where);
         } catch (TransferException e) {
             closeQuietly(wire, channel);
             throw e;
@@ -265,8 +301,11 @@ final class TcpTransport implements Transport {
 
     // ---- client --------------------------------------------------------------------------------
 
-    /** A handshaken connection to a producer worker. */
-    private static final class TcpPeer implements Peer {
+    /**
+     * A handshaken connection to a producer worker. {@link UcxTransport}'s peer uses one for its
+     * control messages and, where the producer has no UCX, for the data too.
+     */
+    static final class TcpPeer implements Peer {
         private final Wire wire;
         private final Compat remote;
         private final String where;
@@ -282,6 +321,18 @@ final class TcpTransport implements Transport {
         @Override
         public Compat remote() {
             return remote;
+        }
+
+        Wire wire() {
+            return wire;
+        }
+
+        String where() {
+            return where;
+        }
+
+        long ioMillis() {
+            return ioMillis;
         }
 
         @Override
@@ -342,6 +393,101 @@ final class TcpTransport implements Transport {
 
     // ---- server --------------------------------------------------------------------------------
 
+    /**
+     * Control frames a backend adds to this one's connections ({@link UcxTransport}). Called on the
+     * listener's threads: {@link #open} once per connection after its handshake, on that
+     * connection's thread.
+     */
+    interface ServerExtension {
+        /** The handler of one connection's extra frames. */
+        ConnectionExtension open(String who);
+
+        /** The listener closed; after every connection's handler. */
+        void close();
+    }
+
+    /** One connection's handler of extra frames; used by that connection's thread only. */
+    interface ConnectionExtension extends AutoCloseable {
+        /**
+         * Handles a frame whose type plain TCP does not know; returns false if this handler does not
+         * know it either. Answers on {@code wire} within {@code sendMillis}.
+         *
+         * @throws IOException if the connection must end
+         */
+        boolean handle(Wire.Header h, byte[] payload, Wire wire, Staging staging, long sendMillis) throws IOException;
+
+        /** Releases what the handler holds; called before the connection's staging buffer is closed. */
+        @Override
+        void close();
+    }
+
+    /** A decoded {@code READ} request (also used by other backends' requests of the same form). */
+    record ReadRequest(String transferId, int[] blocks) {
+        static ReadRequest decode(byte[] payload) throws IOException {
+            var req = java.nio.ByteBuffer.wrap(payload);
+            int idLen = req.getInt();
+            if (idLen < 0 || idLen > req.remaining()) {
+                throw new IOException("malformed read request");
+            }
+            byte[] id = new byte[idLen];
+            req.get(id);
+            int n = req.getInt();
+            if (n <= 0 || n > req.remaining() / 4) {
+                throw new IOException("malformed read request: " + n + " blocks");
+            }
+            int[] blocks = new int[n];
+            for (int i = 0; i < n; i++) {
+                blocks[i] = req.getInt();
+            }
+            return new ReadRequest(new String(id, StandardCharsets.UTF_8), blocks);
+        }
+    }
+
+    /**
+     * One connection's staging buffer on the producer: allocated on the first read, grown (rarely)
+     * for a larger one, reused by every later read, closed with the connection. Used by the
+     * connection's thread only.
+     */
+    static final class Staging implements AutoCloseable {
+        private final BlockSource source;
+        private HostBlockBuffer buffer;
+
+        Staging(BlockSource source) {
+            this.source = source;
+        }
+
+        /**
+         * Copies {@code req}'s blocks into slots {@code 0 .. n - 1} of the staging buffer and returns
+         * it (the same buffer as last time unless it had to grow).
+         *
+         * @throws TransferException as {@link BlockSource#read}
+         */
+        HostBlockBuffer fill(ReadRequest req) throws TransferException {
+            int n = req.blocks().length;
+            if (buffer == null || n > buffer.numSlots()) {
+                if (buffer != null) {
+                    buffer.close();
+                    buffer = null;
+                }
+                buffer = source.allocateStaging(Math.max(n, 16));
+            }
+            source.read(req.transferId(), req.blocks(), buffer);
+            return buffer;
+        }
+
+        long blockBytes() {
+            return source.blockBytes();
+        }
+
+        @Override
+        public void close() {
+            if (buffer != null) {
+                buffer.close();
+                buffer = null;
+            }
+        }
+    }
+
     /** Accepts connections and serves each on a thread of its own. */
     private static final class TcpListener implements Listener {
         /** Bound on the handshake of a new connection, so a stranger cannot hold a thread. */
@@ -353,14 +499,17 @@ final class TcpTransport implements Transport {
         private final Compat local;
         private final String secret;
         private final BlockSource source;
+        private final ServerExtension extension;
         private final Set<Wire> connections = ConcurrentHashMap.newKeySet();
         private final Set<Thread> handlers = ConcurrentHashMap.newKeySet();
         private final int port;
         private volatile boolean closed;
         private Thread acceptor;
 
-        TcpListener(ServerSocketChannel server, Compat local, String secret, BlockSource source) throws IOException {
+        TcpListener(ServerSocketChannel server, Compat local, String secret, BlockSource source,
+                    ServerExtension extension) throws IOException {
             this.server = server;
+            this.extension = extension;
             this.local = local;
             this.secret = secret;
             this.source = source;
@@ -402,8 +551,8 @@ final class TcpTransport implements Transport {
         }
 
         private void serve(Wire wire, String who) {
-            HostBlockBuffer staging = null;
-            int stagingSlots = 0;
+            Staging staging = new Staging(source);
+            ConnectionExtension ext = null;
             try {
                 byte[] nonce = new byte[32];
                 RANDOM.nextBytes(nonce);
@@ -431,7 +580,11 @@ final class TcpTransport implements Transport {
                     return;
                 }
                 wire.writeFrame(OK, new byte[0], HANDSHAKE_MILLIS);
-                LOG.debug("nixl-like: reader {} rank {} connected from {}", remote.engineId(), remote.rank(), who);
+                LOG.debug("nixl-like: reader {} rank {} ({}) connected from {}", remote.engineId(), remote.rank(),
+                        remote.transport(), who);
+                if (extension != null) {
+                    ext = extension.open(who);
+                }
                 while (!closed) {
                     Wire.Header h;
                     try {
@@ -443,41 +596,20 @@ final class TcpTransport implements Transport {
                     byte[] payload = wire.readPayload(h, HANDSHAKE_MILLIS);
                     switch (h.type()) {
                         case READ -> {
-                            var req = java.nio.ByteBuffer.wrap(payload);
-                            int idLen = req.getInt();
-                            if (idLen < 0 || idLen > req.remaining()) {
-                                throw new IOException("malformed read request");
-                            }
-                            byte[] id = new byte[idLen];
-                            req.get(id);
-                            int n = req.getInt();
-                            if (n <= 0 || n > req.remaining() / 4) {
-                                throw new IOException("malformed read request: " + n + " blocks");
-                            }
-                            int[] blocks = new int[n];
-                            for (int i = 0; i < n; i++) {
-                                blocks[i] = req.getInt();
-                            }
-                            if (n > stagingSlots) {
-                                if (staging != null) {
-                                    staging.close();
-                                }
-                                // Allocated once per connection and reused by every later read.
-                                stagingSlots = Math.max(n, 16);
-                                staging = source.allocateStaging(stagingSlots);
-                            }
-                            String transferId = new String(id, StandardCharsets.UTF_8);
+                            ReadRequest req = ReadRequest.decode(payload);
+                            HostBlockBuffer buffer;
                             try {
-                                source.read(transferId, blocks, staging);
+                                buffer = staging.fill(req);
                             } catch (TransferException e) {
                                 wire.writeFrame(ERROR, errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
                                 continue;
                             }
+                            int n = req.blocks().length;
                             wire.writeHeader(DATA, Math.toIntExact(n * source.blockBytes()), SEND_MILLIS);
                             // Straight from the staging buffer into the socket.
                             var slots = new java.nio.ByteBuffer[n];
                             for (int i = 0; i < n; i++) {
-                                slots[i] = staging.slot(i).asByteBuffer();
+                                slots[i] = buffer.slot(i).asByteBuffer();
                             }
                             wire.writeFully(slots, SEND_MILLIS);
                         }
@@ -485,7 +617,11 @@ final class TcpTransport implements Transport {
                             source.done(new String(payload, StandardCharsets.UTF_8));
                             wire.writeFrame(OK, new byte[0], SEND_MILLIS);
                         }
-                        default -> throw new IOException("unexpected message type " + h.type());
+                        default -> {
+                            if (ext == null || !ext.handle(h, payload, wire, staging, SEND_MILLIS)) {
+                                throw new IOException("unexpected message type " + h.type());
+                            }
+                        }
                     }
                 }
             } catch (IOException | RuntimeException e) {
@@ -495,9 +631,11 @@ final class TcpTransport implements Transport {
             } finally {
                 wire.close();
                 connections.remove(wire);
-                if (staging != null) {
-                    staging.close();
+                // The extension first: it may have registered the staging memory with a NIC.
+                if (ext != null) {
+                    ext.close();
                 }
+                staging.close();
                 handlers.remove(Thread.currentThread());
             }
         }
@@ -523,6 +661,9 @@ final class TcpTransport implements Transport {
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+            if (extension != null) {
+                extension.close();
             }
         }
     }

@@ -8,12 +8,14 @@ import java.time.Duration;
  * semantics: the consumer names a transfer and the producer's block ids; the producer's
  * {@link BlockSource} answers without its engine taking part in the step.
  *
- * <p>Backends: {@link TcpTransport} (plain Java sockets, always available). A UCX backend
- * through JUCX is not built yet (see the module description). Implementations are thread-safe;
- * one instance serves one worker.
+ * <p>Backends: {@link TcpTransport} (plain Java sockets, always available) and {@link
+ * UcxTransport} (UCX through JUCX, where UCX is installed; it shares the TCP backend's control
+ * connection and handshake), picked by {@link Transports}. Implementations are thread-safe; one
+ * instance serves one worker; the engine's worker thread calls {@link #listen} and the consumer's
+ * reader thread {@link #connect}.
  */
 interface Transport {
-    /** The backend's name for logs and reports, such as {@code "tcp"}. */
+    /** The backend's name for logs and reports: {@code "tcp"} or {@code "ucx"}. */
     String name();
 
     /**

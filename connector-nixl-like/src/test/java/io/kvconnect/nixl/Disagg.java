@@ -42,10 +42,12 @@ final class Disagg implements AutoCloseable {
         this.decode = decode;
     }
 
+    /** The configuration of one side: TCP unless {@code more} names another {@code transport}. */
     static Map<String, Object> config(String role, Object... more) {
         var m = new HashMap<String, Object>();
         m.put("role", role);
         m.put("secret", "test-secret");
+        m.put("transport", "tcp");
         for (int i = 0; i < more.length; i += 2) {
             m.put((String) more[i], more[i + 1]);
         }
@@ -54,9 +56,14 @@ final class Disagg implements AutoCloseable {
 
     /** A pair with default options but {@code workers}, {@code async} and the decode engine's {@code gpuBlocks}. */
     static Disagg create(int workers, boolean async, int decodeBlocks) {
-        var p = TestEngine.create(Optional.of(PROVIDER), config("producer"),
+        return create("tcp", workers, async, decodeBlocks);
+    }
+
+    /** As {@link #create(int, boolean, int)} with both sides on {@code transport}. */
+    static Disagg create(String transport, int workers, boolean async, int decodeBlocks) {
+        var p = TestEngine.create(Optional.of(PROVIDER), config("producer", "transport", transport),
                 TestEngine.Options.defaults("prefill").withWorkers(workers).withAsyncScheduling(async));
-        var d = TestEngine.create(Optional.of(PROVIDER), config("consumer"),
+        var d = TestEngine.create(Optional.of(PROVIDER), config("consumer", "transport", transport),
                 TestEngine.Options.defaults("decode").withWorkers(workers).withAsyncScheduling(async)
                         .withGpuBlocks(decodeBlocks));
         return new Disagg(p, d);
@@ -156,6 +163,14 @@ final class Disagg implements AutoCloseable {
 
     long stat(TestEngine e, String name) {
         return e.connectorStats().getOrDefault(name, 0L).longValue();
+    }
+
+    /** Skips the calling test, naming why, when {@code transport} is UCX and UCX does not work here. */
+    static void assumeAvailable(String transport) {
+        if (transport.equals("ucx")) {
+            var a = UcxTransport.availability();
+            org.junit.jupiter.api.Assumptions.assumeTrue(a.available(), "UCX not available: " + a.reason());
+        }
     }
 
     static int[] prompt(SplittableRandom random, int n) {

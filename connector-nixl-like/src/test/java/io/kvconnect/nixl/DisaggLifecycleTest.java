@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,11 +23,13 @@ import org.junit.jupiter.api.Test;
  */
 class DisaggLifecycleTest {
 
-    @ParameterizedTest(name = "workers={0}, async={1}")
-    @CsvSource({"1,false", "1,true", "2,false", "2,true"})
-    void basicShortAndFullBlockPromptsDecodeLikeOneEngine(int workers, boolean async) throws Exception {
+    @ParameterizedTest(name = "{0}, workers={1}, async={2}")
+    @CsvSource({"tcp,1,false", "tcp,1,true", "tcp,2,false", "tcp,2,true", "ucx,1,false", "ucx,2,true"})
+    void basicShortAndFullBlockPromptsDecodeLikeOneEngine(String transport, int workers, boolean async)
+            throws Exception {
+        Disagg.assumeAvailable(transport);
         var random = new SplittableRandom(1);
-        try (Disagg d = Disagg.create(workers, async, 64)) {
+        try (Disagg d = Disagg.create(transport, workers, async, 64)) {
             // 1 token: nothing to load (the last prompt token is always recomputed); 3: a partial
             // block; 4 and 8: exactly full blocks; 13 and 30: several blocks and a partial one.
             int[] lengths = {1, 3, 4, 8, 13, 30};
@@ -42,18 +45,21 @@ class DisaggLifecycleTest {
             assertEquals(lengths.length - 1, d.stat(d.decode, "loads_planned"));
             assertEquals((lengths.length - 1L) * workers, d.stat(d.decode, "loads_ok"));
             assertEquals(1, d.stat(d.decode, "loads_skipped_local_hit"));
-            assertEquals(workers, d.stat(d.decode, "transport_tcp_workers"));
+            assertEquals(workers, d.stat(d.decode, "transport_" + transport + "_workers"));
+            assertEquals(workers, d.stat(d.prefill, "transport_" + transport + "_workers"));
             assertTrue(d.stat(d.decode, "bytes_received") > 0);
             assertEquals(d.stat(d.prefill, "bytes_sent"), d.stat(d.decode, "bytes_received"));
             d.assertClean();
         }
     }
 
-    @Test
-    void prefixHitsOnBothSidesReadOnlyTheMissingBlocks() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"tcp", "ucx"})
+    void prefixHitsOnBothSidesReadOnlyTheMissingBlocks(String transport) throws Exception {
+        Disagg.assumeAvailable(transport);
         var random = new SplittableRandom(2);
         int[] shared = Disagg.prompt(random, 16);
-        try (Disagg d = Disagg.create(1, false, 64)) {
+        try (Disagg d = Disagg.create(transport, 1, false, 64)) {
             d.submit("first", concat(shared, Disagg.prompt(random, 6)), 5);
             d.drain();
             long bytesFirst = d.stat(d.decode, "bytes_received");
@@ -170,10 +176,12 @@ class DisaggLifecycleTest {
         }
     }
 
-    @Test
-    void deadProducerEndsInBoundedTimeAndTheRequestIsRecomputed() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"tcp", "ucx"})
+    void deadProducerEndsInBoundedTimeAndTheRequestIsRecomputed(String transport) throws Exception {
+        Disagg.assumeAvailable(transport);
         var random = new SplittableRandom(7);
-        try (Disagg d = Disagg.create(1, false, 64)) {
+        try (Disagg d = Disagg.create(transport, 1, false, 64)) {
             d.autoForward = false;
             d.submit("orphan", Disagg.prompt(random, 20), 5);
             d.untilPrefilled("orphan");
@@ -190,13 +198,16 @@ class DisaggLifecycleTest {
         }
     }
 
-    @Test
-    void producerKilledWhileTheDecodeSideReadsEndsInBoundedTime() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"tcp", "ucx"})
+    void producerKilledWhileTheDecodeSideReadsEndsInBoundedTime(String transport) throws Exception {
+        Disagg.assumeAvailable(transport);
         var random = new SplittableRandom(13);
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer"),
+        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", transport),
                 TestEngine.Options.defaults("prefill").withGpuBlocks(128));
         // One block per read: many round trips, so the producer dies in the middle of them.
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "chunk_blocks", 1L,
+        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", transport,
+                "chunk_blocks", 1L,
                 "io_timeout", "2s"), TestEngine.Options.defaults("decode").withGpuBlocks(128));
         try (Disagg d = new Disagg(p, c)) {
             // A first request connects the decode worker to the producer, so the second one's
@@ -256,12 +267,16 @@ class DisaggLifecycleTest {
         }
     }
 
-    @Test
-    void wrongSecretFailsTheLoadVisibly() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"tcp", "ucx"})
+    void wrongSecretFailsTheLoadVisibly(String transport) throws Exception {
+        Disagg.assumeAvailable(transport);
         var random = new SplittableRandom(10);
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "300ms"),
+        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", transport,
+                "lease_timeout", "300ms"),
                 TestEngine.Options.defaults("prefill"));
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "secret", "other"),
+        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", transport,
+                "secret", "other"),
                 TestEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("r", Disagg.prompt(random, 20), 5);
@@ -328,5 +343,23 @@ class DisaggLifecycleTest {
         int[] c = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
         return c;
+    }
+
+    @Test
+    void aUcxReaderFallsBackToTcpDataWithATcpOnlyProducer() throws Exception {
+        Disagg.assumeAvailable("ucx");
+        var random = new SplittableRandom(21);
+        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", "tcp"),
+                TestEngine.Options.defaults("prefill"));
+        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", "ucx"),
+                TestEngine.Options.defaults("decode"));
+        try (Disagg d = new Disagg(p, c)) {
+            d.submit("r", Disagg.prompt(random, 30), 5);
+            d.drain();
+            d.assertSameOutputs(List.of());
+            assertEquals(1, d.stat(d.decode, "loads_ok"));
+            assertEquals(d.stat(d.prefill, "bytes_sent"), d.stat(d.decode, "bytes_received"));
+            d.assertClean();
+        }
     }
 }

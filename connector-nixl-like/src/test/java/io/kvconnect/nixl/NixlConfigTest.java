@@ -23,14 +23,21 @@ class NixlConfigTest {
         assertEquals(0, c.port());
         assertEquals(Duration.ofSeconds(30), c.leaseTimeout());
         assertEquals(NixlConfig.TransportKind.AUTO, c.transport());
-        assertEquals("tcp", Transports.pick(c).name());
+        assertEquals(UcxTransport.availability().available() ? "ucx" : "tcp", Transports.pick(c).name());
+        assertEquals("tcp", Transports.pick(parse(Map.of("transport", "tcp"))).name());
     }
 
     @Test
-    void ucxIsRefusedWithTheAllowedValues() {
-        var e = assertThrows(ConfigException.class, () -> parse(Map.of("transport", "ucx")));
-        assertEquals("connector.config.transport", e.path());
-        assertTrue(e.getMessage().contains("allowed values: auto, tcp"), e.getMessage());
+    void forcedUcxIsUsedWhereItWorksAndOtherwiseRefusedNamingWhy() {
+        var ucx = UcxTransport.availability();
+        if (ucx.available()) {
+            assertEquals("ucx", Transports.pick(parse(Map.of("transport", "ucx"))).name());
+        } else {
+            var e = assertThrows(ConfigException.class, () -> parse(Map.of("transport", "ucx")));
+            assertEquals("connector.config.transport", e.path());
+            assertTrue(e.getMessage().contains(ucx.reason()) && e.getMessage().contains("allowed values: auto"),
+                    e.getMessage());
+        }
     }
 
     @Test

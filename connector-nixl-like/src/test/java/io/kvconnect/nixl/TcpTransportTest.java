@@ -75,7 +75,7 @@ class TcpTransportTest {
     }
 
     /** Serves transfer "t1" of blocks 3 and 5, each filled with its block id; records notifications. */
-    static final class Source implements BlockSource {
+    static class Source implements BlockSource {
         final long blockBytes;
         final List<String> done = new CopyOnWriteArrayList<>();
 

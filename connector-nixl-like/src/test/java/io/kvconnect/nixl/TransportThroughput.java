@@ -21,12 +21,14 @@ import java.util.Locale;
  * Transfer throughput of the transport backends for blocks of 16 KiB to 4 MiB, against a raw
  * loopback socket copy of the same bytes measured in the same run (one thread writes direct
  * buffers into a socket channel, another reads them: the ceiling for any TCP transport on this
- * host); each is the best of three alternating rounds. The transport's number includes what a real read does: the producer copies the blocks
- * out of its KV memory into its staging buffer and the consumer copies them out of the socket
- * into its own.
+ * host); each is the best of three alternating rounds. A transport's number includes what a real
+ * read does: the producer copies the blocks out of its KV memory into its staging buffer, and the
+ * consumer gets them into its own (TCP: out of the socket; UCX: a one-sided get from the producer's
+ * registered staging memory, over whatever {@code UCX_TLS} allows: shared memory by default on one
+ * host, {@code UCX_TLS=tcp} for UCX over TCP).
  *
  * <p>Run with {@code bench/nixl-transport.sh [--quick]}; not a unit test (timings are not
- * asserted anywhere). Only the TCP backend exists; a UCX row is reported as not built.
+ * asserted anywhere). The UCX column says why it is missing where UCX does not work.
  */
 public final class TransportThroughput {
     private TransportThroughput() {
@@ -37,7 +39,11 @@ public final class TransportThroughput {
         boolean quick = args.length > 0 && args[0].equals("--quick");
         long bytesPerPoint = quick ? 64L << 20 : 256L << 20;
         int[] blockKiB = {16, 64, 256, 1024, 4096};
-        System.out.printf(Locale.ROOT, "%-10s %14s %14s %8s%n", "block", "raw socket GB/s", "tcp GB/s", "ratio");
+        var ucxAvailable = UcxTransport.availability();
+        System.out.println("ucx: " + (ucxAvailable.available() ? UcxTransport.describeEnvironment()
+                : "not available: " + ucxAvailable.reason()));
+        System.out.printf(Locale.ROOT, "%-10s %15s %10s %10s %10s %10s%n", "block", "raw socket GB/s", "tcp GB/s",
+                "tcp/raw", "ucx GB/s", "ucx/raw");
         for (int kib : blockKiB) {
             long blockBytes = kib * 1024L;
             // A read request asks for up to 8 MiB (at least one block), as the connector's chunks do.
@@ -46,13 +52,18 @@ public final class TransportThroughput {
             // neighbours, not the copy.
             double raw = 0;
             double tcp = 0;
+            double ucx = 0;
             for (int round = 0; round < 3; round++) {
                 raw = Math.max(raw, rawSocket(blockBytes * perRead, bytesPerPoint));
-                tcp = Math.max(tcp, transport(blockBytes, perRead, bytesPerPoint));
+                tcp = Math.max(tcp, transport(new TcpTransport(), blockBytes, perRead, bytesPerPoint));
+                if (ucxAvailable.available()) {
+                    ucx = Math.max(ucx, transport(new UcxTransport(), blockBytes, perRead, bytesPerPoint));
+                }
             }
-            System.out.printf(Locale.ROOT, "%-10s %14.2f %14.2f %8.2f%n", kib + " KiB", raw, tcp, tcp / raw);
+            System.out.printf(Locale.ROOT, "%-10s %15.2f %10.2f %10.2f %10s %10s%n", kib + " KiB", raw, tcp, tcp / raw,
+                    ucxAvailable.available() ? String.format(Locale.ROOT, "%.2f", ucx) : "-",
+                    ucxAvailable.available() ? String.format(Locale.ROOT, "%.2f", ucx / raw) : "-");
         }
-        System.out.println("ucx: not built in this version (no JUCX backend); see the module description");
     }
 
     /** GB/s of one writer thread and one reader over a loopback socket, {@code chunk} bytes per write. */
@@ -91,8 +102,8 @@ public final class TransportThroughput {
         }
     }
 
-    /** GB/s of one-sided reads through the TCP transport, {@code perRead} blocks per read. */
-    static double transport(long blockBytes, int perRead, long total) throws Exception {
+    /** GB/s of one-sided reads through {@code tcp} (either backend), {@code perRead} blocks per read. */
+    static double transport(Transport tcp, long blockBytes, int perRead, long total) throws Exception {
         var model = new ModelShape("bench", 1, 1, (int) (blockBytes / 2 / 2), DType.FP16);
         var layout = new KvLayout(model, 0, 1, perRead + 1, 1, blockBytes, LayoutKind.CROSS_LAYER, MemoryKind.HOST);
         Compat compat = Compat.of("bench", layout);
@@ -120,14 +131,17 @@ public final class TransportThroughput {
                 public void done(String transferId) {
                 }
             };
-            var tcp = new TcpTransport();
             int[] blocks = new int[perRead];
             java.util.Arrays.setAll(blocks, i -> i);
             try (var listener = tcp.listen("127.0.0.1", 0, compat, "bench", source);
                  var into = new TcpTransportTest.Buffer(perRead, blockBytes);
                  var peer = tcp.connect("127.0.0.1", listener.port(), compat, "bench", Duration.ofSeconds(5),
                          Duration.ofSeconds(30))) {
-                peer.read("warm-up", blocks, into);
+                // Untimed warm-up of the same volume: UCX's shared-memory gets take a few hundred MB to
+                // reach their speed (mappings, caches), and the JIT needs its rounds for TCP too.
+                for (long warm = 0; warm < total; warm += perRead * blockBytes) {
+                    peer.read("warm-up", blocks, into);
+                }
                 long t0 = System.nanoTime();
                 long moved = 0;
                 while (moved < total) {

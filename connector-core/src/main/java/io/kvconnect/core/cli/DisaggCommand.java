@@ -74,6 +74,11 @@ final class DisaggCommand implements Callable<Integer> {
             description = "Give up (and stop both engines) after this long (default ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
+    @Option(names = "--transport", paramLabel = "auto|tcp|ucx", defaultValue = "auto",
+            description = "The nixl-like connector's transport on both engines (default ${DEFAULT-VALUE}: UCX "
+                    + "where it is installed, else TCP).")
+    String transport;
+
     /** One line from a child, or its end. */
     private record Event(String side, Map<String, Object> body) {
     }
@@ -330,8 +335,10 @@ final class DisaggCommand implements Callable<Integer> {
         if (modulePath == null) {
             throw new IllegalStateException("disagg must run from the module path (./kvconnect disagg)");
         }
-        List<String> cmd = new ArrayList<>(List.of(java, "--module-path", modulePath, "--module",
-                "kvconnect.core/io.kvconnect.core.cli.Main", "serve", "--role", role));
+        // --enable-native-access: the nixl-like connector's UCX backend (JUCX) loads a JNI library.
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=jucx", "--module-path", modulePath,
+                "--module", "kvconnect.core/io.kvconnect.core.cli.Main", "serve", "--role", role, "--transport",
+                transport));
         if (options.configFile != null) {
             cmd.addAll(List.of("--config", options.configFile.toString()));
         }

@@ -56,6 +56,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--lease-timeout", defaultValue = "30s", description = "Lease of a finished prefill's blocks.")
     String leaseTimeout;
 
+    @Option(names = "--transport", defaultValue = "auto", description = "The connector's transport: auto, tcp or ucx.")
+    String transport;
+
     @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
@@ -64,6 +67,7 @@ final class ServeCommand implements Callable<Integer> {
         Map<String, Object> connector = new LinkedHashMap<>();
         connector.put("role", role);
         connector.put("lease_timeout", leaseTimeout);
+        connector.put("transport", transport);
         connector.put("secret", Optional.ofNullable(System.getenv(SECRET_ENV)).orElse(""));
         EngineConfig config = new EngineConfig(base.model(), base.blockSize(), base.gpuBlocks(), base.workers(),
                 base.scheduler(), base.kvLayout(), base.verifyKv(), base.cost(), base.pluginsDirectory(),

@@ -1,0 +1,669 @@
+package io.kvconnect.nixl;
+
+import io.kvconnect.api.worker.HostBlockBuffer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.openucx.jucx.UcxCallback;
+import org.openucx.jucx.ucp.UcpContext;
+import org.openucx.jucx.ucp.UcpEndpoint;
+import org.openucx.jucx.ucp.UcpEndpointParams;
+import org.openucx.jucx.ucp.UcpMemMapParams;
+import org.openucx.jucx.ucp.UcpMemory;
+import org.openucx.jucx.ucp.UcpParams;
+import org.openucx.jucx.ucp.UcpRemoteKey;
+import org.openucx.jucx.ucp.UcpRequest;
+import org.openucx.jucx.ucp.UcpWorker;
+import org.openucx.jucx.ucp.UcpWorkerParams;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The UCX backend through JUCX: block data moves by one-sided RMA gets issued by the reader from
+ * the producer's registered staging memory; the producer's CPU only copies the blocks into staging.
+ * UCX picks the wire itself: shared memory (cma) between processes of one host, TCP or RDMA between
+ * hosts ({@code UCX_TLS} and the other {@code UCX_*} variables of the environment apply).
+ *
+ * <p><b>Control.</b> Connection, handshake (shared secret, compatibility fields), request framing,
+ * bounded waits and the {@code DONE} notification are {@link TcpTransport}'s, on a TCP control
+ * connection to the same port; this class adds three frames to it. After the handshake the reader
+ * sends {@code UCX_ATTACH} and the producer answers {@code OK} with its UCX worker address, to
+ * which the reader opens an endpoint. A read is {@code STAGE} (transfer id and block ids, like
+ * {@code READ}), answered by {@code ERROR} or by {@code STAGED} (the staging memory's regions and
+ * remote keys); the reader then gets the blocks straight into its own registered buffer. The
+ * producer rewrites staging only on the connection's next request, which the reader sends after its
+ * gets completed, so a get never sees a half-written block. Where the producer has no UCX (its
+ * handshake says {@code transport=tcp}, or it refuses the attach) the reader falls back to plain
+ * TCP reads on the same connection.
+ *
+ * <p><b>Registration.</b> Memory is registered once, not per transfer: the producer registers each
+ * connection's staging buffer when it is allocated (again only if it has to grow) and the reader
+ * the buffer it reads into (the consumer worker's one staging buffer). Remote keys are unpacked
+ * once per producer registration.
+ *
+ * <p><b>Failure.</b> Endpoints are created without UCX's peer error handling: in UCX 1.13 that mode
+ * excludes the shared-memory transports. A dead producer is detected by the control connection
+ * instead, and every get is bounded by {@code io_timeout} (then cancelled: {@code TIMEOUT}). Native
+ * resources (endpoints, workers, registrations, remote keys and the process-wide context, counted)
+ * are released on close.
+ *
+ * <p>Thread-safe; one instance serves one worker. The producer's UCX worker is progressed by one
+ * thread per listener; a reader's worker by the reader's thread.
+ */
+final class UcxTransport implements Transport {
+    private static final Logger LOG = LoggerFactory.getLogger(UcxTransport.class);
+
+    static final byte UCX_ATTACH = 8;
+    static final byte STAGE = 9;
+    static final byte STAGED = 10;
+
+    /** Empty progress calls before a waiting reader yields its core (2-core machines). */
+    private static final int SPINS_BEFORE_YIELD = 64;
+
+    /**
+     * Whether UCX can be used in this process.
+     *
+     * @param available whether JUCX's native library loaded and a UCX context could be created
+     * @param reason why not, or what was found
+     */
+    record Availability(boolean available, String reason) {
+    }
+
+    /** Probed once, on first use (lazy holder: loading the native library is not free). */
+    private static final class Probe {
+        static final Availability RESULT = probe();
+    }
+
+    /** Whether UCX works here; probed once per process. Never throws. */
+    static Availability availability() {
+        return Probe.RESULT;
+    }
+
+    private static Availability probe() {
+        try {
+            UcpContext c = new UcpContext(params());
+            c.close();
+            return new Availability(true, "JUCX loaded and a UCX context was created");
+        } catch (LinkageError | RuntimeException e) {
+            // LinkageError: the jar or libucp is missing or lacks a symbol; UcxException (a
+            // RuntimeException): UCX is installed but cannot initialise.
+            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            return new Availability(false, why + " (install UCX: on Debian apt-get install libucx0)");
+        }
+    }
+
+    private static UcpParams params() {
+        // Shared workers: registrations are made on connection threads while a progress thread
+        // runs; mt_workers_shared makes the context's calls thread-safe.
+        return new UcpParams().requestRmaFeature().requestWakeupFeature().setMtWorkersShared(true);
+    }
+
+    // ---- the process-wide context, counted -------------------------------------------------
+
+    private static final Object CONTEXT_LOCK = new Object();
+    private static UcpContext context;
+    private static int users;
+
+    /** The shared context; every call is paired with {@link #release()}. */
+    private static UcpContext acquire() {
+        synchronized (CONTEXT_LOCK) {
+            if (context == null) {
+                context = new UcpContext(params());
+            }
+            users++;
+            return context;
+        }
+    }
+
+    private static void release() {
+        synchronized (CONTEXT_LOCK) {
+            if (--users == 0) {
+                context.close();
+                context = null;
+            }
+        }
+    }
+
+    @Override
+    public String name() {
+        return "ucx";
+    }
+
+    @Override
+    public Listener listen(String host, int port, Compat local, String secret, BlockSource source) throws IOException {
+        UcxServer server = new UcxServer(local);
+        try {
+            return TcpTransport.listen(host, port, local.withTransport(name()), secret, source, server);
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public Peer connect(String host, int port, Compat local, String secret, Duration connectTimeout,
+                        Duration ioTimeout) throws TransferException {
+        long io = TcpTransport.timeoutMillis(ioTimeout);
+        TcpTransport.Control c = TcpTransport.openControl(host, port, local.withTransport(name()), secret,
+                connectTimeout);
+        var control = new TcpTransport.TcpPeer(c.wire(), c.remote(), c.where(), io);
+        if (!name().equals(c.remote().transport())) {
+            LOG.info("nixl-like: the producer at {} runs transport {}; reading over tcp", c.where(),
+                    c.remote().transport());
+            return control;
+        }
+        byte[] address;
+        try {
+            c.wire().writeFrame(UCX_ATTACH, new byte[0], io);
+            var h = c.wire().readHeader(io);
+            address = c.wire().readPayload(h, io);
+            if (h.type() == TcpTransport.ERROR) {
+                LOG.warn("nixl-like: the producer at {} refused UCX ({}); reading over tcp", c.where(),
+                        TcpTransport.errorMessage(TcpTransport.concat(new byte[] {h.type()}, address)));
+                return control;
+            }
+            if (h.type() != TcpTransport.OK || address.length == 0) {
+                throw new IOException("answered the UCX attach with message type " + h.type());
+            }
+        } catch (IOException | RuntimeException e) {
+            control.close();
+            throw TcpTransport.classify(e, "UCX attach to " + c.where());
+        }
+        try {
+            return new UcxPeer(control, address);
+        } catch (RuntimeException e) {
+            // UCX cannot reach the producer (no common transport): the control connection still can.
+            LOG.warn("nixl-like: no UCX endpoint to {} ({}); reading over tcp", c.where(), e.toString());
+            return control;
+        }
+    }
+
+    static ByteBuffer direct(byte[] bytes) {
+        return ByteBuffer.allocateDirect(bytes.length).put(bytes).flip();
+    }
+
+    static byte[] bytes(ByteBuffer b) {
+        byte[] a = new byte[b.remaining()];
+        b.duplicate().get(a);
+        return a;
+    }
+
+    // ---- registration --------------------------------------------------------------------------
+
+    /**
+     * A host buffer registered with UCX: one region per run of contiguous slots (one for the
+     * engine's buffers, whose slots are contiguous). Owned by one thread; {@link #close()}
+     * deregisters and must run before the buffer is freed.
+     */
+    private static final class Registration implements AutoCloseable {
+        private static final AtomicLong GENERATIONS = new AtomicLong();
+
+        /** A registered run of slots. */
+        record Region(int firstSlot, int slots, long address, UcpMemory memory) {
+        }
+
+        final HostBlockBuffer buffer;
+        final long generation = GENERATIONS.incrementAndGet();
+        final List<Region> regions = new ArrayList<>();
+        private byte[] description;
+
+        Registration(UcpContext ctx, HostBlockBuffer buffer) {
+            this.buffer = buffer;
+            int n = buffer.numSlots();
+            long sb = buffer.slotBytes();
+            try {
+                int first = 0;
+                for (int i = 1; i <= n; i++) {
+                    long start = buffer.slot(first).address();
+                    if (i == n || buffer.slot(i).address() != start + (i - first) * sb) {
+                        UcpMemory m = ctx.memoryMap(new UcpMemMapParams().setAddress(start)
+                                .setLength((i - first) * sb));
+                        regions.add(new Region(first, i - first, start, m));
+                        first = i;
+                    }
+                }
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        /**
+         * The {@code STAGED} description: generation, slot bytes, then per region its slots, address
+         * and remote key. Packed once per registration (remote keys are not free to pack).
+         */
+        byte[] describe() {
+            if (description == null) {
+                var keys = new ArrayList<byte[]>();
+                int size = 8 + 8 + 4;
+                for (Region r : regions) {
+                    byte[] k = bytes(r.memory().getRemoteKeyBuffer());
+                    keys.add(k);
+                    size += 4 + 4 + 8 + 4 + k.length;
+                }
+                ByteBuffer b = ByteBuffer.allocate(size).putLong(generation).putLong(buffer.slotBytes())
+                        .putInt(regions.size());
+                for (int i = 0; i < regions.size(); i++) {
+                    Region r = regions.get(i);
+                    b.putInt(r.firstSlot()).putInt(r.slots()).putLong(r.address()).putInt(keys.get(i).length)
+                            .put(keys.get(i));
+                }
+                description = b.array();
+            }
+            return description;
+        }
+
+        long address(int slot) {
+            for (Region r : regions) {
+                if (slot >= r.firstSlot() && slot < r.firstSlot() + r.slots()) {
+                    return r.address() + (slot - r.firstSlot()) * buffer.slotBytes();
+                }
+            }
+            throw new IndexOutOfBoundsException("slot " + slot);
+        }
+
+        @Override
+        public void close() {
+            for (Region r : regions) {
+                try {
+                    r.memory().deregister();
+                } catch (RuntimeException e) {
+                    LOG.warn("nixl-like: deregistering UCX memory failed: {}", e.toString());
+                }
+            }
+            regions.clear();
+        }
+    }
+
+    // ---- producer ------------------------------------------------------------------------------
+
+    /**
+     * The producer's UCX side of one listener: a worker whose address readers attach to, progressed
+     * by a thread of its own (gets over TCP or RDMA-less transports need the target's progress),
+     * and a handler per connection that registers its staging buffer.
+     */
+    private static final class UcxServer implements TcpTransport.ServerExtension {
+        private final UcpContext ctx;
+        private final UcpWorker worker;
+        private final byte[] address;
+        private final Thread progress;
+        private volatile boolean closed;
+
+        UcxServer(Compat local) throws IOException {
+            try {
+                ctx = acquire();
+            } catch (RuntimeException e) {
+                throw new IOException("UCX is not usable: " + e.getMessage(), e);
+            }
+            UcpWorker w = null;
+            try {
+                w = ctx.newWorker(new UcpWorkerParams().requestThreadSafety());
+                address = bytes(w.getAddress());
+            } catch (RuntimeException e) {
+                if (w != null) {
+                    w.close();
+                }
+                release();
+                throw new IOException("cannot create a UCX worker: " + e.getMessage(), e);
+            }
+            worker = w;
+            progress = Thread.ofPlatform().daemon().name("nixl-ucx-progress-" + local.engineId() + "-" + local.rank())
+                    .start(this::progressLoop);
+        }
+
+        private void progressLoop() {
+            while (!closed) {
+                try {
+                    if (worker.progress() == 0 && !closed) {
+                        worker.waitForEvents(); // woken by UCX events or by close's signal()
+                    }
+                } catch (Exception e) {
+                    if (!closed) {
+                        LOG.error("nixl-like: UCX progress failed; UCX reads of this worker stop: {}", e.toString());
+                    }
+                    return;
+                }
+            }
+        }
+
+        @Override
+        public TcpTransport.ConnectionExtension open(String who) {
+            return new UcxConnection(who);
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            worker.signal();
+            try {
+                progress.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (progress.isAlive()) {
+                // Closing a worker another thread is progressing would crash the process: leak it.
+                LOG.error("nixl-like: UCX progress thread did not stop; leaving its worker open");
+                return;
+            }
+            worker.close();
+            release();
+        }
+
+        /** One reader's connection: its staging buffer's registration. */
+        private final class UcxConnection implements TcpTransport.ConnectionExtension {
+            private final String who;
+            private Registration registration;
+            private boolean released;
+
+            UcxConnection(String who) {
+                this.who = who;
+                // Its own reference: a handler that outlives the listener's bounded wait in close()
+                // must not deregister memory on a context already cleaned up.
+                acquire();
+            }
+
+            @Override
+            public boolean handle(Wire.Header h, byte[] payload, Wire wire, TcpTransport.Staging staging,
+                                  long sendMillis) throws IOException {
+                switch (h.type()) {
+                    case UCX_ATTACH -> {
+                        wire.writeFrame(TcpTransport.OK, address, sendMillis);
+                        LOG.debug("nixl-like: reader {} attached over UCX", who);
+                        return true;
+                    }
+                    case STAGE -> {
+                        var req = TcpTransport.ReadRequest.decode(payload);
+                        HostBlockBuffer buffer;
+                        try {
+                            buffer = staging.fill(req);
+                        } catch (TransferException e) {
+                            wire.writeFrame(TcpTransport.ERROR, TcpTransport.errorPayload(e.kind(), e.getMessage()),
+                                    sendMillis);
+                            return true;
+                        }
+                        if (registration == null || registration.buffer != buffer) {
+                            if (registration != null) {
+                                registration.close();
+                                registration = null;
+                            }
+                            try {
+                                // Once per staging buffer: it lives as long as the connection.
+                                registration = new Registration(ctx, buffer);
+                            } catch (RuntimeException e) {
+                                wire.writeFrame(TcpTransport.ERROR, TcpTransport.errorPayload(
+                                        TransferException.Kind.FAILED, "cannot register staging memory with UCX: "
+                                                + e.getMessage()), sendMillis);
+                                return true;
+                            }
+                        }
+                        wire.writeFrame(STAGED, registration.describe(), sendMillis);
+                        return true;
+                    }
+                    default -> {
+                        return false;
+                    }
+                }
+            }
+
+            @Override
+            public void close() {
+                if (registration != null) {
+                    registration.close();
+                    registration = null;
+                }
+                if (!released) {
+                    released = true;
+                    release();
+                }
+            }
+        }
+    }
+
+    // ---- reader --------------------------------------------------------------------------------
+
+    /** A producer's registered staging memory as the reader sees it. */
+    private record RemoteRegion(int firstSlot, int slots, long address, UcpRemoteKey key) {
+    }
+
+    /**
+     * A reader's connection: the TCP control peer plus a UCX worker and endpoint of its own, used
+     * by the reader's thread only (the peer contract: one thread at a time).
+     */
+    private static final class UcxPeer implements Peer {
+        private final TcpTransport.TcpPeer control;
+        private final UcpContext ctx;
+        private final UcpWorker worker;
+        private final UcpEndpoint endpoint;
+        private final List<RemoteRegion> remote = new ArrayList<>();
+        private long remoteGeneration = -1;
+        private long remoteSlotBytes;
+        private Registration local;
+        private boolean broken;
+        /** Set by {@link #close()} from any thread; a get in progress sees it and stops. */
+        private volatile boolean closed;
+        private boolean released;
+
+        UcxPeer(TcpTransport.TcpPeer control, byte[] address) {
+            this.control = control;
+            this.ctx = acquire();
+            UcpWorker w = null;
+            try {
+                w = ctx.newWorker(new UcpWorkerParams().requestThreadSafety());
+                this.endpoint = w.newEndpoint(new UcpEndpointParams().setUcpAddress(direct(address)));
+                this.worker = w;
+            } catch (RuntimeException e) {
+                if (w != null) {
+                    w.close();
+                }
+                release();
+                throw e;
+            }
+        }
+
+        @Override
+        public Compat remote() {
+            return control.remote();
+        }
+
+        @Override
+        public synchronized void read(String transferId, int[] remoteBlocks, HostBlockBuffer into)
+                throws TransferException {
+            if (remoteBlocks.length > into.numSlots()) {
+                throw new IllegalArgumentException(remoteBlocks.length + " blocks do not fit " + into.numSlots()
+                        + " slots");
+            }
+            String what = "UCX read of transfer " + transferId + " from " + control.where();
+            if (broken || closed) {
+                throw new TransferException(TransferException.Kind.FAILED, what + ": the connection is "
+                        + (closed ? "closed" : "broken"));
+            }
+            Wire wire = control.wire();
+            long io = control.ioMillis();
+            byte[] staged;
+            try {
+                if (local == null || local.buffer != into) {
+                    // Once per reader buffer (the consumer worker reads into one buffer for good).
+                    if (local != null) {
+                        local.close();
+                    }
+                    local = null;
+                    local = new Registration(ctx, into);
+                }
+                wire.writeFrame(STAGE, TcpTransport.encodeRead(transferId, remoteBlocks), io);
+                var h = wire.readHeader(io);
+                staged = wire.readPayload(h, io);
+                if (h.type() == TcpTransport.ERROR) {
+                    byte[] frame = TcpTransport.concat(new byte[] {TcpTransport.ERROR}, staged);
+                    throw new TransferException(TcpTransport.errorKind(frame), what + ": "
+                            + TcpTransport.errorMessage(frame));
+                }
+                if (h.type() != STAGED) {
+                    throw new IOException("expected STAGED, got message type " + h.type());
+                }
+                learn(staged);
+                if (remoteSlotBytes != into.slotBytes()) {
+                    throw new IOException("the producer's blocks have " + remoteSlotBytes + " bytes, this reader's "
+                            + into.slotBytes());
+                }
+                get(remoteBlocks.length, into.slotBytes(), io, what);
+            } catch (TransferException e) {
+                if (e.kind() == TransferException.Kind.TIMEOUT || e.kind() == TransferException.Kind.FAILED) {
+                    broken = true;
+                }
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                broken = true;
+                throw TcpTransport.classify(e, what);
+            }
+        }
+
+        /** Unpacks the producer's remote keys when its registration changed. */
+        private void learn(byte[] staged) {
+            ByteBuffer b = ByteBuffer.wrap(staged);
+            long generation = b.getLong();
+            long slotBytes = b.getLong();
+            if (generation == remoteGeneration) {
+                return;
+            }
+            dropRemote();
+            int n = b.getInt();
+            for (int i = 0; i < n; i++) {
+                int first = b.getInt();
+                int slots = b.getInt();
+                long address = b.getLong();
+                byte[] key = new byte[b.getInt()];
+                b.get(key);
+                remote.add(new RemoteRegion(first, slots, address, endpoint.unpackRemoteKey(direct(key))));
+            }
+            remoteGeneration = generation;
+            remoteSlotBytes = slotBytes;
+        }
+
+        private RemoteRegion region(int slot) throws IOException {
+            for (RemoteRegion r : remote) {
+                if (slot >= r.firstSlot() && slot < r.firstSlot() + r.slots()) {
+                    return r;
+                }
+            }
+            throw new IOException("the producer staged no slot " + slot);
+        }
+
+        /** Gets slots {@code 0 .. n - 1}: one get per run contiguous on both sides, all in flight at once. */
+        private void get(int n, long slotBytes, long io, String what) throws IOException, TransferException {
+            var failure = new String[1];
+            UcxCallback callback = new UcxCallback() {
+                @Override
+                public void onError(int status, String message) {
+                    failure[0] = "UCX status " + status + ": " + message;
+                }
+            };
+            var requests = new ArrayList<UcpRequest>();
+            int i = 0;
+            while (i < n) {
+                RemoteRegion r = region(i);
+                long ra = r.address() + (i - r.firstSlot()) * slotBytes;
+                long la = local.address(i);
+                int j = i + 1;
+                while (j < n && j < r.firstSlot() + r.slots() && local.address(j) == la + (j - i) * slotBytes) {
+                    j++;
+                }
+                requests.add(endpoint.getNonBlocking(ra, r.key(), la, (j - i) * slotBytes, callback));
+                i = j;
+            }
+            long deadline = System.nanoTime() + io * 1_000_000L;
+            int idle = 0;
+            try {
+                while (!allDone(requests)) {
+                    if (worker.progress() == 0 && ++idle % SPINS_BEFORE_YIELD == 0) {
+                        Thread.yield(); // the producer's progress thread may need this core
+                    }
+                    if (closed || System.nanoTime() - deadline > 0) {
+                        for (UcpRequest q : requests) {
+                            if (!q.isCompleted()) {
+                                worker.cancelRequest(q);
+                            }
+                        }
+                        throw closed ? new TransferException(TransferException.Kind.FAILED, what + ": closed")
+                                : new TransferException(TransferException.Kind.TIMEOUT, what + ": no answer in time");
+                    }
+                }
+            } catch (TransferException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new TransferException(TransferException.Kind.FAILED, what + ": " + e, e);
+            }
+            if (failure[0] != null) {
+                throw new TransferException(TransferException.Kind.FAILED, what + ": " + failure[0]);
+            }
+        }
+
+        private static boolean allDone(List<UcpRequest> requests) {
+            for (UcpRequest q : requests) {
+                if (!q.isCompleted()) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private void dropRemote() {
+            for (RemoteRegion r : remote) {
+                r.key().close();
+            }
+            remote.clear();
+            remoteGeneration = -1;
+        }
+
+        @Override
+        public void done(String transferId) throws TransferException {
+            control.done(transferId);
+        }
+
+        /**
+         * Closes the control connection at once, then (once a read in progress on another thread
+         * saw the flag and returned: it holds this peer's monitor) the native resources.
+         */
+        @Override
+        public void close() {
+            closed = true;
+            control.close();
+            synchronized (this) {
+                if (!released) {
+                    released = true;
+                    releaseNative();
+                }
+            }
+        }
+
+        private void releaseNative() {
+            try {
+                dropRemote();
+                UcpRequest r = endpoint.closeNonBlockingForce();
+                long deadline = System.nanoTime() + 1_000_000_000L;
+                while (r != null && !r.isCompleted() && System.nanoTime() - deadline < 0) {
+                    worker.progress();
+                }
+            } catch (Exception e) {
+                LOG.debug("nixl-like: closing a UCX endpoint failed", e);
+            }
+            if (local != null) {
+                local.close();
+                local = null;
+            }
+            worker.close();
+            release();
+        }
+    }
+
+    /** Describes the UCX transports in use for the log (UCX itself chooses per endpoint). */
+    static String describeEnvironment() {
+        String tls = System.getenv("UCX_TLS");
+        return "UCX_TLS=" + (tls == null || tls.isBlank() ? "all (UCX picks: shared memory on one host)" : tls);
+    }
+}
