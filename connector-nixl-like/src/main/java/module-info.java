@@ -18,7 +18,9 @@
  * tcp}; {@code ucx}, refused at startup where UCX does not work), {@code
  * secret} (shared secret proved on the handshake; empty disables the check), {@code
  * connect_timeout} (5s), {@code io_timeout} (10s), {@code expose_wait} (10s) and {@code
- * chunk_blocks} (blocks per read, 64).
+ * chunk_blocks} (blocks per read, 64). A {@code faults} object ({@code drop}, {@code truncate},
+ * {@code delay}, {@code delay_ms}, {@code kill}, {@code seed}) injects transport faults into the
+ * connections a producer serves: a test and soak aid, off by default, never for serving.
  *
  * <p>Like every plugin module it requires the connector API (and SLF4J for logging) and exports
  * nothing; it also requires JUCX ({@code jucx}, an automatic module: the jar has no module name),

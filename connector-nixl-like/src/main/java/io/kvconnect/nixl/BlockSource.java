@@ -14,6 +14,17 @@ interface BlockSource {
     HostBlockBuffer allocateStaging(int slots);
 
     /**
+     * Checks that {@code blocks} of {@code transferId} could be read now, without copying or
+     * renewing anything: the transport calls it before it sizes a staging buffer for the request,
+     * so a request naming more blocks than the transfer holds (a hostile or broken reader) is
+     * refused before any memory is allocated for it. A later {@link #read} checks again.
+     *
+     * @throws TransferException as {@link #read}, and with kind {@code FAILED} if the request names
+     *     more blocks than the transfer holds
+     */
+    void check(String transferId, int[] blocks) throws TransferException;
+
+    /**
      * Copies the blocks {@code blocks} of transfer {@code transferId} into slots {@code 0 ..
      * blocks.length - 1} of {@code staging} and renews the transfer's lease. Returns once the
      * copy is complete; the blocks stay held while it runs.

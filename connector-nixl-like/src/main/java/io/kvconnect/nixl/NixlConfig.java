@@ -24,9 +24,12 @@ import java.time.Duration;
  * @param exposeWait how long a reader retries a transfer the producer does not know yet (its
  *     metadata reaches the producer's workers one step after the response left)
  * @param chunkBlocks blocks per read request, and the slots of each staging buffer
+ * @param faults transport faults to inject on the connections this engine's workers serve (the
+ *     optional {@code faults} object; a test and soak aid, none by default)
  */
 record NixlConfig(Role role, String host, int port, Duration leaseTimeout, TransportKind transport, String secret,
-                  Duration connectTimeout, Duration ioTimeout, Duration exposeWait, int chunkBlocks) {
+                  Duration connectTimeout, Duration ioTimeout, Duration exposeWait, int chunkBlocks,
+                  TransportFaults faults) {
 
     /** What an engine does in a prefill/decode pair. */
     enum Role {
@@ -52,7 +55,7 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
 
     /** Every key the connector reads. */
     static final String[] KEYS = {"role", "host", "port", "lease_timeout", "transport", "secret", "connect_timeout",
-        "io_timeout", "expose_wait", "chunk_blocks"};
+        "io_timeout", "expose_wait", "chunk_blocks", "faults"};
 
     /** Reads and validates {@code config}; every error names its key and the allowed values. */
     static NixlConfig parse(ConnectorConfig config) {
@@ -81,6 +84,7 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
         Duration exposeWait = config.getDuration("expose_wait", Duration.ofSeconds(10), Duration.ofMillis(1),
                 Duration.ofMinutes(10));
         int chunk = config.getInt("chunk_blocks", 64, 1, 4096);
-        return new NixlConfig(role, host, port, lease, transport, secret, connect, io, exposeWait, chunk);
+        TransportFaults faults = config.getObject("faults").map(TransportFaults::parse).orElse(TransportFaults.NONE);
+        return new NixlConfig(role, host, port, lease, transport, secret, connect, io, exposeWait, chunk, faults);
     }
 }

@@ -228,7 +228,8 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 bytes += ticket.bytes();
                 movingNanos += readNanos + System.nanoTime() - c0;
             }
-            peer.done(transferId);
+            // Also after a cancelled load: the producer may free the blocks at once.
+            notifyDone(peer, l);
         } catch (TransferException e) {
             failed = !stopped;
             LOG.warn("nixl-like: load of request {} (transfer {}) failed: {}; its {} block(s) are reported as a "
@@ -263,6 +264,23 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             count("transfer_micros", movingNanos / 1_000);
         }
         complete(l, failed);
+    }
+
+    /**
+     * Tells the producer that a completed load is done with its transfer. A failure here does not
+     * fail the load: every block is already in the KV cache, and the producer's lease frees its
+     * blocks without the notification.
+     */
+    private void notifyDone(Peer peer, NixlMetadata.Load l) {
+        try {
+            peer.done(l.remote().transferId());
+        } catch (TransferException e) {
+            LOG.info("nixl-like: request {}'s blocks arrived but the done notification of transfer {} failed: {} "
+                    + "(its lease frees the producer's blocks)", l.requestId(), l.remote().transferId(),
+                    e.getMessage());
+            count("notifications_failed", 1);
+            dropPeer(l.remote(), e.kind());
+        }
     }
 
     /** Reads one chunk; returns how long the successful attempt took, in nanoseconds. */
@@ -389,35 +407,54 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     }
 
     @Override
+    public synchronized void check(String transferId, int[] blocks) throws TransferException {
+        Exposure e = readable(transferId, blocks);
+        if (blocks.length > e.blocks.size()) {
+            throw new TransferException(TransferException.Kind.FAILED, "a read of " + blocks.length
+                    + " blocks of transfer " + transferId + ", which has " + e.blocks.size());
+        }
+    }
+
+    /**
+     * The exposure of {@code transferId} if {@code blocks} may be read from it now (expiring it if
+     * its lease ran out). Caller holds the lock.
+     */
+    private Exposure readable(String transferId, int[] blocks) throws TransferException {
+        Exposure e = exposures.get(transferId);
+        if (e == null) {
+            String ended = tombstones.get(transferId);
+            if (ended != null) {
+                throw new TransferException(TransferException.Kind.EXPIRED, "transfer " + transferId + " has "
+                        + ended + "; its blocks are freed");
+            }
+            throw new TransferException(TransferException.Kind.UNKNOWN_TRANSFER, "transfer " + transferId
+                    + " is not known to engine " + context.engine().engineId() + " worker " + rank);
+        }
+        Instant now = clock.instant();
+        if (e.state.equals("live") && now.isAfter(e.deadline)) {
+            expire(e);
+        }
+        if (!e.state.equals("live")) {
+            count("reads_refused_ended", 1);
+            throw new TransferException(TransferException.Kind.EXPIRED, "transfer " + transferId + " has "
+                    + (e.state.equals("expired") ? "expired (lease " + config.leaseTimeout() + ")" : "been completed")
+                    + "; its blocks are no longer served");
+        }
+        for (int b : blocks) {
+            if (!e.blocks.contains(b)) {
+                throw new TransferException(TransferException.Kind.FAILED, "block " + b
+                        + " is not part of transfer " + transferId);
+            }
+        }
+        return e;
+    }
+
+    @Override
     public void read(String transferId, int[] blocks, HostBlockBuffer into) throws TransferException {
         Exposure e;
         synchronized (this) {
-            e = exposures.get(transferId);
-            if (e == null) {
-                String ended = tombstones.get(transferId);
-                if (ended != null) {
-                    throw new TransferException(TransferException.Kind.EXPIRED, "transfer " + transferId + " has "
-                            + ended + "; its blocks are freed");
-                }
-                throw new TransferException(TransferException.Kind.UNKNOWN_TRANSFER, "transfer " + transferId
-                        + " is not known to engine " + context.engine().engineId() + " worker " + rank);
-            }
+            e = readable(transferId, blocks);
             Instant now = clock.instant();
-            if (e.state.equals("live") && now.isAfter(e.deadline)) {
-                expire(e);
-            }
-            if (!e.state.equals("live")) {
-                count("reads_refused_ended", 1);
-                throw new TransferException(TransferException.Kind.EXPIRED, "transfer " + transferId + " has "
-                        + (e.state.equals("expired") ? "expired (lease " + config.leaseTimeout() + ")" : "been completed")
-                        + "; its blocks are no longer served");
-            }
-            for (int b : blocks) {
-                if (!e.blocks.contains(b)) {
-                    throw new TransferException(TransferException.Kind.FAILED, "block " + b
-                            + " is not part of transfer " + transferId);
-                }
-            }
             e.inFlight++;
             Instant renewed = now.plus(config.leaseTimeout());
             if (renewed.isAfter(e.deadline)) {
@@ -533,6 +570,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             reportedTransport = true;
             counters.merge("transport_" + transport.name() + "_workers", 1L, Long::sum);
         }
+        transport.takeCounters().forEach((k, v) -> counters.merge(k, v, Long::sum));
         if (counters.isEmpty()) {
             return Optional.empty();
         }

@@ -61,6 +61,8 @@ final class TcpTransport implements Transport {
 
     static final int MAGIC = 0x4B564E58;
     static final int MAX_CONTROL = 1 << 20;
+    /** Most blocks one read may name: the largest {@code chunk_blocks}. */
+    static final int MAX_READ_BLOCKS = 4096;
     static final byte CHALLENGE = 1;
     static final byte HELLO = 2;
     static final byte OK = 3;
@@ -458,12 +460,21 @@ final class TcpTransport implements Transport {
 
         /**
          * Copies {@code req}'s blocks into slots {@code 0 .. n - 1} of the staging buffer and returns
-         * it (the same buffer as last time unless it had to grow).
+         * it (the same buffer as last time unless it had to grow). The request is checked ({@link
+         * BlockSource#check}) before the buffer grows, so its size is bounded by the transfer's.
          *
-         * @throws TransferException as {@link BlockSource#read}
+         * @throws TransferException as {@link BlockSource#read}, or {@code FAILED} for more than
+         *     {@value #MAX_READ_BLOCKS} blocks
          */
         HostBlockBuffer fill(ReadRequest req) throws TransferException {
             int n = req.blocks().length;
+            // Before sizing the buffer: the request's block count is the reader's word, and a
+            // control frame may name up to a quarter million blocks.
+            if (n > MAX_READ_BLOCKS) {
+                throw new TransferException(TransferException.Kind.FAILED, "a read of " + n + " blocks; at most "
+                        + MAX_READ_BLOCKS + " per request");
+            }
+            source.check(req.transferId(), req.blocks());
             if (buffer == null || n > buffer.numSlots()) {
                 if (buffer != null) {
                     buffer.close();

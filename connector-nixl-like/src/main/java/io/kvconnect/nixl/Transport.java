@@ -2,6 +2,7 @@ package io.kvconnect.nixl;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * A way to move KV blocks between a producer's and a consumer's workers with one-sided read
@@ -35,4 +36,12 @@ interface Transport {
      */
     Peer connect(String host, int port, Compat local, String secret, Duration connectTimeout, Duration ioTimeout)
             throws TransferException;
+
+    /**
+     * Counters the backend keeps by itself since the last call, merged into the worker's stats
+     * ({@link FaultyTransport}'s injected faults); the real backends keep none.
+     */
+    default Map<String, Long> takeCounters() {
+        return Map.of();
+    }
 }

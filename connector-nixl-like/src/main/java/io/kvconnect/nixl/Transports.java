@@ -19,9 +19,16 @@ final class Transports {
      * The backend for {@code config}: {@code tcp} or {@code ucx} when asked for ({@link
      * NixlConfig#parse} already refused {@code ucx} where UCX does not work); {@code auto} picks UCX
      * when JUCX's native library loads and a UCX context can be created, else TCP. Logs the choice
-     * and why at INFO, once per process.
+     * and why at INFO, once per process. Wrapped in a {@link FaultyTransport} when the
+     * configuration asks for injected faults.
      */
     static Transport pick(NixlConfig config) {
+        Transport t = backend(config);
+        // A test and soak aid only: without a 'faults' object the backend is used as it is.
+        return config.faults().any() ? new FaultyTransport(t, config.faults()) : t;
+    }
+
+    private static Transport backend(NixlConfig config) {
         Transport t = switch (config.transport()) {
             case TCP -> new TcpTransport();
             case UCX -> new UcxTransport();

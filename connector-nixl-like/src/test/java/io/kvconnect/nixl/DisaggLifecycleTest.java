@@ -339,6 +339,37 @@ class DisaggLifecycleTest {
         }
     }
 
+    @Test
+    void aLostDoneNotificationDoesNotFailACompletedLoadAndTheLeaseFreesTheBlocks() throws Exception {
+        var clock = new MutableClock();
+        var random = new SplittableRandom(22);
+        // Every done notification (message type 7) is swallowed on its way to the producer.
+        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "5s",
+                "faults", java.util.Map.of("drop", 1.0, "only_type", (long) TcpTransport.DONE)),
+                TestEngine.Options.defaults("prefill").withClock(clock));
+        // Policy fail: a load reported as failed would fail the request.
+        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "io_timeout", "200ms"),
+                TestEngine.Options.defaults("decode").withRecomputeOnLoadFailure(false));
+        try (Disagg d = new Disagg(p, c)) {
+            d.submit("r", Disagg.prompt(random, 30), 5);
+            for (int i = 0; i < Disagg.MAX_STEPS && !d.decodeDone.containsKey("r"); i++) {
+                d.step();
+            }
+            assertEquals("FINISHED_LENGTH_CAPPED", d.decodeDone.get("r").status(), d.decodeDone.get("r").reason());
+            assertTrue(d.prefill.hasWork(), "the producer still holds the blocks: nobody said done");
+            clock.advance(Duration.ofSeconds(6));
+            d.drain();
+            assertEquals(1, d.stat(d.decode, "loads_ok"));
+            assertEquals(0, d.stat(d.decode, "loads_failed"));
+            assertEquals(1, d.stat(d.decode, "notifications_failed"));
+            assertTrue(d.stat(d.prefill, "faults_injected_drop") >= 1);
+            assertEquals(1, d.stat(d.prefill, "leases_expired"));
+            assertEquals(1, d.stat(d.prefill, "sends_finished"));
+            d.assertSameOutputs(List.of());
+            d.assertClean();
+        }
+    }
+
     static int[] concat(int[] a, int[] b) {
         int[] c = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);

@@ -49,4 +49,29 @@ class NixlConfigTest {
         assertEquals("connector.config.lease_timeout", assertThrows(ConfigException.class,
                 () -> parse(Map.of("lease_timeout", "forever"))).path());
     }
+
+    @Test
+    void faultsAreOffByDefaultAndWhenAskedForWrapTheTransport() {
+        assertEquals(TransportFaults.NONE, parse(Map.of()).faults());
+        assertTrue(Transports.pick(parse(Map.of("transport", "tcp"))) instanceof TcpTransport);
+        NixlConfig c = parse(Map.of("transport", "tcp", "faults", Map.of("drop", 0.01, "truncate", 0.02, "delay", 0.5,
+                "delay_ms", 7L, "kill", 0.001, "seed", 3L, "only_type", 7L)));
+        assertEquals(new TransportFaults(0.01, 0.02, 0.5, 7, 0.001, 3, 7), c.faults());
+        Transport t = Transports.pick(c);
+        assertTrue(t instanceof FaultyTransport, t.getClass().getName());
+        assertEquals("tcp", t.name());
+        // All rates zero: no relay at all.
+        assertTrue(Transports.pick(parse(Map.of("transport", "tcp", "faults", Map.of("seed", 3L))))
+                instanceof TcpTransport);
+    }
+
+    @Test
+    void badFaultsNameTheField() {
+        assertEquals("connector.config.faults.drop", assertThrows(ConfigException.class,
+                () -> parse(Map.of("faults", Map.of("drop", 1.5)))).path());
+        assertEquals("connector.config.faults.stall", assertThrows(ConfigException.class,
+                () -> parse(Map.of("faults", Map.of("stall", 0.1)))).path());
+        assertEquals("connector.config.faults", assertThrows(ConfigException.class,
+                () -> parse(Map.of("faults", "drop=0.1"))).path());
+    }
 }

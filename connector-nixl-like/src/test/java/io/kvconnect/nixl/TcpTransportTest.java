@@ -74,7 +74,10 @@ class TcpTransportTest {
         }
     }
 
-    /** Serves transfer "t1" of blocks 3 and 5, each filled with its block id; records notifications. */
+    /**
+     * Serves transfer "t1" (any 64 block ids; each block filled with its id); "gone" has expired;
+     * records notifications.
+     */
     static class Source implements BlockSource {
         final long blockBytes;
         final List<String> done = new CopyOnWriteArrayList<>();
@@ -94,13 +97,21 @@ class TcpTransportTest {
         }
 
         @Override
-        public void read(String transferId, int[] blocks, HostBlockBuffer staging) throws TransferException {
+        public void check(String transferId, int[] blocks) throws TransferException {
             if (transferId.equals("gone")) {
                 throw new TransferException(TransferException.Kind.EXPIRED, "lease expired");
             }
             if (!transferId.equals("t1")) {
                 throw new TransferException(TransferException.Kind.UNKNOWN_TRANSFER, "unknown " + transferId);
             }
+            if (blocks.length > 64) {
+                throw new TransferException(TransferException.Kind.FAILED, "transfer t1 has 64 blocks");
+            }
+        }
+
+        @Override
+        public void read(String transferId, int[] blocks, HostBlockBuffer staging) throws TransferException {
+            check(transferId, blocks);
             for (int i = 0; i < blocks.length; i++) {
                 staging.slot(i).fill((byte) blocks[i]);
             }

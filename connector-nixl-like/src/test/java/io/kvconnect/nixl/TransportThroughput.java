@@ -120,6 +120,11 @@ public final class TransportThroughput {
                 }
 
                 @Override
+                public void check(String transferId, int[] blocks) {
+                    // Every block of the buffer is readable.
+                }
+
+                @Override
                 public void read(String transferId, int[] blocks, HostBlockBuffer staging) {
                     // The copy out of KV memory a real producer does.
                     for (int i = 0; i < blocks.length; i++) {

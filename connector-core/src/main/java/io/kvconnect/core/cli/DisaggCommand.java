@@ -79,6 +79,13 @@ final class DisaggCommand implements Callable<Integer> {
                     + "where it is installed, else TCP).")
     String transport;
 
+    @Option(names = "--faults", paramLabel = "SPEC", defaultValue = "",
+            description = "Transport faults injected on the prefill engine's connections, a test aid: "
+                    + "drop=P,truncate=P,delay=P,delay_ms=MS,kill=P[,seed=N] (rates in [0, 1]; default none). "
+                    + "The decode engine then gives up on a silent read after 1s and leases last 5s; with "
+                    + "load_failure_policy recompute every output must still be identical.")
+    String faults;
+
     /** One line from a child, or its end. */
     private record Event(String side, Map<String, Object> body) {
     }
@@ -99,6 +106,9 @@ final class DisaggCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (sessions <= 0) {
             throw new ConfigException("--sessions", sessions + " is not allowed; allowed: a positive number");
+        }
+        if (!faults.isBlank()) {
+            ServeCommand.faultsObject(faults); // malformed text is refused here, before any process starts
         }
         EngineConfig config = options.config();
         PrintWriter out = spec.commandLine().getOut();
@@ -200,7 +210,8 @@ final class DisaggCommand implements Callable<Integer> {
                     @SuppressWarnings("unchecked")
                     Map<String, Object> sections = (Map<String, Object>) e.body().get("sections");
                     reports.put(e.side(), sections);
-                } else if ("exit".equals(e.body().get("event"))) {
+                } else if ("exit".equals(e.body().get("event")) && !reports.containsKey(e.side())) {
+                    // (An engine that reported exits while the other still drains, e.g. waits for leases.)
                     throw new IllegalStateException("the " + e.side() + " engine exited before its report");
                 }
             }
@@ -339,6 +350,13 @@ final class DisaggCommand implements Callable<Integer> {
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=jucx", "--module-path", modulePath,
                 "--module", "kvconnect.core/io.kvconnect.core.cli.Main", "serve", "--role", role, "--transport",
                 transport));
+        if (!faults.isBlank()) {
+            // Faults are injected where blocks are served; the reader needs a short bound so that a
+            // dropped answer costs a second, not the default ten.
+            // A lost done notification holds the producer's blocks until the lease: 5s, not 30s.
+            cmd.addAll(role.equals("producer") ? List.of("--faults", faults, "--lease-timeout", "5s")
+                    : List.of("--io-timeout", "1s"));
+        }
         if (options.configFile != null) {
             cmd.addAll(List.of("--config", options.configFile.toString()));
         }

@@ -2,6 +2,7 @@ package io.kvconnect.core.cli;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.core.config.ConnectorEntry;
@@ -59,6 +60,13 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--transport", defaultValue = "auto", description = "The connector's transport: auto, tcp or ucx.")
     String transport;
 
+    @Option(names = "--io-timeout", defaultValue = "10s", description = "Bound on one read or notification.")
+    String ioTimeout;
+
+    @Option(names = "--faults", defaultValue = "", description = "Transport faults on the connections this engine "
+            + "serves (a test aid): drop=P,truncate=P,delay=P,delay_ms=MS,kill=P,seed=N.")
+    String faults;
+
     @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
@@ -69,6 +77,10 @@ final class ServeCommand implements Callable<Integer> {
         connector.put("lease_timeout", leaseTimeout);
         connector.put("transport", transport);
         connector.put("secret", Optional.ofNullable(System.getenv(SECRET_ENV)).orElse(""));
+        connector.put("io_timeout", ioTimeout);
+        if (!faults.isBlank()) {
+            connector.put("faults", faultsObject(faults));
+        }
         EngineConfig config = new EngineConfig(base.model(), base.blockSize(), base.gpuBlocks(), base.workers(),
                 base.scheduler(), base.kvLayout(), base.verifyKv(), base.cost(), base.pluginsDirectory(),
                 Optional.of(new ConnectorEntry("nixl-like", ConnectorConfig.of("connector.config", connector),
@@ -158,5 +170,30 @@ final class ServeCommand implements Callable<Integer> {
     private static void emit(PrintStream out, JsonMapper mapper, Map<String, Object> event) throws Exception {
         out.println(mapper.writeValueAsString(event));
         out.flush();
+    }
+
+    /**
+     * The connector's {@code faults} object from {@code drop=0.01,delay_ms=5,...}: {@code delay_ms},
+     * {@code seed} and {@code only_type} as integers, the rest as rates. The connector validates keys
+     * and ranges (errors name {@code connector.config.faults.KEY}).
+     */
+    static Map<String, Object> faultsObject(String spec) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (String part : spec.split(",")) {
+            String[] kv = part.split("=", 2);
+            String key = kv[0].strip();
+            if (kv.length != 2 || key.isEmpty()) {
+                throw new ConfigException("--faults", "'" + part.strip() + "' is not KEY=VALUE; allowed keys: drop, "
+                        + "truncate, delay, delay_ms, kill, seed, only_type");
+            }
+            String value = kv[1].strip();
+            try {
+                boolean integer = key.equals("delay_ms") || key.equals("seed") || key.equals("only_type");
+                m.put(key, integer ? (Object) Long.parseLong(value) : (Object) Double.parseDouble(value));
+            } catch (NumberFormatException e) {
+                throw new ConfigException("--faults." + key, "'" + value + "' is not a number");
+            }
+        }
+        return m;
     }
 }

@@ -23,11 +23,15 @@ import picocli.CommandLine.Spec;
 /**
  * Soaks the configured connector (see {@link Soak}): randomized rounds through a small engine of
  * the soak's own shape, with faults at the given rates; prints the report and exits 1 if it found
- * a problem.
+ * a problem. The {@code nixl-like} connector is refused with a pointer to the soaks that fit it: it
+ * only moves KV between two engines.
  */
 @Command(name = "soak", mixinStandardHelpOptions = true,
         description = "Soak the configured connector: randomized requests, aborts, preemptions and injected faults.")
 final class SoakCommand implements Callable<Integer> {
+    /** The disaggregation connector, which needs two engines (see {@link DisaggCommand}). */
+    static final String NIXL_LIKE = "nixl-like";
+
     @Mixin
     EngineOptions options;
 
@@ -62,6 +66,15 @@ final class SoakCommand implements Callable<Integer> {
         EngineConfig config = options.config();
         ConnectorEntry entry = config.connector().orElseThrow(() -> new ConfigException("config.connector",
                 "is required: the soak runs the configured connector"));
+        if (entry.name().equals(NIXL_LIKE)) {
+            // Its transfers only happen between a prefill and a decode engine: one engine would
+            // soak nothing and pass, which would be a false assurance.
+            throw new ConfigException(entry.path() + ".name", "'" + NIXL_LIKE + "' moves KV between two engines (a "
+                    + "prefill and a decode engine); this one-engine soak would exercise none of it. Soak it with "
+                    + "'./kvconnect disagg --faults drop=0.01,truncate=0.01,delay=0.05,kill=0.001' (two engine "
+                    + "processes with transport faults) or the disaggregation soak: mvn -pl connector-nixl-like test "
+                    + "-Dtest=DisaggSoakTest -Dkvconnect.disaggSoak.duration=10m");
+        }
         ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config));
         DiscoveredConnector found = registry.require(entry.path() + ".name", entry.name());
         Soak soak = Soak.of(found.provider(), entry.config(), registry).faults(plan).seed(seed);

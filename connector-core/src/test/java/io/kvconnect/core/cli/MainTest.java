@@ -141,6 +141,29 @@ class MainTest {
     }
 
     @Test
+    void soakOfTheDisaggregationConnectorExitsTwoPointingToTheTwoEngineSoaks() throws IOException {
+        Path config = Files.writeString(tmp.resolve("nixl.json"), """
+                {"connector": {"name": "nixl-like", "config": {}}}""");
+        assertEquals(2, execute("soak", "-c", config.toString(), "--plugins-dir", emptyPlugins.toString(),
+                "--rounds", "1"));
+        String e = err.toString().strip();
+        assertTrue(e.startsWith("configuration error: config.connector.name: 'nixl-like' moves KV between two "
+                + "engines"), e);
+        assertTrue(e.contains("./kvconnect disagg --faults") && e.contains("DisaggSoakTest"), e);
+        assertEquals("", out.toString());
+    }
+
+    @Test
+    void disaggWithAMalformedFaultSpecExitsTwoBeforeStartingAnEngine() {
+        assertEquals(2, execute("disagg", "--plugins-dir", emptyPlugins.toString(), "--faults", "drop"));
+        assertEquals("configuration error: --faults: 'drop' is not KEY=VALUE; allowed keys: drop, truncate, delay, "
+                + "delay_ms, kill, seed, only_type", err.toString().strip());
+        err.getBuffer().setLength(0);
+        assertEquals(2, execute("disagg", "--plugins-dir", emptyPlugins.toString(), "--faults", "drop=often"));
+        assertEquals("configuration error: --faults.drop: 'often' is not a number", err.toString().strip());
+    }
+
+    @Test
     void runWithAMissingConfigFileExitsTwo() {
         Path missing = tmp.resolve("missing.json");
 
