@@ -158,9 +158,16 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
             }
             for (String k : keys) {
                 sb.append(String.format(Locale.ROOT, "  %-" + (keyWidth - 2) + "s", k));
+                // A key longer than its column takes room from the first value column, so the
+                // columns stay aligned (while the value still fits with a space before it).
+                int overflow = Math.max(0, k.length() - (keyWidth - 2));
+                boolean first = true;
                 for (RunReport r : runs) {
                     Object v = r.sections.getOrDefault(section, Map.of()).get(k);
-                    sb.append(String.format(Locale.ROOT, "%" + colWidth + "s", v == null ? "" : v));
+                    String text = v == null ? "" : v.toString();
+                    int width = first ? Math.max(text.length() + 1, colWidth - overflow) : colWidth;
+                    sb.append(String.format(Locale.ROOT, "%" + width + "s", text));
+                    first = false;
                 }
                 sb.append('\n');
             }
