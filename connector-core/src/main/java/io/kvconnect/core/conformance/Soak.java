@@ -30,6 +30,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.function.LongConsumer;
 
 /**
@@ -153,13 +154,33 @@ public final class Soak {
         long deadline = duration == null ? 0 : System.nanoTime() + duration.toNanos();
         int round = 0;
         while (duration == null ? round < rounds : round == 0 || System.nanoTime() - deadline < 0) {
+            int problemsBefore = t.problems.size();
+            Map<String, Long> faultsBefore = injector.injected();
             runRound(round, injector, t);
+            annotate(t, problemsBefore, faultsBefore, injector.injected());
             round++;
             progress.accept(round);
         }
         return new SoakReport(provider.name(), plan, round, t.requests, t.ok, t.aborted, t.failed, t.recomputed,
                 injector.injected(), t.hookFailures, t.disabledRounds, t.reclaimed, t.discardedWrongReads,
                 t.leakRounds, t.crashes, t.problems);
+    }
+
+    /** Appends the faults injected in a round to the problems it found, to help reproduce them. */
+    private static void annotate(Tally t, int from, Map<String, Long> before, Map<String, Long> after) {
+        if (t.problems.size() == from) {
+            return;
+        }
+        Map<String, Long> round = new TreeMap<>();
+        after.forEach((kind, n) -> {
+            long d = n - before.getOrDefault(kind, 0L);
+            if (d > 0) {
+                round.put(kind, d);
+            }
+        });
+        for (int i = from; i < t.problems.size(); i++) {
+            t.problems.set(i, t.problems.get(i) + " [faults injected in this round: " + round + "]");
+        }
     }
 
     /** Counts across rounds. */

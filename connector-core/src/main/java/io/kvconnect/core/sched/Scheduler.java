@@ -860,7 +860,9 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             return false;
         }
         Boolean pending = guard.call("hasPendingWork", connector::hasPendingWork);
-        return pending != null && pending;
+        // A failure (of this call or an earlier hook) may have asked to disable the connector: a
+        // step must still run to detach it and return what it holds.
+        return (pending != null && pending) || disableRequested;
     }
 
     /** Whether requests wait or run (transfers aside). */

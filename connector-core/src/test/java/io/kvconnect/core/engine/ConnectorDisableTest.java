@@ -57,6 +57,26 @@ class ConnectorDisableTest {
 
     @ParameterizedTest
     @MethodSource("io.kvconnect.core.engine.ConnectorTestSupport#modes")
+    void aThrowingHasPendingWorkStillLetsTheEngineStepToDetachTheConnector(int workers, boolean async)
+            throws Exception {
+        // hasPendingWork is asked only once nothing else keeps the engine busy; when it throws,
+        // the engine must not stop with the disable pending (found by the soak: references held).
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
+                .throwing(TestConnectorConfig.ThrowSpec.schedulerOnce("hasPendingWork", null)).build());
+        try (Engine engine = ConnectorTestSupport.engine(disabling(24, workers, async), connector)) {
+            // One request: the engine first asks hasPendingWork once it is done, and that call throws.
+            engine.addRequest("only", ConnectorTestSupport.prompt(5, 20), 3);
+            engine.drain();
+
+            assertEquals(1, engine.scheduler().stats().hookFailures());
+            assertTrue(engine.scheduler().stats().connectorDisabled(), "the disable ran before the engine stopped");
+            assertFalse(engine.hasWork());
+            EngineInvariants.checkDrained(engine.scheduler());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.kvconnect.core.engine.ConnectorTestSupport#modes")
     void aThrowingWorkerHookThatConcernsNoLoadIsCountedAndDisablesTheConnector(int workers, boolean async)
             throws Exception {
         HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
