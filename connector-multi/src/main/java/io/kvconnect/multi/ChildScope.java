@@ -18,8 +18,10 @@ import java.util.Map;
  * child's key ({@code {"0:nixl": {...}, "1:offload": {...}}}, see {@link
  * MultiScheduler#requestFinished}). A request arriving with such parameters (the decode engine's
  * side of the exchange) is shown to child {@code key} with the object under its key as its
- * parameters; a request whose parameters have no object under the child's key (they came from a
- * single connector, say) is shown as it is. Requests without parameters, the usual case, are passed
+ * parameters. Failing that, the object under the one key naming the same connector at another
+ * index is shown (the sending engine ordered its children differently, {@code 0:nixl} there being
+ * {@code 1:nixl} here); a request whose parameters have neither (they came from a single
+ * connector, say) is shown as it is. Requests without parameters, the usual case, are passed
  * through without any wrapper, so this costs nothing on the hot path.
  *
  * <p>Scheduler thread only.
@@ -99,14 +101,53 @@ final class ChildScope {
                 output.totalScheduledTokens());
     }
 
-    /** The object under this child's key in the request's parameters, or {@code null} to show them as they are. */
+    /**
+     * The object under this child's key in the request's parameters; failing that, the object under
+     * the one key naming the same connector at another index (the other engine orders its children
+     * differently: its {@code 0:nixl-like} is this engine's {@code 1:nixl-like}); else {@code null}
+     * to show the parameters as they are. With two or more such keys and none exactly this child's,
+     * nothing is guessed.
+     */
     private TransferParams ownParams(RequestView request) {
         TransferParams params = request.transferParams();
-        if (params.isEmpty() || !(params.asMap().get(key) instanceof Map<?, ?> nested)) {
+        if (params.isEmpty()) {
+            return null;
+        }
+        Object mine = params.asMap().get(key);
+        if (mine == null) {
+            mine = sameConnector(params.asMap());
+        }
+        if (!(mine instanceof Map<?, ?> nested)) {
             return null;
         }
         Map<String, Object> copy = new LinkedHashMap<>();
         nested.forEach((k, v) -> copy.put(String.valueOf(k), v));
         return TransferParams.of(copy);
+    }
+
+    /** The value of the only key {@code <index>:<this child's connector name>} in {@code params}, or {@code null}. */
+    private Object sameConnector(Map<String, Object> params) {
+        String suffix = key.substring(key.indexOf(':'));
+        Object found = null;
+        for (Map.Entry<String, Object> e : params.entrySet()) {
+            String k = e.getKey();
+            int colon = k.indexOf(':');
+            if (colon > 0 && k.endsWith(suffix) && k.length() == colon + suffix.length() && isIndex(k, colon)) {
+                if (found != null) {
+                    return null; // ambiguous: two children of this type on the other engine
+                }
+                found = e.getValue();
+            }
+        }
+        return found;
+    }
+
+    private static boolean isIndex(String k, int colon) {
+        for (int i = 0; i < colon; i++) {
+            if (k.charAt(i) < '0' || k.charAt(i) > '9') {
+                return false;
+            }
+        }
+        return true;
     }
 }

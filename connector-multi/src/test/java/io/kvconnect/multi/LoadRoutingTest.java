@@ -221,6 +221,31 @@ class LoadRoutingTest {
     }
 
     @Test
+    void parametersFromAnEngineOrderingItsChildrenDifferentlyReachTheChildOfTheSameConnector() {
+        // Found by MultiDisaggLifecycleTest.enginesOrderingTheirChildrenDifferentlyStillTransfer:
+        // the prefill engine ran [nixl-like, offload], the decode engine [offload, nixl-like]; the
+        // decode side's 1:nixl-like was shown the whole {"0:nixl-like": ...} wrapper, found no remote
+        // parameters and computed locally, leaving the producer's blocks to its lease.
+        Harness h = new Harness(1, "offload", "nixl", "multi");
+        var r = new FakeRequest("r", 64, TransferParams.of(Map.of("0:nixl", Map.of("remote_engine", "p1"),
+                "1:multi", Map.of("inner", true))));
+        h.scheduler.onNewRequest(r);
+        assertEquals("p1", h.child(1).seenRequests.getLast().transferParams().getString("remote_engine").orElseThrow());
+        assertTrue(h.child(2).seenRequests.getLast().transferParams().getFlag("inner"), "the exact key still wins");
+        assertEquals(r, h.child(0).seenRequests.getLast(), "no part for offload: shown as it is");
+
+        // Two parts for one connector type and none under the child's own key: nothing is guessed.
+        var two = new FakeRequest("t", 64, TransferParams.of(Map.of("0:nixl", Map.of("remote_engine", "a"),
+                "2:nixl", Map.of("remote_engine", "b"))));
+        h.scheduler.onNewRequest(two);
+        assertEquals(two, h.child(1).seenRequests.getLast());
+        // A key that only ends like the child's (no index before the colon) is not the same connector.
+        var odd = new FakeRequest("o", 64, TransferParams.of(Map.of("x:nixl", Map.of("remote_engine", "c"))));
+        h.scheduler.onNewRequest(odd);
+        assertEquals(odd, h.child(1).seenRequests.getLast());
+    }
+
+    @Test
     void workerMetadataTypesStayWithTheirChild() {
         // A child that refuses a foreign type (as real connectors do) never sees its sibling's.
         Harness h = new Harness(2, "a", "b");

@@ -28,6 +28,8 @@ final class Disagg implements AutoCloseable {
 
     final TestEngine prefill;
     final TestEngine decode;
+    /** The connector both engines run (nixl-like alone, or composed with offload). */
+    final Composition composition;
     private final Map<String, int[]> prompts = new LinkedHashMap<>();
     private final Map<String, Integer> maxTokens = new HashMap<>();
     final Map<String, TestEngine.Finished> prefillDone = new LinkedHashMap<>();
@@ -38,8 +40,13 @@ final class Disagg implements AutoCloseable {
     Consumer<String> onForward = id -> { };
 
     Disagg(TestEngine prefill, TestEngine decode) {
+        this(prefill, decode, Composition.ALONE);
+    }
+
+    Disagg(TestEngine prefill, TestEngine decode, Composition composition) {
         this.prefill = prefill;
         this.decode = decode;
+        this.composition = composition;
     }
 
     /** The configuration of one side: TCP unless {@code more} names another {@code transport}. */
@@ -61,12 +68,17 @@ final class Disagg implements AutoCloseable {
 
     /** As {@link #create(int, boolean, int)} with both sides on {@code transport}. */
     static Disagg create(String transport, int workers, boolean async, int decodeBlocks) {
-        var p = TestEngine.create(Optional.of(PROVIDER), config("producer", "transport", transport),
+        return create(Composition.ALONE, transport, workers, async, decodeBlocks);
+    }
+
+    /** As {@link #create(String, int, boolean, int)} with both engines running {@code composition}. */
+    static Disagg create(Composition composition, String transport, int workers, boolean async, int decodeBlocks) {
+        var p = composition.engine(config("producer", "transport", transport),
                 TestEngine.Options.defaults("prefill").withWorkers(workers).withAsyncScheduling(async));
-        var d = TestEngine.create(Optional.of(PROVIDER), config("consumer", "transport", transport),
+        var d = composition.engine(config("consumer", "transport", transport),
                 TestEngine.Options.defaults("decode").withWorkers(workers).withAsyncScheduling(async)
                         .withGpuBlocks(decodeBlocks));
-        return new Disagg(p, d);
+        return new Disagg(p, d, composition);
     }
 
     void submit(String id, int[] prompt, int max) {
@@ -75,7 +87,7 @@ final class Disagg implements AutoCloseable {
         prefill.addRequest(id, prompt, 1, TransferParams.empty().with(RemoteParams.DO_REMOTE_DECODE, true));
     }
 
-    /** Sends a finished prefill to the decode engine, with its response's parameters. */
+    /** Sends a finished prefill to the decode engine, with its response's parameters exactly as they came. */
     void forward(String id) {
         onForward.accept(id);
         TestEngine.Finished f = prefillDone.get(id);
@@ -161,8 +173,9 @@ final class Disagg implements AutoCloseable {
         assertEquals(List.of(), problems);
     }
 
+    /** nixl-like's counter {@code name} on engine {@code e} (wherever the composition keeps it). */
     long stat(TestEngine e, String name) {
-        return e.connectorStats().getOrDefault(name, 0L).longValue();
+        return composition.stat(e, name);
     }
 
     /** Skips the calling test, naming why, when {@code transport} is UCX and UCX does not work here. */

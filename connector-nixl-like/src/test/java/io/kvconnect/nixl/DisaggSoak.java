@@ -18,14 +18,19 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A disaggregation soak: many rounds, each a fresh prefill engine and decode engine joined by the
- * nixl-like connector and a router driven by one thread, with a randomized stream of requests that
+ * nixl-like connector (alone, or composed with an offload host tier in a {@code multi} on each
+ * engine: see {@link Composition}) and a router driven by one thread, with a randomized stream of requests that
  * share prefixes, aborts at random points on both sides, a router that now and then loses a
  * finished prefill, a decode pool small enough to force preemptions, transport faults injected at
  * the configured rates on the producer's connections ({@link FaultyTransport}) and jumps of the
  * producer's clock past its leases, and now and then the death of the prefill engine in the middle
  * of a round (its listeners and connections go away; the decode engine must end every load it
  * was given in bounded time). Rounds cycle through the transports (UCX where it works),
- * one and two workers, synchronous and asynchronous scheduling, and both load failure policies.
+ * one and two workers and the compositions (with several, the decode engine runs the prefill
+ * engine's composition in one cycle and the next one in the following cycle, so the two engines
+ * also order their children differently); scheduling (synchronous or asynchronous) and the load
+ * failure policy are drawn per round. The router forwards a finished prefill's transfer parameters
+ * to the decode engine exactly as they came (nested under the child's key with a composite).
  *
  * <p>After every step each engine checks its invariants (an exception out of a step is a crash).
  * After each round both engines must have drained with nothing held ({@link TestEngine#problems()}:
@@ -58,9 +63,26 @@ final class DisaggSoak {
      * @param producerDeathEvery every this many rounds (0: never) the prefill engine dies (is closed:
      *     its listeners and connections go away) at a random step, with transfers offered and loads
      *     running
+     * @param compositions the connectors the engines run, cycled through (at least one; see the class comment)
      */
     record Settings(long seed, int rounds, Duration duration, int requestsPerRound, TransportFaults faults,
-                    int clockJumpsPerRound, List<String> transports, int producerDeathEvery) {
+                    int clockJumpsPerRound, List<String> transports, int producerDeathEvery,
+                    List<Composition> compositions) {
+        /** Copies the lists; checks there is a composition. */
+        Settings {
+            transports = List.copyOf(transports);
+            compositions = List.copyOf(compositions);
+            if (compositions.isEmpty()) {
+                throw new IllegalArgumentException("at least one composition");
+            }
+        }
+
+        /** As the canonical constructor with nixl-like alone on each engine. */
+        Settings(long seed, int rounds, Duration duration, int requestsPerRound, TransportFaults faults,
+                 int clockJumpsPerRound, List<String> transports, int producerDeathEvery) {
+            this(seed, rounds, duration, requestsPerRound, faults, clockJumpsPerRound, transports, producerDeathEvery,
+                    List.of(Composition.ALONE));
+        }
     }
 
     /**
@@ -81,14 +103,16 @@ final class DisaggSoak {
      * @param lostWithProducer requests the prefill engine had not finished when it died (never
      *     submitted or still prefilling), so the router had nothing to forward
      * @param faultsInjected faults by kind: transport faults ({@code drop}, ...), {@code clock_jump}
+     * @param offloadStats the offload children's counters summed over both engines and every round
+     *     ({@code stored_blocks}, {@code hit_blocks}, ...; empty without a composite)
      * @param leakRounds rounds after which something was still held or an offered send not finished
      * @param crashes exceptions out of an engine step or escaping a thread (must be zero)
      * @param problems what went wrong (at most the first 50)
      */
     record Report(Settings settings, int rounds, long requests, long finishedOk, long recomputed, long loadFailures,
                   long leasesExpired, long abortedPrefill, long abortedDecode, long failed, long notForwarded,
-                  long lostWithProducer, Map<String, Long> faultsInjected, int leakRounds, int crashes,
-                  List<String> problems) {
+                  long lostWithProducer, Map<String, Long> faultsInjected, Map<String, Long> offloadStats,
+                  int leakRounds, int crashes, List<String> problems) {
         /** Whether nothing went wrong. */
         boolean passed() {
             return problems.isEmpty() && leakRounds == 0 && crashes == 0;
@@ -104,7 +128,8 @@ final class DisaggSoak {
         /** A plain-text report, one fact per line. */
         String render() {
             List<String> lines = new ArrayList<>();
-            lines.add("disaggregation soak of nixl-like over " + settings.transports() + ", faults " + settings.faults()
+            lines.add("disaggregation soak of " + settings.compositions().stream().map(Composition::name).toList()
+                    + " over " + settings.transports() + ", faults " + settings.faults()
                     + ", up to " + settings.clockJumpsPerRound() + " clock jump(s) per round");
             lines.add(String.format(Locale.ROOT, "  rounds %d, requests %d: %d finished with the single-engine output "
                     + "(%d recomputed locally, %d load failures), %d aborted on prefill, %d aborted on decode, "
@@ -114,6 +139,9 @@ final class DisaggSoak {
             long total = faultsInjected.values().stream().mapToLong(Long::longValue).sum();
             lines.add("  faults injected: " + total + " " + new TreeMap<>(faultsInjected) + "; leases expired: "
                     + leasesExpired);
+            if (!offloadStats.isEmpty()) {
+                lines.add("  offload children (both engines): " + new TreeMap<>(offloadStats));
+            }
             lines.add("  rounds that leaked blocks or left requests: " + leakRounds + "; crashes: " + crashes);
             lines.add(passed() ? "  result: PASSED" : "  result: FAILED (" + problems.size() + " problem(s))");
             problems.forEach(p -> lines.add("  - " + p));
@@ -124,6 +152,7 @@ final class DisaggSoak {
     private final Settings settings;
     private final List<String> problems = new ArrayList<>();
     private final Map<String, Long> faults = new TreeMap<>();
+    private final Map<String, Long> offloadStats = new TreeMap<>();
     private final AtomicLong uncaught = new AtomicLong();
     private long requests;
     private long finishedOk;
@@ -165,7 +194,7 @@ final class DisaggSoak {
             Thread.setDefaultUncaughtExceptionHandler(previous);
         }
         return new Report(settings, round, requests, finishedOk, recomputed, loadFailures, leasesExpired,
-                abortedPrefill, abortedDecode, failed, notForwarded, lostWithProducer, faults, leakRounds,
+                abortedPrefill, abortedDecode, failed, notForwarded, lostWithProducer, faults, offloadStats, leakRounds,
                 crashes + (int) uncaught.get(), problems);
     }
 
@@ -211,10 +240,15 @@ final class DisaggSoak {
         List<String> transports = settings.transports();
         String transport = transports.get(round % transports.size());
         int workers = 1 + (round / transports.size()) % 2;
+        List<Composition> compositions = settings.compositions();
+        int cycle = round / (2 * transports.size());
+        Composition composition = compositions.get(cycle % compositions.size());
+        Composition decodeComposition = compositions.get((cycle + cycle / compositions.size()) % compositions.size());
         boolean async = random.nextBoolean();
         boolean recompute = random.nextInt(4) != 0;
         int decodeBlocks = 18 + random.nextInt(14);
-        String tag = String.format(Locale.ROOT, "round %d (%s, %d worker(s), %s, %s, %d decode blocks)", round,
+        String tag = String.format(Locale.ROOT, "round %d (%s, %s, %d worker(s), %s, %s, %d decode blocks)", round,
+                composition.name() + (decodeComposition == composition ? "" : " -> " + decodeComposition.name()),
                 transport, workers, async ? "async" : "sync", recompute ? "recompute" : "fail", decodeBlocks);
 
         List<Req> reqs = stream(random, round);
@@ -248,12 +282,12 @@ final class DisaggSoak {
         ArrayDeque<Req> toForward = new ArrayDeque<>();
         boolean crashed = false;
         try {
-            prefill = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport",
+            prefill = composition.engine(Disagg.config("producer", "transport",
                     transport, "lease_timeout", LEASE.toSeconds() + "s", "faults", faultMap),
                     TestEngine.Options.defaults("prefill").withWorkers(workers).withAsyncScheduling(async)
                             .withGpuBlocks(PREFILL_BLOCKS).withClock(clock));
             // Short timeouts: a dropped frame costs the reader one io_timeout of wall time.
-            decode = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport",
+            decode = decodeComposition.engine(Disagg.config("consumer", "transport",
                     transport, "io_timeout", "250ms", "connect_timeout", "250ms", "chunk_blocks",
                     (long) (1 + random.nextInt(4))),
                     TestEngine.Options.defaults("decode").withWorkers(workers).withAsyncScheduling(async)
@@ -295,7 +329,7 @@ final class DisaggSoak {
                     }
                 }
                 if (step == deathAt) {
-                    harvestProducer(prefill);
+                    harvestProducer(composition, prefill);
                     prefill.close(); // the producer dies: its server and every connection are gone
                     dead = true;
                     faults.merge("producer_death", 1L, Long::sum);
@@ -337,14 +371,15 @@ final class DisaggSoak {
             List<String> held = new ArrayList<>();
             if (!dead) {
                 // A dead producer's state died with it; a live one must have freed every transfer.
-                long offered = prefill.connectorStats().getOrDefault("sends_offered", 0L).longValue();
-                long sendsFinished = prefill.connectorStats().getOrDefault("sends_finished", 0L).longValue();
-                harvestProducer(prefill);
+                long offered = composition.stat(prefill, "sends_offered");
+                long sendsFinished = composition.stat(prefill, "sends_finished");
+                harvestProducer(composition, prefill);
                 if (offered != sendsFinished) {
                     held.add("prefill: " + offered + " send(s) offered but " + sendsFinished + " finished");
                 }
                 prefill.problems().forEach(p -> held.add("prefill: " + p));
             }
+            harvestOffload(decode);
             decode.problems().forEach(p -> held.add("decode: " + p));
             if (!held.isEmpty()) {
                 leakRounds++;
@@ -372,14 +407,25 @@ final class DisaggSoak {
         }
     }
 
-    /** Adds the producer's injected faults and expired leases to the totals. */
-    private void harvestProducer(TestEngine prefill) {
-        for (var e : prefill.connectorStats().entrySet()) {
+    /** Adds the producer's injected faults, expired leases and offload counters to the totals. */
+    private void harvestProducer(Composition composition, TestEngine prefill) {
+        for (var e : composition.nixlStats(prefill).entrySet()) {
             if (e.getKey().startsWith("faults_injected_")) {
                 faults.merge(e.getKey().substring("faults_injected_".length()), e.getValue().longValue(), Long::sum);
             }
         }
-        leasesExpired += prefill.connectorStats().getOrDefault("leases_expired", 0L).longValue();
+        leasesExpired += composition.stat(prefill, "leases_expired");
+        harvestOffload(prefill);
+    }
+
+    /** Adds the counters of {@code engine}'s offload child, if it has one, to the totals. */
+    private void harvestOffload(TestEngine engine) {
+        engine.connectorStats().forEach((k, v) -> {
+            int dot = k.indexOf(".");
+            if (dot > 0 && k.substring(0, dot).endsWith(":offload")) {
+                offloadStats.merge(k.substring(dot + 1), v.longValue(), Long::sum);
+            }
+        });
     }
 
     /** Checks every request's outcome against the single-engine outputs. */

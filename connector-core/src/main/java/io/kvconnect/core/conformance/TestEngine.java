@@ -126,12 +126,28 @@ public final class TestEngine implements AutoCloseable {
      * @throws io.kvconnect.api.common.ConfigException if the provider refuses the configuration
      */
     public static TestEngine create(Optional<ConnectorProvider> provider, Map<String, Object> config, Options o) {
+        return create(provider, List.of(), config, o);
+    }
+
+    /**
+     * As {@link #create(Optional, Map, Options)}, with {@code others} in the catalog the connector
+     * gets ({@code ConnectorContext.catalog()}) beside {@code provider}: the children of a
+     * composite under test, as {@link ConnectorConformance#withProviders} and {@link
+     * Soak#withProviders} add them. Without a provider ({@code provider} empty) {@code others} are
+     * ignored.
+     *
+     * @throws IllegalArgumentException if two providers ({@code provider} included) share a name
+     * @throws io.kvconnect.api.common.ConfigException if a provider refuses the configuration
+     */
+    public static TestEngine create(Optional<ConnectorProvider> provider, List<? extends ConnectorProvider> others,
+                                    Map<String, Object> config, Options o) {
+        Objects.requireNonNull(others, "others");
         SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, o.asyncScheduling(),
                 o.recomputeOnLoadFailure() ? LoadFailurePolicy.RECOMPUTE : LoadFailurePolicy.FAIL);
         Optional<EngineSetup.ConnectorSides> sides = provider.map(p -> {
             EngineInfo info = new EngineInfo(o.engineId(), MODEL, o.blockSize(), o.gpuBlocks(), o.workers(),
                     o.asyncScheduling());
-            ConnectorCatalog catalog = new Catalog(p);
+            ConnectorCatalog catalog = KitCatalog.of(p, others);
             ConnectorConfig own = ConnectorConfig.of("connector.config", config);
             return new EngineSetup.ConnectorSides(p.name(),
                     p.createSchedulerConnector(own, EngineContexts.scheduler(info, catalog, o.clock(), "connector")),
@@ -240,18 +256,5 @@ public final class TestEngine implements AutoCloseable {
     @Override
     public void close() {
         engine.close();
-    }
-
-    /** A catalog holding only the connector under test. */
-    private record Catalog(ConnectorProvider provider) implements ConnectorCatalog {
-        @Override
-        public Optional<ConnectorProvider> find(String name) {
-            return provider.name().equals(name) ? Optional.of(provider) : Optional.empty();
-        }
-
-        @Override
-        public List<String> names() {
-            return List.of(provider.name());
-        }
     }
 }
