@@ -51,7 +51,6 @@ final class OffloadScheduler implements SchedulerConnector {
     private static final int MAX_TRACKED_LOOKUPS = 64_000;
 
     private final OffloadConfig config;
-    private final EngineInfo engine;
     private final int blockSize;
     /** Engine blocks per offloaded block ({@code block_multiple}). */
     private final int multiple;
@@ -142,7 +141,6 @@ final class OffloadScheduler implements SchedulerConnector {
 
     OffloadScheduler(OffloadConfig config, int slots, EngineInfo engine) {
         this.config = config;
-        this.engine = engine;
         this.blockSize = engine.blockSize();
         this.multiple = config.blockMultiple();
         int tp = engine.tensorParallelSize();
@@ -551,13 +549,5 @@ final class OffloadScheduler implements SchedulerConnector {
 
     HostTier tier() {
         return tier;
-    }
-
-    int jobsInFlight() {
-        return jobs.size();
-    }
-
-    EngineInfo engine() {
-        return engine;
     }
 }

@@ -12,7 +12,7 @@ import io.kvconnect.core.engine.EngineInvariants;
 import io.kvconnect.core.engine.EngineSetup;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.model.ModelCost;
-import io.kvconnect.core.plugin.EngineContexts;
+import io.kvconnect.core.run.EngineFactory;
 import io.kvconnect.core.run.WorkloadDriver;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.SchedulerConfig;
@@ -32,6 +32,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 
 /**
  * The conformance kit: runs a connector through lifecycle scenarios in a real, small engine and
@@ -306,18 +307,17 @@ public final class ConnectorConformance {
             EngineInfo info = new EngineInfo("conformance", MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, async);
             InstantSource clock = InstantSource.system();
             ConnectorConfig own = ConnectorConfig.of("connector.config", config);
-            CountingSchedulerConnector counting = new CountingSchedulerConnector(provider.createSchedulerConnector(own,
-                    EngineContexts.scheduler(info, catalog, clock, "connector")));
-            out[0] = counting;
-            sides = Optional.of(new EngineSetup.ConnectorSides(provider.name(), counting,
-                    rank -> provider.createWorkerConnector(own,
-                            EngineContexts.worker(info, catalog, clock, "connector", rank))));
+            sides = Optional.of(EngineFactory.sides(provider, own, info, catalog, clock).wrap(s -> {
+                out[0] = new CountingSchedulerConnector(s);
+                return out[0];
+            }, UnaryOperator.identity()));
         }
         return new EngineSetup(MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, scheduler, LayoutKind.PER_LAYER, true,
                 cost, sides, faults, true);
     }
 
-    private static int[] tokens(SplittableRandom random, int n) {
+    /** {@code n} random token ids of the kit's vocabulary (1 to 31 999). */
+    static int[] tokens(SplittableRandom random, int n) {
         int[] t = new int[n];
         for (int i = 0; i < n; i++) {
             t[i] = 1 + random.nextInt(31_999);

@@ -24,13 +24,15 @@ final class FaultInjector implements CopyFaults {
         this.random = new SplittableRandom(seed);
     }
 
-    /** Whether a hook call should throw; counted under {@code hook_throw:<hook>} when it does. */
-    boolean throwIn(String hook) {
+    /**
+     * Throws {@link InjectedFault} in a hook call at the plan's rate, counted under {@code
+     * hook_throw:<hook>}.
+     */
+    void maybeThrowIn(String hook) {
         if (plan.hookThrowRate() > 0 && draw() < plan.hookThrowRate()) {
             count("hook_throw:" + hook);
-            return true;
+            throw new InjectedFault(hook);
         }
-        return false;
     }
 
     @Override

@@ -33,12 +33,6 @@ final class FaultySchedulerConnector implements SchedulerConnector {
         this.faults = faults;
     }
 
-    private void maybeThrow(String hook) {
-        if (faults.throwIn(hook)) {
-            throw new InjectedFault(hook);
-        }
-    }
-
     @Override
     public void bindSchedulerState(SchedulerState state) {
         delegate.bindSchedulerState(state);
@@ -51,55 +45,55 @@ final class FaultySchedulerConnector implements SchedulerConnector {
 
     @Override
     public void onNewRequest(RequestView request) {
-        maybeThrow("onNewRequest");
+        faults.maybeThrowIn("onNewRequest");
         delegate.onNewRequest(request);
     }
 
     @Override
     public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
-        maybeThrow("getNumNewMatchedTokens");
+        faults.maybeThrowIn("getNumNewMatchedTokens");
         return delegate.getNumNewMatchedTokens(request, localHitTokens);
     }
 
     @Override
     public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
-        maybeThrow("updateStateAfterAlloc");
+        faults.maybeThrowIn("updateStateAfterAlloc");
         delegate.updateStateAfterAlloc(request, blocks, externalTokens);
     }
 
     @Override
     public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
-        maybeThrow("buildConnectorMetadata");
+        faults.maybeThrowIn("buildConnectorMetadata");
         return delegate.buildConnectorMetadata(output);
     }
 
     @Override
     public void updateConnectorOutput(ConnectorOutput output) {
-        maybeThrow("updateConnectorOutput");
+        faults.maybeThrowIn("updateConnectorOutput");
         delegate.updateConnectorOutput(output);
     }
 
     @Override
     public FinishResult requestFinished(RequestView request, BlockIds blockIds) {
-        maybeThrow("requestFinished");
+        faults.maybeThrowIn("requestFinished");
         return delegate.requestFinished(request, blockIds);
     }
 
     @Override
     public List<KvEvent> takeEvents() {
-        maybeThrow("takeEvents");
+        faults.maybeThrowIn("takeEvents");
         return delegate.takeEvents();
     }
 
     @Override
     public Optional<ConnectorStats> takeStats() {
-        maybeThrow("takeStats");
+        faults.maybeThrowIn("takeStats");
         return delegate.takeStats();
     }
 
     @Override
     public ResetResult resetCache() {
-        maybeThrow("resetCache");
+        faults.maybeThrowIn("resetCache");
         return delegate.resetCache();
     }
 
@@ -110,7 +104,7 @@ final class FaultySchedulerConnector implements SchedulerConnector {
 
     @Override
     public boolean hasPendingWork() {
-        maybeThrow("hasPendingWork");
+        faults.maybeThrowIn("hasPendingWork");
         return delegate.hasPendingWork();
     }
 

@@ -26,12 +26,6 @@ final class FaultyWorkerConnector implements WorkerConnector {
         this.faults = faults;
     }
 
-    private void maybeThrow(String hook) {
-        if (faults.throwIn(hook)) {
-            throw new InjectedFault(hook);
-        }
-    }
-
     @Override
     public void registerKvCaches(KvLayout layout, BlockCopyService copies) {
         delegate.registerKvCaches(layout, copies);
@@ -44,73 +38,73 @@ final class FaultyWorkerConnector implements WorkerConnector {
 
     @Override
     public void handlePreemptions(ConnectorMetadata metadata) {
-        maybeThrow("handlePreemptions");
+        faults.maybeThrowIn("handlePreemptions");
         delegate.handlePreemptions(metadata);
     }
 
     @Override
     public void bindConnectorMetadata(ConnectorMetadata metadata) {
-        maybeThrow("bindConnectorMetadata");
+        faults.maybeThrowIn("bindConnectorMetadata");
         delegate.bindConnectorMetadata(metadata);
     }
 
     @Override
     public void startLoadKv() {
-        maybeThrow("startLoadKv");
+        faults.maybeThrowIn("startLoadKv");
         delegate.startLoadKv();
     }
 
     @Override
     public void waitForLayerLoad(int layer) {
-        maybeThrow("waitForLayerLoad");
+        faults.maybeThrowIn("waitForLayerLoad");
         delegate.waitForLayerLoad(layer);
     }
 
     @Override
     public void saveKvLayer(int layer) {
-        maybeThrow("saveKvLayer");
+        faults.maybeThrowIn("saveKvLayer");
         delegate.saveKvLayer(layer);
     }
 
     @Override
     public void waitForSave() {
-        maybeThrow("waitForSave");
+        faults.maybeThrowIn("waitForSave");
         delegate.waitForSave();
     }
 
     @Override
     public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-        maybeThrow("getFinished");
+        faults.maybeThrowIn("getFinished");
         return delegate.getFinished(finishedRequestIds);
     }
 
     @Override
     public Set<Integer> getBlockIdsWithLoadErrors() {
-        maybeThrow("getBlockIdsWithLoadErrors");
+        faults.maybeThrowIn("getBlockIdsWithLoadErrors");
         return delegate.getBlockIdsWithLoadErrors();
     }
 
     @Override
     public Optional<ConnectorStats> takeStats() {
-        maybeThrow("takeStats");
+        faults.maybeThrowIn("takeStats");
         return delegate.takeStats();
     }
 
     @Override
     public List<KvEvent> takeEvents() {
-        maybeThrow("takeEvents");
+        faults.maybeThrowIn("takeEvents");
         return delegate.takeEvents();
     }
 
     @Override
     public Optional<WorkerMetadata> buildWorkerMetadata() {
-        maybeThrow("buildWorkerMetadata");
+        faults.maybeThrowIn("buildWorkerMetadata");
         return delegate.buildWorkerMetadata();
     }
 
     @Override
     public void clearConnectorMetadata() {
-        maybeThrow("clearConnectorMetadata");
+        faults.maybeThrowIn("clearConnectorMetadata");
         delegate.clearConnectorMetadata();
     }
 

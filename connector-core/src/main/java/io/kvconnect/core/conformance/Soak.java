@@ -13,7 +13,7 @@ import io.kvconnect.core.engine.EngineInvariants;
 import io.kvconnect.core.engine.EngineSetup;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.model.ModelCost;
-import io.kvconnect.core.plugin.EngineContexts;
+import io.kvconnect.core.run.EngineFactory;
 import io.kvconnect.core.sched.ConnectorErrorPolicy;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.RequestUpdate;
@@ -337,13 +337,13 @@ public final class Soak {
     private List<Req> stream(SplittableRandom random, int round) {
         List<int[]> prefixes = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            prefixes.add(tokens(random, 8 + random.nextInt(40)));
+            prefixes.add(ConnectorConformance.tokens(random, 8 + random.nextInt(40)));
         }
         List<Req> out = new ArrayList<>();
         for (int i = 0; i < requestsPerRound; i++) {
             int[] base = i > 2 && random.nextInt(3) == 0 ? out.get(random.nextInt(out.size())).prompt()
                     : prefixes.get(random.nextInt(prefixes.size()));
-            int[] own = tokens(random, 1 + random.nextInt(24));
+            int[] own = ConnectorConformance.tokens(random, 1 + random.nextInt(24));
             int[] prompt = Arrays.copyOf(base, base.length + own.length);
             System.arraycopy(own, 0, prompt, base.length, own.length);
             out.add(new Req("r" + round + "-" + i, prompt, 2 + random.nextInt(12), i / 4));
@@ -381,21 +381,10 @@ public final class Soak {
         SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, async, policy, errors);
         EngineInfo info = new EngineInfo("soak", MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, async);
         InstantSource clock = InstantSource.system();
-        var schedulerSide = new FaultySchedulerConnector(provider.createSchedulerConnector(config,
-                EngineContexts.scheduler(info, catalog, clock, "connector")), injector);
-        Optional<EngineSetup.ConnectorSides> sides = Optional.of(new EngineSetup.ConnectorSides(provider.name(),
-                schedulerSide, rank -> new FaultyWorkerConnector(provider.createWorkerConnector(config,
-                        EngineContexts.worker(info, catalog, clock, "connector", rank)), injector)));
+        Optional<EngineSetup.ConnectorSides> sides = Optional.of(EngineFactory.sides(provider, config, info, catalog,
+                clock).wrap(s -> new FaultySchedulerConnector(s, injector), w -> new FaultyWorkerConnector(w, injector)));
         CopyFaults copies = plan.copyFailRate() > 0 || plan.copyStallRate() > 0 ? injector : CopyFaults.NONE;
         return new EngineSetup(MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, scheduler, LayoutKind.PER_LAYER, true,
                 ModelCost.defaults(), sides, copies, true);
-    }
-
-    private static int[] tokens(SplittableRandom random, int n) {
-        int[] t = new int[n];
-        for (int i = 0; i < n; i++) {
-            t[i] = 1 + random.nextInt(31_999);
-        }
-        return t;
     }
 }

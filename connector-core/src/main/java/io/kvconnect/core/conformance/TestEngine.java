@@ -14,7 +14,7 @@ import io.kvconnect.core.engine.EngineInvariants;
 import io.kvconnect.core.engine.EngineSetup;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.model.ModelCost;
-import io.kvconnect.core.plugin.EngineContexts;
+import io.kvconnect.core.run.EngineFactory;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.SchedulerConfig;
@@ -149,10 +149,7 @@ public final class TestEngine implements AutoCloseable {
                     o.asyncScheduling());
             ConnectorCatalog catalog = KitCatalog.of(p, others);
             ConnectorConfig own = ConnectorConfig.of("connector.config", config);
-            return new EngineSetup.ConnectorSides(p.name(),
-                    p.createSchedulerConnector(own, EngineContexts.scheduler(info, catalog, o.clock(), "connector")),
-                    rank -> p.createWorkerConnector(own,
-                            EngineContexts.worker(info, catalog, o.clock(), "connector", rank)));
+            return EngineFactory.sides(p, own, info, catalog, o.clock());
         });
         return new TestEngine(new Engine(new EngineSetup(MODEL, o.blockSize(), o.gpuBlocks(), o.workers(), scheduler,
                 LayoutKind.PER_LAYER, true, ModelCost.defaults(), sides, CopyFaults.NONE, true)));

@@ -10,6 +10,7 @@ import io.kvconnect.core.sched.SchedulerConfig;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.IntFunction;
+import java.util.function.UnaryOperator;
 
 /**
  * Everything an {@link Engine} is built from.
@@ -55,6 +56,13 @@ public record EngineSetup(ModelShape model, int blockSize, int gpuBlocks, int wo
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(scheduler, "scheduler");
             Objects.requireNonNull(workers, "workers");
+        }
+
+        /** The same sides, each wrapped (tests and the kit decorate connectors to count or inject faults). */
+        public ConnectorSides wrap(UnaryOperator<SchedulerConnector> schedulerWrapper,
+                                   UnaryOperator<WorkerConnector> workerWrapper) {
+            return new ConnectorSides(name, schedulerWrapper.apply(scheduler),
+                    rank -> workerWrapper.apply(workers.apply(rank)));
         }
     }
 

@@ -1,6 +1,8 @@
 package io.kvconnect.core.run;
 
-import io.kvconnect.api.SchedulerContext;
+import io.kvconnect.api.ConnectorCatalog;
+import io.kvconnect.api.ConnectorProvider;
+import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.core.config.ConnectorEntry;
@@ -39,10 +41,21 @@ public final class EngineFactory {
 
     private static EngineSetup.ConnectorSides sides(ConnectorEntry entry, ConnectorRegistry registry, EngineInfo info) {
         DiscoveredConnector found = registry.require(entry.path() + ".name", entry.name());
-        InstantSource clock = InstantSource.system();
-        SchedulerContext context = EngineContexts.scheduler(info, registry, clock, "connector");
-        SchedulerConnector scheduler = found.provider().createSchedulerConnector(entry.config(), context);
-        return new EngineSetup.ConnectorSides(found.name(), scheduler, rank -> found.provider()
-                .createWorkerConnector(entry.config(), EngineContexts.worker(info, registry, clock, "connector", rank)));
+        return sides(found.provider(), entry.config(), info, registry, InstantSource.system());
+    }
+
+    /**
+     * Creates {@code provider}'s scheduler side now and a factory of its worker sides, with the
+     * engine's contexts (instance name {@code connector}); shared by the engine, the conformance
+     * kit, the soak and the test engine.
+     *
+     * @throws io.kvconnect.api.common.ConfigException if the provider refuses {@code config}
+     */
+    public static EngineSetup.ConnectorSides sides(ConnectorProvider provider, ConnectorConfig config, EngineInfo info,
+                                                   ConnectorCatalog catalog, InstantSource clock) {
+        SchedulerConnector scheduler = provider.createSchedulerConnector(config,
+                EngineContexts.scheduler(info, catalog, clock, "connector"));
+        return new EngineSetup.ConnectorSides(provider.name(), scheduler, rank -> provider.createWorkerConnector(config,
+                EngineContexts.worker(info, catalog, clock, "connector", rank)));
     }
 }

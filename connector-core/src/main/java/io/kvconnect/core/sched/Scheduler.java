@@ -85,6 +85,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     private List<RequestUpdate> pendingUpdates = new ArrayList<>();
     /** See {@link #discardedOutputs()}. */
     private final Set<String> discardedOutputs = new HashSet<>();
+    private final Set<String> discardedOutputsView = Collections.unmodifiableSet(discardedOutputs);
     /**
      * Finished requests whose blocks must outlive the step they were scheduled in: a hook failed
      * after the connector may already have planned a copy into them for that step.
@@ -688,7 +689,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
      * failed load reported in that very output. Whatever they read in that step reached nobody.
      */
     public Set<String> discardedOutputs() {
-        return Collections.unmodifiableSet(discardedOutputs);
+        return discardedOutputsView;
     }
 
     /** Updates from aborts and failures outside a step (call when no step output is pending). */
