@@ -98,7 +98,11 @@ public interface SchedulerConnector {
      * For an asynchronous load this is called twice: first with {@code externalTokens} equal to the
      * promised count (load into the blocks covering the external range), then, once the load has
      * finished and the request is scheduled for compute, with {@code externalTokens == 0}. Decide
-     * on loading from {@code externalTokens}, not from {@code blocks}.
+     * on loading from {@code externalTokens}, not from {@code blocks}: it may be less than {@link
+     * #getNumNewMatchedTokens} offered, never more (the engine recomputes the last prompt token,
+     * and a request whose earlier load failed may load again at most once, never from the block
+     * that failed); load exactly that many tokens, the first ones of the offer, and nothing when it
+     * is 0.
      *
      * <p>If this throws for an asynchronous load, the request fails, but the engine cannot know
      * whether a copy into its blocks was already planned, so it keeps the blocks until the request

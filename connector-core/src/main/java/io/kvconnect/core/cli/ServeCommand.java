@@ -84,7 +84,7 @@ final class ServeCommand implements Callable<Integer> {
         EngineConfig config = new EngineConfig(base.model(), base.blockSize(), base.gpuBlocks(), base.workers(),
                 base.scheduler(), base.kvLayout(), base.verifyKv(), base.cost(), base.pluginsDirectory(),
                 Optional.of(new ConnectorEntry("nixl-like", ConnectorConfig.of("connector.config", connector),
-                        "connector")));
+                        "connector")), base.eosRate(), base.pacing());
         ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config));
         BlockingQueue<Map<String, Object>> inbox = new LinkedBlockingQueue<>();
         Thread.ofPlatform().daemon().name("serve-stdin").start(() -> {

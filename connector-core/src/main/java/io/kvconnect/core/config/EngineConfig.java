@@ -2,6 +2,7 @@ package io.kvconnect.core.config;
 
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.core.engine.Pacing;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.SchedulerConfig;
@@ -23,6 +24,8 @@ import java.util.Optional;
  * @param cost the modelled compute cost
  * @param pluginsDirectory where to look for plugin jars
  * @param connector the selected connector, if any
+ * @param eosRate the probability per sampled position that the model samples end-of-sequence
+ * @param pacing whether steps last their modelled time in wall time
  */
 public record EngineConfig(
         ModelShape model,
@@ -34,7 +37,9 @@ public record EngineConfig(
         boolean verifyKv,
         ModelCost cost,
         Path pluginsDirectory,
-        Optional<ConnectorEntry> connector) {
+        Optional<ConnectorEntry> connector,
+        double eosRate,
+        Pacing pacing) {
 
     /** Checks for nulls; ranges are checked by the reader, which knows the field paths. */
     public EngineConfig {
@@ -44,6 +49,7 @@ public record EngineConfig(
         Objects.requireNonNull(cost, "cost");
         Objects.requireNonNull(pluginsDirectory, "pluginsDirectory");
         Objects.requireNonNull(connector, "connector");
+        Objects.requireNonNull(pacing, "pacing");
     }
 
     /** Whether the scheduler is asynchronous. */
@@ -59,6 +65,6 @@ public record EngineConfig(
     /** A copy without a connector (the baseline run of a comparison). */
     public EngineConfig withoutConnector() {
         return new EngineConfig(model, blockSize, gpuBlocks, workers, scheduler, kvLayout, verifyKv, cost,
-                pluginsDirectory, Optional.empty());
+                pluginsDirectory, Optional.empty(), eosRate, pacing);
     }
 }

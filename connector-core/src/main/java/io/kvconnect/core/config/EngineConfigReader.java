@@ -23,6 +23,8 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
+import io.kvconnect.core.engine.Pacing;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -45,6 +47,10 @@ import java.util.Optional;
  *   "kv_layout": "per_layer",         // or "cross_layer"
  *   "verify_kv": true,
  *   "connector_errors": "fail_requests", // or "disable"
+ *   "load_failure_window": 1,         // steps a connector may report a failed load late (0 to 16)
+ *   "connector_timeout": "120s",      // how long the engine waits for a connector that makes no progress
+ *   "eos_rate": 0.02,                 // the model's end-of-sequence probability per sampled token
+ *   "pacing": "loads",                // or "off" or "always": steps last their modelled time in wall time
  *   "cost": {"prefill_tokens_per_s": 25000, "decode_step_ms": 6, "decode_request_ms": 0.05,
  *            "context_token_ns": 2},
  *   "plugins_dir": "plugins",         // relative to the working directory
@@ -63,6 +69,8 @@ public final class EngineConfigReader {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
     private static final int MAX_BYTES = 1 << 20;
+    /** The default end-of-sequence rate: with responses of up to a hundred tokens, many stop early. */
+    public static final double DEFAULT_EOS_RATE = 0.02;
 
     private EngineConfigReader() {
     }
@@ -122,7 +130,8 @@ public final class EngineConfigReader {
 
     private static EngineConfig fromTree(ConnectorConfig c) {
         c.requireOnlyKeys("model", "block_size", "gpu_blocks", "workers", "async_scheduling", "load_failure_policy",
-                "scheduler", "kv_layout", "verify_kv", "cost", "connector_errors", "plugins_dir", "connector");
+                "scheduler", "kv_layout", "verify_kv", "cost", "connector_errors", "plugins_dir", "connector",
+                "load_failure_window", "connector_timeout", "eos_rate", "pacing");
         ModelShape model = model(c);
         int workers = c.getInt("workers", 1, 1, 64);
         int heads = model.numKvHeads();
@@ -140,7 +149,9 @@ public final class EngineConfigReader {
                 c.getBoolean("verify_kv", true),
                 cost(c),
                 pluginsDirectory(c),
-                connector(c));
+                connector(c),
+                c.getDouble("eos_rate", DEFAULT_EOS_RATE, 0, 1),
+                c.getEnum("pacing", Pacing.class, Pacing.LOADS));
     }
 
     private static SchedulerConfig scheduler(ConnectorConfig c) {
@@ -155,7 +166,11 @@ public final class EngineConfigReader {
                 s.getEnum("policy", SchedulingPolicy.class, SchedulingPolicy.FCFS),
                 async,
                 policy,
-                c.getEnum("connector_errors", ConnectorErrorPolicy.class, ConnectorErrorPolicy.FAIL_REQUESTS));
+                c.getEnum("connector_errors", ConnectorErrorPolicy.class, ConnectorErrorPolicy.FAIL_REQUESTS),
+                c.getInt("load_failure_window", SchedulerConfig.DEFAULT_LOAD_FAILURE_WINDOW, 0,
+                        SchedulerConfig.MAX_LOAD_FAILURE_WINDOW),
+                c.getDuration("connector_timeout", SchedulerConfig.DEFAULT_CONNECTOR_TIMEOUT, Duration.ofMillis(1),
+                        Duration.ofDays(1)));
     }
 
     private static ModelCost cost(ConnectorConfig c) {

@@ -6,12 +6,15 @@ import io.kvconnect.core.exec.Executor;
 import io.kvconnect.core.exec.ExecutorStepResult;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.model.KvMismatch;
+import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.ScheduledWork;
 import io.kvconnect.core.sched.Scheduler;
 import io.kvconnect.core.sched.SchedulerOutput;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.LockSupport;
@@ -47,6 +50,8 @@ public final class Engine implements AutoCloseable {
     private Executor.StepHandle inFlight;
     private double now;
     private boolean closed;
+    /** Wrong reads of steps whose outputs the scheduler holds back: used or discarded is told later. */
+    private final Map<String, MismatchCounts> heldMismatches = new HashMap<>();
 
     /**
      * Builds the engine: block pool, scheduler, workers with their KV memory, and the connector's
@@ -64,7 +69,7 @@ public final class Engine implements AutoCloseable {
         try {
             ex = new Executor(setup.model(), setup.workers(), setup.gpuBlocks() + 1, setup.blockSize(), setup.layout(),
                     rank -> setup.connector().map(c -> c.workers().apply(rank)).orElse(null), setup.verify(),
-                    setup.copyFaults(), scheduler.expectedFinishedCount(), scheduler);
+                    setup.eosRate(), setup.copyFaults(), scheduler.expectedFinishedCount(), scheduler);
         } catch (RuntimeException e) {
             scheduler.shutdown();
             throw e;
@@ -131,7 +136,16 @@ public final class Engine implements AutoCloseable {
         }
         long wall = System.nanoTime() - t0;
         long compute = result == null ? 0 : result.computeNanos();
-        now += modelled + Math.max(0, wall - compute) / 1e9;
+        long chargedNanos = (long) (modelled * 1e9) + Math.max(0, wall - compute);
+        now += chargedNanos / 1e9;
+        if (out.hasWork() && paces()) {
+            // Let wall time catch up with what the step models, so a connector's own threads get
+            // the time the step stands for (see Pacing).
+            long until = t0 + chargedNanos;
+            for (long left = until - System.nanoTime(); left > 0; left = until - System.nanoTime()) {
+                LockSupport.parkNanos(left);
+            }
+        }
         metrics.step(schedNanos, out);
         metrics.events(scheduler.takeEvents());
         metrics.connectorStats(scheduler.takeConnectorStats());
@@ -156,6 +170,14 @@ public final class Engine implements AutoCloseable {
 
     private long updateNanos;
 
+    private boolean paces() {
+        return switch (setup.pacing()) {
+            case OFF -> false;
+            case ALWAYS -> true;
+            case LOADS -> !scheduler.heldForReceiving().isEmpty();
+        };
+    }
+
     /** Finishes the step in flight, then detaches the connector: worker sides first, then the scheduler side. */
     private void disableConnector(List<RequestUpdate> updates) throws InterruptedException {
         if (inFlight != null) {
@@ -171,14 +193,26 @@ public final class Engine implements AutoCloseable {
         ExecutorStepResult result = executor.collect(h);
         long u0 = System.nanoTime();
         updates.addAll(scheduler.update(h.output(), result.modelOutput()));
-        scheduler.workerHooksFailed(result.hookFailures().size());
+        scheduler.workerHooksFailed(result.hookFailures().size(), result.hookFailures().isEmpty() ? null
+                : result.hookFailures().getFirst() + " in step " + h.output().step());
         updateNanos = System.nanoTime() - u0;
-        // A read of wrong KV matters only if its output is used: a failed load is reported after
-        // the step that read it, and the scheduler then discards that output.
+        judgeWrongReads(result);
+        return result;
+    }
+
+    /**
+     * A read of wrong KV matters only if its output is used: a failed load may be reported after
+     * the step that read it, and the scheduler then discards that output, or holds it back until
+     * the load can no longer be reported failed and tells later which it was.
+     */
+    private void judgeWrongReads(ExecutorStepResult result) {
         Set<String> discarded = scheduler.discardedOutputs();
+        Set<String> held = scheduler.heldOutputs();
         for (KvMismatch m : result.mismatches()) {
             if (discarded.contains(m.requestId())) {
                 LOG.debug("KV verification: {} (output discarded)", m);
+            } else if (held.contains(m.requestId())) {
+                LOG.debug("KV verification: {} (output held until its load settles)", m);
             } else {
                 LOG.error("KV verification: {}", m);
             }
@@ -186,11 +220,24 @@ public final class Engine implements AutoCloseable {
         result.mismatchCounts().forEach((id, n) -> {
             if (discarded.contains(id)) {
                 metrics.countDiscardedWrongReads(n);
+            } else if (held.contains(id)) {
+                heldMismatches.merge(id, n, MismatchCounts::plus);
             } else {
                 metrics.countMismatches(n);
             }
         });
-        return result;
+        for (Scheduler.HoldResolution r : scheduler.takeHoldResolutions()) {
+            MismatchCounts n = heldMismatches.remove(r.requestId());
+            if (n == null) {
+                continue;
+            }
+            if (r.used()) {
+                LOG.error("KV verification: request {} used output computed from wrong KV: {}", r.requestId(), n);
+                metrics.countMismatches(n);
+            } else {
+                metrics.countDiscardedWrongReads(n);
+            }
+        }
     }
 
     /** The modelled GPU compute time of {@code out}'s work. */

@@ -3,6 +3,7 @@ package io.kvconnect.core.engine;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.scheduler.RequestStatus;
+import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.SchedulerOutput;
 import io.kvconnect.core.workload.Percentiles;
@@ -33,8 +34,8 @@ public final class EngineMetrics {
     private long outputTokens;
     private long steps;
     private long computedTokens;
-    private long mismatches;
-    private long discardedWrongReads;
+    private MismatchCounts mismatches = MismatchCounts.NONE;
+    private MismatchCounts discardedWrongReads = MismatchCounts.NONE;
 
     void arrived(String id, double time, int prompt) {
         timings.put(id, new Timing(time));
@@ -95,12 +96,12 @@ public final class EngineMetrics {
         return statsFailures;
     }
 
-    void countMismatches(long n) {
-        mismatches += n;
+    void countMismatches(MismatchCounts n) {
+        mismatches = mismatches.plus(n);
     }
 
-    void countDiscardedWrongReads(long n) {
-        discardedWrongReads += n;
+    void countDiscardedWrongReads(MismatchCounts n) {
+        discardedWrongReads = discardedWrongReads.plus(n);
     }
 
     void update(RequestUpdate u, double now) {
@@ -183,6 +184,11 @@ public final class EngineMetrics {
      * correct run.
      */
     public long mismatches() {
+        return mismatches.total();
+    }
+
+    /** {@link #mismatches()} by kind: wrong loads, contaminated KV, overwritten KV. */
+    public MismatchCounts mismatchesByKind() {
         return mismatches;
     }
 
@@ -191,7 +197,7 @@ public final class EngineMetrics {
      * blocks of a synchronous load before the load reported them failed. Harmless by construction.
      */
     public long discardedWrongReads() {
-        return discardedWrongReads;
+        return discardedWrongReads.total();
     }
 
     private static final class Timing {

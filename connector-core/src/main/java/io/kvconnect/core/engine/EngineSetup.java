@@ -26,12 +26,19 @@ import java.util.function.UnaryOperator;
  * @param connector the connector, if any
  * @param copyFaults copy faults to inject (tests)
  * @param checkInvariants whether to check the engine's invariants after every step (tests)
+ * @param eosRate the probability per sampled position that the model samples the end-of-sequence
+ *     token, in [0, 1]
+ * @param pacing whether steps last their modelled time in wall time
  */
 public record EngineSetup(ModelShape model, int blockSize, int gpuBlocks, int workers, SchedulerConfig scheduler,
                           LayoutKind layout, boolean verify, ModelCost cost, Optional<ConnectorSides> connector,
-                          CopyFaults copyFaults, boolean checkInvariants) {
+                          CopyFaults copyFaults, boolean checkInvariants, double eosRate, Pacing pacing) {
     /** Checks. */
     public EngineSetup {
+        Objects.requireNonNull(pacing, "pacing");
+        if (!(eosRate >= 0 && eosRate <= 1)) {
+            throw new IllegalArgumentException("the end-of-sequence rate must be in [0, 1], got " + eosRate);
+        }
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(scheduler, "scheduler");
         Objects.requireNonNull(layout, "layout");
@@ -66,15 +73,41 @@ public record EngineSetup(ModelShape model, int blockSize, int gpuBlocks, int wo
         }
     }
 
+    /** A setup whose requests end only at their length cap, without pacing. */
+    public EngineSetup(ModelShape model, int blockSize, int gpuBlocks, int workers, SchedulerConfig scheduler,
+                       LayoutKind layout, boolean verify, ModelCost cost, Optional<ConnectorSides> connector,
+                       CopyFaults copyFaults, boolean checkInvariants) {
+        this(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, connector, copyFaults,
+                checkInvariants, 0, Pacing.OFF);
+    }
+
     /** A copy with another connector. */
     public EngineSetup withConnector(Optional<ConnectorSides> sides) {
         return new EngineSetup(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, sides, copyFaults,
-                checkInvariants);
+                checkInvariants, eosRate, pacing);
     }
 
     /** A copy with another scheduler configuration. */
     public EngineSetup withScheduler(SchedulerConfig s) {
         return new EngineSetup(model, blockSize, gpuBlocks, workers, s, layout, verify, cost, connector, copyFaults,
-                checkInvariants);
+                checkInvariants, eosRate, pacing);
+    }
+
+    /** A copy with another end-of-sequence rate. */
+    public EngineSetup withEosRate(double rate) {
+        return new EngineSetup(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, connector,
+                copyFaults, checkInvariants, rate, pacing);
+    }
+
+    /** A copy with other copy faults. */
+    public EngineSetup withCopyFaults(CopyFaults faults) {
+        return new EngineSetup(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, connector,
+                faults, checkInvariants, eosRate, pacing);
+    }
+
+    /** A copy with another pacing. */
+    public EngineSetup withPacing(Pacing p) {
+        return new EngineSetup(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, connector,
+                copyFaults, checkInvariants, eosRate, p);
     }
 }

@@ -11,6 +11,7 @@ import io.kvconnect.core.memory.HostKvMemory;
 import io.kvconnect.core.memory.KvLayouts;
 import io.kvconnect.core.memory.KvMemory;
 import io.kvconnect.core.model.KvMismatch;
+import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.AwaitingTransfers;
 import io.kvconnect.core.sched.ModelOutput;
 import io.kvconnect.core.sched.ScheduledWork;
@@ -59,7 +60,7 @@ public final class Executor implements AutoCloseable {
      *     cannot run with a connector that has no KV cache)
      */
     public Executor(ModelShape model, int numWorkers, int numBlocks, int blockSize, LayoutKind layout,
-                    IntFunction<WorkerConnector> connectors, boolean verify, CopyFaults faults,
+                    IntFunction<WorkerConnector> connectors, boolean verify, double eosRate, CopyFaults faults,
                     OptionalInt expectedFinishedCount, AwaitingTransfers awaiting) {
         AllReduce allReduce = new AllReduce(numWorkers);
         try {
@@ -67,7 +68,7 @@ public final class Executor implements AutoCloseable {
                 KvLayout kvLayout = KvLayouts.of(model, rank, numWorkers, numBlocks, blockSize, layout);
                 KvMemory memory = HostKvMemory.allocate(kvLayout);
                 EngineBlockCopyService copies = new EngineBlockCopyService(memory, "kv-copy-" + rank, faults);
-                workers.add(new Worker(rank, memory, copies, connectors.apply(rank), allReduce, verify));
+                workers.add(new Worker(rank, memory, copies, connectors.apply(rank), allReduce, verify, eosRate));
             }
             for (Worker w : workers) {
                 Optional<Throwable> failure = w.register().get();
@@ -136,14 +137,14 @@ public final class Executor implements AutoCloseable {
         List<ConnectorOutput> perRank = new ArrayList<>(results.size());
         List<KvMismatch> mismatches = new ArrayList<>();
         List<HookFailure> failures = new ArrayList<>();
-        Map<String, Long> mismatchCounts = new LinkedHashMap<>();
+        Map<String, MismatchCounts> mismatchCounts = new LinkedHashMap<>();
         long compute = 0;
         boolean anyConnector = false;
         for (WorkerStepResult r : results) {
             perRank.add(r.connectorOutput());
             anyConnector |= r.connectorOutput() != null;
             mismatches.addAll(r.mismatches());
-            r.mismatchCounts().forEach((id, n) -> mismatchCounts.merge(id, (long) n, Long::sum));
+            r.mismatchCounts().forEach((id, n) -> mismatchCounts.merge(id, n, MismatchCounts::plus));
             failures.addAll(r.hookFailures());
             compute = Math.max(compute, r.computeNanos());
         }
@@ -177,6 +178,11 @@ public final class Executor implements AutoCloseable {
             }
         }
         for (String id : aggregated.finishedReceiving()) {
+            failed.put(id, reason);
+        }
+        // Asynchronous loads whose orders were in this step's metadata: a rank that lost them
+        // never loads its part, so the request cannot be served from them.
+        for (String id : out.startedAsyncLoads()) {
             failed.put(id, reason);
         }
         return failed;

@@ -1,6 +1,7 @@
 package io.kvconnect.core.exec;
 
 import io.kvconnect.core.model.KvMismatch;
+import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.ModelOutput;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +17,6 @@ import java.util.Map;
  * @param hookFailures worker-side connector hooks that threw
  */
 public record ExecutorStepResult(ModelOutput modelOutput, List<KvMismatch> mismatches,
-                                 Map<String, Long> mismatchCounts, long computeNanos,
+                                 Map<String, MismatchCounts> mismatchCounts, long computeNanos,
                                  List<HookFailure> hookFailures) {
 }

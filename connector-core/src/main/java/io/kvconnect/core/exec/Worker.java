@@ -47,13 +47,13 @@ final class Worker implements AutoCloseable {
     private volatile Optional<WorkerMetadata> handshake = Optional.empty();
 
     Worker(int rank, KvMemory memory, EngineBlockCopyService copies, WorkerConnector connector, AllReduce allReduce,
-           boolean verify) {
+           boolean verify, double eosRate) {
         this.rank = rank;
         this.memory = memory;
         this.copies = copies;
         this.connector = connector;
         this.allReduce = allReduce;
-        this.runner = new ModelRunner(memory, rank, verify);
+        this.runner = new ModelRunner(memory, rank, verify, eosRate);
         this.thread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "kv-worker-" + rank);
             t.setDaemon(true);
@@ -102,6 +102,10 @@ final class Worker implements AutoCloseable {
     private WorkerStepResult run(SchedulerOutput out, long computeWindowNanos) throws InterruptedException {
         List<HookFailure> failures = new ArrayList<>();
         ConnectorMetadata meta = out.connectorMetadata();
+        if (out.revokesBlocks()) {
+            // Before any hook of this step: the blocks may belong to another request now.
+            copies.revoke(out.revokedBlocks());
+        }
         if (connector != null) {
             hook(failures, "handlePreemptions", () -> connector.handlePreemptions(meta));
             hook(failures, "bindConnectorMetadata", () -> connector.bindConnectorMetadata(meta));

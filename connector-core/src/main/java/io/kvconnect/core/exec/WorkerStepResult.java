@@ -2,6 +2,7 @@ package io.kvconnect.core.exec;
 
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.core.model.KvMismatch;
+import io.kvconnect.core.model.MismatchCounts;
 import java.util.List;
 import java.util.Map;
 
@@ -18,6 +19,7 @@ import java.util.Map;
  *     and the wait that lets the copy stream use the rest of the modelled compute window
  */
 record WorkerStepResult(int rank, Map<String, Integer> sampledTokens, ConnectorOutput connectorOutput,
-                        List<HookFailure> hookFailures, List<KvMismatch> mismatches, Map<String, Integer> mismatchCounts,
+                        List<HookFailure> hookFailures, List<KvMismatch> mismatches,
+                        Map<String, MismatchCounts> mismatchCounts,
                         long computeNanos) {
 }

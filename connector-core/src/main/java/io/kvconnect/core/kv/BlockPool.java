@@ -287,6 +287,19 @@ public final class BlockPool {
         }
     }
 
+    /**
+     * The free queue from head (allocated next) to tail (allocated last): blocks freed longest ago
+     * first. A copy, for tests and diagnostics.
+     */
+    public int[] freeQueueOrder() {
+        int[] order = new int[numFree];
+        int n = 0;
+        for (int id = head; id != NIL && n < order.length; id = next[id]) {
+            order[n++] = id;
+        }
+        return order;
+    }
+
     /** Receives cached blocks. */
     @FunctionalInterface
     public interface CachedVisitor {

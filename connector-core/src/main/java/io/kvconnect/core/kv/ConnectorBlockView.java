@@ -96,6 +96,24 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
         return held[blockId];
     }
 
+    /** The blocks this connector holds at least one reference on, in id order. */
+    public int[] heldBlocks() {
+        int n = 0;
+        for (int id = 1; id < held.length; id++) {
+            if (held[id] > 0) {
+                n++;
+            }
+        }
+        int[] ids = new int[n];
+        n = 0;
+        for (int id = 1; id < held.length; id++) {
+            if (held[id] > 0) {
+                ids[n++] = id;
+            }
+        }
+        return ids;
+    }
+
     /**
      * Returns every reference still held (the connector shut down or was disabled).
      *

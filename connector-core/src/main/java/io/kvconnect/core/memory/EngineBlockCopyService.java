@@ -13,6 +13,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +44,11 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final AtomicLong blocksFromHost = new AtomicLong();
     private final AtomicLong nanosToHost = new AtomicLong();
     private final AtomicLong nanosFromHost = new AtomicLong();
+    /**
+     * Per block, the sequence number of the last copy submitted before the engine revoked the
+     * connector's access to it: copies of the block numbered up to that are refused when they run.
+     */
+    private final AtomicLongArray revokedThrough;
     /** Orders "accept a copy or a buffer" against close, so nothing is accepted after the stream ends. */
     private final Object lock = new Object();
     private boolean closed; // guarded by lock
@@ -70,6 +76,27 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         this.layout = memory.layout();
         this.faults = Objects.requireNonNull(faults, "faults");
         this.stream = new CopyStream(Objects.requireNonNull(streamName, "streamName"));
+        this.revokedThrough = new AtomicLongArray(layout.numBlocks());
+    }
+
+    /**
+     * Revokes the connector's access to {@code blockIds}, which the engine took back (it gave up a
+     * transfer into or out of them) and may hand to another request: copies of them submitted
+     * before this call fail with {@link io.kvconnect.api.worker.CopyFailedException} instead of
+     * running, and the copy running now (if any) is waited for. Copies submitted afterwards run
+     * normally. Called by the worker thread at the start of a step, before the step's hooks.
+     */
+    public void revoke(int[] blockIds) throws InterruptedException {
+        long through;
+        synchronized (lock) {
+            through = stream.nextSequence() - 1;
+        }
+        for (int id : blockIds) {
+            if (id > 0 && id < revokedThrough.length()) {
+                revokedThrough.accumulateAndGet(id, through, Math::max);
+            }
+        }
+        stream.awaitRunningTask();
     }
 
     /** {@inheritDoc} Never blocks. */
@@ -203,7 +230,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
                 new EngineCopyTicket(direction, ids.length, stream.name(), ids.length * layout.bytesPerBlock());
         synchronized (lock) {
             checkOpen(); // again: close may have ended the stream since the first check
-            stream.submit(() -> run(direction, ids, hostBuffer, slotIds, ticket));
+            long seq = stream.nextSequence();
+            stream.submit(() -> run(direction, ids, hostBuffer, slotIds, ticket, seq));
         }
         return ticket;
     }
@@ -262,8 +290,15 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     }
 
     /** Stream thread. Never throws: the stream must outlive any one copy. */
-    private void run(Direction direction, int[] ids, EngineHostBuffer buffer, int[] slots, EngineCopyTicket ticket) {
+    private void run(Direction direction, int[] ids, EngineHostBuffer buffer, int[] slots, EngineCopyTicket ticket,
+                     long seq) {
         try {
+            for (int id : ids) {
+                if (revokedThrough.get(id) >= seq) {
+                    throw new io.kvconnect.api.worker.CopyFailedException("block " + id + " was taken back from the "
+                            + "connector before this copy ran (the engine gave up the transfer)", null);
+                }
+            }
             faults.beforeCopy(direction, ids.clone());
             long t0 = System.nanoTime();
             copy(direction, ids, buffer, slots);

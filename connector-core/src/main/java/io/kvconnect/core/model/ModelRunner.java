@@ -8,35 +8,50 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * One worker's verifying model. For each scheduled position and layer it writes the KV that
- * {@link KvContent} defines for each of the rank's KV heads into the request's blocks; for each request that samples, it reads one
- * word of every position's KV in every layer back from the cache and folds it into a digest; the
- * executor sums the digests of all ranks and derives the token. Wrong, stale or missing KV
- * therefore changes the output.
+ * One worker's verifying model. It behaves like a transformer where that matters to connectors:
  *
- * <p>With verification on, every read word is compared with its expected value, and every
- * position this runner did not write itself (prefix hits and loaded KV) is checked in full, every
- * word of every layer, the first time the request reads it. Mismatches are collected with block,
- * layer, position and request.
+ * <ul>
+ *   <li><b>Writes.</b> For each scheduled position and layer it writes, for each of the rank's KV
+ *       heads, the KV that {@link KvContent} defines for the token prefix, changed by a taint
+ *       when what the step read in the layer below was wrong. So one wrong block read in a step
+ *       contaminates every position computed after it in that step, and every step that reads
+ *       those positions later.</li>
+ *   <li><b>Reads (attention).</b> In every layer, each request of the step reads one word of every
+ *       position it attends to, {@code [0, end)}, for each head: the word's deviation from its
+ *       expected value feeds the taint of the next layer's writes, and, for a request that samples,
+ *       the word goes into its digest. The executor sums the digests of all ranks and derives the
+ *       token. The word read rotates with position and layer, so a wrong word anywhere in a slot
+ *       shows in some layer. Cost: proportional to the positions a step computes and reads.</li>
+ * </ul>
+ *
+ * <p>Taint stays within a rank's heads (a real tensor-parallel model would spread it to every rank
+ * in the all-reduce after attention); each rank checks its own blocks, so detection is the same.
+ *
+ * <p><b>Verification.</b> With verification on, every position this runner did not write itself
+ * (prefix hits and loaded KV) is checked in full, every word of every layer, the first time the
+ * request reads it; every word read is compared; and every write computed from wrong input is
+ * reported. Mismatches carry request, block, layer, position, rank and {@link KvMismatch.Kind}.
  *
  * <p><b>Thread.</b> The worker's own thread only. The runner keeps each running request's tokens
  * and block table, like a real model runner's input batch.
  */
 public final class ModelRunner {
     private static final int MAX_REPORTED = 100;
+    private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED;
 
     private final KvMemory memory;
     private final int rank;
     private final boolean verify;
+    private final long eosThreshold;
     private final int blockSize;
     private final int numLayers;
     private final long bytesPerToken;
-    private final int wordsPerToken;
     private final int headsPerRank;
     private final int wordsPerHead;
     private final int firstHead;
@@ -44,8 +59,8 @@ public final class ModelRunner {
     private final boolean contributes;
     private final Map<String, State> states = new HashMap<>();
     private final List<KvMismatch> mismatches = new ArrayList<>();
-    /** Wrong reads per request since the last {@link #takeMismatchCounts()}. */
-    private final Map<String, Integer> mismatchCounts = new HashMap<>();
+    /** Mismatches per request since the last {@link #takeMismatchCounts()}: wrong loads, contaminated, overwritten. */
+    private final Map<String, long[]> mismatchCounts = new HashMap<>();
     private long verifiedBlockReads;
     private List<ScheduledWork> stepWork = List.of();
     private State[] stepStates = new State[0];
@@ -55,15 +70,17 @@ public final class ModelRunner {
      * @param memory this worker's KV cache
      * @param rank this worker's tensor-parallel rank
      * @param verify whether to check every read against the expected content
+     * @param eosRate the probability per sampled position that the end-of-sequence token comes, in [0, 1]
      */
-    public ModelRunner(KvMemory memory, int rank, boolean verify) {
+    public ModelRunner(KvMemory memory, int rank, boolean verify, double eosRate) {
         this.memory = memory;
         this.rank = rank;
         this.verify = verify;
+        this.eosThreshold = KvContent.eosThreshold(eosRate);
         this.blockSize = memory.layout().blockSize();
         this.numLayers = memory.layout().numLayers();
         this.bytesPerToken = memory.layout().bytesPerBlockPerLayer() / blockSize;
-        this.wordsPerToken = (int) (bytesPerToken / Long.BYTES);
+        int wordsPerToken = (int) (bytesPerToken / Long.BYTES);
         int heads = memory.layout().model().numKvHeads();
         int tp = memory.layout().tensorParallelSize();
         if (heads % tp != 0 && tp % heads != 0) {
@@ -98,13 +115,15 @@ public final class ModelRunner {
             states.remove(id);
         }
         stepWork = out.work();
-        stepStates = new State[stepWork.size()];
+        if (stepStates.length < stepWork.size()) {
+            stepStates = new State[stepWork.size()];
+        }
         digests = new long[stepWork.size()];
         for (int i = 0; i < stepWork.size(); i++) {
             ScheduledWork w = stepWork.get(i);
             State s;
             if (w.kind() != ScheduledRequest.Kind.CONTINUING) {
-                s = new State(w.requestId(), w.prefixTokens(), w.blockTable());
+                s = new State(w.requestId(), w.prefixTokens(), w.blockTable(), w.start());
                 states.put(w.requestId(), s);
             } else {
                 s = states.get(w.requestId());
@@ -126,31 +145,26 @@ public final class ModelRunner {
                 }
                 s.append(s.lastSampledToken);
             }
+            s.prepareTaint(w.numTokens());
             stepStates[i] = s;
         }
     }
 
-    /** Computes one layer of the step: writes the scheduled positions' KV, then reads and verifies. */
+    /**
+     * Computes one layer of the step: writes the scheduled positions' KV (tainted by what the layer
+     * below read), then every request attends to its positions in this layer.
+     */
     public void computeLayer(int layer) {
         // Writes first for every request, then reads, as a real forward pass does per layer.
         for (int i = 0; i < stepWork.size(); i++) {
             ScheduledWork w = stepWork.get(i);
             State s = stepStates[i];
             for (int p = w.start(); p < w.start() + w.numTokens(); p++) {
-                write(s, p, layer);
+                write(s, p, layer, layer == 0 ? 0 : s.taint[p - w.start()]);
             }
         }
         for (int i = 0; i < stepWork.size(); i++) {
-            ScheduledWork w = stepWork.get(i);
-            State s = stepStates[i];
-            if (verify) {
-                for (int p = s.verifiedThrough; p < w.start(); p++) {
-                    verifyFull(s, p, layer);
-                }
-            }
-            if (w.samples()) {
-                digests[i] += readDigest(s, w.start() + w.numTokens(), layer);
-            }
+            digests[i] += attend(stepWork.get(i), stepStates[i], layer);
         }
     }
 
@@ -173,14 +187,14 @@ public final class ModelRunner {
 
     /** Records the tokens sampled this step (from the summed digests) as each request's next token. */
     public Map<String, Integer> sample(long[] summedDigests) {
-        Map<String, Integer> tokens = new HashMap<>();
+        Map<String, Integer> tokens = HashMap.newHashMap(stepWork.size());
         for (int i = 0; i < stepWork.size(); i++) {
             ScheduledWork w = stepWork.get(i);
             if (!w.samples()) {
                 continue;
             }
             int end = w.start() + w.numTokens();
-            int token = KvContent.sample(summedDigests[i], end);
+            int token = KvContent.sample(summedDigests[i], end, eosThreshold);
             State s = stepStates[i];
             s.lastSampledToken = token;
             s.lastSampledPosition = end;
@@ -196,12 +210,13 @@ public final class ModelRunner {
         return taken;
     }
 
-    /** Wrong reads per request since the last call, and clears them. */
-    public Map<String, Integer> takeMismatchCounts() {
+    /** Mismatches per request since the last call, and clears them. */
+    public Map<String, MismatchCounts> takeMismatchCounts() {
         if (mismatchCounts.isEmpty()) {
             return Map.of();
         }
-        Map<String, Integer> taken = Map.copyOf(mismatchCounts);
+        Map<String, MismatchCounts> taken = HashMap.newHashMap(mismatchCounts.size());
+        mismatchCounts.forEach((id, c) -> taken.put(id, new MismatchCounts(c[0], c[1], c[2])));
         mismatchCounts.clear();
         return taken;
     }
@@ -216,50 +231,96 @@ public final class ModelRunner {
         return states.size();
     }
 
-    private void write(State s, int p, int layer) {
+    private void write(State s, int p, int layer, long taint) {
         MemorySegment slot = slot(s, p, layer);
         for (int h = 0; h < headsPerRank; h++) {
-            long v = KvContent.value(s.positionHashes[p], layer, firstHead + h);
+            long v = KvContent.tainted(KvContent.value(s.positionHashes[p], layer, firstHead + h), taint, h);
             int base = h * wordsPerHead;
             for (int i = 0; i < wordsPerHead; i++) {
-                slot.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, base + i, KvContent.word(v, i));
+                slot.setAtIndex(WORD, base + i, KvContent.word(v, i));
+            }
+        }
+        if (layer == 0) {
+            s.clearContaminated(p);
+        }
+        if (taint != 0) {
+            s.markContaminated(p);
+            if (verify) {
+                mismatch(s, p, layer, KvMismatch.Kind.CONTAMINATED);
             }
         }
     }
 
-    private long readDigest(State s, int end, int layer) {
+    /**
+     * One request's attention in one layer: reads one word per head of every position in
+     * {@code [0, end)}, leaves the taint of each computed position in the state for the next
+     * layer's writes, and returns what the reads add to the digest (0 if the request does not
+     * sample or this rank does not contribute).
+     */
+    private long attend(ScheduledWork w, State s, int layer) {
+        int start = w.start();
+        int end = start + w.numTokens();
         long digest = 0;
-        for (int p = 0; p < end; p++) {
-            MemorySegment slot = slot(s, p, layer);
+        long taint = 0;
+        for (int q = 0; q < end; q++) {
+            MemorySegment slot = slot(s, q, layer);
+            int wi = (q + layer) % wordsPerHead;
+            long deviation = 0;
             for (int h = 0; h < headsPerRank; h++) {
-                long word = slot.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, (long) h * wordsPerHead);
-                if (verify && word != KvContent.word(KvContent.value(s.positionHashes[p], layer, firstHead + h), 0)) {
-                    mismatch(s, p, layer);
+                long word = slot.getAtIndex(WORD, (long) h * wordsPerHead + wi);
+                long expected = KvContent.word(KvContent.value(s.positionHashes[q], layer, firstHead + h), wi);
+                deviation += KvContent.deviation(word, expected, h);
+                digest += KvContent.contribution(word, q);
+            }
+            // A position the request did not compute itself is checked in full on its first read.
+            if (verify && deviation == 0 && q >= s.verifiedThrough && q < start && !matchesInFull(s, q, layer)) {
+                deviation = 1;
+            }
+            if (deviation != 0) {
+                taint += KvContent.taintStep(deviation, q);
+                if (verify) {
+                    readMismatch(s, q, layer, start, end);
                 }
-                digest += KvContent.contribution(word, p);
+            }
+            if (q >= start) {
+                s.taint[q - start] = taint;
             }
         }
-        return contributes ? digest : 0;
+        return w.samples() && contributes ? digest : 0;
     }
 
-    private void verifyFull(State s, int p, int layer) {
+    /** Reports a wrong read of position {@code q}, classified by who computed it. */
+    private void readMismatch(State s, int q, int layer, int start, int end) {
+        if (q < s.selfFrom) {
+            mismatch(s, q, layer, KvMismatch.Kind.WRONG_LOAD);
+        } else if (s.isContaminated(q)) {
+            // Written from wrong input: reported as it was written if that was in this very step.
+            if (q < start || q >= end) {
+                mismatch(s, q, layer, KvMismatch.Kind.CONTAMINATED);
+            }
+        } else {
+            mismatch(s, q, layer, KvMismatch.Kind.OVERWRITTEN);
+        }
+    }
+
+    private boolean matchesInFull(State s, int p, int layer) {
         MemorySegment slot = slot(s, p, layer);
         for (int h = 0; h < headsPerRank; h++) {
             long v = KvContent.value(s.positionHashes[p], layer, firstHead + h);
             int base = h * wordsPerHead;
             for (int i = 0; i < wordsPerHead; i++) {
-                if (slot.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, base + i) != KvContent.word(v, i)) {
-                    mismatch(s, p, layer);
-                    return;
+                if (slot.getAtIndex(WORD, base + i) != KvContent.word(v, i)) {
+                    return false;
                 }
             }
         }
+        return true;
     }
 
-    private void mismatch(State s, int p, int layer) {
-        mismatchCounts.merge(s.requestId, 1, Integer::sum);
+    private void mismatch(State s, int p, int layer, KvMismatch.Kind kind) {
+        mismatchCounts.computeIfAbsent(s.requestId, id -> new long[3])[kind.ordinal()]++;
         if (mismatches.size() < MAX_REPORTED) {
-            mismatches.add(new KvMismatch(s.requestId, s.blocks[p / blockSize], layer, p, rank));
+            mismatches.add(new KvMismatch(s.requestId, s.blocks[p / blockSize], layer, p, rank, kind));
         }
     }
 
@@ -280,16 +341,24 @@ public final class ModelRunner {
         int numTokens;
         int[] blocks;
         int numBlocks;
+        /** Positions below this were verified in full or written by this runner. */
         int verifiedThrough;
+        /** Positions from here on were computed by this runner; below came from a prefix hit or a load. */
+        int selfFrom;
+        /** Positions this runner computed from wrong input (created on first need). */
+        BitSet contaminated;
+        /** The taint of each position computed in the current step, for the next layer's writes. */
+        long[] taint = new long[16];
         int lastSampledToken;
         int lastSampledPosition = -1;
 
-        State(String requestId, int[] prefix, int[] blockTable) {
+        State(String requestId, int[] prefix, int[] blockTable, int firstComputed) {
             this.requestId = requestId;
             this.tokens = new int[Math.max(16, prefix.length * 2)];
             this.positionHashes = new long[tokens.length];
             this.blocks = Arrays.copyOf(blockTable, Math.max(4, blockTable.length * 2));
             this.numBlocks = blockTable.length;
+            this.selfFrom = firstComputed;
             for (int t : prefix) {
                 append(t);
             }
@@ -306,11 +375,13 @@ public final class ModelRunner {
             numTokens++;
         }
 
+        /** The KV from {@code n} on will be computed again, by this runner. */
         void truncate(int n) {
             if (n < numTokens) {
                 numTokens = n;
                 verifiedThrough = Math.min(verifiedThrough, n);
             }
+            selfFrom = Math.min(selfFrom, n);
         }
 
         void addBlocks(int[] more) {
@@ -319,6 +390,29 @@ public final class ModelRunner {
             }
             System.arraycopy(more, 0, blocks, numBlocks, more.length);
             numBlocks += more.length;
+        }
+
+        void prepareTaint(int positions) {
+            if (taint.length < positions) {
+                taint = new long[Math.max(positions, taint.length * 2)];
+            }
+        }
+
+        void markContaminated(int p) {
+            if (contaminated == null) {
+                contaminated = new BitSet();
+            }
+            contaminated.set(p);
+        }
+
+        void clearContaminated(int p) {
+            if (contaminated != null) {
+                contaminated.clear(p);
+            }
+        }
+
+        boolean isContaminated(int p) {
+            return contaminated != null && contaminated.get(p);
         }
     }
 }

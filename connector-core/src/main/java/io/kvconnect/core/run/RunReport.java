@@ -51,13 +51,16 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         Map<String, Object> requests = new LinkedHashMap<>();
         long total = 0;
         for (Map.Entry<RequestStatus, Long> e : m.finishedByStatus().entrySet()) {
-            requests.put(e.getKey().name().toLowerCase(Locale.ROOT).replace("finished_", ""), e.getValue());
+            requests.put("finish reason: " + finishReason(e.getKey()), e.getValue());
             total += e.getValue();
         }
         requests.put("total", total);
         requests.put("preemptions", s.preemptions());
         requests.put("load failures", s.loadFailures());
+        requests.put("load failures reported late", s.lateLoadFailureReports());
+        requests.put("loads refused after a failure", s.loadsRefusedAfterFailure());
         requests.put("connector hook failures", s.hookFailures());
+        requests.put("transfers given up", s.transfersGivenUp());
         sections.put("requests", requests);
 
         Map<String, Object> tokens = new LinkedHashMap<>();
@@ -93,6 +96,9 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         verify.put("enabled", engine.setup().verify());
         verify.put("verified block reads", model.verifiedBlockReads());
         verify.put("mismatches", m.mismatches());
+        verify.put("  wrong loads", m.mismatchesByKind().wrongLoads());
+        verify.put("  contaminated", m.mismatchesByKind().contaminated());
+        verify.put("  overwritten", m.mismatchesByKind().overwritten());
         verify.put("wrong reads in discarded steps", m.discardedWrongReads());
         verify.put("result", !engine.setup().verify() ? "off" : m.mismatches() == 0 ? "OK" : "FAILED");
         verify.put("output digest", digest(m.outputs()));
@@ -105,6 +111,8 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         connector.put("ignored late signals", agg.late());
         connector.put("ignored unknown signals", agg.unknown());
         connector.put("leaked block references", s.leakedConnectorReferences());
+        connector.put("stalls (no progress)", s.connectorStalls());
+        connector.put("references taken back", s.reclaimedConnectorReferences());
         connector.put("disabled after a hook failure", s.connectorDisabled() ? "yes" : "no");
         m.connectorStats().ifPresent(cs -> cs.summary().forEach((k, v) -> connector.put("stat: " + k, v)));
         m.eventCounts().forEach((k, v) -> connector.put("events: " + k, v));
@@ -181,6 +189,17 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         json.put("label", label);
         sections.forEach((k, v) -> json.put(k, new LinkedHashMap<>(v)));
         return json;
+    }
+
+    /** The reference engine's finish reason of a finished status: stop, length, abort or error. */
+    static String finishReason(RequestStatus status) {
+        return switch (status) {
+            case FINISHED_STOPPED -> "stop";
+            case FINISHED_LENGTH_CAPPED -> "length";
+            case FINISHED_ABORTED -> "abort";
+            case FINISHED_ERROR -> "error";
+            default -> status.name().toLowerCase(Locale.ROOT);
+        };
     }
 
     private static void putPercentiles(Map<String, Object> out, String name, Percentiles p, double scale,

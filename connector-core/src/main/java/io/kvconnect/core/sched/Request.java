@@ -27,6 +27,12 @@ import java.util.Optional;
  * </ul>
  */
 public final class Request implements RequestView {
+    /**
+     * The end-of-sequence token id: a request that samples it finishes as stopped (the token is
+     * its last output token).
+     */
+    public static final int EOS_TOKEN_ID = 2;
+
     private final String id;
     private final int numPromptTokens;
     private final int maxTokens;
@@ -51,6 +57,21 @@ public final class Request implements RequestView {
     long scheduledInStep = -1;
     /** Full blocks the scheduler already asked the cache manager to cache; only ever an under-estimate. */
     int cachedBlocksHint;
+
+    // ---- outputs held until the request's external loads are settled (see Scheduler) ----
+    /** The step whose output must be applied before this request's outputs are final; -1 if none. */
+    long settleStep = -1;
+    /** Positions computed or loaded whose confirmation is held back (0 if none). */
+    int heldConfirm;
+    /** Sampled tokens held back, in order. */
+    private int[] heldTokens = new int[0];
+    private int numHeldTokens;
+
+    // ---- failed external loads ----
+    /** External loads of this request that failed. */
+    int loadFailures;
+    /** The first block index of a failed load: no external load may cover it again. */
+    int noLoadFromBlock = Integer.MAX_VALUE;
 
     Request(String id, int[] prompt, int maxTokens, int priority, long arrivalOrder, TransferParams params,
             Optional<String> cacheSalt, BlockHasher hasher) {
@@ -249,6 +270,38 @@ public final class Request implements RequestView {
 
     String failureReason() {
         return failureReason;
+    }
+
+    /** Whether outputs (confirmations or tokens) are held back waiting for the loads to settle. */
+    boolean holdsOutputs() {
+        return heldConfirm > 0 || numHeldTokens > 0;
+    }
+
+    void holdToken(int token) {
+        if (numHeldTokens == heldTokens.length) {
+            heldTokens = Arrays.copyOf(heldTokens, Math.max(4, numHeldTokens * 2));
+        }
+        heldTokens[numHeldTokens++] = token;
+    }
+
+    int numHeldTokens() {
+        return numHeldTokens;
+    }
+
+    int heldToken(int i) {
+        return heldTokens[i];
+    }
+
+    /** Forgets held outputs (released, or dropped because they may stem from wrong KV). */
+    void clearHeld() {
+        heldConfirm = 0;
+        numHeldTokens = 0;
+    }
+
+    /** A load of this request failed at block {@code blockIndex}. */
+    void recordLoadFailure(int blockIndex) {
+        loadFailures++;
+        noLoadFromBlock = Math.min(noLoadFromBlock, blockIndex);
     }
 
     void fail(String reason) {

@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,6 +56,13 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
 
     private static final int[] NO_BLOCKS = new int[0];
+    /**
+     * After a failed external load a request may load again once more (a transient fault gets a
+     * second chance, below the failed block), never a third time: a tier or peer that keeps
+     * failing costs one extra attempt, then the request computes locally, and no request can
+     * loop between a lookup and a failing load.
+     */
+    static final int LOAD_RETRIES_AFTER_FAILURE = 1;
 
     private final SchedulerConfig config;
     private final KvCacheManager kv;
@@ -65,6 +73,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     private SchedulerConnector connector;
     private final ConnectorBlockView connectorView;
     private final HookGuard guard;
+    private final String connectorName;
     private final SchedulerStats stats = new SchedulerStats();
 
     private final Map<String, Request> requests = new LinkedHashMap<>();
@@ -95,6 +104,22 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     private long step;
     private boolean disableRequested;
     private long arrivals;
+    /** The step whose output {@link #update} applied last. */
+    private long lastAppliedStep;
+    /** Requests holding outputs back until their loads settle. */
+    private final Set<Request> holding = new LinkedHashSet<>();
+    /** Requests whose outputs of the step last passed to {@link #update} were held back. */
+    private final Set<String> heldOutputs = new HashSet<>();
+    private final Set<String> heldOutputsView = Collections.unmodifiableSet(heldOutputs);
+    /** Held outputs released or dropped since the last {@link #takeHoldResolutions()}. */
+    private List<HoldResolution> holdResolutions = new ArrayList<>();
+    private final ConnectorWatchdog watchdog;
+    /** Blocks taken back from the connector, to be revoked on the workers before the next step. */
+    private final List<Integer> revoked = new ArrayList<>();
+    /** Finished sends and receives reported so far: the watchdog's sign of progress. */
+    private long transferReports;
+    /** The last worker-side hook failure, for the watchdog's message. */
+    private String lastWorkerHookFailure;
 
     /**
      * @param config limits and modes
@@ -103,13 +128,25 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
      * @param connectorName the connector's name, for messages
      */
     public Scheduler(SchedulerConfig config, BlockPool pool, SchedulerConnector connector, String connectorName) {
+        this(config, pool, connector, connectorName, System::nanoTime);
+    }
+
+    /**
+     * A scheduler whose connector timeouts run on {@code nanoClock} (tests move time themselves).
+     *
+     * @param nanoClock monotonic nanoseconds
+     */
+    public Scheduler(SchedulerConfig config, BlockPool pool, SchedulerConnector connector, String connectorName,
+                     LongSupplier nanoClock) {
         this.config = config;
+        this.watchdog = new ConnectorWatchdog(config.connectorTimeout().toNanos(), nanoClock);
         this.pool = pool;
         this.kv = new KvCacheManager(pool);
         this.blockSize = pool.blockSize();
         this.hasher = new BlockHasher(blockSize);
         this.connector = connector;
         this.connectorView = new ConnectorBlockView(pool);
+        this.connectorName = connectorName == null ? "none" : connectorName;
         this.guard = new HookGuard(connectorName == null ? "none" : connectorName, () -> {
             stats.hookFailures++;
             if (config.connectorErrors() == ConnectorErrorPolicy.DISABLE) {
@@ -146,8 +183,11 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     // ------------------------------------------------------------------ requests in and out
 
     /**
-     * Adds a request. The connector learns of it through {@code onNewRequest}; if that throws, the
-     * request finishes at once with the error (its update is returned by the next {@link #update}).
+     * Adds a request. A request that cannot fit the GPU pool even alone is refused at once: it
+     * finishes with an error naming the numbers, and the connector never hears of it (neither
+     * {@code onNewRequest} nor {@code requestFinished}). Otherwise the connector learns of it
+     * through {@code onNewRequest}; if that throws, the request finishes at once with the error.
+     * Either update is returned by the next {@link #update} or {@link #takeUpdates}.
      *
      * @throws IllegalArgumentException if the id is in use or the prompt is empty
      */
@@ -157,18 +197,24 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             throw new IllegalArgumentException("request id '" + id + "' is already in use");
         }
         Request r = new Request(id, prompt, maxTokens, priority, arrivals++, params, cacheSalt, hasher);
+        // New work: a connector the watchdog gave up on gets its chance again.
+        watchdog.notIdle();
+        // A request that cannot fit even alone would wait (or preempt itself) forever: refuse it now.
+        long needed = ((long) prompt.length + maxTokens + blockSize - 1) / blockSize;
+        if (needed > pool.usableBlocks()) {
+            r.setStatus(RequestStatus.FINISHED_ERROR);
+            r.fail("request too large: " + prompt.length + " prompt tokens + " + maxTokens + " max tokens need "
+                    + needed + " blocks of " + blockSize + " tokens; the GPU pool has " + pool.usableBlocks());
+            stats.requestsFailed++;
+            stats.requestsRefused++;
+            pendingUpdates.add(new RequestUpdate.Finished(id, RequestStatus.FINISHED_ERROR, r.failureReason(),
+                    TransferParams.empty(), new int[0]));
+            return r;
+        }
         requests.put(id, r);
         enqueueWaiting(r, false);
         if (connector != null && !guard.run("onNewRequest", () -> connector.onNewRequest(r))) {
             finish(r, RequestStatus.FINISHED_ERROR, guard.reason("onNewRequest"));
-            return r;
-        }
-        // A request that cannot fit even alone would wait (or preempt itself) forever: refuse it now.
-        long needed = ((long) prompt.length + maxTokens + blockSize - 1) / blockSize;
-        if (needed > pool.usableBlocks()) {
-            finish(r, RequestStatus.FINISHED_ERROR, "request too large: " + prompt.length + " prompt tokens + "
-                    + maxTokens + " max tokens need " + needed + " blocks of " + blockSize
-                    + " tokens; the GPU pool has " + pool.usableBlocks());
         }
         return r;
     }
@@ -189,6 +235,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     public SchedulerOutput schedule() {
         step++;
         stats.steps++;
+        checkWatchdog();
         int budget = config.maxBatchedTokens();
         List<ScheduledRequest> scheduled = new ArrayList<>(running.size() + 8);
         List<ScheduledWork> work = new ArrayList<>(running.size() + 8);
@@ -327,6 +374,11 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         }
 
         SchedulerOutput out = new SchedulerOutput(step, scheduled, work, preempted, finishedSinceLastSchedule, total);
+        out.setStartedAsyncLoads(startedAsyncLoads);
+        if (!revoked.isEmpty()) {
+            out.setRevokedBlocks(revoked.stream().mapToInt(Integer::intValue).toArray());
+            revoked.clear();
+        }
         // Cleared before dropConnectorWork: requests it finishes must reach the next step's
         // finished ids (workers may report a delayed free only for ids they were given there).
         finishedSinceLastSchedule.clear();
@@ -373,7 +425,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 MatchResult.Tokens t = (MatchResult.Tokens) match;
                 // The engine recomputes at least the last prompt token (logits), so it trims a
                 // full-prompt hit itself instead of asking every connector to.
-                external = Math.clamp(t.count(), 0, r.numTokens() - 1 - hit.tokens());
+                external = loadAllowance(r, hit.tokens(), Math.clamp(t.count(), 0, r.numTokens() - 1 - hit.tokens()));
                 async = t.async() && external > 0;
             }
             computed = hit.tokens() + external;
@@ -405,7 +457,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 if (async) {
                     // The connector may already have planned the load; keep the blocks until the
                     // workers report it, like an abort during a transfer.
-                    awaitingReceive.add(id);
+                    awaitReceive(id);
                     r.setStatus(RequestStatus.WAITING_FOR_REMOTE_KV);
                 } else {
                     // A synchronous load may still be in this step's metadata: keep the blocks
@@ -420,8 +472,12 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             stats.connectorAsyncLoads++;
             r.setScheduledThrough(computed);
             r.setStatus(RequestStatus.WAITING_FOR_REMOTE_KV);
-            awaitingReceive.add(id);
+            awaitReceive(id);
             return AdmitResult.ASYNC_LOAD;
+        }
+        if (external > 0) {
+            // A synchronous load: a failure may be reported up to the window late.
+            r.settleStep = Math.max(r.settleStep, step + config.loadFailureWindow());
         }
         ScheduledRequest.Kind kind = r.numPreemptions() > 0 ? ScheduledRequest.Kind.RESUMED
                 : ScheduledRequest.Kind.NEW;
@@ -434,25 +490,53 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         return AdmitResult.SCHEDULED;
     }
 
-    /** An asynchronous load finished: confirm (or, after a failure, truncate) and cache. */
+    /**
+     * An asynchronous load finished: confirm (or, after a failure, truncate) and cache; while a
+     * failure may still be reported (the load failure window), the loaded positions are held back.
+     */
     private void promoteAfterLoad(Request r) {
         String id = r.requestId();
         if (failedReceiving.remove(id)) {
             stats.requestsRecomputed++;
             if (r.scheduledThrough() == 0) {
-                // Nothing usable was loaded: start over (a retry may hit the local cache).
+                // Nothing usable was loaded: start over (a retry may hit the local cache, and the
+                // load allowance keeps the connector from offering the failed blocks again).
                 kv.free(id);
             }
         }
-        r.confirmThrough(r.scheduledThrough());
-        kv.cacheUpTo(r, r.numComputedTokens());
+        if (r.settleStep > lastAppliedStep && r.scheduledThrough() > 0) {
+            r.heldConfirm = Math.max(r.heldConfirm, r.scheduledThrough());
+            holding.add(r);
+        } else {
+            r.confirmThrough(r.scheduledThrough());
+            kv.cacheUpTo(r, r.numComputedTokens());
+        }
         r.setStatus(r.numPreemptions() > 0 ? RequestStatus.PREEMPTED : RequestStatus.WAITING);
+    }
+
+    /**
+     * The external tokens a request may load: all that was offered, unless an earlier load of it
+     * failed; then at most {@value #LOAD_RETRIES_AFTER_FAILURE} more load, never reaching the block
+     * that failed, and none after that.
+     */
+    private int loadAllowance(Request r, int localTokens, int offered) {
+        if (offered == 0 || r.loadFailures == 0) {
+            return offered;
+        }
+        int allowed = r.loadFailures > LOAD_RETRIES_AFTER_FAILURE ? 0
+                : Math.clamp((long) r.noLoadFromBlock * blockSize - localTokens, 0, offered);
+        if (allowed < offered) {
+            stats.loadsRefusedAfterFailure++;
+        }
+        return allowed;
     }
 
     private ScheduledWork workFor(Request r, ScheduledRequest.Kind kind, int numNew, int[] blocks, int external) {
         int start = r.scheduledThrough();
         int known = Math.max(0, Math.min(numNew, r.numTokens() - start));
-        int[] tokens = r.tokenIds(start, start + known);
+        // Under asynchronous scheduling the workers may know tokens the scheduler does not yet
+        // (in flight, or held back until a load settles): then start is past the known tokens.
+        int[] tokens = known == 0 ? NO_BLOCKS : r.tokenIds(start, start + known);
         int[] prefix = kind == ScheduledRequest.Kind.CONTINUING ? NO_BLOCKS : r.tokenIds(0, start);
         boolean samples = start + numNew >= r.numTokens();
         return new ScheduledWork(r.requestId(), kind, start, numNew, tokens, prefix, blocks, samples, external);
@@ -514,6 +598,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     /** Preemption by recomputation: the blocks go back at once; the connector is not consulted. */
     private void preempt(Request r) {
         running.remove(r);
+        dropHeld(r);
         kv.free(r.requestId());
         r.resetComputed(step);
         r.countPreemption();
@@ -552,6 +637,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         String id = w.requestId();
         finishedReceiving.remove(id);
         failedReceiving.remove(id);
+        dropHeld(w);
         kv.free(id);
         w.resetComputed(step);
         w.countPreemption();
@@ -591,7 +677,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         }
         for (String id : startedAsyncLoads) {
             Request r = requests.get(id);
-            awaitingReceive.remove(id);
+            stopAwaitingReceive(id);
             finish(r, RequestStatus.FINISHED_ERROR, reason);
         }
         int total = keptWork.stream().mapToInt(ScheduledWork::numTokens).sum();
@@ -609,6 +695,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
      */
     public List<RequestUpdate> update(SchedulerOutput out, ModelOutput result) {
         discardedOutputs.clear();
+        heldOutputs.clear();
         ConnectorOutput co = result.connectorOutput();
         Set<String> truncated = co.invalidBlockIds().isEmpty() ? Set.of()
                 : handleInvalidBlocks(co.invalidBlockIds(), out);
@@ -626,27 +713,42 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 discardedOutputs.add(w.requestId());
                 continue;
             }
-            r.confirmThrough(w.start() + w.numTokens());
-            if (w.samples()) {
-                Integer token = result.sampledTokens().get(w.requestId());
-                if (token == null) {
-                    finish(r, RequestStatus.FINISHED_ERROR, "the workers sampled no token for it in step "
-                            + out.step());
-                    continue;
-                }
-                r.appendOutputToken(token);
-                pendingUpdates.add(new RequestUpdate.TokenAdded(r.requestId(), token, r.numOutputTokens()));
+            Integer token = w.samples() ? result.sampledTokens().get(w.requestId()) : null;
+            if (w.samples() && token == null) {
+                // Every rank samples every request whose last known position it computed: a missing
+                // token means the step's output for the request is lost. Skipping it (as the
+                // reference engine does for outputs it legitimately lacks) would leave the request
+                // waiting for a token nobody computes; fail it with the reason instead.
+                finish(r, RequestStatus.FINISHED_ERROR, "the workers sampled no token for it in step "
+                        + out.step());
+                discardedOutputs.add(w.requestId());
+                continue;
             }
+            if (r.settleStep > out.step()) {
+                // Computed from loaded KV that may still be reported failed: hold it back.
+                r.heldConfirm = Math.max(r.heldConfirm, w.start() + w.numTokens());
+                if (token != null) {
+                    r.holdToken(token);
+                }
+                holding.add(r);
+                heldOutputs.add(w.requestId());
+                continue;
+            }
+            if (r.holdsOutputs() && !release(r)) {
+                continue; // finished by a released token (a stop or the length cap)
+            }
+            r.confirmThrough(w.start() + w.numTokens());
+            // Cached before the token is appended: the request may finish on it.
             cacheConfirmed(r);
-            if (r.reachedMaxTokens()) {
-                finish(r, RequestStatus.FINISHED_LENGTH_CAPPED, "");
+            if (token != null) {
+                appendToken(r, token);
             }
         }
         if (connector != null) {
             guard.run("updateConnectorOutput", () -> connector.updateConnectorOutput(co));
         }
         for (String id : co.finishedReceiving()) {
-            receiveFinished(id);
+            receiveFinished(id, out.step());
         }
         for (String id : co.finishedSending()) {
             sendFinished(id);
@@ -664,8 +766,107 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             }
         }
         releaseFenced(out.step());
+        lastAppliedStep = out.step();
+        releaseSettled();
         events.addAll(pool.takeEvents());
         return takeUpdates();
+    }
+
+    /**
+     * Appends a sampled, confirmed token and finishes the request if it stops there: at its length
+     * cap first, then at the end-of-sequence token (the reference engine's order).
+     *
+     * @return whether the request is still unfinished
+     */
+    private boolean appendToken(Request r, int token) {
+        r.appendOutputToken(token);
+        pendingUpdates.add(new RequestUpdate.TokenAdded(r.requestId(), token, r.numOutputTokens()));
+        if (r.reachedMaxTokens()) {
+            finish(r, RequestStatus.FINISHED_LENGTH_CAPPED, "");
+            return false;
+        }
+        if (token == Request.EOS_TOKEN_ID) {
+            finish(r, RequestStatus.FINISHED_STOPPED, "");
+            return false;
+        }
+        return true;
+    }
+
+    /** Releases the held outputs of every request whose loads are settled by now. */
+    private void releaseSettled() {
+        if (holding.isEmpty()) {
+            return;
+        }
+        for (Request r : List.copyOf(holding)) {
+            if (r.settleStep <= lastAppliedStep) {
+                release(r);
+            }
+        }
+    }
+
+    /**
+     * The request's loads are settled: confirm what was held back, append the held tokens in order
+     * (the request may finish on one; later ones are dropped) and cache its confirmed blocks.
+     *
+     * @return whether the request is still unfinished
+     */
+    private boolean release(Request r) {
+        holding.remove(r);
+        int confirm = r.heldConfirm;
+        int[] tokens = new int[r.numHeldTokens()];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = r.heldToken(i);
+        }
+        r.clearHeld();
+        stats.heldOutputsReleased++;
+        holdResolutions.add(new HoldResolution(r.requestId(), true));
+        r.confirmThrough(confirm);
+        cacheConfirmed(r);
+        for (int token : tokens) {
+            if (!appendToken(r, token)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Drops held outputs: they may stem from wrong KV, or nobody will read them. */
+    private void dropHeld(Request r) {
+        if (!holding.remove(r)) {
+            return;
+        }
+        r.clearHeld();
+        stats.heldOutputsDropped++;
+        holdResolutions.add(new HoldResolution(r.requestId(), false));
+    }
+
+    /**
+     * What became of a request's held outputs: released to the client, the prefix cache and
+     * connectors ({@code used}), or dropped.
+     *
+     * @param requestId the request
+     * @param used whether the held outputs were used
+     */
+    public record HoldResolution(String requestId, boolean used) {
+    }
+
+    /** Held outputs released or dropped since the last call, in order. */
+    public List<HoldResolution> takeHoldResolutions() {
+        if (holdResolutions.isEmpty()) {
+            return List.of();
+        }
+        List<HoldResolution> taken = holdResolutions;
+        holdResolutions = new ArrayList<>();
+        return taken;
+    }
+
+    /**
+     * Requests whose outputs of the step last passed to {@link #update} were held back, waiting
+     * for their loads to settle: whether they are used is told later, by {@link
+     * #takeHoldResolutions()}.
+     */
+    public Set<String> heldOutputs() {
+        return heldOutputsView;
     }
 
     private void releaseFenced(long doneStep) {
@@ -703,14 +904,18 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         return taken;
     }
 
-    private void receiveFinished(String id) {
-        if (!awaitingReceive.remove(id)) {
+    private void receiveFinished(String id, long reportStep) {
+        if (!awaitingReceive.contains(id)) {
             LOG.warn("Finished receive for request '{}' that is not loading; ignored", id);
             return;
         }
+        stopAwaitingReceive(id);
+        transferReports++;
         Request r = requests.get(id);
         if (r.status() == RequestStatus.WAITING_FOR_REMOTE_KV) {
             finishedReceiving.add(id);
+            // A failure of this load may still be reported up to the window late.
+            r.settleStep = Math.max(r.settleStep, reportStep + config.loadFailureWindow());
         } else {
             // Finished (aborted or failed) while its load was in flight: the blocks can go now.
             failedReceiving.remove(id);
@@ -719,25 +924,54 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     }
 
     private void sendFinished(String id) {
-        if (!awaitingSend.remove(id)) {
+        if (!awaitingSend.contains(id)) {
             LOG.warn("Finished send for request '{}' whose blocks are not held for sending; ignored", id);
             return;
         }
+        stopAwaitingSend(id);
+        transferReports++;
         maybeRelease(requests.get(id));
     }
 
+    private void awaitReceive(String id) {
+        awaitingReceive.add(id);
+        watchdog.receiveStarted(id);
+    }
+
+    private void stopAwaitingReceive(String id) {
+        awaitingReceive.remove(id);
+        watchdog.receiveEnded(id);
+    }
+
+    private void awaitSend(String id) {
+        awaitingSend.add(id);
+        watchdog.sendStarted(id);
+    }
+
+    private void stopAwaitingSend(String id) {
+        awaitingSend.remove(id);
+        watchdog.sendEnded(id);
+    }
+
     /**
-     * Invalid (failed-to-load) blocks: every request whose computed range covers one is truncated
-     * to the first invalid block. Policy {@code fail} finishes it with an error; {@code recompute}
-     * computes again from there. Unlike the reference engine, the invalid blocks are always evicted
-     * from the prefix cache (their content is wrong until recomputed), and every request that
-     * shares a block is handled, asynchronous loads included.
+     * Invalid (failed-to-load) blocks. Every request whose range covers one is affected from its
+     * first invalid block {@code i} on: everything it computed from there read wrong KV, so its
+     * blocks {@code [i:]} are as bad as the failed one, and so is every block of another request
+     * that shares one of them (through the prefix cache) from that block on — the rule is applied
+     * until nothing new is found. Every such block leaves the prefix cache (connectors then see
+     * the truncated computed counts, so they store none of it, and no later request can hit it);
+     * policy {@code fail} finishes each affected request with an error, {@code recompute}
+     * computes it again from its first bad block. Held outputs of affected requests are dropped.
      *
      * <p>A request's range is what the report can be about: the positions its load in {@code
-     * out}'s step covered, its pending asynchronous load, or its confirmed positions (a block
-     * shared through the prefix cache). Not its scheduled positions: under asynchronous
-     * scheduling the next step was scheduled before this report, and may have given a failed
-     * block (freed by a loader that was preempted or aborted meanwhile) to another request.
+     * out}'s step covered, its pending asynchronous load, its held or its confirmed positions. Not
+     * its scheduled positions: under asynchronous scheduling the next step was scheduled before
+     * this report, and may have given a failed block (freed by a loader that was preempted or
+     * aborted meanwhile) to another request.
+     *
+     * <p>A report that comes after outputs computed from the failed block were already released
+     * (later than the load failure window) is counted as late: the engine still evicts and
+     * recomputes, but cannot recall tokens already emitted.
      *
      * @return requests whose output of this step must be discarded
      */
@@ -748,35 +982,50 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 loadedThrough.put(w.requestId(), w.start());
             }
         }
-        Set<String> affected = new LinkedHashSet<>();
-        List<Integer> valid = new ArrayList<>();
+        Set<Integer> bad = new HashSet<>();
         for (int id : invalid) {
             if (id > 0 && id < pool.numBlocks()) {
-                valid.add(id);
+                bad.add(id);
             } else {
                 LOG.error("Connector reported invalid block id {} outside [1, {}); ignored (a connector bug)", id,
                         pool.numBlocks());
             }
         }
-        for (Request r : List.copyOf(requests.values())) {
-            if (r.status().isFinished() || !kv.owns(r.requestId())) {
-                continue;
-            }
-            int n = kv.numBlocks(r.requestId());
-            int through = r.status() == RequestStatus.WAITING_FOR_REMOTE_KV ? r.scheduledThrough()
-                    : Math.max(loadedThrough.getOrDefault(r.requestId(), 0), r.numComputedTokens());
-            int limit = Math.min(n, (through + blockSize - 1) / blockSize);
-            int first = -1;
-            for (int i = 0; i < limit && first < 0; i++) {
-                if (invalid.contains(kv.blockAt(r.requestId(), i))) {
-                    first = i;
+        int reported = bad.size();
+        // Each affected request with its first bad block index; spreads through shared blocks.
+        Map<Request, Integer> firstBad = new LinkedHashMap<>();
+        boolean grew = !bad.isEmpty();
+        while (grew) {
+            grew = false;
+            for (Request r : requests.values()) {
+                if (r.status().isFinished() || !kv.owns(r.requestId())) {
+                    continue;
+                }
+                int n = kv.numBlocks(r.requestId());
+                int limit = Math.min(n, ceilDiv(rangeOf(r, loadedThrough), blockSize));
+                Integer known = firstBad.get(r);
+                for (int i = 0; i < limit && (known == null || i < known); i++) {
+                    if (bad.contains(kv.blockAt(r.requestId(), i))) {
+                        firstBad.put(r, i);
+                        for (int j = i; j < n; j++) {
+                            bad.add(kv.blockAt(r.requestId(), j));
+                        }
+                        grew = true;
+                        break;
+                    }
                 }
             }
-            if (first < 0) {
-                continue;
-            }
+        }
+        Set<String> affected = new LinkedHashSet<>();
+        boolean late = false;
+        for (Map.Entry<Request, Integer> e : firstBad.entrySet()) {
+            Request r = e.getKey();
+            int first = e.getValue();
             affected.add(r.requestId());
             stats.loadFailures++;
+            late |= r.numComputedTokens() > first * blockSize;
+            r.recordLoadFailure(first);
+            dropHeld(r);
             kv.uncacheFrom(r.requestId(), first);
             boolean loading = r.status() == RequestStatus.WAITING_FOR_REMOTE_KV;
             if (config.loadFailurePolicy() == LoadFailurePolicy.FAIL) {
@@ -791,11 +1040,28 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 r.resetPlaceholdersAfterTruncation(step);
             }
         }
-        int evicted = kv.evict(valid.stream().mapToInt(Integer::intValue).toArray());
-        LOG.warn("KV load failure: {} invalid block(s), {} evicted from the prefix cache, {} request(s) {}",
-                valid.size(), evicted, affected.size(),
-                config.loadFailurePolicy() == LoadFailurePolicy.FAIL ? "failed" : "rescheduled");
+        int evicted = kv.evict(bad.stream().mapToInt(Integer::intValue).toArray());
+        if (late) {
+            stats.lateLoadFailureReports++;
+            LOG.error("KV load failure reported later than the load failure window ({} step(s)): outputs computed "
+                    + "from the failed blocks were already released; the engine evicted and {} what it still holds "
+                    + "(a connector must report a failed load in the step's own output)",
+                    config.loadFailureWindow(),
+                    config.loadFailurePolicy() == LoadFailurePolicy.FAIL ? "failed" : "recomputes");
+        }
+        LOG.warn("KV load failure: {} invalid block(s) reported, {} block(s) computed from them, {} evicted from the "
+                + "prefix cache, {} request(s) {}", reported, bad.size() - Math.min(reported, bad.size()), evicted,
+                affected.size(), config.loadFailurePolicy() == LoadFailurePolicy.FAIL ? "failed" : "rescheduled");
         return affected;
+    }
+
+    /** The positions a load failure report can be about for {@code r} (see {@link #handleInvalidBlocks}). */
+    private int rangeOf(Request r, Map<String, Integer> loadedThrough) {
+        if (r.status() == RequestStatus.WAITING_FOR_REMOTE_KV) {
+            return r.scheduledThrough();
+        }
+        return Math.max(Math.max(loadedThrough.getOrDefault(r.requestId(), 0), r.numComputedTokens()),
+                r.heldConfirm);
     }
 
     // ------------------------------------------------------------------ finishing
@@ -810,6 +1076,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         running.remove(r);
         waiting.remove(r);
         finishedReceiving.remove(id);
+        dropHeld(r);
         r.setStatus(status);
         if (status == RequestStatus.FINISHED_ERROR) {
             r.fail(reason);
@@ -822,12 +1089,12 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             if (fr != null) {
                 params = fr.params();
                 if (fr.delayFree()) {
-                    awaitingSend.add(id);
+                    awaitSend(id);
                 }
             }
         }
         if (before != RequestStatus.WAITING_FOR_REMOTE_KV) {
-            awaitingReceive.remove(id);
+            stopAwaitingReceive(id);
         }
         // An error keeps its first reason; an abort says so; a natural stop has none.
         String why = r.failureReason() != null ? r.failureReason()
@@ -853,17 +1120,131 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
      * work pending (the reference engine stops here and strands leases and final stores).
      */
     public boolean hasWork() {
-        if (!running.isEmpty() || !waiting.isEmpty() || !awaitingSend.isEmpty() || !awaitingReceive.isEmpty()
-                || !finishedSinceLastSchedule.isEmpty() || !fencedUntilStep.isEmpty()) {
+        if (!onlyConnectorLeft()) {
             return true;
         }
         if (connector == null) {
             return false;
         }
-        Boolean pending = guard.call("hasPendingWork", connector::hasPendingWork);
         // A failure (of this call or an earlier hook) may have asked to disable the connector: a
         // step must still run to detach it and return what it holds.
-        return (pending != null && pending) || disableRequested;
+        if (disableRequested) {
+            return true;
+        }
+        if (watchdog.idleGivenUp()) {
+            return false;
+        }
+        Boolean pending = guard.call("hasPendingWork", connector::hasPendingWork);
+        return (pending != null && pending) || disableRequested; // the call itself may have failed
+    }
+
+    /** Whether nothing is left but what the connector itself may still do. */
+    private boolean onlyConnectorLeft() {
+        return running.isEmpty() && waiting.isEmpty() && awaitingSend.isEmpty() && awaitingReceive.isEmpty()
+                && finishedSinceLastSchedule.isEmpty() && fencedUntilStep.isEmpty();
+    }
+
+    /**
+     * Gives up what the connector made no progress on within the connector timeout: loads it
+     * never finished (the request fails or is recomputed under the load failure policy), sends it
+     * never finished (the blocks are freed), and, when nothing else is left, its pending work and
+     * the GPU block references it holds (taken back under {@code fail_requests}; the connector is
+     * disabled under {@code disable}). Every block taken back is revoked on the workers before the
+     * next step, so no copy the connector queued earlier touches it. Logged once per event, naming
+     * the last worker hook that failed, if any.
+     */
+    private void checkWatchdog() {
+        if (connector == null) {
+            return;
+        }
+        List<String> receives = watchdog.expiredReceives();
+        List<String> sends = watchdog.expiredSends();
+        if (!receives.isEmpty() || !sends.isEmpty()) {
+            LOG.error("Connector '{}' did not finish {} load(s) and {} send(s) within {} ms (requests {}){}; the "
+                    + "engine gives them up", connectorName, receives.size(), sends.size(),
+                    watchdog.timeoutNanos() / 1_000_000, first(receives, sends), lastHookFailureNote());
+            for (String id : receives) {
+                giveUpReceive(id);
+            }
+            for (String id : sends) {
+                giveUpSend(id);
+            }
+        }
+        if (!onlyConnectorLeft()) {
+            watchdog.notIdle();
+            return;
+        }
+        long fingerprint = connectorView.totalHeld() * 1_000_003L + transferReports;
+        if (!watchdog.idleStalled(fingerprint)) {
+            return;
+        }
+        stats.connectorStalls++;
+        long held = connectorView.totalHeld();
+        if (config.connectorErrors() == ConnectorErrorPolicy.DISABLE) {
+            LOG.error("Connector '{}' made no progress for {} ms while the engine had nothing else to do (it holds {} "
+                    + "GPU block reference(s)){}; disabling it (connector_errors = disable)", connectorName,
+                    watchdog.timeoutNanos() / 1_000_000, held, lastHookFailureNote());
+            disableRequested = true;
+            return;
+        }
+        for (int b : connectorView.heldBlocks()) {
+            revoked.add(b);
+        }
+        long reclaimed = connectorView.releaseAll();
+        stats.reclaimedConnectorReferences += reclaimed;
+        LOG.error("Connector '{}' made no progress for {} ms while the engine had nothing else to do{}; the engine "
+                + "took back its {} GPU block reference(s) and stops waiting for its pending work until new requests "
+                + "arrive", connectorName, watchdog.timeoutNanos() / 1_000_000, lastHookFailureNote(), reclaimed);
+    }
+
+    private static String first(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all.size() <= 5 ? all.toString() : all.subList(0, 5) + " and " + (all.size() - 5) + " more";
+    }
+
+    private String lastHookFailureNote() {
+        return lastWorkerHookFailure == null ? "" : " after " + lastWorkerHookFailure;
+    }
+
+    /** The engine stops waiting for {@code id}'s load. */
+    private void giveUpReceive(String id) {
+        Request r = requests.get(id);
+        stopAwaitingReceive(id);
+        stats.transfersGivenUp++;
+        revokeBlocksOf(id);
+        if (r.status().isFinished()) {
+            maybeRelease(r);
+            return;
+        }
+        finishedReceiving.remove(id);
+        failedReceiving.remove(id);
+        stats.loadFailures++;
+        r.recordLoadFailure(0);
+        if (config.loadFailurePolicy() == LoadFailurePolicy.FAIL) {
+            finish(r, RequestStatus.FINISHED_ERROR, "connector '" + connectorName + "' did not finish loading its KV "
+                    + "within " + watchdog.timeoutNanos() / 1_000_000 + " ms (policy fail)");
+        } else {
+            stats.requestsRecomputed++;
+            dropHeld(r);
+            kv.free(id);
+            r.resetComputed(step);
+            r.setStatus(r.numPreemptions() > 0 ? RequestStatus.PREEMPTED : RequestStatus.WAITING);
+        }
+    }
+
+    /** The engine stops waiting for {@code id}'s send and frees its blocks. */
+    private void giveUpSend(String id) {
+        stopAwaitingSend(id);
+        stats.transfersGivenUp++;
+        revokeBlocksOf(id);
+        maybeRelease(requests.get(id));
+    }
+
+    private void revokeBlocksOf(String id) {
+        for (int b : kv.blockIds(id)) {
+            revoked.add(b);
+        }
     }
 
     /** Whether requests wait or run (transfers aside). */
@@ -895,10 +1276,11 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
      * connector_errors: disable} they also disable the connector. (The executor already failed the
      * requests whose loads they may have broken.)
      */
-    public void workerHooksFailed(int calls) {
+    public void workerHooksFailed(int calls, String firstFailure) {
         if (calls <= 0 || connector == null) {
             return;
         }
+        lastWorkerHookFailure = firstFailure;
         stats.hookFailures += calls;
         if (config.connectorErrors() == ConnectorErrorPolicy.DISABLE) {
             disableRequested = true;
@@ -929,11 +1311,11 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         guard.run("shutdown", c::shutdown);
         connectorView.releaseAll();
         for (String id : List.copyOf(awaitingSend)) {
-            awaitingSend.remove(id);
+            stopAwaitingSend(id);
             maybeRelease(requests.get(id));
         }
         for (String id : List.copyOf(awaitingReceive)) {
-            awaitingReceive.remove(id);
+            stopAwaitingReceive(id);
             failedReceiving.remove(id);
             Request r = requests.get(id);
             if (r.status().isFinished()) {
@@ -1048,5 +1430,47 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     /** The configuration. */
     public SchedulerConfig config() {
         return config;
+    }
+
+    /**
+     * A read-only snapshot of one request's scheduling state, for tests and diagnostics.
+     *
+     * @param requestId the request
+     * @param status its status
+     * @param numTokens known tokens (prompt and outputs)
+     * @param scheduledThrough positions computed or in flight, what the scheduler plans with
+     * @param confirmed positions whose KV is written and confirmed, what connectors see
+     * @param placeholders decode positions in flight whose tokens are not known yet
+     * @param heldConfirm positions computed from loaded KV and held back until the load settles
+     * @param heldTokens sampled tokens held back likewise
+     * @param settleStep the step whose output settles its loads, -1 if none
+     * @param loadFailures external loads of it that failed
+     * @param blocks its GPU blocks, in order
+     */
+    public record RequestState(String requestId, RequestStatus status, int numTokens, int scheduledThrough,
+                               int confirmed, int placeholders, int heldConfirm, int heldTokens, long settleStep,
+                               int loadFailures, List<Integer> blocks) {
+    }
+
+    /** The state of a request the scheduler knows, or empty. */
+    public Optional<RequestState> requestState(String requestId) {
+        Request r = requests.get(requestId);
+        if (r == null) {
+            return Optional.empty();
+        }
+        List<Integer> blocks = java.util.Arrays.stream(kv.blockIds(requestId)).boxed().toList();
+        return Optional.of(new RequestState(requestId, r.status(), r.numTokens(), r.scheduledThrough(),
+                r.numComputedTokens(), r.numOutputPlaceholders(), r.heldConfirm, r.numHeldTokens(), r.settleStep,
+                r.loadFailures, blocks));
+    }
+
+    /** Ids of asynchronous loads reported finished, waiting for promotion. */
+    public Set<String> finishedReceivingIds() {
+        return Collections.unmodifiableSet(finishedReceiving);
+    }
+
+    /** Ids of asynchronous loads that failed (policy recompute), waiting for promotion. */
+    public Set<String> failedReceivingIds() {
+        return Collections.unmodifiableSet(failedReceiving);
     }
 }

@@ -1,5 +1,6 @@
 package io.kvconnect.core.sched;
 
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -13,18 +14,49 @@ import java.util.Objects;
  *     processed
  * @param loadFailurePolicy what a failed external KV load does to its request
  * @param connectorErrors what a throwing connector hook does
+ * @param loadFailureWindow how many steps after a load a connector may still report it failed
+ *     and the engine still keeps every consequence of the wrong KV away from the client, the
+ *     prefix cache and connectors: what a request computes from loaded KV is held back that long
+ *     (0: reports must come with the step's own output, as the API asks)
+ * @param connectorTimeout how long the engine waits for a connector that makes no progress: a
+ *     load or send it never finishes, or pending work it never completes while nothing else runs;
+ *     then it gives up what the connector holds under {@code connectorErrors}
  */
 public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk,
                               SchedulingPolicy policy, boolean asyncScheduling,
-                              LoadFailurePolicy loadFailurePolicy, ConnectorErrorPolicy connectorErrors) {
+                              LoadFailurePolicy loadFailurePolicy, ConnectorErrorPolicy connectorErrors,
+                              int loadFailureWindow, Duration connectorTimeout) {
+    /** The default {@link #loadFailureWindow()}: one step late is tolerated. */
+    public static final int DEFAULT_LOAD_FAILURE_WINDOW = 1;
+    /** The default {@link #connectorTimeout()}: above every bundled connector's own leases and timeouts. */
+    public static final Duration DEFAULT_CONNECTOR_TIMEOUT = Duration.ofSeconds(120);
+    /** The largest {@link #loadFailureWindow()}. */
+    public static final int MAX_LOAD_FAILURE_WINDOW = 16;
+
     /** Validates. */
     public SchedulerConfig {
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(loadFailurePolicy, "loadFailurePolicy");
         Objects.requireNonNull(connectorErrors, "connectorErrors");
+        Objects.requireNonNull(connectorTimeout, "connectorTimeout");
         if (maxBatchedTokens <= 0 || maxRunningRequests <= 0 || longPrefillChunk <= 0) {
             throw new IllegalArgumentException("scheduler limits must be positive");
         }
+        if (loadFailureWindow < 0 || loadFailureWindow > MAX_LOAD_FAILURE_WINDOW) {
+            throw new IllegalArgumentException("load failure window must be in [0, " + MAX_LOAD_FAILURE_WINDOW
+                    + "] steps, got " + loadFailureWindow);
+        }
+        if (connectorTimeout.isNegative() || connectorTimeout.isZero()) {
+            throw new IllegalArgumentException("connector timeout must be positive, got " + connectorTimeout);
+        }
+    }
+
+    /** A configuration with the default window and timeout. */
+    public SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk, SchedulingPolicy policy,
+                           boolean asyncScheduling, LoadFailurePolicy loadFailurePolicy,
+                           ConnectorErrorPolicy connectorErrors) {
+        this(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, loadFailurePolicy,
+                connectorErrors, DEFAULT_LOAD_FAILURE_WINDOW, DEFAULT_CONNECTOR_TIMEOUT);
     }
 
     /** A configuration where a throwing hook fails the requests it was about (the default). */
@@ -42,12 +74,24 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
     /** A copy with another load failure policy. */
     public SchedulerConfig withLoadFailurePolicy(LoadFailurePolicy p) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, p,
-                connectorErrors);
+                connectorErrors, loadFailureWindow, connectorTimeout);
     }
 
     /** A copy with another connector error policy. */
     public SchedulerConfig withConnectorErrors(ConnectorErrorPolicy p) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, p);
+                loadFailurePolicy, p, loadFailureWindow, connectorTimeout);
+    }
+
+    /** A copy with another load failure window. */
+    public SchedulerConfig withLoadFailureWindow(int steps) {
+        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
+                loadFailurePolicy, connectorErrors, steps, connectorTimeout);
+    }
+
+    /** A copy with another connector timeout. */
+    public SchedulerConfig withConnectorTimeout(Duration timeout) {
+        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
+                loadFailurePolicy, connectorErrors, loadFailureWindow, timeout);
     }
 }

@@ -18,6 +18,9 @@ public final class SchedulerOutput implements SchedulerOutputView {
     private final Set<String> finished;
     private final int totalTokens;
     private ConnectorMetadata metadata = ConnectorMetadata.NONE;
+    private List<String> startedAsyncLoads = List.of();
+    private int[] revokedBlocks = NO_BLOCKS;
+    private static final int[] NO_BLOCKS = new int[0];
 
     SchedulerOutput(long step, List<ScheduledRequest> scheduled, List<ScheduledWork> work, Set<String> preempted,
                     Set<String> finished, int totalTokens) {
@@ -66,6 +69,36 @@ public final class SchedulerOutput implements SchedulerOutputView {
 
     void setConnectorMetadata(ConnectorMetadata m) {
         metadata = m;
+    }
+
+    /**
+     * Requests whose asynchronous loads start in this step: their orders are in this step's
+     * connector metadata, so a worker that loses the metadata loses their loads.
+     */
+    public List<String> startedAsyncLoads() {
+        return startedAsyncLoads;
+    }
+
+    void setStartedAsyncLoads(List<String> ids) {
+        startedAsyncLoads = List.copyOf(ids);
+    }
+
+    /**
+     * GPU blocks the engine took back from the connector before this step (it gave up a transfer
+     * into or out of them): each worker refuses the connector's copies of them queued so far
+     * before the step runs, since the blocks may belong to another request now. A copy.
+     */
+    public int[] revokedBlocks() {
+        return revokedBlocks.clone();
+    }
+
+    /** Whether {@link #revokedBlocks()} is not empty. */
+    public boolean revokesBlocks() {
+        return revokedBlocks.length > 0;
+    }
+
+    void setRevokedBlocks(int[] ids) {
+        revokedBlocks = ids.clone();
     }
 
     /** Whether the workers have anything to compute. */

@@ -19,6 +19,14 @@ public final class SchedulerStats {
     long hookFailures;
     long leakedConnectorReferences;
     boolean connectorDisabled;
+    long lateLoadFailureReports;
+    long loadsRefusedAfterFailure;
+    long heldOutputsReleased;
+    long heldOutputsDropped;
+    long transfersGivenUp;
+    long connectorStalls;
+    long reclaimedConnectorReferences;
+    long requestsRefused;
 
     /** Steps scheduled. */
     public long steps() {
@@ -88,5 +96,49 @@ public final class SchedulerStats {
     /** Block references a connector still held at shutdown (returned by the engine). */
     public long leakedConnectorReferences() {
         return leakedConnectorReferences;
+    }
+
+    /**
+     * Load failures reported after the load failure window: the engine still evicted and
+     * recomputed or failed everything computed from the failed blocks, but tokens emitted before
+     * the report could not be recalled (a connector that breaks the reporting contract).
+     */
+    public long lateLoadFailureReports() {
+        return lateLoadFailureReports;
+    }
+
+    /** External loads offered to a request whose earlier load failed, and not taken (loop bound). */
+    public long loadsRefusedAfterFailure() {
+        return loadsRefusedAfterFailure;
+    }
+
+    /** Requests whose outputs were held until their loads settled, then released. */
+    public long heldOutputsReleased() {
+        return heldOutputsReleased;
+    }
+
+    /** Requests whose held outputs were dropped (a late load failure, an abort, a preemption). */
+    public long heldOutputsDropped() {
+        return heldOutputsDropped;
+    }
+
+    /** Loads and sends the engine stopped waiting for after the connector timeout. */
+    public long transfersGivenUp() {
+        return transfersGivenUp;
+    }
+
+    /** Times the connector made no progress for the connector timeout while nothing else ran. */
+    public long connectorStalls() {
+        return connectorStalls;
+    }
+
+    /** GPU block references the engine took back from a stalled connector. */
+    public long reclaimedConnectorReferences() {
+        return reclaimedConnectorReferences;
+    }
+
+    /** Requests refused at arrival (too large for the GPU pool); the connector never saw them. */
+    public long requestsRefused() {
+        return requestsRefused;
     }
 }

@@ -26,8 +26,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Reading the engine's JSON configuration: every key, every refusal, and the messages an operator sees. */
 class EngineConfigReaderTest {
     private static final String TOP_LEVEL_KEYS =
-            "[async_scheduling, block_size, connector, connector_errors, cost, gpu_blocks, kv_layout, load_failure_policy, "
-            + "model, plugins_dir, "
+            "[async_scheduling, block_size, connector, connector_errors, connector_timeout, cost, eos_rate, gpu_blocks, "
+            + "kv_layout, load_failure_policy, load_failure_window, model, pacing, plugins_dir, "
             + "scheduler, verify_kv, workers]";
     private static final int ONE_MIB = 1 << 20;
 

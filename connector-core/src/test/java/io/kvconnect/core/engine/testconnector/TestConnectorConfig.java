@@ -21,7 +21,7 @@ import java.util.function.BiPredicate;
  * @param hostSlots store slots per rank
  * @param scratchSlots scratch slots per rank (content verification, send snapshots)
  * @param failLoad which loaded blocks fail: (request id, block index in the request); each pair
- *     fails at most once
+ *     fails at most once, unless {@code failEveryTime}
  * @param failMode what a failed load does to its GPU block
  * @param errorReportDelaySteps synchronous loads: report failed blocks this many steps late (0 =
  *     in the step of the load, as the contract requires; more is a contract violation used to get
@@ -41,6 +41,9 @@ import java.util.function.BiPredicate;
  * @param saves whether computed blocks are saved at all
  * @param uncappedMatches offer every stored block, even past {@code numTokens() - 1} (the engine
  *     must trim the offer itself)
+ * @param failEveryTime whether a pair of {@code failLoad} fails on every load, not only the first
+ * @param savesConfirmedOnly whether blocks are saved only once the engine confirmed them (as the
+ *     offload connector does), rather than in the step that computes them
  */
 public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int delayFreeSteps, int hostSlots,
                                   int scratchSlots, BiPredicate<String, Integer> failLoad, FailMode failMode,
@@ -48,7 +51,7 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
                                   Map<String, Integer> askLater, OptionalInt expectedFinishedCount,
                                   Set<Integer> reportingRanks, int duplicateReports, int rankSkewSteps,
                                   int unknownReports, boolean verifyContent, boolean saves,
-                                  boolean uncappedMatches) {
+                                  boolean uncappedMatches, boolean failEveryTime, boolean savesConfirmedOnly) {
 
     /** How the connector loads a stored prefix. */
     public enum LoadMode {
@@ -79,8 +82,9 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
      * @param hook the hook's method name
      * @param requestId the request the call must concern, or {@code null} for any call
      * @param times how many times to throw (per worker rank for worker hooks)
+     * @param rank for worker hooks, the only rank that throws; -1 for every rank
      */
-    public record ThrowSpec(boolean workerSide, String hook, String requestId, int times) {
+    public record ThrowSpec(boolean workerSide, String hook, String requestId, int times, int rank) {
         /** Checks. */
         public ThrowSpec {
             Objects.requireNonNull(hook, "hook");
@@ -88,17 +92,22 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
 
         /** A scheduler-side hook throws once for {@code requestId} ({@code null}: the next call). */
         public static ThrowSpec schedulerOnce(String hook, String requestId) {
-            return new ThrowSpec(false, hook, requestId, 1);
+            return new ThrowSpec(false, hook, requestId, 1, -1);
         }
 
         /** A worker-side hook throws once (per rank) for {@code requestId} ({@code null}: the next call). */
         public static ThrowSpec workerOnce(String hook, String requestId) {
-            return new ThrowSpec(true, hook, requestId, 1);
+            return new ThrowSpec(true, hook, requestId, 1, -1);
         }
 
         /** This spec, throwing every time. */
         public ThrowSpec always() {
-            return new ThrowSpec(workerSide, hook, requestId, Integer.MAX_VALUE);
+            return new ThrowSpec(workerSide, hook, requestId, Integer.MAX_VALUE, rank);
+        }
+
+        /** This worker-side spec, thrown on rank {@code r} only. */
+        public ThrowSpec onRank(int r) {
+            return new ThrowSpec(workerSide, hook, requestId, times, r);
         }
     }
 
@@ -141,6 +150,8 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
         private boolean verifyContent = true;
         private boolean saves = true;
         private boolean uncappedMatches;
+        private boolean failEveryTime;
+        private boolean savesConfirmedOnly;
 
         private Builder() {
         }
@@ -174,6 +185,19 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
         public Builder failLoads(BiPredicate<String, Integer> which, FailMode mode) {
             failLoad = which;
             failMode = mode;
+            return this;
+        }
+
+        /** Loads of these pairs fail every time, not only once. */
+        public Builder failEveryTime(BiPredicate<String, Integer> which, FailMode mode) {
+            failLoads(which, mode);
+            failEveryTime = true;
+            return this;
+        }
+
+        /** Blocks are saved only once the engine confirmed them. */
+        public Builder savesConfirmedOnly() {
+            savesConfirmedOnly = true;
             return this;
         }
 
@@ -247,7 +271,8 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
         public TestConnectorConfig build() {
             return new TestConnectorConfig(loadMode, asyncLoadSteps, delayFreeSteps, hostSlots, scratchSlots, failLoad,
                     failMode, errorReportDelaySteps, throwSpecs, askLater, expectedFinishedCount, reportingRanks,
-                    duplicateReports, rankSkewSteps, unknownReports, verifyContent, saves, uncappedMatches);
+                    duplicateReports, rankSkewSteps, unknownReports, verifyContent, saves, uncappedMatches,
+                    failEveryTime, savesConfirmedOnly);
         }
     }
 }

@@ -63,6 +63,13 @@ final class TestWorkerSide implements WorkerConnector {
     private final Map<String, Integer> repeatSending = new LinkedHashMap<>();
     private final Map<String, Integer> repeatReceiving = new LinkedHashMap<>();
     private final Map<BlockHash, Integer> savedThisStep = new HashMap<>();
+    /**
+     * Requests whose synchronous load failed: what they computed from it read wrong KV, so none of
+     * it is saved or compared until they finish (a connector must fence saves after a failed
+     * load; this one does not know when the engine recomputed, so it fences for the rest of the
+     * request's life).
+     */
+    private final Set<String> fencedAfterFailedLoad = new HashSet<>();
     private final ArrayDeque<Integer> freeScratch = new ArrayDeque<>();
     private final Map<ThrowSpec, Integer> throwsLeft = new HashMap<>();
     private int unknownLeft;
@@ -76,7 +83,7 @@ final class TestWorkerSide implements WorkerConnector {
     }
 
     /** A {@link LoadMode#SYNC_LAYER} load started in {@code startLoadKv}, awaited in {@code waitForLayerLoad}. */
-    private record SyncLoad(List<CopyTicket> tickets, List<Integer> blocks) {
+    private record SyncLoad(String requestId, List<CopyTicket> tickets, List<Integer> blocks) {
     }
 
     private record HeldSend(Metadata.Send send, long due, int[] snapshot) {
@@ -170,9 +177,12 @@ final class TestWorkerSide implements WorkerConnector {
                 asyncLoads.put(key(l), new AsyncLoad(tickets, errors, asyncDue(), okGpu, l.generation()));
             } else {
                 if (config.loadMode() == LoadMode.SYNC_LAYER) {
-                    syncLoads.add(new SyncLoad(tickets, okGpu));
+                    syncLoads.add(new SyncLoad(l.requestId(), tickets, okGpu));
                 } else if (!awaitAll(tickets)) {
                     errors.addAll(okGpu);
+                }
+                if (!errors.isEmpty()) {
+                    fencedAfterFailedLoad.add(l.requestId());
                 }
                 if (!errors.isEmpty()) {
                     errorQueue.add(new DueErrors(calls + 1 + config.errorReportDelaySteps(), errors));
@@ -209,7 +219,15 @@ final class TestWorkerSide implements WorkerConnector {
         if (shouldThrow("waitForSave", id -> true)) {
             throw new InjectedFailure("waitForSave", null);
         }
-        saveNow(bound.saves());
+        List<Metadata.Save> saves = new ArrayList<>();
+        for (Metadata.Save s : bound.saves()) {
+            if (fencedAfterFailedLoad.contains(s.requestId())) {
+                log("saveFenced", s.requestId(), s.gpuBlock());
+            } else {
+                saves.add(s);
+            }
+        }
+        saveNow(saves);
     }
 
     @Override
@@ -219,6 +237,7 @@ final class TestWorkerSide implements WorkerConnector {
         }
         calls++;
         seenFinished.addAll(finishedRequestIds);
+        fencedAfterFailedLoad.removeAll(finishedRequestIds);
         Set<String> sending = new LinkedHashSet<>();
         Set<String> receiving = new LinkedHashSet<>();
         for (Metadata.Send s : bound.sends()) {
@@ -480,6 +499,7 @@ final class TestWorkerSide implements WorkerConnector {
         for (SyncLoad l : pending) {
             if (!awaitAll(l.tickets())) {
                 log("loadCopyFailed", null, l.blocks().size());
+                fencedAfterFailedLoad.add(l.requestId());
                 errorQueue.add(new DueErrors(calls + 1 + config.errorReportDelaySteps(),
                         new LinkedHashSet<>(l.blocks())));
             }
@@ -527,7 +547,8 @@ final class TestWorkerSide implements WorkerConnector {
     private boolean shouldThrow(String hook, Predicate<String> concerns) {
         for (Map.Entry<ThrowSpec, Integer> e : throwsLeft.entrySet()) {
             ThrowSpec t = e.getKey();
-            if (e.getValue() > 0 && t.hook().equals(hook) && (t.requestId() == null || concerns.test(t.requestId()))) {
+            if (e.getValue() > 0 && t.hook().equals(hook) && (t.rank() < 0 || t.rank() == rank)
+                    && (t.requestId() == null || concerns.test(t.requestId()))) {
                 e.setValue(e.getValue() - 1);
                 log("throw." + hook, t.requestId(), 0);
                 return true;
