@@ -1228,7 +1228,8 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             stats.requestsRecomputed++;
             dropHeld(r);
             kv.free(id);
-            r.resetComputed(step);
+            // Steps scheduled before this one are stale for it; this step may admit it afresh.
+            r.resetComputed(step - 1);
             r.setStatus(r.numPreemptions() > 0 ? RequestStatus.PREEMPTED : RequestStatus.WAITING);
         }
     }

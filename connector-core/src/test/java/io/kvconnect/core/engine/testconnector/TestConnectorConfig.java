@@ -83,8 +83,11 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
      * @param requestId the request the call must concern, or {@code null} for any call
      * @param times how many times to throw (per worker rank for worker hooks)
      * @param rank for worker hooks, the only rank that throws; -1 for every rank
+     * @param losesOrders for {@code bindConnectorMetadata}: the worker binds nothing before it
+     *     throws, so this rank never acts on the step's orders (otherwise it binds them first)
      */
-    public record ThrowSpec(boolean workerSide, String hook, String requestId, int times, int rank) {
+    public record ThrowSpec(boolean workerSide, String hook, String requestId, int times, int rank,
+                            boolean losesOrders) {
         /** Checks. */
         public ThrowSpec {
             Objects.requireNonNull(hook, "hook");
@@ -92,22 +95,27 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
 
         /** A scheduler-side hook throws once for {@code requestId} ({@code null}: the next call). */
         public static ThrowSpec schedulerOnce(String hook, String requestId) {
-            return new ThrowSpec(false, hook, requestId, 1, -1);
+            return new ThrowSpec(false, hook, requestId, 1, -1, false);
         }
 
         /** A worker-side hook throws once (per rank) for {@code requestId} ({@code null}: the next call). */
         public static ThrowSpec workerOnce(String hook, String requestId) {
-            return new ThrowSpec(true, hook, requestId, 1, -1);
+            return new ThrowSpec(true, hook, requestId, 1, -1, false);
         }
 
         /** This spec, throwing every time. */
         public ThrowSpec always() {
-            return new ThrowSpec(workerSide, hook, requestId, Integer.MAX_VALUE, rank);
+            return new ThrowSpec(workerSide, hook, requestId, Integer.MAX_VALUE, rank, losesOrders);
         }
 
         /** This worker-side spec, thrown on rank {@code r} only. */
         public ThrowSpec onRank(int r) {
-            return new ThrowSpec(workerSide, hook, requestId, times, r);
+            return new ThrowSpec(workerSide, hook, requestId, times, r, losesOrders);
+        }
+
+        /** This {@code bindConnectorMetadata} spec, the rank losing the step's orders when it throws. */
+        public ThrowSpec losingOrders() {
+            return new ThrowSpec(workerSide, hook, requestId, times, rank, true);
         }
     }
 

@@ -149,6 +149,9 @@ final class TestSchedulerSide implements SchedulerConnector {
         int ext = Math.max(0, Math.min(offered, request.numTokens() - 1 - localHitTokens));
         lastMatch.put(id, new int[] {localHitTokens, ext});
         promisedAsync.remove(id);
+        // Asked afresh: an earlier load of this request was given up by the engine (or never
+        // started); the next updateStateAfterAlloc is no promotion of it.
+        awaitingPromotion.remove(id);
         int answer = config.uncappedMatches() ? offered : ext;
         if (ext == 0) {
             return config.uncappedMatches() && answer > 0 ? MatchResult.sync(answer) : MatchResult.none();

@@ -126,7 +126,11 @@ final class TestWorkerSide implements WorkerConnector {
     @Override
     public void bindConnectorMetadata(ConnectorMetadata metadata) {
         bound = metadata instanceof Metadata.Step s ? s : Metadata.Step.EMPTY;
-        if (shouldThrow("bindConnectorMetadata", id -> bound.loads(id, false))) {
+        ThrowSpec thrown = thrownSpec("bindConnectorMetadata", id -> bound.loads(id, false));
+        if (thrown != null) {
+            if (thrown.losesOrders()) {
+                bound = Metadata.Step.EMPTY;
+            }
             throw new InjectedFailure("bindConnectorMetadata", null);
         }
     }
@@ -545,16 +549,21 @@ final class TestWorkerSide implements WorkerConnector {
     }
 
     private boolean shouldThrow(String hook, Predicate<String> concerns) {
+        return thrownSpec(hook, concerns) != null;
+    }
+
+    /** The injected exception to throw from {@code hook} now, or {@code null}; counts it. */
+    private ThrowSpec thrownSpec(String hook, Predicate<String> concerns) {
         for (Map.Entry<ThrowSpec, Integer> e : throwsLeft.entrySet()) {
             ThrowSpec t = e.getKey();
             if (e.getValue() > 0 && t.hook().equals(hook) && (t.rank() < 0 || t.rank() == rank)
                     && (t.requestId() == null || concerns.test(t.requestId()))) {
                 e.setValue(e.getValue() - 1);
                 log("throw." + hook, t.requestId(), 0);
-                return true;
+                return t;
             }
         }
-        return false;
+        return null;
     }
 
     private void log(String hook, String requestId, long value) {

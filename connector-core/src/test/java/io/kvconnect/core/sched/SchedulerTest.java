@@ -1,0 +1,210 @@
+package io.kvconnect.core.sched;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvconnect.api.common.BlockIds;
+import io.kvconnect.api.common.ConnectorMetadata;
+import io.kvconnect.api.common.ConnectorOutput;
+import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.api.scheduler.FinishResult;
+import io.kvconnect.api.scheduler.MatchResult;
+import io.kvconnect.api.scheduler.RequestStatus;
+import io.kvconnect.api.scheduler.RequestView;
+import io.kvconnect.api.scheduler.SchedulerConnector;
+import io.kvconnect.api.scheduler.SchedulerOutputView;
+import io.kvconnect.core.kv.BlockPool;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The scheduler driven directly, step by step, with hand-made worker outputs: what connectors see,
+ * what is held back until a load settles, and the decisions the engine documents for refused
+ * requests and lost tokens. State is observed through the scheduler's own read-only accessors.
+ */
+class SchedulerTest {
+    private static final int BLOCK = 4;
+
+    /** A connector that records its calls and offers {@code offer} synchronous tokens to every request. */
+    private static final class Recording implements SchedulerConnector {
+        final List<String> calls = new ArrayList<>();
+        int offer;
+
+        @Override
+        public void onNewRequest(RequestView request) {
+            calls.add("onNewRequest " + request.requestId());
+        }
+
+        @Override
+        public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
+            return MatchResult.sync(offer);
+        }
+
+        @Override
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+            calls.add("updateStateAfterAlloc " + request.requestId() + " " + externalTokens);
+        }
+
+        @Override
+        public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
+            return ConnectorMetadata.NONE;
+        }
+
+        @Override
+        public FinishResult requestFinished(RequestView request, BlockIds blockIds) {
+            calls.add("requestFinished " + request.requestId());
+            return FinishResult.freeNow();
+        }
+    }
+
+    private static Scheduler scheduler(SchedulerConnector connector, int blocks) {
+        return new Scheduler(new SchedulerConfig(64, 8, 64, SchedulingPolicy.FCFS, false, LoadFailurePolicy.RECOMPUTE),
+                new BlockPool(blocks + 1, BLOCK, true), connector, connector == null ? null : "recording");
+    }
+
+    private static int[] prompt(int n) {
+        return IntStream.rangeClosed(1, n).map(i -> 100 + i).toArray();
+    }
+
+    private static void add(Scheduler s, String id, int promptTokens, int maxTokens) {
+        s.addRequest(id, prompt(promptTokens), maxTokens, 0, TransferParams.empty(), Optional.empty());
+    }
+
+    /** The workers' output of {@code out}: token 7 for every request that samples, {@code invalid} blocks. */
+    private static ModelOutput output(SchedulerOutput out, Set<Integer> invalid) {
+        Map<String, Integer> tokens = new HashMap<>();
+        for (ScheduledWork w : out.work()) {
+            if (w.samples()) {
+                tokens.put(w.requestId(), 7);
+            }
+        }
+        ConnectorOutput co = invalid.isEmpty() ? ConnectorOutput.EMPTY
+                : new ConnectorOutput(Set.of(), Set.of(), invalid, Optional.empty(), List.of(), Optional.empty());
+        return new ModelOutput(tokens, co, Map.of());
+    }
+
+    @Test
+    void aRequestTooLargeForThePoolIsRefusedWithoutReachingTheConnector() {
+        Recording connector = new Recording();
+        Scheduler s = scheduler(connector, 4);
+        add(s, "huge", 30, 10);
+
+        List<RequestUpdate> updates = s.takeUpdates();
+        assertEquals(1, updates.size());
+        RequestUpdate.Finished f = (RequestUpdate.Finished) updates.getFirst();
+        assertEquals(RequestStatus.FINISHED_ERROR, f.status());
+        assertTrue(f.reason().startsWith("request too large: 30 prompt tokens + 10 max tokens need 10 blocks"),
+                f.reason());
+        assertEquals(List.of(), connector.calls, "the connector heard of a refused request");
+        assertEquals(1, s.stats().requestsRefused());
+        assertTrue(s.requestState("huge").isEmpty());
+        assertTrue(!s.hasWork());
+    }
+
+    @Test
+    void aSamplingRequestMissingFromTheWorkersOutputFailsWithTheReason() {
+        Scheduler s = scheduler(null, 16);
+        add(s, "r", 6, 3);
+        SchedulerOutput out = s.schedule();
+        List<RequestUpdate> updates = s.update(out, new ModelOutput(Map.of(), ConnectorOutput.EMPTY, Map.of()));
+
+        RequestUpdate.Finished f = (RequestUpdate.Finished) updates.getLast();
+        assertEquals(RequestStatus.FINISHED_ERROR, f.status());
+        assertEquals("the workers sampled no token for it in step 1", f.reason());
+        assertTrue(s.discardedOutputs().contains("r"));
+        s.schedule(); // tells the workers it finished
+        assertTrue(!s.hasWork(), "nothing waits for a token nobody computes");
+    }
+
+    @Test
+    void connectorsSeeOnlyConfirmedPositionsWhileTheSchedulerPlansWithScheduledOnes() {
+        Scheduler s = scheduler(null, 16);
+        add(s, "r", 10, 4);
+        SchedulerOutput out = s.schedule();
+        Scheduler.RequestState planned = s.requestState("r").orElseThrow();
+        assertEquals(10, planned.scheduledThrough());
+        assertEquals(0, planned.confirmed());
+        assertEquals(3, planned.blocks().size());
+
+        s.update(out, output(out, Set.of()));
+        Scheduler.RequestState done = s.requestState("r").orElseThrow();
+        assertEquals(10, done.confirmed());
+        assertEquals(11, done.numTokens());
+    }
+
+    @Test
+    void whatARequestComputesFromASynchronousLoadIsHeldForTheWindowThenReleased() {
+        Recording connector = new Recording();
+        connector.offer = 8;
+        Scheduler s = scheduler(connector, 16);
+        add(s, "r", 12, 4);
+        SchedulerOutput load = s.schedule();
+        assertEquals(8, load.work().getFirst().externalTokens());
+        s.update(load, output(load, Set.of()));
+        Scheduler.RequestState held = s.requestState("r").orElseThrow();
+        assertEquals(0, held.confirmed(), "nothing confirmed while the load may still be reported failed");
+        assertEquals(12, held.heldConfirm());
+        assertEquals(1, held.heldTokens());
+        assertEquals(12, held.numTokens(), "the sampled token is not out yet");
+        assertTrue(s.heldOutputs().contains("r"));
+
+        // The next step has nothing to compute for r (its token is held); its output settles r.
+        SchedulerOutput next = s.schedule();
+        assertTrue(next.work().isEmpty());
+        List<RequestUpdate> updates = s.update(next, output(next, Set.of()));
+        Scheduler.RequestState released = s.requestState("r").orElseThrow();
+        assertEquals(12, released.confirmed());
+        assertEquals(13, released.numTokens());
+        assertEquals(List.of(new Scheduler.HoldResolution("r", true)), s.takeHoldResolutions());
+        assertTrue(updates.stream().anyMatch(u -> u instanceof RequestUpdate.TokenAdded t && t.token() == 7));
+    }
+
+    @Test
+    void aFailureReportedWithinTheWindowDropsTheHeldOutputsAndRecomputesFromTheFailedBlock() {
+        Recording connector = new Recording();
+        connector.offer = 8;
+        Scheduler s = scheduler(connector, 16);
+        add(s, "r", 12, 4);
+        SchedulerOutput load = s.schedule();
+        s.update(load, output(load, Set.of()));
+        int failed = s.requestState("r").orElseThrow().blocks().get(1);
+
+        SchedulerOutput next = s.schedule();
+        s.update(next, output(next, Set.of(failed)));
+        Scheduler.RequestState after = s.requestState("r").orElseThrow();
+        assertEquals(0, after.heldTokens());
+        assertEquals(BLOCK, after.scheduledThrough(), "recomputes from the failed block");
+        assertEquals(1, after.loadFailures());
+        assertEquals(List.of(new Scheduler.HoldResolution("r", false)), s.takeHoldResolutions());
+        assertEquals(0, s.stats().lateLoadFailureReports());
+
+        // Recomputed locally: the connector's next offer is trimmed to before the failed block.
+        SchedulerOutput again = s.schedule();
+        assertEquals(BLOCK, again.work().getFirst().start());
+        assertEquals(0, again.work().getFirst().externalTokens());
+    }
+
+    @Test
+    void freedBlocksJoinTheFreeQueueTailLastBlockFirst() {
+        Scheduler s = scheduler(null, 8);
+        add(s, "r", 10, 1);
+        SchedulerOutput out = s.schedule();
+        List<Integer> blocks = s.requestState("r").orElseThrow().blocks();
+        s.update(out, output(out, Set.of()));
+        int[] queue = s.kvCacheManager().pool().freeQueueOrder();
+        // The request finished at its cap and freed its blocks tail first: they are allocated last,
+        // its first block (the most shareable prefix) the very last.
+        int n = queue.length;
+        assertArrayEquals(new int[] {blocks.get(2), blocks.get(1), blocks.get(0)},
+                new int[] {queue[n - 3], queue[n - 2], queue[n - 1]});
+        assertEquals(Set.of(), s.finishedReceivingIds());
+        assertEquals(Set.of(), s.failedReceivingIds());
+    }
+}
