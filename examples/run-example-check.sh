@@ -172,12 +172,12 @@ check "... with exit status 0" "$WORK/disagg-tcp.txt" "exit status 0"
 # The soak command (issue 7): random streams with aborts, preemptions and injected copy faults
 # through the offload tier and through a multi of two tiers; nothing may leak or change an output.
 status=0; "$ROOT/kvconnect" soak --config "$WORK/offload.json" --rounds 6 \
-  --faults copy_fail=0.05,copy_stall=0.05,stall_ms=2 >"$WORK/soak.txt" 2>/dev/null || status=$?
+  --faults copy_fail=0.05,copy_stall=0.05,stall_ms=2,late_errors=0.5 >"$WORK/soak.txt" 2>/dev/null || status=$?
 echo "exit status $status" >>"$WORK/soak.txt"
 check "a soak of the offload tier with failed and stalled copies passes" "$WORK/soak.txt" "result: PASSED"
 check "... with exit status 0" "$WORK/soak.txt" "exit status 0"
 status=0; "$ROOT/kvconnect" soak --config "$WORK/tiers.json" --rounds 4 \
-  --faults copy_fail=0.05,copy_stall=0.05,stall_ms=2 >"$WORK/soak-multi.txt" 2>/dev/null || status=$?
+  --faults copy_fail=0.05,copy_stall=0.05,stall_ms=2,late_errors=0.5 >"$WORK/soak-multi.txt" 2>/dev/null || status=$?
 check "a soak of a multi of two tiers with failed and stalled copies passes" "$WORK/soak-multi.txt" "result: PASSED"
 
 echo "example plugin checks: $passed of $((passed + failed)) passed"

@@ -36,10 +36,11 @@ class MultiConformanceTest {
 
     @Test
     void theProbeAloneConforms() {
-        ConnectorConformance.of(new ProbeConnectorProvider(), Map.of("delay_steps", 2L, "ask_later", true)).run()
-                .assertPassed();
-        ConnectorConformance.of(new ProbeConnectorProvider(), Map.of("expected_finished_count", 1L)).run()
-                .assertPassed();
+        // The probe loads nothing: a pass-through for the kit.
+        ConnectorConformance.of(new ProbeConnectorProvider(), Map.of("delay_steps", 2L, "ask_later", true))
+                .passThrough().run().assertPassed();
+        ConnectorConformance.of(new ProbeConnectorProvider(), Map.of("expected_finished_count", 1L)).passThrough()
+                .run().assertPassed();
     }
 
     @Test
@@ -71,7 +72,8 @@ class MultiConformanceTest {
     @Test
     void twoChildrenDelayingFreesFinishingAtDifferentTimes() {
         // Each probe checks that it is told of a finished send only after its own workers reported it.
-        assertConforms(multi(child("probe", Map.of("delay_steps", 0L)), child("probe", Map.of("delay_steps", 3L))));
+        ConnectorConformance.of(new MultiConnectorProvider(), multi(child("probe", Map.of("delay_steps", 0L)),
+                child("probe", Map.of("delay_steps", 3L)))).withProviders(CHILDREN).passThrough().run().assertPassed();
     }
 
     @Test
@@ -104,8 +106,10 @@ class MultiConformanceTest {
                 child("probe", Map.of("throw_in", List.of("buildConnectorMetadata", "requestFinished", "takeStats",
                         "getFinished", "buildWorkerMetadata"), "every", 5L))))
                 .withProviders(CHILDREN).run();
+        assertTrue(result.scenarios().stream().filter(s -> !s.passed()).count() >= 10, result.summary());
         for (ConformanceResult.Scenario s : result.scenarios()) {
-            assertTrue(s.detail().matches("[1-9][0-9]* connector hook\\(s\\) threw"), result.summary());
+            assertTrue(s.passed() || s.detail().matches("[1-9][0-9]* connector hook\\(s\\) threw"),
+                    result.summary());
         }
     }
 

@@ -21,7 +21,8 @@ class MultiSoakTest {
                 Map.of("name", "offload", "config", Map.of("capacity", "1MiB"))));
         SoakReport report = Soak.of(new MultiConnectorProvider(), config)
                 .withProviders(List.of(new OffloadConnectorProvider()))
-                .faults(FaultPlan.parse("copy_fail=0.05,copy_stall=0.05,stall_ms=3")).rounds(12).seed(21).run();
+                .faults(FaultPlan.parse("copy_fail=0.05,copy_stall=0.05,stall_ms=3,late_errors=0.5")).rounds(12)
+                .seed(21).run();
 
         report.assertPassed();
         assertTrue(report.faultsInjected().keySet().stream().anyMatch(k -> k.startsWith("copy_fail")),

@@ -522,8 +522,14 @@ final class OffloadScheduler implements SchedulerConnector {
             return;
         }
         for (Job job : List.copyOf(jobs.values())) {
-            if (job.store && job.gpuBlocks.length > 0) {
-                pool.free(job.gpuBlocks);
+            if (job.store) {
+                // Only what is still held: the engine takes references back from a connector that
+                // made no progress for its connector timeout (a worker that lost a step's orders).
+                for (int id : job.gpuBlocks) {
+                    if (pool.heldReferences(id) > 0) {
+                        pool.free(id);
+                    }
+                }
             }
             jobs.remove(job.id);
         }

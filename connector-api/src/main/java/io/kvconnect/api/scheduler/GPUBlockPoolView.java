@@ -43,7 +43,11 @@ public interface GPUBlockPoolView {
      */
     void free(int... blockIds);
 
-    /** How many references this connector holds on {@code blockId}. */
+    /**
+     * How many references this connector holds on {@code blockId}. The engine takes every
+     * reference back from a connector that made no progress for its connector timeout while
+     * nothing else ran (or that it disabled), so a connector that frees lazily checks this first.
+     */
     int heldReferences(int blockId);
 
     /** The hash of {@code blockId} if it is cached (its content is a known full block). */

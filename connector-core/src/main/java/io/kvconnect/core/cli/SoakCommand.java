@@ -49,7 +49,7 @@ final class SoakCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--faults", paramLabel = "SPEC", defaultValue = "none",
-            description = "Faults to inject: copy_fail=P,copy_stall=P,stall_ms=MS,hook_throw=P "
+            description = "Faults to inject: copy_fail=P,copy_stall=P,stall_ms=MS,hook_throw=P,late_errors=P "
                     + "(rates in [0, 1]; default none).")
     String faults;
 
@@ -86,6 +86,7 @@ final class SoakCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.printf("soak: connector '%s' %s from %s, faults %s, seed %d%n", found.name(), found.version(),
                 found.source(), plan, seed);
+        out.printf("soak: uses %s%n", Soak.USES);
         out.flush();
         SoakReport report = soak.run();
         out.println(report.render());

@@ -20,13 +20,52 @@ public record ConformanceResult(List<Scenario> scenarios) {
      * @param name what the scenario checks
      * @param passed whether it passed
      * @param detail why it failed (empty when it passed)
+     * @param exercised what the runs with the connector did, so an author sees when a scenario did
+     *     not reach their code
      */
-    public record Scenario(String name, boolean passed, String detail) {
+    public record Scenario(String name, boolean passed, String detail, Exercised exercised) {
         /** Checks. */
         public Scenario {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(detail, "detail");
+            Objects.requireNonNull(exercised, "exercised");
         }
+    }
+
+    /**
+     * What a scenario's runs with the connector exercised, summed over them.
+     *
+     * @param hitTokens tokens the connector provided beyond the GPU prefix cache
+     * @param blocksLoaded blocks copied from host memory into the GPU cache (per worker)
+     * @param blocksStored blocks copied out of the GPU cache (per worker)
+     * @param preemptions requests preempted by recomputation
+     * @param loadFailures requests hit by a failed load
+     */
+    public record Exercised(long hitTokens, long blocksLoaded, long blocksStored, long preemptions,
+                            long loadFailures) {
+        /** Nothing. */
+        public static final Exercised NONE = new Exercised(0, 0, 0, 0, 0);
+
+        /** The sum of both. */
+        public Exercised plus(Exercised o) {
+            return new Exercised(hitTokens + o.hitTokens, blocksLoaded + o.blocksLoaded, blocksStored + o.blocksStored,
+                    preemptions + o.preemptions, loadFailures + o.loadFailures);
+        }
+
+        @Override
+        public String toString() {
+            return hitTokens + " hit tokens, " + blocksLoaded + " blocks loaded, " + blocksStored + " stored, "
+                    + preemptions + " preemptions, " + loadFailures + " load failures";
+        }
+    }
+
+    /** What every scenario exercised, summed. */
+    public Exercised exercised() {
+        Exercised all = Exercised.NONE;
+        for (Scenario s : scenarios) {
+            all = all.plus(s.exercised());
+        }
+        return all;
     }
 
     /** Whether every scenario passed. */
@@ -42,6 +81,7 @@ public record ConformanceResult(List<Scenario> scenarios) {
             if (!s.passed()) {
                 sb.append(": ").append(s.detail());
             }
+            sb.append("\n      exercised: ").append(s.exercised());
             sb.append('\n');
         }
         long failed = scenarios.stream().filter(s -> !s.passed()).count();

@@ -7,9 +7,11 @@ import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineInvariants;
 import io.kvconnect.core.engine.EngineSetup;
+import io.kvconnect.core.engine.Pacing;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.run.EngineFactory;
@@ -21,6 +23,7 @@ import io.kvconnect.core.workload.SyntheticChatSpec;
 import io.kvconnect.core.workload.SyntheticChatWorkload;
 import io.kvconnect.core.workload.Workload;
 import java.io.IOException;
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -57,6 +60,18 @@ import java.util.function.UnaryOperator;
  * Throughout, {@code requestFinished} must be called exactly once per request and
  * {@code getNumNewMatchedTokens} must not offer more tokens than a request has beyond its local hit.
  *
+ * <p>Three more scenarios check what the engine promises around failures: failed loads reported a
+ * step late (every output must still equal the run without the connector, so the connector must not
+ * store or serve what a request computed from a failed load before the engine confirmed it); every
+ * load failing (each request is granted at most two loads and finishes by recomputation in bounded
+ * steps); and a worker hook that throws once on one rank, losing that rank's orders of a step (the
+ * run must end, with the engine giving up what never completes after its connector timeout).
+ *
+ * <p>The model samples an end-of-sequence token now and then, so requests also stop early, some
+ * while their blocks are being stored or sent. Each scenario reports what it exercised (hit tokens,
+ * blocks loaded and stored, preemptions, load failures); a connector that is not declared a
+ * pass-through ({@link #passThrough()}) and never serves a load in any scenario fails the kit.
+ *
  * <p>A composite connector finds its children in the catalog the kit gives it; add their
  * providers with {@link #withProviders}.
  *
@@ -68,22 +83,44 @@ public final class ConnectorConformance {
     private static final int BLOCK_SIZE = 4;
     private static final int GPU_BLOCKS = 40;
     private static final int MAX_STEPS = 200_000;
+    /** End-of-sequence rate of the kit's model: with 4 to 12 output tokens, many requests stop early. */
+    private static final double EOS_RATE = 0.1;
+    /**
+     * The engine's connector timeout in the kit: short, so a lost step ends a scenario quickly, yet
+     * far above what any transfer of the kit's small engine takes.
+     */
+    private static final Duration CONNECTOR_TIMEOUT = Duration.ofMillis(500);
+    /** The worker-side bind call that throws in the lost-step scenario: mid-run, loads and stores going on. */
+    private static final int LOST_STEP_CALL = 30;
 
     private final ConnectorProvider provider;
     private final Map<String, Object> config;
     /** What the connector finds through {@code ConnectorContext.catalog()}: itself and any {@link #withProviders}. */
     private final ConnectorCatalog catalog;
+    private final List<? extends ConnectorProvider> others;
+    private final boolean passThrough;
 
     private ConnectorConformance(ConnectorProvider provider, Map<String, Object> config,
-                                 List<? extends ConnectorProvider> others) {
+                                 List<? extends ConnectorProvider> others, boolean passThrough) {
         this.provider = Objects.requireNonNull(provider, "provider");
         this.config = Map.copyOf(config);
+        this.others = List.copyOf(others);
         this.catalog = KitCatalog.of(provider, others);
+        this.passThrough = passThrough;
     }
 
     /** A kit for {@code provider} created with {@code config} (the connector's own configuration object). */
     public static ConnectorConformance of(ConnectorProvider provider, Map<String, Object> config) {
-        return new ConnectorConformance(provider, config, List.of());
+        return new ConnectorConformance(provider, config, List.of(), false);
+    }
+
+    /**
+     * The same kit for a connector that loads nothing by design (an observer, a metrics exporter):
+     * without this, a connector that serves no load in any scenario fails the kit, since a storage
+     * connector that never loads is broken.
+     */
+    public ConnectorConformance passThrough() {
+        return new ConnectorConformance(provider, config, others, true);
     }
 
     /**
@@ -95,7 +132,7 @@ public final class ConnectorConformance {
      * @throws IllegalArgumentException if two providers (the one under test included) share a name
      */
     public ConnectorConformance withProviders(List<? extends ConnectorProvider> providers) {
-        return new ConnectorConformance(provider, config, providers);
+        return new ConnectorConformance(provider, config, providers, passThrough);
     }
 
     /** Runs every scenario; never throws for a failing scenario (see {@link ConformanceResult#assertPassed()}). */
@@ -108,63 +145,191 @@ public final class ConnectorConformance {
             for (int workers : new int[] {1, 2}) {
                 String mode = (async ? "async" : "sync") + " scheduling, " + workers + " worker(s)";
                 scenarios.add(scenario("outputs equal the run without the connector (" + mode + ")",
-                        () -> sameOutputs(workload, async, workers)));
+                        ex -> sameOutputs(workload, async, workers, ex)));
             }
         }
         scenarios.add(scenario("aborts at random points leave nothing behind (sync scheduling, 2 workers)",
-                () -> aborts(false, CopyFaults.NONE)));
+                ex -> aborts(false, CopyFaults.NONE, ex)));
         scenarios.add(scenario("aborts at random points leave nothing behind (async scheduling, 2 workers)",
-                () -> aborts(true, CopyFaults.NONE)));
+                ex -> aborts(true, CopyFaults.NONE, ex)));
         scenarios.add(scenario("slow copies outlive their requests' steps, never reading reused blocks "
-                + "(sync scheduling, 1 worker)", () -> slowCopies(workload)));
+                + "(sync scheduling, 1 worker)", ex -> slowCopies(workload, ex)));
+        scenarios.add(scenario("stores stalled while a tight pool hands freed blocks out again store only what was "
+                + "computed, as reloading everything shows (sync scheduling, 1 worker)", this::stalledStoresReused));
         scenarios.add(scenario("aborts while copies are slow leave nothing behind (async scheduling, 2 workers)",
-                () -> aborts(true, SLOW_COPIES)));
+                ex -> aborts(true, SLOW_COPIES, ex)));
         scenarios.add(scenario("failed and stalled copies are recomputed, never read (load failure policy recompute, "
-                + "async scheduling, 2 workers)", () -> failedCopies(workload, LoadFailurePolicy.RECOMPUTE, true)));
+                + "async scheduling, 2 workers)", ex -> failedCopies(workload, LoadFailurePolicy.RECOMPUTE, true, ex)));
         scenarios.add(scenario("failed copies fail only requests that needed them (load failure policy fail, "
-                + "sync scheduling, 2 workers)", () -> failedCopies(workload, LoadFailurePolicy.FAIL, false)));
+                + "sync scheduling, 2 workers)", ex -> failedCopies(workload, LoadFailurePolicy.FAIL, false, ex)));
+        scenarios.add(scenario("failed loads reported a step late are never used, stored or served (load failure "
+                + "policy recompute, async scheduling, 2 workers)", ex -> lateFailureReports(workload, ex)));
+        scenarios.add(scenario("every load fails: requests are loaded at most twice and recomputed in bounded steps "
+                + "(load failure policy recompute, sync scheduling, 2 workers)", ex -> everyLoadFails(workload, ex)));
+        scenarios.add(scenario("a worker hook that throws once on one rank loses its step, and nothing hangs "
+                + "(connector_errors fail_requests, 2 workers)", ex -> lostStep(workload, ex)));
+        if (!passThrough) {
+            ConformanceResult.Exercised all = ConformanceResult.Exercised.NONE;
+            for (ConformanceResult.Scenario sc : scenarios) {
+                all = all.plus(sc.exercised());
+            }
+            boolean loaded = all.hitTokens() > 0;
+            scenarios.add(new ConformanceResult.Scenario("the connector served loads in the scenarios (declare a "
+                    + "connector that loads nothing by design with passThrough())", loaded, loaded ? ""
+                    : "no scenario loaded a single token from the connector: a storage connector that never loads "
+                    + "is broken", ConformanceResult.Exercised.NONE));
+        }
         return new ConformanceResult(scenarios);
     }
 
     private interface Check {
-        String run() throws Exception;
+        String run(ConformanceResult.Exercised[] exercised) throws Exception;
     }
 
     private static ConformanceResult.Scenario scenario(String name, Check check) {
+        ConformanceResult.Exercised[] exercised = {ConformanceResult.Exercised.NONE};
         try {
-            String problem = check.run();
-            return new ConformanceResult.Scenario(name, problem.isEmpty(), problem);
+            String problem = check.run(exercised);
+            return new ConformanceResult.Scenario(name, problem.isEmpty(), problem, exercised[0]);
         } catch (Exception | AssertionError e) {
-            return new ConformanceResult.Scenario(name, false, e.toString());
+            return new ConformanceResult.Scenario(name, false, e.toString(), exercised[0]);
         }
     }
 
-    private String sameOutputs(Workload workload, boolean async, int workers) throws Exception {
-        Outcome without = runWorkload(workload, async, workers, false, LoadFailurePolicy.FAIL, CopyFaults.NONE);
-        if (!without.problems.isEmpty()) {
-            return "the run without the connector failed (an engine bug): " + String.join("; ", without.problems);
-        }
-        Map<String, int[]> baseline = without.outputs;
-        Outcome with = runWorkload(workload, async, workers, true, LoadFailurePolicy.FAIL, CopyFaults.NONE);
-        return compare(baseline, with, false);
+    private String sameOutputs(Workload workload, boolean async, int workers, ConformanceResult.Exercised[] ex)
+            throws Exception {
+        return compared(workload, Run.of(async, workers, LoadFailurePolicy.FAIL), ex, false);
     }
 
-    private String slowCopies(Workload workload) throws Exception {
-        Outcome without = runWorkload(workload, false, 1, false, LoadFailurePolicy.FAIL, CopyFaults.NONE);
-        if (!without.problems.isEmpty()) {
-            return "the run without the connector failed (an engine bug): " + String.join("; ", without.problems);
-        }
-        Outcome with = runWorkload(workload, false, 1, true, LoadFailurePolicy.FAIL, SLOW_COPIES, FAST_GPU);
-        return compare(without.outputs, with, false);
+    private String slowCopies(Workload workload, ConformanceResult.Exercised[] ex) throws Exception {
+        return compared(workload, Run.of(false, 1, LoadFailurePolicy.FAIL).withCopies(SLOW_COPIES).withCost(FAST_GPU), ex,
+                false);
     }
 
-    private String failedCopies(Workload workload, LoadFailurePolicy policy, boolean async) throws Exception {
-        Outcome without = runWorkload(workload, async, 2, false, policy, CopyFaults.NONE);
+    private String failedCopies(Workload workload, LoadFailurePolicy policy, boolean async,
+                                ConformanceResult.Exercised[] ex) throws Exception {
+        return compared(workload, Run.of(async, 2, policy).withCopies(new FlakyCopies()), ex,
+                policy == LoadFailurePolicy.FAIL);
+    }
+
+    private String lateFailureReports(Workload workload, ConformanceResult.Exercised[] ex) throws Exception {
+        FaultInjector late = new FaultInjector(new FaultPlan(0, 0, 0, 0, 1), 17);
+        return compared(workload, Run.of(true, 2, LoadFailurePolicy.RECOMPUTE).withCopies(new FlakyCopies())
+                .withWorkerWrapper(w -> new FaultyWorkerConnector(w, late)), ex, false);
+    }
+
+    private String everyLoadFails(Workload workload, ConformanceResult.Exercised[] ex) throws Exception {
+        CopyFaults noLoads = (direction, blockIds) -> {
+            if (direction == CopyFaults.Direction.FROM_HOST) {
+                throw new IOException("injected: every load fails (blocks " + Arrays.toString(blockIds) + ")");
+            }
+        };
+        int[] mostLoads = {0};
+        String problem = compared(workload, Run.of(false, 2, LoadFailurePolicy.RECOMPUTE).withCopies(noLoads)
+                .withOnCounting(c -> mostLoads[0] = c.maxLoadsPerRequest()), ex, false);
+        if (problem.isEmpty() && mostLoads[0] > 2) {
+            return "a request was granted " + mostLoads[0] + " loads although every load fails (the engine allows "
+                    + "two)";
+        }
+        return problem;
+    }
+
+    /**
+     * Waves of short requests over a shared prefix keep the pool full, so blocks freed by finished
+     * requests go to new ones within a step or two, while every store out of the GPU cache waits 10
+     * ms before it reads a byte. Then the GPU prefix cache is cleared and every prompt comes again:
+     * the connector serves what it stored, and a block it read after the engine handed it to
+     * another request shows up as a wrong load.
+     */
+    private String stalledStoresReused(ConformanceResult.Exercised[] ex) throws Exception {
+        Map<String, int[]> without = reuseRun(false, ex);
+        if (without == null) {
+            return "the run without the connector failed (an engine bug)";
+        }
+        String[] problem = {""};
+        Map<String, int[]> with = reuseRun(true, ex, problem);
+        if (!problem[0].isEmpty()) {
+            return problem[0];
+        }
+        for (Map.Entry<String, int[]> e : without.entrySet()) {
+            if (!Arrays.equals(e.getValue(), with.get(e.getKey()))) {
+                return "request " + e.getKey() + " produced " + Arrays.toString(with.get(e.getKey())) + " instead of "
+                        + Arrays.toString(e.getValue());
+            }
+        }
+        return "";
+    }
+
+    private Map<String, int[]> reuseRun(boolean withConnector, ConformanceResult.Exercised[] ex) throws Exception {
+        String[] problem = {""};
+        Map<String, int[]> out = reuseRun(withConnector, ex, problem);
+        return problem[0].isEmpty() ? out : null;
+    }
+
+    private Map<String, int[]> reuseRun(boolean withConnector, ConformanceResult.Exercised[] ex, String[] problem)
+            throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean stall = new java.util.concurrent.atomic.AtomicBoolean(true);
+        CopyFaults stalledStores = (direction, blockIds) -> {
+            if (direction == CopyFaults.Direction.TO_HOST && stall.get()) {
+                Thread.sleep(10);
+            }
+        };
+        CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
+        Run run = Run.of(false, 1, LoadFailurePolicy.FAIL).withCopies(stalledStores).withCost(FAST_GPU);
+        SplittableRandom random = new SplittableRandom(23);
+        int[] shared = tokens(random, 10);
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            int[] own = tokens(random, 6 + random.nextInt(14));
+            int[] prompt = Arrays.copyOf(shared, shared.length + own.length);
+            System.arraycopy(own, 0, prompt, shared.length, own.length);
+            prompts.add(prompt);
+        }
+        try (Engine engine = new Engine(setup(run, withConnector, counting))) {
+            for (int i = 0; i < prompts.size(); i++) {
+                engine.addRequest("first-" + i, prompts.get(i), 2 + i % 3);
+                if (i % 5 == 4) {
+                    engine.step();
+                    engine.step();
+                }
+            }
+            for (int step = 0; step < MAX_STEPS && engine.hasWork(); step++) {
+                engine.step();
+            }
+            stall.set(false);
+            if (!engine.scheduler().resetPrefixCache()) {
+                problem[0] = "the GPU prefix cache could not be cleared after a drained run (blocks still held)";
+                return Map.of();
+            }
+            for (int i = 0; i < prompts.size(); i++) {
+                engine.addRequest("again-" + i, prompts.get(i), 2 + i % 3);
+                engine.step();
+            }
+            Outcome outcome = finish(engine, counting[0], false);
+            if (withConnector) {
+                ex[0] = ex[0].plus(outcome.exercised);
+            }
+            problem[0] = String.join("; ", outcome.problems);
+            return outcome.outputs;
+        }
+    }
+
+    private String lostStep(Workload workload, ConformanceResult.Exercised[] ex) throws Exception {
+        return compared(workload, Run.of(false, 2, LoadFailurePolicy.RECOMPUTE).withLostStepOnRank(1)
+                .expectingHookFailures(),
+                ex, true);
+    }
+
+    /** Runs {@code workload} without and with the connector under {@code run}, and compares. */
+    private String compared(Workload workload, Run run, ConformanceResult.Exercised[] ex, boolean failuresAllowed)
+            throws Exception {
+        Outcome without = runWorkload(workload, run, false);
         if (!without.problems.isEmpty()) {
             return "the run without the connector failed (an engine bug): " + String.join("; ", without.problems);
         }
-        Outcome with = runWorkload(workload, async, 2, true, policy, new FlakyCopies());
-        return compare(without.outputs, with, policy == LoadFailurePolicy.FAIL);
+        Outcome with = runWorkload(workload, run, true);
+        ex[0] = ex[0].plus(with.exercised);
+        return compare(without.outputs, with, failuresAllowed);
     }
 
     /**
@@ -211,18 +376,61 @@ public final class ConnectorConformance {
      * @param failures why requests failed, by id
      * @param problems what the kit found wrong
      */
-    private record Outcome(Map<String, int[]> outputs, Map<String, String> failures, List<String> problems) {
+    private record Outcome(Map<String, int[]> outputs, Map<String, String> failures, List<String> problems,
+                           ConformanceResult.Exercised exercised) {
     }
 
-    private Outcome runWorkload(Workload workload, boolean async, int workers, boolean withConnector,
-                                LoadFailurePolicy policy, CopyFaults faults) throws Exception {
-        return runWorkload(workload, async, workers, withConnector, policy, faults, ModelCost.defaults());
+    /**
+     * How one run of a scenario is set up.
+     *
+     * @param async asynchronous scheduling
+     * @param workers tensor-parallel workers
+     * @param policy the load failure policy
+     * @param copies copy faults of the engine's copy service
+     * @param cost the modelled compute cost
+     * @param workerWrapper wraps each worker side (fault decorators)
+     * @param lostStepRank the rank whose worker side loses one step's orders, or -1
+     * @param hookFailuresExpected whether hook failures are part of the scenario (not a problem)
+     * @param onCounting told the call-counting decorator of the connector once the run ended
+     */
+    private record Run(boolean async, int workers, LoadFailurePolicy policy, CopyFaults copies, ModelCost cost,
+                       UnaryOperator<WorkerConnector> workerWrapper, int lostStepRank, boolean hookFailuresExpected,
+                       java.util.function.Consumer<CountingSchedulerConnector> onCounting) {
+        static Run of(boolean async, int workers, LoadFailurePolicy policy) {
+            return new Run(async, workers, policy, CopyFaults.NONE, ModelCost.defaults(), UnaryOperator.identity(), -1,
+                    false, c -> { });
+        }
+
+        Run withCopies(CopyFaults c) {
+            return new Run(async, workers, policy, c, cost, workerWrapper, lostStepRank, hookFailuresExpected,
+                    onCounting);
+        }
+
+        Run withCost(ModelCost c) {
+            return new Run(async, workers, policy, copies, c, workerWrapper, lostStepRank, hookFailuresExpected,
+                    onCounting);
+        }
+
+        Run withWorkerWrapper(UnaryOperator<WorkerConnector> w) {
+            return new Run(async, workers, policy, copies, cost, w, lostStepRank, hookFailuresExpected, onCounting);
+        }
+
+        Run withLostStepOnRank(int rank) {
+            return new Run(async, workers, policy, copies, cost, workerWrapper, rank, hookFailuresExpected, onCounting);
+        }
+
+        Run expectingHookFailures() {
+            return new Run(async, workers, policy, copies, cost, workerWrapper, lostStepRank, true, onCounting);
+        }
+
+        Run withOnCounting(java.util.function.Consumer<CountingSchedulerConnector> c) {
+            return new Run(async, workers, policy, copies, cost, workerWrapper, lostStepRank, hookFailuresExpected, c);
+        }
     }
 
-    private Outcome runWorkload(Workload workload, boolean async, int workers, boolean withConnector,
-                                LoadFailurePolicy policy, CopyFaults faults, ModelCost cost) throws Exception {
+    private Outcome runWorkload(Workload workload, Run run, boolean withConnector) throws Exception {
         CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
-        try (Engine engine = new Engine(setup(async, workers, withConnector, counting, policy, faults, cost))) {
+        try (Engine engine = new Engine(setup(run, withConnector, counting))) {
             int[] steps = {0};
             new WorkloadDriver(engine, workload).run(done -> {
                 if (++steps[0] > MAX_STEPS) {
@@ -230,14 +438,19 @@ public final class ConnectorConformance {
                             + " steps (a request is stuck)");
                 }
             });
-            return finish(engine, counting[0]);
+            Outcome outcome = finish(engine, counting[0], run.hookFailuresExpected());
+            if (counting[0] != null) {
+                run.onCounting().accept(counting[0]);
+            }
+            return outcome;
         }
     }
 
-    private String aborts(boolean async, CopyFaults faults) throws Exception {
+    private String aborts(boolean async, CopyFaults faults, ConformanceResult.Exercised[] ex) throws Exception {
         CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
         SplittableRandom random = new SplittableRandom(11);
-        try (Engine engine = new Engine(setup(async, 2, true, counting, LoadFailurePolicy.FAIL, faults, FAST_GPU))) {
+        Run run = Run.of(async, 2, LoadFailurePolicy.FAIL).withCopies(faults).withCost(FAST_GPU);
+        try (Engine engine = new Engine(setup(run, true, counting))) {
             int[] shared = tokens(random, 18);
             List<String> ids = new ArrayList<>();
             for (int round = 0; round < 3; round++) {
@@ -256,7 +469,8 @@ public final class ConnectorConformance {
                     engine.step();
                 }
             }
-            Outcome outcome = finish(engine, counting[0]);
+            Outcome outcome = finish(engine, counting[0], false);
+            ex[0] = ex[0].plus(outcome.exercised);
             long finished = outcome.outputs.size();
             if (finished != ids.size()) {
                 return "only " + finished + " of " + ids.size() + " requests finished";
@@ -265,7 +479,8 @@ public final class ConnectorConformance {
         }
     }
 
-    private static Outcome finish(Engine engine, CountingSchedulerConnector counting) throws Exception {
+    private static Outcome finish(Engine engine, CountingSchedulerConnector counting, boolean hookFailuresExpected)
+            throws Exception {
         List<String> problems = new ArrayList<>();
         // Bounded: a connector that reports pending work forever, or a stuck transfer, must fail
         // the scenario, not hang the caller's test.
@@ -275,7 +490,7 @@ public final class ConnectorConformance {
         if (engine.hasWork()) {
             problems.add("the engine still had work after " + MAX_STEPS + " steps (a stuck request or transfer, "
                     + "or hasPendingWork() that never ends)");
-            return new Outcome(engine.metrics().outputs(), engine.metrics().failures(), problems);
+            return new Outcome(engine.metrics().outputs(), engine.metrics().failures(), problems, exercised(engine));
         }
         try {
             EngineInvariants.checkDrained(engine.scheduler());
@@ -290,30 +505,47 @@ public final class ConnectorConformance {
             problems.add("the connector still held " + engine.scheduler().stats().leakedConnectorReferences()
                     + " GPU block reference(s) at shutdown");
         }
-        if (engine.scheduler().stats().hookFailures() > 0) {
+        if (engine.scheduler().stats().hookFailures() > 0 && !hookFailuresExpected) {
             problems.add(engine.scheduler().stats().hookFailures() + " connector hook(s) threw");
         }
         if (counting != null) {
             problems.addAll(counting.problems());
         }
-        return new Outcome(engine.metrics().outputs(), engine.metrics().failures(), problems);
+        return new Outcome(engine.metrics().outputs(), engine.metrics().failures(), problems, exercised(engine));
     }
 
-    private EngineSetup setup(boolean async, int workers, boolean withConnector, CountingSchedulerConnector[] out,
-                              LoadFailurePolicy policy, CopyFaults faults, ModelCost cost) {
-        SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, async, policy);
+    private static ConformanceResult.Exercised exercised(Engine engine) {
+        var stats = engine.scheduler().stats();
+        var ex = engine.executor();
+        return new ConformanceResult.Exercised(stats.connectorHits(),
+                ex.blocksCopied(CopyFaults.Direction.FROM_HOST) / engine.setup().workers(),
+                ex.blocksCopied(CopyFaults.Direction.TO_HOST) / engine.setup().workers(), stats.preemptions(),
+                stats.loadFailures());
+    }
+
+    private EngineSetup setup(Run run, boolean withConnector, CountingSchedulerConnector[] out) {
+        SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, run.async(), run.policy())
+                .withConnectorTimeout(CONNECTOR_TIMEOUT);
         Optional<EngineSetup.ConnectorSides> sides = Optional.empty();
         if (withConnector) {
-            EngineInfo info = new EngineInfo("conformance", MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, async);
+            EngineInfo info = new EngineInfo("conformance", MODEL, BLOCK_SIZE, GPU_BLOCKS, run.workers(), run.async());
             InstantSource clock = InstantSource.system();
             ConnectorConfig own = ConnectorConfig.of("connector.config", config);
-            sides = Optional.of(EngineFactory.sides(provider, own, info, catalog, clock).wrap(s -> {
+            EngineSetup.ConnectorSides wrapped = EngineFactory.sides(provider, own, info, catalog, clock).wrap(s -> {
                 out[0] = new CountingSchedulerConnector(s);
                 return out[0];
-            }, UnaryOperator.identity()));
+            }, run.workerWrapper());
+            if (run.lostStepRank() >= 0) {
+                var base = wrapped;
+                wrapped = new EngineSetup.ConnectorSides(base.name(), base.scheduler(), rank -> rank == run.lostStepRank()
+                        ? new LostStepWorkerConnector(base.workers().apply(rank), LOST_STEP_CALL)
+                        : base.workers().apply(rank));
+            }
+            sides = Optional.of(wrapped);
         }
-        return new EngineSetup(MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, scheduler, LayoutKind.PER_LAYER, true,
-                cost, sides, faults, true);
+        // The copy faults hit only the run with the connector: the baseline must be fault-free.
+        return new EngineSetup(MODEL, BLOCK_SIZE, GPU_BLOCKS, run.workers(), scheduler, LayoutKind.PER_LAYER, true,
+                run.cost(), sides, withConnector ? run.copies() : CopyFaults.NONE, true, EOS_RATE, Pacing.OFF);
     }
 
     /** {@code n} random token ids of the kit's vocabulary (1 to 31 999). */

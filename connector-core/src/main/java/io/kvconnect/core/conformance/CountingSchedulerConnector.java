@@ -28,6 +28,7 @@ final class CountingSchedulerConnector implements SchedulerConnector {
     private final SchedulerConnector delegate;
     private final Map<String, Integer> added = new HashMap<>();
     private final Map<String, Integer> finished = new HashMap<>();
+    private final Map<String, Integer> loads = new HashMap<>();
     private final List<String> problems = new ArrayList<>();
 
     CountingSchedulerConnector(SchedulerConnector delegate) {
@@ -69,7 +70,15 @@ final class CountingSchedulerConnector implements SchedulerConnector {
 
     @Override
     public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        if (externalTokens > 0) {
+            loads.merge(request.requestId(), 1, Integer::sum);
+        }
         delegate.updateStateAfterAlloc(request, blocks, externalTokens);
+    }
+
+    /** The most external loads the engine granted one request (0 if none). */
+    int maxLoadsPerRequest() {
+        return loads.values().stream().mapToInt(Integer::intValue).max().orElse(0);
     }
 
     @Override

@@ -35,6 +35,15 @@ final class FaultInjector implements CopyFaults {
         }
     }
 
+    /** Whether a worker's report of failed loads is held back one step, counted under {@code late_errors}. */
+    boolean delayErrorReport() {
+        if (plan.lateErrorRate() > 0 && draw() < plan.lateErrorRate()) {
+            count("late_errors");
+            return true;
+        }
+        return false;
+    }
+
     @Override
     public void beforeCopy(Direction direction, int[] blockIds) throws Exception {
         String dir = direction == Direction.TO_HOST ? "to_host" : "from_host";

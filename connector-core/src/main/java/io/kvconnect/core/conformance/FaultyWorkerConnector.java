@@ -15,11 +15,14 @@ import java.util.Set;
 /**
  * Forwards every hook, but first throws {@link InjectedFault} at the plan's rate, as a plugin with
  * a bug would. {@code registerKvCaches}, {@code handshakeMetadata} and {@code shutdown} never throw (start-up and tear-down
- * failures are tested with plugin loading). The worker's thread only.
+ * failures are tested with plugin loading). At the plan's late-report rate, the failed loads the
+ * connector reports are held back and reported with the next step's. The worker's thread only.
  */
 final class FaultyWorkerConnector implements WorkerConnector {
     private final WorkerConnector delegate;
     private final FaultInjector faults;
+    /** Failed loads held back from the last report, reported with the next one. */
+    private Set<Integer> heldErrors = Set.of();
 
     FaultyWorkerConnector(WorkerConnector delegate, FaultInjector faults) {
         this.delegate = delegate;
@@ -81,7 +84,19 @@ final class FaultyWorkerConnector implements WorkerConnector {
     @Override
     public Set<Integer> getBlockIdsWithLoadErrors() {
         faults.maybeThrowIn("getBlockIdsWithLoadErrors");
-        return delegate.getBlockIdsWithLoadErrors();
+        Set<Integer> now = delegate.getBlockIdsWithLoadErrors();
+        Set<Integer> due = heldErrors;
+        heldErrors = Set.of();
+        if (!now.isEmpty() && faults.delayErrorReport()) {
+            heldErrors = now;
+            return due;
+        }
+        if (due.isEmpty()) {
+            return now;
+        }
+        Set<Integer> both = new java.util.HashSet<>(due);
+        both.addAll(now);
+        return both;
     }
 
     @Override

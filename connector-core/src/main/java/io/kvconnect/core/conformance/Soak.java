@@ -11,6 +11,7 @@ import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineInvariants;
 import io.kvconnect.core.engine.EngineSetup;
+import io.kvconnect.core.engine.Pacing;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.run.EngineFactory;
@@ -41,6 +42,12 @@ import java.util.function.LongConsumer;
  * fail}; when hooks are made to throw, the engine runs with {@code connector_errors: disable}, so
  * a throwing connector is shut down and the round goes on without it.
  *
+ * <p>The soak's engine is its own, small and fixed (model {@link #MODEL_DESCRIPTION}, block size
+ * {@value #BLOCK_SIZE}, {@value #GPU_BLOCKS} GPU blocks, 1 or 2 workers by round, the model's
+ * end-of-sequence rate {@value #EOS_RATE} so requests also stop early): of a configuration file it
+ * uses only the connector. With {@code late_errors} in the plan, workers' reports of failed loads
+ * are held back a step (within the engine's load failure window).
+ *
  * <p>After every step the engine's invariants are checked; after each round nothing may be held
  * and no request left. Every request that finished normally must have produced exactly the output
  * of a fault-free run without the connector, and every aborted or failed one a prefix of it (the
@@ -59,6 +66,17 @@ public final class Soak {
     private static final ModelShape MODEL = new ModelShape("soak", 2, 2, 16, DType.FP16);
     private static final int BLOCK_SIZE = 4;
     private static final int GPU_BLOCKS = 48;
+    private static final double EOS_RATE = 0.1;
+    /** What {@link #MODEL} is, in words. */
+    public static final String MODEL_DESCRIPTION = "2 layers, 2 KV heads of dim 16, FP16";
+    /**
+     * What of an engine configuration the soak uses, in words: only the connector; the rest is the
+     * soak's own.
+     */
+    public static final String USES = "the connector and its configuration; its own engine otherwise (model "
+            + MODEL_DESCRIPTION + ", block size " + BLOCK_SIZE + ", " + GPU_BLOCKS + " GPU blocks, 1 or 2 workers "
+            + "and sync or async scheduling by round, load failure policy recompute or fail by round), so the "
+            + "configuration's model, workers, gpu_blocks, scheduling and policies are not used";
     private static final int MAX_STEPS_PER_ROUND = 200_000;
     private static final int MAX_PROBLEMS = 50;
 
@@ -163,7 +181,7 @@ public final class Soak {
         }
         return new SoakReport(provider.name(), plan, round, t.requests, t.ok, t.aborted, t.failed, t.recomputed,
                 injector.injected(), t.hookFailures, t.disabledRounds, t.reclaimed, t.discardedWrongReads,
-                t.leakRounds, t.crashes, t.problems);
+                t.leakRounds, t.crashes, t.problems, t.hitTokens, t.blocksLoaded, t.blocksStored);
     }
 
     /** Appends the faults injected in a round to the problems it found, to help reproduce them. */
@@ -194,6 +212,9 @@ public final class Soak {
         int disabledRounds;
         long reclaimed;
         long discardedWrongReads;
+        long hitTokens;
+        long blocksLoaded;
+        long blocksStored;
         int leakRounds;
         int crashes;
         final List<String> problems = new ArrayList<>();
@@ -298,6 +319,9 @@ public final class Soak {
         }
         var metrics = engine.metrics();
         t.discardedWrongReads += metrics.discardedWrongReads();
+        t.hitTokens += stats.connectorHits();
+        t.blocksLoaded += engine.executor().blocksCopied(CopyFaults.Direction.FROM_HOST) / engine.setup().workers();
+        t.blocksStored += engine.executor().blocksCopied(CopyFaults.Direction.TO_HOST) / engine.setup().workers();
         if (metrics.mismatches() > 0) {
             t.problem(mode + ": " + metrics.mismatches() + " KV read(s) had wrong content and their output was used");
         }
@@ -372,7 +396,7 @@ public final class Soak {
         SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, async,
                 LoadFailurePolicy.FAIL);
         return new EngineSetup(MODEL, BLOCK_SIZE, 4096, workers, scheduler, LayoutKind.PER_LAYER, true,
-                ModelCost.defaults(), Optional.empty(), CopyFaults.NONE, false);
+                ModelCost.defaults(), Optional.empty(), CopyFaults.NONE, false, EOS_RATE, Pacing.OFF);
     }
 
     private EngineSetup setup(boolean async, int workers, LoadFailurePolicy policy, FaultInjector injector) {
@@ -385,6 +409,6 @@ public final class Soak {
                 clock).wrap(s -> new FaultySchedulerConnector(s, injector), w -> new FaultyWorkerConnector(w, injector)));
         CopyFaults copies = plan.copyFailRate() > 0 || plan.copyStallRate() > 0 ? injector : CopyFaults.NONE;
         return new EngineSetup(MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, scheduler, LayoutKind.PER_LAYER, true,
-                ModelCost.defaults(), sides, copies, true);
+                ModelCost.defaults(), sides, copies, true, EOS_RATE, Pacing.OFF);
     }
 }

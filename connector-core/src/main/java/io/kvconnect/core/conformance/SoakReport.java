@@ -27,11 +27,15 @@ import java.util.TreeMap;
  * @param crashes rounds that ended with an exception out of the engine (must be zero)
  * @param problems what went wrong: stuck requests, leaked blocks, wrong outputs, used wrong KV,
  *     crashes (at most the first 50)
+ * @param hitTokens tokens the connector provided beyond the GPU prefix cache, over all rounds
+ * @param blocksLoaded blocks copied into the GPU cache (per worker), over all rounds
+ * @param blocksStored blocks copied out of the GPU cache (per worker), over all rounds
  */
 public record SoakReport(String connector, FaultPlan faults, int rounds, long requests, long finishedOk, long aborted,
                          long failed, long recomputed, Map<String, Long> faultsInjected, long hookFailures,
                          int connectorDisabledRounds, long reclaimedConnectorReferences, long discardedWrongReads,
-                         int leakRounds, int crashes, List<String> problems) {
+                         int leakRounds, int crashes, List<String> problems, long hitTokens, long blocksLoaded,
+                         long blocksStored) {
     /** Copies. */
     public SoakReport {
         faultsInjected = Map.copyOf(faultsInjected);
@@ -57,6 +61,8 @@ public record SoakReport(String connector, FaultPlan faults, int rounds, long re
         lines.add(String.format(Locale.ROOT, "  rounds %d, requests %d: %d finished with the fault-free output, "
                 + "%d aborted, %d failed with a reason, %d recomputed after a failed load", rounds, requests,
                 finishedOk, aborted, failed, recomputed));
+        lines.add(String.format(Locale.ROOT, "  exercised: %d connector hit tokens, %d blocks loaded, %d stored",
+                hitTokens, blocksLoaded, blocksStored));
         long total = faultsInjected.values().stream().mapToLong(Long::longValue).sum();
         lines.add("  faults injected: " + total + (faultsInjected.isEmpty() ? "" : " " + new TreeMap<>(faultsInjected)));
         lines.add("  hook failures counted by the engine: " + hookFailures + "; connector disabled in "

@@ -26,6 +26,7 @@ final class ConnectorWatchdog {
     private long idleSince = -1;
     private long idleFingerprint;
     private boolean idleGivenUp;
+    private long givenUpFingerprint;
 
     /**
      * @param timeoutNanos how long a wait may last
@@ -88,32 +89,50 @@ final class ConnectorWatchdog {
      * Called once per step while the engine waits only for the connector.
      *
      * @param fingerprint changes whenever the connector makes progress
-     * @return true once the connector made no progress for the timeout (then once more only after
-     *     it made progress and stalled again)
+     * @return true once the connector made no progress for the timeout; the caller then gives up
+     *     and reports the fingerprint after that with {@link #gaveUp}
      */
     boolean idleStalled(long fingerprint) {
+        if (idleGivenUp) {
+            if (fingerprint == givenUpFingerprint) {
+                return false;
+            }
+            idleGivenUp = false; // progress since: wait for it again
+            idleSince = -1;
+        }
         long now = clock.getAsLong();
         if (idleSince < 0 || fingerprint != idleFingerprint) {
             idleSince = now;
             idleFingerprint = fingerprint;
-            idleGivenUp = false;
             return false;
         }
-        if (!idleGivenUp && now - idleSince >= timeoutNanos) {
-            idleGivenUp = true;
-            return true;
-        }
-        return false;
+        return now - idleSince >= timeoutNanos;
     }
 
-    /** The engine has other work again (or the connector made progress): the idle wait starts over. */
+    /** The engine gave up waiting; {@code fingerprint} is the connector's state after that. */
+    void gaveUp(long fingerprint) {
+        idleGivenUp = true;
+        givenUpFingerprint = fingerprint;
+        idleSince = -1;
+    }
+
+    /** The engine has other work again: the next idle wait starts afresh. */
     void notIdle() {
+        idleSince = -1;
+    }
+
+    /** The connector reported no pending work: whatever it was stuck on is over. */
+    void pendingEnded() {
         idleSince = -1;
         idleGivenUp = false;
     }
 
-    /** Whether the engine gave up waiting for the connector's idle pending work. */
-    boolean idleGivenUp() {
-        return idleGivenUp;
+    /**
+     * Whether the engine gave up waiting for the connector's pending work while idle and the
+     * connector made no progress since: the engine then does not step for it. Progress (a finished
+     * transfer, a reference taken or returned) or no pending work makes it wait again.
+     */
+    boolean givenUpAt(long fingerprint) {
+        return idleGivenUp && fingerprint == givenUpFingerprint;
     }
 }

@@ -197,8 +197,6 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             throw new IllegalArgumentException("request id '" + id + "' is already in use");
         }
         Request r = new Request(id, prompt, maxTokens, priority, arrivals++, params, cacheSalt, hasher);
-        // New work: a connector the watchdog gave up on gets its chance again.
-        watchdog.notIdle();
         // A request that cannot fit even alone would wait (or preempt itself) forever: refuse it now.
         long needed = ((long) prompt.length + maxTokens + blockSize - 1) / blockSize;
         if (needed > pool.usableBlocks()) {
@@ -1131,11 +1129,20 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         if (disableRequested) {
             return true;
         }
-        if (watchdog.idleGivenUp()) {
+        Boolean pending = guard.call("hasPendingWork", connector::hasPendingWork);
+        if (disableRequested) {
+            return true; // the call itself failed
+        }
+        if (pending == null || !pending) {
+            watchdog.pendingEnded();
             return false;
         }
-        Boolean pending = guard.call("hasPendingWork", connector::hasPendingWork);
-        return (pending != null && pending) || disableRequested; // the call itself may have failed
+        return !watchdog.givenUpAt(progressFingerprint());
+    }
+
+    /** Changes whenever the connector makes progress: a transfer reported finished, a reference taken or returned. */
+    private long progressFingerprint() {
+        return connectorView.totalHeld() * 1_000_003L + transferReports;
     }
 
     /** Whether nothing is left but what the connector itself may still do. */
@@ -1174,8 +1181,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             watchdog.notIdle();
             return;
         }
-        long fingerprint = connectorView.totalHeld() * 1_000_003L + transferReports;
-        if (!watchdog.idleStalled(fingerprint)) {
+        if (!watchdog.idleStalled(progressFingerprint())) {
             return;
         }
         stats.connectorStalls++;
@@ -1185,6 +1191,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                     + "GPU block reference(s)){}; disabling it (connector_errors = disable)", connectorName,
                     watchdog.timeoutNanos() / 1_000_000, held, lastHookFailureNote());
             disableRequested = true;
+            watchdog.gaveUp(progressFingerprint());
             return;
         }
         for (int b : connectorView.heldBlocks()) {
@@ -1192,9 +1199,11 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         }
         long reclaimed = connectorView.releaseAll();
         stats.reclaimedConnectorReferences += reclaimed;
+        watchdog.gaveUp(progressFingerprint());
         LOG.error("Connector '{}' made no progress for {} ms while the engine had nothing else to do{}; the engine "
-                + "took back its {} GPU block reference(s) and stops waiting for its pending work until new requests "
-                + "arrive", connectorName, watchdog.timeoutNanos() / 1_000_000, lastHookFailureNote(), reclaimed);
+                + "took back its {} GPU block reference(s) and no longer steps for its pending work while idle, until "
+                + "it makes progress again; requests are served as before", connectorName,
+                watchdog.timeoutNanos() / 1_000_000, lastHookFailureNote(), reclaimed);
     }
 
     private static String first(List<String> a, List<String> b) {

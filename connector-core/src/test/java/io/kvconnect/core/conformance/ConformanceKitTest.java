@@ -19,7 +19,24 @@ class ConformanceKitTest {
                 .asyncLoads(2).build()), Map.of()).run();
 
         assertTrue(result.passed(), result.summary());
-        assertEquals(10, result.scenarios().size());
+        assertEquals(15, result.scenarios().size());
+        // Each scenario says what it exercised: the output scenarios loaded and stored blocks.
+        ConformanceResult.Scenario first = result.scenarios().getFirst();
+        assertTrue(first.exercised().hitTokens() > 0 && first.exercised().blocksLoaded() > 0
+                && first.exercised().blocksStored() > 0, first.toString());
+        assertTrue(result.summary().contains("exercised: "), result.summary());
+    }
+
+    @Test
+    void aStorageConnectorThatNeverLoadsFailsUnlessDeclaredAPassThrough() {
+        ConnectorProvider neverLoads = provider(() -> TestConnectorConfig.builder()
+                .loadMode(TestConnectorConfig.LoadMode.NONE).build());
+        ConformanceResult result = ConnectorConformance.of(neverLoads, Map.of()).run();
+        assertFalse(result.passed(), result.summary());
+        assertEquals(1, result.scenarios().stream().filter(sc -> !sc.passed()).count(), result.summary());
+        assertTrue(result.summary().contains("FAIL  the connector served loads"), result.summary());
+
+        assertTrue(ConnectorConformance.of(neverLoads, Map.of()).passThrough().run().passed());
     }
 
     @Test

@@ -41,6 +41,21 @@ class SoakTest {
     }
 
     @Test
+    void failedLoadsReportedAStepLateNeverChangeAnOutput() throws Exception {
+        // Synchronous loads, every other block's load failing once: reported a step late, what the
+        // loaders computed from them must never reach an output, the prefix cache or the connector.
+        SoakReport report = Soak.of(provider(() -> TestConnectorConfig.builder()
+                .loadMode(TestConnectorConfig.LoadMode.SYNC_START).savesConfirmedOnly()
+                .failLoads((id, block) -> block % 2 == 1, TestConnectorConfig.FailMode.GARBAGE).build()), Map.of())
+                .faults(FaultPlan.parse("late_errors=1")).rounds(8).seed(9).run();
+
+        report.assertPassed();
+        assertTrue(report.faultsInjected().getOrDefault("late_errors", 0L) > 0, report.render());
+        assertTrue(report.recomputed() + report.failed() > 0, "failed loads were handled: " + report.render());
+        assertTrue(report.hitTokens() > 0, report.render());
+    }
+
+    @Test
     void throwingHooksDisableTheConnectorAndTheRoundGoesOn() throws Exception {
         SoakReport report = Soak.of(provider(() -> TestConnectorConfig.builder().asyncLoads(2).build()), Map.of())
                 .faults(FaultPlan.parse("hook_throw=0.01")).rounds(6).seed(7).run();

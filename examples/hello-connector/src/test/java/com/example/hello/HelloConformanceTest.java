@@ -11,13 +11,15 @@ import org.junit.jupiter.api.Test;
 /**
  * Runs the engine's conformance kit against the {@code hello} connector: a real, small engine run
  * with and without the connector (synchronous and asynchronous scheduling, one and two workers),
- * then random aborts. The connector moves no KV, so every output must equal the run without it, and
+ * then random aborts. The connector moves no KV (a pass-through, as the kit is told), so every output
+ * must equal the run without it, and
  * no block, request or reference may be left behind.
  */
 class HelloConformanceTest {
     @Test
     void conformsToTheConnectorContract() {
-        ConnectorConformance.of(new HelloConnectorProvider(), Map.of("label", "conformance")).run().assertPassed();
+        ConnectorConformance.of(new HelloConnectorProvider(), Map.of("label", "conformance")).passThrough().run()
+                .assertPassed();
     }
 
     /** The kit hands the configuration to the provider: a misspelt key fails every scenario, naming it. */

@@ -1,0 +1,21 @@
+package io.kvconnect.offload;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvconnect.core.conformance.ConformanceResult;
+import io.kvconnect.core.conformance.ConnectorConformance;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The conformance kit fails a deliberately broken variant of the offload connector. */
+class KitCatchesMutantsTest {
+    @Test
+    void withoutItsGpuBlockHoldTheStalledStoreScenarioFails() {
+        ConformanceResult result = ConnectorConformance.of(new WithoutGpuHoldProvider(), Map.of("capacity", "4MiB"))
+                .run();
+        assertFalse(result.passed(), result.summary());
+        assertTrue(result.scenarios().stream().anyMatch(s -> !s.passed() && s.name().startsWith("stores stalled")),
+                result.summary());
+    }
+}
