@@ -8,6 +8,7 @@ import io.kvconnect.core.sched.SchedulerConfig;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The engine's validated configuration, read by {@link EngineConfigReader}.
@@ -22,6 +23,8 @@ import java.util.Optional;
  * @param verifyKv whether the model checks every KV read against its expected content
  * @param cost the modelled compute cost
  * @param pluginsDirectory where to look for plugin jars
+ * @param trustedPlugins module names of the plugins in the plugins directory that may use the JDK
+ *     modules only trusted plugins may use ({@code jdk.unsupported} and the like); empty by default
  * @param connector the selected connector, if any
  */
 public record EngineConfig(
@@ -34,6 +37,7 @@ public record EngineConfig(
         boolean verifyKv,
         ModelCost cost,
         Path pluginsDirectory,
+        Set<String> trustedPlugins,
         Optional<ConnectorEntry> connector) {
 
     /** Checks for nulls; ranges are checked by the reader, which knows the field paths. */
@@ -43,6 +47,7 @@ public record EngineConfig(
         Objects.requireNonNull(kvLayout, "kvLayout");
         Objects.requireNonNull(cost, "cost");
         Objects.requireNonNull(pluginsDirectory, "pluginsDirectory");
+        trustedPlugins = Set.copyOf(trustedPlugins);
         Objects.requireNonNull(connector, "connector");
     }
 
@@ -59,6 +64,6 @@ public record EngineConfig(
     /** A copy without a connector (the baseline run of a comparison). */
     public EngineConfig withoutConnector() {
         return new EngineConfig(model, blockSize, gpuBlocks, workers, scheduler, kvLayout, verifyKv, cost,
-                pluginsDirectory, Optional.empty());
+                pluginsDirectory, trustedPlugins, Optional.empty());
     }
 }
