@@ -58,7 +58,12 @@ final class ConfinedAutomaticModule extends ModuleReference {
             // (A type of the unnamed package is no service a named module can load.)
             if (dot > 0 && (d.packages().contains(type.substring(0, dot))
                     || readablePackages.contains(type.substring(0, dot)))) {
-                b.uses(type);
+                try {
+                    b.uses(type);
+                } catch (IllegalArgumentException e) {
+                    // A class file's name that is no Java name (a keyword, as obfuscators write):
+                    // no service the module could name in source, so nothing is lost.
+                }
             }
         }
         return new ConfinedAutomaticModule(b.build(), automatic);

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.core.testing.TestPluginJars;
+import java.lang.classfile.ClassFile;
+import java.lang.constant.ClassDesc;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -88,6 +90,26 @@ class AutomaticPluginTest {
         assertEquals("plain.connector", plain.module());
         assertEquals("2.1", plain.provider().getClass().getModule().getDescriptor().version().orElseThrow()
                 .toString());
+    }
+
+    @Test
+    void aClassNamedWithAJavaKeywordDoesNotStopDiscovery() {
+        // Legal in a class file (obfuscators write such names), but no name a module descriptor takes.
+        byte[] keywordClass = ClassFile.of().build(ClassDesc.of("com.example.odd", "if"),
+                c -> c.withFlags(ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL | ClassFile.ACC_SUPER));
+        new TestPluginJars()
+                .binary("com/example/odd/if.class", keywordClass)
+                .source("com/example/odd/Provider.java", TestPluginJars.provider("com.example.odd", "Provider",
+                        "odd", "", "return \"odd\";"))
+                .service("com.example.odd.Provider")
+                .writeTo(plugins.resolve("odd.jar"));
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("z.jar"));
+
+        ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
+
+        assertTrue(registry.problems().isEmpty(), registry.problems().toString());
+        assertEquals("odd", registry.find("odd").orElseThrow().description());
+        assertTrue(registry.find("alpha").isPresent());
     }
 
     @Test
