@@ -229,7 +229,8 @@ final class DisaggCommand implements Callable<Integer> {
 
         // The same workload through one engine without a connector.
         RunReport baseline;
-        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config), config.trustedPlugins());
+        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
+                config.trustedPlugins());
         long b0 = System.nanoTime();
         Engine single = EngineFactory.create(config.withoutConnector(), registry, false);
         try {

@@ -82,10 +82,11 @@ final class ServeCommand implements Callable<Integer> {
             connector.put("faults", faultsObject(faults));
         }
         EngineConfig config = new EngineConfig(base.model(), base.blockSize(), base.gpuBlocks(), base.workers(),
-                base.scheduler(), base.kvLayout(), base.verifyKv(), base.cost(), base.pluginsDirectory(), base.trustedPlugins(),
-                Optional.of(new ConnectorEntry("nixl-like", ConnectorConfig.of("connector.config", connector),
-                        "connector")));
-        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config), config.trustedPlugins());
+                base.scheduler(), base.kvLayout(), base.verifyKv(), base.cost(), base.pluginsDirectory(),
+                base.trustedPlugins(), Optional.of(new ConnectorEntry("nixl-like",
+                        ConnectorConfig.of("connector.config", connector), "connector")));
+        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
+                config.trustedPlugins());
         BlockingQueue<Map<String, Object>> inbox = new LinkedBlockingQueue<>();
         Thread.ofPlatform().daemon().name("serve-stdin").start(() -> {
             try (var in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {

@@ -110,7 +110,8 @@ final class PluginInspector {
     private static Map<Path, String> modulesByJar(ModuleFinder modules) {
         var byJar = new HashMap<Path, String>();
         for (ModuleReference ref : modules.findAll()) {
-            ref.location().ifPresent(uri -> byJar.put(Path.of(uri).toAbsolutePath().normalize(), ref.descriptor().name()));
+            ref.location().ifPresent(uri -> byJar.put(Path.of(uri).toAbsolutePath().normalize(),
+                    ref.descriptor().name()));
         }
         return byJar;
     }

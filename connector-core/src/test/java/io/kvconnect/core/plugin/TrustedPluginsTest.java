@@ -162,8 +162,8 @@ class TrustedPluginsTest {
 
     private static TestPluginJars unsafePlugin() {
         return new TestPluginJars()
-                .source("module-info.java", "module com.example.unsafe { requires kvconnect.api; requires jdk.unsupported; "
-                        + "provides io.kvconnect.api.ConnectorProvider with com.example.unsafe.Provider; }")
+                .source("module-info.java", "module com.example.unsafe { requires kvconnect.api; "
+                        + "requires jdk.unsupported; provides io.kvconnect.api.ConnectorProvider with com.example.unsafe.Provider; }")
                 .source("com/example/unsafe/Provider.java",
                         TestPluginJars.provider("com.example.unsafe", "Provider", "unsafe", "", UNSAFE_PROBE))
                 .service("com.example.unsafe.Provider");
