@@ -127,6 +127,17 @@ class ArchitectureTest {
             .allowEmptyShould(true)
             .because("plugins are composed by configuration, not by linking");
 
+    // The engine JVM's options live in one resource that EngineJvmOptions reads (and ./kvconnect
+    // passes to java); an engine process started from Java code must take them from there.
+    @ArchTest
+    static final ArchRule engineProcessesStartWithTheEngineJvmOptions = classes()
+            .that().resideInAPackage("io.kvconnect.core..")
+            .and(DescribedPredicate.describe("start a process", (JavaClass c) -> c.getConstructorCallsFromSelf()
+                    .stream().anyMatch(call -> call.getTargetOwner().isEquivalentTo(ProcessBuilder.class))))
+            .should().dependOnClassesThat().haveFullyQualifiedName("io.kvconnect.core.cli.EngineJvmOptions")
+            .because("every engine JVM runs with Unsafe memory access and native access denied "
+                    + "(engine-jvm.args), the child engines of disagg included");
+
     @ArchTest
     static final ArchRule noPackageCycles = slices()
             .matching("io.kvconnect.(**)")

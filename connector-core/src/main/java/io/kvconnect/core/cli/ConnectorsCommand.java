@@ -25,7 +25,8 @@ final class ConnectorsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         EngineConfig config = options.config();
-        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config));
+        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
+                config.trustedPlugins());
         PrintWriter out = spec.commandLine().getOut();
         print(registry, out);
         out.flush();

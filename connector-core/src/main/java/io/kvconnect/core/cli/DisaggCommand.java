@@ -229,7 +229,8 @@ final class DisaggCommand implements Callable<Integer> {
 
         // The same workload through one engine without a connector.
         RunReport baseline;
-        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config));
+        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
+                config.trustedPlugins());
         long b0 = System.nanoTime();
         Engine single = EngineFactory.create(config.withoutConnector(), registry, false);
         try {
@@ -346,10 +347,11 @@ final class DisaggCommand implements Callable<Integer> {
         if (modulePath == null) {
             throw new IllegalStateException("disagg must run from the module path (./kvconnect disagg)");
         }
-        // --enable-native-access: the nixl-like connector's UCX backend (JUCX) loads a JNI library.
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=jucx", "--module-path", modulePath,
-                "--module", "kvconnect.core/io.kvconnect.core.cli.Main", "serve", "--role", role, "--transport",
-                transport));
+        // The same JVM options as this engine: the child engines load the same plugins.
+        List<String> cmd = new ArrayList<>(List.of(java));
+        cmd.addAll(EngineJvmOptions.options());
+        cmd.addAll(List.of("--module-path", modulePath, "--module", "kvconnect.core/io.kvconnect.core.cli.Main",
+                "serve", "--role", role, "--transport", transport));
         if (!faults.isBlank()) {
             // Faults are injected where blocks are served; the reader needs a short bound so that a
             // dropped answer costs a second, not the default ten.

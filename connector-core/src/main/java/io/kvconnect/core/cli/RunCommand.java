@@ -85,7 +85,8 @@ final class RunCommand implements Callable<Integer> {
                 config.kvLayout().name().toLowerCase(Locale.ROOT),
                 config.loadFailurePolicy().name().toLowerCase(Locale.ROOT));
         out.printf("workload: %s%n", workload.description());
-        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config));
+        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
+                config.trustedPlugins());
         if (!registry.problems().isEmpty()) {
             ConnectorsCommand.print(registry, out);
         }

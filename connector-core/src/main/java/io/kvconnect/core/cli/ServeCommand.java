@@ -83,9 +83,10 @@ final class ServeCommand implements Callable<Integer> {
         }
         EngineConfig config = new EngineConfig(base.model(), base.blockSize(), base.gpuBlocks(), base.workers(),
                 base.scheduler(), base.kvLayout(), base.verifyKv(), base.cost(), base.pluginsDirectory(),
-                Optional.of(new ConnectorEntry("nixl-like", ConnectorConfig.of("connector.config", connector),
-                        "connector")), base.eosRate(), base.pacing());
-        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config));
+                base.trustedPlugins(), Optional.of(new ConnectorEntry("nixl-like",
+                        ConnectorConfig.of("connector.config", connector), "connector")), base.eosRate(), base.pacing());
+        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
+                config.trustedPlugins());
         BlockingQueue<Map<String, Object>> inbox = new LinkedBlockingQueue<>();
         Thread.ofPlatform().daemon().name("serve-stdin").start(() -> {
             try (var in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {

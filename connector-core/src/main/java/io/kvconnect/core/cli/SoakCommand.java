@@ -75,7 +75,8 @@ final class SoakCommand implements Callable<Integer> {
                     + "processes with transport faults) or the disaggregation soak: mvn -pl connector-nixl-like test "
                     + "-Dtest=DisaggSoakTest -Dkvconnect.disaggSoak.duration=10m");
         }
-        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config));
+        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
+                config.trustedPlugins());
         DiscoveredConnector found = registry.require(entry.path() + ".name", entry.name());
         Soak soak = Soak.of(found.provider(), entry.config(), registry).faults(plan).seed(seed);
         if (length != null) {

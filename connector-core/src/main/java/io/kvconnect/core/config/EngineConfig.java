@@ -9,6 +9,7 @@ import io.kvconnect.core.sched.SchedulerConfig;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The engine's validated configuration, read by {@link EngineConfigReader}.
@@ -23,6 +24,8 @@ import java.util.Optional;
  * @param verifyKv whether the model checks every KV read against its expected content
  * @param cost the modelled compute cost
  * @param pluginsDirectory where to look for plugin jars
+ * @param trustedPlugins module names of the plugins in the plugins directory that may use the JDK
+ *     modules only trusted plugins may use ({@code jdk.unsupported} and the like); empty by default
  * @param connector the selected connector, if any
  * @param eosRate the probability per sampled position that the model samples end-of-sequence
  * @param pacing whether steps last their modelled time in wall time
@@ -37,6 +40,7 @@ public record EngineConfig(
         boolean verifyKv,
         ModelCost cost,
         Path pluginsDirectory,
+        Set<String> trustedPlugins,
         Optional<ConnectorEntry> connector,
         double eosRate,
         Pacing pacing) {
@@ -48,6 +52,7 @@ public record EngineConfig(
         Objects.requireNonNull(kvLayout, "kvLayout");
         Objects.requireNonNull(cost, "cost");
         Objects.requireNonNull(pluginsDirectory, "pluginsDirectory");
+        trustedPlugins = Set.copyOf(trustedPlugins);
         Objects.requireNonNull(connector, "connector");
         Objects.requireNonNull(pacing, "pacing");
     }
@@ -65,6 +70,6 @@ public record EngineConfig(
     /** A copy without a connector (the baseline run of a comparison). */
     public EngineConfig withoutConnector() {
         return new EngineConfig(model, blockSize, gpuBlocks, workers, scheduler, kvLayout, verifyKv, cost,
-                pluginsDirectory, Optional.empty(), eosRate, pacing);
+                pluginsDirectory, trustedPlugins, Optional.empty(), eosRate, pacing);
     }
 }

@@ -26,8 +26,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import io.kvconnect.core.engine.Pacing;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Reads the engine's JSON configuration file. Every problem is a {@link ConfigException} naming the
@@ -54,6 +57,7 @@ import java.util.Optional;
  *   "cost": {"prefill_tokens_per_s": 25000, "decode_step_ms": 6, "decode_request_ms": 0.05,
  *            "context_token_ns": 2},
  *   "plugins_dir": "plugins",         // relative to the working directory
+ *   "trusted_plugins": [],            // plugin module names that may use jdk.unsupported and the like
  *   "connector": {"name": "offload", "config": {...}}
  * }
  * }</pre>
@@ -71,6 +75,9 @@ public final class EngineConfigReader {
     private static final int MAX_BYTES = 1 << 20;
     /** The default end-of-sequence rate: with responses of up to a hundred tokens, many stop early. */
     public static final double DEFAULT_EOS_RATE = 0.02;
+    private static final Pattern MODULE_NAME =
+            Pattern.compile("\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*"
+                    + "(\\.\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*)*");
 
     private EngineConfigReader() {
     }
@@ -130,8 +137,8 @@ public final class EngineConfigReader {
 
     private static EngineConfig fromTree(ConnectorConfig c) {
         c.requireOnlyKeys("model", "block_size", "gpu_blocks", "workers", "async_scheduling", "load_failure_policy",
-                "scheduler", "kv_layout", "verify_kv", "cost", "connector_errors", "plugins_dir", "connector",
-                "load_failure_window", "connector_timeout", "eos_rate", "pacing");
+                "scheduler", "kv_layout", "verify_kv", "cost", "connector_errors", "plugins_dir", "trusted_plugins",
+                "connector", "load_failure_window", "connector_timeout", "eos_rate", "pacing");
         ModelShape model = model(c);
         int workers = c.getInt("workers", 1, 1, 64);
         int heads = model.numKvHeads();
@@ -149,6 +156,7 @@ public final class EngineConfigReader {
                 c.getBoolean("verify_kv", true),
                 cost(c),
                 pluginsDirectory(c),
+                trustedPlugins(c),
                 connector(c),
                 c.getDouble("eos_rate", DEFAULT_EOS_RATE, 0, 1),
                 c.getEnum("pacing", Pacing.class, Pacing.LOADS));
@@ -191,6 +199,18 @@ public final class EngineConfigReader {
         } catch (InvalidPathException e) {
             throw new ConfigException(c.fieldPath("plugins_dir"), "'" + dir + "' is not a valid path: " + e.getReason());
         }
+    }
+
+    /** Module names: dot-separated Java identifiers, as a plugin's module-info or jar name gives them. */
+    private static Set<String> trustedPlugins(ConnectorConfig c) {
+        List<String> names = c.getStringList("trusted_plugins");
+        for (int i = 0; i < names.size(); i++) {
+            if (!MODULE_NAME.matcher(names.get(i)).matches()) {
+                throw new ConfigException(c.fieldPath("trusted_plugins") + "[" + i + "]", "'" + names.get(i)
+                        + "' is not a module name; allowed: a plugin's module name, such as com.example.connector");
+            }
+        }
+        return Set.copyOf(names);
     }
 
     private static ModelShape model(ConnectorConfig c) {

@@ -10,9 +10,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.stream.Stream;
@@ -41,16 +45,30 @@ public final class ConnectorDiscovery {
     }
 
     /**
-     * Discovers every connector.
+     * Discovers every connector, trusting no plugin of the plugins directory.
      *
      * @param pluginsDirectory the plugins directory, or null for none; a directory that does not
      *     exist holds no plugins
      */
     public static ConnectorRegistry discover(Path pluginsDirectory) {
+        return discover(pluginsDirectory, Set.of());
+    }
+
+    /**
+     * Discovers every connector.
+     *
+     * @param pluginsDirectory the plugins directory, or null for none; a directory that does not
+     *     exist holds no plugins
+     * @param trustedPlugins the module names of the plugins that may use the restricted JDK modules
+     *     ({@code sun.misc.Unsafe} and the like, see {@code RestrictedJdkModules}): the engine
+     *     configuration's {@code trusted_plugins}; a plugin module not named here that would use
+     *     one is refused
+     */
+    public static ConnectorRegistry discover(Path pluginsDirectory, Set<String> trustedPlugins) {
         var discovery = new ConnectorDiscovery();
         discovery.loadBuiltIn();
         if (pluginsDirectory != null) {
-            discovery.loadPluginsDirectory(pluginsDirectory);
+            discovery.loadPluginsDirectory(pluginsDirectory, new TrustedPlugins(trustedPlugins));
         }
         return discovery.registry();
     }
@@ -74,9 +92,10 @@ public final class ConnectorDiscovery {
         }
     }
 
-    private void loadPluginsDirectory(Path directory) {
+    private void loadPluginsDirectory(Path directory, TrustedPlugins trusted) {
         if (!Files.isDirectory(directory)) {
             LOG.debug("No plugins directory at {}", directory);
+            warnUnused(trusted, Set.of(), directory);
             return;
         }
         ModuleLayer apiLayer = ConnectorProvider.class.getModule().getLayer();
@@ -86,13 +105,26 @@ public final class ConnectorDiscovery {
             return;
         }
         var engine = new EnginePackages(apiLayer);
-        var layers = new PluginLayerFactory(apiLayer, engine);
+        var layers = new PluginLayerFactory(engine);
+        var pluginModules = new HashSet<String>();
         for (PluginUnit unit : units(directory)) {
-            loadUnit(unit, engine, layers);
+            loadUnit(unit, engine, layers, trusted, pluginModules);
+        }
+        warnUnused(trusted, pluginModules, directory);
+    }
+
+    /** A trusted name that matches no plugin module is most likely misspelt. */
+    private static void warnUnused(TrustedPlugins trusted, Set<String> pluginModules, Path directory) {
+        for (String name : new TreeSet<>(trusted.modules())) {
+            if (!pluginModules.contains(name)) {
+                LOG.warn("{} names module {}, but no plugin in {} has a module of that name",
+                        TrustedPlugins.CONFIG_KEY, name, directory);
+            }
         }
     }
 
-    private void loadUnit(PluginUnit unit, EnginePackages engine, PluginLayerFactory layers) {
+    private void loadUnit(PluginUnit unit, EnginePackages engine, PluginLayerFactory layers, TrustedPlugins trusted,
+                          Set<String> pluginModules) {
         String where = unit.location().toString();
         if (unit.jars().isEmpty()) {
             problem(where, "the folder holds no jar; a plugin folder holds the plugin jar and its private dependencies");
@@ -101,12 +133,18 @@ public final class ConnectorDiscovery {
         ModuleLayer layer;
         try {
             ModuleFinder modules = ModuleFinder.of(unit.jars().toArray(Path[]::new));
+            modules.findAll().forEach(ref -> pluginModules.add(ref.descriptor().name()));
             PluginInspection inspection = PluginInspector.inspect(unit.jars(), modules, engine);
             if (!inspection.engineReferences().isEmpty()) {
                 problem(where, "refused: the plugin references " + (inspection.referencesEngineInternals()
                         ? "engine internals (io.kvconnect.core.*), which plugins may not use; depend on kvconnect.api only"
                         : "libraries the engine uses privately; bundle your own copy in the plugin's folder")
                         + ". References: " + String.join(", ", inspection.engineReferences()));
+                return;
+            }
+            Optional<String> untrusted = trusted.refusal(modules, inspection, engine);
+            if (untrusted.isPresent()) {
+                problem(where, "refused: " + untrusted.get());
                 return;
             }
             if (inspection.declaredProviders().isEmpty()) {
@@ -118,7 +156,7 @@ public final class ConnectorDiscovery {
                         + "META-INF/services/io.kvconnect.api.ConnectorProvider");
                 return;
             }
-            layer = layers.define(modules);
+            layer = layers.define(modules, inspection, trusted);
         } catch (PluginRefusedException e) {
             problem(where, "refused: " + e.getMessage());
             return;

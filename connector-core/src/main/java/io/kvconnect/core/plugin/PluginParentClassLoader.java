@@ -3,9 +3,12 @@ package io.kvconnect.core.plugin;
 /**
  * The parent class loader of every plugin layer. It delegates to the platform class loader, which
  * in the JDK also finds classes of the application's named modules by package; this loader stops
- * that for the engine's packages, so {@code Class.forName("io.kvconnect.core...")} fails inside a
- * plugin instead of handing out a class it could not use anyway. The API and SLF4J never reach
- * this loader: the layer's own loader serves the modules a plugin reads.
+ * that for the packages an untrusted plugin may not use (the engine's, its private libraries',
+ * the restricted JDK modules'), so {@code Class.forName("io.kvconnect.core...")}, {@code
+ * Class.forName("com.fasterxml.jackson...")} or {@code Class.forName("sun.misc.Unsafe")} fails
+ * inside a plugin. Classes of modules a plugin module reads never reach this loader: the layer's
+ * own loader serves them, which is how a trusted module that requires {@code jdk.unsupported}
+ * still gets {@code sun.misc.Unsafe}.
  */
 final class PluginParentClassLoader extends ClassLoader {
     static {
@@ -23,7 +26,8 @@ final class PluginParentClassLoader extends ClassLoader {
     protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
         int dot = name.lastIndexOf('.');
         if (dot > 0 && engine.isForbidden(name.substring(0, dot))) {
-            throw new ClassNotFoundException(name + " belongs to the engine, which plugins cannot use");
+            throw new ClassNotFoundException(name + " is not available to plugins: it belongs to the engine, a "
+                    + "library the engine uses privately or a JDK module only trusted plugins may read");
         }
         return super.loadClass(name, resolve);
     }

@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * Groups validated trace lines into sessions and shared system prompts, enforcing the rules that
- * span lines (see {@link TraceReader}). Not thread-safe; one per read.
+ * span lines (see {@link TraceReader}). Its messages refer to other lines by number, never by the
+ * names or values on them. Not thread-safe; one per read.
  */
 final class TraceAssembler {
     private final int vocabSize;
@@ -24,26 +25,26 @@ final class TraceAssembler {
         this.seed = seed;
     }
 
-    /** Adds line {@code lineNumber}, a turn of its session. */
-    void add(int lineNumber, TraceLine line) {
-        String path = "trace:" + lineNumber;
+    /** Adds a line, a turn of its session. */
+    void add(TraceLine line) {
+        int lineNumber = line.spot().line();
         SessionEntry session = sessions.get(line.session());
         if (session == null) {
-            int prompt = prompt(path, lineNumber, line);
+            int prompt = prompt(line);
             session = new SessionEntry(line.session(), lineNumber, line.hasArrival() ? line.arrivalSeconds() : 0,
                     prompt, prompt == ChatSession.NO_SYSTEM_PROMPT ? 0 : promptTokens.get(prompt).length);
             sessions.put(line.session(), session);
         } else {
-            checkFollowUp(path, lineNumber, line, session);
+            checkFollowUp(line, session);
         }
         // The driver's last prompt holds the whole conversation; it must fit in one array.
         session.conversationTokens += (long) line.userTokens() + line.outputTokens();
         if (session.conversationTokens > PromptBuilder.MAX_PROMPT_TOKENS) {
-            throw new ConfigException(path + ".user_tokens", "session '" + session.id + "' grows to "
-                    + session.conversationTokens + " tokens; allowed: at most " + PromptBuilder.MAX_PROMPT_TOKENS
-                    + " per session");
+            throw error(line, "user_tokens", "the session that started on line " + session.firstLine
+                    + " grows past " + PromptBuilder.MAX_PROMPT_TOKENS + " tokens here; allowed: at most "
+                    + PromptBuilder.MAX_PROMPT_TOKENS + " per session");
         }
-        addTokens(path + ".user_tokens", line.userTokens());
+        addTokens(line, "user_tokens", line.userTokens());
         int turn = session.turns.size();
         int[] tokens = TokenSource.userTurn(seed, session.id, turn, line.userTokens(), vocabSize);
         session.turns.add(new Turn(tokens, line.outputTokens(), line.thinkSeconds()));
@@ -63,77 +64,72 @@ final class TraceAssembler {
     }
 
     /** The prompt index a session's first line selects, registering a new shared prompt. */
-    private int prompt(String path, int lineNumber, TraceLine line) {
+    private int prompt(TraceLine line) {
         String name = line.systemPrompt();
         if (name == null) {
             if (line.systemPromptTokens() != 0) {
-                throw new ConfigException(path + ".system_prompt_tokens",
+                throw error(line, "system_prompt_tokens",
                         "is given without system_prompt; allowed only together with a system_prompt name");
             }
             return ChatSession.NO_SYSTEM_PROMPT;
         }
         PromptEntry known = prompts.get(name);
         if (known != null) {
-            checkLength(path, line, known);
+            checkLength(line, known);
             return known.index;
         }
         if (line.systemPromptTokens() == 0) {
-            throw new ConfigException(path + ".system_prompt_tokens", "is required on the first line naming system "
-                    + "prompt '" + name + "'; allowed: an integer in [1, 1000000]");
+            // Pointed at the prompt's name: the missing length has no column of its own.
+            throw line.spot().error(line.column("system_prompt"), "system_prompt_tokens: is required on the first "
+                    + "line naming a system prompt; allowed: an integer in [1, 1000000]");
         }
-        addTokens(path + ".system_prompt_tokens", line.systemPromptTokens());
-        var entry = new PromptEntry(promptTokens.size(), line.systemPromptTokens(), lineNumber);
+        addTokens(line, "system_prompt_tokens", line.systemPromptTokens());
+        var entry = new PromptEntry(promptTokens.size(), line.systemPromptTokens(), line.spot().line());
         prompts.put(name, entry);
         promptTokens.add(TokenSource.systemPrompt(seed, name, line.systemPromptTokens(), vocabSize));
         return entry.index;
     }
 
     /** Later lines of a session may repeat its arrival and prompt but not contradict them. */
-    private void checkFollowUp(String path, int lineNumber, TraceLine line, SessionEntry session) {
+    private void checkFollowUp(TraceLine line, SessionEntry session) {
         if (line.hasArrival() && line.arrivalSeconds() < session.arrival) {
-            throw new ConfigException(path + ".arrival_s", line.arrivalSeconds() + " is before session '" + session.id
-                    + "' arrived (" + session.arrival + " s on line " + session.firstLine + "); allowed: at least "
-                    + session.arrival);
+            throw error(line, "arrival_s", "is before the arrival its session was given on line " + session.firstLine
+                    + "; allowed: at least that arrival");
         }
         String name = line.systemPrompt();
         if (name != null) {
             PromptEntry known = prompts.get(name);
             if (known == null || known.index != session.prompt) {
-                String current = session.prompt == ChatSession.NO_SYSTEM_PROMPT ? "no system prompt"
-                        : "system prompt '" + nameOf(session.prompt) + "'";
-                throw new ConfigException(path + ".system_prompt", "session '" + session.id + "' started with "
-                        + current + " on line " + session.firstLine + "; allowed: the same prompt or none");
+                String started = session.prompt == ChatSession.NO_SYSTEM_PROMPT ? "with no system prompt"
+                        : "with another system prompt";
+                throw error(line, "system_prompt", "its session started " + started + " on line " + session.firstLine
+                        + "; allowed: the same prompt or none");
             }
-            checkLength(path, line, known);
+            checkLength(line, known);
         } else if (line.systemPromptTokens() != 0) {
-            throw new ConfigException(path + ".system_prompt_tokens",
+            throw error(line, "system_prompt_tokens",
                     "is given without system_prompt; allowed only together with a system_prompt name");
         }
     }
 
-    private void checkLength(String path, TraceLine line, PromptEntry known) {
+    private static void checkLength(TraceLine line, PromptEntry known) {
         if (line.systemPromptTokens() != 0 && line.systemPromptTokens() != known.length) {
-            throw new ConfigException(path + ".system_prompt_tokens", line.systemPromptTokens() + " differs from the "
-                    + known.length + " tokens given on line " + known.line + "; allowed: " + known.length
-                    + " (a shared prompt has one length)");
+            throw error(line, "system_prompt_tokens", "differs from the length this system prompt was given on line "
+                    + known.line + "; allowed: that length (a shared prompt has one length)");
         }
     }
 
-    private void addTokens(String path, int tokens) {
+    private void addTokens(TraceLine line, String key, int tokens) {
         totalTokens += tokens;
         if (totalTokens > TokenSource.MAX_TOTAL_TOKENS) {
-            throw new ConfigException(path, "the trace holds more than " + TokenSource.MAX_TOTAL_TOKENS
+            throw error(line, key, "the trace holds more than " + TokenSource.MAX_TOTAL_TOKENS
                     + " user and system prompt tokens; allowed: at most " + TokenSource.MAX_TOTAL_TOKENS + " in all");
         }
     }
 
-    private String nameOf(int index) {
-        for (var e : prompts.entrySet()) {
-            if (e.getValue().index == index) {
-                return e.getKey();
-            }
-        }
-        throw new IllegalStateException("no prompt " + index);
+    /** A problem with {@code key} on {@code line}, at that key's value. */
+    private static ConfigException error(TraceLine line, String key, String problem) {
+        return line.spot().error(line.column(key), key + ": " + problem);
     }
 
     private record PromptEntry(int index, int length, int line) {

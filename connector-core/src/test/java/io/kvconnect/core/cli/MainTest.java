@@ -100,7 +100,7 @@ class MainTest {
 
         int refused = execute("run", "-c", config.toString(), "--trace", bad.toString());
         assertEquals(2, refused);
-        assertTrue(err.toString().contains("trace:1.user_tokens"), err.toString());
+        assertTrue(err.toString().contains(bad + ":1:33: user_tokens: out of range"), err.toString());
     }
 
     @Test

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,7 +29,7 @@ class EngineConfigReaderTest {
     private static final String TOP_LEVEL_KEYS =
             "[async_scheduling, block_size, connector, connector_errors, connector_timeout, cost, eos_rate, gpu_blocks, "
             + "kv_layout, load_failure_policy, load_failure_window, model, pacing, plugins_dir, "
-            + "scheduler, verify_kv, workers]";
+            + "scheduler, trusted_plugins, verify_kv, workers]";
     private static final int ONE_MIB = 1 << 20;
 
     @TempDir
@@ -72,6 +73,7 @@ class EngineConfigReaderTest {
         assertEquals(false, config.asyncScheduling());
         assertEquals(LoadFailurePolicy.FAIL, config.loadFailurePolicy());
         assertEquals(Path.of("plugins"), config.pluginsDirectory());
+        assertEquals(Set.of(), config.trustedPlugins(), "no plugin is trusted unless configured");
         assertEquals(Optional.empty(), config.connector());
     }
 
@@ -88,6 +90,7 @@ class EngineConfigReaderTest {
                   "async_scheduling": true,
                   "load_failure_policy": "recompute",
                   "plugins_dir": "/opt/kvconnect/plugins",
+                  "trusted_plugins": ["com.example.fast", "jcuda"],
                   "connector": {"name": "offload", "config": {"capacity": "8GiB"}}
                 }""", "test");
 
@@ -98,6 +101,7 @@ class EngineConfigReaderTest {
         assertEquals(true, config.asyncScheduling());
         assertEquals(LoadFailurePolicy.RECOMPUTE, config.loadFailurePolicy());
         assertEquals(Path.of("/opt/kvconnect/plugins"), config.pluginsDirectory());
+        assertEquals(Set.of("com.example.fast", "jcuda"), config.trustedPlugins());
         ConnectorEntry entry = config.connector().orElseThrow();
         assertEquals("offload", entry.name());
         assertEquals(8L << 30, entry.config().getBytes("capacity", 0, 0, Long.MAX_VALUE));
@@ -327,6 +331,25 @@ class EngineConfigReaderTest {
         ConfigException e = fails("{\"plugins_dir\": \"plug\\u0000ins\"}");
 
         assertEquals("config.plugins_dir", e.path());
+    }
+
+    // ---- trusted_plugins ------------------------------------------------------------------------
+
+    @Test
+    void trustedPluginsMustBeAListOfStrings() {
+        assertEquals("config.trusted_plugins: expected a list of strings, got 'com.example.fast'",
+                fails("{\"trusted_plugins\": \"com.example.fast\"}").getMessage());
+        assertEquals("config.trusted_plugins[1]: expected a string, got 7",
+                fails("{\"trusted_plugins\": [\"a\", 7]}").getMessage());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "com..example", "com.example.", "1plugin", "com/example", "my plugin", "*"})
+    void aTrustedPluginThatIsNoModuleNameIsRefusedNamingItsIndex(String name) {
+        ConfigException e = fails("{\"trusted_plugins\": [\"com.example.ok\", \"" + name + "\"]}");
+
+        assertEquals("config.trusted_plugins[1]", e.path());
+        assertContains(e, "is not a module name; allowed: a plugin's module name, such as com.example.connector");
     }
 
     // ---- load_failure_policy --------------------------------------------------------------------

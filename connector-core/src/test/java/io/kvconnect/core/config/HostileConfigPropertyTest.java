@@ -21,8 +21,9 @@ import net.jqwik.api.Provide;
 class HostileConfigPropertyTest {
     private static final List<String> KEYS = List.of("model", "block_size", "gpu_blocks", "workers",
             "async_scheduling", "load_failure_policy", "scheduler", "kv_layout", "verify_kv", "cost",
-            "connector_errors", "plugins_dir", "connector", "name", "config", "layers", "kv_heads", "head_dim",
-            "dtype", "max_batched_tokens", "policy", "prefill_tokens_per_s", "decode_step_ms", "bogus", "");
+            "connector_errors", "plugins_dir", "trusted_plugins", "connector", "name", "config", "layers",
+            "kv_heads", "head_dim", "dtype", "max_batched_tokens", "policy", "prefill_tokens_per_s", "decode_step_ms",
+            "bogus", "");
 
     @Property(tries = 400)
     void randomJsonDocumentsOnlyEverFailAsConfigErrors(@ForAll("documents") String text) {

@@ -9,8 +9,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A plugin loaded from the plugins directory tries, from inside its own layer, to reach the
- * engine's internals by name and by reflection, and reports what happened through its
- * description. Every attempt must fail.
+ * engine's internals by name and by reflection, {@code sun.misc.Unsafe} by name, and native memory
+ * through {@code MemorySegment.reinterpret}, and reports what happened through its description.
+ * Every attempt must fail (the last because the test JVM runs with the engine JVM's options).
  */
 class PluginIsolationTest {
     private static final String PROBE = """
@@ -21,6 +22,18 @@ class PluginIsolationTest {
                 out.append("forName=loaded");
             } catch (ClassNotFoundException e) {
                 out.append("forName=not-found");
+            }
+            try {
+                Class.forName("sun.misc.Unsafe");
+                out.append(";unsafe=loaded");
+            } catch (ClassNotFoundException e) {
+                out.append(";unsafe=not-found");
+            }
+            try {
+                java.lang.foreign.MemorySegment.ofAddress(4096).reinterpret(8);
+                out.append(";reinterpret=allowed");
+            } catch (IllegalCallerException e) {
+                out.append(";reinterpret=refused");
             }
             Module core = ModuleLayer.boot().findModule("kvconnect.core").orElse(null);
             if (core == null) {
@@ -71,6 +84,7 @@ class PluginIsolationTest {
         DiscoveredConnector probe = registry.connectors().stream().filter(c -> c.name().equals("probe"))
                 .findFirst().orElseThrow(() -> new AssertionError(registry.problems().toString()));
 
-        assertEquals("forName=not-found;exported=false;invoke=refused;setAccessible=refused", probe.description());
+        assertEquals("forName=not-found;unsafe=not-found;reinterpret=refused;exported=false;invoke=refused;"
+                + "setAccessible=refused", probe.description());
     }
 }

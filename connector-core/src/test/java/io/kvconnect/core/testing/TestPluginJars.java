@@ -31,6 +31,7 @@ public final class TestPluginJars {
 
     private final Map<String, String> sources = new LinkedHashMap<>();
     private final Map<String, String> resources = new LinkedHashMap<>();
+    private final Map<String, byte[]> binaries = new LinkedHashMap<>();
     private final List<Path> extraModulePath = new ArrayList<>();
     private final List<Path> classPath = new ArrayList<>();
 
@@ -43,6 +44,12 @@ public final class TestPluginJars {
     /** Adds a resource, such as a {@code META-INF/services} file. */
     public TestPluginJars resource(String path, String text) {
         resources.put(path, text);
+        return this;
+    }
+
+    /** Adds a file with the given bytes, such as a class file no compiler would write. */
+    public TestPluginJars binary(String path, byte[] bytes) {
+        binaries.put(path, bytes.clone());
         return this;
     }
 
@@ -82,6 +89,11 @@ public final class TestPluginJars {
                 Path file = classes.resolve(e.getKey());
                 Files.createDirectories(file.getParent());
                 Files.writeString(file, e.getValue());
+            }
+            for (var e : binaries.entrySet()) {
+                Path file = classes.resolve(e.getKey());
+                Files.createDirectories(file.getParent());
+                Files.write(file, e.getValue());
             }
             pack(classes, jar);
             deleteRecursively(work);

@@ -122,16 +122,16 @@ class TraceReaderTest {
         Path missing = dir.resolve("nope.jsonl");
         ConfigException e = assertThrows(ConfigException.class, () -> TraceReader.read(missing, VOCAB, 1));
 
-        assertEquals("trace", e.path());
-        assertEquals("trace: file " + missing + " does not exist", e.getMessage());
+        assertEquals(missing.toString(), e.path());
+        assertEquals(missing + ": does not exist", e.getMessage());
     }
 
     @Test
     void anEmptyTraceIsAnError() {
         ConfigException e = assertThrows(ConfigException.class, () -> read("# only a comment\n\n   \n"));
 
-        assertEquals("trace", e.path());
-        assertTrue(e.getMessage().contains("holds no turns; expected one JSON object per line"), e.getMessage());
+        assertEquals(file().toString(), e.path());
+        assertEquals(file() + ": holds no turns; expected one JSON object per line", e.getMessage());
     }
 
     @Test
@@ -143,115 +143,129 @@ class TraceReaderTest {
     // ---- line syntax ------------------------------------------------------------------------------
 
     @Test
-    void invalidJsonNamesTheLine() {
+    void invalidJsonNamesTheFileLineColumnAndWhatWasExpected() {
         ConfigException e = fails("# header\n{\"session\": \"a\", " + TURN + "}\n{\"session\": \"a\",\n");
 
-        assertEquals("trace:3", e.path());
-        assertTrue(e.getMessage().startsWith("trace:3: not a valid JSON object"), e.getMessage());
+        assertEquals(at(3, 17), e.path());
+        assertEquals(at(3, 17) + ": not valid JSON: expected ',' and a key in double quotes, or '}'", e.getMessage());
     }
 
     @Test
     void aLineThatIsNotAnObjectIsRefused() {
-        assertEquals("trace:1", fails("[1, 2]\n").path());
-        assertEquals("trace:1", fails("null\n").path());
-        assertEquals("trace:1", fails("{\"session\": \"a\", " + TURN + "} {}\n").path());
+        assertEquals(at(1, 1) + ": expected '{': each line is one JSON object", fails("[1, 2]\n").getMessage());
+        assertEquals(at(1, 1) + ": expected '{': each line is one JSON object", fails("null\n").getMessage());
+        String twoObjects = "{\"session\": \"a\", " + TURN + "} {}";
+        assertEquals(at(1, twoObjects.lastIndexOf('{') + 1) + ": expected the end of the line after the object",
+                fails(twoObjects + "\n").getMessage());
+    }
+
+    @Test
+    void aColumnCountsFromTheLinesFirstCharacterIndentationIncluded() {
+        ConfigException e = fails("   {\"session\": 5, " + TURN + "}\n");
+
+        assertEquals(at(1, 16), e.path());
     }
 
     @Test
     void aDuplicateKeyIsRefused() {
-        ConfigException e = fails("{\"session\": \"a\", \"user_tokens\": 1, \"user_tokens\": 2, \"output_tokens\": 1}\n");
+        String text = "{\"session\": \"a\", \"user_tokens\": 1, \"user_tokens\": 2, \"output_tokens\": 1}";
+        ConfigException e = fails(text + "\n");
 
-        assertEquals("trace:1", e.path());
-        assertTrue(e.getMessage().contains("Duplicate field 'user_tokens'"), e.getMessage());
+        assertEquals(at(1, text.lastIndexOf("\"user_tokens\"") + 1) + ": user_tokens: given twice; allowed: each key "
+                + "once", e.getMessage());
     }
 
     @Test
     void anUnknownKeyListsTheAllowedOnes() {
-        ConfigException e = fails("{\"session\": \"a\", " + TURN + ", \"user_token\": 3}\n");
+        String text = "{\"session\": \"a\", " + TURN + ", \"user_token\": 3}";
+        ConfigException e = fails(text + "\n");
 
-        assertEquals("trace:1.user_token", e.path());
-        assertEquals("trace:1.user_token: unknown key; allowed keys: [arrival_s, output_tokens, session, "
+        assertEquals(at(1, text.indexOf("\"user_token\"") + 1), e.path());
+        assertEquals(e.path() + ": unknown key; allowed keys: [arrival_s, output_tokens, session, "
                 + "system_prompt, system_prompt_tokens, think_s, user_tokens]", e.getMessage());
     }
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
-        "{\"user_tokens\": 1, \"output_tokens\": 1}|trace:1.session|is required but missing; allowed: a non-blank string",
-        "{\"session\": \"a\", \"output_tokens\": 1}|trace:1.user_tokens|is required but missing; allowed: an integer in [1, 1000000]",
-        "{\"session\": \"a\", \"user_tokens\": 1}|trace:1.output_tokens|is required but missing; allowed: an integer in [1, 100000]",
+        "{\"user_tokens\": 1, \"output_tokens\": 1}|session: is required but missing; allowed: a non-blank string "
+                + "of at most 256 characters",
+        "{\"session\": \"a\", \"output_tokens\": 1}|user_tokens: is required but missing; allowed: an integer in "
+                + "[1, 1000000]",
+        "{\"session\": \"a\", \"user_tokens\": 1}|output_tokens: is required but missing; allowed: an integer in "
+                + "[1, 100000]",
     })
-    void aMissingRequiredKeyNamesTheFieldAndRange(String line, String path, String message) {
+    void aMissingRequiredKeyNamesItAndItsRange(String line, String message) {
         ConfigException e = fails(line + "\n");
 
-        assertEquals(path, e.path());
-        assertTrue(e.getMessage().startsWith(path + ": " + message), e.getMessage());
+        assertEquals(at(1, 1) + ": " + message, e.getMessage());
     }
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
-        "\"session\": 5|trace:1.session|expected a string, got 5; allowed: a non-blank string of at most 256 characters",
-        "\"session\": {}|trace:1.session|expected a string, got an object",
-        "\"session\": \"  \"|trace:1.session|is blank; allowed: a non-blank string",
-        "\"system_prompt\": true|trace:1.system_prompt|expected a string, got true",
-        "\"user_tokens\": \"10\"|trace:1.user_tokens|expected an integer in [1, 1000000], got '10'",
-        "\"user_tokens\": 1.5|trace:1.user_tokens|expected an integer in [1, 1000000], got 1.5",
-        "\"output_tokens\": null|trace:1.output_tokens|null is not a value",
-        "\"think_s\": \"1s\"|trace:1.think_s|expected a number in [0.0, 1000000.0], got '1s'",
-        "\"arrival_s\": [1]|trace:1.arrival_s|expected a number in [0.0, 1.0E9], got a list",
+        "\"session\": 5|session: expected a string, got a number; allowed: a non-blank string of at most 256 characters",
+        "\"session\": {}|session: expected a string, got an object; allowed: a non-blank string of at most 256 "
+                + "characters",
+        "\"session\": \"  \"|session: is blank; allowed: a non-blank string of at most 256 characters",
+        "\"system_prompt\": true|system_prompt: expected a string, got true or false; allowed: a non-blank string of "
+                + "at most 256 characters",
+        "\"user_tokens\": \"10\"|user_tokens: expected an integer in [1, 1000000], got a string",
+        "\"user_tokens\": 1.5|user_tokens: not a whole number; allowed: an integer in [1, 1000000]",
+        "\"output_tokens\": null|output_tokens: expected an integer in [1, 100000], got null",
+        "\"think_s\": \"1s\"|think_s: expected a number in [0, 1000000], got a string",
+        "\"arrival_s\": [1]|arrival_s: expected a number in [0, 1000000000], got a list",
+        "\"arrival_s\": [1, [2, {\"a\": 3}]]|arrival_s: expected a number in [0, 1000000000], got a list",
     })
-    void aWrongTypeNamesTheFieldAndTheAllowedValues(String field, String path, String message) {
-        ConfigException e = fails(line(field));
+    void aWrongTypeNamesTheKeyAndTheAllowedValuesAtTheValuesColumn(String field, String message) {
+        String text = line(field);
+        ConfigException e = fails(text);
 
-        assertEquals(path, e.path());
-        assertTrue(e.getMessage().startsWith(path + ": " + message), e.getMessage());
+        String key = field.substring(1, field.indexOf('"', 1));
+        assertEquals(at(1, valueColumn(text, key)) + ": " + message, e.getMessage());
     }
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
-        "\"user_tokens\": 0|trace:1.user_tokens|0 is out of range; allowed: [1, 1000000]",
-        "\"user_tokens\": -4|trace:1.user_tokens|-4 is out of range; allowed: [1, 1000000]",
-        "\"user_tokens\": 1000001|trace:1.user_tokens|1000001 is out of range; allowed: [1, 1000000]",
-        "\"output_tokens\": 0|trace:1.output_tokens|0 is out of range; allowed: [1, 100000]",
-        "\"output_tokens\": 100001|trace:1.output_tokens|100001 is out of range; allowed: [1, 100000]",
-        "\"system_prompt\": \"p\", \"system_prompt_tokens\": 0|trace:1.system_prompt_tokens|0 is out of range; "
-                + "allowed: [1, 1000000]",
-        "\"system_prompt\": \"p\", \"system_prompt_tokens\": 1000001|trace:1.system_prompt_tokens|1000001 is out of "
-                + "range; allowed: [1, 1000000]",
-        "\"arrival_s\": -0.5|trace:1.arrival_s|-0.5 is out of range; allowed: [0.0, 1.0E9]",
-        "\"think_s\": -1|trace:1.think_s|-1.0 is out of range; allowed: [0.0, 1000000.0]",
-        "\"think_s\": 1e999|trace:1.think_s|Infinity is out of range; allowed: [0.0, 1000000.0]",
-        "\"arrival_s\": -1e999|trace:1.arrival_s|-Infinity is out of range; allowed: [0.0, 1.0E9]",
-        "\"user_tokens\": 1e999|trace:1.user_tokens|expected an integer in [1, 1000000], got Infinity",
-        "\"user_tokens\": 99999999999999999999|trace:1.user_tokens|integer 99999999999999999999 does not fit in 64 bits",
+        "\"user_tokens\": 0|user_tokens: out of range; allowed: an integer in [1, 1000000]",
+        "\"user_tokens\": -4|user_tokens: out of range; allowed: an integer in [1, 1000000]",
+        "\"user_tokens\": 1000001|user_tokens: out of range; allowed: an integer in [1, 1000000]",
+        "\"output_tokens\": 0|output_tokens: out of range; allowed: an integer in [1, 100000]",
+        "\"output_tokens\": 100001|output_tokens: out of range; allowed: an integer in [1, 100000]",
+        "\"system_prompt\": \"p\", \"system_prompt_tokens\": 0|system_prompt_tokens: out of range; "
+                + "allowed: an integer in [1, 1000000]",
+        "\"system_prompt\": \"p\", \"system_prompt_tokens\": 1000001|system_prompt_tokens: out of range; "
+                + "allowed: an integer in [1, 1000000]",
+        "\"arrival_s\": -0.5|arrival_s: out of range; allowed: a number in [0, 1000000000]",
+        "\"think_s\": -1|think_s: out of range; allowed: a number in [0, 1000000]",
+        "\"think_s\": 1e999|think_s: out of range; allowed: a number in [0, 1000000]",
+        "\"arrival_s\": -1e999|arrival_s: out of range; allowed: a number in [0, 1000000000]",
+        "\"user_tokens\": 1e999|user_tokens: out of range; allowed: an integer in [1, 1000000]",
+        "\"user_tokens\": 99999999999999999999|user_tokens: out of range; allowed: an integer in [1, 1000000]",
     })
-    void anOutOfRangeValueNamesTheFieldAndRange(String field, String path, String message) {
-        ConfigException e = fails(line(field));
+    void anOutOfRangeValueNamesTheKeyAndRangeAtTheValuesColumn(String field, String message) {
+        String text = line(field);
+        ConfigException e = fails(text);
 
-        assertEquals(path, e.path());
-        assertEquals(path + ": " + message, e.getMessage());
+        String key = message.substring(0, message.indexOf(':'));
+        assertEquals(at(1, valueColumn(text, key)) + ": " + message, e.getMessage());
     }
 
     @Test
     void aTooLongNameIsRefused() {
         ConfigException e = fails(line("\"session\": \"" + "x".repeat(257) + "\""));
 
-        assertEquals("trace:1.session", e.path());
-        assertTrue(e.getMessage().contains("is 257 characters long; allowed: a non-blank string of at most 256"),
-                e.getMessage());
+        assertTrue(e.getMessage().endsWith(": session: is 257 characters long; allowed: a non-blank string of at "
+                + "most 256 characters"), e.getMessage());
     }
 
     // ---- rules across lines -----------------------------------------------------------------------
 
     @Test
     void aLaterArrivalBeforeTheSessionsStartIsRefused() {
-        ConfigException e = fails("""
-                {"session": "a", "arrival_s": 2.0, %s}
-                {"session": "a", "arrival_s": 1.5, %s}
-                """.formatted(TURN, TURN));
+        String second = "{\"session\": \"a\", \"arrival_s\": 1.5, " + TURN + "}";
+        ConfigException e = fails("{\"session\": \"a\", \"arrival_s\": 2.0, " + TURN + "}\n" + second + "\n");
 
-        assertEquals("trace:2.arrival_s", e.path());
-        assertEquals("trace:2.arrival_s: 1.5 is before session 'a' arrived (2.0 s on line 1); allowed: at least 2.0",
-                e.getMessage());
+        assertEquals(at(2, valueColumn(second, "arrival_s")) + ": arrival_s: is before the arrival its session "
+                + "was given on line 1; allowed: at least that arrival", e.getMessage());
     }
 
     @Test
@@ -266,44 +280,40 @@ class TraceReaderTest {
 
     @Test
     void aSharedPromptWithTwoLengthsIsRefused() {
-        ConfigException e = fails("""
-                {"session": "a", "system_prompt": "p", "system_prompt_tokens": 512, %s}
+        String third = "{\"session\": \"b\", \"system_prompt\": \"p\", \"system_prompt_tokens\": 256, " + TURN + "}";
+        ConfigException e = fails("{\"session\": \"a\", \"system_prompt\": \"p\", \"system_prompt_tokens\": 512, "
+                + TURN + "}\n\n" + third + "\n");
 
-                {"session": "b", "system_prompt": "p", "system_prompt_tokens": 256, %s}
-                """.formatted(TURN, TURN));
-
-        assertEquals("trace:3.system_prompt_tokens", e.path());
-        assertEquals("trace:3.system_prompt_tokens: 256 differs from the 512 tokens given on line 1; allowed: 512 "
-                + "(a shared prompt has one length)", e.getMessage());
+        assertEquals(at(3, valueColumn(third, "system_prompt_tokens")) + ": system_prompt_tokens: differs from "
+                + "the length this system prompt was given on line 1; allowed: that length (a shared prompt has one "
+                + "length)", e.getMessage());
     }
 
     @Test
     void aNewPromptNeedsItsLength() {
-        ConfigException e = fails(line("\"system_prompt\": \"p\""));
+        String text = line("\"system_prompt\": \"p\"");
+        ConfigException e = fails(text);
 
-        assertEquals("trace:1.system_prompt_tokens", e.path());
-        assertEquals("trace:1.system_prompt_tokens: is required on the first line naming system prompt 'p'; "
-                + "allowed: an integer in [1, 1000000]", e.getMessage());
+        assertEquals(at(1, valueColumn(text, "system_prompt")) + ": system_prompt_tokens: is required on the "
+                + "first line naming a system prompt; allowed: an integer in [1, 1000000]", e.getMessage());
     }
 
     @Test
     void aPromptLengthWithoutAPromptIsRefused() {
         ConfigException e = fails(line("\"system_prompt_tokens\": 8"));
 
-        assertEquals("trace:1.system_prompt_tokens", e.path());
-        assertTrue(e.getMessage().contains("allowed only together with a system_prompt name"), e.getMessage());
+        assertTrue(e.getMessage().contains("system_prompt_tokens: is given without system_prompt; allowed only "
+                + "together with a system_prompt name"), e.getMessage());
     }
 
     @Test
     void aSessionCannotChangeItsSystemPrompt() {
-        ConfigException e = fails("""
-                {"session": "a", "system_prompt": "p", "system_prompt_tokens": 4, %s}
-                {"session": "a", "system_prompt": "q", "system_prompt_tokens": 4, %s}
-                """.formatted(TURN, TURN));
+        String second = "{\"session\": \"a\", \"system_prompt\": \"q\", \"system_prompt_tokens\": 4, " + TURN + "}";
+        ConfigException e = fails("{\"session\": \"a\", \"system_prompt\": \"p\", \"system_prompt_tokens\": 4, "
+                + TURN + "}\n" + second + "\n");
 
-        assertEquals("trace:2.system_prompt", e.path());
-        assertEquals("trace:2.system_prompt: session 'a' started with system prompt 'p' on line 1; allowed: the same "
-                + "prompt or none", e.getMessage());
+        assertEquals(at(2, valueColumn(second, "system_prompt")) + ": system_prompt: its session started with "
+                + "another system prompt on line 1; allowed: the same prompt or none", e.getMessage());
     }
 
     @Test
@@ -314,8 +324,47 @@ class TraceReaderTest {
                 {"session": "a", "system_prompt": "p", %s}
                 """.formatted(TURN, TURN, TURN));
 
-        assertEquals("trace:3.system_prompt", e.path());
-        assertTrue(e.getMessage().contains("session 'a' started with no system prompt on line 2"), e.getMessage());
+        assertTrue(e.getMessage().contains("system_prompt: its session started with no system prompt on line 2"),
+                e.getMessage());
+    }
+
+    // ---- no message quotes the file ---------------------------------------------------------------
+
+    /**
+     * {@code --trace} pointed at a file that is not a trace (a key, a password file) must not print
+     * any of it: each of these files holds the secret where some error would otherwise quote it.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+        "hunter2secret",
+        "hunter2secret = 1",
+        "\"hunter2secret\"",
+        "{hunter2secret: 1}",
+        "{\"hunter2secret\": \"x\"}",
+        "{\"session\": hunter2secret}",
+        "{\"session\": \"a\", \"user_tokens\": \"hunter2secret\", \"output_tokens\": 1}",
+        "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1, \"think_s\": \"hunter2secret\"}",
+        "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1} hunter2secret",
+        "{\"session\": \"a\", \"user_tokens\": [\"hunter2secret\", hunter2secret]}",
+        "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1}\\n{\"session\": \"hunter2secret\"}",
+        "{\"session\": \"hunter2secret\", \"system_prompt\": \"p\", \"system_prompt_tokens\": 4, \"user_tokens\": 1, "
+                + "\"output_tokens\": 1}\\n{\"session\": \"hunter2secret\", \"system_prompt\": \"hunter2secret\", "
+                + "\"user_tokens\": 1, \"output_tokens\": 1}",
+        "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1, \"arrival_s\": 8}\\n{\"session\": \"a\", "
+                + "\"arrival_s\": 7.123456789, \"user_tokens\": 1, \"output_tokens\": 1}",
+        "{\"session\": \"a\", \"user_tokens\": 123456789, \"output_tokens\": 1}",
+        "{\"session\": \"a\", \"user_tokens\": 1.123456789, \"output_tokens\": 1}",
+        "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1, \"session\": 1}",
+    })
+    void noMessageQuotesTheFile(String content) throws IOException {
+        Path file = write(content.replace("\\n", "\n") + "\n");
+        ConfigException e = assertThrows(ConfigException.class, () -> TraceReader.read(file, VOCAB, 1));
+
+        assertTrue(e.path().startsWith(file + ":"), e.getMessage());
+        for (String secret : List.of("hunter", "secret", "123456789", "7.12")) {
+            assertFalse(e.getMessage().replace(file.toString(), "").contains(secret),
+                    "the message quotes the file: " + e.getMessage());
+        }
     }
 
     private String line(String field) {
@@ -343,8 +392,23 @@ class TraceReaderTest {
     }
 
     private Path write(String text) throws IOException {
-        Path file = dir.resolve("trace.jsonl");
-        Files.writeString(file, text);
-        return file;
+        return Files.writeString(file(), text);
+    }
+
+    private Path file() {
+        return dir.resolve("trace.jsonl");
+    }
+
+    /** The path of an error at {@code line} and {@code column} of the test's trace file. */
+    private String at(int line, int column) {
+        return file() + ":" + line + ":" + column;
+    }
+
+    /** The column (from 1) of the value of the first {@code key} in {@code text}. */
+    private static int valueColumn(String text, String key) {
+        String quoted = "\"" + key + "\":";
+        int at = text.indexOf(quoted);
+        assertTrue(at >= 0, quoted + " in " + text);
+        return at + quoted.length() + 2; // the key, ':' and a space; the column counts from 1
     }
 }
