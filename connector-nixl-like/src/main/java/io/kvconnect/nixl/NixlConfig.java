@@ -18,9 +18,12 @@ import java.time.Duration;
  *     renewal from the decode side before freeing them
  * @param transport which transport to use ({@code auto} picks UCX when it is available, else TCP;
  *     {@code ucx} is refused where UCX does not work, naming why)
- * @param secret the shared secret both sides prove on the handshake; empty disables the check
+ * @param secret the shared secret both sides prove to each other on the handshake; empty: anyone
+ *     can compute the proofs
  * @param connectTimeout bound on connecting and handshaking with a peer
  * @param ioTimeout bound on one read or notification round trip; a peer silent for longer is dead
+ * @param handshakeTimeout producer: bound on a new connection's whole handshake
+ * @param maxPendingHandshakes producer: connections handshaking at once per worker
  * @param exposeWait how long a reader retries a transfer the producer does not know yet (its
  *     metadata reaches the producer's workers one step after the response left)
  * @param chunkBlocks blocks per read request, and the slots of each staging buffer
@@ -28,7 +31,8 @@ import java.time.Duration;
  *     optional {@code faults} object; a test and soak aid, none by default)
  */
 record NixlConfig(Role role, String host, int port, Duration leaseTimeout, TransportKind transport, String secret,
-                  Duration connectTimeout, Duration ioTimeout, Duration exposeWait, int chunkBlocks,
+                  Duration connectTimeout, Duration ioTimeout,
+                  Duration handshakeTimeout, int maxPendingHandshakes, Duration exposeWait, int chunkBlocks,
                   TransportFaults faults) {
 
     /** What an engine does in a prefill/decode pair. */
@@ -54,8 +58,9 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
     }
 
     /** Every key the connector reads. */
-    static final String[] KEYS = {"role", "host", "port", "lease_timeout", "transport", "secret", "connect_timeout",
-        "io_timeout", "expose_wait", "chunk_blocks", "faults"};
+    static final String[] KEYS = {"role", "host", "port", "lease_timeout", "transport", "secret",
+        "connect_timeout", "io_timeout", "handshake_timeout",
+        "max_pending_handshakes", "expose_wait", "chunk_blocks", "faults"};
 
     /** Reads and validates {@code config}; every error names its key and the allowed values. */
     static NixlConfig parse(ConnectorConfig config) {
@@ -81,10 +86,35 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
                 Duration.ofMinutes(10));
         Duration io = config.getDuration("io_timeout", Duration.ofSeconds(10), Duration.ofMillis(10),
                 Duration.ofMinutes(10));
+        Duration handshake = config.getDuration("handshake_timeout", ListenOptions.DEFAULT_HANDSHAKE_TIMEOUT,
+                Duration.ofMillis(10), Duration.ofMinutes(10));
+        int pending = config.getInt("max_pending_handshakes", ListenOptions.DEFAULT_MAX_PENDING_HANDSHAKES, 1,
+                4096);
         Duration exposeWait = config.getDuration("expose_wait", Duration.ofSeconds(10), Duration.ofMillis(1),
                 Duration.ofMinutes(10));
-        int chunk = config.getInt("chunk_blocks", 64, 1, 4096);
+        int chunk = config.getInt("chunk_blocks", 64, 1, TcpTransport.MAX_READ_BLOCKS);
         TransportFaults faults = config.getObject("faults").map(TransportFaults::parse).orElse(TransportFaults.NONE);
-        return new NixlConfig(role, host, port, lease, transport, secret, connect, io, exposeWait, chunk, faults);
+        return new NixlConfig(role, host, port, lease, transport, secret, connect, io, handshake, pending, exposeWait,
+                chunk, faults);
+    }
+
+    /** The listener options of a producer's worker. */
+    ListenOptions listenOptions() {
+        return new ListenOptions(SharedSecret.of(secret), handshakeTimeout, maxPendingHandshakes);
+    }
+
+    /** The connection options of a consumer's worker. */
+    ConnectOptions connectOptions() {
+        return new ConnectOptions(SharedSecret.of(secret), connectTimeout, ioTimeout, chunkBlocks);
+    }
+
+    /** As the record's but without the secret, so the configuration can be logged. */
+    @Override
+    public String toString() {
+        return "NixlConfig[role=" + role + ", host=" + host + ", port=" + port + ", leaseTimeout=" + leaseTimeout
+                + ", transport=" + transport + ", secret=" + (secret.isEmpty() ? "(none)" : "(redacted)")
+                + ", connectTimeout=" + connectTimeout + ", ioTimeout=" + ioTimeout + ", handshakeTimeout=" + handshakeTimeout
+                + ", maxPendingHandshakes=" + maxPendingHandshakes + ", exposeWait=" + exposeWait + ", chunkBlocks="
+                + chunkBlocks + ", faults=" + faults + "]";
     }
 }

@@ -28,6 +28,30 @@ class NixlConfigTest {
     }
 
     @Test
+    void handshakeBoundsDefaultToSmallLimits() {
+        NixlConfig c = parse(Map.of());
+        assertEquals(Duration.ofSeconds(5), c.handshakeTimeout());
+        assertEquals(64, c.maxPendingHandshakes());
+        NixlConfig set = parse(Map.of("handshake_timeout", "2s", "max_pending_handshakes", 8L));
+        assertEquals(Duration.ofSeconds(2), set.listenOptions().handshakeTimeout());
+        assertEquals(8, set.listenOptions().maxPendingHandshakes());
+        assertEquals(set.chunkBlocks(), set.connectOptions().readSlots());
+        assertEquals("connector.config.max_pending_handshakes", assertThrows(ConfigException.class,
+                () -> parse(Map.of("max_pending_handshakes", 0L))).path());
+        assertEquals("connector.config.handshake_timeout", assertThrows(ConfigException.class,
+                () -> parse(Map.of("handshake_timeout", "forever"))).path());
+    }
+
+    @Test
+    void theSecretNeverShowsInTheConfigurationsText() {
+        NixlConfig c = parse(Map.of("secret", "do-not-print-me"));
+        assertTrue(!c.toString().contains("do-not-print-me") && c.toString().contains("secret=(redacted)"),
+                c.toString());
+        assertTrue(!c.listenOptions().toString().contains("do-not-print-me"), c.listenOptions().toString());
+        assertTrue(!c.connectOptions().toString().contains("do-not-print-me"), c.connectOptions().toString());
+    }
+
+    @Test
     void forcedUcxIsUsedWhereItWorksAndOtherwiseRefusedNamingWhy() {
         var ucx = UcxTransport.availability();
         if (ucx.available()) {
