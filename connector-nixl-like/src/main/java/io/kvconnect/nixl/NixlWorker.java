@@ -48,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * registration, copy them into the GPU blocks, notify the producer. A failure of any kind reports
  * the load's blocks through {@link #getBlockIdsWithLoadErrors} and the request in finished
  * receives; every wait is bounded by the configured timeouts. Rank {@code r} reads from the
- * producer's rank {@code r} (equal tensor-parallel sizes).
+ * producer's rank {@code r} (equal tensor-parallel sizes). A transfer whose {@code remote_host} is
+ * not in {@code peers} fails before any connection ({@code loads_failed_untrusted}).
  *
  * <p><b>Threads.</b> Engine hooks run on the worker thread; reads are served on the transport's
  * connection threads and loads run on the reader thread. Shared state is guarded by {@code this}.
@@ -140,17 +141,24 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             LOG.info("nixl-like: engine {} worker {} serves KV reads over {} on {}:{} (lease {}, compatibility "
                     + "hash {})", context.engine().engineId(), rank, transport.name(), config.host(), listener.port(),
                     config.leaseTimeout(), compat.hash().substring(0, 16));
-            if (config.secret().isEmpty()) {
-                LOG.warn("nixl-like: no shared secret configured: any local process that can connect to {}:{} can "
-                        + "read KV blocks; set 'secret' on both engines", config.host(), listener.port());
+            if (config.insecureNoSecret()) {
+                LOG.warn("nixl-like: INSECURE: 'insecure_no_secret' is set, so there is no shared secret: anyone on "
+                        + "this host (and beyond it, if {} is reachable from elsewhere) who can connect to port {} can "
+                        + "read the KV blocks this engine serves and, with a transfer's parameters, end its "
+                        + "transfers; set the same 'secret' on both engines instead", config.host(), listener.port());
             }
         }
         if (config.role().consumes()) {
             staging = copies.allocateHostBuffer(config.chunkBlocks());
             reader = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                     .name("nixl-read-" + context.engine().engineId() + "-" + rank).unstarted(r));
-            LOG.info("nixl-like: engine {} worker {} reads KV over {}", context.engine().engineId(), rank,
-                    transport.name());
+            LOG.info("nixl-like: engine {} worker {} reads KV over {} from peers [{}]", context.engine().engineId(),
+                    rank, transport.name(), config.peers());
+            if (config.insecureNoSecret()) {
+                LOG.warn("nixl-like: INSECURE: 'insecure_no_secret' is set, so there is no shared secret: any process "
+                        + "that listens at a producer's address in 'peers' can feed this engine KV; set the same "
+                        + "'secret' on both engines instead");
+            }
         }
     }
 
@@ -349,8 +357,17 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         return r.host() + ":" + r.ports();
     }
 
-    /** A handshaken connection to the producer's worker of this rank; reconnects after failures. */
+    /**
+     * A handshaken connection to the producer's worker of this rank; reconnects after failures.
+     * Refuses a host outside {@code peers} before anything else: the host is the request's word.
+     */
     private Peer peer(RemoteParams r) throws TransferException {
+        if (!config.peers().allows(r.host())) {
+            throw new TransferException(TransferException.Kind.UNTRUSTED, "the transfer parameters name host '"
+                    + Peers.printable(r.host()) + "', which is not in this engine's 'peers' [" + config.peers() + "]; nothing was "
+                    + "connected to. If it is a prefill engine this engine should read from, add its address to "
+                    + "'peers'");
+        }
         if (r.tpSize() != layout.tensorParallelSize() || r.ports().size() <= rank) {
             throw new TransferException(TransferException.Kind.HANDSHAKE, "the prefill engine has " + r.tpSize()
                     + " tensor-parallel worker(s), this engine " + layout.tensorParallelSize()

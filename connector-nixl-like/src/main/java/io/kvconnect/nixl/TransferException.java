@@ -24,8 +24,8 @@ final class TransferException extends Exception {
         /** Anything else: I/O errors, protocol violations, a failed copy on either side. */
         FAILED,
         /**
-         * Refused before any copy: the producer's answer names memory outside what it agreed to at
-         * the handshake.
+         * Refused before any connection or copy: the transfer names a host outside {@code peers},
+         * or the producer's answer names memory outside what it agreed to at the handshake.
          */
         UNTRUSTED
     }

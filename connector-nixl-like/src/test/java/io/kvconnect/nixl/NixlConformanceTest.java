@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 class NixlConformanceTest {
     @Test
     void passesTheConformanceKit() {
-        ConnectorConformance.of(new NixlConnectorProvider(), Map.of("role", "both")).run().assertPassed();
+        ConnectorConformance.of(new NixlConnectorProvider(), Map.of("role", "both", "secret", "conformance-secret"))
+                .run().assertPassed();
     }
 }
