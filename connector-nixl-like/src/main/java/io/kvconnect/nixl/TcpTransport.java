@@ -668,18 +668,18 @@ final class TcpTransport implements Transport {
 
         private void serve(Pending p) {
             Wire wire = p.wire();
-            Compat remote;
-            try {
-                remote = handshake(p);
-            } finally {
-                handshakeSlots.release();
-            }
             ConnectionExtension ext = null;
             Staging staging = new Staging(source);
+            // Held until the handshake succeeded, else until this thread ends: the cap bounds
+            // the threads of unauthenticated connections, those still closing included.
+            boolean holdsSlot = true;
             try {
+                Compat remote = handshake(p);
                 if (remote == null) {
                     return;
                 }
+                handshakeSlots.release();
+                holdsSlot = false;
                 LOG.debug("nixl-like: reader {} rank {} ({}) connected from {}", remote.engineId(), remote.rank(),
                         remote.transport(), p.who());
                 if (extension != null) {
@@ -699,6 +699,9 @@ final class TcpTransport implements Transport {
                 }
                 staging.close();
                 handlers.remove(Thread.currentThread());
+                if (holdsSlot) {
+                    handshakeSlots.release();
+                }
             }
         }
 
