@@ -23,7 +23,8 @@ import java.util.Locale;
  *     unless {@code insecureNoSecret}
  * @param insecureNoSecret whether the engine runs without a secret, as the configuration asked
  *     explicitly ({@code insecure_no_secret}): then anyone who can connect to a producer's port can
- *     read its KV, and anyone a consumer connects to can feed it KV
+ *     handshake (and read the KV of any transfer whose parameters it sees), and anyone a consumer
+ *     connects to can feed it KV
  * @param peers the hosts a consumer may read from: a transfer naming another {@code remote_host}
  *     fails its load before any connection (loopback by default)
  * @param connectTimeout bound on connecting and handshaking with a peer
@@ -124,7 +125,8 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
             throw new ConfigException(config.fieldPath("secret"), "is required for role '"
                     + role.name().toLowerCase(Locale.ROOT) + "': " + risk + ". Set the same long random "
                     + "string as 'secret' on both engines (for example the output of 'openssl rand -hex 32'), or "
-                    + "set \"insecure_no_secret\": true to run without one (anyone on the host can then read KV)");
+                    + "set \"insecure_no_secret\": true to run without one (anyone on the host can then connect, "
+                    + "and read the KV of any transfer whose parameters it sees)");
         }
     }
 

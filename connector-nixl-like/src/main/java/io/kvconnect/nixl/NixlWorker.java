@@ -143,9 +143,10 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                     config.leaseTimeout(), compat.hash().substring(0, 16));
             if (config.insecureNoSecret()) {
                 LOG.warn("nixl-like: INSECURE: 'insecure_no_secret' is set, so there is no shared secret: anyone on "
-                        + "this host (and beyond it, if {} is reachable from elsewhere) who can connect to port {} can "
-                        + "read the KV blocks this engine serves and, with a transfer's parameters, end its "
-                        + "transfers; set the same 'secret' on both engines instead", config.host(), listener.port());
+                        + "this host (and beyond it, if {} is reachable from elsewhere) can connect to port {} and "
+                        + "handshake, and then read the KV blocks of every transfer whose parameters it sees (they "
+                        + "travel unencrypted through the router), end those transfers, and flood this worker; set "
+                        + "the same 'secret' on both engines instead", config.host(), listener.port());
             }
         }
         if (config.role().consumes()) {
@@ -364,8 +365,8 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     private Peer peer(RemoteParams r) throws TransferException {
         if (!config.peers().allows(r.host())) {
             throw new TransferException(TransferException.Kind.UNTRUSTED, "the transfer parameters name host '"
-                    + Peers.printable(r.host()) + "', which is not in this engine's 'peers' [" + config.peers() + "]; nothing was "
-                    + "connected to. If it is a prefill engine this engine should read from, add its address to "
+                    + Peers.printable(r.host()) + "', which is not in this engine's 'peers' [" + config.peers()
+                    + "]; nothing was connected to. If it is a prefill engine this engine should read from, add its address to "
                     + "'peers'");
         }
         if (r.tpSize() != layout.tensorParallelSize() || r.ports().size() <= rank) {

@@ -98,7 +98,8 @@ record RemoteParams(String engineId, String host, List<Integer> ports, int[] blo
     /** The token: exactly {@value #TOKEN_HEX_DIGITS} lower-case hex digits (its value never goes into a message). */
     private static String token(TransferParams p) {
         String t = string(p, TOKEN);
-        if (t.length() != TOKEN_HEX_DIGITS || !t.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+        boolean hex = t.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+        if (t.length() != TOKEN_HEX_DIGITS || !hex) {
             throw new IllegalArgumentException("transfer parameter " + TOKEN + " is not " + TOKEN_HEX_DIGITS
                     + " lower-case hex digits (a prefill engine of another kvconnect version?)");
         }

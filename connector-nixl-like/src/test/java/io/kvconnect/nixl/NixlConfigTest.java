@@ -120,8 +120,8 @@ class NixlConfigTest {
     void faultsAreOffByDefaultAndWhenAskedForWrapTheTransport() {
         assertEquals(TransportFaults.NONE, parse(Map.of("secret", "s")).faults());
         assertTrue(Transports.pick(parse(Map.of("secret", "s", "transport", "tcp"))) instanceof TcpTransport);
-        NixlConfig c = parse(Map.of("secret", "s", "transport", "tcp", "faults", Map.of("drop", 0.01, "truncate", 0.02, "delay", 0.5,
-                "delay_ms", 7L, "kill", 0.001, "seed", 3L, "only_type", 7L)));
+        NixlConfig c = parse(Map.of("secret", "s", "transport", "tcp", "faults", Map.of("drop", 0.01, "truncate", 0.02,
+                "delay", 0.5, "delay_ms", 7L, "kill", 0.001, "seed", 3L, "only_type", 7L)));
         assertEquals(new TransportFaults(0.01, 0.02, 0.5, 7, 0.001, 3, 7), c.faults());
         Transport t = Transports.pick(c);
         assertTrue(t instanceof FaultyTransport, t.getClass().getName());
