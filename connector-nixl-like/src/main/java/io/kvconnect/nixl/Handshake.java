@@ -61,11 +61,14 @@ final class Handshake {
     }
 
     /**
-     * Both sides proved the secret and are compatible.
+     * Both sides proved the secret and are compatible. The caller sends the confirmation ({@link
+     * #confirm}) once it took the connection on, so a reader told it is accepted is never closed
+     * as a pending one.
      *
      * @param remote the reader's fields
+     * @param confirmation the producer's MAC over the whole handshake, the payload of its {@code OK}
      */
-    record Accepted(Compat remote) implements Outcome {
+    record Accepted(Compat remote, byte[] confirmation) implements Outcome {
     }
 
     /**
@@ -152,9 +155,10 @@ final class Handshake {
 
     /**
      * The producer's side: checks the reader's proof before it sends anything but its challenge,
-     * proves itself, checks and compares the reader's fields, and confirms. Every wait ends by
-     * {@code deadlineNanos}. A frame of the wrong type or size is refused on its header, before
-     * anything is allocated for it. A refusal is returned, not yet told to the reader.
+     * proves itself, checks and compares the reader's fields. Every wait ends by {@code
+     * deadlineNanos}. A frame of the wrong type or size is refused on its header, before anything
+     * is allocated for it. The outcome is returned before the reader hears it: the caller confirms
+     * an acceptance ({@link #confirm}) or tells a refusal ({@link #tell}).
      *
      * @throws IOException if the connection fails or the deadline passes
      */
@@ -203,8 +207,12 @@ final class Handshake {
             return new Refused("handshakes_refused_incompatible", "reader " + remote.engineId() + ": "
                     + problem.get(), problem.get());
         }
-        wire.writeFrame(TcpTransport.OK, secret.mac(ACCEPT, ns, nc, mine, theirs), Wire.millisLeft(deadlineNanos));
-        return new Accepted(remote);
+        return new Accepted(remote, secret.mac(ACCEPT, ns, nc, mine, theirs));
+    }
+
+    /** Completes an accepted handshake: the {@code OK} with the producer's MAC over all of it. */
+    static void confirm(Wire wire, Accepted accepted, long deadlineNanos) throws IOException {
+        wire.writeFrame(TcpTransport.OK, accepted.confirmation(), Wire.millisLeft(deadlineNanos));
     }
 
     private static byte[] nonce() {

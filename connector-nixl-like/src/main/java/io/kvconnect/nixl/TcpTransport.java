@@ -711,15 +711,18 @@ final class TcpTransport implements Transport {
          */
         private Compat handshake(Pending p) {
             long deadline = System.nanoTime() + options.handshakeTimeout().toNanos();
+            boolean mine = false; // whether this thread took p off the pending list (else the acceptor did)
             try {
                 Handshake.Outcome outcome = Handshake.asProducer(p.wire(), local, options.secret(), deadline);
-                if (!pending.remove(p)) {
+                mine = pending.remove(p);
+                if (!mine) {
                     refused("handshakes_evicted", p.who(), "closed for a newer connection: every handshake slot was "
                             + "taken");
                     return null;
                 }
                 return switch (outcome) {
                     case Handshake.Accepted a -> {
+                        Handshake.confirm(p.wire(), a, deadline);
                         counters.count("handshakes_ok");
                         yield a.remote();
                     }
@@ -737,7 +740,7 @@ final class TcpTransport implements Transport {
                     }
                 };
             } catch (IOException | RuntimeException e) {
-                if (!pending.remove(p)) {
+                if (!mine && !pending.remove(p)) {
                     refused("handshakes_evicted", p.who(), "closed for a newer connection: every handshake slot was "
                             + "taken");
                 } else if (!closed) {

@@ -238,8 +238,9 @@ class TcpTransportTest {
      */
     static Wire acceptAuthenticated(ServerSocketChannel server, Compat fields, String secret) throws IOException {
         Wire wire = new Wire(server.accept());
-        var outcome = Handshake.asProducer(wire, fields, SharedSecret.of(secret), System.nanoTime() + 5_000_000_000L);
-        assertInstanceOf(Handshake.Accepted.class, outcome);
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        var outcome = Handshake.asProducer(wire, fields, SharedSecret.of(secret), deadline);
+        Handshake.confirm(wire, assertInstanceOf(Handshake.Accepted.class, outcome), deadline);
         return wire;
     }
 
