@@ -158,6 +158,7 @@ if grep -qF "nixl-like: transport ucx (auto: UCX available" "$WORK/disagg.txt"; 
 check "... the blocks moved over the transport auto picked ($expected_transport)" "$WORK/disagg.txt" \
   "transport                            $expected_transport"
 check "... the prefill engine freed every offered transfer" "$WORK/disagg.txt" "stat: sends_finished"
+check "... the engines authenticated each other with the run's secret" "$WORK/disagg.txt" "stat: handshakes_ok"
 check "... with exit status 0" "$WORK/disagg.txt" "exit status 0"
 
 # The same with the transport forced to TCP (the other backend, when auto picked UCX above).

@@ -5,22 +5,38 @@
  * <p>A router sends a request to the prefill engine with {@code do_remote_decode: true} in its
  * transfer parameters and one output token. When it finishes, the prefill engine keeps its blocks
  * under a lease and returns transfer parameters (engine id, host, ports, block ids, request id,
- * transfer id, block size, tensor-parallel size). The router sends the request with them to the
- * decode engine, whose workers pull the blocks with one-sided reads from the prefill engine's
- * workers, then decode. Each read renews the lease; the reader's done notification, or the lease's
- * expiry, frees the blocks. A read after expiry fails visibly on the decode side (a load failure
- * handled by the engine's load-failure policy), never as stale KV.
+ * transfer id, transfer token, block size, tensor-parallel size). The router sends the request
+ * with them to the decode engine, whose workers pull the blocks with one-sided reads from the
+ * prefill engine's workers, then decode. Each read renews the lease; the reader's done
+ * notification, or the lease's expiry, frees the blocks. A read after expiry fails visibly on the
+ * decode side (a load failure handled by the engine's load-failure policy), never as stale KV.
+ *
+ * <p><b>Peers.</b> Both sides of every connection prove the shared {@code secret} to each other
+ * (HMAC-SHA256 over both sides' random challenges) before either sends anything but a nonce;
+ * compatibility fields follow under MACs. A producer serves a read or takes a done notification
+ * only with the transfer's token (128 random bits that travel only in the transfer parameters).
+ * A reader connects only to hosts in {@code peers}, and over UCX gets only from the staging
+ * memory the producer described when the reader attached. A producer handshakes a bounded number
+ * of connections at once, each within a bounded time, and refuses oversized handshake frames on
+ * their header. Nothing is encrypted: see the project's security notes for what is and is not
+ * defended.
  *
  * <p>Configuration keys: {@code role} ({@code producer}, {@code consumer} or {@code both}, the
  * default), {@code host} (default {@code 127.0.0.1}), {@code port} (first worker's port; 0, the
  * default, picks free ports), {@code lease_timeout} (default {@code 30s}), {@code transport}
  * ({@code auto}, the default: UCX through JUCX where its native library loads, else TCP; {@code
- * tcp}; {@code ucx}, refused at startup where UCX does not work), {@code
- * secret} (shared secret proved on the handshake; empty disables the check), {@code
- * connect_timeout} (5s), {@code io_timeout} (10s), {@code expose_wait} (10s) and {@code
- * chunk_blocks} (blocks per read, 64). A {@code faults} object ({@code drop}, {@code truncate},
- * {@code delay}, {@code delay_ms}, {@code kill}, {@code seed}) injects transport faults into the
- * connections a producer serves: a test and soak aid, off by default, never for serving.
+ * tcp}; {@code ucx}, refused at startup where UCX does not work), {@code secret} (the shared secret
+ * both engines prove on the handshake; required: an engine without one refuses to start), {@code
+ * insecure_no_secret} (false; true runs without a secret, logging a warning that anyone on the
+ * host can read KV; refused together with a secret), {@code peers} (the hosts a consumer may read
+ * from, matched without name lookups; default {@code ["127.0.0.1", "::1", "localhost"]}), {@code
+ * connect_timeout} (5s), {@code io_timeout} (10s), {@code handshake_timeout} (5s: a producer closes
+ * a connection that has not completed its handshake by then), {@code max_pending_handshakes} (64:
+ * handshakes a producer's worker runs at once; beyond it a new connection closes the oldest
+ * pending one), {@code expose_wait} (10s) and {@code chunk_blocks} (blocks per read, 64). A {@code
+ * faults} object ({@code drop}, {@code truncate}, {@code delay}, {@code delay_ms}, {@code kill},
+ * {@code seed}, {@code only_type}) injects transport faults into the connections a producer
+ * serves: a test and soak aid, off by default, never for serving.
  *
  * <p>Like every plugin module it requires the connector API (and SLF4J for logging) and exports
  * nothing; it also requires JUCX ({@code jucx}, an automatic module: the jar has no module name),

@@ -14,7 +14,7 @@ interface BlockSource {
     HostBlockBuffer allocateStaging(int slots);
 
     /**
-     * Checks that {@code blocks} of {@code transferId} could be read now, without copying or
+     * Checks that {@code blocks} of {@code transfer} could be read now, without copying or
      * renewing anything: the transport calls it before it sizes a staging buffer for the request,
      * so a request naming more blocks than the transfer holds (a hostile or broken reader) is
      * refused before any memory is allocated for it. A later {@link #read} checks again.
@@ -22,19 +22,25 @@ interface BlockSource {
      * @throws TransferException as {@link #read}, and with kind {@code FAILED} if the request names
      *     more blocks than the transfer holds
      */
-    void check(String transferId, int[] blocks) throws TransferException;
+    void check(TransferRef transfer, int[] blocks) throws TransferException;
 
     /**
-     * Copies the blocks {@code blocks} of transfer {@code transferId} into slots {@code 0 ..
-     * blocks.length - 1} of {@code staging} and renews the transfer's lease. Returns once the
-     * copy is complete; the blocks stay held while it runs.
+     * Copies the blocks {@code blocks} of {@code transfer} into slots {@code 0 .. blocks.length -
+     * 1} of {@code staging} and renews the transfer's lease. Returns once the copy is complete; the
+     * blocks stay held while it runs. A request whose token is not the transfer's is refused
+     * (and counted) without copying or renewing anything.
      *
      * @throws TransferException with kind {@code UNKNOWN_TRANSFER} if the transfer is not known
-     *     (yet), {@code EXPIRED} if its lease expired or it was completed, {@code FAILED} if a
-     *     block is not part of the transfer or the copy failed
+     *     (yet), {@code EXPIRED} if its lease expired or it was completed, {@code FAILED} if the
+     *     token is wrong, a block is not part of the transfer or the copy failed
      */
-    void read(String transferId, int[] blocks, HostBlockBuffer staging) throws TransferException;
+    void read(TransferRef transfer, int[] blocks, HostBlockBuffer staging) throws TransferException;
 
-    /** A reader is done with {@code transferId}. Unknown and repeated ids are logged and ignored. */
-    void done(String transferId);
+    /**
+     * A reader is done with {@code transfer}. Unknown and repeated ids are logged and ignored.
+     *
+     * @throws TransferException with kind {@code FAILED} if the token is not the transfer's: then
+     *     nothing is freed (the refusal is counted)
+     */
+    void done(TransferRef transfer) throws TransferException;
 }

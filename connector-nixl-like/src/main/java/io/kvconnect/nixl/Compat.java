@@ -31,8 +31,8 @@ import java.util.Optional;
  * @param fields the compatibility fields, in a fixed order
  */
 record Compat(String engineId, int rank, Map<String, String> fields) {
-    /** The version of the wire protocol in {@link TcpTransport}. */
-    static final String PROTOCOL = "nixl-like-tcp/1";
+    /** The version of the wire protocol in {@link TcpTransport} (and its {@link Handshake}). */
+    static final String PROTOCOL = "nixl-like-tcp/" + Handshake.VERSION;
 
     /** The one wire layout there is: the API's canonical block form. */
     static final String WIRE_LAYOUT = "canonical-token-major";
@@ -70,6 +70,24 @@ record Compat(String engineId, int rank, Map<String, String> fields) {
         var f = new LinkedHashMap<>(fields);
         f.put(TRANSPORT, name);
         return new Compat(engineId, rank, f);
+    }
+
+    /**
+     * The bytes of one block on one rank, as the sender stated them.
+     *
+     * @throws IllegalArgumentException if the field is missing, not a number or not positive
+     */
+    long bytesPerBlock() {
+        String v = fields.getOrDefault("bytes_per_block", "");
+        try {
+            long n = Long.parseLong(v);
+            if (n > 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("bytes_per_block is '" + v + "', not a positive number");
     }
 
     /** The sender's backend, {@code "tcp"} when the sender did not say. */

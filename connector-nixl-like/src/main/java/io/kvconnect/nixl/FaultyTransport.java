@@ -8,7 +8,6 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -57,8 +56,9 @@ final class FaultyTransport implements Transport {
     }
 
     @Override
-    public Listener listen(String host, int port, Compat local, String secret, BlockSource source) throws IOException {
-        Listener real = inner.listen(host, 0, local, secret, source);
+    public Listener listen(String host, int port, Compat local, ListenOptions options, BlockSource source)
+            throws IOException {
+        Listener real = inner.listen(host, 0, local, options, source);
         try {
             Relay relay = new Relay(host, port, real);
             relay.start(local.engineId() + "-" + local.rank());
@@ -72,9 +72,8 @@ final class FaultyTransport implements Transport {
     }
 
     @Override
-    public Peer connect(String host, int port, Compat local, String secret, Duration connectTimeout,
-                        Duration ioTimeout) throws TransferException {
-        return inner.connect(host, port, local, secret, connectTimeout, ioTimeout);
+    public Peer connect(String host, int port, Compat local, ConnectOptions options) throws TransferException {
+        return inner.connect(host, port, local, options);
     }
 
     @Override
@@ -157,6 +156,11 @@ final class FaultyTransport implements Transport {
         @Override
         public int port() {
             return port;
+        }
+
+        @Override
+        public Map<String, Long> takeCounters() {
+            return real.takeCounters();
         }
 
         private void spawn(String name, Runnable body) {

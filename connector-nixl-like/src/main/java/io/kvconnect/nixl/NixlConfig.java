@@ -3,6 +3,7 @@ package io.kvconnect.nixl;
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.ConnectorConfig;
 import java.time.Duration;
+import java.util.Locale;
 
 /**
  * The validated configuration of the nixl-like connector. Both engines of a pair must use the same
@@ -18,9 +19,18 @@ import java.time.Duration;
  *     renewal from the decode side before freeing them
  * @param transport which transport to use ({@code auto} picks UCX when it is available, else TCP;
  *     {@code ucx} is refused where UCX does not work, naming why)
- * @param secret the shared secret both sides prove on the handshake; empty disables the check
+ * @param secret the shared secret both sides prove to each other on the handshake; required
+ *     unless {@code insecureNoSecret}
+ * @param insecureNoSecret whether the engine runs without a secret, as the configuration asked
+ *     explicitly ({@code insecure_no_secret}): then anyone who can connect to a producer's port can
+ *     handshake (and read the KV of any transfer whose parameters it sees), and anyone a consumer
+ *     connects to can feed it KV
+ * @param peers the hosts a consumer may read from: a transfer naming another {@code remote_host}
+ *     fails its load before any connection (loopback by default)
  * @param connectTimeout bound on connecting and handshaking with a peer
  * @param ioTimeout bound on one read or notification round trip; a peer silent for longer is dead
+ * @param handshakeTimeout producer: bound on a new connection's whole handshake
+ * @param maxPendingHandshakes producer: connections handshaking at once per worker
  * @param exposeWait how long a reader retries a transfer the producer does not know yet (its
  *     metadata reaches the producer's workers one step after the response left)
  * @param chunkBlocks blocks per read request, and the slots of each staging buffer
@@ -28,7 +38,8 @@ import java.time.Duration;
  *     optional {@code faults} object; a test and soak aid, none by default)
  */
 record NixlConfig(Role role, String host, int port, Duration leaseTimeout, TransportKind transport, String secret,
-                  Duration connectTimeout, Duration ioTimeout, Duration exposeWait, int chunkBlocks,
+                  boolean insecureNoSecret, Peers peers, Duration connectTimeout, Duration ioTimeout,
+                  Duration handshakeTimeout, int maxPendingHandshakes, Duration exposeWait, int chunkBlocks,
                   TransportFaults faults) {
 
     /** What an engine does in a prefill/decode pair. */
@@ -54,8 +65,9 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
     }
 
     /** Every key the connector reads. */
-    static final String[] KEYS = {"role", "host", "port", "lease_timeout", "transport", "secret", "connect_timeout",
-        "io_timeout", "expose_wait", "chunk_blocks", "faults"};
+    static final String[] KEYS = {"role", "host", "port", "lease_timeout", "transport", "secret",
+        "insecure_no_secret", "peers", "connect_timeout", "io_timeout", "handshake_timeout",
+        "max_pending_handshakes", "expose_wait", "chunk_blocks", "faults"};
 
     /** Reads and validates {@code config}; every error names its key and the allowed values. */
     static NixlConfig parse(ConnectorConfig config) {
@@ -77,14 +89,84 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
                     + "else tcp), tcp, ucx");
         }
         String secret = config.getString("secret", "");
+        boolean insecure = config.getBoolean("insecure_no_secret", false);
+        checkSecret(config, role, secret, insecure);
+        Peers peers = peers(config);
         Duration connect = config.getDuration("connect_timeout", Duration.ofSeconds(5), Duration.ofMillis(10),
                 Duration.ofMinutes(10));
         Duration io = config.getDuration("io_timeout", Duration.ofSeconds(10), Duration.ofMillis(10),
                 Duration.ofMinutes(10));
+        Duration handshake = config.getDuration("handshake_timeout", ListenOptions.DEFAULT_HANDSHAKE_TIMEOUT,
+                Duration.ofMillis(10), Duration.ofMinutes(10));
+        int pending = config.getInt("max_pending_handshakes", ListenOptions.DEFAULT_MAX_PENDING_HANDSHAKES, 1,
+                4096);
         Duration exposeWait = config.getDuration("expose_wait", Duration.ofSeconds(10), Duration.ofMillis(1),
                 Duration.ofMinutes(10));
-        int chunk = config.getInt("chunk_blocks", 64, 1, 4096);
+        int chunk = config.getInt("chunk_blocks", 64, 1, TcpTransport.MAX_READ_BLOCKS);
         TransportFaults faults = config.getObject("faults").map(TransportFaults::parse).orElse(TransportFaults.NONE);
-        return new NixlConfig(role, host, port, lease, transport, secret, connect, io, exposeWait, chunk, faults);
+        return new NixlConfig(role, host, port, lease, transport, secret, insecure, peers, connect, io, handshake,
+                pending, exposeWait, chunk, faults);
+    }
+
+    /**
+     * Refuses to run without a secret unless the configuration opts out explicitly, and refuses
+     * both at once (which one was meant is unclear).
+     */
+    private static void checkSecret(ConnectorConfig config, Role role, String secret, boolean insecure) {
+        if (!secret.isEmpty() && insecure) {
+            throw new ConfigException(config.fieldPath("insecure_no_secret"), "is true while a 'secret' is set; "
+                    + "remove insecure_no_secret (the secret is used) or the secret");
+        }
+        if (secret.isEmpty() && !insecure) {
+            String risk = role.produces()
+                    ? "without it any process that can connect to this engine's workers could read their KV blocks "
+                    + "and end other requests' transfers"
+                    : "without it any process this engine connects to could feed it KV";
+            throw new ConfigException(config.fieldPath("secret"), "is required for role '"
+                    + role.name().toLowerCase(Locale.ROOT) + "': " + risk + ". Set the same long random "
+                    + "string as 'secret' on both engines (for example the output of 'openssl rand -hex 32'), or "
+                    + "set \"insecure_no_secret\": true to run without one (anyone on the host can then connect, "
+                    + "and read the KV of any transfer whose parameters it sees)");
+        }
+    }
+
+    private static Peers peers(ConnectorConfig config) {
+        if (!config.has("peers")) {
+            return Peers.LOOPBACK;
+        }
+        var list = config.getStringList("peers");
+        if (list.isEmpty()) {
+            throw new ConfigException(config.fieldPath("peers"), "is empty; allowed: the host names or IP addresses "
+                    + "of the prefill engines this engine may read from, such as [\"127.0.0.1\"] (loopback only, "
+                    + "the default when the key is absent)");
+        }
+        for (int i = 0; i < list.size(); i++) {
+            if (list.get(i).isBlank()) {
+                throw new ConfigException(config.fieldPath("peers") + "[" + i + "]", "is empty; allowed: a host "
+                        + "name or IP address");
+            }
+        }
+        return new Peers(list);
+    }
+
+    /** The listener options of a producer's worker. */
+    ListenOptions listenOptions() {
+        return new ListenOptions(SharedSecret.of(secret), handshakeTimeout, maxPendingHandshakes);
+    }
+
+    /** The connection options of a consumer's worker. */
+    ConnectOptions connectOptions() {
+        return new ConnectOptions(SharedSecret.of(secret), connectTimeout, ioTimeout, chunkBlocks);
+    }
+
+    /** As the record's but without the secret, so the configuration can be logged. */
+    @Override
+    public String toString() {
+        return "NixlConfig[role=" + role + ", host=" + host + ", port=" + port + ", leaseTimeout=" + leaseTimeout
+                + ", transport=" + transport + ", secret=" + (secret.isEmpty() ? "(none)" : "(redacted)")
+                + ", insecureNoSecret=" + insecureNoSecret + ", peers=[" + peers + "], connectTimeout="
+                + connectTimeout + ", ioTimeout=" + ioTimeout + ", handshakeTimeout=" + handshakeTimeout
+                + ", maxPendingHandshakes=" + maxPendingHandshakes + ", exposeWait=" + exposeWait + ", chunkBlocks="
+                + chunkBlocks + ", faults=" + faults + "]";
     }
 }

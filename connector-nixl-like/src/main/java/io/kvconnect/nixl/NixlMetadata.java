@@ -34,14 +34,22 @@ record NixlMetadata(List<Expose> expose, List<Load> loads, List<Notify> notifica
      *
      * @param requestId the producer's request id (reported in finished sends)
      * @param transferId the unique id readers name
+     * @param token the transfer's token, which readers must present
      * @param blocks the GPU block ids readers may read
      * @param deadline when the lease ends unless a read renews it: set when the response left
      *     (on the scheduler side's clock, which is the workers' clock), not when the workers
      *     learn of it a step later
      */
-    record Expose(String requestId, String transferId, int[] blocks, java.time.Instant deadline) {
+    record Expose(String requestId, String transferId, String token, int[] blocks, java.time.Instant deadline) {
         Expose {
             blocks = blocks.clone();
+        }
+
+        /** Without the token. */
+        @Override
+        public String toString() {
+            return "Expose[requestId=" + requestId + ", transferId=" + transferId + ", blocks=" + blocks.length
+                    + ", deadline=" + deadline + "]";
         }
     }
 

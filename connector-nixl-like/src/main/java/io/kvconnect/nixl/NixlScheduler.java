@@ -14,10 +14,12 @@ import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -31,7 +33,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Producer</b> (a request that arrived with {@code do_remote_decode}): when it finishes
  * normally, {@link #requestFinished} keeps its blocks (delayed free), gives the transfer a unique
- * id and returns the transfer parameters; the next step's metadata tells the workers to serve
+ * id and a random token (readers must present both) and returns the transfer parameters; the next step's metadata tells the workers to serve
  * reads of those blocks under a lease. The workers decide when the blocks are free (every reader
  * said done, or the lease expired) and report the request in finished sends.
  *
@@ -50,6 +52,7 @@ final class NixlScheduler implements SchedulerConnector {
     private final EngineInfo engine;
     private final java.time.InstantSource clock;
     private final Map<Integer, Integer> ports = new TreeMap<>();
+    private final SecureRandom tokens = new SecureRandom();
     private long sequence;
 
     // Producer: request id -> transfer id, until the workers report the send finished.
@@ -238,11 +241,16 @@ final class NixlScheduler implements SchedulerConnector {
         }
         int[] blocks = Arrays.copyOf(blockIds.toArray(0), nBlocks);
         String transferId = engine.engineId() + "/" + id + "/" + (++sequence);
+        // The id is predictable; the token is what a reader must know to read or free the blocks.
+        byte[] secret = new byte[RemoteParams.TOKEN_HEX_DIGITS / 2];
+        tokens.nextBytes(secret);
+        String token = HexFormat.of().formatHex(secret);
         sending.put(id, transferId);
-        toExpose.add(new NixlMetadata.Expose(id, transferId, blocks, clock.instant().plus(config.leaseTimeout())));
+        toExpose.add(new NixlMetadata.Expose(id, transferId, token, blocks,
+                clock.instant().plus(config.leaseTimeout())));
         count("sends_offered");
         var remote = new RemoteParams(engine.engineId(), config.host(), List.copyOf(ports.values()), blocks, id,
-                transferId, computed, engine.blockSize(), engine.tensorParallelSize());
+                transferId, token, computed, engine.blockSize(), engine.tensorParallelSize());
         return FinishResult.delayFree(remote.toParams());
     }
 

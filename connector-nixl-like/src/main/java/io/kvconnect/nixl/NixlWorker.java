@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * is reached through the engine's copy service into one staging buffer per connection). Exposed
  * transfers are held under a lease on the engine's clock: each read renews it; a reader's {@code
  * DONE} ends it; when it expires no further read is served (the reader gets {@code EXPIRED}, a
- * visible load failure). {@link #getFinished} reports a transfer's request in finished sends once
+ * visible load failure). A read or done notification without the transfer's token is refused and
+ * counted ({@code reads_refused_token}, {@code notifications_refused_token}) and neither renews nor
+ * ends anything. {@link #getFinished} reports a transfer's request in finished sends once
  * it ended and no read is copying its blocks, so the engine never frees blocks under a read.
  *
  * <p><b>Consumer.</b> Loads run one after another on this worker's reader thread: connect (once
@@ -46,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * registration, copy them into the GPU blocks, notify the producer. A failure of any kind reports
  * the load's blocks through {@link #getBlockIdsWithLoadErrors} and the request in finished
  * receives; every wait is bounded by the configured timeouts. Rank {@code r} reads from the
- * producer's rank {@code r} (equal tensor-parallel sizes).
+ * producer's rank {@code r} (equal tensor-parallel sizes). A transfer whose {@code remote_host} is
+ * not in {@code peers} fails before any connection ({@code loads_failed_untrusted}).
  *
  * <p><b>Threads.</b> Engine hooks run on the worker thread; reads are served on the transport's
  * connection threads and loads run on the reader thread. Shared state is guarded by {@code this}.
@@ -74,7 +77,8 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             return size() > TOMBSTONES;
         }
     };
-    private final Set<String> earlyDone = new HashSet<>();
+    /** Done notifications ahead of their exposure: transfer id to the token presented. Bounded. */
+    private final Map<String, String> earlyDone = new HashMap<>();
     private final Set<String> finishedSends = new HashSet<>();
 
     // Consumer state.
@@ -88,6 +92,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
 
     private final Map<String, Long> counters = new TreeMap<>(); // guarded by this
     private boolean reportedTransport;
+    private long tokenRefusals; // guarded by this
     private boolean shutDown;
     private NixlMetadata bound; // worker thread only
 
@@ -102,15 +107,17 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     /** One finished prefill's blocks, readable until done or expired. Guarded by the worker. */
     private static final class Exposure {
         final String requestId;
+        final TransferRef transfer;
         final String transferId;
         final Set<Integer> blocks = new HashSet<>();
         Instant deadline;
         int inFlight;
         String state = "live"; // live, done, expired
 
-        Exposure(String requestId, String transferId, int[] blocks, Instant deadline) {
+        Exposure(String requestId, TransferRef transfer, int[] blocks, Instant deadline) {
             this.requestId = requestId;
-            this.transferId = transferId;
+            this.transfer = transfer;
+            this.transferId = transfer.id();
             for (int b : blocks) {
                 this.blocks.add(b);
             }
@@ -126,7 +133,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         if (config.role().produces()) {
             int port = config.port() == 0 ? 0 : config.port() + rank;
             try {
-                listener = transport.listen(config.host(), port, compat, config.secret(), this);
+                listener = transport.listen(config.host(), port, compat, config.listenOptions(), this);
             } catch (IOException e) {
                 throw new IllegalStateException("nixl-like: worker " + rank + " cannot serve KV reads: "
                         + e.getMessage() + "; set 'port' to a free port (or 0) and 'host' to a local address", e);
@@ -134,17 +141,25 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             LOG.info("nixl-like: engine {} worker {} serves KV reads over {} on {}:{} (lease {}, compatibility "
                     + "hash {})", context.engine().engineId(), rank, transport.name(), config.host(), listener.port(),
                     config.leaseTimeout(), compat.hash().substring(0, 16));
-            if (config.secret().isEmpty()) {
-                LOG.warn("nixl-like: no shared secret configured: any local process that can connect to {}:{} can "
-                        + "read KV blocks; set 'secret' on both engines", config.host(), listener.port());
+            if (config.insecureNoSecret()) {
+                LOG.warn("nixl-like: INSECURE: 'insecure_no_secret' is set, so there is no shared secret: anyone on "
+                        + "this host (and beyond it, if {} is reachable from elsewhere) can connect to port {} and "
+                        + "handshake, and then read the KV blocks of every transfer whose parameters it sees (they "
+                        + "travel unencrypted through the router), end those transfers, and flood this worker; set "
+                        + "the same 'secret' on both engines instead", config.host(), listener.port());
             }
         }
         if (config.role().consumes()) {
             staging = copies.allocateHostBuffer(config.chunkBlocks());
             reader = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                     .name("nixl-read-" + context.engine().engineId() + "-" + rank).unstarted(r));
-            LOG.info("nixl-like: engine {} worker {} reads KV over {}", context.engine().engineId(), rank,
-                    transport.name());
+            LOG.info("nixl-like: engine {} worker {} reads KV over {} from peers [{}]", context.engine().engineId(),
+                    rank, transport.name(), config.peers());
+            if (config.insecureNoSecret()) {
+                LOG.warn("nixl-like: INSECURE: 'insecure_no_secret' is set, so there is no shared secret: any process "
+                        + "that listens at a producer's address in 'peers' can feed this engine KV; set the same "
+                        + "'secret' on both engines instead");
+            }
         }
     }
 
@@ -157,10 +172,16 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         bound = m;
         synchronized (this) {
             for (NixlMetadata.Expose e : m.expose()) {
-                var x = new Exposure(e.requestId(), e.transferId(), e.blocks(), e.deadline());
-                if (earlyDone.remove(e.transferId())) {
-                    // The reader gave up on it before it reached us (an early abort on the decode side).
-                    x.state = "done";
+                var x = new Exposure(e.requestId(), new TransferRef(e.transferId(), e.token()), e.blocks(),
+                        e.deadline());
+                String early = earlyDone.remove(e.transferId());
+                if (early != null) {
+                    if (x.transfer.tokenMatches(early)) {
+                        // The reader gave up on it before it reached us (an early abort on the decode side).
+                        x.state = "done";
+                    } else {
+                        refusedToken("notifications_refused_token", "done notification", x.transfer);
+                    }
                 }
                 exposures.put(e.transferId(), x);
             }
@@ -199,7 +220,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
 
     private void load(NixlMetadata.Load l) {
         RemoteParams r = l.remote();
-        String transferId = r.transferId();
+        TransferRef transfer = r.transfer();
         boolean failed = false;
         boolean stopped = false;
         long t0 = System.nanoTime();
@@ -217,7 +238,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 int m = Math.min(config.chunkBlocks(), n - off);
                 int[] remote = Arrays.copyOfRange(l.remoteBlocks(), off, off + m);
                 int[] local = Arrays.copyOfRange(l.localBlocks(), off, off + m);
-                long readNanos = readWithRetry(peer, transferId, remote);
+                long readNanos = readWithRetry(peer, transfer, remote);
                 long c0 = System.nanoTime();
                 int[] slots = new int[m];
                 Arrays.setAll(slots, i -> i);
@@ -233,10 +254,14 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         } catch (TransferException e) {
             failed = !stopped;
             LOG.warn("nixl-like: load of request {} (transfer {}) failed: {}; its {} block(s) are reported as a "
-                    + "load failure", l.requestId(), transferId, e.getMessage(), l.localBlocks().length);
+                    + "load failure", l.requestId(), transfer, e.getMessage(), l.localBlocks().length);
             count(e.kind() == TransferException.Kind.EXPIRED ? "loads_failed_expired" : "loads_failed", 1);
+            if (e.kind() == TransferException.Kind.UNTRUSTED) {
+                count("loads_failed_untrusted", 1);
+            }
             dropPeer(r, e.kind());
-            if (e.kind() != TransferException.Kind.EXPIRED && e.kind() != TransferException.Kind.HANDSHAKE) {
+            if (e.kind() != TransferException.Kind.EXPIRED && e.kind() != TransferException.Kind.HANDSHAKE
+                    && e.kind() != TransferException.Kind.UNTRUSTED) {
                 bestEffortDone(r);
             }
         } catch (CopyFailedException e) {
@@ -273,7 +298,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
      */
     private void notifyDone(Peer peer, NixlMetadata.Load l) {
         try {
-            peer.done(l.remote().transferId());
+            peer.done(l.remote().transfer());
         } catch (TransferException e) {
             LOG.info("nixl-like: request {}'s blocks arrived but the done notification of transfer {} failed: {} "
                     + "(its lease frees the producer's blocks)", l.requestId(), l.remote().transferId(),
@@ -284,13 +309,13 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     }
 
     /** Reads one chunk; returns how long the successful attempt took, in nanoseconds. */
-    private long readWithRetry(Peer peer, String transferId, int[] remote) throws TransferException,
+    private long readWithRetry(Peer peer, TransferRef transfer, int[] remote) throws TransferException,
             InterruptedException {
         long deadline = System.nanoTime() + config.exposeWait().toNanos();
         while (true) {
             try {
                 long r0 = System.nanoTime();
-                peer.read(transferId, remote, staging);
+                peer.read(transfer, remote, staging);
                 return System.nanoTime() - r0;
             } catch (TransferException e) {
                 // The producer's workers learn of a transfer one step after its response left.
@@ -307,7 +332,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             return;
         }
         try {
-            peer(n.remote()).done(n.remote().transferId());
+            peer(n.remote()).done(n.remote().transfer());
             count("notifications_sent", 1);
         } catch (TransferException e) {
             LOG.info("nixl-like: could not tell engine {} that request {} will not read transfer {}: {} (its lease "
@@ -323,7 +348,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             return;
         }
         try {
-            p.done(r.transferId());
+            p.done(r.transfer());
         } catch (TransferException e) {
             dropPeer(r, e.kind());
         }
@@ -333,8 +358,17 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         return r.host() + ":" + r.ports();
     }
 
-    /** A handshaken connection to the producer's worker of this rank; reconnects after failures. */
+    /**
+     * A handshaken connection to the producer's worker of this rank; reconnects after failures.
+     * Refuses a host outside {@code peers} before anything else: the host is the request's word.
+     */
     private Peer peer(RemoteParams r) throws TransferException {
+        if (!config.peers().allows(r.host())) {
+            throw new TransferException(TransferException.Kind.UNTRUSTED, "the transfer parameters name host '"
+                    + Peers.printable(r.host()) + "', which is not in this engine's 'peers' [" + config.peers()
+                    + "]; nothing was connected to. If it is a prefill engine this engine should read from, add its address to "
+                    + "'peers'");
+        }
         if (r.tpSize() != layout.tensorParallelSize() || r.ports().size() <= rank) {
             throw new TransferException(TransferException.Kind.HANDSHAKE, "the prefill engine has " + r.tpSize()
                     + " tensor-parallel worker(s), this engine " + layout.tensorParallelSize()
@@ -349,8 +383,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             p = null;
         }
         if (p == null) {
-            p = transport.connect(r.host(), r.ports().get(rank), compat, config.secret(), config.connectTimeout(),
-                    config.ioTimeout());
+            p = transport.connect(r.host(), r.ports().get(rank), compat, config.connectOptions());
             if (!p.remote().engineId().equals(r.engineId()) || p.remote().rank() != rank) {
                 String found = p.remote().engineId() + " rank " + p.remote().rank();
                 p.close();
@@ -407,19 +440,21 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     }
 
     @Override
-    public synchronized void check(String transferId, int[] blocks) throws TransferException {
-        Exposure e = readable(transferId, blocks);
+    public synchronized void check(TransferRef transfer, int[] blocks) throws TransferException {
+        Exposure e = readable(transfer, blocks);
         if (blocks.length > e.blocks.size()) {
             throw new TransferException(TransferException.Kind.FAILED, "a read of " + blocks.length
-                    + " blocks of transfer " + transferId + ", which has " + e.blocks.size());
+                    + " blocks of transfer " + transfer + ", which has " + e.blocks.size());
         }
     }
 
     /**
-     * The exposure of {@code transferId} if {@code blocks} may be read from it now (expiring it if
-     * its lease ran out). Caller holds the lock.
+     * The exposure of {@code transfer} if {@code blocks} may be read from it now with the token
+     * presented (expiring it if its lease ran out). A wrong token is refused before anything else
+     * of the exposure is looked at or changed. Caller holds the lock.
      */
-    private Exposure readable(String transferId, int[] blocks) throws TransferException {
+    private Exposure readable(TransferRef transfer, int[] blocks) throws TransferException {
+        String transferId = transfer.id();
         Exposure e = exposures.get(transferId);
         if (e == null) {
             String ended = tombstones.get(transferId);
@@ -429,6 +464,11 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             }
             throw new TransferException(TransferException.Kind.UNKNOWN_TRANSFER, "transfer " + transferId
                     + " is not known to engine " + context.engine().engineId() + " worker " + rank);
+        }
+        if (!e.transfer.tokenMatches(transfer.token())) {
+            refusedToken("reads_refused_token", "read", transfer);
+            throw new TransferException(TransferException.Kind.FAILED, "the token presented for transfer "
+                    + transferId + " is not its token; nothing was read");
         }
         Instant now = clock.instant();
         if (e.state.equals("live") && now.isAfter(e.deadline)) {
@@ -450,10 +490,11 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     }
 
     @Override
-    public void read(String transferId, int[] blocks, HostBlockBuffer into) throws TransferException {
+    public void read(TransferRef transfer, int[] blocks, HostBlockBuffer into) throws TransferException {
+        String transferId = transfer.id();
         Exposure e;
         synchronized (this) {
-            e = readable(transferId, blocks);
+            e = readable(transfer, blocks);
             Instant now = clock.instant();
             e.inFlight++;
             Instant renewed = now.plus(config.leaseTimeout());
@@ -483,9 +524,15 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     }
 
     @Override
-    public void done(String transferId) {
+    public void done(TransferRef transfer) throws TransferException {
+        String transferId = transfer.id();
         synchronized (this) {
             Exposure e = exposures.get(transferId);
+            if (e != null && !e.transfer.tokenMatches(transfer.token())) {
+                refusedToken("notifications_refused_token", "done notification", transfer);
+                throw new TransferException(TransferException.Kind.FAILED, "the token presented for transfer "
+                        + transferId + " is not its token; nothing was freed");
+            }
             if (e == null) {
                 if (tombstones.containsKey(transferId)) {
                     LOG.info("nixl-like: duplicate done for transfer {} (already {}); ignored", transferId,
@@ -497,7 +544,8 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                             transferId);
                     count("notifications_unknown", 1);
                     if (earlyDone.size() < TOMBSTONES) {
-                        earlyDone.add(transferId);
+                        // Its token is checked when the transfer is exposed.
+                        earlyDone.put(transferId, transfer.token());
                     }
                 }
                 return;
@@ -509,6 +557,22 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             }
             e.state = "done";
             count("notifications_received", 1);
+        }
+    }
+
+    /**
+     * Counts a request that presented a wrong token and logs it (the first, second, fourth, ... of
+     * each kind: an authenticated peer polling transfer ids must not flood the log).
+     */
+    private void refusedToken(String counter, String what, TransferRef transfer) {
+        long n;
+        synchronized (this) {
+            count(counter, 1);
+            n = ++tokenRefusals;
+        }
+        if (EventCounters.worthLogging(n)) {
+            LOG.warn("nixl-like: refused a {} of transfer {}: the token presented is not the transfer's ({} refusal(s) "
+                    + "so far)", what, transfer, n);
         }
     }
 
@@ -571,6 +635,9 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             counters.merge("transport_" + transport.name() + "_workers", 1L, Long::sum);
         }
         transport.takeCounters().forEach((k, v) -> counters.merge(k, v, Long::sum));
+        if (listener != null) {
+            listener.takeCounters().forEach((k, v) -> counters.merge(k, v, Long::sum));
+        }
         if (counters.isEmpty()) {
             return Optional.empty();
         }

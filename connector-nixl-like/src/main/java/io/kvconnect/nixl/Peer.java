@@ -12,21 +12,23 @@ interface Peer extends AutoCloseable {
     Compat remote();
 
     /**
-     * Reads the producer's blocks {@code remoteBlocks} of transfer {@code transferId} into slots
-     * {@code 0 .. remoteBlocks.length - 1} of {@code into} (canonical block form), renewing the
-     * transfer's lease.
+     * Reads the producer's blocks {@code remoteBlocks} of {@code transfer} into slots {@code 0 ..
+     * remoteBlocks.length - 1} of {@code into} (canonical block form, slots of the block size
+     * agreed at the handshake), renewing the transfer's lease. Nothing outside those slots is
+     * written, whatever the producer answers.
      *
-     * @throws TransferException if the producer refuses or the transfer breaks off
+     * @throws TransferException if the producer refuses or the transfer breaks off, or the answer
+     *     lies outside what the handshake agreed
      */
-    void read(String transferId, int[] remoteBlocks, HostBlockBuffer into) throws TransferException;
+    void read(TransferRef transfer, int[] remoteBlocks, HostBlockBuffer into) throws TransferException;
 
     /**
-     * Tells the producer that this reader is done with {@code transferId} (read or gave up), so it
+     * Tells the producer that this reader is done with {@code transfer} (read or gave up), so it
      * may free the blocks. Idempotent on the producer.
      *
-     * @throws TransferException if the notification could not be delivered
+     * @throws TransferException if the notification could not be delivered or was refused
      */
-    void done(String transferId) throws TransferException;
+    void done(TransferRef transfer) throws TransferException;
 
     /** Closes the connection. Idempotent. */
     @Override

@@ -10,9 +10,12 @@ import java.util.Optional;
  * arrives with. Keys follow the reference connector where it has one:
  * {@code do_remote_prefill} (true), {@code remote_engine_id}, {@code remote_host},
  * {@code remote_ports} (one per producer rank), {@code remote_block_ids}, {@code
- * remote_request_id}, {@code remote_transfer_id} (unique per transfer), {@code remote_num_tokens}
- * (tokens whose KV the blocks hold), {@code remote_block_size}, {@code remote_tp_size}. A request
- * sent to a prefill engine carries {@code do_remote_decode: true}.
+ * remote_request_id}, {@code remote_transfer_id} (unique per transfer), {@code
+ * remote_transfer_token} (128 random bits in hex, which the producer requires on every read and
+ * done notification of the transfer: see {@link TransferRef}), {@code remote_num_tokens} (tokens
+ * whose KV the blocks hold), {@code remote_block_size}, {@code remote_tp_size}. A request sent to a
+ * prefill engine carries {@code do_remote_decode: true}. The token makes the parameters a
+ * credential: a router must hand them only to the decode engine, and nobody logs them.
  *
  * @param engineId the producer's engine id
  * @param host the producer's host
@@ -20,19 +23,35 @@ import java.util.Optional;
  * @param blockIds the producer's block ids, in token order
  * @param requestId the producer's request id
  * @param transferId the transfer's unique id
+ * @param token the transfer's token ({@value #TOKEN_HEX_DIGITS} lower-case hex digits)
  * @param numTokens tokens whose KV the blocks hold
  * @param blockSize the producer's block size
  * @param tpSize the producer's tensor-parallel size
  */
 record RemoteParams(String engineId, String host, List<Integer> ports, int[] blockIds, String requestId,
-                    String transferId, int numTokens, int blockSize, int tpSize) {
+                    String transferId, String token, int numTokens, int blockSize, int tpSize) {
 
     static final String DO_REMOTE_DECODE = "do_remote_decode";
     static final String DO_REMOTE_PREFILL = "do_remote_prefill";
+    static final String TOKEN = "remote_transfer_token";
+    /** 128 bits. */
+    static final int TOKEN_HEX_DIGITS = 32;
 
     RemoteParams {
         ports = List.copyOf(ports);
         blockIds = blockIds.clone();
+    }
+
+    /** What a reader names to read or end this transfer. */
+    TransferRef transfer() {
+        return new TransferRef(transferId, token);
+    }
+
+    /** Without the token, so the parameters can be logged. */
+    @Override
+    public String toString() {
+        return "RemoteParams[engineId=" + engineId + ", host=" + host + ", ports=" + ports + ", blocks="
+                + blockIds.length + ", requestId=" + requestId + ", transferId=" + transferId + "]";
     }
 
     /** The parameters for the response of a finished prefill. */
@@ -51,6 +70,7 @@ record RemoteParams(String engineId, String host, List<Integer> ports, int[] blo
                 .with("remote_block_ids", b)
                 .with("remote_request_id", requestId)
                 .with("remote_transfer_id", transferId)
+                .with(TOKEN, token)
                 .with("remote_num_tokens", (long) numTokens)
                 .with("remote_block_size", (long) blockSize)
                 .with("remote_tp_size", (long) tpSize);
@@ -70,9 +90,20 @@ record RemoteParams(String engineId, String host, List<Integer> ports, int[] blo
         List<Integer> blocks = ints(params, "remote_block_ids");
         int[] ids = blocks.stream().mapToInt(Integer::intValue).toArray();
         return Optional.of(new RemoteParams(string(params, "remote_engine_id"), string(params, "remote_host"), ports,
-                ids, string(params, "remote_request_id"), string(params, "remote_transfer_id"),
+                ids, string(params, "remote_request_id"), string(params, "remote_transfer_id"), token(params),
                 integer(params, "remote_num_tokens"), integer(params, "remote_block_size"),
                 integer(params, "remote_tp_size")));
+    }
+
+    /** The token: exactly {@value #TOKEN_HEX_DIGITS} lower-case hex digits (its value never goes into a message). */
+    private static String token(TransferParams p) {
+        String t = string(p, TOKEN);
+        boolean hex = t.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+        if (t.length() != TOKEN_HEX_DIGITS || !hex) {
+            throw new IllegalArgumentException("transfer parameter " + TOKEN + " is not " + TOKEN_HEX_DIGITS
+                    + " lower-case hex digits (a prefill engine of another kvconnect version?)");
+        }
+        return t;
     }
 
     private static String string(TransferParams p, String key) {

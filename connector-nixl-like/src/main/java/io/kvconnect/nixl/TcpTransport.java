@@ -10,20 +10,21 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Deque;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,18 +34,25 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Wire format.</b> Every message is a frame: magic {@code KVNX} (4 bytes), type (1 byte),
  * payload length (4 bytes, big-endian), payload. Control payloads are at most {@value
- * #MAX_CONTROL} bytes; a data payload is exactly {@code blocks * blockBytes} bytes, checked against
- * the request, so a transfer cut short is detected (end of stream inside a frame is {@code
- * TRUNCATED}) and never taken for KV.
+ * #MAX_CONTROL} bytes, handshake payloads at most {@value Handshake#MAX_FRAME}; a data payload is
+ * exactly {@code blocks * blockBytes} bytes, checked against the request, so a transfer cut short
+ * is detected (end of stream inside a frame is {@code TRUNCATED}) and never taken for KV.
  *
- * <p><b>Handshake.</b> The server sends {@code CHALLENGE} (32 random bytes and its {@link Compat});
- * the client answers {@code HELLO} (HMAC-SHA256 keyed with the SHA-256 of the shared secret over
- * the challenge and the client's fields, then the fields); the server checks the MAC and the fields
- * and answers {@code OK} or {@code ERROR}. Both sides compare the fields, so a mismatch is reported
- * on both with the differing field named. A stranger without the secret gets no block.
+ * <p><b>Handshake.</b> {@link Handshake}: both sides prove the shared secret (HMAC-SHA256 over
+ * both sides' random challenges) before either sends its compatibility fields, then compare them;
+ * a mismatch is reported on both sides with the differing field named.
  *
- * <p><b>Requests.</b> {@code READ} (transfer id, block ids) is answered by {@code DATA} or {@code
- * ERROR} (kind and message); {@code DONE} (transfer id) by {@code OK}. Every wait is bounded
+ * <p><b>Before authentication.</b> A listener handshakes at most {@code max_pending_handshakes}
+ * connections at once, each on a thread of its own, and closes one that has not completed its
+ * handshake within {@code handshake_timeout}; when all slots are taken, a new connection closes
+ * the oldest pending one (a stranger holding slots open cannot lock readers out for long), and is
+ * refused itself if no slot frees in time. Handshake frames of the wrong type or size are refused
+ * on their header, before anything is allocated for them. Each outcome is counted ({@link
+ * Listener#takeCounters()}).
+ *
+ * <p><b>Requests.</b> {@code READ} (transfer id, transfer token, block ids) is answered by {@code
+ * DATA} or {@code ERROR} (kind and message); {@code DONE} (transfer id and token) by {@code OK} or
+ * {@code ERROR}. The producer checks the token ({@link TransferRef}). Every wait is bounded
  * ({@link Wire}), so a dead or silent peer ends a transfer in bounded time. Block data moves
  * between the socket and the staging buffers (allocated once per connection on the producer, once
  * per worker on the consumer) without an intermediate copy.
@@ -70,8 +78,8 @@ final class TcpTransport implements Transport {
     static final byte READ = 5;
     static final byte DATA = 6;
     static final byte DONE = 7;
-
-    private static final SecureRandom RANDOM = new SecureRandom();
+    static final byte PROOF = 11;
+    static final byte FIELDS = 12;
 
     @Override
     public String name() {
@@ -79,8 +87,9 @@ final class TcpTransport implements Transport {
     }
 
     @Override
-    public Listener listen(String host, int port, Compat local, String secret, BlockSource source) throws IOException {
-        return listen(host, port, local.withTransport(name()), secret, source, null);
+    public Listener listen(String host, int port, Compat local, ListenOptions options, BlockSource source)
+            throws IOException {
+        return listen(host, port, local.withTransport(name()), options, source, null);
     }
 
     /**
@@ -88,7 +97,7 @@ final class TcpTransport implements Transport {
      * extension} (null: none). Shared with {@link UcxTransport}, which adds its data path to this
      * control connection.
      */
-    static Listener listen(String host, int port, Compat local, String secret, BlockSource source,
+    static Listener listen(String host, int port, Compat local, ListenOptions options, BlockSource source,
                            ServerExtension extension) throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open();
         try {
@@ -98,16 +107,15 @@ final class TcpTransport implements Transport {
             server.close();
             throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
         }
-        TcpListener listener = new TcpListener(server, local, secret, source, extension);
+        TcpListener listener = new TcpListener(server, local, options, source, extension);
         listener.start();
         return listener;
     }
 
     @Override
-    public Peer connect(String host, int port, Compat local, String secret, Duration connectTimeout,
-                        Duration ioTimeout) throws TransferException {
-        Control c = openControl(host, port, local.withTransport(name()), secret, connectTimeout);
-        return new TcpPeer(c.wire(), c.remote(), c.where(), timeoutMillis(ioTimeout));
+    public Peer connect(String host, int port, Compat local, ConnectOptions options) throws TransferException {
+        Control c = openControl(host, port, local.withTransport(name()), options);
+        return new TcpPeer(c.wire(), c.remote(), c.where(), timeoutMillis(options.ioTimeout()));
     }
 
     /**
@@ -121,17 +129,17 @@ final class TcpTransport implements Transport {
     }
 
     /**
-     * Connects to {@code host:port} and runs the client side of the handshake (see the class
-     * description) within {@code connectTimeout}. Shared by both backends.
+     * Connects to {@code host:port} and runs the reader's side of the {@link Handshake}, both
+     * within {@code options.connectTimeout()}. Shared by both backends.
      *
      * @throws TransferException if the connection or the handshake fails (kind says which)
      */
-    static Control openControl(String host, int port, Compat local, String secret, Duration connectTimeout)
+    static Control openControl(String host, int port, Compat local, ConnectOptions options)
             throws TransferException {
         String where = host + ":" + port;
         SocketChannel channel = null;
         Wire wire = null;
-        long handshake = timeoutMillis(connectTimeout);
+        long deadline = System.nanoTime() + options.connectTimeout().toNanos();
         try {
             channel = SocketChannel.open();
             channel.configureBlocking(false);
@@ -139,41 +147,14 @@ final class TcpTransport implements Transport {
             if (!channel.connect(new InetSocketAddress(host, port))) {
                 try (Selector s = Selector.open()) {
                     channel.register(s, SelectionKey.OP_CONNECT);
-                    if (s.select(handshake) == 0) {
+                    if (s.select(Wire.millisLeft(deadline)) == 0) {
                         throw new SocketTimeoutException("connect timed out");
                     }
                     channel.finishConnect();
                 }
             }
             wire = new Wire(channel);
-            var h = wire.readHeader(handshake);
-            byte[] challenge = wire.readPayload(h, handshake);
-            if (h.type() == ERROR) {
-                throw new TransferException(TransferException.Kind.HANDSHAKE, where + ": "
-                        + errorMessage(concat(new byte[] {ERROR}, challenge)));
-            }
-            if (h.type() != CHALLENGE || challenge.length < 32) {
-                throw new TransferException(TransferException.Kind.HANDSHAKE, where + " sent no valid challenge");
-            }
-            byte[] nonce = Arrays.copyOf(challenge, 32);
-            Compat remote = Compat.decode(new String(challenge, 32, challenge.length - 32, StandardCharsets.UTF_8));
-            byte[] mine = local.encode().getBytes(StandardCharsets.UTF_8);
-            wire.writeFrame(HELLO, concat(mac(secret, nonce, mine), mine), handshake);
-            var rh = wire.readHeader(handshake);
-            byte[] reply = concat(new byte[] {rh.type()}, wire.readPayload(rh, handshake));
-            var problem = local.mismatch(remote);
-            if (problem.isPresent()) {
-                throw new TransferException(TransferException.Kind.HANDSHAKE, "handshake with " + where + " failed: "
-                        + problem.get());
-            }
-            if (reply[0] == ERROR) {
-                throw new TransferException(TransferException.Kind.HANDSHAKE, "handshake with " + where
-                        + " refused: " + errorMessage(reply));
-            }
-            if (reply[0] != OK) {
-                throw new TransferException(TransferException.Kind.FAILED, where + " answered the handshake with "
-                        + "message type " + reply[0]);
-            }
+            Compat remote = Handshake.asReader(wire, local, options.secret(), deadline, where);
             return new Control(wire, remote, where);
         } catch (TransferException e) {
             closeQuietly(wire, channel);
@@ -236,28 +217,24 @@ final class TcpTransport implements Transport {
         return p;
     }
 
-    /** The kind of an {@code ERROR} frame (type byte first). */
-    static TransferException.Kind errorKind(byte[] frame) {
+    /** The kind an {@code ERROR} frame's payload names. */
+    static TransferException.Kind errorKind(byte[] payload) {
         var kinds = TransferException.Kind.values();
-        return frame.length > 1 && frame[1] >= 0 && frame[1] < kinds.length ? kinds[frame[1]]
+        return payload.length > 0 && payload[0] >= 0 && payload[0] < kinds.length ? kinds[payload[0]]
                 : TransferException.Kind.FAILED;
     }
 
-    static String errorMessage(byte[] frame) {
-        return frame.length > 2 ? new String(frame, 2, frame.length - 2, StandardCharsets.UTF_8) : "(no message)";
-    }
-
-    static byte[] mac(String secret, byte[] nonce, byte[] fields) {
-        try {
-            byte[] key = MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            mac.update(nonce);
-            mac.update(fields);
-            return mac.doFinal();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+    /**
+     * The message of an {@code ERROR} frame's payload, with control characters replaced: it is the
+     * peer's text and goes into this engine's log.
+     */
+    static String errorMessage(byte[] payload) {
+        if (payload.length < 2) {
+            return "(no message)";
         }
+        String text = new String(payload, 1, Math.min(payload.length - 1, 4096), StandardCharsets.UTF_8);
+        return text.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
     }
 
     static byte[] concat(byte[] a, byte[] b) {
@@ -266,14 +243,48 @@ final class TcpTransport implements Transport {
         return c;
     }
 
-    static byte[] encodeRead(String transferId, int[] blocks) {
-        byte[] id = transferId.getBytes(StandardCharsets.UTF_8);
-        var buf = java.nio.ByteBuffer.allocate(4 + id.length + 4 + 4 * blocks.length);
-        buf.putInt(id.length).put(id).putInt(blocks.length);
+    /** A transfer's id and token: id length, id, token length, token. */
+    static byte[] encodeRef(TransferRef ref) {
+        byte[] id = ref.id().getBytes(StandardCharsets.UTF_8);
+        byte[] token = ref.token().getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(8 + id.length + token.length).putInt(id.length).put(id).putInt(token.length)
+                .put(token).array();
+    }
+
+    /** A {@code READ} (and {@code STAGE}) payload: the transfer ({@link #encodeRef}), block count, block ids. */
+    static byte[] encodeRead(TransferRef ref, int[] blocks) {
+        byte[] head = encodeRef(ref);
+        var buf = ByteBuffer.allocate(head.length + 4 + 4 * blocks.length);
+        buf.put(head).putInt(blocks.length);
         for (int b : blocks) {
             buf.putInt(b);
         }
         return buf.array();
+    }
+
+    /**
+     * Reads {@link #encodeRef}'s form at {@code req}'s position.
+     *
+     * @throws IOException if malformed: a length outside the payload, or a token longer than
+     *     {@value TransferRef#MAX_TOKEN_BYTES} bytes
+     */
+    static TransferRef decodeRef(ByteBuffer req) throws IOException {
+        if (req.remaining() < 4) {
+            throw new IOException("malformed transfer reference");
+        }
+        int idLen = req.getInt();
+        if (idLen < 0 || idLen > req.remaining() - 4) {
+            throw new IOException("malformed transfer reference: id of " + idLen + " bytes");
+        }
+        byte[] id = new byte[idLen];
+        req.get(id);
+        int tokenLen = req.getInt();
+        if (tokenLen < 0 || tokenLen > TransferRef.MAX_TOKEN_BYTES || tokenLen > req.remaining()) {
+            throw new IOException("malformed transfer reference: token of " + tokenLen + " bytes");
+        }
+        byte[] token = new byte[tokenLen];
+        req.get(token);
+        return new TransferRef(new String(id, StandardCharsets.UTF_8), new String(token, StandardCharsets.UTF_8));
     }
 
     static TransferException classify(Exception e, String what) {
@@ -312,12 +323,15 @@ final class TcpTransport implements Transport {
         private final Compat remote;
         private final String where;
         private final long ioMillis;
+        /** The block size both sides agreed on at the handshake: every data frame is a multiple of it. */
+        private final long blockBytes;
 
         TcpPeer(Wire wire, Compat remote, String where, long ioMillis) {
             this.wire = wire;
             this.remote = remote;
             this.where = where;
             this.ioMillis = ioMillis;
+            this.blockBytes = remote.bytesPerBlock();
         }
 
         @Override
@@ -338,26 +352,27 @@ final class TcpTransport implements Transport {
         }
 
         @Override
-        public void read(String transferId, int[] remoteBlocks, HostBlockBuffer into) throws TransferException {
-            if (remoteBlocks.length > into.numSlots()) {
-                throw new IllegalArgumentException(remoteBlocks.length + " blocks do not fit " + into.numSlots()
-                        + " slots");
+        public void read(TransferRef transfer, int[] remoteBlocks, HostBlockBuffer into) throws TransferException {
+            if (remoteBlocks.length > into.numSlots() || into.slotBytes() != blockBytes) {
+                throw new IllegalArgumentException(remoteBlocks.length + " blocks of " + blockBytes + " bytes do not "
+                        + "fit " + into.numSlots() + " slots of " + into.slotBytes());
             }
-            String what = "read of transfer " + transferId + " from " + where;
+            String what = "read of transfer " + transfer + " from " + where;
             try {
-                wire.writeFrame(READ, encodeRead(transferId, remoteBlocks), ioMillis);
+                wire.writeFrame(READ, encodeRead(transfer, remoteBlocks), ioMillis);
                 var h = wire.readHeader(ioMillis);
                 if (h.type() == ERROR) {
-                    byte[] frame = concat(new byte[] {ERROR}, wire.readPayload(h, ioMillis));
-                    throw new TransferException(errorKind(frame), what + ": " + errorMessage(frame));
+                    byte[] payload = wire.readPayload(h, ioMillis);
+                    throw new TransferException(errorKind(payload), what + ": " + errorMessage(payload));
                 }
-                long expected = remoteBlocks.length * into.slotBytes();
+                // Exactly what was asked for, in blocks of the agreed size: nothing else is copied.
+                long expected = remoteBlocks.length * blockBytes;
                 if (h.type() != DATA || h.length() != expected) {
                     throw new IOException("expected " + expected + " bytes of data, got message type " + h.type()
                             + " of " + h.length() + " bytes");
                 }
                 // Straight from the socket into the staging buffer: no intermediate copy.
-                var slots = new java.nio.ByteBuffer[remoteBlocks.length];
+                var slots = new ByteBuffer[remoteBlocks.length];
                 for (int i = 0; i < slots.length; i++) {
                     slots[i] = into.slot(i).asByteBuffer();
                 }
@@ -370,12 +385,15 @@ final class TcpTransport implements Transport {
         }
 
         @Override
-        public void done(String transferId) throws TransferException {
-            String what = "done notification of transfer " + transferId + " to " + where;
+        public void done(TransferRef transfer) throws TransferException {
+            String what = "done notification of transfer " + transfer + " to " + where;
             try {
-                wire.writeFrame(DONE, transferId.getBytes(StandardCharsets.UTF_8), ioMillis);
+                wire.writeFrame(DONE, encodeRef(transfer), ioMillis);
                 var h = wire.readHeader(ioMillis);
-                wire.readPayload(h, ioMillis);
+                byte[] payload = wire.readPayload(h, ioMillis);
+                if (h.type() == ERROR) {
+                    throw new TransferException(errorKind(payload), what + ": " + errorMessage(payload));
+                }
                 if (h.type() != OK) {
                     throw new TransferException(TransferException.Kind.FAILED, what + ": answered with type "
                             + h.type());
@@ -401,8 +419,8 @@ final class TcpTransport implements Transport {
      * connection's thread.
      */
     interface ServerExtension {
-        /** The handler of one connection's extra frames. */
-        ConnectionExtension open(String who);
+        /** The handler of the extra frames of one authenticated connection from {@code who}. */
+        ConnectionExtension open(String who, BlockSource source);
 
         /** The listener closed; after every connection's handler. */
         void close();
@@ -416,23 +434,26 @@ final class TcpTransport implements Transport {
          *
          * @throws IOException if the connection must end
          */
-        boolean handle(Wire.Header h, byte[] payload, Wire wire, Staging staging, long sendMillis) throws IOException;
+        boolean handle(Wire.Header h, byte[] payload, Wire wire, long sendMillis) throws IOException;
 
-        /** Releases what the handler holds; called before the connection's staging buffer is closed. */
+        /** Releases what the handler holds (its staging memory too). */
         @Override
         void close();
     }
 
-    /** A decoded {@code READ} request (also used by other backends' requests of the same form). */
-    record ReadRequest(String transferId, int[] blocks) {
+    /**
+     * A decoded {@code READ} request (also used by other backends' requests of the same form).
+     *
+     * @param transfer the transfer and the token the reader presented
+     * @param blocks the producer's block ids to read, at least one
+     */
+    record ReadRequest(TransferRef transfer, int[] blocks) {
         static ReadRequest decode(byte[] payload) throws IOException {
-            var req = java.nio.ByteBuffer.wrap(payload);
-            int idLen = req.getInt();
-            if (idLen < 0 || idLen > req.remaining()) {
+            var req = ByteBuffer.wrap(payload);
+            TransferRef ref = decodeRef(req);
+            if (req.remaining() < 4) {
                 throw new IOException("malformed read request");
             }
-            byte[] id = new byte[idLen];
-            req.get(id);
             int n = req.getInt();
             if (n <= 0 || n > req.remaining() / 4) {
                 throw new IOException("malformed read request: " + n + " blocks");
@@ -441,21 +462,42 @@ final class TcpTransport implements Transport {
             for (int i = 0; i < n; i++) {
                 blocks[i] = req.getInt();
             }
-            return new ReadRequest(new String(id, StandardCharsets.UTF_8), blocks);
+            return new ReadRequest(ref, blocks);
         }
     }
 
     /**
-     * One connection's staging buffer on the producer: allocated on the first read, grown (rarely)
-     * for a larger one, reused by every later read, closed with the connection. Used by the
-     * connection's thread only.
+     * One connection's staging buffer on the producer. A growing one is allocated on the first
+     * read, grown (rarely) for a larger one and reused by every later read; a fixed one ({@link
+     * #fixed}) is allocated at once and never replaced, so its memory can be registered and
+     * described to the reader once. Closed with the connection; used by the connection's thread
+     * only.
      */
     static final class Staging implements AutoCloseable {
         private final BlockSource source;
+        private final boolean fixed;
         private HostBlockBuffer buffer;
 
+        /** A growing staging buffer, allocated on the first read. */
         Staging(BlockSource source) {
             this.source = source;
+            this.fixed = false;
+        }
+
+        private Staging(BlockSource source, int slots) {
+            this.source = source;
+            this.fixed = true;
+            this.buffer = source.allocateStaging(slots);
+        }
+
+        /** A staging buffer of exactly {@code slots} blocks, allocated now. */
+        static Staging fixed(BlockSource source, int slots) {
+            return new Staging(source, slots);
+        }
+
+        /** The buffer; null for a growing one before its first read. */
+        HostBlockBuffer buffer() {
+            return buffer;
         }
 
         /**
@@ -464,7 +506,7 @@ final class TcpTransport implements Transport {
          * BlockSource#check}) before the buffer grows, so its size is bounded by the transfer's.
          *
          * @throws TransferException as {@link BlockSource#read}, or {@code FAILED} for more than
-         *     {@value #MAX_READ_BLOCKS} blocks
+         *     {@value #MAX_READ_BLOCKS} blocks or, for a fixed buffer, more than its slots
          */
         HostBlockBuffer fill(ReadRequest req) throws TransferException {
             int n = req.blocks().length;
@@ -474,7 +516,11 @@ final class TcpTransport implements Transport {
                 throw new TransferException(TransferException.Kind.FAILED, "a read of " + n + " blocks; at most "
                         + MAX_READ_BLOCKS + " per request");
             }
-            source.check(req.transferId(), req.blocks());
+            if (fixed && n > buffer.numSlots()) {
+                throw new TransferException(TransferException.Kind.FAILED, "a read of " + n + " blocks; this "
+                        + "connection staged " + buffer.numSlots() + " when the reader attached");
+            }
+            source.check(req.transfer(), req.blocks());
             if (buffer == null || n > buffer.numSlots()) {
                 if (buffer != null) {
                     buffer.close();
@@ -482,12 +528,8 @@ final class TcpTransport implements Transport {
                 }
                 buffer = source.allocateStaging(Math.max(n, 16));
             }
-            source.read(req.transferId(), req.blocks(), buffer);
+            source.read(req.transfer(), req.blocks(), buffer);
             return buffer;
-        }
-
-        long blockBytes() {
-            return source.blockBytes();
         }
 
         @Override
@@ -499,31 +541,49 @@ final class TcpTransport implements Transport {
         }
     }
 
-    /** Accepts connections and serves each on a thread of its own. */
+    /**
+     * Accepts connections and serves each on a thread of its own, handshakes bounded in number
+     * and time (see the class description).
+     */
     private static final class TcpListener implements Listener {
-        /** Bound on the handshake of a new connection, so a stranger cannot hold a thread. */
-        private static final long HANDSHAKE_MILLIS = 10_000;
+        /** Bound on reading the rest of a request whose header arrived. */
+        private static final long PAYLOAD_MILLIS = 10_000;
         /** Bound on sending one answer to a reader that stopped reading. */
         private static final long SEND_MILLIS = 60_000;
+        /** How long a new connection waits for the slot of the pending one it closed. */
+        private static final long EVICTION_WAIT_MILLIS = 1_000;
 
         private final ServerSocketChannel server;
         private final Compat local;
-        private final String secret;
+        private final ListenOptions options;
         private final BlockSource source;
         private final ServerExtension extension;
         private final Set<Wire> connections = ConcurrentHashMap.newKeySet();
         private final Set<Thread> handlers = ConcurrentHashMap.newKeySet();
+        /** One permit per handshake that may run at once; held by its thread until the handshake ends. */
+        private final Semaphore handshakeSlots;
+        /** Connections whose handshake is in progress, oldest first. */
+        private final Deque<Pending> pending = new ConcurrentLinkedDeque<>();
+        private final EventCounters counters = new EventCounters();
         private final int port;
         private volatile boolean closed;
         private Thread acceptor;
 
-        TcpListener(ServerSocketChannel server, Compat local, String secret, BlockSource source,
+        /**
+         * A connection whose handshake is in progress. Whoever removes it from {@code pending}
+         * decides its fate: its own thread when the handshake ends, or the acceptor, which evicts it.
+         */
+        private record Pending(Wire wire, String who) {
+        }
+
+        TcpListener(ServerSocketChannel server, Compat local, ListenOptions options, BlockSource source,
                     ServerExtension extension) throws IOException {
             this.server = server;
             this.extension = extension;
             this.local = local;
-            this.secret = secret;
+            this.options = options;
             this.source = source;
+            this.handshakeSlots = new Semaphore(options.maxPendingHandshakes());
             this.port = ((InetSocketAddress) server.getLocalAddress()).getPort();
         }
 
@@ -537,117 +597,218 @@ final class TcpTransport implements Transport {
             return port;
         }
 
+        @Override
+        public Map<String, Long> takeCounters() {
+            return counters.take();
+        }
+
         private void acceptLoop() {
             while (!closed) {
+                SocketChannel c;
                 try {
-                    SocketChannel c = server.accept();
+                    c = server.accept();
+                } catch (IOException e) {
+                    if (!closed) {
+                        LOG.warn("nixl-like: accepting on port {} failed: {}", port, e.toString());
+                    }
+                    continue;
+                }
+                try {
+                    if (!admit()) {
+                        closeQuietly(c);
+                        refused("connections_refused_busy", "a new connection", "every handshake slot ("
+                                + options.maxPendingHandshakes() + ") stayed taken");
+                        continue;
+                    }
+                } catch (InterruptedException e) {
+                    closeQuietly(c);
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                try {
                     c.setOption(StandardSocketOptions.TCP_NODELAY, true);
                     Wire wire = new Wire(c);
                     connections.add(wire);
                     if (closed) {
                         wire.close();
+                        handshakeSlots.release();
                         break;
                     }
-                    String who = String.valueOf(c.getRemoteAddress());
-                    Thread t = Thread.ofPlatform().daemon().name("nixl-serve-" + local.rank() + "-" + who)
-                            .unstarted(() -> serve(wire, who));
+                    Pending p = new Pending(wire, String.valueOf(c.getRemoteAddress()));
+                    pending.addLast(p);
+                    Thread t = Thread.ofPlatform().daemon().name("nixl-serve-" + port + "-" + p.who())
+                            .unstarted(() -> serve(p));
                     handlers.add(t);
                     t.start();
-                } catch (IOException e) {
+                } catch (IOException | RuntimeException e) {
+                    closeQuietly(c);
+                    handshakeSlots.release();
                     if (!closed) {
-                        LOG.warn("nixl-like: accepting on port {} failed: {}", port, e.toString());
+                        LOG.warn("nixl-like: setting up a connection on port {} failed: {}", port, e.toString());
                     }
                 }
             }
         }
 
-        private void serve(Wire wire, String who) {
-            Staging staging = new Staging(source);
+        /**
+         * Takes a handshake slot for a new connection: a free one, else the one of the oldest
+         * pending handshake, which is closed for it (its thread frees the slot as it ends). False if
+         * none freed in time.
+         */
+        private boolean admit() throws InterruptedException {
+            if (handshakeSlots.tryAcquire()) {
+                return true;
+            }
+            Pending oldest = pending.pollFirst();
+            if (oldest != null) {
+                oldest.wire().close();
+            }
+            return handshakeSlots.tryAcquire(EVICTION_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        }
+
+        private void serve(Pending p) {
+            Wire wire = p.wire();
             ConnectionExtension ext = null;
+            Staging staging = new Staging(source);
+            // Held until the handshake succeeded, else until this thread ends: the cap bounds
+            // the threads of unauthenticated connections, those still closing included.
+            boolean holdsSlot = true;
             try {
-                byte[] nonce = new byte[32];
-                RANDOM.nextBytes(nonce);
-                wire.writeFrame(CHALLENGE, concat(nonce, local.encode().getBytes(StandardCharsets.UTF_8)),
-                        HANDSHAKE_MILLIS);
-                var hh = wire.readHeader(HANDSHAKE_MILLIS);
-                byte[] hello = wire.readPayload(hh, HANDSHAKE_MILLIS);
-                if (hh.type() != HELLO || hello.length < 32) {
-                    throw new IOException("expected a hello");
-                }
-                byte[] fields = Arrays.copyOfRange(hello, 32, hello.length);
-                if (!MessageDigest.isEqual(Arrays.copyOf(hello, 32), mac(secret, nonce, fields))) {
-                    LOG.warn("nixl-like: refused {}: the shared secret does not match", who);
-                    wire.writeFrame(ERROR, errorPayload(TransferException.Kind.HANDSHAKE,
-                            "the shared secret does not match; configure the same 'secret' on both engines"),
-                            HANDSHAKE_MILLIS);
+                Compat remote = handshake(p);
+                if (remote == null) {
                     return;
                 }
-                Compat remote = Compat.decode(new String(fields, StandardCharsets.UTF_8));
-                var problem = local.mismatch(remote);
-                if (problem.isPresent()) {
-                    LOG.error("nixl-like: refused reader {} ({}): {}", remote.engineId(), who, problem.get());
-                    wire.writeFrame(ERROR, errorPayload(TransferException.Kind.HANDSHAKE, problem.get()),
-                            HANDSHAKE_MILLIS);
-                    return;
-                }
-                wire.writeFrame(OK, new byte[0], HANDSHAKE_MILLIS);
+                handshakeSlots.release();
+                holdsSlot = false;
                 LOG.debug("nixl-like: reader {} rank {} ({}) connected from {}", remote.engineId(), remote.rank(),
-                        remote.transport(), who);
+                        remote.transport(), p.who());
                 if (extension != null) {
-                    ext = extension.open(who);
+                    ext = extension.open(p.who(), source);
                 }
-                while (!closed) {
-                    Wire.Header h;
-                    try {
-                        // The reader keeps the connection for later transfers; it may be idle for long.
-                        h = wire.readHeader(0);
-                    } catch (EOFException e) {
-                        return; // the reader closed the connection
-                    }
-                    byte[] payload = wire.readPayload(h, HANDSHAKE_MILLIS);
-                    switch (h.type()) {
-                        case READ -> {
-                            ReadRequest req = ReadRequest.decode(payload);
-                            HostBlockBuffer buffer;
-                            try {
-                                buffer = staging.fill(req);
-                            } catch (TransferException e) {
-                                wire.writeFrame(ERROR, errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
-                                continue;
-                            }
-                            int n = req.blocks().length;
-                            wire.writeHeader(DATA, Math.toIntExact(n * source.blockBytes()), SEND_MILLIS);
-                            // Straight from the staging buffer into the socket.
-                            var slots = new java.nio.ByteBuffer[n];
-                            for (int i = 0; i < n; i++) {
-                                slots[i] = buffer.slot(i).asByteBuffer();
-                            }
-                            wire.writeFully(slots, SEND_MILLIS);
-                        }
-                        case DONE -> {
-                            source.done(new String(payload, StandardCharsets.UTF_8));
-                            wire.writeFrame(OK, new byte[0], SEND_MILLIS);
-                        }
-                        default -> {
-                            if (ext == null || !ext.handle(h, payload, wire, staging, SEND_MILLIS)) {
-                                throw new IOException("unexpected message type " + h.type());
-                            }
-                        }
-                    }
-                }
+                serveRequests(wire, staging, ext);
             } catch (IOException | RuntimeException e) {
                 if (!closed) {
-                    LOG.info("nixl-like: connection from {} ended: {}", who, e.toString());
+                    LOG.info("nixl-like: connection from {} ended: {}", p.who(), e.toString());
                 }
             } finally {
                 wire.close();
                 connections.remove(wire);
-                // The extension first: it may have registered the staging memory with a NIC.
+                // The extension first: it may have registered staging memory with a NIC.
                 if (ext != null) {
                     ext.close();
                 }
                 staging.close();
                 handlers.remove(Thread.currentThread());
+                if (holdsSlot) {
+                    handshakeSlots.release();
+                }
+            }
+        }
+
+        /**
+         * Runs the producer's side of the handshake within the handshake timeout and counts how it
+         * ended; the reader's fields when it authenticated and is compatible, else null.
+         */
+        private Compat handshake(Pending p) {
+            long deadline = System.nanoTime() + options.handshakeTimeout().toNanos();
+            boolean mine = false; // whether this thread took p off the pending list (else the acceptor did)
+            try {
+                Handshake.Outcome outcome = Handshake.asProducer(p.wire(), local, options.secret(), deadline);
+                mine = pending.remove(p);
+                if (!mine) {
+                    refused("handshakes_evicted", p.who(), "closed for a newer connection: every handshake slot was "
+                            + "taken");
+                    return null;
+                }
+                return switch (outcome) {
+                    case Handshake.Accepted a -> {
+                        Handshake.confirm(p.wire(), a, deadline);
+                        counters.count("handshakes_ok");
+                        yield a.remote();
+                    }
+                    case Handshake.Refused r -> {
+                        if (r.counter().equals("handshakes_refused_incompatible")) {
+                            counters.count(r.counter());
+                            LOG.error("nixl-like: refused {}: {}", p.who(), r.reason());
+                        } else {
+                            refused(r.counter(), p.who(), r.reason());
+                        }
+                        if (r.answer() != null) {
+                            Handshake.tell(p.wire(), r.answer(), deadline);
+                        }
+                        yield null;
+                    }
+                };
+            } catch (IOException | RuntimeException e) {
+                if (!mine && !pending.remove(p)) {
+                    refused("handshakes_evicted", p.who(), "closed for a newer connection: every handshake slot was "
+                            + "taken");
+                } else if (!closed) {
+                    if (e instanceof SocketTimeoutException) {
+                        refused("handshakes_timed_out", p.who(), "no complete handshake within "
+                                + options.handshakeTimeout());
+                    } else {
+                        refused("handshakes_failed", p.who(), e.toString());
+                    }
+                }
+                return null;
+            }
+        }
+
+        /** Counts a refusal and logs it when it is the first of its kind, the second, the fourth, ... */
+        private void refused(String counter, String who, String reason) {
+            long n = counters.count(counter);
+            if (EventCounters.worthLogging(n)) {
+                LOG.warn("nixl-like: port {} refused {}: {} ({} {} so far; logged at the 1st, 2nd, 4th, 8th, ...)",
+                        port, who, reason, n, counter);
+            }
+        }
+
+        /** Serves an authenticated reader's requests until it closes the connection. */
+        private void serveRequests(Wire wire, Staging staging, ConnectionExtension ext) throws IOException {
+            while (!closed) {
+                Wire.Header h;
+                try {
+                    // The reader keeps the connection for later transfers; it may be idle for long.
+                    h = wire.readHeader(0);
+                } catch (EOFException e) {
+                    return; // the reader closed the connection
+                }
+                byte[] payload = wire.readPayload(h, PAYLOAD_MILLIS);
+                switch (h.type()) {
+                    case READ -> {
+                        ReadRequest req = ReadRequest.decode(payload);
+                        HostBlockBuffer buffer;
+                        try {
+                            buffer = staging.fill(req);
+                        } catch (TransferException e) {
+                            wire.writeFrame(ERROR, errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
+                            continue;
+                        }
+                        int n = req.blocks().length;
+                        wire.writeHeader(DATA, Math.toIntExact(n * source.blockBytes()), SEND_MILLIS);
+                        // Straight from the staging buffer into the socket.
+                        var slots = new ByteBuffer[n];
+                        for (int i = 0; i < n; i++) {
+                            slots[i] = buffer.slot(i).asByteBuffer();
+                        }
+                        wire.writeFully(slots, SEND_MILLIS);
+                    }
+                    case DONE -> {
+                        TransferRef ref = decodeRef(ByteBuffer.wrap(payload));
+                        try {
+                            source.done(ref);
+                            wire.writeFrame(OK, new byte[0], SEND_MILLIS);
+                        } catch (TransferException e) {
+                            wire.writeFrame(ERROR, errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
+                        }
+                    }
+                    default -> {
+                        if (ext == null || !ext.handle(h, payload, wire, SEND_MILLIS)) {
+                            throw new IOException("unexpected message type " + h.type());
+                        }
+                    }
+                }
             }
         }
 

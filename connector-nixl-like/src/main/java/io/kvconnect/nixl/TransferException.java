@@ -22,7 +22,12 @@ final class TransferException extends Exception {
         /** The peer did not answer within the configured bound. */
         TIMEOUT,
         /** Anything else: I/O errors, protocol violations, a failed copy on either side. */
-        FAILED
+        FAILED,
+        /**
+         * Refused before any connection or copy: the transfer names a host outside {@code peers},
+         * or the producer's answer names memory outside what it agreed to at the handshake.
+         */
+        UNTRUSTED
     }
 
     private final Kind kind;

@@ -1,7 +1,6 @@
 package io.kvconnect.nixl;
 
 import java.io.IOException;
-import java.time.Duration;
 import java.util.Map;
 
 /**
@@ -21,21 +20,21 @@ interface Transport {
 
     /**
      * Starts serving reads of {@code source}'s blocks at {@code host:port} ({@code port} 0 picks a
-     * free port). Handshakes prove {@code secret} and compare {@code local} with the reader's
-     * fields.
+     * free port). Handshakes prove {@code options.secret()} both ways and compare {@code local}
+     * with the reader's fields; unauthenticated connections are bounded by {@code options}.
      *
      * @throws IOException if the address cannot be bound
      */
-    Listener listen(String host, int port, Compat local, String secret, BlockSource source) throws IOException;
+    Listener listen(String host, int port, Compat local, ListenOptions options, BlockSource source)
+            throws IOException;
 
     /**
      * Connects to the producer worker at {@code host:port} and handshakes within {@code
-     * connectTimeout}; later calls on the peer time out after {@code ioTimeout}.
+     * options.connectTimeout()}; later calls on the peer time out after {@code options.ioTimeout()}.
      *
      * @throws TransferException if the connection or the handshake fails (kind says which)
      */
-    Peer connect(String host, int port, Compat local, String secret, Duration connectTimeout, Duration ioTimeout)
-            throws TransferException;
+    Peer connect(String host, int port, Compat local, ConnectOptions options) throws TransferException;
 
     /**
      * Counters the backend keeps by itself since the last call, merged into the worker's stats

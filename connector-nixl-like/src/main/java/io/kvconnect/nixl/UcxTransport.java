@@ -3,7 +3,6 @@ package io.kvconnect.nixl;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,22 +26,26 @@ import org.slf4j.LoggerFactory;
  * UCX picks the wire itself: shared memory (cma) between processes of one host, TCP or RDMA between
  * hosts ({@code UCX_TLS} and the other {@code UCX_*} variables of the environment apply).
  *
- * <p><b>Control.</b> Connection, handshake (shared secret, compatibility fields), request framing,
- * bounded waits and the {@code DONE} notification are {@link TcpTransport}'s, on a TCP control
- * connection to the same port; this class adds three frames to it. After the handshake the reader
- * sends {@code UCX_ATTACH} and the producer answers {@code OK} with its UCX worker address, to
- * which the reader opens an endpoint. A read is {@code STAGE} (transfer id and block ids, like
- * {@code READ}), answered by {@code ERROR} or by {@code STAGED} (the staging memory's regions and
- * remote keys); the reader then gets the blocks straight into its own registered buffer. The
- * producer rewrites staging only on the connection's next request, which the reader sends after its
- * gets completed, so a get never sees a half-written block. Where the producer has no UCX (its
- * handshake says {@code transport=tcp}, or it refuses the attach) the reader falls back to plain
- * TCP reads on the same connection.
+ * <p><b>Control.</b> Connection, mutual authentication and compatibility fields ({@link
+ * Handshake}), request framing, bounded waits and the {@code DONE} notification are {@link
+ * TcpTransport}'s, on a TCP control connection to the same port; this class adds three frames to
+ * it. After the handshake the reader sends {@code UCX_ATTACH} with the most blocks one of its reads
+ * names; the producer allocates and registers staging memory of exactly that many blocks for the
+ * connection and answers {@code OK} with its UCX worker address and the memory's description
+ * (regions, base addresses, remote keys: {@link StagedMemory}), which the reader checks against
+ * what it asked for and the block size of the handshake. A read is {@code STAGE} (transfer, token
+ * and block ids, like {@code READ}), answered by {@code ERROR} or by {@code STAGED} repeating the
+ * description; the reader refuses an answer that describes anything else ({@code UNTRUSTED})
+ * before any get, then gets the blocks straight into its own registered buffer, with addresses and
+ * lengths computed from the attach-time regions only, so no answer can steer a get outside the
+ * memory the producer registered for it. The producer rewrites staging only on the connection's
+ * next request, which the reader sends after its gets completed, so a get never sees a half-written
+ * block. Where the producer has no UCX (its handshake says {@code transport=tcp}, or it refuses the
+ * attach) the reader falls back to plain TCP reads on the same connection.
  *
  * <p><b>Registration.</b> Memory is registered once, not per transfer: the producer registers each
- * connection's staging buffer when it is allocated (again only if it has to grow) and the reader
- * the buffer it reads into (the consumer worker's one staging buffer). Remote keys are unpacked
- * once per producer registration.
+ * connection's staging buffer when the reader attaches, and the reader the buffer it reads into
+ * (the consumer worker's one staging buffer). Remote keys are unpacked once, at the attach.
  *
  * <p><b>Failure.</b> Endpoints are created without UCX's peer error handling: in UCX 1.13 that mode
  * excludes the shared-memory transports. A dead producer is detected by the control connection
@@ -133,10 +136,11 @@ final class UcxTransport implements Transport {
     }
 
     @Override
-    public Listener listen(String host, int port, Compat local, String secret, BlockSource source) throws IOException {
+    public Listener listen(String host, int port, Compat local, ListenOptions options, BlockSource source)
+            throws IOException {
         UcxServer server = new UcxServer(local);
         try {
-            return TcpTransport.listen(host, port, local.withTransport(name()), secret, source, server);
+            return TcpTransport.listen(host, port, local.withTransport(name()), options, source, server);
         } catch (IOException | RuntimeException e) {
             server.close();
             throw e;
@@ -144,36 +148,45 @@ final class UcxTransport implements Transport {
     }
 
     @Override
-    public Peer connect(String host, int port, Compat local, String secret, Duration connectTimeout,
-                        Duration ioTimeout) throws TransferException {
-        long io = TcpTransport.timeoutMillis(ioTimeout);
-        TcpTransport.Control c = TcpTransport.openControl(host, port, local.withTransport(name()), secret,
-                connectTimeout);
+    public Peer connect(String host, int port, Compat local, ConnectOptions options) throws TransferException {
+        long io = TcpTransport.timeoutMillis(options.ioTimeout());
+        TcpTransport.Control c = TcpTransport.openControl(host, port, local.withTransport(name()), options);
         var control = new TcpTransport.TcpPeer(c.wire(), c.remote(), c.where(), io);
         if (!name().equals(c.remote().transport())) {
             LOG.info("nixl-like: the producer at {} runs transport {}; reading over tcp", c.where(),
                     c.remote().transport());
             return control;
         }
-        byte[] address;
+        StagedMemory staged;
         try {
-            c.wire().writeFrame(UCX_ATTACH, new byte[0], io);
+            c.wire().writeFrame(UCX_ATTACH, ByteBuffer.allocate(4).putInt(options.readSlots()).array(), io);
             var h = c.wire().readHeader(io);
-            address = c.wire().readPayload(h, io);
+            byte[] answer = c.wire().readPayload(h, io);
             if (h.type() == TcpTransport.ERROR) {
                 LOG.warn("nixl-like: the producer at {} refused UCX ({}); reading over tcp", c.where(),
-                        TcpTransport.errorMessage(TcpTransport.concat(new byte[] {h.type()}, address)));
+                        TcpTransport.errorMessage(answer));
                 return control;
             }
-            if (h.type() != TcpTransport.OK || address.length == 0) {
+            if (h.type() != TcpTransport.OK) {
                 throw new IOException("answered the UCX attach with message type " + h.type());
             }
+            try {
+                staged = StagedMemory.parse(answer, options.readSlots(), c.remote().bytesPerBlock());
+            } catch (IOException e) {
+                // Before any remote key is unpacked or memory touched.
+                throw new TransferException(TransferException.Kind.UNTRUSTED, "UCX attach to " + c.where()
+                        + ": the producer described staging memory that does not fit what was agreed: "
+                        + e.getMessage());
+            }
+        } catch (TransferException e) {
+            control.close();
+            throw e;
         } catch (IOException | RuntimeException e) {
             control.close();
             throw TcpTransport.classify(e, "UCX attach to " + c.where());
         }
         try {
-            return new UcxPeer(control, address);
+            return new UcxPeer(control, staged);
         } catch (RuntimeException e) {
             // UCX cannot reach the producer (no common transport): the control connection still can.
             LOG.warn("nixl-like: no UCX endpoint to {} ({}); reading over tcp", c.where(), e.toString());
@@ -330,8 +343,8 @@ final class UcxTransport implements Transport {
         }
 
         @Override
-        public TcpTransport.ConnectionExtension open(String who) {
-            return new UcxConnection(who);
+        public TcpTransport.ConnectionExtension open(String who, BlockSource source) {
+            return new UcxConnection(who, source);
         }
 
         @Override
@@ -355,52 +368,44 @@ final class UcxTransport implements Transport {
             release();
         }
 
-        /** One reader's connection: its staging buffer's registration. */
+        /**
+         * One reader's connection: the staging memory allocated and registered when it attached,
+         * the only memory its gets may reach.
+         */
         private final class UcxConnection implements TcpTransport.ConnectionExtension {
             private final String who;
+            private final BlockSource source;
+            private TcpTransport.Staging staging;
             private Registration registration;
             private boolean released;
 
-            UcxConnection(String who) {
+            UcxConnection(String who, BlockSource source) {
                 this.who = who;
+                this.source = source;
                 // Its own reference: a handler that outlives the listener's bounded wait in close()
                 // must not deregister memory on a context already cleaned up.
                 acquire();
             }
 
             @Override
-            public boolean handle(Wire.Header h, byte[] payload, Wire wire, TcpTransport.Staging staging,
-                                  long sendMillis) throws IOException {
+            public boolean handle(Wire.Header h, byte[] payload, Wire wire, long sendMillis) throws IOException {
                 switch (h.type()) {
                     case UCX_ATTACH -> {
-                        wire.writeFrame(TcpTransport.OK, address, sendMillis);
-                        LOG.debug("nixl-like: reader {} attached over UCX", who);
+                        attach(payload, wire, sendMillis);
                         return true;
                     }
                     case STAGE -> {
+                        if (registration == null) {
+                            refuse(wire, "STAGE before UCX_ATTACH on this connection", sendMillis);
+                            return true;
+                        }
                         var req = TcpTransport.ReadRequest.decode(payload);
-                        HostBlockBuffer buffer;
                         try {
-                            buffer = staging.fill(req);
+                            staging.fill(req);
                         } catch (TransferException e) {
                             wire.writeFrame(TcpTransport.ERROR, TcpTransport.errorPayload(e.kind(), e.getMessage()),
                                     sendMillis);
                             return true;
-                        }
-                        if (registration == null || registration.buffer != buffer) {
-                            if (registration != null) {
-                                registration.close();
-                                registration = null;
-                            }
-                            try {
-                                // Once per staging buffer: it lives as long as the connection.
-                                registration = new Registration(ctx, buffer);
-                            } catch (RuntimeException e) {
-                                wire.writeFrame(TcpTransport.ERROR, TcpTransport.errorPayload(
-                                        TransferException.Kind.FAILED, "cannot register staging memory with UCX: "
-                                                + e.getMessage()), sendMillis);
-                                return true;
-                            }
                         }
                         wire.writeFrame(STAGED, registration.describe(), sendMillis);
                         return true;
@@ -411,11 +416,52 @@ final class UcxTransport implements Transport {
                 }
             }
 
+            /** Allocates and registers the connection's staging memory and describes it to the reader. */
+            private void attach(byte[] payload, Wire wire, long sendMillis) throws IOException {
+                if (payload.length != 4) {
+                    throw new IOException("malformed UCX attach of " + payload.length + " bytes");
+                }
+                int slots = ByteBuffer.wrap(payload).getInt();
+                if (registration != null) {
+                    refuse(wire, "this connection is attached already", sendMillis);
+                    return;
+                }
+                if (slots < 1 || slots > TcpTransport.MAX_READ_BLOCKS) {
+                    refuse(wire, "asks for " + slots + " staging slots; 1 to " + TcpTransport.MAX_READ_BLOCKS
+                            + " are allowed", sendMillis);
+                    return;
+                }
+                try {
+                    staging = TcpTransport.Staging.fixed(source, slots);
+                    registration = new Registration(ctx, staging.buffer());
+                } catch (RuntimeException e) {
+                    if (staging != null) {
+                        staging.close();
+                        staging = null;
+                    }
+                    refuse(wire, "cannot register staging memory with UCX: " + e.getMessage(), sendMillis);
+                    return;
+                }
+                byte[] head = ByteBuffer.allocate(4 + address.length).putInt(address.length).put(address).array();
+                wire.writeFrame(TcpTransport.OK, TcpTransport.concat(head, registration.describe()), sendMillis);
+                LOG.debug("nixl-like: reader {} attached over UCX ({} staging slots)", who, slots);
+            }
+
+            private static void refuse(Wire wire, String why, long sendMillis) throws IOException {
+                wire.writeFrame(TcpTransport.ERROR, TcpTransport.errorPayload(TransferException.Kind.FAILED, why),
+                        sendMillis);
+            }
+
             @Override
             public void close() {
+                // Deregistered before the memory is freed.
                 if (registration != null) {
                     registration.close();
                     registration = null;
+                }
+                if (staging != null) {
+                    staging.close();
+                    staging = null;
                 }
                 if (!released) {
                     released = true;
@@ -427,42 +473,49 @@ final class UcxTransport implements Transport {
 
     // ---- reader --------------------------------------------------------------------------------
 
-    /** A producer's registered staging memory as the reader sees it. */
-    private record RemoteRegion(int firstSlot, int slots, long address, UcpRemoteKey key) {
-    }
-
     /**
      * A reader's connection: the TCP control peer plus a UCX worker and endpoint of its own, used
      * by the reader's thread only (the peer contract: one thread at a time).
      */
     private static final class UcxPeer implements Peer {
         private final TcpTransport.TcpPeer control;
+        private final StagedMemory staged;
         private final UcpContext ctx;
         private final UcpWorker worker;
         private final UcpEndpoint endpoint;
-        private final List<RemoteRegion> remote = new ArrayList<>();
-        private long remoteGeneration = -1;
-        private long remoteSlotBytes;
+        /** The unpacked remote key of each region of {@link #staged}, same order. */
+        private final List<UcpRemoteKey> keys = new ArrayList<>();
         private Registration local;
         private boolean broken;
         /** Set by {@link #close()} from any thread; a get in progress sees it and stops. */
         private volatile boolean closed;
         private boolean released;
 
-        UcxPeer(TcpTransport.TcpPeer control, byte[] address) {
+        UcxPeer(TcpTransport.TcpPeer control, StagedMemory staged) {
             this.control = control;
+            this.staged = staged;
             this.ctx = acquire();
             UcpWorker w = null;
+            UcpEndpoint e = null;
             try {
                 w = ctx.newWorker(new UcpWorkerParams().requestThreadSafety());
-                this.endpoint = w.newEndpoint(new UcpEndpointParams().setUcpAddress(direct(address)));
+                e = w.newEndpoint(new UcpEndpointParams().setUcpAddress(direct(staged.workerAddress())));
+                for (StagedMemory.Region r : staged.regions()) {
+                    keys.add(e.unpackRemoteKey(direct(r.key())));
+                }
+                this.endpoint = e;
                 this.worker = w;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException ex) {
+                keys.forEach(UcpRemoteKey::close);
+                keys.clear();
+                if (e != null) {
+                    e.close();
+                }
                 if (w != null) {
                     w.close();
                 }
                 release();
-                throw e;
+                throw ex;
             }
         }
 
@@ -472,20 +525,22 @@ final class UcxTransport implements Transport {
         }
 
         @Override
-        public synchronized void read(String transferId, int[] remoteBlocks, HostBlockBuffer into)
+        public synchronized void read(TransferRef transfer, int[] remoteBlocks, HostBlockBuffer into)
                 throws TransferException {
-            if (remoteBlocks.length > into.numSlots()) {
+            if (remoteBlocks.length > into.numSlots() || remoteBlocks.length > staged.slots()
+                    || into.slotBytes() != staged.slotBytes()) {
                 throw new IllegalArgumentException(remoteBlocks.length + " blocks do not fit " + into.numSlots()
-                        + " slots");
+                        + " slots of " + into.slotBytes() + " bytes, or the " + staged.slots() + " staged slots of "
+                        + staged.slotBytes() + " agreed at the attach");
             }
-            String what = "UCX read of transfer " + transferId + " from " + control.where();
+            String what = "UCX read of transfer " + transfer + " from " + control.where();
             if (broken || closed) {
                 throw new TransferException(TransferException.Kind.FAILED, what + ": the connection is "
                         + (closed ? "closed" : "broken"));
             }
             Wire wire = control.wire();
             long io = control.ioMillis();
-            byte[] staged;
+            boolean refused = false;
             try {
                 if (local == null || local.buffer != into) {
                     // Once per reader buffer (the consumer worker reads into one buffer for good).
@@ -495,27 +550,25 @@ final class UcxTransport implements Transport {
                     local = null;
                     local = new Registration(ctx, into);
                 }
-                wire.writeFrame(STAGE, TcpTransport.encodeRead(transferId, remoteBlocks), io);
+                wire.writeFrame(STAGE, TcpTransport.encodeRead(transfer, remoteBlocks), io);
                 var h = wire.readHeader(io);
-                staged = wire.readPayload(h, io);
+                byte[] answer = wire.readPayload(h, io);
                 if (h.type() == TcpTransport.ERROR) {
-                    byte[] frame = TcpTransport.concat(new byte[] {TcpTransport.ERROR}, staged);
-                    throw new TransferException(TcpTransport.errorKind(frame), what + ": "
-                            + TcpTransport.errorMessage(frame));
+                    refused = true; // a clean answer: the connection is still in step
+                    throw new TransferException(TcpTransport.errorKind(answer), what + ": "
+                            + TcpTransport.errorMessage(answer));
                 }
                 if (h.type() != STAGED) {
                     throw new IOException("expected STAGED, got message type " + h.type());
                 }
-                learn(staged);
-                if (remoteSlotBytes != into.slotBytes()) {
-                    throw new IOException("the producer's blocks have " + remoteSlotBytes + " bytes, this reader's "
-                            + into.slotBytes());
+                if (!staged.matches(answer)) {
+                    throw new TransferException(TransferException.Kind.UNTRUSTED, what + ": the producer's answer "
+                            + "describes staging memory other than what it registered when this reader attached; "
+                            + "nothing was read");
                 }
-                get(remoteBlocks.length, into.slotBytes(), io, what);
+                get(remoteBlocks.length, io, what);
             } catch (TransferException e) {
-                if (e.kind() == TransferException.Kind.TIMEOUT || e.kind() == TransferException.Kind.FAILED) {
-                    broken = true;
-                }
+                broken = !refused;
                 throw e;
             } catch (IOException | RuntimeException e) {
                 broken = true;
@@ -523,39 +576,13 @@ final class UcxTransport implements Transport {
             }
         }
 
-        /** Unpacks the producer's remote keys when its registration changed. */
-        private void learn(byte[] staged) {
-            ByteBuffer b = ByteBuffer.wrap(staged);
-            long generation = b.getLong();
-            long slotBytes = b.getLong();
-            if (generation == remoteGeneration) {
-                return;
-            }
-            dropRemote();
-            int n = b.getInt();
-            for (int i = 0; i < n; i++) {
-                int first = b.getInt();
-                int slots = b.getInt();
-                long address = b.getLong();
-                byte[] key = new byte[b.getInt()];
-                b.get(key);
-                remote.add(new RemoteRegion(first, slots, address, endpoint.unpackRemoteKey(direct(key))));
-            }
-            remoteGeneration = generation;
-            remoteSlotBytes = slotBytes;
-        }
-
-        private RemoteRegion region(int slot) throws IOException {
-            for (RemoteRegion r : remote) {
-                if (slot >= r.firstSlot() && slot < r.firstSlot() + r.slots()) {
-                    return r;
-                }
-            }
-            throw new IOException("the producer staged no slot " + slot);
-        }
-
-        /** Gets slots {@code 0 .. n - 1}: one get per run contiguous on both sides, all in flight at once. */
-        private void get(int n, long slotBytes, long io, String what) throws IOException, TransferException {
+        /**
+         * Gets slots {@code 0 .. n - 1}: one get per run contiguous on both sides, all in flight at
+         * once. Remote addresses and lengths come from the attach-time regions only, and each is
+         * checked to lie inside its region before the get is issued.
+         */
+        private void get(int n, long io, String what) throws TransferException {
+            long slotBytes = staged.slotBytes();
             var failure = new String[1];
             UcxCallback callback = new UcxCallback() {
                 @Override
@@ -566,14 +593,20 @@ final class UcxTransport implements Transport {
             var requests = new ArrayList<UcpRequest>();
             int i = 0;
             while (i < n) {
-                RemoteRegion r = region(i);
+                StagedMemory.Region r = staged.regionOf(i);
+                UcpRemoteKey key = keys.get(staged.regions().indexOf(r));
                 long ra = r.address() + (i - r.firstSlot()) * slotBytes;
                 long la = local.address(i);
                 int j = i + 1;
                 while (j < n && j < r.firstSlot() + r.slots() && local.address(j) == la + (j - i) * slotBytes) {
                     j++;
                 }
-                requests.add(endpoint.getNonBlocking(ra, r.key(), la, (j - i) * slotBytes, callback));
+                long length = (j - i) * slotBytes;
+                if (!r.contains(ra, length, slotBytes)) {
+                    throw new TransferException(TransferException.Kind.UNTRUSTED, what + ": a get of " + length
+                            + " bytes at " + Long.toUnsignedString(ra) + " lies outside the staged region");
+                }
+                requests.add(endpoint.getNonBlocking(ra, key, la, length, callback));
                 i = j;
             }
             long deadline = System.nanoTime() + io * 1_000_000L;
@@ -612,17 +645,9 @@ final class UcxTransport implements Transport {
             return true;
         }
 
-        private void dropRemote() {
-            for (RemoteRegion r : remote) {
-                r.key().close();
-            }
-            remote.clear();
-            remoteGeneration = -1;
-        }
-
         @Override
-        public void done(String transferId) throws TransferException {
-            control.done(transferId);
+        public void done(TransferRef transfer) throws TransferException {
+            control.done(transfer);
         }
 
         /**
@@ -643,7 +668,8 @@ final class UcxTransport implements Transport {
 
         private void releaseNative() {
             try {
-                dropRemote();
+                keys.forEach(UcpRemoteKey::close);
+                keys.clear();
                 UcpRequest r = endpoint.closeNonBlockingForce();
                 long deadline = System.nanoTime() + 1_000_000_000L;
                 while (r != null && !r.isCompleted() && System.nanoTime() - deadline < 0) {

@@ -113,13 +113,34 @@ final class Wire implements AutoCloseable {
 
     /** Reads a control frame's payload after its header (at most {@link TcpTransport#MAX_CONTROL} bytes). */
     byte[] readPayload(Header h, long timeoutMillis) throws IOException {
-        if (h.length() < 0 || h.length() > TcpTransport.MAX_CONTROL) {
-            throw new IOException("control frame of " + h.length() + " bytes (at most " + TcpTransport.MAX_CONTROL
-                    + ")");
+        return readPayload(h, TcpTransport.MAX_CONTROL, timeoutMillis);
+    }
+
+    /**
+     * Reads a frame's payload after its header, refusing (before allocating anything) a length
+     * outside 0 to {@code max}: the length is the peer's word.
+     */
+    byte[] readPayload(Header h, int max, long timeoutMillis) throws IOException {
+        if (h.length() < 0 || h.length() > max) {
+            throw new IOException("frame of " + h.length() + " bytes (at most " + max + ")");
         }
         ByteBuffer p = ByteBuffer.allocate(h.length());
         readFully(p, timeoutMillis);
         return p.array();
+    }
+
+    /**
+     * The milliseconds left until {@code deadlineNanos} (a {@link System#nanoTime()} value), at
+     * least 1, for the timeouts of this class: a sequence of calls then shares one bound.
+     *
+     * @throws SocketTimeoutException if the deadline passed
+     */
+    static long millisLeft(long deadlineNanos) throws SocketTimeoutException {
+        long left = (deadlineNanos - System.nanoTime()) / 1_000_000L;
+        if (left <= 0) {
+            throw new SocketTimeoutException("no progress within the timeout");
+        }
+        return left;
     }
 
     private static long deadline(long timeoutMillis) {

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * A prefill engine, a decode engine and the router between them, in one test thread: requests go
@@ -89,9 +90,14 @@ final class Disagg implements AutoCloseable {
 
     /** Sends a finished prefill to the decode engine, with its response's parameters exactly as they came. */
     void forward(String id) {
+        forward(id, p -> p);
+    }
+
+    /** Sends a finished prefill to the decode engine with its response's parameters as {@code change} makes them. */
+    void forward(String id, UnaryOperator<TransferParams> change) {
         onForward.accept(id);
         TestEngine.Finished f = prefillDone.get(id);
-        decode.addRequest(id, prompts.get(id), maxTokens.get(id), f.transferParams());
+        decode.addRequest(id, prompts.get(id), maxTokens.get(id), change.apply(f.transferParams()));
     }
 
     /** One step of each engine; forwards finished prefills. */

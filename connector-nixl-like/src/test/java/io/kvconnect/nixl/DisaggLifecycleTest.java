@@ -299,12 +299,12 @@ class DisaggLifecycleTest {
                     TestEngine.MODEL.bytesPerTokenPerLayer(1) * 4, io.kvconnect.api.worker.LayoutKind.PER_LAYER,
                     io.kvconnect.api.worker.MemoryKind.HOST);
             try (Peer peer = new TcpTransport().connect("127.0.0.1", params.ports().get(0),
-                    Compat.of("intruder-with-secret", layout), "test-secret", Duration.ofSeconds(5),
-                    Duration.ofSeconds(5))) {
-                peer.done(params.transferId()); // the decode engine said it already
-                peer.done(params.transferId());
-                peer.done("prefill/never/1");
-                var late = assertThrows(TransferException.class, () -> peer.read(params.transferId(),
+                    Compat.of("reader-with-the-parameters", layout), ConnectOptions.of("test-secret",
+                            Duration.ofSeconds(5)))) {
+                peer.done(params.transfer()); // the decode engine said it already
+                peer.done(params.transfer());
+                peer.done(new TransferRef("prefill/never/1", params.token()));
+                var late = assertThrows(TransferException.class, () -> peer.read(params.transfer(),
                         params.blockIds(), new TcpTransportTest.Buffer(params.blockIds().length,
                                 layout.bytesPerBlock())));
                 assertEquals(TransferException.Kind.EXPIRED, late.kind(), "a finished transfer is never served again");

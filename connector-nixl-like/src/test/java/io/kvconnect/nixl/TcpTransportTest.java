@@ -1,6 +1,7 @@
 package io.kvconnect.nixl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,23 +11,22 @@ import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
-import java.io.BufferedInputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
-/** The TCP backend on its own: handshake, one-sided reads, and every way a transfer can break. */
+/** The TCP backend on its own: handshake, one-sided reads, tokens, and every way a transfer can break. */
 class TcpTransportTest {
     private static final ModelShape MODEL = new ModelShape("m", 2, 2, 16, DType.FP16);
     private static final Duration SHORT = Duration.ofMillis(500);
@@ -74,9 +74,17 @@ class TcpTransportTest {
         }
     }
 
+    /** The token of the test transfer "t1". */
+    static final String TOKEN = "0123456789abcdef0123456789abcdef";
+    static final TransferRef T1 = new TransferRef("t1", TOKEN);
+
+    static ConnectOptions client(String secret) {
+        return ConnectOptions.of(secret, SHORT);
+    }
+
     /**
-     * Serves transfer "t1" (any 64 block ids; each block filled with its id); "gone" has expired;
-     * records notifications.
+     * Serves transfer "t1" with token {@link #TOKEN} (any 64 block ids; each block filled with its
+     * id); "gone" has expired; records notifications.
      */
     static class Source implements BlockSource {
         final long blockBytes;
@@ -97,12 +105,15 @@ class TcpTransportTest {
         }
 
         @Override
-        public void check(String transferId, int[] blocks) throws TransferException {
-            if (transferId.equals("gone")) {
+        public void check(TransferRef transfer, int[] blocks) throws TransferException {
+            if (transfer.id().equals("gone")) {
                 throw new TransferException(TransferException.Kind.EXPIRED, "lease expired");
             }
-            if (!transferId.equals("t1")) {
-                throw new TransferException(TransferException.Kind.UNKNOWN_TRANSFER, "unknown " + transferId);
+            if (!transfer.id().equals("t1")) {
+                throw new TransferException(TransferException.Kind.UNKNOWN_TRANSFER, "unknown " + transfer);
+            }
+            if (!T1.tokenMatches(transfer.token())) {
+                throw new TransferException(TransferException.Kind.FAILED, "wrong token");
             }
             if (blocks.length > 64) {
                 throw new TransferException(TransferException.Kind.FAILED, "transfer t1 has 64 blocks");
@@ -110,16 +121,19 @@ class TcpTransportTest {
         }
 
         @Override
-        public void read(String transferId, int[] blocks, HostBlockBuffer staging) throws TransferException {
-            check(transferId, blocks);
+        public void read(TransferRef transfer, int[] blocks, HostBlockBuffer staging) throws TransferException {
+            check(transfer, blocks);
             for (int i = 0; i < blocks.length; i++) {
                 staging.slot(i).fill((byte) blocks[i]);
             }
         }
 
         @Override
-        public void done(String transferId) {
-            done.add(transferId);
+        public void done(TransferRef transfer) throws TransferException {
+            if (transfer.id().equals("t1") && !T1.tokenMatches(transfer.token())) {
+                throw new TransferException(TransferException.Kind.FAILED, "wrong token");
+            }
+            done.add(transfer.id());
         }
     }
 
@@ -128,16 +142,17 @@ class TcpTransportTest {
         Compat server = compat("prefill", MODEL, 4);
         var source = new Source(server.fields().get("bytes_per_block").isEmpty() ? 0
                 : Long.parseLong(server.fields().get("bytes_per_block")));
-        try (var listener = tcp.listen("127.0.0.1", 0, server, "s3cret", source);
+        try (var listener = tcp.listen("127.0.0.1", 0, server, ListenOptions.of("s3cret"), source);
              var into = new Buffer(4, source.blockBytes);
-             var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), "s3cret", SHORT, SHORT)) {
+             var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), client("s3cret"))) {
             assertEquals("prefill", peer.remote().engineId());
-            peer.read("t1", new int[] {3, 5}, into);
+            peer.read(T1, new int[] {3, 5}, into);
             assertEquals(3, into.slot(0).get(ValueLayout.JAVA_BYTE, source.blockBytes - 1));
             assertEquals(5, into.slot(1).get(ValueLayout.JAVA_BYTE, 0));
-            peer.done("t1");
-            peer.done("t1"); // idempotent on the wire; the source decides what a duplicate means
+            peer.done(T1);
+            peer.done(T1); // idempotent on the wire; the source decides what a duplicate means
             assertEquals(List.of("t1", "t1"), source.done);
+            assertEquals(Map.of("handshakes_ok", 1L), listener.takeCounters());
         }
     }
 
@@ -145,14 +160,22 @@ class TcpTransportTest {
     void refusedReadsSayWhyAndKeepTheConnection() throws Exception {
         Compat server = compat("prefill", MODEL, 4);
         var source = new Source(Long.parseLong(server.fields().get("bytes_per_block")));
-        try (var listener = tcp.listen("127.0.0.1", 0, server, "", source);
+        try (var listener = tcp.listen("127.0.0.1", 0, server, ListenOptions.of(""), source);
              var into = new Buffer(4, source.blockBytes);
-             var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), "", SHORT, SHORT)) {
-            var unknown = assertThrows(TransferException.class, () -> peer.read("nope", new int[] {1}, into));
+             var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), client(""))) {
+            var unknown = assertThrows(TransferException.class, () -> peer.read(new TransferRef("nope", TOKEN),
+                    new int[] {1}, into));
             assertEquals(TransferException.Kind.UNKNOWN_TRANSFER, unknown.kind());
-            var expired = assertThrows(TransferException.class, () -> peer.read("gone", new int[] {1}, into));
+            var expired = assertThrows(TransferException.class, () -> peer.read(new TransferRef("gone", TOKEN),
+                    new int[] {1}, into));
             assertEquals(TransferException.Kind.EXPIRED, expired.kind());
-            peer.read("t1", new int[] {7}, into);
+            var token = assertThrows(TransferException.class, () -> peer.read(new TransferRef("t1", "f" + TOKEN
+                    .substring(1)), new int[] {1}, into));
+            assertEquals(TransferException.Kind.FAILED, token.kind());
+            var done = assertThrows(TransferException.class, () -> peer.done(new TransferRef("t1", "")));
+            assertTrue(done.getMessage().contains("wrong token"), done.getMessage());
+            assertEquals(List.of(), source.done);
+            peer.read(T1, new int[] {7}, into);
             assertEquals(7, into.slot(0).get(ValueLayout.JAVA_BYTE, 0));
         }
     }
@@ -160,27 +183,30 @@ class TcpTransportTest {
     @Test
     void wrongSecretIsRefused() throws Exception {
         Compat server = compat("prefill", MODEL, 4);
-        try (var listener = tcp.listen("127.0.0.1", 0, server, "right", new Source(1))) {
+        try (var listener = tcp.listen("127.0.0.1", 0, server, ListenOptions.of("right"), new Source(1))) {
             var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", listener.port(),
-                    compat("decode", MODEL, 4), "wrong", SHORT, SHORT));
+                    compat("decode", MODEL, 4), client("wrong")));
             assertEquals(TransferException.Kind.HANDSHAKE, e.kind());
             assertTrue(e.getMessage().contains("shared secret does not match"), e.getMessage());
+            assertEquals(Map.of("handshakes_refused_secret", 1L), listener.takeCounters());
         }
     }
 
     @Test
     void incompatiblePeersAreRefusedNamingTheField() throws Exception {
         Compat server = compat("prefill", MODEL, 4);
-        try (var listener = tcp.listen("127.0.0.1", 0, server, "", new Source(1))) {
+        try (var listener = tcp.listen("127.0.0.1", 0, server, ListenOptions.of(""), new Source(1))) {
             var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", listener.port(),
-                    compat("decode", new ModelShape("m", 3, 2, 16, DType.FP16), 4), "", SHORT, SHORT));
+                    compat("decode", new ModelShape("m", 3, 2, 16, DType.FP16), 4), client("")));
             assertEquals(TransferException.Kind.HANDSHAKE, e.kind());
             assertTrue(e.getMessage().contains("num_layers differs: this engine (decode) has 3, the peer (prefill) "
                     + "has 2"), e.getMessage());
             var bs = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", listener.port(),
-                    compat("decode", MODEL, 8), "", SHORT, SHORT));
+                    compat("decode", MODEL, 8), client("")));
             assertTrue(bs.getMessage().contains("block_size differs") && bs.getMessage().contains("set the same "
                     + "block_size on both engines"), bs.getMessage());
+            // Both sides compared the fields and refused.
+            assertEquals(Map.of("handshakes_refused_incompatible", 2L), listener.takeCounters());
         }
     }
 
@@ -191,7 +217,7 @@ class TcpTransportTest {
             port = s.getLocalPort();
         }
         var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", port,
-                compat("decode", MODEL, 4), "", SHORT, SHORT));
+                compat("decode", MODEL, 4), client("")));
         assertEquals(TransferException.Kind.REFUSED, e.kind());
     }
 
@@ -200,40 +226,51 @@ class TcpTransportTest {
         try (var s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             // Accepts (the kernel does) but never says a word.
             var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", s.getLocalPort(),
-                    compat("decode", MODEL, 4), "", Duration.ofMillis(100), Duration.ofMillis(100)));
+                    compat("decode", MODEL, 4), ConnectOptions.of("", Duration.ofMillis(100))));
             assertEquals(TransferException.Kind.TIMEOUT, e.kind());
         }
+    }
+
+    /**
+     * Accepts one connection on {@code server} and plays the producer's side of the handshake with
+     * {@code secret} and {@code fields}: a fake producer that knows the secret, for tests of what a
+     * reader does with the answers that follow.
+     */
+    static Wire acceptAuthenticated(ServerSocketChannel server, Compat fields, String secret) throws IOException {
+        Wire wire = new Wire(server.accept());
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        var outcome = Handshake.asProducer(wire, fields, SharedSecret.of(secret), deadline);
+        Handshake.confirm(wire, assertInstanceOf(Handshake.Accepted.class, outcome), deadline);
+        return wire;
+    }
+
+    static ServerSocketChannel loopbackServer() throws IOException {
+        return ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    }
+
+    static int port(ServerSocketChannel server) throws IOException {
+        return ((InetSocketAddress) server.getLocalAddress()).getPort();
     }
 
     @Test
     void aTransferCutShortIsDetected() throws Exception {
         Compat server = compat("prefill", MODEL, 4);
         long blockBytes = Long.parseLong(server.fields().get("bytes_per_block"));
-        try (var s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            List<Throwable> serverErrors = new ArrayList<>();
+        try (var s = loopbackServer()) {
+            List<Throwable> serverErrors = new CopyOnWriteArrayList<>();
             Thread fake = Thread.ofPlatform().start(() -> {
-                try (Socket c = s.accept()) {
-                    var in = new DataInputStream(new BufferedInputStream(c.getInputStream()));
-                    var out = new DataOutputStream(c.getOutputStream());
-                    byte[] nonce = new byte[32];
-                    TcpTransport.writeFrame(out, TcpTransport.CHALLENGE, TcpTransport.concat(nonce,
-                            server.encode().getBytes(StandardCharsets.UTF_8)));
-                    TcpTransport.readFrame(in, "test");
-                    TcpTransport.writeFrame(out, TcpTransport.OK, new byte[0]);
-                    TcpTransport.readFrame(in, "test");
+                try (Wire w = acceptAuthenticated(s, server, "")) {
+                    w.readPayload(w.readHeader(5_000), 5_000);
                     // Announce two blocks, send half of one, hang up.
-                    out.writeInt(TcpTransport.MAGIC);
-                    out.writeByte(TcpTransport.DATA);
-                    out.writeInt((int) (2 * blockBytes));
-                    out.write(new byte[(int) (blockBytes / 2)]);
-                    out.flush();
-                } catch (Exception e) {
+                    w.writeHeader(TcpTransport.DATA, (int) (2 * blockBytes), 5_000);
+                    w.writeFully(ByteBuffer.allocate((int) (blockBytes / 2)), 5_000);
+                } catch (Exception | AssertionError e) {
                     serverErrors.add(e);
                 }
             });
             try (var into = new Buffer(2, blockBytes);
-                 var peer = tcp.connect("127.0.0.1", s.getLocalPort(), compat("decode", MODEL, 4), "", SHORT, SHORT)) {
-                var e = assertThrows(TransferException.class, () -> peer.read("t", new int[] {1, 2}, into));
+                 var peer = tcp.connect("127.0.0.1", port(s), compat("decode", MODEL, 4), client(""))) {
+                var e = assertThrows(TransferException.class, () -> peer.read(T1, new int[] {1, 2}, into));
                 assertEquals(TransferException.Kind.TRUNCATED, e.kind());
             }
             fake.join();
@@ -245,26 +282,19 @@ class TcpTransportTest {
     void aDataFrameOfTheWrongLengthIsRejected() throws Exception {
         Compat server = compat("prefill", MODEL, 4);
         long blockBytes = Long.parseLong(server.fields().get("bytes_per_block"));
-        try (var s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        try (var s = loopbackServer()) {
             Thread fake = Thread.ofPlatform().start(() -> {
-                try (Socket c = s.accept()) {
-                    var in = new DataInputStream(new BufferedInputStream(c.getInputStream()));
-                    var out = new DataOutputStream(c.getOutputStream());
-                    TcpTransport.writeFrame(out, TcpTransport.CHALLENGE, TcpTransport.concat(new byte[32],
-                            server.encode().getBytes(StandardCharsets.UTF_8)));
-                    TcpTransport.readFrame(in, "test");
-                    TcpTransport.writeFrame(out, TcpTransport.OK, new byte[0]);
-                    TcpTransport.readFrame(in, "test");
-                    TcpTransport.writeFrame(out, TcpTransport.DATA, new byte[(int) blockBytes]); // one, not two
-                    out.flush();
-                    in.read(); // wait for the client to hang up
+                try (Wire w = acceptAuthenticated(s, server, "")) {
+                    w.readPayload(w.readHeader(5_000), 5_000);
+                    w.writeFrame(TcpTransport.DATA, new byte[(int) blockBytes], 5_000); // one, not two
+                    w.readHeader(5_000); // wait for the client to hang up
                 } catch (Exception e) {
                     // the client hangs up
                 }
             });
             try (var into = new Buffer(2, blockBytes);
-                 var peer = tcp.connect("127.0.0.1", s.getLocalPort(), compat("decode", MODEL, 4), "", SHORT, SHORT)) {
-                var e = assertThrows(TransferException.class, () -> peer.read("t", new int[] {1, 2}, into));
+                 var peer = tcp.connect("127.0.0.1", port(s), compat("decode", MODEL, 4), client(""))) {
+                var e = assertThrows(TransferException.class, () -> peer.read(T1, new int[] {1, 2}, into));
                 assertEquals(TransferException.Kind.FAILED, e.kind());
                 assertTrue(e.getMessage().contains("expected " + 2 * blockBytes + " bytes"), e.getMessage());
             }

@@ -120,12 +120,12 @@ public final class TransportThroughput {
                 }
 
                 @Override
-                public void check(String transferId, int[] blocks) {
+                public void check(TransferRef transfer, int[] blocks) {
                     // Every block of the buffer is readable.
                 }
 
                 @Override
-                public void read(String transferId, int[] blocks, HostBlockBuffer staging) {
+                public void read(TransferRef transfer, int[] blocks, HostBlockBuffer staging) {
                     // The copy out of KV memory a real producer does.
                     for (int i = 0; i < blocks.length; i++) {
                         MemorySegment.copy(kv.slot(blocks[i]), 0, staging.slot(i), 0, blockBytes);
@@ -133,24 +133,26 @@ public final class TransportThroughput {
                 }
 
                 @Override
-                public void done(String transferId) {
+                public void done(TransferRef transfer) {
                 }
             };
             int[] blocks = new int[perRead];
             java.util.Arrays.setAll(blocks, i -> i);
-            try (var listener = tcp.listen("127.0.0.1", 0, compat, "bench", source);
+            var options = new ConnectOptions(SharedSecret.of("bench"), Duration.ofSeconds(5), Duration.ofSeconds(30),
+                    perRead);
+            var transfer = new TransferRef("t", "0".repeat(RemoteParams.TOKEN_HEX_DIGITS));
+            try (var listener = tcp.listen("127.0.0.1", 0, compat, ListenOptions.of("bench"), source);
                  var into = new TcpTransportTest.Buffer(perRead, blockBytes);
-                 var peer = tcp.connect("127.0.0.1", listener.port(), compat, "bench", Duration.ofSeconds(5),
-                         Duration.ofSeconds(30))) {
+                 var peer = tcp.connect("127.0.0.1", listener.port(), compat, options)) {
                 // Untimed warm-up of the same volume: UCX's shared-memory gets take a few hundred MB to
                 // reach their speed (mappings, caches), and the JIT needs its rounds for TCP too.
                 for (long warm = 0; warm < total; warm += perRead * blockBytes) {
-                    peer.read("warm-up", blocks, into);
+                    peer.read(transfer, blocks, into);
                 }
                 long t0 = System.nanoTime();
                 long moved = 0;
                 while (moved < total) {
-                    peer.read("t", blocks, into);
+                    peer.read(transfer, blocks, into);
                     moved += perRead * blockBytes;
                 }
                 return moved / ((System.nanoTime() - t0) / 1e9) / 1e9;

@@ -1,5 +1,8 @@
 package io.kvconnect.nixl;
 
+import static io.kvconnect.nixl.TcpTransportTest.T1;
+import static io.kvconnect.nixl.TcpTransportTest.TOKEN;
+import static io.kvconnect.nixl.TcpTransportTest.client;
 import static io.kvconnect.nixl.TcpTransportTest.compat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -9,25 +12,31 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.HostBlockBuffer;
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.time.Duration;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * The UCX backend on its own: the same contract as {@link TcpTransportTest} (handshake, refused
  * reads, wrong secret, incompatible peers, refused connections), plus one-sided gets into buffers
- * whose slots are not contiguous and the fallback to TCP data with a TCP-only producer. Skipped,
+ * whose slots are not contiguous, the fallback to TCP data with a TCP-only producer, and gets bound
+ * to the staging memory agreed at the attach whatever a later answer says. Skipped,
  * naming why, where UCX does not work.
  */
 class UcxTransportTest {
     private static final ModelShape MODEL = new ModelShape("m", 2, 2, 16, DType.FP16);
-    private static final Duration SHORT = Duration.ofMillis(500);
+    private static final Compat PRODUCER = compat("prefill", MODEL, 4);
+    private static final Compat READER = compat("decode", MODEL, 4);
     private final UcxTransport ucx = new UcxTransport();
 
     @BeforeEach
@@ -36,27 +45,26 @@ class UcxTransportTest {
     }
 
     private static long blockBytes() {
-        return Long.parseLong(compat("prefill", MODEL, 4).fields().get("bytes_per_block"));
+        return PRODUCER.bytesPerBlock();
     }
 
     @Test
     void readsBlocksWithOneSidedGetsAfterAHandshake() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
-        try (var listener = ucx.listen("127.0.0.1", 0, compat("prefill", MODEL, 4), "s3cret", source);
+        try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("s3cret"), source);
              var into = new TcpTransportTest.Buffer(4, source.blockBytes);
-             var peer = ucx.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), "s3cret", SHORT,
-                     SHORT)) {
+             var peer = ucx.connect("127.0.0.1", listener.port(), READER, client("s3cret"))) {
             assertEquals("prefill", peer.remote().engineId());
             assertEquals("ucx", peer.remote().transport());
             assertTrue(!(peer instanceof TcpTransport.TcpPeer), "a UCX producer is read over UCX");
-            peer.read("t1", new int[] {3, 5}, into);
+            peer.read(T1, new int[] {3, 5}, into);
             assertEquals(3, into.slot(0).get(ValueLayout.JAVA_BYTE, source.blockBytes - 1));
             assertEquals(5, into.slot(1).get(ValueLayout.JAVA_BYTE, 0));
             // Again into the same (already registered) buffer, more blocks than before.
-            peer.read("t1", new int[] {9, 8, 7}, into);
+            peer.read(T1, new int[] {9, 8, 7}, into);
             assertEquals(9, into.slot(0).get(ValueLayout.JAVA_BYTE, 0));
             assertEquals(7, into.slot(2).get(ValueLayout.JAVA_BYTE, source.blockBytes - 1));
-            peer.done("t1");
+            peer.done(T1);
             assertEquals(List.of("t1"), source.done);
         }
     }
@@ -64,14 +72,19 @@ class UcxTransportTest {
     @Test
     void refusedReadsSayWhyAndKeepTheConnection() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
-        try (var listener = ucx.listen("127.0.0.1", 0, compat("prefill", MODEL, 4), "", source);
+        try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
              var into = new TcpTransportTest.Buffer(4, source.blockBytes);
-             var peer = ucx.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), "", SHORT, SHORT)) {
-            var unknown = assertThrows(TransferException.class, () -> peer.read("nope", new int[] {1}, into));
+             var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
+            var unknown = assertThrows(TransferException.class, () -> peer.read(new TransferRef("nope", TOKEN),
+                    new int[] {1}, into));
             assertEquals(TransferException.Kind.UNKNOWN_TRANSFER, unknown.kind());
-            var expired = assertThrows(TransferException.class, () -> peer.read("gone", new int[] {1}, into));
+            var expired = assertThrows(TransferException.class, () -> peer.read(new TransferRef("gone", TOKEN),
+                    new int[] {1}, into));
             assertEquals(TransferException.Kind.EXPIRED, expired.kind());
-            peer.read("t1", new int[] {7}, into);
+            var token = assertThrows(TransferException.class, () -> peer.read(new TransferRef("t1", "0".repeat(32)),
+                    new int[] {1}, into));
+            assertTrue(token.getMessage().contains("wrong token"), token.getMessage());
+            peer.read(T1, new int[] {7}, into);
             assertEquals(7, into.slot(0).get(ValueLayout.JAVA_BYTE, 0));
         }
     }
@@ -123,10 +136,10 @@ class UcxTransportTest {
                 return new Scattered(slots, bb);
             }
         };
-        try (var listener = ucx.listen("127.0.0.1", 0, compat("prefill", MODEL, 4), "", source);
+        try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
              var into = new Scattered(3, bb);
-             var peer = ucx.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), "", SHORT, SHORT)) {
-            peer.read("t1", new int[] {4, 6, 2}, into);
+             var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
+            peer.read(T1, new int[] {4, 6, 2}, into);
             assertEquals(4, into.slot(0).get(ValueLayout.JAVA_BYTE, bb - 1));
             assertEquals(6, into.slot(1).get(ValueLayout.JAVA_BYTE, 0));
             assertEquals(2, into.slot(2).get(ValueLayout.JAVA_BYTE, bb / 2));
@@ -136,25 +149,25 @@ class UcxTransportTest {
     @Test
     void aTcpOnlyProducerIsReadOverTcpData() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
-        try (var listener = new TcpTransport().listen("127.0.0.1", 0, compat("prefill", MODEL, 4), "", source);
+        try (var listener = new TcpTransport().listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
              var into = new TcpTransportTest.Buffer(2, source.blockBytes);
-             var peer = ucx.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), "", SHORT, SHORT)) {
+             var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
             assertInstanceOf(TcpTransport.TcpPeer.class, peer);
-            peer.read("t1", new int[] {3, 5}, into);
+            peer.read(T1, new int[] {3, 5}, into);
             assertEquals(5, into.slot(1).get(ValueLayout.JAVA_BYTE, 0));
         }
     }
 
     @Test
     void wrongSecretAndIncompatiblePeersAreRefused() throws Exception {
-        try (var listener = ucx.listen("127.0.0.1", 0, compat("prefill", MODEL, 4), "right",
+        try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"),
                 new TcpTransportTest.Source(1))) {
             var e = assertThrows(TransferException.class, () -> ucx.connect("127.0.0.1", listener.port(),
-                    compat("decode", MODEL, 4), "wrong", SHORT, SHORT));
+                    READER, client("wrong")));
             assertEquals(TransferException.Kind.HANDSHAKE, e.kind());
             assertTrue(e.getMessage().contains("shared secret does not match"), e.getMessage());
             var bs = assertThrows(TransferException.class, () -> ucx.connect("127.0.0.1", listener.port(),
-                    compat("decode", MODEL, 8), "right", SHORT, SHORT));
+                    compat("decode", MODEL, 8), client("right")));
             assertTrue(bs.getMessage().contains("block_size differs"), bs.getMessage());
         }
     }
@@ -166,21 +179,102 @@ class UcxTransportTest {
             port = s.getLocalPort();
         }
         var e = assertThrows(TransferException.class, () -> ucx.connect("127.0.0.1", port,
-                compat("decode", MODEL, 4), "", SHORT, SHORT));
+                READER, client("")));
         assertEquals(TransferException.Kind.REFUSED, e.kind());
     }
 
     @Test
     void aProducerClosedUnderAnOpenConnectionFailsTheNextReadInBoundedTime() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
-        var listener = ucx.listen("127.0.0.1", 0, compat("prefill", MODEL, 4), "", source);
+        var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
         try (var into = new TcpTransportTest.Buffer(2, source.blockBytes);
-             var peer = ucx.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), "", SHORT, SHORT)) {
-            peer.read("t1", new int[] {1}, into);
+             var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
+            peer.read(T1, new int[] {1}, into);
             listener.close();
-            var e = assertThrows(TransferException.class, () -> peer.read("t1", new int[] {2}, into));
+            var e = assertThrows(TransferException.class, () -> peer.read(T1, new int[] {2}, into));
             assertTrue(e.kind() == TransferException.Kind.TRUNCATED || e.kind() == TransferException.Kind.FAILED
                     || e.kind() == TransferException.Kind.TIMEOUT, e.toString());
+        }
+    }
+
+    /** The staged description's base address of region 0: generation, slot bytes, count, first slot, slots. */
+    private static final int FIRST_ADDRESS = 8 + 8 + 4 + 4 + 4;
+
+    @Test
+    void aStagedAnswerDescribingOtherMemoryIsRefusedBeforeAnyGet() throws Exception {
+        var source = new TcpTransportTest.Source(blockBytes());
+        // A party on the control connection moves the staged region by a MiB in every answer.
+        FrameRelay.Rewrite moveRegion = f -> {
+            if (f.type() != UcxTransport.STAGED) {
+                return f;
+            }
+            var b = ByteBuffer.wrap(f.payload().clone());
+            b.putLong(FIRST_ADDRESS, b.getLong(FIRST_ADDRESS) + (1 << 20));
+            return new FrameRelay.Frame(f.toReader(), f.type(), b.array());
+        };
+        try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("s3cret"), source);
+             var relay = new FrameRelay(listener.port(), moveRegion);
+             var into = new TcpTransportTest.Buffer(2, source.blockBytes);
+             var peer = ucx.connect("127.0.0.1", relay.port(), READER, client("s3cret"))) {
+            assertTrue(!(peer instanceof TcpTransport.TcpPeer), "attached over UCX");
+            into.slot(0).fill((byte) 0x55);
+            into.slot(1).fill((byte) 0x55);
+            var e = assertThrows(TransferException.class, () -> peer.read(T1, new int[] {3, 5}, into));
+            assertEquals(TransferException.Kind.UNTRUSTED, e.kind(), e.getMessage());
+            // Nothing was got: the reader's buffer holds what it held.
+            assertEquals(0x55, into.slot(0).get(ValueLayout.JAVA_BYTE, 0));
+            assertEquals(0x55, into.slot(1).get(ValueLayout.JAVA_BYTE, source.blockBytes - 1));
+        }
+    }
+
+    @Test
+    void anAttachDescribingOtherSizesIsRefusedBeforeAnyKeyIsUnpacked() throws Exception {
+        var source = new TcpTransportTest.Source(blockBytes());
+        // The attach answer is the OK that carries a worker address and a description; the
+        // handshake's own OK is a MAC. Slot bytes follow the address and the generation.
+        FrameRelay.Rewrite doubleSlots = f -> {
+            if (f.type() != TcpTransport.OK || f.payload().length <= SharedSecret.MAC_BYTES) {
+                return f;
+            }
+            var b = ByteBuffer.wrap(f.payload().clone());
+            int at = 4 + b.getInt(0) + 8;
+            b.putLong(at, b.getLong(at) * 2);
+            return new FrameRelay.Frame(f.toReader(), f.type(), b.array());
+        };
+        try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("s3cret"), source);
+             var relay = new FrameRelay(listener.port(), doubleSlots)) {
+            var e = assertThrows(TransferException.class, () -> ucx.connect("127.0.0.1", relay.port(), READER,
+                    client("s3cret")));
+            assertEquals(TransferException.Kind.UNTRUSTED, e.kind(), e.getMessage());
+            assertTrue(e.getMessage().contains("the handshake agreed on blocks of " + source.blockBytes),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void aProducerThatCannotProveTheSecretGetsNoAttach() throws Exception {
+        List<Byte> fromReader = new CopyOnWriteArrayList<>();
+        try (var fake = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread producer = Thread.ofPlatform().daemon().start(() -> {
+                try (var raw = HandshakeTest.Raw.of(fake.accept())) {
+                    byte[] ns = new byte[Handshake.NONCE_BYTES];
+                    raw.send(TcpTransport.CHALLENGE, TcpTransport.concat(new byte[] {Handshake.VERSION}, ns));
+                    byte[] hello = raw.next();
+                    fromReader.add(hello[0]);
+                    byte[] nc = Arrays.copyOfRange(hello, 1, 1 + Handshake.NONCE_BYTES);
+                    byte[] fields = PRODUCER.withTransport("ucx").encode().getBytes(StandardCharsets.UTF_8);
+                    raw.send(TcpTransport.PROOF, TcpTransport.concat(SharedSecret.of("").mac(Handshake.PRODUCER_PROOF,
+                            ns, nc, fields), fields));
+                    raw.rest().forEach(fromReader::add);
+                } catch (IOException e) {
+                    // the reader hung up
+                }
+            });
+            var e = assertThrows(TransferException.class, () -> ucx.connect("127.0.0.1", fake.getLocalPort(),
+                    READER, client("s3cret")));
+            assertEquals(TransferException.Kind.HANDSHAKE, e.kind());
+            producer.join(10_000);
+            assertEquals(List.of(TcpTransport.HELLO), fromReader, "no fields, no UCX attach, no read");
         }
     }
 }

@@ -6,17 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.HostBlockBuffer;
-import java.io.BufferedInputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
+import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -88,9 +85,9 @@ class WireFuzzTest {
         blockBytes = Long.parseLong(server.fields().get("bytes_per_block"));
         source = new CountingSource(blockBytes);
         var tcp = new TcpTransport();
-        withSecret = tcp.listen("127.0.0.1", 0, server, SECRET, source);
-        // Without a secret a stranger gets past the MAC, so its handshake fields are parsed.
-        withoutSecret = tcp.listen("127.0.0.1", 0, server, "", source);
+        withSecret = tcp.listen("127.0.0.1", 0, server, ListenOptions.of(SECRET), source);
+        // Without a secret a stranger gets past the MACs, so its handshake fields are parsed.
+        withoutSecret = tcp.listen("127.0.0.1", 0, server, ListenOptions.of(""), source);
     }
 
     @AfterContainer
@@ -122,36 +119,28 @@ class WireFuzzTest {
     void hostileFramesEndTheConnectionAndTheListenerKeepsServing(@ForAll("attacks") Attack attack) throws Exception {
         Listener target = attack.secretListener() ? withSecret : withoutSecret;
         String secret = attack.secretListener() ? SECRET : "";
-        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), target.port())) {
-            s.setSoTimeout(CLOSE_BOUND_MILLIS);
-            var in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
-            var out = new DataOutputStream(s.getOutputStream());
+        SocketChannel channel = SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(),
+                target.port()));
+        try (Wire wire = new Wire(channel)) {
             if (attack.handshake()) {
-                byte[] challenge = TcpTransport.readFrame(in, "listener");
-                assertEquals(TcpTransport.CHALLENGE, challenge[0]);
-                byte[] nonce = Arrays.copyOfRange(challenge, 1, 33);
-                byte[] fields = TcpTransportTest.compat("fuzzer", MODEL, 4).encode().getBytes(StandardCharsets.UTF_8);
-                TcpTransport.writeFrame(out, TcpTransport.HELLO, TcpTransport.concat(TcpTransport.mac(secret, nonce,
-                        fields), fields));
-                out.flush();
-                assertEquals(TcpTransport.OK, TcpTransport.readFrame(in, "listener")[0]);
+                Handshake.asReader(wire, TcpTransportTest.compat("fuzzer", MODEL, 4), SharedSecret.of(secret),
+                        System.nanoTime() + CLOSE_BOUND_MILLIS * 1_000_000L, "listener");
             }
             try {
-                out.write(attack.bytes());
-                out.flush();
-                s.shutdownOutput();
+                wire.writeFully(ByteBuffer.wrap(attack.bytes()), CLOSE_BOUND_MILLIS);
+                channel.shutdownOutput();
             } catch (IOException e) {
                 // The listener already hung up on us: that is an answer too.
             }
-            assertTrue(closedByPeer(s.getInputStream()), "the listener did not close the connection within "
+            assertTrue(closedByPeer(wire), "the listener did not close the connection within "
                     + CLOSE_BOUND_MILLIS + " ms");
         }
         assertTrue(source.maxSlots.get() <= 64, "staging for " + source.maxSlots.get() + " blocks was allocated");
         // Still serving a well-formed reader.
         try (var into = new TcpTransportTest.Buffer(2, blockBytes);
              var peer = new TcpTransport().connect("127.0.0.1", target.port(), TcpTransportTest.compat("decode", MODEL,
-                     4), secret, Duration.ofSeconds(5), Duration.ofSeconds(5))) {
-            peer.read("t1", new int[] {3, 5}, into);
+                     4), ConnectOptions.of(secret, Duration.ofSeconds(5)))) {
+            peer.read(TcpTransportTest.T1, new int[] {3, 5}, into);
             assertEquals(5, into.slot(1).get(ValueLayout.JAVA_BYTE, 0));
         }
         assertEquals(List.of(), UNCAUGHT, "exceptions escaped a thread");
@@ -159,47 +148,40 @@ class WireFuzzTest {
 
     @Example
     void aReadNamingMoreBlocksThanTheTransferHoldsIsRefusedBeforeStagingIsSized() throws Exception {
-        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), withSecret.port())) {
-            s.setSoTimeout(CLOSE_BOUND_MILLIS);
-            var in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
-            var out = new DataOutputStream(s.getOutputStream());
-            byte[] nonce = Arrays.copyOfRange(TcpTransport.readFrame(in, "listener"), 1, 33);
-            byte[] fields = TcpTransportTest.compat("fuzzer", MODEL, 4).encode().getBytes(StandardCharsets.UTF_8);
-            TcpTransport.writeFrame(out, TcpTransport.HELLO, TcpTransport.concat(TcpTransport.mac(SECRET, nonce,
-                    fields), fields));
-            out.flush();
-            assertEquals(TcpTransport.OK, TcpTransport.readFrame(in, "listener")[0]);
+        try (Wire wire = new Wire(SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(),
+                withSecret.port())))) {
+            Handshake.asReader(wire, TcpTransportTest.compat("fuzzer", MODEL, 4), SharedSecret.of(SECRET),
+                    System.nanoTime() + CLOSE_BOUND_MILLIS * 1_000_000L, "listener");
             // The test transfer holds 64 blocks; the transport's own bound is 4096 per read.
             for (int n : new int[] {65, 5_000, 200_000}) {
-                TcpTransport.writeFrame(out, TcpTransport.READ, manyBlocks(n));
-                out.flush();
-                byte[] answer = TcpTransport.readFrame(in, "listener");
-                assertEquals(TcpTransport.ERROR, answer[0], "a read of " + n + " blocks");
+                wire.writeFrame(TcpTransport.READ, manyBlocks(n), CLOSE_BOUND_MILLIS);
+                var h = wire.readHeader(CLOSE_BOUND_MILLIS);
+                byte[] answer = wire.readPayload(h, CLOSE_BOUND_MILLIS);
+                assertEquals(TcpTransport.ERROR, h.type(), "a read of " + n + " blocks");
                 assertEquals(TransferException.Kind.FAILED, TcpTransport.errorKind(answer));
             }
             assertTrue(source.maxSlots.get() <= 64, "staging for " + source.maxSlots.get() + " blocks was allocated");
             // The connection is still in step: a well-formed read on it is served.
-            TcpTransport.writeFrame(out, TcpTransport.READ, TcpTransport.encodeRead("t1", new int[] {3, 5}));
-            out.flush();
-            byte[] data = TcpTransport.readFrame(in, "listener");
-            assertEquals(TcpTransport.DATA, data[0]);
-            assertEquals(2 * blockBytes, data.length - 1);
+            wire.writeFrame(TcpTransport.READ, TcpTransport.encodeRead(TcpTransportTest.T1, new int[] {3, 5}),
+                    CLOSE_BOUND_MILLIS);
+            var h = wire.readHeader(CLOSE_BOUND_MILLIS);
+            assertEquals(TcpTransport.DATA, h.type());
+            assertEquals(2 * blockBytes, h.length());
         }
     }
 
     /** Reads (and discards) until end of stream; false if the bound passed first. */
-    private static boolean closedByPeer(InputStream in) throws IOException {
-        byte[] sink = new byte[8192];
+    private static boolean closedByPeer(Wire wire) {
+        ByteBuffer sink = ByteBuffer.allocate(8192);
         try {
             while (true) {
-                if (in.read(sink) < 0) {
-                    return true;
-                }
+                sink.clear();
+                wire.readFully(sink, CLOSE_BOUND_MILLIS);
             }
         } catch (SocketTimeoutException e) {
             return false;
         } catch (IOException e) {
-            return true; // reset by the peer
+            return true; // end of stream, or reset by the peer
         }
     }
 
@@ -229,7 +211,7 @@ class WireFuzzTest {
 
     private static Arbitrary<byte[]> frame() {
         Arbitrary<Byte> type = Arbitraries.frequencyOf(
-                Tuple.of(8, Arbitraries.bytes().between((byte) 1, (byte) 11)),
+                Tuple.of(8, Arbitraries.bytes().between((byte) 1, (byte) 12)),
                 Tuple.of(1, Arbitraries.bytes()));
         Arbitrary<byte[]> payload = Arbitraries.frequencyOf(
                 Tuple.of(4, randomBytes(200)),
@@ -281,10 +263,15 @@ class WireFuzzTest {
                 Tuple.of(8, Arbitraries.just(0)),
                 Tuple.of(1, Arbitraries.integers().between(-3, 3)),
                 Tuple.of(1, Arbitraries.of(Integer.MIN_VALUE, Integer.MAX_VALUE, 262_143)));
-        return Combinators.combine(id, idLengthDelta, blocks, countDelta).as((s, dl, b, dc) -> {
+        Arbitrary<String> token = Arbitraries.frequencyOf(
+                Tuple.of(5, Arbitraries.just(TcpTransportTest.TOKEN)),
+                Tuple.of(1, Arbitraries.strings().ofMaxLength(80)));
+        return Combinators.combine(id, idLengthDelta, token, blocks, countDelta).as((s, dl, t, b, dc) -> {
             byte[] idBytes = s.getBytes(StandardCharsets.UTF_8);
-            var buf = ByteBuffer.allocate(8 + idBytes.length + 4 * b.size());
-            buf.putInt(idBytes.length + dl).put(idBytes).putInt(b.size() + dc);
+            byte[] tokenBytes = t.getBytes(StandardCharsets.UTF_8);
+            var buf = ByteBuffer.allocate(12 + idBytes.length + tokenBytes.length + 4 * b.size());
+            buf.putInt(idBytes.length + dl).put(idBytes).putInt(tokenBytes.length).put(tokenBytes)
+                    .putInt(b.size() + dc);
             b.forEach(buf::putInt);
             return buf.array();
         });
@@ -294,7 +281,7 @@ class WireFuzzTest {
     private static byte[] manyBlocks(int n) {
         int[] blocks = new int[n];
         Arrays.fill(blocks, 3);
-        return TcpTransport.encodeRead("t1", blocks);
+        return TcpTransport.encodeRead(TcpTransportTest.T1, blocks);
     }
 
     private static byte[] join(List<byte[]> parts) {
@@ -322,26 +309,17 @@ class WireFuzzTest {
 
     @Property(tries = 200)
     void hostileAnswersEndAReadWithATransferException(@ForAll("answers") Answer answer) throws Exception {
-        try (ServerSocket fake = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        try (ServerSocketChannel fake = TcpTransportTest.loopbackServer()) {
             List<Throwable> fakeErrors = new CopyOnWriteArrayList<>();
             Thread producer = Thread.ofPlatform().daemon().start(() -> {
-                try (Socket c = fake.accept()) {
-                    c.setSoTimeout(CLOSE_BOUND_MILLIS);
-                    var in = new DataInputStream(new BufferedInputStream(c.getInputStream()));
-                    var out = new DataOutputStream(c.getOutputStream());
+                try (Wire wire = answer.handshake() ? TcpTransportTest.acceptAuthenticated(fake, server, "")
+                        : new Wire(fake.accept())) {
                     if (answer.handshake()) {
-                        TcpTransport.writeFrame(out, TcpTransport.CHALLENGE, TcpTransport.concat(new byte[32],
-                                server.encode().getBytes(StandardCharsets.UTF_8)));
-                        out.flush();
-                        TcpTransport.readFrame(in, "reader");
-                        TcpTransport.writeFrame(out, TcpTransport.OK, new byte[0]);
-                        out.flush();
-                        TcpTransport.readFrame(in, "reader");
+                        wire.readPayload(wire.readHeader(CLOSE_BOUND_MILLIS), CLOSE_BOUND_MILLIS); // the read
                     }
-                    out.write(answer.answer());
-                    out.flush();
+                    wire.writeFully(ByteBuffer.wrap(answer.answer()), CLOSE_BOUND_MILLIS);
                     if (answer.silent()) {
-                        closedByPeer(c.getInputStream()); // until the reader gives up
+                        closedByPeer(wire); // until the reader gives up
                     }
                 } catch (IOException e) {
                     // The reader hung up: expected for many answers.
@@ -352,9 +330,9 @@ class WireFuzzTest {
             try (var into = new TcpTransportTest.Buffer(2, blockBytes)) {
                 Peer peer = null;
                 try {
-                    peer = new TcpTransport().connect("127.0.0.1", fake.getLocalPort(),
-                            TcpTransportTest.compat("decode", MODEL, 4), "", SHORT, SHORT);
-                    peer.read("t1", new int[] {3, 5}, into);
+                    peer = new TcpTransport().connect("127.0.0.1", TcpTransportTest.port(fake),
+                            TcpTransportTest.compat("decode", MODEL, 4), ConnectOptions.of("", SHORT));
+                    peer.read(TcpTransportTest.T1, new int[] {3, 5}, into);
                 } catch (TransferException e) {
                     assertTrue(e.getMessage() != null && !e.getMessage().isBlank(), "an error says why");
                 } finally {
@@ -389,6 +367,10 @@ class WireFuzzTest {
                 Tuple.of(2, Arbitraries.strings().ofMaxLength(80).map(s -> TcpTransport.concat(
                         new byte[32], s.getBytes(StandardCharsets.UTF_8)))),
                 Tuple.of(2, Arbitraries.just(TcpTransport.concat(new byte[32],
+                        server == null ? new byte[0] : server.encode().getBytes(StandardCharsets.UTF_8)))),
+                // This protocol's challenge, then proofs that cannot be right.
+                Tuple.of(2, Arbitraries.just(TcpTransport.concat(new byte[] {Handshake.VERSION}, new byte[32]))),
+                Tuple.of(2, Arbitraries.just(TcpTransport.concat(new byte[32],
                         server == null ? new byte[0] : server.encode().getBytes(StandardCharsets.UTF_8)))));
         Arbitrary<byte[]> payload = Arbitraries.frequencyOf(
                 Tuple.of(3, challenge),
@@ -396,7 +378,7 @@ class WireFuzzTest {
                 Tuple.of(2, Combinators.combine(Arbitraries.bytes(), randomBytes(60))
                         .as((k, m) -> TcpTransport.concat(new byte[] {k}, m))));
         Arbitrary<Byte> type = Arbitraries.frequencyOf(
-                Tuple.of(8, Arbitraries.bytes().between((byte) 1, (byte) 11)),
+                Tuple.of(8, Arbitraries.bytes().between((byte) 1, (byte) 12)),
                 Tuple.of(1, Arbitraries.bytes()));
         Arbitrary<Length> length = Arbitraries.frequencyOf(
                 Tuple.of(10, Arbitraries.just(Length.EXACT)),

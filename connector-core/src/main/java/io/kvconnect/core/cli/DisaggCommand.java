@@ -43,11 +43,12 @@ import picocli.CommandLine.Spec;
 
 /**
  * Prefill/decode disaggregation end to end: starts a prefill engine and a decode engine as two
- * processes ({@code serve}, each with the {@code nixl-like} connector listening on loopback), and
- * acts as the router between them. Each turn of the synthetic chat workload goes to the prefill
- * engine with one output token and {@code do_remote_decode}; its response's transfer parameters go
- * with the turn to the decode engine, which pulls the blocks and decodes. Turns are sent as soon
- * as they can be (closed loop: a session's next turn when its previous one finished).
+ * processes ({@code serve}, each with the {@code nixl-like} connector listening on loopback and a
+ * shared secret drawn at random for the run), and acts as the router between them. Each turn of
+ * the synthetic chat workload goes to the prefill engine with one output token and {@code
+ * do_remote_decode}; its response's transfer parameters go with the turn to the decode engine,
+ * which pulls the blocks and decodes. Turns are sent as soon as they can be (closed loop: a
+ * session's next turn when its previous one finished).
  *
  * <p>Prints both engines' reports, the same workload through one in-process engine without a
  * connector, whether every output is identical to it, and the disaggregation summary: transport,
@@ -124,7 +125,12 @@ final class DisaggCommand implements Callable<Integer> {
         current = workload;
 
         var mapper = JsonMapper.builder().enable(DeserializationFeature.USE_LONG_FOR_INTS).build();
-        String secret = HexFormat.of().formatHex(SecureRandom.getSeed(16));
+        // The nixl-like connector's shared secret: 256 random bits per run, handed to both engines
+        // through their environment (not their command lines, which anyone on the host can list)
+        // and never printed.
+        byte[] key = new byte[32];
+        new SecureRandom().nextBytes(key);
+        String secret = HexFormat.of().formatHex(key);
         BlockingQueue<Event> events = new LinkedBlockingQueue<>();
         List<Child> children = new ArrayList<>();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);

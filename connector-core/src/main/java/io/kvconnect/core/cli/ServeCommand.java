@@ -42,7 +42,8 @@ import picocli.CommandLine.Option;
  *
  * <p>The engine uses the configuration's model and sizes with the {@code nixl-like} connector in
  * the given role; the shared secret comes from the environment variable {@value #SECRET_ENV}, so
- * it does not show in process listings.
+ * it does not show in process listings. Without it the process refuses to start (exit 2): the
+ * connector needs a secret, and {@code disagg} always sets one.
  */
 @Command(name = "serve", hidden = true, description = "One engine of a prefill/decode pair (started by disagg).")
 final class ServeCommand implements Callable<Integer> {
@@ -76,7 +77,7 @@ final class ServeCommand implements Callable<Integer> {
         connector.put("role", role);
         connector.put("lease_timeout", leaseTimeout);
         connector.put("transport", transport);
-        connector.put("secret", Optional.ofNullable(System.getenv(SECRET_ENV)).orElse(""));
+        connector.put("secret", secret());
         connector.put("io_timeout", ioTimeout);
         if (!faults.isBlank()) {
             connector.put("faults", faultsObject(faults));
@@ -139,6 +140,16 @@ final class ServeCommand implements Callable<Integer> {
         RunReport r = RunReport.of(role, engine, (System.nanoTime() - t0) / 1e9);
         emit(out, mapper, Map.of("event", "report", "sections", r.sections()));
         return 0;
+    }
+
+    /** The shared secret {@code disagg} hands both engines, never printed. */
+    private static String secret() {
+        String secret = Optional.ofNullable(System.getenv(SECRET_ENV)).orElse("");
+        if (secret.isBlank()) {
+            throw new ConfigException(SECRET_ENV, "is not set: the nixl-like connector's shared secret comes from "
+                    + "this environment variable; 'disagg' starts 'serve' with a random one");
+        }
+        return secret;
     }
 
     private static void add(Engine engine, Map<String, Object> cmd) {

@@ -12,6 +12,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -151,6 +152,16 @@ class MainTest {
                 + "engines"), e);
         assertTrue(e.contains("./kvconnect disagg --faults") && e.contains("DisaggSoakTest"), e);
         assertEquals("", out.toString());
+    }
+
+    @Test
+    void serveWithoutTheSharedSecretExitsTwoNamingWhereItComesFrom() {
+        Assumptions.assumeTrue(System.getenv(ServeCommand.SECRET_ENV) == null,
+                "the environment sets " + ServeCommand.SECRET_ENV);
+        assertEquals(2, execute("serve", "--role", "producer", "--plugins-dir", emptyPlugins.toString()));
+        assertTrue(err.toString().startsWith("configuration error: KVCONNECT_NIXL_SECRET: is not set"),
+                err.toString());
+        assertEquals("", out.toString(), "no engine started");
     }
 
     @Test

@@ -1,0 +1,26 @@
+package io.kvconnect.nixl;
+
+import java.time.Duration;
+
+/**
+ * How a reader connects to a producer's worker. Immutable.
+ *
+ * @param secret the key the producer must prove, and with which the reader proves itself
+ * @param connectTimeout bound on connecting and the whole handshake
+ * @param ioTimeout bound on each later read or notification round trip
+ * @param readSlots the most blocks one read names (the reader's staging slots); a UCX producer
+ *     registers staging memory of this many blocks when the reader attaches, and every later read
+ *     is bound to it
+ */
+record ConnectOptions(SharedSecret secret, Duration connectTimeout, Duration ioTimeout, int readSlots) {
+    ConnectOptions {
+        if (readSlots < 1 || readSlots > TcpTransport.MAX_READ_BLOCKS) {
+            throw new IllegalArgumentException("readSlots " + readSlots);
+        }
+    }
+
+    /** {@code secret} with both timeouts {@code timeout} and 64 read slots. */
+    static ConnectOptions of(String secret, Duration timeout) {
+        return new ConnectOptions(SharedSecret.of(secret), timeout, timeout, 64);
+    }
+}

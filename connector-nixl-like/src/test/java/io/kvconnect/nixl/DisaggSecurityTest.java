@@ -1,0 +1,246 @@
+package io.kvconnect.nixl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvconnect.api.worker.KvLayout;
+import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.api.worker.MemoryKind;
+import io.kvconnect.core.conformance.TestEngine;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Hostile peers and local processes against two real engines: whatever they do, the decode
+ * engine's outputs equal a single engine's, no wrong KV is read, and both engines drain with
+ * nothing held.
+ */
+class DisaggSecurityTest {
+
+    @Test
+    void aTransferNamingAHostOutsidePeersFailsItsLoadBeforeAnyConnection() throws Exception {
+        var random = new SplittableRandom(31);
+        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "300ms"),
+                TestEngine.Options.defaults("prefill"));
+        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
+                TestEngine.Options.defaults("decode"));
+        try (Disagg d = new Disagg(p, c);
+             ServerSocketChannel elsewhere = ServerSocketChannel.open()) {
+            d.autoForward = false;
+            d.submit("r", Disagg.prompt(random, 20), 5);
+            d.untilPrefilled("r");
+            var params = RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
+            // Another loopback address, outside the default peers, listening on the producer's port:
+            // a request whose parameters were shaped to point there.
+            elsewhere.bind(new InetSocketAddress("127.0.0.2", params.ports().get(0)));
+            elsewhere.configureBlocking(false);
+            d.forward("r", t -> t.with("remote_host", "127.0.0.2"));
+            d.drain();
+            try (SocketChannel connected = elsewhere.accept()) {
+                assertNull(connected, "the decode engine connected to a host outside its peers");
+            }
+            assertEquals(1, d.stat(d.decode, "loads_failed_untrusted"));
+            assertEquals(1, d.stat(d.decode, "loads_failed"));
+            assertEquals(1, d.decode.schedulerCounts().get("load_failures"));
+            // Recomputed locally; the producer's blocks freed by the lease.
+            d.assertSameOutputs(List.of());
+            assertEquals(1, d.stat(d.prefill, "leases_expired"));
+            d.assertClean();
+        }
+    }
+
+    /** The test engines' layout: what a process needs to pass the compatibility check. */
+    private static final KvLayout LAYOUT = new KvLayout(TestEngine.MODEL, 0, 1, 65, 4,
+            TestEngine.MODEL.bytesPerTokenPerLayer(1) * 4, LayoutKind.PER_LAYER, MemoryKind.HOST);
+    private static final String GUESS = "0".repeat(RemoteParams.TOKEN_HEX_DIGITS);
+
+    /** An engine configuration without a secret, asked for explicitly. */
+    private static Map<String, Object> insecure(String role, Object... more) {
+        var m = Disagg.config(role, more);
+        m.remove("secret");
+        m.put("insecure_no_secret", true);
+        return m;
+    }
+
+    /** A local process that can connect and handshake (no secret is set) but never saw a response. */
+    private static Peer localProcess(int port) throws TransferException {
+        return new TcpTransport().connect("127.0.0.1", port, Compat.of("local-process", LAYOUT),
+                ConnectOptions.of("", Duration.ofSeconds(5)));
+    }
+
+    @Test
+    void withoutItsTokenAProcessThatCanConnectNeitherReadsNorFreesATransfer() throws Exception {
+        var random = new SplittableRandom(32);
+        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), insecure("producer"),
+                TestEngine.Options.defaults("prefill"));
+        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), insecure("consumer"),
+                TestEngine.Options.defaults("decode"));
+        try (Disagg d = new Disagg(p, c)) {
+            d.submit("w", Disagg.prompt(random, 12), 3);
+            d.drain();
+            var first = RemoteParams.from(d.prefillDone.get("w").transferParams()).orElseThrow();
+            try (Peer intruder = localProcess(first.ports().get(0));
+                 var into = new TcpTransportTest.Buffer(64, LAYOUT.bytesPerBlock())) {
+                // Transfer ids are predictable: a done for the next one, ahead of its exposure.
+                intruder.done(new TransferRef("prefill/r/2", GUESS));
+                d.autoForward = false;
+                d.submit("r", Disagg.prompt(random, 20), 5);
+                d.untilPrefilled("r");
+                d.prefill.step(); // the workers learn of the transfer and check the early done's token
+                var params = RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
+                assertEquals("prefill/r/2", params.transferId());
+                var guessed = new TransferRef(params.transferId(), GUESS);
+                var read = assertThrows(TransferException.class, () -> intruder.read(guessed, params.blockIds(),
+                        into));
+                assertTrue(read.getMessage().contains("not its token"), read.getMessage());
+                var done = assertThrows(TransferException.class, () -> intruder.done(guessed));
+                assertTrue(done.getMessage().contains("nothing was freed"), done.getMessage());
+            }
+            d.forward("r");
+            d.drain();
+            assertEquals(2, d.stat(d.decode, "loads_ok"));
+            assertEquals(1, d.stat(d.prefill, "reads_refused_token"));
+            assertEquals(2, d.stat(d.prefill, "notifications_refused_token"));
+            assertEquals(2, d.stat(d.prefill, "sends_finished"));
+            assertEquals(0, d.stat(d.prefill, "leases_expired"), "freed by the decode engine's notifications");
+            d.assertSameOutputs(List.of());
+            d.assertClean();
+        }
+    }
+
+    @Test
+    void aReadWithoutTheTokenDoesNotRenewTheLease() throws Exception {
+        var clock = new MutableClock();
+        var random = new SplittableRandom(33);
+        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), insecure("producer", "lease_timeout", "5s"),
+                TestEngine.Options.defaults("prefill").withClock(clock));
+        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), insecure("consumer"),
+                TestEngine.Options.defaults("decode"));
+        try (Disagg d = new Disagg(p, c)) {
+            d.autoForward = false;
+            d.submit("r", Disagg.prompt(random, 20), 5);
+            d.untilPrefilled("r");
+            d.prefill.step();
+            var params = RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
+            clock.advance(Duration.ofSeconds(4));
+            try (Peer intruder = localProcess(params.ports().get(0));
+                 var into = new TcpTransportTest.Buffer(64, LAYOUT.bytesPerBlock())) {
+                assertThrows(TransferException.class, () -> intruder.read(new TransferRef(params.transferId(), GUESS),
+                        params.blockIds(), into));
+            }
+            // Past the lease the response set; a read renewing it would hold the blocks until 9 s.
+            clock.advance(Duration.ofSeconds(2));
+            d.drain();
+            assertEquals(1, d.stat(d.prefill, "leases_expired"));
+            assertEquals(1, d.stat(d.prefill, "reads_refused_token"));
+            d.forward("r");
+            d.drain();
+            assertEquals(1, d.stat(d.decode, "loads_failed_expired"));
+            d.assertSameOutputs(List.of());
+            d.assertClean();
+        }
+    }
+
+    /**
+     * A process listening where a request's parameters point, knowing no secret, that answers
+     * every read with garbage. {@code dialect} {@code v1} plays the earlier handshake (challenge
+     * with fields, then OK without proving anything); {@code v2} this one, with a proof made
+     * without the secret.
+     */
+    @ParameterizedTest(name = "{0}, fake producer speaking {1}")
+    @CsvSource({"tcp,v1", "tcp,v2", "ucx,v1", "ucx,v2"})
+    void aProducerThatCannotProveTheSecretIsNeverDecodedFrom(String transport, String dialect) throws Exception {
+        Disagg.assumeAvailable(transport);
+        var random = new SplittableRandom(34);
+        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", transport,
+                "lease_timeout", "300ms"), TestEngine.Options.defaults("prefill"));
+        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", transport),
+                TestEngine.Options.defaults("decode"));
+        List<Byte> fromReader = new CopyOnWriteArrayList<>();
+        var fake = new ServerSocket(0, 4, InetAddress.getLoopbackAddress());
+        Thread impostor = Thread.ofPlatform().daemon().start(() -> impersonate(fake, dialect, transport, fromReader));
+        try (Disagg d = new Disagg(p, c)) {
+            d.autoForward = false;
+            d.submit("r", Disagg.prompt(random, 20), 5);
+            d.untilPrefilled("r");
+            d.forward("r", t -> t.with("remote_ports", List.of((long) fake.getLocalPort())));
+            d.drain();
+            assertEquals(1, d.stat(d.decode, "loads_failed"));
+            assertEquals(0, d.stat(d.decode, "loads_ok"));
+            // Recomputed locally, no wrong KV read, nothing held.
+            d.assertSameOutputs(List.of());
+            d.assertClean();
+        } finally {
+            fake.close();
+            impostor.join(10_000);
+        }
+        assertTrue(fromReader.isEmpty() || fromReader.equals(List.of(TcpTransport.HELLO)),
+                "the reader went on after the handshake: " + fromReader);
+    }
+
+    /** Serves connections on {@code fake} as an impostor until it is closed; records the reader's frame types. */
+    private static void impersonate(ServerSocket fake, String dialect, String transport, List<Byte> fromReader) {
+        byte[] fields = Compat.of("prefill", LAYOUT).withTransport(transport).encode()
+                .getBytes(StandardCharsets.UTF_8);
+        while (!fake.isClosed()) {
+            try (var raw = HandshakeTest.Raw.of(fake.accept())) {
+                byte[] ns = new byte[Handshake.NONCE_BYTES];
+                new SecureRandom().nextBytes(ns);
+                if (dialect.equals("v1")) {
+                    raw.send(TcpTransport.CHALLENGE, TcpTransport.concat(ns, fields));
+                } else {
+                    raw.send(TcpTransport.CHALLENGE, TcpTransport.concat(new byte[] {Handshake.VERSION}, ns));
+                }
+                for (byte[] f = raw.next(); f != null; f = raw.next()) {
+                    fromReader.add(f[0]);
+                    switch (f[0]) {
+                        case TcpTransport.HELLO -> {
+                            if (dialect.equals("v1")) {
+                                raw.send(TcpTransport.OK, new byte[0]);
+                            } else {
+                                byte[] nc = Arrays.copyOfRange(f, 1, 1 + Handshake.NONCE_BYTES);
+                                raw.send(TcpTransport.PROOF, TcpTransport.concat(SharedSecret.of("guess").mac(
+                                        Handshake.PRODUCER_PROOF, ns, nc, fields), fields));
+                            }
+                        }
+                        // No UCX here: a reader falls back to reads over this connection.
+                        case UcxTransport.UCX_ATTACH -> raw.send(TcpTransport.ERROR, TcpTransport.errorPayload(
+                                TransferException.Kind.FAILED, "no UCX"));
+                        case TcpTransport.READ -> raw.send(TcpTransport.DATA, garbage(f));
+                        default -> raw.send(TcpTransport.OK, new byte[0]);
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // closed: the reader gave up, or the test ended
+            }
+        }
+    }
+
+    /** As many bytes as the earlier read format ({@code idLen, id, n, blocks}) asks for, all 0x5A. */
+    private static byte[] garbage(byte[] frame) {
+        var b = ByteBuffer.wrap(frame, 1, frame.length - 1);
+        b.position(b.position() + 4 + b.getInt());
+        byte[] data = new byte[Math.toIntExact(b.getInt() * LAYOUT.bytesPerBlock())];
+        Arrays.fill(data, (byte) 0x5A);
+        return data;
+    }
+}

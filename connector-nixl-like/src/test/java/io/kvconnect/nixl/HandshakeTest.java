@@ -1,0 +1,270 @@
+package io.kvconnect.nixl;
+
+import static io.kvconnect.nixl.TcpTransportTest.compat;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvconnect.api.common.DType;
+import io.kvconnect.api.common.ModelShape;
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiConsumer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Mutual authentication on the wire: neither side gets anything but a nonce from the other before
+ * it proved the shared secret, a producer that cannot prove it is never read from, recorded
+ * messages are worthless on a new connection, and fields altered on the way fail the handshake.
+ */
+class HandshakeTest {
+    private static final ModelShape MODEL = new ModelShape("m", 2, 2, 16, DType.FP16);
+    private static final Compat PRODUCER = compat("prefill", MODEL, 4);
+    private static final Compat READER = compat("decode", MODEL, 4);
+    private static final int BOUND_MILLIS = 10_000;
+    private final TcpTransport tcp = new TcpTransport();
+
+    /** A raw connection to a listener, speaking frames through classic streams. */
+    record Raw(Socket socket, DataInputStream in, DataOutputStream out) implements AutoCloseable {
+        static Raw to(int port) throws IOException {
+            Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
+            s.setSoTimeout(BOUND_MILLIS);
+            return new Raw(s, new DataInputStream(new BufferedInputStream(s.getInputStream())),
+                    new DataOutputStream(s.getOutputStream()));
+        }
+
+        static Raw of(Socket s) throws IOException {
+            s.setSoTimeout(BOUND_MILLIS);
+            return new Raw(s, new DataInputStream(new BufferedInputStream(s.getInputStream())),
+                    new DataOutputStream(s.getOutputStream()));
+        }
+
+        void send(byte type, byte[] payload) throws IOException {
+            TcpTransport.writeFrame(out, type, payload);
+            out.flush();
+        }
+
+        /** The next frame (type first), or null at the end of the stream. */
+        byte[] next() throws IOException {
+            try {
+                return TcpTransport.readFrame(in, "peer");
+            } catch (EOFException e) {
+                return null;
+            }
+        }
+
+        /** The types of every frame until the end of the stream. */
+        List<Byte> rest() throws IOException {
+            List<Byte> types = new ArrayList<>();
+            for (byte[] f = next(); f != null; f = next()) {
+                types.add(f[0]);
+            }
+            return types;
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    private static byte[] random(int n) {
+        byte[] b = new byte[n];
+        new SecureRandom().nextBytes(b);
+        return b;
+    }
+
+    private static byte[] fields(Compat c) {
+        return c.withTransport("tcp").encode().getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void theProducerSendsOnlyANonceUntilTheReaderProvedTheSecret() throws Exception {
+        try (var listener = tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"),
+                new TcpTransportTest.Source(1));
+             var raw = Raw.to(listener.port())) {
+            byte[] challenge = raw.next();
+            assertEquals(TcpTransport.CHALLENGE, challenge[0]);
+            // The version and 32 random bytes: no engine id, no model, no compatibility field.
+            assertEquals(1 + Handshake.CHALLENGE_BYTES, challenge.length);
+            assertEquals(Handshake.VERSION, challenge[1]);
+            byte[] ns = Arrays.copyOfRange(challenge, 2, challenge.length);
+            byte[] nc = random(Handshake.NONCE_BYTES);
+            raw.send(TcpTransport.HELLO, TcpTransport.concat(nc, SharedSecret.of("guess").mac(Handshake.READER_HELLO,
+                    ns, nc)));
+            byte[] answer = raw.next();
+            assertEquals(TcpTransport.ERROR, answer[0]);
+            String text = new String(answer, StandardCharsets.UTF_8);
+            assertTrue(text.contains("shared secret does not match") && !text.contains("prefill"), text);
+            assertEquals(List.of(), raw.rest(), "nothing after the refusal, the producer's fields least of all");
+            assertEquals(Map.of("handshakes_refused_secret", 1L), listener.takeCounters());
+        }
+    }
+
+    /**
+     * A fake producer at a port the reader connects to, knowing no secret: it answers the hello in
+     * one of several ways and records every frame the reader sends.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"proof under a guessed secret", "ok without a proof", "challenge with its fields"})
+    void aProducerThatCannotProveTheSecretIsNeverReadFrom(String how) throws Exception {
+        List<Byte> fromReader = new CopyOnWriteArrayList<>();
+        BiConsumer<Raw, byte[]> answer = (raw, ns) -> {
+            try {
+                byte[] hello = raw.next();
+                fromReader.add(hello[0]);
+                byte[] nc = Arrays.copyOfRange(hello, 1, 1 + Handshake.NONCE_BYTES);
+                byte[] mine = fields(PRODUCER);
+                if (how.equals("proof under a guessed secret")) {
+                    raw.send(TcpTransport.PROOF, TcpTransport.concat(SharedSecret.of("guess").mac(
+                            Handshake.PRODUCER_PROOF, ns, nc, mine), mine));
+                } else {
+                    raw.send(TcpTransport.OK, new byte[0]);
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        try (var fake = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread producer = Thread.ofPlatform().daemon().start(() -> {
+                try (Raw raw = Raw.of(fake.accept())) {
+                    byte[] ns = random(Handshake.NONCE_BYTES);
+                    if (how.equals("challenge with its fields")) {
+                        // The earlier protocol's challenge: nonce and fields at once.
+                        raw.send(TcpTransport.CHALLENGE, TcpTransport.concat(ns, fields(PRODUCER)));
+                    } else {
+                        raw.send(TcpTransport.CHALLENGE, TcpTransport.concat(new byte[] {Handshake.VERSION}, ns));
+                        answer.accept(raw, ns);
+                    }
+                    raw.rest().forEach(fromReader::add);
+                } catch (IOException e) {
+                    // the reader hung up
+                }
+            });
+            var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", fake.getLocalPort(),
+                    READER, TcpTransportTest.client("right")));
+            assertEquals(TransferException.Kind.HANDSHAKE, e.kind(), e.getMessage());
+            producer.join(BOUND_MILLIS);
+            // At most the hello: no fields of this engine, no read request.
+            assertTrue(fromReader.isEmpty() || fromReader.equals(List.of(TcpTransport.HELLO)), fromReader.toString());
+        }
+    }
+
+    @Test
+    void aRecordedProofIsRefusedOnANewConnection() throws Exception {
+        try (var listener = tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"),
+                new TcpTransportTest.Source(1));
+             var relay = new FrameRelay(listener.port(), f -> f)) {
+            // A connection recorded on its way.
+            tcp.connect("127.0.0.1", relay.port(), READER, TcpTransportTest.client("right")).close();
+            byte[] challenge = relay.first(true, TcpTransport.CHALLENGE);
+            byte[] proof = relay.first(true, TcpTransport.PROOF);
+            // Played back to a reader by a producer that does not know the secret.
+            try (var fake = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                List<Byte> fromReader = new CopyOnWriteArrayList<>();
+                Thread producer = Thread.ofPlatform().daemon().start(() -> {
+                    try (Raw raw = Raw.of(fake.accept())) {
+                        raw.send(TcpTransport.CHALLENGE, challenge);
+                        fromReader.add(raw.next()[0]);
+                        raw.send(TcpTransport.PROOF, proof);
+                        raw.rest().forEach(fromReader::add);
+                    } catch (IOException e) {
+                        // the reader hung up
+                    }
+                });
+                var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", fake.getLocalPort(),
+                        READER, TcpTransportTest.client("right")));
+                assertTrue(e.getMessage().contains("did not prove the shared secret"), e.getMessage());
+                producer.join(BOUND_MILLIS);
+                assertEquals(List.of(TcpTransport.HELLO), fromReader);
+            }
+        }
+    }
+
+    @Test
+    void aRecordedHelloIsRefusedOnANewConnection() throws Exception {
+        try (var listener = tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"),
+                new TcpTransportTest.Source(1));
+             var relay = new FrameRelay(listener.port(), f -> f)) {
+            tcp.connect("127.0.0.1", relay.port(), READER, TcpTransportTest.client("right")).close();
+            byte[] hello = relay.first(false, TcpTransport.HELLO);
+            try (var raw = Raw.to(listener.port())) {
+                assertEquals(TcpTransport.CHALLENGE, raw.next()[0]);
+                raw.send(TcpTransport.HELLO, hello);
+                byte[] answer = raw.next();
+                assertEquals(TcpTransport.ERROR, answer[0]);
+                assertEquals(List.of(), raw.rest());
+            }
+            assertEquals(1L, listener.takeCounters().get("handshakes_refused_secret"));
+        }
+    }
+
+    /** Replaces the first occurrence of {@code from} in {@code payload} with {@code to} (same length). */
+    private static byte[] replace(byte[] payload, String from, String to) {
+        String text = new String(payload, StandardCharsets.ISO_8859_1);
+        assertTrue(text.contains(from), from);
+        return text.replaceFirst(from, to).getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    @Test
+    void fieldsAlteredOnTheWayFailTheHandshake() throws Exception {
+        try (var listener = tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"),
+                new TcpTransportTest.Source(1))) {
+            // The producer's fields, altered on their way to the reader.
+            try (var relay = new FrameRelay(listener.port(), f -> f.type() == TcpTransport.PROOF
+                    ? new FrameRelay.Frame(f.toReader(), f.type(), replace(f.payload(), "prefill", "prefilx")) : f)) {
+                var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", relay.port(), READER,
+                        TcpTransportTest.client("right")));
+                assertTrue(e.getMessage().contains("did not prove the shared secret"), e.getMessage());
+            }
+            // The reader's fields, altered on their way to the producer.
+            try (var relay = new FrameRelay(listener.port(), f -> f.type() == TcpTransport.FIELDS
+                    ? new FrameRelay.Frame(f.toReader(), f.type(), replace(f.payload(), "decode", "decodx")) : f)) {
+                var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", relay.port(), READER,
+                        TcpTransportTest.client("right")));
+                assertEquals(TransferException.Kind.HANDSHAKE, e.kind());
+                assertTrue(e.getMessage().contains("MAC that does not match"), e.getMessage());
+            }
+            // The producer's confirmation, altered on its way to the reader.
+            try (var relay = new FrameRelay(listener.port(), f -> f.type() == TcpTransport.OK
+                    ? new FrameRelay.Frame(f.toReader(), f.type(), random(SharedSecret.MAC_BYTES)) : f)) {
+                var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", relay.port(), READER,
+                        TcpTransportTest.client("right")));
+                assertTrue(e.getMessage().contains("did not confirm the handshake"), e.getMessage());
+            }
+            Map<String, Long> counters = listener.takeCounters();
+            assertEquals(1L, counters.get("handshakes_refused_secret"), counters.toString());
+        }
+    }
+
+    @Test
+    void macsCoverEveryPartAndItsLength() {
+        SharedSecret key = SharedSecret.of("right");
+        byte[] a = "ab".getBytes(StandardCharsets.UTF_8);
+        byte[] b = "c".getBytes(StandardCharsets.UTF_8);
+        assertTrue(key.verify(key.mac("label", a, b), "label", a, b));
+        // Moving a byte from one part to the next changes the MAC: parts are length-prefixed.
+        assertTrue(!key.verify(key.mac("label", a, b), "label", "a".getBytes(StandardCharsets.UTF_8),
+                "bc".getBytes(StandardCharsets.UTF_8)));
+        assertTrue(!key.verify(key.mac("label", a, b), "other label", a, b));
+        assertTrue(!SharedSecret.of("wrong").verify(key.mac("label", a, b), "label", a, b));
+        assertArrayEquals(key.mac("label", a, b), SharedSecret.of("right").mac("label", a, b));
+        assertEquals("SharedSecret[redacted]", key.toString());
+    }
+}
