@@ -30,7 +30,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * engine's composition in one cycle and the next one in the following cycle, so the two engines
  * also order their children differently); scheduling (synchronous or asynchronous) and the load
  * failure policy are drawn per round. The router forwards a finished prefill's transfer parameters
- * to the decode engine exactly as they came (nested under the child's key with a composite).
+ * to the decode engine exactly as they came (nested under the child's key with a composite). The
+ * model samples an end-of-sequence token now and then, so requests also stop early; in every other
+ * round the decode engine's workers report failed loads one step late.
  *
  * <p>After every step each engine checks its invariants (an exception out of a step is a crash).
  * After each round both engines must have drained with nothing held ({@link TestEngine#problems()}:
@@ -49,6 +51,8 @@ final class DisaggSoak {
     private static final Duration LEASE = Duration.ofSeconds(30);
     private static final int MAX_PROBLEMS = 50;
     private static final int PREFILL_BLOCKS = 192;
+    /** Requests stop early now and then, some while their blocks are being sent. */
+    private static final double EOS_RATE = 0.1;
 
     /**
      * What to run.
@@ -285,13 +289,15 @@ final class DisaggSoak {
             prefill = composition.engine(Disagg.config("producer", "transport",
                     transport, "lease_timeout", LEASE.toSeconds() + "s", "faults", faultMap),
                     TestEngine.Options.defaults("prefill").withWorkers(workers).withAsyncScheduling(async)
-                            .withGpuBlocks(PREFILL_BLOCKS).withClock(clock));
+                            .withGpuBlocks(PREFILL_BLOCKS).withClock(clock).withEosRate(EOS_RATE));
             // Short timeouts: a dropped frame costs the reader one io_timeout of wall time.
             decode = decodeComposition.engine(Disagg.config("consumer", "transport",
                     transport, "io_timeout", "250ms", "connect_timeout", "250ms", "chunk_blocks",
                     (long) (1 + random.nextInt(4))),
                     TestEngine.Options.defaults("decode").withWorkers(workers).withAsyncScheduling(async)
-                            .withGpuBlocks(decodeBlocks).withRecomputeOnLoadFailure(recompute));
+                            .withGpuBlocks(decodeBlocks).withRecomputeOnLoadFailure(recompute).withEosRate(EOS_RATE)
+                            // Failed loads reported a step late: nothing computed from them may get out.
+                            .withLateLoadErrorReports(round % 2 == 0));
             long deadline = System.nanoTime() + MAX_ROUND_TIME.toNanos();
             boolean finalJump = false;
             int step = 0;
@@ -525,7 +531,7 @@ final class DisaggSoak {
     /** The outputs of the round's requests through one engine without a connector. */
     private static Map<String, int[]> baseline(List<Req> reqs) throws InterruptedException {
         try (TestEngine single = TestEngine.create(Optional.empty(), Map.of(),
-                TestEngine.Options.defaults("single").withGpuBlocks(PREFILL_BLOCKS))) {
+                TestEngine.Options.defaults("single").withGpuBlocks(PREFILL_BLOCKS).withEosRate(EOS_RATE))) {
             Map<String, int[]> out = new HashMap<>();
             for (Req r : reqs) {
                 single.addRequest(r.id, r.prompt, r.maxTokens, TransferParams.empty());

@@ -12,6 +12,7 @@ import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineInvariants;
 import io.kvconnect.core.engine.EngineSetup;
+import io.kvconnect.core.engine.Pacing;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.run.EngineFactory;
@@ -57,13 +58,39 @@ public final class TestEngine implements AutoCloseable {
      * @param asyncScheduling asynchronous scheduling
      * @param recomputeOnLoadFailure load failure policy {@code recompute} (else {@code fail})
      * @param clock the clock the connector's contexts get (tests move it to expire leases)
+     * @param eosRate the model's end-of-sequence probability per sampled token (0: requests end at
+     *     their length cap)
+     * @param lateLoadErrorReports whether every worker's report of failed loads reaches the engine
+     *     one step late (within the engine's load failure window)
      */
     public record Options(String engineId, int workers, int gpuBlocks, int blockSize, boolean asyncScheduling,
-                          boolean recomputeOnLoadFailure, InstantSource clock) {
+                          boolean recomputeOnLoadFailure, InstantSource clock, double eosRate,
+                          boolean lateLoadErrorReports) {
         /** Checks. */
         public Options {
             Objects.requireNonNull(engineId, "engineId");
             Objects.requireNonNull(clock, "clock");
+            if (!(eosRate >= 0 && eosRate <= 1)) {
+                throw new IllegalArgumentException("eosRate must be in [0, 1], got " + eosRate);
+            }
+        }
+
+        /** Options whose requests end at their length cap, failures reported on time. */
+        public Options(String engineId, int workers, int gpuBlocks, int blockSize, boolean asyncScheduling,
+                       boolean recomputeOnLoadFailure, InstantSource clock) {
+            this(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, clock, 0, false);
+        }
+
+        /** A copy with the model's end-of-sequence rate. */
+        public Options withEosRate(double rate) {
+            return new Options(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, clock,
+                    rate, lateLoadErrorReports);
+        }
+
+        /** A copy whose workers' reports of failed loads reach the engine one step late, or on time. */
+        public Options withLateLoadErrorReports(boolean late) {
+            return new Options(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, clock,
+                    eosRate, late);
         }
 
         /** One worker, 64 blocks of 4 tokens, synchronous scheduling, policy {@code recompute}, system clock. */
@@ -73,32 +100,38 @@ public final class TestEngine implements AutoCloseable {
 
         /** A copy with {@code n} workers. */
         public Options withWorkers(int n) {
-            return new Options(engineId, n, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, clock);
+            return new Options(engineId, n, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, clock,
+                    eosRate, lateLoadErrorReports);
         }
 
         /** A copy with {@code n} GPU blocks. */
         public Options withGpuBlocks(int n) {
-            return new Options(engineId, workers, n, blockSize, asyncScheduling, recomputeOnLoadFailure, clock);
+            return new Options(engineId, workers, n, blockSize, asyncScheduling, recomputeOnLoadFailure, clock,
+                    eosRate, lateLoadErrorReports);
         }
 
         /** A copy with {@code n} tokens per block. */
         public Options withBlockSize(int n) {
-            return new Options(engineId, workers, gpuBlocks, n, asyncScheduling, recomputeOnLoadFailure, clock);
+            return new Options(engineId, workers, gpuBlocks, n, asyncScheduling, recomputeOnLoadFailure, clock,
+                    eosRate, lateLoadErrorReports);
         }
 
         /** A copy with the scheduling mode. */
         public Options withAsyncScheduling(boolean async) {
-            return new Options(engineId, workers, gpuBlocks, blockSize, async, recomputeOnLoadFailure, clock);
+            return new Options(engineId, workers, gpuBlocks, blockSize, async, recomputeOnLoadFailure, clock,
+                    eosRate, lateLoadErrorReports);
         }
 
         /** A copy with the load failure policy ({@code true}: recompute, {@code false}: fail). */
         public Options withRecomputeOnLoadFailure(boolean recompute) {
-            return new Options(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recompute, clock);
+            return new Options(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recompute, clock,
+                    eosRate, lateLoadErrorReports);
         }
 
         /** A copy with another clock. */
         public Options withClock(InstantSource c) {
-            return new Options(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, c);
+            return new Options(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, c,
+                    eosRate, lateLoadErrorReports);
         }
     }
 
@@ -149,10 +182,16 @@ public final class TestEngine implements AutoCloseable {
                     o.asyncScheduling());
             ConnectorCatalog catalog = KitCatalog.of(p, others);
             ConnectorConfig own = ConnectorConfig.of("connector.config", config);
-            return EngineFactory.sides(p, own, info, catalog, o.clock());
+            EngineSetup.ConnectorSides created = EngineFactory.sides(p, own, info, catalog, o.clock());
+            if (!o.lateLoadErrorReports()) {
+                return created;
+            }
+            FaultInjector late = new FaultInjector(new FaultPlan(0, 0, 0, 0, 1), 1);
+            return created.wrap(s -> s, w -> new FaultyWorkerConnector(w, late));
         });
         return new TestEngine(new Engine(new EngineSetup(MODEL, o.blockSize(), o.gpuBlocks(), o.workers(), scheduler,
-                LayoutKind.PER_LAYER, true, ModelCost.defaults(), sides, CopyFaults.NONE, true)));
+                LayoutKind.PER_LAYER, true, ModelCost.defaults(), sides, CopyFaults.NONE, true, o.eosRate(),
+                Pacing.OFF)));
     }
 
     /** Adds a request with transfer parameters (empty for none). */
