@@ -9,6 +9,16 @@ import io.kvconnect.api.common.Stability;
  * <p>Copies are asynchronous and ordered per direction. A batch copy of many blocks is one call:
  * with the {@link LayoutKind#CROSS_LAYER} layout each block is one contiguous copy, otherwise one
  * copy per layer. Callable from the worker thread and from the connector's own threads.
+ *
+ * <p><b>Which blocks.</b> The engine fences the KV cache: a copy out of it may name only blocks in
+ * use (held by a request, or by the connector's own {@code GPUBlockPoolView} reference), and a copy
+ * into it only blocks of the external range of a load the engine granted (the blocks {@code
+ * updateStateAfterAlloc} named for a non-zero external count), until that load ends. A copy naming
+ * another block, or a block freed between the call and the moment the copy runs (it may belong to
+ * another request by then), does not run: its ticket fails with {@link CopyFailedException} saying
+ * why. So a connector keeps the blocks of its copies alive (a delayed free, or a reference) for as
+ * long as they may run. The engine also checks that a load filled every block it was granted
+ * before a step reads them; blocks it did not fill are handled as a failed load.
  */
 @Stability(Stability.Level.EVOLVING)
 public interface BlockCopyService {

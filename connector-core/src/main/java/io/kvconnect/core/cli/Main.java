@@ -2,13 +2,15 @@ package io.kvconnect.core.cli;
 
 import io.kvconnect.api.common.ConfigException;
 import java.io.PrintWriter;
+import io.kvconnect.core.sched.ConnectorFatalError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
  * The {@code kvconnect} command line. Without a subcommand it runs the main job ({@code run}).
  *
- * <p>Exit codes: 0 success, 1 failure, 2 invalid configuration or arguments.
+ * <p>Exit codes: 0 success, 1 failure, 2 invalid configuration or arguments, 3 a connector failed
+ * fatally (it exhausted the heap, or a worker is stuck in one of its hooks past every bound).
  */
 @Command(name = "kvconnect", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "A plugin framework for the KV cache of an LLM inference engine.",
@@ -38,10 +40,13 @@ public final class Main implements Runnable {
             }
             throw e;
         });
-        if (args.length == 0) {
-            return cli.execute("run");
+        try {
+            return cli.execute(args.length == 0 ? new String[] {"run"} : args);
+        } catch (ConnectorFatalError fatal) {
+            // Errors pass picocli's exception handler by: report this one as what it is.
+            err.println("fatal: " + fatal.getMessage() + "; the engine stopped");
+            return ConnectorFatalError.EXIT_STATUS;
         }
-        return cli.execute(args);
     }
 
     @Override

@@ -52,6 +52,7 @@ import java.util.regex.Pattern;
  *   "connector_errors": "fail_requests", // or "disable"
  *   "load_failure_window": 1,         // steps a connector may report a failed load late (0 to 16)
  *   "connector_timeout": "120s",      // how long the engine waits for a connector that makes no progress
+ *   "hook_timeout": "30s",            // how long one call of a connector hook may run
  *   "eos_rate": 0.02,                 // the model's end-of-sequence probability per sampled token
  *   "pacing": "loads",                // or "off" or "always": steps last their modelled time in wall time
  *   "cost": {"prefill_tokens_per_s": 25000, "decode_step_ms": 6, "decode_request_ms": 0.05,
@@ -138,7 +139,7 @@ public final class EngineConfigReader {
     private static EngineConfig fromTree(ConnectorConfig c) {
         c.requireOnlyKeys("model", "block_size", "gpu_blocks", "workers", "async_scheduling", "load_failure_policy",
                 "scheduler", "kv_layout", "verify_kv", "cost", "connector_errors", "plugins_dir", "trusted_plugins",
-                "connector", "load_failure_window", "connector_timeout", "eos_rate", "pacing");
+                "connector", "load_failure_window", "connector_timeout", "hook_timeout", "eos_rate", "pacing");
         ModelShape model = model(c);
         int workers = c.getInt("workers", 1, 1, 64);
         int heads = model.numKvHeads();
@@ -178,7 +179,9 @@ public final class EngineConfigReader {
                 c.getInt("load_failure_window", SchedulerConfig.DEFAULT_LOAD_FAILURE_WINDOW, 0,
                         SchedulerConfig.MAX_LOAD_FAILURE_WINDOW),
                 c.getDuration("connector_timeout", SchedulerConfig.DEFAULT_CONNECTOR_TIMEOUT, Duration.ofMillis(1),
-                        Duration.ofDays(1)));
+                        Duration.ofDays(1)),
+                c.getDuration("hook_timeout", SchedulerConfig.DEFAULT_HOOK_TIMEOUT, Duration.ofMillis(1),
+                        Duration.ofHours(1)));
     }
 
     private static ModelCost cost(ConnectorConfig c) {

@@ -505,6 +505,13 @@ public final class ConnectorConformance {
             problems.add("the connector still held " + engine.scheduler().stats().leakedConnectorReferences()
                     + " GPU block reference(s) at shutdown");
         }
+        var refused = engine.executor().refusedCopies();
+        if (refused.total() > 0) {
+            problems.add("the engine refused " + refused.total() + " of the connector's copies (" + refused.notInUse()
+                    + " out of free blocks, " + refused.notLoadTarget() + " into blocks of no granted load, "
+                    + refused.freed() + " of blocks freed before the copy ran): a connector must keep the blocks of "
+                    + "its copies alive (a delayed free or GPUBlockPoolView.touch) and load only what it was granted");
+        }
         if (engine.scheduler().stats().hookFailures() > 0 && !hookFailuresExpected) {
             problems.add(engine.scheduler().stats().hookFailures() + " connector hook(s) threw");
         }

@@ -7,6 +7,8 @@ import io.kvconnect.core.exec.ExecutorStepResult;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.model.KvMismatch;
 import io.kvconnect.core.model.MismatchCounts;
+import io.kvconnect.core.sched.ConnectorFatalError;
+import io.kvconnect.core.sched.HookTimer;
 import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.ScheduledWork;
 import io.kvconnect.core.sched.Scheduler;
@@ -47,6 +49,8 @@ public final class Engine implements AutoCloseable {
     private final Scheduler scheduler;
     private final Executor executor;
     private final EngineMetrics metrics;
+    /** Times connector hook calls on the scheduler and worker threads; {@code null} without a connector. */
+    private final HookTimer hookTimer;
     private Executor.StepHandle inFlight;
     private double now;
     private boolean closed;
@@ -64,14 +68,19 @@ public final class Engine implements AutoCloseable {
         BlockPool pool = new BlockPool(setup.gpuBlocks() + 1, setup.blockSize(), true);
         SchedulerConnector sc = setup.connector().map(EngineSetup.ConnectorSides::scheduler).orElse(null);
         String name = setup.connector().map(EngineSetup.ConnectorSides::name).orElse(null);
-        this.scheduler = new Scheduler(setup.scheduler(), pool, sc, name);
+        this.hookTimer = sc == null ? null : new HookTimer(name, setup.scheduler().hookTimeout().toNanos());
+        this.scheduler = new Scheduler(setup.scheduler(), pool, sc, name, System::nanoTime, hookTimer);
         Executor ex;
         try {
             ex = new Executor(setup.model(), setup.workers(), setup.gpuBlocks() + 1, setup.blockSize(), setup.layout(),
                     rank -> setup.connector().map(c -> c.workers().apply(rank)).orElse(null), setup.verify(),
-                    setup.eosRate(), setup.copyFaults(), scheduler.expectedFinishedCount(), scheduler);
-        } catch (RuntimeException e) {
+                    setup.eosRate(), setup.copyFaults(), scheduler.expectedFinishedCount(), scheduler,
+                    name == null ? "none" : name, hookTimer, pool.grants());
+        } catch (RuntimeException | Error e) {
             scheduler.shutdown();
+            if (hookTimer != null) {
+                hookTimer.close();
+            }
             throw e;
         }
         this.executor = ex;
@@ -311,11 +320,14 @@ public final class Engine implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | ConnectorFatalError e) {
             LOG.error("The last step failed while closing", e);
         } finally {
             executor.close();
             scheduler.shutdown();
+            if (hookTimer != null) {
+                hookTimer.close();
+            }
         }
     }
 }

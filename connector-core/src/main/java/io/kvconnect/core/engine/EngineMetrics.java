@@ -74,8 +74,9 @@ public final class EngineMetrics {
             }
             try {
                 connectorStats = connectorStats.aggregate(s);
-            } catch (RuntimeException | LinkageError e) {
+            } catch (Throwable e) {
                 // Plugin code: a broken aggregate() loses stats, never the run.
+                io.kvconnect.core.exec.ContainedFailures.rethrowIfFatal(e);
                 statsFailures++;
             }
         }

@@ -5,6 +5,7 @@ import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.memory.EngineBlockCopyService;
 import io.kvconnect.core.memory.HostKvMemory;
@@ -23,7 +24,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import io.kvconnect.core.sched.ConnectorFatalError;
+import io.kvconnect.core.sched.HookTimer;
+import java.time.Duration;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.Future;
 import java.util.function.IntFunction;
 
@@ -39,7 +45,11 @@ import java.util.function.IntFunction;
  * <p><b>Thread.</b> The engine thread calls every method.
  */
 public final class Executor implements AutoCloseable {
+    /** A step whose worker has not returned after this many hook timeouts is stuck. */
+    private static final long STUCK_AFTER_TIMEOUTS = 4;
     private final List<Worker> workers = new ArrayList<>();
+    private final HookTimer timer;
+    private final String connectorName;
     private final KvOutputAggregator aggregator;
     private boolean closed;
 
@@ -56,27 +66,45 @@ public final class Executor implements AutoCloseable {
      * @param faults copy faults to inject (tests), {@link CopyFaults#NONE} otherwise
      * @param expectedFinishedCount from the scheduler-side connector
      * @param awaiting which transfers the scheduler waits for
-     * @throws IllegalStateException if a connector's {@code registerKvCaches} threw (the engine
-     *     cannot run with a connector that has no KV cache)
+     * @param connectorName the connector's name, for messages
+     * @param timer times the workers' hook calls, or {@code null} without a connector
+     * @param grants which GPU blocks connectors may copy (the block pool's)
+     * @throws IllegalStateException if creating a connector's worker side or its {@code
+     *     registerKvCaches} failed or hung (the engine cannot run with a connector that has no KV
+     *     cache)
      */
     public Executor(ModelShape model, int numWorkers, int numBlocks, int blockSize, LayoutKind layout,
                     IntFunction<WorkerConnector> connectors, boolean verify, double eosRate, CopyFaults faults,
-                    OptionalInt expectedFinishedCount, AwaitingTransfers awaiting) {
+                    OptionalInt expectedFinishedCount, AwaitingTransfers awaiting, String connectorName,
+                    HookTimer timer, BlockGrants grants) {
         AllReduce allReduce = new AllReduce(numWorkers);
+        this.timer = timer;
+        this.connectorName = connectorName;
+        Duration bound = Duration.ofNanos(timer == null ? Long.MAX_VALUE : timer.timeoutNanos());
         try {
             for (int rank = 0; rank < numWorkers; rank++) {
                 KvLayout kvLayout = KvLayouts.of(model, rank, numWorkers, numBlocks, blockSize, layout);
                 KvMemory memory = HostKvMemory.allocate(kvLayout);
-                EngineBlockCopyService copies = new EngineBlockCopyService(memory, "kv-copy-" + rank, faults);
-                workers.add(new Worker(rank, memory, copies, connectors.apply(rank), allReduce, verify, eosRate));
+                EngineBlockCopyService copies = new EngineBlockCopyService(memory, "kv-copy-" + rank, faults, grants);
+                int r = rank;
+                WorkerConnector side = timer == null ? connectors.apply(rank)
+                        : BoundedCall.call(connectorName, "createWorkerConnector", bound, () -> connectors.apply(r));
+                workers.add(new Worker(rank, memory, copies, side, allReduce, verify, eosRate, connectorName, timer));
             }
             for (Worker w : workers) {
-                Optional<Throwable> failure = w.register().get();
+                Optional<Throwable> failure = w.register().get(timer == null ? Long.MAX_VALUE : 2 * timer.timeoutNanos(),
+                        TimeUnit.NANOSECONDS);
                 if (failure.isPresent()) {
-                    throw new IllegalStateException("the connector's registerKvCaches threw on a worker: "
+                    throw new IllegalStateException("the connector's registerKvCaches failed on a worker: "
                             + failure.get(), failure.get());
                 }
             }
+        } catch (TimeoutException e) {
+            close();
+            throw new IllegalStateException("the connector's registerKvCaches did not return on a worker", e);
+        } catch (BoundedCall.PluginCallException e) {
+            close();
+            throw new IllegalStateException(e.getMessage(), e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             close();
@@ -126,12 +154,24 @@ public final class Executor implements AutoCloseable {
      */
     public ExecutorStepResult collect(StepHandle handle) throws InterruptedException {
         List<WorkerStepResult> results = new ArrayList<>(workers.size());
-        for (Future<WorkerStepResult> f : handle.futures()) {
+        for (int rank = 0; rank < workers.size(); rank++) {
+            Future<WorkerStepResult> f = handle.futures().get(rank);
             try {
-                results.add(f.get());
+                results.add(timer == null ? f.get() : f.get(STUCK_AFTER_TIMEOUTS * timer.timeoutNanos(),
+                        TimeUnit.NANOSECONDS));
             } catch (ExecutionException e) {
+                if (e.getCause() instanceof ConnectorFatalError fatal) {
+                    throw fatal;
+                }
                 throw new IllegalStateException("a worker failed in step " + handle.output().step() + ": "
                         + e.getCause(), e.getCause());
+            } catch (TimeoutException e) {
+                // A hook past its timeout is interrupted; one still running this much later ignores
+                // interrupts, and the rank cannot be taken back.
+                String hook = workers.get(rank).currentHook();
+                throw new ConnectorFatalError(connectorName, hook == null ? "a hook" : hook, "worker " + rank,
+                        new TimeoutException("step " + handle.output().step() + " did not end within "
+                                + STUCK_AFTER_TIMEOUTS * timer.timeoutNanos() / 1_000_000 + " ms"));
             }
         }
         List<ConnectorOutput> perRank = new ArrayList<>(results.size());
@@ -221,6 +261,13 @@ public final class Executor implements AutoCloseable {
     /** Blocks copied by the engine's copy services, per direction, over all workers. */
     public long blocksCopied(CopyFaults.Direction direction) {
         return sumOverWorkers(w -> w.copies().blocksCopied(direction));
+    }
+
+    /** Copies the workers' copy services refused, summed over the workers. */
+    public EngineBlockCopyService.RefusedCopies refusedCopies() {
+        return new EngineBlockCopyService.RefusedCopies(sumOverWorkers(w -> w.copies().refusedCopies().notInUse()),
+                sumOverWorkers(w -> w.copies().refusedCopies().notLoadTarget()),
+                sumOverWorkers(w -> w.copies().refusedCopies().freed()));
     }
 
     /** Copy-stream busy time per direction, summed over workers (each worker has its own stream). */

@@ -181,7 +181,8 @@ public final class KvOutputAggregator {
             }
             try {
                 acc = Objects.requireNonNull(combine.apply(acc, next), "aggregate returned null");
-            } catch (RuntimeException | LinkageError e) {
+            } catch (Throwable e) {
+                ContainedFailures.rethrowIfFatal(e);
                 aggregateFailures++;
                 LOG.error("Connector {} aggregate failed on rank {}; that rank's value is left out of this step",
                         what, rank, e);

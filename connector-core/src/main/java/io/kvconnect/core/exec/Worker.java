@@ -11,7 +11,11 @@ import io.kvconnect.core.memory.EngineBlockCopyService;
 import io.kvconnect.core.memory.KvMemory;
 import io.kvconnect.core.model.ModelRunner;
 import io.kvconnect.core.sched.SchedulerOutput;
+import io.kvconnect.core.kv.BlockGrants;
+import io.kvconnect.core.sched.ScheduledWork;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,7 +23,10 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import io.kvconnect.core.sched.ConnectorFatalError;
+import io.kvconnect.core.sched.HookTimer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,9 +35,10 @@ import org.slf4j.LoggerFactory;
  * worker-side connector. Steps run on the worker thread strictly in submission order, which is
  * what makes asynchronous scheduling safe: step N's writes precede step N+1's.
  *
- * <p>Worker-side connector hooks are called in the order the API documents; an exception from one
- * is recorded as a {@link HookFailure} and the step goes on (the executor decides what it means
- * for the step's requests).
+ * <p>Worker-side connector hooks are called in the order the API documents; anything one throws
+ * (any {@link Throwable}), and a call that runs past the hook timeout, is recorded as a {@link
+ * HookFailure} and the step goes on (the executor decides what it means for the step's requests).
+ * Heap exhaustion in a hook is fatal: it fails the step with a {@link ConnectorFatalError}.
  */
 final class Worker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
@@ -43,12 +51,24 @@ final class Worker implements AutoCloseable {
     private WorkerConnector connector;
     private final AllReduce allReduce;
     private final ExecutorService thread;
+    private final String connectorName;
+    /** Bounds each hook call; {@code null} without a connector. */
+    private final HookTimer timer;
+    private final HookTimer.Site site;
+    /**
+     * Asynchronous loads in flight, with the blocks each must fill, until the connector reports
+     * them finished on this worker. Worker thread only.
+     */
+    private final Map<String, int[]> pendingAsyncLoads = new HashMap<>();
     /** The connector's handshake metadata, set on the worker thread by {@link #register()}. */
     private volatile Optional<WorkerMetadata> handshake = Optional.empty();
 
     Worker(int rank, KvMemory memory, EngineBlockCopyService copies, WorkerConnector connector, AllReduce allReduce,
-           boolean verify, double eosRate) {
+           boolean verify, double eosRate, String connectorName, HookTimer timer) {
         this.rank = rank;
+        this.connectorName = connectorName;
+        this.timer = timer;
+        this.site = timer == null ? null : timer.site("worker " + rank);
         this.memory = memory;
         this.copies = copies;
         this.connector = connector;
@@ -67,13 +87,15 @@ final class Worker implements AutoCloseable {
             if (connector == null) {
                 return Optional.empty();
             }
-            try {
-                connector.registerKvCaches(memory.layout(), copies);
-                handshake = connector.handshakeMetadata();
-                return Optional.empty();
-            } catch (RuntimeException | LinkageError e) {
-                return Optional.of(e);
+            List<HookFailure> failures = new ArrayList<>();
+            hook(failures, "registerKvCaches", () -> connector.registerKvCaches(memory.layout(), copies));
+            if (failures.isEmpty()) {
+                Optional<WorkerMetadata> meta = call(failures, "handshakeMetadata", connector::handshakeMetadata);
+                if (meta != null) {
+                    handshake = meta;
+                }
             }
+            return failures.isEmpty() ? Optional.empty() : Optional.of(failures.getFirst().error());
         });
     }
 
@@ -102,11 +124,12 @@ final class Worker implements AutoCloseable {
     private WorkerStepResult run(SchedulerOutput out, long computeWindowNanos) throws InterruptedException {
         List<HookFailure> failures = new ArrayList<>();
         ConnectorMetadata meta = out.connectorMetadata();
-        if (out.revokesBlocks()) {
-            // Before any hook of this step: the blocks may belong to another request now.
-            copies.revoke(out.revokedBlocks());
-        }
+        // Before the model writes any block: a copy past its grant check finishes first, so a
+        // block freed before this step is never read or written by it (see BlockGrants).
+        copies.awaitCopyInFlight();
+        Set<Integer> unloaded = new HashSet<>();
         if (connector != null) {
+            pendingAsyncLoads.putAll(out.asyncLoadBlocks());
             hook(failures, "handlePreemptions", () -> connector.handlePreemptions(meta));
             hook(failures, "bindConnectorMetadata", () -> connector.bindConnectorMetadata(meta));
             hook(failures, "startLoadKv", connector::startLoadKv);
@@ -119,6 +142,9 @@ final class Worker implements AutoCloseable {
                 int l = layer;
                 if (connector != null) {
                     hook(failures, "waitForLayerLoad", () -> connector.waitForLayerLoad(l));
+                    if (layer == 0) {
+                        checkSynchronousLoads(out, unloaded);
+                    }
                 }
                 long t0 = System.nanoTime();
                 runner.computeLayer(layer);
@@ -143,14 +169,25 @@ final class Worker implements AutoCloseable {
         } else {
             runner.beginStep(out);
         }
-        ConnectorOutput co = connector == null ? null : connectorOutput(out.finishedRequestIds(), failures);
+        ConnectorOutput co = connector == null ? null : connectorOutput(out.finishedRequestIds(), failures, unloaded);
         return new WorkerStepResult(rank, sampled, co, failures, runner.takeMismatches(),
                 runner.takeMismatchCounts(), computeNanos);
     }
 
-    private ConnectorOutput connectorOutput(Set<String> finished, List<HookFailure> failures) {
+    private ConnectorOutput connectorOutput(Set<String> finished, List<HookFailure> failures, Set<Integer> unloaded) {
         FinishedTransfers ft = call(failures, "getFinished", () -> connector.getFinished(finished));
+        if (ft != null) {
+            checkAsynchronousLoads(ft.receiving(), unloaded);
+        }
         Set<Integer> invalid = call(failures, "getBlockIdsWithLoadErrors", connector::getBlockIdsWithLoadErrors);
+        if (!unloaded.isEmpty()) {
+            // The engine's own finding joins the connector's report: handled the same way.
+            Set<Integer> all = new HashSet<>(unloaded);
+            if (invalid != null) {
+                all.addAll(invalid);
+            }
+            invalid = all;
+        }
         Optional<ConnectorStats> stats = call(failures, "takeStats", connector::takeStats);
         List<KvEvent> events = call(failures, "takeEvents", connector::takeEvents);
         Optional<WorkerMetadata> meta = call(failures, "buildWorkerMetadata", connector::buildWorkerMetadata);
@@ -165,29 +202,109 @@ final class Worker implements AutoCloseable {
     }
 
     private void hook(List<HookFailure> failures, String name, Runnable call) {
-        try {
+        call(failures, name, () -> {
             call.run();
-        } catch (RuntimeException | LinkageError e) {
-            failed(failures, name, e);
-        }
+            return Boolean.TRUE;
+        });
     }
 
+    /** Calls a hook; {@code null} if it threw, returned null or ran past the hook timeout. */
     private <T> T call(List<HookFailure> failures, String name, Supplier<T> call) {
+        T value;
+        if (site != null) {
+            site.enter(name);
+        }
         try {
-            T value = call.get();
-            if (value == null) {
-                throw new NullPointerException(name + " returned null");
-            }
-            return value;
-        } catch (RuntimeException | LinkageError e) {
+            value = call.get();
+        } catch (Throwable e) {
+            exitSite();
             failed(failures, name, e);
             return null;
         }
+        if (exitSite()) {
+            failed(failures, name, new TimeoutException(timer.overranReason(name)));
+            return null;
+        }
+        if (value == null) {
+            failed(failures, name, new NullPointerException(name + " returned null"));
+        }
+        return value;
+    }
+
+    private boolean exitSite() {
+        return site != null && site.exit();
     }
 
     private void failed(List<HookFailure> failures, String name, Throwable e) {
+        if (e instanceof OutOfMemoryError oom) {
+            throw new ConnectorFatalError(connectorName, name, "worker " + rank, oom);
+        }
         LOG.error("Worker {}: connector hook {} threw; the engine contains it and goes on", rank, name, e);
         failures.add(new HookFailure(rank, name, e));
+    }
+
+    /**
+     * Before the step reads loaded KV: every block of this step's synchronous loads must have been
+     * filled by a load copy. A connector that said it loads tokens but did not fill their blocks
+     * (or whose copy failed without its saying so) gets them treated as a failed load, never read
+     * as KV that nobody wrote.
+     */
+    private void checkSynchronousLoads(SchedulerOutput out, Set<Integer> unloaded) {
+        BlockGrants grants = copies.grants();
+        int blockSize = memory.layout().blockSize();
+        for (ScheduledWork w : out.work()) {
+            if (w.externalTokens() == 0) {
+                continue;
+            }
+            int from = (w.start() - w.externalTokens()) / blockSize;
+            int to = (w.start() + blockSize - 1) / blockSize;
+            List<Integer> missing = null;
+            for (int i = from; i < to && i < w.blockTable().length; i++) {
+                int b = w.blockTable()[i];
+                if (!grants.loaded(b)) {
+                    if (missing == null) {
+                        missing = new ArrayList<>();
+                    }
+                    missing.add(b);
+                }
+            }
+            if (missing != null) {
+                unloaded.addAll(missing);
+                LOG.error("Worker {}: connector '{}' loads {} tokens of request {} synchronously but blocks {} were not "
+                        + "filled by a load copy before the step read them; treated as a failed load", rank,
+                        connectorName, w.externalTokens(), w.requestId(), missing);
+            }
+        }
+    }
+
+    /** When the connector reports asynchronous loads finished: every block they had to fill must be filled. */
+    private void checkAsynchronousLoads(Set<String> receiving, Set<Integer> unloaded) {
+        if (pendingAsyncLoads.isEmpty()) {
+            return;
+        }
+        BlockGrants grants = copies.grants();
+        for (String id : receiving) {
+            int[] blocks = pendingAsyncLoads.remove(id);
+            if (blocks == null) {
+                continue;
+            }
+            List<Integer> missing = new ArrayList<>();
+            for (int b : blocks) {
+                if (!grants.loaded(b)) {
+                    missing.add(b);
+                }
+            }
+            if (!missing.isEmpty()) {
+                unloaded.addAll(missing);
+                LOG.error("Worker {}: connector '{}' reports the load of request {} finished but blocks {} were not "
+                        + "filled by a load copy; treated as a failed load", rank, connectorName, id, missing);
+            }
+        }
+    }
+
+    /** The hook this worker is running now, or {@code null} (for messages about a stuck step). */
+    String currentHook() {
+        return site == null ? null : site.currentHook();
     }
 
     /** Shuts the worker side down and detaches it, on the worker thread after every queued step. */
@@ -195,14 +312,21 @@ final class Worker implements AutoCloseable {
         return thread.submit(() -> {
             WorkerConnector c = connector;
             connector = null;
+            pendingAsyncLoads.clear();
             if (c != null) {
-                try {
-                    c.shutdown();
-                } catch (RuntimeException | LinkageError e) {
-                    LOG.error("Worker {}: connector shutdown threw", rank, e);
-                }
+                shutdownContained(c);
             }
         });
+    }
+
+    /** Shuts {@code c} down on this worker's thread; whatever it throws is logged, never propagated. */
+    private void shutdownContained(WorkerConnector c) {
+        List<HookFailure> failures = new ArrayList<>();
+        try {
+            hook(failures, "shutdown", c::shutdown);
+        } catch (ConnectorFatalError e) {
+            LOG.error("Worker {}: the connector's shutdown exhausted the heap", rank, e.getCause());
+        }
     }
 
     /** Counters of the model runner, read after the worker stopped or between steps. */
@@ -219,18 +343,14 @@ final class Worker implements AutoCloseable {
     public void close() {
         try {
             if (connector != null) {
-                thread.submit(() -> {
-                    try {
-                        connector.shutdown();
-                    } catch (RuntimeException | LinkageError e) {
-                        LOG.error("Worker {}: connector shutdown threw", rank, e);
-                    }
-                }).get();
+                WorkerConnector c = connector;
+                thread.submit(() -> shutdownContained(c)).get(timer == null ? Long.MAX_VALUE : 2 * timer.timeoutNanos(),
+                        java.util.concurrent.TimeUnit.NANOSECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (java.util.concurrent.ExecutionException e) {
-            LOG.error("Worker {}: shutdown failed", rank, e.getCause());
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            LOG.error("Worker {}: the connector's shutdown did not end cleanly", rank, e);
         } finally {
             thread.shutdownNow();
             copies.close();

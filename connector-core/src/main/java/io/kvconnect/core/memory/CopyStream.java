@@ -19,8 +19,6 @@ final class CopyStream {
     private final AtomicLong submitted = new AtomicLong();
     /** Tasks run so far; written by the stream thread only. */
     private volatile long completed;
-    /** The sequence number of the task running now, 0 when none; written by the stream thread only. */
-    private volatile long running;
     /** Threads in {@link #awaitQueued}; changed only while holding {@link #drained}. */
     private volatile int waiters;
     private final Object drained = new Object();
@@ -40,41 +38,10 @@ final class CopyStream {
         return Thread.currentThread() == thread;
     }
 
-    /**
-     * The sequence number the next task will get from {@link #submit}: tasks are numbered 1, 2, ...
-     * in submission order, and a caller that must serialize numbering with submission holds its
-     * own lock around both.
-     */
-    long nextSequence() {
-        return submitted.get() + 1;
-    }
-
-    /** Queues {@code task} after every task submitted before it; returns its sequence number. */
-    long submit(Runnable task) {
-        long seq = submitted.incrementAndGet();
+    /** Queues {@code task} after every task submitted before it. */
+    void submit(Runnable task) {
+        submitted.incrementAndGet();
         queue.add(task);
-        return seq;
-    }
-
-    /**
-     * Waits until the task running at the call (if any) has finished: afterwards no task that
-     * started before the call is still touching memory. Bounded by that one task.
-     */
-    void awaitRunningTask() throws InterruptedException {
-        long now = running;
-        if (now == 0 || isCurrentThread()) {
-            return;
-        }
-        synchronized (drained) {
-            waiters++;
-            try {
-                while (completed < now) {
-                    drained.wait(1);
-                }
-            } finally {
-                waiters--;
-            }
-        }
     }
 
     /**
@@ -150,9 +117,7 @@ final class CopyStream {
             if (task == END) {
                 return;
             }
-            running = completed + 1;
             task.run();
-            running = 0;
             completed++; // the only writer
             if (waiters > 0) {
                 synchronized (drained) {

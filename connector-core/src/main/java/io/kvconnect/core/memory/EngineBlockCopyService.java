@@ -5,6 +5,8 @@ import io.kvconnect.api.worker.CopyTicket;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.api.worker.CopyFailedException;
+import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.memory.CopyFaults.Direction;
 import java.lang.foreign.MemorySegment;
 import java.util.BitSet;
@@ -13,7 +15,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,11 +45,13 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final AtomicLong blocksFromHost = new AtomicLong();
     private final AtomicLong nanosToHost = new AtomicLong();
     private final AtomicLong nanosFromHost = new AtomicLong();
-    /**
-     * Per block, the sequence number of the last copy submitted before the engine revoked the
-     * connector's access to it: copies of the block numbered up to that are refused when they run.
-     */
-    private final AtomicLongArray revokedThrough;
+    /** Which blocks the connector may copy (shared with the engine's block pool). */
+    private final BlockGrants grants;
+    /** Whether a copy is moving bytes now; see {@link #awaitCopyInFlight()}. */
+    private volatile boolean copying;
+    private final AtomicLong refusedNotInUse = new AtomicLong();
+    private final AtomicLong refusedNotLoadTarget = new AtomicLong();
+    private final AtomicLong refusedFreed = new AtomicLong();
     /** Orders "accept a copy or a buffer" against close, so nothing is accepted after the stream ends. */
     private final Object lock = new Object();
     private boolean closed; // guarded by lock
@@ -64,39 +67,70 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     }
 
     /**
+     * A service that lets a connector copy any block (no block pool decides): for tests and
+     * benchmarks of the copy path itself.
+     */
+    public EngineBlockCopyService(KvMemory memory, String streamName, CopyFaults faults) {
+        this(memory, streamName, faults, BlockGrants.everything(memory.layout().numBlocks()));
+    }
+
+    /**
      * Starts the copy stream thread, named {@code streamName}. The service does not own
      * {@code memory}: the worker closes it after closing this service.
      *
      * @param memory the worker's KV cache, not owned
      * @param streamName the name of the copy stream thread, e.g. {@code "worker-0-copy"}
      * @param faults called before each copy on the stream thread; {@link CopyFaults#NONE} in production
+     * @param grants which blocks a connector may copy; copies of others are refused
      */
-    public EngineBlockCopyService(KvMemory memory, String streamName, CopyFaults faults) {
+    public EngineBlockCopyService(KvMemory memory, String streamName, CopyFaults faults, BlockGrants grants) {
         this.memory = Objects.requireNonNull(memory, "memory");
         this.layout = memory.layout();
         this.faults = Objects.requireNonNull(faults, "faults");
         this.stream = new CopyStream(Objects.requireNonNull(streamName, "streamName"));
-        this.revokedThrough = new AtomicLongArray(layout.numBlocks());
+        this.grants = Objects.requireNonNull(grants, "grants");
+        if (grants.numBlocks() != layout.numBlocks()) {
+            throw new IllegalArgumentException("grants cover " + grants.numBlocks() + " blocks, the KV cache "
+                    + layout.numBlocks());
+        }
     }
 
     /**
-     * Revokes the connector's access to {@code blockIds}, which the engine took back (it gave up a
-     * transfer into or out of them) and may hand to another request: copies of them submitted
-     * before this call fail with {@link io.kvconnect.api.worker.CopyFailedException} instead of
-     * running, and the copy running now (if any) is waited for. Copies submitted afterwards run
-     * normally. Called by the worker thread at the start of a step, before the step's hooks.
+     * Copies refused so far: named a free block, named a block that was no granted load target,
+     * or named a block freed before the copy ran. A connector that keeps its blocks and loads
+     * only what it was granted causes none.
+     *
+     * @param notInUse copies out of a block that was free when asked for
+     * @param notLoadTarget copies into a block the engine had not granted to a load
+     * @param freed copies whose block was freed between the call and the moment they ran
      */
-    public void revoke(int[] blockIds) throws InterruptedException {
-        long through;
-        synchronized (lock) {
-            through = stream.nextSequence() - 1;
+    public record RefusedCopies(long notInUse, long notLoadTarget, long freed) {
+        /** All of them. */
+        public long total() {
+            return notInUse + notLoadTarget + freed;
         }
-        for (int id : blockIds) {
-            if (id > 0 && id < revokedThrough.length()) {
-                revokedThrough.accumulateAndGet(id, through, Math::max);
-            }
+    }
+
+    /** The copies refused so far. Thread-safe. */
+    public RefusedCopies refusedCopies() {
+        return new RefusedCopies(refusedNotInUse.get(), refusedNotLoadTarget.get(), refusedFreed.get());
+    }
+
+    /** Which blocks connectors may copy, and which a load copy filled (shared with the block pool). */
+    public BlockGrants grants() {
+        return grants;
+    }
+
+    /**
+     * Waits while a copy is moving bytes (a single copy call, bounded by its size), so that a
+     * block freed before this call is not read or written by a copy that checked its grant just
+     * before the free. Called by the worker thread at the start of each step, before the model
+     * writes any block.
+     */
+    public void awaitCopyInFlight() {
+        while (copying) {
+            Thread.onSpinWait();
         }
-        stream.awaitRunningTask();
     }
 
     /** {@inheritDoc} Never blocks. */
@@ -226,12 +260,19 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         int[] ids = blockIds.clone();
         int[] slotIds = slots.clone();
         EngineHostBuffer hostBuffer = checkArguments(direction, ids, buffer, slotIds);
+        String refused = refusal(direction, ids);
+        int[] generations = generations(ids);
         EngineCopyTicket ticket =
                 new EngineCopyTicket(direction, ids.length, stream.name(), ids.length * layout.bytesPerBlock());
         synchronized (lock) {
             checkOpen(); // again: close may have ended the stream since the first check
-            long seq = stream.nextSequence();
-            stream.submit(() -> run(direction, ids, hostBuffer, slotIds, ticket, seq));
+            if (refused != null) {
+                // Refused on the ticket, not thrown: a block freed between the connector's plan and
+                // its copy is a failed copy the connector handles, not a bug in its hook.
+                ticket.fail(new CopyFailedException(refused, null));
+            } else {
+                stream.submit(() -> run(direction, ids, hostBuffer, slotIds, ticket, generations));
+            }
         }
         return ticket;
     }
@@ -291,17 +332,31 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
 
     /** Stream thread. Never throws: the stream must outlive any one copy. */
     private void run(Direction direction, int[] ids, EngineHostBuffer buffer, int[] slots, EngineCopyTicket ticket,
-                     long seq) {
+                     int[] generations) {
         try {
-            for (int id : ids) {
-                if (revokedThrough.get(id) >= seq) {
-                    throw new io.kvconnect.api.worker.CopyFailedException("block " + id + " was taken back from the "
-                            + "connector before this copy ran (the engine gave up the transfer)", null);
-                }
-            }
             faults.beforeCopy(direction, ids.clone());
-            long t0 = System.nanoTime();
-            copy(direction, ids, buffer, slots);
+            long t0;
+            copying = true;
+            try {
+                // After the flag, so the worker's step start waits for this copy if it is past the check.
+                for (int i = 0; i < ids.length; i++) {
+                    if (grants.generation(ids[i]) != generations[i]) {
+                        refusedFreed.incrementAndGet();
+                        throw new CopyFailedException("block " + ids[i] + " was freed after this copy was asked for "
+                                + "and may belong to another request now; the copy did not run (a connector must "
+                                + "keep the blocks of its copies: a delayed free or GPUBlockPoolView.touch)", null);
+                    }
+                }
+                t0 = System.nanoTime();
+                copy(direction, ids, buffer, slots);
+                if (direction == Direction.FROM_HOST) {
+                    for (int id : ids) {
+                        grants.markLoaded(id);
+                    }
+                }
+            } finally {
+                copying = false;
+            }
             long nanos = System.nanoTime() - t0;
             // Counted before completing, so a thread that saw the ticket done sees the count too.
             (direction == Direction.TO_HOST ? nanosToHost : nanosFromHost).addAndGet(nanos);
@@ -312,6 +367,31 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
             // Errors too: a waiter must learn that its copy did not happen rather than wait forever.
             ticket.fail(t);
         }
+    }
+
+    /** Why a copy of {@code ids} is refused now, naming the first block refused; {@code null} if allowed. */
+    private String refusal(Direction direction, int[] ids) {
+        for (int id : ids) {
+            if (direction == Direction.TO_HOST ? !grants.readable(id) : !grants.writable(id)) {
+                (direction == Direction.TO_HOST ? refusedNotInUse : refusedNotLoadTarget).incrementAndGet();
+                return direction == Direction.TO_HOST
+                        ? "block " + id + " is free: a connector may copy out only blocks in use (held by a request "
+                                + "or by its own GPUBlockPoolView reference); the copy did not run"
+                        : "block " + id + " is not the target of a load the engine granted: a connector may copy only "
+                                + "into the external range of a request it was told to load (updateStateAfterAlloc), "
+                                + "until the load ends; the copy did not run";
+            }
+        }
+        return null;
+    }
+
+    /** The generations of {@code ids} now, for the check when the copy runs. */
+    private int[] generations(int[] ids) {
+        int[] generations = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            generations[i] = grants.generation(ids[i]);
+        }
+        return generations;
     }
 
     /** Stream thread. A closed buffer or memory surfaces here as IllegalStateException. */

@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import io.kvconnect.core.exec.BoundedCall;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,14 +36,20 @@ import org.slf4j.LoggerFactory;
  * <p>Called on the main thread at start-up; not thread-safe.
  */
 public final class ConnectorDiscovery {
+    /** How long a provider's constructor (and its name, version, description) may take. */
+    static final java.time.Duration PROVIDER_BOUND = java.time.Duration.ofSeconds(10);
+
     private static final Logger LOG = LoggerFactory.getLogger(ConnectorDiscovery.class);
+
+    private final java.time.Duration providerBound;
+
+    private ConnectorDiscovery(java.time.Duration providerBound) {
+        this.providerBound = providerBound;
+    }
     private static final String UNNAMED = "(unnamed)";
 
     private final List<DiscoveredConnector> found = new ArrayList<>();
     private final List<PluginProblem> problems = new ArrayList<>();
-
-    private ConnectorDiscovery() {
-    }
 
     /**
      * Discovers every connector, trusting no plugin of the plugins directory.
@@ -65,7 +72,12 @@ public final class ConnectorDiscovery {
      *     one is refused
      */
     public static ConnectorRegistry discover(Path pluginsDirectory, Set<String> trustedPlugins) {
-        var discovery = new ConnectorDiscovery();
+        return discover(pluginsDirectory, trustedPlugins, PROVIDER_BOUND);
+    }
+
+    /** As {@link #discover(Path, Set)}, with another bound on each provider's loading (tests). */
+    static ConnectorRegistry discover(Path pluginsDirectory, Set<String> trustedPlugins, java.time.Duration bound) {
+        var discovery = new ConnectorDiscovery(bound);
         discovery.loadBuiltIn();
         if (pluginsDirectory != null) {
             discovery.loadPluginsDirectory(pluginsDirectory, new TrustedPlugins(trustedPlugins));
@@ -179,15 +191,33 @@ public final class ConnectorDiscovery {
         }
     }
 
+    /**
+     * Instantiates a provider and asks it its name, version and description, on a thread of its
+     * own for a bounded time ({@link #PROVIDER_BOUND}): a provider whose constructor throws anything or
+     * hangs is refused (reported once, naming it), and the other plugins still load.
+     */
     private void instantiate(ServiceLoader.Provider<ConnectorProvider> p, ConnectorOrigin origin, String module,
                              String location) {
+        String type = p.type().getName();
         try {
-            found.add(DiscoveredConnector.of(p.get(), origin, module, location));
-        } catch (ServiceConfigurationError e) {
-            Throwable cause = e.getCause() != null ? e.getCause() : e;
-            problem(location, "provider " + p.type().getName() + " failed while loading: " + cause);
-        } catch (IllegalStateException e) {
-            problem(location, e.getMessage());
+            found.add(BoundedCall.call(type, "its provider's constructor", providerBound,
+                    () -> DiscoveredConnector.of(p.get(), origin, module, location)));
+        } catch (BoundedCall.PluginCallException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof ServiceConfigurationError sce) {
+                Throwable root = sce.getCause() != null ? sce.getCause() : sce;
+                problem(location, "provider " + type + " failed while loading: " + root);
+            } else if (cause instanceof IllegalStateException ise) {
+                problem(location, ise.getMessage());
+            } else if (cause instanceof java.util.concurrent.TimeoutException) {
+                problem(location, "provider " + type + " did not finish loading within " + providerBound.toMillis()
+                        + " ms (its constructor or name() hangs); refused");
+            } else {
+                problem(location, "provider " + type + " failed while loading: " + cause);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            problem(location, "interrupted while loading provider " + type);
         }
     }
 

@@ -9,6 +9,7 @@ import io.kvconnect.core.config.ConnectorEntry;
 import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineSetup;
+import io.kvconnect.core.exec.BoundedCall;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.plugin.ConnectorRegistry;
 import io.kvconnect.core.plugin.DiscoveredConnector;
@@ -19,6 +20,9 @@ import java.util.UUID;
 
 /** Builds an engine from a validated configuration and the discovered connectors. */
 public final class EngineFactory {
+    /** How long creating a connector's side may take before start-up gives up on it. */
+    static final java.time.Duration START_BOUND = java.time.Duration.ofSeconds(30);
+
     private EngineFactory() {
     }
 
@@ -53,8 +57,21 @@ public final class EngineFactory {
      */
     public static EngineSetup.ConnectorSides sides(ConnectorProvider provider, ConnectorConfig config, EngineInfo info,
                                                    ConnectorCatalog catalog, InstantSource clock) {
-        SchedulerConnector scheduler = provider.createSchedulerConnector(config,
-                EngineContexts.scheduler(info, catalog, clock, "connector"));
+        SchedulerConnector scheduler;
+        try {
+            scheduler = BoundedCall.call(provider.name(), "createSchedulerConnector", START_BOUND,
+                    () -> provider.createSchedulerConnector(config,
+                            EngineContexts.scheduler(info, catalog, clock, "connector")));
+        } catch (BoundedCall.PluginCallException e) {
+            // A provider refusing its configuration says so with a ConfigException: keep it as is.
+            if (e.getCause() instanceof io.kvconnect.api.common.ConfigException refused) {
+                throw refused;
+            }
+            throw new IllegalStateException(e.getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating connector '" + provider.name() + "'", e);
+        }
         return new EngineSetup.ConnectorSides(provider.name(), scheduler, rank -> provider.createWorkerConnector(config,
                 EngineContexts.worker(info, catalog, clock, "connector", rank)));
     }

@@ -112,9 +112,21 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         connector.put("ignored unknown signals", agg.unknown());
         connector.put("leaked block references", s.leakedConnectorReferences());
         connector.put("stalls (no progress)", s.connectorStalls());
+        var refused = ex.refusedCopies();
+        connector.put("copies refused", refused.total() == 0 ? "0" : refused.total() + " (" + refused.notInUse()
+                + " of free blocks, " + refused.notLoadTarget() + " into blocks not granted, " + refused.freed()
+                + " of blocks freed before they ran)");
         connector.put("references taken back", s.reclaimedConnectorReferences());
         connector.put("disabled after a hook failure", s.connectorDisabled() ? "yes" : "no");
-        m.connectorStats().ifPresent(cs -> cs.summary().forEach((k, v) -> connector.put("stat: " + k, v)));
+        m.connectorStats().ifPresent(cs -> {
+            try {
+                cs.summary().forEach((k, v) -> connector.put("stat: " + k, v));
+            } catch (Throwable e) {
+                // Plugin code: a broken summary() loses the stats lines, never the report.
+                io.kvconnect.core.exec.ContainedFailures.rethrowIfFatal(e);
+                connector.put("stats", "unavailable: the connector's summary() threw " + e);
+            }
+        });
         m.eventCounts().forEach((k, v) -> connector.put("events: " + k, v));
         sections.put("connector", connector);
         return new RunReport(label, sections, m.outputs());

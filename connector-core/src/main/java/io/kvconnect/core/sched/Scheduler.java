@@ -74,6 +74,10 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     private final ConnectorBlockView connectorView;
     private final HookGuard guard;
     private final String connectorName;
+    /** Times hooks; shared with the workers when the engine made it. */
+    private final HookTimer hookTimer;
+    /** The timer this scheduler started itself (closed at shutdown), or {@code null}. */
+    private final HookTimer ownTimer;
     private final SchedulerStats stats = new SchedulerStats();
 
     private final Map<String, Request> requests = new LinkedHashMap<>();
@@ -114,8 +118,6 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     /** Held outputs released or dropped since the last {@link #takeHoldResolutions()}. */
     private List<HoldResolution> holdResolutions = new ArrayList<>();
     private final ConnectorWatchdog watchdog;
-    /** Blocks taken back from the connector, to be revoked on the workers before the next step. */
-    private final List<Integer> revoked = new ArrayList<>();
     /** Finished sends and receives reported so far: the watchdog's sign of progress. */
     private long transferReports;
     /** The last worker-side hook failure, for the watchdog's message. */
@@ -138,7 +140,19 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
      */
     public Scheduler(SchedulerConfig config, BlockPool pool, SchedulerConnector connector, String connectorName,
                      LongSupplier nanoClock) {
+        this(config, pool, connector, connectorName, nanoClock, null);
+    }
+
+    /**
+     * A scheduler whose hooks are timed by {@code timer} (the engine shares one with its workers);
+     * {@code null}: the scheduler starts and owns its own.
+     */
+    public Scheduler(SchedulerConfig config, BlockPool pool, SchedulerConnector connector, String connectorName,
+                     LongSupplier nanoClock, HookTimer timer) {
         this.config = config;
+        this.ownTimer = timer == null && connector != null
+                ? new HookTimer(connectorName == null ? "none" : connectorName, config.hookTimeout().toNanos()) : null;
+        this.hookTimer = timer == null ? ownTimer : timer;
         this.watchdog = new ConnectorWatchdog(config.connectorTimeout().toNanos(), nanoClock);
         this.pool = pool;
         this.kv = new KvCacheManager(pool);
@@ -152,7 +166,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             if (config.connectorErrors() == ConnectorErrorPolicy.DISABLE) {
                 disableRequested = true;
             }
-        });
+        }, hookTimer);
         this.waitingOrder = config.policy() == SchedulingPolicy.PRIORITY
                 ? Comparator.comparingInt(Request::priority).thenComparingLong(Request::arrivalOrder)
                 : null;
@@ -373,9 +387,15 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
 
         SchedulerOutput out = new SchedulerOutput(step, scheduled, work, preempted, finishedSinceLastSchedule, total);
         out.setStartedAsyncLoads(startedAsyncLoads);
-        if (!revoked.isEmpty()) {
-            out.setRevokedBlocks(revoked.stream().mapToInt(Integer::intValue).toArray());
-            revoked.clear();
+        if (!startedAsyncLoads.isEmpty()) {
+            Map<String, int[]> targets = new HashMap<>();
+            for (String id : startedAsyncLoads) {
+                Request r = requests.get(id);
+                if (r != null && awaitingReceive.contains(id)) {
+                    targets.put(id, loadTargets(r));
+                }
+            }
+            out.setAsyncLoadBlocks(targets);
         }
         // Cleared before dropConnectorWork: requests it finishes must reach the next step's
         // finished ids (workers may report a delayed free only for ids they were given there).
@@ -448,6 +468,9 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 stats.connectorQueries += r.numTokens() - hit.tokens();
                 stats.connectorHits += external;
             }
+        }
+        if (external > 0) {
+            grantLoad(id, hit.tokens(), external);
         }
         if (connector != null) {
             int ext = external;
@@ -707,6 +730,9 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             ScheduledWork w = out.work().get(i);
             // The scheduled entry holds the request itself: no lookup by id on this per-token path.
             Request r = (Request) out.scheduledRequests().get(i).request();
+            if (w.externalTokens() > 0) {
+                endLoads(w.requestId()); // the step that loaded synchronously has run
+            }
             if (r.status().isFinished() || r.discards(out.step()) || truncated.contains(w.requestId())) {
                 discardedOutputs.add(w.requestId());
                 continue;
@@ -909,6 +935,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         }
         stopAwaitingReceive(id);
         transferReports++;
+        endLoads(id);
         Request r = requests.get(id);
         if (r.status() == RequestStatus.WAITING_FOR_REMOTE_KV) {
             finishedReceiving.add(id);
@@ -1156,8 +1183,9 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
      * never finished (the request fails or is recomputed under the load failure policy), sends it
      * never finished (the blocks are freed), and, when nothing else is left, its pending work and
      * the GPU block references it holds (taken back under {@code fail_requests}; the connector is
-     * disabled under {@code disable}). Every block taken back is revoked on the workers before the
-     * next step, so no copy the connector queued earlier touches it. Logged once per event, naming
+     * disabled under {@code disable}). A block taken back is freed, which ends the connector's
+     * grants on it (see {@link io.kvconnect.core.kv.BlockGrants}): no copy the connector queued
+     * earlier touches it once it belongs to another request. Logged once per event, naming
      * the last worker hook that failed, if any.
      */
     private void checkWatchdog() {
@@ -1194,9 +1222,6 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             watchdog.gaveUp(progressFingerprint());
             return;
         }
-        for (int b : connectorView.heldBlocks()) {
-            revoked.add(b);
-        }
         long reclaimed = connectorView.releaseAll();
         stats.reclaimedConnectorReferences += reclaimed;
         watchdog.gaveUp(progressFingerprint());
@@ -1221,7 +1246,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         Request r = requests.get(id);
         stopAwaitingReceive(id);
         stats.transfersGivenUp++;
-        revokeBlocksOf(id);
+        endLoads(id);
         if (r.status().isFinished()) {
             maybeRelease(r);
             return;
@@ -1247,13 +1272,33 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     private void giveUpSend(String id) {
         stopAwaitingSend(id);
         stats.transfersGivenUp++;
-        revokeBlocksOf(id);
         maybeRelease(requests.get(id));
     }
 
-    private void revokeBlocksOf(String id) {
+    /** The blocks of an asynchronous load's external range: from the confirmed (hit) to the scheduled positions. */
+    private int[] loadTargets(Request r) {
+        int from = r.numComputedTokens() / blockSize;
+        int to = ceilDiv(r.scheduledThrough(), blockSize);
+        int[] ids = new int[Math.max(0, to - from)];
+        for (int i = from; i < to; i++) {
+            ids[i - from] = kv.blockAt(r.requestId(), i);
+        }
+        return ids;
+    }
+
+    /** The connector may copy into {@code id}'s external range: a load of it was granted. */
+    private void grantLoad(String id, int fromToken, int tokens) {
+        var grants = pool.grants();
+        for (int i = fromToken / blockSize; i < ceilDiv(fromToken + tokens, blockSize); i++) {
+            grants.grantLoad(kv.blockAt(id, i));
+        }
+    }
+
+    /** Every load into {@code id}'s blocks ended (finished, failed or given up). */
+    private void endLoads(String id) {
+        var grants = pool.grants();
         for (int b : kv.blockIds(id)) {
-            revoked.add(b);
+            grants.endLoad(b);
         }
     }
 
@@ -1273,6 +1318,9 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     public void shutdown() {
         if (connector != null) {
             guard.run("shutdown", connector::shutdown);
+        }
+        if (ownTimer != null) {
+            ownTimer.close();
         }
         long leaked = connectorView.releaseAll();
         if (leaked > 0) {
@@ -1326,6 +1374,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         }
         for (String id : List.copyOf(awaitingReceive)) {
             stopAwaitingReceive(id);
+            endLoads(id);
             failedReceiving.remove(id);
             Request r = requests.get(id);
             if (r.status().isFinished()) {

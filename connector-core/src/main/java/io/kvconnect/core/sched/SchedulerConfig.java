@@ -21,15 +21,19 @@ import java.util.Objects;
  * @param connectorTimeout how long the engine waits for a connector that makes no progress: a
  *     load or send it never finishes, or pending work it never completes while nothing else runs;
  *     then it gives up what the connector holds under {@code connectorErrors}
+ * @param hookTimeout how long one call of a connector hook may run; a call past it is interrupted
+ *     and counts as a failed hook under {@code connectorErrors}
  */
 public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk,
                               SchedulingPolicy policy, boolean asyncScheduling,
                               LoadFailurePolicy loadFailurePolicy, ConnectorErrorPolicy connectorErrors,
-                              int loadFailureWindow, Duration connectorTimeout) {
+                              int loadFailureWindow, Duration connectorTimeout, Duration hookTimeout) {
     /** The default {@link #loadFailureWindow()}: one step late is tolerated. */
     public static final int DEFAULT_LOAD_FAILURE_WINDOW = 1;
     /** The default {@link #connectorTimeout()}: above every bundled connector's own leases and timeouts. */
     public static final Duration DEFAULT_CONNECTOR_TIMEOUT = Duration.ofSeconds(120);
+    /** The default {@link #hookTimeout()}: far beyond any hook that does its work as the API asks. */
+    public static final Duration DEFAULT_HOOK_TIMEOUT = Duration.ofSeconds(30);
     /** The largest {@link #loadFailureWindow()}. */
     public static final int MAX_LOAD_FAILURE_WINDOW = 16;
 
@@ -39,6 +43,10 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
         Objects.requireNonNull(loadFailurePolicy, "loadFailurePolicy");
         Objects.requireNonNull(connectorErrors, "connectorErrors");
         Objects.requireNonNull(connectorTimeout, "connectorTimeout");
+        Objects.requireNonNull(hookTimeout, "hookTimeout");
+        if (hookTimeout.isNegative() || hookTimeout.isZero()) {
+            throw new IllegalArgumentException("hook timeout must be positive, got " + hookTimeout);
+        }
         if (maxBatchedTokens <= 0 || maxRunningRequests <= 0 || longPrefillChunk <= 0) {
             throw new IllegalArgumentException("scheduler limits must be positive");
         }
@@ -56,7 +64,7 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
                            boolean asyncScheduling, LoadFailurePolicy loadFailurePolicy,
                            ConnectorErrorPolicy connectorErrors) {
         this(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, loadFailurePolicy,
-                connectorErrors, DEFAULT_LOAD_FAILURE_WINDOW, DEFAULT_CONNECTOR_TIMEOUT);
+                connectorErrors, DEFAULT_LOAD_FAILURE_WINDOW, DEFAULT_CONNECTOR_TIMEOUT, DEFAULT_HOOK_TIMEOUT);
     }
 
     /** A configuration where a throwing hook fails the requests it was about (the default). */
@@ -74,24 +82,30 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
     /** A copy with another load failure policy. */
     public SchedulerConfig withLoadFailurePolicy(LoadFailurePolicy p) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, p,
-                connectorErrors, loadFailureWindow, connectorTimeout);
+                connectorErrors, loadFailureWindow, connectorTimeout, hookTimeout);
     }
 
     /** A copy with another connector error policy. */
     public SchedulerConfig withConnectorErrors(ConnectorErrorPolicy p) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, p, loadFailureWindow, connectorTimeout);
+                loadFailurePolicy, p, loadFailureWindow, connectorTimeout, hookTimeout);
     }
 
     /** A copy with another load failure window. */
     public SchedulerConfig withLoadFailureWindow(int steps) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, connectorErrors, steps, connectorTimeout);
+                loadFailurePolicy, connectorErrors, steps, connectorTimeout, hookTimeout);
     }
 
     /** A copy with another connector timeout. */
     public SchedulerConfig withConnectorTimeout(Duration timeout) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, connectorErrors, loadFailureWindow, timeout);
+                loadFailurePolicy, connectorErrors, loadFailureWindow, timeout, hookTimeout);
+    }
+
+    /** A copy with another hook timeout. */
+    public SchedulerConfig withHookTimeout(Duration timeout) {
+        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
+                loadFailurePolicy, connectorErrors, loadFailureWindow, connectorTimeout, timeout);
     }
 }

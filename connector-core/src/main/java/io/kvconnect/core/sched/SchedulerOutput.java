@@ -4,6 +4,7 @@ import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -19,8 +20,7 @@ public final class SchedulerOutput implements SchedulerOutputView {
     private final int totalTokens;
     private ConnectorMetadata metadata = ConnectorMetadata.NONE;
     private List<String> startedAsyncLoads = List.of();
-    private int[] revokedBlocks = NO_BLOCKS;
-    private static final int[] NO_BLOCKS = new int[0];
+    private Map<String, int[]> asyncLoadBlocks = Map.of();
 
     SchedulerOutput(long step, List<ScheduledRequest> scheduled, List<ScheduledWork> work, Set<String> preempted,
                     Set<String> finished, int totalTokens) {
@@ -84,22 +84,18 @@ public final class SchedulerOutput implements SchedulerOutputView {
     }
 
     /**
-     * GPU blocks the engine took back from the connector before this step (it gave up a transfer
-     * into or out of them): each worker refuses the connector's copies of them queued so far
-     * before the step runs, since the blocks may belong to another request now. A copy.
+     * The GPU blocks each asynchronous load started in this step must fill (its external range),
+     * by request: a worker checks them filled when the connector reports the load finished. The
+     * arrays must not be changed.
      */
-    public int[] revokedBlocks() {
-        return revokedBlocks.clone();
+    public Map<String, int[]> asyncLoadBlocks() {
+        return asyncLoadBlocks;
     }
 
-    /** Whether {@link #revokedBlocks()} is not empty. */
-    public boolean revokesBlocks() {
-        return revokedBlocks.length > 0;
+    void setAsyncLoadBlocks(Map<String, int[]> blocks) {
+        asyncLoadBlocks = Map.copyOf(blocks);
     }
 
-    void setRevokedBlocks(int[] ids) {
-        revokedBlocks = ids.clone();
-    }
 
     /** Whether the workers have anything to compute. */
     public boolean hasWork() {

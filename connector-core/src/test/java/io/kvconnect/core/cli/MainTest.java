@@ -253,6 +253,30 @@ class MainTest {
     }
 
     @Test
+    void aConnectorThatExhaustsTheHeapInAHookStopsTheRunWithItsOwnStatusNamingTheHook() throws IOException {
+        Path plugins = Files.createDirectory(tmp.resolve("with-plugin"));
+        String provider = TestPluginJars.provider("com.example.oom", "Provider", "oomer", "", "return \"\";")
+                .replace("public MatchResult getNumNewMatchedTokens(RequestView r, int local) { return MatchResult.none(); }",
+                        "public MatchResult getNumNewMatchedTokens(RequestView r, int local) { "
+                                + "throw new OutOfMemoryError(\"Java heap space\"); }");
+        new TestPluginJars()
+                .source("module-info.java", "module com.example.oom { requires kvconnect.api; "
+                        + "provides io.kvconnect.api.ConnectorProvider with com.example.oom.Provider; }")
+                .source("com/example/oom/Provider.java", provider)
+                .writeTo(plugins.resolve("oom.jar"));
+        Path config = Files.writeString(tmp.resolve("engine.json"), """
+                {"model": "tiny", "connector": {"name": "oomer"}}""");
+
+        int code = execute("run", "--config", config.toString(), "--plugins-dir", plugins.toString(), "--sessions", "1",
+                "--warmup", "0", "--no-progress");
+
+        assertEquals(3, code, err.toString());
+        assertTrue(err.toString().contains("fatal: connector 'oomer' failed fatally in getNumNewMatchedTokens on the "
+                + "scheduler: java.lang.OutOfMemoryError: Java heap space; the engine stopped"), err.toString());
+        assertFalse(err.toString().contains("\tat "), "no stack trace: " + err);
+    }
+
+    @Test
     void noArgumentsRunsTheRunCommand() {
         // With no arguments there is no --plugins-dir: discovery uses the default configuration's
         // "plugins", relative to the working directory (connector-core/ under surefire). Only what

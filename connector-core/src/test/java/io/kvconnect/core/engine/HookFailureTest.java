@@ -155,8 +155,9 @@ class HookFailureTest {
             prompts.put("r" + i, prompt(90 + i, 10 + i));
         }
         Map<String, int[]> expected = reference(1, false, prompts, MAX_TOKENS);
-        // No delayed free: its sends would be announced in metadata that never reaches the workers.
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+        // No delayed free (and so no saves, which delay the free until saved): its sends would be
+        // announced in metadata that never reaches the workers.
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().saves(false)
                 .throwing(ThrowSpec.schedulerOnce("buildConnectorMetadata", null).always()).build());
         try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             prompts.forEach((id, p) -> engine.addRequest(id, p, MAX_TOKENS));

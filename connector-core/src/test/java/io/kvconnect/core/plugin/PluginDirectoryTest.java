@@ -133,6 +133,43 @@ class PluginDirectoryTest {
     }
 
     @Test
+    void aProviderWhoseConstructorThrowsAnErrorIsRefusedAndOthersStillLoad() {
+        new TestPluginJars()
+                .source("module-info.java", "module com.example.deep { requires kvconnect.api; "
+                        + "provides io.kvconnect.api.ConnectorProvider with com.example.deep.Provider; }")
+                .source("com/example/deep/Provider.java", TestPluginJars.provider("com.example.deep", "Provider", "deep",
+                        "if (true) throw new StackOverflowError(\"recursed\");", "return \"\";"))
+                .writeTo(plugins.resolve("deep.jar"));
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("z.jar"));
+
+        ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
+
+        PluginProblem problem = single(registry.problems());
+        assertTrue(problem.message().contains("com.example.deep.Provider failed while loading"), problem.message());
+        assertTrue(problem.message().contains("StackOverflowError"), problem.message());
+        assertTrue(registry.find("alpha").isPresent(), "one broken plugin does not stop the others");
+    }
+
+    @Test
+    void aProviderWhoseConstructorHangsIsRefusedAfterTheBoundAndOthersStillLoad() {
+        new TestPluginJars()
+                .source("module-info.java", "module com.example.hang { requires kvconnect.api; "
+                        + "provides io.kvconnect.api.ConnectorProvider with com.example.hang.Provider; }")
+                .source("com/example/hang/Provider.java", TestPluginJars.provider("com.example.hang", "Provider", "hang",
+                        "while (true) { Thread.onSpinWait(); }", "return \"\";"))
+                .writeTo(plugins.resolve("hang.jar"));
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("z.jar"));
+
+        ConnectorRegistry registry = ConnectorDiscovery.discover(plugins, java.util.Set.of(),
+                java.time.Duration.ofMillis(300));
+
+        PluginProblem problem = single(registry.problems());
+        assertTrue(problem.message().contains("com.example.hang.Provider did not finish loading within 300 ms"),
+                problem.message());
+        assertTrue(registry.find("alpha").isPresent(), "a hanging plugin does not stop the others");
+    }
+
+    @Test
     void aProviderWithAnInvalidNameIsRefused() {
         new TestPluginJars()
                 .source("module-info.java", "module com.example.caps { requires kvconnect.api; "

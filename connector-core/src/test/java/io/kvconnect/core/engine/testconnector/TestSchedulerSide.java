@@ -9,6 +9,7 @@ import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.FinishResult;
+import io.kvconnect.api.scheduler.GPUBlockPoolView;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.ScheduledRequest;
@@ -43,6 +44,8 @@ final class TestSchedulerSide implements SchedulerConnector {
     private final HostCacheTestConnector owner;
     private final TestConnectorConfig config;
     private int blockSize = -1;
+    /** Holds the GPU blocks of a step's saves until the step's output shows them done. */
+    private GPUBlockPoolView pool;
     private boolean asyncScheduling;
 
     private final Map<BlockHash, Integer> stored = new HashMap<>();
@@ -80,7 +83,7 @@ final class TestSchedulerSide implements SchedulerConnector {
     private long savesPlanned;
 
     /** What one step's metadata asked for. */
-    private record StepPlan(long step, List<BlockHash> planned, Map<String, Integer> ends) {
+    private record StepPlan(long step, List<BlockHash> planned, Map<String, Integer> ends, List<Integer> held) {
     }
 
     TestSchedulerSide(HostCacheTestConnector owner) {
@@ -102,6 +105,7 @@ final class TestSchedulerSide implements SchedulerConnector {
     @Override
     public void bindSchedulerState(SchedulerState state) {
         log("bindSchedulerState", null, 0);
+        pool = state.gpuBlockPool();
         blockSize = state.blockSize();
         asyncScheduling = state.asyncScheduling();
     }
@@ -230,7 +234,7 @@ final class TestSchedulerSide implements SchedulerConnector {
     @Override
     public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
         log("buildConnectorMetadata", null, output.step());
-        StepPlan plan = new StepPlan(output.step(), new ArrayList<>(), new HashMap<>());
+        StepPlan plan = new StepPlan(output.step(), new ArrayList<>(), new HashMap<>(), new ArrayList<>());
         inFlight.addLast(plan);
         // Bookkeeping first: the step runs even if this hook throws.
         for (String id : output.preemptedRequestIds()) {
@@ -335,6 +339,8 @@ final class TestSchedulerSide implements SchedulerConnector {
             owner.problem("updateConnectorOutput without a step in flight");
             return;
         }
+        // The step's saves ran on every worker before its output came: the blocks may go.
+        release(plan);
         for (Map.Entry<String, Integer> e : plan.ends().entrySet()) {
             upperBound.merge(e.getKey(), e.getValue(), Math::max);
         }
@@ -396,6 +402,7 @@ final class TestSchedulerSide implements SchedulerConnector {
             // tell the workers to report it received, so the engine can let the blocks go.
             nextCancelled.add(id);
         }
+        boolean savesLeft = false;
         if (config.saves()) {
             int full = Math.min(Math.min(request.numComputedTokens() / blockSize, request.numBlockHashes()),
                     blockIds.size());
@@ -415,10 +422,13 @@ final class TestSchedulerSide implements SchedulerConnector {
                 pending.put(h, slot);
                 nextEarlySaves.add(new Metadata.Save(id, h, blockIds.get(b), slot, false));
                 savesPlanned++;
+                savesLeft = true;
             }
         }
         maybeThrow("requestFinished", id);
-        if (config.delayFreeSteps() >= 0) {
+        // Blocks still to be saved must outlive the request: the engine refuses copies of freed
+        // blocks (they may belong to another request by then). Freed once the workers saved them.
+        if (config.delayFreeSteps() >= 0 || savesLeft) {
             nextSends.add(new Metadata.Send(id, toList(blockIds)));
             return FinishResult.delayFree(TransferParams.empty());
         }
@@ -452,6 +462,18 @@ final class TestSchedulerSide implements SchedulerConnector {
     @Override
     public void shutdown() {
         log("shutdown", null, 0);
+        for (StepPlan plan : inFlight) {
+            release(plan);
+        }
+    }
+
+    private void release(StepPlan plan) {
+        for (int b : plan.held()) {
+            if (pool.heldReferences(b) > 0) {
+                pool.free(b);
+            }
+        }
+        plan.held().clear();
     }
 
     // ------------------------------------------------------------------ helpers
@@ -472,6 +494,7 @@ final class TestSchedulerSide implements SchedulerConnector {
         Integer storedSlot = stored.get(h);
         if (storedSlot != null) {
             if (verify && config.verifyContent()) {
+                hold(plan, gpu);
                 saves.add(new Metadata.Save(id, h, gpu, storedSlot, true));
             }
             return;
@@ -485,8 +508,18 @@ final class TestSchedulerSide implements SchedulerConnector {
         }
         pending.put(h, slot);
         plan.planned().add(h);
+        hold(plan, gpu);
         saves.add(new Metadata.Save(id, h, gpu, slot, false));
         savesPlanned++;
+    }
+
+    /**
+     * A save reads {@code gpu} in the step's worker hooks; under asynchronous scheduling the request
+     * may finish (and free it) before the workers run that step, so hold it until the step's output.
+     */
+    private void hold(StepPlan plan, int gpu) {
+        pool.touch(gpu);
+        plan.held().add(gpu);
     }
 
     /**

@@ -1,0 +1,106 @@
+package io.kvconnect.core.kv;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+/**
+ * Which GPU blocks a connector may copy, read by the workers' copy services on any thread and
+ * written by the scheduler thread through the block pool and the scheduler.
+ *
+ * <ul>
+ *   <li><b>Reads</b> (copies out of the GPU cache): a block must be in use, held by a request or by
+ *       the connector's own reference ({@code GPUBlockPoolView.touch}). A free block may hold
+ *       anything and may be handed to another request at any step.</li>
+ *   <li><b>Writes</b> (copies into the GPU cache): a block must be a load target, a block of the
+ *       external range of a request whose load the engine granted and that has not ended.</li>
+ *   <li><b>Generations</b>: each block's generation changes whenever it starts or stops being in
+ *       use. A copy remembers the generations of its blocks when submitted; if one changed before
+ *       the copy runs, the block was freed (and perhaps reused) meanwhile and the copy fails
+ *       instead of touching it. So a connector that did not keep a block alive cannot read another
+ *       request's KV into its store, nor write into another request's blocks.</li>
+ * </ul>
+ *
+ * <p>Generation {@code g} is odd while the block is in use, even while it is free; a load target
+ * records the generation it was granted in, so freeing a block ends its grant by itself.
+ */
+public final class BlockGrants {
+    private final AtomicIntegerArray generation;
+    /** The generation in which a block was granted as a load target; 0 (never odd) for none. */
+    private final AtomicIntegerArray loadTarget;
+    /** The generation in which a load copy into a block last completed; 0 (never odd) for none. */
+    private final AtomicIntegerArray loadedIn;
+
+    /** Grants for {@code numBlocks} blocks (the null block included), all free. */
+    public BlockGrants(int numBlocks) {
+        this.generation = new AtomicIntegerArray(numBlocks);
+        this.loadTarget = new AtomicIntegerArray(numBlocks);
+        this.loadedIn = new AtomicIntegerArray(numBlocks);
+    }
+
+    /**
+     * Grants where every block is in use and a load target, for a copy service without a block
+     * pool (its own tests, benchmarks of the copy path): only the copy arguments are checked.
+     */
+    public static BlockGrants everything(int numBlocks) {
+        BlockGrants g = new BlockGrants(numBlocks);
+        for (int id = 1; id < numBlocks; id++) {
+            g.generation.set(id, 1);
+            g.loadTarget.set(id, 1);
+        }
+        return g;
+    }
+
+    /** Scheduler thread: the block went from no reference to one. */
+    void inUse(int blockId) {
+        generation.incrementAndGet(blockId);
+    }
+
+    /** Scheduler thread: the block's last reference was given back. */
+    void freed(int blockId) {
+        generation.incrementAndGet(blockId);
+    }
+
+    /** Scheduler thread: a granted load may write {@code blockId} (in use) until it ends or the block is freed. */
+    public void grantLoad(int blockId) {
+        loadTarget.set(blockId, generation.get(blockId));
+    }
+
+    /** Scheduler thread: the load into {@code blockId} ended. */
+    public void endLoad(int blockId) {
+        loadTarget.set(blockId, 0);
+    }
+
+    /** The block's generation now; odd while in use. Any thread. */
+    public int generation(int blockId) {
+        return generation.get(blockId);
+    }
+
+    /** Whether a connector may copy the block out now. Any thread. */
+    public boolean readable(int blockId) {
+        return (generation.get(blockId) & 1) == 1;
+    }
+
+    /** Whether a connector may copy into the block now. Any thread. */
+    public boolean writable(int blockId) {
+        int g = generation.get(blockId);
+        return (g & 1) == 1 && loadTarget.get(blockId) == g;
+    }
+
+    /** Copy stream thread: a load copy into {@code blockId} completed (in its current generation). */
+    public void markLoaded(int blockId) {
+        loadedIn.set(blockId, generation.get(blockId));
+    }
+
+    /**
+     * Whether a load copy into {@code blockId} completed since it was last allocated: what the
+     * engine checks before a step reads a block a connector said it loaded. Any thread.
+     */
+    public boolean loaded(int blockId) {
+        int g = generation.get(blockId);
+        return (g & 1) == 1 && loadedIn.get(blockId) == g;
+    }
+
+    /** Blocks covered, the null block included. */
+    public int numBlocks() {
+        return generation.length();
+    }
+}

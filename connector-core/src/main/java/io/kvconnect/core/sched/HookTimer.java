@@ -1,0 +1,153 @@
+package io.kvconnect.core.sched;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Bounds how long a connector hook may run. Each thread that calls hooks (the scheduler thread,
+ * each worker thread) has a {@link Site} it enters before a hook and exits after it; one daemon
+ * thread per engine watches the sites. A hook that runs past the timeout is logged once and its
+ * thread interrupted, and its call then counts as a failed hook ("did not return within ..."),
+ * handled under the connector error policy like a hook that threw. A hook that ignores the
+ * interrupt and still runs at three times the timeout is reported as stuck: the engine cannot take
+ * the thread back (in-process plugin code cannot be stopped), so it says so once.
+ *
+ * <p>Why interrupts: the usual blocking calls (sleeps, waits, queue takes, interruptible I/O)
+ * return at once with an exception, so a hook stuck on one of them ends within a polling interval
+ * of the deadline.
+ */
+public final class HookTimer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HookTimer.class);
+
+    /** One thread's current hook call. Entered and exited by that thread; watched by the timer. */
+    public static final class Site {
+        private final String where;
+        private Thread thread;
+        private String hook;
+        private long start;
+        private boolean overran;
+        private boolean stuckReported;
+
+        Site(String where) {
+            this.where = where;
+        }
+
+        /** The calling thread is about to call {@code hookName}. */
+        public synchronized void enter(String hookName) {
+            thread = Thread.currentThread();
+            hook = hookName;
+            overran = false;
+            stuckReported = false;
+            start = System.nanoTime() | 1; // never 0, which means no hook runs
+        }
+
+        /**
+         * The hook returned or threw.
+         *
+         * @return whether it ran past the timeout (its thread's interrupt status is then cleared,
+         *     so the engine code after it is not interrupted)
+         */
+        public boolean exit() {
+            boolean over;
+            synchronized (this) {
+                start = 0;
+                over = overran;
+            }
+            if (over) {
+                Thread.interrupted();
+            }
+            return over;
+        }
+
+        /** Where the hooks run, for messages: {@code "the scheduler"} or {@code "worker 1"}. */
+        public String where() {
+            return where;
+        }
+
+        /** The hook running now, or {@code null}. */
+        public synchronized String currentHook() {
+            return start == 0 ? null : hook;
+        }
+    }
+
+    private final String connector;
+    private final long timeoutNanos;
+    private final List<Site> sites = new CopyOnWriteArrayList<>();
+    private final Thread watcher;
+    private volatile boolean closed;
+
+    /**
+     * Starts the watching daemon thread.
+     *
+     * @param connector the connector's name, for messages
+     * @param timeoutNanos how long one hook call may run
+     */
+    public HookTimer(String connector, long timeoutNanos) {
+        if (timeoutNanos <= 0) {
+            throw new IllegalArgumentException("hook timeout must be positive, got " + timeoutNanos);
+        }
+        this.connector = connector;
+        this.timeoutNanos = timeoutNanos;
+        this.watcher = Thread.ofPlatform().daemon().name("kv-hook-timer").unstarted(this::watch);
+        watcher.start();
+    }
+
+    /** A site for the hooks called on one thread; {@code where} names it in messages. */
+    public Site site(String where) {
+        Site s = new Site(where);
+        sites.add(s);
+        return s;
+    }
+
+    /** The timeout, for messages. */
+    public long timeoutNanos() {
+        return timeoutNanos;
+    }
+
+    /** What a failed call's reason says when it overran. */
+    public String overranReason(String hookName) {
+        return "connector '" + connector + "' did not return from " + hookName + " within "
+                + timeoutNanos / 1_000_000 + " ms";
+    }
+
+    private void watch() {
+        long interval = Math.max(1_000_000L, Math.min(timeoutNanos / 4, 50_000_000L));
+        while (!closed) {
+            LockSupport.parkNanos(interval);
+            long now = System.nanoTime();
+            for (Site s : sites) {
+                check(s, now);
+            }
+        }
+    }
+
+    private void check(Site s, long now) {
+        synchronized (s) {
+            if (s.start == 0) {
+                return;
+            }
+            long ran = now - s.start;
+            if (!s.overran && ran > timeoutNanos) {
+                s.overran = true;
+                LOG.error("Connector '{}' has run {} on {} for {} ms, past the hook timeout; interrupting it (the "
+                        + "call counts as a failed hook)", connector, s.hook, s.where, ran / 1_000_000);
+                s.thread.interrupt();
+            } else if (s.overran && !s.stuckReported && ran > 3 * timeoutNanos) {
+                s.stuckReported = true;
+                LOG.error("Connector '{}' is stuck in {} on {} for {} ms and ignores interrupts: that thread cannot "
+                        + "be taken back from in-process plugin code; stop the process", connector, s.hook, s.where,
+                        ran / 1_000_000);
+            }
+        }
+    }
+
+    /** Stops the watching thread. Idempotent. */
+    @Override
+    public void close() {
+        closed = true;
+        LockSupport.unpark(watcher);
+    }
+}
