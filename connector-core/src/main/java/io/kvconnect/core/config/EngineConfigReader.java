@@ -11,6 +11,7 @@ import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.core.kv.ConnectorBlockView;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.sched.ConnectorErrorPolicy;
 import io.kvconnect.core.sched.LoadFailurePolicy;
@@ -29,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -52,6 +54,8 @@ import java.util.regex.Pattern;
  *   "connector_errors": "fail_requests", // or "disable"
  *   "load_failure_window": 1,         // steps a connector may report a failed load late (0 to 16)
  *   "connector_timeout": "120s",      // how long the engine waits for a connector that makes no progress
+ *   "connector_block_references": 1024, // most GPU block references the connector may hold
+ *                                     // (default: half of gpu_blocks; 1 to 2^30)
  *   "eos_rate": 0.02,                 // the model's end-of-sequence probability per sampled token
  *   "pacing": "loads",                // or "off" or "always": steps last their modelled time in wall time
  *   "cost": {"prefill_tokens_per_s": 25000, "decode_step_ms": 6, "decode_request_ms": 0.05,
@@ -138,7 +142,8 @@ public final class EngineConfigReader {
     private static EngineConfig fromTree(ConnectorConfig c) {
         c.requireOnlyKeys("model", "block_size", "gpu_blocks", "workers", "async_scheduling", "load_failure_policy",
                 "scheduler", "kv_layout", "verify_kv", "cost", "connector_errors", "plugins_dir", "trusted_plugins",
-                "connector", "load_failure_window", "connector_timeout", "eos_rate", "pacing");
+                "connector", "load_failure_window", "connector_timeout", "eos_rate", "pacing",
+                ConnectorBlockView.MAX_REFERENCES_KEY);
         ModelShape model = model(c);
         int workers = c.getInt("workers", 1, 1, 64);
         int heads = model.numKvHeads();
@@ -178,7 +183,11 @@ public final class EngineConfigReader {
                 c.getInt("load_failure_window", SchedulerConfig.DEFAULT_LOAD_FAILURE_WINDOW, 0,
                         SchedulerConfig.MAX_LOAD_FAILURE_WINDOW),
                 c.getDuration("connector_timeout", SchedulerConfig.DEFAULT_CONNECTOR_TIMEOUT, Duration.ofMillis(1),
-                        Duration.ofDays(1)));
+                        Duration.ofDays(1)),
+                c.has(ConnectorBlockView.MAX_REFERENCES_KEY)
+                        ? OptionalInt.of(c.getInt(ConnectorBlockView.MAX_REFERENCES_KEY, 1, 1,
+                                ConnectorBlockView.MAX_REFERENCES_LIMIT))
+                        : OptionalInt.empty());
     }
 
     private static ModelCost cost(ConnectorConfig c) {

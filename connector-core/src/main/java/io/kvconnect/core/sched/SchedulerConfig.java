@@ -1,7 +1,9 @@
 package io.kvconnect.core.sched;
 
+import io.kvconnect.core.kv.ConnectorBlockView;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.OptionalInt;
 
 /**
  * The scheduler's limits and modes.
@@ -21,11 +23,15 @@ import java.util.Objects;
  * @param connectorTimeout how long the engine waits for a connector that makes no progress: a
  *     load or send it never finishes, or pending work it never completes while nothing else runs;
  *     then it gives up what the connector holds under {@code connectorErrors}
+ * @param connectorBlockReferences the most GPU block references the connector may hold at once
+ *     through its {@code GPUBlockPoolView}, in {@code [1, 2^30]}; empty for the default, half the
+ *     usable blocks (see {@link ConnectorBlockView#defaultMaxReferences})
  */
 public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk,
                               SchedulingPolicy policy, boolean asyncScheduling,
                               LoadFailurePolicy loadFailurePolicy, ConnectorErrorPolicy connectorErrors,
-                              int loadFailureWindow, Duration connectorTimeout) {
+                              int loadFailureWindow, Duration connectorTimeout,
+                              OptionalInt connectorBlockReferences) {
     /** The default {@link #loadFailureWindow()}: one step late is tolerated. */
     public static final int DEFAULT_LOAD_FAILURE_WINDOW = 1;
     /** The default {@link #connectorTimeout()}: above every bundled connector's own leases and timeouts. */
@@ -39,6 +45,7 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
         Objects.requireNonNull(loadFailurePolicy, "loadFailurePolicy");
         Objects.requireNonNull(connectorErrors, "connectorErrors");
         Objects.requireNonNull(connectorTimeout, "connectorTimeout");
+        Objects.requireNonNull(connectorBlockReferences, "connectorBlockReferences");
         if (maxBatchedTokens <= 0 || maxRunningRequests <= 0 || longPrefillChunk <= 0) {
             throw new IllegalArgumentException("scheduler limits must be positive");
         }
@@ -49,6 +56,19 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
         if (connectorTimeout.isNegative() || connectorTimeout.isZero()) {
             throw new IllegalArgumentException("connector timeout must be positive, got " + connectorTimeout);
         }
+        int references = connectorBlockReferences.orElse(1);
+        if (references < 1 || references > ConnectorBlockView.MAX_REFERENCES_LIMIT) {
+            throw new IllegalArgumentException("connector block references must be in [1, "
+                    + ConnectorBlockView.MAX_REFERENCES_LIMIT + "], got " + references);
+        }
+    }
+
+    /** A configuration with the default cap on the connector's block references. */
+    public SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk, SchedulingPolicy policy,
+                           boolean asyncScheduling, LoadFailurePolicy loadFailurePolicy,
+                           ConnectorErrorPolicy connectorErrors, int loadFailureWindow, Duration connectorTimeout) {
+        this(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, loadFailurePolicy,
+                connectorErrors, loadFailureWindow, connectorTimeout, OptionalInt.empty());
     }
 
     /** A configuration with the default window and timeout. */
@@ -74,24 +94,30 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
     /** A copy with another load failure policy. */
     public SchedulerConfig withLoadFailurePolicy(LoadFailurePolicy p) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, p,
-                connectorErrors, loadFailureWindow, connectorTimeout);
+                connectorErrors, loadFailureWindow, connectorTimeout, connectorBlockReferences);
     }
 
     /** A copy with another connector error policy. */
     public SchedulerConfig withConnectorErrors(ConnectorErrorPolicy p) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, p, loadFailureWindow, connectorTimeout);
+                loadFailurePolicy, p, loadFailureWindow, connectorTimeout, connectorBlockReferences);
     }
 
     /** A copy with another load failure window. */
     public SchedulerConfig withLoadFailureWindow(int steps) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, connectorErrors, steps, connectorTimeout);
+                loadFailurePolicy, connectorErrors, steps, connectorTimeout, connectorBlockReferences);
     }
 
     /** A copy with another connector timeout. */
     public SchedulerConfig withConnectorTimeout(Duration timeout) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, connectorErrors, loadFailureWindow, timeout);
+                loadFailurePolicy, connectorErrors, loadFailureWindow, timeout, connectorBlockReferences);
+    }
+
+    /** A copy with another cap on the connector's block references. */
+    public SchedulerConfig withConnectorBlockReferences(int references) {
+        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
+                loadFailurePolicy, connectorErrors, loadFailureWindow, connectorTimeout, OptionalInt.of(references));
     }
 }

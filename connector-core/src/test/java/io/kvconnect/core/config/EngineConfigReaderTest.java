@@ -27,7 +27,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Reading the engine's JSON configuration: every key, every refusal, and the messages an operator sees. */
 class EngineConfigReaderTest {
     private static final String TOP_LEVEL_KEYS =
-            "[async_scheduling, block_size, connector, connector_errors, connector_timeout, cost, eos_rate, gpu_blocks, "
+            "[async_scheduling, block_size, connector, connector_block_references, connector_errors, connector_timeout, "
+            + "cost, eos_rate, gpu_blocks, "
             + "kv_layout, load_failure_policy, load_failure_window, model, pacing, plugins_dir, "
             + "scheduler, trusted_plugins, verify_kv, workers]";
     private static final int ONE_MIB = 1 << 20;
