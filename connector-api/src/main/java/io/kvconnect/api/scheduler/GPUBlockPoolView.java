@@ -19,7 +19,12 @@ import java.util.Optional;
  * hold at most a number of references the engine's operator sets (by default half the usable
  * blocks): the engine keeps enough of its pool to serve requests whatever a connector does.
  *
- * <p><b>Thread.</b> Scheduler thread only, from scheduler-side hooks.
+ * <p><b>Thread.</b> Engine (scheduler) thread only, from scheduler-side hooks: the pool is not
+ * thread-safe. Every method checks the calling thread and throws {@link IllegalStateException}
+ * ({@code "GPUBlockPoolView may be used only on the engine thread; called from <thread>"}) before
+ * it reads or changes anything when called from another thread, a connector's own threads
+ * included. A connector whose own thread learns that a block may be freed hands that over to its
+ * next scheduler-side hook.
  */
 @Stability(Stability.Level.EVOLVING)
 public interface GPUBlockPoolView {
@@ -42,7 +47,8 @@ public interface GPUBlockPoolView {
      * @throws IllegalArgumentException if an id is out of range or the null block, or names a
      *     block that is free and not cached; then nothing is touched
      * @throws IllegalStateException if the references this connector would hold exceed the cap
-     *     (the message names it and its configuration key); then nothing is touched
+     *     (the message names it and its configuration key), or if called off the engine thread;
+     *     then nothing is touched
      */
     void touch(int... blockIds);
 
@@ -52,6 +58,8 @@ public interface GPUBlockPoolView {
      * flight) checks it and leaves the rest of the work for a later step, when copies finished and
      * their references were freed, rather than have {@code touch} refuse it. Implementations
      * without a cap return {@link Integer#MAX_VALUE}.
+     *
+     * @throws IllegalStateException if called off the engine thread
      */
     default int availableReferences() {
         return Integer.MAX_VALUE;
@@ -62,7 +70,7 @@ public interface GPUBlockPoolView {
      * whose count reaches zero returns to the free queue (as most recently used), still cached.
      *
      * @throws IllegalStateException if this connector holds fewer references on a block than the
-     *     ids name; then nothing is freed
+     *     ids name, or if called off the engine thread; then nothing is freed
      */
     void free(int... blockIds);
 

@@ -21,7 +21,12 @@ import java.util.OptionalInt;
  * used to leave the engine without free blocks, waiting silently; now its touch fails with the
  * cap in the message while the engine keeps the rest of the pool.
  *
- * <p>Scheduler thread only, like the pool.
+ * <p><b>Thread.</b> The pool is not thread-safe, so every method of {@link GPUBlockPoolView} first
+ * checks that it runs on the engine thread the view was bound to (the thread that builds the
+ * scheduler and runs every scheduler-side hook) and throws {@link IllegalStateException} before
+ * touching the pool otherwise: a connector calling it from a thread of its own gets an error, not a
+ * corrupted pool. The engine's own methods here ({@link #totalHeld}, {@link #releaseAll}, ...) run
+ * on the engine thread too.
  */
 public final class ConnectorBlockView implements GPUBlockPoolView {
     /** The engine configuration key of {@link #maxReferences()}, named in the error of a touch beyond it. */
@@ -33,19 +38,23 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
     public static final int MAX_REFERENCES_LIMIT = 1 << 30;
 
     private final BlockPool pool;
+    private final Thread engineThread;
     private final long maxReferences;
     private final int[] held;
     private long totalHeld;
 
     /**
-     * A view of {@code pool} for one connector instance.
+     * A view of {@code pool} for one connector instance, used on {@code engineThread} only.
      *
      * @param maxReferences the most references the connector may hold at once, in {@code [1,
      *     MAX_REFERENCES_LIMIT]}; empty for {@link #defaultMaxReferences} of the pool
+     * @param engineThread the thread that runs the scheduler-side hooks, the only one allowed to
+     *     call the view
      * @throws IllegalArgumentException if the cap is out of range
      */
-    public ConnectorBlockView(BlockPool pool, OptionalInt maxReferences) {
+    public ConnectorBlockView(BlockPool pool, OptionalInt maxReferences, Thread engineThread) {
         this.pool = Objects.requireNonNull(pool, "pool");
+        this.engineThread = Objects.requireNonNull(engineThread, "engineThread");
         int cap = maxReferences.orElse(defaultMaxReferences(pool.usableBlocks()));
         if (cap < 1 || cap > MAX_REFERENCES_LIMIT) {
             throw new IllegalArgumentException(MAX_REFERENCES_KEY + " must be in [1, " + MAX_REFERENCES_LIMIT
@@ -55,9 +64,9 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
         this.held = new int[pool.numBlocks()];
     }
 
-    /** A view with the default cap. */
+    /** A view with the default cap, bound to the calling thread. */
     public ConnectorBlockView(BlockPool pool) {
-        this(pool, OptionalInt.empty());
+        this(pool, OptionalInt.empty(), Thread.currentThread());
     }
 
     /**
@@ -78,11 +87,13 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
 
     @Override
     public int numBlocks() {
+        checkThread();
         return pool.usableBlocks();
     }
 
     @Override
     public int numFreeBlocks() {
+        checkThread();
         return pool.numFreeBlocks();
     }
 
@@ -90,11 +101,12 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
      * {@inheritDoc}
      *
      * @throws IllegalArgumentException also if a block is free and not cached
-     * @throws IllegalStateException if the references would exceed {@link #maxReferences()}; then
-     *     nothing is touched
+     * @throws IllegalStateException if the references would exceed {@link #maxReferences()}, or
+     *     off the engine thread; then nothing is touched
      */
     @Override
     public void touch(int... blockIds) {
+        checkThread();
         // Validate the whole call first, so that a refused call changes nothing.
         for (int id : blockIds) {
             checkId(id);
@@ -119,11 +131,13 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
 
     @Override
     public int availableReferences() {
+        checkThread();
         return (int) (maxReferences - totalHeld);
     }
 
     @Override
     public void free(int... blockIds) {
+        checkThread();
         // Validate the whole call first (an id may repeat) so that a bad call changes nothing.
         for (int i = 0; i < blockIds.length; i++) {
             int id = blockIds[i];
@@ -148,18 +162,21 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
 
     @Override
     public int heldReferences(int blockId) {
+        checkThread();
         checkId(blockId);
         return held[blockId];
     }
 
     @Override
     public Optional<BlockHash> cachedHash(int blockId) {
+        checkThread();
         checkId(blockId);
         return pool.cachedHash(blockId);
     }
 
     @Override
     public void forEachCachedBlock(CachedBlockConsumer consumer) {
+        checkThread();
         pool.forEachCached(consumer::accept);
     }
 
@@ -207,6 +224,14 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
         }
         totalHeld = 0;
         return released;
+    }
+
+    private void checkThread() {
+        Thread caller = Thread.currentThread();
+        if (caller != engineThread) {
+            throw new IllegalStateException("GPUBlockPoolView may be used only on the engine thread ("
+                    + engineThread.getName() + "); called from " + caller.getName());
+        }
     }
 
     private void checkId(int id) {

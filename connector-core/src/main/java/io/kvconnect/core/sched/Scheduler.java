@@ -146,7 +146,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         this.blockSize = pool.blockSize();
         this.hasher = new BlockHasher(blockSize);
         this.connector = connector;
-        this.connectorView = new ConnectorBlockView(pool, config.connectorBlockReferences());
+        this.connectorView = new ConnectorBlockView(pool, config.connectorBlockReferences(), Thread.currentThread());
         this.connectorName = connectorName == null ? "none" : connectorName;
         this.guard = new HookGuard(connectorName == null ? "none" : connectorName, () -> {
             stats.hookFailures++;

@@ -26,13 +26,16 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
  * A connector misusing its {@link GPUBlockPoolView} inside a running engine: touching every block,
- * never freeing. The engine refuses the misuse and keeps serving every request with the outputs
- * of an engine without the connector.
+ * never freeing, or calling the view from a thread of its own. The engine refuses the misuse and
+ * keeps serving every request with the outputs of an engine without the connector.
  */
 class PoolViewLimitsTest {
     private static final int BLOCKS = 32;
@@ -159,5 +162,46 @@ class PoolViewLimitsTest {
         assertTrue(refusals.stream().anyMatch(e -> e instanceof IllegalStateException
                 && e.getMessage().contains("cap of 16 (engine key connector_block_references)")),
                 "some touch met the cap");
+    }
+
+    @Test
+    void aConnectorCallingTheViewFromItsOwnThreadIsRefusedAndTheEngineGoesOn() throws InterruptedException {
+        ExecutorService own = Executors.newSingleThreadExecutor(r -> new Thread(r, "plugin-worker"));
+        List<Throwable> refusals = new ArrayList<>();
+        long[] heldAtEnd = new long[1];
+        int[] freeBlocks = new int[2];
+        Misbehaving threaded = new Misbehaving(pool -> {
+            freeBlocks[0] = pool.numFreeBlocks();
+            try {
+                // As a connector's own copy thread would: no engine hook is running there.
+                own.submit(() -> {
+                    pool.touch(1, 2, 3);
+                    return null;
+                }).get();
+            } catch (ExecutionException e) {
+                refusals.add(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            freeBlocks[1] = pool.numFreeBlocks();
+        });
+        Map<String, RequestUpdate.Finished> finished;
+        try {
+            finished = run(Optional.of(threaded),
+                    engine -> heldAtEnd[0] = engine.scheduler().connectorBlockView().totalHeld());
+        } finally {
+            own.shutdownNow();
+        }
+
+        assertSameOutputsAsWithoutTheConnector(finished);
+        assertTrue(refusals.size() >= REQUESTS, "refused in every step: " + refusals.size());
+        for (Throwable t : refusals) {
+            assertTrue(t instanceof IllegalStateException, t.toString());
+            assertTrue(t.getMessage().startsWith("GPUBlockPoolView may be used only on the engine thread"),
+                    t.getMessage());
+            assertTrue(t.getMessage().endsWith("; called from plugin-worker"), t.getMessage());
+        }
+        assertEquals(0, heldAtEnd[0], "nothing was touched");
+        assertEquals(freeBlocks[0], freeBlocks[1], "the pool is unchanged by the refused call");
     }
 }

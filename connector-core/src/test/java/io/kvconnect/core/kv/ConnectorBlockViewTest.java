@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class ConnectorBlockViewTest {
     private final BlockPool pool = new BlockPool(8, 16, true);
     /** A cap far above the pool, so that only the tests of the cap meet it. */
-    private final ConnectorBlockView view = new ConnectorBlockView(pool, OptionalInt.of(100));
+    private final ConnectorBlockView view = new ConnectorBlockView(pool, OptionalInt.of(100), Thread.currentThread());
 
     @AfterEach
     void structureHolds() {
@@ -306,8 +306,53 @@ class ConnectorBlockViewTest {
     @Test
     void aConfiguredCapOutsideItsRangeIsRefused() {
         assertThrows(IllegalArgumentException.class,
-                () -> new ConnectorBlockView(pool, OptionalInt.of(0)));
+                () -> new ConnectorBlockView(pool, OptionalInt.of(0), Thread.currentThread()));
         assertThrows(IllegalArgumentException.class, () -> new ConnectorBlockView(pool,
-                OptionalInt.of(ConnectorBlockView.MAX_REFERENCES_LIMIT + 1)));
+                OptionalInt.of(ConnectorBlockView.MAX_REFERENCES_LIMIT + 1), Thread.currentThread()));
+    }
+
+    // ---- the engine thread ----------------------------------------------------------------------
+
+    @Test
+    void everyMethodRefusesAnotherThreadBeforeReadingOrChangingThePool() throws InterruptedException {
+        cacheFree(2);
+        int[] engine = pool.allocate(1);
+        view.touch(2);
+        int[] counts = refCounts();
+        int[] held = held(view);
+        int[] freeQueue = pool.freeQueueOrder();
+        List<Runnable> calls = List.of(
+                () -> view.touch(engine[0]),
+                () -> view.free(2),
+                view::numBlocks,
+                view::numFreeBlocks,
+                view::availableReferences,
+                () -> view.heldReferences(2),
+                () -> view.cachedHash(2),
+                () -> view.forEachCachedBlock((id, hash, free) -> { }));
+        List<Throwable> thrown = new ArrayList<>();
+
+        Thread plugin = Thread.ofPlatform().name("plugin-thread").start(() -> {
+            for (Runnable call : calls) {
+                try {
+                    call.run();
+                    thrown.add(null);
+                } catch (RuntimeException e) {
+                    thrown.add(e);
+                }
+            }
+        });
+        plugin.join();
+
+        assertEquals(calls.size(), thrown.size());
+        for (Throwable t : thrown) {
+            assertTrue(t instanceof IllegalStateException, "refused: " + t);
+            assertEquals("GPUBlockPoolView may be used only on the engine thread (" + Thread.currentThread().getName()
+                    + "); called from plugin-thread", t.getMessage());
+        }
+        assertArrayEquals(counts, refCounts());
+        assertArrayEquals(held, held(view));
+        assertArrayEquals(freeQueue, pool.freeQueueOrder());
+        view.free(2); // the engine thread still may
     }
 }
