@@ -8,6 +8,7 @@ import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.memory.EngineBlockCopyService;
 import io.kvconnect.core.memory.HostKvMemory;
+import io.kvconnect.core.memory.HostMemoryBudget;
 import io.kvconnect.core.memory.KvLayouts;
 import io.kvconnect.core.memory.KvMemory;
 import io.kvconnect.core.model.KvMismatch;
@@ -56,18 +57,22 @@ public final class Executor implements AutoCloseable {
      * @param faults copy faults to inject (tests), {@link CopyFaults#NONE} otherwise
      * @param expectedFinishedCount from the scheduler-side connector
      * @param awaiting which transfers the scheduler waits for
+     * @param hostBudget the connectors' host memory budget, shared by every worker's copy service
      * @throws IllegalStateException if a connector's {@code registerKvCaches} threw (the engine
      *     cannot run with a connector that has no KV cache)
+     * @throws io.kvconnect.core.memory.KvMemoryUnavailableException if a worker's KV cache cannot
+     *     be allocated
      */
     public Executor(ModelShape model, int numWorkers, int numBlocks, int blockSize, LayoutKind layout,
                     IntFunction<WorkerConnector> connectors, boolean verify, double eosRate, CopyFaults faults,
-                    OptionalInt expectedFinishedCount, AwaitingTransfers awaiting) {
+                    OptionalInt expectedFinishedCount, AwaitingTransfers awaiting, HostMemoryBudget hostBudget) {
         AllReduce allReduce = new AllReduce(numWorkers);
         try {
             for (int rank = 0; rank < numWorkers; rank++) {
                 KvLayout kvLayout = KvLayouts.of(model, rank, numWorkers, numBlocks, blockSize, layout);
                 KvMemory memory = HostKvMemory.allocate(kvLayout);
-                EngineBlockCopyService copies = new EngineBlockCopyService(memory, "kv-copy-" + rank, faults);
+                EngineBlockCopyService copies =
+                        new EngineBlockCopyService(memory, "kv-copy-" + rank, faults, hostBudget);
                 workers.add(new Worker(rank, memory, copies, connectors.apply(rank), allReduce, verify, eosRate));
             }
             for (Worker w : workers) {
