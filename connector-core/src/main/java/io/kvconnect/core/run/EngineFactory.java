@@ -35,7 +35,7 @@ public final class EngineFactory {
         Optional<EngineSetup.ConnectorSides> sides = config.connector().map(entry -> sides(entry, registry, info));
         EngineSetup setup = new EngineSetup(config.model(), config.blockSize(), config.gpuBlocks(), config.workers(),
                 config.scheduler(), config.kvLayout(), config.verifyKv(), config.cost(), sides, CopyFaults.NONE,
-                checkInvariants, config.eosRate(), config.pacing());
+                checkInvariants, config.eosRate(), config.pacing(), config.hostMemoryBudget());
         return new Engine(setup);
     }
 
