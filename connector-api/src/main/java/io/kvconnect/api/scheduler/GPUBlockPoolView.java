@@ -20,11 +20,11 @@ import java.util.Optional;
  * blocks): the engine keeps enough of its pool to serve requests whatever a connector does.
  *
  * <p><b>Thread.</b> Engine (scheduler) thread only, from scheduler-side hooks: the pool is not
- * thread-safe. Every method checks the calling thread and throws {@link IllegalStateException}
- * ({@code "GPUBlockPoolView may be used only on the engine thread; called from <thread>"}) before
- * it reads or changes anything when called from another thread, a connector's own threads
- * included. A connector whose own thread learns that a block may be freed hands that over to its
- * next scheduler-side hook.
+ * thread-safe. Every method checks the calling thread and, called from another thread (a
+ * connector's own threads included), throws {@link IllegalStateException} ("GPUBlockPoolView may
+ * be used only on the engine thread (<i>engine thread</i>); called from <i>thread</i>") before it
+ * reads or changes anything. A connector whose own thread learns that a block may be freed hands
+ * that over to its next scheduler-side hook.
  */
 @Stability(Stability.Level.EVOLVING)
 public interface GPUBlockPoolView {
