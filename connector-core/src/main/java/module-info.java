@@ -15,6 +15,8 @@ module kvconnect.core {
     requires com.fasterxml.jackson.databind;
     requires info.picocli;
     requires io.github.classgraph;
+    // The machine's memory (com.sun.management.OperatingSystemMXBean), which bounds the KV cache.
+    requires jdk.management;
 
     exports io.kvconnect.core.conformance;
 

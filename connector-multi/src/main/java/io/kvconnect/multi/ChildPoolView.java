@@ -47,6 +47,12 @@ final class ChildPoolView implements GPUBlockPoolView {
         }
     }
 
+    /** The composite's: the engine caps the references of the composite, which its children share. */
+    @Override
+    public int availableReferences() {
+        return shared.availableReferences();
+    }
+
     /**
      * Frees references this child took.
      *

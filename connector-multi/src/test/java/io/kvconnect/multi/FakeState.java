@@ -96,6 +96,12 @@ final class FakeState implements SchedulerState, GPUBlockPoolView {
         wanted.forEach((id, n) -> held.computeIfPresent(id, (k, v) -> v.equals(n) ? null : v - n));
     }
 
+    /** The engine's cap on the connector's references: one per block here. */
+    @Override
+    public int availableReferences() {
+        return BLOCKS - held.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
     @Override
     public int heldReferences(int blockId) {
         return held.getOrDefault(blockId, 0);

@@ -42,6 +42,19 @@ class PoolViewTest {
     }
 
     @Test
+    void childrenShareTheCompositesReferenceCap() {
+        Harness h = new Harness(1, "a", "b");
+        var a = h.child(0).state.gpuBlockPool();
+        var b = h.child(1).state.gpuBlockPool();
+
+        a.touch(1, 2, 3);
+        b.touch(3);
+
+        assertEquals(FakeState.BLOCKS - 4, a.availableReferences(), "the engine caps the composite as one connector");
+        assertEquals(FakeState.BLOCKS - 4, b.availableReferences());
+    }
+
+    @Test
     void aRejectedTouchCountsNothing() {
         Harness h = new Harness(1, "a", "b");
         var a = h.child(0).state.gpuBlockPool();

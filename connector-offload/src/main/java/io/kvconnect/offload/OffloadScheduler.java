@@ -331,6 +331,12 @@ final class OffloadScheduler implements SchedulerConnector {
                 count("below_store_threshold", 1);
                 continue;
             }
+            if (copies + multiple > pool.availableReferences()) {
+                // The engine caps the GPU block references a connector holds: the blocks of the
+                // stores in flight already hold enough. Try again next step, as for no space.
+                count("store_deferred_references", 1);
+                break;
+            }
             int slot = tier.beginStore(key, evicted);
             if (slot < 0) {
                 count("store_no_space", 1);

@@ -73,6 +73,12 @@ class OffloadSchedulerTest {
     /** Counts this connector's references per block, as the engine's view does. */
     static final class FakePool implements GPUBlockPoolView {
         final Map<Integer, Integer> held = new HashMap<>();
+        /** The engine's cap on this connector's references. */
+        int cap = Integer.MAX_VALUE;
+
+        @Override public int availableReferences() {
+            return cap - held.values().stream().mapToInt(Integer::intValue).sum();
+        }
 
         @Override public int numBlocks() { return 1000; }
         @Override public int numFreeBlocks() { return 1000; }
@@ -193,6 +199,31 @@ class OffloadSchedulerTest {
         assertEquals(MatchResult.async(3 * BS), s.getNumNewMatchedTokens(b, 0));
         List<KvEvent> events = s.takeEvents();
         assertEquals(List.of(new KvEvent.BlockStored(a.hashes, Optional.empty(), BS, 0, StorageMedium.CPU)), events);
+    }
+
+    @Test
+    void storesBeyondTheEnginesReferenceCapWaitForEarlierStoresToFinish() {
+        OffloadScheduler s = scheduler(1, Map.of());
+        pool.cap = 2;
+        FakeRequest a = new FakeRequest("a", 1, 3);
+
+        OffloadMetadata m = prefill(s, a, 10);
+
+        assertEquals(1, m.stores().size());
+        assertEquals(List.of(10, 11), java.util.Arrays.stream(m.stores().getFirst().gpuBlocks()).boxed().toList(),
+                "as many blocks as the cap allows; the third waits");
+        assertEquals(0, pool.heldReferences(12));
+        assertEquals(1, ((CounterStats) s.takeStats().orElseThrow()).get("store_deferred_references"));
+        assertTrue(build(s, List.of(new ScheduledRequest(a, ScheduledRequest.Kind.CONTINUING, 1, a.numTokens(),
+                BlockIds.empty())), Set.of()).stores().isEmpty(), "nothing more while the cap is reached");
+
+        report(s, 0, all(m, true));
+        OffloadMetadata next = build(s, List.of(new ScheduledRequest(a, ScheduledRequest.Kind.CONTINUING, 1,
+                a.numTokens(), BlockIds.empty())), Set.of());
+
+        assertEquals(List.of(12), java.util.Arrays.stream(next.stores().getFirst().gpuBlocks()).boxed().toList(),
+                "the deferred block once the first store gave its references back");
+        assertEquals(1, pool.heldReferences(12));
     }
 
     @Test

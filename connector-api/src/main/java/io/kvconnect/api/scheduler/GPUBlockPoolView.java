@@ -15,7 +15,16 @@ import java.util.Optional;
  * through a view. References still held when the connector shuts down are returned by the engine
  * and reported as a leak.
  *
- * <p><b>Thread.</b> Scheduler thread only, from scheduler-side hooks.
+ * <p><b>Limits.</b> A connector may {@link #touch} only blocks that are in use or cached, and may
+ * hold at most a number of references the engine's operator sets (by default half the usable
+ * blocks): the engine keeps enough of its pool to serve requests whatever a connector does.
+ *
+ * <p><b>Thread.</b> Engine (scheduler) thread only, from scheduler-side hooks: the pool is not
+ * thread-safe. Every method checks the calling thread and, called from another thread (a
+ * connector's own threads included), throws {@link IllegalStateException} ("GPUBlockPoolView may
+ * be used only on the engine thread (<i>engine thread</i>); called from <i>thread</i>") before it
+ * reads or changes anything. A connector whose own thread learns that a block may be freed hands
+ * that over to its next scheduler-side hook.
  */
 @Stability(Stability.Level.EVOLVING)
 public interface GPUBlockPoolView {
@@ -29,17 +38,39 @@ public interface GPUBlockPoolView {
      * Takes one reference on each block: a free block leaves the free queue, so it is neither
      * evicted nor reallocated until {@link #free}d.
      *
-     * @throws IllegalArgumentException if an id is out of range or the null block; then nothing
-     *     is touched
+     * <p>Only blocks in use (a request or this connector holds a reference) or cached (their
+     * {@link #cachedHash} is present: they hold a known full block) may be touched; a free block
+     * that is not cached holds nothing a connector could need. And a connector holds at most the
+     * engine's cap of references at once (engine key {@code connector_block_references}, by
+     * default half the usable blocks), counting every reference it took and has not freed.
+     *
+     * @throws IllegalArgumentException if an id is out of range or the null block, or names a
+     *     block that is free and not cached; then nothing is touched
+     * @throws IllegalStateException if the references this connector would hold exceed the cap
+     *     (the message names it and its configuration key), or if called off the engine thread;
+     *     then nothing is touched
      */
     void touch(int... blockIds);
+
+    /**
+     * How many more references this connector may take with {@link #touch} now: the engine's cap
+     * less the references it holds. A connector that keeps blocks alive for its copies (a store in
+     * flight) checks it and leaves the rest of the work for a later step, when copies finished and
+     * their references were freed, rather than have {@code touch} refuse it. Implementations
+     * without a cap return {@link Integer#MAX_VALUE}.
+     *
+     * @throws IllegalStateException if called off the engine thread
+     */
+    default int availableReferences() {
+        return Integer.MAX_VALUE;
+    }
 
     /**
      * Gives back one reference per id taken earlier with {@link #touch} by this connector. A block
      * whose count reaches zero returns to the free queue (as most recently used), still cached.
      *
      * @throws IllegalStateException if this connector holds fewer references on a block than the
-     *     ids name; then nothing is freed
+     *     ids name, or if called off the engine thread; then nothing is freed
      */
     void free(int... blockIds);
 

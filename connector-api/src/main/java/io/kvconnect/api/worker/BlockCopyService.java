@@ -26,10 +26,16 @@ public interface BlockCopyService {
     KvLayout layout();
 
     /**
-     * Allocates host memory of {@code slots} canonical blocks.
+     * Allocates host memory of {@code slots} canonical blocks. The engine counts every open buffer
+     * of every worker against the host memory its operator granted connectors (engine key {@code
+     * host_memory_budget}); closing a buffer gives its memory back. A connector allocates its
+     * buffers in {@link WorkerConnector#registerKvCaches}, so a configuration asking for more than
+     * the budget fails at the engine's start.
      *
      * @throws IllegalArgumentException if {@code slots <= 0}
-     * @throws OutOfMemoryError if the memory cannot be had
+     * @throws OutOfMemoryError if the memory cannot be had, or if the buffer would take the
+     *     connectors' host buffers beyond the engine's budget (the message names the budget and
+     *     its key); then nothing is allocated
      */
     HostBlockBuffer allocateHostBuffer(int slots);
 

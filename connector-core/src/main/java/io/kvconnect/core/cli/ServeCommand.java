@@ -82,10 +82,8 @@ final class ServeCommand implements Callable<Integer> {
         if (!faults.isBlank()) {
             connector.put("faults", faultsObject(faults));
         }
-        EngineConfig config = new EngineConfig(base.model(), base.blockSize(), base.gpuBlocks(), base.workers(),
-                base.scheduler(), base.kvLayout(), base.verifyKv(), base.cost(), base.pluginsDirectory(),
-                base.trustedPlugins(), Optional.of(new ConnectorEntry("nixl-like",
-                        ConnectorConfig.of("connector.config", connector), "connector")), base.eosRate(), base.pacing());
+        EngineConfig config = base.withConnector(Optional.of(new ConnectorEntry("nixl-like",
+                ConnectorConfig.of("connector.config", connector), "connector")));
         ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
                 config.trustedPlugins());
         BlockingQueue<Map<String, Object>> inbox = new LinkedBlockingQueue<>();

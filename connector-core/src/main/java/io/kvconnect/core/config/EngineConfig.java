@@ -29,6 +29,10 @@ import java.util.Set;
  * @param connector the selected connector, if any
  * @param eosRate the probability per sampled position that the model samples end-of-sequence
  * @param pacing whether steps last their modelled time in wall time
+ * @param hostMemoryBudget bytes of host memory the connector may take through {@code
+ *     BlockCopyService.allocateHostBuffer}, all workers together
+ * @param kvMemoryLimit bytes the KV cache of all workers may take together; the reader refused a
+ *     configuration whose cache is larger
  */
 public record EngineConfig(
         ModelShape model,
@@ -43,7 +47,9 @@ public record EngineConfig(
         Set<String> trustedPlugins,
         Optional<ConnectorEntry> connector,
         double eosRate,
-        Pacing pacing) {
+        Pacing pacing,
+        long hostMemoryBudget,
+        long kvMemoryLimit) {
 
     /** Checks for nulls; ranges are checked by the reader, which knows the field paths. */
     public EngineConfig {
@@ -69,7 +75,12 @@ public record EngineConfig(
 
     /** A copy without a connector (the baseline run of a comparison). */
     public EngineConfig withoutConnector() {
+        return withConnector(Optional.empty());
+    }
+
+    /** A copy with another connector. */
+    public EngineConfig withConnector(Optional<ConnectorEntry> entry) {
         return new EngineConfig(model, blockSize, gpuBlocks, workers, scheduler, kvLayout, verifyKv, cost,
-                pluginsDirectory, trustedPlugins, Optional.empty(), eosRate, pacing);
+                pluginsDirectory, trustedPlugins, entry, eosRate, pacing, hostMemoryBudget, kvMemoryLimit);
     }
 }

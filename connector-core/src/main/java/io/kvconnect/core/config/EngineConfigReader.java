@@ -11,6 +11,11 @@ import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.core.kv.ConnectorBlockView;
+import io.kvconnect.core.memory.ByteSizes;
+import io.kvconnect.core.memory.HostMemoryBudget;
+import io.kvconnect.core.memory.KvCacheSize;
+import io.kvconnect.core.memory.MachineMemory;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.sched.ConnectorErrorPolicy;
 import io.kvconnect.core.sched.LoadFailurePolicy;
@@ -29,6 +34,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -53,6 +60,12 @@ import java.util.regex.Pattern;
  *   "load_failure_window": 1,         // steps a connector may report a failed load late (0 to 16)
  *   "connector_timeout": "120s",      // how long the engine waits for a connector that makes no progress
  *   "hook_timeout": "30s",            // how long one call of a connector hook may run
+ *   "connector_block_references": 1024, // most GPU block references the connector may hold
+ *                                     // (default: half of gpu_blocks; 1 to 2^30)
+ *   "host_memory_budget": "6GiB",     // host memory the connector's host buffers may take, all workers
+ *                                     // (default: a quarter of the machine's memory, 4GiB if unknown)
+ *   "kv_memory_limit": "18GiB",       // the KV cache's memory, all workers; a larger cache is refused
+ *                                     // (default: the machine's memory less host_memory_budget)
  *   "eos_rate": 0.02,                 // the model's end-of-sequence probability per sampled token
  *   "pacing": "loads",                // or "off" or "always": steps last their modelled time in wall time
  *   "cost": {"prefill_tokens_per_s": 25000, "decode_step_ms": 6, "decode_request_ms": 0.05,
@@ -74,6 +87,8 @@ public final class EngineConfigReader {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
     private static final int MAX_BYTES = 1 << 20;
+    /** The key of the limit on the KV cache's memory, all workers together. */
+    public static final String KV_MEMORY_LIMIT = "kv_memory_limit";
     /** The default end-of-sequence rate: with responses of up to a hundred tokens, many stop early. */
     public static final double DEFAULT_EOS_RATE = 0.02;
     private static final Pattern MODULE_NAME =
@@ -122,6 +137,14 @@ public final class EngineConfigReader {
      * @throws ConfigException if it is not a JSON object or is invalid
      */
     public static EngineConfig parse(String text, String source) {
+        return parse(text, source, MachineMemory.physicalBytes());
+    }
+
+    /**
+     * {@link #parse(String, String)} on a machine of {@code physicalMemory} bytes (empty: unknown),
+     * which sets the defaults of {@code host_memory_budget} and {@code kv_memory_limit}.
+     */
+    static EngineConfig parse(String text, String source, OptionalLong physicalMemory) {
         Map<String, Object> tree;
         try {
             tree = JSON.readValue(text, new TypeReference<LinkedHashMap<String, Object>>() { });
@@ -133,13 +156,14 @@ public final class EngineConfigReader {
         if (tree == null) {
             throw new ConfigException(ROOT, source + " is empty; expected a JSON object");
         }
-        return fromTree(ConnectorConfig.of(ROOT, tree));
+        return fromTree(ConnectorConfig.of(ROOT, tree), physicalMemory);
     }
 
-    private static EngineConfig fromTree(ConnectorConfig c) {
+    private static EngineConfig fromTree(ConnectorConfig c, OptionalLong physicalMemory) {
         c.requireOnlyKeys("model", "block_size", "gpu_blocks", "workers", "async_scheduling", "load_failure_policy",
                 "scheduler", "kv_layout", "verify_kv", "cost", "connector_errors", "plugins_dir", "trusted_plugins",
-                "connector", "load_failure_window", "connector_timeout", "hook_timeout", "eos_rate", "pacing");
+                "connector", "load_failure_window", "connector_timeout", "hook_timeout", "eos_rate", "pacing",
+                ConnectorBlockView.MAX_REFERENCES_KEY, HostMemoryBudget.KEY, KV_MEMORY_LIMIT);
         ModelShape model = model(c);
         int workers = c.getInt("workers", 1, 1, 64);
         int heads = model.numKvHeads();
@@ -147,20 +171,46 @@ public final class EngineConfigReader {
             throw new ConfigException(c.fieldPath("workers"), workers + " workers cannot split " + heads
                     + " KV heads; allowed: a divisor of " + heads + " or a multiple of it");
         }
-        return new EngineConfig(
-                model,
-                c.getInt("block_size", 16, 1, 1024),
-                c.getInt("gpu_blocks", 2048, 2, 16_777_216),
-                workers,
-                scheduler(c),
-                c.getEnum("kv_layout", LayoutKind.class, LayoutKind.PER_LAYER),
-                c.getBoolean("verify_kv", true),
-                cost(c),
-                pluginsDirectory(c),
-                trustedPlugins(c),
-                connector(c),
-                c.getDouble("eos_rate", DEFAULT_EOS_RATE, 0, 1),
-                c.getEnum("pacing", Pacing.class, Pacing.LOADS));
+        int blockSize = c.getInt("block_size", 16, 1, 1024);
+        int gpuBlocks = c.getInt("gpu_blocks", 2048, 2, 16_777_216);
+        SchedulerConfig scheduler = scheduler(c);
+        LayoutKind layout = c.getEnum("kv_layout", LayoutKind.class, LayoutKind.PER_LAYER);
+        boolean verify = c.getBoolean("verify_kv", true);
+        ModelCost cost = cost(c);
+        Path plugins = pluginsDirectory(c);
+        Set<String> trusted = trustedPlugins(c);
+        Optional<ConnectorEntry> connector = connector(c);
+        double eosRate = c.getDouble("eos_rate", DEFAULT_EOS_RATE, 0, 1);
+        Pacing pacing = c.getEnum("pacing", Pacing.class, Pacing.LOADS);
+        long hostBudget = c.getBytes(HostMemoryBudget.KEY, HostMemoryBudget.defaultBytes(physicalMemory), 0,
+                Long.MAX_VALUE);
+        long kvLimit = c.getBytes(KV_MEMORY_LIMIT, physicalMemory.isPresent()
+                ? Math.max(0, physicalMemory.getAsLong() - hostBudget) : Long.MAX_VALUE, 1, Long.MAX_VALUE);
+        checkKvMemory(c, KvCacheSize.of(model, blockSize, gpuBlocks, workers), kvLimit, physicalMemory, hostBudget);
+        return new EngineConfig(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, plugins, trusted,
+                connector, eosRate, pacing, hostBudget, kvLimit);
+    }
+
+    /**
+     * Refuses a configuration whose KV cache, all workers together, is larger than {@code limit}:
+     * the cache is off-heap memory the engine allocates and zeroes at start, so a configuration the
+     * machine cannot hold would commit memory until the system killed the process, or end in an
+     * {@link OutOfMemoryError}. The error names {@code gpu_blocks}, the sizes and what would fit.
+     */
+    private static void checkKvMemory(ConnectorConfig c, KvCacheSize size, long limit, OptionalLong physicalMemory,
+                                      long hostBudget) {
+        if (size.totalBytes() <= limit) {
+            return;
+        }
+        String available = c.has(KV_MEMORY_LIMIT)
+                ? KV_MEMORY_LIMIT + " " + ByteSizes.format(limit)
+                : ByteSizes.format(limit) + ": the machine's memory, " + ByteSizes.format(physicalMemory.orElseThrow())
+                        + ", less " + HostMemoryBudget.KEY + " " + ByteSizes.format(hostBudget);
+        throw new ConfigException(c.fieldPath("gpu_blocks"), (size.blocksPerWorker() - 1) + " blocks per worker need "
+                + ByteSizes.format(size.totalBytes()) + " of KV memory (" + size.describe() + "), more than is "
+                + "available for it (" + available + "); allowed: at most " + size.maxBlocksPerWorkerWithin(limit)
+                + " blocks per worker with this model, block size and number of workers, or a larger "
+                + KV_MEMORY_LIMIT);
     }
 
     private static SchedulerConfig scheduler(ConnectorConfig c) {
@@ -181,7 +231,11 @@ public final class EngineConfigReader {
                 c.getDuration("connector_timeout", SchedulerConfig.DEFAULT_CONNECTOR_TIMEOUT, Duration.ofMillis(1),
                         Duration.ofDays(1)),
                 c.getDuration("hook_timeout", SchedulerConfig.DEFAULT_HOOK_TIMEOUT, Duration.ofMillis(1),
-                        Duration.ofHours(1)));
+                        Duration.ofHours(1)),
+                c.has(ConnectorBlockView.MAX_REFERENCES_KEY)
+                        ? OptionalInt.of(c.getInt(ConnectorBlockView.MAX_REFERENCES_KEY, 1, 1,
+                                ConnectorBlockView.MAX_REFERENCES_LIMIT))
+                        : OptionalInt.empty());
     }
 
     private static ModelCost cost(ConnectorConfig c) {

@@ -5,6 +5,7 @@ import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.core.exec.Executor;
 import io.kvconnect.core.exec.ExecutorStepResult;
 import io.kvconnect.core.kv.BlockPool;
+import io.kvconnect.core.memory.HostMemoryBudget;
 import io.kvconnect.core.model.KvMismatch;
 import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.ConnectorFatalError;
@@ -75,7 +76,8 @@ public final class Engine implements AutoCloseable {
             ex = new Executor(setup.model(), setup.workers(), setup.gpuBlocks() + 1, setup.blockSize(), setup.layout(),
                     rank -> setup.connector().map(c -> c.workers().apply(rank)).orElse(null), setup.verify(),
                     setup.eosRate(), setup.copyFaults(), scheduler.expectedFinishedCount(), scheduler,
-                    name == null ? "none" : name, hookTimer, pool.grants());
+                    name == null ? "none" : name, hookTimer, pool.grants(),
+                    new HostMemoryBudget(setup.hostMemoryBudget()));
         } catch (RuntimeException | Error e) {
             scheduler.shutdown();
             if (hookTimer != null) {

@@ -5,6 +5,7 @@ import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.memory.CopyFaults;
+import io.kvconnect.core.memory.HostMemoryBudget;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.sched.SchedulerConfig;
 import java.util.Objects;
@@ -29,12 +30,18 @@ import java.util.function.UnaryOperator;
  * @param eosRate the probability per sampled position that the model samples the end-of-sequence
  *     token, in [0, 1]
  * @param pacing whether steps last their modelled time in wall time
+ * @param hostMemoryBudget bytes of host memory the connector's workers may take together through
+ *     {@code BlockCopyService.allocateHostBuffer} (see {@link HostMemoryBudget})
  */
 public record EngineSetup(ModelShape model, int blockSize, int gpuBlocks, int workers, SchedulerConfig scheduler,
                           LayoutKind layout, boolean verify, ModelCost cost, Optional<ConnectorSides> connector,
-                          CopyFaults copyFaults, boolean checkInvariants, double eosRate, Pacing pacing) {
+                          CopyFaults copyFaults, boolean checkInvariants, double eosRate, Pacing pacing,
+                          long hostMemoryBudget) {
     /** Checks. */
     public EngineSetup {
+        if (hostMemoryBudget < 0) {
+            throw new IllegalArgumentException("the host memory budget cannot be negative, got " + hostMemoryBudget);
+        }
         Objects.requireNonNull(pacing, "pacing");
         if (!(eosRate >= 0 && eosRate <= 1)) {
             throw new IllegalArgumentException("the end-of-sequence rate must be in [0, 1], got " + eosRate);
@@ -73,6 +80,14 @@ public record EngineSetup(ModelShape model, int blockSize, int gpuBlocks, int wo
         }
     }
 
+    /** A setup with the default host memory budget of this machine ({@link HostMemoryBudget#defaultBytes()}). */
+    public EngineSetup(ModelShape model, int blockSize, int gpuBlocks, int workers, SchedulerConfig scheduler,
+                       LayoutKind layout, boolean verify, ModelCost cost, Optional<ConnectorSides> connector,
+                       CopyFaults copyFaults, boolean checkInvariants, double eosRate, Pacing pacing) {
+        this(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, connector, copyFaults,
+                checkInvariants, eosRate, pacing, HostMemoryBudget.defaultBytes());
+    }
+
     /** A setup whose requests end only at their length cap, without pacing. */
     public EngineSetup(ModelShape model, int blockSize, int gpuBlocks, int workers, SchedulerConfig scheduler,
                        LayoutKind layout, boolean verify, ModelCost cost, Optional<ConnectorSides> connector,
@@ -84,30 +99,36 @@ public record EngineSetup(ModelShape model, int blockSize, int gpuBlocks, int wo
     /** A copy with another connector. */
     public EngineSetup withConnector(Optional<ConnectorSides> sides) {
         return new EngineSetup(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, sides, copyFaults,
-                checkInvariants, eosRate, pacing);
+                checkInvariants, eosRate, pacing, hostMemoryBudget);
     }
 
     /** A copy with another scheduler configuration. */
     public EngineSetup withScheduler(SchedulerConfig s) {
         return new EngineSetup(model, blockSize, gpuBlocks, workers, s, layout, verify, cost, connector, copyFaults,
-                checkInvariants, eosRate, pacing);
+                checkInvariants, eosRate, pacing, hostMemoryBudget);
     }
 
     /** A copy with another end-of-sequence rate. */
     public EngineSetup withEosRate(double rate) {
         return new EngineSetup(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, connector,
-                copyFaults, checkInvariants, rate, pacing);
+                copyFaults, checkInvariants, rate, pacing, hostMemoryBudget);
     }
 
     /** A copy with other copy faults. */
     public EngineSetup withCopyFaults(CopyFaults faults) {
         return new EngineSetup(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, connector,
-                faults, checkInvariants, eosRate, pacing);
+                faults, checkInvariants, eosRate, pacing, hostMemoryBudget);
     }
 
     /** A copy with another pacing. */
     public EngineSetup withPacing(Pacing p) {
         return new EngineSetup(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, connector,
-                copyFaults, checkInvariants, eosRate, p);
+                copyFaults, checkInvariants, eosRate, p, hostMemoryBudget);
+    }
+
+    /** A copy with another host memory budget. */
+    public EngineSetup withHostMemoryBudget(long bytes) {
+        return new EngineSetup(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, connector,
+                copyFaults, checkInvariants, eosRate, pacing, bytes);
     }
 }

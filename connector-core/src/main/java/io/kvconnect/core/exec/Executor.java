@@ -9,6 +9,7 @@ import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.memory.EngineBlockCopyService;
 import io.kvconnect.core.memory.HostKvMemory;
+import io.kvconnect.core.memory.HostMemoryBudget;
 import io.kvconnect.core.memory.KvLayouts;
 import io.kvconnect.core.memory.KvMemory;
 import io.kvconnect.core.model.KvMismatch;
@@ -69,14 +70,17 @@ public final class Executor implements AutoCloseable {
      * @param connectorName the connector's name, for messages
      * @param timer times the workers' hook calls, or {@code null} without a connector
      * @param grants which GPU blocks connectors may copy (the block pool's)
+     * @param hostBudget the connectors' host memory budget, shared by every worker's copy service
      * @throws IllegalStateException if creating a connector's worker side or its {@code
      *     registerKvCaches} failed or hung (the engine cannot run with a connector that has no KV
      *     cache)
+     * @throws io.kvconnect.core.memory.KvMemoryUnavailableException if a worker's KV cache cannot
+     *     be allocated
      */
     public Executor(ModelShape model, int numWorkers, int numBlocks, int blockSize, LayoutKind layout,
                     IntFunction<WorkerConnector> connectors, boolean verify, double eosRate, CopyFaults faults,
                     OptionalInt expectedFinishedCount, AwaitingTransfers awaiting, String connectorName,
-                    HookTimer timer, BlockGrants grants) {
+                    HookTimer timer, BlockGrants grants, HostMemoryBudget hostBudget) {
         AllReduce allReduce = new AllReduce(numWorkers);
         this.timer = timer;
         this.connectorName = connectorName;
@@ -85,7 +89,8 @@ public final class Executor implements AutoCloseable {
             for (int rank = 0; rank < numWorkers; rank++) {
                 KvLayout kvLayout = KvLayouts.of(model, rank, numWorkers, numBlocks, blockSize, layout);
                 KvMemory memory = HostKvMemory.allocate(kvLayout);
-                EngineBlockCopyService copies = new EngineBlockCopyService(memory, "kv-copy-" + rank, faults, grants);
+                EngineBlockCopyService copies =
+                        new EngineBlockCopyService(memory, "kv-copy-" + rank, faults, grants, hostBudget);
                 int r = rank;
                 WorkerConnector side = timer == null ? connectors.apply(rank)
                         : BoundedCall.call(connectorName, "createWorkerConnector", bound, () -> connectors.apply(r));

@@ -4,6 +4,7 @@ import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.core.logging.RateLimitedLog;
 import io.kvconnect.core.sched.AwaitingTransfers;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -36,6 +37,11 @@ import org.slf4j.LoggerFactory;
  * scheduler is not waiting for never starts a countdown, so no stray report can either complete a
  * transfer early or leave a counter behind forever. Plugin code ({@code aggregate} of stats and
  * worker metadata) that throws is contained here and never reaches the engine loop.
+ *
+ * <p>Every dropped report and contained failure is counted in {@link #counters()}; the log lines
+ * about them go through a {@link RateLimitedLog}, because how many there are is up to the plugin
+ * (one per id it reports, one per rank and step): a connector reporting 100,000 unknown ids in a
+ * step costs a few lines, not 100,000.
  */
 public final class KvOutputAggregator {
     private static final Logger LOG = LoggerFactory.getLogger(KvOutputAggregator.class);
@@ -55,6 +61,7 @@ public final class KvOutputAggregator {
     public record AggregatorCounters(long duplicates, long late, long unknown, long aggregateFailures) {
     }
 
+    private final RateLimitedLog log;
     private final int numWorkers;
     private final int expected;
     private final Countdown sending;
@@ -75,6 +82,18 @@ public final class KvOutputAggregator {
      *     {@code [1, numWorkers]}
      */
     public KvOutputAggregator(int numWorkers, OptionalInt expectedFinishedCount, AwaitingTransfers awaiting) {
+        this(numWorkers, expectedFinishedCount, awaiting, RateLimitedLog.forLogger(LOG));
+    }
+
+    /**
+     * An aggregator that writes its lines about dropped reports and contained failures to {@code
+     * log} (tests capture them; the engine uses its logger's shared limiter).
+     *
+     * @see #KvOutputAggregator(int, OptionalInt, AwaitingTransfers)
+     */
+    public KvOutputAggregator(int numWorkers, OptionalInt expectedFinishedCount, AwaitingTransfers awaiting,
+                              RateLimitedLog log) {
+        this.log = Objects.requireNonNull(log, "log");
         Objects.requireNonNull(expectedFinishedCount, "expectedFinishedCount");
         Objects.requireNonNull(awaiting, "awaiting");
         if (numWorkers < 1) {
@@ -105,6 +124,8 @@ public final class KvOutputAggregator {
      */
     public ConnectorOutput aggregate(List<ConnectorOutput> perRank) {
         Objects.requireNonNull(perRank, "perRank");
+        // Once a step: summaries of lines held back in an interval that is over.
+        log.flushDue();
         if (perRank.size() != numWorkers) {
             throw new IllegalArgumentException(
                     "expected one output per worker (" + numWorkers + "), got " + perRank.size());
@@ -184,8 +205,8 @@ public final class KvOutputAggregator {
             } catch (Throwable e) {
                 ContainedFailures.rethrowIfFatal(e);
                 aggregateFailures++;
-                LOG.error("Connector {} aggregate failed on rank {}; that rank's value is left out of this step",
-                        what, rank, e);
+                log.error("aggregate-failed", "Connector {} aggregate failed on rank {}; that rank's value is left "
+                        + "out of this step", what, rank, e);
             }
         }
         return Optional.ofNullable(acc);
@@ -221,16 +242,16 @@ public final class KvOutputAggregator {
                     dropLate(id, rank);
                 } else {
                     unknown++;
-                    LOG.warn("Ignoring finished {} of request {} from rank {}: the scheduler is not waiting for it",
-                            direction, id, rank);
+                    log.warn("finished-unknown", "Ignoring finished {} of request {} from rank {}: the scheduler is "
+                            + "not waiting for it", direction, id, rank);
                 }
                 return;
             }
             BitSet ranks = pending.computeIfAbsent(id, k -> new BitSet(numWorkers));
             if (ranks.get(rank)) {
                 duplicates++;
-                LOG.warn("Ignoring duplicate finished {} of request {} from rank {} ({} of {} ranks so far)",
-                        direction, id, rank, ranks.cardinality(), expected);
+                log.warn("finished-duplicate", "Ignoring duplicate finished {} of request {} from rank {} ({} of {} "
+                        + "ranks so far)", direction, id, rank, ranks.cardinality(), expected);
                 return;
             }
             ranks.set(rank);
@@ -250,9 +271,10 @@ public final class KvOutputAggregator {
             // every time: routine, not worth a warning. With all ranks expected it means a rank
             // reported twice.
             if (expected < numWorkers) {
-                LOG.debug("Ignoring late finished {} of request {} from rank {}", direction, id, rank);
+                log.debug("finished-late-routine", "Ignoring late finished {} of request {} from rank {}", direction,
+                        id, rank);
             } else {
-                LOG.warn("Ignoring late finished {} of request {} from rank {}: it already completed",
+                log.warn("finished-late", "Ignoring late finished {} of request {} from rank {}: it already completed",
                         direction, id, rank);
             }
         }

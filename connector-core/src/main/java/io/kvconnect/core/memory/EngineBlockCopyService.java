@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Block 0, the null block, is never copied. Host buffers come from {@link #allocateHostBuffer}
  * and belong to this service; those still open at {@link #close()} are closed and logged as leaks.
+ * Their bytes count against a {@link HostMemoryBudget} that the engine shares among its workers'
+ * services, so connectors cannot take more host memory than the operator granted.
  */
 public final class EngineBlockCopyService implements BlockCopyService, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EngineBlockCopyService.class);
@@ -38,6 +40,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final KvLayout layout;
     private final CopyFaults faults;
     private final CopyStream stream;
+    private final HostMemoryBudget hostBudget;
     private final Set<EngineHostBuffer> openBuffers = ConcurrentHashMap.newKeySet();
     private final AtomicLong bytesToHost = new AtomicLong();
     private final AtomicLong bytesFromHost = new AtomicLong();
@@ -71,7 +74,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
      * benchmarks of the copy path itself.
      */
     public EngineBlockCopyService(KvMemory memory, String streamName, CopyFaults faults) {
-        this(memory, streamName, faults, BlockGrants.everything(memory.layout().numBlocks()));
+        this(memory, streamName, faults, BlockGrants.everything(memory.layout().numBlocks()),
+                new HostMemoryBudget(Long.MAX_VALUE));
     }
 
     /**
@@ -82,8 +86,11 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
      * @param streamName the name of the copy stream thread, e.g. {@code "worker-0-copy"}
      * @param faults called before each copy on the stream thread; {@link CopyFaults#NONE} in production
      * @param grants which blocks a connector may copy; copies of others are refused
+     * @param hostBudget the connectors' host memory budget, shared by the services of all workers
      */
-    public EngineBlockCopyService(KvMemory memory, String streamName, CopyFaults faults, BlockGrants grants) {
+    public EngineBlockCopyService(KvMemory memory, String streamName, CopyFaults faults, BlockGrants grants,
+                                  HostMemoryBudget hostBudget) {
+        this.hostBudget = Objects.requireNonNull(hostBudget, "hostBudget");
         this.memory = Objects.requireNonNull(memory, "memory");
         this.layout = memory.layout();
         this.faults = Objects.requireNonNull(faults, "faults");
@@ -141,8 +148,11 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
 
     /**
      * {@inheritDoc} The buffer's slots are zeroed, {@link KvLayout#bytesPerBlock()} long, layer
-     * {@code l} at {@code l * bytesPerBlockPerLayer}.
+     * {@code l} at {@code l * bytesPerBlockPerLayer}. Its bytes count against the host memory
+     * budget until it is closed.
      *
+     * @throws HostMemoryBudgetExceededError (an {@link OutOfMemoryError}) if the buffer would take
+     *     the connectors' host buffers beyond the engine's host memory budget; nothing is allocated
      * @throws IllegalStateException if this service is closed
      */
     @Override
@@ -150,10 +160,27 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         if (slots <= 0) {
             throw new IllegalArgumentException("a host buffer needs at least one slot, got " + slots);
         }
+        long slotBytes = layout.bytesPerBlock();
+        long bytes;
+        try {
+            bytes = Math.multiplyExact(slots, slotBytes);
+        } catch (ArithmeticException e) {
+            throw new OutOfMemoryError(slots + " slots of " + slotBytes + " B do not fit in a long");
+        }
         synchronized (lock) {
             checkOpen();
-            EngineHostBuffer buffer =
-                    EngineHostBuffer.allocate(this, slots, layout.bytesPerBlock(), openBuffers::remove);
+            hostBudget.reserve(bytes, slots + " slot(s) x " + ByteSizes.format(slotBytes) + " = "
+                    + ByteSizes.format(bytes) + " on " + stream.name());
+            EngineHostBuffer buffer;
+            try {
+                buffer = EngineHostBuffer.allocate(this, slots, slotBytes, b -> {
+                    openBuffers.remove(b);
+                    hostBudget.release(bytes);
+                });
+            } catch (RuntimeException | Error e) {
+                hostBudget.release(bytes);
+                throw e;
+            }
             openBuffers.add(buffer);
             return buffer;
         }

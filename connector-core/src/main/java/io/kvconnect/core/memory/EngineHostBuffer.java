@@ -49,6 +49,13 @@ final class EngineHostBuffer implements HostBlockBuffer {
         try {
             return new EngineHostBuffer(owner, arena, arena.allocate(bytes, HostKvMemory.ALIGNMENT), numSlots,
                     slotBytes, onClose);
+        } catch (OutOfMemoryError e) {
+            arena.close();
+            OutOfMemoryError named = new OutOfMemoryError("host buffer of " + numSlots + " slot(s) x "
+                    + ByteSizes.format(slotBytes) + " = " + ByteSizes.format(bytes) + " could not be allocated: "
+                    + e.getMessage());
+            named.initCause(e);
+            throw named;
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;

@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 /**
  * A KV cache in off-heap host memory, allocated once, zeroed and 64-byte aligned, from a shared
@@ -37,9 +38,18 @@ public final class HostKvMemory implements KvMemory {
      *
      * @throws IllegalArgumentException if {@code layout.memory()} is not {@link MemoryKind#HOST} or
      *     the cache does not fit in a {@code long}
-     * @throws OutOfMemoryError if the memory cannot be had
+     * @throws KvMemoryUnavailableException if the memory cannot be had (the machine's memory ran
+     *     out): the message names the cache's size and shape, and nothing stays allocated
      */
     public static HostKvMemory allocate(KvLayout layout) {
+        return allocate(layout, Arena::ofShared);
+    }
+
+    /**
+     * {@link #allocate(KvLayout)} from the arena {@code arenas} supplies (shared: the worker and its
+     * copy stream use the memory); tests pass an arena that runs out of memory.
+     */
+    static HostKvMemory allocate(KvLayout layout, Supplier<Arena> arenas) {
         Objects.requireNonNull(layout, "layout");
         if (layout.memory() != MemoryKind.HOST) {
             throw new IllegalArgumentException("HostKvMemory holds HOST memory, not " + layout.memory());
@@ -52,16 +62,25 @@ public final class HostKvMemory implements KvMemory {
         } catch (ArithmeticException e) {
             throw new IllegalArgumentException("KV cache of " + layout + " is too large", e);
         }
-        Arena arena = Arena.ofShared();
+        Arena arena = arenas.get();
+        MemorySegment[] segments = new MemorySegment[perLayer ? layout.numLayers() : 1];
         try {
-            MemorySegment[] segments = new MemorySegment[perLayer ? layout.numLayers() : 1];
             for (int i = 0; i < segments.length; i++) {
                 // Arena allocations are zero-initialized, so a fresh cache holds zeros.
                 segments[i] = arena.allocate(segmentBytes, ALIGNMENT);
             }
             return new HostKvMemory(layout, arena, segments);
-        } catch (RuntimeException | Error e) {
+        } catch (OutOfMemoryError e) {
             arena.close(); // don't leak the layers allocated before the failure
+            // Said once, with the numbers, instead of a stack trace from deep inside the JDK.
+            throw new KvMemoryUnavailableException("cannot allocate the KV cache of worker "
+                    + layout.tensorParallelRank() + " of " + layout.tensorParallelSize() + ": "
+                    + ByteSizes.format(ByteSizes.saturatedProduct(segmentBytes, segments.length)) + " ("
+                    + layout.numBlocks() + " blocks x " + layout.numLayers() + " layers x "
+                    + ByteSizes.format(layout.bytesPerBlockPerLayer()) + " per block and layer) is more than the "
+                    + "machine could give (" + e.getMessage() + ")", e);
+        } catch (RuntimeException | Error e) {
+            arena.close();
             throw e;
         }
     }

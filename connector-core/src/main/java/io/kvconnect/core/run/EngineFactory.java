@@ -31,7 +31,9 @@ public final class EngineFactory {
      * per worker through its provider.
      *
      * @throws io.kvconnect.api.common.ConfigException if the connector is unknown or its provider
-     *     refuses its configuration
+     *     refuses its configuration, or if the engine's memory could not be had: a worker's KV cache
+     *     (named as {@code config.gpu_blocks}) or the connector's host buffers beyond {@code
+     *     host_memory_budget} (named as {@code config.host_memory_budget}); the message has the sizes
      */
     public static Engine create(EngineConfig config, ConnectorRegistry registry, boolean checkInvariants) {
         EngineInfo info = new EngineInfo("engine-" + UUID.randomUUID(), config.model(), config.blockSize(),
@@ -39,8 +41,12 @@ public final class EngineFactory {
         Optional<EngineSetup.ConnectorSides> sides = config.connector().map(entry -> sides(entry, registry, info));
         EngineSetup setup = new EngineSetup(config.model(), config.blockSize(), config.gpuBlocks(), config.workers(),
                 config.scheduler(), config.kvLayout(), config.verifyKv(), config.cost(), sides, CopyFaults.NONE,
-                checkInvariants, config.eosRate(), config.pacing());
-        return new Engine(setup);
+                checkInvariants, config.eosRate(), config.pacing(), config.hostMemoryBudget());
+        try {
+            return new Engine(setup);
+        } catch (RuntimeException e) {
+            throw MemoryStartFailure.explain(e, config).orElseThrow(() -> e);
+        }
     }
 
     private static EngineSetup.ConnectorSides sides(ConnectorEntry entry, ConnectorRegistry registry, EngineInfo info) {

@@ -20,6 +20,7 @@ import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.kv.ConnectorBlockView;
 import io.kvconnect.core.kv.KvCacheManager;
 import io.kvconnect.core.kv.PrefixHit;
+import io.kvconnect.core.logging.RateLimitedLog;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -159,7 +160,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         this.blockSize = pool.blockSize();
         this.hasher = new BlockHasher(blockSize);
         this.connector = connector;
-        this.connectorView = new ConnectorBlockView(pool);
+        this.connectorView = new ConnectorBlockView(pool, config.connectorBlockReferences(), Thread.currentThread());
         this.connectorName = connectorName == null ? "none" : connectorName;
         this.guard = new HookGuard(connectorName == null ? "none" : connectorName, () -> {
             stats.hookFailures++;
@@ -930,7 +931,8 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
 
     private void receiveFinished(String id, long reportStep) {
         if (!awaitingReceive.contains(id)) {
-            LOG.warn("Finished receive for request '{}' that is not loading; ignored", id);
+            RateLimitedLog.forLogger(LOG).warn("finished-receive-not-loading",
+                    "Finished receive for request '{}' that is not loading; ignored", id);
             return;
         }
         stopAwaitingReceive(id);
@@ -950,7 +952,8 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
 
     private void sendFinished(String id) {
         if (!awaitingSend.contains(id)) {
-            LOG.warn("Finished send for request '{}' whose blocks are not held for sending; ignored", id);
+            RateLimitedLog.forLogger(LOG).warn("finished-send-not-held",
+                    "Finished send for request '{}' whose blocks are not held for sending; ignored", id);
             return;
         }
         stopAwaitingSend(id);

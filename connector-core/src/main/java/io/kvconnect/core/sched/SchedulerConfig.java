@@ -1,7 +1,9 @@
 package io.kvconnect.core.sched;
 
+import io.kvconnect.core.kv.ConnectorBlockView;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.OptionalInt;
 
 /**
  * The scheduler's limits and modes.
@@ -23,11 +25,15 @@ import java.util.Objects;
  *     then it gives up what the connector holds under {@code connectorErrors}
  * @param hookTimeout how long one call of a connector hook may run; a call past it is interrupted
  *     and counts as a failed hook under {@code connectorErrors}
+ * @param connectorBlockReferences the most GPU block references the connector may hold at once
+ *     through its {@code GPUBlockPoolView}, in {@code [1, 2^30]}; empty for the default, half the
+ *     usable blocks (see {@link ConnectorBlockView#defaultMaxReferences})
  */
 public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk,
                               SchedulingPolicy policy, boolean asyncScheduling,
                               LoadFailurePolicy loadFailurePolicy, ConnectorErrorPolicy connectorErrors,
-                              int loadFailureWindow, Duration connectorTimeout, Duration hookTimeout) {
+                              int loadFailureWindow, Duration connectorTimeout, Duration hookTimeout,
+                              OptionalInt connectorBlockReferences) {
     /** The default {@link #loadFailureWindow()}: one step late is tolerated. */
     public static final int DEFAULT_LOAD_FAILURE_WINDOW = 1;
     /** The default {@link #connectorTimeout()}: above every bundled connector's own leases and timeouts. */
@@ -44,6 +50,7 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
         Objects.requireNonNull(connectorErrors, "connectorErrors");
         Objects.requireNonNull(connectorTimeout, "connectorTimeout");
         Objects.requireNonNull(hookTimeout, "hookTimeout");
+        Objects.requireNonNull(connectorBlockReferences, "connectorBlockReferences");
         if (hookTimeout.isNegative() || hookTimeout.isZero()) {
             throw new IllegalArgumentException("hook timeout must be positive, got " + hookTimeout);
         }
@@ -57,6 +64,19 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
         if (connectorTimeout.isNegative() || connectorTimeout.isZero()) {
             throw new IllegalArgumentException("connector timeout must be positive, got " + connectorTimeout);
         }
+        int references = connectorBlockReferences.orElse(1);
+        if (references < 1 || references > ConnectorBlockView.MAX_REFERENCES_LIMIT) {
+            throw new IllegalArgumentException("connector block references must be in [1, "
+                    + ConnectorBlockView.MAX_REFERENCES_LIMIT + "], got " + references);
+        }
+    }
+
+    /** A configuration with the default hook timeout and cap on the connector's block references. */
+    public SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk, SchedulingPolicy policy,
+                           boolean asyncScheduling, LoadFailurePolicy loadFailurePolicy,
+                           ConnectorErrorPolicy connectorErrors, int loadFailureWindow, Duration connectorTimeout) {
+        this(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, loadFailurePolicy,
+                connectorErrors, loadFailureWindow, connectorTimeout, DEFAULT_HOOK_TIMEOUT, OptionalInt.empty());
     }
 
     /** A configuration with the default window and timeout. */
@@ -64,7 +84,7 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
                            boolean asyncScheduling, LoadFailurePolicy loadFailurePolicy,
                            ConnectorErrorPolicy connectorErrors) {
         this(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, loadFailurePolicy,
-                connectorErrors, DEFAULT_LOAD_FAILURE_WINDOW, DEFAULT_CONNECTOR_TIMEOUT, DEFAULT_HOOK_TIMEOUT);
+                connectorErrors, DEFAULT_LOAD_FAILURE_WINDOW, DEFAULT_CONNECTOR_TIMEOUT);
     }
 
     /** A configuration where a throwing hook fails the requests it was about (the default). */
@@ -82,30 +102,41 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
     /** A copy with another load failure policy. */
     public SchedulerConfig withLoadFailurePolicy(LoadFailurePolicy p) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, p,
-                connectorErrors, loadFailureWindow, connectorTimeout, hookTimeout);
+                connectorErrors, loadFailureWindow, connectorTimeout, hookTimeout,
+                connectorBlockReferences);
     }
 
     /** A copy with another connector error policy. */
     public SchedulerConfig withConnectorErrors(ConnectorErrorPolicy p) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, p, loadFailureWindow, connectorTimeout, hookTimeout);
+                loadFailurePolicy, p, loadFailureWindow, connectorTimeout, hookTimeout,
+                connectorBlockReferences);
     }
 
     /** A copy with another load failure window. */
     public SchedulerConfig withLoadFailureWindow(int steps) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, connectorErrors, steps, connectorTimeout, hookTimeout);
+                loadFailurePolicy, connectorErrors, steps, connectorTimeout, hookTimeout, connectorBlockReferences);
     }
 
     /** A copy with another connector timeout. */
     public SchedulerConfig withConnectorTimeout(Duration timeout) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, connectorErrors, loadFailureWindow, timeout, hookTimeout);
+                loadFailurePolicy, connectorErrors, loadFailureWindow, timeout, hookTimeout,
+                connectorBlockReferences);
+    }
+
+    /** A copy with another cap on the connector's block references. */
+    public SchedulerConfig withConnectorBlockReferences(int references) {
+        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
+                loadFailurePolicy, connectorErrors, loadFailureWindow, connectorTimeout, hookTimeout,
+                OptionalInt.of(references));
     }
 
     /** A copy with another hook timeout. */
     public SchedulerConfig withHookTimeout(Duration timeout) {
         return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, connectorErrors, loadFailureWindow, connectorTimeout, timeout);
+                loadFailurePolicy, connectorErrors, loadFailureWindow, connectorTimeout, timeout,
+                connectorBlockReferences);
     }
 }

@@ -118,6 +118,22 @@ class MainTest {
     }
 
     @Test
+    void aKvCacheBeyondTheMemoryLimitExitsTwoNamingGpuBlocksBeforeAnythingIsAllocated() throws IOException {
+        // A small limit, so that the test never depends on (or tries) the machine's memory.
+        Path config = Files.writeString(tmp.resolve("engine.json"), """
+                {"model": "tiny", "gpu_blocks": 4096, "kv_memory_limit": "1MiB"}""");
+
+        int code = execute("run", "--config", config.toString(), "--plugins-dir", emptyPlugins.toString());
+
+        assertEquals(2, code);
+        assertEquals("configuration error: config.gpu_blocks: 4096 blocks per worker need 16.0 MiB of KV memory "
+                + "(1 worker(s) x 4097 blocks x 4.0 KiB = 16.0 MiB), more than is available for it (kv_memory_limit "
+                + "1.0 MiB); allowed: at most 255 blocks per worker with this model, block size and number of "
+                + "workers, or a larger kv_memory_limit", err.toString().strip(), "one line, no stack trace");
+        assertEquals("", out.toString(), "nothing runs before the configuration is valid");
+    }
+
+    @Test
     void aNegativeWarmupExitsTwoBeforeAnythingRuns() {
         int code = execute("run", "--plugins-dir", emptyPlugins.toString(), "--warmup", "-1");
 

@@ -27,8 +27,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Reading the engine's JSON configuration: every key, every refusal, and the messages an operator sees. */
 class EngineConfigReaderTest {
     private static final String TOP_LEVEL_KEYS =
-            "[async_scheduling, block_size, connector, connector_errors, connector_timeout, cost, eos_rate, gpu_blocks, "
-            + "hook_timeout, kv_layout, load_failure_policy, load_failure_window, model, pacing, plugins_dir, "
+            "[async_scheduling, block_size, connector, connector_block_references, connector_errors, connector_timeout, "
+            + "cost, eos_rate, gpu_blocks, hook_timeout, host_memory_budget, "
+            + "kv_layout, kv_memory_limit, load_failure_policy, load_failure_window, model, pacing, plugins_dir, "
             + "scheduler, trusted_plugins, verify_kv, workers]";
     private static final int ONE_MIB = 1 << 20;
 
@@ -264,7 +265,10 @@ class EngineConfigReaderTest {
         "workers, 64",
     })
     void rangeBoundsAreInclusive(String field, int value) {
-        EngineConfig config = EngineConfigReader.parse("{\"" + field + "\": " + value + "}", "test");
+        // Without a memory limit: 16777216 blocks of the default model are terabytes, which the
+        // check of the KV cache's size (EngineLimitsConfigTest) refuses on any machine.
+        EngineConfig config = EngineConfigReader.parse("{\"" + field + "\": " + value
+                + ", \"kv_memory_limit\": " + Long.MAX_VALUE + "}", "test");
 
         int read = switch (field) {
             case "block_size" -> config.blockSize();

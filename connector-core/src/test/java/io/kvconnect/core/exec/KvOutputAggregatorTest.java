@@ -13,6 +13,8 @@ import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.core.exec.KvOutputAggregator.AggregatorCounters;
+import io.kvconnect.core.logging.RateLimitedLog;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -367,6 +369,60 @@ class KvOutputAggregatorTest {
 
         assertEquals(0, agg.pendingCount());
         assertEquals(1, agg.counters().unknown());
+    }
+
+    // ---- log volume -------------------------------------------------------------------------------
+
+    /** Lines the aggregator wrote through a limiter of 10 lines per kind and minute, on a clock the test moves. */
+    private final List<String> logLines = new ArrayList<>();
+    private long nanos;
+    private final RateLimitedLog limiter = new RateLimitedLog((level, line, cause) -> logLines.add(line), 10,
+            Duration.ofMinutes(1), () -> nanos);
+
+    private static Set<String> ids(String prefix, int n) {
+        Set<String> ids = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            ids.add(prefix + i);
+        }
+        return ids;
+    }
+
+    @Test
+    void aHundredThousandUnknownIdsCostABoundedNumberOfLinesAndAreAllCounted() {
+        KvOutputAggregator agg = new KvOutputAggregator(2, OptionalInt.empty(), scheduler, limiter);
+        ConnectorOutput flood = new ConnectorOutput(ids("s", 100_000), ids("r", 100_000), Set.of(), Optional.empty(),
+                List.of(), Optional.empty());
+
+        agg.aggregate(ranks(flood, none()));
+
+        assertEquals(200_000, agg.counters().unknown(), "every unknown report is counted");
+        assertEquals(10, logLines.size(), "one kind, ten lines: " + logLines.size());
+        assertEquals(0, agg.pendingCount());
+
+        nanos += Duration.ofMinutes(1).toNanos();
+        agg.aggregate(ranks(none(), none()));
+
+        assertEquals(11, logLines.size());
+        assertEquals("... and 199990 more like this suppressed in the last 60 s (kind finished-unknown)",
+                logLines.get(10));
+    }
+
+    @Test
+    void repeatedDuplicatesAndFailingAggregatesAreLimitedPerKind() {
+        scheduler.sends.addAll(ids("a", 1000));
+        KvOutputAggregator agg = new KvOutputAggregator(2, OptionalInt.empty(), scheduler, limiter);
+        ConnectorOutput once = new ConnectorOutput(ids("a", 1000), Set.of(), Set.of(), Optional.empty(), List.of(),
+                Optional.of(new BrokenMetadata()));
+
+        for (int step = 0; step < 50; step++) {
+            agg.aggregate(ranks(once, metadata(new BrokenMetadata())));
+        }
+
+        assertEquals(new AggregatorCounters(49 * 1000, 0, 0, 50), agg.counters());
+        assertEquals(20, logLines.size(), "ten duplicate lines and ten aggregate failures: " + logLines);
+        assertEquals(10, logLines.stream().filter(l -> l.startsWith("Ignoring duplicate finished send")).count());
+        assertEquals(10, logLines.stream().filter(l -> l.startsWith("Connector worker metadata aggregate failed"))
+                .count());
     }
 
     // ---- the plain parts ---------------------------------------------------------------------------

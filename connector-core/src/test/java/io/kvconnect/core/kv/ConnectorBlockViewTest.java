@@ -9,13 +9,15 @@ import io.kvconnect.api.common.BlockHash;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** A connector's reference-counted view of the pool. */
+/** A connector's reference-counted view of the pool, and what it refuses. */
 class ConnectorBlockViewTest {
     private final BlockPool pool = new BlockPool(8, 16, true);
-    private final ConnectorBlockView view = new ConnectorBlockView(pool);
+    /** A cap far above the pool, so that only the tests of the cap meet it. */
+    private final ConnectorBlockView view = new ConnectorBlockView(pool, OptionalInt.of(100), Thread.currentThread());
 
     @AfterEach
     void structureHolds() {
@@ -32,6 +34,19 @@ class ConnectorBlockViewTest {
             counts[id] = pool.refCount(id);
         }
         return counts;
+    }
+
+    /**
+     * Makes {@code ids} free and cached (a fresh pool's free blocks are not cached, and a connector
+     * may touch only blocks in use or cached). Call on a fresh pool.
+     */
+    private void cacheFree(int... ids) {
+        int[] all = pool.allocate(pool.numFreeBlocks());
+        for (int id : ids) {
+            pool.cache(new int[] {id}, new BlockHash[] {h(id)}, null);
+        }
+        pool.free(all);
+        pool.takeEvents();
     }
 
     private int[] held(ConnectorBlockView v) {
@@ -53,6 +68,7 @@ class ConnectorBlockViewTest {
 
     @Test
     void touchAndFreeAreCountedPerView() {
+        cacheFree(2, 5);
         view.touch(2, 2, 5);
 
         assertEquals(2, view.heldReferences(2));
@@ -88,6 +104,7 @@ class ConnectorBlockViewTest {
 
     @Test
     void freeingMoreThanHeldThrowsAndChangesNothing() {
+        cacheFree(3, 4);
         int[] engine = pool.allocate(1);
         view.touch(3, 3, 4);
         int[] counts = refCounts();
@@ -116,6 +133,7 @@ class ConnectorBlockViewTest {
 
     @Test
     void freeingAnInvalidIdFreesNothing() {
+        cacheFree(3);
         view.touch(3);
 
         assertThrows(IllegalArgumentException.class, () -> view.free(3, 0));
@@ -149,6 +167,7 @@ class ConnectorBlockViewTest {
 
     @Test
     void releaseAllReturnsEverythingAndCountsIt() {
+        cacheFree(5, 6);
         int[] engine = pool.allocate(2);
         view.touch(engine[0], engine[0], 5, 6, 6, 6);
 
@@ -166,6 +185,7 @@ class ConnectorBlockViewTest {
 
     @Test
     void twoViewsOverOnePoolStayApart() {
+        cacheFree(2, 3);
         var other = new ConnectorBlockView(pool);
         view.touch(2);
         other.touch(2, 3);
@@ -216,5 +236,123 @@ class ConnectorBlockViewTest {
 
         assertEquals(List.of("1:1:true", "3:3:false"), seen);
         assertEquals(Optional.empty(), view.cachedHash(2));
+    }
+
+    // ---- what a connector may touch -------------------------------------------------------------
+
+    @Test
+    void touchingAFreeBlockThatIsNotCachedIsRefusedNamingItAndChangesNothing() {
+        cacheFree(2);
+        int[] engine = pool.allocate(1);
+        int[] counts = refCounts();
+        int free = pool.numFreeBlocks();
+
+        var e = assertThrows(IllegalArgumentException.class, () -> view.touch(engine[0], 2, 6));
+
+        assertEquals("block 6 is free and not cached: a connector may touch only blocks in use or cached; nothing "
+                + "was touched", e.getMessage());
+        assertArrayEquals(counts, refCounts());
+        assertArrayEquals(new int[8], held(view));
+        assertEquals(free, pool.numFreeBlocks());
+        assertEquals(0, view.totalHeld());
+    }
+
+    @Test
+    void blocksInUseAndFreeCachedBlocksMayBeTouched() {
+        cacheFree(2);
+        int[] engine = pool.allocate(1);
+
+        view.touch(engine[0], 2);
+        view.touch(engine[0]); // in use by this connector as well now
+
+        assertEquals(3, view.totalHeld());
+        assertEquals(3, pool.refCount(engine[0]));
+        assertEquals(1, pool.refCount(2));
+        assertEquals(3, view.releaseAll());
+    }
+
+    @Test
+    void theDefaultCapIsHalfTheUsableBlocks() {
+        assertEquals(3, new ConnectorBlockView(pool).maxReferences(), "7 usable blocks");
+        assertEquals(1, new ConnectorBlockView(new BlockPool(2, 16, true)).maxReferences(), "at least one");
+        assertEquals(1024, ConnectorBlockView.defaultMaxReferences(2048));
+    }
+
+    @Test
+    void aTouchBeyondTheCapIsRefusedNamingTheCapAndItsKeyAndChangesNothing() {
+        var capped = new ConnectorBlockView(pool);
+        int[] engine = pool.allocate(7);
+        capped.touch(engine[0], engine[1]);
+        assertEquals(1, capped.availableReferences());
+        int[] counts = refCounts();
+
+        var e = assertThrows(IllegalStateException.class, () -> capped.touch(engine[2], engine[3]));
+
+        assertEquals("connector would hold 4 GPU block references, more than its cap of 3 (engine key "
+                + "connector_block_references); it holds 2 and must free some first; nothing was touched",
+                e.getMessage());
+        assertArrayEquals(counts, refCounts());
+        assertEquals(2, capped.totalHeld());
+        // Repeated touches of one block count too: they are references all the same.
+        assertThrows(IllegalStateException.class, () -> capped.touch(engine[0], engine[0]));
+
+        capped.touch(engine[2]);
+        capped.free(engine[0]);
+        capped.touch(engine[3]);
+        assertEquals(3, capped.totalHeld());
+        assertEquals(0, capped.availableReferences());
+    }
+
+    @Test
+    void aConfiguredCapOutsideItsRangeIsRefused() {
+        assertThrows(IllegalArgumentException.class,
+                () -> new ConnectorBlockView(pool, OptionalInt.of(0), Thread.currentThread()));
+        assertThrows(IllegalArgumentException.class, () -> new ConnectorBlockView(pool,
+                OptionalInt.of(ConnectorBlockView.MAX_REFERENCES_LIMIT + 1), Thread.currentThread()));
+    }
+
+    // ---- the engine thread ----------------------------------------------------------------------
+
+    @Test
+    void everyMethodRefusesAnotherThreadBeforeReadingOrChangingThePool() throws InterruptedException {
+        cacheFree(2);
+        int[] engine = pool.allocate(1);
+        view.touch(2);
+        int[] counts = refCounts();
+        int[] held = held(view);
+        int[] freeQueue = pool.freeQueueOrder();
+        List<Runnable> calls = List.of(
+                () -> view.touch(engine[0]),
+                () -> view.free(2),
+                view::numBlocks,
+                view::numFreeBlocks,
+                view::availableReferences,
+                () -> view.heldReferences(2),
+                () -> view.cachedHash(2),
+                () -> view.forEachCachedBlock((id, hash, free) -> { }));
+        List<Throwable> thrown = new ArrayList<>();
+
+        Thread plugin = Thread.ofPlatform().name("plugin-thread").start(() -> {
+            for (Runnable call : calls) {
+                try {
+                    call.run();
+                    thrown.add(null);
+                } catch (RuntimeException e) {
+                    thrown.add(e);
+                }
+            }
+        });
+        plugin.join();
+
+        assertEquals(calls.size(), thrown.size());
+        for (Throwable t : thrown) {
+            assertTrue(t instanceof IllegalStateException, "refused: " + t);
+            assertEquals("GPUBlockPoolView may be used only on the engine thread (" + Thread.currentThread().getName()
+                    + "); called from plugin-thread", t.getMessage());
+        }
+        assertArrayEquals(counts, refCounts());
+        assertArrayEquals(held, held(view));
+        assertArrayEquals(freeQueue, pool.freeQueueOrder());
+        view.free(2); // the engine thread still may
     }
 }

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.Test;
@@ -115,5 +116,42 @@ class HostKvMemoryTest {
             assertThrows(IllegalStateException.class, () -> memory.block(1));
         }
         assertEquals(kind, memory.layout().layout(), "the layout outlives the memory");
+    }
+
+    /** An arena whose memory has run out: every allocation throws, as a machine without memory would. */
+    private static final class ExhaustedArena implements Arena {
+        private final Arena scope = Arena.ofConfined();
+        boolean closed;
+
+        @Override
+        public MemorySegment allocate(long byteSize, long byteAlignment) {
+            throw new OutOfMemoryError("Unable to allocate " + byteSize + " bytes");
+        }
+
+        @Override
+        public MemorySegment.Scope scope() {
+            return scope.scope();
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+            scope.close();
+        }
+    }
+
+    @Test
+    void memoryTheMachineCannotGiveIsAnErrorNamingTheSizesAndNothingStaysAllocated() {
+        ExhaustedArena arena = new ExhaustedArena();
+        KvLayout layout = KvLayouts.of(KvTestSupport.TINY, 1, 2, 4097, 16, LayoutKind.PER_LAYER);
+
+        KvMemoryUnavailableException e =
+                assertThrows(KvMemoryUnavailableException.class, () -> HostKvMemory.allocate(layout, () -> arena));
+
+        assertEquals("cannot allocate the KV cache of worker 1 of 2: 8.0 MiB (4097 blocks x 2 layers x 1.0 KiB per "
+                + "block and layer) is more than the machine could give (Unable to allocate 4195328 bytes)",
+                e.getMessage());
+        assertTrue(e.getCause() instanceof OutOfMemoryError);
+        assertTrue(arena.closed, "the arena is closed");
     }
 }
