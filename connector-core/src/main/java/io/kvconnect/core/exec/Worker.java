@@ -12,6 +12,7 @@ import io.kvconnect.core.memory.KvMemory;
 import io.kvconnect.core.model.ModelRunner;
 import io.kvconnect.core.sched.SchedulerOutput;
 import io.kvconnect.core.kv.BlockGrants;
+import io.kvconnect.core.logging.RateLimitedLog;
 import io.kvconnect.core.sched.ScheduledWork;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -239,7 +240,9 @@ final class Worker implements AutoCloseable {
         if (e instanceof OutOfMemoryError oom) {
             throw new ConnectorFatalError(connectorName, name, "worker " + rank, oom);
         }
-        LOG.error("Worker {}: connector hook {} threw; the engine contains it and goes on", rank, name, e);
+        // Rate-limited per hook: a connector that throws on every call must not flood the log.
+        RateLimitedLog.forLogger(LOG).error("hook-failed-" + name,
+                "Worker {}: connector hook {} threw; the engine contains it and goes on", rank, name, e);
         failures.add(new HookFailure(rank, name, e));
     }
 
@@ -270,7 +273,8 @@ final class Worker implements AutoCloseable {
             }
             if (missing != null) {
                 unloaded.addAll(missing);
-                LOG.error("Worker {}: connector '{}' loads {} tokens of request {} synchronously but blocks {} were not "
+                RateLimitedLog.forLogger(LOG).error("sync-load-unfilled",
+                        "Worker {}: connector '{}' loads {} tokens of request {} synchronously but blocks {} were not "
                         + "filled by a load copy before the step read them; treated as a failed load", rank,
                         connectorName, w.externalTokens(), w.requestId(), missing);
             }
@@ -296,7 +300,8 @@ final class Worker implements AutoCloseable {
             }
             if (!missing.isEmpty()) {
                 unloaded.addAll(missing);
-                LOG.error("Worker {}: connector '{}' reports the load of request {} finished but blocks {} were not "
+                RateLimitedLog.forLogger(LOG).error("async-load-unfilled",
+                        "Worker {}: connector '{}' reports the load of request {} finished but blocks {} were not "
                         + "filled by a load copy; treated as a failed load", rank, connectorName, id, missing);
             }
         }

@@ -1,5 +1,6 @@
 package io.kvconnect.core.sched;
 
+import io.kvconnect.core.logging.RateLimitedLog;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -97,7 +98,9 @@ final class HookGuard {
             throw new ConnectorFatalError(connectorName, hookName, "the scheduler", oom);
         }
         lastFailure = e;
-        LOG.error("Connector '{}' threw from {}; the engine contains it and goes on", connectorName, hookName, e);
+        // Rate-limited per hook: a connector that throws on every call must not flood the log.
+        RateLimitedLog.forLogger(LOG).error("hook-failed-" + hookName,
+                "Connector '{}' threw from {}; the engine contains it and goes on", connectorName, hookName, e);
         onFailure.run();
     }
 }

@@ -1015,7 +1015,8 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             if (id > 0 && id < pool.numBlocks()) {
                 bad.add(id);
             } else {
-                LOG.error("Connector reported invalid block id {} outside [1, {}); ignored (a connector bug)", id,
+                RateLimitedLog.forLogger(LOG).error("invalid-block-out-of-range",
+                        "Connector reported invalid block id {} outside [1, {}); ignored (a connector bug)", id,
                         pool.numBlocks());
             }
         }
@@ -1071,13 +1072,15 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         int evicted = kv.evict(bad.stream().mapToInt(Integer::intValue).toArray());
         if (late) {
             stats.lateLoadFailureReports++;
-            LOG.error("KV load failure reported later than the load failure window ({} step(s)): outputs computed "
+            RateLimitedLog.forLogger(LOG).error("load-failure-late",
+                    "KV load failure reported later than the load failure window ({} step(s)): outputs computed "
                     + "from the failed blocks were already released; the engine evicted and {} what it still holds "
                     + "(a connector must report a failed load in the step's own output)",
                     config.loadFailureWindow(),
                     config.loadFailurePolicy() == LoadFailurePolicy.FAIL ? "failed" : "recomputes");
         }
-        LOG.warn("KV load failure: {} invalid block(s) reported, {} block(s) computed from them, {} evicted from the "
+        RateLimitedLog.forLogger(LOG).warn("load-failure",
+                "KV load failure: {} invalid block(s) reported, {} block(s) computed from them, {} evicted from the "
                 + "prefix cache, {} request(s) {}", reported, bad.size() - Math.min(reported, bad.size()), evicted,
                 affected.size(), config.loadFailurePolicy() == LoadFailurePolicy.FAIL ? "failed" : "rescheduled");
         return affected;

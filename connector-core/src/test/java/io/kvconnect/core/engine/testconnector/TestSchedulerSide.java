@@ -491,6 +491,9 @@ final class TestSchedulerSide implements SchedulerConnector {
     }
 
     private void planSave(List<Metadata.Save> saves, StepPlan plan, String id, BlockHash h, int gpu, boolean verify) {
+        if (pool.availableReferences() == 0) {
+            return; // the engine's cap on held blocks: this block is not saved (nor compared)
+        }
         Integer storedSlot = stored.get(h);
         if (storedSlot != null) {
             if (verify && config.verifyContent()) {
