@@ -3,6 +3,10 @@
 # ending with a summary table and the scheduler-step target.
 #   bench/run-benchmarks.sh [REGEX] [--quick]     (also: ./kvconnect bench ...)
 # REGEX selects benchmarks (JMH include pattern); --quick is a short smoke run.
+#   bench/run-benchmarks.sh connector-timing [READ_MS] [SESSIONS]     (defaults 5 and 24)
+# shows how the engine times a connector's own threads: one storage tier whose loads take READ_MS
+# of wall time, loaded inline, on its own thread without pacing, and with pacing "loads" (the
+# default); prints time to first token (modelled) and wall time of each.
 # Finds a JDK >= 25 by itself, as ./kvconnect does; needs Maven >= 3.8.7.
 set -euo pipefail
 
@@ -19,8 +23,13 @@ fi
 echo "bench: building the benchmarks (tests skipped) ..." >&2
 (cd "$ROOT" && mvn -B -ntp -q -Dstyle.color=never -DskipTests -pl benchmarks -am package) >&2
 
+CLASS=io.kvconnect.bench.BenchMain
+if [[ "${1:-}" == connector-timing ]]; then
+  CLASS=io.kvconnect.bench.ConnectorTimingComparison
+  shift
+fi
 # The class path is written by maven-dependency-plugin (build-classpath) during package. JMH forks
 # its benchmark JVMs with the same class path; JMH 1.37 itself calls sun.misc.Unsafe.
 exec "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow \
   -cp "$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/classpath.txt")" \
-  io.kvconnect.bench.BenchMain "$@"
+  "$CLASS" "$@"

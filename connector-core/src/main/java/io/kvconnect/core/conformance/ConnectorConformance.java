@@ -545,7 +545,8 @@ public final class ConnectorConformance {
             if (run.lostStepRank() >= 0) {
                 var base = wrapped;
                 wrapped = new EngineSetup.ConnectorSides(base.name(), base.scheduler(), rank -> rank == run.lostStepRank()
-                        ? new LostStepWorkerConnector(base.workers().apply(rank), LOST_STEP_CALL)
+                        ? new FaultyWorkerConnector(base.workers().apply(rank),
+                                FaultInjector.throwingOnce("bindConnectorMetadata", LOST_STEP_CALL))
                         : base.workers().apply(rank));
             }
             sides = Optional.of(wrapped);

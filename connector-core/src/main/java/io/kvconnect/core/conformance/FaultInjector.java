@@ -18,10 +18,29 @@ final class FaultInjector implements CopyFaults {
     private final FaultPlan plan;
     private final SplittableRandom random;
     private final Map<String, LongAdder> injected = new ConcurrentHashMap<>();
+    /** The hook that throws once, at its {@link #onceAt}th call; null when none does. */
+    private final String onceHook;
+    private final int onceAt;
+    private int onceCalls;
 
     FaultInjector(FaultPlan plan, long seed) {
+        this(plan, seed, null, 0);
+    }
+
+    private FaultInjector(FaultPlan plan, long seed, String onceHook, int onceAt) {
         this.plan = plan;
         this.random = new SplittableRandom(seed);
+        this.onceHook = onceHook;
+        this.onceAt = onceAt;
+    }
+
+    /**
+     * An injector that draws nothing and throws just once: in the {@code n}th (1-based) call of
+     * {@code hook}. Wrapping one rank's worker with it makes that rank alone lose one step's
+     * orders, as when a plugin's bind fails after the other ranks took theirs.
+     */
+    static FaultInjector throwingOnce(String hook, int n) {
+        return new FaultInjector(FaultPlan.NONE, 0, hook, n);
     }
 
     /**
@@ -29,6 +48,10 @@ final class FaultInjector implements CopyFaults {
      * hook_throw:<hook>}.
      */
     void maybeThrowIn(String hook) {
+        if (hook.equals(onceHook) && countOnce() == onceAt) {
+            count("hook_throw:" + hook);
+            throw new InjectedFault(hook);
+        }
         if (plan.hookThrowRate() > 0 && draw() < plan.hookThrowRate()) {
             count("hook_throw:" + hook);
             throw new InjectedFault(hook);
@@ -62,6 +85,10 @@ final class FaultInjector implements CopyFaults {
         Map<String, Long> out = new TreeMap<>();
         injected.forEach((k, v) -> out.put(k, v.sum()));
         return out;
+    }
+
+    private synchronized int countOnce() {
+        return ++onceCalls;
     }
 
     private synchronized double draw() {

@@ -13,8 +13,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Forwards every hook, but first throws {@link InjectedFault} at the plan's rate, as a plugin with
- * a bug would. {@code registerKvCaches}, {@code handshakeMetadata} and {@code shutdown} never throw (start-up and tear-down
+ * Forwards every hook, but first throws {@link InjectedFault} where its {@link FaultInjector} says
+ * (at the plan's rate, or once at a given call), as a plugin with a bug would. {@code registerKvCaches}, {@code handshakeMetadata} and {@code shutdown} never throw (start-up and tear-down
  * failures are tested with plugin loading). At the plan's late-report rate, the failed loads the
  * connector reports are held back and reported with the next step's. The worker's thread only.
  */
