@@ -1,4 +1,4 @@
-# Finding a JDK >= 25, shared by ./kvconnect and bench/run-benchmarks.sh (sourced, not run).
+# Finding a JDK >= 25, shared by ./kvconnect and scripts/run-benchmarks.sh (sourced, not run).
 # Looks at JAVA_HOME, then /usr/lib/jvm/*, then `java` on PATH; nobody has to set JAVA_HOME.
 
 MIN_JAVA=25

@@ -60,7 +60,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 // A fixed heap keeps heap resizing out of the measurement. The fork also inherits the launching
-// JVM's options (bench/run-benchmarks.sh passes --sun-misc-unsafe-memory-access=allow: JMH 1.37
+// JVM's options (scripts/run-benchmarks.sh passes --sun-misc-unsafe-memory-access=allow: JMH 1.37
 // calls sun.misc.Unsafe, which JDK 25 warns about).
 @Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
 @State(Scope.Thread)

@@ -27,7 +27,7 @@ import java.util.Locale;
  * registered staging memory, over whatever {@code UCX_TLS} allows: shared memory by default on one
  * host, {@code UCX_TLS=tcp} for UCX over TCP).
  *
- * <p>Run with {@code bench/nixl-transport.sh [--quick]}; not a unit test (timings are not
+ * <p>Run with {@code scripts/nixl-transport.sh [--quick]}; not a unit test (timings are not
  * asserted anywhere). The UCX column says why it is missing where UCX does not work.
  */
 public final class TransportThroughput {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Transfer throughput of the nixl-like connector's transport for blocks of 16 KiB to 4 MiB, as a
 # ratio against a raw loopback socket copy measured in the same run.
-#   bench/nixl-transport.sh [--quick]
+#   scripts/nixl-transport.sh [--quick]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/jdk.sh"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the benchmarks module (and the modules it needs, tests skipped) and runs the JMH benchmarks,
 # ending with a summary table and the scheduler-step target.
-#   bench/run-benchmarks.sh [REGEX] [--quick]     (also: ./kvconnect bench ...)
+#   scripts/run-benchmarks.sh [REGEX] [--quick]     (also: ./kvconnect bench ...)
 # REGEX selects benchmarks (JMH include pattern); --quick is a short smoke run.
-#   bench/run-benchmarks.sh connector-timing [READ_MS] [SESSIONS]     (defaults 5 and 24)
+#   scripts/run-benchmarks.sh connector-timing [READ_MS] [SESSIONS]     (defaults 5 and 24)
 # shows how the engine times a connector's own threads: one storage tier whose loads take READ_MS
 # of wall time, loaded inline, on its own thread without pacing, and with pacing "loads" (the
 # default); prints time to first token (modelled) and wall time of each.
