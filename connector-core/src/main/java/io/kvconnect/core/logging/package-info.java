@@ -1,0 +1,5 @@
+/**
+ * Logging helpers the engine needs beyond SLF4J: a rate limit per kind of line, so a plugin or a
+ * peer that fails on every step fills no disk. Any engine package may depend on it.
+ */
+package io.kvconnect.core.logging;

@@ -1,0 +1,8 @@
+/**
+ * Running an engine end to end: building it from a validated configuration and the discovered
+ * connectors, feeding it a workload in modelled time, and the end report.
+ *
+ * <p>Used by the command line, the conformance kit and the benchmarks; depends on the engine, the
+ * configuration, plugins and workloads.
+ */
+package io.kvconnect.core.run;
