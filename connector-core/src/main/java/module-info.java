@@ -8,6 +8,9 @@
  * loaded from the plugins directory live in module layers of their own and cannot read or reflect
  * into any package of this module.
  */
+// "module": the friend modules named in the qualified exports below are built after this one, so
+// javac cannot find them here; the module system checks nothing about them at run time either.
+@SuppressWarnings("module")
 module kvconnect.core {
     // Transitive: the exported conformance kit takes a ConnectorProvider.
     requires transitive kvconnect.api;
@@ -19,6 +22,17 @@ module kvconnect.core {
     requires jdk.management;
 
     exports io.kvconnect.core.conformance;
+
+    // The launcher's command line (kvconnect.tools) adds its commands to the engine's and builds
+    // engines of its own (disagg's router and engine processes). A qualified export names the one
+    // module that may use a package; plugins and everything else still see none of them.
+    exports io.kvconnect.core.cli to kvconnect.tools;
+    exports io.kvconnect.core.config to kvconnect.tools;
+    exports io.kvconnect.core.engine to kvconnect.tools;
+    exports io.kvconnect.core.plugin to kvconnect.tools;
+    exports io.kvconnect.core.run to kvconnect.tools;
+    exports io.kvconnect.core.sched to kvconnect.tools;
+    exports io.kvconnect.core.workload to kvconnect.tools;
 
     uses io.kvconnect.api.ConnectorProvider;
 

@@ -1,10 +1,11 @@
-package io.kvconnect.core.cli;
+package io.kvconnect.tools.cli;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.core.cli.EngineOptions;
 import io.kvconnect.core.config.ConnectorEntry;
 import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.engine.Engine;

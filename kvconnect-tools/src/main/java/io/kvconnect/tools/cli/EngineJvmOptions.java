@@ -1,4 +1,4 @@
-package io.kvconnect.core.cli;
+package io.kvconnect.tools.cli;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,8 +1,9 @@
-package io.kvconnect.core.cli;
+package io.kvconnect.tools.cli;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.core.cli.EngineOptions;
 import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.plugin.ConnectorDiscovery;
@@ -356,7 +357,7 @@ final class DisaggCommand implements Callable<Integer> {
         // The same JVM options as this engine: the child engines load the same plugins.
         List<String> cmd = new ArrayList<>(List.of(java));
         cmd.addAll(EngineJvmOptions.options());
-        cmd.addAll(List.of("--module-path", modulePath, "--module", "kvconnect.core/io.kvconnect.core.cli.Main",
+        cmd.addAll(List.of("--module-path", modulePath, "--module", "kvconnect.tools/io.kvconnect.tools.cli.Main",
                 "serve", "--role", role, "--transport", transport));
         if (!faults.isBlank()) {
             // Faults are injected where blocks are served; the reader needs a short bound so that a
@@ -365,11 +366,11 @@ final class DisaggCommand implements Callable<Integer> {
             cmd.addAll(role.equals("producer") ? List.of("--faults", faults, "--lease-timeout", "5s")
                     : List.of("--io-timeout", "1s"));
         }
-        if (options.configFile != null) {
-            cmd.addAll(List.of("--config", options.configFile.toString()));
+        if (options.configFile() != null) {
+            cmd.addAll(List.of("--config", options.configFile().toString()));
         }
-        if (options.pluginsDirectory != null) {
-            cmd.addAll(List.of("--plugins-dir", options.pluginsDirectory.toString()));
+        if (options.pluginsDirectoryOption() != null) {
+            cmd.addAll(List.of("--plugins-dir", options.pluginsDirectoryOption().toString()));
         }
         var pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().put(ServeCommand.SECRET_ENV, secret);

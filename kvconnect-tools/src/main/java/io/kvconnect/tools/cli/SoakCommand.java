@@ -1,7 +1,8 @@
-package io.kvconnect.core.cli;
+package io.kvconnect.tools.cli;
 
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.ConnectorConfig;
+import io.kvconnect.core.cli.EngineOptions;
 import io.kvconnect.core.conformance.FaultPlan;
 import io.kvconnect.core.conformance.Soak;
 import io.kvconnect.core.conformance.SoakReport;
