@@ -3,16 +3,18 @@
  * memory, the verifying model, connector discovery and plugin layers, configuration and the
  * command line.
  *
- * <p>Exports only the conformance kit ({@code io.kvconnect.core.conformance}), which third-party
- * connectors' tests run. Connectors reach the engine only through {@code kvconnect.api}; plugins
- * loaded from the plugins directory live in module layers of their own and cannot read or reflect
- * into any package of this module.
+ * <p>Exports nothing to everyone. Connectors reach the engine only through {@code kvconnect.api};
+ * their tests run it through the connector test kit ({@code kvconnect.testkit}). The test kit and
+ * the launcher's command line ({@code kvconnect.tools}) are the engine's two friend modules: each
+ * package either of them needs is exported to it by name, and to no other module. Plugins loaded
+ * from the plugins directory live in module layers of their own and cannot read or reflect into
+ * any package of this module.
  */
 // "module": the friend modules named in the qualified exports below are built after this one, so
 // javac cannot find them here; the module system checks nothing about them at run time either.
 @SuppressWarnings("module")
 module kvconnect.core {
-    // Transitive: the exported conformance kit takes a ConnectorProvider.
+    // Transitive: the packages exported to the friend modules take and return API types.
     requires transitive kvconnect.api;
     requires org.slf4j;
     requires com.fasterxml.jackson.databind;
@@ -21,18 +23,21 @@ module kvconnect.core {
     // The machine's memory (com.sun.management.OperatingSystemMXBean), which bounds the KV cache.
     requires jdk.management;
 
-    exports io.kvconnect.core.conformance;
-
-    // The launcher's command line (kvconnect.tools) adds its commands to the engine's and builds
-    // engines of its own (disagg's router and engine processes). A qualified export names the one
-    // module that may use a package; plugins and everything else still see none of them.
+    // Nothing is exported to everyone. Two friend modules build engines of their own and get, by
+    // name, the packages they need: the connector test kit (kvconnect.testkit: the conformance
+    // kit, its test engine and the soak) and the launcher's command line (kvconnect.tools: it adds
+    // its commands to the engine's, and disagg's router and engine processes). Plugins and every
+    // other module still see none of these packages.
     exports io.kvconnect.core.cli to kvconnect.tools;
     exports io.kvconnect.core.config to kvconnect.tools;
-    exports io.kvconnect.core.engine to kvconnect.tools;
+    exports io.kvconnect.core.engine to kvconnect.testkit, kvconnect.tools;
+    exports io.kvconnect.core.exec to kvconnect.testkit;
+    exports io.kvconnect.core.memory to kvconnect.testkit;
+    exports io.kvconnect.core.model to kvconnect.testkit;
     exports io.kvconnect.core.plugin to kvconnect.tools;
-    exports io.kvconnect.core.run to kvconnect.tools;
-    exports io.kvconnect.core.sched to kvconnect.tools;
-    exports io.kvconnect.core.workload to kvconnect.tools;
+    exports io.kvconnect.core.run to kvconnect.testkit, kvconnect.tools;
+    exports io.kvconnect.core.sched to kvconnect.testkit, kvconnect.tools;
+    exports io.kvconnect.core.workload to kvconnect.testkit, kvconnect.tools;
 
     uses io.kvconnect.api.ConnectorProvider;
 

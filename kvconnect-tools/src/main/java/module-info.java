@@ -14,6 +14,8 @@ module kvconnect.tools {
     requires kvconnect.api;
     // The engine's internals, exported to this module by name (see kvconnect.core's module-info).
     requires kvconnect.core;
+    // The soak command runs the kit's Soak.
+    requires kvconnect.testkit;
     requires com.fasterxml.jackson.databind;
     requires info.picocli;
 

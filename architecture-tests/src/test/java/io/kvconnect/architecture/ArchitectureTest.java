@@ -105,14 +105,16 @@ class ArchitectureTest {
             .allowEmptyShould(true)
             .because("a plugin talks to the engine only through the connector API");
 
-    // The exceptions: io.kvconnect.tools (module kvconnect.tools, the launcher's command line), to
-    // which the engine exports the packages it needs by name, and io.kvconnect.bench (module
+    // The exceptions: io.kvconnect.testkit and io.kvconnect.tools (the engine's friend modules, the
+    // connector test kit and the launcher's command line), to which the engine exports the packages
+    // they need by name, and io.kvconnect.bench (module
     // benchmarks): JMH benchmarks that time the engine's scheduler and block pool themselves. It
     // has no module descriptor and runs on the class path, ships in no distribution, and nothing
     // depends on it (next rule).
     @ArchTest
     static final ArchRule nothingOutsideCoreDependsOnCore = noClasses()
-            .that().resideOutsideOfPackages("io.kvconnect.core..", "io.kvconnect.tools..", "io.kvconnect.bench..")
+            .that().resideOutsideOfPackages("io.kvconnect.core..", "io.kvconnect.testkit..", "io.kvconnect.tools..",
+                    "io.kvconnect.bench..")
             .should().dependOnClassesThat().resideInAPackage("io.kvconnect.core..")
             .because("the engine's internals are not an API (the benchmarks measure them directly)");
 

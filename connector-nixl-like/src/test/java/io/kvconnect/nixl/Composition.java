@@ -1,7 +1,7 @@
 package io.kvconnect.nixl;
 
 import io.kvconnect.api.ConnectorProvider;
-import io.kvconnect.core.conformance.TestEngine;
+import io.kvconnect.testkit.TestEngine;
 import io.kvconnect.multi.MultiConnectorProvider;
 import io.kvconnect.offload.OffloadConnectorProvider;
 import java.util.ArrayList;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.TransferParams;
-import io.kvconnect.core.conformance.TestEngine;
+import io.kvconnect.testkit.TestEngine;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;

@@ -1,7 +1,7 @@
 package io.kvconnect.nixl;
 
 import io.kvconnect.api.common.TransferParams;
-import io.kvconnect.core.conformance.TestEngine;
+import io.kvconnect.testkit.TestEngine;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.kvconnect.core.conformance;
+package io.kvconnect.testkit;
 
 import io.kvconnect.api.ConnectorProvider;
 import io.kvconnect.api.SchedulerContext;

@@ -1,4 +1,4 @@
-package io.kvconnect.core.conformance;
+package io.kvconnect.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

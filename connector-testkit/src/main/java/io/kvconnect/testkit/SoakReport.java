@@ -1,4 +1,4 @@
-package io.kvconnect.core.conformance;
+package io.kvconnect.testkit;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.kvconnect.core.conformance;
+package io.kvconnect.testkit;
 
 import io.kvconnect.api.ConnectorCatalog;
 import io.kvconnect.api.ConnectorProvider;
@@ -75,7 +75,8 @@ import java.util.function.UnaryOperator;
  * <p>A composite connector finds its children in the catalog the kit gives it; add their
  * providers with {@link #withProviders}.
  *
- * <p>The kit needs the engine (module {@code kvconnect.core}) on the test path, not at run time.
+ * <p>A connector adds the kit ({@code connector-testkit}) in test scope; it brings the engine it runs
+ * connectors in, which the connector never needs at run time.
  */
 public final class ConnectorConformance {
     /** The kit's model: 2 layers, 2 KV heads of dim 16 in FP16 (128 bytes per token and layer). */

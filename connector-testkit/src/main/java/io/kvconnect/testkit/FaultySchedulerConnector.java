@@ -1,4 +1,4 @@
-package io.kvconnect.core.conformance;
+package io.kvconnect.testkit;
 
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;

@@ -1,4 +1,4 @@
-package io.kvconnect.core.conformance;
+package io.kvconnect.testkit;
 
 /** Thrown by a connector hook on purpose by a {@link Soak}'s fault plan. */
 final class InjectedFault extends RuntimeException {

@@ -1,4 +1,4 @@
-package io.kvconnect.core.conformance;
+package io.kvconnect.testkit;
 
 import java.util.List;
 import java.util.Objects;
