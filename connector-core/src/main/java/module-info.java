@@ -25,7 +25,7 @@ module kvconnect.core {
 
     // Nothing is exported to everyone. Two friend modules build engines of their own and get, by
     // name, the packages they need: the connector test kit (kvconnect.testkit: the conformance
-    // kit, its test engine and the soak) and the launcher's command line (kvconnect.tools: it adds
+    // kit, its KitEngine and the soak) and the launcher's command line (kvconnect.tools: it adds
     // its commands to the engine's, and disagg's router and engine processes). Plugins and every
     // other module still see none of these packages.
     exports io.kvconnect.core.cli to kvconnect.tools;

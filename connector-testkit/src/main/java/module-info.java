@@ -1,6 +1,6 @@
 /**
  * The kit connector authors test with, in test scope: the conformance kit ({@code
- * ConnectorConformance}), a small verifying engine whose loop a test drives ({@code TestEngine},
+ * ConnectorConformance}), a small verifying engine whose loop a test drives ({@code KitEngine},
  * for connectors that need two engines), and the soak with fault injection ({@code Soak}).
  *
  * <p>Exports only {@code io.kvconnect.testkit}; its fault decorators and catalog are

@@ -1,6 +1,6 @@
 /**
  * The connector test kit: {@link io.kvconnect.testkit.ConnectorConformance} (lifecycle scenarios
- * in a real, small, verifying engine), {@link io.kvconnect.testkit.TestEngine} (such an engine
+ * in a real, small, verifying engine), {@link io.kvconnect.testkit.KitEngine} (such an engine
  * whose loop the test drives, for connectors that need two engines), {@link
  * io.kvconnect.testkit.Soak} with {@link io.kvconnect.testkit.FaultPlan} (randomized rounds with
  * injected faults), and their results.

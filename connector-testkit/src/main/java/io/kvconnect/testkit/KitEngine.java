@@ -39,17 +39,20 @@ import java.util.Optional;
  * is wrong after a drain: a request or block still held, a KV read with wrong content whose output
  * was used, a connector reference leaked, a hook that threw.
  *
+ * <p>Named for the kit rather than "TestEngine", which a connector's test would also import from
+ * JUnit Platform ({@code org.junit.platform.engine.TestEngine}).
+ *
  * <p><b>Thread.</b> One thread drives an instance; it is not thread-safe. Two instances may be
  * driven by one thread alternately (their connectors' own threads run meanwhile).
  */
-public final class TestEngine implements AutoCloseable {
+public final class KitEngine implements AutoCloseable {
     /** The kit's model. */
     public static final ModelShape MODEL = new ModelShape("conformance", 2, 2, 16, DType.FP16);
 
     private final Engine engine;
 
     /**
-     * How to build a test engine.
+     * How to build a kit engine.
      *
      * @param engineId the engine id the connector sees
      * @param workers tensor-parallel workers
@@ -148,7 +151,7 @@ public final class TestEngine implements AutoCloseable {
                            int[] outputTokens) {
     }
 
-    private TestEngine(Engine engine) {
+    private KitEngine(Engine engine) {
         this.engine = engine;
     }
 
@@ -158,7 +161,7 @@ public final class TestEngine implements AutoCloseable {
      *
      * @throws io.kvconnect.api.common.ConfigException if the provider refuses the configuration
      */
-    public static TestEngine create(Optional<ConnectorProvider> provider, Map<String, Object> config, Options o) {
+    public static KitEngine create(Optional<ConnectorProvider> provider, Map<String, Object> config, Options o) {
         return create(provider, List.of(), config, o);
     }
 
@@ -172,7 +175,7 @@ public final class TestEngine implements AutoCloseable {
      * @throws IllegalArgumentException if two providers ({@code provider} included) share a name
      * @throws io.kvconnect.api.common.ConfigException if a provider refuses the configuration
      */
-    public static TestEngine create(Optional<ConnectorProvider> provider, List<? extends ConnectorProvider> others,
+    public static KitEngine create(Optional<ConnectorProvider> provider, List<? extends ConnectorProvider> others,
                                     Map<String, Object> config, Options o) {
         Objects.requireNonNull(others, "others");
         SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, o.asyncScheduling(),
@@ -189,7 +192,7 @@ public final class TestEngine implements AutoCloseable {
             FaultInjector late = new FaultInjector(new FaultPlan(0, 0, 0, 0, 1), 1);
             return created.wrap(s -> s, w -> new FaultyWorkerConnector(w, late));
         });
-        return new TestEngine(new Engine(new EngineSetup(MODEL, o.blockSize(), o.gpuBlocks(), o.workers(), scheduler,
+        return new KitEngine(new Engine(new EngineSetup(MODEL, o.blockSize(), o.gpuBlocks(), o.workers(), scheduler,
                 LayoutKind.PER_LAYER, true, ModelCost.defaults(), sides, CopyFaults.NONE, true, o.eosRate(),
                 Pacing.OFF)));
     }

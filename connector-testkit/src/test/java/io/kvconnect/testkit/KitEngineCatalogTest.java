@@ -17,8 +17,8 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** The catalog a {@link TestEngine}'s connector gets: the provider under test and the ones added beside it. */
-class TestEngineCatalogTest {
+/** The catalog a {@link KitEngine}'s connector gets: the provider under test and the ones added beside it. */
+class KitEngineCatalogTest {
 
     /** Delegates to the test connector, recording the catalog names each side's context shows. */
     private static ConnectorProvider recording(String name, List<List<String>> seen) {
@@ -57,8 +57,8 @@ class TestEngineCatalogTest {
     void bothSidesSeeTheProvidersAddedBesideTheOneUnderTest() throws InterruptedException {
         List<List<String>> seen = java.util.Collections.synchronizedList(new ArrayList<>());
         ConnectorProvider other = recording("other", new ArrayList<>());
-        try (TestEngine e = TestEngine.create(Optional.of(recording("outer", seen)), List.of(other), Map.of(),
-                TestEngine.Options.defaults("e").withWorkers(2))) {
+        try (KitEngine e = KitEngine.create(Optional.of(recording("outer", seen)), List.of(other), Map.of(),
+                KitEngine.Options.defaults("e").withWorkers(2))) {
             e.addRequest("r", new int[] {1, 2, 3, 4, 5}, 2, TransferParams.empty());
             while (e.hasWork()) {
                 e.step();
@@ -73,8 +73,8 @@ class TestEngineCatalogTest {
     @Test
     void withoutOthersTheCatalogHoldsOnlyTheProviderUnderTest() {
         List<List<String>> seen = java.util.Collections.synchronizedList(new ArrayList<>());
-        try (TestEngine e = TestEngine.create(Optional.of(recording("alone", seen)), Map.of(),
-                TestEngine.Options.defaults("e"))) {
+        try (KitEngine e = KitEngine.create(Optional.of(recording("alone", seen)), Map.of(),
+                KitEngine.Options.defaults("e"))) {
             assertEquals(2, seen.size(), seen.toString());
             seen.forEach(names -> assertEquals(List.of("alone"), names));
             assertEquals(List.of(), e.problems());
@@ -84,7 +84,7 @@ class TestEngineCatalogTest {
     @Test
     void twoProvidersWithOneNameAreRefused() {
         List<List<String>> seen = java.util.Collections.synchronizedList(new ArrayList<>());
-        assertThrows(IllegalArgumentException.class, () -> TestEngine.create(Optional.of(recording("x", seen)),
-                List.of(recording("x", seen)), Map.of(), TestEngine.Options.defaults("e")));
+        assertThrows(IllegalArgumentException.class, () -> KitEngine.create(Optional.of(recording("x", seen)),
+                List.of(recording("x", seen)), Map.of(), KitEngine.Options.defaults("e")));
     }
 }
