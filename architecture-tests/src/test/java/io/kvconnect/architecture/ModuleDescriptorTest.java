@@ -37,7 +37,7 @@ class ModuleDescriptorTest {
     @Test
     void everyModuleHasADescriptor() {
         assertEquals(Set.of("kvconnect.api", "kvconnect.core", "kvconnect.offload", "kvconnect.multi",
-                "kvconnect.nixl", "kvconnect.testkit", "kvconnect.tools"), MODULES.keySet());
+                "kvconnect.nixl", "kvconnect.testkit", "kvconnect.testkit.doubles", "kvconnect.tools"), MODULES.keySet());
     }
 
     @Test
