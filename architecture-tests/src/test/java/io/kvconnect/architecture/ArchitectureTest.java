@@ -118,6 +118,41 @@ class ArchitectureTest {
             .should().dependOnClassesThat().resideInAPackage("io.kvconnect.core..")
             .because("the engine's internals are not an API (the benchmarks measure them directly)");
 
+    // The byte-code half of "the host names no connector" (the source half, with its exact
+    // definition, is HostNamesNoConnectorTest): the engine links no class of a bundled plugin.
+    @ArchTest
+    static final ArchRule theEngineLinksNoPlugin = noClasses()
+            .that().resideInAPackage("io.kvconnect.core..")
+            .should().dependOnClassesThat().resideInAnyPackage(PLUGIN_PACKAGES)
+            .because("the engine finds connectors by discovery and names none of them");
+
+    // The test kit, the doubles and the engine link no plugin either: plugins are found through the
+    // catalog; and only the launcher's command line knows the disaggregation connector.
+    @ArchTest
+    static final ArchRule theKitAndTheToolsLinkNoPlugin = noClasses()
+            .that().resideInAnyPackage("io.kvconnect.testkit..", "io.kvconnect.tools..")
+            .should().dependOnClassesThat().resideInAnyPackage(PLUGIN_PACKAGES)
+            .because("connectors are found through discovery or the kit's catalog, never linked");
+
+    @ArchTest
+    static final ArchRule theDoublesDependOnTheApiAndJavaBaseOnly = classes()
+            .that().resideInAPackage("io.kvconnect.testkit.doubles..")
+            .should().onlyDependOnClassesThat(API_OR_JAVA_BASE.or(
+                    JavaClass.Predicates.resideInAPackage("io.kvconnect.testkit.doubles..")))
+            .because("the engine's own tests use the doubles (test scope): they must not need the engine");
+
+    @ArchTest
+    static final ArchRule nothingButTheLauncherDependsOnTheTools = noClasses()
+            .that().resideOutsideOfPackage("io.kvconnect.tools..")
+            .should().dependOnClassesThat().resideInAPackage("io.kvconnect.tools..")
+            .because("kvconnect.tools is the application on top: it exports nothing");
+
+    @ArchTest
+    static final ArchRule theEngineDependsOnNeitherTheKitNorTheTools = noClasses()
+            .that().resideInAPackage("io.kvconnect.core..")
+            .should().dependOnClassesThat().resideInAnyPackage("io.kvconnect.testkit..", "io.kvconnect.tools..")
+            .because("the friend modules build on the engine; the engine must build without them");
+
     @ArchTest
     static final ArchRule nothingDependsOnTheBenchmarks = noClasses()
             .that().resideOutsideOfPackage("io.kvconnect.bench..")
