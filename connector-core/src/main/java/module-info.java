@@ -1,7 +1,7 @@
 /**
  * The kvconnect host engine: block pool and KV-cache manager, scheduler, executor and workers, KV
  * memory, the verifying model, connector discovery and plugin layers, configuration and the
- * command line.
+ * engine's own commands ({@code run}, {@code connectors}).
  *
  * <p>Exports nothing to everyone. Connectors reach the engine only through {@code kvconnect.api};
  * their tests run it through the connector test kit ({@code kvconnect.testkit}). The test kit and
@@ -28,6 +28,19 @@ module kvconnect.core {
     // kit, its KitEngine and the soak) and the launcher's command line (kvconnect.tools: it adds
     // its commands to the engine's, and disagg's router and engine processes). Plugins and every
     // other module still see none of these packages.
+    //
+    // What each friend takes from each package:
+    //   cli       tools: the root command (Main.execute with extra commands), the EngineOptions mixin
+    //   config    tools: the configuration of soak, disagg and serve (EngineConfig, ConnectorEntry)
+    //   engine    testkit: Engine, EngineSetup, EngineInvariants, Pacing; tools: serve's Engine
+    //   exec      testkit: the executor's copy counts in the kit's and the soak's reports
+    //   memory    testkit: CopyFaults, the copy service's fault hook the kit injects through
+    //   model     testkit: ModelCost of the kit's engines
+    //   plugin    tools: discovery of the configured connector (ConnectorDiscovery, ConnectorRegistry)
+    //   run       both: EngineFactory (a connector's sides), WorkloadDriver; tools: RunReport
+    //   sched     testkit: SchedulerConfig and its policies, RequestUpdate, the scheduler's stats;
+    //             tools: RequestUpdate (serve)
+    //   workload  both: the synthetic chat workload; tools: disagg's prompts and Percentiles
     exports io.kvconnect.core.cli to kvconnect.tools;
     exports io.kvconnect.core.config to kvconnect.tools;
     exports io.kvconnect.core.engine to kvconnect.testkit, kvconnect.tools;
