@@ -12,7 +12,6 @@ import io.kvconnect.core.run.EngineFactory;
 import io.kvconnect.core.run.RunReport;
 import io.kvconnect.core.run.WorkloadDriver;
 import io.kvconnect.core.workload.ChatSession;
-import io.kvconnect.core.workload.Percentiles;
 import io.kvconnect.core.workload.PromptBuilder;
 import io.kvconnect.core.workload.SyntheticChatSpec;
 import io.kvconnect.core.workload.SyntheticChatWorkload;
@@ -30,7 +29,6 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
@@ -96,14 +94,6 @@ final class DisaggCommand implements Callable<Integer> {
     private record Child(String side, Process process, OutputStream in) {
     }
 
-    /** Wall-clock times of one turn, in nanoseconds. */
-    private static final class Times {
-        long submitted;
-        long prefilled;
-        long forwarded;
-        long firstToken;
-    }
-
     @Override
     public Integer call() throws Exception {
         if (sessions <= 0) {
@@ -137,7 +127,7 @@ final class DisaggCommand implements Callable<Integer> {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
         Map<String, int[]> outputs = new HashMap<>();
         Map<String, Map<String, Object>> reports = new HashMap<>();
-        Map<String, Times> times = new HashMap<>();
+        Map<String, DisaggReport.Times> times = new HashMap<>();
         int failures = 0;
         long wall0 = System.nanoTime();
         try {
@@ -246,95 +236,30 @@ final class DisaggCommand implements Callable<Integer> {
             single.close();
         }
         baseline = RunReport.of("single engine", single, (System.nanoTime() - b0) / 1e9);
-        RunReport p = report("prefill engine", reports.get("prefill"));
-        RunReport dr = report("decode engine", reports.get("decode"));
+        RunReport p = DisaggReport.engineReport("prefill engine", reports.get("prefill"));
+        RunReport dr = DisaggReport.engineReport("decode engine", reports.get("decode"));
         out.println();
         out.print(RunReport.render(List.of(p, dr, baseline)));
         boolean identical = baseline.sameOutputs(new RunReport("router", Map.of(), outputs));
         boolean verified = !"FAILED".equals(p.sections().get("KV verification").get("result"))
                 && !"FAILED".equals(dr.sections().get("KV verification").get("result"));
-        out.print(summary(dr, times, wall, workload.totalTurns() - failures));
+        out.print(DisaggReport.summary(dr, times, wall, workload.totalTurns() - failures));
         out.println("outputs identical to a single engine: " + (identical ? "yes" : "NO"));
         out.println("KV verification on both engines: " + (verified ? "OK" : "FAILED"));
         out.flush();
         return identical && verified && failures == 0 ? 0 : 1;
     }
 
-    private static RunReport report(String label, Map<String, Object> sections) {
-        Map<String, Map<String, Object>> s = new LinkedHashMap<>();
-        sections.forEach((k, v) -> {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> m = (Map<String, Object>) v;
-            s.put(k, m);
-        });
-        return new RunReport(label, s, Map.of());
-    }
-
-    private static String summary(RunReport decode, Map<String, Times> times, double wall, int turns) {
-        Map<String, Object> c = decode.sections().getOrDefault("connector", Map.of());
-        long bytes = number(c.get("stat: bytes_received"));
-        long micros = number(c.get("stat: receive_micros"));
-        long moving = number(c.get("stat: transfer_micros"));
-        long loads = number(c.get("stat: loads_ok"));
-        long workers = number(decode.sections().getOrDefault("run", Map.of()).get("workers"));
-        String transport = c.keySet().stream().filter(k -> k.startsWith("stat: transport_"))
-                .map(k -> k.substring("stat: transport_".length()).replace("_workers", "")).findFirst().orElse("?");
-        Percentiles prefill = new Percentiles();
-        Percentiles decodePart = new Percentiles();
-        Percentiles router = new Percentiles();
-        Percentiles total = new Percentiles();
-        for (Times t : times.values()) {
-            if (t.firstToken == 0) {
-                continue;
-            }
-            prefill.add((t.prefilled - t.submitted) / 1e6);
-            router.add((t.forwarded - t.prefilled) / 1e6);
-            decodePart.add((t.firstToken - t.forwarded) / 1e6);
-            total.add((t.firstToken - t.submitted) / 1e6);
-        }
-        double transferMs = loads == 0 ? 0 : micros / 1e3 / loads;
-        var sb = new StringBuilder("disaggregation (wall time)\n");
-        sb.append(line("transport", transport));
-        sb.append(line("turns routed", turns + " in " + String.format(Locale.ROOT, "%.2f s", wall)));
-        sb.append(line("loads (per worker)", loads));
-        sb.append(line("KV bytes transferred", bytes));
-        // The micros add up the workers' loads, which run in parallel on the workers.
-        sb.append(line("transfer GB/s (bytes moving)", moving == 0 ? "-" : String.format(Locale.ROOT, "%.3f",
-                bytes / (moving / 1e6 / Math.max(1, workers)) / 1e9)));
-        sb.append(line("transfer GB/s (whole loads)", micros == 0 ? "-" : String.format(Locale.ROOT, "%.3f",
-                bytes / (micros / 1e6 / Math.max(1, workers)) / 1e9)));
-        sb.append(line("TTFT p50/p99 [ms]", pp(total)));
-        sb.append(line("  prefill p50/p99 [ms]", pp(prefill)));
-        sb.append(line("  router hop p50/p99 [ms]", pp(router)));
-        sb.append(line("  decode side p50/p99 [ms]", pp(decodePart)));
-        sb.append(line("    transfer (load), mean [ms]", String.format(Locale.ROOT, "%.2f", transferMs)));
-        sb.append(line("    first step + queueing, mean [ms]", String.format(Locale.ROOT, "%.2f",
-                Math.max(0, decodePart.mean() - transferMs))));
-        return sb.toString();
-    }
-
-    private static String pp(Percentiles p) {
-        return p.count() == 0 ? "-" : String.format(Locale.ROOT, "%.2f / %.2f", p.percentile(50), p.percentile(99));
-    }
-
-    private static String line(String key, Object value) {
-        return String.format(Locale.ROOT, "  %-36s %s%n", key, value);
-    }
-
-    private static long number(Object o) {
-        return o instanceof Number n ? n.longValue() : 0;
-    }
-
     private void submit(Child prefill, JsonMapper mapper, List<ChatSession> all, int s, int turn,
                         List<List<int[]>> histories, Map<String, int[]> prompts, Map<String, int[]> turnOf,
-                        Map<String, Times> times) throws IOException {
+                        Map<String, DisaggReport.Times> times) throws IOException {
         ChatSession session = all.get(s);
         Turn t = session.turns().get(turn);
         int[] prompt = PromptBuilder.build(workloadSystemPrompt(session), histories.get(s), t.userTokens());
         String id = session.id() + "/" + turn;
         prompts.put(id, prompt);
         turnOf.put(id, new int[] {s, turn});
-        var tm = new Times();
+        var tm = new DisaggReport.Times();
         tm.submitted = System.nanoTime();
         times.put(id, tm);
         send(prefill, mapper, Map.of("op", "add", "id", id, "prompt", prompt, "max_tokens", 1,
