@@ -29,12 +29,12 @@ check "its name, version and module are listed" "$WORK/list.txt" "hello         
 MODULES="$ROOT/distribution/target/modules"
 JAR="$WORK/plugins/hello-connector-1.0.0.jar"
 # The engine JVM's options, as ./kvconnect passes them.
-ENGINE_JVM_ARGS="$ROOT/connector-core/src/main/resources/io/kvconnect/core/cli/engine-jvm.args"
-"$JAVA_HOME/bin/java" @"$ENGINE_JVM_ARGS" --module-path "$MODULES:$JAR" --module kvconnect.core/io.kvconnect.core.cli.Main \
+ENGINE_JVM_ARGS="$ROOT/kvconnect-tools/src/main/resources/io/kvconnect/tools/cli/engine-jvm.args"
+"$JAVA_HOME/bin/java" @"$ENGINE_JVM_ARGS" --module-path "$MODULES:$JAR" --module kvconnect.tools/io.kvconnect.tools.cli.Main \
   connectors --plugins-dir "$WORK/none" >"$WORK/modulepath.txt" 2>&1 || true
 check "on the module path it is found as a named module" "$WORK/modulepath.txt" \
   "hello            1.0.0        module_path        com.example.hello        $JAR"
-"$JAVA_HOME/bin/java" @"$ENGINE_JVM_ARGS" -cp "$MODULES/*:$JAR" io.kvconnect.core.cli.Main \
+"$JAVA_HOME/bin/java" @"$ENGINE_JVM_ARGS" -cp "$MODULES/*:$JAR" io.kvconnect.tools.cli.Main \
   connectors --plugins-dir "$WORK/none" >"$WORK/classpath.txt" 2>&1 || true
 check "on the class path it is found through META-INF/services" "$WORK/classpath.txt" \
   "hello            1.0.0        class_path         (unnamed)"

@@ -1,15 +1,20 @@
 /**
  * The kvconnect host engine: block pool and KV-cache manager, scheduler, executor and workers, KV
  * memory, the verifying model, connector discovery and plugin layers, configuration and the
- * command line.
+ * engine's own commands ({@code run}, {@code connectors}).
  *
- * <p>Exports only the conformance kit ({@code io.kvconnect.core.conformance}), which third-party
- * connectors' tests run. Connectors reach the engine only through {@code kvconnect.api}; plugins
- * loaded from the plugins directory live in module layers of their own and cannot read or reflect
- * into any package of this module.
+ * <p>Exports nothing to everyone. Connectors reach the engine only through {@code kvconnect.api};
+ * their tests run it through the connector test kit ({@code kvconnect.testkit}). The test kit and
+ * the launcher's command line ({@code kvconnect.tools}) are the engine's two friend modules: each
+ * package either of them needs is exported to it by name, and to no other module. Plugins loaded
+ * from the plugins directory live in module layers of their own and cannot read or reflect into
+ * any package of this module.
  */
+// "module": the friend modules named in the qualified exports below are built after this one, so
+// javac cannot find them here; the module system checks nothing about them at run time either.
+@SuppressWarnings("module")
 module kvconnect.core {
-    // Transitive: the exported conformance kit takes a ConnectorProvider.
+    // Transitive: the packages exported to the friend modules take and return API types.
     requires transitive kvconnect.api;
     requires org.slf4j;
     requires com.fasterxml.jackson.databind;
@@ -18,7 +23,34 @@ module kvconnect.core {
     // The machine's memory (com.sun.management.OperatingSystemMXBean), which bounds the KV cache.
     requires jdk.management;
 
-    exports io.kvconnect.core.conformance;
+    // Nothing is exported to everyone. Two friend modules build engines of their own and get, by
+    // name, the packages they need: the connector test kit (kvconnect.testkit: the conformance
+    // kit, its KitEngine and the soak) and the launcher's command line (kvconnect.tools: it adds
+    // its commands to the engine's, and disagg's router and engine processes). Plugins and every
+    // other module still see none of these packages.
+    //
+    // What each friend takes from each package:
+    //   cli       tools: the root command (Main.execute with extra commands), the EngineOptions mixin
+    //   config    tools: the configuration of soak, disagg and serve (EngineConfig, ConnectorEntry)
+    //   engine    testkit: Engine, EngineSetup, EngineInvariants, Pacing; tools: serve's Engine
+    //   exec      testkit: the executor's copy counts in the kit's and the soak's reports
+    //   memory    testkit: CopyFaults, the copy service's fault hook the kit injects through
+    //   model     testkit: ModelCost of the kit's engines
+    //   plugin    tools: discovery of the configured connector (ConnectorDiscovery, ConnectorRegistry)
+    //   run       both: EngineFactory (a connector's sides), WorkloadDriver; tools: RunReport
+    //   sched     testkit: SchedulerConfig and its policies, RequestUpdate, the scheduler's stats;
+    //             tools: RequestUpdate (serve)
+    //   workload  both: the synthetic chat workload; tools: disagg's prompts and Percentiles
+    exports io.kvconnect.core.cli to kvconnect.tools;
+    exports io.kvconnect.core.config to kvconnect.tools;
+    exports io.kvconnect.core.engine to kvconnect.testkit, kvconnect.tools;
+    exports io.kvconnect.core.exec to kvconnect.testkit;
+    exports io.kvconnect.core.memory to kvconnect.testkit;
+    exports io.kvconnect.core.model to kvconnect.testkit;
+    exports io.kvconnect.core.plugin to kvconnect.tools;
+    exports io.kvconnect.core.run to kvconnect.testkit, kvconnect.tools;
+    exports io.kvconnect.core.sched to kvconnect.testkit, kvconnect.tools;
+    exports io.kvconnect.core.workload to kvconnect.testkit, kvconnect.tools;
 
     uses io.kvconnect.api.ConnectorProvider;
 

@@ -105,14 +105,53 @@ class ArchitectureTest {
             .allowEmptyShould(true)
             .because("a plugin talks to the engine only through the connector API");
 
-    // The one exception is io.kvconnect.bench (module benchmarks): JMH benchmarks that time the
-    // engine's scheduler and block pool themselves. It has no module descriptor and runs on the
-    // class path, ships in no distribution, and nothing depends on it (next rule).
+    // The exceptions: io.kvconnect.testkit and io.kvconnect.tools (the engine's friend modules, the
+    // connector test kit and the launcher's command line), to which the engine exports the packages
+    // they need by name, and io.kvconnect.bench (module
+    // benchmarks): JMH benchmarks that time the engine's scheduler and block pool themselves. It
+    // has no module descriptor and runs on the class path, ships in no distribution, and nothing
+    // depends on it (next rule).
     @ArchTest
     static final ArchRule nothingOutsideCoreDependsOnCore = noClasses()
-            .that().resideOutsideOfPackages("io.kvconnect.core..", "io.kvconnect.bench..")
+            .that().resideOutsideOfPackages("io.kvconnect.core..", "io.kvconnect.testkit..", "io.kvconnect.tools..",
+                    "io.kvconnect.bench..")
             .should().dependOnClassesThat().resideInAPackage("io.kvconnect.core..")
             .because("the engine's internals are not an API (the benchmarks measure them directly)");
+
+    // The byte-code half of "the host names no connector" (the source half, with its exact
+    // definition, is HostNamesNoConnectorTest): the engine links no class of a bundled plugin.
+    @ArchTest
+    static final ArchRule theEngineLinksNoPlugin = noClasses()
+            .that().resideInAPackage("io.kvconnect.core..")
+            .should().dependOnClassesThat().resideInAnyPackage(PLUGIN_PACKAGES)
+            .because("the engine finds connectors by discovery and names none of them");
+
+    // The test kit, the doubles and the engine link no plugin either: plugins are found through the
+    // catalog; and only the launcher's command line knows the disaggregation connector.
+    @ArchTest
+    static final ArchRule theKitAndTheToolsLinkNoPlugin = noClasses()
+            .that().resideInAnyPackage("io.kvconnect.testkit..", "io.kvconnect.tools..")
+            .should().dependOnClassesThat().resideInAnyPackage(PLUGIN_PACKAGES)
+            .because("connectors are found through discovery or the kit's catalog, never linked");
+
+    @ArchTest
+    static final ArchRule theDoublesDependOnTheApiAndJavaBaseOnly = classes()
+            .that().resideInAPackage("io.kvconnect.testkit.doubles..")
+            .should().onlyDependOnClassesThat(API_OR_JAVA_BASE.or(
+                    JavaClass.Predicates.resideInAPackage("io.kvconnect.testkit.doubles..")))
+            .because("the engine's own tests use the doubles (test scope): they must not need the engine");
+
+    @ArchTest
+    static final ArchRule nothingButTheLauncherDependsOnTheTools = noClasses()
+            .that().resideOutsideOfPackage("io.kvconnect.tools..")
+            .should().dependOnClassesThat().resideInAPackage("io.kvconnect.tools..")
+            .because("kvconnect.tools is the application on top: it exports nothing");
+
+    @ArchTest
+    static final ArchRule theEngineDependsOnNeitherTheKitNorTheTools = noClasses()
+            .that().resideInAPackage("io.kvconnect.core..")
+            .should().dependOnClassesThat().resideInAnyPackage("io.kvconnect.testkit..", "io.kvconnect.tools..")
+            .because("the friend modules build on the engine; the engine must build without them");
 
     @ArchTest
     static final ArchRule nothingDependsOnTheBenchmarks = noClasses()
@@ -131,10 +170,10 @@ class ArchitectureTest {
     // passes to java); an engine process started from Java code must take them from there.
     @ArchTest
     static final ArchRule engineProcessesStartWithTheEngineJvmOptions = classes()
-            .that().resideInAPackage("io.kvconnect.core..")
+            .that().resideInAnyPackage("io.kvconnect.core..", "io.kvconnect.tools..")
             .and(DescribedPredicate.describe("start a process", (JavaClass c) -> c.getConstructorCallsFromSelf()
                     .stream().anyMatch(call -> call.getTargetOwner().isEquivalentTo(ProcessBuilder.class))))
-            .should().dependOnClassesThat().haveFullyQualifiedName("io.kvconnect.core.cli.EngineJvmOptions")
+            .should().dependOnClassesThat().haveFullyQualifiedName("io.kvconnect.tools.cli.EngineJvmOptions")
             .because("every engine JVM runs with Unsafe memory access and native access denied "
                     + "(engine-jvm.args), the child engines of disagg included");
 

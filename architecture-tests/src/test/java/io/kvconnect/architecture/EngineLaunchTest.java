@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
  */
 class EngineLaunchTest {
     /** The one list, relative to the repository root. */
-    private static final String OPTIONS = "connector-core/src/main/resources/io/kvconnect/core/cli/engine-jvm.args";
-    private static final String ENGINE_MAIN = "io.kvconnect.core.cli.Main";
+    private static final String OPTIONS = "kvconnect-tools/src/main/resources/io/kvconnect/tools/cli/engine-jvm.args";
+    private static final String ENGINE_MAIN = "io.kvconnect.tools.cli.Main";
     // The tests run in architecture-tests/, one level below the repository root.
     private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
 
@@ -53,9 +53,11 @@ class EngineLaunchTest {
     }
 
     @Test
-    void theTestJvmsOfTheEngineAndOfNixlLikeReadTheSameFile() throws IOException {
+    void theTestJvmsOfTheEngineTheToolsAndNixlLikeReadTheSameFile() throws IOException {
+        assertEquals(1, count(Files.readString(ROOT.resolve("kvconnect-tools/pom.xml")),
+                "@${project.basedir}/src/main/resources/io/kvconnect/tools/cli/engine-jvm.args"));
         assertEquals(1, count(Files.readString(ROOT.resolve("connector-core/pom.xml")),
-                "@${project.basedir}/src/main/resources/io/kvconnect/core/cli/engine-jvm.args"));
+                "@${project.basedir}/../" + OPTIONS));
         assertEquals(1, count(Files.readString(ROOT.resolve("connector-nixl-like/pom.xml")),
                 "@${project.basedir}/../" + OPTIONS));
     }

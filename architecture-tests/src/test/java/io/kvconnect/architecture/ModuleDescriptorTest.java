@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.lang.module.ModuleDescriptor;
 import java.net.URL;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -19,6 +20,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** The module descriptors of the project's jars say what the architecture promises. */
 class ModuleDescriptorTest {
+    /** The modules the engine exports packages to: the connector test kit and the launcher's command line. */
+    static final Set<String> ENGINE_FRIENDS = Set.of("kvconnect.testkit", "kvconnect.tools");
     private static final Map<String, ModuleDescriptor> MODULES = new TreeMap<>();
 
     @BeforeAll
@@ -36,7 +39,7 @@ class ModuleDescriptorTest {
     @Test
     void everyModuleHasADescriptor() {
         assertEquals(Set.of("kvconnect.api", "kvconnect.core", "kvconnect.offload", "kvconnect.multi",
-                "kvconnect.nixl"), MODULES.keySet());
+                "kvconnect.nixl", "kvconnect.testkit", "kvconnect.testkit.doubles", "kvconnect.tools"), MODULES.keySet());
     }
 
     @Test
@@ -52,16 +55,47 @@ class ModuleDescriptorTest {
         assertTrue(api.opens().isEmpty());
     }
 
+    /**
+     * The engine's module-info: no unqualified {@code exports} at all; every qualified one names
+     * only the friend modules ({@link #ENGINE_FRIENDS}); and it opens only the command-line package,
+     * to picocli.
+     */
     @Test
-    void theEngineExportsOnlyTheConformanceKit() {
+    void theEngineExportsNothingToAllAndItsInternalsOnlyToItsFriends() {
         ModuleDescriptor core = MODULES.get("kvconnect.core");
-        // Only the conformance kit, which third-party connectors' tests call; every engine internal stays hidden.
-        assertEquals(Set.of("io.kvconnect.core.conformance"), core.exports().stream()
-                .map(ModuleDescriptor.Exports::source).collect(java.util.stream.Collectors.toSet()),
-                "engine exports: " + core.exports());
-        assertTrue(core.opens().stream().allMatch(o -> !o.targets().isEmpty()),
-                "the engine opens packages only to named frameworks: " + core.opens());
+        assertEquals(List.of(), core.exports().stream().filter(e -> !e.isQualified()).toList(),
+                "engine exports to everyone");
+        for (ModuleDescriptor.Exports e : core.exports()) {
+            assertTrue(ENGINE_FRIENDS.containsAll(e.targets()), "engine exports to a module not its friend: " + e);
+        }
+        assertEquals(ENGINE_FRIENDS, core.exports().stream().flatMap(e -> e.targets().stream())
+                .collect(Collectors.toSet()), "both friends use the engine: " + core.exports());
+        assertEquals(Set.of("io.kvconnect.core.cli to [info.picocli]"), core.opens().stream()
+                .map(o -> o.source() + " to " + o.targets()).collect(Collectors.toSet()));
         assertTrue(core.uses().contains("io.kvconnect.api.ConnectorProvider"));
+    }
+
+    @Test
+    void theTestKitExportsItsApiOnlyAndTheDoublesNeedOnlyTheApi() {
+        ModuleDescriptor kit = MODULES.get("kvconnect.testkit");
+        assertEquals(Set.of("io.kvconnect.testkit"), exported(kit));
+        assertTrue(kit.opens().isEmpty(), "testkit opens " + kit.opens());
+        assertEquals(Set.of("kvconnect.api", "kvconnect.testkit.doubles"), kit.requires().stream()
+                .filter(r -> r.modifiers().contains(ModuleDescriptor.Requires.Modifier.TRANSITIVE))
+                .map(ModuleDescriptor.Requires::name).collect(Collectors.toSet()),
+                "what a connector's tests get with the kit");
+
+        ModuleDescriptor doubles = MODULES.get("kvconnect.testkit.doubles");
+        assertEquals(Set.of("io.kvconnect.testkit.doubles"), exported(doubles));
+        assertEquals(Set.of("java.base", "kvconnect.api"), names(doubles.requires()));
+    }
+
+    @Test
+    void theToolsExportNothing() {
+        ModuleDescriptor tools = MODULES.get("kvconnect.tools");
+        assertTrue(tools.exports().isEmpty(), "tools export " + tools.exports());
+        assertTrue(tools.opens().stream().allMatch(o -> o.targets().equals(Set.of("info.picocli"))),
+                "tools open " + tools.opens());
     }
 
     @ParameterizedTest
@@ -77,6 +111,11 @@ class ModuleDescriptorTest {
                     || required.startsWith("java.") || required.startsWith("jdk."), name + " requires " + required);
         }
         assertTrue(names(plugin.requires()).contains("kvconnect.api"));
+    }
+
+    private static Set<String> exported(ModuleDescriptor d) {
+        assertTrue(d.exports().stream().noneMatch(ModuleDescriptor.Exports::isQualified), d.name() + ": " + d.exports());
+        return d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet());
     }
 
     private static Set<String> names(Set<ModuleDescriptor.Requires> requires) {

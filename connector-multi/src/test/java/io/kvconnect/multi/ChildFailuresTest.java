@@ -68,8 +68,8 @@ class ChildFailuresTest {
         h.children.forEach(c -> c.calls.clear());
         Consumer<MultiScheduler> call = switch (hook) {
             case "bindSchedulerState" -> x -> x.bindSchedulerState(h.state);
-            case "onNewRequest" -> x -> x.onNewRequest(new FakeRequest("r"));
-            case "updateStateAfterAlloc" -> x -> x.updateStateAfterAlloc(new FakeRequest("r"),
+            case "onNewRequest" -> x -> x.onNewRequest(Harness.request("r"));
+            case "updateStateAfterAlloc" -> x -> x.updateStateAfterAlloc(Harness.request("r"),
                     BlockIds.of(1), 0);
             case "updateConnectorOutput" -> x -> x.updateConnectorOutput(ConnectorOutput.EMPTY);
             case "resetCache" -> MultiScheduler::resetCache;

@@ -81,7 +81,7 @@ class FinishedCountTest {
         Harness h = new Harness(2, "a", "b");
         h.child(1).expected = OptionalInt.of(1);
         h.scheduler.expectedFinishedCount();
-        var r = new FakeRequest("r");
+        var r = Harness.request("r");
         h.child(1).matches.put("r", MatchResult.async(8));
         h.scheduler.getNumNewMatchedTokens(r, 0);
         h.scheduler.updateStateAfterAlloc(r, BlockIds.of(1, 2, 3), 8);

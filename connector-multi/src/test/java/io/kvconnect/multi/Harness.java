@@ -1,14 +1,20 @@
 package io.kvconnect.multi;
 
+import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
+import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.testkit.doubles.FakeBlockPool;
+import io.kvconnect.testkit.doubles.FakeRequest;
+import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
+import io.kvconnect.testkit.doubles.FakeSchedulerState;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -27,6 +33,9 @@ import java.util.function.Supplier;
  * concatenated. Hook failures are recorded, not thrown, as the engine contains them.
  */
 final class Harness {
+    /** Usable blocks of the engine's pool. */
+    static final int BLOCKS = 64;
+
     final int workers;
     final List<String> keys = new ArrayList<>();
     final List<FakeScheduler> children = new ArrayList<>();
@@ -34,7 +43,9 @@ final class Harness {
     final List<List<FakeWorker>> workerChildren = new ArrayList<>();
     final MultiScheduler scheduler;
     final List<MultiWorker> workerSides = new ArrayList<>();
-    final FakeState state = new FakeState();
+    /** The engine's pool view of the composite: one reference per block at most, block 7 cached. */
+    final FakeBlockPool pool = new FakeBlockPool(BLOCKS).cache(7, new BlockHash(7, 7, 7, 7));
+    final FakeSchedulerState state = new FakeSchedulerState(4, pool);
     final List<RuntimeException> workerFailures = new ArrayList<>();
     final List<RuntimeException> schedulerFailures = new ArrayList<>();
     final Set<String> finishedSinceLastStep = new LinkedHashSet<>();
@@ -79,12 +90,23 @@ final class Harness {
     /** The engine's {@code finish}: the composite's answer, and the id for the next step's workers. */
     FinishResult finish(String requestId) {
         finishedSinceLastStep.add(requestId);
-        return scheduler.requestFinished(new FakeRequest(requestId), BlockIds.of(1, 2));
+        return scheduler.requestFinished(request(requestId), BlockIds.of(1, 2));
     }
 
     /** One step with nothing scheduled: build, run every worker, aggregate, update. */
     ConnectorOutput step() {
-        return step(FakeOutput.of(++step, Set.copyOf(finishedSinceLastStep)));
+        return step(new FakeSchedulerOutput(++step, List.of(), Set.of(), Set.copyOf(finishedSinceLastStep)));
+    }
+
+    /** A waiting request of 64 tokens (ids 0 to 63), a made-up hash per block of 4, at most 8 output tokens. */
+    static FakeRequest request(String requestId) {
+        return request(requestId, 64, TransferParams.empty());
+    }
+
+    /** A waiting request of {@code tokens} tokens with {@code params}, as {@link #request(String)}. */
+    static FakeRequest request(String requestId, int tokens, TransferParams params) {
+        return FakeRequest.builder(requestId).countingTokens(tokens).syntheticBlockHashes(4).maxTokens(8)
+                .transferParams(params).build();
     }
 
     ConnectorOutput step(SchedulerOutputView view) {

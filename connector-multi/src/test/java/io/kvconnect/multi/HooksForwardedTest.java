@@ -14,6 +14,7 @@ import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.scheduler.SchedulerState;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.ArrayList;
@@ -71,14 +72,14 @@ class HooksForwardedTest {
     /** Each scheduler hook, called once on the composite; the map must name every interface method. */
     private static Map<String, Consumer<MultiScheduler>> schedulerCalls(Harness h) {
         Map<String, Consumer<MultiScheduler>> calls = new LinkedHashMap<>();
-        var r = new FakeRequest("r");
+        var r = Harness.request("r");
         calls.put("bindSchedulerState", s -> s.bindSchedulerState(h.state));
         calls.put("setHandshakeMetadata", s -> s.setHandshakeMetadata(Map.of()));
         calls.put("expectedFinishedCount", MultiScheduler::expectedFinishedCount);
         calls.put("onNewRequest", s -> s.onNewRequest(r));
         calls.put("getNumNewMatchedTokens", s -> s.getNumNewMatchedTokens(r, 0));
         calls.put("updateStateAfterAlloc", s -> s.updateStateAfterAlloc(r, BlockIds.of(1), 0));
-        calls.put("buildConnectorMetadata", s -> s.buildConnectorMetadata(FakeOutput.of(1, Set.of())));
+        calls.put("buildConnectorMetadata", s -> s.buildConnectorMetadata(FakeSchedulerOutput.of(1, List.of())));
         calls.put("updateConnectorOutput", s -> s.updateConnectorOutput(ConnectorOutput.EMPTY));
         calls.put("requestFinished", s -> s.requestFinished(r, BlockIds.of(1)));
         calls.put("takeEvents", MultiScheduler::takeEvents);

@@ -27,7 +27,7 @@ class LoadRoutingTest {
         Harness h = new Harness(1, "a", "b", "c");
         h.child(1).matches.put("r", MatchResult.sync(8));
         h.child(2).matches.put("r", MatchResult.async(12));
-        var r = new FakeRequest("r");
+        var r = Harness.request("r");
 
         assertEquals(MatchResult.sync(8), h.scheduler.getNumNewMatchedTokens(r, 4));
         for (FakeScheduler child : h.children) {
@@ -47,7 +47,7 @@ class LoadRoutingTest {
     void anAsynchronousLoadIsReportedToItsLoaderOnly() {
         Harness h = new Harness(2, "a", "b");
         h.child(1).matches.put("r", MatchResult.async(8));
-        var r = new FakeRequest("r");
+        var r = Harness.request("r");
         assertEquals(MatchResult.async(8), h.scheduler.getNumNewMatchedTokens(r, 0));
         h.scheduler.updateStateAfterAlloc(r, BLOCKS, 8);
 
@@ -68,7 +68,7 @@ class LoadRoutingTest {
     @Test
     void askLaterFromAHigherPriorityChildDefersTheRequestButFromALowerOneItDoesNot() {
         Harness h = new Harness(1, "a", "b");
-        var r = new FakeRequest("r");
+        var r = Harness.request("r");
 
         h.child(0).matches.put("r", MatchResult.askLater());
         h.child(1).matches.put("r", MatchResult.sync(8));
@@ -92,7 +92,7 @@ class LoadRoutingTest {
     @Test
     void noStaleChoiceSurvivesALaterLookupThatFindsNothing() {
         Harness h = new Harness(2, "a", "b");
-        var r = new FakeRequest("r");
+        var r = Harness.request("r");
         h.child(1).matches.put("r", MatchResult.async(8));
         assertEquals(MatchResult.async(8), h.scheduler.getNumNewMatchedTokens(r, 0));
 
@@ -124,7 +124,7 @@ class LoadRoutingTest {
     @Test
     void aFinishedRequestForgetsItsChoice() {
         Harness h = new Harness(1, "a", "b");
-        var r = new FakeRequest("r");
+        var r = Harness.request("r");
         h.child(0).matches.put("r", MatchResult.sync(8));
         h.scheduler.getNumNewMatchedTokens(r, 0);
         h.finish("r");
@@ -139,7 +139,7 @@ class LoadRoutingTest {
         h.child(2).matches.put("r", MatchResult.sync(8));
 
         var e = assertThrows(ChildFailedException.class,
-                () -> h.scheduler.getNumNewMatchedTokens(new FakeRequest("r"), 0));
+                () -> h.scheduler.getNumNewMatchedTokens(Harness.request("r"), 0));
         assertEquals("0:a", e.child());
         assertTrue(e.getMessage().contains("child connector 0:a failed in getNumNewMatchedTokens"), e.getMessage());
         assertEquals(1, e.getSuppressed().length);
@@ -150,12 +150,12 @@ class LoadRoutingTest {
         // The same for a hook about a request that returns nothing: every child, then one exception.
         h.child(0).throwIn.add("updateStateAfterAlloc");
         var alloc = assertThrows(ChildFailedException.class,
-                () -> h.scheduler.updateStateAfterAlloc(new FakeRequest("r"), BLOCKS, 0));
+                () -> h.scheduler.updateStateAfterAlloc(Harness.request("r"), BLOCKS, 0));
         assertEquals("0:a", alloc.child());
         assertEquals(1, h.child(2).calls("updateStateAfterAlloc").size());
         h.child(1).throwIn.add("onNewRequest");
         h.child(2).throwIn.add("onNewRequest");
-        var added = assertThrows(ChildFailedException.class, () -> h.scheduler.onNewRequest(new FakeRequest("s")));
+        var added = assertThrows(ChildFailedException.class, () -> h.scheduler.onNewRequest(Harness.request("s")));
         assertEquals("1:b", added.child());
         assertEquals("2:c", ((ChildFailedException) added.getSuppressed()[0]).child());
         assertEquals(1, h.child(0).calls("onNewRequest").size());
@@ -164,8 +164,8 @@ class LoadRoutingTest {
     @Test
     void theChosenChildsFailedBuildFailsOnlyItsOwnLoadsAndTheOthersOrdersStillGoOut() {
         Harness h = new Harness(2, "a", "b");
-        var r1 = new FakeRequest("r1");
-        var r2 = new FakeRequest("r2");
+        var r1 = Harness.request("r1");
+        var r2 = Harness.request("r2");
         h.child(0).matches.put("r1", MatchResult.async(8)); // a loads r1 asynchronously
         h.child(1).matches.put("r2", MatchResult.sync(4)); // b loads r2 synchronously
         h.scheduler.getNumNewMatchedTokens(r1, 4);
@@ -201,19 +201,19 @@ class LoadRoutingTest {
         var params = TransferParams.of(Map.of(
                 "0:nixl", Map.of("remote_engine", "p1", "blocks", List.of(1L, 2L)),
                 "1:offload", Map.of("hint", true)));
-        var r = new FakeRequest("r", 64, params);
+        var r = Harness.request("r", 64, params);
         h.scheduler.onNewRequest(r);
         assertEquals("p1", h.child(0).seenRequests.getLast().transferParams().getString("remote_engine").orElseThrow());
         assertTrue(h.child(1).seenRequests.getLast().transferParams().getFlag("hint"));
         assertEquals("r", h.child(0).seenRequests.getLast().requestId());
 
         // Parameters of a single connector (no object under the child's key) are shown as they are.
-        var plain = new FakeRequest("p", 64, TransferParams.of(Map.of("remote_engine", "p2")));
+        var plain = Harness.request("p", 64, TransferParams.of(Map.of("remote_engine", "p2")));
         h.scheduler.onNewRequest(plain);
         assertEquals(plain, h.child(0).seenRequests.getLast(), "passed through, not wrapped");
 
         // The scheduler view shows them the same way.
-        h.state.waiting.add(r);
+        h.state.waiting().add(r);
         var seen = h.child(1).state.findRequest("r").orElseThrow();
         assertTrue(seen.transferParams().getFlag("hint"));
         assertTrue(h.child(1).state.waitingRequests().getFirst().transferParams().getFlag("hint"));
@@ -227,7 +227,7 @@ class LoadRoutingTest {
         // decode side's 1:nixl-like was shown the whole {"0:nixl-like": ...} wrapper, found no remote
         // parameters and computed locally, leaving the producer's blocks to its lease.
         Harness h = new Harness(1, "offload", "nixl", "multi");
-        var r = new FakeRequest("r", 64, TransferParams.of(Map.of("0:nixl", Map.of("remote_engine", "p1"),
+        var r = Harness.request("r", 64, TransferParams.of(Map.of("0:nixl", Map.of("remote_engine", "p1"),
                 "1:multi", Map.of("inner", true))));
         h.scheduler.onNewRequest(r);
         assertEquals("p1", h.child(1).seenRequests.getLast().transferParams().getString("remote_engine").orElseThrow());
@@ -235,12 +235,12 @@ class LoadRoutingTest {
         assertEquals(r, h.child(0).seenRequests.getLast(), "no part for offload: shown as it is");
 
         // Two parts for one connector type and none under the child's own key: nothing is guessed.
-        var two = new FakeRequest("t", 64, TransferParams.of(Map.of("0:nixl", Map.of("remote_engine", "a"),
+        var two = Harness.request("t", 64, TransferParams.of(Map.of("0:nixl", Map.of("remote_engine", "a"),
                 "2:nixl", Map.of("remote_engine", "b"))));
         h.scheduler.onNewRequest(two);
         assertEquals(two, h.child(1).seenRequests.getLast());
         // A key that only ends like the child's (no index before the colon) is not the same connector.
-        var odd = new FakeRequest("o", 64, TransferParams.of(Map.of("x:nixl", Map.of("remote_engine", "c"))));
+        var odd = Harness.request("o", 64, TransferParams.of(Map.of("x:nixl", Map.of("remote_engine", "c"))));
         h.scheduler.onNewRequest(odd);
         assertEquals(odd, h.child(1).seenRequests.getLast());
     }

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.ConnectorProvider;
-import io.kvconnect.core.conformance.ConformanceResult;
-import io.kvconnect.core.conformance.ConnectorConformance;
+import io.kvconnect.testkit.ConformanceResult;
+import io.kvconnect.testkit.ConnectorConformance;
 import io.kvconnect.offload.OffloadConnectorProvider;
 import java.util.List;
 import java.util.Map;

@@ -2,9 +2,9 @@ package io.kvconnect.multi;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.core.conformance.FaultPlan;
-import io.kvconnect.core.conformance.Soak;
-import io.kvconnect.core.conformance.SoakReport;
+import io.kvconnect.testkit.FaultPlan;
+import io.kvconnect.testkit.Soak;
+import io.kvconnect.testkit.SoakReport;
 import io.kvconnect.offload.OffloadConnectorProvider;
 import java.util.List;
 import java.util.Map;

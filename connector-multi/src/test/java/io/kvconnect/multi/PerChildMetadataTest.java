@@ -12,6 +12,7 @@ import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
 import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -186,7 +187,7 @@ class PerChildMetadataTest {
     @Test
     void eachChildBuildsFromTheStepAndTheSameOutputObjectWhenNothingIsNested() {
         Harness h = new Harness(1, "a", "b");
-        var view = FakeOutput.of(3, Set.of("x"));
+        var view = new FakeSchedulerOutput(3, List.of(), Set.of(), Set.of("x"));
         h.step(view);
         assertTrue(h.child(0).seenOutputs.getFirst() == view && h.child(1).seenOutputs.getFirst() == view,
                 "no wrapper unless a request carries nested transfer parameters");

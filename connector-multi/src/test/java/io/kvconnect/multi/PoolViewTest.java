@@ -21,22 +21,22 @@ class PoolViewTest {
 
         a.touch(5, 5, 6);
         b.touch(6);
-        assertEquals(2, h.state.heldReferences(5), "the engine counts the composite's references");
-        assertEquals(2, h.state.heldReferences(6));
+        assertEquals(2, h.pool.heldReferences(5), "the engine counts the composite's references");
+        assertEquals(2, h.pool.heldReferences(6));
         assertEquals(2, a.heldReferences(5));
         assertEquals(0, b.heldReferences(5));
         assertEquals(1, b.heldReferences(6));
 
         var e = assertThrows(IllegalStateException.class, () -> b.free(5));
         assertEquals(true, e.getMessage().contains("1:b"), e.getMessage());
-        assertEquals(2, h.state.heldReferences(5), "nothing was freed");
+        assertEquals(2, h.pool.heldReferences(5), "nothing was freed");
         assertThrows(IllegalStateException.class, () -> b.free(6, 6), "more than it holds: nothing freed");
         assertEquals(1, b.heldReferences(6));
 
         a.free(5, 6);
         b.free(6);
         assertEquals(1, a.heldReferences(5));
-        assertEquals(0, h.state.heldReferences(6));
+        assertEquals(0, h.pool.heldReferences(6));
         assertEquals(1, h.scheduler.poolView(0).totalHeld());
         assertEquals(0, h.scheduler.poolView(1).totalHeld());
     }
@@ -50,8 +50,8 @@ class PoolViewTest {
         a.touch(1, 2, 3);
         b.touch(3);
 
-        assertEquals(FakeState.BLOCKS - 4, a.availableReferences(), "the engine caps the composite as one connector");
-        assertEquals(FakeState.BLOCKS - 4, b.availableReferences());
+        assertEquals(Harness.BLOCKS - 4, a.availableReferences(), "the engine caps the composite as one connector");
+        assertEquals(Harness.BLOCKS - 4, b.availableReferences());
     }
 
     @Test
@@ -60,25 +60,26 @@ class PoolViewTest {
         var a = h.child(0).state.gpuBlockPool();
         assertThrows(IllegalArgumentException.class, () -> a.touch(3, 999));
         assertEquals(0, a.heldReferences(3));
-        assertEquals(0, h.state.heldReferences(3));
+        assertEquals(0, h.pool.heldReferences(3));
     }
 
     @Test
     void everythingElseIsTheEnginesView() {
         Harness h = new Harness(1, "a", "b");
         var a = h.child(0).state;
-        assertEquals(FakeState.BLOCKS, a.gpuBlockPool().numBlocks());
+        assertEquals(Harness.BLOCKS, a.gpuBlockPool().numBlocks());
         a.gpuBlockPool().touch(1);
-        assertEquals(FakeState.BLOCKS - 1, a.gpuBlockPool().numFreeBlocks());
+        assertEquals(Harness.BLOCKS - 1, a.gpuBlockPool().numFreeBlocks());
         assertEquals(Optional.of(new BlockHash(7, 7, 7, 7)), a.gpuBlockPool().cachedHash(7));
         List<Integer> seen = new ArrayList<>();
         a.gpuBlockPool().forEachCachedBlock((id, hash, free) -> seen.add(id));
         assertEquals(List.of(7), seen);
-        h.state.step = 9;
+        h.state.setStep(9);
         assertEquals(9, a.step());
         assertEquals(4, a.blockSize());
         assertEquals(false, a.asyncScheduling());
-        h.state.running.add(new FakeRequest("x"));
-        assertEquals(List.of(new FakeRequest("x")), a.runningRequests());
+        var x = Harness.request("x");
+        h.state.running().add(x);
+        assertEquals(List.of(x), a.runningRequests());
     }
 }

@@ -1,7 +1,7 @@
 package io.kvconnect.nixl;
 
 import io.kvconnect.api.ConnectorProvider;
-import io.kvconnect.core.conformance.TestEngine;
+import io.kvconnect.testkit.KitEngine;
 import io.kvconnect.multi.MultiConnectorProvider;
 import io.kvconnect.offload.OffloadConnectorProvider;
 import java.util.ArrayList;
@@ -60,17 +60,17 @@ record Composition(String name, ConnectorProvider provider, List<ConnectorProvid
     }
 
     /** An engine whose connector is this composition around {@code nixl}. */
-    TestEngine engine(Map<String, Object> nixl, TestEngine.Options options) {
-        return TestEngine.create(Optional.of(provider), others, config(nixl), options);
+    KitEngine engine(Map<String, Object> nixl, KitEngine.Options options) {
+        return KitEngine.create(Optional.of(provider), others, config(nixl), options);
     }
 
     /** nixl-like's counter {@code name} in {@code engine}'s connector stats (0 if absent). */
-    long stat(TestEngine engine, String name) {
+    long stat(KitEngine engine, String name) {
         return nixlStats(engine).getOrDefault(name, 0L).longValue();
     }
 
     /** nixl-like's counters in {@code engine}'s connector stats, under their own names. */
-    Map<String, Number> nixlStats(TestEngine engine) {
+    Map<String, Number> nixlStats(KitEngine engine) {
         Map<String, Number> all = engine.connectorStats();
         if (offload == null) {
             return all;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.TransferParams;
-import io.kvconnect.core.conformance.TestEngine;
+import io.kvconnect.testkit.KitEngine;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -27,24 +27,24 @@ final class Disagg implements AutoCloseable {
     /** Bound on steps of one run: a stuck request fails the test instead of hanging it. */
     static final int MAX_STEPS = 200_000;
 
-    final TestEngine prefill;
-    final TestEngine decode;
+    final KitEngine prefill;
+    final KitEngine decode;
     /** The connector both engines run (nixl-like alone, or composed with offload). */
     final Composition composition;
     private final Map<String, int[]> prompts = new LinkedHashMap<>();
     private final Map<String, Integer> maxTokens = new HashMap<>();
-    final Map<String, TestEngine.Finished> prefillDone = new LinkedHashMap<>();
-    final Map<String, TestEngine.Finished> decodeDone = new LinkedHashMap<>();
+    final Map<String, KitEngine.Finished> prefillDone = new LinkedHashMap<>();
+    final Map<String, KitEngine.Finished> decodeDone = new LinkedHashMap<>();
     /** Whether the router forwards finished prefills to the decode engine by itself. */
     boolean autoForward = true;
     /** Called with each request the router forwards, before it is added to the decode engine. */
     Consumer<String> onForward = id -> { };
 
-    Disagg(TestEngine prefill, TestEngine decode) {
+    Disagg(KitEngine prefill, KitEngine decode) {
         this(prefill, decode, Composition.ALONE);
     }
 
-    Disagg(TestEngine prefill, TestEngine decode, Composition composition) {
+    Disagg(KitEngine prefill, KitEngine decode, Composition composition) {
         this.prefill = prefill;
         this.decode = decode;
         this.composition = composition;
@@ -75,9 +75,9 @@ final class Disagg implements AutoCloseable {
     /** As {@link #create(String, int, boolean, int)} with both engines running {@code composition}. */
     static Disagg create(Composition composition, String transport, int workers, boolean async, int decodeBlocks) {
         var p = composition.engine(config("producer", "transport", transport),
-                TestEngine.Options.defaults("prefill").withWorkers(workers).withAsyncScheduling(async));
+                KitEngine.Options.defaults("prefill").withWorkers(workers).withAsyncScheduling(async));
         var d = composition.engine(config("consumer", "transport", transport),
-                TestEngine.Options.defaults("decode").withWorkers(workers).withAsyncScheduling(async)
+                KitEngine.Options.defaults("decode").withWorkers(workers).withAsyncScheduling(async)
                         .withGpuBlocks(decodeBlocks));
         return new Disagg(p, d, composition);
     }
@@ -96,14 +96,14 @@ final class Disagg implements AutoCloseable {
     /** Sends a finished prefill to the decode engine with its response's parameters as {@code change} makes them. */
     void forward(String id, UnaryOperator<TransferParams> change) {
         onForward.accept(id);
-        TestEngine.Finished f = prefillDone.get(id);
+        KitEngine.Finished f = prefillDone.get(id);
         decode.addRequest(id, prompts.get(id), maxTokens.get(id), change.apply(f.transferParams()));
     }
 
     /** One step of each engine; forwards finished prefills. */
     void step() throws InterruptedException {
         if (prefill.hasWork()) {
-            for (TestEngine.Finished f : prefill.step()) {
+            for (KitEngine.Finished f : prefill.step()) {
                 prefillDone.put(f.requestId(), f);
                 // An aborted or failed prefill has no response to forward.
                 boolean ok = f.status().equals("FINISHED_LENGTH_CAPPED") || f.status().equals("FINISHED_STOPPED");
@@ -113,7 +113,7 @@ final class Disagg implements AutoCloseable {
             }
         }
         if (decode.hasWork()) {
-            for (TestEngine.Finished f : decode.step()) {
+            for (KitEngine.Finished f : decode.step()) {
                 decodeDone.put(f.requestId(), f);
             }
         }
@@ -121,7 +121,7 @@ final class Disagg implements AutoCloseable {
 
     /** One step of the decode engine alone, recording what finished. */
     void stepDecode() throws InterruptedException {
-        for (TestEngine.Finished f : decode.step()) {
+        for (KitEngine.Finished f : decode.step()) {
             decodeDone.put(f.requestId(), f);
         }
     }
@@ -143,13 +143,13 @@ final class Disagg implements AutoCloseable {
 
     /** The outputs of the same requests through one engine without a connector. */
     Map<String, int[]> baseline() throws InterruptedException {
-        try (TestEngine single = TestEngine.create(Optional.empty(), Map.of(), TestEngine.Options.defaults("single"))) {
+        try (KitEngine single = KitEngine.create(Optional.empty(), Map.of(), KitEngine.Options.defaults("single"))) {
             Map<String, int[]> out = new HashMap<>();
             for (var e : prompts.entrySet()) {
                 single.addRequest(e.getKey(), e.getValue(), maxTokens.get(e.getKey()), TransferParams.empty());
             }
             for (int i = 0; i < MAX_STEPS && single.hasWork(); i++) {
-                for (TestEngine.Finished f : single.step()) {
+                for (KitEngine.Finished f : single.step()) {
                     out.put(f.requestId(), f.outputTokens());
                 }
             }
@@ -180,7 +180,7 @@ final class Disagg implements AutoCloseable {
     }
 
     /** nixl-like's counter {@code name} on engine {@code e} (wherever the composition keeps it). */
-    long stat(TestEngine e, String name) {
+    long stat(KitEngine e, String name) {
         return composition.stat(e, name);
     }
 

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.core.conformance.TestEngine;
+import io.kvconnect.testkit.KitEngine;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -149,10 +149,10 @@ class DisaggLifecycleTest {
     void readAfterLeaseExpiryIsAVisibleLoadFailure(boolean recompute) throws Exception {
         var clock = new MutableClock();
         var random = new SplittableRandom(6);
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "1s"),
-                TestEngine.Options.defaults("prefill").withClock(clock));
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
-                TestEngine.Options.defaults("decode").withRecomputeOnLoadFailure(recompute));
+        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "1s"),
+                KitEngine.Options.defaults("prefill").withClock(clock));
+        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
+                KitEngine.Options.defaults("decode").withRecomputeOnLoadFailure(recompute));
         try (Disagg d = new Disagg(p, c)) {
             d.autoForward = false;
             d.submit("late", Disagg.prompt(random, 20), 5);
@@ -189,7 +189,7 @@ class DisaggLifecycleTest {
             d.forward("orphan");
             for (int i = 0; i < Disagg.MAX_STEPS && d.decode.hasWork(); i++) {
                 d.decodeDone.putAll(d.decode.step().stream()
-                        .collect(java.util.stream.Collectors.toMap(TestEngine.Finished::requestId, f -> f)));
+                        .collect(java.util.stream.Collectors.toMap(KitEngine.Finished::requestId, f -> f)));
             }
             assertFalse(d.decode.hasWork());
             assertEquals(1, d.stat(d.decode, "loads_failed"));
@@ -203,12 +203,12 @@ class DisaggLifecycleTest {
     void producerKilledWhileTheDecodeSideReadsEndsInBoundedTime(String transport) throws Exception {
         Disagg.assumeAvailable(transport);
         var random = new SplittableRandom(13);
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", transport),
-                TestEngine.Options.defaults("prefill").withGpuBlocks(128));
+        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", transport),
+                KitEngine.Options.defaults("prefill").withGpuBlocks(128));
         // One block per read: many round trips, so the producer dies in the middle of them.
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", transport,
+        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", transport,
                 "chunk_blocks", 1L,
-                "io_timeout", "2s"), TestEngine.Options.defaults("decode").withGpuBlocks(128));
+                "io_timeout", "2s"), KitEngine.Options.defaults("decode").withGpuBlocks(128));
         try (Disagg d = new Disagg(p, c)) {
             // A first request connects the decode worker to the producer, so the second one's
             // reads run on an open connection when the producer dies.
@@ -235,10 +235,10 @@ class DisaggLifecycleTest {
     @Test
     void differentBlockSizesAreRefusedAndComputedLocally() throws Exception {
         var random = new SplittableRandom(8);
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "300ms"),
-                TestEngine.Options.defaults("prefill").withBlockSize(8));
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
-                TestEngine.Options.defaults("decode"));
+        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "300ms"),
+                KitEngine.Options.defaults("prefill").withBlockSize(8));
+        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
+                KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("r", Disagg.prompt(random, 20), 5);
             d.drain();
@@ -253,10 +253,10 @@ class DisaggLifecycleTest {
     @Test
     void differentTensorParallelSizesAreRefusedAndComputedLocally() throws Exception {
         var random = new SplittableRandom(9);
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "300ms"),
-                TestEngine.Options.defaults("prefill").withWorkers(2));
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
-                TestEngine.Options.defaults("decode"));
+        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "300ms"),
+                KitEngine.Options.defaults("prefill").withWorkers(2));
+        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
+                KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("r", Disagg.prompt(random, 20), 5);
             d.drain();
@@ -272,12 +272,12 @@ class DisaggLifecycleTest {
     void wrongSecretFailsTheLoadVisibly(String transport) throws Exception {
         Disagg.assumeAvailable(transport);
         var random = new SplittableRandom(10);
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", transport,
+        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", transport,
                 "lease_timeout", "300ms"),
-                TestEngine.Options.defaults("prefill"));
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", transport,
+                KitEngine.Options.defaults("prefill"));
+        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", transport,
                 "secret", "other"),
-                TestEngine.Options.defaults("decode"));
+                KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("r", Disagg.prompt(random, 20), 5);
             d.drain();
@@ -295,8 +295,8 @@ class DisaggLifecycleTest {
             d.submit("r", Disagg.prompt(random, 20), 5);
             d.drain();
             var params = RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
-            var layout = new io.kvconnect.api.worker.KvLayout(TestEngine.MODEL, 0, 1, 65, 4,
-                    TestEngine.MODEL.bytesPerTokenPerLayer(1) * 4, io.kvconnect.api.worker.LayoutKind.PER_LAYER,
+            var layout = new io.kvconnect.api.worker.KvLayout(KitEngine.MODEL, 0, 1, 65, 4,
+                    KitEngine.MODEL.bytesPerTokenPerLayer(1) * 4, io.kvconnect.api.worker.LayoutKind.PER_LAYER,
                     io.kvconnect.api.worker.MemoryKind.HOST);
             try (Peer peer = new TcpTransport().connect("127.0.0.1", params.ports().get(0),
                     Compat.of("reader-with-the-parameters", layout), ConnectOptions.of("test-secret",
@@ -344,12 +344,12 @@ class DisaggLifecycleTest {
         var clock = new MutableClock();
         var random = new SplittableRandom(22);
         // Every done notification (message type 7) is swallowed on its way to the producer.
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "5s",
+        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "5s",
                 "faults", java.util.Map.of("drop", 1.0, "only_type", (long) TcpTransport.DONE)),
-                TestEngine.Options.defaults("prefill").withClock(clock));
+                KitEngine.Options.defaults("prefill").withClock(clock));
         // Policy fail: a load reported as failed would fail the request.
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "io_timeout", "200ms"),
-                TestEngine.Options.defaults("decode").withRecomputeOnLoadFailure(false));
+        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "io_timeout", "200ms"),
+                KitEngine.Options.defaults("decode").withRecomputeOnLoadFailure(false));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("r", Disagg.prompt(random, 30), 5);
             for (int i = 0; i < Disagg.MAX_STEPS && !d.decodeDone.containsKey("r"); i++) {
@@ -380,10 +380,10 @@ class DisaggLifecycleTest {
     void aUcxReaderFallsBackToTcpDataWithATcpOnlyProducer() throws Exception {
         Disagg.assumeAvailable("ucx");
         var random = new SplittableRandom(21);
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", "tcp"),
-                TestEngine.Options.defaults("prefill"));
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", "ucx"),
-                TestEngine.Options.defaults("decode"));
+        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", "tcp"),
+                KitEngine.Options.defaults("prefill"));
+        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", "ucx"),
+                KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("r", Disagg.prompt(random, 30), 5);
             d.drain();

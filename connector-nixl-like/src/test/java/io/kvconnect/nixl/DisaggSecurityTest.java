@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
-import io.kvconnect.core.conformance.TestEngine;
+import io.kvconnect.testkit.KitEngine;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -39,10 +39,10 @@ class DisaggSecurityTest {
     @Test
     void aTransferNamingAHostOutsidePeersFailsItsLoadBeforeAnyConnection() throws Exception {
         var random = new SplittableRandom(31);
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "300ms"),
-                TestEngine.Options.defaults("prefill"));
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
-                TestEngine.Options.defaults("decode"));
+        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "300ms"),
+                KitEngine.Options.defaults("prefill"));
+        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
+                KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c);
              ServerSocketChannel elsewhere = ServerSocketChannel.open()) {
             d.autoForward = false;
@@ -69,8 +69,8 @@ class DisaggSecurityTest {
     }
 
     /** The test engines' layout: what a process needs to pass the compatibility check. */
-    private static final KvLayout LAYOUT = new KvLayout(TestEngine.MODEL, 0, 1, 65, 4,
-            TestEngine.MODEL.bytesPerTokenPerLayer(1) * 4, LayoutKind.PER_LAYER, MemoryKind.HOST);
+    private static final KvLayout LAYOUT = new KvLayout(KitEngine.MODEL, 0, 1, 65, 4,
+            KitEngine.MODEL.bytesPerTokenPerLayer(1) * 4, LayoutKind.PER_LAYER, MemoryKind.HOST);
     private static final String GUESS = "0".repeat(RemoteParams.TOKEN_HEX_DIGITS);
 
     /** An engine configuration without a secret, asked for explicitly. */
@@ -90,10 +90,10 @@ class DisaggSecurityTest {
     @Test
     void withoutItsTokenAProcessThatCanConnectNeitherReadsNorFreesATransfer() throws Exception {
         var random = new SplittableRandom(32);
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), insecure("producer"),
-                TestEngine.Options.defaults("prefill"));
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), insecure("consumer"),
-                TestEngine.Options.defaults("decode"));
+        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), insecure("producer"),
+                KitEngine.Options.defaults("prefill"));
+        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), insecure("consumer"),
+                KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("w", Disagg.prompt(random, 12), 3);
             d.drain();
@@ -131,10 +131,10 @@ class DisaggSecurityTest {
     void aReadWithoutTheTokenDoesNotRenewTheLease() throws Exception {
         var clock = new MutableClock();
         var random = new SplittableRandom(33);
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), insecure("producer", "lease_timeout", "5s"),
-                TestEngine.Options.defaults("prefill").withClock(clock));
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), insecure("consumer"),
-                TestEngine.Options.defaults("decode"));
+        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), insecure("producer", "lease_timeout", "5s"),
+                KitEngine.Options.defaults("prefill").withClock(clock));
+        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), insecure("consumer"),
+                KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.autoForward = false;
             d.submit("r", Disagg.prompt(random, 20), 5);
@@ -171,10 +171,10 @@ class DisaggSecurityTest {
     void aProducerThatCannotProveTheSecretIsNeverDecodedFrom(String transport, String dialect) throws Exception {
         Disagg.assumeAvailable(transport);
         var random = new SplittableRandom(34);
-        var p = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", transport,
-                "lease_timeout", "300ms"), TestEngine.Options.defaults("prefill"));
-        var c = TestEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", transport),
-                TestEngine.Options.defaults("decode"));
+        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", transport,
+                "lease_timeout", "300ms"), KitEngine.Options.defaults("prefill"));
+        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", transport),
+                KitEngine.Options.defaults("decode"));
         List<Byte> fromReader = new CopyOnWriteArrayList<>();
         var fake = new ServerSocket(0, 4, InetAddress.getLoopbackAddress());
         Thread impostor = Thread.ofPlatform().daemon().start(() -> impersonate(fake, dialect, transport, fromReader));

@@ -1,7 +1,7 @@
 package io.kvconnect.nixl;
 
 import io.kvconnect.api.common.TransferParams;
-import io.kvconnect.core.conformance.TestEngine;
+import io.kvconnect.testkit.KitEngine;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -35,7 +35,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * round the decode engine's workers report failed loads one step late.
  *
  * <p>After every step each engine checks its invariants (an exception out of a step is a crash).
- * After each round both engines must have drained with nothing held ({@link TestEngine#problems()}:
+ * After each round both engines must have drained with nothing held ({@link KitEngine#problems()}:
  * no request, block or connector reference left, no wrong KV read used) and every offered send
  * finished (the producer freed each transfer by a notification or by lease expiry); every decode
  * request that finished normally must have exactly the output of one engine without a connector,
@@ -277,10 +277,10 @@ final class DisaggSoak {
         var f = settings.faults();
         Map<String, Object> faultMap = Map.of("drop", f.drop(), "truncate", f.truncate(), "delay", f.delay(),
                 "delay_ms", (long) f.delayMillis(), "kill", f.kill(), "seed", random.nextLong());
-        TestEngine prefill = null;
-        TestEngine decode = null;
-        Map<String, TestEngine.Finished> prefillDone = new LinkedHashMap<>();
-        Map<String, TestEngine.Finished> decodeDone = new LinkedHashMap<>();
+        KitEngine prefill = null;
+        KitEngine decode = null;
+        Map<String, KitEngine.Finished> prefillDone = new LinkedHashMap<>();
+        Map<String, KitEngine.Finished> decodeDone = new LinkedHashMap<>();
         Map<String, Req> byId = new LinkedHashMap<>();
         reqs.forEach(r -> byId.put(r.id, r));
         ArrayDeque<Req> toForward = new ArrayDeque<>();
@@ -288,13 +288,13 @@ final class DisaggSoak {
         try {
             prefill = composition.engine(Disagg.config("producer", "transport",
                     transport, "lease_timeout", LEASE.toSeconds() + "s", "faults", faultMap),
-                    TestEngine.Options.defaults("prefill").withWorkers(workers).withAsyncScheduling(async)
+                    KitEngine.Options.defaults("prefill").withWorkers(workers).withAsyncScheduling(async)
                             .withGpuBlocks(PREFILL_BLOCKS).withClock(clock).withEosRate(EOS_RATE));
             // Short timeouts: a dropped frame costs the reader one io_timeout of wall time.
             decode = decodeComposition.engine(Disagg.config("consumer", "transport",
                     transport, "io_timeout", "250ms", "connect_timeout", "250ms", "chunk_blocks",
                     (long) (1 + random.nextInt(4))),
-                    TestEngine.Options.defaults("decode").withWorkers(workers).withAsyncScheduling(async)
+                    KitEngine.Options.defaults("decode").withWorkers(workers).withAsyncScheduling(async)
                             .withGpuBlocks(decodeBlocks).withRecomputeOnLoadFailure(recompute).withEosRate(EOS_RATE)
                             // Failed loads reported a step late: nothing computed from them may get out.
                             .withLateLoadErrorReports(round % 2 == 0));
@@ -304,7 +304,7 @@ final class DisaggSoak {
             for (; step < MAX_STEPS_PER_ROUND && System.nanoTime() < deadline; step++) {
                 for (var it = toForward.iterator(); it.hasNext(); ) {
                     Req r = it.next();
-                    TestEngine.Finished pf = prefillDone.get(r.id);
+                    KitEngine.Finished pf = prefillDone.get(r.id);
                     if (step >= r.forwardedAt) {
                         it.remove();
                         r.forwardedAt = step;
@@ -341,7 +341,7 @@ final class DisaggSoak {
                     faults.merge("producer_death", 1L, Long::sum);
                 }
                 if (!dead && prefill.hasWork()) {
-                    for (TestEngine.Finished pf : prefill.step()) {
+                    for (KitEngine.Finished pf : prefill.step()) {
                         prefillDone.put(pf.requestId(), pf);
                         Req r = byId.get(pf.requestId());
                         boolean ok = pf.status().equals("FINISHED_LENGTH_CAPPED")
@@ -355,7 +355,7 @@ final class DisaggSoak {
                     }
                 }
                 if (decode.hasWork()) {
-                    for (TestEngine.Finished df : decode.step()) {
+                    for (KitEngine.Finished df : decode.step()) {
                         decodeDone.put(df.requestId(), df);
                     }
                 }
@@ -414,7 +414,7 @@ final class DisaggSoak {
     }
 
     /** Adds the producer's injected faults, expired leases and offload counters to the totals. */
-    private void harvestProducer(Composition composition, TestEngine prefill) {
+    private void harvestProducer(Composition composition, KitEngine prefill) {
         for (var e : composition.nixlStats(prefill).entrySet()) {
             if (e.getKey().startsWith("faults_injected_")) {
                 faults.merge(e.getKey().substring("faults_injected_".length()), e.getValue().longValue(), Long::sum);
@@ -425,7 +425,7 @@ final class DisaggSoak {
     }
 
     /** Adds the counters of {@code engine}'s offload child, if it has one, to the totals. */
-    private void harvestOffload(TestEngine engine) {
+    private void harvestOffload(KitEngine engine) {
         engine.connectorStats().forEach((k, v) -> {
             int dot = k.indexOf(".");
             if (dot > 0 && k.substring(0, dot).endsWith(":offload")) {
@@ -436,11 +436,11 @@ final class DisaggSoak {
 
     /** Checks every request's outcome against the single-engine outputs. */
     private void check(String tag, List<Req> reqs, Map<String, int[]> expected,
-                       Map<String, TestEngine.Finished> prefillDone, Map<String, TestEngine.Finished> decodeDone,
+                       Map<String, KitEngine.Finished> prefillDone, Map<String, KitEngine.Finished> decodeDone,
                        boolean producerDied) {
         for (Req r : reqs) {
             int[] want = expected.get(r.id);
-            TestEngine.Finished pf = prefillDone.get(r.id);
+            KitEngine.Finished pf = prefillDone.get(r.id);
             if (pf == null && producerDied) {
                 lostWithProducer++;
                 continue;
@@ -468,7 +468,7 @@ final class DisaggSoak {
             if (r.lose) {
                 continue;
             }
-            TestEngine.Finished df = decodeDone.get(r.id);
+            KitEngine.Finished df = decodeDone.get(r.id);
             if (df == null) {
                 problem(tag + ": " + r.id + " was forwarded but never finished on the decode engine");
                 continue;
@@ -530,14 +530,14 @@ final class DisaggSoak {
 
     /** The outputs of the round's requests through one engine without a connector. */
     private static Map<String, int[]> baseline(List<Req> reqs) throws InterruptedException {
-        try (TestEngine single = TestEngine.create(Optional.empty(), Map.of(),
-                TestEngine.Options.defaults("single").withGpuBlocks(PREFILL_BLOCKS).withEosRate(EOS_RATE))) {
+        try (KitEngine single = KitEngine.create(Optional.empty(), Map.of(),
+                KitEngine.Options.defaults("single").withGpuBlocks(PREFILL_BLOCKS).withEosRate(EOS_RATE))) {
             Map<String, int[]> out = new HashMap<>();
             for (Req r : reqs) {
                 single.addRequest(r.id, r.prompt, r.maxTokens, TransferParams.empty());
             }
             for (int i = 0; i < Disagg.MAX_STEPS && single.hasWork(); i++) {
-                for (TestEngine.Finished f : single.step()) {
+                for (KitEngine.Finished f : single.step()) {
                     out.put(f.requestId(), f.outputTokens());
                 }
             }

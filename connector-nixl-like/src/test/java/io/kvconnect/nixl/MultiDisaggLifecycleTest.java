@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.TransferParams;
-import io.kvconnect.core.conformance.TestEngine;
+import io.kvconnect.testkit.KitEngine;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -155,8 +155,8 @@ class MultiDisaggLifecycleTest {
         var clock = new MutableClock();
         var random = new SplittableRandom(15);
         var p = c.engine(Disagg.config("producer", "lease_timeout", "1s"),
-                TestEngine.Options.defaults("prefill").withClock(clock));
-        var dec = c.engine(Disagg.config("consumer"), TestEngine.Options.defaults("decode"));
+                KitEngine.Options.defaults("prefill").withClock(clock));
+        var dec = c.engine(Disagg.config("consumer"), KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, dec, c)) {
             d.autoForward = false;
             d.submit("late", Disagg.prompt(random, 20), 5);
@@ -201,10 +201,10 @@ class MultiDisaggLifecycleTest {
                                 Map.of("name", "nixl-like", "config", nixl),
                                 Map.of("name", "offload", "config", Map.of("capacity", "16KiB"))))),
                         Map.of("name", "offload", "config", Map.of("capacity", "1MiB", "load", "sync"))));
-        var p = TestEngine.create(java.util.Optional.of(multi), providers, nest.apply(Disagg.config("producer")),
-                TestEngine.Options.defaults("prefill").withWorkers(2));
-        var dec = TestEngine.create(java.util.Optional.of(multi), providers, nest.apply(Disagg.config("consumer")),
-                TestEngine.Options.defaults("decode").withWorkers(2));
+        var p = KitEngine.create(java.util.Optional.of(multi), providers, nest.apply(Disagg.config("producer")),
+                KitEngine.Options.defaults("prefill").withWorkers(2));
+        var dec = KitEngine.create(java.util.Optional.of(multi), providers, nest.apply(Disagg.config("consumer")),
+                KitEngine.Options.defaults("decode").withWorkers(2));
         var random = new SplittableRandom(17);
         try (Disagg d = new Disagg(p, dec)) {
             d.autoForward = false;
@@ -235,8 +235,8 @@ class MultiDisaggLifecycleTest {
         Composition pc = composition(prefillNixlFirst);
         Composition dc = composition(!prefillNixlFirst);
         var random = new SplittableRandom(18);
-        var p = pc.engine(Disagg.config("producer"), TestEngine.Options.defaults("prefill"));
-        var dec = dc.engine(Disagg.config("consumer"), TestEngine.Options.defaults("decode"));
+        var p = pc.engine(Disagg.config("producer"), KitEngine.Options.defaults("prefill"));
+        var dec = dc.engine(Disagg.config("consumer"), KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, dec, pc)) {
             for (int i = 0; i < 3; i++) {
                 d.submit("r" + i, Disagg.prompt(random, 10 + 7 * i), 4);
@@ -250,7 +250,7 @@ class MultiDisaggLifecycleTest {
         }
     }
 
-    private static long offload(TestEngine engine, Composition c, String name) {
+    private static long offload(KitEngine engine, Composition c, String name) {
         String key = (1 - c.nixlIndex()) + ":offload." + name;
         return engine.connectorStats().getOrDefault(key, 0L).longValue();
     }

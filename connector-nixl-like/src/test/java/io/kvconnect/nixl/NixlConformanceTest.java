@@ -1,6 +1,6 @@
 package io.kvconnect.nixl;
 
-import io.kvconnect.core.conformance.ConnectorConformance;
+import io.kvconnect.testkit.ConnectorConformance;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

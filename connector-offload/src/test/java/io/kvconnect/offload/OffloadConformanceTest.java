@@ -1,6 +1,6 @@
 package io.kvconnect.offload;
 
-import io.kvconnect.core.conformance.ConnectorConformance;
+import io.kvconnect.testkit.ConnectorConformance;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

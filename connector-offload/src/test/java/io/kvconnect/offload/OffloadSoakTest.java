@@ -2,9 +2,9 @@ package io.kvconnect.offload;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.core.conformance.FaultPlan;
-import io.kvconnect.core.conformance.Soak;
-import io.kvconnect.core.conformance.SoakReport;
+import io.kvconnect.testkit.FaultPlan;
+import io.kvconnect.testkit.Soak;
+import io.kvconnect.testkit.SoakReport;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -4,94 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.WorkerMetadata;
-import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.CopyFailedException;
-import io.kvconnect.api.worker.CopyTicket;
 import io.kvconnect.api.worker.FinishedTransfers;
-import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
-import java.lang.foreign.MemorySegment;
-import java.time.Duration;
-import java.util.ArrayList;
+import io.kvconnect.testkit.doubles.ManualCopyService;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The worker side against a copy service whose copies finish (or fail) when the test says. */
 class OffloadWorkerTest {
-    /** A copy the test completes. */
-    static final class Ticket implements CopyTicket {
-        final CountDownLatch done = new CountDownLatch(1);
-        volatile boolean failed;
-        final boolean toHost;
-        final int[] blocks;
-
-        Ticket(boolean toHost, int[] blocks) {
-            this.toHost = toHost;
-            this.blocks = blocks.clone();
-        }
-
-        void finish(boolean ok) {
-            failed = !ok;
-            done.countDown();
-        }
-
-        @Override public boolean isDone() { return done.getCount() == 0; }
-        @Override public void await() throws CopyFailedException, InterruptedException {
-            if (!done.await(10, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("test copy never finished");
-            }
-            if (failed) {
-                throw new CopyFailedException("injected", null);
-            }
-        }
-        @Override public boolean await(Duration timeout) throws CopyFailedException, InterruptedException {
-            boolean d = done.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (d && failed) {
-                throw new CopyFailedException("injected", null);
-            }
-            return d;
-        }
-        @Override public boolean failed() { return isDone() && failed; }
-        @Override public long bytes() { return blocks.length * 4096L; }
-    }
-
-    static final class Copies implements BlockCopyService {
-        final List<Ticket> tickets = new ArrayList<>();
-        int allocated = -1;
-        boolean closed;
-
-        @Override public KvLayout layout() {
-            return new KvLayout(OffloadConfigTest.TINY, 0, 1, 100, 16, 2048, LayoutKind.PER_LAYER, MemoryKind.HOST);
-        }
-        @Override public HostBlockBuffer allocateHostBuffer(int slots) {
-            allocated = slots;
-            return new HostBlockBuffer() {
-                @Override public int numSlots() { return slots; }
-                @Override public long slotBytes() { return 4096; }
-                @Override public MemorySegment slot(int slot) { return MemorySegment.NULL; }
-                @Override public void close() { closed = true; }
-            };
-        }
-        @Override public CopyTicket copyToHost(int[] blockIds, HostBlockBuffer buffer, int[] slots) {
-            Ticket t = new Ticket(true, blockIds);
-            tickets.add(t);
-            return t;
-        }
-        @Override public CopyTicket copyFromHost(HostBlockBuffer buffer, int[] slots, int[] blockIds) {
-            Ticket t = new Ticket(false, blockIds);
-            tickets.add(t);
-            return t;
-        }
-    }
-
-    private final Copies copies = new Copies();
+    /** Copies the test ends; a slot is one engine block of the tiny model (4 KiB). */
+    private final ManualCopyService copies = new ManualCopyService(new KvLayout(OffloadConfigTest.TINY, 0, 1, 100, 16,
+            2048, LayoutKind.PER_LAYER, MemoryKind.HOST));
     private final OffloadWorker worker = new OffloadWorker(8, 1);
 
     private void step(OffloadMetadata m) {
@@ -113,27 +41,27 @@ class OffloadWorkerTest {
     @Test
     void storesRunPastTheStepAndAreReportedWhenDone() {
         worker.registerKvCaches(copies.layout(), copies);
-        assertEquals(8, copies.allocated);
+        assertEquals(List.of(8), copies.allocatedSlots());
         step(new OffloadMetadata(0, List.of(new OffloadMetadata.StoreJob(5, "a", new int[] {3, 4}, new int[] {0, 1})),
                 List.of(), Set.of()));
         worker.waitForLayerLoad(0);
         worker.waitForSave();
-        assertEquals(1, copies.tickets.size());
-        assertTrue(copies.tickets.getFirst().toHost);
+        assertEquals(1, copies.tickets().size());
+        assertTrue(copies.ticket(0).toHost());
         assertEquals(Map.of(), end(Set.of(), Set.of()).ok(), "not reported before the copy ends");
         step(OffloadMetadata.EMPTY);
-        copies.tickets.getFirst().finish(true);
+        copies.ticket(0).complete();
         JobReports r = end(Set.of(), Set.of());
         assertEquals(Map.of(5L, 1L << 1), r.ok(), "rank 1's bit");
         // A failing store is reported failed.
         step(new OffloadMetadata(1, List.of(new OffloadMetadata.StoreJob(6, "a", new int[] {3}, new int[] {2})),
                 List.of(), Set.of()));
         worker.waitForSave();
-        copies.tickets.get(1).finish(false);
+        copies.ticket(1).fail();
         assertEquals(Map.of(6L, 2L), end(Set.of(), Set.of()).failed());
         worker.shutdown();
         worker.shutdown();
-        assertTrue(copies.closed);
+        assertTrue(copies.allBuffersClosed());
     }
 
     @Test
@@ -142,7 +70,7 @@ class OffloadWorkerTest {
         step(new OffloadMetadata(0, List.of(new OffloadMetadata.StoreJob(5, "a", new int[] {3}, new int[] {0})),
                 List.of(), Set.of()));
         end(Set.of(), Set.of());
-        assertEquals(1, copies.tickets.size(), "started once");
+        assertEquals(1, copies.tickets().size(), "started once");
     }
 
     @Test
@@ -152,14 +80,14 @@ class OffloadWorkerTest {
                 List.of(), Set.of()));
         worker.waitForSave();
         end(Set.of(), Set.of());
-        Ticket t = copies.tickets.getFirst();
+        ManualCopyService.Ticket t = copies.ticket(0);
         Thread finisher = Thread.ofVirtual().start(() -> {
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            t.finish(true);
+            t.complete();
         });
         worker.handlePreemptions(new OffloadMetadata(1, List.of(), List.of(), Set.of("a")));
         assertTrue(t.isDone(), "handlePreemptions returned only after a's copy ended");
@@ -172,25 +100,25 @@ class OffloadWorkerTest {
         // Synchronous: awaited before layer 0; a failure is a load error of this step.
         step(new OffloadMetadata(0, List.of(), List.of(new OffloadMetadata.LoadJob(1, "s", false, new int[] {0},
                 new int[] {7}, false)), Set.of()));
-        copies.tickets.getFirst().finish(false);
+        copies.ticket(0).fail();
         worker.waitForLayerLoad(0);
         assertEquals(Map.of(1L, 2L), end(Set.of(), Set.of(7)).failed());
         // Asynchronous: reported received when the copy ended, with its errors in the same step.
         step(new OffloadMetadata(1, List.of(), List.of(new OffloadMetadata.LoadJob(2, "x", true, new int[] {1, 2},
                 new int[] {8, 9}, false)), Set.of()));
         end(Set.of(), Set.of());
-        copies.tickets.get(1).finish(false);
+        copies.ticket(1).fail();
         step(OffloadMetadata.EMPTY);
         assertEquals(Map.of(2L, 2L), end(Set.of("x"), Set.of(8, 9)).failed());
         // Cancelled: nothing copied, reported received with every block failed.
         step(new OffloadMetadata(2, List.of(), List.of(new OffloadMetadata.LoadJob(3, "y", true, new int[1],
                 new int[] {11}, true)), Set.of()));
         assertEquals(Map.of(3L, 2L), end(Set.of("y"), Set.of(11)).failed());
-        assertEquals(2, copies.tickets.size());
+        assertEquals(2, copies.tickets().size());
         // A good asynchronous load.
         step(new OffloadMetadata(3, List.of(), List.of(new OffloadMetadata.LoadJob(4, "z", true, new int[] {3},
                 new int[] {12}, false)), Set.of()));
-        copies.tickets.get(2).finish(true);
+        copies.ticket(2).complete();
         assertEquals(Map.of(4L, 2L), end(Set.of("z"), Set.of()).ok());
     }
 }

@@ -12,7 +12,7 @@ import java.util.Set;
  *
  * <p>Why: resolution makes an automatic module read every module of the parent layers, and the
  * layer's class loader then serves it every package those modules export (Jackson, picocli,
- * ClassGraph, JUCX, the engine's conformance kit, the restricted JDK modules), bypassing the parent
+ * ClassGraph, JUCX, the connector test kit, the restricted JDK modules), bypassing the parent
  * class loader's refusal, even for a class named only in a string at run time. The stand-in is an
  * open module with the same name, version, packages (all exported, as before), main class and
  * services it provides; it requires only {@code kvconnect.api}, {@code org.slf4j} and the JDK

@@ -57,7 +57,7 @@ public final class EngineFactory {
     /**
      * Creates {@code provider}'s scheduler side now and a factory of its worker sides, with the
      * engine's contexts (instance name {@code connector}); shared by the engine, the conformance
-     * kit, the soak and the test engine.
+     * kit, the soak and the kit's engine ({@code KitEngine}).
      *
      * @throws io.kvconnect.api.common.ConfigException if the provider refuses {@code config}
      */

@@ -12,7 +12,6 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -141,53 +140,6 @@ class MainTest {
         assertEquals("configuration error: --warmup: -1 is not allowed; allowed: 0 or more sessions",
                 err.toString().strip());
         assertEquals("", out.toString());
-    }
-
-    @Test
-    void soakWithoutAConnectorOrWithABadFaultSpecExitsTwoNamingWhat() {
-        assertEquals(2, execute("soak", "--plugins-dir", emptyPlugins.toString(), "--rounds", "1"));
-        assertEquals("configuration error: config.connector: is required: the soak runs the configured connector",
-                err.toString().strip());
-        err.getBuffer().setLength(0);
-        assertEquals(2, execute("soak", "--faults", "copy_fial=0.1"));
-        assertTrue(err.toString().startsWith("configuration error: --faults.copy_fial: unknown fault"), err.toString());
-        err.getBuffer().setLength(0);
-        assertEquals(2, execute("soak", "--duration", "soon"));
-        assertTrue(err.toString().startsWith("configuration error: --duration: 'soon' is not a duration"),
-                err.toString());
-    }
-
-    @Test
-    void soakOfTheDisaggregationConnectorExitsTwoPointingToTheTwoEngineSoaks() throws IOException {
-        Path config = Files.writeString(tmp.resolve("nixl.json"), """
-                {"connector": {"name": "nixl-like", "config": {}}}""");
-        assertEquals(2, execute("soak", "-c", config.toString(), "--plugins-dir", emptyPlugins.toString(),
-                "--rounds", "1"));
-        String e = err.toString().strip();
-        assertTrue(e.startsWith("configuration error: config.connector.name: 'nixl-like' moves KV between two "
-                + "engines"), e);
-        assertTrue(e.contains("./kvconnect disagg --faults") && e.contains("DisaggSoakTest"), e);
-        assertEquals("", out.toString());
-    }
-
-    @Test
-    void serveWithoutTheSharedSecretExitsTwoNamingWhereItComesFrom() {
-        Assumptions.assumeTrue(System.getenv(ServeCommand.SECRET_ENV) == null,
-                "the environment sets " + ServeCommand.SECRET_ENV);
-        assertEquals(2, execute("serve", "--role", "producer", "--plugins-dir", emptyPlugins.toString()));
-        assertTrue(err.toString().startsWith("configuration error: KVCONNECT_NIXL_SECRET: is not set"),
-                err.toString());
-        assertEquals("", out.toString(), "no engine started");
-    }
-
-    @Test
-    void disaggWithAMalformedFaultSpecExitsTwoBeforeStartingAnEngine() {
-        assertEquals(2, execute("disagg", "--plugins-dir", emptyPlugins.toString(), "--faults", "drop"));
-        assertEquals("configuration error: --faults: 'drop' is not KEY=VALUE; allowed keys: drop, truncate, delay, "
-                + "delay_ms, kill, seed, only_type", err.toString().strip());
-        err.getBuffer().setLength(0);
-        assertEquals(2, execute("disagg", "--plugins-dir", emptyPlugins.toString(), "--faults", "drop=often"));
-        assertEquals("configuration error: --faults.drop: 'often' is not a number", err.toString().strip());
     }
 
     @Test

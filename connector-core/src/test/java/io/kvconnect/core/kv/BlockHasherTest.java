@@ -49,7 +49,7 @@ class BlockHasherTest {
 
     @Test
     void hashesAreDeterministicAcrossInstancesAndCalls() {
-        int[] tokens = TestRequest.range(100, 3 * BS);
+        int[] tokens = TestRequests.range(100, 3 * BS);
         List<BlockHash> first = chain(new BlockHasher(BS), tokens, NO_SALT);
         BlockHasher reused = new BlockHasher(BS);
         List<BlockHash> second = chain(reused, tokens, NO_SALT);
@@ -70,7 +70,7 @@ class BlockHasherTest {
 
     @Test
     void aChangeInTheFirstBlockChangesEveryLaterHash() {
-        int[] tokens = TestRequest.range(0, 4 * BS);
+        int[] tokens = TestRequests.range(0, 4 * BS);
         int[] changed = tokens.clone();
         changed[BS - 1] = -1;
         BlockHasher hasher = new BlockHasher(BS);
@@ -85,7 +85,7 @@ class BlockHasherTest {
 
     @Test
     void aChangeInTheSecondBlockKeepsTheFirstHash() {
-        int[] tokens = TestRequest.range(0, 3 * BS);
+        int[] tokens = TestRequests.range(0, 3 * BS);
         int[] changed = tokens.clone();
         changed[BS] = 999;
         BlockHasher hasher = new BlockHasher(BS);
@@ -100,7 +100,7 @@ class BlockHasherTest {
 
     @Test
     void theSaltEntersOnlyTheFirstBlockButSeparatesTheWholeChain() {
-        int[] tokens = TestRequest.range(10, 3 * BS);
+        int[] tokens = TestRequests.range(10, 3 * BS);
         BlockHasher hasher = new BlockHasher(BS);
         List<BlockHash> plain = chain(hasher, tokens, NO_SALT);
         List<BlockHash> salted = chain(hasher, tokens, Optional.of("tenant-a"));
@@ -116,7 +116,7 @@ class BlockHasherTest {
 
     @Test
     void differentSaltsAndNoSaltAllDiffer() {
-        int[] tokens = TestRequest.range(10, BS);
+        int[] tokens = TestRequests.range(10, BS);
         BlockHasher hasher = new BlockHasher(BS);
         List<Optional<String>> salts = List.of(NO_SALT, Optional.of(""), Optional.of("a"), Optional.of("b"),
                 Optional.of("ab"), Optional.of("tenant-a"));
@@ -132,19 +132,19 @@ class BlockHasherTest {
 
     @Test
     void aBlockIsReadAtItsOffsetOnly() {
-        int[] tokens = TestRequest.range(0, 3 * BS);
-        int[] shifted = TestRequest.concat(new int[] {42, 43}, tokens);
+        int[] tokens = TestRequests.range(0, 3 * BS);
+        int[] shifted = TestRequests.concat(new int[] {42, 43}, tokens);
         BlockHasher hasher = new BlockHasher(BS);
 
         assertEquals(hasher.hash(null, tokens, BS, NO_SALT), hasher.hash(null, shifted, BS + 2, NO_SALT));
-        assertEquals(hasher.hash(null, TestRequest.range(BS, BS), 0, NO_SALT),
+        assertEquals(hasher.hash(null, TestRequests.range(BS, BS), 0, NO_SALT),
                 hasher.hash(null, tokens, BS, NO_SALT));
     }
 
     @Test
     void blockBoundsAreChecked() {
         BlockHasher hasher = new BlockHasher(BS);
-        int[] tokens = TestRequest.range(0, 2 * BS);
+        int[] tokens = TestRequests.range(0, 2 * BS);
 
         assertThrows(IndexOutOfBoundsException.class, () -> hasher.hash(null, tokens, -1, NO_SALT));
         assertThrows(IndexOutOfBoundsException.class, () -> hasher.hash(null, tokens, BS + 1, NO_SALT));
@@ -162,7 +162,7 @@ class BlockHasherTest {
     @Test
     void aRejectedCallLeavesTheHasherUsable() {
         BlockHasher hasher = new BlockHasher(BS);
-        int[] tokens = TestRequest.range(0, 2 * BS);
+        int[] tokens = TestRequests.range(0, 2 * BS);
         BlockHash expected = new BlockHasher(BS).hash(null, tokens, 0, NO_SALT);
 
         for (int from : new int[] {-1, BS + 1, Integer.MAX_VALUE, Integer.MAX_VALUE - 1, Integer.MIN_VALUE}) {
@@ -180,7 +180,7 @@ class BlockHasherTest {
 
     @Test
     void blockSizeIsPartOfTheHash() {
-        int[] tokens = TestRequest.range(0, 8);
+        int[] tokens = TestRequests.range(0, 8);
 
         assertNotEquals(new BlockHasher(4).hash(null, tokens, 0, NO_SALT),
                 new BlockHasher(8).hash(null, tokens, 0, NO_SALT));

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
+import io.kvconnect.testkit.doubles.FakeRequest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -301,13 +302,13 @@ class BlockPoolPropertiesTest {
             @ForAll("ops") List<Op> ops) {
         BlockPool pool = new BlockPool(numBlocks, blockSize, caching);
         KvCacheManager kv = new KvCacheManager(pool);
-        Map<String, TestRequest> live = new LinkedHashMap<>();
+        Map<String, FakeRequest> live = new LinkedHashMap<>();
         int next = 0;
         int admitted = 0;
         for (Op op : ops) {
             switch (op.kind()) {
                 case 0, 1, 2 -> {
-                    TestRequest r = newRequest("r" + next++, blockSize, prefixes, op);
+                    FakeRequest r = newRequest("r" + next++, blockSize, prefixes, op);
                     PrefixHit hit = kv.findCachedPrefix(r);
                     assertEquals(hit.numBlocks() * blockSize, hit.tokens());
                     assertTrue(hit.tokens() < Math.max(1, r.numTokens()), "the last token is always computed");
@@ -340,13 +341,13 @@ class BlockPoolPropertiesTest {
                     }
                 }
                 case 3, 4 -> {
-                    TestRequest r = pick(live, op.a());
+                    FakeRequest r = pick(live, op.a());
                     if (r != null) {
                         kv.cacheUpTo(r, op.b() % (r.numTokens() + 1));
                     }
                 }
                 case 5 -> {
-                    TestRequest r = pick(live, op.a());
+                    FakeRequest r = pick(live, op.a());
                     if (r != null) {
                         int have = kv.numBlocks(r.requestId());
                         int want = (have + 1 + op.b() % 2) * blockSize;
@@ -362,7 +363,7 @@ class BlockPoolPropertiesTest {
                     }
                 }
                 case 6, 7, 8 -> {
-                    TestRequest r = pick(live, op.a());
+                    FakeRequest r = pick(live, op.a());
                     if (r != null) {
                         kv.free(r.requestId());
                         live.remove(r.requestId());
@@ -370,7 +371,7 @@ class BlockPoolPropertiesTest {
                 }
                 default -> {
                     // A failed load: the request's blocks from some index on lose their content.
-                    TestRequest r = pick(live, op.a());
+                    FakeRequest r = pick(live, op.a());
                     if (r != null && kv.numBlocks(r.requestId()) > 0) {
                         int from = op.b() % kv.numBlocks(r.requestId());
                         kv.evict(kv.blocksFrom(r.requestId(), from).toArray());
@@ -402,7 +403,7 @@ class BlockPoolPropertiesTest {
         }
     }
 
-    private static TestRequest newRequest(String id, int blockSize, List<List<Integer>> prefixes, Op op) {
+    private static FakeRequest newRequest(String id, int blockSize, List<List<Integer>> prefixes, Op op) {
         List<Integer> prefix = prefixes.get(op.a() % prefixes.size());
         int keep = op.b() % 2 == 0 ? prefix.size() : op.b() % (prefix.size() + 1);
         int extra = (op.a() / 7) % 6;
@@ -414,10 +415,10 @@ class BlockPoolPropertiesTest {
             tokens[keep + i] = 100 + (op.b() / 3 + i) % 5;
         }
         Optional<String> salt = op.b() % 11 == 0 ? Optional.of("tenant") : Optional.empty();
-        return new TestRequest(id, blockSize, salt, tokens);
+        return TestRequests.of(id, blockSize, salt, tokens);
     }
 
-    private static TestRequest pick(Map<String, TestRequest> live, int a) {
+    private static FakeRequest pick(Map<String, FakeRequest> live, int a) {
         if (live.isEmpty()) {
             return null;
         }
@@ -437,11 +438,11 @@ class BlockPoolPropertiesTest {
      * Every block's reference count is the number of requests that own it, the free count is the
      * number of unreferenced blocks, and a cached block always holds the content its hash names.
      */
-    private static void checkOwnership(BlockPool pool, KvCacheManager kv, Map<String, TestRequest> live) {
+    private static void checkOwnership(BlockPool pool, KvCacheManager kv, Map<String, FakeRequest> live) {
         pool.checkStructure();
         assertEquals(live.keySet(), kv.owners());
         int[] owners = new int[pool.numBlocks()];
-        for (TestRequest r : live.values()) {
+        for (FakeRequest r : live.values()) {
             int[] ids = kv.blockIds(r.requestId());
             for (int i = 0; i < ids.length; i++) {
                 owners[ids[i]]++;

@@ -1,7 +1,7 @@
 package io.kvconnect.core.kv;
 
-import static io.kvconnect.core.kv.TestRequest.concat;
-import static io.kvconnect.core.kv.TestRequest.range;
+import static io.kvconnect.core.kv.TestRequests.concat;
+import static io.kvconnect.core.kv.TestRequests.range;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
+import io.kvconnect.testkit.doubles.FakeRequest;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -40,12 +41,12 @@ class KvCacheManagerTest {
         kv = new KvCacheManager(pool);
     }
 
-    private static TestRequest req(String id, int... tokens) {
-        return TestRequest.of(id, BS, tokens);
+    private static FakeRequest req(String id, int... tokens) {
+        return TestRequests.of(id, BS, tokens);
     }
 
     /** Allocates {@code r}'s prompt with whatever it hits, and caches its full blocks. */
-    private int[] admitAndCache(TestRequest r) {
+    private int[] admitAndCache(FakeRequest r) {
         PrefixHit hit = kv.findCachedPrefix(r);
         assertNotNull(kv.allocate(r.requestId(), r.numTokens(), hit));
         kv.cacheUpTo(r, r.numTokens());
@@ -79,7 +80,7 @@ class KvCacheManagerTest {
 
     @Test
     void aBlockAlignedFullyCachedPromptHitsOneBlockLess() {
-        TestRequest a = req("a", range(0, 12));
+        FakeRequest a = req("a", range(0, 12));
         int[] blocks = admitAndCache(a);
 
         PrefixHit hit = kv.findCachedPrefix(req("b", range(0, 12)));
@@ -127,13 +128,13 @@ class KvCacheManagerTest {
         int[] changed = range(0, 13);
         changed[5] = -5;
         assertEquals(1, kv.findCachedPrefix(req("b", changed)).numBlocks(), "block 1 differs");
-        assertEquals(0, kv.findCachedPrefix(new TestRequest("c", BS, Optional.of("s"), range(0, 13))).numBlocks());
+        assertEquals(0, kv.findCachedPrefix(TestRequests.of("c", BS, Optional.of("s"), range(0, 13))).numBlocks());
     }
 
     @Test
     void withCachingOffNothingIsHitOrCached() {
         newPool(11, false);
-        TestRequest a = req("a", range(0, 12));
+        FakeRequest a = req("a", range(0, 12));
         kv.allocate("a", 12, PrefixHit.NONE);
         kv.cacheUpTo(a, 12);
 
@@ -148,7 +149,7 @@ class KvCacheManagerTest {
     void allocateWithAHitTouchesItsBlocksAndAllocatesTheRest() {
         int[] aBlocks = admitAndCache(req("a", range(0, 12)));
         assertEquals(7, pool.numFreeBlocks());
-        TestRequest b = req("b", concat(range(0, 12), 50, 51, 52));
+        FakeRequest b = req("b", concat(range(0, 12), 50, 51, 52));
         PrefixHit hit = kv.findCachedPrefix(b);
 
         int[] fresh = kv.allocate("b", 20, hit);
@@ -196,7 +197,7 @@ class KvCacheManagerTest {
     void allocationFailureChangesNothing() {
         admitAndCache(req("a", range(0, 12)));
         kv.allocate("b", 20, PrefixHit.NONE); // 5 blocks; 2 left free
-        TestRequest c = req("c", range(0, 13));
+        FakeRequest c = req("c", range(0, 13));
         PrefixHit hit = kv.findCachedPrefix(c);
         assertEquals(3, hit.numBlocks());
         Map<String, String> before = snapshot();
@@ -220,7 +221,7 @@ class KvCacheManagerTest {
         int[] aBlocks = admitAndCache(req("a", range(0, 12)));
         kv.free("a");
         assertEquals(10, pool.numFreeBlocks(), "a's cached blocks are free");
-        TestRequest b = req("b", range(0, 13));
+        FakeRequest b = req("b", range(0, 13));
         PrefixHit hit = kv.findCachedPrefix(b);
         assertArrayEquals(aBlocks, hit.blocks());
         Map<String, String> before = snapshot();
@@ -257,7 +258,7 @@ class KvCacheManagerTest {
 
     @Test
     void cacheUpToCachesFullHashedBlocksOnly() {
-        TestRequest a = req("a", range(0, 10)); // 2 full blocks + 2 tokens
+        FakeRequest a = req("a", range(0, 10)); // 2 full blocks + 2 tokens
         int[] blocks = kv.allocate("a", 16, PrefixHit.NONE);
 
         kv.cacheUpTo(a, 7);
@@ -279,7 +280,7 @@ class KvCacheManagerTest {
 
     @Test
     void cacheUpToCoversOnlyOwnedBlocks() {
-        TestRequest a = req("a", range(0, 12));
+        FakeRequest a = req("a", range(0, 12));
         int[] blocks = kv.allocate("a", 8, PrefixHit.NONE);
 
         kv.cacheUpTo(a, 12);
@@ -299,7 +300,7 @@ class KvCacheManagerTest {
     void cacheUpToStartsAfterTheHit() {
         admitAndCache(req("a", range(0, 8)));
         pool.takeEvents();
-        TestRequest b = req("b", range(0, 13));
+        FakeRequest b = req("b", range(0, 13));
         kv.allocate("b", 13, kv.findCachedPrefix(b));
 
         kv.cacheUpTo(b, 13);
@@ -319,8 +320,8 @@ class KvCacheManagerTest {
     @Test
     void aDuplicatePromptStaysUncachedAndIsNotAHit() {
         // Two requests computed the same prefix side by side (no hit for the second).
-        TestRequest a = req("a", range(0, 8));
-        TestRequest b = req("b", range(0, 8));
+        FakeRequest a = req("a", range(0, 8));
+        FakeRequest b = req("b", range(0, 8));
         kv.allocate("a", 8, PrefixHit.NONE);
         kv.allocate("b", 8, PrefixHit.NONE);
         kv.cacheUpTo(a, 8);
@@ -338,7 +339,7 @@ class KvCacheManagerTest {
     @Test
     void freeReleasesTailFirstSoTheTailIsEvictedFirst() {
         newPool(5, true); // 4 usable
-        TestRequest a = req("a", range(0, 12));
+        FakeRequest a = req("a", range(0, 12));
         int[] blocks = admitAndCache(a); // blocks 1, 2, 3; block 4 free
         pool.takeEvents();
 
@@ -369,7 +370,7 @@ class KvCacheManagerTest {
     @Test
     void sharedBlocksSurviveTheFirstOwnersFree() {
         int[] aBlocks = admitAndCache(req("a", range(0, 12)));
-        TestRequest b = req("b", range(0, 13));
+        FakeRequest b = req("b", range(0, 13));
         kv.allocate("b", 13, kv.findCachedPrefix(b));
 
         kv.free("a");
@@ -386,7 +387,7 @@ class KvCacheManagerTest {
 
     @Test
     void uncacheFromLetsBlocksBeCachedAgain() {
-        TestRequest a = req("a", range(0, 12));
+        FakeRequest a = req("a", range(0, 12));
         int[] blocks = admitAndCache(a);
         pool.takeEvents();
 
@@ -410,7 +411,7 @@ class KvCacheManagerTest {
 
     @Test
     void reCachingAroundABlockThatKeptItsHashReportsConsecutiveRuns() {
-        TestRequest a = req("a", range(0, 17));
+        FakeRequest a = req("a", range(0, 17));
         int[] blocks = admitAndCache(a);
         pool.takeEvents();
         kv.evict(blocks[1], blocks[3]);
@@ -456,7 +457,7 @@ class KvCacheManagerTest {
     @Test
     void manyBlocksPerRequestAreKept() {
         newPool(41, true);
-        TestRequest a = req("a", range(0, 38 * BS + 1));
+        FakeRequest a = req("a", range(0, 38 * BS + 1));
 
         int[] blocks = admitAndCache(a);
 

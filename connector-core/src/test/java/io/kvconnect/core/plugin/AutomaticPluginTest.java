@@ -23,7 +23,7 @@ class AutomaticPluginTest {
             StringBuilder out = new StringBuilder();
             String[][] targets = {
                 {"jackson", "com.fasterxml.jackson.databind", "ObjectMapper"},
-                {"kit", "io.kvconnect.core.conformance", "ConnectorConformance"},
+                {"engine", "io.kvconnect.core.engine", "Engine"},
                 {"picocli", "picocli", "CommandLine"},
                 {"classgraph", "io.github.classgraph", "ClassGraph"},
                 {"unsafe", "sun.misc", "Unsafe"},
@@ -56,7 +56,7 @@ class AutomaticPluginTest {
 
         DiscoveredConnector auto = registry.connectors().stream().filter(c -> c.name().equals("auto")).findFirst()
                 .orElseThrow(() -> new AssertionError(registry.problems().toString()));
-        assertEquals("jackson=not-found;kit=not-found;picocli=not-found;classgraph=not-found;unsafe=not-found;"
+        assertEquals("jackson=not-found;engine=not-found;picocli=not-found;classgraph=not-found;unsafe=not-found;"
                 + "management=not-found", auto.description());
         Module module = auto.provider().getClass().getModule();
         assertEquals("auto.probe", module.getName(), "the jar's automatic name is kept");

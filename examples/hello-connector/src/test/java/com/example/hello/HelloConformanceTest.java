@@ -3,8 +3,8 @@ package com.example.hello;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.core.conformance.ConformanceResult;
-import io.kvconnect.core.conformance.ConnectorConformance;
+import io.kvconnect.testkit.ConformanceResult;
+import io.kvconnect.testkit.ConnectorConformance;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

@@ -11,7 +11,6 @@ import io.kvconnect.api.ConnectorCatalog;
 import io.kvconnect.api.ConnectorProvider;
 import io.kvconnect.api.SchedulerContext;
 import io.kvconnect.api.WorkerContext;
-import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.ConnectorConfig;
@@ -21,23 +20,20 @@ import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.ModelShape;
-import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
-import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.api.scheduler.SchedulerConnector;
-import io.kvconnect.api.scheduler.SchedulerOutputView;
-import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.CopyTicket;
 import io.kvconnect.api.worker.FinishedTransfers;
-import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.testkit.doubles.FakeRequest;
+import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
+import io.kvconnect.testkit.doubles.ManualCopyService;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
@@ -49,7 +45,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Drives both sides of the {@code hello} connector through the API interfaces only, as an engine
- * would, with tiny hand-written views and contexts.
+ * would, with the test kit's doubles of the engine's views and tiny hand-written contexts.
  */
 class HelloConnectorTest {
     private static final int BLOCK_SIZE = 16;
@@ -70,8 +66,8 @@ class HelloConnectorTest {
     @Test
     void schedulerSideCountsWhatItSeesAndOffersNothing() {
         SchedulerConnector scheduler = provider.createSchedulerConnector(EMPTY, new TestSchedulerContext("connectors[0]"));
-        var a = new TestRequest("a", 40);
-        var b = new TestRequest("b", 20);
+        var a = request("a", 40);
+        var b = request("b", 20);
 
         assertEquals(Optional.empty(), scheduler.takeStats(), "nothing counted yet");
 
@@ -83,12 +79,13 @@ class HelloConnectorTest {
         scheduler.updateStateAfterAlloc(a, BlockIds.of(1, 2, 3), 0);
         scheduler.updateStateAfterAlloc(b, BlockIds.of(4, 5), 0);
 
-        ConnectorMetadata metadata = scheduler.buildConnectorMetadata(new TestOutput(7, List.of(
+        ConnectorMetadata metadata = scheduler.buildConnectorMetadata(FakeSchedulerOutput.of(7, List.of(
                 new ScheduledRequest(a, ScheduledRequest.Kind.NEW, 8, 32, BlockIds.of(1, 2, 3)),
                 new ScheduledRequest(b, ScheduledRequest.Kind.NEW, 4, 16, BlockIds.of(4, 5)))));
         assertEquals(new HelloMetadata(7, 2), metadata);
 
-        assertSame(FinishResult.freeNow(), scheduler.requestFinished(a.finished(), BlockIds.of(1, 2, 3)));
+        a.setStatus(RequestStatus.FINISHED_STOPPED);
+        assertSame(FinishResult.freeNow(), scheduler.requestFinished(a, BlockIds.of(1, 2, 3)));
 
         var stats = assertInstanceOf(CounterStats.class, scheduler.takeStats().orElseThrow());
         assertEquals(new CounterStats(Map.of(
@@ -98,7 +95,7 @@ class HelloConnectorTest {
                 "requests_finished", 1L)), stats);
         assertEquals(Optional.empty(), scheduler.takeStats(), "takeStats resets the counts");
 
-        scheduler.onNewRequest(new TestRequest("c", 5));
+        scheduler.onNewRequest(request("c", 5));
         var next = assertInstanceOf(CounterStats.class, scheduler.takeStats().orElseThrow());
         assertEquals(1L, next.get("requests_seen"));
         assertEquals(0L, next.get("lookups"));
@@ -110,7 +107,7 @@ class HelloConnectorTest {
     void workerSideRecordsTheLayoutAndCountsSteps() {
         WorkerConnector worker = provider.createWorkerConnector(EMPTY, new TestWorkerContext("connectors[0]", 1));
         var layout = new KvLayout(MODEL, 1, 2, 64, BLOCK_SIZE, 512, LayoutKind.PER_LAYER, MemoryKind.HOST);
-        worker.registerKvCaches(layout, new NoCopies(layout));
+        worker.registerKvCaches(layout, ManualCopyService.refusing(layout));
         assertEquals(1024L, ((HelloWorkerConnector) worker).bytesPerBlock());
 
         for (long step = 0; step < 3; step++) {
@@ -204,91 +201,11 @@ class HelloConnectorTest {
                 assertThrows(ConfigException.class, () -> HelloSettings.from(blank)).path());
     }
 
-    // ---- Tiny hand-written engine views ------------------------------------------------------
+    // ---- Engine views: the test kit's doubles, and tiny hand-written contexts -----------------
 
-    /** A request with {@code numPromptTokens} prompt tokens (token i has id i) and nothing computed. */
-    private record TestRequest(String requestId, int numPromptTokens, RequestStatus status) implements RequestView {
-        TestRequest(String requestId, int numPromptTokens) {
-            this(requestId, numPromptTokens, RequestStatus.WAITING);
-        }
-
-        TestRequest finished() {
-            return new TestRequest(requestId, numPromptTokens, RequestStatus.FINISHED_STOPPED);
-        }
-
-        @Override
-        public int numTokens() {
-            return numPromptTokens;
-        }
-
-        @Override
-        public int tokenId(int index) {
-            return index;
-        }
-
-        @Override
-        public int[] tokenIds(int from, int to) {
-            return IntStream.range(from, to).toArray();
-        }
-
-        @Override
-        public int numComputedTokens() {
-            return 0;
-        }
-
-        @Override
-        public int numOutputPlaceholders() {
-            return 0;
-        }
-
-        @Override
-        public int maxTokens() {
-            return 16;
-        }
-
-        @Override
-        public List<BlockHash> blockHashes() {
-            return IntStream.range(0, numPromptTokens / BLOCK_SIZE)
-                    .mapToObj(i -> new BlockHash(requestId.hashCode(), i, 0, 0))
-                    .toList();
-        }
-
-        @Override
-        public TransferParams transferParams() {
-            return TransferParams.empty();
-        }
-
-        @Override
-        public Optional<String> cacheSalt() {
-            return Optional.empty();
-        }
-
-        @Override
-        public int numPreemptions() {
-            return 0;
-        }
-
-        @Override
-        public int priority() {
-            return 0;
-        }
-    }
-
-    private record TestOutput(long step, List<ScheduledRequest> scheduledRequests) implements SchedulerOutputView {
-        @Override
-        public Set<String> preemptedRequestIds() {
-            return Set.of();
-        }
-
-        @Override
-        public Set<String> finishedRequestIds() {
-            return Set.of();
-        }
-
-        @Override
-        public int totalScheduledTokens() {
-            return scheduledRequests.stream().mapToInt(ScheduledRequest::numScheduledTokens).sum();
-        }
+    /** A waiting request of {@code numTokens} prompt tokens (token i has id i), nothing computed. */
+    private static FakeRequest request(String requestId, int numTokens) {
+        return FakeRequest.builder(requestId).countingTokens(numTokens).syntheticBlockHashes(BLOCK_SIZE).build();
     }
 
     private static final ConnectorCatalog NO_CATALOG = new ConnectorCatalog() {
@@ -346,24 +263,6 @@ class HelloConnectorTest {
         @Override
         public WorkerContext child(String childName) {
             return new TestWorkerContext(instanceName + "." + childName, rank);
-        }
-    }
-
-    /** A copy service that fails the test if the connector ever tries to move a block. */
-    private record NoCopies(KvLayout layout) implements BlockCopyService {
-        @Override
-        public HostBlockBuffer allocateHostBuffer(int slots) {
-            throw new AssertionError("the hello connector must not allocate host memory");
-        }
-
-        @Override
-        public CopyTicket copyToHost(int[] blockIds, HostBlockBuffer buffer, int[] slots) {
-            throw new AssertionError("the hello connector must not copy blocks");
-        }
-
-        @Override
-        public CopyTicket copyFromHost(HostBlockBuffer buffer, int[] slots, int[] blockIds) {
-            throw new AssertionError("the hello connector must not copy blocks");
         }
     }
 }

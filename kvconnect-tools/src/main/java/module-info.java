@@ -1,0 +1,24 @@
+/**
+ * The launcher's command line: the engine's commands plus the commands that drive engines from
+ * outside the engine, such as {@code soak} and prefill/decode disaggregation ({@code disagg} and
+ * the {@code serve} processes it starts). {@code ./kvconnect} runs {@code
+ * io.kvconnect.tools.cli.Main} of this module.
+ *
+ * <p>Everything here that knows a bundled connector by name lives here and not in the engine
+ * ({@code kvconnect.core}), which names none. Connectors are still found through the engine's
+ * discovery (module path, class path, plugins directory); this module links no plugin.
+ *
+ * <p>Exports nothing: it is an application, not a library.
+ */
+module kvconnect.tools {
+    requires kvconnect.api;
+    // The engine's internals, exported to this module by name (see kvconnect.core's module-info).
+    requires kvconnect.core;
+    // The soak command runs the kit's Soak.
+    requires kvconnect.testkit;
+    requires com.fasterxml.jackson.databind;
+    requires info.picocli;
+
+    // picocli builds the commands from their annotations by reflection.
+    opens io.kvconnect.tools.cli to info.picocli;
+}
