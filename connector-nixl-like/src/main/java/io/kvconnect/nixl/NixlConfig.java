@@ -2,6 +2,12 @@ package io.kvconnect.nixl;
 
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.ConnectorConfig;
+import io.kvconnect.nixl.faults.TransportFaults;
+import io.kvconnect.nixl.protocol.SharedSecret;
+import io.kvconnect.nixl.transport.ConnectOptions;
+import io.kvconnect.nixl.transport.ListenOptions;
+import io.kvconnect.nixl.transport.TcpTransport;
+import io.kvconnect.nixl.transport.UcxTransport;
 import java.time.Duration;
 import java.util.Locale;
 

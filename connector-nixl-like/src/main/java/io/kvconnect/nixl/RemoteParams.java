@@ -1,6 +1,7 @@
 package io.kvconnect.nixl;
 
 import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.nixl.protocol.TransferRef;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

@@ -1,5 +1,9 @@
 package io.kvconnect.nixl;
 
+import io.kvconnect.nixl.faults.FaultyTransport;
+import io.kvconnect.nixl.transport.TcpTransport;
+import io.kvconnect.nixl.transport.Transport;
+import io.kvconnect.nixl.transport.UcxTransport;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

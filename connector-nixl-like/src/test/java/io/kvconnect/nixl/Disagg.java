@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.nixl.transport.UcxTransport;
 import io.kvconnect.testkit.KitEngine;
 import java.util.ArrayList;
 import java.util.Arrays;

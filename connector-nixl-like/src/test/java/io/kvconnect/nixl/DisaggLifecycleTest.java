@@ -5,15 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.TransferException;
+import io.kvconnect.nixl.protocol.TransferRef;
+import io.kvconnect.nixl.transport.ConnectOptions;
+import io.kvconnect.nixl.transport.Peer;
+import io.kvconnect.nixl.transport.TcpTransport;
+import io.kvconnect.nixl.transport.TcpTransportTest;
 import io.kvconnect.testkit.KitEngine;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Prefill/decode lifecycles through two real engines connected by the nixl-like connector over

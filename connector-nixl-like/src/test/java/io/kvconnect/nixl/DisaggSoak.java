@@ -1,6 +1,7 @@
 package io.kvconnect.nixl;
 
 import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.nixl.faults.TransportFaults;
 import io.kvconnect.testkit.KitEngine;
 import java.time.Duration;
 import java.util.ArrayDeque;

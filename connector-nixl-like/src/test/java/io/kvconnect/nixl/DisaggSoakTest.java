@@ -2,6 +2,8 @@ package io.kvconnect.nixl;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvconnect.nixl.faults.TransportFaults;
+import io.kvconnect.nixl.transport.UcxTransport;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

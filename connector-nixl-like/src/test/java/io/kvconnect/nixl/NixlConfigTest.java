@@ -6,6 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.ConnectorConfig;
+import io.kvconnect.nixl.faults.FaultyTransport;
+import io.kvconnect.nixl.faults.TransportFaults;
+import io.kvconnect.nixl.transport.TcpTransport;
+import io.kvconnect.nixl.transport.Transport;
+import io.kvconnect.nixl.transport.UcxTransport;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

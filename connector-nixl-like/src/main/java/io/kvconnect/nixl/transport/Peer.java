@@ -1,13 +1,16 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
 import io.kvconnect.api.worker.HostBlockBuffer;
+import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.TransferException;
+import io.kvconnect.nixl.protocol.TransferRef;
 
 /**
  * A connection to one producer worker, after a successful handshake. Used by one thread at a time
  * (the consumer worker's reader thread). After any exception the peer is unusable; the caller
  * closes it and connects again for the next transfer.
  */
-interface Peer extends AutoCloseable {
+public interface Peer extends AutoCloseable {
     /** The handshake fields the producer sent. */
     Compat remote();
 

@@ -1,6 +1,11 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
 import io.kvconnect.api.worker.HostBlockBuffer;
+import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Handshake;
+import io.kvconnect.nixl.protocol.TransferException;
+import io.kvconnect.nixl.protocol.TransferRef;
+import io.kvconnect.nixl.protocol.Wire;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
@@ -64,22 +69,22 @@ import org.slf4j.LoggerFactory;
  * ({@link #openControl}, {@link ServerExtension}): message types 8 to 10 are its own. Both sides
  * announce their backend in the handshake's informational {@code transport} field.
  */
-final class TcpTransport implements Transport {
+public final class TcpTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(TcpTransport.class);
 
-    static final int MAGIC = 0x4B564E58;
-    static final int MAX_CONTROL = 1 << 20;
+    public static final int MAGIC = 0x4B564E58;
+    public static final int MAX_CONTROL = 1 << 20;
     /** Most blocks one read may name: the largest {@code chunk_blocks}. */
-    static final int MAX_READ_BLOCKS = 4096;
-    static final byte CHALLENGE = 1;
-    static final byte HELLO = 2;
-    static final byte OK = 3;
-    static final byte ERROR = 4;
-    static final byte READ = 5;
-    static final byte DATA = 6;
-    static final byte DONE = 7;
-    static final byte PROOF = 11;
-    static final byte FIELDS = 12;
+    public static final int MAX_READ_BLOCKS = 4096;
+    public static final byte CHALLENGE = 1;
+    public static final byte HELLO = 2;
+    public static final byte OK = 3;
+    public static final byte ERROR = 4;
+    public static final byte READ = 5;
+    public static final byte DATA = 6;
+    public static final byte DONE = 7;
+    public static final byte PROOF = 11;
+    public static final byte FIELDS = 12;
 
     @Override
     public String name() {
@@ -209,7 +214,7 @@ final class TcpTransport implements Transport {
         return frame;
     }
 
-    static byte[] errorPayload(TransferException.Kind kind, String message) {
+    public static byte[] errorPayload(TransferException.Kind kind, String message) {
         byte[] text = message.getBytes(StandardCharsets.UTF_8);
         byte[] p = new byte[1 + Math.min(text.length, 4096)];
         p[0] = (byte) kind.ordinal();
@@ -228,7 +233,7 @@ final class TcpTransport implements Transport {
      * The message of an {@code ERROR} frame's payload, with control characters replaced: it is the
      * peer's text and goes into this engine's log.
      */
-    static String errorMessage(byte[] payload) {
+    public static String errorMessage(byte[] payload) {
         if (payload.length < 2) {
             return "(no message)";
         }
@@ -237,7 +242,7 @@ final class TcpTransport implements Transport {
                 .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
     }
 
-    static byte[] concat(byte[] a, byte[] b) {
+    public static byte[] concat(byte[] a, byte[] b) {
         byte[] c = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
         return c;

@@ -1,5 +1,6 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.protocol;
 
+import io.kvconnect.nixl.transport.TcpTransport;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
@@ -15,18 +16,18 @@ import java.nio.channels.SocketChannel;
  * the socket and the caller's (native) buffers without an intermediate copy. Closing it from
  * another thread ends a wait within {@value #SLICE_MILLIS} ms. Used by one thread at a time.
  */
-final class Wire implements AutoCloseable {
+public final class Wire implements AutoCloseable {
     /** Longest single wait, so a close from another thread is noticed. */
     static final long SLICE_MILLIS = 200;
     /** Frame header: magic, type, length. */
-    static final int HEADER = 9;
+    public static final int HEADER = 9;
 
     private final SocketChannel channel;
     private final Selector selector;
     private final SelectionKey key;
     private final ByteBuffer header = ByteBuffer.allocate(HEADER);
 
-    Wire(SocketChannel channel) throws IOException {
+    public Wire(SocketChannel channel) throws IOException {
         this.channel = channel;
         channel.configureBlocking(false);
         this.selector = Selector.open();
@@ -34,11 +35,11 @@ final class Wire implements AutoCloseable {
     }
 
     /** A frame header. */
-    record Header(byte type, int length) {
+    public record Header(byte type, int length) {
     }
 
     /** Fills {@code dst}. */
-    void readFully(ByteBuffer dst, long timeoutMillis) throws IOException {
+    public void readFully(ByteBuffer dst, long timeoutMillis) throws IOException {
         long deadline = deadline(timeoutMillis);
         while (dst.hasRemaining()) {
             int n = channel.read(dst);
@@ -52,7 +53,7 @@ final class Wire implements AutoCloseable {
     }
 
     /** Writes all of {@code src}. */
-    void writeFully(ByteBuffer src, long timeoutMillis) throws IOException {
+    public void writeFully(ByteBuffer src, long timeoutMillis) throws IOException {
         long deadline = deadline(timeoutMillis);
         while (src.hasRemaining()) {
             if (channel.write(src) == 0) {
@@ -62,7 +63,7 @@ final class Wire implements AutoCloseable {
     }
 
     /** Fills every buffer of {@code dst} in order (one scattering read per wake-up). */
-    void readFully(ByteBuffer[] dst, long timeoutMillis) throws IOException {
+    public void readFully(ByteBuffer[] dst, long timeoutMillis) throws IOException {
         long deadline = deadline(timeoutMillis);
         while (dst[dst.length - 1].hasRemaining()) {
             long n = channel.read(dst);
@@ -76,7 +77,7 @@ final class Wire implements AutoCloseable {
     }
 
     /** Writes every buffer of {@code src} in order (one gathering write per wake-up). */
-    void writeFully(ByteBuffer[] src, long timeoutMillis) throws IOException {
+    public void writeFully(ByteBuffer[] src, long timeoutMillis) throws IOException {
         long deadline = deadline(timeoutMillis);
         while (src[src.length - 1].hasRemaining()) {
             if (channel.write(src) == 0) {
@@ -86,20 +87,20 @@ final class Wire implements AutoCloseable {
     }
 
     /** Writes a frame header; the caller writes the {@code length} bytes of payload next. */
-    void writeHeader(byte type, int length, long timeoutMillis) throws IOException {
+    public void writeHeader(byte type, int length, long timeoutMillis) throws IOException {
         ByteBuffer h = ByteBuffer.allocate(HEADER).putInt(TcpTransport.MAGIC).put(type).putInt(length).flip();
         writeFully(h, timeoutMillis);
     }
 
     /** Writes a whole frame. */
-    void writeFrame(byte type, byte[] payload, long timeoutMillis) throws IOException {
+    public void writeFrame(byte type, byte[] payload, long timeoutMillis) throws IOException {
         ByteBuffer f = ByteBuffer.allocate(HEADER + payload.length).putInt(TcpTransport.MAGIC).put(type)
                 .putInt(payload.length).put(payload).flip();
         writeFully(f, timeoutMillis);
     }
 
     /** Reads a frame header and checks the magic. */
-    Header readHeader(long timeoutMillis) throws IOException {
+    public Header readHeader(long timeoutMillis) throws IOException {
         header.clear();
         readFully(header, timeoutMillis);
         header.flip();
@@ -112,7 +113,7 @@ final class Wire implements AutoCloseable {
     }
 
     /** Reads a control frame's payload after its header (at most {@link TcpTransport#MAX_CONTROL} bytes). */
-    byte[] readPayload(Header h, long timeoutMillis) throws IOException {
+    public byte[] readPayload(Header h, long timeoutMillis) throws IOException {
         return readPayload(h, TcpTransport.MAX_CONTROL, timeoutMillis);
     }
 
@@ -135,7 +136,7 @@ final class Wire implements AutoCloseable {
      *
      * @throws SocketTimeoutException if the deadline passed
      */
-    static long millisLeft(long deadlineNanos) throws SocketTimeoutException {
+    public static long millisLeft(long deadlineNanos) throws SocketTimeoutException {
         long left = (deadlineNanos - System.nanoTime()) / 1_000_000L;
         if (left <= 0) {
             throw new SocketTimeoutException("no progress within the timeout");

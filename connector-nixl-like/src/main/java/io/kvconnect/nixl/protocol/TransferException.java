@@ -1,14 +1,14 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.protocol;
 
 /**
  * A transfer that did not complete, with why. Thrown by {@link Transport} and {@link Peer}; the
  * consumer worker turns it into a load failure (the request's blocks reported as invalid).
  */
-final class TransferException extends Exception {
+public final class TransferException extends Exception {
     private static final long serialVersionUID = 1L;
 
     /** Why a transfer failed. */
-    enum Kind {
+    public enum Kind {
         /** Nobody listens at the address, or the connection was reset while connecting. */
         REFUSED,
         /** The handshake failed: wrong secret, incompatible peer, another engine at the address. */
@@ -32,17 +32,17 @@ final class TransferException extends Exception {
 
     private final Kind kind;
 
-    TransferException(Kind kind, String message) {
+    public TransferException(Kind kind, String message) {
         super(message);
         this.kind = kind;
     }
 
-    TransferException(Kind kind, String message, Throwable cause) {
+    public TransferException(Kind kind, String message, Throwable cause) {
         super(message, cause);
         this.kind = kind;
     }
 
-    Kind kind() {
+    public Kind kind() {
         return kind;
     }
 

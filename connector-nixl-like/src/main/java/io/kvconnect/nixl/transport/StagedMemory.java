@@ -1,4 +1,4 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
 import java.io.IOException;
 import java.nio.BufferUnderflowException;

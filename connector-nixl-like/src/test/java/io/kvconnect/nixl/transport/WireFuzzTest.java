@@ -1,4 +1,4 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -6,6 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.HostBlockBuffer;
+import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Handshake;
+import io.kvconnect.nixl.protocol.SharedSecret;
+import io.kvconnect.nixl.protocol.TransferException;
+import io.kvconnect.nixl.protocol.Wire;
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;

@@ -1,6 +1,10 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
 import io.kvconnect.api.worker.HostBlockBuffer;
+import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.TransferException;
+import io.kvconnect.nixl.protocol.TransferRef;
+import io.kvconnect.nixl.protocol.Wire;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -56,10 +60,10 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe; one instance serves one worker. The producer's UCX worker is progressed by one
  * thread per listener; a reader's worker by the reader's thread.
  */
-final class UcxTransport implements Transport {
+public final class UcxTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(UcxTransport.class);
 
-    static final byte UCX_ATTACH = 8;
+    public static final byte UCX_ATTACH = 8;
     static final byte STAGE = 9;
     static final byte STAGED = 10;
 
@@ -72,7 +76,7 @@ final class UcxTransport implements Transport {
      * @param available whether JUCX's native library loaded and a UCX context could be created
      * @param reason why not, or what was found
      */
-    record Availability(boolean available, String reason) {
+    public record Availability(boolean available, String reason) {
     }
 
     /** Probed once, on first use (lazy holder: loading the native library is not free). */
@@ -81,7 +85,7 @@ final class UcxTransport implements Transport {
     }
 
     /** Whether UCX works here; probed once per process. Never throws. */
-    static Availability availability() {
+    public static Availability availability() {
         return Probe.RESULT;
     }
 
@@ -688,7 +692,7 @@ final class UcxTransport implements Transport {
     }
 
     /** Describes the UCX transports in use for the log (UCX itself chooses per endpoint). */
-    static String describeEnvironment() {
+    public static String describeEnvironment() {
         String tls = System.getenv("UCX_TLS");
         return "UCX_TLS=" + (tls == null || tls.isBlank() ? "all (UCX picks: shared memory on one host)" : tls);
     }

@@ -1,4 +1,4 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.faults;
 
 import io.kvconnect.api.common.ConnectorConfig;
 import java.util.Locale;
@@ -23,10 +23,10 @@ import java.util.Locale;
  * @param onlyType when in 1 to 127, faults hit only frames of this message type (such as 7, the done
  *     notification) and every other frame passes untouched; 0 (the default): every frame
  */
-record TransportFaults(double drop, double truncate, double delay, int delayMillis, double kill, long seed,
-                       int onlyType) {
+public record TransportFaults(double drop, double truncate, double delay, int delayMillis, double kill, long seed,
+                              int onlyType) {
     /** No faults. */
-    static final TransportFaults NONE = new TransportFaults(0, 0, 0, 0, 0, 0, 0);
+    public static final TransportFaults NONE = new TransportFaults(0, 0, 0, 0, 0, 0, 0);
 
     /** Every key of the {@code faults} object. */
     static final String[] KEYS = {"drop", "truncate", "delay", "delay_ms", "kill", "seed", "only_type"};
@@ -42,12 +42,12 @@ record TransportFaults(double drop, double truncate, double delay, int delayMill
     }
 
     /** Whether any fault can happen. */
-    boolean any() {
+    public boolean any() {
         return drop > 0 || truncate > 0 || delay > 0 || kill > 0;
     }
 
     /** Reads {@code faults}; every error names its key and the allowed range. */
-    static TransportFaults parse(ConnectorConfig faults) {
+    public static TransportFaults parse(ConnectorConfig faults) {
         faults.requireOnlyKeys(KEYS);
         return new TransportFaults(faults.getDouble("drop", 0, 0, 1), faults.getDouble("truncate", 0, 0, 1),
                 faults.getDouble("delay", 0, 0, 1), faults.getInt("delay_ms", 5, 0, 5_000),

@@ -1,4 +1,4 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
@@ -6,6 +6,9 @@ import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
+import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.SharedSecret;
+import io.kvconnect.nixl.protocol.TransferRef;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -140,7 +143,7 @@ public final class TransportThroughput {
             java.util.Arrays.setAll(blocks, i -> i);
             var options = new ConnectOptions(SharedSecret.of("bench"), Duration.ofSeconds(5), Duration.ofSeconds(30),
                     perRead);
-            var transfer = new TransferRef("t", "0".repeat(RemoteParams.TOKEN_HEX_DIGITS));
+            var transfer = new TransferRef("t", TcpTransportTest.TOKEN);
             try (var listener = tcp.listen("127.0.0.1", 0, compat, ListenOptions.of("bench"), source);
                  var into = new TcpTransportTest.Buffer(perRead, blockBytes);
                  var peer = tcp.connect("127.0.0.1", listener.port(), compat, options)) {

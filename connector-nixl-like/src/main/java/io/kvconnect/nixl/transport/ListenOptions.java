@@ -1,5 +1,6 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
+import io.kvconnect.nixl.protocol.SharedSecret;
 import java.time.Duration;
 
 /**
@@ -11,12 +12,12 @@ import java.time.Duration;
  * @param maxPendingHandshakes connections whose handshake is in progress at once; a new connection
  *     beyond it closes the oldest of them, and is refused itself if no slot frees in time
  */
-record ListenOptions(SharedSecret secret, Duration handshakeTimeout, int maxPendingHandshakes) {
+public record ListenOptions(SharedSecret secret, Duration handshakeTimeout, int maxPendingHandshakes) {
     /** The configuration's defaults. */
-    static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
-    static final int DEFAULT_MAX_PENDING_HANDSHAKES = 64;
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
+    public static final int DEFAULT_MAX_PENDING_HANDSHAKES = 64;
 
-    ListenOptions {
+    public ListenOptions {
         if (maxPendingHandshakes < 1) {
             throw new IllegalArgumentException("maxPendingHandshakes " + maxPendingHandshakes);
         }

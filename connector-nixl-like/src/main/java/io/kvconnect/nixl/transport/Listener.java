@@ -1,4 +1,4 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
 import java.util.Map;
 
@@ -7,7 +7,7 @@ import java.util.Map;
  * accepted. Thread-safe. (Top level, not nested in {@link Transport}: a member of an interface is
  * public, and nothing of this plugin but its provider is.)
  */
-interface Listener extends AutoCloseable {
+public interface Listener extends AutoCloseable {
     /** The bound port. */
     int port();
 

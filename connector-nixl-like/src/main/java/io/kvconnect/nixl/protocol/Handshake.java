@@ -1,5 +1,6 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.protocol;
 
+import io.kvconnect.nixl.transport.TcpTransport;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -37,17 +38,17 @@ import java.util.Arrays;
  * on the network path, or one a reader was made to connect to that relays to the real producer,
  * sees the traffic and can alter it. See the module's security notes.
  */
-final class Handshake {
+public final class Handshake {
     /** The version the challenge carries; part of {@link Compat#PROTOCOL} too. */
-    static final byte VERSION = 2;
-    static final int NONCE_BYTES = 32;
-    static final int CHALLENGE_BYTES = 1 + NONCE_BYTES;
+    public static final byte VERSION = 2;
+    public static final int NONCE_BYTES = 32;
+    public static final int CHALLENGE_BYTES = 1 + NONCE_BYTES;
     static final int HELLO_BYTES = NONCE_BYTES + SharedSecret.MAC_BYTES;
     /** Largest handshake frame either side reads. */
     static final int MAX_FRAME = 4096;
 
-    static final String READER_HELLO = "kvconnect nixl-like/2 reader hello";
-    static final String PRODUCER_PROOF = "kvconnect nixl-like/2 producer proof";
+    public static final String READER_HELLO = "kvconnect nixl-like/2 reader hello";
+    public static final String PRODUCER_PROOF = "kvconnect nixl-like/2 producer proof";
     static final String READER_FIELDS = "kvconnect nixl-like/2 reader fields";
     static final String ACCEPT = "kvconnect nixl-like/2 accept";
 
@@ -57,7 +58,7 @@ final class Handshake {
     }
 
     /** How a producer's side of a handshake ended, short of an I/O error. */
-    sealed interface Outcome permits Accepted, Refused {
+    public sealed interface Outcome permits Accepted, Refused {
     }
 
     /**
@@ -68,7 +69,7 @@ final class Handshake {
      * @param remote the reader's fields
      * @param confirmation the producer's MAC over the whole handshake, the payload of its {@code OK}
      */
-    record Accepted(Compat remote, byte[] confirmation) implements Outcome {
+    public record Accepted(Compat remote, byte[] confirmation) implements Outcome {
     }
 
     /**
@@ -79,7 +80,7 @@ final class Handshake {
      * @param reason why, for the log
      * @param answer what to tell the reader, or null to close without a word
      */
-    record Refused(String counter, String reason, String answer) implements Outcome {
+    public record Refused(String counter, String reason, String answer) implements Outcome {
     }
 
     /**
@@ -92,7 +93,7 @@ final class Handshake {
      *     secret, refuses, is incompatible or speaks another protocol
      * @throws IOException if the connection fails or the deadline passes
      */
-    static Compat asReader(Wire wire, Compat local, SharedSecret secret, long deadlineNanos, String where)
+    public static Compat asReader(Wire wire, Compat local, SharedSecret secret, long deadlineNanos, String where)
             throws IOException, TransferException {
         Wire.Header h = wire.readHeader(Wire.millisLeft(deadlineNanos));
         if (h.type() == TcpTransport.ERROR) {
@@ -162,7 +163,8 @@ final class Handshake {
      *
      * @throws IOException if the connection fails or the deadline passes
      */
-    static Outcome asProducer(Wire wire, Compat local, SharedSecret secret, long deadlineNanos) throws IOException {
+    public static Outcome asProducer(Wire wire, Compat local, SharedSecret secret, long deadlineNanos)
+            throws IOException {
         byte[] ns = nonce();
         wire.writeFrame(TcpTransport.CHALLENGE, TcpTransport.concat(new byte[] {VERSION}, ns),
                 Wire.millisLeft(deadlineNanos));
@@ -211,7 +213,7 @@ final class Handshake {
     }
 
     /** Completes an accepted handshake: the {@code OK} with the producer's MAC over all of it. */
-    static void confirm(Wire wire, Accepted accepted, long deadlineNanos) throws IOException {
+    public static void confirm(Wire wire, Accepted accepted, long deadlineNanos) throws IOException {
         wire.writeFrame(TcpTransport.OK, accepted.confirmation(), Wire.millisLeft(deadlineNanos));
     }
 
@@ -238,7 +240,7 @@ final class Handshake {
     }
 
     /** Tells the reader why it is refused; a reader that does not listen does not matter. */
-    static void tell(Wire wire, String message, long deadlineNanos) {
+    public static void tell(Wire wire, String message, long deadlineNanos) {
         try {
             wire.writeFrame(TcpTransport.ERROR, TcpTransport.errorPayload(TransferException.Kind.HANDSHAKE, message),
                     Wire.millisLeft(deadlineNanos));

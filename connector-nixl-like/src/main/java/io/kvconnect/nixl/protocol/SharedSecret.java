@@ -1,4 +1,4 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.protocol;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -18,9 +18,9 @@ import javax.crypto.spec.SecretKeySpec;
  * is never valid for another) and parts, each preceded by its length, so no two different
  * sequences of parts hash alike.
  */
-final class SharedSecret {
+public final class SharedSecret {
     /** Bytes of one MAC. */
-    static final int MAC_BYTES = 32;
+    public static final int MAC_BYTES = 32;
 
     private final SecretKeySpec key;
     private final boolean empty;
@@ -31,7 +31,7 @@ final class SharedSecret {
     }
 
     /** The key of {@code secret}; the empty string gives a key anyone can compute. */
-    static SharedSecret of(String secret) {
+    public static SharedSecret of(String secret) {
         return new SharedSecret(secret);
     }
 
@@ -41,7 +41,7 @@ final class SharedSecret {
     }
 
     /** HMAC-SHA256 over {@code label} and {@code parts}, each length-prefixed. */
-    byte[] mac(String label, byte[]... parts) {
+    public byte[] mac(String label, byte[]... parts) {
         Mac mac = newMac();
         update(mac, label.getBytes(StandardCharsets.UTF_8));
         for (byte[] p : parts) {

@@ -1,4 +1,4 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -11,6 +11,12 @@ import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
+import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Handshake;
+import io.kvconnect.nixl.protocol.SharedSecret;
+import io.kvconnect.nixl.protocol.TransferException;
+import io.kvconnect.nixl.protocol.TransferRef;
+import io.kvconnect.nixl.protocol.Wire;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -27,7 +33,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 /** The TCP backend on its own: handshake, one-sided reads, tokens, and every way a transfer can break. */
-class TcpTransportTest {
+public class TcpTransportTest {
     private static final ModelShape MODEL = new ModelShape("m", 2, 2, 16, DType.FP16);
     private static final Duration SHORT = Duration.ofMillis(500);
     private final TcpTransport tcp = new TcpTransport();
@@ -39,13 +45,13 @@ class TcpTransportTest {
     }
 
     /** Host buffer slots on the heap's arena, for tests without an engine. */
-    static final class Buffer implements HostBlockBuffer {
+    public static final class Buffer implements HostBlockBuffer {
         private final Arena arena = Arena.ofShared();
         private final MemorySegment memory;
         private final int slots;
         private final long slotBytes;
 
-        Buffer(int slots, long slotBytes) {
+        public Buffer(int slots, long slotBytes) {
             this.slots = slots;
             this.slotBytes = slotBytes;
             this.memory = arena.allocate(slots * slotBytes);

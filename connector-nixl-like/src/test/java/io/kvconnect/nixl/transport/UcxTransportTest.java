@@ -1,9 +1,9 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
-import static io.kvconnect.nixl.TcpTransportTest.T1;
-import static io.kvconnect.nixl.TcpTransportTest.TOKEN;
-import static io.kvconnect.nixl.TcpTransportTest.client;
-import static io.kvconnect.nixl.TcpTransportTest.compat;
+import static io.kvconnect.nixl.transport.TcpTransportTest.T1;
+import static io.kvconnect.nixl.transport.TcpTransportTest.TOKEN;
+import static io.kvconnect.nixl.transport.TcpTransportTest.client;
+import static io.kvconnect.nixl.transport.TcpTransportTest.compat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,6 +12,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.HostBlockBuffer;
+import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Handshake;
+import io.kvconnect.nixl.protocol.SharedSecret;
+import io.kvconnect.nixl.protocol.TransferException;
+import io.kvconnect.nixl.protocol.TransferRef;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -41,7 +46,8 @@ class UcxTransportTest {
 
     @BeforeEach
     void needsUcx() {
-        Disagg.assumeAvailable("ucx");
+        var a = UcxTransport.availability();
+        org.junit.jupiter.api.Assumptions.assumeTrue(a.available(), "UCX not available: " + a.reason());
     }
 
     private static long blockBytes() {

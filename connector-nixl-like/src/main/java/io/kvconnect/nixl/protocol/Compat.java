@@ -1,6 +1,7 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.protocol;
 
 import io.kvconnect.api.worker.KvLayout;
+import io.kvconnect.nixl.NixlConnectorProvider;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -30,19 +31,19 @@ import java.util.Optional;
  * @param rank the agent's tensor-parallel rank
  * @param fields the compatibility fields, in a fixed order
  */
-record Compat(String engineId, int rank, Map<String, String> fields) {
+public record Compat(String engineId, int rank, Map<String, String> fields) {
     /** The version of the wire protocol in {@link TcpTransport} (and its {@link Handshake}). */
     static final String PROTOCOL = "nixl-like-tcp/" + Handshake.VERSION;
 
     /** The one wire layout there is: the API's canonical block form. */
     static final String WIRE_LAYOUT = "canonical-token-major";
 
-    Compat {
+    public Compat {
         fields = Map.copyOf(new LinkedHashMap<>(fields));
     }
 
     /** The fields of a worker with {@code layout}. */
-    static Compat of(String engineId, KvLayout layout) {
+    public static Compat of(String engineId, KvLayout layout) {
         var f = new LinkedHashMap<String, String>();
         f.put("protocol", PROTOCOL);
         f.put("connector_version", NixlConnectorProvider.VERSION);
@@ -66,7 +67,7 @@ record Compat(String engineId, int rank, Map<String, String> fields) {
     static final String TRANSPORT = "transport";
 
     /** These fields with the informational {@code transport} field set to {@code name}. */
-    Compat withTransport(String name) {
+    public Compat withTransport(String name) {
         var f = new LinkedHashMap<>(fields);
         f.put(TRANSPORT, name);
         return new Compat(engineId, rank, f);
@@ -77,7 +78,7 @@ record Compat(String engineId, int rank, Map<String, String> fields) {
      *
      * @throws IllegalArgumentException if the field is missing, not a number or not positive
      */
-    long bytesPerBlock() {
+    public long bytesPerBlock() {
         String v = fields.getOrDefault("bytes_per_block", "");
         try {
             long n = Long.parseLong(v);
@@ -91,7 +92,7 @@ record Compat(String engineId, int rank, Map<String, String> fields) {
     }
 
     /** The sender's backend, {@code "tcp"} when the sender did not say. */
-    String transport() {
+    public String transport() {
         return fields.getOrDefault(TRANSPORT, "tcp");
     }
 
@@ -110,7 +111,7 @@ record Compat(String engineId, int rank, Map<String, String> fields) {
     }
 
     /** SHA-256 over the compatibility fields, hex. */
-    String hash() {
+    public String hash() {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             for (String key : ORDER) {
@@ -139,7 +140,7 @@ record Compat(String engineId, int rank, Map<String, String> fields) {
     }
 
     /** The wire form: {@code engineId\nrank\nkey=value\n...}. */
-    String encode() {
+    public String encode() {
         var sb = new StringBuilder().append(engineId).append('\n').append(rank).append('\n');
         for (String key : ORDER) {
             sb.append(key).append('=').append(fields.getOrDefault(key, "")).append('\n');

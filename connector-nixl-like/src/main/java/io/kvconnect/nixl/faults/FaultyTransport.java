@@ -1,5 +1,15 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.faults;
 
+import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.TransferException;
+import io.kvconnect.nixl.protocol.Wire;
+import io.kvconnect.nixl.transport.BlockSource;
+import io.kvconnect.nixl.transport.ConnectOptions;
+import io.kvconnect.nixl.transport.ListenOptions;
+import io.kvconnect.nixl.transport.Listener;
+import io.kvconnect.nixl.transport.Peer;
+import io.kvconnect.nixl.transport.TcpTransport;
+import io.kvconnect.nixl.transport.Transport;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -36,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * <p>Counts of injected faults by kind ({@code faults_injected_drop}, ...) are reported through
  * {@link #takeCounters()} into the worker's stats. Thread-safe.
  */
-final class FaultyTransport implements Transport {
+public final class FaultyTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(FaultyTransport.class);
 
     private final Transport inner;
@@ -44,7 +54,7 @@ final class FaultyTransport implements Transport {
     private final SplittableRandom seeds;
     private final Map<String, AtomicLong> injected = new ConcurrentHashMap<>();
 
-    FaultyTransport(Transport inner, TransportFaults faults) {
+    public FaultyTransport(Transport inner, TransportFaults faults) {
         this.inner = inner;
         this.faults = faults;
         this.seeds = new SplittableRandom(faults.seed());

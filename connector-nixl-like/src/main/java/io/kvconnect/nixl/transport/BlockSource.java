@@ -1,12 +1,14 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
 import io.kvconnect.api.worker.HostBlockBuffer;
+import io.kvconnect.nixl.protocol.TransferException;
+import io.kvconnect.nixl.protocol.TransferRef;
 
 /**
  * The producer worker's side of one-sided reads, called by the transport's connection threads
  * (never by the engine's threads). Implementations are thread-safe.
  */
-interface BlockSource {
+public interface BlockSource {
     /** Bytes of one canonical block. */
     long blockBytes();
 

@@ -1,5 +1,6 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
+import io.kvconnect.nixl.protocol.SharedSecret;
 import java.time.Duration;
 
 /**
@@ -12,15 +13,15 @@ import java.time.Duration;
  *     registers staging memory of this many blocks when the reader attaches, and every later read
  *     is bound to it
  */
-record ConnectOptions(SharedSecret secret, Duration connectTimeout, Duration ioTimeout, int readSlots) {
-    ConnectOptions {
+public record ConnectOptions(SharedSecret secret, Duration connectTimeout, Duration ioTimeout, int readSlots) {
+    public ConnectOptions {
         if (readSlots < 1 || readSlots > TcpTransport.MAX_READ_BLOCKS) {
             throw new IllegalArgumentException("readSlots " + readSlots);
         }
     }
 
     /** {@code secret} with both timeouts {@code timeout} and 64 read slots. */
-    static ConnectOptions of(String secret, Duration timeout) {
+    public static ConnectOptions of(String secret, Duration timeout) {
         return new ConnectOptions(SharedSecret.of(secret), timeout, timeout, 64);
     }
 }

@@ -1,5 +1,7 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
+import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.TransferException;
 import java.io.IOException;
 import java.util.Map;
 
@@ -14,7 +16,7 @@ import java.util.Map;
  * instance serves one worker; the engine's worker thread calls {@link #listen} and the consumer's
  * reader thread {@link #connect}.
  */
-interface Transport {
+public interface Transport {
     /** The backend's name for logs and reports: {@code "tcp"} or {@code "ucx"}. */
     String name();
 

@@ -1,4 +1,4 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.protocol;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -14,12 +14,12 @@ import java.security.MessageDigest;
  * @param id the transfer id
  * @param token the transfer's token, as its hex text
  */
-record TransferRef(String id, String token) {
+public record TransferRef(String id, String token) {
     /** Longest token accepted on the wire. */
-    static final int MAX_TOKEN_BYTES = 64;
+    public static final int MAX_TOKEN_BYTES = 64;
 
     /** Whether {@code claimed} is this transfer's token, compared in constant time. */
-    boolean tokenMatches(String claimed) {
+    public boolean tokenMatches(String claimed) {
         return MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8),
                 claimed.getBytes(StandardCharsets.UTF_8));
     }

@@ -1,4 +1,4 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
 import java.util.Map;
 import java.util.TreeMap;
@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * Named event counts a listener keeps on its connection threads and the worker takes into its stats
  * on the engine's thread. Thread-safe.
  */
-final class EventCounters {
+public final class EventCounters {
     private final Map<String, AtomicLong> sinceTaken = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> totals = new ConcurrentHashMap<>();
 
@@ -35,7 +35,7 @@ final class EventCounters {
      * Whether the {@code n}th event of a kind is worth a log line: the first, second, fourth, eighth
      * and so on, so a flood of refusals costs a handful of lines, not one per connection.
      */
-    static boolean worthLogging(long n) {
+    public static boolean worthLogging(long n) {
         return Long.bitCount(n) == 1;
     }
 }

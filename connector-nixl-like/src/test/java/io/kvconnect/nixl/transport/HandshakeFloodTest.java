@@ -1,12 +1,14 @@
-package io.kvconnect.nixl;
+package io.kvconnect.nixl.transport;
 
-import static io.kvconnect.nixl.TcpTransportTest.T1;
-import static io.kvconnect.nixl.TcpTransportTest.compat;
+import static io.kvconnect.nixl.transport.TcpTransportTest.T1;
+import static io.kvconnect.nixl.transport.TcpTransportTest.compat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
+import io.kvconnect.nixl.protocol.SharedSecret;
+import io.kvconnect.nixl.protocol.TransferException;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
