@@ -3,10 +3,10 @@ package io.kvconnect.nixl;
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.nixl.faults.TransportFaults;
+import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.transport.ConnectOptions;
 import io.kvconnect.nixl.transport.ListenOptions;
-import io.kvconnect.nixl.transport.TcpTransport;
 import io.kvconnect.nixl.transport.UcxTransport;
 import java.time.Duration;
 import java.util.Locale;
@@ -108,7 +108,7 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
                 4096);
         Duration exposeWait = config.getDuration("expose_wait", Duration.ofSeconds(10), Duration.ofMillis(1),
                 Duration.ofMinutes(10));
-        int chunk = config.getInt("chunk_blocks", 64, 1, TcpTransport.MAX_READ_BLOCKS);
+        int chunk = config.getInt("chunk_blocks", 64, 1, ReadRequest.MAX_BLOCKS);
         TransportFaults faults = config.getObject("faults").map(TransportFaults::parse).orElse(TransportFaults.NONE);
         return new NixlConfig(role, host, port, lease, transport, secret, insecure, peers, connect, io, handshake,
                 pending, exposeWait, chunk, faults);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
 import io.kvconnect.nixl.transport.ConnectOptions;
@@ -352,7 +353,7 @@ class DisaggLifecycleTest {
         var random = new SplittableRandom(22);
         // Every done notification (message type 7) is swallowed on its way to the producer.
         var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "5s",
-                "faults", java.util.Map.of("drop", 1.0, "only_type", (long) TcpTransport.DONE)),
+                "faults", java.util.Map.of("drop", 1.0, "only_type", (long) Frames.DONE)),
                 KitEngine.Options.defaults("prefill").withClock(clock));
         // Policy fail: a load reported as failed would fail the request.
         var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "io_timeout", "200ms"),

@@ -9,6 +9,7 @@ import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.Handshake;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.protocol.TransferException;
@@ -18,7 +19,6 @@ import io.kvconnect.nixl.transport.HandshakeTest;
 import io.kvconnect.nixl.transport.Peer;
 import io.kvconnect.nixl.transport.TcpTransport;
 import io.kvconnect.nixl.transport.TcpTransportTest;
-import io.kvconnect.nixl.transport.UcxTransport;
 import io.kvconnect.testkit.KitEngine;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -204,7 +204,7 @@ class DisaggSecurityTest {
             fake.close();
             impostor.join(10_000);
         }
-        assertTrue(fromReader.isEmpty() || fromReader.equals(List.of(TcpTransport.HELLO)),
+        assertTrue(fromReader.isEmpty() || fromReader.equals(List.of(Frames.HELLO)),
                 "the reader went on after the handshake: " + fromReader);
     }
 
@@ -217,27 +217,27 @@ class DisaggSecurityTest {
                 byte[] ns = new byte[Handshake.NONCE_BYTES];
                 new SecureRandom().nextBytes(ns);
                 if (dialect.equals("v1")) {
-                    raw.send(TcpTransport.CHALLENGE, TcpTransport.concat(ns, fields));
+                    raw.send(Frames.CHALLENGE, Frames.concat(ns, fields));
                 } else {
-                    raw.send(TcpTransport.CHALLENGE, TcpTransport.concat(new byte[] {Handshake.VERSION}, ns));
+                    raw.send(Frames.CHALLENGE, Frames.concat(new byte[] {Handshake.VERSION}, ns));
                 }
                 for (byte[] f = raw.next(); f != null; f = raw.next()) {
                     fromReader.add(f[0]);
                     switch (f[0]) {
-                        case TcpTransport.HELLO -> {
+                        case Frames.HELLO -> {
                             if (dialect.equals("v1")) {
-                                raw.send(TcpTransport.OK, new byte[0]);
+                                raw.send(Frames.OK, new byte[0]);
                             } else {
                                 byte[] nc = Arrays.copyOfRange(f, 1, 1 + Handshake.NONCE_BYTES);
-                                raw.send(TcpTransport.PROOF, TcpTransport.concat(SharedSecret.of("guess").mac(
+                                raw.send(Frames.PROOF, Frames.concat(SharedSecret.of("guess").mac(
                                         Handshake.PRODUCER_PROOF, ns, nc, fields), fields));
                             }
                         }
                         // No UCX here: a reader falls back to reads over this connection.
-                        case UcxTransport.UCX_ATTACH -> raw.send(TcpTransport.ERROR, TcpTransport.errorPayload(
+                        case Frames.UCX_ATTACH -> raw.send(Frames.ERROR, Frames.errorPayload(
                                 TransferException.Kind.FAILED, "no UCX"));
-                        case TcpTransport.READ -> raw.send(TcpTransport.DATA, garbage(f));
-                        default -> raw.send(TcpTransport.OK, new byte[0]);
+                        case Frames.READ -> raw.send(Frames.DATA, garbage(f));
+                        default -> raw.send(Frames.OK, new byte[0]);
                     }
                 }
             } catch (IOException | RuntimeException e) {

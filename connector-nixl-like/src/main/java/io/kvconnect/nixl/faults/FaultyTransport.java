@@ -1,14 +1,13 @@
 package io.kvconnect.nixl.faults;
 
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.TransferException;
-import io.kvconnect.nixl.protocol.Wire;
 import io.kvconnect.nixl.transport.BlockSource;
 import io.kvconnect.nixl.transport.ConnectOptions;
 import io.kvconnect.nixl.transport.ListenOptions;
 import io.kvconnect.nixl.transport.Listener;
 import io.kvconnect.nixl.transport.Peer;
-import io.kvconnect.nixl.transport.TcpTransport;
 import io.kvconnect.nixl.transport.Transport;
 import java.io.EOFException;
 import java.io.IOException;
@@ -35,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * <p><b>How.</b> {@link #listen} starts the wrapped backend's listener on a free port and, at the
  * requested address, a frame-aware relay in front of it: every connection a reader opens is relayed
  * to the real listener by two threads (one per direction) that parse the framing ({@link
- * TcpTransport}: magic, type, length, payload) and, per frame, drop it, cut it short and close,
+ * Frames}: magic, type, length, payload) and, per frame, drop it, cut it short and close,
  * delay it, or close the connection before it. Faults thus hit the real wire protocol, handshake
  * included, and both sides see them exactly as they would see a lossy network or a dying peer: a
  * dropped answer ends by the reader's timeout, a cut frame as {@code TRUNCATED}, a closed
@@ -219,7 +218,7 @@ public final class FaultyTransport implements Transport {
         /** Relays frames from {@code from} to {@code to} until either side ends, injecting faults. */
         private void pump(SocketChannel from, SocketChannel to, SocketChannel client, SocketChannel upstream,
                           SplittableRandom random) {
-            ByteBuffer header = ByteBuffer.allocate(Wire.HEADER);
+            ByteBuffer header = ByteBuffer.allocate(Frames.HEADER_BYTES);
             ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
             try {
                 while (!closed) {
@@ -228,7 +227,7 @@ public final class FaultyTransport implements Transport {
                         return; // end of stream at a frame boundary
                     }
                     int length = header.getInt(5);
-                    Fate fate = header.getInt(0) == TcpTransport.MAGIC && faults.hits(header.get(4))
+                    Fate fate = header.getInt(0) == Frames.MAGIC && faults.hits(header.get(4))
                             ? decide(random, length) : Fate.FORWARD;
                     switch (fate) {
                         case KILL -> {

@@ -32,7 +32,7 @@ import java.util.Optional;
  * @param fields the compatibility fields, in a fixed order
  */
 public record Compat(String engineId, int rank, Map<String, String> fields) {
-    /** The version of the wire protocol in {@link TcpTransport} (and its {@link Handshake}). */
+    /** The version of the wire protocol ({@link Frames} and its {@link Handshake}). */
     static final String PROTOCOL = "nixl-like-tcp/" + Handshake.VERSION;
 
     /** The one wire layout there is: the API's canonical block form. */

@@ -1,6 +1,5 @@
 package io.kvconnect.nixl.protocol;
 
-import io.kvconnect.nixl.transport.TcpTransport;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -96,10 +95,10 @@ public final class Handshake {
     public static Compat asReader(Wire wire, Compat local, SharedSecret secret, long deadlineNanos, String where)
             throws IOException, TransferException {
         Wire.Header h = wire.readHeader(Wire.millisLeft(deadlineNanos));
-        if (h.type() == TcpTransport.ERROR) {
+        if (h.type() == Frames.ERROR) {
             throw refusedBy(wire, h, deadlineNanos, "handshake with " + where + " refused: ");
         }
-        if (h.type() != TcpTransport.CHALLENGE || h.length() != CHALLENGE_BYTES) {
+        if (h.type() != Frames.CHALLENGE || h.length() != CHALLENGE_BYTES) {
             throw new TransferException(TransferException.Kind.HANDSHAKE, where + " sent no nixl-like/" + VERSION
                     + " challenge (message type " + h.type() + " of " + h.length() + " bytes): it is not a prefill "
                     + "engine's worker, or it runs another kvconnect version; run the same version on both engines");
@@ -112,14 +111,14 @@ public final class Handshake {
         }
         byte[] ns = Arrays.copyOfRange(challenge, 1, CHALLENGE_BYTES);
         byte[] nc = nonce();
-        wire.writeFrame(TcpTransport.HELLO, TcpTransport.concat(nc, secret.mac(READER_HELLO, ns, nc)),
+        wire.writeFrame(Frames.HELLO, Frames.concat(nc, secret.mac(READER_HELLO, ns, nc)),
                 Wire.millisLeft(deadlineNanos));
 
         h = wire.readHeader(Wire.millisLeft(deadlineNanos));
-        if (h.type() == TcpTransport.ERROR) {
+        if (h.type() == Frames.ERROR) {
             throw refusedBy(wire, h, deadlineNanos, "handshake with " + where + " refused: ");
         }
-        if (h.type() != TcpTransport.PROOF || h.length() <= SharedSecret.MAC_BYTES || h.length() > MAX_FRAME) {
+        if (h.type() != Frames.PROOF || h.length() <= SharedSecret.MAC_BYTES || h.length() > MAX_FRAME) {
             throw new TransferException(TransferException.Kind.HANDSHAKE, where + " answered the hello with message "
                     + "type " + h.type() + " of " + h.length() + " bytes instead of a proof of the shared secret");
         }
@@ -133,7 +132,7 @@ public final class Handshake {
         }
         Compat remote = decode(theirs, where);
         byte[] mine = local.encode().getBytes(StandardCharsets.UTF_8);
-        wire.writeFrame(TcpTransport.FIELDS, TcpTransport.concat(secret.mac(READER_FIELDS, ns, nc, theirs, mine),
+        wire.writeFrame(Frames.FIELDS, Frames.concat(secret.mac(READER_FIELDS, ns, nc, theirs, mine),
                 mine), Wire.millisLeft(deadlineNanos));
 
         h = wire.readHeader(Wire.millisLeft(deadlineNanos));
@@ -143,11 +142,11 @@ public final class Handshake {
             throw new TransferException(TransferException.Kind.HANDSHAKE, "handshake with " + where + " failed: "
                     + problem.get());
         }
-        if (h.type() == TcpTransport.ERROR) {
+        if (h.type() == Frames.ERROR) {
             throw new TransferException(TransferException.Kind.HANDSHAKE, "handshake with " + where + " refused: "
-                    + TcpTransport.errorMessage(answer));
+                    + Frames.errorMessage(answer));
         }
-        if (h.type() != TcpTransport.OK || !secret.verify(answer, ACCEPT, ns, nc, theirs, mine)) {
+        if (h.type() != Frames.OK || !secret.verify(answer, ACCEPT, ns, nc, theirs, mine)) {
             throw new TransferException(TransferException.Kind.HANDSHAKE, where + " did not confirm the handshake "
                     + "with a valid MAC (message type " + h.type() + "); nothing is read from it");
         }
@@ -166,11 +165,11 @@ public final class Handshake {
     public static Outcome asProducer(Wire wire, Compat local, SharedSecret secret, long deadlineNanos)
             throws IOException {
         byte[] ns = nonce();
-        wire.writeFrame(TcpTransport.CHALLENGE, TcpTransport.concat(new byte[] {VERSION}, ns),
+        wire.writeFrame(Frames.CHALLENGE, Frames.concat(new byte[] {VERSION}, ns),
                 Wire.millisLeft(deadlineNanos));
 
         Wire.Header h = wire.readHeader(Wire.millisLeft(deadlineNanos));
-        if (h.type() != TcpTransport.HELLO || h.length() != HELLO_BYTES) {
+        if (h.type() != Frames.HELLO || h.length() != HELLO_BYTES) {
             String what = "message type " + h.type() + " of " + h.length() + " bytes instead of a nixl-like/"
                     + VERSION + " hello";
             return new Refused("handshakes_refused_frame", "sent " + what, "sent " + what + "; run the same "
@@ -183,11 +182,11 @@ public final class Handshake {
                     + "does not match; configure the same 'secret' on both engines");
         }
         byte[] mine = local.encode().getBytes(StandardCharsets.UTF_8);
-        wire.writeFrame(TcpTransport.PROOF, TcpTransport.concat(secret.mac(PRODUCER_PROOF, ns, nc, mine), mine),
+        wire.writeFrame(Frames.PROOF, Frames.concat(secret.mac(PRODUCER_PROOF, ns, nc, mine), mine),
                 Wire.millisLeft(deadlineNanos));
 
         h = wire.readHeader(Wire.millisLeft(deadlineNanos));
-        if (h.type() != TcpTransport.FIELDS || h.length() <= SharedSecret.MAC_BYTES || h.length() > MAX_FRAME) {
+        if (h.type() != Frames.FIELDS || h.length() <= SharedSecret.MAC_BYTES || h.length() > MAX_FRAME) {
             return new Refused("handshakes_refused_frame", "sent message type " + h.type() + " of " + h.length()
                     + " bytes instead of its fields", null);
         }
@@ -214,7 +213,7 @@ public final class Handshake {
 
     /** Completes an accepted handshake: the {@code OK} with the producer's MAC over all of it. */
     public static void confirm(Wire wire, Accepted accepted, long deadlineNanos) throws IOException {
-        wire.writeFrame(TcpTransport.OK, accepted.confirmation(), Wire.millisLeft(deadlineNanos));
+        wire.writeFrame(Frames.OK, accepted.confirmation(), Wire.millisLeft(deadlineNanos));
     }
 
     private static byte[] nonce() {
@@ -236,13 +235,13 @@ public final class Handshake {
     private static TransferException refusedBy(Wire wire, Wire.Header h, long deadlineNanos, String prefix)
             throws IOException {
         byte[] payload = wire.readPayload(h, MAX_FRAME, Wire.millisLeft(deadlineNanos));
-        return new TransferException(TransferException.Kind.HANDSHAKE, prefix + TcpTransport.errorMessage(payload));
+        return new TransferException(TransferException.Kind.HANDSHAKE, prefix + Frames.errorMessage(payload));
     }
 
     /** Tells the reader why it is refused; a reader that does not listen does not matter. */
     public static void tell(Wire wire, String message, long deadlineNanos) {
         try {
-            wire.writeFrame(TcpTransport.ERROR, TcpTransport.errorPayload(TransferException.Kind.HANDSHAKE, message),
+            wire.writeFrame(Frames.ERROR, Frames.errorPayload(TransferException.Kind.HANDSHAKE, message),
                     Wire.millisLeft(deadlineNanos));
         } catch (IOException e) {
             // The connection is closed next anyway.

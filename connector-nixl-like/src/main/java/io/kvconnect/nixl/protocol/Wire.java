@@ -1,6 +1,5 @@
 package io.kvconnect.nixl.protocol;
 
-import io.kvconnect.nixl.transport.TcpTransport;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
@@ -19,13 +18,11 @@ import java.nio.channels.SocketChannel;
 public final class Wire implements AutoCloseable {
     /** Longest single wait, so a close from another thread is noticed. */
     static final long SLICE_MILLIS = 200;
-    /** Frame header: magic, type, length. */
-    public static final int HEADER = 9;
 
     private final SocketChannel channel;
     private final Selector selector;
     private final SelectionKey key;
-    private final ByteBuffer header = ByteBuffer.allocate(HEADER);
+    private final ByteBuffer header = ByteBuffer.allocate(Frames.HEADER_BYTES);
 
     public Wire(SocketChannel channel) throws IOException {
         this.channel = channel;
@@ -88,13 +85,13 @@ public final class Wire implements AutoCloseable {
 
     /** Writes a frame header; the caller writes the {@code length} bytes of payload next. */
     public void writeHeader(byte type, int length, long timeoutMillis) throws IOException {
-        ByteBuffer h = ByteBuffer.allocate(HEADER).putInt(TcpTransport.MAGIC).put(type).putInt(length).flip();
+        ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_BYTES).putInt(Frames.MAGIC).put(type).putInt(length).flip();
         writeFully(h, timeoutMillis);
     }
 
     /** Writes a whole frame. */
     public void writeFrame(byte type, byte[] payload, long timeoutMillis) throws IOException {
-        ByteBuffer f = ByteBuffer.allocate(HEADER + payload.length).putInt(TcpTransport.MAGIC).put(type)
+        ByteBuffer f = ByteBuffer.allocate(Frames.HEADER_BYTES + payload.length).putInt(Frames.MAGIC).put(type)
                 .putInt(payload.length).put(payload).flip();
         writeFully(f, timeoutMillis);
     }
@@ -105,16 +102,16 @@ public final class Wire implements AutoCloseable {
         readFully(header, timeoutMillis);
         header.flip();
         int magic = header.getInt();
-        if (magic != TcpTransport.MAGIC) {
+        if (magic != Frames.MAGIC) {
             throw new IOException("the peer is not speaking the nixl-like protocol (magic "
                     + Integer.toHexString(magic) + ")");
         }
         return new Header(header.get(), header.getInt());
     }
 
-    /** Reads a control frame's payload after its header (at most {@link TcpTransport#MAX_CONTROL} bytes). */
+    /** Reads a control frame's payload after its header (at most {@link Frames#MAX_CONTROL} bytes). */
     public byte[] readPayload(Header h, long timeoutMillis) throws IOException {
-        return readPayload(h, TcpTransport.MAX_CONTROL, timeoutMillis);
+        return readPayload(h, Frames.MAX_CONTROL, timeoutMillis);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.kvconnect.nixl.transport;
 
+import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import java.time.Duration;
 
@@ -15,7 +16,7 @@ import java.time.Duration;
  */
 public record ConnectOptions(SharedSecret secret, Duration connectTimeout, Duration ioTimeout, int readSlots) {
     public ConnectOptions {
-        if (readSlots < 1 || readSlots > TcpTransport.MAX_READ_BLOCKS) {
+        if (readSlots < 1 || readSlots > ReadRequest.MAX_BLOCKS) {
             throw new IllegalArgumentException("readSlots " + readSlots);
         }
     }

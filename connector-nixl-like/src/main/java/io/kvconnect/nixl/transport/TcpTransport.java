@@ -2,12 +2,12 @@ package io.kvconnect.nixl.transport;
 
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.Handshake;
+import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
 import io.kvconnect.nixl.protocol.Wire;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -20,9 +20,7 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Deque;
 import java.util.Map;
 import java.util.Set;
@@ -37,11 +35,10 @@ import org.slf4j.LoggerFactory;
  * The plain Java TCP backend: one-sided reads as request and response on the producer worker's
  * server socket.
  *
- * <p><b>Wire format.</b> Every message is a frame: magic {@code KVNX} (4 bytes), type (1 byte),
- * payload length (4 bytes, big-endian), payload. Control payloads are at most {@value
- * #MAX_CONTROL} bytes, handshake payloads at most {@value Handshake#MAX_FRAME}; a data payload is
- * exactly {@code blocks * blockBytes} bytes, checked against the request, so a transfer cut short
- * is detected (end of stream inside a frame is {@code TRUNCATED}) and never taken for KV.
+ * <p><b>Wire format.</b> {@link Frames}: every message is a frame (magic, type, length, payload),
+ * control payloads are bounded, and a data payload is exactly {@code blocks * blockBytes} bytes,
+ * checked against the request, so a transfer cut short is detected (end of stream inside a frame
+ * is {@code TRUNCATED}) and never taken for KV.
  *
  * <p><b>Handshake.</b> {@link Handshake}: both sides prove the shared secret (HMAC-SHA256 over
  * both sides' random challenges) before either sends its compatibility fields, then compare them;
@@ -62,29 +59,12 @@ import org.slf4j.LoggerFactory;
  * between the socket and the staging buffers (allocated once per connection on the producer, once
  * per worker on the consumer) without an intermediate copy.
  *
- * <p>The stream-based {@code writeFrame} and {@code readFrame} helpers speak the same format over
- * classic streams; tests use them to play a misbehaving peer.
- *
  * <p>{@link UcxTransport} reuses this connection, handshake and framing as its control channel
- * ({@link #openControl}, {@link ServerExtension}): message types 8 to 10 are its own. Both sides
+ * ({@link #openControl}, {@link ServerExtension}), adding message types of its own. Both sides
  * announce their backend in the handshake's informational {@code transport} field.
  */
 public final class TcpTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(TcpTransport.class);
-
-    public static final int MAGIC = 0x4B564E58;
-    public static final int MAX_CONTROL = 1 << 20;
-    /** Most blocks one read may name: the largest {@code chunk_blocks}. */
-    public static final int MAX_READ_BLOCKS = 4096;
-    public static final byte CHALLENGE = 1;
-    public static final byte HELLO = 2;
-    public static final byte OK = 3;
-    public static final byte ERROR = 4;
-    public static final byte READ = 5;
-    public static final byte DATA = 6;
-    public static final byte DONE = 7;
-    public static final byte PROOF = 11;
-    public static final byte FIELDS = 12;
 
     @Override
     public String name() {
@@ -188,110 +168,6 @@ public final class TcpTransport implements Transport {
         return Math.clamp(d.toMillis(), 1, Integer.MAX_VALUE);
     }
 
-    static void writeFrame(DataOutputStream out, byte type, byte[] payload) throws IOException {
-        out.writeInt(MAGIC);
-        out.writeByte(type);
-        out.writeInt(payload.length);
-        out.write(payload);
-    }
-
-    /** Reads one control frame; returns type in element 0 followed by the payload. */
-    static byte[] readFrame(DataInputStream in, String where) throws IOException {
-        int magic = in.readInt();
-        if (magic != MAGIC) {
-            throw new IOException(where + " is not speaking the nixl-like protocol (magic " + Integer.toHexString(magic)
-                    + ")");
-        }
-        byte type = in.readByte();
-        int length = in.readInt();
-        if (length < 0 || length > MAX_CONTROL) {
-            throw new IOException(where + " sent a control frame of " + length + " bytes (at most " + MAX_CONTROL
-                    + ")");
-        }
-        byte[] frame = new byte[length + 1];
-        frame[0] = type;
-        in.readFully(frame, 1, length);
-        return frame;
-    }
-
-    public static byte[] errorPayload(TransferException.Kind kind, String message) {
-        byte[] text = message.getBytes(StandardCharsets.UTF_8);
-        byte[] p = new byte[1 + Math.min(text.length, 4096)];
-        p[0] = (byte) kind.ordinal();
-        System.arraycopy(text, 0, p, 1, p.length - 1);
-        return p;
-    }
-
-    /** The kind an {@code ERROR} frame's payload names. */
-    static TransferException.Kind errorKind(byte[] payload) {
-        var kinds = TransferException.Kind.values();
-        return payload.length > 0 && payload[0] >= 0 && payload[0] < kinds.length ? kinds[payload[0]]
-                : TransferException.Kind.FAILED;
-    }
-
-    /**
-     * The message of an {@code ERROR} frame's payload, with control characters replaced: it is the
-     * peer's text and goes into this engine's log.
-     */
-    public static String errorMessage(byte[] payload) {
-        if (payload.length < 2) {
-            return "(no message)";
-        }
-        String text = new String(payload, 1, Math.min(payload.length - 1, 4096), StandardCharsets.UTF_8);
-        return text.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
-                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
-    }
-
-    public static byte[] concat(byte[] a, byte[] b) {
-        byte[] c = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, c, a.length, b.length);
-        return c;
-    }
-
-    /** A transfer's id and token: id length, id, token length, token. */
-    static byte[] encodeRef(TransferRef ref) {
-        byte[] id = ref.id().getBytes(StandardCharsets.UTF_8);
-        byte[] token = ref.token().getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(8 + id.length + token.length).putInt(id.length).put(id).putInt(token.length)
-                .put(token).array();
-    }
-
-    /** A {@code READ} (and {@code STAGE}) payload: the transfer ({@link #encodeRef}), block count, block ids. */
-    static byte[] encodeRead(TransferRef ref, int[] blocks) {
-        byte[] head = encodeRef(ref);
-        var buf = ByteBuffer.allocate(head.length + 4 + 4 * blocks.length);
-        buf.put(head).putInt(blocks.length);
-        for (int b : blocks) {
-            buf.putInt(b);
-        }
-        return buf.array();
-    }
-
-    /**
-     * Reads {@link #encodeRef}'s form at {@code req}'s position.
-     *
-     * @throws IOException if malformed: a length outside the payload, or a token longer than
-     *     {@value TransferRef#MAX_TOKEN_BYTES} bytes
-     */
-    static TransferRef decodeRef(ByteBuffer req) throws IOException {
-        if (req.remaining() < 4) {
-            throw new IOException("malformed transfer reference");
-        }
-        int idLen = req.getInt();
-        if (idLen < 0 || idLen > req.remaining() - 4) {
-            throw new IOException("malformed transfer reference: id of " + idLen + " bytes");
-        }
-        byte[] id = new byte[idLen];
-        req.get(id);
-        int tokenLen = req.getInt();
-        if (tokenLen < 0 || tokenLen > TransferRef.MAX_TOKEN_BYTES || tokenLen > req.remaining()) {
-            throw new IOException("malformed transfer reference: token of " + tokenLen + " bytes");
-        }
-        byte[] token = new byte[tokenLen];
-        req.get(token);
-        return new TransferRef(new String(id, StandardCharsets.UTF_8), new String(token, StandardCharsets.UTF_8));
-    }
-
     static TransferException classify(Exception e, String what) {
         if (e instanceof TransferException t) {
             return t;
@@ -364,15 +240,16 @@ public final class TcpTransport implements Transport {
             }
             String what = "read of transfer " + transfer + " from " + where;
             try {
-                wire.writeFrame(READ, encodeRead(transfer, remoteBlocks), ioMillis);
+                wire.writeFrame(Frames.READ, new ReadRequest(transfer, remoteBlocks).encode(), ioMillis);
                 var h = wire.readHeader(ioMillis);
-                if (h.type() == ERROR) {
+                if (h.type() == Frames.ERROR) {
                     byte[] payload = wire.readPayload(h, ioMillis);
-                    throw new TransferException(errorKind(payload), what + ": " + errorMessage(payload));
+                    throw new TransferException(Frames.errorKind(payload), what + ": "
+                            + Frames.errorMessage(payload));
                 }
                 // Exactly what was asked for, in blocks of the agreed size: nothing else is copied.
                 long expected = remoteBlocks.length * blockBytes;
-                if (h.type() != DATA || h.length() != expected) {
+                if (h.type() != Frames.DATA || h.length() != expected) {
                     throw new IOException("expected " + expected + " bytes of data, got message type " + h.type()
                             + " of " + h.length() + " bytes");
                 }
@@ -393,13 +270,14 @@ public final class TcpTransport implements Transport {
         public void done(TransferRef transfer) throws TransferException {
             String what = "done notification of transfer " + transfer + " to " + where;
             try {
-                wire.writeFrame(DONE, encodeRef(transfer), ioMillis);
+                wire.writeFrame(Frames.DONE, transfer.encode(), ioMillis);
                 var h = wire.readHeader(ioMillis);
                 byte[] payload = wire.readPayload(h, ioMillis);
-                if (h.type() == ERROR) {
-                    throw new TransferException(errorKind(payload), what + ": " + errorMessage(payload));
+                if (h.type() == Frames.ERROR) {
+                    throw new TransferException(Frames.errorKind(payload), what + ": "
+                            + Frames.errorMessage(payload));
                 }
-                if (h.type() != OK) {
+                if (h.type() != Frames.OK) {
                     throw new TransferException(TransferException.Kind.FAILED, what + ": answered with type "
                             + h.type());
                 }
@@ -447,31 +325,6 @@ public final class TcpTransport implements Transport {
     }
 
     /**
-     * A decoded {@code READ} request (also used by other backends' requests of the same form).
-     *
-     * @param transfer the transfer and the token the reader presented
-     * @param blocks the producer's block ids to read, at least one
-     */
-    record ReadRequest(TransferRef transfer, int[] blocks) {
-        static ReadRequest decode(byte[] payload) throws IOException {
-            var req = ByteBuffer.wrap(payload);
-            TransferRef ref = decodeRef(req);
-            if (req.remaining() < 4) {
-                throw new IOException("malformed read request");
-            }
-            int n = req.getInt();
-            if (n <= 0 || n > req.remaining() / 4) {
-                throw new IOException("malformed read request: " + n + " blocks");
-            }
-            int[] blocks = new int[n];
-            for (int i = 0; i < n; i++) {
-                blocks[i] = req.getInt();
-            }
-            return new ReadRequest(ref, blocks);
-        }
-    }
-
-    /**
      * One connection's staging buffer on the producer. A growing one is allocated on the first
      * read, grown (rarely) for a larger one and reused by every later read; a fixed one ({@link
      * #fixed}) is allocated at once and never replaced, so its memory can be registered and
@@ -511,15 +364,15 @@ public final class TcpTransport implements Transport {
          * BlockSource#check}) before the buffer grows, so its size is bounded by the transfer's.
          *
          * @throws TransferException as {@link BlockSource#read}, or {@code FAILED} for more than
-         *     {@value #MAX_READ_BLOCKS} blocks or, for a fixed buffer, more than its slots
+         *     {@value ReadRequest#MAX_BLOCKS} blocks or, for a fixed buffer, more than its slots
          */
         HostBlockBuffer fill(ReadRequest req) throws TransferException {
             int n = req.blocks().length;
             // Before sizing the buffer: the request's block count is the reader's word, and a
             // control frame may name up to a quarter million blocks.
-            if (n > MAX_READ_BLOCKS) {
+            if (n > ReadRequest.MAX_BLOCKS) {
                 throw new TransferException(TransferException.Kind.FAILED, "a read of " + n + " blocks; at most "
-                        + MAX_READ_BLOCKS + " per request");
+                        + ReadRequest.MAX_BLOCKS + " per request");
             }
             if (fixed && n > buffer.numSlots()) {
                 throw new TransferException(TransferException.Kind.FAILED, "a read of " + n + " blocks; this "
@@ -781,17 +634,18 @@ public final class TcpTransport implements Transport {
                 }
                 byte[] payload = wire.readPayload(h, PAYLOAD_MILLIS);
                 switch (h.type()) {
-                    case READ -> {
+                    case Frames.READ -> {
                         ReadRequest req = ReadRequest.decode(payload);
                         HostBlockBuffer buffer;
                         try {
                             buffer = staging.fill(req);
                         } catch (TransferException e) {
-                            wire.writeFrame(ERROR, errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
+                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()),
+                                    SEND_MILLIS);
                             continue;
                         }
                         int n = req.blocks().length;
-                        wire.writeHeader(DATA, Math.toIntExact(n * source.blockBytes()), SEND_MILLIS);
+                        wire.writeHeader(Frames.DATA, Math.toIntExact(n * source.blockBytes()), SEND_MILLIS);
                         // Straight from the staging buffer into the socket.
                         var slots = new ByteBuffer[n];
                         for (int i = 0; i < n; i++) {
@@ -799,13 +653,14 @@ public final class TcpTransport implements Transport {
                         }
                         wire.writeFully(slots, SEND_MILLIS);
                     }
-                    case DONE -> {
-                        TransferRef ref = decodeRef(ByteBuffer.wrap(payload));
+                    case Frames.DONE -> {
+                        TransferRef ref = TransferRef.decode(ByteBuffer.wrap(payload));
                         try {
                             source.done(ref);
-                            wire.writeFrame(OK, new byte[0], SEND_MILLIS);
+                            wire.writeFrame(Frames.OK, new byte[0], SEND_MILLIS);
                         } catch (TransferException e) {
-                            wire.writeFrame(ERROR, errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
+                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()),
+                                    SEND_MILLIS);
                         }
                     }
                     default -> {

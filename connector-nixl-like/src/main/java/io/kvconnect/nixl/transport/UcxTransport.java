@@ -2,6 +2,8 @@ package io.kvconnect.nixl.transport;
 
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Frames;
+import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
 import io.kvconnect.nixl.protocol.Wire;
@@ -62,10 +64,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class UcxTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(UcxTransport.class);
-
-    public static final byte UCX_ATTACH = 8;
-    static final byte STAGE = 9;
-    static final byte STAGED = 10;
 
     /** Empty progress calls before a waiting reader yields its core (2-core machines). */
     private static final int SPINS_BEFORE_YIELD = 64;
@@ -163,15 +161,15 @@ public final class UcxTransport implements Transport {
         }
         StagedMemory staged;
         try {
-            c.wire().writeFrame(UCX_ATTACH, ByteBuffer.allocate(4).putInt(options.readSlots()).array(), io);
+            c.wire().writeFrame(Frames.UCX_ATTACH, ByteBuffer.allocate(4).putInt(options.readSlots()).array(), io);
             var h = c.wire().readHeader(io);
             byte[] answer = c.wire().readPayload(h, io);
-            if (h.type() == TcpTransport.ERROR) {
+            if (h.type() == Frames.ERROR) {
                 LOG.warn("nixl-like: the producer at {} refused UCX ({}); reading over tcp", c.where(),
-                        TcpTransport.errorMessage(answer));
+                        Frames.errorMessage(answer));
                 return control;
             }
-            if (h.type() != TcpTransport.OK) {
+            if (h.type() != Frames.OK) {
                 throw new IOException("answered the UCX attach with message type " + h.type());
             }
             try {
@@ -394,24 +392,24 @@ public final class UcxTransport implements Transport {
             @Override
             public boolean handle(Wire.Header h, byte[] payload, Wire wire, long sendMillis) throws IOException {
                 switch (h.type()) {
-                    case UCX_ATTACH -> {
+                    case Frames.UCX_ATTACH -> {
                         attach(payload, wire, sendMillis);
                         return true;
                     }
-                    case STAGE -> {
+                    case Frames.STAGE -> {
                         if (registration == null) {
                             refuse(wire, "STAGE before UCX_ATTACH on this connection", sendMillis);
                             return true;
                         }
-                        var req = TcpTransport.ReadRequest.decode(payload);
+                        var req = ReadRequest.decode(payload);
                         try {
                             staging.fill(req);
                         } catch (TransferException e) {
-                            wire.writeFrame(TcpTransport.ERROR, TcpTransport.errorPayload(e.kind(), e.getMessage()),
+                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()),
                                     sendMillis);
                             return true;
                         }
-                        wire.writeFrame(STAGED, registration.describe(), sendMillis);
+                        wire.writeFrame(Frames.STAGED, registration.describe(), sendMillis);
                         return true;
                     }
                     default -> {
@@ -430,8 +428,8 @@ public final class UcxTransport implements Transport {
                     refuse(wire, "this connection is attached already", sendMillis);
                     return;
                 }
-                if (slots < 1 || slots > TcpTransport.MAX_READ_BLOCKS) {
-                    refuse(wire, "asks for " + slots + " staging slots; 1 to " + TcpTransport.MAX_READ_BLOCKS
+                if (slots < 1 || slots > ReadRequest.MAX_BLOCKS) {
+                    refuse(wire, "asks for " + slots + " staging slots; 1 to " + ReadRequest.MAX_BLOCKS
                             + " are allowed", sendMillis);
                     return;
                 }
@@ -447,12 +445,12 @@ public final class UcxTransport implements Transport {
                     return;
                 }
                 byte[] head = ByteBuffer.allocate(4 + address.length).putInt(address.length).put(address).array();
-                wire.writeFrame(TcpTransport.OK, TcpTransport.concat(head, registration.describe()), sendMillis);
+                wire.writeFrame(Frames.OK, Frames.concat(head, registration.describe()), sendMillis);
                 LOG.debug("nixl-like: reader {} attached over UCX ({} staging slots)", who, slots);
             }
 
             private static void refuse(Wire wire, String why, long sendMillis) throws IOException {
-                wire.writeFrame(TcpTransport.ERROR, TcpTransport.errorPayload(TransferException.Kind.FAILED, why),
+                wire.writeFrame(Frames.ERROR, Frames.errorPayload(TransferException.Kind.FAILED, why),
                         sendMillis);
             }
 
@@ -554,15 +552,15 @@ public final class UcxTransport implements Transport {
                     local = null;
                     local = new Registration(ctx, into);
                 }
-                wire.writeFrame(STAGE, TcpTransport.encodeRead(transfer, remoteBlocks), io);
+                wire.writeFrame(Frames.STAGE, new ReadRequest(transfer, remoteBlocks).encode(), io);
                 var h = wire.readHeader(io);
                 byte[] answer = wire.readPayload(h, io);
-                if (h.type() == TcpTransport.ERROR) {
+                if (h.type() == Frames.ERROR) {
                     refused = true; // a clean answer: the connection is still in step
-                    throw new TransferException(TcpTransport.errorKind(answer), what + ": "
-                            + TcpTransport.errorMessage(answer));
+                    throw new TransferException(Frames.errorKind(answer), what + ": "
+                            + Frames.errorMessage(answer));
                 }
-                if (h.type() != STAGED) {
+                if (h.type() != Frames.STAGED) {
                     throw new IOException("expected STAGED, got message type " + h.type());
                 }
                 if (!staged.matches(answer)) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
+import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.protocol.TransferException;
 import java.io.DataOutputStream;
@@ -154,8 +155,8 @@ class HandshakeFloodTest {
                             held.add(s);
                             // A hello header announcing 1 MiB; the payload never follows.
                             var out = new DataOutputStream(s.getOutputStream());
-                            out.writeInt(TcpTransport.MAGIC);
-                            out.writeByte(TcpTransport.HELLO);
+                            out.writeInt(Frames.MAGIC);
+                            out.writeByte(Frames.HELLO);
                             out.writeInt(1 << 20);
                             out.flush();
                         }

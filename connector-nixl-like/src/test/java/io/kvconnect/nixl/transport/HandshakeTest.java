@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.Handshake;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.protocol.TransferException;
@@ -59,14 +60,14 @@ public class HandshakeTest {
         }
 
         public void send(byte type, byte[] payload) throws IOException {
-            TcpTransport.writeFrame(out, type, payload);
+            Frames.writeFrame(out, type, payload);
             out.flush();
         }
 
         /** The next frame (type first), or null at the end of the stream. */
         public byte[] next() throws IOException {
             try {
-                return TcpTransport.readFrame(in, "peer");
+                return Frames.readFrame(in, "peer");
             } catch (EOFException e) {
                 return null;
             }
@@ -103,16 +104,16 @@ public class HandshakeTest {
                 new TcpTransportTest.Source(1));
              var raw = Raw.to(listener.port())) {
             byte[] challenge = raw.next();
-            assertEquals(TcpTransport.CHALLENGE, challenge[0]);
+            assertEquals(Frames.CHALLENGE, challenge[0]);
             // The version and 32 random bytes: no engine id, no model, no compatibility field.
             assertEquals(1 + Handshake.CHALLENGE_BYTES, challenge.length);
             assertEquals(Handshake.VERSION, challenge[1]);
             byte[] ns = Arrays.copyOfRange(challenge, 2, challenge.length);
             byte[] nc = random(Handshake.NONCE_BYTES);
-            raw.send(TcpTransport.HELLO, TcpTransport.concat(nc, SharedSecret.of("guess").mac(Handshake.READER_HELLO,
+            raw.send(Frames.HELLO, Frames.concat(nc, SharedSecret.of("guess").mac(Handshake.READER_HELLO,
                     ns, nc)));
             byte[] answer = raw.next();
-            assertEquals(TcpTransport.ERROR, answer[0]);
+            assertEquals(Frames.ERROR, answer[0]);
             String text = new String(answer, StandardCharsets.UTF_8);
             assertTrue(text.contains("shared secret does not match") && !text.contains("prefill"), text);
             assertEquals(List.of(), raw.rest(), "nothing after the refusal, the producer's fields least of all");
@@ -135,10 +136,10 @@ public class HandshakeTest {
                 byte[] nc = Arrays.copyOfRange(hello, 1, 1 + Handshake.NONCE_BYTES);
                 byte[] mine = fields(PRODUCER);
                 if (how.equals("proof under a guessed secret")) {
-                    raw.send(TcpTransport.PROOF, TcpTransport.concat(SharedSecret.of("guess").mac(
+                    raw.send(Frames.PROOF, Frames.concat(SharedSecret.of("guess").mac(
                             Handshake.PRODUCER_PROOF, ns, nc, mine), mine));
                 } else {
-                    raw.send(TcpTransport.OK, new byte[0]);
+                    raw.send(Frames.OK, new byte[0]);
                 }
             } catch (IOException e) {
                 throw new IllegalStateException(e);
@@ -150,9 +151,9 @@ public class HandshakeTest {
                     byte[] ns = random(Handshake.NONCE_BYTES);
                     if (how.equals("challenge with its fields")) {
                         // The earlier protocol's challenge: nonce and fields at once.
-                        raw.send(TcpTransport.CHALLENGE, TcpTransport.concat(ns, fields(PRODUCER)));
+                        raw.send(Frames.CHALLENGE, Frames.concat(ns, fields(PRODUCER)));
                     } else {
-                        raw.send(TcpTransport.CHALLENGE, TcpTransport.concat(new byte[] {Handshake.VERSION}, ns));
+                        raw.send(Frames.CHALLENGE, Frames.concat(new byte[] {Handshake.VERSION}, ns));
                         answer.accept(raw, ns);
                     }
                     raw.rest().forEach(fromReader::add);
@@ -165,7 +166,7 @@ public class HandshakeTest {
             assertEquals(TransferException.Kind.HANDSHAKE, e.kind(), e.getMessage());
             producer.join(BOUND_MILLIS);
             // At most the hello: no fields of this engine, no read request.
-            assertTrue(fromReader.isEmpty() || fromReader.equals(List.of(TcpTransport.HELLO)), fromReader.toString());
+            assertTrue(fromReader.isEmpty() || fromReader.equals(List.of(Frames.HELLO)), fromReader.toString());
         }
     }
 
@@ -176,16 +177,16 @@ public class HandshakeTest {
              var relay = new FrameRelay(listener.port(), f -> f)) {
             // A connection recorded on its way.
             tcp.connect("127.0.0.1", relay.port(), READER, TcpTransportTest.client("right")).close();
-            byte[] challenge = relay.first(true, TcpTransport.CHALLENGE);
-            byte[] proof = relay.first(true, TcpTransport.PROOF);
+            byte[] challenge = relay.first(true, Frames.CHALLENGE);
+            byte[] proof = relay.first(true, Frames.PROOF);
             // Played back to a reader by a producer that does not know the secret.
             try (var fake = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 List<Byte> fromReader = new CopyOnWriteArrayList<>();
                 Thread producer = Thread.ofPlatform().daemon().start(() -> {
                     try (Raw raw = Raw.of(fake.accept())) {
-                        raw.send(TcpTransport.CHALLENGE, challenge);
+                        raw.send(Frames.CHALLENGE, challenge);
                         fromReader.add(raw.next()[0]);
-                        raw.send(TcpTransport.PROOF, proof);
+                        raw.send(Frames.PROOF, proof);
                         raw.rest().forEach(fromReader::add);
                     } catch (IOException e) {
                         // the reader hung up
@@ -195,7 +196,7 @@ public class HandshakeTest {
                         READER, TcpTransportTest.client("right")));
                 assertTrue(e.getMessage().contains("did not prove the shared secret"), e.getMessage());
                 producer.join(BOUND_MILLIS);
-                assertEquals(List.of(TcpTransport.HELLO), fromReader);
+                assertEquals(List.of(Frames.HELLO), fromReader);
             }
         }
     }
@@ -206,12 +207,12 @@ public class HandshakeTest {
                 new TcpTransportTest.Source(1));
              var relay = new FrameRelay(listener.port(), f -> f)) {
             tcp.connect("127.0.0.1", relay.port(), READER, TcpTransportTest.client("right")).close();
-            byte[] hello = relay.first(false, TcpTransport.HELLO);
+            byte[] hello = relay.first(false, Frames.HELLO);
             try (var raw = Raw.to(listener.port())) {
-                assertEquals(TcpTransport.CHALLENGE, raw.next()[0]);
-                raw.send(TcpTransport.HELLO, hello);
+                assertEquals(Frames.CHALLENGE, raw.next()[0]);
+                raw.send(Frames.HELLO, hello);
                 byte[] answer = raw.next();
-                assertEquals(TcpTransport.ERROR, answer[0]);
+                assertEquals(Frames.ERROR, answer[0]);
                 assertEquals(List.of(), raw.rest());
             }
             assertEquals(1L, listener.takeCounters().get("handshakes_refused_secret"));
@@ -230,14 +231,14 @@ public class HandshakeTest {
         try (var listener = tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"),
                 new TcpTransportTest.Source(1))) {
             // The producer's fields, altered on their way to the reader.
-            try (var relay = new FrameRelay(listener.port(), f -> f.type() == TcpTransport.PROOF
+            try (var relay = new FrameRelay(listener.port(), f -> f.type() == Frames.PROOF
                     ? new FrameRelay.Frame(f.toReader(), f.type(), replace(f.payload(), "prefill", "prefilx")) : f)) {
                 var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", relay.port(), READER,
                         TcpTransportTest.client("right")));
                 assertTrue(e.getMessage().contains("did not prove the shared secret"), e.getMessage());
             }
             // The reader's fields, altered on their way to the producer.
-            try (var relay = new FrameRelay(listener.port(), f -> f.type() == TcpTransport.FIELDS
+            try (var relay = new FrameRelay(listener.port(), f -> f.type() == Frames.FIELDS
                     ? new FrameRelay.Frame(f.toReader(), f.type(), replace(f.payload(), "decode", "decodx")) : f)) {
                 var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", relay.port(), READER,
                         TcpTransportTest.client("right")));
@@ -245,7 +246,7 @@ public class HandshakeTest {
                 assertTrue(e.getMessage().contains("MAC that does not match"), e.getMessage());
             }
             // The producer's confirmation, altered on its way to the reader.
-            try (var relay = new FrameRelay(listener.port(), f -> f.type() == TcpTransport.OK
+            try (var relay = new FrameRelay(listener.port(), f -> f.type() == Frames.OK
                     ? new FrameRelay.Frame(f.toReader(), f.type(), random(SharedSecret.MAC_BYTES)) : f)) {
                 var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", relay.port(), READER,
                         TcpTransportTest.client("right")));

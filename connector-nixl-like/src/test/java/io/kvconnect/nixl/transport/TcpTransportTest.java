@@ -12,6 +12,7 @@ import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.Handshake;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.protocol.TransferException;
@@ -268,7 +269,7 @@ public class TcpTransportTest {
                 try (Wire w = acceptAuthenticated(s, server, "")) {
                     w.readPayload(w.readHeader(5_000), 5_000);
                     // Announce two blocks, send half of one, hang up.
-                    w.writeHeader(TcpTransport.DATA, (int) (2 * blockBytes), 5_000);
+                    w.writeHeader(Frames.DATA, (int) (2 * blockBytes), 5_000);
                     w.writeFully(ByteBuffer.allocate((int) (blockBytes / 2)), 5_000);
                 } catch (Exception | AssertionError e) {
                     serverErrors.add(e);
@@ -292,7 +293,7 @@ public class TcpTransportTest {
             Thread fake = Thread.ofPlatform().start(() -> {
                 try (Wire w = acceptAuthenticated(s, server, "")) {
                     w.readPayload(w.readHeader(5_000), 5_000);
-                    w.writeFrame(TcpTransport.DATA, new byte[(int) blockBytes], 5_000); // one, not two
+                    w.writeFrame(Frames.DATA, new byte[(int) blockBytes], 5_000); // one, not two
                     w.readHeader(5_000); // wait for the client to hang up
                 } catch (Exception e) {
                     // the client hangs up

@@ -13,6 +13,7 @@ import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.Handshake;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.protocol.TransferException;
@@ -211,7 +212,7 @@ class UcxTransportTest {
         var source = new TcpTransportTest.Source(blockBytes());
         // A party on the control connection moves the staged region by a MiB in every answer.
         FrameRelay.Rewrite moveRegion = f -> {
-            if (f.type() != UcxTransport.STAGED) {
+            if (f.type() != Frames.STAGED) {
                 return f;
             }
             var b = ByteBuffer.wrap(f.payload().clone());
@@ -239,7 +240,7 @@ class UcxTransportTest {
         // The attach answer is the OK that carries a worker address and a description; the
         // handshake's own OK is a MAC. Slot bytes follow the address and the generation.
         FrameRelay.Rewrite doubleSlots = f -> {
-            if (f.type() != TcpTransport.OK || f.payload().length <= SharedSecret.MAC_BYTES) {
+            if (f.type() != Frames.OK || f.payload().length <= SharedSecret.MAC_BYTES) {
                 return f;
             }
             var b = ByteBuffer.wrap(f.payload().clone());
@@ -264,12 +265,12 @@ class UcxTransportTest {
             Thread producer = Thread.ofPlatform().daemon().start(() -> {
                 try (var raw = HandshakeTest.Raw.of(fake.accept())) {
                     byte[] ns = new byte[Handshake.NONCE_BYTES];
-                    raw.send(TcpTransport.CHALLENGE, TcpTransport.concat(new byte[] {Handshake.VERSION}, ns));
+                    raw.send(Frames.CHALLENGE, Frames.concat(new byte[] {Handshake.VERSION}, ns));
                     byte[] hello = raw.next();
                     fromReader.add(hello[0]);
                     byte[] nc = Arrays.copyOfRange(hello, 1, 1 + Handshake.NONCE_BYTES);
                     byte[] fields = PRODUCER.withTransport("ucx").encode().getBytes(StandardCharsets.UTF_8);
-                    raw.send(TcpTransport.PROOF, TcpTransport.concat(SharedSecret.of("").mac(Handshake.PRODUCER_PROOF,
+                    raw.send(Frames.PROOF, Frames.concat(SharedSecret.of("").mac(Handshake.PRODUCER_PROOF,
                             ns, nc, fields), fields));
                     raw.rest().forEach(fromReader::add);
                 } catch (IOException e) {
@@ -280,7 +281,7 @@ class UcxTransportTest {
                     READER, client("s3cret")));
             assertEquals(TransferException.Kind.HANDSHAKE, e.kind());
             producer.join(10_000);
-            assertEquals(List.of(TcpTransport.HELLO), fromReader, "no fields, no UCX attach, no read");
+            assertEquals(List.of(Frames.HELLO), fromReader, "no fields, no UCX attach, no read");
         }
     }
 }

@@ -7,7 +7,9 @@ import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.Handshake;
+import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.Wire;
@@ -159,18 +161,18 @@ class WireFuzzTest {
                     System.nanoTime() + CLOSE_BOUND_MILLIS * 1_000_000L, "listener");
             // The test transfer holds 64 blocks; the transport's own bound is 4096 per read.
             for (int n : new int[] {65, 5_000, 200_000}) {
-                wire.writeFrame(TcpTransport.READ, manyBlocks(n), CLOSE_BOUND_MILLIS);
+                wire.writeFrame(Frames.READ, manyBlocks(n), CLOSE_BOUND_MILLIS);
                 var h = wire.readHeader(CLOSE_BOUND_MILLIS);
                 byte[] answer = wire.readPayload(h, CLOSE_BOUND_MILLIS);
-                assertEquals(TcpTransport.ERROR, h.type(), "a read of " + n + " blocks");
-                assertEquals(TransferException.Kind.FAILED, TcpTransport.errorKind(answer));
+                assertEquals(Frames.ERROR, h.type(), "a read of " + n + " blocks");
+                assertEquals(TransferException.Kind.FAILED, Frames.errorKind(answer));
             }
             assertTrue(source.maxSlots.get() <= 64, "staging for " + source.maxSlots.get() + " blocks was allocated");
             // The connection is still in step: a well-formed read on it is served.
-            wire.writeFrame(TcpTransport.READ, TcpTransport.encodeRead(TcpTransportTest.T1, new int[] {3, 5}),
+            wire.writeFrame(Frames.READ, new ReadRequest(TcpTransportTest.T1, new int[] {3, 5}).encode(),
                     CLOSE_BOUND_MILLIS);
             var h = wire.readHeader(CLOSE_BOUND_MILLIS);
-            assertEquals(TcpTransport.DATA, h.type());
+            assertEquals(Frames.DATA, h.type());
             assertEquals(2 * blockBytes, h.length());
         }
     }
@@ -231,7 +233,7 @@ class WireFuzzTest {
                 Tuple.of(15, Arbitraries.just(false)),
                 Tuple.of(1, Arbitraries.just(true)));
         // Read requests mostly as reads, so their fields get past the framing.
-        Arbitrary<byte[]> read = Combinators.combine(Arbitraries.just(TcpTransport.READ),
+        Arbitrary<byte[]> read = Combinators.combine(Arbitraries.just(Frames.READ),
                 Arbitraries.frequencyOf(Tuple.of(8, readRequest()),
                         Tuple.of(1, Arbitraries.of(manyBlocks(65), manyBlocks(5_000), manyBlocks(200_000)))),
                 length, badMagic).as(WireFuzzTest::encode);
@@ -246,9 +248,9 @@ class WireFuzzTest {
             case LONGER -> payload.length + 1 + payload.length / 3;
             case NEGATIVE -> -1 - payload.length;
             case HUGE -> Integer.MAX_VALUE;
-            case OVER_CONTROL -> TcpTransport.MAX_CONTROL + 1;
+            case OVER_CONTROL -> Frames.MAX_CONTROL + 1;
         };
-        return ByteBuffer.allocate(Wire.HEADER + payload.length).putInt(badMagic ? 0x12345678 : TcpTransport.MAGIC)
+        return ByteBuffer.allocate(Frames.HEADER_BYTES + payload.length).putInt(badMagic ? 0x12345678 : Frames.MAGIC)
                 .put(type).putInt(declared).put(payload).array();
     }
 
@@ -286,7 +288,7 @@ class WireFuzzTest {
     private static byte[] manyBlocks(int n) {
         int[] blocks = new int[n];
         Arrays.fill(blocks, 3);
-        return TcpTransport.encodeRead(TcpTransportTest.T1, blocks);
+        return new ReadRequest(TcpTransportTest.T1, blocks).encode();
     }
 
     private static byte[] join(List<byte[]> parts) {
@@ -369,19 +371,19 @@ class WireFuzzTest {
     private static Arbitrary<byte[]> answerFrame() {
         Arbitrary<byte[]> challenge = Arbitraries.frequencyOf(
                 Tuple.of(2, randomBytes(120)),
-                Tuple.of(2, Arbitraries.strings().ofMaxLength(80).map(s -> TcpTransport.concat(
+                Tuple.of(2, Arbitraries.strings().ofMaxLength(80).map(s -> Frames.concat(
                         new byte[32], s.getBytes(StandardCharsets.UTF_8)))),
-                Tuple.of(2, Arbitraries.just(TcpTransport.concat(new byte[32],
+                Tuple.of(2, Arbitraries.just(Frames.concat(new byte[32],
                         server == null ? new byte[0] : server.encode().getBytes(StandardCharsets.UTF_8)))),
                 // This protocol's challenge, then proofs that cannot be right.
-                Tuple.of(2, Arbitraries.just(TcpTransport.concat(new byte[] {Handshake.VERSION}, new byte[32]))),
-                Tuple.of(2, Arbitraries.just(TcpTransport.concat(new byte[32],
+                Tuple.of(2, Arbitraries.just(Frames.concat(new byte[] {Handshake.VERSION}, new byte[32]))),
+                Tuple.of(2, Arbitraries.just(Frames.concat(new byte[32],
                         server == null ? new byte[0] : server.encode().getBytes(StandardCharsets.UTF_8)))));
         Arbitrary<byte[]> payload = Arbitraries.frequencyOf(
                 Tuple.of(3, challenge),
                 Tuple.of(2, Arbitraries.of(1, 2, 3).map(n -> new byte[n * 1024])),
                 Tuple.of(2, Combinators.combine(Arbitraries.bytes(), randomBytes(60))
-                        .as((k, m) -> TcpTransport.concat(new byte[] {k}, m))));
+                        .as((k, m) -> Frames.concat(new byte[] {k}, m))));
         Arbitrary<Byte> type = Arbitraries.frequencyOf(
                 Tuple.of(8, Arbitraries.bytes().between((byte) 1, (byte) 12)),
                 Tuple.of(1, Arbitraries.bytes()));
