@@ -18,7 +18,7 @@ public final class NixlConnectorProvider implements ConnectorProvider {
     public static final String NAME = "nixl-like";
 
     /** The connector's version; part of the handshake's compatibility check. */
-    public static final String VERSION = "0.1.0";
+    static final String VERSION = "0.1.0";
 
     /** Does nothing; the engine instantiates every provider it finds. */
     public NixlConnectorProvider() {

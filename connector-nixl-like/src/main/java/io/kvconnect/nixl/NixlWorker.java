@@ -137,7 +137,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     public void registerKvCaches(KvLayout kvLayout, BlockCopyService copyService) {
         this.layout = kvLayout;
         this.copies = copyService;
-        this.compat = Compat.of(context.engine().engineId(), kvLayout);
+        this.compat = Compat.of(context.engine().engineId(), NixlConnectorProvider.VERSION, kvLayout);
         if (config.role().produces()) {
             int port = config.port() == 0 ? 0 : config.port() + rank;
             try {

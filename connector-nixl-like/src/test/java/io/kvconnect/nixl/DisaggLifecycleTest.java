@@ -307,8 +307,8 @@ class DisaggLifecycleTest {
                     KitEngine.MODEL.bytesPerTokenPerLayer(1) * 4, io.kvconnect.api.worker.LayoutKind.PER_LAYER,
                     io.kvconnect.api.worker.MemoryKind.HOST);
             try (Peer peer = new TcpTransport().connect("127.0.0.1", params.ports().get(0),
-                    Compat.of("reader-with-the-parameters", layout), ConnectOptions.of("test-secret",
-                            Duration.ofSeconds(5)))) {
+                    Compat.of("reader-with-the-parameters", NixlConnectorProvider.VERSION, layout),
+                    ConnectOptions.of("test-secret", Duration.ofSeconds(5)))) {
                 peer.done(params.transfer()); // the decode engine said it already
                 peer.done(params.transfer());
                 peer.done(new TransferRef("prefill/never/1", params.token()));

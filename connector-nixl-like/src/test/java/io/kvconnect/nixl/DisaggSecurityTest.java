@@ -94,7 +94,8 @@ class DisaggSecurityTest {
 
     /** A local process that can connect and handshake (no secret is set) but never saw a response. */
     private static Peer localProcess(int port) throws TransferException {
-        return new TcpTransport().connect("127.0.0.1", port, Compat.of("local-process", LAYOUT),
+        return new TcpTransport().connect("127.0.0.1", port,
+                Compat.of("local-process", NixlConnectorProvider.VERSION, LAYOUT),
                 ConnectOptions.of("", Duration.ofSeconds(5)));
     }
 
@@ -210,7 +211,7 @@ class DisaggSecurityTest {
 
     /** Serves connections on {@code fake} as an impostor until it is closed; records the reader's frame types. */
     private static void impersonate(ServerSocket fake, String dialect, String transport, List<Byte> fromReader) {
-        byte[] fields = Compat.of("prefill", LAYOUT).withTransport(transport).encode()
+        byte[] fields = Compat.of("prefill", NixlConnectorProvider.VERSION, LAYOUT).withTransport(transport).encode()
                 .getBytes(StandardCharsets.UTF_8);
         while (!fake.isClosed()) {
             try (var raw = HandshakeTest.Raw.of(fake.accept())) {

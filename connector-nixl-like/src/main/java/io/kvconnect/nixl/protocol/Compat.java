@@ -1,7 +1,6 @@
 package io.kvconnect.nixl.protocol;
 
 import io.kvconnect.api.worker.KvLayout;
-import io.kvconnect.nixl.NixlConnectorProvider;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -42,11 +41,14 @@ public record Compat(String engineId, int rank, Map<String, String> fields) {
         fields = Map.copyOf(new LinkedHashMap<>(fields));
     }
 
-    /** The fields of a worker with {@code layout}. */
-    public static Compat of(String engineId, KvLayout layout) {
+    /**
+     * The fields of a worker with {@code layout} running {@code connectorVersion} of the connector
+     * (the provider's version: both sides must run the same one).
+     */
+    public static Compat of(String engineId, String connectorVersion, KvLayout layout) {
         var f = new LinkedHashMap<String, String>();
         f.put("protocol", PROTOCOL);
-        f.put("connector_version", NixlConnectorProvider.VERSION);
+        f.put("connector_version", connectorVersion);
         f.put("model", layout.model().name());
         f.put("num_layers", Integer.toString(layout.model().numLayers()));
         f.put("num_kv_heads", Integer.toString(layout.model().numKvHeads()));

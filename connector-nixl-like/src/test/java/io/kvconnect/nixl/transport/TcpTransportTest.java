@@ -39,10 +39,13 @@ public class TcpTransportTest {
     private static final Duration SHORT = Duration.ofMillis(500);
     private final TcpTransport tcp = new TcpTransport();
 
+    /** The connector version both sides of these tests announce (the transport only compares it). */
+    static final String CONNECTOR_VERSION = "test";
+
     static Compat compat(String engine, ModelShape model, int blockSize) {
         long perLayer = model.bytesPerTokenPerLayer(1) * blockSize;
-        return Compat.of(engine, new KvLayout(model, 0, 1, 16, blockSize, perLayer, LayoutKind.PER_LAYER,
-                MemoryKind.HOST));
+        return Compat.of(engine, CONNECTOR_VERSION, new KvLayout(model, 0, 1, 16, blockSize, perLayer,
+                LayoutKind.PER_LAYER, MemoryKind.HOST));
     }
 
     /** Host buffer slots on the heap's arena, for tests without an engine. */

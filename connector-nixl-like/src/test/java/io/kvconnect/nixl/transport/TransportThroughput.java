@@ -109,7 +109,7 @@ public final class TransportThroughput {
     static double transport(Transport tcp, long blockBytes, int perRead, long total) throws Exception {
         var model = new ModelShape("bench", 1, 1, (int) (blockBytes / 2 / 2), DType.FP16);
         var layout = new KvLayout(model, 0, 1, perRead + 1, 1, blockBytes, LayoutKind.CROSS_LAYER, MemoryKind.HOST);
-        Compat compat = Compat.of("bench", layout);
+        Compat compat = Compat.of("bench", TcpTransportTest.CONNECTOR_VERSION, layout);
         try (var kv = new TcpTransportTest.Buffer(perRead, blockBytes)) {
             BlockSource source = new BlockSource() {
                 @Override
