@@ -9,10 +9,10 @@ import io.kvconnect.nixl.protocol.Compat;
 import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
+import io.kvconnect.nixl.transport.ArenaBlockBuffer;
 import io.kvconnect.nixl.transport.ConnectOptions;
 import io.kvconnect.nixl.transport.Peer;
 import io.kvconnect.nixl.transport.TcpTransport;
-import io.kvconnect.nixl.transport.TcpTransportTest;
 import io.kvconnect.testkit.KitEngine;
 import java.time.Duration;
 import java.util.List;
@@ -313,7 +313,7 @@ class DisaggLifecycleTest {
                 peer.done(params.transfer());
                 peer.done(new TransferRef("prefill/never/1", params.token()));
                 var late = assertThrows(TransferException.class, () -> peer.read(params.transfer(),
-                        params.blockIds(), new TcpTransportTest.Buffer(params.blockIds().length,
+                        params.blockIds(), new ArenaBlockBuffer(params.blockIds().length,
                                 layout.bytesPerBlock())));
                 assertEquals(TransferException.Kind.EXPIRED, late.kind(), "a finished transfer is never served again");
             }

@@ -11,14 +11,14 @@ import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.nixl.protocol.Compat;
 import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.Handshake;
+import io.kvconnect.nixl.protocol.RawConnection;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
+import io.kvconnect.nixl.transport.ArenaBlockBuffer;
 import io.kvconnect.nixl.transport.ConnectOptions;
-import io.kvconnect.nixl.transport.HandshakeTest;
 import io.kvconnect.nixl.transport.Peer;
 import io.kvconnect.nixl.transport.TcpTransport;
-import io.kvconnect.nixl.transport.TcpTransportTest;
 import io.kvconnect.testkit.KitEngine;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -111,7 +111,7 @@ class DisaggSecurityTest {
             d.drain();
             var first = RemoteParams.from(d.prefillDone.get("w").transferParams()).orElseThrow();
             try (Peer intruder = localProcess(first.ports().get(0));
-                 var into = new TcpTransportTest.Buffer(64, LAYOUT.bytesPerBlock())) {
+                 var into = new ArenaBlockBuffer(64, LAYOUT.bytesPerBlock())) {
                 // Transfer ids are predictable: a done for the next one, ahead of its exposure.
                 intruder.done(new TransferRef("prefill/r/2", GUESS));
                 d.autoForward = false;
@@ -155,7 +155,7 @@ class DisaggSecurityTest {
             var params = RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
             clock.advance(Duration.ofSeconds(4));
             try (Peer intruder = localProcess(params.ports().get(0));
-                 var into = new TcpTransportTest.Buffer(64, LAYOUT.bytesPerBlock())) {
+                 var into = new ArenaBlockBuffer(64, LAYOUT.bytesPerBlock())) {
                 assertThrows(TransferException.class, () -> intruder.read(new TransferRef(params.transferId(), GUESS),
                         params.blockIds(), into));
             }
@@ -214,7 +214,7 @@ class DisaggSecurityTest {
         byte[] fields = Compat.of("prefill", NixlConnectorProvider.VERSION, LAYOUT).withTransport(transport).encode()
                 .getBytes(StandardCharsets.UTF_8);
         while (!fake.isClosed()) {
-            try (var raw = HandshakeTest.Raw.of(fake.accept())) {
+            try (var raw = RawConnection.of(fake.accept())) {
                 byte[] ns = new byte[Handshake.NONCE_BYTES];
                 new SecureRandom().nextBytes(ns);
                 if (dialect.equals("v1")) {

@@ -50,7 +50,7 @@ class HandshakeFloodTest {
     /** A reader with the secret reads two blocks on a connection of its own. */
     private static void readAsAReader(Listener listener, long blockBytes) throws TransferException {
         var options = new ConnectOptions(SharedSecret.of(SECRET), Duration.ofSeconds(10), Duration.ofSeconds(10), 64);
-        try (var into = new TcpTransportTest.Buffer(2, blockBytes);
+        try (var into = new ArenaBlockBuffer(2, blockBytes);
              var peer = new TcpTransport().connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), options)) {
             peer.read(T1, new int[] {3, 5}, into);
             assertEquals(5, into.slot(1).get(ValueLayout.JAVA_BYTE, 0));

@@ -10,19 +10,14 @@ import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.nixl.protocol.Compat;
 import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.Handshake;
+import io.kvconnect.nixl.protocol.RawConnection;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.protocol.TransferException;
-import java.io.BufferedInputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -37,56 +32,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  * it proved the shared secret, a producer that cannot prove it is never read from, recorded
  * messages are worthless on a new connection, and fields altered on the way fail the handshake.
  */
-public class HandshakeTest {
+class HandshakeTest {
     private static final ModelShape MODEL = new ModelShape("m", 2, 2, 16, DType.FP16);
     private static final Compat PRODUCER = compat("prefill", MODEL, 4);
     private static final Compat READER = compat("decode", MODEL, 4);
     private static final int BOUND_MILLIS = 10_000;
     private final TcpTransport tcp = new TcpTransport();
-
-    /** A raw connection to a listener, speaking frames through classic streams. */
-    public record Raw(Socket socket, DataInputStream in, DataOutputStream out) implements AutoCloseable {
-        public static Raw to(int port) throws IOException {
-            Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
-            s.setSoTimeout(BOUND_MILLIS);
-            return new Raw(s, new DataInputStream(new BufferedInputStream(s.getInputStream())),
-                    new DataOutputStream(s.getOutputStream()));
-        }
-
-        public static Raw of(Socket s) throws IOException {
-            s.setSoTimeout(BOUND_MILLIS);
-            return new Raw(s, new DataInputStream(new BufferedInputStream(s.getInputStream())),
-                    new DataOutputStream(s.getOutputStream()));
-        }
-
-        public void send(byte type, byte[] payload) throws IOException {
-            Frames.writeFrame(out, type, payload);
-            out.flush();
-        }
-
-        /** The next frame (type first), or null at the end of the stream. */
-        public byte[] next() throws IOException {
-            try {
-                return Frames.readFrame(in, "peer");
-            } catch (EOFException e) {
-                return null;
-            }
-        }
-
-        /** The types of every frame until the end of the stream. */
-        public List<Byte> rest() throws IOException {
-            List<Byte> types = new ArrayList<>();
-            for (byte[] f = next(); f != null; f = next()) {
-                types.add(f[0]);
-            }
-            return types;
-        }
-
-        @Override
-        public void close() throws IOException {
-            socket.close();
-        }
-    }
 
     private static byte[] random(int n) {
         byte[] b = new byte[n];
@@ -102,7 +53,7 @@ public class HandshakeTest {
     void theProducerSendsOnlyANonceUntilTheReaderProvedTheSecret() throws Exception {
         try (var listener = tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"),
                 new TcpTransportTest.Source(1));
-             var raw = Raw.to(listener.port())) {
+             var raw = RawConnection.to(listener.port())) {
             byte[] challenge = raw.next();
             assertEquals(Frames.CHALLENGE, challenge[0]);
             // The version and 32 random bytes: no engine id, no model, no compatibility field.
@@ -129,7 +80,7 @@ public class HandshakeTest {
     @ValueSource(strings = {"proof under a guessed secret", "ok without a proof", "challenge with its fields"})
     void aProducerThatCannotProveTheSecretIsNeverReadFrom(String how) throws Exception {
         List<Byte> fromReader = new CopyOnWriteArrayList<>();
-        BiConsumer<Raw, byte[]> answer = (raw, ns) -> {
+        BiConsumer<RawConnection, byte[]> answer = (raw, ns) -> {
             try {
                 byte[] hello = raw.next();
                 fromReader.add(hello[0]);
@@ -147,7 +98,7 @@ public class HandshakeTest {
         };
         try (var fake = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Thread producer = Thread.ofPlatform().daemon().start(() -> {
-                try (Raw raw = Raw.of(fake.accept())) {
+                try (RawConnection raw = RawConnection.of(fake.accept())) {
                     byte[] ns = random(Handshake.NONCE_BYTES);
                     if (how.equals("challenge with its fields")) {
                         // The earlier protocol's challenge: nonce and fields at once.
@@ -183,7 +134,7 @@ public class HandshakeTest {
             try (var fake = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 List<Byte> fromReader = new CopyOnWriteArrayList<>();
                 Thread producer = Thread.ofPlatform().daemon().start(() -> {
-                    try (Raw raw = Raw.of(fake.accept())) {
+                    try (RawConnection raw = RawConnection.of(fake.accept())) {
                         raw.send(Frames.CHALLENGE, challenge);
                         fromReader.add(raw.next()[0]);
                         raw.send(Frames.PROOF, proof);
@@ -208,7 +159,7 @@ public class HandshakeTest {
              var relay = new FrameRelay(listener.port(), f -> f)) {
             tcp.connect("127.0.0.1", relay.port(), READER, TcpTransportTest.client("right")).close();
             byte[] hello = relay.first(false, Frames.HELLO);
-            try (var raw = Raw.to(listener.port())) {
+            try (var raw = RawConnection.to(listener.port())) {
                 assertEquals(Frames.CHALLENGE, raw.next()[0]);
                 raw.send(Frames.HELLO, hello);
                 byte[] answer = raw.next();

@@ -19,8 +19,6 @@ import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
 import io.kvconnect.nixl.protocol.Wire;
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -34,7 +32,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 /** The TCP backend on its own: handshake, one-sided reads, tokens, and every way a transfer can break. */
-public class TcpTransportTest {
+class TcpTransportTest {
     private static final ModelShape MODEL = new ModelShape("m", 2, 2, 16, DType.FP16);
     private static final Duration SHORT = Duration.ofMillis(500);
     private final TcpTransport tcp = new TcpTransport();
@@ -46,42 +44,6 @@ public class TcpTransportTest {
         long perLayer = model.bytesPerTokenPerLayer(1) * blockSize;
         return Compat.of(engine, CONNECTOR_VERSION, new KvLayout(model, 0, 1, 16, blockSize, perLayer,
                 LayoutKind.PER_LAYER, MemoryKind.HOST));
-    }
-
-    /** Host buffer slots on the heap's arena, for tests without an engine. */
-    public static final class Buffer implements HostBlockBuffer {
-        private final Arena arena = Arena.ofShared();
-        private final MemorySegment memory;
-        private final int slots;
-        private final long slotBytes;
-
-        public Buffer(int slots, long slotBytes) {
-            this.slots = slots;
-            this.slotBytes = slotBytes;
-            this.memory = arena.allocate(slots * slotBytes);
-        }
-
-        @Override
-        public int numSlots() {
-            return slots;
-        }
-
-        @Override
-        public long slotBytes() {
-            return slotBytes;
-        }
-
-        @Override
-        public MemorySegment slot(int slot) {
-            return memory.asSlice(slot * slotBytes, slotBytes);
-        }
-
-        @Override
-        public void close() {
-            if (arena.scope().isAlive()) {
-                arena.close();
-            }
-        }
     }
 
     /** The token of the test transfer "t1". */
@@ -111,7 +73,7 @@ public class TcpTransportTest {
 
         @Override
         public HostBlockBuffer allocateStaging(int slots) {
-            return new Buffer(slots, blockBytes);
+            return new ArenaBlockBuffer(slots, blockBytes);
         }
 
         @Override
@@ -153,7 +115,7 @@ public class TcpTransportTest {
         var source = new Source(server.fields().get("bytes_per_block").isEmpty() ? 0
                 : Long.parseLong(server.fields().get("bytes_per_block")));
         try (var listener = tcp.listen("127.0.0.1", 0, server, ListenOptions.of("s3cret"), source);
-             var into = new Buffer(4, source.blockBytes);
+             var into = new ArenaBlockBuffer(4, source.blockBytes);
              var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), client("s3cret"))) {
             assertEquals("prefill", peer.remote().engineId());
             peer.read(T1, new int[] {3, 5}, into);
@@ -171,7 +133,7 @@ public class TcpTransportTest {
         Compat server = compat("prefill", MODEL, 4);
         var source = new Source(Long.parseLong(server.fields().get("bytes_per_block")));
         try (var listener = tcp.listen("127.0.0.1", 0, server, ListenOptions.of(""), source);
-             var into = new Buffer(4, source.blockBytes);
+             var into = new ArenaBlockBuffer(4, source.blockBytes);
              var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), client(""))) {
             var unknown = assertThrows(TransferException.class, () -> peer.read(new TransferRef("nope", TOKEN),
                     new int[] {1}, into));
@@ -278,7 +240,7 @@ public class TcpTransportTest {
                     serverErrors.add(e);
                 }
             });
-            try (var into = new Buffer(2, blockBytes);
+            try (var into = new ArenaBlockBuffer(2, blockBytes);
                  var peer = tcp.connect("127.0.0.1", port(s), compat("decode", MODEL, 4), client(""))) {
                 var e = assertThrows(TransferException.class, () -> peer.read(T1, new int[] {1, 2}, into));
                 assertEquals(TransferException.Kind.TRUNCATED, e.kind());
@@ -302,7 +264,7 @@ public class TcpTransportTest {
                     // the client hangs up
                 }
             });
-            try (var into = new Buffer(2, blockBytes);
+            try (var into = new ArenaBlockBuffer(2, blockBytes);
                  var peer = tcp.connect("127.0.0.1", port(s), compat("decode", MODEL, 4), client(""))) {
                 var e = assertThrows(TransferException.class, () -> peer.read(T1, new int[] {1, 2}, into));
                 assertEquals(TransferException.Kind.FAILED, e.kind());

@@ -110,7 +110,7 @@ public final class TransportThroughput {
         var model = new ModelShape("bench", 1, 1, (int) (blockBytes / 2 / 2), DType.FP16);
         var layout = new KvLayout(model, 0, 1, perRead + 1, 1, blockBytes, LayoutKind.CROSS_LAYER, MemoryKind.HOST);
         Compat compat = Compat.of("bench", TcpTransportTest.CONNECTOR_VERSION, layout);
-        try (var kv = new TcpTransportTest.Buffer(perRead, blockBytes)) {
+        try (var kv = new ArenaBlockBuffer(perRead, blockBytes)) {
             BlockSource source = new BlockSource() {
                 @Override
                 public long blockBytes() {
@@ -119,7 +119,7 @@ public final class TransportThroughput {
 
                 @Override
                 public HostBlockBuffer allocateStaging(int slots) {
-                    return new TcpTransportTest.Buffer(slots, blockBytes);
+                    return new ArenaBlockBuffer(slots, blockBytes);
                 }
 
                 @Override
@@ -145,7 +145,7 @@ public final class TransportThroughput {
                     perRead);
             var transfer = new TransferRef("t", TcpTransportTest.TOKEN);
             try (var listener = tcp.listen("127.0.0.1", 0, compat, ListenOptions.of("bench"), source);
-                 var into = new TcpTransportTest.Buffer(perRead, blockBytes);
+                 var into = new ArenaBlockBuffer(perRead, blockBytes);
                  var peer = tcp.connect("127.0.0.1", listener.port(), compat, options)) {
                 // Untimed warm-up of the same volume: UCX's shared-memory gets take a few hundred MB to
                 // reach their speed (mappings, caches), and the JIT needs its rounds for TCP too.

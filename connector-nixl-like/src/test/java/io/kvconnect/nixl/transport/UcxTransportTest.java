@@ -15,6 +15,7 @@ import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.nixl.protocol.Compat;
 import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.Handshake;
+import io.kvconnect.nixl.protocol.RawConnection;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
@@ -59,7 +60,7 @@ class UcxTransportTest {
     void readsBlocksWithOneSidedGetsAfterAHandshake() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
         try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("s3cret"), source);
-             var into = new TcpTransportTest.Buffer(4, source.blockBytes);
+             var into = new ArenaBlockBuffer(4, source.blockBytes);
              var peer = ucx.connect("127.0.0.1", listener.port(), READER, client("s3cret"))) {
             assertEquals("prefill", peer.remote().engineId());
             assertEquals("ucx", peer.remote().transport());
@@ -80,7 +81,7 @@ class UcxTransportTest {
     void refusedReadsSayWhyAndKeepTheConnection() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
         try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
-             var into = new TcpTransportTest.Buffer(4, source.blockBytes);
+             var into = new ArenaBlockBuffer(4, source.blockBytes);
              var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
             var unknown = assertThrows(TransferException.class, () -> peer.read(new TransferRef("nope", TOKEN),
                     new int[] {1}, into));
@@ -157,7 +158,7 @@ class UcxTransportTest {
     void aTcpOnlyProducerIsReadOverTcpData() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
         try (var listener = new TcpTransport().listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
-             var into = new TcpTransportTest.Buffer(2, source.blockBytes);
+             var into = new ArenaBlockBuffer(2, source.blockBytes);
              var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
             assertInstanceOf(TcpTransport.TcpPeer.class, peer);
             peer.read(T1, new int[] {3, 5}, into);
@@ -194,7 +195,7 @@ class UcxTransportTest {
     void aProducerClosedUnderAnOpenConnectionFailsTheNextReadInBoundedTime() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
         var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
-        try (var into = new TcpTransportTest.Buffer(2, source.blockBytes);
+        try (var into = new ArenaBlockBuffer(2, source.blockBytes);
              var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
             peer.read(T1, new int[] {1}, into);
             listener.close();
@@ -221,7 +222,7 @@ class UcxTransportTest {
         };
         try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("s3cret"), source);
              var relay = new FrameRelay(listener.port(), moveRegion);
-             var into = new TcpTransportTest.Buffer(2, source.blockBytes);
+             var into = new ArenaBlockBuffer(2, source.blockBytes);
              var peer = ucx.connect("127.0.0.1", relay.port(), READER, client("s3cret"))) {
             assertTrue(!(peer instanceof TcpTransport.TcpPeer), "attached over UCX");
             into.slot(0).fill((byte) 0x55);
@@ -263,7 +264,7 @@ class UcxTransportTest {
         List<Byte> fromReader = new CopyOnWriteArrayList<>();
         try (var fake = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Thread producer = Thread.ofPlatform().daemon().start(() -> {
-                try (var raw = HandshakeTest.Raw.of(fake.accept())) {
+                try (var raw = RawConnection.of(fake.accept())) {
                     byte[] ns = new byte[Handshake.NONCE_BYTES];
                     raw.send(Frames.CHALLENGE, Frames.concat(new byte[] {Handshake.VERSION}, ns));
                     byte[] hello = raw.next();

@@ -144,7 +144,7 @@ class WireFuzzTest {
         }
         assertTrue(source.maxSlots.get() <= 64, "staging for " + source.maxSlots.get() + " blocks was allocated");
         // Still serving a well-formed reader.
-        try (var into = new TcpTransportTest.Buffer(2, blockBytes);
+        try (var into = new ArenaBlockBuffer(2, blockBytes);
              var peer = new TcpTransport().connect("127.0.0.1", target.port(), TcpTransportTest.compat("decode", MODEL,
                      4), ConnectOptions.of(secret, Duration.ofSeconds(5)))) {
             peer.read(TcpTransportTest.T1, new int[] {3, 5}, into);
@@ -334,7 +334,7 @@ class WireFuzzTest {
                     fakeErrors.add(e);
                 }
             });
-            try (var into = new TcpTransportTest.Buffer(2, blockBytes)) {
+            try (var into = new ArenaBlockBuffer(2, blockBytes)) {
                 Peer peer = null;
                 try {
                     peer = new TcpTransport().connect("127.0.0.1", TcpTransportTest.port(fake),
