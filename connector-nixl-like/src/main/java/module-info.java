@@ -38,6 +38,14 @@
  * {@code seed}, {@code only_type}) injects transport faults into the connections a producer
  * serves: a test and soak aid, off by default, never for serving.
  *
+ * <p><b>Packages.</b> {@code io.kvconnect.nixl} is the connector: the provider, the configuration,
+ * the scheduler and worker sides. {@code io.kvconnect.nixl.transport} holds the backends (TCP and
+ * UCX) behind one interface, {@code io.kvconnect.nixl.protocol} the wire protocol (frames,
+ * handshake, compatibility fields) independent of either backend, and {@code
+ * io.kvconnect.nixl.faults} the fault-injecting transport wrapper. Dependencies go one way: the
+ * connector on transport and protocol, transport on protocol, faults on transport and protocol;
+ * only the connector package uses faults, where it wires them in.
+ *
  * <p>Like every plugin module it requires the connector API (and SLF4J for logging) and exports
  * nothing; it also requires JUCX ({@code jucx}, an automatic module: the jar has no module name),
  * the Java binding of UCX, for its UCX backend. The jar holds only Java classes and a JNI library

@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * engine: see {@link Composition}) and a router driven by one thread, with a randomized stream of requests that
  * share prefixes, aborts at random points on both sides, a router that now and then loses a
  * finished prefill, a decode pool small enough to force preemptions, transport faults injected at
- * the configured rates on the producer's connections ({@link FaultyTransport}) and jumps of the
+ * the configured rates on the producer's connections ({@link io.kvconnect.nixl.faults.FaultyTransport}) and jumps of the
  * producer's clock past its leases, and now and then the death of the prefill engine in the middle
  * of a round (its listeners and connections go away; the decode engine must end every load it
  * was given in bounded time). Rounds cycle through the transports (UCX where it works),

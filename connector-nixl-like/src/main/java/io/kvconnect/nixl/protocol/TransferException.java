@@ -1,8 +1,11 @@
 package io.kvconnect.nixl.protocol;
 
 /**
- * A transfer that did not complete, with why. Thrown by {@link Transport} and {@link Peer}; the
- * consumer worker turns it into a load failure (the request's blocks reported as invalid).
+ * A transfer that did not complete, with why. Thrown by the {@link Handshake}, by the transports'
+ * connections and by the producer's block source; the consumer worker turns it into a load failure
+ * (the request's blocks reported as invalid). The kind crosses the wire in {@code ERROR} frames
+ * ({@link Frames#errorPayload}) as its ordinal, so the order of {@link Kind} is part of the
+ * protocol: new kinds go at the end.
  */
 public final class TransferException extends Exception {
     private static final long serialVersionUID = 1L;

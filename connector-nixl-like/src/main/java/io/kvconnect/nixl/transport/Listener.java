@@ -4,8 +4,7 @@ import java.util.Map;
 
 /**
  * A bound transport server ({@link Transport#listen}); closing it closes every connection it
- * accepted. Thread-safe. (Top level, not nested in {@link Transport}: a member of an interface is
- * public, and nothing of this plugin but its provider is.)
+ * accepted. Thread-safe.
  */
 public interface Listener extends AutoCloseable {
     /** The bound port. */

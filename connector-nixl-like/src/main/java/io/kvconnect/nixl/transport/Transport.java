@@ -12,9 +12,11 @@ import java.util.Map;
  *
  * <p>Backends: {@link TcpTransport} (plain Java sockets, always available) and {@link
  * UcxTransport} (UCX through JUCX, where UCX is installed; it shares the TCP backend's control
- * connection and handshake), picked by {@link Transports}. Implementations are thread-safe; one
- * instance serves one worker; the engine's worker thread calls {@link #listen} and the consumer's
- * reader thread {@link #connect}.
+ * connection and handshake), picked by the connector from its configuration. Wrappers may decorate
+ * a backend (the fault-injecting test aid does), so the interface is not sealed: permitting them
+ * here would make this package name its users. Implementations are thread-safe; one instance
+ * serves one worker; the engine's worker thread calls {@link #listen} and the consumer's reader
+ * thread {@link #connect}.
  */
 public interface Transport {
     /** The backend's name for logs and reports: {@code "tcp"} or {@code "ucx"}. */
@@ -40,7 +42,7 @@ public interface Transport {
 
     /**
      * Counters the backend keeps by itself since the last call, merged into the worker's stats
-     * ({@link FaultyTransport}'s injected faults); the real backends keep none.
+     * (a fault-injecting wrapper's injected faults); the real backends keep none.
      */
     default Map<String, Long> takeCounters() {
         return Map.of();

@@ -3,6 +3,7 @@ package io.kvconnect.nixl.transport;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.nixl.protocol.Compat;
 import io.kvconnect.nixl.protocol.Frames;
+import io.kvconnect.nixl.protocol.Handshake;
 import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
