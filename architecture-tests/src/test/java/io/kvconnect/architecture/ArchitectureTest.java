@@ -99,6 +99,47 @@ class ArchitectureTest {
             .should().haveSimpleName("NixlConnectorProvider")
             .because("only the provider is the plugin's entry point; everything else is package-private");
 
+    // Inside the nixl-like plugin, dependencies go one way: the connector package (io.kvconnect.nixl)
+    // on transport and protocol, transport on protocol, and faults (the fault-injecting transport of
+    // the soak) on transport and protocol. Only the connector package uses faults, where it wires
+    // them in: its configuration parses the faults object and its backend choice wraps the backend.
+    // Each package's package-info says what lives there.
+    static final String NIXL_CONNECTOR = "io.kvconnect.nixl";
+    static final String NIXL_PROTOCOL = "io.kvconnect.nixl.protocol..";
+    static final String NIXL_TRANSPORT = "io.kvconnect.nixl.transport..";
+    static final String NIXL_FAULTS = "io.kvconnect.nixl.faults..";
+
+    @ArchTest
+    static final ArchRule nixlClassesLiveInTheFourPackages = classes()
+            .that().resideInAPackage("io.kvconnect.nixl..")
+            .should().resideInAnyPackage(NIXL_CONNECTOR, NIXL_PROTOCOL, NIXL_TRANSPORT, NIXL_FAULTS)
+            .because("the nixl-like rules below name these packages; a new one needs a place among them");
+
+    @ArchTest
+    static final ArchRule nixlProtocolDependsOnNoOtherNixlPackage = noClasses()
+            .that().resideInAPackage(NIXL_PROTOCOL)
+            .should().dependOnClassesThat().resideInAnyPackage(NIXL_CONNECTOR, NIXL_TRANSPORT, NIXL_FAULTS)
+            .because("the wire protocol is independent of the backends and of the connector that uses them");
+
+    @ArchTest
+    static final ArchRule nixlTransportDependsOnTheProtocolOnly = noClasses()
+            .that().resideInAPackage(NIXL_TRANSPORT)
+            .should().dependOnClassesThat().resideInAnyPackage(NIXL_CONNECTOR, NIXL_FAULTS)
+            .because("the backends know the protocol, not the connector that picks them or the wrapper "
+                    + "that injects faults into them");
+
+    @ArchTest
+    static final ArchRule nixlFaultsDependOnNoConnectorClass = noClasses()
+            .that().resideInAPackage(NIXL_FAULTS)
+            .should().dependOnClassesThat().resideInAPackage(NIXL_CONNECTOR)
+            .because("fault injection wraps a transport; the connector wires it in, not the other way round");
+
+    @ArchTest
+    static final ArchRule onlyTheNixlConnectorUsesFaults = noClasses()
+            .that().resideOutsideOfPackages(NIXL_CONNECTOR, NIXL_FAULTS)
+            .should().dependOnClassesThat().resideInAPackage(NIXL_FAULTS)
+            .because("fault injection is a test and soak aid, wired in by the connector's configuration only");
+
     // The other plugin modules hold no classes until their issues land; the rule then applies unchanged.
     @ArchTest
     static final ArchRule pluginsDependOnTheApiOnly = classes()
