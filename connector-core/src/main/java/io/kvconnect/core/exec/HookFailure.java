@@ -1,20 +1,18 @@
 package io.kvconnect.core.exec;
 
+import io.kvconnect.core.sched.ConnectorHook;
+
 /**
  * A worker-side connector hook that threw.
  *
  * @param rank the worker
- * @param hook the hook's name
+ * @param hook the hook
  * @param error the exception
  */
-public record HookFailure(int rank, String hook, Throwable error) {
+public record HookFailure(int rank, ConnectorHook hook, Throwable error) {
     /** Whether the failure may have left this step's loads incomplete. */
     public boolean affectsLoads() {
-        return switch (hook) {
-            case "handlePreemptions", "bindConnectorMetadata", "startLoadKv", "waitForLayerLoad",
-                 "getBlockIdsWithLoadErrors" -> true;
-            default -> false;
-        };
+        return hook.affectsLoads();
     }
 
     @Override

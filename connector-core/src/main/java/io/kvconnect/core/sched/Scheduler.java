@@ -172,7 +172,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 ? Comparator.comparingInt(Request::priority).thenComparingLong(Request::arrivalOrder)
                 : null;
         if (connector != null) {
-            guard.run("bindSchedulerState", () -> connector.bindSchedulerState(this));
+            guard.run(ConnectorHook.BIND_SCHEDULER_STATE, () -> connector.bindSchedulerState(this));
         }
     }
 
@@ -182,7 +182,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
      */
     public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
         if (connector != null) {
-            guard.run("setHandshakeMetadata", () -> connector.setHandshakeMetadata(byRank));
+            guard.run(ConnectorHook.SET_HANDSHAKE_METADATA, () -> connector.setHandshakeMetadata(byRank));
         }
     }
 
@@ -191,7 +191,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         if (connector == null) {
             return OptionalInt.empty();
         }
-        OptionalInt n = guard.call("expectedFinishedCount", connector::expectedFinishedCount);
+        OptionalInt n = guard.call(ConnectorHook.EXPECTED_FINISHED_COUNT, connector::expectedFinishedCount);
         return n == null ? OptionalInt.empty() : n;
     }
 
@@ -226,8 +226,8 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         }
         requests.put(id, r);
         enqueueWaiting(r, false);
-        if (connector != null && !guard.run("onNewRequest", () -> connector.onNewRequest(r))) {
-            finish(r, RequestStatus.FINISHED_ERROR, guard.reason("onNewRequest"));
+        if (connector != null && !guard.run(ConnectorHook.ON_NEW_REQUEST, () -> connector.onNewRequest(r))) {
+            finish(r, RequestStatus.FINISHED_ERROR, guard.reason(ConnectorHook.ON_NEW_REQUEST));
         }
         return r;
     }
@@ -403,9 +403,9 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         finishedSinceLastSchedule.clear();
         if (connector != null) {
             SchedulerOutput view = out;
-            ConnectorMetadata meta = guard.call("buildConnectorMetadata", () -> connector.buildConnectorMetadata(view));
+            ConnectorMetadata meta = guard.call(ConnectorHook.BUILD_CONNECTOR_METADATA, () -> connector.buildConnectorMetadata(view));
             if (meta == null) {
-                out = dropConnectorWork(out, startedAsyncLoads, guard.reason("buildConnectorMetadata"));
+                out = dropConnectorWork(out, startedAsyncLoads, guard.reason(ConnectorHook.BUILD_CONNECTOR_METADATA));
             } else {
                 out.setConnectorMetadata(meta);
             }
@@ -432,10 +432,10 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         if (fresh) {
             if (connector != null) {
                 int localTokens = hit.tokens();
-                MatchResult match = guard.call("getNumNewMatchedTokens",
+                MatchResult match = guard.call(ConnectorHook.GET_NUM_NEW_MATCHED_TOKENS,
                         () -> connector.getNumNewMatchedTokens(r, localTokens));
                 if (match == null) {
-                    finish(r, RequestStatus.FINISHED_ERROR, guard.reason("getNumNewMatchedTokens"));
+                    finish(r, RequestStatus.FINISHED_ERROR, guard.reason(ConnectorHook.GET_NUM_NEW_MATCHED_TOKENS));
                     return AdmitResult.FAILED;
                 }
                 if (match instanceof MatchResult.AskLater) {
@@ -475,7 +475,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         }
         if (connector != null) {
             int ext = external;
-            if (!guard.run("updateStateAfterAlloc", () -> connector.updateStateAfterAlloc(r, kv.blocks(id), ext))) {
+            if (!guard.run(ConnectorHook.UPDATE_STATE_AFTER_ALLOC, () -> connector.updateStateAfterAlloc(r, kv.blocks(id), ext))) {
                 if (async) {
                     // The connector may already have planned the load; keep the blocks until the
                     // workers report it, like an abort during a transfer.
@@ -486,7 +486,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                     // until the step has run, so no other request gets them meanwhile.
                     fencedUntilStep.put(id, step);
                 }
-                finish(r, RequestStatus.FINISHED_ERROR, guard.reason("updateStateAfterAlloc"));
+                finish(r, RequestStatus.FINISHED_ERROR, guard.reason(ConnectorHook.UPDATE_STATE_AFTER_ALLOC));
                 return AdmitResult.FAILED;
             }
         }
@@ -770,7 +770,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
             }
         }
         if (connector != null) {
-            guard.run("updateConnectorOutput", () -> connector.updateConnectorOutput(co));
+            guard.run(ConnectorHook.UPDATE_CONNECTOR_OUTPUT, () -> connector.updateConnectorOutput(co));
         }
         for (String id : co.finishedReceiving()) {
             receiveFinished(id, out.step());
@@ -781,11 +781,11 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         co.stats().ifPresent(connectorStats::add);
         events.addAll(co.workerEvents());
         if (connector != null) {
-            List<KvEvent> own = guard.call("takeEvents", connector::takeEvents);
+            List<KvEvent> own = guard.call(ConnectorHook.TAKE_EVENTS, connector::takeEvents);
             if (own != null) {
                 events.addAll(own);
             }
-            Optional<ConnectorStats> s = guard.call("takeStats", connector::takeStats);
+            Optional<ConnectorStats> s = guard.call(ConnectorHook.TAKE_STATS, connector::takeStats);
             if (s != null) {
                 s.ifPresent(connectorStats::add);
             }
@@ -1116,7 +1116,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         finishedSinceLastSchedule.add(id);
         TransferParams params = TransferParams.empty();
         if (connector != null) {
-            FinishResult fr = guard.call("requestFinished", () -> connector.requestFinished(r, kv.blocks(id)));
+            FinishResult fr = guard.call(ConnectorHook.REQUEST_FINISHED, () -> connector.requestFinished(r, kv.blocks(id)));
             if (fr != null) {
                 params = fr.params();
                 if (fr.delayFree()) {
@@ -1162,7 +1162,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         if (disableRequested) {
             return true;
         }
-        Boolean pending = guard.call("hasPendingWork", connector::hasPendingWork);
+        Boolean pending = guard.call(ConnectorHook.HAS_PENDING_WORK, connector::hasPendingWork);
         if (disableRequested) {
             return true; // the call itself failed
         }
@@ -1323,7 +1323,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
     /** Shuts the scheduler side down; references the connector still holds are returned and counted. */
     public void shutdown() {
         if (connector != null) {
-            guard.run("shutdown", connector::shutdown);
+            guard.run(ConnectorHook.SHUTDOWN, connector::shutdown);
         }
         if (ownTimer != null) {
             ownTimer.close();
@@ -1372,7 +1372,7 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         }
         connector = null;
         stats.connectorDisabled = true;
-        guard.run("shutdown", c::shutdown);
+        guard.run(ConnectorHook.SHUTDOWN, c::shutdown);
         connectorView.releaseAll();
         for (String id : List.copyOf(awaitingSend)) {
             stopAwaitingSend(id);
