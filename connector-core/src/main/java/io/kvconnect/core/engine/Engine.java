@@ -9,6 +9,7 @@ import io.kvconnect.core.memory.HostMemoryBudget;
 import io.kvconnect.core.model.KvMismatch;
 import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.ConnectorFatalError;
+import io.kvconnect.core.sched.HoldResolution;
 import io.kvconnect.core.sched.HookTimer;
 import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.ScheduledWork;
@@ -237,7 +238,7 @@ public final class Engine implements AutoCloseable {
                 metrics.countMismatches(n);
             }
         });
-        for (Scheduler.HoldResolution r : scheduler.takeHoldResolutions()) {
+        for (HoldResolution r : scheduler.takeHoldResolutions()) {
             MismatchCounts n = heldMismatches.remove(r.requestId());
             if (n == null) {
                 continue;

@@ -128,13 +128,13 @@ class SchedulerTest {
         Scheduler s = scheduler(null, 16);
         add(s, "r", 10, 4);
         SchedulerOutput out = s.schedule();
-        Scheduler.RequestState planned = s.requestState("r").orElseThrow();
+        SchedulerView.RequestState planned = s.requestState("r").orElseThrow();
         assertEquals(10, planned.scheduledThrough());
         assertEquals(0, planned.confirmed());
         assertEquals(3, planned.blocks().size());
 
         s.update(out, output(out, Set.of()));
-        Scheduler.RequestState done = s.requestState("r").orElseThrow();
+        SchedulerView.RequestState done = s.requestState("r").orElseThrow();
         assertEquals(10, done.confirmed());
         assertEquals(11, done.numTokens());
     }
@@ -148,7 +148,7 @@ class SchedulerTest {
         SchedulerOutput load = s.schedule();
         assertEquals(8, load.work().getFirst().externalTokens());
         s.update(load, output(load, Set.of()));
-        Scheduler.RequestState held = s.requestState("r").orElseThrow();
+        SchedulerView.RequestState held = s.requestState("r").orElseThrow();
         assertEquals(0, held.confirmed(), "nothing confirmed while the load may still be reported failed");
         assertEquals(12, held.heldConfirm());
         assertEquals(1, held.heldTokens());
@@ -159,10 +159,10 @@ class SchedulerTest {
         SchedulerOutput next = s.schedule();
         assertTrue(next.work().isEmpty());
         List<RequestUpdate> updates = s.update(next, output(next, Set.of()));
-        Scheduler.RequestState released = s.requestState("r").orElseThrow();
+        SchedulerView.RequestState released = s.requestState("r").orElseThrow();
         assertEquals(12, released.confirmed());
         assertEquals(13, released.numTokens());
-        assertEquals(List.of(new Scheduler.HoldResolution("r", true)), s.takeHoldResolutions());
+        assertEquals(List.of(new HoldResolution("r", true)), s.takeHoldResolutions());
         assertTrue(updates.stream().anyMatch(u -> u instanceof RequestUpdate.TokenAdded t && t.token() == 7));
     }
 
@@ -178,11 +178,11 @@ class SchedulerTest {
 
         SchedulerOutput next = s.schedule();
         s.update(next, output(next, Set.of(failed)));
-        Scheduler.RequestState after = s.requestState("r").orElseThrow();
+        SchedulerView.RequestState after = s.requestState("r").orElseThrow();
         assertEquals(0, after.heldTokens());
         assertEquals(BLOCK, after.scheduledThrough(), "recomputes from the failed block");
         assertEquals(1, after.loadFailures());
-        assertEquals(List.of(new Scheduler.HoldResolution("r", false)), s.takeHoldResolutions());
+        assertEquals(List.of(new HoldResolution("r", false)), s.takeHoldResolutions());
         assertEquals(0, s.stats().lateLoadFailureReports());
 
         // Recomputed locally: the connector's next offer is trimmed to before the failed block.
