@@ -118,8 +118,8 @@ public class SchedulerStepBenchmark {
         }
         for (int steps = 1; ; steps++) {
             int tokens = runStep();
-            if (tokens == requests && scheduler.runningRequests().size() == requests
-                    && scheduler.waitingRequests().isEmpty()) {
+            if (tokens == requests && scheduler.view().runningRequests().size() == requests
+                    && scheduler.view().waitingRequests().isEmpty()) {
                 break;
             }
             if (steps == 10_000) {

@@ -166,8 +166,8 @@ public final class Engine implements AutoCloseable {
             // Only once the scheduler no longer waits for the request's transfers: a finished
             // request whose blocks are held (delayed free, load in flight) still needs the ranks
             // that reported so far to count (the countdown ends itself when the last one reports).
-            if (u instanceof RequestUpdate.Finished f && !scheduler.awaitingSend(f.requestId())
-                    && !scheduler.awaitingReceive(f.requestId())) {
+            if (u instanceof RequestUpdate.Finished f && !scheduler.view().heldForSending().contains(f.requestId())
+                    && !scheduler.view().heldForReceiving().contains(f.requestId())) {
                 executor.forget(f.requestId());
             }
         }
@@ -186,7 +186,7 @@ public final class Engine implements AutoCloseable {
         return switch (setup.pacing()) {
             case OFF -> false;
             case ALWAYS -> true;
-            case LOADS -> !scheduler.heldForReceiving().isEmpty();
+            case LOADS -> !scheduler.view().heldForReceiving().isEmpty();
         };
     }
 

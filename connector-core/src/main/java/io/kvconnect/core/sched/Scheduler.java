@@ -4,11 +4,8 @@ import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.common.WorkerMetadata;
-import io.kvconnect.api.scheduler.GPUBlockPoolView;
 import io.kvconnect.api.scheduler.RequestStatus;
-import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
-import io.kvconnect.api.scheduler.SchedulerState;
 import io.kvconnect.core.kv.BlockHasher;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.kv.ConnectorBlockView;
@@ -54,7 +51,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Thread.</b> One thread (the engine thread) calls every method.
  */
-public final class Scheduler implements SchedulerState, AwaitingTransfers {
+public final class Scheduler implements AwaitingTransfers {
     private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
 
     private final SchedulerConfig config;
@@ -320,46 +317,11 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
                 + "without it");
     }
 
-    // ------------------------------------------------------------------ views for connectors and tests
+    // ------------------------------------------------------------------ views for the engine, reports and tests
 
     /** The read-only view connectors get and invariant checks use. */
     public SchedulerView view() {
         return view;
-    }
-
-    @Override
-    public int blockSize() {
-        return view.blockSize();
-    }
-
-    @Override
-    public long step() {
-        return view.step();
-    }
-
-    @Override
-    public boolean asyncScheduling() {
-        return view.asyncScheduling();
-    }
-
-    @Override
-    public List<RequestView> waitingRequests() {
-        return view.waitingRequests();
-    }
-
-    @Override
-    public List<RequestView> runningRequests() {
-        return view.runningRequests();
-    }
-
-    @Override
-    public Optional<RequestView> findRequest(String requestId) {
-        return view.findRequest(requestId);
-    }
-
-    @Override
-    public GPUBlockPoolView gpuBlockPool() {
-        return view.gpuBlockPool();
     }
 
     @Override
@@ -387,53 +349,8 @@ public final class Scheduler implements SchedulerState, AwaitingTransfers {
         return outbox.takeConnectorStats();
     }
 
-    /** The KV-cache manager (for invariant checks). */
-    public KvCacheManager kvCacheManager() {
-        return kv;
-    }
-
-    /** The connector's view of the pool (for invariant checks). */
-    public ConnectorBlockView connectorBlockView() {
-        return connectorView;
-    }
-
-    /** Requests the engine still knows: unfinished ones and finished ones whose blocks are held. */
-    public Map<String, Request> knownRequests() {
-        return view.knownRequests();
-    }
-
-    /** Ids of finished requests whose blocks wait for a send. */
-    public Set<String> heldForSending() {
-        return view.heldForSending();
-    }
-
-    /** Whether a finished request's blocks are kept until its step has run (a hook failed mid-admission). */
-    public boolean isFenced(String requestId) {
-        return view.isFenced(requestId);
-    }
-
-    /** Ids of requests whose asynchronous loads are in flight. */
-    public Set<String> heldForReceiving() {
-        return view.heldForReceiving();
-    }
-
     /** The configuration. */
     public SchedulerConfig config() {
         return config;
-    }
-
-    /** The state of a request the scheduler knows, or empty. */
-    public Optional<SchedulerView.RequestState> requestState(String requestId) {
-        return view.requestState(requestId);
-    }
-
-    /** Ids of asynchronous loads reported finished, waiting for promotion. */
-    public Set<String> finishedReceivingIds() {
-        return view.finishedReceivingIds();
-    }
-
-    /** Ids of asynchronous loads that failed (policy recompute), waiting for promotion. */
-    public Set<String> failedReceivingIds() {
-        return view.failedReceivingIds();
     }
 }

@@ -104,7 +104,7 @@ class SchedulerTest {
                 f.reason());
         assertEquals(List.of(), connector.calls, "the connector heard of a refused request");
         assertEquals(1, s.stats().requestsRefused());
-        assertTrue(s.requestState("huge").isEmpty());
+        assertTrue(s.view().requestState("huge").isEmpty());
         assertTrue(!s.hasWork());
     }
 
@@ -128,13 +128,13 @@ class SchedulerTest {
         Scheduler s = scheduler(null, 16);
         add(s, "r", 10, 4);
         SchedulerOutput out = s.schedule();
-        SchedulerView.RequestState planned = s.requestState("r").orElseThrow();
+        SchedulerView.RequestState planned = s.view().requestState("r").orElseThrow();
         assertEquals(10, planned.scheduledThrough());
         assertEquals(0, planned.confirmed());
         assertEquals(3, planned.blocks().size());
 
         s.update(out, output(out, Set.of()));
-        SchedulerView.RequestState done = s.requestState("r").orElseThrow();
+        SchedulerView.RequestState done = s.view().requestState("r").orElseThrow();
         assertEquals(10, done.confirmed());
         assertEquals(11, done.numTokens());
     }
@@ -148,7 +148,7 @@ class SchedulerTest {
         SchedulerOutput load = s.schedule();
         assertEquals(8, load.work().getFirst().externalTokens());
         s.update(load, output(load, Set.of()));
-        SchedulerView.RequestState held = s.requestState("r").orElseThrow();
+        SchedulerView.RequestState held = s.view().requestState("r").orElseThrow();
         assertEquals(0, held.confirmed(), "nothing confirmed while the load may still be reported failed");
         assertEquals(12, held.heldConfirm());
         assertEquals(1, held.heldTokens());
@@ -159,7 +159,7 @@ class SchedulerTest {
         SchedulerOutput next = s.schedule();
         assertTrue(next.work().isEmpty());
         List<RequestUpdate> updates = s.update(next, output(next, Set.of()));
-        SchedulerView.RequestState released = s.requestState("r").orElseThrow();
+        SchedulerView.RequestState released = s.view().requestState("r").orElseThrow();
         assertEquals(12, released.confirmed());
         assertEquals(13, released.numTokens());
         assertEquals(List.of(new HoldResolution("r", true)), s.takeHoldResolutions());
@@ -174,11 +174,11 @@ class SchedulerTest {
         add(s, "r", 12, 4);
         SchedulerOutput load = s.schedule();
         s.update(load, output(load, Set.of()));
-        int failed = s.requestState("r").orElseThrow().blocks().get(1);
+        int failed = s.view().requestState("r").orElseThrow().blocks().get(1);
 
         SchedulerOutput next = s.schedule();
         s.update(next, output(next, Set.of(failed)));
-        SchedulerView.RequestState after = s.requestState("r").orElseThrow();
+        SchedulerView.RequestState after = s.view().requestState("r").orElseThrow();
         assertEquals(0, after.heldTokens());
         assertEquals(BLOCK, after.scheduledThrough(), "recomputes from the failed block");
         assertEquals(1, after.loadFailures());
@@ -196,15 +196,15 @@ class SchedulerTest {
         Scheduler s = scheduler(null, 8);
         add(s, "r", 10, 1);
         SchedulerOutput out = s.schedule();
-        List<Integer> blocks = s.requestState("r").orElseThrow().blocks();
+        List<Integer> blocks = s.view().requestState("r").orElseThrow().blocks();
         s.update(out, output(out, Set.of()));
-        int[] queue = s.kvCacheManager().pool().freeQueueOrder();
+        int[] queue = s.view().kvCacheManager().pool().freeQueueOrder();
         // The request finished at its cap and freed its blocks tail first: they are allocated last,
         // its first block (the most shareable prefix) the very last.
         int n = queue.length;
         assertArrayEquals(new int[] {blocks.get(2), blocks.get(1), blocks.get(0)},
                 new int[] {queue[n - 3], queue[n - 2], queue[n - 1]});
-        assertEquals(Set.of(), s.finishedReceivingIds());
-        assertEquals(Set.of(), s.failedReceivingIds());
+        assertEquals(Set.of(), s.view().finishedReceivingIds());
+        assertEquals(Set.of(), s.view().failedReceivingIds());
     }
 }
