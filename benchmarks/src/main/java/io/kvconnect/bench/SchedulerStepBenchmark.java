@@ -1,15 +1,14 @@
 package io.kvconnect.bench;
 
-import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.kv.BlockPool;
-import io.kvconnect.core.sched.ModelOutput;
 import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.Scheduler;
 import io.kvconnect.core.sched.SchedulerConfig;
 import io.kvconnect.core.sched.SchedulerOutput;
 import io.kvconnect.core.sched.SchedulingPolicy;
+import io.kvconnect.core.sched.StepResult;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +47,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>A step includes what the engine thread does per step in production: the arrivals (hashing a
  * new request's prompt blocks, amortized over the lifetime), scheduling, the connector hooks, the
- * update, and draining the KV events. The workers are not part of it: {@link ModelOutput} carries
+ * update, and draining the KV events. The workers are not part of it: {@link StepResult} carries
  * one sampled token per request and an empty connector output.
  *
  * <p>Everything is set up once per trial ({@link Level#Trial}), so {@code -prof gc}'s B/op is the
@@ -143,7 +142,7 @@ public class SchedulerStepBenchmark {
 
     private int runStep() {
         SchedulerOutput out = scheduler.schedule();
-        List<RequestUpdate> updates = scheduler.update(out, new ModelOutput(sampled, ConnectorOutput.EMPTY, Map.of()));
+        List<RequestUpdate> updates = scheduler.update(out, StepResult.tokensOnly(sampled));
         for (int i = 0; i < updates.size(); i++) {
             if (updates.get(i) instanceof RequestUpdate.Finished f) {
                 sampled.remove(f.requestId());
@@ -163,7 +162,7 @@ public class SchedulerStepBenchmark {
         scheduler.addRequest(requestId, prompt, maxTokens, 0, TransferParams.empty(), Optional.empty());
         // Every request samples in every step (the prompt's last token first, then one decode token
         // per step), so the workers' sampled tokens are kept up to date here rather than rebuilt
-        // from the step's work: the harness adds nothing to the measured step but ModelOutput.
+        // from the step's work: the harness adds nothing to the measured step but StepResult.
         sampled.put(requestId, SAMPLED_TOKEN);
     }
 

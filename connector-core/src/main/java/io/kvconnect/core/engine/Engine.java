@@ -71,13 +71,20 @@ public final class Engine implements AutoCloseable {
         SchedulerConnector sc = setup.connector().map(EngineSetup.ConnectorSides::scheduler).orElse(null);
         String name = setup.connector().map(EngineSetup.ConnectorSides::name).orElse(null);
         this.hookTimer = sc == null ? null : new HookTimer(name, setup.scheduler().hookTimeout().toNanos());
-        this.scheduler = new Scheduler(setup.scheduler(), pool, sc, name, System::nanoTime, hookTimer);
+        try {
+            this.scheduler = new Scheduler(setup.scheduler(), pool, sc, name, setup.workers(), System::nanoTime,
+                    hookTimer);
+        } catch (RuntimeException | Error e) {
+            if (hookTimer != null) {
+                hookTimer.close();
+            }
+            throw e;
+        }
         Executor ex;
         try {
             ex = new Executor(setup.model(), setup.workers(), setup.gpuBlocks() + 1, setup.blockSize(), setup.layout(),
                     rank -> setup.connector().map(c -> c.workers().apply(rank)).orElse(null), setup.verify(),
-                    setup.eosRate(), setup.copyFaults(), scheduler.expectedFinishedCount(), scheduler,
-                    name == null ? "none" : name, hookTimer, pool.grants(),
+                    setup.eosRate(), setup.copyFaults(), name == null ? "none" : name, hookTimer, pool.grants(),
                     new HostMemoryBudget(setup.hostMemoryBudget()));
         } catch (RuntimeException | Error e) {
             scheduler.shutdown();
@@ -163,13 +170,6 @@ public final class Engine implements AutoCloseable {
         metrics.connectorStats(scheduler.takeConnectorStats());
         for (RequestUpdate u : updates) {
             metrics.update(u, now);
-            // Only once the scheduler no longer waits for the request's transfers: a finished
-            // request whose blocks are held (delayed free, load in flight) still needs the ranks
-            // that reported so far to count (the countdown ends itself when the last one reports).
-            if (u instanceof RequestUpdate.Finished f && !scheduler.view().heldForSending().contains(f.requestId())
-                    && !scheduler.view().heldForReceiving().contains(f.requestId())) {
-                executor.forget(f.requestId());
-            }
         }
         if (setup.checkInvariants()) {
             EngineInvariants.check(scheduler);
@@ -204,9 +204,7 @@ public final class Engine implements AutoCloseable {
             throws InterruptedException {
         ExecutorStepResult result = executor.collect(h);
         long u0 = System.nanoTime();
-        updates.addAll(scheduler.update(h.output(), result.modelOutput()));
-        scheduler.workerHooksFailed(result.hookFailures().size(), result.hookFailures().isEmpty() ? null
-                : result.hookFailures().getFirst() + " in step " + h.output().step());
+        updates.addAll(scheduler.update(h.output(), result.stepResult()));
         updateNanos = System.nanoTime() - u0;
         judgeWrongReads(result);
         return result;

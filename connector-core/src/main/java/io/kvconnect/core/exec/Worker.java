@@ -28,6 +28,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import io.kvconnect.core.sched.ConnectorFatalError;
 import io.kvconnect.core.sched.ConnectorHook;
+import io.kvconnect.core.sched.HookFailure;
 import io.kvconnect.core.sched.HookTimer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -15,7 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What a failed external load does to the requests that read it: the eviction rule for reported
- * invalid blocks ({@link #invalidBlocksReported}), a load the engine gave up waiting for ({@link
+ * invalid blocks ({@link #invalidBlocksReported}), loads a failed worker hook may have broken
+ * ({@link #loadsBrokenByWorkerHooks}), a load the engine gave up waiting for ({@link
  * #loadGivenUp}), and the bound on loading again after a failure ({@link #loadAllowance}). Under
  * {@link LoadFailurePolicy#FAIL} an affected request finishes with an error; under {@link
  * LoadFailurePolicy#RECOMPUTE} it computes again from its first bad block. Either way its held
@@ -171,6 +173,45 @@ final class LoadFailureRecovery {
         }
         return Math.max(Math.max(loadedThrough.getOrDefault(r.requestId(), 0), r.numComputedTokens()),
                 r.heldConfirm);
+    }
+
+    /**
+     * A worker-side hook whose failure may have left this step's loads incomplete (see {@link
+     * ConnectorHook#affectsLoads()}) fails every request that loaded in the step, with the first
+     * such failure as the reason: its KV cannot be trusted, and computing on it would produce
+     * wrong tokens silently. That is every synchronous load of the step, every asynchronous load
+     * the step's reports completed, and every asynchronous load whose orders were in the step's
+     * metadata (a rank that lost them never loads its part). Requests already finished are left
+     * alone.
+     *
+     * @param completedReceives the asynchronous loads the step's reports completed
+     */
+    void loadsBrokenByWorkerHooks(SchedulerOutput out, Set<String> completedReceives, List<HookFailure> failures) {
+        HookFailure loadFailure = null;
+        for (HookFailure f : failures) {
+            if (f.hook().affectsLoads()) {
+                loadFailure = f;
+                break;
+            }
+        }
+        if (loadFailure == null) {
+            return;
+        }
+        Set<String> failed = new LinkedHashSet<>();
+        for (ScheduledWork w : out.work()) {
+            if (w.externalTokens() > 0) {
+                failed.add(w.requestId());
+            }
+        }
+        failed.addAll(completedReceives);
+        failed.addAll(out.startedAsyncLoads());
+        String reason = loadFailure.toString();
+        for (String id : failed) {
+            Request r = queues.get(id);
+            if (r != null && !r.status().isFinished()) {
+                queues.finish(r, RequestStatus.FINISHED_ERROR, reason);
+            }
+        }
     }
 
     /**

@@ -4,22 +4,24 @@ import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.scheduler.RequestStatus;
+import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.kv.KvCacheManager;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * Applies the workers' output of a step, in this order: failed loads (the eviction rule of {@link
- * LoadFailureRecovery}), requests the workers failed, then per scheduled request its sampled token
+ * Applies the workers' output of a step, in this order: the finished reports are counted ({@link
+ * TransferBook}), failed loads (the eviction rule of {@link LoadFailureRecovery}), loads broken by
+ * failed worker hooks, then per scheduled request its sampled token
  * and the confirmation and caching of what it computed — discarded if the request finished or was
  * reset after the step was scheduled, held back while a load it read may still be reported failed
  * ({@link HeldOutputs}) — then {@code updateConnectorOutput}, finished receives and sends ({@link
- * TransferBook}), connector events and stats, ended fences, and held outputs whose loads settled.
+ * TransferBook}), connector events and stats, ended fences, held outputs whose loads settled, and
+ * the worker hook failures under the connector error policy ({@link ConnectorCalls}).
  *
  * <p><b>Thread.</b> Engine thread only.
  */
@@ -59,17 +61,14 @@ final class OutputApplier {
     }
 
     /** Applies the workers' output of {@code out}'s step; updates, events and stats go to the outbox. */
-    void apply(SchedulerOutput out, ModelOutput result) {
+    void apply(SchedulerOutput out, StepResult result) {
         discardedOutputs.clear();
         heldOutputs.clear();
-        ConnectorOutput co = result.connectorOutput();
+        ConnectorOutput co = connectorOutput(result.reports());
         Set<String> truncated = co.invalidBlockIds().isEmpty() ? Set.of()
                 : recovery.invalidBlocksReported(co.invalidBlockIds(), out);
-        for (Map.Entry<String, String> failed : result.failedRequests().entrySet()) {
-            Request r = queues.get(failed.getKey());
-            if (r != null && !r.status().isFinished()) {
-                queues.finish(r, RequestStatus.FINISHED_ERROR, failed.getValue());
-            }
+        if (!result.hookFailures().isEmpty()) {
+            recovery.loadsBrokenByWorkerHooks(out, co.finishedReceiving(), result.hookFailures());
         }
         for (int i = 0; i < out.work().size(); i++) {
             ScheduledWork w = out.work().get(i);
@@ -141,6 +140,24 @@ final class OutputApplier {
         clock.applied(out.step());
         releaseSettled();
         outbox.events(pool.takeEvents());
+        if (!result.hookFailures().isEmpty()) {
+            connector.workerHooksFailed(result.hookFailures().size(),
+                    result.hookFailures().getFirst() + " in step " + out.step());
+        }
+    }
+
+    /**
+     * The output the connector's {@code updateConnectorOutput} gets: the step's reports with the
+     * finished transfers they completed (counted by the {@link TransferBook}).
+     */
+    private ConnectorOutput connectorOutput(WorkerReports reports) {
+        if (reports.isNone()) {
+            return ConnectorOutput.EMPTY;
+        }
+        FinishedTransfers completed = transfers.countReports(reports.finishedByRank());
+        ConnectorOutput co = new ConnectorOutput(completed.sending(), completed.receiving(), reports.invalidBlockIds(),
+                reports.stats(), reports.events(), reports.workerMetadata());
+        return co.equals(ConnectorOutput.EMPTY) ? ConnectorOutput.EMPTY : co;
     }
 
     /**

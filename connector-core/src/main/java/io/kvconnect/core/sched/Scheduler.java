@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Thread.</b> One thread (the engine thread) calls every method.
  */
-public final class Scheduler implements AwaitingTransfers {
+public final class Scheduler {
     private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
 
     private final SchedulerConfig config;
@@ -74,31 +74,34 @@ public final class Scheduler implements AwaitingTransfers {
     private long arrivals;
 
     /**
+     * A scheduler for one worker, timing its connector's hooks itself.
+     *
      * @param config limits and modes
      * @param pool the GPU block pool
      * @param connector the scheduler side of the connector, or {@code null} for none
      * @param connectorName the connector's name, for messages
      */
     public Scheduler(SchedulerConfig config, BlockPool pool, SchedulerConnector connector, String connectorName) {
-        this(config, pool, connector, connectorName, System::nanoTime);
+        this(config, pool, connector, connectorName, 1, System::nanoTime, null);
     }
 
     /**
-     * A scheduler whose connector timeouts run on {@code nanoClock} (tests move time themselves).
+     * Builds the scheduler and binds the connector to its view; asks the connector how many
+     * workers report each finished transfer.
      *
-     * @param nanoClock monotonic nanoseconds
+     * @param config limits and modes
+     * @param pool the GPU block pool
+     * @param connector the scheduler side of the connector, or {@code null} for none
+     * @param connectorName the connector's name, for messages
+     * @param workers the workers (tensor-parallel ranks) that report each step
+     * @param nanoClock monotonic nanoseconds for the connector timeout (tests move time themselves)
+     * @param timer times the hooks (the engine shares one with its workers); {@code null}: the
+     *     scheduler starts and owns its own
+     * @throws IllegalArgumentException if the connector expects finished reports from fewer than
+     *     one or more than {@code workers} ranks (the connector is shut down first)
      */
     public Scheduler(SchedulerConfig config, BlockPool pool, SchedulerConnector connector, String connectorName,
-                     LongSupplier nanoClock) {
-        this(config, pool, connector, connectorName, nanoClock, null);
-    }
-
-    /**
-     * A scheduler whose hooks are timed by {@code timer} (the engine shares one with its workers);
-     * {@code null}: the scheduler starts and owns its own.
-     */
-    public Scheduler(SchedulerConfig config, BlockPool pool, SchedulerConnector connector, String connectorName,
-                     LongSupplier nanoClock, HookTimer timer) {
+                     int workers, LongSupplier nanoClock, HookTimer timer) {
         this.config = config;
         this.pool = pool;
         this.kv = new KvCacheManager(pool);
@@ -106,7 +109,7 @@ public final class Scheduler implements AwaitingTransfers {
         this.connector = new ConnectorCalls(connector, connectorName, config, timer, stats);
         this.connectorView = new ConnectorBlockView(pool, config.connectorBlockReferences(), Thread.currentThread());
         ConnectorWatchdog watchdog = new ConnectorWatchdog(config.connectorTimeout().toNanos(), nanoClock);
-        this.transfers = new TransferBook(kv, watchdog);
+        this.transfers = new TransferBook(kv, watchdog, stats);
         this.held = new HeldOutputs(stats, outbox);
         this.queues = new RequestQueues(config.policy(), kv, this.connector, transfers, held, outbox, stats);
         this.recovery = new LoadFailureRecovery(config, kv, queues, transfers, held, clock, stats);
@@ -119,8 +122,16 @@ public final class Scheduler implements AwaitingTransfers {
         this.liveness = new ConnectorLiveness(config, watchdog, this.connector, connectorView, queues, transfers,
                 recovery, stats);
         this.view = new SchedulerView(config, kv, connectorView, queues, transfers, clock);
+        OptionalInt expected = OptionalInt.empty();
         if (this.connector.attached()) {
             this.connector.bindSchedulerState(view);
+            expected = this.connector.expectedFinishedCount();
+        }
+        try {
+            transfers.expectReports(workers, expected);
+        } catch (IllegalArgumentException e) {
+            shutdown();
+            throw e;
         }
     }
 
@@ -132,11 +143,6 @@ public final class Scheduler implements AwaitingTransfers {
         if (connector.attached()) {
             connector.setHandshakeMetadata(byRank);
         }
-    }
-
-    /** The expected number of worker reports per finished transfer, from the connector. */
-    public OptionalInt expectedFinishedCount() {
-        return connector.attached() ? connector.expectedFinishedCount() : OptionalInt.empty();
     }
 
     // ------------------------------------------------------------------ requests in and out
@@ -197,12 +203,12 @@ public final class Scheduler implements AwaitingTransfers {
     }
 
     /**
-     * Applies the workers' output of {@code out}'s step: failed loads, sampled tokens, finished
-     * transfers, connector events and stats.
+     * Applies the workers' output of {@code out}'s step: finished transfers counted by rank,
+     * failed loads and hooks, sampled tokens, connector events and stats.
      *
      * @return what happened to requests, in order
      */
-    public List<RequestUpdate> update(SchedulerOutput out, ModelOutput result) {
+    public List<RequestUpdate> update(SchedulerOutput out, StepResult result) {
         applier.apply(out, result);
         return outbox.takeUpdates();
     }
@@ -268,15 +274,6 @@ public final class Scheduler implements AwaitingTransfers {
     }
 
     /**
-     * Counts worker-side hook calls that threw in a step, like scheduler-side ones: under {@code
-     * connector_errors: disable} they also disable the connector. (The executor already failed the
-     * requests whose loads they may have broken.)
-     */
-    public void workerHooksFailed(int calls, String firstFailure) {
-        connector.workerHooksFailed(calls, firstFailure);
-    }
-
-    /**
      * Whether a hook failed under {@link ConnectorErrorPolicy#DISABLE} and the connector is still
      * attached: the engine then shuts the worker sides down and calls {@link #disableConnector()}.
      */
@@ -322,16 +319,6 @@ public final class Scheduler implements AwaitingTransfers {
     /** The read-only view connectors get and invariant checks use. */
     public SchedulerView view() {
         return view;
-    }
-
-    @Override
-    public boolean awaitingSend(String requestId) {
-        return transfers.awaitingSend(requestId);
-    }
-
-    @Override
-    public boolean awaitingReceive(String requestId) {
-        return transfers.awaitingReceive(requestId);
     }
 
     /** Counters for the report. */

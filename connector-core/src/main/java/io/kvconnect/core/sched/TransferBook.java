@@ -1,5 +1,6 @@
 package io.kvconnect.core.sched;
 
+import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.kv.KvCacheManager;
 import io.kvconnect.core.logging.RateLimitedLog;
@@ -9,6 +10,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,9 +26,14 @@ import org.slf4j.LoggerFactory;
  *       because a hook failed after the connector may have planned a copy into them.</li>
  * </ul>
  * A finished request's blocks are freed only once it {@link #holds} none of these. Every wait
- * that starts or ends here is told to the {@link ConnectorWatchdog}, which bounds it. The book
- * also grants loads their target blocks ({@link BlockGrants}): a connector's copy may write a GPU
- * block only between {@link #grantLoad} and {@link #endLoads}.
+ * that starts or ends here is told to the {@link ConnectorWatchdog}, which bounds it.
+ *
+ * <p>The book counts the workers' finished reports itself ({@link #countReports}): a transfer
+ * completes once the expected number of ranks reported it ({@link RankCountdown}, one per
+ * direction), and since the book knows what it waits for, nobody has to be asked. When a wait
+ * ends any other way, its partial count is dropped with it. The book also grants loads their
+ * target blocks ({@link BlockGrants}): a connector's copy may write a GPU block only between
+ * {@link #grantLoad} and {@link #endLoads}.
  *
  * <p>Bookkeeping only: what a finished or failed transfer does to its request is the caller's
  * decision.
@@ -40,6 +47,10 @@ final class TransferBook {
     private final BlockGrants grants;
     private final int blockSize;
     private final ConnectorWatchdog watchdog;
+    private final SchedulerStats stats;
+    /** Count finished sends and receives by rank; set once by {@link #expectReports}, before any wait ends. */
+    private RankCountdown sendReports;
+    private RankCountdown receiveReports;
     /** Requests whose asynchronous load is in flight (the workers will report them received). */
     private final Set<String> awaitingReceive = new HashSet<>();
     /** Finished requests whose blocks wait for the connector's finished send. */
@@ -58,12 +69,72 @@ final class TransferBook {
     /**
      * @param kv whose blocks loads are granted
      * @param watchdog told of every wait that starts or ends
+     * @param stats where ignored finished reports are counted
      */
-    TransferBook(KvCacheManager kv, ConnectorWatchdog watchdog) {
+    TransferBook(KvCacheManager kv, ConnectorWatchdog watchdog, SchedulerStats stats) {
         this.kv = kv;
         this.grants = kv.pool().grants();
         this.blockSize = kv.pool().blockSize();
         this.watchdog = watchdog;
+        this.stats = stats;
+    }
+
+    /**
+     * How finished reports are counted: {@code ranks} workers report, and a transfer completes
+     * once {@code expected} distinct ranks (empty: all) reported it. Called once, right after
+     * construction: no wait may end before.
+     *
+     * @throws IllegalArgumentException if {@code ranks < 1} or the expected count is outside
+     *     {@code [1, ranks]}
+     */
+    void expectReports(int ranks, OptionalInt expected) {
+        if (ranks < 1) {
+            throw new IllegalArgumentException("numWorkers must be at least 1, got " + ranks);
+        }
+        int count = expected.orElse(ranks);
+        if (count < 1 || count > ranks) {
+            throw new IllegalArgumentException("expected finished count must be in [1, " + ranks + "], got " + count);
+        }
+        sendReports = new RankCountdown("send", ranks, count, stats);
+        receiveReports = new RankCountdown("receive", ranks, count, stats);
+    }
+
+    /** Counts through the given countdowns instead (tests capture their log lines). */
+    void expectReports(RankCountdown sends, RankCountdown receives) {
+        sendReports = sends;
+        receiveReports = receives;
+    }
+
+    /**
+     * Counts one step's finished reports rank by rank, each direction on its own, and returns the
+     * transfers they completed. Reports for requests not awaited in that direction, repeated by a
+     * rank, or for transfers already complete are ignored and counted (see {@link RankCountdown}).
+     * Call once per step, with the step's reports, before any wait of the step ends.
+     *
+     * @param byRank the finished transfers each rank reported, indexed by rank
+     * @return the sends and receives complete now; their waits end when the caller reports them
+     *     ({@link #sendReported}, {@link #receiveReported})
+     */
+    FinishedTransfers countReports(List<FinishedTransfers> byRank) {
+        sendReports.flushLog();
+        receiveReports.flushLog();
+        Set<String> sends = new HashSet<>();
+        Set<String> receives = new HashSet<>();
+        for (int rank = 0; rank < byRank.size(); rank++) {
+            FinishedTransfers reported = byRank.get(rank);
+            for (String id : reported.sending()) {
+                sendReports.report(id, rank, awaitingSend.contains(id), sends);
+            }
+            for (String id : reported.receiving()) {
+                receiveReports.report(id, rank, awaitingReceive.contains(id), receives);
+            }
+        }
+        return new FinishedTransfers(sends, receives);
+    }
+
+    /** Ids with a partial count of finished reports, both directions together (0 when nothing leaks). */
+    int pendingReportCount() {
+        return sendReports.pendingCount() + receiveReports.pendingCount();
     }
 
     // ------------------------------------------------------------------ load grants
@@ -94,6 +165,7 @@ final class TransferBook {
     void stopAwaitingReceive(String id) {
         awaitingReceive.remove(id);
         watchdog.receiveEnded(id);
+        receiveReports.forget(id);
     }
 
     boolean awaitingReceive(String id) {
@@ -154,6 +226,7 @@ final class TransferBook {
     void stopAwaitingSend(String id) {
         awaitingSend.remove(id);
         watchdog.sendEnded(id);
+        sendReports.forget(id);
     }
 
     boolean awaitingSend(String id) {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
-import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
@@ -14,6 +13,7 @@ import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
+import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.core.kv.BlockPool;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -78,16 +78,17 @@ class SchedulerTest {
     }
 
     /** The workers' output of {@code out}: token 7 for every request that samples, {@code invalid} blocks. */
-    private static ModelOutput output(SchedulerOutput out, Set<Integer> invalid) {
+    private static StepResult output(SchedulerOutput out, Set<Integer> invalid) {
         Map<String, Integer> tokens = new HashMap<>();
         for (ScheduledWork w : out.work()) {
             if (w.samples()) {
                 tokens.put(w.requestId(), 7);
             }
         }
-        ConnectorOutput co = invalid.isEmpty() ? ConnectorOutput.EMPTY
-                : new ConnectorOutput(Set.of(), Set.of(), invalid, Optional.empty(), List.of(), Optional.empty());
-        return new ModelOutput(tokens, co, Map.of());
+        WorkerReports reports = invalid.isEmpty() ? WorkerReports.NONE
+                : new WorkerReports(List.of(FinishedTransfers.NONE), invalid, Optional.empty(), List.of(),
+                        Optional.empty());
+        return new StepResult(tokens, reports, List.of());
     }
 
     @Test
@@ -113,7 +114,7 @@ class SchedulerTest {
         Scheduler s = scheduler(null, 16);
         add(s, "r", 6, 3);
         SchedulerOutput out = s.schedule();
-        List<RequestUpdate> updates = s.update(out, new ModelOutput(Map.of(), ConnectorOutput.EMPTY, Map.of()));
+        List<RequestUpdate> updates = s.update(out, StepResult.tokensOnly(Map.of()));
 
         RequestUpdate.Finished f = (RequestUpdate.Finished) updates.getLast();
         assertEquals(RequestStatus.FINISHED_ERROR, f.status());
