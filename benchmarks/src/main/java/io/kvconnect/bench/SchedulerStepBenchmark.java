@@ -47,8 +47,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>A step includes what the engine thread does per step in production: the arrivals (hashing a
  * new request's prompt blocks, amortized over the lifetime), scheduling, the connector hooks, the
- * update, and draining the KV events. The workers are not part of it: {@link StepResult} carries
- * one sampled token per request and an empty connector output.
+ * update and the outcome it returns (with the step's KV events). The workers are not part of it:
+ * {@link StepResult} carries one sampled token per request and no connector reports.
  *
  * <p>Everything is set up once per trial ({@link Level#Trial}), so {@code -prof gc}'s B/op is the
  * step's own allocation. The teardown fails the benchmark if a step was not pure decode or if a
@@ -129,7 +129,7 @@ public class SchedulerStepBenchmark {
         impureSteps = 0;
     }
 
-    /** One step: schedule, update with the workers' sampled tokens, replacements, KV events drained. */
+    /** One step: schedule, update with the workers' sampled tokens (its outcome drains the KV events), replacements. */
     @Benchmark
     public int step() {
         int tokens = runStep();
@@ -142,15 +142,14 @@ public class SchedulerStepBenchmark {
 
     private int runStep() {
         SchedulerOutput out = scheduler.schedule();
-        List<RequestUpdate> updates = scheduler.update(out, StepResult.tokensOnly(sampled));
+        // The outcome carries the step's KV events too (drained from the scheduler every step).
+        List<RequestUpdate> updates = scheduler.update(out, StepResult.tokensOnly(sampled)).updates();
         for (int i = 0; i < updates.size(); i++) {
             if (updates.get(i) instanceof RequestUpdate.Finished f) {
                 sampled.remove(f.requestId());
                 add(LIFETIME);
             }
         }
-        // A KV-event publisher drains these every step; left alone they would pile up.
-        scheduler.takeEvents();
         return out.totalScheduledTokens();
     }
 

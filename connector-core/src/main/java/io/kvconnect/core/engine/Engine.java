@@ -15,6 +15,7 @@ import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.ScheduledWork;
 import io.kvconnect.core.sched.Scheduler;
 import io.kvconnect.core.sched.SchedulerOutput;
+import io.kvconnect.core.sched.StepOutcome;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -58,6 +59,12 @@ public final class Engine implements AutoCloseable {
     private boolean closed;
     /** Wrong reads of steps whose outputs the scheduler holds back: used or discarded is told later. */
     private final Map<String, MismatchCounts> heldMismatches = new HashMap<>();
+    /** Updates of requests refused or aborted between steps: the next step returns them first. */
+    private final List<RequestUpdate> updatesBetweenSteps = new ArrayList<>();
+    /** Wall time of the scheduler's update of the step applied last in the current step, for metrics. */
+    private long updateNanos;
+    /** Compute time of the step applied last in the current step, for the modelled clock. */
+    private long computeNanos;
 
     /**
      * Builds the engine: block pool, scheduler, workers with their KV memory, and the connector's
@@ -104,16 +111,20 @@ public final class Engine implements AutoCloseable {
         addRequest(id, prompt, maxTokens, 0, TransferParams.empty(), Optional.empty());
     }
 
-    /** Adds a request at the current time, with every option. */
+    /**
+     * Adds a request at the current time, with every option. A request refused at once (too large
+     * for the pool, or the connector's {@code onNewRequest} threw) is reported finished by the
+     * next {@link #step()}.
+     */
     public void addRequest(String id, int[] prompt, int maxTokens, int priority, TransferParams params,
                            Optional<String> cacheSalt) {
-        scheduler.addRequest(id, prompt, maxTokens, priority, params, cacheSalt);
+        updatesBetweenSteps.addAll(scheduler.addRequest(id, prompt, maxTokens, priority, params, cacheSalt));
         metrics.arrived(id, now, prompt.length);
     }
 
-    /** Aborts a request (ignored if unknown or finished). */
+    /** Aborts a request (ignored if unknown or finished); the next {@link #step()} reports it finished. */
     public void abort(String id) {
-        scheduler.abort(id);
+        updatesBetweenSteps.addAll(scheduler.abort(id));
     }
 
     /** Whether a step would do anything: requests, transfers, pending connector work, a step in flight. */
@@ -122,24 +133,35 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Runs one step and returns what happened to requests. Idle steps (only transfers pending) pause
-     * briefly so that waiting for a transfer does not spin a core.
+     * Runs one step and returns what happened to requests: schedule, submit to the workers, collect
+     * and apply. Under asynchronous scheduling a step with work is collected and applied in the
+     * next call, so the workers run it while that call schedules the one after (the pipeline).
+     * Idle steps (only transfers pending) pause briefly so that waiting for a transfer does not
+     * spin a core.
      */
     public List<RequestUpdate> step() throws InterruptedException {
         long t0 = System.nanoTime();
+        List<RequestUpdate> updates = new ArrayList<>(updatesBetweenSteps);
+        updatesBetweenSteps.clear();
         updateNanos = 0;
-        List<RequestUpdate> updates = new ArrayList<>(scheduler.takeUpdates());
+        computeNanos = 0;
+
+        // 1. Schedule.
         SchedulerOutput out = scheduler.schedule();
         long schedNanos = System.nanoTime() - t0;
         double modelled = modelledSeconds(out);
-        Executor.StepHandle handle = executor.submit(out, (long) (modelled * 1e9));
-        ExecutorStepResult result = null;
+
+        // 2. Submit: the workers start at once.
+        Executor.StepHandle submitted = executor.submit(out, (long) (modelled * 1e9));
+
+        // 3. Collect and 4. apply.
+        StepOutcome outcome = null;
         if (setup.scheduler().asyncScheduling() && out.hasWork()) {
             // Pipeline: apply the previous step's output while this one runs.
             if (inFlight != null) {
-                result = collectAndApply(inFlight, updates);
+                outcome = collectAndApply(inFlight, updates);
             }
-            inFlight = handle;
+            inFlight = submitted;
         } else {
             // Synchronous, or an empty step: nothing to overlap, so finish everything now (an
             // idle engine must not keep an empty step in flight forever).
@@ -147,14 +169,18 @@ public final class Engine implements AutoCloseable {
                 collectAndApply(inFlight, updates);
                 inFlight = null;
             }
-            result = collectAndApply(handle, updates);
+            outcome = collectAndApply(submitted, updates);
         }
         schedNanos += updateNanos;
-        if (scheduler.connectorDisableRequested()) {
+        long compute = computeNanos;
+        // A hook may have failed under connector_errors: disable while this step was scheduled or
+        // while a step was applied (a later outcome includes what an earlier one asked for).
+        if (out.connectorDisableRequested() || (outcome != null && outcome.disableConnector())) {
             disableConnector(updates);
         }
+
+        // The modelled clock, pacing and metrics.
         long wall = System.nanoTime() - t0;
-        long compute = result == null ? 0 : result.computeNanos();
         long chargedNanos = (long) (modelled * 1e9) + Math.max(0, wall - compute);
         now += chargedNanos / 1e9;
         if (out.hasWork() && paces()) {
@@ -166,8 +192,6 @@ public final class Engine implements AutoCloseable {
             }
         }
         metrics.step(schedNanos, out);
-        metrics.events(scheduler.takeEvents());
-        metrics.connectorStats(scheduler.takeConnectorStats());
         for (RequestUpdate u : updates) {
             metrics.update(u, now);
         }
@@ -179,8 +203,6 @@ public final class Engine implements AutoCloseable {
         }
         return updates;
     }
-
-    private long updateNanos;
 
     private boolean paces() {
         return switch (setup.pacing()) {
@@ -200,14 +222,25 @@ public final class Engine implements AutoCloseable {
         scheduler.disableConnector();
     }
 
-    private ExecutorStepResult collectAndApply(Executor.StepHandle h, List<RequestUpdate> updates)
+    /**
+     * Collects step {@code h} from the workers and has the scheduler apply it; adds its request
+     * updates to {@code updates}, judges its wrong KV reads and counts its events and stats. Sets
+     * {@link #updateNanos} and {@link #computeNanos}.
+     *
+     * @return the scheduler's outcome of the step
+     */
+    private StepOutcome collectAndApply(Executor.StepHandle h, List<RequestUpdate> updates)
             throws InterruptedException {
         ExecutorStepResult result = executor.collect(h);
         long u0 = System.nanoTime();
-        updates.addAll(scheduler.update(h.output(), result.stepResult()));
+        StepOutcome outcome = scheduler.update(h.output(), result.stepResult());
         updateNanos = System.nanoTime() - u0;
-        judgeWrongReads(result);
-        return result;
+        computeNanos = result.computeNanos();
+        updates.addAll(outcome.updates());
+        judgeWrongReads(result, outcome);
+        metrics.events(outcome.events());
+        metrics.connectorStats(outcome.connectorStats());
+        return outcome;
     }
 
     /**
@@ -215,9 +248,9 @@ public final class Engine implements AutoCloseable {
      * the step that read it, and the scheduler then discards that output, or holds it back until
      * the load can no longer be reported failed and tells later which it was.
      */
-    private void judgeWrongReads(ExecutorStepResult result) {
-        Set<String> discarded = scheduler.discardedOutputs();
-        Set<String> held = scheduler.heldOutputs();
+    private void judgeWrongReads(ExecutorStepResult result, StepOutcome outcome) {
+        Set<String> discarded = outcome.discardedOutputs();
+        Set<String> held = outcome.heldOutputs();
         for (KvMismatch m : result.mismatches()) {
             if (discarded.contains(m.requestId())) {
                 LOG.debug("KV verification: {} (output discarded)", m);
@@ -236,7 +269,7 @@ public final class Engine implements AutoCloseable {
                 metrics.countMismatches(n);
             }
         });
-        for (HoldResolution r : scheduler.takeHoldResolutions()) {
+        for (HoldResolution r : outcome.holdResolutions()) {
             MismatchCounts n = heldMismatches.remove(r.requestId());
             if (n == null) {
                 continue;

@@ -37,12 +37,6 @@ final class OutputApplier {
     private final LoadFailureRecovery recovery;
     private final Outbox outbox;
     private final StepClock clock;
-    /** See {@link #discardedOutputs()}. */
-    private final Set<String> discardedOutputs = new HashSet<>();
-    private final Set<String> discardedOutputsView = Collections.unmodifiableSet(discardedOutputs);
-    /** See {@link #heldOutputs()}. */
-    private final Set<String> heldOutputs = new HashSet<>();
-    private final Set<String> heldOutputsView = Collections.unmodifiableSet(heldOutputs);
 
     OutputApplier(SchedulerConfig config, KvCacheManager kv, RequestQueues queues, ConnectorCalls connector,
                   TransferBook transfers, HeldOutputs held, LoadFailureRecovery recovery, Outbox outbox,
@@ -60,10 +54,15 @@ final class OutputApplier {
         this.clock = clock;
     }
 
-    /** Applies the workers' output of {@code out}'s step; updates, events and stats go to the outbox. */
-    void apply(SchedulerOutput out, StepResult result) {
-        discardedOutputs.clear();
-        heldOutputs.clear();
+    /**
+     * Applies the workers' output of {@code out}'s step.
+     *
+     * @return the outcome: this step's discarded and held outputs, and everything in the outbox
+     */
+    StepOutcome apply(SchedulerOutput out, StepResult result) {
+        // Allocated only when needed: most steps discard and hold nothing.
+        Set<String> discardedOutputs = null;
+        Set<String> heldOutputs = null;
         ConnectorOutput co = connectorOutput(result.reports());
         Set<String> truncated = co.invalidBlockIds().isEmpty() ? Set.of()
                 : recovery.invalidBlocksReported(co.invalidBlockIds(), out);
@@ -78,7 +77,7 @@ final class OutputApplier {
                 transfers.endLoads(w.requestId()); // the step that loaded synchronously has run
             }
             if (r.status().isFinished() || r.discards(out.step()) || truncated.contains(w.requestId())) {
-                discardedOutputs.add(w.requestId());
+                discardedOutputs = add(discardedOutputs, w.requestId());
                 continue;
             }
             Integer token = w.samples() ? result.sampledTokens().get(w.requestId()) : null;
@@ -89,13 +88,13 @@ final class OutputApplier {
                 // waiting for a token nobody computes; fail it with the reason instead.
                 queues.finish(r, RequestStatus.FINISHED_ERROR, "the workers sampled no token for it in step "
                         + out.step());
-                discardedOutputs.add(w.requestId());
+                discardedOutputs = add(discardedOutputs, w.requestId());
                 continue;
             }
             if (r.settleStep > out.step()) {
                 // Computed from loaded KV that may still be reported failed: hold it back.
                 held.hold(r, w.start() + w.numTokens(), token);
-                heldOutputs.add(w.requestId());
+                heldOutputs = add(heldOutputs, w.requestId());
                 continue;
             }
             if (r.holdsOutputs() && !release(r)) {
@@ -144,6 +143,19 @@ final class OutputApplier {
             connector.workerHooksFailed(result.hookFailures().size(),
                     result.hookFailures().getFirst() + " in step " + out.step());
         }
+        return new StepOutcome(outbox.takeUpdates(), readOnly(discardedOutputs), readOnly(heldOutputs),
+                outbox.takeResolutions(), outbox.takeEvents(), outbox.takeConnectorStats(),
+                connector.disableRequested());
+    }
+
+    private static Set<String> add(Set<String> ids, String id) {
+        Set<String> s = ids == null ? new HashSet<>() : ids;
+        s.add(id);
+        return s;
+    }
+
+    private static Set<String> readOnly(Set<String> ids) {
+        return ids == null ? Set.of() : Collections.unmodifiableSet(ids);
     }
 
     /**
@@ -158,20 +170,6 @@ final class OutputApplier {
         ConnectorOutput co = new ConnectorOutput(completed.sending(), completed.receiving(), reports.invalidBlockIds(),
                 reports.stats(), reports.events(), reports.workerMetadata());
         return co.equals(ConnectorOutput.EMPTY) ? ConnectorOutput.EMPTY : co;
-    }
-
-    /**
-     * Requests whose output of the step last applied was discarded: finished (aborted, failed)
-     * meanwhile, stale after a preemption or truncation, or reading blocks a failed load reported
-     * in that very output. Whatever they read in that step reached nobody.
-     */
-    Set<String> discardedOutputs() {
-        return discardedOutputsView;
-    }
-
-    /** Requests whose outputs of the step last applied were held back, waiting for their loads to settle. */
-    Set<String> heldOutputs() {
-        return heldOutputsView;
     }
 
     private void receiveFinished(String id, long reportStep) {

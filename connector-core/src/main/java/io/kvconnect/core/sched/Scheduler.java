@@ -1,7 +1,5 @@
 package io.kvconnect.core.sched;
 
-import io.kvconnect.api.common.ConnectorStats;
-import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.scheduler.RequestStatus;
@@ -14,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.Set;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -152,12 +149,13 @@ public final class Scheduler {
      * finishes with an error naming the numbers, and the connector never hears of it (neither
      * {@code onNewRequest} nor {@code requestFinished}). Otherwise the connector learns of it
      * through {@code onNewRequest}; if that throws, the request finishes at once with the error.
-     * Either update is returned by the next {@link #update} or {@link #takeUpdates}.
      *
+     * @return the updates not handed over yet, in order: the refusal or failure if there was one,
+     *     after any update decided while the last step was scheduled and not applied since
      * @throws IllegalArgumentException if the id is in use or the prompt is empty
      */
-    public Request addRequest(String id, int[] prompt, int maxTokens, int priority, TransferParams params,
-                              Optional<String> cacheSalt) {
+    public List<RequestUpdate> addRequest(String id, int[] prompt, int maxTokens, int priority,
+                                          TransferParams params, Optional<String> cacheSalt) {
         if (queues.contains(id)) {
             throw new IllegalArgumentException("request id '" + id + "' is already in use");
         }
@@ -173,72 +171,53 @@ public final class Scheduler {
             stats.requestsRefused++;
             outbox.update(new RequestUpdate.Finished(id, RequestStatus.FINISHED_ERROR, r.failureReason(),
                     TransferParams.empty(), new int[0]));
-            return r;
+            return outbox.takeUpdates();
         }
         queues.arrive(r);
         if (connector.attached() && !connector.onNewRequest(r)) {
             queues.finish(r, RequestStatus.FINISHED_ERROR, connector.failureReason(ConnectorHook.ON_NEW_REQUEST));
         }
-        return r;
+        return outbox.takeUpdates();
     }
 
-    /** Aborts a request; unknown or already finished ids are ignored (an abort may race a finish). */
-    public void abort(String id) {
+    /**
+     * Aborts a request; unknown or already finished ids are ignored (an abort may race a finish).
+     *
+     * @return the updates not handed over yet, in order (see {@link #addRequest})
+     */
+    public List<RequestUpdate> abort(String id) {
         Request r = queues.get(id);
-        if (r == null || r.status().isFinished()) {
-            return;
+        if (r != null && !r.status().isFinished()) {
+            stats.requestsAborted++;
+            queues.finish(r, RequestStatus.FINISHED_ABORTED, "aborted");
         }
-        stats.requestsAborted++;
-        queues.finish(r, RequestStatus.FINISHED_ABORTED, "aborted");
+        return outbox.takeUpdates();
     }
 
     // ------------------------------------------------------------------ the step
 
-    /** Schedules the next step: gives up what the connector made no progress on, then plans the step. */
+    /**
+     * Schedules the next step: gives up what the connector made no progress on, then plans the
+     * step. Requests it finishes (a hook failed, a load was given up) are handed over by the next
+     * {@link #update}, {@link #addRequest} or {@link #abort}.
+     */
     public SchedulerOutput schedule() {
         clock.next();
         stats.steps++;
         liveness.check();
-        return planner.plan();
+        SchedulerOutput out = planner.plan();
+        out.setConnectorDisableRequested(connector.disableRequested());
+        return out;
     }
 
     /**
-     * Applies the workers' output of {@code out}'s step: finished transfers counted by rank,
+     * Applies the workers' result of {@code out}'s step: finished transfers counted by rank,
      * failed loads and hooks, sampled tokens, connector events and stats.
      *
-     * @return what happened to requests, in order
+     * @return everything the engine needs of it (see {@link StepOutcome})
      */
-    public List<RequestUpdate> update(SchedulerOutput out, StepResult result) {
-        applier.apply(out, result);
-        return outbox.takeUpdates();
-    }
-
-    /** Held outputs released or dropped since the last call, in order. */
-    public List<HoldResolution> takeHoldResolutions() {
-        return outbox.takeResolutions();
-    }
-
-    /**
-     * Requests whose outputs of the step last passed to {@link #update} were held back, waiting
-     * for their loads to settle: whether they are used is told later, by {@link
-     * #takeHoldResolutions()}.
-     */
-    public Set<String> heldOutputs() {
-        return applier.heldOutputs();
-    }
-
-    /**
-     * Requests whose output of the step last passed to {@link #update} was discarded: finished
-     * (aborted, failed) meanwhile, stale after a preemption or truncation, or reading blocks a
-     * failed load reported in that very output. Whatever they read in that step reached nobody.
-     */
-    public Set<String> discardedOutputs() {
-        return applier.discardedOutputs();
-    }
-
-    /** Updates from aborts and failures outside a step (call when no step output is pending). */
-    public List<RequestUpdate> takeUpdates() {
-        return outbox.takeUpdates();
+    public StepOutcome update(SchedulerOutput out, StepResult result) {
+        return applier.apply(out, result);
     }
 
     // ------------------------------------------------------------------ liveness, reset, shutdown
@@ -274,18 +253,11 @@ public final class Scheduler {
     }
 
     /**
-     * Whether a hook failed under {@link ConnectorErrorPolicy#DISABLE} and the connector is still
-     * attached: the engine then shuts the worker sides down and calls {@link #disableConnector()}.
-     */
-    public boolean connectorDisableRequested() {
-        return connector.disableRequested();
-    }
-
-    /**
-     * Detaches the connector. Call only after every worker side was shut down (so no copy still
-     * uses a block): its scheduler side is shut down, its GPU block references returned, blocks
-     * held for its sends released, and requests waiting for its loads start over without it (a
-     * request whose load finished keeps it).
+     * Detaches the connector, as a {@link StepOutcome#disableConnector()} or {@link
+     * SchedulerOutput#connectorDisableRequested()} asked. Call only after every worker side was
+     * shut down (so no copy still uses a block): its scheduler side is shut down, its GPU block
+     * references returned, blocks held for its sends released, and requests waiting for its loads
+     * start over without it (a request whose load finished keeps it).
      */
     public void disableConnector() {
         if (!connector.detach()) {
@@ -324,16 +296,6 @@ public final class Scheduler {
     /** Counters for the report. */
     public SchedulerStats stats() {
         return stats;
-    }
-
-    /** KV events (GPU pool, connector, workers) since the last call. */
-    public List<KvEvent> takeEvents() {
-        return outbox.takeEvents();
-    }
-
-    /** Connector stats (scheduler and worker sides) since the last call. */
-    public List<ConnectorStats> takeConnectorStats() {
-        return outbox.takeConnectorStats();
     }
 
     /** The configuration. */

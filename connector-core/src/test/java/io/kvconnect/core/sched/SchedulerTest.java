@@ -73,8 +73,8 @@ class SchedulerTest {
         return IntStream.rangeClosed(1, n).map(i -> 100 + i).toArray();
     }
 
-    private static void add(Scheduler s, String id, int promptTokens, int maxTokens) {
-        s.addRequest(id, prompt(promptTokens), maxTokens, 0, TransferParams.empty(), Optional.empty());
+    private static List<RequestUpdate> add(Scheduler s, String id, int promptTokens, int maxTokens) {
+        return s.addRequest(id, prompt(promptTokens), maxTokens, 0, TransferParams.empty(), Optional.empty());
     }
 
     /** The workers' output of {@code out}: token 7 for every request that samples, {@code invalid} blocks. */
@@ -95,9 +95,8 @@ class SchedulerTest {
     void aRequestTooLargeForThePoolIsRefusedWithoutReachingTheConnector() {
         Recording connector = new Recording();
         Scheduler s = scheduler(connector, 4);
-        add(s, "huge", 30, 10);
+        List<RequestUpdate> updates = add(s, "huge", 30, 10);
 
-        List<RequestUpdate> updates = s.takeUpdates();
         assertEquals(1, updates.size());
         RequestUpdate.Finished f = (RequestUpdate.Finished) updates.getFirst();
         assertEquals(RequestStatus.FINISHED_ERROR, f.status());
@@ -114,12 +113,12 @@ class SchedulerTest {
         Scheduler s = scheduler(null, 16);
         add(s, "r", 6, 3);
         SchedulerOutput out = s.schedule();
-        List<RequestUpdate> updates = s.update(out, StepResult.tokensOnly(Map.of()));
+        StepOutcome outcome = s.update(out, StepResult.tokensOnly(Map.of()));
 
-        RequestUpdate.Finished f = (RequestUpdate.Finished) updates.getLast();
+        RequestUpdate.Finished f = (RequestUpdate.Finished) outcome.updates().getLast();
         assertEquals(RequestStatus.FINISHED_ERROR, f.status());
         assertEquals("the workers sampled no token for it in step 1", f.reason());
-        assertTrue(s.discardedOutputs().contains("r"));
+        assertTrue(outcome.discardedOutputs().contains("r"));
         s.schedule(); // tells the workers it finished
         assertTrue(!s.hasWork(), "nothing waits for a token nobody computes");
     }
@@ -148,23 +147,24 @@ class SchedulerTest {
         add(s, "r", 12, 4);
         SchedulerOutput load = s.schedule();
         assertEquals(8, load.work().getFirst().externalTokens());
-        s.update(load, output(load, Set.of()));
+        StepOutcome loaded = s.update(load, output(load, Set.of()));
         SchedulerView.RequestState held = s.view().requestState("r").orElseThrow();
         assertEquals(0, held.confirmed(), "nothing confirmed while the load may still be reported failed");
         assertEquals(12, held.heldConfirm());
         assertEquals(1, held.heldTokens());
         assertEquals(12, held.numTokens(), "the sampled token is not out yet");
-        assertTrue(s.heldOutputs().contains("r"));
+        assertTrue(loaded.heldOutputs().contains("r"));
+        assertEquals(List.of(), loaded.holdResolutions(), "whether they are used is not known yet");
 
         // The next step has nothing to compute for r (its token is held); its output settles r.
         SchedulerOutput next = s.schedule();
         assertTrue(next.work().isEmpty());
-        List<RequestUpdate> updates = s.update(next, output(next, Set.of()));
+        StepOutcome settled = s.update(next, output(next, Set.of()));
         SchedulerView.RequestState released = s.view().requestState("r").orElseThrow();
         assertEquals(12, released.confirmed());
         assertEquals(13, released.numTokens());
-        assertEquals(List.of(new HoldResolution("r", true)), s.takeHoldResolutions());
-        assertTrue(updates.stream().anyMatch(u -> u instanceof RequestUpdate.TokenAdded t && t.token() == 7));
+        assertEquals(List.of(new HoldResolution("r", true)), settled.holdResolutions());
+        assertTrue(settled.updates().stream().anyMatch(u -> u instanceof RequestUpdate.TokenAdded t && t.token() == 7));
     }
 
     @Test
@@ -178,12 +178,12 @@ class SchedulerTest {
         int failed = s.view().requestState("r").orElseThrow().blocks().get(1);
 
         SchedulerOutput next = s.schedule();
-        s.update(next, output(next, Set.of(failed)));
+        StepOutcome reported = s.update(next, output(next, Set.of(failed)));
         SchedulerView.RequestState after = s.view().requestState("r").orElseThrow();
         assertEquals(0, after.heldTokens());
         assertEquals(BLOCK, after.scheduledThrough(), "recomputes from the failed block");
         assertEquals(1, after.loadFailures());
-        assertEquals(List.of(new HoldResolution("r", false)), s.takeHoldResolutions());
+        assertEquals(List.of(new HoldResolution("r", false)), reported.holdResolutions());
         assertEquals(0, s.stats().lateLoadFailureReports());
 
         // Recomputed locally: the connector's next offer is trimmed to before the failed block.
