@@ -107,7 +107,10 @@ final class RankCountdown {
         }
     }
 
-    /** Drops the partial count of {@code id}: the scheduler stopped waiting for it. Later reports are late or unknown. */
+    /**
+     * Drops the partial count of {@code id}: the scheduler stopped waiting for it. Later reports
+     * of it are late or unknown.
+     */
     void forget(String id) {
         pending.remove(id);
     }

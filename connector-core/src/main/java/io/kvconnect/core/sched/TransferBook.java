@@ -139,7 +139,10 @@ final class TransferBook {
 
     // ------------------------------------------------------------------ load grants
 
-    /** The connector may copy into {@code id}'s blocks of {@code [fromToken, fromToken + tokens)}: a load of them was granted. */
+    /**
+     * The connector may copy into {@code id}'s blocks covering {@code [fromToken, fromToken +
+     * tokens)}: a load of them was granted.
+     */
     void grantLoad(String id, int fromToken, int tokens) {
         for (int i = fromToken / blockSize; i < (fromToken + tokens + blockSize - 1) / blockSize; i++) {
             grants.grantLoad(kv.blockAt(id, i));

@@ -148,6 +148,7 @@ class RankCountdownTest {
 
         assertEquals(49, stats.duplicateFinishedReports());
         assertEquals(10, logLines.size(), logLines.toString());
-        assertTrue(logLines.stream().allMatch(l -> l.startsWith("Ignoring duplicate finished send")), logLines.toString());
+        assertTrue(logLines.stream().allMatch(l -> l.startsWith("Ignoring duplicate finished send")),
+                logLines.toString());
     }
 }

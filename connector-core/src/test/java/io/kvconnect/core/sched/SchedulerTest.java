@@ -2,6 +2,8 @@ package io.kvconnect.core.sched;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.BlockIds;
@@ -20,14 +22,17 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
  * The scheduler driven directly, step by step, with hand-made worker outputs: what connectors see,
- * what is held back until a load settles, and the decisions the engine documents for refused
- * requests and lost tokens. State is observed through the scheduler's own read-only accessors.
+ * what is held back until a load settles, the decisions the engine documents for refused requests
+ * and lost tokens, and how the coordinator hands over what it decided (each update exactly once, in
+ * the outcome of the call that follows the decision). State is observed through the scheduler's
+ * read-only view.
  */
 class SchedulerTest {
     private static final int BLOCK = 4;
@@ -207,5 +212,79 @@ class SchedulerTest {
                 new int[] {queue[n - 3], queue[n - 2], queue[n - 1]});
         assertEquals(Set.of(), s.view().finishedReceivingIds());
         assertEquals(Set.of(), s.view().failedReceivingIds());
+    }
+
+    @Test
+    void theConnectorIsBoundToTheReadOnlyViewNotToTheScheduler() {
+        ScriptedConnector connector = new ScriptedConnector();
+        Scheduler s = new Scheduler(Parts.config(), new BlockPool(17, BLOCK, true), connector, "scripted");
+
+        assertSame(s.view(), connector.state);
+        assertEquals(List.of("bindSchedulerState", "expectedFinishedCount"), connector.calls);
+        s.shutdown();
+    }
+
+    @Test
+    void aConnectorExpectingReportsFromMoreRanksThanWorkersIsRefusedAndShutDown() {
+        ScriptedConnector connector = new ScriptedConnector();
+        connector.expectedFinishedCount = OptionalInt.of(3);
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Scheduler(Parts.config(),
+                new BlockPool(17, BLOCK, true), connector, "scripted", 2, System::nanoTime, null));
+
+        assertEquals("expected finished count must be in [1, 2], got 3", e.getMessage());
+        assertEquals(List.of("shutdown"), connector.callsOf(ConnectorHook.SHUTDOWN));
+    }
+
+    @Test
+    void anAbortHandsItsUpdateOverAtOnceAndOnlyOnce() {
+        Scheduler s = scheduler(null, 16);
+        add(s, "r", 6, 3);
+        SchedulerOutput out = s.schedule();
+
+        List<RequestUpdate> aborted = s.abort("r");
+
+        assertEquals(1, aborted.size());
+        assertEquals(RequestStatus.FINISHED_ABORTED, ((RequestUpdate.Finished) aborted.getFirst()).status());
+        assertEquals(List.of(), s.abort("r"), "already finished");
+        StepOutcome outcome = s.update(out, StepResult.tokensOnly(Map.of("r", 7)));
+        assertEquals(List.of(), outcome.updates(), "not handed over twice, and no token after the abort");
+        assertEquals(Set.of("r"), outcome.discardedOutputs());
+    }
+
+    @Test
+    void whatSchedulingDecidedComesWithTheNextOutcome() {
+        ScriptedConnector connector = new ScriptedConnector();
+        connector.throwing.add(ConnectorHook.GET_NUM_NEW_MATCHED_TOKENS);
+        Scheduler s = new Scheduler(Parts.config(), new BlockPool(17, BLOCK, true), connector, "scripted");
+        add(s, "r", 6, 3);
+
+        SchedulerOutput out = s.schedule();
+        StepOutcome outcome = s.update(out, StepResult.tokensOnly(Map.of()));
+
+        RequestUpdate.Finished f = (RequestUpdate.Finished) outcome.updates().getFirst();
+        assertEquals(RequestStatus.FINISHED_ERROR, f.status());
+        assertTrue(f.reason().contains("getNumNewMatchedTokens"), f.reason());
+        s.shutdown();
+    }
+
+    @Test
+    void aDisableRequestedWhileSchedulingIsOnTheOutputAndTheOutcome() {
+        ScriptedConnector connector = new ScriptedConnector();
+        connector.throwing.add(ConnectorHook.BUILD_CONNECTOR_METADATA);
+        SchedulerConfig config = Parts.config().withConnectorErrors(ConnectorErrorPolicy.DISABLE);
+        Scheduler s = new Scheduler(config, new BlockPool(17, BLOCK, true), connector, "scripted");
+
+        SchedulerOutput out = s.schedule();
+        assertTrue(out.connectorDisableRequested(), "even if no output is applied in this engine step");
+        assertTrue(s.update(out, StepResult.tokensOnly(Map.of())).disableConnector());
+
+        s.disableConnector();
+        assertEquals(List.of("shutdown"), connector.callsOf(ConnectorHook.SHUTDOWN));
+        assertTrue(s.stats().connectorDisabled());
+        SchedulerOutput after = s.schedule();
+        assertTrue(!after.connectorDisableRequested(), "detached: nothing left to disable");
+        s.shutdown();
+        assertEquals(1, connector.callsOf(ConnectorHook.SHUTDOWN).size(), "shut down once");
     }
 }
