@@ -29,8 +29,12 @@ import org.slf4j.LoggerFactory;
 /**
  * The engine loop: scheduler, executor and connector, stepped by one thread.
  *
- * <p>Synchronous mode: schedule step N, run it, apply its output. Asynchronous mode: schedule and
- * submit step N+1 before applying step N's output, so the workers never wait for the scheduler.
+ * <p>{@link #step()} is schedule ({@link Scheduler#schedule()}), submit ({@link Executor#submit}),
+ * collect ({@link Executor#collect}, which folds the workers' results into a {@code StepResult}
+ * without asking the scheduler) and apply ({@link Scheduler#update}, which returns everything the
+ * engine needs as one {@code StepOutcome}). Synchronous mode: schedule step N, run it, apply its
+ * output. Asynchronous mode: schedule and submit step N+1 before applying step N's output, so the
+ * workers never wait for the scheduler.
  *
  * <p>Time is modelled: each step advances {@link #now()} by the modelled compute cost plus the real
  * wall time of everything else in the step (scheduling, connector hooks, waits for copies,
