@@ -1,6 +1,8 @@
 package io.kvconnect.core.sched;
 
+import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.core.kv.ConnectorBlockView;
+import io.kvconnect.core.kv.KvCacheManager;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -15,7 +17,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link #check()}, once per step before it is planned: loads past their deadline fail
  *       ({@link LoadFailureRecovery#loadGivenUp}), sends past theirs free their blocks, and a
  *       connector that made no progress while nothing else was left has its GPU block references
- *       taken back (or, under {@code connector_errors: disable}, is detached).</li>
+ *       taken back (or, under {@code connector_errors: disable}, is detached);</li>
+ *   <li>{@link #connectorDetached()}: a detached connector finishes nothing, so every transfer it
+ *       still owes is given up at once.</li>
  * </ul>
  *
  * <p><b>Thread.</b> Engine thread only.
@@ -27,21 +31,25 @@ final class ConnectorLiveness {
     private final ConnectorWatchdog watchdog;
     private final ConnectorCalls connector;
     private final ConnectorBlockView connectorView;
+    private final KvCacheManager kv;
     private final RequestQueues queues;
     private final TransferBook transfers;
     private final LoadFailureRecovery recovery;
+    private final StepClock clock;
     private final SchedulerStats stats;
 
     ConnectorLiveness(SchedulerConfig config, ConnectorWatchdog watchdog, ConnectorCalls connector,
-                      ConnectorBlockView connectorView, RequestQueues queues, TransferBook transfers,
-                      LoadFailureRecovery recovery, SchedulerStats stats) {
+                      ConnectorBlockView connectorView, KvCacheManager kv, RequestQueues queues,
+                      TransferBook transfers, LoadFailureRecovery recovery, StepClock clock, SchedulerStats stats) {
         this.config = config;
         this.watchdog = watchdog;
         this.connector = connector;
         this.connectorView = connectorView;
+        this.kv = kv;
         this.queues = queues;
         this.transfers = transfers;
         this.recovery = recovery;
+        this.clock = clock;
         this.stats = stats;
     }
 
@@ -160,5 +168,31 @@ final class ConnectorLiveness {
         transfers.stopAwaitingSend(id);
         stats.transfersGivenUp++;
         queues.releaseIfUnheld(queues.get(id));
+    }
+
+    /**
+     * The connector was detached (after every worker side was shut down, so no copy still uses a
+     * block): blocks held for its sends are released, and requests waiting for its loads start
+     * over without it (a request whose load finished keeps it; a finished one frees its blocks).
+     */
+    void connectorDetached() {
+        for (String id : List.copyOf(transfers.awaitedSends())) {
+            transfers.stopAwaitingSend(id);
+            queues.releaseIfUnheld(queues.get(id));
+        }
+        for (String id : List.copyOf(transfers.awaitedReceives())) {
+            transfers.stopAwaitingReceive(id);
+            transfers.endLoads(id);
+            transfers.takeFailedLoad(id);
+            Request r = queues.get(id);
+            if (r.status().isFinished()) {
+                queues.releaseIfUnheld(r);
+            } else {
+                // Its load will never be reported: compute it locally instead.
+                kv.free(id);
+                r.resetComputed(clock.current());
+                r.setStatus(r.numPreemptions() > 0 ? RequestStatus.PREEMPTED : RequestStatus.WAITING);
+            }
+        }
     }
 }

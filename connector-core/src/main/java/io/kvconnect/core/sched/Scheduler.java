@@ -39,8 +39,11 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link ConnectorLiveness} keeps stepping for the connector's work and gives up what it
  *       makes no progress on;</li>
  *   <li>{@link RequestQueues} knows the requests and their queues and finishes them;</li>
- *   <li>{@link SchedulerView} is the read-only face connectors and invariant checks see.</li>
+ *   <li>{@link SchedulerView} is the read-only face connectors and invariant checks see;</li>
+ *   <li>{@link Outbox} keeps what was decided until a call hands it over: {@link #update} in its
+ *       {@link StepOutcome}, {@link #addRequest} and {@link #abort} as their result.</li>
  * </ul>
+ * Nothing is left in this class for the engine to read back after a call.
  *
  * <p>Connector hooks are called at the points the reference engine calls them (see
  * {@code vllm-kv-connector.md} §2), through a guard: a throwing hook fails the requests it was
@@ -116,8 +119,8 @@ public final class Scheduler {
         this.planner = new StepPlanner(config, kv, queues, admission, preemption, this.connector, transfers, clock);
         this.applier = new OutputApplier(config, kv, queues, this.connector, transfers, held, recovery, outbox,
                 clock);
-        this.liveness = new ConnectorLiveness(config, watchdog, this.connector, connectorView, queues, transfers,
-                recovery, stats);
+        this.liveness = new ConnectorLiveness(config, watchdog, this.connector, connectorView, kv, queues, transfers,
+                recovery, clock, stats);
         this.view = new SchedulerView(config, kv, connectorView, queues, transfers, clock);
         OptionalInt expected = OptionalInt.empty();
         if (this.connector.attached()) {
@@ -264,24 +267,7 @@ public final class Scheduler {
             return;
         }
         connectorView.releaseAll();
-        for (String id : List.copyOf(transfers.awaitedSends())) {
-            transfers.stopAwaitingSend(id);
-            queues.releaseIfUnheld(queues.get(id));
-        }
-        for (String id : List.copyOf(transfers.awaitedReceives())) {
-            transfers.stopAwaitingReceive(id);
-            transfers.endLoads(id);
-            transfers.takeFailedLoad(id);
-            Request r = queues.get(id);
-            if (r.status().isFinished()) {
-                queues.releaseIfUnheld(r);
-            } else {
-                // Its load will never be reported: compute it locally instead.
-                kv.free(id);
-                r.resetComputed(clock.current());
-                r.setStatus(r.numPreemptions() > 0 ? RequestStatus.PREEMPTED : RequestStatus.WAITING);
-            }
-        }
+        liveness.connectorDetached();
         LOG.error("Connector disabled after a hook failure (connector_errors = disable); the engine goes on "
                 + "without it");
     }

@@ -158,4 +158,33 @@ class ConnectorLivenessTest {
             assertEquals(0, p.stats.connectorStalls(), "it returned a reference half way");
         }
     }
+
+    @Test
+    void aDetachedConnectorsTransfersAreGivenUpAndItsLoadsComputedLocally() {
+        ScriptedConnector connector = new ScriptedConnector();
+        connector.delayFree = true;
+        try (Parts p = new Parts(Parts.config(), 16, connector)) {
+            p.clock.next();
+            Request sending = p.arrive("sending", 8, 4);
+            p.kv.allocate("sending", 8, PrefixHit.NONE);
+            p.queues.finish(sending, RequestStatus.FINISHED_ABORTED, "aborted");
+            Request loading = p.arrive("loading", 12, 4);
+            p.kv.allocate("loading", 8, PrefixHit.NONE);
+            loading.setScheduledThrough(8);
+            loading.setStatus(RequestStatus.WAITING_FOR_REMOTE_KV);
+            p.transfers.awaitReceive("loading");
+            p.transfers.grantLoad("loading", 0, 8);
+            int target = p.kv.blockAt("loading", 0);
+
+            p.calls.detach();
+            p.liveness.connectorDetached();
+
+            assertFalse(p.kv.owns("sending"), "its send will never be reported");
+            assertEquals(RequestStatus.WAITING, loading.status());
+            assertEquals(0, loading.scheduledThrough(), "it computes everything itself");
+            assertFalse(p.kv.owns("loading"));
+            assertFalse(p.pool.grants().writable(target));
+            assertTrue(p.transfers.isEmpty());
+        }
+    }
 }

@@ -73,8 +73,8 @@ final class Parts implements AutoCloseable {
         this.preemption = new Preemption(config.policy(), queues, transfers, held, kv, clock, stats);
         this.planner = new StepPlanner(config, kv, queues, admission, preemption, calls, transfers, clock);
         this.applier = new OutputApplier(config, kv, queues, calls, transfers, held, recovery, outbox, clock);
-        this.liveness = new ConnectorLiveness(config, watchdog, calls, connectorView, queues, transfers, recovery,
-                stats);
+        this.liveness = new ConnectorLiveness(config, watchdog, calls, connectorView, kv, queues, transfers, recovery,
+                clock, stats);
         this.view = new SchedulerView(config, kv, connectorView, queues, transfers, clock);
         transfers.expectReports(workers, OptionalInt.empty());
     }
