@@ -18,6 +18,8 @@ import java.util.List;
  * <p><b>Thread.</b> Engine thread only.
  */
 final class Outbox {
+    private static final int MIN_CAPACITY = 10;
+
     private List<RequestUpdate> updates = new ArrayList<>();
     private List<HoldResolution> resolutions = new ArrayList<>();
     private final List<KvEvent> events = new ArrayList<>();
@@ -45,7 +47,9 @@ final class Outbox {
             return List.of();
         }
         List<RequestUpdate> taken = Collections.unmodifiableList(updates);
-        updates = new ArrayList<>();
+        // Sized for as many as were just taken: a step of 256 decoding requests would otherwise
+        // grow the list from 10 through eight copies, every step.
+        updates = new ArrayList<>(Math.max(MIN_CAPACITY, updates.size()));
         return taken;
     }
 
