@@ -1,15 +1,14 @@
 package io.kvconnect.bench;
 
-import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.kv.BlockPool;
-import io.kvconnect.core.sched.ModelOutput;
 import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.Scheduler;
 import io.kvconnect.core.sched.SchedulerConfig;
 import io.kvconnect.core.sched.SchedulerOutput;
 import io.kvconnect.core.sched.SchedulingPolicy;
+import io.kvconnect.core.sched.StepResult;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,8 +47,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>A step includes what the engine thread does per step in production: the arrivals (hashing a
  * new request's prompt blocks, amortized over the lifetime), scheduling, the connector hooks, the
- * update, and draining the KV events. The workers are not part of it: {@link ModelOutput} carries
- * one sampled token per request and an empty connector output.
+ * update and the outcome it returns (with the step's KV events). The workers are not part of it:
+ * {@link StepResult} carries one sampled token per request and no connector reports.
  *
  * <p>Everything is set up once per trial ({@link Level#Trial}), so {@code -prof gc}'s B/op is the
  * step's own allocation. The teardown fails the benchmark if a step was not pure decode or if a
@@ -118,8 +117,8 @@ public class SchedulerStepBenchmark {
         }
         for (int steps = 1; ; steps++) {
             int tokens = runStep();
-            if (tokens == requests && scheduler.runningRequests().size() == requests
-                    && scheduler.waitingRequests().isEmpty()) {
+            if (tokens == requests && scheduler.view().runningRequests().size() == requests
+                    && scheduler.view().waitingRequests().isEmpty()) {
                 break;
             }
             if (steps == 10_000) {
@@ -130,7 +129,7 @@ public class SchedulerStepBenchmark {
         impureSteps = 0;
     }
 
-    /** One step: schedule, update with the workers' sampled tokens, replacements, KV events drained. */
+    /** One step: schedule, update with the workers' sampled tokens (its outcome drains the KV events), replacements. */
     @Benchmark
     public int step() {
         int tokens = runStep();
@@ -143,15 +142,14 @@ public class SchedulerStepBenchmark {
 
     private int runStep() {
         SchedulerOutput out = scheduler.schedule();
-        List<RequestUpdate> updates = scheduler.update(out, new ModelOutput(sampled, ConnectorOutput.EMPTY, Map.of()));
+        // The outcome carries the step's KV events too (drained from the scheduler every step).
+        List<RequestUpdate> updates = scheduler.update(out, StepResult.tokensOnly(sampled)).updates();
         for (int i = 0; i < updates.size(); i++) {
             if (updates.get(i) instanceof RequestUpdate.Finished f) {
                 sampled.remove(f.requestId());
                 add(LIFETIME);
             }
         }
-        // A KV-event publisher drains these every step; left alone they would pile up.
-        scheduler.takeEvents();
         return out.totalScheduledTokens();
     }
 
@@ -163,7 +161,7 @@ public class SchedulerStepBenchmark {
         scheduler.addRequest(requestId, prompt, maxTokens, 0, TransferParams.empty(), Optional.empty());
         // Every request samples in every step (the prompt's last token first, then one decode token
         // per step), so the workers' sampled tokens are kept up to date here rather than rebuilt
-        // from the step's work: the harness adds nothing to the measured step but ModelOutput.
+        // from the step's work: the harness adds nothing to the measured step but StepResult.
         sampled.put(requestId, SAMPLED_TOKEN);
     }
 

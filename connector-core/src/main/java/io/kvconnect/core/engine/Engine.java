@@ -9,11 +9,13 @@ import io.kvconnect.core.memory.HostMemoryBudget;
 import io.kvconnect.core.model.KvMismatch;
 import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.ConnectorFatalError;
+import io.kvconnect.core.sched.HoldResolution;
 import io.kvconnect.core.sched.HookTimer;
 import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.ScheduledWork;
 import io.kvconnect.core.sched.Scheduler;
 import io.kvconnect.core.sched.SchedulerOutput;
+import io.kvconnect.core.sched.StepOutcome;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -27,8 +29,12 @@ import org.slf4j.LoggerFactory;
 /**
  * The engine loop: scheduler, executor and connector, stepped by one thread.
  *
- * <p>Synchronous mode: schedule step N, run it, apply its output. Asynchronous mode: schedule and
- * submit step N+1 before applying step N's output, so the workers never wait for the scheduler.
+ * <p>{@link #step()} is schedule ({@link Scheduler#schedule()}), submit ({@link Executor#submit}),
+ * collect ({@link Executor#collect}, which folds the workers' results into a {@code StepResult}
+ * without asking the scheduler) and apply ({@link Scheduler#update}, which returns everything the
+ * engine needs as one {@code StepOutcome}). Synchronous mode: schedule step N, run it, apply its
+ * output. Asynchronous mode: schedule and submit step N+1 before applying step N's output, so the
+ * workers never wait for the scheduler.
  *
  * <p>Time is modelled: each step advances {@link #now()} by the modelled compute cost plus the real
  * wall time of everything else in the step (scheduling, connector hooks, waits for copies,
@@ -57,6 +63,12 @@ public final class Engine implements AutoCloseable {
     private boolean closed;
     /** Wrong reads of steps whose outputs the scheduler holds back: used or discarded is told later. */
     private final Map<String, MismatchCounts> heldMismatches = new HashMap<>();
+    /** Updates of requests refused or aborted between steps: the next step returns them first. */
+    private final List<RequestUpdate> updatesBetweenSteps = new ArrayList<>();
+    /** Wall time of the scheduler's update of the step applied last in the current step, for metrics. */
+    private long updateNanos;
+    /** Compute time of the step applied last in the current step, for the modelled clock. */
+    private long computeNanos;
 
     /**
      * Builds the engine: block pool, scheduler, workers with their KV memory, and the connector's
@@ -70,13 +82,20 @@ public final class Engine implements AutoCloseable {
         SchedulerConnector sc = setup.connector().map(EngineSetup.ConnectorSides::scheduler).orElse(null);
         String name = setup.connector().map(EngineSetup.ConnectorSides::name).orElse(null);
         this.hookTimer = sc == null ? null : new HookTimer(name, setup.scheduler().hookTimeout().toNanos());
-        this.scheduler = new Scheduler(setup.scheduler(), pool, sc, name, System::nanoTime, hookTimer);
+        try {
+            this.scheduler = new Scheduler(setup.scheduler(), pool, sc, name, setup.workers(), System::nanoTime,
+                    hookTimer);
+        } catch (RuntimeException | Error e) {
+            if (hookTimer != null) {
+                hookTimer.close();
+            }
+            throw e;
+        }
         Executor ex;
         try {
             ex = new Executor(setup.model(), setup.workers(), setup.gpuBlocks() + 1, setup.blockSize(), setup.layout(),
                     rank -> setup.connector().map(c -> c.workers().apply(rank)).orElse(null), setup.verify(),
-                    setup.eosRate(), setup.copyFaults(), scheduler.expectedFinishedCount(), scheduler,
-                    name == null ? "none" : name, hookTimer, pool.grants(),
+                    setup.eosRate(), setup.copyFaults(), name == null ? "none" : name, hookTimer, pool.grants(),
                     new HostMemoryBudget(setup.hostMemoryBudget()));
         } catch (RuntimeException | Error e) {
             scheduler.shutdown();
@@ -96,16 +115,20 @@ public final class Engine implements AutoCloseable {
         addRequest(id, prompt, maxTokens, 0, TransferParams.empty(), Optional.empty());
     }
 
-    /** Adds a request at the current time, with every option. */
+    /**
+     * Adds a request at the current time, with every option. A request refused at once (too large
+     * for the pool, or the connector's {@code onNewRequest} threw) is reported finished by the
+     * next {@link #step()}.
+     */
     public void addRequest(String id, int[] prompt, int maxTokens, int priority, TransferParams params,
                            Optional<String> cacheSalt) {
-        scheduler.addRequest(id, prompt, maxTokens, priority, params, cacheSalt);
+        updatesBetweenSteps.addAll(scheduler.addRequest(id, prompt, maxTokens, priority, params, cacheSalt));
         metrics.arrived(id, now, prompt.length);
     }
 
-    /** Aborts a request (ignored if unknown or finished). */
+    /** Aborts a request (ignored if unknown or finished); the next {@link #step()} reports it finished. */
     public void abort(String id) {
-        scheduler.abort(id);
+        updatesBetweenSteps.addAll(scheduler.abort(id));
     }
 
     /** Whether a step would do anything: requests, transfers, pending connector work, a step in flight. */
@@ -114,24 +137,35 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Runs one step and returns what happened to requests. Idle steps (only transfers pending) pause
-     * briefly so that waiting for a transfer does not spin a core.
+     * Runs one step and returns what happened to requests: schedule, submit to the workers, collect
+     * and apply. Under asynchronous scheduling a step with work is collected and applied in the
+     * next call, so the workers run it while that call schedules the one after (the pipeline).
+     * Idle steps (only transfers pending) pause briefly so that waiting for a transfer does not
+     * spin a core.
      */
     public List<RequestUpdate> step() throws InterruptedException {
         long t0 = System.nanoTime();
+        List<RequestUpdate> updates = new ArrayList<>(updatesBetweenSteps);
+        updatesBetweenSteps.clear();
         updateNanos = 0;
-        List<RequestUpdate> updates = new ArrayList<>(scheduler.takeUpdates());
+        computeNanos = 0;
+
+        // 1. Schedule.
         SchedulerOutput out = scheduler.schedule();
         long schedNanos = System.nanoTime() - t0;
         double modelled = modelledSeconds(out);
-        Executor.StepHandle handle = executor.submit(out, (long) (modelled * 1e9));
-        ExecutorStepResult result = null;
+
+        // 2. Submit: the workers start at once.
+        Executor.StepHandle submitted = executor.submit(out, (long) (modelled * 1e9));
+
+        // 3. Collect and 4. apply.
+        StepOutcome outcome = null;
         if (setup.scheduler().asyncScheduling() && out.hasWork()) {
             // Pipeline: apply the previous step's output while this one runs.
             if (inFlight != null) {
-                result = collectAndApply(inFlight, updates);
+                outcome = collectAndApply(inFlight, updates);
             }
-            inFlight = handle;
+            inFlight = submitted;
         } else {
             // Synchronous, or an empty step: nothing to overlap, so finish everything now (an
             // idle engine must not keep an empty step in flight forever).
@@ -139,14 +173,18 @@ public final class Engine implements AutoCloseable {
                 collectAndApply(inFlight, updates);
                 inFlight = null;
             }
-            result = collectAndApply(handle, updates);
+            outcome = collectAndApply(submitted, updates);
         }
         schedNanos += updateNanos;
-        if (scheduler.connectorDisableRequested()) {
+        long compute = computeNanos;
+        // A hook may have failed under connector_errors: disable while this step was scheduled or
+        // while a step was applied (a later outcome includes what an earlier one asked for).
+        if (out.connectorDisableRequested() || (outcome != null && outcome.disableConnector())) {
             disableConnector(updates);
         }
+
+        // The modelled clock, pacing and metrics.
         long wall = System.nanoTime() - t0;
-        long compute = result == null ? 0 : result.computeNanos();
         long chargedNanos = (long) (modelled * 1e9) + Math.max(0, wall - compute);
         now += chargedNanos / 1e9;
         if (out.hasWork() && paces()) {
@@ -158,17 +196,8 @@ public final class Engine implements AutoCloseable {
             }
         }
         metrics.step(schedNanos, out);
-        metrics.events(scheduler.takeEvents());
-        metrics.connectorStats(scheduler.takeConnectorStats());
         for (RequestUpdate u : updates) {
             metrics.update(u, now);
-            // Only once the scheduler no longer waits for the request's transfers: a finished
-            // request whose blocks are held (delayed free, load in flight) still needs the ranks
-            // that reported so far to count (the countdown ends itself when the last one reports).
-            if (u instanceof RequestUpdate.Finished f && !scheduler.awaitingSend(f.requestId())
-                    && !scheduler.awaitingReceive(f.requestId())) {
-                executor.forget(f.requestId());
-            }
         }
         if (setup.checkInvariants()) {
             EngineInvariants.check(scheduler);
@@ -179,13 +208,11 @@ public final class Engine implements AutoCloseable {
         return updates;
     }
 
-    private long updateNanos;
-
     private boolean paces() {
         return switch (setup.pacing()) {
             case OFF -> false;
             case ALWAYS -> true;
-            case LOADS -> !scheduler.heldForReceiving().isEmpty();
+            case LOADS -> !scheduler.view().heldForReceiving().isEmpty();
         };
     }
 
@@ -199,16 +226,25 @@ public final class Engine implements AutoCloseable {
         scheduler.disableConnector();
     }
 
-    private ExecutorStepResult collectAndApply(Executor.StepHandle h, List<RequestUpdate> updates)
+    /**
+     * Collects step {@code h} from the workers and has the scheduler apply it; adds its request
+     * updates to {@code updates}, judges its wrong KV reads and counts its events and stats. Sets
+     * {@link #updateNanos} and {@link #computeNanos}.
+     *
+     * @return the scheduler's outcome of the step
+     */
+    private StepOutcome collectAndApply(Executor.StepHandle h, List<RequestUpdate> updates)
             throws InterruptedException {
         ExecutorStepResult result = executor.collect(h);
         long u0 = System.nanoTime();
-        updates.addAll(scheduler.update(h.output(), result.modelOutput()));
-        scheduler.workerHooksFailed(result.hookFailures().size(), result.hookFailures().isEmpty() ? null
-                : result.hookFailures().getFirst() + " in step " + h.output().step());
+        StepOutcome outcome = scheduler.update(h.output(), result.stepResult());
         updateNanos = System.nanoTime() - u0;
-        judgeWrongReads(result);
-        return result;
+        computeNanos = result.computeNanos();
+        updates.addAll(outcome.updates());
+        judgeWrongReads(result, outcome);
+        metrics.events(outcome.events());
+        metrics.connectorStats(outcome.connectorStats());
+        return outcome;
     }
 
     /**
@@ -216,9 +252,9 @@ public final class Engine implements AutoCloseable {
      * the step that read it, and the scheduler then discards that output, or holds it back until
      * the load can no longer be reported failed and tells later which it was.
      */
-    private void judgeWrongReads(ExecutorStepResult result) {
-        Set<String> discarded = scheduler.discardedOutputs();
-        Set<String> held = scheduler.heldOutputs();
+    private void judgeWrongReads(ExecutorStepResult result, StepOutcome outcome) {
+        Set<String> discarded = outcome.discardedOutputs();
+        Set<String> held = outcome.heldOutputs();
         for (KvMismatch m : result.mismatches()) {
             if (discarded.contains(m.requestId())) {
                 LOG.debug("KV verification: {} (output discarded)", m);
@@ -237,7 +273,7 @@ public final class Engine implements AutoCloseable {
                 metrics.countMismatches(n);
             }
         });
-        for (Scheduler.HoldResolution r : scheduler.takeHoldResolutions()) {
+        for (HoldResolution r : outcome.holdResolutions()) {
             MismatchCounts n = heldMismatches.remove(r.requestId());
             if (n == null) {
                 continue;

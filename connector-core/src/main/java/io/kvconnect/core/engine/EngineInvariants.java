@@ -6,6 +6,7 @@ import io.kvconnect.core.kv.ConnectorBlockView;
 import io.kvconnect.core.kv.KvCacheManager;
 import io.kvconnect.core.sched.Request;
 import io.kvconnect.core.sched.Scheduler;
+import io.kvconnect.core.sched.SchedulerView;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,16 +33,17 @@ public final class EngineInvariants {
      */
     public static void check(Scheduler scheduler) {
         List<String> problems = new ArrayList<>();
-        KvCacheManager kv = scheduler.kvCacheManager();
+        SchedulerView state = scheduler.view();
+        KvCacheManager kv = state.kvCacheManager();
         BlockPool pool = kv.pool();
-        ConnectorBlockView view = scheduler.connectorBlockView();
+        ConnectorBlockView view = state.connectorBlockView();
         try {
             pool.checkStructure();
         } catch (IllegalStateException e) {
             problems.add(e.getMessage());
         }
         int[] owners = new int[pool.numBlocks()];
-        Map<String, Request> known = scheduler.knownRequests();
+        Map<String, Request> known = state.knownRequests();
         for (String id : kv.owners()) {
             if (!known.containsKey(id)) {
                 problems.add("blocks owned by request '" + id + "' that the engine no longer knows (leak)");
@@ -59,14 +61,14 @@ public final class EngineInvariants {
         }
         for (Request r : known.values()) {
             RequestStatus s = r.status();
-            boolean queued = scheduler.runningRequests().contains(r) || scheduler.waitingRequests().contains(r);
+            boolean queued = state.runningRequests().contains(r) || state.waitingRequests().contains(r);
             if (s.isFinished()) {
                 if (queued) {
                     problems.add("finished request " + r.requestId() + " is still queued");
                 }
-                if (!scheduler.heldForSending().contains(r.requestId())
-                        && !scheduler.heldForReceiving().contains(r.requestId())
-                        && !scheduler.isFenced(r.requestId())) {
+                if (!state.heldForSending().contains(r.requestId())
+                        && !state.heldForReceiving().contains(r.requestId())
+                        && !state.isFenced(r.requestId())) {
                     problems.add("finished request " + r.requestId() + " is kept with no reason (stuck)");
                 }
             } else if (!queued) {
@@ -77,7 +79,7 @@ public final class EngineInvariants {
             }
         }
         if (!problems.isEmpty()) {
-            throw new IllegalStateException("engine invariants violated at step " + scheduler.step() + ":\n  "
+            throw new IllegalStateException("engine invariants violated at step " + state.step() + ":\n  "
                     + String.join("\n  ", problems));
         }
     }
@@ -91,15 +93,16 @@ public final class EngineInvariants {
     public static void checkDrained(Scheduler scheduler) {
         check(scheduler);
         List<String> problems = new ArrayList<>();
-        if (!scheduler.knownRequests().isEmpty()) {
-            problems.add("requests still known: " + scheduler.knownRequests().values());
+        SchedulerView state = scheduler.view();
+        if (!state.knownRequests().isEmpty()) {
+            problems.add("requests still known: " + state.knownRequests().values());
         }
-        BlockPool pool = scheduler.kvCacheManager().pool();
+        BlockPool pool = state.kvCacheManager().pool();
         if (pool.numFreeBlocks() != pool.usableBlocks()) {
             problems.add((pool.usableBlocks() - pool.numFreeBlocks()) + " block(s) still held");
         }
-        if (scheduler.connectorBlockView().totalHeld() != 0) {
-            problems.add(scheduler.connectorBlockView().totalHeld() + " connector reference(s) still held");
+        if (state.connectorBlockView().totalHeld() != 0) {
+            problems.add(state.connectorBlockView().totalHeld() + " connector reference(s) still held");
         }
         if (!problems.isEmpty()) {
             throw new IllegalStateException("engine not drained: " + String.join("; ", problems));

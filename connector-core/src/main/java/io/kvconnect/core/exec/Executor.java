@@ -14,17 +14,16 @@ import io.kvconnect.core.memory.KvLayouts;
 import io.kvconnect.core.memory.KvMemory;
 import io.kvconnect.core.model.KvMismatch;
 import io.kvconnect.core.model.MismatchCounts;
-import io.kvconnect.core.sched.AwaitingTransfers;
-import io.kvconnect.core.sched.ModelOutput;
-import io.kvconnect.core.sched.ScheduledWork;
+import io.kvconnect.core.sched.HookFailure;
 import io.kvconnect.core.sched.SchedulerOutput;
+import io.kvconnect.core.sched.StepResult;
+import io.kvconnect.core.sched.WorkerReports;
 import io.kvconnect.api.common.ModelShape;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalInt;
 import io.kvconnect.core.sched.ConnectorFatalError;
 import io.kvconnect.core.sched.HookTimer;
 import java.time.Duration;
@@ -39,9 +38,10 @@ import java.util.function.IntFunction;
  * of their outputs.
  *
  * <p>{@link #submit} hands a step to every worker and returns at once, so the engine can schedule
- * the next step meanwhile (asynchronous scheduling); {@link #collect} waits for a step's results,
- * aggregates the connector outputs ({@link KvOutputAggregator}), and turns worker-side hook
- * failures into failed requests. Steps complete in submission order.
+ * the next step meanwhile (asynchronous scheduling); {@link #collect} waits for a step's results
+ * and folds the ranks' connector outputs ({@link KvOutputAggregator}) into one {@link StepResult}
+ * for the scheduler, with the worker-side hook failures as they happened: what they mean for
+ * requests is the scheduler's decision. Steps complete in submission order.
  *
  * <p><b>Thread.</b> The engine thread calls every method.
  */
@@ -65,8 +65,6 @@ public final class Executor implements AutoCloseable {
      * @param connectors the worker-side connector of each rank, or {@code null} for none
      * @param verify whether the model checks every read
      * @param faults copy faults to inject (tests), {@link CopyFaults#NONE} otherwise
-     * @param expectedFinishedCount from the scheduler-side connector
-     * @param awaiting which transfers the scheduler waits for
      * @param connectorName the connector's name, for messages
      * @param timer times the workers' hook calls, or {@code null} without a connector
      * @param grants which GPU blocks connectors may copy (the block pool's)
@@ -79,8 +77,7 @@ public final class Executor implements AutoCloseable {
      */
     public Executor(ModelShape model, int numWorkers, int numBlocks, int blockSize, LayoutKind layout,
                     IntFunction<WorkerConnector> connectors, boolean verify, double eosRate, CopyFaults faults,
-                    OptionalInt expectedFinishedCount, AwaitingTransfers awaiting, String connectorName,
-                    HookTimer timer, BlockGrants grants, HostMemoryBudget hostBudget) {
+                    String connectorName, HookTimer timer, BlockGrants grants, HostMemoryBudget hostBudget) {
         AllReduce allReduce = new AllReduce(numWorkers);
         this.timer = timer;
         this.connectorName = connectorName;
@@ -118,7 +115,7 @@ public final class Executor implements AutoCloseable {
             close();
             throw e instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
         }
-        aggregator = new KvOutputAggregator(numWorkers, expectedFinishedCount, awaiting);
+        aggregator = new KvOutputAggregator(numWorkers);
     }
 
     /**
@@ -153,7 +150,7 @@ public final class Executor implements AutoCloseable {
     }
 
     /**
-     * Waits for a step and aggregates it.
+     * Waits for a step and folds the workers' results into one.
      *
      * @throws IllegalStateException if a worker failed outside connector code (an engine bug)
      */
@@ -193,54 +190,9 @@ public final class Executor implements AutoCloseable {
             failures.addAll(r.hookFailures());
             compute = Math.max(compute, r.computeNanos());
         }
-        ConnectorOutput aggregated = anyConnector ? aggregator.aggregate(perRank) : ConnectorOutput.EMPTY;
-        Map<String, String> failed = failedRequests(handle.output(), aggregated, failures);
-        ModelOutput mo = new ModelOutput(results.getFirst().sampledTokens(), aggregated, failed);
-        return new ExecutorStepResult(mo, mismatches, mismatchCounts, compute, failures);
-    }
-
-    /**
-     * A hook that may have left loads incomplete fails every request that loaded in this step:
-     * its KV cannot be trusted, and computing on it would produce wrong tokens silently.
-     */
-    private static Map<String, String> failedRequests(SchedulerOutput out, ConnectorOutput aggregated,
-                                                      List<HookFailure> failures) {
-        HookFailure loadFailure = null;
-        for (HookFailure f : failures) {
-            if (f.affectsLoads()) {
-                loadFailure = f;
-                break;
-            }
-        }
-        if (loadFailure == null) {
-            return Map.of();
-        }
-        Map<String, String> failed = new LinkedHashMap<>();
-        String reason = loadFailure.toString();
-        for (ScheduledWork w : out.work()) {
-            if (w.externalTokens() > 0) {
-                failed.put(w.requestId(), reason);
-            }
-        }
-        for (String id : aggregated.finishedReceiving()) {
-            failed.put(id, reason);
-        }
-        // Asynchronous loads whose orders were in this step's metadata: a rank that lost them
-        // never loads its part, so the request cannot be served from them.
-        for (String id : out.startedAsyncLoads()) {
-            failed.put(id, reason);
-        }
-        return failed;
-    }
-
-    /** The aggregator's counters of ignored signals. */
-    public KvOutputAggregator.AggregatorCounters aggregatorCounters() {
-        return aggregator == null ? new KvOutputAggregator.AggregatorCounters(0, 0, 0, 0) : aggregator.counters();
-    }
-
-    /** Forgets partial finished-transfer counts of a request the scheduler no longer waits for. */
-    public void forget(String requestId) {
-        aggregator.forget(requestId);
+        WorkerReports reports = anyConnector ? aggregator.aggregate(perRank) : WorkerReports.NONE;
+        StepResult step = new StepResult(results.getFirst().sampledTokens(), reports, failures);
+        return new ExecutorStepResult(step, mismatches, mismatchCounts, compute);
     }
 
     /**

@@ -27,6 +27,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import io.kvconnect.core.sched.ConnectorFatalError;
+import io.kvconnect.core.sched.ConnectorHook;
+import io.kvconnect.core.sched.HookFailure;
 import io.kvconnect.core.sched.HookTimer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -89,9 +91,9 @@ final class Worker implements AutoCloseable {
                 return Optional.empty();
             }
             List<HookFailure> failures = new ArrayList<>();
-            hook(failures, "registerKvCaches", () -> connector.registerKvCaches(memory.layout(), copies));
+            hook(failures, ConnectorHook.REGISTER_KV_CACHES, () -> connector.registerKvCaches(memory.layout(), copies));
             if (failures.isEmpty()) {
-                Optional<WorkerMetadata> meta = call(failures, "handshakeMetadata", connector::handshakeMetadata);
+                Optional<WorkerMetadata> meta = call(failures, ConnectorHook.HANDSHAKE_METADATA, connector::handshakeMetadata);
                 if (meta != null) {
                     handshake = meta;
                 }
@@ -131,9 +133,9 @@ final class Worker implements AutoCloseable {
         Set<Integer> unloaded = new HashSet<>();
         if (connector != null) {
             pendingAsyncLoads.putAll(out.asyncLoadBlocks());
-            hook(failures, "handlePreemptions", () -> connector.handlePreemptions(meta));
-            hook(failures, "bindConnectorMetadata", () -> connector.bindConnectorMetadata(meta));
-            hook(failures, "startLoadKv", connector::startLoadKv);
+            hook(failures, ConnectorHook.HANDLE_PREEMPTIONS, () -> connector.handlePreemptions(meta));
+            hook(failures, ConnectorHook.BIND_CONNECTOR_METADATA, () -> connector.bindConnectorMetadata(meta));
+            hook(failures, ConnectorHook.START_LOAD_KV, connector::startLoadKv);
         }
         long computeNanos = 0;
         Map<String, Integer> sampled = Map.of();
@@ -142,7 +144,7 @@ final class Worker implements AutoCloseable {
             for (int layer = 0; layer < runner.numLayers(); layer++) {
                 int l = layer;
                 if (connector != null) {
-                    hook(failures, "waitForLayerLoad", () -> connector.waitForLayerLoad(l));
+                    hook(failures, ConnectorHook.WAIT_FOR_LAYER_LOAD, () -> connector.waitForLayerLoad(l));
                     if (layer == 0) {
                         checkSynchronousLoads(out, unloaded);
                     }
@@ -151,7 +153,7 @@ final class Worker implements AutoCloseable {
                 runner.computeLayer(layer);
                 computeNanos += System.nanoTime() - t0;
                 if (connector != null) {
-                    hook(failures, "saveKvLayer", () -> connector.saveKvLayer(l));
+                    hook(failures, ConnectorHook.SAVE_KV_LAYER, () -> connector.saveKvLayer(l));
                 }
             }
             runner.endCompute();
@@ -161,7 +163,7 @@ final class Worker implements AutoCloseable {
             // ones); the wait is covered by the modelled cost, so it is not charged again.
             computeNanos += copies.awaitQueued(computeWindowNanos - computeNanos);
             if (connector != null) {
-                hook(failures, "waitForSave", connector::waitForSave);
+                hook(failures, ConnectorHook.WAIT_FOR_SAVE, connector::waitForSave);
             }
             long t0 = System.nanoTime();
             long[] summed = allReduce.sum(rank, runner.partialDigests());
@@ -176,11 +178,11 @@ final class Worker implements AutoCloseable {
     }
 
     private ConnectorOutput connectorOutput(Set<String> finished, List<HookFailure> failures, Set<Integer> unloaded) {
-        FinishedTransfers ft = call(failures, "getFinished", () -> connector.getFinished(finished));
+        FinishedTransfers ft = call(failures, ConnectorHook.GET_FINISHED, () -> connector.getFinished(finished));
         if (ft != null) {
             checkAsynchronousLoads(ft.receiving(), unloaded);
         }
-        Set<Integer> invalid = call(failures, "getBlockIdsWithLoadErrors", connector::getBlockIdsWithLoadErrors);
+        Set<Integer> invalid = call(failures, ConnectorHook.GET_BLOCK_IDS_WITH_LOAD_ERRORS, connector::getBlockIdsWithLoadErrors);
         if (!unloaded.isEmpty()) {
             // The engine's own finding joins the connector's report: handled the same way.
             Set<Integer> all = new HashSet<>(unloaded);
@@ -189,10 +191,10 @@ final class Worker implements AutoCloseable {
             }
             invalid = all;
         }
-        Optional<ConnectorStats> stats = call(failures, "takeStats", connector::takeStats);
-        List<KvEvent> events = call(failures, "takeEvents", connector::takeEvents);
-        Optional<WorkerMetadata> meta = call(failures, "buildWorkerMetadata", connector::buildWorkerMetadata);
-        hook(failures, "clearConnectorMetadata", connector::clearConnectorMetadata);
+        Optional<ConnectorStats> stats = call(failures, ConnectorHook.TAKE_STATS, connector::takeStats);
+        List<KvEvent> events = call(failures, ConnectorHook.TAKE_EVENTS, connector::takeEvents);
+        Optional<WorkerMetadata> meta = call(failures, ConnectorHook.BUILD_WORKER_METADATA, connector::buildWorkerMetadata);
+        hook(failures, ConnectorHook.CLEAR_CONNECTOR_METADATA, connector::clearConnectorMetadata);
         return new ConnectorOutput(
                 ft == null ? Set.of() : ft.sending(),
                 ft == null ? Set.of() : ft.receiving(),
@@ -202,32 +204,32 @@ final class Worker implements AutoCloseable {
                 meta == null ? Optional.empty() : meta);
     }
 
-    private void hook(List<HookFailure> failures, String name, Runnable call) {
-        call(failures, name, () -> {
+    private void hook(List<HookFailure> failures, ConnectorHook hook, Runnable call) {
+        call(failures, hook, () -> {
             call.run();
             return Boolean.TRUE;
         });
     }
 
     /** Calls a hook; {@code null} if it threw, returned null or ran past the hook timeout. */
-    private <T> T call(List<HookFailure> failures, String name, Supplier<T> call) {
+    private <T> T call(List<HookFailure> failures, ConnectorHook hook, Supplier<T> call) {
         T value;
         if (site != null) {
-            site.enter(name);
+            site.enter(hook.toString());
         }
         try {
             value = call.get();
         } catch (Throwable e) {
             exitSite();
-            failed(failures, name, e);
+            failed(failures, hook, e);
             return null;
         }
         if (exitSite()) {
-            failed(failures, name, new TimeoutException(timer.overranReason(name)));
+            failed(failures, hook, new TimeoutException(timer.overranReason(hook.toString())));
             return null;
         }
         if (value == null) {
-            failed(failures, name, new NullPointerException(name + " returned null"));
+            failed(failures, hook, new NullPointerException(hook + " returned null"));
         }
         return value;
     }
@@ -236,14 +238,14 @@ final class Worker implements AutoCloseable {
         return site != null && site.exit();
     }
 
-    private void failed(List<HookFailure> failures, String name, Throwable e) {
+    private void failed(List<HookFailure> failures, ConnectorHook hook, Throwable e) {
         if (e instanceof OutOfMemoryError oom) {
-            throw new ConnectorFatalError(connectorName, name, "worker " + rank, oom);
+            throw new ConnectorFatalError(connectorName, hook.toString(), "worker " + rank, oom);
         }
         // Rate-limited per hook: a connector that throws on every call must not flood the log.
-        RateLimitedLog.forLogger(LOG).error("hook-failed-" + name,
-                "Worker {}: connector hook {} threw; the engine contains it and goes on", rank, name, e);
-        failures.add(new HookFailure(rank, name, e));
+        RateLimitedLog.forLogger(LOG).error(hook.failureLogKind(),
+                "Worker {}: connector hook {} threw; the engine contains it and goes on", rank, hook, e);
+        failures.add(new HookFailure(rank, hook, e));
     }
 
     /**
@@ -328,7 +330,7 @@ final class Worker implements AutoCloseable {
     private void shutdownContained(WorkerConnector c) {
         List<HookFailure> failures = new ArrayList<>();
         try {
-            hook(failures, "shutdown", c::shutdown);
+            hook(failures, ConnectorHook.SHUTDOWN, c::shutdown);
         } catch (ConnectorFatalError e) {
             LOG.error("Worker {}: the connector's shutdown exhausted the heap", rank, e.getCause());
         }

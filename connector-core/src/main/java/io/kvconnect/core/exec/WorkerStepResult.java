@@ -3,6 +3,7 @@ package io.kvconnect.core.exec;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.core.model.KvMismatch;
 import io.kvconnect.core.model.MismatchCounts;
+import io.kvconnect.core.sched.HookFailure;
 import java.util.List;
 import java.util.Map;
 

@@ -106,10 +106,9 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
 
         Map<String, Object> connector = new LinkedHashMap<>();
         engine.setup().connector().ifPresent(c -> connector.put("name", c.name()));
-        var agg = ex.aggregatorCounters();
-        connector.put("ignored duplicate signals", agg.duplicates());
-        connector.put("ignored late signals", agg.late());
-        connector.put("ignored unknown signals", agg.unknown());
+        connector.put("ignored duplicate signals", s.duplicateFinishedReports());
+        connector.put("ignored late signals", s.lateFinishedReports());
+        connector.put("ignored unknown signals", s.unknownFinishedReports());
         connector.put("leaked block references", s.leakedConnectorReferences());
         connector.put("stalls (no progress)", s.connectorStalls());
         var refused = ex.refusedCopies();

@@ -39,47 +39,47 @@ final class HookGuard {
         this.site = timer == null ? null : timer.site("the scheduler");
     }
 
-    /** Calls {@code hook}; {@code null} if it threw, returned null or ran past the timeout. */
-    <T> T call(String hookName, Supplier<T> hook) {
+    /** Calls {@code call}; {@code null} if it threw, returned null or ran past the timeout. */
+    <T> T call(ConnectorHook hook, Supplier<T> call) {
         T result;
-        enter(hookName);
+        enter(hook);
         try {
-            result = hook.get();
+            result = call.get();
         } catch (Throwable e) {
             exit();
-            failed(hookName, e);
+            failed(hook, e);
             return null;
         }
         if (exit()) {
-            failed(hookName, new TimeoutException(timer.overranReason(hookName)));
+            failed(hook, new TimeoutException(timer.overranReason(hook.toString())));
             return null;
         }
         if (result == null) {
-            failed(hookName, new NullPointerException(hookName + " returned null"));
+            failed(hook, new NullPointerException(hook + " returned null"));
         }
         return result;
     }
 
-    /** Calls {@code hook}; {@code false} if it threw or ran past the timeout. */
-    boolean run(String hookName, Runnable hook) {
-        enter(hookName);
+    /** Calls {@code call}; {@code false} if it threw or ran past the timeout. */
+    boolean run(ConnectorHook hook, Runnable call) {
+        enter(hook);
         try {
-            hook.run();
+            call.run();
         } catch (Throwable e) {
             exit();
-            failed(hookName, e);
+            failed(hook, e);
             return false;
         }
         if (exit()) {
-            failed(hookName, new TimeoutException(timer.overranReason(hookName)));
+            failed(hook, new TimeoutException(timer.overranReason(hook.toString())));
             return false;
         }
         return true;
     }
 
-    private void enter(String hookName) {
+    private void enter(ConnectorHook hook) {
         if (site != null) {
-            site.enter(hookName);
+            site.enter(hook.toString());
         }
     }
 
@@ -88,19 +88,19 @@ final class HookGuard {
     }
 
     /** A short reason naming the hook and the last failure, for failed requests. */
-    String reason(String hookName) {
-        return "connector '" + connectorName + "' failed in " + hookName + ": "
+    String reason(ConnectorHook hook) {
+        return "connector '" + connectorName + "' failed in " + hook + ": "
                 + (lastFailure == null ? "unknown error" : lastFailure);
     }
 
-    private void failed(String hookName, Throwable e) {
+    private void failed(ConnectorHook hook, Throwable e) {
         if (e instanceof OutOfMemoryError oom) {
-            throw new ConnectorFatalError(connectorName, hookName, "the scheduler", oom);
+            throw new ConnectorFatalError(connectorName, hook.toString(), "the scheduler", oom);
         }
         lastFailure = e;
         // Rate-limited per hook: a connector that throws on every call must not flood the log.
-        RateLimitedLog.forLogger(LOG).error("hook-failed-" + hookName,
-                "Connector '{}' threw from {}; the engine contains it and goes on", connectorName, hookName, e);
+        RateLimitedLog.forLogger(LOG).error(hook.failureLogKind(),
+                "Connector '{}' threw from {}; the engine contains it and goes on", connectorName, hook, e);
         onFailure.run();
     }
 }

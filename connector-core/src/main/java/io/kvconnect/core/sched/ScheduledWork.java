@@ -21,4 +21,20 @@ import io.kvconnect.api.scheduler.ScheduledRequest;
  */
 public record ScheduledWork(String requestId, ScheduledRequest.Kind kind, int start, int numTokens, int[] tokens,
                             int[] prefixTokens, int[] blockTable, boolean samples, int externalTokens) {
+    private static final int[] NONE = new int[0];
+
+    /**
+     * The work of {@code r} computing {@code numNew} positions from where it is scheduled through;
+     * {@code blocks} are the block table (NEW, RESUMED) or the blocks added in this step.
+     */
+    static ScheduledWork of(Request r, ScheduledRequest.Kind kind, int numNew, int[] blocks, int externalTokens) {
+        int start = r.scheduledThrough();
+        int known = Math.max(0, Math.min(numNew, r.numTokens() - start));
+        // Under asynchronous scheduling the workers may know tokens the scheduler does not yet
+        // (in flight, or held back until a load settles): then start is past the known tokens.
+        int[] tokens = known == 0 ? NONE : r.tokenIds(start, start + known);
+        int[] prefix = kind == ScheduledRequest.Kind.CONTINUING ? NONE : r.tokenIds(0, start);
+        boolean samples = start + numNew >= r.numTokens();
+        return new ScheduledWork(r.requestId(), kind, start, numNew, tokens, prefix, blocks, samples, externalTokens);
+    }
 }

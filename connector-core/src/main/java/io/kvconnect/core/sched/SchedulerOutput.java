@@ -21,6 +21,7 @@ public final class SchedulerOutput implements SchedulerOutputView {
     private ConnectorMetadata metadata = ConnectorMetadata.NONE;
     private List<String> startedAsyncLoads = List.of();
     private Map<String, int[]> asyncLoadBlocks = Map.of();
+    private boolean connectorDisableRequested;
 
     SchedulerOutput(long step, List<ScheduledRequest> scheduled, List<ScheduledWork> work, Set<String> preempted,
                     Set<String> finished, int totalTokens) {
@@ -96,6 +97,18 @@ public final class SchedulerOutput implements SchedulerOutputView {
         asyncLoadBlocks = Map.copyOf(blocks);
     }
 
+    /**
+     * Whether a connector hook failed under {@code connector_errors: disable} (or the connector
+     * stalled) before this step was scheduled or while it was: the engine detaches the connector
+     * once the step ran, even if no step output is applied in the same engine step.
+     */
+    public boolean connectorDisableRequested() {
+        return connectorDisableRequested;
+    }
+
+    void setConnectorDisableRequested(boolean requested) {
+        connectorDisableRequested = requested;
+    }
 
     /** Whether the workers have anything to compute. */
     public boolean hasWork() {

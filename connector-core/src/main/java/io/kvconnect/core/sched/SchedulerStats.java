@@ -27,6 +27,9 @@ public final class SchedulerStats {
     long connectorStalls;
     long reclaimedConnectorReferences;
     long requestsRefused;
+    long duplicateFinishedReports;
+    long lateFinishedReports;
+    long unknownFinishedReports;
 
     /** Steps scheduled. */
     public long steps() {
@@ -140,5 +143,20 @@ public final class SchedulerStats {
     /** Requests refused at arrival (too large for the GPU pool); the connector never saw them. */
     public long requestsRefused() {
         return requestsRefused;
+    }
+
+    /** Finished-transfer reports a rank repeated before the transfer completed; ignored. */
+    public long duplicateFinishedReports() {
+        return duplicateFinishedReports;
+    }
+
+    /** Finished-transfer reports for a transfer that completed recently (no longer awaited); ignored. */
+    public long lateFinishedReports() {
+        return lateFinishedReports;
+    }
+
+    /** Finished-transfer reports for a request the scheduler did not wait for, nor completed recently; ignored. */
+    public long unknownFinishedReports() {
+        return unknownFinishedReports;
     }
 }

@@ -77,9 +77,9 @@ class AbortLifecycleTest {
                     "b waits for remote KV");
             engine.abort("b");
             assertEquals(Optional.of(RequestStatus.FINISHED_ABORTED), status(engine, "b"));
-            assertTrue(engine.scheduler().heldForReceiving().contains("b"), "abort dropped the in-flight load");
-            assertTrue(engine.scheduler().kvCacheManager().owns("b"), "blocks freed while a load writes them");
-            int held = stepUntil(engine, () -> engine.scheduler().findRequest("b").isEmpty(), "b's blocks freed");
+            assertTrue(engine.scheduler().view().heldForReceiving().contains("b"), "abort dropped the in-flight load");
+            assertTrue(engine.scheduler().view().kvCacheManager().owns("b"), "blocks freed while a load writes them");
+            int held = stepUntil(engine, () -> engine.scheduler().view().findRequest("b").isEmpty(), "b's blocks freed");
             assertTrue(held >= 1, "blocks freed before the load reported");
             assertEquals(workers, connector.calls("getFinished.receiving", "b").size(), "the load reported");
             assertTrue(engine.metrics().outputs().get("b").length == 0, "an aborted load produced tokens");
@@ -97,7 +97,7 @@ class AbortLifecycleTest {
         HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().build());
         try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             engine.addRequest("b", p, 12);
-            stepUntil(engine, () -> engine.scheduler().findRequest("b").orElseThrow().numTokens() >= p.length + 3,
+            stepUntil(engine, () -> engine.scheduler().view().findRequest("b").orElseThrow().numTokens() >= p.length + 3,
                     "b has three tokens");
             engine.abort("b");
             drain(engine);
@@ -118,12 +118,12 @@ class AbortLifecycleTest {
         try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             engine.addRequest("b", p, 4);
             stepUntil(engine, () -> engine.metrics().outputs().containsKey("b"), "b finished");
-            assertTrue(engine.scheduler().heldForSending().contains("b"), "delayed free not honoured");
+            assertTrue(engine.scheduler().view().heldForSending().contains("b"), "delayed free not honoured");
             engine.abort("b");
             assertEquals(0, engine.scheduler().stats().requestsAborted(), "a finished request was aborted");
             assertEquals(Optional.of(RequestStatus.FINISHED_LENGTH_CAPPED), status(engine, "b"));
             drain(engine);
-            assertFalse(engine.scheduler().heldForSending().contains("b"));
+            assertFalse(engine.scheduler().view().heldForSending().contains("b"));
             assertEquals(1, connector.count("requestFinished", "b"));
             assertClean(engine, connector, List.of("b"), true);
         }
@@ -136,10 +136,10 @@ class AbortLifecycleTest {
         HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().delayFree(3).build());
         try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             engine.addRequest("b", p, 10);
-            stepUntil(engine, () -> engine.scheduler().findRequest("b").orElseThrow().numTokens() > p.length,
+            stepUntil(engine, () -> engine.scheduler().view().findRequest("b").orElseThrow().numTokens() > p.length,
                     "b has a token");
             engine.abort("b");
-            assertTrue(engine.scheduler().heldForSending().contains("b"), "aborted request's free not delayed");
+            assertTrue(engine.scheduler().view().heldForSending().contains("b"), "aborted request's free not delayed");
             drain(engine);
             assertEquals(1, connector.calls("getFinished.sending", "b").size() / workers);
             assertClean(engine, connector, List.of("b"), true);
@@ -163,7 +163,7 @@ class AbortLifecycleTest {
             engine.step();
             assertEquals(1, connector.calls("getFinished.receiving", "b").size(), "rank 1 reported too early");
             engine.abort("b");
-            assertTrue(engine.scheduler().heldForReceiving().contains("b"));
+            assertTrue(engine.scheduler().view().heldForReceiving().contains("b"));
             drain(engine);
             assertEquals(2, connector.calls("getFinished.receiving", "b").size());
             assertClean(engine, connector, List.of("seed", "b"), true);

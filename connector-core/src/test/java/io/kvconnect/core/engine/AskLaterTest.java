@@ -51,10 +51,10 @@ class AskLaterTest {
             for (int i = 0; i < 3; i++) {
                 engine.step();
                 assertEquals(Optional.of(RequestStatus.WAITING), status(engine, "a"), "after step " + (i + 1));
-                assertTrue(!engine.scheduler().kvCacheManager().owns("a"), "a deferred request holds blocks");
+                assertTrue(!engine.scheduler().view().kvCacheManager().owns("a"), "a deferred request holds blocks");
                 assertEquals(i + 1, connector.count("getNumNewMatchedTokens", "a"));
             }
-            assertTrue(engine.scheduler().findRequest("behind").orElseThrow().numTokens() > behind.length
+            assertTrue(engine.scheduler().view().findRequest("behind").orElseThrow().numTokens() > behind.length
                     || engine.metrics().outputs().containsKey("behind"), "the request behind was blocked");
             drain(engine);
             List<Call> asks = connector.calls("getNumNewMatchedTokens", "a");

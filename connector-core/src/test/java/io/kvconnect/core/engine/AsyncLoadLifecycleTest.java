@@ -62,9 +62,9 @@ class AsyncLoadLifecycleTest {
                 if (s.orElse(null) == RequestStatus.WAITING_FOR_REMOTE_KV) {
                     // Awaited until reported; then received and waiting for promotion.
                     boolean received = connector.calls("updateConnectorOutput.received", "b").size() == 1;
-                    assertEquals(!received, engine.scheduler().heldForReceiving().contains("b"), "load awaited");
-                    assertTrue(engine.scheduler().kvCacheManager().owns("b"), "blocks of a loading request not held");
-                    assertTrue(engine.scheduler().runningRequests().stream().noneMatch(r -> r.requestId().equals("b")));
+                    assertEquals(!received, engine.scheduler().view().heldForReceiving().contains("b"), "load awaited");
+                    assertTrue(engine.scheduler().view().kvCacheManager().owns("b"), "blocks of a loading request not held");
+                    assertTrue(engine.scheduler().view().runningRequests().stream().noneMatch(r -> r.requestId().equals("b")));
                 }
             }
             assertEquals(RequestStatus.WAITING_FOR_REMOTE_KV, seen.getFirst(), "status after the admitting step");

@@ -40,7 +40,7 @@ class CacheSaltTest {
     private static long run(Engine engine, String id, Optional<String> salt) throws Exception {
         long before = engine.scheduler().stats().prefixHits();
         add(engine, id, salt);
-        assertEquals(salt, engine.scheduler().findRequest(id).orElseThrow().cacheSalt());
+        assertEquals(salt, engine.scheduler().view().findRequest(id).orElseThrow().cacheSalt());
         drain(engine);
         return engine.scheduler().stats().prefixHits() - before;
     }

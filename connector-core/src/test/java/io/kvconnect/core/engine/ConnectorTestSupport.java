@@ -10,7 +10,7 @@ import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
 import io.kvconnect.core.sched.RequestUpdate;
-import io.kvconnect.core.sched.Scheduler;
+import io.kvconnect.core.sched.SchedulerView;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -87,7 +87,7 @@ final class ConnectorTestSupport {
 
     /** The engine's request state, for failure messages. */
     static String state(Engine engine) {
-        Scheduler s = engine.scheduler();
+        SchedulerView s = engine.scheduler().view();
         return "step " + s.step() + ", known " + s.knownRequests().values() + ", waiting "
                 + s.waitingRequests().stream().map(RequestView::requestId).toList() + ", running "
                 + s.runningRequests().stream().map(RequestView::requestId).toList() + ", held for sending "
@@ -96,7 +96,7 @@ final class ConnectorTestSupport {
 
     /** The status of a known request, or empty once the engine forgot it. */
     static Optional<RequestStatus> status(Engine engine, String id) {
-        return engine.scheduler().findRequest(id).map(RequestView::status);
+        return engine.scheduler().view().findRequest(id).map(RequestView::status);
     }
 
     /**

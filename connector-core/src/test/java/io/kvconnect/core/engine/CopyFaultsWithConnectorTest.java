@@ -161,8 +161,8 @@ class CopyFaultsWithConnectorTest {
                     assertTrue(engine.hasWork());
                     engine.step();
                     assertEquals(Optional.of(RequestStatus.WAITING_FOR_REMOTE_KV), status(engine, "b"), "step " + i);
-                    assertTrue(engine.scheduler().heldForReceiving().contains("b"), "load no longer awaited");
-                    assertTrue(engine.scheduler().kvCacheManager().owns("b"), "blocks of a loading request not held");
+                    assertTrue(engine.scheduler().view().heldForReceiving().contains("b"), "load no longer awaited");
+                    assertTrue(engine.scheduler().view().kvCacheManager().owns("b"), "blocks of a loading request not held");
                 }
                 assertTrue(connector.count("loadStalled", "b") > 0, "the connector never saw the load stalled");
                 assertEquals(0, connector.count("getFinished.receiving", "b"), "reported received while stalled");

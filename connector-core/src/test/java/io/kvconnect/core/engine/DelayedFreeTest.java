@@ -42,20 +42,20 @@ class DelayedFreeTest {
         try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             engine.addRequest("b", prompt(41, 19), 4);
             stepUntil(engine, () -> engine.metrics().outputs().containsKey("b"), "b finished");
-            BlockPool pool = engine.scheduler().kvCacheManager().pool();
-            int heldBlocks = engine.scheduler().kvCacheManager().numBlocks("b");
+            BlockPool pool = engine.scheduler().view().kvCacheManager().pool();
+            int heldBlocks = engine.scheduler().view().kvCacheManager().numBlocks("b");
             assertTrue(heldBlocks >= 5, "blocks of b: " + heldBlocks);
             int idleSteps = 0;
-            while (engine.scheduler().heldForSending().contains("b")) {
+            while (engine.scheduler().view().heldForSending().contains("b")) {
                 assertFalse(engine.scheduler().hasRequests(), "no request should wait or run");
                 assertTrue(engine.hasWork(), "an engine holding blocks for a send must keep stepping");
-                assertEquals(heldBlocks, engine.scheduler().kvCacheManager().numBlocks("b"));
+                assertEquals(heldBlocks, engine.scheduler().view().kvCacheManager().numBlocks("b"));
                 assertTrue(pool.numFreeBlocks() <= pool.usableBlocks() - heldBlocks, "held blocks were freed");
                 engine.step();
                 assertTrue(++idleSteps <= 50, "finished sending never arrived: " + ConnectorTestSupport.state(engine));
             }
             assertTrue(idleSteps >= 5, "freed after " + idleSteps + " steps, before the send finished");
-            assertTrue(engine.scheduler().findRequest("b").isEmpty(), "b still known after its send finished");
+            assertTrue(engine.scheduler().view().findRequest("b").isEmpty(), "b still known after its send finished");
             drain(engine);
             assertEquals(workers, connector.calls("getFinished.sending", "b").size());
             assertClean(engine, connector, List.of("b"), true);

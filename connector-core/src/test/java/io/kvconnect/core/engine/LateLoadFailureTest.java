@@ -104,13 +104,13 @@ class LateLoadFailureTest {
         try (Engine engine = ConnectorTestSupport.engine(base.withScheduler(base.scheduler().withLoadFailureWindow(0)),
                 connector)) {
             Scheduler s = engine.scheduler();
-            BlockPool pool = s.kvCacheManager().pool();
+            BlockPool pool = s.view().kvCacheManager().pool();
             seedStore(engine, "seed", PROMPT, MAX_TOKENS);
             engine.addRequest("victim", PROMPT, MAX_TOKENS);
             engine.step();
             // Computed, confirmed and cached, the failed block and those after it included.
-            List<Integer> blocks = s.requestState("victim").orElseThrow().blocks();
-            RequestView victim = s.findRequest("victim").orElseThrow();
+            List<Integer> blocks = s.view().requestState("victim").orElseThrow().blocks();
+            RequestView victim = s.view().findRequest("victim").orElseThrow();
             int full = PROMPT.length / 4;
             for (int i = 0; i < full; i++) {
                 assertEquals(blocks.get(i), pool.lookup(victim.blockHash(i)), "block " + i + " cached");
@@ -135,7 +135,7 @@ class LateLoadFailureTest {
                 }
             } else {
                 for (String id : List.of("victim", "sharer")) {
-                    var state = s.requestState(id).orElseThrow();
+                    var state = s.view().requestState(id).orElseThrow();
                     assertTrue(state.confirmed() <= FAILED_BLOCK * 4, id + " computes again from the failed block: "
                             + state);
                 }

@@ -142,7 +142,7 @@ class LoadFailureTest {
         try (Engine engine = ConnectorTestSupport.engine(setup(64, 1, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", PROMPT, MAX_TOKENS);
             engine.addRequest("a", PROMPT, 12);
-            stepUntil(engine, () -> engine.scheduler().findRequest("a").orElseThrow().numTokens() > PROMPT.length,
+            stepUntil(engine, () -> engine.scheduler().view().findRequest("a").orElseThrow().numTokens() > PROMPT.length,
                     "a has a token");
             // a's blocks are in the prefix cache now; b shares them, the failed one included.
             engine.addRequest("b", PROMPT, 12);

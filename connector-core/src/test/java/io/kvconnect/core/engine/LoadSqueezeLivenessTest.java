@@ -46,7 +46,7 @@ class LoadSqueezeLivenessTest {
         try (Engine engine = ConnectorTestSupport.engine(setup(10, workers, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", prompts.get("b"), 1);
             engine.addRequest("a", prompts.get("a"), MAX_TOKENS);
-            stepUntil(engine, () -> engine.scheduler().kvCacheManager().numBlocks("a") == 7, "a holds 7 blocks");
+            stepUntil(engine, () -> engine.scheduler().view().kvCacheManager().numBlocks("a") == 7, "a holds 7 blocks");
             engine.addRequest("b", prompts.get("b"), MAX_TOKENS);
             drain(engine, 300);
             Map<String, int[]> outputs = new LinkedHashMap<>(engine.metrics().outputs());

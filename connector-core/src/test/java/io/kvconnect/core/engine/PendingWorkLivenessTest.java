@@ -167,7 +167,7 @@ class PendingWorkLivenessTest {
                 }
                 if (finished && !engine.scheduler().hasRequests()) {
                     idleSteps++;
-                    assertTrue(connector.pending() || !engine.scheduler().knownRequests().isEmpty(),
+                    assertTrue(connector.pending() || !engine.scheduler().view().knownRequests().isEmpty(),
                             "stepping although neither a request nor the connector needs it");
                 }
                 for (RequestUpdate u : engine.step()) {

@@ -153,7 +153,7 @@ class PoolViewLimitsTest {
         });
 
         Map<String, RequestUpdate.Finished> finished = run(Optional.of(grabber),
-                engine -> heldAtEnd[0] = engine.scheduler().connectorBlockView().totalHeld());
+                engine -> heldAtEnd[0] = engine.scheduler().view().connectorBlockView().totalHeld());
 
         assertSameOutputsAsWithoutTheConnector(finished);
         assertEquals(BLOCKS / 2, heldAtEnd[0], "the connector holds as many references as its cap, no more");
@@ -188,7 +188,7 @@ class PoolViewLimitsTest {
         Map<String, RequestUpdate.Finished> finished;
         try {
             finished = run(Optional.of(threaded),
-                    engine -> heldAtEnd[0] = engine.scheduler().connectorBlockView().totalHeld());
+                    engine -> heldAtEnd[0] = engine.scheduler().view().connectorBlockView().totalHeld());
         } finally {
             own.shutdownNow();
         }

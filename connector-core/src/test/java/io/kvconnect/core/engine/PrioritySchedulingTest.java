@@ -70,11 +70,11 @@ class PrioritySchedulingTest {
             prompts.forEach((id, p) -> add(engine, id, p, MAX_TOKENS, priorities.get(id)));
             List<RequestUpdate> updates = new ArrayList<>(engine.step());
             String first = policy == SchedulingPolicy.PRIORITY ? "c" : "a";
-            assertEquals(List.of(first), engine.scheduler().runningRequests().stream().map(RequestView::requestId)
+            assertEquals(List.of(first), engine.scheduler().view().runningRequests().stream().map(RequestView::requestId)
                     .toList(), "admitted by the first step");
             for (String id : prompts.keySet()) {
                 if (!id.equals(first)) {
-                    assertEquals(RequestStatus.WAITING, engine.scheduler().findRequest(id).orElseThrow().status(), id);
+                    assertEquals(RequestStatus.WAITING, engine.scheduler().view().findRequest(id).orElseThrow().status(), id);
                 }
             }
             updates.addAll(drain(engine));
@@ -128,14 +128,14 @@ class PrioritySchedulingTest {
                 }
                 engine.step();
                 for (String id : prompts.keySet()) {
-                    Optional<RequestView> r = engine.scheduler().findRequest(id);
+                    Optional<RequestView> r = engine.scheduler().view().findRequest(id);
                     if (r.isEmpty()) {
                         continue;
                     }
                     int n = r.get().numPreemptions();
                     for (int k = seen.getOrDefault(id, 0); k < n; k++) {
                         victims.add(id);
-                        assertFalse(engine.scheduler().runningRequests().contains(r.get()), id + " preempted but running");
+                        assertFalse(engine.scheduler().view().runningRequests().contains(r.get()), id + " preempted but running");
                     }
                     seen.put(id, n);
                 }

@@ -41,7 +41,7 @@ class ResetAndEventsTest {
         try (Engine engine = new Engine(setup(64, workers, async, LoadFailurePolicy.FAIL))) {
             engine.addRequest("a", PROMPT, MAX_TOKENS);
             engine.step();
-            assertTrue(engine.scheduler().kvCacheManager().owns("a"), "a holds blocks");
+            assertTrue(engine.scheduler().view().kvCacheManager().owns("a"), "a holds blocks");
             assertFalse(engine.scheduler().resetPrefixCache(), "reset while a request holds blocks");
             drain(engine);
             // The refused reset cleared nothing: an identical request hits a's blocks.
@@ -53,7 +53,7 @@ class ResetAndEventsTest {
             assertEquals(null, engine.metrics().eventCounts().get("gpu cleared"));
 
             assertTrue(engine.scheduler().resetPrefixCache(), "reset of a drained engine");
-            assertEquals(0, engine.scheduler().kvCacheManager().pool().numCachedBlocks());
+            assertEquals(0, engine.scheduler().view().kvCacheManager().pool().numCachedBlocks());
             hits = engine.scheduler().stats().prefixHits();
             engine.addRequest("a3", PROMPT, MAX_TOKENS);
             drain(engine);
@@ -77,7 +77,7 @@ class ResetAndEventsTest {
             engine.addRequest("b", PROMPT, MAX_TOKENS);
             stepUntil(engine, () -> engine.metrics().outputs().containsKey("b"), "b finished");
             int held = 0;
-            while (engine.scheduler().heldForSending().contains("b")) {
+            while (engine.scheduler().view().heldForSending().contains("b")) {
                 assertFalse(engine.scheduler().hasRequests());
                 assertFalse(engine.scheduler().resetPrefixCache(), "reset while blocks wait for a send");
                 engine.step();
@@ -123,7 +123,7 @@ class ResetAndEventsTest {
 
     private static Events workload(int gpuBlocks, boolean async) throws Exception {
         try (Engine engine = new Engine(setup(gpuBlocks, 1, async, LoadFailurePolicy.FAIL))) {
-            BlockPool pool = engine.scheduler().kvCacheManager().pool();
+            BlockPool pool = engine.scheduler().view().kvCacheManager().pool();
             SplittableRandom random = new SplittableRandom(602);
             for (int wave = 0; wave < 3; wave++) {
                 for (int i = 0; i < 4; i++) {

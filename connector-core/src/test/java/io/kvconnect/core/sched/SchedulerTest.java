@@ -2,11 +2,12 @@ package io.kvconnect.core.sched;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
-import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
@@ -14,20 +15,24 @@ import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
+import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.core.kv.BlockPool;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
  * The scheduler driven directly, step by step, with hand-made worker outputs: what connectors see,
- * what is held back until a load settles, and the decisions the engine documents for refused
- * requests and lost tokens. State is observed through the scheduler's own read-only accessors.
+ * what is held back until a load settles, the decisions the engine documents for refused requests
+ * and lost tokens, and how the coordinator hands over what it decided (each update exactly once, in
+ * the outcome of the call that follows the decision). State is observed through the scheduler's
+ * read-only view.
  */
 class SchedulerTest {
     private static final int BLOCK = 4;
@@ -73,30 +78,30 @@ class SchedulerTest {
         return IntStream.rangeClosed(1, n).map(i -> 100 + i).toArray();
     }
 
-    private static void add(Scheduler s, String id, int promptTokens, int maxTokens) {
-        s.addRequest(id, prompt(promptTokens), maxTokens, 0, TransferParams.empty(), Optional.empty());
+    private static List<RequestUpdate> add(Scheduler s, String id, int promptTokens, int maxTokens) {
+        return s.addRequest(id, prompt(promptTokens), maxTokens, 0, TransferParams.empty(), Optional.empty());
     }
 
     /** The workers' output of {@code out}: token 7 for every request that samples, {@code invalid} blocks. */
-    private static ModelOutput output(SchedulerOutput out, Set<Integer> invalid) {
+    private static StepResult output(SchedulerOutput out, Set<Integer> invalid) {
         Map<String, Integer> tokens = new HashMap<>();
         for (ScheduledWork w : out.work()) {
             if (w.samples()) {
                 tokens.put(w.requestId(), 7);
             }
         }
-        ConnectorOutput co = invalid.isEmpty() ? ConnectorOutput.EMPTY
-                : new ConnectorOutput(Set.of(), Set.of(), invalid, Optional.empty(), List.of(), Optional.empty());
-        return new ModelOutput(tokens, co, Map.of());
+        WorkerReports reports = invalid.isEmpty() ? WorkerReports.NONE
+                : new WorkerReports(List.of(FinishedTransfers.NONE), invalid, Optional.empty(), List.of(),
+                        Optional.empty());
+        return new StepResult(tokens, reports, List.of());
     }
 
     @Test
     void aRequestTooLargeForThePoolIsRefusedWithoutReachingTheConnector() {
         Recording connector = new Recording();
         Scheduler s = scheduler(connector, 4);
-        add(s, "huge", 30, 10);
+        List<RequestUpdate> updates = add(s, "huge", 30, 10);
 
-        List<RequestUpdate> updates = s.takeUpdates();
         assertEquals(1, updates.size());
         RequestUpdate.Finished f = (RequestUpdate.Finished) updates.getFirst();
         assertEquals(RequestStatus.FINISHED_ERROR, f.status());
@@ -104,7 +109,7 @@ class SchedulerTest {
                 f.reason());
         assertEquals(List.of(), connector.calls, "the connector heard of a refused request");
         assertEquals(1, s.stats().requestsRefused());
-        assertTrue(s.requestState("huge").isEmpty());
+        assertTrue(s.view().requestState("huge").isEmpty());
         assertTrue(!s.hasWork());
     }
 
@@ -113,12 +118,12 @@ class SchedulerTest {
         Scheduler s = scheduler(null, 16);
         add(s, "r", 6, 3);
         SchedulerOutput out = s.schedule();
-        List<RequestUpdate> updates = s.update(out, new ModelOutput(Map.of(), ConnectorOutput.EMPTY, Map.of()));
+        StepOutcome outcome = s.update(out, StepResult.tokensOnly(Map.of()));
 
-        RequestUpdate.Finished f = (RequestUpdate.Finished) updates.getLast();
+        RequestUpdate.Finished f = (RequestUpdate.Finished) outcome.updates().getLast();
         assertEquals(RequestStatus.FINISHED_ERROR, f.status());
         assertEquals("the workers sampled no token for it in step 1", f.reason());
-        assertTrue(s.discardedOutputs().contains("r"));
+        assertTrue(outcome.discardedOutputs().contains("r"));
         s.schedule(); // tells the workers it finished
         assertTrue(!s.hasWork(), "nothing waits for a token nobody computes");
     }
@@ -128,13 +133,13 @@ class SchedulerTest {
         Scheduler s = scheduler(null, 16);
         add(s, "r", 10, 4);
         SchedulerOutput out = s.schedule();
-        Scheduler.RequestState planned = s.requestState("r").orElseThrow();
+        SchedulerView.RequestState planned = s.view().requestState("r").orElseThrow();
         assertEquals(10, planned.scheduledThrough());
         assertEquals(0, planned.confirmed());
         assertEquals(3, planned.blocks().size());
 
         s.update(out, output(out, Set.of()));
-        Scheduler.RequestState done = s.requestState("r").orElseThrow();
+        SchedulerView.RequestState done = s.view().requestState("r").orElseThrow();
         assertEquals(10, done.confirmed());
         assertEquals(11, done.numTokens());
     }
@@ -147,23 +152,24 @@ class SchedulerTest {
         add(s, "r", 12, 4);
         SchedulerOutput load = s.schedule();
         assertEquals(8, load.work().getFirst().externalTokens());
-        s.update(load, output(load, Set.of()));
-        Scheduler.RequestState held = s.requestState("r").orElseThrow();
+        StepOutcome loaded = s.update(load, output(load, Set.of()));
+        SchedulerView.RequestState held = s.view().requestState("r").orElseThrow();
         assertEquals(0, held.confirmed(), "nothing confirmed while the load may still be reported failed");
         assertEquals(12, held.heldConfirm());
         assertEquals(1, held.heldTokens());
         assertEquals(12, held.numTokens(), "the sampled token is not out yet");
-        assertTrue(s.heldOutputs().contains("r"));
+        assertTrue(loaded.heldOutputs().contains("r"));
+        assertEquals(List.of(), loaded.holdResolutions(), "whether they are used is not known yet");
 
         // The next step has nothing to compute for r (its token is held); its output settles r.
         SchedulerOutput next = s.schedule();
         assertTrue(next.work().isEmpty());
-        List<RequestUpdate> updates = s.update(next, output(next, Set.of()));
-        Scheduler.RequestState released = s.requestState("r").orElseThrow();
+        StepOutcome settled = s.update(next, output(next, Set.of()));
+        SchedulerView.RequestState released = s.view().requestState("r").orElseThrow();
         assertEquals(12, released.confirmed());
         assertEquals(13, released.numTokens());
-        assertEquals(List.of(new Scheduler.HoldResolution("r", true)), s.takeHoldResolutions());
-        assertTrue(updates.stream().anyMatch(u -> u instanceof RequestUpdate.TokenAdded t && t.token() == 7));
+        assertEquals(List.of(new HoldResolution("r", true)), settled.holdResolutions());
+        assertTrue(settled.updates().stream().anyMatch(u -> u instanceof RequestUpdate.TokenAdded t && t.token() == 7));
     }
 
     @Test
@@ -174,15 +180,15 @@ class SchedulerTest {
         add(s, "r", 12, 4);
         SchedulerOutput load = s.schedule();
         s.update(load, output(load, Set.of()));
-        int failed = s.requestState("r").orElseThrow().blocks().get(1);
+        int failed = s.view().requestState("r").orElseThrow().blocks().get(1);
 
         SchedulerOutput next = s.schedule();
-        s.update(next, output(next, Set.of(failed)));
-        Scheduler.RequestState after = s.requestState("r").orElseThrow();
+        StepOutcome reported = s.update(next, output(next, Set.of(failed)));
+        SchedulerView.RequestState after = s.view().requestState("r").orElseThrow();
         assertEquals(0, after.heldTokens());
         assertEquals(BLOCK, after.scheduledThrough(), "recomputes from the failed block");
         assertEquals(1, after.loadFailures());
-        assertEquals(List.of(new Scheduler.HoldResolution("r", false)), s.takeHoldResolutions());
+        assertEquals(List.of(new HoldResolution("r", false)), reported.holdResolutions());
         assertEquals(0, s.stats().lateLoadFailureReports());
 
         // Recomputed locally: the connector's next offer is trimmed to before the failed block.
@@ -196,15 +202,89 @@ class SchedulerTest {
         Scheduler s = scheduler(null, 8);
         add(s, "r", 10, 1);
         SchedulerOutput out = s.schedule();
-        List<Integer> blocks = s.requestState("r").orElseThrow().blocks();
+        List<Integer> blocks = s.view().requestState("r").orElseThrow().blocks();
         s.update(out, output(out, Set.of()));
-        int[] queue = s.kvCacheManager().pool().freeQueueOrder();
+        int[] queue = s.view().kvCacheManager().pool().freeQueueOrder();
         // The request finished at its cap and freed its blocks tail first: they are allocated last,
         // its first block (the most shareable prefix) the very last.
         int n = queue.length;
         assertArrayEquals(new int[] {blocks.get(2), blocks.get(1), blocks.get(0)},
                 new int[] {queue[n - 3], queue[n - 2], queue[n - 1]});
-        assertEquals(Set.of(), s.finishedReceivingIds());
-        assertEquals(Set.of(), s.failedReceivingIds());
+        assertEquals(Set.of(), s.view().finishedReceivingIds());
+        assertEquals(Set.of(), s.view().failedReceivingIds());
+    }
+
+    @Test
+    void theConnectorIsBoundToTheReadOnlyViewNotToTheScheduler() {
+        ScriptedConnector connector = new ScriptedConnector();
+        Scheduler s = new Scheduler(Parts.config(), new BlockPool(17, BLOCK, true), connector, "scripted");
+
+        assertSame(s.view(), connector.state);
+        assertEquals(List.of("bindSchedulerState", "expectedFinishedCount"), connector.calls);
+        s.shutdown();
+    }
+
+    @Test
+    void aConnectorExpectingReportsFromMoreRanksThanWorkersIsRefusedAndShutDown() {
+        ScriptedConnector connector = new ScriptedConnector();
+        connector.expectedFinishedCount = OptionalInt.of(3);
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Scheduler(Parts.config(),
+                new BlockPool(17, BLOCK, true), connector, "scripted", 2, System::nanoTime, null));
+
+        assertEquals("expected finished count must be in [1, 2], got 3", e.getMessage());
+        assertEquals(List.of("shutdown"), connector.callsOf(ConnectorHook.SHUTDOWN));
+    }
+
+    @Test
+    void anAbortHandsItsUpdateOverAtOnceAndOnlyOnce() {
+        Scheduler s = scheduler(null, 16);
+        add(s, "r", 6, 3);
+        SchedulerOutput out = s.schedule();
+
+        List<RequestUpdate> aborted = s.abort("r");
+
+        assertEquals(1, aborted.size());
+        assertEquals(RequestStatus.FINISHED_ABORTED, ((RequestUpdate.Finished) aborted.getFirst()).status());
+        assertEquals(List.of(), s.abort("r"), "already finished");
+        StepOutcome outcome = s.update(out, StepResult.tokensOnly(Map.of("r", 7)));
+        assertEquals(List.of(), outcome.updates(), "not handed over twice, and no token after the abort");
+        assertEquals(Set.of("r"), outcome.discardedOutputs());
+    }
+
+    @Test
+    void whatSchedulingDecidedComesWithTheNextOutcome() {
+        ScriptedConnector connector = new ScriptedConnector();
+        connector.throwing.add(ConnectorHook.GET_NUM_NEW_MATCHED_TOKENS);
+        Scheduler s = new Scheduler(Parts.config(), new BlockPool(17, BLOCK, true), connector, "scripted");
+        add(s, "r", 6, 3);
+
+        SchedulerOutput out = s.schedule();
+        StepOutcome outcome = s.update(out, StepResult.tokensOnly(Map.of()));
+
+        RequestUpdate.Finished f = (RequestUpdate.Finished) outcome.updates().getFirst();
+        assertEquals(RequestStatus.FINISHED_ERROR, f.status());
+        assertTrue(f.reason().contains("getNumNewMatchedTokens"), f.reason());
+        s.shutdown();
+    }
+
+    @Test
+    void aDisableRequestedWhileSchedulingIsOnTheOutputAndTheOutcome() {
+        ScriptedConnector connector = new ScriptedConnector();
+        connector.throwing.add(ConnectorHook.BUILD_CONNECTOR_METADATA);
+        SchedulerConfig config = Parts.config().withConnectorErrors(ConnectorErrorPolicy.DISABLE);
+        Scheduler s = new Scheduler(config, new BlockPool(17, BLOCK, true), connector, "scripted");
+
+        SchedulerOutput out = s.schedule();
+        assertTrue(out.connectorDisableRequested(), "even if no output is applied in this engine step");
+        assertTrue(s.update(out, StepResult.tokensOnly(Map.of())).disableConnector());
+
+        s.disableConnector();
+        assertEquals(List.of("shutdown"), connector.callsOf(ConnectorHook.SHUTDOWN));
+        assertTrue(s.stats().connectorDisabled());
+        SchedulerOutput after = s.schedule();
+        assertTrue(!after.connectorDisableRequested(), "detached: nothing left to disable");
+        s.shutdown();
+        assertEquals(1, connector.callsOf(ConnectorHook.SHUTDOWN).size(), "shut down once");
     }
 }

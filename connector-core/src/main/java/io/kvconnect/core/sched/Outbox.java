@@ -1,0 +1,79 @@
+package io.kvconnect.core.sched;
+
+import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.KvEvent;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * What the scheduler decided and has not handed to the engine yet: request updates, resolutions of
+ * held outputs, KV events and connector stats, each in the order they happened. Every part of the
+ * scheduler writes here; only the scheduler's public calls take from it, each taking everything
+ * of a kind at once, so nothing is handed over twice or lost between steps.
+ *
+ * <p>Taken lists are handed over, not copied (they are rebuilt after each take anyway): a step
+ * that appends 256 tokens does not copy 256 updates.
+ *
+ * <p><b>Thread.</b> Engine thread only.
+ */
+final class Outbox {
+    private static final int MIN_CAPACITY = 10;
+
+    private List<RequestUpdate> updates = new ArrayList<>();
+    private List<HoldResolution> resolutions = new ArrayList<>();
+    private final List<KvEvent> events = new ArrayList<>();
+    private final List<ConnectorStats> connectorStats = new ArrayList<>();
+
+    void update(RequestUpdate u) {
+        updates.add(u);
+    }
+
+    void resolved(HoldResolution r) {
+        resolutions.add(r);
+    }
+
+    void events(List<KvEvent> e) {
+        events.addAll(e);
+    }
+
+    void connectorStats(ConnectorStats s) {
+        connectorStats.add(s);
+    }
+
+    /** Every request update not yet taken, in order; read-only. */
+    List<RequestUpdate> takeUpdates() {
+        if (updates.isEmpty()) {
+            return List.of();
+        }
+        List<RequestUpdate> taken = Collections.unmodifiableList(updates);
+        // Sized for as many as were just taken: a step of 256 decoding requests would otherwise
+        // grow the list from 10 through eight copies, every step.
+        updates = new ArrayList<>(Math.max(MIN_CAPACITY, updates.size()));
+        return taken;
+    }
+
+    /** Every held-output resolution not yet taken, in order. */
+    List<HoldResolution> takeResolutions() {
+        if (resolutions.isEmpty()) {
+            return List.of();
+        }
+        List<HoldResolution> taken = Collections.unmodifiableList(resolutions);
+        resolutions = new ArrayList<>();
+        return taken;
+    }
+
+    /** Every KV event not yet taken (GPU pool, connector, workers), in order. */
+    List<KvEvent> takeEvents() {
+        List<KvEvent> taken = List.copyOf(events);
+        events.clear();
+        return taken;
+    }
+
+    /** Every connector stats report not yet taken (scheduler and worker sides), in order. */
+    List<ConnectorStats> takeConnectorStats() {
+        List<ConnectorStats> taken = List.copyOf(connectorStats);
+        connectorStats.clear();
+        return taken;
+    }
+}

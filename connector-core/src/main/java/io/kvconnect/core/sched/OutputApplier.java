@@ -1,0 +1,253 @@
+package io.kvconnect.core.sched;
+
+import io.kvconnect.api.common.ConnectorOutput;
+import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.KvEvent;
+import io.kvconnect.api.scheduler.RequestStatus;
+import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.core.kv.BlockPool;
+import io.kvconnect.core.kv.KvCacheManager;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Applies the workers' output of a step, in this order: the finished reports are counted ({@link
+ * TransferBook}), failed loads (the eviction rule of {@link LoadFailureRecovery}), loads broken by
+ * failed worker hooks, then per scheduled request its sampled token
+ * and the confirmation and caching of what it computed — discarded if the request finished or was
+ * reset after the step was scheduled, held back while a load it read may still be reported failed
+ * ({@link HeldOutputs}) — then {@code updateConnectorOutput}, finished receives and sends ({@link
+ * TransferBook}), connector events and stats, ended fences, held outputs whose loads settled, and
+ * the worker hook failures under the connector error policy ({@link ConnectorCalls}).
+ *
+ * <p><b>Thread.</b> Engine thread only.
+ */
+final class OutputApplier {
+    private final KvCacheManager kv;
+    private final BlockPool pool;
+    private final int blockSize;
+    private final SchedulerConfig config;
+    private final RequestQueues queues;
+    private final ConnectorCalls connector;
+    private final TransferBook transfers;
+    private final HeldOutputs held;
+    private final LoadFailureRecovery recovery;
+    private final Outbox outbox;
+    private final StepClock clock;
+
+    OutputApplier(SchedulerConfig config, KvCacheManager kv, RequestQueues queues, ConnectorCalls connector,
+                  TransferBook transfers, HeldOutputs held, LoadFailureRecovery recovery, Outbox outbox,
+                  StepClock clock) {
+        this.config = config;
+        this.kv = kv;
+        this.pool = kv.pool();
+        this.blockSize = pool.blockSize();
+        this.queues = queues;
+        this.connector = connector;
+        this.transfers = transfers;
+        this.held = held;
+        this.recovery = recovery;
+        this.outbox = outbox;
+        this.clock = clock;
+    }
+
+    /**
+     * Applies the workers' output of {@code out}'s step.
+     *
+     * @return the outcome: this step's discarded and held outputs, and everything in the outbox
+     */
+    StepOutcome apply(SchedulerOutput out, StepResult result) {
+        // Allocated only when needed: most steps discard and hold nothing.
+        Set<String> discardedOutputs = null;
+        Set<String> heldOutputs = null;
+        ConnectorOutput co = connectorOutput(result.reports());
+        Set<String> truncated = co.invalidBlockIds().isEmpty() ? Set.of()
+                : recovery.invalidBlocksReported(co.invalidBlockIds(), out);
+        if (!result.hookFailures().isEmpty()) {
+            recovery.loadsBrokenByWorkerHooks(out, co.finishedReceiving(), result.hookFailures());
+        }
+        for (int i = 0; i < out.work().size(); i++) {
+            ScheduledWork w = out.work().get(i);
+            // The scheduled entry holds the request itself: no lookup by id on this per-token path.
+            Request r = (Request) out.scheduledRequests().get(i).request();
+            if (w.externalTokens() > 0) {
+                transfers.endLoads(w.requestId()); // the step that loaded synchronously has run
+            }
+            if (r.status().isFinished() || r.discards(out.step()) || truncated.contains(w.requestId())) {
+                discardedOutputs = add(discardedOutputs, w.requestId());
+                continue;
+            }
+            Integer token = w.samples() ? result.sampledTokens().get(w.requestId()) : null;
+            if (w.samples() && token == null) {
+                // Every rank samples every request whose last known position it computed: a missing
+                // token means the step's output for the request is lost. Skipping it (as the
+                // reference engine does for outputs it legitimately lacks) would leave the request
+                // waiting for a token nobody computes; fail it with the reason instead.
+                queues.finish(r, RequestStatus.FINISHED_ERROR, "the workers sampled no token for it in step "
+                        + out.step());
+                discardedOutputs = add(discardedOutputs, w.requestId());
+                continue;
+            }
+            if (r.settleStep > out.step()) {
+                // Computed from loaded KV that may still be reported failed: hold it back.
+                held.hold(r, w.start() + w.numTokens(), token);
+                heldOutputs = add(heldOutputs, w.requestId());
+                continue;
+            }
+            if (r.holdsOutputs() && !release(r)) {
+                continue; // finished by a released token (a stop or the length cap)
+            }
+            r.confirmThrough(w.start() + w.numTokens());
+            // Cached before the token is appended: the request may finish on it.
+            cacheConfirmed(r);
+            if (token != null) {
+                appendToken(r, token);
+            }
+        }
+        if (connector.attached()) {
+            connector.updateConnectorOutput(co);
+        }
+        for (String id : co.finishedReceiving()) {
+            receiveFinished(id, out.step());
+        }
+        for (String id : co.finishedSending()) {
+            if (transfers.sendReported(id)) {
+                queues.releaseIfUnheld(queues.get(id));
+            }
+        }
+        co.stats().ifPresent(outbox::connectorStats);
+        outbox.events(co.workerEvents());
+        if (connector.attached()) {
+            List<KvEvent> own = connector.takeEvents();
+            if (own != null) {
+                outbox.events(own);
+            }
+            Optional<ConnectorStats> s = connector.takeStats();
+            if (s != null) {
+                s.ifPresent(outbox::connectorStats);
+            }
+        }
+        for (String id : transfers.endFences(out.step())) {
+            Request r = queues.get(id);
+            if (r != null) {
+                queues.releaseIfUnheld(r);
+            }
+        }
+        clock.applied(out.step());
+        releaseSettled();
+        outbox.events(pool.takeEvents());
+        if (!result.hookFailures().isEmpty()) {
+            connector.workerHooksFailed(result.hookFailures().size(),
+                    result.hookFailures().getFirst() + " in step " + out.step());
+        }
+        return new StepOutcome(outbox.takeUpdates(), readOnly(discardedOutputs), readOnly(heldOutputs),
+                outbox.takeResolutions(), outbox.takeEvents(), outbox.takeConnectorStats(),
+                connector.disableRequested());
+    }
+
+    private static Set<String> add(Set<String> ids, String id) {
+        Set<String> s = ids == null ? new HashSet<>() : ids;
+        s.add(id);
+        return s;
+    }
+
+    private static Set<String> readOnly(Set<String> ids) {
+        return ids == null ? Set.of() : Collections.unmodifiableSet(ids);
+    }
+
+    /**
+     * The output the connector's {@code updateConnectorOutput} gets: the step's reports with the
+     * finished transfers they completed (counted by the {@link TransferBook}).
+     */
+    private ConnectorOutput connectorOutput(WorkerReports reports) {
+        if (reports.isNone()) {
+            return ConnectorOutput.EMPTY;
+        }
+        FinishedTransfers completed = transfers.countReports(reports.finishedByRank());
+        ConnectorOutput co = new ConnectorOutput(completed.sending(), completed.receiving(), reports.invalidBlockIds(),
+                reports.stats(), reports.events(), reports.workerMetadata());
+        return co.equals(ConnectorOutput.EMPTY) ? ConnectorOutput.EMPTY : co;
+    }
+
+    private void receiveFinished(String id, long reportStep) {
+        if (!transfers.receiveReported(id)) {
+            return;
+        }
+        transfers.endLoads(id);
+        Request r = queues.get(id);
+        if (r.status() == RequestStatus.WAITING_FOR_REMOTE_KV) {
+            transfers.loadFinished(id);
+            // A failure of this load may still be reported up to the window late.
+            r.settleStep = Math.max(r.settleStep, reportStep + config.loadFailureWindow());
+        } else {
+            // Finished (aborted or failed) while its load was in flight: the blocks can go now.
+            transfers.takeFailedLoad(id);
+            queues.releaseIfUnheld(r);
+        }
+    }
+
+    /**
+     * Appends a sampled, confirmed token and finishes the request if it stops there: at its length
+     * cap first, then at the end-of-sequence token (the reference engine's order).
+     *
+     * @return whether the request is still unfinished
+     */
+    private boolean appendToken(Request r, int token) {
+        r.appendOutputToken(token);
+        outbox.update(new RequestUpdate.TokenAdded(r.requestId(), token, r.numOutputTokens()));
+        if (r.reachedMaxTokens()) {
+            queues.finish(r, RequestStatus.FINISHED_LENGTH_CAPPED, "");
+            return false;
+        }
+        if (token == Request.EOS_TOKEN_ID) {
+            queues.finish(r, RequestStatus.FINISHED_STOPPED, "");
+            return false;
+        }
+        return true;
+    }
+
+    /** Releases the held outputs of every request whose loads are settled by now. */
+    private void releaseSettled() {
+        if (held.isEmpty()) {
+            return;
+        }
+        for (Request r : held.holdingRequests()) {
+            if (r.settleStep <= clock.lastApplied()) {
+                release(r);
+            }
+        }
+    }
+
+    /**
+     * The request's loads are settled: confirm what was held back, append the held tokens in order
+     * (the request may finish on one; later ones are dropped) and cache its confirmed blocks.
+     *
+     * @return whether the request is still unfinished
+     */
+    private boolean release(Request r) {
+        HeldOutputs.Released released = held.release(r);
+        r.confirmThrough(released.confirmThrough());
+        cacheConfirmed(r);
+        for (int token : released.tokens()) {
+            if (!appendToken(r, token)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Caches the request's confirmed full blocks; skips the manager when no block became full
+     * since the last call (the request remembers how far it cached; truncation resets that).
+     */
+    private void cacheConfirmed(Request r) {
+        int full = r.numComputedTokens() / blockSize;
+        if (full > r.cachedBlocksHint) {
+            kv.cacheUpTo(r, r.numComputedTokens());
+            r.cachedBlocksHint = full;
+        }
+    }
+}

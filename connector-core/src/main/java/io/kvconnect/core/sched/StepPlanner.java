@@ -1,0 +1,302 @@
+package io.kvconnect.core.sched;
+
+import io.kvconnect.api.common.BlockIds;
+import io.kvconnect.api.common.ConnectorMetadata;
+import io.kvconnect.api.scheduler.RequestStatus;
+import io.kvconnect.api.scheduler.ScheduledRequest;
+import io.kvconnect.core.kv.BlockPool;
+import io.kvconnect.core.kv.KvCacheManager;
+import io.kvconnect.core.kv.PrefixHit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Decides what one step computes, within the token budget ({@code max_batched_tokens}) and the
+ * running-request limit:
+ * <ol>
+ *   <li>running requests first, each growing by its next prefill chunk or decode token; when
+ *       blocks run out, a victim is preempted ({@link Preemption}), idle blocks of waiting
+ *       requests are taken back first, and a request waits rather than preempt itself while
+ *       blocks are tied up in loads in flight;</li>
+ *   <li>then, if nothing was preempted, waiting requests in queue order, each through {@link
+ *       Admission};</li>
+ *   <li>then the connector's metadata for the step ({@code buildConnectorMetadata}); if that
+ *       fails, every request that relied on the connector in this step fails and the rest runs.</li>
+ * </ol>
+ * Scheduled positions then move past the step (with a placeholder for each sampled token under
+ * asynchronous scheduling), so the next step can be planned before this one's output is applied.
+ *
+ * <p><b>Thread.</b> Engine thread only.
+ */
+final class StepPlanner {
+    private static final int[] NO_BLOCKS = new int[0];
+
+    private final SchedulerConfig config;
+    private final BlockPool pool;
+    private final KvCacheManager kv;
+    private final int blockSize;
+    private final RequestQueues queues;
+    private final Admission admission;
+    private final Preemption preemption;
+    private final ConnectorCalls connector;
+    private final TransferBook transfers;
+    private final StepClock clock;
+
+    StepPlanner(SchedulerConfig config, KvCacheManager kv, RequestQueues queues, Admission admission,
+                Preemption preemption, ConnectorCalls connector, TransferBook transfers, StepClock clock) {
+        this.config = config;
+        this.kv = kv;
+        this.pool = kv.pool();
+        this.blockSize = pool.blockSize();
+        this.queues = queues;
+        this.admission = admission;
+        this.preemption = preemption;
+        this.connector = connector;
+        this.transfers = transfers;
+        this.clock = clock;
+    }
+
+    /** Plans step {@link StepClock#current()}, which the caller has just started. */
+    SchedulerOutput plan() {
+        long step = clock.current();
+        List<Request> running = queues.running();
+        List<Request> waiting = queues.waiting();
+        int budget = config.maxBatchedTokens();
+        List<ScheduledRequest> scheduled = new ArrayList<>(running.size() + 8);
+        List<ScheduledWork> work = new ArrayList<>(running.size() + 8);
+        Set<String> preempted = new LinkedHashSet<>();
+        int total = 0;
+        boolean waitsForLoads = false;
+
+        // 1. Running requests first; they may preempt others to grow.
+        for (int i = 0; i < running.size() && budget > 0; i++) {
+            Request r = running.get(i);
+            if (config.asyncScheduling() && r.outputsIncludingPlaceholders() >= r.maxTokens()) {
+                continue;
+            }
+            int numNew = Math.min(r.numTokens() + r.numOutputPlaceholders() - r.scheduledThrough(), budget);
+            if (r.scheduledThrough() < r.numPromptTokens()) {
+                numNew = Math.min(numNew, config.longPrefillChunk());
+            }
+            if (numNew <= 0) {
+                continue;
+            }
+            int target = r.scheduledThrough() + numNew;
+            boolean selfPreempted = false;
+            boolean waitForLoads = false;
+            // A running request owns the blocks of every position scheduled so far, so a target in
+            // its last block needs none, and the per-request lookup is skipped (most decode steps).
+            int needed = ceilDiv(target, blockSize) <= ceilDiv(r.scheduledThrough(), blockSize) ? 0
+                    : kv.blocksNeeded(r.requestId(), target);
+            while (needed > pool.numFreeBlocks()) {
+                Request victim = preemption.pickVictim();
+                if (victim == r) {
+                    // Before the last running request gives up its own blocks, take back blocks
+                    // that sit idle in the waiting queue (finished loads waiting for room):
+                    // otherwise they can starve it forever.
+                    Request idle = preemption.reclaimableWaiting();
+                    if (idle != null) {
+                        preemption.reclaim(idle);
+                        preempted.add(idle.requestId());
+                        needed = kv.blocksNeeded(r.requestId(), target);
+                        continue;
+                    }
+                    // Blocks tied up in waiting requests' loads in flight become reclaimable once
+                    // the loads are reported: wait for that rather than give up r's blocks. Else
+                    // r, readmitted with a load of its own, squeezes the loader once it runs, which
+                    // preempts itself the same way: two requests can take turns forever.
+                    if (preemption.loadInFlightInWaiting()) {
+                        waitForLoads = true;
+                        break;
+                    }
+                }
+                if (victim.scheduledInStep == step) {
+                    victim.scheduledInStep = -1;
+                    int removed = unschedule(victim, scheduled, work);
+                    budget += removed;
+                    total -= removed;
+                }
+                int victimIndex = running.indexOf(victim);
+                preemption.preempt(victim);
+                preempted.add(victim.requestId());
+                if (victim == r) {
+                    selfPreempted = true;
+                    break;
+                }
+                if (victimIndex < i) {
+                    i--;
+                }
+            }
+            if (selfPreempted) {
+                i--;
+                continue;
+            }
+            if (waitForLoads) {
+                waitsForLoads = true;
+                continue;
+            }
+            // Decoding requests need a new block only every blockSize steps: skip the allocation then.
+            int[] newBlocks = NO_BLOCKS;
+            if (needed > 0) {
+                newBlocks = kv.allocate(r.requestId(), target, PrefixHit.NONE);
+                if (newBlocks == null) {
+                    throw new IllegalStateException("allocation failed after preemption freed enough blocks");
+                }
+            }
+            scheduled.add(new ScheduledRequest(r, ScheduledRequest.Kind.CONTINUING, numNew, r.scheduledThrough(),
+                    newBlocks.length == 0 ? BlockIds.empty() : BlockIds.of(newBlocks)));
+            work.add(ScheduledWork.of(r, ScheduledRequest.Kind.CONTINUING, numNew, newBlocks, 0));
+            r.scheduledInStep = step;
+            budget -= numNew;
+            total += numNew;
+        }
+
+        // 2. Waiting requests, only if nothing was preempted (admitting now would thrash) and no
+        // running request waits for blocks (they would take them).
+        List<Request> skipped = new ArrayList<>();
+        List<String> startedAsyncLoads = new ArrayList<>();
+        if (preempted.isEmpty() && !waitsForLoads) {
+            while (!waiting.isEmpty() && budget > 0 && running.size() < config.maxRunningRequests()) {
+                Request r = waiting.removeFirst();
+                if (preempted.contains(r.requestId())) {
+                    // Its blocks were taken back in this step; outputs of this step are stale for it.
+                    skipped.add(r);
+                    continue;
+                }
+                switch (admission.admit(r, budget, scheduled, work)) {
+                    case SKIPPED -> skipped.add(r);
+                    case ASYNC_LOAD -> {
+                        skipped.add(r);
+                        startedAsyncLoads.add(r.requestId());
+                    }
+                    case NO_SPACE -> {
+                        waiting.addFirst(r);
+                        // Nothing runs, so nothing will free blocks: take them back from waiting
+                        // requests behind this one (finished loads waiting for room) and retry.
+                        Request idle = running.isEmpty() ? preemption.reclaimableWaiting() : null;
+                        if (idle != null && idle != r) {
+                            preemption.reclaim(idle);
+                            preempted.add(idle.requestId());
+                        } else {
+                            budget = 0;
+                        }
+                    }
+                    case FAILED -> {
+                        // finished with an error inside admit()
+                    }
+                    case SCHEDULED -> {
+                        r.scheduledInStep = step;
+                        budget -= work.getLast().numTokens();
+                        total += work.getLast().numTokens();
+                    }
+                }
+            }
+        }
+        // Skipped requests keep their place at the head of the queue, in order.
+        for (int i = skipped.size() - 1; i >= 0; i--) {
+            queues.enqueueWaiting(skipped.get(i), true);
+        }
+
+        // 3. The connector's metadata for the step.
+        Set<String> finished = queues.finishedSinceLastSchedule();
+        SchedulerOutput out = new SchedulerOutput(step, scheduled, work, preempted, finished, total);
+        out.setStartedAsyncLoads(startedAsyncLoads);
+        if (!startedAsyncLoads.isEmpty()) {
+            Map<String, int[]> targets = new HashMap<>();
+            for (String id : startedAsyncLoads) {
+                Request r = queues.get(id);
+                if (r != null && transfers.awaitingReceive(id)) {
+                    targets.put(id, loadTargets(r));
+                }
+            }
+            out.setAsyncLoadBlocks(targets);
+        }
+        // Cleared before dropConnectorWork: requests it finishes must reach the next step's
+        // finished ids (workers may report a delayed free only for ids they were given there).
+        finished.clear();
+        if (connector.attached()) {
+            ConnectorMetadata meta = connector.buildConnectorMetadata(out);
+            if (meta == null) {
+                out = dropConnectorWork(out, startedAsyncLoads,
+                        connector.failureReason(ConnectorHook.BUILD_CONNECTOR_METADATA));
+            } else {
+                out.setConnectorMetadata(meta);
+            }
+        }
+        advance(out);
+        return out;
+    }
+
+    /** The blocks of an asynchronous load's external range: from the confirmed (hit) to the scheduled positions. */
+    private int[] loadTargets(Request r) {
+        int from = r.numComputedTokens() / blockSize;
+        int to = ceilDiv(r.scheduledThrough(), blockSize);
+        int[] ids = new int[Math.max(0, to - from)];
+        for (int i = from; i < to; i++) {
+            ids[i - from] = kv.blockAt(r.requestId(), i);
+        }
+        return ids;
+    }
+
+    /** Takes {@code victim}'s entry out of the step being planned; returns the tokens it had. */
+    private static int unschedule(Request victim, List<ScheduledRequest> scheduled, List<ScheduledWork> work) {
+        for (int i = 0; i < work.size(); i++) {
+            if (work.get(i).requestId().equals(victim.requestId())) {
+                scheduled.remove(i);
+                return work.remove(i).numTokens();
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * {@code buildConnectorMetadata} threw, so no worker learns of this step's loads: every request
+     * that relied on the connector in this step fails (its blocks can be freed at once, since no
+     * copy was started), the rest of the step runs.
+     */
+    private SchedulerOutput dropConnectorWork(SchedulerOutput out, List<String> startedAsyncLoads, String reason) {
+        List<ScheduledRequest> keptScheduled = new ArrayList<>();
+        List<ScheduledWork> keptWork = new ArrayList<>();
+        for (int i = 0; i < out.work().size(); i++) {
+            ScheduledWork w = out.work().get(i);
+            if (w.externalTokens() > 0) {
+                queues.finish(queues.get(w.requestId()), RequestStatus.FINISHED_ERROR, reason);
+            } else {
+                keptScheduled.add(out.scheduledRequests().get(i));
+                keptWork.add(w);
+            }
+        }
+        for (String id : startedAsyncLoads) {
+            Request r = queues.get(id);
+            transfers.stopAwaitingReceive(id);
+            queues.finish(r, RequestStatus.FINISHED_ERROR, reason);
+        }
+        int total = 0;
+        for (ScheduledWork w : keptWork) {
+            total += w.numTokens();
+        }
+        return new SchedulerOutput(out.step(), keptScheduled, keptWork, out.preemptedRequestIds(),
+                out.finishedRequestIds(), total);
+    }
+
+    /** Moves every scheduled request's position past this step and adds placeholders. */
+    private void advance(SchedulerOutput out) {
+        List<ScheduledWork> work = out.work();
+        for (int i = 0; i < work.size(); i++) {
+            ScheduledWork w = work.get(i);
+            Request r = (Request) out.scheduledRequests().get(i).request();
+            r.setScheduledThrough(w.start() + w.numTokens());
+            if (config.asyncScheduling() && w.samples()) {
+                r.addPlaceholder();
+            }
+        }
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+}

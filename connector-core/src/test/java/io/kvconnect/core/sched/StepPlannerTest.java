@@ -1,0 +1,173 @@
+package io.kvconnect.core.sched;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvconnect.api.scheduler.MatchResult;
+import io.kvconnect.api.scheduler.RequestStatus;
+import io.kvconnect.api.scheduler.ScheduledRequest;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Planning one step: running requests first within the token budget, preemption when blocks run
+ * out, admission of waiting requests only when nothing was preempted, and the connector's metadata.
+ */
+class StepPlannerTest {
+    /** Token 7 for every request that samples in {@code out}. */
+    private static StepResult sampled(SchedulerOutput out) {
+        Map<String, Integer> tokens = new HashMap<>();
+        for (ScheduledWork w : out.work()) {
+            if (w.samples()) {
+                tokens.put(w.requestId(), 7);
+            }
+        }
+        return StepResult.tokensOnly(tokens);
+    }
+
+    private static List<String> ids(SchedulerOutput out) {
+        return out.work().stream().map(ScheduledWork::requestId).toList();
+    }
+
+    private static SchedulerConfig config(int budget, int maxRunning, int chunk, boolean async) {
+        return new SchedulerConfig(budget, maxRunning, chunk, SchedulingPolicy.FCFS, async,
+                LoadFailurePolicy.RECOMPUTE);
+    }
+
+    @Test
+    void runningRequestsComeFirstAndWaitingOnesFillTheRestOfTheBudget() {
+        try (Parts p = new Parts(config(5, 8, 64, false), 16, null)) {
+            p.arrive("a", 6, 4);
+            SchedulerOutput first = p.schedule();
+            p.applier.apply(first, sampled(first));
+            p.arrive("b", 8, 4);
+            p.arrive("c", 8, 4);
+
+            SchedulerOutput second = p.schedule();
+
+            // a decodes one token; b finds its first block in the prefix cache (a's) and computes
+            // the other 4 of its prompt, the rest of the budget.
+            assertEquals(List.of("a", "b"), ids(second));
+            assertEquals(1, second.work().get(0).numTokens());
+            assertEquals(ScheduledRequest.Kind.CONTINUING, second.work().get(0).kind());
+            assertEquals(4, second.work().get(1).start());
+            assertEquals(4, second.work().get(1).numTokens());
+            assertEquals(5, second.totalScheduledTokens());
+            assertEquals("c", p.queues.waiting().getFirst().requestId(), "c keeps its place");
+        }
+    }
+
+    @Test
+    void aLongPromptIsComputedInChunks() {
+        try (Parts p = new Parts(config(64, 8, 8, false), 16, null)) {
+            p.arrive("r", 20, 4);
+
+            SchedulerOutput first = p.schedule();
+            p.applier.apply(first, sampled(first));
+            SchedulerOutput second = p.schedule();
+
+            assertEquals(8, first.work().getFirst().numTokens());
+            assertFalse(first.work().getFirst().samples());
+            assertEquals(8, second.work().getFirst().start());
+            assertEquals(8, second.work().getFirst().numTokens());
+        }
+    }
+
+    @Test
+    void whenBlocksRunOutTheLastAdmittedIsPreemptedAndNobodyIsAdmitted() {
+        // Four blocks: a and b take two each; a's next token needs a third.
+        try (Parts p = new Parts(config(64, 8, 64, false), 4, null)) {
+            p.arrive("a", 8, 4);
+            p.arrive("b", 7, 4);
+            SchedulerOutput first = p.schedule();
+            p.applier.apply(first, sampled(first));
+            p.arrive("c", 2, 4);
+
+            SchedulerOutput second = p.schedule();
+
+            assertEquals(Set.of("b"), second.preemptedRequestIds());
+            assertEquals(List.of("a"), ids(second));
+            Request b = p.queues.get("b");
+            assertEquals(RequestStatus.PREEMPTED, b.status());
+            assertEquals(List.of("b", "c"), p.queues.waiting().stream().map(Request::requestId).toList(),
+                    "nothing was admitted in a step that preempted");
+        }
+    }
+
+    @Test
+    void theRunningLimitStopsAdmission() {
+        try (Parts p = new Parts(config(64, 1, 64, false), 16, null)) {
+            p.arrive("a", 4, 4);
+            p.arrive("b", 4, 4);
+
+            assertEquals(List.of("a"), ids(p.schedule()));
+        }
+    }
+
+    @Test
+    void underAsynchronousSchedulingAPlaceholderStandsForEachTokenInFlight() {
+        try (Parts p = new Parts(config(64, 8, 64, true), 16, null)) {
+            Request r = p.arrive("r", 6, 4);
+
+            SchedulerOutput first = p.schedule();
+            SchedulerOutput second = p.schedule();
+
+            assertEquals(1, first.work().size());
+            assertEquals(6, second.work().getFirst().start(), "the next step computes the token in flight");
+            assertEquals(0, second.work().getFirst().tokens().length, "which only the workers know yet");
+            assertEquals(2, r.numOutputPlaceholders());
+            assertEquals(7, r.scheduledThrough());
+        }
+    }
+
+    @Test
+    void finishedRequestsAreToldToTheWorkersInTheNextStepOnce() {
+        try (Parts p = new Parts(config(64, 8, 64, false), 16, null)) {
+            p.arrive("r", 4, 1);
+            SchedulerOutput first = p.schedule();
+            p.applier.apply(first, sampled(first));
+
+            assertEquals(Set.of("r"), p.schedule().finishedRequestIds());
+            assertEquals(Set.of(), p.schedule().finishedRequestIds());
+        }
+    }
+
+    @Test
+    void aFailedMetadataBuildFailsTheRequestsThatNeededTheConnectorAndRunsTheRest() {
+        ScriptedConnector connector = new ScriptedConnector();
+        connector.offer = r -> r.requestId().equals("loads") ? MatchResult.sync(8) : MatchResult.none();
+        connector.throwing.add(ConnectorHook.BUILD_CONNECTOR_METADATA);
+        try (Parts p = new Parts(config(64, 8, 64, false), 16, connector)) {
+            Request loads = p.arrive("loads", 12, 4);
+            p.arrive("plain", 6, 4);
+
+            SchedulerOutput out = p.schedule();
+
+            assertEquals(List.of("plain"), ids(out));
+            assertEquals(6, out.totalScheduledTokens());
+            assertEquals(RequestStatus.FINISHED_ERROR, loads.status());
+            RequestUpdate.Finished f = (RequestUpdate.Finished) p.outbox.takeUpdates().getFirst();
+            assertTrue(f.reason().contains("buildConnectorMetadata"), f.reason());
+            assertEquals(Set.of("loads"), p.schedule().finishedRequestIds(), "the next step tells the workers");
+        }
+    }
+
+    @Test
+    void theBlocksAnAsynchronousLoadMustFillGoToTheWorkers() {
+        ScriptedConnector connector = new ScriptedConnector();
+        connector.offer = r -> MatchResult.async(8);
+        try (Parts p = new Parts(config(64, 8, 64, false), 16, connector)) {
+            p.arrive("r", 12, 4);
+
+            SchedulerOutput out = p.schedule();
+
+            assertEquals(List.of("r"), out.startedAsyncLoads());
+            assertEquals(2, out.asyncLoadBlocks().get("r").length);
+            assertFalse(out.hasWork());
+        }
+    }
+}
