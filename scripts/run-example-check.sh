@@ -172,7 +172,7 @@ check "... every KV read on both engines verifies" "$WORK/disagg-tcp.txt" "KV ve
 check "... over the TCP transport" "$WORK/disagg-tcp.txt" "transport                            tcp"
 check "... with exit status 0" "$WORK/disagg-tcp.txt" "exit status 0"
 
-# The soak command (issue 7): random streams with aborts, preemptions and injected copy faults
+# The soak command: random streams with aborts, preemptions and injected copy faults
 # through the offload tier and through a multi of two tiers; nothing may leak or change an output.
 status=0; "$ROOT/kvconnect" soak --config "$WORK/offload.json" --rounds 6 \
   --faults copy_fail=0.05,copy_stall=0.05,stall_ms=2,late_errors=0.5 >"$WORK/soak.txt" 2>/dev/null || status=$?

@@ -42,7 +42,7 @@ class ArchitectureTest {
             .should().beAnnotatedWith(Stability.class)
             .because("connector authors must see how far they can rely on each API type");
 
-    // connector-offload has classes (issue 4), so its rule must not pass vacuously: no allowEmptyShould.
+    // connector-offload has classes, so its rule must not pass vacuously: no allowEmptyShould.
     @ArchTest
     static final ArchRule offloadPluginDependsOnTheApiOnly = classes()
             .that().resideInAPackage("io.kvconnect.offload..")
@@ -57,7 +57,7 @@ class ArchitectureTest {
             .should().haveSimpleName("OffloadConnectorProvider")
             .because("only the provider is the plugin's entry point; everything else is package-private");
 
-    // connector-multi has classes (issue 5), so its rules must not pass vacuously either.
+    // connector-multi has classes, so its rules must not pass vacuously either.
     @ArchTest
     static final ArchRule multiPluginDependsOnTheApiOnly = classes()
             .that().resideInAPackage("io.kvconnect.multi..")
@@ -78,7 +78,7 @@ class ArchitectureTest {
             .should().dependOnClassesThat().resideInAPackage("java.lang.reflect..")
             .because("a composite forwards each hook explicitly (a test checks every API method is handled)");
 
-    // connector-nixl-like has classes (issue 6): its rules must not pass vacuously either. It uses
+    // connector-nixl-like has classes: its rules must not pass vacuously either. It uses
     // javax.crypto (java.base) for the handshake's HMAC, SLF4J for its logs, and JUCX (UCX's Java
     // binding, org.openucx.jucx) for its UCX backend; no other library.
     @ArchTest

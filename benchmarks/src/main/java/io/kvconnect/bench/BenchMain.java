@@ -161,7 +161,7 @@ public final class BenchMain {
     }
 
     private static final String COPY = CopyBandwidthBenchmark.class.getName() + ".copy";
-    /** Blocks of at least this size must reach this share of the plain copy (issue 4's target). */
+    /** Blocks of at least this size must reach this share of the plain copy (the offload tier's bandwidth target). */
     static final int BANDWIDTH_TARGET_KIB = 256;
     static final double BANDWIDTH_TARGET_RATIO = 0.9;
 

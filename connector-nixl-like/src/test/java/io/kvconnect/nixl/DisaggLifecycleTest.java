@@ -25,7 +25,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Prefill/decode lifecycles through two real engines connected by the nixl-like connector over
- * TCP on loopback (scenarios of vllm-kv-connector.md sections 2.4 to 2.6 and 6): every decode
+ * TCP on loopback (aborts on either side, a decode engine too small for all requests at once,
+ * preemption after receipt, mismatched shapes, lost and duplicate notifications): every decode
  * output must equal a single engine's, no KV read may be wrong, and both engines must drain with
  * nothing held.
  */

@@ -11,7 +11,7 @@ import java.util.function.Predicate;
  * a B1 ghost hit and shrinks on a B2 ghost hit.
  *
  * <p>Unlike the reference engine's ARC, which gives up when T2 has no eligible block even though
- * T1 has one (§9.7 of the reference notes), eviction falls back to the other list, so it finds a
+ * T1 has one, eviction falls back to the other list, so it finds a
  * victim whenever any held block is eligible.
  */
 final class ArcPolicy implements EvictionPolicy {

@@ -45,8 +45,8 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Nothing is left in this class for the engine to read back after a call.
  *
- * <p>Connector hooks are called at the points the reference engine calls them (see
- * {@code vllm-kv-connector.md} §2), through a guard: a throwing hook fails the requests it was
+ * <p>Connector hooks are called at the points the reference engine calls them (the step is
+ * described in {@code docs/engine.md}), through a guard: a throwing hook fails the requests it was
  * about, with the exception as the reason, and the engine goes on.
  *
  * <p><b>Thread.</b> One thread (the engine thread) calls every method.
