@@ -31,8 +31,9 @@ module kvconnect.core {
     //
     // What each friend takes from each package:
     //   cli       tools: the root command (Main.execute with extra commands), the EngineOptions mixin
-    //   config    tools: the configuration of soak, disagg and serve (EngineConfig, ConnectorEntry)
-    //   engine    testkit: Engine, EngineSetup, EngineInvariants, Pacing; tools: serve's Engine
+    //   config    tools: the configuration of soak, disagg and serve (EngineConfig, ConnectorEntry);
+    //             testkit: EngineConfig and Pacing of the kit's engines
+    //   engine    testkit: Engine, EngineSetup, EngineInvariants; tools: serve's Engine
     //   exec      testkit: the executor's copy counts in the kit's and the soak's reports
     //   memory    testkit: CopyFaults, the copy service's fault hook the kit injects through
     //   model     testkit: ModelCost of the kit's engines
@@ -42,7 +43,7 @@ module kvconnect.core {
     //             tools: RequestUpdate (serve)
     //   workload  both: the synthetic chat workload; tools: disagg's prompts and Percentiles
     exports io.kvconnect.core.cli to kvconnect.tools;
-    exports io.kvconnect.core.config to kvconnect.tools;
+    exports io.kvconnect.core.config to kvconnect.testkit, kvconnect.tools;
     exports io.kvconnect.core.engine to kvconnect.testkit, kvconnect.tools;
     exports io.kvconnect.core.exec to kvconnect.testkit;
     exports io.kvconnect.core.memory to kvconnect.testkit;

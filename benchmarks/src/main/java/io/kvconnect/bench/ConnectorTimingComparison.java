@@ -5,7 +5,7 @@ import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineSetup;
-import io.kvconnect.core.engine.Pacing;
+import io.kvconnect.core.config.Pacing;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.run.WorkloadDriver;

@@ -28,7 +28,7 @@ import java.util.concurrent.Executors;
  * A storage tier that takes {@code readMillis} of wall time per load, as a disk would: either
  * inline on the worker thread (a synchronous load) or on a thread of its own (an asynchronous
  * load, the request waiting meanwhile). It exists to show how the engine times a connector's own
- * threads ({@link io.kvconnect.core.engine.Pacing}); it keeps one worker, stores a finished
+ * threads ({@link io.kvconnect.core.config.Pacing}); it keeps one worker, stores a finished
  * request's confirmed blocks (the engine frees them once the store is done) and never evicts.
  */
 final class SlowTierConnector {

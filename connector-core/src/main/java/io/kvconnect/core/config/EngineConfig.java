@@ -2,7 +2,6 @@ package io.kvconnect.core.config;
 
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.LayoutKind;
-import io.kvconnect.core.engine.Pacing;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.SchedulerConfig;

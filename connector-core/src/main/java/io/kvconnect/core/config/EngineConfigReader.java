@@ -29,7 +29,6 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import io.kvconnect.core.engine.Pacing;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,5 +1,6 @@
 package io.kvconnect.core.engine;
 
+import io.kvconnect.core.config.Pacing;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.core.exec.Executor;

@@ -1,5 +1,6 @@
 package io.kvconnect.core.engine;
 
+import io.kvconnect.core.config.Pacing;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.worker.LayoutKind;

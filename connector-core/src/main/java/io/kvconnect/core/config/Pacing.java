@@ -1,4 +1,4 @@
-package io.kvconnect.core.engine;
+package io.kvconnect.core.config;
 
 /**
  * Whether an engine step lasts, in wall time, at least the time it models.
