@@ -6,12 +6,11 @@ import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.ModelShape;
-import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineInvariants;
 import io.kvconnect.core.engine.EngineSetup;
-import io.kvconnect.core.config.Pacing;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.run.EngineFactory;
@@ -526,8 +525,8 @@ public final class ConnectorConformance {
         var stats = engine.scheduler().stats();
         var ex = engine.executor();
         return new ConformanceResult.Exercised(stats.connectorHits(),
-                ex.blocksCopied(CopyFaults.Direction.FROM_HOST) / engine.setup().workers(),
-                ex.blocksCopied(CopyFaults.Direction.TO_HOST) / engine.setup().workers(), stats.preemptions(),
+                ex.blocksCopied(CopyFaults.Direction.FROM_HOST) / engine.setup().config().workers(),
+                ex.blocksCopied(CopyFaults.Direction.TO_HOST) / engine.setup().config().workers(), stats.preemptions(),
                 stats.loadFailures());
     }
 
@@ -553,8 +552,9 @@ public final class ConnectorConformance {
             sides = Optional.of(wrapped);
         }
         // The copy faults hit only the run with the connector: the baseline must be fault-free.
-        return new EngineSetup(MODEL, BLOCK_SIZE, GPU_BLOCKS, run.workers(), scheduler, LayoutKind.PER_LAYER, true,
-                run.cost(), sides, withConnector ? run.copies() : CopyFaults.NONE, true, EOS_RATE, Pacing.OFF);
+        EngineConfig config = EngineConfig.builder(MODEL, BLOCK_SIZE, GPU_BLOCKS, run.workers(), scheduler)
+                .cost(run.cost()).eosRate(EOS_RATE).build();
+        return new EngineSetup(config, sides, withConnector ? run.copies() : CopyFaults.NONE, true);
     }
 
     /** {@code n} random token ids of the kit's vocabulary (1 to 31 999). */

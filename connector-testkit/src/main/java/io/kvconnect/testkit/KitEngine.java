@@ -8,13 +8,11 @@ import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.common.TransferParams;
-import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineInvariants;
 import io.kvconnect.core.engine.EngineSetup;
-import io.kvconnect.core.config.Pacing;
 import io.kvconnect.core.memory.CopyFaults;
-import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.run.EngineFactory;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.RequestUpdate;
@@ -192,9 +190,9 @@ public final class KitEngine implements AutoCloseable {
             FaultInjector late = new FaultInjector(new FaultPlan(0, 0, 0, 0, 1), 1);
             return created.wrap(s -> s, w -> new FaultyWorkerConnector(w, late));
         });
-        return new KitEngine(new Engine(new EngineSetup(MODEL, o.blockSize(), o.gpuBlocks(), o.workers(), scheduler,
-                LayoutKind.PER_LAYER, true, ModelCost.defaults(), sides, CopyFaults.NONE, true, o.eosRate(),
-                Pacing.OFF)));
+        EngineConfig engineConfig = EngineConfig.builder(MODEL, o.blockSize(), o.gpuBlocks(), o.workers(), scheduler)
+                .eosRate(o.eosRate()).build();
+        return new KitEngine(new Engine(new EngineSetup(engineConfig, sides, CopyFaults.NONE, true)));
     }
 
     /** Adds a request with transfer parameters (empty for none). */

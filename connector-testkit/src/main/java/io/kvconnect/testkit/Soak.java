@@ -7,13 +7,11 @@ import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.scheduler.RequestStatus;
-import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineInvariants;
 import io.kvconnect.core.engine.EngineSetup;
-import io.kvconnect.core.config.Pacing;
 import io.kvconnect.core.memory.CopyFaults;
-import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.run.EngineFactory;
 import io.kvconnect.core.sched.ConnectorErrorPolicy;
 import io.kvconnect.core.sched.LoadFailurePolicy;
@@ -320,8 +318,8 @@ public final class Soak {
         var metrics = engine.metrics();
         t.discardedWrongReads += metrics.discardedWrongReads();
         t.hitTokens += stats.connectorHits();
-        t.blocksLoaded += engine.executor().blocksCopied(CopyFaults.Direction.FROM_HOST) / engine.setup().workers();
-        t.blocksStored += engine.executor().blocksCopied(CopyFaults.Direction.TO_HOST) / engine.setup().workers();
+        t.blocksLoaded += engine.executor().blocksCopied(CopyFaults.Direction.FROM_HOST) / engine.setup().config().workers();
+        t.blocksStored += engine.executor().blocksCopied(CopyFaults.Direction.TO_HOST) / engine.setup().config().workers();
         if (metrics.mismatches() > 0) {
             t.problem(mode + ": " + metrics.mismatches() + " KV read(s) had wrong content and their output was used");
         }
@@ -395,8 +393,7 @@ public final class Soak {
         // A pool that holds every request at once: the reference must not depend on preemption.
         SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, async,
                 LoadFailurePolicy.FAIL);
-        return new EngineSetup(MODEL, BLOCK_SIZE, 4096, workers, scheduler, LayoutKind.PER_LAYER, true,
-                ModelCost.defaults(), Optional.empty(), CopyFaults.NONE, false, EOS_RATE, Pacing.OFF);
+        return EngineSetup.of(EngineConfig.builder(MODEL, BLOCK_SIZE, 4096, workers, scheduler).eosRate(EOS_RATE).build());
     }
 
     private EngineSetup setup(boolean async, int workers, LoadFailurePolicy policy, FaultInjector injector) {
@@ -408,7 +405,8 @@ public final class Soak {
         Optional<EngineSetup.ConnectorSides> sides = Optional.of(EngineFactory.sides(provider, config, info, catalog,
                 clock).wrap(s -> new FaultySchedulerConnector(s, injector), w -> new FaultyWorkerConnector(w, injector)));
         CopyFaults copies = plan.copyFailRate() > 0 || plan.copyStallRate() > 0 ? injector : CopyFaults.NONE;
-        return new EngineSetup(MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, scheduler, LayoutKind.PER_LAYER, true,
-                ModelCost.defaults(), sides, copies, true, EOS_RATE, Pacing.OFF);
+        EngineConfig config = EngineConfig.builder(MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, scheduler)
+                .eosRate(EOS_RATE).build();
+        return new EngineSetup(config, sides, copies, true);
     }
 }

@@ -2,6 +2,7 @@ package io.kvconnect.core.config;
 
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.core.memory.HostMemoryBudget;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.SchedulerConfig;
@@ -11,7 +12,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The engine's validated configuration, read by {@link EngineConfigReader}.
+ * The engine's configuration: the one record of everything an engine is made of, read from a file
+ * by {@link EngineConfigReader} or built in code with {@link #builder}. What an engine is given
+ * beyond its configuration (the connector's objects, test hooks) is in {@code EngineSetup}.
  *
  * @param model the model's KV shape
  * @param blockSize tokens per KV block
@@ -50,8 +53,21 @@ public record EngineConfig(
         long hostMemoryBudget,
         long kvMemoryLimit) {
 
-    /** Checks for nulls; ranges are checked by the reader, which knows the field paths. */
+    /**
+     * Checks what every engine needs. The reader checks ranges first, with the field paths in its
+     * messages; these checks catch a configuration built in code.
+     */
     public EngineConfig {
+        if (blockSize <= 0 || gpuBlocks <= 0 || workers <= 0) {
+            throw new IllegalArgumentException("block size, GPU blocks and workers must be positive, got "
+                    + blockSize + ", " + gpuBlocks + ", " + workers);
+        }
+        if (!(eosRate >= 0 && eosRate <= 1)) {
+            throw new IllegalArgumentException("the end-of-sequence rate must be in [0, 1], got " + eosRate);
+        }
+        if (hostMemoryBudget < 0) {
+            throw new IllegalArgumentException("the host memory budget cannot be negative, got " + hostMemoryBudget);
+        }
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(scheduler, "scheduler");
         Objects.requireNonNull(kvLayout, "kvLayout");
@@ -74,12 +90,140 @@ public record EngineConfig(
 
     /** A copy without a connector (the baseline run of a comparison). */
     public EngineConfig withoutConnector() {
-        return withConnector(Optional.empty());
+        return toBuilder().connector(Optional.empty()).build();
     }
 
     /** A copy with another connector. */
     public EngineConfig withConnector(Optional<ConnectorEntry> entry) {
-        return new EngineConfig(model, blockSize, gpuBlocks, workers, scheduler, kvLayout, verifyKv, cost,
-                pluginsDirectory, trustedPlugins, entry, eosRate, pacing, hostMemoryBudget, kvMemoryLimit);
+        return toBuilder().connector(entry).build();
+    }
+
+    /**
+     * A builder with the given shape and the defaults of an engine built in code: per-layer KV,
+     * verification on, the default cost, no connector, requests that end only at their length cap
+     * ({@code eosRate} 0), no pacing, the machine's default host memory budget and no KV memory
+     * limit. A configuration file's defaults differ where a served engine wants other values (stop
+     * tokens, pacing of loads); {@link EngineConfigReader} documents them.
+     */
+    public static Builder builder(ModelShape model, int blockSize, int gpuBlocks, int workers, SchedulerConfig scheduler) {
+        return new Builder(model, blockSize, gpuBlocks, workers, scheduler);
+    }
+
+    /** A builder that starts from this configuration. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Builds an {@link EngineConfig}; not thread-safe. Each setter replaces one component. */
+    public static final class Builder {
+        private ModelShape model;
+        private int blockSize;
+        private int gpuBlocks;
+        private int workers;
+        private SchedulerConfig scheduler;
+        private LayoutKind kvLayout = LayoutKind.PER_LAYER;
+        private boolean verifyKv = true;
+        private ModelCost cost = ModelCost.defaults();
+        private Path pluginsDirectory = Path.of("plugins");
+        private Set<String> trustedPlugins = Set.of();
+        private Optional<ConnectorEntry> connector = Optional.empty();
+        private double eosRate;
+        private Pacing pacing = Pacing.OFF;
+        private long hostMemoryBudget = HostMemoryBudget.defaultBytes();
+        private long kvMemoryLimit = Long.MAX_VALUE;
+
+        private Builder(ModelShape model, int blockSize, int gpuBlocks, int workers, SchedulerConfig scheduler) {
+            this.model = model;
+            this.blockSize = blockSize;
+            this.gpuBlocks = gpuBlocks;
+            this.workers = workers;
+            this.scheduler = scheduler;
+        }
+
+        private Builder(EngineConfig c) {
+            this(c.model, c.blockSize, c.gpuBlocks, c.workers, c.scheduler);
+            kvLayout = c.kvLayout;
+            verifyKv = c.verifyKv;
+            cost = c.cost;
+            pluginsDirectory = c.pluginsDirectory;
+            trustedPlugins = c.trustedPlugins;
+            connector = c.connector;
+            eosRate = c.eosRate;
+            pacing = c.pacing;
+            hostMemoryBudget = c.hostMemoryBudget;
+            kvMemoryLimit = c.kvMemoryLimit;
+        }
+
+        /** The model's KV shape. */
+        public Builder model(ModelShape m) {
+            model = m;
+            return this;
+        }
+
+        /** Usable KV blocks per worker. */
+        public Builder gpuBlocks(int n) {
+            gpuBlocks = n;
+            return this;
+        }
+
+        /** Tensor-parallel workers. */
+        public Builder workers(int n) {
+            workers = n;
+            return this;
+        }
+
+        /** Scheduler limits and modes. */
+        public Builder scheduler(SchedulerConfig s) {
+            scheduler = s;
+            return this;
+        }
+
+        /** The workers' KV memory layout. */
+        public Builder kvLayout(LayoutKind layout) {
+            kvLayout = layout;
+            return this;
+        }
+
+        /** Whether the model checks every KV read. */
+        public Builder verifyKv(boolean verify) {
+            verifyKv = verify;
+            return this;
+        }
+
+        /** The modelled compute cost. */
+        public Builder cost(ModelCost c) {
+            cost = c;
+            return this;
+        }
+
+        /** The selected connector, if any. */
+        public Builder connector(Optional<ConnectorEntry> entry) {
+            connector = entry;
+            return this;
+        }
+
+        /** The probability per sampled position of end-of-sequence, in [0, 1]. */
+        public Builder eosRate(double rate) {
+            eosRate = rate;
+            return this;
+        }
+
+        /** Whether steps last their modelled time in wall time. */
+        public Builder pacing(Pacing p) {
+            pacing = p;
+            return this;
+        }
+
+        /** Bytes of host memory the connector's workers may take together. */
+        public Builder hostMemoryBudget(long bytes) {
+            hostMemoryBudget = bytes;
+            return this;
+        }
+
+        /** The configuration; the record's constructor checks it. */
+        public EngineConfig build() {
+            return new EngineConfig(model, blockSize, gpuBlocks, workers, scheduler, kvLayout, verifyKv, cost,
+                    pluginsDirectory, trustedPlugins, connector, eosRate, pacing, hostMemoryBudget, kvMemoryLimit);
+        }
     }
 }

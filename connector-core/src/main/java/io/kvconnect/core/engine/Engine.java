@@ -1,6 +1,5 @@
 package io.kvconnect.core.engine;
 
-import io.kvconnect.core.config.Pacing;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.core.exec.Executor;
@@ -79,12 +78,12 @@ public final class Engine implements AutoCloseable {
      */
     public Engine(EngineSetup setup) {
         this.setup = setup;
-        BlockPool pool = new BlockPool(setup.gpuBlocks() + 1, setup.blockSize(), true);
+        BlockPool pool = new BlockPool(setup.config().gpuBlocks() + 1, setup.config().blockSize(), true);
         SchedulerConnector sc = setup.connector().map(EngineSetup.ConnectorSides::scheduler).orElse(null);
         String name = setup.connector().map(EngineSetup.ConnectorSides::name).orElse(null);
-        this.hookTimer = sc == null ? null : new HookTimer(name, setup.scheduler().hookTimeout().toNanos());
+        this.hookTimer = sc == null ? null : new HookTimer(name, setup.config().scheduler().hookTimeout().toNanos());
         try {
-            this.scheduler = new Scheduler(setup.scheduler(), pool, sc, name, setup.workers(), System::nanoTime,
+            this.scheduler = new Scheduler(setup.config().scheduler(), pool, sc, name, setup.config().workers(), System::nanoTime,
                     hookTimer);
         } catch (RuntimeException | Error e) {
             if (hookTimer != null) {
@@ -94,10 +93,10 @@ public final class Engine implements AutoCloseable {
         }
         Executor ex;
         try {
-            ex = new Executor(setup.model(), setup.workers(), setup.gpuBlocks() + 1, setup.blockSize(), setup.layout(),
-                    rank -> setup.connector().map(c -> c.workers().apply(rank)).orElse(null), setup.verify(),
-                    setup.eosRate(), setup.copyFaults(), name == null ? "none" : name, hookTimer, pool.grants(),
-                    new HostMemoryBudget(setup.hostMemoryBudget()));
+            ex = new Executor(setup.config().model(), setup.config().workers(), setup.config().gpuBlocks() + 1, setup.config().blockSize(), setup.config().kvLayout(),
+                    rank -> setup.connector().map(c -> c.workers().apply(rank)).orElse(null), setup.config().verifyKv(),
+                    setup.config().eosRate(), setup.copyFaults(), name == null ? "none" : name, hookTimer, pool.grants(),
+                    new HostMemoryBudget(setup.config().hostMemoryBudget()));
         } catch (RuntimeException | Error e) {
             scheduler.shutdown();
             if (hookTimer != null) {
@@ -161,7 +160,7 @@ public final class Engine implements AutoCloseable {
 
         // 3. Collect and 4. apply.
         StepOutcome outcome = null;
-        if (setup.scheduler().asyncScheduling() && out.hasWork()) {
+        if (setup.config().scheduler().asyncScheduling() && out.hasWork()) {
             // Pipeline: apply the previous step's output while this one runs.
             if (inFlight != null) {
                 outcome = collectAndApply(inFlight, updates);
@@ -210,7 +209,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private boolean paces() {
-        return switch (setup.pacing()) {
+        return switch (setup.config().pacing()) {
             case OFF -> false;
             case ALWAYS -> true;
             case LOADS -> !scheduler.view().heldForReceiving().isEmpty();
@@ -303,7 +302,7 @@ public final class Engine implements AutoCloseable {
                 context += w.start() + w.numTokens();
             }
         }
-        return setup.cost().stepSeconds(prefill, decode, context);
+        return setup.config().cost().stepSeconds(prefill, decode, context);
     }
 
     /** Runs steps until nothing is left to do; returns every update. */

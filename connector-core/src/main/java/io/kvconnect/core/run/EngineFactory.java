@@ -39,9 +39,7 @@ public final class EngineFactory {
         EngineInfo info = new EngineInfo("engine-" + UUID.randomUUID(), config.model(), config.blockSize(),
                 config.gpuBlocks(), config.workers(), config.asyncScheduling());
         Optional<EngineSetup.ConnectorSides> sides = config.connector().map(entry -> sides(entry, registry, info));
-        EngineSetup setup = new EngineSetup(config.model(), config.blockSize(), config.gpuBlocks(), config.workers(),
-                config.scheduler(), config.kvLayout(), config.verifyKv(), config.cost(), sides, CopyFaults.NONE,
-                checkInvariants, config.eosRate(), config.pacing(), config.hostMemoryBudget());
+        EngineSetup setup = new EngineSetup(config, sides, CopyFaults.NONE, checkInvariants);
         try {
             return new Engine(setup);
         } catch (RuntimeException e) {

@@ -44,8 +44,8 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         run.put("wall time [s]", round(wallSeconds, 2));
         run.put("modelled time [s]", round(engine.now(), 2));
         run.put("steps", m.steps());
-        run.put("workers", engine.setup().workers());
-        run.put("scheduling", engine.setup().scheduler().asyncScheduling() ? "async" : "sync");
+        run.put("workers", engine.setup().config().workers());
+        run.put("scheduling", engine.setup().config().scheduler().asyncScheduling() ? "async" : "sync");
         sections.put("run", run);
 
         Map<String, Object> requests = new LinkedHashMap<>();
@@ -74,7 +74,7 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
 
         Map<String, Object> moved = new LinkedHashMap<>();
         var ex = engine.executor();
-        int workers = engine.setup().workers();
+        int workers = engine.setup().config().workers();
         for (Direction d : Direction.values()) {
             String name = d == Direction.TO_HOST ? "GPU->host" : "host->GPU";
             long bytes = ex.bytesCopied(d);
@@ -93,14 +93,14 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
 
         Map<String, Object> verify = new LinkedHashMap<>();
         var model = ex.modelCounters();
-        verify.put("enabled", engine.setup().verify());
+        verify.put("enabled", engine.setup().config().verifyKv());
         verify.put("verified block reads", model.verifiedBlockReads());
         verify.put("mismatches", m.mismatches());
         verify.put("  wrong loads", m.mismatchesByKind().wrongLoads());
         verify.put("  contaminated", m.mismatchesByKind().contaminated());
         verify.put("  overwritten", m.mismatchesByKind().overwritten());
         verify.put("wrong reads in discarded steps", m.discardedWrongReads());
-        verify.put("result", !engine.setup().verify() ? "off" : m.mismatches() == 0 ? "OK" : "FAILED");
+        verify.put("result", !engine.setup().config().verifyKv() ? "off" : m.mismatches() == 0 ? "OK" : "FAILED");
         verify.put("output digest", digest(m.outputs()));
         sections.put("KV verification", verify);
 

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ConnectorDisableTest {
     private static EngineSetup disabling(int gpuBlocks, int workers, boolean async) {
         EngineSetup s = ConnectorTestSupport.setup(gpuBlocks, workers, async, LoadFailurePolicy.FAIL);
-        return s.withScheduler(s.scheduler().withConnectorErrors(ConnectorErrorPolicy.DISABLE));
+        return s.withConfig(c -> c.scheduler(s.config().scheduler().withConnectorErrors(ConnectorErrorPolicy.DISABLE)));
     }
 
     @ParameterizedTest

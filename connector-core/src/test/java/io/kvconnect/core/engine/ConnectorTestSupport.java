@@ -42,7 +42,7 @@ final class ConnectorTestSupport {
     /** An engine setup without a connector. */
     static EngineSetup setup(int gpuBlocks, int workers, boolean async, LoadFailurePolicy policy) {
         EngineSetup s = TestEngines.setup(gpuBlocks, workers, async);
-        return s.withScheduler(s.scheduler().withLoadFailurePolicy(policy));
+        return s.withConfig(c -> c.scheduler(s.config().scheduler().withLoadFailurePolicy(policy)));
     }
 
     /** {@code base} with {@code connector} wired in. */

@@ -49,7 +49,7 @@ class ConnectorWatchdogTest {
 
     private static EngineSetup setup(int workers, boolean async, LoadFailurePolicy policy, ConnectorErrorPolicy errors) {
         EngineSetup s = ConnectorTestSupport.setup(64, workers, async, policy);
-        return s.withScheduler(s.scheduler().withConnectorErrors(errors).withConnectorTimeout(TIMEOUT));
+        return s.withConfig(c -> c.scheduler(s.config().scheduler().withConnectorErrors(errors).withConnectorTimeout(TIMEOUT)));
     }
 
     @ParameterizedTest(name = "asyncScheduling={0}")

@@ -80,8 +80,7 @@ class CopyFaultsWithConnectorTest {
     }
 
     private static EngineSetup withFaults(EngineSetup s, CopyFaults faults) {
-        return new EngineSetup(s.model(), s.blockSize(), s.gpuBlocks(), s.workers(), s.scheduler(), s.layout(),
-                s.verify(), s.cost(), s.connector(), faults, s.checkInvariants());
+        return s.withCopyFaults(faults);
     }
 
     static Stream<Arguments> cases() {

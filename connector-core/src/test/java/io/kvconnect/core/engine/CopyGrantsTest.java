@@ -210,7 +210,7 @@ class CopyGrantsTest {
         EngineSetup base = ConnectorTestSupport.setup(BLOCKS, 1, false, LoadFailurePolicy.RECOMPUTE);
         SchedulerConnector liar = new Liar(async);
         WorkerConnector worker = new LyingWorker(async);
-        try (Engine engine = new Engine(base.withScheduler(base.scheduler().withLoadFailureWindow(0))
+        try (Engine engine = new Engine(base.withConfig(c -> c.scheduler(base.config().scheduler().withLoadFailureWindow(0)))
                 .withConnector(Optional.of(new EngineSetup.ConnectorSides("liar", liar, rank -> worker))))) {
             engine.addRequest("r", prompts.get("r"), 4);
             drain(engine);

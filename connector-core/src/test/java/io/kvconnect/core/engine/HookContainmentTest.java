@@ -155,7 +155,7 @@ class HookContainmentTest {
     private static Engine engine(SchedulerConnector s, String workerHook, Supplier<Throwable> what, long sleepMillis,
                                  ConnectorErrorPolicy errors, Duration hookTimeout) {
         EngineSetup base = ConnectorTestSupport.setup(64, 2, false, LoadFailurePolicy.FAIL);
-        EngineSetup setup = base.withScheduler(base.scheduler().withConnectorErrors(errors).withHookTimeout(hookTimeout))
+        EngineSetup setup = base.withConfig(c -> c.scheduler(base.config().scheduler().withConnectorErrors(errors).withHookTimeout(hookTimeout)))
                 .withConnector(Optional.of(new EngineSetup.ConnectorSides("broken", s,
                         rank -> new ThrowingWorker(rank, workerHook, what, sleepMillis))));
         return new Engine(setup);

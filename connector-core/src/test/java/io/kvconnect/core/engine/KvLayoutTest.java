@@ -103,8 +103,7 @@ class KvLayoutTest {
     }
 
     static EngineSetup withLayout(EngineSetup s, LayoutKind layout) {
-        return new EngineSetup(s.model(), s.blockSize(), s.gpuBlocks(), s.workers(), s.scheduler(), layout, s.verify(),
-                s.cost(), s.connector(), s.copyFaults(), s.checkInvariants());
+        return s.withConfig(c -> c.kvLayout(layout));
     }
 
     /** A worker side that records the layout it is registered with and delegates everything. */

@@ -101,7 +101,7 @@ class LateLoadFailureTest {
                 .failLoads((id, index) -> id.equals("victim") && index == FAILED_BLOCK, FailMode.GARBAGE)
                 .errorReportDelay(3).build());
         EngineSetup base = setup(64, 1, false, policy);
-        try (Engine engine = ConnectorTestSupport.engine(base.withScheduler(base.scheduler().withLoadFailureWindow(0)),
+        try (Engine engine = ConnectorTestSupport.engine(base.withConfig(c -> c.scheduler(base.config().scheduler().withLoadFailureWindow(0))),
                 connector)) {
             Scheduler s = engine.scheduler();
             BlockPool pool = s.view().kvCacheManager().pool();

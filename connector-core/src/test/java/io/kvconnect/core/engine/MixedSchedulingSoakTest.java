@@ -120,10 +120,11 @@ class MixedSchedulingSoakTest {
         int maxTokens = maxTokensRange <= 1 ? 6 : 2 + random.nextInt(maxTokensRange);
         Map<String, int[]> expected = reference(1, false, prompts, maxTokens);
         EngineSetup base = TestEngines.setup(pool, workers, async);
-        EngineSetup setup = new EngineSetup(base.model(), base.blockSize(), pool, workers,
-                new SchedulerConfig(budget, maxRunning, chunk, scheduling, async, policy), layout, true, base.cost(),
-                mode == LoadMode.NONE ? Optional.empty() : ConnectorTestSupport.with(base, connector).connector(),
-                faults, true);
+        EngineSetup setup = base.withConfig(c -> c.scheduler(
+                        new SchedulerConfig(budget, maxRunning, chunk, scheduling, async, policy)).kvLayout(layout))
+                .withConnector(mode == LoadMode.NONE ? Optional.empty()
+                        : ConnectorTestSupport.with(base, connector).connector())
+                .withCopyFaults(faults);
         Map<String, RequestStatus> statuses = new LinkedHashMap<>();
         try (Engine engine = new Engine(setup)) {
             try {

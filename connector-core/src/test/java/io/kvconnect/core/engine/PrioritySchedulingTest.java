@@ -38,7 +38,7 @@ class PrioritySchedulingTest {
 
     private static EngineSetup setup(int gpuBlocks, int workers, boolean async, SchedulingPolicy policy, int budget) {
         return TestEngines.setup(gpuBlocks, workers, async)
-                .withScheduler(new SchedulerConfig(budget, 16, budget, policy, async, LoadFailurePolicy.FAIL));
+                .withConfig(c -> c.scheduler(new SchedulerConfig(budget, 16, budget, policy, async, LoadFailurePolicy.FAIL)));
     }
 
     private static void add(Engine engine, String id, int[] prompt, int maxTokens, int priority) {

@@ -44,7 +44,7 @@ class StopTokenTest {
     }
 
     private static EngineSetup setup(int workers, boolean async) {
-        return ConnectorTestSupport.setup(256, workers, async, LoadFailurePolicy.FAIL).withEosRate(EOS_RATE);
+        return ConnectorTestSupport.setup(256, workers, async, LoadFailurePolicy.FAIL).withConfig(c -> c.eosRate(EOS_RATE));
     }
 
     /** Runs every prompt at once; returns the finished updates by id. */

@@ -2,10 +2,9 @@ package io.kvconnect.core.engine;
 
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
-import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.core.sched.LoadFailurePolicy;
+import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.memory.CopyFaults;
-import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.sched.SchedulerConfig;
 import io.kvconnect.core.sched.SchedulingPolicy;
 import java.util.Optional;
@@ -21,9 +20,9 @@ public final class TestEngines {
 
     /** A setup with {@code gpuBlocks} blocks of 4 tokens, given workers and scheduling mode. */
     public static EngineSetup setup(int gpuBlocks, int workers, boolean async) {
-        return new EngineSetup(TINY, 4, gpuBlocks, workers,
-                new SchedulerConfig(64, 16, 64, SchedulingPolicy.FCFS, async, LoadFailurePolicy.FAIL),
-                LayoutKind.PER_LAYER, true, ModelCost.defaults(), Optional.empty(), CopyFaults.NONE, true);
+        EngineConfig config = EngineConfig.builder(TINY, 4, gpuBlocks, workers,
+                new SchedulerConfig(64, 16, 64, SchedulingPolicy.FCFS, async, LoadFailurePolicy.FAIL)).build();
+        return new EngineSetup(config, Optional.empty(), CopyFaults.NONE, true);
     }
 
     /** A random prompt of {@code n} tokens. */

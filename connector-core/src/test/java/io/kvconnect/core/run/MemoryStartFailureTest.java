@@ -78,7 +78,7 @@ class MemoryStartFailureTest {
     void hostBuffersBeyondTheBudgetFailTheStartAtRegisterKvCachesNamingTheBudget() {
         List<Throwable> seen = new CopyOnWriteArrayList<>();
         // A block of the test engines is 512 B on each of 2 workers: 80 slots each, 80 KiB in all, 64 KiB allowed.
-        EngineSetup setup = TestEngines.setup(16, 2, false).withHostMemoryBudget(64 << 10).withConnector(Optional.of(
+        EngineSetup setup = TestEngines.setup(16, 2, false).withConfig(c -> c.hostMemoryBudget(64 << 10)).withConnector(Optional.of(
                 new EngineSetup.ConnectorSides("hungry", IDLE, rank -> allocating(80, seen))));
 
         RuntimeException failure = assertThrows(RuntimeException.class, () -> new Engine(setup).close());
