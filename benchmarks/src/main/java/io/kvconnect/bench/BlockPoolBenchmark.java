@@ -5,6 +5,8 @@ import io.kvconnect.core.kv.BlockHasher;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.kv.KvCacheManager;
 import io.kvconnect.core.kv.PrefixHit;
+import io.kvconnect.testkit.doubles.FakeRequest;
+import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -59,7 +61,7 @@ public class BlockPoolBenchmark {
 
         BlockPool pool;
         KvCacheManager manager;
-        PromptView prompt;
+        FakeRequest prompt;
         int cachedBlock;
 
         @Setup(Level.Trial)
@@ -71,7 +73,7 @@ public class BlockPoolBenchmark {
             for (int i = 0; i < tokens.length; i++) {
                 tokens[i] = 1 + random.nextInt(31_999);
             }
-            prompt = PromptView.of("cached", tokens, new BlockHasher(BLOCK_SIZE));
+            prompt = FakeRequest.builder("cached").tokens(tokens).blockHashes(chainedHashes(tokens)).build();
             int n = prompt.numBlockHashes();
             int[] ids = pool.allocate(n);
             BlockHash[] hashes = prompt.blockHashes().toArray(new BlockHash[0]);
@@ -136,5 +138,15 @@ public class BlockPoolBenchmark {
     @Benchmark
     public BlockHash hashOneBlock(HashState s) {
         return s.hasher.hash(s.parent, s.tokens, 0, s.noSalt);
+    }
+
+    /** The engine's chained hashes of {@code tokens}' full blocks (no salt), as the scheduler computes them. */
+    static List<BlockHash> chainedHashes(int[] tokens) {
+        BlockHasher hasher = new BlockHasher(BLOCK_SIZE);
+        BlockHash[] hashes = new BlockHash[tokens.length / BLOCK_SIZE];
+        for (int i = 0; i < hashes.length; i++) {
+            hashes[i] = hasher.hash(i == 0 ? null : hashes[i - 1], tokens, i * BLOCK_SIZE, Optional.empty());
+        }
+        return List.of(hashes);
     }
 }
