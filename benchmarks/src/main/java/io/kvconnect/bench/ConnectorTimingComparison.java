@@ -31,7 +31,8 @@ import java.util.Optional;
  * </ol>
  *
  * <p>Prints time to first token (modelled) and wall time of each. A report, not a test: the
- * numbers depend on the machine. Run with {@code bench/connector-timing.sh [READ_MS] [SESSIONS]}.
+ * numbers depend on the machine. Run with {@code ./kvconnect bench connector-timing [READ_MS]
+ * [SESSIONS]}; {@code docs/benchmarks.md} says what it shows.
  */
 public final class ConnectorTimingComparison {
     private static final ModelShape TINY = new ModelShape("tiny", 2, 2, 16, DType.FP16);
