@@ -65,10 +65,6 @@ public final class Engine implements AutoCloseable {
     private final Map<String, MismatchCounts> heldMismatches = new HashMap<>();
     /** Updates of requests refused or aborted between steps: the next step returns them first. */
     private final List<RequestUpdate> updatesBetweenSteps = new ArrayList<>();
-    /** Wall time of the scheduler's update of the step applied last in the current step, for metrics. */
-    private long updateNanos;
-    /** Compute time of the step applied last in the current step, for the modelled clock. */
-    private long computeNanos;
 
     /**
      * Builds the engine: block pool, scheduler, workers with their KV memory, and the connector's
@@ -147,8 +143,6 @@ public final class Engine implements AutoCloseable {
         long t0 = System.nanoTime();
         List<RequestUpdate> updates = new ArrayList<>(updatesBetweenSteps);
         updatesBetweenSteps.clear();
-        updateNanos = 0;
-        computeNanos = 0;
 
         // 1. Schedule.
         SchedulerOutput out = scheduler.schedule();
@@ -159,11 +153,11 @@ public final class Engine implements AutoCloseable {
         Executor.StepHandle submitted = executor.submit(out, (long) (modelled * 1e9));
 
         // 3. Collect and 4. apply.
-        StepOutcome outcome = null;
+        Applied applied = Applied.NOTHING;
         if (setup.config().scheduler().asyncScheduling() && out.hasWork()) {
             // Pipeline: apply the previous step's output while this one runs.
             if (inFlight != null) {
-                outcome = collectAndApply(inFlight, updates);
+                applied = collectAndApply(inFlight, updates);
             }
             inFlight = submitted;
         } else {
@@ -173,13 +167,13 @@ public final class Engine implements AutoCloseable {
                 collectAndApply(inFlight, updates);
                 inFlight = null;
             }
-            outcome = collectAndApply(submitted, updates);
+            applied = collectAndApply(submitted, updates);
         }
-        schedNanos += updateNanos;
-        long compute = computeNanos;
+        schedNanos += applied.updateNanos();
+        long compute = applied.computeNanos();
         // A hook may have failed under connector_errors: disable while this step was scheduled or
         // while a step was applied (a later outcome includes what an earlier one asked for).
-        if (out.connectorDisableRequested() || (outcome != null && outcome.disableConnector())) {
+        if (out.connectorDisableRequested() || applied.disableConnector()) {
             disableConnector(updates);
         }
 
@@ -228,23 +222,33 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Collects step {@code h} from the workers and has the scheduler apply it; adds its request
-     * updates to {@code updates}, judges its wrong KV reads and counts its events and stats. Sets
-     * {@link #updateNanos} and {@link #computeNanos}.
+     * updates to {@code updates}, judges its wrong KV reads and counts its events and stats.
      *
-     * @return the scheduler's outcome of the step
+     * @return what applying the step took and whether the connector must be detached
      */
-    private StepOutcome collectAndApply(Executor.StepHandle h, List<RequestUpdate> updates)
+    private Applied collectAndApply(Executor.StepHandle h, List<RequestUpdate> updates)
             throws InterruptedException {
         ExecutorStepResult result = executor.collect(h);
         long u0 = System.nanoTime();
         StepOutcome outcome = scheduler.update(h.output(), result.stepResult());
-        updateNanos = System.nanoTime() - u0;
-        computeNanos = result.computeNanos();
+        long updateNanos = System.nanoTime() - u0;
         updates.addAll(outcome.updates());
         judgeWrongReads(result, outcome);
         metrics.events(outcome.events());
         metrics.connectorStats(outcome.connectorStats());
-        return outcome;
+        return new Applied(outcome.disableConnector(), updateNanos, result.computeNanos());
+    }
+
+    /**
+     * What applying one step's result left for the rest of {@link #step()}.
+     *
+     * @param disableConnector whether the scheduler asked for the connector to be detached
+     * @param updateNanos wall time of the scheduler's update, for the step-time metrics
+     * @param computeNanos the workers' compute time of that step, for the modelled clock
+     */
+    private record Applied(boolean disableConnector, long updateNanos, long computeNanos) {
+        /** No step was applied (the first step of an asynchronous pipeline). */
+        static final Applied NOTHING = new Applied(false, 0, 0);
     }
 
     /**
