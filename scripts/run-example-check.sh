@@ -30,12 +30,13 @@ MODULES="$ROOT/distribution/target/modules"
 JAR="$WORK/plugins/hello-connector-1.0.0.jar"
 # The engine JVM's options, as ./kvconnect passes them.
 ENGINE_JVM_ARGS="$ROOT/kvconnect-tools/src/main/resources/io/kvconnect/tools/cli/engine-jvm.args"
+mkdir -p "$WORK/empty"
 "$JAVA_HOME/bin/java" @"$ENGINE_JVM_ARGS" --module-path "$MODULES:$JAR" --module kvconnect.tools/io.kvconnect.tools.cli.Main \
-  connectors --plugins-dir "$WORK/none" >"$WORK/modulepath.txt" 2>&1 || true
+  connectors --plugins-dir "$WORK/empty" >"$WORK/modulepath.txt" 2>&1 || true
 check "on the module path it is found as a named module" "$WORK/modulepath.txt" \
   "hello            1.0.0        module_path        com.example.hello        $JAR"
 "$JAVA_HOME/bin/java" @"$ENGINE_JVM_ARGS" -cp "$MODULES/*:$JAR" io.kvconnect.tools.cli.Main \
-  connectors --plugins-dir "$WORK/none" >"$WORK/classpath.txt" 2>&1 || true
+  connectors --plugins-dir "$WORK/empty" >"$WORK/classpath.txt" 2>&1 || true
 check "on the class path it is found through META-INF/services" "$WORK/classpath.txt" \
   "hello            1.0.0        class_path         (unnamed)"
 
@@ -63,6 +64,28 @@ JSON
 "$ROOT/kvconnect" run --config "$WORK/unknown.json" >"$WORK/unknown.txt" 2>&1 || true
 check "an unknown connector name lists the available ones" "$WORK/unknown.txt" \
   "config.connector.name: unknown connector 'helo'; available: hello"
+
+# A plugins directory that is not there is an error naming it, never an empty directory in disguise.
+status=0; "$ROOT/kvconnect" connectors --plugins-dir "$WORK/absent" >"$WORK/absent.txt" 2>&1 || status=$?
+echo "exit status $status" >>"$WORK/absent.txt"
+check "a missing plugins directory is an error naming the option and the path" "$WORK/absent.txt" \
+  "configuration error: --plugins-dir: plugins directory $WORK/absent does not exist"
+check "... with exit status 2" "$WORK/absent.txt" "exit status 2"
+
+# A refused plugin is reported once, as refused: two copies of the example jar provide 'hello' twice.
+mkdir -p "$WORK/twice"
+cp "$JAR" "$WORK/twice/hello-a.jar"
+cp "$JAR" "$WORK/twice/hello-b.jar"
+cat >"$WORK/twice.json" <<JSON
+{"plugins_dir": "$WORK/twice", "connector": {"name": "hello"}}
+JSON
+status=0; "$ROOT/kvconnect" run --config "$WORK/twice.json" >"$WORK/twice.txt" 2>&1 || status=$?
+echo "exit status $status" >>"$WORK/twice.txt"
+check "a configured connector that was refused is an error saying so, and why" "$WORK/twice.txt" \
+  "configuration error: config.connector.name: connector 'hello' was refused: connector name 'hello' is provided more than once"
+check "... with exit status 2" "$WORK/twice.txt" "exit status 2"
+echo "reported $(grep -cF "is provided more than once" "$WORK/twice.txt") time(s)." >"$WORK/twice-count.txt"
+check "... and the refusal is reported once" "$WORK/twice-count.txt" "reported 1 time(s)."
 
 # The bundled offload connector end to end: a GPU pool too small to keep the conversations, so
 # later turns hit the host tier; outputs must equal the run without it and every KV read verify.

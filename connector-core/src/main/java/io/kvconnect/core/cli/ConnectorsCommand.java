@@ -4,7 +4,6 @@ import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.plugin.ConnectorDiscovery;
 import io.kvconnect.core.plugin.ConnectorRegistry;
 import io.kvconnect.core.plugin.DiscoveredConnector;
-import io.kvconnect.core.plugin.PluginProblem;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,6 +24,7 @@ final class ConnectorsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         EngineConfig config = options.config();
+        // Every connector and every refusal is listed; the configured connector is not checked.
         ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
                 config.trustedPlugins());
         PrintWriter out = spec.commandLine().getOut();
@@ -33,7 +33,7 @@ final class ConnectorsCommand implements Callable<Integer> {
         return registry.problems().isEmpty() ? 0 : 1;
     }
 
-    static void print(ConnectorRegistry registry, PrintWriter out) {
+    private static void print(ConnectorRegistry registry, PrintWriter out) {
         String format = "%-16s %-12s %-18s %-24s %s%n";
         out.printf(format, "NAME", "VERSION", "ORIGIN", "MODULE", "LOCATION");
         for (DiscoveredConnector c : registry.connectors()) {
@@ -45,10 +45,7 @@ final class ConnectorsCommand implements Callable<Integer> {
         }
         if (!registry.problems().isEmpty()) {
             out.println();
-            out.println("Refused plugins:");
-            for (PluginProblem p : registry.problems()) {
-                out.println("  " + p);
-            }
+            EngineOptions.printRefused(registry.problems(), out);
         }
     }
 }

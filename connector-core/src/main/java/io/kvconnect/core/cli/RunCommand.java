@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.engine.Engine;
-import io.kvconnect.core.plugin.ConnectorDiscovery;
 import io.kvconnect.core.plugin.ConnectorRegistry;
 import io.kvconnect.core.report.ProgressBar;
 import io.kvconnect.core.run.EngineFactory;
@@ -85,11 +84,7 @@ final class RunCommand implements Callable<Integer> {
                 config.kvLayout().name().toLowerCase(Locale.ROOT),
                 config.loadFailurePolicy().name().toLowerCase(Locale.ROOT));
         out.printf("workload: %s%n", workload.description());
-        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
-                config.trustedPlugins());
-        if (!registry.problems().isEmpty()) {
-            ConnectorsCommand.print(registry, out);
-        }
+        ConnectorRegistry registry = options.discover(config, out);
         if (config.connector().isEmpty()) {
             out.println("No connector configured (set \"connector\" in the configuration file).");
         }

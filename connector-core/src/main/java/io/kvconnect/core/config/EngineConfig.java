@@ -4,9 +4,9 @@ import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.core.memory.HostMemoryBudget;
 import io.kvconnect.core.model.ModelCost;
+import io.kvconnect.core.plugin.PluginsDirectory;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.SchedulerConfig;
-import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -25,7 +25,7 @@ import java.util.Set;
  * @param kvLayout the workers' KV memory layout
  * @param verifyKv whether the model checks every KV read against its expected content
  * @param cost the modelled compute cost
- * @param pluginsDirectory where to look for plugin jars
+ * @param pluginsDirectory where to look for plugin jars, and whether the file set it ({@code plugins_dir})
  * @param trustedPlugins module names of the plugins in the plugins directory that may use the JDK
  *     modules only trusted plugins may use ({@code jdk.unsupported} and the like); empty by default
  * @param connector the selected connector, if any
@@ -45,7 +45,7 @@ public record EngineConfig(
         LayoutKind kvLayout,
         boolean verifyKv,
         ModelCost cost,
-        Path pluginsDirectory,
+        PluginsDirectory pluginsDirectory,
         Set<String> trustedPlugins,
         Optional<ConnectorEntry> connector,
         double eosRate,
@@ -124,7 +124,7 @@ public record EngineConfig(
         private LayoutKind kvLayout = LayoutKind.PER_LAYER;
         private boolean verifyKv = true;
         private ModelCost cost = ModelCost.defaults();
-        private Path pluginsDirectory = Path.of("plugins");
+        private PluginsDirectory pluginsDirectory = PluginsDirectory.byDefault();
         private Set<String> trustedPlugins = Set.of();
         private Optional<ConnectorEntry> connector = Optional.empty();
         private double eosRate;

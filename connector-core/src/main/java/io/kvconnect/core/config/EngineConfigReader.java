@@ -17,6 +17,7 @@ import io.kvconnect.core.memory.HostMemoryBudget;
 import io.kvconnect.core.memory.KvCacheSize;
 import io.kvconnect.core.memory.MachineMemory;
 import io.kvconnect.core.model.ModelCost;
+import io.kvconnect.core.plugin.PluginsDirectory;
 import io.kvconnect.core.sched.ConnectorErrorPolicy;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.SchedulerConfig;
@@ -69,7 +70,8 @@ import java.util.regex.Pattern;
  *   "pacing": "loads",                // or "off" or "always": steps last their modelled time in wall time
  *   "cost": {"prefill_tokens_per_s": 25000, "decode_step_ms": 6, "decode_request_ms": 0.05,
  *            "context_token_ns": 2},
- *   "plugins_dir": "plugins",         // relative to the working directory
+ *   "plugins_dir": "plugins",         // relative to the working directory; must exist when set
+ *                                     // (unset: plugins/ in the working directory, if it is there)
  *   "trusted_plugins": [],            // plugin module names that may use jdk.unsupported and the like
  *   "connector": {"name": "offload", "config": {...}}
  * }
@@ -176,7 +178,7 @@ public final class EngineConfigReader {
         LayoutKind layout = c.getEnum("kv_layout", LayoutKind.class, LayoutKind.PER_LAYER);
         boolean verify = c.getBoolean("verify_kv", true);
         ModelCost cost = cost(c);
-        Path plugins = pluginsDirectory(c);
+        PluginsDirectory plugins = pluginsDirectory(c);
         Set<String> trusted = trustedPlugins(c);
         Optional<ConnectorEntry> connector = connector(c);
         double eosRate = c.getDouble("eos_rate", DEFAULT_EOS_RATE, 0, 1);
@@ -248,10 +250,14 @@ public final class EngineConfigReader {
                 m.getDouble("context_token_ns", d.contextTokenSeconds() * 1e9, 0, 1e9) / 1e9);
     }
 
-    private static Path pluginsDirectory(ConnectorConfig c) {
-        String dir = c.getString("plugins_dir", "plugins");
+    /** The file's {@code plugins_dir}, which must then exist, or the default, which may be absent. */
+    private static PluginsDirectory pluginsDirectory(ConnectorConfig c) {
+        if (!c.has("plugins_dir")) {
+            return PluginsDirectory.byDefault();
+        }
+        String dir = c.getString("plugins_dir", PluginsDirectory.DEFAULT_NAME);
         try {
-            return Path.of(dir);
+            return PluginsDirectory.setBy(c.fieldPath("plugins_dir"), Path.of(dir));
         } catch (InvalidPathException e) {
             throw new ConfigException(c.fieldPath("plugins_dir"), "'" + dir + "' is not a valid path: " + e.getReason());
         }

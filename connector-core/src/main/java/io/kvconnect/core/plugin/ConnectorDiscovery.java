@@ -1,6 +1,7 @@
 package io.kvconnect.core.plugin;
 
 import io.kvconnect.api.ConnectorProvider;
+import io.kvconnect.api.common.ConfigException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.module.FindException;
@@ -30,8 +31,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Order is deterministic: the engine's own module and class path first (by module, then class
  * name), then the plugins directory by file name. A plugin that cannot be used is recorded as a
- * {@link PluginProblem} and logged, and discovery goes on with the others. A name provided more
- * than once is refused altogether, naming every source, so the engine never picks one silently.
+ * {@link PluginProblem}, for the caller to report once, and discovery goes on with the others. A
+ * name provided more than once is refused altogether, naming every source, so the engine never
+ * picks one silently.
  *
  * <p>Called on the main thread at start-up; not thread-safe.
  */
@@ -52,37 +54,66 @@ public final class ConnectorDiscovery {
     private final List<PluginProblem> problems = new ArrayList<>();
 
     /**
-     * Discovers every connector, trusting no plugin of the plugins directory.
-     *
-     * @param pluginsDirectory the plugins directory, or null for none; a directory that does not
-     *     exist holds no plugins
+     * Discovers every connector, trusting no plugin of the plugins directory (tests): {@code
+     * pluginsDirectory} as if set by {@code --plugins-dir}, so it must exist.
      */
-    public static ConnectorRegistry discover(Path pluginsDirectory) {
+    static ConnectorRegistry discover(Path pluginsDirectory) {
         return discover(pluginsDirectory, Set.of());
     }
 
+    /** As {@link #discover(PluginsDirectory, Set)}, {@code pluginsDirectory} as if set by --plugins-dir (tests). */
+    static ConnectorRegistry discover(Path pluginsDirectory, Set<String> trustedPlugins) {
+        return discover(PluginsDirectory.setBy("--plugins-dir", pluginsDirectory), trustedPlugins, PROVIDER_BOUND);
+    }
+
     /**
-     * Discovers every connector.
+     * Discovers every connector. Refused plugins are not logged: they are in the registry's {@link
+     * ConnectorRegistry#problems()}, for the caller to report once.
      *
-     * @param pluginsDirectory the plugins directory, or null for none; a directory that does not
-     *     exist holds no plugins
+     * @param pluginsDirectory the plugins directory; one that was set must exist, the default may be
+     *     absent (then it holds no plugins)
      * @param trustedPlugins the module names of the plugins that may use the restricted JDK modules
      *     ({@code sun.misc.Unsafe} and the like, see {@code RestrictedJdkModules}): the engine
      *     configuration's {@code trusted_plugins}; a plugin module not named here that would use
      *     one is refused
+     * @throws ConfigException naming the setting and the absolute path, if a plugins directory that
+     *     was set does not exist or is not a directory
      */
-    public static ConnectorRegistry discover(Path pluginsDirectory, Set<String> trustedPlugins) {
+    public static ConnectorRegistry discover(PluginsDirectory pluginsDirectory, Set<String> trustedPlugins) {
         return discover(pluginsDirectory, trustedPlugins, PROVIDER_BOUND);
     }
 
-    /** As {@link #discover(Path, Set)}, with another bound on each provider's loading (tests). */
+    /** As {@link #discover(PluginsDirectory, Set)}, with another bound on each provider's loading (tests). */
     static ConnectorRegistry discover(Path pluginsDirectory, Set<String> trustedPlugins, java.time.Duration bound) {
+        return discover(PluginsDirectory.setBy("--plugins-dir", pluginsDirectory), trustedPlugins, bound);
+    }
+
+    private static ConnectorRegistry discover(PluginsDirectory directory, Set<String> trustedPlugins,
+                                              java.time.Duration bound) {
+        String searched = "the module path, the class path and the " + directory.describe()
+                + checkExists(directory);
         var discovery = new ConnectorDiscovery(bound);
         discovery.loadBuiltIn();
-        if (pluginsDirectory != null) {
-            discovery.loadPluginsDirectory(pluginsDirectory, new TrustedPlugins(trustedPlugins));
+        discovery.loadPluginsDirectory(directory.path(), new TrustedPlugins(trustedPlugins));
+        return discovery.registry(searched);
+    }
+
+    /**
+     * Refuses a directory that was set but is missing or no directory; says so of the default.
+     *
+     * @return what to add to the directory's description in an unknown connector's message
+     */
+    private static String checkExists(PluginsDirectory directory) {
+        Path path = directory.path();
+        if (Files.isDirectory(path)) {
+            return "";
         }
-        return discovery.registry();
+        String state = Files.exists(path) ? "is not a directory" : "does not exist";
+        if (directory.isDefault()) {
+            return ", which " + state + " (plugins_dir in the configuration or --plugins-dir names another)";
+        }
+        throw new ConfigException(directory.setting().orElseThrow(), "plugins directory " + directory.absolute() + " "
+                + state + "; name the directory that holds the plugin jars and folders");
     }
 
     private void loadBuiltIn() {
@@ -110,6 +141,12 @@ public final class ConnectorDiscovery {
             warnUnused(trusted, Set.of(), directory);
             return;
         }
+        List<PluginUnit> units = units(directory);
+        if (units.isEmpty()) {
+            // Nothing to load, on the module path or the class path alike.
+            warnUnused(trusted, Set.of(), directory);
+            return;
+        }
         ModuleLayer apiLayer = ConnectorProvider.class.getModule().getLayer();
         if (apiLayer == null) {
             problem(directory.toString(), "the plugins directory needs the engine on the module path, but "
@@ -119,7 +156,7 @@ public final class ConnectorDiscovery {
         var engine = new EnginePackages(apiLayer);
         var layers = new PluginLayerFactory(engine);
         var pluginModules = new HashSet<String>();
-        for (PluginUnit unit : units(directory)) {
+        for (PluginUnit unit : units) {
             loadUnit(unit, engine, layers, trusted, pluginModules);
         }
         warnUnused(trusted, pluginModules, directory);
@@ -221,7 +258,7 @@ public final class ConnectorDiscovery {
         }
     }
 
-    private ConnectorRegistry registry() {
+    private ConnectorRegistry registry(String searched) {
         var byName = new LinkedHashMap<String, List<DiscoveredConnector>>();
         for (DiscoveredConnector c : found) {
             byName.computeIfAbsent(c.name(), n -> new ArrayList<>()).add(c);
@@ -231,18 +268,22 @@ public final class ConnectorDiscovery {
             if (list.size() == 1) {
                 unique.put(name, list.getFirst());
             } else {
-                problem(list.stream().map(DiscoveredConnector::location).distinct().toList().toString(),
-                        "connector name '" + name + "' is provided more than once, by "
-                                + String.join(" and by ", list.stream().map(DiscoveredConnector::source).toList())
-                                + "; the name is refused until only one of them remains");
+                String locations = list.stream().map(DiscoveredConnector::location).distinct().toList().toString();
+                problem(new PluginProblem(locations, "connector name '" + name + "' is provided more than once, by "
+                        + String.join(" and by ", list.stream().map(DiscoveredConnector::source).toList())
+                        + "; the name is refused until only one of them remains", Optional.of(name)));
             }
         });
-        return new ConnectorRegistry(unique, problems);
+        return new ConnectorRegistry(unique, problems, searched);
     }
 
     private void problem(String location, String message) {
-        var p = new PluginProblem(location, message);
-        LOG.error("Plugin problem: {}", p);
+        problem(new PluginProblem(location, message));
+    }
+
+    /** Records a refused plugin; not logged above debug, since the caller reports each once. */
+    private void problem(PluginProblem p) {
+        LOG.debug("Plugin refused: {}", p);
         problems.add(p);
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.core.plugin.ConnectorDiscovery;
+import io.kvconnect.core.plugin.PluginsDirectory;
 import io.kvconnect.core.testing.TestPluginJars;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -12,6 +13,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -165,15 +167,17 @@ class MainTest {
 
     @Test
     void runNamingAnUnknownConnectorExitsTwoListingTheAvailableOnes() throws IOException {
-        assertEquals(List.of(), ConnectorDiscovery.discover(emptyPlugins).names(),
+        assertEquals(List.of(), ConnectorDiscovery.discover(
+                PluginsDirectory.setBy("--plugins-dir", emptyPlugins), Set.of()).names(),
                 "precondition: nothing is discovered from the test module path");
         Path config = Files.writeString(tmp.resolve("engine.json"), "{\"connector\": {\"name\": \"nope\"}}");
 
         int code = execute("run", "--config", config.toString(), "--plugins-dir", emptyPlugins.toString());
 
         assertEquals(2, code);
-        assertEquals("configuration error: config.connector.name: unknown connector 'nope'; available: (none)",
-                err.toString().strip());
+        assertEquals("configuration error: config.connector.name: unknown connector 'nope'; available: (none); "
+                + "searched: the module path, the class path and the plugins directory "
+                + emptyPlugins.toAbsolutePath().normalize() + " (set by --plugins-dir)", err.toString().strip());
     }
 
     @Test
@@ -185,8 +189,9 @@ class MainTest {
         int code = execute("run", "--config", config.toString(), "--plugins-dir", plugins.toString());
 
         assertEquals(2, code);
-        assertEquals("configuration error: config.connector.name: unknown connector 'beta'; available: alpha",
-                err.toString().strip());
+        assertEquals("configuration error: config.connector.name: unknown connector 'beta'; available: alpha; "
+                + "searched: the module path, the class path and the plugins directory "
+                + plugins.toAbsolutePath().normalize() + " (set by --plugins-dir)", err.toString().strip());
     }
 
     @Test
@@ -263,7 +268,8 @@ class MainTest {
     @Test
     void connectorsWithNothingDiscoveredPrintsTheHeaderAndSaysSo() {
         // The test module path carries no connector provider (connector-core depends on the API only).
-        assertEquals(List.of(), ConnectorDiscovery.discover(emptyPlugins).names(),
+        assertEquals(List.of(), ConnectorDiscovery.discover(
+                PluginsDirectory.setBy("--plugins-dir", emptyPlugins), Set.of()).names(),
                 "precondition: nothing is discovered from the test module path");
 
         int code = execute("connectors", "--plugins-dir", emptyPlugins.toString());

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvconnect.core.plugin.PluginsDirectory;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.DType;
@@ -48,7 +49,7 @@ class EngineConfigReaderTest {
         assertEquals(2, config.workers(), "default-config.json sets 2 workers, unlike the built-in fallback of 1");
         assertEquals(false, config.asyncScheduling());
         assertEquals(LoadFailurePolicy.FAIL, config.loadFailurePolicy());
-        assertEquals(Path.of("plugins"), config.pluginsDirectory());
+        assertEquals(PluginsDirectory.byDefault(), config.pluginsDirectory(), "unset: the default, which may be absent");
         assertEquals(Optional.empty(), config.connector());
     }
 
@@ -73,7 +74,7 @@ class EngineConfigReaderTest {
         assertEquals(1, config.workers());
         assertEquals(false, config.asyncScheduling());
         assertEquals(LoadFailurePolicy.FAIL, config.loadFailurePolicy());
-        assertEquals(Path.of("plugins"), config.pluginsDirectory());
+        assertEquals(PluginsDirectory.byDefault(), config.pluginsDirectory(), "unset: the default, which may be absent");
         assertEquals(Set.of(), config.trustedPlugins(), "no plugin is trusted unless configured");
         assertEquals(Optional.empty(), config.connector());
     }
@@ -101,7 +102,8 @@ class EngineConfigReaderTest {
         assertEquals(4, config.workers());
         assertEquals(true, config.asyncScheduling());
         assertEquals(LoadFailurePolicy.RECOMPUTE, config.loadFailurePolicy());
-        assertEquals(Path.of("/opt/kvconnect/plugins"), config.pluginsDirectory());
+        assertEquals(PluginsDirectory.setBy("config.plugins_dir", Path.of("/opt/kvconnect/plugins")),
+                config.pluginsDirectory());
         assertEquals(Set.of("com.example.fast", "jcuda"), config.trustedPlugins());
         ConnectorEntry entry = config.connector().orElseThrow();
         assertEquals("offload", entry.name());
@@ -115,7 +117,7 @@ class EngineConfigReaderTest {
 
     @Test
     void aRelativePluginsDirectoryStaysRelative() {
-        assertEquals(Path.of("lib/plugins"),
+        assertEquals(PluginsDirectory.setBy("config.plugins_dir", Path.of("lib/plugins")),
                 EngineConfigReader.parse("{\"plugins_dir\": \"lib/plugins\"}", "test").pluginsDirectory());
     }
 

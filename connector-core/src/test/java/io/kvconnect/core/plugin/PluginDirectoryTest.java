@@ -244,13 +244,6 @@ class PluginDirectoryTest {
     }
 
     @Test
-    void aMissingPluginsDirectoryHoldsNoPlugins() {
-        ConnectorRegistry registry = ConnectorDiscovery.discover(plugins.resolve("absent"));
-
-        assertTrue(registry.problems().isEmpty());
-    }
-
-    @Test
     void unknownNameListsTheAvailableOnes() {
         TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("a.jar"));
         TestPluginJars.goodModule("com.example.beta", "com.example.beta", "beta").writeTo(plugins.resolve("b.jar"));

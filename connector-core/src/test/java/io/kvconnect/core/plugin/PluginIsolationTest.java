@@ -45,7 +45,8 @@ class PluginIsolationTest {
             try {
                 Class<?> type = core.getClassLoader().loadClass(target);
                 try {
-                    type.getMethod("discover", java.nio.file.Path.class).invoke(null, (Object) null);
+                    Class<?> directory = core.getClassLoader().loadClass("io.kvconnect.core.plugin.PluginsDirectory");
+                    type.getMethod("discover", directory, java.util.Set.class).invoke(null, null, java.util.Set.of());
                     out.append(";invoke=allowed");
                 } catch (IllegalAccessException e) {
                     out.append(";invoke=refused");
@@ -53,7 +54,7 @@ class PluginIsolationTest {
                     out.append(";invoke=").append(e.getClass().getSimpleName());
                 }
                 try {
-                    type.getDeclaredMethod("registry").setAccessible(true);
+                    type.getDeclaredMethod("registry", String.class).setAccessible(true);
                     out.append(";setAccessible=allowed");
                 } catch (java.lang.reflect.InaccessibleObjectException e) {
                     out.append(";setAccessible=refused");

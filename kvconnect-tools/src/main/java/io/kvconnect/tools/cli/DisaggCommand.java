@@ -3,10 +3,11 @@ package io.kvconnect.tools.cli;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.api.common.ConnectorConfig;
+import io.kvconnect.core.config.ConnectorEntry;
 import io.kvconnect.core.cli.EngineOptions;
 import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.engine.Engine;
-import io.kvconnect.core.plugin.ConnectorDiscovery;
 import io.kvconnect.core.plugin.ConnectorRegistry;
 import io.kvconnect.core.run.EngineFactory;
 import io.kvconnect.core.run.RunReport;
@@ -30,6 +31,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -112,6 +114,11 @@ final class DisaggCommand implements Callable<Integer> {
         out.printf("kvconnect disagg: model %s, block size %d, %d GPU blocks and %d worker(s) per engine; "
                 + "workload: %s%n", config.model().name(), config.blockSize(), config.gpuBlocks(), config.workers(),
                 workload.description());
+        // Before any engine process starts: a missing plugins directory, or a nixl-like connector
+        // that is unknown or was refused, ends the run here, and each refused plugin is reported
+        // once, here (the engine processes do not repeat it).
+        ConnectorRegistry registry = options.discover(config.withConnector(Optional.of(new ConnectorEntry(
+                SoakCommand.NIXL_LIKE, ConnectorConfig.of("connector.config", Map.of()), "connector"))), out);
         out.flush();
         current = workload;
 
@@ -226,8 +233,6 @@ final class DisaggCommand implements Callable<Integer> {
 
         // The same workload through one engine without a connector.
         RunReport baseline;
-        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
-                config.trustedPlugins());
         long b0 = System.nanoTime();
         Engine single = EngineFactory.create(config.withoutConnector(), registry, false);
         try {

@@ -85,6 +85,8 @@ final class ServeCommand implements Callable<Integer> {
         }
         EngineConfig config = base.withConnector(Optional.of(new ConnectorEntry("nixl-like",
                 ConnectorConfig.of("connector.config", connector), "connector")));
+        // Quiet about refused plugins: disagg, which started this process, reported them. One
+        // that explains why nixl-like cannot be used is in the error creating the engine.
         ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
                 config.trustedPlugins());
         BlockingQueue<Map<String, Object>> inbox = new LinkedBlockingQueue<>();

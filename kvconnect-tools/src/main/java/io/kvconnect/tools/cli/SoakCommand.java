@@ -5,7 +5,6 @@ import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.core.cli.EngineOptions;
 import io.kvconnect.core.config.ConnectorEntry;
 import io.kvconnect.core.config.EngineConfig;
-import io.kvconnect.core.plugin.ConnectorDiscovery;
 import io.kvconnect.core.plugin.ConnectorRegistry;
 import io.kvconnect.core.plugin.DiscoveredConnector;
 import io.kvconnect.testkit.FaultPlan;
@@ -76,8 +75,8 @@ final class SoakCommand implements Callable<Integer> {
                     + "processes with transport faults) or the disaggregation soak: mvn -pl connector-nixl-like test "
                     + "-Dtest=DisaggSoakTest -Dkvconnect.disaggSoak.duration=10m");
         }
-        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
-                config.trustedPlugins());
+        PrintWriter out = spec.commandLine().getOut();
+        ConnectorRegistry registry = options.discover(config, out);
         DiscoveredConnector found = registry.require(entry.path() + ".name", entry.name());
         Soak soak = Soak.of(found.provider(), entry.config(), registry).faults(plan).seed(seed);
         if (length != null) {
@@ -85,7 +84,6 @@ final class SoakCommand implements Callable<Integer> {
         } else {
             soak.rounds(rounds == null ? 20 : rounds);
         }
-        PrintWriter out = spec.commandLine().getOut();
         out.printf("soak: connector '%s' %s from %s, faults %s, seed %d%n", found.name(), found.version(),
                 found.source(), plan, seed);
         out.printf("soak: uses %s%n", Soak.USES);

@@ -82,6 +82,29 @@ class MainTest {
     }
 
     @Test
+    void disaggWithAMissingPluginsDirectoryExitsTwoNamingItBeforeStartingAnEngine() {
+        Path absent = tmp.resolve("absent");
+
+        assertEquals(2, execute("disagg", "--plugins-dir", absent.toString(), "--sessions", "1"));
+
+        assertEquals("configuration error: --plugins-dir: plugins directory " + absent + " does not exist; name the "
+                + "directory that holds the plugin jars and folders", err.toString().strip());
+    }
+
+    @Test
+    void soakWithAMissingConfiguredPluginsDirectoryExitsTwoNamingTheField() throws IOException {
+        Path absent = tmp.resolve("absent");
+        Path config = Files.writeString(tmp.resolve("engine.json"), "{\"plugins_dir\": \""
+                + absent.toString().replace("\\", "\\\\") + "\", \"connector\": {\"name\": \"offload\"}}");
+
+        assertEquals(2, execute("soak", "-c", config.toString(), "--rounds", "1"));
+
+        assertEquals("configuration error: config.plugins_dir: plugins directory " + absent + " does not exist; name "
+                + "the directory that holds the plugin jars and folders", err.toString().strip());
+        assertEquals("", out.toString(), "nothing soaked");
+    }
+
+    @Test
     void helpListsTheEnginesCommandsAndTheLaunchersInOneListWithoutTheHiddenServe() {
         assertEquals(0, execute("--help"));
 
