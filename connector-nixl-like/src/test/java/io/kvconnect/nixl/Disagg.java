@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.TransferParams;
-import io.kvconnect.nixl.transport.UcxTransport;
+import io.kvconnect.nixl.transport.NeedsUcx;
 import io.kvconnect.testkit.KitEngine;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -188,8 +188,7 @@ final class Disagg implements AutoCloseable {
     /** Skips the calling test, naming why, when {@code transport} is UCX and UCX does not work here. */
     static void assumeAvailable(String transport) {
         if (transport.equals("ucx")) {
-            var a = UcxTransport.availability();
-            org.junit.jupiter.api.Assumptions.assumeTrue(a.available(), "UCX not available: " + a.reason());
+            NeedsUcx.assumeUcx();
         }
     }
 

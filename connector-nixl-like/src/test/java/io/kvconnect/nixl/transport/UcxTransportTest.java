@@ -48,8 +48,7 @@ class UcxTransportTest {
 
     @BeforeEach
     void needsUcx() {
-        var a = UcxTransport.availability();
-        org.junit.jupiter.api.Assumptions.assumeTrue(a.available(), "UCX not available: " + a.reason());
+        NeedsUcx.assumeUcx();
     }
 
     private static long blockBytes() {
