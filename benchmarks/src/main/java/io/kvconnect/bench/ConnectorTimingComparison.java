@@ -2,12 +2,11 @@ package io.kvconnect.bench;
 
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
-import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineSetup;
 import io.kvconnect.core.config.Pacing;
 import io.kvconnect.core.memory.CopyFaults;
-import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.run.WorkloadDriver;
 import io.kvconnect.core.sched.SchedulerConfig;
 import io.kvconnect.core.workload.SyntheticChatSpec;
@@ -64,9 +63,10 @@ public final class ConnectorTimingComparison {
     }
 
     private static void run(Workload workload, SlowTierConnector tier, Pacing pacing, String label) throws Exception {
-        EngineSetup setup = new EngineSetup(TINY, BLOCK_SIZE, 256, 1, SchedulerConfig.defaults(), LayoutKind.PER_LAYER,
-                true, ModelCost.defaults(), Optional.of(new EngineSetup.ConnectorSides("slow-tier",
-                tier.schedulerSide(), rank -> tier.workerSide())), CopyFaults.NONE, false, 0.02, pacing);
+        EngineConfig config = EngineConfig.builder(TINY, BLOCK_SIZE, 256, 1, SchedulerConfig.defaults())
+                .eosRate(0.02).pacing(pacing).build();
+        EngineSetup setup = new EngineSetup(config, Optional.of(new EngineSetup.ConnectorSides("slow-tier",
+                tier.schedulerSide(), rank -> tier.workerSide())), CopyFaults.NONE, false);
         long t0 = System.nanoTime();
         try (Engine engine = new Engine(setup)) {
             new WorkloadDriver(engine, workload).run(done -> { });
