@@ -15,12 +15,16 @@ import picocli.CommandLine.Spec;
 /** Lists the connectors the engine discovers, and the plugins it refused. */
 @Command(name = "connectors", mixinStandardHelpOptions = true,
         description = "List discovered connectors: name, version, origin, module and jar location.")
-final class ConnectorsCommand implements Callable<Integer> {
+public final class ConnectorsCommand implements Callable<Integer> {
     @Mixin
     EngineOptions options;
 
     @Spec
     CommandSpec spec;
+
+    /** Created by picocli. */
+    ConnectorsCommand() {
+    }
 
     @Override
     public Integer call() {
@@ -33,7 +37,11 @@ final class ConnectorsCommand implements Callable<Integer> {
         return registry.problems().isEmpty() ? 0 : 1;
     }
 
-    static void print(ConnectorRegistry registry, PrintWriter out) {
+    /**
+     * Prints the connectors of {@code registry} as a table and the plugins it refused, with why;
+     * {@code run} prints this too when a plugin was refused.
+     */
+    public static void print(ConnectorRegistry registry, PrintWriter out) {
         String format = "%-16s %-12s %-18s %-24s %s%n";
         out.printf(format, "NAME", "VERSION", "ORIGIN", "MODULE", "LOCATION");
         for (DiscoveredConnector c : registry.connectors()) {
