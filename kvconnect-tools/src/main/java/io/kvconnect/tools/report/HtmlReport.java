@@ -140,10 +140,11 @@ public final class HtmlReport {
         XYPlot plot = chart.getXYPlot();
         LogAxis axis = new LogAxis("TTFT [ms], modelled (log scale)");
         axis.setSmallestValue(1e-3);
-        // A tick per decade, labelled as plain numbers (1, 10, 100 ms) rather than as powers of ten.
-        axis.setTickUnit(new NumberTickUnit(1));
-        axis.setMinorTickCount(9);
-        axis.setMinorTickMarksVisible(true);
+        // Ticks labelled as plain numbers rather than as powers of ten: a tick per decade (1, 10,
+        // 100 ms) over a wide range, else a tick per power of two (2, 4, 8, 16 ms), so that a
+        // narrow range still has several.
+        double decades = Math.log10(data.getDomainUpperBound(false) / data.getDomainLowerBound(false));
+        axis.setTickUnit(new NumberTickUnit(decades >= 2 ? 1 : Math.log10(2)));
         axis.setNumberFormatOverride(new DecimalFormat("0.###", DecimalFormatSymbols.getInstance(Locale.ROOT)));
         plot.setDomainAxis(axis);
         ((NumberAxis) plot.getRangeAxis()).setRange(0, 100);
