@@ -87,6 +87,30 @@ check "... with exit status 2" "$WORK/twice.txt" "exit status 2"
 echo "reported $(grep -cF "is provided more than once" "$WORK/twice.txt") time(s)." >"$WORK/twice-count.txt"
 check "... and the refusal is reported once" "$WORK/twice-count.txt" "reported 1 time(s)."
 
+# The main job as a new user runs it: the embedded default puts the bundled offload connector on a
+# GPU pool too small for the conversations and runs the same workload without it, side by side.
+status=0; "$ROOT/kvconnect" run --no-progress --html "$WORK/run.html" >"$WORK/default.txt" 2>&1 || status=$?
+echo "exit status $status" >>"$WORK/default.txt"
+grep -E '^ +connector offload +baseline$' "$WORK/default.txt" >"$WORK/default-columns.txt" || true
+check "./kvconnect run shows the run with offload and the run without a connector side by side" \
+  "$WORK/default-columns.txt" "connector offload"
+grep -E '^outputs identical +yes' "$WORK/default.txt" >"$WORK/default-identical.txt" || true
+check "... every output token is identical" "$WORK/default-identical.txt" "outputs identical"
+grep -E '^offload saved [0-9]+% of prefill tokens .*; outputs identical; KV verified$' "$WORK/default.txt" \
+  >"$WORK/default-saved.txt" || true
+check "... and it ends saying what offload saved, outputs identical and KV verified" "$WORK/default-saved.txt" \
+  "offload saved"
+check "... with exit status 0" "$WORK/default.txt" "exit status 0"
+[ -f "$WORK/run.html" ] && echo "svg charts: $(grep -c '<svg' "$WORK/run.html")" >"$WORK/default-html.txt" || true
+touch "$WORK/default-html.txt"
+check "... and --html wrote the page with its three charts" "$WORK/default-html.txt" "svg charts: 3"
+status=0; "$ROOT/kvconnect" run --no-baseline --sessions 8 --no-progress >"$WORK/single.txt" 2>&1 || status=$?
+echo "exit status $status" >>"$WORK/single.txt"
+check "./kvconnect run --no-baseline runs only the offload run, with its full report" "$WORK/single.txt" \
+  "verified block reads"
+grep -c "baseline" "$WORK/single.txt" | sed 's/^/lines naming a baseline: /' >"$WORK/single-baseline.txt" || true
+check "... and no run without the connector" "$WORK/single-baseline.txt" "lines naming a baseline: 0"
+
 # The bundled offload connector end to end: a GPU pool too small to keep the conversations, so
 # later turns hit the host tier; outputs must equal the run without it and every KV read verify.
 cat >"$WORK/offload.json" <<JSON

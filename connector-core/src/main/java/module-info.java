@@ -1,7 +1,7 @@
 /**
  * The kvconnect host engine: block pool and KV-cache manager, scheduler, executor and workers, KV
  * memory, the verifying model, connector discovery and plugin layers, configuration and the
- * engine's own commands ({@code run}, {@code connectors}).
+ * engine's own command ({@code connectors}) at the root of the command line.
  *
  * <p>Exports nothing to everyone. Connectors reach the engine only through {@code kvconnect.api};
  * their tests run it through the connector test kit ({@code kvconnect.testkit}). The test kit and
@@ -30,18 +30,20 @@ module kvconnect.core {
     // other module still see none of these packages.
     //
     // What each friend takes from each package:
-    //   cli       tools: the root command (Main.execute with extra commands), the EngineOptions mixin
-    //   config    tools: the configuration of soak, disagg and serve (EngineConfig, ConnectorEntry);
+    //   cli       tools: the root command (Main.execute with extra commands), the EngineOptions mixin,
+    //             ConnectorsCommand.print (run lists refused plugins)
+    //   config    tools: the configuration of run, soak, disagg and serve (EngineConfig, ConnectorEntry,
+    //             EngineConfigReader: run's own default);
     //             testkit: EngineConfig and Pacing of the kit's engines
-    //   engine    testkit: Engine, EngineSetup, EngineInvariants; tools: serve's Engine
+    //   engine    testkit: Engine, EngineSetup, EngineInvariants; tools: serve's and run's Engine
     //   exec      testkit: the executor's copy counts in the kit's and the soak's reports
     //   memory    testkit: CopyFaults, the copy service's fault hook the kit injects through
     //   model     testkit: ModelCost of the kit's engines
     //   plugin    tools: discovery of the configured connector (ConnectorDiscovery, ConnectorRegistry)
-    //   run       both: EngineFactory (a connector's sides), WorkloadDriver; tools: RunReport
+    //   run       both: EngineFactory (a connector's sides), WorkloadDriver; tools: RunReport, RunFigures
     //   sched     testkit: SchedulerConfig and its policies, RequestUpdate, the scheduler's stats;
     //             tools: RequestUpdate (serve)
-    //   workload  both: the synthetic chat workload; tools: disagg's prompts and Percentiles
+    //   workload  both: the synthetic chat workload; tools: run's traces, disagg's prompts and Percentiles
     exports io.kvconnect.core.cli to kvconnect.tools;
     exports io.kvconnect.core.config to kvconnect.testkit, kvconnect.tools;
     exports io.kvconnect.core.engine to kvconnect.testkit, kvconnect.tools;

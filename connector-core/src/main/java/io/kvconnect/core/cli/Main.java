@@ -6,21 +6,24 @@ import java.util.List;
 import io.kvconnect.core.sched.ConnectorFatalError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /**
- * The {@code kvconnect} command line. Without a subcommand it runs the main job ({@code run}).
+ * The root of the {@code kvconnect} command line.
  *
- * <p>The engine's own commands are {@code run} and {@code connectors}. The launcher's command line
- * ({@code kvconnect.tools}) adds the commands that drive the engine from outside, such as {@code
- * soak} and {@code disagg}, through {@link #execute(PrintWriter, PrintWriter, List, String...)}, so
- * that one root command lists them all.
+ * <p>The engine's own command is {@code connectors}. The launcher's command line ({@code
+ * kvconnect.tools}) adds the main job ({@code run}, whose default configuration names a bundled
+ * connector, which the engine never does) and the commands that drive the engine from outside,
+ * such as {@code soak} and {@code disagg}, through {@link #execute(PrintWriter, PrintWriter, List,
+ * String...)}, so that one root command lists them all. Without a subcommand this root reports a
+ * usage error; the launcher's runs {@code run}.
  *
  * <p>Exit codes: 0 success, 1 failure, 2 invalid configuration or arguments, 3 a connector failed
  * fatally (it exhausted the heap, or a worker is stuck in one of its hooks past every bound).
  */
 @Command(name = "kvconnect", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        description = "A plugin framework for the KV cache of an LLM inference engine.",
-        subcommands = {RunCommand.class, ConnectorsCommand.class})
+        description = "A plugin framework for the KV cache of an LLM inference engine.")
 public final class Main implements Runnable {
     /** Exit code for invalid configuration. */
     static final int CONFIG_ERROR = 2;
@@ -41,16 +44,17 @@ public final class Main implements Runnable {
     }
 
     /**
-     * Runs the command line with {@code commands} added after the engine's own and before {@code
-     * help}, writing to {@code out} and {@code err}, and returns its exit code. Each command is an
-     * instance of a picocli {@code @Command} class; its configuration errors ({@link
-     * ConfigException}) and fatal connector errors exit as the engine's own commands' do.
+     * Runs the command line with {@code commands} listed first, then the engine's own ({@code
+     * connectors}) and {@code help}, writing to {@code out} and {@code err}, and returns its exit
+     * code. Each command is an instance of a picocli {@code @Command} class; its configuration errors
+     * ({@link ConfigException}) and fatal connector errors exit as the engine's own commands' do.
      */
     public static int execute(PrintWriter out, PrintWriter err, List<?> commands, String... args) {
         var cli = new CommandLine(new Main());
         // Added before the streams and the handler are set: picocli passes them on only to the
-        // subcommands it already has.
+        // subcommands it already has. The order is the order of the help's list.
         commands.forEach(cli::addSubcommand);
+        cli.addSubcommand(new ConnectorsCommand());
         cli.addSubcommand(new CommandLine.HelpCommand());
         cli.setOut(out).setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
@@ -61,7 +65,7 @@ public final class Main implements Runnable {
             throw e;
         });
         try {
-            return cli.execute(args.length == 0 ? new String[] {"run"} : args);
+            return cli.execute(args);
         } catch (ConnectorFatalError fatal) {
             // Errors pass picocli's exception handler by: report this one as what it is.
             err.println("fatal: " + fatal.getMessage() + "; the engine stopped");
@@ -69,9 +73,13 @@ public final class Main implements Runnable {
         }
     }
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public void run() {
-        // Only reached when no subcommand is given; execute() maps that case to "run" before parsing.
-        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required; try --help");
+        // Only reached when no subcommand is given. Thrown for this command line, so that the
+        // message goes to its error stream.
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required; try --help");
     }
 }

@@ -189,7 +189,7 @@ public final class Engine implements AutoCloseable {
                 LockSupport.parkNanos(left);
             }
         }
-        metrics.step(schedNanos, out);
+        metrics.step(schedNanos, out, now, scheduler.stats());
         for (RequestUpdate u : updates) {
             metrics.update(u, now);
         }
@@ -297,7 +297,7 @@ public final class Engine implements AutoCloseable {
         int decode = 0;
         long context = 0;
         for (ScheduledWork w : out.work()) {
-            if (w.numTokens() == 1 && w.samples()) {
+            if (w.decodes()) {
                 decode++;
             } else {
                 prefill += w.numTokens();

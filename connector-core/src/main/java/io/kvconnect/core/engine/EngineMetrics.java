@@ -5,7 +5,9 @@ import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.RequestUpdate;
+import io.kvconnect.core.sched.ScheduledWork;
 import io.kvconnect.core.sched.SchedulerOutput;
+import io.kvconnect.core.sched.SchedulerStats;
 import io.kvconnect.core.workload.Percentiles;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -34,6 +36,8 @@ public final class EngineMetrics {
     private long outputTokens;
     private long steps;
     private long computedTokens;
+    private long prefillTokens;
+    private final CacheHitTimeline hitTimeline = new CacheHitTimeline();
     private MismatchCounts mismatches = MismatchCounts.NONE;
     private MismatchCounts discardedWrongReads = MismatchCounts.NONE;
 
@@ -42,11 +46,25 @@ public final class EngineMetrics {
         promptTokens += prompt;
     }
 
-    void step(long schedulerNanos, SchedulerOutput out) {
+    /**
+     * Counts a step whose scheduling took {@code schedulerNanos} and that ended at modelled time
+     * {@code now}. Called once per step: it allocates nothing (the timeline's rows are
+     * preallocated, and the percentile collectors only grow their arrays now and then).
+     */
+    void step(long schedulerNanos, SchedulerOutput out, double now, SchedulerStats stats) {
         steps++;
         computedTokens += out.totalScheduledTokens();
         if (out.hasWork()) {
             schedulerStepMicros.add(schedulerNanos / 1_000.0);
+            List<ScheduledWork> work = out.work();
+            for (int i = 0, n = work.size(); i < n; i++) {
+                ScheduledWork w = work.get(i);
+                if (!w.decodes()) {
+                    prefillTokens += w.numTokens();
+                }
+            }
+            hitTimeline.add(now, stats.prefixQueries(), stats.prefixHits(), stats.connectorQueries(),
+                    stats.connectorHits());
         }
     }
 
@@ -178,6 +196,20 @@ public final class EngineMetrics {
     /** Tokens computed by the model (prefill and decode). */
     public long computedTokens() {
         return computedTokens;
+    }
+
+    /**
+     * Of {@link #computedTokens()}, those computed in prefill: every scheduled position but the
+     * single sampled position of a decode ({@link ScheduledWork#decodes()}). Prompt tokens found in
+     * the GPU prefix cache or loaded by a connector are not computed, so they are not here.
+     */
+    public long prefillTokens() {
+        return prefillTokens;
+    }
+
+    /** The cache counters over modelled time, sampled after each step with work. */
+    public CacheHitTimeline hitTimeline() {
+        return hitTimeline;
     }
 
     /**

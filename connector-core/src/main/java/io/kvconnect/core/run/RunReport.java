@@ -67,6 +67,7 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         tokens.put("prompt", m.promptTokens());
         tokens.put("output", m.outputTokens());
         tokens.put("computed", m.computedTokens());
+        tokens.put("computed in prefill", m.prefillTokens());
         tokens.put("GPU prefix hit rate", percent(s.prefixHits(), s.prefixQueries()));
         tokens.put("connector hit tokens", s.connectorHits());
         tokens.put("connector hit rate", percent(s.connectorHits(), s.connectorQueries()));

@@ -24,6 +24,15 @@ public record ScheduledWork(String requestId, ScheduledRequest.Kind kind, int st
     private static final int[] NONE = new int[0];
 
     /**
+     * Whether this is a decode: one position whose token is sampled. Everything else is prefill
+     * (a prompt, a chunk of one, or the recomputation of a preempted request). The modelled cost
+     * and the engine's prefill token count use this one definition.
+     */
+    public boolean decodes() {
+        return numTokens == 1 && samples;
+    }
+
+    /**
      * The work of {@code r} computing {@code numNew} positions from where it is scheduled through;
      * {@code blocks} are the block table (NEW, RESUMED) or the blocks added in this step.
      */

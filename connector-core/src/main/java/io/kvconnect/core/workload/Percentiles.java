@@ -75,6 +75,13 @@ public final class Percentiles {
         return samples[below] + fraction * (samples[above] - samples[below]);
     }
 
+    /** Every sample, in ascending order: a copy (for drawing a distribution). */
+    public double[] sortedSamples() {
+        double[] copy = Arrays.copyOf(samples, count);
+        Arrays.sort(copy);
+        return copy;
+    }
+
     /** The arithmetic mean, or NaN when there are no samples. */
     public double mean() {
         return count == 0 ? Double.NaN : sum / count;

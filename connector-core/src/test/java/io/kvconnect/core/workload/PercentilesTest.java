@@ -1,5 +1,6 @@
 package io.kvconnect.core.workload;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -88,6 +89,17 @@ class PercentilesTest {
 
         assertEquals(-1.0, p.max());
         assertEquals(-3.0, p.percentile(0));
+    }
+
+    @Test
+    void sortedSamplesIsAnAscendingCopyOfEverySample() {
+        var p = of(3, 1, 2, 2);
+
+        double[] sorted = p.sortedSamples();
+        sorted[0] = 99;
+
+        assertArrayEquals(new double[] {1, 2, 2, 3}, p.sortedSamples(), "a copy: changing it changes nothing");
+        assertEquals(0, new Percentiles().sortedSamples().length);
     }
 
     @Test

@@ -4,10 +4,10 @@ import java.io.PrintWriter;
 import java.util.List;
 
 /**
- * The {@code kvconnect} command line that {@code ./kvconnect} starts: the engine's own commands
- * ({@code run}, {@code connectors}, {@code help}, {@code --version}), and the commands that drive
- * engines from outside: {@code soak}, {@code disagg} and the hidden {@code serve} that {@code
- * disagg} starts each of its engine processes with. Without a subcommand it runs {@code run}.
+ * The {@code kvconnect} command line that {@code ./kvconnect} starts: the main job ({@code run}),
+ * the commands that drive engines from outside: {@code soak}, {@code disagg} and the hidden {@code
+ * serve} that {@code disagg} starts each of its engine processes with, and the engine's own
+ * ({@code connectors}, {@code help}, {@code --version}). Without a subcommand it runs {@code run}.
  *
  * <p>Exit codes are the engine's: 0 success, 1 failure, 2 invalid configuration or arguments, 3 a
  * connector failed fatally.
@@ -25,6 +25,7 @@ public final class Main {
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         // Fresh instances per call: picocli keeps the parsed options in them.
         return io.kvconnect.core.cli.Main.execute(out, err,
-                List.of(new DisaggCommand(), new SoakCommand(), new ServeCommand()), args);
+                List.of(new RunCommand(), new DisaggCommand(), new SoakCommand(), new ServeCommand()),
+                args.length == 0 ? new String[] {"run"} : args);
     }
 }

@@ -112,7 +112,7 @@ class MainTest {
         assertEquals("Usage: kvconnect [-hV] [COMMAND]", lines.getFirst());
         List<String> commands = lines.subList(lines.indexOf("Commands:") + 1, lines.size()).stream()
                 .filter(l -> l.startsWith("  ") && !l.startsWith("   ")).map(l -> l.strip().split(" +")[0]).toList();
-        assertEquals(List.of("run", "connectors", "disagg", "soak", "help"), commands);
+        assertEquals(List.of("run", "disagg", "soak", "connectors", "help"), commands);
     }
 
     @Test

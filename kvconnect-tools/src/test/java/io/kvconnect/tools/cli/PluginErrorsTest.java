@@ -1,4 +1,4 @@
-package io.kvconnect.core.cli;
+package io.kvconnect.tools.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package io.kvconnect.core.report;
+package io.kvconnect.tools.cli;
 
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -16,7 +16,7 @@ import java.util.function.LongSupplier;
  *
  * <p>Not thread-safe: update it from one thread.
  */
-public final class ProgressBar {
+final class ProgressBar {
     private static final long REDRAW_NANOS = 100_000_000L;
     private static final int WIDTH = 30;
     private static final int PLAIN_STEPS = 10;
@@ -42,7 +42,7 @@ public final class ProgressBar {
      * @param nanoClock a monotonic clock in nanoseconds, such as {@code System::nanoTime}
      * @throws IllegalArgumentException if {@code total} is negative
      */
-    public ProgressBar(PrintWriter out, String label, long total, boolean interactive, LongSupplier nanoClock) {
+    ProgressBar(PrintWriter out, String label, long total, boolean interactive, LongSupplier nanoClock) {
         this.out = Objects.requireNonNull(out, "out");
         this.label = Objects.requireNonNull(label, "label");
         this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");

@@ -1,0 +1,96 @@
+package io.kvconnect.tools.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
+
+/** The HTML report: one well-formed page with the comparison and three inline SVG charts. */
+class HtmlReportTest {
+    @TempDir
+    Path tmp;
+
+    private static RunComparison twoRuns() {
+        Figures with = new Figures();
+        with.connectorQueries = 500;
+        with.connectorHits = 300;
+        with.prefill = 300;
+        with.toHost = 3 << 20;
+        with.fromHost = 1 << 20;
+        Figures without = new Figures();
+        return RunComparison.of(new RunColumn("connector <offload>", with.build()),
+                new RunColumn("baseline", without.build()), true);
+    }
+
+    private static Document parse(Path file) throws Exception {
+        var factory = DocumentBuilderFactory.newInstance();
+        factory.setNamespaceAware(false);
+        // Never fetch anything a document names.
+        factory.setFeature("http://apache.org/xml/features/nonvalidating/load-external-dtd", false);
+        return factory.newDocumentBuilder().parse(file.toFile());
+    }
+
+    @Test
+    void writesAWellFormedPageWithTheThreeChartsAsInlineSvg() throws Exception {
+        Path page = tmp.resolve("r.html");
+
+        HtmlReport.write(page, List.of("kvconnect: model tiny", "workload: 2 sessions"), twoRuns(),
+                Optional.of("offload saved 50% & more"));
+
+        Document doc = parse(page);
+        NodeList figures = doc.getElementsByTagName("figure");
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < figures.getLength(); i++) {
+            Element figure = (Element) figures.item(i);
+            ids.add(figure.getAttribute("id"));
+            assertEquals(1, figure.getElementsByTagName("svg").getLength(), "one chart in " + figure.getAttribute("id"));
+        }
+        assertEquals(HtmlReport.CHART_IDS, ids);
+        assertEquals(3, doc.getElementsByTagName("svg").getLength());
+        String text = doc.getDocumentElement().getTextContent();
+        assertTrue(text.contains("offload saved 50% & more"), "the saved line, escaped and read back");
+        assertTrue(text.contains("connector <offload>") && text.contains("baseline"), "both runs' labels");
+        assertTrue(text.contains("Time to first token") && text.contains("Prompt tokens not computed, over time")
+                && text.contains("KV bytes moved"), "the charts' titles");
+    }
+
+    @Test
+    void eachChartHasItsOwnIdAndThePageFetchesNothing() {
+        String html = HtmlReport.page(List.of(), twoRuns(), Optional.empty());
+
+        for (String id : HtmlReport.CHART_IDS) {
+            assertTrue(html.contains("id='" + id + "-svg'"), id);
+        }
+        assertFalse(html.contains("<script"), "no script");
+        assertTrue(onlyNamespaces(html), "nothing to fetch: every http:// is an XML namespace name");
+    }
+
+    @Test
+    void oneRunGivesTheSameChartsWithOneSeriesEach() throws Exception {
+        Path page = tmp.resolve("one.html");
+        Figures f = new Figures();
+
+        HtmlReport.write(page, List.of(), RunComparison.of(new RunColumn("no connector", f.build())), Optional.empty());
+
+        assertEquals(3, parse(page).getElementsByTagName("svg").getLength());
+    }
+
+    /** Whether every "http://" in the page starts an XML namespace name (xmlns="http://..."). */
+    private static boolean onlyNamespaces(String html) {
+        long links = Pattern.compile("http://").matcher(html).results().count();
+        long namespaces = Pattern.compile("xmlns(:\\w+)?=[\"']http://").matcher(html).results().count();
+        return links == namespaces;
+    }
+}
