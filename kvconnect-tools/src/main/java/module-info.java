@@ -10,7 +10,7 @@
  * still found through the engine's discovery (module path, class path, plugins directory); this
  * module links no plugin.
  *
- * <p>{@code run}'s HTML report draws its charts with JFreeChart into SVG (JFreeSVG), so this module,
+ * <p>{@code run}'s HTML report draws its charts with JFreeChart as PNG images, so this module,
  * and not the engine, reads {@code java.desktop}.
  *
  * <p>Exports nothing: it is an application, not a library.
@@ -25,10 +25,9 @@ module kvconnect.tools {
     requires kvconnect.testkit;
     requires com.fasterxml.jackson.databind;
     requires info.picocli;
-    // run --html: the charts (Java2D), drawn into SVG.
+    // run --html: the charts, drawn with Java2D and written as PNG.
     requires java.desktop;
     requires org.jfree.jfreechart;
-    requires org.jfree.svg;
 
     // picocli builds the commands from their annotations by reflection.
     opens io.kvconnect.tools.cli to info.picocli;

@@ -2,16 +2,19 @@ package io.kvconnect.tools.report;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
-import java.awt.Rectangle;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.DecimalFormat;
 import java.text.DecimalFormatSymbols;
+import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
@@ -24,11 +27,10 @@ import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.data.category.DefaultCategoryDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
-import org.jfree.svg.SVGGraphics2D;
 
 /**
  * The main job's report as one self-contained HTML page: the comparison table and the saved line
- * of {@link RunComparison}, and three charts drawn by JFreeChart into inline SVG (JFreeSVG): the
+ * of {@link RunComparison}, and three charts drawn by JFreeChart as PNG images inlined in the page: the
  * distribution of the time to first token of each run, the hit rate over time, and the KV bytes
  * moved in each direction. No script, no style sheet or image to fetch: the page opens offline.
  *
@@ -108,7 +110,8 @@ public final class HtmlReport {
                 bytesChart(comparison.runs()));
         for (int i = 0; i < charts.size(); i++) {
             html.append("<figure id=\"").append(CHART_IDS.get(i)).append("\">\n")
-                    .append(svg(charts.get(i), CHART_IDS.get(i))).append("\n</figure>\n");
+                    .append(png(charts.get(i), CHART_IDS.get(i))).append("\n<figcaption>")
+                    .append(escape(charts.get(i).getTitle().getText())).append("</figcaption>\n</figure>\n");
         }
         html.append("""
                 <p class="note">Times are modelled: each step costs the modelled GPU time of its work plus the real \
@@ -220,12 +223,21 @@ public final class HtmlReport {
         plot.setRenderer(renderer);
     }
 
-    /** The chart as an SVG element; {@code id} keeps its definitions apart from the other charts'. */
-    private static String svg(JFreeChart chart, String id) {
-        SVGGraphics2D g2 = new SVGGraphics2D(WIDTH, HEIGHT);
-        g2.setDefsKeyPrefix(id + "-");
-        chart.draw(g2, new Rectangle(0, 0, WIDTH, HEIGHT));
-        return g2.getSVGElement(id + "-svg");
+    /**
+     * The chart as an {@code img} element whose source is the PNG itself (a data URI), so the page
+     * stays one file; its title is the image's text alternative.
+     */
+    private static String png(JFreeChart chart, String id) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try {
+            ChartUtils.writeChartAsPNG(bytes, chart, WIDTH, HEIGHT);
+        } catch (IOException e) {
+            // A byte array stream does not fail; an encoder that does is a bug worth its stack trace.
+            throw new UncheckedIOException(e);
+        }
+        return "<img id=\"" + id + "-chart\" width=\"" + WIDTH + "\" height=\"" + HEIGHT + "\" alt=\""
+                + escape(chart.getTitle().getText()) + "\" src=\"data:image/png;base64,"
+                + Base64.getEncoder().encodeToString(bytes.toByteArray()) + "\"/>";
     }
 
     /** Text for an element's content or an attribute in double quotes. */

@@ -149,7 +149,7 @@ class RunCommandTest {
         assertTrue(out.toString().contains("HTML report written to " + page), out.toString());
         String html = Files.readString(page);
         for (String id : HtmlReport.CHART_IDS) {
-            assertTrue(html.contains("<figure id=\"" + id + "\">\n<svg"), id);
+            assertTrue(html.contains("<figure id=\"" + id + "\">\n<img"), id);
         }
         assertTrue(html.contains("connector alpha") && html.contains("baseline"), "both runs are shown");
     }
