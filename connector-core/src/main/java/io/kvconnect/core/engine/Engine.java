@@ -95,7 +95,7 @@ public final class Engine implements AutoCloseable {
         try {
             ex = new Executor(setup.model(), setup.workers(), setup.gpuBlocks() + 1, setup.blockSize(), setup.layout(),
                     rank -> setup.connector().map(c -> c.workers().apply(rank)).orElse(null), setup.verify(),
-                    setup.eosRate(), setup.copyFaults(), name == null ? "none" : name, hookTimer, pool.grants(),
+                    setup.eosRate(), setup.copyFaults(), name == null ? "none" : name, hookTimer,
                     new HostMemoryBudget(setup.hostMemoryBudget()));
         } catch (RuntimeException | Error e) {
             scheduler.shutdown();

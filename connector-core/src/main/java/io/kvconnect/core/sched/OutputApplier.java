@@ -73,9 +73,6 @@ final class OutputApplier {
             ScheduledWork w = out.work().get(i);
             // The scheduled entry holds the request itself: no lookup by id on this per-token path.
             Request r = (Request) out.scheduledRequests().get(i).request();
-            if (w.externalTokens() > 0) {
-                transfers.endLoads(w.requestId()); // the step that loaded synchronously has run
-            }
             if (r.status().isFinished() || r.discards(out.step()) || truncated.contains(w.requestId())) {
                 discardedOutputs = add(discardedOutputs, w.requestId());
                 continue;

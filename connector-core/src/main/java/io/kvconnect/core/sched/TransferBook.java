@@ -1,7 +1,7 @@
 package io.kvconnect.core.sched;
 
 import io.kvconnect.api.worker.FinishedTransfers;
-import io.kvconnect.core.kv.BlockGrants;
+import io.kvconnect.core.kv.GrantLedger;
 import io.kvconnect.core.kv.KvCacheManager;
 import io.kvconnect.core.logging.RateLimitedLog;
 import java.util.ArrayList;
@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * completes once the expected number of ranks reported it ({@link RankCountdown}, one per
  * direction), and since the book knows what it waits for, nobody has to be asked. When a wait
  * ends any other way, its partial count is dropped with it. The book also grants loads their
- * target blocks ({@link BlockGrants}): a connector's copy may write a GPU block only between
+ * target blocks ({@link GrantLedger}): a connector's copy may write a GPU block only between
  * {@link #grantLoad} and {@link #endLoads}.
  *
  * <p>Bookkeeping only: what a finished or failed transfer does to its request is the caller's
@@ -44,7 +44,7 @@ final class TransferBook {
     private static final Logger LOG = LoggerFactory.getLogger(TransferBook.class);
 
     private final KvCacheManager kv;
-    private final BlockGrants grants;
+    private final GrantLedger grants;
     private final int blockSize;
     private final ConnectorWatchdog watchdog;
     private final SchedulerStats stats;
