@@ -107,10 +107,12 @@ final class OutputApplier {
         if (connector.attached()) {
             connector.updateConnectorOutput(co);
         }
-        for (String id : co.finishedReceiving()) {
+        // In id order: ending a wait may free blocks, and the order of frees must not depend on a
+        // Set's iteration order (see TransferBook.inIdOrder).
+        for (String id : TransferBook.inIdOrder(co.finishedReceiving())) {
             receiveFinished(id, out.step());
         }
-        for (String id : co.finishedSending()) {
+        for (String id : TransferBook.inIdOrder(co.finishedSending())) {
             if (transfers.sendReported(id)) {
                 queues.releaseIfUnheld(queues.get(id));
             }
