@@ -19,6 +19,12 @@ import io.kvconnect.api.common.Stability;
  * why. So a connector keeps the blocks of its copies alive (a delayed free, or a reference) for as
  * long as they may run. The engine also checks that a load filled every block it was granted
  * before a step reads them; blocks it did not fill are handled as a failed load.
+ *
+ * <p>A worker sees these decisions step by step: a copy asked for while the worker runs a step is
+ * judged by the grants as that step was scheduled, and a block counts as freed from the first step
+ * scheduled after the free. With asynchronous scheduling the engine already schedules the next
+ * step (and may preempt or abort a request) while the workers run the current one; the current
+ * step's loads into that request's blocks still run.
  */
 @Stability(Stability.Level.EVOLVING)
 public interface BlockCopyService {

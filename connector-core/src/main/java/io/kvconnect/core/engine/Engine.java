@@ -2,6 +2,7 @@ package io.kvconnect.core.engine;
 
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.SchedulerConnector;
+import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.exec.Executor;
 import io.kvconnect.core.exec.ExecutorStepResult;
 import io.kvconnect.core.kv.BlockPool;
@@ -89,10 +90,11 @@ public final class Engine implements AutoCloseable {
         }
         Executor ex;
         try {
-            ex = new Executor(setup.config().model(), setup.config().workers(), setup.config().gpuBlocks() + 1, setup.config().blockSize(), setup.config().kvLayout(),
-                    rank -> setup.connector().map(c -> c.workers().apply(rank)).orElse(null), setup.config().verifyKv(),
-                    setup.config().eosRate(), setup.copyFaults(), name == null ? "none" : name, hookTimer, pool.grants(),
-                    new HostMemoryBudget(setup.config().hostMemoryBudget()));
+            EngineConfig c = setup.config();
+            ex = new Executor(c.model(), c.workers(), c.gpuBlocks() + 1, c.blockSize(), c.kvLayout(),
+                    rank -> setup.connector().map(sides -> sides.workers().apply(rank)).orElse(null), c.verifyKv(),
+                    c.eosRate(), setup.copyFaults(), name == null ? "none" : name, hookTimer,
+                    new HostMemoryBudget(c.hostMemoryBudget()));
         } catch (RuntimeException | Error e) {
             scheduler.shutdown();
             if (hookTimer != null) {

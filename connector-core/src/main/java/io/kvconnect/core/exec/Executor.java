@@ -67,7 +67,6 @@ public final class Executor implements AutoCloseable {
      * @param faults copy faults to inject (tests), {@link CopyFaults#NONE} otherwise
      * @param connectorName the connector's name, for messages
      * @param timer times the workers' hook calls, or {@code null} without a connector
-     * @param grants which GPU blocks connectors may copy (the block pool's)
      * @param hostBudget the connectors' host memory budget, shared by every worker's copy service
      * @throws IllegalStateException if creating a connector's worker side or its {@code
      *     registerKvCaches} failed or hung (the engine cannot run with a connector that has no KV
@@ -77,7 +76,7 @@ public final class Executor implements AutoCloseable {
      */
     public Executor(ModelShape model, int numWorkers, int numBlocks, int blockSize, LayoutKind layout,
                     IntFunction<WorkerConnector> connectors, boolean verify, double eosRate, CopyFaults faults,
-                    String connectorName, HookTimer timer, BlockGrants grants, HostMemoryBudget hostBudget) {
+                    String connectorName, HookTimer timer, HostMemoryBudget hostBudget) {
         AllReduce allReduce = new AllReduce(numWorkers);
         this.timer = timer;
         this.connectorName = connectorName;
@@ -86,8 +85,10 @@ public final class Executor implements AutoCloseable {
             for (int rank = 0; rank < numWorkers; rank++) {
                 KvLayout kvLayout = KvLayouts.of(model, rank, numWorkers, numBlocks, blockSize, layout);
                 KvMemory memory = HostKvMemory.allocate(kvLayout);
-                EngineBlockCopyService copies =
-                        new EngineBlockCopyService(memory, "kv-copy-" + rank, faults, grants, hostBudget);
+                // Each worker's own grants, all free like a new block pool's ledger; it applies each
+                // step's changes as it begins the step.
+                EngineBlockCopyService copies = new EngineBlockCopyService(memory, "kv-copy-" + rank, faults,
+                        new BlockGrants(numBlocks), hostBudget);
                 int r = rank;
                 WorkerConnector side = timer == null ? connectors.apply(rank)
                         : BoundedCall.call(connectorName, "createWorkerConnector", bound, () -> connectors.apply(r));

@@ -127,8 +127,11 @@ final class Worker implements AutoCloseable {
     private WorkerStepResult run(SchedulerOutput out, long computeWindowNanos) throws InterruptedException {
         List<HookFailure> failures = new ArrayList<>();
         ConnectorMetadata meta = out.connectorMetadata();
-        // Before the model writes any block: a copy past its grant check finishes first, so a
-        // block freed before this step is never read or written by it (see BlockGrants).
+        // The grants as this step was scheduled: from now on a copy of a block freed for this step
+        // fails. Then, before the model writes any block, a copy past its grant check finishes
+        // first, so a block freed for this step is never read or written by an earlier copy (see
+        // BlockGrants).
+        copies.grants().apply(out.grantChanges());
         copies.awaitCopyInFlight();
         Set<Integer> unloaded = new HashSet<>();
         if (connector != null) {

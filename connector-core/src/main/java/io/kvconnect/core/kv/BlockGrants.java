@@ -3,8 +3,12 @@ package io.kvconnect.core.kv;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
- * Which GPU blocks a connector may copy, read by the workers' copy services on any thread and
- * written by the scheduler thread through the block pool and the scheduler.
+ * Which GPU blocks a connector may copy, as one worker sees them: the grants as they stood when the
+ * step the worker runs was scheduled. Read by the worker's copy service on any thread (the
+ * connector's threads, the copy stream); changed only by the worker thread when it begins a step
+ * ({@link #apply}, with the changes the engine thread's {@link GrantLedger} collected up to the
+ * scheduling of that step), and by the copy stream when a load copy completes ({@link
+ * #markLoaded}).
  *
  * <ul>
  *   <li><b>Reads</b> (copies out of the GPU cache): a block must be in use, held by a request or by
@@ -14,10 +18,15 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  *       external range of a request whose load the engine granted and that has not ended.</li>
  *   <li><b>Generations</b>: each block's generation changes whenever it starts or stops being in
  *       use. A copy remembers the generations of its blocks when submitted; if one changed before
- *       the copy runs, the block was freed (and perhaps reused) meanwhile and the copy fails
- *       instead of touching it. So a connector that did not keep a block alive cannot read another
- *       request's KV into its store, nor write into another request's blocks.</li>
+ *       the copy runs, the block was freed (and perhaps reused) in a step the worker has begun
+ *       since, and the copy fails instead of touching it. So a connector that did not keep a block
+ *       alive cannot read another request's KV into its store, nor write into another request's
+ *       blocks.</li>
  * </ul>
+ *
+ * <p>The workers see a change only from the step it belongs to, never while they run an earlier
+ * one: whether a copy runs depends on the steps, not on how far the engine thread has got (see
+ * {@link GrantLedger}).
  *
  * <p>Generation {@code g} is odd while the block is in use, even while it is free; a load target
  * records the generation it was granted in, so freeing a block ends its grant by itself.
@@ -29,7 +38,11 @@ public final class BlockGrants {
     /** The generation in which a load copy into a block last completed; 0 (never odd) for none. */
     private final AtomicIntegerArray loadedIn;
 
-    /** Grants for {@code numBlocks} blocks (the null block included), all free. */
+    /**
+     * Grants for {@code numBlocks} blocks (the null block included), all free: the state of a new
+     * {@link GrantLedger}, so that applying every change it hands out, in order, keeps the two
+     * equal.
+     */
     public BlockGrants(int numBlocks) {
         this.generation = new AtomicIntegerArray(numBlocks);
         this.loadTarget = new AtomicIntegerArray(numBlocks);
@@ -43,30 +56,27 @@ public final class BlockGrants {
     public static BlockGrants everything(int numBlocks) {
         BlockGrants g = new BlockGrants(numBlocks);
         for (int id = 1; id < numBlocks; id++) {
-            g.generation.set(id, 1);
-            g.loadTarget.set(id, 1);
+            g.set(id, 1, 1);
         }
         return g;
     }
 
-    /** Scheduler thread: the block went from no reference to one. */
-    void inUse(int blockId) {
-        generation.incrementAndGet(blockId);
+    /**
+     * Worker thread, when it begins a step, before the step's hooks and model run: the grants as of
+     * that step's scheduling.
+     *
+     * @param changes the step's changes, from the ledger these grants started equal to; every
+     *     step's changes must be applied, in step order
+     */
+    public void apply(GrantChanges changes) {
+        changes.applyTo(this);
     }
 
-    /** Scheduler thread: the block's last reference was given back. */
-    void freed(int blockId) {
-        generation.incrementAndGet(blockId);
-    }
-
-    /** Scheduler thread: a granted load may write {@code blockId} (in use) until it ends or the block is freed. */
-    public void grantLoad(int blockId) {
-        loadTarget.set(blockId, generation.get(blockId));
-    }
-
-    /** Scheduler thread: the load into {@code blockId} ended. */
-    public void endLoad(int blockId) {
-        loadTarget.set(blockId, 0);
+    /** Sets one block's state (from the ledger). */
+    void set(int blockId, int gen, int target) {
+        // The target first: a reader that sees the new generation sees the target that goes with it.
+        loadTarget.set(blockId, target);
+        generation.set(blockId, gen);
     }
 
     /** The block's generation now; odd while in use. Any thread. */

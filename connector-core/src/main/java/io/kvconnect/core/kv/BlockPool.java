@@ -37,7 +37,7 @@ public final class BlockPool {
     private final boolean cachingEnabled;
     private final int blockSize;
     private final List<KvEvent> events = new ArrayList<>();
-    private final BlockGrants grants;
+    private final GrantLedger grants;
     private int head = NIL;
     private int tail = NIL;
     private int numFree;
@@ -48,27 +48,13 @@ public final class BlockPool {
      * @param cachingEnabled whether full blocks are entered into the prefix cache
      */
     public BlockPool(int numBlocks, int blockSize, boolean cachingEnabled) {
-        this(numBlocks, blockSize, cachingEnabled, new BlockGrants(numBlocks));
-    }
-
-    /**
-     * @param numBlocks blocks including the null block 0 (at least 2)
-     * @param blockSize tokens per block, for events
-     * @param cachingEnabled whether full blocks are entered into the prefix cache
-     * @param grants told when a block starts and stops being in use (the workers' copy services
-     *     read it)
-     */
-    public BlockPool(int numBlocks, int blockSize, boolean cachingEnabled, BlockGrants grants) {
         if (numBlocks < 2) {
             throw new IllegalArgumentException("a block pool needs at least 2 blocks (one is the null block), got "
                     + numBlocks);
         }
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
-        this.grants = grants;
-        if (grants.numBlocks() != numBlocks) {
-            throw new IllegalArgumentException("grants cover " + grants.numBlocks() + " blocks, the pool " + numBlocks);
-        }
+        this.grants = new GrantLedger(numBlocks);
         this.cachingEnabled = cachingEnabled;
         refCount = new int[numBlocks];
         hashes = new BlockHash[numBlocks];
@@ -162,8 +148,11 @@ public final class BlockPool {
         }
     }
 
-    /** Which blocks connectors may copy; shared with the workers' copy services. */
-    public BlockGrants grants() {
+    /**
+     * Which blocks connectors may copy, as the engine thread decided so far; told when a block starts
+     * and stops being in use. The workers get its changes step by step.
+     */
+    public GrantLedger grants() {
         return grants;
     }
 

@@ -2,9 +2,11 @@
  * The GPU KV cache's bookkeeping: the block pool (reference counts, prefix cache by chained block
  * hash, free queue), the KV-cache manager (which blocks a request owns, prefix lookup, allocation),
  * each connector's counted view of the pool, and the grants that say which blocks a connector may
- * copy right now.
+ * copy: the engine thread's {@link io.kvconnect.core.kv.GrantLedger}, whose changes each worker
+ * applies step by step to its own {@link io.kvconnect.core.kv.BlockGrants}.
  *
- * <p>Scheduler thread only, except {@link io.kvconnect.core.kv.BlockGrants}, which the workers' copy
- * services read on any thread. Used by the scheduler and the engine; depends on the API only.
+ * <p>Scheduler thread only, except {@link io.kvconnect.core.kv.BlockGrants}, which a worker's copy
+ * service reads on any thread, and {@link io.kvconnect.core.kv.GrantChanges}, immutable. Used by the
+ * scheduler and the engine; depends on the API only.
  */
 package io.kvconnect.core.kv;

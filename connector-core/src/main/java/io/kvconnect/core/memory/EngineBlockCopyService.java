@@ -48,7 +48,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final AtomicLong blocksFromHost = new AtomicLong();
     private final AtomicLong nanosToHost = new AtomicLong();
     private final AtomicLong nanosFromHost = new AtomicLong();
-    /** Which blocks the connector may copy (shared with the engine's block pool). */
+    /** Which blocks the connector may copy: this worker's, as of the step it runs. */
     private final BlockGrants grants;
     /** Whether a copy is moving bytes now; see {@link #awaitCopyInFlight()}. */
     private volatile boolean copying;
@@ -85,7 +85,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
      * @param memory the worker's KV cache, not owned
      * @param streamName the name of the copy stream thread, e.g. {@code "worker-0-copy"}
      * @param faults called before each copy on the stream thread; {@link CopyFaults#NONE} in production
-     * @param grants which blocks a connector may copy; copies of others are refused
+     * @param grants which blocks a connector may copy; copies of others are refused. The worker's
+     *     own: it applies each step's changes to them (see {@link BlockGrants#apply})
      * @param hostBudget the connectors' host memory budget, shared by the services of all workers
      */
     public EngineBlockCopyService(KvMemory memory, String streamName, CopyFaults faults, BlockGrants grants,
@@ -123,7 +124,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         return new RefusedCopies(refusedNotInUse.get(), refusedNotLoadTarget.get(), refusedFreed.get());
     }
 
-    /** Which blocks connectors may copy, and which a load copy filled (shared with the block pool). */
+    /** Which blocks connectors may copy, and which a load copy filled (this worker's, as of its step). */
     public BlockGrants grants() {
         return grants;
     }
@@ -131,8 +132,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     /**
      * Waits while a copy is moving bytes (a single copy call, bounded by its size), so that a
      * block freed before this call is not read or written by a copy that checked its grant just
-     * before the free. Called by the worker thread at the start of each step, before the model
-     * writes any block.
+     * before the free. Called by the worker thread at the start of each step, after applying the
+     * step's grant changes and before the model writes any block.
      */
     public void awaitCopyInFlight() {
         while (copying) {

@@ -73,9 +73,6 @@ final class OutputApplier {
             ScheduledWork w = out.work().get(i);
             // The scheduled entry holds the request itself: no lookup by id on this per-token path.
             Request r = (Request) out.scheduledRequests().get(i).request();
-            if (w.externalTokens() > 0) {
-                transfers.endLoads(w.requestId()); // the step that loaded synchronously has run
-            }
             if (r.status().isFinished() || r.discards(out.step()) || truncated.contains(w.requestId())) {
                 discardedOutputs = add(discardedOutputs, w.requestId());
                 continue;
@@ -110,10 +107,12 @@ final class OutputApplier {
         if (connector.attached()) {
             connector.updateConnectorOutput(co);
         }
-        for (String id : co.finishedReceiving()) {
+        // In id order: ending a wait may free blocks, and the order of frees must not depend on a
+        // Set's iteration order (see TransferBook.inIdOrder).
+        for (String id : TransferBook.inIdOrder(co.finishedReceiving())) {
             receiveFinished(id, out.step());
         }
-        for (String id : co.finishedSending()) {
+        for (String id : TransferBook.inIdOrder(co.finishedSending())) {
             if (transfers.sendReported(id)) {
                 queues.releaseIfUnheld(queues.get(id));
             }

@@ -8,6 +8,7 @@ import io.kvconnect.core.kv.BlockHasher;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.kv.ConnectorBlockView;
 import io.kvconnect.core.kv.KvCacheManager;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -72,6 +73,8 @@ public final class Scheduler {
     private final ConnectorLiveness liveness;
     private final SchedulerView view;
     private long arrivals;
+    /** Requests that loaded synchronously in the step scheduled last. */
+    private List<String> lastSyncLoads = List.of();
 
     /**
      * A scheduler for one worker, timing its connector's hooks itself.
@@ -207,10 +210,33 @@ public final class Scheduler {
     public SchedulerOutput schedule() {
         clock.next();
         stats.steps++;
+        endLastSyncLoads();
         liveness.check();
         SchedulerOutput out = planner.plan();
         out.setConnectorDisableRequested(connector.disableRequested());
+        List<String> syncLoads = new ArrayList<>();
+        for (ScheduledWork w : out.work()) {
+            if (w.externalTokens() > 0) {
+                syncLoads.add(w.requestId());
+            }
+        }
+        lastSyncLoads = syncLoads;
+        // Last: the workers see the grants as this step was scheduled, nothing decided later.
+        out.setGrantChanges(pool.grants().takeChanges());
         return out;
+    }
+
+    /**
+     * Ends the grants of the synchronous loads of the step scheduled before this one: a worker
+     * applies this step's grant changes when it begins it, after it ran that step, so the grants
+     * last exactly the step that loads (even while, under asynchronous scheduling, that step is
+     * still running when this one is scheduled).
+     */
+    private void endLastSyncLoads() {
+        for (String id : lastSyncLoads) {
+            transfers.endLoads(id);
+        }
+        lastSyncLoads = List.of();
     }
 
     /**

@@ -3,6 +3,7 @@ package io.kvconnect.core.sched;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
+import io.kvconnect.core.kv.GrantChanges;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -22,6 +23,7 @@ public final class SchedulerOutput implements SchedulerOutputView {
     private List<String> startedAsyncLoads = List.of();
     private Map<String, int[]> asyncLoadBlocks = Map.of();
     private boolean connectorDisableRequested;
+    private GrantChanges grantChanges = GrantChanges.NONE;
 
     SchedulerOutput(long step, List<ScheduledRequest> scheduled, List<ScheduledWork> work, Set<String> preempted,
                     Set<String> finished, int totalTokens) {
@@ -108,6 +110,19 @@ public final class SchedulerOutput implements SchedulerOutputView {
 
     void setConnectorDisableRequested(boolean requested) {
         connectorDisableRequested = requested;
+    }
+
+    /**
+     * The changes to which blocks connectors may copy, made up to the scheduling of this step and
+     * after the previous one's: each worker applies them when it begins this step (see {@link
+     * io.kvconnect.core.kv.GrantLedger}).
+     */
+    public GrantChanges grantChanges() {
+        return grantChanges;
+    }
+
+    void setGrantChanges(GrantChanges changes) {
+        grantChanges = changes;
     }
 
     /** Whether the workers have anything to compute. */

@@ -1,10 +1,11 @@
 package io.kvconnect.core.sched;
 
 import io.kvconnect.api.worker.FinishedTransfers;
-import io.kvconnect.core.kv.BlockGrants;
+import io.kvconnect.core.kv.GrantLedger;
 import io.kvconnect.core.kv.KvCacheManager;
 import io.kvconnect.core.logging.RateLimitedLog;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -32,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * completes once the expected number of ranks reported it ({@link RankCountdown}, one per
  * direction), and since the book knows what it waits for, nobody has to be asked. When a wait
  * ends any other way, its partial count is dropped with it. The book also grants loads their
- * target blocks ({@link BlockGrants}): a connector's copy may write a GPU block only between
+ * target blocks ({@link GrantLedger}): a connector's copy may write a GPU block only between
  * {@link #grantLoad} and {@link #endLoads}.
  *
  * <p>Bookkeeping only: what a finished or failed transfer does to its request is the caller's
@@ -44,7 +45,7 @@ final class TransferBook {
     private static final Logger LOG = LoggerFactory.getLogger(TransferBook.class);
 
     private final KvCacheManager kv;
-    private final BlockGrants grants;
+    private final GrantLedger grants;
     private final int blockSize;
     private final ConnectorWatchdog watchdog;
     private final SchedulerStats stats;
@@ -122,14 +123,29 @@ final class TransferBook {
         Set<String> receives = new HashSet<>();
         for (int rank = 0; rank < byRank.size(); rank++) {
             FinishedTransfers reported = byRank.get(rank);
-            for (String id : reported.sending()) {
+            for (String id : inIdOrder(reported.sending())) {
                 sendReports.report(id, rank, awaitingSend.contains(id), sends);
             }
-            for (String id : reported.receiving()) {
+            for (String id : inIdOrder(reported.receiving())) {
                 receiveReports.report(id, rank, awaitingReceive.contains(id), receives);
             }
         }
         return new FinishedTransfers(sends, receives);
+    }
+
+    /**
+     * {@code ids} sorted, for everything whose order matters (the order of frees decides which
+     * blocks are allocated and evicted next; the order of reports, which completed ids are
+     * remembered). The API's sets ({@code Set.copyOf}) iterate in an order that changes from one
+     * JVM run to the next, and a run must not depend on it.
+     */
+    static List<String> inIdOrder(Set<String> ids) {
+        if (ids.size() < 2) {
+            return List.copyOf(ids);
+        }
+        String[] sorted = ids.toArray(new String[0]);
+        Arrays.sort(sorted);
+        return Arrays.asList(sorted);
     }
 
     /** Ids with a partial count of finished reports, both directions together (0 when nothing leaks). */

@@ -1,5 +1,6 @@
 package io.kvconnect.core.sched;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -11,11 +12,13 @@ import io.kvconnect.api.common.StorageMedium;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.worker.FinishedTransfers;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -131,6 +134,31 @@ class OutputApplierTest {
             assertNull(p.queues.get("r"));
             assertEquals(Set.of("r"), connector.outputs.getLast().finishedSending(),
                     "the connector sees the completed send once");
+        }
+    }
+
+    @Test
+    void sendsCompletedInOneStepFreeTheirBlocksInIdOrder() {
+        // Ids whose hashes are far apart, so that a Set's iteration order is almost never theirs.
+        List<String> ids = List.of("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel");
+        ScriptedConnector connector = new ScriptedConnector();
+        connector.delayFree = true;
+        try (Parts p = new Parts(Parts.config(), 16, connector)) {
+            for (int i = 0; i < ids.size(); i++) {
+                p.queues.arrive(p.request(ids.get(i), new int[] {i + 1, 50, 60}, 1, 0));
+            }
+            SchedulerOutput first = p.schedule();
+            p.applier.apply(first, StepResult.tokensOnly(tokens(first, 9)));
+            int[] blocksInIdOrder = ids.stream().flatMapToInt(id -> IntStream.of(p.kv.blockIds(id))).toArray();
+            assertEquals(ids.size(), blocksInIdOrder.length);
+
+            SchedulerOutput second = p.schedule();
+            p.applier.apply(second, new StepResult(Map.of(),
+                    reports(new FinishedTransfers(Set.copyOf(ids), Set.of())), List.of()));
+
+            int[] free = p.pool.freeQueueOrder();
+            assertArrayEquals(blocksInIdOrder, Arrays.copyOfRange(free, free.length - ids.size(), free.length),
+                    "the blocks went back in another order, so later allocations would differ between runs");
         }
     }
 

@@ -2,6 +2,7 @@ package io.kvconnect.core.sched;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,6 +17,7 @@ import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.kv.BlockPool;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -94,6 +96,31 @@ class SchedulerTest {
                 : new WorkerReports(List.of(FinishedTransfers.NONE), invalid, Optional.empty(), List.of(),
                         Optional.empty());
         return new StepResult(tokens, reports, List.of());
+    }
+
+    @Test
+    void aSynchronousLoadIsGrantedForItsOwnStepAndTheWorkersLearnOfItsEndWithTheNext() {
+        Recording connector = new Recording();
+        connector.offer = 8;
+        BlockPool pool = new BlockPool(17, BLOCK, true);
+        Scheduler s = new Scheduler(new SchedulerConfig(64, 8, 64, SchedulingPolicy.FCFS, true,
+                LoadFailurePolicy.RECOMPUTE), pool, connector, "recording");
+        BlockGrants worker = new BlockGrants(17);
+        add(s, "r", 12, 4);
+        SchedulerOutput loads = s.schedule();
+        assertEquals(8, loads.work().getFirst().externalTokens());
+        int[] targets = {loads.work().getFirst().blockTable()[0], loads.work().getFirst().blockTable()[1]};
+        worker.apply(loads.grantChanges());
+        assertTrue(worker.writable(targets[0]) && worker.writable(targets[1]), "the loading step may write");
+
+        // Asynchronous scheduling: the next step is scheduled before the loading step's output.
+        SchedulerOutput next = s.schedule();
+        assertFalse(pool.grants().writable(targets[0]) || pool.grants().writable(targets[1]),
+                "the load outlived its step");
+        assertTrue(worker.writable(targets[0]) && worker.writable(targets[1]),
+                "a worker still running the loading step lost its grant");
+        worker.apply(next.grantChanges());
+        assertFalse(worker.writable(targets[0]) || worker.writable(targets[1]), "the next step may write");
     }
 
     @Test

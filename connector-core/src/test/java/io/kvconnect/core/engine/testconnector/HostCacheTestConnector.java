@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * A connector for engine lifecycle tests that really moves KV: it saves every full computed block
@@ -38,6 +39,8 @@ public final class HostCacheTestConnector {
     private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
     private final TestSchedulerSide scheduler;
     private final Map<Integer, TestWorkerSide> workers = new ConcurrentHashMap<>();
+    private volatile Consumer<Call> observer = call -> {
+    };
 
     /** A connector with {@code config}. */
     public HostCacheTestConnector(TestConnectorConfig config) {
@@ -122,8 +125,18 @@ public final class HostCacheTestConnector {
         return workers.values().stream().mapToLong(TestWorkerSide::verifiedBlocks).sum();
     }
 
+    /**
+     * Has {@code o} told of every call as it is recorded, on the thread that makes it (the engine
+     * thread for the scheduler side, a worker thread for a worker side). Set before the engine starts.
+     */
+    public void observeCalls(Consumer<Call> o) {
+        observer = o;
+    }
+
     void log(String side, String hook, String requestId, long value) {
-        calls.add(new Call(seq.incrementAndGet(), side, hook, requestId == null ? "" : requestId, value));
+        Call call = new Call(seq.incrementAndGet(), side, hook, requestId == null ? "" : requestId, value);
+        calls.add(call);
+        observer.accept(call);
     }
 
     void problem(String what) {

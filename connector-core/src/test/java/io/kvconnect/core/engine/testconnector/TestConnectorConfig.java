@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.function.BiPredicate;
+import java.util.function.LongConsumer;
 
 /**
  * The knobs of a {@link HostCacheTestConnector}. Build one with {@link #builder()}.
@@ -44,6 +45,9 @@ import java.util.function.BiPredicate;
  * @param failEveryTime whether a pair of {@code failLoad} fails on every load, not only the first
  * @param savesConfirmedOnly whether blocks are saved only once the engine confirmed them (as the
  *     offload connector does), rather than in the step that computes them
+ * @param loadGate called by each worker side in {@code startLoadKv} of a step that loads, with the
+ *     step's number, before the step's loads start: a test holds a load there to order it against
+ *     what the engine thread does meanwhile
  */
 public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int delayFreeSteps, int hostSlots,
                                   int scratchSlots, BiPredicate<String, Integer> failLoad, FailMode failMode,
@@ -51,7 +55,8 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
                                   Map<String, Integer> askLater, OptionalInt expectedFinishedCount,
                                   Set<Integer> reportingRanks, int duplicateReports, int rankSkewSteps,
                                   int unknownReports, boolean verifyContent, boolean saves,
-                                  boolean uncappedMatches, boolean failEveryTime, boolean savesConfirmedOnly) {
+                                  boolean uncappedMatches, boolean failEveryTime, boolean savesConfirmedOnly,
+                                  LongConsumer loadGate) {
 
     /** How the connector loads a stored prefix. */
     public enum LoadMode {
@@ -128,6 +133,7 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
         askLater = Map.copyOf(askLater);
         Objects.requireNonNull(expectedFinishedCount, "expectedFinishedCount");
         reportingRanks = Set.copyOf(reportingRanks);
+        Objects.requireNonNull(loadGate, "loadGate");
         if (hostSlots <= 0 || scratchSlots <= 0 || asyncLoadSteps < 0) {
             throw new IllegalArgumentException("bad sizes");
         }
@@ -160,6 +166,8 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
         private boolean uncappedMatches;
         private boolean failEveryTime;
         private boolean savesConfirmedOnly;
+        private LongConsumer loadGate = step -> {
+        };
 
         private Builder() {
         }
@@ -275,12 +283,18 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
             return this;
         }
 
+        /** Called before a step's loads start, on each worker, with the step's number. */
+        public Builder loadGate(LongConsumer gate) {
+            loadGate = gate;
+            return this;
+        }
+
         /** The configuration. */
         public TestConnectorConfig build() {
             return new TestConnectorConfig(loadMode, asyncLoadSteps, delayFreeSteps, hostSlots, scratchSlots, failLoad,
                     failMode, errorReportDelaySteps, throwSpecs, askLater, expectedFinishedCount, reportingRanks,
                     duplicateReports, rankSkewSteps, unknownReports, verifyContent, saves, uncappedMatches,
-                    failEveryTime, savesConfirmedOnly);
+                    failEveryTime, savesConfirmedOnly, loadGate);
         }
     }
 }

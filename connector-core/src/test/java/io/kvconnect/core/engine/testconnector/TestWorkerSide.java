@@ -153,6 +153,9 @@ final class TestWorkerSide implements WorkerConnector {
             throw new InjectedFailure("startLoadKv", null);
         }
         saveNow(m.earlySaves());
+        if (!m.loads().isEmpty()) {
+            config.loadGate().accept(m.step());
+        }
         for (Metadata.Load l : m.loads()) {
             int n = l.gpuBlocks().size();
             List<Integer> okGpu = new ArrayList<>();

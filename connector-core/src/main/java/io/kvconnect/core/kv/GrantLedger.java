@@ -1,0 +1,111 @@
+package io.kvconnect.core.kv;
+
+/**
+ * The engine thread's record of which GPU blocks connectors may copy: written by the block pool
+ * (a block starts or stops being in use) and the scheduler (a load is granted or ends), as its
+ * decisions are made. The workers do not read it: they copy by their own {@link BlockGrants},
+ * to which each applies, when it begins a step, the changes {@link #takeChanges()} collected up
+ * to the scheduling of that step.
+ *
+ * <p>Why not one shared record: under asynchronous scheduling the engine thread schedules step
+ * N+1 (preempting, freeing, granting) while the workers still run step N. Had the workers read
+ * those changes as they were made, whether a copy of step N ran or was refused would depend on
+ * which thread got there first, and so would everything that follows from a failed load. Through
+ * the ledger, a worker judges step N's copies by the grants as step N was scheduled, whatever the
+ * engine thread does meanwhile; that is also what a GPU's in-order stream would see. A change
+ * made while applying step N's output (after step N+1 was scheduled) reaches the workers with the
+ * next step scheduled.
+ *
+ * <p>Generations follow {@link BlockGrants}: odd while a block is in use, even while it is free;
+ * a load target records the generation it was granted in.
+ *
+ * <p><b>Thread.</b> Engine thread only.
+ */
+public final class GrantLedger {
+    private final int[] generation;
+    /** The generation in which a block was granted as a load target; 0 (never odd) for none. */
+    private final int[] loadTarget;
+    /** Blocks changed since the last {@link #takeChanges()}, each once, and the set of them. */
+    private final int[] changed;
+    private final boolean[] isChanged;
+    private int numChanged;
+
+    /** A ledger for {@code numBlocks} blocks (the null block included), all free, none granted. */
+    public GrantLedger(int numBlocks) {
+        generation = new int[numBlocks];
+        loadTarget = new int[numBlocks];
+        changed = new int[numBlocks];
+        isChanged = new boolean[numBlocks];
+    }
+
+    /** The block went from no reference to one. */
+    void inUse(int blockId) {
+        generation[blockId]++;
+        changed(blockId);
+    }
+
+    /** The block's last reference was given back: it is no longer readable, and its load grant ends. */
+    void freed(int blockId) {
+        generation[blockId]++;
+        changed(blockId);
+    }
+
+    /** A granted load may write {@code blockId} (in use) until it ends or the block is freed. */
+    public void grantLoad(int blockId) {
+        loadTarget[blockId] = generation[blockId];
+        changed(blockId);
+    }
+
+    /** The load into {@code blockId} ended. */
+    public void endLoad(int blockId) {
+        if (loadTarget[blockId] != 0) {
+            loadTarget[blockId] = 0;
+            changed(blockId);
+        }
+    }
+
+    /** Whether a connector may copy the block out, as the engine thread has decided so far. */
+    public boolean readable(int blockId) {
+        return (generation[blockId] & 1) == 1;
+    }
+
+    /** Whether a connector may copy into the block, as the engine thread has decided so far. */
+    public boolean writable(int blockId) {
+        int g = generation[blockId];
+        return (g & 1) == 1 && loadTarget[blockId] == g;
+    }
+
+    /** Blocks covered, the null block included. */
+    public int numBlocks() {
+        return generation.length;
+    }
+
+    /**
+     * The state of every block changed since the last call, for the workers to apply when they
+     * begin the step being scheduled. Called once per step, when its scheduling is complete.
+     */
+    public GrantChanges takeChanges() {
+        if (numChanged == 0) {
+            return GrantChanges.NONE;
+        }
+        int[] blocks = new int[numChanged];
+        int[] generations = new int[numChanged];
+        int[] targets = new int[numChanged];
+        for (int i = 0; i < numChanged; i++) {
+            int id = changed[i];
+            blocks[i] = id;
+            generations[i] = generation[id];
+            targets[i] = loadTarget[id];
+            isChanged[id] = false;
+        }
+        numChanged = 0;
+        return new GrantChanges(blocks, generations, targets);
+    }
+
+    private void changed(int blockId) {
+        if (!isChanged[blockId]) {
+            isChanged[blockId] = true;
+            changed[numChanged++] = blockId;
+        }
+    }
+}
