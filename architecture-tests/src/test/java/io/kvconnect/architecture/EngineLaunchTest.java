@@ -64,7 +64,7 @@ class EngineLaunchTest {
 
     private static List<Path> scripts() throws IOException {
         var scripts = new ArrayList<Path>(List.of(ROOT.resolve("kvconnect")));
-        for (String folder : List.of("scripts", "bench", "examples", ".ci")) {
+        for (String folder : List.of("scripts", "examples", ".ci")) {
             try (Stream<Path> files = Files.walk(ROOT.resolve(folder))) {
                 files.filter(Files::isRegularFile)
                         .filter(f -> f.toString().endsWith(".sh") || f.getFileName().toString().equals("run"))
