@@ -2,7 +2,6 @@ package io.kvconnect.api;
 
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.ConnectorConfig;
-import io.kvconnect.api.common.Stability;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.worker.WorkerConnector;
 
@@ -19,18 +18,18 @@ import io.kvconnect.api.worker.WorkerConnector;
  * different workers). Both receive the same {@link ConnectorConfig}. A factory that rejects its
  * configuration throws {@link ConfigException} naming the field; the engine then refuses to start.
  */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public interface ConnectorProvider {
     /**
-     * The connector's unique name, used in configuration files: lower-case letters, digits and
-     * {@code -}, starting with a letter, at most 64 characters (for example {@code "offload"}).
+     * {@return the connector's unique name, used in configuration files} Lower-case letters, digits
+     * and {@code -}, starting with a letter, at most 64 characters (for example {@code "offload"}).
      */
     String name();
 
-    /** The connector's version, for listings and handshakes (for example {@code "1.2.0"}). */
+    /** {@return the connector's version, for listings and handshakes (for example {@code "1.2.0"})} */
     String version();
 
-    /** One line saying what the connector does. Default: empty. */
+    /** {@return one line saying what the connector does} Default: empty. */
     default String description() {
         return "";
     }
@@ -38,6 +37,9 @@ public interface ConnectorProvider {
     /**
      * Creates the scheduler-side connector.
      *
+     * @param config this connector's configuration
+     * @param context what the engine tells the scheduler side
+     * @return the scheduler side, ready for {@code bindSchedulerState}
      * @throws ConfigException if {@code config} is invalid
      */
     SchedulerConnector createSchedulerConnector(ConnectorConfig config, SchedulerContext context);
@@ -45,6 +47,9 @@ public interface ConnectorProvider {
     /**
      * Creates the worker-side connector for the worker of {@code context.rank()}.
      *
+     * @param config this connector's configuration (equal to the scheduler side's)
+     * @param context what the engine tells this worker's side, its rank included
+     * @return the worker side, ready for {@code registerKvCaches}
      * @throws ConfigException if {@code config} is invalid
      */
     WorkerConnector createWorkerConnector(ConnectorConfig config, WorkerContext context);

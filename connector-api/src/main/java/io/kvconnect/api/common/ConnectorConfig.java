@@ -1,5 +1,6 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.time.Duration;
@@ -20,8 +21,8 @@ import java.util.stream.Collectors;
  *
  * <p>The engine builds one for each configured connector from the configuration file (the
  * {@code config} object of a connector entry) and hands it to
- * {@link ConnectorProvider#createSchedulerConnector} and
- * {@link ConnectorProvider#createWorkerConnector}. Every getter that finds a value of the wrong
+ * {@link io.kvconnect.api.ConnectorProvider#createSchedulerConnector} and
+ * {@link io.kvconnect.api.ConnectorProvider#createWorkerConnector}. Every getter that finds a value of the wrong
  * type or out of range throws a {@link ConfigException} whose message names the full path of the
  * field (see {@link #path()}) and the allowed values, so an operator can fix the file without
  * reading connector code. Connectors should call {@link #requireOnlyKeys} first so that a
@@ -29,7 +30,7 @@ import java.util.stream.Collectors;
  *
  * <p>Instances are immutable and safe to share between threads.
  */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public final class ConnectorConfig {
     private static final Pattern BYTES = Pattern.compile(
             "(\\d+(?:\\.\\d+)?)\\s*([kmgt]i?b|b)?", Pattern.CASE_INSENSITIVE);
@@ -58,27 +59,27 @@ public final class ConnectorConfig {
         return new ConnectorConfig(path, Values.copyObject(path, values));
     }
 
-    /** An empty configuration at the given path. */
+    /** {@return an empty configuration at the given path} */
     public static ConnectorConfig empty(String path) {
         return of(path, Map.of());
     }
 
-    /** The full path of this object in the configuration file. */
+    /** {@return the full path of this object in the configuration file} */
     public String path() {
         return path;
     }
 
-    /** The keys present, in file order. */
+    /** {@return the keys present, in file order} */
     public Set<String> keys() {
         return values.keySet();
     }
 
-    /** Whether {@code key} is present. */
+    /** {@return whether {@code key} is present} */
     public boolean has(String key) {
         return values.containsKey(key);
     }
 
-    /** The raw, immutable members (JSON-shaped: String, Boolean, Long, Double, List, Map). */
+    /** {@return the raw, immutable members (JSON-shaped: String, Boolean, Long, Double, List, Map)} */
     public Map<String, Object> asMap() {
         return values;
     }
@@ -98,12 +99,12 @@ public final class ConnectorConfig {
         }
     }
 
-    /** The string at {@code key}, or {@code defaultValue} when absent. */
+    /** {@return the string at {@code key}, or {@code defaultValue} when absent} */
     public String getString(String key, String defaultValue) {
         return has(key) ? requireString(key) : defaultValue;
     }
 
-    /** The string at {@code key}; it must be present. */
+    /** {@return the string at {@code key}; it must be present} */
     public String requireString(String key) {
         if (require(key) instanceof String s) {
             return s;
@@ -111,7 +112,7 @@ public final class ConnectorConfig {
         throw wrongType(key, "a string");
     }
 
-    /** The boolean at {@code key}, or {@code defaultValue} when absent. */
+    /** {@return the boolean at {@code key}, or {@code defaultValue} when absent} */
     public boolean getBoolean(String key, boolean defaultValue) {
         if (!has(key)) {
             return defaultValue;
@@ -122,12 +123,12 @@ public final class ConnectorConfig {
         throw wrongType(key, "true or false");
     }
 
-    /** The integer at {@code key} within {@code [min, max]}, or {@code defaultValue} when absent. */
+    /** {@return the integer at {@code key} within {@code [min, max]}, or {@code defaultValue} when absent} */
     public int getInt(String key, int defaultValue, int min, int max) {
         return (int) getLong(key, defaultValue, min, max);
     }
 
-    /** The integer at {@code key} within {@code [min, max]}, or {@code defaultValue} when absent. */
+    /** {@return the integer at {@code key} within {@code [min, max]}, or {@code defaultValue} when absent} */
     public long getLong(String key, long defaultValue, long min, long max) {
         if (!has(key)) {
             return defaultValue;
@@ -138,7 +139,7 @@ public final class ConnectorConfig {
         throw wrongType(key, "an integer in [" + min + ", " + max + "]");
     }
 
-    /** The number at {@code key} within {@code [min, max]}, or {@code defaultValue} when absent. */
+    /** {@return the number at {@code key} within {@code [min, max]}, or {@code defaultValue} when absent} */
     public double getDouble(String key, double defaultValue, double min, double max) {
         if (!has(key)) {
             return defaultValue;
@@ -238,7 +239,7 @@ public final class ConnectorConfig {
         throw wrongType(key, "one of: " + allowed);
     }
 
-    /** The nested object at {@code key}, if present. */
+    /** {@return the nested object at {@code key}, if present} */
     public Optional<ConnectorConfig> getObject(String key) {
         if (!has(key)) {
             return Optional.empty();
@@ -249,7 +250,7 @@ public final class ConnectorConfig {
         throw wrongType(key, "an object");
     }
 
-    /** The list of objects at {@code key}; empty when absent. */
+    /** {@return the list of objects at {@code key}; empty when absent} */
     public List<ConnectorConfig> getObjectList(String key) {
         if (!has(key)) {
             return List.of();
@@ -268,7 +269,7 @@ public final class ConnectorConfig {
         return List.copyOf(out);
     }
 
-    /** The list of strings at {@code key}; empty when absent. */
+    /** {@return the list of strings at {@code key}; empty when absent} */
     public List<String> getStringList(String key) {
         if (!has(key)) {
             return List.of();
@@ -287,7 +288,7 @@ public final class ConnectorConfig {
         return List.copyOf(out);
     }
 
-    /** The full path of {@code key} inside this object, for error messages. */
+    /** {@return the full path of {@code key} inside this object, for error messages} */
     public String fieldPath(String key) {
         return path + "." + key;
     }

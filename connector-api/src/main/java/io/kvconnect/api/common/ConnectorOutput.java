@@ -1,5 +1,6 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -29,7 +30,7 @@ import java.util.Set;
  * @param workerEvents worker-side KV events of the step
  * @param workerMetadata worker-to-scheduler metadata of the step, aggregated
  */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public record ConnectorOutput(
         Set<String> finishedSending,
         Set<String> finishedReceiving,
@@ -52,25 +53,37 @@ public record ConnectorOutput(
         Objects.requireNonNull(workerMetadata, "workerMetadata");
     }
 
-    /** Whether nothing at all was reported. */
+    /** {@return whether nothing at all was reported} */
     public boolean isEmpty() {
         return finishedSending.isEmpty() && finishedReceiving.isEmpty() && invalidBlockIds.isEmpty()
                 && stats.map(ConnectorStats::isEmpty).orElse(true) && workerEvents.isEmpty()
                 && workerMetadata.isEmpty();
     }
 
-    /** A copy with other worker metadata. */
+    /**
+     * {@return a copy with other worker metadata}
+     *
+     * @param metadata the copy's worker metadata
+     */
     public ConnectorOutput withWorkerMetadata(Optional<WorkerMetadata> metadata) {
         return new ConnectorOutput(finishedSending, finishedReceiving, invalidBlockIds, stats, workerEvents, metadata);
     }
 
-    /** A copy with other stats. */
+    /**
+     * {@return a copy with other stats}
+     *
+     * @param newStats the copy's stats
+     */
     public ConnectorOutput withStats(Optional<ConnectorStats> newStats) {
         return new ConnectorOutput(finishedSending, finishedReceiving, invalidBlockIds, newStats, workerEvents,
                 workerMetadata);
     }
 
-    /** A copy with other worker events. */
+    /**
+     * {@return a copy with other worker events}
+     *
+     * @param events the copy's worker events (copied)
+     */
     public ConnectorOutput withWorkerEvents(List<KvEvent> events) {
         return new ConnectorOutput(finishedSending, finishedReceiving, invalidBlockIds, stats, events, workerMetadata);
     }

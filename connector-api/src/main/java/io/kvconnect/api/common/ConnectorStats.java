@@ -1,5 +1,6 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.util.Map;
 
 /**
@@ -10,17 +11,19 @@ import java.util.Map;
  * running total for the engine's lifetime and prints {@link #summary()} in its report.
  * Implementations must be immutable; {@link CounterStats} is a ready one.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface ConnectorStats {
     /**
-     * This value combined with {@code other}, which the same connector produced on another worker
-     * or in another step. Must not modify either operand; must be associative and commutative.
+     * {@return this value combined with {@code other}} Must not modify either operand; must be
+     * associative and commutative.
+     *
+     * @param other a value the same connector produced on another worker or in another step
      */
     ConnectorStats aggregate(ConnectorStats other);
 
-    /** Whether nothing was recorded. */
+    /** {@return whether nothing was recorded} */
     boolean isEmpty();
 
-    /** Named numbers for reports, in a stable order (for example {@code bytes_loaded}). */
+    /** {@return named numbers for reports, in a stable order (for example {@code bytes_loaded})} */
     Map<String, Number> summary();
 }

@@ -1,5 +1,6 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -12,10 +13,10 @@ import java.util.Optional;
  * takeEvents} hooks of either role. The engine publishes scheduler-side and worker-side connector
  * events with its own, in the order taken, once per step.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public sealed interface KvEvent permits KvEvent.BlockStored, KvEvent.BlockRemoved, KvEvent.AllBlocksCleared {
 
-    /** The medium whose content changed. */
+    /** {@return the medium whose content changed} */
     StorageMedium medium();
 
     /**
@@ -27,7 +28,7 @@ public sealed interface KvEvent permits KvEvent.BlockStored, KvEvent.BlockRemove
      * @param group KV-cache group index
      * @param medium where they are held
      */
-    @Stability(Stability.Level.EVOLVING)
+    @Stability(value = Stability.Level.EVOLVING, since = "0.1")
     record BlockStored(List<BlockHash> blockHashes, Optional<BlockHash> parent, int blockSize, int group,
                        StorageMedium medium) implements KvEvent {
         /** Copies the list and validates. */
@@ -48,7 +49,7 @@ public sealed interface KvEvent permits KvEvent.BlockStored, KvEvent.BlockRemove
      * @param group KV-cache group index
      * @param medium where they were held
      */
-    @Stability(Stability.Level.EVOLVING)
+    @Stability(value = Stability.Level.EVOLVING, since = "0.1")
     record BlockRemoved(List<BlockHash> blockHashes, int group, StorageMedium medium) implements KvEvent {
         /** Copies the list and validates. */
         public BlockRemoved {
@@ -65,7 +66,7 @@ public sealed interface KvEvent permits KvEvent.BlockStored, KvEvent.BlockRemove
      *
      * @param medium the medium that was cleared
      */
-    @Stability(Stability.Level.EVOLVING)
+    @Stability(value = Stability.Level.EVOLVING, since = "0.1")
     record AllBlocksCleared(StorageMedium medium) implements KvEvent {
         /** Validates. */
         public AllBlocksCleared {

@@ -1,10 +1,10 @@
 package io.kvconnect.api.scheduler;
 
 import io.kvconnect.api.common.BlockHash;
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 
 /** Receives cached GPU blocks from {@link GPUBlockPoolView#forEachCachedBlock}. */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 @FunctionalInterface
 public interface CachedBlockConsumer {
     /**

@@ -1,7 +1,7 @@
 package io.kvconnect.api.scheduler;
 
 import io.kvconnect.api.common.BlockHash;
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 import io.kvconnect.api.common.TransferParams;
 import java.util.List;
 import java.util.Optional;
@@ -21,40 +21,49 @@ import java.util.Optional;
  * #numOutputPlaceholders()} and are <em>not</em> counted. A connector that offloads or sends KV
  * must use {@code numComputedTokens()}; it can never see a stale snapshot.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface RequestView {
-    /** The request id, unique within the engine. */
+    /** {@return the request id, unique within the engine} */
     String requestId();
 
-    /** The current status. */
+    /** {@return the current status} */
     RequestStatus status();
 
-    /** Number of prompt tokens. */
+    /** {@return the number of prompt tokens} */
     int numPromptTokens();
 
-    /** Number of known tokens: the prompt plus the output tokens sampled so far. */
+    /** {@return the number of known tokens: the prompt plus the output tokens sampled so far} */
     int numTokens();
 
-    /** The token id at {@code index}, {@code 0 <= index < numTokens()}. */
+    /**
+     * {@return the token id at {@code index}}
+     *
+     * @param index a position, {@code 0 <= index < numTokens()}
+     */
     int tokenId(int index);
 
-    /** A copy of the token ids in {@code [from, to)}. */
+    /**
+     * {@return a copy of the token ids in {@code [from, to)}}
+     *
+     * @param from the first position, inclusive
+     * @param to the last position, exclusive; {@code from <= to <= numTokens()}
+     */
     int[] tokenIds(int from, int to);
 
-    /** Tokens whose KV is written and confirmed (see the class comment). */
+    /** {@return the tokens whose KV is written and confirmed (see the class comment)} */
     int numComputedTokens();
 
     /**
-     * Positions scheduled under asynchronous scheduling whose sampled tokens are not known yet;
-     * always 0 with the synchronous scheduler.
+     * {@return the positions scheduled under asynchronous scheduling whose sampled tokens are not
+     * known yet} Always 0 with the synchronous scheduler.
      */
     int numOutputPlaceholders();
 
-    /** The most output tokens the request may produce. */
+    /** {@return the most output tokens the request may produce} */
     int maxTokens();
 
     /**
-     * Chained hashes of the request's full blocks, in order: element {@code i} covers tokens
+     * {@return the chained hashes of the request's full blocks, in order} Element {@code i} covers tokens
      * {@code [i * blockSize, (i + 1) * blockSize)}. Grows as tokens are appended. An immutable
      * snapshot taken at the call; on hot paths prefer {@link #numBlockHashes()} and {@link
      * #blockHash(int)}, which copy nothing.
@@ -62,7 +71,7 @@ public interface RequestView {
     List<BlockHash> blockHashes();
 
     /**
-     * Number of full blocks hashed so far ({@code numTokens() / blockSize}). The default copies
+     * {@return the number of full blocks hashed so far ({@code numTokens() / blockSize})} The default copies
      * through {@link #blockHashes()}; the engine's views override it without copying.
      */
     default int numBlockHashes() {
@@ -70,22 +79,24 @@ public interface RequestView {
     }
 
     /**
-     * The hash of full block {@code index}, {@code 0 <= index < numBlockHashes()}. The default
-     * copies through {@link #blockHashes()}; the engine's views override it without copying.
+     * {@return the hash of full block {@code index}} The default copies through {@link
+     * #blockHashes()}; the engine's views override it without copying.
+     *
+     * @param index a block index, {@code 0 <= index < numBlockHashes()}
      */
     default BlockHash blockHash(int index) {
         return blockHashes().get(index);
     }
 
-    /** The transfer parameters the request arrived with; empty if none. */
+    /** {@return the transfer parameters the request arrived with; empty if none} */
     TransferParams transferParams();
 
-    /** The cache salt that keeps this request's prefix apart from others', if any. */
+    /** {@return the cache salt that keeps this request's prefix apart from others', if any} */
     Optional<String> cacheSalt();
 
-    /** How often the request was preempted so far. */
+    /** {@return how often the request was preempted so far} */
     int numPreemptions();
 
-    /** Scheduling priority; lower values are scheduled first under priority scheduling. */
+    /** {@return scheduling priority; lower values are scheduled first under priority scheduling} */
     int priority();
 }

@@ -5,7 +5,7 @@ import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 import io.kvconnect.api.common.WorkerMetadata;
 import java.util.List;
 import java.util.Map;
@@ -39,12 +39,14 @@ import java.util.OptionalInt;
  *
  * <p>New methods are added as {@code default} methods only.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface SchedulerConnector {
 
     /**
      * Binds the read-only scheduler view. Called once, after construction and before the first
      * step. The view stays valid for the engine's lifetime. Default: ignored.
+     *
+     * @param state the engine's scheduler, read-only, with this connector's own pool view
      */
     default void bindSchedulerState(SchedulerState state) {
     }
@@ -66,6 +68,8 @@ public interface SchedulerConnector {
     /**
      * A request was added to the engine (called once per request id, before it is first
      * considered for scheduling). Default: nothing.
+     *
+     * @param request the new request
      */
     default void onNewRequest(RequestView request) {
     }
@@ -108,6 +112,11 @@ public interface SchedulerConnector {
      * whether a copy into its blocks was already planned, so it keeps the blocks until the request
      * appears in finished receives. The connector must therefore still report it there (at once,
      * if it planned nothing), or the blocks stay held.
+     *
+     * @param request the request
+     * @param blocks every block the request owns, {@code | local hit | external | new |}
+     * @param externalTokens the tokens to load into the external range, at most the offer; 0 for
+     *     none
      */
     void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens);
 
@@ -117,6 +126,7 @@ public interface SchedulerConnector {
      * modify {@code output}. The returned object is handed to every worker (see {@link
      * ConnectorMetadata} for why it must be immutable).
      *
+     * @param output the step's scheduling decisions
      * @return the metadata; {@link ConnectorMetadata#NONE} when there is nothing to say
      */
     ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output);
@@ -125,6 +135,8 @@ public interface SchedulerConnector {
      * The workers' aggregated output of a step. Called once per step after the workers finished,
      * before the engine acts on finished receives and sends (so a connector can release its own
      * state first). Default: ignored.
+     *
+     * @param output what the workers reported, aggregated over the workers
      */
     default void updateConnectorOutput(ConnectorOutput output) {
     }
@@ -144,31 +156,33 @@ public interface SchedulerConnector {
     }
 
     /**
-     * KV events since the previous call, in order. Called once per step. Default: none.
+     * {@return the scheduler side's KV events since the previous call, in order} Called once per
+     * step. Default: none.
      */
     default List<KvEvent> takeEvents() {
         return List.of();
     }
 
     /**
-     * Scheduler-side stats since the previous call (then reset). Called once per step; merged with
-     * the workers' stats. Default: none.
+     * {@return the scheduler side's stats since the previous call (then reset)} Called once per
+     * step; merged with the workers' stats. Default: none.
      */
     default Optional<ConnectorStats> takeStats() {
         return Optional.empty();
     }
 
     /**
-     * Drops everything the connector has cached (operator's cache reset). Default: {@link
-     * ResetResult#NOT_SUPPORTED}.
+     * Drops everything the connector has cached (operator's cache reset).
+     *
+     * @return whether the cache is gone; default: {@link ResetResult#NOT_SUPPORTED}
      */
     default ResetResult resetCache() {
         return ResetResult.NOT_SUPPORTED;
     }
 
     /**
-     * How many worker reports complete one request's send or receive. Read once, after {@link
-     * #bindSchedulerState}. Empty means every worker must report (the tensor-parallel size). A
+     * {@return how many worker reports complete one request's send or receive} Read once, after
+     * {@link #bindSchedulerState}. Empty means every worker must report (the tensor-parallel size). A
      * connector whose transfers are reported by fewer workers returns that count.
      */
     default OptionalInt expectedFinishedCount() {
@@ -176,8 +190,8 @@ public interface SchedulerConnector {
     }
 
     /**
-     * Whether the connector has work in flight that needs the engine to keep stepping even with no
-     * request to compute: delayed frees, leases, stores still running. The engine keeps calling
+     * {@return whether the connector has work in flight that needs the engine to keep stepping
+     * even with no request to compute} delayed frees, leases, stores still running. The engine keeps calling
      * the hooks (and the workers' {@code getFinished}) while this is true, so leases expire and
      * final stores complete without waiting for new traffic. Default: {@code false}.
      */

@@ -1,6 +1,6 @@
 package io.kvconnect.api.worker;
 
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 import java.util.Set;
 
 /**
@@ -11,7 +11,7 @@ import java.util.Set;
  *     {@code finishedRequestIds}) may appear
  * @param receiving requests whose asynchronous loads finished on this worker, successfully or not
  */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public record FinishedTransfers(Set<String> sending, Set<String> receiving) {
     /** Nothing finished. */
     public static final FinishedTransfers NONE = new FinishedTransfers(Set.of(), Set.of());

@@ -1,7 +1,7 @@
 package io.kvconnect.api.worker;
 
 import io.kvconnect.api.common.ModelShape;
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 import java.util.Objects;
 
 /**
@@ -21,7 +21,7 @@ import java.util.Objects;
  * @param layout how the cache is arranged
  * @param memory where it lives
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public record KvLayout(
         ModelShape model,
         int tensorParallelRank,
@@ -45,12 +45,12 @@ public record KvLayout(
         }
     }
 
-    /** Number of layers. */
+    /** {@return the number of layers} */
     public int numLayers() {
         return model.numLayers();
     }
 
-    /** Bytes of one block across all layers: the size of one host-buffer slot. */
+    /** {@return the bytes of one block across all layers: the size of one host-buffer slot} */
     public long bytesPerBlock() {
         return bytesPerBlockPerLayer * model.numLayers();
     }

@@ -3,7 +3,7 @@ package io.kvconnect.api.worker;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 import io.kvconnect.api.common.WorkerMetadata;
 import java.util.List;
 import java.util.Optional;
@@ -35,12 +35,15 @@ import java.util.Set;
  *
  * <p>New methods are added as {@code default} methods only.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface WorkerConnector {
 
     /**
      * The worker's KV cache exists. Called once, before the first step. Keep {@code copies} to move
      * blocks; register memory with a transport here, once, not per transfer.
+     *
+     * @param layout the shape of this worker's KV cache
+     * @param copies the engine's copy service for this worker, valid until {@link #shutdown}
      */
     void registerKvCaches(KvLayout layout, BlockCopyService copies);
 
@@ -60,11 +63,18 @@ public interface WorkerConnector {
      * have lost their blocks, which may be reallocated in this very step. Finish or cancel every
      * copy still reading or writing them before returning. {@code metadata} is the step's
      * metadata (the same object {@link #bindConnectorMetadata} receives next). Default: nothing.
+     *
+     * @param metadata the step's metadata from the scheduler side
      */
     default void handlePreemptions(ConnectorMetadata metadata) {
     }
 
-    /** The step's metadata from the scheduler side; valid until {@link #clearConnectorMetadata}. */
+    /**
+     * The step's metadata from the scheduler side; valid until {@link #clearConnectorMetadata}.
+     *
+     * @param metadata the object the scheduler side's {@code buildConnectorMetadata} returned, the
+     *     same on every worker; {@link ConnectorMetadata#NONE} if that call failed
+     */
     void bindConnectorMetadata(ConnectorMetadata metadata);
 
     /**
@@ -74,11 +84,20 @@ public interface WorkerConnector {
      */
     void startLoadKv();
 
-    /** Blocks until layer {@code layer}'s synchronous loads of this step are in memory. Default: nothing. */
+    /**
+     * Blocks until layer {@code layer}'s synchronous loads of this step are in memory. Default:
+     * nothing.
+     *
+     * @param layer the layer about to be computed, from 0 up
+     */
     default void waitForLayerLoad(int layer) {
     }
 
-    /** Layer {@code layer}'s KV of this step is computed and may be saved. Default: nothing. */
+    /**
+     * Layer {@code layer}'s KV of this step is computed and may be saved. Default: nothing.
+     *
+     * @param layer the layer just computed, from 0 up
+     */
     default void saveKvLayer(int layer) {
     }
 
@@ -103,17 +122,17 @@ public interface WorkerConnector {
         return Set.of();
     }
 
-    /** Worker-side stats since the previous call (then reset). Default: none. */
+    /** {@return worker-side stats since the previous call (then reset)} Default: none. */
     default Optional<ConnectorStats> takeStats() {
         return Optional.empty();
     }
 
-    /** Worker-side KV events since the previous call. Default: none. */
+    /** {@return worker-side KV events since the previous call} Default: none. */
     default List<KvEvent> takeEvents() {
         return List.of();
     }
 
-    /** This worker's metadata for the scheduler side for this step. Default: none. */
+    /** {@return this worker's metadata for the scheduler side for this step} Default: none. */
     default Optional<WorkerMetadata> buildWorkerMetadata() {
         return Optional.empty();
     }
