@@ -4,6 +4,7 @@ import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.common.WorkerMetadata;
@@ -135,11 +136,11 @@ final class MultiScheduler implements SchedulerConnector {
 
     /** Gives each child its own slot of every rank's handshake metadata (ranks without one are absent). */
     @Override
-    public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+    public void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
         Failures failures = new Failures();
         for (int i = 0; i < children.size(); i++) {
-            Map<Integer, WorkerMetadata> mine = new TreeMap<>();
-            for (Map.Entry<Integer, WorkerMetadata> e : byRank.entrySet()) {
+            Map<Integer, HandshakeMetadata> mine = new TreeMap<>();
+            for (Map.Entry<Integer, HandshakeMetadata> e : byRank.entrySet()) {
                 if (e.getValue() instanceof MultiHandshake h) {
                     h.child(i).ifPresent(v -> mine.put(e.getKey(), v));
                 }

@@ -11,7 +11,6 @@ import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.scheduler.MatchResult;
-import io.kvconnect.api.worker.FinishedTransfers;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -51,8 +50,8 @@ class LoadRoutingTest {
         assertEquals(MatchResult.async(8), h.scheduler.getNumNewMatchedTokens(r, 0));
         h.scheduler.updateStateAfterAlloc(r, BLOCKS, 8);
 
-        h.worker(0, 1).finished = new FinishedTransfers(Set.of(), Set.of("r"));
-        h.worker(1, 1).finished = new FinishedTransfers(Set.of(), Set.of("r"));
+        h.worker(0, 1).receiving = Set.of("r");
+        h.worker(1, 1).receiving = Set.of("r");
         ConnectorOutput out = h.step();
 
         assertEquals(Set.of("r"), out.finishedReceiving(), "both ranks reported: the engine's count completes");

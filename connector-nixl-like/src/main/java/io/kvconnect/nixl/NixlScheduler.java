@@ -7,7 +7,7 @@ import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.common.EngineInfo;
-import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
@@ -76,7 +76,7 @@ final class NixlScheduler implements SchedulerConnector {
     }
 
     @Override
-    public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+    public void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
         byRank.forEach((rank, m) -> {
             if (m instanceof PortsMetadata p) {
                 ports.putAll(p.ports());

@@ -7,8 +7,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * What the workers of one engine step reported, aggregated across all workers, as the scheduler
- * side sees it in {@code SchedulerConnector.updateConnectorOutput}.
+ * What the workers of one engine step reported in their {@code WorkerStepReport}s, aggregated
+ * across all workers, as the scheduler side sees it in {@code
+ * SchedulerConnector.updateConnectorOutput}.
  *
  * <p>Aggregation rules (the engine's executor applies them; connectors rely on them):
  * <ul>
@@ -16,9 +17,13 @@ import java.util.Set;
  *       once, in the step in which the last expected worker reported it (every worker, or the
  *       count the connector asked for with {@code SchedulerConnector.expectedFinishedCount()});
  *       a duplicate, late or unknown report is logged and dropped;</li>
- *   <li>{@link #invalidBlockIds} is the union over workers;</li>
- *   <li>{@link #stats} and {@link #workerMetadata} are folded with their own {@code aggregate};</li>
- *   <li>{@link #workerEvents} are concatenated in rank order.</li>
+ *   <li>{@link #invalidBlockIds} is the union over workers, together with the blocks the engine
+ *       itself found a load did not fill before the step read them;</li>
+ *   <li>{@link #stats} and {@link #workerMetadata} are folded from left to right in rank order
+ *       with their own {@code aggregate}; a rank whose {@code aggregate} throws is left out of
+ *       that step's value (the engine logs it);</li>
+ *   <li>{@link #workerEvents} are concatenated in rank order, each distinct event once (every
+ *       rank may report the same store).</li>
  * </ul>
  * Immutable: a composite connector that needs to show a child a different slice uses the
  * {@code with...} copies, so nothing has to be restored afterwards.

@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * Transfer telemetry of a connector: counts and totals that add up across workers and steps.
  *
- * <p>Returned (and reset) by the {@code takeStats} hooks of both roles each step. The engine
+ * <p>Returned (and reset) each step by the scheduler side's {@code takeStats} and in each
+ * worker's {@code WorkerStepReport}. The engine
  * aggregates the values of all workers and the scheduler side with {@link #aggregate}, keeps a
  * running total for the engine's lifetime and prints {@link #summary()} in its report.
  * Implementations must be immutable; {@link CounterStats} is a ready one.

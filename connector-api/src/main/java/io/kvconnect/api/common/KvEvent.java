@@ -9,9 +9,10 @@ import java.util.Optional;
  * A change in what KV content a storage medium holds, published so that external indexes (a
  * KV-aware router, say) can track where each prefix lives.
  *
- * <p>The engine emits these for its GPU pool; connectors emit their own from the {@code
- * takeEvents} hooks of either role. The engine publishes scheduler-side and worker-side connector
- * events with its own, in the order taken, once per step.
+ * <p>The engine emits these for its GPU pool; connectors emit their own from the scheduler
+ * side's {@code takeEvents} and in each worker's {@code WorkerStepReport}. The engine publishes
+ * the connector's events with its own once per step: the workers' first (each distinct event once,
+ * as {@code ConnectorOutput} says), then the scheduler side's, in the order taken.
  */
 @Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public sealed interface KvEvent permits KvEvent.BlockStored, KvEvent.BlockRemoved, KvEvent.AllBlocksCleared {

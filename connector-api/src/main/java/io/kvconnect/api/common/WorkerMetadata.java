@@ -6,7 +6,7 @@ import io.kvconnect.api.Stability;
  * What a connector's worker sides tell its scheduler side for one engine step (for example "store
  * job 17 finished"). The other direction of {@link ConnectorMetadata}.
  *
- * <p>Each worker returns at most one per step from {@code WorkerConnector.buildWorkerMetadata}.
+ * <p>Each worker reports at most one per step, in its {@code WorkerStepReport}.
  * The engine folds the values of all workers of a step from left to right in rank order with
  * {@link #aggregate} and passes the result to the scheduler side in
  * {@code ConnectorOutput.workerMetadata()}. Implementations must be immutable.

@@ -8,7 +8,7 @@
  * ({@link io.kvconnect.api.common.BlockIds}, {@link io.kvconnect.api.common.BlockHash}); the
  * metadata a connector passes between its sides ({@link io.kvconnect.api.common.ConnectorMetadata}
  * from the scheduler side to the workers, {@link io.kvconnect.api.common.WorkerMetadata} back each
- * step and once at start); the workers' output
+ * step, {@link io.kvconnect.api.common.HandshakeMetadata} back once at start); the workers' output
  * as the scheduler side sees it ({@link io.kvconnect.api.common.ConnectorOutput}); transfer
  * parameters between engines ({@link io.kvconnect.api.common.TransferParams}); stats ({@link
  * io.kvconnect.api.common.ConnectorStats}, {@link io.kvconnect.api.common.CounterStats}) and KV

@@ -1,7 +1,7 @@
 package io.kvconnect.api.scheduler;
 
-import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.Stability;
+import io.kvconnect.api.common.BlockHash;
 
 /** Receives cached GPU blocks from {@link GPUBlockPoolView#forEachCachedBlock}. */
 @Stability(value = Stability.Level.EVOLVING, since = "0.1")

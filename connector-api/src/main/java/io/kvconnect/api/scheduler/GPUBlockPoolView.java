@@ -1,7 +1,7 @@
 package io.kvconnect.api.scheduler;
 
-import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.Stability;
+import io.kvconnect.api.common.BlockHash;
 import java.util.Optional;
 
 /**

@@ -1,7 +1,7 @@
 package io.kvconnect.api.scheduler;
 
-import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.Stability;
+import io.kvconnect.api.common.BlockIds;
 import java.util.Objects;
 
 /**

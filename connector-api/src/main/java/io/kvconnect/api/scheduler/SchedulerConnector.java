@@ -1,12 +1,12 @@
 package io.kvconnect.api.scheduler;
 
+import io.kvconnect.api.Stability;
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.common.KvEvent;
-import io.kvconnect.api.Stability;
-import io.kvconnect.api.common.WorkerMetadata;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -60,9 +60,10 @@ public interface SchedulerConnector {
      * the reference engine's {@code set_xfer_handshake_metadata}. Must not block on I/O (serving
      * the metadata to peers belongs on the connector's own threads). Default: ignored.
      *
-     * @param byRank immutable; the values are of the connector's own worker-metadata type
+     * @param byRank every rank's value as its worker returned it (of the connector's own type);
+     *     immutable
      */
-    default void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+    default void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
     }
 
     /**
@@ -192,7 +193,7 @@ public interface SchedulerConnector {
     /**
      * {@return whether the connector has work in flight that needs the engine to keep stepping
      * even with no request to compute} delayed frees, leases, stores still running. The engine keeps calling
-     * the hooks (and the workers' {@code getFinished}) while this is true, so leases expire and
+     * the hooks (and the workers' {@code reportStep}) while this is true, so leases expire and
      * final stores complete without waiting for new traffic. Default: {@code false}.
      */
     default boolean hasPendingWork() {

@@ -1,7 +1,7 @@
 package io.kvconnect.api.worker;
 
-import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.Stability;
+import io.kvconnect.api.common.ModelShape;
 import java.util.Objects;
 
 /**

@@ -1,11 +1,8 @@
 package io.kvconnect.api.worker;
 
-import io.kvconnect.api.common.ConnectorMetadata;
-import io.kvconnect.api.common.ConnectorStats;
-import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.Stability;
-import io.kvconnect.api.common.WorkerMetadata;
-import java.util.List;
+import io.kvconnect.api.common.ConnectorMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
 import java.util.Optional;
 import java.util.Set;
 
@@ -17,21 +14,21 @@ import java.util.Set;
  * <p><b>Threading.</b> Every method is called by this worker's own thread, one call at a time;
  * different workers' instances run concurrently on different threads and must share no mutable
  * state without synchronizing it. A connector may run its own threads for copies and network I/O;
- * results reach the engine only through {@link #getFinished}, {@link #getBlockIdsWithLoadErrors},
- * {@link #buildWorkerMetadata}, {@link #takeStats} and {@link #takeEvents}.
+ * results reach the engine only through {@link #reportStep} (and, once at start, {@link
+ * #handshakeMetadata}).
  *
  * <p><b>One engine step</b> calls, in this order: {@link #handlePreemptions}, {@link
  * #bindConnectorMetadata}, {@link #startLoadKv}; then during the forward pass, per layer, {@link
- * #waitForLayerLoad} and {@link #saveKvLayer}; then {@link #waitForSave}, {@link #getFinished},
- * {@link #getBlockIdsWithLoadErrors}, {@link #takeStats}, {@link #takeEvents}, {@link
- * #buildWorkerMetadata} and {@link #clearConnectorMetadata}. Steps without a forward pass skip
- * the per-layer calls and {@code waitForSave}, but still call {@code getFinished} and what follows
- * it, so transfers complete while the engine idles.
+ * #waitForLayerLoad} and {@link #saveKvLayer}; then {@link #waitForSave}, {@link #reportStep} and
+ * {@link #clearConnectorMetadata}. Steps without a forward pass skip the per-layer calls and
+ * {@code waitForSave}, but still call {@code reportStep} and {@code clearConnectorMetadata}, so
+ * transfers complete while the engine idles.
  *
- * <p><b>Failure.</b> A failed load must be reported, never hidden: its GPU block ids through
- * {@link #getBlockIdsWithLoadErrors} no later than the step in which the request appears in
- * finished receives, and the request must still appear there. An exception thrown from a hook is
- * contained by the engine (see {@code SchedulerConnector}).
+ * <p><b>Failure.</b> A failed load must be reported, never hidden: its GPU block ids in a step's
+ * report no later than the report in which its request appears in finished receives (for an
+ * asynchronous load), and the request must still appear there. An exception thrown from a hook is
+ * contained by the engine (see {@code SchedulerConnector}); what it means for the step's loads is
+ * said at each hook.
  *
  * <p>New methods are added as {@code default} methods only.
  */
@@ -48,13 +45,13 @@ public interface WorkerConnector {
     void registerKvCaches(KvLayout layout, BlockCopyService copies);
 
     /**
-     * This worker's handshake metadata for the scheduler side: what peers need to reach this
-     * worker's transport (its address, agent metadata). Called once, on this worker's thread,
-     * right after {@link #registerKvCaches}; the engine hands every rank's value to {@code
-     * SchedulerConnector.setHandshakeMetadata} before the first step. The counterpart of the
-     * reference engine's {@code get_handshake_metadata}. Must be immutable. Default: none.
+     * {@return this worker's handshake metadata for the scheduler side} What peers need to reach
+     * this worker's transport (its address, agent metadata). Called once, on this worker's thread,
+     * right after {@link #registerKvCaches}; the engine hands every rank's value, never aggregated,
+     * to {@code SchedulerConnector.setHandshakeMetadata} before the first step. The counterpart of
+     * the reference engine's {@code get_handshake_metadata}. Default: none.
      */
-    default Optional<WorkerMetadata> handshakeMetadata() {
+    default Optional<HandshakeMetadata> handshakeMetadata() {
         return Optional.empty();
     }
 
@@ -79,7 +76,7 @@ public interface WorkerConnector {
 
     /**
      * Starts this step's loads, before the forward pass. Asynchronous loads report completion
-     * through {@link #getFinished}; synchronous loads must be complete by {@link #waitForLayerLoad}
+     * in a later {@link #reportStep}; synchronous loads must be complete by {@link #waitForLayerLoad}
      * of each layer (or by the end of this call).
      */
     void startLoadKv();
@@ -106,36 +103,26 @@ public interface WorkerConnector {
     }
 
     /**
-     * Transfers that finished since the previous call.
+     * The step's outcome on this worker, stated once: transfers that finished since the previous
+     * report, failed loads, stats, KV events and the worker metadata for the scheduler side. Called
+     * once per step, after {@link #waitForSave} (or, in a step without a forward pass, after
+     * {@link #startLoadKv}), so transfers complete while the engine idles.
+     *
+     * <p><b>Failure.</b> If this throws (or returns {@code null}), the engine loses the whole
+     * report of this worker for this step and cannot know which loads failed: it fails every
+     * request that loaded in the step (see the engine's load-failure handling), and the failure
+     * counts under its connector error policy. Transfers drained into a lost report are never
+     * reported, so their requests wait until the engine gives up on them. A connector therefore
+     * builds its report so that one failing part does not take the others with it (see {@link
+     * WorkerStepReport}), and names a failure it contained in {@link WorkerStepReport#failure()}:
+     * the engine handles that the same way but keeps every part reported.
      *
      * @param finishedRequestIds requests that finished since the previous step (the same set the
      *     scheduler side saw); a request for which the scheduler side delayed the free may be
      *     reported as sending once its sends are done
+     * @return this worker's report; {@link WorkerStepReport#EMPTY} when there is nothing to say
      */
-    FinishedTransfers getFinished(Set<String> finishedRequestIds);
-
-    /**
-     * GPU block ids whose loads failed since the previous call (see the class comment for when
-     * they must be reported). Default: none.
-     */
-    default Set<Integer> getBlockIdsWithLoadErrors() {
-        return Set.of();
-    }
-
-    /** {@return worker-side stats since the previous call (then reset)} Default: none. */
-    default Optional<ConnectorStats> takeStats() {
-        return Optional.empty();
-    }
-
-    /** {@return worker-side KV events since the previous call} Default: none. */
-    default List<KvEvent> takeEvents() {
-        return List.of();
-    }
-
-    /** {@return this worker's metadata for the scheduler side for this step} Default: none. */
-    default Optional<WorkerMetadata> buildWorkerMetadata() {
-        return Optional.empty();
-    }
+    WorkerStepReport reportStep(Set<String> finishedRequestIds);
 
     /** Last call of every step; forget the bound metadata. */
     default void clearConnectorMetadata() {

@@ -1,8 +1,8 @@
 /**
  * The worker-side role of a connector, the KV cache it works on and the service that moves KV.
  *
- * <p><b>What is here.</b> {@link io.kvconnect.api.worker.WorkerConnector}, the role, and what
- * it reports ({@link io.kvconnect.api.worker.FinishedTransfers}); the
+ * <p><b>What is here.</b> {@link io.kvconnect.api.worker.WorkerConnector}, the role, and the
+ * report it gives at the end of each step ({@link io.kvconnect.api.worker.WorkerStepReport}); the
  * layout of a worker's KV cache ({@link io.kvconnect.api.worker.KvLayout}, {@link
  * io.kvconnect.api.worker.LayoutKind}, {@link io.kvconnect.api.worker.MemoryKind}); and the
  * block-copy service through which a connector moves KV between GPU blocks and host memory ({@link

@@ -1,7 +1,7 @@
 package io.kvconnect.core.sched;
 
 import io.kvconnect.api.common.TransferParams;
-import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.core.kv.BlockHasher;
@@ -139,7 +139,7 @@ public final class Scheduler {
      * Hands the workers' handshake metadata to the connector, once, before the first step. A
      * throwing hook is contained like any other.
      */
-    public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+    public void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
         if (connector.attached()) {
             connector.setHandshakeMetadata(byRank);
         }

@@ -12,7 +12,7 @@ import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.config.EngineConfig;
@@ -68,8 +68,8 @@ class MemoryStartFailureTest {
             }
 
             @Override
-            public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-                return FinishedTransfers.NONE;
+            public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+                return WorkerStepReport.EMPTY;
             }
         };
     }

@@ -10,7 +10,6 @@ import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
-import io.kvconnect.api.worker.FinishedTransfers;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

@@ -15,7 +15,6 @@ import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.core.kv.BlockPool;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -188,7 +188,7 @@ public final class TestPluginJars {
                 import io.kvconnect.api.scheduler.SchedulerConnector;
                 import io.kvconnect.api.scheduler.SchedulerOutputView;
                 import io.kvconnect.api.worker.BlockCopyService;
-                import io.kvconnect.api.worker.FinishedTransfers;
+                import io.kvconnect.api.worker.WorkerStepReport;
                 import io.kvconnect.api.worker.KvLayout;
                 import io.kvconnect.api.worker.WorkerConnector;
                 import java.util.Set;
@@ -212,7 +212,7 @@ public final class TestPluginJars {
                             @Override public void registerKvCaches(KvLayout l, BlockCopyService s) { }
                             @Override public void bindConnectorMetadata(ConnectorMetadata m) { }
                             @Override public void startLoadKv() { }
-                            @Override public FinishedTransfers getFinished(Set<String> ids) { return FinishedTransfers.NONE; }
+                            @Override public WorkerStepReport reportStep(Set<String> ids) { return WorkerStepReport.EMPTY; }
                         };
                     }
                 }

@@ -26,11 +26,11 @@ import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.api.scheduler.SchedulerConnector;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.testkit.doubles.FakeRequest;
 import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
 import io.kvconnect.testkit.doubles.ManualCopyService;
@@ -121,18 +121,18 @@ class HelloConnectorTest {
                 worker.saveKvLayer(layer);
             }
             worker.waitForSave();
-            assertEquals(FinishedTransfers.NONE, worker.getFinished(Set.of("r" + step)));
-            assertEquals(Set.of(), worker.getBlockIdsWithLoadErrors());
-            if (step == 1) {
-                assertEquals(CounterStats.of("steps_seen", 2L), worker.takeStats().orElseThrow());
-            }
-            assertEquals(List.of(), worker.takeEvents());
-            assertEquals(Optional.of(new HelloWorkerMetadata(step + 1)), worker.buildWorkerMetadata());
+            WorkerStepReport report = worker.reportStep(Set.of("r" + step));
+            assertEquals(Set.of(), report.finishedSending());
+            assertEquals(Set.of(), report.finishedReceiving());
+            assertEquals(Set.of(), report.invalidBlockIds());
+            assertEquals(Optional.of(CounterStats.of("steps_seen", 1L)), report.stats(), "one step since the last");
+            assertEquals(List.of(), report.events());
+            assertEquals(Optional.of(new HelloWorkerMetadata(step + 1)), report.workerMetadata());
+            assertEquals(Optional.empty(), report.failure());
             worker.clearConnectorMetadata();
             assertEquals(Optional.empty(), ((HelloWorkerConnector) worker).boundMetadata());
         }
-        assertEquals(CounterStats.of("steps_seen", 1L), worker.takeStats().orElseThrow());
-        assertEquals(Optional.empty(), worker.takeStats(), "takeStats resets the count");
+        assertEquals(Optional.empty(), worker.reportStep(Set.of()).stats(), "each report resets the count");
         worker.shutdown();
         worker.shutdown();
     }
@@ -142,7 +142,8 @@ class HelloConnectorTest {
         WorkerConnector worker = provider.createWorkerConnector(EMPTY, new TestWorkerContext("connectors[0]", 0));
         var e = assertThrows(IllegalArgumentException.class, () -> worker.bindConnectorMetadata(ConnectorMetadata.NONE));
         assertTrue(e.getMessage().contains(ConnectorMetadata.NONE.getClass().getName()), e.getMessage());
-        assertEquals(Optional.of(new HelloWorkerMetadata(0)), worker.buildWorkerMetadata(), "no step was counted");
+        assertEquals(Optional.of(new HelloWorkerMetadata(0)), worker.reportStep(Set.of()).workerMetadata(),
+                "no step was counted");
     }
 
     @Test
@@ -156,9 +157,9 @@ class HelloConnectorTest {
                 workers.get(rank).bindConnectorMetadata(new HelloMetadata(step, 0));
             }
         }
-        WorkerMetadata r0 = workers.get(0).buildWorkerMetadata().orElseThrow();
-        WorkerMetadata r1 = workers.get(1).buildWorkerMetadata().orElseThrow();
-        WorkerMetadata r2 = workers.get(2).buildWorkerMetadata().orElseThrow();
+        WorkerMetadata r0 = workers.get(0).reportStep(Set.of()).workerMetadata().orElseThrow();
+        WorkerMetadata r1 = workers.get(1).reportStep(Set.of()).workerMetadata().orElseThrow();
+        WorkerMetadata r2 = workers.get(2).reportStep(Set.of()).workerMetadata().orElseThrow();
 
         WorkerMetadata folded = r0.aggregate(r1).aggregate(r2);
         assertEquals(new HelloWorkerMetadata(6), folded);
