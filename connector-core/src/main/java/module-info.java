@@ -42,7 +42,7 @@ module kvconnect.core {
     //             tools: RequestUpdate (serve)
     //   workload  both: the synthetic chat workload; tools: disagg's prompts and Percentiles
     exports io.kvconnect.core.cli to kvconnect.tools;
-    exports io.kvconnect.core.config to kvconnect.tools;
+    exports io.kvconnect.core.config to kvconnect.testkit, kvconnect.tools;
     exports io.kvconnect.core.engine to kvconnect.testkit, kvconnect.tools;
     exports io.kvconnect.core.exec to kvconnect.testkit;
     exports io.kvconnect.core.memory to kvconnect.testkit;

@@ -18,6 +18,7 @@ import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.ResetResult;
 import io.kvconnect.api.scheduler.ScheduledRequest;
+import io.kvconnect.testkit.ConnectorConfigs;
 import io.kvconnect.testkit.doubles.FakeBlockPool;
 import io.kvconnect.testkit.doubles.FakeRequest;
 import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
@@ -55,7 +56,7 @@ class OffloadSchedulerTest {
     private OffloadScheduler scheduler(int workers, Map<String, Object> extra, boolean async) {
         Map<String, Object> values = new HashMap<>(Map.of("capacity", "1MiB"));
         values.putAll(extra);
-        ConnectorConfig cc = ConnectorConfig.of("connector.config", values);
+        ConnectorConfig cc = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, values);
         OffloadConfig c = OffloadConfig.parse(cc);
         EngineInfo info = new EngineInfo("e", OffloadConfigTest.TINY, BS, 1000, workers, async);
         OffloadScheduler s = new OffloadScheduler(c, c.slots(cc, info), info);

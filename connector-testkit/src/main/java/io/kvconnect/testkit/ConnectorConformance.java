@@ -541,7 +541,7 @@ public final class ConnectorConformance {
         if (withConnector) {
             EngineInfo info = new EngineInfo("conformance", MODEL, BLOCK_SIZE, GPU_BLOCKS, run.workers(), run.async());
             InstantSource clock = InstantSource.system();
-            ConnectorConfig own = ConnectorConfig.of("connector.config", config);
+            ConnectorConfig own = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, config);
             ReportLedger ledger = new ReportLedger();
             EngineSetup.ConnectorSides wrapped = EngineFactory.sides(provider, own, info, catalog, clock).wrap(s -> {
                 out[0] = new CountingSchedulerConnector(s, ledger);

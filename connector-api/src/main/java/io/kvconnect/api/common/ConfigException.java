@@ -5,7 +5,7 @@ import java.io.Serial;
 
 /**
  * Invalid configuration: the message names the field by its full path (for example
- * {@code connectors[0].config.capacity}) and says which values are allowed.
+ * {@code config.connector.config.capacity}) and says which values are allowed.
  *
  * <p>Thrown by {@link ConnectorConfig}'s typed getters and by connector factories that reject
  * their configuration. The engine reports it to the operator as is and does not start.

@@ -31,6 +31,7 @@ import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.api.worker.WorkerStepReport;
+import io.kvconnect.testkit.ConnectorConfigs;
 import io.kvconnect.testkit.doubles.FakeRequest;
 import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
 import io.kvconnect.testkit.doubles.ManualCopyService;
@@ -51,7 +52,7 @@ class HelloConnectorTest {
     private static final int BLOCK_SIZE = 16;
     private static final ModelShape MODEL = new ModelShape("tiny", 2, 4, 8, DType.FP16);
     private static final EngineInfo ENGINE = new EngineInfo("engine-1", MODEL, BLOCK_SIZE, 64, 2, false);
-    private static final ConnectorConfig EMPTY = ConnectorConfig.empty("connectors[0].config");
+    private static final ConnectorConfig EMPTY = ConnectorConfigs.empty(ConnectorConfigs.ENGINE_PATH);
 
     private final ConnectorProvider provider = new HelloConnectorProvider();
 
@@ -65,7 +66,7 @@ class HelloConnectorTest {
 
     @Test
     void schedulerSideCountsWhatItSeesAndOffersNothing() {
-        SchedulerConnector scheduler = provider.createSchedulerConnector(EMPTY, new TestSchedulerContext("connectors[0]"));
+        SchedulerConnector scheduler = provider.createSchedulerConnector(EMPTY, new TestSchedulerContext("connector"));
         var a = request("a", 40);
         var b = request("b", 20);
 
@@ -105,7 +106,7 @@ class HelloConnectorTest {
 
     @Test
     void workerSideRecordsTheLayoutAndCountsSteps() {
-        WorkerConnector worker = provider.createWorkerConnector(EMPTY, new TestWorkerContext("connectors[0]", 1));
+        WorkerConnector worker = provider.createWorkerConnector(EMPTY, new TestWorkerContext("connector", 1));
         var layout = new KvLayout(MODEL, 1, 2, 64, BLOCK_SIZE, 512, LayoutKind.PER_LAYER, MemoryKind.HOST);
         worker.registerKvCaches(layout, ManualCopyService.refusing(layout));
         assertEquals(1024L, ((HelloWorkerConnector) worker).bytesPerBlock());
@@ -139,7 +140,7 @@ class HelloConnectorTest {
 
     @Test
     void workerRejectsForeignMetadataNamingItsClass() {
-        WorkerConnector worker = provider.createWorkerConnector(EMPTY, new TestWorkerContext("connectors[0]", 0));
+        WorkerConnector worker = provider.createWorkerConnector(EMPTY, new TestWorkerContext("connector", 0));
         var e = assertThrows(IllegalArgumentException.class, () -> worker.bindConnectorMetadata(ConnectorMetadata.NONE));
         assertTrue(e.getMessage().contains(ConnectorMetadata.NONE.getClass().getName()), e.getMessage());
         assertEquals(Optional.of(new HelloWorkerMetadata(0)), worker.reportStep(Set.of()).workerMetadata(),
@@ -150,7 +151,7 @@ class HelloConnectorTest {
     void workerMetadataAggregatesBySummingWithoutMutatingOperands() {
         // Three ranks, folded left to right as the engine does.
         var workers = IntStream.range(0, 3)
-                .mapToObj(rank -> provider.createWorkerConnector(EMPTY, new TestWorkerContext("connectors[0]", rank)))
+                .mapToObj(rank -> provider.createWorkerConnector(EMPTY, new TestWorkerContext("connector", rank)))
                 .toList();
         for (int rank = 0; rank < workers.size(); rank++) {
             for (int step = 0; step <= rank; step++) {
@@ -175,7 +176,7 @@ class HelloConnectorTest {
 
         // The scheduler side takes the aggregate from the step's output.
         var scheduler = (HelloSchedulerConnector) provider.createSchedulerConnector(
-                EMPTY, new TestSchedulerContext("connectors[0]"));
+                EMPTY, new TestSchedulerContext("connector"));
         scheduler.updateConnectorOutput(ConnectorOutput.EMPTY.withWorkerMetadata(Optional.of(folded)));
         assertEquals(6, scheduler.workerStepsSeen());
     }
@@ -183,22 +184,22 @@ class HelloConnectorTest {
     @Test
     void configurationAcceptsOnlyAnOptionalLabel() {
         assertEquals("hello", HelloSettings.from(EMPTY).label());
-        assertEquals("audit", HelloSettings.from(ConnectorConfig.of("connectors[0].config", Map.of("label", "audit")))
+        assertEquals("audit", HelloSettings.from(ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, Map.of("label", "audit")))
                 .label());
 
-        var misspelt = ConnectorConfig.of("connectors[0].config", Map.of("lable", "audit"));
+        var misspelt = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, Map.of("lable", "audit"));
         var e = assertThrows(ConfigException.class,
-                () -> provider.createSchedulerConnector(misspelt, new TestSchedulerContext("connectors[0]")));
-        assertEquals("connectors[0].config.lable", e.path());
+                () -> provider.createSchedulerConnector(misspelt, new TestSchedulerContext("connector")));
+        assertEquals("config.connector.config.lable", e.path());
         assertTrue(e.getMessage().contains("label"), e.getMessage());
         assertThrows(ConfigException.class,
-                () -> provider.createWorkerConnector(misspelt, new TestWorkerContext("connectors[0]", 0)));
+                () -> provider.createWorkerConnector(misspelt, new TestWorkerContext("connector", 0)));
 
-        var notAString = ConnectorConfig.of("connectors[0].config", Map.of("label", 3L));
-        assertEquals("connectors[0].config.label",
+        var notAString = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, Map.of("label", 3L));
+        assertEquals("config.connector.config.label",
                 assertThrows(ConfigException.class, () -> HelloSettings.from(notAString)).path());
-        var blank = ConnectorConfig.of("connectors[0].config", Map.of("label", " "));
-        assertEquals("connectors[0].config.label",
+        var blank = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, Map.of("label", " "));
+        assertEquals("config.connector.config.label",
                 assertThrows(ConfigException.class, () -> HelloSettings.from(blank)).path());
     }
 
