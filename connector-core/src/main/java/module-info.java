@@ -31,7 +31,8 @@ module kvconnect.core {
     //
     // What each friend takes from each package:
     //   cli       tools: the root command (Main.execute with extra commands), the EngineOptions mixin
-    //   config    tools: the configuration of soak, disagg and serve (EngineConfig, ConnectorEntry)
+    //   config    testkit: JsonConnectorConfig, behind the kit's ConnectorConfigs; tools: the
+    //             configuration of soak, disagg and serve (EngineConfig, ConnectorEntry)
     //   engine    testkit: Engine, EngineSetup, EngineInvariants, Pacing; tools: serve's Engine
     //   exec      testkit: the executor's copy counts in the kit's and the soak's reports
     //   memory    testkit: CopyFaults, the copy service's fault hook the kit injects through
