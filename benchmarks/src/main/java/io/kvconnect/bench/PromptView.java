@@ -1,6 +1,7 @@
 package io.kvconnect.bench;
 
 import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
@@ -26,6 +27,12 @@ record PromptView(String requestId, int[] tokens, List<BlockHash> blockHashes) i
     @Override
     public RequestStatus status() {
         return RequestStatus.WAITING;
+    }
+
+    /** None: a waiting request owns no blocks. */
+    @Override
+    public BlockIds blockIds() {
+        return BlockIds.empty();
     }
 
     @Override

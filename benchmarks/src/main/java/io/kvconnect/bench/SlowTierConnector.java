@@ -87,12 +87,13 @@ final class SlowTierConnector {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
             if (externalTokens == 0) {
                 return;
             }
             int bs = blockSize;
-            int from = (request.numComputedTokens()) / bs;
+            int from = localHitTokens / bs;
             int n = (externalTokens + bs - 1) / bs;
             int[] gpu = new int[n];
             int[] hostSlots = new int[n];

@@ -71,7 +71,7 @@ class ChildFailuresTest {
             case "bindSchedulerState" -> x -> x.bindSchedulerState(h.state);
             case "onNewRequest" -> x -> x.onNewRequest(Harness.request("r"));
             case "updateStateAfterAlloc" -> x -> x.updateStateAfterAlloc(Harness.request("r"),
-                    BlockIds.of(1), 0);
+                    BlockIds.of(1), 0, 0);
             case "updateConnectorOutput" -> x -> x.updateConnectorOutput(ConnectorOutput.EMPTY);
             case "resetCache" -> MultiScheduler::resetCache;
             default -> MultiScheduler::shutdown;

@@ -89,9 +89,9 @@ final class FakeScheduler implements SchedulerConnector {
     }
 
     @Override
-    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         seenRequests.add(request);
-        call("updateStateAfterAlloc", request.requestId() + ":" + blocks + ":" + externalTokens);
+        call("updateStateAfterAlloc", request.requestId() + ":" + blocks + ":" + localHitTokens + ":" + externalTokens);
     }
 
     @Override

@@ -83,7 +83,7 @@ class FinishedCountTest {
         var r = Harness.request("r");
         h.child(1).matches.put("r", MatchResult.async(8));
         h.scheduler.getNumNewMatchedTokens(r, 0);
-        h.scheduler.updateStateAfterAlloc(r, BlockIds.of(1, 2, 3), 8);
+        h.scheduler.updateStateAfterAlloc(r, BlockIds.of(1, 2, 3), 0, 8);
 
         h.worker(0, 0).receiving = Set.of("r"); // a is not the loader
         h.step();

@@ -79,7 +79,7 @@ class HooksForwardedTest {
         calls.put("expectedFinishedCount", MultiScheduler::expectedFinishedCount);
         calls.put("onNewRequest", s -> s.onNewRequest(r));
         calls.put("getNumNewMatchedTokens", s -> s.getNumNewMatchedTokens(r, 0));
-        calls.put("updateStateAfterAlloc", s -> s.updateStateAfterAlloc(r, BlockIds.of(1), 0));
+        calls.put("updateStateAfterAlloc", s -> s.updateStateAfterAlloc(r, BlockIds.of(1), 0, 0));
         calls.put("buildConnectorMetadata", s -> s.buildConnectorMetadata(FakeSchedulerOutput.of(1, List.of())));
         calls.put("updateConnectorOutput", s -> s.updateConnectorOutput(ConnectorOutput.EMPTY));
         calls.put("requestFinished", s -> s.requestFinished(r, BlockIds.of(1)));

@@ -158,7 +158,8 @@ final class ProbeConnectorProvider implements ConnectorProvider {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
             if (externalTokens != 0) {
                 throw new IllegalStateException("probe offered nothing but was given " + externalTokens
                         + " external tokens for " + request.requestId());

@@ -83,7 +83,7 @@ final class CountingSchedulerConnector implements SchedulerConnector {
     }
 
     @Override
-    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         if (externalTokens > 0) {
             loads.merge(request.requestId(), 1, Integer::sum);
             if (asyncAnswers.contains(request.requestId())) {
@@ -92,7 +92,7 @@ final class CountingSchedulerConnector implements SchedulerConnector {
             }
         }
         asyncAnswers.remove(request.requestId());
-        delegate.updateStateAfterAlloc(request, blocks, externalTokens);
+        delegate.updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens);
     }
 
     /** The most external loads the engine granted one request (0 if none). */

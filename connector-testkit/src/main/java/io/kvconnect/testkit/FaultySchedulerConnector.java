@@ -56,9 +56,9 @@ final class FaultySchedulerConnector implements SchedulerConnector {
     }
 
     @Override
-    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         faults.maybeThrowIn("updateStateAfterAlloc");
-        delegate.updateStateAfterAlloc(request, blocks, externalTokens);
+        delegate.updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens);
     }
 
     @Override

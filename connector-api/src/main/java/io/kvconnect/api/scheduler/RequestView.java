@@ -2,6 +2,7 @@ package io.kvconnect.api.scheduler;
 
 import io.kvconnect.api.Stability;
 import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.TransferParams;
 import java.util.List;
 import java.util.Optional;
@@ -20,6 +21,14 @@ import java.util.Optional;
  * previous step's tokens are known; those scheduled-but-unconfirmed positions are {@link
  * #numOutputPlaceholders()} and are <em>not</em> counted. A connector that offloads or sends KV
  * must use {@code numComputedTokens()}; it can never see a stale snapshot.
+ *
+ * <p><b>Blocks.</b> {@link #blockIds()} (and {@link #numBlocks()}, {@link #blockId(int)}) read the
+ * request's block table as it is at the call. The table changes between hook calls: blocks are
+ * appended as the request grows, all of them go back to the pool when it is preempted, and they
+ * are freed once it finished (unless the free was delayed). So an id read during a hook is valid
+ * during that hook call only; a connector that needs a block beyond it keeps it alive itself (a
+ * delayed free, or a {@link GPUBlockPoolView#touch} reference). When each block is valid and which
+ * hook may do what with it is in {@code docs/connector-lifecycle.md}.
  */
 @Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface RequestView {
@@ -86,6 +95,38 @@ public interface RequestView {
      */
     default BlockHash blockHash(int index) {
         return blockHashes().get(index);
+    }
+
+    /**
+     * {@return the request's block table now: the GPU block ids it owns, in block order} Element
+     * {@code i} of group 0 holds tokens {@code [i * blockSize, (i + 1) * blockSize)}, laid out
+     * {@code | local hit | external | new |} after an allocation. Empty while the request owns no
+     * blocks (waiting, or preempted); for a finished request whose free was delayed, the blocks
+     * still held for it. An immutable snapshot, valid during the current hook call only (see the
+     * class comment); on hot paths prefer {@link #numBlocks()} and {@link #blockId(int)}, which
+     * copy nothing.
+     */
+    BlockIds blockIds();
+
+    /**
+     * {@return the number of blocks the request owns now, in group 0} Valid during the current
+     * hook call only. The default copies through {@link #blockIds()}; the engine's views override
+     * it without copying.
+     */
+    default int numBlocks() {
+        return blockIds().size();
+    }
+
+    /**
+     * {@return the id of block {@code index} of the request's block table now, in group 0} Valid
+     * during the current hook call only. The default copies through {@link #blockIds()}; the
+     * engine's views override it without copying.
+     *
+     * @param index a block index, {@code 0 <= index < numBlocks()}
+     * @throws IndexOutOfBoundsException if {@code index} is out of range
+     */
+    default int blockId(int index) {
+        return blockIds().get(index);
     }
 
     /** {@return the transfer parameters the request arrived with; empty if none} */

@@ -99,10 +99,15 @@ public interface SchedulerConnector {
      * Blocks were allocated for {@code request}.
      *
      * <p>Called right after a successful allocation of a waiting request. {@code blocks} are
-     * <em>all</em> blocks the request owns, laid out as {@code | local hit | external | new |}.
-     * For an asynchronous load this is called twice: first with {@code externalTokens} equal to the
-     * promised count (load into the blocks covering the external range), then, once the load has
-     * finished and the request is scheduled for compute, with {@code externalTokens == 0}. Decide
+     * <em>all</em> blocks the request owns (what {@code request.blockIds()} returns during this
+     * call), laid out as {@code | local hit | external | new |}: the first {@code localHitTokens /
+     * blockSize} blocks hold the local prefix hit, the external range, which a load fills, is
+     * blocks {@code [localHitTokens / blockSize, ceil((localHitTokens + externalTokens) /
+     * blockSize))}, and the rest are computed. For an asynchronous load this is called twice:
+     * first with {@code externalTokens} equal to the promised count (load into the blocks covering
+     * the external range), then, once the load has finished and the request is scheduled for
+     * compute, with {@code externalTokens == 0} and {@code localHitTokens == 0} (no lookup precedes
+     * that allocation). Decide
      * on loading from {@code externalTokens}, not from {@code blocks}: it may be less than {@link
      * #getNumNewMatchedTokens} offered, never more (the engine recomputes the last prompt token,
      * and a request whose earlier load failed may load again at most once, never from the block
@@ -115,11 +120,15 @@ public interface SchedulerConnector {
      * if it planned nothing), or the blocks stay held.
      *
      * @param request the request
-     * @param blocks every block the request owns, {@code | local hit | external | new |}
+     * @param blocks every block the request owns, {@code | local hit | external | new |}; valid
+     *     during this call only (see {@code docs/connector-lifecycle.md})
+     * @param localHitTokens the local prefix hit this allocation took, in tokens (a multiple of the
+     *     block size): the value the last {@link #getNumNewMatchedTokens} for the request was given;
+     *     0 in the second call of an asynchronous load
      * @param externalTokens the tokens to load into the external range, at most the offer; 0 for
      *     none
      */
-    void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens);
+    void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens);
 
     /**
      * Builds this step's metadata for the workers. Called once per step after every scheduling
@@ -147,8 +156,16 @@ public interface SchedulerConnector {
      * request that was ever added, before its blocks are freed — also for a request aborted while
      * its asynchronous load is in flight (the engine then keeps the blocks until the load reports).
      *
+     * <p>This is the last hook in which the request's blocks are certainly its own. Two ways keep
+     * them beyond it: {@link FinishResult#delayFree} keeps all of them until the workers report
+     * the request in finished sends (a send reading them); {@link GPUBlockPoolView#touch} on some
+     * of them here keeps those (a store of the last blocks, say) until the connector frees its
+     * references, while the engine frees the rest now. Otherwise the engine frees them as soon as
+     * this returns and they may belong to another request in the next step.
+     *
      * @param request the finished request (status is a finished one)
-     * @param blockIds the blocks the request owns
+     * @param blockIds the blocks the request owns, as {@code request.blockIds()} returns them
+     *     during this call
      * @return whether to delay freeing the blocks until the request appears in finished sends, and
      *     the transfer parameters for the response. Default: free now, no parameters.
      */

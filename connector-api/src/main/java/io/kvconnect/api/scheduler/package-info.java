@@ -15,7 +15,9 @@
  * <p><b>Who implements and who calls.</b> A connector implements {@code SchedulerConnector}; the
  * engine calls it on its scheduler thread, one call at a time. The engine implements the views
  * and lends them to the hooks; a connector calls them on the scheduler thread only and copies what
- * it needs to keep (test doubles of the views are in the connector test kit).
+ * it needs to keep (test doubles of the views are in the connector test kit). When a block id is
+ * valid, which hook may touch which block and when blocks are freed is in {@code
+ * docs/connector-lifecycle.md}.
  *
  * <p>Depends on {@code common} only.
  */

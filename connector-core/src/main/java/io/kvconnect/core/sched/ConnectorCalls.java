@@ -115,9 +115,9 @@ final class ConnectorCalls {
     }
 
     /** {@code false} if the call failed. */
-    boolean updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+    boolean updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         return guard.run(ConnectorHook.UPDATE_STATE_AFTER_ALLOC,
-                () -> connector.updateStateAfterAlloc(request, blocks, externalTokens));
+                () -> connector.updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens));
     }
 
     /** {@code null} if the call failed. */

@@ -162,7 +162,7 @@ public final class Scheduler {
         if (queues.contains(id)) {
             throw new IllegalArgumentException("request id '" + id + "' is already in use");
         }
-        Request r = new Request(id, prompt, maxTokens, priority, arrivals++, params, cacheSalt, hasher);
+        Request r = new Request(id, prompt, maxTokens, priority, arrivals++, params, cacheSalt, hasher, kv);
         // A request that cannot fit even alone would wait (or preempt itself) forever: refuse it now.
         int blockSize = pool.blockSize();
         long needed = ((long) prompt.length + maxTokens + blockSize - 1) / blockSize;

@@ -159,7 +159,8 @@ class ConnectorWatchdogTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
             if (!touched) {
                 pool.touch(blocks.get(0));
                 touched = true;

@@ -47,7 +47,8 @@ class CopyGrantsTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
         }
 
         @Override
@@ -173,7 +174,8 @@ class CopyGrantsTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
         }
 
         @Override

@@ -40,7 +40,8 @@ class HandshakeMetadataTest {
             }
 
             @Override
-            public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+            public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                    int externalTokens) {
             }
 
             @Override

@@ -86,7 +86,8 @@ class HookContainmentTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
         }
 
         @Override

@@ -92,7 +92,8 @@ class PendingWorkLivenessTest {
                 }
 
                 @Override
-                public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+                public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                        int externalTokens) {
                 }
 
                 @Override

@@ -37,7 +37,8 @@ class MemoryStartFailureTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
         }
 
         @Override

@@ -52,7 +52,8 @@ class SchedulerTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
             calls.add("updateStateAfterAlloc " + request.requestId() + " " + externalTokens);
         }
 

@@ -203,7 +203,7 @@ public final class TestPluginJars {
                         c.getLong("capacity", 1, 1, 10);
                         return new SchedulerConnector() {
                             @Override public MatchResult getNumNewMatchedTokens(RequestView r, int local) { return MatchResult.none(); }
-                            @Override public void updateStateAfterAlloc(RequestView r, BlockIds b, int ext) { }
+                            @Override public void updateStateAfterAlloc(RequestView r, BlockIds b, int hit, int ext) { }
                             @Override public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView o) { return ConnectorMetadata.NONE; }
                         };
                     }

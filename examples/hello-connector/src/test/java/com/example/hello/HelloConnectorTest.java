@@ -77,8 +77,8 @@ class HelloConnectorTest {
         assertEquals(MatchResult.none(), scheduler.getNumNewMatchedTokens(a, 32));
         assertEquals(MatchResult.none(), scheduler.getNumNewMatchedTokens(b, 0));
         assertEquals(MatchResult.none(), scheduler.getNumNewMatchedTokens(b, 16)); // asked again later
-        scheduler.updateStateAfterAlloc(a, BlockIds.of(1, 2, 3), 0);
-        scheduler.updateStateAfterAlloc(b, BlockIds.of(4, 5), 0);
+        scheduler.updateStateAfterAlloc(a, BlockIds.of(1, 2, 3), 0, 0);
+        scheduler.updateStateAfterAlloc(b, BlockIds.of(4, 5), 0, 0);
 
         ConnectorMetadata metadata = scheduler.buildConnectorMetadata(FakeSchedulerOutput.of(7, List.of(
                 new ScheduledRequest(a, ScheduledRequest.Kind.NEW, 8, 32, BlockIds.of(1, 2, 3)),
