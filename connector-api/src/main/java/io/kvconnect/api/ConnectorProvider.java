@@ -13,9 +13,10 @@ import io.kvconnect.api.worker.WorkerConnector;
  * The class needs a public no-argument constructor that does nothing expensive and cannot fail:
  * the engine instantiates every provider it finds to list them, whether configured or not.
  *
- * <p>The engine calls {@link #createSchedulerConnector} once per engine on its main thread and
- * {@link #createWorkerConnector} once per worker on that worker's thread (concurrently for
- * different workers). Both receive the same {@link ConnectorConfig}. A factory that rejects its
+ * <p>The engine calls {@link #createSchedulerConnector} once, then {@link #createWorkerConnector}
+ * once per worker in rank order, one call at a time, while it starts: on a start-up thread of its
+ * own, not on the threads that later call the sides' hooks, and each call bounded by the engine's
+ * hook timeout. Both receive the same {@link ConnectorConfig}. A factory that rejects its
  * configuration throws {@link ConfigException} naming the field; the engine then refuses to start.
  */
 @Stability(value = Stability.Level.STABLE, since = "0.1")

@@ -12,7 +12,8 @@ public interface CachedBlockConsumer {
      *
      * @param blockId the GPU block id
      * @param hash the block's hash
-     * @param free whether no request holds the block (it may be evicted by the next allocation)
+     * @param free whether no request and no connector holds the block (it may be evicted by the next
+     *     allocation)
      */
     void accept(int blockId, BlockHash hash, boolean free);
 }

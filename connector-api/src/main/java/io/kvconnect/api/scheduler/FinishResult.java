@@ -7,8 +7,9 @@ import java.util.Objects;
 /**
  * The answer of {@link SchedulerConnector#requestFinished}.
  *
- * @param delayFree whether the engine must keep the request's blocks until a worker reports the
- *     request in finished sends (a send or store is still reading them)
+ * @param delayFree whether the engine must keep the request's blocks until the workers report the
+ *     request in finished sends (every worker, or as many as {@code
+ *     SchedulerConnector.expectedFinishedCount()} names): a send or store is still reading them
  * @param params transfer parameters to attach to the request's final response; empty for none
  */
 @Stability(value = Stability.Level.STABLE, since = "0.1")

@@ -13,7 +13,8 @@ import java.util.Optional;
  * back references this connector took, never more: freeing a block the connector does not hold
  * throws and changes nothing. The engine's own reference counts therefore cannot be corrupted
  * through a view. References still held when the connector shuts down are returned by the engine
- * and reported as a leak.
+ * and reported as a leak. When a block id is valid and why a connector touches a finished
+ * request's last blocks in {@code requestFinished} is in {@code docs/connector-lifecycle.md}.
  *
  * <p><b>Limits.</b> A connector may {@link #touch} only blocks that are in use or cached, and may
  * hold at most a number of references the engine's operator sets (by default half the usable

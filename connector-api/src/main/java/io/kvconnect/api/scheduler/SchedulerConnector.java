@@ -209,9 +209,9 @@ public interface SchedulerConnector {
 
     /**
      * {@return whether the connector has work in flight that needs the engine to keep stepping
-     * even with no request to compute} delayed frees, leases, stores still running. The engine keeps calling
-     * the hooks (and the workers' {@code reportStep}) while this is true, so leases expire and
-     * final stores complete without waiting for new traffic. Default: {@code false}.
+     * even with no request to compute} Delayed frees, leases, stores still running: the engine
+     * keeps calling the hooks (and the workers' {@code reportStep}) while this is true, so leases
+     * expire and final stores complete without waiting for new traffic. Default: {@code false}.
      */
     default boolean hasPendingWork() {
         return false;

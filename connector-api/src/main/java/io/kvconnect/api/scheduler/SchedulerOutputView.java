@@ -24,7 +24,12 @@ public interface SchedulerOutputView {
      */
     Set<String> preemptedRequestIds();
 
-    /** {@return requests that finished since the previous step's output (including aborts)} */
+    /**
+     * {@return the requests that finished since the previous step was scheduled} Whether they
+     * finished with a step's output, by an abort between steps or by a failure while this step was
+     * scheduled; each appears in exactly one step's set, and the workers get the same set in
+     * {@code WorkerConnector.reportStep}.
+     */
     Set<String> finishedRequestIds();
 
     /** {@return sum of {@link ScheduledRequest#numScheduledTokens()} over the step} */

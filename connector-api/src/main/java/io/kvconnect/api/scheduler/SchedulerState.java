@@ -9,9 +9,11 @@ import java.util.Optional;
  * SchedulerConnector#bindSchedulerState} so that a connector can plan ahead (prefetch for waiting
  * requests, keep blocks alive, evict what nobody will read).
  *
- * <p>Everything here is a view that hands out no engine object; nothing changes engine state except
- * {@link GPUBlockPoolView#touch}/{@link GPUBlockPoolView#free}, whose counts are kept per
- * connector. Scheduler thread only. The collections are immutable snapshots taken at each call.
+ * <p>Everything here is read-only: nothing changes engine state except {@link
+ * GPUBlockPoolView#touch}/{@link GPUBlockPoolView#free}, whose counts are kept per connector.
+ * Scheduler thread only. The request lists are unmodifiable views of the engine's queues, read
+ * live: they change as the engine schedules, so iterate them within one hook call and copy what
+ * must outlive it (the {@link RequestView}s in them stay valid as their class says).
  */
 @Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface SchedulerState {
@@ -24,10 +26,10 @@ public interface SchedulerState {
     /** {@return whether the engine uses asynchronous scheduling} */
     boolean asyncScheduling();
 
-    /** {@return waiting requests (including those waiting for remote KV), in scheduling order} */
+    /** {@return the waiting requests (including those waiting for remote KV), in scheduling order} */
     List<RequestView> waitingRequests();
 
-    /** {@return running requests, in scheduling order} */
+    /** {@return the running requests, in scheduling order} */
     List<RequestView> runningRequests();
 
     /**

@@ -10,11 +10,13 @@ import java.util.Objects;
  * <p>The canonical form of one block, used by every host buffer the {@link BlockCopyService}
  * fills, is {@link #bytesPerBlock()} bytes: for each layer in order, that layer's
  * {@link #bytesPerBlockPerLayer()} bytes, token-major (each token's K and V together, token 0
- * first). Two workers with equal layouts produce byte-identical blocks for equal content, so blocks can move between engines.
+ * first). Two workers with equal layouts produce byte-identical blocks for equal content, so
+ * blocks can move between engines.
  *
  * @param model the model's KV shape
  * @param tensorParallelRank this worker's rank
- * @param tensorParallelSize number of ranks; each holds {@code numKvHeads / size} heads
+ * @param tensorParallelSize number of ranks; each holds {@code numKvHeads / size} heads, at least
+ *     one
  * @param numBlocks blocks in this worker's cache, including the null block 0
  * @param blockSize tokens per block
  * @param bytesPerBlockPerLayer bytes of one block in one layer on this rank

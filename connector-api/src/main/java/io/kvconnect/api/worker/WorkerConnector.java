@@ -26,9 +26,13 @@ import java.util.Set;
  *
  * <p><b>Failure.</b> A failed load must be reported, never hidden: its GPU block ids in a step's
  * report no later than the report in which its request appears in finished receives (for an
- * asynchronous load), and the request must still appear there. An exception thrown from a hook is
- * contained by the engine (see {@code SchedulerConnector}); what it means for the step's loads is
- * said at each hook.
+ * asynchronous load), and the request must still appear there. An exception thrown from a hook
+ * (or a call that runs past the engine's hook timeout) is contained by the engine and counts under
+ * its connector error policy. A failure of {@link #handlePreemptions}, {@link
+ * #bindConnectorMetadata}, {@link #startLoadKv}, {@link #waitForLayerLoad} or {@link #reportStep}
+ * may have left the step's loads incomplete or unreported, so the engine then fails every request
+ * that loaded in the step; a failure of {@link #saveKvLayer}, {@link #waitForSave} or {@link
+ * #clearConnectorMetadata} fails no request.
  *
  * <p>New methods are added as {@code default} methods only.
  */
