@@ -14,7 +14,8 @@ import java.util.Set;
  * object of the configuration file's {@code connector} entry, then hands the same object to
  * {@link io.kvconnect.api.ConnectorProvider#createSchedulerConnector} and {@link
  * io.kvconnect.api.ConnectorProvider#createWorkerConnector}. A connector reads it; it never
- * implements it (a connector's tests get the engine's implementation from the connector test kit).
+ * implements it (a connector's tests get the engine's implementation from the connector test kit's
+ * {@code io.kvconnect.testkit.ConnectorConfigs}).
  *
  * <p><b>Paths.</b> Every object knows its full path in the configuration file ({@link #path()}),
  * and every error names the field by its full path ({@link #fieldPath}). The engine gives the
