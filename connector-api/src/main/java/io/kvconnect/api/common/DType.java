@@ -20,7 +20,7 @@ public enum DType {
         this.bytes = bytes;
     }
 
-    /** {@return the bytes per element} */
+    /** {@return the number of bytes per element} */
     public int bytes() {
         return bytes;
     }

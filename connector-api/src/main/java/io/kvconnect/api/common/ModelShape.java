@@ -25,8 +25,8 @@ public record ModelShape(String name, int numLayers, int numKvHeads, int headDim
     }
 
     /**
-     * {@return the bytes of K and V for one token in one layer on one rank} Each rank holds {@code
-     * numKvHeads / tensorParallelSize} heads, at least one.
+     * {@return the number of bytes of K and V for one token in one layer on one rank} Each rank
+     * holds {@code numKvHeads / tensorParallelSize} heads, at least one.
      *
      * @param tensorParallelSize the number of ranks the heads are split over, positive
      */

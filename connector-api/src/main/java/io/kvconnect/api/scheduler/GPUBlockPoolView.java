@@ -29,10 +29,10 @@ import java.util.Optional;
  */
 @Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface GPUBlockPoolView {
-    /** {@return usable blocks in the pool (the null block excluded)} */
+    /** {@return the number of usable blocks in the pool (the null block excluded)} */
     int numBlocks();
 
-    /** {@return the blocks that no request or connector holds (cached free blocks included)} */
+    /** {@return the number of blocks that no request or connector holds (cached free blocks included)} */
     int numFreeBlocks();
 
     /**

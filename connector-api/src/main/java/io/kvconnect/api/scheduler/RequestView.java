@@ -59,16 +59,16 @@ public interface RequestView {
      */
     int[] tokenIds(int from, int to);
 
-    /** {@return the tokens whose KV is written and confirmed (see the class comment)} */
+    /** {@return the number of leading tokens whose KV is written and confirmed (see the class comment)} */
     int numComputedTokens();
 
     /**
-     * {@return the positions scheduled under asynchronous scheduling whose sampled tokens are not
-     * known yet} Always 0 with the synchronous scheduler.
+     * {@return the number of positions scheduled under asynchronous scheduling whose sampled tokens
+     * are not known yet} Always 0 with the synchronous scheduler.
      */
     int numOutputPlaceholders();
 
-    /** {@return the most output tokens the request may produce} */
+    /** {@return the largest number of output tokens the request may produce} */
     int maxTokens();
 
     /**

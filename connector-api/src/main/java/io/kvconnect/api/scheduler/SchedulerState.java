@@ -17,7 +17,7 @@ import java.util.Optional;
  */
 @Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface SchedulerState {
-    /** {@return the tokens per KV block} */
+    /** {@return the number of tokens per KV block} */
     int blockSize();
 
     /** {@return the number of the step being scheduled or last scheduled; starts at 0 and only grows} */

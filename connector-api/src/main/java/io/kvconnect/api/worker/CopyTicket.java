@@ -39,7 +39,7 @@ public interface CopyTicket {
     /** {@return whether the copy finished and failed} Never blocks. */
     boolean failed();
 
-    /** {@return the bytes this copy moves} */
+    /** {@return the number of bytes this copy moves} */
     long bytes();
 
     /**

@@ -17,7 +17,7 @@ public interface HostBlockBuffer extends AutoCloseable {
     /** {@return the number of slots} */
     int numSlots();
 
-    /** {@return the bytes per slot} */
+    /** {@return the number of bytes of one slot} */
     long slotBytes();
 
     /**

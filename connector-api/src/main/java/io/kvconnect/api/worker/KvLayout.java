@@ -52,7 +52,7 @@ public record KvLayout(
         return model.numLayers();
     }
 
-    /** {@return the bytes of one block across all layers: the size of one host-buffer slot} */
+    /** {@return the number of bytes of one block across all layers: the size of one host-buffer slot} */
     public long bytesPerBlock() {
         return bytesPerBlockPerLayer * model.numLayers();
     }
