@@ -5,7 +5,7 @@
  * <ul>
  *   <li>{@link io.kvconnect.api} — the entry points: the provider found by
  *       {@link java.util.ServiceLoader}, the contexts it is given and the catalog of
- *       connectors;</li>
+ *       connectors; and the {@link io.kvconnect.api.Stability} marker every API type carries;</li>
  *   <li>{@link io.kvconnect.api.common} — what both roles share: configuration, identifiers,
  *       metadata, output, stats and KV events;</li>
  *   <li>{@link io.kvconnect.api.scheduler} — the scheduler-side role and its read-only views;</li>
@@ -14,7 +14,8 @@
  * </ul>
  * A connector plugin {@code requires kvconnect.api}, {@code provides
  * io.kvconnect.api.ConnectorProvider} and exports nothing. Package dependencies point one way:
- * root → scheduler, worker → common.
+ * root → scheduler, worker → common (every package uses the root's {@code @Stability}, an
+ * annotation, not a code dependency).
  */
 module kvconnect.api {
     exports io.kvconnect.api;

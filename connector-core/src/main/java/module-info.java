@@ -30,11 +30,11 @@ module kvconnect.core {
     // other module still see none of these packages.
     //
     // What each friend takes from each package:
-    //   cli       tools: the root command (Main.execute with extra commands), the EngineOptions mixin,
-    //             ConnectorsCommand.print (run lists refused plugins)
+    //   cli       tools: the root command (Main.execute with extra commands), the EngineOptions mixin
     //   config    tools: the configuration of run, soak, disagg and serve (EngineConfig, ConnectorEntry,
-    //             EngineConfigReader: run's own default);
-    //             testkit: EngineConfig and Pacing of the kit's engines
+    //             EngineConfigReader: run's own default, JsonConnectorConfig: serve's connector);
+    //             testkit: EngineConfig and Pacing of the kit's engines, JsonConnectorConfig behind
+    //             the kit's ConnectorConfigs
     //   engine    testkit: Engine, EngineSetup, EngineInvariants; tools: serve's and run's Engine
     //   exec      testkit: the executor's copy counts in the kit's and the soak's reports
     //   memory    testkit: CopyFaults, the copy service's fault hook the kit injects through

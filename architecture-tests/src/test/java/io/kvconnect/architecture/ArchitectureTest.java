@@ -9,8 +9,11 @@ import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchCondition;
 import com.tngtech.archunit.lang.ArchRule;
-import io.kvconnect.api.common.Stability;
+import com.tngtech.archunit.lang.ConditionEvents;
+import com.tngtech.archunit.lang.SimpleConditionEvent;
+import io.kvconnect.api.Stability;
 import java.util.Set;
 
 /** Dependency rules over every production class of the project. */
@@ -41,6 +44,34 @@ class ArchitectureTest {
             .and().arePublic()
             .should().beAnnotatedWith(Stability.class)
             .because("connector authors must see how far they can rely on each API type");
+
+    @ArchTest
+    static final ArchRule everyStabilityAnnotationNamesTheVersionThatIntroducedIt = classes()
+            .that().resideInAPackage("io.kvconnect.api..")
+            .and().arePublic()
+            .should(nameAVersionInStability())
+            .because("the API is frozen release by release: each type and each later method says since when");
+
+    /**
+     * The type's {@code @Stability}, and that of each of its methods that carries one, has a
+     * {@code since} that is not blank.
+     */
+    private static ArchCondition<JavaClass> nameAVersionInStability() {
+        return new ArchCondition<>("name a version in @Stability(since = ...)") {
+            @Override
+            public void check(JavaClass type, ConditionEvents events) {
+                type.tryGetAnnotationOfType(Stability.class).ifPresent(s -> checkSince(type.getName(), s, events));
+                type.getMethods().forEach(m -> m.tryGetAnnotationOfType(Stability.class)
+                        .ifPresent(s -> checkSince(m.getFullName(), s, events)));
+            }
+
+            private void checkSince(String where, Stability stability, ConditionEvents events) {
+                boolean named = !stability.since().isBlank();
+                events.add(new SimpleConditionEvent(where, named,
+                        where + (named ? " names since " + stability.since() : " has @Stability with a blank since")));
+            }
+        };
+    }
 
     // connector-offload has classes, so its rule must not pass vacuously: no allowEmptyShould.
     @ArchTest
@@ -222,8 +253,11 @@ class ArchitectureTest {
             .because("every engine JVM runs with Unsafe memory access and native access denied "
                     + "(engine-jvm.args), the child engines of disagg included");
 
+    // @Stability lives in the API's root package and marks every API type: metadata for readers and
+    // tools, not a code dependency, so it makes no cycle between the root and the other packages.
     @ArchTest
     static final ArchRule noPackageCycles = slices()
             .matching("io.kvconnect.(**)")
-            .should().beFreeOfCycles();
+            .should().beFreeOfCycles()
+            .ignoreDependency(DescribedPredicate.alwaysTrue(), JavaClass.Predicates.belongToAnyOf(Stability.class));
 }

@@ -10,10 +10,10 @@ import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
 import io.kvconnect.api.worker.CopyFailedException;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -87,12 +87,13 @@ final class SlowTierConnector {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
             if (externalTokens == 0) {
                 return;
             }
             int bs = blockSize;
-            int from = (request.numComputedTokens()) / bs;
+            int from = localHitTokens / bs;
             int n = (externalTokens + bs - 1) / bs;
             int[] gpu = new int[n];
             int[] hostSlots = new int[n];
@@ -179,14 +180,18 @@ final class SlowTierConnector {
         }
 
         @Override
-        public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
+        public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+            if (loaded.isEmpty() && sent.isEmpty()) {
+                return WorkerStepReport.EMPTY;
+            }
             Set<String> receiving = new HashSet<>();
             for (String id; (id = loaded.poll()) != null; ) {
                 receiving.add(id);
             }
-            Set<String> sending = Set.copyOf(sent);
+            WorkerStepReport report = WorkerStepReport.builder().addFinishedSending(sent)
+                    .addFinishedReceiving(receiving).build();
             sent.clear();
-            return new FinishedTransfers(sending, receiving);
+            return report;
         }
 
         @Override

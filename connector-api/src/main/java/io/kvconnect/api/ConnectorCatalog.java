@@ -1,6 +1,5 @@
 package io.kvconnect.api;
 
-import io.kvconnect.api.common.Stability;
 import java.util.List;
 import java.util.Optional;
 
@@ -9,11 +8,15 @@ import java.util.Optional;
  * ConnectorContext#catalog()} so that a composite connector can build its children from
  * configuration without depending on them.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface ConnectorCatalog {
-    /** The provider registered under {@code name}, if any. */
+    /**
+     * {@return the provider registered under {@code name}, if any}
+     *
+     * @param name a connector name, as in a configuration file
+     */
     Optional<ConnectorProvider> find(String name);
 
-    /** Every registered name, sorted. */
+    /** {@return every registered name, sorted} */
     List<String> names();
 }

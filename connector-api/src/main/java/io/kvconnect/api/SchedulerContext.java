@@ -1,13 +1,13 @@
 package io.kvconnect.api;
 
-import io.kvconnect.api.common.Stability;
-
 /** The context of a scheduler-side connector. */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface SchedulerContext extends ConnectorContext {
     /**
-     * The same context for a child connector at {@code childName} (appended to {@link
-     * #instanceName()}), for composites.
+     * {@return the same context for a child connector, for composites} Its {@link #instanceName()}
+     * is this one's followed by {@code "." + childName}; everything else is shared.
+     *
+     * @param childName the child's name, unique among this connector's children
      */
     SchedulerContext child(String childName);
 }

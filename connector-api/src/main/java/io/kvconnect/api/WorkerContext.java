@@ -1,16 +1,16 @@
 package io.kvconnect.api;
 
-import io.kvconnect.api.common.Stability;
-
 /** The context of a worker-side connector. */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface WorkerContext extends ConnectorContext {
-    /** This worker's tensor-parallel rank, in {@code [0, engine().tensorParallelSize())}. */
+    /** {@return this worker's tensor-parallel rank, in {@code [0, engine().tensorParallelSize())}} */
     int rank();
 
     /**
-     * The same context for a child connector at {@code childName} (appended to {@link
-     * #instanceName()}), for composites.
+     * {@return the same context for a child connector, for composites} Its {@link #instanceName()}
+     * is this one's followed by {@code "." + childName}; the rank and everything else are shared.
+     *
+     * @param childName the child's name, unique among this connector's children
      */
     WorkerContext child(String childName);
 }

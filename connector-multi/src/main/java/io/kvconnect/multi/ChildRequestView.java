@@ -1,6 +1,7 @@
 package io.kvconnect.multi;
 
 import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
@@ -75,6 +76,21 @@ record ChildRequestView(RequestView request, TransferParams transferParams) impl
     @Override
     public BlockHash blockHash(int index) {
         return request.blockHash(index);
+    }
+
+    @Override
+    public BlockIds blockIds() {
+        return request.blockIds();
+    }
+
+    @Override
+    public int numBlocks() {
+        return request.numBlocks();
+    }
+
+    @Override
+    public int blockId(int index) {
+        return request.blockId(index);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.kvconnect.multi;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Child failures collected while the composite calls every child, thrown together afterwards.
@@ -11,9 +12,10 @@ import java.util.List;
  * then come back as one exception: the first, with the others attached as suppressed exceptions,
  * each naming its child.
  *
- * <p>Also used as the <em>deferred</em> list of a side: failures of hooks whose healthy results must
- * not be lost by throwing (a finished send, a delayed free, another child's metadata) are kept here
- * and thrown by the side's next hook that returns nothing and concerns no request. At most {@value
+ * <p>Also used as the <em>deferred</em> list of the scheduler side: failures of hooks whose healthy
+ * results must not be lost by throwing (a delayed free, another child's metadata) are kept here and
+ * thrown by the side's next hook that returns nothing and concerns no request. The worker side's
+ * step report names its children's failures instead ({@link #combined()}). At most {@value
  * #MAX_KEPT} are kept; the rest are counted, so a child that throws every step cannot grow memory.
  *
  * <p>Not thread-safe: each connector side owns its instances and uses them from its own thread.
@@ -49,8 +51,21 @@ final class Failures {
      * nothing if there are none.
      */
     void throwIfAny() {
+        Optional<ChildFailedException> all = combined();
+        if (all.isPresent()) {
+            throw all.get();
+        }
+    }
+
+    /**
+     * The failures as one exception (the first, the rest suppressed), for a hook that reports them
+     * instead of throwing; forgets them.
+     *
+     * @return the exception, or empty if nothing failed
+     */
+    Optional<ChildFailedException> combined() {
         if (kept.isEmpty()) {
-            return;
+            return Optional.empty();
         }
         ChildFailedException first = kept.getFirst();
         for (int i = 1; i < kept.size(); i++) {
@@ -61,7 +76,7 @@ final class Failures {
         }
         kept.clear();
         dropped = 0;
-        throw first;
+        return Optional.of(first);
     }
 
     private void add(ChildFailedException e) {

@@ -63,7 +63,7 @@ record MultiConfig(List<Child> children) {
             ConnectorProvider provider = catalog.find(name).orElseThrow(() -> new ConfigException(entry.fieldPath("name"),
                     "unknown connector '" + name + "'; available: "
                             + (catalog.names().isEmpty() ? "(none)" : String.join(", ", catalog.names()))));
-            ConnectorConfig own = entry.getObject("config").orElseGet(() -> ConnectorConfig.empty(entry.fieldPath("config")));
+            ConnectorConfig own = entry.getObjectOrEmpty("config");
             children.add(new Child(ChildKeys.of(i, name), provider, own));
         }
         return new MultiConfig(children);

@@ -1,6 +1,6 @@
 package io.kvconnect.multi;
 
-import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
 import java.util.List;
 import java.util.Optional;
 
@@ -11,24 +11,14 @@ import java.util.Optional;
  *
  * @param children one slot per child
  */
-record MultiHandshake(List<Optional<WorkerMetadata>> children) implements WorkerMetadata {
+record MultiHandshake(List<Optional<HandshakeMetadata>> children) implements HandshakeMetadata {
     /** Copies the list. */
     MultiHandshake {
         children = List.copyOf(children);
     }
 
     /** Child {@code child}'s value, if it has one. */
-    Optional<WorkerMetadata> child(int child) {
+    Optional<HandshakeMetadata> child(int child) {
         return child < children.size() ? children.get(child) : Optional.empty();
-    }
-
-    /**
-     * Never called: the engine passes handshake metadata by rank and does not fold it.
-     *
-     * @throws UnsupportedOperationException always
-     */
-    @Override
-    public WorkerMetadata aggregate(WorkerMetadata other) {
-        throw new UnsupportedOperationException("handshake metadata is passed by rank, never aggregated");
     }
 }

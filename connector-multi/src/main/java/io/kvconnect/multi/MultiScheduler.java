@@ -4,6 +4,7 @@ import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.common.WorkerMetadata;
@@ -72,7 +73,7 @@ import java.util.TreeSet;
  */
 final class MultiScheduler implements SchedulerConnector {
     /** A load decision: the child serving it and what it promised. */
-    private record Choice(int child, int tokens, boolean async, int localHitTokens) {
+    private record Choice(int child, int tokens, boolean async) {
     }
 
     /** A load handed to a child in the step being scheduled. */
@@ -135,11 +136,11 @@ final class MultiScheduler implements SchedulerConnector {
 
     /** Gives each child its own slot of every rank's handshake metadata (ranks without one are absent). */
     @Override
-    public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+    public void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
         Failures failures = new Failures();
         for (int i = 0; i < children.size(); i++) {
-            Map<Integer, WorkerMetadata> mine = new TreeMap<>();
-            for (Map.Entry<Integer, WorkerMetadata> e : byRank.entrySet()) {
+            Map<Integer, HandshakeMetadata> mine = new TreeMap<>();
+            for (Map.Entry<Integer, HandshakeMetadata> e : byRank.entrySet()) {
                 if (e.getValue() instanceof MultiHandshake h) {
                     h.child(i).ifPresent(v -> mine.put(e.getKey(), v));
                 }
@@ -219,7 +220,7 @@ final class MultiScheduler implements SchedulerConnector {
         if (hit == null) {
             return MatchResult.none();
         }
-        choices.put(id, new Choice(hitChild, hit.count(), hit.async(), localHitTokens));
+        choices.put(id, new Choice(hitChild, hit.count(), hit.async()));
         return hit;
     }
 
@@ -232,7 +233,7 @@ final class MultiScheduler implements SchedulerConnector {
      *     was asynchronous, so its blocks are not held forever)
      */
     @Override
-    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         String id = request.requestId();
         Choice choice = choices.remove(id);
         int loader = externalTokens > 0 && choice != null ? choice.child() : -1;
@@ -242,12 +243,12 @@ final class MultiScheduler implements SchedulerConnector {
                 routing.loadStarted(id, loader);
             }
             stepLoads.add(new StepLoad(loader, id, choice.async(),
-                    externalBlocks(blocks, choice.localHitTokens(), externalTokens)));
+                    externalBlocks(blocks, localHitTokens, externalTokens)));
         }
         Failures failures = new Failures();
         for (int i = 0; i < children.size(); i++) {
             try {
-                children.get(i).updateStateAfterAlloc(scopes.get(i).view(request), blocks,
+                children.get(i).updateStateAfterAlloc(scopes.get(i).view(request), blocks, localHitTokens,
                         i == loader ? externalTokens : 0);
             } catch (RuntimeException | LinkageError e) {
                 failures.record(key(i), "updateStateAfterAlloc", e);

@@ -14,9 +14,10 @@ import java.util.function.IntFunction;
  * The stats of a composite, kept per child instance: two children of the same type ({@code
  * 0:offload} and {@code 1:offload}) never mix. Immutable.
  *
- * <p>Both sides of the composite return this type from {@code takeStats}, so the engine can fold
- * scheduler-side and worker-side values of every rank and step with {@link #aggregate}: entries of
- * the same child are combined with that child's own {@code aggregate}. A child whose {@code
+ * <p>Both sides of the composite report this type (the scheduler side from {@code takeStats}, the
+ * workers in their step reports), so the engine can fold scheduler-side and worker-side values of
+ * every rank and step with {@link #aggregate}: entries of the same child are combined with that
+ * child's own {@code aggregate}. A child whose {@code
  * aggregate} throws keeps its earlier value and has the failure counted (summary key {@code
  * <child>.aggregate_failures}), so one broken child cannot lose the other children's stats.
  *

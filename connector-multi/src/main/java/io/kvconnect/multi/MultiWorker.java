@@ -2,12 +2,13 @@ package io.kvconnect.multi;
 
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -27,7 +28,8 @@ import java.util.Set;
  * <p>Each child is given its own slot of the step's {@link MultiMetadata} in {@link
  * #handlePreemptions} and {@link #bindConnectorMetadata}, the engine's copy service in {@link
  * #registerKvCaches} (each child allocates and closes its own host buffers), and every per-layer
- * and per-step hook. What the children report is combined:
+ * and per-step hook. What the children's step reports ({@link #reportStep}) say is combined into
+ * one report:
  * <ul>
  *   <li>finished receives: the union (only the child that loads a request reports it);</li>
  *   <li>finished sends, direct mode: a request whose free several children delayed is reported
@@ -43,22 +45,25 @@ import java.util.Set;
  * </ul>
  *
  * <p><b>Failures.</b> Every child is called even when an earlier one throws, and the failures come
- * back as one exception naming each child. Hooks whose healthy results must not be lost do not
- * throw: a failure in {@code getFinished} (throwing would lose the other children's completions
- * forever), {@code takeStats}, {@code takeEvents} or {@code buildWorkerMetadata} is deferred and
- * thrown by {@link #clearConnectorMetadata}, the step's last hook. A failure in {@code
- * getBlockIdsWithLoadErrors} is thrown at once: the engine then treats every load of the step as
+ * back as one exception naming each child. The step report is the exception: throwing would lose
+ * the other children's completions forever, so a child that fails there (or names a failure in its
+ * own report) is named in the composite's {@link WorkerStepReport#failure()} instead, next to
+ * everything the other children reported. The engine then treats every load of the step as
  * failed, the safe reading when a child's load errors are unknown.
  */
 final class MultiWorker implements WorkerConnector {
-    /** What one child reported in the current step, for its worker-metadata slot. */
+    /**
+     * What one child reported in the current step, for its worker-metadata slot. One per child,
+     * allocated once and cleared every step, so a step in which nothing happens allocates nothing.
+     */
     private static final class Stash {
         Set<String> sending;
         Set<String> receiving;
         List<KvEvent> events;
         Set<Integer> invalid;
+        Optional<WorkerMetadata> metadata = Optional.empty();
 
-        ChildReport report(Optional<WorkerMetadata> metadata, int rank) {
+        ChildReport report(int rank) {
             if (metadata.isEmpty() && sending == null && receiving == null && events == null && invalid == null) {
                 return ChildReport.EMPTY;
             }
@@ -66,11 +71,16 @@ final class MultiWorker implements WorkerConnector {
                     invalid == null ? Set.of() : invalid, byRank(sending, rank), byRank(receiving, rank), List.of());
         }
 
+        boolean isEmpty() {
+            return metadata.isEmpty() && sending == null && receiving == null && events == null && invalid == null;
+        }
+
         void clear() {
             sending = null;
             receiving = null;
             events = null;
             invalid = null;
+            metadata = Optional.empty();
         }
 
         private static Map<String, Set<Integer>> byRank(Set<String> ids, int rank) {
@@ -90,7 +100,6 @@ final class MultiWorker implements WorkerConnector {
     private final List<WorkerConnector> children;
     private final int rank;
     private final List<Stash> stashes;
-    private final Failures deferred = new Failures();
     /** Direct mode: requests whose free several children delayed, to the children not yet reported here. */
     private final Map<String, BitSet> awaitingSends = new HashMap<>();
     private MultiMetadata bound;
@@ -134,11 +143,11 @@ final class MultiWorker implements WorkerConnector {
 
     /** Every child's handshake metadata, each in its own slot; none if no child has any. */
     @Override
-    public Optional<WorkerMetadata> handshakeMetadata() {
+    public Optional<HandshakeMetadata> handshakeMetadata() {
         Failures failures = new Failures();
-        List<Optional<WorkerMetadata>> slots = new ArrayList<>(children.size());
+        List<Optional<HandshakeMetadata>> slots = new ArrayList<>(children.size());
         for (int i = 0; i < children.size(); i++) {
-            Optional<WorkerMetadata> mine = Optional.empty();
+            Optional<HandshakeMetadata> mine = Optional.empty();
             try {
                 mine = Objects.requireNonNullElse(children.get(i).handshakeMetadata(), Optional.empty());
             } catch (RuntimeException | LinkageError e) {
@@ -248,41 +257,73 @@ final class MultiWorker implements WorkerConnector {
 
     // ------------------------------------------------------------------ results of the step
 
-    /** See the class comment for how the children's answers are combined. Never throws for a child. */
+    /**
+     * Asks every child for its report and combines them (see the class comment). A child that
+     * throws, or names a failure in its report, makes the composite's report name the failure
+     * ({@link ChildFailedException}s, the first with the others suppressed): its load errors may be
+     * incomplete, so the engine treats the step's loads as failed, while every other child's
+     * completions, errors, stats, events and metadata still reach it. Never throws for a child.
+     */
     @Override
-    public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
+    public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+        Failures failures = new Failures();
         Set<String> sending = null;
         Set<String> receiving = null;
+        Set<Integer> invalid = null;
+        Map<String, ConnectorStats> stats = null;
+        List<KvEvent> events = null;
         for (int i = 0; i < children.size(); i++) {
-            FinishedTransfers ft;
+            String key = keys.get(i);
+            WorkerStepReport r;
             try {
-                ft = Objects.requireNonNull(children.get(i).getFinished(finishedRequestIds),
-                        "getFinished returned null");
+                r = Objects.requireNonNull(children.get(i).reportStep(finishedRequestIds), "reportStep returned null");
             } catch (RuntimeException | LinkageError e) {
-                deferred.record(keys.get(i), "getFinished", e);
+                failures.record(key, "reportStep", e);
                 continue;
             }
+            if (r == WorkerStepReport.EMPTY) {
+                continue; // the usual step: nothing to combine
+            }
+            r.failure().ifPresent(e -> failures.record(key, "reportStep", e));
+            Stash s = stashes.get(i);
             if (relay) {
-                Stash s = stashes.get(i);
-                if (!ft.sending().isEmpty()) {
-                    s.sending = addAll(s.sending, ft.sending());
+                if (!r.finishedSending().isEmpty()) {
+                    s.sending = addAll(s.sending, r.finishedSending());
                 }
-                if (!ft.receiving().isEmpty()) {
-                    s.receiving = addAll(s.receiving, ft.receiving());
+                if (!r.finishedReceiving().isEmpty()) {
+                    s.receiving = addAll(s.receiving, r.finishedReceiving());
                 }
-                continue;
-            }
-            for (String id : ft.sending()) {
-                if (lastDelayerReported(i, id)) {
-                    if (sending == null) {
-                        sending = new LinkedHashSet<>();
+            } else {
+                for (String id : r.finishedSending()) {
+                    if (lastDelayerReported(i, id)) {
+                        if (sending == null) {
+                            sending = new LinkedHashSet<>();
+                        }
+                        sending.add(id);
                     }
-                    sending.add(id);
+                }
+                if (!r.finishedReceiving().isEmpty()) {
+                    receiving = addAll(receiving, r.finishedReceiving());
                 }
             }
-            if (!ft.receiving().isEmpty()) {
-                receiving = addAll(receiving, ft.receiving());
+            if (!r.invalidBlockIds().isEmpty()) {
+                s.invalid = addAll(s.invalid, r.invalidBlockIds());
+                invalid = addAll(invalid, r.invalidBlockIds());
             }
+            if (r.stats().isPresent()) {
+                if (stats == null) {
+                    stats = new LinkedHashMap<>();
+                }
+                stats.put(key, r.stats().get());
+            }
+            if (!r.events().isEmpty()) {
+                s.events = r.events();
+                if (events == null) {
+                    events = new ArrayList<>();
+                }
+                events.addAll(r.events());
+            }
+            s.metadata = r.workerMetadata();
         }
         if (bound != null && (!relay || rank == 0)) {
             if (!bound.releaseSending().isEmpty()) {
@@ -292,10 +333,44 @@ final class MultiWorker implements WorkerConnector {
                 receiving = addAll(receiving, bound.releaseReceiving());
             }
         }
-        if (sending == null && receiving == null) {
-            return FinishedTransfers.NONE; // the usual step: no allocation
+        if (bound != null) {
+            for (Map.Entry<Integer, Set<Integer>> e : bound.failedLoads().entrySet()) {
+                int child = e.getKey();
+                if (child >= 0 && child < children.size()) {
+                    stashes.get(child).invalid = addAll(stashes.get(child).invalid, e.getValue());
+                }
+                invalid = addAll(invalid, e.getValue());
+            }
         }
-        return new FinishedTransfers(sending == null ? Set.of() : sending, receiving == null ? Set.of() : receiving);
+        Optional<WorkerMetadata> slots = slots();
+        Optional<ChildFailedException> failure = failures.combined();
+        if (sending == null && receiving == null && invalid == null && stats == null && events == null
+                && slots.isEmpty() && failure.isEmpty()) {
+            return WorkerStepReport.EMPTY;
+        }
+        return new WorkerStepReport(orEmpty(sending), orEmpty(receiving), orEmpty(invalid),
+                stats == null ? Optional.empty() : Optional.of(new MultiStats(stats)),
+                events == null ? List.of() : events, slots, failure.map(e -> e));
+    }
+
+    /**
+     * One slot per child, or nothing when no child reported anything (see {@link
+     * MultiWorkerMetadata}); clears the stashes.
+     */
+    private Optional<WorkerMetadata> slots() {
+        boolean any = false;
+        for (Stash s : stashes) {
+            any |= !s.isEmpty();
+        }
+        if (!any) {
+            return Optional.empty();
+        }
+        List<ChildReport> reports = new ArrayList<>(children.size());
+        for (Stash s : stashes) {
+            reports.add(s.report(rank));
+            s.clear();
+        }
+        return Optional.of(new MultiWorkerMetadata(reports));
     }
 
     /**
@@ -319,94 +394,7 @@ final class MultiWorker implements WorkerConnector {
         return false;
     }
 
-    /**
-     * The union of the children's load errors and of the loads the scheduler side could not hand
-     * out; a child's failure is thrown (after every child was asked), so the engine fails every
-     * load of the step rather than trust blocks whose errors it did not learn.
-     */
-    @Override
-    public Set<Integer> getBlockIdsWithLoadErrors() {
-        Set<Integer> all = null;
-        Failures failures = new Failures();
-        for (int i = 0; i < children.size(); i++) {
-            try {
-                Set<Integer> ids = Objects.requireNonNull(children.get(i).getBlockIdsWithLoadErrors(),
-                        "getBlockIdsWithLoadErrors returned null");
-                if (!ids.isEmpty()) {
-                    stashes.get(i).invalid = addAll(stashes.get(i).invalid, ids);
-                    all = addAll(all, ids);
-                }
-            } catch (RuntimeException | LinkageError e) {
-                failures.record(keys.get(i), "getBlockIdsWithLoadErrors", e);
-            }
-        }
-        if (bound != null) {
-            for (Map.Entry<Integer, Set<Integer>> e : bound.failedLoads().entrySet()) {
-                int child = e.getKey();
-                if (child >= 0 && child < children.size()) {
-                    stashes.get(child).invalid = addAll(stashes.get(child).invalid, e.getValue());
-                }
-                all = addAll(all, e.getValue());
-            }
-        }
-        failures.throwIfAny();
-        return all == null ? Set.of() : Set.copyOf(all);
-    }
-
-    /** The children's stats, each under its own key; empty if none has any. */
-    @Override
-    public Optional<ConnectorStats> takeStats() {
-        return MultiStats.take(keys, i -> children.get(i).takeStats(), deferred);
-    }
-
-    /** The children's events in child order, passed on to the engine (and kept for their slots). */
-    @Override
-    public List<KvEvent> takeEvents() {
-        List<KvEvent> out = null;
-        for (int i = 0; i < children.size(); i++) {
-            try {
-                List<KvEvent> events = Objects.requireNonNull(children.get(i).takeEvents(), "takeEvents returned null");
-                if (!events.isEmpty()) {
-                    Stash s = stashes.get(i);
-                    if (s.events == null) {
-                        s.events = new ArrayList<>();
-                    }
-                    s.events.addAll(events);
-                    if (out == null) {
-                        out = new ArrayList<>();
-                    }
-                    out.addAll(events);
-                }
-            } catch (RuntimeException | LinkageError e) {
-                deferred.record(keys.get(i), "takeEvents", e);
-            }
-        }
-        return out == null ? List.of() : List.copyOf(out);
-    }
-
-    /** One slot per child, or nothing when no child reported anything (see {@link MultiWorkerMetadata}). */
-    @Override
-    public Optional<WorkerMetadata> buildWorkerMetadata() {
-        List<ChildReport> reports = new ArrayList<>(children.size());
-        boolean any = false;
-        for (int i = 0; i < children.size(); i++) {
-            Optional<WorkerMetadata> metadata = Optional.empty();
-            try {
-                metadata = Objects.requireNonNull(children.get(i).buildWorkerMetadata(),
-                        "buildWorkerMetadata returned null");
-            } catch (RuntimeException | LinkageError e) {
-                deferred.record(keys.get(i), "buildWorkerMetadata", e);
-            }
-            Stash s = stashes.get(i);
-            ChildReport report = s.report(metadata, rank);
-            s.clear();
-            any |= !report.isEmpty();
-            reports.add(report);
-        }
-        return any ? Optional.of(new MultiWorkerMetadata(reports)) : Optional.empty();
-    }
-
-    /** Clears every child, then throws their failures together with the step's deferred ones. */
+    /** Clears every child, then throws their failures together. */
     @Override
     public void clearConnectorMetadata() {
         Failures failures = new Failures();
@@ -418,10 +406,10 @@ final class MultiWorker implements WorkerConnector {
             }
         }
         bound = null;
-        throwWithDeferred(failures);
+        failures.throwIfAny();
     }
 
-    /** Shuts every child down (once), then throws their failures together with any deferred one. */
+    /** Shuts every child down (once), then throws their failures together. */
     @Override
     public void shutdown() {
         if (shutDown) {
@@ -436,22 +424,19 @@ final class MultiWorker implements WorkerConnector {
                 failures.record(keys.get(i), "shutdown", e);
             }
         }
-        throwWithDeferred(failures);
+        failures.throwIfAny();
     }
 
     // ------------------------------------------------------------------ helpers
-
-    private void throwWithDeferred(Failures current) {
-        Failures all = new Failures();
-        all.takeAll(deferred);
-        all.takeAll(current);
-        all.throwIfAny();
-    }
 
     private static <T> Set<T> addAll(Set<T> into, Set<T> more) {
         Set<T> out = into == null ? new LinkedHashSet<>() : into;
         out.addAll(more);
         return out;
+    }
+
+    private static <T> Set<T> orEmpty(Set<T> s) {
+        return s == null ? Set.of() : s;
     }
 
     /** Requests whose sends this rank still awaits from some delaying child (for tests). */

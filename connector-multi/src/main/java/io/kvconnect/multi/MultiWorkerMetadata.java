@@ -8,7 +8,7 @@ import java.util.List;
  * The composite's worker-to-scheduler metadata: one {@link ChildReport} slot per child, in child
  * order. Immutable.
  *
- * <p>Built by {@link MultiWorker#buildWorkerMetadata} only when some child reported something (no
+ * <p>Built by {@link MultiWorker#reportStep} only when some child reported something (no
  * child with metadata, events, load errors or relayed completions means no value at all, as for a
  * connector with nothing to say). The engine folds the values of all ranks with {@link #aggregate};
  * the scheduler side then hands child {@code i} only slot {@code i} (see {@link

@@ -2,6 +2,7 @@ package io.kvconnect.multi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,7 +11,7 @@ import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.scheduler.ResetResult;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +71,7 @@ class ChildFailuresTest {
             case "bindSchedulerState" -> x -> x.bindSchedulerState(h.state);
             case "onNewRequest" -> x -> x.onNewRequest(Harness.request("r"));
             case "updateStateAfterAlloc" -> x -> x.updateStateAfterAlloc(Harness.request("r"),
-                    BlockIds.of(1), 0);
+                    BlockIds.of(1), 0, 0);
             case "updateConnectorOutput" -> x -> x.updateConnectorOutput(ConnectorOutput.EMPTY);
             case "resetCache" -> MultiScheduler::resetCache;
             default -> MultiScheduler::shutdown;
@@ -86,46 +87,54 @@ class ChildFailuresTest {
     }
 
     @Test
-    void aFailedGetFinishedDoesNotLoseTheOtherChildrensCompletions() {
-        Harness h = new Harness(1, "a", "b");
-        h.worker(0, 0).throwIn.add("getFinished");
-        h.worker(0, 1).finished = new FinishedTransfers(Set.of(), Set.of("r"));
-        MultiWorker w = h.workerSides.getFirst();
-
-        assertEquals(new FinishedTransfers(Set.of(), Set.of("r")), w.getFinished(Set.of()));
-
-        // Deferred to the step's last hook, which concerns no load.
-        var e = assertThrows(ChildFailedException.class, w::clearConnectorMetadata);
-        assertEquals("0:a", e.child());
-        assertEquals("getFinished", e.hook());
-        w.clearConnectorMetadata(); // thrown once
-    }
-
-    @Test
-    void telemetryFailuresAreDeferredAndTheOtherChildrensValuesKept() {
-        Harness h = new Harness(1, "a", "b");
-        MultiWorker w = h.workerSides.getFirst();
-        h.worker(0, 0).throwIn.addAll(Set.of("takeStats", "takeEvents", "buildWorkerMetadata"));
+    void aChildWhoseReportThrowsLosesNothingOfTheOthersAndIsNamedInTheReport() {
+        Harness h = new Harness(1, "a", "b", "c");
+        h.worker(0, 0).throwIn.add("reportStep");
+        h.worker(0, 2).throwIn.add("reportStep");
+        h.worker(0, 1).receiving = Set.of("r");
+        h.worker(0, 1).loadErrors = Set.of(4);
         h.worker(0, 1).stats = Optional.of(CounterStats.of("n", 1L));
         h.worker(0, 1).metadata = Optional.of(Tags.of("b", "x"));
+        MultiWorker w = h.workerSides.getFirst();
 
-        assertEquals(Optional.of(new MultiStats(Map.of("1:b", CounterStats.of("n", 1L)))), w.takeStats());
-        w.takeEvents();
-        var md = assertInstanceOf(MultiWorkerMetadata.class, w.buildWorkerMetadata().orElseThrow());
+        WorkerStepReport report = w.reportStep(Set.of());
+
+        assertEquals(Set.of("r"), report.finishedReceiving());
+        assertEquals(Set.of(4), report.invalidBlockIds());
+        assertEquals(Optional.of(new MultiStats(Map.of("1:b", CounterStats.of("n", 1L)))), report.stats());
+        var md = assertInstanceOf(MultiWorkerMetadata.class, report.workerMetadata().orElseThrow());
         assertEquals(Optional.of(Tags.of("b", "x")), md.child(1).metadata());
-
-        var e = assertThrows(ChildFailedException.class, w::clearConnectorMetadata);
-        assertEquals(2, e.getSuppressed().length, "three deferred failures, one exception");
+        var e = assertInstanceOf(ChildFailedException.class, report.failure().orElseThrow());
+        assertEquals("0:a", e.child());
+        assertEquals("reportStep", e.hook());
+        assertEquals(List.of("2:c"), Arrays.stream(e.getSuppressed()).map(x -> ((ChildFailedException) x).child())
+                .toList(), "both failures, one exception");
+        for (int i = 0; i < 3; i++) {
+            assertEquals(List.of("reportStep"), h.worker(0, i).calls, "child " + i + " was asked");
+        }
+        w.clearConnectorMetadata(); // nothing deferred: the report named the failures
     }
 
     @Test
-    void aFailedLoadErrorReportIsThrownAtOnceSoTheEngineFailsTheStepsLoads() {
+    void aFailureAChildNamesInItsReportIsPassedOnNamingTheChildWithTheChildsParts() {
         Harness h = new Harness(1, "a", "b");
-        h.worker(0, 0).throwIn.add("getBlockIdsWithLoadErrors");
-        h.worker(0, 1).loadErrors = Set.of(4);
-        var e = assertThrows(ChildFailedException.class, h.workerSides.getFirst()::getBlockIdsWithLoadErrors);
+        IllegalStateException contained = new IllegalStateException("a's transport is down");
+        h.worker(0, 0).receiving = Set.of("r");
+        h.worker(0, 0).reportFailure = contained;
+        MultiWorker w = h.workerSides.getFirst();
+
+        WorkerStepReport report = w.reportStep(Set.of());
+
+        assertEquals(Set.of("r"), report.finishedReceiving());
+        var e = assertInstanceOf(ChildFailedException.class, report.failure().orElseThrow());
         assertEquals("0:a", e.child());
-        assertEquals(List.of("getBlockIdsWithLoadErrors"), h.worker(0, 1).calls, "b was asked too");
+        assertSame(contained, e.getCause());
+    }
+
+    @Test
+    void aStepWithNothingReportedReturnsTheEmptyReport() {
+        Harness h = new Harness(1, "a", "b");
+        assertSame(WorkerStepReport.EMPTY, h.workerSides.getFirst().reportStep(Set.of()));
     }
 
     @Test

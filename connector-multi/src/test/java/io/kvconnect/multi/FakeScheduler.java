@@ -4,6 +4,7 @@ import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
@@ -12,7 +13,6 @@ import io.kvconnect.api.scheduler.ResetResult;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.scheduler.SchedulerState;
-import io.kvconnect.api.common.WorkerMetadata;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -67,10 +67,10 @@ final class FakeScheduler implements SchedulerConnector {
     }
 
     /** What {@link #setHandshakeMetadata} was given. */
-    Map<Integer, WorkerMetadata> handshake;
+    Map<Integer, HandshakeMetadata> handshake;
 
     @Override
-    public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+    public void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
         handshake = byRank;
         call("setHandshakeMetadata", "");
     }
@@ -89,9 +89,9 @@ final class FakeScheduler implements SchedulerConnector {
     }
 
     @Override
-    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         seenRequests.add(request);
-        call("updateStateAfterAlloc", request.requestId() + ":" + blocks + ":" + externalTokens);
+        call("updateStateAfterAlloc", request.requestId() + ":" + blocks + ":" + localHitTokens + ":" + externalTokens);
     }
 
     @Override

@@ -2,12 +2,13 @@ package io.kvconnect.multi;
 
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -15,8 +16,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * A scriptable child worker side for unit tests: each result hook returns (once) what the test
- * set, every call is recorded, and hooks named in {@link #throwIn} throw.
+ * A scriptable child worker side for unit tests: its step report says (once) what the test set,
+ * every call is recorded, and hooks named in {@link #throwIn} throw.
  */
 final class FakeWorker implements WorkerConnector {
     final String name;
@@ -24,11 +25,14 @@ final class FakeWorker implements WorkerConnector {
     final Set<String> throwIn = new HashSet<>();
     final List<ConnectorMetadata> bound = new ArrayList<>();
     final List<ConnectorMetadata> preemptions = new ArrayList<>();
-    FinishedTransfers finished = FinishedTransfers.NONE;
+    Set<String> sending = Set.of();
+    Set<String> receiving = Set.of();
     Set<Integer> loadErrors = Set.of();
     Optional<ConnectorStats> stats = Optional.empty();
     List<KvEvent> events = List.of();
     Optional<WorkerMetadata> metadata = Optional.empty();
+    /** A failure the next report names (contained by this child), or null. */
+    Throwable reportFailure;
     BlockCopyService copies;
 
     FakeWorker(String name) {
@@ -49,10 +53,10 @@ final class FakeWorker implements WorkerConnector {
     }
 
     /** What {@link #handshakeMetadata} returns. */
-    Optional<WorkerMetadata> handshake = Optional.empty();
+    Optional<HandshakeMetadata> handshake = Optional.empty();
 
     @Override
-    public Optional<WorkerMetadata> handshakeMetadata() {
+    public Optional<HandshakeMetadata> handshakeMetadata() {
         call("handshakeMetadata");
         return handshake;
     }
@@ -89,44 +93,24 @@ final class FakeWorker implements WorkerConnector {
         call("waitForSave");
     }
 
+    /** Reports (once) what the test set, then forgets it. */
     @Override
-    public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-        call("getFinished");
-        FinishedTransfers out = finished;
-        finished = FinishedTransfers.NONE;
-        return out;
-    }
-
-    @Override
-    public Set<Integer> getBlockIdsWithLoadErrors() {
-        call("getBlockIdsWithLoadErrors");
-        Set<Integer> out = loadErrors;
+    public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+        call("reportStep");
+        WorkerStepReport.Builder out = WorkerStepReport.builder().addFinishedSending(sending)
+                .addFinishedReceiving(receiving).addInvalidBlockIds(loadErrors).stats(stats).addEvents(events)
+                .workerMetadata(metadata);
+        if (reportFailure != null) {
+            out.failure(reportFailure);
+        }
+        sending = Set.of();
+        receiving = Set.of();
         loadErrors = Set.of();
-        return out;
-    }
-
-    @Override
-    public Optional<ConnectorStats> takeStats() {
-        call("takeStats");
-        Optional<ConnectorStats> out = stats;
         stats = Optional.empty();
-        return out;
-    }
-
-    @Override
-    public List<KvEvent> takeEvents() {
-        call("takeEvents");
-        List<KvEvent> out = events;
         events = List.of();
-        return out;
-    }
-
-    @Override
-    public Optional<WorkerMetadata> buildWorkerMetadata() {
-        call("buildWorkerMetadata");
-        Optional<WorkerMetadata> out = metadata;
         metadata = Optional.empty();
-        return out;
+        reportFailure = null;
+        return out.build();
     }
 
     @Override

@@ -10,7 +10,6 @@ import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
-import io.kvconnect.api.worker.FinishedTransfers;
 import java.util.OptionalInt;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -48,8 +47,8 @@ class FinishedCountTest {
         h.finish("r");
 
         // Step 1: a reports on rank 1 (its only reporting rank), b on rank 0.
-        h.worker(1, 0).finished = new FinishedTransfers(Set.of("r"), Set.of());
-        h.worker(0, 1).finished = new FinishedTransfers(Set.of("r"), Set.of());
+        h.worker(1, 0).sending = Set.of("r");
+        h.worker(0, 1).sending = Set.of("r");
         ConnectorOutput s1 = h.step();
         assertTrue(h.lastMulti().relay());
         assertEquals(Set.of(), s1.finishedSending(), "no worker reports a child's send directly");
@@ -57,7 +56,7 @@ class FinishedCountTest {
         assertEquals(Set.of(), h.child(1).lastOutput().finishedSending(), "b has 1 of 2");
 
         // Step 2: b reports on rank 1 too: b completes, r is released for the next step.
-        h.worker(1, 1).finished = new FinishedTransfers(Set.of("r"), Set.of());
+        h.worker(1, 1).sending = Set.of("r");
         ConnectorOutput s2 = h.step();
         assertEquals(Set.of(), s2.finishedSending());
         assertEquals(Set.of("r"), h.child(1).lastOutput().finishedSending());
@@ -84,14 +83,14 @@ class FinishedCountTest {
         var r = Harness.request("r");
         h.child(1).matches.put("r", MatchResult.async(8));
         h.scheduler.getNumNewMatchedTokens(r, 0);
-        h.scheduler.updateStateAfterAlloc(r, BlockIds.of(1, 2, 3), 8);
+        h.scheduler.updateStateAfterAlloc(r, BlockIds.of(1, 2, 3), 0, 8);
 
-        h.worker(0, 0).finished = new FinishedTransfers(Set.of(), Set.of("r")); // a is not the loader
+        h.worker(0, 0).receiving = Set.of("r"); // a is not the loader
         h.step();
         assertEquals(Set.of(), h.child(0).lastOutput().finishedReceiving());
         assertEquals(Set.of(), h.child(1).lastOutput().finishedReceiving());
 
-        h.worker(1, 1).finished = new FinishedTransfers(Set.of(), Set.of("r"));
+        h.worker(1, 1).receiving = Set.of("r");
         h.step();
         assertEquals(Set.of("r"), h.child(1).lastOutput().finishedReceiving(), "one report of b's completes b");
         ConnectorOutput relayed = h.step();

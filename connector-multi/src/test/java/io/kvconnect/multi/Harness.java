@@ -10,7 +10,7 @@ import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.testkit.doubles.FakeBlockPool;
 import io.kvconnect.testkit.doubles.FakeRequest;
 import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
@@ -50,7 +50,7 @@ final class Harness {
     final List<RuntimeException> schedulerFailures = new ArrayList<>();
     final Set<String> finishedSinceLastStep = new LinkedHashSet<>();
     final List<ConnectorOutput> outputs = new ArrayList<>();
-    final List<List<ConnectorOutput>> perRankOutputs = new ArrayList<>();
+    final List<List<WorkerStepReport>> perRankOutputs = new ArrayList<>();
     private final Map<String, BitSet> sendCounts = new HashMap<>();
     private final Map<String, BitSet> receiveCounts = new HashMap<>();
     private long step;
@@ -114,7 +114,7 @@ final class Harness {
         int count = expected();
         ConnectorMetadata meta = scheduler.buildConnectorMetadata(view);
         lastMetadata = meta;
-        List<ConnectorOutput> perRank = new ArrayList<>();
+        List<WorkerStepReport> perRank = new ArrayList<>();
         for (MultiWorker w : workerSides) {
             perRank.add(runWorker(w, meta, view.finishedRequestIds()));
         }
@@ -129,20 +129,18 @@ final class Harness {
         return out;
     }
 
-    private ConnectorOutput runWorker(MultiWorker w, ConnectorMetadata meta, Set<String> finished) {
+    /** One rank's step; a failure named in its report joins {@link #workerFailures}, as the engine counts it. */
+    private WorkerStepReport runWorker(MultiWorker w, ConnectorMetadata meta, Set<String> finished) {
         hook(() -> w.handlePreemptions(meta));
         hook(() -> w.bindConnectorMetadata(meta));
         hook(w::startLoadKv);
         hook(() -> w.waitForLayerLoad(0));
         hook(() -> w.saveKvLayer(0));
         hook(w::waitForSave);
-        FinishedTransfers ft = call(() -> w.getFinished(finished), FinishedTransfers.NONE);
-        Set<Integer> invalid = call(w::getBlockIdsWithLoadErrors, Set.of());
-        Optional<ConnectorStats> stats = call(w::takeStats, Optional.empty());
-        List<KvEvent> events = call(w::takeEvents, List.of());
-        Optional<WorkerMetadata> md = call(w::buildWorkerMetadata, Optional.empty());
+        WorkerStepReport report = call(() -> w.reportStep(finished), WorkerStepReport.EMPTY);
+        report.failure().ifPresent(e -> workerFailures.add((RuntimeException) e));
         hook(w::clearConnectorMetadata);
-        return new ConnectorOutput(ft.sending(), ft.receiving(), invalid, stats, events, md);
+        return report;
     }
 
     private void hook(Runnable r) {
@@ -162,7 +160,7 @@ final class Harness {
         }
     }
 
-    private ConnectorOutput aggregate(List<ConnectorOutput> perRank, int count) {
+    private ConnectorOutput aggregate(List<WorkerStepReport> perRank, int count) {
         Set<String> sending = new LinkedHashSet<>();
         Set<String> receiving = new LinkedHashSet<>();
         Set<Integer> invalid = new LinkedHashSet<>();
@@ -170,11 +168,11 @@ final class Harness {
         ConnectorStats stats = null;
         WorkerMetadata md = null;
         for (int rank = 0; rank < perRank.size(); rank++) {
-            ConnectorOutput o = perRank.get(rank);
+            WorkerStepReport o = perRank.get(rank);
             countDown(o.finishedSending(), rank, sendCounts, sending, count);
             countDown(o.finishedReceiving(), rank, receiveCounts, receiving, count);
             invalid.addAll(o.invalidBlockIds());
-            events.addAll(o.workerEvents());
+            events.addAll(o.events());
             if (o.stats().isPresent()) {
                 stats = stats == null ? o.stats().get() : stats.aggregate(o.stats().get());
             }

@@ -7,6 +7,7 @@ import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.scheduler.GPUBlockPoolView;
 import io.kvconnect.api.scheduler.RequestView;
@@ -78,7 +79,7 @@ class HooksForwardedTest {
         calls.put("expectedFinishedCount", MultiScheduler::expectedFinishedCount);
         calls.put("onNewRequest", s -> s.onNewRequest(r));
         calls.put("getNumNewMatchedTokens", s -> s.getNumNewMatchedTokens(r, 0));
-        calls.put("updateStateAfterAlloc", s -> s.updateStateAfterAlloc(r, BlockIds.of(1), 0));
+        calls.put("updateStateAfterAlloc", s -> s.updateStateAfterAlloc(r, BlockIds.of(1), 0, 0));
         calls.put("buildConnectorMetadata", s -> s.buildConnectorMetadata(FakeSchedulerOutput.of(1, List.of())));
         calls.put("updateConnectorOutput", s -> s.updateConnectorOutput(ConnectorOutput.EMPTY));
         calls.put("requestFinished", s -> s.requestFinished(r, BlockIds.of(1)));
@@ -100,11 +101,7 @@ class HooksForwardedTest {
         calls.put("waitForLayerLoad", w -> w.waitForLayerLoad(0));
         calls.put("saveKvLayer", w -> w.saveKvLayer(0));
         calls.put("waitForSave", MultiWorker::waitForSave);
-        calls.put("getFinished", w -> w.getFinished(Set.of()));
-        calls.put("getBlockIdsWithLoadErrors", MultiWorker::getBlockIdsWithLoadErrors);
-        calls.put("takeStats", MultiWorker::takeStats);
-        calls.put("takeEvents", MultiWorker::takeEvents);
-        calls.put("buildWorkerMetadata", MultiWorker::buildWorkerMetadata);
+        calls.put("reportStep", w -> w.reportStep(Set.of()));
         calls.put("clearConnectorMetadata", MultiWorker::clearConnectorMetadata);
         calls.put("shutdown", MultiWorker::shutdown);
         return calls;
@@ -116,7 +113,7 @@ class HooksForwardedTest {
         h.worker(0, 0).handshake = Optional.of(Tags.of("a", "port-a0"));
         h.worker(1, 0).handshake = Optional.of(Tags.of("a", "port-a1"));
         h.worker(1, 1).handshake = Optional.of(Tags.of("b", "port-b1"));
-        Map<Integer, WorkerMetadata> byRank = new TreeMap<>();
+        Map<Integer, HandshakeMetadata> byRank = new TreeMap<>();
         for (int rank = 0; rank < 2; rank++) {
             int r = rank;
             h.workerSides.get(rank).handshakeMetadata().ifPresent(m -> byRank.put(r, m));

@@ -11,7 +11,6 @@ import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.scheduler.MatchResult;
-import io.kvconnect.api.worker.FinishedTransfers;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -35,12 +34,12 @@ class LoadRoutingTest {
                     "every child is asked, also after the winner: " + child.name);
         }
 
-        h.scheduler.updateStateAfterAlloc(r, BLOCKS, 8);
-        assertEquals(List.of("updateStateAfterAlloc:r:" + BLOCKS + ":0"), h.child(0).calls("updateStateAfterAlloc"));
-        assertEquals(List.of("updateStateAfterAlloc:r:" + BLOCKS + ":8"), h.child(1).calls("updateStateAfterAlloc"),
-                "the chosen child gets the external tokens and the real blocks");
-        assertEquals(List.of("updateStateAfterAlloc:r:" + BLOCKS + ":0"), h.child(2).calls("updateStateAfterAlloc"),
-                "a child with a hit that was not chosen gets 0, with the real blocks");
+        h.scheduler.updateStateAfterAlloc(r, BLOCKS, 4, 8);
+        assertEquals(List.of("updateStateAfterAlloc:r:" + BLOCKS + ":4:0"), h.child(0).calls("updateStateAfterAlloc"));
+        assertEquals(List.of("updateStateAfterAlloc:r:" + BLOCKS + ":4:8"), h.child(1).calls("updateStateAfterAlloc"),
+                "the chosen child gets the external tokens, the real blocks and the local hit");
+        assertEquals(List.of("updateStateAfterAlloc:r:" + BLOCKS + ":4:0"), h.child(2).calls("updateStateAfterAlloc"),
+                "a child with a hit that was not chosen gets 0, with the real blocks and the local hit");
     }
 
     @Test
@@ -49,10 +48,10 @@ class LoadRoutingTest {
         h.child(1).matches.put("r", MatchResult.async(8));
         var r = Harness.request("r");
         assertEquals(MatchResult.async(8), h.scheduler.getNumNewMatchedTokens(r, 0));
-        h.scheduler.updateStateAfterAlloc(r, BLOCKS, 8);
+        h.scheduler.updateStateAfterAlloc(r, BLOCKS, 0, 8);
 
-        h.worker(0, 1).finished = new FinishedTransfers(Set.of(), Set.of("r"));
-        h.worker(1, 1).finished = new FinishedTransfers(Set.of(), Set.of("r"));
+        h.worker(0, 1).receiving = Set.of("r");
+        h.worker(1, 1).receiving = Set.of("r");
         ConnectorOutput out = h.step();
 
         assertEquals(Set.of("r"), out.finishedReceiving(), "both ranks reported: the engine's count completes");
@@ -60,7 +59,7 @@ class LoadRoutingTest {
         assertEquals(Set.of(), h.child(0).lastOutput().finishedReceiving(), "not the loader: not told");
 
         // The second call, once the load finished, carries no external tokens for anyone.
-        h.scheduler.updateStateAfterAlloc(r, BLOCKS, 0);
+        h.scheduler.updateStateAfterAlloc(r, BLOCKS, 0, 0);
         assertTrue(h.child(1).calls("updateStateAfterAlloc").getLast().endsWith(":0"));
         assertEquals(0, h.scheduler.awaitedTransfers());
     }
@@ -84,7 +83,7 @@ class LoadRoutingTest {
         h.child(0).matches.put("r", MatchResult.sync(4));
         h.child(1).matches.put("r", MatchResult.askLater());
         assertEquals(MatchResult.sync(4), h.scheduler.getNumNewMatchedTokens(r, 0));
-        h.scheduler.updateStateAfterAlloc(r, BLOCKS, 4);
+        h.scheduler.updateStateAfterAlloc(r, BLOCKS, 0, 4);
         assertTrue(h.child(0).calls("updateStateAfterAlloc").getLast().endsWith(":4"));
         assertTrue(h.child(1).calls("updateStateAfterAlloc").getLast().endsWith(":0"));
     }
@@ -99,7 +98,7 @@ class LoadRoutingTest {
         // The allocation failed; by the next lookup b's blocks are gone.
         h.child(1).matches.put("r", MatchResult.none());
         assertEquals(MatchResult.none(), h.scheduler.getNumNewMatchedTokens(r, 0));
-        h.scheduler.updateStateAfterAlloc(r, BLOCKS, 0);
+        h.scheduler.updateStateAfterAlloc(r, BLOCKS, 0, 0);
         assertTrue(h.child(1).calls("updateStateAfterAlloc").getLast().endsWith(":0"), "b is not told to load");
 
         // Also a later "ask later" clears the choice.
@@ -110,7 +109,7 @@ class LoadRoutingTest {
 
         // An engine promising tokens nobody offered now gets an error, and the composite reports
         // the request received itself (on every rank), so its blocks cannot be held forever.
-        var e = assertThrows(IllegalStateException.class, () -> h.scheduler.updateStateAfterAlloc(r, BLOCKS, 8));
+        var e = assertThrows(IllegalStateException.class, () -> h.scheduler.updateStateAfterAlloc(r, BLOCKS, 0, 8));
         assertTrue(e.getMessage().contains("no child offered them"), e.getMessage());
         for (FakeScheduler child : h.children) {
             assertTrue(child.calls("updateStateAfterAlloc").getLast().endsWith(":0"), child.name + " loads nothing");
@@ -128,7 +127,7 @@ class LoadRoutingTest {
         h.child(0).matches.put("r", MatchResult.sync(8));
         h.scheduler.getNumNewMatchedTokens(r, 0);
         h.finish("r");
-        assertThrows(IllegalStateException.class, () -> h.scheduler.updateStateAfterAlloc(r, BLOCKS, 8));
+        assertThrows(IllegalStateException.class, () -> h.scheduler.updateStateAfterAlloc(r, BLOCKS, 0, 8));
     }
 
     @Test
@@ -150,7 +149,7 @@ class LoadRoutingTest {
         // The same for a hook about a request that returns nothing: every child, then one exception.
         h.child(0).throwIn.add("updateStateAfterAlloc");
         var alloc = assertThrows(ChildFailedException.class,
-                () -> h.scheduler.updateStateAfterAlloc(Harness.request("r"), BLOCKS, 0));
+                () -> h.scheduler.updateStateAfterAlloc(Harness.request("r"), BLOCKS, 0, 0));
         assertEquals("0:a", alloc.child());
         assertEquals(1, h.child(2).calls("updateStateAfterAlloc").size());
         h.child(1).throwIn.add("onNewRequest");
@@ -169,9 +168,9 @@ class LoadRoutingTest {
         h.child(0).matches.put("r1", MatchResult.async(8)); // a loads r1 asynchronously
         h.child(1).matches.put("r2", MatchResult.sync(4)); // b loads r2 synchronously
         h.scheduler.getNumNewMatchedTokens(r1, 4);
-        h.scheduler.updateStateAfterAlloc(r1, BlockIds.of(21, 22, 23, 24), 8);
+        h.scheduler.updateStateAfterAlloc(r1, BlockIds.of(21, 22, 23, 24), 4, 8);
         h.scheduler.getNumNewMatchedTokens(r2, 0);
-        h.scheduler.updateStateAfterAlloc(r2, BlockIds.of(31, 32), 4);
+        h.scheduler.updateStateAfterAlloc(r2, BlockIds.of(31, 32), 0, 4);
         h.child(0).throwIn.add("buildConnectorMetadata");
         var bSlot = new Orders("b");
         h.child(1).metadata = bSlot;

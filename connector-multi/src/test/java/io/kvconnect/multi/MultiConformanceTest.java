@@ -104,7 +104,7 @@ class MultiConformanceTest {
         ConformanceResult result = ConnectorConformance.of(new MultiConnectorProvider(), multi(
                 child("offload", Map.of("capacity", "4MiB")),
                 child("probe", Map.of("throw_in", List.of("buildConnectorMetadata", "requestFinished", "takeStats",
-                        "getFinished", "buildWorkerMetadata"), "every", 5L))))
+                        "reportStep"), "every", 5L))))
                 .withProviders(CHILDREN).run();
         assertTrue(result.scenarios().stream().filter(s -> !s.passed()).count() >= 10, result.summary());
         for (ConformanceResult.Scenario s : result.scenarios()) {

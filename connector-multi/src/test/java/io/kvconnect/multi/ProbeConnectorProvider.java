@@ -18,9 +18,9 @@ import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -158,7 +158,8 @@ final class ProbeConnectorProvider implements ConnectorProvider {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
             if (externalTokens != 0) {
                 throw new IllegalStateException("probe offered nothing but was given " + externalTokens
                         + " external tokens for " + request.requestId());
@@ -250,9 +251,8 @@ final class ProbeConnectorProvider implements ConnectorProvider {
     private static final class Worker implements WorkerConnector {
         private final Settings settings;
         private final int rank;
-        /** Request to the getFinished calls still to wait before reporting its send. */
+        /** Request to the reportStep calls still to wait before reporting its send. */
         private final Map<String, Integer> countdown = new HashMap<>();
-        private final Set<String> reported = new HashSet<>();
         private final Faults faults;
 
         Worker(Settings settings, int rank) {
@@ -285,8 +285,8 @@ final class ProbeConnectorProvider implements ConnectorProvider {
         }
 
         @Override
-        public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-            faults.maybeThrow("getFinished");
+        public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+            faults.maybeThrow("reportStep");
             Set<String> done = new HashSet<>();
             for (Iterator<Map.Entry<String, Integer>> it = countdown.entrySet().iterator(); it.hasNext();) {
                 Map.Entry<String, Integer> e = it.next();
@@ -299,30 +299,13 @@ final class ProbeConnectorProvider implements ConnectorProvider {
                     e.setValue(e.getValue() - 1);
                 }
             }
-            reported.addAll(done);
-            return done.isEmpty() ? FinishedTransfers.NONE : new FinishedTransfers(done, Set.of());
-        }
-
-        @Override
-        public Optional<ConnectorStats> takeStats() {
-            return Optional.empty();
-        }
-
-        @Override
-        public Optional<WorkerMetadata> buildWorkerMetadata() {
-            faults.maybeThrow("buildWorkerMetadata");
-            if (reported.isEmpty()) {
-                return Optional.empty();
+            if (done.isEmpty()) {
+                return WorkerStepReport.EMPTY;
             }
             Map<String, Set<Integer>> sent = new HashMap<>();
-            reported.forEach(id -> sent.put(id, Set.of(rank)));
-            reported.clear();
-            return Optional.of(new ProbeReports(sent));
-        }
-
-        @Override
-        public List<KvEvent> takeEvents() {
-            return List.of();
+            done.forEach(id -> sent.put(id, Set.of(rank)));
+            return WorkerStepReport.builder().addFinishedSending(done)
+                    .workerMetadata(Optional.of(new ProbeReports(sent))).build();
         }
     }
 }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.offload.OffloadConnectorProvider;
+import io.kvconnect.testkit.ConnectorConfigs;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -22,7 +23,7 @@ class ProviderTest {
     private final FakeProvider.Scheduler context = new FakeProvider.Scheduler(catalog, "connector");
 
     private static ConnectorConfig config(Object... children) {
-        return ConnectorConfig.of("config.connector.config", Map.of("connectors", List.of(children)));
+        return ConnectorConfigs.of("config.connector.config", Map.of("connectors", List.of(children)));
     }
 
     private static Map<String, Object> child(String name, Map<String, Object> config) {
@@ -68,7 +69,7 @@ class ProviderTest {
     @Test
     void zeroChildrenIsAnError() {
         var missing = assertThrows(ConfigException.class,
-                () -> multi.createSchedulerConnector(ConnectorConfig.empty("config.connector.config"), context));
+                () -> multi.createSchedulerConnector(ConnectorConfigs.empty("config.connector.config"), context));
         assertEquals("config.connector.config.connectors", missing.path());
         assertTrue(missing.getMessage().contains("is required"), missing.getMessage());
         var empty = assertThrows(ConfigException.class, () -> multi.createSchedulerConnector(config(), context));
@@ -88,7 +89,7 @@ class ProviderTest {
     @Test
     void malformedEntriesNameTheField() {
         assertEquals("config.connector.config.conectors", assertThrows(ConfigException.class,
-                () -> multi.createSchedulerConnector(ConnectorConfig.of("config.connector.config",
+                () -> multi.createSchedulerConnector(ConnectorConfigs.of("config.connector.config",
                         Map.of("conectors", List.of())), context)).path());
         assertEquals("config.connector.config.connectors[0].nmae", assertThrows(ConfigException.class,
                 () -> multi.createSchedulerConnector(config(Map.of("nmae", "a")), context)).path());
@@ -97,7 +98,7 @@ class ProviderTest {
         assertEquals("config.connector.config.connectors[0]", assertThrows(ConfigException.class,
                 () -> multi.createSchedulerConnector(config("offload"), context)).path());
         assertEquals("config.connector.config.connectors", assertThrows(ConfigException.class,
-                () -> multi.createSchedulerConnector(ConnectorConfig.of("config.connector.config",
+                () -> multi.createSchedulerConnector(ConnectorConfigs.of("config.connector.config",
                         Map.of("connectors", "offload")), context)).path());
     }
 

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.FinishResult;
-import io.kvconnect.api.worker.FinishedTransfers;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -32,9 +31,9 @@ class SaveRoutingTest {
         }
 
         // Step 1: the workers learn who delayed r. a reports on both ranks, c on rank 0 only.
-        h.worker(0, 0).finished = new FinishedTransfers(Set.of("r"), Set.of());
-        h.worker(1, 0).finished = new FinishedTransfers(Set.of("r"), Set.of());
-        h.worker(0, 2).finished = new FinishedTransfers(Set.of("r"), Set.of());
+        h.worker(0, 0).sending = Set.of("r");
+        h.worker(1, 0).sending = Set.of("r");
+        h.worker(0, 2).sending = Set.of("r");
         ConnectorOutput first = h.step();
         assertEquals(Map.of("r", Set.of(0, 2)), h.lastMulti().delayedSends());
         assertEquals(Set.of("r"), h.perRankOutputs.getLast().get(0).finishedSending(), "rank 0: a and c are done");
@@ -43,7 +42,7 @@ class SaveRoutingTest {
         assertEquals(Set.of(), h.child(0).lastOutput().finishedSending());
 
         // Step 2: c finishes on rank 1 too; now the engine's count completes, once.
-        h.worker(1, 2).finished = new FinishedTransfers(Set.of("r"), Set.of());
+        h.worker(1, 2).sending = Set.of("r");
         ConnectorOutput second = h.step();
         assertEquals(Set.of("r"), h.perRankOutputs.getLast().get(1).finishedSending());
         assertEquals(Set.of(), h.perRankOutputs.getLast().get(0).finishedSending(), "rank 0 reported it once only");
@@ -60,9 +59,9 @@ class SaveRoutingTest {
         Harness h = new Harness(1, "a", "b");
         h.child(0).finish = FinishResult.delayFree(TransferParams.empty());
         h.finish("r");
-        h.worker(0, 1).finished = new FinishedTransfers(Set.of("r"), Set.of()); // b did not delay r
+        h.worker(0, 1).sending = Set.of("r"); // b did not delay r
         assertEquals(Set.of(), h.step().finishedSending());
-        h.worker(0, 0).finished = new FinishedTransfers(Set.of("r"), Set.of());
+        h.worker(0, 0).sending = Set.of("r");
         assertEquals(Set.of("r"), h.step().finishedSending());
     }
 

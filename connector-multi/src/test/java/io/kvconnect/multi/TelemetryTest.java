@@ -100,7 +100,7 @@ class TelemetryTest {
         h.worker(1, 0).events = List.of(STORED);
 
         ConnectorOutput out = h.step();
-        assertEquals(List.of(STORED, REMOVED), h.perRankOutputs.getLast().get(0).workerEvents(), "child order");
+        assertEquals(List.of(STORED, REMOVED), h.perRankOutputs.getLast().get(0).events(), "child order");
         assertEquals(List.of(STORED, REMOVED, STORED), out.workerEvents(), "passed on, not dropped");
         assertEquals(List.of(STORED), h.child(0).lastOutput().workerEvents(), "one copy of the same store");
         assertEquals(List.of(REMOVED), h.child(1).lastOutput().workerEvents());

@@ -7,7 +7,7 @@ import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.common.EngineInfo;
-import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
@@ -60,7 +60,6 @@ final class NixlScheduler implements SchedulerConnector {
     private final List<NixlMetadata.Expose> toExpose = new ArrayList<>();
 
     // Consumer.
-    private final Map<String, Integer> localHit = new HashMap<>();
     private final Set<String> consumed = new HashSet<>();
     private final Map<String, Long> loading = new HashMap<>();
     private final List<NixlMetadata.Load> toLoad = new ArrayList<>();
@@ -76,7 +75,7 @@ final class NixlScheduler implements SchedulerConnector {
     }
 
     @Override
-    public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+    public void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
         byRank.forEach((rank, m) -> {
             if (m instanceof PortsMetadata p) {
                 ports.putAll(p.ports());
@@ -110,7 +109,6 @@ final class NixlScheduler implements SchedulerConnector {
         // Never more than the remote blocks hold, nor than the request has.
         int available = Math.min(r.numTokens(), Math.min(request.numTokens(), r.blockIds().length * r.blockSize()));
         int count = available - localHitTokens;
-        localHit.put(request.requestId(), localHitTokens);
         return count > 0 ? MatchResult.async(count) : MatchResult.none();
     }
 
@@ -145,7 +143,7 @@ final class NixlScheduler implements SchedulerConnector {
     }
 
     @Override
-    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         String id = request.requestId();
         if (!config.role().consumes() || consumed.contains(id)) {
             return;
@@ -156,8 +154,6 @@ final class NixlScheduler implements SchedulerConnector {
         }
         RemoteParams r = remote.get();
         consumed.add(id);
-        int hit = localHit.getOrDefault(id, 0);
-        localHit.remove(id);
         if (externalTokens <= 0) {
             // Nothing to read (the local prefix cache had it all): free the producer's blocks now.
             toNotify.add(new NixlMetadata.Notify(id, r));
@@ -165,8 +161,8 @@ final class NixlScheduler implements SchedulerConnector {
             return;
         }
         int bs = engine.blockSize();
-        int first = hit / bs;
-        int last = (hit + externalTokens - 1) / bs;
+        int first = localHitTokens / bs;
+        int last = (localHitTokens + externalTokens - 1) / bs;
         int n = last - first + 1;
         int[] local = new int[n];
         int[] rem = new int[n];
@@ -206,7 +202,6 @@ final class NixlScheduler implements SchedulerConnector {
     public FinishResult requestFinished(RequestView request, BlockIds blockIds) {
         String id = request.requestId();
         // Consumer side of the request.
-        localHit.remove(id);
         if (loading.containsKey(id)) {
             toCancel.add(id);
         } else if (config.role().consumes() && !consumed.contains(id)) {

@@ -4,14 +4,14 @@ import io.kvconnect.api.WorkerContext;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.CounterStats;
-import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.worker.BlockCopyService;
 import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.nixl.protocol.Compat;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
@@ -48,14 +48,14 @@ import org.slf4j.LoggerFactory;
  * DONE} ends it; when it expires no further read is served (the reader gets {@code EXPIRED}, a
  * visible load failure). A read or done notification without the transfer's token is refused and
  * counted ({@code reads_refused_token}, {@code notifications_refused_token}) and neither renews nor
- * ends anything. {@link #getFinished} reports a transfer's request in finished sends once
+ * ends anything. {@link #reportStep} reports a transfer's request in finished sends once
  * it ended and no read is copying its blocks, so the engine never frees blocks under a read.
  *
  * <p><b>Consumer.</b> Loads run one after another on this worker's reader thread: connect (once
  * per producer worker, reused), read the blocks in chunks into one staging buffer allocated at
  * registration, copy them into the GPU blocks, notify the producer. A failure of any kind reports
- * the load's blocks through {@link #getBlockIdsWithLoadErrors} and the request in finished
- * receives; every wait is bounded by the configured timeouts. Rank {@code r} reads from the
+ * the load's blocks among the failed loads and the request in finished receives of one {@link
+ * #reportStep}; every wait is bounded by the configured timeouts. Rank {@code r} reads from the
  * producer's rank {@code r} (equal tensor-parallel sizes). A transfer whose {@code remote_host} is
  * not in {@code peers} fails before any connection ({@code loads_failed_untrusted}).
  *
@@ -594,50 +594,46 @@ final class NixlWorker implements WorkerConnector, BlockSource {
 
     // ---- every step ----------------------------------------------------------------------------
 
+    /**
+     * Ends the exposures whose lease expired, then reports what finished since the previous report:
+     * transfers ended with no read copying their blocks (finished sends), loads that ended
+     * (finished receives), the blocks of failed loads, and the counters.
+     */
     @Override
-    public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-        synchronized (this) {
-            if (!exposures.isEmpty()) {
-                Instant now = clock.instant();
-                for (Iterator<Exposure> it = exposures.values().iterator(); it.hasNext(); ) {
-                    Exposure e = it.next();
-                    if (e.state.equals("live") && now.isAfter(e.deadline)) {
-                        expire(e);
-                    }
-                    if (!e.state.equals("live") && e.inFlight == 0) {
-                        it.remove();
-                        tombstones.put(e.transferId, e.state.equals("expired") ? "expired" : "completed");
-                        finishedSends.add(e.requestId);
-                    }
+    public synchronized WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+        if (!exposures.isEmpty()) {
+            Instant now = clock.instant();
+            for (Iterator<Exposure> it = exposures.values().iterator(); it.hasNext(); ) {
+                Exposure e = it.next();
+                if (e.state.equals("live") && now.isAfter(e.deadline)) {
+                    expire(e);
+                }
+                if (!e.state.equals("live") && e.inFlight == 0) {
+                    it.remove();
+                    tombstones.put(e.transferId, e.state.equals("expired") ? "expired" : "completed");
+                    finishedSends.add(e.requestId);
                 }
             }
-            if (finishedSends.isEmpty() && received.isEmpty()) {
-                return FinishedTransfers.NONE;
-            }
-            var out = new FinishedTransfers(finishedSends, received);
-            finishedSends.clear();
-            received.clear();
-            return out;
         }
-    }
-
-    @Override
-    public synchronized Set<Integer> getBlockIdsWithLoadErrors() {
-        if (failedBlocks.isEmpty()) {
-            return Set.of();
+        Optional<ConnectorStats> stats = takeStats();
+        if (finishedSends.isEmpty() && received.isEmpty() && failedBlocks.isEmpty() && stats.isEmpty()) {
+            return WorkerStepReport.EMPTY;
         }
-        Set<Integer> out = Set.copyOf(failedBlocks);
+        WorkerStepReport report = WorkerStepReport.builder().addFinishedSending(finishedSends)
+                .addFinishedReceiving(received).addInvalidBlockIds(failedBlocks).stats(stats).build();
+        finishedSends.clear();
+        received.clear();
         failedBlocks.clear();
-        return out;
+        return report;
     }
 
     @Override
-    public Optional<WorkerMetadata> handshakeMetadata() {
+    public Optional<HandshakeMetadata> handshakeMetadata() {
         return listener == null ? Optional.empty() : Optional.of(new PortsMetadata(Map.of(rank, listener.port())));
     }
 
-    @Override
-    public synchronized Optional<ConnectorStats> takeStats() {
+    /** The counters since the previous call, then zero; caller holds the lock. */
+    private Optional<ConnectorStats> takeStats() {
         if (!reportedTransport) {
             reportedTransport = true;
             counters.merge("transport_" + transport.name() + "_workers", 1L, Long::sum);

@@ -1,8 +1,7 @@
 package io.kvconnect.nixl;
 
-import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The port a producer worker listens on: its handshake metadata, which reaches the scheduler
@@ -10,17 +9,8 @@ import java.util.TreeMap;
  *
  * @param ports rank to port
  */
-record PortsMetadata(Map<Integer, Integer> ports) implements WorkerMetadata {
+record PortsMetadata(Map<Integer, Integer> ports) implements HandshakeMetadata {
     PortsMetadata {
         ports = Map.copyOf(ports);
-    }
-
-    @Override
-    public WorkerMetadata aggregate(WorkerMetadata other) {
-        var merged = new TreeMap<>(ports);
-        if (other instanceof PortsMetadata p) {
-            merged.putAll(p.ports);
-        }
-        return new PortsMetadata(merged);
     }
 }

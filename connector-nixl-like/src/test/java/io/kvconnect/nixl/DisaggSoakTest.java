@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.nixl.faults.TransportFaults;
 import io.kvconnect.nixl.transport.UcxTransport;
+import io.kvconnect.testkit.ConnectorConfigs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,7 +52,7 @@ class DisaggSoakTest {
             m.put(key, key.equals("delay_ms") || key.equals("seed") ? (Object) Long.parseLong(kv[1].strip())
                     : (Object) Double.parseDouble(kv[1].strip()));
         }
-        return TransportFaults.parse(io.kvconnect.api.common.ConnectorConfig.of("faults", m));
+        return TransportFaults.parse(ConnectorConfigs.of("faults", m));
     }
 
     @Test

@@ -11,6 +11,7 @@ import io.kvconnect.nixl.faults.TransportFaults;
 import io.kvconnect.nixl.transport.TcpTransport;
 import io.kvconnect.nixl.transport.Transport;
 import io.kvconnect.nixl.transport.UcxTransport;
+import io.kvconnect.testkit.ConnectorConfigs;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,7 @@ import org.junit.jupiter.api.Test;
 
 class NixlConfigTest {
     private static NixlConfig parse(Map<String, Object> m) {
-        return NixlConfig.parse(ConnectorConfig.of("connector.config", m));
+        return NixlConfig.parse(ConnectorConfigs.of("connector.config", m));
     }
 
     @Test

@@ -36,16 +36,18 @@ import java.util.Set;
  * output may still be discarded (asynchronous scheduling), and a block written by a synchronous
  * load in the step may yet be reported failed, by this connector or, inside a multi connector, by a
  * sibling that loaded it (which this connector cannot know). The rest is planned in a later step,
- * or at {@link #requestFinished} from {@code numComputedTokens()}. The GPU
- * blocks a store reads are {@code touch}ed when it is planned and freed when every worker reported
- * it, so a request that finishes, is aborted or preempted cannot have them reallocated under a
- * pending copy; preempted requests are also fenced on the workers. Blocks loaded from the tier are
+ * or at {@link #requestFinished} from {@code numComputedTokens()}. The GPU block ids are read from
+ * the request's block table during the hook ({@code RequestView.blockId}), and the blocks a store
+ * reads are {@code touch}ed before the hook returns and freed when every worker reported it, so a
+ * request that finishes, is aborted or preempted cannot have them reallocated under a pending copy;
+ * preempted requests are also fenced on the workers. Blocks loaded from the tier are
  * never stored again, and a request whose load failed stores nothing more (its later KV may derive
  * from bad content).
  *
  * <p><b>Loads.</b> {@link #getNumNewMatchedTokens} offers the longest run of ready keys after the
  * local hit and pins them (a repeated call first releases the previous pins); {@link
- * #updateStateAfterAlloc} turns the pins into a load job, released when every worker reported it.
+ * #updateStateAfterAlloc}, told the same local hit, turns the pins into a load job into the blocks
+ * after it, released when every worker reported it.
  */
 final class OffloadScheduler implements SchedulerConnector {
     private static final int MAX_TRACKED_LOOKUPS = 64_000;
@@ -72,43 +74,22 @@ final class OffloadScheduler implements SchedulerConnector {
 
     /** Per-request state. */
     private static final class Req {
-        final RequestView view;
-        /** The request's GPU block ids (group 0), in order. */
-        int[] table = new int[0];
-        int tableSize;
         /** Offloaded blocks below this index were considered for storing. */
         int nextStore;
         /** Blocks [loadFrom, loadTo) were loaded from the tier: never stored from this request. */
         int loadFrom;
         int loadTo;
-        /** Keys pinned by the last match, one per offloaded block, not yet turned into a load. */
+        /**
+         * Keys pinned by the last match, one per offloaded block from the one holding the first
+         * block after its local hit, not yet turned into a load.
+         */
         List<BlockHash> matchPins = List.of();
-        /** Engine blocks of the last match's local hit. */
-        int matchLocalBlocks;
+        /** External tokens the last match offered. */
         int matchTokens;
         boolean lookupsCounted;
         /** Set when a load of this request failed: nothing more is stored from it. */
         boolean storesDisabled;
         int jobsInFlight;
-
-        Req(RequestView view) {
-            this.view = view;
-        }
-
-        void setTable(BlockIds ids) {
-            table = ids.toArray(0);
-            tableSize = table.length;
-        }
-
-        void append(BlockIds ids) {
-            int n = ids.size();
-            if (tableSize + n > table.length) {
-                table = Arrays.copyOf(table, Math.max(tableSize + n, table.length * 2));
-            }
-            for (int i = 0; i < n; i++) {
-                table[tableSize++] = ids.get(i);
-            }
-        }
     }
 
     /** A copy job in flight. */
@@ -162,7 +143,7 @@ final class OffloadScheduler implements SchedulerConnector {
 
     @Override
     public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
-        Req q = requests.computeIfAbsent(request.requestId(), id -> new Req(request));
+        Req q = requests.computeIfAbsent(request.requestId(), id -> new Req());
         releaseMatchPins(q);
         int numHashes = request.numBlockHashes();
         if (!q.lookupsCounted && config.storeThreshold() > 0) {
@@ -199,21 +180,20 @@ final class OffloadScheduler implements SchedulerConnector {
             pins.add(key);
         }
         q.matchPins = pins;
-        q.matchLocalBlocks = local;
         q.matchTokens = tokens;
         return config.load() == OffloadConfig.LoadMode.ASYNC ? MatchResult.async(tokens) : MatchResult.sync(tokens);
     }
 
     @Override
-    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
-        Req q = requests.computeIfAbsent(request.requestId(), id -> new Req(request));
-        q.setTable(blocks);
+    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
+        Req q = requests.computeIfAbsent(request.requestId(), id -> new Req());
         if (externalTokens == 0) {
             releaseMatchPins(q);
             return;
         }
         int n = (externalTokens + blockSize - 1) / blockSize;
-        int first = q.matchLocalBlocks;
+        // The same local hit the match was given: its pins start at this block's offloaded block.
+        int first = localHitTokens / blockSize;
         int groups = n == 0 ? 0 : (first + n - 1) / multiple - first / multiple + 1;
         boolean async = config.load() == OffloadConfig.LoadMode.ASYNC;
         long id = nextJobId++;
@@ -263,7 +243,6 @@ final class OffloadScheduler implements SchedulerConnector {
         for (String id : output.preemptedRequestIds()) {
             Req q = requests.get(id);
             if (q != null) {
-                q.tableSize = 0;
                 q.nextStore = 0;
                 q.loadFrom = 0;
                 q.loadTo = 0;
@@ -276,21 +255,17 @@ final class OffloadScheduler implements SchedulerConnector {
         pendingStores.clear();
         for (ScheduledRequest sr : output.scheduledRequests()) {
             RequestView r = sr.request();
-            Req q = requests.computeIfAbsent(r.requestId(), id -> new Req(r));
-            switch (sr.kind()) {
-                case NEW -> q.setTable(sr.newBlockIds());
-                case RESUMED -> {
-                    q.setTable(sr.newBlockIds());
-                    q.nextStore = 0;
-                    q.storesDisabled = false;
-                }
-                case CONTINUING -> q.append(sr.newBlockIds());
+            Req q = requests.computeIfAbsent(r.requestId(), id -> new Req());
+            if (sr.kind() == ScheduledRequest.Kind.RESUMED) {
+                // Recomputed from scratch after a preemption: everything may be stored again.
+                q.nextStore = 0;
+                q.storesDisabled = false;
             }
             // Only KV-confirmed tokens: a step's output may still be discarded (asynchronous
             // scheduling), and a block a synchronous load wrote in this step may yet be reported
             // failed, by this connector or, inside a multi connector, by a sibling that loaded it.
             int computedBlocks = r.numComputedTokens() / blockSize;
-            planStores(q, Math.min(computedBlocks, Math.min(r.numBlockHashes(), q.tableSize)), q.table, stores);
+            planStores(q, r, Math.min(computedBlocks, Math.min(r.numBlockHashes(), r.numBlocks())), stores);
         }
         List<OffloadMetadata.LoadJob> loads = new ArrayList<>(pendingLoads);
         pendingLoads.clear();
@@ -302,15 +277,16 @@ final class OffloadScheduler implements SchedulerConnector {
 
     /**
      * Plans stores of the offloaded blocks from {@code q.nextStore} up to the one ending at or before
-     * engine block {@code limit}, read from {@code table}.
+     * engine block {@code limit}, read from the request's block table now ({@code r}, the view the
+     * current hook was given: its block ids are valid during the hook only, and the stores touch
+     * the blocks they read before it returns).
      */
-    private void planStores(Req q, int limit, int[] table, List<OffloadMetadata.StoreJob> out) {
+    private void planStores(Req q, RequestView r, int limit, List<OffloadMetadata.StoreJob> out) {
         int limitGroups = limit / multiple;
         if (q.storesDisabled || q.nextStore >= limitGroups) {
             q.nextStore = Math.max(q.nextStore, q.storesDisabled ? limitGroups : q.nextStore);
             return;
         }
-        RequestView r = q.view;
         List<BlockHash> keys = new ArrayList<>();
         List<BlockHash> parents = new ArrayList<>();
         int[] gpu = new int[(limitGroups - q.nextStore) * multiple];
@@ -345,7 +321,7 @@ final class OffloadScheduler implements SchedulerConnector {
             keys.add(key);
             parents.add(g == 0 ? null : key(r, g - 1));
             for (int j = 0; j < multiple; j++) {
-                gpu[copies] = table[from + j];
+                gpu[copies] = r.blockId(from + j);
                 slots[copies++] = slot * multiple + j;
             }
         }
@@ -475,10 +451,9 @@ final class OffloadScheduler implements SchedulerConnector {
         releaseMatchPins(q);
         // The last blocks: KV-confirmed, hash known, not planned yet (their hash was unknown when
         // they were computed). Touched now, before the engine frees the request's blocks.
-        q.setTable(blockIds);
         int limit = Math.min(request.numComputedTokens() / blockSize,
-                Math.min(request.numBlockHashes(), q.tableSize));
-        planStores(q, limit, q.table, pendingStores);
+                Math.min(request.numBlockHashes(), request.numBlocks()));
+        planStores(q, request, limit, pendingStores);
         return FinishResult.freeNow();
     }
 

@@ -2,14 +2,13 @@ package io.kvconnect.offload;
 
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorStats;
-import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.worker.BlockCopyService;
 import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -29,10 +28,10 @@ import java.util.Set;
  * side manages, so slot numbers from the metadata are valid on every rank. Loads start in {@link
  * #startLoadKv}; synchronous ones are awaited before layer 0 is computed, asynchronous ones are
  * reported in finished receives once their copy ended. Stores start after the step's compute
- * ({@link #waitForSave}, or {@link #getFinished} in a step without a forward pass) and are not
- * awaited. Every finished job, successful or not, goes back in {@link #buildWorkerMetadata}; a
- * failed load's GPU blocks are reported through {@link #getBlockIdsWithLoadErrors} in the same
- * step as its request appears in finished receives (or, for a synchronous load, in its step).
+ * ({@link #waitForSave}, or {@link #reportStep} in a step without a forward pass) and are not
+ * awaited. Every finished job, successful or not, goes back in the worker metadata of {@link
+ * #reportStep}; a failed load's GPU blocks are reported in the same report as its request appears
+ * in finished receives (or, for a synchronous load, in its step's report).
  */
 final class OffloadWorker implements WorkerConnector {
     private static final Duration SHUTDOWN_WAIT = Duration.ofSeconds(30);
@@ -125,8 +124,13 @@ final class OffloadWorker implements WorkerConnector {
         startStores();
     }
 
+    /**
+     * Starts the step's stores (in a step without a forward pass), collects the copies that ended
+     * and reports them: finished asynchronous loads, the GPU blocks of failed loads, the stats, and
+     * every finished job in the worker metadata. Nothing is allocated when nothing happened.
+     */
     @Override
-    public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
+    public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
         awaitSyncLoads();
         startStores();
         for (Iterator<Copy> it = stores.values().iterator(); it.hasNext();) {
@@ -152,37 +156,21 @@ final class OffloadWorker implements WorkerConnector {
                 received.add(c.requestId());
             }
         }
-        if (received.isEmpty()) {
-            return FinishedTransfers.NONE;
+        Optional<ConnectorStats> stepStats = stats.take();
+        if (received.isEmpty() && loadErrors.isEmpty() && finishedJobs.isEmpty() && stepStats.isEmpty()) {
+            return WorkerStepReport.EMPTY; // the usual step: no allocation
         }
-        FinishedTransfers out = new FinishedTransfers(Set.of(), received);
+        WorkerStepReport report = WorkerStepReport.builder()
+                .addFinishedReceiving(received)
+                .addInvalidBlockIds(loadErrors)
+                .stats(stepStats)
+                .workerMetadata(finishedJobs.isEmpty() ? Optional.empty()
+                        : Optional.of(JobReports.of(rank, finishedJobs)))
+                .build();
         received.clear();
-        return out;
-    }
-
-    @Override
-    public Set<Integer> getBlockIdsWithLoadErrors() {
-        if (loadErrors.isEmpty()) {
-            return Set.of();
-        }
-        Set<Integer> out = Set.copyOf(loadErrors);
         loadErrors.clear();
-        return out;
-    }
-
-    @Override
-    public Optional<ConnectorStats> takeStats() {
-        return stats.take();
-    }
-
-    @Override
-    public Optional<WorkerMetadata> buildWorkerMetadata() {
-        if (finishedJobs.isEmpty()) {
-            return Optional.empty();
-        }
-        JobReports out = JobReports.of(rank, finishedJobs);
         finishedJobs.clear();
-        return Optional.of(out);
+        return report;
     }
 
     @Override

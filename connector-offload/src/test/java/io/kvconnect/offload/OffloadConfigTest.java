@@ -9,6 +9,7 @@ import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.ModelShape;
+import io.kvconnect.testkit.ConnectorConfigs;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -17,7 +18,7 @@ class OffloadConfigTest {
     static final ModelShape TINY = new ModelShape("tiny", 2, 2, 16, DType.FP16);
 
     private static ConnectorConfig cfg(Map<String, ?> values) {
-        return ConnectorConfig.of("connector.config", values);
+        return ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, values);
     }
 
     @Test
@@ -42,20 +43,20 @@ class OffloadConfigTest {
 
     @Test
     void errorsNameTheKey() {
-        assertError(Map.of(), "connector.config.capacity", "is required");
-        assertError(Map.of("capacity", "1MiB", "capcity", "1"), "connector.config.capcity", "allowed keys");
-        assertError(Map.of("capacity", "lots"), "connector.config.capacity", "byte size");
-        assertError(Map.of("capacity", "1MiB", "block_multiple", 0L), "connector.config.block_multiple",
+        assertError(Map.of(), "config.connector.config.capacity", "is required");
+        assertError(Map.of("capacity", "1MiB", "capcity", "1"), "config.connector.config.capcity", "allowed keys");
+        assertError(Map.of("capacity", "lots"), "config.connector.config.capacity", "byte size");
+        assertError(Map.of("capacity", "1MiB", "block_multiple", 0L), "config.connector.config.block_multiple",
                 "[1, 1024]");
-        assertError(Map.of("capacity", "1MiB", "block_multiple", 1025L), "connector.config.block_multiple",
+        assertError(Map.of("capacity", "1MiB", "block_multiple", 1025L), "config.connector.config.block_multiple",
                 "[1, 1024]");
-        assertError(Map.of("capacity", "1MiB", "eviction", "fifo"), "connector.config.eviction", "lru, arc");
-        assertError(Map.of("capacity", "1MiB", "load", "lazy"), "connector.config.load", "async, sync");
-        assertError(Map.of("capacity", "1MiB", "store_threshold", -1L), "connector.config.store_threshold", "[0,");
+        assertError(Map.of("capacity", "1MiB", "eviction", "fifo"), "config.connector.config.eviction", "lru, arc");
+        assertError(Map.of("capacity", "1MiB", "load", "lazy"), "config.connector.config.load", "async, sync");
+        assertError(Map.of("capacity", "1MiB", "store_threshold", -1L), "config.connector.config.store_threshold", "[0,");
         OffloadConfig small = OffloadConfig.parse(cfg(Map.of("capacity", "4000")));
         ConfigException e = assertThrows(ConfigException.class,
                 () -> small.slots(cfg(Map.of()), new EngineInfo("e", TINY, 16, 100, 1, false)));
-        assertEquals("connector.config.capacity", e.path());
+        assertEquals("config.connector.config.capacity", e.path());
         assertTrue(e.getMessage().contains("at least 4096"), e.getMessage());
         OffloadConfig fourBlocks = OffloadConfig.parse(cfg(Map.of("capacity", "16KiB", "block_multiple", 8L)));
         e = assertThrows(ConfigException.class,

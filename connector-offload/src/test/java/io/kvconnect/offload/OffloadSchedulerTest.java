@@ -18,6 +18,7 @@ import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.ResetResult;
 import io.kvconnect.api.scheduler.ScheduledRequest;
+import io.kvconnect.testkit.ConnectorConfigs;
 import io.kvconnect.testkit.doubles.FakeBlockPool;
 import io.kvconnect.testkit.doubles.FakeRequest;
 import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
@@ -55,7 +56,7 @@ class OffloadSchedulerTest {
     private OffloadScheduler scheduler(int workers, Map<String, Object> extra, boolean async) {
         Map<String, Object> values = new HashMap<>(Map.of("capacity", "1MiB"));
         values.putAll(extra);
-        ConnectorConfig cc = ConnectorConfig.of("connector.config", values);
+        ConnectorConfig cc = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, values);
         OffloadConfig c = OffloadConfig.parse(cc);
         EngineInfo info = new EngineInfo("e", OffloadConfigTest.TINY, BS, 1000, workers, async);
         OffloadScheduler s = new OffloadScheduler(c, c.slots(cc, info), info);
@@ -100,7 +101,8 @@ class OffloadSchedulerTest {
             ids[i] = firstBlockId + i;
         }
         assertEquals(MatchResult.none(), s.getNumNewMatchedTokens(r, 0));
-        s.updateStateAfterAlloc(r, BlockIds.of(ids), 0);
+        r.setBlockIds(BlockIds.of(ids)); // allocated: the engine's view shows the blocks from now on
+        s.updateStateAfterAlloc(r, r.blockIds(), 0, 0);
         r.setStatus(RequestStatus.RUNNING);
         return build(s, List.of(new ScheduledRequest(r, ScheduledRequest.Kind.NEW, r.numTokens(), 0, BlockIds.of(ids))),
                 Set.of());
@@ -170,7 +172,8 @@ class OffloadSchedulerTest {
             assertEquals(1, s.tier().pins(h), "retries replace the pin instead of adding one");
         }
         assertEquals(0, s.tier().pins(a.blockHashes().getFirst()), "the local hit is not pinned");
-        s.updateStateAfterAlloc(b, BlockIds.of(20, 21, 22, 23, 24), 3 * BS);
+        b.setBlockIds(BlockIds.of(20, 21, 22, 23, 24));
+        s.updateStateAfterAlloc(b, b.blockIds(), BS, 3 * BS);
         OffloadMetadata m = build(s, List.of(), Set.of());
         assertEquals(1, m.loads().size());
         OffloadMetadata.LoadJob load = m.loads().getFirst();
@@ -222,7 +225,8 @@ class OffloadSchedulerTest {
         FakeRequest b = request("b", 1, 4);
         assertEquals(MatchResult.sync(2 * BS), s.getNumNewMatchedTokens(b, 0));
         BlockIds blocks = BlockIds.of(30, 31, 32, 33, 34);
-        s.updateStateAfterAlloc(b, blocks, 2 * BS);
+        b.setBlockIds(blocks);
+        s.updateStateAfterAlloc(b, blocks, 0, 2 * BS);
         OffloadMetadata m = build(s, List.of(new ScheduledRequest(b, ScheduledRequest.Kind.NEW, 2 * BS + 1, 2 * BS,
                 blocks)), Set.of());
         assertEquals(1, m.loads().size());
@@ -273,7 +277,8 @@ class OffloadSchedulerTest {
                 "the GPU holds block 0; blocks 1 to 3 come from the tier");
         assertEquals(1, s.tier().pins(a.blockHashes().get(1)));
         assertEquals(1, s.tier().pins(a.blockHashes().get(3)));
-        s.updateStateAfterAlloc(b, BlockIds.of(20, 21, 22, 23, 24, 25), 3 * BS);
+        b.setBlockIds(BlockIds.of(20, 21, 22, 23, 24, 25));
+        s.updateStateAfterAlloc(b, b.blockIds(), BS, 3 * BS);
         OffloadMetadata.LoadJob load = build(s, List.of(), Set.of()).loads().getFirst();
         assertEquals(List.of(21, 22, 23), java.util.Arrays.stream(load.gpuBlocks()).boxed().toList());
         assertEquals(List.of(slots[1], slots[2], slots[3]), java.util.Arrays.stream(load.slots()).boxed().toList(),

@@ -3,15 +3,13 @@ package io.kvconnect.offload;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.api.common.WorkerMetadata;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.testkit.doubles.ManualCopyService;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -29,13 +27,13 @@ class OffloadWorkerTest {
     }
 
     private JobReports end(Set<String> receivingExpected, Set<Integer> errorsExpected) {
-        FinishedTransfers ft = worker.getFinished(Set.of());
-        assertEquals(receivingExpected, ft.receiving());
-        assertEquals(Set.of(), ft.sending());
-        assertEquals(errorsExpected, worker.getBlockIdsWithLoadErrors());
-        Optional<WorkerMetadata> meta = worker.buildWorkerMetadata();
+        WorkerStepReport report = worker.reportStep(Set.of());
+        assertEquals(receivingExpected, report.finishedReceiving());
+        assertEquals(Set.of(), report.finishedSending());
+        assertEquals(errorsExpected, report.invalidBlockIds());
+        assertTrue(report.failure().isEmpty());
         worker.clearConnectorMetadata();
-        return (JobReports) meta.orElse(new JobReports(Map.of(), Map.of()));
+        return (JobReports) report.workerMetadata().orElse(new JobReports(Map.of(), Map.of()));
     }
 
     @Test

@@ -100,8 +100,9 @@ final class WithoutGpuHoldProvider implements ConnectorProvider {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
-            delegate.updateStateAfterAlloc(request, blocks, externalTokens);
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
+            delegate.updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens);
         }
 
         @Override

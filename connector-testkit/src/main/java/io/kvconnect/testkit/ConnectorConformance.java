@@ -56,8 +56,11 @@ import java.util.function.UnaryOperator;
  * output must still equal the run without the connector, so a connector must report the GPU blocks
  * of a failed load as invalid and must never offer a block whose store failed (the verifying model
  * catches both); under {@code fail} the requests that do not fail must produce the same outputs.
- * Throughout, {@code requestFinished} must be called exactly once per request and
- * {@code getNumNewMatchedTokens} must not offer more tokens than a request has beyond its local hit.
+ * Throughout, {@code requestFinished} must be called exactly once per request, {@code
+ * getNumNewMatchedTokens} must not offer more tokens than a request has beyond its local hit, and
+ * each worker's step report must name in finished receives only requests the engine granted an
+ * asynchronous load, in finished sends only requests whose free the connector delayed, each at
+ * most once per worker and transfer, and no block id below 1 among its failed loads.
  *
  * <p>Three more scenarios check what the engine promises around failures: failed loads reported a
  * step late (every output must still equal the run without the connector, so the connector must not
@@ -537,18 +540,19 @@ public final class ConnectorConformance {
         if (withConnector) {
             EngineInfo info = new EngineInfo("conformance", MODEL, BLOCK_SIZE, GPU_BLOCKS, run.workers(), run.async());
             InstantSource clock = InstantSource.system();
-            ConnectorConfig own = ConnectorConfig.of("connector.config", config);
+            ConnectorConfig own = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, config);
+            ReportLedger ledger = new ReportLedger();
             EngineSetup.ConnectorSides wrapped = EngineFactory.sides(provider, own, info, catalog, clock).wrap(s -> {
-                out[0] = new CountingSchedulerConnector(s);
+                out[0] = new CountingSchedulerConnector(s, ledger);
                 return out[0];
             }, run.workerWrapper());
-            if (run.lostStepRank() >= 0) {
-                var base = wrapped;
-                wrapped = new EngineSetup.ConnectorSides(base.name(), base.scheduler(), rank -> rank == run.lostStepRank()
-                        ? new FaultyWorkerConnector(base.workers().apply(rank),
-                                FaultInjector.throwingOnce("bindConnectorMetadata", LOST_STEP_CALL))
-                        : base.workers().apply(rank));
-            }
+            var base = wrapped;
+            // The report checks see each report as the engine does: after any fault decorator.
+            wrapped = new EngineSetup.ConnectorSides(base.name(), base.scheduler(), rank -> new CheckingWorkerConnector(
+                    rank == run.lostStepRank()
+                            ? new FaultyWorkerConnector(base.workers().apply(rank),
+                                    FaultInjector.throwingOnce("bindConnectorMetadata", LOST_STEP_CALL))
+                            : base.workers().apply(rank), ledger, rank));
             sides = Optional.of(wrapped);
         }
         // The copy faults hit only the run with the connector: the baseline must be fault-free.

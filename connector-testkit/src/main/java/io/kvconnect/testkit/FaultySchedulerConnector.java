@@ -5,7 +5,7 @@ import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
-import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestView;
@@ -39,7 +39,7 @@ final class FaultySchedulerConnector implements SchedulerConnector {
     }
 
     @Override
-    public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+    public void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
         delegate.setHandshakeMetadata(byRank);
     }
 
@@ -56,9 +56,9 @@ final class FaultySchedulerConnector implements SchedulerConnector {
     }
 
     @Override
-    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         faults.maybeThrowIn("updateStateAfterAlloc");
-        delegate.updateStateAfterAlloc(request, blocks, externalTokens);
+        delegate.updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens);
     }
 
     @Override

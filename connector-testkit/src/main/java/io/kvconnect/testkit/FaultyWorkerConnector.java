@@ -1,22 +1,22 @@
 package io.kvconnect.testkit;
 
 import io.kvconnect.api.common.ConnectorMetadata;
-import io.kvconnect.api.common.ConnectorStats;
-import io.kvconnect.api.common.KvEvent;
-import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
-import java.util.List;
+import io.kvconnect.api.worker.WorkerStepReport;
+import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
 
 /**
  * Forwards every hook, but first throws {@link InjectedFault} where its {@link FaultInjector} says
- * (at the plan's rate, or once at a given call), as a plugin with a bug would. {@code registerKvCaches}, {@code handshakeMetadata} and {@code shutdown} never throw (start-up and tear-down
- * failures are tested with plugin loading). At the plan's late-report rate, the failed loads the
- * connector reports are held back and reported with the next step's. The worker's thread only.
+ * (at the plan's rate, or once at a given call), as a plugin with a bug would. {@code
+ * registerKvCaches}, {@code handshakeMetadata} and {@code shutdown} never throw (start-up and
+ * tear-down failures are tested with plugin loading). At the plan's late-report rate, the failed
+ * loads the connector reports are held back and reported with the next step's. The worker's
+ * thread only.
  */
 final class FaultyWorkerConnector implements WorkerConnector {
     private final WorkerConnector delegate;
@@ -35,7 +35,7 @@ final class FaultyWorkerConnector implements WorkerConnector {
     }
 
     @Override
-    public Optional<WorkerMetadata> handshakeMetadata() {
+    public Optional<HandshakeMetadata> handshakeMetadata() {
         return delegate.handshakeMetadata();
     }
 
@@ -75,46 +75,31 @@ final class FaultyWorkerConnector implements WorkerConnector {
         delegate.waitForSave();
     }
 
+    /**
+     * Throws before the connector reports, at the plan's rate; otherwise, at the late-report rate,
+     * holds this report's failed-load blocks back and adds them to the next report.
+     */
     @Override
-    public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-        faults.maybeThrowIn("getFinished");
-        return delegate.getFinished(finishedRequestIds);
-    }
-
-    @Override
-    public Set<Integer> getBlockIdsWithLoadErrors() {
-        faults.maybeThrowIn("getBlockIdsWithLoadErrors");
-        Set<Integer> now = delegate.getBlockIdsWithLoadErrors();
+    public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+        faults.maybeThrowIn("reportStep");
+        WorkerStepReport now = delegate.reportStep(finishedRequestIds);
         Set<Integer> due = heldErrors;
         heldErrors = Set.of();
-        if (!now.isEmpty() && faults.delayErrorReport()) {
-            heldErrors = now;
-            return due;
+        if (!now.invalidBlockIds().isEmpty() && faults.delayErrorReport()) {
+            heldErrors = now.invalidBlockIds();
+            return withInvalid(now, due);
         }
         if (due.isEmpty()) {
             return now;
         }
-        Set<Integer> both = new java.util.HashSet<>(due);
-        both.addAll(now);
-        return both;
+        Set<Integer> both = new HashSet<>(due);
+        both.addAll(now.invalidBlockIds());
+        return withInvalid(now, both);
     }
 
-    @Override
-    public Optional<ConnectorStats> takeStats() {
-        faults.maybeThrowIn("takeStats");
-        return delegate.takeStats();
-    }
-
-    @Override
-    public List<KvEvent> takeEvents() {
-        faults.maybeThrowIn("takeEvents");
-        return delegate.takeEvents();
-    }
-
-    @Override
-    public Optional<WorkerMetadata> buildWorkerMetadata() {
-        faults.maybeThrowIn("buildWorkerMetadata");
-        return delegate.buildWorkerMetadata();
+    private static WorkerStepReport withInvalid(WorkerStepReport r, Set<Integer> invalid) {
+        return new WorkerStepReport(r.finishedSending(), r.finishedReceiving(), invalid, r.stats(), r.events(),
+                r.workerMetadata(), r.failure());
     }
 
     @Override

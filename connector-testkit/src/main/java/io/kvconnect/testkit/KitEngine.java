@@ -182,7 +182,7 @@ public final class KitEngine implements AutoCloseable {
             EngineInfo info = new EngineInfo(o.engineId(), MODEL, o.blockSize(), o.gpuBlocks(), o.workers(),
                     o.asyncScheduling());
             ConnectorCatalog catalog = KitCatalog.of(p, others);
-            ConnectorConfig own = ConnectorConfig.of("connector.config", config);
+            ConnectorConfig own = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, config);
             EngineSetup.ConnectorSides created = EngineFactory.sides(p, own, info, catalog, o.clock());
             if (!o.lateLoadErrorReports()) {
                 return created;

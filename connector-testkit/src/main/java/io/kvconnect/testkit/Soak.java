@@ -95,7 +95,7 @@ public final class Soak {
 
     /** A soak of {@code provider} created with {@code config}; the catalog holds only this provider. */
     public static Soak of(ConnectorProvider provider, Map<String, Object> config) {
-        return new Soak(provider, ConnectorConfig.of("connector.config", config), KitCatalog.of(provider, List.of()));
+        return new Soak(provider, ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, config), KitCatalog.of(provider, List.of()));
     }
 
     /** A soak of {@code provider} created with {@code config}, finding other connectors in {@code catalog}. */

@@ -69,6 +69,29 @@ class ConformanceKitTest {
         assertTrue(result.summary().contains("connector hook(s) threw"), result.summary());
     }
 
+    @Test
+    void aWorkerReportingTransfersTwiceFailsTheKitNamingTheRequestAndTheRank() {
+        // Every finished send and receive is reported a second time by the same rank in its next report.
+        ConformanceResult result = ConnectorConformance.of(provider(() -> TestConnectorConfig.builder()
+                .asyncLoads(1).delayFree(1).duplicateReports(1).build()), Map.of()).run();
+
+        assertFalse(result.passed(), result.summary());
+        assertTrue(result.summary().matches("(?s).*worker \\d+ reported request \\S+ in finished (sends|receives) "
+                + "2 times.*"), result.summary());
+    }
+
+    @Test
+    void aWorkerReportingRequestsItNeverSawFailsTheKit() {
+        ConformanceResult result = ConnectorConformance.of(provider(() -> TestConnectorConfig.builder()
+                .asyncLoads(1).unknownReports(1).build()), Map.of()).run();
+
+        assertFalse(result.passed(), result.summary());
+        assertTrue(result.summary().contains("in finished receives, but the engine granted it no asynchronous load"),
+                result.summary());
+        assertTrue(result.summary().contains("in finished sends, but requestFinished did not delay its free"),
+                result.summary());
+    }
+
     private static ConnectorProvider provider(Supplier<TestConnectorConfig> config) {
         return TestProviders.hostCache(config);
     }

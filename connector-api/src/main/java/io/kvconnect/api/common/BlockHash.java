@@ -1,5 +1,6 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.util.HexFormat;
 
 /**
@@ -15,12 +16,17 @@ import java.util.HexFormat;
  * @param h2 bits 127..64
  * @param h3 bits 63..0
  */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public record BlockHash(long h0, long h1, long h2, long h3) {
     /** Number of bytes in {@link #toBytes()}. */
     public static final int BYTES = 32;
 
-    /** Reads a hash from 32 big-endian bytes. */
+    /**
+     * {@return the hash held in {@code bytes}}
+     *
+     * @param bytes 32 bytes, big-endian, as {@link #toBytes()} writes them
+     * @throws IllegalArgumentException if {@code bytes} is not 32 bytes long
+     */
     public static BlockHash fromBytes(byte[] bytes) {
         if (bytes.length != BYTES) {
             throw new IllegalArgumentException("a block hash has 32 bytes, got " + bytes.length);
@@ -28,7 +34,7 @@ public record BlockHash(long h0, long h1, long h2, long h3) {
         return new BlockHash(readLong(bytes, 0), readLong(bytes, 8), readLong(bytes, 16), readLong(bytes, 24));
     }
 
-    /** The hash as 32 big-endian bytes (a fresh array). */
+    /** {@return the hash as 32 big-endian bytes (a fresh array)} */
     public byte[] toBytes() {
         byte[] out = new byte[BYTES];
         writeLong(out, 0, h0);
@@ -38,7 +44,7 @@ public record BlockHash(long h0, long h1, long h2, long h3) {
         return out;
     }
 
-    /** The hash as 64 lower-case hex digits. */
+    /** {@return the hash as 64 lower-case hex digits} */
     public String toHex() {
         return HexFormat.of().formatHex(toBytes());
     }

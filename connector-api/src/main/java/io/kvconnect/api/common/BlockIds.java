@@ -1,5 +1,6 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.util.Arrays;
 
 /**
@@ -10,7 +11,7 @@ import java.util.Arrays;
  * them, and only while the request owns the blocks. Block 0 is the engine's null block and never
  * appears here.
  */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public final class BlockIds {
     private static final BlockIds EMPTY_ONE_GROUP = new BlockIds(new int[][] {new int[0]});
 
@@ -20,12 +21,21 @@ public final class BlockIds {
         this.groups = groups;
     }
 
-    /** Block ids of a single-group model (copied). */
+    /**
+     * {@return the block ids of a single-group model}
+     *
+     * @param ids the ids, in block order (copied)
+     */
     public static BlockIds of(int... ids) {
         return ids.length == 0 ? EMPTY_ONE_GROUP : new BlockIds(new int[][] {ids.clone()});
     }
 
-    /** Block ids with one array per group (copied); at least one group. */
+    /**
+     * {@return block ids with one array per group}
+     *
+     * @param groups each group's ids, in block order (copied); at least one group
+     * @throws IllegalArgumentException if there is no group
+     */
     public static BlockIds ofGroups(int[]... groups) {
         if (groups.length == 0) {
             throw new IllegalArgumentException("at least one KV-cache group is required");
@@ -37,37 +47,50 @@ public final class BlockIds {
         return new BlockIds(copy);
     }
 
-    /** No blocks, one group. */
+    /** {@return no blocks, one group} */
     public static BlockIds empty() {
         return EMPTY_ONE_GROUP;
     }
 
-    /** Number of KV-cache groups. */
+    /** {@return the number of KV-cache groups} */
     public int groupCount() {
         return groups.length;
     }
 
-    /** Number of blocks in group {@code group}. */
+    /**
+     * {@return the number of blocks in group {@code group}}
+     *
+     * @param group a group index, {@code 0 <= group < groupCount()}
+     */
     public int size(int group) {
         return groups[group].length;
     }
 
-    /** Number of blocks in group 0. */
+    /** {@return the number of blocks in group 0} */
     public int size() {
         return groups[0].length;
     }
 
-    /** The {@code index}-th block id of group {@code group}. */
+    /**
+     * {@return the {@code index}-th block id of group {@code group}}
+     *
+     * @param group a group index, {@code 0 <= group < groupCount()}
+     * @param index a block index, {@code 0 <= index < size(group)}
+     */
     public int get(int group, int index) {
         return groups[group][index];
     }
 
-    /** The {@code index}-th block id of group 0. */
+    /**
+     * {@return the {@code index}-th block id of group 0}
+     *
+     * @param index a block index, {@code 0 <= index < size()}
+     */
     public int get(int index) {
         return groups[0][index];
     }
 
-    /** Whether every group is empty. */
+    /** {@return whether every group is empty} */
     public boolean isEmpty() {
         for (int[] g : groups) {
             if (g.length > 0) {
@@ -77,17 +100,21 @@ public final class BlockIds {
         return true;
     }
 
-    /** A copy of group {@code group}'s ids. */
+    /**
+     * {@return a copy of group {@code group}'s ids}
+     *
+     * @param group a group index, {@code 0 <= group < groupCount()}
+     */
     public int[] toArray(int group) {
         return groups[group].clone();
     }
 
-    /** A copy of group 0's ids. */
+    /** {@return a copy of group 0's ids} */
     public int[] toArray() {
         return groups[0].clone();
     }
 
-    /** Empty block ids with the same number of groups. */
+    /** {@return empty block ids with the same number of groups} */
     public BlockIds emptyLike() {
         return groups.length == 1 ? EMPTY_ONE_GROUP : new BlockIds(new int[groups.length][0]);
     }

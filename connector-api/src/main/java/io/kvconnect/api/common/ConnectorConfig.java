@@ -1,359 +1,222 @@
 package io.kvconnect.api.common;
 
-import java.math.BigDecimal;
-import java.math.RoundingMode;
+import io.kvconnect.api.Stability;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 
 /**
  * A connector's configuration: an immutable JSON-shaped object with typed, validating getters.
  *
- * <p>The engine builds one for each configured connector from the configuration file (the
- * {@code config} object of a connector entry) and hands it to
- * {@link ConnectorProvider#createSchedulerConnector} and
- * {@link ConnectorProvider#createWorkerConnector}. Every getter that finds a value of the wrong
- * type or out of range throws a {@link ConfigException} whose message names the full path of the
- * field (see {@link #path()}) and the allowed values, so an operator can fix the file without
- * reading connector code. Connectors should call {@link #requireOnlyKeys} first so that a
- * misspelt key is an error rather than a silently ignored setting.
+ * <p>The engine implements it and builds one for the configured connector from the {@code config}
+ * object of the configuration file's {@code connector} entry, then hands the same object to
+ * {@link io.kvconnect.api.ConnectorProvider#createSchedulerConnector} and {@link
+ * io.kvconnect.api.ConnectorProvider#createWorkerConnector}. A connector reads it; it never
+ * implements it (a connector's tests get the engine's implementation from the connector test kit's
+ * {@code io.kvconnect.testkit.ConnectorConfigs}).
  *
- * <p>Instances are immutable and safe to share between threads.
+ * <p><b>Paths.</b> Every object knows its full path in the configuration file ({@link #path()}),
+ * and every error names the field by its full path ({@link #fieldPath}). The engine gives the
+ * configured connector's object the path {@code config.connector.config}; nested objects extend
+ * it: {@link #getObject getObject("tier")} is at {@code config.connector.config.tier}, element
+ * {@code 1} of {@link #getObjectList getObjectList("connectors")} at {@code
+ * config.connector.config.connectors[1]}, and so a composite's second child's own object at {@code
+ * config.connector.config.connectors[1].config}.
+ *
+ * <p><b>Values.</b> Members are JSON-shaped: {@code String}, {@code Boolean}, {@code Long} (every
+ * integral number), {@code Double} (every other number), {@code List} and {@code Map<String, ?>}
+ * of those; there is no {@code null}. {@link #asMap()} returns them as such.
+ *
+ * <p><b>Errors.</b> A getter that finds a value of the wrong type or out of range throws a {@link
+ * ConfigException} whose {@link ConfigException#path() path} is the field's full path and whose
+ * message says what is allowed, such as {@code config.connector.config.capacity: 'lots' is not a
+ * byte size such as 512MiB or 8GiB in [1, 1099511627776] bytes}, so an operator can fix the file
+ * without reading connector code. A getter with a default returns it when the key is absent and
+ * validates the value when it is present. Call {@link #requireOnlyKeys} first, so that a misspelt
+ * key is an error rather than a silently ignored setting.
+ *
+ * <p>Immutable and safe to share between threads: the scheduler side and every worker side may
+ * read the same object concurrently.
  */
-@Stability(Stability.Level.STABLE)
-public final class ConnectorConfig {
-    private static final Pattern BYTES = Pattern.compile(
-            "(\\d+(?:\\.\\d+)?)\\s*([kmgt]i?b|b)?", Pattern.CASE_INSENSITIVE);
-    private static final Pattern DURATION = Pattern.compile(
-            "(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h)", Pattern.CASE_INSENSITIVE);
-
-    private final String path;
-    private final Map<String, Object> values;
-
-    private ConnectorConfig(String path, Map<String, Object> values) {
-        this.path = path;
-        this.values = values;
-    }
+@Stability(value = Stability.Level.STABLE, since = "0.1")
+public interface ConnectorConfig {
 
     /**
-     * Makes a configuration from JSON-shaped values (strings, booleans, numbers, lists and
-     * string-keyed maps of those). The map is deep-copied.
-     *
-     * @param path the full path of this object in the configuration file, used in error messages;
-     *     for example {@code "connectors[0].config"}
-     * @param values the object's members
-     * @throws ConfigException if a value is null or of an unsupported type
+     * {@return the full path of this object in the configuration file} For example {@code
+     * config.connector.config} (see the class comment).
      */
-    public static ConnectorConfig of(String path, Map<String, ?> values) {
-        requireNonEmpty(path);
-        return new ConnectorConfig(path, Values.copyObject(path, values));
-    }
+    String path();
 
-    /** An empty configuration at the given path. */
-    public static ConnectorConfig empty(String path) {
-        return of(path, Map.of());
-    }
+    /**
+     * {@return the full path of {@code key} inside this object, for error messages} That is
+     * {@code path() + "." + key}.
+     *
+     * @param key a member name
+     */
+    String fieldPath(String key);
 
-    /** The full path of this object in the configuration file. */
-    public String path() {
-        return path;
-    }
+    /** {@return the keys present, in file order} */
+    Set<String> keys();
 
-    /** The keys present, in file order. */
-    public Set<String> keys() {
-        return values.keySet();
-    }
+    /**
+     * {@return whether {@code key} is present}
+     *
+     * @param key a member name
+     */
+    boolean has(String key);
 
-    /** Whether {@code key} is present. */
-    public boolean has(String key) {
-        return values.containsKey(key);
-    }
-
-    /** The raw, immutable members (JSON-shaped: String, Boolean, Long, Double, List, Map). */
-    public Map<String, Object> asMap() {
-        return values;
-    }
+    /** {@return the members, immutable and JSON-shaped (see the class comment)} */
+    Map<String, Object> asMap();
 
     /**
      * Rejects keys other than {@code allowed}.
      *
-     * @throws ConfigException naming the first unknown key and listing the allowed ones
+     * @param allowed the keys this object may have
+     * @throws ConfigException naming the first unknown key by its full path and listing the allowed
+     *     ones, sorted: {@code <path>.<key>: unknown key; allowed keys: [a, b]}
      */
-    public void requireOnlyKeys(String... allowed) {
-        var known = new HashSet<>(Arrays.asList(allowed));
-        for (String key : values.keySet()) {
-            if (!known.contains(key)) {
-                throw new ConfigException(fieldPath(key),
-                        "unknown key; allowed keys: " + new TreeSet<>(known));
-            }
-        }
-    }
-
-    /** The string at {@code key}, or {@code defaultValue} when absent. */
-    public String getString(String key, String defaultValue) {
-        return has(key) ? requireString(key) : defaultValue;
-    }
-
-    /** The string at {@code key}; it must be present. */
-    public String requireString(String key) {
-        if (require(key) instanceof String s) {
-            return s;
-        }
-        throw wrongType(key, "a string");
-    }
-
-    /** The boolean at {@code key}, or {@code defaultValue} when absent. */
-    public boolean getBoolean(String key, boolean defaultValue) {
-        if (!has(key)) {
-            return defaultValue;
-        }
-        if (values.get(key) instanceof Boolean b) {
-            return b;
-        }
-        throw wrongType(key, "true or false");
-    }
-
-    /** The integer at {@code key} within {@code [min, max]}, or {@code defaultValue} when absent. */
-    public int getInt(String key, int defaultValue, int min, int max) {
-        return (int) getLong(key, defaultValue, min, max);
-    }
-
-    /** The integer at {@code key} within {@code [min, max]}, or {@code defaultValue} when absent. */
-    public long getLong(String key, long defaultValue, long min, long max) {
-        if (!has(key)) {
-            return defaultValue;
-        }
-        if (values.get(key) instanceof Long l) {
-            return inRange(key, l, min, max, Long.toString(l));
-        }
-        throw wrongType(key, "an integer in [" + min + ", " + max + "]");
-    }
-
-    /** The number at {@code key} within {@code [min, max]}, or {@code defaultValue} when absent. */
-    public double getDouble(String key, double defaultValue, double min, double max) {
-        if (!has(key)) {
-            return defaultValue;
-        }
-        double d = switch (values.get(key)) {
-            case Long l -> l;
-            case Double x -> x;
-            default -> throw wrongType(key, "a number in [" + min + ", " + max + "]");
-        };
-        if (Double.isNaN(d) || d < min || d > max) {
-            throw new ConfigException(fieldPath(key), d + " is out of range; allowed: [" + min + ", " + max + "]");
-        }
-        return d;
-    }
+    void requireOnlyKeys(String... allowed);
 
     /**
-     * A byte size within {@code [min, max]}: a plain integer (bytes) or a string with a unit,
-     * decimal ({@code kB, MB, GB, TB}) or binary ({@code KiB, MiB, GiB, TiB}), such as
-     * {@code "8GiB"} or {@code "1.5 GB"}.
+     * {@return the string at {@code key}, or {@code defaultValue} when absent}
+     *
+     * @param key a member name
+     * @param defaultValue returned when {@code key} is absent; may be null
+     * @throws ConfigException if the value is not a string
      */
-    public long getBytes(String key, long defaultValue, long min, long max) {
-        if (!has(key)) {
-            return defaultValue;
-        }
-        String allowed = "a byte size such as 512MiB or 8GiB in [" + min + ", " + max + "] bytes";
-        return switch (values.get(key)) {
-            case Long l -> inRange(key, l, min, max, l + " bytes");
-            case String s -> {
-                var m = BYTES.matcher(s.strip());
-                if (!m.matches()) {
-                    throw new ConfigException(fieldPath(key), "'" + s + "' is not " + allowed);
-                }
-                // Exact decimal arithmetic: "4.1 MB" is 4100000 bytes, not a rounding error below it.
-                BigDecimal bytes = new BigDecimal(m.group(1)).multiply(unitBytes(m.group(2)))
-                        .setScale(0, RoundingMode.HALF_UP);
-                if (bytes.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
-                    throw new ConfigException(fieldPath(key), "'" + s + "' is too large; allowed: " + allowed);
-                }
-                yield inRange(key, bytes.longValueExact(), min, max, "'" + s + "'");
-            }
-            default -> throw wrongType(key, allowed);
-        };
-    }
+    String getString(String key, String defaultValue);
 
     /**
-     * A duration within {@code [min, max]}, written as a number with a unit: {@code ms}, {@code s},
-     * {@code m} or {@code h} (for example {@code "30s"}).
+     * {@return the string at {@code key}}
+     *
+     * @param key a member name
+     * @throws ConfigException if {@code key} is absent ({@code is required but missing}) or the value
+     *     is not a string
      */
-    public Duration getDuration(String key, Duration defaultValue, Duration min, Duration max) {
-        if (!has(key)) {
-            return defaultValue;
-        }
-        String allowed = "a duration such as 500ms, 30s or 2m in [" + min + ", " + max + "]";
-        if (!(values.get(key) instanceof String s)) {
-            throw wrongType(key, allowed);
-        }
-        var m = DURATION.matcher(s.strip());
-        if (!m.matches()) {
-            throw new ConfigException(fieldPath(key), "'" + s + "' is not " + allowed);
-        }
-        BigDecimal millis = new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(switch (m.group(2).toLowerCase(Locale.ROOT)) {
-            case "ms" -> 1;
-            case "s" -> 1_000;
-            case "m" -> 60_000;
-            default -> 3_600_000;
-        })).setScale(0, RoundingMode.HALF_UP);
-        if (millis.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
-            throw new ConfigException(fieldPath(key), "'" + s + "' is too large; allowed: " + allowed);
-        }
-        var d = Duration.ofMillis(millis.longValueExact());
-        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
-            throw new ConfigException(fieldPath(key), "'" + s + "' is out of range; allowed: " + allowed);
-        }
-        return d;
-    }
+    String requireString(String key);
 
     /**
-     * The enum constant at {@code key}, matched without regard to case and with {@code -} read
-     * as {@code _} (so {@code "lru"} selects {@code LRU}), or {@code defaultValue} when absent.
+     * {@return the boolean at {@code key}, or {@code defaultValue} when absent}
+     *
+     * @param key a member name
+     * @param defaultValue returned when {@code key} is absent
+     * @throws ConfigException if the value is not {@code true} or {@code false}
      */
-    public <E extends Enum<E>> E getEnum(String key, Class<E> type, E defaultValue) {
-        if (!has(key)) {
-            return defaultValue;
-        }
-        String allowed = Arrays.stream(type.getEnumConstants())
-                .map(e -> e.name().toLowerCase(Locale.ROOT).replace('_', '-'))
-                .collect(Collectors.joining(", "));
-        if (values.get(key) instanceof String s) {
-            String wanted = s.strip().replace('-', '_');
-            for (E constant : type.getEnumConstants()) {
-                if (constant.name().equalsIgnoreCase(wanted)) {
-                    return constant;
-                }
-            }
-            throw new ConfigException(fieldPath(key), "'" + s + "' is not allowed; allowed values: " + allowed);
-        }
-        throw wrongType(key, "one of: " + allowed);
-    }
+    boolean getBoolean(String key, boolean defaultValue);
 
-    /** The nested object at {@code key}, if present. */
-    public Optional<ConnectorConfig> getObject(String key) {
-        if (!has(key)) {
-            return Optional.empty();
-        }
-        if (values.get(key) instanceof Map<?, ?> m) {
-            return Optional.of(nested(fieldPath(key), m));
-        }
-        throw wrongType(key, "an object");
-    }
+    /**
+     * {@return the integer at {@code key}, or {@code defaultValue} when absent}
+     *
+     * @param key a member name
+     * @param defaultValue returned when {@code key} is absent (not checked against the range)
+     * @param min the smallest allowed value
+     * @param max the largest allowed value
+     * @throws ConfigException if the value is not an integer or lies outside {@code [min, max]}
+     */
+    int getInt(String key, int defaultValue, int min, int max);
 
-    /** The list of objects at {@code key}; empty when absent. */
-    public List<ConnectorConfig> getObjectList(String key) {
-        if (!has(key)) {
-            return List.of();
-        }
-        if (!(values.get(key) instanceof List<?> list)) {
-            throw wrongType(key, "a list of objects");
-        }
-        var out = new ArrayList<ConnectorConfig>(list.size());
-        for (int i = 0; i < list.size(); i++) {
-            String itemPath = fieldPath(key) + "[" + i + "]";
-            if (!(list.get(i) instanceof Map<?, ?> m)) {
-                throw new ConfigException(itemPath, "expected an object, got " + Values.describe(list.get(i)));
-            }
-            out.add(nested(itemPath, m));
-        }
-        return List.copyOf(out);
-    }
+    /**
+     * {@return the integer at {@code key}, or {@code defaultValue} when absent}
+     *
+     * @param key a member name
+     * @param defaultValue returned when {@code key} is absent (not checked against the range)
+     * @param min the smallest allowed value
+     * @param max the largest allowed value
+     * @throws ConfigException if the value is not an integer or lies outside {@code [min, max]}
+     */
+    long getLong(String key, long defaultValue, long min, long max);
 
-    /** The list of strings at {@code key}; empty when absent. */
-    public List<String> getStringList(String key) {
-        if (!has(key)) {
-            return List.of();
-        }
-        if (!(values.get(key) instanceof List<?> list)) {
-            throw wrongType(key, "a list of strings");
-        }
-        var out = new ArrayList<String>(list.size());
-        for (int i = 0; i < list.size(); i++) {
-            if (!(list.get(i) instanceof String s)) {
-                throw new ConfigException(fieldPath(key) + "[" + i + "]",
-                        "expected a string, got " + Values.describe(list.get(i)));
-            }
-            out.add(s);
-        }
-        return List.copyOf(out);
-    }
+    /**
+     * {@return the number at {@code key}, or {@code defaultValue} when absent} An integer is read
+     * as a number too.
+     *
+     * @param key a member name
+     * @param defaultValue returned when {@code key} is absent (not checked against the range)
+     * @param min the smallest allowed value
+     * @param max the largest allowed value
+     * @throws ConfigException if the value is not a number, is NaN or lies outside {@code [min, max]}
+     */
+    double getDouble(String key, double defaultValue, double min, double max);
 
-    /** The full path of {@code key} inside this object, for error messages. */
-    public String fieldPath(String key) {
-        return path + "." + key;
-    }
+    /**
+     * {@return the byte size at {@code key}, or {@code defaultValue} when absent} A plain integer
+     * is a number of bytes; a string is a number (decimals allowed) with an optional unit, decimal
+     * ({@code B, kB, MB, GB, TB}) or binary ({@code KiB, MiB, GiB, TiB}), any case, blanks around
+     * it and between number and unit ignored: {@code "8GiB"}, {@code "1.5 GB"}. A fractional byte
+     * count is rounded half up.
+     *
+     * @param key a member name
+     * @param defaultValue returned when {@code key} is absent (not checked against the range)
+     * @param min the smallest allowed size, in bytes
+     * @param max the largest allowed size, in bytes
+     * @throws ConfigException if the value is neither, or the size lies outside {@code [min, max]}
+     */
+    long getBytes(String key, long defaultValue, long min, long max);
 
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof ConnectorConfig other && path.equals(other.path) && values.equals(other.values);
-    }
+    /**
+     * {@return the duration at {@code key}, or {@code defaultValue} when absent} Written as a
+     * string: a number (decimals allowed) and a unit, {@code ms}, {@code s}, {@code m} or {@code h}
+     * ({@code "500ms"}, {@code "30s"}, {@code "1.5m"}), any case; rounded to whole milliseconds.
+     *
+     * @param key a member name
+     * @param defaultValue returned when {@code key} is absent (not checked against the range); may
+     *     be null
+     * @param min the shortest allowed duration
+     * @param max the longest allowed duration
+     * @throws ConfigException if the value is not such a string or lies outside {@code [min, max]}
+     */
+    Duration getDuration(String key, Duration defaultValue, Duration min, Duration max);
 
-    @Override
-    public int hashCode() {
-        return path.hashCode() * 31 + values.hashCode();
-    }
+    /**
+     * {@return the enum constant at {@code key}, or {@code defaultValue} when absent} The string is
+     * matched to the constants' names without regard to case and with {@code -} read as {@code _},
+     * so {@code "lru"} selects {@code LRU} and {@code "fail-requests"} {@code FAIL_REQUESTS}; the
+     * error lists the allowed values in that spelling ({@code lru, arc}).
+     *
+     * @param <E> the enum type
+     * @param key a member name
+     * @param type the enum's class
+     * @param defaultValue returned when {@code key} is absent; may be null
+     * @throws ConfigException if the value is not a string naming one of the constants
+     */
+    <E extends Enum<E>> E getEnum(String key, Class<E> type, E defaultValue);
 
-    @Override
-    public String toString() {
-        return path + "=" + values;
-    }
+    /**
+     * {@return the object at {@code key}, if present} Its path is {@code fieldPath(key)}.
+     *
+     * @param key a member name
+     * @throws ConfigException if the value is not an object
+     */
+    Optional<ConnectorConfig> getObject(String key);
 
-    private static ConnectorConfig nested(String path, Map<?, ?> m) {
-        // Already deep-copied and validated at construction; only the static type is lost.
-        @SuppressWarnings("unchecked")
-        var typed = (Map<String, Object>) m;
-        return new ConnectorConfig(path, typed);
-    }
+    /**
+     * {@return the object at {@code key}, or an empty object at the same path when absent} For an
+     * optional nested section whose own keys have defaults, and for a composite's children, whose
+     * {@code config} may be left out: the child still gets an object whose errors name its path.
+     *
+     * @param key a member name
+     * @throws ConfigException if the value is present and not an object
+     */
+    ConnectorConfig getObjectOrEmpty(String key);
 
-    private Object require(String key) {
-        Object v = values.get(key);
-        if (v == null) {
-            throw new ConfigException(fieldPath(key), "is required but missing");
-        }
-        return v;
-    }
+    /**
+     * {@return the objects of the list at {@code key}; empty when absent} Element {@code i} is at
+     * path {@code fieldPath(key) + "[" + i + "]"}.
+     *
+     * @param key a member name
+     * @throws ConfigException if the value is not a list, or naming the first element that is not an
+     *     object
+     */
+    List<ConnectorConfig> getObjectList(String key);
 
-    private long inRange(String key, long v, long min, long max, String shown) {
-        if (v < min || v > max) {
-            throw new ConfigException(fieldPath(key), shown + " is out of range; allowed: [" + min + ", " + max + "]");
-        }
-        return v;
-    }
-
-    private ConfigException wrongType(String key, String expected) {
-        return new ConfigException(fieldPath(key), "expected " + expected + ", got " + Values.describe(values.get(key)));
-    }
-
-    private static BigDecimal unitBytes(String unit) {
-        if (unit == null) {
-            return BigDecimal.ONE;
-        }
-        long kib = 1024;
-        return BigDecimal.valueOf(switch (unit.toLowerCase(Locale.ROOT)) {
-            case "b" -> 1L;
-            case "kb" -> 1_000L;
-            case "mb" -> 1_000_000L;
-            case "gb" -> 1_000_000_000L;
-            case "tb" -> 1_000_000_000_000L;
-            case "kib" -> kib;
-            case "mib" -> kib * kib;
-            case "gib" -> kib * kib * kib;
-            default -> kib * kib * kib * kib;
-        });
-    }
-
-    private static void requireNonEmpty(String path) {
-        if (path == null || path.isBlank()) {
-            throw new IllegalArgumentException("path must name the configuration object");
-        }
-    }
+    /**
+     * {@return the strings of the list at {@code key}; empty when absent}
+     *
+     * @param key a member name
+     * @throws ConfigException if the value is not a list, or naming the first element that is not a
+     *     string
+     */
+    List<String> getStringList(String key);
 }

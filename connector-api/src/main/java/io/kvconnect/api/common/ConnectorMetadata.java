@@ -1,5 +1,7 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
+
 /**
  * What a connector's scheduler side tells its worker sides for one engine step.
  *
@@ -11,7 +13,7 @@ package io.kvconnect.api.common;
  * the worker side; the engine never inspects it. {@link #NONE} serves connectors with nothing to
  * say.
  */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public interface ConnectorMetadata {
     /** Metadata that carries nothing. */
     ConnectorMetadata NONE = new ConnectorMetadata() {

@@ -1,13 +1,15 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * What the workers of one engine step reported, aggregated across all workers, as the scheduler
- * side sees it in {@code SchedulerConnector.updateConnectorOutput}.
+ * What the workers of one engine step reported in their {@code WorkerStepReport}s, aggregated
+ * across all workers, as the scheduler side sees it in {@code
+ * SchedulerConnector.updateConnectorOutput}.
  *
  * <p>Aggregation rules (the engine's executor applies them; connectors rely on them):
  * <ul>
@@ -15,9 +17,13 @@ import java.util.Set;
  *       once, in the step in which the last expected worker reported it (every worker, or the
  *       count the connector asked for with {@code SchedulerConnector.expectedFinishedCount()});
  *       a duplicate, late or unknown report is logged and dropped;</li>
- *   <li>{@link #invalidBlockIds} is the union over workers;</li>
- *   <li>{@link #stats} and {@link #workerMetadata} are folded with their own {@code aggregate};</li>
- *   <li>{@link #workerEvents} are concatenated in rank order.</li>
+ *   <li>{@link #invalidBlockIds} is the union over workers, together with the blocks the engine
+ *       itself found a load did not fill before the step read them;</li>
+ *   <li>{@link #stats} and {@link #workerMetadata} are folded from left to right in rank order
+ *       with their own {@code aggregate}; a rank whose {@code aggregate} throws is left out of
+ *       that step's value (the engine logs it);</li>
+ *   <li>{@link #workerEvents} are concatenated in rank order, each distinct event once (every
+ *       rank may report the same store).</li>
  * </ul>
  * Immutable: a composite connector that needs to show a child a different slice uses the
  * {@code with...} copies, so nothing has to be restored afterwards.
@@ -29,7 +35,7 @@ import java.util.Set;
  * @param workerEvents worker-side KV events of the step
  * @param workerMetadata worker-to-scheduler metadata of the step, aggregated
  */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public record ConnectorOutput(
         Set<String> finishedSending,
         Set<String> finishedReceiving,
@@ -52,25 +58,37 @@ public record ConnectorOutput(
         Objects.requireNonNull(workerMetadata, "workerMetadata");
     }
 
-    /** Whether nothing at all was reported. */
+    /** {@return whether nothing at all was reported} */
     public boolean isEmpty() {
         return finishedSending.isEmpty() && finishedReceiving.isEmpty() && invalidBlockIds.isEmpty()
                 && stats.map(ConnectorStats::isEmpty).orElse(true) && workerEvents.isEmpty()
                 && workerMetadata.isEmpty();
     }
 
-    /** A copy with other worker metadata. */
+    /**
+     * {@return a copy with other worker metadata}
+     *
+     * @param metadata the copy's worker metadata
+     */
     public ConnectorOutput withWorkerMetadata(Optional<WorkerMetadata> metadata) {
         return new ConnectorOutput(finishedSending, finishedReceiving, invalidBlockIds, stats, workerEvents, metadata);
     }
 
-    /** A copy with other stats. */
+    /**
+     * {@return a copy with other stats}
+     *
+     * @param newStats the copy's stats
+     */
     public ConnectorOutput withStats(Optional<ConnectorStats> newStats) {
         return new ConnectorOutput(finishedSending, finishedReceiving, invalidBlockIds, newStats, workerEvents,
                 workerMetadata);
     }
 
-    /** A copy with other worker events. */
+    /**
+     * {@return a copy with other worker events}
+     *
+     * @param events the copy's worker events (copied)
+     */
     public ConnectorOutput withWorkerEvents(List<KvEvent> events) {
         return new ConnectorOutput(finishedSending, finishedReceiving, invalidBlockIds, stats, events, workerMetadata);
     }

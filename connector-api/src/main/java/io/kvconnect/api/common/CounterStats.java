@@ -1,5 +1,6 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -10,7 +11,7 @@ import java.util.TreeMap;
  *
  * @param counters counter name to value; copied and sorted by name
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public record CounterStats(Map<String, Long> counters) implements ConnectorStats {
     /** No counters. */
     public static final CounterStats EMPTY = new CounterStats(Map.of());
@@ -20,7 +21,13 @@ public record CounterStats(Map<String, Long> counters) implements ConnectorStats
         counters = java.util.Collections.unmodifiableMap(new TreeMap<>(counters));
     }
 
-    /** Counters from alternating names and values, for example {@code of("hits", 3L)}. */
+    /**
+     * {@return counters from alternating names and values} For example {@code of("hits", 3L)}; a
+     * name given twice adds up.
+     *
+     * @param namesAndValues a {@code String} name, then a {@code Number}, repeated
+     * @throws IllegalArgumentException if the arguments are not name/number pairs
+     */
     public static CounterStats of(Object... namesAndValues) {
         if (namesAndValues.length % 2 != 0) {
             throw new IllegalArgumentException("expected name/value pairs");
@@ -35,7 +42,11 @@ public record CounterStats(Map<String, Long> counters) implements ConnectorStats
         return new CounterStats(map);
     }
 
-    /** The value of {@code name}, 0 when absent. */
+    /**
+     * {@return the value of counter {@code name}, 0 when absent}
+     *
+     * @param name a counter name
+     */
     public long get(String name) {
         return counters.getOrDefault(name, 0L);
     }

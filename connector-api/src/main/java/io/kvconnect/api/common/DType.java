@@ -1,7 +1,9 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
+
 /** Element type of the KV cache. */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public enum DType {
     /** IEEE half precision, 2 bytes. */
     FP16(2),
@@ -18,7 +20,7 @@ public enum DType {
         this.bytes = bytes;
     }
 
-    /** Bytes per element. */
+    /** {@return the number of bytes per element} */
     public int bytes() {
         return bytes;
     }

@@ -1,5 +1,6 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.util.Objects;
 
 /**
@@ -13,7 +14,7 @@ import java.util.Objects;
  * @param asyncScheduling whether the next step is scheduled before the previous step's output is
  *     processed; then {@code RequestView.numOutputPlaceholders()} may be non-zero
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public record EngineInfo(
         String engineId,
         ModelShape model,

@@ -1,5 +1,6 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -8,14 +9,15 @@ import java.util.Optional;
  * A change in what KV content a storage medium holds, published so that external indexes (a
  * KV-aware router, say) can track where each prefix lives.
  *
- * <p>The engine emits these for its GPU pool; connectors emit their own from the {@code
- * takeEvents} hooks of either role. The engine publishes scheduler-side and worker-side connector
- * events with its own, in the order taken, once per step.
+ * <p>The engine emits these for its GPU pool; connectors emit their own from the scheduler
+ * side's {@code takeEvents} and in each worker's {@code WorkerStepReport}. The engine publishes
+ * the connector's events with its own once per step: the workers' first (each distinct event once,
+ * as {@code ConnectorOutput} says), then the scheduler side's, in the order taken.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public sealed interface KvEvent permits KvEvent.BlockStored, KvEvent.BlockRemoved, KvEvent.AllBlocksCleared {
 
-    /** The medium whose content changed. */
+    /** {@return the medium whose content changed} */
     StorageMedium medium();
 
     /**
@@ -27,7 +29,7 @@ public sealed interface KvEvent permits KvEvent.BlockStored, KvEvent.BlockRemove
      * @param group KV-cache group index
      * @param medium where they are held
      */
-    @Stability(Stability.Level.EVOLVING)
+    @Stability(value = Stability.Level.EVOLVING, since = "0.1")
     record BlockStored(List<BlockHash> blockHashes, Optional<BlockHash> parent, int blockSize, int group,
                        StorageMedium medium) implements KvEvent {
         /** Copies the list and validates. */
@@ -48,7 +50,7 @@ public sealed interface KvEvent permits KvEvent.BlockStored, KvEvent.BlockRemove
      * @param group KV-cache group index
      * @param medium where they were held
      */
-    @Stability(Stability.Level.EVOLVING)
+    @Stability(value = Stability.Level.EVOLVING, since = "0.1")
     record BlockRemoved(List<BlockHash> blockHashes, int group, StorageMedium medium) implements KvEvent {
         /** Copies the list and validates. */
         public BlockRemoved {
@@ -65,7 +67,7 @@ public sealed interface KvEvent permits KvEvent.BlockStored, KvEvent.BlockRemove
      *
      * @param medium the medium that was cleared
      */
-    @Stability(Stability.Level.EVOLVING)
+    @Stability(value = Stability.Level.EVOLVING, since = "0.1")
     record AllBlocksCleared(StorageMedium medium) implements KvEvent {
         /** Validates. */
         public AllBlocksCleared {

@@ -1,5 +1,6 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.util.Objects;
 
 /**
@@ -11,7 +12,7 @@ import java.util.Objects;
  * @param headDim elements per head
  * @param dtype element type of the cache
  */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public record ModelShape(String name, int numLayers, int numKvHeads, int headDim, DType dtype) {
     /** Validates that every size is positive. */
     public ModelShape {
@@ -24,8 +25,10 @@ public record ModelShape(String name, int numLayers, int numKvHeads, int headDim
     }
 
     /**
-     * Bytes of K and V for one token in one layer on one of {@code tensorParallelSize} ranks (each
-     * rank holds {@code numKvHeads / tensorParallelSize} heads, at least one).
+     * {@return the number of bytes of K and V for one token in one layer on one rank} Each rank
+     * holds {@code numKvHeads / tensorParallelSize} heads, at least one.
+     *
+     * @param tensorParallelSize the number of ranks the heads are split over, positive
      */
     public long bytesPerTokenPerLayer(int tensorParallelSize) {
         int headsPerRank = Math.max(1, numKvHeads / tensorParallelSize);

@@ -1,5 +1,6 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.util.regex.Pattern;
 
 /**
@@ -8,7 +9,7 @@ import java.util.regex.Pattern;
  *
  * @param name the medium's name, such as {@code "CPU"}
  */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public record StorageMedium(String name) {
     private static final Pattern NAME = Pattern.compile("[A-Z][A-Z0-9_]{0,31}");
 

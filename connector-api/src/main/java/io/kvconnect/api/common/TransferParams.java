@@ -1,5 +1,6 @@
 package io.kvconnect.api.common;
 
+import io.kvconnect.api.Stability;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -14,7 +15,7 @@ import java.util.Optional;
  * <p>Values are JSON-shaped (String, Boolean, Long, Double, List, Map) so that they survive any
  * wire format. Instances are immutable; {@link #with} returns a copy.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public final class TransferParams {
     private static final TransferParams EMPTY = new TransferParams(Map.of());
 
@@ -24,51 +25,75 @@ public final class TransferParams {
         this.values = values;
     }
 
-    /** No parameters. */
+    /** {@return no parameters} */
     public static TransferParams empty() {
         return EMPTY;
     }
 
     /**
-     * Parameters from JSON-shaped values (deep-copied).
+     * {@return parameters made of JSON-shaped values}
      *
+     * @param values the members: String, Boolean, integral or floating-point numbers, List and
+     *     string-keyed Map of those (deep-copied)
      * @throws ConfigException if a value is null or not JSON-shaped
      */
     public static TransferParams of(Map<String, ?> values) {
         return values.isEmpty() ? EMPTY : new TransferParams(Values.copyObject("transfer_params", values));
     }
 
-    /** Whether there are no parameters. */
+    /** {@return whether there are no parameters} */
     public boolean isEmpty() {
         return values.isEmpty();
     }
 
-    /** The raw, immutable members. */
+    /** {@return the raw, immutable members} */
     public Map<String, Object> asMap() {
         return values;
     }
 
-    /** The value at {@code key}, if present. */
+    /**
+     * {@return the value at {@code key}, if present}
+     *
+     * @param key a member name
+     */
     public Optional<Object> get(String key) {
         return Optional.ofNullable(values.get(key));
     }
 
-    /** The string at {@code key}, if present and a string. */
+    /**
+     * {@return the string at {@code key}, if present and a string}
+     *
+     * @param key a member name
+     */
     public Optional<String> getString(String key) {
         return values.get(key) instanceof String s ? Optional.of(s) : Optional.empty();
     }
 
-    /** The integer at {@code key}, if present and integral. */
+    /**
+     * {@return the integer at {@code key}, if present and integral}
+     *
+     * @param key a member name
+     */
     public Optional<Long> getLong(String key) {
         return values.get(key) instanceof Long l ? Optional.of(l) : Optional.empty();
     }
 
-    /** The boolean at {@code key}; {@code false} when absent or not a boolean. */
+    /**
+     * {@return the boolean at {@code key}; {@code false} when absent or not a boolean}
+     *
+     * @param key a member name
+     */
     public boolean getFlag(String key) {
         return values.get(key) instanceof Boolean b && b;
     }
 
-    /** A copy with {@code key} set to {@code value} (JSON-shaped). */
+    /**
+     * {@return a copy with {@code key} set to {@code value}}
+     *
+     * @param key a member name
+     * @param value a JSON-shaped value (deep-copied)
+     * @throws ConfigException if {@code value} is null or not JSON-shaped
+     */
     public TransferParams with(String key, Object value) {
         var copy = new LinkedHashMap<String, Object>(values);
         copy.put(key, value);

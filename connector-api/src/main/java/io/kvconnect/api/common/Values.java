@@ -12,7 +12,7 @@ import java.util.Map;
  * Deep, immutable copies of JSON-shaped values: {@code String}, {@code Boolean}, {@code Long},
  * {@code Double}, {@code List} and {@code Map<String, ?>} of those. Integral numbers become
  * {@code Long} and others {@code Double}, so equal documents compare equal whatever parser built
- * them. Shared by {@link ConnectorConfig} and {@link TransferParams}.
+ * them. Used by {@link TransferParams}; the engine normalizes configuration values the same way.
  */
 final class Values {
     private Values() {

@@ -1,10 +1,10 @@
 package io.kvconnect.api.scheduler;
 
+import io.kvconnect.api.Stability;
 import io.kvconnect.api.common.BlockHash;
-import io.kvconnect.api.common.Stability;
 
 /** Receives cached GPU blocks from {@link GPUBlockPoolView#forEachCachedBlock}. */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 @FunctionalInterface
 public interface CachedBlockConsumer {
     /**
@@ -12,7 +12,8 @@ public interface CachedBlockConsumer {
      *
      * @param blockId the GPU block id
      * @param hash the block's hash
-     * @param free whether no request holds the block (it may be evicted by the next allocation)
+     * @param free whether no request and no connector holds the block (it may be evicted by the next
+     *     allocation)
      */
     void accept(int blockId, BlockHash hash, boolean free);
 }

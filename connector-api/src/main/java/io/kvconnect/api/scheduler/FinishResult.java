@@ -1,17 +1,18 @@
 package io.kvconnect.api.scheduler;
 
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 import io.kvconnect.api.common.TransferParams;
 import java.util.Objects;
 
 /**
  * The answer of {@link SchedulerConnector#requestFinished}.
  *
- * @param delayFree whether the engine must keep the request's blocks until a worker reports the
- *     request in finished sends (a send or store is still reading them)
+ * @param delayFree whether the engine must keep the request's blocks until the workers report the
+ *     request in finished sends (every worker, or as many as {@code
+ *     SchedulerConnector.expectedFinishedCount()} names): a send or store is still reading them
  * @param params transfer parameters to attach to the request's final response; empty for none
  */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public record FinishResult(boolean delayFree, TransferParams params) {
     private static final FinishResult FREE_NOW = new FinishResult(false, TransferParams.empty());
 
@@ -20,12 +21,16 @@ public record FinishResult(boolean delayFree, TransferParams params) {
         Objects.requireNonNull(params, "params");
     }
 
-    /** Free the blocks now; no parameters. */
+    /** {@return the answer "free the blocks now", without parameters} */
     public static FinishResult freeNow() {
         return FREE_NOW;
     }
 
-    /** Keep the blocks until finished sending is reported; attach {@code params}. */
+    /**
+     * {@return the answer "keep the blocks until finished sending is reported"}
+     *
+     * @param params the transfer parameters to attach to the request's final response
+     */
     public static FinishResult delayFree(TransferParams params) {
         return new FinishResult(true, params);
     }

@@ -1,7 +1,7 @@
 package io.kvconnect.api.scheduler;
 
+import io.kvconnect.api.Stability;
 import io.kvconnect.api.common.BlockHash;
-import io.kvconnect.api.common.Stability;
 import java.util.Optional;
 
 /**
@@ -13,7 +13,8 @@ import java.util.Optional;
  * back references this connector took, never more: freeing a block the connector does not hold
  * throws and changes nothing. The engine's own reference counts therefore cannot be corrupted
  * through a view. References still held when the connector shuts down are returned by the engine
- * and reported as a leak.
+ * and reported as a leak. When a block id is valid and why a connector touches a finished
+ * request's last blocks in {@code requestFinished} is in {@code docs/connector-lifecycle.md}.
  *
  * <p><b>Limits.</b> A connector may {@link #touch} only blocks that are in use or cached, and may
  * hold at most a number of references the engine's operator sets (by default half the usable
@@ -26,12 +27,12 @@ import java.util.Optional;
  * reads or changes anything. A connector whose own thread learns that a block may be freed hands
  * that over to its next scheduler-side hook.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface GPUBlockPoolView {
-    /** Usable blocks in the pool (the null block excluded). */
+    /** {@return the number of usable blocks in the pool (the null block excluded)} */
     int numBlocks();
 
-    /** Blocks that no request or connector holds (cached free blocks included). */
+    /** {@return the number of blocks that no request or connector holds (cached free blocks included)} */
     int numFreeBlocks();
 
     /**
@@ -44,6 +45,7 @@ public interface GPUBlockPoolView {
      * engine's cap of references at once (engine key {@code connector_block_references}, by
      * default half the usable blocks), counting every reference it took and has not freed.
      *
+     * @param blockIds the blocks; an id named twice takes two references
      * @throws IllegalArgumentException if an id is out of range or the null block, or names a
      *     block that is free and not cached; then nothing is touched
      * @throws IllegalStateException if the references this connector would hold exceed the cap
@@ -53,8 +55,8 @@ public interface GPUBlockPoolView {
     void touch(int... blockIds);
 
     /**
-     * How many more references this connector may take with {@link #touch} now: the engine's cap
-     * less the references it holds. A connector that keeps blocks alive for its copies (a store in
+     * {@return how many more references this connector may take with {@link #touch} now} That is
+     * the engine's cap less the references it holds. A connector that keeps blocks alive for its copies (a store in
      * flight) checks it and leaves the rest of the work for a later step, when copies finished and
      * their references were freed, rather than have {@code touch} refuse it. Implementations
      * without a cap return {@link Integer#MAX_VALUE}.
@@ -69,21 +71,35 @@ public interface GPUBlockPoolView {
      * Gives back one reference per id taken earlier with {@link #touch} by this connector. A block
      * whose count reaches zero returns to the free queue (as most recently used), still cached.
      *
+     * @param blockIds the blocks; an id named twice gives back two references
      * @throws IllegalStateException if this connector holds fewer references on a block than the
      *     ids name, or if called off the engine thread; then nothing is freed
      */
     void free(int... blockIds);
 
     /**
-     * How many references this connector holds on {@code blockId}. The engine takes every
+     * {@return how many references this connector holds on {@code blockId}} The engine takes every
      * reference back from a connector that made no progress for its connector timeout while
      * nothing else ran (or that it disabled), so a connector that frees lazily checks this first.
+     *
+     * @param blockId a GPU block id
+     * @throws IllegalStateException if called off the engine thread
      */
     int heldReferences(int blockId);
 
-    /** The hash of {@code blockId} if it is cached (its content is a known full block). */
+    /**
+     * {@return the hash of {@code blockId} if it is cached (its content is a known full block)}
+     *
+     * @param blockId a GPU block id
+     * @throws IllegalStateException if called off the engine thread
+     */
     Optional<BlockHash> cachedHash(int blockId);
 
-    /** Visits every cached block in id order. */
+    /**
+     * Visits every cached block in id order.
+     *
+     * @param consumer called once per cached block, on this thread, before this method returns
+     * @throws IllegalStateException if called off the engine thread
+     */
     void forEachCachedBlock(CachedBlockConsumer consumer);
 }

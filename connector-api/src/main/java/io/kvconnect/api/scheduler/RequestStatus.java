@@ -1,9 +1,9 @@
 package io.kvconnect.api.scheduler;
 
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 
 /** Where a request is in the engine's life cycle. */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public enum RequestStatus {
     /** Queued, never scheduled (or promoted after an asynchronous load). */
     WAITING,
@@ -22,7 +22,7 @@ public enum RequestStatus {
     /** Finished: failed (for example a KV load failure under the {@code fail} policy). */
     FINISHED_ERROR;
 
-    /** Whether this status is one of the finished ones. */
+    /** {@return whether this status is one of the finished ones} */
     public boolean isFinished() {
         return ordinal() >= FINISHED_STOPPED.ordinal();
     }

@@ -1,9 +1,9 @@
 package io.kvconnect.api.scheduler;
 
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 
 /** The answer of {@link SchedulerConnector#resetCache}. */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public enum ResetResult {
     /** Everything the connector cached is gone. */
     RESET,

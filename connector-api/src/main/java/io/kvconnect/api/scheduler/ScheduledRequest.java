@@ -1,7 +1,7 @@
 package io.kvconnect.api.scheduler;
 
+import io.kvconnect.api.Stability;
 import io.kvconnect.api.common.BlockIds;
-import io.kvconnect.api.common.Stability;
 import java.util.Objects;
 
 /**
@@ -15,7 +15,7 @@ import java.util.Objects;
  * @param newBlockIds blocks allocated to it in this step; for {@link Kind#NEW} and {@link
  *     Kind#RESUMED} all of its blocks
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public record ScheduledRequest(RequestView request, Kind kind, int numScheduledTokens, int numComputedTokensBefore,
                                BlockIds newBlockIds) {
     /** Validates. */
@@ -29,7 +29,7 @@ public record ScheduledRequest(RequestView request, Kind kind, int numScheduledT
     }
 
     /** Why a request is in a step. */
-    @Stability(Stability.Level.STABLE)
+    @Stability(value = Stability.Level.STABLE, since = "0.1")
     public enum Kind {
         /** First time scheduled. */
         NEW,

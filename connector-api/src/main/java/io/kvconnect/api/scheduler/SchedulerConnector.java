@@ -1,12 +1,12 @@
 package io.kvconnect.api.scheduler;
 
+import io.kvconnect.api.Stability;
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.common.KvEvent;
-import io.kvconnect.api.common.Stability;
-import io.kvconnect.api.common.WorkerMetadata;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -39,12 +39,14 @@ import java.util.OptionalInt;
  *
  * <p>New methods are added as {@code default} methods only.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface SchedulerConnector {
 
     /**
      * Binds the read-only scheduler view. Called once, after construction and before the first
      * step. The view stays valid for the engine's lifetime. Default: ignored.
+     *
+     * @param state the engine's scheduler, read-only, with this connector's own pool view
      */
     default void bindSchedulerState(SchedulerState state) {
     }
@@ -58,14 +60,17 @@ public interface SchedulerConnector {
      * the reference engine's {@code set_xfer_handshake_metadata}. Must not block on I/O (serving
      * the metadata to peers belongs on the connector's own threads). Default: ignored.
      *
-     * @param byRank immutable; the values are of the connector's own worker-metadata type
+     * @param byRank every rank's value as its worker returned it (of the connector's own type);
+     *     immutable
      */
-    default void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+    default void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
     }
 
     /**
      * A request was added to the engine (called once per request id, before it is first
      * considered for scheduling). Default: nothing.
+     *
+     * @param request the new request
      */
     default void onNewRequest(RequestView request) {
     }
@@ -94,10 +99,15 @@ public interface SchedulerConnector {
      * Blocks were allocated for {@code request}.
      *
      * <p>Called right after a successful allocation of a waiting request. {@code blocks} are
-     * <em>all</em> blocks the request owns, laid out as {@code | local hit | external | new |}.
-     * For an asynchronous load this is called twice: first with {@code externalTokens} equal to the
-     * promised count (load into the blocks covering the external range), then, once the load has
-     * finished and the request is scheduled for compute, with {@code externalTokens == 0}. Decide
+     * <em>all</em> blocks the request owns (what {@code request.blockIds()} returns during this
+     * call), laid out as {@code | local hit | external | new |}: the first {@code localHitTokens /
+     * blockSize} blocks hold the local prefix hit, the external range, which a load fills, is
+     * blocks {@code [localHitTokens / blockSize, ceil((localHitTokens + externalTokens) /
+     * blockSize))}, and the rest are computed. For an asynchronous load this is called twice:
+     * first with {@code externalTokens} equal to the promised count (load into the blocks covering
+     * the external range), then, once the load has finished and the request is scheduled for
+     * compute, with {@code externalTokens == 0} and {@code localHitTokens == 0} (no lookup precedes
+     * that allocation). Decide
      * on loading from {@code externalTokens}, not from {@code blocks}: it may be less than {@link
      * #getNumNewMatchedTokens} offered, never more (the engine recomputes the last prompt token,
      * and a request whose earlier load failed may load again at most once, never from the block
@@ -108,8 +118,17 @@ public interface SchedulerConnector {
      * whether a copy into its blocks was already planned, so it keeps the blocks until the request
      * appears in finished receives. The connector must therefore still report it there (at once,
      * if it planned nothing), or the blocks stay held.
+     *
+     * @param request the request
+     * @param blocks every block the request owns, {@code | local hit | external | new |}; valid
+     *     during this call only (see {@code docs/connector-lifecycle.md})
+     * @param localHitTokens the local prefix hit this allocation took, in tokens (a multiple of the
+     *     block size): the value the last {@link #getNumNewMatchedTokens} for the request was given;
+     *     0 in the second call of an asynchronous load
+     * @param externalTokens the tokens to load into the external range, at most the offer; 0 for
+     *     none
      */
-    void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens);
+    void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens);
 
     /**
      * Builds this step's metadata for the workers. Called once per step after every scheduling
@@ -117,6 +136,7 @@ public interface SchedulerConnector {
      * modify {@code output}. The returned object is handed to every worker (see {@link
      * ConnectorMetadata} for why it must be immutable).
      *
+     * @param output the step's scheduling decisions
      * @return the metadata; {@link ConnectorMetadata#NONE} when there is nothing to say
      */
     ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output);
@@ -125,6 +145,8 @@ public interface SchedulerConnector {
      * The workers' aggregated output of a step. Called once per step after the workers finished,
      * before the engine acts on finished receives and sends (so a connector can release its own
      * state first). Default: ignored.
+     *
+     * @param output what the workers reported, aggregated over the workers
      */
     default void updateConnectorOutput(ConnectorOutput output) {
     }
@@ -134,8 +156,16 @@ public interface SchedulerConnector {
      * request that was ever added, before its blocks are freed — also for a request aborted while
      * its asynchronous load is in flight (the engine then keeps the blocks until the load reports).
      *
+     * <p>This is the last hook in which the request's blocks are certainly its own. Two ways keep
+     * them beyond it: {@link FinishResult#delayFree} keeps all of them until the workers report
+     * the request in finished sends (a send reading them); {@link GPUBlockPoolView#touch} on some
+     * of them here keeps those (a store of the last blocks, say) until the connector frees its
+     * references, while the engine frees the rest now. Otherwise the engine frees them as soon as
+     * this returns and they may belong to another request in the next step.
+     *
      * @param request the finished request (status is a finished one)
-     * @param blockIds the blocks the request owns
+     * @param blockIds the blocks the request owns, as {@code request.blockIds()} returns them
+     *     during this call
      * @return whether to delay freeing the blocks until the request appears in finished sends, and
      *     the transfer parameters for the response. Default: free now, no parameters.
      */
@@ -144,31 +174,33 @@ public interface SchedulerConnector {
     }
 
     /**
-     * KV events since the previous call, in order. Called once per step. Default: none.
+     * {@return the scheduler side's KV events since the previous call, in order} Called once per
+     * step. Default: none.
      */
     default List<KvEvent> takeEvents() {
         return List.of();
     }
 
     /**
-     * Scheduler-side stats since the previous call (then reset). Called once per step; merged with
-     * the workers' stats. Default: none.
+     * {@return the scheduler side's stats since the previous call (then reset)} Called once per
+     * step; merged with the workers' stats. Default: none.
      */
     default Optional<ConnectorStats> takeStats() {
         return Optional.empty();
     }
 
     /**
-     * Drops everything the connector has cached (operator's cache reset). Default: {@link
-     * ResetResult#NOT_SUPPORTED}.
+     * Drops everything the connector has cached (operator's cache reset).
+     *
+     * @return whether the cache is gone; default: {@link ResetResult#NOT_SUPPORTED}
      */
     default ResetResult resetCache() {
         return ResetResult.NOT_SUPPORTED;
     }
 
     /**
-     * How many worker reports complete one request's send or receive. Read once, after {@link
-     * #bindSchedulerState}. Empty means every worker must report (the tensor-parallel size). A
+     * {@return how many worker reports complete one request's send or receive} Read once, after
+     * {@link #bindSchedulerState}. Empty means every worker must report (the tensor-parallel size). A
      * connector whose transfers are reported by fewer workers returns that count.
      */
     default OptionalInt expectedFinishedCount() {
@@ -176,10 +208,10 @@ public interface SchedulerConnector {
     }
 
     /**
-     * Whether the connector has work in flight that needs the engine to keep stepping even with no
-     * request to compute: delayed frees, leases, stores still running. The engine keeps calling
-     * the hooks (and the workers' {@code getFinished}) while this is true, so leases expire and
-     * final stores complete without waiting for new traffic. Default: {@code false}.
+     * {@return whether the connector has work in flight that needs the engine to keep stepping
+     * even with no request to compute} Delayed frees, leases, stores still running: the engine
+     * keeps calling the hooks (and the workers' {@code reportStep}) while this is true, so leases
+     * expire and final stores complete without waiting for new traffic. Default: {@code false}.
      */
     default boolean hasPendingWork() {
         return false;

@@ -1,6 +1,6 @@
 package io.kvconnect.api.scheduler;
 
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 import java.util.List;
 import java.util.Set;
 
@@ -8,25 +8,30 @@ import java.util.Set;
  * The decisions of one scheduling step, handed to {@link SchedulerConnector#buildConnectorMetadata}.
  * Immutable; valid on the scheduler thread.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface SchedulerOutputView {
-    /** The step number. */
+    /** {@return the step number} */
     long step();
 
-    /** Requests computed in this step, in batch order. */
+    /** {@return requests computed in this step, in batch order} */
     List<ScheduledRequest> scheduledRequests();
 
     /**
-     * Requests preempted in this step. Their blocks are already back in the pool and may be
-     * reallocated in this very step: a connector must make its workers fence (finish or cancel)
-     * any copy still reading or writing those blocks in {@code WorkerConnector.handlePreemptions},
-     * which runs before the step's forward pass.
+     * {@return the requests preempted in this step} Their blocks are already back in the pool and
+     * may be reallocated in this very step: a connector must make its workers fence (finish or
+     * cancel) any copy still reading or writing those blocks in {@code
+     * WorkerConnector.handlePreemptions}, which runs before the step's forward pass.
      */
     Set<String> preemptedRequestIds();
 
-    /** Requests that finished since the previous step's output (including aborts). */
+    /**
+     * {@return the requests that finished since the previous step was scheduled} Whether they
+     * finished with a step's output, by an abort between steps or by a failure while this step was
+     * scheduled; each appears in exactly one step's set, and the workers get the same set in
+     * {@code WorkerConnector.reportStep}.
+     */
     Set<String> finishedRequestIds();
 
-    /** Sum of {@link ScheduledRequest#numScheduledTokens()} over the step. */
+    /** {@return sum of {@link ScheduledRequest#numScheduledTokens()} over the step} */
     int totalScheduledTokens();
 }

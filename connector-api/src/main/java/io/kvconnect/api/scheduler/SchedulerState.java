@@ -1,6 +1,6 @@
 package io.kvconnect.api.scheduler;
 
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 import java.util.List;
 import java.util.Optional;
 
@@ -9,31 +9,37 @@ import java.util.Optional;
  * SchedulerConnector#bindSchedulerState} so that a connector can plan ahead (prefetch for waiting
  * requests, keep blocks alive, evict what nobody will read).
  *
- * <p>Everything here is a view that hands out no engine object; nothing changes engine state except
- * {@link GPUBlockPoolView#touch}/{@link GPUBlockPoolView#free}, whose counts are kept per
- * connector. Scheduler thread only. The collections are immutable snapshots taken at each call.
+ * <p>Everything here is read-only: nothing changes engine state except {@link
+ * GPUBlockPoolView#touch}/{@link GPUBlockPoolView#free}, whose counts are kept per connector.
+ * Scheduler thread only. The request lists are unmodifiable views of the engine's queues, read
+ * live: they change as the engine schedules, so iterate them within one hook call and copy what
+ * must outlive it (the {@link RequestView}s in them stay valid as their class says).
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface SchedulerState {
-    /** Tokens per KV block. */
+    /** {@return the number of tokens per KV block} */
     int blockSize();
 
-    /** The number of the step being scheduled or last scheduled; starts at 0 and only grows. */
+    /** {@return the number of the step being scheduled or last scheduled; starts at 0 and only grows} */
     long step();
 
-    /** Whether the engine uses asynchronous scheduling. */
+    /** {@return whether the engine uses asynchronous scheduling} */
     boolean asyncScheduling();
 
-    /** Waiting requests (including those waiting for remote KV), in scheduling order. */
+    /** {@return the waiting requests (including those waiting for remote KV), in scheduling order} */
     List<RequestView> waitingRequests();
 
-    /** Running requests, in scheduling order. */
+    /** {@return the running requests, in scheduling order} */
     List<RequestView> runningRequests();
 
-    /** The request with this id, if the engine still knows it (a finished request whose blocks
-     *  are held for a delayed free is still known). */
+    /**
+     * {@return the request with this id, if the engine still knows it} A finished request whose
+     * blocks are held for a delayed free is still known.
+     *
+     * @param requestId a request id
+     */
     Optional<RequestView> findRequest(String requestId);
 
-    /** This connector's view of the GPU block pool. */
+    /** {@return this connector's view of the GPU block pool} */
     GPUBlockPoolView gpuBlockPool();
 }

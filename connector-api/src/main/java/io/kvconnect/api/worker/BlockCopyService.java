@@ -1,6 +1,6 @@
 package io.kvconnect.api.worker;
 
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 
 /**
  * Moves KV blocks between the worker's KV cache and host memory. Implemented by the engine for host
@@ -26,18 +26,21 @@ import io.kvconnect.api.common.Stability;
  * step (and may preempt or abort a request) while the workers run the current one; the current
  * step's loads into that request's blocks still run.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface BlockCopyService {
-    /** The layout of the KV cache this service copies from and to. */
+    /** {@return the layout of the KV cache this service copies from and to} */
     KvLayout layout();
 
     /**
-     * Allocates host memory of {@code slots} canonical blocks. The engine counts every open buffer
+     * Allocates host memory of {@code slots} canonical blocks ({@link KvLayout#bytesPerBlock()}
+     * bytes each). The engine counts every open buffer
      * of every worker against the host memory its operator granted connectors (engine key {@code
      * host_memory_budget}); closing a buffer gives its memory back. A connector allocates its
      * buffers in {@link WorkerConnector#registerKvCaches}, so a configuration asking for more than
      * the budget fails at the engine's start.
      *
+     * @param slots the number of slots, positive
+     * @return the buffer, owned by the caller until it closes it
      * @throws IllegalArgumentException if {@code slots <= 0}
      * @throws OutOfMemoryError if the memory cannot be had, or if the buffer would take the
      *     connectors' host buffers beyond the engine's budget (the message names the budget and
@@ -46,16 +49,26 @@ public interface BlockCopyService {
     HostBlockBuffer allocateHostBuffer(int slots);
 
     /**
-     * Copies KV-cache blocks {@code blockIds[i]} into {@code buffer} slots {@code slots[i]}.
+     * Copies KV-cache blocks {@code blockIds[i]} into {@code buffer} slots {@code slots[i]}
+     * (stores). The copy runs asynchronously; see the class comment for which blocks it may name.
      *
+     * @param blockIds the GPU blocks to read
+     * @param buffer a buffer this service allocated, open
+     * @param slots the slot each block is written to, as many as {@code blockIds}
+     * @return the copy's ticket
      * @throws IllegalArgumentException if the arrays differ in length, an id or slot is out of range,
      *     or the buffer is closed or not from this service
      */
     CopyTicket copyToHost(int[] blockIds, HostBlockBuffer buffer, int[] slots);
 
     /**
-     * Copies {@code buffer} slots {@code slots[i]} into KV-cache blocks {@code blockIds[i]}.
+     * Copies {@code buffer} slots {@code slots[i]} into KV-cache blocks {@code blockIds[i]}
+     * (loads). The copy runs asynchronously; see the class comment for which blocks it may name.
      *
+     * @param buffer a buffer this service allocated, open
+     * @param slots the slot each block is read from, as many as {@code blockIds}
+     * @param blockIds the GPU blocks to write
+     * @return the copy's ticket
      * @throws IllegalArgumentException as for {@link #copyToHost}
      */
     CopyTicket copyFromHost(HostBlockBuffer buffer, int[] slots, int[] blockIds);

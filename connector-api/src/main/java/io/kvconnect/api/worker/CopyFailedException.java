@@ -1,15 +1,17 @@
 package io.kvconnect.api.worker;
 
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 import java.io.Serial;
 
 /** A block copy failed; the blocks it names hold undefined content. */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public final class CopyFailedException extends Exception {
     @Serial
     private static final long serialVersionUID = 1L;
 
     /**
+     * Reports a failed copy.
+     *
      * @param message what failed
      * @param cause the underlying error, or null
      */

@@ -1,6 +1,6 @@
 package io.kvconnect.api.worker;
 
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 import java.time.Duration;
 import java.util.OptionalLong;
 
@@ -13,9 +13,9 @@ import java.util.OptionalLong;
  * alive (delayed free, a {@code GPUBlockPoolView} reference, or a preemption fence) for the
  * ticket's lifetime.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface CopyTicket {
-    /** Whether the copy has finished, successfully or not. Never blocks. */
+    /** {@return whether the copy has finished, successfully or not} Never blocks. */
     boolean isDone();
 
     /**
@@ -29,21 +29,22 @@ public interface CopyTicket {
     /**
      * Waits at most {@code timeout}.
      *
+     * @param timeout the longest wait
      * @return whether the copy finished in time
      * @throws CopyFailedException if it failed
      * @throws InterruptedException if interrupted while waiting
      */
     boolean await(Duration timeout) throws CopyFailedException, InterruptedException;
 
-    /** Whether the copy finished and failed. Never blocks. */
+    /** {@return whether the copy finished and failed} Never blocks. */
     boolean failed();
 
-    /** Bytes this copy moves. */
+    /** {@return the number of bytes this copy moves} */
     long bytes();
 
     /**
-     * How long the copy itself ran, in nanoseconds, not counting its wait behind earlier copies;
-     * for a connector's time-per-direction stats. Empty while it runs, after a failure, and when
+     * {@return how long the copy itself ran, in nanoseconds} Its wait behind earlier copies is not
+     * counted; for a connector's time-per-direction stats. Empty while it runs, after a failure, and when
      * the service does not measure it (the default). Never blocks.
      */
     default OptionalLong copyNanos() {

@@ -1,6 +1,6 @@
 package io.kvconnect.api.worker;
 
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -12,15 +12,20 @@ import java.lang.foreign.MemorySegment;
  * at shutdown and reports them as a leak. Reading or writing a slot while a {@link CopyTicket}
  * that uses it is not done gives undefined content.
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface HostBlockBuffer extends AutoCloseable {
-    /** Number of slots. */
+    /** {@return the number of slots} */
     int numSlots();
 
-    /** Bytes per slot. */
+    /** {@return the number of bytes of one slot} */
     long slotBytes();
 
-    /** The memory of slot {@code slot}, {@link #slotBytes()} long; valid until {@link #close()}. */
+    /**
+     * {@return the memory of slot {@code slot}, {@link #slotBytes()} long} Valid until {@link
+     * #close()}.
+     *
+     * @param slot a slot index, {@code 0 <= slot < numSlots()}
+     */
     MemorySegment slot(int slot);
 
     /** Frees the memory. Idempotent. */

@@ -1,7 +1,7 @@
 package io.kvconnect.api.worker;
 
+import io.kvconnect.api.Stability;
 import io.kvconnect.api.common.ModelShape;
-import io.kvconnect.api.common.Stability;
 import java.util.Objects;
 
 /**
@@ -10,18 +10,20 @@ import java.util.Objects;
  * <p>The canonical form of one block, used by every host buffer the {@link BlockCopyService}
  * fills, is {@link #bytesPerBlock()} bytes: for each layer in order, that layer's
  * {@link #bytesPerBlockPerLayer()} bytes, token-major (each token's K and V together, token 0
- * first). Two workers with equal layouts produce byte-identical blocks for equal content, so blocks can move between engines.
+ * first). Two workers with equal layouts produce byte-identical blocks for equal content, so
+ * blocks can move between engines.
  *
  * @param model the model's KV shape
  * @param tensorParallelRank this worker's rank
- * @param tensorParallelSize number of ranks; each holds {@code numKvHeads / size} heads
+ * @param tensorParallelSize number of ranks; each holds {@code numKvHeads / size} heads, at least
+ *     one
  * @param numBlocks blocks in this worker's cache, including the null block 0
  * @param blockSize tokens per block
  * @param bytesPerBlockPerLayer bytes of one block in one layer on this rank
  * @param layout how the cache is arranged
  * @param memory where it lives
  */
-@Stability(Stability.Level.EVOLVING)
+@Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public record KvLayout(
         ModelShape model,
         int tensorParallelRank,
@@ -45,12 +47,12 @@ public record KvLayout(
         }
     }
 
-    /** Number of layers. */
+    /** {@return the number of layers} */
     public int numLayers() {
         return model.numLayers();
     }
 
-    /** Bytes of one block across all layers: the size of one host-buffer slot. */
+    /** {@return the number of bytes of one block across all layers: the size of one host-buffer slot} */
     public long bytesPerBlock() {
         return bytesPerBlockPerLayer * model.numLayers();
     }

@@ -1,9 +1,9 @@
 package io.kvconnect.api.worker;
 
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 
 /** How a worker's KV cache is arranged in memory. */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public enum LayoutKind {
     /** One region per layer; a block's data for all layers is {@code numLayers} separate pieces. */
     PER_LAYER,

@@ -1,9 +1,9 @@
 package io.kvconnect.api.worker;
 
-import io.kvconnect.api.common.Stability;
+import io.kvconnect.api.Stability;
 
 /** Where a worker's KV cache lives. */
-@Stability(Stability.Level.STABLE)
+@Stability(value = Stability.Level.STABLE, since = "0.1")
 public enum MemoryKind {
     /** Off-heap host memory. */
     HOST,

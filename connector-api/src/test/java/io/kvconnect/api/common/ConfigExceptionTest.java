@@ -8,9 +8,9 @@ import org.junit.jupiter.api.Test;
 class ConfigExceptionTest {
     @Test
     void pathAndMessageFormat() {
-        var e = new ConfigException("connectors[0].config.capacity", "expected an integer");
-        assertEquals("connectors[0].config.capacity", e.path());
-        assertEquals("connectors[0].config.capacity: expected an integer", e.getMessage());
+        var e = new ConfigException("config.connector.config.capacity", "expected an integer");
+        assertEquals("config.connector.config.capacity", e.path());
+        assertEquals("config.connector.config.capacity: expected an integer", e.getMessage());
     }
 
     @Test

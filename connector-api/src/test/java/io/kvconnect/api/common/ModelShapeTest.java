@@ -2,6 +2,7 @@ package io.kvconnect.api.common;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -29,5 +30,11 @@ class ModelShapeTest {
         assertThrows(IllegalArgumentException.class, () -> new ModelShape("m", 32, 8, -1, DType.FP16));
         assertThrows(NullPointerException.class, () -> new ModelShape(null, 32, 8, 128, DType.FP16));
         assertThrows(NullPointerException.class, () -> new ModelShape("m", 32, 8, 128, null));
+    }
+
+    @Test
+    void modelShapeMessageShowsTheGivenValues() {
+        var e = assertThrows(IllegalArgumentException.class, () -> new ModelShape("llama", 32, -1, 128, DType.FP16));
+        assertTrue(e.getMessage().contains("kv_heads=-1"), e.getMessage());
     }
 }

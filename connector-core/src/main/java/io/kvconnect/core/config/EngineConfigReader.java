@@ -157,7 +157,7 @@ public final class EngineConfigReader {
         if (tree == null) {
             throw new ConfigException(ROOT, source + " is empty; expected a JSON object");
         }
-        return fromTree(ConnectorConfig.of(ROOT, tree), physicalMemory);
+        return fromTree(JsonConnectorConfig.of(ROOT, tree), physicalMemory);
     }
 
     private static EngineConfig fromTree(ConnectorConfig c, OptionalLong physicalMemory) {
@@ -217,7 +217,7 @@ public final class EngineConfigReader {
     private static SchedulerConfig scheduler(ConnectorConfig c) {
         boolean async = c.getBoolean("async_scheduling", false);
         LoadFailurePolicy policy = c.getEnum("load_failure_policy", LoadFailurePolicy.class, LoadFailurePolicy.FAIL);
-        ConnectorConfig s = c.getObject("scheduler").orElseGet(() -> ConnectorConfig.empty(c.fieldPath("scheduler")));
+        ConnectorConfig s = c.getObjectOrEmpty("scheduler");
         s.requireOnlyKeys("max_batched_tokens", "max_running_requests", "long_prefill_chunk", "policy");
         return new SchedulerConfig(
                 s.getInt("max_batched_tokens", 2048, 1, 1 << 20),
@@ -240,7 +240,7 @@ public final class EngineConfigReader {
     }
 
     private static ModelCost cost(ConnectorConfig c) {
-        ConnectorConfig m = c.getObject("cost").orElseGet(() -> ConnectorConfig.empty(c.fieldPath("cost")));
+        ConnectorConfig m = c.getObjectOrEmpty("cost");
         m.requireOnlyKeys("prefill_tokens_per_s", "decode_step_ms", "decode_request_ms", "context_token_ns");
         ModelCost d = ModelCost.defaults();
         return new ModelCost(
@@ -306,7 +306,7 @@ public final class EngineConfigReader {
         ConnectorConfig e = entry.get();
         e.requireOnlyKeys("name", "config");
         String name = e.requireString("name");
-        ConnectorConfig own = e.getObject("config").orElseGet(() -> ConnectorConfig.empty(e.fieldPath("config")));
+        ConnectorConfig own = e.getObjectOrEmpty("config");
         return Optional.of(new ConnectorEntry(name, own, e.path()));
     }
 }

@@ -1,9 +1,9 @@
 package io.kvconnect.core.exec;
 
-import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
-import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.memory.CopyFaults;
@@ -123,8 +123,8 @@ public final class Executor implements AutoCloseable {
      * The worker-side connectors' handshake metadata by rank (ranks without any are absent),
      * gathered after every worker registered its KV cache.
      */
-    public Map<Integer, WorkerMetadata> handshakeMetadata() {
-        Map<Integer, WorkerMetadata> byRank = new java.util.TreeMap<>();
+    public Map<Integer, HandshakeMetadata> handshakeMetadata() {
+        Map<Integer, HandshakeMetadata> byRank = new java.util.TreeMap<>();
         for (int rank = 0; rank < workers.size(); rank++) {
             int r = rank;
             workers.get(rank).handshakeMetadata().ifPresent(m -> byRank.put(r, m));
@@ -177,15 +177,15 @@ public final class Executor implements AutoCloseable {
                                 + STUCK_AFTER_TIMEOUTS * timer.timeoutNanos() / 1_000_000 + " ms"));
             }
         }
-        List<ConnectorOutput> perRank = new ArrayList<>(results.size());
+        List<WorkerStepReport> perRank = new ArrayList<>(results.size());
         List<KvMismatch> mismatches = new ArrayList<>();
         List<HookFailure> failures = new ArrayList<>();
         Map<String, MismatchCounts> mismatchCounts = new LinkedHashMap<>();
         long compute = 0;
         boolean anyConnector = false;
         for (WorkerStepResult r : results) {
-            perRank.add(r.connectorOutput());
-            anyConnector |= r.connectorOutput() != null;
+            perRank.add(r.connectorReport());
+            anyConnector |= r.connectorReport() != null;
             mismatches.addAll(r.mismatches());
             r.mismatchCounts().forEach((id, n) -> mismatchCounts.merge(id, n, MismatchCounts::plus));
             failures.addAll(r.hookFailures());

@@ -1,11 +1,11 @@
 package io.kvconnect.core.exec;
 
-import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.WorkerMetadata;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.logging.RateLimitedLog;
+import io.kvconnect.core.sched.FinishedTransfers;
 import io.kvconnect.core.sched.WorkerReports;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -20,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Folds the {@link ConnectorOutput}s that the workers of one engine step reported into the
+ * Folds the {@link WorkerStepReport}s that the workers of one engine step returned into the
  * {@link WorkerReports} the scheduler applies (the executor-side half of vLLM's {@code
  * KVOutputAggregator}): the union of failed-load blocks, stats and worker metadata aggregated in
  * rank order, KV events each once. Each rank's finished sends and receives are passed on as
@@ -72,12 +72,12 @@ public final class KvOutputAggregator {
      * <p>Never throws because of what a connector reported or how its {@code aggregate} behaved:
      * such problems are logged and counted in {@link #aggregateFailures()}.
      *
-     * @param perRank one entry per worker, indexed by rank; {@code null} where that worker produced
-     *     no output this step (its hooks failed), which contributes nothing
+     * @param perRank one entry per worker, indexed by rank; {@code null} where that worker has no
+     *     connector, which contributes nothing
      * @return the folded reports, with one entry of finished transfers per rank
      * @throws IllegalArgumentException if the list does not have one entry per worker (an engine bug)
      */
-    public WorkerReports aggregate(List<ConnectorOutput> perRank) {
+    public WorkerReports aggregate(List<WorkerStepReport> perRank) {
         Objects.requireNonNull(perRank, "perRank");
         // Once a step: summaries of lines held back in an interval that is over.
         log.flushDue();
@@ -90,7 +90,7 @@ public final class KvOutputAggregator {
         // A set keeps first-appearance order and drops the copies of one logical event that every
         // rank reports (a worker-side store visible to all TP ranks, say).
         Set<KvEvent> events = new LinkedHashSet<>();
-        for (ConnectorOutput out : perRank) {
+        for (WorkerStepReport out : perRank) {
             if (out == null) {
                 finished.add(FinishedTransfers.NONE);
                 continue;
@@ -98,11 +98,11 @@ public final class KvOutputAggregator {
             finished.add(out.finishedSending().isEmpty() && out.finishedReceiving().isEmpty() ? FinishedTransfers.NONE
                     : new FinishedTransfers(out.finishedSending(), out.finishedReceiving()));
             invalid.addAll(out.invalidBlockIds());
-            events.addAll(out.workerEvents());
+            events.addAll(out.events());
         }
-        Optional<ConnectorStats> stats = fold(perRank, ConnectorOutput::stats, ConnectorStats::aggregate, "stats");
+        Optional<ConnectorStats> stats = fold(perRank, WorkerStepReport::stats, ConnectorStats::aggregate, "stats");
         Optional<WorkerMetadata> metadata =
-                fold(perRank, ConnectorOutput::workerMetadata, WorkerMetadata::aggregate, "worker metadata");
+                fold(perRank, WorkerStepReport::workerMetadata, WorkerMetadata::aggregate, "worker metadata");
         return new WorkerReports(finished, invalid, stats, List.copyOf(events), metadata);
     }
 
@@ -116,11 +116,11 @@ public final class KvOutputAggregator {
      * throw (or a null result) the accumulator so far is kept and the failing rank's value skipped,
      * because losing one rank's telemetry is better than losing the step.
      */
-    private <T> Optional<T> fold(List<ConnectorOutput> perRank, Function<ConnectorOutput, Optional<T>> part,
+    private <T> Optional<T> fold(List<WorkerStepReport> perRank, Function<WorkerStepReport, Optional<T>> part,
                                  BinaryOperator<T> combine, String what) {
         T acc = null;
         for (int rank = 0; rank < perRank.size(); rank++) {
-            ConnectorOutput out = perRank.get(rank);
+            WorkerStepReport out = perRank.get(rank);
             T next = out == null ? null : part.apply(out).orElse(null);
             if (next == null) {
                 continue;

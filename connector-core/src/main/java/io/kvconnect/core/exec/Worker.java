@@ -1,12 +1,9 @@
 package io.kvconnect.core.exec;
 
 import io.kvconnect.api.common.ConnectorMetadata;
-import io.kvconnect.api.common.ConnectorOutput;
-import io.kvconnect.api.common.ConnectorStats;
-import io.kvconnect.api.common.KvEvent;
-import io.kvconnect.api.common.WorkerMetadata;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.memory.EngineBlockCopyService;
 import io.kvconnect.core.memory.KvMemory;
 import io.kvconnect.core.model.ModelRunner;
@@ -64,7 +61,7 @@ final class Worker implements AutoCloseable {
      */
     private final Map<String, int[]> pendingAsyncLoads = new HashMap<>();
     /** The connector's handshake metadata, set on the worker thread by {@link #register()}. */
-    private volatile Optional<WorkerMetadata> handshake = Optional.empty();
+    private volatile Optional<HandshakeMetadata> handshake = Optional.empty();
 
     Worker(int rank, KvMemory memory, EngineBlockCopyService copies, WorkerConnector connector, AllReduce allReduce,
            boolean verify, double eosRate, String connectorName, HookTimer timer) {
@@ -93,7 +90,7 @@ final class Worker implements AutoCloseable {
             List<HookFailure> failures = new ArrayList<>();
             hook(failures, ConnectorHook.REGISTER_KV_CACHES, () -> connector.registerKvCaches(memory.layout(), copies));
             if (failures.isEmpty()) {
-                Optional<WorkerMetadata> meta = call(failures, ConnectorHook.HANDSHAKE_METADATA, connector::handshakeMetadata);
+                Optional<HandshakeMetadata> meta = call(failures, ConnectorHook.HANDSHAKE_METADATA, connector::handshakeMetadata);
                 if (meta != null) {
                     handshake = meta;
                 }
@@ -103,7 +100,7 @@ final class Worker implements AutoCloseable {
     }
 
     /** The connector's handshake metadata; valid once {@link #register()} completed. */
-    Optional<WorkerMetadata> handshakeMetadata() {
+    Optional<HandshakeMetadata> handshakeMetadata() {
         return handshake;
     }
 
@@ -175,36 +172,35 @@ final class Worker implements AutoCloseable {
         } else {
             runner.beginStep(out);
         }
-        ConnectorOutput co = connector == null ? null : connectorOutput(out.finishedRequestIds(), failures, unloaded);
-        return new WorkerStepResult(rank, sampled, co, failures, runner.takeMismatches(),
+        WorkerStepReport report = connector == null ? null : report(out.finishedRequestIds(), failures, unloaded);
+        return new WorkerStepResult(rank, sampled, report, failures, runner.takeMismatches(),
                 runner.takeMismatchCounts(), computeNanos);
     }
 
-    private ConnectorOutput connectorOutput(Set<String> finished, List<HookFailure> failures, Set<Integer> unloaded) {
-        FinishedTransfers ft = call(failures, ConnectorHook.GET_FINISHED, () -> connector.getFinished(finished));
-        if (ft != null) {
-            checkAsynchronousLoads(ft.receiving(), unloaded);
+    /**
+     * The connector's report of the step, with the engine's own finding of blocks a load did not
+     * fill joined to its failed-load blocks. A report that names a contained failure is recorded as
+     * a failure of {@code reportStep} (so the step's loads fail) and its parts are kept; a call that
+     * throws, returns null or overruns loses the report.
+     */
+    private WorkerStepReport report(Set<String> finished, List<HookFailure> failures, Set<Integer> unloaded) {
+        WorkerStepReport report = call(failures, ConnectorHook.REPORT_STEP, () -> connector.reportStep(finished));
+        if (report != null) {
+            report.failure().ifPresent(e -> reportedFailure(failures, e));
+            checkAsynchronousLoads(report.finishedReceiving(), unloaded);
         }
-        Set<Integer> invalid = call(failures, ConnectorHook.GET_BLOCK_IDS_WITH_LOAD_ERRORS, connector::getBlockIdsWithLoadErrors);
-        if (!unloaded.isEmpty()) {
-            // The engine's own finding joins the connector's report: handled the same way.
-            Set<Integer> all = new HashSet<>(unloaded);
-            if (invalid != null) {
-                all.addAll(invalid);
-            }
-            invalid = all;
-        }
-        Optional<ConnectorStats> stats = call(failures, ConnectorHook.TAKE_STATS, connector::takeStats);
-        List<KvEvent> events = call(failures, ConnectorHook.TAKE_EVENTS, connector::takeEvents);
-        Optional<WorkerMetadata> meta = call(failures, ConnectorHook.BUILD_WORKER_METADATA, connector::buildWorkerMetadata);
         hook(failures, ConnectorHook.CLEAR_CONNECTOR_METADATA, connector::clearConnectorMetadata);
-        return new ConnectorOutput(
-                ft == null ? Set.of() : ft.sending(),
-                ft == null ? Set.of() : ft.receiving(),
-                invalid == null ? Set.of() : invalid,
-                stats == null ? Optional.empty() : stats,
-                events == null ? List.of() : events,
-                meta == null ? Optional.empty() : meta);
+        if (unloaded.isEmpty()) {
+            return report == null ? WorkerStepReport.EMPTY : report;
+        }
+        // The engine's own finding joins the connector's report: handled the same way.
+        if (report == null) {
+            report = WorkerStepReport.EMPTY;
+        }
+        Set<Integer> invalid = new HashSet<>(unloaded);
+        invalid.addAll(report.invalidBlockIds());
+        return new WorkerStepReport(report.finishedSending(), report.finishedReceiving(), invalid, report.stats(),
+                report.events(), report.workerMetadata(), report.failure());
     }
 
     private void hook(List<HookFailure> failures, ConnectorHook hook, Runnable call) {
@@ -239,6 +235,17 @@ final class Worker implements AutoCloseable {
 
     private boolean exitSite() {
         return site != null && site.exit();
+    }
+
+    /** A failure the connector contained and named in its report: recorded like a throw of {@code reportStep}. */
+    private void reportedFailure(List<HookFailure> failures, Throwable e) {
+        if (e instanceof OutOfMemoryError oom) {
+            throw new ConnectorFatalError(connectorName, ConnectorHook.REPORT_STEP.toString(), "worker " + rank, oom);
+        }
+        RateLimitedLog.forLogger(LOG).error(ConnectorHook.REPORT_STEP.failureLogKind(),
+                "Worker {}: connector's step report names a failure; the engine keeps the report and treats the "
+                + "step's loads as failed", rank, e);
+        failures.add(new HookFailure(rank, ConnectorHook.REPORT_STEP, e));
     }
 
     private void failed(List<HookFailure> failures, ConnectorHook hook, Throwable e) {

@@ -1,6 +1,6 @@
 package io.kvconnect.core.exec;
 
-import io.kvconnect.api.common.ConnectorOutput;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.model.KvMismatch;
 import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.HookFailure;
@@ -12,14 +12,15 @@ import java.util.Map;
  *
  * @param rank the worker
  * @param sampledTokens tokens sampled (every rank samples the same, from the all-reduced digests)
- * @param connectorOutput this worker's connector output, or {@code null} without a connector
+ * @param connectorReport this worker's connector report, with the blocks the engine found a load did
+ *     not fill among its failed-load blocks; {@code null} without a connector
  * @param hookFailures connector hooks that threw
  * @param mismatches KV verification mismatches found in this step (at most 100)
  * @param mismatchCounts every KV verification mismatch of this step, counted per request
  * @param computeNanos wall time covered by the modelled compute cost: the simulated model compute
  *     and the wait that lets the copy stream use the rest of the modelled compute window
  */
-record WorkerStepResult(int rank, Map<String, Integer> sampledTokens, ConnectorOutput connectorOutput,
+record WorkerStepResult(int rank, Map<String, Integer> sampledTokens, WorkerStepReport connectorReport,
                         List<HookFailure> hookFailures, List<KvMismatch> mismatches,
                         Map<String, MismatchCounts> mismatchCounts,
                         long computeNanos) {

@@ -19,7 +19,7 @@ import org.slf4j.helpers.MessageFormatter;
  * 60 s"}).
  *
  * <p>Use it wherever a plugin or a peer decides how often the engine logs: once per request id a
- * connector reports, once per rank per step. A connector whose {@code getFinished} returned 100,000
+ * connector reports, once per rank per step. A connector whose {@code reportStep} named 100,000
  * unknown ids made the engine write 100,000 warnings in one step; through a limiter it writes ten
  * and, once the interval is over, one line with the count of the others. Only lines are dropped:
  * callers keep counting every event in their own counters (the engine's stats), so a count is never

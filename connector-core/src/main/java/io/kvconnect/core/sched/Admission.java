@@ -123,7 +123,7 @@ final class Admission {
         if (external > 0) {
             transfers.grantLoad(id, hit.tokens(), external);
         }
-        if (connector.attached() && !connector.updateStateAfterAlloc(r, kv.blocks(id), external)) {
+        if (connector.attached() && !connector.updateStateAfterAlloc(r, kv.blocks(id), hit.tokens(), external)) {
             if (async) {
                 // The connector may already have planned the load; keep the blocks until the
                 // workers report it, like an abort during a transfer.

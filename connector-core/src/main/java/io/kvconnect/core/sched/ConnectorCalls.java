@@ -5,7 +5,7 @@ import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
-import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestView;
@@ -93,7 +93,7 @@ final class ConnectorCalls {
         guard.run(ConnectorHook.BIND_SCHEDULER_STATE, () -> connector.bindSchedulerState(state));
     }
 
-    void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+    void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
         guard.run(ConnectorHook.SET_HANDSHAKE_METADATA, () -> connector.setHandshakeMetadata(byRank));
     }
 
@@ -115,9 +115,9 @@ final class ConnectorCalls {
     }
 
     /** {@code false} if the call failed. */
-    boolean updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+    boolean updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         return guard.run(ConnectorHook.UPDATE_STATE_AFTER_ALLOC,
-                () -> connector.updateStateAfterAlloc(request, blocks, externalTokens));
+                () -> connector.updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens));
     }
 
     /** {@code null} if the call failed. */

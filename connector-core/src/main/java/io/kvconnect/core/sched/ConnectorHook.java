@@ -2,10 +2,9 @@ package io.kvconnect.core.sched;
 
 /**
  * Every connector hook the engine calls, on the scheduler side ({@code SchedulerConnector}) and on
- * the worker side ({@code WorkerConnector}); {@code takeStats}, {@code takeEvents} and {@code
- * shutdown} exist on both. The engine names a hook by its constant, never by a string, so the
- * name in a failure's reason, a log line or a fatal error is always the API method's name ({@link
- * #toString()}).
+ * the worker side ({@code WorkerConnector}); {@code shutdown} exists on both. The engine names a
+ * hook by its constant, never by a string, so the name in a failure's reason, a log line or a fatal
+ * error is always the API method's name ({@link #toString()}).
  *
  * <p>A hook knows whether its failure may have left a step's loads incomplete ({@link
  * #affectsLoads()}): the scheduler then fails every request that loaded in that step, since its
@@ -23,10 +22,10 @@ public enum ConnectorHook {
     UPDATE_CONNECTOR_OUTPUT("updateConnectorOutput", false),
     REQUEST_FINISHED("requestFinished", false),
     HAS_PENDING_WORK("hasPendingWork", false),
-
-    // ---- both sides
     TAKE_EVENTS("takeEvents", false),
     TAKE_STATS("takeStats", false),
+
+    // ---- both sides
     SHUTDOWN("shutdown", false),
 
     // ---- worker side, in the order of a step
@@ -38,9 +37,7 @@ public enum ConnectorHook {
     WAIT_FOR_LAYER_LOAD("waitForLayerLoad", true),
     SAVE_KV_LAYER("saveKvLayer", false),
     WAIT_FOR_SAVE("waitForSave", false),
-    GET_FINISHED("getFinished", false),
-    GET_BLOCK_IDS_WITH_LOAD_ERRORS("getBlockIdsWithLoadErrors", true),
-    BUILD_WORKER_METADATA("buildWorkerMetadata", false),
+    REPORT_STEP("reportStep", true),
     CLEAR_CONNECTOR_METADATA("clearConnectorMetadata", false);
 
     private final String methodName;
@@ -58,7 +55,7 @@ public enum ConnectorHook {
      * Whether a failure of this hook may have left the step's loads incomplete: the worker side
      * did not learn of them ({@code handlePreemptions}, {@code bindConnectorMetadata}), did not
      * start or finish them ({@code startLoadKv}, {@code waitForLayerLoad}), or could not report
-     * which failed ({@code getBlockIdsWithLoadErrors}).
+     * which failed ({@code reportStep}, whose report carries the step's load errors).
      */
     public boolean affectsLoads() {
         return affectsLoads;

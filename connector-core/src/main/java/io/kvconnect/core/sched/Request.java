@@ -1,10 +1,12 @@
 package io.kvconnect.core.sched;
 
 import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.core.kv.BlockHasher;
+import io.kvconnect.core.kv.KvCacheManager;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -41,6 +43,8 @@ public final class Request implements RequestView {
     private final TransferParams transferParams;
     private final Optional<String> cacheSalt;
     private final BlockHasher hasher;
+    /** Where the request's blocks are: the view reads them live, never a copy kept here. */
+    private final KvCacheManager blocks;
     private final List<BlockHash> hashes = new ArrayList<>();
     private int[] tokens;
     private int numTokens;
@@ -73,8 +77,11 @@ public final class Request implements RequestView {
     /** The first block index of a failed load: no external load may cover it again. */
     int noLoadFromBlock = Integer.MAX_VALUE;
 
+    /**
+     * @param blocks the KV-cache manager that holds the request's blocks, which its view reads live
+     */
     Request(String id, int[] prompt, int maxTokens, int priority, long arrivalOrder, TransferParams params,
-            Optional<String> cacheSalt, BlockHasher hasher) {
+            Optional<String> cacheSalt, BlockHasher hasher, KvCacheManager blocks) {
         this.id = Objects.requireNonNull(id, "id");
         if (prompt.length == 0) {
             throw new IllegalArgumentException("request " + id + " has an empty prompt");
@@ -90,6 +97,7 @@ public final class Request implements RequestView {
         this.transferParams = Objects.requireNonNull(params, "params");
         this.cacheSalt = Objects.requireNonNull(cacheSalt, "cacheSalt");
         this.hasher = hasher;
+        this.blocks = Objects.requireNonNull(blocks, "blocks");
         this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(maxTokens, 1 << 16));
         this.numTokens = prompt.length;
         extendHashes();
@@ -155,6 +163,21 @@ public final class Request implements RequestView {
     @Override
     public BlockHash blockHash(int index) {
         return hashes.get(index);
+    }
+
+    @Override
+    public BlockIds blockIds() {
+        return blocks.blocks(id);
+    }
+
+    @Override
+    public int numBlocks() {
+        return blocks.numBlocks(id);
+    }
+
+    @Override
+    public int blockId(int index) {
+        return blocks.blockAt(id, index);
     }
 
     @Override

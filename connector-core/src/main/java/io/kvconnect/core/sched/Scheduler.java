@@ -1,7 +1,7 @@
 package io.kvconnect.core.sched;
 
 import io.kvconnect.api.common.TransferParams;
-import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.core.kv.BlockHasher;
@@ -142,7 +142,7 @@ public final class Scheduler {
      * Hands the workers' handshake metadata to the connector, once, before the first step. A
      * throwing hook is contained like any other.
      */
-    public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+    public void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
         if (connector.attached()) {
             connector.setHandshakeMetadata(byRank);
         }
@@ -165,7 +165,7 @@ public final class Scheduler {
         if (queues.contains(id)) {
             throw new IllegalArgumentException("request id '" + id + "' is already in use");
         }
-        Request r = new Request(id, prompt, maxTokens, priority, arrivals++, params, cacheSalt, hasher);
+        Request r = new Request(id, prompt, maxTokens, priority, arrivals++, params, cacheSalt, hasher, kv);
         // A request that cannot fit even alone would wait (or preempt itself) forever: refuse it now.
         int blockSize = pool.blockSize();
         long needed = ((long) prompt.length + maxTokens + blockSize - 1) / blockSize;

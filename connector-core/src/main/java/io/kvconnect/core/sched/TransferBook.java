@@ -1,6 +1,5 @@
 package io.kvconnect.core.sched;
 
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.core.kv.GrantLedger;
 import io.kvconnect.core.kv.KvCacheManager;
 import io.kvconnect.core.logging.RateLimitedLog;

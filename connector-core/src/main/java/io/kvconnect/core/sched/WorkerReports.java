@@ -3,7 +3,6 @@ package io.kvconnect.core.sched;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.WorkerMetadata;
-import io.kvconnect.api.worker.FinishedTransfers;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;

@@ -81,7 +81,7 @@ class AbortLifecycleTest {
             assertTrue(engine.scheduler().view().kvCacheManager().owns("b"), "blocks freed while a load writes them");
             int held = stepUntil(engine, () -> engine.scheduler().view().findRequest("b").isEmpty(), "b's blocks freed");
             assertTrue(held >= 1, "blocks freed before the load reported");
-            assertEquals(workers, connector.calls("getFinished.receiving", "b").size(), "the load reported");
+            assertEquals(workers, connector.calls("reportStep.receiving", "b").size(), "the load reported");
             assertTrue(engine.metrics().outputs().get("b").length == 0, "an aborted load produced tokens");
             drain(engine);
             assertEquals(1, connector.count("requestFinished", "b"));
@@ -141,7 +141,7 @@ class AbortLifecycleTest {
             engine.abort("b");
             assertTrue(engine.scheduler().view().heldForSending().contains("b"), "aborted request's free not delayed");
             drain(engine);
-            assertEquals(1, connector.calls("getFinished.sending", "b").size() / workers);
+            assertEquals(1, connector.calls("reportStep.sending", "b").size() / workers);
             assertClean(engine, connector, List.of("b"), true);
         }
     }
@@ -159,13 +159,13 @@ class AbortLifecycleTest {
         try (Engine engine = ConnectorTestSupport.engine(setup(64, 2, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", p, 4);
             engine.addRequest("b", p, 4);
-            stepUntil(engine, () -> connector.calls("getFinished.receiving", "b").size() == 1, "rank 0 reported");
+            stepUntil(engine, () -> connector.calls("reportStep.receiving", "b").size() == 1, "rank 0 reported");
             engine.step();
-            assertEquals(1, connector.calls("getFinished.receiving", "b").size(), "rank 1 reported too early");
+            assertEquals(1, connector.calls("reportStep.receiving", "b").size(), "rank 1 reported too early");
             engine.abort("b");
             assertTrue(engine.scheduler().view().heldForReceiving().contains("b"));
             drain(engine);
-            assertEquals(2, connector.calls("getFinished.receiving", "b").size());
+            assertEquals(2, connector.calls("reportStep.receiving", "b").size());
             assertClean(engine, connector, List.of("seed", "b"), true);
         }
     }
@@ -181,7 +181,7 @@ class AbortLifecycleTest {
             engine.addRequest("b", prompt(39, 9), 4);
             engine.abort("b");
             drain(engine);
-            assertEquals(2, connector.calls("getFinished.sending", "b").size());
+            assertEquals(2, connector.calls("reportStep.sending", "b").size());
             assertClean(engine, connector, List.of("b"), true);
         }
     }

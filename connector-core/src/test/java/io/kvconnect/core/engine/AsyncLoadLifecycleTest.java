@@ -81,10 +81,10 @@ class AsyncLoadLifecycleTest {
             assertEquals(List.of("onNewRequest", "getNumNewMatchedTokens", "updateStateAfterAlloc=16",
                     "updateConnectorOutput.received", "updateStateAfterAlloc=0", "requestFinished"), order);
             long loadStarted = connector.calls("startLoadKv", "b").getFirst().seq();
-            for (Call reported : connector.calls("getFinished.receiving", "b")) {
+            for (Call reported : connector.calls("reportStep.receiving", "b")) {
                 assertTrue(reported.seq() > loadStarted, "received reported before the load started");
             }
-            assertEquals(workers, connector.calls("getFinished.receiving", "b").size(), "one report per rank");
+            assertEquals(workers, connector.calls("reportStep.receiving", "b").size(), "one report per rank");
             assertClean(engine, connector, List.of("seed", "b"), true);
         }
     }

@@ -80,7 +80,7 @@ class ConnectorDisableTest {
     void aThrowingWorkerHookThatConcernsNoLoadIsCountedAndDisablesTheConnector(int workers, boolean async)
             throws Exception {
         HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
-                .throwing(TestConnectorConfig.ThrowSpec.workerOnce("getFinished", null)).build());
+                .throwing(TestConnectorConfig.ThrowSpec.workerOnce("reportStep", null)).build());
         Map<String, int[]> outputs;
         try (Engine engine = ConnectorTestSupport.engine(disabling(24, workers, async), connector)) {
             outputs = ConnectorTestSupport.multiTurn(engine, 3, 3, 5);

@@ -18,7 +18,7 @@ import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.scheduler.SchedulerState;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
@@ -159,7 +159,8 @@ class ConnectorWatchdogTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
             if (!touched) {
                 pool.touch(blocks.get(0));
                 touched = true;
@@ -191,8 +192,8 @@ class ConnectorWatchdogTest {
         }
 
         @Override
-        public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-            return FinishedTransfers.NONE;
+        public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+            return WorkerStepReport.EMPTY;
         }
     }
 }

@@ -164,7 +164,7 @@ class CopyFaultsWithConnectorTest {
                     assertTrue(engine.scheduler().view().kvCacheManager().owns("b"), "blocks of a loading request not held");
                 }
                 assertTrue(connector.count("loadStalled", "b") > 0, "the connector never saw the load stalled");
-                assertEquals(0, connector.count("getFinished.receiving", "b"), "reported received while stalled");
+                assertEquals(0, connector.count("reportStep.receiving", "b"), "reported received while stalled");
             } finally {
                 // Also when an assertion failed: closing the engine waits for the copy streams.
                 faults.release.countDown();
@@ -173,7 +173,7 @@ class CopyFaultsWithConnectorTest {
             assertArrayEquals(engine.metrics().outputs().get("seed"), engine.metrics().outputs().get("b"));
             assertEquals(1, engine.scheduler().stats().connectorAsyncLoads());
             assertEquals(0, engine.scheduler().stats().loadFailures());
-            assertEquals(workers, connector.count("getFinished.receiving", "b"), "one report per rank");
+            assertEquals(workers, connector.count("reportStep.receiving", "b"), "one report per rank");
             assertClean(engine, connector, List.of("seed", "b"), true);
         }
     }

@@ -16,7 +16,7 @@ import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
 import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
@@ -47,7 +47,8 @@ class CopyGrantsTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
         }
 
         @Override
@@ -119,8 +120,8 @@ class CopyGrantsTest {
         }
 
         @Override
-        public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-            return FinishedTransfers.NONE;
+        public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+            return WorkerStepReport.EMPTY;
         }
 
         @Override
@@ -173,7 +174,8 @@ class CopyGrantsTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
         }
 
         @Override
@@ -197,8 +199,9 @@ class CopyGrantsTest {
         }
 
         @Override
-        public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-            return reportsLoad ? new FinishedTransfers(Set.of(), Set.of("r")) : FinishedTransfers.NONE;
+        public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+            return reportsLoad ? WorkerStepReport.builder().addFinishedReceiving(Set.of("r")).build()
+                    : WorkerStepReport.EMPTY;
         }
     }
 

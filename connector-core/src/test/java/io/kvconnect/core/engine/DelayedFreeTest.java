@@ -57,7 +57,7 @@ class DelayedFreeTest {
             assertTrue(idleSteps >= 5, "freed after " + idleSteps + " steps, before the send finished");
             assertTrue(engine.scheduler().view().findRequest("b").isEmpty(), "b still known after its send finished");
             drain(engine);
-            assertEquals(workers, connector.calls("getFinished.sending", "b").size());
+            assertEquals(workers, connector.calls("reportStep.sending", "b").size());
             assertClean(engine, connector, List.of("b"), true);
         }
     }

@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
-import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
 import java.util.ArrayList;
@@ -22,11 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /** The handshake hooks: every worker's metadata reaches the scheduler side once, before the first step. */
 class HandshakeMetadataTest {
-    record Address(int port) implements WorkerMetadata {
-        @Override
-        public WorkerMetadata aggregate(WorkerMetadata other) {
-            return this;
-        }
+    record Address(int port) implements HandshakeMetadata {
     }
 
     @Test
@@ -34,7 +30,7 @@ class HandshakeMetadataTest {
         List<String> calls = new ArrayList<>();
         SchedulerConnector scheduler = new SchedulerConnector() {
             @Override
-            public void setHandshakeMetadata(Map<Integer, WorkerMetadata> byRank) {
+            public void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
                 calls.add("handshake " + byRank);
             }
 
@@ -44,7 +40,8 @@ class HandshakeMetadataTest {
             }
 
             @Override
-            public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+            public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                    int externalTokens) {
             }
 
             @Override
@@ -60,7 +57,7 @@ class HandshakeMetadataTest {
                     }
 
                     @Override
-                    public Optional<WorkerMetadata> handshakeMetadata() {
+                    public Optional<HandshakeMetadata> handshakeMetadata() {
                         // Rank 1 has nothing to say: it is absent from the map.
                         return rank == 0 ? Optional.of(new Address(5600)) : Optional.empty();
                     }
@@ -74,8 +71,8 @@ class HandshakeMetadataTest {
                     }
 
                     @Override
-                    public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-                        return FinishedTransfers.NONE;
+                    public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+                        return WorkerStepReport.EMPTY;
                     }
                 })));
         try (Engine engine = new Engine(setup)) {

@@ -13,7 +13,7 @@ import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.sched.ConnectorErrorPolicy;
@@ -86,7 +86,8 @@ class HookContainmentTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
         }
 
         @Override
@@ -137,9 +138,9 @@ class HookContainmentTest {
         }
 
         @Override
-        public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-            maybe("getFinished");
-            return FinishedTransfers.NONE;
+        public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+            maybe("reportStep");
+            return WorkerStepReport.EMPTY;
         }
     }
 
@@ -238,11 +239,11 @@ class HookContainmentTest {
             assertEquals("buildConnectorMetadata", e.hook());
             assertEquals("the scheduler", e.where());
         }
-        try (Engine engine = engine(new Throwing("none", oom, 0), "getFinished", oom, 0,
+        try (Engine engine = engine(new Throwing("none", oom, 0), "reportStep", oom, 0,
                 ConnectorErrorPolicy.DISABLE, Duration.ofSeconds(30))) {
             engine.addRequest("a", prompt(1, 14), 3);
             ConnectorFatalError e = assertThrows(ConnectorFatalError.class, () -> drain(engine));
-            assertEquals("getFinished", e.hook());
+            assertEquals("reportStep", e.hook());
             assertEquals("worker 1", e.where());
         }
     }

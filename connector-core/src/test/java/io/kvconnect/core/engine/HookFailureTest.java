@@ -78,17 +78,19 @@ class HookFailureTest {
             cases.add(new HookCase("waitForSave", ThrowSpec.workerOnce("waitForSave", null), mode, false, false));
             cases.add(new HookCase("saveKvLayer", ThrowSpec.workerOnce("saveKvLayer", null).always(), mode, false,
                     false));
-            cases.add(new HookCase("getFinished", ThrowSpec.workerOnce("getFinished", null), mode, false, false));
-            cases.add(new HookCase("buildWorkerMetadata", ThrowSpec.workerOnce("buildWorkerMetadata", null), mode,
-                    false, false));
+            // The first report (the seed's step) loads nothing: losing it fails no request.
+            cases.add(new HookCase("reportStep", ThrowSpec.workerOnce("reportStep", null), mode, false, false));
         }
         LoadMode sync = LoadMode.SYNC_START;
         cases.add(new HookCase("bindConnectorMetadata", ThrowSpec.workerOnce("bindConnectorMetadata", "target"), sync,
                 true, false));
         cases.add(new HookCase("handlePreemptions", ThrowSpec.workerOnce("handlePreemptions", "target"), sync, true,
                 false));
-        cases.add(new HookCase("getBlockIdsWithLoadErrors",
-                ThrowSpec.workerOnce("getBlockIdsWithLoadErrors", "target"), sync, true, false));
+        // A lost report of a step that loads: its load errors are unknown, so the load fails.
+        cases.add(new HookCase("reportStep/load", ThrowSpec.workerOnce("reportStep", "target"), sync, true, false));
+        // A report that names a contained failure in the step that loads: the same, the report kept.
+        cases.add(new HookCase("reportStepFailure/load", ThrowSpec.workerOnce("reportStepFailure", "target"), sync,
+                true, false));
         cases.add(new HookCase("waitForLayerLoad", ThrowSpec.workerOnce("waitForLayerLoad", "target"),
                 LoadMode.SYNC_LAYER, true, false));
         List<Arguments> args = new ArrayList<>();

@@ -12,7 +12,7 @@ import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.WorkerConnector;
@@ -148,28 +148,8 @@ class KvLayoutTest {
         }
 
         @Override
-        public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-            return delegate.getFinished(finishedRequestIds);
-        }
-
-        @Override
-        public Set<Integer> getBlockIdsWithLoadErrors() {
-            return delegate.getBlockIdsWithLoadErrors();
-        }
-
-        @Override
-        public Optional<ConnectorStats> takeStats() {
-            return delegate.takeStats();
-        }
-
-        @Override
-        public List<KvEvent> takeEvents() {
-            return delegate.takeEvents();
-        }
-
-        @Override
-        public Optional<WorkerMetadata> buildWorkerMetadata() {
-            return delegate.buildWorkerMetadata();
+        public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+            return delegate.reportStep(finishedRequestIds);
         }
 
         @Override

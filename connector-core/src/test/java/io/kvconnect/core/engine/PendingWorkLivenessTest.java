@@ -17,7 +17,7 @@ import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.sched.LoadFailurePolicy;
@@ -34,7 +34,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Liveness through {@code hasPendingWork}: while the connector says it has work in flight, the
- * engine keeps stepping (and so keeps calling the workers' {@code getFinished}) with no request
+ * engine keeps stepping (and so keeps calling the workers' {@code reportStep}) with no request
  * to compute, and stops as soon as the connector is done. A throwing {@code hasPendingWork} is
  * contained: counted as a hook failure, treated as "no pending work", and the engine drains.
  */
@@ -46,14 +46,14 @@ class PendingWorkLivenessTest {
     /**
      * A connector with nothing to load or save that lingers: once armed (a request finished, or
      * from the start), {@code hasPendingWork()} is true until every worker side has made {@link #K}
-     * {@code getFinished} calls after the one that first showed it a finished request id (from the
+     * {@code reportStep} calls after the one that first showed it a finished request id (from the
      * start: {@code K} calls in all).
      */
     private static final class LingeringConnector {
         final int workers;
         final boolean fromStart;
         final boolean throwing;
-        /** Per rank: {@code getFinished} calls since it first saw a finished id; -1 before. */
+        /** Per rank: {@code reportStep} calls since it first saw a finished id; -1 before. */
         final AtomicIntegerArray since;
         final AtomicIntegerArray calls;
         final List<String> problems = Collections.synchronizedList(new ArrayList<>());
@@ -92,7 +92,8 @@ class PendingWorkLivenessTest {
                 }
 
                 @Override
-                public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+                public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                        int externalTokens) {
                 }
 
                 @Override
@@ -132,14 +133,14 @@ class PendingWorkLivenessTest {
                 }
 
                 @Override
-                public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
+                public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
                     calls.incrementAndGet(rank);
                     if (since.get(rank) >= 0) {
                         since.incrementAndGet(rank);
                     } else if (!finishedRequestIds.isEmpty()) {
                         since.set(rank, 0);
                     }
-                    return FinishedTransfers.NONE;
+                    return WorkerStepReport.EMPTY;
                 }
             });
         }
@@ -177,7 +178,7 @@ class PendingWorkLivenessTest {
             assertTrue(finished, "r never finished");
             assertFalse(connector.pending(), "the engine stopped while the connector had pending work");
             for (int r = 0; r < workers; r++) {
-                assertEquals(K, connector.since.get(r), "getFinished calls of rank " + r + " after the finished id");
+                assertEquals(K, connector.since.get(r), "reportStep calls of rank " + r + " after the finished id");
             }
             assertTrue(idleSteps >= K, "idle steps after the finish: " + idleSteps);
             assertSameOutputs(expected, engine.metrics().outputs());
@@ -202,7 +203,7 @@ class PendingWorkLivenessTest {
             assertFalse(engine.hasWork());
             assertEquals(K, engine.metrics().steps(), "steps");
             for (int r = 0; r < workers; r++) {
-                assertEquals(K, connector.calls.get(r), "getFinished calls of rank " + r);
+                assertEquals(K, connector.calls.get(r), "reportStep calls of rank " + r);
             }
             assertEquals(0, engine.scheduler().stats().hookFailures());
             EngineInvariants.checkDrained(engine.scheduler());

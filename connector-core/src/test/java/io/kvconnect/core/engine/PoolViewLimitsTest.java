@@ -15,7 +15,7 @@ import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.scheduler.SchedulerState;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.sched.RequestUpdate;
@@ -61,7 +61,8 @@ class PoolViewLimitsTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
         }
 
         @Override
@@ -86,8 +87,8 @@ class PoolViewLimitsTest {
             }
 
             @Override
-            public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-                return FinishedTransfers.NONE;
+            public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+                return WorkerStepReport.EMPTY;
             }
         };
     }

@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.BlockHash;
-import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
 import io.kvconnect.api.common.WorkerMetadata;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
+import io.kvconnect.core.sched.FinishedTransfers;
 import io.kvconnect.core.logging.RateLimitedLog;
 import io.kvconnect.core.sched.WorkerReports;
 import java.time.Duration;
@@ -91,37 +91,37 @@ class KvOutputAggregatorTest {
         return new KvOutputAggregator(workers);
     }
 
-    private static ConnectorOutput sending(String... ids) {
-        return new ConnectorOutput(Set.of(ids), Set.of(), Set.of(), Optional.empty(), List.of(), Optional.empty());
+    private static WorkerStepReport sending(String... ids) {
+        return WorkerStepReport.builder().addFinishedSending(Set.of(ids)).build();
     }
 
-    private static ConnectorOutput receiving(String... ids) {
-        return new ConnectorOutput(Set.of(), Set.of(ids), Set.of(), Optional.empty(), List.of(), Optional.empty());
+    private static WorkerStepReport receiving(String... ids) {
+        return WorkerStepReport.builder().addFinishedReceiving(Set.of(ids)).build();
     }
 
-    private static ConnectorOutput invalid(Integer... blocks) {
-        return new ConnectorOutput(Set.of(), Set.of(), Set.of(blocks), Optional.empty(), List.of(), Optional.empty());
+    private static WorkerStepReport invalid(Integer... blocks) {
+        return WorkerStepReport.builder().addInvalidBlockIds(Set.of(blocks)).build();
     }
 
-    private static ConnectorOutput stats(ConnectorStats stats) {
-        return ConnectorOutput.EMPTY.withStats(Optional.of(stats));
+    private static WorkerStepReport stats(ConnectorStats stats) {
+        return WorkerStepReport.builder().stats(Optional.of(stats)).build();
     }
 
-    private static ConnectorOutput metadata(WorkerMetadata metadata) {
-        return ConnectorOutput.EMPTY.withWorkerMetadata(Optional.of(metadata));
+    private static WorkerStepReport metadata(WorkerMetadata metadata) {
+        return WorkerStepReport.builder().workerMetadata(Optional.of(metadata)).build();
     }
 
-    private static ConnectorOutput events(KvEvent... events) {
-        return ConnectorOutput.EMPTY.withWorkerEvents(List.of(events));
+    private static WorkerStepReport events(KvEvent... events) {
+        return WorkerStepReport.builder().addEvents(List.of(events)).build();
     }
 
     /** A list that may hold nulls (List.of may not), one entry per rank. */
-    private static List<ConnectorOutput> ranks(ConnectorOutput... perRank) {
+    private static List<WorkerStepReport> ranks(WorkerStepReport... perRank) {
         return Arrays.asList(perRank);
     }
 
-    private static ConnectorOutput none() {
-        return ConnectorOutput.EMPTY;
+    private static WorkerStepReport none() {
+        return WorkerStepReport.EMPTY;
     }
 
     private static KvEvent stored(int hash) {
@@ -265,7 +265,7 @@ class KvOutputAggregatorTest {
     @ValueSource(ints = {1, 3})
     void wrongListSizeIsRejected(int size) {
         KvOutputAggregator agg = aggregator(2);
-        List<ConnectorOutput> outputs = new ArrayList<>();
+        List<WorkerStepReport> outputs = new ArrayList<>();
         for (int i = 0; i < size; i++) {
             outputs.add(none());
         }

@@ -12,7 +12,7 @@ import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.config.EngineConfig;
@@ -37,7 +37,8 @@ class MemoryStartFailureTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
         }
 
         @Override
@@ -68,8 +69,8 @@ class MemoryStartFailureTest {
             }
 
             @Override
-            public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-                return FinishedTransfers.NONE;
+            public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+                return WorkerStepReport.EMPTY;
             }
         };
     }

@@ -10,6 +10,8 @@ import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.core.kv.BlockHasher;
+import io.kvconnect.core.kv.BlockPool;
+import io.kvconnect.core.kv.KvCacheManager;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -22,7 +24,7 @@ class ConnectorCallsTest {
     private final ScriptedConnector connector = new ScriptedConnector();
     private ConnectorCalls calls;
     private final Request request = new Request("r", Parts.prompt(8), 4, 0, 0, TransferParams.empty(),
-            Optional.empty(), new BlockHasher(4));
+            Optional.empty(), new BlockHasher(4), new KvCacheManager(new BlockPool(8, 4, true)));
 
     private ConnectorCalls calls(ConnectorErrorPolicy policy) {
         calls = new ConnectorCalls(connector, "scripted", Parts.config().withConnectorErrors(policy), null, stats);
@@ -68,7 +70,7 @@ class ConnectorCallsTest {
         connector.expectedFinishedCount = OptionalInt.of(1);
 
         assertEquals(MatchResult.async(8), c.getNumNewMatchedTokens(request, 4));
-        assertTrue(c.updateStateAfterAlloc(request, BlockIds.of(1, 2), 8));
+        assertTrue(c.updateStateAfterAlloc(request, BlockIds.of(1, 2), 0, 8));
         assertEquals(OptionalInt.of(1), c.expectedFinishedCount());
         assertEquals(List.of("getNumNewMatchedTokens r", "updateStateAfterAlloc r 8", "expectedFinishedCount"),
                 connector.calls);

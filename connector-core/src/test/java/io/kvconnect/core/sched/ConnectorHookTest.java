@@ -19,13 +19,13 @@ class ConnectorHookTest {
 
         assertEquals(EnumSet.of(ConnectorHook.HANDLE_PREEMPTIONS, ConnectorHook.BIND_CONNECTOR_METADATA,
                 ConnectorHook.START_LOAD_KV, ConnectorHook.WAIT_FOR_LAYER_LOAD,
-                ConnectorHook.GET_BLOCK_IDS_WITH_LOAD_ERRORS), affecting);
+                ConnectorHook.REPORT_STEP), affecting);
     }
 
     @Test
     void aHookIsNamedByItsApiMethodInMessagesAndLogKinds() {
         assertEquals("getNumNewMatchedTokens", ConnectorHook.GET_NUM_NEW_MATCHED_TOKENS.toString());
-        assertEquals("getBlockIdsWithLoadErrors", ConnectorHook.GET_BLOCK_IDS_WITH_LOAD_ERRORS.toString());
+        assertEquals("reportStep", ConnectorHook.REPORT_STEP.toString());
         assertEquals("worker 1 connector hook startLoadKv failed: java.lang.IllegalStateException: x",
                 new HookFailure(1, ConnectorHook.START_LOAD_KV, new IllegalStateException("x")).toString());
         assertEquals("hook-failed-shutdown", ConnectorHook.SHUTDOWN.failureLogKind());

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.core.kv.BlockHasher;
+import io.kvconnect.core.kv.BlockPool;
+import io.kvconnect.core.kv.KvCacheManager;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -19,7 +21,8 @@ class HeldOutputsTest {
     private final BlockHasher hasher = new BlockHasher(4);
 
     private Request request(String id) {
-        return new Request(id, Parts.prompt(8), 4, 0, 0, TransferParams.empty(), Optional.empty(), hasher);
+        return new Request(id, Parts.prompt(8), 4, 0, 0, TransferParams.empty(), Optional.empty(), hasher,
+                new KvCacheManager(new BlockPool(8, 4, true)));
     }
 
     @Test

@@ -11,7 +11,6 @@ import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
-import io.kvconnect.api.worker.FinishedTransfers;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;

@@ -90,7 +90,7 @@ final class Parts implements AutoCloseable {
 
     Request request(String id, int[] prompt, int maxTokens, int priority) {
         return new Request(id, prompt, maxTokens, priority, arrivals++, TransferParams.empty(), Optional.empty(),
-                hasher);
+                hasher, kv);
     }
 
     /** A request that arrived: known and waiting. */

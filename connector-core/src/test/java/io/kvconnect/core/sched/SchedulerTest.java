@@ -16,7 +16,6 @@ import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.kv.BlockPool;
 import java.util.ArrayList;
@@ -55,7 +54,8 @@ class SchedulerTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
+                int externalTokens) {
             calls.add("updateStateAfterAlloc " + request.requestId() + " " + externalTokens);
         }
 

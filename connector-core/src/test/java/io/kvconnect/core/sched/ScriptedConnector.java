@@ -64,7 +64,7 @@ final class ScriptedConnector implements SchedulerConnector {
     }
 
     @Override
-    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         call(ConnectorHook.UPDATE_STATE_AFTER_ALLOC, request.requestId() + " " + externalTokens);
     }
 

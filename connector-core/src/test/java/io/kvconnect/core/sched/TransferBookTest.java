@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.kv.KvCacheManager;
 import io.kvconnect.core.kv.PrefixHit;

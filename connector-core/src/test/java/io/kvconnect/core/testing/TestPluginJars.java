@@ -188,7 +188,7 @@ public final class TestPluginJars {
                 import io.kvconnect.api.scheduler.SchedulerConnector;
                 import io.kvconnect.api.scheduler.SchedulerOutputView;
                 import io.kvconnect.api.worker.BlockCopyService;
-                import io.kvconnect.api.worker.FinishedTransfers;
+                import io.kvconnect.api.worker.WorkerStepReport;
                 import io.kvconnect.api.worker.KvLayout;
                 import io.kvconnect.api.worker.WorkerConnector;
                 import java.util.Set;
@@ -203,7 +203,7 @@ public final class TestPluginJars {
                         c.getLong("capacity", 1, 1, 10);
                         return new SchedulerConnector() {
                             @Override public MatchResult getNumNewMatchedTokens(RequestView r, int local) { return MatchResult.none(); }
-                            @Override public void updateStateAfterAlloc(RequestView r, BlockIds b, int ext) { }
+                            @Override public void updateStateAfterAlloc(RequestView r, BlockIds b, int hit, int ext) { }
                             @Override public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView o) { return ConnectorMetadata.NONE; }
                         };
                     }
@@ -212,7 +212,7 @@ public final class TestPluginJars {
                             @Override public void registerKvCaches(KvLayout l, BlockCopyService s) { }
                             @Override public void bindConnectorMetadata(ConnectorMetadata m) { }
                             @Override public void startLoadKv() { }
-                            @Override public FinishedTransfers getFinished(Set<String> ids) { return FinishedTransfers.NONE; }
+                            @Override public WorkerStepReport reportStep(Set<String> ids) { return WorkerStepReport.EMPTY; }
                         };
                     }
                 }

@@ -1,6 +1,7 @@
 package io.kvconnect.testkit.doubles;
 
 import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
@@ -13,21 +14,25 @@ import java.util.stream.IntStream;
 /**
  * A request as a connector's scheduler side sees it, with fixed tokens and block hashes and the
  * state a test moves on between hooks, as the engine does between steps: {@linkplain
- * #setStatus status} and {@linkplain #setNumComputedTokens KV-confirmed tokens}. A connector that
- * keeps the view it was given sees those changes, as it would with the engine's live view.
+ * #setStatus status}, {@linkplain #setNumComputedTokens KV-confirmed tokens} and the {@linkplain
+ * #setBlockIds block table}. A connector that keeps the view it was given sees those changes, as it
+ * would with the engine's live view.
  *
  * <pre>{@code
  * FakeRequest a = FakeRequest.builder("a").countingTokens(40).syntheticBlockHashes(16).build();
  * scheduler.getNumNewMatchedTokens(a, 0);
+ * a.setBlockIds(BlockIds.of(1, 2, 3));
+ * scheduler.updateStateAfterAlloc(a, a.blockIds(), 0, 0);
  * a.setNumComputedTokens(40);
  * a.setStatus(RequestStatus.FINISHED_STOPPED);
- * scheduler.requestFinished(a, BlockIds.of(1, 2, 3));
+ * scheduler.requestFinished(a, a.blockIds());
  * }</pre>
  *
  * <p>What it leaves out: its block hashes are whatever the test gave (or {@linkplain
  * Builder#syntheticBlockHashes synthetic}), not the engine's chained hashes of the tokens; it has
  * no output tokens (every token is a prompt token); and nothing checks that the test moves its
- * state the way the engine would. Equality is identity, as for the engine's requests.
+ * state the way the engine would (that the block table covers the tokens, say). Equality is
+ * identity, as for the engine's requests.
  *
  * <p>Not thread-safe: the scheduler side and the test use it on one thread.
  */
@@ -42,6 +47,7 @@ public final class FakeRequest implements RequestView {
     private final int priority;
     private RequestStatus status;
     private int numComputedTokens;
+    private BlockIds blockIds;
 
     private FakeRequest(Builder b) {
         this.requestId = b.requestId;
@@ -54,6 +60,7 @@ public final class FakeRequest implements RequestView {
         this.numPreemptions = b.numPreemptions;
         this.priority = b.priority;
         this.status = b.status;
+        this.blockIds = b.blockIds;
         setNumComputedTokens(b.numComputedTokens);
     }
 
@@ -87,6 +94,18 @@ public final class FakeRequest implements RequestView {
             throw new IllegalArgumentException("computed tokens must be in [0, " + tokens.length + "], got " + n);
         }
         this.numComputedTokens = n;
+    }
+
+    /**
+     * Sets the request's block table, as the engine does when it allocates blocks to the request
+     * (all of them, {@code | local hit | external | new |}), grows it, takes them back at a
+     * preemption ({@link BlockIds#empty()}) or frees them; a connector reading {@link #blockIds()}
+     * from now on sees it.
+     *
+     * @param ids the blocks the request owns now
+     */
+    public void setBlockIds(BlockIds ids) {
+        this.blockIds = Objects.requireNonNull(ids, "ids");
     }
 
     @Override
@@ -152,6 +171,21 @@ public final class FakeRequest implements RequestView {
     }
 
     @Override
+    public BlockIds blockIds() {
+        return blockIds;
+    }
+
+    @Override
+    public int numBlocks() {
+        return blockIds.size();
+    }
+
+    @Override
+    public int blockId(int index) {
+        return blockIds.get(index);
+    }
+
+    @Override
     public TransferParams transferParams() {
         return transferParams;
     }
@@ -180,7 +214,7 @@ public final class FakeRequest implements RequestView {
     /**
      * Builds a {@link FakeRequest}. Defaults: no tokens, no block hashes, at most 16 output tokens,
      * empty transfer parameters, no cache salt, never preempted, priority 0, {@code WAITING}, nothing
-     * computed.
+     * computed, no blocks.
      */
     public static final class Builder {
         private final String requestId;
@@ -194,6 +228,7 @@ public final class FakeRequest implements RequestView {
         private int priority;
         private RequestStatus status = RequestStatus.WAITING;
         private int numComputedTokens;
+        private BlockIds blockIds = BlockIds.empty();
 
         private Builder(String requestId) {
             this.requestId = Objects.requireNonNull(requestId, "requestId");
@@ -278,6 +313,12 @@ public final class FakeRequest implements RequestView {
         /** Its KV-confirmed tokens when built (see {@link FakeRequest#setNumComputedTokens}). */
         public Builder numComputedTokens(int n) {
             this.numComputedTokens = n;
+            return this;
+        }
+
+        /** Its block table when built (it can move on with {@link FakeRequest#setBlockIds}). */
+        public Builder blockIds(BlockIds ids) {
+            this.blockIds = Objects.requireNonNull(ids, "ids");
             return this;
         }
 

@@ -22,8 +22,9 @@ import java.util.stream.Stream;
  * state.setStep(1);
  * }</pre>
  *
- * <p>{@link #waitingRequests()} and {@link #runningRequests()} return copies, as the engine's
- * state does; {@link #waiting()} and {@link #running()} are the live lists the test changes.
+ * <p>{@link #waitingRequests()} and {@link #runningRequests()} return copies (the engine's are
+ * read-only live views, the same to a connector that iterates them within one hook call, as it
+ * must); {@link #waiting()} and {@link #running()} are the live lists the test changes.
  * Nothing checks that a request is in one list at most.
  *
  * <p>Not thread-safe: used on the scheduler side's thread, as the engine's state is.

@@ -58,7 +58,7 @@ final class HelloSchedulerConnector implements SchedulerConnector {
     }
 
     @Override
-    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         // Nothing to load: this connector never promises external tokens.
     }
 

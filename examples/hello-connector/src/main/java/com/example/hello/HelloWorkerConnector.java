@@ -1,13 +1,11 @@
 package com.example.hello;
 
 import io.kvconnect.api.common.ConnectorMetadata;
-import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.CounterStats;
-import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import java.lang.System.Logger.Level;
 import java.util.Objects;
 import java.util.Optional;
@@ -70,22 +68,19 @@ final class HelloWorkerConnector implements WorkerConnector {
         // Nothing to load.
     }
 
+    /**
+     * The step's report: no finished transfer (it starts none), {@value #STEPS_SEEN} since the
+     * previous report (then zero; no stats when no step was seen), and the steps seen so far as the
+     * worker metadata.
+     */
     @Override
-    public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-        return FinishedTransfers.NONE;
-    }
-
-    /** {@value #STEPS_SEEN} since the previous call, then zero; empty when no step was seen. */
-    @Override
-    public Optional<ConnectorStats> takeStats() {
+    public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
         long steps = stepsSinceStats;
         stepsSinceStats = 0;
-        return steps == 0 ? Optional.empty() : Optional.of(CounterStats.of(STEPS_SEEN, steps));
-    }
-
-    @Override
-    public Optional<WorkerMetadata> buildWorkerMetadata() {
-        return Optional.of(new HelloWorkerMetadata(stepsSeen));
+        return WorkerStepReport.builder()
+                .stats(steps == 0 ? Optional.empty() : Optional.of(CounterStats.of(STEPS_SEEN, steps)))
+                .workerMetadata(Optional.of(new HelloWorkerMetadata(stepsSeen)))
+                .build();
     }
 
     @Override

@@ -26,11 +26,12 @@ import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.api.scheduler.SchedulerConnector;
-import io.kvconnect.api.worker.FinishedTransfers;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
+import io.kvconnect.testkit.ConnectorConfigs;
 import io.kvconnect.testkit.doubles.FakeRequest;
 import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
 import io.kvconnect.testkit.doubles.ManualCopyService;
@@ -51,7 +52,7 @@ class HelloConnectorTest {
     private static final int BLOCK_SIZE = 16;
     private static final ModelShape MODEL = new ModelShape("tiny", 2, 4, 8, DType.FP16);
     private static final EngineInfo ENGINE = new EngineInfo("engine-1", MODEL, BLOCK_SIZE, 64, 2, false);
-    private static final ConnectorConfig EMPTY = ConnectorConfig.empty("connectors[0].config");
+    private static final ConnectorConfig EMPTY = ConnectorConfigs.empty(ConnectorConfigs.ENGINE_PATH);
 
     private final ConnectorProvider provider = new HelloConnectorProvider();
 
@@ -65,7 +66,7 @@ class HelloConnectorTest {
 
     @Test
     void schedulerSideCountsWhatItSeesAndOffersNothing() {
-        SchedulerConnector scheduler = provider.createSchedulerConnector(EMPTY, new TestSchedulerContext("connectors[0]"));
+        SchedulerConnector scheduler = provider.createSchedulerConnector(EMPTY, new TestSchedulerContext("connector"));
         var a = request("a", 40);
         var b = request("b", 20);
 
@@ -76,8 +77,8 @@ class HelloConnectorTest {
         assertEquals(MatchResult.none(), scheduler.getNumNewMatchedTokens(a, 32));
         assertEquals(MatchResult.none(), scheduler.getNumNewMatchedTokens(b, 0));
         assertEquals(MatchResult.none(), scheduler.getNumNewMatchedTokens(b, 16)); // asked again later
-        scheduler.updateStateAfterAlloc(a, BlockIds.of(1, 2, 3), 0);
-        scheduler.updateStateAfterAlloc(b, BlockIds.of(4, 5), 0);
+        scheduler.updateStateAfterAlloc(a, BlockIds.of(1, 2, 3), 0, 0);
+        scheduler.updateStateAfterAlloc(b, BlockIds.of(4, 5), 0, 0);
 
         ConnectorMetadata metadata = scheduler.buildConnectorMetadata(FakeSchedulerOutput.of(7, List.of(
                 new ScheduledRequest(a, ScheduledRequest.Kind.NEW, 8, 32, BlockIds.of(1, 2, 3)),
@@ -105,7 +106,7 @@ class HelloConnectorTest {
 
     @Test
     void workerSideRecordsTheLayoutAndCountsSteps() {
-        WorkerConnector worker = provider.createWorkerConnector(EMPTY, new TestWorkerContext("connectors[0]", 1));
+        WorkerConnector worker = provider.createWorkerConnector(EMPTY, new TestWorkerContext("connector", 1));
         var layout = new KvLayout(MODEL, 1, 2, 64, BLOCK_SIZE, 512, LayoutKind.PER_LAYER, MemoryKind.HOST);
         worker.registerKvCaches(layout, ManualCopyService.refusing(layout));
         assertEquals(1024L, ((HelloWorkerConnector) worker).bytesPerBlock());
@@ -121,44 +122,45 @@ class HelloConnectorTest {
                 worker.saveKvLayer(layer);
             }
             worker.waitForSave();
-            assertEquals(FinishedTransfers.NONE, worker.getFinished(Set.of("r" + step)));
-            assertEquals(Set.of(), worker.getBlockIdsWithLoadErrors());
-            if (step == 1) {
-                assertEquals(CounterStats.of("steps_seen", 2L), worker.takeStats().orElseThrow());
-            }
-            assertEquals(List.of(), worker.takeEvents());
-            assertEquals(Optional.of(new HelloWorkerMetadata(step + 1)), worker.buildWorkerMetadata());
+            WorkerStepReport report = worker.reportStep(Set.of("r" + step));
+            assertEquals(Set.of(), report.finishedSending());
+            assertEquals(Set.of(), report.finishedReceiving());
+            assertEquals(Set.of(), report.invalidBlockIds());
+            assertEquals(Optional.of(CounterStats.of("steps_seen", 1L)), report.stats(), "one step since the last");
+            assertEquals(List.of(), report.events());
+            assertEquals(Optional.of(new HelloWorkerMetadata(step + 1)), report.workerMetadata());
+            assertEquals(Optional.empty(), report.failure());
             worker.clearConnectorMetadata();
             assertEquals(Optional.empty(), ((HelloWorkerConnector) worker).boundMetadata());
         }
-        assertEquals(CounterStats.of("steps_seen", 1L), worker.takeStats().orElseThrow());
-        assertEquals(Optional.empty(), worker.takeStats(), "takeStats resets the count");
+        assertEquals(Optional.empty(), worker.reportStep(Set.of()).stats(), "each report resets the count");
         worker.shutdown();
         worker.shutdown();
     }
 
     @Test
     void workerRejectsForeignMetadataNamingItsClass() {
-        WorkerConnector worker = provider.createWorkerConnector(EMPTY, new TestWorkerContext("connectors[0]", 0));
+        WorkerConnector worker = provider.createWorkerConnector(EMPTY, new TestWorkerContext("connector", 0));
         var e = assertThrows(IllegalArgumentException.class, () -> worker.bindConnectorMetadata(ConnectorMetadata.NONE));
         assertTrue(e.getMessage().contains(ConnectorMetadata.NONE.getClass().getName()), e.getMessage());
-        assertEquals(Optional.of(new HelloWorkerMetadata(0)), worker.buildWorkerMetadata(), "no step was counted");
+        assertEquals(Optional.of(new HelloWorkerMetadata(0)), worker.reportStep(Set.of()).workerMetadata(),
+                "no step was counted");
     }
 
     @Test
     void workerMetadataAggregatesBySummingWithoutMutatingOperands() {
         // Three ranks, folded left to right as the engine does.
         var workers = IntStream.range(0, 3)
-                .mapToObj(rank -> provider.createWorkerConnector(EMPTY, new TestWorkerContext("connectors[0]", rank)))
+                .mapToObj(rank -> provider.createWorkerConnector(EMPTY, new TestWorkerContext("connector", rank)))
                 .toList();
         for (int rank = 0; rank < workers.size(); rank++) {
             for (int step = 0; step <= rank; step++) {
                 workers.get(rank).bindConnectorMetadata(new HelloMetadata(step, 0));
             }
         }
-        WorkerMetadata r0 = workers.get(0).buildWorkerMetadata().orElseThrow();
-        WorkerMetadata r1 = workers.get(1).buildWorkerMetadata().orElseThrow();
-        WorkerMetadata r2 = workers.get(2).buildWorkerMetadata().orElseThrow();
+        WorkerMetadata r0 = workers.get(0).reportStep(Set.of()).workerMetadata().orElseThrow();
+        WorkerMetadata r1 = workers.get(1).reportStep(Set.of()).workerMetadata().orElseThrow();
+        WorkerMetadata r2 = workers.get(2).reportStep(Set.of()).workerMetadata().orElseThrow();
 
         WorkerMetadata folded = r0.aggregate(r1).aggregate(r2);
         assertEquals(new HelloWorkerMetadata(6), folded);
@@ -174,7 +176,7 @@ class HelloConnectorTest {
 
         // The scheduler side takes the aggregate from the step's output.
         var scheduler = (HelloSchedulerConnector) provider.createSchedulerConnector(
-                EMPTY, new TestSchedulerContext("connectors[0]"));
+                EMPTY, new TestSchedulerContext("connector"));
         scheduler.updateConnectorOutput(ConnectorOutput.EMPTY.withWorkerMetadata(Optional.of(folded)));
         assertEquals(6, scheduler.workerStepsSeen());
     }
@@ -182,22 +184,22 @@ class HelloConnectorTest {
     @Test
     void configurationAcceptsOnlyAnOptionalLabel() {
         assertEquals("hello", HelloSettings.from(EMPTY).label());
-        assertEquals("audit", HelloSettings.from(ConnectorConfig.of("connectors[0].config", Map.of("label", "audit")))
+        assertEquals("audit", HelloSettings.from(ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, Map.of("label", "audit")))
                 .label());
 
-        var misspelt = ConnectorConfig.of("connectors[0].config", Map.of("lable", "audit"));
+        var misspelt = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, Map.of("lable", "audit"));
         var e = assertThrows(ConfigException.class,
-                () -> provider.createSchedulerConnector(misspelt, new TestSchedulerContext("connectors[0]")));
-        assertEquals("connectors[0].config.lable", e.path());
+                () -> provider.createSchedulerConnector(misspelt, new TestSchedulerContext("connector")));
+        assertEquals("config.connector.config.lable", e.path());
         assertTrue(e.getMessage().contains("label"), e.getMessage());
         assertThrows(ConfigException.class,
-                () -> provider.createWorkerConnector(misspelt, new TestWorkerContext("connectors[0]", 0)));
+                () -> provider.createWorkerConnector(misspelt, new TestWorkerContext("connector", 0)));
 
-        var notAString = ConnectorConfig.of("connectors[0].config", Map.of("label", 3L));
-        assertEquals("connectors[0].config.label",
+        var notAString = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, Map.of("label", 3L));
+        assertEquals("config.connector.config.label",
                 assertThrows(ConfigException.class, () -> HelloSettings.from(notAString)).path());
-        var blank = ConnectorConfig.of("connectors[0].config", Map.of("label", " "));
-        assertEquals("connectors[0].config.label",
+        var blank = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, Map.of("label", " "));
+        assertEquals("config.connector.config.label",
                 assertThrows(ConfigException.class, () -> HelloSettings.from(blank)).path());
     }
 

@@ -3,10 +3,10 @@ package io.kvconnect.tools.cli;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.kvconnect.api.common.ConfigException;
-import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.core.config.ConnectorEntry;
 import io.kvconnect.core.cli.EngineOptions;
 import io.kvconnect.core.config.EngineConfig;
+import io.kvconnect.core.config.JsonConnectorConfig;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.plugin.ConnectorRegistry;
 import io.kvconnect.core.run.EngineFactory;
@@ -118,7 +118,7 @@ final class DisaggCommand implements Callable<Integer> {
         // that is unknown or was refused, ends the run here, and each refused plugin is reported
         // once, here (the engine processes do not repeat it).
         ConnectorRegistry registry = options.discover(config.withConnector(Optional.of(new ConnectorEntry(
-                SoakCommand.NIXL_LIKE, ConnectorConfig.of("connector.config", Map.of()), "connector"))), out);
+                SoakCommand.NIXL_LIKE, JsonConnectorConfig.empty("connector.config"), "connector"))), out);
         out.flush();
         current = workload;
 

@@ -8,6 +8,7 @@ import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.core.cli.EngineOptions;
 import io.kvconnect.core.config.ConnectorEntry;
 import io.kvconnect.core.config.EngineConfig;
+import io.kvconnect.core.config.JsonConnectorConfig;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.plugin.ConnectorDiscovery;
 import io.kvconnect.core.plugin.ConnectorRegistry;
@@ -23,9 +24,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -84,7 +85,7 @@ final class ServeCommand implements Callable<Integer> {
             connector.put("faults", faultsObject(faults));
         }
         EngineConfig config = base.withConnector(Optional.of(new ConnectorEntry("nixl-like",
-                ConnectorConfig.of("connector.config", connector), "connector")));
+                JsonConnectorConfig.of("connector.config", connector), "connector")));
         // Quiet about refused plugins: disagg, which started this process, reported them. One
         // that explains why nixl-like cannot be used is in the error creating the engine.
         ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),

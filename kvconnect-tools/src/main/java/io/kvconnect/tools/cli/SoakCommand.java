@@ -5,6 +5,7 @@ import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.core.cli.EngineOptions;
 import io.kvconnect.core.config.ConnectorEntry;
 import io.kvconnect.core.config.EngineConfig;
+import io.kvconnect.core.config.JsonConnectorConfig;
 import io.kvconnect.core.plugin.ConnectorRegistry;
 import io.kvconnect.core.plugin.DiscoveredConnector;
 import io.kvconnect.testkit.FaultPlan;
@@ -97,7 +98,7 @@ final class SoakCommand implements Callable<Integer> {
     /** Parses like a configuration duration (500ms, 30s, 2m, 1h), between 1 ms and 30 days. */
     private static Duration parseDuration(String text) {
         try {
-            return ConnectorConfig.of("soak", Map.of("duration", text)).getDuration("duration", null,
+            return JsonConnectorConfig.of("soak", Map.of("duration", text)).getDuration("duration", null,
                     Duration.ofMillis(1), Duration.ofDays(30));
         } catch (ConfigException e) {
             throw new ConfigException("--duration", "'" + text + "' is not a duration such as 90s or 10m between "

@@ -168,9 +168,10 @@ final class TestSchedulerSide implements SchedulerConnector {
     }
 
     @Override
-    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int externalTokens) {
+    public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         String id = request.requestId();
         log("updateStateAfterAlloc", id, externalTokens);
+        checkBlockTable(request, blocks, "updateStateAfterAlloc");
         views.put(id, request);
         int[] match = lastMatch.get(id);
         if (match != null) {
@@ -199,7 +200,12 @@ final class TestSchedulerSide implements SchedulerConnector {
                     + "match offered " + (match == null ? "nothing" : match[1]));
             return;
         }
-        int first = match[0] / blockSize;
+        if (localHitTokens != match[0]) {
+            owner.problem("updateStateAfterAlloc(" + id + "): told a local hit of " + localHitTokens + " tokens, but "
+                    + "the last match was given " + match[0]);
+            return;
+        }
+        int first = localHitTokens / blockSize;
         int n = (externalTokens + blockSize - 1) / blockSize;
         if (blocks.size() < first + n) {
             owner.problem("updateStateAfterAlloc(" + id + "): " + blocks.size() + " blocks cannot hold the local hit "
@@ -384,6 +390,7 @@ final class TestSchedulerSide implements SchedulerConnector {
     public FinishResult requestFinished(RequestView request, BlockIds blockIds) {
         String id = request.requestId();
         log("requestFinished", id, request.status().ordinal());
+        checkBlockTable(request, blockIds, "requestFinished");
         if (!request.status().isFinished()) {
             owner.problem("requestFinished(" + id + ") with status " + request.status());
         }
@@ -523,6 +530,19 @@ final class TestSchedulerSide implements SchedulerConnector {
     private void hold(StepPlan plan, int gpu) {
         pool.touch(gpu);
         plan.held().add(gpu);
+    }
+
+    /** The view's block table during a hook is the block list the hook was given, in every accessor. */
+    private void checkBlockTable(RequestView r, BlockIds given, String hook) {
+        BlockIds table = r.blockIds();
+        boolean same = table.equals(given) && r.numBlocks() == given.size();
+        for (int i = 0; same && i < given.size(); i++) {
+            same = r.blockId(i) == given.get(i);
+        }
+        if (!same) {
+            owner.problem(hook + "(" + r.requestId() + "): the view's block table " + table + " (" + r.numBlocks()
+                    + " blocks) is not the " + given + " the hook was given");
+        }
     }
 
     /**

@@ -2,11 +2,10 @@ package io.kvconnect.core.engine.testconnector;
 
 import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.ConnectorMetadata;
-import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.worker.BlockCopyService;
 import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
-import io.kvconnect.api.worker.FinishedTransfers;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
@@ -40,7 +39,7 @@ import java.util.function.Predicate;
  * the end (they must not change while held).
  */
 final class TestWorkerSide implements WorkerConnector {
-    /** The longest {@code getFinished} waits for a due asynchronous load's copies to end. */
+    /** The longest {@code reportStep} waits for a due asynchronous load's copies to end. */
     private static final Duration SETTLE_GRACE = Duration.ofMillis(100);
 
     private final HostCacheTestConnector owner;
@@ -237,11 +236,18 @@ final class TestWorkerSide implements WorkerConnector {
         saveNow(saves);
     }
 
+    /**
+     * The step's report. A test injects two kinds of failure here: {@code reportStep} throws
+     * (concerning a request: when the step's orders load it), and {@code reportStepFailure} returns
+     * the report with a contained failure named in it.
+     */
     @Override
-    public FinishedTransfers getFinished(Set<String> finishedRequestIds) {
-        if (shouldThrow("getFinished", id -> true)) {
-            throw new InjectedFailure("getFinished", null);
+    public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+        if (shouldThrow("reportStep", id -> bound.loads(id, false))) {
+            savedThisStep.clear();
+            throw new InjectedFailure("reportStep", null);
         }
+        ThrowSpec contained = thrownSpec("reportStepFailure", id -> bound.loads(id, false));
         calls++;
         seenFinished.addAll(finishedRequestIds);
         fencedAfterFailedLoad.removeAll(finishedRequestIds);
@@ -311,18 +317,10 @@ final class TestWorkerSide implements WorkerConnector {
             receiving.add("ghost-recv-" + rank + "-" + calls);
         }
         for (String id : sending) {
-            log("getFinished.sending", id, 0);
+            log("reportStep.sending", id, 0);
         }
         for (String id : receiving) {
-            log("getFinished.receiving", id, 0);
-        }
-        return new FinishedTransfers(sending, receiving);
-    }
-
-    @Override
-    public Set<Integer> getBlockIdsWithLoadErrors() {
-        if (shouldThrow("getBlockIdsWithLoadErrors", id -> bound.loads(id, false))) {
-            throw new InjectedFailure("getBlockIdsWithLoadErrors", null);
+            log("reportStep.receiving", id, 0);
         }
         Set<Integer> out = new LinkedHashSet<>(errorsNow);
         errorsNow.clear();
@@ -336,21 +334,16 @@ final class TestWorkerSide implements WorkerConnector {
         for (int b : out) {
             log("loadError", null, b);
         }
-        return out;
-    }
-
-    @Override
-    public Optional<WorkerMetadata> buildWorkerMetadata() {
-        if (shouldThrow("buildWorkerMetadata", id -> true)) {
+        WorkerStepReport.Builder report = WorkerStepReport.builder().addFinishedSending(sending)
+                .addFinishedReceiving(receiving).addInvalidBlockIds(out);
+        if (!savedThisStep.isEmpty()) {
+            report.workerMetadata(Optional.of(new Metadata.SaveReport(savedThisStep)));
             savedThisStep.clear();
-            throw new InjectedFailure("buildWorkerMetadata", null);
         }
-        if (savedThisStep.isEmpty()) {
-            return Optional.empty();
+        if (contained != null) {
+            report.failure(new InjectedFailure("reportStepFailure", contained.requestId()));
         }
-        Metadata.SaveReport report = new Metadata.SaveReport(savedThisStep);
-        savedThisStep.clear();
-        return Optional.of(report);
+        return report.build();
     }
 
     @Override
@@ -497,7 +490,7 @@ final class TestWorkerSide implements WorkerConnector {
 
     /**
      * Awaits the synchronous loads started in this step. A copy that failed is a failed load: its
-     * blocks are reported as load errors in this step's {@code getBlockIdsWithLoadErrors}, like
+     * blocks are reported as load errors in a later step's report, like
      * blocks whose load was skipped (the engine applies its load failure policy).
      */
     private void awaitSyncLoads() {

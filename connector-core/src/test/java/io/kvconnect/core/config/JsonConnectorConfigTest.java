@@ -1,4 +1,4 @@
-package io.kvconnect.api.common;
+package io.kvconnect.core.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.api.common.ConnectorConfig;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Duration;
@@ -15,11 +17,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
-class ConnectorConfigTest {
-    private static final String ROOT = "connectors[0].config";
+class JsonConnectorConfigTest {
+    private static final String ROOT = "config.connector.config";
 
     /** A config at {@link #ROOT} from alternating keys and values, in order. */
     private static ConnectorConfig cfg(Object... keysAndValues) {
@@ -27,7 +30,7 @@ class ConnectorConfigTest {
         for (int i = 0; i < keysAndValues.length; i += 2) {
             map.put((String) keysAndValues[i], keysAndValues[i + 1]);
         }
-        return ConnectorConfig.of(ROOT, map);
+        return JsonConnectorConfig.of(ROOT, map);
     }
 
     private static ConfigException fails(org.junit.jupiter.api.function.Executable call) {
@@ -48,22 +51,22 @@ class ConnectorConfigTest {
 
         @Test
         void emptyHasNoKeysAndItsPath() {
-            var c = ConnectorConfig.empty("x.y");
+            var c = JsonConnectorConfig.empty("x.y");
             assertTrue(c.keys().isEmpty());
             assertEquals("x.y", c.path());
         }
 
         @Test
         void blankOrNullPathRejected() {
-            assertThrows(IllegalArgumentException.class, () -> ConnectorConfig.of(" ", Map.of()));
-            assertThrows(IllegalArgumentException.class, () -> ConnectorConfig.of(null, Map.of()));
+            assertThrows(IllegalArgumentException.class, () -> JsonConnectorConfig.of(" ", Map.of()));
+            assertThrows(IllegalArgumentException.class, () -> JsonConnectorConfig.of(null, Map.of()));
         }
 
         @Test
         void nullValueRejectedWithItsPath() {
             var map = new HashMap<String, Object>();
             map.put("capacity", null);
-            var e = fails(() -> ConnectorConfig.of(ROOT, map));
+            var e = fails(() -> JsonConnectorConfig.of(ROOT, map));
             assertEquals(ROOT + ".capacity", e.path());
         }
 
@@ -72,7 +75,7 @@ class ConnectorConfigTest {
             var child = new HashMap<String, Object>();
             child.put("capacity", null);
             var map = Map.of("children", List.of(Map.of(), child));
-            var e = fails(() -> ConnectorConfig.of(ROOT, map));
+            var e = fails(() -> JsonConnectorConfig.of(ROOT, map));
             assertEquals(ROOT + ".children[1].capacity", e.path());
         }
 
@@ -109,7 +112,7 @@ class ConnectorConfigTest {
             var source = new HashMap<String, Object>();
             source.put("list", list);
             source.put("inner", inner);
-            var c = ConnectorConfig.of(ROOT, source);
+            var c = JsonConnectorConfig.of(ROOT, source);
 
             source.put("extra", true);
             list.add("b");
@@ -157,8 +160,8 @@ class ConnectorConfigTest {
         @Test
         void equalsDependsOnPathAndValues() {
             assertNotEquals(cfg("n", 1), cfg("n", 2));
-            assertNotEquals(cfg("n", 1), ConnectorConfig.of("other", Map.of("n", 1)));
-            assertEquals(cfg(), ConnectorConfig.empty(ROOT));
+            assertNotEquals(cfg("n", 1), JsonConnectorConfig.of("other", Map.of("n", 1)));
+            assertEquals(cfg(), JsonConnectorConfig.empty(ROOT));
         }
     }
 
@@ -392,7 +395,7 @@ class ConnectorConfigTest {
         @Test
         void onlyAllowedKeysPasses() {
             cfg("a", 1, "b", 2).requireOnlyKeys("a", "b", "c");
-            ConnectorConfig.empty(ROOT).requireOnlyKeys();
+            JsonConnectorConfig.empty(ROOT).requireOnlyKeys();
         }
 
         @Test
@@ -426,16 +429,29 @@ class ConnectorConfigTest {
             assertEquals(ROOT + ".children[0]", children.get(0).path());
             assertEquals(1, children.get(0).getInt("capacity", 0, 0, 10));
             var e = fails(() -> children.get(1).getInt("capacity", 0, 0, 10));
-            assertEquals("connectors[0].config.children[1].capacity", e.path());
-            assertTrue(e.getMessage().startsWith("connectors[0].config.children[1].capacity: expected an integer"),
+            assertEquals("config.connector.config.children[1].capacity", e.path());
+            assertTrue(e.getMessage().startsWith("config.connector.config.children[1].capacity: expected an integer"),
                     e.getMessage());
+        }
+
+        @Test
+        void objectOrEmptyIsTheObjectOrAnEmptyOneAtTheFieldsPath() {
+            assertEquals(root.getObject("child").orElseThrow(), root.getObjectOrEmpty("child"));
+            var absent = root.getObjectOrEmpty("missing");
+            assertEquals(ROOT + ".missing", absent.path());
+            assertEquals(Set.of(), absent.keys());
+            assertEquals(ROOT + ".missing.capacity: expected an integer in [0, 10], got 'x'",
+                    fails(() -> JsonConnectorConfig.of(ROOT, Map.of("missing", Map.of("capacity", "x")))
+                            .getObjectOrEmpty("missing").getInt("capacity", 0, 0, 10)).getMessage());
+            assertEquals(ROOT + ".scalar: expected an object, got 1",
+                    fails(() -> root.getObjectOrEmpty("scalar")).getMessage());
         }
 
         @Test
         void objectListAbsentIsEmptyAndIsUnmodifiable() {
             assertEquals(List.of(), root.getObjectList("missing"));
             var children = root.getObjectList("children");
-            assertThrows(UnsupportedOperationException.class, () -> children.add(ConnectorConfig.empty("x")));
+            assertThrows(UnsupportedOperationException.class, () -> children.add(JsonConnectorConfig.empty("x")));
         }
 
         @Test
@@ -461,7 +477,7 @@ class ConnectorConfigTest {
         @Test
         void nestedConfigEqualsOneBuiltAtTheSamePath() {
             var child = root.getObject("child").orElseThrow();
-            assertEquals(ConnectorConfig.of(ROOT + ".child", Map.of("capacity", 4L)), child);
+            assertEquals(JsonConnectorConfig.of(ROOT + ".child", Map.of("capacity", 4L)), child);
         }
     }
 }

@@ -1,18 +1,20 @@
-package io.kvconnect.api.common;
+package io.kvconnect.core.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.api.common.ConnectorConfig;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Regressions for bugs found in review: rounding, overflow, number normalization, messages. */
-class ConnectorConfigRegressionTest {
+class JsonConnectorConfigRegressionTest {
     private static ConnectorConfig config(String key, Object value) {
-        return ConnectorConfig.of("c", Map.of(key, value));
+        return JsonConnectorConfig.of("c", Map.of(key, value));
     }
 
     @Test
@@ -45,11 +47,5 @@ class ConnectorConfigRegressionTest {
     @Test
     void repeatedAllowedKeysAreFine() {
         config("a", 1L).requireOnlyKeys("a", "a");
-    }
-
-    @Test
-    void modelShapeMessageShowsTheGivenValues() {
-        var e = assertThrows(IllegalArgumentException.class, () -> new ModelShape("llama", 32, -1, 128, DType.FP16));
-        assertTrue(e.getMessage().contains("kv_heads=-1"), e.getMessage());
     }
 }
