@@ -4,22 +4,14 @@ import io.kvconnect.api.ConnectorProvider;
 import io.kvconnect.api.SchedulerContext;
 import io.kvconnect.api.WorkerContext;
 import io.kvconnect.api.common.BlockHash;
-import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorConfig;
-import io.kvconnect.api.common.ConnectorMetadata;
-import io.kvconnect.api.common.ConnectorOutput;
-import io.kvconnect.api.common.ConnectorStats;
-import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.scheduler.CachedBlockConsumer;
-import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.GPUBlockPoolView;
-import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestView;
-import io.kvconnect.api.scheduler.ResetResult;
 import io.kvconnect.api.scheduler.SchedulerConnector;
-import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.scheduler.SchedulerState;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.testkit.doubles.ForwardingSchedulerConnector;
 import java.util.List;
 import java.util.Optional;
 
@@ -53,10 +45,14 @@ final class WithoutGpuHoldProvider implements ConnectorProvider {
     }
 
     /** Forwards everything, but binds the connector to a scheduler state whose pool view holds nothing. */
-    private record NoHold(SchedulerConnector delegate) implements SchedulerConnector {
+    private static final class NoHold extends ForwardingSchedulerConnector {
+        NoHold(SchedulerConnector delegate) {
+            super(delegate);
+        }
+
         @Override
         public void bindSchedulerState(SchedulerState state) {
-            delegate.bindSchedulerState(new SchedulerState() {
+            super.bindSchedulerState(new SchedulerState() {
                 @Override
                 public int blockSize() {
                     return state.blockSize();
@@ -92,57 +88,6 @@ final class WithoutGpuHoldProvider implements ConnectorProvider {
                     return new IgnoringPool(state.gpuBlockPool());
                 }
             });
-        }
-
-        @Override
-        public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
-            return delegate.getNumNewMatchedTokens(request, localHitTokens);
-        }
-
-        @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
-                int externalTokens) {
-            delegate.updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens);
-        }
-
-        @Override
-        public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
-            return delegate.buildConnectorMetadata(output);
-        }
-
-        @Override
-        public void updateConnectorOutput(ConnectorOutput output) {
-            delegate.updateConnectorOutput(output);
-        }
-
-        @Override
-        public FinishResult requestFinished(RequestView request, BlockIds blockIds) {
-            return delegate.requestFinished(request, blockIds);
-        }
-
-        @Override
-        public List<KvEvent> takeEvents() {
-            return delegate.takeEvents();
-        }
-
-        @Override
-        public Optional<ConnectorStats> takeStats() {
-            return delegate.takeStats();
-        }
-
-        @Override
-        public ResetResult resetCache() {
-            return delegate.resetCache();
-        }
-
-        @Override
-        public boolean hasPendingWork() {
-            return delegate.hasPendingWork();
-        }
-
-        @Override
-        public void shutdown() {
-            delegate.shutdown();
         }
     }
 

@@ -1,25 +1,17 @@
 package io.kvconnect.testkit;
 
 import io.kvconnect.api.common.BlockIds;
-import io.kvconnect.api.common.ConnectorMetadata;
-import io.kvconnect.api.common.ConnectorOutput;
-import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.HandshakeMetadata;
-import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestView;
-import io.kvconnect.api.scheduler.ResetResult;
 import io.kvconnect.api.scheduler.SchedulerConnector;
-import io.kvconnect.api.scheduler.SchedulerOutputView;
-import io.kvconnect.api.scheduler.SchedulerState;
+import io.kvconnect.testkit.doubles.ForwardingSchedulerConnector;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -29,8 +21,7 @@ import java.util.Set;
  * records in the {@link ReportLedger} the asynchronous loads the engine granted and the frees the
  * connector delayed, against which the workers' step reports are checked.
  */
-final class CountingSchedulerConnector implements SchedulerConnector {
-    private final SchedulerConnector delegate;
+final class CountingSchedulerConnector extends ForwardingSchedulerConnector {
     private final ReportLedger ledger;
     /** Requests whose last {@code getNumNewMatchedTokens} answer was an asynchronous load. */
     private final Set<String> asyncAnswers = new HashSet<>();
@@ -40,7 +31,7 @@ final class CountingSchedulerConnector implements SchedulerConnector {
     private final List<String> problems = new ArrayList<>();
 
     CountingSchedulerConnector(SchedulerConnector delegate, ReportLedger ledger) {
-        this.delegate = delegate;
+        super(delegate);
         this.ledger = ledger;
     }
 
@@ -57,20 +48,15 @@ final class CountingSchedulerConnector implements SchedulerConnector {
     }
 
     @Override
-    public void bindSchedulerState(SchedulerState state) {
-        delegate.bindSchedulerState(state);
-    }
-
-    @Override
     public void onNewRequest(RequestView request) {
         added.merge(request.requestId(), 1, Integer::sum);
-        delegate.onNewRequest(request);
+        delegate().onNewRequest(request);
     }
 
     @Override
     public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
         asyncAnswers.remove(request.requestId());
-        MatchResult r = delegate.getNumNewMatchedTokens(request, localHitTokens);
+        MatchResult r = delegate().getNumNewMatchedTokens(request, localHitTokens);
         if (r instanceof MatchResult.Tokens t && t.async()) {
             asyncAnswers.add(request.requestId());
         }
@@ -92,7 +78,7 @@ final class CountingSchedulerConnector implements SchedulerConnector {
             }
         }
         asyncAnswers.remove(request.requestId());
-        delegate.updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens);
+        delegate().updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens);
     }
 
     /** The most external loads the engine granted one request (0 if none). */
@@ -101,20 +87,10 @@ final class CountingSchedulerConnector implements SchedulerConnector {
     }
 
     @Override
-    public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
-        return delegate.buildConnectorMetadata(output);
-    }
-
-    @Override
-    public void updateConnectorOutput(ConnectorOutput output) {
-        delegate.updateConnectorOutput(output);
-    }
-
-    @Override
     public FinishResult requestFinished(RequestView request, BlockIds blockIds) {
         finished.merge(request.requestId(), 1, Integer::sum);
         asyncAnswers.remove(request.requestId());
-        FinishResult result = delegate.requestFinished(request, blockIds);
+        FinishResult result = delegate().requestFinished(request, blockIds);
         if (result != null && result.delayFree()) {
             ledger.freeDelayed(request.requestId());
         }
@@ -122,37 +98,7 @@ final class CountingSchedulerConnector implements SchedulerConnector {
     }
 
     @Override
-    public List<KvEvent> takeEvents() {
-        return delegate.takeEvents();
-    }
-
-    @Override
-    public Optional<ConnectorStats> takeStats() {
-        return delegate.takeStats();
-    }
-
-    @Override
-    public ResetResult resetCache() {
-        return delegate.resetCache();
-    }
-
-    @Override
     public void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
-        delegate.setHandshakeMetadata(byRank);
-    }
-
-    @Override
-    public OptionalInt expectedFinishedCount() {
-        return delegate.expectedFinishedCount();
-    }
-
-    @Override
-    public boolean hasPendingWork() {
-        return delegate.hasPendingWork();
-    }
-
-    @Override
-    public void shutdown() {
-        delegate.shutdown();
+        delegate().setHandshakeMetadata(byRank);
     }
 }

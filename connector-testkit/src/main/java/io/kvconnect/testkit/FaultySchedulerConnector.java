@@ -12,11 +12,10 @@ import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.ResetResult;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
-import io.kvconnect.api.scheduler.SchedulerState;
+import io.kvconnect.testkit.doubles.ForwardingSchedulerConnector;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalInt;
 
 /**
  * Forwards every hook, but first throws {@link InjectedFault} at the plan's rate, as a plugin with
@@ -24,92 +23,76 @@ import java.util.OptionalInt;
  * {@code expectedFinishedCount}, {@code shutdown}) never throw: their failures are start-up errors, tested
  * with plugin loading. Scheduler thread only.
  */
-final class FaultySchedulerConnector implements SchedulerConnector {
-    private final SchedulerConnector delegate;
+final class FaultySchedulerConnector extends ForwardingSchedulerConnector {
     private final FaultInjector faults;
 
     FaultySchedulerConnector(SchedulerConnector delegate, FaultInjector faults) {
-        this.delegate = delegate;
+        super(delegate);
         this.faults = faults;
     }
 
     @Override
-    public void bindSchedulerState(SchedulerState state) {
-        delegate.bindSchedulerState(state);
-    }
-
-    @Override
     public void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
-        delegate.setHandshakeMetadata(byRank);
+        delegate().setHandshakeMetadata(byRank);
     }
 
     @Override
     public void onNewRequest(RequestView request) {
         faults.maybeThrowIn("onNewRequest");
-        delegate.onNewRequest(request);
+        delegate().onNewRequest(request);
     }
 
     @Override
     public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
         faults.maybeThrowIn("getNumNewMatchedTokens");
-        return delegate.getNumNewMatchedTokens(request, localHitTokens);
+        return delegate().getNumNewMatchedTokens(request, localHitTokens);
     }
 
     @Override
     public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         faults.maybeThrowIn("updateStateAfterAlloc");
-        delegate.updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens);
+        delegate().updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens);
     }
 
     @Override
     public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
         faults.maybeThrowIn("buildConnectorMetadata");
-        return delegate.buildConnectorMetadata(output);
+        return delegate().buildConnectorMetadata(output);
     }
 
     @Override
     public void updateConnectorOutput(ConnectorOutput output) {
         faults.maybeThrowIn("updateConnectorOutput");
-        delegate.updateConnectorOutput(output);
+        delegate().updateConnectorOutput(output);
     }
 
     @Override
     public FinishResult requestFinished(RequestView request, BlockIds blockIds) {
         faults.maybeThrowIn("requestFinished");
-        return delegate.requestFinished(request, blockIds);
+        return delegate().requestFinished(request, blockIds);
     }
 
     @Override
     public List<KvEvent> takeEvents() {
         faults.maybeThrowIn("takeEvents");
-        return delegate.takeEvents();
+        return delegate().takeEvents();
     }
 
     @Override
     public Optional<ConnectorStats> takeStats() {
         faults.maybeThrowIn("takeStats");
-        return delegate.takeStats();
+        return delegate().takeStats();
     }
 
     @Override
     public ResetResult resetCache() {
         faults.maybeThrowIn("resetCache");
-        return delegate.resetCache();
-    }
-
-    @Override
-    public OptionalInt expectedFinishedCount() {
-        return delegate.expectedFinishedCount();
+        return delegate().resetCache();
     }
 
     @Override
     public boolean hasPendingWork() {
         faults.maybeThrowIn("hasPendingWork");
-        return delegate.hasPendingWork();
-    }
-
-    @Override
-    public void shutdown() {
-        delegate.shutdown();
+        return delegate().hasPendingWork();
     }
 }

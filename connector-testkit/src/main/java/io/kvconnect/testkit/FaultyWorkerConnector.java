@@ -1,13 +1,10 @@
 package io.kvconnect.testkit;
 
 import io.kvconnect.api.common.ConnectorMetadata;
-import io.kvconnect.api.common.HandshakeMetadata;
-import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.api.worker.WorkerStepReport;
+import io.kvconnect.testkit.doubles.ForwardingWorkerConnector;
 import java.util.HashSet;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -18,61 +15,50 @@ import java.util.Set;
  * loads the connector reports are held back and reported with the next step's. The worker's
  * thread only.
  */
-final class FaultyWorkerConnector implements WorkerConnector {
-    private final WorkerConnector delegate;
+final class FaultyWorkerConnector extends ForwardingWorkerConnector {
     private final FaultInjector faults;
     /** Failed loads held back from the last report, reported with the next one. */
     private Set<Integer> heldErrors = Set.of();
 
     FaultyWorkerConnector(WorkerConnector delegate, FaultInjector faults) {
-        this.delegate = delegate;
+        super(delegate);
         this.faults = faults;
-    }
-
-    @Override
-    public void registerKvCaches(KvLayout layout, BlockCopyService copies) {
-        delegate.registerKvCaches(layout, copies);
-    }
-
-    @Override
-    public Optional<HandshakeMetadata> handshakeMetadata() {
-        return delegate.handshakeMetadata();
     }
 
     @Override
     public void handlePreemptions(ConnectorMetadata metadata) {
         faults.maybeThrowIn("handlePreemptions");
-        delegate.handlePreemptions(metadata);
+        delegate().handlePreemptions(metadata);
     }
 
     @Override
     public void bindConnectorMetadata(ConnectorMetadata metadata) {
         faults.maybeThrowIn("bindConnectorMetadata");
-        delegate.bindConnectorMetadata(metadata);
+        delegate().bindConnectorMetadata(metadata);
     }
 
     @Override
     public void startLoadKv() {
         faults.maybeThrowIn("startLoadKv");
-        delegate.startLoadKv();
+        delegate().startLoadKv();
     }
 
     @Override
     public void waitForLayerLoad(int layer) {
         faults.maybeThrowIn("waitForLayerLoad");
-        delegate.waitForLayerLoad(layer);
+        delegate().waitForLayerLoad(layer);
     }
 
     @Override
     public void saveKvLayer(int layer) {
         faults.maybeThrowIn("saveKvLayer");
-        delegate.saveKvLayer(layer);
+        delegate().saveKvLayer(layer);
     }
 
     @Override
     public void waitForSave() {
         faults.maybeThrowIn("waitForSave");
-        delegate.waitForSave();
+        delegate().waitForSave();
     }
 
     /**
@@ -82,7 +68,7 @@ final class FaultyWorkerConnector implements WorkerConnector {
     @Override
     public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
         faults.maybeThrowIn("reportStep");
-        WorkerStepReport now = delegate.reportStep(finishedRequestIds);
+        WorkerStepReport now = delegate().reportStep(finishedRequestIds);
         Set<Integer> due = heldErrors;
         heldErrors = Set.of();
         if (!now.invalidBlockIds().isEmpty() && faults.delayErrorReport()) {
@@ -105,11 +91,6 @@ final class FaultyWorkerConnector implements WorkerConnector {
     @Override
     public void clearConnectorMetadata() {
         faults.maybeThrowIn("clearConnectorMetadata");
-        delegate.clearConnectorMetadata();
-    }
-
-    @Override
-    public void shutdown() {
-        delegate.shutdown();
+        delegate().clearConnectorMetadata();
     }
 }

@@ -7,12 +7,7 @@ import static io.kvconnect.core.engine.ConnectorTestSupport.setup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.api.common.ConnectorMetadata;
-import io.kvconnect.api.common.ConnectorStats;
-import io.kvconnect.api.common.KvEvent;
-import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.WorkerConnector;
@@ -21,12 +16,12 @@ import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.LoadMode;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.sched.LoadFailurePolicy;
+import io.kvconnect.testkit.doubles.ForwardingWorkerConnector;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -106,60 +101,22 @@ class KvLayoutTest {
         return s.withConfig(c -> c.kvLayout(layout));
     }
 
-    /** A worker side that records the layout it is registered with and delegates everything. */
-    private record LayoutRecorder(WorkerConnector delegate, List<LayoutKind> seen) implements WorkerConnector {
+    /** A worker side that records the layout it is registered with and forwards everything. */
+    private static final class LayoutRecorder extends ForwardingWorkerConnector {
+        private final List<LayoutKind> seen;
+
+        LayoutRecorder(WorkerConnector delegate, List<LayoutKind> seen) {
+            super(delegate);
+            this.seen = seen;
+        }
+
         @Override
         public void registerKvCaches(KvLayout layout, BlockCopyService copies) {
             seen.add(layout.layout());
             if (copies.layout().layout() != layout.layout()) {
                 throw new IllegalStateException("the copy service's layout differs from the KV cache's");
             }
-            delegate.registerKvCaches(layout, copies);
-        }
-
-        @Override
-        public void handlePreemptions(ConnectorMetadata metadata) {
-            delegate.handlePreemptions(metadata);
-        }
-
-        @Override
-        public void bindConnectorMetadata(ConnectorMetadata metadata) {
-            delegate.bindConnectorMetadata(metadata);
-        }
-
-        @Override
-        public void startLoadKv() {
-            delegate.startLoadKv();
-        }
-
-        @Override
-        public void waitForLayerLoad(int layer) {
-            delegate.waitForLayerLoad(layer);
-        }
-
-        @Override
-        public void saveKvLayer(int layer) {
-            delegate.saveKvLayer(layer);
-        }
-
-        @Override
-        public void waitForSave() {
-            delegate.waitForSave();
-        }
-
-        @Override
-        public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
-            return delegate.reportStep(finishedRequestIds);
-        }
-
-        @Override
-        public void clearConnectorMetadata() {
-            delegate.clearConnectorMetadata();
-        }
-
-        @Override
-        public void shutdown() {
-            delegate.shutdown();
+            super.registerKvCaches(layout, copies);
         }
     }
 }
