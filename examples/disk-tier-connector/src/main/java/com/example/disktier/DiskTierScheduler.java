@@ -176,7 +176,7 @@ final class DiskTierScheduler implements SchedulerConnector {
             return ConnectorMetadata.NONE;
         }
         var metadata = new DiskTierMetadata(loads, stores, evictions);
-        count("evicted_blocks", evictions.size());
+        count("blocks_deleted", evictions.size());
         loads.clear();
         stores.clear();
         evictions.clear();
@@ -262,6 +262,15 @@ final class DiskTierScheduler implements SchedulerConnector {
         stores.add(new DiskTierMetadata.Store(id, hashes, BlockIds.of(Arrays.copyOf(gpu, hashes.size()))));
         storing.put(id, hashes);
         return FinishResult.delayFree(TransferParams.empty());
+    }
+
+    /**
+     * {@return whether deletions wait for the next step's orders} Then the engine steps once more
+     * even when idle, so the files of failed stores and bad files go without new traffic.
+     */
+    @Override
+    public boolean hasPendingWork() {
+        return !evictions.isEmpty();
     }
 
     /** {@return the counts since the previous call, then zero; empty when nothing was counted} */

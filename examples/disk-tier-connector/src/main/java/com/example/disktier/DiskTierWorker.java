@@ -178,7 +178,7 @@ final class DiskTierWorker implements WorkerConnector {
 
     private void failLoad(int gpuBlock) {
         invalidBlocks.add(gpuBlock);
-        count("load_failures", 1);
+        count("failed_load_blocks", 1);
     }
 
     /** Hands the step's deletions, then its stores, to the writer thread (once per step). */

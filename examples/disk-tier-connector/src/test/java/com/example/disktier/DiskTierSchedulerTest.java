@@ -1,6 +1,7 @@
 package com.example.disktier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -112,8 +113,10 @@ class DiskTierSchedulerTest {
         scheduler.updateConnectorOutput(sent(Set.of("a"), Set.of(new DiskTierReport.FailedStore("a", HASHES.get(1)))));
 
         assertEquals(MatchResult.sync(4), scheduler.getNumNewMatchedTokens(request("b", 16), 0), "block 0 only");
+        assertTrue(scheduler.hasPendingWork(), "a deletion waits for the next step");
         var orders = assertInstanceOf(DiskTierMetadata.class, scheduler.buildConnectorMetadata(step(2)));
         assertEquals(List.of(HASHES.get(1)), orders.evictions(), "the other worker may have written its file");
+        assertFalse(scheduler.hasPendingWork());
     }
 
     @Test
