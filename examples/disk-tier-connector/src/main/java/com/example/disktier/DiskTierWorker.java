@@ -32,8 +32,9 @@ import java.util.stream.IntStream;
 
 /**
  * The worker side of the disk tier for one rank: it moves this rank's share of each block between
- * the GPU and the rank's files, through a host buffer. Hooks run on the worker's thread; stores and
- * deletions run on one writer thread of its own, in the order they were ordered.
+ * the GPU and the rank's files, through a host buffer. Hooks run on the worker's thread, one at a
+ * time; stores and deletions run on one writer thread of its own, in the order they were ordered,
+ * and hand their results back through a concurrent queue.
  *
  * <p><b>Loads</b> are synchronous and end within {@link #startLoadKv}: each block's file is read
  * into a slot of the load buffer (a missing, short or corrupt file fails that block), then the
