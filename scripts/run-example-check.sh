@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end check of the third-party story: build examples/hello-connector outside the reactor
-# against the installed API jar, drop it into a plugins directory, and use it through ./kvconnect.
+# End-to-end check of the third-party story: build examples/hello-connector and
+# examples/disk-tier-connector outside the reactor against the installed API jar, drop them into
+# plugins directories, and use them through ./kvconnect.
 # Called by `./kvconnect test` after the reactor is installed; JAVA_HOME is set by the launcher.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,6 +87,40 @@ check "a configured connector that was refused is an error saying so, and why" "
 check "... with exit status 2" "$WORK/twice.txt" "exit status 2"
 echo "reported $(grep -cF "is provided more than once" "$WORK/twice.txt") time(s)." >"$WORK/twice-count.txt"
 check "... and the refusal is reported once" "$WORK/twice-count.txt" "reported 1 time(s)."
+
+# The disk tier example, a plugin that moves KV, built and installed the same way (its tests run
+# the conformance kit), on a GPU pool too small to keep the conversations: later turns load their
+# prefix from the block files.
+mvn -B -ntp -q -Dstyle.color=never -f "$ROOT/examples/disk-tier-connector/pom.xml" clean package
+mkdir -p "$WORK/disk-plugins"
+cp "$ROOT/examples/disk-tier-connector/target/disk-tier-connector-1.0.0.jar" "$WORK/disk-plugins/"
+cat >"$WORK/disk.json" <<JSON
+{"model": "tiny", "gpu_blocks": 256, "workers": 2, "plugins_dir": "$WORK/disk-plugins",
+ "connector": {"name": "disk-tier", "config": {"directory": "$WORK/kv", "capacity": "64MiB"}}}
+JSON
+"$ROOT/kvconnect" run --config "$WORK/disk.json" --sessions 12 --no-progress --baseline >"$WORK/disk.txt" 2>&1 || true
+check "the disk tier is created from the plugins directory" "$WORK/disk.txt" \
+  "Created connector 'disk-tier' 1.0.0 from plugins-directory $WORK/disk-plugins/disk-tier-connector-1.0.0.jar: 1 scheduler side, 2 worker side(s)."
+check "with the disk tier the outputs equal the run without it" "$WORK/disk.txt" "outputs identical to the baseline: yes"
+check "... and every KV read verifies" "$WORK/disk.txt" "result                                          OK"
+awk '/^  connector hit rate/ { sub("%", "", $4); if ($4 + 0 > 0) print "nonzero" }' "$WORK/disk.txt" >"$WORK/disk-rate.txt"
+check "... and later turns load from the block files (a connector hit rate above zero)" "$WORK/disk-rate.txt" "nonzero"
+find "$WORK/kv" -name '*.kv' | wc -l | awk '{ if ($1 > 0) print "block files written" }' >"$WORK/disk-files.txt"
+check "... which the workers wrote under the tier's directory" "$WORK/disk-files.txt" "block files written"
+
+# A second engine on the same directory, without warm-up and with a GPU pool that keeps every
+# block of the workload: its connector hits can only come from the files the first run left.
+sed 's/"gpu_blocks": 256/"gpu_blocks": 4096/' "$WORK/disk.json" >"$WORK/disk-again.json"
+"$ROOT/kvconnect" run --config "$WORK/disk-again.json" --sessions 12 --no-progress --baseline --warmup 0 \
+  >"$WORK/disk-again.txt" 2>&1 || true
+grep -E "disk-tier: [1-9][0-9]* block\(s\) of earlier runs found in $WORK/kv" "$WORK/disk-again.txt" \
+  >"$WORK/disk-found.txt" || true
+check "a second engine on the same directory finds the blocks of the first run" "$WORK/disk-found.txt" "disk-tier:"
+check "... its outputs equal the run without the connector" "$WORK/disk-again.txt" "outputs identical to the baseline: yes"
+check "... every KV read verifies" "$WORK/disk-again.txt" "result                                          OK"
+awk '/^  connector hit rate/ { sub("%", "", $4); if ($4 + 0 > 0) print "nonzero" }' "$WORK/disk-again.txt" \
+  >"$WORK/disk-again-rate.txt"
+check "... and it loads the first run's blocks (a connector hit rate above zero)" "$WORK/disk-again-rate.txt" "nonzero"
 
 # The main job as a new user runs it: the embedded default puts the bundled offload connector on a
 # GPU pool too small for the conversations and runs the same workload without it, side by side.
