@@ -22,6 +22,8 @@ module kvconnect.core {
     requires io.github.classgraph;
     // The machine's memory (com.sun.management.OperatingSystemMXBean), which bounds the KV cache.
     requires jdk.management;
+    // Compile time only: the nullness annotations (every package is @NullMarked).
+    requires static org.jspecify;
 
     // Nothing is exported to everyone. Two friend modules build engines of their own and get, by
     // name, the packages they need: the connector test kit (kvconnect.testkit: the conformance

@@ -25,18 +25,24 @@ class ArchitectureTest {
     private static final Set<String> JAVA_BASE_PACKAGES =
             ModuleLayer.boot().findModule("java.base").orElseThrow().getPackages();
 
+    /** JSpecify's nullness annotations (the package holds nothing else): compile time only. */
+    private static final String JSPECIFY_ANNOTATIONS = "org.jspecify.annotations";
+
     private static final DescribedPredicate<JavaClass> API_OR_JAVA_BASE =
-            DescribedPredicate.describe("in the API or in module java.base", c -> {
+            DescribedPredicate.describe("in the API, in module java.base or JSpecify's annotations", c -> {
                 JavaClass base = c.getBaseComponentType();
                 return base.isPrimitive() || base.getPackageName().startsWith("io.kvconnect.api")
-                        || JAVA_BASE_PACKAGES.contains(base.getPackageName());
+                        || JAVA_BASE_PACKAGES.contains(base.getPackageName())
+                        || base.getPackageName().equals(JSPECIFY_ANNOTATIONS);
             });
 
+    // The nullness annotations (@NullMarked, @Nullable) are the one exception: the API's
+    // module-info requires them static, so no code needs them at run time (ModuleDescriptorTest).
     @ArchTest
     static final ArchRule apiDependsOnJavaBaseOnly = classes()
             .that().resideInAPackage("io.kvconnect.api..")
             .should().onlyDependOnClassesThat(API_OR_JAVA_BASE)
-            .because("the connector API depends on java.base only");
+            .because("the connector API depends on java.base only at run time");
 
     @ArchTest
     static final ArchRule everyPublicApiTypeCarriesTheStabilityAnnotation = classes()

@@ -42,10 +42,23 @@ class ModuleDescriptorTest {
                 "kvconnect.nixl", "kvconnect.testkit", "kvconnect.testkit.doubles", "kvconnect.tools"), MODULES.keySet());
     }
 
+    /**
+     * The API's module-info: at run time it requires {@code java.base} only. The one other
+     * {@code requires} is exactly {@code requires static org.jspecify}: the nullness annotations
+     * ({@code @NullMarked}, {@code @Nullable}) are needed to compile the API, never to run it or a
+     * connector ({@code static}), and a connector does not get them with the API (not {@code
+     * transitive}). It exports every package it has, unqualified, and opens none.
+     */
     @Test
     void theApiRequiresJavaBaseOnlyAndExportsOnlyApiPackages() {
         ModuleDescriptor api = MODULES.get("kvconnect.api");
-        assertEquals(Set.of("java.base"), names(api.requires()));
+        assertEquals(Set.of("java.base", "org.jspecify"), names(api.requires()));
+        for (ModuleDescriptor.Requires r : api.requires()) {
+            Set<ModuleDescriptor.Requires.Modifier> expected = r.name().equals("org.jspecify")
+                    ? Set.of(ModuleDescriptor.Requires.Modifier.STATIC)
+                    : Set.of(ModuleDescriptor.Requires.Modifier.MANDATED);
+            assertEquals(expected, r.modifiers(), "requires " + r);
+        }
         for (ModuleDescriptor.Exports e : api.exports()) {
             assertTrue(e.source().startsWith("io.kvconnect.api"), e.source());
             assertTrue(e.targets().isEmpty(), "API exports are unqualified: " + e);

@@ -16,4 +16,7 @@
  * <p><b>Dependencies.</b> This package depends on {@code scheduler}, {@code worker} and {@code
  * common}; they depend on it only for the {@code @Stability} annotation.
  */
+@NullMarked
 package io.kvconnect.api;
+
+import org.jspecify.annotations.NullMarked;

@@ -74,7 +74,7 @@ final class ChildPoolView implements GPUBlockPoolView {
             }
         }
         shared.free(blockIds);
-        wanted.forEach((id, n) -> held.computeIfPresent(id, (k, v) -> v == n ? null : v - n));
+        wanted.forEach((id, n) -> held.computeIfPresent(id, (k, v) -> v.equals(n) ? null : v - n));
     }
 
     @Override

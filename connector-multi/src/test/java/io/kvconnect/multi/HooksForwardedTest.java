@@ -60,9 +60,9 @@ class HooksForwardedTest {
             if (Modifier.isStatic(m.getModifiers())) {
                 continue;
             }
-            try {
-                impl.getDeclaredMethod(m.getName(), m.getParameterTypes());
-            } catch (NoSuchMethodException e) {
+            boolean declared = Arrays.stream(impl.getDeclaredMethods()).anyMatch(d -> d.getName().equals(m.getName())
+                    && Arrays.equals(d.getParameterTypes(), m.getParameterTypes()));
+            if (!declared) {
                 missing.add(m.getName() + Arrays.toString(m.getParameterTypes()));
             }
         }

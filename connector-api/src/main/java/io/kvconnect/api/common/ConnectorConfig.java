@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A connector's configuration: an immutable JSON-shaped object with typed, validating getters.
@@ -86,7 +87,8 @@ public interface ConnectorConfig {
      * @param defaultValue returned when {@code key} is absent; may be null
      * @throws ConfigException if the value is not a string
      */
-    String getString(String key, String defaultValue);
+    @Contract("_, !null -> !null")
+    @Nullable String getString(String key, @Nullable String defaultValue);
 
     /**
      * {@return the string at {@code key}}
@@ -167,7 +169,8 @@ public interface ConnectorConfig {
      * @param max the longest allowed duration
      * @throws ConfigException if the value is not such a string or lies outside {@code [min, max]}
      */
-    Duration getDuration(String key, Duration defaultValue, Duration min, Duration max);
+    @Contract("_, !null, _, _ -> !null")
+    @Nullable Duration getDuration(String key, @Nullable Duration defaultValue, Duration min, Duration max);
 
     /**
      * {@return the enum constant at {@code key}, or {@code defaultValue} when absent} The string is
@@ -181,7 +184,8 @@ public interface ConnectorConfig {
      * @param defaultValue returned when {@code key} is absent; may be null
      * @throws ConfigException if the value is not a string naming one of the constants
      */
-    <E extends Enum<E>> E getEnum(String key, Class<E> type, E defaultValue);
+    @Contract("_, _, !null -> !null")
+    <E extends Enum<E>> @Nullable E getEnum(String key, Class<E> type, @Nullable E defaultValue);
 
     /**
      * {@return the object at {@code key}, if present} Its path is {@code fieldPath(key)}.

@@ -24,4 +24,7 @@
  * be immutable, so everything here is safe to pass between threads. Depends on nothing but {@code
  * java.base} (and the root package's {@code @Stability}); every other API package may depend on it.
  */
+@NullMarked
 package io.kvconnect.api.common;
+
+import org.jspecify.annotations.NullMarked;

@@ -21,4 +21,7 @@
  *
  * <p>Depends on {@code common} only.
  */
+@NullMarked
 package io.kvconnect.api.scheduler;
+
+import org.jspecify.annotations.NullMarked;

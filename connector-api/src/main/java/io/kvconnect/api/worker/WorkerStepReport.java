@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one worker's side of a connector reports at the end of one engine step, returned once from
@@ -93,13 +94,15 @@ public record WorkerStepReport(
      */
     @Stability(value = Stability.Level.EVOLVING, since = "0.1")
     public static final class Builder {
-        private Set<String> sending;
-        private Set<String> receiving;
-        private Set<Integer> invalid;
-        private ConnectorStats stats;
-        private List<KvEvent> events;
-        private WorkerMetadata metadata;
-        private Throwable failure;
+        // Each part is null until something is added: a builder of an empty report allocates
+        // nothing but itself.
+        private @Nullable Set<String> sending;
+        private @Nullable Set<String> receiving;
+        private @Nullable Set<Integer> invalid;
+        private @Nullable ConnectorStats stats;
+        private @Nullable List<KvEvent> events;
+        private @Nullable WorkerMetadata metadata;
+        private @Nullable Throwable failure;
 
         private Builder() {
         }
@@ -209,13 +212,13 @@ public record WorkerStepReport(
                     Optional.ofNullable(failure));
         }
 
-        private static <T> Set<T> addAll(Set<T> into, Collection<T> more) {
+        private static <T> Set<T> addAll(@Nullable Set<T> into, Collection<T> more) {
             Set<T> out = into == null ? new LinkedHashSet<>() : into;
             out.addAll(more);
             return out;
         }
 
-        private static <T> Set<T> orEmpty(Set<T> s) {
+        private static <T> Set<T> orEmpty(@Nullable Set<T> s) {
             return s == null ? Set.of() : s;
         }
     }

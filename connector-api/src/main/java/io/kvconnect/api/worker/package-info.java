@@ -18,4 +18,7 @@
  *
  * <p>Depends on {@code common} only.
  */
+@NullMarked
 package io.kvconnect.api.worker;
+
+import org.jspecify.annotations.NullMarked;

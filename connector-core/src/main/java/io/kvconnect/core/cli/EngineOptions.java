@@ -10,6 +10,7 @@ import io.kvconnect.core.plugin.PluginsDirectory;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Option;
 
 /**
@@ -21,19 +22,19 @@ public final class EngineOptions {
 
     @Option(names = {"-c", "--config"}, paramLabel = "FILE",
             description = "JSON configuration file (default: the embedded default configuration).")
-    Path configFile;
+    @Nullable Path configFile;
 
     @Option(names = OPTION, paramLabel = "DIR",
             description = "Plugins directory (must exist); overrides the configuration's plugins_dir.")
-    Path pluginsDirectory;
+    @Nullable Path pluginsDirectory;
 
     /** The configuration file given with {@code --config}, or {@code null} for the embedded default. */
-    public Path configFile() {
+    public @Nullable Path configFile() {
         return configFile;
     }
 
     /** The plugins directory given with {@code --plugins-dir}, or {@code null} if none was given. */
-    public Path pluginsDirectoryOption() {
+    public @Nullable Path pluginsDirectoryOption() {
         return pluginsDirectory;
     }
 

@@ -7,4 +7,7 @@
  * job {@code run} among them, and is the only other module that may use this package. Depends on
  * the configuration and plugins packages; nothing in the engine depends on it.
  */
+@NullMarked
 package io.kvconnect.core.cli;
+
+import org.jspecify.annotations.NullMarked;

@@ -33,6 +33,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
@@ -277,7 +278,7 @@ public final class EngineConfigReader {
 
     private static ModelShape model(ConnectorConfig c) {
         if (!c.has("model")) {
-            return ModelPresets.all().get("llama-3.2-1b");
+            return Objects.requireNonNull(ModelPresets.all().get("llama-3.2-1b"), "the default preset");
         }
         if (c.asMap().get("model") instanceof String preset) {
             ModelShape shape = ModelPresets.all().get(preset);

@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The engine's {@link ConnectorConfig}: an immutable JSON-shaped object with the typed, validating
@@ -101,7 +102,7 @@ public final class JsonConnectorConfig implements ConnectorConfig {
     }
 
     @Override
-    public String getString(String key, String defaultValue) {
+    public @Nullable String getString(String key, @Nullable String defaultValue) {
         return has(key) ? requireString(key) : defaultValue;
     }
 
@@ -182,7 +183,7 @@ public final class JsonConnectorConfig implements ConnectorConfig {
     }
 
     @Override
-    public Duration getDuration(String key, Duration defaultValue, Duration min, Duration max) {
+    public @Nullable Duration getDuration(String key, @Nullable Duration defaultValue, Duration min, Duration max) {
         if (!has(key)) {
             return defaultValue;
         }
@@ -211,7 +212,7 @@ public final class JsonConnectorConfig implements ConnectorConfig {
     }
 
     @Override
-    public <E extends Enum<E>> E getEnum(String key, Class<E> type, E defaultValue) {
+    public <E extends Enum<E>> @Nullable E getEnum(String key, Class<E> type, @Nullable E defaultValue) {
         if (!has(key)) {
             return defaultValue;
         }
@@ -326,8 +327,9 @@ public final class JsonConnectorConfig implements ConnectorConfig {
         return v;
     }
 
+    /** Called for a key that is present, with a value of another type than {@code expected}. */
     private ConfigException wrongType(String key, String expected) {
-        return new ConfigException(fieldPath(key), "expected " + expected + ", got " + JsonValues.describe(values.get(key)));
+        return new ConfigException(fieldPath(key), "expected " + expected + ", got " + JsonValues.describe(require(key)));
     }
 
     private static BigDecimal unitBytes(String unit) {

@@ -6,4 +6,7 @@
  * <p>Used by the command line and by engine construction; depends on the API's {@code common}
  * package and Jackson, nothing else of the engine.
  */
+@NullMarked
 package io.kvconnect.core.config;
+
+import org.jspecify.annotations.NullMarked;

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.LockSupport;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,8 +59,9 @@ public final class Engine implements AutoCloseable {
     private final Executor executor;
     private final EngineMetrics metrics;
     /** Times connector hook calls on the scheduler and worker threads; {@code null} without a connector. */
-    private final HookTimer hookTimer;
-    private Executor.StepHandle inFlight;
+    private final @Nullable HookTimer hookTimer;
+    /** The step submitted and not yet collected (asynchronous scheduling); {@code null} if none. */
+    private Executor.@Nullable StepHandle inFlight;
     private double now;
     private boolean closed;
     /** Wrong reads of steps whose outputs the scheduler holds back: used or discarded is told later. */
@@ -76,9 +78,11 @@ public final class Engine implements AutoCloseable {
     public Engine(EngineSetup setup) {
         this.setup = setup;
         BlockPool pool = new BlockPool(setup.config().gpuBlocks() + 1, setup.config().blockSize(), true);
-        SchedulerConnector sc = setup.connector().map(EngineSetup.ConnectorSides::scheduler).orElse(null);
-        String name = setup.connector().map(EngineSetup.ConnectorSides::name).orElse(null);
-        this.hookTimer = sc == null ? null : new HookTimer(name, setup.config().scheduler().hookTimeout().toNanos());
+        EngineSetup.ConnectorSides sides = setup.connector().orElse(null);
+        SchedulerConnector sc = sides == null ? null : sides.scheduler();
+        String name = sides == null ? null : sides.name();
+        this.hookTimer = sides == null ? null
+                : new HookTimer(sides.name(), setup.config().scheduler().hookTimeout().toNanos());
         try {
             this.scheduler = new Scheduler(setup.config().scheduler(), pool, sc, name, setup.config().workers(), System::nanoTime,
                     hookTimer);
@@ -92,7 +96,7 @@ public final class Engine implements AutoCloseable {
         try {
             EngineConfig c = setup.config();
             ex = new Executor(c.model(), c.workers(), c.gpuBlocks() + 1, c.blockSize(), c.kvLayout(),
-                    rank -> setup.connector().map(sides -> sides.workers().apply(rank)).orElse(null), c.verifyKv(),
+                    rank -> sides == null ? null : sides.workers().apply(rank), c.verifyKv(),
                     c.eosRate(), setup.copyFaults(), name == null ? "none" : name, hookTimer,
                     new HostMemoryBudget(c.hostMemoryBudget()));
         } catch (RuntimeException | Error e) {

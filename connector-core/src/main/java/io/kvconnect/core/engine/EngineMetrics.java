@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the engine measured: latencies in modelled time, scheduler step time in wall time, token
@@ -30,7 +31,8 @@ public final class EngineMetrics {
     private final Percentiles itl = new Percentiles();
     private final Percentiles schedulerStepMicros = new Percentiles();
     private final Map<String, Long> eventCounts = new TreeMap<>();
-    private ConnectorStats connectorStats;
+    /** The stats aggregated so far; {@code null} until a connector reports some. */
+    private @Nullable ConnectorStats connectorStats;
     private long statsFailures;
     private long promptTokens;
     private long outputTokens;

@@ -9,4 +9,7 @@
  * bookkeeping, memory and the model; used by run, the command line and, through qualified exports,
  * the test kit and the tools. The step is mapped to its classes in {@code docs/engine.md}.
  */
+@NullMarked
 package io.kvconnect.core.engine;
+
+import org.jspecify.annotations.NullMarked;

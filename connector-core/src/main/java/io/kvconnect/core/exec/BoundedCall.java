@@ -7,6 +7,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs plugin code that is not a hook of a running engine (a provider's constructor, creating a
@@ -22,7 +23,7 @@ public final class BoundedCall {
     public static final class PluginCallException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
-        PluginCallException(String message, Throwable cause) {
+        PluginCallException(String message, @Nullable Throwable cause) {
             super(message, cause);
         }
     }

@@ -32,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.Future;
 import java.util.function.IntFunction;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The executor: N tensor-parallel workers on their own threads and the executor-side aggregation
@@ -49,7 +50,7 @@ public final class Executor implements AutoCloseable {
     /** A step whose worker has not returned after this many hook timeouts is stuck. */
     private static final long STUCK_AFTER_TIMEOUTS = 4;
     private final List<Worker> workers = new ArrayList<>();
-    private final HookTimer timer;
+    private final @Nullable HookTimer timer;
     private final String connectorName;
     private final KvOutputAggregator aggregator;
     private boolean closed;
@@ -75,8 +76,8 @@ public final class Executor implements AutoCloseable {
      *     be allocated
      */
     public Executor(ModelShape model, int numWorkers, int numBlocks, int blockSize, LayoutKind layout,
-                    IntFunction<WorkerConnector> connectors, boolean verify, double eosRate, CopyFaults faults,
-                    String connectorName, HookTimer timer, HostMemoryBudget hostBudget) {
+                    IntFunction<@Nullable WorkerConnector> connectors, boolean verify, double eosRate,
+                    CopyFaults faults, String connectorName, @Nullable HookTimer timer, HostMemoryBudget hostBudget) {
         AllReduce allReduce = new AllReduce(numWorkers);
         this.timer = timer;
         this.connectorName = connectorName;

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -27,6 +28,7 @@ import io.kvconnect.core.sched.ConnectorFatalError;
 import io.kvconnect.core.sched.ConnectorHook;
 import io.kvconnect.core.sched.HookFailure;
 import io.kvconnect.core.sched.HookTimer;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,13 +50,13 @@ final class Worker implements AutoCloseable {
     private final EngineBlockCopyService copies;
     private final ModelRunner runner;
     /** The worker side, or {@code null}; only this worker's thread reads or changes it. */
-    private WorkerConnector connector;
+    private @Nullable WorkerConnector connector;
     private final AllReduce allReduce;
     private final ExecutorService thread;
     private final String connectorName;
     /** Bounds each hook call; {@code null} without a connector. */
-    private final HookTimer timer;
-    private final HookTimer.Site site;
+    private final @Nullable HookTimer timer;
+    private final HookTimer.@Nullable Site site;
     /**
      * Asynchronous loads in flight, with the blocks each must fill, until the connector reports
      * them finished on this worker. Worker thread only.
@@ -63,8 +65,8 @@ final class Worker implements AutoCloseable {
     /** The connector's handshake metadata, set on the worker thread by {@link #register()}. */
     private volatile Optional<HandshakeMetadata> handshake = Optional.empty();
 
-    Worker(int rank, KvMemory memory, EngineBlockCopyService copies, WorkerConnector connector, AllReduce allReduce,
-           boolean verify, double eosRate, String connectorName, HookTimer timer) {
+    Worker(int rank, KvMemory memory, EngineBlockCopyService copies, @Nullable WorkerConnector connector,
+           AllReduce allReduce, boolean verify, double eosRate, String connectorName, @Nullable HookTimer timer) {
         this.rank = rank;
         this.connectorName = connectorName;
         this.timer = timer;
@@ -84,13 +86,14 @@ final class Worker implements AutoCloseable {
     /** Registers the KV cache with the connector, on the worker thread; the exception if it threw. */
     Future<Optional<Throwable>> register() {
         return thread.submit(() -> {
-            if (connector == null) {
+            WorkerConnector c = connector;
+            if (c == null) {
                 return Optional.empty();
             }
             List<HookFailure> failures = new ArrayList<>();
-            hook(failures, ConnectorHook.REGISTER_KV_CACHES, () -> connector.registerKvCaches(memory.layout(), copies));
+            hook(failures, ConnectorHook.REGISTER_KV_CACHES, () -> c.registerKvCaches(memory.layout(), copies));
             if (failures.isEmpty()) {
-                Optional<HandshakeMetadata> meta = call(failures, ConnectorHook.HANDSHAKE_METADATA, connector::handshakeMetadata);
+                Optional<HandshakeMetadata> meta = call(failures, ConnectorHook.HANDSHAKE_METADATA, c::handshakeMetadata);
                 if (meta != null) {
                     handshake = meta;
                 }
@@ -122,6 +125,8 @@ final class Worker implements AutoCloseable {
     }
 
     private WorkerStepResult run(SchedulerOutput out, long computeWindowNanos) throws InterruptedException {
+        // Read once: only this thread changes it, and not during a step.
+        WorkerConnector c = connector;
         List<HookFailure> failures = new ArrayList<>();
         ConnectorMetadata meta = out.connectorMetadata();
         // The grants as this step was scheduled: from now on a copy of a block freed for this step
@@ -131,11 +136,11 @@ final class Worker implements AutoCloseable {
         copies.grants().apply(out.grantChanges());
         copies.awaitCopyInFlight();
         Set<Integer> unloaded = new HashSet<>();
-        if (connector != null) {
+        if (c != null) {
             pendingAsyncLoads.putAll(out.asyncLoadBlocks());
-            hook(failures, ConnectorHook.HANDLE_PREEMPTIONS, () -> connector.handlePreemptions(meta));
-            hook(failures, ConnectorHook.BIND_CONNECTOR_METADATA, () -> connector.bindConnectorMetadata(meta));
-            hook(failures, ConnectorHook.START_LOAD_KV, connector::startLoadKv);
+            hook(failures, ConnectorHook.HANDLE_PREEMPTIONS, () -> c.handlePreemptions(meta));
+            hook(failures, ConnectorHook.BIND_CONNECTOR_METADATA, () -> c.bindConnectorMetadata(meta));
+            hook(failures, ConnectorHook.START_LOAD_KV, c::startLoadKv);
         }
         long computeNanos = 0;
         Map<String, Integer> sampled = Map.of();
@@ -143,8 +148,8 @@ final class Worker implements AutoCloseable {
             runner.beginStep(out);
             for (int layer = 0; layer < runner.numLayers(); layer++) {
                 int l = layer;
-                if (connector != null) {
-                    hook(failures, ConnectorHook.WAIT_FOR_LAYER_LOAD, () -> connector.waitForLayerLoad(l));
+                if (c != null) {
+                    hook(failures, ConnectorHook.WAIT_FOR_LAYER_LOAD, () -> c.waitForLayerLoad(l));
                     if (layer == 0) {
                         checkSynchronousLoads(out, unloaded);
                     }
@@ -152,8 +157,8 @@ final class Worker implements AutoCloseable {
                 long t0 = System.nanoTime();
                 runner.computeLayer(layer);
                 computeNanos += System.nanoTime() - t0;
-                if (connector != null) {
-                    hook(failures, ConnectorHook.SAVE_KV_LAYER, () -> connector.saveKvLayer(l));
+                if (c != null) {
+                    hook(failures, ConnectorHook.SAVE_KV_LAYER, () -> c.saveKvLayer(l));
                 }
             }
             runner.endCompute();
@@ -162,8 +167,8 @@ final class Worker implements AutoCloseable {
             // the modelled window to finish what is queued (loads of this step, stores of earlier
             // ones); the wait is covered by the modelled cost, so it is not charged again.
             computeNanos += copies.awaitQueued(computeWindowNanos - computeNanos);
-            if (connector != null) {
-                hook(failures, ConnectorHook.WAIT_FOR_SAVE, connector::waitForSave);
+            if (c != null) {
+                hook(failures, ConnectorHook.WAIT_FOR_SAVE, c::waitForSave);
             }
             long t0 = System.nanoTime();
             long[] summed = allReduce.sum(rank, runner.partialDigests());
@@ -172,7 +177,7 @@ final class Worker implements AutoCloseable {
         } else {
             runner.beginStep(out);
         }
-        WorkerStepReport report = connector == null ? null : report(out.finishedRequestIds(), failures, unloaded);
+        WorkerStepReport report = c == null ? null : report(c, out.finishedRequestIds(), failures, unloaded);
         return new WorkerStepResult(rank, sampled, report, failures, runner.takeMismatches(),
                 runner.takeMismatchCounts(), computeNanos);
     }
@@ -183,13 +188,14 @@ final class Worker implements AutoCloseable {
      * a failure of {@code reportStep} (so the step's loads fail) and its parts are kept; a call that
      * throws, returns null or overruns loses the report.
      */
-    private WorkerStepReport report(Set<String> finished, List<HookFailure> failures, Set<Integer> unloaded) {
-        WorkerStepReport report = call(failures, ConnectorHook.REPORT_STEP, () -> connector.reportStep(finished));
+    private WorkerStepReport report(WorkerConnector c, Set<String> finished, List<HookFailure> failures,
+                                    Set<Integer> unloaded) {
+        WorkerStepReport report = call(failures, ConnectorHook.REPORT_STEP, () -> c.reportStep(finished));
         if (report != null) {
             report.failure().ifPresent(e -> reportedFailure(failures, e));
             checkAsynchronousLoads(report.finishedReceiving(), unloaded);
         }
-        hook(failures, ConnectorHook.CLEAR_CONNECTOR_METADATA, connector::clearConnectorMetadata);
+        hook(failures, ConnectorHook.CLEAR_CONNECTOR_METADATA, c::clearConnectorMetadata);
         if (unloaded.isEmpty()) {
             return report == null ? WorkerStepReport.EMPTY : report;
         }
@@ -211,7 +217,7 @@ final class Worker implements AutoCloseable {
     }
 
     /** Calls a hook; {@code null} if it threw, returned null or ran past the hook timeout. */
-    private <T> T call(List<HookFailure> failures, ConnectorHook hook, Supplier<T> call) {
+    private <T> @Nullable T call(List<HookFailure> failures, ConnectorHook hook, Supplier<T> call) {
         T value;
         if (site != null) {
             site.enter(hook.toString());
@@ -224,7 +230,9 @@ final class Worker implements AutoCloseable {
             return null;
         }
         if (exitSite()) {
-            failed(failures, hook, new TimeoutException(timer.overranReason(hook.toString())));
+            // exitSite() said it overran, which takes a site, so a timer.
+            failed(failures, hook, new TimeoutException(Objects.requireNonNull(timer, "timer")
+                    .overranReason(hook.toString())));
             return null;
         }
         if (value == null) {
@@ -320,7 +328,7 @@ final class Worker implements AutoCloseable {
     }
 
     /** The hook this worker is running now, or {@code null} (for messages about a stuck step). */
-    String currentHook() {
+    @Nullable String currentHook() {
         return site == null ? null : site.currentHook();
     }
 

@@ -6,6 +6,7 @@ import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.HookFailure;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One worker's result of one step.
@@ -20,7 +21,7 @@ import java.util.Map;
  * @param computeNanos wall time covered by the modelled compute cost: the simulated model compute
  *     and the wait that lets the copy stream use the rest of the modelled compute window
  */
-record WorkerStepResult(int rank, Map<String, Integer> sampledTokens, WorkerStepReport connectorReport,
+record WorkerStepResult(int rank, Map<String, Integer> sampledTokens, @Nullable WorkerStepReport connectorReport,
                         List<HookFailure> hookFailures, List<KvMismatch> mismatches,
                         Map<String, MismatchCounts> mismatchCounts,
                         long computeNanos) {

@@ -8,4 +8,7 @@
  * <p>Nothing here calls back into the scheduler: the executor returns the step's result and the
  * scheduler applies it. Depends on memory, the model, the block grants and the scheduler's step records and hook names.
  */
+@NullMarked
 package io.kvconnect.core.exec;
+
+import org.jspecify.annotations.NullMarked;

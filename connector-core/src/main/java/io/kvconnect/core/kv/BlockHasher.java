@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Chained block hashes: {@code hash(block i) = SHA-256(hash(block i-1) or NONE, token ids of block
@@ -47,7 +48,7 @@ public final class BlockHasher {
      * @param parent the previous block's hash, or {@code null} for the first block
      * @param salt the cache salt; only used for the first block
      */
-    public BlockHash hash(BlockHash parent, int[] tokens, int from, Optional<String> salt) {
+    public BlockHash hash(@Nullable BlockHash parent, int[] tokens, int from, Optional<String> salt) {
         // Checked before the digest is touched (and without overflowing from + blockSize): a rejected
         // call must not leave bytes in the digest that would corrupt the next hash.
         if (from < 0 || from > tokens.length - blockSize) {

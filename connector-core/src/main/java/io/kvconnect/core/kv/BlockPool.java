@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The GPU block pool: a fixed number of KV blocks with reference counts, a prefix cache keyed by
@@ -29,7 +30,7 @@ public final class BlockPool {
 
     private final int numBlocks;
     private final int[] refCount;
-    private final BlockHash[] hashes;
+    private final @Nullable BlockHash[] hashes;
     private final int[] prev;
     private final int[] next;
     private final boolean[] queued;
@@ -163,7 +164,7 @@ public final class BlockPool {
     }
 
     /** The cached hash of {@code id}, or {@code null}. */
-    public BlockHash hashOf(int id) {
+    public @Nullable BlockHash hashOf(int id) {
         checkUsable(id);
         return hashes[id];
     }
@@ -197,7 +198,7 @@ public final class BlockPool {
      * @throws IllegalStateException if a block is free or already cached under another hash; then
      *     nothing is cached
      */
-    public void cache(int[] ids, BlockHash[] blockHashes, BlockHash parent) {
+    public void cache(int[] ids, BlockHash[] blockHashes, @Nullable BlockHash parent) {
         if (!cachingEnabled) {
             return;
         }
@@ -247,7 +248,7 @@ public final class BlockPool {
         }
     }
 
-    private void flushStored(List<BlockHash> stored, BlockHash parent) {
+    private void flushStored(List<BlockHash> stored, @Nullable BlockHash parent) {
         events.add(new KvEvent.BlockStored(stored, Optional.ofNullable(parent), blockSize, 0, StorageMedium.GPU));
     }
 

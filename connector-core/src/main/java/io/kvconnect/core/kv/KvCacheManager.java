@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The KV-cache manager: which blocks each request owns, local prefix-cache lookup, slot
@@ -72,7 +73,7 @@ public final class KvCacheManager {
      * @return the newly allocated block ids (hit blocks excluded), or {@code null} if not enough
      *     blocks are free
      */
-    public int[] allocate(String requestId, int totalTokens, PrefixHit hit) {
+    public int @Nullable [] allocate(String requestId, int totalTokens, PrefixHit hit) {
         Owned own = owned.get(requestId);
         int have = own == null ? 0 : own.size;
         if (have > 0 && hit.numBlocks() > 0) {

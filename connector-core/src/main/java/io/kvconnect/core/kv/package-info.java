@@ -9,4 +9,7 @@
  * service reads on any thread, and {@link io.kvconnect.core.kv.GrantChanges}, immutable. Used by the
  * scheduler and the engine; depends on the API only.
  */
+@NullMarked
 package io.kvconnect.core.kv;
+
+import org.jspecify.annotations.NullMarked;

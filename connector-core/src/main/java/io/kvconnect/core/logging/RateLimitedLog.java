@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.event.Level;
 import org.slf4j.helpers.FormattingTuple;
@@ -48,7 +49,7 @@ public final class RateLimitedLog {
     @FunctionalInterface
     public interface Sink {
         /** Writes one line at {@code level}. */
-        void write(Level level, String line, Throwable cause);
+        void write(Level level, String line, @Nullable Throwable cause);
     }
 
     private final Sink sink;
@@ -144,7 +145,8 @@ public final class RateLimitedLog {
                 windows.put(kind, w);
             } else if (now - w.start >= intervalNanos) {
                 summaryLevel = w.level;
-                pendingSummary = endInterval(w, now);
+                pendingSummary = w.suppressed == 0 ? null : summary(w, now);
+                restart(w, now);
             }
             if (w.written < linesPerInterval) {
                 w.written++;
@@ -196,7 +198,8 @@ public final class RateLimitedLog {
             for (Window w : windows.values()) {
                 if (w.suppressed > 0 && (all || now - w.start >= intervalNanos)) {
                     due.add(w);
-                    summaries.add(endInterval(w, now));
+                    summaries.add(summary(w, now));
+                    restart(w, now);
                 }
             }
         }
@@ -205,14 +208,17 @@ public final class RateLimitedLog {
         }
     }
 
-    /** Ends {@code w}'s interval at {@code now}; returns its summary line, or {@code null} if none is due. */
-    private String endInterval(Window w, long now) {
-        String summary = w.suppressed == 0 ? null : "... and " + w.suppressed + " more like this suppressed in the last "
-                + seconds(now - w.start) + " (kind " + w.kind + ")";
+    /** The summary line of {@code w}'s interval ending at {@code now}, which held lines back. */
+    private static String summary(Window w, long now) {
+        return "... and " + w.suppressed + " more like this suppressed in the last " + seconds(now - w.start)
+                + " (kind " + w.kind + ")";
+    }
+
+    /** Starts a new interval of {@code w} at {@code now}. */
+    private static void restart(Window w, long now) {
         w.start = now;
         w.written = 0;
         w.suppressed = 0;
-        return summary;
     }
 
     private static String seconds(long nanos) {

@@ -15,6 +15,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -398,7 +399,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     }
 
     /** Why a copy of {@code ids} is refused now, naming the first block refused; {@code null} if allowed. */
-    private String refusal(Direction direction, int[] ids) {
+    private @Nullable String refusal(Direction direction, int[] ids) {
         for (int id : ids) {
             if (direction == Direction.TO_HOST ? !grants.readable(id) : !grants.writable(id)) {
                 (direction == Direction.TO_HOST ? refusedNotInUse : refusedNotLoadTarget).incrementAndGet();

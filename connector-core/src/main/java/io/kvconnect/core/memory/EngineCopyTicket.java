@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The ticket of one copy call. Completed once by the copy stream thread; polled and awaited from
@@ -103,7 +104,7 @@ final class EngineCopyTicket implements CopyTicket {
     }
 
     /** A fresh exception per waiter, so each gets its own stack trace; the cause is shared. */
-    private CopyFailedException failure(Throwable cause) {
+    private CopyFailedException failure(@Nullable Throwable cause) {
         return new CopyFailedException(description() + " failed: " + cause, cause);
     }
 

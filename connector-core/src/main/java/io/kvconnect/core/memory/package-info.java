@@ -7,4 +7,7 @@
  * the host stand-in for a CUDA stream, so connectors see the same asynchronous, ordered contract
  * whatever memory the cache lives in.
  */
+@NullMarked
 package io.kvconnect.core.memory;
+
+import org.jspecify.annotations.NullMarked;

@@ -12,6 +12,7 @@ import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One worker's verifying model. It behaves like a transformer where that matters to connectors:
@@ -346,7 +347,7 @@ public final class ModelRunner {
         /** Positions from here on were computed by this runner; below came from a prefix hit or a load. */
         int selfFrom;
         /** Positions this runner computed from wrong input (created on first need). */
-        BitSet contaminated;
+        @Nullable BitSet contaminated;
         /** The taint of each position computed in the current step, for the next layer's writes. */
         long[] taint = new long[16];
         int lastSampledToken;

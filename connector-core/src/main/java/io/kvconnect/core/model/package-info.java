@@ -7,4 +7,7 @@
  * <p>Workers call it on their own threads; it depends on the engine's KV memory and on nothing that
  * schedules.
  */
+@NullMarked
 package io.kvconnect.core.model;
+
+import org.jspecify.annotations.NullMarked;

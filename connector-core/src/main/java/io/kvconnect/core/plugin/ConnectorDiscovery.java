@@ -15,6 +15,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -245,7 +246,8 @@ public final class ConnectorDiscovery {
                 Throwable root = sce.getCause() != null ? sce.getCause() : sce;
                 problem(location, "provider " + type + " failed while loading: " + root);
             } else if (cause instanceof IllegalStateException ise) {
-                problem(location, ise.getMessage());
+                // DiscoveredConnector.of's refusals always have a message; a bare one names the exception.
+                problem(location, Objects.requireNonNullElse(ise.getMessage(), ise.toString()));
             } else if (cause instanceof java.util.concurrent.TimeoutException) {
                 problem(location, "provider " + type + " did not finish loading within " + providerBound.toMillis()
                         + " ms (its constructor or name() hangs); refused");

@@ -6,4 +6,7 @@
  * <p>Start-up only, on the thread that builds the engine. Depends on the API and ClassGraph; the
  * rest of the engine uses its {@link io.kvconnect.core.plugin.ConnectorRegistry}.
  */
+@NullMarked
 package io.kvconnect.core.plugin;
+
+import org.jspecify.annotations.NullMarked;

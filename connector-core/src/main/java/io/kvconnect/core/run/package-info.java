@@ -6,4 +6,7 @@
  * <p>Used by the command line, the conformance kit and the benchmarks; depends on the engine, the
  * configuration, plugins and workloads.
  */
+@NullMarked
 package io.kvconnect.core.run;
+
+import org.jspecify.annotations.NullMarked;

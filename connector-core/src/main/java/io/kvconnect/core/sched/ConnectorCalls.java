@@ -14,8 +14,10 @@ import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.scheduler.SchedulerState;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one place that calls the scheduler side of the connector, and the policy for its failures.
@@ -39,12 +41,12 @@ final class ConnectorCalls {
     private final SchedulerStats stats;
     private final HookGuard guard;
     /** The timer started here when the engine shares none (closed at shutdown), or {@code null}. */
-    private final HookTimer ownTimer;
+    private final @Nullable HookTimer ownTimer;
     /** The connector, or {@code null} without one or once detached. */
-    private SchedulerConnector connector;
+    private @Nullable SchedulerConnector connector;
     private boolean disableRequested;
-    /** The last worker-side hook failure, for messages about giving up on the connector. */
-    private String lastWorkerHookFailure;
+    /** The last worker-side hook failure, for messages about giving up on the connector; {@code null} before one. */
+    private @Nullable String lastWorkerHookFailure;
 
     /**
      * @param connector the scheduler side, or {@code null} for none
@@ -54,8 +56,8 @@ final class ConnectorCalls {
      *     started here if there is a connector
      * @param stats where failures are counted
      */
-    ConnectorCalls(SchedulerConnector connector, String name, SchedulerConfig config, HookTimer sharedTimer,
-                   SchedulerStats stats) {
+    ConnectorCalls(@Nullable SchedulerConnector connector, @Nullable String name, SchedulerConfig config,
+                   @Nullable HookTimer sharedTimer, SchedulerStats stats) {
         this.name = name == null ? "none" : name;
         this.errors = config.connectorErrors();
         this.stats = stats;
@@ -77,6 +79,15 @@ final class ConnectorCalls {
         return connector != null;
     }
 
+    /**
+     * The attached scheduler side, for the hook calls below.
+     *
+     * @throws NullPointerException if none is attached: a caller must ask {@link #attached()} first
+     */
+    private SchedulerConnector attachedSide() {
+        return Objects.requireNonNull(connector, "no connector attached");
+    }
+
     /** The connector's name, {@code "none"} without one. */
     String name() {
         return name;
@@ -90,63 +101,63 @@ final class ConnectorCalls {
     // ------------------------------------------------------------------ hooks, in the order of a request's life
 
     void bindSchedulerState(SchedulerState state) {
-        guard.run(ConnectorHook.BIND_SCHEDULER_STATE, () -> connector.bindSchedulerState(state));
+        guard.run(ConnectorHook.BIND_SCHEDULER_STATE, () -> attachedSide().bindSchedulerState(state));
     }
 
     void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
-        guard.run(ConnectorHook.SET_HANDSHAKE_METADATA, () -> connector.setHandshakeMetadata(byRank));
+        guard.run(ConnectorHook.SET_HANDSHAKE_METADATA, () -> attachedSide().setHandshakeMetadata(byRank));
     }
 
     /** The connector's expected count of worker reports per finished transfer; empty if the call failed. */
     OptionalInt expectedFinishedCount() {
-        OptionalInt n = guard.call(ConnectorHook.EXPECTED_FINISHED_COUNT, connector::expectedFinishedCount);
+        OptionalInt n = guard.call(ConnectorHook.EXPECTED_FINISHED_COUNT, attachedSide()::expectedFinishedCount);
         return n == null ? OptionalInt.empty() : n;
     }
 
     /** {@code false} if the call failed. */
     boolean onNewRequest(RequestView request) {
-        return guard.run(ConnectorHook.ON_NEW_REQUEST, () -> connector.onNewRequest(request));
+        return guard.run(ConnectorHook.ON_NEW_REQUEST, () -> attachedSide().onNewRequest(request));
     }
 
     /** {@code null} if the call failed. */
-    MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
+    @Nullable MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
         return guard.call(ConnectorHook.GET_NUM_NEW_MATCHED_TOKENS,
-                () -> connector.getNumNewMatchedTokens(request, localHitTokens));
+                () -> attachedSide().getNumNewMatchedTokens(request, localHitTokens));
     }
 
     /** {@code false} if the call failed. */
     boolean updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         return guard.run(ConnectorHook.UPDATE_STATE_AFTER_ALLOC,
-                () -> connector.updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens));
+                () -> attachedSide().updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens));
     }
 
     /** {@code null} if the call failed. */
-    ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
-        return guard.call(ConnectorHook.BUILD_CONNECTOR_METADATA, () -> connector.buildConnectorMetadata(output));
+    @Nullable ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
+        return guard.call(ConnectorHook.BUILD_CONNECTOR_METADATA, () -> attachedSide().buildConnectorMetadata(output));
     }
 
     void updateConnectorOutput(ConnectorOutput output) {
-        guard.run(ConnectorHook.UPDATE_CONNECTOR_OUTPUT, () -> connector.updateConnectorOutput(output));
+        guard.run(ConnectorHook.UPDATE_CONNECTOR_OUTPUT, () -> attachedSide().updateConnectorOutput(output));
     }
 
     /** {@code null} if the call failed. */
-    FinishResult requestFinished(RequestView request, BlockIds blocks) {
-        return guard.call(ConnectorHook.REQUEST_FINISHED, () -> connector.requestFinished(request, blocks));
+    @Nullable FinishResult requestFinished(RequestView request, BlockIds blocks) {
+        return guard.call(ConnectorHook.REQUEST_FINISHED, () -> attachedSide().requestFinished(request, blocks));
     }
 
     /** {@code null} if the call failed. */
-    List<KvEvent> takeEvents() {
-        return guard.call(ConnectorHook.TAKE_EVENTS, connector::takeEvents);
+    @Nullable List<KvEvent> takeEvents() {
+        return guard.call(ConnectorHook.TAKE_EVENTS, attachedSide()::takeEvents);
     }
 
     /** {@code null} if the call failed. */
-    Optional<ConnectorStats> takeStats() {
-        return guard.call(ConnectorHook.TAKE_STATS, connector::takeStats);
+    @Nullable Optional<ConnectorStats> takeStats() {
+        return guard.call(ConnectorHook.TAKE_STATS, attachedSide()::takeStats);
     }
 
     /** {@code null} if the call failed. */
-    Boolean hasPendingWork() {
-        return guard.call(ConnectorHook.HAS_PENDING_WORK, connector::hasPendingWork);
+    @Nullable Boolean hasPendingWork() {
+        return guard.call(ConnectorHook.HAS_PENDING_WORK, attachedSide()::hasPendingWork);
     }
 
     // ------------------------------------------------------------------ failures and detaching

@@ -151,7 +151,7 @@ final class ConnectorLiveness {
 
     /** The engine stops waiting for {@code id}'s load. */
     private void giveUpReceive(String id) {
-        Request r = queues.get(id);
+        Request r = queues.require(id);
         transfers.stopAwaitingReceive(id);
         stats.transfersGivenUp++;
         transfers.endLoads(id);
@@ -167,7 +167,7 @@ final class ConnectorLiveness {
     private void giveUpSend(String id) {
         transfers.stopAwaitingSend(id);
         stats.transfersGivenUp++;
-        queues.releaseIfUnheld(queues.get(id));
+        queues.releaseIfUnheld(queues.require(id));
     }
 
     /**
@@ -178,13 +178,13 @@ final class ConnectorLiveness {
     void connectorDetached() {
         for (String id : List.copyOf(transfers.awaitedSends())) {
             transfers.stopAwaitingSend(id);
-            queues.releaseIfUnheld(queues.get(id));
+            queues.releaseIfUnheld(queues.require(id));
         }
         for (String id : List.copyOf(transfers.awaitedReceives())) {
             transfers.stopAwaitingReceive(id);
             transfers.endLoads(id);
             transfers.takeFailedLoad(id);
-            Request r = queues.get(id);
+            Request r = queues.require(id);
             if (r.status().isFinished()) {
                 queues.releaseIfUnheld(r);
             } else {

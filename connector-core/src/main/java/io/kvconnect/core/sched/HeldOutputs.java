@@ -3,6 +3,7 @@ package io.kvconnect.core.sched;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Outputs held back while a load may still be reported failed (the load failure window): what a
@@ -38,7 +39,7 @@ final class HeldOutputs {
     }
 
     /** Holds back {@code r}'s confirmation up to {@code through} and, if not {@code null}, a sampled token. */
-    void hold(Request r, int through, Integer token) {
+    void hold(Request r, int through, @Nullable Integer token) {
         r.heldConfirm = Math.max(r.heldConfirm, through);
         if (token != null) {
             r.holdToken(token);

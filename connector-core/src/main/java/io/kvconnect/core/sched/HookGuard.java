@@ -1,8 +1,10 @@
 package io.kvconnect.core.sched;
 
 import io.kvconnect.core.logging.RateLimitedLog;
+import java.util.Objects;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,9 +24,9 @@ final class HookGuard {
 
     private final String connectorName;
     private final Runnable onFailure;
-    private final HookTimer timer;
-    private final HookTimer.Site site;
-    private Throwable lastFailure;
+    private final @Nullable HookTimer timer;
+    private final HookTimer.@Nullable Site site;
+    private @Nullable Throwable lastFailure;
 
     /**
      * @param connectorName the connector's name, for messages
@@ -32,7 +34,7 @@ final class HookGuard {
      * @param timer bounds each call (its site for this thread is taken here); {@code null} for
      *     a scheduler without a connector, whose guard is never asked to call anything
      */
-    HookGuard(String connectorName, Runnable onFailure, HookTimer timer) {
+    HookGuard(String connectorName, Runnable onFailure, @Nullable HookTimer timer) {
         this.connectorName = connectorName;
         this.onFailure = onFailure;
         this.timer = timer;
@@ -40,7 +42,7 @@ final class HookGuard {
     }
 
     /** Calls {@code call}; {@code null} if it threw, returned null or ran past the timeout. */
-    <T> T call(ConnectorHook hook, Supplier<T> call) {
+    <T> @Nullable T call(ConnectorHook hook, Supplier<T> call) {
         T result;
         enter(hook);
         try {
@@ -51,7 +53,7 @@ final class HookGuard {
             return null;
         }
         if (exit()) {
-            failed(hook, new TimeoutException(timer.overranReason(hook.toString())));
+            failed(hook, new TimeoutException(overranReason(hook)));
             return null;
         }
         if (result == null) {
@@ -71,7 +73,7 @@ final class HookGuard {
             return false;
         }
         if (exit()) {
-            failed(hook, new TimeoutException(timer.overranReason(hook.toString())));
+            failed(hook, new TimeoutException(overranReason(hook)));
             return false;
         }
         return true;
@@ -85,6 +87,11 @@ final class HookGuard {
 
     private boolean exit() {
         return site != null && site.exit();
+    }
+
+    /** Why {@code hook}'s call failed after {@link #exit()} said it overran, which takes a site, so a timer. */
+    private String overranReason(ConnectorHook hook) {
+        return Objects.requireNonNull(timer, "timer").overranReason(hook.toString());
     }
 
     /** A short reason naming the hook and the last failure, for failed requests. */

@@ -3,6 +3,7 @@ package io.kvconnect.core.sched;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.LockSupport;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,8 +26,9 @@ public final class HookTimer implements AutoCloseable {
     /** One thread's current hook call. Entered and exited by that thread; watched by the timer. */
     public static final class Site {
         private final String where;
-        private Thread thread;
-        private String hook;
+        /** The thread and the hook of the last call entered; {@code null} before the first. */
+        private @Nullable Thread thread;
+        private @Nullable String hook;
         private long start;
         private boolean overran;
         private boolean stuckReported;
@@ -68,7 +70,7 @@ public final class HookTimer implements AutoCloseable {
         }
 
         /** The hook running now, or {@code null}. */
-        public synchronized String currentHook() {
+        public synchronized @Nullable String currentHook() {
             return start == 0 ? null : hook;
         }
     }
@@ -134,7 +136,10 @@ public final class HookTimer implements AutoCloseable {
                 s.overran = true;
                 LOG.error("Connector '{}' has run {} on {} for {} ms, past the hook timeout; interrupting it (the "
                         + "call counts as a failed hook)", connector, s.hook, s.where, ran / 1_000_000);
-                s.thread.interrupt();
+                Thread t = s.thread;
+                if (t != null) { // always: enter() sets it before start
+                    t.interrupt();
+                }
             } else if (s.overran && !s.stuckReported && ran > 3 * timeoutNanos) {
                 s.stuckReported = true;
                 LOG.error("Connector '{}' is stuck in {} on {} for {} ms and ignores interrupts: that thread cannot "

@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Applies the workers' output of a step, in this order: the finished reports are counted ({@link
@@ -113,7 +114,7 @@ final class OutputApplier {
         }
         for (String id : TransferBook.inIdOrder(co.finishedSending())) {
             if (transfers.sendReported(id)) {
-                queues.releaseIfUnheld(queues.get(id));
+                queues.releaseIfUnheld(queues.require(id));
             }
         }
         co.stats().ifPresent(outbox::connectorStats);
@@ -146,13 +147,13 @@ final class OutputApplier {
                 connector.disableRequested());
     }
 
-    private static Set<String> add(Set<String> ids, String id) {
+    private static Set<String> add(@Nullable Set<String> ids, String id) {
         Set<String> s = ids == null ? new HashSet<>() : ids;
         s.add(id);
         return s;
     }
 
-    private static Set<String> readOnly(Set<String> ids) {
+    private static Set<String> readOnly(@Nullable Set<String> ids) {
         return ids == null ? Set.of() : Collections.unmodifiableSet(ids);
     }
 
@@ -175,7 +176,7 @@ final class OutputApplier {
             return;
         }
         transfers.endLoads(id);
-        Request r = queues.get(id);
+        Request r = queues.require(id);
         if (r.status() == RequestStatus.WAITING_FOR_REMOTE_KV) {
             transfers.loadFinished(id);
             // A failure of this load may still be reported up to the window late.

@@ -3,6 +3,7 @@ package io.kvconnect.core.sched;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.core.kv.KvCacheManager;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Taking GPU blocks back from requests when a running request needs more than are free:
@@ -69,7 +70,7 @@ final class Preemption {
      * not running and no load into them is in flight (its load reported finished, or it was
      * promoted and found no room to compute). {@code null} if there is none.
      */
-    Request reclaimableWaiting() {
+    @Nullable Request reclaimableWaiting() {
         List<Request> waiting = queues.waiting();
         for (int i = waiting.size() - 1; i >= 0; i--) {
             Request w = waiting.get(i);

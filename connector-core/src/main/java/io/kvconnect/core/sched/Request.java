@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One request inside the engine. Mutable, owned by the scheduler thread; connectors see it only
@@ -54,7 +55,7 @@ public final class Request implements RequestView {
     private int confirmed;
     private int placeholders;
     private int numPreemptions;
-    private String failureReason;
+    private @Nullable String failureReason;
     /** Steps whose output is stale for this request: it was preempted or reset after they were scheduled. */
     private long discardOutputsThroughStep = -1;
     /** The step that last scheduled this request (the scheduler's bookkeeping within a step). */
@@ -291,7 +292,7 @@ public final class Request implements RequestView {
         return numOutputTokens() + placeholders;
     }
 
-    String failureReason() {
+    @Nullable String failureReason() {
         return failureReason;
     }
 

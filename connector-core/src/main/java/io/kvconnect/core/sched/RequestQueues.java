@@ -14,6 +14,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The requests the scheduler knows, its waiting and running queues, and the end of a request's
@@ -35,7 +36,7 @@ final class RequestQueues {
     private final Outbox outbox;
     private final SchedulerStats stats;
     /** {@code null} for FCFS: the queue's own order. */
-    private final Comparator<Request> waitingOrder;
+    private final @Nullable Comparator<Request> waitingOrder;
 
     private final Map<String, Request> requests = new LinkedHashMap<>();
     private final List<Request> running = new ArrayList<>();
@@ -65,8 +66,22 @@ final class RequestQueues {
     }
 
     /** The request, or {@code null} if unknown. */
-    Request get(String id) {
+    @Nullable Request get(String id) {
         return requests.get(id);
+    }
+
+    /**
+     * The request {@code id}, which the caller knows to be known: a transfer or a scheduled step
+     * still refers to it, so its blocks, and it, are still held.
+     *
+     * @throws IllegalStateException if it is not (a bug in the scheduler's bookkeeping)
+     */
+    Request require(String id) {
+        Request r = requests.get(id);
+        if (r == null) {
+            throw new IllegalStateException("request " + id + " is referred to but not known");
+        }
+        return r;
     }
 
     /** Every known request, in arrival order; live, so do not change the scheduler while iterating. */

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,7 +85,8 @@ public final class Scheduler {
      * @param connector the scheduler side of the connector, or {@code null} for none
      * @param connectorName the connector's name, for messages
      */
-    public Scheduler(SchedulerConfig config, BlockPool pool, SchedulerConnector connector, String connectorName) {
+    public Scheduler(SchedulerConfig config, BlockPool pool, @Nullable SchedulerConnector connector,
+                     @Nullable String connectorName) {
         this(config, pool, connector, connectorName, 1, System::nanoTime, null);
     }
 
@@ -103,8 +105,8 @@ public final class Scheduler {
      * @throws IllegalArgumentException if the connector expects finished reports from fewer than
      *     one or more than {@code workers} ranks (the connector is shut down first)
      */
-    public Scheduler(SchedulerConfig config, BlockPool pool, SchedulerConnector connector, String connectorName,
-                     int workers, LongSupplier nanoClock, HookTimer timer) {
+    public Scheduler(SchedulerConfig config, BlockPool pool, @Nullable SchedulerConnector connector,
+                     @Nullable String connectorName, int workers, LongSupplier nanoClock, @Nullable HookTimer timer) {
         this.config = config;
         this.pool = pool;
         this.kv = new KvCacheManager(pool);
@@ -171,11 +173,13 @@ public final class Scheduler {
         long needed = ((long) prompt.length + maxTokens + blockSize - 1) / blockSize;
         if (needed > pool.usableBlocks()) {
             r.setStatus(RequestStatus.FINISHED_ERROR);
-            r.fail("request too large: " + prompt.length + " prompt tokens + " + maxTokens + " max tokens need "
-                    + needed + " blocks of " + blockSize + " tokens; the GPU pool has " + pool.usableBlocks());
+            String reason = "request too large: " + prompt.length + " prompt tokens + " + maxTokens
+                    + " max tokens need " + needed + " blocks of " + blockSize + " tokens; the GPU pool has "
+                    + pool.usableBlocks();
+            r.fail(reason);
             stats.requestsFailed++;
             stats.requestsRefused++;
-            outbox.update(new RequestUpdate.Finished(id, RequestStatus.FINISHED_ERROR, r.failureReason(),
+            outbox.update(new RequestUpdate.Finished(id, RequestStatus.FINISHED_ERROR, reason,
                     TransferParams.empty(), new int[0]));
             return outbox.takeUpdates();
         }

@@ -264,14 +264,14 @@ final class StepPlanner {
         for (int i = 0; i < out.work().size(); i++) {
             ScheduledWork w = out.work().get(i);
             if (w.externalTokens() > 0) {
-                queues.finish(queues.get(w.requestId()), RequestStatus.FINISHED_ERROR, reason);
+                queues.finish(queues.require(w.requestId()), RequestStatus.FINISHED_ERROR, reason);
             } else {
                 keptScheduled.add(out.scheduledRequests().get(i));
                 keptWork.add(w);
             }
         }
         for (String id : startedAsyncLoads) {
-            Request r = queues.get(id);
+            Request r = queues.require(id);
             transfers.stopAwaitingReceive(id);
             queues.finish(r, RequestStatus.FINISHED_ERROR, reason);
         }

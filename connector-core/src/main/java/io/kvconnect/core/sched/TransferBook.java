@@ -8,10 +8,13 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,9 +51,14 @@ final class TransferBook {
     private final int blockSize;
     private final ConnectorWatchdog watchdog;
     private final SchedulerStats stats;
-    /** Count finished sends and receives by rank; set once by {@link #expectReports}, before any wait ends. */
-    private RankCountdown sendReports;
-    private RankCountdown receiveReports;
+    /**
+     * Count finished sends and receives by rank; set once by {@link #expectReports}, before any wait
+     * ends, and read through {@link #sends()} and {@link #receives()}. Not final: the number of
+     * ranks that report each transfer is the connector's answer, asked once the scheduler (and so
+     * this book) is built.
+     */
+    private @Nullable RankCountdown sendReports;
+    private @Nullable RankCountdown receiveReports;
     /** Requests whose asynchronous load is in flight (the workers will report them received). */
     private final Set<String> awaitingReceive = new HashSet<>();
     /** Finished requests whose blocks wait for the connector's finished send. */
@@ -116,17 +124,19 @@ final class TransferBook {
      *     ({@link #sendReported}, {@link #receiveReported})
      */
     FinishedTransfers countReports(List<FinishedTransfers> byRank) {
-        sendReports.flushLog();
-        receiveReports.flushLog();
+        RankCountdown sendCountdown = sends();
+        RankCountdown receiveCountdown = receives();
+        sendCountdown.flushLog();
+        receiveCountdown.flushLog();
         Set<String> sends = new HashSet<>();
         Set<String> receives = new HashSet<>();
         for (int rank = 0; rank < byRank.size(); rank++) {
             FinishedTransfers reported = byRank.get(rank);
             for (String id : inIdOrder(reported.sending())) {
-                sendReports.report(id, rank, awaitingSend.contains(id), sends);
+                sendCountdown.report(id, rank, awaitingSend.contains(id), sends);
             }
             for (String id : inIdOrder(reported.receiving())) {
-                receiveReports.report(id, rank, awaitingReceive.contains(id), receives);
+                receiveCountdown.report(id, rank, awaitingReceive.contains(id), receives);
             }
         }
         return new FinishedTransfers(sends, receives);
@@ -147,9 +157,17 @@ final class TransferBook {
         return Arrays.asList(sorted);
     }
 
+    private RankCountdown sends() {
+        return Objects.requireNonNull(sendReports, "expectReports was not called");
+    }
+
+    private RankCountdown receives() {
+        return Objects.requireNonNull(receiveReports, "expectReports was not called");
+    }
+
     /** Ids with a partial count of finished reports, both directions together (0 when nothing leaks). */
     int pendingReportCount() {
-        return sendReports.pendingCount() + receiveReports.pendingCount();
+        return sends().pendingCount() + receives().pendingCount();
     }
 
     // ------------------------------------------------------------------ load grants
@@ -183,7 +201,7 @@ final class TransferBook {
     void stopAwaitingReceive(String id) {
         awaitingReceive.remove(id);
         watchdog.receiveEnded(id);
-        receiveReports.forget(id);
+        receives().forget(id);
     }
 
     boolean awaitingReceive(String id) {
@@ -244,7 +262,7 @@ final class TransferBook {
     void stopAwaitingSend(String id) {
         awaitingSend.remove(id);
         watchdog.sendEnded(id);
-        sendReports.forget(id);
+        sends().forget(id);
     }
 
     boolean awaitingSend(String id) {
@@ -288,10 +306,11 @@ final class TransferBook {
             return List.of();
         }
         List<String> ended = new ArrayList<>();
-        for (String id : List.copyOf(fencedUntilStep.keySet())) {
-            if (fencedUntilStep.get(id) <= appliedStep) {
-                fencedUntilStep.remove(id);
-                ended.add(id);
+        for (Iterator<Map.Entry<String, Long>> it = fencedUntilStep.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Long> fence = it.next();
+            if (fence.getValue() <= appliedStep) {
+                it.remove();
+                ended.add(fence.getKey());
             }
         }
         return ended;

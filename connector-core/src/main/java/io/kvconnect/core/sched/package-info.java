@@ -12,4 +12,7 @@
  * executor (the step's records). The table of which class answers which question is in {@code
  * docs/engine.md}.
  */
+@NullMarked
 package io.kvconnect.core.sched;
+
+import org.jspecify.annotations.NullMarked;

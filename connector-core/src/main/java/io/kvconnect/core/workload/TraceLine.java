@@ -1,6 +1,7 @@
 package io.kvconnect.core.workload;
 
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One validated trace line, before the cross-line rules are applied.
@@ -16,7 +17,7 @@ import java.util.Map;
  * @param columns the column (from 1) of each key's value on the line
  */
 record TraceLine(TraceSpot spot, String session, int userTokens, int outputTokens, double arrivalSeconds,
-        double thinkSeconds, String systemPrompt, int systemPromptTokens, Map<String, Integer> columns) {
+        double thinkSeconds, @Nullable String systemPrompt, int systemPromptTokens, Map<String, Integer> columns) {
 
     TraceLine {
         columns = Map.copyOf(columns);

@@ -10,8 +10,10 @@ import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.SortedSet;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Parses and validates one trace line (the keys are documented on {@link TraceReader}).
@@ -26,6 +28,7 @@ final class TraceLineParser {
             "system_prompt_tokens", "user_tokens", "output_tokens", "think_s"));
 
     private static final int MAX_NAME = 256;
+    private static final String NAME_ALLOWED = "; allowed: a non-blank string of at most " + MAX_NAME + " characters";
     private static final long MAX_USER_TOKENS = 1_000_000;
     private static final long MAX_SYSTEM_PROMPT_TOKENS = 1_000_000;
     private static final long MAX_OUTPUT_TOKENS = 100_000;
@@ -117,35 +120,42 @@ final class TraceLineParser {
         values.forEach((k, v) -> columns.put(k, v.column()));
         return new TraceLine(
                 spot,
-                name("session", true),
+                requiredName("session"),
                 (int) integer("user_tokens", 1, MAX_USER_TOKENS, true),
                 (int) integer("output_tokens", 1, MAX_OUTPUT_TOKENS, true),
-                values.containsKey("arrival_s") ? number("arrival_s", MAX_ARRIVAL_S) : Double.NaN,
-                values.containsKey("think_s") ? number("think_s", MAX_THINK_S) : 0,
-                name("system_prompt", false),
+                number("arrival_s", MAX_ARRIVAL_S, Double.NaN),
+                number("think_s", MAX_THINK_S, 0),
+                optionalName("system_prompt"),
                 (int) integer("system_prompt_tokens", 1, MAX_SYSTEM_PROMPT_TOKENS, false),
                 columns);
     }
 
-    /** A name field, or null when absent and optional. */
-    private String name(String key, boolean required) {
-        String allowed = "; allowed: a non-blank string of at most " + MAX_NAME + " characters";
+    /** A name field that must be there. */
+    private String requiredName(String key) {
         Value v = values.get(key);
         if (v == null) {
-            if (required) {
-                throw spot.error(objectColumn, key + ": is required but missing" + allowed);
-            }
-            return null;
+            throw spot.error(objectColumn, key + ": is required but missing" + NAME_ALLOWED);
         }
+        return name(key, v);
+    }
+
+    /** A name field, or null when absent. */
+    private @Nullable String optionalName(String key) {
+        Value v = values.get(key);
+        return v == null ? null : name(key, v);
+    }
+
+    /** The name {@code v} of field {@code key}. */
+    private String name(String key, Value v) {
         if (v.kind() != Kind.STRING) {
-            throw spot.error(v.column(), key + ": expected a string, got " + v.kind().description + allowed);
+            throw spot.error(v.column(), key + ": expected a string, got " + v.kind().description + NAME_ALLOWED);
         }
-        String s = v.text();
+        String s = v.string();
         if (s.isBlank()) {
-            throw spot.error(v.column(), key + ": is blank" + allowed);
+            throw spot.error(v.column(), key + ": is blank" + NAME_ALLOWED);
         }
         if (s.length() > MAX_NAME) {
-            throw spot.error(v.column(), key + ": is " + s.length() + " characters long" + allowed);
+            throw spot.error(v.column(), key + ": is " + s.length() + " characters long" + NAME_ALLOWED);
         }
         return s;
     }
@@ -163,7 +173,7 @@ final class TraceLineParser {
         if (v.kind() != Kind.NUMBER) {
             throw spot.error(v.column(), key + ": expected " + allowed + ", got " + v.kind().description);
         }
-        BigDecimal n = v.number();
+        BigDecimal n = v.decimal();
         // Range first: comparing is cheap even for a number like 1e999999999, scaling it is not.
         if (n.compareTo(BigDecimal.valueOf(min)) < 0 || n.compareTo(BigDecimal.valueOf(max)) > 0) {
             throw spot.error(v.column(), key + ": out of range; allowed: " + allowed);
@@ -174,14 +184,17 @@ final class TraceLineParser {
         return n.longValueExact();
     }
 
-    /** A number field in [0, max]. */
-    private double number(String key, double max) {
+    /** A number field in [0, max]; {@code absent} when absent. */
+    private double number(String key, double max, double absent) {
         String allowed = "a number in [0, " + BigDecimal.valueOf(max).stripTrailingZeros().toPlainString() + "]";
         Value v = values.get(key);
+        if (v == null) {
+            return absent;
+        }
         if (v.kind() != Kind.NUMBER) {
             throw spot.error(v.column(), key + ": expected " + allowed + ", got " + v.kind().description);
         }
-        double d = v.number().doubleValue();
+        double d = v.decimal().doubleValue();
         if (!(d >= 0 && d <= max)) {
             throw spot.error(v.column(), key + ": out of range; allowed: " + allowed);
         }
@@ -224,7 +237,19 @@ final class TraceLineParser {
         }
     }
 
-    /** One key's value: its kind, its text (strings) or number, and where it starts. */
-    private record Value(Kind kind, String text, BigDecimal number, int column) {
+    /**
+     * One key's value: its kind, its text (strings) or number (numbers; both null for the other
+     * kinds), and where it starts.
+     */
+    private record Value(Kind kind, @Nullable String text, @Nullable BigDecimal number, int column) {
+        /** The text of a value of kind {@link Kind#STRING}. */
+        String string() {
+            return Objects.requireNonNull(text, "not a string");
+        }
+
+        /** The number of a value of kind {@link Kind#NUMBER}. */
+        BigDecimal decimal() {
+            return Objects.requireNonNull(number, "not a number");
+        }
     }
 }

@@ -9,4 +9,7 @@
  * tokens and generated output, then this turn's user tokens. That shared, growing prefix is what
  * the KV connectors exist to reuse.
  */
+@NullMarked
 package io.kvconnect.core.workload;
+
+import org.jspecify.annotations.NullMarked;
