@@ -46,19 +46,35 @@ module kvconnect.core {
     //   sched     testkit: SchedulerConfig and its policies, RequestUpdate, the scheduler's stats;
     //             tools: RequestUpdate (serve)
     //   workload  both: the synthetic chat workload; tools: run's traces, disagg's prompts and Percentiles
-    exports io.kvconnect.core.cli to kvconnect.tools;
-    exports io.kvconnect.core.config to kvconnect.testkit, kvconnect.tools;
-    exports io.kvconnect.core.engine to kvconnect.testkit, kvconnect.tools;
-    exports io.kvconnect.core.exec to kvconnect.testkit;
-    exports io.kvconnect.core.memory to kvconnect.testkit;
-    exports io.kvconnect.core.model to kvconnect.testkit;
-    exports io.kvconnect.core.plugin to kvconnect.tools;
-    exports io.kvconnect.core.run to kvconnect.testkit, kvconnect.tools;
-    exports io.kvconnect.core.sched to kvconnect.testkit, kvconnect.tools;
-    exports io.kvconnect.core.workload to kvconnect.testkit, kvconnect.tools;
+    exports io.kvconnect.core.cli to
+            kvconnect.tools;
+    exports io.kvconnect.core.config to
+            kvconnect.testkit,
+            kvconnect.tools;
+    exports io.kvconnect.core.engine to
+            kvconnect.testkit,
+            kvconnect.tools;
+    exports io.kvconnect.core.exec to
+            kvconnect.testkit;
+    exports io.kvconnect.core.memory to
+            kvconnect.testkit;
+    exports io.kvconnect.core.model to
+            kvconnect.testkit;
+    exports io.kvconnect.core.plugin to
+            kvconnect.tools;
+    exports io.kvconnect.core.run to
+            kvconnect.testkit,
+            kvconnect.tools;
+    exports io.kvconnect.core.sched to
+            kvconnect.testkit,
+            kvconnect.tools;
+    exports io.kvconnect.core.workload to
+            kvconnect.testkit,
+            kvconnect.tools;
 
     uses io.kvconnect.api.ConnectorProvider;
 
     // picocli builds the commands from their annotations by reflection.
-    opens io.kvconnect.core.cli to info.picocli;
+    opens io.kvconnect.core.cli to
+            info.picocli;
 }

@@ -13,5 +13,6 @@
 module kvconnect.multi {
     requires kvconnect.api;
 
-    provides io.kvconnect.api.ConnectorProvider with io.kvconnect.multi.MultiConnectorProvider;
+    provides io.kvconnect.api.ConnectorProvider with
+            io.kvconnect.multi.MultiConnectorProvider;
 }

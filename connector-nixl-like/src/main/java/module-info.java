@@ -59,5 +59,6 @@ module kvconnect.nixl {
     requires org.slf4j;
     requires jucx;
 
-    provides io.kvconnect.api.ConnectorProvider with io.kvconnect.nixl.NixlConnectorProvider;
+    provides io.kvconnect.api.ConnectorProvider with
+            io.kvconnect.nixl.NixlConnectorProvider;
 }

@@ -20,5 +20,6 @@
 module kvconnect.offload {
     requires kvconnect.api;
 
-    provides io.kvconnect.api.ConnectorProvider with io.kvconnect.offload.OffloadConnectorProvider;
+    provides io.kvconnect.api.ConnectorProvider with
+            io.kvconnect.offload.OffloadConnectorProvider;
 }

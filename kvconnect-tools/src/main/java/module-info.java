@@ -30,5 +30,6 @@ module kvconnect.tools {
     requires org.jfree.jfreechart;
 
     // picocli builds the commands from their annotations by reflection.
-    opens io.kvconnect.tools.cli to info.picocli;
+    opens io.kvconnect.tools.cli to
+            info.picocli;
 }

@@ -31,7 +31,8 @@ class ArchitectureTest {
     private static final DescribedPredicate<JavaClass> API_OR_JAVA_BASE =
             DescribedPredicate.describe("in the API, in module java.base or JSpecify's annotations", c -> {
                 JavaClass base = c.getBaseComponentType();
-                return base.isPrimitive() || base.getPackageName().startsWith("io.kvconnect.api")
+                return base.isPrimitive()
+                        || base.getPackageName().startsWith("io.kvconnect.api")
                         || JAVA_BASE_PACKAGES.contains(base.getPackageName())
                         || base.getPackageName().equals(JSPECIFY_ANNOTATIONS);
             });
@@ -40,21 +41,28 @@ class ArchitectureTest {
     // module-info requires them static, so no code needs them at run time (ModuleDescriptorTest).
     @ArchTest
     static final ArchRule apiDependsOnJavaBaseOnly = classes()
-            .that().resideInAPackage("io.kvconnect.api..")
-            .should().onlyDependOnClassesThat(API_OR_JAVA_BASE)
+            .that()
+            .resideInAPackage("io.kvconnect.api..")
+            .should()
+            .onlyDependOnClassesThat(API_OR_JAVA_BASE)
             .because("the connector API depends on java.base only at run time");
 
     @ArchTest
     static final ArchRule everyPublicApiTypeCarriesTheStabilityAnnotation = classes()
-            .that().resideInAPackage("io.kvconnect.api..")
-            .and().arePublic()
-            .should().beAnnotatedWith(Stability.class)
+            .that()
+            .resideInAPackage("io.kvconnect.api..")
+            .and()
+            .arePublic()
+            .should()
+            .beAnnotatedWith(Stability.class)
             .because("connector authors must see how far they can rely on each API type");
 
     @ArchTest
     static final ArchRule everyStabilityAnnotationNamesTheVersionThatIntroducedIt = classes()
-            .that().resideInAPackage("io.kvconnect.api..")
-            .and().arePublic()
+            .that()
+            .resideInAPackage("io.kvconnect.api..")
+            .and()
+            .arePublic()
             .should(nameAVersionInStability())
             .because("the API is frozen release by release: each type and each later method says since when");
 
@@ -73,7 +81,9 @@ class ArchitectureTest {
 
             private void checkSince(String where, Stability stability, ConditionEvents events) {
                 boolean named = !stability.since().isBlank();
-                events.add(new SimpleConditionEvent(where, named,
+                events.add(new SimpleConditionEvent(
+                        where,
+                        named,
                         where + (named ? " names since " + stability.since() : " has @Stability with a blank since")));
             }
         };
@@ -82,37 +92,50 @@ class ArchitectureTest {
     // connector-offload has classes, so its rule must not pass vacuously: no allowEmptyShould.
     @ArchTest
     static final ArchRule offloadPluginDependsOnTheApiOnly = classes()
-            .that().resideInAPackage("io.kvconnect.offload..")
-            .should().onlyDependOnClassesThat().resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.offload..",
-                    "java..")
+            .that()
+            .resideInAPackage("io.kvconnect.offload..")
+            .should()
+            .onlyDependOnClassesThat()
+            .resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.offload..", "java..")
             .because("the offload plugin talks to the engine only through the connector API");
 
     @ArchTest
     static final ArchRule offloadPluginExposesOnlyItsProvider = classes()
-            .that().resideInAPackage("io.kvconnect.offload..")
-            .and().arePublic()
-            .should().haveSimpleName("OffloadConnectorProvider")
+            .that()
+            .resideInAPackage("io.kvconnect.offload..")
+            .and()
+            .arePublic()
+            .should()
+            .haveSimpleName("OffloadConnectorProvider")
             .because("only the provider is the plugin's entry point; everything else is package-private");
 
     // connector-multi has classes, so its rules must not pass vacuously either.
     @ArchTest
     static final ArchRule multiPluginDependsOnTheApiOnly = classes()
-            .that().resideInAPackage("io.kvconnect.multi..")
-            .should().onlyDependOnClassesThat().resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.multi..",
-                    "java..")
+            .that()
+            .resideInAPackage("io.kvconnect.multi..")
+            .should()
+            .onlyDependOnClassesThat()
+            .resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.multi..", "java..")
             .because("the multi plugin finds its children through the engine's catalog, never by linking them");
 
     @ArchTest
     static final ArchRule multiPluginExposesOnlyItsProvider = classes()
-            .that().resideInAPackage("io.kvconnect.multi..")
-            .and().arePublic()
-            .should().haveSimpleName("MultiConnectorProvider")
+            .that()
+            .resideInAPackage("io.kvconnect.multi..")
+            .and()
+            .arePublic()
+            .should()
+            .haveSimpleName("MultiConnectorProvider")
             .because("only the provider is the plugin's entry point; everything else is package-private");
 
     @ArchTest
     static final ArchRule multiPluginUsesNoReflection = noClasses()
-            .that().resideInAPackage("io.kvconnect.multi..")
-            .should().dependOnClassesThat().resideInAPackage("java.lang.reflect..")
+            .that()
+            .resideInAPackage("io.kvconnect.multi..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAPackage("java.lang.reflect..")
             .because("a composite forwards each hook explicitly (a test checks every API method is handled)");
 
     // connector-nixl-like has classes: its rules must not pass vacuously either. It uses
@@ -120,9 +143,17 @@ class ArchitectureTest {
     // binding, org.openucx.jucx) for its UCX backend; no other library.
     @ArchTest
     static final ArchRule nixlPluginDependsOnTheApiOnly = classes()
-            .that().resideInAPackage("io.kvconnect.nixl..")
-            .should().onlyDependOnClassesThat().resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.nixl..",
-                    "java..", "javax.crypto..", "org.slf4j..", "org.openucx.jucx..")
+            .that()
+            .resideInAPackage("io.kvconnect.nixl..")
+            .should()
+            .onlyDependOnClassesThat()
+            .resideInAnyPackage(
+                    "io.kvconnect.api..",
+                    "io.kvconnect.nixl..",
+                    "java..",
+                    "javax.crypto..",
+                    "org.slf4j..",
+                    "org.openucx.jucx..")
             .because("the nixl-like plugin talks to the engine only through the connector API");
 
     // The nixl-like plugin has packages of its own (protocol, transport, faults), so the types they
@@ -131,9 +162,12 @@ class ArchitectureTest {
     // package-private.
     @ArchTest
     static final ArchRule nixlPluginExposesOnlyItsProvider = classes()
-            .that().resideInAPackage("io.kvconnect.nixl")
-            .and().arePublic()
-            .should().haveSimpleName("NixlConnectorProvider")
+            .that()
+            .resideInAPackage("io.kvconnect.nixl")
+            .and()
+            .arePublic()
+            .should()
+            .haveSimpleName("NixlConnectorProvider")
             .because("only the provider is the plugin's entry point; everything else is package-private");
 
     // Inside the nixl-like plugin, dependencies go one way: the connector package (io.kvconnect.nixl)
@@ -148,42 +182,65 @@ class ArchitectureTest {
 
     @ArchTest
     static final ArchRule nixlClassesLiveInTheFourPackages = classes()
-            .that().resideInAPackage("io.kvconnect.nixl..")
-            .should().resideInAnyPackage(NIXL_CONNECTOR, NIXL_PROTOCOL, NIXL_TRANSPORT, NIXL_FAULTS)
+            .that()
+            .resideInAPackage("io.kvconnect.nixl..")
+            .should()
+            .resideInAnyPackage(NIXL_CONNECTOR, NIXL_PROTOCOL, NIXL_TRANSPORT, NIXL_FAULTS)
             .because("the nixl-like rules below name these packages; a new one needs a place among them");
 
     @ArchTest
     static final ArchRule nixlProtocolDependsOnNoOtherNixlPackage = noClasses()
-            .that().resideInAPackage(NIXL_PROTOCOL)
-            .should().dependOnClassesThat().resideInAnyPackage(NIXL_CONNECTOR, NIXL_TRANSPORT, NIXL_FAULTS)
+            .that()
+            .resideInAPackage(NIXL_PROTOCOL)
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(NIXL_CONNECTOR, NIXL_TRANSPORT, NIXL_FAULTS)
             .because("the wire protocol is independent of the backends and of the connector that uses them");
 
     @ArchTest
     static final ArchRule nixlTransportDependsOnTheProtocolOnly = noClasses()
-            .that().resideInAPackage(NIXL_TRANSPORT)
-            .should().dependOnClassesThat().resideInAnyPackage(NIXL_CONNECTOR, NIXL_FAULTS)
+            .that()
+            .resideInAPackage(NIXL_TRANSPORT)
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(NIXL_CONNECTOR, NIXL_FAULTS)
             .because("the backends know the protocol, not the connector that picks them or the wrapper "
                     + "that injects faults into them");
 
     @ArchTest
     static final ArchRule nixlFaultsDependOnNoConnectorClass = noClasses()
-            .that().resideInAPackage(NIXL_FAULTS)
-            .should().dependOnClassesThat().resideInAPackage(NIXL_CONNECTOR)
+            .that()
+            .resideInAPackage(NIXL_FAULTS)
+            .should()
+            .dependOnClassesThat()
+            .resideInAPackage(NIXL_CONNECTOR)
             .because("fault injection wraps a transport; the connector wires it in, not the other way round");
 
     @ArchTest
     static final ArchRule onlyTheNixlConnectorUsesFaults = noClasses()
-            .that().resideOutsideOfPackages(NIXL_CONNECTOR, NIXL_FAULTS)
-            .should().dependOnClassesThat().resideInAPackage(NIXL_FAULTS)
+            .that()
+            .resideOutsideOfPackages(NIXL_CONNECTOR, NIXL_FAULTS)
+            .should()
+            .dependOnClassesThat()
+            .resideInAPackage(NIXL_FAULTS)
             .because("fault injection is a test and soak aid, wired in by the connector's configuration only");
 
     // The other plugin modules hold no classes until their issues land; the rule then applies unchanged.
     @ArchTest
     static final ArchRule pluginsDependOnTheApiOnly = classes()
-            .that().resideInAnyPackage(PLUGIN_PACKAGES)
-            .should().onlyDependOnClassesThat().resideInAnyPackage(
-                    "io.kvconnect.api..", "io.kvconnect.offload..", "io.kvconnect.multi..", "io.kvconnect.nixl..",
-                    "java..", "javax..", "org.slf4j..", "org.openucx..")
+            .that()
+            .resideInAnyPackage(PLUGIN_PACKAGES)
+            .should()
+            .onlyDependOnClassesThat()
+            .resideInAnyPackage(
+                    "io.kvconnect.api..",
+                    "io.kvconnect.offload..",
+                    "io.kvconnect.multi..",
+                    "io.kvconnect.nixl..",
+                    "java..",
+                    "javax..",
+                    "org.slf4j..",
+                    "org.openucx..")
             .allowEmptyShould(true)
             .because("a plugin talks to the engine only through the connector API");
 
@@ -195,56 +252,76 @@ class ArchitectureTest {
     // depends on it (next rule).
     @ArchTest
     static final ArchRule nothingOutsideCoreDependsOnCore = noClasses()
-            .that().resideOutsideOfPackages("io.kvconnect.core..", "io.kvconnect.testkit..", "io.kvconnect.tools..",
-                    "io.kvconnect.bench..")
-            .should().dependOnClassesThat().resideInAPackage("io.kvconnect.core..")
+            .that()
+            .resideOutsideOfPackages(
+                    "io.kvconnect.core..", "io.kvconnect.testkit..", "io.kvconnect.tools..", "io.kvconnect.bench..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAPackage("io.kvconnect.core..")
             .because("the engine's internals are not an API (the benchmarks measure them directly)");
 
     // The byte-code half of "the host names no connector" (the source half, with its exact
     // definition, is HostNamesNoConnectorTest): the engine links no class of a bundled plugin.
     @ArchTest
     static final ArchRule theEngineLinksNoPlugin = noClasses()
-            .that().resideInAPackage("io.kvconnect.core..")
-            .should().dependOnClassesThat().resideInAnyPackage(PLUGIN_PACKAGES)
+            .that()
+            .resideInAPackage("io.kvconnect.core..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(PLUGIN_PACKAGES)
             .because("the engine finds connectors by discovery and names none of them");
 
     // The test kit, the doubles and the engine link no plugin either: plugins are found through the
     // catalog; and only the launcher's command line knows the disaggregation connector.
     @ArchTest
     static final ArchRule theKitAndTheToolsLinkNoPlugin = noClasses()
-            .that().resideInAnyPackage("io.kvconnect.testkit..", "io.kvconnect.tools..")
-            .should().dependOnClassesThat().resideInAnyPackage(PLUGIN_PACKAGES)
+            .that()
+            .resideInAnyPackage("io.kvconnect.testkit..", "io.kvconnect.tools..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(PLUGIN_PACKAGES)
             .because("connectors are found through discovery or the kit's catalog, never linked");
 
     @ArchTest
     static final ArchRule theDoublesDependOnTheApiAndJavaBaseOnly = classes()
-            .that().resideInAPackage("io.kvconnect.testkit.doubles..")
-            .should().onlyDependOnClassesThat(API_OR_JAVA_BASE.or(
-                    JavaClass.Predicates.resideInAPackage("io.kvconnect.testkit.doubles..")))
+            .that()
+            .resideInAPackage("io.kvconnect.testkit.doubles..")
+            .should()
+            .onlyDependOnClassesThat(
+                    API_OR_JAVA_BASE.or(JavaClass.Predicates.resideInAPackage("io.kvconnect.testkit.doubles..")))
             .because("the engine's own tests use the doubles (test scope): they must not need the engine");
 
     @ArchTest
     static final ArchRule nothingButTheLauncherDependsOnTheTools = noClasses()
-            .that().resideOutsideOfPackage("io.kvconnect.tools..")
-            .should().dependOnClassesThat().resideInAPackage("io.kvconnect.tools..")
+            .that()
+            .resideOutsideOfPackage("io.kvconnect.tools..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAPackage("io.kvconnect.tools..")
             .because("kvconnect.tools is the application on top: it exports nothing");
 
     @ArchTest
     static final ArchRule theEngineDependsOnNeitherTheKitNorTheTools = noClasses()
-            .that().resideInAPackage("io.kvconnect.core..")
-            .should().dependOnClassesThat().resideInAnyPackage("io.kvconnect.testkit..", "io.kvconnect.tools..")
+            .that()
+            .resideInAPackage("io.kvconnect.core..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage("io.kvconnect.testkit..", "io.kvconnect.tools..")
             .because("the friend modules build on the engine; the engine must build without them");
 
     @ArchTest
     static final ArchRule nothingDependsOnTheBenchmarks = noClasses()
-            .that().resideOutsideOfPackage("io.kvconnect.bench..")
-            .should().dependOnClassesThat().resideInAPackage("io.kvconnect.bench..")
+            .that()
+            .resideOutsideOfPackage("io.kvconnect.bench..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAPackage("io.kvconnect.bench..")
             .because("the benchmarks are a leaf: their access to the engine must not leak into other code");
 
     @ArchTest
-    static final ArchRule pluginsDoNotDependOnEachOther = slices()
-            .matching("io.kvconnect.(offload|multi|nixl)..")
-            .should().notDependOnEachOther()
+    static final ArchRule pluginsDoNotDependOnEachOther = slices().matching("io.kvconnect.(offload|multi|nixl)..")
+            .should()
+            .notDependOnEachOther()
             .allowEmptyShould(true)
             .because("plugins are composed by configuration, not by linking");
 
@@ -252,18 +329,22 @@ class ArchitectureTest {
     // passes to java); an engine process started from Java code must take them from there.
     @ArchTest
     static final ArchRule engineProcessesStartWithTheEngineJvmOptions = classes()
-            .that().resideInAnyPackage("io.kvconnect.core..", "io.kvconnect.tools..")
-            .and(DescribedPredicate.describe("start a process", (JavaClass c) -> c.getConstructorCallsFromSelf()
-                    .stream().anyMatch(call -> call.getTargetOwner().isEquivalentTo(ProcessBuilder.class))))
-            .should().dependOnClassesThat().haveFullyQualifiedName("io.kvconnect.tools.cli.EngineJvmOptions")
+            .that()
+            .resideInAnyPackage("io.kvconnect.core..", "io.kvconnect.tools..")
+            .and(DescribedPredicate.describe(
+                    "start a process", (JavaClass c) -> c.getConstructorCallsFromSelf().stream()
+                            .anyMatch(call -> call.getTargetOwner().isEquivalentTo(ProcessBuilder.class))))
+            .should()
+            .dependOnClassesThat()
+            .haveFullyQualifiedName("io.kvconnect.tools.cli.EngineJvmOptions")
             .because("every engine JVM runs with Unsafe memory access and native access denied "
                     + "(engine-jvm.args), the child engines of disagg included");
 
     // @Stability lives in the API's root package and marks every API type: metadata for readers and
     // tools, not a code dependency, so it makes no cycle between the root and the other packages.
     @ArchTest
-    static final ArchRule noPackageCycles = slices()
-            .matching("io.kvconnect.(**)")
-            .should().beFreeOfCycles()
+    static final ArchRule noPackageCycles = slices().matching("io.kvconnect.(**)")
+            .should()
+            .beFreeOfCycles()
             .ignoreDependency(DescribedPredicate.alwaysTrue(), JavaClass.Predicates.belongToAnyOf(Stability.class));
 }

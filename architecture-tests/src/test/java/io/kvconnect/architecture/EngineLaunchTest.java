@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 class EngineLaunchTest {
     /** The one list, relative to the repository root. */
     private static final String OPTIONS = "kvconnect-tools/src/main/resources/io/kvconnect/tools/cli/engine-jvm.args";
+
     private static final String ENGINE_MAIN = "io.kvconnect.tools.cli.Main";
     // The tests run in architecture-tests/, one level below the repository root.
     private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
@@ -26,7 +27,9 @@ class EngineLaunchTest {
     @Test
     void theOptionsFileDeniesUnsafeAndNativeAccess() throws IOException {
         List<String> options = Files.readAllLines(ROOT.resolve(OPTIONS)).stream()
-                .map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+                .map(String::strip)
+                .filter(l -> !l.isEmpty() && !l.startsWith("#"))
+                .toList();
 
         assertTrue(options.contains("--sun-misc-unsafe-memory-access=deny"), options.toString());
         assertTrue(options.contains("--illegal-native-access=deny"), options.toString());
@@ -40,12 +43,14 @@ class EngineLaunchTest {
             for (String line : text.replace("\\\n", " ").split("\n")) {
                 if (line.contains("bin/java") && line.contains(ENGINE_MAIN)) {
                     launches.add(script.getFileName() + ": " + line.strip());
-                    assertTrue(line.contains("@\"$ENGINE_JVM_ARGS\""), script + " starts the engine without the "
-                            + "engine JVM's options: " + line.strip());
+                    assertTrue(
+                            line.contains("@\"$ENGINE_JVM_ARGS\""),
+                            script + " starts the engine without the " + "engine JVM's options: " + line.strip());
                 }
             }
             if (text.contains("$ENGINE_JVM_ARGS")) {
-                assertTrue(text.contains("ENGINE_JVM_ARGS=\"$ROOT/" + OPTIONS + "\""),
+                assertTrue(
+                        text.contains("ENGINE_JVM_ARGS=\"$ROOT/" + OPTIONS + "\""),
                         script + " takes ENGINE_JVM_ARGS from somewhere else than " + OPTIONS);
             }
         }
@@ -54,12 +59,19 @@ class EngineLaunchTest {
 
     @Test
     void theTestJvmsOfTheEngineTheToolsAndNixlLikeReadTheSameFile() throws IOException {
-        assertEquals(1, count(Files.readString(ROOT.resolve("kvconnect-tools/pom.xml")),
-                "@${project.basedir}/src/main/resources/io/kvconnect/tools/cli/engine-jvm.args"));
-        assertEquals(1, count(Files.readString(ROOT.resolve("connector-core/pom.xml")),
-                "@${project.basedir}/../" + OPTIONS));
-        assertEquals(1, count(Files.readString(ROOT.resolve("connector-nixl-like/pom.xml")),
-                "@${project.basedir}/../" + OPTIONS));
+        assertEquals(
+                1,
+                count(
+                        Files.readString(ROOT.resolve("kvconnect-tools/pom.xml")),
+                        "@${project.basedir}/src/main/resources/io/kvconnect/tools/cli/engine-jvm.args"));
+        assertEquals(
+                1,
+                count(Files.readString(ROOT.resolve("connector-core/pom.xml")), "@${project.basedir}/../" + OPTIONS));
+        assertEquals(
+                1,
+                count(
+                        Files.readString(ROOT.resolve("connector-nixl-like/pom.xml")),
+                        "@${project.basedir}/../" + OPTIONS));
     }
 
     private static List<Path> scripts() throws IOException {
@@ -67,7 +79,8 @@ class EngineLaunchTest {
         for (String folder : List.of("scripts", "examples", ".ci")) {
             try (Stream<Path> files = Files.walk(ROOT.resolve(folder))) {
                 files.filter(Files::isRegularFile)
-                        .filter(f -> f.toString().endsWith(".sh") || f.getFileName().toString().equals("run"))
+                        .filter(f -> f.toString().endsWith(".sh")
+                                || f.getFileName().toString().equals("run"))
                         .forEach(scripts::add);
             }
         }

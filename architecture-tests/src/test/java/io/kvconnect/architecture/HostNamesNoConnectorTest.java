@@ -49,8 +49,8 @@ class HostNamesNoConnectorTest {
     private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
     private static final Path CORE = ROOT.resolve("connector-core/src/main");
     /** A bundled connector's name (or the nixl-like package word) as a name token. */
-    static final Pattern NAME_TOKEN = Pattern.compile("(?<![A-Za-z0-9-])(nixl-like|nixl|offload|multi)(?![A-Za-z0-9-])",
-            Pattern.CASE_INSENSITIVE);
+    static final Pattern NAME_TOKEN = Pattern.compile(
+            "(?<![A-Za-z0-9-])(nixl-like|nixl|offload|multi)(?![A-Za-z0-9-])", Pattern.CASE_INSENSITIVE);
     /** Words of an identifier that name a bundled connector. */
     static final Set<String> IDENTIFIER_WORDS = Set.of("nixl", "offload", "multi");
 
@@ -101,17 +101,20 @@ class HostNamesNoConnectorTest {
                 }
                 """);
 
-        assertEquals(List.of("\"nixl-like\"", "\"a multiple of\"", "'m'",
-                "\"\"\"\n        io.kvconnect.offload.Y\"\"\""), t.literals());
+        assertEquals(
+                List.of("\"nixl-like\"", "\"a multiple of\"", "'m'", "\"\"\"\n        io.kvconnect.offload.Y\"\"\""),
+                t.literals());
         assertTrue(NAME_TOKEN.matcher("\"nixl-like\"").find());
         assertTrue(NAME_TOKEN.matcher("io.kvconnect.offload.Y").find());
         assertFalse(NAME_TOKEN.matcher("\"a multiple of\"").find());
         assertFalse(NAME_TOKEN.matcher("a multi-turn chat").find());
         assertEquals(List.of("nixl", "like"), words("NIXL_LIKE"));
         assertEquals(List.of("multiply", "exact"), words("multiplyExact"));
-        assertTrue(t.identifiers().contains("multi") && t.identifiers().contains("NIXL_LIKE"), t.identifiers()
-                .toString());
-        assertFalse(t.identifiers().contains("Offload") || t.identifiers().contains("chat"),
+        assertTrue(
+                t.identifiers().contains("multi") && t.identifiers().contains("NIXL_LIKE"),
+                t.identifiers().toString());
+        assertFalse(
+                t.identifiers().contains("Offload") || t.identifiers().contains("chat"),
                 "comments are not code: " + t.identifiers());
     }
 
@@ -130,7 +133,10 @@ class HostNamesNoConnectorTest {
 
     private static List<Path> files(Path dir, String suffix) throws IOException {
         try (Stream<Path> walk = Files.walk(dir)) {
-            return walk.filter(Files::isRegularFile).filter(f -> f.toString().endsWith(suffix)).sorted().toList();
+            return walk.filter(Files::isRegularFile)
+                    .filter(f -> f.toString().endsWith(suffix))
+                    .sorted()
+                    .toList();
         }
     }
 

@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ModuleDescriptorTest {
     /** The modules the engine exports packages to: the connector test kit and the launcher's command line. */
     static final Set<String> ENGINE_FRIENDS = Set.of("kvconnect.testkit", "kvconnect.tools");
+
     private static final Map<String, ModuleDescriptor> MODULES = new TreeMap<>();
 
     @BeforeAll
@@ -38,8 +39,17 @@ class ModuleDescriptorTest {
 
     @Test
     void everyModuleHasADescriptor() {
-        assertEquals(Set.of("kvconnect.api", "kvconnect.core", "kvconnect.offload", "kvconnect.multi",
-                "kvconnect.nixl", "kvconnect.testkit", "kvconnect.testkit.doubles", "kvconnect.tools"), MODULES.keySet());
+        assertEquals(
+                Set.of(
+                        "kvconnect.api",
+                        "kvconnect.core",
+                        "kvconnect.offload",
+                        "kvconnect.multi",
+                        "kvconnect.nixl",
+                        "kvconnect.testkit",
+                        "kvconnect.testkit.doubles",
+                        "kvconnect.tools"),
+                MODULES.keySet());
     }
 
     /**
@@ -63,8 +73,10 @@ class ModuleDescriptorTest {
             assertTrue(e.source().startsWith("io.kvconnect.api"), e.source());
             assertTrue(e.targets().isEmpty(), "API exports are unqualified: " + e);
         }
-        assertEquals(api.packages(), api.exports().stream().map(ModuleDescriptor.Exports::source)
-                .collect(Collectors.toSet()), "every API package is exported, nothing else exists");
+        assertEquals(
+                api.packages(),
+                api.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()),
+                "every API package is exported, nothing else exists");
         assertTrue(api.opens().isEmpty());
     }
 
@@ -76,15 +88,22 @@ class ModuleDescriptorTest {
     @Test
     void theEngineExportsNothingToAllAndItsInternalsOnlyToItsFriends() {
         ModuleDescriptor core = MODULES.get("kvconnect.core");
-        assertEquals(List.of(), core.exports().stream().filter(e -> !e.isQualified()).toList(),
+        assertEquals(
+                List.of(),
+                core.exports().stream().filter(e -> !e.isQualified()).toList(),
                 "engine exports to everyone");
         for (ModuleDescriptor.Exports e : core.exports()) {
             assertTrue(ENGINE_FRIENDS.containsAll(e.targets()), "engine exports to a module not its friend: " + e);
         }
-        assertEquals(ENGINE_FRIENDS, core.exports().stream().flatMap(e -> e.targets().stream())
-                .collect(Collectors.toSet()), "both friends use the engine: " + core.exports());
-        assertEquals(Set.of("io.kvconnect.core.cli to [info.picocli]"), core.opens().stream()
-                .map(o -> o.source() + " to " + o.targets()).collect(Collectors.toSet()));
+        assertEquals(
+                ENGINE_FRIENDS,
+                core.exports().stream().flatMap(e -> e.targets().stream()).collect(Collectors.toSet()),
+                "both friends use the engine: " + core.exports());
+        assertEquals(
+                Set.of("io.kvconnect.core.cli to [info.picocli]"),
+                core.opens().stream()
+                        .map(o -> o.source() + " to " + o.targets())
+                        .collect(Collectors.toSet()));
         assertTrue(core.uses().contains("io.kvconnect.api.ConnectorProvider"));
     }
 
@@ -93,9 +112,12 @@ class ModuleDescriptorTest {
         ModuleDescriptor kit = MODULES.get("kvconnect.testkit");
         assertEquals(Set.of("io.kvconnect.testkit"), exported(kit));
         assertTrue(kit.opens().isEmpty(), "testkit opens " + kit.opens());
-        assertEquals(Set.of("kvconnect.api", "kvconnect.testkit.doubles"), kit.requires().stream()
-                .filter(r -> r.modifiers().contains(ModuleDescriptor.Requires.Modifier.TRANSITIVE))
-                .map(ModuleDescriptor.Requires::name).collect(Collectors.toSet()),
+        assertEquals(
+                Set.of("kvconnect.api", "kvconnect.testkit.doubles"),
+                kit.requires().stream()
+                        .filter(r -> r.modifiers().contains(ModuleDescriptor.Requires.Modifier.TRANSITIVE))
+                        .map(ModuleDescriptor.Requires::name)
+                        .collect(Collectors.toSet()),
                 "what a connector's tests get with the kit");
 
         ModuleDescriptor doubles = MODULES.get("kvconnect.testkit.doubles");
@@ -107,7 +129,8 @@ class ModuleDescriptorTest {
     void theToolsExportNothing() {
         ModuleDescriptor tools = MODULES.get("kvconnect.tools");
         assertTrue(tools.exports().isEmpty(), "tools export " + tools.exports());
-        assertTrue(tools.opens().stream().allMatch(o -> o.targets().equals(Set.of("info.picocli"))),
+        assertTrue(
+                tools.opens().stream().allMatch(o -> o.targets().equals(Set.of("info.picocli"))),
                 "tools open " + tools.opens());
     }
 
@@ -120,14 +143,20 @@ class ModuleDescriptorTest {
         for (String required : names(plugin.requires())) {
             // The one transport library: JUCX (automatic module "jucx") for the nixl-like UCX backend.
             boolean transport = name.equals("kvconnect.nixl") && required.equals("jucx");
-            assertTrue(required.equals("kvconnect.api") || required.equals("org.slf4j") || transport
-                    || required.startsWith("java.") || required.startsWith("jdk."), name + " requires " + required);
+            assertTrue(
+                    required.equals("kvconnect.api")
+                            || required.equals("org.slf4j")
+                            || transport
+                            || required.startsWith("java.")
+                            || required.startsWith("jdk."),
+                    name + " requires " + required);
         }
         assertTrue(names(plugin.requires()).contains("kvconnect.api"));
     }
 
     private static Set<String> exported(ModuleDescriptor d) {
-        assertTrue(d.exports().stream().noneMatch(ModuleDescriptor.Exports::isQualified), d.name() + ": " + d.exports());
+        assertTrue(
+                d.exports().stream().noneMatch(ModuleDescriptor.Exports::isQualified), d.name() + ": " + d.exports());
         return d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet());
     }
 

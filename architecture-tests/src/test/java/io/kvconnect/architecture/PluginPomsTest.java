@@ -31,7 +31,8 @@ import org.xml.sax.SAXException;
 class PluginPomsTest {
     // The tests run in architecture-tests/, one level below the repository root.
     private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
-    private static final String PROVIDER_SERVICE = "src/main/resources/META-INF/services/io.kvconnect.api.ConnectorProvider";
+    private static final String PROVIDER_SERVICE =
+            "src/main/resources/META-INF/services/io.kvconnect.api.ConnectorProvider";
 
     @Test
     void noPluginPomDependsOnTheEngineInAnyScope() throws Exception {
@@ -69,15 +70,16 @@ class PluginPomsTest {
             try (Stream<Path> dirs = Files.list(parent)) {
                 dirs.filter(d -> Files.isRegularFile(d.resolve("pom.xml")))
                         .filter(d -> Files.isRegularFile(d.resolve(PROVIDER_SERVICE)))
-                        .map(d -> d.resolve("pom.xml")).sorted().forEach(poms::add);
+                        .map(d -> d.resolve("pom.xml"))
+                        .sorted()
+                        .forEach(poms::add);
             }
         }
         return poms;
     }
 
     /** Every {@code <dependency>} element of a pom, wherever it is. */
-    private static List<Element> dependencies(Path pom) throws IOException, SAXException,
-            ParserConfigurationException {
+    private static List<Element> dependencies(Path pom) throws IOException, SAXException, ParserConfigurationException {
         var factory = DocumentBuilderFactory.newInstance();
         factory.setNamespaceAware(false);
         factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);

@@ -41,16 +41,29 @@ class TestsUseNoReflectionTest {
     // The tests run in architecture-tests/, one level below the repository root.
     private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
     /** The reactor modules that have tests. */
-    static final List<String> MODULES_WITH_TESTS = List.of("connector-api", "connector-testkit-doubles",
-            "connector-core", "connector-testkit", "connector-offload", "connector-multi", "connector-nixl-like",
+    static final List<String> MODULES_WITH_TESTS = List.of(
+            "connector-api",
+            "connector-testkit-doubles",
+            "connector-core",
+            "connector-testkit",
+            "connector-offload",
+            "connector-multi",
+            "connector-nixl-like",
             "kvconnect-tools");
 
-    private static final Set<String> LOOKUP_FIELD_METHODS = Set.of("findGetter", "findSetter", "findStaticGetter",
-            "findStaticSetter", "findVarHandle", "findStaticVarHandle", "unreflectGetter", "unreflectSetter",
+    private static final Set<String> LOOKUP_FIELD_METHODS = Set.of(
+            "findGetter",
+            "findSetter",
+            "findStaticGetter",
+            "findStaticSetter",
+            "findVarHandle",
+            "findStaticVarHandle",
+            "unreflectGetter",
+            "unreflectSetter",
             "unreflectVarHandle");
 
-    private static final DescribedPredicate<JavaMethodCall> REFLECTION_ON_STATE = DescribedPredicate.describe(
-            "reflection that reads or writes fields or lifts access checks", call -> {
+    private static final DescribedPredicate<JavaMethodCall> REFLECTION_ON_STATE =
+            DescribedPredicate.describe("reflection that reads or writes fields or lifts access checks", call -> {
                 var owner = call.getTargetOwner();
                 String name = call.getName();
                 return owner.isEquivalentTo(Class.class) && name.matches("get(Declared)?Fields?")
@@ -63,14 +76,18 @@ class TestsUseNoReflectionTest {
 
     @Test
     void noTestReadsOrWritesStateByReflection() {
-        var folders = MODULES_WITH_TESTS.stream().map(m -> ROOT.resolve(m).resolve("target/test-classes")).toList();
+        var folders = MODULES_WITH_TESTS.stream()
+                .map(m -> ROOT.resolve(m).resolve("target/test-classes"))
+                .toList();
         for (Path folder : folders) {
             assertTrue(Files.isDirectory(folder), folder + " is missing: build the reactor's tests first");
         }
         JavaClasses tests = new ClassFileImporter().importPaths(folders);
         assertTrue(tests.size() > 200, "only " + tests.size() + " test classes found under " + folders);
 
-        ArchRule rule = noClasses().should().callMethodWhere(REFLECTION_ON_STATE)
+        ArchRule rule = noClasses()
+                .should()
+                .callMethodWhere(REFLECTION_ON_STATE)
                 .because("a test sees engine state through the engine's own accessors, never by reflection");
         rule.check(tests);
     }

@@ -39,7 +39,7 @@ class TutorialExcerptsTest {
 
         List<String> missing = new ArrayList<>();
         int pieces = 0;
-        for (Matcher code = CODE.matcher(section); code.find();) {
+        for (Matcher code = CODE.matcher(section); code.find(); ) {
             for (List<String> piece : pieces(code.group(1))) {
                 pieces++;
                 if (files.stream().noneMatch(lines -> Collections.indexOfSubList(lines, piece) >= 0)) {
@@ -74,14 +74,19 @@ class TutorialExcerptsTest {
         Path example = ROOT.resolve("examples/disk-tier-connector");
         try (Stream<Path> files = Files.walk(example)) {
             return files.filter(f -> !example.relativize(f).startsWith("target"))
-                    .filter(f -> f.toString().endsWith(".java") || f.getFileName().toString().equals("pom.xml"))
-                    .map(TutorialExcerptsTest::lines).toList();
+                    .filter(f -> f.toString().endsWith(".java")
+                            || f.getFileName().toString().equals("pom.xml"))
+                    .map(TutorialExcerptsTest::lines)
+                    .toList();
         }
     }
 
     private static List<String> lines(Path file) {
         try {
-            return Files.readAllLines(file).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
+            return Files.readAllLines(file).stream()
+                    .map(String::strip)
+                    .filter(l -> !l.isEmpty())
+                    .toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

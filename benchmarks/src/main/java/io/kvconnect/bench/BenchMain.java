@@ -43,8 +43,7 @@ public final class BenchMain {
     private static final String STEP = SchedulerStepBenchmark.class.getName() + ".step";
     private static final String ALLOC_NORM = "gc.alloc.rate.norm";
 
-    private BenchMain() {
-    }
+    private BenchMain() {}
 
     /** Entry point. */
     public static void main(String[] args) {
@@ -101,8 +100,13 @@ public final class BenchMain {
             return;
         }
         System.out.println();
-        System.out.printf(Locale.ROOT, "kvconnect benchmarks: 1 fork, warm-up %d x %s, measurement %d x %s, -prof gc%n",
-                warmups, iteration, measurements, iteration);
+        System.out.printf(
+                Locale.ROOT,
+                "kvconnect benchmarks: 1 fork, warm-up %d x %s, measurement %d x %s, -prof gc%n",
+                warmups,
+                iteration,
+                measurements,
+                iteration);
         printSummary(results, System.out);
     }
 
@@ -125,10 +129,17 @@ public final class BenchMain {
             Result<?> primary = r.getPrimaryResult();
             double perOp = toMicros(primary.getScore(), p.getTimeUnit());
             double error = toMicros(primary.getScoreError(), p.getTimeUnit());
-            String bytes = allocNorm(r).map(b -> String.format(Locale.ROOT, "%.0f", b)).orElse("n/a");
+            String bytes =
+                    allocNorm(r).map(b -> String.format(Locale.ROOT, "%.0f", b)).orElse("n/a");
             String name = shortName(p.getBenchmark());
-            out.printf(Locale.ROOT, "%-50s %-28s %12s %10s %12s%n", name, paramString(p), micros(perOp),
-                    Double.isNaN(error) ? "" : micros(error), bytes);
+            out.printf(
+                    Locale.ROOT,
+                    "%-50s %-28s %12s %10s %12s%n",
+                    name,
+                    paramString(p),
+                    micros(perOp),
+                    Double.isNaN(error) ? "" : micros(error),
+                    bytes);
             if (p.getBenchmark().equals(STEP)) {
                 steps.computeIfAbsent(Integer.parseInt(p.getParam("requests")), k -> new TreeMap<>())
                         .put(p.getParam("connector"), perOp);
@@ -146,16 +157,28 @@ public final class BenchMain {
             Double none = e.getValue().get("none");
             Double noop = e.getValue().get("noop");
             String ratio = none != null && noop != null ? String.format(Locale.ROOT, "%.3f", noop / none) : "n/a";
-            out.printf(Locale.ROOT, "%10d %14s %14s %8s%n", e.getKey(), none == null ? "n/a" : micros(none),
-                    noop == null ? "n/a" : micros(noop), ratio);
+            out.printf(
+                    Locale.ROOT,
+                    "%10d %14s %14s %8s%n",
+                    e.getKey(),
+                    none == null ? "n/a" : micros(none),
+                    noop == null ? "n/a" : micros(noop),
+                    ratio);
         }
         Double atTarget = steps.getOrDefault(TARGET_REQUESTS, Map.of()).get("noop");
-        String target = String.format(Locale.ROOT, "target: < %.0f us per step at %d requests with a no-op connector",
-                TARGET_MICROS, TARGET_REQUESTS);
+        String target = String.format(
+                Locale.ROOT,
+                "target: < %.0f us per step at %d requests with a no-op connector",
+                TARGET_MICROS,
+                TARGET_REQUESTS);
         if (atTarget == null) {
             out.println(target + ": not measured in this run");
         } else {
-            out.printf(Locale.ROOT, "%s: %s us -> %s%n", target, micros(atTarget),
+            out.printf(
+                    Locale.ROOT,
+                    "%s: %s us -> %s%n",
+                    target,
+                    micros(atTarget),
                     atTarget < TARGET_MICROS ? "PASS" : "FAIL");
         }
     }
@@ -163,6 +186,7 @@ public final class BenchMain {
     private static final String COPY = CopyBandwidthBenchmark.class.getName() + ".copy";
     /** Blocks of at least this size must reach this share of the plain copy (the offload tier's bandwidth target). */
     static final int BANDWIDTH_TARGET_KIB = 256;
+
     static final double BANDWIDTH_TARGET_RATIO = 0.9;
 
     /** GB/s of the copy service and of the plain copy, per size, batch, layout and direction, and their ratio. */
@@ -176,8 +200,13 @@ public final class BenchMain {
             }
             double micros = toMicros(r.getPrimaryResult().getScore(), p.getTimeUnit());
             long bytes = (long) Integer.parseInt(p.getParam("batch")) * Integer.parseInt(p.getParam("blockKiB")) * 1024;
-            String key = String.format(Locale.ROOT, "%6s %6s %-12s %-10s", p.getParam("blockKiB"), p.getParam("batch"),
-                    p.getParam("layout"), p.getParam("direction"));
+            String key = String.format(
+                    Locale.ROOT,
+                    "%6s %6s %-12s %-10s",
+                    p.getParam("blockKiB"),
+                    p.getParam("batch"),
+                    p.getParam("layout"),
+                    p.getParam("direction"));
             rates.computeIfAbsent(key, k -> new TreeMap<>()).put(p.getParam("path"), bytes / (micros * 1e-6) / 1e9);
         }
         if (rates.isEmpty()) {
@@ -185,8 +214,16 @@ public final class BenchMain {
         }
         out.println();
         out.println("block copies: engine copy service vs plain memory copy (same run)");
-        out.printf(Locale.ROOT, "%6s %6s %-12s %-10s %12s %12s %7s%n", "KiB", "batch", "layout", "direction",
-                "service GB/s", "plain GB/s", "ratio");
+        out.printf(
+                Locale.ROOT,
+                "%6s %6s %-12s %-10s %12s %12s %7s%n",
+                "KiB",
+                "batch",
+                "layout",
+                "direction",
+                "service GB/s",
+                "plain GB/s",
+                "ratio");
         int checked = 0;
         int passed = 0;
         for (Map.Entry<String, Map<String, Double>> e : rates.entrySet()) {
@@ -201,11 +238,22 @@ public final class BenchMain {
                     passed += q >= BANDWIDTH_TARGET_RATIO ? 1 : 0;
                 }
             }
-            out.printf(Locale.ROOT, "%s %12s %12s %7s%n", e.getKey(), service == null ? "n/a" : gbps(service),
-                    plain == null ? "n/a" : gbps(plain), ratio);
+            out.printf(
+                    Locale.ROOT,
+                    "%s %12s %12s %7s%n",
+                    e.getKey(),
+                    service == null ? "n/a" : gbps(service),
+                    plain == null ? "n/a" : gbps(plain),
+                    ratio);
         }
-        out.printf(Locale.ROOT, "target: service >= %.0f%% of the plain copy for blocks of %d KiB and up: %d of %d "
-                + "configurations%n", BANDWIDTH_TARGET_RATIO * 100, BANDWIDTH_TARGET_KIB, passed, checked);
+        out.printf(
+                Locale.ROOT,
+                "target: service >= %.0f%% of the plain copy for blocks of %d KiB and up: %d of %d "
+                        + "configurations%n",
+                BANDWIDTH_TARGET_RATIO * 100,
+                BANDWIDTH_TARGET_KIB,
+                passed,
+                checked);
     }
 
     private static String gbps(double v) {

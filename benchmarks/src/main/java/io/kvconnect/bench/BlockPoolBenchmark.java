@@ -35,7 +35,9 @@ import org.openjdk.jmh.annotations.Warmup;
 // A fixed heap keeps heap resizing out of the measurement. The fork also inherits the launching
 // JVM's options (scripts/run-benchmarks.sh passes --sun-misc-unsafe-memory-access=allow: JMH 1.37
 // calls sun.misc.Unsafe, which JDK 25 warns about).
-@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
 public class BlockPoolBenchmark {
     static final int BLOCK_SIZE = 16;
 
@@ -73,7 +75,10 @@ public class BlockPoolBenchmark {
             for (int i = 0; i < tokens.length; i++) {
                 tokens[i] = 1 + random.nextInt(31_999);
             }
-            prompt = FakeRequest.builder("cached").tokens(tokens).blockHashes(chainedHashes(tokens)).build();
+            prompt = FakeRequest.builder("cached")
+                    .tokens(tokens)
+                    .blockHashes(chainedHashes(tokens))
+                    .build();
             int n = prompt.numBlockHashes();
             int[] ids = pool.allocate(n);
             BlockHash[] hashes = prompt.blockHashes().toArray(new BlockHash[0]);

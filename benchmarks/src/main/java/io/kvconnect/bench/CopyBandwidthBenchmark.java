@@ -44,11 +44,14 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g", "-XX:MaxDirectMemorySize=4g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"-Xms1g", "-Xmx1g", "-XX:MaxDirectMemorySize=4g"})
 @State(Scope.Thread)
 public class CopyBandwidthBenchmark {
     /** Layers of the benchmark model: a per-layer block is that many separate copies. */
     static final int LAYERS = 16;
+
     static final int BLOCK_TOKENS = 16;
     /** The least memory each side of the copy walks through. */
     static final long WORKING_SET_MIB = 256;
@@ -80,6 +83,7 @@ public class CopyBandwidthBenchmark {
     private MemorySegment baselineHost;
     /** Block ids and slots of each batch in the working set. */
     private int[][] blockIds;
+
     private int[][] slots;
     private int next;
     private long blockBytes;
@@ -101,7 +105,8 @@ public class CopyBandwidthBenchmark {
         int blocks = batches * batch;
         memory = HostKvMemory.allocate(KvLayouts.of(model, 0, 1, blocks + 1, BLOCK_TOKENS, layout));
         if (memory.layout().bytesPerBlock() != blockBytes) {
-            throw new IllegalStateException("block is " + memory.layout().bytesPerBlock() + " bytes, not " + blockBytes);
+            throw new IllegalStateException(
+                    "block is " + memory.layout().bytesPerBlock() + " bytes, not " + blockBytes);
         }
         copies = new EngineBlockCopyService(memory, "bench-copy");
         buffer = copies.allocateHostBuffer(blocks);

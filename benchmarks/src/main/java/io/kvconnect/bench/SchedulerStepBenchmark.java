@@ -1,8 +1,8 @@
 package io.kvconnect.bench;
 
 import io.kvconnect.api.common.TransferParams;
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.kv.BlockPool;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.Scheduler;
 import io.kvconnect.core.sched.SchedulerConfig;
@@ -61,7 +61,9 @@ import org.openjdk.jmh.annotations.Warmup;
 // A fixed heap keeps heap resizing out of the measurement. The fork also inherits the launching
 // JVM's options (scripts/run-benchmarks.sh passes --sun-misc-unsafe-memory-access=allow: JMH 1.37
 // calls sun.misc.Unsafe, which JDK 25 warns about).
-@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
 @State(Scope.Thread)
 public class SchedulerStepBenchmark {
     /** Tokens per block. */
@@ -94,8 +96,8 @@ public class SchedulerStepBenchmark {
         int maxBlocksPerRequest = (SHARED_PROMPT_TOKENS + 1 + LIFETIME + BLOCK_SIZE - 1) / BLOCK_SIZE;
         // Every running request at its longest, plus the null block and some slack: no preemption.
         BlockPool pool = new BlockPool(requests * (maxBlocksPerRequest + 1) + 64, BLOCK_SIZE, true);
-        SchedulerConfig config = new SchedulerConfig(8192, 512, 8192, SchedulingPolicy.FCFS, false,
-                LoadFailurePolicy.FAIL);
+        SchedulerConfig config =
+                new SchedulerConfig(8192, 512, 8192, SchedulingPolicy.FCFS, false, LoadFailurePolicy.FAIL);
         noop = switch (connector) {
             case "noop" -> new NoOpSchedulerConnector();
             case "none" -> null;
@@ -117,7 +119,8 @@ public class SchedulerStepBenchmark {
         }
         for (int steps = 1; ; steps++) {
             int tokens = runStep();
-            if (tokens == requests && scheduler.view().runningRequests().size() == requests
+            if (tokens == requests
+                    && scheduler.view().runningRequests().size() == requests
                     && scheduler.view().waitingRequests().isEmpty()) {
                 break;
             }
@@ -143,7 +146,8 @@ public class SchedulerStepBenchmark {
     private int runStep() {
         SchedulerOutput out = scheduler.schedule();
         // The outcome carries the step's KV events too (drained from the scheduler every step).
-        List<RequestUpdate> updates = scheduler.update(out, StepResult.tokensOnly(sampled)).updates();
+        List<RequestUpdate> updates =
+                scheduler.update(out, StepResult.tokensOnly(sampled)).updates();
         for (int i = 0; i < updates.size(); i++) {
             if (updates.get(i) instanceof RequestUpdate.Finished f) {
                 sampled.remove(f.requestId());
@@ -175,8 +179,7 @@ public class SchedulerStepBenchmark {
                     + failed + " failed requests");
         }
         if (noop != null && noop.metadataBuilds < measuredSteps) {
-            throw new IllegalStateException("the connector saw " + noop.metadataBuilds + " steps of "
-                    + measuredSteps);
+            throw new IllegalStateException("the connector saw " + noop.metadataBuilds + " steps of " + measuredSteps);
         }
         scheduler.shutdown();
     }

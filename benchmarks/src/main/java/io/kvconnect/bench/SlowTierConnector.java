@@ -32,14 +32,11 @@ import java.util.concurrent.Executors;
  * request's confirmed blocks (the engine frees them once the store is done) and never evicts.
  */
 final class SlowTierConnector {
-    private record Load(String requestId, int[] gpuBlocks, int[] slots) {
-    }
+    private record Load(String requestId, int[] gpuBlocks, int[] slots) {}
 
-    private record Store(String requestId, int[] gpuBlocks, int[] slots) {
-    }
+    private record Store(String requestId, int[] gpuBlocks, int[] slots) {}
 
-    private record Step(List<Load> loads, List<Store> stores) implements ConnectorMetadata {
-    }
+    private record Step(List<Load> loads, List<Store> stores) implements ConnectorMetadata {}
 
     private final boolean async;
     private final long readMillis;
@@ -87,8 +84,8 @@ final class SlowTierConnector {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
-                int externalTokens) {
+        public void updateStateAfterAlloc(
+                RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
             if (externalTokens == 0) {
                 return;
             }
@@ -132,7 +129,6 @@ final class SlowTierConnector {
             stores.add(new Store(request.requestId(), ints(gpu), ints(hostSlots)));
             return FinishResult.delayFree(io.kvconnect.api.common.TransferParams.empty());
         }
-
     }
 
     /** Worker thread, and the loader thread for asynchronous loads. */
@@ -188,8 +184,10 @@ final class SlowTierConnector {
             for (String id; (id = loaded.poll()) != null; ) {
                 receiving.add(id);
             }
-            WorkerStepReport report = WorkerStepReport.builder().addFinishedSending(sent)
-                    .addFinishedReceiving(receiving).build();
+            WorkerStepReport report = WorkerStepReport.builder()
+                    .addFinishedSending(sent)
+                    .addFinishedReceiving(receiving)
+                    .build();
             sent.clear();
             return report;
         }

@@ -10,11 +10,10 @@ import java.util.Comparator;
  */
 final class ChildKeys {
     /** Orders keys by child index (numerically), then by text: {@code 2:a} before {@code 10:a}. */
-    static final Comparator<String> ORDER = Comparator.comparingLong(ChildKeys::index)
-            .thenComparing(Comparator.naturalOrder());
+    static final Comparator<String> ORDER =
+            Comparator.comparingLong(ChildKeys::index).thenComparing(Comparator.naturalOrder());
 
-    private ChildKeys() {
-    }
+    private ChildKeys() {}
 
     /** The key of child {@code index} whose connector is called {@code name}. */
     static String of(int index, String name) {

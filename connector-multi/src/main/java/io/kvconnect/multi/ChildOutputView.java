@@ -16,8 +16,13 @@ import java.util.Set;
  * @param finishedRequestIds as the engine's
  * @param totalScheduledTokens as the engine's
  */
-record ChildOutputView(long step, List<ScheduledRequest> scheduledRequests, Set<String> preemptedRequestIds,
-                       Set<String> finishedRequestIds, int totalScheduledTokens) implements SchedulerOutputView {
+record ChildOutputView(
+        long step,
+        List<ScheduledRequest> scheduledRequests,
+        Set<String> preemptedRequestIds,
+        Set<String> finishedRequestIds,
+        int totalScheduledTokens)
+        implements SchedulerOutputView {
     /** Copies the list. */
     ChildOutputView {
         scheduledRequests = List.copyOf(scheduledRequests);

@@ -24,14 +24,18 @@ import java.util.TreeSet;
  * @param aggregateFailures what went wrong when the child's metadata {@code aggregate} threw (the
  *     earlier value was kept); at most {@value #MAX_FAILURES} messages
  */
-record ChildReport(Optional<WorkerMetadata> metadata, List<KvEvent> events, Set<Integer> invalidBlockIds,
-                   Map<String, Set<Integer>> sending, Map<String, Set<Integer>> receiving,
-                   List<String> aggregateFailures) {
+record ChildReport(
+        Optional<WorkerMetadata> metadata,
+        List<KvEvent> events,
+        Set<Integer> invalidBlockIds,
+        Map<String, Set<Integer>> sending,
+        Map<String, Set<Integer>> receiving,
+        List<String> aggregateFailures) {
     static final int MAX_FAILURES = 4;
 
     /** Nothing reported. */
-    static final ChildReport EMPTY = new ChildReport(Optional.empty(), List.of(), Set.of(), Map.of(), Map.of(),
-            List.of());
+    static final ChildReport EMPTY =
+            new ChildReport(Optional.empty(), List.of(), Set.of(), Map.of(), Map.of(), List.of());
 
     /** Copies every collection. */
     ChildReport {
@@ -44,8 +48,12 @@ record ChildReport(Optional<WorkerMetadata> metadata, List<KvEvent> events, Set<
 
     /** Whether nothing at all was reported. */
     boolean isEmpty() {
-        return metadata.isEmpty() && events.isEmpty() && invalidBlockIds.isEmpty() && sending.isEmpty()
-                && receiving.isEmpty() && aggregateFailures.isEmpty();
+        return metadata.isEmpty()
+                && events.isEmpty()
+                && invalidBlockIds.isEmpty()
+                && sending.isEmpty()
+                && receiving.isEmpty()
+                && aggregateFailures.isEmpty();
     }
 
     /**
@@ -78,8 +86,13 @@ record ChildReport(Optional<WorkerMetadata> metadata, List<KvEvent> events, Set<
         events.addAll(other.events);
         Set<Integer> invalid = new TreeSet<>(invalidBlockIds);
         invalid.addAll(other.invalidBlockIds);
-        return new ChildReport(merged, List.copyOf(events), invalid, union(sending, other.sending),
-                union(receiving, other.receiving), failures);
+        return new ChildReport(
+                merged,
+                List.copyOf(events),
+                invalid,
+                union(sending, other.sending),
+                union(receiving, other.receiving),
+                failures);
     }
 
     private static Map<String, Set<Integer>> union(Map<String, Set<Integer>> a, Map<String, Set<Integer>> b) {

@@ -90,14 +90,25 @@ final class ChildScope {
                 mine = new ArrayList<>(scheduled.subList(0, i));
             }
             if (mine != null) {
-                mine.add(view == sr.request() ? sr : new ScheduledRequest(view, sr.kind(), sr.numScheduledTokens(),
-                        sr.numComputedTokensBefore(), sr.newBlockIds()));
+                mine.add(
+                        view == sr.request()
+                                ? sr
+                                : new ScheduledRequest(
+                                        view,
+                                        sr.kind(),
+                                        sr.numScheduledTokens(),
+                                        sr.numComputedTokensBefore(),
+                                        sr.newBlockIds()));
             }
         }
         if (mine == null) {
             return output;
         }
-        return new ChildOutputView(output.step(), mine, output.preemptedRequestIds(), output.finishedRequestIds(),
+        return new ChildOutputView(
+                output.step(),
+                mine,
+                output.preemptedRequestIds(),
+                output.finishedRequestIds(),
                 output.totalScheduledTokens());
     }
 

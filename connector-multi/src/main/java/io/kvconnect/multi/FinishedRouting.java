@@ -52,6 +52,7 @@ final class FinishedRouting {
         final int loader;
         /** Whether the load's completion is decided (relay mode: counted, or cancelled by the composite). */
         boolean done;
+
         final BitSet ranks = new BitSet();
 
         Receive(int loader) {
@@ -60,8 +61,7 @@ final class FinishedRouting {
     }
 
     /** Each child's finished transfers of one output. */
-    record Routed(List<Set<String>> sending, List<Set<String>> receiving) {
-    }
+    record Routed(List<Set<String>> sending, List<Set<String>> receiving) {}
 
     private final int numChildren;
     private boolean relay;

@@ -30,8 +30,7 @@ record MultiConfig(List<Child> children) {
      * @param provider its provider, from the engine's catalog
      * @param config its own configuration, handed to the provider as is
      */
-    record Child(String key, ConnectorProvider provider, ConnectorConfig config) {
-    }
+    record Child(String key, ConnectorProvider provider, ConnectorConfig config) {}
 
     /** Copies the list. */
     MultiConfig {
@@ -52,17 +51,18 @@ record MultiConfig(List<Child> children) {
         }
         List<ConnectorConfig> entries = config.getObjectList("connectors");
         if (entries.isEmpty()) {
-            throw new ConfigException(config.fieldPath("connectors"), "is empty; allowed: " + shape
-                    + ", at least one");
+            throw new ConfigException(config.fieldPath("connectors"), "is empty; allowed: " + shape + ", at least one");
         }
         List<Child> children = new ArrayList<>(entries.size());
         for (int i = 0; i < entries.size(); i++) {
             ConnectorConfig entry = entries.get(i);
             entry.requireOnlyKeys("name", "config");
             String name = entry.requireString("name");
-            ConnectorProvider provider = catalog.find(name).orElseThrow(() -> new ConfigException(entry.fieldPath("name"),
-                    "unknown connector '" + name + "'; available: "
-                            + (catalog.names().isEmpty() ? "(none)" : String.join(", ", catalog.names()))));
+            ConnectorProvider provider = catalog.find(name)
+                    .orElseThrow(() -> new ConfigException(
+                            entry.fieldPath("name"),
+                            "unknown connector '" + name + "'; available: "
+                                    + (catalog.names().isEmpty() ? "(none)" : String.join(", ", catalog.names()))));
             ConnectorConfig own = entry.getObjectOrEmpty("config");
             children.add(new Child(ChildKeys.of(i, name), provider, own));
         }

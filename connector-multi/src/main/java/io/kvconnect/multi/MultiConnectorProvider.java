@@ -57,33 +57,40 @@ public final class MultiConnectorProvider implements ConnectorProvider {
     @Override
     public SchedulerConnector createSchedulerConnector(ConnectorConfig config, SchedulerContext context) {
         MultiConfig parsed = MultiConfig.parse(config, context.catalog());
-        List<SchedulerConnector> sides = create(parsed, c -> c.provider().createSchedulerConnector(c.config(),
-                context.child(c.key())), SchedulerConnector::shutdown);
+        List<SchedulerConnector> sides = create(
+                parsed,
+                c -> c.provider().createSchedulerConnector(c.config(), context.child(c.key())),
+                SchedulerConnector::shutdown);
         if (sides.size() == 1) {
             return sides.getFirst();
         }
-        return new MultiScheduler(keys(parsed), sides, context.engine().tensorParallelSize(),
+        return new MultiScheduler(
+                keys(parsed),
+                sides,
+                context.engine().tensorParallelSize(),
                 context.engine().blockSize());
     }
 
     @Override
     public WorkerConnector createWorkerConnector(ConnectorConfig config, WorkerContext context) {
         MultiConfig parsed = MultiConfig.parse(config, context.catalog());
-        List<WorkerConnector> sides = create(parsed, c -> c.provider().createWorkerConnector(c.config(),
-                context.child(c.key())), WorkerConnector::shutdown);
+        List<WorkerConnector> sides = create(
+                parsed,
+                c -> c.provider().createWorkerConnector(c.config(), context.child(c.key())),
+                WorkerConnector::shutdown);
         if (sides.size() == 1) {
             return sides.getFirst();
         }
         return new MultiWorker(keys(parsed), sides, context.rank());
     }
 
-    private static <T> List<T> create(MultiConfig config, Function<MultiConfig.Child, T> factory,
-                                      Consumer<T> shutdown) {
+    private static <T> List<T> create(
+            MultiConfig config, Function<MultiConfig.Child, T> factory, Consumer<T> shutdown) {
         List<T> created = new ArrayList<>(config.children().size());
         try {
             for (MultiConfig.Child child : config.children()) {
-                created.add(Objects.requireNonNull(factory.apply(child),
-                        "the provider of child " + child.key() + " returned null"));
+                created.add(Objects.requireNonNull(
+                        factory.apply(child), "the provider of child " + child.key() + " returned null"));
             }
             return created;
         } catch (RuntimeException | LinkageError e) {

@@ -25,9 +25,14 @@ import java.util.Set;
  *     worker will perform, because the child's {@code buildConnectorMetadata} threw; the workers
  *     report them as load errors, so the engine's load-failure policy applies
  */
-record MultiMetadata(List<ConnectorMetadata> children, boolean relay, Map<String, Set<Integer>> delayedSends,
-                     Set<String> releaseSending, Set<String> releaseReceiving,
-                     Map<Integer, Set<Integer>> failedLoads) implements ConnectorMetadata {
+record MultiMetadata(
+        List<ConnectorMetadata> children,
+        boolean relay,
+        Map<String, Set<Integer>> delayedSends,
+        Set<String> releaseSending,
+        Set<String> releaseReceiving,
+        Map<Integer, Set<Integer>> failedLoads)
+        implements ConnectorMetadata {
 
     /** Copies every collection. */
     MultiMetadata {
@@ -45,7 +50,10 @@ record MultiMetadata(List<ConnectorMetadata> children, boolean relay, Map<String
 
     /** Whether the composite itself has nothing to say (the children's slots aside). */
     boolean ownPartEmpty() {
-        return delayedSends.isEmpty() && releaseSending.isEmpty() && releaseReceiving.isEmpty() && failedLoads.isEmpty();
+        return delayedSends.isEmpty()
+                && releaseSending.isEmpty()
+                && releaseReceiving.isEmpty()
+                && failedLoads.isEmpty();
     }
 
     private static <K> Map<K, Set<Integer>> copy(Map<K, Set<Integer>> map) {

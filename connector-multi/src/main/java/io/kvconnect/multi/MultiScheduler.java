@@ -73,12 +73,10 @@ import java.util.TreeSet;
  */
 final class MultiScheduler implements SchedulerConnector {
     /** A load decision: the child serving it and what it promised. */
-    private record Choice(int child, int tokens, boolean async) {
-    }
+    private record Choice(int child, int tokens, boolean async) {}
 
     /** A load handed to a child in the step being scheduled. */
-    private record StepLoad(int child, String requestId, boolean async, int[] blocks) {
-    }
+    private record StepLoad(int child, String requestId, boolean async, int[] blocks) {}
 
     private final List<SchedulerConnector> children;
     private final List<ChildScope> scopes;
@@ -93,6 +91,7 @@ final class MultiScheduler implements SchedulerConnector {
     private int[] expected;
     /** The metadata of a step in which nobody has anything to say, built once. */
     private MultiMetadata idle;
+
     private boolean shutDown;
 
     /**
@@ -204,7 +203,8 @@ final class MultiScheduler implements SchedulerConnector {
             }
             switch (answer) {
                 case MatchResult.AskLater _ -> later = true;
-                case MatchResult.Tokens t when t.count() > 0 -> {
+                case MatchResult.Tokens t
+                when t.count() > 0 -> {
                     hit = t;
                     hitChild = i;
                 }
@@ -242,14 +242,15 @@ final class MultiScheduler implements SchedulerConnector {
             if (choice.async()) {
                 routing.loadStarted(id, loader);
             }
-            stepLoads.add(new StepLoad(loader, id, choice.async(),
-                    externalBlocks(blocks, localHitTokens, externalTokens)));
+            stepLoads.add(
+                    new StepLoad(loader, id, choice.async(), externalBlocks(blocks, localHitTokens, externalTokens)));
         }
         Failures failures = new Failures();
         for (int i = 0; i < children.size(); i++) {
             try {
-                children.get(i).updateStateAfterAlloc(scopes.get(i).view(request), blocks, localHitTokens,
-                        i == loader ? externalTokens : 0);
+                children.get(i)
+                        .updateStateAfterAlloc(
+                                scopes.get(i).view(request), blocks, localHitTokens, i == loader ? externalTokens : 0);
             } catch (RuntimeException | LinkageError e) {
                 failures.record(key(i), "updateStateAfterAlloc", e);
             }
@@ -292,7 +293,8 @@ final class MultiScheduler implements SchedulerConnector {
         for (int i = 0; i < children.size(); i++) {
             ConnectorMetadata slot;
             try {
-                slot = Objects.requireNonNull(children.get(i).buildConnectorMetadata(scopes.get(i).output(output)),
+                slot = Objects.requireNonNull(
+                        children.get(i).buildConnectorMetadata(scopes.get(i).output(output)),
                         "buildConnectorMetadata returned null");
             } catch (RuntimeException | LinkageError e) {
                 deferred.record(key(i), "buildConnectorMetadata", e);
@@ -322,8 +324,13 @@ final class MultiScheduler implements SchedulerConnector {
         if (allNone && failedLoads.isEmpty() && !routing.hasPending()) {
             return idle;
         }
-        MultiMetadata meta = new MultiMetadata(slots, routing.relay(), routing.newDelayed(), routing.releaseSending(),
-                routing.releaseReceiving(), failedLoads);
+        MultiMetadata meta = new MultiMetadata(
+                slots,
+                routing.relay(),
+                routing.newDelayed(),
+                routing.releaseSending(),
+                routing.releaseReceiving(),
+                failedLoads);
         routing.clearPending(); // only once the metadata that carries it exists
         return meta;
     }
@@ -349,10 +356,16 @@ final class MultiScheduler implements SchedulerConnector {
                 invalid = new HashSet<>(invalid);
                 invalid.addAll(unattributed);
             }
-            Optional<ConnectorStats> childStats = stats == null ? Optional.empty()
+            Optional<ConnectorStats> childStats = stats == null
+                    ? Optional.empty()
                     : Optional.ofNullable(stats.byChild().get(key(i)));
-            ConnectorOutput mine = childOutput(routed.sending().get(i), routed.receiving().get(i), invalid, childStats,
-                    report.events(), report.metadata());
+            ConnectorOutput mine = childOutput(
+                    routed.sending().get(i),
+                    routed.receiving().get(i),
+                    invalid,
+                    childStats,
+                    report.events(),
+                    report.metadata());
             try {
                 children.get(i).updateConnectorOutput(mine);
             } catch (RuntimeException | LinkageError e) {
@@ -362,10 +375,18 @@ final class MultiScheduler implements SchedulerConnector {
         throwWithDeferred(failures);
     }
 
-    private static ConnectorOutput childOutput(Set<String> sending, Set<String> receiving, Set<Integer> invalid,
-                                               Optional<ConnectorStats> stats, List<KvEvent> events,
-                                               Optional<WorkerMetadata> metadata) {
-        if (sending.isEmpty() && receiving.isEmpty() && invalid.isEmpty() && stats.isEmpty() && events.isEmpty()
+    private static ConnectorOutput childOutput(
+            Set<String> sending,
+            Set<String> receiving,
+            Set<Integer> invalid,
+            Optional<ConnectorStats> stats,
+            List<KvEvent> events,
+            Optional<WorkerMetadata> metadata) {
+        if (sending.isEmpty()
+                && receiving.isEmpty()
+                && invalid.isEmpty()
+                && stats.isEmpty()
+                && events.isEmpty()
                 && metadata.isEmpty()) {
             return ConnectorOutput.EMPTY;
         }
@@ -427,7 +448,8 @@ final class MultiScheduler implements SchedulerConnector {
         if (delayers.isEmpty() && params == null) {
             return FinishResult.freeNow();
         }
-        return new FinishResult(!delayers.isEmpty(), params == null ? TransferParams.empty() : TransferParams.of(params));
+        return new FinishResult(
+                !delayers.isEmpty(), params == null ? TransferParams.empty() : TransferParams.of(params));
     }
 
     // ------------------------------------------------------------------ telemetry, reset, liveness
@@ -533,11 +555,11 @@ final class MultiScheduler implements SchedulerConnector {
         for (int i = 0; i < children.size(); i++) {
             int n = workers;
             try {
-                OptionalInt asked = Objects.requireNonNull(children.get(i).expectedFinishedCount(),
-                        "expectedFinishedCount returned null");
+                OptionalInt asked = Objects.requireNonNull(
+                        children.get(i).expectedFinishedCount(), "expectedFinishedCount returned null");
                 if (asked.isPresent() && (asked.getAsInt() < 1 || asked.getAsInt() > workers)) {
-                    throw new IllegalStateException("expected finished count " + asked.getAsInt()
-                            + " is outside [1, " + workers + "]; every worker's report is awaited instead");
+                    throw new IllegalStateException("expected finished count " + asked.getAsInt() + " is outside [1, "
+                            + workers + "]; every worker's report is awaited instead");
                 }
                 n = asked.orElse(workers);
             } catch (RuntimeException | LinkageError e) {

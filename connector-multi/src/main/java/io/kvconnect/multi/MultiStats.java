@@ -24,8 +24,7 @@ import java.util.function.IntFunction;
  * @param byChild child instance key to that child's stats
  * @param aggregateFailures child instance key to how often its {@code aggregate} threw
  */
-record MultiStats(Map<String, ConnectorStats> byChild, Map<String, Long> aggregateFailures)
-        implements ConnectorStats {
+record MultiStats(Map<String, ConnectorStats> byChild, Map<String, Long> aggregateFailures) implements ConnectorStats {
 
     /** Copies both maps, ordered by child. */
     MultiStats {
@@ -92,8 +91,8 @@ record MultiStats(Map<String, ConnectorStats> byChild, Map<String, Long> aggrega
      *
      * @return the stats, or empty if no child had any
      */
-    static Optional<ConnectorStats> take(List<String> keys, IntFunction<Optional<ConnectorStats>> take,
-                                         Failures failures) {
+    static Optional<ConnectorStats> take(
+            List<String> keys, IntFunction<Optional<ConnectorStats>> take, Failures failures) {
         Map<String, ConnectorStats> byChild = new LinkedHashMap<>();
         for (int i = 0; i < keys.size(); i++) {
             String key = keys.get(i);

@@ -67,8 +67,13 @@ final class MultiWorker implements WorkerConnector {
             if (metadata.isEmpty() && sending == null && receiving == null && events == null && invalid == null) {
                 return ChildReport.EMPTY;
             }
-            return new ChildReport(metadata, events == null ? List.of() : events,
-                    invalid == null ? Set.of() : invalid, byRank(sending, rank), byRank(receiving, rank), List.of());
+            return new ChildReport(
+                    metadata,
+                    events == null ? List.of() : events,
+                    invalid == null ? Set.of() : invalid,
+                    byRank(sending, rank),
+                    byRank(receiving, rank),
+                    List.of());
         }
 
         boolean isEmpty() {
@@ -102,6 +107,7 @@ final class MultiWorker implements WorkerConnector {
     private final List<Stash> stashes;
     /** Direct mode: requests whose free several children delayed, to the children not yet reported here. */
     private final Map<String, BitSet> awaitingSends = new HashMap<>();
+
     private MultiMetadata bound;
     private boolean relay;
     private boolean shutDown;
@@ -156,8 +162,7 @@ final class MultiWorker implements WorkerConnector {
             slots.add(mine);
         }
         failures.throwIfAny();
-        return slots.stream().anyMatch(Optional::isPresent) ? Optional.of(new MultiHandshake(slots))
-                : Optional.empty();
+        return slots.stream().anyMatch(Optional::isPresent) ? Optional.of(new MultiHandshake(slots)) : Optional.empty();
     }
 
     @Override
@@ -344,13 +349,23 @@ final class MultiWorker implements WorkerConnector {
         }
         Optional<WorkerMetadata> slots = slots();
         Optional<ChildFailedException> failure = failures.combined();
-        if (sending == null && receiving == null && invalid == null && stats == null && events == null
-                && slots.isEmpty() && failure.isEmpty()) {
+        if (sending == null
+                && receiving == null
+                && invalid == null
+                && stats == null
+                && events == null
+                && slots.isEmpty()
+                && failure.isEmpty()) {
             return WorkerStepReport.EMPTY;
         }
-        return new WorkerStepReport(orEmpty(sending), orEmpty(receiving), orEmpty(invalid),
+        return new WorkerStepReport(
+                orEmpty(sending),
+                orEmpty(receiving),
+                orEmpty(invalid),
                 stats == null ? Optional.empty() : Optional.of(new MultiStats(stats)),
-                events == null ? List.of() : events, slots, failure.map(e -> e));
+                events == null ? List.of() : events,
+                slots,
+                failure.map(e -> e));
     }
 
     /**

@@ -29,30 +29,45 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ChildFailuresTest {
     /** Worker hooks that return nothing: every child is called, then one exception. */
     @ParameterizedTest
-    @ValueSource(strings = {"registerKvCaches", "handlePreemptions", "bindConnectorMetadata", "startLoadKv",
-        "waitForLayerLoad", "saveKvLayer", "waitForSave", "clearConnectorMetadata", "shutdown"})
+    @ValueSource(
+            strings = {
+                "registerKvCaches",
+                "handlePreemptions",
+                "bindConnectorMetadata",
+                "startLoadKv",
+                "waitForLayerLoad",
+                "saveKvLayer",
+                "waitForSave",
+                "clearConnectorMetadata",
+                "shutdown"
+            })
     void everyWorkerChildIsCalledAndTheFailuresComeBackTogether(String hook) {
         Harness h = new Harness(1, "a", "b", "c");
         h.worker(0, 0).throwIn.add(hook);
         h.worker(0, 2).throwIn.add(hook);
         MultiWorker w = h.workerSides.getFirst();
-        Consumer<MultiWorker> call = switch (hook) {
-            case "registerKvCaches" -> x -> x.registerKvCaches(null, null);
-            case "handlePreemptions" -> x -> x.handlePreemptions(ConnectorMetadata.NONE);
-            case "bindConnectorMetadata" -> x -> x.bindConnectorMetadata(ConnectorMetadata.NONE);
-            case "startLoadKv" -> MultiWorker::startLoadKv;
-            case "waitForLayerLoad" -> x -> x.waitForLayerLoad(0);
-            case "saveKvLayer" -> x -> x.saveKvLayer(0);
-            case "waitForSave" -> MultiWorker::waitForSave;
-            case "clearConnectorMetadata" -> MultiWorker::clearConnectorMetadata;
-            default -> MultiWorker::shutdown;
-        };
+        Consumer<MultiWorker> call =
+                switch (hook) {
+                    case "registerKvCaches" -> x -> x.registerKvCaches(null, null);
+                    case "handlePreemptions" -> x -> x.handlePreemptions(ConnectorMetadata.NONE);
+                    case "bindConnectorMetadata" -> x -> x.bindConnectorMetadata(ConnectorMetadata.NONE);
+                    case "startLoadKv" -> MultiWorker::startLoadKv;
+                    case "waitForLayerLoad" -> x -> x.waitForLayerLoad(0);
+                    case "saveKvLayer" -> x -> x.saveKvLayer(0);
+                    case "waitForSave" -> MultiWorker::waitForSave;
+                    case "clearConnectorMetadata" -> MultiWorker::clearConnectorMetadata;
+                    default -> MultiWorker::shutdown;
+                };
 
         var e = assertThrows(ChildFailedException.class, () -> call.accept(w));
 
         assertEquals("0:a", e.child());
         assertEquals(hook, e.hook());
-        assertEquals(List.of("2:c"), Arrays.stream(e.getSuppressed()).map(s -> ((ChildFailedException) s).child()).toList());
+        assertEquals(
+                List.of("2:c"),
+                Arrays.stream(e.getSuppressed())
+                        .map(s -> ((ChildFailedException) s).child())
+                        .toList());
         for (int i = 0; i < 3; i++) {
             assertEquals(List.of(hook), h.worker(0, i).calls, "child " + i + " was called");
         }
@@ -60,22 +75,30 @@ class ChildFailuresTest {
 
     /** Scheduler hooks that return nothing, or whose answer is lost anyway: every child, then one exception. */
     @ParameterizedTest
-    @ValueSource(strings = {"bindSchedulerState", "onNewRequest", "updateStateAfterAlloc", "updateConnectorOutput",
-        "resetCache", "shutdown"})
+    @ValueSource(
+            strings = {
+                "bindSchedulerState",
+                "onNewRequest",
+                "updateStateAfterAlloc",
+                "updateConnectorOutput",
+                "resetCache",
+                "shutdown"
+            })
     void everySchedulerChildIsCalledAndTheFailuresComeBackTogether(String hook) {
         Harness h = new Harness(1, "a", "b", "c");
         h.child(1).throwIn.add(hook);
         h.child(2).throwIn.add(hook);
         h.children.forEach(c -> c.calls.clear());
-        Consumer<MultiScheduler> call = switch (hook) {
-            case "bindSchedulerState" -> x -> x.bindSchedulerState(h.state);
-            case "onNewRequest" -> x -> x.onNewRequest(Harness.request("r"));
-            case "updateStateAfterAlloc" -> x -> x.updateStateAfterAlloc(Harness.request("r"),
-                    BlockIds.of(1), 0, 0);
-            case "updateConnectorOutput" -> x -> x.updateConnectorOutput(ConnectorOutput.EMPTY);
-            case "resetCache" -> MultiScheduler::resetCache;
-            default -> MultiScheduler::shutdown;
-        };
+        Consumer<MultiScheduler> call =
+                switch (hook) {
+                    case "bindSchedulerState" -> x -> x.bindSchedulerState(h.state);
+                    case "onNewRequest" -> x -> x.onNewRequest(Harness.request("r"));
+                    case "updateStateAfterAlloc" ->
+                        x -> x.updateStateAfterAlloc(Harness.request("r"), BlockIds.of(1), 0, 0);
+                    case "updateConnectorOutput" -> x -> x.updateConnectorOutput(ConnectorOutput.EMPTY);
+                    case "resetCache" -> MultiScheduler::resetCache;
+                    default -> MultiScheduler::shutdown;
+                };
 
         var e = assertThrows(ChildFailedException.class, () -> call.accept(h.scheduler));
 
@@ -102,13 +125,18 @@ class ChildFailuresTest {
         assertEquals(Set.of("r"), report.finishedReceiving());
         assertEquals(Set.of(4), report.invalidBlockIds());
         assertEquals(Optional.of(new MultiStats(Map.of("1:b", CounterStats.of("n", 1L)))), report.stats());
-        var md = assertInstanceOf(MultiWorkerMetadata.class, report.workerMetadata().orElseThrow());
+        var md = assertInstanceOf(
+                MultiWorkerMetadata.class, report.workerMetadata().orElseThrow());
         assertEquals(Optional.of(Tags.of("b", "x")), md.child(1).metadata());
         var e = assertInstanceOf(ChildFailedException.class, report.failure().orElseThrow());
         assertEquals("0:a", e.child());
         assertEquals("reportStep", e.hook());
-        assertEquals(List.of("2:c"), Arrays.stream(e.getSuppressed()).map(x -> ((ChildFailedException) x).child())
-                .toList(), "both failures, one exception");
+        assertEquals(
+                List.of("2:c"),
+                Arrays.stream(e.getSuppressed())
+                        .map(x -> ((ChildFailedException) x).child())
+                        .toList(),
+                "both failures, one exception");
         for (int i = 0; i < 3; i++) {
             assertEquals(List.of("reportStep"), h.worker(0, i).calls, "child " + i + " was asked");
         }
@@ -145,11 +173,11 @@ class ChildFailuresTest {
         h.child(1).pending = true;
 
         assertEquals(List.of(), h.scheduler.takeEvents());
-        assertEquals(Optional.of(new MultiStats(Map.of("1:b", CounterStats.of("n", 2L)))),
-                h.scheduler.takeStats());
+        assertEquals(Optional.of(new MultiStats(Map.of("1:b", CounterStats.of("n", 2L)))), h.scheduler.takeStats());
         assertTrue(h.scheduler.hasPendingWork(), "b's answer counts");
 
-        var e = assertThrows(ChildFailedException.class, () -> h.scheduler.updateConnectorOutput(ConnectorOutput.EMPTY));
+        var e = assertThrows(
+                ChildFailedException.class, () -> h.scheduler.updateConnectorOutput(ConnectorOutput.EMPTY));
         assertEquals(2, e.getSuppressed().length);
         assertTrue(e.getMessage().contains("0:a"), e.getMessage());
     }

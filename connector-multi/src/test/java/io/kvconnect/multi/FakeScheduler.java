@@ -57,7 +57,9 @@ final class FakeScheduler implements SchedulerConnector {
 
     /** The recorded calls of {@code hook}. */
     List<String> calls(String hook) {
-        return calls.stream().filter(c -> c.equals(hook) || c.startsWith(hook + ":")).toList();
+        return calls.stream()
+                .filter(c -> c.equals(hook) || c.startsWith(hook + ":"))
+                .toList();
     }
 
     @Override

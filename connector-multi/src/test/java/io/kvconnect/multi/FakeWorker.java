@@ -33,6 +33,7 @@ final class FakeWorker implements WorkerConnector {
     Optional<WorkerMetadata> metadata = Optional.empty();
     /** A failure the next report names (contained by this child), or null. */
     Throwable reportFailure;
+
     BlockCopyService copies;
 
     FakeWorker(String name) {
@@ -97,8 +98,12 @@ final class FakeWorker implements WorkerConnector {
     @Override
     public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
         call("reportStep");
-        WorkerStepReport.Builder out = WorkerStepReport.builder().addFinishedSending(sending)
-                .addFinishedReceiving(receiving).addInvalidBlockIds(loadErrors).stats(stats).addEvents(events)
+        WorkerStepReport.Builder out = WorkerStepReport.builder()
+                .addFinishedSending(sending)
+                .addFinishedReceiving(receiving)
+                .addInvalidBlockIds(loadErrors)
+                .stats(stats)
+                .addEvents(events)
                 .workerMetadata(metadata);
         if (reportFailure != null) {
             out.failure(reportFailure);

@@ -41,10 +41,12 @@ final class Harness {
     final List<FakeScheduler> children = new ArrayList<>();
     /** [rank][child]. */
     final List<List<FakeWorker>> workerChildren = new ArrayList<>();
+
     final MultiScheduler scheduler;
     final List<MultiWorker> workerSides = new ArrayList<>();
     /** The engine's pool view of the composite: one reference per block at most, block 7 cached. */
     final FakeBlockPool pool = new FakeBlockPool(BLOCKS).cache(7, new BlockHash(7, 7, 7, 7));
+
     final FakeSchedulerState state = new FakeSchedulerState(4, pool);
     final List<RuntimeException> workerFailures = new ArrayList<>();
     final List<RuntimeException> schedulerFailures = new ArrayList<>();
@@ -105,8 +107,12 @@ final class Harness {
 
     /** A waiting request of {@code tokens} tokens with {@code params}, as {@link #request(String)}. */
     static FakeRequest request(String requestId, int tokens, TransferParams params) {
-        return FakeRequest.builder(requestId).countingTokens(tokens).syntheticBlockHashes(4).maxTokens(8)
-                .transferParams(params).build();
+        return FakeRequest.builder(requestId)
+                .countingTokens(tokens)
+                .syntheticBlockHashes(4)
+                .maxTokens(8)
+                .transferParams(params)
+                .build();
     }
 
     ConnectorOutput step(SchedulerOutputView view) {
@@ -174,14 +180,18 @@ final class Harness {
             invalid.addAll(o.invalidBlockIds());
             events.addAll(o.events());
             if (o.stats().isPresent()) {
-                stats = stats == null ? o.stats().get() : stats.aggregate(o.stats().get());
+                stats = stats == null
+                        ? o.stats().get()
+                        : stats.aggregate(o.stats().get());
             }
             if (o.workerMetadata().isPresent()) {
-                md = md == null ? o.workerMetadata().get() : md.aggregate(o.workerMetadata().get());
+                md = md == null
+                        ? o.workerMetadata().get()
+                        : md.aggregate(o.workerMetadata().get());
             }
         }
-        return new ConnectorOutput(sending, receiving, invalid, Optional.ofNullable(stats), events,
-                Optional.ofNullable(md));
+        return new ConnectorOutput(
+                sending, receiving, invalid, Optional.ofNullable(stats), events, Optional.ofNullable(md));
     }
 
     private static void countDown(Set<String> ids, int rank, Map<String, BitSet> counts, Set<String> done, int count) {

@@ -60,14 +60,17 @@ class HooksForwardedTest {
             if (Modifier.isStatic(m.getModifiers())) {
                 continue;
             }
-            boolean declared = Arrays.stream(impl.getDeclaredMethods()).anyMatch(d -> d.getName().equals(m.getName())
-                    && Arrays.equals(d.getParameterTypes(), m.getParameterTypes()));
+            boolean declared = Arrays.stream(impl.getDeclaredMethods())
+                    .anyMatch(d -> d.getName().equals(m.getName())
+                            && Arrays.equals(d.getParameterTypes(), m.getParameterTypes()));
             if (!declared) {
                 missing.add(m.getName() + Arrays.toString(m.getParameterTypes()));
             }
         }
-        assertEquals(List.of(), missing, impl.getSimpleName() + " does not handle these " + api.getSimpleName()
-                + " methods");
+        assertEquals(
+                List.of(),
+                missing,
+                impl.getSimpleName() + " does not handle these " + api.getSimpleName() + " methods");
     }
 
     /** Each scheduler hook, called once on the composite; the map must name every interface method. */
@@ -122,7 +125,8 @@ class HooksForwardedTest {
 
         assertEquals(Map.of(0, Tags.of("a", "port-a0"), 1, Tags.of("a", "port-a1")), h.children.get(0).handshake);
         assertEquals(Map.of(1, Tags.of("b", "port-b1")), h.children.get(1).handshake, "only ranks it has a value from");
-        assertTrue(new Harness(1, "a").workerSides.getFirst().handshakeMetadata().isEmpty(),
+        assertTrue(
+                new Harness(1, "a").workerSides.getFirst().handshakeMetadata().isEmpty(),
                 "no child with handshake metadata: none");
     }
 
@@ -131,11 +135,14 @@ class HooksForwardedTest {
         Harness h = new Harness(1, "a", "b");
         h.children.forEach(c -> c.calls.clear());
         Map<String, Consumer<MultiScheduler>> calls = schedulerCalls(h);
-        assertEquals(names(SchedulerConnector.class), new TreeSet<>(calls.keySet()),
+        assertEquals(
+                names(SchedulerConnector.class),
+                new TreeSet<>(calls.keySet()),
                 "a new SchedulerConnector method needs a line here and a test of how the composite forwards it");
         calls.values().forEach(c -> c.accept(h.scheduler));
         for (FakeScheduler child : h.children) {
-            Set<String> reached = child.calls.stream().map(c -> c.split(":")[0]).collect(Collectors.toCollection(TreeSet::new));
+            Set<String> reached =
+                    child.calls.stream().map(c -> c.split(":")[0]).collect(Collectors.toCollection(TreeSet::new));
             assertEquals(names(SchedulerConnector.class), reached, child.name);
         }
     }
@@ -144,7 +151,9 @@ class HooksForwardedTest {
     void everyWorkerHookReachesEveryChild() {
         Harness h = new Harness(1, "a", "b");
         Map<String, Consumer<MultiWorker>> calls = workerCalls();
-        assertEquals(names(WorkerConnector.class), new TreeSet<>(calls.keySet()),
+        assertEquals(
+                names(WorkerConnector.class),
+                new TreeSet<>(calls.keySet()),
                 "a new WorkerConnector method needs a line here and a test of how the composite forwards it");
         calls.values().forEach(c -> c.accept(h.workerSides.getFirst()));
         for (int i = 0; i < 2; i++) {
@@ -154,7 +163,9 @@ class HooksForwardedTest {
     }
 
     private static Set<String> names(Class<?> api) {
-        return Arrays.stream(api.getMethods()).filter(m -> !Modifier.isStatic(m.getModifiers()))
-                .map(Method::getName).collect(Collectors.toCollection(TreeSet::new));
+        return Arrays.stream(api.getMethods())
+                .filter(m -> !Modifier.isStatic(m.getModifiers()))
+                .map(Method::getName)
+                .collect(Collectors.toCollection(TreeSet::new));
     }
 }

@@ -30,15 +30,23 @@ class LoadRoutingTest {
 
         assertEquals(MatchResult.sync(8), h.scheduler.getNumNewMatchedTokens(r, 4));
         for (FakeScheduler child : h.children) {
-            assertEquals(List.of("getNumNewMatchedTokens:r:4"), child.calls("getNumNewMatchedTokens"),
+            assertEquals(
+                    List.of("getNumNewMatchedTokens:r:4"),
+                    child.calls("getNumNewMatchedTokens"),
                     "every child is asked, also after the winner: " + child.name);
         }
 
         h.scheduler.updateStateAfterAlloc(r, BLOCKS, 4, 8);
-        assertEquals(List.of("updateStateAfterAlloc:r:" + BLOCKS + ":4:0"), h.child(0).calls("updateStateAfterAlloc"));
-        assertEquals(List.of("updateStateAfterAlloc:r:" + BLOCKS + ":4:8"), h.child(1).calls("updateStateAfterAlloc"),
+        assertEquals(
+                List.of("updateStateAfterAlloc:r:" + BLOCKS + ":4:0"),
+                h.child(0).calls("updateStateAfterAlloc"));
+        assertEquals(
+                List.of("updateStateAfterAlloc:r:" + BLOCKS + ":4:8"),
+                h.child(1).calls("updateStateAfterAlloc"),
                 "the chosen child gets the external tokens, the real blocks and the local hit");
-        assertEquals(List.of("updateStateAfterAlloc:r:" + BLOCKS + ":4:0"), h.child(2).calls("updateStateAfterAlloc"),
+        assertEquals(
+                List.of("updateStateAfterAlloc:r:" + BLOCKS + ":4:0"),
+                h.child(2).calls("updateStateAfterAlloc"),
                 "a child with a hit that was not chosen gets 0, with the real blocks and the local hit");
     }
 
@@ -71,7 +79,9 @@ class LoadRoutingTest {
 
         h.child(0).matches.put("r", MatchResult.askLater());
         h.child(1).matches.put("r", MatchResult.sync(8));
-        assertEquals(MatchResult.askLater(), h.scheduler.getNumNewMatchedTokens(r, 0),
+        assertEquals(
+                MatchResult.askLater(),
+                h.scheduler.getNumNewMatchedTokens(r, 0),
                 "a could still have more: the request waits");
         assertEquals(1, h.child(1).calls("getNumNewMatchedTokens").size(), "b was asked anyway");
 
@@ -137,8 +147,8 @@ class LoadRoutingTest {
         h.child(1).throwIn.add("getNumNewMatchedTokens");
         h.child(2).matches.put("r", MatchResult.sync(8));
 
-        var e = assertThrows(ChildFailedException.class,
-                () -> h.scheduler.getNumNewMatchedTokens(Harness.request("r"), 0));
+        var e = assertThrows(
+                ChildFailedException.class, () -> h.scheduler.getNumNewMatchedTokens(Harness.request("r"), 0));
         assertEquals("0:a", e.child());
         assertTrue(e.getMessage().contains("child connector 0:a failed in getNumNewMatchedTokens"), e.getMessage());
         assertEquals(1, e.getSuppressed().length);
@@ -148,7 +158,8 @@ class LoadRoutingTest {
 
         // The same for a hook about a request that returns nothing: every child, then one exception.
         h.child(0).throwIn.add("updateStateAfterAlloc");
-        var alloc = assertThrows(ChildFailedException.class,
+        var alloc = assertThrows(
+                ChildFailedException.class,
                 () -> h.scheduler.updateStateAfterAlloc(Harness.request("r"), BLOCKS, 0, 0));
         assertEquals("0:a", alloc.child());
         assertEquals(1, h.child(2).calls("updateStateAfterAlloc").size());
@@ -184,11 +195,14 @@ class LoadRoutingTest {
             assertEquals(bSlot, h.worker(rank, 1).bound.getLast());
         }
         assertEquals(Set.of(22, 23), out.invalidBlockIds(), "a's load of r1 (tokens 4..12) is reported failed");
-        assertEquals(Set.of("r1"), out.finishedReceiving(), "and its request received, so the engine applies its policy");
+        assertEquals(
+                Set.of("r1"), out.finishedReceiving(), "and its request received, so the engine applies its policy");
         assertEquals(Set.of("r1"), h.child(0).lastOutput().finishedReceiving(), "a learns its load ended");
         assertEquals(Set.of(22, 23), h.child(0).lastOutput().invalidBlockIds());
         assertEquals(Set.of(), h.child(1).lastOutput().invalidBlockIds(), "b's sync load is not touched");
-        var failure = assertInstanceOf(ChildFailedException.class, h.schedulerFailures.getFirst(),
+        var failure = assertInstanceOf(
+                ChildFailedException.class,
+                h.schedulerFailures.getFirst(),
                 "the failure surfaces in the step's updateConnectorOutput");
         assertEquals("0:a", failure.child());
         assertEquals("buildConnectorMetadata", failure.hook());
@@ -202,7 +216,14 @@ class LoadRoutingTest {
                 "1:offload", Map.of("hint", true)));
         var r = Harness.request("r", 64, params);
         h.scheduler.onNewRequest(r);
-        assertEquals("p1", h.child(0).seenRequests.getLast().transferParams().getString("remote_engine").orElseThrow());
+        assertEquals(
+                "p1",
+                h.child(0)
+                        .seenRequests
+                        .getLast()
+                        .transferParams()
+                        .getString("remote_engine")
+                        .orElseThrow());
         assertTrue(h.child(1).seenRequests.getLast().transferParams().getFlag("hint"));
         assertEquals("r", h.child(0).seenRequests.getLast().requestId());
 
@@ -215,7 +236,8 @@ class LoadRoutingTest {
         h.state.waiting().add(r);
         var seen = h.child(1).state.findRequest("r").orElseThrow();
         assertTrue(seen.transferParams().getFlag("hint"));
-        assertTrue(h.child(1).state.waitingRequests().getFirst().transferParams().getFlag("hint"));
+        assertTrue(
+                h.child(1).state.waitingRequests().getFirst().transferParams().getFlag("hint"));
         assertEquals(Optional.empty(), h.child(0).state.findRequest("nobody"));
     }
 
@@ -226,16 +248,28 @@ class LoadRoutingTest {
         // decode side's 1:nixl-like was shown the whole {"0:nixl-like": ...} wrapper, found no remote
         // parameters and computed locally, leaving the producer's blocks to its lease.
         Harness h = new Harness(1, "offload", "nixl", "multi");
-        var r = Harness.request("r", 64, TransferParams.of(Map.of("0:nixl", Map.of("remote_engine", "p1"),
-                "1:multi", Map.of("inner", true))));
+        var r = Harness.request(
+                "r",
+                64,
+                TransferParams.of(Map.of("0:nixl", Map.of("remote_engine", "p1"), "1:multi", Map.of("inner", true))));
         h.scheduler.onNewRequest(r);
-        assertEquals("p1", h.child(1).seenRequests.getLast().transferParams().getString("remote_engine").orElseThrow());
+        assertEquals(
+                "p1",
+                h.child(1)
+                        .seenRequests
+                        .getLast()
+                        .transferParams()
+                        .getString("remote_engine")
+                        .orElseThrow());
         assertTrue(h.child(2).seenRequests.getLast().transferParams().getFlag("inner"), "the exact key still wins");
         assertEquals(r, h.child(0).seenRequests.getLast(), "no part for offload: shown as it is");
 
         // Two parts for one connector type and none under the child's own key: nothing is guessed.
-        var two = Harness.request("t", 64, TransferParams.of(Map.of("0:nixl", Map.of("remote_engine", "a"),
-                "2:nixl", Map.of("remote_engine", "b"))));
+        var two = Harness.request(
+                "t",
+                64,
+                TransferParams.of(
+                        Map.of("0:nixl", Map.of("remote_engine", "a"), "2:nixl", Map.of("remote_engine", "b"))));
         h.scheduler.onNewRequest(two);
         assertEquals(two, h.child(1).seenRequests.getLast());
         // A key that only ends like the child's (no index before the colon) is not the same connector.
@@ -251,8 +285,12 @@ class LoadRoutingTest {
         h.worker(0, 0).metadata = Optional.of(Tags.of("a", "x"));
         h.worker(1, 1).metadata = Optional.of(Tags.of("b", "y"));
         h.step();
-        assertEquals(Optional.of((WorkerMetadata) Tags.of("a", "x")), h.child(0).lastOutput().workerMetadata());
-        assertEquals(Optional.of((WorkerMetadata) Tags.of("b", "y")), h.child(1).lastOutput().workerMetadata());
+        assertEquals(
+                Optional.of((WorkerMetadata) Tags.of("a", "x")),
+                h.child(0).lastOutput().workerMetadata());
+        assertEquals(
+                Optional.of((WorkerMetadata) Tags.of("b", "y")),
+                h.child(1).lastOutput().workerMetadata());
         assertEquals(List.of(), h.schedulerFailures);
     }
 }

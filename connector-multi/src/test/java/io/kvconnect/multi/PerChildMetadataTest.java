@@ -68,12 +68,15 @@ class PerChildMetadataTest {
         if (a.equals("none") && b.equals("none")) {
             assertEquals(Optional.empty(), out.workerMetadata(), "nothing to say: no metadata at all");
         } else {
-            var multi = assertInstanceOf(MultiWorkerMetadata.class, out.workerMetadata().orElseThrow());
+            var multi = assertInstanceOf(
+                    MultiWorkerMetadata.class, out.workerMetadata().orElseThrow());
             assertEquals(2, multi.children().size());
         }
-        assertEquals(a.equals("some") ? Optional.of(Tags.of("a", "a0")) : Optional.empty(),
+        assertEquals(
+                a.equals("some") ? Optional.of(Tags.of("a", "a0")) : Optional.empty(),
                 h.child(0).lastOutput().workerMetadata());
-        assertEquals(b.equals("some") ? Optional.of(Tags.of("b", "b0")) : Optional.empty(),
+        assertEquals(
+                b.equals("some") ? Optional.of(Tags.of("b", "b0")) : Optional.empty(),
                 h.child(1).lastOutput().workerMetadata());
         assertEquals(List.of(), h.schedulerFailures);
     }
@@ -88,12 +91,15 @@ class PerChildMetadataTest {
         h.worker(2, 1).metadata = Optional.of(Tags.of("b", "b2"));
         h.step();
 
-        assertEquals(Optional.of(Tags.of("a", "a0", "a2")), h.child(0).lastOutput().workerMetadata());
-        assertEquals(Optional.of(Tags.of("b", "b1", "b2")), h.child(1).lastOutput().workerMetadata());
+        assertEquals(
+                Optional.of(Tags.of("a", "a0", "a2")), h.child(0).lastOutput().workerMetadata());
+        assertEquals(
+                Optional.of(Tags.of("b", "b1", "b2")), h.child(1).lastOutput().workerMetadata());
 
         // The fold itself: associative, and no operand changes.
         List<WorkerMetadata> ranks = h.perRankOutputs.getLast().stream()
-                .map(o -> o.workerMetadata().orElseThrow()).toList();
+                .map(o -> o.workerMetadata().orElseThrow())
+                .toList();
         List<WorkerMetadata> before = List.copyOf(ranks);
         WorkerMetadata left = ranks.get(0).aggregate(ranks.get(1)).aggregate(ranks.get(2));
         WorkerMetadata right = ranks.get(0).aggregate(ranks.get(1).aggregate(ranks.get(2)));
@@ -116,16 +122,21 @@ class PerChildMetadataTest {
         assertEquals(1, sum.child(0).aggregateFailures().size());
         assertEquals(Optional.of(Tags.of("b", "x", "y")), sum.child(1).metadata(), "the sibling is unaffected");
 
-        assertThrows(IllegalArgumentException.class,
-                () -> r0.aggregate(new MultiWorkerMetadata(List.of(ChildReport.EMPTY))), "different width");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> r0.aggregate(new MultiWorkerMetadata(List.of(ChildReport.EMPTY))),
+                "different width");
         assertThrows(IllegalArgumentException.class, () -> r0.aggregate(Tags.of("a")), "foreign type");
 
         // The scheduler side names the child.
         Harness h = new Harness(1, "a", "b");
-        var e = assertThrows(ChildFailedException.class,
+        var e = assertThrows(
+                ChildFailedException.class,
                 () -> h.scheduler.updateConnectorOutput(ConnectorOutput.EMPTY.withWorkerMetadata(Optional.of(sum))));
         assertEquals("0:a", e.child());
-        assertEquals(Optional.of(Tags.of("b", "x", "y")), h.child(1).lastOutput().workerMetadata(),
+        assertEquals(
+                Optional.of(Tags.of("b", "x", "y")),
+                h.child(1).lastOutput().workerMetadata(),
                 "b still got its output");
     }
 
@@ -137,22 +148,27 @@ class PerChildMetadataTest {
         h.child(1).throwIn.add("updateConnectorOutput");
         var stats = new MultiStats(Map.of("0:a", CounterStats.of("x", 1L), "2:c", CounterStats.of("x", 3L)));
         var event = new KvEvent.AllBlocksCleared(StorageMedium.CPU);
-        var metadata = new MultiWorkerMetadata(List.of(report(Tags.of("a", "a")), report(Tags.of("b", "b")),
-                new ChildReport(Optional.of(Tags.of("c", "c")), List.of(event), Set.of(9), Map.of(), Map.of(),
-                        List.of())));
-        ConnectorOutput output = new ConnectorOutput(Set.of(), Set.of(), Set.of(9), Optional.of(stats), List.of(event),
-                Optional.of(metadata));
-        ConnectorOutput copy = new ConnectorOutput(Set.of(), Set.of(), Set.of(9), Optional.of(stats), List.of(event),
-                Optional.of(metadata));
+        var metadata = new MultiWorkerMetadata(List.of(
+                report(Tags.of("a", "a")),
+                report(Tags.of("b", "b")),
+                new ChildReport(
+                        Optional.of(Tags.of("c", "c")), List.of(event), Set.of(9), Map.of(), Map.of(), List.of())));
+        ConnectorOutput output = new ConnectorOutput(
+                Set.of(), Set.of(), Set.of(9), Optional.of(stats), List.of(event), Optional.of(metadata));
+        ConnectorOutput copy = new ConnectorOutput(
+                Set.of(), Set.of(), Set.of(9), Optional.of(stats), List.of(event), Optional.of(metadata));
 
         var e = assertThrows(ChildFailedException.class, () -> h.scheduler.updateConnectorOutput(output));
 
         assertEquals("1:b", e.child());
         assertEquals(copy, output, "the composite's output is unchanged");
         assertEquals(Optional.of(Tags.of("a", "a")), h.child(0).lastOutput().workerMetadata());
-        assertEquals(Optional.of(Tags.of("c", "c")), h.child(2).lastOutput().workerMetadata(),
+        assertEquals(
+                Optional.of(Tags.of("c", "c")),
+                h.child(2).lastOutput().workerMetadata(),
                 "the child after the thrower still sees its own slot, not the composite's object");
-        assertEquals(Optional.of(CounterStats.of("x", 3L)), h.child(2).lastOutput().stats());
+        assertEquals(
+                Optional.of(CounterStats.of("x", 3L)), h.child(2).lastOutput().stats());
         assertEquals(List.of(event), h.child(2).lastOutput().workerEvents());
         assertEquals(List.of(), h.child(0).lastOutput().workerEvents(), "events stay with their child");
         assertEquals(Set.of(9), h.child(2).lastOutput().invalidBlockIds());
@@ -168,8 +184,8 @@ class PerChildMetadataTest {
     @Test
     void loadErrorsNoSlotAccountsForAreShownToEveryChild() {
         Harness h = new Harness(1, "a", "b");
-        h.scheduler.updateConnectorOutput(new ConnectorOutput(Set.of(), Set.of(), Set.of(5), Optional.empty(),
-                List.of(), Optional.empty()));
+        h.scheduler.updateConnectorOutput(
+                new ConnectorOutput(Set.of(), Set.of(), Set.of(5), Optional.empty(), List.of(), Optional.empty()));
         assertEquals(Set.of(5), h.child(0).lastOutput().invalidBlockIds());
         assertEquals(Set.of(5), h.child(1).lastOutput().invalidBlockIds());
     }
@@ -189,7 +205,9 @@ class PerChildMetadataTest {
         Harness h = new Harness(1, "a", "b");
         var view = new FakeSchedulerOutput(3, List.of(), Set.of(), Set.of("x"));
         h.step(view);
-        assertTrue(h.child(0).seenOutputs.getFirst() == view && h.child(1).seenOutputs.getFirst() == view,
+        assertTrue(
+                h.child(0).seenOutputs.getFirst() == view
+                        && h.child(1).seenOutputs.getFirst() == view,
                 "no wrapper unless a request carries nested transfer parameters");
     }
 

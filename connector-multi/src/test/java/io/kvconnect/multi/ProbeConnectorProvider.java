@@ -9,7 +9,6 @@ import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.CounterStats;
-import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.scheduler.FinishResult;
@@ -25,7 +24,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -70,10 +68,13 @@ final class ProbeConnectorProvider implements ConnectorProvider {
     private record Settings(int delaySteps, OptionalInt expected, boolean askLater, Set<String> throwIn, int every) {
         static Settings of(ConnectorConfig c) {
             c.requireOnlyKeys("delay_steps", "expected_finished_count", "ask_later", "throw_in", "every");
-            return new Settings(c.getInt("delay_steps", 1, 0, 100),
+            return new Settings(
+                    c.getInt("delay_steps", 1, 0, 100),
                     c.has("expected_finished_count")
-                            ? OptionalInt.of(c.getInt("expected_finished_count", 1, 1, 64)) : OptionalInt.empty(),
-                    c.getBoolean("ask_later", false), Set.copyOf(c.getStringList("throw_in")),
+                            ? OptionalInt.of(c.getInt("expected_finished_count", 1, 1, 64))
+                            : OptionalInt.empty(),
+                    c.getBoolean("ask_later", false),
+                    Set.copyOf(c.getStringList("throw_in")),
                     c.getInt("every", 3, 1, 1000));
         }
     }
@@ -110,7 +111,8 @@ final class ProbeConnectorProvider implements ConnectorProvider {
         @Override
         public WorkerMetadata aggregate(WorkerMetadata other) {
             if (!(other instanceof ProbeReports o)) {
-                throw new IllegalArgumentException("probe cannot aggregate " + other.getClass().getName());
+                throw new IllegalArgumentException(
+                        "probe cannot aggregate " + other.getClass().getName());
             }
             Map<String, Set<Integer>> union = new HashMap<>(sent);
             o.sent.forEach((id, ranks) -> union.merge(id, ranks, (x, y) -> {
@@ -138,6 +140,7 @@ final class ProbeConnectorProvider implements ConnectorProvider {
         private final Set<String> askedOnce = new HashSet<>();
         /** Delayed requests, to the ranks whose workers reported their send so far. */
         private final Map<String, Set<Integer>> delayed = new HashMap<>();
+
         private final Set<String> newlyDelayed = new LinkedHashSet<>();
         private long delays;
         private long sendsFinished;
@@ -158,8 +161,8 @@ final class ProbeConnectorProvider implements ConnectorProvider {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
-                int externalTokens) {
+        public void updateStateAfterAlloc(
+                RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
             if (externalTokens != 0) {
                 throw new IllegalStateException("probe offered nothing but was given " + externalTokens
                         + " external tokens for " + request.requestId());
@@ -177,11 +180,13 @@ final class ProbeConnectorProvider implements ConnectorProvider {
         @Override
         public void updateConnectorOutput(ConnectorOutput output) {
             if (!output.finishedReceiving().isEmpty()) {
-                throw new IllegalStateException("probe loads nothing but was told of receives " + output.finishedReceiving());
+                throw new IllegalStateException(
+                        "probe loads nothing but was told of receives " + output.finishedReceiving());
             }
             if (output.workerMetadata().isPresent()) {
                 if (!(output.workerMetadata().get() instanceof ProbeReports reports)) {
-                    throw new IllegalStateException("probe was shown foreign worker metadata " + output.workerMetadata());
+                    throw new IllegalStateException(
+                            "probe was shown foreign worker metadata " + output.workerMetadata());
                 }
                 reports.sent().forEach((id, ranks) -> {
                     Set<Integer> got = delayed.get(id);
@@ -253,6 +258,7 @@ final class ProbeConnectorProvider implements ConnectorProvider {
         private final int rank;
         /** Request to the reportStep calls still to wait before reporting its send. */
         private final Map<String, Integer> countdown = new HashMap<>();
+
         private final Faults faults;
 
         Worker(Settings settings, int rank) {
@@ -272,7 +278,8 @@ final class ProbeConnectorProvider implements ConnectorProvider {
                 return;
             }
             if (!(metadata instanceof ProbeOrders orders)) {
-                throw new IllegalArgumentException("probe worker got foreign metadata " + metadata.getClass().getName());
+                throw new IllegalArgumentException("probe worker got foreign metadata "
+                        + metadata.getClass().getName());
             }
             for (String id : orders.delayed()) {
                 countdown.put(id, settings.delaySteps());
@@ -288,7 +295,7 @@ final class ProbeConnectorProvider implements ConnectorProvider {
         public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
             faults.maybeThrow("reportStep");
             Set<String> done = new HashSet<>();
-            for (Iterator<Map.Entry<String, Integer>> it = countdown.entrySet().iterator(); it.hasNext();) {
+            for (Iterator<Map.Entry<String, Integer>> it = countdown.entrySet().iterator(); it.hasNext(); ) {
                 Map.Entry<String, Integer> e = it.next();
                 if (e.getValue() <= 0) {
                     it.remove();
@@ -304,8 +311,10 @@ final class ProbeConnectorProvider implements ConnectorProvider {
             }
             Map<String, Set<Integer>> sent = new HashMap<>();
             done.forEach(id -> sent.put(id, Set.of(rank)));
-            return WorkerStepReport.builder().addFinishedSending(done)
-                    .workerMetadata(Optional.of(new ProbeReports(sent))).build();
+            return WorkerStepReport.builder()
+                    .addFinishedSending(done)
+                    .workerMetadata(Optional.of(new ProbeReports(sent)))
+                    .build();
         }
     }
 }

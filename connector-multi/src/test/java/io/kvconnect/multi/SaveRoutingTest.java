@@ -81,9 +81,11 @@ class SaveRoutingTest {
         FinishResult result = h.finish("r");
 
         assertTrue(result.delayFree());
-        assertEquals(TransferParams.of(Map.of(
-                "0:nixl", Map.of("remote_engine", "p1"),
-                "2:nixl", Map.of("remote_engine", "p2"))), result.params(),
+        assertEquals(
+                TransferParams.of(Map.of(
+                        "0:nixl", Map.of("remote_engine", "p1"),
+                        "2:nixl", Map.of("remote_engine", "p2"))),
+                result.params(),
                 "two children of the same type stay apart, nothing is refused");
     }
 

@@ -20,10 +20,10 @@ import org.junit.jupiter.api.Test;
 
 /** Stats are kept per child instance; KV events of both sides are passed on, in child order. */
 class TelemetryTest {
-    private static final KvEvent STORED = new KvEvent.BlockStored(List.of(new BlockHash(1, 2, 3, 4)), Optional.empty(),
-            4, 0, StorageMedium.CPU);
-    private static final KvEvent REMOVED = new KvEvent.BlockRemoved(List.of(new BlockHash(5, 6, 7, 8)), 0,
-            StorageMedium.DISK);
+    private static final KvEvent STORED =
+            new KvEvent.BlockStored(List.of(new BlockHash(1, 2, 3, 4)), Optional.empty(), 4, 0, StorageMedium.CPU);
+    private static final KvEvent REMOVED =
+            new KvEvent.BlockRemoved(List.of(new BlockHash(5, 6, 7, 8)), 0, StorageMedium.DISK);
 
     @Test
     void twoChildrenOfTheSameTypeKeepTheirStatsApartAcrossSidesRanksAndSteps() {
@@ -45,7 +45,9 @@ class TelemetryTest {
         expected.put("1:offload.stored_blocks", 10L);
         assertEquals(expected, total.summary());
         assertEquals(List.copyOf(expected.keySet()), List.copyOf(total.summary().keySet()), "a stable order");
-        assertEquals(Optional.of(CounterStats.of("bytes", 200L)), h.child(0).lastOutput().stats(),
+        assertEquals(
+                Optional.of(CounterStats.of("bytes", 200L)),
+                h.child(0).lastOutput().stats(),
                 "each child sees its own workers' stats");
         assertEquals(Optional.empty(), h.scheduler.takeStats(), "taken: nothing left");
     }

@@ -43,10 +43,22 @@ import java.util.Locale;
  * @param faults transport faults to inject on the connections this engine's workers serve (the
  *     optional {@code faults} object; a test and soak aid, none by default)
  */
-record NixlConfig(Role role, String host, int port, Duration leaseTimeout, TransportKind transport, String secret,
-                  boolean insecureNoSecret, Peers peers, Duration connectTimeout, Duration ioTimeout,
-                  Duration handshakeTimeout, int maxPendingHandshakes, Duration exposeWait, int chunkBlocks,
-                  TransportFaults faults) {
+record NixlConfig(
+        Role role,
+        String host,
+        int port,
+        Duration leaseTimeout,
+        TransportKind transport,
+        String secret,
+        boolean insecureNoSecret,
+        Peers peers,
+        Duration connectTimeout,
+        Duration ioTimeout,
+        Duration handshakeTimeout,
+        int maxPendingHandshakes,
+        Duration exposeWait,
+        int chunkBlocks,
+        TransportFaults faults) {
 
     /** What an engine does in a prefill/decode pair. */
     enum Role {
@@ -71,9 +83,23 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
     }
 
     /** Every key the connector reads. */
-    static final String[] KEYS = {"role", "host", "port", "lease_timeout", "transport", "secret",
-        "insecure_no_secret", "peers", "connect_timeout", "io_timeout", "handshake_timeout",
-        "max_pending_handshakes", "expose_wait", "chunk_blocks", "faults"};
+    static final String[] KEYS = {
+        "role",
+        "host",
+        "port",
+        "lease_timeout",
+        "transport",
+        "secret",
+        "insecure_no_secret",
+        "peers",
+        "connect_timeout",
+        "io_timeout",
+        "handshake_timeout",
+        "max_pending_handshakes",
+        "expose_wait",
+        "chunk_blocks",
+        "faults"
+    };
 
     /** Reads and validates {@code config}; every error names its key and the allowed values. */
     static NixlConfig parse(ConnectorConfig config) {
@@ -81,37 +107,57 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
         Role role = config.getEnum("role", Role.class, Role.BOTH);
         String host = config.getString("host", "127.0.0.1").strip();
         if (host.isEmpty()) {
-            throw new ConfigException(config.fieldPath("host"), "is empty; allowed: a host name or IP address "
-                    + "such as 127.0.0.1 (the default)");
+            throw new ConfigException(
+                    config.fieldPath("host"),
+                    "is empty; allowed: a host name or IP address " + "such as 127.0.0.1 (the default)");
         }
         int port = config.getInt("port", 0, 0, 65_000);
-        Duration lease = config.getDuration("lease_timeout", Duration.ofSeconds(30), Duration.ofMillis(10),
-                Duration.ofHours(24));
+        Duration lease = config.getDuration(
+                "lease_timeout", Duration.ofSeconds(30), Duration.ofMillis(10), Duration.ofHours(24));
         TransportKind transport = config.getEnum("transport", TransportKind.class, TransportKind.AUTO);
         if (transport == TransportKind.UCX && !UcxTransport.availability().available()) {
             // Refused here, at startup, rather than on the first transfer.
-            throw new ConfigException(config.fieldPath("transport"), "'ucx' is not available on this machine: "
-                    + UcxTransport.availability().reason() + "; allowed values: auto (UCX where available, "
-                    + "else tcp), tcp, ucx");
+            throw new ConfigException(
+                    config.fieldPath("transport"),
+                    "'ucx' is not available on this machine: "
+                            + UcxTransport.availability().reason() + "; allowed values: auto (UCX where available, "
+                            + "else tcp), tcp, ucx");
         }
         String secret = config.getString("secret", "");
         boolean insecure = config.getBoolean("insecure_no_secret", false);
         checkSecret(config, role, secret, insecure);
         Peers peers = peers(config);
-        Duration connect = config.getDuration("connect_timeout", Duration.ofSeconds(5), Duration.ofMillis(10),
+        Duration connect = config.getDuration(
+                "connect_timeout", Duration.ofSeconds(5), Duration.ofMillis(10), Duration.ofMinutes(10));
+        Duration io =
+                config.getDuration("io_timeout", Duration.ofSeconds(10), Duration.ofMillis(10), Duration.ofMinutes(10));
+        Duration handshake = config.getDuration(
+                "handshake_timeout",
+                ListenOptions.DEFAULT_HANDSHAKE_TIMEOUT,
+                Duration.ofMillis(10),
                 Duration.ofMinutes(10));
-        Duration io = config.getDuration("io_timeout", Duration.ofSeconds(10), Duration.ofMillis(10),
-                Duration.ofMinutes(10));
-        Duration handshake = config.getDuration("handshake_timeout", ListenOptions.DEFAULT_HANDSHAKE_TIMEOUT,
-                Duration.ofMillis(10), Duration.ofMinutes(10));
-        int pending = config.getInt("max_pending_handshakes", ListenOptions.DEFAULT_MAX_PENDING_HANDSHAKES, 1,
-                4096);
-        Duration exposeWait = config.getDuration("expose_wait", Duration.ofSeconds(10), Duration.ofMillis(1),
-                Duration.ofMinutes(10));
+        int pending = config.getInt("max_pending_handshakes", ListenOptions.DEFAULT_MAX_PENDING_HANDSHAKES, 1, 4096);
+        Duration exposeWait =
+                config.getDuration("expose_wait", Duration.ofSeconds(10), Duration.ofMillis(1), Duration.ofMinutes(10));
         int chunk = config.getInt("chunk_blocks", 64, 1, ReadRequest.MAX_BLOCKS);
-        TransportFaults faults = config.getObject("faults").map(TransportFaults::parse).orElse(TransportFaults.NONE);
-        return new NixlConfig(role, host, port, lease, transport, secret, insecure, peers, connect, io, handshake,
-                pending, exposeWait, chunk, faults);
+        TransportFaults faults =
+                config.getObject("faults").map(TransportFaults::parse).orElse(TransportFaults.NONE);
+        return new NixlConfig(
+                role,
+                host,
+                port,
+                lease,
+                transport,
+                secret,
+                insecure,
+                peers,
+                connect,
+                io,
+                handshake,
+                pending,
+                exposeWait,
+                chunk,
+                faults);
     }
 
     /**
@@ -120,19 +166,23 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
      */
     private static void checkSecret(ConnectorConfig config, Role role, String secret, boolean insecure) {
         if (!secret.isEmpty() && insecure) {
-            throw new ConfigException(config.fieldPath("insecure_no_secret"), "is true while a 'secret' is set; "
-                    + "remove insecure_no_secret (the secret is used) or the secret");
+            throw new ConfigException(
+                    config.fieldPath("insecure_no_secret"),
+                    "is true while a 'secret' is set; "
+                            + "remove insecure_no_secret (the secret is used) or the secret");
         }
         if (secret.isEmpty() && !insecure) {
             String risk = role.produces()
                     ? "without it any process that can connect to this engine's workers could read their KV blocks "
-                    + "and end other requests' transfers"
+                            + "and end other requests' transfers"
                     : "without it any process this engine connects to could feed it KV";
-            throw new ConfigException(config.fieldPath("secret"), "is required for role '"
-                    + role.name().toLowerCase(Locale.ROOT) + "': " + risk + ". Set the same long random "
-                    + "string as 'secret' on both engines (for example the output of 'openssl rand -hex 32'), or "
-                    + "set \"insecure_no_secret\": true to run without one (anyone on the host can then connect, "
-                    + "and read the KV of any transfer whose parameters it sees)");
+            throw new ConfigException(
+                    config.fieldPath("secret"),
+                    "is required for role '"
+                            + role.name().toLowerCase(Locale.ROOT) + "': " + risk + ". Set the same long random "
+                            + "string as 'secret' on both engines (for example the output of 'openssl rand -hex 32'), or "
+                            + "set \"insecure_no_secret\": true to run without one (anyone on the host can then connect, "
+                            + "and read the KV of any transfer whose parameters it sees)");
         }
     }
 
@@ -142,14 +192,16 @@ record NixlConfig(Role role, String host, int port, Duration leaseTimeout, Trans
         }
         var list = config.getStringList("peers");
         if (list.isEmpty()) {
-            throw new ConfigException(config.fieldPath("peers"), "is empty; allowed: the host names or IP addresses "
-                    + "of the prefill engines this engine may read from, such as [\"127.0.0.1\"] (loopback only, "
-                    + "the default when the key is absent)");
+            throw new ConfigException(
+                    config.fieldPath("peers"),
+                    "is empty; allowed: the host names or IP addresses "
+                            + "of the prefill engines this engine may read from, such as [\"127.0.0.1\"] (loopback only, "
+                            + "the default when the key is absent)");
         }
         for (int i = 0; i < list.size(); i++) {
             if (list.get(i).isBlank()) {
-                throw new ConfigException(config.fieldPath("peers") + "[" + i + "]", "is empty; allowed: a host "
-                        + "name or IP address");
+                throw new ConfigException(
+                        config.fieldPath("peers") + "[" + i + "]", "is empty; allowed: a host " + "name or IP address");
             }
         }
         return new Peers(list);

@@ -79,6 +79,5 @@ record NixlMetadata(List<Expose> expose, List<Load> loads, List<Notify> notifica
      * @param requestId the consumer's request id, for logs
      * @param remote the transfer
      */
-    record Notify(String requestId, RemoteParams remote) {
-    }
+    record Notify(String requestId, RemoteParams remote) {}
 }

@@ -82,8 +82,10 @@ final class NixlScheduler implements SchedulerConnector {
             }
         });
         if (config.role().produces() && ports.size() != engine.tensorParallelSize()) {
-            LOG.warn("nixl-like: only {} of {} worker(s) reported a port; finished prefills cannot be offered",
-                    ports.size(), engine.tensorParallelSize());
+            LOG.warn(
+                    "nixl-like: only {} of {} worker(s) reported a port; finished prefills cannot be offered",
+                    ports.size(),
+                    engine.tensorParallelSize());
         }
     }
 
@@ -99,8 +101,11 @@ final class NixlScheduler implements SchedulerConnector {
         RemoteParams r = remote.get();
         String refusal = refusal(r);
         if (!refusal.isEmpty()) {
-            LOG.error("nixl-like: request {} cannot load from engine {}: {}; computing it locally",
-                    request.requestId(), r.engineId(), refusal);
+            LOG.error(
+                    "nixl-like: request {} cannot load from engine {}: {}; computing it locally",
+                    request.requestId(),
+                    r.engineId(),
+                    refusal);
             count("loads_refused");
             consumed.add(request.requestId());
             toNotify.add(new NixlMetadata.Notify(request.requestId(), r));
@@ -134,8 +139,10 @@ final class NixlScheduler implements SchedulerConnector {
             return RemoteParams.from(request.transferParams());
         } catch (IllegalArgumentException e) {
             if (consumed.add(request.requestId())) {
-                LOG.error("nixl-like: request {} has malformed transfer parameters ({}); computing it locally",
-                        request.requestId(), e.getMessage());
+                LOG.error(
+                        "nixl-like: request {} has malformed transfer parameters ({}); computing it locally",
+                        request.requestId(),
+                        e.getMessage());
                 count("loads_refused");
             }
             return Optional.empty();
@@ -229,8 +236,7 @@ final class NixlScheduler implements SchedulerConnector {
             return FinishResult.freeNow();
         }
         if (ports.size() != engine.tensorParallelSize()) {
-            LOG.warn("nixl-like: request {} finished before every worker reported its port; not offering its KV",
-                    id);
+            LOG.warn("nixl-like: request {} finished before every worker reported its port; not offering its KV", id);
             count("sends_not_offered");
             return FinishResult.freeNow();
         }
@@ -241,11 +247,20 @@ final class NixlScheduler implements SchedulerConnector {
         tokens.nextBytes(secret);
         String token = HexFormat.of().formatHex(secret);
         sending.put(id, transferId);
-        toExpose.add(new NixlMetadata.Expose(id, transferId, token, blocks,
-                clock.instant().plus(config.leaseTimeout())));
+        toExpose.add(new NixlMetadata.Expose(
+                id, transferId, token, blocks, clock.instant().plus(config.leaseTimeout())));
         count("sends_offered");
-        var remote = new RemoteParams(engine.engineId(), config.host(), List.copyOf(ports.values()), blocks, id,
-                transferId, token, computed, engine.blockSize(), engine.tensorParallelSize());
+        var remote = new RemoteParams(
+                engine.engineId(),
+                config.host(),
+                List.copyOf(ports.values()),
+                blocks,
+                id,
+                transferId,
+                token,
+                computed,
+                engine.blockSize(),
+                engine.tensorParallelSize());
         return FinishResult.delayFree(remote.toParams());
     }
 

@@ -87,6 +87,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     };
     /** Done notifications ahead of their exposure: transfer id to the token presented. Bounded. */
     private final Map<String, String> earlyDone = new HashMap<>();
+
     private final Set<String> finishedSends = new HashSet<>();
 
     // Consumer state.
@@ -143,26 +144,44 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             try {
                 listener = transport.listen(config.host(), port, compat, config.listenOptions(), this);
             } catch (IOException e) {
-                throw new IllegalStateException("nixl-like: worker " + rank + " cannot serve KV reads: "
-                        + e.getMessage() + "; set 'port' to a free port (or 0) and 'host' to a local address", e);
+                throw new IllegalStateException(
+                        "nixl-like: worker " + rank + " cannot serve KV reads: " + e.getMessage()
+                                + "; set 'port' to a free port (or 0) and 'host' to a local address",
+                        e);
             }
-            LOG.info("nixl-like: engine {} worker {} serves KV reads over {} on {}:{} (lease {}, compatibility "
-                    + "hash {})", context.engine().engineId(), rank, transport.name(), config.host(), listener.port(),
-                    config.leaseTimeout(), compat.hash().substring(0, 16));
+            LOG.info(
+                    "nixl-like: engine {} worker {} serves KV reads over {} on {}:{} (lease {}, compatibility "
+                            + "hash {})",
+                    context.engine().engineId(),
+                    rank,
+                    transport.name(),
+                    config.host(),
+                    listener.port(),
+                    config.leaseTimeout(),
+                    compat.hash().substring(0, 16));
             if (config.insecureNoSecret()) {
-                LOG.warn("nixl-like: INSECURE: 'insecure_no_secret' is set, so there is no shared secret: anyone on "
-                        + "this host (and beyond it, if {} is reachable from elsewhere) can connect to port {} and "
-                        + "handshake, and then read the KV blocks of every transfer whose parameters it sees (they "
-                        + "travel unencrypted through the router), end those transfers, and flood this worker; set "
-                        + "the same 'secret' on both engines instead", config.host(), listener.port());
+                LOG.warn(
+                        "nixl-like: INSECURE: 'insecure_no_secret' is set, so there is no shared secret: anyone on "
+                                + "this host (and beyond it, if {} is reachable from elsewhere) can connect to port {} and "
+                                + "handshake, and then read the KV blocks of every transfer whose parameters it sees (they "
+                                + "travel unencrypted through the router), end those transfers, and flood this worker; set "
+                                + "the same 'secret' on both engines instead",
+                        config.host(),
+                        listener.port());
             }
         }
         if (config.role().consumes()) {
             staging = copies.allocateHostBuffer(config.chunkBlocks());
-            reader = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
-                    .name("nixl-read-" + context.engine().engineId() + "-" + rank).unstarted(r));
-            LOG.info("nixl-like: engine {} worker {} reads KV over {} from peers [{}]", context.engine().engineId(),
-                    rank, transport.name(), config.peers());
+            reader = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform()
+                    .daemon()
+                    .name("nixl-read-" + context.engine().engineId() + "-" + rank)
+                    .unstarted(r));
+            LOG.info(
+                    "nixl-like: engine {} worker {} reads KV over {} from peers [{}]",
+                    context.engine().engineId(),
+                    rank,
+                    transport.name(),
+                    config.peers());
             if (config.insecureNoSecret()) {
                 LOG.warn("nixl-like: INSECURE: 'insecure_no_secret' is set, so there is no shared secret: any process "
                         + "that listens at a producer's address in 'peers' can feed this engine KV; set the same "
@@ -180,8 +199,8 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         bound = m;
         synchronized (this) {
             for (NixlMetadata.Expose e : m.expose()) {
-                var x = new Exposure(e.requestId(), new TransferRef(e.transferId(), e.token()), e.blocks(),
-                        e.deadline());
+                var x = new Exposure(
+                        e.requestId(), new TransferRef(e.transferId(), e.token()), e.blocks(), e.deadline());
                 String early = earlyDone.remove(e.transferId());
                 if (early != null) {
                     if (x.transfer.tokenMatches(early)) {
@@ -261,20 +280,27 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             notifyDone(peer, l);
         } catch (TransferException e) {
             failed = !stopped;
-            LOG.warn("nixl-like: load of request {} (transfer {}) failed: {}; its {} block(s) are reported as a "
-                    + "load failure", l.requestId(), transfer, e.getMessage(), l.localBlocks().length);
+            LOG.warn(
+                    "nixl-like: load of request {} (transfer {}) failed: {}; its {} block(s) are reported as a "
+                            + "load failure",
+                    l.requestId(),
+                    transfer,
+                    e.getMessage(),
+                    l.localBlocks().length);
             count(e.kind() == TransferException.Kind.EXPIRED ? "loads_failed_expired" : "loads_failed", 1);
             if (e.kind() == TransferException.Kind.UNTRUSTED) {
                 count("loads_failed_untrusted", 1);
             }
             dropPeer(r, e.kind());
-            if (e.kind() != TransferException.Kind.EXPIRED && e.kind() != TransferException.Kind.HANDSHAKE
+            if (e.kind() != TransferException.Kind.EXPIRED
+                    && e.kind() != TransferException.Kind.HANDSHAKE
                     && e.kind() != TransferException.Kind.UNTRUSTED) {
                 bestEffortDone(r);
             }
         } catch (CopyFailedException e) {
             failed = true;
-            LOG.warn("nixl-like: copying request {}'s blocks into the KV cache failed: {}", l.requestId(), e.toString());
+            LOG.warn(
+                    "nixl-like: copying request {}'s blocks into the KV cache failed: {}", l.requestId(), e.toString());
             count("loads_failed", 1);
             bestEffortDone(r);
         } catch (InterruptedException e) {
@@ -308,8 +334,11 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         try {
             peer.done(l.remote().transfer());
         } catch (TransferException e) {
-            LOG.info("nixl-like: request {}'s blocks arrived but the done notification of transfer {} failed: {} "
-                    + "(its lease frees the producer's blocks)", l.requestId(), l.remote().transferId(),
+            LOG.info(
+                    "nixl-like: request {}'s blocks arrived but the done notification of transfer {} failed: {} "
+                            + "(its lease frees the producer's blocks)",
+                    l.requestId(),
+                    l.remote().transferId(),
                     e.getMessage());
             count("notifications_failed", 1);
             dropPeer(l.remote(), e.kind());
@@ -317,8 +346,8 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     }
 
     /** Reads one chunk; returns how long the successful attempt took, in nanoseconds. */
-    private long readWithRetry(Peer peer, TransferRef transfer, int[] remote) throws TransferException,
-            InterruptedException {
+    private long readWithRetry(Peer peer, TransferRef transfer, int[] remote)
+            throws TransferException, InterruptedException {
         long deadline = System.nanoTime() + config.exposeWait().toNanos();
         while (true) {
             try {
@@ -343,8 +372,13 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             peer(n.remote()).done(n.remote().transfer());
             count("notifications_sent", 1);
         } catch (TransferException e) {
-            LOG.info("nixl-like: could not tell engine {} that request {} will not read transfer {}: {} (its lease "
-                    + "frees the blocks)", n.remote().engineId(), n.requestId(), n.remote().transferId(), e.getMessage());
+            LOG.info(
+                    "nixl-like: could not tell engine {} that request {} will not read transfer {}: {} (its lease "
+                            + "frees the blocks)",
+                    n.remote().engineId(),
+                    n.requestId(),
+                    n.remote().transferId(),
+                    e.getMessage());
             dropPeer(n.remote(), e.kind());
             count("notifications_failed", 1);
         }
@@ -372,15 +406,19 @@ final class NixlWorker implements WorkerConnector, BlockSource {
      */
     private Peer peer(RemoteParams r) throws TransferException {
         if (!config.peers().allows(r.host())) {
-            throw new TransferException(TransferException.Kind.UNTRUSTED, "the transfer parameters name host '"
-                    + Peers.printable(r.host()) + "', which is not in this engine's 'peers' [" + config.peers()
-                    + "]; nothing was connected to. If it is a prefill engine this engine should read from, add its address to "
-                    + "'peers'");
+            throw new TransferException(
+                    TransferException.Kind.UNTRUSTED,
+                    "the transfer parameters name host '"
+                            + Peers.printable(r.host()) + "', which is not in this engine's 'peers' [" + config.peers()
+                            + "]; nothing was connected to. If it is a prefill engine this engine should read from, add its address to "
+                            + "'peers'");
         }
         if (r.tpSize() != layout.tensorParallelSize() || r.ports().size() <= rank) {
-            throw new TransferException(TransferException.Kind.HANDSHAKE, "the prefill engine has " + r.tpSize()
-                    + " tensor-parallel worker(s), this engine " + layout.tensorParallelSize()
-                    + "; set the same number of workers on both engines");
+            throw new TransferException(
+                    TransferException.Kind.HANDSHAKE,
+                    "the prefill engine has " + r.tpSize()
+                            + " tensor-parallel worker(s), this engine " + layout.tensorParallelSize()
+                            + "; set the same number of workers on both engines");
         }
         String key = key(r);
         Peer p = peers.get(key);
@@ -395,9 +433,12 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             if (!p.remote().engineId().equals(r.engineId()) || p.remote().rank() != rank) {
                 String found = p.remote().engineId() + " rank " + p.remote().rank();
                 p.close();
-                throw new TransferException(TransferException.Kind.HANDSHAKE, "expected engine " + r.engineId()
-                        + " rank " + rank + " at " + r.host() + ":" + r.ports().get(rank) + " but found " + found
-                        + " (the prefill engine restarted?)");
+                throw new TransferException(
+                        TransferException.Kind.HANDSHAKE,
+                        "expected engine " + r.engineId()
+                                + " rank " + rank + " at " + r.host() + ":"
+                                + r.ports().get(rank) + " but found " + found
+                                + " (the prefill engine restarted?)");
             }
             peers.put(key, p);
         }
@@ -451,8 +492,10 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     public synchronized void check(TransferRef transfer, int[] blocks) throws TransferException {
         Exposure e = readable(transfer, blocks);
         if (blocks.length > e.blocks.size()) {
-            throw new TransferException(TransferException.Kind.FAILED, "a read of " + blocks.length
-                    + " blocks of transfer " + transfer + ", which has " + e.blocks.size());
+            throw new TransferException(
+                    TransferException.Kind.FAILED,
+                    "a read of " + blocks.length + " blocks of transfer " + transfer + ", which has "
+                            + e.blocks.size());
         }
     }
 
@@ -467,16 +510,20 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         if (e == null) {
             String ended = tombstones.get(transferId);
             if (ended != null) {
-                throw new TransferException(TransferException.Kind.EXPIRED, "transfer " + transferId + " has "
-                        + ended + "; its blocks are freed");
+                throw new TransferException(
+                        TransferException.Kind.EXPIRED,
+                        "transfer " + transferId + " has " + ended + "; its blocks are freed");
             }
-            throw new TransferException(TransferException.Kind.UNKNOWN_TRANSFER, "transfer " + transferId
-                    + " is not known to engine " + context.engine().engineId() + " worker " + rank);
+            throw new TransferException(
+                    TransferException.Kind.UNKNOWN_TRANSFER,
+                    "transfer " + transferId + " is not known to engine "
+                            + context.engine().engineId() + " worker " + rank);
         }
         if (!e.transfer.tokenMatches(transfer.token())) {
             refusedToken("reads_refused_token", "read", transfer);
-            throw new TransferException(TransferException.Kind.FAILED, "the token presented for transfer "
-                    + transferId + " is not its token; nothing was read");
+            throw new TransferException(
+                    TransferException.Kind.FAILED,
+                    "the token presented for transfer " + transferId + " is not its token; nothing was read");
         }
         Instant now = clock.instant();
         if (e.state.equals("live") && now.isAfter(e.deadline)) {
@@ -484,14 +531,18 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         }
         if (!e.state.equals("live")) {
             count("reads_refused_ended", 1);
-            throw new TransferException(TransferException.Kind.EXPIRED, "transfer " + transferId + " has "
-                    + (e.state.equals("expired") ? "expired (lease " + config.leaseTimeout() + ")" : "been completed")
-                    + "; its blocks are no longer served");
+            throw new TransferException(
+                    TransferException.Kind.EXPIRED,
+                    "transfer " + transferId + " has "
+                            + (e.state.equals("expired")
+                                    ? "expired (lease " + config.leaseTimeout() + ")"
+                                    : "been completed")
+                            + "; its blocks are no longer served");
         }
         for (int b : blocks) {
             if (!e.blocks.contains(b)) {
-                throw new TransferException(TransferException.Kind.FAILED, "block " + b
-                        + " is not part of transfer " + transferId);
+                throw new TransferException(
+                        TransferException.Kind.FAILED, "block " + b + " is not part of transfer " + transferId);
             }
         }
         return e;
@@ -519,8 +570,10 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             count("blocks_sent", blocks.length);
             count("bytes_sent", t.bytes());
         } catch (CopyFailedException ex) {
-            throw new TransferException(TransferException.Kind.FAILED, "copying blocks of transfer " + transferId
-                    + " out of the KV cache failed: " + ex.getMessage(), ex);
+            throw new TransferException(
+                    TransferException.Kind.FAILED,
+                    "copying blocks of transfer " + transferId + " out of the KV cache failed: " + ex.getMessage(),
+                    ex);
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
             throw new TransferException(TransferException.Kind.FAILED, "interrupted", ex);
@@ -538,17 +591,21 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             Exposure e = exposures.get(transferId);
             if (e != null && !e.transfer.tokenMatches(transfer.token())) {
                 refusedToken("notifications_refused_token", "done notification", transfer);
-                throw new TransferException(TransferException.Kind.FAILED, "the token presented for transfer "
-                        + transferId + " is not its token; nothing was freed");
+                throw new TransferException(
+                        TransferException.Kind.FAILED,
+                        "the token presented for transfer " + transferId + " is not its token; nothing was freed");
             }
             if (e == null) {
                 if (tombstones.containsKey(transferId)) {
-                    LOG.info("nixl-like: duplicate done for transfer {} (already {}); ignored", transferId,
+                    LOG.info(
+                            "nixl-like: duplicate done for transfer {} (already {}); ignored",
+                            transferId,
                             tombstones.get(transferId));
                     count("notifications_duplicate", 1);
                 } else {
                     // Possibly ahead of the metadata that exposes it; remembered, bounded.
-                    LOG.info("nixl-like: done for unknown transfer {}; remembered in case it is exposed later",
+                    LOG.info(
+                            "nixl-like: done for unknown transfer {}; remembered in case it is exposed later",
                             transferId);
                     count("notifications_unknown", 1);
                     if (earlyDone.size() < TOMBSTONES) {
@@ -579,8 +636,12 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             n = ++tokenRefusals;
         }
         if (EventCounters.worthLogging(n)) {
-            LOG.warn("nixl-like: refused a {} of transfer {}: the token presented is not the transfer's ({} refusal(s) "
-                    + "so far)", what, transfer, n);
+            LOG.warn(
+                    "nixl-like: refused a {} of transfer {}: the token presented is not the transfer's ({} refusal(s) "
+                            + "so far)",
+                    what,
+                    transfer,
+                    n);
         }
     }
 
@@ -588,8 +649,12 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     private void expire(Exposure e) {
         e.state = "expired";
         count("leases_expired", 1);
-        LOG.warn("nixl-like: the lease of transfer {} (request {}) expired after {} without a read or notification; "
-                + "freeing its blocks, later reads are refused", e.transferId, e.requestId, config.leaseTimeout());
+        LOG.warn(
+                "nixl-like: the lease of transfer {} (request {}) expired after {} without a read or notification; "
+                        + "freeing its blocks, later reads are refused",
+                e.transferId,
+                e.requestId,
+                config.leaseTimeout());
     }
 
     // ---- every step ----------------------------------------------------------------------------
@@ -619,8 +684,12 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         if (finishedSends.isEmpty() && received.isEmpty() && failedBlocks.isEmpty() && stats.isEmpty()) {
             return WorkerStepReport.EMPTY;
         }
-        WorkerStepReport report = WorkerStepReport.builder().addFinishedSending(finishedSends)
-                .addFinishedReceiving(received).addInvalidBlockIds(failedBlocks).stats(stats).build();
+        WorkerStepReport report = WorkerStepReport.builder()
+                .addFinishedSending(finishedSends)
+                .addFinishedReceiving(received)
+                .addInvalidBlockIds(failedBlocks)
+                .stats(stats)
+                .build();
         finishedSends.clear();
         received.clear();
         failedBlocks.clear();

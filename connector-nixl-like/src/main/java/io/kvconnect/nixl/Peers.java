@@ -34,8 +34,12 @@ record Peers(List<String> entries) {
         InetAddress address = literal(host);
         for (String e : entries) {
             InetAddress allowed = literal(e);
-            if (address != null ? address.equals(allowed) : allowed == null && e.strip().toLowerCase(Locale.ROOT)
-                    .equals(host.strip().toLowerCase(Locale.ROOT))) {
+            if (address != null
+                    ? address.equals(allowed)
+                    : allowed == null
+                            && e.strip()
+                                    .toLowerCase(Locale.ROOT)
+                                    .equals(host.strip().toLowerCase(Locale.ROOT))) {
                 return true;
             }
         }
@@ -61,8 +65,10 @@ record Peers(List<String> entries) {
      */
     static String printable(String host) {
         String h = host.length() > 255 ? host.substring(0, 255) + "..." : host;
-        return h.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
-                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+        return h.codePoints()
+                .map(c -> Character.isISOControl(c) ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append)
+                .toString();
     }
 
     @Override

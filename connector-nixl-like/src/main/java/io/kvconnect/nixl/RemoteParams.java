@@ -29,8 +29,17 @@ import java.util.Optional;
  * @param blockSize the producer's block size
  * @param tpSize the producer's tensor-parallel size
  */
-record RemoteParams(String engineId, String host, List<Integer> ports, int[] blockIds, String requestId,
-                    String transferId, String token, int numTokens, int blockSize, int tpSize) {
+record RemoteParams(
+        String engineId,
+        String host,
+        List<Integer> ports,
+        int[] blockIds,
+        String requestId,
+        String transferId,
+        String token,
+        int numTokens,
+        int blockSize,
+        int tpSize) {
 
     static final String DO_REMOTE_DECODE = "do_remote_decode";
     static final String DO_REMOTE_PREFILL = "do_remote_prefill";
@@ -90,9 +99,16 @@ record RemoteParams(String engineId, String host, List<Integer> ports, int[] blo
         List<Integer> ports = ints(params, "remote_ports");
         List<Integer> blocks = ints(params, "remote_block_ids");
         int[] ids = blocks.stream().mapToInt(Integer::intValue).toArray();
-        return Optional.of(new RemoteParams(string(params, "remote_engine_id"), string(params, "remote_host"), ports,
-                ids, string(params, "remote_request_id"), string(params, "remote_transfer_id"), token(params),
-                integer(params, "remote_num_tokens"), integer(params, "remote_block_size"),
+        return Optional.of(new RemoteParams(
+                string(params, "remote_engine_id"),
+                string(params, "remote_host"),
+                ports,
+                ids,
+                string(params, "remote_request_id"),
+                string(params, "remote_transfer_id"),
+                token(params),
+                integer(params, "remote_num_tokens"),
+                integer(params, "remote_block_size"),
                 integer(params, "remote_tp_size")));
     }
 
@@ -108,13 +124,15 @@ record RemoteParams(String engineId, String host, List<Integer> ports, int[] blo
     }
 
     private static String string(TransferParams p, String key) {
-        return p.getString(key).orElseThrow(() -> new IllegalArgumentException("transfer parameter " + key
-                + " is missing or not a string"));
+        return p.getString(key)
+                .orElseThrow(() ->
+                        new IllegalArgumentException("transfer parameter " + key + " is missing or not a string"));
     }
 
     private static int integer(TransferParams p, String key) {
-        long v = p.getLong(key).orElseThrow(() -> new IllegalArgumentException("transfer parameter " + key
-                + " is missing or not an integer"));
+        long v = p.getLong(key)
+                .orElseThrow(() ->
+                        new IllegalArgumentException("transfer parameter " + key + " is missing or not an integer"));
         if (v < 0 || v > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("transfer parameter " + key + " is out of range: " + v);
         }
@@ -128,8 +146,8 @@ record RemoteParams(String engineId, String host, List<Integer> ports, int[] blo
         List<Integer> out = new ArrayList<>(list.size());
         for (Object o : list) {
             if (!(o instanceof Long l) || l < 0 || l > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("transfer parameter " + key + " holds " + o
-                        + ", not a non-negative integer");
+                throw new IllegalArgumentException(
+                        "transfer parameter " + key + " holds " + o + ", not a non-negative integer");
             }
             out.add((int) (long) l);
         }

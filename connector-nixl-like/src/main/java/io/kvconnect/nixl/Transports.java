@@ -16,8 +16,7 @@ final class Transports {
     private static final Logger LOG = LoggerFactory.getLogger(Transports.class);
     private static final AtomicBoolean LOGGED = new AtomicBoolean();
 
-    private Transports() {
-    }
+    private Transports() {}
 
     /**
      * The backend for {@code config}: {@code tcp} or {@code ucx} when asked for ({@link
@@ -33,19 +32,25 @@ final class Transports {
     }
 
     private static Transport backend(NixlConfig config) {
-        Transport t = switch (config.transport()) {
-            case TCP -> new TcpTransport();
-            case UCX -> new UcxTransport();
-            case AUTO -> UcxTransport.availability().available() ? new UcxTransport() : new TcpTransport();
-        };
+        Transport t =
+                switch (config.transport()) {
+                    case TCP -> new TcpTransport();
+                    case UCX -> new UcxTransport();
+                    case AUTO -> UcxTransport.availability().available() ? new UcxTransport() : new TcpTransport();
+                };
         if (LOGGED.compareAndSet(false, true)) {
             var ucx = UcxTransport.availability();
             if (t instanceof UcxTransport) {
-                LOG.info("nixl-like: transport ucx ({}; {})", config.transport() == NixlConfig.TransportKind.AUTO
-                        ? "auto: UCX available" : "configured", UcxTransport.describeEnvironment());
+                LOG.info(
+                        "nixl-like: transport ucx ({}; {})",
+                        config.transport() == NixlConfig.TransportKind.AUTO ? "auto: UCX available" : "configured",
+                        UcxTransport.describeEnvironment());
             } else {
-                LOG.info("nixl-like: transport tcp ({})", config.transport() == NixlConfig.TransportKind.TCP
-                        ? "configured" : "auto: UCX not available: " + ucx.reason());
+                LOG.info(
+                        "nixl-like: transport tcp ({})",
+                        config.transport() == NixlConfig.TransportKind.TCP
+                                ? "configured"
+                                : "auto: UCX not available: " + ucx.reason());
             }
         }
         return t;

@@ -1,9 +1,9 @@
 package io.kvconnect.nixl;
 
 import io.kvconnect.api.ConnectorProvider;
-import io.kvconnect.testkit.KitEngine;
 import io.kvconnect.multi.MultiConnectorProvider;
 import io.kvconnect.offload.OffloadConnectorProvider;
+import io.kvconnect.testkit.KitEngine;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,8 +24,12 @@ import java.util.Optional;
  * @param offload the offload child's configuration, or {@code null} for nixl-like alone
  * @param nixlIndex nixl-like's position among the composite's children (0 when alone)
  */
-record Composition(String name, ConnectorProvider provider, List<ConnectorProvider> others,
-                   Map<String, Object> offload, int nixlIndex) {
+record Composition(
+        String name,
+        ConnectorProvider provider,
+        List<ConnectorProvider> others,
+        Map<String, Object> offload,
+        int nixlIndex) {
     /** nixl-like alone on each engine. */
     static final Composition ALONE = new Composition("nixl-like", Disagg.PROVIDER, List.of(), null, 0);
 
@@ -39,9 +43,12 @@ record Composition(String name, ConnectorProvider provider, List<ConnectorProvid
      * engine: nixl-like first when {@code nixlFirst}, else offload first.
      */
     static Composition withOffload(boolean nixlFirst, Map<String, Object> offloadConfig) {
-        return new Composition(nixlFirst ? "multi[nixl-like, offload]" : "multi[offload, nixl-like]",
-                new MultiConnectorProvider(), List.of(Disagg.PROVIDER, new OffloadConnectorProvider()),
-                Map.copyOf(offloadConfig), nixlFirst ? 0 : 1);
+        return new Composition(
+                nixlFirst ? "multi[nixl-like, offload]" : "multi[offload, nixl-like]",
+                new MultiConnectorProvider(),
+                List.of(Disagg.PROVIDER, new OffloadConnectorProvider()),
+                Map.copyOf(offloadConfig),
+                nixlFirst ? 0 : 1);
     }
 
     /** The key nixl-like's transfer parameters and stats are kept under in the composite, such as {@code 0:nixl-like}. */

@@ -32,6 +32,7 @@ final class Disagg implements AutoCloseable {
     final KitEngine decode;
     /** The connector both engines run (nixl-like alone, or composed with offload). */
     final Composition composition;
+
     private final Map<String, int[]> prompts = new LinkedHashMap<>();
     private final Map<String, Integer> maxTokens = new HashMap<>();
     final Map<String, KitEngine.Finished> prefillDone = new LinkedHashMap<>();
@@ -39,7 +40,7 @@ final class Disagg implements AutoCloseable {
     /** Whether the router forwards finished prefills to the decode engine by itself. */
     boolean autoForward = true;
     /** Called with each request the router forwards, before it is added to the decode engine. */
-    Consumer<String> onForward = id -> { };
+    Consumer<String> onForward = id -> {};
 
     Disagg(KitEngine prefill, KitEngine decode) {
         this(prefill, decode, Composition.ALONE);
@@ -75,10 +76,14 @@ final class Disagg implements AutoCloseable {
 
     /** As {@link #create(String, int, boolean, int)} with both engines running {@code composition}. */
     static Disagg create(Composition composition, String transport, int workers, boolean async, int decodeBlocks) {
-        var p = composition.engine(config("producer", "transport", transport),
+        var p = composition.engine(
+                config("producer", "transport", transport),
                 KitEngine.Options.defaults("prefill").withWorkers(workers).withAsyncScheduling(async));
-        var d = composition.engine(config("consumer", "transport", transport),
-                KitEngine.Options.defaults("decode").withWorkers(workers).withAsyncScheduling(async)
+        var d = composition.engine(
+                config("consumer", "transport", transport),
+                KitEngine.Options.defaults("decode")
+                        .withWorkers(workers)
+                        .withAsyncScheduling(async)
                         .withGpuBlocks(decodeBlocks));
         return new Disagg(p, d, composition);
     }
@@ -107,7 +112,8 @@ final class Disagg implements AutoCloseable {
             for (KitEngine.Finished f : prefill.step()) {
                 prefillDone.put(f.requestId(), f);
                 // An aborted or failed prefill has no response to forward.
-                boolean ok = f.status().equals("FINISHED_LENGTH_CAPPED") || f.status().equals("FINISHED_STOPPED");
+                boolean ok = f.status().equals("FINISHED_LENGTH_CAPPED")
+                        || f.status().equals("FINISHED_STOPPED");
                 if (autoForward && ok) {
                     forward(f.requestId());
                 }
@@ -165,10 +171,15 @@ final class Disagg implements AutoCloseable {
             if (except.contains(e.getKey())) {
                 continue;
             }
-            assertEquals("FINISHED_LENGTH_CAPPED", e.getValue().status(), e.getKey() + ": " + e.getValue().reason());
-            assertTrue(Arrays.equals(base.get(e.getKey()), e.getValue().outputTokens()), e.getKey() + " produced "
-                    + Arrays.toString(e.getValue().outputTokens()) + " instead of "
-                    + Arrays.toString(base.get(e.getKey())));
+            assertEquals(
+                    "FINISHED_LENGTH_CAPPED",
+                    e.getValue().status(),
+                    e.getKey() + ": " + e.getValue().reason());
+            assertTrue(
+                    Arrays.equals(base.get(e.getKey()), e.getValue().outputTokens()),
+                    e.getKey() + " produced "
+                            + Arrays.toString(e.getValue().outputTokens()) + " instead of "
+                            + Arrays.toString(base.get(e.getKey())));
         }
     }
 

@@ -158,9 +158,13 @@ class DisaggLifecycleTest {
     void readAfterLeaseExpiryIsAVisibleLoadFailure(boolean recompute) throws Exception {
         var clock = new MutableClock();
         var random = new SplittableRandom(6);
-        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "1s"),
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("producer", "lease_timeout", "1s"),
                 KitEngine.Options.defaults("prefill").withClock(clock));
-        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("consumer"),
                 KitEngine.Options.defaults("decode").withRecomputeOnLoadFailure(recompute));
         try (Disagg d = new Disagg(p, c)) {
             d.autoForward = false;
@@ -212,12 +216,15 @@ class DisaggLifecycleTest {
     void producerKilledWhileTheDecodeSideReadsEndsInBoundedTime(String transport) throws Exception {
         Disagg.assumeAvailable(transport);
         var random = new SplittableRandom(13);
-        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", transport),
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("producer", "transport", transport),
                 KitEngine.Options.defaults("prefill").withGpuBlocks(128));
         // One block per read: many round trips, so the producer dies in the middle of them.
-        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", transport,
-                "chunk_blocks", 1L,
-                "io_timeout", "2s"), KitEngine.Options.defaults("decode").withGpuBlocks(128));
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("consumer", "transport", transport, "chunk_blocks", 1L, "io_timeout", "2s"),
+                KitEngine.Options.defaults("decode").withGpuBlocks(128));
         try (Disagg d = new Disagg(p, c)) {
             // A first request connects the decode worker to the producer, so the second one's
             // reads run on an open connection when the producer dies.
@@ -244,10 +251,12 @@ class DisaggLifecycleTest {
     @Test
     void differentBlockSizesAreRefusedAndComputedLocally() throws Exception {
         var random = new SplittableRandom(8);
-        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "300ms"),
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("producer", "lease_timeout", "300ms"),
                 KitEngine.Options.defaults("prefill").withBlockSize(8));
-        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
-                KitEngine.Options.defaults("decode"));
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), Disagg.config("consumer"), KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("r", Disagg.prompt(random, 20), 5);
             d.drain();
@@ -262,10 +271,12 @@ class DisaggLifecycleTest {
     @Test
     void differentTensorParallelSizesAreRefusedAndComputedLocally() throws Exception {
         var random = new SplittableRandom(9);
-        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "300ms"),
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("producer", "lease_timeout", "300ms"),
                 KitEngine.Options.defaults("prefill").withWorkers(2));
-        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
-                KitEngine.Options.defaults("decode"));
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), Disagg.config("consumer"), KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("r", Disagg.prompt(random, 20), 5);
             d.drain();
@@ -281,11 +292,13 @@ class DisaggLifecycleTest {
     void wrongSecretFailsTheLoadVisibly(String transport) throws Exception {
         Disagg.assumeAvailable(transport);
         var random = new SplittableRandom(10);
-        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", transport,
-                "lease_timeout", "300ms"),
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("producer", "transport", transport, "lease_timeout", "300ms"),
                 KitEngine.Options.defaults("prefill"));
-        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", transport,
-                "secret", "other"),
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("consumer", "transport", transport, "secret", "other"),
                 KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("r", Disagg.prompt(random, 20), 5);
@@ -303,19 +316,32 @@ class DisaggLifecycleTest {
         try (Disagg d = Disagg.create(1, false, 64)) {
             d.submit("r", Disagg.prompt(random, 20), 5);
             d.drain();
-            var params = RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
-            var layout = new io.kvconnect.api.worker.KvLayout(KitEngine.MODEL, 0, 1, 65, 4,
-                    KitEngine.MODEL.bytesPerTokenPerLayer(1) * 4, io.kvconnect.api.worker.LayoutKind.PER_LAYER,
+            var params =
+                    RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
+            var layout = new io.kvconnect.api.worker.KvLayout(
+                    KitEngine.MODEL,
+                    0,
+                    1,
+                    65,
+                    4,
+                    KitEngine.MODEL.bytesPerTokenPerLayer(1) * 4,
+                    io.kvconnect.api.worker.LayoutKind.PER_LAYER,
                     io.kvconnect.api.worker.MemoryKind.HOST);
-            try (Peer peer = new TcpTransport().connect("127.0.0.1", params.ports().get(0),
-                    Compat.of("reader-with-the-parameters", NixlConnectorProvider.VERSION, layout),
-                    ConnectOptions.of("test-secret", Duration.ofSeconds(5)))) {
+            try (Peer peer = new TcpTransport()
+                    .connect(
+                            "127.0.0.1",
+                            params.ports().get(0),
+                            Compat.of("reader-with-the-parameters", NixlConnectorProvider.VERSION, layout),
+                            ConnectOptions.of("test-secret", Duration.ofSeconds(5)))) {
                 peer.done(params.transfer()); // the decode engine said it already
                 peer.done(params.transfer());
                 peer.done(new TransferRef("prefill/never/1", params.token()));
-                var late = assertThrows(TransferException.class, () -> peer.read(params.transfer(),
-                        params.blockIds(), new ArenaBlockBuffer(params.blockIds().length,
-                                layout.bytesPerBlock())));
+                var late = assertThrows(
+                        TransferException.class,
+                        () -> peer.read(
+                                params.transfer(),
+                                params.blockIds(),
+                                new ArenaBlockBuffer(params.blockIds().length, layout.bytesPerBlock())));
                 assertEquals(TransferException.Kind.EXPIRED, late.kind(), "a finished transfer is never served again");
             }
             d.prefill.step();
@@ -334,11 +360,13 @@ class DisaggLifecycleTest {
             d.submit("again", Disagg.prompt(random, 18), 4);
             d.drain();
             int[] first = d.decodeDone.get("again").outputTokens();
-            String firstTransfer = RemoteParams.from(d.prefillDone.get("again").transferParams()).orElseThrow()
+            String firstTransfer = RemoteParams.from(d.prefillDone.get("again").transferParams())
+                    .orElseThrow()
                     .transferId();
             d.submit("again", Disagg.prompt(random, 23), 6);
             d.drain();
-            String secondTransfer = RemoteParams.from(d.prefillDone.get("again").transferParams()).orElseThrow()
+            String secondTransfer = RemoteParams.from(d.prefillDone.get("again").transferParams())
+                    .orElseThrow()
                     .transferId();
             assertFalse(firstTransfer.equals(secondTransfer), "transfer ids are unique per transfer");
             assertEquals(2, d.stat(d.decode, "loads_ok"));
@@ -353,18 +381,26 @@ class DisaggLifecycleTest {
         var clock = new MutableClock();
         var random = new SplittableRandom(22);
         // Every done notification (message type 7) is swallowed on its way to the producer.
-        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "5s",
-                "faults", java.util.Map.of("drop", 1.0, "only_type", (long) Frames.DONE)),
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config(
+                        "producer", "lease_timeout", "5s", "faults", java.util.Map.of("drop", 1.0, "only_type", (long)
+                                Frames.DONE)),
                 KitEngine.Options.defaults("prefill").withClock(clock));
         // Policy fail: a load reported as failed would fail the request.
-        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "io_timeout", "200ms"),
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("consumer", "io_timeout", "200ms"),
                 KitEngine.Options.defaults("decode").withRecomputeOnLoadFailure(false));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("r", Disagg.prompt(random, 30), 5);
             for (int i = 0; i < Disagg.MAX_STEPS && !d.decodeDone.containsKey("r"); i++) {
                 d.step();
             }
-            assertEquals("FINISHED_LENGTH_CAPPED", d.decodeDone.get("r").status(), d.decodeDone.get("r").reason());
+            assertEquals(
+                    "FINISHED_LENGTH_CAPPED",
+                    d.decodeDone.get("r").status(),
+                    d.decodeDone.get("r").reason());
             assertTrue(d.prefill.hasWork(), "the producer still holds the blocks: nobody said done");
             clock.advance(Duration.ofSeconds(6));
             d.drain();
@@ -389,9 +425,13 @@ class DisaggLifecycleTest {
     void aUcxReaderFallsBackToTcpDataWithATcpOnlyProducer() throws Exception {
         Disagg.assumeAvailable("ucx");
         var random = new SplittableRandom(21);
-        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", "tcp"),
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("producer", "transport", "tcp"),
                 KitEngine.Options.defaults("prefill"));
-        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", "ucx"),
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("consumer", "transport", "ucx"),
                 KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("r", Disagg.prompt(random, 30), 5);

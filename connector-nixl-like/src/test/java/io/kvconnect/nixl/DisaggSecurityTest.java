@@ -50,16 +50,19 @@ class DisaggSecurityTest {
     @Test
     void aTransferNamingAHostOutsidePeersFailsItsLoadBeforeAnyConnection() throws Exception {
         var random = new SplittableRandom(31);
-        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "lease_timeout", "300ms"),
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("producer", "lease_timeout", "300ms"),
                 KitEngine.Options.defaults("prefill"));
-        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer"),
-                KitEngine.Options.defaults("decode"));
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), Disagg.config("consumer"), KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c);
-             ServerSocketChannel elsewhere = ServerSocketChannel.open()) {
+                ServerSocketChannel elsewhere = ServerSocketChannel.open()) {
             d.autoForward = false;
             d.submit("r", Disagg.prompt(random, 20), 5);
             d.untilPrefilled("r");
-            var params = RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
+            var params =
+                    RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
             // Another loopback address, outside the default peers, listening on the producer's port:
             // a request whose parameters were shaped to point there.
             elsewhere.bind(new InetSocketAddress("127.0.0.2", params.ports().get(0)));
@@ -80,8 +83,16 @@ class DisaggSecurityTest {
     }
 
     /** The test engines' layout: what a process needs to pass the compatibility check. */
-    private static final KvLayout LAYOUT = new KvLayout(KitEngine.MODEL, 0, 1, 65, 4,
-            KitEngine.MODEL.bytesPerTokenPerLayer(1) * 4, LayoutKind.PER_LAYER, MemoryKind.HOST);
+    private static final KvLayout LAYOUT = new KvLayout(
+            KitEngine.MODEL,
+            0,
+            1,
+            65,
+            4,
+            KitEngine.MODEL.bytesPerTokenPerLayer(1) * 4,
+            LayoutKind.PER_LAYER,
+            MemoryKind.HOST);
+
     private static final String GUESS = "0".repeat(RemoteParams.TOKEN_HEX_DIGITS);
 
     /** An engine configuration without a secret, asked for explicitly. */
@@ -94,35 +105,39 @@ class DisaggSecurityTest {
 
     /** A local process that can connect and handshake (no secret is set) but never saw a response. */
     private static Peer localProcess(int port) throws TransferException {
-        return new TcpTransport().connect("127.0.0.1", port,
-                Compat.of("local-process", NixlConnectorProvider.VERSION, LAYOUT),
-                ConnectOptions.of("", Duration.ofSeconds(5)));
+        return new TcpTransport()
+                .connect(
+                        "127.0.0.1",
+                        port,
+                        Compat.of("local-process", NixlConnectorProvider.VERSION, LAYOUT),
+                        ConnectOptions.of("", Duration.ofSeconds(5)));
     }
 
     @Test
     void withoutItsTokenAProcessThatCanConnectNeitherReadsNorFreesATransfer() throws Exception {
         var random = new SplittableRandom(32);
-        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), insecure("producer"),
-                KitEngine.Options.defaults("prefill"));
-        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), insecure("consumer"),
-                KitEngine.Options.defaults("decode"));
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), insecure("producer"), KitEngine.Options.defaults("prefill"));
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), insecure("consumer"), KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.submit("w", Disagg.prompt(random, 12), 3);
             d.drain();
-            var first = RemoteParams.from(d.prefillDone.get("w").transferParams()).orElseThrow();
+            var first =
+                    RemoteParams.from(d.prefillDone.get("w").transferParams()).orElseThrow();
             try (Peer intruder = localProcess(first.ports().get(0));
-                 var into = new ArenaBlockBuffer(64, LAYOUT.bytesPerBlock())) {
+                    var into = new ArenaBlockBuffer(64, LAYOUT.bytesPerBlock())) {
                 // Transfer ids are predictable: a done for the next one, ahead of its exposure.
                 intruder.done(new TransferRef("prefill/r/2", GUESS));
                 d.autoForward = false;
                 d.submit("r", Disagg.prompt(random, 20), 5);
                 d.untilPrefilled("r");
                 d.prefill.step(); // the workers learn of the transfer and check the early done's token
-                var params = RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
+                var params = RemoteParams.from(d.prefillDone.get("r").transferParams())
+                        .orElseThrow();
                 assertEquals("prefill/r/2", params.transferId());
                 var guessed = new TransferRef(params.transferId(), GUESS);
-                var read = assertThrows(TransferException.class, () -> intruder.read(guessed, params.blockIds(),
-                        into));
+                var read = assertThrows(TransferException.class, () -> intruder.read(guessed, params.blockIds(), into));
                 assertTrue(read.getMessage().contains("not its token"), read.getMessage());
                 var done = assertThrows(TransferException.class, () -> intruder.done(guessed));
                 assertTrue(done.getMessage().contains("nothing was freed"), done.getMessage());
@@ -143,21 +158,25 @@ class DisaggSecurityTest {
     void aReadWithoutTheTokenDoesNotRenewTheLease() throws Exception {
         var clock = new MutableClock();
         var random = new SplittableRandom(33);
-        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), insecure("producer", "lease_timeout", "5s"),
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                insecure("producer", "lease_timeout", "5s"),
                 KitEngine.Options.defaults("prefill").withClock(clock));
-        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), insecure("consumer"),
-                KitEngine.Options.defaults("decode"));
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), insecure("consumer"), KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, c)) {
             d.autoForward = false;
             d.submit("r", Disagg.prompt(random, 20), 5);
             d.untilPrefilled("r");
             d.prefill.step();
-            var params = RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
+            var params =
+                    RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
             clock.advance(Duration.ofSeconds(4));
             try (Peer intruder = localProcess(params.ports().get(0));
-                 var into = new ArenaBlockBuffer(64, LAYOUT.bytesPerBlock())) {
-                assertThrows(TransferException.class, () -> intruder.read(new TransferRef(params.transferId(), GUESS),
-                        params.blockIds(), into));
+                    var into = new ArenaBlockBuffer(64, LAYOUT.bytesPerBlock())) {
+                assertThrows(
+                        TransferException.class,
+                        () -> intruder.read(new TransferRef(params.transferId(), GUESS), params.blockIds(), into));
             }
             // Past the lease the response set; a read renewing it would hold the blocks until 9 s.
             clock.advance(Duration.ofSeconds(2));
@@ -183,9 +202,13 @@ class DisaggSecurityTest {
     void aProducerThatCannotProveTheSecretIsNeverDecodedFrom(String transport, String dialect) throws Exception {
         Disagg.assumeAvailable(transport);
         var random = new SplittableRandom(34);
-        var p = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("producer", "transport", transport,
-                "lease_timeout", "300ms"), KitEngine.Options.defaults("prefill"));
-        var c = KitEngine.create(Optional.of(Disagg.PROVIDER), Disagg.config("consumer", "transport", transport),
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("producer", "transport", transport, "lease_timeout", "300ms"),
+                KitEngine.Options.defaults("prefill"));
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER),
+                Disagg.config("consumer", "transport", transport),
                 KitEngine.Options.defaults("decode"));
         List<Byte> fromReader = new CopyOnWriteArrayList<>();
         var fake = new ServerSocket(0, 4, InetAddress.getLoopbackAddress());
@@ -205,13 +228,16 @@ class DisaggSecurityTest {
             fake.close();
             impostor.join(10_000);
         }
-        assertTrue(fromReader.isEmpty() || fromReader.equals(List.of(Frames.HELLO)),
+        assertTrue(
+                fromReader.isEmpty() || fromReader.equals(List.of(Frames.HELLO)),
                 "the reader went on after the handshake: " + fromReader);
     }
 
     /** Serves connections on {@code fake} as an impostor until it is closed; records the reader's frame types. */
     private static void impersonate(ServerSocket fake, String dialect, String transport, List<Byte> fromReader) {
-        byte[] fields = Compat.of("prefill", NixlConnectorProvider.VERSION, LAYOUT).withTransport(transport).encode()
+        byte[] fields = Compat.of("prefill", NixlConnectorProvider.VERSION, LAYOUT)
+                .withTransport(transport)
+                .encode()
                 .getBytes(StandardCharsets.UTF_8);
         while (!fake.isClosed()) {
             try (var raw = RawConnection.of(fake.accept())) {
@@ -230,13 +256,16 @@ class DisaggSecurityTest {
                                 raw.send(Frames.OK, new byte[0]);
                             } else {
                                 byte[] nc = Arrays.copyOfRange(f, 1, 1 + Handshake.NONCE_BYTES);
-                                raw.send(Frames.PROOF, Frames.concat(SharedSecret.of("guess").mac(
-                                        Handshake.PRODUCER_PROOF, ns, nc, fields), fields));
+                                raw.send(
+                                        Frames.PROOF,
+                                        Frames.concat(
+                                                SharedSecret.of("guess").mac(Handshake.PRODUCER_PROOF, ns, nc, fields),
+                                                fields));
                             }
                         }
                         // No UCX here: a reader falls back to reads over this connection.
-                        case Frames.UCX_ATTACH -> raw.send(Frames.ERROR, Frames.errorPayload(
-                                TransferException.Kind.FAILED, "no UCX"));
+                        case Frames.UCX_ATTACH ->
+                            raw.send(Frames.ERROR, Frames.errorPayload(TransferException.Kind.FAILED, "no UCX"));
                         case Frames.READ -> raw.send(Frames.DATA, garbage(f));
                         default -> raw.send(Frames.OK, new byte[0]);
                     }

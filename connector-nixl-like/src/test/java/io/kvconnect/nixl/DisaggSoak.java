@@ -70,9 +70,16 @@ final class DisaggSoak {
      *     running
      * @param compositions the connectors the engines run, cycled through (at least one; see the class comment)
      */
-    record Settings(long seed, int rounds, Duration duration, int requestsPerRound, TransportFaults faults,
-                    int clockJumpsPerRound, List<String> transports, int producerDeathEvery,
-                    List<Composition> compositions) {
+    record Settings(
+            long seed,
+            int rounds,
+            Duration duration,
+            int requestsPerRound,
+            TransportFaults faults,
+            int clockJumpsPerRound,
+            List<String> transports,
+            int producerDeathEvery,
+            List<Composition> compositions) {
         /** Copies the lists; checks there is a composition. */
         Settings {
             transports = List.copyOf(transports);
@@ -83,9 +90,24 @@ final class DisaggSoak {
         }
 
         /** As the canonical constructor with nixl-like alone on each engine. */
-        Settings(long seed, int rounds, Duration duration, int requestsPerRound, TransportFaults faults,
-                 int clockJumpsPerRound, List<String> transports, int producerDeathEvery) {
-            this(seed, rounds, duration, requestsPerRound, faults, clockJumpsPerRound, transports, producerDeathEvery,
+        Settings(
+                long seed,
+                int rounds,
+                Duration duration,
+                int requestsPerRound,
+                TransportFaults faults,
+                int clockJumpsPerRound,
+                List<String> transports,
+                int producerDeathEvery) {
+            this(
+                    seed,
+                    rounds,
+                    duration,
+                    requestsPerRound,
+                    faults,
+                    clockJumpsPerRound,
+                    transports,
+                    producerDeathEvery,
                     List.of(Composition.ALONE));
         }
     }
@@ -114,10 +136,24 @@ final class DisaggSoak {
      * @param crashes exceptions out of an engine step or escaping a thread (must be zero)
      * @param problems what went wrong (at most the first 50)
      */
-    record Report(Settings settings, int rounds, long requests, long finishedOk, long recomputed, long loadFailures,
-                  long leasesExpired, long abortedPrefill, long abortedDecode, long failed, long notForwarded,
-                  long lostWithProducer, Map<String, Long> faultsInjected, Map<String, Long> offloadStats,
-                  int leakRounds, int crashes, List<String> problems) {
+    record Report(
+            Settings settings,
+            int rounds,
+            long requests,
+            long finishedOk,
+            long recomputed,
+            long loadFailures,
+            long leasesExpired,
+            long abortedPrefill,
+            long abortedDecode,
+            long failed,
+            long notForwarded,
+            long lostWithProducer,
+            Map<String, Long> faultsInjected,
+            Map<String, Long> offloadStats,
+            int leakRounds,
+            int crashes,
+            List<String> problems) {
         /** Whether nothing went wrong. */
         boolean passed() {
             return problems.isEmpty() && leakRounds == 0 && crashes == 0;
@@ -133,15 +169,27 @@ final class DisaggSoak {
         /** A plain-text report, one fact per line. */
         String render() {
             List<String> lines = new ArrayList<>();
-            lines.add("disaggregation soak of " + settings.compositions().stream().map(Composition::name).toList()
+            lines.add("disaggregation soak of "
+                    + settings.compositions().stream().map(Composition::name).toList()
                     + " over " + settings.transports() + ", faults " + settings.faults()
                     + ", up to " + settings.clockJumpsPerRound() + " clock jump(s) per round");
-            lines.add(String.format(Locale.ROOT, "  rounds %d, requests %d: %d finished with the single-engine output "
-                    + "(%d recomputed locally, %d load failures), %d aborted on prefill, %d aborted on decode, "
-                    + "%d failed with a reason, %d lost by the router, %d lost with a dead prefill engine", rounds,
-                    requests, finishedOk, recomputed, loadFailures, abortedPrefill, abortedDecode, failed, notForwarded,
+            lines.add(String.format(
+                    Locale.ROOT,
+                    "  rounds %d, requests %d: %d finished with the single-engine output "
+                            + "(%d recomputed locally, %d load failures), %d aborted on prefill, %d aborted on decode, "
+                            + "%d failed with a reason, %d lost by the router, %d lost with a dead prefill engine",
+                    rounds,
+                    requests,
+                    finishedOk,
+                    recomputed,
+                    loadFailures,
+                    abortedPrefill,
+                    abortedDecode,
+                    failed,
+                    notForwarded,
                     lostWithProducer));
-            long total = faultsInjected.values().stream().mapToLong(Long::longValue).sum();
+            long total =
+                    faultsInjected.values().stream().mapToLong(Long::longValue).sum();
             lines.add("  faults injected: " + total + " " + new TreeMap<>(faultsInjected) + "; leases expired: "
                     + leasesExpired);
             if (!offloadStats.isEmpty()) {
@@ -188,7 +236,9 @@ final class DisaggSoak {
             uncaught.incrementAndGet();
             problem("uncaught exception in thread " + t.getName() + ": " + e);
         });
-        long end = settings.duration().isPositive() ? System.nanoTime() + settings.duration().toNanos() : 0;
+        long end = settings.duration().isPositive()
+                ? System.nanoTime() + settings.duration().toNanos()
+                : 0;
         int round = 0;
         try {
             while (round < settings.rounds() || (end != 0 && System.nanoTime() < end)) {
@@ -198,9 +248,24 @@ final class DisaggSoak {
         } finally {
             Thread.setDefaultUncaughtExceptionHandler(previous);
         }
-        return new Report(settings, round, requests, finishedOk, recomputed, loadFailures, leasesExpired,
-                abortedPrefill, abortedDecode, failed, notForwarded, lostWithProducer, faults, offloadStats, leakRounds,
-                crashes + (int) uncaught.get(), problems);
+        return new Report(
+                settings,
+                round,
+                requests,
+                finishedOk,
+                recomputed,
+                loadFailures,
+                leasesExpired,
+                abortedPrefill,
+                abortedDecode,
+                failed,
+                notForwarded,
+                lostWithProducer,
+                faults,
+                offloadStats,
+                leakRounds,
+                crashes + (int) uncaught.get(),
+                problems);
     }
 
     private synchronized void problem(String p) {
@@ -223,12 +288,20 @@ final class DisaggSoak {
         final int forwardDelay;
         /** Steps after forwarding at which it is aborted on the decode engine, or -1. */
         final int abortDecodeAfter;
+
         int forwardedAt = -1;
         boolean abortedOnPrefill;
         boolean abortedOnDecode;
 
-        Req(String id, int[] prompt, int maxTokens, int submitAt, int abortPrefillAfter, boolean lose,
-            int forwardDelay, int abortDecodeAfter) {
+        Req(
+                String id,
+                int[] prompt,
+                int maxTokens,
+                int submitAt,
+                int abortPrefillAfter,
+                boolean lose,
+                int forwardDelay,
+                int abortDecodeAfter) {
             this.id = id;
             this.prompt = prompt;
             this.maxTokens = maxTokens;
@@ -252,9 +325,16 @@ final class DisaggSoak {
         boolean async = random.nextBoolean();
         boolean recompute = random.nextInt(4) != 0;
         int decodeBlocks = 18 + random.nextInt(14);
-        String tag = String.format(Locale.ROOT, "round %d (%s, %s, %d worker(s), %s, %s, %d decode blocks)", round,
+        String tag = String.format(
+                Locale.ROOT,
+                "round %d (%s, %s, %d worker(s), %s, %s, %d decode blocks)",
+                round,
                 composition.name() + (decodeComposition == composition ? "" : " -> " + decodeComposition.name()),
-                transport, workers, async ? "async" : "sync", recompute ? "recompute" : "fail", decodeBlocks);
+                transport,
+                workers,
+                async ? "async" : "sync",
+                recompute ? "recompute" : "fail",
+                decodeBlocks);
 
         List<Req> reqs = stream(random, round);
         requests += reqs.size();
@@ -276,8 +356,19 @@ final class DisaggSoak {
         boolean dead = false;
         var clock = new MutableClock();
         var f = settings.faults();
-        Map<String, Object> faultMap = Map.of("drop", f.drop(), "truncate", f.truncate(), "delay", f.delay(),
-                "delay_ms", (long) f.delayMillis(), "kill", f.kill(), "seed", random.nextLong());
+        Map<String, Object> faultMap = Map.of(
+                "drop",
+                f.drop(),
+                "truncate",
+                f.truncate(),
+                "delay",
+                f.delay(),
+                "delay_ms",
+                (long) f.delayMillis(),
+                "kill",
+                f.kill(),
+                "seed",
+                random.nextLong());
         KitEngine prefill = null;
         KitEngine decode = null;
         Map<String, KitEngine.Finished> prefillDone = new LinkedHashMap<>();
@@ -287,16 +378,39 @@ final class DisaggSoak {
         ArrayDeque<Req> toForward = new ArrayDeque<>();
         boolean crashed = false;
         try {
-            prefill = composition.engine(Disagg.config("producer", "transport",
-                    transport, "lease_timeout", LEASE.toSeconds() + "s", "faults", faultMap),
-                    KitEngine.Options.defaults("prefill").withWorkers(workers).withAsyncScheduling(async)
-                            .withGpuBlocks(PREFILL_BLOCKS).withClock(clock).withEosRate(EOS_RATE));
+            prefill = composition.engine(
+                    Disagg.config(
+                            "producer",
+                            "transport",
+                            transport,
+                            "lease_timeout",
+                            LEASE.toSeconds() + "s",
+                            "faults",
+                            faultMap),
+                    KitEngine.Options.defaults("prefill")
+                            .withWorkers(workers)
+                            .withAsyncScheduling(async)
+                            .withGpuBlocks(PREFILL_BLOCKS)
+                            .withClock(clock)
+                            .withEosRate(EOS_RATE));
             // Short timeouts: a dropped frame costs the reader one io_timeout of wall time.
-            decode = decodeComposition.engine(Disagg.config("consumer", "transport",
-                    transport, "io_timeout", "250ms", "connect_timeout", "250ms", "chunk_blocks",
-                    (long) (1 + random.nextInt(4))),
-                    KitEngine.Options.defaults("decode").withWorkers(workers).withAsyncScheduling(async)
-                            .withGpuBlocks(decodeBlocks).withRecomputeOnLoadFailure(recompute).withEosRate(EOS_RATE)
+            decode = decodeComposition.engine(
+                    Disagg.config(
+                            "consumer",
+                            "transport",
+                            transport,
+                            "io_timeout",
+                            "250ms",
+                            "connect_timeout",
+                            "250ms",
+                            "chunk_blocks",
+                            (long) (1 + random.nextInt(4))),
+                    KitEngine.Options.defaults("decode")
+                            .withWorkers(workers)
+                            .withAsyncScheduling(async)
+                            .withGpuBlocks(decodeBlocks)
+                            .withRecomputeOnLoadFailure(recompute)
+                            .withEosRate(EOS_RATE)
                             // Failed loads reported a step late: nothing computed from them may get out.
                             .withLateLoadErrorReports(round % 2 == 0));
             long deadline = System.nanoTime() + MAX_ROUND_TIME.toNanos();
@@ -314,15 +428,19 @@ final class DisaggSoak {
                 }
                 for (Req r : reqs) {
                     if (r.submitAt == step && !dead) {
-                        prefill.addRequest(r.id, r.prompt, 1, TransferParams.empty()
-                                .with(RemoteParams.DO_REMOTE_DECODE, true));
+                        prefill.addRequest(
+                                r.id, r.prompt, 1, TransferParams.empty().with(RemoteParams.DO_REMOTE_DECODE, true));
                     }
-                    if (r.abortPrefillAfter >= 0 && r.submitAt + r.abortPrefillAfter == step
-                            && !prefillDone.containsKey(r.id) && !dead) {
+                    if (r.abortPrefillAfter >= 0
+                            && r.submitAt + r.abortPrefillAfter == step
+                            && !prefillDone.containsKey(r.id)
+                            && !dead) {
                         r.abortedOnPrefill = true;
                         prefill.abort(r.id);
                     }
-                    if (r.abortDecodeAfter >= 0 && r.forwardedAt >= 0 && r.forwardedAt + r.abortDecodeAfter == step
+                    if (r.abortDecodeAfter >= 0
+                            && r.forwardedAt >= 0
+                            && r.forwardedAt + r.abortDecodeAfter == step
                             && !decodeDone.containsKey(r.id)) {
                         r.abortedOnDecode = true;
                         decode.abort(r.id);
@@ -362,7 +480,11 @@ final class DisaggSoak {
                 }
                 int now = step;
                 boolean streamOver = step > 0 && reqs.stream().allMatch(r -> r.submitAt < now) && toForward.isEmpty();
-                if (streamOver && !dead && !decode.hasWork() && prefill.hasWork() && !finalJump
+                if (streamOver
+                        && !dead
+                        && !decode.hasWork()
+                        && prefill.hasWork()
+                        && !finalJump
                         && reqs.stream().allMatch(r -> prefillDone.containsKey(r.id))) {
                     // Only transfers nobody will read are left (lost forwards, notifications the
                     // faults swallowed): their leases free them.
@@ -418,7 +540,10 @@ final class DisaggSoak {
     private void harvestProducer(Composition composition, KitEngine prefill) {
         for (var e : composition.nixlStats(prefill).entrySet()) {
             if (e.getKey().startsWith("faults_injected_")) {
-                faults.merge(e.getKey().substring("faults_injected_".length()), e.getValue().longValue(), Long::sum);
+                faults.merge(
+                        e.getKey().substring("faults_injected_".length()),
+                        e.getValue().longValue(),
+                        Long::sum);
             }
         }
         leasesExpired += composition.stat(prefill, "leases_expired");
@@ -436,9 +561,13 @@ final class DisaggSoak {
     }
 
     /** Checks every request's outcome against the single-engine outputs. */
-    private void check(String tag, List<Req> reqs, Map<String, int[]> expected,
-                       Map<String, KitEngine.Finished> prefillDone, Map<String, KitEngine.Finished> decodeDone,
-                       boolean producerDied) {
+    private void check(
+            String tag,
+            List<Req> reqs,
+            Map<String, int[]> expected,
+            Map<String, KitEngine.Finished> prefillDone,
+            Map<String, KitEngine.Finished> decodeDone,
+            boolean producerDied) {
         for (Req r : reqs) {
             int[] want = expected.get(r.id);
             KitEngine.Finished pf = prefillDone.get(r.id);
@@ -450,7 +579,8 @@ final class DisaggSoak {
                 problem(tag + ": " + r.id + " never finished on the prefill engine");
                 continue;
             }
-            boolean prefillOk = pf.status().equals("FINISHED_LENGTH_CAPPED") || pf.status().equals("FINISHED_STOPPED");
+            boolean prefillOk =
+                    pf.status().equals("FINISHED_LENGTH_CAPPED") || pf.status().equals("FINISHED_STOPPED");
             if (!isPrefix(pf.outputTokens(), want)) {
                 problem(tag + ": " + r.id + "'s prefill output " + Arrays.toString(pf.outputTokens())
                         + " is not a prefix of " + Arrays.toString(want));
@@ -461,8 +591,8 @@ final class DisaggSoak {
                 } else if (pf.status().equals("FINISHED_ERROR") && !pf.reason().isEmpty()) {
                     failed++;
                 } else {
-                    problem(tag + ": " + r.id + " ended on the prefill engine as " + pf.status() + " ("
-                            + pf.reason() + ")");
+                    problem(tag + ": " + r.id + " ended on the prefill engine as " + pf.status() + " (" + pf.reason()
+                            + ")");
                 }
                 continue;
             }
@@ -522,8 +652,14 @@ final class DisaggSoak {
             int[] suffix = Disagg.prompt(random, 1 + random.nextInt(22));
             int[] prompt = Arrays.copyOf(prefix, prefix.length + suffix.length);
             System.arraycopy(suffix, 0, prompt, prefix.length, suffix.length);
-            out.add(new Req("s" + round + "-" + i, prompt, 1 + random.nextInt(12), random.nextInt(60),
-                    random.nextInt(12) == 0 ? random.nextInt(6) : -1, random.nextInt(16) == 0, random.nextInt(4),
+            out.add(new Req(
+                    "s" + round + "-" + i,
+                    prompt,
+                    1 + random.nextInt(12),
+                    random.nextInt(60),
+                    random.nextInt(12) == 0 ? random.nextInt(6) : -1,
+                    random.nextInt(16) == 0,
+                    random.nextInt(4),
                     random.nextInt(10) == 0 ? random.nextInt(12) : -1));
         }
         return out;
@@ -531,8 +667,12 @@ final class DisaggSoak {
 
     /** The outputs of the round's requests through one engine without a connector. */
     private static Map<String, int[]> baseline(List<Req> reqs) throws InterruptedException {
-        try (KitEngine single = KitEngine.create(Optional.empty(), Map.of(),
-                KitEngine.Options.defaults("single").withGpuBlocks(PREFILL_BLOCKS).withEosRate(EOS_RATE))) {
+        try (KitEngine single = KitEngine.create(
+                Optional.empty(),
+                Map.of(),
+                KitEngine.Options.defaults("single")
+                        .withGpuBlocks(PREFILL_BLOCKS)
+                        .withEosRate(EOS_RATE))) {
             Map<String, int[]> out = new HashMap<>();
             for (Req r : reqs) {
                 single.addRequest(r.id, r.prompt, r.maxTokens, TransferParams.empty());

@@ -49,8 +49,11 @@ class DisaggSoakTest {
         for (String part : text.split(",")) {
             String[] kv = part.split("=", 2);
             String key = kv[0].strip();
-            m.put(key, key.equals("delay_ms") || key.equals("seed") ? (Object) Long.parseLong(kv[1].strip())
-                    : (Object) Double.parseDouble(kv[1].strip()));
+            m.put(
+                    key,
+                    key.equals("delay_ms") || key.equals("seed")
+                            ? (Object) Long.parseLong(kv[1].strip())
+                            : (Object) Double.parseDouble(kv[1].strip()));
         }
         return TransportFaults.parse(ConnectorConfigs.of("faults", m));
     }
@@ -60,17 +63,23 @@ class DisaggSoakTest {
         // Rates such that every kind of fault happens in 16 rounds (about 10 drops, truncations
         // and kills each), while a dropped frame's 250 ms timeout keeps the run short.
         String defaultFaults = "drop=0.01,truncate=0.01,delay=0.05,delay_ms=3,kill=0.01";
-        var settings = new DisaggSoak.Settings(Long.getLong("kvconnect.disaggSoak.seed", 7),
+        var settings = new DisaggSoak.Settings(
+                Long.getLong("kvconnect.disaggSoak.seed", 7),
                 Integer.getInteger("kvconnect.disaggSoak.rounds", 16),
-                duration(System.getProperty("kvconnect.disaggSoak.duration")), 10,
-                faults(System.getProperty("kvconnect.disaggSoak.faults", defaultFaults)), 2, transports(), 5);
+                duration(System.getProperty("kvconnect.disaggSoak.duration")),
+                10,
+                faults(System.getProperty("kvconnect.disaggSoak.faults", defaultFaults)),
+                2,
+                transports(),
+                5);
         DisaggSoak.Report report = DisaggSoak.run(settings);
         System.out.println(report.render());
         report.assertPassed();
         // The soak soaked: faults of every kind were injected and requests got through them.
         for (String kind : List.of("drop", "truncate", "delay", "kill", "clock_jump", "producer_death")) {
-            assertTrue(report.faultsInjected().getOrDefault(kind, 0L) > 0, "no " + kind + " fault was injected:\n"
-                    + report.render());
+            assertTrue(
+                    report.faultsInjected().getOrDefault(kind, 0L) > 0,
+                    "no " + kind + " fault was injected:\n" + report.render());
         }
         assertTrue(report.finishedOk() > 0, report.render());
     }

@@ -31,10 +31,16 @@ class MultiDisaggLifecycleTest {
     }
 
     @ParameterizedTest(name = "nixl-like first: {0}, {1}, workers={2}, async={3}")
-    @CsvSource({"true,tcp,1,false", "true,tcp,2,true", "false,tcp,1,true", "false,tcp,2,false", "true,ucx,2,false",
-            "false,ucx,1,true"})
-    void bothOrdersTransferEveryPromptAndDecodeLikeOneEngine(boolean nixlFirst, String transport, int workers,
-                                                             boolean async) throws Exception {
+    @CsvSource({
+        "true,tcp,1,false",
+        "true,tcp,2,true",
+        "false,tcp,1,true",
+        "false,tcp,2,false",
+        "true,ucx,2,false",
+        "false,ucx,1,true"
+    })
+    void bothOrdersTransferEveryPromptAndDecodeLikeOneEngine(
+            boolean nixlFirst, String transport, int workers, boolean async) throws Exception {
         Disagg.assumeAvailable(transport);
         Composition c = composition(nixlFirst);
         var random = new SplittableRandom(11);
@@ -154,7 +160,8 @@ class MultiDisaggLifecycleTest {
         Composition c = composition(nixlFirst);
         var clock = new MutableClock();
         var random = new SplittableRandom(15);
-        var p = c.engine(Disagg.config("producer", "lease_timeout", "1s"),
+        var p = c.engine(
+                Disagg.config("producer", "lease_timeout", "1s"),
                 KitEngine.Options.defaults("prefill").withClock(clock));
         var dec = c.engine(Disagg.config("consumer"), KitEngine.Options.defaults("decode"));
         try (Disagg d = new Disagg(p, dec, c)) {
@@ -196,14 +203,28 @@ class MultiDisaggLifecycleTest {
         // {"0:multi": {"0:nixl-like": {...}}} and each level shows its child its own part.
         var providers = List.of(Disagg.PROVIDER, new io.kvconnect.offload.OffloadConnectorProvider());
         var multi = new io.kvconnect.multi.MultiConnectorProvider();
-        java.util.function.Function<Map<String, Object>, Map<String, Object>> nest = nixl -> Map.of("connectors",
-                List.of(Map.of("name", "multi", "config", Map.of("connectors", List.of(
-                                Map.of("name", "nixl-like", "config", nixl),
-                                Map.of("name", "offload", "config", Map.of("capacity", "16KiB"))))),
+        java.util.function.Function<Map<String, Object>, Map<String, Object>> nest = nixl -> Map.of(
+                "connectors",
+                List.of(
+                        Map.of(
+                                "name",
+                                "multi",
+                                "config",
+                                Map.of(
+                                        "connectors",
+                                        List.of(
+                                                Map.of("name", "nixl-like", "config", nixl),
+                                                Map.of("name", "offload", "config", Map.of("capacity", "16KiB"))))),
                         Map.of("name", "offload", "config", Map.of("capacity", "1MiB", "load", "sync"))));
-        var p = KitEngine.create(java.util.Optional.of(multi), providers, nest.apply(Disagg.config("producer")),
+        var p = KitEngine.create(
+                java.util.Optional.of(multi),
+                providers,
+                nest.apply(Disagg.config("producer")),
                 KitEngine.Options.defaults("prefill").withWorkers(2));
-        var dec = KitEngine.create(java.util.Optional.of(multi), providers, nest.apply(Disagg.config("consumer")),
+        var dec = KitEngine.create(
+                java.util.Optional.of(multi),
+                providers,
+                nest.apply(Disagg.config("consumer")),
                 KitEngine.Options.defaults("decode").withWorkers(2));
         var random = new SplittableRandom(17);
         try (Disagg d = new Disagg(p, dec)) {
@@ -213,17 +234,20 @@ class MultiDisaggLifecycleTest {
             }
             for (int i = 0; i < 4; i++) {
                 d.untilPrefilled("r" + i);
-                Map<String, Object> outer = d.prefillDone.get("r" + i).transferParams().asMap();
+                Map<String, Object> outer =
+                        d.prefillDone.get("r" + i).transferParams().asMap();
                 assertEquals(Set.of("0:multi"), outer.keySet(), outer.toString());
                 Map<String, ?> inner = castMap(outer.get("0:multi"));
                 assertEquals(Set.of("0:nixl-like"), inner.keySet(), inner.toString());
-                assertTrue(RemoteParams.from(TransferParams.of(castMap(inner.get("0:nixl-like")))).isPresent());
+                assertTrue(RemoteParams.from(TransferParams.of(castMap(inner.get("0:nixl-like"))))
+                        .isPresent());
                 d.forward("r" + i);
             }
             d.drain();
             d.assertSameOutputs(List.of());
             String nixl = "0:multi.0:nixl-like.";
-            assertEquals(4L, d.prefill.connectorStats().get(nixl + "sends_finished").longValue());
+            assertEquals(
+                    4L, d.prefill.connectorStats().get(nixl + "sends_finished").longValue());
             assertEquals(8L, d.decode.connectorStats().get(nixl + "loads_ok").longValue()); // 4 loads x 2 workers
             d.assertClean();
         }

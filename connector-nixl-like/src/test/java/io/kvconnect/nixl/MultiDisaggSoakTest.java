@@ -33,17 +33,23 @@ class MultiDisaggSoakTest {
     @Test
     void bothOrdersOfNixlLikeAndOffloadSurviveFaultsAbortsClockJumpsAndDeadProducers() {
         String defaultFaults = "drop=0.01,truncate=0.01,delay=0.05,delay_ms=3,kill=0.01";
-        var settings = new DisaggSoak.Settings(Long.getLong("kvconnect.multiDisaggSoak.seed", 11),
+        var settings = new DisaggSoak.Settings(
+                Long.getLong("kvconnect.multiDisaggSoak.seed", 11),
                 Integer.getInteger("kvconnect.multiDisaggSoak.rounds", 16),
-                DisaggSoakTest.duration(System.getProperty("kvconnect.multiDisaggSoak.duration")), 10,
-                DisaggSoakTest.faults(System.getProperty("kvconnect.multiDisaggSoak.faults", defaultFaults)), 2,
-                DisaggSoakTest.transports(), 5, COMPOSITIONS);
+                DisaggSoakTest.duration(System.getProperty("kvconnect.multiDisaggSoak.duration")),
+                10,
+                DisaggSoakTest.faults(System.getProperty("kvconnect.multiDisaggSoak.faults", defaultFaults)),
+                2,
+                DisaggSoakTest.transports(),
+                5,
+                COMPOSITIONS);
         DisaggSoak.Report report = DisaggSoak.run(settings);
         System.out.println(report.render());
         report.assertPassed();
         for (String kind : List.of("drop", "truncate", "kill", "clock_jump", "producer_death")) {
-            assertTrue(report.faultsInjected().getOrDefault(kind, 0L) > 0, "no " + kind + " fault was injected:\n"
-                    + report.render());
+            assertTrue(
+                    report.faultsInjected().getOrDefault(kind, 0L) > 0,
+                    "no " + kind + " fault was injected:\n" + report.render());
         }
         assertTrue(report.finishedOk() > 0, report.render());
         // The host tiers took part: blocks were stored, and lookups hit them.

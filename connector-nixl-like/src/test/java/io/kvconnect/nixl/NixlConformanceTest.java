@@ -13,6 +13,8 @@ class NixlConformanceTest {
     void passesTheConformanceKit() {
         // Alone in one engine it moves no KV: a pass-through for the kit.
         ConnectorConformance.of(new NixlConnectorProvider(), Map.of("role", "both", "secret", "conformance-secret"))
-                .passThrough().run().assertPassed();
+                .passThrough()
+                .run()
+                .assertPassed();
     }
 }

@@ -14,8 +14,16 @@ class PeersTest {
         for (String host : List.of("127.0.0.1", "::1", "0:0:0:0:0:0:0:1", "[::1]", "localhost", "LOCALHOST")) {
             assertTrue(Peers.LOOPBACK.allows(host), host);
         }
-        for (String host : List.of("127.0.0.2", "10.0.0.1", "0.0.0.0", "::", "example.com", "localhost.", "",
-                "127.0.0.1:80", "127.0.0.1\nx")) {
+        for (String host : List.of(
+                "127.0.0.2",
+                "10.0.0.1",
+                "0.0.0.0",
+                "::",
+                "example.com",
+                "localhost.",
+                "",
+                "127.0.0.1:80",
+                "127.0.0.1\nx")) {
             assertFalse(Peers.LOOPBACK.allows(host), host);
         }
     }

@@ -72,8 +72,9 @@ final class ArcPolicy implements EvictionPolicy {
         return victim;
     }
 
-    private BlockHash take(LinkedHashSet<BlockHash> list, LinkedHashSet<BlockHash> ghost, Predicate<BlockHash> eligible) {
-        for (Iterator<BlockHash> it = list.iterator(); it.hasNext();) {
+    private BlockHash take(
+            LinkedHashSet<BlockHash> list, LinkedHashSet<BlockHash> ghost, Predicate<BlockHash> eligible) {
+        for (Iterator<BlockHash> it = list.iterator(); it.hasNext(); ) {
             BlockHash key = it.next();
             if (eligible.test(key)) {
                 it.remove();

@@ -166,8 +166,8 @@ final class HostTier {
      */
     void clear() {
         if (busy()) {
-            throw new IllegalStateException("cannot clear the tier: " + writing + " store(s) in flight, " + pinned
-                    + " key(s) pinned");
+            throw new IllegalStateException(
+                    "cannot clear the tier: " + writing + " store(s) in flight, " + pinned + " key(s) pinned");
         }
         entries.clear();
         policy.clear();

@@ -29,7 +29,8 @@ record JobReports(Map<Long, Long> ok, Map<Long, Long> failed) implements WorkerM
     @Override
     public WorkerMetadata aggregate(WorkerMetadata other) {
         if (!(other instanceof JobReports o)) {
-            throw new IllegalArgumentException("cannot aggregate offload job reports with " + other.getClass().getName());
+            throw new IllegalArgumentException("cannot aggregate offload job reports with "
+                    + other.getClass().getName());
         }
         Map<Long, Long> okSum = new HashMap<>(ok);
         o.ok.forEach((k, v) -> okSum.merge(k, v, (a, b) -> a | b));

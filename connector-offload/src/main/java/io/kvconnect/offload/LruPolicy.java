@@ -30,7 +30,7 @@ final class LruPolicy implements EvictionPolicy {
 
     @Override
     public BlockHash evict(Predicate<BlockHash> eligible) {
-        for (Iterator<BlockHash> it = order.iterator(); it.hasNext();) {
+        for (Iterator<BlockHash> it = order.iterator(); it.hasNext(); ) {
             BlockHash key = it.next();
             if (eligible.test(key)) {
                 it.remove();

@@ -36,7 +36,8 @@ record OffloadConfig(long capacityBytes, int blockMultiple, Eviction eviction, i
     static OffloadConfig parse(ConnectorConfig config) {
         config.requireOnlyKeys("capacity", "block_multiple", "eviction", "store_threshold", "load");
         if (!config.has("capacity")) {
-            throw new ConfigException(config.fieldPath("capacity"),
+            throw new ConfigException(
+                    config.fieldPath("capacity"),
                     "is required: the host memory of the tier, total across all workers, a byte size such as "
                             + "512MiB or 8GiB");
         }
@@ -51,7 +52,10 @@ record OffloadConfig(long capacityBytes, int blockMultiple, Eviction eviction, i
     /** Bytes of one engine block summed over all workers. */
     static long bytesPerBlockAllWorkers(EngineInfo engine) {
         int tp = engine.tensorParallelSize();
-        return (long) tp * engine.blockSize() * engine.model().numLayers() * engine.model().bytesPerTokenPerLayer(tp);
+        return (long) tp
+                * engine.blockSize()
+                * engine.model().numLayers()
+                * engine.model().bytesPerTokenPerLayer(tp);
     }
 
     /**
@@ -64,19 +68,25 @@ record OffloadConfig(long capacityBytes, int blockMultiple, Eviction eviction, i
      */
     int slots(ConnectorConfig config, EngineInfo engine) {
         if (engine.tensorParallelSize() > MAX_WORKERS) {
-            throw new ConfigException(config.path(), "the offload connector supports at most " + MAX_WORKERS
-                    + " workers, the engine has " + engine.tensorParallelSize());
+            throw new ConfigException(
+                    config.path(),
+                    "the offload connector supports at most " + MAX_WORKERS + " workers, the engine has "
+                            + engine.tensorParallelSize());
         }
         long perBlock = bytesPerBlockAllWorkers(engine) * blockMultiple;
         long slots = capacityBytes / perBlock;
         if (slots < 1) {
-            throw new ConfigException(config.fieldPath("capacity"), capacityBytes + " bytes hold no offloaded block: "
-                    + "one takes " + perBlock + " bytes across all workers (" + blockMultiple
-                    + " engine block(s)); allowed: at least " + perBlock + " bytes");
+            throw new ConfigException(
+                    config.fieldPath("capacity"),
+                    capacityBytes + " bytes hold no offloaded block: "
+                            + "one takes " + perBlock + " bytes across all workers (" + blockMultiple
+                            + " engine block(s)); allowed: at least " + perBlock + " bytes");
         }
         if (slots * blockMultiple > Integer.MAX_VALUE - 8) {
-            throw new ConfigException(config.fieldPath("capacity"), capacityBytes + " bytes are "
-                    + slots * blockMultiple + " engine blocks per worker; allowed: at most " + (Integer.MAX_VALUE - 8));
+            throw new ConfigException(
+                    config.fieldPath("capacity"),
+                    capacityBytes + " bytes are " + slots * blockMultiple
+                            + " engine blocks per worker; allowed: at most " + (Integer.MAX_VALUE - 8));
         }
         return (int) slots;
     }

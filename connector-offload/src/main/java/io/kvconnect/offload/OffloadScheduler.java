@@ -56,9 +56,11 @@ final class OffloadScheduler implements SchedulerConnector {
     private final int blockSize;
     /** Engine blocks per offloaded block ({@code block_multiple}). */
     private final int multiple;
+
     private final long allRanks;
     /** Bytes of one engine block across all workers. */
     private final long bytesPerBlock;
+
     private final HostTier tier;
     private final LookupCounter lookups = new LookupCounter(MAX_TRACKED_LOOKUPS);
     private GPUBlockPoolView pool;
@@ -78,6 +80,7 @@ final class OffloadScheduler implements SchedulerConnector {
         int nextStore;
         /** Blocks [loadFrom, loadTo) were loaded from the tier: never stored from this request. */
         int loadFrom;
+
         int loadTo;
         /**
          * Keys pinned by the last match, one per offloaded block from the one holding the first
@@ -86,9 +89,11 @@ final class OffloadScheduler implements SchedulerConnector {
         List<BlockHash> matchPins = List.of();
         /** External tokens the last match offered. */
         int matchTokens;
+
         boolean lookupsCounted;
         /** Set when a load of this request failed: nothing more is stored from it. */
         boolean storesDisabled;
+
         int jobsInFlight;
     }
 
@@ -104,12 +109,19 @@ final class OffloadScheduler implements SchedulerConnector {
         final List<BlockHash> parents;
         /** For stores: the touched GPU blocks. */
         final int[] gpuBlocks;
+
         long okRanks;
         long failedRanks;
         boolean poisoned;
 
-        Job(long id, boolean store, String requestId, List<BlockHash> keys, int engineBlocks, List<BlockHash> parents,
-            int[] gpuBlocks) {
+        Job(
+                long id,
+                boolean store,
+                String requestId,
+                List<BlockHash> keys,
+                int engineBlocks,
+                List<BlockHash> parents,
+                int[] gpuBlocks) {
             this.id = id;
             this.store = store;
             this.requestId = requestId;
@@ -135,8 +147,8 @@ final class OffloadScheduler implements SchedulerConnector {
     @Override
     public void bindSchedulerState(SchedulerState state) {
         if (state.blockSize() != blockSize) {
-            throw new IllegalStateException("scheduler block size " + state.blockSize() + " differs from the engine's "
-                    + blockSize);
+            throw new IllegalStateException(
+                    "scheduler block size " + state.blockSize() + " differs from the engine's " + blockSize);
         }
         this.pool = state.gpuBlockPool();
     }
@@ -207,9 +219,10 @@ final class OffloadScheduler implements SchedulerConnector {
             if (!async) {
                 throw new IllegalStateException(why);
             }
-            int[] gpu = Arrays.copyOfRange(blocks.toArray(0), Math.min(first, blocks.size()),
-                    Math.min(first + n, blocks.size()));
-            pendingLoads.add(new OffloadMetadata.LoadJob(id, request.requestId(), true, new int[gpu.length], gpu, true));
+            int[] gpu = Arrays.copyOfRange(
+                    blocks.toArray(0), Math.min(first, blocks.size()), Math.min(first + n, blocks.size()));
+            pendingLoads.add(
+                    new OffloadMetadata.LoadJob(id, request.requestId(), true, new int[gpu.length], gpu, true));
             jobs.put(id, new Job(id, false, request.requestId(), List.of(), 0, List.of(), new int[0]));
             q.jobsInFlight++;
             q.storesDisabled = true;
@@ -419,8 +432,8 @@ final class OffloadScheduler implements SchedulerConnector {
             }
             BlockHash parent = job.parents.get(i);
             if (!run.isEmpty() && !run.getLast().equals(parent)) {
-                events.add(new KvEvent.BlockStored(run, Optional.ofNullable(runParent), blockSize * multiple, 0,
-                        StorageMedium.CPU));
+                events.add(new KvEvent.BlockStored(
+                        run, Optional.ofNullable(runParent), blockSize * multiple, 0, StorageMedium.CPU));
                 run = new ArrayList<>();
             }
             if (run.isEmpty()) {
@@ -429,8 +442,8 @@ final class OffloadScheduler implements SchedulerConnector {
             run.add(key);
         }
         if (!run.isEmpty()) {
-            events.add(new KvEvent.BlockStored(run, Optional.ofNullable(runParent), blockSize * multiple, 0,
-                    StorageMedium.CPU));
+            events.add(new KvEvent.BlockStored(
+                    run, Optional.ofNullable(runParent), blockSize * multiple, 0, StorageMedium.CPU));
         }
         if (ok) {
             count("stored_blocks", job.engineBlocks);
@@ -451,8 +464,8 @@ final class OffloadScheduler implements SchedulerConnector {
         releaseMatchPins(q);
         // The last blocks: KV-confirmed, hash known, not planned yet (their hash was unknown when
         // they were computed). Touched now, before the engine frees the request's blocks.
-        int limit = Math.min(request.numComputedTokens() / blockSize,
-                Math.min(request.numBlockHashes(), request.numBlocks()));
+        int limit = Math.min(
+                request.numComputedTokens() / blockSize, Math.min(request.numBlockHashes(), request.numBlocks()));
         planStores(q, request, limit, pendingStores);
         return FinishResult.freeNow();
     }

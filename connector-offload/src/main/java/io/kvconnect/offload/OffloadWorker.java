@@ -43,8 +43,7 @@ final class OffloadWorker implements WorkerConnector {
     private OffloadMetadata bound = OffloadMetadata.EMPTY;
     private final Set<Long> startedStores = new HashSet<>();
 
-    private record Copy(long job, String requestId, CopyTicket ticket, int[] gpuBlocks, int blocks) {
-    }
+    private record Copy(long job, String requestId, CopyTicket ticket, int[] gpuBlocks, int blocks) {}
 
     private final Map<Long, Copy> stores = new LinkedHashMap<>();
     private final Map<Long, Copy> asyncLoads = new LinkedHashMap<>();
@@ -133,7 +132,7 @@ final class OffloadWorker implements WorkerConnector {
     public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
         awaitSyncLoads();
         startStores();
-        for (Iterator<Copy> it = stores.values().iterator(); it.hasNext();) {
+        for (Iterator<Copy> it = stores.values().iterator(); it.hasNext(); ) {
             Copy c = it.next();
             if (c.ticket().isDone()) {
                 it.remove();
@@ -148,7 +147,7 @@ final class OffloadWorker implements WorkerConnector {
                 }
             }
         }
-        for (Iterator<Copy> it = asyncLoads.values().iterator(); it.hasNext();) {
+        for (Iterator<Copy> it = asyncLoads.values().iterator(); it.hasNext(); ) {
             Copy c = it.next();
             if (c.ticket().isDone()) {
                 it.remove();
@@ -164,8 +163,8 @@ final class OffloadWorker implements WorkerConnector {
                 .addFinishedReceiving(received)
                 .addInvalidBlockIds(loadErrors)
                 .stats(stepStats)
-                .workerMetadata(finishedJobs.isEmpty() ? Optional.empty()
-                        : Optional.of(JobReports.of(rank, finishedJobs)))
+                .workerMetadata(
+                        finishedJobs.isEmpty() ? Optional.empty() : Optional.of(JobReports.of(rank, finishedJobs)))
                 .build();
         received.clear();
         loadErrors.clear();

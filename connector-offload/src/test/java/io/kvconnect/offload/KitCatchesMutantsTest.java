@@ -15,7 +15,9 @@ class KitCatchesMutantsTest {
         ConformanceResult result = ConnectorConformance.of(new WithoutGpuHoldProvider(), Map.of("capacity", "4MiB"))
                 .run();
         assertFalse(result.passed(), result.summary());
-        assertTrue(result.scenarios().stream().anyMatch(s -> !s.passed() && s.name().startsWith("stores stalled")),
+        assertTrue(
+                result.scenarios().stream()
+                        .anyMatch(s -> !s.passed() && s.name().startsWith("stores stalled")),
                 result.summary());
         // The engine refuses a store of a block freed before it ran, so the mutant's missing hold shows as
         // refused copies rather than as wrong KV served later.

@@ -34,8 +34,8 @@ class OffloadConfigTest {
         assertEquals(4096, OffloadConfig.bytesPerBlockAllWorkers(one));
         assertEquals(256, c.slots(cfg(Map.of()), one));
         assertEquals(256, c.slots(cfg(Map.of()), two), "capacity is the total across workers");
-        OffloadConfig all = OffloadConfig.parse(cfg(Map.of("capacity", 8192L, "eviction", "ARC", "load", "sync",
-                "store_threshold", 2L, "block_multiple", 1L)));
+        OffloadConfig all = OffloadConfig.parse(cfg(Map.of(
+                "capacity", 8192L, "eviction", "ARC", "load", "sync", "store_threshold", 2L, "block_multiple", 1L)));
         assertEquals(OffloadConfig.Eviction.ARC, all.eviction());
         assertEquals(OffloadConfig.LoadMode.SYNC, all.load());
         assertEquals(2, all.storeThreshold());
@@ -46,20 +46,26 @@ class OffloadConfigTest {
         assertError(Map.of(), "config.connector.config.capacity", "is required");
         assertError(Map.of("capacity", "1MiB", "capcity", "1"), "config.connector.config.capcity", "allowed keys");
         assertError(Map.of("capacity", "lots"), "config.connector.config.capacity", "byte size");
-        assertError(Map.of("capacity", "1MiB", "block_multiple", 0L), "config.connector.config.block_multiple",
+        assertError(
+                Map.of("capacity", "1MiB", "block_multiple", 0L),
+                "config.connector.config.block_multiple",
                 "[1, 1024]");
-        assertError(Map.of("capacity", "1MiB", "block_multiple", 1025L), "config.connector.config.block_multiple",
+        assertError(
+                Map.of("capacity", "1MiB", "block_multiple", 1025L),
+                "config.connector.config.block_multiple",
                 "[1, 1024]");
         assertError(Map.of("capacity", "1MiB", "eviction", "fifo"), "config.connector.config.eviction", "lru, arc");
         assertError(Map.of("capacity", "1MiB", "load", "lazy"), "config.connector.config.load", "async, sync");
-        assertError(Map.of("capacity", "1MiB", "store_threshold", -1L), "config.connector.config.store_threshold", "[0,");
+        assertError(
+                Map.of("capacity", "1MiB", "store_threshold", -1L), "config.connector.config.store_threshold", "[0,");
         OffloadConfig small = OffloadConfig.parse(cfg(Map.of("capacity", "4000")));
-        ConfigException e = assertThrows(ConfigException.class,
-                () -> small.slots(cfg(Map.of()), new EngineInfo("e", TINY, 16, 100, 1, false)));
+        ConfigException e = assertThrows(
+                ConfigException.class, () -> small.slots(cfg(Map.of()), new EngineInfo("e", TINY, 16, 100, 1, false)));
         assertEquals("config.connector.config.capacity", e.path());
         assertTrue(e.getMessage().contains("at least 4096"), e.getMessage());
         OffloadConfig fourBlocks = OffloadConfig.parse(cfg(Map.of("capacity", "16KiB", "block_multiple", 8L)));
-        e = assertThrows(ConfigException.class,
+        e = assertThrows(
+                ConfigException.class,
                 () -> fourBlocks.slots(cfg(Map.of()), new EngineInfo("e", TINY, 16, 100, 1, false)));
         assertTrue(e.getMessage().contains("at least 32768"), e.getMessage());
     }
@@ -68,8 +74,8 @@ class OffloadConfigTest {
     void aBlockMultipleDividesTheCapacityIntoLargerBlocks() {
         OffloadConfig c = OffloadConfig.parse(cfg(Map.of("capacity", "1MiB", "block_multiple", 4L)));
         assertEquals(4, c.blockMultiple());
-        assertEquals(64, c.slots(cfg(Map.of()), new EngineInfo("e", TINY, 16, 100, 2, false)),
-                "1 MiB / (4 x 4096 bytes)");
+        assertEquals(
+                64, c.slots(cfg(Map.of()), new EngineInfo("e", TINY, 16, 100, 2, false)), "1 MiB / (4 x 4096 bytes)");
     }
 
     private static void assertError(Map<String, ?> values, String path, String text) {

@@ -28,8 +28,20 @@ class OffloadConformanceTest {
         "async, arc, 64KiB, 0, 3",
     })
     void passesTheKit(String load, String eviction, String capacity, long threshold, long blockMultiple) {
-        ConnectorConformance.of(new OffloadConnectorProvider(), Map.of("capacity", capacity, "load", load,
-                "eviction", eviction, "store_threshold", threshold, "block_multiple", blockMultiple)).run()
+        ConnectorConformance.of(
+                        new OffloadConnectorProvider(),
+                        Map.of(
+                                "capacity",
+                                capacity,
+                                "load",
+                                load,
+                                "eviction",
+                                eviction,
+                                "store_threshold",
+                                threshold,
+                                "block_multiple",
+                                blockMultiple))
+                .run()
                 .assertPassed();
     }
 }

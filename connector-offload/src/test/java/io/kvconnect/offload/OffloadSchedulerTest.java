@@ -41,12 +41,19 @@ class OffloadSchedulerTest {
 
     /** A waiting request with {@code blocks} full blocks plus one token; block i's hash is (prefix, 0, 0, i). */
     private static FakeRequest request(String id, int prefix, int blocks) {
-        List<BlockHash> hashes = IntStream.range(0, blocks).mapToObj(i -> new BlockHash(prefix, 0, 0, i)).toList();
-        return FakeRequest.builder(id).countingTokens(blocks * BS + 1).blockHashes(hashes).maxTokens(8).build();
+        List<BlockHash> hashes = IntStream.range(0, blocks)
+                .mapToObj(i -> new BlockHash(prefix, 0, 0, i))
+                .toList();
+        return FakeRequest.builder(id)
+                .countingTokens(blocks * BS + 1)
+                .blockHashes(hashes)
+                .maxTokens(8)
+                .build();
     }
 
     /** The engine's pool view: no cap on the connector's references unless a test sets one. */
     private FakeBlockPool pool = new FakeBlockPool(1000, Integer.MAX_VALUE);
+
     private long step;
 
     private OffloadScheduler scheduler(int workers, Map<String, Object> extra) {
@@ -89,8 +96,10 @@ class OffloadSchedulerTest {
     private OffloadMetadata prefill(OffloadScheduler s, FakeRequest r, int firstBlockId) {
         assertTrue(admit(s, r, firstBlockId).stores().isEmpty(), "nothing is confirmed before the prefill ran");
         r.setNumComputedTokens(r.numTokens());
-        return build(s, List.of(new ScheduledRequest(r, ScheduledRequest.Kind.CONTINUING, 1, r.numTokens(),
-                BlockIds.empty())), Set.of());
+        return build(
+                s,
+                List.of(new ScheduledRequest(r, ScheduledRequest.Kind.CONTINUING, 1, r.numTokens(), BlockIds.empty())),
+                Set.of());
     }
 
     /** Schedules the prefill of {@code r} (blocks 10, 11, ...); returns that step's metadata. */
@@ -104,7 +113,9 @@ class OffloadSchedulerTest {
         r.setBlockIds(BlockIds.of(ids)); // allocated: the engine's view shows the blocks from now on
         s.updateStateAfterAlloc(r, r.blockIds(), 0, 0);
         r.setStatus(RequestStatus.RUNNING);
-        return build(s, List.of(new ScheduledRequest(r, ScheduledRequest.Kind.NEW, r.numTokens(), 0, BlockIds.of(ids))),
+        return build(
+                s,
+                List.of(new ScheduledRequest(r, ScheduledRequest.Kind.NEW, r.numTokens(), 0, BlockIds.of(ids))),
                 Set.of());
     }
 
@@ -131,7 +142,8 @@ class OffloadSchedulerTest {
         assertTrue(pool.totalHeld() == 0, "every reference is given back once both ranks reported");
         assertEquals(MatchResult.async(3 * BS), s.getNumNewMatchedTokens(b, 0));
         List<KvEvent> events = s.takeEvents();
-        assertEquals(List.of(new KvEvent.BlockStored(a.blockHashes(), Optional.empty(), BS, 0, StorageMedium.CPU)), events);
+        assertEquals(
+                List.of(new KvEvent.BlockStored(a.blockHashes(), Optional.empty(), BS, 0, StorageMedium.CPU)), events);
     }
 
     @Test
@@ -143,18 +155,35 @@ class OffloadSchedulerTest {
         OffloadMetadata m = prefill(s, a, 10);
 
         assertEquals(1, m.stores().size());
-        assertEquals(List.of(10, 11), java.util.Arrays.stream(m.stores().getFirst().gpuBlocks()).boxed().toList(),
+        assertEquals(
+                List.of(10, 11),
+                java.util.Arrays.stream(m.stores().getFirst().gpuBlocks())
+                        .boxed()
+                        .toList(),
                 "as many blocks as the cap allows; the third waits");
         assertEquals(0, pool.heldReferences(12));
         assertEquals(1, ((CounterStats) s.takeStats().orElseThrow()).get("store_deferred_references"));
-        assertTrue(build(s, List.of(new ScheduledRequest(a, ScheduledRequest.Kind.CONTINUING, 1, a.numTokens(),
-                BlockIds.empty())), Set.of()).stores().isEmpty(), "nothing more while the cap is reached");
+        assertTrue(
+                build(
+                                s,
+                                List.of(new ScheduledRequest(
+                                        a, ScheduledRequest.Kind.CONTINUING, 1, a.numTokens(), BlockIds.empty())),
+                                Set.of())
+                        .stores()
+                        .isEmpty(),
+                "nothing more while the cap is reached");
 
         report(s, 0, all(m, true));
-        OffloadMetadata next = build(s, List.of(new ScheduledRequest(a, ScheduledRequest.Kind.CONTINUING, 1,
-                a.numTokens(), BlockIds.empty())), Set.of());
+        OffloadMetadata next = build(
+                s,
+                List.of(new ScheduledRequest(a, ScheduledRequest.Kind.CONTINUING, 1, a.numTokens(), BlockIds.empty())),
+                Set.of());
 
-        assertEquals(List.of(12), java.util.Arrays.stream(next.stores().getFirst().gpuBlocks()).boxed().toList(),
+        assertEquals(
+                List.of(12),
+                java.util.Arrays.stream(next.stores().getFirst().gpuBlocks())
+                        .boxed()
+                        .toList(),
                 "the deferred block once the first store gave its references back");
         assertEquals(1, pool.heldReferences(12));
     }
@@ -178,7 +207,9 @@ class OffloadSchedulerTest {
         assertEquals(1, m.loads().size());
         OffloadMetadata.LoadJob load = m.loads().getFirst();
         assertTrue(load.async());
-        assertEquals(List.of(21, 22, 23), java.util.Arrays.stream(load.gpuBlocks()).boxed().toList(),
+        assertEquals(
+                List.of(21, 22, 23),
+                java.util.Arrays.stream(load.gpuBlocks()).boxed().toList(),
                 "the blocks after the local hit");
         assertEquals(ResetResult.FAILED, s.resetCache(), "a load is in flight");
         report(s, 0, all(m, true));
@@ -194,8 +225,11 @@ class OffloadSchedulerTest {
             assertEquals(0, s.tier().pins(h));
         }
         assertEquals(ResetResult.RESET, s.resetCache());
-        assertEquals(List.of(new KvEvent.AllBlocksCleared(StorageMedium.CPU)),
-                s.takeEvents().stream().filter(e -> e instanceof KvEvent.AllBlocksCleared).toList());
+        assertEquals(
+                List.of(new KvEvent.AllBlocksCleared(StorageMedium.CPU)),
+                s.takeEvents().stream()
+                        .filter(e -> e instanceof KvEvent.AllBlocksCleared)
+                        .toList());
         assertEquals(MatchResult.none(), s.getNumNewMatchedTokens(request("d", 1, 4), 0));
         CounterStats stats = (CounterStats) s.takeStats().orElseThrow();
         assertEquals(3, stats.get("hit_blocks"));
@@ -227,15 +261,17 @@ class OffloadSchedulerTest {
         BlockIds blocks = BlockIds.of(30, 31, 32, 33, 34);
         b.setBlockIds(blocks);
         s.updateStateAfterAlloc(b, blocks, 0, 2 * BS);
-        OffloadMetadata m = build(s, List.of(new ScheduledRequest(b, ScheduledRequest.Kind.NEW, 2 * BS + 1, 2 * BS,
-                blocks)), Set.of());
+        OffloadMetadata m = build(
+                s, List.of(new ScheduledRequest(b, ScheduledRequest.Kind.NEW, 2 * BS + 1, 2 * BS, blocks)), Set.of());
         assertEquals(1, m.loads().size());
         assertTrue(m.stores().isEmpty(), "blocks 2 and 3 are computed in this step, not confirmed");
         report(s, 0, all(m, false));
         // Even if its blocks were confirmed later, nothing computed over the failed load is stored.
         b.setNumComputedTokens(b.numTokens());
-        OffloadMetadata next = build(s, List.of(new ScheduledRequest(b, ScheduledRequest.Kind.CONTINUING, 1,
-                b.numTokens(), BlockIds.empty())), Set.of());
+        OffloadMetadata next = build(
+                s,
+                List.of(new ScheduledRequest(b, ScheduledRequest.Kind.CONTINUING, 1, b.numTokens(), BlockIds.empty())),
+                Set.of());
         assertTrue(next.stores().isEmpty(), "stores of a request whose load failed");
         assertFalse(s.tier().contains(b.blockHashes().get(2)));
         assertTrue(s.tier().isReady(b.blockHashes().get(0)), "the host copy itself stays");
@@ -262,26 +298,41 @@ class OffloadSchedulerTest {
         OffloadMetadata m = prefill(s, a, 10);
         assertEquals(1, m.stores().size());
         OffloadMetadata.StoreJob store = m.stores().getFirst();
-        assertEquals(List.of(10, 11, 12, 13), java.util.Arrays.stream(store.gpuBlocks()).boxed().toList(),
+        assertEquals(
+                List.of(10, 11, 12, 13),
+                java.util.Arrays.stream(store.gpuBlocks()).boxed().toList(),
                 "two whole offloaded blocks; the fifth engine block waits for its pair");
         int[] slots = store.slots();
         assertEquals(slots[0] + 1, slots[1], "an offloaded block's engine blocks are adjacent host slots");
         assertEquals(slots[2] + 1, slots[3]);
         assertEquals(0, slots[0] % 2);
         report(s, 0, all(m, true));
-        assertEquals(List.of(new KvEvent.BlockStored(List.of(a.blockHashes().get(1), a.blockHashes().get(3)), Optional.empty(),
-                2 * BS, 0, StorageMedium.CPU)), s.takeEvents(), "keyed by each offloaded block's last hash");
+        assertEquals(
+                List.of(new KvEvent.BlockStored(
+                        List.of(a.blockHashes().get(1), a.blockHashes().get(3)),
+                        Optional.empty(),
+                        2 * BS,
+                        0,
+                        StorageMedium.CPU)),
+                s.takeEvents(),
+                "keyed by each offloaded block's last hash");
 
         FakeRequest b = request("b", 1, 5);
-        assertEquals(MatchResult.async(3 * BS), s.getNumNewMatchedTokens(b, BS),
+        assertEquals(
+                MatchResult.async(3 * BS),
+                s.getNumNewMatchedTokens(b, BS),
                 "the GPU holds block 0; blocks 1 to 3 come from the tier");
         assertEquals(1, s.tier().pins(a.blockHashes().get(1)));
         assertEquals(1, s.tier().pins(a.blockHashes().get(3)));
         b.setBlockIds(BlockIds.of(20, 21, 22, 23, 24, 25));
         s.updateStateAfterAlloc(b, b.blockIds(), BS, 3 * BS);
         OffloadMetadata.LoadJob load = build(s, List.of(), Set.of()).loads().getFirst();
-        assertEquals(List.of(21, 22, 23), java.util.Arrays.stream(load.gpuBlocks()).boxed().toList());
-        assertEquals(List.of(slots[1], slots[2], slots[3]), java.util.Arrays.stream(load.slots()).boxed().toList(),
+        assertEquals(
+                List.of(21, 22, 23),
+                java.util.Arrays.stream(load.gpuBlocks()).boxed().toList());
+        assertEquals(
+                List.of(slots[1], slots[2], slots[3]),
+                java.util.Arrays.stream(load.slots()).boxed().toList(),
                 "the second half of the first offloaded block, then all of the second");
         report(s, 0, Map.of(load.id(), true));
         assertEquals(0, s.tier().pins(a.blockHashes().get(1)));
@@ -310,14 +361,22 @@ class OffloadSchedulerTest {
         assertTrue(admit(s, a, 10).stores().isEmpty(), "scheduled, not confirmed: the step may be discarded");
         a.setNumComputedTokens(2 * BS); // the engine confirmed two blocks
         BlockIds none = BlockIds.empty();
-        OffloadMetadata m = build(s, List.of(new ScheduledRequest(a, ScheduledRequest.Kind.CONTINUING, 1, 2 * BS,
-                none)), Set.of());
-        assertEquals(List.of(10, 11), java.util.Arrays.stream(m.stores().getFirst().gpuBlocks()).boxed().toList());
+        OffloadMetadata m =
+                build(s, List.of(new ScheduledRequest(a, ScheduledRequest.Kind.CONTINUING, 1, 2 * BS, none)), Set.of());
+        assertEquals(
+                List.of(10, 11),
+                java.util.Arrays.stream(m.stores().getFirst().gpuBlocks())
+                        .boxed()
+                        .toList());
         a.setNumComputedTokens(a.numTokens());
         a.setStatus(RequestStatus.FINISHED_STOPPED);
         s.requestFinished(a, BlockIds.of(10, 11, 12, 13));
         OffloadMetadata last = build(s, List.of(), Set.of());
-        assertEquals(List.of(12), java.util.Arrays.stream(last.stores().getFirst().gpuBlocks()).boxed().toList(),
+        assertEquals(
+                List.of(12),
+                java.util.Arrays.stream(last.stores().getFirst().gpuBlocks())
+                        .boxed()
+                        .toList(),
                 "the rest once the request is done");
     }
 }

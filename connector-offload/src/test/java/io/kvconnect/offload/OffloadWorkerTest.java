@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 /** The worker side against a copy service whose copies finish (or fail) when the test says. */
 class OffloadWorkerTest {
     /** Copies the test ends; a slot is one engine block of the tiny model (4 KiB). */
-    private final ManualCopyService copies = new ManualCopyService(new KvLayout(OffloadConfigTest.TINY, 0, 1, 100, 16,
-            2048, LayoutKind.PER_LAYER, MemoryKind.HOST));
+    private final ManualCopyService copies = new ManualCopyService(
+            new KvLayout(OffloadConfigTest.TINY, 0, 1, 100, 16, 2048, LayoutKind.PER_LAYER, MemoryKind.HOST));
+
     private final OffloadWorker worker = new OffloadWorker(8, 1);
 
     private void step(OffloadMetadata m) {
@@ -40,8 +41,11 @@ class OffloadWorkerTest {
     void storesRunPastTheStepAndAreReportedWhenDone() {
         worker.registerKvCaches(copies.layout(), copies);
         assertEquals(List.of(8), copies.allocatedSlots());
-        step(new OffloadMetadata(0, List.of(new OffloadMetadata.StoreJob(5, "a", new int[] {3, 4}, new int[] {0, 1})),
-                List.of(), Set.of()));
+        step(new OffloadMetadata(
+                0,
+                List.of(new OffloadMetadata.StoreJob(5, "a", new int[] {3, 4}, new int[] {0, 1})),
+                List.of(),
+                Set.of()));
         worker.waitForLayerLoad(0);
         worker.waitForSave();
         assertEquals(1, copies.tickets().size());
@@ -52,8 +56,8 @@ class OffloadWorkerTest {
         JobReports r = end(Set.of(), Set.of());
         assertEquals(Map.of(5L, 1L << 1), r.ok(), "rank 1's bit");
         // A failing store is reported failed.
-        step(new OffloadMetadata(1, List.of(new OffloadMetadata.StoreJob(6, "a", new int[] {3}, new int[] {2})),
-                List.of(), Set.of()));
+        step(new OffloadMetadata(
+                1, List.of(new OffloadMetadata.StoreJob(6, "a", new int[] {3}, new int[] {2})), List.of(), Set.of()));
         worker.waitForSave();
         copies.ticket(1).fail();
         assertEquals(Map.of(6L, 2L), end(Set.of(), Set.of()).failed());
@@ -65,8 +69,8 @@ class OffloadWorkerTest {
     @Test
     void aStoreWithoutAForwardPassStartsInGetFinished() {
         worker.registerKvCaches(copies.layout(), copies);
-        step(new OffloadMetadata(0, List.of(new OffloadMetadata.StoreJob(5, "a", new int[] {3}, new int[] {0})),
-                List.of(), Set.of()));
+        step(new OffloadMetadata(
+                0, List.of(new OffloadMetadata.StoreJob(5, "a", new int[] {3}, new int[] {0})), List.of(), Set.of()));
         end(Set.of(), Set.of());
         assertEquals(1, copies.tickets().size(), "started once");
     }
@@ -74,8 +78,8 @@ class OffloadWorkerTest {
     @Test
     void preemptionFenceWaitsForTheStoresOfPreemptedRequests() throws InterruptedException {
         worker.registerKvCaches(copies.layout(), copies);
-        step(new OffloadMetadata(0, List.of(new OffloadMetadata.StoreJob(5, "a", new int[] {3}, new int[] {0})),
-                List.of(), Set.of()));
+        step(new OffloadMetadata(
+                0, List.of(new OffloadMetadata.StoreJob(5, "a", new int[] {3}, new int[] {0})), List.of(), Set.of()));
         worker.waitForSave();
         end(Set.of(), Set.of());
         ManualCopyService.Ticket t = copies.ticket(0);
@@ -96,26 +100,38 @@ class OffloadWorkerTest {
     void loadsReportErrorsAndReceives() {
         worker.registerKvCaches(copies.layout(), copies);
         // Synchronous: awaited before layer 0; a failure is a load error of this step.
-        step(new OffloadMetadata(0, List.of(), List.of(new OffloadMetadata.LoadJob(1, "s", false, new int[] {0},
-                new int[] {7}, false)), Set.of()));
+        step(new OffloadMetadata(
+                0,
+                List.of(),
+                List.of(new OffloadMetadata.LoadJob(1, "s", false, new int[] {0}, new int[] {7}, false)),
+                Set.of()));
         copies.ticket(0).fail();
         worker.waitForLayerLoad(0);
         assertEquals(Map.of(1L, 2L), end(Set.of(), Set.of(7)).failed());
         // Asynchronous: reported received when the copy ended, with its errors in the same step.
-        step(new OffloadMetadata(1, List.of(), List.of(new OffloadMetadata.LoadJob(2, "x", true, new int[] {1, 2},
-                new int[] {8, 9}, false)), Set.of()));
+        step(new OffloadMetadata(
+                1,
+                List.of(),
+                List.of(new OffloadMetadata.LoadJob(2, "x", true, new int[] {1, 2}, new int[] {8, 9}, false)),
+                Set.of()));
         end(Set.of(), Set.of());
         copies.ticket(1).fail();
         step(OffloadMetadata.EMPTY);
         assertEquals(Map.of(2L, 2L), end(Set.of("x"), Set.of(8, 9)).failed());
         // Cancelled: nothing copied, reported received with every block failed.
-        step(new OffloadMetadata(2, List.of(), List.of(new OffloadMetadata.LoadJob(3, "y", true, new int[1],
-                new int[] {11}, true)), Set.of()));
+        step(new OffloadMetadata(
+                2,
+                List.of(),
+                List.of(new OffloadMetadata.LoadJob(3, "y", true, new int[1], new int[] {11}, true)),
+                Set.of()));
         assertEquals(Map.of(3L, 2L), end(Set.of("y"), Set.of(11)).failed());
         assertEquals(2, copies.tickets().size());
         // A good asynchronous load.
-        step(new OffloadMetadata(3, List.of(), List.of(new OffloadMetadata.LoadJob(4, "z", true, new int[] {3},
-                new int[] {12}, false)), Set.of()));
+        step(new OffloadMetadata(
+                3,
+                List.of(),
+                List.of(new OffloadMetadata.LoadJob(4, "z", true, new int[] {3}, new int[] {12}, false)),
+                Set.of()));
         copies.ticket(2).complete();
         assertEquals(Map.of(4L, 2L), end(Set.of("z"), Set.of()).ok());
     }

@@ -122,6 +122,10 @@ class PoliciesTest {
         assertEquals(0b011L, a.ok().get(7L));
         assertEquals(0b100L, a.failed().get(7L));
         assertEquals(a, a.aggregate(r1), "a repeated report adds nothing");
-        assertEquals(List.of(), List.copyOf(new JobReports(java.util.Map.of(), java.util.Map.of()).ok().keySet()));
+        assertEquals(
+                List.of(),
+                List.copyOf(new JobReports(java.util.Map.of(), java.util.Map.of())
+                        .ok()
+                        .keySet()));
     }
 }

@@ -104,12 +104,10 @@ final class WithoutGpuHoldProvider implements ConnectorProvider {
         }
 
         @Override
-        public void touch(int... blockIds) {
-        }
+        public void touch(int... blockIds) {}
 
         @Override
-        public void free(int... blockIds) {
-        }
+        public void free(int... blockIds) {}
 
         @Override
         public int heldReferences(int blockId) {

@@ -41,15 +41,18 @@ public record ConformanceResult(List<Scenario> scenarios) {
      * @param preemptions requests preempted by recomputation
      * @param loadFailures requests hit by a failed load
      */
-    public record Exercised(long hitTokens, long blocksLoaded, long blocksStored, long preemptions,
-                            long loadFailures) {
+    public record Exercised(long hitTokens, long blocksLoaded, long blocksStored, long preemptions, long loadFailures) {
         /** Nothing. */
         public static final Exercised NONE = new Exercised(0, 0, 0, 0, 0);
 
         /** The sum of both. */
         public Exercised plus(Exercised o) {
-            return new Exercised(hitTokens + o.hitTokens, blocksLoaded + o.blocksLoaded, blocksStored + o.blocksStored,
-                    preemptions + o.preemptions, loadFailures + o.loadFailures);
+            return new Exercised(
+                    hitTokens + o.hitTokens,
+                    blocksLoaded + o.blocksLoaded,
+                    blocksStored + o.blocksStored,
+                    preemptions + o.preemptions,
+                    loadFailures + o.loadFailures);
         }
 
         @Override
@@ -85,7 +88,10 @@ public record ConformanceResult(List<Scenario> scenarios) {
             sb.append('\n');
         }
         long failed = scenarios.stream().filter(s -> !s.passed()).count();
-        sb.append(scenarios.size() - failed).append(" of ").append(scenarios.size()).append(" scenarios passed\n");
+        sb.append(scenarios.size() - failed)
+                .append(" of ")
+                .append(scenarios.size())
+                .append(" scenarios passed\n");
         return sb.toString();
     }
 

@@ -23,8 +23,7 @@ public final class ConnectorConfigs {
      */
     public static final String ENGINE_PATH = "config.connector.config";
 
-    private ConnectorConfigs() {
-    }
+    private ConnectorConfigs() {}
 
     /**
      * A configuration object made of JSON-shaped values.

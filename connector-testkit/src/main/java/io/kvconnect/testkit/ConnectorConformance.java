@@ -83,6 +83,7 @@ import java.util.function.UnaryOperator;
 public final class ConnectorConformance {
     /** The kit's model: 2 layers, 2 KV heads of dim 16 in FP16 (128 bytes per token and layer). */
     private static final ModelShape MODEL = new ModelShape("conformance", 2, 2, 16, DType.FP16);
+
     private static final int BLOCK_SIZE = 4;
     private static final int GPU_BLOCKS = 40;
     private static final int MAX_STEPS = 200_000;
@@ -100,11 +101,15 @@ public final class ConnectorConformance {
     private final Map<String, Object> config;
     /** What the connector finds through {@code ConnectorContext.catalog()}: itself and any {@link #withProviders}. */
     private final ConnectorCatalog catalog;
+
     private final List<? extends ConnectorProvider> others;
     private final boolean passThrough;
 
-    private ConnectorConformance(ConnectorProvider provider, Map<String, Object> config,
-                                 List<? extends ConnectorProvider> others, boolean passThrough) {
+    private ConnectorConformance(
+            ConnectorProvider provider,
+            Map<String, Object> config,
+            List<? extends ConnectorProvider> others,
+            boolean passThrough) {
         this.provider = Objects.requireNonNull(provider, "provider");
         this.config = Map.copyOf(config);
         this.others = List.copyOf(others);
@@ -142,45 +147,68 @@ public final class ConnectorConformance {
     public ConformanceResult run() {
         List<ConformanceResult.Scenario> scenarios = new ArrayList<>();
         // Conversations outgrow the 40-block GPU pool, so later turns need the connector's copies.
-        Workload workload = SyntheticChatWorkload.generate(new SyntheticChatSpec(8, 2, 4, 2, 24, 48, 4, 12, 4, 10,
-                2.0, 0.5, 32_000, 7));
+        Workload workload = SyntheticChatWorkload.generate(
+                new SyntheticChatSpec(8, 2, 4, 2, 24, 48, 4, 12, 4, 10, 2.0, 0.5, 32_000, 7));
         for (boolean async : new boolean[] {false, true}) {
             for (int workers : new int[] {1, 2}) {
                 String mode = (async ? "async" : "sync") + " scheduling, " + workers + " worker(s)";
-                scenarios.add(scenario("outputs equal the run without the connector (" + mode + ")",
+                scenarios.add(scenario(
+                        "outputs equal the run without the connector (" + mode + ")",
                         ex -> sameOutputs(workload, async, workers, ex)));
             }
         }
-        scenarios.add(scenario("aborts at random points leave nothing behind (sync scheduling, 2 workers)",
+        scenarios.add(scenario(
+                "aborts at random points leave nothing behind (sync scheduling, 2 workers)",
                 ex -> aborts(false, CopyFaults.NONE, ex)));
-        scenarios.add(scenario("aborts at random points leave nothing behind (async scheduling, 2 workers)",
+        scenarios.add(scenario(
+                "aborts at random points leave nothing behind (async scheduling, 2 workers)",
                 ex -> aborts(true, CopyFaults.NONE, ex)));
-        scenarios.add(scenario("slow copies outlive their requests' steps, never reading reused blocks "
-                + "(sync scheduling, 1 worker)", ex -> slowCopies(workload, ex)));
-        scenarios.add(scenario("stores stalled while a tight pool hands freed blocks out again store only what was "
-                + "computed, as reloading everything shows (sync scheduling, 1 worker)", this::stalledStoresReused));
-        scenarios.add(scenario("aborts while copies are slow leave nothing behind (async scheduling, 2 workers)",
+        scenarios.add(scenario(
+                "slow copies outlive their requests' steps, never reading reused blocks "
+                        + "(sync scheduling, 1 worker)",
+                ex -> slowCopies(workload, ex)));
+        scenarios.add(scenario(
+                "stores stalled while a tight pool hands freed blocks out again store only what was "
+                        + "computed, as reloading everything shows (sync scheduling, 1 worker)",
+                this::stalledStoresReused));
+        scenarios.add(scenario(
+                "aborts while copies are slow leave nothing behind (async scheduling, 2 workers)",
                 ex -> aborts(true, SLOW_COPIES, ex)));
-        scenarios.add(scenario("failed and stalled copies are recomputed, never read (load failure policy recompute, "
-                + "async scheduling, 2 workers)", ex -> failedCopies(workload, LoadFailurePolicy.RECOMPUTE, true, ex)));
-        scenarios.add(scenario("failed copies fail only requests that needed them (load failure policy fail, "
-                + "sync scheduling, 2 workers)", ex -> failedCopies(workload, LoadFailurePolicy.FAIL, false, ex)));
-        scenarios.add(scenario("failed loads reported a step late are never used, stored or served (load failure "
-                + "policy recompute, async scheduling, 2 workers)", ex -> lateFailureReports(workload, ex)));
-        scenarios.add(scenario("every load fails: requests are loaded at most twice and recomputed in bounded steps "
-                + "(load failure policy recompute, sync scheduling, 2 workers)", ex -> everyLoadFails(workload, ex)));
-        scenarios.add(scenario("a worker hook that throws once on one rank loses its step, and nothing hangs "
-                + "(connector_errors fail_requests, 2 workers)", ex -> lostStep(workload, ex)));
+        scenarios.add(scenario(
+                "failed and stalled copies are recomputed, never read (load failure policy recompute, "
+                        + "async scheduling, 2 workers)",
+                ex -> failedCopies(workload, LoadFailurePolicy.RECOMPUTE, true, ex)));
+        scenarios.add(scenario(
+                "failed copies fail only requests that needed them (load failure policy fail, "
+                        + "sync scheduling, 2 workers)",
+                ex -> failedCopies(workload, LoadFailurePolicy.FAIL, false, ex)));
+        scenarios.add(scenario(
+                "failed loads reported a step late are never used, stored or served (load failure "
+                        + "policy recompute, async scheduling, 2 workers)",
+                ex -> lateFailureReports(workload, ex)));
+        scenarios.add(scenario(
+                "every load fails: requests are loaded at most twice and recomputed in bounded steps "
+                        + "(load failure policy recompute, sync scheduling, 2 workers)",
+                ex -> everyLoadFails(workload, ex)));
+        scenarios.add(scenario(
+                "a worker hook that throws once on one rank loses its step, and nothing hangs "
+                        + "(connector_errors fail_requests, 2 workers)",
+                ex -> lostStep(workload, ex)));
         if (!passThrough) {
             ConformanceResult.Exercised all = ConformanceResult.Exercised.NONE;
             for (ConformanceResult.Scenario sc : scenarios) {
                 all = all.plus(sc.exercised());
             }
             boolean loaded = all.hitTokens() > 0;
-            scenarios.add(new ConformanceResult.Scenario("the connector served loads in the scenarios (declare a "
-                    + "connector that loads nothing by design with passThrough())", loaded, loaded ? ""
-                    : "no scenario loaded a single token from the connector: a storage connector that never loads "
-                    + "is broken", ConformanceResult.Exercised.NONE));
+            scenarios.add(new ConformanceResult.Scenario(
+                    "the connector served loads in the scenarios (declare a "
+                            + "connector that loads nothing by design with passThrough())",
+                    loaded,
+                    loaded
+                            ? ""
+                            : "no scenario loaded a single token from the connector: a storage connector that never loads "
+                                    + "is broken",
+                    ConformanceResult.Exercised.NONE));
         }
         return new ConformanceResult(scenarios);
     }
@@ -205,20 +233,29 @@ public final class ConnectorConformance {
     }
 
     private String slowCopies(Workload workload, ConformanceResult.Exercised[] ex) throws Exception {
-        return compared(workload, Run.of(false, 1, LoadFailurePolicy.FAIL).withCopies(SLOW_COPIES).withCost(FAST_GPU), ex,
+        return compared(
+                workload,
+                Run.of(false, 1, LoadFailurePolicy.FAIL).withCopies(SLOW_COPIES).withCost(FAST_GPU),
+                ex,
                 false);
     }
 
-    private String failedCopies(Workload workload, LoadFailurePolicy policy, boolean async,
-                                ConformanceResult.Exercised[] ex) throws Exception {
-        return compared(workload, Run.of(async, 2, policy).withCopies(new FlakyCopies()), ex,
-                policy == LoadFailurePolicy.FAIL);
+    private String failedCopies(
+            Workload workload, LoadFailurePolicy policy, boolean async, ConformanceResult.Exercised[] ex)
+            throws Exception {
+        return compared(
+                workload, Run.of(async, 2, policy).withCopies(new FlakyCopies()), ex, policy == LoadFailurePolicy.FAIL);
     }
 
     private String lateFailureReports(Workload workload, ConformanceResult.Exercised[] ex) throws Exception {
         FaultInjector late = new FaultInjector(new FaultPlan(0, 0, 0, 0, 1), 17);
-        return compared(workload, Run.of(true, 2, LoadFailurePolicy.RECOMPUTE).withCopies(new FlakyCopies())
-                .withWorkerWrapper(w -> new FaultyWorkerConnector(w, late)), ex, false);
+        return compared(
+                workload,
+                Run.of(true, 2, LoadFailurePolicy.RECOMPUTE)
+                        .withCopies(new FlakyCopies())
+                        .withWorkerWrapper(w -> new FaultyWorkerConnector(w, late)),
+                ex,
+                false);
     }
 
     private String everyLoadFails(Workload workload, ConformanceResult.Exercised[] ex) throws Exception {
@@ -228,8 +265,13 @@ public final class ConnectorConformance {
             }
         };
         int[] mostLoads = {0};
-        String problem = compared(workload, Run.of(false, 2, LoadFailurePolicy.RECOMPUTE).withCopies(noLoads)
-                .withOnCounting(c -> mostLoads[0] = c.maxLoadsPerRequest()), ex, false);
+        String problem = compared(
+                workload,
+                Run.of(false, 2, LoadFailurePolicy.RECOMPUTE)
+                        .withCopies(noLoads)
+                        .withOnCounting(c -> mostLoads[0] = c.maxLoadsPerRequest()),
+                ex,
+                false);
         if (problem.isEmpty() && mostLoads[0] > 2) {
             return "a request was granted " + mostLoads[0] + " loads although every load fails (the engine allows "
                     + "two)";
@@ -278,7 +320,9 @@ public final class ConnectorConformance {
             }
         };
         CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
-        Run run = Run.of(false, 1, LoadFailurePolicy.FAIL).withCopies(stalledStores).withCost(FAST_GPU);
+        Run run = Run.of(false, 1, LoadFailurePolicy.FAIL)
+                .withCopies(stalledStores)
+                .withCost(FAST_GPU);
         SplittableRandom random = new SplittableRandom(23);
         int[] shared = tokens(random, 10);
         List<int[]> prompts = new ArrayList<>();
@@ -318,9 +362,13 @@ public final class ConnectorConformance {
     }
 
     private String lostStep(Workload workload, ConformanceResult.Exercised[] ex) throws Exception {
-        return compared(workload, Run.of(false, 2, LoadFailurePolicy.RECOMPUTE).withLostStepOnRank(1)
-                .expectingHookFailures(),
-                ex, true);
+        return compared(
+                workload,
+                Run.of(false, 2, LoadFailurePolicy.RECOMPUTE)
+                        .withLostStepOnRank(1)
+                        .expectingHookFailures(),
+                ex,
+                true);
     }
 
     /** Runs {@code workload} without and with the connector under {@code run}, and compares. */
@@ -379,9 +427,11 @@ public final class ConnectorConformance {
      * @param failures why requests failed, by id
      * @param problems what the kit found wrong
      */
-    private record Outcome(Map<String, int[]> outputs, Map<String, String> failures, List<String> problems,
-                           ConformanceResult.Exercised exercised) {
-    }
+    private record Outcome(
+            Map<String, int[]> outputs,
+            Map<String, String> failures,
+            List<String> problems,
+            ConformanceResult.Exercised exercised) {}
 
     /**
      * How one run of a scenario is set up.
@@ -396,22 +446,37 @@ public final class ConnectorConformance {
      * @param hookFailuresExpected whether hook failures are part of the scenario (not a problem)
      * @param onCounting told the call-counting decorator of the connector once the run ended
      */
-    private record Run(boolean async, int workers, LoadFailurePolicy policy, CopyFaults copies, ModelCost cost,
-                       UnaryOperator<WorkerConnector> workerWrapper, int lostStepRank, boolean hookFailuresExpected,
-                       java.util.function.Consumer<CountingSchedulerConnector> onCounting) {
+    private record Run(
+            boolean async,
+            int workers,
+            LoadFailurePolicy policy,
+            CopyFaults copies,
+            ModelCost cost,
+            UnaryOperator<WorkerConnector> workerWrapper,
+            int lostStepRank,
+            boolean hookFailuresExpected,
+            java.util.function.Consumer<CountingSchedulerConnector> onCounting) {
         static Run of(boolean async, int workers, LoadFailurePolicy policy) {
-            return new Run(async, workers, policy, CopyFaults.NONE, ModelCost.defaults(), UnaryOperator.identity(), -1,
-                    false, c -> { });
+            return new Run(
+                    async,
+                    workers,
+                    policy,
+                    CopyFaults.NONE,
+                    ModelCost.defaults(),
+                    UnaryOperator.identity(),
+                    -1,
+                    false,
+                    c -> {});
         }
 
         Run withCopies(CopyFaults c) {
-            return new Run(async, workers, policy, c, cost, workerWrapper, lostStepRank, hookFailuresExpected,
-                    onCounting);
+            return new Run(
+                    async, workers, policy, c, cost, workerWrapper, lostStepRank, hookFailuresExpected, onCounting);
         }
 
         Run withCost(ModelCost c) {
-            return new Run(async, workers, policy, copies, c, workerWrapper, lostStepRank, hookFailuresExpected,
-                    onCounting);
+            return new Run(
+                    async, workers, policy, copies, c, workerWrapper, lostStepRank, hookFailuresExpected, onCounting);
         }
 
         Run withWorkerWrapper(UnaryOperator<WorkerConnector> w) {
@@ -437,8 +502,8 @@ public final class ConnectorConformance {
             int[] steps = {0};
             new WorkloadDriver(engine, workload).run(done -> {
                 if (++steps[0] > MAX_STEPS) {
-                    throw new IllegalStateException("the workload did not finish within " + MAX_STEPS
-                            + " steps (a request is stuck)");
+                    throw new IllegalStateException(
+                            "the workload did not finish within " + MAX_STEPS + " steps (a request is stuck)");
                 }
             });
             Outcome outcome = finish(engine, counting[0], run.hookFailuresExpected());
@@ -505,8 +570,8 @@ public final class ConnectorConformance {
         }
         engine.close(); // idempotent; the caller's try-with-resources closes again harmlessly
         if (engine.scheduler().stats().leakedConnectorReferences() > 0) {
-            problems.add("the connector still held " + engine.scheduler().stats().leakedConnectorReferences()
-                    + " GPU block reference(s) at shutdown");
+            problems.add("the connector still held "
+                    + engine.scheduler().stats().leakedConnectorReferences() + " GPU block reference(s) at shutdown");
         }
         var refused = engine.executor().refusedCopies();
         if (refused.total() > 0) {
@@ -527,9 +592,13 @@ public final class ConnectorConformance {
     private static ConformanceResult.Exercised exercised(Engine engine) {
         var stats = engine.scheduler().stats();
         var ex = engine.executor();
-        return new ConformanceResult.Exercised(stats.connectorHits(),
-                ex.blocksCopied(CopyFaults.Direction.FROM_HOST) / engine.setup().config().workers(),
-                ex.blocksCopied(CopyFaults.Direction.TO_HOST) / engine.setup().config().workers(), stats.preemptions(),
+        return new ConformanceResult.Exercised(
+                stats.connectorHits(),
+                ex.blocksCopied(CopyFaults.Direction.FROM_HOST)
+                        / engine.setup().config().workers(),
+                ex.blocksCopied(CopyFaults.Direction.TO_HOST)
+                        / engine.setup().config().workers(),
+                stats.preemptions(),
                 stats.loadFailures());
     }
 
@@ -542,22 +611,33 @@ public final class ConnectorConformance {
             InstantSource clock = InstantSource.system();
             ConnectorConfig own = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, config);
             ReportLedger ledger = new ReportLedger();
-            EngineSetup.ConnectorSides wrapped = EngineFactory.sides(provider, own, info, catalog, clock).wrap(s -> {
-                out[0] = new CountingSchedulerConnector(s, ledger);
-                return out[0];
-            }, run.workerWrapper());
+            EngineSetup.ConnectorSides wrapped = EngineFactory.sides(provider, own, info, catalog, clock)
+                    .wrap(
+                            s -> {
+                                out[0] = new CountingSchedulerConnector(s, ledger);
+                                return out[0];
+                            },
+                            run.workerWrapper());
             var base = wrapped;
             // The report checks see each report as the engine does: after any fault decorator.
-            wrapped = new EngineSetup.ConnectorSides(base.name(), base.scheduler(), rank -> new CheckingWorkerConnector(
-                    rank == run.lostStepRank()
-                            ? new FaultyWorkerConnector(base.workers().apply(rank),
-                                    FaultInjector.throwingOnce("bindConnectorMetadata", LOST_STEP_CALL))
-                            : base.workers().apply(rank), ledger, rank));
+            wrapped = new EngineSetup.ConnectorSides(
+                    base.name(),
+                    base.scheduler(),
+                    rank -> new CheckingWorkerConnector(
+                            rank == run.lostStepRank()
+                                    ? new FaultyWorkerConnector(
+                                            base.workers().apply(rank),
+                                            FaultInjector.throwingOnce("bindConnectorMetadata", LOST_STEP_CALL))
+                                    : base.workers().apply(rank),
+                            ledger,
+                            rank));
             sides = Optional.of(wrapped);
         }
         // The copy faults hit only the run with the connector: the baseline must be fault-free.
         EngineConfig config = EngineConfig.builder(MODEL, BLOCK_SIZE, GPU_BLOCKS, run.workers(), scheduler)
-                .cost(run.cost()).eosRate(EOS_RATE).build();
+                .cost(run.cost())
+                .eosRate(EOS_RATE)
+                .build();
         return new EngineSetup(config, sides, withConnector ? run.copies() : CopyFaults.NONE, true);
     }
 

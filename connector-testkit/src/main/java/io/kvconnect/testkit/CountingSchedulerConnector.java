@@ -25,6 +25,7 @@ final class CountingSchedulerConnector extends ForwardingSchedulerConnector {
     private final ReportLedger ledger;
     /** Requests whose last {@code getNumNewMatchedTokens} answer was an asynchronous load. */
     private final Set<String> asyncAnswers = new HashSet<>();
+
     private final Map<String, Integer> added = new HashMap<>();
     private final Map<String, Integer> finished = new HashMap<>();
     private final Map<String, Integer> loads = new HashMap<>();

@@ -20,6 +20,7 @@ final class FaultInjector implements CopyFaults {
     private final Map<String, LongAdder> injected = new ConcurrentHashMap<>();
     /** The hook that throws once, at its {@link #onceAt}th call; null when none does. */
     private final String onceHook;
+
     private final int onceAt;
     private int onceCalls;
 
@@ -72,7 +73,8 @@ final class FaultInjector implements CopyFaults {
         String dir = direction == Direction.TO_HOST ? "to_host" : "from_host";
         if (plan.copyFailRate() > 0 && draw() < plan.copyFailRate()) {
             count("copy_fail:" + dir);
-            throw new IOException("injected copy failure (" + direction + ", blocks " + Arrays.toString(blockIds) + ")");
+            throw new IOException(
+                    "injected copy failure (" + direction + ", blocks " + Arrays.toString(blockIds) + ")");
         }
         if (plan.copyStallRate() > 0 && draw() < plan.copyStallRate()) {
             count("copy_stall:" + dir);

@@ -17,10 +17,11 @@ import java.util.Locale;
  * @param lateErrorRate probability that a worker's report of failed loads is held back one step,
  *     in [0, 1]
  */
-public record FaultPlan(double copyFailRate, double copyStallRate, int stallMillis, double hookThrowRate,
-                        double lateErrorRate) {
+public record FaultPlan(
+        double copyFailRate, double copyStallRate, int stallMillis, double hookThrowRate, double lateErrorRate) {
     /** No faults. */
     public static final FaultPlan NONE = new FaultPlan(0, 0, 0, 0, 0);
+
     private static final String KEYS = "copy_fail, copy_stall, stall_ms, hook_throw, late_errors";
 
     /** Validates. */
@@ -64,8 +65,7 @@ public record FaultPlan(double copyFailRate, double copyStallRate, int stallMill
             String[] kv = part.split("=", 2);
             String key = kv[0].strip().toLowerCase(Locale.ROOT);
             if (kv.length != 2) {
-                throw new ConfigException("--faults", "'" + part.strip() + "' is not KEY=VALUE; allowed keys: "
-                        + KEYS);
+                throw new ConfigException("--faults", "'" + part.strip() + "' is not KEY=VALUE; allowed keys: " + KEYS);
             }
             String value = kv[1].strip();
             switch (key) {
@@ -96,7 +96,13 @@ public record FaultPlan(double copyFailRate, double copyStallRate, int stallMill
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "copy_fail=%s,copy_stall=%s,stall_ms=%d,hook_throw=%s,late_errors=%s",
-                copyFailRate, copyStallRate, stallMillis, hookThrowRate, lateErrorRate);
+        return String.format(
+                Locale.ROOT,
+                "copy_fail=%s,copy_stall=%s,stall_ms=%d,hook_throw=%s,late_errors=%s",
+                copyFailRate,
+                copyStallRate,
+                stallMillis,
+                hookThrowRate,
+                lateErrorRate);
     }
 }

@@ -84,8 +84,14 @@ final class FaultyWorkerConnector extends ForwardingWorkerConnector {
     }
 
     private static WorkerStepReport withInvalid(WorkerStepReport r, Set<Integer> invalid) {
-        return new WorkerStepReport(r.finishedSending(), r.finishedReceiving(), invalid, r.stats(), r.events(),
-                r.workerMetadata(), r.failure());
+        return new WorkerStepReport(
+                r.finishedSending(),
+                r.finishedReceiving(),
+                invalid,
+                r.stats(),
+                r.events(),
+                r.workerMetadata(),
+                r.failure());
     }
 
     @Override

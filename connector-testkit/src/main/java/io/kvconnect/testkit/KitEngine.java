@@ -64,9 +64,16 @@ public final class KitEngine implements AutoCloseable {
      * @param lateLoadErrorReports whether every worker's report of failed loads reaches the engine
      *     one step late (within the engine's load failure window)
      */
-    public record Options(String engineId, int workers, int gpuBlocks, int blockSize, boolean asyncScheduling,
-                          boolean recomputeOnLoadFailure, InstantSource clock, double eosRate,
-                          boolean lateLoadErrorReports) {
+    public record Options(
+            String engineId,
+            int workers,
+            int gpuBlocks,
+            int blockSize,
+            boolean asyncScheduling,
+            boolean recomputeOnLoadFailure,
+            InstantSource clock,
+            double eosRate,
+            boolean lateLoadErrorReports) {
         /** Checks. */
         public Options {
             Objects.requireNonNull(engineId, "engineId");
@@ -77,21 +84,43 @@ public final class KitEngine implements AutoCloseable {
         }
 
         /** Options whose requests end at their length cap, failures reported on time. */
-        public Options(String engineId, int workers, int gpuBlocks, int blockSize, boolean asyncScheduling,
-                       boolean recomputeOnLoadFailure, InstantSource clock) {
+        public Options(
+                String engineId,
+                int workers,
+                int gpuBlocks,
+                int blockSize,
+                boolean asyncScheduling,
+                boolean recomputeOnLoadFailure,
+                InstantSource clock) {
             this(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, clock, 0, false);
         }
 
         /** A copy with the model's end-of-sequence rate. */
         public Options withEosRate(double rate) {
-            return new Options(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, clock,
-                    rate, lateLoadErrorReports);
+            return new Options(
+                    engineId,
+                    workers,
+                    gpuBlocks,
+                    blockSize,
+                    asyncScheduling,
+                    recomputeOnLoadFailure,
+                    clock,
+                    rate,
+                    lateLoadErrorReports);
         }
 
         /** A copy whose workers' reports of failed loads reach the engine one step late, or on time. */
         public Options withLateLoadErrorReports(boolean late) {
-            return new Options(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, clock,
-                    eosRate, late);
+            return new Options(
+                    engineId,
+                    workers,
+                    gpuBlocks,
+                    blockSize,
+                    asyncScheduling,
+                    recomputeOnLoadFailure,
+                    clock,
+                    eosRate,
+                    late);
         }
 
         /** One worker, 64 blocks of 4 tokens, synchronous scheduling, policy {@code recompute}, system clock. */
@@ -101,38 +130,86 @@ public final class KitEngine implements AutoCloseable {
 
         /** A copy with {@code n} workers. */
         public Options withWorkers(int n) {
-            return new Options(engineId, n, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, clock,
-                    eosRate, lateLoadErrorReports);
+            return new Options(
+                    engineId,
+                    n,
+                    gpuBlocks,
+                    blockSize,
+                    asyncScheduling,
+                    recomputeOnLoadFailure,
+                    clock,
+                    eosRate,
+                    lateLoadErrorReports);
         }
 
         /** A copy with {@code n} GPU blocks. */
         public Options withGpuBlocks(int n) {
-            return new Options(engineId, workers, n, blockSize, asyncScheduling, recomputeOnLoadFailure, clock,
-                    eosRate, lateLoadErrorReports);
+            return new Options(
+                    engineId,
+                    workers,
+                    n,
+                    blockSize,
+                    asyncScheduling,
+                    recomputeOnLoadFailure,
+                    clock,
+                    eosRate,
+                    lateLoadErrorReports);
         }
 
         /** A copy with {@code n} tokens per block. */
         public Options withBlockSize(int n) {
-            return new Options(engineId, workers, gpuBlocks, n, asyncScheduling, recomputeOnLoadFailure, clock,
-                    eosRate, lateLoadErrorReports);
+            return new Options(
+                    engineId,
+                    workers,
+                    gpuBlocks,
+                    n,
+                    asyncScheduling,
+                    recomputeOnLoadFailure,
+                    clock,
+                    eosRate,
+                    lateLoadErrorReports);
         }
 
         /** A copy with the scheduling mode. */
         public Options withAsyncScheduling(boolean async) {
-            return new Options(engineId, workers, gpuBlocks, blockSize, async, recomputeOnLoadFailure, clock,
-                    eosRate, lateLoadErrorReports);
+            return new Options(
+                    engineId,
+                    workers,
+                    gpuBlocks,
+                    blockSize,
+                    async,
+                    recomputeOnLoadFailure,
+                    clock,
+                    eosRate,
+                    lateLoadErrorReports);
         }
 
         /** A copy with the load failure policy ({@code true}: recompute, {@code false}: fail). */
         public Options withRecomputeOnLoadFailure(boolean recompute) {
-            return new Options(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recompute, clock,
-                    eosRate, lateLoadErrorReports);
+            return new Options(
+                    engineId,
+                    workers,
+                    gpuBlocks,
+                    blockSize,
+                    asyncScheduling,
+                    recompute,
+                    clock,
+                    eosRate,
+                    lateLoadErrorReports);
         }
 
         /** A copy with another clock. */
         public Options withClock(InstantSource c) {
-            return new Options(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, c,
-                    eosRate, lateLoadErrorReports);
+            return new Options(
+                    engineId,
+                    workers,
+                    gpuBlocks,
+                    blockSize,
+                    asyncScheduling,
+                    recomputeOnLoadFailure,
+                    c,
+                    eosRate,
+                    lateLoadErrorReports);
         }
     }
 
@@ -145,9 +222,8 @@ public final class KitEngine implements AutoCloseable {
      * @param transferParams the connector's transfer parameters for the response
      * @param outputTokens every output token
      */
-    public record Finished(String requestId, String status, String reason, TransferParams transferParams,
-                           int[] outputTokens) {
-    }
+    public record Finished(
+            String requestId, String status, String reason, TransferParams transferParams, int[] outputTokens) {}
 
     private KitEngine(Engine engine) {
         this.engine = engine;
@@ -173,14 +249,22 @@ public final class KitEngine implements AutoCloseable {
      * @throws IllegalArgumentException if two providers ({@code provider} included) share a name
      * @throws io.kvconnect.api.common.ConfigException if a provider refuses the configuration
      */
-    public static KitEngine create(Optional<ConnectorProvider> provider, List<? extends ConnectorProvider> others,
-                                    Map<String, Object> config, Options o) {
+    public static KitEngine create(
+            Optional<ConnectorProvider> provider,
+            List<? extends ConnectorProvider> others,
+            Map<String, Object> config,
+            Options o) {
         Objects.requireNonNull(others, "others");
-        SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, o.asyncScheduling(),
+        SchedulerConfig scheduler = new SchedulerConfig(
+                64,
+                16,
+                32,
+                SchedulingPolicy.FCFS,
+                o.asyncScheduling(),
                 o.recomputeOnLoadFailure() ? LoadFailurePolicy.RECOMPUTE : LoadFailurePolicy.FAIL);
         Optional<EngineSetup.ConnectorSides> sides = provider.map(p -> {
-            EngineInfo info = new EngineInfo(o.engineId(), MODEL, o.blockSize(), o.gpuBlocks(), o.workers(),
-                    o.asyncScheduling());
+            EngineInfo info =
+                    new EngineInfo(o.engineId(), MODEL, o.blockSize(), o.gpuBlocks(), o.workers(), o.asyncScheduling());
             ConnectorCatalog catalog = KitCatalog.of(p, others);
             ConnectorConfig own = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, config);
             EngineSetup.ConnectorSides created = EngineFactory.sides(p, own, info, catalog, o.clock());
@@ -191,7 +275,8 @@ public final class KitEngine implements AutoCloseable {
             return created.wrap(s -> s, w -> new FaultyWorkerConnector(w, late));
         });
         EngineConfig engineConfig = EngineConfig.builder(MODEL, o.blockSize(), o.gpuBlocks(), o.workers(), scheduler)
-                .eosRate(o.eosRate()).build();
+                .eosRate(o.eosRate())
+                .build();
         return new KitEngine(new Engine(new EngineSetup(engineConfig, sides, CopyFaults.NONE, true)));
     }
 
@@ -219,7 +304,11 @@ public final class KitEngine implements AutoCloseable {
         List<Finished> done = new ArrayList<>();
         for (RequestUpdate u : engine.step()) {
             if (u instanceof RequestUpdate.Finished f) {
-                done.add(new Finished(f.requestId(), f.status().name(), f.reason(), f.transferParams(),
+                done.add(new Finished(
+                        f.requestId(),
+                        f.status().name(),
+                        f.reason(),
+                        f.transferParams(),
                         f.outputTokens().clone()));
             }
         }
@@ -280,8 +369,8 @@ public final class KitEngine implements AutoCloseable {
         }
         engine.close();
         if (engine.scheduler().stats().leakedConnectorReferences() > 0) {
-            problems.add("the connector still held " + engine.scheduler().stats().leakedConnectorReferences()
-                    + " GPU block reference(s) at shutdown");
+            problems.add("the connector still held "
+                    + engine.scheduler().stats().leakedConnectorReferences() + " GPU block reference(s) at shutdown");
         }
         if (engine.scheduler().stats().hookFailures() > 0) {
             problems.add(engine.scheduler().stats().hookFailures() + " connector hook(s) threw");

@@ -30,6 +30,7 @@ final class ReportLedger {
     private final Map<String, Integer> received = new ConcurrentHashMap<>();
     /** {@code rank + "/" + request id} to that rank's reports of the request in finished sends. */
     private final Map<String, Integer> sent = new ConcurrentHashMap<>();
+
     private final List<String> problems = new ArrayList<>();
 
     /** The engine granted {@code requestId} an asynchronous load (engine thread). */
@@ -48,22 +49,24 @@ final class ReportLedger {
             int reported = received.merge(rank + "/" + id, 1, Integer::sum);
             int granted = asyncLoads.getOrDefault(id, 0);
             if (reported > granted) {
-                problem(granted == 0
-                        ? "worker " + rank + " reported request " + id + " in finished receives, but the engine "
-                                + "granted it no asynchronous load"
-                        : "worker " + rank + " reported request " + id + " in finished receives " + reported
-                                + " times for " + granted + " asynchronous load(s)");
+                problem(
+                        granted == 0
+                                ? "worker " + rank + " reported request " + id
+                                        + " in finished receives, but the engine " + "granted it no asynchronous load"
+                                : "worker " + rank + " reported request " + id + " in finished receives " + reported
+                                        + " times for " + granted + " asynchronous load(s)");
             }
         }
         for (String id : report.finishedSending()) {
             int reported = sent.merge(rank + "/" + id, 1, Integer::sum);
             int delayed = delayedFrees.getOrDefault(id, 0);
             if (reported > delayed) {
-                problem(delayed == 0
-                        ? "worker " + rank + " reported request " + id + " in finished sends, but requestFinished "
-                                + "did not delay its free"
-                        : "worker " + rank + " reported request " + id + " in finished sends " + reported
-                                + " times");
+                problem(
+                        delayed == 0
+                                ? "worker " + rank + " reported request " + id
+                                        + " in finished sends, but requestFinished " + "did not delay its free"
+                                : "worker " + rank + " reported request " + id + " in finished sends " + reported
+                                        + " times");
             }
         }
         for (int block : report.invalidBlockIds()) {

@@ -75,6 +75,7 @@ public final class Soak {
             + MODEL_DESCRIPTION + ", block size " + BLOCK_SIZE + ", " + GPU_BLOCKS + " GPU blocks, 1 or 2 workers "
             + "and sync or async scheduling by round, load failure policy recompute or fail by round), so the "
             + "configuration's model, workers, gpu_blocks, scheduling and policies are not used";
+
     private static final int MAX_STEPS_PER_ROUND = 200_000;
     private static final int MAX_PROBLEMS = 50;
 
@@ -95,7 +96,10 @@ public final class Soak {
 
     /** A soak of {@code provider} created with {@code config}; the catalog holds only this provider. */
     public static Soak of(ConnectorProvider provider, Map<String, Object> config) {
-        return new Soak(provider, ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, config), KitCatalog.of(provider, List.of()));
+        return new Soak(
+                provider,
+                ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, config),
+                KitCatalog.of(provider, List.of()));
     }
 
     /** A soak of {@code provider} created with {@code config}, finding other connectors in {@code catalog}. */
@@ -156,7 +160,7 @@ public final class Soak {
 
     /** Runs the soak; never throws for what it finds (see {@link SoakReport#passed()}). */
     public SoakReport run() throws InterruptedException {
-        return run(r -> { });
+        return run(r -> {});
     }
 
     /**
@@ -177,9 +181,26 @@ public final class Soak {
             round++;
             progress.accept(round);
         }
-        return new SoakReport(provider.name(), plan, round, t.requests, t.ok, t.aborted, t.failed, t.recomputed,
-                injector.injected(), t.hookFailures, t.disabledRounds, t.reclaimed, t.discardedWrongReads,
-                t.leakRounds, t.crashes, t.problems, t.hitTokens, t.blocksLoaded, t.blocksStored);
+        return new SoakReport(
+                provider.name(),
+                plan,
+                round,
+                t.requests,
+                t.ok,
+                t.aborted,
+                t.failed,
+                t.recomputed,
+                injector.injected(),
+                t.hookFailures,
+                t.disabledRounds,
+                t.reclaimed,
+                t.discardedWrongReads,
+                t.leakRounds,
+                t.crashes,
+                t.problems,
+                t.hitTokens,
+                t.blocksLoaded,
+                t.blocksStored);
     }
 
     /** Appends the faults injected in a round to the problems it found, to help reproduce them. */
@@ -225,8 +246,7 @@ public final class Soak {
     }
 
     /** One request of a round's stream. */
-    private record Req(String id, int[] prompt, int maxTokens, int wave) {
-    }
+    private record Req(String id, int[] prompt, int maxTokens, int wave) {}
 
     private void runRound(int round, FaultInjector injector, Tally t) throws InterruptedException {
         SplittableRandom random = new SplittableRandom(seed * 1_000_003L + round);
@@ -299,8 +319,13 @@ public final class Soak {
         }
     }
 
-    private void tallyRound(String mode, Engine engine, List<Req> stream, Map<String, int[]> reference,
-                            Map<String, RequestStatus> statuses, Tally t) {
+    private void tallyRound(
+            String mode,
+            Engine engine,
+            List<Req> stream,
+            Map<String, int[]> reference,
+            Map<String, RequestStatus> statuses,
+            Tally t) {
         var stats = engine.scheduler().stats();
         t.recomputed += stats.requestsRecomputed();
         t.hookFailures += stats.hookFailures();
@@ -318,8 +343,10 @@ public final class Soak {
         var metrics = engine.metrics();
         t.discardedWrongReads += metrics.discardedWrongReads();
         t.hitTokens += stats.connectorHits();
-        t.blocksLoaded += engine.executor().blocksCopied(CopyFaults.Direction.FROM_HOST) / engine.setup().config().workers();
-        t.blocksStored += engine.executor().blocksCopied(CopyFaults.Direction.TO_HOST) / engine.setup().config().workers();
+        t.blocksLoaded += engine.executor().blocksCopied(CopyFaults.Direction.FROM_HOST)
+                / engine.setup().config().workers();
+        t.blocksStored += engine.executor().blocksCopied(CopyFaults.Direction.TO_HOST)
+                / engine.setup().config().workers();
         if (metrics.mismatches() > 0) {
             t.problem(mode + ": " + metrics.mismatches() + " KV read(s) had wrong content and their output was used");
         }
@@ -363,7 +390,8 @@ public final class Soak {
         }
         List<Req> out = new ArrayList<>();
         for (int i = 0; i < requestsPerRound; i++) {
-            int[] base = i > 2 && random.nextInt(3) == 0 ? out.get(random.nextInt(out.size())).prompt()
+            int[] base = i > 2 && random.nextInt(3) == 0
+                    ? out.get(random.nextInt(out.size())).prompt()
                     : prefixes.get(random.nextInt(prefixes.size()));
             int[] own = ConnectorConformance.tokens(random, 1 + random.nextInt(24));
             int[] prompt = Arrays.copyOf(base, base.length + own.length);
@@ -391,22 +419,26 @@ public final class Soak {
 
     private EngineSetup setupWithout(boolean async, int workers) {
         // A pool that holds every request at once: the reference must not depend on preemption.
-        SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, async,
-                LoadFailurePolicy.FAIL);
-        return EngineSetup.of(EngineConfig.builder(MODEL, BLOCK_SIZE, 4096, workers, scheduler).eosRate(EOS_RATE).build());
+        SchedulerConfig scheduler =
+                new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, async, LoadFailurePolicy.FAIL);
+        return EngineSetup.of(EngineConfig.builder(MODEL, BLOCK_SIZE, 4096, workers, scheduler)
+                .eosRate(EOS_RATE)
+                .build());
     }
 
     private EngineSetup setup(boolean async, int workers, LoadFailurePolicy policy, FaultInjector injector) {
-        ConnectorErrorPolicy errors = plan.hookThrowRate() > 0 ? ConnectorErrorPolicy.DISABLE
-                : ConnectorErrorPolicy.FAIL_REQUESTS;
+        ConnectorErrorPolicy errors =
+                plan.hookThrowRate() > 0 ? ConnectorErrorPolicy.DISABLE : ConnectorErrorPolicy.FAIL_REQUESTS;
         SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, async, policy, errors);
         EngineInfo info = new EngineInfo("soak", MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, async);
         InstantSource clock = InstantSource.system();
-        Optional<EngineSetup.ConnectorSides> sides = Optional.of(EngineFactory.sides(provider, config, info, catalog,
-                clock).wrap(s -> new FaultySchedulerConnector(s, injector), w -> new FaultyWorkerConnector(w, injector)));
+        Optional<EngineSetup.ConnectorSides> sides = Optional.of(EngineFactory.sides(
+                        provider, config, info, catalog, clock)
+                .wrap(s -> new FaultySchedulerConnector(s, injector), w -> new FaultyWorkerConnector(w, injector)));
         CopyFaults copies = plan.copyFailRate() > 0 || plan.copyStallRate() > 0 ? injector : CopyFaults.NONE;
         EngineConfig config = EngineConfig.builder(MODEL, BLOCK_SIZE, GPU_BLOCKS, workers, scheduler)
-                .eosRate(EOS_RATE).build();
+                .eosRate(EOS_RATE)
+                .build();
         return new EngineSetup(config, sides, copies, true);
     }
 }

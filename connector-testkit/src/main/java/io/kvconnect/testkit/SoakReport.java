@@ -31,11 +31,26 @@ import java.util.TreeMap;
  * @param blocksLoaded blocks copied into the GPU cache (per worker), over all rounds
  * @param blocksStored blocks copied out of the GPU cache (per worker), over all rounds
  */
-public record SoakReport(String connector, FaultPlan faults, int rounds, long requests, long finishedOk, long aborted,
-                         long failed, long recomputed, Map<String, Long> faultsInjected, long hookFailures,
-                         int connectorDisabledRounds, long reclaimedConnectorReferences, long discardedWrongReads,
-                         int leakRounds, int crashes, List<String> problems, long hitTokens, long blocksLoaded,
-                         long blocksStored) {
+public record SoakReport(
+        String connector,
+        FaultPlan faults,
+        int rounds,
+        long requests,
+        long finishedOk,
+        long aborted,
+        long failed,
+        long recomputed,
+        Map<String, Long> faultsInjected,
+        long hookFailures,
+        int connectorDisabledRounds,
+        long reclaimedConnectorReferences,
+        long discardedWrongReads,
+        int leakRounds,
+        int crashes,
+        List<String> problems,
+        long hitTokens,
+        long blocksLoaded,
+        long blocksStored) {
     /** Copies. */
     public SoakReport {
         faultsInjected = Map.copyOf(faultsInjected);
@@ -58,13 +73,25 @@ public record SoakReport(String connector, FaultPlan faults, int rounds, long re
     public String render() {
         List<String> lines = new ArrayList<>();
         lines.add("soak of connector '" + connector + "', faults " + faults);
-        lines.add(String.format(Locale.ROOT, "  rounds %d, requests %d: %d finished with the fault-free output, "
-                + "%d aborted, %d failed with a reason, %d recomputed after a failed load", rounds, requests,
-                finishedOk, aborted, failed, recomputed));
-        lines.add(String.format(Locale.ROOT, "  exercised: %d connector hit tokens, %d blocks loaded, %d stored",
-                hitTokens, blocksLoaded, blocksStored));
+        lines.add(String.format(
+                Locale.ROOT,
+                "  rounds %d, requests %d: %d finished with the fault-free output, "
+                        + "%d aborted, %d failed with a reason, %d recomputed after a failed load",
+                rounds,
+                requests,
+                finishedOk,
+                aborted,
+                failed,
+                recomputed));
+        lines.add(String.format(
+                Locale.ROOT,
+                "  exercised: %d connector hit tokens, %d blocks loaded, %d stored",
+                hitTokens,
+                blocksLoaded,
+                blocksStored));
         long total = faultsInjected.values().stream().mapToLong(Long::longValue).sum();
-        lines.add("  faults injected: " + total + (faultsInjected.isEmpty() ? "" : " " + new TreeMap<>(faultsInjected)));
+        lines.add(
+                "  faults injected: " + total + (faultsInjected.isEmpty() ? "" : " " + new TreeMap<>(faultsInjected)));
         lines.add("  hook failures counted by the engine: " + hookFailures + "; connector disabled in "
                 + connectorDisabledRounds + " round(s)");
         lines.add("  connector references reclaimed at shutdown: " + reclaimedConnectorReferences);

@@ -15,43 +15,62 @@ import org.junit.jupiter.api.Test;
 class ConformanceKitTest {
     @Test
     void aWorkingConnectorWithAsynchronousLoadsPasses() {
-        ConformanceResult result = ConnectorConformance.of(provider(() -> TestConnectorConfig.builder()
-                .asyncLoads(2).build()), Map.of()).run();
+        ConformanceResult result = ConnectorConformance.of(
+                        provider(() ->
+                                TestConnectorConfig.builder().asyncLoads(2).build()),
+                        Map.of())
+                .run();
 
         assertTrue(result.passed(), result.summary());
         assertEquals(15, result.scenarios().size());
         // Each scenario says what it exercised: the output scenarios loaded and stored blocks.
         ConformanceResult.Scenario first = result.scenarios().getFirst();
-        assertTrue(first.exercised().hitTokens() > 0 && first.exercised().blocksLoaded() > 0
-                && first.exercised().blocksStored() > 0, first.toString());
+        assertTrue(
+                first.exercised().hitTokens() > 0
+                        && first.exercised().blocksLoaded() > 0
+                        && first.exercised().blocksStored() > 0,
+                first.toString());
         assertTrue(result.summary().contains("exercised: "), result.summary());
     }
 
     @Test
     void aStorageConnectorThatNeverLoadsFailsUnlessDeclaredAPassThrough() {
         ConnectorProvider neverLoads = provider(() -> TestConnectorConfig.builder()
-                .loadMode(TestConnectorConfig.LoadMode.NONE).build());
+                .loadMode(TestConnectorConfig.LoadMode.NONE)
+                .build());
         ConformanceResult result = ConnectorConformance.of(neverLoads, Map.of()).run();
         assertFalse(result.passed(), result.summary());
         assertEquals(1, result.scenarios().stream().filter(sc -> !sc.passed()).count(), result.summary());
         assertTrue(result.summary().contains("FAIL  the connector served loads"), result.summary());
 
-        assertTrue(ConnectorConformance.of(neverLoads, Map.of()).passThrough().run().passed());
+        assertTrue(ConnectorConformance.of(neverLoads, Map.of())
+                .passThrough()
+                .run()
+                .passed());
     }
 
     @Test
     void aWorkingConnectorWithSynchronousLoadsAndDelayedFreesPasses() {
-        ConformanceResult result = ConnectorConformance.of(provider(() -> TestConnectorConfig.builder()
-                .loadMode(TestConnectorConfig.LoadMode.SYNC_LAYER).delayFree(1).build()), Map.of()).run();
+        ConformanceResult result = ConnectorConformance.of(
+                        provider(() -> TestConnectorConfig.builder()
+                                .loadMode(TestConnectorConfig.LoadMode.SYNC_LAYER)
+                                .delayFree(1)
+                                .build()),
+                        Map.of())
+                .run();
 
         assertTrue(result.passed(), result.summary());
     }
 
     @Test
     void aConnectorThatLoadsWrongKvSilentlyFailsTheOutputScenarios() {
-        ConformanceResult result = ConnectorConformance.of(provider(() -> TestConnectorConfig.builder()
-                .loadMode(TestConnectorConfig.LoadMode.SYNC_START)
-                .failLoads((id, block) -> true, TestConnectorConfig.FailMode.SILENT_GARBAGE).build()), Map.of()).run();
+        ConformanceResult result = ConnectorConformance.of(
+                        provider(() -> TestConnectorConfig.builder()
+                                .loadMode(TestConnectorConfig.LoadMode.SYNC_START)
+                                .failLoads((id, block) -> true, TestConnectorConfig.FailMode.SILENT_GARBAGE)
+                                .build()),
+                        Map.of())
+                .run();
 
         assertFalse(result.passed());
         assertTrue(result.summary().contains("FAIL  outputs equal the run without the connector"), result.summary());
@@ -61,9 +80,13 @@ class ConformanceKitTest {
 
     @Test
     void aConnectorWhoseHookThrowsFails() {
-        ConformanceResult result = ConnectorConformance.of(provider(() -> TestConnectorConfig.builder()
-                .asyncLoads(1).throwing(TestConnectorConfig.ThrowSpec.schedulerOnce("buildConnectorMetadata", null))
-                .build()), Map.of()).run();
+        ConformanceResult result = ConnectorConformance.of(
+                        provider(() -> TestConnectorConfig.builder()
+                                .asyncLoads(1)
+                                .throwing(TestConnectorConfig.ThrowSpec.schedulerOnce("buildConnectorMetadata", null))
+                                .build()),
+                        Map.of())
+                .run();
 
         assertFalse(result.passed(), result.summary());
         assertTrue(result.summary().contains("connector hook(s) threw"), result.summary());
@@ -72,23 +95,38 @@ class ConformanceKitTest {
     @Test
     void aWorkerReportingTransfersTwiceFailsTheKitNamingTheRequestAndTheRank() {
         // Every finished send and receive is reported a second time by the same rank in its next report.
-        ConformanceResult result = ConnectorConformance.of(provider(() -> TestConnectorConfig.builder()
-                .asyncLoads(1).delayFree(1).duplicateReports(1).build()), Map.of()).run();
+        ConformanceResult result = ConnectorConformance.of(
+                        provider(() -> TestConnectorConfig.builder()
+                                .asyncLoads(1)
+                                .delayFree(1)
+                                .duplicateReports(1)
+                                .build()),
+                        Map.of())
+                .run();
 
         assertFalse(result.passed(), result.summary());
-        assertTrue(result.summary().matches("(?s).*worker \\d+ reported request \\S+ in finished (sends|receives) "
-                + "2 times.*"), result.summary());
+        assertTrue(
+                result.summary()
+                        .matches("(?s).*worker \\d+ reported request \\S+ in finished (sends|receives) " + "2 times.*"),
+                result.summary());
     }
 
     @Test
     void aWorkerReportingRequestsItNeverSawFailsTheKit() {
-        ConformanceResult result = ConnectorConformance.of(provider(() -> TestConnectorConfig.builder()
-                .asyncLoads(1).unknownReports(1).build()), Map.of()).run();
+        ConformanceResult result = ConnectorConformance.of(
+                        provider(() -> TestConnectorConfig.builder()
+                                .asyncLoads(1)
+                                .unknownReports(1)
+                                .build()),
+                        Map.of())
+                .run();
 
         assertFalse(result.passed(), result.summary());
-        assertTrue(result.summary().contains("in finished receives, but the engine granted it no asynchronous load"),
+        assertTrue(
+                result.summary().contains("in finished receives, but the engine granted it no asynchronous load"),
                 result.summary());
-        assertTrue(result.summary().contains("in finished sends, but requestFinished did not delay its free"),
+        assertTrue(
+                result.summary().contains("in finished sends, but requestFinished did not delay its free"),
                 result.summary());
     }
 

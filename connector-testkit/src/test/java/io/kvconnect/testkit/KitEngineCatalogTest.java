@@ -22,7 +22,8 @@ class KitEngineCatalogTest {
 
     /** Delegates to the test connector, recording the catalog names each side's context shows. */
     private static ConnectorProvider recording(String name, List<List<String>> seen) {
-        ConnectorProvider inner = TestProviders.hostCache(() -> TestConnectorConfig.builder().build());
+        ConnectorProvider inner =
+                TestProviders.hostCache(() -> TestConnectorConfig.builder().build());
         return new ConnectorProvider() {
             @Override
             public String name() {
@@ -57,7 +58,10 @@ class KitEngineCatalogTest {
     void bothSidesSeeTheProvidersAddedBesideTheOneUnderTest() throws InterruptedException {
         List<List<String>> seen = java.util.Collections.synchronizedList(new ArrayList<>());
         ConnectorProvider other = recording("other", new ArrayList<>());
-        try (KitEngine e = KitEngine.create(Optional.of(recording("outer", seen)), List.of(other), Map.of(),
+        try (KitEngine e = KitEngine.create(
+                Optional.of(recording("outer", seen)),
+                List.of(other),
+                Map.of(),
                 KitEngine.Options.defaults("e").withWorkers(2))) {
             e.addRequest("r", new int[] {1, 2, 3, 4, 5}, 2, TransferParams.empty());
             while (e.hasWork()) {
@@ -73,8 +77,8 @@ class KitEngineCatalogTest {
     @Test
     void withoutOthersTheCatalogHoldsOnlyTheProviderUnderTest() {
         List<List<String>> seen = java.util.Collections.synchronizedList(new ArrayList<>());
-        try (KitEngine e = KitEngine.create(Optional.of(recording("alone", seen)), Map.of(),
-                KitEngine.Options.defaults("e"))) {
+        try (KitEngine e =
+                KitEngine.create(Optional.of(recording("alone", seen)), Map.of(), KitEngine.Options.defaults("e"))) {
             assertEquals(2, seen.size(), seen.toString());
             seen.forEach(names -> assertEquals(List.of("alone"), names));
             assertEquals(List.of(), e.problems());
@@ -84,7 +88,12 @@ class KitEngineCatalogTest {
     @Test
     void twoProvidersWithOneNameAreRefused() {
         List<List<String>> seen = java.util.Collections.synchronizedList(new ArrayList<>());
-        assertThrows(IllegalArgumentException.class, () -> KitEngine.create(Optional.of(recording("x", seen)),
-                List.of(recording("x", seen)), Map.of(), KitEngine.Options.defaults("e")));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> KitEngine.create(
+                        Optional.of(recording("x", seen)),
+                        List.of(recording("x", seen)),
+                        Map.of(),
+                        KitEngine.Options.defaults("e")));
     }
 }

@@ -18,8 +18,13 @@ import org.junit.jupiter.api.Timeout;
 class SoakTest {
     @Test
     void withoutFaultsEveryRequestFinishesWithTheFaultFreeOutputOrIsAborted() throws Exception {
-        SoakReport report = Soak.of(provider(() -> TestConnectorConfig.builder().asyncLoads(2).build()), Map.of())
-                .rounds(8).seed(3).run();
+        SoakReport report = Soak.of(
+                        provider(() ->
+                                TestConnectorConfig.builder().asyncLoads(2).build()),
+                        Map.of())
+                .rounds(8)
+                .seed(3)
+                .run();
 
         report.assertPassed();
         assertEquals(8, report.rounds());
@@ -31,12 +36,17 @@ class SoakTest {
 
     @Test
     void copyFaultsAreRecoveredOrFailWithAReasonNeverWithWrongOutput() throws Exception {
-        SoakReport report = Soak.of(provider(() -> TestConnectorConfig.builder().asyncLoads(2).build()), Map.of())
-                .faults(FaultPlan.parse("copy_fail=0.2,copy_stall=0.1,stall_ms=2")).rounds(8).seed(5).run();
+        SoakReport report = Soak.of(
+                        provider(() ->
+                                TestConnectorConfig.builder().asyncLoads(2).build()),
+                        Map.of())
+                .faults(FaultPlan.parse("copy_fail=0.2,copy_stall=0.1,stall_ms=2"))
+                .rounds(8)
+                .seed(5)
+                .run();
 
         report.assertPassed();
-        assertTrue(report.faultsInjected().keySet().stream().anyMatch(k -> k.startsWith("copy_fail")),
-                report.render());
+        assertTrue(report.faultsInjected().keySet().stream().anyMatch(k -> k.startsWith("copy_fail")), report.render());
         assertTrue(report.recomputed() + report.failed() > 0, "failed loads were handled: " + report.render());
     }
 
@@ -44,10 +54,17 @@ class SoakTest {
     void failedLoadsReportedAStepLateNeverChangeAnOutput() throws Exception {
         // Synchronous loads, every other block's load failing once: reported a step late, what the
         // loaders computed from them must never reach an output, the prefix cache or the connector.
-        SoakReport report = Soak.of(provider(() -> TestConnectorConfig.builder()
-                .loadMode(TestConnectorConfig.LoadMode.SYNC_START).savesConfirmedOnly()
-                .failLoads((id, block) -> block % 2 == 1, TestConnectorConfig.FailMode.GARBAGE).build()), Map.of())
-                .faults(FaultPlan.parse("late_errors=1")).rounds(8).seed(9).run();
+        SoakReport report = Soak.of(
+                        provider(() -> TestConnectorConfig.builder()
+                                .loadMode(TestConnectorConfig.LoadMode.SYNC_START)
+                                .savesConfirmedOnly()
+                                .failLoads((id, block) -> block % 2 == 1, TestConnectorConfig.FailMode.GARBAGE)
+                                .build()),
+                        Map.of())
+                .faults(FaultPlan.parse("late_errors=1"))
+                .rounds(8)
+                .seed(9)
+                .run();
 
         report.assertPassed();
         assertTrue(report.faultsInjected().getOrDefault("late_errors", 0L) > 0, report.render());
@@ -57,8 +74,14 @@ class SoakTest {
 
     @Test
     void throwingHooksDisableTheConnectorAndTheRoundGoesOn() throws Exception {
-        SoakReport report = Soak.of(provider(() -> TestConnectorConfig.builder().asyncLoads(2).build()), Map.of())
-                .faults(FaultPlan.parse("hook_throw=0.01")).rounds(6).seed(7).run();
+        SoakReport report = Soak.of(
+                        provider(() ->
+                                TestConnectorConfig.builder().asyncLoads(2).build()),
+                        Map.of())
+                .faults(FaultPlan.parse("hook_throw=0.01"))
+                .rounds(6)
+                .seed(7)
+                .run();
 
         report.assertPassed();
         assertTrue(report.hookFailures() > 0, report.render());
@@ -67,10 +90,14 @@ class SoakTest {
 
     @Test
     void aConnectorThatLoadsWrongKvSilentlyFailsTheSoak() throws Exception {
-        SoakReport report = Soak.of(provider(() -> TestConnectorConfig.builder()
-                .loadMode(TestConnectorConfig.LoadMode.SYNC_START)
-                .failLoads((id, block) -> true, TestConnectorConfig.FailMode.SILENT_GARBAGE).build()), Map.of())
-                .rounds(2).run();
+        SoakReport report = Soak.of(
+                        provider(() -> TestConnectorConfig.builder()
+                                .loadMode(TestConnectorConfig.LoadMode.SYNC_START)
+                                .failLoads((id, block) -> true, TestConnectorConfig.FailMode.SILENT_GARBAGE)
+                                .build()),
+                        Map.of())
+                .rounds(2)
+                .run();
 
         assertFalse(report.passed(), report.render());
         assertTrue(report.render().contains("had wrong content and their output was used"), report.render());
@@ -83,13 +110,22 @@ class SoakTest {
         assertEquals(new FaultPlan(0.1, 0.2, 7, 0.001), p);
         assertEquals(FaultPlan.NONE, FaultPlan.parse("none"));
         assertEquals(FaultPlan.NONE, FaultPlan.parse(""));
-        assertEquals("--faults.copy_fail", assertThrows(ConfigException.class,
-                () -> FaultPlan.parse("copy_fail=2")).path());
-        assertEquals("--faults.copy_fial", assertThrows(ConfigException.class,
-                () -> FaultPlan.parse("copy_fial=0.1")).path());
-        assertEquals("--faults.hook_throw", assertThrows(ConfigException.class,
-                () -> FaultPlan.parse("hook_throw=lots")).path());
-        assertEquals("--faults", assertThrows(ConfigException.class, () -> FaultPlan.parse("copy_fail")).path());
+        assertEquals(
+                "--faults.copy_fail",
+                assertThrows(ConfigException.class, () -> FaultPlan.parse("copy_fail=2"))
+                        .path());
+        assertEquals(
+                "--faults.copy_fial",
+                assertThrows(ConfigException.class, () -> FaultPlan.parse("copy_fial=0.1"))
+                        .path());
+        assertEquals(
+                "--faults.hook_throw",
+                assertThrows(ConfigException.class, () -> FaultPlan.parse("hook_throw=lots"))
+                        .path());
+        assertEquals(
+                "--faults",
+                assertThrows(ConfigException.class, () -> FaultPlan.parse("copy_fail"))
+                        .path());
     }
 
     private static ConnectorProvider provider(Supplier<TestConnectorConfig> config) {

@@ -12,8 +12,7 @@ import java.util.function.Supplier;
 
 /** Providers of the engine's test connector for the kit's and the soak's tests. */
 final class TestProviders {
-    private TestProviders() {
-    }
+    private TestProviders() {}
 
     /**
      * A provider named {@code test} making one test connector per engine from {@code config}: the

@@ -88,7 +88,8 @@ public interface ConnectorConfig {
      * @throws ConfigException if the value is not a string
      */
     @Contract("_, !null -> !null")
-    @Nullable String getString(String key, @Nullable String defaultValue);
+    @Nullable
+    String getString(String key, @Nullable String defaultValue);
 
     /**
      * {@return the string at {@code key}}
@@ -170,7 +171,8 @@ public interface ConnectorConfig {
      * @throws ConfigException if the value is not such a string or lies outside {@code [min, max]}
      */
     @Contract("_, !null, _, _ -> !null")
-    @Nullable Duration getDuration(String key, @Nullable Duration defaultValue, Duration min, Duration max);
+    @Nullable
+    Duration getDuration(String key, @Nullable Duration defaultValue, Duration min, Duration max);
 
     /**
      * {@return the enum constant at {@code key}, or {@code defaultValue} when absent} The string is

@@ -45,8 +45,8 @@ public record ConnectorOutput(
         Optional<WorkerMetadata> workerMetadata) {
 
     /** An output that reports nothing. */
-    public static final ConnectorOutput EMPTY = new ConnectorOutput(
-            Set.of(), Set.of(), Set.of(), Optional.empty(), List.of(), Optional.empty());
+    public static final ConnectorOutput EMPTY =
+            new ConnectorOutput(Set.of(), Set.of(), Set.of(), Optional.empty(), List.of(), Optional.empty());
 
     /** Copies every collection. */
     public ConnectorOutput {
@@ -60,8 +60,11 @@ public record ConnectorOutput(
 
     /** {@return whether nothing at all was reported} */
     public boolean isEmpty() {
-        return finishedSending.isEmpty() && finishedReceiving.isEmpty() && invalidBlockIds.isEmpty()
-                && stats.map(ConnectorStats::isEmpty).orElse(true) && workerEvents.isEmpty()
+        return finishedSending.isEmpty()
+                && finishedReceiving.isEmpty()
+                && invalidBlockIds.isEmpty()
+                && stats.map(ConnectorStats::isEmpty).orElse(true)
+                && workerEvents.isEmpty()
                 && workerMetadata.isEmpty();
     }
 
@@ -80,8 +83,8 @@ public record ConnectorOutput(
      * @param newStats the copy's stats
      */
     public ConnectorOutput withStats(Optional<ConnectorStats> newStats) {
-        return new ConnectorOutput(finishedSending, finishedReceiving, invalidBlockIds, newStats, workerEvents,
-                workerMetadata);
+        return new ConnectorOutput(
+                finishedSending, finishedReceiving, invalidBlockIds, newStats, workerEvents, workerMetadata);
     }
 
     /**

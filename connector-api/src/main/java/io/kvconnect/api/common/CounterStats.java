@@ -54,7 +54,8 @@ public record CounterStats(Map<String, Long> counters) implements ConnectorStats
     @Override
     public ConnectorStats aggregate(ConnectorStats other) {
         if (!(other instanceof CounterStats o)) {
-            throw new IllegalArgumentException("cannot aggregate CounterStats with " + other.getClass().getName());
+            throw new IllegalArgumentException(
+                    "cannot aggregate CounterStats with " + other.getClass().getName());
         }
         var sum = new TreeMap<>(counters);
         o.counters.forEach((k, v) -> sum.merge(k, v, Long::sum));

@@ -17,5 +17,4 @@ import io.kvconnect.api.Stability;
  * implementation must be immutable (a record of immutable values is the usual shape).
  */
 @Stability(value = Stability.Level.EVOLVING, since = "0.1")
-public interface HandshakeMetadata {
-}
+public interface HandshakeMetadata {}

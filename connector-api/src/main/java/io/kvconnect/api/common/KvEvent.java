@@ -30,8 +30,9 @@ public sealed interface KvEvent permits KvEvent.BlockStored, KvEvent.BlockRemove
      * @param medium where they are held
      */
     @Stability(value = Stability.Level.EVOLVING, since = "0.1")
-    record BlockStored(List<BlockHash> blockHashes, Optional<BlockHash> parent, int blockSize, int group,
-                       StorageMedium medium) implements KvEvent {
+    record BlockStored(
+            List<BlockHash> blockHashes, Optional<BlockHash> parent, int blockSize, int group, StorageMedium medium)
+            implements KvEvent {
         /** Copies the list and validates. */
         public BlockStored {
             blockHashes = List.copyOf(blockHashes);

@@ -19,8 +19,8 @@ public record ModelShape(String name, int numLayers, int numKvHeads, int headDim
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(dtype, "dtype");
         if (numLayers <= 0 || numKvHeads <= 0 || headDim <= 0) {
-            throw new IllegalArgumentException("layers, KV heads and head dim must be positive, got layers="
-                    + numLayers + ", kv_heads=" + numKvHeads + ", head_dim=" + headDim);
+            throw new IllegalArgumentException("layers, KV heads and head dim must be positive, got layers=" + numLayers
+                    + ", kv_heads=" + numKvHeads + ", head_dim=" + headDim);
         }
     }
 

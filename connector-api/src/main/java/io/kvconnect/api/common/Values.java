@@ -15,8 +15,7 @@ import java.util.Map;
  * them. Used by {@link TransferParams}; the engine normalizes configuration values the same way.
  */
 final class Values {
-    private Values() {
-    }
+    private Values() {}
 
     static Map<String, Object> copyObject(String path, Map<String, ?> source) {
         var copy = new LinkedHashMap<String, Object>();
@@ -56,9 +55,11 @@ final class Values {
                 }
                 yield Collections.unmodifiableList(copy);
             }
-            default -> throw new ConfigException(path,
-                    "unsupported value type " + value.getClass().getName()
-                            + "; allowed: string, boolean, number, list, object");
+            default ->
+                throw new ConfigException(
+                        path,
+                        "unsupported value type " + value.getClass().getName()
+                                + "; allowed: string, boolean, number, list, object");
         };
     }
 

@@ -16,8 +16,8 @@ import java.util.Objects;
  *     Kind#RESUMED} all of its blocks
  */
 @Stability(value = Stability.Level.EVOLVING, since = "0.1")
-public record ScheduledRequest(RequestView request, Kind kind, int numScheduledTokens, int numComputedTokensBefore,
-                               BlockIds newBlockIds) {
+public record ScheduledRequest(
+        RequestView request, Kind kind, int numScheduledTokens, int numComputedTokensBefore, BlockIds newBlockIds) {
     /** Validates. */
     public ScheduledRequest {
         Objects.requireNonNull(request, "request");

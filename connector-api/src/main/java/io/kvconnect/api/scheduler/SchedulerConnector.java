@@ -48,8 +48,7 @@ public interface SchedulerConnector {
      *
      * @param state the engine's scheduler, read-only, with this connector's own pool view
      */
-    default void bindSchedulerState(SchedulerState state) {
-    }
+    default void bindSchedulerState(SchedulerState state) {}
 
     /**
      * The worker sides' handshake metadata, by rank: what each returned from {@code
@@ -63,8 +62,7 @@ public interface SchedulerConnector {
      * @param byRank every rank's value as its worker returned it (of the connector's own type);
      *     immutable
      */
-    default void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {
-    }
+    default void setHandshakeMetadata(Map<Integer, HandshakeMetadata> byRank) {}
 
     /**
      * A request was added to the engine (called once per request id, before it is first
@@ -72,8 +70,7 @@ public interface SchedulerConnector {
      *
      * @param request the new request
      */
-    default void onNewRequest(RequestView request) {
-    }
+    default void onNewRequest(RequestView request) {}
 
     /**
      * How many tokens beyond the local GPU prefix hit this connector can provide for {@code
@@ -148,8 +145,7 @@ public interface SchedulerConnector {
      *
      * @param output what the workers reported, aggregated over the workers
      */
-    default void updateConnectorOutput(ConnectorOutput output) {
-    }
+    default void updateConnectorOutput(ConnectorOutput output) {}
 
     /**
      * {@code request} finished (stopped, capped, aborted or failed). Called exactly once per
@@ -221,6 +217,5 @@ public interface SchedulerConnector {
      * The engine is shutting down. Called once, last; release threads and memory. Must not throw
      * for a second call. Default: nothing.
      */
-    default void shutdown() {
-    }
+    default void shutdown() {}
 }

@@ -40,7 +40,8 @@ public record KvLayout(
         Objects.requireNonNull(layout, "layout");
         Objects.requireNonNull(memory, "memory");
         if (tensorParallelSize <= 0 || tensorParallelRank < 0 || tensorParallelRank >= tensorParallelSize) {
-            throw new IllegalArgumentException("rank " + tensorParallelRank + " not in [0, " + tensorParallelSize + ")");
+            throw new IllegalArgumentException(
+                    "rank " + tensorParallelRank + " not in [0, " + tensorParallelSize + ")");
         }
         if (numBlocks < 2 || blockSize <= 0 || bytesPerBlockPerLayer <= 0) {
             throw new IllegalArgumentException("need at least 2 blocks and positive sizes");

@@ -67,8 +67,7 @@ public interface WorkerConnector {
      *
      * @param metadata the step's metadata from the scheduler side
      */
-    default void handlePreemptions(ConnectorMetadata metadata) {
-    }
+    default void handlePreemptions(ConnectorMetadata metadata) {}
 
     /**
      * The step's metadata from the scheduler side; valid until {@link #clearConnectorMetadata}.
@@ -91,20 +90,17 @@ public interface WorkerConnector {
      *
      * @param layer the layer about to be computed, from 0 up
      */
-    default void waitForLayerLoad(int layer) {
-    }
+    default void waitForLayerLoad(int layer) {}
 
     /**
      * Layer {@code layer}'s KV of this step is computed and may be saved. Default: nothing.
      *
      * @param layer the layer just computed, from 0 up
      */
-    default void saveKvLayer(int layer) {
-    }
+    default void saveKvLayer(int layer) {}
 
     /** End of the forward pass: saves that must finish within the step finish here. Default: nothing. */
-    default void waitForSave() {
-    }
+    default void waitForSave() {}
 
     /**
      * The step's outcome on this worker, stated once: transfers that finished since the previous
@@ -129,13 +125,11 @@ public interface WorkerConnector {
     WorkerStepReport reportStep(Set<String> finishedRequestIds);
 
     /** Last call of every step; forget the bound metadata. */
-    default void clearConnectorMetadata() {
-    }
+    default void clearConnectorMetadata() {}
 
     /**
      * The engine is shutting down. Called once, last: stop threads, close host buffers. Must not
      * throw for a second call. Default: nothing.
      */
-    default void shutdown() {
-    }
+    default void shutdown() {}
 }

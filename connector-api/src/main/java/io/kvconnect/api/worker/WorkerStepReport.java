@@ -58,8 +58,8 @@ public record WorkerStepReport(
         Optional<Throwable> failure) {
 
     /** A report that says nothing: the usual step's answer. */
-    public static final WorkerStepReport EMPTY = new WorkerStepReport(Set.of(), Set.of(), Set.of(), Optional.empty(),
-            List.of(), Optional.empty(), Optional.empty());
+    public static final WorkerStepReport EMPTY = new WorkerStepReport(
+            Set.of(), Set.of(), Set.of(), Optional.empty(), List.of(), Optional.empty(), Optional.empty());
 
     /**
      * Copies every collection.
@@ -78,8 +78,12 @@ public record WorkerStepReport(
 
     /** {@return whether the report says nothing at all} Stats that recorded nothing count as nothing. */
     public boolean isEmpty() {
-        return finishedSending.isEmpty() && finishedReceiving.isEmpty() && invalidBlockIds.isEmpty()
-                && stats.map(ConnectorStats::isEmpty).orElse(true) && events.isEmpty() && workerMetadata.isEmpty()
+        return finishedSending.isEmpty()
+                && finishedReceiving.isEmpty()
+                && invalidBlockIds.isEmpty()
+                && stats.map(ConnectorStats::isEmpty).orElse(true)
+                && events.isEmpty()
+                && workerMetadata.isEmpty()
                 && failure.isEmpty();
     }
 
@@ -104,8 +108,7 @@ public record WorkerStepReport(
         private @Nullable WorkerMetadata metadata;
         private @Nullable Throwable failure;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /**
          * Adds requests whose sends or saves finished on this worker.
@@ -203,12 +206,22 @@ public record WorkerStepReport(
 
         /** {@return the report; {@link #EMPTY} if nothing was added} */
         public WorkerStepReport build() {
-            if (sending == null && receiving == null && invalid == null && stats == null && events == null
-                    && metadata == null && failure == null) {
+            if (sending == null
+                    && receiving == null
+                    && invalid == null
+                    && stats == null
+                    && events == null
+                    && metadata == null
+                    && failure == null) {
                 return EMPTY;
             }
-            return new WorkerStepReport(orEmpty(sending), orEmpty(receiving), orEmpty(invalid),
-                    Optional.ofNullable(stats), events == null ? List.of() : events, Optional.ofNullable(metadata),
+            return new WorkerStepReport(
+                    orEmpty(sending),
+                    orEmpty(receiving),
+                    orEmpty(invalid),
+                    Optional.ofNullable(stats),
+                    events == null ? List.of() : events,
+                    Optional.ofNullable(metadata),
                     Optional.ofNullable(failure));
         }
 

@@ -66,7 +66,8 @@ class BlockIdsTest {
 
     @Test
     void emptyLikeKeepsGroupCount() {
-        var three = BlockIds.ofGroups(new int[] {1}, new int[] {2}, new int[] {3}).emptyLike();
+        var three =
+                BlockIds.ofGroups(new int[] {1}, new int[] {2}, new int[] {3}).emptyLike();
         assertEquals(3, three.groupCount());
         assertTrue(three.isEmpty());
         assertEquals(BlockIds.empty(), BlockIds.of(5).emptyLike());

@@ -23,8 +23,13 @@ class ConnectorOutputTest {
     private static final KvEvent CLEARED = new KvEvent.AllBlocksCleared(StorageMedium.CPU);
 
     private static ConnectorOutput sample() {
-        return new ConnectorOutput(Set.of("s"), Set.of("r"), Set.of(7), Optional.of(CounterStats.of("hits", 1)),
-                List.of(CLEARED), Optional.of(new Done(1)));
+        return new ConnectorOutput(
+                Set.of("s"),
+                Set.of("r"),
+                Set.of(7),
+                Optional.of(CounterStats.of("hits", 1)),
+                List.of(CLEARED),
+                Optional.of(new Done(1)));
     }
 
     @Test
@@ -48,7 +53,9 @@ class ConnectorOutputTest {
 
     @Test
     void emptyStatsStillCountAsEmpty() {
-        assertTrue(ConnectorOutput.EMPTY.withStats(Optional.of(CounterStats.of("hits", 0))).isEmpty());
+        assertTrue(ConnectorOutput.EMPTY
+                .withStats(Optional.of(CounterStats.of("hits", 0)))
+                .isEmpty());
     }
 
     @Test
@@ -60,17 +67,23 @@ class ConnectorOutputTest {
         events.clear();
         assertEquals(Set.of("a"), out.finishedSending());
         assertEquals(List.of(CLEARED), out.workerEvents());
-        assertThrows(UnsupportedOperationException.class, () -> out.finishedSending().add("c"));
-        assertThrows(UnsupportedOperationException.class, () -> out.finishedReceiving().add("c"));
-        assertThrows(UnsupportedOperationException.class, () -> out.invalidBlockIds().add(1));
-        assertThrows(UnsupportedOperationException.class, () -> out.workerEvents().add(CLEARED));
+        assertThrows(
+                UnsupportedOperationException.class, () -> out.finishedSending().add("c"));
+        assertThrows(UnsupportedOperationException.class, () -> out.finishedReceiving()
+                .add("c"));
+        assertThrows(
+                UnsupportedOperationException.class, () -> out.invalidBlockIds().add(1));
+        assertThrows(
+                UnsupportedOperationException.class, () -> out.workerEvents().add(CLEARED));
     }
 
     @Test
     void nullOptionalsRejected() {
-        assertThrows(NullPointerException.class,
+        assertThrows(
+                NullPointerException.class,
                 () -> new ConnectorOutput(Set.of(), Set.of(), Set.of(), null, List.of(), Optional.empty()));
-        assertThrows(NullPointerException.class,
+        assertThrows(
+                NullPointerException.class,
                 () -> new ConnectorOutput(Set.of(), Set.of(), Set.of(), Optional.empty(), List.of(), null));
     }
 

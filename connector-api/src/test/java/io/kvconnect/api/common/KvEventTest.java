@@ -25,11 +25,16 @@ class KvEventTest {
     @Test
     void blockStoredValidates() {
         var m = StorageMedium.GPU;
-        assertThrows(IllegalArgumentException.class, () -> new KvEvent.BlockStored(List.of(), Optional.empty(), 16, 0, m));
-        assertThrows(IllegalArgumentException.class, () -> new KvEvent.BlockStored(List.of(H1), Optional.empty(), 0, 0, m));
-        assertThrows(IllegalArgumentException.class, () -> new KvEvent.BlockStored(List.of(H1), Optional.empty(), 16, -1, m));
+        assertThrows(
+                IllegalArgumentException.class, () -> new KvEvent.BlockStored(List.of(), Optional.empty(), 16, 0, m));
+        assertThrows(
+                IllegalArgumentException.class, () -> new KvEvent.BlockStored(List.of(H1), Optional.empty(), 0, 0, m));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new KvEvent.BlockStored(List.of(H1), Optional.empty(), 16, -1, m));
         assertThrows(NullPointerException.class, () -> new KvEvent.BlockStored(List.of(H1), null, 16, 0, m));
-        assertThrows(NullPointerException.class, () -> new KvEvent.BlockStored(List.of(H1), Optional.empty(), 16, 0, null));
+        assertThrows(
+                NullPointerException.class, () -> new KvEvent.BlockStored(List.of(H1), Optional.empty(), 16, 0, null));
     }
 
     @Test
@@ -39,7 +44,8 @@ class KvEventTest {
         hashes.clear();
         assertEquals(List.of(H1), e.blockHashes());
         assertThrows(IllegalArgumentException.class, () -> new KvEvent.BlockRemoved(List.of(), 0, StorageMedium.DISK));
-        assertThrows(IllegalArgumentException.class, () -> new KvEvent.BlockRemoved(List.of(H1), -1, StorageMedium.DISK));
+        assertThrows(
+                IllegalArgumentException.class, () -> new KvEvent.BlockRemoved(List.of(H1), -1, StorageMedium.DISK));
         assertThrows(NullPointerException.class, () -> new KvEvent.BlockRemoved(List.of(H1), 0, null));
     }
 
@@ -52,11 +58,12 @@ class KvEventTest {
     @Test
     void switchOverSealedEventsIsExhaustive() {
         KvEvent event = new KvEvent.BlockRemoved(List.of(H1, H2), 0, StorageMedium.CPU);
-        int blocks = switch (event) {
-            case KvEvent.BlockStored s -> s.blockHashes().size();
-            case KvEvent.BlockRemoved r -> -r.blockHashes().size();
-            case KvEvent.AllBlocksCleared c -> 0;
-        };
+        int blocks =
+                switch (event) {
+                    case KvEvent.BlockStored s -> s.blockHashes().size();
+                    case KvEvent.BlockRemoved r -> -r.blockHashes().size();
+                    case KvEvent.AllBlocksCleared c -> 0;
+                };
         assertEquals(-2, blocks);
     }
 }

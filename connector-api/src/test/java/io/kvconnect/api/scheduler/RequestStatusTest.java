@@ -20,10 +20,12 @@ class RequestStatusTest {
                 RequestStatus.FINISHED_LENGTH_CAPPED, true,
                 RequestStatus.FINISHED_ABORTED, true,
                 RequestStatus.FINISHED_ERROR, true);
-        assertEquals(EnumSet.allOf(RequestStatus.class), EnumSet.copyOf(expected.keySet()),
+        assertEquals(
+                EnumSet.allOf(RequestStatus.class),
+                EnumSet.copyOf(expected.keySet()),
                 "a new constant needs an expectation here");
-        Map<RequestStatus, Boolean> actual = Stream.of(RequestStatus.values())
-                .collect(Collectors.toMap(s -> s, RequestStatus::isFinished));
+        Map<RequestStatus, Boolean> actual =
+                Stream.of(RequestStatus.values()).collect(Collectors.toMap(s -> s, RequestStatus::isFinished));
         assertEquals(expected, actual);
     }
 }

@@ -11,8 +11,8 @@ class KvLayoutTest {
     private static final ModelShape MODEL = new ModelShape("m", 32, 8, 128, DType.FP16);
 
     private static KvLayout layout(int rank, int size, int numBlocks, int blockSize, long bytesPerBlockPerLayer) {
-        return new KvLayout(MODEL, rank, size, numBlocks, blockSize, bytesPerBlockPerLayer,
-                LayoutKind.PER_LAYER, MemoryKind.HOST);
+        return new KvLayout(
+                MODEL, rank, size, numBlocks, blockSize, bytesPerBlockPerLayer, LayoutKind.PER_LAYER, MemoryKind.HOST);
     }
 
     @Test
@@ -44,11 +44,11 @@ class KvLayoutTest {
 
     @Test
     void nullsRejected() {
-        assertThrows(NullPointerException.class,
+        assertThrows(
+                NullPointerException.class,
                 () -> new KvLayout(null, 0, 1, 2, 16, 1, LayoutKind.CROSS_LAYER, MemoryKind.HOST));
-        assertThrows(NullPointerException.class,
-                () -> new KvLayout(MODEL, 0, 1, 2, 16, 1, null, MemoryKind.HOST));
-        assertThrows(NullPointerException.class,
-                () -> new KvLayout(MODEL, 0, 1, 2, 16, 1, LayoutKind.CROSS_LAYER, null));
+        assertThrows(NullPointerException.class, () -> new KvLayout(MODEL, 0, 1, 2, 16, 1, null, MemoryKind.HOST));
+        assertThrows(
+                NullPointerException.class, () -> new KvLayout(MODEL, 0, 1, 2, 16, 1, LayoutKind.CROSS_LAYER, null));
     }
 }

@@ -31,19 +31,29 @@ class WorkerStepReportTest {
     @Test
     void anEmptyBuilderBuildsTheSharedEmptyReport() {
         assertSame(WorkerStepReport.EMPTY, WorkerStepReport.builder().build());
-        assertSame(WorkerStepReport.EMPTY, WorkerStepReport.builder().addFinishedSending(Set.of())
-                .addInvalidBlockIds(List.of()).stats(Optional.empty()).build(), "empty parts add nothing");
+        assertSame(
+                WorkerStepReport.EMPTY,
+                WorkerStepReport.builder()
+                        .addFinishedSending(Set.of())
+                        .addInvalidBlockIds(List.of())
+                        .stats(Optional.empty())
+                        .build(),
+                "empty parts add nothing");
         assertTrue(WorkerStepReport.EMPTY.isEmpty());
     }
 
     @Test
     void theBuilderAddsToCollectionsAndReplacesSingleParts() {
         WorkerStepReport r = WorkerStepReport.builder()
-                .addFinishedSending(List.of("s1")).addFinishedSending(List.of("s2", "s1"))
+                .addFinishedSending(List.of("s1"))
+                .addFinishedSending(List.of("s2", "s1"))
                 .addFinishedReceiving(Set.of("r"))
-                .addInvalidBlockIds(List.of(4)).addInvalidBlockIds(List.of(5))
-                .addEvents(List.of(CLEARED)).addEvents(List.of(CLEARED))
-                .stats(Optional.of(CounterStats.of("a", 1L))).stats(Optional.of(CounterStats.of("b", 2L)))
+                .addInvalidBlockIds(List.of(4))
+                .addInvalidBlockIds(List.of(5))
+                .addEvents(List.of(CLEARED))
+                .addEvents(List.of(CLEARED))
+                .stats(Optional.of(CounterStats.of("a", 1L)))
+                .stats(Optional.of(CounterStats.of("b", 2L)))
                 .workerMetadata(Optional.of(new Jobs(1)))
                 .build();
 
@@ -61,8 +71,11 @@ class WorkerStepReportTest {
     void aSecondFailureIsKeptAsSuppressedByTheFirst() {
         var first = new IllegalStateException("first");
         var second = new IllegalArgumentException("second");
-        WorkerStepReport r = WorkerStepReport.builder().addFinishedReceiving(Set.of("r")).failure(first)
-                .failure(second).build();
+        WorkerStepReport r = WorkerStepReport.builder()
+                .addFinishedReceiving(Set.of("r"))
+                .failure(first)
+                .failure(second)
+                .build();
 
         assertSame(first, r.failure().orElseThrow());
         assertArrayEquals(new Throwable[] {second}, first.getSuppressed());
@@ -72,30 +85,39 @@ class WorkerStepReportTest {
 
     @Test
     void statsThatRecordedNothingMakeNoNews() {
-        assertTrue(WorkerStepReport.builder().stats(Optional.of(CounterStats.of("hits", 0L))).build().isEmpty());
+        assertTrue(WorkerStepReport.builder()
+                .stats(Optional.of(CounterStats.of("hits", 0L)))
+                .build()
+                .isEmpty());
     }
 
     @Test
     void theReportCopiesItsCollectionsAndIsImmutable() {
         var sending = new HashSet<>(Set.of("a"));
         var events = new ArrayList<KvEvent>(List.of(CLEARED));
-        var r = new WorkerStepReport(sending, Set.of(), Set.of(), Optional.empty(), events, Optional.empty(),
-                Optional.empty());
+        var r = new WorkerStepReport(
+                sending, Set.of(), Set.of(), Optional.empty(), events, Optional.empty(), Optional.empty());
         sending.add("b");
         events.clear();
 
         assertEquals(Set.of("a"), r.finishedSending());
         assertEquals(List.of(CLEARED), r.events());
-        assertThrows(UnsupportedOperationException.class, () -> r.finishedSending().add("c"));
+        assertThrows(
+                UnsupportedOperationException.class, () -> r.finishedSending().add("c"));
         assertThrows(UnsupportedOperationException.class, () -> r.events().add(CLEARED));
     }
 
     @Test
     void nullPartsAreRefused() {
-        assertThrows(NullPointerException.class, () -> new WorkerStepReport(Set.of(), Set.of(), Set.of(), null,
-                List.of(), Optional.empty(), Optional.empty()));
-        assertThrows(NullPointerException.class, () -> WorkerStepReport.builder().failure(null));
-        assertThrows(NullPointerException.class, () -> new WorkerStepReport(Set.of(), Set.of(), Set.of(),
-                Optional.empty(), List.of(), Optional.empty(), null));
+        assertThrows(
+                NullPointerException.class,
+                () -> new WorkerStepReport(
+                        Set.of(), Set.of(), Set.of(), null, List.of(), Optional.empty(), Optional.empty()));
+        assertThrows(
+                NullPointerException.class, () -> WorkerStepReport.builder().failure(null));
+        assertThrows(
+                NullPointerException.class,
+                () -> new WorkerStepReport(
+                        Set.of(), Set.of(), Set.of(), Optional.empty(), List.of(), Optional.empty(), null));
     }
 }

@@ -12,7 +12,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** Lists the connectors the engine discovers, and the plugins it refused. */
-@Command(name = "connectors", mixinStandardHelpOptions = true,
+@Command(
+        name = "connectors",
+        mixinStandardHelpOptions = true,
         description = "List discovered connectors: name, version, origin, module and jar location.")
 final class ConnectorsCommand implements Callable<Integer> {
     @Mixin
@@ -25,8 +27,8 @@ final class ConnectorsCommand implements Callable<Integer> {
     public Integer call() {
         EngineConfig config = options.config();
         // Every connector and every refusal is listed; the configured connector is not checked.
-        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
-                config.trustedPlugins());
+        ConnectorRegistry registry =
+                ConnectorDiscovery.discover(options.pluginsDirectory(config), config.trustedPlugins());
         PrintWriter out = spec.commandLine().getOut();
         print(registry, out);
         out.flush();
@@ -37,8 +39,13 @@ final class ConnectorsCommand implements Callable<Integer> {
         String format = "%-16s %-12s %-18s %-24s %s%n";
         out.printf(format, "NAME", "VERSION", "ORIGIN", "MODULE", "LOCATION");
         for (DiscoveredConnector c : registry.connectors()) {
-            out.printf(format, c.name(), c.version(), c.origin().name().toLowerCase(java.util.Locale.ROOT),
-                    c.module(), c.location());
+            out.printf(
+                    format,
+                    c.name(),
+                    c.version(),
+                    c.origin().name().toLowerCase(java.util.Locale.ROOT),
+                    c.module(),
+                    c.location());
         }
         if (registry.connectors().isEmpty()) {
             out.println("(no connectors found)");

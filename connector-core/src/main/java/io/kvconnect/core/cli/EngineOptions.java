@@ -20,13 +20,19 @@ import picocli.CommandLine.Option;
 public final class EngineOptions {
     private static final String OPTION = "--plugins-dir";
 
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+    @Option(
+            names = {"-c", "--config"},
+            paramLabel = "FILE",
             description = "JSON configuration file (default: the embedded default configuration).")
-    @Nullable Path configFile;
+    @Nullable
+    Path configFile;
 
-    @Option(names = OPTION, paramLabel = "DIR",
+    @Option(
+            names = OPTION,
+            paramLabel = "DIR",
             description = "Plugins directory (must exist); overrides the configuration's plugins_dir.")
-    @Nullable Path pluginsDirectory;
+    @Nullable
+    Path pluginsDirectory;
 
     /** The configuration file given with {@code --config}, or {@code null} for the embedded default. */
     public @Nullable Path configFile() {
@@ -66,7 +72,11 @@ public final class EngineOptions {
         List<PluginProblem> explaining = config.connector()
                 .map(entry -> registry.problemsExplaining(entry.name()))
                 .orElse(List.of());
-        printRefused(registry.problems().stream().filter(p -> !explaining.contains(p)).toList(), report);
+        printRefused(
+                registry.problems().stream()
+                        .filter(p -> !explaining.contains(p))
+                        .toList(),
+                report);
         report.flush();
         config.connector().ifPresent((ConnectorEntry entry) -> registry.require(entry.path() + ".name", entry.name()));
         return registry;

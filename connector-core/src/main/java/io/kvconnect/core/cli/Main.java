@@ -1,9 +1,9 @@
 package io.kvconnect.core.cli;
 
 import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.core.sched.ConnectorFatalError;
 import java.io.PrintWriter;
 import java.util.List;
-import io.kvconnect.core.sched.ConnectorFatalError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -22,7 +22,10 @@ import picocli.CommandLine.Spec;
  * <p>Exit codes: 0 success, 1 failure, 2 invalid configuration or arguments, 3 a connector failed
  * fatally (it exhausted the heap, or a worker is stuck in one of its hooks past every bound).
  */
-@Command(name = "kvconnect", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+@Command(
+        name = "kvconnect",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
         description = "A plugin framework for the KV cache of an LLM inference engine.")
 public final class Main implements Runnable {
     /** Exit code for invalid configuration. */

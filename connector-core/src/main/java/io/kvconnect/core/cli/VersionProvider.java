@@ -6,9 +6,9 @@ import picocli.CommandLine.IVersionProvider;
 final class VersionProvider implements IVersionProvider {
     @Override
     public String[] getVersion() {
-        String version = Main.class.getModule().getDescriptor() == null ? null
+        String version = Main.class.getModule().getDescriptor() == null
+                ? null
                 : Main.class.getModule().getDescriptor().rawVersion().orElse(null);
-        return new String[] {"kvconnect " + (version == null ? "development" : version),
-                "Java " + Runtime.version()};
+        return new String[] {"kvconnect " + (version == null ? "development" : version), "Java " + Runtime.version()};
     }
 }

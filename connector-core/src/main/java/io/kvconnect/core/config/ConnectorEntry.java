@@ -9,5 +9,4 @@ import io.kvconnect.api.common.ConnectorConfig;
  * @param config its own configuration, handed to its provider as is
  * @param path where the entry sits in the file, for messages
  */
-public record ConnectorEntry(String name, ConnectorConfig config, String path) {
-}
+public record ConnectorEntry(String name, ConnectorConfig config, String path) {}

@@ -59,8 +59,8 @@ public record EngineConfig(
      */
     public EngineConfig {
         if (blockSize <= 0 || gpuBlocks <= 0 || workers <= 0) {
-            throw new IllegalArgumentException("block size, GPU blocks and workers must be positive, got "
-                    + blockSize + ", " + gpuBlocks + ", " + workers);
+            throw new IllegalArgumentException("block size, GPU blocks and workers must be positive, got " + blockSize
+                    + ", " + gpuBlocks + ", " + workers);
         }
         if (!(eosRate >= 0 && eosRate <= 1)) {
             throw new IllegalArgumentException("the end-of-sequence rate must be in [0, 1], got " + eosRate);
@@ -105,7 +105,8 @@ public record EngineConfig(
      * limit. A configuration file's defaults differ where a served engine wants other values (stop
      * tokens, pacing of loads); {@link EngineConfigReader} documents them.
      */
-    public static Builder builder(ModelShape model, int blockSize, int gpuBlocks, int workers, SchedulerConfig scheduler) {
+    public static Builder builder(
+            ModelShape model, int blockSize, int gpuBlocks, int workers, SchedulerConfig scheduler) {
         return new Builder(model, blockSize, gpuBlocks, workers, scheduler);
     }
 
@@ -222,8 +223,22 @@ public record EngineConfig(
 
         /** The configuration; the record's constructor checks it. */
         public EngineConfig build() {
-            return new EngineConfig(model, blockSize, gpuBlocks, workers, scheduler, kvLayout, verifyKv, cost,
-                    pluginsDirectory, trustedPlugins, connector, eosRate, pacing, hostMemoryBudget, kvMemoryLimit);
+            return new EngineConfig(
+                    model,
+                    blockSize,
+                    gpuBlocks,
+                    workers,
+                    scheduler,
+                    kvLayout,
+                    verifyKv,
+                    cost,
+                    pluginsDirectory,
+                    trustedPlugins,
+                    connector,
+                    eosRate,
+                    pacing,
+                    hostMemoryBudget,
+                    kvMemoryLimit);
         }
     }
 }

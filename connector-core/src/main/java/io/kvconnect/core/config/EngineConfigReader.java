@@ -93,12 +93,12 @@ public final class EngineConfigReader {
     public static final String KV_MEMORY_LIMIT = "kv_memory_limit";
     /** The default end-of-sequence rate: with responses of up to a hundred tokens, many stop early. */
     public static final double DEFAULT_EOS_RATE = 0.02;
+
     private static final Pattern MODULE_NAME =
             Pattern.compile("\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*"
                     + "(\\.\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*)*");
 
-    private EngineConfigReader() {
-    }
+    private EngineConfigReader() {}
 
     /** Reads the embedded default configuration. */
     public static EngineConfig readDefault() {
@@ -149,11 +149,12 @@ public final class EngineConfigReader {
     static EngineConfig parse(String text, String source, OptionalLong physicalMemory) {
         Map<String, Object> tree;
         try {
-            tree = JSON.readValue(text, new TypeReference<LinkedHashMap<String, Object>>() { });
+            tree = JSON.readValue(text, new TypeReference<LinkedHashMap<String, Object>>() {});
         } catch (JsonProcessingException e) {
             var where = e.getLocation();
             String position = where == null ? "" : " at line " + where.getLineNr() + ", column " + where.getColumnNr();
-            throw new ConfigException(ROOT, source + " is not a valid JSON object" + position + ": " + e.getOriginalMessage());
+            throw new ConfigException(
+                    ROOT, source + " is not a valid JSON object" + position + ": " + e.getOriginalMessage());
         }
         if (tree == null) {
             throw new ConfigException(ROOT, source + " is empty; expected a JSON object");
@@ -162,16 +163,37 @@ public final class EngineConfigReader {
     }
 
     private static EngineConfig fromTree(ConnectorConfig c, OptionalLong physicalMemory) {
-        c.requireOnlyKeys("model", "block_size", "gpu_blocks", "workers", "async_scheduling", "load_failure_policy",
-                "scheduler", "kv_layout", "verify_kv", "cost", "connector_errors", "plugins_dir", "trusted_plugins",
-                "connector", "load_failure_window", "connector_timeout", "hook_timeout", "eos_rate", "pacing",
-                ConnectorBlockView.MAX_REFERENCES_KEY, HostMemoryBudget.KEY, KV_MEMORY_LIMIT);
+        c.requireOnlyKeys(
+                "model",
+                "block_size",
+                "gpu_blocks",
+                "workers",
+                "async_scheduling",
+                "load_failure_policy",
+                "scheduler",
+                "kv_layout",
+                "verify_kv",
+                "cost",
+                "connector_errors",
+                "plugins_dir",
+                "trusted_plugins",
+                "connector",
+                "load_failure_window",
+                "connector_timeout",
+                "hook_timeout",
+                "eos_rate",
+                "pacing",
+                ConnectorBlockView.MAX_REFERENCES_KEY,
+                HostMemoryBudget.KEY,
+                KV_MEMORY_LIMIT);
         ModelShape model = model(c);
         int workers = c.getInt("workers", 1, 1, 64);
         int heads = model.numKvHeads();
         if (heads % workers != 0 && workers % heads != 0) {
-            throw new ConfigException(c.fieldPath("workers"), workers + " workers cannot split " + heads
-                    + " KV heads; allowed: a divisor of " + heads + " or a multiple of it");
+            throw new ConfigException(
+                    c.fieldPath("workers"),
+                    workers + " workers cannot split " + heads + " KV heads; allowed: a divisor of " + heads
+                            + " or a multiple of it");
         }
         int blockSize = c.getInt("block_size", 16, 1, 1024);
         int gpuBlocks = c.getInt("gpu_blocks", 2048, 2, 16_777_216);
@@ -184,13 +206,30 @@ public final class EngineConfigReader {
         Optional<ConnectorEntry> connector = connector(c);
         double eosRate = c.getDouble("eos_rate", DEFAULT_EOS_RATE, 0, 1);
         Pacing pacing = c.getEnum("pacing", Pacing.class, Pacing.LOADS);
-        long hostBudget = c.getBytes(HostMemoryBudget.KEY, HostMemoryBudget.defaultBytes(physicalMemory), 0,
+        long hostBudget =
+                c.getBytes(HostMemoryBudget.KEY, HostMemoryBudget.defaultBytes(physicalMemory), 0, Long.MAX_VALUE);
+        long kvLimit = c.getBytes(
+                KV_MEMORY_LIMIT,
+                physicalMemory.isPresent() ? Math.max(0, physicalMemory.getAsLong() - hostBudget) : Long.MAX_VALUE,
+                1,
                 Long.MAX_VALUE);
-        long kvLimit = c.getBytes(KV_MEMORY_LIMIT, physicalMemory.isPresent()
-                ? Math.max(0, physicalMemory.getAsLong() - hostBudget) : Long.MAX_VALUE, 1, Long.MAX_VALUE);
         checkKvMemory(c, KvCacheSize.of(model, blockSize, gpuBlocks, workers), kvLimit, physicalMemory, hostBudget);
-        return new EngineConfig(model, blockSize, gpuBlocks, workers, scheduler, layout, verify, cost, plugins, trusted,
-                connector, eosRate, pacing, hostBudget, kvLimit);
+        return new EngineConfig(
+                model,
+                blockSize,
+                gpuBlocks,
+                workers,
+                scheduler,
+                layout,
+                verify,
+                cost,
+                plugins,
+                trusted,
+                connector,
+                eosRate,
+                pacing,
+                hostBudget,
+                kvLimit);
     }
 
     /**
@@ -199,8 +238,8 @@ public final class EngineConfigReader {
      * machine cannot hold would commit memory until the system killed the process, or end in an
      * {@link OutOfMemoryError}. The error names {@code gpu_blocks}, the sizes and what would fit.
      */
-    private static void checkKvMemory(ConnectorConfig c, KvCacheSize size, long limit, OptionalLong physicalMemory,
-                                      long hostBudget) {
+    private static void checkKvMemory(
+            ConnectorConfig c, KvCacheSize size, long limit, OptionalLong physicalMemory, long hostBudget) {
         if (size.totalBytes() <= limit) {
             return;
         }
@@ -208,11 +247,14 @@ public final class EngineConfigReader {
                 ? KV_MEMORY_LIMIT + " " + ByteSizes.format(limit)
                 : ByteSizes.format(limit) + ": the machine's memory, " + ByteSizes.format(physicalMemory.orElseThrow())
                         + ", less " + HostMemoryBudget.KEY + " " + ByteSizes.format(hostBudget);
-        throw new ConfigException(c.fieldPath("gpu_blocks"), (size.blocksPerWorker() - 1) + " blocks per worker need "
-                + ByteSizes.format(size.totalBytes()) + " of KV memory (" + size.describe() + "), more than is "
-                + "available for it (" + available + "); allowed: at most " + size.maxBlocksPerWorkerWithin(limit)
-                + " blocks per worker with this model, block size and number of workers, or a larger "
-                + KV_MEMORY_LIMIT);
+        throw new ConfigException(
+                c.fieldPath("gpu_blocks"),
+                (size.blocksPerWorker() - 1) + " blocks per worker need "
+                        + ByteSizes.format(size.totalBytes()) + " of KV memory (" + size.describe() + "), more than is "
+                        + "available for it (" + available + "); allowed: at most "
+                        + size.maxBlocksPerWorkerWithin(limit)
+                        + " blocks per worker with this model, block size and number of workers, or a larger "
+                        + KV_MEMORY_LIMIT);
     }
 
     private static SchedulerConfig scheduler(ConnectorConfig c) {
@@ -228,15 +270,24 @@ public final class EngineConfigReader {
                 async,
                 policy,
                 c.getEnum("connector_errors", ConnectorErrorPolicy.class, ConnectorErrorPolicy.FAIL_REQUESTS),
-                c.getInt("load_failure_window", SchedulerConfig.DEFAULT_LOAD_FAILURE_WINDOW, 0,
+                c.getInt(
+                        "load_failure_window",
+                        SchedulerConfig.DEFAULT_LOAD_FAILURE_WINDOW,
+                        0,
                         SchedulerConfig.MAX_LOAD_FAILURE_WINDOW),
-                c.getDuration("connector_timeout", SchedulerConfig.DEFAULT_CONNECTOR_TIMEOUT, Duration.ofMillis(1),
+                c.getDuration(
+                        "connector_timeout",
+                        SchedulerConfig.DEFAULT_CONNECTOR_TIMEOUT,
+                        Duration.ofMillis(1),
                         Duration.ofDays(1)),
-                c.getDuration("hook_timeout", SchedulerConfig.DEFAULT_HOOK_TIMEOUT, Duration.ofMillis(1),
+                c.getDuration(
+                        "hook_timeout",
+                        SchedulerConfig.DEFAULT_HOOK_TIMEOUT,
+                        Duration.ofMillis(1),
                         Duration.ofHours(1)),
                 c.has(ConnectorBlockView.MAX_REFERENCES_KEY)
-                        ? OptionalInt.of(c.getInt(ConnectorBlockView.MAX_REFERENCES_KEY, 1, 1,
-                                ConnectorBlockView.MAX_REFERENCES_LIMIT))
+                        ? OptionalInt.of(c.getInt(
+                                ConnectorBlockView.MAX_REFERENCES_KEY, 1, 1, ConnectorBlockView.MAX_REFERENCES_LIMIT))
                         : OptionalInt.empty());
     }
 
@@ -260,7 +311,8 @@ public final class EngineConfigReader {
         try {
             return PluginsDirectory.setBy(c.fieldPath("plugins_dir"), Path.of(dir));
         } catch (InvalidPathException e) {
-            throw new ConfigException(c.fieldPath("plugins_dir"), "'" + dir + "' is not a valid path: " + e.getReason());
+            throw new ConfigException(
+                    c.fieldPath("plugins_dir"), "'" + dir + "' is not a valid path: " + e.getReason());
         }
     }
 
@@ -269,8 +321,10 @@ public final class EngineConfigReader {
         List<String> names = c.getStringList("trusted_plugins");
         for (int i = 0; i < names.size(); i++) {
             if (!MODULE_NAME.matcher(names.get(i)).matches()) {
-                throw new ConfigException(c.fieldPath("trusted_plugins") + "[" + i + "]", "'" + names.get(i)
-                        + "' is not a module name; allowed: a plugin's module name, such as com.example.connector");
+                throw new ConfigException(
+                        c.fieldPath("trusted_plugins") + "[" + i + "]",
+                        "'" + names.get(i)
+                                + "' is not a module name; allowed: a plugin's module name, such as com.example.connector");
             }
         }
         return Set.copyOf(names);
@@ -283,9 +337,11 @@ public final class EngineConfigReader {
         if (c.asMap().get("model") instanceof String preset) {
             ModelShape shape = ModelPresets.all().get(preset);
             if (shape == null) {
-                throw new ConfigException(c.fieldPath("model"), "unknown preset '" + preset + "'; allowed presets: "
-                        + String.join(", ", ModelPresets.all().keySet()) + ", or an object with name, layers, "
-                        + "kv_heads, head_dim and dtype");
+                throw new ConfigException(
+                        c.fieldPath("model"),
+                        "unknown preset '" + preset + "'; allowed presets: "
+                                + String.join(", ", ModelPresets.all().keySet()) + ", or an object with name, layers, "
+                                + "kv_heads, head_dim and dtype");
             }
             return shape;
         }

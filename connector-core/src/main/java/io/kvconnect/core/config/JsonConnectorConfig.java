@@ -30,10 +30,10 @@ import org.jspecify.annotations.Nullable;
  * <p>Immutable and safe to share between threads.
  */
 public final class JsonConnectorConfig implements ConnectorConfig {
-    private static final Pattern BYTES = Pattern.compile(
-            "(\\d+(?:\\.\\d+)?)\\s*([kmgt]i?b|b)?", Pattern.CASE_INSENSITIVE);
-    private static final Pattern DURATION = Pattern.compile(
-            "(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h)", Pattern.CASE_INSENSITIVE);
+    private static final Pattern BYTES =
+            Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgt]i?b|b)?", Pattern.CASE_INSENSITIVE);
+    private static final Pattern DURATION =
+            Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h)", Pattern.CASE_INSENSITIVE);
 
     private final String path;
     private final Map<String, Object> values;
@@ -95,8 +95,7 @@ public final class JsonConnectorConfig implements ConnectorConfig {
         var known = new HashSet<>(Arrays.asList(allowed));
         for (String key : values.keySet()) {
             if (!known.contains(key)) {
-                throw new ConfigException(fieldPath(key),
-                        "unknown key; allowed keys: " + new TreeSet<>(known));
+                throw new ConfigException(fieldPath(key), "unknown key; allowed keys: " + new TreeSet<>(known));
             }
         }
     }
@@ -146,11 +145,12 @@ public final class JsonConnectorConfig implements ConnectorConfig {
         if (!has(key)) {
             return defaultValue;
         }
-        double d = switch (values.get(key)) {
-            case Long l -> l;
-            case Double x -> x;
-            default -> throw wrongType(key, "a number in [" + min + ", " + max + "]");
-        };
+        double d =
+                switch (values.get(key)) {
+                    case Long l -> l;
+                    case Double x -> x;
+                    default -> throw wrongType(key, "a number in [" + min + ", " + max + "]");
+                };
         if (Double.isNaN(d) || d < min || d > max) {
             throw new ConfigException(fieldPath(key), d + " is out of range; allowed: [" + min + ", " + max + "]");
         }
@@ -171,7 +171,8 @@ public final class JsonConnectorConfig implements ConnectorConfig {
                     throw new ConfigException(fieldPath(key), "'" + s + "' is not " + allowed);
                 }
                 // Exact decimal arithmetic: "4.1 MB" is 4100000 bytes, not a rounding error below it.
-                BigDecimal bytes = new BigDecimal(m.group(1)).multiply(unitBytes(m.group(2)))
+                BigDecimal bytes = new BigDecimal(m.group(1))
+                        .multiply(unitBytes(m.group(2)))
                         .setScale(0, RoundingMode.HALF_UP);
                 if (bytes.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
                     throw new ConfigException(fieldPath(key), "'" + s + "' is too large; allowed: " + allowed);
@@ -195,12 +196,15 @@ public final class JsonConnectorConfig implements ConnectorConfig {
         if (!m.matches()) {
             throw new ConfigException(fieldPath(key), "'" + s + "' is not " + allowed);
         }
-        BigDecimal millis = new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(switch (m.group(2).toLowerCase(Locale.ROOT)) {
-            case "ms" -> 1;
-            case "s" -> 1_000;
-            case "m" -> 60_000;
-            default -> 3_600_000;
-        })).setScale(0, RoundingMode.HALF_UP);
+        BigDecimal millis = new BigDecimal(m.group(1))
+                .multiply(BigDecimal.valueOf(
+                        switch (m.group(2).toLowerCase(Locale.ROOT)) {
+                            case "ms" -> 1;
+                            case "s" -> 1_000;
+                            case "m" -> 60_000;
+                            default -> 3_600_000;
+                        }))
+                .setScale(0, RoundingMode.HALF_UP);
         if (millis.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
             throw new ConfigException(fieldPath(key), "'" + s + "' is too large; allowed: " + allowed);
         }
@@ -277,8 +281,8 @@ public final class JsonConnectorConfig implements ConnectorConfig {
         var out = new ArrayList<String>(list.size());
         for (int i = 0; i < list.size(); i++) {
             if (!(list.get(i) instanceof String s)) {
-                throw new ConfigException(fieldPath(key) + "[" + i + "]",
-                        "expected a string, got " + JsonValues.describe(list.get(i)));
+                throw new ConfigException(
+                        fieldPath(key) + "[" + i + "]", "expected a string, got " + JsonValues.describe(list.get(i)));
             }
             out.add(s);
         }
@@ -329,7 +333,8 @@ public final class JsonConnectorConfig implements ConnectorConfig {
 
     /** Called for a key that is present, with a value of another type than {@code expected}. */
     private ConfigException wrongType(String key, String expected) {
-        return new ConfigException(fieldPath(key), "expected " + expected + ", got " + JsonValues.describe(require(key)));
+        return new ConfigException(
+                fieldPath(key), "expected " + expected + ", got " + JsonValues.describe(require(key)));
     }
 
     private static BigDecimal unitBytes(String unit) {
@@ -337,17 +342,18 @@ public final class JsonConnectorConfig implements ConnectorConfig {
             return BigDecimal.ONE;
         }
         long kib = 1024;
-        return BigDecimal.valueOf(switch (unit.toLowerCase(Locale.ROOT)) {
-            case "b" -> 1L;
-            case "kb" -> 1_000L;
-            case "mb" -> 1_000_000L;
-            case "gb" -> 1_000_000_000L;
-            case "tb" -> 1_000_000_000_000L;
-            case "kib" -> kib;
-            case "mib" -> kib * kib;
-            case "gib" -> kib * kib * kib;
-            default -> kib * kib * kib * kib;
-        });
+        return BigDecimal.valueOf(
+                switch (unit.toLowerCase(Locale.ROOT)) {
+                    case "b" -> 1L;
+                    case "kb" -> 1_000L;
+                    case "mb" -> 1_000_000L;
+                    case "gb" -> 1_000_000_000L;
+                    case "tb" -> 1_000_000_000_000L;
+                    case "kib" -> kib;
+                    case "mib" -> kib * kib;
+                    case "gib" -> kib * kib * kib;
+                    default -> kib * kib * kib * kib;
+                });
     }
 
     private static void requireNonEmpty(String path) {

@@ -17,8 +17,7 @@ import java.util.Map;
  * values the same way.
  */
 final class JsonValues {
-    private JsonValues() {
-    }
+    private JsonValues() {}
 
     static Map<String, Object> copyObject(String path, Map<String, ?> source) {
         var copy = new LinkedHashMap<String, Object>();
@@ -58,9 +57,11 @@ final class JsonValues {
                 }
                 yield Collections.unmodifiableList(copy);
             }
-            default -> throw new ConfigException(path,
-                    "unsupported value type " + value.getClass().getName()
-                            + "; allowed: string, boolean, number, list, object");
+            default ->
+                throw new ConfigException(
+                        path,
+                        "unsupported value type " + value.getClass().getName()
+                                + "; allowed: string, boolean, number, list, object");
         };
     }
 

@@ -17,8 +17,7 @@ public final class ModelPresets {
         add(new ModelShape("llama-3-70b", 80, 8, 128, DType.BF16));
     }
 
-    private ModelPresets() {
-    }
+    private ModelPresets() {}
 
     private static void add(ModelShape shape) {
         PRESETS.put(shape.name(), shape);

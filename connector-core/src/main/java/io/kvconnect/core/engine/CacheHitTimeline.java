@@ -30,18 +30,19 @@ public final class CacheHitTimeline {
     private int size;
     /** Keep one step in this many. */
     private int stride = 1;
+
     private int sinceKept;
     private boolean hasLatest;
     /** Whether the latest step is also the last kept row. */
     private boolean latestKept;
+
     private double latestSeconds;
     private long latestPrefixQueries;
     private long latestPrefixHits;
     private long latestConnectorQueries;
     private long latestConnectorHits;
 
-    CacheHitTimeline() {
-    }
+    CacheHitTimeline() {}
 
     /**
      * One sample of the cumulative counters.
@@ -52,9 +53,8 @@ public final class CacheHitTimeline {
      * @param connectorQueries prompt tokens beyond the GPU hit asked of the connector so far
      * @param connectorHits of those, the connector had
      */
-    public record Sample(double seconds, long prefixQueries, long prefixHits, long connectorQueries,
-                         long connectorHits) {
-    }
+    public record Sample(
+            double seconds, long prefixQueries, long prefixHits, long connectorQueries, long connectorHits) {}
 
     /** Records the counters after a step at modelled time {@code now}; allocates nothing. */
     void add(double now, long pq, long ph, long cq, long ch) {
@@ -109,8 +109,8 @@ public final class CacheHitTimeline {
             out.add(new Sample(seconds[i], prefixQueries[i], prefixHits[i], connectorQueries[i], connectorHits[i]));
         }
         if (hasLatest && !latestKept) {
-            out.add(new Sample(latestSeconds, latestPrefixQueries, latestPrefixHits, latestConnectorQueries,
-                    latestConnectorHits));
+            out.add(new Sample(
+                    latestSeconds, latestPrefixQueries, latestPrefixHits, latestConnectorQueries, latestConnectorHits));
         }
         return out;
     }

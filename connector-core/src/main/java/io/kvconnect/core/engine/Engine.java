@@ -62,6 +62,7 @@ public final class Engine implements AutoCloseable {
     private final @Nullable HookTimer hookTimer;
     /** The step submitted and not yet collected (asynchronous scheduling); {@code null} if none. */
     private Executor.@Nullable StepHandle inFlight;
+
     private double now;
     private boolean closed;
     /** Wrong reads of steps whose outputs the scheduler holds back: used or discarded is told later. */
@@ -77,15 +78,18 @@ public final class Engine implements AutoCloseable {
      */
     public Engine(EngineSetup setup) {
         this.setup = setup;
-        BlockPool pool = new BlockPool(setup.config().gpuBlocks() + 1, setup.config().blockSize(), true);
+        BlockPool pool =
+                new BlockPool(setup.config().gpuBlocks() + 1, setup.config().blockSize(), true);
         EngineSetup.ConnectorSides sides = setup.connector().orElse(null);
         SchedulerConnector sc = sides == null ? null : sides.scheduler();
         String name = sides == null ? null : sides.name();
-        this.hookTimer = sides == null ? null
-                : new HookTimer(sides.name(), setup.config().scheduler().hookTimeout().toNanos());
+        this.hookTimer = sides == null
+                ? null
+                : new HookTimer(
+                        sides.name(), setup.config().scheduler().hookTimeout().toNanos());
         try {
-            this.scheduler = new Scheduler(setup.config().scheduler(), pool, sc, name, setup.config().workers(), System::nanoTime,
-                    hookTimer);
+            this.scheduler = new Scheduler(
+                    setup.config().scheduler(), pool, sc, name, setup.config().workers(), System::nanoTime, hookTimer);
         } catch (RuntimeException | Error e) {
             if (hookTimer != null) {
                 hookTimer.close();
@@ -95,9 +99,18 @@ public final class Engine implements AutoCloseable {
         Executor ex;
         try {
             EngineConfig c = setup.config();
-            ex = new Executor(c.model(), c.workers(), c.gpuBlocks() + 1, c.blockSize(), c.kvLayout(),
-                    rank -> sides == null ? null : sides.workers().apply(rank), c.verifyKv(),
-                    c.eosRate(), setup.copyFaults(), name == null ? "none" : name, hookTimer,
+            ex = new Executor(
+                    c.model(),
+                    c.workers(),
+                    c.gpuBlocks() + 1,
+                    c.blockSize(),
+                    c.kvLayout(),
+                    rank -> sides == null ? null : sides.workers().apply(rank),
+                    c.verifyKv(),
+                    c.eosRate(),
+                    setup.copyFaults(),
+                    name == null ? "none" : name,
+                    hookTimer,
                     new HostMemoryBudget(c.hostMemoryBudget()));
         } catch (RuntimeException | Error e) {
             scheduler.shutdown();
@@ -122,8 +135,8 @@ public final class Engine implements AutoCloseable {
      * for the pool, or the connector's {@code onNewRequest} threw) is reported finished by the
      * next {@link #step()}.
      */
-    public void addRequest(String id, int[] prompt, int maxTokens, int priority, TransferParams params,
-                           Optional<String> cacheSalt) {
+    public void addRequest(
+            String id, int[] prompt, int maxTokens, int priority, TransferParams params, Optional<String> cacheSalt) {
         updatesBetweenSteps.addAll(scheduler.addRequest(id, prompt, maxTokens, priority, params, cacheSalt));
         metrics.arrived(id, now, prompt.length);
     }
@@ -232,8 +245,7 @@ public final class Engine implements AutoCloseable {
      *
      * @return what applying the step took and whether the connector must be detached
      */
-    private Applied collectAndApply(Executor.StepHandle h, List<RequestUpdate> updates)
-            throws InterruptedException {
+    private Applied collectAndApply(Executor.StepHandle h, List<RequestUpdate> updates) throws InterruptedException {
         ExecutorStepResult result = executor.collect(h);
         long u0 = System.nanoTime();
         StepOutcome outcome = scheduler.update(h.output(), result.stepResult());

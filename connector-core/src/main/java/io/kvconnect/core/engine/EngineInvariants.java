@@ -23,8 +23,7 @@ import java.util.Map;
  * </ul>
  */
 public final class EngineInvariants {
-    private EngineInvariants() {
-    }
+    private EngineInvariants() {}
 
     /**
      * Checks every invariant.
@@ -61,7 +60,8 @@ public final class EngineInvariants {
         }
         for (Request r : known.values()) {
             RequestStatus s = r.status();
-            boolean queued = state.runningRequests().contains(r) || state.waitingRequests().contains(r);
+            boolean queued = state.runningRequests().contains(r)
+                    || state.waitingRequests().contains(r);
             if (s.isFinished()) {
                 if (queued) {
                     problems.add("finished request " + r.requestId() + " is still queued");
@@ -79,8 +79,8 @@ public final class EngineInvariants {
             }
         }
         if (!problems.isEmpty()) {
-            throw new IllegalStateException("engine invariants violated at step " + state.step() + ":\n  "
-                    + String.join("\n  ", problems));
+            throw new IllegalStateException(
+                    "engine invariants violated at step " + state.step() + ":\n  " + String.join("\n  ", problems));
         }
     }
 

@@ -33,6 +33,7 @@ public final class EngineMetrics {
     private final Map<String, Long> eventCounts = new TreeMap<>();
     /** The stats aggregated so far; {@code null} until a connector reports some. */
     private @Nullable ConnectorStats connectorStats;
+
     private long statsFailures;
     private long promptTokens;
     private long outputTokens;
@@ -65,23 +66,25 @@ public final class EngineMetrics {
                     prefillTokens += w.numTokens();
                 }
             }
-            hitTimeline.add(now, stats.prefixQueries(), stats.prefixHits(), stats.connectorQueries(),
-                    stats.connectorHits());
+            hitTimeline.add(
+                    now, stats.prefixQueries(), stats.prefixHits(), stats.connectorQueries(), stats.connectorHits());
         }
     }
 
     void events(List<KvEvent> events) {
         for (KvEvent e : events) {
-            String kind = switch (e) {
-                case KvEvent.BlockStored st -> "stored";
-                case KvEvent.BlockRemoved r -> "removed";
-                case KvEvent.AllBlocksCleared c -> "cleared";
-            };
-            int n = switch (e) {
-                case KvEvent.BlockStored st -> st.blockHashes().size();
-                case KvEvent.BlockRemoved r -> r.blockHashes().size();
-                case KvEvent.AllBlocksCleared c -> 1;
-            };
+            String kind =
+                    switch (e) {
+                        case KvEvent.BlockStored st -> "stored";
+                        case KvEvent.BlockRemoved r -> "removed";
+                        case KvEvent.AllBlocksCleared c -> "cleared";
+                    };
+            int n =
+                    switch (e) {
+                        case KvEvent.BlockStored st -> st.blockHashes().size();
+                        case KvEvent.BlockRemoved r -> r.blockHashes().size();
+                        case KvEvent.AllBlocksCleared c -> 1;
+                    };
             eventCounts.merge(e.medium().name().toLowerCase(java.util.Locale.ROOT) + " " + kind, (long) n, Long::sum);
         }
     }

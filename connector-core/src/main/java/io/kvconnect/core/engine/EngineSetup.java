@@ -19,8 +19,8 @@ import java.util.function.UnaryOperator;
  * @param copyFaults copy faults to inject (tests)
  * @param checkInvariants whether to check the engine's invariants after every step (tests)
  */
-public record EngineSetup(EngineConfig config, Optional<ConnectorSides> connector, CopyFaults copyFaults,
-                          boolean checkInvariants) {
+public record EngineSetup(
+        EngineConfig config, Optional<ConnectorSides> connector, CopyFaults copyFaults, boolean checkInvariants) {
     /** Checks for nulls. */
     public EngineSetup {
         Objects.requireNonNull(config, "config");
@@ -49,10 +49,10 @@ public record EngineSetup(EngineConfig config, Optional<ConnectorSides> connecto
         }
 
         /** The same sides, each wrapped (tests and the kit decorate connectors to count or inject faults). */
-        public ConnectorSides wrap(UnaryOperator<SchedulerConnector> schedulerWrapper,
-                                   UnaryOperator<WorkerConnector> workerWrapper) {
-            return new ConnectorSides(name, schedulerWrapper.apply(scheduler),
-                    rank -> workerWrapper.apply(workers.apply(rank)));
+        public ConnectorSides wrap(
+                UnaryOperator<SchedulerConnector> schedulerWrapper, UnaryOperator<WorkerConnector> workerWrapper) {
+            return new ConnectorSides(
+                    name, schedulerWrapper.apply(scheduler), rank -> workerWrapper.apply(workers.apply(rank)));
         }
     }
 

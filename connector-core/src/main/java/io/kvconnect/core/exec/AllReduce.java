@@ -30,7 +30,8 @@ final class AllReduce {
         long[] total = new long[part.length];
         for (long[] p : parts) {
             if (p.length != total.length) {
-                throw new IllegalStateException("ranks disagree on the step's work: " + p.length + " vs " + total.length);
+                throw new IllegalStateException(
+                        "ranks disagree on the step's work: " + p.length + " vs " + total.length);
             }
             for (int i = 0; i < total.length; i++) {
                 total[i] += p[i];

@@ -16,8 +16,7 @@ import org.jspecify.annotations.Nullable;
  * PluginCallException} naming what was called; heap exhaustion as a {@link ConnectorFatalError}.
  */
 public final class BoundedCall {
-    private BoundedCall() {
-    }
+    private BoundedCall() {}
 
     /** The call threw, or did not return in time. */
     public static final class PluginCallException extends RuntimeException {
@@ -52,8 +51,9 @@ public final class BoundedCall {
             throw new PluginCallException("connector '" + connector + "' failed in " + what + ": " + cause, cause);
         } catch (TimeoutException e) {
             t.interrupt();
-            throw new PluginCallException("connector '" + connector + "' did not return from " + what + " within "
-                    + bound.toMillis() + " ms", e);
+            throw new PluginCallException(
+                    "connector '" + connector + "' did not return from " + what + " within " + bound.toMillis() + " ms",
+                    e);
         }
     }
 }

@@ -7,8 +7,7 @@ package io.kvconnect.core.exec;
  * recover from.
  */
 public final class ContainedFailures {
-    private ContainedFailures() {
-    }
+    private ContainedFailures() {}
 
     /** Rethrows {@code e} if it is an {@link OutOfMemoryError}; returns otherwise. */
     public static void rethrowIfFatal(Throwable e) {

@@ -1,10 +1,11 @@
 package io.kvconnect.core.exec;
 
+import io.kvconnect.api.common.HandshakeMetadata;
+import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
-import io.kvconnect.api.common.HandshakeMetadata;
-import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.memory.EngineBlockCopyService;
@@ -14,23 +15,22 @@ import io.kvconnect.core.memory.KvLayouts;
 import io.kvconnect.core.memory.KvMemory;
 import io.kvconnect.core.model.KvMismatch;
 import io.kvconnect.core.model.MismatchCounts;
+import io.kvconnect.core.sched.ConnectorFatalError;
 import io.kvconnect.core.sched.HookFailure;
+import io.kvconnect.core.sched.HookTimer;
 import io.kvconnect.core.sched.SchedulerOutput;
 import io.kvconnect.core.sched.StepResult;
 import io.kvconnect.core.sched.WorkerReports;
-import io.kvconnect.api.common.ModelShape;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import io.kvconnect.core.sched.ConnectorFatalError;
-import io.kvconnect.core.sched.HookTimer;
-import java.time.Duration;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.Future;
 import java.util.function.IntFunction;
 import org.jspecify.annotations.Nullable;
 
@@ -49,6 +49,7 @@ import org.jspecify.annotations.Nullable;
 public final class Executor implements AutoCloseable {
     /** A step whose worker has not returned after this many hook timeouts is stuck. */
     private static final long STUCK_AFTER_TIMEOUTS = 4;
+
     private final List<Worker> workers = new ArrayList<>();
     private final @Nullable HookTimer timer;
     private final String connectorName;
@@ -75,9 +76,19 @@ public final class Executor implements AutoCloseable {
      * @throws io.kvconnect.core.memory.KvMemoryUnavailableException if a worker's KV cache cannot
      *     be allocated
      */
-    public Executor(ModelShape model, int numWorkers, int numBlocks, int blockSize, LayoutKind layout,
-                    IntFunction<@Nullable WorkerConnector> connectors, boolean verify, double eosRate,
-                    CopyFaults faults, String connectorName, @Nullable HookTimer timer, HostMemoryBudget hostBudget) {
+    public Executor(
+            ModelShape model,
+            int numWorkers,
+            int numBlocks,
+            int blockSize,
+            LayoutKind layout,
+            IntFunction<@Nullable WorkerConnector> connectors,
+            boolean verify,
+            double eosRate,
+            CopyFaults faults,
+            String connectorName,
+            @Nullable HookTimer timer,
+            HostMemoryBudget hostBudget) {
         AllReduce allReduce = new AllReduce(numWorkers);
         this.timer = timer;
         this.connectorName = connectorName;
@@ -88,19 +99,20 @@ public final class Executor implements AutoCloseable {
                 KvMemory memory = HostKvMemory.allocate(kvLayout);
                 // Each worker's own grants, all free like a new block pool's ledger; it applies each
                 // step's changes as it begins the step.
-                EngineBlockCopyService copies = new EngineBlockCopyService(memory, "kv-copy-" + rank, faults,
-                        new BlockGrants(numBlocks), hostBudget);
+                EngineBlockCopyService copies = new EngineBlockCopyService(
+                        memory, "kv-copy-" + rank, faults, new BlockGrants(numBlocks), hostBudget);
                 int r = rank;
-                WorkerConnector side = timer == null ? connectors.apply(rank)
+                WorkerConnector side = timer == null
+                        ? connectors.apply(rank)
                         : BoundedCall.call(connectorName, "createWorkerConnector", bound, () -> connectors.apply(r));
                 workers.add(new Worker(rank, memory, copies, side, allReduce, verify, eosRate, connectorName, timer));
             }
             for (Worker w : workers) {
-                Optional<Throwable> failure = w.register().get(timer == null ? Long.MAX_VALUE : 2 * timer.timeoutNanos(),
-                        TimeUnit.NANOSECONDS);
+                Optional<Throwable> failure = w.register()
+                        .get(timer == null ? Long.MAX_VALUE : 2 * timer.timeoutNanos(), TimeUnit.NANOSECONDS);
                 if (failure.isPresent()) {
-                    throw new IllegalStateException("the connector's registerKvCaches failed on a worker: "
-                            + failure.get(), failure.get());
+                    throw new IllegalStateException(
+                            "the connector's registerKvCaches failed on a worker: " + failure.get(), failure.get());
                 }
             }
         } catch (TimeoutException e) {
@@ -134,8 +146,7 @@ public final class Executor implements AutoCloseable {
     }
 
     /** A step handed to the workers. */
-    public record StepHandle(SchedulerOutput output, List<Future<WorkerStepResult>> futures) {
-    }
+    public record StepHandle(SchedulerOutput output, List<Future<WorkerStepResult>> futures) {}
 
     /**
      * Hands {@code out} to every worker; returns at once.
@@ -161,19 +172,24 @@ public final class Executor implements AutoCloseable {
         for (int rank = 0; rank < workers.size(); rank++) {
             Future<WorkerStepResult> f = handle.futures().get(rank);
             try {
-                results.add(timer == null ? f.get() : f.get(STUCK_AFTER_TIMEOUTS * timer.timeoutNanos(),
-                        TimeUnit.NANOSECONDS));
+                results.add(
+                        timer == null
+                                ? f.get()
+                                : f.get(STUCK_AFTER_TIMEOUTS * timer.timeoutNanos(), TimeUnit.NANOSECONDS));
             } catch (ExecutionException e) {
                 if (e.getCause() instanceof ConnectorFatalError fatal) {
                     throw fatal;
                 }
-                throw new IllegalStateException("a worker failed in step " + handle.output().step() + ": "
-                        + e.getCause(), e.getCause());
+                throw new IllegalStateException(
+                        "a worker failed in step " + handle.output().step() + ": " + e.getCause(), e.getCause());
             } catch (TimeoutException e) {
                 // A hook past its timeout is interrupted; one still running this much later ignores
                 // interrupts, and the rank cannot be taken back.
                 String hook = workers.get(rank).currentHook();
-                throw new ConnectorFatalError(connectorName, hook == null ? "a hook" : hook, "worker " + rank,
+                throw new ConnectorFatalError(
+                        connectorName,
+                        hook == null ? "a hook" : hook,
+                        "worker " + rank,
                         new TimeoutException("step " + handle.output().step() + " did not end within "
                                 + STUCK_AFTER_TIMEOUTS * timer.timeoutNanos() / 1_000_000 + " ms"));
             }
@@ -203,13 +219,12 @@ public final class Executor implements AutoCloseable {
      * @param verifiedBlockReads block reads checked
      * @param trackedRequests requests the workers still keep state for (0 after a drain)
      */
-    public record ModelCounters(long verifiedBlockReads, long trackedRequests) {
-    }
+    public record ModelCounters(long verifiedBlockReads, long trackedRequests) {}
 
     /** The verifying model's counters summed over the workers. */
     public ModelCounters modelCounters() {
-        return new ModelCounters(sumOverWorkers(w -> w.runner().verifiedBlockReads()),
-                sumOverWorkers(w -> w.runner().trackedRequests()));
+        return new ModelCounters(sumOverWorkers(w -> w.runner().verifiedBlockReads()), sumOverWorkers(w -> w.runner()
+                .trackedRequests()));
     }
 
     /** Bytes copied by the engine's copy services, per direction, over all workers. */
@@ -224,7 +239,8 @@ public final class Executor implements AutoCloseable {
 
     /** Copies the workers' copy services refused, summed over the workers. */
     public EngineBlockCopyService.RefusedCopies refusedCopies() {
-        return new EngineBlockCopyService.RefusedCopies(sumOverWorkers(w -> w.copies().refusedCopies().notInUse()),
+        return new EngineBlockCopyService.RefusedCopies(
+                sumOverWorkers(w -> w.copies().refusedCopies().notInUse()),
                 sumOverWorkers(w -> w.copies().refusedCopies().notLoadTarget()),
                 sumOverWorkers(w -> w.copies().refusedCopies().freed()));
     }

@@ -15,6 +15,8 @@ import java.util.Map;
  * @param mismatchCounts every KV verification mismatch of the step, summed over the workers, per request
  * @param computeNanos the largest wall time any worker spent inside the modelled compute window
  */
-public record ExecutorStepResult(StepResult stepResult, List<KvMismatch> mismatches,
-                                 Map<String, MismatchCounts> mismatchCounts, long computeNanos) {
-}
+public record ExecutorStepResult(
+        StepResult stepResult,
+        List<KvMismatch> mismatches,
+        Map<String, MismatchCounts> mismatchCounts,
+        long computeNanos) {}

@@ -95,8 +95,10 @@ public final class KvOutputAggregator {
                 finished.add(FinishedTransfers.NONE);
                 continue;
             }
-            finished.add(out.finishedSending().isEmpty() && out.finishedReceiving().isEmpty() ? FinishedTransfers.NONE
-                    : new FinishedTransfers(out.finishedSending(), out.finishedReceiving()));
+            finished.add(
+                    out.finishedSending().isEmpty() && out.finishedReceiving().isEmpty()
+                            ? FinishedTransfers.NONE
+                            : new FinishedTransfers(out.finishedSending(), out.finishedReceiving()));
             invalid.addAll(out.invalidBlockIds());
             events.addAll(out.events());
         }
@@ -116,8 +118,11 @@ public final class KvOutputAggregator {
      * throw (or a null result) the accumulator so far is kept and the failing rank's value skipped,
      * because losing one rank's telemetry is better than losing the step.
      */
-    private <T> Optional<T> fold(List<WorkerStepReport> perRank, Function<WorkerStepReport, Optional<T>> part,
-                                 BinaryOperator<T> combine, String what) {
+    private <T> Optional<T> fold(
+            List<WorkerStepReport> perRank,
+            Function<WorkerStepReport, Optional<T>> part,
+            BinaryOperator<T> combine,
+            String what) {
         T acc = null;
         for (int rank = 0; rank < perRank.size(); rank++) {
             WorkerStepReport out = perRank.get(rank);
@@ -134,8 +139,12 @@ public final class KvOutputAggregator {
             } catch (Throwable e) {
                 ContainedFailures.rethrowIfFatal(e);
                 aggregateFailures++;
-                log.error("aggregate-failed", "Connector {} aggregate failed on rank {}; that rank's value is left "
-                        + "out of this step", what, rank, e);
+                log.error(
+                        "aggregate-failed",
+                        "Connector {} aggregate failed on rank {}; that rank's value is left " + "out of this step",
+                        what,
+                        rank,
+                        e);
             }
         }
         return Optional.ofNullable(acc);

@@ -4,13 +4,17 @@ import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.api.worker.WorkerStepReport;
+import io.kvconnect.core.kv.BlockGrants;
+import io.kvconnect.core.logging.RateLimitedLog;
 import io.kvconnect.core.memory.EngineBlockCopyService;
 import io.kvconnect.core.memory.KvMemory;
 import io.kvconnect.core.model.ModelRunner;
-import io.kvconnect.core.sched.SchedulerOutput;
-import io.kvconnect.core.kv.BlockGrants;
-import io.kvconnect.core.logging.RateLimitedLog;
+import io.kvconnect.core.sched.ConnectorFatalError;
+import io.kvconnect.core.sched.ConnectorHook;
+import io.kvconnect.core.sched.HookFailure;
+import io.kvconnect.core.sched.HookTimer;
 import io.kvconnect.core.sched.ScheduledWork;
+import io.kvconnect.core.sched.SchedulerOutput;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -24,10 +28,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
-import io.kvconnect.core.sched.ConnectorFatalError;
-import io.kvconnect.core.sched.ConnectorHook;
-import io.kvconnect.core.sched.HookFailure;
-import io.kvconnect.core.sched.HookTimer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,11 +51,13 @@ final class Worker implements AutoCloseable {
     private final ModelRunner runner;
     /** The worker side, or {@code null}; only this worker's thread reads or changes it. */
     private @Nullable WorkerConnector connector;
+
     private final AllReduce allReduce;
     private final ExecutorService thread;
     private final String connectorName;
     /** Bounds each hook call; {@code null} without a connector. */
     private final @Nullable HookTimer timer;
+
     private final HookTimer.@Nullable Site site;
     /**
      * Asynchronous loads in flight, with the blocks each must fill, until the connector reports
@@ -65,8 +67,16 @@ final class Worker implements AutoCloseable {
     /** The connector's handshake metadata, set on the worker thread by {@link #register()}. */
     private volatile Optional<HandshakeMetadata> handshake = Optional.empty();
 
-    Worker(int rank, KvMemory memory, EngineBlockCopyService copies, @Nullable WorkerConnector connector,
-           AllReduce allReduce, boolean verify, double eosRate, String connectorName, @Nullable HookTimer timer) {
+    Worker(
+            int rank,
+            KvMemory memory,
+            EngineBlockCopyService copies,
+            @Nullable WorkerConnector connector,
+            AllReduce allReduce,
+            boolean verify,
+            double eosRate,
+            String connectorName,
+            @Nullable HookTimer timer) {
         this.rank = rank;
         this.connectorName = connectorName;
         this.timer = timer;
@@ -93,12 +103,15 @@ final class Worker implements AutoCloseable {
             List<HookFailure> failures = new ArrayList<>();
             hook(failures, ConnectorHook.REGISTER_KV_CACHES, () -> c.registerKvCaches(memory.layout(), copies));
             if (failures.isEmpty()) {
-                Optional<HandshakeMetadata> meta = call(failures, ConnectorHook.HANDSHAKE_METADATA, c::handshakeMetadata);
+                Optional<HandshakeMetadata> meta =
+                        call(failures, ConnectorHook.HANDSHAKE_METADATA, c::handshakeMetadata);
                 if (meta != null) {
                     handshake = meta;
                 }
             }
-            return failures.isEmpty() ? Optional.empty() : Optional.of(failures.getFirst().error());
+            return failures.isEmpty()
+                    ? Optional.empty()
+                    : Optional.of(failures.getFirst().error());
         });
     }
 
@@ -178,8 +191,8 @@ final class Worker implements AutoCloseable {
             runner.beginStep(out);
         }
         WorkerStepReport report = c == null ? null : report(c, out.finishedRequestIds(), failures, unloaded);
-        return new WorkerStepResult(rank, sampled, report, failures, runner.takeMismatches(),
-                runner.takeMismatchCounts(), computeNanos);
+        return new WorkerStepResult(
+                rank, sampled, report, failures, runner.takeMismatches(), runner.takeMismatchCounts(), computeNanos);
     }
 
     /**
@@ -188,8 +201,8 @@ final class Worker implements AutoCloseable {
      * a failure of {@code reportStep} (so the step's loads fail) and its parts are kept; a call that
      * throws, returns null or overruns loses the report.
      */
-    private WorkerStepReport report(WorkerConnector c, Set<String> finished, List<HookFailure> failures,
-                                    Set<Integer> unloaded) {
+    private WorkerStepReport report(
+            WorkerConnector c, Set<String> finished, List<HookFailure> failures, Set<Integer> unloaded) {
         WorkerStepReport report = call(failures, ConnectorHook.REPORT_STEP, () -> c.reportStep(finished));
         if (report != null) {
             report.failure().ifPresent(e -> reportedFailure(failures, e));
@@ -205,8 +218,14 @@ final class Worker implements AutoCloseable {
         }
         Set<Integer> invalid = new HashSet<>(unloaded);
         invalid.addAll(report.invalidBlockIds());
-        return new WorkerStepReport(report.finishedSending(), report.finishedReceiving(), invalid, report.stats(),
-                report.events(), report.workerMetadata(), report.failure());
+        return new WorkerStepReport(
+                report.finishedSending(),
+                report.finishedReceiving(),
+                invalid,
+                report.stats(),
+                report.events(),
+                report.workerMetadata(),
+                report.failure());
     }
 
     private void hook(List<HookFailure> failures, ConnectorHook hook, Runnable call) {
@@ -231,8 +250,10 @@ final class Worker implements AutoCloseable {
         }
         if (exitSite()) {
             // exitSite() said it overran, which takes a site, so a timer.
-            failed(failures, hook, new TimeoutException(Objects.requireNonNull(timer, "timer")
-                    .overranReason(hook.toString())));
+            failed(
+                    failures,
+                    hook,
+                    new TimeoutException(Objects.requireNonNull(timer, "timer").overranReason(hook.toString())));
             return null;
         }
         if (value == null) {
@@ -250,9 +271,13 @@ final class Worker implements AutoCloseable {
         if (e instanceof OutOfMemoryError oom) {
             throw new ConnectorFatalError(connectorName, ConnectorHook.REPORT_STEP.toString(), "worker " + rank, oom);
         }
-        RateLimitedLog.forLogger(LOG).error(ConnectorHook.REPORT_STEP.failureLogKind(),
-                "Worker {}: connector's step report names a failure; the engine keeps the report and treats the "
-                + "step's loads as failed", rank, e);
+        RateLimitedLog.forLogger(LOG)
+                .error(
+                        ConnectorHook.REPORT_STEP.failureLogKind(),
+                        "Worker {}: connector's step report names a failure; the engine keeps the report and treats the "
+                                + "step's loads as failed",
+                        rank,
+                        e);
         failures.add(new HookFailure(rank, ConnectorHook.REPORT_STEP, e));
     }
 
@@ -261,8 +286,13 @@ final class Worker implements AutoCloseable {
             throw new ConnectorFatalError(connectorName, hook.toString(), "worker " + rank, oom);
         }
         // Rate-limited per hook: a connector that throws on every call must not flood the log.
-        RateLimitedLog.forLogger(LOG).error(hook.failureLogKind(),
-                "Worker {}: connector hook {} threw; the engine contains it and goes on", rank, hook, e);
+        RateLimitedLog.forLogger(LOG)
+                .error(
+                        hook.failureLogKind(),
+                        "Worker {}: connector hook {} threw; the engine contains it and goes on",
+                        rank,
+                        hook,
+                        e);
         failures.add(new HookFailure(rank, hook, e));
     }
 
@@ -293,10 +323,16 @@ final class Worker implements AutoCloseable {
             }
             if (missing != null) {
                 unloaded.addAll(missing);
-                RateLimitedLog.forLogger(LOG).error("sync-load-unfilled",
-                        "Worker {}: connector '{}' loads {} tokens of request {} synchronously but blocks {} were not "
-                        + "filled by a load copy before the step read them; treated as a failed load", rank,
-                        connectorName, w.externalTokens(), w.requestId(), missing);
+                RateLimitedLog.forLogger(LOG)
+                        .error(
+                                "sync-load-unfilled",
+                                "Worker {}: connector '{}' loads {} tokens of request {} synchronously but blocks {} were not "
+                                        + "filled by a load copy before the step read them; treated as a failed load",
+                                rank,
+                                connectorName,
+                                w.externalTokens(),
+                                w.requestId(),
+                                missing);
             }
         }
     }
@@ -320,15 +356,22 @@ final class Worker implements AutoCloseable {
             }
             if (!missing.isEmpty()) {
                 unloaded.addAll(missing);
-                RateLimitedLog.forLogger(LOG).error("async-load-unfilled",
-                        "Worker {}: connector '{}' reports the load of request {} finished but blocks {} were not "
-                        + "filled by a load copy; treated as a failed load", rank, connectorName, id, missing);
+                RateLimitedLog.forLogger(LOG)
+                        .error(
+                                "async-load-unfilled",
+                                "Worker {}: connector '{}' reports the load of request {} finished but blocks {} were not "
+                                        + "filled by a load copy; treated as a failed load",
+                                rank,
+                                connectorName,
+                                id,
+                                missing);
             }
         }
     }
 
     /** The hook this worker is running now, or {@code null} (for messages about a stuck step). */
-    @Nullable String currentHook() {
+    @Nullable
+    String currentHook() {
         return site == null ? null : site.currentHook();
     }
 
@@ -369,8 +412,10 @@ final class Worker implements AutoCloseable {
         try {
             if (connector != null) {
                 WorkerConnector c = connector;
-                thread.submit(() -> shutdownContained(c)).get(timer == null ? Long.MAX_VALUE : 2 * timer.timeoutNanos(),
-                        java.util.concurrent.TimeUnit.NANOSECONDS);
+                thread.submit(() -> shutdownContained(c))
+                        .get(
+                                timer == null ? Long.MAX_VALUE : 2 * timer.timeoutNanos(),
+                                java.util.concurrent.TimeUnit.NANOSECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -21,8 +21,11 @@ import org.jspecify.annotations.Nullable;
  * @param computeNanos wall time covered by the modelled compute cost: the simulated model compute
  *     and the wait that lets the copy stream use the rest of the modelled compute window
  */
-record WorkerStepResult(int rank, Map<String, Integer> sampledTokens, @Nullable WorkerStepReport connectorReport,
-                        List<HookFailure> hookFailures, List<KvMismatch> mismatches,
-                        Map<String, MismatchCounts> mismatchCounts,
-                        long computeNanos) {
-}
+record WorkerStepResult(
+        int rank,
+        Map<String, Integer> sampledTokens,
+        @Nullable WorkerStepReport connectorReport,
+        List<HookFailure> hookFailures,
+        List<KvMismatch> mismatches,
+        Map<String, MismatchCounts> mismatchCounts,
+        long computeNanos) {}

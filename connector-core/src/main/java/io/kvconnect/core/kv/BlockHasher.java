@@ -52,8 +52,8 @@ public final class BlockHasher {
         // Checked before the digest is touched (and without overflowing from + blockSize): a rejected
         // call must not leave bytes in the digest that would corrupt the next hash.
         if (from < 0 || from > tokens.length - blockSize) {
-            throw new IndexOutOfBoundsException("block [" + from + ", " + ((long) from + blockSize) + ") outside "
-                    + tokens.length + " tokens");
+            throw new IndexOutOfBoundsException(
+                    "block [" + from + ", " + ((long) from + blockSize) + ") outside " + tokens.length + " tokens");
         }
         writeHash(parent == null ? NONE : parent, parentBytes);
         digest.update(parentBytes);
@@ -70,8 +70,9 @@ public final class BlockHasher {
             byte[] s = salt.get().getBytes(StandardCharsets.UTF_8);
             // Length-prefixed so that salt bytes can never be confused with token bytes.
             digest.update((byte) 1);
-            digest.update(new byte[] {(byte) (s.length >>> 24), (byte) (s.length >>> 16), (byte) (s.length >>> 8),
-                (byte) s.length});
+            digest.update(new byte[] {
+                (byte) (s.length >>> 24), (byte) (s.length >>> 16), (byte) (s.length >>> 8), (byte) s.length
+            });
             digest.update(s);
         } else {
             digest.update((byte) 0);

@@ -50,8 +50,8 @@ public final class BlockPool {
      */
     public BlockPool(int numBlocks, int blockSize, boolean cachingEnabled) {
         if (numBlocks < 2) {
-            throw new IllegalArgumentException("a block pool needs at least 2 blocks (one is the null block), got "
-                    + numBlocks);
+            throw new IllegalArgumentException(
+                    "a block pool needs at least 2 blocks (one is the null block), got " + numBlocks);
         }
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
@@ -356,8 +356,8 @@ public final class BlockPool {
         }
         for (Map.Entry<BlockHash, Integer> e : cached.entrySet()) {
             if (!e.getKey().equals(hashes[e.getValue()])) {
-                throw new IllegalStateException("cache maps " + e.getKey() + " to block " + e.getValue()
-                        + " which has another hash");
+                throw new IllegalStateException(
+                        "cache maps " + e.getKey() + " to block " + e.getValue() + " which has another hash");
             }
         }
     }
@@ -373,8 +373,8 @@ public final class BlockPool {
 
     private void checkUsable(int id) {
         if (id <= 0 || id >= numBlocks) {
-            throw new IllegalArgumentException(id == 0 ? "block 0 is the null block"
-                    : "block id " + id + " is outside [1, " + numBlocks + ")");
+            throw new IllegalArgumentException(
+                    id == 0 ? "block 0 is the null block" : "block id " + id + " is outside [1, " + numBlocks + ")");
         }
     }
 

@@ -57,8 +57,8 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
         this.engineThread = Objects.requireNonNull(engineThread, "engineThread");
         int cap = maxReferences.orElse(defaultMaxReferences(pool.usableBlocks()));
         if (cap < 1 || cap > MAX_REFERENCES_LIMIT) {
-            throw new IllegalArgumentException(MAX_REFERENCES_KEY + " must be in [1, " + MAX_REFERENCES_LIMIT
-                    + "], got " + cap);
+            throw new IllegalArgumentException(
+                    MAX_REFERENCES_KEY + " must be in [1, " + MAX_REFERENCES_LIMIT + "], got " + cap);
         }
         this.maxReferences = cap;
         this.held = new int[pool.numBlocks()];
@@ -149,8 +149,8 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
                 }
             }
             if (times > held[id]) {
-                throw new IllegalStateException("connector frees block " + id + " " + times
-                        + " time(s) but holds " + held[id] + " reference(s) on it");
+                throw new IllegalStateException("connector frees block " + id + " " + times + " time(s) but holds "
+                        + held[id] + " reference(s) on it");
             }
         }
         for (int id : blockIds) {
@@ -236,8 +236,8 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
 
     private void checkId(int id) {
         if (id <= 0 || id >= held.length) {
-            throw new IllegalArgumentException(id == 0 ? "block 0 is the null block"
-                    : "block id " + id + " is outside [1, " + held.length + ")");
+            throw new IllegalArgumentException(
+                    id == 0 ? "block 0 is the null block" : "block id " + id + " is outside [1, " + held.length + ")");
         }
     }
 }

@@ -27,6 +27,7 @@ public final class GrantLedger {
     private final int[] loadTarget;
     /** Blocks changed since the last {@link #takeChanges()}, each once, and the set of them. */
     private final int[] changed;
+
     private final boolean[] isChanged;
     private int numChanged;
 

@@ -102,9 +102,14 @@ public final class RateLimitedLog {
      */
     public static RateLimitedLog forLogger(Logger logger) {
         Objects.requireNonNull(logger, "logger");
-        return BY_LOGGER.computeIfAbsent(logger.getName(), name -> new RateLimitedLog(
-                (level, line, cause) -> logger.atLevel(level).setCause(cause).log(line),
-                DEFAULT_LINES_PER_INTERVAL, DEFAULT_INTERVAL, System::nanoTime));
+        return BY_LOGGER.computeIfAbsent(
+                logger.getName(),
+                name -> new RateLimitedLog(
+                        (level, line, cause) ->
+                                logger.atLevel(level).setCause(cause).log(line),
+                        DEFAULT_LINES_PER_INTERVAL,
+                        DEFAULT_INTERVAL,
+                        System::nanoTime));
     }
 
     /** {@link #log} at {@link Level#WARN}. */

@@ -6,8 +6,7 @@ import java.util.Locale;
 public final class ByteSizes {
     private static final String[] UNITS = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 
-    private ByteSizes() {
-    }
+    private ByteSizes() {}
 
     /** {@code a * b} for non-negative sizes, or {@link Long#MAX_VALUE} where the product does not fit. */
     public static long saturatedProduct(long a, long b) {

@@ -21,6 +21,7 @@ final class CopyStream {
     private volatile long completed;
     /** Threads in {@link #awaitQueued}; changed only while holding {@link #drained}. */
     private volatile int waiters;
+
     private final Object drained = new Object();
     private final BooleanSupplier hasTask = () -> !queue.isEmpty();
 

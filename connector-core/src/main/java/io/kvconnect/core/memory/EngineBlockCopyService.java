@@ -1,11 +1,11 @@
 package io.kvconnect.core.memory;
 
 import io.kvconnect.api.worker.BlockCopyService;
+import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
-import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.memory.CopyFaults.Direction;
 import java.lang.foreign.MemorySegment;
@@ -53,11 +53,13 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final BlockGrants grants;
     /** Whether a copy is moving bytes now; see {@link #awaitCopyInFlight()}. */
     private volatile boolean copying;
+
     private final AtomicLong refusedNotInUse = new AtomicLong();
     private final AtomicLong refusedNotLoadTarget = new AtomicLong();
     private final AtomicLong refusedFreed = new AtomicLong();
     /** Orders "accept a copy or a buffer" against close, so nothing is accepted after the stream ends. */
     private final Object lock = new Object();
+
     private boolean closed; // guarded by lock
 
     /**
@@ -75,7 +77,11 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
      * benchmarks of the copy path itself.
      */
     public EngineBlockCopyService(KvMemory memory, String streamName, CopyFaults faults) {
-        this(memory, streamName, faults, BlockGrants.everything(memory.layout().numBlocks()),
+        this(
+                memory,
+                streamName,
+                faults,
+                BlockGrants.everything(memory.layout().numBlocks()),
                 new HostMemoryBudget(Long.MAX_VALUE));
     }
 
@@ -90,8 +96,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
      *     own: it applies each step's changes to them (see {@link BlockGrants#apply})
      * @param hostBudget the connectors' host memory budget, shared by the services of all workers
      */
-    public EngineBlockCopyService(KvMemory memory, String streamName, CopyFaults faults, BlockGrants grants,
-                                  HostMemoryBudget hostBudget) {
+    public EngineBlockCopyService(
+            KvMemory memory, String streamName, CopyFaults faults, BlockGrants grants, HostMemoryBudget hostBudget) {
         this.hostBudget = Objects.requireNonNull(hostBudget, "hostBudget");
         this.memory = Objects.requireNonNull(memory, "memory");
         this.layout = memory.layout();
@@ -99,8 +105,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         this.stream = new CopyStream(Objects.requireNonNull(streamName, "streamName"));
         this.grants = Objects.requireNonNull(grants, "grants");
         if (grants.numBlocks() != layout.numBlocks()) {
-            throw new IllegalArgumentException("grants cover " + grants.numBlocks() + " blocks, the KV cache "
-                    + layout.numBlocks());
+            throw new IllegalArgumentException(
+                    "grants cover " + grants.numBlocks() + " blocks, the KV cache " + layout.numBlocks());
         }
     }
 
@@ -171,8 +177,10 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         }
         synchronized (lock) {
             checkOpen();
-            hostBudget.reserve(bytes, slots + " slot(s) x " + ByteSizes.format(slotBytes) + " = "
-                    + ByteSizes.format(bytes) + " on " + stream.name());
+            hostBudget.reserve(
+                    bytes,
+                    slots + " slot(s) x " + ByteSizes.format(slotBytes) + " = " + ByteSizes.format(bytes) + " on "
+                            + stream.name());
             EngineHostBuffer buffer;
             try {
                 buffer = EngineHostBuffer.allocate(this, slots, slotBytes, b -> {
@@ -360,8 +368,13 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     }
 
     /** Stream thread. Never throws: the stream must outlive any one copy. */
-    private void run(Direction direction, int[] ids, EngineHostBuffer buffer, int[] slots, EngineCopyTicket ticket,
-                     int[] generations) {
+    private void run(
+            Direction direction,
+            int[] ids,
+            EngineHostBuffer buffer,
+            int[] slots,
+            EngineCopyTicket ticket,
+            int[] generations) {
         try {
             faults.beforeCopy(direction, ids.clone());
             long t0;
@@ -371,9 +384,11 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
                 for (int i = 0; i < ids.length; i++) {
                     if (grants.generation(ids[i]) != generations[i]) {
                         refusedFreed.incrementAndGet();
-                        throw new CopyFailedException("block " + ids[i] + " was freed after this copy was asked for "
-                                + "and may belong to another request now; the copy did not run (a connector must "
-                                + "keep the blocks of its copies: a delayed free or GPUBlockPoolView.touch)", null);
+                        throw new CopyFailedException(
+                                "block " + ids[i] + " was freed after this copy was asked for "
+                                        + "and may belong to another request now; the copy did not run (a connector must "
+                                        + "keep the blocks of its copies: a delayed free or GPUBlockPoolView.touch)",
+                                null);
                     }
                 }
                 t0 = System.nanoTime();

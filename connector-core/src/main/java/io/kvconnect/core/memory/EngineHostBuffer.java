@@ -21,8 +21,13 @@ final class EngineHostBuffer implements HostBlockBuffer {
     private final Consumer<EngineHostBuffer> onClose;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private EngineHostBuffer(EngineBlockCopyService owner, Arena arena, MemorySegment memory, int numSlots,
-            long slotBytes, Consumer<EngineHostBuffer> onClose) {
+    private EngineHostBuffer(
+            EngineBlockCopyService owner,
+            Arena arena,
+            MemorySegment memory,
+            int numSlots,
+            long slotBytes,
+            Consumer<EngineHostBuffer> onClose) {
         this.owner = owner;
         this.arena = arena;
         this.memory = memory;
@@ -37,8 +42,8 @@ final class EngineHostBuffer implements HostBlockBuffer {
      *
      * @throws OutOfMemoryError if the memory cannot be had (or its size does not fit in a long)
      */
-    static EngineHostBuffer allocate(EngineBlockCopyService owner, int numSlots, long slotBytes,
-            Consumer<EngineHostBuffer> onClose) {
+    static EngineHostBuffer allocate(
+            EngineBlockCopyService owner, int numSlots, long slotBytes, Consumer<EngineHostBuffer> onClose) {
         long bytes;
         try {
             bytes = Math.multiplyExact(numSlots, slotBytes);
@@ -47,8 +52,8 @@ final class EngineHostBuffer implements HostBlockBuffer {
         }
         Arena arena = Arena.ofShared();
         try {
-            return new EngineHostBuffer(owner, arena, arena.allocate(bytes, HostKvMemory.ALIGNMENT), numSlots,
-                    slotBytes, onClose);
+            return new EngineHostBuffer(
+                    owner, arena, arena.allocate(bytes, HostKvMemory.ALIGNMENT), numSlots, slotBytes, onClose);
         } catch (OutOfMemoryError e) {
             arena.close();
             OutOfMemoryError named = new OutOfMemoryError("host buffer of " + numSlots + " slot(s) x "

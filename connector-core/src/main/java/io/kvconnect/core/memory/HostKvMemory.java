@@ -25,6 +25,7 @@ public final class HostKvMemory implements KvMemory {
     private final Arena arena;
     /** PER_LAYER: one segment per layer; CROSS_LAYER: a single segment holding every block. */
     private final MemorySegment[] segments;
+
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private HostKvMemory(KvLayout layout, Arena arena, MemorySegment[] segments) {
@@ -57,8 +58,8 @@ public final class HostKvMemory implements KvMemory {
         boolean perLayer = layout.layout() == LayoutKind.PER_LAYER;
         long segmentBytes;
         try {
-            segmentBytes = Math.multiplyExact(layout.numBlocks(),
-                    perLayer ? layout.bytesPerBlockPerLayer() : layout.bytesPerBlock());
+            segmentBytes = Math.multiplyExact(
+                    layout.numBlocks(), perLayer ? layout.bytesPerBlockPerLayer() : layout.bytesPerBlock());
         } catch (ArithmeticException e) {
             throw new IllegalArgumentException("KV cache of " + layout + " is too large", e);
         }
@@ -73,12 +74,15 @@ public final class HostKvMemory implements KvMemory {
         } catch (OutOfMemoryError e) {
             arena.close(); // don't leak the layers allocated before the failure
             // Said once, with the numbers, instead of a stack trace from deep inside the JDK.
-            throw new KvMemoryUnavailableException("cannot allocate the KV cache of worker "
-                    + layout.tensorParallelRank() + " of " + layout.tensorParallelSize() + ": "
-                    + ByteSizes.format(ByteSizes.saturatedProduct(segmentBytes, segments.length)) + " ("
-                    + layout.numBlocks() + " blocks x " + layout.numLayers() + " layers x "
-                    + ByteSizes.format(layout.bytesPerBlockPerLayer()) + " per block and layer) is more than the "
-                    + "machine could give (" + e.getMessage() + ")", e);
+            throw new KvMemoryUnavailableException(
+                    "cannot allocate the KV cache of worker "
+                            + layout.tensorParallelRank() + " of " + layout.tensorParallelSize() + ": "
+                            + ByteSizes.format(ByteSizes.saturatedProduct(segmentBytes, segments.length)) + " ("
+                            + layout.numBlocks() + " blocks x " + layout.numLayers() + " layers x "
+                            + ByteSizes.format(layout.bytesPerBlockPerLayer())
+                            + " per block and layer) is more than the "
+                            + "machine could give (" + e.getMessage() + ")",
+                    e);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;

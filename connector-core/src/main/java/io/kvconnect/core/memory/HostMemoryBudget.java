@@ -82,7 +82,8 @@ public final class HostMemoryBudget {
             if (bytes > limitBytes - used) {
                 throw new HostMemoryBudgetExceededError("host buffer of " + what + " refused: it would take "
                         + "connectors' host buffers to " + ByteSizes.format(saturatedSum(used, bytes)) + ", beyond the "
-                        + "host memory budget of " + ByteSizes.format(limitBytes) + " (" + limitBytes + " B, engine key "
+                        + "host memory budget of " + ByteSizes.format(limitBytes) + " (" + limitBytes
+                        + " B, engine key "
                         + KEY + "; " + ByteSizes.format(used) + " in use); ask for less or raise " + KEY);
             }
             if (usedBytes.compareAndSet(used, used + bytes)) {

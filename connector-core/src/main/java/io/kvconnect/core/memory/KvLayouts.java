@@ -17,8 +17,7 @@ public final class KvLayouts {
      * @throws IllegalArgumentException if a size is not positive, the rank is out of range, or a
      *     block does not fit in a {@code long}
      */
-    public static KvLayout of(
-            ModelShape model, int rank, int tpSize, int numBlocks, int blockSize, LayoutKind kind) {
+    public static KvLayout of(ModelShape model, int rank, int tpSize, int numBlocks, int blockSize, LayoutKind kind) {
         // Checked here, not only by KvLayout, because bytesPerTokenPerLayer divides by tpSize.
         if (tpSize <= 0) {
             throw new IllegalArgumentException("tensor-parallel size must be positive, got " + tpSize);

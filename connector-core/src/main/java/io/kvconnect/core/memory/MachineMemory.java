@@ -13,8 +13,7 @@ public final class MachineMemory {
     /** Read once: the machine's memory does not change while the engine runs. */
     private static final OptionalLong PHYSICAL = read();
 
-    private MachineMemory() {
-    }
+    private MachineMemory() {}
 
     /**
      * The machine's physical memory in bytes, if the JDK can tell ({@code

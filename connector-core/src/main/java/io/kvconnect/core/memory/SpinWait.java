@@ -15,8 +15,7 @@ final class SpinWait {
     /** How long to spin without yielding: a hand-off takes 1-2 µs, a 16 KiB copy a few. */
     private static final long HOT_NANOS = 20_000;
 
-    private SpinWait() {
-    }
+    private SpinWait() {}
 
     /**
      * Spins until {@code done} is true or {@link #SPIN_NANOS} passed.

@@ -28,8 +28,7 @@ public final class KvContent {
 
     private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
-    private KvContent() {
-    }
+    private KvContent() {}
 
     /** The position hash of a position holding {@code token} after a position with hash {@code previous}. */
     public static long positionHash(long previous, int token) {

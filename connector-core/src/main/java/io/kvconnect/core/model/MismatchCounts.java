@@ -30,8 +30,8 @@ public record MismatchCounts(long wrongLoads, long contaminated, long overwritte
 
     /** The sum of both. */
     public MismatchCounts plus(MismatchCounts o) {
-        return new MismatchCounts(wrongLoads + o.wrongLoads, contaminated + o.contaminated,
-                overwritten + o.overwritten);
+        return new MismatchCounts(
+                wrongLoads + o.wrongLoads, contaminated + o.contaminated, overwritten + o.overwritten);
     }
 
     /** Every mismatch, whatever its kind. */

@@ -9,11 +9,16 @@ package io.kvconnect.core.model;
  * @param decodeRequestSeconds extra cost per decoding request in a step
  * @param contextTokenSeconds cost per context token read by decoding requests (attention)
  */
-public record ModelCost(double prefillTokensPerSecond, double decodeStepSeconds, double decodeRequestSeconds,
-                        double contextTokenSeconds) {
+public record ModelCost(
+        double prefillTokensPerSecond,
+        double decodeStepSeconds,
+        double decodeRequestSeconds,
+        double contextTokenSeconds) {
     /** Validates. */
     public ModelCost {
-        if (!(prefillTokensPerSecond > 0) || decodeStepSeconds < 0 || decodeRequestSeconds < 0
+        if (!(prefillTokensPerSecond > 0)
+                || decodeStepSeconds < 0
+                || decodeRequestSeconds < 0
                 || contextTokenSeconds < 0) {
             throw new IllegalArgumentException("model cost: prefill rate must be positive and times >= 0");
         }

@@ -58,10 +58,12 @@ public final class ModelRunner {
     private final int firstHead;
     /** Whether this rank's heads count in the digest (with replicated heads, only the first replica's do). */
     private final boolean contributes;
+
     private final Map<String, State> states = new HashMap<>();
     private final List<KvMismatch> mismatches = new ArrayList<>();
     /** Mismatches per request since the last {@link #takeMismatchCounts()}: wrong loads, contaminated, overwritten. */
     private final Map<String, long[]> mismatchCounts = new HashMap<>();
+
     private long verifiedBlockReads;
     private List<ScheduledWork> stepWork = List.of();
     private State[] stepStates = new State[0];
@@ -85,8 +87,8 @@ public final class ModelRunner {
         int heads = memory.layout().model().numKvHeads();
         int tp = memory.layout().tensorParallelSize();
         if (heads % tp != 0 && tp % heads != 0) {
-            throw new IllegalArgumentException("tensor-parallel size " + tp + " must divide the " + heads
-                    + " KV heads or be a multiple of them");
+            throw new IllegalArgumentException(
+                    "tensor-parallel size " + tp + " must divide the " + heads + " KV heads or be a multiple of them");
         }
         this.headsPerRank = Math.max(1, heads / tp);
         int replicas = Math.max(1, tp / heads);
@@ -129,8 +131,8 @@ public final class ModelRunner {
             } else {
                 s = states.get(w.requestId());
                 if (s == null) {
-                    throw new IllegalStateException("worker " + rank + " has no state for continuing request "
-                            + w.requestId());
+                    throw new IllegalStateException(
+                            "worker " + rank + " has no state for continuing request " + w.requestId());
                 }
                 s.truncate(w.start());
                 s.addBlocks(w.blockTable());
@@ -141,8 +143,8 @@ public final class ModelRunner {
             if (s.numTokens < w.start() + w.numTokens()) {
                 // Asynchronous scheduling: the last position is the token this worker sampled last step.
                 if (s.lastSampledPosition != s.numTokens || s.numTokens + 1 != w.start() + w.numTokens()) {
-                    throw new IllegalStateException("worker " + rank + ": request " + w.requestId()
-                            + " needs position " + s.numTokens + " but sampled position " + s.lastSampledPosition);
+                    throw new IllegalStateException("worker " + rank + ": request " + w.requestId() + " needs position "
+                            + s.numTokens + " but sampled position " + s.lastSampledPosition);
                 }
                 s.append(s.lastSampledToken);
             }
@@ -330,8 +332,7 @@ public final class ModelRunner {
         if (blockIndex >= s.numBlocks) {
             throw new IllegalStateException("request " + s.requestId + " has no block for position " + p);
         }
-        return memory.blockLayer(s.blocks[blockIndex], layer)
-                .asSlice((p % blockSize) * bytesPerToken, bytesPerToken);
+        return memory.blockLayer(s.blocks[blockIndex], layer).asSlice((p % blockSize) * bytesPerToken, bytesPerToken);
     }
 
     /** A request as this worker knows it. */
@@ -347,9 +348,11 @@ public final class ModelRunner {
         /** Positions from here on were computed by this runner; below came from a prefix hit or a load. */
         int selfFrom;
         /** Positions this runner computed from wrong input (created on first need). */
-        @Nullable BitSet contaminated;
+        @Nullable
+        BitSet contaminated;
         /** The taint of each position computed in the current step, for the next layer's writes. */
         long[] taint = new long[16];
+
         int lastSampledToken;
         int lastSampledPosition = -1;
 

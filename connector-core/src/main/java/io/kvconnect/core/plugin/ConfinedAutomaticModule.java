@@ -41,8 +41,8 @@ final class ConfinedAutomaticModule extends ModuleReference {
      *     their packages are its own or readable
      * @throws IllegalArgumentException if {@code automatic} is not automatic
      */
-    static ConfinedAutomaticModule of(ModuleReference automatic, Set<String> requires, Set<String> readablePackages,
-                                      Set<String> referenced) {
+    static ConfinedAutomaticModule of(
+            ModuleReference automatic, Set<String> requires, Set<String> readablePackages, Set<String> referenced) {
         ModuleDescriptor d = automatic.descriptor();
         if (!d.isAutomatic()) {
             throw new IllegalArgumentException(d.name() + " is not an automatic module");
@@ -56,8 +56,9 @@ final class ConfinedAutomaticModule extends ModuleReference {
         for (String type : referenced) {
             int dot = type.lastIndexOf('.');
             // (A type of the unnamed package is no service a named module can load.)
-            if (dot > 0 && (d.packages().contains(type.substring(0, dot))
-                    || readablePackages.contains(type.substring(0, dot)))) {
+            if (dot > 0
+                    && (d.packages().contains(type.substring(0, dot))
+                            || readablePackages.contains(type.substring(0, dot)))) {
                 try {
                     b.uses(type);
                 } catch (IllegalArgumentException e) {

@@ -2,6 +2,7 @@ package io.kvconnect.core.plugin;
 
 import io.kvconnect.api.ConnectorProvider;
 import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.core.exec.BoundedCall;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.module.FindException;
@@ -17,11 +18,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
-import io.kvconnect.core.exec.BoundedCall;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +49,7 @@ public final class ConnectorDiscovery {
     private ConnectorDiscovery(java.time.Duration providerBound) {
         this.providerBound = providerBound;
     }
+
     private static final String UNNAMED = "(unnamed)";
 
     private final List<DiscoveredConnector> found = new ArrayList<>();
@@ -89,10 +90,9 @@ public final class ConnectorDiscovery {
         return discover(PluginsDirectory.setBy("--plugins-dir", pluginsDirectory), trustedPlugins, bound);
     }
 
-    private static ConnectorRegistry discover(PluginsDirectory directory, Set<String> trustedPlugins,
-                                              java.time.Duration bound) {
-        String searched = "the module path, the class path and the " + directory.describe()
-                + checkExists(directory);
+    private static ConnectorRegistry discover(
+            PluginsDirectory directory, Set<String> trustedPlugins, java.time.Duration bound) {
+        String searched = "the module path, the class path and the " + directory.describe() + checkExists(directory);
         var discovery = new ConnectorDiscovery(bound);
         discovery.loadBuiltIn();
         discovery.loadPluginsDirectory(directory.path(), new TrustedPlugins(trustedPlugins));
@@ -113,8 +113,10 @@ public final class ConnectorDiscovery {
         if (directory.isDefault()) {
             return ", which " + state + " (plugins_dir in the configuration or --plugins-dir names another)";
         }
-        throw new ConfigException(directory.setting().orElseThrow(), "plugins directory " + directory.absolute() + " "
-                + state + "; name the directory that holds the plugin jars and folders");
+        throw new ConfigException(
+                directory.setting().orElseThrow(),
+                "plugins directory " + directory.absolute() + " " + state
+                        + "; name the directory that holds the plugin jars and folders");
     }
 
     private void loadBuiltIn() {
@@ -131,8 +133,11 @@ public final class ConnectorDiscovery {
         for (var p : providers) {
             Class<?> type = p.type();
             boolean named = type.getModule().isNamed();
-            instantiate(p, named ? ConnectorOrigin.MODULE_PATH : ConnectorOrigin.CLASS_PATH,
-                    moduleName(type), location(type));
+            instantiate(
+                    p,
+                    named ? ConnectorOrigin.MODULE_PATH : ConnectorOrigin.CLASS_PATH,
+                    moduleName(type),
+                    location(type));
         }
     }
 
@@ -150,8 +155,10 @@ public final class ConnectorDiscovery {
         }
         ModuleLayer apiLayer = ConnectorProvider.class.getModule().getLayer();
         if (apiLayer == null) {
-            problem(directory.toString(), "the plugins directory needs the engine on the module path, but "
-                    + "kvconnect.api was loaded from the class path; start the engine with ./kvconnect");
+            problem(
+                    directory.toString(),
+                    "the plugins directory needs the engine on the module path, but "
+                            + "kvconnect.api was loaded from the class path; start the engine with ./kvconnect");
             return;
         }
         var engine = new EnginePackages(apiLayer);
@@ -167,17 +174,26 @@ public final class ConnectorDiscovery {
     private static void warnUnused(TrustedPlugins trusted, Set<String> pluginModules, Path directory) {
         for (String name : new TreeSet<>(trusted.modules())) {
             if (!pluginModules.contains(name)) {
-                LOG.warn("{} names module {}, but no plugin in {} has a module of that name",
-                        TrustedPlugins.CONFIG_KEY, name, directory);
+                LOG.warn(
+                        "{} names module {}, but no plugin in {} has a module of that name",
+                        TrustedPlugins.CONFIG_KEY,
+                        name,
+                        directory);
             }
         }
     }
 
-    private void loadUnit(PluginUnit unit, EnginePackages engine, PluginLayerFactory layers, TrustedPlugins trusted,
-                          Set<String> pluginModules) {
+    private void loadUnit(
+            PluginUnit unit,
+            EnginePackages engine,
+            PluginLayerFactory layers,
+            TrustedPlugins trusted,
+            Set<String> pluginModules) {
         String where = unit.location().toString();
         if (unit.jars().isEmpty()) {
-            problem(where, "the folder holds no jar; a plugin folder holds the plugin jar and its private dependencies");
+            problem(
+                    where,
+                    "the folder holds no jar; a plugin folder holds the plugin jar and its private dependencies");
             return;
         }
         ModuleLayer layer;
@@ -186,10 +202,13 @@ public final class ConnectorDiscovery {
             modules.findAll().forEach(ref -> pluginModules.add(ref.descriptor().name()));
             PluginInspection inspection = PluginInspector.inspect(unit.jars(), modules, engine);
             if (!inspection.engineReferences().isEmpty()) {
-                problem(where, "refused: the plugin references " + (inspection.referencesEngineInternals()
-                        ? "engine internals (io.kvconnect.core.*), which plugins may not use; depend on kvconnect.api only"
-                        : "libraries the engine uses privately; bundle your own copy in the plugin's folder")
-                        + ". References: " + String.join(", ", inspection.engineReferences()));
+                problem(
+                        where,
+                        "refused: the plugin references "
+                                + (inspection.referencesEngineInternals()
+                                        ? "engine internals (io.kvconnect.core.*), which plugins may not use; depend on kvconnect.api only"
+                                        : "libraries the engine uses privately; bundle your own copy in the plugin's folder")
+                                + ". References: " + String.join(", ", inspection.engineReferences()));
                 return;
             }
             Optional<String> untrusted = trusted.refusal(modules, inspection, engine);
@@ -201,9 +220,11 @@ public final class ConnectorDiscovery {
                 String hint = inspection.providerClasses().isEmpty()
                         ? "it has no class implementing io.kvconnect.api.ConnectorProvider"
                         : "it has " + inspection.providerClasses() + " but declares none of them";
-                problem(where, "refused: the plugin declares no connector provider (" + hint + "); add 'provides "
-                        + "io.kvconnect.api.ConnectorProvider with ...' to module-info.java and list the class in "
-                        + "META-INF/services/io.kvconnect.api.ConnectorProvider");
+                problem(
+                        where,
+                        "refused: the plugin declares no connector provider (" + hint + "); add 'provides "
+                                + "io.kvconnect.api.ConnectorProvider with ...' to module-info.java and list the class in "
+                                + "META-INF/services/io.kvconnect.api.ConnectorProvider");
                 return;
             }
             layer = layers.define(modules, inspection, trusted);
@@ -234,11 +255,14 @@ public final class ConnectorDiscovery {
      * own for a bounded time ({@link #PROVIDER_BOUND}): a provider whose constructor throws anything or
      * hangs is refused (reported once, naming it), and the other plugins still load.
      */
-    private void instantiate(ServiceLoader.Provider<ConnectorProvider> p, ConnectorOrigin origin, String module,
-                             String location) {
+    private void instantiate(
+            ServiceLoader.Provider<ConnectorProvider> p, ConnectorOrigin origin, String module, String location) {
         String type = p.type().getName();
         try {
-            found.add(BoundedCall.call(type, "its provider's constructor", providerBound,
+            found.add(BoundedCall.call(
+                    type,
+                    "its provider's constructor",
+                    providerBound,
                     () -> DiscoveredConnector.of(p.get(), origin, module, location)));
         } catch (BoundedCall.PluginCallException e) {
             Throwable cause = e.getCause();
@@ -249,8 +273,10 @@ public final class ConnectorDiscovery {
                 // DiscoveredConnector.of's refusals always have a message; a bare one names the exception.
                 problem(location, Objects.requireNonNullElse(ise.getMessage(), ise.toString()));
             } else if (cause instanceof java.util.concurrent.TimeoutException) {
-                problem(location, "provider " + type + " did not finish loading within " + providerBound.toMillis()
-                        + " ms (its constructor or name() hangs); refused");
+                problem(
+                        location,
+                        "provider " + type + " did not finish loading within " + providerBound.toMillis()
+                                + " ms (its constructor or name() hangs); refused");
             } else {
                 problem(location, "provider " + type + " failed while loading: " + cause);
             }
@@ -270,10 +296,21 @@ public final class ConnectorDiscovery {
             if (list.size() == 1) {
                 unique.put(name, list.getFirst());
             } else {
-                String locations = list.stream().map(DiscoveredConnector::location).distinct().toList().toString();
-                problem(new PluginProblem(locations, "connector name '" + name + "' is provided more than once, by "
-                        + String.join(" and by ", list.stream().map(DiscoveredConnector::source).toList())
-                        + "; the name is refused until only one of them remains", Optional.of(name)));
+                String locations = list.stream()
+                        .map(DiscoveredConnector::location)
+                        .distinct()
+                        .toList()
+                        .toString();
+                problem(new PluginProblem(
+                        locations,
+                        "connector name '" + name + "' is provided more than once, by "
+                                + String.join(
+                                        " and by ",
+                                        list.stream()
+                                                .map(DiscoveredConnector::source)
+                                                .toList())
+                                + "; the name is refused until only one of them remains",
+                        Optional.of(name)));
             }
         });
         return new ConnectorRegistry(unique, problems, searched);
@@ -326,7 +363,9 @@ public final class ConnectorDiscovery {
     private static String location(Class<?> type) {
         Module module = type.getModule();
         if (module.isNamed() && module.getLayer() != null) {
-            return module.getLayer().configuration().findModule(module.getName())
+            return module.getLayer()
+                    .configuration()
+                    .findModule(module.getName())
                     .flatMap(m -> m.reference().location())
                     .map(uri -> "file".equals(uri.getScheme()) ? Path.of(uri).toString() : uri.toString())
                     .orElse(module.getName());

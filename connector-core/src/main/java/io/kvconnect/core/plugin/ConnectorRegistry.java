@@ -82,21 +82,41 @@ public final class ConnectorRegistry implements ConnectorCatalog {
         String available = byName.isEmpty() ? "(none)" : String.join(", ", byName.keySet());
         if (explaining.stream().anyMatch(p -> p.connector().isPresent())) {
             // Such a problem's message names every jar concerned.
-            throw new ConfigException(path, "connector '" + name + "' was refused: "
-                    + String.join("; ", explaining.stream().map(PluginProblem::message).toList()));
+            throw new ConfigException(
+                    path,
+                    "connector '" + name + "' was refused: "
+                            + String.join(
+                                    "; ",
+                                    explaining.stream()
+                                            .map(PluginProblem::message)
+                                            .toList()));
         }
         var message = new StringBuilder();
         if (explaining.isEmpty()) {
-            message.append("unknown connector '").append(name).append("'; available: ").append(available);
+            message.append("unknown connector '")
+                    .append(name)
+                    .append("'; available: ")
+                    .append(available);
         } else {
-            message.append("connector '").append(name).append("' was not found, and ")
-                    .append(explaining.size() == 1
-                            ? "a plugin that may provide it was refused before it could say its name: "
-                            : explaining.size() + " plugins that may provide it were refused before they could say "
-                                    + "their names: ")
-                    .append(explaining.size() == 1 ? explaining.getFirst().toString()
-                            : String.join(" ", explaining.stream().map(p -> "[" + p + "]").toList()))
-                    .append("; available: ").append(available);
+            message.append("connector '")
+                    .append(name)
+                    .append("' was not found, and ")
+                    .append(
+                            explaining.size() == 1
+                                    ? "a plugin that may provide it was refused before it could say its name: "
+                                    : explaining.size()
+                                            + " plugins that may provide it were refused before they could say "
+                                            + "their names: ")
+                    .append(
+                            explaining.size() == 1
+                                    ? explaining.getFirst().toString()
+                                    : String.join(
+                                            " ",
+                                            explaining.stream()
+                                                    .map(p -> "[" + p + "]")
+                                                    .toList()))
+                    .append("; available: ")
+                    .append(available);
         }
         message.append("; searched: ").append(searched);
         throw new ConfigException(path, message.toString());

@@ -57,8 +57,8 @@ public record DiscoveredConnector(
         if (version == null || version.isBlank()) {
             throw new IllegalStateException("provider " + type + " (" + name + ") has no version");
         }
-        return new DiscoveredConnector(provider, name, version, description == null ? "" : description,
-                origin, module, location);
+        return new DiscoveredConnector(
+                provider, name, version, description == null ? "" : description, origin, module, location);
     }
 
     /** {@code origin location}, for messages that must name the jar. */

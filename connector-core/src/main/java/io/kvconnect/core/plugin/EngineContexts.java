@@ -8,18 +8,17 @@ import java.time.InstantSource;
 
 /** The engine's implementations of the connector contexts: plain immutable values. */
 public final class EngineContexts {
-    private EngineContexts() {
-    }
+    private EngineContexts() {}
 
     /** The context of the scheduler-side connector at {@code instanceName}. */
-    public static SchedulerContext scheduler(EngineInfo engine, ConnectorCatalog catalog, InstantSource clock,
-                                             String instanceName) {
+    public static SchedulerContext scheduler(
+            EngineInfo engine, ConnectorCatalog catalog, InstantSource clock, String instanceName) {
         return new Scheduler(engine, catalog, clock, instanceName);
     }
 
     /** The context of the worker-side connector of {@code rank} at {@code instanceName}. */
-    public static WorkerContext worker(EngineInfo engine, ConnectorCatalog catalog, InstantSource clock,
-                                       String instanceName, int rank) {
+    public static WorkerContext worker(
+            EngineInfo engine, ConnectorCatalog catalog, InstantSource clock, String instanceName, int rank) {
         if (rank < 0 || rank >= engine.tensorParallelSize()) {
             throw new IllegalArgumentException("rank " + rank + " not in [0, " + engine.tensorParallelSize() + ")");
         }
@@ -34,8 +33,9 @@ public final class EngineContexts {
         }
     }
 
-    private record Worker(EngineInfo engine, ConnectorCatalog catalog, InstantSource clock, String instanceName,
-                          int rank) implements WorkerContext {
+    private record Worker(
+            EngineInfo engine, ConnectorCatalog catalog, InstantSource clock, String instanceName, int rank)
+            implements WorkerContext {
         @Override
         public WorkerContext child(String childName) {
             return new Worker(engine, catalog, clock, instanceName + "." + childName, rank);

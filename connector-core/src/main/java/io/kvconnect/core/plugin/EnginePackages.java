@@ -62,7 +62,8 @@ final class EnginePackages {
 
     /** The restricted JDK modules reading module {@code name} gives; empty for any other module. */
     SortedSet<String> restrictedThrough(String name) {
-        return RestrictedJdkModules.isJdk(name) ? RestrictedJdkModules.reachedThrough(engineLayer, name)
+        return RestrictedJdkModules.isJdk(name)
+                ? RestrictedJdkModules.reachedThrough(engineLayer, name)
                 : new TreeSet<>();
     }
 

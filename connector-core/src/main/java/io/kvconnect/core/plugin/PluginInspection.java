@@ -19,9 +19,13 @@ import java.util.Set;
  * @param referencedTypes for each plugin module, the classes its classes reference (its own
  *     included)
  */
-record PluginInspection(List<String> providerClasses, List<String> declaredProviders, List<String> engineReferences,
-                        boolean referencesEngineInternals, List<RestrictedReference> restrictedReferences,
-                        Map<String, Set<String>> referencedTypes) {
+record PluginInspection(
+        List<String> providerClasses,
+        List<String> declaredProviders,
+        List<String> engineReferences,
+        boolean referencesEngineInternals,
+        List<RestrictedReference> restrictedReferences,
+        Map<String, Set<String>> referencedTypes) {
     PluginInspection {
         providerClasses = List.copyOf(providerClasses);
         declaredProviders = List.copyOf(declaredProviders);
@@ -44,6 +48,5 @@ record PluginInspection(List<String> providerClasses, List<String> declaredProvi
      * @param jdkModule the restricted JDK module
      * @param reference {@code "from.Class -> to.Class"}
      */
-    record RestrictedReference(String pluginModule, String jdkModule, String reference) {
-    }
+    record RestrictedReference(String pluginModule, String jdkModule, String reference) {}
 }

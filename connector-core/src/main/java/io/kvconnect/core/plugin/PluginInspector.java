@@ -33,8 +33,7 @@ import java.util.TreeSet;
 final class PluginInspector {
     private static final int MAX_REPORTED_REFERENCES = 5;
 
-    private PluginInspector() {
-    }
+    private PluginInspector() {}
 
     /**
      * Inspects the jars of one plugin.
@@ -72,14 +71,15 @@ final class PluginInspector {
                     .map(ClassInfo::getName)
                     .forEach(implementing::add);
             var ownPackages = new HashSet<String>();
-            scan.getAllClasses().stream().filter(c -> !c.isExternalClass())
+            scan.getAllClasses().stream()
+                    .filter(c -> !c.isExternalClass())
                     .forEach(c -> ownPackages.add(c.getPackageName()));
             for (ClassInfo from : scan.getAllClasses()) {
                 if (from.isExternalClass()) {
                     continue;
                 }
-                Set<String> referenced = referencedTypes.computeIfAbsent(moduleOf(from, moduleOfJar),
-                        m -> new HashSet<>());
+                Set<String> referenced =
+                        referencedTypes.computeIfAbsent(moduleOf(from, moduleOfJar), m -> new HashSet<>());
                 referenced.add(from.getName());
                 for (ClassInfo to : from.getClassDependencies()) {
                     referenced.add(to.getName());
@@ -89,8 +89,11 @@ final class PluginInspector {
                     }
                     var jdkModule = engine.restrictedModuleOf(pkg);
                     if (jdkModule.isPresent()) {
-                        restricted.computeIfAbsent(moduleOf(from, moduleOfJar), m -> new TreeMap<>())
-                                .merge(jdkModule.get(), from.getName() + " -> " + to.getName(),
+                        restricted
+                                .computeIfAbsent(moduleOf(from, moduleOfJar), m -> new TreeMap<>())
+                                .merge(
+                                        jdkModule.get(),
+                                        from.getName() + " -> " + to.getName(),
                                         (a, b) -> a.compareTo(b) <= 0 ? a : b);
                     } else if (engine.isForbidden(pkg)) {
                         engineRefs.add(from.getName() + " -> " + to.getName());
@@ -102,23 +105,31 @@ final class PluginInspector {
         var restrictedReferences = new ArrayList<RestrictedReference>();
         restricted.forEach((module, byJdkModule) -> byJdkModule.forEach((jdkModule, reference) ->
                 restrictedReferences.add(new RestrictedReference(module, jdkModule, reference))));
-        return new PluginInspection(List.copyOf(implementing), List.copyOf(declared),
-                engineRefs.stream().limit(MAX_REPORTED_REFERENCES).toList(), internals, restrictedReferences,
+        return new PluginInspection(
+                List.copyOf(implementing),
+                List.copyOf(declared),
+                engineRefs.stream().limit(MAX_REPORTED_REFERENCES).toList(),
+                internals,
+                restrictedReferences,
                 referencedTypes);
     }
 
     private static Map<Path, String> modulesByJar(ModuleFinder modules) {
         var byJar = new HashMap<Path, String>();
         for (ModuleReference ref : modules.findAll()) {
-            ref.location().ifPresent(uri -> byJar.put(Path.of(uri).toAbsolutePath().normalize(),
-                    ref.descriptor().name()));
+            ref.location()
+                    .ifPresent(uri -> byJar.put(
+                            Path.of(uri).toAbsolutePath().normalize(),
+                            ref.descriptor().name()));
         }
         return byJar;
     }
 
     private static String moduleOf(ClassInfo type, Map<Path, String> moduleOfJar) {
         File jar = type.getClasspathElementFile();
-        String module = jar == null ? null : moduleOfJar.get(jar.toPath().toAbsolutePath().normalize());
+        String module = jar == null
+                ? null
+                : moduleOfJar.get(jar.toPath().toAbsolutePath().normalize());
         return module == null ? "(unknown)" : module;
     }
 }

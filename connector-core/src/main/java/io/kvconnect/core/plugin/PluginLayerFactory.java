@@ -63,14 +63,17 @@ final class PluginLayerFactory {
             ModuleDescriptor d = ref.descriptor();
             if (d.isAutomatic()) {
                 Set<String> readable = readable(trusted.trusts(d.name()));
-                modules.put(d.name(), ConfinedAutomaticModule.of(ref, readable, exportedBy(readable),
-                        inspection.referencedBy(d.name())));
+                modules.put(
+                        d.name(),
+                        ConfinedAutomaticModule.of(
+                                ref, readable, exportedBy(readable), inspection.referencedBy(d.name())));
                 confined.add(d.name());
                 continue;
             }
             for (ModuleDescriptor.Requires requires : d.requires()) {
                 String name = requires.name();
-                if (!own.contains(name) && !RestrictedJdkModules.isJdk(name)
+                if (!own.contains(name)
+                        && !RestrictedJdkModules.isJdk(name)
                         && !EnginePackages.ALLOWED_MODULES.contains(name)) {
                     throw new PluginRefusedException("module " + d.name() + " requires " + name
                             + ", which a plugin may not use: a plugin sees only "
@@ -81,8 +84,8 @@ final class PluginLayerFactory {
             modules.put(d.name(), ref);
         }
         Configuration configuration = parent.configuration().resolve(new Fixed(modules), ModuleFinder.of(), own);
-        ModuleLayer.Controller controller = ModuleLayer.defineModulesWithOneLoader(configuration, List.of(parent),
-                parentLoader);
+        ModuleLayer.Controller controller =
+                ModuleLayer.defineModulesWithOneLoader(configuration, List.of(parent), parentLoader);
         ModuleLayer layer = controller.layer();
         // An automatic module read, and was read by, every module of its folder; the stand-ins get
         // those reads back here, where (unlike in descriptors) cycles are allowed.
@@ -124,7 +127,8 @@ final class PluginLayerFactory {
                     .forEach(e -> packages.add(e.source())));
         }
         // java.base is read without being required.
-        Object.class.getModule().getDescriptor().exports().stream().filter(e -> !e.isQualified())
+        Object.class.getModule().getDescriptor().exports().stream()
+                .filter(e -> !e.isQualified())
                 .forEach(e -> packages.add(e.source()));
         return packages;
     }

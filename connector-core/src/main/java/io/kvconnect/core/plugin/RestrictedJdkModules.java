@@ -45,19 +45,19 @@ import java.util.TreeSet;
  */
 final class RestrictedJdkModules {
     private static final Map<String, String> POWERS = Map.of(
-            "jdk.unsupported", "sun.misc.Unsafe, sun.reflect.ReflectionFactory and sun.misc.Signal: objects built "
-                    + "without their constructors, raw memory access, the engine's signal handlers replaced",
+            "jdk.unsupported",
+                    "sun.misc.Unsafe, sun.reflect.ReflectionFactory and sun.misc.Signal: objects built "
+                            + "without their constructors, raw memory access, the engine's signal handlers replaced",
             "jdk.attach", "attaching to any local JVM of the same user to run diagnostic commands in it",
             "jdk.jdi", "debugging a JVM: reading and writing any field, calling any method",
             "java.instrument", "redefining any class",
-            "java.management", "the platform MBean server: heap dumps of the whole engine, diagnostic commands, "
-                    + "VM flags",
+            "java.management",
+                    "the platform MBean server: heap dumps of the whole engine, diagnostic commands, " + "VM flags",
             "jdk.management", "HotSpot's diagnostic MBean: heap dumps of the whole engine, VM flags");
     private static final String INTERNAL_PREFIX = "jdk.internal.";
     private static final ModuleFinder SYSTEM = ModuleFinder.ofSystem();
 
-    private RestrictedJdkModules() {
-    }
+    private RestrictedJdkModules() {}
 
     /** Whether {@code module} itself is on the list. */
     static boolean isRestricted(String module) {

@@ -53,7 +53,8 @@ record TrustedPlugins(Set<String> modules) {
             for (ModuleDescriptor.Requires requires : ref.descriptor().requires()) {
                 for (String jdk : engine.restrictedThrough(requires.name())) {
                     if (seen.add(module + " " + jdk)) {
-                        String how = requires.name().equals(jdk) ? "requires " + jdk
+                        String how = requires.name().equals(jdk)
+                                ? "requires " + jdk
                                 : "requires " + requires.name() + ", which gives it " + jdk;
                         uses.computeIfAbsent(module, m -> new ArrayList<>())
                                 .add(how + " (" + RestrictedJdkModules.power(jdk) + ")");
@@ -63,8 +64,9 @@ record TrustedPlugins(Set<String> modules) {
         }
         for (RestrictedReference r : inspection.restrictedReferences()) {
             if (!trusts(r.pluginModule()) && seen.add(r.pluginModule() + " " + r.jdkModule())) {
-                uses.computeIfAbsent(r.pluginModule(), m -> new ArrayList<>()).add("uses " + r.jdkModule() + " ("
-                        + RestrictedJdkModules.power(r.jdkModule()) + ") in " + r.reference());
+                uses.computeIfAbsent(r.pluginModule(), m -> new ArrayList<>())
+                        .add("uses " + r.jdkModule() + " (" + RestrictedJdkModules.power(r.jdkModule()) + ") in "
+                                + r.reference());
             }
         }
         if (uses.isEmpty()) {
@@ -75,9 +77,15 @@ record TrustedPlugins(Set<String> modules) {
         for (Map.Entry<String, List<String>> e : uses.entrySet()) {
             perModule.add("module " + e.getKey() + " " + String.join(" and ", e.getValue()));
         }
-        message.append(String.join("; ", perModule)).append(". To trust it, list the module in the engine "
-                + "configuration's ").append(CONFIG_KEY).append(": \"").append(CONFIG_KEY).append("\": [")
-                .append(String.join(", ", uses.keySet().stream().map(m -> "\"" + m + "\"").toList())).append("]");
+        message.append(String.join("; ", perModule))
+                .append(". To trust it, list the module in the engine " + "configuration's ")
+                .append(CONFIG_KEY)
+                .append(": \"")
+                .append(CONFIG_KEY)
+                .append("\": [")
+                .append(String.join(
+                        ", ", uses.keySet().stream().map(m -> "\"" + m + "\"").toList()))
+                .append("]");
         return Optional.of(message.toString());
     }
 }

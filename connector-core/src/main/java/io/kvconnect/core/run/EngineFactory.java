@@ -23,8 +23,7 @@ public final class EngineFactory {
     /** How long creating a connector's side may take before start-up gives up on it. */
     static final java.time.Duration START_BOUND = java.time.Duration.ofSeconds(30);
 
-    private EngineFactory() {
-    }
+    private EngineFactory() {}
 
     /**
      * Builds the engine, creating the configured connector's scheduler side and one worker side
@@ -36,8 +35,13 @@ public final class EngineFactory {
      *     host_memory_budget} (named as {@code config.host_memory_budget}); the message has the sizes
      */
     public static Engine create(EngineConfig config, ConnectorRegistry registry, boolean checkInvariants) {
-        EngineInfo info = new EngineInfo("engine-" + UUID.randomUUID(), config.model(), config.blockSize(),
-                config.gpuBlocks(), config.workers(), config.asyncScheduling());
+        EngineInfo info = new EngineInfo(
+                "engine-" + UUID.randomUUID(),
+                config.model(),
+                config.blockSize(),
+                config.gpuBlocks(),
+                config.workers(),
+                config.asyncScheduling());
         Optional<EngineSetup.ConnectorSides> sides = config.connector().map(entry -> sides(entry, registry, info));
         EngineSetup setup = new EngineSetup(config, sides, CopyFaults.NONE, checkInvariants);
         try {
@@ -59,13 +63,20 @@ public final class EngineFactory {
      *
      * @throws io.kvconnect.api.common.ConfigException if the provider refuses {@code config}
      */
-    public static EngineSetup.ConnectorSides sides(ConnectorProvider provider, ConnectorConfig config, EngineInfo info,
-                                                   ConnectorCatalog catalog, InstantSource clock) {
+    public static EngineSetup.ConnectorSides sides(
+            ConnectorProvider provider,
+            ConnectorConfig config,
+            EngineInfo info,
+            ConnectorCatalog catalog,
+            InstantSource clock) {
         SchedulerConnector scheduler;
         try {
-            scheduler = BoundedCall.call(provider.name(), "createSchedulerConnector", START_BOUND,
-                    () -> provider.createSchedulerConnector(config,
-                            EngineContexts.scheduler(info, catalog, clock, "connector")));
+            scheduler = BoundedCall.call(
+                    provider.name(),
+                    "createSchedulerConnector",
+                    START_BOUND,
+                    () -> provider.createSchedulerConnector(
+                            config, EngineContexts.scheduler(info, catalog, clock, "connector")));
         } catch (BoundedCall.PluginCallException e) {
             // A provider refusing its configuration says so with a ConfigException: keep it as is.
             if (e.getCause() instanceof io.kvconnect.api.common.ConfigException refused) {
@@ -76,7 +87,10 @@ public final class EngineFactory {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating connector '" + provider.name() + "'", e);
         }
-        return new EngineSetup.ConnectorSides(provider.name(), scheduler, rank -> provider.createWorkerConnector(config,
-                EngineContexts.worker(info, catalog, clock, "connector", rank)));
+        return new EngineSetup.ConnectorSides(
+                provider.name(),
+                scheduler,
+                rank -> provider.createWorkerConnector(
+                        config, EngineContexts.worker(info, catalog, clock, "connector", rank)));
     }
 }

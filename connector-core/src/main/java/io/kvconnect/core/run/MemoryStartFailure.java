@@ -16,23 +16,27 @@ import java.util.Optional;
  * so the cause chain is searched.
  */
 final class MemoryStartFailure {
-    private MemoryStartFailure() {
-    }
+    private MemoryStartFailure() {}
 
     /** The configuration error {@code failure} stands for, or empty if it is not about memory. */
     static Optional<ConfigException> explain(RuntimeException failure, EngineConfig config) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof KvMemoryUnavailableException kv) {
-                KvCacheSize size = KvCacheSize.of(config.model(), config.blockSize(), config.gpuBlocks(),
-                        config.workers());
-                return Optional.of(new ConfigException("config.gpu_blocks", kv.getMessage() + "; the KV cache of "
-                        + "all workers needs " + ByteSizes.format(size.totalBytes()) + " (" + size.describe()
-                        + "); allowed: fewer blocks or workers, on this machine"));
+                KvCacheSize size =
+                        KvCacheSize.of(config.model(), config.blockSize(), config.gpuBlocks(), config.workers());
+                return Optional.of(new ConfigException(
+                        "config.gpu_blocks",
+                        kv.getMessage() + "; the KV cache of "
+                                + "all workers needs " + ByteSizes.format(size.totalBytes()) + " (" + size.describe()
+                                + "); allowed: fewer blocks or workers, on this machine"));
             }
             if (t instanceof HostMemoryBudgetExceededError budget) {
-                return Optional.of(new ConfigException("config." + HostMemoryBudget.KEY, "the connector's "
-                        + "registerKvCaches failed: " + budget.getMessage() + "; allowed: a budget of at least what "
-                        + "the connector's configuration asks for, such as its capacity"));
+                return Optional.of(new ConfigException(
+                        "config." + HostMemoryBudget.KEY,
+                        "the connector's "
+                                + "registerKvCaches failed: " + budget.getMessage()
+                                + "; allowed: a budget of at least what "
+                                + "the connector's configuration asks for, such as its capacity"));
             }
         }
         return Optional.empty();

@@ -29,10 +29,21 @@ import java.util.Objects;
  * @param verification the KV verification result
  * @param hitTimeline the cache counters over modelled time ({@link CacheHitTimeline})
  */
-public record RunFigures(long promptTokens, long computedTokens, long prefillTokens, long prefixQueries,
-                         long prefixHits, long connectorQueries, long connectorHits, double[] ttftSeconds,
-                         double ttftP50Seconds, double ttftP99Seconds, long bytesToHost, long bytesFromHost,
-                         Verification verification, List<CacheHitTimeline.Sample> hitTimeline) {
+public record RunFigures(
+        long promptTokens,
+        long computedTokens,
+        long prefillTokens,
+        long prefixQueries,
+        long prefixHits,
+        long connectorQueries,
+        long connectorHits,
+        double[] ttftSeconds,
+        double ttftP50Seconds,
+        double ttftP99Seconds,
+        long bytesToHost,
+        long bytesFromHost,
+        Verification verification,
+        List<CacheHitTimeline.Sample> hitTimeline) {
     /** The KV verification result of a run. */
     public enum Verification {
         /** Every KV read whose output was used was checked and right. */
@@ -55,12 +66,24 @@ public record RunFigures(long promptTokens, long computedTokens, long prefillTok
         EngineMetrics m = engine.metrics();
         SchedulerStats s = engine.scheduler().stats();
         var ttft = m.timeToFirstToken();
-        Verification verification = !engine.setup().config().verifyKv() ? Verification.OFF
+        Verification verification = !engine.setup().config().verifyKv()
+                ? Verification.OFF
                 : m.mismatches() == 0 ? Verification.OK : Verification.FAILED;
-        return new RunFigures(m.promptTokens(), m.computedTokens(), m.prefillTokens(), s.prefixQueries(),
-                s.prefixHits(), s.connectorQueries(), s.connectorHits(), ttft.sortedSamples(), ttft.percentile(50),
-                ttft.percentile(99), engine.executor().bytesCopied(Direction.TO_HOST),
-                engine.executor().bytesCopied(Direction.FROM_HOST), verification, m.hitTimeline().samples());
+        return new RunFigures(
+                m.promptTokens(),
+                m.computedTokens(),
+                m.prefillTokens(),
+                s.prefixQueries(),
+                s.prefixHits(),
+                s.connectorQueries(),
+                s.connectorHits(),
+                ttft.sortedSamples(),
+                ttft.percentile(50),
+                ttft.percentile(99),
+                engine.executor().bytesCopied(Direction.TO_HOST),
+                engine.executor().bytesCopied(Direction.FROM_HOST),
+                verification,
+                m.hitTimeline().samples());
     }
 
     /** Every request's time to first token, modelled seconds, ascending: a copy. */

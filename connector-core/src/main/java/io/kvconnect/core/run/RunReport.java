@@ -113,9 +113,14 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         connector.put("leaked block references", s.leakedConnectorReferences());
         connector.put("stalls (no progress)", s.connectorStalls());
         var refused = ex.refusedCopies();
-        connector.put("copies refused", refused.total() == 0 ? "0" : refused.total() + " (" + refused.notInUse()
-                + " of free blocks, " + refused.notLoadTarget() + " into blocks not granted, " + refused.freed()
-                + " of blocks freed before they ran)");
+        connector.put(
+                "copies refused",
+                refused.total() == 0
+                        ? "0"
+                        : refused.total() + " (" + refused.notInUse()
+                                + " of free blocks, " + refused.notLoadTarget() + " into blocks not granted, "
+                                + refused.freed()
+                                + " of blocks freed before they ran)");
         connector.put("references taken back", s.reclaimedConnectorReferences());
         connector.put("disabled after a hook failure", s.connectorDisabled() ? "yes" : "no");
         m.connectorStats().ifPresent(cs -> {
@@ -214,8 +219,7 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         };
     }
 
-    private static void putPercentiles(Map<String, Object> out, String name, Percentiles p, double scale,
-                                       String unit) {
+    private static void putPercentiles(Map<String, Object> out, String name, Percentiles p, double scale, String unit) {
         out.put(name + " p50 [" + unit + "]", p.count() == 0 ? "-" : round(p.percentile(50) * scale, 2));
         out.put(name + " p99 [" + unit + "]", p.count() == 0 ? "-" : round(p.percentile(99) * scale, 2));
     }

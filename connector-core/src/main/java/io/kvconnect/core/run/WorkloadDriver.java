@@ -29,8 +29,7 @@ public final class WorkloadDriver {
         this.workload = workload;
     }
 
-    private record Arrival(double time, long order, int session, int turn) {
-    }
+    private record Arrival(double time, long order, int session, int turn) {}
 
     /**
      * Runs the workload to the end.
@@ -38,16 +37,16 @@ public final class WorkloadDriver {
      * @param progress told the number of finished turns after each step
      */
     public void run(LongConsumer progress) throws InterruptedException {
-        PriorityQueue<Arrival> arrivals = new PriorityQueue<>((a, b) -> a.time() != b.time()
-                ? Double.compare(a.time(), b.time()) : Long.compare(a.order(), b.order()));
+        PriorityQueue<Arrival> arrivals = new PriorityQueue<>((a, b) ->
+                a.time() != b.time() ? Double.compare(a.time(), b.time()) : Long.compare(a.order(), b.order()));
         List<ChatSession> sessions = workload.sessions();
         List<List<int[]>> histories = new ArrayList<>();
         long order = 0;
         for (int s = 0; s < sessions.size(); s++) {
             histories.add(new ArrayList<>());
             ChatSession session = sessions.get(s);
-            arrivals.add(new Arrival(session.arrivalSeconds() + session.turns().getFirst().thinkSeconds(), order++,
-                    s, 0));
+            arrivals.add(new Arrival(
+                    session.arrivalSeconds() + session.turns().getFirst().thinkSeconds(), order++, s, 0));
         }
         Map<String, Arrival> inFlight = new HashMap<>();
         long finished = 0;
@@ -56,8 +55,8 @@ public final class WorkloadDriver {
                 Arrival a = arrivals.poll();
                 ChatSession session = sessions.get(a.session());
                 Turn turn = session.turns().get(a.turn());
-                int[] prompt = PromptBuilder.build(workload.systemPromptOf(session), histories.get(a.session()),
-                        turn.userTokens());
+                int[] prompt = PromptBuilder.build(
+                        workload.systemPromptOf(session), histories.get(a.session()), turn.userTokens());
                 String id = session.id() + "/" + a.turn();
                 inFlight.put(id, a);
                 engine.addRequest(id, prompt, turn.maxOutputTokens());
@@ -82,8 +81,8 @@ public final class WorkloadDriver {
                     history.add(f.outputTokens());
                     int next = a.turn() + 1;
                     if (next < session.turns().size()) {
-                        arrivals.add(new Arrival(engine.now() + session.turns().get(next).thinkSeconds(), order++,
-                                a.session(), next));
+                        arrivals.add(new Arrival(
+                                engine.now() + session.turns().get(next).thinkSeconds(), order++, a.session(), next));
                     }
                 }
             }

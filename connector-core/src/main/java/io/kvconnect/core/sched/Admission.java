@@ -46,9 +46,16 @@ final class Admission {
     private final StepClock clock;
     private final SchedulerStats stats;
 
-    Admission(SchedulerConfig config, KvCacheManager kv, RequestQueues queues, ConnectorCalls connector,
-              TransferBook transfers, HeldOutputs held, LoadFailureRecovery recovery, StepClock clock,
-              SchedulerStats stats) {
+    Admission(
+            SchedulerConfig config,
+            KvCacheManager kv,
+            RequestQueues queues,
+            ConnectorCalls connector,
+            TransferBook transfers,
+            HeldOutputs held,
+            LoadFailureRecovery recovery,
+            StepClock clock,
+            SchedulerStats stats) {
         this.config = config;
         this.kv = kv;
         this.queues = queues;
@@ -84,7 +91,9 @@ final class Admission {
             if (connector.attached()) {
                 MatchResult match = connector.getNumNewMatchedTokens(r, hit.tokens());
                 if (match == null) {
-                    queues.finish(r, RequestStatus.FINISHED_ERROR,
+                    queues.finish(
+                            r,
+                            RequestStatus.FINISHED_ERROR,
                             connector.failureReason(ConnectorHook.GET_NUM_NEW_MATCHED_TOKENS));
                     return Result.FAILED;
                 }
@@ -94,8 +103,8 @@ final class Admission {
                 MatchResult.Tokens t = (MatchResult.Tokens) match;
                 // The engine recomputes at least the last prompt token (logits), so it trims a
                 // full-prompt hit itself instead of asking every connector to.
-                external = recovery.loadAllowance(r, hit.tokens(),
-                        Math.clamp(t.count(), 0, r.numTokens() - 1 - hit.tokens()));
+                external = recovery.loadAllowance(
+                        r, hit.tokens(), Math.clamp(t.count(), 0, r.numTokens() - 1 - hit.tokens()));
                 async = t.async() && external > 0;
             }
             computed = hit.tokens() + external;
@@ -134,8 +143,8 @@ final class Admission {
                 // until the step has run, so no other request gets them meanwhile.
                 transfers.fence(id, clock.current());
             }
-            queues.finish(r, RequestStatus.FINISHED_ERROR,
-                    connector.failureReason(ConnectorHook.UPDATE_STATE_AFTER_ALLOC));
+            queues.finish(
+                    r, RequestStatus.FINISHED_ERROR, connector.failureReason(ConnectorHook.UPDATE_STATE_AFTER_ALLOC));
             return Result.FAILED;
         }
         if (async) {
@@ -149,8 +158,7 @@ final class Admission {
             // A synchronous load: a failure may be reported up to the window late.
             r.settleStep = Math.max(r.settleStep, clock.current() + config.loadFailureWindow());
         }
-        ScheduledRequest.Kind kind = r.numPreemptions() > 0 ? ScheduledRequest.Kind.RESUMED
-                : ScheduledRequest.Kind.NEW;
+        ScheduledRequest.Kind kind = r.numPreemptions() > 0 ? ScheduledRequest.Kind.RESUMED : ScheduledRequest.Kind.NEW;
         r.setScheduledThrough(computed);
         r.setStatus(RequestStatus.RUNNING);
         queues.running().add(r);

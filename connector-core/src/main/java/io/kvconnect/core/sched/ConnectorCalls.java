@@ -4,8 +4,8 @@ import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.ConnectorStats;
-import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.HandshakeMetadata;
+import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestView;
@@ -44,6 +44,7 @@ final class ConnectorCalls {
     private final @Nullable HookTimer ownTimer;
     /** The connector, or {@code null} without one or once detached. */
     private @Nullable SchedulerConnector connector;
+
     private boolean disableRequested;
     /** The last worker-side hook failure, for messages about giving up on the connector; {@code null} before one. */
     private @Nullable String lastWorkerHookFailure;
@@ -56,14 +57,19 @@ final class ConnectorCalls {
      *     started here if there is a connector
      * @param stats where failures are counted
      */
-    ConnectorCalls(@Nullable SchedulerConnector connector, @Nullable String name, SchedulerConfig config,
-                   @Nullable HookTimer sharedTimer, SchedulerStats stats) {
+    ConnectorCalls(
+            @Nullable SchedulerConnector connector,
+            @Nullable String name,
+            SchedulerConfig config,
+            @Nullable HookTimer sharedTimer,
+            SchedulerStats stats) {
         this.name = name == null ? "none" : name;
         this.errors = config.connectorErrors();
         this.stats = stats;
         this.connector = connector;
         this.ownTimer = sharedTimer == null && connector != null
-                ? new HookTimer(this.name, config.hookTimeout().toNanos()) : null;
+                ? new HookTimer(this.name, config.hookTimeout().toNanos())
+                : null;
         this.guard = new HookGuard(this.name, this::hookFailed, sharedTimer == null ? ownTimer : sharedTimer);
     }
 
@@ -120,20 +126,23 @@ final class ConnectorCalls {
     }
 
     /** {@code null} if the call failed. */
-    @Nullable MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
-        return guard.call(ConnectorHook.GET_NUM_NEW_MATCHED_TOKENS,
-                () -> attachedSide().getNumNewMatchedTokens(request, localHitTokens));
+    @Nullable
+    MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
+        return guard.call(ConnectorHook.GET_NUM_NEW_MATCHED_TOKENS, () -> attachedSide()
+                .getNumNewMatchedTokens(request, localHitTokens));
     }
 
     /** {@code false} if the call failed. */
     boolean updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
-        return guard.run(ConnectorHook.UPDATE_STATE_AFTER_ALLOC,
-                () -> attachedSide().updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens));
+        return guard.run(ConnectorHook.UPDATE_STATE_AFTER_ALLOC, () -> attachedSide()
+                .updateStateAfterAlloc(request, blocks, localHitTokens, externalTokens));
     }
 
     /** {@code null} if the call failed. */
-    @Nullable ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
-        return guard.call(ConnectorHook.BUILD_CONNECTOR_METADATA, () -> attachedSide().buildConnectorMetadata(output));
+    @Nullable
+    ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
+        return guard.call(
+                ConnectorHook.BUILD_CONNECTOR_METADATA, () -> attachedSide().buildConnectorMetadata(output));
     }
 
     void updateConnectorOutput(ConnectorOutput output) {
@@ -141,22 +150,26 @@ final class ConnectorCalls {
     }
 
     /** {@code null} if the call failed. */
-    @Nullable FinishResult requestFinished(RequestView request, BlockIds blocks) {
+    @Nullable
+    FinishResult requestFinished(RequestView request, BlockIds blocks) {
         return guard.call(ConnectorHook.REQUEST_FINISHED, () -> attachedSide().requestFinished(request, blocks));
     }
 
     /** {@code null} if the call failed. */
-    @Nullable List<KvEvent> takeEvents() {
+    @Nullable
+    List<KvEvent> takeEvents() {
         return guard.call(ConnectorHook.TAKE_EVENTS, attachedSide()::takeEvents);
     }
 
     /** {@code null} if the call failed. */
-    @Nullable Optional<ConnectorStats> takeStats() {
+    @Nullable
+    Optional<ConnectorStats> takeStats() {
         return guard.call(ConnectorHook.TAKE_STATS, attachedSide()::takeStats);
     }
 
     /** {@code null} if the call failed. */
-    @Nullable Boolean hasPendingWork() {
+    @Nullable
+    Boolean hasPendingWork() {
         return guard.call(ConnectorHook.HAS_PENDING_WORK, attachedSide()::hasPendingWork);
     }
 

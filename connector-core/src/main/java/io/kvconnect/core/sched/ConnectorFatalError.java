@@ -12,6 +12,7 @@ import java.util.Objects;
 public final class ConnectorFatalError extends Error {
     /** The exit status of the command line after a fatal connector failure. */
     public static final int EXIT_STATUS = 3;
+
     private static final long serialVersionUID = 1L;
 
     private final String connector;

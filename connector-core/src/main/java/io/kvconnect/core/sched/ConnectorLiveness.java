@@ -38,9 +38,17 @@ final class ConnectorLiveness {
     private final StepClock clock;
     private final SchedulerStats stats;
 
-    ConnectorLiveness(SchedulerConfig config, ConnectorWatchdog watchdog, ConnectorCalls connector,
-                      ConnectorBlockView connectorView, KvCacheManager kv, RequestQueues queues,
-                      TransferBook transfers, LoadFailureRecovery recovery, StepClock clock, SchedulerStats stats) {
+    ConnectorLiveness(
+            SchedulerConfig config,
+            ConnectorWatchdog watchdog,
+            ConnectorCalls connector,
+            ConnectorBlockView connectorView,
+            KvCacheManager kv,
+            RequestQueues queues,
+            TransferBook transfers,
+            LoadFailureRecovery recovery,
+            StepClock clock,
+            SchedulerStats stats) {
         this.config = config;
         this.watchdog = watchdog;
         this.connector = connector;
@@ -87,7 +95,9 @@ final class ConnectorLiveness {
 
     /** Whether nothing is left but what the connector itself may still do. */
     private boolean onlyConnectorLeft() {
-        return !queues.hasRequests() && transfers.isEmpty() && queues.finishedSinceLastSchedule().isEmpty();
+        return !queues.hasRequests()
+                && transfers.isEmpty()
+                && queues.finishedSinceLastSchedule().isEmpty();
     }
 
     /**
@@ -107,9 +117,15 @@ final class ConnectorLiveness {
         List<String> receives = watchdog.expiredReceives();
         List<String> sends = watchdog.expiredSends();
         if (!receives.isEmpty() || !sends.isEmpty()) {
-            LOG.error("Connector '{}' did not finish {} load(s) and {} send(s) within {} ms (requests {}){}; the "
-                    + "engine gives them up", connector.name(), receives.size(), sends.size(),
-                    watchdog.timeoutNanos() / 1_000_000, first(receives, sends), connector.lastWorkerHookFailureNote());
+            LOG.error(
+                    "Connector '{}' did not finish {} load(s) and {} send(s) within {} ms (requests {}){}; the "
+                            + "engine gives them up",
+                    connector.name(),
+                    receives.size(),
+                    sends.size(),
+                    watchdog.timeoutNanos() / 1_000_000,
+                    first(receives, sends),
+                    connector.lastWorkerHookFailureNote());
             for (String id : receives) {
                 giveUpReceive(id);
             }
@@ -127,9 +143,13 @@ final class ConnectorLiveness {
         stats.connectorStalls++;
         long held = connectorView.totalHeld();
         if (config.connectorErrors() == ConnectorErrorPolicy.DISABLE) {
-            LOG.error("Connector '{}' made no progress for {} ms while the engine had nothing else to do (it holds {} "
-                    + "GPU block reference(s)){}; disabling it (connector_errors = disable)", connector.name(),
-                    watchdog.timeoutNanos() / 1_000_000, held, connector.lastWorkerHookFailureNote());
+            LOG.error(
+                    "Connector '{}' made no progress for {} ms while the engine had nothing else to do (it holds {} "
+                            + "GPU block reference(s)){}; disabling it (connector_errors = disable)",
+                    connector.name(),
+                    watchdog.timeoutNanos() / 1_000_000,
+                    held,
+                    connector.lastWorkerHookFailureNote());
             connector.requestDisable();
             watchdog.gaveUp(progressFingerprint());
             return;
@@ -137,10 +157,14 @@ final class ConnectorLiveness {
         long reclaimed = connectorView.releaseAll();
         stats.reclaimedConnectorReferences += reclaimed;
         watchdog.gaveUp(progressFingerprint());
-        LOG.error("Connector '{}' made no progress for {} ms while the engine had nothing else to do{}; the engine "
-                + "took back its {} GPU block reference(s) and no longer steps for its pending work while idle, until "
-                + "it makes progress again; requests are served as before", connector.name(),
-                watchdog.timeoutNanos() / 1_000_000, connector.lastWorkerHookFailureNote(), reclaimed);
+        LOG.error(
+                "Connector '{}' made no progress for {} ms while the engine had nothing else to do{}; the engine "
+                        + "took back its {} GPU block reference(s) and no longer steps for its pending work while idle, until "
+                        + "it makes progress again; requests are served as before",
+                connector.name(),
+                watchdog.timeoutNanos() / 1_000_000,
+                connector.lastWorkerHookFailureNote(),
+                reclaimed);
     }
 
     private static String first(List<String> a, List<String> b) {
@@ -159,8 +183,10 @@ final class ConnectorLiveness {
             queues.releaseIfUnheld(r);
             return;
         }
-        recovery.loadGivenUp(r, "connector '" + connector.name() + "' did not finish loading its KV within "
-                + watchdog.timeoutNanos() / 1_000_000 + " ms (policy fail)");
+        recovery.loadGivenUp(
+                r,
+                "connector '" + connector.name() + "' did not finish loading its KV within "
+                        + watchdog.timeoutNanos() / 1_000_000 + " ms (policy fail)");
     }
 
     /** The engine stops waiting for {@code id}'s send and frees its blocks. */

@@ -26,8 +26,7 @@ final class HeldOutputs {
      * @param confirmThrough the positions to confirm
      * @param tokens the held tokens, in order
      */
-    record Released(int confirmThrough, int[] tokens) {
-    }
+    record Released(int confirmThrough, int[] tokens) {}
 
     private final Set<Request> holding = new LinkedHashSet<>();
     private final SchedulerStats stats;

@@ -7,5 +7,4 @@ package io.kvconnect.core.sched;
  * @param requestId the request
  * @param used whether the held outputs were used
  */
-public record HoldResolution(String requestId, boolean used) {
-}
+public record HoldResolution(String requestId, boolean used) {}

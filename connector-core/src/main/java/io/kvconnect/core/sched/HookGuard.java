@@ -106,8 +106,13 @@ final class HookGuard {
         }
         lastFailure = e;
         // Rate-limited per hook: a connector that throws on every call must not flood the log.
-        RateLimitedLog.forLogger(LOG).error(hook.failureLogKind(),
-                "Connector '{}' threw from {}; the engine contains it and goes on", connectorName, hook, e);
+        RateLimitedLog.forLogger(LOG)
+                .error(
+                        hook.failureLogKind(),
+                        "Connector '{}' threw from {}; the engine contains it and goes on",
+                        connectorName,
+                        hook,
+                        e);
         onFailure.run();
     }
 }

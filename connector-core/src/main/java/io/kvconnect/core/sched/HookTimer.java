@@ -28,6 +28,7 @@ public final class HookTimer implements AutoCloseable {
         private final String where;
         /** The thread and the hook of the last call entered; {@code null} before the first. */
         private @Nullable Thread thread;
+
         private @Nullable String hook;
         private long start;
         private boolean overran;
@@ -111,8 +112,8 @@ public final class HookTimer implements AutoCloseable {
 
     /** What a failed call's reason says when it overran. */
     public String overranReason(String hookName) {
-        return "connector '" + connector + "' did not return from " + hookName + " within "
-                + timeoutNanos / 1_000_000 + " ms";
+        return "connector '" + connector + "' did not return from " + hookName + " within " + timeoutNanos / 1_000_000
+                + " ms";
     }
 
     private void watch() {
@@ -134,16 +135,25 @@ public final class HookTimer implements AutoCloseable {
             long ran = now - s.start;
             if (!s.overran && ran > timeoutNanos) {
                 s.overran = true;
-                LOG.error("Connector '{}' has run {} on {} for {} ms, past the hook timeout; interrupting it (the "
-                        + "call counts as a failed hook)", connector, s.hook, s.where, ran / 1_000_000);
+                LOG.error(
+                        "Connector '{}' has run {} on {} for {} ms, past the hook timeout; interrupting it (the "
+                                + "call counts as a failed hook)",
+                        connector,
+                        s.hook,
+                        s.where,
+                        ran / 1_000_000);
                 Thread t = s.thread;
                 if (t != null) { // always: enter() sets it before start
                     t.interrupt();
                 }
             } else if (s.overran && !s.stuckReported && ran > 3 * timeoutNanos) {
                 s.stuckReported = true;
-                LOG.error("Connector '{}' is stuck in {} on {} for {} ms and ignores interrupts: that thread cannot "
-                        + "be taken back from in-process plugin code; stop the process", connector, s.hook, s.where,
+                LOG.error(
+                        "Connector '{}' is stuck in {} on {} for {} ms and ignores interrupts: that thread cannot "
+                                + "be taken back from in-process plugin code; stop the process",
+                        connector,
+                        s.hook,
+                        s.where,
                         ran / 1_000_000);
             }
         }

@@ -46,8 +46,14 @@ final class LoadFailureRecovery {
     private final StepClock clock;
     private final SchedulerStats stats;
 
-    LoadFailureRecovery(SchedulerConfig config, KvCacheManager kv, RequestQueues queues, TransferBook transfers,
-                        HeldOutputs held, StepClock clock, SchedulerStats stats) {
+    LoadFailureRecovery(
+            SchedulerConfig config,
+            KvCacheManager kv,
+            RequestQueues queues,
+            TransferBook transfers,
+            HeldOutputs held,
+            StepClock clock,
+            SchedulerStats stats) {
         this.config = config;
         this.kv = kv;
         this.pool = kv.pool();
@@ -95,9 +101,12 @@ final class LoadFailureRecovery {
             if (id > 0 && id < pool.numBlocks()) {
                 bad.add(id);
             } else {
-                RateLimitedLog.forLogger(LOG).error("invalid-block-out-of-range",
-                        "Connector reported invalid block id {} outside [1, {}); ignored (a connector bug)", id,
-                        pool.numBlocks());
+                RateLimitedLog.forLogger(LOG)
+                        .error(
+                                "invalid-block-out-of-range",
+                                "Connector reported invalid block id {} outside [1, {}); ignored (a connector bug)",
+                                id,
+                                pool.numBlocks());
             }
         }
         int reported = bad.size();
@@ -138,8 +147,10 @@ final class LoadFailureRecovery {
             kv.uncacheFrom(r.requestId(), first);
             boolean loading = r.status() == RequestStatus.WAITING_FOR_REMOTE_KV;
             if (config.loadFailurePolicy() == LoadFailurePolicy.FAIL) {
-                queues.finish(r, RequestStatus.FINISHED_ERROR, "KV load failed for block "
-                        + kv.blockAt(r.requestId(), first) + " (policy fail)");
+                queues.finish(
+                        r,
+                        RequestStatus.FINISHED_ERROR,
+                        "KV load failed for block " + kv.blockAt(r.requestId(), first) + " (policy fail)");
             } else if (loading) {
                 r.truncateTo(first * blockSize);
                 transfers.loadFailed(r.requestId());
@@ -152,17 +163,25 @@ final class LoadFailureRecovery {
         int evicted = kv.evict(bad.stream().mapToInt(Integer::intValue).toArray());
         if (late) {
             stats.lateLoadFailureReports++;
-            RateLimitedLog.forLogger(LOG).error("load-failure-late",
-                    "KV load failure reported later than the load failure window ({} step(s)): outputs computed "
-                    + "from the failed blocks were already released; the engine evicted and {} what it still holds "
-                    + "(a connector must report a failed load in the step's own output)",
-                    config.loadFailureWindow(),
-                    config.loadFailurePolicy() == LoadFailurePolicy.FAIL ? "failed" : "recomputes");
+            RateLimitedLog.forLogger(LOG)
+                    .error(
+                            "load-failure-late",
+                            "KV load failure reported later than the load failure window ({} step(s)): outputs computed "
+                                    + "from the failed blocks were already released; the engine evicted and {} what it still holds "
+                                    + "(a connector must report a failed load in the step's own output)",
+                            config.loadFailureWindow(),
+                            config.loadFailurePolicy() == LoadFailurePolicy.FAIL ? "failed" : "recomputes");
         }
-        RateLimitedLog.forLogger(LOG).warn("load-failure",
-                "KV load failure: {} invalid block(s) reported, {} block(s) computed from them, {} evicted from the "
-                + "prefix cache, {} request(s) {}", reported, bad.size() - Math.min(reported, bad.size()), evicted,
-                affected.size(), config.loadFailurePolicy() == LoadFailurePolicy.FAIL ? "failed" : "rescheduled");
+        RateLimitedLog.forLogger(LOG)
+                .warn(
+                        "load-failure",
+                        "KV load failure: {} invalid block(s) reported, {} block(s) computed from them, {} evicted from the "
+                                + "prefix cache, {} request(s) {}",
+                        reported,
+                        bad.size() - Math.min(reported, bad.size()),
+                        evicted,
+                        affected.size(),
+                        config.loadFailurePolicy() == LoadFailurePolicy.FAIL ? "failed" : "rescheduled");
         return affected;
     }
 
@@ -171,8 +190,7 @@ final class LoadFailureRecovery {
         if (r.status() == RequestStatus.WAITING_FOR_REMOTE_KV) {
             return r.scheduledThrough();
         }
-        return Math.max(Math.max(loadedThrough.getOrDefault(r.requestId(), 0), r.numComputedTokens()),
-                r.heldConfirm);
+        return Math.max(Math.max(loadedThrough.getOrDefault(r.requestId(), 0), r.numComputedTokens()), r.heldConfirm);
     }
 
     /**
@@ -246,7 +264,8 @@ final class LoadFailureRecovery {
         if (offered == 0 || r.loadFailures == 0) {
             return offered;
         }
-        int allowed = r.loadFailures > LOAD_RETRIES_AFTER_FAILURE ? 0
+        int allowed = r.loadFailures > LOAD_RETRIES_AFTER_FAILURE
+                ? 0
                 : Math.clamp((long) r.noLoadFromBlock * blockSize - localTokens, 0, offered);
         if (allowed < offered) {
             stats.loadsRefusedAfterFailure++;

@@ -38,9 +38,16 @@ final class OutputApplier {
     private final Outbox outbox;
     private final StepClock clock;
 
-    OutputApplier(SchedulerConfig config, KvCacheManager kv, RequestQueues queues, ConnectorCalls connector,
-                  TransferBook transfers, HeldOutputs held, LoadFailureRecovery recovery, Outbox outbox,
-                  StepClock clock) {
+    OutputApplier(
+            SchedulerConfig config,
+            KvCacheManager kv,
+            RequestQueues queues,
+            ConnectorCalls connector,
+            TransferBook transfers,
+            HeldOutputs held,
+            LoadFailureRecovery recovery,
+            Outbox outbox,
+            StepClock clock) {
         this.config = config;
         this.kv = kv;
         this.pool = kv.pool();
@@ -64,8 +71,8 @@ final class OutputApplier {
         Set<String> discardedOutputs = null;
         Set<String> heldOutputs = null;
         ConnectorOutput co = connectorOutput(result.reports());
-        Set<String> truncated = co.invalidBlockIds().isEmpty() ? Set.of()
-                : recovery.invalidBlocksReported(co.invalidBlockIds(), out);
+        Set<String> truncated =
+                co.invalidBlockIds().isEmpty() ? Set.of() : recovery.invalidBlocksReported(co.invalidBlockIds(), out);
         if (!result.hookFailures().isEmpty()) {
             recovery.loadsBrokenByWorkerHooks(out, co.finishedReceiving(), result.hookFailures());
         }
@@ -83,8 +90,8 @@ final class OutputApplier {
                 // token means the step's output for the request is lost. Skipping it (as the
                 // reference engine does for outputs it legitimately lacks) would leave the request
                 // waiting for a token nobody computes; fail it with the reason instead.
-                queues.finish(r, RequestStatus.FINISHED_ERROR, "the workers sampled no token for it in step "
-                        + out.step());
+                queues.finish(
+                        r, RequestStatus.FINISHED_ERROR, "the workers sampled no token for it in step " + out.step());
                 discardedOutputs = add(discardedOutputs, w.requestId());
                 continue;
             }
@@ -139,11 +146,16 @@ final class OutputApplier {
         releaseSettled();
         outbox.events(pool.takeEvents());
         if (!result.hookFailures().isEmpty()) {
-            connector.workerHooksFailed(result.hookFailures().size(),
-                    result.hookFailures().getFirst() + " in step " + out.step());
+            connector.workerHooksFailed(
+                    result.hookFailures().size(), result.hookFailures().getFirst() + " in step " + out.step());
         }
-        return new StepOutcome(outbox.takeUpdates(), readOnly(discardedOutputs), readOnly(heldOutputs),
-                outbox.takeResolutions(), outbox.takeEvents(), outbox.takeConnectorStats(),
+        return new StepOutcome(
+                outbox.takeUpdates(),
+                readOnly(discardedOutputs),
+                readOnly(heldOutputs),
+                outbox.takeResolutions(),
+                outbox.takeEvents(),
+                outbox.takeConnectorStats(),
                 connector.disableRequested());
     }
 
@@ -166,8 +178,13 @@ final class OutputApplier {
             return ConnectorOutput.EMPTY;
         }
         FinishedTransfers completed = transfers.countReports(reports.finishedByRank());
-        ConnectorOutput co = new ConnectorOutput(completed.sending(), completed.receiving(), reports.invalidBlockIds(),
-                reports.stats(), reports.events(), reports.workerMetadata());
+        ConnectorOutput co = new ConnectorOutput(
+                completed.sending(),
+                completed.receiving(),
+                reports.invalidBlockIds(),
+                reports.stats(),
+                reports.events(),
+                reports.workerMetadata());
         return co.equals(ConnectorOutput.EMPTY) ? ConnectorOutput.EMPTY : co;
     }
 

@@ -23,8 +23,14 @@ final class Preemption {
     private final StepClock clock;
     private final SchedulerStats stats;
 
-    Preemption(SchedulingPolicy policy, RequestQueues queues, TransferBook transfers, HeldOutputs held,
-               KvCacheManager kv, StepClock clock, SchedulerStats stats) {
+    Preemption(
+            SchedulingPolicy policy,
+            RequestQueues queues,
+            TransferBook transfers,
+            HeldOutputs held,
+            KvCacheManager kv,
+            StepClock clock,
+            SchedulerStats stats) {
         this.policy = policy;
         this.queues = queues;
         this.transfers = transfers;
@@ -70,7 +76,8 @@ final class Preemption {
      * not running and no load into them is in flight (its load reported finished, or it was
      * promoted and found no room to compute). {@code null} if there is none.
      */
-    @Nullable Request reclaimableWaiting() {
+    @Nullable
+    Request reclaimableWaiting() {
         List<Request> waiting = queues.waiting();
         for (int i = waiting.size() - 1; i >= 0; i--) {
             Request w = waiting.get(i);

@@ -84,16 +84,26 @@ final class RankCountdown {
                 dropLate(id, rank);
             } else {
                 stats.unknownFinishedReports++;
-                log.warn("finished-unknown", "Ignoring finished {} of request {} from rank {}: the scheduler is "
-                        + "not waiting for it", direction, id, rank);
+                log.warn(
+                        "finished-unknown",
+                        "Ignoring finished {} of request {} from rank {}: the scheduler is " + "not waiting for it",
+                        direction,
+                        id,
+                        rank);
             }
             return;
         }
         BitSet reported = pending.computeIfAbsent(id, k -> new BitSet(ranks));
         if (reported.get(rank)) {
             stats.duplicateFinishedReports++;
-            log.warn("finished-duplicate", "Ignoring duplicate finished {} of request {} from rank {} ({} of {} "
-                    + "ranks so far)", direction, id, rank, reported.cardinality(), expected);
+            log.warn(
+                    "finished-duplicate",
+                    "Ignoring duplicate finished {} of request {} from rank {} ({} of {} " + "ranks so far)",
+                    direction,
+                    id,
+                    rank,
+                    reported.cardinality(),
+                    expected);
             return;
         }
         reported.set(rank);
@@ -126,11 +136,19 @@ final class RankCountdown {
         // every time: routine, not worth a warning. With all ranks expected it means a rank
         // reported twice.
         if (expected < ranks) {
-            log.debug("finished-late-routine", "Ignoring late finished {} of request {} from rank {}", direction,
-                    id, rank);
+            log.debug(
+                    "finished-late-routine",
+                    "Ignoring late finished {} of request {} from rank {}",
+                    direction,
+                    id,
+                    rank);
         } else {
-            log.warn("finished-late", "Ignoring late finished {} of request {} from rank {}: it already completed",
-                    direction, id, rank);
+            log.warn(
+                    "finished-late",
+                    "Ignoring late finished {} of request {} from rank {}: it already completed",
+                    direction,
+                    id,
+                    rank);
         }
     }
 }

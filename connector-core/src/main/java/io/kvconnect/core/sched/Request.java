@@ -46,6 +46,7 @@ public final class Request implements RequestView {
     private final BlockHasher hasher;
     /** Where the request's blocks are: the view reads them live, never a copy kept here. */
     private final KvCacheManager blocks;
+
     private final List<BlockHash> hashes = new ArrayList<>();
     private int[] tokens;
     private int numTokens;
@@ -70,6 +71,7 @@ public final class Request implements RequestView {
     int heldConfirm;
     /** Sampled tokens held back, in order. */
     private int[] heldTokens = new int[0];
+
     private int numHeldTokens;
 
     // ---- failed external loads ----
@@ -81,15 +83,23 @@ public final class Request implements RequestView {
     /**
      * @param blocks the KV-cache manager that holds the request's blocks, which its view reads live
      */
-    Request(String id, int[] prompt, int maxTokens, int priority, long arrivalOrder, TransferParams params,
-            Optional<String> cacheSalt, BlockHasher hasher, KvCacheManager blocks) {
+    Request(
+            String id,
+            int[] prompt,
+            int maxTokens,
+            int priority,
+            long arrivalOrder,
+            TransferParams params,
+            Optional<String> cacheSalt,
+            BlockHasher hasher,
+            KvCacheManager blocks) {
         this.id = Objects.requireNonNull(id, "id");
         if (prompt.length == 0) {
             throw new IllegalArgumentException("request " + id + " has an empty prompt");
         }
         if (maxTokens <= 0) {
-            throw new IllegalArgumentException("request " + id + " must allow at least one output token, got "
-                    + maxTokens);
+            throw new IllegalArgumentException(
+                    "request " + id + " must allow at least one output token, got " + maxTokens);
         }
         this.numPromptTokens = prompt.length;
         this.maxTokens = maxTokens;
@@ -292,7 +302,8 @@ public final class Request implements RequestView {
         return numOutputTokens() + placeholders;
     }
 
-    @Nullable String failureReason() {
+    @Nullable
+    String failureReason() {
         return failureReason;
     }
 

@@ -43,12 +43,19 @@ final class RequestQueues {
     private final List<Request> waiting = new ArrayList<>();
     /** Finished since the last step was scheduled: the next step tells the workers. */
     private final Set<String> finishedSinceLastSchedule = new LinkedHashSet<>();
+
     private final Map<String, Request> requestsView = Collections.unmodifiableMap(requests);
     private final List<RequestView> runningView = Collections.unmodifiableList(running);
     private final List<RequestView> waitingView = Collections.unmodifiableList(waiting);
 
-    RequestQueues(SchedulingPolicy policy, KvCacheManager kv, ConnectorCalls connector, TransferBook transfers,
-                  HeldOutputs held, Outbox outbox, SchedulerStats stats) {
+    RequestQueues(
+            SchedulingPolicy policy,
+            KvCacheManager kv,
+            ConnectorCalls connector,
+            TransferBook transfers,
+            HeldOutputs held,
+            Outbox outbox,
+            SchedulerStats stats) {
         this.kv = kv;
         this.connector = connector;
         this.transfers = transfers;
@@ -66,7 +73,8 @@ final class RequestQueues {
     }
 
     /** The request, or {@code null} if unknown. */
-    @Nullable Request get(String id) {
+    @Nullable
+    Request get(String id) {
         return requests.get(id);
     }
 
@@ -170,10 +178,10 @@ final class RequestQueues {
             transfers.stopAwaitingReceive(id);
         }
         // An error keeps its first reason; an abort says so; a natural stop has none.
-        String why = r.failureReason() != null ? r.failureReason()
-                : status == RequestStatus.FINISHED_ABORTED ? reason : "";
-        outbox.update(new RequestUpdate.Finished(id, status, why, params,
-                r.tokenIds(r.numPromptTokens(), r.numTokens())));
+        String why =
+                r.failureReason() != null ? r.failureReason() : status == RequestStatus.FINISHED_ABORTED ? reason : "";
+        outbox.update(
+                new RequestUpdate.Finished(id, status, why, params, r.tokenIds(r.numPromptTokens(), r.numTokens())));
         releaseIfUnheld(r);
     }
 

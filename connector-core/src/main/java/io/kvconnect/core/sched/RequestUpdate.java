@@ -16,8 +16,7 @@ public sealed interface RequestUpdate permits RequestUpdate.TokenAdded, RequestU
      * @param token the token id
      * @param numOutputTokens output tokens so far, this one included
      */
-    record TokenAdded(String requestId, int token, int numOutputTokens) implements RequestUpdate {
-    }
+    record TokenAdded(String requestId, int token, int numOutputTokens) implements RequestUpdate {}
 
     /**
      * The request finished.
@@ -28,8 +27,9 @@ public sealed interface RequestUpdate permits RequestUpdate.TokenAdded, RequestU
      * @param transferParams the connector's transfer parameters for the response
      * @param outputTokens every output token
      */
-    record Finished(String requestId, RequestStatus status, String reason, TransferParams transferParams,
-                    int[] outputTokens) implements RequestUpdate {
+    record Finished(
+            String requestId, RequestStatus status, String reason, TransferParams transferParams, int[] outputTokens)
+            implements RequestUpdate {
         /** Checks. */
         public Finished {
             Objects.requireNonNull(status, "status");

@@ -19,8 +19,16 @@ import io.kvconnect.api.scheduler.ScheduledRequest;
  * @param samples whether the step samples a token for it (its last known position is computed)
  * @param externalTokens tokens a connector loads synchronously into its blocks in this step
  */
-public record ScheduledWork(String requestId, ScheduledRequest.Kind kind, int start, int numTokens, int[] tokens,
-                            int[] prefixTokens, int[] blockTable, boolean samples, int externalTokens) {
+public record ScheduledWork(
+        String requestId,
+        ScheduledRequest.Kind kind,
+        int start,
+        int numTokens,
+        int[] tokens,
+        int[] prefixTokens,
+        int[] blockTable,
+        boolean samples,
+        int externalTokens) {
     private static final int[] NONE = new int[0];
 
     /**

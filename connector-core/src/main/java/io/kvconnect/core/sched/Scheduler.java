@@ -1,7 +1,7 @@
 package io.kvconnect.core.sched;
 
-import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.common.HandshakeMetadata;
+import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.core.kv.BlockHasher;
@@ -85,8 +85,11 @@ public final class Scheduler {
      * @param connector the scheduler side of the connector, or {@code null} for none
      * @param connectorName the connector's name, for messages
      */
-    public Scheduler(SchedulerConfig config, BlockPool pool, @Nullable SchedulerConnector connector,
-                     @Nullable String connectorName) {
+    public Scheduler(
+            SchedulerConfig config,
+            BlockPool pool,
+            @Nullable SchedulerConnector connector,
+            @Nullable String connectorName) {
         this(config, pool, connector, connectorName, 1, System::nanoTime, null);
     }
 
@@ -105,27 +108,33 @@ public final class Scheduler {
      * @throws IllegalArgumentException if the connector expects finished reports from fewer than
      *     one or more than {@code workers} ranks (the connector is shut down first)
      */
-    public Scheduler(SchedulerConfig config, BlockPool pool, @Nullable SchedulerConnector connector,
-                     @Nullable String connectorName, int workers, LongSupplier nanoClock, @Nullable HookTimer timer) {
+    public Scheduler(
+            SchedulerConfig config,
+            BlockPool pool,
+            @Nullable SchedulerConnector connector,
+            @Nullable String connectorName,
+            int workers,
+            LongSupplier nanoClock,
+            @Nullable HookTimer timer) {
         this.config = config;
         this.pool = pool;
         this.kv = new KvCacheManager(pool);
         this.hasher = new BlockHasher(pool.blockSize());
         this.connector = new ConnectorCalls(connector, connectorName, config, timer, stats);
         this.connectorView = new ConnectorBlockView(pool, config.connectorBlockReferences(), Thread.currentThread());
-        ConnectorWatchdog watchdog = new ConnectorWatchdog(config.connectorTimeout().toNanos(), nanoClock);
+        ConnectorWatchdog watchdog =
+                new ConnectorWatchdog(config.connectorTimeout().toNanos(), nanoClock);
         this.transfers = new TransferBook(kv, watchdog, stats);
         this.held = new HeldOutputs(stats, outbox);
         this.queues = new RequestQueues(config.policy(), kv, this.connector, transfers, held, outbox, stats);
         this.recovery = new LoadFailureRecovery(config, kv, queues, transfers, held, clock, stats);
-        Admission admission = new Admission(config, kv, queues, this.connector, transfers, held, recovery, clock,
-                stats);
+        Admission admission =
+                new Admission(config, kv, queues, this.connector, transfers, held, recovery, clock, stats);
         Preemption preemption = new Preemption(config.policy(), queues, transfers, held, kv, clock, stats);
         this.planner = new StepPlanner(config, kv, queues, admission, preemption, this.connector, transfers, clock);
-        this.applier = new OutputApplier(config, kv, queues, this.connector, transfers, held, recovery, outbox,
-                clock);
-        this.liveness = new ConnectorLiveness(config, watchdog, this.connector, connectorView, kv, queues, transfers,
-                recovery, clock, stats);
+        this.applier = new OutputApplier(config, kv, queues, this.connector, transfers, held, recovery, outbox, clock);
+        this.liveness = new ConnectorLiveness(
+                config, watchdog, this.connector, connectorView, kv, queues, transfers, recovery, clock, stats);
         this.view = new SchedulerView(config, kv, connectorView, queues, transfers, clock);
         OptionalInt expected = OptionalInt.empty();
         if (this.connector.attached()) {
@@ -162,8 +171,8 @@ public final class Scheduler {
      *     after any update decided while the last step was scheduled and not applied since
      * @throws IllegalArgumentException if the id is in use or the prompt is empty
      */
-    public List<RequestUpdate> addRequest(String id, int[] prompt, int maxTokens, int priority,
-                                          TransferParams params, Optional<String> cacheSalt) {
+    public List<RequestUpdate> addRequest(
+            String id, int[] prompt, int maxTokens, int priority, TransferParams params, Optional<String> cacheSalt) {
         if (queues.contains(id)) {
             throw new IllegalArgumentException("request id '" + id + "' is already in use");
         }
@@ -179,8 +188,8 @@ public final class Scheduler {
             r.fail(reason);
             stats.requestsFailed++;
             stats.requestsRefused++;
-            outbox.update(new RequestUpdate.Finished(id, RequestStatus.FINISHED_ERROR, reason,
-                    TransferParams.empty(), new int[0]));
+            outbox.update(new RequestUpdate.Finished(
+                    id, RequestStatus.FINISHED_ERROR, reason, TransferParams.empty(), new int[0]));
             return outbox.takeUpdates();
         }
         queues.arrive(r);

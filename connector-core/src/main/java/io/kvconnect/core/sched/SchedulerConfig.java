@@ -29,11 +29,18 @@ import java.util.OptionalInt;
  *     through its {@code GPUBlockPoolView}, in {@code [1, 2^30]}; empty for the default, half the
  *     usable blocks (see {@link ConnectorBlockView#defaultMaxReferences})
  */
-public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk,
-                              SchedulingPolicy policy, boolean asyncScheduling,
-                              LoadFailurePolicy loadFailurePolicy, ConnectorErrorPolicy connectorErrors,
-                              int loadFailureWindow, Duration connectorTimeout, Duration hookTimeout,
-                              OptionalInt connectorBlockReferences) {
+public record SchedulerConfig(
+        int maxBatchedTokens,
+        int maxRunningRequests,
+        int longPrefillChunk,
+        SchedulingPolicy policy,
+        boolean asyncScheduling,
+        LoadFailurePolicy loadFailurePolicy,
+        ConnectorErrorPolicy connectorErrors,
+        int loadFailureWindow,
+        Duration connectorTimeout,
+        Duration hookTimeout,
+        OptionalInt connectorBlockReferences) {
     /** The default {@link #loadFailureWindow()}: one step late is tolerated. */
     public static final int DEFAULT_LOAD_FAILURE_WINDOW = 1;
     /** The default {@link #connectorTimeout()}: above every bundled connector's own leases and timeouts. */
@@ -72,25 +79,66 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
     }
 
     /** A configuration with the default hook timeout and cap on the connector's block references. */
-    public SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk, SchedulingPolicy policy,
-                           boolean asyncScheduling, LoadFailurePolicy loadFailurePolicy,
-                           ConnectorErrorPolicy connectorErrors, int loadFailureWindow, Duration connectorTimeout) {
-        this(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, loadFailurePolicy,
-                connectorErrors, loadFailureWindow, connectorTimeout, DEFAULT_HOOK_TIMEOUT, OptionalInt.empty());
+    public SchedulerConfig(
+            int maxBatchedTokens,
+            int maxRunningRequests,
+            int longPrefillChunk,
+            SchedulingPolicy policy,
+            boolean asyncScheduling,
+            LoadFailurePolicy loadFailurePolicy,
+            ConnectorErrorPolicy connectorErrors,
+            int loadFailureWindow,
+            Duration connectorTimeout) {
+        this(
+                maxBatchedTokens,
+                maxRunningRequests,
+                longPrefillChunk,
+                policy,
+                asyncScheduling,
+                loadFailurePolicy,
+                connectorErrors,
+                loadFailureWindow,
+                connectorTimeout,
+                DEFAULT_HOOK_TIMEOUT,
+                OptionalInt.empty());
     }
 
     /** A configuration with the default window and timeout. */
-    public SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk, SchedulingPolicy policy,
-                           boolean asyncScheduling, LoadFailurePolicy loadFailurePolicy,
-                           ConnectorErrorPolicy connectorErrors) {
-        this(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, loadFailurePolicy,
-                connectorErrors, DEFAULT_LOAD_FAILURE_WINDOW, DEFAULT_CONNECTOR_TIMEOUT);
+    public SchedulerConfig(
+            int maxBatchedTokens,
+            int maxRunningRequests,
+            int longPrefillChunk,
+            SchedulingPolicy policy,
+            boolean asyncScheduling,
+            LoadFailurePolicy loadFailurePolicy,
+            ConnectorErrorPolicy connectorErrors) {
+        this(
+                maxBatchedTokens,
+                maxRunningRequests,
+                longPrefillChunk,
+                policy,
+                asyncScheduling,
+                loadFailurePolicy,
+                connectorErrors,
+                DEFAULT_LOAD_FAILURE_WINDOW,
+                DEFAULT_CONNECTOR_TIMEOUT);
     }
 
     /** A configuration where a throwing hook fails the requests it was about (the default). */
-    public SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int longPrefillChunk, SchedulingPolicy policy,
-                           boolean asyncScheduling, LoadFailurePolicy loadFailurePolicy) {
-        this(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, loadFailurePolicy,
+    public SchedulerConfig(
+            int maxBatchedTokens,
+            int maxRunningRequests,
+            int longPrefillChunk,
+            SchedulingPolicy policy,
+            boolean asyncScheduling,
+            LoadFailurePolicy loadFailurePolicy) {
+        this(
+                maxBatchedTokens,
+                maxRunningRequests,
+                longPrefillChunk,
+                policy,
+                asyncScheduling,
+                loadFailurePolicy,
                 ConnectorErrorPolicy.FAIL_REQUESTS);
     }
 
@@ -101,42 +149,97 @@ public record SchedulerConfig(int maxBatchedTokens, int maxRunningRequests, int 
 
     /** A copy with another load failure policy. */
     public SchedulerConfig withLoadFailurePolicy(LoadFailurePolicy p) {
-        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling, p,
-                connectorErrors, loadFailureWindow, connectorTimeout, hookTimeout,
+        return new SchedulerConfig(
+                maxBatchedTokens,
+                maxRunningRequests,
+                longPrefillChunk,
+                policy,
+                asyncScheduling,
+                p,
+                connectorErrors,
+                loadFailureWindow,
+                connectorTimeout,
+                hookTimeout,
                 connectorBlockReferences);
     }
 
     /** A copy with another connector error policy. */
     public SchedulerConfig withConnectorErrors(ConnectorErrorPolicy p) {
-        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, p, loadFailureWindow, connectorTimeout, hookTimeout,
+        return new SchedulerConfig(
+                maxBatchedTokens,
+                maxRunningRequests,
+                longPrefillChunk,
+                policy,
+                asyncScheduling,
+                loadFailurePolicy,
+                p,
+                loadFailureWindow,
+                connectorTimeout,
+                hookTimeout,
                 connectorBlockReferences);
     }
 
     /** A copy with another load failure window. */
     public SchedulerConfig withLoadFailureWindow(int steps) {
-        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, connectorErrors, steps, connectorTimeout, hookTimeout, connectorBlockReferences);
+        return new SchedulerConfig(
+                maxBatchedTokens,
+                maxRunningRequests,
+                longPrefillChunk,
+                policy,
+                asyncScheduling,
+                loadFailurePolicy,
+                connectorErrors,
+                steps,
+                connectorTimeout,
+                hookTimeout,
+                connectorBlockReferences);
     }
 
     /** A copy with another connector timeout. */
     public SchedulerConfig withConnectorTimeout(Duration timeout) {
-        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, connectorErrors, loadFailureWindow, timeout, hookTimeout,
+        return new SchedulerConfig(
+                maxBatchedTokens,
+                maxRunningRequests,
+                longPrefillChunk,
+                policy,
+                asyncScheduling,
+                loadFailurePolicy,
+                connectorErrors,
+                loadFailureWindow,
+                timeout,
+                hookTimeout,
                 connectorBlockReferences);
     }
 
     /** A copy with another cap on the connector's block references. */
     public SchedulerConfig withConnectorBlockReferences(int references) {
-        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, connectorErrors, loadFailureWindow, connectorTimeout, hookTimeout,
+        return new SchedulerConfig(
+                maxBatchedTokens,
+                maxRunningRequests,
+                longPrefillChunk,
+                policy,
+                asyncScheduling,
+                loadFailurePolicy,
+                connectorErrors,
+                loadFailureWindow,
+                connectorTimeout,
+                hookTimeout,
                 OptionalInt.of(references));
     }
 
     /** A copy with another hook timeout. */
     public SchedulerConfig withHookTimeout(Duration timeout) {
-        return new SchedulerConfig(maxBatchedTokens, maxRunningRequests, longPrefillChunk, policy, asyncScheduling,
-                loadFailurePolicy, connectorErrors, loadFailureWindow, connectorTimeout, timeout,
+        return new SchedulerConfig(
+                maxBatchedTokens,
+                maxRunningRequests,
+                longPrefillChunk,
+                policy,
+                asyncScheduling,
+                loadFailurePolicy,
+                connectorErrors,
+                loadFailureWindow,
+                connectorTimeout,
+                timeout,
                 connectorBlockReferences);
     }
 }

@@ -25,8 +25,13 @@ public final class SchedulerOutput implements SchedulerOutputView {
     private boolean connectorDisableRequested;
     private GrantChanges grantChanges = GrantChanges.NONE;
 
-    SchedulerOutput(long step, List<ScheduledRequest> scheduled, List<ScheduledWork> work, Set<String> preempted,
-                    Set<String> finished, int totalTokens) {
+    SchedulerOutput(
+            long step,
+            List<ScheduledRequest> scheduled,
+            List<ScheduledWork> work,
+            Set<String> preempted,
+            Set<String> finished,
+            int totalTokens) {
         this.step = step;
         this.scheduled = List.copyOf(scheduled);
         this.work = List.copyOf(work);

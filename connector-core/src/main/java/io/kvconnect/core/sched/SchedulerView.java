@@ -31,8 +31,13 @@ public final class SchedulerView implements SchedulerState {
     private final TransferBook transfers;
     private final StepClock clock;
 
-    SchedulerView(SchedulerConfig config, KvCacheManager kv, ConnectorBlockView connectorView, RequestQueues queues,
-                  TransferBook transfers, StepClock clock) {
+    SchedulerView(
+            SchedulerConfig config,
+            KvCacheManager kv,
+            ConnectorBlockView connectorView,
+            RequestQueues queues,
+            TransferBook transfers,
+            StepClock clock) {
         this.config = config;
         this.kv = kv;
         this.connectorView = connectorView;
@@ -135,9 +140,18 @@ public final class SchedulerView implements SchedulerState {
      * @param loadFailures external loads of it that failed
      * @param blocks its GPU blocks, in order
      */
-    public record RequestState(String requestId, RequestStatus status, int numTokens, int scheduledThrough,
-                               int confirmed, int placeholders, int heldConfirm, int heldTokens, long settleStep,
-                               int loadFailures, List<Integer> blocks) {
+    public record RequestState(
+            String requestId,
+            RequestStatus status,
+            int numTokens,
+            int scheduledThrough,
+            int confirmed,
+            int placeholders,
+            int heldConfirm,
+            int heldTokens,
+            long settleStep,
+            int loadFailures,
+            List<Integer> blocks) {
         /** Copies the blocks. */
         public RequestState {
             blocks = List.copyOf(blocks);
@@ -154,8 +168,17 @@ public final class SchedulerView implements SchedulerState {
         for (int b : kv.blockIds(requestId)) {
             blocks.add(b);
         }
-        return Optional.of(new RequestState(requestId, r.status(), r.numTokens(), r.scheduledThrough(),
-                r.numComputedTokens(), r.numOutputPlaceholders(), r.heldConfirm, r.numHeldTokens(), r.settleStep,
-                r.loadFailures, blocks));
+        return Optional.of(new RequestState(
+                requestId,
+                r.status(),
+                r.numTokens(),
+                r.scheduledThrough(),
+                r.numComputedTokens(),
+                r.numOutputPlaceholders(),
+                r.heldConfirm,
+                r.numHeldTokens(),
+                r.settleStep,
+                r.loadFailures,
+                blocks));
     }
 }

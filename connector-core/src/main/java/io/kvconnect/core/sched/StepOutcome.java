@@ -30,9 +30,14 @@ import java.util.Set;
  *     connector stalled): the engine must shut the worker sides down and then call {@link
  *     Scheduler#disableConnector()}
  */
-public record StepOutcome(List<RequestUpdate> updates, Set<String> discardedOutputs, Set<String> heldOutputs,
-                          List<HoldResolution> holdResolutions, List<KvEvent> events,
-                          List<ConnectorStats> connectorStats, boolean disableConnector) {
+public record StepOutcome(
+        List<RequestUpdate> updates,
+        Set<String> discardedOutputs,
+        Set<String> heldOutputs,
+        List<HoldResolution> holdResolutions,
+        List<KvEvent> events,
+        List<ConnectorStats> connectorStats,
+        boolean disableConnector) {
     /**
      * Checks. The collections are taken as they are, not copied: the scheduler hands over
      * read-only ones it no longer touches, and copying a step's 256 token updates is measurable in

@@ -46,8 +46,15 @@ final class StepPlanner {
     private final TransferBook transfers;
     private final StepClock clock;
 
-    StepPlanner(SchedulerConfig config, KvCacheManager kv, RequestQueues queues, Admission admission,
-                Preemption preemption, ConnectorCalls connector, TransferBook transfers, StepClock clock) {
+    StepPlanner(
+            SchedulerConfig config,
+            KvCacheManager kv,
+            RequestQueues queues,
+            Admission admission,
+            Preemption preemption,
+            ConnectorCalls connector,
+            TransferBook transfers,
+            StepClock clock) {
         this.config = config;
         this.kv = kv;
         this.pool = kv.pool();
@@ -90,7 +97,8 @@ final class StepPlanner {
             boolean waitForLoads = false;
             // A running request owns the blocks of every position scheduled so far, so a target in
             // its last block needs none, and the per-request lookup is skipped (most decode steps).
-            int needed = ceilDiv(target, blockSize) <= ceilDiv(r.scheduledThrough(), blockSize) ? 0
+            int needed = ceilDiv(target, blockSize) <= ceilDiv(r.scheduledThrough(), blockSize)
+                    ? 0
                     : kv.blocksNeeded(r.requestId(), target);
             while (needed > pool.numFreeBlocks()) {
                 Request victim = preemption.pickVictim();
@@ -147,7 +155,11 @@ final class StepPlanner {
                     throw new IllegalStateException("allocation failed after preemption freed enough blocks");
                 }
             }
-            scheduled.add(new ScheduledRequest(r, ScheduledRequest.Kind.CONTINUING, numNew, r.scheduledThrough(),
+            scheduled.add(new ScheduledRequest(
+                    r,
+                    ScheduledRequest.Kind.CONTINUING,
+                    numNew,
+                    r.scheduledThrough(),
                     newBlocks.length == 0 ? BlockIds.empty() : BlockIds.of(newBlocks)));
             work.add(ScheduledWork.of(r, ScheduledRequest.Kind.CONTINUING, numNew, newBlocks, 0));
             r.scheduledInStep = step;
@@ -221,8 +233,8 @@ final class StepPlanner {
         if (connector.attached()) {
             ConnectorMetadata meta = connector.buildConnectorMetadata(out);
             if (meta == null) {
-                out = dropConnectorWork(out, startedAsyncLoads,
-                        connector.failureReason(ConnectorHook.BUILD_CONNECTOR_METADATA));
+                out = dropConnectorWork(
+                        out, startedAsyncLoads, connector.failureReason(ConnectorHook.BUILD_CONNECTOR_METADATA));
             } else {
                 out.setConnectorMetadata(meta);
             }
@@ -279,8 +291,8 @@ final class StepPlanner {
         for (ScheduledWork w : keptWork) {
             total += w.numTokens();
         }
-        return new SchedulerOutput(out.step(), keptScheduled, keptWork, out.preemptedRequestIds(),
-                out.finishedRequestIds(), total);
+        return new SchedulerOutput(
+                out.step(), keptScheduled, keptWork, out.preemptedRequestIds(), out.finishedRequestIds(), total);
     }
 
     /** Moves every scheduled request's position past this step and adds placeholders. */

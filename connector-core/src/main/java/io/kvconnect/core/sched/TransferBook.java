@@ -58,6 +58,7 @@ final class TransferBook {
      * this book) is built.
      */
     private @Nullable RankCountdown sendReports;
+
     private @Nullable RankCountdown receiveReports;
     /** Requests whose asynchronous load is in flight (the workers will report them received). */
     private final Set<String> awaitingReceive = new HashSet<>();
@@ -69,6 +70,7 @@ final class TransferBook {
     private final Set<String> failedReceiving = new HashSet<>();
     /** Finished requests whose blocks are kept until the step they were scheduled in has run. */
     private final Map<String, Long> fencedUntilStep = new HashMap<>();
+
     private final Set<String> awaitingReceiveView = Collections.unmodifiableSet(awaitingReceive);
     private final Set<String> awaitingSendView = Collections.unmodifiableSet(awaitingSend);
     /** Finished sends and receives reported so far: a sign of the connector's progress. */
@@ -215,8 +217,11 @@ final class TransferBook {
      */
     boolean receiveReported(String id) {
         if (!awaitingReceive.contains(id)) {
-            RateLimitedLog.forLogger(LOG).warn("finished-receive-not-loading",
-                    "Finished receive for request '{}' that is not loading; ignored", id);
+            RateLimitedLog.forLogger(LOG)
+                    .warn(
+                            "finished-receive-not-loading",
+                            "Finished receive for request '{}' that is not loading; ignored",
+                            id);
             return false;
         }
         stopAwaitingReceive(id);
@@ -276,8 +281,11 @@ final class TransferBook {
      */
     boolean sendReported(String id) {
         if (!awaitingSend.contains(id)) {
-            RateLimitedLog.forLogger(LOG).warn("finished-send-not-held",
-                    "Finished send for request '{}' whose blocks are not held for sending; ignored", id);
+            RateLimitedLog.forLogger(LOG)
+                    .warn(
+                            "finished-send-not-held",
+                            "Finished send for request '{}' whose blocks are not held for sending; ignored",
+                            id);
             return false;
         }
         stopAwaitingSend(id);

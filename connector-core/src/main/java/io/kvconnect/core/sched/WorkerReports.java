@@ -22,9 +22,12 @@ import java.util.Set;
  * @param events the ranks' KV events, each distinct event once, in first-appearance order
  * @param workerMetadata the ranks' metadata, aggregated in rank order
  */
-public record WorkerReports(List<FinishedTransfers> finishedByRank, Set<Integer> invalidBlockIds,
-                            Optional<ConnectorStats> stats, List<KvEvent> events,
-                            Optional<WorkerMetadata> workerMetadata) {
+public record WorkerReports(
+        List<FinishedTransfers> finishedByRank,
+        Set<Integer> invalidBlockIds,
+        Optional<ConnectorStats> stats,
+        List<KvEvent> events,
+        Optional<WorkerMetadata> workerMetadata) {
     /** No worker had a connector output: there is no connector, or it was detached. */
     public static final WorkerReports NONE =
             new WorkerReports(List.of(), Set.of(), Optional.empty(), List.of(), Optional.empty());

@@ -27,7 +27,8 @@ public record ChatSession(String id, int systemPrompt, double arrivalSeconds, Li
             throw new IllegalArgumentException("id must not be blank");
         }
         if (systemPrompt < NO_SYSTEM_PROMPT) {
-            throw new IllegalArgumentException("systemPrompt is " + systemPrompt + "; must be an index >= 0 or -1 for none");
+            throw new IllegalArgumentException(
+                    "systemPrompt is " + systemPrompt + "; must be an index >= 0 or -1 for none");
         }
         if (!Double.isFinite(arrivalSeconds) || arrivalSeconds < 0) {
             throw new IllegalArgumentException("arrivalSeconds is " + arrivalSeconds + "; must be finite and >= 0");

@@ -23,8 +23,7 @@ public final class Percentiles {
     private double max = Double.NaN;
 
     /** An empty collector. */
-    public Percentiles() {
-    }
+    public Percentiles() {}
 
     /**
      * Adds one sample.

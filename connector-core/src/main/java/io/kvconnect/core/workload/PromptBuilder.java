@@ -12,8 +12,7 @@ public final class PromptBuilder {
     /** The longest prompt that fits in a Java array, with headroom for the VM's array header. */
     public static final int MAX_PROMPT_TOKENS = Integer.MAX_VALUE - 8;
 
-    private PromptBuilder() {
-    }
+    private PromptBuilder() {}
 
     /**
      * Concatenates {@code systemPrompt}, every segment of {@code history} in order, and

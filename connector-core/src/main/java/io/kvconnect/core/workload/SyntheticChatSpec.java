@@ -60,8 +60,7 @@ public record SyntheticChatSpec(
         range("minOutputTokens", minOutputTokens, 1, MAX_OUTPUT);
         range("maxOutputTokens", maxOutputTokens, minOutputTokens, MAX_OUTPUT);
         if (!(sessionsPerSecond > 0 && sessionsPerSecond <= MAX_SECONDS)) {
-            throw new IllegalArgumentException("sessionsPerSecond is " + sessionsPerSecond
-                    + "; allowed: (0, 1000000]");
+            throw new IllegalArgumentException("sessionsPerSecond is " + sessionsPerSecond + "; allowed: (0, 1000000]");
         }
         if (!(meanThinkSeconds >= 0 && meanThinkSeconds <= MAX_SECONDS)) {
             throw new IllegalArgumentException("meanThinkSeconds is " + meanThinkSeconds + "; allowed: [0, 1000000]");
@@ -85,9 +84,21 @@ public record SyntheticChatSpec(
 
     /** This spec with another seed. */
     public SyntheticChatSpec withSeed(long newSeed) {
-        return new SyntheticChatSpec(sessions, minTurns, maxTurns, systemPrompts, minSystemPromptTokens,
-                maxSystemPromptTokens, minUserTokens, maxUserTokens, minOutputTokens, maxOutputTokens,
-                sessionsPerSecond, meanThinkSeconds, vocabSize, newSeed);
+        return new SyntheticChatSpec(
+                sessions,
+                minTurns,
+                maxTurns,
+                systemPrompts,
+                minSystemPromptTokens,
+                maxSystemPromptTokens,
+                minUserTokens,
+                maxUserTokens,
+                minOutputTokens,
+                maxOutputTokens,
+                sessionsPerSecond,
+                meanThinkSeconds,
+                vocabSize,
+                newSeed);
     }
 
     private static void range(String field, int value, int min, int max) {

@@ -24,8 +24,7 @@ public final class SyntheticChatWorkload {
     /** The Zipf exponent of system prompt popularity; slightly above 1 as measured in chat services. */
     private static final double PROMPT_SKEW = 1.1;
 
-    private SyntheticChatWorkload() {
-    }
+    private SyntheticChatWorkload() {}
 
     /**
      * Generates the workload {@code spec} describes.
@@ -56,7 +55,8 @@ public final class SyntheticChatWorkload {
                 int userLength = random.nextInt(spec.minUserTokens(), spec.maxUserTokens() + 1);
                 int output = random.nextInt(spec.minOutputTokens(), spec.maxOutputTokens() + 1);
                 double think = t == 0 ? 0 : exponential(random, spec.meanThinkSeconds());
-                turns.add(new Turn(TokenSource.userTurn(spec.seed(), id, t, userLength, spec.vocabSize()), output, think));
+                turns.add(new Turn(
+                        TokenSource.userTurn(spec.seed(), id, t, userLength, spec.vocabSize()), output, think));
             }
             sessions.add(new ChatSession(id, prompt, arrival, turns));
         }
@@ -64,9 +64,15 @@ public final class SyntheticChatWorkload {
     }
 
     private static String describe(SyntheticChatSpec spec) {
-        return String.format(Locale.ROOT, "synthetic chat: %d sessions of %d-%d turns, %d system prompts, "
-                + "%.3g sessions/s, seed %d", spec.sessions(), spec.minTurns(), spec.maxTurns(),
-                spec.systemPrompts(), spec.sessionsPerSecond(), spec.seed());
+        return String.format(
+                Locale.ROOT,
+                "synthetic chat: %d sessions of %d-%d turns, %d system prompts, " + "%.3g sessions/s, seed %d",
+                spec.sessions(),
+                spec.minTurns(),
+                spec.maxTurns(),
+                spec.systemPrompts(),
+                spec.sessionsPerSecond(),
+                spec.seed());
     }
 
     /** An exponentially distributed sample with the given mean (0 when the mean is 0). */

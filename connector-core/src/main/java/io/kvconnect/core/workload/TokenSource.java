@@ -12,8 +12,7 @@ final class TokenSource {
     /** Upper bound on the tokens one workload holds (2 GB of ints), so a typo cannot exhaust the heap. */
     static final long MAX_TOTAL_TOKENS = 500_000_000L;
 
-    private TokenSource() {
-    }
+    private TokenSource() {}
 
     /** The tokens of the shared system prompt {@code name}: {@code length} ids in [1, vocabSize). */
     static int[] systemPrompt(long seed, String name, int length, int vocabSize) {

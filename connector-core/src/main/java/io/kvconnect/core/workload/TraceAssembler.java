@@ -31,8 +31,12 @@ final class TraceAssembler {
         SessionEntry session = sessions.get(line.session());
         if (session == null) {
             int prompt = prompt(line);
-            session = new SessionEntry(line.session(), lineNumber, line.hasArrival() ? line.arrivalSeconds() : 0,
-                    prompt, prompt == ChatSession.NO_SYSTEM_PROMPT ? 0 : promptTokens.get(prompt).length);
+            session = new SessionEntry(
+                    line.session(),
+                    lineNumber,
+                    line.hasArrival() ? line.arrivalSeconds() : 0,
+                    prompt,
+                    prompt == ChatSession.NO_SYSTEM_PROMPT ? 0 : promptTokens.get(prompt).length);
             sessions.put(line.session(), session);
         } else {
             checkFollowUp(line, session);
@@ -40,9 +44,12 @@ final class TraceAssembler {
         // The driver's last prompt holds the whole conversation; it must fit in one array.
         session.conversationTokens += (long) line.userTokens() + line.outputTokens();
         if (session.conversationTokens > PromptBuilder.MAX_PROMPT_TOKENS) {
-            throw error(line, "user_tokens", "the session that started on line " + session.firstLine
-                    + " grows past " + PromptBuilder.MAX_PROMPT_TOKENS + " tokens here; allowed: at most "
-                    + PromptBuilder.MAX_PROMPT_TOKENS + " per session");
+            throw error(
+                    line,
+                    "user_tokens",
+                    "the session that started on line " + session.firstLine
+                            + " grows past " + PromptBuilder.MAX_PROMPT_TOKENS + " tokens here; allowed: at most "
+                            + PromptBuilder.MAX_PROMPT_TOKENS + " per session");
         }
         addTokens(line, "user_tokens", line.userTokens());
         int turn = session.turns.size();
@@ -68,7 +75,9 @@ final class TraceAssembler {
         String name = line.systemPrompt();
         if (name == null) {
             if (line.systemPromptTokens() != 0) {
-                throw error(line, "system_prompt_tokens",
+                throw error(
+                        line,
+                        "system_prompt_tokens",
                         "is given without system_prompt; allowed only together with a system_prompt name");
             }
             return ChatSession.NO_SYSTEM_PROMPT;
@@ -80,11 +89,15 @@ final class TraceAssembler {
         }
         if (line.systemPromptTokens() == 0) {
             // Pointed at the prompt's name: the missing length has no column of its own.
-            throw line.spot().error(line.column("system_prompt"), "system_prompt_tokens: is required on the first "
-                    + "line naming a system prompt; allowed: an integer in [1, 1000000]");
+            throw line.spot()
+                    .error(
+                            line.column("system_prompt"),
+                            "system_prompt_tokens: is required on the first "
+                                    + "line naming a system prompt; allowed: an integer in [1, 1000000]");
         }
         addTokens(line, "system_prompt_tokens", line.systemPromptTokens());
-        var entry = new PromptEntry(promptTokens.size(), line.systemPromptTokens(), line.spot().line());
+        var entry = new PromptEntry(
+                promptTokens.size(), line.systemPromptTokens(), line.spot().line());
         prompts.put(name, entry);
         promptTokens.add(TokenSource.systemPrompt(seed, name, line.systemPromptTokens(), vocabSize));
         return entry.index;
@@ -93,37 +106,53 @@ final class TraceAssembler {
     /** Later lines of a session may repeat its arrival and prompt but not contradict them. */
     private void checkFollowUp(TraceLine line, SessionEntry session) {
         if (line.hasArrival() && line.arrivalSeconds() < session.arrival) {
-            throw error(line, "arrival_s", "is before the arrival its session was given on line " + session.firstLine
-                    + "; allowed: at least that arrival");
+            throw error(
+                    line,
+                    "arrival_s",
+                    "is before the arrival its session was given on line " + session.firstLine
+                            + "; allowed: at least that arrival");
         }
         String name = line.systemPrompt();
         if (name != null) {
             PromptEntry known = prompts.get(name);
             if (known == null || known.index != session.prompt) {
-                String started = session.prompt == ChatSession.NO_SYSTEM_PROMPT ? "with no system prompt"
+                String started = session.prompt == ChatSession.NO_SYSTEM_PROMPT
+                        ? "with no system prompt"
                         : "with another system prompt";
-                throw error(line, "system_prompt", "its session started " + started + " on line " + session.firstLine
-                        + "; allowed: the same prompt or none");
+                throw error(
+                        line,
+                        "system_prompt",
+                        "its session started " + started + " on line " + session.firstLine
+                                + "; allowed: the same prompt or none");
             }
             checkLength(line, known);
         } else if (line.systemPromptTokens() != 0) {
-            throw error(line, "system_prompt_tokens",
+            throw error(
+                    line,
+                    "system_prompt_tokens",
                     "is given without system_prompt; allowed only together with a system_prompt name");
         }
     }
 
     private static void checkLength(TraceLine line, PromptEntry known) {
         if (line.systemPromptTokens() != 0 && line.systemPromptTokens() != known.length) {
-            throw error(line, "system_prompt_tokens", "differs from the length this system prompt was given on line "
-                    + known.line + "; allowed: that length (a shared prompt has one length)");
+            throw error(
+                    line,
+                    "system_prompt_tokens",
+                    "differs from the length this system prompt was given on line " + known.line
+                            + "; allowed: that length (a shared prompt has one length)");
         }
     }
 
     private void addTokens(TraceLine line, String key, int tokens) {
         totalTokens += tokens;
         if (totalTokens > TokenSource.MAX_TOTAL_TOKENS) {
-            throw error(line, key, "the trace holds more than " + TokenSource.MAX_TOTAL_TOKENS
-                    + " user and system prompt tokens; allowed: at most " + TokenSource.MAX_TOTAL_TOKENS + " in all");
+            throw error(
+                    line,
+                    key,
+                    "the trace holds more than " + TokenSource.MAX_TOTAL_TOKENS
+                            + " user and system prompt tokens; allowed: at most " + TokenSource.MAX_TOTAL_TOKENS
+                            + " in all");
         }
     }
 
@@ -132,8 +161,7 @@ final class TraceAssembler {
         return line.spot().error(line.column(key), key + ": " + problem);
     }
 
-    private record PromptEntry(int index, int length, int line) {
-    }
+    private record PromptEntry(int index, int length, int line) {}
 
     /** A session being assembled; mutable, local to one read. */
     private static final class SessionEntry {

@@ -16,8 +16,16 @@ import org.jspecify.annotations.Nullable;
  * @param systemPromptTokens the system prompt length, or 0 when the line has none
  * @param columns the column (from 1) of each key's value on the line
  */
-record TraceLine(TraceSpot spot, String session, int userTokens, int outputTokens, double arrivalSeconds,
-        double thinkSeconds, @Nullable String systemPrompt, int systemPromptTokens, Map<String, Integer> columns) {
+record TraceLine(
+        TraceSpot spot,
+        String session,
+        int userTokens,
+        int outputTokens,
+        double arrivalSeconds,
+        double thinkSeconds,
+        @Nullable String systemPrompt,
+        int systemPromptTokens,
+        Map<String, Integer> columns) {
 
     TraceLine {
         columns = Map.copyOf(columns);

@@ -24,8 +24,14 @@ import org.jspecify.annotations.Nullable;
  * offending token, so they are never passed on.
  */
 final class TraceLineParser {
-    static final SortedSet<String> KEYS = new TreeSet<>(java.util.List.of("session", "arrival_s", "system_prompt",
-            "system_prompt_tokens", "user_tokens", "output_tokens", "think_s"));
+    static final SortedSet<String> KEYS = new TreeSet<>(java.util.List.of(
+            "session",
+            "arrival_s",
+            "system_prompt",
+            "system_prompt_tokens",
+            "user_tokens",
+            "output_tokens",
+            "think_s"));
 
     private static final int MAX_NAME = 256;
     private static final String NAME_ALLOWED = "; allowed: a non-blank string of at most " + MAX_NAME + " characters";
@@ -75,7 +81,8 @@ final class TraceLineParser {
                 throw spot.error(column(p), "expected the end of the line after the object");
             }
         } catch (JsonProcessingException e) {
-            int column = e.getLocation() == null ? 1 : Math.max(1, e.getLocation().getColumnNr());
+            int column =
+                    e.getLocation() == null ? 1 : Math.max(1, e.getLocation().getColumnNr());
             throw spot.error(column, "not valid JSON: expected " + state.expected());
         } catch (NumberFormatException e) {
             throw spot.error(1, "not valid JSON: a number cannot be read");
@@ -96,16 +103,18 @@ final class TraceLineParser {
         state = Expecting.VALUE;
         JsonToken t = p.nextToken();
         int column = column(p);
-        Value value = switch (t) {
-            case VALUE_STRING -> new Value(Kind.STRING, p.getText(), null, column);
-            case VALUE_NUMBER_INT -> new Value(Kind.NUMBER, null, new BigDecimal(p.getBigIntegerValue()), column);
-            case VALUE_NUMBER_FLOAT -> new Value(Kind.NUMBER, null, p.getDecimalValue(), column);
-            case VALUE_TRUE, VALUE_FALSE -> new Value(Kind.BOOLEAN, null, null, column);
-            case VALUE_NULL -> new Value(Kind.NULL, null, null, column);
-            case START_ARRAY -> skip(p, Kind.LIST, column);
-            case START_OBJECT -> skip(p, Kind.OBJECT, column);
-            default -> throw spot.error(column, key + ": expected a value");
-        };
+        Value value =
+                switch (t) {
+                    case VALUE_STRING -> new Value(Kind.STRING, p.getText(), null, column);
+                    case VALUE_NUMBER_INT ->
+                        new Value(Kind.NUMBER, null, new BigDecimal(p.getBigIntegerValue()), column);
+                    case VALUE_NUMBER_FLOAT -> new Value(Kind.NUMBER, null, p.getDecimalValue(), column);
+                    case VALUE_TRUE, VALUE_FALSE -> new Value(Kind.BOOLEAN, null, null, column);
+                    case VALUE_NULL -> new Value(Kind.NULL, null, null, column);
+                    case START_ARRAY -> skip(p, Kind.LIST, column);
+                    case START_OBJECT -> skip(p, Kind.OBJECT, column);
+                    default -> throw spot.error(column, key + ": expected a value");
+                };
         values.put(key, value);
     }
 
@@ -186,7 +195,8 @@ final class TraceLineParser {
 
     /** A number field in [0, max]; {@code absent} when absent. */
     private double number(String key, double max, double absent) {
-        String allowed = "a number in [0, " + BigDecimal.valueOf(max).stripTrailingZeros().toPlainString() + "]";
+        String allowed = "a number in [0, "
+                + BigDecimal.valueOf(max).stripTrailingZeros().toPlainString() + "]";
         Value v = values.get(key);
         if (v == null) {
             return absent;
@@ -227,7 +237,11 @@ final class TraceLineParser {
 
     /** What kind of JSON value a key has; its description is the reader's, never the value. */
     private enum Kind {
-        STRING("a string"), NUMBER("a number"), BOOLEAN("true or false"), NULL("null"), LIST("a list"),
+        STRING("a string"),
+        NUMBER("a number"),
+        BOOLEAN("true or false"),
+        NULL("null"),
+        LIST("a list"),
         OBJECT("an object");
 
         final String description;
@@ -241,7 +255,8 @@ final class TraceLineParser {
      * One key's value: its kind, its text (strings) or number (numbers; both null for the other
      * kinds), and where it starts.
      */
-    private record Value(Kind kind, @Nullable String text, @Nullable BigDecimal number, int column) {
+    private record Value(
+            Kind kind, @Nullable String text, @Nullable BigDecimal number, int column) {
         /** The text of a value of kind {@link Kind#STRING}. */
         String string() {
             return Objects.requireNonNull(text, "not a string");

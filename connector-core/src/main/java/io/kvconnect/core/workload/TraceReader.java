@@ -43,8 +43,7 @@ import java.nio.file.Path;
  * and the error would otherwise print part of it.
  */
 public final class TraceReader {
-    private TraceReader() {
-    }
+    private TraceReader() {}
 
     /**
      * Reads a trace file.
@@ -58,7 +57,8 @@ public final class TraceReader {
      */
     public static Workload read(Path file, int vocabSize, long seed) {
         if (vocabSize < 2) {
-            throw new IllegalArgumentException("vocabSize is " + vocabSize + "; allowed: [2, " + Integer.MAX_VALUE + "]");
+            throw new IllegalArgumentException(
+                    "vocabSize is " + vocabSize + "; allowed: [2, " + Integer.MAX_VALUE + "]");
         }
         String name = file.toString();
         var trace = new TraceAssembler(vocabSize, seed);

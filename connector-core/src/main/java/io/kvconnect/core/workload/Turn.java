@@ -32,8 +32,8 @@ public record Turn(int[] userTokens, int maxOutputTokens, double thinkSeconds) {
         userTokens = userTokens.clone();
         for (int i = 0; i < userTokens.length; i++) {
             if (userTokens[i] < 1) {
-                throw new IllegalArgumentException("userTokens[" + i + "] is " + userTokens[i]
-                        + "; token ids must be at least 1 (0 is reserved)");
+                throw new IllegalArgumentException(
+                        "userTokens[" + i + "] is " + userTokens[i] + "; token ids must be at least 1 (0 is reserved)");
             }
         }
         if (maxOutputTokens < 1) {
@@ -76,8 +76,8 @@ public record Turn(int[] userTokens, int maxOutputTokens, double thinkSeconds) {
      */
     @Override
     public String toString() {
-        return "Turn[userTokens=" + abbreviate(userTokens) + ", maxOutputTokens=" + maxOutputTokens
-                + ", thinkSeconds=" + thinkSeconds + "]";
+        return "Turn[userTokens=" + abbreviate(userTokens) + ", maxOutputTokens=" + maxOutputTokens + ", thinkSeconds="
+                + thinkSeconds + "]";
     }
 
     static String abbreviate(int[] tokens) {

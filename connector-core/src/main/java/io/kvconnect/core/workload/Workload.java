@@ -90,8 +90,10 @@ public record Workload(String description, List<int[]> systemPrompts, List<ChatS
     /** Equal when the descriptions, prompt contents and sessions are equal. */
     @Override
     public boolean equals(Object o) {
-        if (!(o instanceof Workload other) || !description.equals(other.description)
-                || systemPrompts.size() != other.systemPrompts.size() || !sessions.equals(other.sessions)) {
+        if (!(o instanceof Workload other)
+                || !description.equals(other.description)
+                || systemPrompts.size() != other.systemPrompts.size()
+                || !sessions.equals(other.sessions)) {
             return false;
         }
         for (int i = 0; i < systemPrompts.size(); i++) {
@@ -122,7 +124,8 @@ public record Workload(String description, List<int[]> systemPrompts, List<ChatS
     private static List<int[]> copyPrompts(List<int[]> prompts) {
         var copy = new ArrayList<int[]>(prompts.size());
         for (int i = 0; i < prompts.size(); i++) {
-            int[] prompt = Objects.requireNonNull(prompts.get(i), "systemPrompts[" + i + "]").clone();
+            int[] prompt = Objects.requireNonNull(prompts.get(i), "systemPrompts[" + i + "]")
+                    .clone();
             if (prompt.length == 0) {
                 throw new IllegalArgumentException("systemPrompts[" + i + "] is empty");
             }

@@ -44,8 +44,10 @@ class MainTest {
     @Test
     void connectorsWithNothingDiscoveredPrintsTheHeaderAndSaysSo() {
         // The test module path carries no connector provider (connector-core depends on the API only).
-        assertEquals(List.of(), ConnectorDiscovery.discover(
-                PluginsDirectory.setBy("--plugins-dir", emptyPlugins), Set.of()).names(),
+        assertEquals(
+                List.of(),
+                ConnectorDiscovery.discover(PluginsDirectory.setBy("--plugins-dir", emptyPlugins), Set.of())
+                        .names(),
                 "precondition: nothing is discovered from the test module path");
 
         int code = execute("connectors", "--plugins-dir", emptyPlugins.toString());
@@ -60,7 +62,8 @@ class MainTest {
     @Test
     void connectorsListsAPluginFromThePluginsDirectory() throws IOException {
         Path plugins = Files.createDirectory(tmp.resolve("with-plugin"));
-        Path jar = TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("alpha.jar"));
+        Path jar = TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha")
+                .writeTo(plugins.resolve("alpha.jar"));
 
         int code = execute("connectors", "--plugins-dir", plugins.toString());
 
@@ -68,7 +71,8 @@ class MainTest {
         List<String> lines = out.toString().lines().toList();
         assertEquals(2, lines.size(), out.toString());
         assertTrue(lines.get(0).startsWith("NAME"), lines.get(0));
-        assertEquals(List.of("alpha", "1.0", "plugins_directory", "com.example.alpha", jar.toString()),
+        assertEquals(
+                List.of("alpha", "1.0", "plugins_directory", "com.example.alpha", jar.toString()),
                 List.of(lines.get(1).split(" +")));
     }
 
@@ -90,7 +94,8 @@ class MainTest {
     void pluginsDirOptionOverridesTheConfiguredPluginsDir() throws IOException {
         Path broken = Files.createDirectory(tmp.resolve("broken"));
         Files.createDirectory(broken.resolve("empty-plugin"));
-        Path config = Files.writeString(tmp.resolve("engine.json"),
+        Path config = Files.writeString(
+                tmp.resolve("engine.json"),
                 "{\"plugins_dir\": \"" + broken.toString().replace("\\", "\\\\") + "\"}");
 
         assertEquals(1, execute("connectors", "--config", config.toString()), "the configured directory is used");
@@ -163,7 +168,8 @@ class MainTest {
     }
 
     private int execute(String... args) {
-        try (var o = new PrintWriter(out, true); var e = new PrintWriter(err, true)) {
+        try (var o = new PrintWriter(out, true);
+                var e = new PrintWriter(err, true)) {
             int code = Main.execute(o, e, args);
             o.flush();
             e.flush();

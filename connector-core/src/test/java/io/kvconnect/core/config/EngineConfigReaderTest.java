@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.core.plugin.PluginsDirectory;
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
+import io.kvconnect.core.plugin.PluginsDirectory;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -29,9 +29,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 class EngineConfigReaderTest {
     private static final String TOP_LEVEL_KEYS =
             "[async_scheduling, block_size, connector, connector_block_references, connector_errors, connector_timeout, "
-            + "cost, eos_rate, gpu_blocks, hook_timeout, host_memory_budget, "
-            + "kv_layout, kv_memory_limit, load_failure_policy, load_failure_window, model, pacing, plugins_dir, "
-            + "scheduler, trusted_plugins, verify_kv, workers]";
+                    + "cost, eos_rate, gpu_blocks, hook_timeout, host_memory_budget, "
+                    + "kv_layout, kv_memory_limit, load_failure_policy, load_failure_window, model, pacing, plugins_dir, "
+                    + "scheduler, trusted_plugins, verify_kv, workers]";
     private static final int ONE_MIB = 1 << 20;
 
     @TempDir
@@ -49,7 +49,8 @@ class EngineConfigReaderTest {
         assertEquals(2, config.workers(), "default-config.json sets 2 workers, unlike the built-in fallback of 1");
         assertEquals(false, config.asyncScheduling());
         assertEquals(LoadFailurePolicy.FAIL, config.loadFailurePolicy());
-        assertEquals(PluginsDirectory.byDefault(), config.pluginsDirectory(), "unset: the default, which may be absent");
+        assertEquals(
+                PluginsDirectory.byDefault(), config.pluginsDirectory(), "unset: the default, which may be absent");
         assertEquals(Optional.empty(), config.connector());
     }
 
@@ -74,7 +75,8 @@ class EngineConfigReaderTest {
         assertEquals(1, config.workers());
         assertEquals(false, config.asyncScheduling());
         assertEquals(LoadFailurePolicy.FAIL, config.loadFailurePolicy());
-        assertEquals(PluginsDirectory.byDefault(), config.pluginsDirectory(), "unset: the default, which may be absent");
+        assertEquals(
+                PluginsDirectory.byDefault(), config.pluginsDirectory(), "unset: the default, which may be absent");
         assertEquals(Set.of(), config.trustedPlugins(), "no plugin is trusted unless configured");
         assertEquals(Optional.empty(), config.connector());
     }
@@ -102,7 +104,8 @@ class EngineConfigReaderTest {
         assertEquals(4, config.workers());
         assertEquals(true, config.asyncScheduling());
         assertEquals(LoadFailurePolicy.RECOMPUTE, config.loadFailurePolicy());
-        assertEquals(PluginsDirectory.setBy("config.plugins_dir", Path.of("/opt/kvconnect/plugins")),
+        assertEquals(
+                PluginsDirectory.setBy("config.plugins_dir", Path.of("/opt/kvconnect/plugins")),
                 config.pluginsDirectory());
         assertEquals(Set.of("com.example.fast", "jcuda"), config.trustedPlugins());
         ConnectorEntry entry = config.connector().orElseThrow();
@@ -112,20 +115,26 @@ class EngineConfigReaderTest {
 
     @Test
     void asyncSchedulingFalseIsRead() {
-        assertEquals(false, EngineConfigReader.parse("{\"async_scheduling\": false}", "test").asyncScheduling());
+        assertEquals(
+                false,
+                EngineConfigReader.parse("{\"async_scheduling\": false}", "test")
+                        .asyncScheduling());
     }
 
     @Test
     void aRelativePluginsDirectoryStaysRelative() {
-        assertEquals(PluginsDirectory.setBy("config.plugins_dir", Path.of("lib/plugins")),
-                EngineConfigReader.parse("{\"plugins_dir\": \"lib/plugins\"}", "test").pluginsDirectory());
+        assertEquals(
+                PluginsDirectory.setBy("config.plugins_dir", Path.of("lib/plugins")),
+                EngineConfigReader.parse("{\"plugins_dir\": \"lib/plugins\"}", "test")
+                        .pluginsDirectory());
     }
 
     // ---- model ----------------------------------------------------------------------------------
 
     @Test
     void everyPresetCanBeNamed() {
-        assertEquals(List.of("tiny", "llama-3.2-1b", "qwen2.5-7b", "llama-3-8b", "llama-3-70b"),
+        assertEquals(
+                List.of("tiny", "llama-3.2-1b", "qwen2.5-7b", "llama-3-8b", "llama-3-70b"),
                 List.copyOf(ModelPresets.all().keySet()));
         for (Map.Entry<String, ModelShape> preset : ModelPresets.all().entrySet()) {
             EngineConfig config = EngineConfigReader.parse("{\"model\": \"" + preset.getKey() + "\"}", "test");
@@ -136,15 +145,15 @@ class EngineConfigReaderTest {
 
     @Test
     void theTinyPresetHasItsOwnShape() {
-        assertEquals(new ModelShape("tiny", 2, 2, 16, DType.FP16),
+        assertEquals(
+                new ModelShape("tiny", 2, 2, 16, DType.FP16),
                 EngineConfigReader.parse("{\"model\": \"tiny\"}", "test").model());
     }
 
     @Test
     void modelAsAnObject() {
         EngineConfig config = EngineConfigReader.parse("""
-                {"model": {"name": "mistral-7b", "layers": 32, "kv_heads": 8, "head_dim": 128, "dtype": "fp8"}}""",
-                "test");
+                {"model": {"name": "mistral-7b", "layers": 32, "kv_heads": 8, "head_dim": 128, "dtype": "fp8"}}""", "test");
 
         assertEquals(new ModelShape("mistral-7b", 32, 8, 128, DType.FP8), config.model());
     }
@@ -158,8 +167,16 @@ class EngineConfigReaderTest {
 
     @Test
     void modelDtypeIsCaseInsensitive() {
-        assertEquals(DType.FP32, EngineConfigReader.parse("{\"model\": {\"dtype\": \"FP32\"}}", "test").model().dtype());
-        assertEquals(DType.FP16, EngineConfigReader.parse("{\"model\": {\"dtype\": \"Fp16\"}}", "test").model().dtype());
+        assertEquals(
+                DType.FP32,
+                EngineConfigReader.parse("{\"model\": {\"dtype\": \"FP32\"}}", "test")
+                        .model()
+                        .dtype());
+        assertEquals(
+                DType.FP16,
+                EngineConfigReader.parse("{\"model\": {\"dtype\": \"Fp16\"}}", "test")
+                        .model()
+                        .dtype());
     }
 
     @Test
@@ -167,8 +184,10 @@ class EngineConfigReaderTest {
         ConfigException e = fails("{\"model\": \"gpt-5\"}");
 
         assertEquals("config.model", e.path());
-        assertEquals("config.model: unknown preset 'gpt-5'; allowed presets: tiny, llama-3.2-1b, qwen2.5-7b, "
-                + "llama-3-8b, llama-3-70b, or an object with name, layers, kv_heads, head_dim and dtype", e.getMessage());
+        assertEquals(
+                "config.model: unknown preset 'gpt-5'; allowed presets: tiny, llama-3.2-1b, qwen2.5-7b, "
+                        + "llama-3-8b, llama-3-70b, or an object with name, layers, kv_heads, head_dim and dtype",
+                e.getMessage());
     }
 
     @Test
@@ -192,7 +211,8 @@ class EngineConfigReaderTest {
         ConfigException e = fails("{\"model\": {\"layers\": 4, \"num_layers\": 4}}");
 
         assertEquals("config.model.num_layers", e.path());
-        assertEquals("config.model.num_layers: unknown key; allowed keys: [dtype, head_dim, kv_heads, layers, name]",
+        assertEquals(
+                "config.model.num_layers: unknown key; allowed keys: [dtype, head_dim, kv_heads, layers, name]",
                 e.getMessage());
     }
 
@@ -253,7 +273,8 @@ class EngineConfigReaderTest {
         ConfigException e = fails("{\"" + field + "\": " + value + "}");
 
         assertEquals("config." + field, e.path());
-        assertEquals("config." + field + ": " + value + " is out of range; allowed: [" + min + ", " + max + "]",
+        assertEquals(
+                "config." + field + ": " + value + " is out of range; allowed: [" + min + ", " + max + "]",
                 e.getMessage());
     }
 
@@ -269,14 +290,15 @@ class EngineConfigReaderTest {
     void rangeBoundsAreInclusive(String field, int value) {
         // Without a memory limit: 16777216 blocks of the default model are terabytes, which the
         // check of the KV cache's size (EngineLimitsConfigTest) refuses on any machine.
-        EngineConfig config = EngineConfigReader.parse("{\"" + field + "\": " + value
-                + ", \"kv_memory_limit\": " + Long.MAX_VALUE + "}", "test");
+        EngineConfig config = EngineConfigReader.parse(
+                "{\"" + field + "\": " + value + ", \"kv_memory_limit\": " + Long.MAX_VALUE + "}", "test");
 
-        int read = switch (field) {
-            case "block_size" -> config.blockSize();
-            case "gpu_blocks" -> config.gpuBlocks();
-            default -> config.workers();
-        };
+        int read =
+                switch (field) {
+                    case "block_size" -> config.blockSize();
+                    case "gpu_blocks" -> config.gpuBlocks();
+                    default -> config.workers();
+                };
         assertEquals(value, read);
     }
 
@@ -343,9 +365,11 @@ class EngineConfigReaderTest {
 
     @Test
     void trustedPluginsMustBeAListOfStrings() {
-        assertEquals("config.trusted_plugins: expected a list of strings, got 'com.example.fast'",
+        assertEquals(
+                "config.trusted_plugins: expected a list of strings, got 'com.example.fast'",
                 fails("{\"trusted_plugins\": \"com.example.fast\"}").getMessage());
-        assertEquals("config.trusted_plugins[1]: expected a string, got 7",
+        assertEquals(
+                "config.trusted_plugins[1]: expected a string, got 7",
                 fails("{\"trusted_plugins\": [\"a\", 7]}").getMessage());
     }
 
@@ -381,7 +405,8 @@ class EngineConfigReaderTest {
         ConfigException e = fails("{\"load_failure_policy\": \"" + written + "\"}");
 
         assertEquals("config.load_failure_policy", e.path());
-        assertEquals("config.load_failure_policy: '" + written + "' is not allowed; allowed values: fail, recompute",
+        assertEquals(
+                "config.load_failure_policy: '" + written + "' is not allowed; allowed values: fail, recompute",
                 e.getMessage());
     }
 
@@ -397,8 +422,7 @@ class EngineConfigReaderTest {
     @Test
     void aConnectorEntryWithConfig() {
         EngineConfig config = EngineConfigReader.parse("""
-                {"connector": {"name": "offload", "config": {"capacity": "4GiB", "tiers": ["cpu", "disk"]}}}""",
-                "test");
+                {"connector": {"name": "offload", "config": {"capacity": "4GiB", "tiers": ["cpu", "disk"]}}}""", "test");
 
         ConnectorEntry entry = config.connector().orElseThrow();
         assertEquals("offload", entry.name());
@@ -411,10 +435,13 @@ class EngineConfigReaderTest {
 
     @Test
     void aConnectorsOwnConfigErrorsNameTheFullPath() {
-        ConnectorEntry entry = EngineConfigReader.parse("{\"connector\": {\"name\": \"offload\", \"config\": "
-                + "{\"capacity\": -1}}}", "test").connector().orElseThrow();
+        ConnectorEntry entry = EngineConfigReader.parse(
+                        "{\"connector\": {\"name\": \"offload\", \"config\": " + "{\"capacity\": -1}}}", "test")
+                .connector()
+                .orElseThrow();
 
-        ConfigException e = assertThrows(ConfigException.class, () -> entry.config().getLong("capacity", 1, 1, 10));
+        ConfigException e =
+                assertThrows(ConfigException.class, () -> entry.config().getLong("capacity", 1, 1, 10));
 
         assertEquals("config.connector.config.capacity", e.path());
     }
@@ -422,7 +449,8 @@ class EngineConfigReaderTest {
     @Test
     void aConnectorEntryWithoutConfigGetsAnEmptyConfigAtTheRightPath() {
         ConnectorEntry entry = EngineConfigReader.parse("{\"connector\": {\"name\": \"offload\"}}", "test")
-                .connector().orElseThrow();
+                .connector()
+                .orElseThrow();
 
         assertEquals("offload", entry.name());
         assertEquals("config.connector", entry.path());
@@ -432,8 +460,10 @@ class EngineConfigReaderTest {
 
     @Test
     void aConnectorEntryWithAnEmptyConfigObject() {
-        ConnectorEntry entry = EngineConfigReader.parse("{\"connector\": {\"name\": \"offload\", \"config\": {}}}",
-                "test").connector().orElseThrow();
+        ConnectorEntry entry = EngineConfigReader.parse(
+                        "{\"connector\": {\"name\": \"offload\", \"config\": {}}}", "test")
+                .connector()
+                .orElseThrow();
 
         assertTrue(entry.config().keys().isEmpty(), entry.config().toString());
         assertEquals("config.connector.config", entry.config().path());
@@ -490,7 +520,11 @@ class EngineConfigReaderTest {
         assertEquals("config", e.path());
         assertContains(e, "test is not a valid JSON object at line 3, column ");
         assertContains(e, "Duplicate field 'workers'");
-        assertTrue(Pattern.compile("at line 3, column [1-9]\\d*:").matcher(e.getMessage()).find(), e.getMessage());
+        assertTrue(
+                Pattern.compile("at line 3, column [1-9]\\d*:")
+                        .matcher(e.getMessage())
+                        .find(),
+                e.getMessage());
     }
 
     @Test
@@ -638,8 +672,8 @@ class EngineConfigReaderTest {
 
     @Test
     void aFileThatIsNotUtf8CannotBeRead() throws IOException {
-        Path file = Files.write(dir.resolve("latin1.json"),
-                "{\"plugins_dir\": \"caf\u00e9\"}".getBytes(StandardCharsets.ISO_8859_1));
+        Path file = Files.write(
+                dir.resolve("latin1.json"), "{\"plugins_dir\": \"caf\u00e9\"}".getBytes(StandardCharsets.ISO_8859_1));
 
         ConfigException e = assertThrows(ConfigException.class, () -> EngineConfigReader.read(file));
 
@@ -701,7 +735,9 @@ class EngineConfigReaderTest {
         assertEquals(512, config.scheduler().maxBatchedTokens());
         assertEquals(8, config.scheduler().maxRunningRequests());
         assertEquals(128, config.scheduler().longPrefillChunk());
-        assertEquals(io.kvconnect.core.sched.SchedulingPolicy.PRIORITY, config.scheduler().policy());
+        assertEquals(
+                io.kvconnect.core.sched.SchedulingPolicy.PRIORITY,
+                config.scheduler().policy());
         assertEquals(io.kvconnect.api.worker.LayoutKind.CROSS_LAYER, config.kvLayout());
         assertEquals(false, config.verifyKv());
         assertEquals(1000, config.cost().prefillTokensPerSecond());
@@ -722,7 +758,8 @@ class EngineConfigReaderTest {
 
     @Test
     void anUnknownLayoutNamesTheAllowedOnes() {
-        assertEquals("config.kv_layout: 'rows' is not allowed; allowed values: per-layer, cross-layer",
+        assertEquals(
+                "config.kv_layout: 'rows' is not allowed; allowed values: per-layer, cross-layer",
                 fails("{\"kv_layout\": \"rows\"}").getMessage());
     }
 
@@ -738,17 +775,23 @@ class EngineConfigReaderTest {
 
     @Test
     void connectorErrorsSelectsThePolicy() {
-        assertEquals(io.kvconnect.core.sched.ConnectorErrorPolicy.DISABLE,
-                EngineConfigReader.parse("{\"connector_errors\": \"disable\"}", "test").scheduler().connectorErrors());
-        assertEquals(io.kvconnect.core.sched.ConnectorErrorPolicy.FAIL_REQUESTS,
+        assertEquals(
+                io.kvconnect.core.sched.ConnectorErrorPolicy.DISABLE,
+                EngineConfigReader.parse("{\"connector_errors\": \"disable\"}", "test")
+                        .scheduler()
+                        .connectorErrors());
+        assertEquals(
+                io.kvconnect.core.sched.ConnectorErrorPolicy.FAIL_REQUESTS,
                 EngineConfigReader.parse("{}", "test").scheduler().connectorErrors());
-        assertEquals("config.connector_errors: 'ignore' is not allowed; allowed values: fail-requests, disable",
+        assertEquals(
+                "config.connector_errors: 'ignore' is not allowed; allowed values: fail-requests, disable",
                 fails("{\"connector_errors\": \"ignore\"}").getMessage());
     }
 
     @Test
     void workersMustSplitTheKvHeads() {
-        assertEquals("config.workers: 3 workers cannot split 2 KV heads; allowed: a divisor of 2 or a multiple of it",
+        assertEquals(
+                "config.workers: 3 workers cannot split 2 KV heads; allowed: a divisor of 2 or a multiple of it",
                 fails("{\"model\": \"tiny\", \"workers\": 3}").getMessage());
     }
 }

@@ -19,11 +19,33 @@ import net.jqwik.api.Provide;
  * another exception that would escape as a crash.
  */
 class HostileConfigPropertyTest {
-    private static final List<String> KEYS = List.of("model", "block_size", "gpu_blocks", "workers",
-            "async_scheduling", "load_failure_policy", "scheduler", "kv_layout", "verify_kv", "cost",
-            "connector_errors", "plugins_dir", "trusted_plugins", "connector", "name", "config", "layers",
-            "kv_heads", "head_dim", "dtype", "max_batched_tokens", "policy", "prefill_tokens_per_s", "decode_step_ms",
-            "bogus", "");
+    private static final List<String> KEYS = List.of(
+            "model",
+            "block_size",
+            "gpu_blocks",
+            "workers",
+            "async_scheduling",
+            "load_failure_policy",
+            "scheduler",
+            "kv_layout",
+            "verify_kv",
+            "cost",
+            "connector_errors",
+            "plugins_dir",
+            "trusted_plugins",
+            "connector",
+            "name",
+            "config",
+            "layers",
+            "kv_heads",
+            "head_dim",
+            "dtype",
+            "max_batched_tokens",
+            "policy",
+            "prefill_tokens_per_s",
+            "decode_step_ms",
+            "bogus",
+            "");
 
     @Property(tries = 400)
     void randomJsonDocumentsOnlyEverFailAsConfigErrors(@ForAll("documents") String text) {
@@ -45,8 +67,11 @@ class HostileConfigPropertyTest {
 
     @Provide
     Arbitrary<String> junk() {
-        return Arbitraries.oneOf(Arbitraries.strings().ofMaxLength(200),
-                Arbitraries.strings().withChars("{}[]\":,0123456789.eE-+truefalsnl \\u").ofMaxLength(120));
+        return Arbitraries.oneOf(
+                Arbitraries.strings().ofMaxLength(200),
+                Arbitraries.strings()
+                        .withChars("{}[]\":,0123456789.eE-+truefalsnl \\u")
+                        .ofMaxLength(120));
     }
 
     @Provide
@@ -60,14 +85,29 @@ class HostileConfigPropertyTest {
                 Arbitraries.longs().map(Object.class::cast),
                 Arbitraries.doubles().map(Object.class::cast),
                 Arbitraries.of(Boolean.TRUE, Boolean.FALSE).map(Object.class::cast),
-                Arbitraries.of("tiny", "llama-3.2-1b", "fail", "recompute", "disable", "per_layer", "fp16", "offload",
-                        "-1", "", "8GiB", "30s", "\u0000", "../../etc").map(Object.class::cast),
+                Arbitraries.of(
+                                "tiny",
+                                "llama-3.2-1b",
+                                "fail",
+                                "recompute",
+                                "disable",
+                                "per_layer",
+                                "fp16",
+                                "offload",
+                                "-1",
+                                "",
+                                "8GiB",
+                                "30s",
+                                "\u0000",
+                                "../../etc")
+                        .map(Object.class::cast),
                 Arbitraries.just(JsonNull.NULL).map(Object.class::cast)));
         if (depth > 0) {
             choices.add(object(depth - 1).map(Object.class::cast));
             choices.add(value(depth - 1).list().ofMaxSize(3).map(Object.class::cast));
         }
-        return Arbitraries.oneOf(choices.stream().map(a -> a.map(Object.class::cast)).toList());
+        return Arbitraries.oneOf(
+                choices.stream().map(a -> a.map(Object.class::cast)).toList());
     }
 
     private static Arbitrary<Map<String, Object>> object(int depth) {
@@ -75,13 +115,17 @@ class HostileConfigPropertyTest {
     }
 
     /** A JSON null, as distinct from a missing value. */
-    private enum JsonNull { NULL }
+    private enum JsonNull {
+        NULL
+    }
 
     private static String json(Object v) {
         return switch (v) {
             case Map<?, ?> m -> {
                 StringBuilder b = new StringBuilder("{");
-                m.forEach((k, x) -> b.append(b.length() > 1 ? "," : "").append(quote(k.toString())).append(':')
+                m.forEach((k, x) -> b.append(b.length() > 1 ? "," : "")
+                        .append(quote(k.toString()))
+                        .append(':')
                         .append(json(x)));
                 yield b.append('}').toString();
             }

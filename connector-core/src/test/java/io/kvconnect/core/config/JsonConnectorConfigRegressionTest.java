@@ -26,14 +26,15 @@ class JsonConnectorConfigRegressionTest {
 
     @Test
     void decimalDurationsAreExact() {
-        assertEquals(Duration.ofSeconds(246), config("d", "4.1m").getDuration("d", Duration.ZERO, Duration.ZERO,
-                Duration.ofDays(1)));
+        assertEquals(
+                Duration.ofSeconds(246),
+                config("d", "4.1m").getDuration("d", Duration.ZERO, Duration.ZERO, Duration.ofDays(1)));
     }
 
     @Test
     void aByteSizeOfExactlyTwoToTheSixtyThreeIsTooLarge() {
-        ConfigException e = assertThrows(ConfigException.class,
-                () -> config("b", "8388608TiB").getBytes("b", 0, 0, Long.MAX_VALUE));
+        ConfigException e = assertThrows(
+                ConfigException.class, () -> config("b", "8388608TiB").getBytes("b", 0, 0, Long.MAX_VALUE));
         assertTrue(e.getMessage().contains("too large"), e.getMessage());
     }
 

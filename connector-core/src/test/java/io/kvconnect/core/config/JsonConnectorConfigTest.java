@@ -138,8 +138,21 @@ class JsonConnectorConfigTest {
 
         @Test
         void integralNumbersNormalizedToLong() {
-            var c = cfg("i", 7, "s", (short) 3, "b", (byte) 2, "big", BigInteger.TEN,
-                    "dec", new BigDecimal("5.00"), "frac", new BigDecimal("2.5"), "f", 1.5f);
+            var c = cfg(
+                    "i",
+                    7,
+                    "s",
+                    (short) 3,
+                    "b",
+                    (byte) 2,
+                    "big",
+                    BigInteger.TEN,
+                    "dec",
+                    new BigDecimal("5.00"),
+                    "frac",
+                    new BigDecimal("2.5"),
+                    "f",
+                    1.5f);
             assertEquals(7L, c.asMap().get("i"));
             assertEquals(3L, c.asMap().get("s"));
             assertEquals(2L, c.asMap().get("b"));
@@ -288,7 +301,8 @@ class JsonConnectorConfigTest {
             for (String bad : List.of("lots", "8 GiBs", "-1GiB", "1e9", "GiB", "8 PB")) {
                 var e = fails(() -> bytes(bad));
                 assertEquals(ROOT + ".size", e.path());
-                assertTrue(e.getMessage().contains("'" + bad + "' is not a byte size such as 512MiB or 8GiB"),
+                assertTrue(
+                        e.getMessage().contains("'" + bad + "' is not a byte size such as 512MiB or 8GiB"),
                         e.getMessage());
             }
         }
@@ -339,7 +353,8 @@ class JsonConnectorConfigTest {
             for (String bad : List.of("30", "30 sec", "1d", "s", "-5s")) {
                 var e = fails(() -> duration(bad));
                 assertEquals(ROOT + ".t", e.path());
-                assertTrue(e.getMessage().contains("'" + bad + "' is not a duration such as 500ms, 30s or 2m"),
+                assertTrue(
+                        e.getMessage().contains("'" + bad + "' is not a duration such as 500ms, 30s or 2m"),
                         e.getMessage());
             }
         }
@@ -356,11 +371,17 @@ class JsonConnectorConfigTest {
             var e = fails(() -> c.getDuration("t", Duration.ZERO, Duration.ZERO, Duration.ofHours(1)));
             assertTrue(e.getMessage().startsWith(ROOT + ".t: '2h' is out of range"), e.getMessage());
             fails(() -> c.getDuration("short", Duration.ZERO, Duration.ofMillis(10), Duration.ofHours(1)));
-            assertEquals(Duration.ofHours(1), cfg("t", "1h").getDuration("t", null, Duration.ofHours(1), Duration.ofHours(1)));
+            assertEquals(
+                    Duration.ofHours(1),
+                    cfg("t", "1h").getDuration("t", null, Duration.ofHours(1), Duration.ofHours(1)));
         }
     }
 
-    enum Policy { LRU, LEAST_FREQUENT, FIFO }
+    enum Policy {
+        LRU,
+        LEAST_FREQUENT,
+        FIFO
+    }
 
     @Nested
     class Enums {
@@ -379,8 +400,7 @@ class JsonConnectorConfigTest {
         @Test
         void unknownValueListsAllowedValues() {
             var e = fails(() -> cfg("p", "mru").getEnum("p", Policy.class, Policy.LRU));
-            assertEquals(ROOT + ".p: 'mru' is not allowed; allowed values: lru, least-frequent, fifo",
-                    e.getMessage());
+            assertEquals(ROOT + ".p: 'mru' is not allowed; allowed values: lru, least-frequent, fifo", e.getMessage());
         }
 
         @Test
@@ -430,7 +450,8 @@ class JsonConnectorConfigTest {
             assertEquals(1, children.get(0).getInt("capacity", 0, 0, 10));
             var e = fails(() -> children.get(1).getInt("capacity", 0, 0, 10));
             assertEquals("config.connector.config.children[1].capacity", e.path());
-            assertTrue(e.getMessage().startsWith("config.connector.config.children[1].capacity: expected an integer"),
+            assertTrue(
+                    e.getMessage().startsWith("config.connector.config.children[1].capacity: expected an integer"),
                     e.getMessage());
         }
 
@@ -440,10 +461,14 @@ class JsonConnectorConfigTest {
             var absent = root.getObjectOrEmpty("missing");
             assertEquals(ROOT + ".missing", absent.path());
             assertEquals(Set.of(), absent.keys());
-            assertEquals(ROOT + ".missing.capacity: expected an integer in [0, 10], got 'x'",
+            assertEquals(
+                    ROOT + ".missing.capacity: expected an integer in [0, 10], got 'x'",
                     fails(() -> JsonConnectorConfig.of(ROOT, Map.of("missing", Map.of("capacity", "x")))
-                            .getObjectOrEmpty("missing").getInt("capacity", 0, 0, 10)).getMessage());
-            assertEquals(ROOT + ".scalar: expected an object, got 1",
+                                    .getObjectOrEmpty("missing")
+                                    .getInt("capacity", 0, 0, 10))
+                            .getMessage());
+            assertEquals(
+                    ROOT + ".scalar: expected an object, got 1",
                     fails(() -> root.getObjectOrEmpty("scalar")).getMessage());
         }
 
@@ -456,9 +481,11 @@ class JsonConnectorConfigTest {
 
         @Test
         void wrongTypesRejected() {
-            assertEquals(ROOT + ".scalar: expected an object, got 1",
+            assertEquals(
+                    ROOT + ".scalar: expected an object, got 1",
                     fails(() -> root.getObject("scalar")).getMessage());
-            assertEquals(ROOT + ".child: expected a list of objects, got an object",
+            assertEquals(
+                    ROOT + ".child: expected a list of objects, got an object",
                     fails(() -> root.getObjectList("child")).getMessage());
             var item = fails(() -> root.getObjectList("names"));
             assertEquals(ROOT + ".names[0]: expected an object, got 'a'", item.getMessage());
@@ -468,7 +495,8 @@ class JsonConnectorConfigTest {
         void stringList() {
             assertEquals(List.of("a", "b"), root.getStringList("names"));
             assertEquals(List.of(), root.getStringList("missing"));
-            assertEquals(ROOT + ".scalar: expected a list of strings, got 1",
+            assertEquals(
+                    ROOT + ".scalar: expected a list of strings, got 1",
                     fails(() -> root.getStringList("scalar")).getMessage());
             var e = fails(() -> cfg("names", List.of("a", 2)).getStringList("names"));
             assertEquals(ROOT + ".names[1]: expected a string, got 2", e.getMessage());

@@ -14,9 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.scheduler.RequestStatus;
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -44,7 +44,8 @@ class AbortLifecycleTest {
         Map<String, int[]> expected = reference(1, false, Map.of("other", other), 5);
         HostCacheTestConnector connector = new HostCacheTestConnector(
                 TestConnectorConfig.builder().askLater("deferred", 1_000).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             engine.addRequest("queued", prompt(32, 10), 5);
             engine.abort("queued");
             engine.addRequest("deferred", prompt(33, 10), 5);
@@ -57,7 +58,8 @@ class AbortLifecycleTest {
             engine.abort("deferred");
             drain(engine);
             assertEquals(0, connector.count("getNumNewMatchedTokens", "queued"), "an aborted request was matched");
-            assertEquals(RequestStatus.FINISHED_ABORTED.ordinal(),
+            assertEquals(
+                    RequestStatus.FINISHED_ABORTED.ordinal(),
                     connector.calls("requestFinished", "deferred").getFirst().value());
             assertEquals(2, engine.scheduler().stats().requestsAborted());
             assertArrayEquals(expected.get("other"), engine.metrics().outputs().get("other"));
@@ -69,17 +71,22 @@ class AbortLifecycleTest {
     @MethodSource("modes")
     void abortWhileWaitingForRemoteKvHoldsBlocksUntilTheLoadReports(int workers, boolean async) throws Exception {
         int[] p = prompt(34, 21);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(4).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(4).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", p, 4);
             engine.addRequest("b", p, 4);
-            stepUntil(engine, () -> status(engine, "b").orElse(null) == RequestStatus.WAITING_FOR_REMOTE_KV,
+            stepUntil(
+                    engine,
+                    () -> status(engine, "b").orElse(null) == RequestStatus.WAITING_FOR_REMOTE_KV,
                     "b waits for remote KV");
             engine.abort("b");
             assertEquals(Optional.of(RequestStatus.FINISHED_ABORTED), status(engine, "b"));
             assertTrue(engine.scheduler().view().heldForReceiving().contains("b"), "abort dropped the in-flight load");
             assertTrue(engine.scheduler().view().kvCacheManager().owns("b"), "blocks freed while a load writes them");
-            int held = stepUntil(engine, () -> engine.scheduler().view().findRequest("b").isEmpty(), "b's blocks freed");
+            int held = stepUntil(
+                    engine, () -> engine.scheduler().view().findRequest("b").isEmpty(), "b's blocks freed");
             assertTrue(held >= 1, "blocks freed before the load reported");
             assertEquals(workers, connector.calls("reportStep.receiving", "b").size(), "the load reported");
             assertTrue(engine.metrics().outputs().get("b").length == 0, "an aborted load produced tokens");
@@ -94,18 +101,28 @@ class AbortLifecycleTest {
     void abortWhileRunningFreesItsBlocksAndKeepsEarlierTokens(int workers, boolean async) throws Exception {
         int[] p = prompt(35, 18);
         Map<String, int[]> expected = reference(1, false, Map.of("b", p), 12);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector =
+                new HostCacheTestConnector(TestConnectorConfig.builder().build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             engine.addRequest("b", p, 12);
-            stepUntil(engine, () -> engine.scheduler().view().findRequest("b").orElseThrow().numTokens() >= p.length + 3,
+            stepUntil(
+                    engine,
+                    () -> engine.scheduler()
+                                    .view()
+                                    .findRequest("b")
+                                    .orElseThrow()
+                                    .numTokens()
+                            >= p.length + 3,
                     "b has three tokens");
             engine.abort("b");
             drain(engine);
             int[] out = engine.metrics().outputs().get("b");
             assertTrue(out.length >= 3 && out.length < 12, "tokens kept: " + out.length);
             assertArrayEquals(Arrays.copyOf(expected.get("b"), out.length), out);
-            assertEquals(RequestStatus.FINISHED_ABORTED.ordinal(), connector.calls("requestFinished", "b").getFirst()
-                    .value());
+            assertEquals(
+                    RequestStatus.FINISHED_ABORTED.ordinal(),
+                    connector.calls("requestFinished", "b").getFirst().value());
             assertClean(engine, connector, List.of("b"), true);
         }
     }
@@ -114,8 +131,10 @@ class AbortLifecycleTest {
     @MethodSource("modes")
     void abortAfterFinishDuringDelayedFreeIsIgnored(int workers, boolean async) throws Exception {
         int[] p = prompt(36, 15);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().delayFree(4).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().delayFree(4).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             engine.addRequest("b", p, 4);
             stepUntil(engine, () -> engine.metrics().outputs().containsKey("b"), "b finished");
             assertTrue(engine.scheduler().view().heldForSending().contains("b"), "delayed free not honoured");
@@ -133,10 +152,19 @@ class AbortLifecycleTest {
     @MethodSource("modes")
     void abortWhileRunningWithDelayedFreeHoldsBlocksUntilSent(int workers, boolean async) throws Exception {
         int[] p = prompt(37, 15);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().delayFree(3).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().delayFree(3).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             engine.addRequest("b", p, 10);
-            stepUntil(engine, () -> engine.scheduler().view().findRequest("b").orElseThrow().numTokens() > p.length,
+            stepUntil(
+                    engine,
+                    () -> engine.scheduler()
+                                    .view()
+                                    .findRequest("b")
+                                    .orElseThrow()
+                                    .numTokens()
+                            > p.length,
                     "b has a token");
             engine.abort("b");
             assertTrue(engine.scheduler().view().heldForSending().contains("b"), "aborted request's free not delayed");
@@ -154,8 +182,8 @@ class AbortLifecycleTest {
     @ValueSource(booleans = {false, true})
     void abortBetweenTheRanksReportsOfALoadStillFreesItsBlocks(boolean async) throws Exception {
         int[] p = prompt(38, 21);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
-                .rankSkew(4).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(1).rankSkew(4).build());
         try (Engine engine = ConnectorTestSupport.engine(setup(64, 2, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", p, 4);
             engine.addRequest("b", p, 4);
@@ -174,8 +202,8 @@ class AbortLifecycleTest {
     @ParameterizedTest(name = "async={0}")
     @ValueSource(booleans = {false, true})
     void abortOfAnIdleRequestWhoseRanksReportTheSendApartStillFreesItsBlocks(boolean async) throws Exception {
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().delayFree(0)
-                .rankSkew(3).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().delayFree(0).rankSkew(3).build());
         try (Engine engine = ConnectorTestSupport.engine(setup(64, 2, async, LoadFailurePolicy.FAIL), connector)) {
             // Aborted before it ever runs: its finish reaches the workers in an otherwise empty step.
             engine.addRequest("b", prompt(39, 9), 4);

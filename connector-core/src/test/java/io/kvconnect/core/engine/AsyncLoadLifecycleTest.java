@@ -14,10 +14,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.kvconnect.api.scheduler.RequestStatus;
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.engine.testconnector.Call;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -35,8 +35,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the scheduler-side hooks are called in the documented order.
  */
 class AsyncLoadLifecycleTest {
-    private static final Set<String> LIFECYCLE_HOOKS = Set.of("onNewRequest", "getNumNewMatchedTokens",
-            "updateStateAfterAlloc", "updateConnectorOutput.received", "requestFinished");
+    private static final Set<String> LIFECYCLE_HOOKS = Set.of(
+            "onNewRequest",
+            "getNumNewMatchedTokens",
+            "updateStateAfterAlloc",
+            "updateConnectorOutput.received",
+            "requestFinished");
 
     static Stream<Arguments> modes() {
         return ConnectorTestSupport.modes();
@@ -46,8 +50,10 @@ class AsyncLoadLifecycleTest {
     @MethodSource("modes")
     void requestWaitsForRemoteKvAndIsPromotedAfterFinishedReceiving(int workers, boolean async) throws Exception {
         int[] p = prompt(21, 17);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(2).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(2).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", p, 5);
             engine.addRequest("b", p, 5);
             List<RequestStatus> seen = new ArrayList<>();
@@ -61,10 +67,19 @@ class AsyncLoadLifecycleTest {
                 s.ifPresent(seen::add);
                 if (s.orElse(null) == RequestStatus.WAITING_FOR_REMOTE_KV) {
                     // Awaited until reported; then received and waiting for promotion.
-                    boolean received = connector.calls("updateConnectorOutput.received", "b").size() == 1;
-                    assertEquals(!received, engine.scheduler().view().heldForReceiving().contains("b"), "load awaited");
-                    assertTrue(engine.scheduler().view().kvCacheManager().owns("b"), "blocks of a loading request not held");
-                    assertTrue(engine.scheduler().view().runningRequests().stream().noneMatch(r -> r.requestId().equals("b")));
+                    boolean received = connector
+                                    .calls("updateConnectorOutput.received", "b")
+                                    .size()
+                            == 1;
+                    assertEquals(
+                            !received,
+                            engine.scheduler().view().heldForReceiving().contains("b"),
+                            "load awaited");
+                    assertTrue(
+                            engine.scheduler().view().kvCacheManager().owns("b"),
+                            "blocks of a loading request not held");
+                    assertTrue(engine.scheduler().view().runningRequests().stream()
+                            .noneMatch(r -> r.requestId().equals("b")));
                 }
             }
             assertEquals(RequestStatus.WAITING_FOR_REMOTE_KV, seen.getFirst(), "status after the admitting step");
@@ -73,13 +88,23 @@ class AsyncLoadLifecycleTest {
             assertEquals(RequestStatus.RUNNING, seen.get(lastWaiting + 1), "promoted to running: " + seen);
             assertEquals(16, engine.scheduler().stats().connectorHits());
             assertEquals(1, engine.scheduler().stats().connectorAsyncLoads());
-            assertArrayEquals(engine.metrics().outputs().get("seed"), engine.metrics().outputs().get("b"));
+            assertArrayEquals(
+                    engine.metrics().outputs().get("seed"),
+                    engine.metrics().outputs().get("b"));
 
             List<String> order = connector.schedulerCallsFor("b").stream()
                     .filter(c -> LIFECYCLE_HOOKS.contains(c.hook()))
-                    .map(c -> c.hook() + (c.hook().equals("updateStateAfterAlloc") ? "=" + c.value() : "")).toList();
-            assertEquals(List.of("onNewRequest", "getNumNewMatchedTokens", "updateStateAfterAlloc=16",
-                    "updateConnectorOutput.received", "updateStateAfterAlloc=0", "requestFinished"), order);
+                    .map(c -> c.hook() + (c.hook().equals("updateStateAfterAlloc") ? "=" + c.value() : ""))
+                    .toList();
+            assertEquals(
+                    List.of(
+                            "onNewRequest",
+                            "getNumNewMatchedTokens",
+                            "updateStateAfterAlloc=16",
+                            "updateConnectorOutput.received",
+                            "updateStateAfterAlloc=0",
+                            "requestFinished"),
+                    order);
             long loadStarted = connector.calls("startLoadKv", "b").getFirst().seq();
             for (Call reported : connector.calls("reportStep.receiving", "b")) {
                 assertTrue(reported.seq() > loadStarted, "received reported before the load started");
@@ -93,13 +118,17 @@ class AsyncLoadLifecycleTest {
     @MethodSource("modes")
     void loadReportedInItsOwnStepIsPromotedNextStep(int workers, boolean async) throws Exception {
         int[] p = prompt(22, 23);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(0).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(0).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", p, 4);
             engine.addRequest("b", p, 4);
             drain(engine);
             assertEquals(20, engine.scheduler().stats().connectorHits());
-            assertArrayEquals(engine.metrics().outputs().get("seed"), engine.metrics().outputs().get("b"));
+            assertArrayEquals(
+                    engine.metrics().outputs().get("seed"),
+                    engine.metrics().outputs().get("b"));
             assertClean(engine, connector, List.of("seed", "b"), true);
         }
     }
@@ -110,8 +139,10 @@ class AsyncLoadLifecycleTest {
         int[] p = prompt(23, 26);
         int[] prefix = Arrays.copyOf(p, 9);
         Map<String, int[]> expected = reference(1, false, Map.of("b", p), 5);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(1).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", p, 5);
             // Only the first two blocks are in the GPU prefix cache now.
             engine.addRequest("short", prefix, 1);
@@ -120,8 +151,12 @@ class AsyncLoadLifecycleTest {
             drain(engine);
             Call match = connector.calls("getNumNewMatchedTokens", "b").getFirst();
             assertEquals(8, match.value(), "local hit tokens");
-            assertEquals(List.of(16L, 0L), connector.calls("updateStateAfterAlloc", "b").stream().map(Call::value)
-                    .toList(), "external tokens after the local hit");
+            assertEquals(
+                    List.of(16L, 0L),
+                    connector.calls("updateStateAfterAlloc", "b").stream()
+                            .map(Call::value)
+                            .toList(),
+                    "external tokens after the local hit");
             assertArrayEquals(expected.get("b"), engine.metrics().outputs().get("b"));
             assertClean(engine, connector, List.of("seed", "short", "b"), true);
         }
@@ -133,8 +168,10 @@ class AsyncLoadLifecycleTest {
         int[] p = prompt(24, 13);
         int[] longer = concat(p, prompt(25, 11));
         Map<String, int[]> expected = reference(1, false, Map.of("b", longer), 6);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(1).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", p, 3);
             engine.addRequest("b", longer, 6);
             drain(engine);
@@ -146,8 +183,8 @@ class AsyncLoadLifecycleTest {
 
     static Stream<Arguments> fullHits() {
         List<Arguments> all = new ArrayList<>();
-        for (TestConnectorConfig.LoadMode mode : List.of(TestConnectorConfig.LoadMode.ASYNC,
-                TestConnectorConfig.LoadMode.SYNC_START)) {
+        for (TestConnectorConfig.LoadMode mode :
+                List.of(TestConnectorConfig.LoadMode.ASYNC, TestConnectorConfig.LoadMode.SYNC_START)) {
             for (boolean uncapped : List.of(false, true)) {
                 all.add(Arguments.of(mode, uncapped, 1, false));
                 all.add(Arguments.of(mode, uncapped, 2, true));
@@ -158,18 +195,25 @@ class AsyncLoadLifecycleTest {
 
     @ParameterizedTest(name = "{0} uncapped={1} workers={2} async={3}")
     @MethodSource("fullHits")
-    void blockAlignedFullPromptHitStillComputesTheLastToken(TestConnectorConfig.LoadMode mode, boolean uncapped,
-                                                            int workers, boolean async) throws Exception {
+    void blockAlignedFullPromptHitStillComputesTheLastToken(
+            TestConnectorConfig.LoadMode mode, boolean uncapped, int workers, boolean async) throws Exception {
         int[] p = prompt(26, 16);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().loadMode(mode)
-                .uncappedMatches(uncapped).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .loadMode(mode)
+                .uncappedMatches(uncapped)
+                .build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", p, 5);
             engine.addRequest("b", p, 5);
             drain(engine);
             assertEquals(15, engine.scheduler().stats().connectorHits(), "the engine keeps the last token to compute");
-            assertEquals(15L, connector.calls("updateStateAfterAlloc", "b").getFirst().value());
-            assertArrayEquals(engine.metrics().outputs().get("seed"), engine.metrics().outputs().get("b"));
+            assertEquals(
+                    15L,
+                    connector.calls("updateStateAfterAlloc", "b").getFirst().value());
+            assertArrayEquals(
+                    engine.metrics().outputs().get("seed"),
+                    engine.metrics().outputs().get("b"));
             assertClean(engine, connector, List.of("seed", "b"), true);
         }
     }

@@ -11,10 +11,10 @@ import static io.kvconnect.core.engine.ConnectorTestSupport.setup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
-import io.kvconnect.core.engine.testconnector.TestConnectorConfig.LoadMode;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
+import io.kvconnect.core.engine.testconnector.TestConnectorConfig.LoadMode;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -38,8 +38,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class AsyncSchedulingComputedTokensTest {
     static Stream<Arguments> cases() {
-        return Stream.of(Arguments.of(1, LoadMode.ASYNC), Arguments.of(2, LoadMode.ASYNC),
-                Arguments.of(1, LoadMode.SYNC_START), Arguments.of(2, LoadMode.SYNC_LAYER));
+        return Stream.of(
+                Arguments.of(1, LoadMode.ASYNC),
+                Arguments.of(2, LoadMode.ASYNC),
+                Arguments.of(1, LoadMode.SYNC_START),
+                Arguments.of(2, LoadMode.SYNC_LAYER));
     }
 
     @ParameterizedTest(name = "workers={0} loads={1}")
@@ -49,14 +52,15 @@ class AsyncSchedulingComputedTokensTest {
         try (Engine plain = new Engine(setup(32, 1, false, LoadFailurePolicy.FAIL))) {
             expected = multiTurn(plain, 6, 3, 5);
         }
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().loadMode(mode)
-                .build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().loadMode(mode).build());
         try (Engine engine = ConnectorTestSupport.engine(setup(32, workers, true, LoadFailurePolicy.FAIL), connector)) {
             Map<String, int[]> actual = multiTurn(engine, 6, 3, 5);
             assertSameOutputs(expected, actual);
             assertTrue(connector.placeholderChecks() > 0, "no hook ever saw a request with placeholders");
             assertTrue(connector.confirmedSaves() > 0, "no save was made on the strength of numComputedTokens()");
-            assertTrue(connector.verifiedBlocks() > 0 || engine.scheduler().stats().connectorHits() > 0);
+            assertTrue(
+                    connector.verifiedBlocks() > 0 || engine.scheduler().stats().connectorHits() > 0);
             assertClean(engine, connector, expected.keySet(), true);
         }
     }
@@ -71,8 +75,8 @@ class AsyncSchedulingComputedTokensTest {
             prompts.put("r" + i, concat(system, prompt(122 + i, 4 + 3 * (i % 4))));
         }
         Map<String, int[]> expected = reference(1, false, prompts, 10);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().loadMode(mode)
-                .delayFree(1).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().loadMode(mode).delayFree(1).build());
         try (Engine engine = ConnectorTestSupport.engine(setup(18, workers, true, LoadFailurePolicy.FAIL), connector)) {
             List<String> aborted = new ArrayList<>();
             int step = 0;
@@ -90,8 +94,7 @@ class AsyncSchedulingComputedTokensTest {
                 int[] out = engine.metrics().outputs().get(id);
                 int[] want = expected.get(id);
                 int n = aborted.contains(id) ? out.length : want.length;
-                assertEquals(Arrays.toString(Arrays.copyOf(want, n)),
-                        Arrays.toString(out), id);
+                assertEquals(Arrays.toString(Arrays.copyOf(want, n)), Arrays.toString(out), id);
             }
             assertTrue(engine.scheduler().stats().preemptions() > 0, "no preemption");
             assertTrue(connector.placeholderChecks() > 0, "no hook ever saw a request with placeholders");

@@ -39,7 +39,9 @@ class CacheHitTimelineTest {
 
         assertTrue(s.size() <= CacheHitTimeline.CAPACITY + 1, "size " + s.size());
         assertTrue(s.size() > CacheHitTimeline.CAPACITY / 2, "size " + s.size());
-        assertEquals(new CacheHitTimeline.Sample(steps, steps, steps / 2, steps / 3, steps / 4), s.getLast(),
+        assertEquals(
+                new CacheHitTimeline.Sample(steps, steps, steps / 2, steps / 3, steps / 4),
+                s.getLast(),
                 "the latest step is the run's totals");
         // Kept rows are one stride apart (the stride is 8 after reaching 5 capacities' worth of steps).
         for (int i = 1; i < s.size() - 1; i++) {
@@ -61,6 +63,8 @@ class CacheHitTimelineTest {
 
         // After halving, the stride is 2: step 1026, the latest, is also the last kept row.
         assertEquals(CacheHitTimeline.CAPACITY + 2, s.getLast().prefixQueries());
-        assertEquals(s.size(), s.stream().map(CacheHitTimeline.Sample::seconds).distinct().count());
+        assertEquals(
+                s.size(),
+                s.stream().map(CacheHitTimeline.Sample::seconds).distinct().count());
     }
 }

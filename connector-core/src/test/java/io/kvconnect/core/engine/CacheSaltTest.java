@@ -40,7 +40,8 @@ class CacheSaltTest {
     private static long run(Engine engine, String id, Optional<String> salt) throws Exception {
         long before = engine.scheduler().stats().prefixHits();
         add(engine, id, salt);
-        assertEquals(salt, engine.scheduler().view().findRequest(id).orElseThrow().cacheSalt());
+        assertEquals(
+                salt, engine.scheduler().view().findRequest(id).orElseThrow().cacheSalt());
         drain(engine);
         return engine.scheduler().stats().prefixHits() - before;
     }
@@ -77,8 +78,12 @@ class CacheSaltTest {
             add(engine, "x-again", Optional.of("tenant-x"));
             drain(engine);
             assertEquals(HIT_TOKENS, engine.scheduler().stats().prefixHits(), "only x-again hits x's blocks");
-            assertArrayEquals(engine.metrics().outputs().get("x"), engine.metrics().outputs().get("y"));
-            assertArrayEquals(engine.metrics().outputs().get("x"), engine.metrics().outputs().get("x-again"));
+            assertArrayEquals(
+                    engine.metrics().outputs().get("x"),
+                    engine.metrics().outputs().get("y"));
+            assertArrayEquals(
+                    engine.metrics().outputs().get("x"),
+                    engine.metrics().outputs().get("x-again"));
             EngineInvariants.checkDrained(engine.scheduler());
             assertEquals(0, engine.metrics().mismatches(), "KV mismatches");
         }
@@ -86,10 +91,12 @@ class CacheSaltTest {
 
     /** The connector stores by block hash, so the salt separates what it offers too. */
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = LoadMode.class, names = {"SYNC_START", "ASYNC"})
+    @EnumSource(
+            value = LoadMode.class,
+            names = {"SYNC_START", "ASYNC"})
     void differentSaltsNeverShareConnectorBlocks(LoadMode mode) throws Exception {
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().loadMode(mode)
-                .build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().loadMode(mode).build());
         try (Engine engine = ConnectorTestSupport.engine(setup(64, 1, false, LoadFailurePolicy.FAIL), connector)) {
             run(engine, "x1", Optional.of("tenant-x"));
             assertTrue(engine.scheduler().resetPrefixCache());
@@ -99,7 +106,10 @@ class CacheSaltTest {
             assertEquals(0, run(engine, "x2", Optional.of("tenant-x")), "GPU hit after a reset");
             assertEquals(HIT_TOKENS, engine.scheduler().stats().connectorHits(), "x2 loaded x1's blocks");
             for (String id : List.of("y1", "x2")) {
-                assertArrayEquals(engine.metrics().outputs().get("x1"), engine.metrics().outputs().get(id), id);
+                assertArrayEquals(
+                        engine.metrics().outputs().get("x1"),
+                        engine.metrics().outputs().get(id),
+                        id);
             }
             assertClean(engine, connector, List.of("x1", "y1", "x2"), true);
         }

@@ -7,10 +7,10 @@ import static io.kvconnect.core.engine.ConnectorTestSupport.setup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.LoadMode;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,8 +35,7 @@ class ConnectorOutputEquivalenceTest {
 
     @ParameterizedTest(name = "workers={0} async={1} loads={2}")
     @MethodSource("cases")
-    void multiTurnOutputsWithConnectorEqualOutputsWithout(int workers, boolean async, LoadMode mode)
-            throws Exception {
+    void multiTurnOutputsWithConnectorEqualOutputsWithout(int workers, boolean async, LoadMode mode) throws Exception {
         Map<String, int[]> expected;
         try (Engine plain = new Engine(setup(POOL, workers, async, LoadFailurePolicy.FAIL))) {
             expected = multiTurn(plain, 6, 3, 11);
@@ -44,8 +43,8 @@ class ConnectorOutputEquivalenceTest {
         }
         HostCacheTestConnector connector = new HostCacheTestConnector(
                 TestConnectorConfig.builder().loadMode(mode).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(POOL, workers, async, LoadFailurePolicy.FAIL),
-                connector)) {
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(POOL, workers, async, LoadFailurePolicy.FAIL), connector)) {
             Map<String, int[]> actual = multiTurn(engine, 6, 3, 11);
             assertSameOutputs(expected, actual);
             assertTrue(engine.scheduler().stats().connectorHits() > 0, "the connector provided no token");

@@ -9,13 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.engine.testconnector.Call;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.FailMode;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.LoadMode;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.ThrowSpec;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -41,7 +41,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ConnectorSoakTest {
     private static final int SEEDS_PER_CASE = 5;
     private static final List<ThrowSpec> THROWS = List.of(
-            ThrowSpec.schedulerOnce("getNumNewMatchedTokens", "q3"), ThrowSpec.schedulerOnce("updateStateAfterAlloc", "q3"),
+            ThrowSpec.schedulerOnce("getNumNewMatchedTokens", "q3"),
+                    ThrowSpec.schedulerOnce("updateStateAfterAlloc", "q3"),
             ThrowSpec.schedulerOnce("buildConnectorMetadata", "q3"), ThrowSpec.schedulerOnce("requestFinished", "q3"),
             ThrowSpec.workerOnce("startLoadKv", "q3"), ThrowSpec.workerOnce("bindConnectorMetadata", "q3"));
 
@@ -58,11 +59,14 @@ class ConnectorSoakTest {
         SplittableRandom random = new SplittableRandom(seed);
         int workers = 1 + random.nextInt(2);
         boolean async = random.nextBoolean();
-        LoadMode mode = List.of(LoadMode.ASYNC, LoadMode.SYNC_START, LoadMode.SYNC_LAYER).get(random.nextInt(3));
+        LoadMode mode = List.of(LoadMode.ASYNC, LoadMode.SYNC_START, LoadMode.SYNC_LAYER)
+                .get(random.nextInt(3));
         LoadFailurePolicy policy = random.nextBoolean() ? LoadFailurePolicy.RECOMPUTE : LoadFailurePolicy.FAIL;
         int failEvery = 5 + random.nextInt(5);
-        TestConnectorConfig.Builder config = TestConnectorConfig.builder().loadMode(mode)
-                .failLoads((id, index) -> Math.floorMod(id.hashCode() * 31 + index, failEvery) == 0,
+        TestConnectorConfig.Builder config = TestConnectorConfig.builder()
+                .loadMode(mode)
+                .failLoads(
+                        (id, index) -> Math.floorMod(id.hashCode() * 31 + index, failEvery) == 0,
                         random.nextBoolean() ? FailMode.GARBAGE : FailMode.SKIP_COPY)
                 .delayFree(random.nextInt(4) - 1)
                 // Repeated receive reports are left out: a repeat that arrives after the request
@@ -92,7 +96,8 @@ class ConnectorSoakTest {
         Map<String, Integer> abortAt = new LinkedHashMap<>();
         for (int i = 0; i < 24; i++) {
             String id = "q" + i;
-            prompts.put(id, concat(docs[random.nextInt(docs.length)], TestEngines.prompt(random, 1 + random.nextInt(9))));
+            prompts.put(
+                    id, concat(docs[random.nextInt(docs.length)], TestEngines.prompt(random, 1 + random.nextInt(9))));
             arrival.put(id, random.nextInt(60));
             if (random.nextInt(6) == 0) {
                 abortAt.put(id, arrival.get(id) + random.nextInt(8));
@@ -123,11 +128,13 @@ class ConnectorSoakTest {
                     }
                     String reason = engine.metrics().failures().get(id);
                     if (reason != null && !abortAt.containsKey(id)) {
-                        assertTrue(reason.contains("KV load failed")
-                                || (thrown != null && reason.contains(thrown.hook())), id + " failed: " + reason);
+                        assertTrue(
+                                reason.contains("KV load failed") || (thrown != null && reason.contains(thrown.hook())),
+                                id + " failed: " + reason);
                         continue;
                     }
-                    int[] want = abortAt.containsKey(id) ? Arrays.copyOf(expected.get(id), out.length) : expected.get(id);
+                    int[] want =
+                            abortAt.containsKey(id) ? Arrays.copyOf(expected.get(id), out.length) : expected.get(id);
                     assertArrayEquals(want, out, id);
                 }
                 assertClean(engine, connector, prompts.keySet(), false);

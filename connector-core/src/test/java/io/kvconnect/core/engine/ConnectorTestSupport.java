@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.SchedulerView;
 import java.util.ArrayList;
@@ -30,13 +30,11 @@ final class ConnectorTestSupport {
     /** Steps any single drive may take before the test fails with the engine's state. */
     static final int MAX_STEPS = 5_000;
 
-    private ConnectorTestSupport() {
-    }
+    private ConnectorTestSupport() {}
 
     /** (workers, async scheduling) combinations the cheap tests run in. */
     static Stream<Arguments> modes() {
-        return Stream.of(Arguments.of(1, false), Arguments.of(1, true), Arguments.of(2, false),
-                Arguments.of(2, true));
+        return Stream.of(Arguments.of(1, false), Arguments.of(1, true), Arguments.of(2, false), Arguments.of(2, true));
     }
 
     /** An engine setup without a connector. */
@@ -47,8 +45,8 @@ final class ConnectorTestSupport {
 
     /** {@code base} with {@code connector} wired in. */
     static EngineSetup with(EngineSetup base, HostCacheTestConnector connector) {
-        return base.withConnector(Optional.of(new EngineSetup.ConnectorSides(HostCacheTestConnector.NAME,
-                connector.schedulerSide(), connector::workerSide)));
+        return base.withConnector(Optional.of(new EngineSetup.ConnectorSides(
+                HostCacheTestConnector.NAME, connector.schedulerSide(), connector::workerSide)));
     }
 
     /** An engine over {@code base} with {@code connector}. */
@@ -104,8 +102,8 @@ final class ConnectorTestSupport {
      * each request, no contract or content problem seen by the connector, and (unless the test
      * is about failures) no KV mismatch.
      */
-    static void assertClean(Engine engine, HostCacheTestConnector connector, Iterable<String> ids,
-                            boolean expectNoMismatches) {
+    static void assertClean(
+            Engine engine, HostCacheTestConnector connector, Iterable<String> ids, boolean expectNoMismatches) {
         EngineInvariants.checkDrained(engine.scheduler());
         if (expectNoMismatches) {
             assertEquals(0, engine.metrics().mismatches(), "KV mismatches");

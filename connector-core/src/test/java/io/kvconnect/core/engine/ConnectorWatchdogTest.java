@@ -18,9 +18,9 @@ import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.scheduler.SchedulerState;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.ThrowSpec;
@@ -47,9 +47,11 @@ class ConnectorWatchdogTest {
     /** Idle steps pause 0.2 ms, so the timeout is reached well within this many steps. */
     private static final int STEP_BOUND = 200_000;
 
-    private static EngineSetup setup(int workers, boolean async, LoadFailurePolicy policy, ConnectorErrorPolicy errors) {
+    private static EngineSetup setup(
+            int workers, boolean async, LoadFailurePolicy policy, ConnectorErrorPolicy errors) {
         EngineSetup s = ConnectorTestSupport.setup(64, workers, async, policy);
-        return s.withConfig(c -> c.scheduler(s.config().scheduler().withConnectorErrors(errors).withConnectorTimeout(TIMEOUT)));
+        return s.withConfig(c ->
+                c.scheduler(s.config().scheduler().withConnectorErrors(errors).withConnectorTimeout(TIMEOUT)));
     }
 
     @ParameterizedTest(name = "asyncScheduling={0}")
@@ -57,10 +59,14 @@ class ConnectorWatchdogTest {
     void aWorkerHookThatThrowsOnceOnOneRankNeverHangsTheEngine(boolean async) throws Exception {
         // Rank 1 loses the step that orders the victim's asynchronous load: only rank 0 ever
         // reports it, so without a bound the engine would wait for rank 1 forever.
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
-                .throwing(ThrowSpec.workerOnce("bindConnectorMetadata", "victim").onRank(1).losingOrders()).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(2, async, LoadFailurePolicy.FAIL,
-                ConnectorErrorPolicy.FAIL_REQUESTS), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .asyncLoads(1)
+                .throwing(ThrowSpec.workerOnce("bindConnectorMetadata", "victim")
+                        .onRank(1)
+                        .losingOrders())
+                .build());
+        try (Engine engine = ConnectorTestSupport.engine(
+                setup(2, async, LoadFailurePolicy.FAIL, ConnectorErrorPolicy.FAIL_REQUESTS), connector)) {
             seedStore(engine, "seed", PROMPT, 4);
             engine.addRequest("victim", PROMPT, 4);
             engine.addRequest("bystander", prompt(62, 9), 4);
@@ -68,7 +74,8 @@ class ConnectorWatchdogTest {
             drain(engine, STEP_BOUND);
 
             String reason = engine.metrics().failures().get("victim");
-            assertTrue(reason != null && reason.contains("bindConnectorMetadata") && reason.contains("worker 1"),
+            assertTrue(
+                    reason != null && reason.contains("bindConnectorMetadata") && reason.contains("worker 1"),
                     "victim failed with: " + reason);
             assertEquals(null, engine.metrics().failures().get("bystander"));
             assertEquals(1, engine.scheduler().stats().transfersGivenUp(), "the victim's load was given up");
@@ -82,10 +89,10 @@ class ConnectorWatchdogTest {
     void aLoadThatIsNeverReportedIsGivenUpUnderTheLoadFailurePolicy(LoadFailurePolicy policy) throws Exception {
         Map<String, int[]> expected = reference(1, false, Map.of("victim", PROMPT), 4);
         // Only rank 0 reports, but the engine waits for both ranks.
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(0)
-                .reportingRanks(0).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(2, false, policy, ConnectorErrorPolicy.FAIL_REQUESTS),
-                connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(0).reportingRanks(0).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(2, false, policy, ConnectorErrorPolicy.FAIL_REQUESTS), connector)) {
             engine.addRequest("seed", PROMPT, 4);
             drain(engine, STEP_BOUND);
             assertTrue(engine.scheduler().resetPrefixCache());
@@ -95,9 +102,11 @@ class ConnectorWatchdogTest {
             assertEquals(1, engine.scheduler().stats().transfersGivenUp());
             if (policy == LoadFailurePolicy.FAIL) {
                 String reason = engine.metrics().failures().get("victim");
-                assertTrue(reason != null && reason.contains("did not finish loading"), "victim failed with: " + reason);
+                assertTrue(
+                        reason != null && reason.contains("did not finish loading"), "victim failed with: " + reason);
             } else {
-                assertArrayEquals(expected.get("victim"), engine.metrics().outputs().get("victim"));
+                assertArrayEquals(
+                        expected.get("victim"), engine.metrics().outputs().get("victim"));
             }
             assertClean(engine, connector, List.of("seed", "victim"), true);
         }
@@ -106,10 +115,10 @@ class ConnectorWatchdogTest {
     @ParameterizedTest(name = "asyncScheduling={0}")
     @ValueSource(booleans = {false, true})
     void aDelayedFreeThatIsNeverReportedIsGivenUp(boolean async) throws Exception {
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().delayFree(0)
-                .reportingRanks(0).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(2, async, LoadFailurePolicy.FAIL,
-                ConnectorErrorPolicy.FAIL_REQUESTS), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().delayFree(0).reportingRanks(0).build());
+        try (Engine engine = ConnectorTestSupport.engine(
+                setup(2, async, LoadFailurePolicy.FAIL, ConnectorErrorPolicy.FAIL_REQUESTS), connector)) {
             engine.addRequest("sender", PROMPT, 3);
             drain(engine, STEP_BOUND);
             assertEquals(1, engine.scheduler().stats().transfersGivenUp());
@@ -122,8 +131,8 @@ class ConnectorWatchdogTest {
     void pendingWorkThatNeverEndsStopsHoldingTheEngineAfterTheTimeout(ConnectorErrorPolicy errors) throws Exception {
         StuckConnector stuck = new StuckConnector();
         EngineSetup base = setup(1, false, LoadFailurePolicy.FAIL, errors);
-        try (Engine engine = new Engine(base.withConnector(Optional.of(new EngineSetup.ConnectorSides("stuck", stuck,
-                rank -> new IdleWorker()))))) {
+        try (Engine engine = new Engine(base.withConnector(
+                Optional.of(new EngineSetup.ConnectorSides("stuck", stuck, rank -> new IdleWorker()))))) {
             engine.addRequest("only", PROMPT, 3);
             drain(engine, STEP_BOUND);
 
@@ -159,8 +168,8 @@ class ConnectorWatchdogTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
-                int externalTokens) {
+        public void updateStateAfterAlloc(
+                RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
             if (!touched) {
                 pool.touch(blocks.get(0));
                 touched = true;
@@ -180,16 +189,13 @@ class ConnectorWatchdogTest {
 
     private static final class IdleWorker implements WorkerConnector {
         @Override
-        public void registerKvCaches(KvLayout layout, BlockCopyService copies) {
-        }
+        public void registerKvCaches(KvLayout layout, BlockCopyService copies) {}
 
         @Override
-        public void bindConnectorMetadata(ConnectorMetadata metadata) {
-        }
+        public void bindConnectorMetadata(ConnectorMetadata metadata) {}
 
         @Override
-        public void startLoadKv() {
-        }
+        public void startLoadKv() {}
 
         @Override
         public WorkerStepReport reportStep(Set<String> finishedRequestIds) {

@@ -56,7 +56,9 @@ class CopyFaultsWithConnectorTest {
 
         @Override
         public void beforeCopy(Direction direction, int[] blockIds) throws Exception {
-            if (armed && direction == Direction.FROM_HOST && failedStreams.add(Thread.currentThread().getName())) {
+            if (armed
+                    && direction == Direction.FROM_HOST
+                    && failedStreams.add(Thread.currentThread().getName())) {
                 throw new IOException("injected copy failure of blocks " + Arrays.toString(blockIds));
             }
         }
@@ -96,8 +98,8 @@ class CopyFaultsWithConnectorTest {
 
     @ParameterizedTest(name = "{0} {1} workers={2} async={3}")
     @MethodSource("cases")
-    void failedLoadCopyIsALoadErrorAndThePolicyApplies(LoadMode mode, LoadFailurePolicy policy, int workers,
-                                                       boolean async) throws Exception {
+    void failedLoadCopyIsALoadErrorAndThePolicyApplies(
+            LoadMode mode, LoadFailurePolicy policy, int workers, boolean async) throws Exception {
         Map<String, int[]> prompts = new LinkedHashMap<>();
         prompts.put("seed", PROMPT);
         prompts.put("bystander", BYSTANDER);
@@ -105,25 +107,28 @@ class CopyFaultsWithConnectorTest {
         HostCacheTestConnector connector = new HostCacheTestConnector(
                 TestConnectorConfig.builder().loadMode(mode).build());
         FailFirstLoadPerStream faults = new FailFirstLoadPerStream();
-        try (Engine engine = new Engine(withFaults(ConnectorTestSupport.with(setup(64, workers, async, policy),
-                connector), faults))) {
+        try (Engine engine = new Engine(
+                withFaults(ConnectorTestSupport.with(setup(64, workers, async, policy), connector), faults))) {
             seedStore(engine, "seed", PROMPT, MAX_TOKENS);
             faults.armed = true;
             engine.addRequest("victim", PROMPT, MAX_TOKENS);
             engine.addRequest("bystander", BYSTANDER, MAX_TOKENS);
             drain(engine);
             assertEquals(workers, faults.failedStreams.size(), "copy streams whose load failed");
-            assertTrue(connector.calls().stream().anyMatch(c -> c.hook().equals("loadError")),
+            assertTrue(
+                    connector.calls().stream().anyMatch(c -> c.hook().equals("loadError")),
                     "the connector reported no load error");
             assertEquals(1, engine.scheduler().stats().loadFailures(), "requests hit by failed loads");
-            assertArrayEquals(expected.get("bystander"), engine.metrics().outputs().get("bystander"), "bystander");
+            assertArrayEquals(
+                    expected.get("bystander"), engine.metrics().outputs().get("bystander"), "bystander");
             if (policy == LoadFailurePolicy.FAIL) {
                 assertEquals(1L, engine.metrics().finishedByStatus().get(RequestStatus.FINISHED_ERROR));
                 String reason = engine.metrics().failures().get("victim");
-                assertTrue(reason != null && reason.contains("KV load failed for block"), "victim failed with: "
-                        + reason);
+                assertTrue(
+                        reason != null && reason.contains("KV load failed for block"), "victim failed with: " + reason);
             } else {
-                assertArrayEquals(expected.get("seed"), engine.metrics().outputs().get("victim"), "victim");
+                assertArrayEquals(
+                        expected.get("seed"), engine.metrics().outputs().get("victim"), "victim");
                 assertEquals(1, engine.scheduler().stats().requestsRecomputed());
                 assertEquals(0, engine.scheduler().stats().requestsFailed());
             }
@@ -143,16 +148,18 @@ class CopyFaultsWithConnectorTest {
     @ParameterizedTest(name = "workers={0} async={1}")
     @MethodSource("io.kvconnect.core.engine.ConnectorTestSupport#modes")
     void stalledAsyncLoadKeepsTheRequestWaitingUntilTheCopyEnds(int workers, boolean async) throws Exception {
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
-                .build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(1).build());
         StallLoads faults = new StallLoads();
-        try (Engine engine = new Engine(withFaults(ConnectorTestSupport.with(setup(64, workers, async,
-                LoadFailurePolicy.FAIL), connector), faults))) {
+        try (Engine engine = new Engine(withFaults(
+                ConnectorTestSupport.with(setup(64, workers, async, LoadFailurePolicy.FAIL), connector), faults))) {
             try {
                 seedStore(engine, "seed", PROMPT, MAX_TOKENS);
                 faults.armed = true;
                 engine.addRequest("b", PROMPT, MAX_TOKENS);
-                stepUntil(engine, () -> status(engine, "b").orElse(null) == RequestStatus.WAITING_FOR_REMOTE_KV,
+                stepUntil(
+                        engine,
+                        () -> status(engine, "b").orElse(null) == RequestStatus.WAITING_FOR_REMOTE_KV,
                         "b waits for its load");
                 stepUntil(engine, () -> faults.stalled.get() == workers, "every rank's load copy stalled");
                 // Long past the step the load was due in: still waiting, blocks held, the engine not blocked.
@@ -161,7 +168,9 @@ class CopyFaultsWithConnectorTest {
                     engine.step();
                     assertEquals(Optional.of(RequestStatus.WAITING_FOR_REMOTE_KV), status(engine, "b"), "step " + i);
                     assertTrue(engine.scheduler().view().heldForReceiving().contains("b"), "load no longer awaited");
-                    assertTrue(engine.scheduler().view().kvCacheManager().owns("b"), "blocks of a loading request not held");
+                    assertTrue(
+                            engine.scheduler().view().kvCacheManager().owns("b"),
+                            "blocks of a loading request not held");
                 }
                 assertTrue(connector.count("loadStalled", "b") > 0, "the connector never saw the load stalled");
                 assertEquals(0, connector.count("reportStep.receiving", "b"), "reported received while stalled");
@@ -170,7 +179,9 @@ class CopyFaultsWithConnectorTest {
                 faults.release.countDown();
             }
             drain(engine);
-            assertArrayEquals(engine.metrics().outputs().get("seed"), engine.metrics().outputs().get("b"));
+            assertArrayEquals(
+                    engine.metrics().outputs().get("seed"),
+                    engine.metrics().outputs().get("b"));
             assertEquals(1, engine.scheduler().stats().connectorAsyncLoads());
             assertEquals(0, engine.scheduler().stats().loadFailures());
             assertEquals(workers, connector.count("reportStep.receiving", "b"), "one report per rank");

@@ -16,10 +16,10 @@ import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
 import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
-import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.util.ArrayList;
@@ -47,9 +47,8 @@ class CopyGrantsTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
-                int externalTokens) {
-        }
+        public void updateStateAfterAlloc(
+                RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {}
 
         @Override
         public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
@@ -63,8 +62,7 @@ class CopyGrantsTest {
         }
     }
 
-    private record Blocks(List<Integer> ids) implements ConnectorMetadata {
-    }
+    private record Blocks(List<Integer> ids) implements ConnectorMetadata {}
 
     /**
      * A worker side that, in its first step, copies every block of the pool out and in (a hostile
@@ -105,7 +103,8 @@ class CopyGrantsTest {
                         Thread.currentThread().interrupt();
                     }
                     try {
-                        copies.copyFromHost(buffer, new int[] {0}, new int[] {id}).await();
+                        copies.copyFromHost(buffer, new int[] {0}, new int[] {id})
+                                .await();
                     } catch (CopyFailedException e) {
                         refusedWrites.add(e.getMessage());
                     } catch (InterruptedException e) {
@@ -132,8 +131,8 @@ class CopyGrantsTest {
 
     private static Engine engine(Rogue rogue, CopyFaults faults) {
         EngineSetup base = ConnectorTestSupport.setup(BLOCKS, 1, false, LoadFailurePolicy.FAIL);
-        return new Engine(base.withCopyFaults(faults).withConnector(Optional.of(new EngineSetup.ConnectorSides("rogue",
-                new Watching(), rank -> rogue))));
+        return new Engine(base.withCopyFaults(faults)
+                .withConnector(Optional.of(new EngineSetup.ConnectorSides("rogue", new Watching(), rank -> rogue))));
     }
 
     @Test
@@ -151,7 +150,8 @@ class CopyGrantsTest {
             assertEquals(BLOCKS - 7, rogue.refusedReads.size());
             assertTrue(rogue.refusedReads.getFirst().contains("is free"), rogue.refusedReads.getFirst());
             assertEquals(BLOCKS, rogue.refusedWrites.size(), "not a single write went through");
-            assertTrue(rogue.refusedWrites.getFirst().contains("is not the target of a load"),
+            assertTrue(
+                    rogue.refusedWrites.getFirst().contains("is not the target of a load"),
                     rogue.refusedWrites.getFirst());
             for (String id : prompts.keySet()) {
                 assertArrayEquals(expected.get(id), engine.metrics().outputs().get(id), id);
@@ -174,9 +174,8 @@ class CopyGrantsTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
-                int externalTokens) {
-        }
+        public void updateStateAfterAlloc(
+                RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {}
 
         @Override
         public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
@@ -187,20 +186,20 @@ class CopyGrantsTest {
     /** Copies nothing; if {@code reportsLoad}, reports request {@code r}'s load finished at once. */
     private record LyingWorker(boolean reportsLoad) implements WorkerConnector {
         @Override
-        public void registerKvCaches(KvLayout layout, BlockCopyService copies) {
-        }
+        public void registerKvCaches(KvLayout layout, BlockCopyService copies) {}
 
         @Override
-        public void bindConnectorMetadata(ConnectorMetadata metadata) {
-        }
+        public void bindConnectorMetadata(ConnectorMetadata metadata) {}
 
         @Override
-        public void startLoadKv() {
-        }
+        public void startLoadKv() {}
 
         @Override
         public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
-            return reportsLoad ? WorkerStepReport.builder().addFinishedReceiving(Set.of("r")).build()
+            return reportsLoad
+                    ? WorkerStepReport.builder()
+                            .addFinishedReceiving(Set.of("r"))
+                            .build()
                     : WorkerStepReport.EMPTY;
         }
     }
@@ -213,8 +212,9 @@ class CopyGrantsTest {
         EngineSetup base = ConnectorTestSupport.setup(BLOCKS, 1, false, LoadFailurePolicy.RECOMPUTE);
         SchedulerConnector liar = new Liar(async);
         WorkerConnector worker = new LyingWorker(async);
-        try (Engine engine = new Engine(base.withConfig(c -> c.scheduler(base.config().scheduler().withLoadFailureWindow(0)))
-                .withConnector(Optional.of(new EngineSetup.ConnectorSides("liar", liar, rank -> worker))))) {
+        try (Engine engine = new Engine(
+                base.withConfig(c -> c.scheduler(base.config().scheduler().withLoadFailureWindow(0)))
+                        .withConnector(Optional.of(new EngineSetup.ConnectorSides("liar", liar, rank -> worker))))) {
             engine.addRequest("r", prompts.get("r"), 4);
             drain(engine);
             assertArrayEquals(expected.get("r"), engine.metrics().outputs().get("r"), "recomputed, not garbage");

@@ -11,10 +11,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
 import io.kvconnect.core.kv.BlockPool;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,8 +38,10 @@ class DelayedFreeTest {
     @MethodSource("modes")
     void blocksStayHeldUntilFinishedSendingWhileTheIdleEngineKeepsStepping(int workers, boolean async)
             throws Exception {
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().delayFree(6).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().delayFree(6).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             engine.addRequest("b", prompt(41, 19), 4);
             stepUntil(engine, () -> engine.metrics().outputs().containsKey("b"), "b finished");
             BlockPool pool = engine.scheduler().view().kvCacheManager().pool();
@@ -49,7 +51,8 @@ class DelayedFreeTest {
             while (engine.scheduler().view().heldForSending().contains("b")) {
                 assertFalse(engine.scheduler().hasRequests(), "no request should wait or run");
                 assertTrue(engine.hasWork(), "an engine holding blocks for a send must keep stepping");
-                assertEquals(heldBlocks, engine.scheduler().view().kvCacheManager().numBlocks("b"));
+                assertEquals(
+                        heldBlocks, engine.scheduler().view().kvCacheManager().numBlocks("b"));
                 assertTrue(pool.numFreeBlocks() <= pool.usableBlocks() - heldBlocks, "held blocks were freed");
                 engine.step();
                 assertTrue(++idleSteps <= 50, "finished sending never arrived: " + ConnectorTestSupport.state(engine));
@@ -70,8 +73,10 @@ class DelayedFreeTest {
             prompts.put("r" + i, prompt(50 + i, 12 + 3 * i));
         }
         Map<String, int[]> expected = reference(1, false, prompts, 6);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().delayFree(5).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(28, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().delayFree(5).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(28, workers, async, LoadFailurePolicy.FAIL), connector)) {
             prompts.forEach((id, p) -> engine.addRequest(id, p, 6));
             drain(engine);
             assertSameOutputs(expected, engine.metrics().outputs());

@@ -36,12 +36,17 @@ class EngineSmokeTest {
             engine.addRequest("huge", TestEngines.prompt(new java.util.SplittableRandom(1), 30), 4);
             engine.addRequest("fits", TestEngines.prompt(new java.util.SplittableRandom(2), 5), 4);
             var updates = engine.drain();
-            var huge = updates.stream().filter(u -> u instanceof io.kvconnect.core.sched.RequestUpdate.Finished f
-                    && f.requestId().equals("huge")).map(u -> (io.kvconnect.core.sched.RequestUpdate.Finished) u)
-                    .findFirst().orElseThrow();
+            var huge = updates.stream()
+                    .filter(u -> u instanceof io.kvconnect.core.sched.RequestUpdate.Finished f
+                            && f.requestId().equals("huge"))
+                    .map(u -> (io.kvconnect.core.sched.RequestUpdate.Finished) u)
+                    .findFirst()
+                    .orElseThrow();
             assertEquals(io.kvconnect.api.scheduler.RequestStatus.FINISHED_ERROR, huge.status());
-            assertEquals("request too large: 30 prompt tokens + 4 max tokens need 9 blocks of 4 tokens; the GPU pool "
-                    + "has 8", huge.reason());
+            assertEquals(
+                    "request too large: 30 prompt tokens + 4 max tokens need 9 blocks of 4 tokens; the GPU pool "
+                            + "has 8",
+                    huge.reason());
             assertEquals(4, engine.metrics().outputs().get("fits").length);
             EngineInvariants.checkDrained(engine.scheduler());
         }
@@ -55,8 +60,9 @@ class EngineSmokeTest {
             engine.abort("a");
             engine.drain();
             assertEquals("aborted", engine.metrics().failures().get("a"));
-            assertEquals(1L, engine.metrics().finishedByStatus().get(io.kvconnect.api.scheduler.RequestStatus
-                    .FINISHED_ABORTED));
+            assertEquals(
+                    1L,
+                    engine.metrics().finishedByStatus().get(io.kvconnect.api.scheduler.RequestStatus.FINISHED_ABORTED));
             EngineInvariants.checkDrained(engine.scheduler());
         }
     }

@@ -10,9 +10,9 @@ import static io.kvconnect.core.engine.ConnectorTestSupport.setup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,8 +52,7 @@ class FinishedSignalTest {
     }
 
     /** The finished reports the scheduler ignored, by kind. */
-    private record AggregatorCounters(long duplicates, long late, long unknown) {
-    }
+    private record AggregatorCounters(long duplicates, long late, long unknown) {}
 
     /** Outputs and cleanliness; closes the engine and returns the counts of ignored finished reports. */
     private static AggregatorCounters check(HostCacheTestConnector connector, Engine engine) throws Exception {
@@ -61,16 +60,20 @@ class FinishedSignalTest {
             assertSameOutputs(expected(), engine.metrics().outputs());
             assertClean(engine, connector, expected().keySet(), true);
             var s = engine.scheduler().stats();
-            return new AggregatorCounters(s.duplicateFinishedReports(), s.lateFinishedReports(),
-                    s.unknownFinishedReports());
+            return new AggregatorCounters(
+                    s.duplicateFinishedReports(), s.lateFinishedReports(), s.unknownFinishedReports());
         }
     }
 
     @ParameterizedTest(name = "async={0}")
     @ValueSource(booleans = {false, true})
     void duplicateReportsOfOneRankBeforeTheOthersAreIgnored(boolean async) throws Exception {
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
-                .delayFree(1).rankSkew(3).duplicateReports(2).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .asyncLoads(1)
+                .delayFree(1)
+                .rankSkew(3)
+                .duplicateReports(2)
+                .build());
         AggregatorCounters counters = check(connector, run(connector, 2, async));
         assertTrue(counters.duplicates() > 0, "no duplicate counted: " + counters);
     }
@@ -78,8 +81,11 @@ class FinishedSignalTest {
     @ParameterizedTest(name = "async={0}")
     @ValueSource(booleans = {false, true})
     void reportsAfterCompletionAreLateAndIgnored(boolean async) throws Exception {
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
-                .delayFree(2).duplicateReports(2).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .asyncLoads(1)
+                .delayFree(2)
+                .duplicateReports(2)
+                .build());
         AggregatorCounters counters = check(connector, run(connector, 1, async));
         assertTrue(counters.late() >= 4 * 2, "late reports counted: " + counters);
         assertEquals(0, counters.duplicates());
@@ -88,8 +94,11 @@ class FinishedSignalTest {
     @ParameterizedTest(name = "async={0}")
     @ValueSource(booleans = {false, true})
     void reportsOfUnknownRequestsAreIgnored(boolean async) throws Exception {
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
-                .delayFree(1).unknownReports(3).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .asyncLoads(1)
+                .delayFree(1)
+                .unknownReports(3)
+                .build());
         AggregatorCounters counters = check(connector, run(connector, 2, async));
         assertEquals(2 * 3 * 2, counters.unknown(), "unknown reports (2 ranks x 3 steps x 2 directions)");
     }
@@ -97,8 +106,12 @@ class FinishedSignalTest {
     @ParameterizedTest(name = "async={0}")
     @ValueSource(booleans = {false, true})
     void expectedFinishedCountOfOneCompletesWithTheFirstRank(boolean async) throws Exception {
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
-                .delayFree(1).expectedFinishedCount(1).reportingRanks(0).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .asyncLoads(1)
+                .delayFree(1)
+                .expectedFinishedCount(1)
+                .reportingRanks(0)
+                .build());
         AggregatorCounters counters = check(connector, run(connector, 2, async));
         assertEquals(new AggregatorCounters(0, 0, 0), counters);
     }
@@ -106,8 +119,12 @@ class FinishedSignalTest {
     @ParameterizedTest(name = "async={0}")
     @ValueSource(booleans = {false, true})
     void expectedFinishedCountOfOneIgnoresTheOtherRanksReports(boolean async) throws Exception {
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
-                .delayFree(1).expectedFinishedCount(1).rankSkew(2).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .asyncLoads(1)
+                .delayFree(1)
+                .expectedFinishedCount(1)
+                .rankSkew(2)
+                .build());
         AggregatorCounters counters = check(connector, run(connector, 2, async));
         // Rank 1 reports each load and send after rank 0 completed it (the last ones may come after
         // the engine stopped stepping, so they are never collected).

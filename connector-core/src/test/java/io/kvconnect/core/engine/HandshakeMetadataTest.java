@@ -10,9 +10,9 @@ import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /** The handshake hooks: every worker's metadata reaches the scheduler side once, before the first step. */
 class HandshakeMetadataTest {
-    record Address(int port) implements HandshakeMetadata {
-    }
+    record Address(int port) implements HandshakeMetadata {}
 
     @Test
     void workersHandshakeMetadataReachesTheSchedulerSideBeforeTheFirstStep() throws Exception {
@@ -40,9 +39,8 @@ class HandshakeMetadataTest {
             }
 
             @Override
-            public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
-                    int externalTokens) {
-            }
+            public void updateStateAfterAlloc(
+                    RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {}
 
             @Override
             public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
@@ -50,31 +48,29 @@ class HandshakeMetadataTest {
                 return ConnectorMetadata.NONE;
             }
         };
-        EngineSetup setup = TestEngines.setup(16, 2, false).withConnector(Optional.of(new EngineSetup.ConnectorSides(
-                "handshake", scheduler, rank -> new WorkerConnector() {
-                    @Override
-                    public void registerKvCaches(KvLayout layout, BlockCopyService copies) {
-                    }
+        EngineSetup setup = TestEngines.setup(16, 2, false)
+                .withConnector(Optional.of(
+                        new EngineSetup.ConnectorSides("handshake", scheduler, rank -> new WorkerConnector() {
+                            @Override
+                            public void registerKvCaches(KvLayout layout, BlockCopyService copies) {}
 
-                    @Override
-                    public Optional<HandshakeMetadata> handshakeMetadata() {
-                        // Rank 1 has nothing to say: it is absent from the map.
-                        return rank == 0 ? Optional.of(new Address(5600)) : Optional.empty();
-                    }
+                            @Override
+                            public Optional<HandshakeMetadata> handshakeMetadata() {
+                                // Rank 1 has nothing to say: it is absent from the map.
+                                return rank == 0 ? Optional.of(new Address(5600)) : Optional.empty();
+                            }
 
-                    @Override
-                    public void bindConnectorMetadata(ConnectorMetadata metadata) {
-                    }
+                            @Override
+                            public void bindConnectorMetadata(ConnectorMetadata metadata) {}
 
-                    @Override
-                    public void startLoadKv() {
-                    }
+                            @Override
+                            public void startLoadKv() {}
 
-                    @Override
-                    public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
-                        return WorkerStepReport.EMPTY;
-                    }
-                })));
+                            @Override
+                            public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+                                return WorkerStepReport.EMPTY;
+                            }
+                        })));
         try (Engine engine = new Engine(setup)) {
             engine.addRequest("r", new int[] {1, 2, 3}, 2);
             engine.drain();

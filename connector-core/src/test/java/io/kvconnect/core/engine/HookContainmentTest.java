@@ -13,9 +13,9 @@ import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.sched.ConnectorErrorPolicy;
 import io.kvconnect.core.sched.ConnectorFatalError;
 import io.kvconnect.core.sched.LoadFailurePolicy;
@@ -44,10 +44,10 @@ class HookContainmentTest {
                 Arguments.of("StackOverflowError", (Supplier<Throwable>) StackOverflowError::new),
                 Arguments.of("AssertionError", (Supplier<Throwable>) () -> new AssertionError("broken invariant")),
                 Arguments.of("another Error", (Supplier<Throwable>) () -> new InternalError("plugin bug")),
-                Arguments.of("a checked exception thrown sneakily",
-                        (Supplier<Throwable>) () -> new IOException("disk gone")),
-                Arguments.of("ExceptionInInitializerError",
-                        (Supplier<Throwable>) () -> new ExceptionInInitializerError("static init")));
+                Arguments.of("a checked exception thrown sneakily", (Supplier<Throwable>)
+                        () -> new IOException("disk gone")),
+                Arguments.of("ExceptionInInitializerError", (Supplier<Throwable>)
+                        () -> new ExceptionInInitializerError("static init")));
     }
 
     @SuppressWarnings("unchecked")
@@ -86,9 +86,8 @@ class HookContainmentTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
-                int externalTokens) {
-        }
+        public void updateStateAfterAlloc(
+                RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {}
 
         @Override
         public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
@@ -129,8 +128,7 @@ class HookContainmentTest {
         }
 
         @Override
-        public void bindConnectorMetadata(ConnectorMetadata metadata) {
-        }
+        public void bindConnectorMetadata(ConnectorMetadata metadata) {}
 
         @Override
         public void startLoadKv() {
@@ -153,12 +151,18 @@ class HookContainmentTest {
         }
     }
 
-    private static Engine engine(SchedulerConnector s, String workerHook, Supplier<Throwable> what, long sleepMillis,
-                                 ConnectorErrorPolicy errors, Duration hookTimeout) {
+    private static Engine engine(
+            SchedulerConnector s,
+            String workerHook,
+            Supplier<Throwable> what,
+            long sleepMillis,
+            ConnectorErrorPolicy errors,
+            Duration hookTimeout) {
         EngineSetup base = ConnectorTestSupport.setup(64, 2, false, LoadFailurePolicy.FAIL);
-        EngineSetup setup = base.withConfig(c -> c.scheduler(base.config().scheduler().withConnectorErrors(errors).withHookTimeout(hookTimeout)))
-                .withConnector(Optional.of(new EngineSetup.ConnectorSides("broken", s,
-                        rank -> new ThrowingWorker(rank, workerHook, what, sleepMillis))));
+        EngineSetup setup = base.withConfig(c -> c.scheduler(
+                        base.config().scheduler().withConnectorErrors(errors).withHookTimeout(hookTimeout)))
+                .withConnector(Optional.of(new EngineSetup.ConnectorSides(
+                        "broken", s, rank -> new ThrowingWorker(rank, workerHook, what, sleepMillis))));
         return new Engine(setup);
     }
 
@@ -174,8 +178,13 @@ class HookContainmentTest {
     @MethodSource("throwables")
     void anyThrowableFromASchedulerHookFailsOnlyTheRequestItWasAbout(String name, Supplier<Throwable> what)
             throws Exception {
-        try (Engine engine = engine(new Throwing("getNumNewMatchedTokens", what, 0), "none", what, 0,
-                ConnectorErrorPolicy.FAIL_REQUESTS, Duration.ofSeconds(30))) {
+        try (Engine engine = engine(
+                new Throwing("getNumNewMatchedTokens", what, 0),
+                "none",
+                what,
+                0,
+                ConnectorErrorPolicy.FAIL_REQUESTS,
+                Duration.ofSeconds(30))) {
             runTwoRequests(engine);
             String reason = engine.metrics().failures().get("a");
             assertTrue(reason != null && reason.contains("getNumNewMatchedTokens"), "a failed with: " + reason);
@@ -186,11 +195,15 @@ class HookContainmentTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("throwables")
-    void anyThrowableFromAWorkerHookIsContainedAndDisablesTheConnectorUnderDisable(String name,
-                                                                                  Supplier<Throwable> what)
-            throws Exception {
-        try (Engine engine = engine(new Throwing("none", what, 0), "startLoadKv", what, 0,
-                ConnectorErrorPolicy.DISABLE, Duration.ofSeconds(30))) {
+    void anyThrowableFromAWorkerHookIsContainedAndDisablesTheConnectorUnderDisable(
+            String name, Supplier<Throwable> what) throws Exception {
+        try (Engine engine = engine(
+                new Throwing("none", what, 0),
+                "startLoadKv",
+                what,
+                0,
+                ConnectorErrorPolicy.DISABLE,
+                Duration.ofSeconds(30))) {
             runTwoRequests(engine);
             assertEquals(1, engine.scheduler().stats().hookFailures());
             assertTrue(engine.scheduler().stats().connectorDisabled(), "disabled under connector_errors disable");
@@ -201,18 +214,30 @@ class HookContainmentTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("throwables")
     void anyThrowableFromRegisterKvCachesFailsTheStartWithAClearError(String name, Supplier<Throwable> what) {
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> engine(new Throwing("none", what, 0),
-                "registerKvCaches", what, 0, ConnectorErrorPolicy.FAIL_REQUESTS, Duration.ofSeconds(30)).close());
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> engine(
+                        new Throwing("none", what, 0),
+                        "registerKvCaches",
+                        what,
+                        0,
+                        ConnectorErrorPolicy.FAIL_REQUESTS,
+                        Duration.ofSeconds(30))
+                .close());
         assertTrue(e.getMessage().contains("registerKvCaches"), e.getMessage());
     }
 
     @Test
     void aSchedulerHookThatBlocksIsInterruptedAtTheHookTimeoutAndCountsAsFailed() throws Exception {
-        try (Engine engine = engine(new Throwing("getNumNewMatchedTokens", null, 60_000), "none", null, 0,
-                ConnectorErrorPolicy.FAIL_REQUESTS, Duration.ofMillis(200))) {
+        try (Engine engine = engine(
+                new Throwing("getNumNewMatchedTokens", null, 60_000),
+                "none",
+                null,
+                0,
+                ConnectorErrorPolicy.FAIL_REQUESTS,
+                Duration.ofMillis(200))) {
             runTwoRequests(engine);
             String reason = engine.metrics().failures().get("a");
-            assertTrue(reason != null && reason.contains("did not return from getNumNewMatchedTokens within 200 ms"),
+            assertTrue(
+                    reason != null && reason.contains("did not return from getNumNewMatchedTokens within 200 ms"),
                     "a failed with: " + reason);
             assertEquals(1, engine.scheduler().stats().hookFailures());
         }
@@ -220,8 +245,13 @@ class HookContainmentTest {
 
     @Test
     void aWorkerHookThatBlocksIsInterruptedAtTheHookTimeoutAndTheConnectorDisabled() throws Exception {
-        try (Engine engine = engine(new Throwing("none", null, 0), "startLoadKv", null, 60_000,
-                ConnectorErrorPolicy.DISABLE, Duration.ofMillis(200))) {
+        try (Engine engine = engine(
+                new Throwing("none", null, 0),
+                "startLoadKv",
+                null,
+                60_000,
+                ConnectorErrorPolicy.DISABLE,
+                Duration.ofMillis(200))) {
             runTwoRequests(engine);
             assertEquals(1, engine.scheduler().stats().hookFailures());
             assertTrue(engine.scheduler().stats().connectorDisabled());
@@ -231,16 +261,26 @@ class HookContainmentTest {
     @Test
     void heapExhaustionInAHookStopsTheEngineNamingTheHookAndTheConnector() throws Exception {
         Supplier<Throwable> oom = () -> new OutOfMemoryError("Java heap space");
-        try (Engine engine = engine(new Throwing("buildConnectorMetadata", oom, 0), "none", oom, 0,
-                ConnectorErrorPolicy.DISABLE, Duration.ofSeconds(30))) {
+        try (Engine engine = engine(
+                new Throwing("buildConnectorMetadata", oom, 0),
+                "none",
+                oom,
+                0,
+                ConnectorErrorPolicy.DISABLE,
+                Duration.ofSeconds(30))) {
             engine.addRequest("a", prompt(1, 14), 3);
             ConnectorFatalError e = assertThrows(ConnectorFatalError.class, () -> drain(engine));
             assertEquals("broken", e.connector());
             assertEquals("buildConnectorMetadata", e.hook());
             assertEquals("the scheduler", e.where());
         }
-        try (Engine engine = engine(new Throwing("none", oom, 0), "reportStep", oom, 0,
-                ConnectorErrorPolicy.DISABLE, Duration.ofSeconds(30))) {
+        try (Engine engine = engine(
+                new Throwing("none", oom, 0),
+                "reportStep",
+                oom,
+                0,
+                ConnectorErrorPolicy.DISABLE,
+                Duration.ofSeconds(30))) {
             engine.addRequest("a", prompt(1, 14), 3);
             ConnectorFatalError e = assertThrows(ConnectorFatalError.class, () -> drain(engine));
             assertEquals("reportStep", e.hook());

@@ -11,11 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.scheduler.RequestStatus;
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.LoadMode;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.ThrowSpec;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,44 +55,68 @@ class HookFailureTest {
     static Stream<Arguments> cases() {
         List<HookCase> cases = new ArrayList<>();
         for (LoadMode mode : List.of(LoadMode.SYNC_START, LoadMode.ASYNC)) {
-            cases.add(new HookCase("onNewRequest", ThrowSpec.schedulerOnce("onNewRequest", "target"), mode, true,
+            cases.add(
+                    new HookCase("onNewRequest", ThrowSpec.schedulerOnce("onNewRequest", "target"), mode, true, false));
+            cases.add(new HookCase(
+                    "getNumNewMatchedTokens",
+                    ThrowSpec.schedulerOnce("getNumNewMatchedTokens", "target"),
+                    mode,
+                    true,
                     false));
-            cases.add(new HookCase("getNumNewMatchedTokens",
-                    ThrowSpec.schedulerOnce("getNumNewMatchedTokens", "target"), mode, true, false));
-            cases.add(new HookCase("updateStateAfterAlloc", ThrowSpec.schedulerOnce("updateStateAfterAlloc", "target"),
-                    mode, true, false));
-            cases.add(new HookCase("buildConnectorMetadata",
-                    ThrowSpec.schedulerOnce("buildConnectorMetadata", "target"), mode, true, false));
-            cases.add(new HookCase("updateConnectorOutput", ThrowSpec.schedulerOnce("updateConnectorOutput", null),
-                    mode, false, false));
-            cases.add(new HookCase("requestFinished", ThrowSpec.schedulerOnce("requestFinished", "target"), mode,
-                    false, false));
-            cases.add(new HookCase("takeEvents", ThrowSpec.schedulerOnce("takeEvents", null).always(), mode, false,
+            cases.add(new HookCase(
+                    "updateStateAfterAlloc",
+                    ThrowSpec.schedulerOnce("updateStateAfterAlloc", "target"),
+                    mode,
+                    true,
                     false));
-            cases.add(new HookCase("takeStats", ThrowSpec.schedulerOnce("takeStats", null).always(), mode, false,
+            cases.add(new HookCase(
+                    "buildConnectorMetadata",
+                    ThrowSpec.schedulerOnce("buildConnectorMetadata", "target"),
+                    mode,
+                    true,
                     false));
-            cases.add(new HookCase("hasPendingWork", ThrowSpec.schedulerOnce("hasPendingWork", null).always(), mode,
-                    false, false));
-            cases.add(new HookCase("startLoadKv", ThrowSpec.workerOnce("startLoadKv", "target"), mode, true,
-                    mode != LoadMode.ASYNC));
+            cases.add(new HookCase(
+                    "updateConnectorOutput",
+                    ThrowSpec.schedulerOnce("updateConnectorOutput", null),
+                    mode,
+                    false,
+                    false));
+            cases.add(new HookCase(
+                    "requestFinished", ThrowSpec.schedulerOnce("requestFinished", "target"), mode, false, false));
+            cases.add(new HookCase(
+                    "takeEvents", ThrowSpec.schedulerOnce("takeEvents", null).always(), mode, false, false));
+            cases.add(new HookCase(
+                    "takeStats", ThrowSpec.schedulerOnce("takeStats", null).always(), mode, false, false));
+            cases.add(new HookCase(
+                    "hasPendingWork",
+                    ThrowSpec.schedulerOnce("hasPendingWork", null).always(),
+                    mode,
+                    false,
+                    false));
+            cases.add(new HookCase(
+                    "startLoadKv", ThrowSpec.workerOnce("startLoadKv", "target"), mode, true, mode != LoadMode.ASYNC));
             cases.add(new HookCase("waitForSave", ThrowSpec.workerOnce("waitForSave", null), mode, false, false));
-            cases.add(new HookCase("saveKvLayer", ThrowSpec.workerOnce("saveKvLayer", null).always(), mode, false,
-                    false));
+            cases.add(new HookCase(
+                    "saveKvLayer", ThrowSpec.workerOnce("saveKvLayer", null).always(), mode, false, false));
             // The first report (the seed's step) loads nothing: losing it fails no request.
             cases.add(new HookCase("reportStep", ThrowSpec.workerOnce("reportStep", null), mode, false, false));
         }
         LoadMode sync = LoadMode.SYNC_START;
-        cases.add(new HookCase("bindConnectorMetadata", ThrowSpec.workerOnce("bindConnectorMetadata", "target"), sync,
-                true, false));
-        cases.add(new HookCase("handlePreemptions", ThrowSpec.workerOnce("handlePreemptions", "target"), sync, true,
-                false));
+        cases.add(new HookCase(
+                "bindConnectorMetadata", ThrowSpec.workerOnce("bindConnectorMetadata", "target"), sync, true, false));
+        cases.add(new HookCase(
+                "handlePreemptions", ThrowSpec.workerOnce("handlePreemptions", "target"), sync, true, false));
         // A lost report of a step that loads: its load errors are unknown, so the load fails.
         cases.add(new HookCase("reportStep/load", ThrowSpec.workerOnce("reportStep", "target"), sync, true, false));
         // A report that names a contained failure in the step that loads: the same, the report kept.
-        cases.add(new HookCase("reportStepFailure/load", ThrowSpec.workerOnce("reportStepFailure", "target"), sync,
-                true, false));
-        cases.add(new HookCase("waitForLayerLoad", ThrowSpec.workerOnce("waitForLayerLoad", "target"),
-                LoadMode.SYNC_LAYER, true, false));
+        cases.add(new HookCase(
+                "reportStepFailure/load", ThrowSpec.workerOnce("reportStepFailure", "target"), sync, true, false));
+        cases.add(new HookCase(
+                "waitForLayerLoad",
+                ThrowSpec.workerOnce("waitForLayerLoad", "target"),
+                LoadMode.SYNC_LAYER,
+                true,
+                false));
         List<Arguments> args = new ArrayList<>();
         for (HookCase c : cases) {
             args.add(Arguments.of(c, 1, false));
@@ -112,9 +136,13 @@ class HookFailureTest {
         prompts.put("again", STORED);
         prompts.put("fresh", FRESH);
         Map<String, int[]> expected = reference(1, false, prompts, MAX_TOKENS);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().loadMode(c.mode())
-                .delayFree(1).throwing(c.spec()).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .loadMode(c.mode())
+                .delayFree(1)
+                .throwing(c.spec())
+                .build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", STORED, MAX_TOKENS);
             engine.addRequest("other1", OTHER_1, MAX_TOKENS);
             engine.step();
@@ -126,15 +154,20 @@ class HookFailureTest {
             }
             String reason = engine.metrics().failures().get("target");
             if (c.targetFails()) {
-                assertTrue(reason != null && (reason.contains(c.spec().hook())
-                        || (c.name().equals("startLoadKv") && reason.contains("KV load failed"))),
+                assertTrue(
+                        reason != null
+                                && (reason.contains(c.spec().hook())
+                                        || (c.name().equals("startLoadKv") && reason.contains("KV load failed"))),
                         "target failed with: " + reason);
                 assertEquals(1L, engine.metrics().finishedByStatus().get(RequestStatus.FINISHED_ERROR));
             } else {
                 assertEquals(null, reason);
-                assertArrayEquals(expected.get("target"), engine.metrics().outputs().get("target"));
+                assertArrayEquals(
+                        expected.get("target"), engine.metrics().outputs().get("target"));
             }
-            assertTrue(connector.calls().stream().anyMatch(call -> call.hook().equals("throw." + c.spec().hook())),
+            assertTrue(
+                    connector.calls().stream().anyMatch(call -> call.hook()
+                            .equals("throw." + c.spec().hook())),
                     "the hook never threw");
             EngineInvariants.checkDrained(engine.scheduler());
 
@@ -159,9 +192,13 @@ class HookFailureTest {
         Map<String, int[]> expected = reference(1, false, prompts, MAX_TOKENS);
         // No delayed free (and so no saves, which delay the free until saved): its sends would be
         // announced in metadata that never reaches the workers.
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().saves(false)
-                .throwing(ThrowSpec.schedulerOnce("buildConnectorMetadata", null).always()).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .saves(false)
+                .throwing(
+                        ThrowSpec.schedulerOnce("buildConnectorMetadata", null).always())
+                .build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
             prompts.forEach((id, p) -> engine.addRequest(id, p, MAX_TOKENS));
             drain(engine);
             ConnectorTestSupport.assertSameOutputs(expected, engine.metrics().outputs());

@@ -66,22 +66,25 @@ class KvLayoutTest {
         }
         // And equal to an engine without a connector.
         if (mode != LoadMode.NONE) {
-            assertSameOutputs(run(LayoutKind.PER_LAYER, workers, async, LoadMode.NONE).outputs(), crossLayer.outputs());
+            assertSameOutputs(
+                    run(LayoutKind.PER_LAYER, workers, async, LoadMode.NONE).outputs(), crossLayer.outputs());
         }
     }
 
-    private record Run(Map<String, int[]> outputs, long connectorHits, long blocksLoaded, long blocksSaved) {
-    }
+    private record Run(Map<String, int[]> outputs, long connectorHits, long blocksLoaded, long blocksSaved) {}
 
     private static Run run(LayoutKind layout, int workers, boolean async, LoadMode mode) throws Exception {
         EngineSetup base = withLayout(setup(POOL, workers, async, LoadFailurePolicy.FAIL), layout);
         HostCacheTestConnector connector = null;
         List<LayoutKind> seen = Collections.synchronizedList(new ArrayList<>());
         if (mode != LoadMode.NONE) {
-            HostCacheTestConnector c = new HostCacheTestConnector(TestConnectorConfig.builder().loadMode(mode).build());
+            HostCacheTestConnector c = new HostCacheTestConnector(
+                    TestConnectorConfig.builder().loadMode(mode).build());
             connector = c;
-            base = base.withConnector(Optional.of(new EngineSetup.ConnectorSides(HostCacheTestConnector.NAME,
-                    c.schedulerSide(), rank -> new LayoutRecorder(c.workerSide(rank), seen))));
+            base = base.withConnector(Optional.of(new EngineSetup.ConnectorSides(
+                    HostCacheTestConnector.NAME,
+                    c.schedulerSide(),
+                    rank -> new LayoutRecorder(c.workerSide(rank), seen))));
         }
         try (Engine engine = new Engine(base)) {
             Map<String, int[]> outputs = multiTurn(engine, 6, 3, 11);
@@ -91,7 +94,9 @@ class KvLayoutTest {
                 assertEquals(0, engine.scheduler().stats().hookFailures());
             }
             assertClean(engine, connector, outputs.keySet(), true);
-            return new Run(outputs, engine.scheduler().stats().connectorHits(),
+            return new Run(
+                    outputs,
+                    engine.scheduler().stats().connectorHits(),
                     engine.executor().blocksCopied(CopyFaults.Direction.FROM_HOST),
                     engine.executor().blocksCopied(CopyFaults.Direction.TO_HOST));
         }

@@ -62,9 +62,11 @@ class LateLoadFailureTest {
         prompts.put("twin", PROMPT);
         Map<String, int[]> expected = reference(1, false, prompts, MAX_TOKENS);
         HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
-                .loadMode(LoadMode.SYNC_START).savesConfirmedOnly()
+                .loadMode(LoadMode.SYNC_START)
+                .savesConfirmedOnly()
                 .failLoads((id, index) -> id.equals("victim") && index == FAILED_BLOCK, FailMode.GARBAGE)
-                .errorReportDelay(1).build());
+                .errorReportDelay(1)
+                .build());
         try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, policy), connector)) {
             assertEquals(1, engine.scheduler().config().loadFailureWindow(), "the default window");
             seedStore(engine, "seed", PROMPT, MAX_TOKENS);
@@ -80,7 +82,8 @@ class LateLoadFailureTest {
             assertTrue(stats.heldOutputsDropped() >= 1, "the victim's outputs were held, then dropped");
             assertArrayEquals(expected.get("twin"), engine.metrics().outputs().get("twin"), "twin");
             if (policy == LoadFailurePolicy.RECOMPUTE) {
-                assertArrayEquals(expected.get("victim"), engine.metrics().outputs().get("victim"), "victim");
+                assertArrayEquals(
+                        expected.get("victim"), engine.metrics().outputs().get("victim"), "victim");
             } else {
                 String reason = engine.metrics().failures().get("victim");
                 assertTrue(reason != null && reason.contains("KV load failed"), "victim failed with: " + reason);
@@ -97,12 +100,14 @@ class LateLoadFailureTest {
     @EnumSource(LoadFailurePolicy.class)
     void aReportBeyondTheWindowEvictsEveryBlockFromTheFailedOneOn(LoadFailurePolicy policy) throws Exception {
         HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
-                .loadMode(LoadMode.SYNC_START).savesConfirmedOnly()
+                .loadMode(LoadMode.SYNC_START)
+                .savesConfirmedOnly()
                 .failLoads((id, index) -> id.equals("victim") && index == FAILED_BLOCK, FailMode.GARBAGE)
-                .errorReportDelay(3).build());
+                .errorReportDelay(3)
+                .build());
         EngineSetup base = setup(64, 1, false, policy);
-        try (Engine engine = ConnectorTestSupport.engine(base.withConfig(c -> c.scheduler(base.config().scheduler().withLoadFailureWindow(0))),
-                connector)) {
+        try (Engine engine = ConnectorTestSupport.engine(
+                base.withConfig(c -> c.scheduler(base.config().scheduler().withLoadFailureWindow(0))), connector)) {
             Scheduler s = engine.scheduler();
             BlockPool pool = s.view().kvCacheManager().pool();
             seedStore(engine, "seed", PROMPT, MAX_TOKENS);
@@ -136,8 +141,9 @@ class LateLoadFailureTest {
             } else {
                 for (String id : List.of("victim", "sharer")) {
                     var state = s.view().requestState(id).orElseThrow();
-                    assertTrue(state.confirmed() <= FAILED_BLOCK * 4, id + " computes again from the failed block: "
-                            + state);
+                    assertTrue(
+                            state.confirmed() <= FAILED_BLOCK * 4,
+                            id + " computes again from the failed block: " + state);
                 }
             }
             drain(engine);

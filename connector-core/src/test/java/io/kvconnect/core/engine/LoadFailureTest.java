@@ -12,12 +12,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.scheduler.RequestStatus;
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.engine.testconnector.Call;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
+import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.FailMode;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.LoadMode;
-import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,29 +57,29 @@ class LoadFailureTest {
 
     @ParameterizedTest(name = "{0} {1} asyncScheduling={2} workers={3} failedBlock={4}")
     @MethodSource("cases")
-    void failPolicyFailsTheRequestNamingTheBlock(LoadMode mode, FailMode fail, boolean async, int workers,
-                                                   int failedBlock) throws Exception {
+    void failPolicyFailsTheRequestNamingTheBlock(
+            LoadMode mode, FailMode fail, boolean async, int workers, int failedBlock) throws Exception {
         run(mode, fail, async, workers, LoadFailurePolicy.FAIL, Set.of("victim"), failedBlock);
     }
 
     @ParameterizedTest(name = "{0} {1} asyncScheduling={2} workers={3} failedBlock={4}")
     @MethodSource("cases")
-    void recomputePolicyRecomputesToTheSameOutput(LoadMode mode, FailMode fail, boolean async, int workers,
-                                                   int failedBlock) throws Exception {
+    void recomputePolicyRecomputesToTheSameOutput(
+            LoadMode mode, FailMode fail, boolean async, int workers, int failedBlock) throws Exception {
         run(mode, fail, async, workers, LoadFailurePolicy.RECOMPUTE, Set.of("victim"), failedBlock);
     }
 
     @ParameterizedTest(name = "{0} {1} asyncScheduling={2} workers={3} failedBlock={4}")
     @MethodSource("cases")
-    void failedBlockLoadedByTwoRequestsFailsBothUnderFail(LoadMode mode, FailMode fail, boolean async, int workers,
-                                                          int failedBlock) throws Exception {
+    void failedBlockLoadedByTwoRequestsFailsBothUnderFail(
+            LoadMode mode, FailMode fail, boolean async, int workers, int failedBlock) throws Exception {
         run(mode, fail, async, workers, LoadFailurePolicy.FAIL, Set.of("victim", "twin"), failedBlock);
     }
 
     @ParameterizedTest(name = "{0} {1} asyncScheduling={2} workers={3} failedBlock={4}")
     @MethodSource("cases")
-    void failedBlockLoadedByTwoRequestsRecomputesBothUnderRecompute(LoadMode mode, FailMode fail, boolean async,
-                                                                     int workers, int failedBlock) throws Exception {
+    void failedBlockLoadedByTwoRequestsRecomputesBothUnderRecompute(
+            LoadMode mode, FailMode fail, boolean async, int workers, int failedBlock) throws Exception {
         run(mode, fail, async, workers, LoadFailurePolicy.RECOMPUTE, Set.of("victim", "twin"), failedBlock);
     }
 
@@ -87,14 +87,23 @@ class LoadFailureTest {
      * The seed stores {@link #PROMPT}; then the victims load it (block {@code failedBlock} of each
      * fails; 0 leaves nothing loaded) next to a bystander that loads nothing.
      */
-    private static void run(LoadMode mode, FailMode fail, boolean async, int workers, LoadFailurePolicy policy,
-                            Set<String> victims, int failedBlock) throws Exception {
+    private static void run(
+            LoadMode mode,
+            FailMode fail,
+            boolean async,
+            int workers,
+            LoadFailurePolicy policy,
+            Set<String> victims,
+            int failedBlock)
+            throws Exception {
         Map<String, int[]> prompts = new LinkedHashMap<>();
         prompts.put("seed", PROMPT);
         prompts.put("bystander", BYSTANDER);
         Map<String, int[]> expected = reference(1, false, prompts, MAX_TOKENS);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().loadMode(mode)
-                .failLoads((id, index) -> victims.contains(id) && index == failedBlock, fail).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .loadMode(mode)
+                .failLoads((id, index) -> victims.contains(id) && index == failedBlock, fail)
+                .build());
         try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, policy), connector)) {
             seedStore(engine, "seed", PROMPT, MAX_TOKENS);
             for (String v : victims) {
@@ -102,7 +111,8 @@ class LoadFailureTest {
             }
             engine.addRequest("bystander", BYSTANDER, MAX_TOKENS);
             drain(engine);
-            assertArrayEquals(expected.get("bystander"), engine.metrics().outputs().get("bystander"));
+            assertArrayEquals(
+                    expected.get("bystander"), engine.metrics().outputs().get("bystander"));
             assertEquals(victims.size(), engine.scheduler().stats().loadFailures(), "requests hit by failed loads");
             for (String v : victims) {
                 List<Call> failed = connector.calls("loadFails", v);
@@ -112,11 +122,14 @@ class LoadFailureTest {
                     String reason = engine.metrics().failures().get(v);
                     assertTrue(reason != null && reason.contains("block " + block), v + " failed with: " + reason);
                 } else {
-                    assertArrayEquals(expected.get("seed"), engine.metrics().outputs().get(v), v);
+                    assertArrayEquals(
+                            expected.get("seed"), engine.metrics().outputs().get(v), v);
                 }
             }
             if (policy == LoadFailurePolicy.FAIL) {
-                assertEquals((long) victims.size(), engine.metrics().finishedByStatus().get(RequestStatus.FINISHED_ERROR));
+                assertEquals(
+                        (long) victims.size(),
+                        engine.metrics().finishedByStatus().get(RequestStatus.FINISHED_ERROR));
             } else {
                 assertEquals(victims.size(), engine.scheduler().stats().requestsRecomputed());
                 assertEquals(0, engine.scheduler().stats().requestsFailed());
@@ -128,7 +141,9 @@ class LoadFailureTest {
             ids.add("seed");
             ids.add("bystander");
             assertClean(engine, connector, ids, true);
-            assertEquals(mode != LoadMode.ASYNC, engine.metrics().discardedWrongReads() > 0,
+            assertEquals(
+                    mode != LoadMode.ASYNC,
+                    engine.metrics().discardedWrongReads() > 0,
                     "wrong reads in discarded steps: " + engine.metrics().discardedWrongReads());
         }
     }
@@ -137,12 +152,21 @@ class LoadFailureTest {
     @ValueSource(booleans = {false, true})
     void lateReportedBlockSharedThroughThePrefixCacheFailsEveryOwner(boolean async) throws Exception {
         HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
-                .loadMode(LoadMode.SYNC_START).failLoads((id, index) -> id.equals("a") && index == 1, FailMode.GARBAGE)
-                .errorReportDelay(5).build());
+                .loadMode(LoadMode.SYNC_START)
+                .failLoads((id, index) -> id.equals("a") && index == 1, FailMode.GARBAGE)
+                .errorReportDelay(5)
+                .build());
         try (Engine engine = ConnectorTestSupport.engine(setup(64, 1, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", PROMPT, MAX_TOKENS);
             engine.addRequest("a", PROMPT, 12);
-            stepUntil(engine, () -> engine.scheduler().view().findRequest("a").orElseThrow().numTokens() > PROMPT.length,
+            stepUntil(
+                    engine,
+                    () -> engine.scheduler()
+                                    .view()
+                                    .findRequest("a")
+                                    .orElseThrow()
+                                    .numTokens()
+                            > PROMPT.length,
                     "a has a token");
             // a's blocks are in the prefix cache now; b shares them, the failed one included.
             engine.addRequest("b", PROMPT, 12);
@@ -165,8 +189,9 @@ class LoadFailureTest {
     @ValueSource(booleans = {false, true})
     void unreportedGarbageIsCaughtByVerification(boolean async) throws Exception {
         HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
-                .loadMode(LoadMode.SYNC_START).failLoads((id, index) -> id.equals("a") && index == 1,
-                        FailMode.SILENT_GARBAGE).build());
+                .loadMode(LoadMode.SYNC_START)
+                .failLoads((id, index) -> id.equals("a") && index == 1, FailMode.SILENT_GARBAGE)
+                .build());
         try (Engine engine = ConnectorTestSupport.engine(setup(64, 1, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", PROMPT, MAX_TOKENS);
             engine.addRequest("a", PROMPT, MAX_TOKENS);
@@ -188,8 +213,9 @@ class LoadFailureTest {
         int[] big = prompt(74, 40);
         Map<String, int[]> expected = reference(1, false, Map.of("big", big), 2);
         HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
-                .loadMode(LoadMode.SYNC_START).failLoads((id, index) -> id.equals("loader") && index == 2,
-                        FailMode.SKIP_COPY).build());
+                .loadMode(LoadMode.SYNC_START)
+                .failLoads((id, index) -> id.equals("loader") && index == 2, FailMode.SKIP_COPY)
+                .build());
         try (Engine engine = ConnectorTestSupport.engine(setup(12, 1, true, policy), connector)) {
             seedStore(engine, "seed", stored, 1);
             engine.addRequest("loader", stored, 4);

@@ -51,18 +51,20 @@ class LoadRetryBoundTest {
 
     @ParameterizedTest(name = "{0} asyncScheduling={1} workers={2} failedBlock={3}")
     @MethodSource("cases")
-    void aLoadThatAlwaysFailsIsRetriedOnceAtMostThenRecomputed(LoadMode mode, boolean async, int workers,
-                                                               int failedBlock) throws Exception {
+    void aLoadThatAlwaysFailsIsRetriedOnceAtMostThenRecomputed(
+            LoadMode mode, boolean async, int workers, int failedBlock) throws Exception {
         Map<String, int[]> prompts = new LinkedHashMap<>();
         List<String> ids = List.of("r0", "r1", "r2", "r3");
         for (String id : ids) {
             prompts.put(id, PROMPT);
         }
         Map<String, int[]> expected = reference(1, false, prompts, MAX_TOKENS);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().loadMode(mode)
-                .failEveryTime((id, index) -> id.startsWith("r") && index == failedBlock, FailMode.GARBAGE).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.RECOMPUTE),
-                connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .loadMode(mode)
+                .failEveryTime((id, index) -> id.startsWith("r") && index == failedBlock, FailMode.GARBAGE)
+                .build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.RECOMPUTE), connector)) {
             seedStore(engine, "seed", PROMPT, MAX_TOKENS);
             for (String id : ids) {
                 engine.addRequest(id, PROMPT, MAX_TOKENS);
@@ -72,13 +74,16 @@ class LoadRetryBoundTest {
             }
             for (String id : ids) {
                 assertArrayEquals(expected.get(id), engine.metrics().outputs().get(id), id);
-                List<Long> loads = connector.calls("updateStateAfterAlloc", id).stream().map(c -> c.value())
-                        .filter(v -> v > 0).toList();
+                List<Long> loads = connector.calls("updateStateAfterAlloc", id).stream()
+                        .map(c -> c.value())
+                        .filter(v -> v > 0)
+                        .toList();
                 assertTrue(!loads.isEmpty() && loads.size() <= 2, id + " was given loads " + loads);
                 // After the failure: only what lies before the failed block (4 tokens a block).
                 for (long retry : loads.subList(1, loads.size())) {
-                    assertTrue(retry <= failedBlock * 4L, id + " was given a load reaching the failed block again: "
-                            + loads);
+                    assertTrue(
+                            retry <= failedBlock * 4L,
+                            id + " was given a load reaching the failed block again: " + loads);
                 }
             }
             assertEquals(0, engine.metrics().mismatches(), "KV read wrong and used");

@@ -41,9 +41,10 @@ class LoadSqueezeLivenessTest {
         prompts.put("a", prompt(801, 21));
         prompts.put("b", prompt(802, 12));
         Map<String, int[]> expected = reference(1, false, prompts, MAX_TOKENS);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(4)
-                .build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(10, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(4).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(10, workers, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", prompts.get("b"), 1);
             engine.addRequest("a", prompts.get("a"), MAX_TOKENS);
             stepUntil(engine, () -> engine.scheduler().view().kvCacheManager().numBlocks("a") == 7, "a holds 7 blocks");
@@ -52,7 +53,8 @@ class LoadSqueezeLivenessTest {
             Map<String, int[]> outputs = new LinkedHashMap<>(engine.metrics().outputs());
             outputs.remove("seed");
             assertSameOutputs(expected, outputs);
-            assertTrue(engine.scheduler().stats().preemptions() <= 4,
+            assertTrue(
+                    engine.scheduler().stats().preemptions() <= 4,
                     "thrashing: " + engine.scheduler().stats().preemptions() + " preemptions");
             assertClean(engine, connector, List.of("seed", "a", "b"), true);
         }

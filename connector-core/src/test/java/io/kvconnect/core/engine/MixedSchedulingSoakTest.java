@@ -76,23 +76,25 @@ class MixedSchedulingSoakTest {
         int chunk = 4 + random.nextInt(64);
         int pool = poolBase + random.nextInt(12);
         boolean faulty = random.nextInt(3) == 0;
-        TestConnectorConfig.Builder config = TestConnectorConfig.builder().loadMode(mode)
-                .delayFree(random.nextInt(4) - 1);
+        TestConnectorConfig.Builder config =
+                TestConnectorConfig.builder().loadMode(mode).delayFree(random.nextInt(4) - 1);
         if (mode == LoadMode.ASYNC) {
             config.asyncLoads(random.nextInt(4));
         }
         HostCacheTestConnector connector = new HostCacheTestConnector(config.build());
         AtomicLong copies = new AtomicLong();
         long faultSeed = random.nextLong();
-        CopyFaults faults = !faulty ? CopyFaults.NONE : (direction, blockIds) -> {
-            long c = copies.incrementAndGet();
-            if (Math.floorMod(c * 7 + faultSeed, 5) == 0) {
-                throw new IOException("injected copy failure");
-            }
-            if (Math.floorMod(c * 13 + faultSeed, 7) == 0) {
-                Thread.sleep(1);
-            }
-        };
+        CopyFaults faults = !faulty
+                ? CopyFaults.NONE
+                : (direction, blockIds) -> {
+                    long c = copies.incrementAndGet();
+                    if (Math.floorMod(c * 7 + faultSeed, 5) == 0) {
+                        throw new IOException("injected copy failure");
+                    }
+                    if (Math.floorMod(c * 13 + faultSeed, 7) == 0) {
+                        Thread.sleep(1);
+                    }
+                };
         String what = "seed " + seed + ": workers " + workers + ", async " + async + ", " + mode + ", " + policy
                 + ", " + scheduling + ", " + layout + ", budget " + budget + ", max running " + maxRunning
                 + ", chunk " + chunk + ", pool " + pool + ", copy faults " + faulty;
@@ -108,7 +110,8 @@ class MixedSchedulingSoakTest {
         Map<String, Integer> abortAt = new LinkedHashMap<>();
         for (int i = 0; i < 16; i++) {
             String id = "q" + i;
-            prompts.put(id, concat(docs[random.nextInt(docs.length)], TestEngines.prompt(random, 1 + random.nextInt(9))));
+            prompts.put(
+                    id, concat(docs[random.nextInt(docs.length)], TestEngines.prompt(random, 1 + random.nextInt(9))));
             arrival.put(id, random.nextInt(30));
             priority.put(id, random.nextInt(4));
             int s = random.nextInt(3);
@@ -120,10 +123,13 @@ class MixedSchedulingSoakTest {
         int maxTokens = maxTokensRange <= 1 ? 6 : 2 + random.nextInt(maxTokensRange);
         Map<String, int[]> expected = reference(1, false, prompts, maxTokens);
         EngineSetup base = TestEngines.setup(pool, workers, async);
-        EngineSetup setup = base.withConfig(c -> c.scheduler(
-                        new SchedulerConfig(budget, maxRunning, chunk, scheduling, async, policy)).kvLayout(layout))
-                .withConnector(mode == LoadMode.NONE ? Optional.empty()
-                        : ConnectorTestSupport.with(base, connector).connector())
+        EngineSetup setup = base.withConfig(
+                        c -> c.scheduler(new SchedulerConfig(budget, maxRunning, chunk, scheduling, async, policy))
+                                .kvLayout(layout))
+                .withConnector(
+                        mode == LoadMode.NONE
+                                ? Optional.empty()
+                                : ConnectorTestSupport.with(base, connector).connector())
                 .withCopyFaults(faults);
         Map<String, RequestStatus> statuses = new LinkedHashMap<>();
         try (Engine engine = new Engine(setup)) {
@@ -131,7 +137,12 @@ class MixedSchedulingSoakTest {
                 for (int step = 0; step < 40; step++) {
                     for (String id : prompts.keySet()) {
                         if (arrival.get(id) == step) {
-                            engine.addRequest(id, prompts.get(id), maxTokens, priority.get(id), TransferParams.empty(),
+                            engine.addRequest(
+                                    id,
+                                    prompts.get(id),
+                                    maxTokens,
+                                    priority.get(id),
+                                    TransferParams.empty(),
                                     salt.get(id));
                         }
                         if (abortAt.getOrDefault(id, -1) == step) {
@@ -156,14 +167,18 @@ class MixedSchedulingSoakTest {
                     }
                     String reason = engine.metrics().failures().get(id);
                     if (reason != null) {
-                        assertTrue((faulty && reason.contains("KV load failed")) || reason.startsWith("request too large"),
+                        assertTrue(
+                                (faulty && reason.contains("KV load failed")) || reason.startsWith("request too large"),
                                 id + " failed: " + reason);
                         continue;
                     }
                     assertArrayEquals(expected.get(id), out, id);
                 }
                 // Synchronous loads whose copy failed were read in the step that loaded them.
-                assertClean(engine, mode == LoadMode.NONE ? null : connector, prompts.keySet(),
+                assertClean(
+                        engine,
+                        mode == LoadMode.NONE ? null : connector,
+                        prompts.keySet(),
                         !faulty || mode == LoadMode.ASYNC);
             } catch (AssertionError | RuntimeException e) {
                 throw new AssertionError(what + "\n" + ConnectorTestSupport.state(engine), e);

@@ -17,9 +17,9 @@ import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.RequestUpdate;
 import java.util.ArrayList;
@@ -55,6 +55,7 @@ class PendingWorkLivenessTest {
         final boolean throwing;
         /** Per rank: {@code reportStep} calls since it first saw a finished id; -1 before. */
         final AtomicIntegerArray since;
+
         final AtomicIntegerArray calls;
         final List<String> problems = Collections.synchronizedList(new ArrayList<>());
         volatile boolean armed;
@@ -92,9 +93,8 @@ class PendingWorkLivenessTest {
                 }
 
                 @Override
-                public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
-                        int externalTokens) {
-                }
+                public void updateStateAfterAlloc(
+                        RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {}
 
                 @Override
                 public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
@@ -121,16 +121,13 @@ class PendingWorkLivenessTest {
             };
             return new EngineSetup.ConnectorSides("lingering", scheduler, rank -> new WorkerConnector() {
                 @Override
-                public void registerKvCaches(KvLayout layout, BlockCopyService copies) {
-                }
+                public void registerKvCaches(KvLayout layout, BlockCopyService copies) {}
 
                 @Override
-                public void bindConnectorMetadata(ConnectorMetadata metadata) {
-                }
+                public void bindConnectorMetadata(ConnectorMetadata metadata) {}
 
                 @Override
-                public void startLoadKv() {
-                }
+                public void startLoadKv() {}
 
                 @Override
                 public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
@@ -168,7 +165,12 @@ class PendingWorkLivenessTest {
                 }
                 if (finished && !engine.scheduler().hasRequests()) {
                     idleSteps++;
-                    assertTrue(connector.pending() || !engine.scheduler().view().knownRequests().isEmpty(),
+                    assertTrue(
+                            connector.pending()
+                                    || !engine.scheduler()
+                                            .view()
+                                            .knownRequests()
+                                            .isEmpty(),
                             "stepping although neither a request nor the connector needs it");
                 }
                 for (RequestUpdate u : engine.step()) {

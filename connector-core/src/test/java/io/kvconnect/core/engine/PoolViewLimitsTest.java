@@ -15,9 +15,9 @@ import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.scheduler.SchedulerState;
 import io.kvconnect.api.worker.BlockCopyService;
-import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.sched.RequestUpdate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -61,9 +61,8 @@ class PoolViewLimitsTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
-                int externalTokens) {
-        }
+        public void updateStateAfterAlloc(
+                RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {}
 
         @Override
         public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
@@ -75,16 +74,13 @@ class PoolViewLimitsTest {
     private static WorkerConnector idleWorker() {
         return new WorkerConnector() {
             @Override
-            public void registerKvCaches(KvLayout layout, BlockCopyService copies) {
-            }
+            public void registerKvCaches(KvLayout layout, BlockCopyService copies) {}
 
             @Override
-            public void bindConnectorMetadata(ConnectorMetadata metadata) {
-            }
+            public void bindConnectorMetadata(ConnectorMetadata metadata) {}
 
             @Override
-            public void startLoadKv() {
-            }
+            public void startLoadKv() {}
 
             @Override
             public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
@@ -97,10 +93,11 @@ class PoolViewLimitsTest {
      * Runs the requests for at most 400 steps (each needs about a dozen) and returns the finished
      * ones; the engine's invariants are checked after every step.
      */
-    private static Map<String, RequestUpdate.Finished> run(Optional<SchedulerConnector> connector,
-                                                          Consumer<Engine> afterRun) throws InterruptedException {
-        EngineSetup setup = TestEngines.setup(BLOCKS, 1, false).withConnector(connector.map(
-                c -> new EngineSetup.ConnectorSides("misbehaving", c, rank -> idleWorker())));
+    private static Map<String, RequestUpdate.Finished> run(
+            Optional<SchedulerConnector> connector, Consumer<Engine> afterRun) throws InterruptedException {
+        EngineSetup setup = TestEngines.setup(BLOCKS, 1, false)
+                .withConnector(
+                        connector.map(c -> new EngineSetup.ConnectorSides("misbehaving", c, rank -> idleWorker())));
         Map<String, RequestUpdate.Finished> finished = new LinkedHashMap<>();
         SplittableRandom random = new SplittableRandom(7);
         try (Engine engine = new Engine(setup)) {
@@ -121,7 +118,7 @@ class PoolViewLimitsTest {
 
     private static void assertSameOutputsAsWithoutTheConnector(Map<String, RequestUpdate.Finished> finished)
             throws InterruptedException {
-        Map<String, RequestUpdate.Finished> baseline = run(Optional.empty(), e -> { });
+        Map<String, RequestUpdate.Finished> baseline = run(Optional.empty(), e -> {});
         assertEquals(baseline.keySet(), finished.keySet(), "every request finished");
         for (RequestUpdate.Finished f : finished.values()) {
             assertNotEquals(RequestStatus.FINISHED_ERROR, f.status(), f.requestId() + ": " + f.reason());
@@ -130,8 +127,7 @@ class PoolViewLimitsTest {
     }
 
     @Test
-    void aConnectorGrabbingEveryBlockGetsOnlyInUseBlocksUpToItsCapAndRequestsStillFinish()
-            throws InterruptedException {
+    void aConnectorGrabbingEveryBlockGetsOnlyInUseBlocksUpToItsCapAndRequestsStillFinish() throws InterruptedException {
         List<RuntimeException> refusals = new ArrayList<>();
         long[] heldAtEnd = new long[1];
         Misbehaving grabber = new Misbehaving(pool -> {
@@ -153,15 +149,23 @@ class PoolViewLimitsTest {
             }
         });
 
-        Map<String, RequestUpdate.Finished> finished = run(Optional.of(grabber),
-                engine -> heldAtEnd[0] = engine.scheduler().view().connectorBlockView().totalHeld());
+        Map<String, RequestUpdate.Finished> finished = run(
+                Optional.of(grabber),
+                engine -> heldAtEnd[0] =
+                        engine.scheduler().view().connectorBlockView().totalHeld());
 
         assertSameOutputsAsWithoutTheConnector(finished);
         assertEquals(BLOCKS / 2, heldAtEnd[0], "the connector holds as many references as its cap, no more");
-        assertTrue(refusals.getFirst() instanceof IllegalArgumentException, refusals.getFirst().toString());
-        assertTrue(refusals.getFirst().getMessage().contains("is free and not cached"), refusals.getFirst().getMessage());
-        assertTrue(refusals.stream().anyMatch(e -> e instanceof IllegalStateException
-                && e.getMessage().contains("cap of 16 (engine key connector_block_references)")),
+        assertTrue(
+                refusals.getFirst() instanceof IllegalArgumentException,
+                refusals.getFirst().toString());
+        assertTrue(
+                refusals.getFirst().getMessage().contains("is free and not cached"),
+                refusals.getFirst().getMessage());
+        assertTrue(
+                refusals.stream()
+                        .anyMatch(e -> e instanceof IllegalStateException
+                                && e.getMessage().contains("cap of 16 (engine key connector_block_references)")),
                 "some touch met the cap");
     }
 
@@ -176,9 +180,10 @@ class PoolViewLimitsTest {
             try {
                 // As a connector's own copy thread would: no engine hook is running there.
                 own.submit(() -> {
-                    pool.touch(1, 2, 3);
-                    return null;
-                }).get();
+                            pool.touch(1, 2, 3);
+                            return null;
+                        })
+                        .get();
             } catch (ExecutionException e) {
                 refusals.add(e.getCause());
             } catch (InterruptedException e) {
@@ -188,8 +193,10 @@ class PoolViewLimitsTest {
         });
         Map<String, RequestUpdate.Finished> finished;
         try {
-            finished = run(Optional.of(threaded),
-                    engine -> heldAtEnd[0] = engine.scheduler().view().connectorBlockView().totalHeld());
+            finished = run(
+                    Optional.of(threaded),
+                    engine -> heldAtEnd[0] =
+                            engine.scheduler().view().connectorBlockView().totalHeld());
         } finally {
             own.shutdownNow();
         }
@@ -198,7 +205,8 @@ class PoolViewLimitsTest {
         assertTrue(refusals.size() >= REQUESTS, "refused in every step: " + refusals.size());
         for (Throwable t : refusals) {
             assertTrue(t instanceof IllegalStateException, t.toString());
-            assertTrue(t.getMessage().startsWith("GPUBlockPoolView may be used only on the engine thread"),
+            assertTrue(
+                    t.getMessage().startsWith("GPUBlockPoolView may be used only on the engine thread"),
                     t.getMessage());
             assertTrue(t.getMessage().endsWith("; called from plugin-worker"), t.getMessage());
         }

@@ -11,10 +11,10 @@ import static io.kvconnect.core.engine.ConnectorTestSupport.setup;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
-import io.kvconnect.core.engine.testconnector.TestConnectorConfig.LoadMode;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
+import io.kvconnect.core.engine.testconnector.TestConnectorConfig.LoadMode;
+import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +48,8 @@ class PreemptionWithConnectorTest {
         Map<String, int[]> expected = reference(1, false, prompts, 12);
         HostCacheTestConnector connector = new HostCacheTestConnector(
                 TestConnectorConfig.builder().loadMode(mode).build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(16, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(16, workers, async, LoadFailurePolicy.FAIL), connector)) {
             prompts.forEach((id, p) -> engine.addRequest(id, p, 12));
             drain(engine);
             assertSameOutputs(expected, engine.metrics().outputs());
@@ -65,8 +66,7 @@ class PreemptionWithConnectorTest {
      */
     @ParameterizedTest(name = "workers={0} async={1}")
     @MethodSource("io.kvconnect.core.engine.ConnectorTestSupport#modes")
-    void waitingRequestsHoldingLoadedBlocksDoNotStarveTheHeadOfTheQueue(int workers, boolean async)
-            throws Exception {
+    void waitingRequestsHoldingLoadedBlocksDoNotStarveTheHeadOfTheQueue(int workers, boolean async) throws Exception {
         int[] head = prompt(70, 20);
         int[] w1 = prompt(71, 13);
         int[] w2 = prompt(72, 13);
@@ -75,9 +75,10 @@ class PreemptionWithConnectorTest {
         prompts.put("w1", w1);
         prompts.put("w2", w2);
         Map<String, int[]> expected = reference(1, false, prompts, 20);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
-                .build());
-        try (Engine engine = ConnectorTestSupport.engine(setup(12, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(1).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(12, workers, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed1", w1, 1);
             seedStore(engine, "seed2", w2, 1);
             engine.addRequest("head", head, 20);
@@ -86,8 +87,7 @@ class PreemptionWithConnectorTest {
             engine.addRequest("w2", w2, 20);
             drain(engine);
             for (String id : prompts.keySet()) {
-                assertArrayEquals(expected.get(id), engine.metrics().outputs().get(id),
-                        id);
+                assertArrayEquals(expected.get(id), engine.metrics().outputs().get(id), id);
             }
             assertTrue(engine.scheduler().stats().preemptions() > 0, "no preemption");
             assertTrue(engine.scheduler().stats().connectorAsyncLoads() >= 2, "no asynchronous load");

@@ -38,7 +38,8 @@ class PrioritySchedulingTest {
 
     private static EngineSetup setup(int gpuBlocks, int workers, boolean async, SchedulingPolicy policy, int budget) {
         return TestEngines.setup(gpuBlocks, workers, async)
-                .withConfig(c -> c.scheduler(new SchedulerConfig(budget, 16, budget, policy, async, LoadFailurePolicy.FAIL)));
+                .withConfig(c ->
+                        c.scheduler(new SchedulerConfig(budget, 16, budget, policy, async, LoadFailurePolicy.FAIL)));
     }
 
     private static void add(Engine engine, String id, int[] prompt, int maxTokens, int priority) {
@@ -52,8 +53,8 @@ class PrioritySchedulingTest {
      */
     @ParameterizedTest(name = "{0} workers={1} async={2}")
     @CsvSource({"PRIORITY,1,false", "PRIORITY,2,true", "FCFS,1,false"})
-    void lowerPriorityValueIsAdmittedFirstWhenTheBudgetAdmitsOne(SchedulingPolicy policy, int workers,
-                                                               boolean async) throws Exception {
+    void lowerPriorityValueIsAdmittedFirstWhenTheBudgetAdmitsOne(SchedulingPolicy policy, int workers, boolean async)
+            throws Exception {
         Map<String, int[]> prompts = new LinkedHashMap<>();
         Map<String, Integer> priorities = new LinkedHashMap<>();
         // In arrival order.
@@ -70,11 +71,22 @@ class PrioritySchedulingTest {
             prompts.forEach((id, p) -> add(engine, id, p, MAX_TOKENS, priorities.get(id)));
             List<RequestUpdate> updates = new ArrayList<>(engine.step());
             String first = policy == SchedulingPolicy.PRIORITY ? "c" : "a";
-            assertEquals(List.of(first), engine.scheduler().view().runningRequests().stream().map(RequestView::requestId)
-                    .toList(), "admitted by the first step");
+            assertEquals(
+                    List.of(first),
+                    engine.scheduler().view().runningRequests().stream()
+                            .map(RequestView::requestId)
+                            .toList(),
+                    "admitted by the first step");
             for (String id : prompts.keySet()) {
                 if (!id.equals(first)) {
-                    assertEquals(RequestStatus.WAITING, engine.scheduler().view().findRequest(id).orElseThrow().status(), id);
+                    assertEquals(
+                            RequestStatus.WAITING,
+                            engine.scheduler()
+                                    .view()
+                                    .findRequest(id)
+                                    .orElseThrow()
+                                    .status(),
+                            id);
                 }
             }
             updates.addAll(drain(engine));
@@ -84,8 +96,8 @@ class PrioritySchedulingTest {
                     firstTokens.add(t.requestId());
                 }
             }
-            List<String> expectedOrder = policy == SchedulingPolicy.PRIORITY ? List.of("c", "d", "b", "a")
-                    : List.of("a", "b", "c", "d");
+            List<String> expectedOrder =
+                    policy == SchedulingPolicy.PRIORITY ? List.of("c", "d", "b", "a") : List.of("a", "b", "c", "d");
             assertEquals(expectedOrder, List.copyOf(firstTokens), "order of first tokens");
             assertSameOutputs(expected, engine.metrics().outputs());
             assertEquals(0, engine.scheduler().stats().preemptions());
@@ -135,7 +147,9 @@ class PrioritySchedulingTest {
                     int n = r.get().numPreemptions();
                     for (int k = seen.getOrDefault(id, 0); k < n; k++) {
                         victims.add(id);
-                        assertFalse(engine.scheduler().view().runningRequests().contains(r.get()), id + " preempted but running");
+                        assertFalse(
+                                engine.scheduler().view().runningRequests().contains(r.get()),
+                                id + " preempted but running");
                     }
                     seen.put(id, n);
                 }

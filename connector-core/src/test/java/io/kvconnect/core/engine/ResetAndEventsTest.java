@@ -3,7 +3,6 @@ package io.kvconnect.core.engine;
 import static io.kvconnect.core.engine.ConnectorTestSupport.assertClean;
 import static io.kvconnect.core.engine.ConnectorTestSupport.drain;
 import static io.kvconnect.core.engine.ConnectorTestSupport.prompt;
-import static io.kvconnect.core.engine.ConnectorTestSupport.seedStore;
 import static io.kvconnect.core.engine.ConnectorTestSupport.setup;
 import static io.kvconnect.core.engine.ConnectorTestSupport.status;
 import static io.kvconnect.core.engine.ConnectorTestSupport.stepUntil;
@@ -36,8 +35,7 @@ class ResetAndEventsTest {
 
     @ParameterizedTest(name = "workers={0} async={1}")
     @MethodSource("io.kvconnect.core.engine.ConnectorTestSupport#modes")
-    void resetIsRefusedWhileRequestsHoldBlocksAndClearsTheCacheAfterDrain(int workers, boolean async)
-            throws Exception {
+    void resetIsRefusedWhileRequestsHoldBlocksAndClearsTheCacheAfterDrain(int workers, boolean async) throws Exception {
         try (Engine engine = new Engine(setup(64, workers, async, LoadFailurePolicy.FAIL))) {
             engine.addRequest("a", PROMPT, MAX_TOKENS);
             engine.step();
@@ -71,8 +69,8 @@ class ResetAndEventsTest {
     @ParameterizedTest(name = "async={0}")
     @ValueSource(booleans = {false, true})
     void resetIsRefusedWhileBlocksWaitForASendOrALoad(boolean async) throws Exception {
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(3)
-                .delayFree(3).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(3).delayFree(3).build());
         try (Engine engine = ConnectorTestSupport.engine(setup(64, 1, async, LoadFailurePolicy.FAIL), connector)) {
             engine.addRequest("b", PROMPT, MAX_TOKENS);
             stepUntil(engine, () -> engine.metrics().outputs().containsKey("b"), "b finished");
@@ -88,13 +86,17 @@ class ResetAndEventsTest {
 
             // Loads from the store (the GPU cache is empty now) asynchronously.
             engine.addRequest("c", PROMPT, MAX_TOKENS);
-            stepUntil(engine, () -> status(engine, "c").orElse(null) == RequestStatus.WAITING_FOR_REMOTE_KV,
+            stepUntil(
+                    engine,
+                    () -> status(engine, "c").orElse(null) == RequestStatus.WAITING_FOR_REMOTE_KV,
                     "c waits for its load");
             assertFalse(engine.scheduler().resetPrefixCache(), "reset while a load is in flight");
             drain(engine);
             assertTrue(engine.scheduler().resetPrefixCache(), "reset after the drain");
             assertTrue(engine.scheduler().stats().connectorHits() > 0, "c loaded nothing");
-            assertArrayEquals(engine.metrics().outputs().get("b"), engine.metrics().outputs().get("c"));
+            assertArrayEquals(
+                    engine.metrics().outputs().get("b"),
+                    engine.metrics().outputs().get("c"));
             // Events of a reset between steps are published with the next step: only the first so far.
             assertEquals(1L, engine.metrics().eventCounts().get("gpu cleared"));
             assertClean(engine, connector, List.of("b", "c"), true);
@@ -118,8 +120,7 @@ class ResetAndEventsTest {
         assertTrue(small.removedBeforeReset() > 0, "no eviction before the reset: " + small);
     }
 
-    private record Events(long stored, long removed, long removedBeforeReset) {
-    }
+    private record Events(long stored, long removed, long removedBeforeReset) {}
 
     private static Events workload(int gpuBlocks, boolean async) throws Exception {
         try (Engine engine = new Engine(setup(gpuBlocks, 1, async, LoadFailurePolicy.FAIL))) {
@@ -130,7 +131,9 @@ class ResetAndEventsTest {
                     engine.addRequest("w" + wave + "r" + i, TestEngines.prompt(random, 13 + random.nextInt(12)), 5);
                 }
                 drain(engine);
-                assertEquals(stored(engine) - removed(engine), pool.numCachedBlocks(),
+                assertEquals(
+                        stored(engine) - removed(engine),
+                        pool.numCachedBlocks(),
                         "stored minus removed blocks vs blocks cached, after wave " + wave);
             }
             long storedAtReset = stored(engine);
@@ -143,7 +146,9 @@ class ResetAndEventsTest {
             }
             drain(engine);
             assertEquals(1L, engine.metrics().eventCounts().get("gpu cleared"), "a reset is one 'cleared' event");
-            assertEquals((stored(engine) - storedAtReset) - (removed(engine) - removedAtReset), pool.numCachedBlocks(),
+            assertEquals(
+                    (stored(engine) - storedAtReset) - (removed(engine) - removedAtReset),
+                    pool.numCachedBlocks(),
                     "stored minus removed blocks since the reset vs blocks cached");
             EngineInvariants.checkDrained(engine.scheduler());
             assertEquals(0, engine.metrics().mismatches(), "KV mismatches");

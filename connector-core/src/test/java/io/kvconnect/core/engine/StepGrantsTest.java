@@ -39,8 +39,11 @@ class StepGrantsTest {
     private static final long GATE_SECONDS = 10;
 
     static Stream<Arguments> modes() {
-        return Stream.of(Arguments.of(1, LoadMode.SYNC_START), Arguments.of(1, LoadMode.SYNC_LAYER),
-                Arguments.of(2, LoadMode.SYNC_START), Arguments.of(2, LoadMode.SYNC_LAYER));
+        return Stream.of(
+                Arguments.of(1, LoadMode.SYNC_START),
+                Arguments.of(1, LoadMode.SYNC_LAYER),
+                Arguments.of(2, LoadMode.SYNC_START),
+                Arguments.of(2, LoadMode.SYNC_LAYER));
     }
 
     /**
@@ -96,9 +99,13 @@ class StepGrantsTest {
 
     /** Every block the connector asked to load was loaded: no load copy was refused or lost. */
     private static void assertEveryLoadCopied(Engine engine, HostCacheTestConnector connector, String id) {
-        assertEquals(0, engine.executor().refusedCopies().total(), "refused copies: " + engine.executor()
-                .refusedCopies());
-        long asked = connector.calls("startLoadKv", id).stream().mapToLong(Call::value).sum();
+        assertEquals(
+                0,
+                engine.executor().refusedCopies().total(),
+                "refused copies: " + engine.executor().refusedCopies());
+        long asked = connector.calls("startLoadKv", id).stream()
+                .mapToLong(Call::value)
+                .sum();
         assertTrue(asked > 0, "no load was asked for");
         assertEquals(asked, engine.executor().blocksCopied(CopyFaults.Direction.FROM_HOST), "blocks loaded");
     }
@@ -112,8 +119,10 @@ class StepGrantsTest {
         int[] stored = prompt(22, 16);
         int[] loading = concat(stored, prompt(23, 1));
         Gate gate = new Gate(true);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().loadMode(mode)
-                .loadGate(gate::beforeLoads).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .loadMode(mode)
+                .loadGate(gate::beforeLoads)
+                .build());
         // The held load goes on once the engine thread has planned the next step (and preempted).
         connector.observeCalls(call -> {
             if (call.hook().equals("buildConnectorMetadata")) {
@@ -130,9 +139,11 @@ class StepGrantsTest {
             assertEquals(List.of(), List.copyOf(gate.problems));
             assertTrue(engine.scheduler().stats().preemptions() > 0, "the loader was never preempted");
             assertEveryLoadCopied(engine, connector, "loading");
-            assertArrayEquals(reference(workers, true, Map.of("decoding", decoding), 12).get("decoding"),
+            assertArrayEquals(
+                    reference(workers, true, Map.of("decoding", decoding), 12).get("decoding"),
                     engine.metrics().outputs().get("decoding"));
-            assertArrayEquals(reference(workers, true, Map.of("loading", loading), 3).get("loading"),
+            assertArrayEquals(
+                    reference(workers, true, Map.of("loading", loading), 3).get("loading"),
                     engine.metrics().outputs().get("loading"));
             assertClean(engine, connector, Set.of("seed", "decoding", "loading"), true);
         }
@@ -143,8 +154,10 @@ class StepGrantsTest {
     void aLoadRunsInItsStepWhenItsRequestIsAbortedMeanwhile(int workers, LoadMode mode) throws Exception {
         int[] stored = prompt(31, 16);
         Gate gate = new Gate(false);
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().loadMode(mode)
-                .loadGate(gate::beforeLoads).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .loadMode(mode)
+                .loadGate(gate::beforeLoads)
+                .build());
         EngineSetup base = ConnectorTestSupport.setup(32, workers, true, LoadFailurePolicy.FAIL);
         try (Engine engine = ConnectorTestSupport.engine(base, connector)) {
             seedStore(engine, "seed", stored, 1);

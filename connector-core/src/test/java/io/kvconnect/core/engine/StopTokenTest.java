@@ -38,13 +38,15 @@ class StopTokenTest {
         int[] shared = TestEngines.prompt(random, 12);
         Map<String, int[]> prompts = new LinkedHashMap<>();
         for (int i = 0; i < 16; i++) {
-            prompts.put("s" + i, ConnectorTestSupport.concat(shared, TestEngines.prompt(random, 2 + random.nextInt(9))));
+            prompts.put(
+                    "s" + i, ConnectorTestSupport.concat(shared, TestEngines.prompt(random, 2 + random.nextInt(9))));
         }
         return prompts;
     }
 
     private static EngineSetup setup(int workers, boolean async) {
-        return ConnectorTestSupport.setup(256, workers, async, LoadFailurePolicy.FAIL).withConfig(c -> c.eosRate(EOS_RATE));
+        return ConnectorTestSupport.setup(256, workers, async, LoadFailurePolicy.FAIL)
+                .withConfig(c -> c.eosRate(EOS_RATE));
     }
 
     /** Runs every prompt at once; returns the finished updates by id. */
@@ -106,8 +108,8 @@ class StopTokenTest {
         }
         // Stores of every computed block, and (delayFree >= 0) blocks held for a send after the
         // request ends: requests that stop early end while their blocks are stored or sent.
-        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder().asyncLoads(1)
-                .delayFree(delayFree).build());
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(1).delayFree(delayFree).build());
         try (Engine engine = ConnectorTestSupport.engine(setup(workers, async), connector)) {
             Map<String, RequestUpdate.Finished> done = run(engine);
             for (String id : expected.keySet()) {

@@ -10,8 +10,8 @@ import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.worker.WorkerStepReport;
-import io.kvconnect.core.sched.FinishedTransfers;
 import io.kvconnect.core.logging.RateLimitedLog;
+import io.kvconnect.core.sched.FinishedTransfers;
 import io.kvconnect.core.sched.WorkerReports;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -125,8 +125,8 @@ class KvOutputAggregatorTest {
     }
 
     private static KvEvent stored(int hash) {
-        return new KvEvent.BlockStored(List.of(new BlockHash(0, 0, 0, hash)), Optional.empty(), 16, 0,
-                StorageMedium.CPU);
+        return new KvEvent.BlockStored(
+                List.of(new BlockHash(0, 0, 0, hash)), Optional.empty(), 16, 0, StorageMedium.CPU);
     }
 
     // ---- finished sends and receives, passed on by rank ------------------------------------------
@@ -137,8 +137,12 @@ class KvOutputAggregatorTest {
 
         WorkerReports out = agg.aggregate(ranks(sending("a"), null, receiving("a", "b")));
 
-        assertEquals(List.of(new FinishedTransfers(Set.of("a"), Set.of()), FinishedTransfers.NONE,
-                new FinishedTransfers(Set.of(), Set.of("a", "b"))), out.finishedByRank());
+        assertEquals(
+                List.of(
+                        new FinishedTransfers(Set.of("a"), Set.of()),
+                        FinishedTransfers.NONE,
+                        new FinishedTransfers(Set.of(), Set.of("a", "b"))),
+                out.finishedByRank());
         assertTrue(!out.isNone(), "a step with connector outputs is not NONE");
     }
 
@@ -150,7 +154,11 @@ class KvOutputAggregatorTest {
         WorkerReports first = agg.aggregate(ranks(sending("x"), sending("x")));
         WorkerReports second = agg.aggregate(ranks(sending("x"), none()));
 
-        assertEquals(2, first.finishedByRank().stream().filter(f -> f.sending().contains("x")).count());
+        assertEquals(
+                2,
+                first.finishedByRank().stream()
+                        .filter(f -> f.sending().contains("x"))
+                        .count());
         assertEquals(Set.of("x"), second.finishedByRank().getFirst().sending());
         assertEquals(0, agg.aggregateFailures());
     }
@@ -159,9 +167,10 @@ class KvOutputAggregatorTest {
 
     /** Lines the aggregator wrote through a limiter of 10 lines per kind and minute, on a clock the test moves. */
     private final List<String> logLines = new ArrayList<>();
+
     private long nanos;
-    private final RateLimitedLog limiter = new RateLimitedLog((level, line, cause) -> logLines.add(line), 10,
-            Duration.ofMinutes(1), () -> nanos);
+    private final RateLimitedLog limiter =
+            new RateLimitedLog((level, line, cause) -> logLines.add(line), 10, Duration.ofMinutes(1), () -> nanos);
 
     @Test
     void repeatedFailingAggregatesAreLimitedAndAllCounted() {
@@ -173,15 +182,15 @@ class KvOutputAggregatorTest {
 
         assertEquals(50, agg.aggregateFailures());
         assertEquals(10, logLines.size(), "ten aggregate failures: " + logLines);
-        assertTrue(logLines.stream().allMatch(l -> l.startsWith("Connector worker metadata aggregate failed")),
+        assertTrue(
+                logLines.stream().allMatch(l -> l.startsWith("Connector worker metadata aggregate failed")),
                 logLines.toString());
 
         nanos += Duration.ofMinutes(1).toNanos();
         agg.aggregate(ranks(none(), none()));
 
         assertEquals(11, logLines.size());
-        assertEquals("... and 40 more like this suppressed in the last 60 s (kind aggregate-failed)",
-                logLines.get(10));
+        assertEquals("... and 40 more like this suppressed in the last 60 s (kind aggregate-failed)", logLines.get(10));
     }
 
     // ---- the plain parts ---------------------------------------------------------------------------
@@ -199,8 +208,11 @@ class KvOutputAggregatorTest {
     void statsAreFoldedInRankOrder() {
         KvOutputAggregator agg = aggregator(4);
 
-        WorkerReports out = agg.aggregate(ranks(none(), stats(new OrderStats(List.of(1))),
-                stats(new OrderStats(List.of(2))), stats(new OrderStats(List.of(3)))));
+        WorkerReports out = agg.aggregate(ranks(
+                none(),
+                stats(new OrderStats(List.of(1))),
+                stats(new OrderStats(List.of(2))),
+                stats(new OrderStats(List.of(3)))));
 
         assertEquals(Optional.of(new OrderStats(List.of(1, 2, 3))), out.stats());
     }
@@ -209,8 +221,8 @@ class KvOutputAggregatorTest {
     void throwingStatsAggregateIsContainedAndTheAccumulatorKept() {
         KvOutputAggregator agg = aggregator(3);
 
-        WorkerReports out = agg.aggregate(ranks(stats(new OrderStats(List.of(0))), stats(new OtherStats()),
-                stats(new OrderStats(List.of(2)))));
+        WorkerReports out = agg.aggregate(
+                ranks(stats(new OrderStats(List.of(0))), stats(new OtherStats()), stats(new OrderStats(List.of(2)))));
 
         assertEquals(Optional.of(new OrderStats(List.of(0, 2))), out.stats());
         assertEquals(1, agg.aggregateFailures());
@@ -220,12 +232,14 @@ class KvOutputAggregatorTest {
     void metadataIsFoldedInRankOrderAndFailuresContained() {
         KvOutputAggregator agg = aggregator(3);
 
-        WorkerReports out = agg.aggregate(ranks(metadata(new OrderMetadata(List.of(0))), none(),
-                metadata(new OrderMetadata(List.of(2)))));
+        WorkerReports out = agg.aggregate(
+                ranks(metadata(new OrderMetadata(List.of(0))), none(), metadata(new OrderMetadata(List.of(2)))));
         assertEquals(Optional.of(new OrderMetadata(List.of(0, 2))), out.workerMetadata());
 
-        WorkerReports broken = agg.aggregate(ranks(metadata(new BrokenMetadata()),
-                metadata(new OrderMetadata(List.of(1))), metadata(new OrderMetadata(List.of(2)))));
+        WorkerReports broken = agg.aggregate(ranks(
+                metadata(new BrokenMetadata()),
+                metadata(new OrderMetadata(List.of(1))),
+                metadata(new OrderMetadata(List.of(2)))));
         assertEquals(Optional.of(new BrokenMetadata()), broken.workerMetadata());
         assertEquals(2, agg.aggregateFailures());
     }
@@ -235,8 +249,8 @@ class KvOutputAggregatorTest {
         KvOutputAggregator agg = aggregator(3);
         KvEvent cleared = new KvEvent.AllBlocksCleared(StorageMedium.CPU);
 
-        WorkerReports out = agg.aggregate(ranks(events(stored(1), stored(2)), events(stored(2), stored(3)),
-                events(stored(1), cleared, stored(3))));
+        WorkerReports out = agg.aggregate(ranks(
+                events(stored(1), stored(2)), events(stored(2), stored(3)), events(stored(1), cleared, stored(3))));
 
         assertEquals(List.of(stored(1), stored(2), stored(3), cleared), out.events());
     }
@@ -255,8 +269,14 @@ class KvOutputAggregatorTest {
     void nothingReportedGivesEmptyPartsWithOneEntryPerRank() {
         WorkerReports out = aggregator(2).aggregate(ranks(none(), null));
 
-        assertEquals(new WorkerReports(List.of(FinishedTransfers.NONE, FinishedTransfers.NONE), Set.of(),
-                Optional.empty(), List.of(), Optional.empty()), out);
+        assertEquals(
+                new WorkerReports(
+                        List.of(FinishedTransfers.NONE, FinishedTransfers.NONE),
+                        Set.of(),
+                        Optional.empty(),
+                        List.of(),
+                        Optional.empty()),
+                out);
     }
 
     // ---- refusals ---------------------------------------------------------------------------------

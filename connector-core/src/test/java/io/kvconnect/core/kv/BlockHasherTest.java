@@ -28,7 +28,8 @@ class BlockHasherTest {
     @Test
     void noneIsAFixedConstant() {
         assertEquals("0e6834d23bb4b030b1c7e82f9fde1fa394e26ae57316050f0562722c47124f0c", BlockHasher.NONE.toHex());
-        assertEquals(BlockHash.fromBytes(sha256("kvconnect:block-hash-root:v1".getBytes(StandardCharsets.UTF_8))),
+        assertEquals(
+                BlockHash.fromBytes(sha256("kvconnect:block-hash-root:v1".getBytes(StandardCharsets.UTF_8))),
                 BlockHasher.NONE);
     }
 
@@ -106,7 +107,8 @@ class BlockHasherTest {
         List<BlockHash> salted = chain(hasher, tokens, Optional.of("tenant-a"));
 
         // Directly, the salt is ignored for a block with a parent ...
-        assertEquals(hasher.hash(plain.get(0), tokens, BS, NO_SALT),
+        assertEquals(
+                hasher.hash(plain.get(0), tokens, BS, NO_SALT),
                 hasher.hash(plain.get(0), tokens, BS, Optional.of("tenant-a")));
         // ... yet, through the chain, every hash differs.
         for (int i = 0; i < plain.size(); i++) {
@@ -118,8 +120,13 @@ class BlockHasherTest {
     void differentSaltsAndNoSaltAllDiffer() {
         int[] tokens = TestRequests.range(10, BS);
         BlockHasher hasher = new BlockHasher(BS);
-        List<Optional<String>> salts = List.of(NO_SALT, Optional.of(""), Optional.of("a"), Optional.of("b"),
-                Optional.of("ab"), Optional.of("tenant-a"));
+        List<Optional<String>> salts = List.of(
+                NO_SALT,
+                Optional.of(""),
+                Optional.of("a"),
+                Optional.of("b"),
+                Optional.of("ab"),
+                Optional.of("tenant-a"));
         var seen = new HashSet<BlockHash>();
         for (Optional<String> salt : salts) {
             BlockHash h = hasher.hash(null, tokens, 0, salt);
@@ -137,8 +144,7 @@ class BlockHasherTest {
         BlockHasher hasher = new BlockHasher(BS);
 
         assertEquals(hasher.hash(null, tokens, BS, NO_SALT), hasher.hash(null, shifted, BS + 2, NO_SALT));
-        assertEquals(hasher.hash(null, TestRequests.range(BS, BS), 0, NO_SALT),
-                hasher.hash(null, tokens, BS, NO_SALT));
+        assertEquals(hasher.hash(null, TestRequests.range(BS, BS), 0, NO_SALT), hasher.hash(null, tokens, BS, NO_SALT));
     }
 
     @Test
@@ -151,10 +157,9 @@ class BlockHasherTest {
         assertThrows(IndexOutOfBoundsException.class, () -> hasher.hash(null, tokens, 2 * BS, NO_SALT));
         assertThrows(IndexOutOfBoundsException.class, () -> hasher.hash(null, new int[BS - 1], 0, NO_SALT));
         // from + blockSize overflows int: must still be rejected before anything is hashed.
-        assertThrows(IndexOutOfBoundsException.class,
-                () -> hasher.hash(null, tokens, Integer.MAX_VALUE, NO_SALT));
-        assertThrows(IndexOutOfBoundsException.class,
-                () -> hasher.hash(null, tokens, Integer.MAX_VALUE - BS + 2, NO_SALT));
+        assertThrows(IndexOutOfBoundsException.class, () -> hasher.hash(null, tokens, Integer.MAX_VALUE, NO_SALT));
+        assertThrows(
+                IndexOutOfBoundsException.class, () -> hasher.hash(null, tokens, Integer.MAX_VALUE - BS + 2, NO_SALT));
         // The last full block is fine.
         assertEquals(reference(BlockHasher.NONE, tokens, BS, null), hasher.hash(null, tokens, BS, NO_SALT));
     }
@@ -182,8 +187,8 @@ class BlockHasherTest {
     void blockSizeIsPartOfTheHash() {
         int[] tokens = TestRequests.range(0, 8);
 
-        assertNotEquals(new BlockHasher(4).hash(null, tokens, 0, NO_SALT),
-                new BlockHasher(8).hash(null, tokens, 0, NO_SALT));
+        assertNotEquals(
+                new BlockHasher(4).hash(null, tokens, 0, NO_SALT), new BlockHasher(8).hash(null, tokens, 0, NO_SALT));
     }
 
     private static List<BlockHash> chain(BlockHasher hasher, int[] tokens, Optional<String> salt) {
@@ -207,8 +212,9 @@ class BlockHasherTest {
         } else {
             byte[] s = salt.getBytes(StandardCharsets.UTF_8);
             bytes.write(1);
-            bytes.writeBytes(new byte[] {(byte) (s.length >>> 24), (byte) (s.length >>> 16), (byte) (s.length >>> 8),
-                (byte) s.length});
+            bytes.writeBytes(new byte[] {
+                (byte) (s.length >>> 24), (byte) (s.length >>> 16), (byte) (s.length >>> 8), (byte) s.length
+            });
             bytes.writeBytes(s);
         }
         return BlockHash.fromBytes(sha256(bytes.toByteArray()));

@@ -35,14 +35,16 @@ class BlockPoolPropertiesTest {
     private static final int BS = 16;
 
     /** One random step; {@code a} and {@code b} pick its arguments relative to the current state. */
-    record Op(int kind, int a, int b) {
-    }
+    record Op(int kind, int a, int b) {}
 
     @Provide
     Arbitrary<List<Op>> ops() {
         Arbitrary<Integer> any = Arbitraries.integers().between(0, 10_000);
-        return Combinators.combine(Arbitraries.integers().between(0, 9), any, any).as(Op::new)
-                .list().ofMinSize(1).ofMaxSize(60);
+        return Combinators.combine(Arbitraries.integers().between(0, 9), any, any)
+                .as(Op::new)
+                .list()
+                .ofMinSize(1)
+                .ofMaxSize(60);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -88,8 +90,8 @@ class BlockPoolPropertiesTest {
     }
 
     @Property(tries = 200)
-    void thePoolFollowsItsModel(@ForAll @IntRange(min = 2, max = 12) int numBlocks, @ForAll boolean caching,
-            @ForAll("ops") List<Op> ops) {
+    void thePoolFollowsItsModel(
+            @ForAll @IntRange(min = 2, max = 12) int numBlocks, @ForAll boolean caching, @ForAll("ops") List<Op> ops) {
         BlockPool pool = new BlockPool(numBlocks, BS, caching);
         PoolModel m = new PoolModel(numBlocks);
         compare(pool, m);
@@ -220,8 +222,8 @@ class BlockPoolPropertiesTest {
     }
 
     /** Stored events list exactly the newly cached hashes, each event a consecutive run after its parent. */
-    private static void checkStoredEvents(List<KvEvent> events, BlockHash parent, BlockHash[] hashes,
-            List<BlockHash> newlyCached) {
+    private static void checkStoredEvents(
+            List<KvEvent> events, BlockHash parent, BlockHash[] hashes, List<BlockHash> newlyCached) {
         List<BlockHash> seq = new ArrayList<>();
         seq.add(parent);
         seq.addAll(Arrays.asList(hashes));
@@ -296,9 +298,12 @@ class BlockPoolPropertiesTest {
     // ------------------------------------------------------------------------------------------
 
     @Property(tries = 200)
-    void requestsReturnEveryBlock(@ForAll @IntRange(min = 2, max = 32) int numBlocks,
-            @ForAll @IntRange(min = 1, max = 4) int blockSize, @ForAll boolean caching,
-            @ForAll @Size(min = 1, max = 3) List<@Size(min = 2, max = 12) List<@IntRange(min = 0, max = 3) Integer>> prefixes,
+    void requestsReturnEveryBlock(
+            @ForAll @IntRange(min = 2, max = 32) int numBlocks,
+            @ForAll @IntRange(min = 1, max = 4) int blockSize,
+            @ForAll boolean caching,
+            @ForAll @Size(min = 1, max = 3)
+                    List<@Size(min = 2, max = 12) List<@IntRange(min = 0, max = 3) Integer>> prefixes,
             @ForAll("ops") List<Op> ops) {
         BlockPool pool = new BlockPool(numBlocks, blockSize, caching);
         KvCacheManager kv = new KvCacheManager(pool);
@@ -428,7 +433,12 @@ class BlockPoolPropertiesTest {
     private static String state(BlockPool pool, KvCacheManager kv) {
         var s = new StringBuilder();
         for (int id = 1; id < pool.numBlocks(); id++) {
-            s.append(id).append(':').append(pool.refCount(id)).append('/').append(pool.hashOf(id)).append(' ');
+            s.append(id)
+                    .append(':')
+                    .append(pool.refCount(id))
+                    .append('/')
+                    .append(pool.hashOf(id))
+                    .append(' ');
         }
         s.append("free=").append(pool.numFreeBlocks()).append(" owners=").append(new java.util.TreeSet<>(kv.owners()));
         return s.toString();

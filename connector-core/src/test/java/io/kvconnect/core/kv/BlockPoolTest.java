@@ -415,7 +415,9 @@ class BlockPoolTest {
 
         pool.cache(ids, new BlockHash[] {h(1), h(2), h(3)}, h(0));
 
-        assertEquals(List.of(stored(h(0), h(1)), stored(h(2), h(3))), pool.takeEvents(),
+        assertEquals(
+                List.of(stored(h(0), h(1)), stored(h(2), h(3))),
+                pool.takeEvents(),
                 "each event lists consecutive blocks after the parent it names");
         assertEquals(3, pool.numCachedBlocks());
     }
@@ -426,8 +428,8 @@ class BlockPoolTest {
         pool.cache(new int[] {ids[1]}, new BlockHash[] {h(2)}, h(1));
         pool.takeEvents();
 
-        var e = assertThrows(IllegalStateException.class,
-                () -> pool.cache(ids, new BlockHash[] {h(1), h(9), h(3)}, null));
+        var e = assertThrows(
+                IllegalStateException.class, () -> pool.cache(ids, new BlockHash[] {h(1), h(9), h(3)}, null));
 
         assertTrue(e.getMessage().contains("block " + ids[1]), e.getMessage());
         assertEquals(h(2), pool.hashOf(ids[1]));
@@ -443,8 +445,7 @@ class BlockPoolTest {
         int[] ids = pool.allocate(2);
         pool.free(ids[1]);
 
-        assertThrows(IllegalStateException.class,
-                () -> pool.cache(ids, new BlockHash[] {h(1), h(2)}, null));
+        assertThrows(IllegalStateException.class, () -> pool.cache(ids, new BlockHash[] {h(1), h(2)}, null));
 
         assertEquals(0, pool.numCachedBlocks());
         assertNull(pool.hashOf(ids[0]));

@@ -112,10 +112,10 @@ class ConnectorBlockViewTest {
         int free = pool.numFreeBlocks();
 
         List<int[]> badCalls = List.of(
-                new int[] {3, 3, 3},      // repeated within one call beyond what is held
-                new int[] {4, 3, 4},      // the bad id comes last
-                new int[] {6},            // a free block never touched
-                new int[] {engine[0]},    // held by the engine, not by this connector
+                new int[] {3, 3, 3}, // repeated within one call beyond what is held
+                new int[] {4, 3, 4}, // the bad id comes last
+                new int[] {6}, // a free block never touched
+                new int[] {engine[0]}, // held by the engine, not by this connector
                 new int[] {3, 4, engine[0]});
         for (int[] call : badCalls) {
             var e = assertThrows(IllegalStateException.class, () -> view.free(call));
@@ -249,8 +249,10 @@ class ConnectorBlockViewTest {
 
         var e = assertThrows(IllegalArgumentException.class, () -> view.touch(engine[0], 2, 6));
 
-        assertEquals("block 6 is free and not cached: a connector may touch only blocks in use or cached; nothing "
-                + "was touched", e.getMessage());
+        assertEquals(
+                "block 6 is free and not cached: a connector may touch only blocks in use or cached; nothing "
+                        + "was touched",
+                e.getMessage());
         assertArrayEquals(counts, refCounts());
         assertArrayEquals(new int[8], held(view));
         assertEquals(free, pool.numFreeBlocks());
@@ -288,8 +290,9 @@ class ConnectorBlockViewTest {
 
         var e = assertThrows(IllegalStateException.class, () -> capped.touch(engine[2], engine[3]));
 
-        assertEquals("connector would hold 4 GPU block references, more than its cap of 3 (engine key "
-                + "connector_block_references); it holds 2 and must free some first; nothing was touched",
+        assertEquals(
+                "connector would hold 4 GPU block references, more than its cap of 3 (engine key "
+                        + "connector_block_references); it holds 2 and must free some first; nothing was touched",
                 e.getMessage());
         assertArrayEquals(counts, refCounts());
         assertEquals(2, capped.totalHeld());
@@ -305,10 +308,13 @@ class ConnectorBlockViewTest {
 
     @Test
     void aConfiguredCapOutsideItsRangeIsRefused() {
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> new ConnectorBlockView(pool, OptionalInt.of(0), Thread.currentThread()));
-        assertThrows(IllegalArgumentException.class, () -> new ConnectorBlockView(pool,
-                OptionalInt.of(ConnectorBlockView.MAX_REFERENCES_LIMIT + 1), Thread.currentThread()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new ConnectorBlockView(
+                        pool, OptionalInt.of(ConnectorBlockView.MAX_REFERENCES_LIMIT + 1), Thread.currentThread()));
     }
 
     // ---- the engine thread ----------------------------------------------------------------------
@@ -329,7 +335,7 @@ class ConnectorBlockViewTest {
                 view::availableReferences,
                 () -> view.heldReferences(2),
                 () -> view.cachedHash(2),
-                () -> view.forEachCachedBlock((id, hash, free) -> { }));
+                () -> view.forEachCachedBlock((id, hash, free) -> {}));
         List<Throwable> thrown = new ArrayList<>();
 
         Thread plugin = Thread.ofPlatform().name("plugin-thread").start(() -> {
@@ -347,8 +353,10 @@ class ConnectorBlockViewTest {
         assertEquals(calls.size(), thrown.size());
         for (Throwable t : thrown) {
             assertTrue(t instanceof IllegalStateException, "refused: " + t);
-            assertEquals("GPUBlockPoolView may be used only on the engine thread (" + Thread.currentThread().getName()
-                    + "); called from plugin-thread", t.getMessage());
+            assertEquals(
+                    "GPUBlockPoolView may be used only on the engine thread ("
+                            + Thread.currentThread().getName() + "); called from plugin-thread",
+                    t.getMessage());
         }
         assertArrayEquals(counts, refCounts());
         assertArrayEquals(held, held(view));

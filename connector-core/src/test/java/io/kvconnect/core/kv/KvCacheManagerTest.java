@@ -107,7 +107,9 @@ class KvCacheManagerTest {
         assertEquals(0, kv.findCachedPrefix(req("b", range(0, 4))).numBlocks());
         assertEquals(1, kv.findCachedPrefix(req("c", range(0, 5))).numBlocks());
         assertEquals(1, kv.findCachedPrefix(req("d", range(0, 8))).numBlocks());
-        assertArrayEquals(new int[] {blocks[0], blocks[1]}, kv.findCachedPrefix(req("e", range(0, 9))).blocks());
+        assertArrayEquals(
+                new int[] {blocks[0], blocks[1]},
+                kv.findCachedPrefix(req("e", range(0, 9))).blocks());
     }
 
     @Test
@@ -128,7 +130,10 @@ class KvCacheManagerTest {
         int[] changed = range(0, 13);
         changed[5] = -5;
         assertEquals(1, kv.findCachedPrefix(req("b", changed)).numBlocks(), "block 1 differs");
-        assertEquals(0, kv.findCachedPrefix(TestRequests.of("c", BS, Optional.of("s"), range(0, 13))).numBlocks());
+        assertEquals(
+                0,
+                kv.findCachedPrefix(TestRequests.of("c", BS, Optional.of("s"), range(0, 13)))
+                        .numBlocks());
     }
 
     @Test
@@ -266,7 +271,9 @@ class KvCacheManagerTest {
         assertEquals(1, pool.numCachedBlocks());
 
         kv.cacheUpTo(a, 16);
-        assertEquals(List.of(stored(a.blockHash(0), List.of(a.blockHash(1)))), pool.takeEvents(),
+        assertEquals(
+                List.of(stored(a.blockHash(0), List.of(a.blockHash(1)))),
+                pool.takeEvents(),
                 "blocks 2 and 3 have no hash: the request has only 10 tokens");
         assertEquals(a.blockHash(0), pool.hashOf(blocks[0]));
         assertEquals(a.blockHash(1), pool.hashOf(blocks[1]));
@@ -292,8 +299,11 @@ class KvCacheManagerTest {
         int[] more = kv.allocate("a", 12, PrefixHit.NONE);
         kv.cacheUpTo(a, 12);
         assertEquals(more[0], pool.lookup(a.blockHash(2)));
-        assertEquals(List.of(stored(null, List.of(a.blockHash(0), a.blockHash(1))),
-                stored(a.blockHash(1), List.of(a.blockHash(2)))), pool.takeEvents());
+        assertEquals(
+                List.of(
+                        stored(null, List.of(a.blockHash(0), a.blockHash(1))),
+                        stored(a.blockHash(1), List.of(a.blockHash(2)))),
+                pool.takeEvents());
     }
 
     @Test
@@ -349,11 +359,12 @@ class KvCacheManagerTest {
         assertEquals(4, pool.numFreeBlocks());
         int[] next = kv.allocate("x", 2 * BS, PrefixHit.NONE);
         assertArrayEquals(new int[] {4, blocks[2]}, next);
-        assertEquals(List.of(new KvEvent.BlockRemoved(List.of(a.blockHash(2)), 0, StorageMedium.GPU)),
-                pool.takeEvents());
-        assertArrayEquals(new int[] {blocks[0], blocks[1]}, kv.findCachedPrefix(req("b", range(0, 13))).blocks());
-        assertArrayEquals(new int[] {blocks[1]}, kv.allocate("y", BS, PrefixHit.NONE),
-                "the prefix's head goes last");
+        assertEquals(
+                List.of(new KvEvent.BlockRemoved(List.of(a.blockHash(2)), 0, StorageMedium.GPU)), pool.takeEvents());
+        assertArrayEquals(
+                new int[] {blocks[0], blocks[1]},
+                kv.findCachedPrefix(req("b", range(0, 13))).blocks());
+        assertArrayEquals(new int[] {blocks[1]}, kv.allocate("y", BS, PrefixHit.NONE), "the prefix's head goes last");
     }
 
     @Test
@@ -403,10 +414,12 @@ class KvCacheManagerTest {
         assertEquals(3, pool.numCachedBlocks());
         assertEquals(blocks[2], pool.lookup(a.blockHash(2)));
         List<KvEvent> events = pool.takeEvents();
-        assertEquals(List.of(
-                new KvEvent.BlockRemoved(List.of(a.blockHash(1)), 0, StorageMedium.GPU),
-                new KvEvent.BlockRemoved(List.of(a.blockHash(2)), 0, StorageMedium.GPU),
-                stored(a.blockHash(0), List.of(a.blockHash(1), a.blockHash(2)))), events);
+        assertEquals(
+                List.of(
+                        new KvEvent.BlockRemoved(List.of(a.blockHash(1)), 0, StorageMedium.GPU),
+                        new KvEvent.BlockRemoved(List.of(a.blockHash(2)), 0, StorageMedium.GPU),
+                        stored(a.blockHash(0), List.of(a.blockHash(1), a.blockHash(2)))),
+                events);
     }
 
     @Test
@@ -420,8 +433,11 @@ class KvCacheManagerTest {
 
         kv.cacheUpTo(a, 16);
 
-        assertEquals(List.of(stored(a.blockHash(0), List.of(a.blockHash(1))),
-                stored(a.blockHash(2), List.of(a.blockHash(3)))), pool.takeEvents());
+        assertEquals(
+                List.of(
+                        stored(a.blockHash(0), List.of(a.blockHash(1))),
+                        stored(a.blockHash(2), List.of(a.blockHash(3)))),
+                pool.takeEvents());
         assertEquals(4, pool.numCachedBlocks());
     }
 

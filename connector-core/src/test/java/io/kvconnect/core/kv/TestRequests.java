@@ -13,8 +13,7 @@ import java.util.Optional;
  * 16 output tokens.
  */
 final class TestRequests {
-    private TestRequests() {
-    }
+    private TestRequests() {}
 
     /** A request of {@code tokens} with cache salt {@code salt} (empty for none). */
     static FakeRequest of(String id, int blockSize, Optional<String> salt, int... tokens) {
@@ -23,7 +22,11 @@ final class TestRequests {
         for (int i = 0; (i + 1) * blockSize <= tokens.length; i++) {
             hashes.add(hasher.hash(i == 0 ? null : hashes.get(i - 1), tokens, i * blockSize, salt));
         }
-        return FakeRequest.builder(id).tokens(tokens).blockHashes(hashes).cacheSalt(salt).build();
+        return FakeRequest.builder(id)
+                .tokens(tokens)
+                .blockHashes(hashes)
+                .cacheSalt(salt)
+                .build();
     }
 
     /** An unsalted request. */

@@ -16,14 +16,12 @@ import org.slf4j.event.Level;
 class RateLimitedLogTest {
     private static final long MINUTE = Duration.ofMinutes(1).toNanos();
 
-    private record Line(Level level, String text, Throwable cause) {
-    }
+    private record Line(Level level, String text, Throwable cause) {}
 
     private final List<Line> lines = new ArrayList<>();
     private long now = 1_000;
-    private final RateLimitedLog log =
-            new RateLimitedLog((level, text, cause) -> lines.add(new Line(level, text, cause)), 3,
-                    Duration.ofMinutes(1), () -> now);
+    private final RateLimitedLog log = new RateLimitedLog(
+            (level, text, cause) -> lines.add(new Line(level, text, cause)), 3, Duration.ofMinutes(1), () -> now);
 
     @Test
     void writesAtMostTheLimitPerKindAndIntervalAndCountsTheRest() {
@@ -34,8 +32,12 @@ class RateLimitedLogTest {
         assertEquals(3, lines.size());
         assertEquals("request 0 is unknown", lines.get(0).text());
         assertEquals("request 1 is unknown", lines.get(1).text());
-        assertTrue(lines.get(2).text().startsWith("request 2 is unknown (line 3 of this kind in 60 s; more are "
-                + "counted, not written"), lines.get(2).text());
+        assertTrue(
+                lines.get(2)
+                        .text()
+                        .startsWith("request 2 is unknown (line 3 of this kind in 60 s; more are "
+                                + "counted, not written"),
+                lines.get(2).text());
         assertEquals(997, log.suppressedTotal());
     }
 
@@ -51,7 +53,8 @@ class RateLimitedLogTest {
         log.flushDue();
 
         assertEquals(4, lines.size());
-        assertEquals(new Line(Level.WARN, "... and 7 more like this suppressed in the last 60 s (kind unknown)", null),
+        assertEquals(
+                new Line(Level.WARN, "... and 7 more like this suppressed in the last 60 s (kind unknown)", null),
                 lines.get(3));
         log.flushDue();
         assertEquals(4, lines.size(), "a summary is written once");
@@ -67,7 +70,9 @@ class RateLimitedLogTest {
         log.error("late", "late {}", 5);
 
         assertEquals(5, lines.size());
-        assertEquals("... and 2 more like this suppressed in the last 120 s (kind late)", lines.get(3).text());
+        assertEquals(
+                "... and 2 more like this suppressed in the last 120 s (kind late)",
+                lines.get(3).text());
         assertEquals(Level.ERROR, lines.get(3).level());
         assertEquals("late 5", lines.get(4).text());
     }
@@ -86,8 +91,12 @@ class RateLimitedLogTest {
         log.flushAll();
 
         assertEquals(8, lines.size(), "flushAll writes the pending summaries even within the interval");
-        assertTrue(lines.get(6).text().startsWith("... and 2 more like this suppressed"), lines.get(6).text());
-        assertTrue(lines.get(7).text().startsWith("... and 2 more like this suppressed"), lines.get(7).text());
+        assertTrue(
+                lines.get(6).text().startsWith("... and 2 more like this suppressed"),
+                lines.get(6).text());
+        assertTrue(
+                lines.get(7).text().startsWith("... and 2 more like this suppressed"),
+                lines.get(7).text());
     }
 
     @Test
@@ -104,9 +113,10 @@ class RateLimitedLogTest {
 
     @Test
     void limitsMustBePositive() {
-        assertThrows(IllegalArgumentException.class,
-                () -> new RateLimitedLog((l, t, c) -> { }, 0, Duration.ofSeconds(1), () -> 0));
-        assertThrows(IllegalArgumentException.class,
-                () -> new RateLimitedLog((l, t, c) -> { }, 1, Duration.ZERO, () -> 0));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new RateLimitedLog((l, t, c) -> {}, 0, Duration.ofSeconds(1), () -> 0));
+        assertThrows(
+                IllegalArgumentException.class, () -> new RateLimitedLog((l, t, c) -> {}, 1, Duration.ZERO, () -> 0));
     }
 }

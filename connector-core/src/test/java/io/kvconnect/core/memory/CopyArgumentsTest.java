@@ -45,9 +45,11 @@ class CopyArgumentsTest {
 
     @Test
     void theNullBlockIsNeverCopied() {
-        refused("blockIds[1] is 0, the null block, which is never copied",
+        refused(
+                "blockIds[1] is 0, the null block, which is never copied",
                 () -> service.copyToHost(new int[] {1, 0}, buffer, new int[] {0, 1}));
-        refused("blockIds[0] is 0, the null block, which is never copied",
+        refused(
+                "blockIds[0] is 0, the null block, which is never copied",
                 () -> service.copyFromHost(buffer, new int[] {0}, new int[] {0}));
     }
 
@@ -66,12 +68,15 @@ class CopyArgumentsTest {
     @Test
     void aSlotNamedTwiceIsRefusedEitherWay() {
         refused("slot 1 named twice in one copy", () -> service.copyToHost(new int[] {1, 2}, buffer, new int[] {1, 1}));
-        refused("slot 1 named twice in one copy", () -> service.copyFromHost(buffer, new int[] {1, 1}, new int[] {1, 2}));
+        refused(
+                "slot 1 named twice in one copy",
+                () -> service.copyFromHost(buffer, new int[] {1, 1}, new int[] {1, 2}));
     }
 
     @Test
     void aBlockWrittenTwiceIsRefusedButMayBeReadTwice() throws Exception {
-        refused("block 3 written twice in one copy",
+        refused(
+                "block 3 written twice in one copy",
                 () -> service.copyFromHost(buffer, new int[] {0, 1}, new int[] {3, 3}));
 
         fill(memory, 3, 5);
@@ -85,12 +90,15 @@ class CopyArgumentsTest {
         try (HostKvMemory otherMemory = HostKvMemory.allocate(layout(LayoutKind.PER_LAYER));
                 EngineBlockCopyService other = new EngineBlockCopyService(otherMemory, "other");
                 HostBlockBuffer foreign = other.allocateHostBuffer(2)) {
-            var e = assertThrows(IllegalArgumentException.class,
-                    () -> service.copyToHost(new int[] {1}, foreign, new int[] {0}));
+            var e = assertThrows(
+                    IllegalArgumentException.class, () -> service.copyToHost(new int[] {1}, foreign, new int[] {0}));
             assertEquals(true, e.getMessage().contains("was not allocated by copy service copy-test"), e.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> service.copyFromHost(foreign, new int[] {0}, new int[] {1}));
+            assertThrows(
+                    IllegalArgumentException.class, () -> service.copyFromHost(foreign, new int[] {0}, new int[] {1}));
         }
-        assertThrows(IllegalArgumentException.class, () -> service.copyToHost(new int[] {1}, new FakeBuffer(), new int[] {0}));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> service.copyToHost(new int[] {1}, new FakeBuffer(), new int[] {0}));
         assertNothingCopied();
     }
 
@@ -99,7 +107,8 @@ class CopyArgumentsTest {
         buffer.close();
         buffer.close(); // idempotent
 
-        var e = assertThrows(IllegalArgumentException.class, () -> service.copyToHost(new int[] {1}, buffer, new int[] {0}));
+        var e = assertThrows(
+                IllegalArgumentException.class, () -> service.copyToHost(new int[] {1}, buffer, new int[] {0}));
         assertEquals(true, e.getMessage().endsWith("is closed"), e.getMessage());
         assertThrows(IllegalStateException.class, () -> buffer.slot(0));
     }
@@ -144,7 +153,8 @@ class CopyArgumentsTest {
 
     /** A buffer the service never made, with slots of the right size. */
     private static final class FakeBuffer implements HostBlockBuffer {
-        private final MemorySegment memory = MemorySegment.ofArray(new byte[(int) layout(LayoutKind.PER_LAYER).bytesPerBlock()]);
+        private final MemorySegment memory = MemorySegment.ofArray(
+                new byte[(int) layout(LayoutKind.PER_LAYER).bytesPerBlock()]);
 
         @Override
         public int numSlots() {

@@ -54,7 +54,8 @@ class CopyLifecycleTest {
             assertTrue(failed.copyNanos().isEmpty(), "a failed copy has no copy time");
             assertTrue(next.copyNanos().orElseThrow() >= 0);
             KvTestSupport.assertSlotHolds(buffer.slot(0), memory.layout(), 3);
-            assertEquals(memory.layout().bytesPerBlock(), service.bytesCopied(Direction.TO_HOST), "only the success counts");
+            assertEquals(
+                    memory.layout().bytesPerBlock(), service.bytesCopied(Direction.TO_HOST), "only the success counts");
         }
     }
 
@@ -145,7 +146,8 @@ class CopyLifecycleTest {
             service.close();
             service.close(); // idempotent
 
-            var e = assertThrows(IllegalStateException.class, () -> service.copyToHost(new int[] {1}, leaked, new int[] {0}));
+            var e = assertThrows(
+                    IllegalStateException.class, () -> service.copyToHost(new int[] {1}, leaked, new int[] {0}));
             assertEquals("copy service copy-test is closed", e.getMessage());
             assertThrows(IllegalStateException.class, () -> service.copyFromHost(leaked, new int[] {0}, new int[] {1}));
             assertThrows(IllegalStateException.class, () -> service.allocateHostBuffer(1));
@@ -192,7 +194,9 @@ class CopyLifecycleTest {
                 HostBlockBuffer buffer = service.allocateHostBuffer(1)) {
             self.set(service);
 
-            var e = assertThrows(CopyFailedException.class, () -> service.copyToHost(new int[] {1}, buffer, new int[] {0}).await());
+            var e = assertThrows(
+                    CopyFailedException.class, () -> service.copyToHost(new int[] {1}, buffer, new int[] {0})
+                            .await());
             assertInstanceOf(IllegalStateException.class, e.getCause());
         }
     }

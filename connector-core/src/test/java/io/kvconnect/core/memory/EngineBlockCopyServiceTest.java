@@ -43,7 +43,8 @@ class EngineBlockCopyServiceTest {
             assertSlotHolds(buffer.slot(0), memory.layout(), 22);
             assertSlotHolds(buffer.slot(1), memory.layout(), 33);
 
-            service.copyFromHost(buffer, new int[] {2, 0, 1}, new int[] {5, 6, 7}).await();
+            service.copyFromHost(buffer, new int[] {2, 0, 1}, new int[] {5, 6, 7})
+                    .await();
 
             assertBlockHolds(memory, 5, 11);
             assertBlockHolds(memory, 6, 22);
@@ -86,7 +87,9 @@ class EngineBlockCopyServiceTest {
                 assertEquals(layout.bytesPerBlock(), buffer.slot(slot).byteSize());
                 assertEquals(-1, zeros.mismatch(buffer.slot(slot)));
             }
-            assertEquals(buffer.slot(0).address() + layout.bytesPerBlock(), buffer.slot(1).address());
+            assertEquals(
+                    buffer.slot(0).address() + layout.bytesPerBlock(),
+                    buffer.slot(1).address());
             assertThrows(IndexOutOfBoundsException.class, () -> buffer.slot(4));
             assertThrows(IndexOutOfBoundsException.class, () -> buffer.slot(-1));
         }

@@ -26,7 +26,9 @@ class HostKvMemoryTest {
         try (HostKvMemory memory = HostKvMemory.allocate(layout(kind))) {
             for (int block = 0; block < BLOCKS; block++) {
                 for (int layer = 0; layer < memory.layout().numLayers(); layer++) {
-                    assertEquals(memory.layout().bytesPerBlockPerLayer(), memory.blockLayer(block, layer).byteSize());
+                    assertEquals(
+                            memory.layout().bytesPerBlockPerLayer(),
+                            memory.blockLayer(block, layer).byteSize());
                 }
                 fill(memory, block, 100 + block);
             }
@@ -45,7 +47,8 @@ class HostKvMemoryTest {
                 assertBlockZero(memory, block);
             }
             for (int layer = 0; layer < memory.layout().numLayers(); layer++) {
-                assertEquals(0, memory.blockLayer(0, layer).address() % 64, "layer " + layer + " starts 64-byte aligned");
+                assertEquals(
+                        0, memory.blockLayer(0, layer).address() % 64, "layer " + layer + " starts 64-byte aligned");
             }
         }
     }
@@ -94,8 +97,15 @@ class HostKvMemoryTest {
     @Test
     void onlyHostLayoutsAreAllocated() {
         KvLayout host = layout(LayoutKind.PER_LAYER);
-        KvLayout cuda = new KvLayout(host.model(), 0, 1, BLOCKS, host.blockSize(), host.bytesPerBlockPerLayer(),
-                LayoutKind.PER_LAYER, MemoryKind.CUDA_DEVICE);
+        KvLayout cuda = new KvLayout(
+                host.model(),
+                0,
+                1,
+                BLOCKS,
+                host.blockSize(),
+                host.bytesPerBlockPerLayer(),
+                LayoutKind.PER_LAYER,
+                MemoryKind.CUDA_DEVICE);
 
         assertThrows(IllegalArgumentException.class, () -> HostKvMemory.allocate(cuda));
     }
@@ -148,8 +158,9 @@ class HostKvMemoryTest {
         KvMemoryUnavailableException e =
                 assertThrows(KvMemoryUnavailableException.class, () -> HostKvMemory.allocate(layout, () -> arena));
 
-        assertEquals("cannot allocate the KV cache of worker 1 of 2: 8.0 MiB (4097 blocks x 2 layers x 1.0 KiB per "
-                + "block and layer) is more than the machine could give (Unable to allocate 4195328 bytes)",
+        assertEquals(
+                "cannot allocate the KV cache of worker 1 of 2: 8.0 MiB (4097 blocks x 2 layers x 1.0 KiB per "
+                        + "block and layer) is more than the machine could give (Unable to allocate 4195328 bytes)",
                 e.getMessage());
         assertTrue(e.getCause() instanceof OutOfMemoryError);
         assertTrue(arena.closed, "the arena is closed");

@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class KvTestSupport {
     /** 2 layers, 2 KV heads of 16 FP16: 128 B per token per layer. */
     static final ModelShape TINY = new ModelShape("tiny", 2, 2, 16, DType.FP16);
+
     static final int BLOCKS = 8;
     static final int BLOCK_SIZE = 4;
 
@@ -56,7 +57,9 @@ final class KvTestSupport {
         long layerBytes = memory.layout().bytesPerBlockPerLayer();
         for (int layer = 0; layer < memory.layout().numLayers(); layer++) {
             MemorySegment want = expected.asSlice(layer * layerBytes, layerBytes);
-            assertEquals(-1, want.mismatch(memory.blockLayer(block, layer)),
+            assertEquals(
+                    -1,
+                    want.mismatch(memory.blockLayer(block, layer)),
                     "block " + block + " layer " + layer + " holds the pattern of " + salt);
         }
     }

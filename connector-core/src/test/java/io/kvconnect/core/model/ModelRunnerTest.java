@@ -51,8 +51,16 @@ class ModelRunnerTest {
     }
 
     private static ScheduledWork fresh(String id, int start, int[] blocks) {
-        return new ScheduledWork(id, ScheduledRequest.Kind.NEW, start, TOKENS.length - start,
-                Arrays.copyOfRange(TOKENS, start, TOKENS.length), Arrays.copyOf(TOKENS, start), blocks, true, 0);
+        return new ScheduledWork(
+                id,
+                ScheduledRequest.Kind.NEW,
+                start,
+                TOKENS.length - start,
+                Arrays.copyOfRange(TOKENS, start, TOKENS.length),
+                Arrays.copyOf(TOKENS, start),
+                blocks,
+                true,
+                0);
     }
 
     /** The expected first word of position {@code p}'s slot in {@code layer}, head 0. */
@@ -75,7 +83,8 @@ class ModelRunnerTest {
             step(runner, 1, fresh("a", 0, new int[] {1, 2, 3}));
             for (int p = 0; p < TOKENS.length; p++) {
                 for (int layer = 0; layer < 2; layer++) {
-                    assertEquals(expectedWord(p, layer),
+                    assertEquals(
+                            expectedWord(p, layer),
                             slot(memory, 1 + p / BLOCK, layer, p).get(ValueLayout.JAVA_LONG_UNALIGNED, 0),
                             "position " + p + ", layer " + layer);
                 }
@@ -114,7 +123,9 @@ class ModelRunnerTest {
             // What b computed: layer 0 is still right (it depends on the tokens only), layer 1 is not.
             for (int p = 8; p < 12; p++) {
                 assertEquals(expectedWord(p, 0), slot(memory, 4, 0, p).get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
-                assertNotEquals(expectedWord(p, 1), slot(memory, 4, 1, p).get(ValueLayout.JAVA_LONG_UNALIGNED, 0),
+                assertNotEquals(
+                        expectedWord(p, 1),
+                        slot(memory, 4, 1, p).get(ValueLayout.JAVA_LONG_UNALIGNED, 0),
                         "position " + p + " in layer 1 must be computed from the wrong KV read in layer 0");
             }
             // And the token b samples differs from what correct KV gives.
@@ -142,13 +153,35 @@ class ModelRunnerTest {
     void readingKvItComputedItselfAfterItChangedIsReportedAsOverwritten() {
         try (HostKvMemory memory = memory()) {
             ModelRunner runner = runner(memory, true, 0);
-            step(runner, 1, new ScheduledWork("a", ScheduledRequest.Kind.NEW, 0, 8, Arrays.copyOf(TOKENS, 8),
-                    new int[0], new int[] {1, 2, 3}, false, 0));
+            step(
+                    runner,
+                    1,
+                    new ScheduledWork(
+                            "a",
+                            ScheduledRequest.Kind.NEW,
+                            0,
+                            8,
+                            Arrays.copyOf(TOKENS, 8),
+                            new int[0],
+                            new int[] {1, 2, 3},
+                            false,
+                            0));
             memory.blockLayer(1, 1).set(ValueLayout.JAVA_LONG_UNALIGNED, 8, 7L);
-            step(runner, 2, new ScheduledWork("a", ScheduledRequest.Kind.CONTINUING, 8, 4,
-                    Arrays.copyOfRange(TOKENS, 8, 12), new int[0], new int[0], true, 0));
-            assertTrue(runner.takeMismatches().stream().anyMatch(m -> m.kind() == KvMismatch.Kind.OVERWRITTEN
-                    && m.blockId() == 1 && m.layer() == 1));
+            step(
+                    runner,
+                    2,
+                    new ScheduledWork(
+                            "a",
+                            ScheduledRequest.Kind.CONTINUING,
+                            8,
+                            4,
+                            Arrays.copyOfRange(TOKENS, 8, 12),
+                            new int[0],
+                            new int[0],
+                            true,
+                            0));
+            assertTrue(runner.takeMismatches().stream()
+                    .anyMatch(m -> m.kind() == KvMismatch.Kind.OVERWRITTEN && m.blockId() == 1 && m.layer() == 1));
         }
     }
 

@@ -47,20 +47,26 @@ class AutomaticPluginTest {
     @Test
     void anAutomaticPluginCannotLoadTheEnginesLibrariesOrRestrictedJdkClassesByName() {
         new TestPluginJars()
-                .source("com/example/auto/Provider.java", TestPluginJars.provider("com.example.auto", "Provider",
-                        "auto", "", LOADS_BY_COMPUTED_NAME))
+                .source(
+                        "com/example/auto/Provider.java",
+                        TestPluginJars.provider("com.example.auto", "Provider", "auto", "", LOADS_BY_COMPUTED_NAME))
                 .service("com.example.auto.Provider")
                 .writeTo(plugins.resolve("auto-probe.jar"));
 
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
 
-        DiscoveredConnector auto = registry.connectors().stream().filter(c -> c.name().equals("auto")).findFirst()
+        DiscoveredConnector auto = registry.connectors().stream()
+                .filter(c -> c.name().equals("auto"))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError(registry.problems().toString()));
-        assertEquals("jackson=not-found;engine=not-found;picocli=not-found;classgraph=not-found;unsafe=not-found;"
-                + "management=not-found", auto.description());
+        assertEquals(
+                "jackson=not-found;engine=not-found;picocli=not-found;classgraph=not-found;unsafe=not-found;"
+                        + "management=not-found",
+                auto.description());
         Module module = auto.provider().getClass().getModule();
         assertEquals("auto.probe", module.getName(), "the jar's automatic name is kept");
-        assertTrue(!module.canRead(com.fasterxml.jackson.databind.ObjectMapper.class.getModule()),
+        assertTrue(
+                !module.canRead(com.fasterxml.jackson.databind.ObjectMapper.class.getModule()),
                 "it does not read the engine's libraries");
         assertTrue(module.canRead(org.slf4j.Logger.class.getModule()));
     }
@@ -69,8 +75,9 @@ class AutomaticPluginTest {
     void anAutomaticPluginUsingTheApiSlf4jTheJdkAndServiceLoaderStillWorks() {
         new TestPluginJars()
                 .classPath(TestPluginJars.locationOf(org.slf4j.Logger.class))
-                .source("com/example/plain/Provider.java", TestPluginJars.provider("com.example.plain", "Provider",
-                        "plain", "", """
+                .source(
+                        "com/example/plain/Provider.java",
+                        TestPluginJars.provider("com.example.plain", "Provider", "plain", "", """
                         var log = org.slf4j.LoggerFactory.getLogger(getClass());
                         log.info("plain plugin describing itself");
                         var client = java.net.http.HttpClient.newBuilder().build();
@@ -84,26 +91,39 @@ class AutomaticPluginTest {
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
 
         assertTrue(registry.problems().isEmpty(), registry.problems().toString());
-        DiscoveredConnector plain = registry.connectors().stream().filter(c -> c.name().equals("plain"))
-                .findFirst().orElseThrow();
+        DiscoveredConnector plain = registry.connectors().stream()
+                .filter(c -> c.name().equals("plain"))
+                .findFirst()
+                .orElseThrow();
         assertEquals("com.example.plain.Provider;http=true;serviceLoader=true", plain.description());
         assertEquals("plain.connector", plain.module());
-        assertEquals("2.1", plain.provider().getClass().getModule().getDescriptor().version().orElseThrow()
-                .toString());
+        assertEquals(
+                "2.1",
+                plain.provider()
+                        .getClass()
+                        .getModule()
+                        .getDescriptor()
+                        .version()
+                        .orElseThrow()
+                        .toString());
     }
 
     @Test
     void aClassNamedWithAJavaKeywordDoesNotStopDiscovery() {
         // Legal in a class file (obfuscators write such names), but no name a module descriptor takes.
-        byte[] keywordClass = ClassFile.of().build(ClassDesc.of("com.example.odd", "if"),
-                c -> c.withFlags(ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL | ClassFile.ACC_SUPER));
+        byte[] keywordClass = ClassFile.of()
+                .build(
+                        ClassDesc.of("com.example.odd", "if"),
+                        c -> c.withFlags(ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL | ClassFile.ACC_SUPER));
         new TestPluginJars()
                 .binary("com/example/odd/if.class", keywordClass)
-                .source("com/example/odd/Provider.java", TestPluginJars.provider("com.example.odd", "Provider",
-                        "odd", "", "return \"odd\";"))
+                .source(
+                        "com/example/odd/Provider.java",
+                        TestPluginJars.provider("com.example.odd", "Provider", "odd", "", "return \"odd\";"))
                 .service("com.example.odd.Provider")
                 .writeTo(plugins.resolve("odd.jar"));
-        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("z.jar"));
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha")
+                .writeTo(plugins.resolve("z.jar"));
 
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
 
@@ -116,22 +136,38 @@ class AutomaticPluginTest {
     void automaticJarsOfOneFolderStillReadEachOtherAndAnExplicitModuleMayRequireOne() throws Exception {
         Path folder = Files.createDirectories(plugins.resolve("delta"));
         Path lib = new TestPluginJars()
-                .source("com/example/deltalib/Greeting.java", "package com.example.deltalib; "
-                        + "public final class Greeting { public static String text() { return \"from lib\"; } }")
+                .source(
+                        "com/example/deltalib/Greeting.java",
+                        "package com.example.deltalib; "
+                                + "public final class Greeting { public static String text() { return \"from lib\"; } }")
                 .writeTo(folder.resolve("delta-lib.jar"));
         new TestPluginJars()
                 .classPath(lib)
-                .source("com/example/delta/Provider.java", TestPluginJars.provider("com.example.delta", "Provider",
-                        "delta", "", "return com.example.deltalib.Greeting.text();"))
+                .source(
+                        "com/example/delta/Provider.java",
+                        TestPluginJars.provider(
+                                "com.example.delta",
+                                "Provider",
+                                "delta",
+                                "",
+                                "return com.example.deltalib.Greeting.text();"))
                 .service("com.example.delta.Provider")
                 .writeTo(folder.resolve("delta.jar"));
         new TestPluginJars()
                 .modulePath(lib)
-                .source("module-info.java", "module com.example.epsilon { requires kvconnect.api; "
-                        + "requires delta.lib; provides io.kvconnect.api.ConnectorProvider with "
-                        + "com.example.epsilon.Provider; }")
-                .source("com/example/epsilon/Provider.java", TestPluginJars.provider("com.example.epsilon",
-                        "Provider", "epsilon", "", "return com.example.deltalib.Greeting.text();"))
+                .source(
+                        "module-info.java",
+                        "module com.example.epsilon { requires kvconnect.api; "
+                                + "requires delta.lib; provides io.kvconnect.api.ConnectorProvider with "
+                                + "com.example.epsilon.Provider; }")
+                .source(
+                        "com/example/epsilon/Provider.java",
+                        TestPluginJars.provider(
+                                "com.example.epsilon",
+                                "Provider",
+                                "epsilon",
+                                "",
+                                "return com.example.deltalib.Greeting.text();"))
                 .service("com.example.epsilon.Provider")
                 .writeTo(folder.resolve("epsilon.jar"));
 

@@ -26,8 +26,10 @@ class PluginDirectoryTest {
 
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
 
-        DiscoveredConnector alpha = registry.connectors().stream().filter(c -> c.name().equals("alpha"))
-                .findFirst().orElseThrow();
+        DiscoveredConnector alpha = registry.connectors().stream()
+                .filter(c -> c.name().equals("alpha"))
+                .findFirst()
+                .orElseThrow();
         assertEquals(ConnectorOrigin.PLUGINS_DIRECTORY, alpha.origin());
         assertEquals("com.example.alpha", alpha.module());
         assertEquals(jar.toString(), alpha.location());
@@ -42,13 +44,17 @@ class PluginDirectoryTest {
 
     @Test
     void eachPluginGetsADifferentLayer() {
-        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("a.jar"));
-        TestPluginJars.goodModule("com.example.beta", "com.example.beta", "beta").writeTo(plugins.resolve("b.jar"));
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha")
+                .writeTo(plugins.resolve("a.jar"));
+        TestPluginJars.goodModule("com.example.beta", "com.example.beta", "beta")
+                .writeTo(plugins.resolve("b.jar"));
 
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
 
-        ModuleLayer a = registry.find("alpha").orElseThrow().getClass().getModule().getLayer();
-        ModuleLayer b = registry.find("beta").orElseThrow().getClass().getModule().getLayer();
+        ModuleLayer a =
+                registry.find("alpha").orElseThrow().getClass().getModule().getLayer();
+        ModuleLayer b =
+                registry.find("beta").orElseThrow().getClass().getModule().getLayer();
         assertNotNull(a);
         assertFalse(a == b);
         assertTrue(b.findModule("com.example.alpha").isEmpty(), "a plugin cannot see another plugin's modules");
@@ -59,7 +65,8 @@ class PluginDirectoryTest {
         Path folder = Files.createDirectories(plugins.resolve("gamma"));
         Path lib = new TestPluginJars()
                 .source("module-info.java", "module com.example.gammalib { exports com.example.gammalib; }")
-                .source("com/example/gammalib/Greeting.java",
+                .source(
+                        "com/example/gammalib/Greeting.java",
                         "package com.example.gammalib; public final class Greeting { public static String text() { return \"from lib\"; } }")
                 .writeTo(folder.resolve("gamma-lib.jar"));
         new TestPluginJars()
@@ -70,15 +77,23 @@ class PluginDirectoryTest {
                             requires com.example.gammalib;
                             provides io.kvconnect.api.ConnectorProvider with com.example.gamma.Provider;
                         }""")
-                .source("com/example/gamma/Provider.java", TestPluginJars.provider("com.example.gamma", "Provider",
-                        "gamma", "", "return com.example.gammalib.Greeting.text();"))
+                .source(
+                        "com/example/gamma/Provider.java",
+                        TestPluginJars.provider(
+                                "com.example.gamma",
+                                "Provider",
+                                "gamma",
+                                "",
+                                "return com.example.gammalib.Greeting.text();"))
                 .service("com.example.gamma.Provider")
                 .writeTo(folder.resolve("gamma.jar"));
 
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
 
-        DiscoveredConnector gamma = registry.connectors().stream().filter(c -> c.name().equals("gamma"))
-                .findFirst().orElseThrow(() -> new AssertionError(registry.problems().toString()));
+        DiscoveredConnector gamma = registry.connectors().stream()
+                .filter(c -> c.name().equals("gamma"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(registry.problems().toString()));
         assertEquals("from lib", gamma.description());
         assertEquals(folder.toString(), gamma.location());
     }
@@ -95,7 +110,8 @@ class PluginDirectoryTest {
         PluginProblem problem = single(registry.problems());
         assertEquals(jar.toString(), problem.location());
         assertTrue(problem.message().contains("declares no connector provider"), problem.message());
-        assertTrue(problem.message().contains("no class implementing io.kvconnect.api.ConnectorProvider"),
+        assertTrue(
+                problem.message().contains("no class implementing io.kvconnect.api.ConnectorProvider"),
                 problem.message());
     }
 
@@ -103,25 +119,36 @@ class PluginDirectoryTest {
     void refusesAProviderClassThatIsNotDeclared() {
         new TestPluginJars()
                 .source("module-info.java", "module com.example.undeclared { requires kvconnect.api; }")
-                .source("com/example/undeclared/Provider.java",
+                .source(
+                        "com/example/undeclared/Provider.java",
                         TestPluginJars.provider("com.example.undeclared", "Provider", "undeclared", "", "return \"\";"))
                 .writeTo(plugins.resolve("undeclared.jar"));
 
         PluginProblem problem = single(ConnectorDiscovery.discover(plugins).problems());
 
-        assertTrue(problem.message().contains("[com.example.undeclared.Provider] but declares none of them"),
+        assertTrue(
+                problem.message().contains("[com.example.undeclared.Provider] but declares none of them"),
                 problem.message());
     }
 
     @Test
     void aProviderThatThrowsWhileLoadingIsReportedAndOthersStillLoad() {
         Path bad = new TestPluginJars()
-                .source("module-info.java", "module com.example.boom { requires kvconnect.api; "
-                        + "provides io.kvconnect.api.ConnectorProvider with com.example.boom.Provider; }")
-                .source("com/example/boom/Provider.java", TestPluginJars.provider("com.example.boom", "Provider", "boom",
-                        "if (true) throw new IllegalStateException(\"no licence key\");", "return \"\";"))
+                .source(
+                        "module-info.java",
+                        "module com.example.boom { requires kvconnect.api; "
+                                + "provides io.kvconnect.api.ConnectorProvider with com.example.boom.Provider; }")
+                .source(
+                        "com/example/boom/Provider.java",
+                        TestPluginJars.provider(
+                                "com.example.boom",
+                                "Provider",
+                                "boom",
+                                "if (true) throw new IllegalStateException(\"no licence key\");",
+                                "return \"\";"))
                 .writeTo(plugins.resolve("boom.jar"));
-        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("z.jar"));
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha")
+                .writeTo(plugins.resolve("z.jar"));
 
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
 
@@ -135,12 +162,21 @@ class PluginDirectoryTest {
     @Test
     void aProviderWhoseConstructorThrowsAnErrorIsRefusedAndOthersStillLoad() {
         new TestPluginJars()
-                .source("module-info.java", "module com.example.deep { requires kvconnect.api; "
-                        + "provides io.kvconnect.api.ConnectorProvider with com.example.deep.Provider; }")
-                .source("com/example/deep/Provider.java", TestPluginJars.provider("com.example.deep", "Provider", "deep",
-                        "if (true) throw new StackOverflowError(\"recursed\");", "return \"\";"))
+                .source(
+                        "module-info.java",
+                        "module com.example.deep { requires kvconnect.api; "
+                                + "provides io.kvconnect.api.ConnectorProvider with com.example.deep.Provider; }")
+                .source(
+                        "com/example/deep/Provider.java",
+                        TestPluginJars.provider(
+                                "com.example.deep",
+                                "Provider",
+                                "deep",
+                                "if (true) throw new StackOverflowError(\"recursed\");",
+                                "return \"\";"))
                 .writeTo(plugins.resolve("deep.jar"));
-        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("z.jar"));
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha")
+                .writeTo(plugins.resolve("z.jar"));
 
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
 
@@ -153,18 +189,28 @@ class PluginDirectoryTest {
     @Test
     void aProviderWhoseConstructorHangsIsRefusedAfterTheBoundAndOthersStillLoad() {
         new TestPluginJars()
-                .source("module-info.java", "module com.example.hang { requires kvconnect.api; "
-                        + "provides io.kvconnect.api.ConnectorProvider with com.example.hang.Provider; }")
-                .source("com/example/hang/Provider.java", TestPluginJars.provider("com.example.hang", "Provider", "hang",
-                        "while (true) { Thread.onSpinWait(); }", "return \"\";"))
+                .source(
+                        "module-info.java",
+                        "module com.example.hang { requires kvconnect.api; "
+                                + "provides io.kvconnect.api.ConnectorProvider with com.example.hang.Provider; }")
+                .source(
+                        "com/example/hang/Provider.java",
+                        TestPluginJars.provider(
+                                "com.example.hang",
+                                "Provider",
+                                "hang",
+                                "while (true) { Thread.onSpinWait(); }",
+                                "return \"\";"))
                 .writeTo(plugins.resolve("hang.jar"));
-        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("z.jar"));
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha")
+                .writeTo(plugins.resolve("z.jar"));
 
-        ConnectorRegistry registry = ConnectorDiscovery.discover(plugins, java.util.Set.of(),
-                java.time.Duration.ofMillis(300));
+        ConnectorRegistry registry =
+                ConnectorDiscovery.discover(plugins, java.util.Set.of(), java.time.Duration.ofMillis(300));
 
         PluginProblem problem = single(registry.problems());
-        assertTrue(problem.message().contains("com.example.hang.Provider did not finish loading within 300 ms"),
+        assertTrue(
+                problem.message().contains("com.example.hang.Provider did not finish loading within 300 ms"),
                 problem.message());
         assertTrue(registry.find("alpha").isPresent(), "a hanging plugin does not stop the others");
     }
@@ -172,9 +218,12 @@ class PluginDirectoryTest {
     @Test
     void aProviderWithAnInvalidNameIsRefused() {
         new TestPluginJars()
-                .source("module-info.java", "module com.example.caps { requires kvconnect.api; "
-                        + "provides io.kvconnect.api.ConnectorProvider with com.example.caps.Provider; }")
-                .source("com/example/caps/Provider.java",
+                .source(
+                        "module-info.java",
+                        "module com.example.caps { requires kvconnect.api; "
+                                + "provides io.kvconnect.api.ConnectorProvider with com.example.caps.Provider; }")
+                .source(
+                        "com/example/caps/Provider.java",
                         TestPluginJars.provider("com.example.caps", "Provider", "Bad Name", "", "return \"\";"))
                 .writeTo(plugins.resolve("caps.jar"));
 
@@ -185,8 +234,10 @@ class PluginDirectoryTest {
 
     @Test
     void duplicateNamesAreRefusedNamingBothJars() {
-        Path first = TestPluginJars.goodModule("com.example.one", "com.example.one", "twin").writeTo(plugins.resolve("one.jar"));
-        Path second = TestPluginJars.goodModule("com.example.two", "com.example.two", "twin").writeTo(plugins.resolve("two.jar"));
+        Path first = TestPluginJars.goodModule("com.example.one", "com.example.one", "twin")
+                .writeTo(plugins.resolve("one.jar"));
+        Path second = TestPluginJars.goodModule("com.example.two", "com.example.two", "twin")
+                .writeTo(plugins.resolve("two.jar"));
 
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
 
@@ -195,7 +246,8 @@ class PluginDirectoryTest {
         assertTrue(problem.message().contains("'twin' is provided more than once"), problem.message());
         assertTrue(problem.message().contains(first.toString()), problem.message());
         assertTrue(problem.message().contains(second.toString()), problem.message());
-        ConfigException e = assertThrows(ConfigException.class, () -> registry.require("config.connector.name", "twin"));
+        ConfigException e =
+                assertThrows(ConfigException.class, () -> registry.require("config.connector.name", "twin"));
         assertTrue(e.getMessage().contains("provided more than once"), e.getMessage());
     }
 
@@ -204,8 +256,14 @@ class PluginDirectoryTest {
         Path core = TestPluginJars.locationOf(ConnectorDiscovery.class);
         Path jar = new TestPluginJars()
                 .classPath(core)
-                .source("com/example/sneaky/Provider.java", TestPluginJars.provider("com.example.sneaky", "Provider",
-                        "sneaky", "", "return String.valueOf(io.kvconnect.core.plugin.ConnectorDiscovery.class);"))
+                .source(
+                        "com/example/sneaky/Provider.java",
+                        TestPluginJars.provider(
+                                "com.example.sneaky",
+                                "Provider",
+                                "sneaky",
+                                "",
+                                "return String.valueOf(io.kvconnect.core.plugin.ConnectorDiscovery.class);"))
                 .service("com.example.sneaky.Provider")
                 .writeTo(plugins.resolve("sneaky.jar"));
 
@@ -213,17 +271,22 @@ class PluginDirectoryTest {
 
         assertEquals(jar.toString(), problem.location());
         assertTrue(problem.message().contains("references engine internals"), problem.message());
-        assertTrue(problem.message().contains(
-                "com.example.sneaky.Provider -> io.kvconnect.core.plugin.ConnectorDiscovery"), problem.message());
+        assertTrue(
+                problem.message()
+                        .contains("com.example.sneaky.Provider -> io.kvconnect.core.plugin.ConnectorDiscovery"),
+                problem.message());
     }
 
     @Test
     void refusesAModuleThatRequiresAModuleOutsideTheApi() {
         new TestPluginJars()
                 .modulePath(TestPluginJars.locationOf(picocli.CommandLine.class))
-                .source("module-info.java", "module com.example.greedy { requires kvconnect.api; requires info.picocli; "
-                        + "provides io.kvconnect.api.ConnectorProvider with com.example.greedy.Provider; }")
-                .source("com/example/greedy/Provider.java",
+                .source(
+                        "module-info.java",
+                        "module com.example.greedy { requires kvconnect.api; requires info.picocli; "
+                                + "provides io.kvconnect.api.ConnectorProvider with com.example.greedy.Provider; }")
+                .source(
+                        "com/example/greedy/Provider.java",
                         TestPluginJars.provider("com.example.greedy", "Provider", "greedy", "", "return \"\";"))
                 .service("com.example.greedy.Provider")
                 .writeTo(plugins.resolve("greedy.jar"));
@@ -245,12 +308,14 @@ class PluginDirectoryTest {
 
     @Test
     void unknownNameListsTheAvailableOnes() {
-        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("a.jar"));
-        TestPluginJars.goodModule("com.example.beta", "com.example.beta", "beta").writeTo(plugins.resolve("b.jar"));
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha")
+                .writeTo(plugins.resolve("a.jar"));
+        TestPluginJars.goodModule("com.example.beta", "com.example.beta", "beta")
+                .writeTo(plugins.resolve("b.jar"));
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
 
-        ConfigException e = assertThrows(ConfigException.class,
-                () -> registry.require("config.connector.name", "gamma"));
+        ConfigException e =
+                assertThrows(ConfigException.class, () -> registry.require("config.connector.name", "gamma"));
 
         assertEquals("config.connector.name", e.path());
         assertTrue(e.getMessage().contains("unknown connector 'gamma'"), e.getMessage());
@@ -260,7 +325,8 @@ class PluginDirectoryTest {
     @Test
     void namesAreSortedWhateverTheFileOrder() {
         TestPluginJars.goodModule("com.example.zed", "com.example.zed", "zed").writeTo(plugins.resolve("a.jar"));
-        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("z.jar"));
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha")
+                .writeTo(plugins.resolve("z.jar"));
 
         List<String> names = ConnectorDiscovery.discover(plugins).names();
 

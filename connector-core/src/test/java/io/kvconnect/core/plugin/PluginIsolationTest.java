@@ -73,18 +73,25 @@ class PluginIsolationTest {
     @Test
     void aPluginCannotReachEngineInternalsEvenByReflection() {
         new TestPluginJars()
-                .source("module-info.java", "module com.example.probe { requires kvconnect.api; "
-                        + "provides io.kvconnect.api.ConnectorProvider with com.example.probe.Provider; }")
-                .source("com/example/probe/Provider.java",
+                .source(
+                        "module-info.java",
+                        "module com.example.probe { requires kvconnect.api; "
+                                + "provides io.kvconnect.api.ConnectorProvider with com.example.probe.Provider; }")
+                .source(
+                        "com/example/probe/Provider.java",
                         TestPluginJars.provider("com.example.probe", "Provider", "probe", "", PROBE))
                 .service("com.example.probe.Provider")
                 .writeTo(plugins.resolve("probe.jar"));
 
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
-        DiscoveredConnector probe = registry.connectors().stream().filter(c -> c.name().equals("probe"))
-                .findFirst().orElseThrow(() -> new AssertionError(registry.problems().toString()));
+        DiscoveredConnector probe = registry.connectors().stream()
+                .filter(c -> c.name().equals("probe"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(registry.problems().toString()));
 
-        assertEquals("forName=not-found;unsafe=not-found;reinterpret=refused;exported=false;invoke=refused;"
-                + "setAccessible=refused", probe.description());
+        assertEquals(
+                "forName=not-found;unsafe=not-found;reinterpret=refused;exported=false;invoke=refused;"
+                        + "setAccessible=refused",
+                probe.description());
     }
 }

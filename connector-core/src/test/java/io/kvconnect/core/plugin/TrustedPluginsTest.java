@@ -53,16 +53,23 @@ class TrustedPluginsTest {
     @Test
     void aPluginThatRequiresJdkUnsupportedIsRefusedNamingTheModuleWhatItRequiresAndTheKey() {
         Path jar = unsafePlugin().writeTo(plugins.resolve("unsafe.jar"));
-        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha").writeTo(plugins.resolve("z.jar"));
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha")
+                .writeTo(plugins.resolve("z.jar"));
 
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
 
         PluginProblem problem = single(registry.problems());
         assertEquals(jar.toString(), problem.location());
-        assertTrue(problem.message().startsWith("refused: it uses JDK modules that only trusted plugins may use: "
-                + "module com.example.unsafe requires jdk.unsupported (sun.misc.Unsafe"), problem.message());
-        assertTrue(problem.message().endsWith("To trust it, list the module in the engine configuration's "
-                + "trusted_plugins: \"trusted_plugins\": [\"com.example.unsafe\"]"), problem.message());
+        assertTrue(
+                problem.message()
+                        .startsWith("refused: it uses JDK modules that only trusted plugins may use: "
+                                + "module com.example.unsafe requires jdk.unsupported (sun.misc.Unsafe"),
+                problem.message());
+        assertTrue(
+                problem.message()
+                        .endsWith("To trust it, list the module in the engine configuration's "
+                                + "trusted_plugins: \"trusted_plugins\": [\"com.example.unsafe\"]"),
+                problem.message());
         assertTrue(registry.find("unsafe").isEmpty());
         assertTrue(registry.find("alpha").isPresent(), "the other plugins still load");
     }
@@ -74,10 +81,12 @@ class TrustedPluginsTest {
         ConnectorRegistry registry = ConnectorDiscovery.discover(plugins, Set.of("com.example.unsafe"));
 
         assertTrue(registry.problems().isEmpty(), registry.problems().toString());
-        DiscoveredConnector unsafe = registry.connectors().stream().filter(c -> c.name().equals("unsafe"))
-                .findFirst().orElseThrow();
-        assertEquals("unsafe=sun.misc.Unsafe;memory=refused;nativeAccess=false;reinterpret=refused",
-                unsafe.description());
+        DiscoveredConnector unsafe = registry.connectors().stream()
+                .filter(c -> c.name().equals("unsafe"))
+                .findFirst()
+                .orElseThrow();
+        assertEquals(
+                "unsafe=sun.misc.Unsafe;memory=refused;nativeAccess=false;reinterpret=refused", unsafe.description());
     }
 
     @ParameterizedTest
@@ -98,8 +107,10 @@ class TrustedPluginsTest {
 
         PluginProblem problem = single(ConnectorDiscovery.discover(plugins).problems());
 
-        assertTrue(problem.message().contains("module com.example.greedy " + expected)
-                || problem.message().contains(" and " + expected), problem.message());
+        assertTrue(
+                problem.message().contains("module com.example.greedy " + expected)
+                        || problem.message().contains(" and " + expected),
+                problem.message());
     }
 
     @ParameterizedTest
@@ -116,8 +127,14 @@ class TrustedPluginsTest {
     @Test
     void anAutomaticPluginThatReferencesUnsafeIsRefusedNamingTheReferenceAndTrustedLoads() {
         Path jar = new TestPluginJars()
-                .source("com/example/plain/Provider.java", TestPluginJars.provider("com.example.plain", "Provider",
-                        "plain", "", "return String.valueOf(sun.misc.Unsafe.class.getName());"))
+                .source(
+                        "com/example/plain/Provider.java",
+                        TestPluginJars.provider(
+                                "com.example.plain",
+                                "Provider",
+                                "plain",
+                                "",
+                                "return String.valueOf(sun.misc.Unsafe.class.getName());"))
                 .service("com.example.plain.Provider")
                 .writeTo(plugins.resolve("plain-unsafe-1.0.jar"));
 
@@ -125,8 +142,10 @@ class TrustedPluginsTest {
         ConnectorRegistry trusted = ConnectorDiscovery.discover(plugins, Set.of("plain.unsafe"));
 
         assertEquals(jar.toString(), problem.location());
-        assertTrue(problem.message().contains("module plain.unsafe uses jdk.unsupported (")
-                && problem.message().contains(") in com.example.plain.Provider -> sun.misc.Unsafe"), problem.message());
+        assertTrue(
+                problem.message().contains("module plain.unsafe uses jdk.unsupported (")
+                        && problem.message().contains(") in com.example.plain.Provider -> sun.misc.Unsafe"),
+                problem.message());
         assertTrue(problem.message().endsWith("\"trusted_plugins\": [\"plain.unsafe\"]"), problem.message());
         assertTrue(trusted.problems().isEmpty(), trusted.problems().toString());
         assertEquals("sun.misc.Unsafe", trusted.find("plain").orElseThrow().description());
@@ -136,44 +155,65 @@ class TrustedPluginsTest {
     void trustIsPerModuleNotPerFolder() throws Exception {
         Path folder = java.nio.file.Files.createDirectories(plugins.resolve("pair"));
         Path lib = new TestPluginJars()
-                .source("module-info.java", "module com.example.sneakylib { requires jdk.unsupported; "
-                        + "exports com.example.sneakylib; }")
-                .source("com/example/sneakylib/Peek.java", "package com.example.sneakylib; "
-                        + "public final class Peek { public static String text() { return \"peek\"; } }")
+                .source(
+                        "module-info.java",
+                        "module com.example.sneakylib { requires jdk.unsupported; "
+                                + "exports com.example.sneakylib; }")
+                .source(
+                        "com/example/sneakylib/Peek.java",
+                        "package com.example.sneakylib; "
+                                + "public final class Peek { public static String text() { return \"peek\"; } }")
                 .writeTo(folder.resolve("lib.jar"));
         new TestPluginJars()
                 .modulePath(lib)
-                .source("module-info.java", "module com.example.front { requires kvconnect.api; "
-                        + "requires com.example.sneakylib; provides io.kvconnect.api.ConnectorProvider with "
-                        + "com.example.front.Provider; }")
-                .source("com/example/front/Provider.java", TestPluginJars.provider("com.example.front", "Provider",
-                        "front", "", "return com.example.sneakylib.Peek.text();"))
+                .source(
+                        "module-info.java",
+                        "module com.example.front { requires kvconnect.api; "
+                                + "requires com.example.sneakylib; provides io.kvconnect.api.ConnectorProvider with "
+                                + "com.example.front.Provider; }")
+                .source(
+                        "com/example/front/Provider.java",
+                        TestPluginJars.provider(
+                                "com.example.front",
+                                "Provider",
+                                "front",
+                                "",
+                                "return com.example.sneakylib.Peek.text();"))
                 .service("com.example.front.Provider")
                 .writeTo(folder.resolve("front.jar"));
 
         ConnectorRegistry frontTrusted = ConnectorDiscovery.discover(plugins, Set.of("com.example.front"));
         ConnectorRegistry libTrusted = ConnectorDiscovery.discover(plugins, Set.of("com.example.sneakylib"));
 
-        assertTrue(single(frontTrusted.problems()).message().contains(
-                "module com.example.sneakylib requires jdk.unsupported"), frontTrusted.problems().toString());
+        assertTrue(
+                single(frontTrusted.problems())
+                        .message()
+                        .contains("module com.example.sneakylib requires jdk.unsupported"),
+                frontTrusted.problems().toString());
         assertTrue(libTrusted.problems().isEmpty(), libTrusted.problems().toString());
         assertEquals("peek", libTrusted.find("front").orElseThrow().description());
     }
 
     private static TestPluginJars unsafePlugin() {
         return new TestPluginJars()
-                .source("module-info.java", "module com.example.unsafe { requires kvconnect.api; "
-                        + "requires jdk.unsupported; provides io.kvconnect.api.ConnectorProvider with com.example.unsafe.Provider; }")
-                .source("com/example/unsafe/Provider.java",
+                .source(
+                        "module-info.java",
+                        "module com.example.unsafe { requires kvconnect.api; "
+                                + "requires jdk.unsupported; provides io.kvconnect.api.ConnectorProvider with com.example.unsafe.Provider; }")
+                .source(
+                        "com/example/unsafe/Provider.java",
                         TestPluginJars.provider("com.example.unsafe", "Provider", "unsafe", "", UNSAFE_PROBE))
                 .service("com.example.unsafe.Provider");
     }
 
     private static TestPluginJars requiring(String module) {
         return new TestPluginJars()
-                .source("module-info.java", "module com.example.greedy { requires kvconnect.api; requires " + module
-                        + "; provides io.kvconnect.api.ConnectorProvider with com.example.greedy.Provider; }")
-                .source("com/example/greedy/Provider.java",
+                .source(
+                        "module-info.java",
+                        "module com.example.greedy { requires kvconnect.api; requires " + module
+                                + "; provides io.kvconnect.api.ConnectorProvider with com.example.greedy.Provider; }")
+                .source(
+                        "com/example/greedy/Provider.java",
                         TestPluginJars.provider("com.example.greedy", "Provider", "greedy", "", "return \"\";"))
                 .service("com.example.greedy.Provider");
     }

@@ -34,8 +34,10 @@ class RunFiguresTest {
         assertEquals(44, f.prefixQueries());
         assertEquals(20, f.prefixHits());
         assertEquals(20 + 4, f.prefillTokens(), "a's whole prompt, then b's new tokens");
-        assertEquals(24 + 2 + 2, f.computedTokens(), "prefill, then two decodes each (the first token is "
-                + "sampled in prefill)");
+        assertEquals(
+                24 + 2 + 2,
+                f.computedTokens(),
+                "prefill, then two decodes each (the first token is " + "sampled in prefill)");
         assertEquals(0, f.connectorQueries());
         assertEquals(0, f.bytesToHost() + f.bytesFromHost());
         assertEquals(RunFigures.Verification.OK, f.verification());
@@ -45,7 +47,8 @@ class RunFiguresTest {
 
         List<CacheHitTimeline.Sample> timeline = f.hitTimeline();
         CacheHitTimeline.Sample last = timeline.getLast();
-        assertEquals(List.of(44L, 20L), List.of(last.prefixQueries(), last.prefixHits()), "the last sample is the totals");
+        assertEquals(
+                List.of(44L, 20L), List.of(last.prefixQueries(), last.prefixHits()), "the last sample is the totals");
         assertEquals(20L, timeline.getFirst().prefixQueries(), "the first step admitted a alone");
         for (int i = 1; i < timeline.size(); i++) {
             assertTrue(timeline.get(i).seconds() >= timeline.get(i - 1).seconds(), "in modelled time order");

@@ -17,8 +17,11 @@ class RunReportRenderTest {
         RunReport with = new RunReport("connector offload", Map.of("connector", stats), Map.of());
         RunReport without = new RunReport("baseline", Map.of("connector", Map.of("short", 2)), Map.of());
 
-        List<String> rows = RunReport.render(List.of(with, without)).lines().skip(1) // the header of labels
-                .filter(l -> l.startsWith("  ")).toList();
+        List<String> rows = RunReport.render(List.of(with, without))
+                .lines()
+                .skip(1) // the header of labels
+                .filter(l -> l.startsWith("  "))
+                .toList();
 
         assertEquals(2, rows.size());
         assertEquals(rows.get(0).length(), rows.get(1).length(), String.join("\n", rows));

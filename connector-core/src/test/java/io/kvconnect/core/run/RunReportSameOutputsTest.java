@@ -14,8 +14,8 @@ class RunReportSameOutputsTest {
 
     @Test
     void theSameTokensForTheSameRequestsAreIdenticalWhateverTheFinishingOrder() {
-        assertTrue(run(Map.of("a", new int[] {1, 2}, "b", new int[] {3})).sameOutputs(
-                run(Map.of("b", new int[] {3}, "a", new int[] {1, 2}))));
+        assertTrue(run(Map.of("a", new int[] {1, 2}, "b", new int[] {3}))
+                .sameOutputs(run(Map.of("b", new int[] {3}, "a", new int[] {1, 2}))));
     }
 
     @Test

@@ -19,11 +19,16 @@ class WorkloadDriverTest {
     @Test
     void followUpTurnsCarryTheConversationAndHitThePrefixCache() throws Exception {
         int[] system = {5, 6, 7, 8, 9, 10, 11, 12};
-        Workload workload = new Workload("test", List.of(system), List.of(
-                new ChatSession("s", 0, 0.0, List.of(new Turn(new int[] {1, 2, 3}, 4, 0.0),
-                        new Turn(new int[] {4, 5}, 3, 0.5)))));
+        Workload workload = new Workload(
+                "test",
+                List.of(system),
+                List.of(new ChatSession(
+                        "s",
+                        0,
+                        0.0,
+                        List.of(new Turn(new int[] {1, 2, 3}, 4, 0.0), new Turn(new int[] {4, 5}, 3, 0.5)))));
         try (Engine engine = new Engine(TestEngines.setup(64, 1, false))) {
-            new WorkloadDriver(engine, workload).run(done -> { });
+            new WorkloadDriver(engine, workload).run(done -> {});
 
             Map<String, int[]> outputs = engine.metrics().outputs();
             assertEquals(List.of("s/0", "s/1"), List.copyOf(outputs.keySet()));
@@ -52,7 +57,7 @@ class WorkloadDriverTest {
 
     private static Map<String, int[]> run(Workload workload) throws Exception {
         try (Engine engine = new Engine(TestEngines.setup(64, 2, true))) {
-            new WorkloadDriver(engine, workload).run(done -> { });
+            new WorkloadDriver(engine, workload).run(done -> {});
             EngineInvariants.checkDrained(engine.scheduler());
             assertEquals(workload.totalTurns(), engine.metrics().outputs().size());
             return engine.metrics().outputs();

@@ -56,8 +56,8 @@ class AdmissionTest {
             assertEquals(12, r.numComputedTokens(), "only the local hit is confirmed");
             assertEquals(RequestStatus.RUNNING, r.status());
             assertEquals(List.of(r), p.queues.running());
-            assertEquals(List.of("updateStateAfterAlloc r 7"),
-                    connector.callsOf(ConnectorHook.UPDATE_STATE_AFTER_ALLOC));
+            assertEquals(
+                    List.of("updateStateAfterAlloc r 7"), connector.callsOf(ConnectorHook.UPDATE_STATE_AFTER_ALLOC));
             // The load may write the external range only, and may be reported failed one step late.
             int[] blocks = p.kv.blockIds("r");
             assertFalse(p.pool.grants().writable(blocks[2]));
@@ -83,7 +83,9 @@ class AdmissionTest {
             assertEquals(8, r.scheduledThrough());
             assertEquals(0, r.numComputedTokens());
             assertEquals(List.of(), work, "it computes nothing in this step");
-            assertEquals(Admission.Result.SKIPPED, p.admission.admit(r, 64, scheduled, work),
+            assertEquals(
+                    Admission.Result.SKIPPED,
+                    p.admission.admit(r, 64, scheduled, work),
                     "offered again before its load finished");
         }
     }
@@ -153,7 +155,8 @@ class AdmissionTest {
             assertEquals(Admission.Result.FAILED, admitNext(p, 64));
 
             assertEquals(RequestStatus.FINISHED_ERROR, r.status());
-            RequestUpdate.Finished f = (RequestUpdate.Finished) p.outbox.takeUpdates().getFirst();
+            RequestUpdate.Finished f =
+                    (RequestUpdate.Finished) p.outbox.takeUpdates().getFirst();
             assertTrue(f.reason().startsWith("connector 'scripted' failed in getNumNewMatchedTokens"), f.reason());
         }
     }

@@ -23,8 +23,16 @@ class ConnectorCallsTest {
     private final SchedulerStats stats = new SchedulerStats();
     private final ScriptedConnector connector = new ScriptedConnector();
     private ConnectorCalls calls;
-    private final Request request = new Request("r", Parts.prompt(8), 4, 0, 0, TransferParams.empty(),
-            Optional.empty(), new BlockHasher(4), new KvCacheManager(new BlockPool(8, 4, true)));
+    private final Request request = new Request(
+            "r",
+            Parts.prompt(8),
+            4,
+            0,
+            0,
+            TransferParams.empty(),
+            Optional.empty(),
+            new BlockHasher(4),
+            new KvCacheManager(new BlockPool(8, 4, true)));
 
     private ConnectorCalls calls(ConnectorErrorPolicy policy) {
         calls = new ConnectorCalls(connector, "scripted", Parts.config().withConnectorErrors(policy), null, stats);
@@ -48,8 +56,10 @@ class ConnectorCallsTest {
         assertFalse(c.onNewRequest(request));
 
         assertEquals(2, stats.hookFailures());
-        assertEquals("connector 'scripted' failed in getNumNewMatchedTokens: java.lang.IllegalStateException: "
-                + "onNewRequest broke", c.failureReason(ConnectorHook.GET_NUM_NEW_MATCHED_TOKENS),
+        assertEquals(
+                "connector 'scripted' failed in getNumNewMatchedTokens: java.lang.IllegalStateException: "
+                        + "onNewRequest broke",
+                c.failureReason(ConnectorHook.GET_NUM_NEW_MATCHED_TOKENS),
                 "the reason names the hook asked about and the last failure");
         assertFalse(c.disableRequested(), "fail_requests never detaches the connector");
     }
@@ -72,7 +82,8 @@ class ConnectorCallsTest {
         assertEquals(MatchResult.async(8), c.getNumNewMatchedTokens(request, 4));
         assertTrue(c.updateStateAfterAlloc(request, BlockIds.of(1, 2), 0, 8));
         assertEquals(OptionalInt.of(1), c.expectedFinishedCount());
-        assertEquals(List.of("getNumNewMatchedTokens r", "updateStateAfterAlloc r 8", "expectedFinishedCount"),
+        assertEquals(
+                List.of("getNumNewMatchedTokens r", "updateStateAfterAlloc r 8", "expectedFinishedCount"),
                 connector.calls);
         assertEquals(0, stats.hookFailures());
     }
@@ -85,12 +96,16 @@ class ConnectorCallsTest {
         assertNull(c.takeStats());
         assertTrue(c.disableRequested());
 
-        ConnectorCalls workers = new ConnectorCalls(connector, "scripted",
-                Parts.config().withConnectorErrors(ConnectorErrorPolicy.DISABLE), null, new SchedulerStats());
+        ConnectorCalls workers = new ConnectorCalls(
+                connector,
+                "scripted",
+                Parts.config().withConnectorErrors(ConnectorErrorPolicy.DISABLE),
+                null,
+                new SchedulerStats());
         workers.workerHooksFailed(2, "worker 1 connector hook startLoadKv failed: x in step 3");
         assertTrue(workers.disableRequested());
-        assertEquals(" after worker 1 connector hook startLoadKv failed: x in step 3",
-                workers.lastWorkerHookFailureNote());
+        assertEquals(
+                " after worker 1 connector hook startLoadKv failed: x in step 3", workers.lastWorkerHookFailureNote());
         workers.shutdown();
     }
 

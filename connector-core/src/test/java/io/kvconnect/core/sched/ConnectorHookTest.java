@@ -17,16 +17,22 @@ class ConnectorHookTest {
             }
         }
 
-        assertEquals(EnumSet.of(ConnectorHook.HANDLE_PREEMPTIONS, ConnectorHook.BIND_CONNECTOR_METADATA,
-                ConnectorHook.START_LOAD_KV, ConnectorHook.WAIT_FOR_LAYER_LOAD,
-                ConnectorHook.REPORT_STEP), affecting);
+        assertEquals(
+                EnumSet.of(
+                        ConnectorHook.HANDLE_PREEMPTIONS,
+                        ConnectorHook.BIND_CONNECTOR_METADATA,
+                        ConnectorHook.START_LOAD_KV,
+                        ConnectorHook.WAIT_FOR_LAYER_LOAD,
+                        ConnectorHook.REPORT_STEP),
+                affecting);
     }
 
     @Test
     void aHookIsNamedByItsApiMethodInMessagesAndLogKinds() {
         assertEquals("getNumNewMatchedTokens", ConnectorHook.GET_NUM_NEW_MATCHED_TOKENS.toString());
         assertEquals("reportStep", ConnectorHook.REPORT_STEP.toString());
-        assertEquals("worker 1 connector hook startLoadKv failed: java.lang.IllegalStateException: x",
+        assertEquals(
+                "worker 1 connector hook startLoadKv failed: java.lang.IllegalStateException: x",
                 new HookFailure(1, ConnectorHook.START_LOAD_KV, new IllegalStateException("x")).toString());
         assertEquals("hook-failed-shutdown", ConnectorHook.SHUTDOWN.failureLogKind());
     }
@@ -34,7 +40,8 @@ class ConnectorHookTest {
     @Test
     void everyConstantIsTheUpperSnakeCaseOfItsMethodName() {
         for (ConnectorHook h : ConnectorHook.values()) {
-            assertEquals(h.name(), h.toString().replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(), h.name());
+            assertEquals(
+                    h.name(), h.toString().replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(), h.name());
         }
     }
 }

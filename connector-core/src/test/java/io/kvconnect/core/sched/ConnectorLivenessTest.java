@@ -80,7 +80,8 @@ class ConnectorLivenessTest {
             p.liveness.check();
 
             assertEquals(RequestStatus.FINISHED_ERROR, r.status());
-            assertEquals("connector 'scripted' did not finish loading its KV within 10000 ms (policy fail)",
+            assertEquals(
+                    "connector 'scripted' did not finish loading its KV within 10000 ms (policy fail)",
                     ((RequestUpdate.Finished) p.outbox.takeUpdates().getFirst()).reason());
             assertFalse(p.transfers.awaitingReceive("r"));
             assertFalse(p.kv.owns("r"), "nothing holds its blocks any more");

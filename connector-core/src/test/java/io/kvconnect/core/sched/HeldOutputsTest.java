@@ -21,7 +21,15 @@ class HeldOutputsTest {
     private final BlockHasher hasher = new BlockHasher(4);
 
     private Request request(String id) {
-        return new Request(id, Parts.prompt(8), 4, 0, 0, TransferParams.empty(), Optional.empty(), hasher,
+        return new Request(
+                id,
+                Parts.prompt(8),
+                4,
+                0,
+                0,
+                TransferParams.empty(),
+                Optional.empty(),
+                hasher,
                 new KvCacheManager(new BlockPool(8, 4, true)));
     }
 

@@ -78,7 +78,8 @@ class LoadFailureRecoveryTest {
             p.recovery.invalidBlocksReported(Set.of(bad), p.schedule());
 
             assertEquals(RequestStatus.FINISHED_ERROR, a.status());
-            RequestUpdate.Finished f = (RequestUpdate.Finished) p.outbox.takeUpdates().getLast();
+            RequestUpdate.Finished f =
+                    (RequestUpdate.Finished) p.outbox.takeUpdates().getLast();
             assertEquals("KV load failed for block " + bad + " (policy fail)", f.reason());
         }
     }
@@ -131,7 +132,8 @@ class LoadFailureRecoveryTest {
     @Test
     void aHookThatMayHaveBrokenLoadsFailsEveryRequestThatLoadedInTheStep() {
         ScriptedConnector connector = new ScriptedConnector();
-        connector.offer = r -> r.requestId().equals("sync") ? MatchResult.sync(8)
+        connector.offer = r -> r.requestId().equals("sync")
+                ? MatchResult.sync(8)
                 : r.requestId().equals("async") ? MatchResult.async(8) : MatchResult.none();
         try (Parts p = new Parts(policy(LoadFailurePolicy.RECOMPUTE), 16, connector)) {
             Request sync = p.arrive("sync", 12, 4);
@@ -141,8 +143,10 @@ class LoadFailureRecoveryTest {
             HookFailure failure =
                     new HookFailure(1, ConnectorHook.BIND_CONNECTOR_METADATA, new IllegalStateException());
 
-            p.recovery.loadsBrokenByWorkerHooks(out, Set.of(), List.of(
-                    new HookFailure(0, ConnectorHook.SAVE_KV_LAYER, new IllegalStateException()), failure));
+            p.recovery.loadsBrokenByWorkerHooks(
+                    out,
+                    Set.of(),
+                    List.of(new HookFailure(0, ConnectorHook.SAVE_KV_LAYER, new IllegalStateException()), failure));
 
             assertEquals(RequestStatus.FINISHED_ERROR, sync.status());
             assertEquals(RequestStatus.FINISHED_ERROR, async.status(), "its orders were in the lost metadata");
@@ -161,7 +165,9 @@ class LoadFailureRecoveryTest {
             Request r = p.arrive("r", 12, 4);
             SchedulerOutput out = p.schedule();
 
-            p.recovery.loadsBrokenByWorkerHooks(out, Set.of("r"),
+            p.recovery.loadsBrokenByWorkerHooks(
+                    out,
+                    Set.of("r"),
                     List.of(new HookFailure(0, ConnectorHook.WAIT_FOR_SAVE, new IllegalStateException())));
 
             assertFalse(r.status().isFinished());
@@ -187,7 +193,8 @@ class LoadFailureRecoveryTest {
             p.recovery.loadGivenUp(r, "did not finish loading");
 
             assertEquals(RequestStatus.FINISHED_ERROR, r.status());
-            RequestUpdate.Finished f = (RequestUpdate.Finished) p.outbox.takeUpdates().getFirst();
+            RequestUpdate.Finished f =
+                    (RequestUpdate.Finished) p.outbox.takeUpdates().getFirst();
             assertEquals("did not finish loading", f.reason());
             assertEquals(1, r.loadFailures);
             assertEquals(1, p.stats.loadFailures());

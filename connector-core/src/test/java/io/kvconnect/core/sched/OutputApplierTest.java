@@ -65,7 +65,8 @@ class OutputApplierTest {
 
             StepOutcome outcome = p.applier.apply(out, StepResult.tokensOnly(tokens(out, 9)));
 
-            RequestUpdate.Finished f = (RequestUpdate.Finished) outcome.updates().getLast();
+            RequestUpdate.Finished f =
+                    (RequestUpdate.Finished) outcome.updates().getLast();
             assertEquals(RequestStatus.FINISHED_LENGTH_CAPPED, f.status());
             assertNull(p.queues.get("r"));
             assertFalse(p.kv.owns("r"));
@@ -83,7 +84,8 @@ class OutputApplierTest {
 
             assertEquals(Set.of("r"), outcome.discardedOutputs());
             assertEquals(0, r.numComputedTokens());
-            assertTrue(outcome.updates().getFirst() instanceof RequestUpdate.Finished,
+            assertTrue(
+                    outcome.updates().getFirst() instanceof RequestUpdate.Finished,
                     "the abort's update comes with the next outcome; no token follows it");
             assertEquals(1, outcome.updates().size());
         }
@@ -121,17 +123,27 @@ class OutputApplierTest {
             assertTrue(p.transfers.awaitingSend("r"));
 
             SchedulerOutput second = p.schedule();
-            p.applier.apply(second, new StepResult(Map.of(),
-                    reports(new FinishedTransfers(Set.of("r"), Set.of()), FinishedTransfers.NONE), List.of()));
+            p.applier.apply(
+                    second,
+                    new StepResult(
+                            Map.of(),
+                            reports(new FinishedTransfers(Set.of("r"), Set.of()), FinishedTransfers.NONE),
+                            List.of()));
             assertTrue(p.kv.owns("r"), "one of two ranks reported");
             assertEquals(Set.of(), connector.outputs.getLast().finishedSending());
 
             SchedulerOutput third = p.schedule();
-            p.applier.apply(third, new StepResult(Map.of(),
-                    reports(FinishedTransfers.NONE, new FinishedTransfers(Set.of("r"), Set.of())), List.of()));
+            p.applier.apply(
+                    third,
+                    new StepResult(
+                            Map.of(),
+                            reports(FinishedTransfers.NONE, new FinishedTransfers(Set.of("r"), Set.of())),
+                            List.of()));
             assertFalse(p.kv.owns("r"));
             assertNull(p.queues.get("r"));
-            assertEquals(Set.of("r"), connector.outputs.getLast().finishedSending(),
+            assertEquals(
+                    Set.of("r"),
+                    connector.outputs.getLast().finishedSending(),
                     "the connector sees the completed send once");
         }
     }
@@ -148,15 +160,20 @@ class OutputApplierTest {
             }
             SchedulerOutput first = p.schedule();
             p.applier.apply(first, StepResult.tokensOnly(tokens(first, 9)));
-            int[] blocksInIdOrder = ids.stream().flatMapToInt(id -> IntStream.of(p.kv.blockIds(id))).toArray();
+            int[] blocksInIdOrder = ids.stream()
+                    .flatMapToInt(id -> IntStream.of(p.kv.blockIds(id)))
+                    .toArray();
             assertEquals(ids.size(), blocksInIdOrder.length);
 
             SchedulerOutput second = p.schedule();
-            p.applier.apply(second, new StepResult(Map.of(),
-                    reports(new FinishedTransfers(Set.copyOf(ids), Set.of())), List.of()));
+            p.applier.apply(
+                    second,
+                    new StepResult(Map.of(), reports(new FinishedTransfers(Set.copyOf(ids), Set.of())), List.of()));
 
             int[] free = p.pool.freeQueueOrder();
-            assertArrayEquals(blocksInIdOrder, Arrays.copyOfRange(free, free.length - ids.size(), free.length),
+            assertArrayEquals(
+                    blocksInIdOrder,
+                    Arrays.copyOfRange(free, free.length - ids.size(), free.length),
                     "the blocks went back in another order, so later allocations would differ between runs");
         }
     }
@@ -171,11 +188,13 @@ class OutputApplierTest {
             SchedulerOutput out = p.schedule();
             HookFailure failure = new HookFailure(0, ConnectorHook.START_LOAD_KV, new IllegalStateException("x"));
 
-            StepOutcome outcome = p.applier.apply(out, new StepResult(tokens(out, 9), reports(FinishedTransfers.NONE),
-                    List.of(failure)));
+            StepOutcome outcome = p.applier.apply(
+                    out, new StepResult(tokens(out, 9), reports(FinishedTransfers.NONE), List.of(failure)));
 
             assertEquals(RequestStatus.FINISHED_ERROR, loads.status());
-            assertEquals(failure.toString(), ((RequestUpdate.Finished) outcome.updates().getFirst()).reason());
+            assertEquals(
+                    failure.toString(),
+                    ((RequestUpdate.Finished) outcome.updates().getFirst()).reason());
             assertEquals(RequestStatus.RUNNING, plain.status());
             assertEquals(1, p.stats.hookFailures());
         }
@@ -189,8 +208,12 @@ class OutputApplierTest {
             Request r = p.arrive("r", 12, 4);
             SchedulerOutput out = p.schedule();
 
-            StepOutcome outcome = p.applier.apply(out, new StepResult(tokens(out, 9), reports(FinishedTransfers.NONE),
-                    List.of(new HookFailure(1, ConnectorHook.SAVE_KV_LAYER, new IllegalStateException("x")))));
+            StepOutcome outcome = p.applier.apply(
+                    out,
+                    new StepResult(
+                            tokens(out, 9),
+                            reports(FinishedTransfers.NONE),
+                            List.of(new HookFailure(1, ConnectorHook.SAVE_KV_LAYER, new IllegalStateException("x")))));
 
             assertFalse(r.status().isFinished());
             assertEquals(1, p.stats.hookFailures());
@@ -222,8 +245,8 @@ class OutputApplierTest {
         try (Parts p = new Parts(Parts.config(), 16, connector)) {
             SchedulerOutput out = p.schedule();
             KvEvent workers = new KvEvent.AllBlocksCleared(StorageMedium.DISK);
-            WorkerReports reports = new WorkerReports(List.of(FinishedTransfers.NONE), Set.of(), Optional.empty(),
-                    List.of(workers), Optional.empty());
+            WorkerReports reports = new WorkerReports(
+                    List.of(FinishedTransfers.NONE), Set.of(), Optional.empty(), List.of(workers), Optional.empty());
 
             StepOutcome outcome = p.applier.apply(out, new StepResult(Map.of(), reports, List.of()));
 

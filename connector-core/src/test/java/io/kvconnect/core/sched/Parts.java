@@ -31,6 +31,7 @@ final class Parts implements AutoCloseable {
     final ConnectorBlockView connectorView;
     /** The watchdog's clock, in nanoseconds. */
     long now;
+
     final ConnectorWatchdog watchdog;
     final TransferBook transfers;
     final HeldOutputs held;
@@ -46,8 +47,16 @@ final class Parts implements AutoCloseable {
 
     /** Defaults: FCFS, synchronous scheduling, policy recompute, a window of one step. */
     static SchedulerConfig config() {
-        return new SchedulerConfig(64, 8, 64, SchedulingPolicy.FCFS, false, LoadFailurePolicy.RECOMPUTE,
-                ConnectorErrorPolicy.FAIL_REQUESTS, 1, CONNECTOR_TIMEOUT);
+        return new SchedulerConfig(
+                64,
+                8,
+                64,
+                SchedulingPolicy.FCFS,
+                false,
+                LoadFailurePolicy.RECOMPUTE,
+                ConnectorErrorPolicy.FAIL_REQUESTS,
+                1,
+                CONNECTOR_TIMEOUT);
     }
 
     /**
@@ -73,8 +82,8 @@ final class Parts implements AutoCloseable {
         this.preemption = new Preemption(config.policy(), queues, transfers, held, kv, clock, stats);
         this.planner = new StepPlanner(config, kv, queues, admission, preemption, calls, transfers, clock);
         this.applier = new OutputApplier(config, kv, queues, calls, transfers, held, recovery, outbox, clock);
-        this.liveness = new ConnectorLiveness(config, watchdog, calls, connectorView, kv, queues, transfers, recovery,
-                clock, stats);
+        this.liveness = new ConnectorLiveness(
+                config, watchdog, calls, connectorView, kv, queues, transfers, recovery, clock, stats);
         this.view = new SchedulerView(config, kv, connectorView, queues, transfers, clock);
         transfers.expectReports(workers, OptionalInt.empty());
     }
@@ -89,8 +98,8 @@ final class Parts implements AutoCloseable {
     }
 
     Request request(String id, int[] prompt, int maxTokens, int priority) {
-        return new Request(id, prompt, maxTokens, priority, arrivals++, TransferParams.empty(), Optional.empty(),
-                hasher, kv);
+        return new Request(
+                id, prompt, maxTokens, priority, arrivals++, TransferParams.empty(), Optional.empty(), hasher, kv);
     }
 
     /** A request that arrived: known and waiting. */

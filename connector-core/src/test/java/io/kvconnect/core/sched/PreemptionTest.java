@@ -24,8 +24,13 @@ class PreemptionTest {
 
     private static SchedulerConfig priority() {
         SchedulerConfig c = Parts.config();
-        return new SchedulerConfig(c.maxBatchedTokens(), c.maxRunningRequests(), c.longPrefillChunk(),
-                SchedulingPolicy.PRIORITY, false, c.loadFailurePolicy());
+        return new SchedulerConfig(
+                c.maxBatchedTokens(),
+                c.maxRunningRequests(),
+                c.longPrefillChunk(),
+                SchedulingPolicy.PRIORITY,
+                false,
+                c.loadFailurePolicy());
     }
 
     @Test
@@ -65,7 +70,9 @@ class PreemptionTest {
             assertEquals(0, r.scheduledThrough());
             assertEquals(1, r.numPreemptions());
             assertTrue(r.discards(1), "outputs of steps scheduled so far are stale");
-            assertEquals(List.of("r", "waiting"), p.queues.waiting().stream().map(Request::requestId).toList());
+            assertEquals(
+                    List.of("r", "waiting"),
+                    p.queues.waiting().stream().map(Request::requestId).toList());
             assertEquals(List.of(new HoldResolution("r", false)), p.outbox.takeResolutions());
             assertEquals(1, p.stats.preemptions());
         }

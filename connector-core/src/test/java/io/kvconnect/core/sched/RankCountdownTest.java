@@ -19,9 +19,10 @@ class RankCountdownTest {
     private final SchedulerStats stats = new SchedulerStats();
     /** Lines written through a limiter of 10 lines per kind and minute, on a clock the test moves. */
     private final List<String> logLines = new ArrayList<>();
+
     private long nanos;
-    private final RateLimitedLog limiter = new RateLimitedLog((level, line, cause) -> logLines.add(line), 10,
-            Duration.ofMinutes(1), () -> nanos);
+    private final RateLimitedLog limiter =
+            new RateLimitedLog((level, line, cause) -> logLines.add(line), 10, Duration.ofMinutes(1), () -> nanos);
 
     private RankCountdown countdown(int ranks, int expected) {
         return new RankCountdown("send", ranks, expected, stats, limiter);
@@ -135,8 +136,8 @@ class RankCountdownTest {
         c.flushLog();
 
         assertEquals(11, logLines.size());
-        assertEquals("... and 99990 more like this suppressed in the last 60 s (kind finished-unknown)",
-                logLines.get(10));
+        assertEquals(
+                "... and 99990 more like this suppressed in the last 60 s (kind finished-unknown)", logLines.get(10));
     }
 
     @Test
@@ -148,7 +149,7 @@ class RankCountdownTest {
 
         assertEquals(49, stats.duplicateFinishedReports());
         assertEquals(10, logLines.size(), logLines.toString());
-        assertTrue(logLines.stream().allMatch(l -> l.startsWith("Ignoring duplicate finished send")),
-                logLines.toString());
+        assertTrue(
+                logLines.stream().allMatch(l -> l.startsWith("Ignoring duplicate finished send")), logLines.toString());
     }
 }

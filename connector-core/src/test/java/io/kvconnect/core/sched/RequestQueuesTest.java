@@ -17,8 +17,13 @@ import org.junit.jupiter.api.Test;
 class RequestQueuesTest {
     private static SchedulerConfig priority() {
         SchedulerConfig c = Parts.config();
-        return new SchedulerConfig(c.maxBatchedTokens(), c.maxRunningRequests(), c.longPrefillChunk(),
-                SchedulingPolicy.PRIORITY, false, c.loadFailurePolicy());
+        return new SchedulerConfig(
+                c.maxBatchedTokens(),
+                c.maxRunningRequests(),
+                c.longPrefillChunk(),
+                SchedulingPolicy.PRIORITY,
+                false,
+                c.loadFailurePolicy());
     }
 
     private static List<String> waitingIds(Parts p) {
@@ -63,7 +68,8 @@ class RequestQueuesTest {
 
             assertEquals(List.of(), p.queues.running());
             assertEquals(Set.of("r"), p.queues.finishedSinceLastSchedule());
-            RequestUpdate.Finished f = (RequestUpdate.Finished) p.outbox.takeUpdates().getFirst();
+            RequestUpdate.Finished f =
+                    (RequestUpdate.Finished) p.outbox.takeUpdates().getFirst();
             assertEquals(RequestStatus.FINISHED_STOPPED, f.status());
             assertEquals("", f.reason());
             assertArrayEquals(new int[] {7}, f.outputTokens());

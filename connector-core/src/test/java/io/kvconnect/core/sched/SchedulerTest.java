@@ -54,8 +54,8 @@ class SchedulerTest {
         }
 
         @Override
-        public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens,
-                int externalTokens) {
+        public void updateStateAfterAlloc(
+                RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
             calls.add("updateStateAfterAlloc " + request.requestId() + " " + externalTokens);
         }
 
@@ -72,8 +72,11 @@ class SchedulerTest {
     }
 
     private static Scheduler scheduler(SchedulerConnector connector, int blocks) {
-        return new Scheduler(new SchedulerConfig(64, 8, 64, SchedulingPolicy.FCFS, false, LoadFailurePolicy.RECOMPUTE),
-                new BlockPool(blocks + 1, BLOCK, true), connector, connector == null ? null : "recording");
+        return new Scheduler(
+                new SchedulerConfig(64, 8, 64, SchedulingPolicy.FCFS, false, LoadFailurePolicy.RECOMPUTE),
+                new BlockPool(blocks + 1, BLOCK, true),
+                connector,
+                connector == null ? null : "recording");
     }
 
     private static int[] prompt(int n) {
@@ -92,9 +95,10 @@ class SchedulerTest {
                 tokens.put(w.requestId(), 7);
             }
         }
-        WorkerReports reports = invalid.isEmpty() ? WorkerReports.NONE
-                : new WorkerReports(List.of(FinishedTransfers.NONE), invalid, Optional.empty(), List.of(),
-                        Optional.empty());
+        WorkerReports reports = invalid.isEmpty()
+                ? WorkerReports.NONE
+                : new WorkerReports(
+                        List.of(FinishedTransfers.NONE), invalid, Optional.empty(), List.of(), Optional.empty());
         return new StepResult(tokens, reports, List.of());
     }
 
@@ -103,21 +107,27 @@ class SchedulerTest {
         Recording connector = new Recording();
         connector.offer = 8;
         BlockPool pool = new BlockPool(17, BLOCK, true);
-        Scheduler s = new Scheduler(new SchedulerConfig(64, 8, 64, SchedulingPolicy.FCFS, true,
-                LoadFailurePolicy.RECOMPUTE), pool, connector, "recording");
+        Scheduler s = new Scheduler(
+                new SchedulerConfig(64, 8, 64, SchedulingPolicy.FCFS, true, LoadFailurePolicy.RECOMPUTE),
+                pool,
+                connector,
+                "recording");
         BlockGrants worker = new BlockGrants(17);
         add(s, "r", 12, 4);
         SchedulerOutput loads = s.schedule();
         assertEquals(8, loads.work().getFirst().externalTokens());
-        int[] targets = {loads.work().getFirst().blockTable()[0], loads.work().getFirst().blockTable()[1]};
+        int[] targets = {
+            loads.work().getFirst().blockTable()[0], loads.work().getFirst().blockTable()[1]
+        };
         worker.apply(loads.grantChanges());
         assertTrue(worker.writable(targets[0]) && worker.writable(targets[1]), "the loading step may write");
 
         // Asynchronous scheduling: the next step is scheduled before the loading step's output.
         SchedulerOutput next = s.schedule();
-        assertFalse(pool.grants().writable(targets[0]) || pool.grants().writable(targets[1]),
-                "the load outlived its step");
-        assertTrue(worker.writable(targets[0]) && worker.writable(targets[1]),
+        assertFalse(
+                pool.grants().writable(targets[0]) || pool.grants().writable(targets[1]), "the load outlived its step");
+        assertTrue(
+                worker.writable(targets[0]) && worker.writable(targets[1]),
                 "a worker still running the loading step lost its grant");
         worker.apply(next.grantChanges());
         assertFalse(worker.writable(targets[0]) || worker.writable(targets[1]), "the next step may write");
@@ -132,7 +142,8 @@ class SchedulerTest {
         assertEquals(1, updates.size());
         RequestUpdate.Finished f = (RequestUpdate.Finished) updates.getFirst();
         assertEquals(RequestStatus.FINISHED_ERROR, f.status());
-        assertTrue(f.reason().startsWith("request too large: 30 prompt tokens + 10 max tokens need 10 blocks"),
+        assertTrue(
+                f.reason().startsWith("request too large: 30 prompt tokens + 10 max tokens need 10 blocks"),
                 f.reason());
         assertEquals(List.of(), connector.calls, "the connector heard of a refused request");
         assertEquals(1, s.stats().requestsRefused());
@@ -235,7 +246,8 @@ class SchedulerTest {
         // The request finished at its cap and freed its blocks tail first: they are allocated last,
         // its first block (the most shareable prefix) the very last.
         int n = queue.length;
-        assertArrayEquals(new int[] {blocks.get(2), blocks.get(1), blocks.get(0)},
+        assertArrayEquals(
+                new int[] {blocks.get(2), blocks.get(1), blocks.get(0)},
                 new int[] {queue[n - 3], queue[n - 2], queue[n - 1]});
         assertEquals(Set.of(), s.view().finishedReceivingIds());
         assertEquals(Set.of(), s.view().failedReceivingIds());
@@ -256,8 +268,16 @@ class SchedulerTest {
         ScriptedConnector connector = new ScriptedConnector();
         connector.expectedFinishedCount = OptionalInt.of(3);
 
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Scheduler(Parts.config(),
-                new BlockPool(17, BLOCK, true), connector, "scripted", 2, System::nanoTime, null));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> new Scheduler(
+                        Parts.config(),
+                        new BlockPool(17, BLOCK, true),
+                        connector,
+                        "scripted",
+                        2,
+                        System::nanoTime,
+                        null));
 
         assertEquals("expected finished count must be in [1, 2], got 3", e.getMessage());
         assertEquals(List.of("shutdown"), connector.callsOf(ConnectorHook.SHUTDOWN));

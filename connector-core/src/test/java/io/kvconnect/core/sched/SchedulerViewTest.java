@@ -41,9 +41,12 @@ class SchedulerViewTest {
         try (Parts p = new Parts(Parts.config(), 16, null)) {
             Request r = p.arrive("a", 6, 4);
 
-            assertThrows(UnsupportedOperationException.class, () -> p.view.waitingRequests().clear());
-            assertThrows(UnsupportedOperationException.class, () -> p.view.knownRequests().remove("a"));
-            assertThrows(UnsupportedOperationException.class, () -> p.view.heldForSending().add("a"));
+            assertThrows(UnsupportedOperationException.class, () -> p.view.waitingRequests()
+                    .clear());
+            assertThrows(UnsupportedOperationException.class, () -> p.view.knownRequests()
+                    .remove("a"));
+            assertThrows(UnsupportedOperationException.class, () -> p.view.heldForSending()
+                    .add("a"));
             assertEquals(List.of(r), p.queues.waiting());
         }
     }

@@ -32,6 +32,7 @@ final class ScriptedConnector implements SchedulerConnector {
     boolean delayFree;
     /** Hooks that throw. */
     final Set<ConnectorHook> throwing = EnumSet.noneOf(ConnectorHook.class);
+
     boolean pendingWork;
     OptionalInt expectedFinishedCount = OptionalInt.empty();
     List<KvEvent> events = List.of();
@@ -117,6 +118,8 @@ final class ScriptedConnector implements SchedulerConnector {
 
     /** The recorded calls of {@code hook}. */
     List<String> callsOf(ConnectorHook hook) {
-        return calls.stream().filter(c -> c.equals(hook.toString()) || c.startsWith(hook + " ")).toList();
+        return calls.stream()
+                .filter(c -> c.equals(hook.toString()) || c.startsWith(hook + " "))
+                .toList();
     }
 }

@@ -34,8 +34,8 @@ class StepPlannerTest {
     }
 
     private static SchedulerConfig config(int budget, int maxRunning, int chunk, boolean async) {
-        return new SchedulerConfig(budget, maxRunning, chunk, SchedulingPolicy.FCFS, async,
-                LoadFailurePolicy.RECOMPUTE);
+        return new SchedulerConfig(
+                budget, maxRunning, chunk, SchedulingPolicy.FCFS, async, LoadFailurePolicy.RECOMPUTE);
     }
 
     @Test
@@ -93,7 +93,9 @@ class StepPlannerTest {
             assertEquals(List.of("a"), ids(second));
             Request b = p.queues.get("b");
             assertEquals(RequestStatus.PREEMPTED, b.status());
-            assertEquals(List.of("b", "c"), p.queues.waiting().stream().map(Request::requestId).toList(),
+            assertEquals(
+                    List.of("b", "c"),
+                    p.queues.waiting().stream().map(Request::requestId).toList(),
                     "nothing was admitted in a step that preempted");
         }
     }
@@ -150,7 +152,8 @@ class StepPlannerTest {
             assertEquals(List.of("plain"), ids(out));
             assertEquals(6, out.totalScheduledTokens());
             assertEquals(RequestStatus.FINISHED_ERROR, loads.status());
-            RequestUpdate.Finished f = (RequestUpdate.Finished) p.outbox.takeUpdates().getFirst();
+            RequestUpdate.Finished f =
+                    (RequestUpdate.Finished) p.outbox.takeUpdates().getFirst();
             assertTrue(f.reason().contains("buildConnectorMetadata"), f.reason());
             assertEquals(Set.of("loads"), p.schedule().finishedRequestIds(), "the next step tells the workers");
         }

@@ -17,8 +17,15 @@ class StepRecordsTest {
     @Test
     void reportsWithoutAnyConnectorOutputAreNone() {
         assertTrue(WorkerReports.NONE.isNone());
-        assertFalse(new WorkerReports(List.of(FinishedTransfers.NONE), Set.of(), Optional.empty(), List.of(),
-                Optional.empty()).isNone(), "a connector that reported nothing still reported");
+        assertFalse(
+                new WorkerReports(
+                                List.of(FinishedTransfers.NONE),
+                                Set.of(),
+                                Optional.empty(),
+                                List.of(),
+                                Optional.empty())
+                        .isNone(),
+                "a connector that reported nothing still reported");
     }
 
     @Test
@@ -28,14 +35,16 @@ class StepRecordsTest {
         tokens.put("r", 7);
 
         assertEquals(Map.of("r", 7), result.sampledTokens());
-        assertThrows(UnsupportedOperationException.class, () -> result.sampledTokens().put("x", 1));
+        assertThrows(UnsupportedOperationException.class, () -> result.sampledTokens()
+                .put("x", 1));
         assertEquals(WorkerReports.NONE, result.reports());
         assertEquals(List.of(), result.hookFailures());
     }
 
     @Test
     void anOutcomeNeedsEveryPart() {
-        assertThrows(NullPointerException.class,
+        assertThrows(
+                NullPointerException.class,
                 () -> new StepOutcome(null, Set.of(), Set.of(), List.of(), List.of(), List.of(), false));
     }
 }

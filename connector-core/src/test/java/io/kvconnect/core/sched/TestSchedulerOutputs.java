@@ -5,8 +5,7 @@ import java.util.Set;
 
 /** Builds step inputs for tests that drive the workers' model directly, without a scheduler. */
 public final class TestSchedulerOutputs {
-    private TestSchedulerOutputs() {
-    }
+    private TestSchedulerOutputs() {}
 
     /** A step that computes {@code work} and nothing else. */
     public static SchedulerOutput of(long step, List<ScheduledWork> work) {

@@ -168,8 +168,8 @@ class TransferBookTest {
         assertEquals(receiving("b"), step(receiving("b"), none()));
         assertEquals(sending("a"), step(none(), sending("a")));
         assertEquals(0, book.pendingReportCount());
-        assertEquals(0, stats.duplicateFinishedReports() + stats.lateFinishedReports()
-                + stats.unknownFinishedReports());
+        assertEquals(
+                0, stats.duplicateFinishedReports() + stats.lateFinishedReports() + stats.unknownFinishedReports());
     }
 
     @Test
@@ -178,8 +178,10 @@ class TransferBookTest {
         book.awaitSend("a");
         book.awaitSend("b");
 
-        assertEquals(Set.of(), step(sending("a"), sending("a", "b"), none(), none()).sending());
-        assertEquals(Set.of(), step(none(), none(), sending("a", "b"), sending("b")).sending());
+        assertEquals(
+                Set.of(), step(sending("a"), sending("a", "b"), none(), none()).sending());
+        assertEquals(
+                Set.of(), step(none(), none(), sending("a", "b"), sending("b")).sending());
         assertEquals(Set.of("b"), step(sending("b"), none(), none(), none()).sending());
         assertEquals(1, book.pendingReportCount());
         assertEquals(Set.of("a"), step(none(), none(), none(), sending("a")).sending());
@@ -193,7 +195,9 @@ class TransferBookTest {
 
         // Three ranks in the step that completes it: the third is late although the wait has not
         // ended yet.
-        assertEquals(Set.of("a"), step(sending("a"), none(), sending("a"), sending("a")).sending());
+        assertEquals(
+                Set.of("a"),
+                step(sending("a"), none(), sending("a"), sending("a")).sending());
         assertEquals(Set.of(), step(none(), sending("a"), none(), none()).sending());
 
         assertEquals(2, stats.lateFinishedReports());
@@ -239,7 +243,8 @@ class TransferBookTest {
                     it.remove();
                 }
             }
-            FinishedTransfers[] reports = perRank.stream().map(s -> new FinishedTransfers(s, Set.of()))
+            FinishedTransfers[] reports = perRank.stream()
+                    .map(s -> new FinishedTransfers(s, Set.of()))
                     .toArray(FinishedTransfers[]::new);
             for (String id : step(reports).sending()) {
                 completed.merge(id, 1, Integer::sum);
@@ -308,8 +313,8 @@ class TransferBookTest {
     @ParameterizedTest
     @ValueSource(ints = {0, -1, 5})
     void anExpectedCountOutsideTheWorkersIsRefused(int expected) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> book.expectReports(4, OptionalInt.of(expected)));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> book.expectReports(4, OptionalInt.of(expected)));
         assertEquals("expected finished count must be in [1, 4], got " + expected, e.getMessage());
     }
 

@@ -26,8 +26,7 @@ import javax.tools.ToolProvider;
  */
 public final class TestPluginJars {
     /** An empty builder; add sources and resources, then {@link #writeTo}. */
-    public TestPluginJars() {
-    }
+    public TestPluginJars() {}
 
     private final Map<String, String> sources = new LinkedHashMap<>();
     private final Map<String, String> resources = new LinkedHashMap<>();
@@ -120,7 +119,8 @@ public final class TestPluginJars {
                 options.addAll(List.of("--add-modules", "kvconnect.api"));
             }
             var units = fileManager.getJavaFileObjectsFromPaths(files);
-            boolean ok = compiler.getTask(null, fileManager, diagnostics, options, null, units).call();
+            boolean ok = compiler.getTask(null, fileManager, diagnostics, options, null, units)
+                    .call();
             if (!ok) {
                 throw new IllegalStateException("test plugin does not compile: " + diagnostics.getDiagnostics());
             }
@@ -138,15 +138,17 @@ public final class TestPluginJars {
     }
 
     private static String join(List<Path> paths) {
-        return String.join(java.io.File.pathSeparator, paths.stream().map(Path::toString).toList());
+        return String.join(
+                java.io.File.pathSeparator, paths.stream().map(Path::toString).toList());
     }
 
     private static void pack(Path classes, Path jar) throws IOException {
         try (OutputStream out = Files.newOutputStream(jar);
-             var jarOut = new JarOutputStream(out);
-             Stream<Path> walk = Files.walk(classes)) {
+                var jarOut = new JarOutputStream(out);
+                Stream<Path> walk = Files.walk(classes)) {
             for (Path file : walk.filter(Files::isRegularFile).sorted().toList()) {
-                jarOut.putNextEntry(new JarEntry(classes.relativize(file).toString().replace('\\', '/')));
+                jarOut.putNextEntry(
+                        new JarEntry(classes.relativize(file).toString().replace('\\', '/')));
                 jarOut.write(Files.readAllBytes(file));
                 jarOut.closeEntry();
             }
@@ -157,12 +159,18 @@ public final class TestPluginJars {
     public static Path locationOf(Class<?> type) {
         Module module = type.getModule();
         if (module.isNamed() && module.getLayer() != null) {
-            URI uri = module.getLayer().configuration().findModule(module.getName()).orElseThrow()
-                    .reference().location().orElseThrow();
+            URI uri = module.getLayer()
+                    .configuration()
+                    .findModule(module.getName())
+                    .orElseThrow()
+                    .reference()
+                    .location()
+                    .orElseThrow();
             return Path.of(uri);
         }
         try {
-            return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return Path.of(
+                    type.getProtectionDomain().getCodeSource().getLocation().toURI());
         } catch (java.net.URISyntaxException e) {
             throw new IllegalStateException(e);
         }
@@ -173,7 +181,8 @@ public final class TestPluginJars {
      * side accepts one configuration key, {@code capacity}, an integer in [1, 10], so tests can see
      * a connector's own configuration errors reach the operator with their path.
      */
-    public static String provider(String pkg, String simpleName, String name, String constructorBody, String description) {
+    public static String provider(
+            String pkg, String simpleName, String name, String constructorBody, String description) {
         return """
                 package %1$s;
 
@@ -222,9 +231,12 @@ public final class TestPluginJars {
     /** A well-formed explicit-module plugin providing connector {@code name}. */
     public static TestPluginJars goodModule(String module, String pkg, String name) {
         return new TestPluginJars()
-                .source("module-info.java", "module %s { requires kvconnect.api; provides io.kvconnect.api.ConnectorProvider with %s.Provider; }"
-                        .formatted(module, pkg))
-                .source(pkg.replace('.', '/') + "/Provider.java",
+                .source(
+                        "module-info.java",
+                        "module %s { requires kvconnect.api; provides io.kvconnect.api.ConnectorProvider with %s.Provider; }"
+                                .formatted(module, pkg))
+                .source(
+                        pkg.replace('.', '/') + "/Provider.java",
                         provider(pkg, "Provider", name, "", "return \"test connector " + name + "\";"))
                 .service(pkg + ".Provider");
     }

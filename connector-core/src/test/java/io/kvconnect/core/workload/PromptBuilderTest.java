@@ -14,8 +14,7 @@ class PromptBuilderTest {
         List<int[]> history = List.of(new int[] {10, 11}, new int[] {20}, new int[] {12}, new int[] {21, 22});
         int[] user = {13, 14};
 
-        assertArrayEquals(new int[] {1, 2, 10, 11, 20, 12, 21, 22, 13, 14},
-                PromptBuilder.build(system, history, user));
+        assertArrayEquals(new int[] {1, 2, 10, 11, 20, 12, 21, 22, 13, 14}, PromptBuilder.build(system, history, user));
     }
 
     @Test
@@ -25,7 +24,8 @@ class PromptBuilderTest {
 
     @Test
     void withoutASystemPromptTheConversationStartsTheSequence() {
-        assertArrayEquals(new int[] {5, 6, 7}, PromptBuilder.build(new int[0], List.of(new int[] {5, 6}), new int[] {7}));
+        assertArrayEquals(
+                new int[] {5, 6, 7}, PromptBuilder.build(new int[0], List.of(new int[] {5, 6}), new int[] {7}));
     }
 
     @Test

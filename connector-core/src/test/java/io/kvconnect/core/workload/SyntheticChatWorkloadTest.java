@@ -36,7 +36,8 @@ class SyntheticChatWorkloadTest {
         Workload b = SyntheticChatWorkload.generate(DEFAULTS.withSeed(43));
 
         assertNotEquals(a, b);
-        assertNotEquals(a.sessions().get(0).turns().get(0), b.sessions().get(0).turns().get(0));
+        assertNotEquals(
+                a.sessions().get(0).turns().get(0), b.sessions().get(0).turns().get(0));
         assertTrue(!Arrays.equals(a.systemPrompts().get(0), b.systemPrompts().get(0)));
     }
 
@@ -71,7 +72,8 @@ class SyntheticChatWorkloadTest {
 
         assertEquals(0.0, w.sessions().get(0).arrivalSeconds());
         for (int i = 1; i < w.sessions().size(); i++) {
-            assertTrue(w.sessions().get(i).arrivalSeconds() >= w.sessions().get(i - 1).arrivalSeconds());
+            assertTrue(w.sessions().get(i).arrivalSeconds()
+                    >= w.sessions().get(i - 1).arrivalSeconds());
         }
     }
 
@@ -82,7 +84,10 @@ class SyntheticChatWorkloadTest {
 
         double last = w.sessions().getLast().arrivalSeconds();
         assertEquals(0.1, last / (spec.sessions() - 1), 0.01, "mean gap 1 / sessionsPerSecond");
-        double think = w.sessions().stream().mapToDouble(s -> s.turns().get(1).thinkSeconds()).average().orElseThrow();
+        double think = w.sessions().stream()
+                .mapToDouble(s -> s.turns().get(1).thinkSeconds())
+                .average()
+                .orElseThrow();
         assertEquals(3.0, think, 0.3, "mean think time");
     }
 
@@ -93,11 +98,17 @@ class SyntheticChatWorkloadTest {
         for (ChatSession s : SyntheticChatWorkload.generate(spec).sessions()) {
             uses[s.systemPrompt()]++;
         }
-        int[] byPopularity = Arrays.stream(uses).boxed().sorted((a, b) -> b - a).mapToInt(Integer::intValue).toArray();
+        int[] byPopularity = Arrays.stream(uses)
+                .boxed()
+                .sorted((a, b) -> b - a)
+                .mapToInt(Integer::intValue)
+                .toArray();
 
-        assertTrue(byPopularity[0] > 3 * spec.sessions() / spec.systemPrompts(),
+        assertTrue(
+                byPopularity[0] > 3 * spec.sessions() / spec.systemPrompts(),
                 "the most popular prompt is used far more than a uniform share: " + Arrays.toString(uses));
-        assertTrue(byPopularity[0] + byPopularity[1] + byPopularity[2] > spec.sessions() / 3,
+        assertTrue(
+                byPopularity[0] + byPopularity[1] + byPopularity[2] > spec.sessions() / 3,
                 "three prompts serve over a third of the sessions: " + Arrays.toString(uses));
         assertTrue(uses[0] > uses[spec.systemPrompts() - 1], "rank 0 is the popular end");
     }
@@ -136,41 +147,57 @@ class SyntheticChatWorkloadTest {
         int[] prompt = w.systemPrompts().get(0);
         Turn first = w.sessions().get(0).turns().get(0);
 
-        assertEquals(Arrays.toString(TokenSource.systemPrompt(42, "system-0", prompt.length, 32_000)),
+        assertEquals(
+                Arrays.toString(TokenSource.systemPrompt(42, "system-0", prompt.length, 32_000)),
                 Arrays.toString(prompt));
-        assertEquals(Arrays.toString(TokenSource.userTurn(42, "s0", 0, first.userTokenCount(), 32_000)),
+        assertEquals(
+                Arrays.toString(TokenSource.userTurn(42, "s0", 0, first.userTokenCount(), 32_000)),
                 Arrays.toString(first.userTokens()));
     }
 
     @Test
     void invalidSpecsNameTheFieldAndTheRange() {
-        assertMessage("sessions is 0; allowed: [1, 1000000]",
+        assertMessage(
+                "sessions is 0; allowed: [1, 1000000]",
                 () -> new SyntheticChatSpec(0, 2, 5, 6, 256, 1024, 16, 192, 16, 96, 4.0, 2.0, 32_000, 42L));
-        assertMessage("maxTurns is 1; allowed: [2, 1000]",
+        assertMessage(
+                "maxTurns is 1; allowed: [2, 1000]",
                 () -> new SyntheticChatSpec(48, 2, 1, 6, 256, 1024, 16, 192, 16, 96, 4.0, 2.0, 32_000, 42L));
-        assertMessage("systemPrompts is -1; allowed: [0, 100000]",
+        assertMessage(
+                "systemPrompts is -1; allowed: [0, 100000]",
                 () -> new SyntheticChatSpec(48, 2, 5, -1, 256, 1024, 16, 192, 16, 96, 4.0, 2.0, 32_000, 42L));
-        assertMessage("maxSystemPromptTokens is 100; allowed: [256, 1000000]",
+        assertMessage(
+                "maxSystemPromptTokens is 100; allowed: [256, 1000000]",
                 () -> new SyntheticChatSpec(48, 2, 5, 6, 256, 100, 16, 192, 16, 96, 4.0, 2.0, 32_000, 42L));
-        assertMessage("minUserTokens is 0; allowed: [1, 1000000]",
+        assertMessage(
+                "minUserTokens is 0; allowed: [1, 1000000]",
                 () -> new SyntheticChatSpec(48, 2, 5, 6, 256, 1024, 0, 192, 16, 96, 4.0, 2.0, 32_000, 42L));
-        assertMessage("maxOutputTokens is 100001; allowed: [16, 100000]",
+        assertMessage(
+                "maxOutputTokens is 100001; allowed: [16, 100000]",
                 () -> new SyntheticChatSpec(48, 2, 5, 6, 256, 1024, 16, 192, 16, 100_001, 4.0, 2.0, 32_000, 42L));
-        assertMessage("sessionsPerSecond is 0.0; allowed: (0, 1000000]",
+        assertMessage(
+                "sessionsPerSecond is 0.0; allowed: (0, 1000000]",
                 () -> new SyntheticChatSpec(48, 2, 5, 6, 256, 1024, 16, 192, 16, 96, 0.0, 2.0, 32_000, 42L));
-        assertMessage("sessionsPerSecond is NaN; allowed: (0, 1000000]",
+        assertMessage(
+                "sessionsPerSecond is NaN; allowed: (0, 1000000]",
                 () -> new SyntheticChatSpec(48, 2, 5, 6, 256, 1024, 16, 192, 16, 96, Double.NaN, 2.0, 32_000, 42L));
-        assertMessage("meanThinkSeconds is Infinity; allowed: [0, 1000000]", () -> new SyntheticChatSpec(
-                48, 2, 5, 6, 256, 1024, 16, 192, 16, 96, 4.0, Double.POSITIVE_INFINITY, 32_000, 42L));
-        assertMessage("vocabSize is 1; allowed: [2, 2147483647]",
+        assertMessage(
+                "meanThinkSeconds is Infinity; allowed: [0, 1000000]",
+                () -> new SyntheticChatSpec(
+                        48, 2, 5, 6, 256, 1024, 16, 192, 16, 96, 4.0, Double.POSITIVE_INFINITY, 32_000, 42L));
+        assertMessage(
+                "vocabSize is 1; allowed: [2, 2147483647]",
                 () -> new SyntheticChatSpec(48, 2, 5, 6, 256, 1024, 16, 192, 16, 96, 4.0, 2.0, 1, 42L));
-        IllegalArgumentException tooBig = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException tooBig = assertThrows(
+                IllegalArgumentException.class,
                 () -> new SyntheticChatSpec(1_000_000, 2, 1000, 6, 256, 1024, 16, 1000, 16, 96, 4.0, 2.0, 32_000, 42L));
         assertTrue(tooBig.getMessage().contains("allowed: at most 500000000"), tooBig.getMessage());
     }
 
     private static void assertMessage(String expected, Runnable construction) {
-        assertEquals(expected, assertThrows(IllegalArgumentException.class, construction::run).getMessage());
+        assertEquals(
+                expected,
+                assertThrows(IllegalArgumentException.class, construction::run).getMessage());
     }
 
     private static void assertInRange(int value, int min, int max) {

@@ -46,16 +46,24 @@ class TraceReaderTest {
         assertEquals("trace trace.jsonl", w.description());
         assertEquals(1, w.systemPromptCount());
         assertEquals(512, w.systemPrompts().get(0).length);
-        assertEquals(List.of("s1", "s3", "s2"), w.sessions().stream().map(ChatSession::id).toList(),
+        assertEquals(
+                List.of("s1", "s3", "s2"),
+                w.sessions().stream().map(ChatSession::id).toList(),
                 "ordered by arrival");
         assertEquals(6, w.totalTurns());
 
         ChatSession s1 = w.sessions().get(0);
         assertEquals(0, s1.systemPrompt());
         assertEquals(0.0, s1.arrivalSeconds());
-        assertEquals(List.of(120, 40, 1), s1.turns().stream().map(Turn::userTokenCount).toList());
-        assertEquals(List.of(64, 80, 1), s1.turns().stream().map(Turn::maxOutputTokens).toList());
-        assertEquals(List.of(0.0, 1.5, 0.0), s1.turns().stream().map(Turn::thinkSeconds).toList());
+        assertEquals(
+                List.of(120, 40, 1),
+                s1.turns().stream().map(Turn::userTokenCount).toList());
+        assertEquals(
+                List.of(64, 80, 1),
+                s1.turns().stream().map(Turn::maxOutputTokens).toList());
+        assertEquals(
+                List.of(0.0, 1.5, 0.0),
+                s1.turns().stream().map(Turn::thinkSeconds).toList());
 
         ChatSession s3 = w.sessions().get(1);
         assertFalse(s3.hasSystemPrompt());
@@ -64,7 +72,8 @@ class TraceReaderTest {
 
         ChatSession s2 = w.sessions().get(2);
         assertEquals(0, s2.systemPrompt(), "s1 and s2 share the prompt");
-        assertEquals(List.of(30, 31), s2.turns().stream().map(Turn::userTokenCount).toList());
+        assertEquals(
+                List.of(30, 31), s2.turns().stream().map(Turn::userTokenCount).toList());
         assertEquals(2.0, s2.turns().get(1).thinkSeconds());
     }
 
@@ -82,10 +91,17 @@ class TraceReaderTest {
 
         assertEquals(once, again);
         assertNotEquals(once, otherSeed);
-        assertArrayEquals(TokenSource.systemPrompt(7, "p", 16, VOCAB), once.systemPrompts().get(0));
-        assertArrayEquals(TokenSource.userTurn(7, "a", 1, 10, VOCAB), once.sessions().get(0).turns().get(1).userTokens());
-        assertFalse(java.util.Arrays.equals(once.sessions().get(0).turns().get(0).userTokens(),
-                once.sessions().get(1).turns().get(0).userTokens()), "sessions differ in content");
+        assertArrayEquals(
+                TokenSource.systemPrompt(7, "p", 16, VOCAB),
+                once.systemPrompts().get(0));
+        assertArrayEquals(
+                TokenSource.userTurn(7, "a", 1, 10, VOCAB),
+                once.sessions().get(0).turns().get(1).userTokens());
+        assertFalse(
+                java.util.Arrays.equals(
+                        once.sessions().get(0).turns().get(0).userTokens(),
+                        once.sessions().get(1).turns().get(0).userTokens()),
+                "sessions differ in content");
         for (ChatSession s : once.sessions()) {
             for (Turn t : s.turns()) {
                 for (int token : t.userTokens()) {
@@ -111,7 +127,9 @@ class TraceReaderTest {
                 {"session": "c", "system_prompt": "p", %s}
                 """.formatted(TURN, TURN, TURN));
 
-        assertEquals(List.of(0, 1, 0), w.sessions().stream().map(ChatSession::systemPrompt).toList());
+        assertEquals(
+                List.of(0, 1, 0),
+                w.sessions().stream().map(ChatSession::systemPrompt).toList());
         assertEquals(6, w.systemPrompts().get(1).length);
     }
 
@@ -152,10 +170,15 @@ class TraceReaderTest {
 
     @Test
     void aLineThatIsNotAnObjectIsRefused() {
-        assertEquals(at(1, 1) + ": expected '{': each line is one JSON object", fails("[1, 2]\n").getMessage());
-        assertEquals(at(1, 1) + ": expected '{': each line is one JSON object", fails("null\n").getMessage());
+        assertEquals(
+                at(1, 1) + ": expected '{': each line is one JSON object",
+                fails("[1, 2]\n").getMessage());
+        assertEquals(
+                at(1, 1) + ": expected '{': each line is one JSON object",
+                fails("null\n").getMessage());
         String twoObjects = "{\"session\": \"a\", " + TURN + "} {}";
-        assertEquals(at(1, twoObjects.lastIndexOf('{') + 1) + ": expected the end of the line after the object",
+        assertEquals(
+                at(1, twoObjects.lastIndexOf('{') + 1) + ": expected the end of the line after the object",
                 fails(twoObjects + "\n").getMessage());
     }
 
@@ -171,8 +194,10 @@ class TraceReaderTest {
         String text = "{\"session\": \"a\", \"user_tokens\": 1, \"user_tokens\": 2, \"output_tokens\": 1}";
         ConfigException e = fails(text + "\n");
 
-        assertEquals(at(1, text.lastIndexOf("\"user_tokens\"") + 1) + ": user_tokens: given twice; allowed: each key "
-                + "once", e.getMessage());
+        assertEquals(
+                at(1, text.lastIndexOf("\"user_tokens\"") + 1) + ": user_tokens: given twice; allowed: each key "
+                        + "once",
+                e.getMessage());
     }
 
     @Test
@@ -181,19 +206,24 @@ class TraceReaderTest {
         ConfigException e = fails(text + "\n");
 
         assertEquals(at(1, text.indexOf("\"user_token\"") + 1), e.path());
-        assertEquals(e.path() + ": unknown key; allowed keys: [arrival_s, output_tokens, session, "
-                + "system_prompt, system_prompt_tokens, think_s, user_tokens]", e.getMessage());
+        assertEquals(
+                e.path() + ": unknown key; allowed keys: [arrival_s, output_tokens, session, "
+                        + "system_prompt, system_prompt_tokens, think_s, user_tokens]",
+                e.getMessage());
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
-        "{\"user_tokens\": 1, \"output_tokens\": 1}|session: is required but missing; allowed: a non-blank string "
-                + "of at most 256 characters",
-        "{\"session\": \"a\", \"output_tokens\": 1}|user_tokens: is required but missing; allowed: an integer in "
-                + "[1, 1000000]",
-        "{\"session\": \"a\", \"user_tokens\": 1}|output_tokens: is required but missing; allowed: an integer in "
-                + "[1, 100000]",
-    })
+    @CsvSource(
+            delimiter = '|',
+            quoteCharacter = '`',
+            value = {
+                "{\"user_tokens\": 1, \"output_tokens\": 1}|session: is required but missing; allowed: a non-blank string "
+                        + "of at most 256 characters",
+                "{\"session\": \"a\", \"output_tokens\": 1}|user_tokens: is required but missing; allowed: an integer in "
+                        + "[1, 1000000]",
+                "{\"session\": \"a\", \"user_tokens\": 1}|output_tokens: is required but missing; allowed: an integer in "
+                        + "[1, 100000]",
+            })
     void aMissingRequiredKeyNamesItAndItsRange(String line, String message) {
         ConfigException e = fails(line + "\n");
 
@@ -201,20 +231,23 @@ class TraceReaderTest {
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
-        "\"session\": 5|session: expected a string, got a number; allowed: a non-blank string of at most 256 characters",
-        "\"session\": {}|session: expected a string, got an object; allowed: a non-blank string of at most 256 "
-                + "characters",
-        "\"session\": \"  \"|session: is blank; allowed: a non-blank string of at most 256 characters",
-        "\"system_prompt\": true|system_prompt: expected a string, got true or false; allowed: a non-blank string of "
-                + "at most 256 characters",
-        "\"user_tokens\": \"10\"|user_tokens: expected an integer in [1, 1000000], got a string",
-        "\"user_tokens\": 1.5|user_tokens: not a whole number; allowed: an integer in [1, 1000000]",
-        "\"output_tokens\": null|output_tokens: expected an integer in [1, 100000], got null",
-        "\"think_s\": \"1s\"|think_s: expected a number in [0, 1000000], got a string",
-        "\"arrival_s\": [1]|arrival_s: expected a number in [0, 1000000000], got a list",
-        "\"arrival_s\": [1, [2, {\"a\": 3}]]|arrival_s: expected a number in [0, 1000000000], got a list",
-    })
+    @CsvSource(
+            delimiter = '|',
+            quoteCharacter = '`',
+            value = {
+                "\"session\": 5|session: expected a string, got a number; allowed: a non-blank string of at most 256 characters",
+                "\"session\": {}|session: expected a string, got an object; allowed: a non-blank string of at most 256 "
+                        + "characters",
+                "\"session\": \"  \"|session: is blank; allowed: a non-blank string of at most 256 characters",
+                "\"system_prompt\": true|system_prompt: expected a string, got true or false; allowed: a non-blank string of "
+                        + "at most 256 characters",
+                "\"user_tokens\": \"10\"|user_tokens: expected an integer in [1, 1000000], got a string",
+                "\"user_tokens\": 1.5|user_tokens: not a whole number; allowed: an integer in [1, 1000000]",
+                "\"output_tokens\": null|output_tokens: expected an integer in [1, 100000], got null",
+                "\"think_s\": \"1s\"|think_s: expected a number in [0, 1000000], got a string",
+                "\"arrival_s\": [1]|arrival_s: expected a number in [0, 1000000000], got a list",
+                "\"arrival_s\": [1, [2, {\"a\": 3}]]|arrival_s: expected a number in [0, 1000000000], got a list",
+            })
     void aWrongTypeNamesTheKeyAndTheAllowedValuesAtTheValuesColumn(String field, String message) {
         String text = line(field);
         ConfigException e = fails(text);
@@ -224,23 +257,26 @@ class TraceReaderTest {
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
-        "\"user_tokens\": 0|user_tokens: out of range; allowed: an integer in [1, 1000000]",
-        "\"user_tokens\": -4|user_tokens: out of range; allowed: an integer in [1, 1000000]",
-        "\"user_tokens\": 1000001|user_tokens: out of range; allowed: an integer in [1, 1000000]",
-        "\"output_tokens\": 0|output_tokens: out of range; allowed: an integer in [1, 100000]",
-        "\"output_tokens\": 100001|output_tokens: out of range; allowed: an integer in [1, 100000]",
-        "\"system_prompt\": \"p\", \"system_prompt_tokens\": 0|system_prompt_tokens: out of range; "
-                + "allowed: an integer in [1, 1000000]",
-        "\"system_prompt\": \"p\", \"system_prompt_tokens\": 1000001|system_prompt_tokens: out of range; "
-                + "allowed: an integer in [1, 1000000]",
-        "\"arrival_s\": -0.5|arrival_s: out of range; allowed: a number in [0, 1000000000]",
-        "\"think_s\": -1|think_s: out of range; allowed: a number in [0, 1000000]",
-        "\"think_s\": 1e999|think_s: out of range; allowed: a number in [0, 1000000]",
-        "\"arrival_s\": -1e999|arrival_s: out of range; allowed: a number in [0, 1000000000]",
-        "\"user_tokens\": 1e999|user_tokens: out of range; allowed: an integer in [1, 1000000]",
-        "\"user_tokens\": 99999999999999999999|user_tokens: out of range; allowed: an integer in [1, 1000000]",
-    })
+    @CsvSource(
+            delimiter = '|',
+            quoteCharacter = '`',
+            value = {
+                "\"user_tokens\": 0|user_tokens: out of range; allowed: an integer in [1, 1000000]",
+                "\"user_tokens\": -4|user_tokens: out of range; allowed: an integer in [1, 1000000]",
+                "\"user_tokens\": 1000001|user_tokens: out of range; allowed: an integer in [1, 1000000]",
+                "\"output_tokens\": 0|output_tokens: out of range; allowed: an integer in [1, 100000]",
+                "\"output_tokens\": 100001|output_tokens: out of range; allowed: an integer in [1, 100000]",
+                "\"system_prompt\": \"p\", \"system_prompt_tokens\": 0|system_prompt_tokens: out of range; "
+                        + "allowed: an integer in [1, 1000000]",
+                "\"system_prompt\": \"p\", \"system_prompt_tokens\": 1000001|system_prompt_tokens: out of range; "
+                        + "allowed: an integer in [1, 1000000]",
+                "\"arrival_s\": -0.5|arrival_s: out of range; allowed: a number in [0, 1000000000]",
+                "\"think_s\": -1|think_s: out of range; allowed: a number in [0, 1000000]",
+                "\"think_s\": 1e999|think_s: out of range; allowed: a number in [0, 1000000]",
+                "\"arrival_s\": -1e999|arrival_s: out of range; allowed: a number in [0, 1000000000]",
+                "\"user_tokens\": 1e999|user_tokens: out of range; allowed: an integer in [1, 1000000]",
+                "\"user_tokens\": 99999999999999999999|user_tokens: out of range; allowed: an integer in [1, 1000000]",
+            })
     void anOutOfRangeValueNamesTheKeyAndRangeAtTheValuesColumn(String field, String message) {
         String text = line(field);
         ConfigException e = fails(text);
@@ -253,8 +289,11 @@ class TraceReaderTest {
     void aTooLongNameIsRefused() {
         ConfigException e = fails(line("\"session\": \"" + "x".repeat(257) + "\""));
 
-        assertTrue(e.getMessage().endsWith(": session: is 257 characters long; allowed: a non-blank string of at "
-                + "most 256 characters"), e.getMessage());
+        assertTrue(
+                e.getMessage()
+                        .endsWith(": session: is 257 characters long; allowed: a non-blank string of at "
+                                + "most 256 characters"),
+                e.getMessage());
     }
 
     // ---- rules across lines -----------------------------------------------------------------------
@@ -264,8 +303,10 @@ class TraceReaderTest {
         String second = "{\"session\": \"a\", \"arrival_s\": 1.5, " + TURN + "}";
         ConfigException e = fails("{\"session\": \"a\", \"arrival_s\": 2.0, " + TURN + "}\n" + second + "\n");
 
-        assertEquals(at(2, valueColumn(second, "arrival_s")) + ": arrival_s: is before the arrival its session "
-                + "was given on line 1; allowed: at least that arrival", e.getMessage());
+        assertEquals(
+                at(2, valueColumn(second, "arrival_s")) + ": arrival_s: is before the arrival its session "
+                        + "was given on line 1; allowed: at least that arrival",
+                e.getMessage());
     }
 
     @Test
@@ -284,9 +325,11 @@ class TraceReaderTest {
         ConfigException e = fails("{\"session\": \"a\", \"system_prompt\": \"p\", \"system_prompt_tokens\": 512, "
                 + TURN + "}\n\n" + third + "\n");
 
-        assertEquals(at(3, valueColumn(third, "system_prompt_tokens")) + ": system_prompt_tokens: differs from "
-                + "the length this system prompt was given on line 1; allowed: that length (a shared prompt has one "
-                + "length)", e.getMessage());
+        assertEquals(
+                at(3, valueColumn(third, "system_prompt_tokens")) + ": system_prompt_tokens: differs from "
+                        + "the length this system prompt was given on line 1; allowed: that length (a shared prompt has one "
+                        + "length)",
+                e.getMessage());
     }
 
     @Test
@@ -294,26 +337,33 @@ class TraceReaderTest {
         String text = line("\"system_prompt\": \"p\"");
         ConfigException e = fails(text);
 
-        assertEquals(at(1, valueColumn(text, "system_prompt")) + ": system_prompt_tokens: is required on the "
-                + "first line naming a system prompt; allowed: an integer in [1, 1000000]", e.getMessage());
+        assertEquals(
+                at(1, valueColumn(text, "system_prompt")) + ": system_prompt_tokens: is required on the "
+                        + "first line naming a system prompt; allowed: an integer in [1, 1000000]",
+                e.getMessage());
     }
 
     @Test
     void aPromptLengthWithoutAPromptIsRefused() {
         ConfigException e = fails(line("\"system_prompt_tokens\": 8"));
 
-        assertTrue(e.getMessage().contains("system_prompt_tokens: is given without system_prompt; allowed only "
-                + "together with a system_prompt name"), e.getMessage());
+        assertTrue(
+                e.getMessage()
+                        .contains("system_prompt_tokens: is given without system_prompt; allowed only "
+                                + "together with a system_prompt name"),
+                e.getMessage());
     }
 
     @Test
     void aSessionCannotChangeItsSystemPrompt() {
         String second = "{\"session\": \"a\", \"system_prompt\": \"q\", \"system_prompt_tokens\": 4, " + TURN + "}";
-        ConfigException e = fails("{\"session\": \"a\", \"system_prompt\": \"p\", \"system_prompt_tokens\": 4, "
-                + TURN + "}\n" + second + "\n");
+        ConfigException e = fails("{\"session\": \"a\", \"system_prompt\": \"p\", \"system_prompt_tokens\": 4, " + TURN
+                + "}\n" + second + "\n");
 
-        assertEquals(at(2, valueColumn(second, "system_prompt")) + ": system_prompt: its session started with "
-                + "another system prompt on line 1; allowed: the same prompt or none", e.getMessage());
+        assertEquals(
+                at(2, valueColumn(second, "system_prompt")) + ": system_prompt: its session started with "
+                        + "another system prompt on line 1; allowed: the same prompt or none",
+                e.getMessage());
     }
 
     @Test
@@ -324,7 +374,8 @@ class TraceReaderTest {
                 {"session": "a", "system_prompt": "p", %s}
                 """.formatted(TURN, TURN, TURN));
 
-        assertTrue(e.getMessage().contains("system_prompt: its session started with no system prompt on line 2"),
+        assertTrue(
+                e.getMessage().contains("system_prompt: its session started with no system prompt on line 2"),
                 e.getMessage());
     }
 
@@ -335,34 +386,38 @@ class TraceReaderTest {
      * any of it: each of these files holds the secret where some error would otherwise quote it.
      */
     @ParameterizedTest
-    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
-        "hunter2secret",
-        "hunter2secret = 1",
-        "\"hunter2secret\"",
-        "{hunter2secret: 1}",
-        "{\"hunter2secret\": \"x\"}",
-        "{\"session\": hunter2secret}",
-        "{\"session\": \"a\", \"user_tokens\": \"hunter2secret\", \"output_tokens\": 1}",
-        "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1, \"think_s\": \"hunter2secret\"}",
-        "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1} hunter2secret",
-        "{\"session\": \"a\", \"user_tokens\": [\"hunter2secret\", hunter2secret]}",
-        "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1}\\n{\"session\": \"hunter2secret\"}",
-        "{\"session\": \"hunter2secret\", \"system_prompt\": \"p\", \"system_prompt_tokens\": 4, \"user_tokens\": 1, "
-                + "\"output_tokens\": 1}\\n{\"session\": \"hunter2secret\", \"system_prompt\": \"hunter2secret\", "
-                + "\"user_tokens\": 1, \"output_tokens\": 1}",
-        "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1, \"arrival_s\": 8}\\n{\"session\": \"a\", "
-                + "\"arrival_s\": 7.123456789, \"user_tokens\": 1, \"output_tokens\": 1}",
-        "{\"session\": \"a\", \"user_tokens\": 123456789, \"output_tokens\": 1}",
-        "{\"session\": \"a\", \"user_tokens\": 1.123456789, \"output_tokens\": 1}",
-        "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1, \"session\": 1}",
-    })
+    @CsvSource(
+            delimiter = '|',
+            quoteCharacter = '`',
+            value = {
+                "hunter2secret",
+                "hunter2secret = 1",
+                "\"hunter2secret\"",
+                "{hunter2secret: 1}",
+                "{\"hunter2secret\": \"x\"}",
+                "{\"session\": hunter2secret}",
+                "{\"session\": \"a\", \"user_tokens\": \"hunter2secret\", \"output_tokens\": 1}",
+                "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1, \"think_s\": \"hunter2secret\"}",
+                "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1} hunter2secret",
+                "{\"session\": \"a\", \"user_tokens\": [\"hunter2secret\", hunter2secret]}",
+                "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1}\\n{\"session\": \"hunter2secret\"}",
+                "{\"session\": \"hunter2secret\", \"system_prompt\": \"p\", \"system_prompt_tokens\": 4, \"user_tokens\": 1, "
+                        + "\"output_tokens\": 1}\\n{\"session\": \"hunter2secret\", \"system_prompt\": \"hunter2secret\", "
+                        + "\"user_tokens\": 1, \"output_tokens\": 1}",
+                "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1, \"arrival_s\": 8}\\n{\"session\": \"a\", "
+                        + "\"arrival_s\": 7.123456789, \"user_tokens\": 1, \"output_tokens\": 1}",
+                "{\"session\": \"a\", \"user_tokens\": 123456789, \"output_tokens\": 1}",
+                "{\"session\": \"a\", \"user_tokens\": 1.123456789, \"output_tokens\": 1}",
+                "{\"session\": \"a\", \"user_tokens\": 1, \"output_tokens\": 1, \"session\": 1}",
+            })
     void noMessageQuotesTheFile(String content) throws IOException {
         Path file = write(content.replace("\\n", "\n") + "\n");
         ConfigException e = assertThrows(ConfigException.class, () -> TraceReader.read(file, VOCAB, 1));
 
         assertTrue(e.path().startsWith(file + ":"), e.getMessage());
         for (String secret : List.of("hunter", "secret", "123456789", "7.12")) {
-            assertFalse(e.getMessage().replace(file.toString(), "").contains(secret),
+            assertFalse(
+                    e.getMessage().replace(file.toString(), "").contains(secret),
                     "the message quotes the file: " + e.getMessage());
         }
     }

@@ -40,9 +40,11 @@ class WorkloadRecordsTest {
 
     @Test
     void aTurnShowsItsTokensAbbreviated() {
-        assertEquals("Turn[userTokens=[7, 8], maxOutputTokens=3, thinkSeconds=0.0]",
+        assertEquals(
+                "Turn[userTokens=[7, 8], maxOutputTokens=3, thinkSeconds=0.0]",
                 new Turn(new int[] {7, 8}, 3, 0).toString());
-        assertEquals("Turn[userTokens=[1, 2, 3, 4, 5, 6, 7, 8, ... (10 tokens)], maxOutputTokens=3, thinkSeconds=0.0]",
+        assertEquals(
+                "Turn[userTokens=[1, 2, 3, 4, 5, 6, 7, 8, ... (10 tokens)], maxOutputTokens=3, thinkSeconds=0.0]",
                 new Turn(new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 3, 0).toString());
     }
 
@@ -50,7 +52,8 @@ class WorkloadRecordsTest {
     void aTurnRefusesInvalidValues() {
         assertThrows(IllegalArgumentException.class, () -> new Turn(new int[0], 1, 0));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> new Turn(new int[] {1, 0}, 1, 0))
-                .getMessage().contains("userTokens[1]"));
+                .getMessage()
+                .contains("userTokens[1]"));
         assertThrows(IllegalArgumentException.class, () -> new Turn(new int[] {1}, 0, 0));
         assertThrows(IllegalArgumentException.class, () -> new Turn(new int[] {1}, 1, -1));
         assertThrows(IllegalArgumentException.class, () -> new Turn(new int[] {1}, 1, Double.NaN));
@@ -74,15 +77,20 @@ class WorkloadRecordsTest {
     @Test
     void aWorkloadCountsTurnsAndHandsOutPromptCopies() {
         int[] prompt = {4, 5, 6};
-        var workload = new Workload("w", List.of(prompt), List.of(
-                new ChatSession("a", 0, 0, List.of(turn(1), turn(2))),
-                new ChatSession("b", -1, 1, List.of(turn(3)))));
+        var workload = new Workload(
+                "w",
+                List.of(prompt),
+                List.of(
+                        new ChatSession("a", 0, 0, List.of(turn(1), turn(2))),
+                        new ChatSession("b", -1, 1, List.of(turn(3)))));
         prompt[0] = 99;
 
         assertEquals(3, workload.totalTurns());
         assertEquals(1, workload.systemPromptCount());
-        assertArrayEquals(new int[] {4, 5, 6}, workload.systemPromptOf(workload.sessions().get(0)));
-        assertArrayEquals(new int[0], workload.systemPromptOf(workload.sessions().get(1)));
+        assertArrayEquals(
+                new int[] {4, 5, 6}, workload.systemPromptOf(workload.sessions().get(0)));
+        assertArrayEquals(
+                new int[0], workload.systemPromptOf(workload.sessions().get(1)));
         workload.systemPrompts().get(0)[0] = 99;
         assertArrayEquals(new int[] {4, 5, 6}, workload.systemPrompts().get(0));
     }
@@ -103,16 +111,31 @@ class WorkloadRecordsTest {
     void aWorkloadChecksItsInvariants() {
         var one = List.of(turn(1));
         assertThrows(IllegalArgumentException.class, () -> new Workload("w", List.of(), List.of()));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Workload("w", List.of(), List.of(
-                new ChatSession("a", -1, 0, one), new ChatSession("a", -1, 1, one)))).getMessage().contains("twice"));
-        assertThrows(IllegalArgumentException.class, () -> new Workload("w", List.of(), List.of(
-                new ChatSession("a", 0, 0, one))));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Workload("w", List.of(), List.of(
-                new ChatSession("a", -1, 2, one), new ChatSession("b", -1, 1, one)))).getMessage().contains("before"));
-        assertThrows(IllegalArgumentException.class, () -> new Workload("w", List.of(new int[0]), List.of(
-                new ChatSession("a", -1, 0, one))));
-        assertThrows(IllegalArgumentException.class, () -> new Workload("w", List.of(new int[] {0}), List.of(
-                new ChatSession("a", -1, 0, one))));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> new Workload(
+                                "w",
+                                List.of(),
+                                List.of(new ChatSession("a", -1, 0, one), new ChatSession("a", -1, 1, one))))
+                .getMessage()
+                .contains("twice"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new Workload("w", List.of(), List.of(new ChatSession("a", 0, 0, one))));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> new Workload(
+                                "w",
+                                List.of(),
+                                List.of(new ChatSession("a", -1, 2, one), new ChatSession("b", -1, 1, one))))
+                .getMessage()
+                .contains("before"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new Workload("w", List.of(new int[0]), List.of(new ChatSession("a", -1, 0, one))));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new Workload("w", List.of(new int[] {0}), List.of(new ChatSession("a", -1, 0, one))));
     }
 
     private static Turn turn(int token) {

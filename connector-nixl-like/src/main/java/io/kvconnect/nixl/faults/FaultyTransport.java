@@ -71,8 +71,13 @@ public final class FaultyTransport implements Transport {
         try {
             Relay relay = new Relay(host, port, real);
             relay.start(local.engineId() + "-" + local.rank());
-            LOG.warn("nixl-like: injecting transport faults ({}) on {}:{} (relaying to port {}); a test aid, never "
-                    + "for serving", faults, host, relay.port(), real.port());
+            LOG.warn(
+                    "nixl-like: injecting transport faults ({}) on {}:{} (relaying to port {}); a test aid, never "
+                            + "for serving",
+                    faults,
+                    host,
+                    relay.port(),
+                    real.port());
             return relay;
         } catch (IOException | RuntimeException e) {
             real.close();
@@ -98,7 +103,8 @@ public final class FaultyTransport implements Transport {
     }
 
     private void count(String kind) {
-        injected.computeIfAbsent("faults_injected_" + kind, k -> new AtomicLong()).incrementAndGet();
+        injected.computeIfAbsent("faults_injected_" + kind, k -> new AtomicLong())
+                .incrementAndGet();
     }
 
     private SplittableRandom nextRandom() {
@@ -208,7 +214,9 @@ public final class FaultyTransport implements Transport {
                 } catch (IOException | RuntimeException e) {
                     closePair(client, upstream);
                     if (!closed) {
-                        LOG.debug("nixl-like: fault relay on port {} could not relay a connection: {}", port,
+                        LOG.debug(
+                                "nixl-like: fault relay on port {} could not relay a connection: {}",
+                                port,
                                 e.toString());
                     }
                 }
@@ -216,8 +224,12 @@ public final class FaultyTransport implements Transport {
         }
 
         /** Relays frames from {@code from} to {@code to} until either side ends, injecting faults. */
-        private void pump(SocketChannel from, SocketChannel to, SocketChannel client, SocketChannel upstream,
-                          SplittableRandom random) {
+        private void pump(
+                SocketChannel from,
+                SocketChannel to,
+                SocketChannel client,
+                SocketChannel upstream,
+                SplittableRandom random) {
             ByteBuffer header = ByteBuffer.allocate(Frames.HEADER_BYTES);
             ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
             try {
@@ -228,7 +240,8 @@ public final class FaultyTransport implements Transport {
                     }
                     int length = header.getInt(5);
                     Fate fate = header.getInt(0) == Frames.MAGIC && faults.hits(header.get(4))
-                            ? decide(random, length) : Fate.FORWARD;
+                            ? decide(random, length)
+                            : Fate.FORWARD;
                     switch (fate) {
                         case KILL -> {
                             count("kill");
@@ -250,8 +263,7 @@ public final class FaultyTransport implements Transport {
                             count("delay");
                             Thread.sleep(faults.delayMillis());
                         }
-                        case FORWARD -> {
-                        }
+                        case FORWARD -> {}
                     }
                     header.flip();
                     writeFully(to, header);

@@ -23,8 +23,8 @@ import java.util.Locale;
  * @param onlyType when in 1 to 127, faults hit only frames of this message type (such as 7, the done
  *     notification) and every other frame passes untouched; 0 (the default): every frame
  */
-public record TransportFaults(double drop, double truncate, double delay, int delayMillis, double kill, long seed,
-                              int onlyType) {
+public record TransportFaults(
+        double drop, double truncate, double delay, int delayMillis, double kill, long seed, int onlyType) {
     /** No faults. */
     public static final TransportFaults NONE = new TransportFaults(0, 0, 0, 0, 0, 0, 0);
 
@@ -49,15 +49,27 @@ public record TransportFaults(double drop, double truncate, double delay, int de
     /** Reads {@code faults}; every error names its key and the allowed range. */
     public static TransportFaults parse(ConnectorConfig faults) {
         faults.requireOnlyKeys(KEYS);
-        return new TransportFaults(faults.getDouble("drop", 0, 0, 1), faults.getDouble("truncate", 0, 0, 1),
-                faults.getDouble("delay", 0, 0, 1), faults.getInt("delay_ms", 5, 0, 5_000),
-                faults.getDouble("kill", 0, 0, 1), faults.getLong("seed", 1, Long.MIN_VALUE, Long.MAX_VALUE),
+        return new TransportFaults(
+                faults.getDouble("drop", 0, 0, 1),
+                faults.getDouble("truncate", 0, 0, 1),
+                faults.getDouble("delay", 0, 0, 1),
+                faults.getInt("delay_ms", 5, 0, 5_000),
+                faults.getDouble("kill", 0, 0, 1),
+                faults.getLong("seed", 1, Long.MIN_VALUE, Long.MAX_VALUE),
                 faults.getInt("only_type", 0, 0, 127));
     }
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "drop=%s,truncate=%s,delay=%s,delay_ms=%d,kill=%s,seed=%d%s", drop,
-                truncate, delay, delayMillis, kill, seed, onlyType == 0 ? "" : ",only_type=" + onlyType);
+        return String.format(
+                Locale.ROOT,
+                "drop=%s,truncate=%s,delay=%s,delay_ms=%d,kill=%s,seed=%d%s",
+                drop,
+                truncate,
+                delay,
+                delayMillis,
+                kill,
+                seed,
+                onlyType == 0 ? "" : ",only_type=" + onlyType);
     }
 }

@@ -62,8 +62,19 @@ public record Compat(String engineId, int rank, Map<String, String> fields) {
     }
 
     /** The fields in their fixed order, for hashing and the wire. */
-    private static final String[] ORDER = {"protocol", "connector_version", "model", "num_layers", "num_kv_heads",
-        "head_dim", "dtype", "block_size", "tensor_parallel_size", "bytes_per_block", "wire_layout"};
+    private static final String[] ORDER = {
+        "protocol",
+        "connector_version",
+        "model",
+        "num_layers",
+        "num_kv_heads",
+        "head_dim",
+        "dtype",
+        "block_size",
+        "tensor_parallel_size",
+        "bytes_per_block",
+        "wire_layout"
+    };
 
     /** The informational field naming the sender's backend. */
     static final String TRANSPORT = "transport";
@@ -102,11 +113,12 @@ public record Compat(String engineId, int rank, Map<String, String> fields) {
     private static String advice(String field) {
         return switch (field) {
             case "protocol", "connector_version" -> "run the same kvconnect version on both engines";
-            case "model", "num_layers", "num_kv_heads", "head_dim", "dtype" -> "serve the same model with the same "
-                    + "KV dtype on both engines";
+            case "model", "num_layers", "num_kv_heads", "head_dim", "dtype" ->
+                "serve the same model with the same " + "KV dtype on both engines";
             case "block_size" -> "set the same block_size on both engines";
-            case "tensor_parallel_size" -> "set the same number of workers (tensor-parallel size) on both engines; "
-                    + "different sizes are not supported by this connector";
+            case "tensor_parallel_size" ->
+                "set the same number of workers (tensor-parallel size) on both engines; "
+                        + "different sizes are not supported by this connector";
             case "bytes_per_block" -> "use the same model shape, block size and tensor-parallel size on both engines";
             default -> "make the field equal on both engines";
         };
@@ -134,8 +146,8 @@ public record Compat(String engineId, int rank, Map<String, String> fields) {
             String mine = fields.getOrDefault(key, "<missing>");
             String theirs = remote.fields.getOrDefault(key, "<missing>");
             if (!mine.equals(theirs)) {
-                return Optional.of("incompatible peer: " + key + " differs: this engine (" + engineId + ") has "
-                        + mine + ", the peer (" + remote.engineId + ") has " + theirs + "; " + advice(key));
+                return Optional.of("incompatible peer: " + key + " differs: this engine (" + engineId + ") has " + mine
+                        + ", the peer (" + remote.engineId + ") has " + theirs + "; " + advice(key));
             }
         }
         return Optional.empty();

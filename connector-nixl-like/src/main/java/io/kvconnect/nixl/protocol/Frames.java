@@ -69,8 +69,7 @@ public final class Frames {
     /** Longest message an {@code ERROR} payload carries, in bytes. */
     private static final int MAX_ERROR_TEXT = 4096;
 
-    private Frames() {
-    }
+    private Frames() {}
 
     /** Writes one frame to {@code out} (not flushed). */
     public static void writeFrame(DataOutputStream out, byte type, byte[] payload) throws IOException {
@@ -90,14 +89,14 @@ public final class Frames {
     public static byte[] readFrame(DataInputStream in, String where) throws IOException {
         int magic = in.readInt();
         if (magic != MAGIC) {
-            throw new IOException(where + " is not speaking the nixl-like protocol (magic " + Integer.toHexString(magic)
-                    + ")");
+            throw new IOException(
+                    where + " is not speaking the nixl-like protocol (magic " + Integer.toHexString(magic) + ")");
         }
         byte type = in.readByte();
         int length = in.readInt();
         if (length < 0 || length > MAX_CONTROL) {
-            throw new IOException(where + " sent a control frame of " + length + " bytes (at most " + MAX_CONTROL
-                    + ")");
+            throw new IOException(
+                    where + " sent a control frame of " + length + " bytes (at most " + MAX_CONTROL + ")");
         }
         byte[] frame = new byte[length + 1];
         frame[0] = type;
@@ -117,7 +116,8 @@ public final class Frames {
     /** The kind an {@code ERROR} frame's payload names; {@code FAILED} if it names none. */
     public static TransferException.Kind errorKind(byte[] payload) {
         var kinds = TransferException.Kind.values();
-        return payload.length > 0 && payload[0] >= 0 && payload[0] < kinds.length ? kinds[payload[0]]
+        return payload.length > 0 && payload[0] >= 0 && payload[0] < kinds.length
+                ? kinds[payload[0]]
                 : TransferException.Kind.FAILED;
     }
 
@@ -130,8 +130,10 @@ public final class Frames {
             return "(no message)";
         }
         String text = new String(payload, 1, Math.min(payload.length - 1, MAX_ERROR_TEXT), StandardCharsets.UTF_8);
-        return text.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
-                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+        return text.codePoints()
+                .map(c -> Character.isISOControl(c) ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append)
+                .toString();
     }
 
     /** {@code a} followed by {@code b}. */

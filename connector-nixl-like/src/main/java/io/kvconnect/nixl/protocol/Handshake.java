@@ -40,6 +40,7 @@ import java.util.Arrays;
 public final class Handshake {
     /** The version the challenge carries; part of {@link Compat#PROTOCOL} too. */
     public static final byte VERSION = 2;
+
     public static final int NONCE_BYTES = 32;
     public static final int CHALLENGE_BYTES = 1 + NONCE_BYTES;
     static final int HELLO_BYTES = NONCE_BYTES + SharedSecret.MAC_BYTES;
@@ -53,12 +54,10 @@ public final class Handshake {
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private Handshake() {
-    }
+    private Handshake() {}
 
     /** How a producer's side of a handshake ended, short of an I/O error. */
-    public sealed interface Outcome permits Accepted, Refused {
-    }
+    public sealed interface Outcome permits Accepted, Refused {}
 
     /**
      * Both sides proved the secret and are compatible. The caller sends the confirmation ({@link
@@ -68,8 +67,7 @@ public final class Handshake {
      * @param remote the reader's fields
      * @param confirmation the producer's MAC over the whole handshake, the payload of its {@code OK}
      */
-    public record Accepted(Compat remote, byte[] confirmation) implements Outcome {
-    }
+    public record Accepted(Compat remote, byte[] confirmation) implements Outcome {}
 
     /**
      * The producer refuses the reader. The caller counts the refusal, then sends {@code answer}
@@ -79,8 +77,7 @@ public final class Handshake {
      * @param reason why, for the log
      * @param answer what to tell the reader, or null to close without a word
      */
-    public record Refused(String counter, String reason, String answer) implements Outcome {
-    }
+    public record Refused(String counter, String reason, String answer) implements Outcome {}
 
     /**
      * The reader's side: proves the secret, checks the producer's proof before anything else it
@@ -99,56 +96,71 @@ public final class Handshake {
             throw refusedBy(wire, h, deadlineNanos, "handshake with " + where + " refused: ");
         }
         if (h.type() != Frames.CHALLENGE || h.length() != CHALLENGE_BYTES) {
-            throw new TransferException(TransferException.Kind.HANDSHAKE, where + " sent no nixl-like/" + VERSION
-                    + " challenge (message type " + h.type() + " of " + h.length() + " bytes): it is not a prefill "
-                    + "engine's worker, or it runs another kvconnect version; run the same version on both engines");
+            throw new TransferException(
+                    TransferException.Kind.HANDSHAKE,
+                    where + " sent no nixl-like/" + VERSION
+                            + " challenge (message type " + h.type() + " of " + h.length()
+                            + " bytes): it is not a prefill "
+                            + "engine's worker, or it runs another kvconnect version; run the same version on both engines");
         }
         byte[] challenge = wire.readPayload(h, CHALLENGE_BYTES, Wire.millisLeft(deadlineNanos));
         if (challenge[0] != VERSION) {
-            throw new TransferException(TransferException.Kind.HANDSHAKE, where + " speaks nixl-like handshake "
-                    + "version " + challenge[0] + ", this engine " + VERSION + "; run the same kvconnect version on "
-                    + "both engines");
+            throw new TransferException(
+                    TransferException.Kind.HANDSHAKE,
+                    where + " speaks nixl-like handshake "
+                            + "version " + challenge[0] + ", this engine " + VERSION
+                            + "; run the same kvconnect version on "
+                            + "both engines");
         }
         byte[] ns = Arrays.copyOfRange(challenge, 1, CHALLENGE_BYTES);
         byte[] nc = nonce();
-        wire.writeFrame(Frames.HELLO, Frames.concat(nc, secret.mac(READER_HELLO, ns, nc)),
-                Wire.millisLeft(deadlineNanos));
+        wire.writeFrame(
+                Frames.HELLO, Frames.concat(nc, secret.mac(READER_HELLO, ns, nc)), Wire.millisLeft(deadlineNanos));
 
         h = wire.readHeader(Wire.millisLeft(deadlineNanos));
         if (h.type() == Frames.ERROR) {
             throw refusedBy(wire, h, deadlineNanos, "handshake with " + where + " refused: ");
         }
         if (h.type() != Frames.PROOF || h.length() <= SharedSecret.MAC_BYTES || h.length() > MAX_FRAME) {
-            throw new TransferException(TransferException.Kind.HANDSHAKE, where + " answered the hello with message "
-                    + "type " + h.type() + " of " + h.length() + " bytes instead of a proof of the shared secret");
+            throw new TransferException(
+                    TransferException.Kind.HANDSHAKE,
+                    where + " answered the hello with message " + "type " + h.type() + " of " + h.length()
+                            + " bytes instead of a proof of the shared secret");
         }
         byte[] proof = wire.readPayload(h, MAX_FRAME, Wire.millisLeft(deadlineNanos));
         byte[] theirs = Arrays.copyOfRange(proof, SharedSecret.MAC_BYTES, proof.length);
         if (!secret.verify(Arrays.copyOf(proof, SharedSecret.MAC_BYTES), PRODUCER_PROOF, ns, nc, theirs)) {
             // Checked before a byte of its fields is looked at: an impostor is never believed.
-            throw new TransferException(TransferException.Kind.HANDSHAKE, where + " did not prove the shared "
-                    + "secret: it has another 'secret', or it is not a prefill engine's worker; nothing is read from "
-                    + "it. Configure the same 'secret' on both engines");
+            throw new TransferException(
+                    TransferException.Kind.HANDSHAKE,
+                    where + " did not prove the shared "
+                            + "secret: it has another 'secret', or it is not a prefill engine's worker; nothing is read from "
+                            + "it. Configure the same 'secret' on both engines");
         }
         Compat remote = decode(theirs, where);
         byte[] mine = local.encode().getBytes(StandardCharsets.UTF_8);
-        wire.writeFrame(Frames.FIELDS, Frames.concat(secret.mac(READER_FIELDS, ns, nc, theirs, mine),
-                mine), Wire.millisLeft(deadlineNanos));
+        wire.writeFrame(
+                Frames.FIELDS,
+                Frames.concat(secret.mac(READER_FIELDS, ns, nc, theirs, mine), mine),
+                Wire.millisLeft(deadlineNanos));
 
         h = wire.readHeader(Wire.millisLeft(deadlineNanos));
         byte[] answer = wire.readPayload(h, MAX_FRAME, Wire.millisLeft(deadlineNanos));
         var problem = local.mismatch(remote);
         if (problem.isPresent()) {
-            throw new TransferException(TransferException.Kind.HANDSHAKE, "handshake with " + where + " failed: "
-                    + problem.get());
+            throw new TransferException(
+                    TransferException.Kind.HANDSHAKE, "handshake with " + where + " failed: " + problem.get());
         }
         if (h.type() == Frames.ERROR) {
-            throw new TransferException(TransferException.Kind.HANDSHAKE, "handshake with " + where + " refused: "
-                    + Frames.errorMessage(answer));
+            throw new TransferException(
+                    TransferException.Kind.HANDSHAKE,
+                    "handshake with " + where + " refused: " + Frames.errorMessage(answer));
         }
         if (h.type() != Frames.OK || !secret.verify(answer, ACCEPT, ns, nc, theirs, mine)) {
-            throw new TransferException(TransferException.Kind.HANDSHAKE, where + " did not confirm the handshake "
-                    + "with a valid MAC (message type " + h.type() + "); nothing is read from it");
+            throw new TransferException(
+                    TransferException.Kind.HANDSHAKE,
+                    where + " did not confirm the handshake " + "with a valid MAC (message type " + h.type()
+                            + "); nothing is read from it");
         }
         return remote;
     }
@@ -165,37 +177,46 @@ public final class Handshake {
     public static Outcome asProducer(Wire wire, Compat local, SharedSecret secret, long deadlineNanos)
             throws IOException {
         byte[] ns = nonce();
-        wire.writeFrame(Frames.CHALLENGE, Frames.concat(new byte[] {VERSION}, ns),
-                Wire.millisLeft(deadlineNanos));
+        wire.writeFrame(Frames.CHALLENGE, Frames.concat(new byte[] {VERSION}, ns), Wire.millisLeft(deadlineNanos));
 
         Wire.Header h = wire.readHeader(Wire.millisLeft(deadlineNanos));
         if (h.type() != Frames.HELLO || h.length() != HELLO_BYTES) {
-            String what = "message type " + h.type() + " of " + h.length() + " bytes instead of a nixl-like/"
-                    + VERSION + " hello";
-            return new Refused("handshakes_refused_frame", "sent " + what, "sent " + what + "; run the same "
-                    + "kvconnect version on both engines");
+            String what = "message type " + h.type() + " of " + h.length() + " bytes instead of a nixl-like/" + VERSION
+                    + " hello";
+            return new Refused(
+                    "handshakes_refused_frame",
+                    "sent " + what,
+                    "sent " + what + "; run the same " + "kvconnect version on both engines");
         }
         byte[] hello = wire.readPayload(h, HELLO_BYTES, Wire.millisLeft(deadlineNanos));
         byte[] nc = Arrays.copyOf(hello, NONCE_BYTES);
         if (!secret.verify(Arrays.copyOfRange(hello, NONCE_BYTES, HELLO_BYTES), READER_HELLO, ns, nc)) {
-            return new Refused("handshakes_refused_secret", "the shared secret does not match", "the shared secret "
-                    + "does not match; configure the same 'secret' on both engines");
+            return new Refused(
+                    "handshakes_refused_secret",
+                    "the shared secret does not match",
+                    "the shared secret " + "does not match; configure the same 'secret' on both engines");
         }
         byte[] mine = local.encode().getBytes(StandardCharsets.UTF_8);
-        wire.writeFrame(Frames.PROOF, Frames.concat(secret.mac(PRODUCER_PROOF, ns, nc, mine), mine),
+        wire.writeFrame(
+                Frames.PROOF,
+                Frames.concat(secret.mac(PRODUCER_PROOF, ns, nc, mine), mine),
                 Wire.millisLeft(deadlineNanos));
 
         h = wire.readHeader(Wire.millisLeft(deadlineNanos));
         if (h.type() != Frames.FIELDS || h.length() <= SharedSecret.MAC_BYTES || h.length() > MAX_FRAME) {
-            return new Refused("handshakes_refused_frame", "sent message type " + h.type() + " of " + h.length()
-                    + " bytes instead of its fields", null);
+            return new Refused(
+                    "handshakes_refused_frame",
+                    "sent message type " + h.type() + " of " + h.length() + " bytes instead of its fields",
+                    null);
         }
         byte[] fields = wire.readPayload(h, MAX_FRAME, Wire.millisLeft(deadlineNanos));
         byte[] theirs = Arrays.copyOfRange(fields, SharedSecret.MAC_BYTES, fields.length);
         if (!secret.verify(Arrays.copyOf(fields, SharedSecret.MAC_BYTES), READER_FIELDS, ns, nc, mine, theirs)) {
-            return new Refused("handshakes_refused_secret", "its fields carry no valid MAC (altered on the way?)",
+            return new Refused(
+                    "handshakes_refused_secret",
+                    "its fields carry no valid MAC (altered on the way?)",
                     "your fields arrived with a MAC that does not match them: is something between the engines "
-                    + "rewriting traffic?");
+                            + "rewriting traffic?");
         }
         Compat remote;
         try {
@@ -205,8 +226,10 @@ public final class Handshake {
         }
         var problem = local.mismatch(remote);
         if (problem.isPresent()) {
-            return new Refused("handshakes_refused_incompatible", "reader " + remote.engineId() + ": "
-                    + problem.get(), problem.get());
+            return new Refused(
+                    "handshakes_refused_incompatible",
+                    "reader " + remote.engineId() + ": " + problem.get(),
+                    problem.get());
         }
         return new Accepted(remote, secret.mac(ACCEPT, ns, nc, mine, theirs));
     }
@@ -226,8 +249,8 @@ public final class Handshake {
         try {
             return Compat.decode(new String(fields, StandardCharsets.UTF_8));
         } catch (IllegalArgumentException e) {
-            throw new TransferException(TransferException.Kind.HANDSHAKE, where + " sent malformed fields: "
-                    + e.getMessage());
+            throw new TransferException(
+                    TransferException.Kind.HANDSHAKE, where + " sent malformed fields: " + e.getMessage());
         }
     }
 
@@ -241,7 +264,9 @@ public final class Handshake {
     /** Tells the reader why it is refused; a reader that does not listen does not matter. */
     public static void tell(Wire wire, String message, long deadlineNanos) {
         try {
-            wire.writeFrame(Frames.ERROR, Frames.errorPayload(TransferException.Kind.HANDSHAKE, message),
+            wire.writeFrame(
+                    Frames.ERROR,
+                    Frames.errorPayload(TransferException.Kind.HANDSHAKE, message),
                     Wire.millisLeft(deadlineNanos));
         } catch (IOException e) {
             // The connection is closed next anyway.

@@ -22,8 +22,7 @@ public record TransferRef(String id, String token) {
 
     /** Whether {@code claimed} is this transfer's token, compared in constant time. */
     public boolean tokenMatches(String claimed) {
-        return MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8),
-                claimed.getBytes(StandardCharsets.UTF_8));
+        return MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8), claimed.getBytes(StandardCharsets.UTF_8));
     }
 
     /**
@@ -33,7 +32,12 @@ public record TransferRef(String id, String token) {
     public byte[] encode() {
         byte[] i = id.getBytes(StandardCharsets.UTF_8);
         byte[] t = token.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(8 + i.length + t.length).putInt(i.length).put(i).putInt(t.length).put(t).array();
+        return ByteBuffer.allocate(8 + i.length + t.length)
+                .putInt(i.length)
+                .put(i)
+                .putInt(t.length)
+                .put(t)
+                .array();
     }
 
     /**

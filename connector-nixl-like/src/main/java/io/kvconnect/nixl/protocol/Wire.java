@@ -32,8 +32,7 @@ public final class Wire implements AutoCloseable {
     }
 
     /** A frame header. */
-    public record Header(byte type, int length) {
-    }
+    public record Header(byte type, int length) {}
 
     /** Fills {@code dst}. */
     public void readFully(ByteBuffer dst, long timeoutMillis) throws IOException {
@@ -85,14 +84,22 @@ public final class Wire implements AutoCloseable {
 
     /** Writes a frame header; the caller writes the {@code length} bytes of payload next. */
     public void writeHeader(byte type, int length, long timeoutMillis) throws IOException {
-        ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_BYTES).putInt(Frames.MAGIC).put(type).putInt(length).flip();
+        ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_BYTES)
+                .putInt(Frames.MAGIC)
+                .put(type)
+                .putInt(length)
+                .flip();
         writeFully(h, timeoutMillis);
     }
 
     /** Writes a whole frame. */
     public void writeFrame(byte type, byte[] payload, long timeoutMillis) throws IOException {
-        ByteBuffer f = ByteBuffer.allocate(Frames.HEADER_BYTES + payload.length).putInt(Frames.MAGIC).put(type)
-                .putInt(payload.length).put(payload).flip();
+        ByteBuffer f = ByteBuffer.allocate(Frames.HEADER_BYTES + payload.length)
+                .putInt(Frames.MAGIC)
+                .put(type)
+                .putInt(payload.length)
+                .put(payload)
+                .flip();
         writeFully(f, timeoutMillis);
     }
 
@@ -103,8 +110,8 @@ public final class Wire implements AutoCloseable {
         header.flip();
         int magic = header.getInt();
         if (magic != Frames.MAGIC) {
-            throw new IOException("the peer is not speaking the nixl-like protocol (magic "
-                    + Integer.toHexString(magic) + ")");
+            throw new IOException(
+                    "the peer is not speaking the nixl-like protocol (magic " + Integer.toHexString(magic) + ")");
         }
         return new Header(header.get(), header.getInt());
     }

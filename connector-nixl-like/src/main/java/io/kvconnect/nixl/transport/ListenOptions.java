@@ -15,6 +15,7 @@ import java.time.Duration;
 public record ListenOptions(SharedSecret secret, Duration handshakeTimeout, int maxPendingHandshakes) {
     /** The configuration's defaults. */
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
+
     public static final int DEFAULT_MAX_PENDING_HANDSHAKES = 64;
 
     public ListenOptions {

@@ -71,8 +71,8 @@ record StagedMemory(byte[] workerAddress, byte[] description, long slotBytes, in
             b.getLong(); // the generation: compared as part of the description bytes
             long slotBytes = b.getLong();
             if (slotBytes != expectedSlotBytes) {
-                throw new IOException("slots of " + slotBytes + " bytes; the handshake agreed on blocks of "
-                        + expectedSlotBytes);
+                throw new IOException(
+                        "slots of " + slotBytes + " bytes; the handshake agreed on blocks of " + expectedSlotBytes);
             }
             int count = b.getInt();
             if (count <= 0 || count > expectedSlots) {
@@ -92,8 +92,8 @@ record StagedMemory(byte[] workerAddress, byte[] description, long slotBytes, in
                 // A user-space address, and the region's end must not wrap around.
                 long length = Math.multiplyExact((long) n, slotBytes);
                 if (base <= 0 || length <= 0 || base > Long.MAX_VALUE - length) {
-                    throw new IOException("region " + i + " at address " + Long.toUnsignedString(base) + " of "
-                            + length + " bytes");
+                    throw new IOException(
+                            "region " + i + " at address " + Long.toUnsignedString(base) + " of " + length + " bytes");
                 }
                 if (keyLength <= 0 || keyLength > MAX_KEY_BYTES || keyLength > b.remaining()) {
                     throw new IOException("region " + i + " has a remote key of " + keyLength + " bytes");

@@ -82,8 +82,9 @@ public final class TcpTransport implements Transport {
      * extension} (null: none). Shared with {@link UcxTransport}, which adds its data path to this
      * control connection.
      */
-    static Listener listen(String host, int port, Compat local, ListenOptions options, BlockSource source,
-                           ServerExtension extension) throws IOException {
+    static Listener listen(
+            String host, int port, Compat local, ListenOptions options, BlockSource source, ServerExtension extension)
+            throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open();
         try {
             server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -110,8 +111,7 @@ public final class TcpTransport implements Transport {
      * @param remote the producer's handshake fields
      * @param where {@code host:port}, for messages
      */
-    record Control(Wire wire, Compat remote, String where) {
-    }
+    record Control(Wire wire, Compat remote, String where) {}
 
     /**
      * Connects to {@code host:port} and runs the reader's side of the {@link Handshake}, both
@@ -119,8 +119,7 @@ public final class TcpTransport implements Transport {
      *
      * @throws TransferException if the connection or the handshake fails (kind says which)
      */
-    static Control openControl(String host, int port, Compat local, ConnectOptions options)
-            throws TransferException {
+    static Control openControl(String host, int port, Compat local, ConnectOptions options) throws TransferException {
         String where = host + ":" + port;
         SocketChannel channel = null;
         Wire wire = null;
@@ -146,8 +145,8 @@ public final class TcpTransport implements Transport {
             throw e;
         } catch (ConnectException e) {
             closeQuietly(wire, channel);
-            throw new TransferException(TransferException.Kind.REFUSED, "cannot connect to " + where + ": "
-                    + e.getMessage(), e);
+            throw new TransferException(
+                    TransferException.Kind.REFUSED, "cannot connect to " + where + ": " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
             closeQuietly(wire, channel);
             throw classify(e, "handshake with " + where);
@@ -176,8 +175,10 @@ public final class TcpTransport implements Transport {
             return new TransferException(TransferException.Kind.TIMEOUT, what + ": no answer in time", e);
         }
         if (e instanceof EOFException) {
-            return new TransferException(TransferException.Kind.TRUNCATED, what + ": the peer closed the connection "
-                    + "in the middle of a message", e);
+            return new TransferException(
+                    TransferException.Kind.TRUNCATED,
+                    what + ": the peer closed the connection " + "in the middle of a message",
+                    e);
         }
         if (e instanceof ConnectException) {
             return new TransferException(TransferException.Kind.REFUSED, what + ": " + e.getMessage(), e);
@@ -244,8 +245,7 @@ public final class TcpTransport implements Transport {
                 var h = wire.readHeader(ioMillis);
                 if (h.type() == Frames.ERROR) {
                     byte[] payload = wire.readPayload(h, ioMillis);
-                    throw new TransferException(Frames.errorKind(payload), what + ": "
-                            + Frames.errorMessage(payload));
+                    throw new TransferException(Frames.errorKind(payload), what + ": " + Frames.errorMessage(payload));
                 }
                 // Exactly what was asked for, in blocks of the agreed size: nothing else is copied.
                 long expected = remoteBlocks.length * blockBytes;
@@ -274,12 +274,11 @@ public final class TcpTransport implements Transport {
                 var h = wire.readHeader(ioMillis);
                 byte[] payload = wire.readPayload(h, ioMillis);
                 if (h.type() == Frames.ERROR) {
-                    throw new TransferException(Frames.errorKind(payload), what + ": "
-                            + Frames.errorMessage(payload));
+                    throw new TransferException(Frames.errorKind(payload), what + ": " + Frames.errorMessage(payload));
                 }
                 if (h.type() != Frames.OK) {
-                    throw new TransferException(TransferException.Kind.FAILED, what + ": answered with type "
-                            + h.type());
+                    throw new TransferException(
+                            TransferException.Kind.FAILED, what + ": answered with type " + h.type());
                 }
             } catch (TransferException e) {
                 throw e;
@@ -371,12 +370,15 @@ public final class TcpTransport implements Transport {
             // Before sizing the buffer: the request's block count is the reader's word, and a
             // control frame may name up to a quarter million blocks.
             if (n > ReadRequest.MAX_BLOCKS) {
-                throw new TransferException(TransferException.Kind.FAILED, "a read of " + n + " blocks; at most "
-                        + ReadRequest.MAX_BLOCKS + " per request");
+                throw new TransferException(
+                        TransferException.Kind.FAILED,
+                        "a read of " + n + " blocks; at most " + ReadRequest.MAX_BLOCKS + " per request");
             }
             if (fixed && n > buffer.numSlots()) {
-                throw new TransferException(TransferException.Kind.FAILED, "a read of " + n + " blocks; this "
-                        + "connection staged " + buffer.numSlots() + " when the reader attached");
+                throw new TransferException(
+                        TransferException.Kind.FAILED,
+                        "a read of " + n + " blocks; this " + "connection staged " + buffer.numSlots()
+                                + " when the reader attached");
             }
             source.check(req.transfer(), req.blocks());
             if (buffer == null || n > buffer.numSlots()) {
@@ -422,6 +424,7 @@ public final class TcpTransport implements Transport {
         private final Semaphore handshakeSlots;
         /** Connections whose handshake is in progress, oldest first. */
         private final Deque<Pending> pending = new ConcurrentLinkedDeque<>();
+
         private final EventCounters counters = new EventCounters();
         private final int port;
         private volatile boolean closed;
@@ -431,11 +434,15 @@ public final class TcpTransport implements Transport {
          * A connection whose handshake is in progress. Whoever removes it from {@code pending}
          * decides its fate: its own thread when the handshake ends, or the acceptor, which evicts it.
          */
-        private record Pending(Wire wire, String who) {
-        }
+        private record Pending(Wire wire, String who) {}
 
-        TcpListener(ServerSocketChannel server, Compat local, ListenOptions options, BlockSource source,
-                    ServerExtension extension) throws IOException {
+        TcpListener(
+                ServerSocketChannel server,
+                Compat local,
+                ListenOptions options,
+                BlockSource source,
+                ServerExtension extension)
+                throws IOException {
             this.server = server;
             this.extension = extension;
             this.local = local;
@@ -446,7 +453,9 @@ public final class TcpTransport implements Transport {
         }
 
         void start() {
-            acceptor = Thread.ofPlatform().daemon().name("nixl-accept-" + local.engineId() + "-" + local.rank())
+            acceptor = Thread.ofPlatform()
+                    .daemon()
+                    .name("nixl-accept-" + local.engineId() + "-" + local.rank())
                     .start(this::acceptLoop);
         }
 
@@ -474,8 +483,10 @@ public final class TcpTransport implements Transport {
                 try {
                     if (!admit()) {
                         closeQuietly(c);
-                        refused("connections_refused_busy", "a new connection", "every handshake slot ("
-                                + options.maxPendingHandshakes() + ") stayed taken");
+                        refused(
+                                "connections_refused_busy",
+                                "a new connection",
+                                "every handshake slot (" + options.maxPendingHandshakes() + ") stayed taken");
                         continue;
                     }
                 } catch (InterruptedException e) {
@@ -494,7 +505,9 @@ public final class TcpTransport implements Transport {
                     }
                     Pending p = new Pending(wire, String.valueOf(c.getRemoteAddress()));
                     pending.addLast(p);
-                    Thread t = Thread.ofPlatform().daemon().name("nixl-serve-" + port + "-" + p.who())
+                    Thread t = Thread.ofPlatform()
+                            .daemon()
+                            .name("nixl-serve-" + port + "-" + p.who())
                             .unstarted(() -> serve(p));
                     handlers.add(t);
                     t.start();
@@ -538,8 +551,12 @@ public final class TcpTransport implements Transport {
                 }
                 handshakeSlots.release();
                 holdsSlot = false;
-                LOG.debug("nixl-like: reader {} rank {} ({}) connected from {}", remote.engineId(), remote.rank(),
-                        remote.transport(), p.who());
+                LOG.debug(
+                        "nixl-like: reader {} rank {} ({}) connected from {}",
+                        remote.engineId(),
+                        remote.rank(),
+                        remote.transport(),
+                        p.who());
                 if (extension != null) {
                     ext = extension.open(p.who(), source);
                 }
@@ -574,8 +591,10 @@ public final class TcpTransport implements Transport {
                 Handshake.Outcome outcome = Handshake.asProducer(p.wire(), local, options.secret(), deadline);
                 mine = pending.remove(p);
                 if (!mine) {
-                    refused("handshakes_evicted", p.who(), "closed for a newer connection: every handshake slot was "
-                            + "taken");
+                    refused(
+                            "handshakes_evicted",
+                            p.who(),
+                            "closed for a newer connection: every handshake slot was " + "taken");
                     return null;
                 }
                 return switch (outcome) {
@@ -599,12 +618,16 @@ public final class TcpTransport implements Transport {
                 };
             } catch (IOException | RuntimeException e) {
                 if (!mine && !pending.remove(p)) {
-                    refused("handshakes_evicted", p.who(), "closed for a newer connection: every handshake slot was "
-                            + "taken");
+                    refused(
+                            "handshakes_evicted",
+                            p.who(),
+                            "closed for a newer connection: every handshake slot was " + "taken");
                 } else if (!closed) {
                     if (e instanceof SocketTimeoutException) {
-                        refused("handshakes_timed_out", p.who(), "no complete handshake within "
-                                + options.handshakeTimeout());
+                        refused(
+                                "handshakes_timed_out",
+                                p.who(),
+                                "no complete handshake within " + options.handshakeTimeout());
                     } else {
                         refused("handshakes_failed", p.who(), e.toString());
                     }
@@ -617,8 +640,13 @@ public final class TcpTransport implements Transport {
         private void refused(String counter, String who, String reason) {
             long n = counters.count(counter);
             if (EventCounters.worthLogging(n)) {
-                LOG.warn("nixl-like: port {} refused {}: {} ({} {} so far; logged at the 1st, 2nd, 4th, 8th, ...)",
-                        port, who, reason, n, counter);
+                LOG.warn(
+                        "nixl-like: port {} refused {}: {} ({} {} so far; logged at the 1st, 2nd, 4th, 8th, ...)",
+                        port,
+                        who,
+                        reason,
+                        n,
+                        counter);
             }
         }
 
@@ -640,8 +668,7 @@ public final class TcpTransport implements Transport {
                         try {
                             buffer = staging.fill(req);
                         } catch (TransferException e) {
-                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()),
-                                    SEND_MILLIS);
+                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
                             continue;
                         }
                         int n = req.blocks().length;
@@ -659,8 +686,7 @@ public final class TcpTransport implements Transport {
                             source.done(ref);
                             wire.writeFrame(Frames.OK, new byte[0], SEND_MILLIS);
                         } catch (TransferException e) {
-                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()),
-                                    SEND_MILLIS);
+                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
                         }
                     }
                     default -> {

@@ -29,8 +29,7 @@ public interface Transport {
      *
      * @throws IOException if the address cannot be bound
      */
-    Listener listen(String host, int port, Compat local, ListenOptions options, BlockSource source)
-            throws IOException;
+    Listener listen(String host, int port, Compat local, ListenOptions options, BlockSource source) throws IOException;
 
     /**
      * Connects to the producer worker at {@code host:port} and handshakes within {@code

@@ -75,8 +75,7 @@ public final class UcxTransport implements Transport {
      * @param available whether JUCX's native library loaded and a UCX context could be created
      * @param reason why not, or what was found
      */
-    public record Availability(boolean available, String reason) {
-    }
+    public record Availability(boolean available, String reason) {}
 
     /** Probed once, on first use (lazy holder: loading the native library is not free). */
     private static final class Probe {
@@ -156,17 +155,25 @@ public final class UcxTransport implements Transport {
         TcpTransport.Control c = TcpTransport.openControl(host, port, local.withTransport(name()), options);
         var control = new TcpTransport.TcpPeer(c.wire(), c.remote(), c.where(), io);
         if (!name().equals(c.remote().transport())) {
-            LOG.info("nixl-like: the producer at {} runs transport {}; reading over tcp", c.where(),
+            LOG.info(
+                    "nixl-like: the producer at {} runs transport {}; reading over tcp",
+                    c.where(),
                     c.remote().transport());
             return control;
         }
         StagedMemory staged;
         try {
-            c.wire().writeFrame(Frames.UCX_ATTACH, ByteBuffer.allocate(4).putInt(options.readSlots()).array(), io);
+            c.wire()
+                    .writeFrame(
+                            Frames.UCX_ATTACH,
+                            ByteBuffer.allocate(4).putInt(options.readSlots()).array(),
+                            io);
             var h = c.wire().readHeader(io);
             byte[] answer = c.wire().readPayload(h, io);
             if (h.type() == Frames.ERROR) {
-                LOG.warn("nixl-like: the producer at {} refused UCX ({}); reading over tcp", c.where(),
+                LOG.warn(
+                        "nixl-like: the producer at {} refused UCX ({}); reading over tcp",
+                        c.where(),
                         Frames.errorMessage(answer));
                 return control;
             }
@@ -174,12 +181,15 @@ public final class UcxTransport implements Transport {
                 throw new IOException("answered the UCX attach with message type " + h.type());
             }
             try {
-                staged = StagedMemory.parse(answer, options.readSlots(), c.remote().bytesPerBlock());
+                staged = StagedMemory.parse(
+                        answer, options.readSlots(), c.remote().bytesPerBlock());
             } catch (IOException e) {
                 // Before any remote key is unpacked or memory touched.
-                throw new TransferException(TransferException.Kind.UNTRUSTED, "UCX attach to " + c.where()
-                        + ": the producer described staging memory that does not fit what was agreed: "
-                        + e.getMessage());
+                throw new TransferException(
+                        TransferException.Kind.UNTRUSTED,
+                        "UCX attach to " + c.where()
+                                + ": the producer described staging memory that does not fit what was agreed: "
+                                + e.getMessage());
             }
         } catch (TransferException e) {
             control.close();
@@ -218,8 +228,7 @@ public final class UcxTransport implements Transport {
         private static final AtomicLong GENERATIONS = new AtomicLong();
 
         /** A registered run of slots. */
-        record Region(int firstSlot, int slots, long address, UcpMemory memory) {
-        }
+        record Region(int firstSlot, int slots, long address, UcpMemory memory) {}
 
         final HostBlockBuffer buffer;
         final long generation = GENERATIONS.incrementAndGet();
@@ -235,8 +244,8 @@ public final class UcxTransport implements Transport {
                 for (int i = 1; i <= n; i++) {
                     long start = buffer.slot(first).address();
                     if (i == n || buffer.slot(i).address() != start + (i - first) * sb) {
-                        UcpMemory m = ctx.memoryMap(new UcpMemMapParams().setAddress(start)
-                                .setLength((i - first) * sb));
+                        UcpMemory m = ctx.memoryMap(
+                                new UcpMemMapParams().setAddress(start).setLength((i - first) * sb));
                         regions.add(new Region(first, i - first, start, m));
                         first = i;
                     }
@@ -260,11 +269,16 @@ public final class UcxTransport implements Transport {
                     keys.add(k);
                     size += 4 + 4 + 8 + 4 + k.length;
                 }
-                ByteBuffer b = ByteBuffer.allocate(size).putLong(generation).putLong(buffer.slotBytes())
+                ByteBuffer b = ByteBuffer.allocate(size)
+                        .putLong(generation)
+                        .putLong(buffer.slotBytes())
                         .putInt(regions.size());
                 for (int i = 0; i < regions.size(); i++) {
                     Region r = regions.get(i);
-                    b.putInt(r.firstSlot()).putInt(r.slots()).putLong(r.address()).putInt(keys.get(i).length)
+                    b.putInt(r.firstSlot())
+                            .putInt(r.slots())
+                            .putLong(r.address())
+                            .putInt(keys.get(i).length)
                             .put(keys.get(i));
                 }
                 description = b.array();
@@ -326,7 +340,9 @@ public final class UcxTransport implements Transport {
                 throw new IOException("cannot create a UCX worker: " + e.getMessage(), e);
             }
             worker = w;
-            progress = Thread.ofPlatform().daemon().name("nixl-ucx-progress-" + local.engineId() + "-" + local.rank())
+            progress = Thread.ofPlatform()
+                    .daemon()
+                    .name("nixl-ucx-progress-" + local.engineId() + "-" + local.rank())
                     .start(this::progressLoop);
         }
 
@@ -406,8 +422,7 @@ public final class UcxTransport implements Transport {
                         try {
                             staging.fill(req);
                         } catch (TransferException e) {
-                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()),
-                                    sendMillis);
+                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), sendMillis);
                             return true;
                         }
                         wire.writeFrame(Frames.STAGED, registration.describe(), sendMillis);
@@ -430,8 +445,10 @@ public final class UcxTransport implements Transport {
                     return;
                 }
                 if (slots < 1 || slots > ReadRequest.MAX_BLOCKS) {
-                    refuse(wire, "asks for " + slots + " staging slots; 1 to " + ReadRequest.MAX_BLOCKS
-                            + " are allowed", sendMillis);
+                    refuse(
+                            wire,
+                            "asks for " + slots + " staging slots; 1 to " + ReadRequest.MAX_BLOCKS + " are allowed",
+                            sendMillis);
                     return;
                 }
                 try {
@@ -445,14 +462,16 @@ public final class UcxTransport implements Transport {
                     refuse(wire, "cannot register staging memory with UCX: " + e.getMessage(), sendMillis);
                     return;
                 }
-                byte[] head = ByteBuffer.allocate(4 + address.length).putInt(address.length).put(address).array();
+                byte[] head = ByteBuffer.allocate(4 + address.length)
+                        .putInt(address.length)
+                        .put(address)
+                        .array();
                 wire.writeFrame(Frames.OK, Frames.concat(head, registration.describe()), sendMillis);
                 LOG.debug("nixl-like: reader {} attached over UCX ({} staging slots)", who, slots);
             }
 
             private static void refuse(Wire wire, String why, long sendMillis) throws IOException {
-                wire.writeFrame(Frames.ERROR, Frames.errorPayload(TransferException.Kind.FAILED, why),
-                        sendMillis);
+                wire.writeFrame(Frames.ERROR, Frames.errorPayload(TransferException.Kind.FAILED, why), sendMillis);
             }
 
             @Override
@@ -488,10 +507,12 @@ public final class UcxTransport implements Transport {
         private final UcpEndpoint endpoint;
         /** The unpacked remote key of each region of {@link #staged}, same order. */
         private final List<UcpRemoteKey> keys = new ArrayList<>();
+
         private Registration local;
         private boolean broken;
         /** Set by {@link #close()} from any thread; a get in progress sees it and stops. */
         private volatile boolean closed;
+
         private boolean released;
 
         UcxPeer(TcpTransport.TcpPeer control, StagedMemory staged) {
@@ -530,7 +551,8 @@ public final class UcxTransport implements Transport {
         @Override
         public synchronized void read(TransferRef transfer, int[] remoteBlocks, HostBlockBuffer into)
                 throws TransferException {
-            if (remoteBlocks.length > into.numSlots() || remoteBlocks.length > staged.slots()
+            if (remoteBlocks.length > into.numSlots()
+                    || remoteBlocks.length > staged.slots()
                     || into.slotBytes() != staged.slotBytes()) {
                 throw new IllegalArgumentException(remoteBlocks.length + " blocks do not fit " + into.numSlots()
                         + " slots of " + into.slotBytes() + " bytes, or the " + staged.slots() + " staged slots of "
@@ -538,8 +560,8 @@ public final class UcxTransport implements Transport {
             }
             String what = "UCX read of transfer " + transfer + " from " + control.where();
             if (broken || closed) {
-                throw new TransferException(TransferException.Kind.FAILED, what + ": the connection is "
-                        + (closed ? "closed" : "broken"));
+                throw new TransferException(
+                        TransferException.Kind.FAILED, what + ": the connection is " + (closed ? "closed" : "broken"));
             }
             Wire wire = control.wire();
             long io = control.ioMillis();
@@ -558,16 +580,17 @@ public final class UcxTransport implements Transport {
                 byte[] answer = wire.readPayload(h, io);
                 if (h.type() == Frames.ERROR) {
                     refused = true; // a clean answer: the connection is still in step
-                    throw new TransferException(Frames.errorKind(answer), what + ": "
-                            + Frames.errorMessage(answer));
+                    throw new TransferException(Frames.errorKind(answer), what + ": " + Frames.errorMessage(answer));
                 }
                 if (h.type() != Frames.STAGED) {
                     throw new IOException("expected STAGED, got message type " + h.type());
                 }
                 if (!staged.matches(answer)) {
-                    throw new TransferException(TransferException.Kind.UNTRUSTED, what + ": the producer's answer "
-                            + "describes staging memory other than what it registered when this reader attached; "
-                            + "nothing was read");
+                    throw new TransferException(
+                            TransferException.Kind.UNTRUSTED,
+                            what + ": the producer's answer "
+                                    + "describes staging memory other than what it registered when this reader attached; "
+                                    + "nothing was read");
                 }
                 get(remoteBlocks.length, io, what);
             } catch (TransferException e) {
@@ -606,8 +629,10 @@ public final class UcxTransport implements Transport {
                 }
                 long length = (j - i) * slotBytes;
                 if (!r.contains(ra, length, slotBytes)) {
-                    throw new TransferException(TransferException.Kind.UNTRUSTED, what + ": a get of " + length
-                            + " bytes at " + Long.toUnsignedString(ra) + " lies outside the staged region");
+                    throw new TransferException(
+                            TransferException.Kind.UNTRUSTED,
+                            what + ": a get of " + length + " bytes at " + Long.toUnsignedString(ra)
+                                    + " lies outside the staged region");
                 }
                 requests.add(endpoint.getNonBlocking(ra, key, la, length, callback));
                 i = j;
@@ -625,7 +650,8 @@ public final class UcxTransport implements Transport {
                                 worker.cancelRequest(q);
                             }
                         }
-                        throw closed ? new TransferException(TransferException.Kind.FAILED, what + ": closed")
+                        throw closed
+                                ? new TransferException(TransferException.Kind.FAILED, what + ": closed")
                                 : new TransferException(TransferException.Kind.TIMEOUT, what + ": no answer in time");
                     }
                 }

@@ -27,14 +27,18 @@ public record RawConnection(Socket socket, DataInputStream in, DataOutputStream 
     public static RawConnection to(int port) throws IOException {
         Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
         s.setSoTimeout(READ_TIMEOUT_MILLIS);
-        return new RawConnection(s, new DataInputStream(new BufferedInputStream(s.getInputStream())),
+        return new RawConnection(
+                s,
+                new DataInputStream(new BufferedInputStream(s.getInputStream())),
                 new DataOutputStream(s.getOutputStream()));
     }
 
     /** Speaks frames on {@code s}, an accepted connection. */
     public static RawConnection of(Socket s) throws IOException {
         s.setSoTimeout(READ_TIMEOUT_MILLIS);
-        return new RawConnection(s, new DataInputStream(new BufferedInputStream(s.getInputStream())),
+        return new RawConnection(
+                s,
+                new DataInputStream(new BufferedInputStream(s.getInputStream())),
                 new DataOutputStream(s.getOutputStream()));
     }
 

@@ -16,7 +16,10 @@ class SharedSecretTest {
         byte[] b = "c".getBytes(StandardCharsets.UTF_8);
         assertTrue(key.verify(key.mac("label", a, b), "label", a, b));
         // Moving a byte from one part to the next changes the MAC: parts are length-prefixed.
-        assertTrue(!key.verify(key.mac("label", a, b), "label", "a".getBytes(StandardCharsets.UTF_8),
+        assertTrue(!key.verify(
+                key.mac("label", a, b),
+                "label",
+                "a".getBytes(StandardCharsets.UTF_8),
                 "bc".getBytes(StandardCharsets.UTF_8)));
         assertTrue(!key.verify(key.mac("label", a, b), "other label", a, b));
         assertTrue(!SharedSecret.of("wrong").verify(key.mac("label", a, b), "label", a, b));

@@ -26,8 +26,7 @@ final class FrameRelay implements AutoCloseable {
      * @param type the message type
      * @param payload the payload
      */
-    record Frame(boolean toReader, byte type, byte[] payload) {
-    }
+    record Frame(boolean toReader, byte type, byte[] payload) {}
 
     /** Rewrites a frame on its way; returns the frame to forward instead (the same to pass it on). */
     interface Rewrite {
@@ -36,6 +35,7 @@ final class FrameRelay implements AutoCloseable {
 
     /** Every frame forwarded, in order per direction, as it arrived (before any rewrite). */
     final List<Frame> frames = new CopyOnWriteArrayList<>();
+
     private final ServerSocket server;
     private final int upstreamPort;
     private final Rewrite rewrite;
@@ -95,7 +95,9 @@ final class FrameRelay implements AutoCloseable {
 
     /** The payload of the first frame of {@code type} that went {@code toReader} (or the other way). */
     byte[] first(boolean toReader, byte type) {
-        return frames.stream().filter(f -> f.toReader() == toReader && f.type() == type).findFirst()
+        return frames.stream()
+                .filter(f -> f.toReader() == toReader && f.type() == type)
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no frame of type " + type + " crossed the relay"))
                 .payload();
     }

@@ -43,15 +43,21 @@ class HandshakeFloodTest {
 
     private static Listener listen(TcpTransportTest.Source source, Duration handshakeTimeout, int maxPending)
             throws IOException {
-        return new TcpTransport().listen("127.0.0.1", 0, compat("prefill", MODEL, 4),
-                new ListenOptions(SharedSecret.of(SECRET), handshakeTimeout, maxPending), source);
+        return new TcpTransport()
+                .listen(
+                        "127.0.0.1",
+                        0,
+                        compat("prefill", MODEL, 4),
+                        new ListenOptions(SharedSecret.of(SECRET), handshakeTimeout, maxPending),
+                        source);
     }
 
     /** A reader with the secret reads two blocks on a connection of its own. */
     private static void readAsAReader(Listener listener, long blockBytes) throws TransferException {
         var options = new ConnectOptions(SharedSecret.of(SECRET), Duration.ofSeconds(10), Duration.ofSeconds(10), 64);
         try (var into = new ArenaBlockBuffer(2, blockBytes);
-             var peer = new TcpTransport().connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), options)) {
+                var peer =
+                        new TcpTransport().connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), options)) {
             peer.read(T1, new int[] {3, 5}, into);
             assertEquals(5, into.slot(1).get(ValueLayout.JAVA_BYTE, 0));
         }
@@ -121,9 +127,8 @@ class HandshakeFloodTest {
     }
 
     /** Adds the listener's counters up (they are reported since the last call) until {@code done} holds. */
-    private static Map<String, Long> countersUntil(Listener listener, Map<String, Long> sum,
-                                                   Predicate<Map<String, Long>> done)
-            throws InterruptedException {
+    private static Map<String, Long> countersUntil(
+            Listener listener, Map<String, Long> sum, Predicate<Map<String, Long>> done) throws InterruptedException {
         long deadline = System.nanoTime() + BOUND_MILLIS * 1_000_000L;
         while (true) {
             listener.takeCounters().forEach((k, v) -> sum.merge(k, v, Long::sum));
@@ -143,7 +148,7 @@ class HandshakeFloodTest {
         // A minute to complete a handshake: a listener that waited for the announced payload would
         // hold every connection far past this test's bound.
         try (var listener = listen(source, Duration.ofMinutes(1), maxPending);
-             var sampler = new ThreadSampler(listener.port())) {
+                var sampler = new ThreadSampler(listener.port())) {
             List<Throwable> problems = new CopyOnWriteArrayList<>();
             List<Thread> threads = new ArrayList<>();
             for (int a = 0; a < attackers; a++) {
@@ -192,18 +197,26 @@ class HandshakeFloodTest {
             assertEquals(List.of(), problems);
 
             int attacks = attackers * perAttacker;
-            Map<String, Long> counters = countersUntil(listener, new TreeMap<>(), m -> m.getOrDefault(
-                    "handshakes_refused_frame", 0L) + m.getOrDefault("handshakes_evicted", 0L)
-                    + m.getOrDefault("connections_refused_busy", 0L) >= attacks);
+            Map<String, Long> counters = countersUntil(
+                    listener,
+                    new TreeMap<>(),
+                    m -> m.getOrDefault("handshakes_refused_frame", 0L)
+                                    + m.getOrDefault("handshakes_evicted", 0L)
+                                    + m.getOrDefault("connections_refused_busy", 0L)
+                            >= attacks);
             // Every attacking connection was refused on its header, or closed for a newer one.
             assertTrue(counters.getOrDefault("handshakes_refused_frame", 0L) > 0, counters.toString());
-            assertEquals(attacks, counters.getOrDefault("handshakes_refused_frame", 0L)
-                    + counters.getOrDefault("handshakes_evicted", 0L)
-                    + counters.getOrDefault("connections_refused_busy", 0L), counters.toString());
+            assertEquals(
+                    attacks,
+                    counters.getOrDefault("handshakes_refused_frame", 0L)
+                            + counters.getOrDefault("handshakes_evicted", 0L)
+                            + counters.getOrDefault("connections_refused_busy", 0L),
+                    counters.toString());
             assertEquals(0L, counters.getOrDefault("handshakes_timed_out", 0L), counters.toString());
             // Handshake threads within the cap, plus the reader's own connection (and one that was ending).
-            assertTrue(sampler.max() > 0 && sampler.max() <= maxPending + 2, "up to " + sampler.max()
-                    + " threads served connections");
+            assertTrue(
+                    sampler.max() > 0 && sampler.max() <= maxPending + 2,
+                    "up to " + sampler.max() + " threads served connections");
         }
     }
 
@@ -228,7 +241,7 @@ class HandshakeFloodTest {
         var source = new TcpTransportTest.Source(compat("prefill", MODEL, 4).bytesPerBlock());
         List<Socket> held = new ArrayList<>();
         try (var listener = listen(source, Duration.ofMinutes(1), maxPending);
-             var sampler = new ThreadSampler(listener.port())) {
+                var sampler = new ThreadSampler(listener.port())) {
             for (int i = 0; i < silent; i++) {
                 held.add(new Socket(InetAddress.getLoopbackAddress(), listener.port()));
             }
@@ -240,13 +253,16 @@ class HandshakeFloodTest {
             assertEquals(silent - maxPending, closed);
             // With every slot held by a silent stranger, a reader is still served.
             readAsAReader(listener, source.blockBytes);
-            Map<String, Long> counters = countersUntil(listener, new TreeMap<>(),
+            Map<String, Long> counters = countersUntil(
+                    listener,
+                    new TreeMap<>(),
                     m -> m.getOrDefault("handshakes_evicted", 0L) >= silent - maxPending + 1);
             assertEquals(silent - maxPending + 1, counters.get("handshakes_evicted"), counters.toString());
             assertEquals(1L, counters.get("handshakes_ok"), counters.toString());
             // Handshake threads within the cap, plus the reader's (and one that was ending).
-            assertTrue(sampler.max() > 0 && sampler.max() <= maxPending + 2, "up to " + sampler.max()
-                    + " threads served connections");
+            assertTrue(
+                    sampler.max() > 0 && sampler.max() <= maxPending + 2,
+                    "up to " + sampler.max() + " threads served connections");
         } finally {
             for (Socket s : held) {
                 s.close();
@@ -258,7 +274,7 @@ class HandshakeFloodTest {
     void aSilentConnectionIsClosedAtTheHandshakeTimeout() throws Exception {
         var source = new TcpTransportTest.Source(compat("prefill", MODEL, 4).bytesPerBlock());
         try (var listener = listen(source, Duration.ofMillis(200), 4);
-             var s = new Socket(InetAddress.getLoopbackAddress(), listener.port())) {
+                var s = new Socket(InetAddress.getLoopbackAddress(), listener.port())) {
             assertTrue(closedByProducer(s), "the silent connection stayed open");
             // Counted before the connection was closed.
             assertEquals(Map.of("handshakes_timed_out", 1L), listener.takeCounters());

@@ -51,9 +51,9 @@ class HandshakeTest {
 
     @Test
     void theProducerSendsOnlyANonceUntilTheReaderProvedTheSecret() throws Exception {
-        try (var listener = tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"),
-                new TcpTransportTest.Source(1));
-             var raw = RawConnection.to(listener.port())) {
+        try (var listener = tcp.listen(
+                        "127.0.0.1", 0, PRODUCER, ListenOptions.of("right"), new TcpTransportTest.Source(1));
+                var raw = RawConnection.to(listener.port())) {
             byte[] challenge = raw.next();
             assertEquals(Frames.CHALLENGE, challenge[0]);
             // The version and 32 random bytes: no engine id, no model, no compatibility field.
@@ -61,8 +61,7 @@ class HandshakeTest {
             assertEquals(Handshake.VERSION, challenge[1]);
             byte[] ns = Arrays.copyOfRange(challenge, 2, challenge.length);
             byte[] nc = random(Handshake.NONCE_BYTES);
-            raw.send(Frames.HELLO, Frames.concat(nc, SharedSecret.of("guess").mac(Handshake.READER_HELLO,
-                    ns, nc)));
+            raw.send(Frames.HELLO, Frames.concat(nc, SharedSecret.of("guess").mac(Handshake.READER_HELLO, ns, nc)));
             byte[] answer = raw.next();
             assertEquals(Frames.ERROR, answer[0]);
             String text = new String(answer, StandardCharsets.UTF_8);
@@ -87,8 +86,9 @@ class HandshakeTest {
                 byte[] nc = Arrays.copyOfRange(hello, 1, 1 + Handshake.NONCE_BYTES);
                 byte[] mine = fields(PRODUCER);
                 if (how.equals("proof under a guessed secret")) {
-                    raw.send(Frames.PROOF, Frames.concat(SharedSecret.of("guess").mac(
-                            Handshake.PRODUCER_PROOF, ns, nc, mine), mine));
+                    raw.send(
+                            Frames.PROOF,
+                            Frames.concat(SharedSecret.of("guess").mac(Handshake.PRODUCER_PROOF, ns, nc, mine), mine));
                 } else {
                     raw.send(Frames.OK, new byte[0]);
                 }
@@ -112,8 +112,9 @@ class HandshakeTest {
                     // the reader hung up
                 }
             });
-            var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", fake.getLocalPort(),
-                    READER, TcpTransportTest.client("right")));
+            var e = assertThrows(
+                    TransferException.class,
+                    () -> tcp.connect("127.0.0.1", fake.getLocalPort(), READER, TcpTransportTest.client("right")));
             assertEquals(TransferException.Kind.HANDSHAKE, e.kind(), e.getMessage());
             producer.join(BOUND_MILLIS);
             // At most the hello: no fields of this engine, no read request.
@@ -123,11 +124,12 @@ class HandshakeTest {
 
     @Test
     void aRecordedProofIsRefusedOnANewConnection() throws Exception {
-        try (var listener = tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"),
-                new TcpTransportTest.Source(1));
-             var relay = new FrameRelay(listener.port(), f -> f)) {
+        try (var listener = tcp.listen(
+                        "127.0.0.1", 0, PRODUCER, ListenOptions.of("right"), new TcpTransportTest.Source(1));
+                var relay = new FrameRelay(listener.port(), f -> f)) {
             // A connection recorded on its way.
-            tcp.connect("127.0.0.1", relay.port(), READER, TcpTransportTest.client("right")).close();
+            tcp.connect("127.0.0.1", relay.port(), READER, TcpTransportTest.client("right"))
+                    .close();
             byte[] challenge = relay.first(true, Frames.CHALLENGE);
             byte[] proof = relay.first(true, Frames.PROOF);
             // Played back to a reader by a producer that does not know the secret.
@@ -143,8 +145,9 @@ class HandshakeTest {
                         // the reader hung up
                     }
                 });
-                var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", fake.getLocalPort(),
-                        READER, TcpTransportTest.client("right")));
+                var e = assertThrows(
+                        TransferException.class,
+                        () -> tcp.connect("127.0.0.1", fake.getLocalPort(), READER, TcpTransportTest.client("right")));
                 assertTrue(e.getMessage().contains("did not prove the shared secret"), e.getMessage());
                 producer.join(BOUND_MILLIS);
                 assertEquals(List.of(Frames.HELLO), fromReader);
@@ -154,10 +157,11 @@ class HandshakeTest {
 
     @Test
     void aRecordedHelloIsRefusedOnANewConnection() throws Exception {
-        try (var listener = tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"),
-                new TcpTransportTest.Source(1));
-             var relay = new FrameRelay(listener.port(), f -> f)) {
-            tcp.connect("127.0.0.1", relay.port(), READER, TcpTransportTest.client("right")).close();
+        try (var listener = tcp.listen(
+                        "127.0.0.1", 0, PRODUCER, ListenOptions.of("right"), new TcpTransportTest.Source(1));
+                var relay = new FrameRelay(listener.port(), f -> f)) {
+            tcp.connect("127.0.0.1", relay.port(), READER, TcpTransportTest.client("right"))
+                    .close();
             byte[] hello = relay.first(false, Frames.HELLO);
             try (var raw = RawConnection.to(listener.port())) {
                 assertEquals(Frames.CHALLENGE, raw.next()[0]);
@@ -179,28 +183,40 @@ class HandshakeTest {
 
     @Test
     void fieldsAlteredOnTheWayFailTheHandshake() throws Exception {
-        try (var listener = tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"),
-                new TcpTransportTest.Source(1))) {
+        try (var listener =
+                tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"), new TcpTransportTest.Source(1))) {
             // The producer's fields, altered on their way to the reader.
-            try (var relay = new FrameRelay(listener.port(), f -> f.type() == Frames.PROOF
-                    ? new FrameRelay.Frame(f.toReader(), f.type(), replace(f.payload(), "prefill", "prefilx")) : f)) {
-                var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", relay.port(), READER,
-                        TcpTransportTest.client("right")));
+            try (var relay = new FrameRelay(
+                    listener.port(),
+                    f -> f.type() == Frames.PROOF
+                            ? new FrameRelay.Frame(f.toReader(), f.type(), replace(f.payload(), "prefill", "prefilx"))
+                            : f)) {
+                var e = assertThrows(
+                        TransferException.class,
+                        () -> tcp.connect("127.0.0.1", relay.port(), READER, TcpTransportTest.client("right")));
                 assertTrue(e.getMessage().contains("did not prove the shared secret"), e.getMessage());
             }
             // The reader's fields, altered on their way to the producer.
-            try (var relay = new FrameRelay(listener.port(), f -> f.type() == Frames.FIELDS
-                    ? new FrameRelay.Frame(f.toReader(), f.type(), replace(f.payload(), "decode", "decodx")) : f)) {
-                var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", relay.port(), READER,
-                        TcpTransportTest.client("right")));
+            try (var relay = new FrameRelay(
+                    listener.port(),
+                    f -> f.type() == Frames.FIELDS
+                            ? new FrameRelay.Frame(f.toReader(), f.type(), replace(f.payload(), "decode", "decodx"))
+                            : f)) {
+                var e = assertThrows(
+                        TransferException.class,
+                        () -> tcp.connect("127.0.0.1", relay.port(), READER, TcpTransportTest.client("right")));
                 assertEquals(TransferException.Kind.HANDSHAKE, e.kind());
                 assertTrue(e.getMessage().contains("MAC that does not match"), e.getMessage());
             }
             // The producer's confirmation, altered on its way to the reader.
-            try (var relay = new FrameRelay(listener.port(), f -> f.type() == Frames.OK
-                    ? new FrameRelay.Frame(f.toReader(), f.type(), random(SharedSecret.MAC_BYTES)) : f)) {
-                var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", relay.port(), READER,
-                        TcpTransportTest.client("right")));
+            try (var relay = new FrameRelay(
+                    listener.port(),
+                    f -> f.type() == Frames.OK
+                            ? new FrameRelay.Frame(f.toReader(), f.type(), random(SharedSecret.MAC_BYTES))
+                            : f)) {
+                var e = assertThrows(
+                        TransferException.class,
+                        () -> tcp.connect("127.0.0.1", relay.port(), READER, TcpTransportTest.client("right")));
                 assertTrue(e.getMessage().contains("did not confirm the handshake"), e.getMessage());
             }
             Map<String, Long> counters = listener.takeCounters();

@@ -8,13 +8,14 @@ import org.junit.jupiter.api.Assumptions;
  * counts them under one reason.
  */
 public final class NeedsUcx {
-    private NeedsUcx() {
-    }
+    private NeedsUcx() {}
 
     /** Skips the calling test unless UCX works in this process; called first thing in the test. */
     public static void assumeUcx() {
         var a = UcxTransport.availability();
-        Assumptions.assumeTrue(a.available(), () -> "needs UCX, not available here: " + a.reason()
-                + "; bash .ci/run installs UCX, then these tests run");
+        Assumptions.assumeTrue(
+                a.available(),
+                () -> "needs UCX, not available here: " + a.reason()
+                        + "; bash .ci/run installs UCX, then these tests run");
     }
 }

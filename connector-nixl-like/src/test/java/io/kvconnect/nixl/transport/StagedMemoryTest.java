@@ -22,18 +22,25 @@ class StagedMemoryTest {
     private static final byte[] KEY = {9, 9, 9, 9};
 
     /** A region as the producer writes it: first slot, slots, base address, key. */
-    private record R(int first, int slots, long address, byte[] key) {
-    }
+    private record R(int first, int slots, long address, byte[] key) {}
 
     private static byte[] answer(long slotBytes, List<R> regions, int trailing) {
         int size = 4 + ADDRESS.length + 8 + 8 + 4 + trailing;
         for (R r : regions) {
             size += 4 + 4 + 8 + 4 + r.key().length;
         }
-        ByteBuffer b = ByteBuffer.allocate(size).putInt(ADDRESS.length).put(ADDRESS).putLong(7).putLong(slotBytes)
+        ByteBuffer b = ByteBuffer.allocate(size)
+                .putInt(ADDRESS.length)
+                .put(ADDRESS)
+                .putLong(7)
+                .putLong(slotBytes)
                 .putInt(regions.size());
         for (R r : regions) {
-            b.putInt(r.first()).putInt(r.slots()).putLong(r.address()).putInt(r.key().length).put(r.key());
+            b.putInt(r.first())
+                    .putInt(r.slots())
+                    .putLong(r.address())
+                    .putInt(r.key().length)
+                    .put(r.key());
         }
         return b.array();
     }
@@ -76,7 +83,8 @@ class StagedMemoryTest {
         // Addresses: null, negative (beyond user space), wrapping around.
         assertTrue(refused(SLOT, List.of(new R(0, 8, 0, KEY)), 0).contains("at address"));
         assertTrue(refused(SLOT, List.of(new R(0, 8, -4096, KEY)), 0).contains("at address"));
-        assertTrue(refused(SLOT, List.of(new R(0, 8, Long.MAX_VALUE - SLOT, KEY)), 0).contains("at address"));
+        assertTrue(refused(SLOT, List.of(new R(0, 8, Long.MAX_VALUE - SLOT, KEY)), 0)
+                .contains("at address"));
         // Keys: empty or too long.
         assertTrue(refused(SLOT, List.of(new R(0, 8, 1 << 20, new byte[0])), 0).contains("remote key"));
         assertTrue(refused(SLOT, List.of(new R(0, 8, 1 << 20, new byte[StagedMemory.MAX_KEY_BYTES + 1])), 0)

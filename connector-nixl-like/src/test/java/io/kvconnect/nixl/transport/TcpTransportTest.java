@@ -42,12 +42,15 @@ class TcpTransportTest {
 
     static Compat compat(String engine, ModelShape model, int blockSize) {
         long perLayer = model.bytesPerTokenPerLayer(1) * blockSize;
-        return Compat.of(engine, CONNECTOR_VERSION, new KvLayout(model, 0, 1, 16, blockSize, perLayer,
-                LayoutKind.PER_LAYER, MemoryKind.HOST));
+        return Compat.of(
+                engine,
+                CONNECTOR_VERSION,
+                new KvLayout(model, 0, 1, 16, blockSize, perLayer, LayoutKind.PER_LAYER, MemoryKind.HOST));
     }
 
     /** The token of the test transfer "t1". */
     static final String TOKEN = "0123456789abcdef0123456789abcdef";
+
     static final TransferRef T1 = new TransferRef("t1", TOKEN);
 
     static ConnectOptions client(String secret) {
@@ -112,11 +115,13 @@ class TcpTransportTest {
     @Test
     void readsBlocksAfterAHandshake() throws Exception {
         Compat server = compat("prefill", MODEL, 4);
-        var source = new Source(server.fields().get("bytes_per_block").isEmpty() ? 0
-                : Long.parseLong(server.fields().get("bytes_per_block")));
+        var source = new Source(
+                server.fields().get("bytes_per_block").isEmpty()
+                        ? 0
+                        : Long.parseLong(server.fields().get("bytes_per_block")));
         try (var listener = tcp.listen("127.0.0.1", 0, server, ListenOptions.of("s3cret"), source);
-             var into = new ArenaBlockBuffer(4, source.blockBytes);
-             var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), client("s3cret"))) {
+                var into = new ArenaBlockBuffer(4, source.blockBytes);
+                var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), client("s3cret"))) {
             assertEquals("prefill", peer.remote().engineId());
             peer.read(T1, new int[] {3, 5}, into);
             assertEquals(3, into.slot(0).get(ValueLayout.JAVA_BYTE, source.blockBytes - 1));
@@ -133,16 +138,17 @@ class TcpTransportTest {
         Compat server = compat("prefill", MODEL, 4);
         var source = new Source(Long.parseLong(server.fields().get("bytes_per_block")));
         try (var listener = tcp.listen("127.0.0.1", 0, server, ListenOptions.of(""), source);
-             var into = new ArenaBlockBuffer(4, source.blockBytes);
-             var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), client(""))) {
-            var unknown = assertThrows(TransferException.class, () -> peer.read(new TransferRef("nope", TOKEN),
-                    new int[] {1}, into));
+                var into = new ArenaBlockBuffer(4, source.blockBytes);
+                var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), client(""))) {
+            var unknown = assertThrows(
+                    TransferException.class, () -> peer.read(new TransferRef("nope", TOKEN), new int[] {1}, into));
             assertEquals(TransferException.Kind.UNKNOWN_TRANSFER, unknown.kind());
-            var expired = assertThrows(TransferException.class, () -> peer.read(new TransferRef("gone", TOKEN),
-                    new int[] {1}, into));
+            var expired = assertThrows(
+                    TransferException.class, () -> peer.read(new TransferRef("gone", TOKEN), new int[] {1}, into));
             assertEquals(TransferException.Kind.EXPIRED, expired.kind());
-            var token = assertThrows(TransferException.class, () -> peer.read(new TransferRef("t1", "f" + TOKEN
-                    .substring(1)), new int[] {1}, into));
+            var token = assertThrows(
+                    TransferException.class,
+                    () -> peer.read(new TransferRef("t1", "f" + TOKEN.substring(1)), new int[] {1}, into));
             assertEquals(TransferException.Kind.FAILED, token.kind());
             var done = assertThrows(TransferException.class, () -> peer.done(new TransferRef("t1", "")));
             assertTrue(done.getMessage().contains("wrong token"), done.getMessage());
@@ -156,8 +162,9 @@ class TcpTransportTest {
     void wrongSecretIsRefused() throws Exception {
         Compat server = compat("prefill", MODEL, 4);
         try (var listener = tcp.listen("127.0.0.1", 0, server, ListenOptions.of("right"), new Source(1))) {
-            var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", listener.port(),
-                    compat("decode", MODEL, 4), client("wrong")));
+            var e = assertThrows(
+                    TransferException.class,
+                    () -> tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), client("wrong")));
             assertEquals(TransferException.Kind.HANDSHAKE, e.kind());
             assertTrue(e.getMessage().contains("shared secret does not match"), e.getMessage());
             assertEquals(Map.of("handshakes_refused_secret", 1L), listener.takeCounters());
@@ -168,15 +175,25 @@ class TcpTransportTest {
     void incompatiblePeersAreRefusedNamingTheField() throws Exception {
         Compat server = compat("prefill", MODEL, 4);
         try (var listener = tcp.listen("127.0.0.1", 0, server, ListenOptions.of(""), new Source(1))) {
-            var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", listener.port(),
-                    compat("decode", new ModelShape("m", 3, 2, 16, DType.FP16), 4), client("")));
+            var e = assertThrows(
+                    TransferException.class,
+                    () -> tcp.connect(
+                            "127.0.0.1",
+                            listener.port(),
+                            compat("decode", new ModelShape("m", 3, 2, 16, DType.FP16), 4),
+                            client("")));
             assertEquals(TransferException.Kind.HANDSHAKE, e.kind());
-            assertTrue(e.getMessage().contains("num_layers differs: this engine (decode) has 3, the peer (prefill) "
-                    + "has 2"), e.getMessage());
-            var bs = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", listener.port(),
-                    compat("decode", MODEL, 8), client("")));
-            assertTrue(bs.getMessage().contains("block_size differs") && bs.getMessage().contains("set the same "
-                    + "block_size on both engines"), bs.getMessage());
+            assertTrue(
+                    e.getMessage()
+                            .contains("num_layers differs: this engine (decode) has 3, the peer (prefill) " + "has 2"),
+                    e.getMessage());
+            var bs = assertThrows(
+                    TransferException.class,
+                    () -> tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 8), client("")));
+            assertTrue(
+                    bs.getMessage().contains("block_size differs")
+                            && bs.getMessage().contains("set the same " + "block_size on both engines"),
+                    bs.getMessage());
             // Both sides compared the fields and refused.
             assertEquals(Map.of("handshakes_refused_incompatible", 2L), listener.takeCounters());
         }
@@ -188,8 +205,8 @@ class TcpTransportTest {
         try (var s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", port,
-                compat("decode", MODEL, 4), client("")));
+        var e = assertThrows(
+                TransferException.class, () -> tcp.connect("127.0.0.1", port, compat("decode", MODEL, 4), client("")));
         assertEquals(TransferException.Kind.REFUSED, e.kind());
     }
 
@@ -197,8 +214,13 @@ class TcpTransportTest {
     void aSilentPeerTimesOut() throws Exception {
         try (var s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             // Accepts (the kernel does) but never says a word.
-            var e = assertThrows(TransferException.class, () -> tcp.connect("127.0.0.1", s.getLocalPort(),
-                    compat("decode", MODEL, 4), ConnectOptions.of("", Duration.ofMillis(100))));
+            var e = assertThrows(
+                    TransferException.class,
+                    () -> tcp.connect(
+                            "127.0.0.1",
+                            s.getLocalPort(),
+                            compat("decode", MODEL, 4),
+                            ConnectOptions.of("", Duration.ofMillis(100))));
             assertEquals(TransferException.Kind.TIMEOUT, e.kind());
         }
     }
@@ -241,7 +263,7 @@ class TcpTransportTest {
                 }
             });
             try (var into = new ArenaBlockBuffer(2, blockBytes);
-                 var peer = tcp.connect("127.0.0.1", port(s), compat("decode", MODEL, 4), client(""))) {
+                    var peer = tcp.connect("127.0.0.1", port(s), compat("decode", MODEL, 4), client(""))) {
                 var e = assertThrows(TransferException.class, () -> peer.read(T1, new int[] {1, 2}, into));
                 assertEquals(TransferException.Kind.TRUNCATED, e.kind());
             }
@@ -265,7 +287,7 @@ class TcpTransportTest {
                 }
             });
             try (var into = new ArenaBlockBuffer(2, blockBytes);
-                 var peer = tcp.connect("127.0.0.1", port(s), compat("decode", MODEL, 4), client(""))) {
+                    var peer = tcp.connect("127.0.0.1", port(s), compat("decode", MODEL, 4), client(""))) {
                 var e = assertThrows(TransferException.class, () -> peer.read(T1, new int[] {1, 2}, into));
                 assertEquals(TransferException.Kind.FAILED, e.kind());
                 assertTrue(e.getMessage().contains("expected " + 2 * blockBytes + " bytes"), e.getMessage());

@@ -34,8 +34,7 @@ import java.util.Locale;
  * asserted anywhere). The UCX column says why it is missing where UCX does not work.
  */
 public final class TransportThroughput {
-    private TransportThroughput() {
-    }
+    private TransportThroughput() {}
 
     /** Runs the measurement; {@code --quick} moves less data per point. */
     public static void main(String[] args) throws Exception {
@@ -43,10 +42,19 @@ public final class TransportThroughput {
         long bytesPerPoint = quick ? 64L << 20 : 256L << 20;
         int[] blockKiB = {16, 64, 256, 1024, 4096};
         var ucxAvailable = UcxTransport.availability();
-        System.out.println("ucx: " + (ucxAvailable.available() ? UcxTransport.describeEnvironment()
-                : "not available: " + ucxAvailable.reason()));
-        System.out.printf(Locale.ROOT, "%-10s %15s %10s %10s %10s %10s%n", "block", "raw socket GB/s", "tcp GB/s",
-                "tcp/raw", "ucx GB/s", "ucx/raw");
+        System.out.println("ucx: "
+                + (ucxAvailable.available()
+                        ? UcxTransport.describeEnvironment()
+                        : "not available: " + ucxAvailable.reason()));
+        System.out.printf(
+                Locale.ROOT,
+                "%-10s %15s %10s %10s %10s %10s%n",
+                "block",
+                "raw socket GB/s",
+                "tcp GB/s",
+                "tcp/raw",
+                "ucx GB/s",
+                "ucx/raw");
         for (int kib : blockKiB) {
             long blockBytes = kib * 1024L;
             // A read request asks for up to 8 MiB (at least one block), as the connector's chunks do.
@@ -63,7 +71,13 @@ public final class TransportThroughput {
                     ucx = Math.max(ucx, transport(new UcxTransport(), blockBytes, perRead, bytesPerPoint));
                 }
             }
-            System.out.printf(Locale.ROOT, "%-10s %15.2f %10.2f %10.2f %10s %10s%n", kib + " KiB", raw, tcp, tcp / raw,
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-10s %15.2f %10.2f %10.2f %10s %10s%n",
+                    kib + " KiB",
+                    raw,
+                    tcp,
+                    tcp / raw,
                     ucxAvailable.available() ? String.format(Locale.ROOT, "%.2f", ucx) : "-",
                     ucxAvailable.available() ? String.format(Locale.ROOT, "%.2f", ucx / raw) : "-");
         }
@@ -72,7 +86,7 @@ public final class TransportThroughput {
     /** GB/s of one writer thread and one reader over a loopback socket, {@code chunk} bytes per write. */
     static double rawSocket(long chunk, long total) throws Exception {
         try (var server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-             var arena = Arena.ofShared()) {
+                var arena = Arena.ofShared()) {
             ByteBuffer src = arena.allocate(chunk).asByteBuffer();
             ByteBuffer dst = arena.allocate(chunk).asByteBuffer();
             Thread writer = Thread.ofPlatform().start(() -> {
@@ -136,17 +150,16 @@ public final class TransportThroughput {
                 }
 
                 @Override
-                public void done(TransferRef transfer) {
-                }
+                public void done(TransferRef transfer) {}
             };
             int[] blocks = new int[perRead];
             java.util.Arrays.setAll(blocks, i -> i);
-            var options = new ConnectOptions(SharedSecret.of("bench"), Duration.ofSeconds(5), Duration.ofSeconds(30),
-                    perRead);
+            var options = new ConnectOptions(
+                    SharedSecret.of("bench"), Duration.ofSeconds(5), Duration.ofSeconds(30), perRead);
             var transfer = new TransferRef("t", TcpTransportTest.TOKEN);
             try (var listener = tcp.listen("127.0.0.1", 0, compat, ListenOptions.of("bench"), source);
-                 var into = new ArenaBlockBuffer(perRead, blockBytes);
-                 var peer = tcp.connect("127.0.0.1", listener.port(), compat, options)) {
+                    var into = new ArenaBlockBuffer(perRead, blockBytes);
+                    var peer = tcp.connect("127.0.0.1", listener.port(), compat, options)) {
                 // Untimed warm-up of the same volume: UCX's shared-memory gets take a few hundred MB to
                 // reach their speed (mappings, caches), and the JIT needs its rounds for TCP too.
                 for (long warm = 0; warm < total; warm += perRead * blockBytes) {

@@ -59,8 +59,8 @@ class UcxTransportTest {
     void readsBlocksWithOneSidedGetsAfterAHandshake() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
         try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("s3cret"), source);
-             var into = new ArenaBlockBuffer(4, source.blockBytes);
-             var peer = ucx.connect("127.0.0.1", listener.port(), READER, client("s3cret"))) {
+                var into = new ArenaBlockBuffer(4, source.blockBytes);
+                var peer = ucx.connect("127.0.0.1", listener.port(), READER, client("s3cret"))) {
             assertEquals("prefill", peer.remote().engineId());
             assertEquals("ucx", peer.remote().transport());
             assertTrue(!(peer instanceof TcpTransport.TcpPeer), "a UCX producer is read over UCX");
@@ -80,16 +80,17 @@ class UcxTransportTest {
     void refusedReadsSayWhyAndKeepTheConnection() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
         try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
-             var into = new ArenaBlockBuffer(4, source.blockBytes);
-             var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
-            var unknown = assertThrows(TransferException.class, () -> peer.read(new TransferRef("nope", TOKEN),
-                    new int[] {1}, into));
+                var into = new ArenaBlockBuffer(4, source.blockBytes);
+                var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
+            var unknown = assertThrows(
+                    TransferException.class, () -> peer.read(new TransferRef("nope", TOKEN), new int[] {1}, into));
             assertEquals(TransferException.Kind.UNKNOWN_TRANSFER, unknown.kind());
-            var expired = assertThrows(TransferException.class, () -> peer.read(new TransferRef("gone", TOKEN),
-                    new int[] {1}, into));
+            var expired = assertThrows(
+                    TransferException.class, () -> peer.read(new TransferRef("gone", TOKEN), new int[] {1}, into));
             assertEquals(TransferException.Kind.EXPIRED, expired.kind());
-            var token = assertThrows(TransferException.class, () -> peer.read(new TransferRef("t1", "0".repeat(32)),
-                    new int[] {1}, into));
+            var token = assertThrows(
+                    TransferException.class,
+                    () -> peer.read(new TransferRef("t1", "0".repeat(32)), new int[] {1}, into));
             assertTrue(token.getMessage().contains("wrong token"), token.getMessage());
             peer.read(T1, new int[] {7}, into);
             assertEquals(7, into.slot(0).get(ValueLayout.JAVA_BYTE, 0));
@@ -144,8 +145,8 @@ class UcxTransportTest {
             }
         };
         try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
-             var into = new Scattered(3, bb);
-             var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
+                var into = new Scattered(3, bb);
+                var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
             peer.read(T1, new int[] {4, 6, 2}, into);
             assertEquals(4, into.slot(0).get(ValueLayout.JAVA_BYTE, bb - 1));
             assertEquals(6, into.slot(1).get(ValueLayout.JAVA_BYTE, 0));
@@ -157,8 +158,8 @@ class UcxTransportTest {
     void aTcpOnlyProducerIsReadOverTcpData() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
         try (var listener = new TcpTransport().listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
-             var into = new ArenaBlockBuffer(2, source.blockBytes);
-             var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
+                var into = new ArenaBlockBuffer(2, source.blockBytes);
+                var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
             assertInstanceOf(TcpTransport.TcpPeer.class, peer);
             peer.read(T1, new int[] {3, 5}, into);
             assertEquals(5, into.slot(1).get(ValueLayout.JAVA_BYTE, 0));
@@ -167,14 +168,15 @@ class UcxTransportTest {
 
     @Test
     void wrongSecretAndIncompatiblePeersAreRefused() throws Exception {
-        try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"),
-                new TcpTransportTest.Source(1))) {
-            var e = assertThrows(TransferException.class, () -> ucx.connect("127.0.0.1", listener.port(),
-                    READER, client("wrong")));
+        try (var listener =
+                ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"), new TcpTransportTest.Source(1))) {
+            var e = assertThrows(
+                    TransferException.class, () -> ucx.connect("127.0.0.1", listener.port(), READER, client("wrong")));
             assertEquals(TransferException.Kind.HANDSHAKE, e.kind());
             assertTrue(e.getMessage().contains("shared secret does not match"), e.getMessage());
-            var bs = assertThrows(TransferException.class, () -> ucx.connect("127.0.0.1", listener.port(),
-                    compat("decode", MODEL, 8), client("right")));
+            var bs = assertThrows(
+                    TransferException.class,
+                    () -> ucx.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 8), client("right")));
             assertTrue(bs.getMessage().contains("block_size differs"), bs.getMessage());
         }
     }
@@ -185,8 +187,7 @@ class UcxTransportTest {
         try (var s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        var e = assertThrows(TransferException.class, () -> ucx.connect("127.0.0.1", port,
-                READER, client("")));
+        var e = assertThrows(TransferException.class, () -> ucx.connect("127.0.0.1", port, READER, client("")));
         assertEquals(TransferException.Kind.REFUSED, e.kind());
     }
 
@@ -195,12 +196,15 @@ class UcxTransportTest {
         var source = new TcpTransportTest.Source(blockBytes());
         var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
         try (var into = new ArenaBlockBuffer(2, source.blockBytes);
-             var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
+                var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
             peer.read(T1, new int[] {1}, into);
             listener.close();
             var e = assertThrows(TransferException.class, () -> peer.read(T1, new int[] {2}, into));
-            assertTrue(e.kind() == TransferException.Kind.TRUNCATED || e.kind() == TransferException.Kind.FAILED
-                    || e.kind() == TransferException.Kind.TIMEOUT, e.toString());
+            assertTrue(
+                    e.kind() == TransferException.Kind.TRUNCATED
+                            || e.kind() == TransferException.Kind.FAILED
+                            || e.kind() == TransferException.Kind.TIMEOUT,
+                    e.toString());
         }
     }
 
@@ -220,9 +224,9 @@ class UcxTransportTest {
             return new FrameRelay.Frame(f.toReader(), f.type(), b.array());
         };
         try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("s3cret"), source);
-             var relay = new FrameRelay(listener.port(), moveRegion);
-             var into = new ArenaBlockBuffer(2, source.blockBytes);
-             var peer = ucx.connect("127.0.0.1", relay.port(), READER, client("s3cret"))) {
+                var relay = new FrameRelay(listener.port(), moveRegion);
+                var into = new ArenaBlockBuffer(2, source.blockBytes);
+                var peer = ucx.connect("127.0.0.1", relay.port(), READER, client("s3cret"))) {
             assertTrue(!(peer instanceof TcpTransport.TcpPeer), "attached over UCX");
             into.slot(0).fill((byte) 0x55);
             into.slot(1).fill((byte) 0x55);
@@ -249,12 +253,12 @@ class UcxTransportTest {
             return new FrameRelay.Frame(f.toReader(), f.type(), b.array());
         };
         try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("s3cret"), source);
-             var relay = new FrameRelay(listener.port(), doubleSlots)) {
-            var e = assertThrows(TransferException.class, () -> ucx.connect("127.0.0.1", relay.port(), READER,
-                    client("s3cret")));
+                var relay = new FrameRelay(listener.port(), doubleSlots)) {
+            var e = assertThrows(
+                    TransferException.class, () -> ucx.connect("127.0.0.1", relay.port(), READER, client("s3cret")));
             assertEquals(TransferException.Kind.UNTRUSTED, e.kind(), e.getMessage());
-            assertTrue(e.getMessage().contains("the handshake agreed on blocks of " + source.blockBytes),
-                    e.getMessage());
+            assertTrue(
+                    e.getMessage().contains("the handshake agreed on blocks of " + source.blockBytes), e.getMessage());
         }
     }
 
@@ -270,15 +274,17 @@ class UcxTransportTest {
                     fromReader.add(hello[0]);
                     byte[] nc = Arrays.copyOfRange(hello, 1, 1 + Handshake.NONCE_BYTES);
                     byte[] fields = PRODUCER.withTransport("ucx").encode().getBytes(StandardCharsets.UTF_8);
-                    raw.send(Frames.PROOF, Frames.concat(SharedSecret.of("").mac(Handshake.PRODUCER_PROOF,
-                            ns, nc, fields), fields));
+                    raw.send(
+                            Frames.PROOF,
+                            Frames.concat(SharedSecret.of("").mac(Handshake.PRODUCER_PROOF, ns, nc, fields), fields));
                     raw.rest().forEach(fromReader::add);
                 } catch (IOException e) {
                     // the reader hung up
                 }
             });
-            var e = assertThrows(TransferException.class, () -> ucx.connect("127.0.0.1", fake.getLocalPort(),
-                    READER, client("s3cret")));
+            var e = assertThrows(
+                    TransferException.class,
+                    () -> ucx.connect("127.0.0.1", fake.getLocalPort(), READER, client("s3cret")));
             assertEquals(TransferException.Kind.HANDSHAKE, e.kind());
             producer.join(10_000);
             assertEquals(List.of(Frames.HELLO), fromReader, "no fields, no UCX attach, no read");

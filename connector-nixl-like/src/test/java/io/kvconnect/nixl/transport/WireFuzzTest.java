@@ -59,6 +59,7 @@ class WireFuzzTest {
     private static final String SECRET = "s3cret";
     /** Liveness bound only: how long the listener may take to close a hostile connection. */
     private static final int CLOSE_BOUND_MILLIS = 15_000;
+
     private static final Duration SHORT = Duration.ofMillis(150);
 
     private static final List<String> UNCAUGHT = new CopyOnWriteArrayList<>();
@@ -126,12 +127,16 @@ class WireFuzzTest {
     void hostileFramesEndTheConnectionAndTheListenerKeepsServing(@ForAll("attacks") Attack attack) throws Exception {
         Listener target = attack.secretListener() ? withSecret : withoutSecret;
         String secret = attack.secretListener() ? SECRET : "";
-        SocketChannel channel = SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(),
-                target.port()));
+        SocketChannel channel =
+                SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), target.port()));
         try (Wire wire = new Wire(channel)) {
             if (attack.handshake()) {
-                Handshake.asReader(wire, TcpTransportTest.compat("fuzzer", MODEL, 4), SharedSecret.of(secret),
-                        System.nanoTime() + CLOSE_BOUND_MILLIS * 1_000_000L, "listener");
+                Handshake.asReader(
+                        wire,
+                        TcpTransportTest.compat("fuzzer", MODEL, 4),
+                        SharedSecret.of(secret),
+                        System.nanoTime() + CLOSE_BOUND_MILLIS * 1_000_000L,
+                        "listener");
             }
             try {
                 wire.writeFully(ByteBuffer.wrap(attack.bytes()), CLOSE_BOUND_MILLIS);
@@ -139,14 +144,19 @@ class WireFuzzTest {
             } catch (IOException e) {
                 // The listener already hung up on us: that is an answer too.
             }
-            assertTrue(closedByPeer(wire), "the listener did not close the connection within "
-                    + CLOSE_BOUND_MILLIS + " ms");
+            assertTrue(
+                    closedByPeer(wire),
+                    "the listener did not close the connection within " + CLOSE_BOUND_MILLIS + " ms");
         }
         assertTrue(source.maxSlots.get() <= 64, "staging for " + source.maxSlots.get() + " blocks was allocated");
         // Still serving a well-formed reader.
         try (var into = new ArenaBlockBuffer(2, blockBytes);
-             var peer = new TcpTransport().connect("127.0.0.1", target.port(), TcpTransportTest.compat("decode", MODEL,
-                     4), ConnectOptions.of(secret, Duration.ofSeconds(5)))) {
+                var peer = new TcpTransport()
+                        .connect(
+                                "127.0.0.1",
+                                target.port(),
+                                TcpTransportTest.compat("decode", MODEL, 4),
+                                ConnectOptions.of(secret, Duration.ofSeconds(5)))) {
             peer.read(TcpTransportTest.T1, new int[] {3, 5}, into);
             assertEquals(5, into.slot(1).get(ValueLayout.JAVA_BYTE, 0));
         }
@@ -155,10 +165,14 @@ class WireFuzzTest {
 
     @Example
     void aReadNamingMoreBlocksThanTheTransferHoldsIsRefusedBeforeStagingIsSized() throws Exception {
-        try (Wire wire = new Wire(SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(),
-                withSecret.port())))) {
-            Handshake.asReader(wire, TcpTransportTest.compat("fuzzer", MODEL, 4), SharedSecret.of(SECRET),
-                    System.nanoTime() + CLOSE_BOUND_MILLIS * 1_000_000L, "listener");
+        try (Wire wire = new Wire(
+                SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), withSecret.port())))) {
+            Handshake.asReader(
+                    wire,
+                    TcpTransportTest.compat("fuzzer", MODEL, 4),
+                    SharedSecret.of(SECRET),
+                    System.nanoTime() + CLOSE_BOUND_MILLIS * 1_000_000L,
+                    "listener");
             // The test transfer holds 64 blocks; the transport's own bound is 4096 per read.
             for (int n : new int[] {65, 5_000, 200_000}) {
                 wire.writeFrame(Frames.READ, manyBlocks(n), CLOSE_BOUND_MILLIS);
@@ -169,8 +183,8 @@ class WireFuzzTest {
             }
             assertTrue(source.maxSlots.get() <= 64, "staging for " + source.maxSlots.get() + " blocks was allocated");
             // The connection is still in step: a well-formed read on it is served.
-            wire.writeFrame(Frames.READ, new ReadRequest(TcpTransportTest.T1, new int[] {3, 5}).encode(),
-                    CLOSE_BOUND_MILLIS);
+            wire.writeFrame(
+                    Frames.READ, new ReadRequest(TcpTransportTest.T1, new int[] {3, 5}).encode(), CLOSE_BOUND_MILLIS);
             var h = wire.readHeader(CLOSE_BOUND_MILLIS);
             assertEquals(Frames.DATA, h.type());
             assertEquals(2 * blockBytes, h.length());
@@ -196,10 +210,16 @@ class WireFuzzTest {
     Arbitrary<Attack> attacks() {
         Arbitrary<byte[]> frames = frame().list().ofMinSize(1).ofMaxSize(4).map(WireFuzzTest::join);
         Arbitrary<byte[]> bytes = Arbitraries.frequencyOf(
-                Tuple.of(6, Combinators.combine(frames, Arbitraries.doubles().between(0, 1),
-                        Arbitraries.integers().between(0, 3)).as(WireFuzzTest::cut)),
+                Tuple.of(
+                        6,
+                        Combinators.combine(
+                                        frames,
+                                        Arbitraries.doubles().between(0, 1),
+                                        Arbitraries.integers().between(0, 3))
+                                .as(WireFuzzTest::cut)),
                 Tuple.of(1, randomBytes(300)));
-        return Combinators.combine(Arbitraries.of(true, false), Arbitraries.of(true, false), bytes).as(Attack::new);
+        return Combinators.combine(Arbitraries.of(true, false), Arbitraries.of(true, false), bytes)
+                .as(Attack::new);
     }
 
     /** {@code bytes}, possibly cut short (a quarter of the time); {@code keep} is the fraction kept. */
@@ -213,45 +233,55 @@ class WireFuzzTest {
 
     /** How a frame's length field relates to its payload. */
     enum Length {
-        EXACT, SHORTER, LONGER, NEGATIVE, HUGE, OVER_CONTROL
+        EXACT,
+        SHORTER,
+        LONGER,
+        NEGATIVE,
+        HUGE,
+        OVER_CONTROL
     }
 
     private static Arbitrary<byte[]> frame() {
         Arbitrary<Byte> type = Arbitraries.frequencyOf(
-                Tuple.of(8, Arbitraries.bytes().between((byte) 1, (byte) 12)),
-                Tuple.of(1, Arbitraries.bytes()));
+                Tuple.of(8, Arbitraries.bytes().between((byte) 1, (byte) 12)), Tuple.of(1, Arbitraries.bytes()));
         Arbitrary<byte[]> payload = Arbitraries.frequencyOf(
                 Tuple.of(4, randomBytes(200)),
                 Tuple.of(6, readRequest()),
-                Tuple.of(2, Arbitraries.of("t1", "gone", "", "x\u0000y").map(
-                        s -> s.getBytes(StandardCharsets.UTF_8))),
+                Tuple.of(2, Arbitraries.of("t1", "gone", "", "x\u0000y").map(s -> s.getBytes(StandardCharsets.UTF_8))),
                 Tuple.of(1, Arbitraries.of(manyBlocks(5_000), manyBlocks(200_000))));
         Arbitrary<Length> length = Arbitraries.frequencyOf(
-                Tuple.of(10, Arbitraries.just(Length.EXACT)),
-                Tuple.of(5, Arbitraries.of(Length.values())));
-        Arbitrary<Boolean> badMagic = Arbitraries.frequencyOf(
-                Tuple.of(15, Arbitraries.just(false)),
-                Tuple.of(1, Arbitraries.just(true)));
+                Tuple.of(10, Arbitraries.just(Length.EXACT)), Tuple.of(5, Arbitraries.of(Length.values())));
+        Arbitrary<Boolean> badMagic =
+                Arbitraries.frequencyOf(Tuple.of(15, Arbitraries.just(false)), Tuple.of(1, Arbitraries.just(true)));
         // Read requests mostly as reads, so their fields get past the framing.
-        Arbitrary<byte[]> read = Combinators.combine(Arbitraries.just(Frames.READ),
-                Arbitraries.frequencyOf(Tuple.of(8, readRequest()),
-                        Tuple.of(1, Arbitraries.of(manyBlocks(65), manyBlocks(5_000), manyBlocks(200_000)))),
-                length, badMagic).as(WireFuzzTest::encode);
-        return Arbitraries.oneOf(Combinators.combine(type, payload, length, badMagic).as(WireFuzzTest::encode),
-                read);
+        Arbitrary<byte[]> read = Combinators.combine(
+                        Arbitraries.just(Frames.READ),
+                        Arbitraries.frequencyOf(
+                                Tuple.of(8, readRequest()),
+                                Tuple.of(1, Arbitraries.of(manyBlocks(65), manyBlocks(5_000), manyBlocks(200_000)))),
+                        length,
+                        badMagic)
+                .as(WireFuzzTest::encode);
+        return Arbitraries.oneOf(
+                Combinators.combine(type, payload, length, badMagic).as(WireFuzzTest::encode), read);
     }
 
     private static byte[] encode(byte type, byte[] payload, Length length, boolean badMagic) {
-        int declared = switch (length) {
-            case EXACT -> payload.length;
-            case SHORTER -> Math.max(0, payload.length - 1 - payload.length / 2);
-            case LONGER -> payload.length + 1 + payload.length / 3;
-            case NEGATIVE -> -1 - payload.length;
-            case HUGE -> Integer.MAX_VALUE;
-            case OVER_CONTROL -> Frames.MAX_CONTROL + 1;
-        };
-        return ByteBuffer.allocate(Frames.HEADER_BYTES + payload.length).putInt(badMagic ? 0x12345678 : Frames.MAGIC)
-                .put(type).putInt(declared).put(payload).array();
+        int declared =
+                switch (length) {
+                    case EXACT -> payload.length;
+                    case SHORTER -> Math.max(0, payload.length - 1 - payload.length / 2);
+                    case LONGER -> payload.length + 1 + payload.length / 3;
+                    case NEGATIVE -> -1 - payload.length;
+                    case HUGE -> Integer.MAX_VALUE;
+                    case OVER_CONTROL -> Frames.MAX_CONTROL + 1;
+                };
+        return ByteBuffer.allocate(Frames.HEADER_BYTES + payload.length)
+                .putInt(badMagic ? 0x12345678 : Frames.MAGIC)
+                .put(type)
+                .putInt(declared)
+                .put(payload)
+                .array();
     }
 
     /** A read request with corrupted fields: id length, block count and ids. */
@@ -264,8 +294,9 @@ class WireFuzzTest {
                 Tuple.of(1, Arbitraries.integers().between(-5, 5)),
                 Tuple.of(1, Arbitraries.of(Integer.MIN_VALUE / 2, Integer.MAX_VALUE / 2)));
         Arbitrary<List<Integer>> blocks = Arbitraries.frequencyOf(
-                Tuple.of(5, Arbitraries.integers().between(0, 70)),
-                Tuple.of(1, Arbitraries.integers())).list().ofMaxSize(80);
+                        Tuple.of(5, Arbitraries.integers().between(0, 70)), Tuple.of(1, Arbitraries.integers()))
+                .list()
+                .ofMaxSize(80);
         Arbitrary<Integer> countDelta = Arbitraries.frequencyOf(
                 Tuple.of(8, Arbitraries.just(0)),
                 Tuple.of(1, Arbitraries.integers().between(-3, 3)),
@@ -277,7 +308,10 @@ class WireFuzzTest {
             byte[] idBytes = s.getBytes(StandardCharsets.UTF_8);
             byte[] tokenBytes = t.getBytes(StandardCharsets.UTF_8);
             var buf = ByteBuffer.allocate(12 + idBytes.length + tokenBytes.length + 4 * b.size());
-            buf.putInt(idBytes.length + dl).put(idBytes).putInt(tokenBytes.length).put(tokenBytes)
+            buf.putInt(idBytes.length + dl)
+                    .put(idBytes)
+                    .putInt(tokenBytes.length)
+                    .put(tokenBytes)
                     .putInt(b.size() + dc);
             b.forEach(buf::putInt);
             return buf.array();
@@ -319,7 +353,8 @@ class WireFuzzTest {
         try (ServerSocketChannel fake = TcpTransportTest.loopbackServer()) {
             List<Throwable> fakeErrors = new CopyOnWriteArrayList<>();
             Thread producer = Thread.ofPlatform().daemon().start(() -> {
-                try (Wire wire = answer.handshake() ? TcpTransportTest.acceptAuthenticated(fake, server, "")
+                try (Wire wire = answer.handshake()
+                        ? TcpTransportTest.acceptAuthenticated(fake, server, "")
                         : new Wire(fake.accept())) {
                     if (answer.handshake()) {
                         wire.readPayload(wire.readHeader(CLOSE_BOUND_MILLIS), CLOSE_BOUND_MILLIS); // the read
@@ -337,8 +372,12 @@ class WireFuzzTest {
             try (var into = new ArenaBlockBuffer(2, blockBytes)) {
                 Peer peer = null;
                 try {
-                    peer = new TcpTransport().connect("127.0.0.1", TcpTransportTest.port(fake),
-                            TcpTransportTest.compat("decode", MODEL, 4), ConnectOptions.of("", SHORT));
+                    peer = new TcpTransport()
+                            .connect(
+                                    "127.0.0.1",
+                                    TcpTransportTest.port(fake),
+                                    TcpTransportTest.compat("decode", MODEL, 4),
+                                    ConnectOptions.of("", SHORT));
                     peer.read(TcpTransportTest.T1, new int[] {3, 5}, into);
                 } catch (TransferException e) {
                     assertTrue(e.getMessage() != null && !e.getMessage().isBlank(), "an error says why");
@@ -356,14 +395,19 @@ class WireFuzzTest {
 
     @Provide
     Arbitrary<Answer> answers() {
-        Arbitrary<byte[]> frames = answerFrame().list().ofMinSize(1).ofMaxSize(3).map(WireFuzzTest::join);
+        Arbitrary<byte[]> frames =
+                answerFrame().list().ofMinSize(1).ofMaxSize(3).map(WireFuzzTest::join);
         Arbitrary<byte[]> bytes = Arbitraries.frequencyOf(
-                Tuple.of(6, Combinators.combine(frames, Arbitraries.doubles().between(0, 1),
-                        Arbitraries.integers().between(0, 3)).as(WireFuzzTest::cut)),
+                Tuple.of(
+                        6,
+                        Combinators.combine(
+                                        frames,
+                                        Arbitraries.doubles().between(0, 1),
+                                        Arbitraries.integers().between(0, 3))
+                                .as(WireFuzzTest::cut)),
                 Tuple.of(1, randomBytes(300)));
-        Arbitrary<Boolean> silent = Arbitraries.frequencyOf(
-                Tuple.of(8, Arbitraries.just(false)),
-                Tuple.of(1, Arbitraries.just(true)));
+        Arbitrary<Boolean> silent =
+                Arbitraries.frequencyOf(Tuple.of(8, Arbitraries.just(false)), Tuple.of(1, Arbitraries.just(true)));
         return Combinators.combine(Arbitraries.of(true, false), bytes, silent).as(Answer::new);
     }
 
@@ -371,28 +415,36 @@ class WireFuzzTest {
     private static Arbitrary<byte[]> answerFrame() {
         Arbitrary<byte[]> challenge = Arbitraries.frequencyOf(
                 Tuple.of(2, randomBytes(120)),
-                Tuple.of(2, Arbitraries.strings().ofMaxLength(80).map(s -> Frames.concat(
-                        new byte[32], s.getBytes(StandardCharsets.UTF_8)))),
-                Tuple.of(2, Arbitraries.just(Frames.concat(new byte[32],
-                        server == null ? new byte[0] : server.encode().getBytes(StandardCharsets.UTF_8)))),
+                Tuple.of(
+                        2,
+                        Arbitraries.strings()
+                                .ofMaxLength(80)
+                                .map(s -> Frames.concat(new byte[32], s.getBytes(StandardCharsets.UTF_8)))),
+                Tuple.of(
+                        2,
+                        Arbitraries.just(Frames.concat(
+                                new byte[32],
+                                server == null ? new byte[0] : server.encode().getBytes(StandardCharsets.UTF_8)))),
                 // This protocol's challenge, then proofs that cannot be right.
                 Tuple.of(2, Arbitraries.just(Frames.concat(new byte[] {Handshake.VERSION}, new byte[32]))),
-                Tuple.of(2, Arbitraries.just(Frames.concat(new byte[32],
-                        server == null ? new byte[0] : server.encode().getBytes(StandardCharsets.UTF_8)))));
+                Tuple.of(
+                        2,
+                        Arbitraries.just(Frames.concat(
+                                new byte[32],
+                                server == null ? new byte[0] : server.encode().getBytes(StandardCharsets.UTF_8)))));
         Arbitrary<byte[]> payload = Arbitraries.frequencyOf(
                 Tuple.of(3, challenge),
                 Tuple.of(2, Arbitraries.of(1, 2, 3).map(n -> new byte[n * 1024])),
-                Tuple.of(2, Combinators.combine(Arbitraries.bytes(), randomBytes(60))
-                        .as((k, m) -> Frames.concat(new byte[] {k}, m))));
+                Tuple.of(
+                        2,
+                        Combinators.combine(Arbitraries.bytes(), randomBytes(60))
+                                .as((k, m) -> Frames.concat(new byte[] {k}, m))));
         Arbitrary<Byte> type = Arbitraries.frequencyOf(
-                Tuple.of(8, Arbitraries.bytes().between((byte) 1, (byte) 12)),
-                Tuple.of(1, Arbitraries.bytes()));
+                Tuple.of(8, Arbitraries.bytes().between((byte) 1, (byte) 12)), Tuple.of(1, Arbitraries.bytes()));
         Arbitrary<Length> length = Arbitraries.frequencyOf(
-                Tuple.of(10, Arbitraries.just(Length.EXACT)),
-                Tuple.of(5, Arbitraries.of(Length.values())));
-        Arbitrary<Boolean> badMagic = Arbitraries.frequencyOf(
-                Tuple.of(15, Arbitraries.just(false)),
-                Tuple.of(1, Arbitraries.just(true)));
+                Tuple.of(10, Arbitraries.just(Length.EXACT)), Tuple.of(5, Arbitraries.of(Length.values())));
+        Arbitrary<Boolean> badMagic =
+                Arbitraries.frequencyOf(Tuple.of(15, Arbitraries.just(false)), Tuple.of(1, Arbitraries.just(true)));
         return Combinators.combine(type, payload, length, badMagic).as(WireFuzzTest::encode);
     }
 }

@@ -88,9 +88,10 @@ public final class FakeBlockPool implements GPUBlockPoolView {
             checkId(id);
         }
         if (totalHeld + blockIds.length > maxReferences) {
-            throw new IllegalStateException("touching " + blockIds.length + " block(s) would hold " + (totalHeld
-                    + blockIds.length) + " references, more than the " + maxReferences + " allowed; nothing was "
-                    + "touched");
+            throw new IllegalStateException(
+                    "touching " + blockIds.length + " block(s) would hold " + (totalHeld + blockIds.length)
+                            + " references, more than the " + maxReferences + " allowed; nothing was "
+                            + "touched");
         }
         for (int id : blockIds) {
             held.merge(id, 1, Integer::sum);
@@ -118,8 +119,8 @@ public final class FakeBlockPool implements GPUBlockPoolView {
         }
         wanted.forEach((id, n) -> {
             if (held.getOrDefault(id, 0) < n) {
-                throw new IllegalStateException("the connector does not hold " + n + " reference(s) on block " + id
-                        + "; nothing was freed");
+                throw new IllegalStateException(
+                        "the connector does not hold " + n + " reference(s) on block " + id + "; nothing was freed");
             }
         });
         wanted.forEach((id, n) -> held.computeIfPresent(id, (k, v) -> v.equals(n) ? null : v - n));
@@ -144,8 +145,8 @@ public final class FakeBlockPool implements GPUBlockPoolView {
 
     private void checkId(int id) {
         if (id < 1 || id > numBlocks) {
-            throw new IllegalArgumentException(id == 0 ? "block 0 is the null block"
-                    : "block id " + id + " is outside [1, " + numBlocks + "]");
+            throw new IllegalArgumentException(
+                    id == 0 ? "block 0 is the null block" : "block id " + id + " is outside [1, " + numBlocks + "]");
         }
     }
 }

@@ -52,7 +52,8 @@ public final class FakeRequest implements RequestView {
     private FakeRequest(Builder b) {
         this.requestId = b.requestId;
         this.tokens = b.tokens.clone();
-        this.blockHashes = b.blockHashes != null ? b.blockHashes
+        this.blockHashes = b.blockHashes != null
+                ? b.blockHashes
                 : b.syntheticBlockSize > 0 ? synthetic(b.requestId, tokens.length, b.syntheticBlockSize) : List.of();
         this.maxTokens = b.maxTokens;
         this.transferParams = b.transferParams;
@@ -71,7 +72,8 @@ public final class FakeRequest implements RequestView {
 
     /** One hash per full block: {@code BlockHash(requestId.hashCode(), i, 0, 0)} for block {@code i}. */
     private static List<BlockHash> synthetic(String requestId, int numTokens, int blockSize) {
-        return IntStream.range(0, numTokens / blockSize).mapToObj(i -> new BlockHash(requestId.hashCode(), i, 0, 0))
+        return IntStream.range(0, numTokens / blockSize)
+                .mapToObj(i -> new BlockHash(requestId.hashCode(), i, 0, 0))
                 .toList();
     }
 

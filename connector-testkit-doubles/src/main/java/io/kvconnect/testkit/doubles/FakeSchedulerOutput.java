@@ -14,8 +14,12 @@ import java.util.Set;
  * @param preemptedRequestIds requests preempted in the step
  * @param finishedRequestIds requests that finished since the previous step
  */
-public record FakeSchedulerOutput(long step, List<ScheduledRequest> scheduledRequests, Set<String> preemptedRequestIds,
-                                  Set<String> finishedRequestIds) implements SchedulerOutputView {
+public record FakeSchedulerOutput(
+        long step,
+        List<ScheduledRequest> scheduledRequests,
+        Set<String> preemptedRequestIds,
+        Set<String> finishedRequestIds)
+        implements SchedulerOutputView {
     /** Copies. */
     public FakeSchedulerOutput {
         scheduledRequests = List.copyOf(scheduledRequests);
@@ -30,6 +34,8 @@ public record FakeSchedulerOutput(long step, List<ScheduledRequest> scheduledReq
 
     @Override
     public int totalScheduledTokens() {
-        return scheduledRequests.stream().mapToInt(ScheduledRequest::numScheduledTokens).sum();
+        return scheduledRequests.stream()
+                .mapToInt(ScheduledRequest::numScheduledTokens)
+                .sum();
     }
 }

@@ -100,7 +100,8 @@ public final class FakeSchedulerState implements SchedulerState {
     /** The first waiting, then running, request with the id. */
     @Override
     public Optional<RequestView> findRequest(String requestId) {
-        return Stream.concat(waiting.stream(), running.stream()).filter(r -> r.requestId().equals(requestId))
+        return Stream.concat(waiting.stream(), running.stream())
+                .filter(r -> r.requestId().equals(requestId))
                 .findFirst();
     }
 

@@ -26,19 +26,25 @@ import org.junit.jupiter.api.Test;
 
 /** The doubles keep the promises their javadoc makes. */
 class DoublesTest {
-    private static final KvLayout LAYOUT = new KvLayout(new ModelShape("tiny", 2, 2, 16, DType.FP16), 0, 1, 100, 16,
-            2048, LayoutKind.PER_LAYER, MemoryKind.HOST);
+    private static final KvLayout LAYOUT = new KvLayout(
+            new ModelShape("tiny", 2, 2, 16, DType.FP16), 0, 1, 100, 16, 2048, LayoutKind.PER_LAYER, MemoryKind.HOST);
 
     @Test
     void aRequestHasItsTokensAndSyntheticHashesAndMovesOnWhenTheTestSaysSo() {
-        FakeRequest r = FakeRequest.builder("a").countingTokens(10).syntheticBlockHashes(4).maxTokens(8).build();
+        FakeRequest r = FakeRequest.builder("a")
+                .countingTokens(10)
+                .syntheticBlockHashes(4)
+                .maxTokens(8)
+                .build();
 
         assertEquals(10, r.numTokens());
         assertEquals(10, r.numPromptTokens());
         assertEquals(3, r.tokenId(3));
         assertArrayEquals(new int[] {2, 3, 4}, r.tokenIds(2, 5));
-        assertEquals(List.of(new BlockHash("a".hashCode(), 0, 0, 0), new BlockHash("a".hashCode(), 1, 0, 0)),
-                r.blockHashes(), "one per full block");
+        assertEquals(
+                List.of(new BlockHash("a".hashCode(), 0, 0, 0), new BlockHash("a".hashCode(), 1, 0, 0)),
+                r.blockHashes(),
+                "one per full block");
         assertEquals(r.blockHashes().get(1), r.blockHash(1));
         assertEquals(8, r.maxTokens());
         assertEquals(RequestStatus.WAITING, r.status());
@@ -56,8 +62,12 @@ class DoublesTest {
     @Test
     void aRequestTakesGivenTokensHashesAndSalt() {
         List<BlockHash> hashes = List.of(new BlockHash(1, 2, 3, 4));
-        FakeRequest r = FakeRequest.builder("b").tokens(7, 8, 9, 10).blockHashes(hashes)
-                .cacheSalt(Optional.of("s")).priority(3).build();
+        FakeRequest r = FakeRequest.builder("b")
+                .tokens(7, 8, 9, 10)
+                .blockHashes(hashes)
+                .cacheSalt(Optional.of("s"))
+                .priority(3)
+                .build();
 
         assertArrayEquals(new int[] {7, 8, 9, 10}, r.tokenIds(0, 4));
         assertEquals(hashes, r.blockHashes());
@@ -111,14 +121,18 @@ class DoublesTest {
         assertTrue(state.asyncScheduling());
         assertEquals(16, state.blockSize());
         assertEquals(pool, state.gpuBlockPool());
-        assertThrows(UnsupportedOperationException.class, () -> state.runningRequests().clear());
+        assertThrows(UnsupportedOperationException.class, () -> state.runningRequests()
+                .clear());
     }
 
     @Test
     void theOutputSumsTheScheduledTokens() {
         FakeRequest a = FakeRequest.builder("a").countingTokens(8).build();
-        var out = new FakeSchedulerOutput(3, List.of(new ScheduledRequest(a, ScheduledRequest.Kind.NEW, 5, 0,
-                BlockIds.of(1, 2))), Set.of(), Set.of("z"));
+        var out = new FakeSchedulerOutput(
+                3,
+                List.of(new ScheduledRequest(a, ScheduledRequest.Kind.NEW, 5, 0, BlockIds.of(1, 2))),
+                Set.of(),
+                Set.of("z"));
 
         assertEquals(5, out.totalScheduledTokens());
         assertEquals(0, FakeSchedulerOutput.of(4, List.of()).totalScheduledTokens());

@@ -3,8 +3,8 @@ package io.kvconnect.tools.cli;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.kvconnect.api.common.ConfigException;
-import io.kvconnect.core.config.ConnectorEntry;
 import io.kvconnect.core.cli.EngineOptions;
+import io.kvconnect.core.config.ConnectorEntry;
 import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.config.JsonConnectorConfig;
 import io.kvconnect.core.engine.Engine;
@@ -56,7 +56,9 @@ import picocli.CommandLine.Spec;
  * transfers and GB/s, and time to first token (wall time) split into prefill, transfer and first
  * decode step. Exit status 0 only if the outputs are identical and neither side read wrong KV.
  */
-@Command(name = "disagg", mixinStandardHelpOptions = true,
+@Command(
+        name = "disagg",
+        mixinStandardHelpOptions = true,
         description = "Run the workload through a prefill and a decode engine (two processes) and a router.")
 final class DisaggCommand implements Callable<Integer> {
     @Mixin
@@ -65,23 +67,35 @@ final class DisaggCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--sessions", paramLabel = "N", defaultValue = "16",
+    @Option(
+            names = "--sessions",
+            paramLabel = "N",
+            defaultValue = "16",
             description = "Chat sessions of the synthetic workload (default ${DEFAULT-VALUE}).")
     int sessions;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "Workload seed.")
     long seed;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "300",
+    @Option(
+            names = "--timeout",
+            paramLabel = "SECONDS",
+            defaultValue = "300",
             description = "Give up (and stop both engines) after this long (default ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
-    @Option(names = "--transport", paramLabel = "auto|tcp|ucx", defaultValue = "auto",
+    @Option(
+            names = "--transport",
+            paramLabel = "auto|tcp|ucx",
+            defaultValue = "auto",
             description = "The nixl-like connector's transport on both engines (default ${DEFAULT-VALUE}: UCX "
                     + "where it is installed, else TCP).")
     String transport;
 
-    @Option(names = "--faults", paramLabel = "SPEC", defaultValue = "",
+    @Option(
+            names = "--faults",
+            paramLabel = "SPEC",
+            defaultValue = "",
             description = "Transport faults injected on the prefill engine's connections, a test aid: "
                     + "drop=P,truncate=P,delay=P,delay_ms=MS,kill=P[,seed=N] (rates in [0, 1]; default none). "
                     + "The decode engine then gives up on a silent read after 1s and leases last 5s; with "
@@ -89,12 +103,10 @@ final class DisaggCommand implements Callable<Integer> {
     String faults;
 
     /** One line from a child, or its end. */
-    private record Event(String side, Map<String, Object> body) {
-    }
+    private record Event(String side, Map<String, Object> body) {}
 
     /** One engine process. */
-    private record Child(String side, Process process, OutputStream in) {
-    }
+    private record Child(String side, Process process, OutputStream in) {}
 
     @Override
     public Integer call() throws Exception {
@@ -107,22 +119,42 @@ final class DisaggCommand implements Callable<Integer> {
         EngineConfig config = options.config();
         PrintWriter out = spec.commandLine().getOut();
         SyntheticChatSpec d = SyntheticChatSpec.defaults();
-        Workload workload = SyntheticChatWorkload.generate(new SyntheticChatSpec(sessions, d.minTurns(), d.maxTurns(),
-                d.systemPrompts(), d.minSystemPromptTokens(), d.maxSystemPromptTokens(), d.minUserTokens(),
-                d.maxUserTokens(), d.minOutputTokens(), d.maxOutputTokens(), d.sessionsPerSecond(),
-                d.meanThinkSeconds(), d.vocabSize(), seed));
-        out.printf("kvconnect disagg: model %s, block size %d, %d GPU blocks and %d worker(s) per engine; "
-                + "workload: %s%n", config.model().name(), config.blockSize(), config.gpuBlocks(), config.workers(),
+        Workload workload = SyntheticChatWorkload.generate(new SyntheticChatSpec(
+                sessions,
+                d.minTurns(),
+                d.maxTurns(),
+                d.systemPrompts(),
+                d.minSystemPromptTokens(),
+                d.maxSystemPromptTokens(),
+                d.minUserTokens(),
+                d.maxUserTokens(),
+                d.minOutputTokens(),
+                d.maxOutputTokens(),
+                d.sessionsPerSecond(),
+                d.meanThinkSeconds(),
+                d.vocabSize(),
+                seed));
+        out.printf(
+                "kvconnect disagg: model %s, block size %d, %d GPU blocks and %d worker(s) per engine; "
+                        + "workload: %s%n",
+                config.model().name(),
+                config.blockSize(),
+                config.gpuBlocks(),
+                config.workers(),
                 workload.description());
         // Before any engine process starts: a missing plugins directory, or a nixl-like connector
         // that is unknown or was refused, ends the run here, and each refused plugin is reported
         // once, here (the engine processes do not repeat it).
-        ConnectorRegistry registry = options.discover(config.withConnector(Optional.of(new ConnectorEntry(
-                SoakCommand.NIXL_LIKE, JsonConnectorConfig.empty("connector.config"), "connector"))), out);
+        ConnectorRegistry registry = options.discover(
+                config.withConnector(Optional.of(new ConnectorEntry(
+                        SoakCommand.NIXL_LIKE, JsonConnectorConfig.empty("connector.config"), "connector"))),
+                out);
         out.flush();
         current = workload;
 
-        var mapper = JsonMapper.builder().enable(DeserializationFeature.USE_LONG_FOR_INTS).build();
+        var mapper = JsonMapper.builder()
+                .enable(DeserializationFeature.USE_LONG_FOR_INTS)
+                .build();
         // The nixl-like connector's shared secret: 256 random bits per run, handed to both engines
         // through their environment (not their command lines, which anyone on the host can list)
         // and never printed.
@@ -151,8 +183,9 @@ final class DisaggCommand implements Callable<Integer> {
                     throw new IllegalStateException("the " + e.side() + " engine exited before it was ready");
                 }
             }
-            out.printf("prefill and decode engines ready (pids %d and %d); routing %d turns%n", prefill.process().pid(),
-                    decode.process().pid(), workload.totalTurns());
+            out.printf(
+                    "prefill and decode engines ready (pids %d and %d); routing %d turns%n",
+                    prefill.process().pid(), decode.process().pid(), workload.totalTurns());
             out.flush();
             List<ChatSession> all = workload.sessions();
             List<List<int[]>> histories = new ArrayList<>();
@@ -177,8 +210,12 @@ final class DisaggCommand implements Callable<Integer> {
                     cmd.put("op", "add");
                     cmd.put("id", id);
                     cmd.put("prompt", prompts.get(id));
-                    cmd.put("max_tokens", all.get(turnOf.get(id)[0]).turns().get(turnOf.get(id)[1])
-                            .maxOutputTokens());
+                    cmd.put(
+                            "max_tokens",
+                            all.get(turnOf.get(id)[0])
+                                    .turns()
+                                    .get(turnOf.get(id)[1])
+                                    .maxOutputTokens());
                     String status = (String) b.get("status");
                     // A prefill that did not end normally has no transfer: the decode engine computes it all.
                     boolean ok = status.equals("FINISHED_LENGTH_CAPPED") || status.equals("FINISHED_STOPPED");
@@ -189,12 +226,13 @@ final class DisaggCommand implements Callable<Integer> {
                     times.get(id).firstToken = System.nanoTime();
                 } else if (e.side().equals("decode") && event.equals("finished")) {
                     done++;
-                    if (!"FINISHED_LENGTH_CAPPED".equals(b.get("status")) && !"FINISHED_STOPPED".equals(b.get("status"))) {
+                    if (!"FINISHED_LENGTH_CAPPED".equals(b.get("status"))
+                            && !"FINISHED_STOPPED".equals(b.get("status"))) {
                         failures++;
                         out.printf("turn %s failed: %s %s%n", id, b.get("status"), b.get("reason"));
                     }
-                    int[] output = ((List<?>) b.get("output")).stream().mapToInt(o -> ((Number) o).intValue())
-                            .toArray();
+                    int[] output = ((List<?>) b.get("output"))
+                            .stream().mapToInt(o -> ((Number) o).intValue()).toArray();
                     outputs.put(id, output);
                     int[] st = turnOf.get(id);
                     ChatSession session = all.get(st[0]);
@@ -212,7 +250,8 @@ final class DisaggCommand implements Callable<Integer> {
                 Event e = next(events, deadline);
                 if ("report".equals(e.body().get("event"))) {
                     @SuppressWarnings("unchecked")
-                    Map<String, Object> sections = (Map<String, Object>) e.body().get("sections");
+                    Map<String, Object> sections =
+                            (Map<String, Object>) e.body().get("sections");
                     reports.put(e.side(), sections);
                 } else if ("exit".equals(e.body().get("event")) && !reports.containsKey(e.side())) {
                     // (An engine that reported exits while the other still drains, e.g. waits for leases.)
@@ -236,7 +275,7 @@ final class DisaggCommand implements Callable<Integer> {
         long b0 = System.nanoTime();
         Engine single = EngineFactory.create(config.withoutConnector(), registry, false);
         try {
-            new WorkloadDriver(single, workload).run(n -> { });
+            new WorkloadDriver(single, workload).run(n -> {});
         } finally {
             single.close();
         }
@@ -255,9 +294,17 @@ final class DisaggCommand implements Callable<Integer> {
         return identical && verified && failures == 0 ? 0 : 1;
     }
 
-    private void submit(Child prefill, JsonMapper mapper, List<ChatSession> all, int s, int turn,
-                        List<List<int[]>> histories, Map<String, int[]> prompts, Map<String, int[]> turnOf,
-                        Map<String, DisaggReport.Times> times) throws IOException {
+    private void submit(
+            Child prefill,
+            JsonMapper mapper,
+            List<ChatSession> all,
+            int s,
+            int turn,
+            List<List<int[]>> histories,
+            Map<String, int[]> prompts,
+            Map<String, int[]> turnOf,
+            Map<String, DisaggReport.Times> times)
+            throws IOException {
         ChatSession session = all.get(s);
         Turn t = session.turns().get(turn);
         int[] prompt = PromptBuilder.build(workloadSystemPrompt(session), histories.get(s), t.userTokens());
@@ -267,8 +314,20 @@ final class DisaggCommand implements Callable<Integer> {
         var tm = new DisaggReport.Times();
         tm.submitted = System.nanoTime();
         times.put(id, tm);
-        send(prefill, mapper, Map.of("op", "add", "id", id, "prompt", prompt, "max_tokens", 1,
-                "params", Map.of("do_remote_decode", true)));
+        send(
+                prefill,
+                mapper,
+                Map.of(
+                        "op",
+                        "add",
+                        "id",
+                        id,
+                        "prompt",
+                        prompt,
+                        "max_tokens",
+                        1,
+                        "params",
+                        Map.of("do_remote_decode", true)));
     }
 
     private Workload current;
@@ -287,14 +346,24 @@ final class DisaggCommand implements Callable<Integer> {
         // The same JVM options as this engine: the child engines load the same plugins.
         List<String> cmd = new ArrayList<>(List.of(java));
         cmd.addAll(EngineJvmOptions.options());
-        cmd.addAll(List.of("--module-path", modulePath, "--module", "kvconnect.tools/io.kvconnect.tools.cli.Main",
-                "serve", "--role", role, "--transport", transport));
+        cmd.addAll(List.of(
+                "--module-path",
+                modulePath,
+                "--module",
+                "kvconnect.tools/io.kvconnect.tools.cli.Main",
+                "serve",
+                "--role",
+                role,
+                "--transport",
+                transport));
         if (!faults.isBlank()) {
             // Faults are injected where blocks are served; the reader needs a short bound so that a
             // dropped answer costs a second, not the default ten.
             // A lost done notification holds the producer's blocks until the lease: 5s, not 30s.
-            cmd.addAll(role.equals("producer") ? List.of("--faults", faults, "--lease-timeout", "5s")
-                    : List.of("--io-timeout", "1s"));
+            cmd.addAll(
+                    role.equals("producer")
+                            ? List.of("--faults", faults, "--lease-timeout", "5s")
+                            : List.of("--io-timeout", "1s"));
         }
         if (options.configFile() != null) {
             cmd.addAll(List.of("--config", options.configFile().toString()));

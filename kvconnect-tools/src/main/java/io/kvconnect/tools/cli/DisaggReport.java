@@ -8,8 +8,7 @@ import java.util.Map;
 
 /** What {@code disagg} prints after the run, besides the engines' own reports. */
 final class DisaggReport {
-    private DisaggReport() {
-    }
+    private DisaggReport() {}
 
     /**
      * Wall-clock times of one turn, in nanoseconds, as the router sees them: sent to the prefill
@@ -50,8 +49,11 @@ final class DisaggReport {
         long moving = number(c.get("stat: transfer_micros"));
         long loads = number(c.get("stat: loads_ok"));
         long workers = number(decode.sections().getOrDefault("run", Map.of()).get("workers"));
-        String transport = c.keySet().stream().filter(k -> k.startsWith("stat: transport_"))
-                .map(k -> k.substring("stat: transport_".length()).replace("_workers", "")).findFirst().orElse("?");
+        String transport = c.keySet().stream()
+                .filter(k -> k.startsWith("stat: transport_"))
+                .map(k -> k.substring("stat: transport_".length()).replace("_workers", ""))
+                .findFirst()
+                .orElse("?");
         Percentiles prefill = new Percentiles();
         Percentiles decodePart = new Percentiles();
         Percentiles router = new Percentiles();
@@ -72,17 +74,24 @@ final class DisaggReport {
         sb.append(line("loads (per worker)", loads));
         sb.append(line("KV bytes transferred", bytes));
         // The micros add up the workers' loads, which run in parallel on the workers.
-        sb.append(line("transfer GB/s (bytes moving)", moving == 0 ? "-" : String.format(Locale.ROOT, "%.3f",
-                bytes / (moving / 1e6 / Math.max(1, workers)) / 1e9)));
-        sb.append(line("transfer GB/s (whole loads)", micros == 0 ? "-" : String.format(Locale.ROOT, "%.3f",
-                bytes / (micros / 1e6 / Math.max(1, workers)) / 1e9)));
+        sb.append(line(
+                "transfer GB/s (bytes moving)",
+                moving == 0
+                        ? "-"
+                        : String.format(Locale.ROOT, "%.3f", bytes / (moving / 1e6 / Math.max(1, workers)) / 1e9)));
+        sb.append(line(
+                "transfer GB/s (whole loads)",
+                micros == 0
+                        ? "-"
+                        : String.format(Locale.ROOT, "%.3f", bytes / (micros / 1e6 / Math.max(1, workers)) / 1e9)));
         sb.append(line("TTFT p50/p99 [ms]", pp(total)));
         sb.append(line("  prefill p50/p99 [ms]", pp(prefill)));
         sb.append(line("  router hop p50/p99 [ms]", pp(router)));
         sb.append(line("  decode side p50/p99 [ms]", pp(decodePart)));
         sb.append(line("    transfer (load), mean [ms]", String.format(Locale.ROOT, "%.2f", transferMs)));
-        sb.append(line("    first step + queueing, mean [ms]", String.format(Locale.ROOT, "%.2f",
-                Math.max(0, decodePart.mean() - transferMs))));
+        sb.append(line(
+                "    first step + queueing, mean [ms]",
+                String.format(Locale.ROOT, "%.2f", Math.max(0, decodePart.mean() - transferMs))));
         return sb.toString();
     }
 

@@ -29,8 +29,7 @@ final class EngineJvmOptions {
 
     private static final String NATIVE_ACCESS = "--enable-native-access=";
 
-    private EngineJvmOptions() {
-    }
+    private EngineJvmOptions() {}
 
     /** The options, in file order. */
     static List<String> options() {
@@ -38,7 +37,8 @@ final class EngineJvmOptions {
             if (in == null) {
                 throw new IllegalStateException("resource " + RESOURCE + " is missing from the engine's jar");
             }
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8)
+                    .lines()
                     .map(String::strip)
                     .filter(line -> !line.isEmpty() && !line.startsWith("#"))
                     .toList();

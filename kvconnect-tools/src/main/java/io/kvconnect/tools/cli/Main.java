@@ -13,8 +13,7 @@ import java.util.List;
  * connector failed fatally.
  */
 public final class Main {
-    private Main() {
-    }
+    private Main() {}
 
     /** Runs the command line and exits the JVM with its exit code. */
     public static void main(String[] args) {
@@ -24,7 +23,9 @@ public final class Main {
     /** Runs the command line writing to {@code out} and {@code err}, and returns its exit code. */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         // Fresh instances per call: picocli keeps the parsed options in them.
-        return io.kvconnect.core.cli.Main.execute(out, err,
+        return io.kvconnect.core.cli.Main.execute(
+                out,
+                err,
                 List.of(new RunCommand(), new DisaggCommand(), new SoakCommand(), new ServeCommand()),
                 args.length == 0 ? new String[] {"run"} : args);
     }

@@ -102,8 +102,8 @@ final class ProgressBar {
 
     private String bar(long done) {
         int filled = (int) share(done, WIDTH);
-        return label + " [" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] " + percent(done) + " "
-                + done + "/" + total;
+        return label + " [" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] " + percent(done) + " " + done + "/"
+                + total;
     }
 
     /** The percentage, rounded down so 100% means done, right-aligned in four characters. */

@@ -52,7 +52,10 @@ import picocli.CommandLine.Spec;
  * report ({@link RunReport}), of both runs with {@code --baseline}. {@code --html} writes either as
  * a page with charts ({@link HtmlReport}).
  */
-@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         description = {
             "Run the main job: a seeded multi-turn chat workload (or a JSONL trace) through the engine.",
             "",
@@ -67,9 +70,13 @@ import picocli.CommandLine.Spec;
             "",
             "With --config FILE it runs that configuration and prints its full report; --baseline also runs it "
                     + "without its connector and prints both.",
-            ""},
-        footer = {"", "Exit status: 0 success, 1 a KV verification mismatch or outputs that differ from the run "
-                + "without the connector, 2 invalid configuration or arguments, 3 a connector failed fatally."})
+            ""
+        },
+        footer = {
+            "",
+            "Exit status: 0 success, 1 a KV verification mismatch or outputs that differ from the run "
+                    + "without the connector, 2 invalid configuration or arguments, 3 a connector failed fatally."
+        })
 final class RunCommand implements Callable<Integer> {
     /** The embedded default configuration of {@code run}, a resource of this package. */
     static final String DEFAULT_RESOURCE = "run-default.json";
@@ -80,7 +87,9 @@ final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--baseline", negatable = true,
+    @Option(
+            names = "--baseline",
+            negatable = true,
             description = "Also run without the connector and compare (default: on for the embedded default "
                     + "configuration, off with --config). --no-baseline: only the configured run, with its full "
                     + "report.")
@@ -98,7 +107,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the full reports as JSON.")
     Path json;
 
-    @Option(names = {"--html", "--report"}, paramLabel = "FILE",
+    @Option(
+            names = {"--html", "--report"},
+            paramLabel = "FILE",
             description = "Also write the report as a self-contained HTML page with charts: time to first token "
                     + "with and without the connector, hit rate over time, KV bytes moved per direction.")
     Path html;
@@ -106,7 +117,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "4",
+    @Option(
+            names = "--warmup",
+            paramLabel = "N",
+            defaultValue = "4",
             description = "Sessions of an unreported warm-up run of each configuration before the measured runs "
                     + "(default ${DEFAULT-VALUE}, at most as many as the workload has; 0 = none).")
     int warmupSessions;
@@ -129,8 +143,8 @@ final class RunCommand implements Callable<Integer> {
             if (in == null) {
                 throw new IllegalStateException("embedded default configuration missing: " + DEFAULT_RESOURCE);
             }
-            return EngineConfigReader.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8),
-                    "embedded default " + DEFAULT_RESOURCE);
+            return EngineConfigReader.parse(
+                    new String(in.readAllBytes(), StandardCharsets.UTF_8), "embedded default " + DEFAULT_RESOURCE);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -145,14 +159,23 @@ final class RunCommand implements Callable<Integer> {
         requireWritableParent("--html", html);
         boolean embedded = options.configFile() == null;
         EngineConfig config = embedded ? defaultConfig.get() : options.config();
-        boolean compare = (baseline == null ? embedded : baseline) && config.connector().isPresent();
+        boolean compare =
+                (baseline == null ? embedded : baseline) && config.connector().isPresent();
         PrintWriter out = spec.commandLine().getOut();
         Workload workload = workload();
-        String modelLine = String.format(Locale.ROOT, "kvconnect: model %s (%d layers, %d KV heads, head dim %d, %s), "
+        String modelLine = String.format(
+                Locale.ROOT,
+                "kvconnect: model %s (%d layers, %d KV heads, head dim %d, %s), "
                         + "block size %d, %d GPU blocks, %d worker(s), %s scheduling, %s layout, load failure policy %s",
-                config.model().name(), config.model().numLayers(), config.model().numKvHeads(),
-                config.model().headDim(), config.model().dtype(), config.blockSize(), config.gpuBlocks(),
-                config.workers(), config.asyncScheduling() ? "async" : "sync",
+                config.model().name(),
+                config.model().numLayers(),
+                config.model().numKvHeads(),
+                config.model().headDim(),
+                config.model().dtype(),
+                config.blockSize(),
+                config.gpuBlocks(),
+                config.workers(),
+                config.asyncScheduling() ? "async" : "sync",
                 config.kvLayout().name().toLowerCase(Locale.ROOT),
                 config.loadFailurePolicy().name().toLowerCase(Locale.ROOT));
         String workloadLine = "workload: " + workload.description();
@@ -163,29 +186,35 @@ final class RunCommand implements Callable<Integer> {
         if (connector == null) {
             out.println("No connector configured (set \"connector\" in the configuration file).");
         } else if (compare) {
-            out.printf("The workload runs twice: with connector '%s', then without a connector "
-                    + "(--no-baseline: only the first).%n", connector);
+            out.printf(
+                    "The workload runs twice: with connector '%s', then without a connector "
+                            + "(--no-baseline: only the first).%n",
+                    connector);
         }
         if (warmupSessions > 0) {
             // Time is partly wall time (see Engine), so the first run would otherwise pay for the
             // JIT compiler and class loading while the second does not.
             int n = Math.min(warmupSessions, workload.sessions().size());
-            Workload warmup = synthetic(n, (seed == null ? SyntheticChatSpec.defaults().seed() : seed) + 1);
+            Workload warmup =
+                    synthetic(n, (seed == null ? SyntheticChatSpec.defaults().seed() : seed) + 1);
             warmUp(config, registry, warmup);
             if (compare) {
                 warmUp(config.withoutConnector(), registry, warmup);
             }
         }
         List<Run> runs = new ArrayList<>();
-        runs.add(runOnce(connector == null ? "no connector" : "connector " + connector, config, registry, workload,
-                out));
+        runs.add(runOnce(
+                connector == null ? "no connector" : "connector " + connector, config, registry, workload, out));
         if (compare) {
             runs.add(runOnce("baseline", config.withoutConnector(), registry, workload, out));
         }
         List<RunReport> reports = runs.stream().map(Run::report).toList();
         boolean identical = runs.size() < 2 || reports.get(0).sameOutputs(reports.get(1));
-        List<RunColumn> columns = runs.stream().map(r -> new RunColumn(r.report().label(), r.figures())).toList();
-        RunComparison comparison = columns.size() == 2 ? RunComparison.of(columns.get(0), columns.get(1), identical)
+        List<RunColumn> columns = runs.stream()
+                .map(r -> new RunColumn(r.report().label(), r.figures()))
+                .toList();
+        RunComparison comparison = columns.size() == 2
+                ? RunComparison.of(columns.get(0), columns.get(1), identical)
                 : RunComparison.of(columns.getFirst());
         Optional<String> saved = comparison.savedLine(connector == null ? "the connector" : connector);
         out.println();
@@ -216,21 +245,26 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /** A measured run: the engine's full report and its figures. */
-    private record Run(RunReport report, RunFigures figures) {
-    }
+    private record Run(RunReport report, RunFigures figures) {}
 
-    private Run runOnce(String label, EngineConfig config, ConnectorRegistry registry, Workload workload,
-                        PrintWriter out) throws InterruptedException {
+    private Run runOnce(
+            String label, EngineConfig config, ConnectorRegistry registry, Workload workload, PrintWriter out)
+            throws InterruptedException {
         long t0 = System.nanoTime();
         Engine engine = EngineFactory.create(config, registry, false);
         config.connector().ifPresent(entry -> {
             var found = registry.require(entry.path() + ".name", entry.name());
-            out.printf("Created connector '%s' %s from %s: 1 scheduler side, %d worker side(s).%n", found.name(),
-                    found.version(), found.source(), config.workers());
+            out.printf(
+                    "Created connector '%s' %s from %s: 1 scheduler side, %d worker side(s).%n",
+                    found.name(), found.version(), found.source(), config.workers());
         });
         try {
-            ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), label, workload.totalTurns(),
-                    !noProgress && System.console() != null, System::nanoTime);
+            ProgressBar bar = new ProgressBar(
+                    spec.commandLine().getErr(),
+                    label,
+                    workload.totalTurns(),
+                    !noProgress && System.console() != null,
+                    System::nanoTime);
             new WorkloadDriver(engine, workload).run(done -> {
                 if (!noProgress) {
                     bar.update(done);
@@ -249,7 +283,7 @@ final class RunCommand implements Callable<Integer> {
     private static void warmUp(EngineConfig config, ConnectorRegistry registry, Workload workload)
             throws InterruptedException {
         try (Engine engine = EngineFactory.create(config, registry, false)) {
-            new WorkloadDriver(engine, workload).run(done -> { });
+            new WorkloadDriver(engine, workload).run(done -> {});
         }
     }
 
@@ -280,10 +314,21 @@ final class RunCommand implements Callable<Integer> {
 
     private static Workload synthetic(int numSessions, long seed) {
         SyntheticChatSpec d = SyntheticChatSpec.defaults();
-        SyntheticChatSpec spec = new SyntheticChatSpec(numSessions, d.minTurns(),
-                d.maxTurns(), d.systemPrompts(), d.minSystemPromptTokens(), d.maxSystemPromptTokens(),
-                d.minUserTokens(), d.maxUserTokens(), d.minOutputTokens(), d.maxOutputTokens(), d.sessionsPerSecond(),
-                d.meanThinkSeconds(), d.vocabSize(), seed);
+        SyntheticChatSpec spec = new SyntheticChatSpec(
+                numSessions,
+                d.minTurns(),
+                d.maxTurns(),
+                d.systemPrompts(),
+                d.minSystemPromptTokens(),
+                d.maxSystemPromptTokens(),
+                d.minUserTokens(),
+                d.maxUserTokens(),
+                d.minOutputTokens(),
+                d.maxOutputTokens(),
+                d.sessionsPerSecond(),
+                d.meanThinkSeconds(),
+                d.vocabSize(),
+                seed);
         return SyntheticChatWorkload.generate(spec);
     }
 
@@ -297,7 +342,11 @@ final class RunCommand implements Callable<Integer> {
         if (reports.size() == 2) {
             doc.put("outputs_identical", identical);
         }
-        Files.writeString(json, JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build()
-                .writeValueAsString(doc));
+        Files.writeString(
+                json,
+                JsonMapper.builder()
+                        .enable(SerializationFeature.INDENT_OUTPUT)
+                        .build()
+                        .writeValueAsString(doc));
     }
 }

@@ -3,7 +3,6 @@ package io.kvconnect.tools.cli;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.kvconnect.api.common.ConfigException;
-import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.core.cli.EngineOptions;
 import io.kvconnect.core.config.ConnectorEntry;
@@ -66,14 +65,19 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--io-timeout", defaultValue = "10s", description = "Bound on one read or notification.")
     String ioTimeout;
 
-    @Option(names = "--faults", defaultValue = "", description = "Transport faults on the connections this engine "
-            + "serves (a test aid): drop=P,truncate=P,delay=P,delay_ms=MS,kill=P,seed=N.")
+    @Option(
+            names = "--faults",
+            defaultValue = "",
+            description = "Transport faults on the connections this engine "
+                    + "serves (a test aid): drop=P,truncate=P,delay=P,delay_ms=MS,kill=P,seed=N.")
     String faults;
 
     @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
-        var mapper = JsonMapper.builder().enable(DeserializationFeature.USE_LONG_FOR_INTS).build();
+        var mapper = JsonMapper.builder()
+                .enable(DeserializationFeature.USE_LONG_FOR_INTS)
+                .build();
         EngineConfig base = options.config();
         Map<String, Object> connector = new LinkedHashMap<>();
         connector.put("role", role);
@@ -84,12 +88,12 @@ final class ServeCommand implements Callable<Integer> {
         if (!faults.isBlank()) {
             connector.put("faults", faultsObject(faults));
         }
-        EngineConfig config = base.withConnector(Optional.of(new ConnectorEntry("nixl-like",
-                JsonConnectorConfig.of("connector.config", connector), "connector")));
+        EngineConfig config = base.withConnector(Optional.of(
+                new ConnectorEntry("nixl-like", JsonConnectorConfig.of("connector.config", connector), "connector")));
         // Quiet about refused plugins: disagg, which started this process, reported them. One
         // that explains why nixl-like cannot be used is in the error creating the engine.
-        ConnectorRegistry registry = ConnectorDiscovery.discover(options.pluginsDirectory(config),
-                config.trustedPlugins());
+        ConnectorRegistry registry =
+                ConnectorDiscovery.discover(options.pluginsDirectory(config), config.trustedPlugins());
         BlockingQueue<Map<String, Object>> inbox = new LinkedBlockingQueue<>();
         Thread.ofPlatform().daemon().name("serve-stdin").start(() -> {
             try (var in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
@@ -148,8 +152,10 @@ final class ServeCommand implements Callable<Integer> {
     private static String secret() {
         String secret = Optional.ofNullable(System.getenv(SECRET_ENV)).orElse("");
         if (secret.isBlank()) {
-            throw new ConfigException(SECRET_ENV, "is not set: the nixl-like connector's shared secret comes from "
-                    + "this environment variable; 'disagg' starts 'serve' with a random one");
+            throw new ConfigException(
+                    SECRET_ENV,
+                    "is not set: the nixl-like connector's shared secret comes from "
+                            + "this environment variable; 'disagg' starts 'serve' with a random one");
         }
         return secret;
     }
@@ -162,8 +168,13 @@ final class ServeCommand implements Callable<Integer> {
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> params = (Map<String, Object>) cmd.getOrDefault("params", Map.of());
-        engine.addRequest((String) cmd.get("id"), tokens, ((Number) cmd.get("max_tokens")).intValue(), 0,
-                TransferParams.of(params), Optional.empty());
+        engine.addRequest(
+                (String) cmd.get("id"),
+                tokens,
+                ((Number) cmd.get("max_tokens")).intValue(),
+                0,
+                TransferParams.of(params),
+                Optional.empty());
     }
 
     private static void report(PrintStream out, JsonMapper mapper, RequestUpdate u) throws Exception {
@@ -197,8 +208,10 @@ final class ServeCommand implements Callable<Integer> {
             String[] kv = part.split("=", 2);
             String key = kv[0].strip();
             if (kv.length != 2 || key.isEmpty()) {
-                throw new ConfigException("--faults", "'" + part.strip() + "' is not KEY=VALUE; allowed keys: drop, "
-                        + "truncate, delay, delay_ms, kill, seed, only_type");
+                throw new ConfigException(
+                        "--faults",
+                        "'" + part.strip() + "' is not KEY=VALUE; allowed keys: drop, "
+                                + "truncate, delay, delay_ms, kill, seed, only_type");
             }
             String value = kv[1].strip();
             try {

@@ -11,8 +11,7 @@ import java.util.List;
  * ({@link CacheHitTimeline}), so a window's rate is exact whatever samples the timeline kept.
  */
 final class HitRateWindows {
-    private HitRateWindows() {
-    }
+    private HitRateWindows() {}
 
     /**
      * One window.
@@ -55,7 +54,9 @@ final class HitRateWindows {
             }
             long queries = last.prefixQueries() - before.prefixQueries();
             if (queries > 0) {
-                out.add(new Window(bound - width / 2, 100.0 * (last.prefixHits() - before.prefixHits()) / queries,
+                out.add(new Window(
+                        bound - width / 2,
+                        100.0 * (last.prefixHits() - before.prefixHits()) / queries,
                         100.0 * (last.connectorHits() - before.connectorHits()) / queries));
             }
             before = last;

@@ -40,14 +40,15 @@ import org.jfree.data.xy.XYSeriesCollection;
 public final class HtmlReport {
     /** The ids of the charts' figures, in page order. */
     public static final List<String> CHART_IDS = List.of("ttft", "hit-rate", "bytes");
+
     private static final int WIDTH = 760;
     private static final int HEIGHT = 380;
     /** Windows of the hit rate chart: enough to see it change, few enough to keep each one meaningful. */
     private static final int WINDOWS = 20;
+
     private static final Color[] RUN_COLORS = {new Color(0x1f77b4), new Color(0xd62728)};
 
-    private HtmlReport() {
-    }
+    private HtmlReport() {}
 
     /**
      * Writes the page to {@code file}, replacing it.
@@ -92,7 +93,8 @@ public final class HtmlReport {
         for (String fact : facts) {
             html.append("<p>").append(escape(fact)).append("</p>\n");
         }
-        savedLine.ifPresent(line -> html.append("<p class=\"saved\">").append(escape(line)).append("</p>\n"));
+        savedLine.ifPresent(
+                line -> html.append("<p class=\"saved\">").append(escape(line)).append("</p>\n"));
         html.append("<table>\n<tr><th></th>");
         for (RunColumn run : comparison.runs()) {
             html.append("<th>").append(escape(run.label())).append("</th>");
@@ -106,12 +108,16 @@ public final class HtmlReport {
             html.append("</tr>\n");
         }
         html.append("</table>\n");
-        List<JFreeChart> charts = List.of(ttftChart(comparison.runs()), hitRateChart(comparison.runs()),
-                bytesChart(comparison.runs()));
+        List<JFreeChart> charts =
+                List.of(ttftChart(comparison.runs()), hitRateChart(comparison.runs()), bytesChart(comparison.runs()));
         for (int i = 0; i < charts.size(); i++) {
-            html.append("<figure id=\"").append(CHART_IDS.get(i)).append("\">\n")
-                    .append(png(charts.get(i), CHART_IDS.get(i))).append("\n<figcaption>")
-                    .append(escape(charts.get(i).getTitle().getText())).append("</figcaption>\n</figure>\n");
+            html.append("<figure id=\"")
+                    .append(CHART_IDS.get(i))
+                    .append("\">\n")
+                    .append(png(charts.get(i), CHART_IDS.get(i)))
+                    .append("\n<figcaption>")
+                    .append(escape(charts.get(i).getTitle().getText()))
+                    .append("</figcaption>\n</figure>\n");
         }
         html.append("""
                 <p class="note">Times are modelled: each step costs the modelled GPU time of its work plus the real \
@@ -138,8 +144,11 @@ public final class HtmlReport {
             line(renderer, data.getSeriesCount(), r, false);
             data.addSeries(series);
         }
-        JFreeChart chart = ChartFactory.createXYLineChart("Time to first token: share of requests at most x",
-                "TTFT [ms], modelled (log scale)", "requests [%]", data);
+        JFreeChart chart = ChartFactory.createXYLineChart(
+                "Time to first token: share of requests at most x",
+                "TTFT [ms], modelled (log scale)",
+                "requests [%]",
+                data);
         XYPlot plot = chart.getXYPlot();
         LogAxis axis = new LogAxis("TTFT [ms], modelled (log scale)");
         axis.setSmallestValue(1e-3);
@@ -165,10 +174,13 @@ public final class HtmlReport {
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
         for (int r = 0; r < runs.size(); r++) {
             RunColumn run = runs.get(r);
-            List<HitRateWindows.Window> windows = HitRateWindows.of(run.figures().hitTimeline(), WINDOWS);
+            List<HitRateWindows.Window> windows =
+                    HitRateWindows.of(run.figures().hitTimeline(), WINDOWS);
             boolean connectorHits = run.figures().connectorHits() > 0;
-            XYSeries cached = new XYSeries(run.label() + (connectorHits ? ": GPU prefix cache + connector"
-                    : ": GPU prefix cache"), false, true);
+            XYSeries cached = new XYSeries(
+                    run.label() + (connectorHits ? ": GPU prefix cache + connector" : ": GPU prefix cache"),
+                    false,
+                    true);
             XYSeries gpu = new XYSeries(run.label() + ": GPU prefix cache alone", false, true);
             for (HitRateWindows.Window w : windows) {
                 cached.add(w.seconds(), w.cachedPercent());
@@ -181,8 +193,8 @@ public final class HtmlReport {
                 data.addSeries(gpu);
             }
         }
-        JFreeChart chart = ChartFactory.createXYLineChart("Prompt tokens not computed, over time",
-                "modelled time [s]", "of prompt tokens admitted [%]", data);
+        JFreeChart chart = ChartFactory.createXYLineChart(
+                "Prompt tokens not computed, over time", "modelled time [s]", "of prompt tokens admitted [%]", data);
         XYPlot plot = chart.getXYPlot();
         ((NumberAxis) plot.getRangeAxis()).setRange(0, 100);
         style(plot, renderer);
@@ -212,8 +224,12 @@ public final class HtmlReport {
     /** Series {@code series} drawn in run {@code run}'s colour, solid or dashed. */
     private static void line(XYLineAndShapeRenderer renderer, int series, int run, boolean dashed) {
         renderer.setSeriesPaint(series, RUN_COLORS[run % RUN_COLORS.length]);
-        renderer.setSeriesStroke(series, dashed ? new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER,
-                10f, new float[] {6f, 4f}, 0f) : new BasicStroke(2f));
+        renderer.setSeriesStroke(
+                series,
+                dashed
+                        ? new BasicStroke(
+                                1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f)
+                        : new BasicStroke(2f));
     }
 
     private static void style(XYPlot plot, XYLineAndShapeRenderer renderer) {

@@ -50,8 +50,8 @@ public record RunComparison(List<RunColumn> runs, Optional<Boolean> outputsIdent
             throw new IllegalArgumentException("one or two runs, not " + runs.size());
         }
         if (outputsIdentical.isPresent() != (runs.size() == 2)) {
-            throw new IllegalArgumentException("whether the outputs are identical is known exactly when there are "
-                    + "two runs");
+            throw new IllegalArgumentException(
+                    "whether the outputs are identical is known exactly when there are " + "two runs");
         }
     }
 
@@ -90,8 +90,11 @@ public record RunComparison(List<RunColumn> runs, Optional<Boolean> outputsIdent
         rows.add(row(TO_HOST, f -> bytes(f.bytesToHost())));
         rows.add(row(FROM_HOST, f -> bytes(f.bytesFromHost())));
         outputsIdentical.ifPresent(same -> rows.add(new Row(OUTPUTS_IDENTICAL, List.of(same ? "yes" : "NO", ""))));
-        rows.add(row(KV_VERIFICATION, f -> f.verification() == RunFigures.Verification.OFF ? "off"
-                : f.verification().name()));
+        rows.add(row(
+                KV_VERIFICATION,
+                f -> f.verification() == RunFigures.Verification.OFF
+                        ? "off"
+                        : f.verification().name()));
         return rows;
     }
 
@@ -137,13 +140,23 @@ public record RunComparison(List<RunColumn> runs, Optional<Boolean> outputsIdent
         if (a == b) {
             line.append(" saved no prefill tokens (").append(count(a)).append(" computed either way)");
         } else if (savedTokens) {
-            line.append(" saved ").append(share(b - a, b)).append(" of prefill tokens (").append(count(a))
-                    .append(" instead of ").append(count(b)).append(')');
+            line.append(" saved ")
+                    .append(share(b - a, b))
+                    .append(" of prefill tokens (")
+                    .append(count(a))
+                    .append(" instead of ")
+                    .append(count(b))
+                    .append(')');
         } else if (b == 0) {
             line.append(" computed ").append(count(a)).append(" prefill tokens, the run without it none");
         } else {
-            line.append(" computed ").append(share(a - b, b)).append(" more prefill tokens (").append(count(a))
-                    .append(" instead of ").append(count(b)).append(')');
+            line.append(" computed ")
+                    .append(share(a - b, b))
+                    .append(" more prefill tokens (")
+                    .append(count(a))
+                    .append(" instead of ")
+                    .append(count(b))
+                    .append(')');
         }
         String x = millis(without.ttftP50Seconds());
         String y = millis(with.ttftP50Seconds());
@@ -155,9 +168,17 @@ public record RunComparison(List<RunColumn> runs, Optional<Boolean> outputsIdent
             boolean cutTtft = cmp < 0;
             line.append(savedTokens == cutTtft || a == b ? " and " : " but ");
             if (cmp < 0) {
-                line.append("cut TTFT p50 from ").append(x).append(" ms to ").append(y).append(" ms");
+                line.append("cut TTFT p50 from ")
+                        .append(x)
+                        .append(" ms to ")
+                        .append(y)
+                        .append(" ms");
             } else if (cmp > 0) {
-                line.append("TTFT p50 rose from ").append(x).append(" ms to ").append(y).append(" ms");
+                line.append("TTFT p50 rose from ")
+                        .append(x)
+                        .append(" ms to ")
+                        .append(y)
+                        .append(" ms");
             } else {
                 line.append("TTFT p50 stayed at ").append(x).append(" ms");
             }

@@ -14,8 +14,19 @@ class DisaggReportTest {
     void theSummaryReadsTheDecodeEnginesConnectorStatsAndSplitsTimeToFirstToken() {
         Map<String, Object> sections = new LinkedHashMap<>();
         sections.put("run", Map.of("workers", 2));
-        sections.put("connector", Map.of("stat: bytes_received", 4_000_000L, "stat: receive_micros", 2_000L,
-                "stat: transfer_micros", 1_000L, "stat: loads_ok", 4L, "stat: transport_tcp_workers", 2L));
+        sections.put(
+                "connector",
+                Map.of(
+                        "stat: bytes_received",
+                        4_000_000L,
+                        "stat: receive_micros",
+                        2_000L,
+                        "stat: transfer_micros",
+                        1_000L,
+                        "stat: loads_ok",
+                        4L,
+                        "stat: transport_tcp_workers",
+                        2L));
         RunReport decode = DisaggReport.engineReport("decode engine", sections);
         var done = new DisaggReport.Times();
         done.submitted = 1_000_000;
@@ -24,23 +35,26 @@ class DisaggReportTest {
         done.firstToken = 11_000_000;
         var neverDecoded = new DisaggReport.Times();
 
-        List<String> lines = DisaggReport.summary(decode, Map.of("s/0", done, "s/1", neverDecoded), 1.5, 1).lines()
+        List<String> lines = DisaggReport.summary(decode, Map.of("s/0", done, "s/1", neverDecoded), 1.5, 1)
+                .lines()
                 .toList();
 
-        assertEquals(List.of(
-                "disaggregation (wall time)",
-                "  transport                            tcp",
-                "  turns routed                         1 in 1.50 s",
-                "  loads (per worker)                   4",
-                "  KV bytes transferred                 4000000",
-                "  transfer GB/s (bytes moving)         8.000",
-                "  transfer GB/s (whole loads)          4.000",
-                "  TTFT p50/p99 [ms]                    10.00 / 10.00",
-                "    prefill p50/p99 [ms]               2.00 / 2.00",
-                "    router hop p50/p99 [ms]            1.00 / 1.00",
-                "    decode side p50/p99 [ms]           7.00 / 7.00",
-                "      transfer (load), mean [ms]       0.50",
-                "      first step + queueing, mean [ms] 6.50"), lines);
+        assertEquals(
+                List.of(
+                        "disaggregation (wall time)",
+                        "  transport                            tcp",
+                        "  turns routed                         1 in 1.50 s",
+                        "  loads (per worker)                   4",
+                        "  KV bytes transferred                 4000000",
+                        "  transfer GB/s (bytes moving)         8.000",
+                        "  transfer GB/s (whole loads)          4.000",
+                        "  TTFT p50/p99 [ms]                    10.00 / 10.00",
+                        "    prefill p50/p99 [ms]               2.00 / 2.00",
+                        "    router hop p50/p99 [ms]            1.00 / 1.00",
+                        "    decode side p50/p99 [ms]           7.00 / 7.00",
+                        "      transfer (load), mean [ms]       0.50",
+                        "      first step + queueing, mean [ms] 6.50"),
+                lines);
     }
 
     @Test

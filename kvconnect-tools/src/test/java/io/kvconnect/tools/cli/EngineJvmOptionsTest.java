@@ -109,7 +109,9 @@ class EngineJvmOptionsTest {
         Run run = runProbe(List.of());
 
         assertEquals(0, run.status(), run.toString());
-        assertEquals("unsafe=allowed;reinterpret=allowed;downcall=allowed;jni=allowed", run.stdout().strip(),
+        assertEquals(
+                "unsafe=allowed;reinterpret=allowed;downcall=allowed;jni=allowed",
+                run.stdout().strip(),
                 run.toString());
         assertTrue(run.stderr().contains("sun.misc.Unsafe"), run.stderr());
     }
@@ -121,8 +123,10 @@ class EngineJvmOptionsTest {
 
         Run run = runProbe(options);
 
-        assertEquals("unsafe=UnsupportedOperationException;reinterpret=allowed;downcall=allowed;jni=allowed",
-                run.stdout().strip(), run.toString());
+        assertEquals(
+                "unsafe=UnsupportedOperationException;reinterpret=allowed;downcall=allowed;jni=allowed",
+                run.stdout().strip(),
+                run.toString());
     }
 
     private static Run runProbe(List<String> options) throws IOException, InterruptedException {
@@ -132,16 +136,20 @@ class EngineJvmOptionsTest {
         command.addAll(List.of("--module-path", probe.toString(), "--module", "probe/probe.Main"));
         Path out = Files.createTempFile(dir, "out", ".txt");
         Path err = Files.createTempFile(dir, "err", ".txt");
-        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process process = new ProcessBuilder(command)
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
             process.destroyForcibly();
             throw new AssertionError("the probe JVM did not exit: " + command);
         }
-        return new Run(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+        return new Run(
+                process.exitValue(),
+                Files.readString(out, StandardCharsets.UTF_8),
                 Files.readString(err, StandardCharsets.UTF_8));
     }
 
     /** A finished child JVM. */
-    private record Run(int status, String stdout, String stderr) {
-    }
+    private record Run(int status, String stdout, String stderr) {}
 }

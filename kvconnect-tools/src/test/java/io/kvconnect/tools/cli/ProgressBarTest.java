@@ -28,9 +28,11 @@ class ProgressBarTest {
         bar.update(200); // throttled
         bar.finish();
 
-        assertEquals("\rrun [..............................]   0% 0/300"
-                + "\rrun [###########...................]  37% 111/300"
-                + "\rrun [##############################] 100% 300/300\n", text.toString());
+        assertEquals(
+                "\rrun [..............................]   0% 0/300"
+                        + "\rrun [###########...................]  37% 111/300"
+                        + "\rrun [##############################] 100% 300/300\n",
+                text.toString());
     }
 
     @Test
@@ -53,8 +55,9 @@ class ProgressBarTest {
         now += 100 * MS;
         bar.update(25);
 
-        assertEquals("\rx [..............................]   0% 0/10"
-                + "\rx [##############################] 100% 10/10", text.toString());
+        assertEquals(
+                "\rx [..............................]   0% 0/10" + "\rx [##############################] 100% 10/10",
+                text.toString());
     }
 
     @Test
@@ -68,8 +71,11 @@ class ProgressBarTest {
 
         var expected = new StringBuilder();
         for (int step = 0; step <= 9; step++) {
-            expected.append("load ").append(String.format(Locale.ROOT, "%3d%%", step * 10)).append(' ')
-                    .append(step * 30).append("/300\n");
+            expected.append("load ")
+                    .append(String.format(Locale.ROOT, "%3d%%", step * 10))
+                    .append(' ')
+                    .append(step * 30)
+                    .append("/300\n");
         }
         expected.append("load 100% 300/300\n");
         assertEquals(expected.toString(), text.toString());
@@ -105,8 +111,10 @@ class ProgressBarTest {
         bar.update(0);
         bar.finish();
 
-        assertEquals("\rnone [##############################] 100% 0/0"
-                + "\rnone [##############################] 100% 0/0\n", text.toString());
+        assertEquals(
+                "\rnone [##############################] 100% 0/0"
+                        + "\rnone [##############################] 100% 0/0\n",
+                text.toString());
     }
 
     @Test
@@ -116,8 +124,10 @@ class ProgressBarTest {
         bar.update(Long.MAX_VALUE / 2);
         bar.finish();
 
-        assertEquals("big  50% " + Long.MAX_VALUE / 2 + "/" + Long.MAX_VALUE + "\nbig 100% " + Long.MAX_VALUE + "/"
-                + Long.MAX_VALUE + "\n", text.toString());
+        assertEquals(
+                "big  50% " + Long.MAX_VALUE / 2 + "/" + Long.MAX_VALUE + "\nbig 100% " + Long.MAX_VALUE + "/"
+                        + Long.MAX_VALUE + "\n",
+                text.toString());
     }
 
     @Test

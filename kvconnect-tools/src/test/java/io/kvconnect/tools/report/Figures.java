@@ -18,11 +18,24 @@ final class Figures {
     long toHost;
     long fromHost;
     RunFigures.Verification verification = RunFigures.Verification.OK;
-    List<CacheHitTimeline.Sample> timeline = List.of(new CacheHitTimeline.Sample(1, 400, 100, 300, 0),
-            new CacheHitTimeline.Sample(2, 1000, 500, 500, 0));
+    List<CacheHitTimeline.Sample> timeline = List.of(
+            new CacheHitTimeline.Sample(1, 400, 100, 300, 0), new CacheHitTimeline.Sample(2, 1000, 500, 500, 0));
 
     RunFigures build() {
-        return new RunFigures(1200, computed, prefill, prefixQueries, prefixHits, connectorQueries, connectorHits,
-                ttftSeconds, p50, p99, toHost, fromHost, verification, timeline);
+        return new RunFigures(
+                1200,
+                computed,
+                prefill,
+                prefixQueries,
+                prefixHits,
+                connectorQueries,
+                connectorHits,
+                ttftSeconds,
+                p50,
+                p99,
+                toHost,
+                fromHost,
+                verification,
+                timeline);
     }
 }

@@ -12,15 +12,17 @@ class HitRateWindowsTest {
     @Test
     void eachWindowIsTheRateOfThePromptsAdmittedInIt() {
         List<Sample> samples = List.of(
-                new Sample(0.5, 100, 0, 100, 0),    // window 1: 100 looked up, none found
-                new Sample(1.0, 200, 50, 150, 25),  // window 1 ends: 200 looked up, 50 GPU, 25 connector
-                new Sample(1.5, 200, 50, 150, 25),  // window 2: nothing admitted
+                new Sample(0.5, 100, 0, 100, 0), // window 1: 100 looked up, none found
+                new Sample(1.0, 200, 50, 150, 25), // window 1 ends: 200 looked up, 50 GPU, 25 connector
+                new Sample(1.5, 200, 50, 150, 25), // window 2: nothing admitted
                 new Sample(3.0, 400, 200, 200, 50)); // window 3: 200 more, 150 GPU, 25 connector
 
         List<HitRateWindows.Window> w = HitRateWindows.of(samples, 3);
 
-        assertEquals(List.of(new HitRateWindows.Window(0.5, 25.0, 12.5), new HitRateWindows.Window(2.5, 75.0, 12.5)),
-                w, "the empty middle window is left out");
+        assertEquals(
+                List.of(new HitRateWindows.Window(0.5, 25.0, 12.5), new HitRateWindows.Window(2.5, 75.0, 12.5)),
+                w,
+                "the empty middle window is left out");
         assertEquals(87.5, w.get(1).cachedPercent(), 1e-12);
     }
 

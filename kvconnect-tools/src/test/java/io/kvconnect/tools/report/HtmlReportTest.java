@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -35,8 +34,8 @@ class HtmlReportTest {
         with.toHost = 3 << 20;
         with.fromHost = 1 << 20;
         Figures without = new Figures();
-        return RunComparison.of(new RunColumn("connector <offload>", with.build()),
-                new RunColumn("baseline", without.build()), true);
+        return RunComparison.of(
+                new RunColumn("connector <offload>", with.build()), new RunColumn("baseline", without.build()), true);
     }
 
     private static Document parse(Path file) throws Exception {
@@ -51,7 +50,10 @@ class HtmlReportTest {
     void writesAWellFormedPageWithTheThreeChartsAsInlineSvg() throws Exception {
         Path page = tmp.resolve("r.html");
 
-        HtmlReport.write(page, List.of("kvconnect: model tiny", "workload: 2 sessions"), twoRuns(),
+        HtmlReport.write(
+                page,
+                List.of("kvconnect: model tiny", "workload: 2 sessions"),
+                twoRuns(),
                 Optional.of("offload saved 50% & more"));
 
         Document doc = parse(page);
@@ -60,16 +62,21 @@ class HtmlReportTest {
         for (int i = 0; i < figures.getLength(); i++) {
             Element figure = (Element) figures.item(i);
             ids.add(figure.getAttribute("id"));
-            assertEquals(1, figure.getElementsByTagName("img").getLength(), "one chart in " + figure.getAttribute("id"));
-            assertIsAPngOfTheChartsSize((Element) figure.getElementsByTagName("img").item(0));
+            assertEquals(
+                    1, figure.getElementsByTagName("img").getLength(), "one chart in " + figure.getAttribute("id"));
+            assertIsAPngOfTheChartsSize(
+                    (Element) figure.getElementsByTagName("img").item(0));
         }
         assertEquals(HtmlReport.CHART_IDS, ids);
         assertEquals(3, doc.getElementsByTagName("img").getLength());
         String text = doc.getDocumentElement().getTextContent();
         assertTrue(text.contains("offload saved 50% & more"), "the saved line, escaped and read back");
         assertTrue(text.contains("connector <offload>") && text.contains("baseline"), "both runs' labels");
-        assertTrue(text.contains("Time to first token") && text.contains("Prompt tokens not computed, over time")
-                && text.contains("KV bytes moved"), "the charts' titles");
+        assertTrue(
+                text.contains("Time to first token")
+                        && text.contains("Prompt tokens not computed, over time")
+                        && text.contains("KV bytes moved"),
+                "the charts' titles");
     }
 
     @Test
@@ -98,7 +105,8 @@ class HtmlReportTest {
         String prefix = "data:image/png;base64,";
         String src = img.getAttribute("src");
         assertTrue(src.startsWith(prefix), "an inlined PNG: " + src.substring(0, Math.min(40, src.length())));
-        BufferedImage image = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(src.substring(prefix.length()))));
+        BufferedImage image =
+                ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(src.substring(prefix.length()))));
         assertEquals(img.getAttribute("width"), String.valueOf(image.getWidth()));
         assertEquals(img.getAttribute("height"), String.valueOf(image.getHeight()));
         assertFalse(img.getAttribute("alt").isBlank(), "a text alternative");
@@ -107,7 +115,10 @@ class HtmlReportTest {
     /** Whether every "http://" in the page starts an XML namespace name (xmlns="http://..."). */
     private static boolean onlyNamespaces(String html) {
         long links = Pattern.compile("http://").matcher(html).results().count();
-        long namespaces = Pattern.compile("xmlns(:\\w+)?=[\"']http://").matcher(html).results().count();
+        long namespaces = Pattern.compile("xmlns(:\\w+)?=[\"']http://")
+                .matcher(html)
+                .results()
+                .count();
         return links == namespaces;
     }
 }

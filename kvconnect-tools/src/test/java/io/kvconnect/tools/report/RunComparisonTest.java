@@ -42,8 +42,10 @@ class RunComparisonTest {
     }
 
     private static RunComparison compare(Figures with, Figures without, boolean identical) {
-        return RunComparison.of(new RunColumn("connector offload", with.build()),
-                new RunColumn("baseline", without.build()), identical);
+        return RunComparison.of(
+                new RunColumn("connector offload", with.build()),
+                new RunColumn("baseline", without.build()),
+                identical);
     }
 
     private static Map<String, List<String>> rows(RunComparison c) {
@@ -68,8 +70,10 @@ class RunComparisonTest {
 
     @Test
     void swappingTheRunsSwapsTheColumns() {
-        Map<String, List<String>> rows = rows(RunComparison.of(new RunColumn("a", without().build()),
-                new RunColumn("b", withConnector().build()), true));
+        Map<String, List<String>> rows = rows(RunComparison.of(
+                new RunColumn("a", without().build()),
+                new RunColumn("b", withConnector().build()),
+                true));
 
         assertEquals(List.of("5,100", "2,000"), rows.get(RunComparison.PREFILL_COMPUTED));
         assertEquals(List.of("18.11", "15.35"), rows.get(RunComparison.TTFT_P50));
@@ -77,7 +81,8 @@ class RunComparisonTest {
 
     @Test
     void theTableAlignsEveryRowUnderTheRunsLabels() {
-        List<String> lines = compare(withConnector(), without(), true).table().lines().toList();
+        List<String> lines =
+                compare(withConnector(), without(), true).table().lines().toList();
 
         assertTrue(lines.getFirst().matches(" +connector offload +baseline"), lines.getFirst());
         assertEquals(1 + 10, lines.size(), String.join("\n", lines));
@@ -88,7 +93,8 @@ class RunComparisonTest {
 
     @Test
     void theSavedLineNamesTheConnectorTheSavingTheMedianBeforeAndAfterAndTheChecks() {
-        assertEquals(Optional.of("offload saved 61% of prefill tokens (2,000 instead of 5,100) and cut TTFT p50 "
+        assertEquals(
+                Optional.of("offload saved 61% of prefill tokens (2,000 instead of 5,100) and cut TTFT p50 "
                         + "from 18.11 ms to 15.35 ms; outputs identical; KV verified"),
                 compare(withConnector(), without(), true).savedLine("offload"));
     }
@@ -98,7 +104,8 @@ class RunComparisonTest {
         RunComparison c = compare(withConnector(), without(), false);
 
         assertEquals(List.of("NO", ""), rows(c).get(RunComparison.OUTPUTS_IDENTICAL));
-        assertTrue(c.savedLine("offload").orElseThrow().endsWith("; outputs DIFFER; KV verified"),
+        assertTrue(
+                c.savedLine("offload").orElseThrow().endsWith("; outputs DIFFER; KV verified"),
                 c.savedLine("offload").orElseThrow());
     }
 
@@ -106,31 +113,38 @@ class RunComparisonTest {
     void theSavedLineSaysSoWhenTheMedianRoseOrNothingWasSavedOrVerificationFailed() {
         Figures slower = withConnector();
         slower.p50 = 0.0200;
-        assertEquals("offload saved 61% of prefill tokens (2,000 instead of 5,100) but TTFT p50 rose from 18.11 ms "
-                + "to 20.00 ms; outputs identical; KV verified", compare(slower, without(), true).savedLine("offload")
-                .orElseThrow());
+        assertEquals(
+                "offload saved 61% of prefill tokens (2,000 instead of 5,100) but TTFT p50 rose from 18.11 ms "
+                        + "to 20.00 ms; outputs identical; KV verified",
+                compare(slower, without(), true).savedLine("offload").orElseThrow());
 
         Figures nothing = without();
-        assertEquals("hello saved no prefill tokens (5,100 computed either way) and TTFT p50 stayed at 18.11 ms; "
-                + "outputs identical; KV verified", compare(nothing, without(), true).savedLine("hello").orElseThrow());
+        assertEquals(
+                "hello saved no prefill tokens (5,100 computed either way) and TTFT p50 stayed at 18.11 ms; "
+                        + "outputs identical; KV verified",
+                compare(nothing, without(), true).savedLine("hello").orElseThrow());
 
         Figures more = without();
         more.prefill = 5_355;
         more.p50 = 0.019;
         more.verification = RunFigures.Verification.FAILED;
-        assertEquals("bad computed 5% more prefill tokens (5,355 instead of 5,100) and TTFT p50 rose from 18.11 ms "
-                + "to 19.00 ms; outputs identical; KV verification FAILED", compare(more, without(), true)
-                .savedLine("bad").orElseThrow());
+        assertEquals(
+                "bad computed 5% more prefill tokens (5,355 instead of 5,100) and TTFT p50 rose from 18.11 ms "
+                        + "to 19.00 ms; outputs identical; KV verification FAILED",
+                compare(more, without(), true).savedLine("bad").orElseThrow());
 
         Figures unverified = withConnector();
         unverified.verification = RunFigures.Verification.OFF;
-        assertTrue(compare(unverified, without(), true).savedLine("offload").orElseThrow()
+        assertTrue(compare(unverified, without(), true)
+                .savedLine("offload")
+                .orElseThrow()
                 .endsWith("; KV not verified (verify_kv off)"));
     }
 
     @Test
     void oneRunHasNoSavedLineAndNoIdentityRow() {
-        RunComparison one = RunComparison.of(new RunColumn("connector offload", withConnector().build()));
+        RunComparison one = RunComparison.of(
+                new RunColumn("connector offload", withConnector().build()));
 
         assertEquals(Optional.empty(), one.savedLine("offload"));
         assertTrue(one.rows().stream().noneMatch(r -> r.name().equals(RunComparison.OUTPUTS_IDENTICAL)));

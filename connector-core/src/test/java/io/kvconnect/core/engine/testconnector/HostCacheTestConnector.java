@@ -39,8 +39,7 @@ public final class HostCacheTestConnector {
     private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
     private final TestSchedulerSide scheduler;
     private final Map<Integer, TestWorkerSide> workers = new ConcurrentHashMap<>();
-    private volatile Consumer<Call> observer = call -> {
-    };
+    private volatile Consumer<Call> observer = call -> {};
 
     /** A connector with {@code config}. */
     public HostCacheTestConnector(TestConnectorConfig config) {
@@ -78,12 +77,16 @@ public final class HostCacheTestConnector {
 
     /** Recorded calls of {@code hook} (any side) for {@code requestId}. */
     public List<Call> calls(String hook, String requestId) {
-        return calls().stream().filter(c -> c.hook().equals(hook) && c.requestId().equals(requestId)).toList();
+        return calls().stream()
+                .filter(c -> c.hook().equals(hook) && c.requestId().equals(requestId))
+                .toList();
     }
 
     /** Recorded scheduler-side calls for {@code requestId}, in order. */
     public List<Call> schedulerCallsFor(String requestId) {
-        return calls().stream().filter(c -> c.side().equals("S") && c.requestId().equals(requestId)).toList();
+        return calls().stream()
+                .filter(c -> c.side().equals("S") && c.requestId().equals(requestId))
+                .toList();
     }
 
     /** How often {@code hook} was called for {@code requestId}. */
@@ -122,7 +125,9 @@ public final class HostCacheTestConnector {
 
     /** Blocks compared with an earlier stored copy of the same hash (over all ranks). */
     public long verifiedBlocks() {
-        return workers.values().stream().mapToLong(TestWorkerSide::verifiedBlocks).sum();
+        return workers.values().stream()
+                .mapToLong(TestWorkerSide::verifiedBlocks)
+                .sum();
     }
 
     /**

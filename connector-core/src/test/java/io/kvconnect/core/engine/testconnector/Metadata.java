@@ -10,8 +10,7 @@ import java.util.Set;
 
 /** The scheduler-to-worker and worker-to-scheduler messages of the test connector (immutable). */
 final class Metadata {
-    private Metadata() {
-    }
+    private Metadata() {}
 
     /**
      * Loads one request's external blocks.
@@ -24,8 +23,14 @@ final class Metadata {
      * @param fail which of them fail
      * @param generation how many loads of this request were planned so far, this one included
      */
-    record Load(String requestId, boolean async, List<Integer> gpuBlocks, List<Integer> slots,
-                List<Integer> blockIndices, List<Boolean> fail, long generation) {
+    record Load(
+            String requestId,
+            boolean async,
+            List<Integer> gpuBlocks,
+            List<Integer> slots,
+            List<Integer> blockIndices,
+            List<Boolean> fail,
+            long generation) {
         Load {
             gpuBlocks = List.copyOf(gpuBlocks);
             slots = List.copyOf(slots);
@@ -43,8 +48,7 @@ final class Metadata {
      * @param slot the store slot
      * @param verifyOnly copy to scratch and compare with the slot instead of saving
      */
-    record Save(String requestId, BlockHash hash, int gpuBlock, int slot, boolean verifyOnly) {
-    }
+    record Save(String requestId, BlockHash hash, int gpuBlock, int slot, boolean verifyOnly) {}
 
     /**
      * A finished request whose blocks are held until finished sending.
@@ -68,8 +72,14 @@ final class Metadata {
      * @param sends delayed frees to report
      * @param cancelledLoads promised asynchronous loads that were never planned: report them received
      */
-    record Step(long step, List<Load> loads, List<Save> earlySaves, List<Save> saves, List<Send> sends,
-                Set<String> cancelledLoads) implements ConnectorMetadata {
+    record Step(
+            long step,
+            List<Load> loads,
+            List<Save> earlySaves,
+            List<Save> saves,
+            List<Send> sends,
+            Set<String> cancelledLoads)
+            implements ConnectorMetadata {
         static final Step EMPTY = new Step(-1, List.of(), List.of(), List.of(), List.of(), Set.of());
 
         Step {

@@ -49,14 +49,28 @@ import java.util.function.LongConsumer;
  *     step's number, before the step's loads start: a test holds a load there to order it against
  *     what the engine thread does meanwhile
  */
-public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int delayFreeSteps, int hostSlots,
-                                  int scratchSlots, BiPredicate<String, Integer> failLoad, FailMode failMode,
-                                  int errorReportDelaySteps, List<ThrowSpec> throwSpecs,
-                                  Map<String, Integer> askLater, OptionalInt expectedFinishedCount,
-                                  Set<Integer> reportingRanks, int duplicateReports, int rankSkewSteps,
-                                  int unknownReports, boolean verifyContent, boolean saves,
-                                  boolean uncappedMatches, boolean failEveryTime, boolean savesConfirmedOnly,
-                                  LongConsumer loadGate) {
+public record TestConnectorConfig(
+        LoadMode loadMode,
+        int asyncLoadSteps,
+        int delayFreeSteps,
+        int hostSlots,
+        int scratchSlots,
+        BiPredicate<String, Integer> failLoad,
+        FailMode failMode,
+        int errorReportDelaySteps,
+        List<ThrowSpec> throwSpecs,
+        Map<String, Integer> askLater,
+        OptionalInt expectedFinishedCount,
+        Set<Integer> reportingRanks,
+        int duplicateReports,
+        int rankSkewSteps,
+        int unknownReports,
+        boolean verifyContent,
+        boolean saves,
+        boolean uncappedMatches,
+        boolean failEveryTime,
+        boolean savesConfirmedOnly,
+        LongConsumer loadGate) {
 
     /** How the connector loads a stored prefix. */
     public enum LoadMode {
@@ -91,8 +105,8 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
      * @param losesOrders for {@code bindConnectorMetadata}: the worker binds nothing before it
      *     throws, so this rank never acts on the step's orders (otherwise it binds them first)
      */
-    public record ThrowSpec(boolean workerSide, String hook, String requestId, int times, int rank,
-                            boolean losesOrders) {
+    public record ThrowSpec(
+            boolean workerSide, String hook, String requestId, int times, int rank, boolean losesOrders) {
         /** Checks. */
         public ThrowSpec {
             Objects.requireNonNull(hook, "hook");
@@ -166,11 +180,9 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
         private boolean uncappedMatches;
         private boolean failEveryTime;
         private boolean savesConfirmedOnly;
-        private LongConsumer loadGate = step -> {
-        };
+        private LongConsumer loadGate = step -> {};
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** How stored prefixes are loaded. */
         public Builder loadMode(LoadMode m) {
@@ -291,10 +303,28 @@ public record TestConnectorConfig(LoadMode loadMode, int asyncLoadSteps, int del
 
         /** The configuration. */
         public TestConnectorConfig build() {
-            return new TestConnectorConfig(loadMode, asyncLoadSteps, delayFreeSteps, hostSlots, scratchSlots, failLoad,
-                    failMode, errorReportDelaySteps, throwSpecs, askLater, expectedFinishedCount, reportingRanks,
-                    duplicateReports, rankSkewSteps, unknownReports, verifyContent, saves, uncappedMatches,
-                    failEveryTime, savesConfirmedOnly, loadGate);
+            return new TestConnectorConfig(
+                    loadMode,
+                    asyncLoadSteps,
+                    delayFreeSteps,
+                    hostSlots,
+                    scratchSlots,
+                    failLoad,
+                    failMode,
+                    errorReportDelaySteps,
+                    throwSpecs,
+                    askLater,
+                    expectedFinishedCount,
+                    reportingRanks,
+                    duplicateReports,
+                    rankSkewSteps,
+                    unknownReports,
+                    verifyContent,
+                    saves,
+                    uncappedMatches,
+                    failEveryTime,
+                    savesConfirmedOnly,
+                    loadGate);
         }
     }
 }

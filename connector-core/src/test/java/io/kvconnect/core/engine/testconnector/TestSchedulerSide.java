@@ -46,6 +46,7 @@ final class TestSchedulerSide implements SchedulerConnector {
     private int blockSize = -1;
     /** Holds the GPU blocks of a step's saves until the step's output shows them done. */
     private GPUBlockPoolView pool;
+
     private boolean asyncScheduling;
 
     private final Map<BlockHash, Integer> stored = new HashMap<>();
@@ -61,13 +62,16 @@ final class TestSchedulerSide implements SchedulerConnector {
     private final Map<String, Integer> loading = new HashMap<>();
     /** Generation of each request's last planned asynchronous load not promoted yet. */
     private final Map<String, Long> awaitingPromotion = new HashMap<>();
+
     private final Map<String, Long> loadGenerations = new HashMap<>();
     private final Map<String, List<Integer>> blockTables = new HashMap<>();
     /** Computed full blocks not saved yet because their hash was unknown (asynchronous scheduling). */
     private final Map<String, TreeSet<Integer>> backlog = new HashMap<>();
+
     private final Map<String, RequestView> views = new LinkedHashMap<>();
     /** Upper bound of what a request can have computed and confirmed, from what this side saw. */
     private final Map<String, Integer> upperBound = new HashMap<>();
+
     private final Map<String, Integer> askLaterLeft = new HashMap<>();
     private final Set<String> failFired = new HashSet<>();
     private final Map<ThrowSpec, Integer> throwsLeft = new HashMap<>();
@@ -83,8 +87,7 @@ final class TestSchedulerSide implements SchedulerConnector {
     private long savesPlanned;
 
     /** What one step's metadata asked for. */
-    private record StepPlan(long step, List<BlockHash> planned, Map<String, Integer> ends, List<Integer> held) {
-    }
+    private record StepPlan(long step, List<BlockHash> planned, Map<String, Integer> ends, List<Integer> held) {}
 
     TestSchedulerSide(HostCacheTestConnector owner) {
         this.owner = owner;
@@ -185,7 +188,8 @@ final class TestSchedulerSide implements SchedulerConnector {
             Long generation = awaitingPromotion.remove(id);
             if (generation != null) {
                 // Promoted: the workers must have reported this very load finished, not an earlier one.
-                int expected = config.expectedFinishedCount().orElse(owner.store().numRanks());
+                int expected =
+                        config.expectedFinishedCount().orElse(owner.store().numRanks());
                 int reported = owner.store().loadReports(id, generation);
                 if (reported < expected) {
                     owner.problem("request " + id + " was scheduled after its asynchronous load #" + generation
@@ -249,15 +253,16 @@ final class TestSchedulerSide implements SchedulerConnector {
         }
         for (ScheduledRequest sr : output.scheduledRequests()) {
             String id = sr.request().requestId();
-            List<Integer> table = switch (sr.kind()) {
-                case NEW, RESUMED -> {
-                    backlog.remove(id);
-                    List<Integer> t = new ArrayList<>();
-                    blockTables.put(id, t);
-                    yield t;
-                }
-                case CONTINUING -> blockTables.computeIfAbsent(id, k -> new ArrayList<>());
-            };
+            List<Integer> table =
+                    switch (sr.kind()) {
+                        case NEW, RESUMED -> {
+                            backlog.remove(id);
+                            List<Integer> t = new ArrayList<>();
+                            blockTables.put(id, t);
+                            yield t;
+                        }
+                        case CONTINUING -> blockTables.computeIfAbsent(id, k -> new ArrayList<>());
+                    };
             for (int i = 0; i < sr.newBlockIds().size(); i++) {
                 table.add(sr.newBlockIds().get(i));
             }
@@ -284,8 +289,7 @@ final class TestSchedulerSide implements SchedulerConnector {
             views.put(id, r);
             check(r, "buildConnectorMetadata", 0);
             int before = sr.numComputedTokensBefore();
-            if (r.numComputedTokens() > before
-                    || r.numComputedTokens() + r.numOutputPlaceholders() > before) {
+            if (r.numComputedTokens() > before || r.numComputedTokens() + r.numOutputPlaceholders() > before) {
                 owner.problem("buildConnectorMetadata step " + output.step() + ": request " + id + " shows "
                         + r.numComputedTokens() + " computed tokens and " + r.numOutputPlaceholders()
                         + " placeholders, but only " + before + " positions are computed or in flight");
@@ -328,8 +332,8 @@ final class TestSchedulerSide implements SchedulerConnector {
         for (Metadata.Save s : nextEarlySaves) {
             plan.planned().add(s.hash());
         }
-        Metadata.Step meta = new Metadata.Step(output.step(), nextLoads, nextEarlySaves, saves, nextSends,
-                nextCancelled);
+        Metadata.Step meta =
+                new Metadata.Step(output.step(), nextLoads, nextEarlySaves, saves, nextSends, nextCancelled);
         nextLoads.clear();
         nextEarlySaves.clear();
         nextSends.clear();
@@ -364,8 +368,9 @@ final class TestSchedulerSide implements SchedulerConnector {
             log("updateConnectorOutput.invalid", null, b);
         }
         boolean fail = shouldThrow("updateConnectorOutput", id -> true);
-        Map<BlockHash, Integer> saved = !fail && output.workerMetadata().orElse(null) instanceof Metadata.SaveReport
-                rep ? rep.saved() : Map.of();
+        Map<BlockHash, Integer> saved = !fail && output.workerMetadata().orElse(null) instanceof Metadata.SaveReport rep
+                ? rep.saved()
+                : Map.of();
         int ranks = owner.store().numRanks();
         for (BlockHash h : plan.planned()) {
             Integer slot = pending.remove(h);
@@ -411,8 +416,8 @@ final class TestSchedulerSide implements SchedulerConnector {
         }
         boolean savesLeft = false;
         if (config.saves()) {
-            int full = Math.min(Math.min(request.numComputedTokens() / blockSize, request.numBlockHashes()),
-                    blockIds.size());
+            int full = Math.min(
+                    Math.min(request.numComputedTokens() / blockSize, request.numBlockHashes()), blockIds.size());
             for (int b = 0; b < full; b++) {
                 BlockHash h = request.blockHash(b);
                 if (stored.containsKey(h) || pending.containsKey(h)) {

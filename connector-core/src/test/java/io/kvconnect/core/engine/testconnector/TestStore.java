@@ -42,8 +42,7 @@ public final class TestStore {
      * @param copies its copy service
      * @param buffer its buffer
      */
-    public record RankStore(int rank, BlockCopyService copies, HostBlockBuffer buffer) {
-    }
+    public record RankStore(int rank, BlockCopyService copies, HostBlockBuffer buffer) {}
 
     /** Called by a worker side in {@code registerKvCaches}. */
     RankStore register(int rank, BlockCopyService copies) {
@@ -84,7 +83,9 @@ public final class TestStore {
 
     /** A worker reports generation {@code generation} of {@code requestId}'s load finished. */
     void loadReported(String requestId, long generation, int rank) {
-        loadReports.computeIfAbsent(requestId + "#" + generation, k -> ConcurrentHashMap.newKeySet()).add(rank);
+        loadReports
+                .computeIfAbsent(requestId + "#" + generation, k -> ConcurrentHashMap.newKeySet())
+                .add(rank);
     }
 
     /** How many ranks reported that load finished. */

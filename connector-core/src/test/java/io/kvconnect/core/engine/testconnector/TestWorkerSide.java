@@ -5,10 +5,10 @@ import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.worker.BlockCopyService;
 import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
-import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
+import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.FailMode;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.LoadMode;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig.ThrowSpec;
@@ -69,24 +69,21 @@ final class TestWorkerSide implements WorkerConnector {
      * request's life).
      */
     private final Set<String> fencedAfterFailedLoad = new HashSet<>();
+
     private final ArrayDeque<Integer> freeScratch = new ArrayDeque<>();
     private final Map<ThrowSpec, Integer> throwsLeft = new HashMap<>();
     private int unknownLeft;
     private long verifiedBlocks;
 
-    private record AsyncLoad(List<CopyTicket> tickets, Set<Integer> errors, long due, List<Integer> blocks,
-                             long generation) {
-    }
+    private record AsyncLoad(
+            List<CopyTicket> tickets, Set<Integer> errors, long due, List<Integer> blocks, long generation) {}
 
-    private record DueErrors(long due, Set<Integer> blocks) {
-    }
+    private record DueErrors(long due, Set<Integer> blocks) {}
 
     /** A {@link LoadMode#SYNC_LAYER} load started in {@code startLoadKv}, awaited in {@code waitForLayerLoad}. */
-    private record SyncLoad(String requestId, List<CopyTicket> tickets, List<Integer> blocks) {
-    }
+    private record SyncLoad(String requestId, List<CopyTicket> tickets, List<Integer> blocks) {}
 
-    private record HeldSend(Metadata.Send send, long due, int[] snapshot) {
-    }
+    private record HeldSend(Metadata.Send send, long due, int[] snapshot) {}
 
     TestWorkerSide(HostCacheTestConnector owner, int rank) {
         this.owner = owner;
@@ -145,8 +142,14 @@ final class TestWorkerSide implements WorkerConnector {
             // asynchronous ones are reported received on time, every block failed.
             for (Metadata.Load l : m.loads()) {
                 if (l.async()) {
-                    asyncLoads.put(key(l), new AsyncLoad(List.of(), new LinkedHashSet<>(l.gpuBlocks()),
-                            asyncDue(), l.gpuBlocks(), l.generation()));
+                    asyncLoads.put(
+                            key(l),
+                            new AsyncLoad(
+                                    List.of(),
+                                    new LinkedHashSet<>(l.gpuBlocks()),
+                                    asyncDue(),
+                                    l.gpuBlocks(),
+                                    l.generation()));
                 }
             }
             throw new InjectedFailure("startLoadKv", null);
@@ -170,7 +173,8 @@ final class TestWorkerSide implements WorkerConnector {
                 }
                 log("loadFails", l.requestId(), gpu);
                 if (config.failMode() != FailMode.SKIP_COPY) {
-                    tickets.add(copies.copyFromHost(buffer, new int[] {owner.store().garbageSlot()}, new int[] {gpu}));
+                    tickets.add(
+                            copies.copyFromHost(buffer, new int[] {owner.store().garbageSlot()}, new int[] {gpu}));
                 }
                 if (config.failMode() != FailMode.SILENT_GARBAGE) {
                     errors.add(gpu);
@@ -258,15 +262,19 @@ final class TestWorkerSide implements WorkerConnector {
         }
         receiving.addAll(bound.cancelledLoads());
         // Contract: a send is reported only for an id that arrived in the finished ids.
-        for (Iterator<Metadata.Send> it = sendsNotSeen.values().iterator(); it.hasNext();) {
+        for (Iterator<Metadata.Send> it = sendsNotSeen.values().iterator(); it.hasNext(); ) {
             Metadata.Send s = it.next();
             if (seenFinished.contains(s.requestId())) {
                 it.remove();
-                sends.put(s.requestId(), new HeldSend(s, calls + config.delayFreeSteps()
-                        + (long) rank * config.rankSkewSteps(), snapshot(s.gpuBlocks())));
+                sends.put(
+                        s.requestId(),
+                        new HeldSend(
+                                s,
+                                calls + config.delayFreeSteps() + (long) rank * config.rankSkewSteps(),
+                                snapshot(s.gpuBlocks())));
             }
         }
-        for (Iterator<HeldSend> it = sends.values().iterator(); it.hasNext();) {
+        for (Iterator<HeldSend> it = sends.values().iterator(); it.hasNext(); ) {
             HeldSend h = it.next();
             if (h.due() <= calls) {
                 it.remove();
@@ -274,7 +282,7 @@ final class TestWorkerSide implements WorkerConnector {
                 sending.add(h.send().requestId());
             }
         }
-        for (Iterator<Map.Entry<String, AsyncLoad>> it = asyncLoads.entrySet().iterator(); it.hasNext();) {
+        for (Iterator<Map.Entry<String, AsyncLoad>> it = asyncLoads.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, AsyncLoad> e = it.next();
             AsyncLoad load = e.getValue();
             if (load.due() <= calls) {
@@ -324,7 +332,7 @@ final class TestWorkerSide implements WorkerConnector {
         }
         Set<Integer> out = new LinkedHashSet<>(errorsNow);
         errorsNow.clear();
-        for (Iterator<DueErrors> it = errorQueue.iterator(); it.hasNext();) {
+        for (Iterator<DueErrors> it = errorQueue.iterator(); it.hasNext(); ) {
             DueErrors d = it.next();
             if (d.due() <= calls) {
                 it.remove();
@@ -334,8 +342,10 @@ final class TestWorkerSide implements WorkerConnector {
         for (int b : out) {
             log("loadError", null, b);
         }
-        WorkerStepReport.Builder report = WorkerStepReport.builder().addFinishedSending(sending)
-                .addFinishedReceiving(receiving).addInvalidBlockIds(out);
+        WorkerStepReport.Builder report = WorkerStepReport.builder()
+                .addFinishedSending(sending)
+                .addFinishedReceiving(receiving)
+                .addInvalidBlockIds(out);
         if (!savedThisStep.isEmpty()) {
             report.workerMetadata(Optional.of(new Metadata.SaveReport(savedThisStep)));
             savedThisStep.clear();
@@ -416,8 +426,9 @@ final class TestWorkerSide implements WorkerConnector {
                 verifiedBlocks++;
                 long at = buffer.slot(scratch).mismatch(buffer.slot(s.slot()));
                 if (at >= 0) {
-                    owner.store().problem(side + ": block " + s.gpuBlock() + " of " + s.requestId() + " (hash "
-                            + s.hash() + ") differs from the stored copy at byte " + at);
+                    owner.store()
+                            .problem(side + ": block " + s.gpuBlock() + " of " + s.requestId() + " (hash " + s.hash()
+                                    + ") differs from the stored copy at byte " + at);
                 }
             }
         } finally {
@@ -455,8 +466,9 @@ final class TestWorkerSide implements WorkerConnector {
                 if (awaitAll(List.of(copies.copyToHost(new int[] {blocks.get(i)}, buffer, new int[] {scratch})))) {
                     long at = buffer.slot(scratch).mismatch(buffer.slot(snap[i]));
                     if (at >= 0) {
-                        owner.store().problem(side + ": block " + blocks.get(i) + " of " + h.send().requestId()
-                                + " changed while its free was delayed");
+                        owner.store()
+                                .problem(side + ": block " + blocks.get(i) + " of "
+                                        + h.send().requestId() + " changed while its free was delayed");
                     }
                 }
             }
@@ -476,7 +488,7 @@ final class TestWorkerSide implements WorkerConnector {
 
     private static Set<String> repeat(Map<String, Integer> pendingRepeats) {
         Set<String> out = new LinkedHashSet<>();
-        for (Iterator<Map.Entry<String, Integer>> it = pendingRepeats.entrySet().iterator(); it.hasNext();) {
+        for (Iterator<Map.Entry<String, Integer>> it = pendingRepeats.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, Integer> e = it.next();
             out.add(e.getKey());
             if (e.getValue() <= 1) {
@@ -500,8 +512,8 @@ final class TestWorkerSide implements WorkerConnector {
             if (!awaitAll(l.tickets())) {
                 log("loadCopyFailed", null, l.blocks().size());
                 fencedAfterFailedLoad.add(l.requestId());
-                errorQueue.add(new DueErrors(calls + 1 + config.errorReportDelaySteps(),
-                        new LinkedHashSet<>(l.blocks())));
+                errorQueue.add(
+                        new DueErrors(calls + 1 + config.errorReportDelaySteps(), new LinkedHashSet<>(l.blocks())));
             }
         }
     }
@@ -552,7 +564,9 @@ final class TestWorkerSide implements WorkerConnector {
     private ThrowSpec thrownSpec(String hook, Predicate<String> concerns) {
         for (Map.Entry<ThrowSpec, Integer> e : throwsLeft.entrySet()) {
             ThrowSpec t = e.getKey();
-            if (e.getValue() > 0 && t.hook().equals(hook) && (t.rank() < 0 || t.rank() == rank)
+            if (e.getValue() > 0
+                    && t.hook().equals(hook)
+                    && (t.rank() < 0 || t.rank() == rank)
                     && (t.requestId() == null || concerns.test(t.requestId()))) {
                 e.setValue(e.getValue() - 1);
                 log("throw." + hook, t.requestId(), 0);
