@@ -19,7 +19,8 @@ import org.jspecify.annotations.Nullable;
  * through its {@link RequestView} face, which reads it live.
  *
  * <p>Three token counts are kept apart, so that no hook can ever see a count that includes
- * positions whose KV does not exist yet (the bug class of seed 003):
+ * positions whose KV does not exist yet (under asynchronous scheduling the next step is planned
+ * before the previous one's tokens are known):
  * <ul>
  *   <li>{@link #scheduledThrough()}: positions computed or in flight (what the reference engine
  *       calls {@code num_computed_tokens}); the scheduler plans with it;</li>

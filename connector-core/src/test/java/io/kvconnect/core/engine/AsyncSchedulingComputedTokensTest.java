@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * (j) Regression for seed 003 (async scheduling with a connector): under asynchronous scheduling
+ * (j) Regression for connectors under asynchronous scheduling: under asynchronous scheduling
  * the next step is scheduled before the previous step's tokens are known, and a connector that
  * saves or sends KV by {@code numComputedTokens()} must never see positions whose KV is not yet
  * written and confirmed. The test connector checks, in every scheduler-side hook, that
