@@ -26,6 +26,17 @@ public interface CopyFaults {
      */
     void beforeCopy(Direction direction, int[] blockIds) throws Exception;
 
+    /**
+     * Whether the service runs loads ({@link Direction#FROM_HOST}) on a stream of their own beside
+     * the stores' stream, as a device with one copy engine per direction does, instead of one
+     * stream for both. The API promises order per direction only, so a store queued after a load
+     * may then run first; the conformance kit turns this on to exercise exactly that. Read once,
+     * when the service is created. Production services keep one stream.
+     */
+    default boolean independentDirections() {
+        return false;
+    }
+
     /** No faults: every copy runs at once. */
     CopyFaults NONE = (direction, blockIds) -> {};
 }

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -25,8 +26,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Arguments are checked on the calling thread, then the copy is queued and a {@link CopyTicket}
  * returned at once. All copies of a service, both directions, run one at a time in call order on
- * one daemon "copy stream" thread, so a copy from a slot sees every earlier copy into it. One call
- * is one task: per block, one copy per layer ({@link LayoutKind#PER_LAYER}) or one contiguous copy
+ * one daemon "copy stream" thread, so a copy from a slot sees every earlier copy into it, unless
+ * the faults ask for {@linkplain CopyFaults#independentDirections() independent directions}: then
+ * loads run in call order on a second thread, beside the stores. One call is one task: per block, one copy per layer ({@link LayoutKind#PER_LAYER}) or one contiguous copy
  * ({@link LayoutKind#CROSS_LAYER}). A failed copy fails only its own ticket.
  *
  * <p>Block 0, the null block, is never copied. Host buffers come from {@link #allocateHostBuffer}
@@ -41,6 +43,9 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final KvLayout layout;
     private final CopyFaults faults;
     private final CopyStream stream;
+    /** Where loads run: {@link #stream} itself unless the faults ask for independent directions. */
+    private final CopyStream loadStream;
+
     private final HostMemoryBudget hostBudget;
     private final Set<EngineHostBuffer> openBuffers = ConcurrentHashMap.newKeySet();
     private final AtomicLong bytesToHost = new AtomicLong();
@@ -51,8 +56,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final AtomicLong nanosFromHost = new AtomicLong();
     /** Which blocks the connector may copy: this worker's, as of the step it runs. */
     private final BlockGrants grants;
-    /** Whether a copy is moving bytes now; see {@link #awaitCopyInFlight()}. */
-    private volatile boolean copying;
+    /** Copies moving bytes now (one per stream at most); see {@link #awaitCopyInFlight()}. */
+    private final AtomicInteger copying = new AtomicInteger();
 
     private final AtomicLong refusedNotInUse = new AtomicLong();
     private final AtomicLong refusedNotLoadTarget = new AtomicLong();
@@ -103,6 +108,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         this.layout = memory.layout();
         this.faults = Objects.requireNonNull(faults, "faults");
         this.stream = new CopyStream(Objects.requireNonNull(streamName, "streamName"));
+        this.loadStream = faults.independentDirections() ? new CopyStream(streamName + "-loads") : stream;
         this.grants = Objects.requireNonNull(grants, "grants");
         if (grants.numBlocks() != layout.numBlocks()) {
             throw new IllegalArgumentException(
@@ -143,7 +149,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
      * step's grant changes and before the model writes any block.
      */
     public void awaitCopyInFlight() {
-        while (copying) {
+        while (copying.get() > 0) {
             Thread.onSpinWait();
         }
     }
@@ -259,16 +265,20 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
      */
     @Override
     public void close() {
-        if (stream.isCurrentThread()) {
+        if (stream.isCurrentThread() || loadStream.isCurrentThread()) {
             throw new IllegalStateException("copy service " + stream.name() + " cannot be closed from its own stream");
         }
         synchronized (lock) {
             if (!closed) {
                 closed = true;
                 stream.end();
+                if (loadStream != stream) {
+                    loadStream.end();
+                }
             }
         }
         stream.join();
+        loadStream.join();
         // Only now: a queued copy may still have been using these buffers.
         int leaked = 0;
         for (EngineHostBuffer buffer : List.copyOf(openBuffers)) {
@@ -308,7 +318,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
                 // its copy is a failed copy the connector handles, not a bug in its hook.
                 ticket.fail(new CopyFailedException(refused, null));
             } else {
-                stream.submit(() -> run(direction, ids, hostBuffer, slotIds, ticket, generations));
+                (direction == Direction.FROM_HOST ? loadStream : stream)
+                        .submit(() -> run(direction, ids, hostBuffer, slotIds, ticket, generations));
             }
         }
         return ticket;
@@ -322,7 +333,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
      * @return the nanoseconds waited
      */
     public long awaitQueued(long maxNanos) throws InterruptedException {
-        return stream.awaitQueued(maxNanos);
+        long waited = stream.awaitQueued(maxNanos);
+        return loadStream == stream ? waited : waited + loadStream.awaitQueued(maxNanos - waited);
     }
 
     private EngineHostBuffer checkArguments(Direction direction, int[] ids, HostBlockBuffer buffer, int[] slots) {
@@ -378,7 +390,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         try {
             faults.beforeCopy(direction, ids.clone());
             long t0;
-            copying = true;
+            copying.incrementAndGet();
             try {
                 // After the flag, so the worker's step start waits for this copy if it is past the check.
                 for (int i = 0; i < ids.length; i++) {
@@ -399,7 +411,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
                     }
                 }
             } finally {
-                copying = false;
+                copying.decrementAndGet();
             }
             long nanos = System.nanoTime() - t0;
             // Counted before completing, so a thread that saw the ticket done sees the count too.
