@@ -40,10 +40,24 @@ public record ConformanceResult(List<Scenario> scenarios) {
      * @param blocksStored blocks copied out of the GPU cache (per worker)
      * @param preemptions requests preempted by recomputation
      * @param loadFailures requests hit by a failed load
+     * @param evictions blocks the connector's removed-block events announced
+     * @param blocksHeldPastEnd GPU blocks the connector still held (a reference or a delayed free)
+     *     when their request ended: blocks a tight pool would otherwise have handed out again
+     *     while a copy of them was queued
+     * @param slotReuses host slots stored into again after an earlier store (worker 0): when a
+     *     load still reading the slot would see the wrong content
      */
-    public record Exercised(long hitTokens, long blocksLoaded, long blocksStored, long preemptions, long loadFailures) {
+    public record Exercised(
+            long hitTokens,
+            long blocksLoaded,
+            long blocksStored,
+            long preemptions,
+            long loadFailures,
+            long evictions,
+            long blocksHeldPastEnd,
+            long slotReuses) {
         /** Nothing. */
-        public static final Exercised NONE = new Exercised(0, 0, 0, 0, 0);
+        public static final Exercised NONE = new Exercised(0, 0, 0, 0, 0, 0, 0, 0);
 
         /** The sum of both. */
         public Exercised plus(Exercised o) {
@@ -52,13 +66,18 @@ public record ConformanceResult(List<Scenario> scenarios) {
                     blocksLoaded + o.blocksLoaded,
                     blocksStored + o.blocksStored,
                     preemptions + o.preemptions,
-                    loadFailures + o.loadFailures);
+                    loadFailures + o.loadFailures,
+                    evictions + o.evictions,
+                    blocksHeldPastEnd + o.blocksHeldPastEnd,
+                    slotReuses + o.slotReuses);
         }
 
         @Override
         public String toString() {
             return hitTokens + " hit tokens, " + blocksLoaded + " blocks loaded, " + blocksStored + " stored, "
-                    + preemptions + " preemptions, " + loadFailures + " load failures";
+                    + preemptions + " preemptions, " + loadFailures + " load failures, " + evictions
+                    + " evictions, " + blocksHeldPastEnd + " GPU blocks held past their request, " + slotReuses
+                    + " host slots reused";
         }
     }
 

@@ -6,6 +6,7 @@ import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.ModelShape;
+import io.kvconnect.api.scheduler.ResetResult;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.engine.Engine;
@@ -34,6 +35,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
 /**
@@ -69,10 +71,22 @@ import java.util.function.UnaryOperator;
  * steps); and a worker hook that throws once on one rank, losing that rank's orders of a step (the
  * run must end, with the engine giving up what never completes after its connector timeout).
  *
+ * <p>Four scenarios target bugs storage connectors ship: loads delayed on a copy stream of their
+ * own while stores run on theirs (the API orders copies per direction only), over the connector's
+ * tight configuration ({@link #withTightConfig}), so a host slot reused under a queued load shows
+ * as wrong KV; identical blocks behind other prefixes and one prompt under two cache salts, which
+ * must get no external token; requests preempted and resumed while their stores are queued, then
+ * every prompt again extended by its output; and, after a drained run, a reset that must succeed
+ * and fresh prompts that must hit again (leaked pins or slots). In every scenario the connector's
+ * {@code hit_tokens} and {@code stored_blocks} counters, if it has them, and its stored-block KV
+ * events are compared with what the engine granted and copied ({@link AccountCheck}), and a run
+ * without progress for 10 s fails naming the requests left ({@link StallGuard}).
+ *
  * <p>The model samples an end-of-sequence token now and then, so requests also stop early, some
  * while their blocks are being stored or sent. Each scenario reports what it exercised (hit tokens,
- * blocks loaded and stored, preemptions, load failures); a connector that is not declared a
- * pass-through ({@link #passThrough()}) and never serves a load in any scenario fails the kit.
+ * blocks loaded and stored, preemptions, load failures, evictions, GPU blocks held past their
+ * request, host slots reused); a connector that is not declared a pass-through ({@link
+ * #passThrough()}) and never serves a load in any scenario fails the kit.
  *
  * <p>A composite connector finds its children in the catalog the kit gives it; add their
  * providers with {@link #withProviders}.
@@ -86,7 +100,6 @@ public final class ConnectorConformance {
 
     private static final int BLOCK_SIZE = 4;
     private static final int GPU_BLOCKS = 40;
-    private static final int MAX_STEPS = 200_000;
     /** End-of-sequence rate of the kit's model: with 4 to 12 output tokens, many requests stop early. */
     private static final double EOS_RATE = 0.1;
     /**
@@ -96,6 +109,8 @@ public final class ConnectorConformance {
     private static final Duration CONNECTOR_TIMEOUT = Duration.ofMillis(500);
     /** The worker-side bind call that throws in the lost-step scenario: mid-run, loads and stores going on. */
     private static final int LOST_STEP_CALL = 30;
+    /** How often the reset scenario asks a drained connector to reset, a step apart. */
+    private static final int RESET_ATTEMPTS = 50;
 
     private final ConnectorProvider provider;
     private final Map<String, Object> config;
@@ -104,22 +119,30 @@ public final class ConnectorConformance {
 
     private final List<? extends ConnectorProvider> others;
     private final boolean passThrough;
+    /** The connector's configuration with a tier of a few blocks, or {@code null} for {@link #config}. */
+    private final Map<String, Object> tightConfig;
+    /** Which scenarios run, by name. */
+    private final Predicate<String> selected;
 
     private ConnectorConformance(
             ConnectorProvider provider,
             Map<String, Object> config,
             List<? extends ConnectorProvider> others,
-            boolean passThrough) {
+            boolean passThrough,
+            Map<String, Object> tightConfig,
+            Predicate<String> selected) {
         this.provider = Objects.requireNonNull(provider, "provider");
         this.config = Map.copyOf(config);
         this.others = List.copyOf(others);
         this.catalog = KitCatalog.of(provider, others);
         this.passThrough = passThrough;
+        this.tightConfig = tightConfig == null ? null : Map.copyOf(tightConfig);
+        this.selected = Objects.requireNonNull(selected, "selected");
     }
 
     /** A kit for {@code provider} created with {@code config} (the connector's own configuration object). */
     public static ConnectorConformance of(ConnectorProvider provider, Map<String, Object> config) {
-        return new ConnectorConformance(provider, config, List.of(), false);
+        return new ConnectorConformance(provider, config, List.of(), false, null, name -> true);
     }
 
     /**
@@ -128,7 +151,7 @@ public final class ConnectorConformance {
      * connector that never loads is broken.
      */
     public ConnectorConformance passThrough() {
-        return new ConnectorConformance(provider, config, others, true);
+        return new ConnectorConformance(provider, config, others, true, tightConfig, selected);
     }
 
     /**
@@ -140,61 +163,107 @@ public final class ConnectorConformance {
      * @throws IllegalArgumentException if two providers (the one under test included) share a name
      */
     public ConnectorConformance withProviders(List<? extends ConnectorProvider> providers) {
-        return new ConnectorConformance(provider, config, providers, passThrough);
+        return new ConnectorConformance(provider, config, providers, passThrough, tightConfig, selected);
+    }
+
+    /**
+     * The same kit, with a configuration of the connector whose storage holds only a few blocks
+     * (the kit's blocks are 4 tokens, 1 KiB across all workers; from 8 to a few dozen of them),
+     * for the scenarios that need a full tier: host slots reused while a load still reads them, and
+     * the reset after a drained run. Without it, those scenarios run with the main configuration,
+     * and a connector with a large tier may never evict in them (their report shows it).
+     */
+    public ConnectorConformance withTightConfig(Map<String, Object> tight) {
+        return new ConnectorConformance(
+                provider, config, others, passThrough, Objects.requireNonNull(tight, "tight"), selected);
+    }
+
+    /**
+     * The same kit, running only the scenarios whose name {@code names} accepts: for a test that
+     * shows one scenario catching one bug. The check that the connector served loads somewhere is
+     * skipped unless every scenario runs.
+     */
+    public ConnectorConformance onlyScenarios(Predicate<String> names) {
+        return new ConnectorConformance(provider, config, others, passThrough, tightConfig, names);
     }
 
     /** Runs every scenario; never throws for a failing scenario (see {@link ConformanceResult#assertPassed()}). */
     public ConformanceResult run() {
-        List<ConformanceResult.Scenario> scenarios = new ArrayList<>();
+        List<Planned> planned = new ArrayList<>();
         // Conversations outgrow the 40-block GPU pool, so later turns need the connector's copies.
         Workload workload = SyntheticChatWorkload.generate(
                 new SyntheticChatSpec(8, 2, 4, 2, 24, 48, 4, 12, 4, 10, 2.0, 0.5, 32_000, 7));
         for (boolean async : new boolean[] {false, true}) {
             for (int workers : new int[] {1, 2}) {
                 String mode = (async ? "async" : "sync") + " scheduling, " + workers + " worker(s)";
-                scenarios.add(scenario(
+                planned.add(new Planned(
                         "outputs equal the run without the connector (" + mode + ")",
                         ex -> sameOutputs(workload, async, workers, ex)));
             }
         }
-        scenarios.add(scenario(
+        planned.add(new Planned(
                 "aborts at random points leave nothing behind (sync scheduling, 2 workers)",
                 ex -> aborts(false, CopyFaults.NONE, ex)));
-        scenarios.add(scenario(
+        planned.add(new Planned(
                 "aborts at random points leave nothing behind (async scheduling, 2 workers)",
                 ex -> aborts(true, CopyFaults.NONE, ex)));
-        scenarios.add(scenario(
+        planned.add(new Planned(
                 "slow copies outlive their requests' steps, never reading reused blocks "
                         + "(sync scheduling, 1 worker)",
                 ex -> slowCopies(workload, ex)));
-        scenarios.add(scenario(
+        planned.add(new Planned(
                 "stores stalled while a tight pool hands freed blocks out again store only what was "
                         + "computed, as reloading everything shows (sync scheduling, 1 worker)",
                 this::stalledStoresReused));
-        scenarios.add(scenario(
+        planned.add(new Planned(
                 "aborts while copies are slow leave nothing behind (async scheduling, 2 workers)",
                 ex -> aborts(true, SLOW_COPIES, ex)));
-        scenarios.add(scenario(
+        planned.add(new Planned(
                 "failed and stalled copies are recomputed, never read (load failure policy recompute, "
                         + "async scheduling, 2 workers)",
                 ex -> failedCopies(workload, LoadFailurePolicy.RECOMPUTE, true, ex)));
-        scenarios.add(scenario(
+        planned.add(new Planned(
                 "failed copies fail only requests that needed them (load failure policy fail, "
                         + "sync scheduling, 2 workers)",
                 ex -> failedCopies(workload, LoadFailurePolicy.FAIL, false, ex)));
-        scenarios.add(scenario(
+        planned.add(new Planned(
                 "failed loads reported a step late are never used, stored or served (load failure "
                         + "policy recompute, async scheduling, 2 workers)",
                 ex -> lateFailureReports(workload, ex)));
-        scenarios.add(scenario(
+        planned.add(new Planned(
                 "every load fails: requests are loaded at most twice and recomputed in bounded steps "
                         + "(load failure policy recompute, sync scheduling, 2 workers)",
                 ex -> everyLoadFails(workload, ex)));
-        scenarios.add(scenario(
+        planned.add(new Planned(
                 "a worker hook that throws once on one rank loses its step, and nothing hangs "
                         + "(connector_errors fail_requests, 2 workers)",
                 ex -> lostStep(workload, ex)));
-        if (!passThrough) {
+        planned.add(new Planned(
+                "a load still reading host slots keeps them while stores run on their own stream (tight "
+                        + "configuration, independent copy directions, async scheduling, 1 worker)",
+                this::hostSlotsKeptForLoads));
+        planned.add(new Planned(
+                "keys name the whole prefix and the cache salt: identical blocks behind other prefixes or "
+                        + "under another salt are never served (sync scheduling, 1 worker)",
+                this::keysNamePrefixAndSalt));
+        planned.add(new Planned(
+                "requests preempted and resumed while their stores are queued store their blocks as they "
+                        + "are now, as reloading prompt and output shows (sync scheduling, 1 worker)",
+                this::preemptedWhileStoring));
+        planned.add(new Planned(
+                "after a drained run the connector resets and serves hits again: nothing leaked (tight "
+                        + "configuration, sync scheduling, 1 worker)",
+                this::resetsAndServesAgain));
+        List<ConformanceResult.Scenario> scenarios = new ArrayList<>();
+        boolean everyScenario = true;
+        for (Planned p : planned) {
+            if (selected.test(p.name())) {
+                scenarios.add(scenario(p.name(), p.check()));
+            } else {
+                everyScenario = false;
+            }
+        }
+        if (!passThrough && everyScenario) {
             ConformanceResult.Exercised all = ConformanceResult.Exercised.NONE;
             for (ConformanceResult.Scenario sc : scenarios) {
                 all = all.plus(sc.exercised());
@@ -212,6 +281,8 @@ public final class ConnectorConformance {
         }
         return new ConformanceResult(scenarios);
     }
+
+    private record Planned(String name, Check check) {}
 
     private interface Check {
         String run(ConformanceResult.Exercised[] exercised) throws Exception;
@@ -319,7 +390,7 @@ public final class ConnectorConformance {
                 Thread.sleep(10);
             }
         };
-        CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
+        Probe counting = new Probe();
         Run run = Run.of(false, 1, LoadFailurePolicy.FAIL)
                 .withCopies(stalledStores)
                 .withCost(FAST_GPU);
@@ -340,9 +411,7 @@ public final class ConnectorConformance {
                     engine.step();
                 }
             }
-            for (int step = 0; step < MAX_STEPS && engine.hasWork(); step++) {
-                engine.step();
-            }
+            new StallGuard(engine).drain();
             stall.set(false);
             if (!engine.scheduler().resetPrefixCache()) {
                 problem[0] = "the GPU prefix cache could not be cleared after a drained run (blocks still held)";
@@ -352,7 +421,7 @@ public final class ConnectorConformance {
                 engine.addRequest("again-" + i, prompts.get(i), 2 + i % 3);
                 engine.step();
             }
-            Outcome outcome = finish(engine, counting[0], false);
+            Outcome outcome = finish(engine, counting, false);
             if (withConnector) {
                 ex[0] = ex[0].plus(outcome.exercised);
             }
@@ -455,7 +524,9 @@ public final class ConnectorConformance {
             UnaryOperator<WorkerConnector> workerWrapper,
             int lostStepRank,
             boolean hookFailuresExpected,
-            java.util.function.Consumer<CountingSchedulerConnector> onCounting) {
+            java.util.function.Consumer<CountingSchedulerConnector> onCounting,
+            int gpuBlocks,
+            boolean tight) {
         static Run of(boolean async, int workers, LoadFailurePolicy policy) {
             return new Run(
                     async,
@@ -466,56 +537,149 @@ public final class ConnectorConformance {
                     UnaryOperator.identity(),
                     -1,
                     false,
-                    c -> {});
+                    c -> {},
+                    GPU_BLOCKS,
+                    false);
         }
 
         Run withCopies(CopyFaults c) {
             return new Run(
-                    async, workers, policy, c, cost, workerWrapper, lostStepRank, hookFailuresExpected, onCounting);
+                    async,
+                    workers,
+                    policy,
+                    c,
+                    cost,
+                    workerWrapper,
+                    lostStepRank,
+                    hookFailuresExpected,
+                    onCounting,
+                    gpuBlocks,
+                    tight);
         }
 
         Run withCost(ModelCost c) {
             return new Run(
-                    async, workers, policy, copies, c, workerWrapper, lostStepRank, hookFailuresExpected, onCounting);
+                    async,
+                    workers,
+                    policy,
+                    copies,
+                    c,
+                    workerWrapper,
+                    lostStepRank,
+                    hookFailuresExpected,
+                    onCounting,
+                    gpuBlocks,
+                    tight);
         }
 
         Run withWorkerWrapper(UnaryOperator<WorkerConnector> w) {
-            return new Run(async, workers, policy, copies, cost, w, lostStepRank, hookFailuresExpected, onCounting);
+            return new Run(
+                    async,
+                    workers,
+                    policy,
+                    copies,
+                    cost,
+                    w,
+                    lostStepRank,
+                    hookFailuresExpected,
+                    onCounting,
+                    gpuBlocks,
+                    tight);
         }
 
         Run withLostStepOnRank(int rank) {
-            return new Run(async, workers, policy, copies, cost, workerWrapper, rank, hookFailuresExpected, onCounting);
+            return new Run(
+                    async,
+                    workers,
+                    policy,
+                    copies,
+                    cost,
+                    workerWrapper,
+                    rank,
+                    hookFailuresExpected,
+                    onCounting,
+                    gpuBlocks,
+                    tight);
         }
 
         Run expectingHookFailures() {
-            return new Run(async, workers, policy, copies, cost, workerWrapper, lostStepRank, true, onCounting);
+            return new Run(
+                    async,
+                    workers,
+                    policy,
+                    copies,
+                    cost,
+                    workerWrapper,
+                    lostStepRank,
+                    true,
+                    onCounting,
+                    gpuBlocks,
+                    tight);
         }
 
         Run withOnCounting(java.util.function.Consumer<CountingSchedulerConnector> c) {
-            return new Run(async, workers, policy, copies, cost, workerWrapper, lostStepRank, hookFailuresExpected, c);
+            return new Run(
+                    async,
+                    workers,
+                    policy,
+                    copies,
+                    cost,
+                    workerWrapper,
+                    lostStepRank,
+                    hookFailuresExpected,
+                    c,
+                    gpuBlocks,
+                    tight);
+        }
+
+        /** With {@code n} GPU blocks. */
+        Run withGpuBlocks(int n) {
+            return new Run(
+                    async,
+                    workers,
+                    policy,
+                    copies,
+                    cost,
+                    workerWrapper,
+                    lostStepRank,
+                    hookFailuresExpected,
+                    onCounting,
+                    n,
+                    tight);
+        }
+
+        /** With the connector's tight configuration ({@link #withTightConfig}), if one was given. */
+        Run withTightConfig() {
+            return new Run(
+                    async,
+                    workers,
+                    policy,
+                    copies,
+                    cost,
+                    workerWrapper,
+                    lostStepRank,
+                    hookFailuresExpected,
+                    onCounting,
+                    gpuBlocks,
+                    true);
         }
     }
 
     private Outcome runWorkload(Workload workload, Run run, boolean withConnector) throws Exception {
-        CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
+        Probe counting = new Probe();
         try (Engine engine = new Engine(setup(run, withConnector, counting))) {
-            int[] steps = {0};
-            new WorkloadDriver(engine, workload).run(done -> {
-                if (++steps[0] > MAX_STEPS) {
-                    throw new IllegalStateException(
-                            "the workload did not finish within " + MAX_STEPS + " steps (a request is stuck)");
-                }
-            });
-            Outcome outcome = finish(engine, counting[0], run.hookFailuresExpected());
-            if (counting[0] != null) {
-                run.onCounting().accept(counting[0]);
+            StallGuard guard = new StallGuard(engine);
+            new WorkloadDriver(engine, workload).run(done -> guard.afterStep());
+            Outcome outcome = finish(engine, counting, run.hookFailuresExpected());
+            if (counting.counting != null) {
+                run.onCounting().accept(counting.counting);
             }
             return outcome;
         }
     }
 
     private String aborts(boolean async, CopyFaults faults, ConformanceResult.Exercised[] ex) throws Exception {
-        CountingSchedulerConnector[] counting = new CountingSchedulerConnector[1];
+        Probe counting = new Probe();
         SplittableRandom random = new SplittableRandom(11);
         Run run = Run.of(async, 2, LoadFailurePolicy.FAIL).withCopies(faults).withCost(FAST_GPU);
         try (Engine engine = new Engine(setup(run, true, counting))) {
@@ -530,14 +694,15 @@ public final class ConnectorConformance {
                     ids.add(id);
                     engine.addRequest(id, prompt, 3 + random.nextInt(8));
                 }
-                for (int step = 0; step < MAX_STEPS && engine.hasWork(); step++) {
+                StallGuard guard = new StallGuard(engine);
+                while (engine.hasWork()) {
                     if (random.nextInt(6) == 0) {
                         engine.abort(ids.get(random.nextInt(ids.size())));
                     }
-                    engine.step();
+                    guard.step();
                 }
             }
-            Outcome outcome = finish(engine, counting[0], false);
+            Outcome outcome = finish(engine, counting, false);
             ex[0] = ex[0].plus(outcome.exercised);
             long finished = outcome.outputs.size();
             if (finished != ids.size()) {
@@ -547,18 +712,17 @@ public final class ConnectorConformance {
         }
     }
 
-    private static Outcome finish(Engine engine, CountingSchedulerConnector counting, boolean hookFailuresExpected)
-            throws Exception {
+    private static Outcome finish(Engine engine, Probe probe, boolean hookFailuresExpected) throws Exception {
         List<String> problems = new ArrayList<>();
+        CountingSchedulerConnector counting = probe.counting;
         // Bounded: a connector that reports pending work forever, or a stuck transfer, must fail
-        // the scenario, not hang the caller's test.
-        for (int step = 0; step < MAX_STEPS && engine.hasWork(); step++) {
-            engine.step();
-        }
-        if (engine.hasWork()) {
-            problems.add("the engine still had work after " + MAX_STEPS + " steps (a stuck request or transfer, "
-                    + "or hasPendingWork() that never ends)");
-            return new Outcome(engine.metrics().outputs(), engine.metrics().failures(), problems, exercised(engine));
+        // the scenario, naming what is stuck, not hang the caller's test.
+        try {
+            new StallGuard(engine).drain();
+        } catch (IllegalStateException e) {
+            problems.add(e.getMessage());
+            return new Outcome(
+                    engine.metrics().outputs(), engine.metrics().failures(), problems, exercised(engine, probe));
         }
         try {
             EngineInvariants.checkDrained(engine.scheduler());
@@ -585,13 +749,15 @@ public final class ConnectorConformance {
         }
         if (counting != null) {
             problems.addAll(counting.problems());
+            problems.addAll(AccountCheck.problems(engine, counting));
         }
-        return new Outcome(engine.metrics().outputs(), engine.metrics().failures(), problems, exercised(engine));
+        return new Outcome(engine.metrics().outputs(), engine.metrics().failures(), problems, exercised(engine, probe));
     }
 
-    private static ConformanceResult.Exercised exercised(Engine engine) {
+    private static ConformanceResult.Exercised exercised(Engine engine, Probe probe) {
         var stats = engine.scheduler().stats();
         var ex = engine.executor();
+        CountingSchedulerConnector c = probe.counting;
         return new ConformanceResult.Exercised(
                 stats.connectorHits(),
                 ex.blocksCopied(CopyFaults.Direction.FROM_HOST)
@@ -599,23 +765,34 @@ public final class ConnectorConformance {
                 ex.blocksCopied(CopyFaults.Direction.TO_HOST)
                         / engine.setup().config().workers(),
                 stats.preemptions(),
-                stats.loadFailures());
+                stats.loadFailures(),
+                c == null ? 0 : c.removedEventBlocks(),
+                c == null ? 0 : c.blocksHeldPastEnd(),
+                probe.slotReuses.get());
     }
 
-    private EngineSetup setup(Run run, boolean withConnector, CountingSchedulerConnector[] out) {
+    /** What the kit's decorators of one engine's connector recorded. */
+    static final class Probe {
+        CountingSchedulerConnector counting;
+        final AtomicLong slotReuses = new AtomicLong();
+    }
+
+    private EngineSetup setup(Run run, boolean withConnector, Probe out) {
         SchedulerConfig scheduler = new SchedulerConfig(64, 16, 32, SchedulingPolicy.FCFS, run.async(), run.policy())
                 .withConnectorTimeout(CONNECTOR_TIMEOUT);
         Optional<EngineSetup.ConnectorSides> sides = Optional.empty();
         if (withConnector) {
-            EngineInfo info = new EngineInfo("conformance", MODEL, BLOCK_SIZE, GPU_BLOCKS, run.workers(), run.async());
+            EngineInfo info =
+                    new EngineInfo("conformance", MODEL, BLOCK_SIZE, run.gpuBlocks(), run.workers(), run.async());
             InstantSource clock = InstantSource.system();
-            ConnectorConfig own = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, config);
+            ConnectorConfig own = ConnectorConfigs.of(
+                    ConnectorConfigs.ENGINE_PATH, run.tight() && tightConfig != null ? tightConfig : config);
             ReportLedger ledger = new ReportLedger();
             EngineSetup.ConnectorSides wrapped = EngineFactory.sides(provider, own, info, catalog, clock)
                     .wrap(
                             s -> {
-                                out[0] = new CountingSchedulerConnector(s, ledger);
-                                return out[0];
+                                out.counting = new CountingSchedulerConnector(s, ledger, BLOCK_SIZE);
+                                return out.counting;
                             },
                             run.workerWrapper());
             var base = wrapped;
@@ -630,15 +807,298 @@ public final class ConnectorConformance {
                                             FaultInjector.throwingOnce("bindConnectorMetadata", LOST_STEP_CALL))
                                     : base.workers().apply(rank),
                             ledger,
-                            rank));
+                            rank,
+                            out.slotReuses));
             sides = Optional.of(wrapped);
         }
         // The copy faults hit only the run with the connector: the baseline must be fault-free.
-        EngineConfig config = EngineConfig.builder(MODEL, BLOCK_SIZE, GPU_BLOCKS, run.workers(), scheduler)
+        EngineConfig config = EngineConfig.builder(MODEL, BLOCK_SIZE, run.gpuBlocks(), run.workers(), scheduler)
                 .cost(run.cost())
                 .eosRate(EOS_RATE)
                 .build();
         return new EngineSetup(config, sides, withConnector ? run.copies() : CopyFaults.NONE, true);
+    }
+
+    /** One scripted run: drives the engine; the same script runs without and with the connector. */
+    private interface Script {
+        /**
+         * Drives {@code engine} through {@code guard}.
+         *
+         * @param probe what the kit's decorators recorded; {@code null} in the run without the connector
+         * @return a problem found on the way, or empty
+         */
+        String drive(Engine engine, StallGuard guard, Probe probe) throws Exception;
+    }
+
+    /** Runs {@code script} without and with the connector under {@code run}, and compares the outputs. */
+    private String scripted(Run run, Script script, ConformanceResult.Exercised[] ex) throws Exception {
+        Outcome without = runScript(run, script, false);
+        if (!without.problems.isEmpty()) {
+            return "the run without the connector failed (an engine bug): " + String.join("; ", without.problems);
+        }
+        Outcome with = runScript(run, script, true);
+        ex[0] = ex[0].plus(with.exercised);
+        return compare(without.outputs, with, false);
+    }
+
+    private Outcome runScript(Run run, Script script, boolean withConnector) throws Exception {
+        Probe probe = new Probe();
+        try (Engine engine = new Engine(setup(run, withConnector, probe))) {
+            String problem;
+            try {
+                problem = script.drive(engine, new StallGuard(engine), withConnector ? probe : null);
+            } catch (IllegalStateException e) {
+                problem = e.getMessage();
+            }
+            Outcome outcome = finish(engine, probe, false);
+            if (!problem.isEmpty()) {
+                outcome.problems().addFirst(problem);
+            }
+            return outcome;
+        }
+    }
+
+    /** Runs until nothing is left, then clears the GPU prefix cache so that repeated prompts need the connector. */
+    private static String drainAndClearGpuCache(Engine engine, StallGuard guard, String when)
+            throws InterruptedException {
+        guard.drain();
+        if (!engine.scheduler().resetPrefixCache()) {
+            return "the GPU prefix cache could not be cleared " + when + " (blocks still held)";
+        }
+        return "";
+    }
+
+    /**
+     * Waves of requests over six prefixes of three to five blocks, with the GPU prefix cache cleared
+     * after each wave: every wave's prefixes come from the connector, while the wave's new blocks
+     * are stored, so a tier of a few blocks evicts all the time.
+     */
+    private static String waves(Engine engine, StallGuard guard, long seed, int waves, int perWave)
+            throws InterruptedException {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<int[]> prefixes = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            prefixes.add(tokens(random, 12 + 4 * random.nextInt(3)));
+        }
+        for (int w = 0; w < waves; w++) {
+            for (int i = 0; i < perWave; i++) {
+                int[] prompt =
+                        concat(prefixes.get(random.nextInt(prefixes.size())), tokens(random, 1 + random.nextInt(9)));
+                engine.addRequest("w" + w + "-" + i, prompt, 2 + random.nextInt(4));
+                if (i % 3 == 2) {
+                    guard.step();
+                }
+            }
+            String problem = drainAndClearGpuCache(engine, guard, "after wave " + w);
+            if (!problem.isEmpty()) {
+                return problem;
+            }
+        }
+        return "";
+    }
+
+    /**
+     * Loads are delayed by 4 ms on a stream of their own while stores run on theirs (what the copy
+     * API allows: order per direction only), in waves over a tier of a few blocks: a connector that
+     * lets a store overwrite a slot that a queued load still reads (evicting a pinned entry, or
+     * releasing pins when the load is planned rather than when it completed) loads wrong KV.
+     */
+    private String hostSlotsKeptForLoads(ConformanceResult.Exercised[] ex) throws Exception {
+        Run run = Run.of(true, 1, LoadFailurePolicy.FAIL)
+                .withCopies(new DelayedLoads())
+                .withCost(FAST_GPU)
+                .withTightConfig();
+        return scripted(run, (engine, guard, probe) -> waves(engine, guard, 31, 8, 9), ex);
+    }
+
+    /**
+     * The same blocks behind other prefixes, and the same prompt under two cache salts: a connector
+     * keyed by a block's own tokens serves KV computed after another prefix (a wrong read), and one
+     * that drops the salt serves one tenant's prefix to another. Both must get no external token.
+     */
+    private String keysNamePrefixAndSalt(ConformanceResult.Exercised[] ex) throws Exception {
+        Run run = Run.of(false, 1, LoadFailurePolicy.FAIL);
+        return scripted(
+                run,
+                (engine, guard, probe) -> {
+                    SplittableRandom random = new SplittableRandom(41);
+                    // 16 tokens: whole blocks of the kit (4 tokens) and of a connector storing up to 4 of them as one.
+                    int[] u0 = tokens(random, 16);
+                    int[] u1 = tokens(random, 16);
+                    int[] u2 = tokens(random, 16);
+                    int[] tail = tokens(random, 3);
+                    int[] salted = tokens(random, 35);
+                    Map<String, int[]> prompts = new java.util.LinkedHashMap<>();
+                    prompts.put("first", concat(concat(u0, u1), concat(u2, tail)));
+                    prompts.put("same-again", concat(concat(u0, u1), concat(u2, tail)));
+                    prompts.put("other-prefix", concat(concat(u1, u0), concat(u2, tail)));
+                    prompts.put("shifted", concat(concat(u2, u1), concat(u0, tail)));
+                    for (Map.Entry<String, int[]> e : prompts.entrySet()) {
+                        engine.addRequest(e.getKey(), e.getValue(), 3);
+                        String p = drainAndClearGpuCache(engine, guard, "after request " + e.getKey());
+                        if (!p.isEmpty()) {
+                            return p;
+                        }
+                    }
+                    String[][] salts = {{"salt-a", "tenant-a"}, {"salt-b", "tenant-b"}, {"salt-a-again", "tenant-a"}};
+                    for (String[] idAndSalt : salts) {
+                        engine.addRequest(
+                                idAndSalt[0],
+                                salted,
+                                3,
+                                0,
+                                io.kvconnect.api.common.TransferParams.empty(),
+                                Optional.of(idAndSalt[1]));
+                        String p = drainAndClearGpuCache(engine, guard, "after request " + idAndSalt[0]);
+                        if (!p.isEmpty()) {
+                            return p;
+                        }
+                    }
+                    if (probe == null || probe.counting == null) {
+                        return "";
+                    }
+                    List<String> wrong = new ArrayList<>();
+                    for (String id : List.of("other-prefix", "shifted", "salt-b")) {
+                        int granted = probe.counting.grantedTokens(id);
+                        if (granted > 0) {
+                            wrong.add(id + " got " + granted);
+                        }
+                    }
+                    return wrong.isEmpty()
+                            ? ""
+                            : "the connector served external tokens for prefixes it never stored: "
+                                    + String.join(", ", wrong)
+                                    + " (a key must name the whole prefix, parent chain and cache salt included, as "
+                                    + "RequestView.blockHash does)";
+                },
+                ex);
+    }
+
+    /**
+     * Sixteen long requests on a pool of 20 blocks preempt each other while every store waits 3 ms:
+     * requests are preempted and resumed with stores queued, so a connector that keeps a block
+     * table from before the preemption stores the wrong blocks. Then the GPU prefix cache is
+     * cleared and each prompt comes again extended by its output (its last block partly filled),
+     * so what was stored is loaded back.
+     */
+    private String preemptedWhileStoring(ConformanceResult.Exercised[] ex) throws Exception {
+        CopyFaults slowStores = (direction, blockIds) -> {
+            if (direction == CopyFaults.Direction.TO_HOST) {
+                Thread.sleep(3);
+            }
+        };
+        Run run = Run.of(false, 1, LoadFailurePolicy.FAIL)
+                .withCopies(slowStores)
+                .withCost(FAST_GPU)
+                .withGpuBlocks(20);
+        return scripted(
+                run,
+                (engine, guard, probe) -> {
+                    SplittableRandom random = new SplittableRandom(53);
+                    List<int[]> prompts = new ArrayList<>();
+                    for (int i = 0; i < 16; i++) {
+                        prompts.add(tokens(random, 12 + random.nextInt(12)));
+                        engine.addRequest("long-" + i, prompts.get(i), 24 + random.nextInt(16));
+                    }
+                    String p = drainAndClearGpuCache(engine, guard, "after the long requests");
+                    if (!p.isEmpty()) {
+                        return p;
+                    }
+                    Map<String, int[]> outputs = engine.metrics().outputs();
+                    for (int i = 0; i < prompts.size(); i++) {
+                        int[] output = outputs.getOrDefault("long-" + i, new int[0]);
+                        engine.addRequest("extended-" + i, concat(prompts.get(i), output), 3);
+                        guard.step();
+                    }
+                    return "";
+                },
+                ex);
+    }
+
+    /**
+     * Waves over a tier of a few blocks, then, once the run drained, {@code resetCache} must
+     * succeed within a few steps (a connector that says {@code NOT_SUPPORTED} is not asked again),
+     * and the connector must still serve hits: two fresh prompts of four blocks run twice, the GPU
+     * prefix cache cleared between, must get external tokens the second time (the tight
+     * configuration must hold at least eight of the kit's blocks). Pins or slots never released show as a
+     * reset refused forever, or as a tier that can store nothing more.
+     */
+    private String resetsAndServesAgain(ConformanceResult.Exercised[] ex) throws Exception {
+        Run run = Run.of(false, 1, LoadFailurePolicy.FAIL).withTightConfig();
+        return scripted(
+                run,
+                (engine, guard, probe) -> {
+                    String p = waves(engine, guard, 61, 5, 8);
+                    if (!p.isEmpty()) {
+                        return p;
+                    }
+                    long hitsBefore = engine.scheduler().stats().connectorHits();
+                    if (probe != null && probe.counting != null) {
+                        ResetResult reset = ResetResult.FAILED;
+                        for (int i = 0; i < RESET_ATTEMPTS && reset == ResetResult.FAILED; i++) {
+                            reset = probe.counting.resetCache();
+                            if (reset == ResetResult.FAILED) {
+                                guard.step();
+                            }
+                        }
+                        if (reset == ResetResult.FAILED) {
+                            return "resetCache failed " + RESET_ATTEMPTS + " times after the run drained: the "
+                                    + "connector still holds something it never released (pins, slots, transfers)";
+                        }
+                    }
+                    SplittableRandom random = new SplittableRandom(67);
+                    List<int[]> fresh = new ArrayList<>();
+                    // Two prompts of four blocks: they fit a tier of eight blocks together, so even a
+                    // strict LRU keeps both until they come again.
+                    for (int i = 0; i < 2; i++) {
+                        fresh.add(tokens(random, 16 + random.nextInt(4)));
+                        engine.addRequest("fresh-" + i, fresh.get(i), 2);
+                        guard.step();
+                    }
+                    p = drainAndClearGpuCache(engine, guard, "after the fresh prompts");
+                    if (!p.isEmpty()) {
+                        return p;
+                    }
+                    long hitsFresh = engine.scheduler().stats().connectorHits();
+                    for (int i = 0; i < fresh.size(); i++) {
+                        engine.addRequest("fresh-again-" + i, fresh.get(i), 2);
+                        guard.step();
+                    }
+                    guard.drain();
+                    long hitsAfter = engine.scheduler().stats().connectorHits();
+                    if (probe != null && hitsBefore > 0 && hitsAfter == hitsFresh) {
+                        return "after the drained run (and its reset) the connector served no hit for prompts it had "
+                                + "just seen computed, although it served " + hitsBefore + " tokens before: its "
+                                + "storage leaked (pins or slots never released)";
+                    }
+                    return "";
+                },
+                ex);
+    }
+
+    /** {@code a} followed by {@code b}. */
+    static int[] concat(int[] a, int[] b) {
+        int[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /**
+     * Loads wait 4 ms before they move a byte, on a stream of their own, so stores asked for later
+     * run first: what a device with one copy engine per direction does.
+     */
+    private static final class DelayedLoads implements CopyFaults {
+        @Override
+        public void beforeCopy(Direction direction, int[] blockIds) throws Exception {
+            if (direction == Direction.FROM_HOST) {
+                Thread.sleep(4);
+            }
+        }
+
+        @Override
+        public boolean independentDirections() {
+            return true;
+        }
     }
 
     /** {@code n} random token ids of the kit's vocabulary (1 to 31 999). */
