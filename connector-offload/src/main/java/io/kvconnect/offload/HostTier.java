@@ -14,8 +14,11 @@ import java.util.Map;
  * <p>States: a key is <em>writing</em> from {@link #beginStore} until {@link #completeStore}; only
  * then is it <em>ready</em>, offered for hits and known to the eviction policy. A ready key with
  * pins (loads in flight) is never evicted. A writing key is never loaded or evicted.
+ *
+ * <p>Not final, and only package-private, so that the module's tests can seed a bug into one
+ * method and show the conformance kit catching it.
  */
-final class HostTier {
+class HostTier {
     /** One key's slot and state. */
     static final class Entry {
         final int slot;

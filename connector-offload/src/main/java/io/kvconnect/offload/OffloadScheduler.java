@@ -133,13 +133,18 @@ final class OffloadScheduler implements SchedulerConnector {
     }
 
     OffloadScheduler(OffloadConfig config, int slots, EngineInfo engine) {
+        this(config, new HostTier(slots, EvictionPolicy.create(config.eviction(), slots)), engine);
+    }
+
+    /** With {@code tier} as the table of the host tier (the module's tests pass a broken one). */
+    OffloadScheduler(OffloadConfig config, HostTier tier, EngineInfo engine) {
         this.config = config;
         this.blockSize = engine.blockSize();
         this.multiple = config.blockMultiple();
         int tp = engine.tensorParallelSize();
         this.allRanks = tp == 64 ? -1L : (1L << tp) - 1;
         this.bytesPerBlock = OffloadConfig.bytesPerBlockAllWorkers(engine);
-        this.tier = new HostTier(slots, EvictionPolicy.create(config.eviction(), slots));
+        this.tier = tier;
     }
 
     // ------------------------------------------------------------------ hooks

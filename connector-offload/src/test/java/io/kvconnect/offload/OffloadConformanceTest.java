@@ -10,7 +10,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * scheduling, one and two workers), no wrong KV read, nothing held afterwards, aborts at random
  * points. Run for both load modes and both eviction policies, with a roomy tier and with one so
  * small that stores constantly evict, with a store threshold, and with offloaded blocks of 2, 3
- * and 4 engine blocks.
+ * and 4 engine blocks. The kit's tight configuration is a tier of 12 offloaded blocks.
  */
 class OffloadConformanceTest {
     @ParameterizedTest(name = "load={0}, eviction={1}, capacity={2}, store_threshold={3}, block_multiple={4}")
@@ -41,6 +41,15 @@ class OffloadConformanceTest {
                                 threshold,
                                 "block_multiple",
                                 blockMultiple))
+                .withTightConfig(Map.of(
+                        "capacity",
+                        (12 * blockMultiple) + "KiB",
+                        "load",
+                        load,
+                        "eviction",
+                        eviction,
+                        "block_multiple",
+                        blockMultiple))
                 .run()
                 .assertPassed();
     }
