@@ -22,7 +22,7 @@ class ConformanceKitTest {
                 .run();
 
         assertTrue(result.passed(), result.summary());
-        assertEquals(15, result.scenarios().size());
+        assertEquals(19, result.scenarios().size());
         // Each scenario says what it exercised: the output scenarios loaded and stored blocks.
         ConformanceResult.Scenario first = result.scenarios().getFirst();
         assertTrue(
