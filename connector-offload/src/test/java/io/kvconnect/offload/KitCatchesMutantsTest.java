@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.ConnectorProvider;
 import io.kvconnect.testkit.ConformanceResult;
 import io.kvconnect.testkit.ConnectorConformance;
+import io.kvconnect.testkit.Soak;
+import io.kvconnect.testkit.SoakReport;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -90,5 +92,15 @@ class KitCatchesMutantsTest {
                         Mutants.decorated(Mutants.ThrowsOnFirstAsyncLoad::new),
                         "outputs equal the run without the connector (sync scheduling, 1 worker"),
                 "connector hook(s) threw");
+    }
+
+    @Test
+    void storingBlocksBeforeTheirKvIsComputedFailsTheSoakWhosePromptsExtendEarlierOutputs()
+            throws InterruptedException {
+        SoakReport report = Soak.of(Mutants.decorated(Mutants.StoresUncomputedTokens::new), CONFIG)
+                .rounds(8)
+                .seed(11)
+                .run();
+        assertFalse(report.passed(), report.render());
     }
 }

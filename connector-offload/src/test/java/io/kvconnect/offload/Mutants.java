@@ -194,6 +194,29 @@ final class Mutants {
         }
     }
 
+    // ------------------------------------------------------------------ partial blocks
+
+    /**
+     * Takes every token of a request as computed: it stores a block as soon as the block is full of
+     * tokens, before the step that writes their KV ran (a partly written block, or a decode
+     * position whose output may still be discarded).
+     */
+    static final class StoresUncomputedTokens extends ViewRewritingConnector {
+        StoresUncomputedTokens(SchedulerConnector delegate) {
+            super(delegate);
+        }
+
+        @Override
+        RequestView rewrite(RequestView real) {
+            return new ForwardingRequestView(real) {
+                @Override
+                public int numComputedTokens() {
+                    return real.numTokens();
+                }
+            };
+        }
+    }
+
     // ------------------------------------------------------------------ counters and events
 
     /** Counts hit tokens when it offers them in a lookup, not when the engine grants the load. */

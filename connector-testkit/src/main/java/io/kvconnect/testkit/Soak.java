@@ -34,7 +34,8 @@ import java.util.function.LongConsumer;
 
 /**
  * A soak: many rounds, each a fresh small engine with the connector, driven by a randomized stream
- * of requests that share prefixes, with aborts at random points, a GPU pool small enough to force
+ * of requests that share prefixes (some later ones repeat an earlier request's prompt and its
+ * output, as the next turn of a conversation does, its last block partly filled), with aborts at random points, a GPU pool small enough to force
  * preemptions, and faults at the plan's rates. Rounds alternate synchronous and asynchronous
  * scheduling, one and two workers, and the load failure policies {@code recompute} and {@code
  * fail}; when hooks are made to throw, the engine runs with {@code connector_errors: disable}, so
@@ -255,11 +256,34 @@ public final class Soak {
         LoadFailurePolicy policy = (round / 4) % 2 == 0 ? LoadFailurePolicy.RECOMPUTE : LoadFailurePolicy.FAIL;
         String mode = "round " + round + " (" + (async ? "async" : "sync") + ", " + workers + " worker(s), "
                 + policy.name().toLowerCase(Locale.ROOT) + ")";
-        List<Req> stream = stream(random, round);
+        Map<Integer, Extension> extensions = new HashMap<>();
+        List<Req> stream = stream(random, round, extensions);
         t.requests += stream.size();
         Map<String, int[]> reference;
         try {
-            reference = reference(stream, async, workers);
+            // Outputs depend on the prompt alone, so the requests that extend an earlier prompt plus
+            // its output are built from the reference outputs of the others, then run themselves.
+            List<Req> bases = new ArrayList<>();
+            for (int i = 0; i < stream.size(); i++) {
+                if (!extensions.containsKey(i)) {
+                    bases.add(stream.get(i));
+                }
+            }
+            reference = new HashMap<>(reference(bases, async, workers));
+            List<Req> extended = new ArrayList<>();
+            for (Map.Entry<Integer, Extension> e : extensions.entrySet()) {
+                Req base = stream.get(e.getValue().base());
+                Req placeholder = stream.get(e.getKey());
+                int[] prompt = ConnectorConformance.concat(
+                        ConnectorConformance.concat(base.prompt(), reference.get(base.id())),
+                        e.getValue().own());
+                Req r = new Req(placeholder.id(), prompt, placeholder.maxTokens(), placeholder.wave());
+                stream.set(e.getKey(), r);
+                extended.add(r);
+            }
+            if (!extended.isEmpty()) {
+                reference.putAll(reference(extended, async, workers));
+            }
         } catch (RuntimeException e) {
             t.crashes++;
             t.problem(mode + ": the fault-free run without the connector crashed (an engine bug): " + e);
@@ -382,21 +406,42 @@ public final class Soak {
         }
     }
 
-    /** Waves of requests over a few shared prefixes; later waves often extend earlier prompts. */
-    private List<Req> stream(SplittableRandom random, int round) {
+    /**
+     * A request that repeats request {@code base}'s prompt and its output, then adds {@code own}:
+     * the next turn of a conversation, whose prefix ends in decoded tokens and a partly filled block.
+     */
+    private record Extension(int base, int[] own) {}
+
+    /**
+     * Waves of requests over a few shared prefixes; later waves often extend earlier prompts, and
+     * about one request in four extends an earlier request's prompt plus its output ({@code
+     * extensions}, by index: its prompt here is a placeholder the caller replaces).
+     */
+    private List<Req> stream(SplittableRandom random, int round, Map<Integer, Extension> extensions) {
         List<int[]> prefixes = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             prefixes.add(ConnectorConformance.tokens(random, 8 + random.nextInt(40)));
         }
         List<Req> out = new ArrayList<>();
         for (int i = 0; i < requestsPerRound; i++) {
+            int maxTokens = 2 + random.nextInt(12);
+            if (i >= 12 && random.nextInt(3) == 0) {
+                // A request three waves earlier or more (most have finished by then, their last
+                // blocks stored), and no extension itself, so prompts stay short.
+                int base = random.nextInt(i - 11);
+                if (!extensions.containsKey(base)) {
+                    extensions.put(i, new Extension(base, ConnectorConformance.tokens(random, 1 + random.nextInt(8))));
+                    out.add(new Req("r" + round + "-" + i, out.get(base).prompt(), maxTokens, i / 4));
+                    continue;
+                }
+            }
             int[] base = i > 2 && random.nextInt(3) == 0
                     ? out.get(random.nextInt(out.size())).prompt()
                     : prefixes.get(random.nextInt(prefixes.size()));
             int[] own = ConnectorConformance.tokens(random, 1 + random.nextInt(24));
             int[] prompt = Arrays.copyOf(base, base.length + own.length);
             System.arraycopy(own, 0, prompt, base.length, own.length);
-            out.add(new Req("r" + round + "-" + i, prompt, 2 + random.nextInt(12), i / 4));
+            out.add(new Req("r" + round + "-" + i, prompt, maxTokens, i / 4));
         }
         return out;
     }
