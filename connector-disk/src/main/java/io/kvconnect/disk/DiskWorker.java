@@ -21,6 +21,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
@@ -413,19 +414,10 @@ final class DiskWorker implements WorkerConnector {
             for (int i = from; i < to; i++) {
                 try {
                     files.read(load.keys().get(i), loadBuffer.slot(i - from));
-                } catch (BlockStore.ReadException e) {
-                    LOG.log(Level.INFO, "disk rank {0}: {1}; the block is recomputed", rank, e.getMessage());
-                    counts.merge("errors_read_" + e.failure().name().toLowerCase(java.util.Locale.ROOT), 1L, Long::sum);
-                    Set<BlockHash> bad = e.failure() == BlockStore.ReadFailure.IO
-                            ? Set.of()
-                            : Set.of(load.keys().get(i));
-                    copyChunk(load, from, i, counts);
+                } catch (BlockStore.ReadException | RuntimeException e) {
+                    boolean copied = copyChunk(load, from, i, counts);
                     counts.merge("nanos_read", readNanos + System.nanoTime() - start, Long::sum);
-                    return new ReadResult(i, bad, counts);
-                } catch (RuntimeException e) {
-                    counts.merge("errors_read_io", 1L, Long::sum);
-                    copyChunk(load, from, i, counts);
-                    return new ReadResult(i, Set.of(), counts);
+                    return new ReadResult(copied ? i : from, checkRest(load, i, e, counts), counts);
                 }
             }
             readNanos += System.nanoTime() - start;
@@ -435,6 +427,35 @@ final class DiskWorker implements WorkerConnector {
         }
         counts.merge("nanos_read", readNanos, Long::sum);
         return new ReadResult(n, Set.of(), counts);
+    }
+
+    /**
+     * Reader thread: after block {@code failed} of {@code load} could not be read ({@code why}),
+     * checks the load's later files too, so that every bad file of the load is reported (and
+     * forgotten) at once; the engine recomputes them all anyway. {@return the missing or corrupt ones}
+     */
+    private Set<BlockHash> checkRest(DiskMetadata.LoadJob load, int failed, Exception why, Map<String, Long> counts) {
+        Set<BlockHash> bad = new HashSet<>();
+        for (int j = failed; j < load.keys().size(); j++) {
+            BlockHash key = load.keys().get(j);
+            Exception e = why;
+            if (j > failed) {
+                try {
+                    files.read(key, loadBuffer.slot(0));
+                    continue;
+                } catch (BlockStore.ReadException | RuntimeException next) {
+                    e = next;
+                }
+            }
+            BlockStore.ReadFailure kind =
+                    e instanceof BlockStore.ReadException r ? r.failure() : BlockStore.ReadFailure.IO;
+            LOG.log(Level.INFO, "disk rank {0}: {1}; the block is recomputed", rank, e.getMessage());
+            counts.merge("errors_read_" + kind.name().toLowerCase(Locale.ROOT), 1L, Long::sum);
+            if (kind != BlockStore.ReadFailure.IO) {
+                bad.add(key);
+            }
+        }
+        return bad;
     }
 
     /** Reader thread: copies staged blocks [from, to) of {@code load} into the GPU; false if it failed. */
