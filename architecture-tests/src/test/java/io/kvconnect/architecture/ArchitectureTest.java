@@ -172,7 +172,6 @@ class ArchitectureTest {
             .resideInAnyPackage(
                     "io.kvconnect.api..",
                     "io.kvconnect.nixl..",
-                    "io.kvconnect.disk..",
                     "java..",
                     "javax.crypto..",
                     "org.slf4j..",
@@ -260,6 +259,7 @@ class ArchitectureTest {
                     "io.kvconnect.offload..",
                     "io.kvconnect.multi..",
                     "io.kvconnect.nixl..",
+                    "io.kvconnect.disk..",
                     "java..",
                     "javax..",
                     "org.slf4j..",

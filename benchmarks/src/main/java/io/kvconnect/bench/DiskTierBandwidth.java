@@ -85,7 +85,8 @@ public final class DiskTierBandwidth {
             throw new IllegalStateException("the tier stored or loaded nothing: " + stored + " / " + loaded);
         }
         double storeGbs = rate(bytes, stored.get("nanos_written").longValue());
-        double loadGbs = rate(loaded.get("bytes_read").longValue(), loaded.get("nanos_read").longValue());
+        double loadGbs = rate(
+                loaded.get("bytes_read").longValue(), loaded.get("nanos_read").longValue());
         Plain plain = plain(dir.resolve("plain"), bytes, blockBytes);
         System.out.printf(
                 Locale.ROOT,
@@ -94,8 +95,10 @@ public final class DiskTierBandwidth {
                 blockBytes >> 10,
                 plain.mode());
         System.out.printf(Locale.ROOT, "%-8s %12s %12s %8s%n", "", "tier GB/s", "plain GB/s", "ratio");
-        System.out.printf(Locale.ROOT, "%-8s %12.2f %12.2f %8.2f%n", "store", storeGbs, plain.write(), storeGbs / plain.write());
-        System.out.printf(Locale.ROOT, "%-8s %12.2f %12.2f %8.2f%n", "load", loadGbs, plain.read(), loadGbs / plain.read());
+        System.out.printf(
+                Locale.ROOT, "%-8s %12.2f %12.2f %8.2f%n", "store", storeGbs, plain.write(), storeGbs / plain.write());
+        System.out.printf(
+                Locale.ROOT, "%-8s %12.2f %12.2f %8.2f%n", "load", loadGbs, plain.read(), loadGbs / plain.read());
     }
 
     /** Runs every prompt in a fresh engine on the tier's folder; returns the connector's stats. */
@@ -116,22 +119,21 @@ public final class DiskTierBandwidth {
             }
         };
         EngineSetup.ConnectorSides sides = EngineFactory.sides(
-                disk,
-                JsonConnectorConfig.of("connector.config", tier),
-                info,
-                catalog,
-                InstantSource.system());
-        try (Engine engine = new Engine(new EngineSetup(config, Optional.of(sides), CopyFaults.NONE, false))) {
+                disk, JsonConnectorConfig.of("connector.config", tier), info, catalog, InstantSource.system());
+        Engine engine = new Engine(new EngineSetup(config, Optional.of(sides), CopyFaults.NONE, false));
+        try {
             for (int i = 0; i < work.size(); i++) {
                 engine.addRequest("r" + i, work.get(i), 1);
                 engine.drain();
             }
             if (engine.metrics().mismatches() > 0) {
-                throw new IllegalStateException("the tier served wrong KV: " + engine.metrics().mismatchesByKind());
+                throw new IllegalStateException(
+                        "the tier served wrong KV: " + engine.metrics().mismatchesByKind());
             }
+        } finally {
             engine.close(); // waits for the writer thread, so every store is counted
-            return engine.metrics().connectorStats().map(ConnectorStats::summary).orElse(Map.of());
         }
+        return engine.metrics().connectorStats().map(ConnectorStats::summary).orElse(Map.of());
     }
 
     private record Plain(double write, double read, String mode) {}
@@ -183,7 +185,8 @@ public final class DiskTierBandwidth {
      */
     private static OpenOption directOption(Path folder) {
         try {
-            Object[] constants = Class.forName("com.sun.nio.file.ExtendedOpenOption").getEnumConstants();
+            Object[] constants =
+                    Class.forName("com.sun.nio.file.ExtendedOpenOption").getEnumConstants();
             for (Object c : constants == null ? new Object[0] : constants) {
                 if (c instanceof OpenOption option && option.toString().equals("DIRECT")) {
                     Path probe = folder.resolve("probe");

@@ -82,7 +82,9 @@ final class BlockFileFormat {
      */
     static void encode(MemorySegment file, long namespace, int rank, BlockHash hash, MemorySegment payload) {
         long length = payload.byteSize();
-        file.asSlice(0, fileBytes(length)).fill((byte) 0);
+        // Zero only what the payload does not overwrite: the header block and the padding.
+        file.asSlice(0, ALIGNMENT).fill((byte) 0);
+        file.asSlice(ALIGNMENT + length, fileBytes(length) - ALIGNMENT - length).fill((byte) 0);
         file.set(INT, 0, MAGIC);
         file.set(INT, 4, Namespace.VERSION);
         file.set(LONG, 8, namespace);

@@ -14,56 +14,6 @@ import java.lang.foreign.MemorySegment;
  * complete blocks and deletes only unpinned ones).
  */
 interface BlockStore extends AutoCloseable {
-    /** Opens the store of one rank. */
-    @FunctionalInterface
-    interface Factory {
-        /**
-         * Opens (creating it if missing) the rank's folder and deletes temporary files a crashed
-         * process left there.
-         *
-         * @throws IOException if the folder cannot be created or written
-         */
-        BlockStore open(Settings settings) throws IOException;
-    }
-
-    /**
-     * What a store needs to know.
-     *
-     * @param folder the rank's folder
-     * @param namespace the namespace id written in every header
-     * @param rank the worker's rank
-     * @param payloadBytes bytes of one block on this rank
-     * @param fsync whether files and the folder are forced to the device before a block counts as written
-     * @param directIo whether to try direct I/O
-     */
-    record Settings(
-            java.nio.file.Path folder, long namespace, int rank, long payloadBytes, boolean fsync, boolean directIo) {}
-
-    /** Why a read found no good block. */
-    enum ReadFailure {
-        /** No file. */
-        MISSING,
-        /** A file of the wrong size, header or checksum: torn, truncated, corrupt or foreign. */
-        CORRUPT,
-        /** The read itself failed. */
-        IO
-    }
-
-    /** A read that found no good block. */
-    final class ReadException extends IOException {
-        private static final long serialVersionUID = 1L;
-        private final ReadFailure failure;
-
-        ReadException(ReadFailure failure, String message, Throwable cause) {
-            super(message, cause);
-            this.failure = failure;
-        }
-
-        ReadFailure failure() {
-            return failure;
-        }
-    }
-
     /**
      * Writes {@code payload} as the file of {@code hash}, atomically: the file appears complete
      * under its name or not at all (a temporary name, then a rename).
@@ -77,9 +27,9 @@ interface BlockStore extends AutoCloseable {
      * Reads the file of {@code hash} into {@code into} ({@code payloadBytes} long), after checking
      * its size, header and checksum.
      *
-     * @throws ReadException if there is no good file; {@code into} may then hold anything
+     * @throws BlockReadException if there is no good file; {@code into} may then hold anything
      */
-    void read(BlockHash hash, MemorySegment into) throws ReadException;
+    void read(BlockHash hash, MemorySegment into) throws BlockReadException;
 
     /** Deletes the file of {@code hash}, if there is one. */
     void delete(BlockHash hash) throws IOException;

@@ -52,7 +52,7 @@ final class DirectoryBlockStore implements BlockStore {
         return null;
     }
 
-    private final Settings settings;
+    private final StoreSettings settings;
     private final boolean direct;
     private final String ioMode;
     private final Arena arena = Arena.ofShared();
@@ -60,7 +60,7 @@ final class DirectoryBlockStore implements BlockStore {
     private final MemorySegment readBuffer;
     private final long fileBytes;
 
-    private DirectoryBlockStore(Settings settings, boolean direct, String ioMode) {
+    private DirectoryBlockStore(StoreSettings settings, boolean direct, String ioMode) {
         this.settings = settings;
         this.direct = direct;
         this.ioMode = ioMode;
@@ -70,7 +70,7 @@ final class DirectoryBlockStore implements BlockStore {
     }
 
     /** Opens the store: creates the folder, deletes temporary files, probes direct I/O. */
-    static BlockStore open(Settings settings) throws IOException {
+    static BlockStore open(StoreSettings settings) throws IOException {
         Files.createDirectories(settings.folder());
         try (DirectoryStream<Path> temps =
                 Files.newDirectoryStream(settings.folder(), "*" + BlockFileFormat.TEMP_SUFFIX)) {
@@ -171,33 +171,35 @@ final class DirectoryBlockStore implements BlockStore {
     }
 
     @Override
-    public void read(BlockHash hash, MemorySegment into) throws ReadException {
+    public void read(BlockHash hash, MemorySegment into) throws BlockReadException {
         Path file = settings.folder().resolve(BlockFileFormat.fileName(hash));
         long size;
         try (FileChannel ch = FileChannel.open(file, options(StandardOpenOption.READ))) {
             size = ch.size();
             if (size != fileBytes) {
-                throw new ReadException(ReadFailure.CORRUPT, file + ": size " + size + ", expected " + fileBytes, null);
+                throw new BlockReadException(
+                        BlockReadException.Kind.CORRUPT, file + ": size " + size + ", expected " + fileBytes, null);
             }
             ByteBuffer bytes = readBuffer.asSlice(0, fileBytes).asByteBuffer();
             long position = 0;
             while (bytes.hasRemaining()) {
                 int n = ch.read(bytes, position);
                 if (n < 0) {
-                    throw new ReadException(ReadFailure.CORRUPT, file + ": shorter than its size", null);
+                    throw new BlockReadException(
+                            BlockReadException.Kind.CORRUPT, file + ": shorter than its size", null);
                 }
                 position += n;
             }
         } catch (NoSuchFileException e) {
-            throw new ReadException(ReadFailure.MISSING, file + ": missing", e);
-        } catch (ReadException e) {
+            throw new BlockReadException(BlockReadException.Kind.MISSING, file + ": missing", e);
+        } catch (BlockReadException e) {
             throw e;
         } catch (IOException e) {
-            throw new ReadException(ReadFailure.IO, file + ": " + e, e);
+            throw new BlockReadException(BlockReadException.Kind.IO, file + ": " + e, e);
         }
         String bad = BlockFileFormat.decode(readBuffer, size, settings.namespace(), settings.rank(), hash, into);
         if (bad != null) {
-            throw new ReadException(ReadFailure.CORRUPT, file + ": " + bad, null);
+            throw new BlockReadException(BlockReadException.Kind.CORRUPT, file + ": " + bad, null);
         }
     }
 

@@ -15,7 +15,7 @@ public final class DiskConnectorProvider implements ConnectorProvider {
     /** The name used in configuration files. */
     public static final String NAME = "disk";
 
-    private final BlockStore.Factory stores;
+    private final BlockStoreFactory stores;
 
     /** The provider the engine instantiates: blocks go to real files. */
     public DiskConnectorProvider() {
@@ -23,7 +23,7 @@ public final class DiskConnectorProvider implements ConnectorProvider {
     }
 
     /** A provider whose workers do their file I/O through {@code stores} (tests inject failures). */
-    DiskConnectorProvider(BlockStore.Factory stores) {
+    DiskConnectorProvider(BlockStoreFactory stores) {
         this.stores = stores;
     }
 

@@ -63,7 +63,7 @@ final class DiskWorker implements WorkerConnector {
     private final DiskConfig config;
     private final EngineInfo engine;
     private final int rank;
-    private final BlockStore.Factory storeFactory;
+    private final BlockStoreFactory storeFactory;
 
     private BlockStore files;
     private BlockCopyService copies;
@@ -105,7 +105,7 @@ final class DiskWorker implements WorkerConnector {
     /** What the reader thread did for one load: {@code failedFrom} is the first block not loaded. */
     private record ReadResult(int failedFrom, Set<BlockHash> bad, Map<String, Long> counts) {}
 
-    DiskWorker(DiskConfig config, EngineInfo engine, int rank, BlockStore.Factory storeFactory) {
+    DiskWorker(DiskConfig config, EngineInfo engine, int rank, BlockStoreFactory storeFactory) {
         this.config = config;
         this.engine = engine;
         this.rank = rank;
@@ -130,7 +130,7 @@ final class DiskWorker implements WorkerConnector {
                     + ", the files are made for " + payload);
         }
         Namespace namespace = Namespace.of(engine);
-        var settings = new BlockStore.Settings(
+        var settings = new StoreSettings(
                 namespace.rankFolder(config.directory(), rank),
                 namespace.id(),
                 rank,
@@ -414,7 +414,7 @@ final class DiskWorker implements WorkerConnector {
             for (int i = from; i < to; i++) {
                 try {
                     files.read(load.keys().get(i), loadBuffer.slot(i - from));
-                } catch (BlockStore.ReadException | RuntimeException e) {
+                } catch (BlockReadException | RuntimeException e) {
                     boolean copied = copyChunk(load, from, i, counts);
                     counts.merge("nanos_read", readNanos + System.nanoTime() - start, Long::sum);
                     return new ReadResult(copied ? i : from, checkRest(load, i, e, counts), counts);
@@ -443,15 +443,14 @@ final class DiskWorker implements WorkerConnector {
                 try {
                     files.read(key, loadBuffer.slot(0));
                     continue;
-                } catch (BlockStore.ReadException | RuntimeException next) {
+                } catch (BlockReadException | RuntimeException next) {
                     e = next;
                 }
             }
-            BlockStore.ReadFailure kind =
-                    e instanceof BlockStore.ReadException r ? r.failure() : BlockStore.ReadFailure.IO;
+            BlockReadException.Kind kind = e instanceof BlockReadException r ? r.kind() : BlockReadException.Kind.IO;
             LOG.log(Level.INFO, "disk rank {0}: {1}; the block is recomputed", rank, e.getMessage());
             counts.merge("errors_read_" + kind.name().toLowerCase(Locale.ROOT), 1L, Long::sum);
-            if (kind != BlockStore.ReadFailure.IO) {
+            if (kind != BlockReadException.Kind.IO) {
                 bad.add(key);
             }
         }

@@ -46,7 +46,7 @@ final class FailingBlockStore implements BlockStore {
     }
 
     /** A factory of such stores; all of them count into {@code counts}. */
-    static Factory factory(double writeFailures, double readFailures, double corruptReads, Counts counts) {
+    static BlockStoreFactory factory(double writeFailures, double readFailures, double corruptReads, Counts counts) {
         return settings -> new FailingBlockStore(
                 DirectoryBlockStore.open(settings), writeFailures, readFailures, corruptReads, counts, settings.rank());
     }
@@ -61,16 +61,16 @@ final class FailingBlockStore implements BlockStore {
     }
 
     @Override
-    public void read(BlockHash hash, MemorySegment into) throws ReadException {
+    public void read(BlockHash hash, MemorySegment into) throws BlockReadException {
         if (readRandom.nextDouble() < readFailures) {
             counts.reads.incrementAndGet();
-            throw new ReadException(ReadFailure.IO, "injected: Input/output error", null);
+            throw new BlockReadException(BlockReadException.Kind.IO, "injected: Input/output error", null);
         }
         if (readRandom.nextDouble() < corruptReads) {
             counts.corrupt.incrementAndGet();
             // Read the good file, then scramble it as a bad sector would, and let the format check it.
             inner.read(hash, into);
-            throw new ReadException(ReadFailure.CORRUPT, "injected: payload checksum mismatch", null);
+            throw new BlockReadException(BlockReadException.Kind.CORRUPT, "injected: payload checksum mismatch", null);
         }
         inner.read(hash, into);
     }
