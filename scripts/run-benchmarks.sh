@@ -4,6 +4,7 @@
 #   scripts/run-benchmarks.sh [REGEX] [--quick]     (also: ./kvconnect bench ...)
 # REGEX selects benchmarks (JMH include pattern); --quick is a short smoke run.
 #   scripts/run-benchmarks.sh connector-timing [READ_MS] [SESSIONS]     (defaults 5 and 24)
+#   scripts/run-benchmarks.sh disk [DIRECTORY] [PROMPTS]                 (disk tier vs plain file I/O)
 # shows how the engine times a connector's own threads: one storage tier whose loads take READ_MS
 # of wall time, loaded inline, on its own thread without pacing, and with pacing "loads" (the
 # default); prints time to first token (modelled) and wall time of each.
@@ -26,6 +27,9 @@ echo "bench: building the benchmarks (tests skipped) ..." >&2
 CLASS=io.kvconnect.bench.BenchMain
 if [[ "${1:-}" == connector-timing ]]; then
   CLASS=io.kvconnect.bench.ConnectorTimingComparison
+  shift
+elif [[ "${1:-}" == disk ]]; then
+  CLASS=io.kvconnect.bench.DiskTierBandwidth
   shift
 fi
 # The class path is written by maven-dependency-plugin (build-classpath) during package. JMH forks

@@ -20,7 +20,9 @@ import java.util.Set;
 @AnalyzeClasses(packages = "io.kvconnect", importOptions = ImportOption.DoNotIncludeTests.class)
 class ArchitectureTest {
     /** Packages of the plugin modules; each depends on the API and its own packages only. */
-    static final String[] PLUGIN_PACKAGES = {"io.kvconnect.offload..", "io.kvconnect.multi..", "io.kvconnect.nixl.."};
+    static final String[] PLUGIN_PACKAGES = {
+        "io.kvconnect.offload..", "io.kvconnect.multi..", "io.kvconnect.nixl..", "io.kvconnect.disk.."
+    };
 
     private static final Set<String> JAVA_BASE_PACKAGES =
             ModuleLayer.boot().findModule("java.base").orElseThrow().getPackages();
@@ -107,6 +109,26 @@ class ArchitectureTest {
             .arePublic()
             .should()
             .haveSimpleName("OffloadConnectorProvider")
+            .because("only the provider is the plugin's entry point; everything else is package-private");
+
+    // connector-disk has classes, so its rules must not pass vacuously either.
+    @ArchTest
+    static final ArchRule diskPluginDependsOnTheApiOnly = classes()
+            .that()
+            .resideInAPackage("io.kvconnect.disk..")
+            .should()
+            .onlyDependOnClassesThat()
+            .resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.disk..", "java..")
+            .because("the disk plugin talks to the engine only through the connector API");
+
+    @ArchTest
+    static final ArchRule diskPluginExposesOnlyItsProvider = classes()
+            .that()
+            .resideInAPackage("io.kvconnect.disk..")
+            .and()
+            .arePublic()
+            .should()
+            .haveSimpleName("DiskConnectorProvider")
             .because("only the provider is the plugin's entry point; everything else is package-private");
 
     // connector-multi has classes, so its rules must not pass vacuously either.
@@ -237,6 +259,7 @@ class ArchitectureTest {
                     "io.kvconnect.offload..",
                     "io.kvconnect.multi..",
                     "io.kvconnect.nixl..",
+                    "io.kvconnect.disk..",
                     "java..",
                     "javax..",
                     "org.slf4j..",
@@ -319,7 +342,7 @@ class ArchitectureTest {
             .because("the benchmarks are a leaf: their access to the engine must not leak into other code");
 
     @ArchTest
-    static final ArchRule pluginsDoNotDependOnEachOther = slices().matching("io.kvconnect.(offload|multi|nixl)..")
+    static final ArchRule pluginsDoNotDependOnEachOther = slices().matching("io.kvconnect.(offload|multi|nixl|disk)..")
             .should()
             .notDependOnEachOther()
             .allowEmptyShould(true)

@@ -44,6 +44,7 @@ class ModuleDescriptorTest {
                         "kvconnect.api",
                         "kvconnect.core",
                         "kvconnect.offload",
+                        "kvconnect.disk",
                         "kvconnect.multi",
                         "kvconnect.nixl",
                         "kvconnect.testkit",
@@ -135,7 +136,7 @@ class ModuleDescriptorTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"kvconnect.offload", "kvconnect.multi", "kvconnect.nixl"})
+    @ValueSource(strings = {"kvconnect.offload", "kvconnect.multi", "kvconnect.nixl", "kvconnect.disk"})
     void pluginModulesExportNothingAndRequireOnlyTheApi(String name) {
         ModuleDescriptor plugin = MODULES.get(name);
         assertTrue(plugin.exports().isEmpty(), name + " exports " + plugin.exports());

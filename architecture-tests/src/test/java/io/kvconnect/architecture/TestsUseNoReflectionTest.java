@@ -47,6 +47,7 @@ class TestsUseNoReflectionTest {
             "connector-core",
             "connector-testkit",
             "connector-offload",
+            "connector-disk",
             "connector-multi",
             "connector-nixl-like",
             "kvconnect-tools");
