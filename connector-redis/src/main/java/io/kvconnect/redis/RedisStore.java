@@ -102,7 +102,9 @@ final class RedisStore implements AutoCloseable {
             RedisURI.Builder b = RedisURI.builder()
                     .withHost(s.host())
                     .withPort(s.port())
-                    .withTimeout(config.timeout())
+                    // Lettuce bounds a connection's set-up (TLS and authentication handshakes
+                    // included) by this; commands by the timeout options below.
+                    .withTimeout(config.connectTimeout())
                     .withClientName(clientName)
                     .withSsl(config.tls());
             if (config.tls()) {
@@ -230,7 +232,7 @@ final class RedisStore implements AutoCloseable {
             return CompletableFuture.completedFuture(null);
         }
         CompletionStage<? extends StatefulConnection<byte[], byte[]>> future = cluster
-                ? ((RedisClusterClient) client).connectAsync(ByteArrayCodec.INSTANCE)
+                ? connectCluster((RedisClusterClient) client)
                 : ((io.lettuce.core.RedisClient) client).connectAsync(ByteArrayCodec.INSTANCE, uris.getFirst());
         return future.whenComplete((conn, error) -> {
             if (error != null) {
@@ -251,5 +253,11 @@ final class RedisStore implements AutoCloseable {
                 default -> throw new IllegalStateException("unexpected connection " + conn.getClass());
             };
         });
+    }
+
+    /** Loads the cluster's topology from the seed nodes, then connects (the client needs both). */
+    private static CompletionStage<StatefulRedisClusterConnection<byte[], byte[]>> connectCluster(
+            RedisClusterClient c) {
+        return c.refreshPartitionsAsync().thenCompose(ignored -> c.connectAsync(ByteArrayCodec.INSTANCE));
     }
 }

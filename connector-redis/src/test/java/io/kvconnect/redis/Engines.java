@@ -68,8 +68,19 @@ final class Engines {
      * included; checks that every request stopped normally and no KV mismatched.
      */
     static Map<String, List<Integer>> run(KitEngine e, List<int[]> prompts) throws InterruptedException {
+        Map<String, List<Integer>> out = batch(e, prompts, "r");
+        assertEquals(List.of(), e.problems());
+        return out;
+    }
+
+    /**
+     * As {@link #run} for one of several batches of one engine: request ids start with {@code
+     * prefix} (the outputs' keys do not); the engine's final checks are left to the last {@link #run}.
+     */
+    static Map<String, List<Integer>> batch(KitEngine e, List<int[]> prompts, String prefix)
+            throws InterruptedException {
         for (int i = 0; i < prompts.size(); i++) {
-            e.addRequest("r" + i, prompts.get(i), 4, io.kvconnect.api.common.TransferParams.empty());
+            e.addRequest(prefix + i, prompts.get(i), 4, io.kvconnect.api.common.TransferParams.empty());
         }
         Map<String, List<Integer>> out = new LinkedHashMap<>();
         int steps = 0;
@@ -78,13 +89,14 @@ final class Engines {
                 assertTrue(
                         f.status().startsWith("FINISHED_LENGTH") || f.status().startsWith("FINISHED_STOPPED"),
                         f.requestId() + " " + f.status() + " " + f.reason());
-                out.put(f.requestId(), Arrays.stream(f.outputTokens()).boxed().toList());
+                out.put(
+                        "r" + f.requestId().substring(prefix.length()),
+                        Arrays.stream(f.outputTokens()).boxed().toList());
             }
             assertTrue(++steps < MAX_STEPS, "the engine never ran out of work");
         }
         assertEquals(prompts.size(), out.size(), "every request finished");
         assertEquals(0, e.kvMismatches(), "no wrong KV read");
-        assertEquals(List.of(), e.problems());
         return out;
     }
 
