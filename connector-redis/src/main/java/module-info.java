@@ -13,13 +13,20 @@
  *
  * <p>Like every plugin module it requires the connector API and exports nothing; it also requires
  * Lettuce ({@code lettuce.core}, an automatic module: the jar names itself in its manifest only),
- * the Redis client, which brings Netty and Reactor.
+ * the Redis client, which brings Netty and Reactor. Lettuce, an automatic module, declares no
+ * dependencies, and resolution resolves every other automatic module with it (Reactor) but no
+ * explicit one: this module therefore requires the Netty modules Lettuce runs on (Netty's jars have
+ * module descriptors), though its own code uses none of their types.
  */
 // Lettuce ships no module descriptor, only an Automatic-Module-Name: accepted deliberately.
 @SuppressWarnings("requires-automatic")
 module kvconnect.redis {
     requires kvconnect.api;
     requires lettuce.core;
+    // For Lettuce at run time (see above): the handler module brings buffer, codec, common,
+    // resolver and transport; the DNS resolver is the one Lettuce uses when it is present.
+    requires io.netty.handler;
+    requires io.netty.resolver.dns;
 
     provides io.kvconnect.api.ConnectorProvider with
             io.kvconnect.redis.RedisConnectorProvider;
