@@ -21,7 +21,11 @@ import java.util.Set;
 class ArchitectureTest {
     /** Packages of the plugin modules; each depends on the API and its own packages only. */
     static final String[] PLUGIN_PACKAGES = {
-        "io.kvconnect.offload..", "io.kvconnect.multi..", "io.kvconnect.nixl..", "io.kvconnect.disk.."
+        "io.kvconnect.offload..",
+        "io.kvconnect.multi..",
+        "io.kvconnect.nixl..",
+        "io.kvconnect.disk..",
+        "io.kvconnect.redis.."
     };
 
     private static final Set<String> JAVA_BASE_PACKAGES =
@@ -247,6 +251,17 @@ class ArchitectureTest {
             .resideInAPackage(NIXL_FAULTS)
             .because("fault injection is a test and soak aid, wired in by the connector's configuration only");
 
+    // connector-redis has classes: its rule must not pass vacuously either. It uses Lettuce
+    // (io.lettuce), the Redis client, and no other library: not Netty or Reactor directly.
+    @ArchTest
+    static final ArchRule redisPluginDependsOnTheApiAndLettuceOnly = classes()
+            .that()
+            .resideInAPackage("io.kvconnect.redis..")
+            .should()
+            .onlyDependOnClassesThat()
+            .resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.redis..", "java..", "io.lettuce..")
+            .because("the redis plugin talks to the engine only through the connector API, to Redis through Lettuce");
+
     // The other plugin modules hold no classes until their issues land; the rule then applies unchanged.
     @ArchTest
     static final ArchRule pluginsDependOnTheApiOnly = classes()
@@ -260,10 +275,12 @@ class ArchitectureTest {
                     "io.kvconnect.multi..",
                     "io.kvconnect.nixl..",
                     "io.kvconnect.disk..",
+                    "io.kvconnect.redis..",
                     "java..",
                     "javax..",
                     "org.slf4j..",
-                    "org.openucx..")
+                    "org.openucx..",
+                    "io.lettuce..")
             .allowEmptyShould(true)
             .because("a plugin talks to the engine only through the connector API");
 
@@ -342,7 +359,8 @@ class ArchitectureTest {
             .because("the benchmarks are a leaf: their access to the engine must not leak into other code");
 
     @ArchTest
-    static final ArchRule pluginsDoNotDependOnEachOther = slices().matching("io.kvconnect.(offload|multi|nixl|disk)..")
+    static final ArchRule pluginsDoNotDependOnEachOther = slices().matching(
+                    "io.kvconnect.(offload|multi|nixl|disk|redis)..")
             .should()
             .notDependOnEachOther()
             .allowEmptyShould(true)

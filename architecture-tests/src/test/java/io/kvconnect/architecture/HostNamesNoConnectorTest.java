@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The engine names no bundled connector: nothing in {@code connector-core}'s main sources or
- * resources can select, configure or special-case {@code offload}, {@code multi} or {@code
+ * resources can select, configure or special-case {@code offload}, {@code multi}, {@code redis} or {@code
  * nixl-like}. What exists for one connector (the disaggregation router, {@code serve}, the soak's
  * refusal of {@code nixl-like}) lives in {@code kvconnect-tools}.
  *
@@ -50,9 +50,9 @@ class HostNamesNoConnectorTest {
     private static final Path CORE = ROOT.resolve("connector-core/src/main");
     /** A bundled connector's name (or the nixl-like package word) as a name token. */
     static final Pattern NAME_TOKEN = Pattern.compile(
-            "(?<![A-Za-z0-9-])(nixl-like|nixl|offload|multi)(?![A-Za-z0-9-])", Pattern.CASE_INSENSITIVE);
+            "(?<![A-Za-z0-9-])(nixl-like|nixl|offload|multi|redis)(?![A-Za-z0-9-])", Pattern.CASE_INSENSITIVE);
     /** Words of an identifier that name a bundled connector. */
-    static final Set<String> IDENTIFIER_WORDS = Set.of("nixl", "offload", "multi");
+    static final Set<String> IDENTIFIER_WORDS = Set.of("nixl", "offload", "multi", "redis");
 
     @Test
     void coreSourcesNameNoBundledConnectorInLiteralsOrIdentifiers() throws IOException {
