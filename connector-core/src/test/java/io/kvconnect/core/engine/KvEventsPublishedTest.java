@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.api.common.StorageMedium;
 import io.kvconnect.core.config.KvEventsConfig;
 import io.kvconnect.core.kv.BlockHasher;
 import io.kvconnect.core.sched.LoadFailurePolicy;
@@ -26,11 +27,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Two engines publish their KV events to files, as a cache-aware router would consume them. The
- * router's side is rebuilt here from the lines alone: which engine holds which block on which
- * medium, and for a prompt, which engine holds its longest prefix, with the block hashes
- * recomputed from the prompt's token ids, the block size and the hash the lines name. Both are
- * checked against what the engines' pools actually hold.
+ * Two engines publish their KV events to files, as a cache-aware router would consume them; the
+ * second has a host tier too ({@link EventOnlyTier}, medium {@code CPU}). The router's side is
+ * rebuilt here from the lines alone: which engine holds which block on which medium, and for a
+ * prompt, which engine holds its longest prefix on which tier, with the block hashes recomputed
+ * from the prompt's token ids, the block size and the hash the lines name. Both are checked
+ * against what the engines' pools and the tier actually hold.
  */
 class KvEventsPublishedTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -44,9 +46,11 @@ class KvEventsPublishedTest {
         int[] system = prompt(7, 16); // four blocks every prompt shares
         Map<String, Set<BlockHash>> actual = new TreeMap<>();
         Map<String, Engine> engines = new TreeMap<>();
-        // e1: two workers, a small pool that evicts; e2: one worker, its cache reset half way.
-        Engine e1 = engine("e1", 20, 2);
-        Engine e2 = engine("e2", 64, 1);
+        // e1: two workers, a small pool that evicts; e2: one worker, its GPU cache reset half way,
+        // and a host tier of 12 blocks that evicts too.
+        EventOnlyTier tier = new EventOnlyTier(StorageMedium.CPU, 12, BLOCK);
+        Engine e1 = engine("e1", 20, 2, Optional.empty());
+        Engine e2 = engine("e2", 64, 1, Optional.of(tier));
         engines.put("e1", e1);
         engines.put("e2", e2);
         int[][] prompts = new int[8][];
@@ -67,6 +71,7 @@ class KvEventsPublishedTest {
             drain(e1);
             engines.forEach((id, e) -> actual.put(id, cached(e)));
         }
+        Set<BlockHash> tierHeld = tier.held();
         assertEquals(0, e1.kvEventPublisher().orElseThrow().dropped());
 
         Map<String, Map<String, Set<String>>> index = new TreeMap<>(); // engine -> medium -> hashes
@@ -90,6 +95,11 @@ class KvEventsPublishedTest {
             actual.get(id).forEach(h -> held.add(h.toHex()));
             assertEquals(held, index.get(id).getOrDefault("GPU", Set.of()), id + "'s GPU blocks");
         }
+        Set<String> tierHex = new HashSet<>();
+        tierHeld.forEach(h -> tierHex.add(h.toHex()));
+        assertEquals(tierHex, index.get("e2").get("CPU"), "e2's host tier");
+        assertEquals(Set.of("GPU"), index.get("e1").keySet(), "e1 has no tier");
+        assertTrue(tierHeld.size() == 12, "the tier filled and evicted: " + tierHeld.size());
 
         // The router's question: which engine holds the longest prefix of each prompt?
         BlockHasher hasher = new BlockHasher(BLOCK);
@@ -109,10 +119,12 @@ class KvEventsPublishedTest {
                 "e1 still holds the prompt it ran last");
     }
 
-    private Engine engine(String id, int gpuBlocks, int workers) {
+    private Engine engine(String id, int gpuBlocks, int workers, Optional<EventOnlyTier> tier) {
         var config = new KvEventsConfig(new KvEventsConfig.File(dir.resolve(id + ".jsonl")), id, 1024);
-        return new Engine(setup(gpuBlocks, workers, false, LoadFailurePolicy.FAIL)
-                .withConfig(c -> c.kvEvents(Optional.of(config))));
+        EngineSetup s = setup(gpuBlocks, workers, false, LoadFailurePolicy.FAIL)
+                .withConfig(c -> c.kvEvents(Optional.of(config)));
+        return new Engine(s.withConnector(
+                tier.map(t -> new EngineSetup.ConnectorSides("tier", t, rank -> EventOnlyTier.worker()))));
     }
 
     private static Set<BlockHash> cached(Engine e) {
