@@ -19,14 +19,16 @@ import java.util.TreeSet;
  *
  * <p><b>Direct mode</b> (every child needs a report from every worker, the default): each rank's
  * worker side reports a request as sent only once every child that delayed its free reported it on
- * that rank ({@link MultiWorker}), so the engine's per-rank count completes exactly when the last
- * delaying child finished on every rank. Here the engine's finished sets are then split by child.
+ * that rank, and as received only once every child that loads a part of it did ({@link
+ * MultiWorker}), so the engine's per-rank count completes exactly when the last of them finished
+ * on every rank. Here the engine's finished sets are then split by child: a composed load is
+ * reported to each of its loaders once the whole request is received.
  *
  * <p><b>Relay mode</b> (some child needs fewer reports than there are workers, so the ranks that
  * report may differ between children and no rank can decide alone): the workers put their
  * children's reports in the worker metadata instead; this book counts them per child by distinct
  * rank up to that child's own count, tells each child when its count completes, and once the last
- * delaying child (or the loader) completed, <em>releases</em> the request: the next step's metadata
+ * delaying child (or every loader) completed, <em>releases</em> the request: the next step's metadata
  * asks rank 0 to report it, and the composite asks the engine for one report per transfer. This
  * costs one step of latency, only in this mode.
  *
@@ -47,16 +49,22 @@ final class FinishedRouting {
         }
     }
 
-    /** A request that one child loads asynchronously. */
+    /**
+     * A request that one child, or several children each into its own blocks, load asynchronously.
+     */
     private static final class Receive {
-        final int loader;
+        final BitSet loaders;
+        /** Loaders whose part is not finished yet (relay mode) and not cancelled. */
+        final BitSet waiting;
         /** Whether the load's completion is decided (relay mode: counted, or cancelled by the composite). */
         boolean done;
 
-        final BitSet ranks = new BitSet();
+        /** Ranks that reported so far, per waiting loader (relay mode). */
+        final Map<Integer, BitSet> ranks = new HashMap<>();
 
-        Receive(int loader) {
-            this.loader = loader;
+        Receive(BitSet loaders) {
+            this.loaders = (BitSet) loaders.clone();
+            this.waiting = (BitSet) loaders.clone();
         }
     }
 
@@ -100,9 +108,29 @@ final class FinishedRouting {
         newDelayed.put(requestId, indices(delayers));
     }
 
-    /** Child {@code loader} loads {@code requestId} asynchronously ({@code updateStateAfterAlloc}). */
-    void loadStarted(String requestId, int loader) {
-        receives.put(requestId, new Receive(loader));
+    /**
+     * Children {@code loaders} load {@code requestId} asynchronously, each its own blocks ({@code
+     * updateStateAfterAlloc}); the request is received once every one of them finished.
+     */
+    void loadStarted(String requestId, BitSet loaders) {
+        receives.put(requestId, new Receive(loaders));
+    }
+
+    /**
+     * Child {@code child} will not report its part of {@code requestId}'s load (its orders were
+     * never handed to a worker): the request no longer waits for it, and if no other loader is
+     * left, the composite's workers report it received themselves in the next step.
+     */
+    void cancelLoad(String requestId, int child) {
+        Receive r = receives.get(requestId);
+        if (r == null || r.done) {
+            return;
+        }
+        r.waiting.clear(child);
+        r.ranks.remove(child);
+        if (r.waiting.isEmpty()) {
+            cancelReceive(requestId);
+        }
     }
 
     /**
@@ -137,7 +165,7 @@ final class FinishedRouting {
             for (String id : output.finishedReceiving()) {
                 Receive r = receives.remove(id);
                 if (r != null) {
-                    receiving.get(r.loader).add(id);
+                    r.loaders.stream().forEach(i -> receiving.get(i).add(id));
                 }
             }
             return new Routed(sending, receiving);
@@ -180,14 +208,19 @@ final class FinishedRouting {
 
     private void countReceive(int child, String id, Set<Integer> ranks, List<Set<String>> receiving) {
         Receive r = receives.get(id);
-        if (r == null || r.loader != child || r.done) {
+        if (r == null || !r.waiting.get(child) || r.done) {
             return;
         }
-        ranks.forEach(r.ranks::set);
-        if (r.ranks.cardinality() >= expected[child]) {
-            r.done = true;
+        BitSet got = r.ranks.computeIfAbsent(child, k -> new BitSet());
+        ranks.forEach(got::set);
+        if (got.cardinality() >= expected[child]) {
+            r.waiting.clear(child);
+            r.ranks.remove(child);
             receiving.get(child).add(id);
-            releaseReceiving.add(id);
+            if (r.waiting.isEmpty()) {
+                r.done = true;
+                releaseReceiving.add(id);
+            }
         }
     }
 

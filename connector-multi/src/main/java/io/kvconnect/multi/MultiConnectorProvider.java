@@ -51,7 +51,7 @@ public final class MultiConnectorProvider implements ConnectorProvider {
 
     @Override
     public String description() {
-        return "composes child connectors from configuration: loads from the first child with a hit, saves to all";
+        return "composes child connectors from configuration: loads each child's run of a hit in turn, saves to all";
     }
 
     @Override

@@ -18,6 +18,9 @@ import java.util.Set;
  * @param delayedSends requests that finished since the previous step and whose free some children
  *     delayed, to the indices of those children: a worker reports such a request as sent only once
  *     every one of them did on that worker
+ * @param composedLoads asynchronous loads planned in this step that several children perform (each
+ *     its own blocks), to the indices of those children: in direct mode a worker reports such a
+ *     request as received only once every one of them did on that worker
  * @param releaseSending requests the workers report as sent on the composite's own behalf (relay mode)
  * @param releaseReceiving requests the workers report as received on the composite's own behalf:
  *     relayed completions, and loads that no child will perform (their blocks are in {@code failedLoads})
@@ -29,6 +32,7 @@ record MultiMetadata(
         List<ConnectorMetadata> children,
         boolean relay,
         Map<String, Set<Integer>> delayedSends,
+        Map<String, Set<Integer>> composedLoads,
         Set<String> releaseSending,
         Set<String> releaseReceiving,
         Map<Integer, Set<Integer>> failedLoads)
@@ -38,6 +42,7 @@ record MultiMetadata(
     MultiMetadata {
         children = List.copyOf(children);
         delayedSends = copy(delayedSends);
+        composedLoads = copy(composedLoads);
         releaseSending = Set.copyOf(releaseSending);
         releaseReceiving = Set.copyOf(releaseReceiving);
         failedLoads = copy(failedLoads);
@@ -51,6 +56,7 @@ record MultiMetadata(
     /** Whether the composite itself has nothing to say (the children's slots aside). */
     boolean ownPartEmpty() {
         return delayedSends.isEmpty()
+                && composedLoads.isEmpty()
                 && releaseSending.isEmpty()
                 && releaseReceiving.isEmpty()
                 && failedLoads.isEmpty();

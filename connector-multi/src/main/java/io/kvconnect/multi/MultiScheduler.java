@@ -36,15 +36,28 @@ import java.util.TreeSet;
  * configuration (priority) order. Scheduler thread only, like every scheduler-side hook; it holds
  * no lock because nothing else touches it.
  *
- * <p><b>Loads.</b> {@link #getNumNewMatchedTokens} asks every child, always (each child's contract
- * lets it replace the pins of its previous answer only if it is asked again). The answer is decided
- * by the first child, in priority order, that reports a hit or answers "ask again later": a hit
- * serves the load and the child is remembered for the request; "later" defers the request (the
- * children are all asked again next time, with the then current local hit); a later child's "ask
- * later" does not hold back an earlier child's hit. The remembered choice is cleared at every
- * lookup, so no stale choice survives a later lookup that finds nothing. {@link
- * #updateStateAfterAlloc} gives the chosen child the external token count and every other child 0,
- * all with the request's real blocks.
+ * <p><b>Loads compose across children.</b> {@link #getNumNewMatchedTokens} asks every child,
+ * always (each child's contract lets it replace the pins of its previous answer only if it is asked
+ * again), in priority order, and appends their runs: child 0 is asked with the local hit {@code L}
+ * and offers {@code [L, a)}; child 1 is then asked with {@code a} as its local hit, so its answer
+ * counts from there and offers {@code [a, b)}; and so on. The composite offers {@code b - L}. A
+ * run is appended only where the previous one ends on a block boundary and only in the mode of
+ * the first run (a synchronous run after an asynchronous one ends the composition, and the other
+ * way round): each child loads whole blocks of its own, and one request is either computed in the
+ * step or waits for its load. A child without a hit is skipped (the next child is asked from the
+ * same prefix). "Ask again later" from a child before any run defers the request (the children are
+ * all asked again next time, with the then current local hit); after a run it only ends the
+ * composition, so it does not hold back an earlier child's hit. Children after the end are still
+ * asked, at the last prefix, and told 0 later. The decision is remembered for the request until
+ * {@link #updateStateAfterAlloc} and made afresh at every lookup.
+ *
+ * <p>{@link #updateStateAfterAlloc} splits the engine's external token count over the runs in
+ * order (the engine may trim the offer's end) and tells each child its own part, with the prefix
+ * it was asked at as {@code localHitTokens}, so each child loads exactly the blocks of its own run;
+ * every child without a part gets 0, all with the request's real blocks. An asynchronous load
+ * several children perform is received once every one of them reported its part; a child that
+ * fails its part fails only its blocks (its load errors are its own blocks), and a child whose
+ * step orders are lost has its part cancelled and its blocks reported as failed loads.
  *
  * <p><b>Saves and delayed frees.</b> {@link #requestFinished} goes to every child; the blocks are
  * held if any child delays their free, and freed only after the last delaying child reports its
@@ -72,8 +85,22 @@ import java.util.TreeSet;
  * at once, so the engine fails that request, as it would for the child alone.
  */
 final class MultiScheduler implements SchedulerConnector {
-    /** A load decision: the child serving it and what it promised. */
-    private record Choice(int child, int tokens, boolean async) {}
+    /**
+     * A load decision: the prefix each child was asked at, the tokens of each child's run (0 for a
+     * child without one), and whether the runs load asynchronously.
+     */
+    private record Choice(int[] asked, int[] tokens, boolean async) {
+        /**
+         * Child {@code child}'s part of a load ending at token {@code end}: its run, cut at {@code
+         * end}.
+         */
+        int share(int child, int end) {
+            if (tokens[child] == 0) {
+                return 0;
+            }
+            return Math.max(0, Math.min(tokens[child], end - asked[child]));
+        }
+    }
 
     /** A load handed to a child in the step being scheduled. */
     private record StepLoad(int child, String requestId, boolean async, int[] blocks) {}
@@ -180,53 +207,74 @@ final class MultiScheduler implements SchedulerConnector {
 
     // ------------------------------------------------------------------ loads
 
+    /**
+     * Composes the children's runs (see the class comment): child {@code i} is asked with the
+     * local hit plus the runs of the children before it that compose, so its answer counts from
+     * where they end.
+     */
     @Override
     public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
         String id = request.requestId();
         choices.remove(id);
         Failures failures = new Failures();
-        MatchResult.Tokens hit = null;
-        int hitChild = -1;
+        int[] asked = new int[children.size()];
+        int[] tokens = new int[children.size()];
+        int prefix = localHitTokens;
+        int total = 0;
+        boolean async = false; // the mode of the first run; a run of the other mode ends the composition
+        boolean open = true; // whether a further child's run can still be appended
         boolean later = false;
         for (int i = 0; i < children.size(); i++) {
+            // A child is always asked at a block boundary: after a run ending inside a block (the
+            // end of the prompt) nothing more is appended, and the rest are asked at the last one.
+            asked[i] = prefix - prefix % blockSize;
             MatchResult answer;
             try {
                 answer = Objects.requireNonNull(
-                        children.get(i).getNumNewMatchedTokens(scopes.get(i).view(request), localHitTokens),
+                        children.get(i).getNumNewMatchedTokens(scopes.get(i).view(request), asked[i]),
                         "getNumNewMatchedTokens returned null");
             } catch (RuntimeException | LinkageError e) {
                 failures.record(key(i), "getNumNewMatchedTokens", e);
+                open = false;
                 continue;
             }
-            if (hit != null || later) {
-                continue; // decided by a child of higher priority; this one was still asked
+            if (!open) {
+                continue; // the composition ended before this child; it was still asked
             }
-            switch (answer) {
-                case MatchResult.AskLater _ -> later = true;
-                case MatchResult.Tokens t
-                when t.count() > 0 -> {
-                    hit = t;
-                    hitChild = i;
+            if (answer instanceof MatchResult.AskLater) {
+                // Before any run it defers the request; after one it only ends the composition.
+                later = total == 0;
+                open = false;
+            } else if (answer instanceof MatchResult.Tokens t && t.count() > 0) {
+                if (total > 0 && async != t.async()) {
+                    open = false; // a run of the other mode
+                    continue;
                 }
-                case MatchResult.Tokens _ -> {
-                    // no hit from this child: the next one decides
-                }
+                async = t.async();
+                tokens[i] = t.count();
+                total += t.count();
+                prefix += t.count();
+                open = prefix % blockSize == 0;
             }
+            // no hit from this child: the next one goes on from the same prefix
         }
         failures.throwIfAny();
         if (later) {
             return MatchResult.askLater();
         }
-        if (hit == null) {
+        if (total == 0) {
             return MatchResult.none();
         }
-        choices.put(id, new Choice(hitChild, hit.count(), hit.async()));
-        return hit;
+        choices.put(id, new Choice(asked, tokens, async));
+        return async ? MatchResult.async(total) : MatchResult.sync(total);
     }
 
     /**
-     * The chosen child gets {@code externalTokens}; every other child gets 0, all with the real
-     * blocks.
+     * Splits {@code externalTokens} over the composed runs, in order, and tells each child its own
+     * part with the prefix it was asked at (its {@code localHitTokens}), all with the real blocks:
+     * a child whose run the engine trimmed away, and every child without a run, gets 0. Without a
+     * lookup before it (the second call of an asynchronous load) every child gets the engine's
+     * values.
      *
      * @throws IllegalStateException if external tokens are promised but no child offered them in
      *     the last lookup (then the composite reports the request received itself, in case its load
@@ -236,26 +284,33 @@ final class MultiScheduler implements SchedulerConnector {
     public void updateStateAfterAlloc(RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
         String id = request.requestId();
         Choice choice = choices.remove(id);
-        int loader = externalTokens > 0 && choice != null ? choice.child() : -1;
-        if (loader >= 0) {
-            // Recorded before the child is called: the load must be routed back even if it throws.
-            if (choice.async()) {
-                routing.loadStarted(id, loader);
+        boolean valid = externalTokens > 0 && choice != null;
+        int[] external = new int[children.size()];
+        if (valid) {
+            BitSet loaders = new BitSet();
+            for (int i = 0; i < children.size(); i++) {
+                external[i] = choice.share(i, localHitTokens + externalTokens);
+                if (external[i] > 0) {
+                    loaders.set(i);
+                    stepLoads.add(new StepLoad(
+                            i, id, choice.async(), externalBlocks(blocks, choice.asked()[i], external[i])));
+                }
             }
-            stepLoads.add(
-                    new StepLoad(loader, id, choice.async(), externalBlocks(blocks, localHitTokens, externalTokens)));
+            // Recorded before the children are called: the load must be routed back even if one throws.
+            if (choice.async()) {
+                routing.loadStarted(id, loaders);
+            }
         }
         Failures failures = new Failures();
         for (int i = 0; i < children.size(); i++) {
+            int local = choice == null ? localHitTokens : choice.asked()[i];
             try {
-                children.get(i)
-                        .updateStateAfterAlloc(
-                                scopes.get(i).view(request), blocks, localHitTokens, i == loader ? externalTokens : 0);
+                children.get(i).updateStateAfterAlloc(scopes.get(i).view(request), blocks, local, external[i]);
             } catch (RuntimeException | LinkageError e) {
                 failures.record(key(i), "updateStateAfterAlloc", e);
             }
         }
-        if (externalTokens > 0 && loader < 0) {
+        if (externalTokens > 0 && !valid) {
             routing.cancelReceive(id);
             var e = new IllegalStateException("updateStateAfterAlloc(" + id + "): " + externalTokens
                     + " external tokens, but no child offered them in the last getNumNewMatchedTokens");
@@ -308,26 +363,37 @@ final class MultiScheduler implements SchedulerConnector {
             slots.add(slot);
         }
         Map<Integer, Set<Integer>> failedLoads = Map.of();
-        if (failed != null) {
-            failedLoads = new HashMap<>();
-            for (StepLoad load : stepLoads) {
-                if (failed.get(load.child())) {
-                    Set<Integer> blocks = failedLoads.computeIfAbsent(load.child(), k -> new TreeSet<>());
-                    Arrays.stream(load.blocks()).forEach(blocks::add);
-                    if (load.async()) {
-                        routing.cancelReceive(load.requestId());
-                    }
+        Map<String, Set<Integer>> composedLoads = Map.of();
+        for (StepLoad load : stepLoads) {
+            if (failed != null && failed.get(load.child())) {
+                if (failedLoads.isEmpty()) {
+                    failedLoads = new HashMap<>();
                 }
+                Set<Integer> blocks = failedLoads.computeIfAbsent(load.child(), k -> new TreeSet<>());
+                Arrays.stream(load.blocks()).forEach(blocks::add);
+                if (load.async()) {
+                    routing.cancelLoad(load.requestId(), load.child());
+                }
+            } else if (load.async()) {
+                if (composedLoads.isEmpty()) {
+                    composedLoads = new HashMap<>();
+                }
+                composedLoads
+                        .computeIfAbsent(load.requestId(), k -> new TreeSet<>())
+                        .add(load.child());
             }
         }
+        // Only a load that several children perform needs the workers to wait for each of them.
+        composedLoads.values().removeIf(loaders -> loaders.size() < 2);
         stepLoads.clear();
-        if (allNone && failedLoads.isEmpty() && !routing.hasPending()) {
+        if (allNone && failedLoads.isEmpty() && composedLoads.isEmpty() && !routing.hasPending()) {
             return idle;
         }
         MultiMetadata meta = new MultiMetadata(
                 slots,
                 routing.relay(),
                 routing.newDelayed(),
+                composedLoads,
                 routing.releaseSending(),
                 routing.releaseReceiving(),
                 failedLoads);
@@ -573,7 +639,7 @@ final class MultiScheduler implements SchedulerConnector {
         for (int i = 0; i < children.size(); i++) {
             none.add(ConnectorMetadata.NONE);
         }
-        idle = new MultiMetadata(none, relay, Map.of(), Set.of(), Set.of(), Map.of());
+        idle = new MultiMetadata(none, relay, Map.of(), Map.of(), Set.of(), Set.of(), Map.of());
     }
 
     private void throwWithDeferred(Failures current) {

@@ -31,7 +31,9 @@ import java.util.Set;
  * and per-step hook. What the children's step reports ({@link #reportStep}) say is combined into
  * one report:
  * <ul>
- *   <li>finished receives: the union (only the child that loads a request reports it);</li>
+ *   <li>finished receives: the union (only the children that load a request report it); in direct
+ *       mode a request several children load, each its own blocks, is reported once, when the last
+ *       of them reported it on this rank;</li>
  *   <li>finished sends, direct mode: a request whose free several children delayed is reported
  *       once, when the last of them reported it on this rank, so the engine's count per distinct
  *       rank stays exact; relay mode: the children's reports go to the scheduler side in the worker
@@ -107,6 +109,8 @@ final class MultiWorker implements WorkerConnector {
     private final List<Stash> stashes;
     /** Direct mode: requests whose free several children delayed, to the children not yet reported here. */
     private final Map<String, BitSet> awaitingSends = new HashMap<>();
+    /** Direct mode: requests several children load, to the loaders not yet reported here. */
+    private final Map<String, BitSet> awaitingReceives = new HashMap<>();
 
     private MultiMetadata bound;
     private boolean relay;
@@ -194,6 +198,11 @@ final class MultiWorker implements WorkerConnector {
                     BitSet waiting = new BitSet();
                     delayers.forEach(waiting::set);
                     awaitingSends.put(id, waiting);
+                });
+                bound.composedLoads().forEach((id, loaders) -> {
+                    BitSet waiting = new BitSet();
+                    loaders.forEach(waiting::set);
+                    awaitingReceives.put(id, waiting);
                 });
             }
         }
@@ -307,8 +316,13 @@ final class MultiWorker implements WorkerConnector {
                         sending.add(id);
                     }
                 }
-                if (!r.finishedReceiving().isEmpty()) {
-                    receiving = addAll(receiving, r.finishedReceiving());
+                for (String id : r.finishedReceiving()) {
+                    if (lastLoaderReported(i, id)) {
+                        if (receiving == null) {
+                            receiving = new LinkedHashSet<>();
+                        }
+                        receiving.add(id);
+                    }
                 }
             }
             if (!r.invalidBlockIds().isEmpty()) {
@@ -409,6 +423,27 @@ final class MultiWorker implements WorkerConnector {
         return false;
     }
 
+    /**
+     * Direct mode: child {@code child} reported {@code id} received on this rank; whether the request
+     * is now received here. A request only one child loads passes through; a report from a child
+     * that does not load it, or a repeated one, is dropped.
+     */
+    private boolean lastLoaderReported(int child, String id) {
+        BitSet waiting = awaitingReceives.get(id);
+        if (waiting == null) {
+            return true;
+        }
+        if (!waiting.get(child)) {
+            return false;
+        }
+        waiting.clear(child);
+        if (waiting.isEmpty()) {
+            awaitingReceives.remove(id);
+            return true;
+        }
+        return false;
+    }
+
     /** Clears every child, then throws their failures together. */
     @Override
     public void clearConnectorMetadata() {
@@ -452,6 +487,11 @@ final class MultiWorker implements WorkerConnector {
 
     private static <T> Set<T> orEmpty(Set<T> s) {
         return s == null ? Set.of() : s;
+    }
+
+    /** Requests whose loads this rank still awaits from some loading child (for tests). */
+    int awaitedReceives() {
+        return awaitingReceives.size();
     }
 
     /** Requests whose sends this rank still awaits from some delaying child (for tests). */

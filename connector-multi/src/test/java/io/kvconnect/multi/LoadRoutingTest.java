@@ -17,24 +17,27 @@ import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** Loads: the first child with a hit serves, the others learn they were not chosen; "ask later"; stale choices. */
+/**
+ * Loads: the children's runs compose (see {@link LoadCompositionTest}), the others learn they load
+ * nothing; "ask later"; stale choices.
+ */
 class LoadRoutingTest {
     private static final BlockIds BLOCKS = BlockIds.of(11, 12, 13, 14, 15);
 
     @Test
-    void theFirstChildWithAHitServesTheLoadAndTheOthersLearnTheyWereNotChosen() {
+    void aRunOfTheOtherModeIsNotAppendedAndItsChildLearnsItLoadsNothing() {
         Harness h = new Harness(1, "a", "b", "c");
         h.child(1).matches.put("r", MatchResult.sync(8));
         h.child(2).matches.put("r", MatchResult.async(12));
         var r = Harness.request("r");
 
         assertEquals(MatchResult.sync(8), h.scheduler.getNumNewMatchedTokens(r, 4));
-        for (FakeScheduler child : h.children) {
-            assertEquals(
-                    List.of("getNumNewMatchedTokens:r:4"),
-                    child.calls("getNumNewMatchedTokens"),
-                    "every child is asked, also after the winner: " + child.name);
-        }
+        assertEquals(List.of("getNumNewMatchedTokens:r:4"), h.child(0).calls("getNumNewMatchedTokens"));
+        assertEquals(List.of("getNumNewMatchedTokens:r:4"), h.child(1).calls("getNumNewMatchedTokens"));
+        assertEquals(
+                List.of("getNumNewMatchedTokens:r:12"),
+                h.child(2).calls("getNumNewMatchedTokens"),
+                "every child is asked, also after the composition ended, from where the runs end");
 
         h.scheduler.updateStateAfterAlloc(r, BLOCKS, 4, 8);
         assertEquals(
@@ -45,9 +48,9 @@ class LoadRoutingTest {
                 h.child(1).calls("updateStateAfterAlloc"),
                 "the chosen child gets the external tokens, the real blocks and the local hit");
         assertEquals(
-                List.of("updateStateAfterAlloc:r:" + BLOCKS + ":4:0"),
+                List.of("updateStateAfterAlloc:r:" + BLOCKS + ":12:0"),
                 h.child(2).calls("updateStateAfterAlloc"),
-                "a child with a hit that was not chosen gets 0, with the real blocks and the local hit");
+                "a child with a hit that was not used gets 0, with the real blocks and the prefix it was asked at");
     }
 
     @Test

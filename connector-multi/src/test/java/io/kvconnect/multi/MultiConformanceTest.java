@@ -59,6 +59,22 @@ class MultiConformanceTest {
     }
 
     @Test
+    void twoAsynchronousHostTiersComposingTheirHits() {
+        // The same mode in both tiers: a load takes the small tier's run and the larger tier's run
+        // after it in one step, each child loading its own blocks.
+        assertConforms(multi(
+                child("offload", Map.of("capacity", "16KiB")),
+                child("offload", Map.of("capacity", "4MiB", "eviction", "arc"))));
+    }
+
+    @Test
+    void twoSynchronousHostTiersComposingTheirHitsWithDifferentOffloadedBlockSizes() {
+        assertConforms(multi(
+                child("offload", Map.of("capacity", "16KiB", "load", "sync")),
+                child("offload", Map.of("capacity", "4MiB", "load", "sync", "block_multiple", 2L))));
+    }
+
+    @Test
     void twoHostTiersTheOtherWayRound() {
         assertConforms(multi(
                 child("offload", Map.of("capacity", "4MiB")),

@@ -93,12 +93,16 @@ class MultiDisaggLifecycleTest {
         }
     }
 
-    @Test
-    void aHostTierHitBeforeTheRemoteLoadStillFreesTheProducerByNotification() throws Exception {
+    @ParameterizedTest(name = "offload loads {0}")
+    @ValueSource(strings = {"async", "sync"})
+    void aHostTierHitBeforeTheRemoteLoadStillFreesTheProducerByNotification(String load) throws Exception {
         // offload first: once a shared prefix is in the decode engine's host tier but no longer in
-        // its GPU cache, offload answers the lookup first; nixl-like then gets 0 external tokens
-        // and must tell the producer at once instead of leaving its blocks to the lease.
-        Composition c = composition(false);
+        // its GPU cache, offload answers the lookup first. Loading asynchronously like nixl-like,
+        // the hits compose: offload loads the prefix and nixl-like the rest from the producer. A
+        // synchronous offload does not compose with nixl-like's asynchronous load: nixl-like then
+        // gets 0 external tokens and must tell the producer at once instead of leaving its blocks
+        // to the lease.
+        Composition c = Composition.withOffload(false, Map.of("capacity", "1MiB", "load", load));
         var random = new SplittableRandom(13);
         int[] shared = Disagg.prompt(random, 16);
         try (Disagg d = Disagg.create(c, "tcp", 1, false, 24)) {
@@ -112,7 +116,12 @@ class MultiDisaggLifecycleTest {
             d.drain();
             d.assertSameOutputs(List.of());
             assertTrue(offload(d.decode, c, "hit_blocks") > 0, "the decode engine's host tier served no hit");
-            assertTrue(d.stat(d.decode, "loads_skipped_local_hit") > 0, "nixl-like was never told 0 tokens");
+            if (load.equals("async")) {
+                assertEquals(0, d.stat(d.decode, "loads_skipped_local_hit"), "composed: nixl-like loads the rest");
+                assertEquals(8, d.stat(d.decode, "loads_planned"), "every request's remote part was loaded");
+            } else {
+                assertTrue(d.stat(d.decode, "loads_skipped_local_hit") > 0, "nixl-like was never told 0 tokens");
+            }
             assertEquals(d.stat(d.prefill, "sends_offered"), d.stat(d.prefill, "sends_finished"));
             assertEquals(0, d.stat(d.prefill, "leases_expired"), "freed by notifications, not by the lease");
             d.assertClean();

@@ -13,6 +13,12 @@ import java.util.Optional;
  * side's {@code takeEvents} and in each worker's {@code WorkerStepReport}. The engine publishes
  * the connector's events with its own once per step: the workers' first (each distinct event once,
  * as {@code ConnectorOutput} says), then the scheduler side's, in the order taken.
+ *
+ * <p>An event says nothing of where the medium is: the engine that publishes it adds its locality
+ * (engine id, host, the tensor-parallel ranks that each hold their share of the blocks) and the
+ * hash algorithm, so a connector never repeats what the engine knows ({@code docs/engine.md}, KV
+ * events). With {@code BlockStored}'s parent hash and block size, and the request's token ids, a
+ * consumer recomputes each block's hash independently.
  */
 @Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public sealed interface KvEvent permits KvEvent.BlockStored, KvEvent.BlockRemoved, KvEvent.AllBlocksCleared {

@@ -85,9 +85,17 @@ public interface SchedulerConnector {
      * engine recomputes at least the last prompt token to get logits, so a full-prompt hit is
      * trimmed by the engine, not an error.
      *
+     * <p><b>Inside a composite</b> (since 0.2; {@code docs/connectors/multi.md}) a connector may be
+     * asked about the tokens after other connectors' runs: {@code localHitTokens} is then the GPU
+     * prefix hit plus the runs that connectors of higher priority load in the same step. Count the
+     * answer from {@code localHitTokens} exactly as for a GPU hit (offer only the run that starts
+     * there; what this connector holds before it is not asked for), and do not rely on those
+     * tokens' blocks being filled before this connector's own load runs.
+     *
      * @param request the waiting request
-     * @param localHitTokens tokens already found in the GPU prefix cache (a multiple of the block
-     *     size)
+     * @param localHitTokens tokens the request has before the run this connector is asked about (a
+     *     multiple of the block size): those found in the GPU prefix cache, and inside a composite
+     *     also the runs its connectors of higher priority load
      * @return external tokens and whether they load asynchronously, or {@link MatchResult#askLater()}
      */
     MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens);
@@ -120,8 +128,9 @@ public interface SchedulerConnector {
      * @param blocks every block the request owns, {@code | local hit | external | new |}; valid
      *     during this call only (see {@code docs/connector-lifecycle.md})
      * @param localHitTokens the local prefix hit this allocation took, in tokens (a multiple of the
-     *     block size): the value the last {@link #getNumNewMatchedTokens} for the request was given;
-     *     0 in the second call of an asynchronous load
+     *     block size): the value the last {@link #getNumNewMatchedTokens} for the request was given
+     *     (inside a composite, the prefix this connector's run starts at, so the external range is
+     *     exactly its own blocks); 0 in the second call of an asynchronous load
      * @param externalTokens the tokens to load into the external range, at most the offer; 0 for
      *     none
      */

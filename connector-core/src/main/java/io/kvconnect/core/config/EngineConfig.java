@@ -35,6 +35,7 @@ import java.util.Set;
  *     BlockCopyService.allocateHostBuffer}, all workers together
  * @param kvMemoryLimit bytes the KV cache of all workers may take together; the reader refused a
  *     configuration whose cache is larger
+ * @param kvEvents where the engine publishes its KV events outside the process; empty for nowhere
  */
 public record EngineConfig(
         ModelShape model,
@@ -51,7 +52,8 @@ public record EngineConfig(
         double eosRate,
         Pacing pacing,
         long hostMemoryBudget,
-        long kvMemoryLimit) {
+        long kvMemoryLimit,
+        Optional<KvEventsConfig> kvEvents) {
 
     /**
      * Checks what every engine needs. The reader checks ranges first, with the field paths in its
@@ -76,6 +78,7 @@ public record EngineConfig(
         trustedPlugins = Set.copyOf(trustedPlugins);
         Objects.requireNonNull(connector, "connector");
         Objects.requireNonNull(pacing, "pacing");
+        Objects.requireNonNull(kvEvents, "kvEvents");
     }
 
     /** Whether the scheduler is asynchronous. */
@@ -132,6 +135,7 @@ public record EngineConfig(
         private Pacing pacing = Pacing.OFF;
         private long hostMemoryBudget = HostMemoryBudget.defaultBytes();
         private long kvMemoryLimit = Long.MAX_VALUE;
+        private Optional<KvEventsConfig> kvEvents = Optional.empty();
 
         private Builder(ModelShape model, int blockSize, int gpuBlocks, int workers, SchedulerConfig scheduler) {
             this.model = model;
@@ -153,6 +157,7 @@ public record EngineConfig(
             pacing = c.pacing;
             hostMemoryBudget = c.hostMemoryBudget;
             kvMemoryLimit = c.kvMemoryLimit;
+            kvEvents = c.kvEvents;
         }
 
         /** The model's KV shape. */
@@ -221,6 +226,12 @@ public record EngineConfig(
             return this;
         }
 
+        /** Where the engine publishes its KV events; empty for nowhere. */
+        public Builder kvEvents(Optional<KvEventsConfig> events) {
+            kvEvents = events;
+            return this;
+        }
+
         /** The configuration; the record's constructor checks it. */
         public EngineConfig build() {
             return new EngineConfig(
@@ -238,7 +249,8 @@ public record EngineConfig(
                     eosRate,
                     pacing,
                     hostMemoryBudget,
-                    kvMemoryLimit);
+                    kvMemoryLimit,
+                    kvEvents);
         }
     }
 }

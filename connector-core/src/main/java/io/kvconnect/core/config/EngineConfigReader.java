@@ -185,7 +185,8 @@ public final class EngineConfigReader {
                 "pacing",
                 ConnectorBlockView.MAX_REFERENCES_KEY,
                 HostMemoryBudget.KEY,
-                KV_MEMORY_LIMIT);
+                KV_MEMORY_LIMIT,
+                "kv_events");
         ModelShape model = model(c);
         int workers = c.getInt("workers", 1, 1, 64);
         int heads = model.numKvHeads();
@@ -229,7 +230,8 @@ public final class EngineConfigReader {
                 eosRate,
                 pacing,
                 hostBudget,
-                kvLimit);
+                kvLimit,
+                kvEvents(c));
     }
 
     /**
@@ -353,6 +355,42 @@ public final class EngineConfigReader {
                 m.getInt("kv_heads", 8, 1, 1024),
                 m.getInt("head_dim", 64, 1, 4096),
                 m.getEnum("dtype", DType.class, DType.BF16));
+    }
+
+    /**
+     * {@code kv_events: {"sink": "file:<path>" | "tcp:<host>:<port>", "engine_id": ..., "queue":
+     * ...}}; absent: not published.
+     */
+    private static Optional<KvEventsConfig> kvEvents(ConnectorConfig c) {
+        Optional<ConnectorConfig> entry = c.getObject("kv_events");
+        if (entry.isEmpty()) {
+            return Optional.empty();
+        }
+        ConnectorConfig e = entry.get();
+        e.requireOnlyKeys("sink", "engine_id", "queue");
+        KvEventsConfig.Sink sink;
+        try {
+            sink = KvEventsConfig.Sink.parse(e.requireString("sink"));
+        } catch (IllegalArgumentException bad) {
+            throw new ConfigException(e.fieldPath("sink"), String.valueOf(bad.getMessage()));
+        }
+        String engineId = e.getString("engine_id", defaultEngineId());
+        if (engineId.isBlank()) {
+            throw new ConfigException(e.fieldPath("engine_id"), "is blank; name the engine as the router knows it");
+        }
+        int queue = e.getInt("queue", KvEventsConfig.DEFAULT_QUEUE, 1, 1_000_000);
+        return Optional.of(new KvEventsConfig(sink, engineId, queue));
+    }
+
+    /** The host name and process id: unique per engine process on a network. */
+    private static String defaultEngineId() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            host = "localhost";
+        }
+        return host + "-" + ProcessHandle.current().pid();
     }
 
     private static Optional<ConnectorEntry> connector(ConnectorConfig c) {

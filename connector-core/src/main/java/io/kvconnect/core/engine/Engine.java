@@ -3,6 +3,7 @@ package io.kvconnect.core.engine;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.core.config.EngineConfig;
+import io.kvconnect.core.events.KvEventPublisher;
 import io.kvconnect.core.exec.Executor;
 import io.kvconnect.core.exec.ExecutorStepResult;
 import io.kvconnect.core.kv.BlockPool;
@@ -58,6 +59,8 @@ public final class Engine implements AutoCloseable {
     private final Scheduler scheduler;
     private final Executor executor;
     private final EngineMetrics metrics;
+    /** Publishes the KV events outside the process; {@code null} when {@code kv_events} is not set. */
+    private final @Nullable KvEventPublisher kvEvents;
     /** Times connector hook calls on the scheduler and worker threads; {@code null} without a connector. */
     private final @Nullable HookTimer hookTimer;
     /** The step submitted and not yet collected (asynchronous scheduling); {@code null} if none. */
@@ -123,6 +126,11 @@ public final class Engine implements AutoCloseable {
         // Before the first step, so a producer's addresses are known when its first request ends.
         scheduler.setHandshakeMetadata(ex.handshakeMetadata());
         this.metrics = new EngineMetrics();
+        // Last: nothing after it can fail and leave its thread running.
+        this.kvEvents = setup.config()
+                .kvEvents()
+                .map(c -> KvEventPublisher.start(c, setup.config().workers()))
+                .orElse(null);
     }
 
     /** Adds a request at the current time. */
@@ -253,6 +261,9 @@ public final class Engine implements AutoCloseable {
         updates.addAll(outcome.updates());
         judgeWrongReads(result, outcome);
         metrics.events(outcome.events());
+        if (kvEvents != null) {
+            kvEvents.publish(outcome.events());
+        }
         metrics.connectorStats(outcome.connectorStats());
         return new Applied(outcome.disableConnector(), updateNanos, result.computeNanos());
     }
@@ -388,6 +399,14 @@ public final class Engine implements AutoCloseable {
             if (hookTimer != null) {
                 hookTimer.close();
             }
+            if (kvEvents != null) {
+                kvEvents.close(); // after the shutdown, so the connector's last events are published
+            }
         }
+    }
+
+    /** The KV event publisher, if {@code kv_events} is set. */
+    public Optional<KvEventPublisher> kvEventPublisher() {
+        return Optional.ofNullable(kvEvents);
     }
 }

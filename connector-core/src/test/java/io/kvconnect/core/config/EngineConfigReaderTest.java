@@ -30,7 +30,7 @@ class EngineConfigReaderTest {
     private static final String TOP_LEVEL_KEYS =
             "[async_scheduling, block_size, connector, connector_block_references, connector_errors, connector_timeout, "
                     + "cost, eos_rate, gpu_blocks, hook_timeout, host_memory_budget, "
-                    + "kv_layout, kv_memory_limit, load_failure_policy, load_failure_window, model, pacing, plugins_dir, "
+                    + "kv_events, kv_layout, kv_memory_limit, load_failure_policy, load_failure_window, model, pacing, plugins_dir, "
                     + "scheduler, trusted_plugins, verify_kv, workers]";
     private static final int ONE_MIB = 1 << 20;
 
@@ -239,6 +239,22 @@ class EngineConfigReaderTest {
     }
 
     // ---- unknown keys ---------------------------------------------------------------------------
+
+    @Test
+    void kvEventsNameTheirSinkAndEngineAndBadSinksSayWhatIsAllowed() {
+        EngineConfig config = EngineConfigReader.parse(
+                "{\"kv_events\": {\"sink\": \"tcp:router:5557\", \"engine_id\": \"decode-3\", \"queue\": 16}}", "test");
+        assertEquals(
+                Optional.of(new KvEventsConfig(new KvEventsConfig.Tcp("router", 5557), "decode-3", 16)),
+                config.kvEvents());
+        assertEquals(Optional.empty(), EngineConfigReader.parse("{}", "test").kvEvents());
+        ConfigException e = fails("{\"kv_events\": {\"sink\": \"zmq:x\"}}");
+        assertEquals("config.kv_events.sink", e.path());
+        assertTrue(e.getMessage().contains("\"tcp:<host>:<port>\""), e.getMessage());
+        assertEquals(
+                "config.kv_events.queue",
+                fails("{\"kv_events\": {\"sink\": \"file:/x\", \"queue\": 0}}").path());
+    }
 
     @Test
     void anUnknownTopLevelKeyIsNamedWithTheAllowedKeys() {
