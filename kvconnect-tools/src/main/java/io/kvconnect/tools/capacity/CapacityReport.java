@@ -111,7 +111,18 @@ public record CapacityReport(
         sb.append("hit rate = blocks hit / blocks looked up; prefix: a block counts only if every block "
                 + "before it in its request hit\n");
         sb.append(String.format(Locale.ROOT, "  tier capacity                       %,d blocks%n", tierCapacity));
-        sb.append(String.format(Locale.ROOT, "  observed (the connector's loads)    %s%n", pct(observedRate())));
+        boolean comparable = trace.recordedCapacity() == tierCapacity;
+        if (comparable) {
+            sb.append(String.format(Locale.ROOT, "  observed (the connector's loads)    %s%n", pct(observedRate())));
+        } else {
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "  observed (the connector's loads)    %s at the recorded tier's capacity (%s), not this one%n",
+                    pct(observedRate()),
+                    trace.recordedCapacity() == 0
+                            ? "not known"
+                            : String.format(Locale.ROOT, "%,d blocks", trace.recordedCapacity())));
+        }
         Point p = atCapacity;
         sb.append(String.format(
                 Locale.ROOT,
@@ -128,11 +139,13 @@ public record CapacityReport(
                 "  ARC (simulated)                     %s prefix, %s block%n",
                 pct(p.arc().prefixHitRate()),
                 pct(p.arc().blockHitRate())));
-        sb.append(String.format(
-                Locale.ROOT,
-                "  observed vs optimum                 %+.1f points (vs MIN prefix), %+.1f (vs MIN block)%n",
-                100 * (observedRate() - p.min().prefixHitRate()),
-                100 * (observedRate() - p.min().blockHitRate())));
+        if (comparable) {
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "  observed vs optimum                 %+.1f points (vs MIN prefix), %+.1f (vs MIN block)%n",
+                    100 * (observedRate() - p.min().prefixHitRate()),
+                    100 * (observedRate() - p.min().blockHitRate())));
+        }
         sb.append("Hit rate by capacity (prefix; LRU exact, ARC and MIN simulated at each capacity):\n");
         sb.append(String.format(Locale.ROOT, "  %12s %8s %8s %8s %10s%n", "blocks", "MIN", "LRU", "ARC", "MIN block"));
         for (Point q : curve) {

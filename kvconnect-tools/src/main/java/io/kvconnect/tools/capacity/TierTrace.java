@@ -31,20 +31,25 @@ import java.util.Objects;
  * collision in a trace of a million blocks has a chance of about 10<sup>-7</sup>).
  *
  * <p>File format (text, UTF-8, one access per line): a header line {@code # kvconnect tier trace
- * v1 block_size=N}, then {@code L <observed hits> <hex>...} for a lookup and {@code O <hex>...} for
+ * v1 block_size=N tier_blocks=C} ({@code tier_blocks=0}: the capacity is not known), then {@code L <observed hits> <hex>...} for a lookup and {@code O <hex>...} for
  * an offer, each block as 16 hexadecimal digits; blank lines and other lines starting with {@code
  * #} are ignored.
  *
  * @param blockSize tokens per block
+ * @param recordedCapacity the capacity in engine blocks of the tier the trace was recorded on, whose
+ *     loads the lookups' observed hits are; 0 if not known
  * @param accesses the accesses, in order
  */
-public record TierTrace(int blockSize, List<Access> accesses) {
+public record TierTrace(int blockSize, int recordedCapacity, List<Access> accesses) {
     static final String HEADER = "# kvconnect tier trace v1 block_size=";
 
     /** Checks and copies. */
     public TierTrace {
         if (blockSize < 1) {
             throw new IllegalArgumentException("blockSize must be >= 1, got " + blockSize);
+        }
+        if (recordedCapacity < 0) {
+            throw new IllegalArgumentException("recordedCapacity must be >= 0, got " + recordedCapacity);
         }
         accesses = List.copyOf(accesses);
     }
@@ -110,7 +115,7 @@ public record TierTrace(int blockSize, List<Access> accesses) {
     public void write(Path file) throws IOException {
         HexFormat hex = HexFormat.of();
         try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            w.write(HEADER + blockSize);
+            w.write(HEADER + blockSize + " tier_blocks=" + recordedCapacity);
             w.newLine();
             for (Access a : accesses) {
                 StringBuilder line = new StringBuilder(a.blocks().length * 17 + 8);
@@ -141,7 +146,12 @@ public record TierTrace(int blockSize, List<Access> accesses) {
                 throw new IllegalArgumentException(
                         file + ": not a tier trace (the first line must start with '" + HEADER + "')");
             }
-            int blockSize = parseInt(file, 1, first.substring(HEADER.length()).trim());
+            String[] header = first.substring(HEADER.length()).trim().split(" +");
+            int blockSize = parseInt(file, 1, header[0]);
+            int recordedCapacity = 0;
+            if (header.length > 1 && header[1].startsWith("tier_blocks=")) {
+                recordedCapacity = parseInt(file, 1, header[1].substring("tier_blocks=".length()));
+            }
             List<Access> accesses = new ArrayList<>();
             String line;
             int number = 1;
@@ -153,7 +163,7 @@ public record TierTrace(int blockSize, List<Access> accesses) {
                 }
                 accesses.add(parseLine(file, number, line));
             }
-            return new TierTrace(blockSize, accesses);
+            return new TierTrace(blockSize, recordedCapacity, accesses);
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException(file + ": no such file", e);
         } catch (IOException e) {

@@ -51,9 +51,9 @@ public final class TraceRecorder implements SchedulerConnector {
         this.blockSize = blockSize;
     }
 
-    /** The accesses so far, as a trace. */
-    public TierTrace trace() {
-        return new TierTrace(blockSize, accesses);
+    /** The accesses so far, as a trace of a tier of {@code capacity} engine blocks (0: not known). */
+    public TierTrace trace(int capacity) {
+        return new TierTrace(blockSize, capacity, accesses);
     }
 
     @Override

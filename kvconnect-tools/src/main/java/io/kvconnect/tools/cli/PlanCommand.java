@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Size a KV tier from a tier trace written by run --capacity-report --capacity-trace FILE: "
                     + "the hit rate the trace's connector had, the optimum (Belady MIN) and LRU and ARC at the "
-                    + "given capacity and over a range of capacities. See docs/operations.md, sizing a tier."
+                    + "trace's capacity (or --tier-blocks) and over a range of capacities. See docs/operations.md, "
+                    + "sizing a tier."
         })
 final class PlanCommand implements Callable<Integer> {
     @Spec
@@ -38,16 +39,16 @@ final class PlanCommand implements Callable<Integer> {
     @Option(
             names = "--tier-blocks",
             paramLabel = "N",
-            required = true,
-            description = "The tier capacity to judge, in engine blocks.")
-    int tierBlocks;
+            description = "The tier capacity to judge, in engine blocks (default: the capacity the trace was "
+                    + "recorded at; the connector's observed rate is of that capacity only).")
+    Integer tierBlocks;
 
     @Option(names = "--plot", paramLabel = "FILE", description = "Also draw the hit rate by capacity as a PNG chart.")
     Path plot;
 
     @Override
     public Integer call() throws Exception {
-        if (tierBlocks < 1) {
+        if (tierBlocks != null && tierBlocks < 1) {
             throw new ConfigException("--tier-blocks", tierBlocks + " is not allowed; allowed: 1 or more blocks");
         }
         if (plot != null) {
@@ -62,7 +63,11 @@ final class PlanCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ConfigException("TRACE", e.getMessage());
         }
-        CapacityReport report = CapacityReport.of(t, tierBlocks);
+        int capacity = tierBlocks != null ? tierBlocks : t.recordedCapacity();
+        if (capacity < 1) {
+            throw new ConfigException("--tier-blocks", "is required: the trace does not say its tier's capacity");
+        }
+        CapacityReport report = CapacityReport.of(t, capacity);
         PrintWriter out = spec.commandLine().getOut();
         out.print(report.render());
         if (plot != null) {

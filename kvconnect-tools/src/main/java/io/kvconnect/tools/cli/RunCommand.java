@@ -286,7 +286,7 @@ final class RunCommand implements Callable<Integer> {
             out.println("HTML report written to " + html);
         }
         if (capacityReport) {
-            writeCapacityReport(recorder.getFirst().trace(), tierCapacity, out);
+            writeCapacityReport(recorder.getFirst().trace(tierCapacity), tierCapacity, out);
         }
         out.flush();
         boolean verified = runs.stream().allMatch(r -> r.figures().verification() != RunFigures.Verification.FAILED);

@@ -31,7 +31,7 @@ class BeladyTest {
     @Test
     void anOfferLetsALaterLookupHit() {
         TierTrace trace = new TierTrace(
-                16, List.of(new TierTrace.Offer(new long[] {5, 6}), new TierTrace.Lookup(new long[] {5, 6}, 0)));
+                16, 0, List.of(new TierTrace.Offer(new long[] {5, 6}), new TierTrace.Lookup(new long[] {5, 6}, 0)));
 
         Hits hits = Belady.simulate(ReferenceStream.of(trace), 1);
 

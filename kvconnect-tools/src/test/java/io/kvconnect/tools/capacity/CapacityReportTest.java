@@ -19,6 +19,7 @@ class CapacityReportTest {
         // Offered a b; looked up [a b] (the connector loaded 1), then [a b c] (loaded 2).
         TierTrace trace = new TierTrace(
                 16,
+                2,
                 List.of(
                         new TierTrace.Offer(new long[] {1, 2}),
                         new TierTrace.Lookup(new long[] {1, 2}, 1),
@@ -36,6 +37,13 @@ class CapacityReportTest {
         assertTrue(text.contains("observed (the connector's loads)    60.0%"), text);
         assertTrue(text.contains("optimum (Belady MIN, offline)       80.0% prefix"), text);
         assertTrue(text.contains("<- tier"), text);
+        assertTrue(text.contains("observed vs optimum                 -20.0 points"), text);
+
+        String other = CapacityReport.of(trace, 1).render();
+        assertTrue(
+                other.contains("60.0% at the recorded tier's capacity (2 blocks), not this one"),
+                "the observed rate belongs to the recorded capacity: " + other);
+        assertTrue(!other.contains("observed vs optimum"), other);
     }
 
     @Test

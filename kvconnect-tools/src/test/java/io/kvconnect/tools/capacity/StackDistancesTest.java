@@ -33,6 +33,7 @@ class StackDistancesTest {
         // distance 3, and y, after x moved to the top, at distance 2.
         TierTrace trace = new TierTrace(
                 16,
+                0,
                 List.of(
                         new TierTrace.Offer(new long[] {1}),
                         new TierTrace.Offer(new long[] {3}),

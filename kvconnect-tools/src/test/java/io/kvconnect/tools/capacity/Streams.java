@@ -14,7 +14,7 @@ final class Streams {
         for (int b : blocks) {
             accesses.add(new TierTrace.Lookup(new long[] {b}, 0));
         }
-        return ReferenceStream.of(new TierTrace(16, accesses));
+        return ReferenceStream.of(new TierTrace(16, 0, accesses));
     }
 
     /**
@@ -63,6 +63,6 @@ final class Streams {
             chain.add(output[0]);
             accesses.add(new TierTrace.Offer(output));
         }
-        return new TierTrace(16, accesses);
+        return new TierTrace(16, 0, accesses);
     }
 }

@@ -21,6 +21,7 @@ class TierTraceTest {
     void aWrittenTraceReadsBackTheSame() throws IOException {
         TierTrace trace = new TierTrace(
                 32,
+                99,
                 List.of(
                         new TierTrace.Lookup(new long[] {-1L, 0x0123456789abcdefL}, 1),
                         new TierTrace.Offer(new long[] {42})));
@@ -30,6 +31,7 @@ class TierTraceTest {
         TierTrace back = TierTrace.read(file);
 
         assertEquals(32, back.blockSize());
+        assertEquals(99, back.recordedCapacity());
         assertEquals(2, back.accesses().size());
         TierTrace.Lookup l =
                 assertInstanceOf(TierTrace.Lookup.class, back.accesses().get(0));

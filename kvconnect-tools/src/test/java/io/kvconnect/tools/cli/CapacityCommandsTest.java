@@ -59,8 +59,13 @@ class CapacityCommandsTest {
         assertEquals(0, execute("plan", trace.toString(), "--tier-blocks", "64"), err.toString());
         assertEquals(runReport, out.toString());
         out.getBuffer().setLength(0);
+        assertEquals(0, execute("plan", trace.toString()), err.toString());
+        assertEquals(runReport, out.toString(), "the trace's own capacity by default");
+        out.getBuffer().setLength(0);
         assertEquals(0, execute("plan", trace.toString(), "--tier-blocks", "3"), err.toString());
         assertTrue(out.toString().contains("tier capacity                       3 blocks"), out.toString());
+        assertTrue(
+                out.toString().contains("at the recorded tier's capacity (64 blocks), not this one"), out.toString());
     }
 
     @Test
