@@ -15,6 +15,7 @@ import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.scheduler.SchedulerState;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
@@ -131,7 +132,7 @@ public final class TraceRecorder implements SchedulerConnector {
             blocks[n++] = r.blockHash(i).h0();
             s.set(i);
         }
-        accesses.add(new TierTrace.Offer(n == blocks.length ? blocks : java.util.Arrays.copyOf(blocks, n)));
+        accesses.add(new TierTrace.Offer(n == blocks.length ? blocks : Arrays.copyOf(blocks, n)));
     }
 
     @Override
