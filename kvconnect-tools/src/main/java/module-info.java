@@ -13,6 +13,10 @@
  * <p>{@code run}'s HTML report draws its charts with JFreeChart as PNG images, so this module,
  * and not the engine, reads {@code java.desktop}.
  *
+ * <p>{@code run --capacity-report} and {@code plan} judge a connector's tier against the optimal
+ * offline policy and LRU and ARC at every capacity (package {@code io.kvconnect.tools.capacity}),
+ * and draw the curves with JFreeChart too.
+ *
  * <p>Exports nothing: it is an application, not a library.
  */
 // JFreeChart ships no module descriptor, only an Automatic-Module-Name: accepted deliberately.

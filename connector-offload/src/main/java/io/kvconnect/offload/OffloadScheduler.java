@@ -319,6 +319,11 @@ final class OffloadScheduler implements SchedulerConnector {
             }
             BlockHash key = key(r, g);
             if (tier.contains(key)) {
+                if (tier.isReady(key)) {
+                    // Used again (typically held by the GPU prefix cache, so never looked up here):
+                    // as recent as a hit, or the tier would evict what the GPU is about to drop.
+                    tier.touch(key);
+                }
                 continue;
             }
             if (config.storeThreshold() > 0 && lookups.count(key) < config.storeThreshold()) {

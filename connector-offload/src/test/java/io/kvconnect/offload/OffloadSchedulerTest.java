@@ -279,6 +279,36 @@ class OffloadSchedulerTest {
     }
 
     @Test
+    void aHeldBlockAnotherRequestUsesFromTheGpuIsAsRecentAsAHit() {
+        EngineInfo info = new EngineInfo("e", OffloadConfigTest.TINY, BS, 1000, 1, false);
+        long twoBlocks = 2 * OffloadConfig.bytesPerBlockAllWorkers(info);
+        OffloadScheduler s = scheduler(1, Map.of("capacity", twoBlocks));
+        assertEquals(2, s.tier().numSlots());
+        FakeRequest a = request("a", 1, 1);
+        report(s, 0, all(prefill(s, a, 10), true));
+        FakeRequest b = request("b", 2, 1);
+        report(s, 0, all(prefill(s, b, 20), true));
+        // c shares a's first block, which the GPU prefix cache still holds: it asks the tier only
+        // for its second block, misses, computes it and stores it, so the tier must evict one.
+        FakeRequest c = request("c", 1, 2);
+        assertEquals(MatchResult.none(), s.getNumNewMatchedTokens(c, BS));
+        c.setBlockIds(BlockIds.of(10, 30, 31));
+        s.updateStateAfterAlloc(c, c.blockIds(), BS, 0);
+        c.setStatus(RequestStatus.RUNNING);
+        build(s, List.of(new ScheduledRequest(c, ScheduledRequest.Kind.NEW, BS + 1, BS, c.blockIds())), Set.of());
+        c.setNumComputedTokens(c.numTokens());
+        OffloadMetadata m = build(
+                s,
+                List.of(new ScheduledRequest(c, ScheduledRequest.Kind.CONTINUING, 1, c.numTokens(), BlockIds.empty())),
+                Set.of());
+        report(s, 0, all(m, true));
+
+        assertTrue(s.tier().isReady(new BlockHash(1, 0, 0, 0)), "a's block, used again by c, is kept");
+        assertTrue(s.tier().isReady(new BlockHash(1, 0, 0, 1)));
+        assertFalse(s.tier().contains(new BlockHash(2, 0, 0, 0)), "b's block, not used since, is evicted");
+    }
+
+    @Test
     void storeThresholdWaitsForLookups() {
         OffloadScheduler s = scheduler(1, Map.of("store_threshold", 2L));
         FakeRequest a = request("a", 1, 2);

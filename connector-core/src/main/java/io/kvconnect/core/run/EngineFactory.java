@@ -17,6 +17,7 @@ import io.kvconnect.core.plugin.EngineContexts;
 import java.time.InstantSource;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.UnaryOperator;
 
 /** Builds an engine from a validated configuration and the discovered connectors. */
 public final class EngineFactory {
@@ -35,6 +36,20 @@ public final class EngineFactory {
      *     host_memory_budget} (named as {@code config.host_memory_budget}); the message has the sizes
      */
     public static Engine create(EngineConfig config, ConnectorRegistry registry, boolean checkInvariants) {
+        return create(config, registry, checkInvariants, UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #create(EngineConfig, ConnectorRegistry, boolean)}, with the connector's scheduler
+     * side passed through {@code wrapScheduler} before the engine binds it: for tools that observe
+     * a connector's hooks by forwarding them (a wrapper must forward every hook and return the
+     * wrapped side's results unchanged); it is not called when the configuration has no connector.
+     */
+    public static Engine create(
+            EngineConfig config,
+            ConnectorRegistry registry,
+            boolean checkInvariants,
+            UnaryOperator<SchedulerConnector> wrapScheduler) {
         EngineInfo info = new EngineInfo(
                 "engine-" + UUID.randomUUID(),
                 config.model(),
@@ -42,7 +57,8 @@ public final class EngineFactory {
                 config.gpuBlocks(),
                 config.workers(),
                 config.asyncScheduling());
-        Optional<EngineSetup.ConnectorSides> sides = config.connector().map(entry -> sides(entry, registry, info));
+        Optional<EngineSetup.ConnectorSides> sides = config.connector()
+                .map(entry -> sides(entry, registry, info).wrap(wrapScheduler, UnaryOperator.identity()));
         EngineSetup setup = new EngineSetup(config, sides, CopyFaults.NONE, checkInvariants);
         try {
             return new Engine(setup);

@@ -5,6 +5,7 @@ import java.util.List;
 
 /**
  * The {@code kvconnect} command line that {@code ./kvconnect} starts: the main job ({@code run}),
+ * {@code plan} (a tier's capacity report from a recorded tier trace),
  * the commands that drive engines from outside: {@code soak}, {@code disagg} and the hidden {@code
  * serve} that {@code disagg} starts each of its engine processes with, and the engine's own
  * ({@code connectors}, {@code help}, {@code --version}). Without a subcommand it runs {@code run}.
@@ -26,7 +27,12 @@ public final class Main {
         return io.kvconnect.core.cli.Main.execute(
                 out,
                 err,
-                List.of(new RunCommand(), new DisaggCommand(), new SoakCommand(), new ServeCommand()),
+                List.of(
+                        new RunCommand(),
+                        new PlanCommand(),
+                        new DisaggCommand(),
+                        new SoakCommand(),
+                        new ServeCommand()),
                 args.length == 0 ? new String[] {"run"} : args);
     }
 }

@@ -16,6 +16,10 @@ import io.kvconnect.core.workload.SyntheticChatSpec;
 import io.kvconnect.core.workload.SyntheticChatWorkload;
 import io.kvconnect.core.workload.TraceReader;
 import io.kvconnect.core.workload.Workload;
+import io.kvconnect.tools.capacity.CapacityPlot;
+import io.kvconnect.tools.capacity.CapacityReport;
+import io.kvconnect.tools.capacity.TierTrace;
+import io.kvconnect.tools.capacity.TraceRecorder;
 import io.kvconnect.tools.report.HtmlReport;
 import io.kvconnect.tools.report.RunColumn;
 import io.kvconnect.tools.report.RunComparison;
@@ -114,6 +118,32 @@ final class RunCommand implements Callable<Integer> {
                     + "with and without the connector, hit rate over time, KV bytes moved per direction.")
     Path html;
 
+    @Option(
+            names = "--capacity-report",
+            description = "Also record the connector's tier accesses and print its hit rate against the optimum "
+                    + "(Belady MIN) and LRU and ARC at the tier's capacity and over a range of capacities "
+                    + "(see docs/operations.md, sizing a tier).")
+    boolean capacityReport;
+
+    @Option(
+            names = "--capacity-plot",
+            paramLabel = "FILE",
+            description = "With the capacity report: also draw the hit rate by capacity as a PNG chart.")
+    Path capacityPlot;
+
+    @Option(
+            names = "--capacity-trace",
+            paramLabel = "FILE",
+            description = "With the capacity report: also write the tier trace, for the plan command.")
+    Path capacityTrace;
+
+    @Option(
+            names = "--tier-blocks",
+            paramLabel = "N",
+            description = "The tier's capacity in engine blocks for the capacity report (default: from the offload "
+                    + "connector's capacity; required for other connectors).")
+    Integer tierBlocks;
+
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
@@ -157,10 +187,20 @@ final class RunCommand implements Callable<Integer> {
         }
         requireWritableParent("--json", json);
         requireWritableParent("--html", html);
+        requireWritableParent("--capacity-plot", capacityPlot);
+        requireWritableParent("--capacity-trace", capacityTrace);
+        if (!capacityReport && (capacityPlot != null || capacityTrace != null || tierBlocks != null)) {
+            throw new ConfigException(
+                    capacityPlot != null
+                            ? "--capacity-plot"
+                            : capacityTrace != null ? "--capacity-trace" : "--tier-blocks",
+                    "needs --capacity-report");
+        }
         boolean embedded = options.configFile() == null;
         EngineConfig config = embedded ? defaultConfig.get() : options.config();
         boolean compare =
                 (baseline == null ? embedded : baseline) && config.connector().isPresent();
+        int tierCapacity = capacityReport ? TierCapacity.blocks(config, tierBlocks) : 0;
         PrintWriter out = spec.commandLine().getOut();
         Workload workload = workload();
         String modelLine = String.format(
@@ -203,10 +243,16 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         List<Run> runs = new ArrayList<>();
+        List<TraceRecorder> recorder = new ArrayList<>(1);
         runs.add(runOnce(
-                connector == null ? "no connector" : "connector " + connector, config, registry, workload, out));
+                connector == null ? "no connector" : "connector " + connector,
+                config,
+                registry,
+                workload,
+                out,
+                capacityReport ? recorder : null));
         if (compare) {
-            runs.add(runOnce("baseline", config.withoutConnector(), registry, workload, out));
+            runs.add(runOnce("baseline", config.withoutConnector(), registry, workload, out, null));
         }
         List<RunReport> reports = runs.stream().map(Run::report).toList();
         boolean identical = runs.size() < 2 || reports.get(0).sameOutputs(reports.get(1));
@@ -239,6 +285,9 @@ final class RunCommand implements Callable<Integer> {
             HtmlReport.write(html, List.of(modelLine, workloadLine), comparison, saved);
             out.println("HTML report written to " + html);
         }
+        if (capacityReport) {
+            writeCapacityReport(recorder.getFirst().trace(tierCapacity), tierCapacity, out);
+        }
         out.flush();
         boolean verified = runs.stream().allMatch(r -> r.figures().verification() != RunFigures.Verification.FAILED);
         return verified && identical ? 0 : 1;
@@ -247,11 +296,26 @@ final class RunCommand implements Callable<Integer> {
     /** A measured run: the engine's full report and its figures. */
     private record Run(RunReport report, RunFigures figures) {}
 
+    /**
+     * Runs {@code workload} once; with {@code recorder} not null, the connector's scheduler side is
+     * wrapped in a {@link TraceRecorder}, which is added to it.
+     */
     private Run runOnce(
-            String label, EngineConfig config, ConnectorRegistry registry, Workload workload, PrintWriter out)
+            String label,
+            EngineConfig config,
+            ConnectorRegistry registry,
+            Workload workload,
+            PrintWriter out,
+            List<TraceRecorder> recorder)
             throws InterruptedException {
         long t0 = System.nanoTime();
-        Engine engine = EngineFactory.create(config, registry, false);
+        Engine engine = recorder == null
+                ? EngineFactory.create(config, registry, false)
+                : EngineFactory.create(config, registry, false, inner -> {
+                    TraceRecorder r = new TraceRecorder(inner, config.blockSize());
+                    recorder.add(r);
+                    return r;
+                });
         config.connector().ifPresent(entry -> {
             var found = registry.require(entry.path() + ".name", entry.name());
             out.printf(
@@ -278,6 +342,21 @@ final class RunCommand implements Callable<Integer> {
             engine.close();
         }
         return new Run(RunReport.of(label, engine, (System.nanoTime() - t0) / 1e9), RunFigures.of(engine));
+    }
+
+    /** Prints the capacity report of {@code trace}, and writes its plot and the trace if asked. */
+    private void writeCapacityReport(TierTrace trace, int tierCapacity, PrintWriter out) throws IOException {
+        CapacityReport report = CapacityReport.of(trace, tierCapacity);
+        out.println();
+        out.print(report.render());
+        if (capacityTrace != null) {
+            trace.write(capacityTrace);
+            out.println("tier trace written to " + capacityTrace + " (./kvconnect plan " + capacityTrace + ")");
+        }
+        if (capacityPlot != null) {
+            CapacityPlot.write(report, capacityPlot);
+            out.println("hit rate by capacity drawn in " + capacityPlot);
+        }
     }
 
     private static void warmUp(EngineConfig config, ConnectorRegistry registry, Workload workload)

@@ -126,7 +126,7 @@ class MainTest {
                 .filter(l -> l.startsWith("  ") && !l.startsWith("   "))
                 .map(l -> l.strip().split(" +")[0])
                 .toList();
-        assertEquals(List.of("run", "disagg", "soak", "connectors", "help"), commands);
+        assertEquals(List.of("run", "plan", "disagg", "soak", "connectors", "help"), commands);
     }
 
     @Test
