@@ -119,11 +119,16 @@ public final class TransportThroughput {
         }
     }
 
+    /** The handshake fields of a one-layer model whose blocks are {@code blockBytes} long. */
+    static Compat compat(long blockBytes, int blocks) {
+        var model = new ModelShape("bench", 1, 1, (int) (blockBytes / 2 / 2), DType.FP16);
+        var layout = new KvLayout(model, 0, 1, blocks + 1, 1, blockBytes, LayoutKind.CROSS_LAYER, MemoryKind.HOST);
+        return Compat.of("bench", TcpTransportTest.CONNECTOR_VERSION, layout);
+    }
+
     /** GB/s of one-sided reads through {@code tcp} (either backend), {@code perRead} blocks per read. */
     static double transport(Transport tcp, long blockBytes, int perRead, long total) throws Exception {
-        var model = new ModelShape("bench", 1, 1, (int) (blockBytes / 2 / 2), DType.FP16);
-        var layout = new KvLayout(model, 0, 1, perRead + 1, 1, blockBytes, LayoutKind.CROSS_LAYER, MemoryKind.HOST);
-        Compat compat = Compat.of("bench", TcpTransportTest.CONNECTOR_VERSION, layout);
+        Compat compat = compat(blockBytes, perRead);
         try (var kv = new ArenaBlockBuffer(perRead, blockBytes)) {
             BlockSource source = new BlockSource() {
                 @Override
