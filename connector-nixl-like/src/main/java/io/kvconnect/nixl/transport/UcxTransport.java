@@ -607,7 +607,8 @@ public final class UcxTransport implements Transport {
                     local = null;
                     local = new Registration(ctx, into);
                 }
-                wire.writeFrame(Frames.STAGE, new ReadRequest(transfer, remoteBlocks).encode(), io);
+                wire.writeFrame(
+                        Frames.STAGE, ReadRequest.of(transfer, remoteBlocks).encode(), io);
                 var h = wire.readHeader(io);
                 byte[] answer = wire.readPayload(h, io);
                 if (h.type() == Frames.ERROR) {
