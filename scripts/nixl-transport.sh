@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Transfer throughput of the nixl-like connector's transport for blocks of 16 KiB to 4 MiB, as a
-# ratio against a raw loopback socket copy measured in the same run.
-#   scripts/nixl-transport.sh [--quick]
+# ratio against a raw loopback socket copy measured in the same run; with --first-reads, the
+# latency of the first reads on a new connection between two processes (as in ./kvconnect disagg).
+#   scripts/nixl-transport.sh [--quick | --first-reads]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/jdk.sh"
@@ -13,5 +14,10 @@ echo "bench: building connector-nixl-like and its test classes (tests skipped) .
        -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test) >&2
 M="$ROOT/connector-nixl-like/target"
 # JUCX loads its JNI library (the UCX backend); allowed explicitly so the JDK does not warn.
+MAIN=io.kvconnect.nixl.transport.TransportThroughput
+if [ "${1:-}" = "--first-reads" ]; then
+  MAIN=io.kvconnect.nixl.transport.FirstReads
+  shift
+fi
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$M/test-classes:$M/classes:$(cat "$M/test-classpath.txt")" \
-  io.kvconnect.nixl.TransportThroughput "$@"
+  "$MAIN" "$@"

@@ -38,8 +38,11 @@ import java.util.Arrays;
  * sees the traffic and can alter it. See the module's security notes.
  */
 public final class Handshake {
-    /** The version the challenge carries; part of {@link Compat#PROTOCOL} too. */
-    public static final byte VERSION = 2;
+    /**
+     * The version the challenge carries; part of {@link Compat#PROTOCOL} too. 3: read requests
+     * name runs of blocks ({@link ReadRequest}) instead of single blocks.
+     */
+    public static final byte VERSION = 3;
 
     public static final int NONCE_BYTES = 32;
     public static final int CHALLENGE_BYTES = 1 + NONCE_BYTES;

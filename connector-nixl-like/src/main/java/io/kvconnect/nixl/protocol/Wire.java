@@ -84,12 +84,16 @@ public final class Wire implements AutoCloseable {
 
     /** Writes a frame header; the caller writes the {@code length} bytes of payload next. */
     public void writeHeader(byte type, int length, long timeoutMillis) throws IOException {
-        ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_BYTES)
+        writeFully(header(type, length), timeoutMillis);
+    }
+
+    /** A frame header, ready to write (to lead a gathering write of its payload). */
+    public static ByteBuffer header(byte type, int length) {
+        return ByteBuffer.allocate(Frames.HEADER_BYTES)
                 .putInt(Frames.MAGIC)
                 .put(type)
                 .putInt(length)
                 .flip();
-        writeFully(h, timeoutMillis);
     }
 
     /** Writes a whole frame. */

@@ -241,7 +241,8 @@ public final class TcpTransport implements Transport {
             }
             String what = "read of transfer " + transfer + " from " + where;
             try {
-                wire.writeFrame(Frames.READ, new ReadRequest(transfer, remoteBlocks).encode(), ioMillis);
+                wire.writeFrame(
+                        Frames.READ, ReadRequest.of(transfer, remoteBlocks).encode(), ioMillis);
                 var h = wire.readHeader(ioMillis);
                 if (h.type() == Frames.ERROR) {
                     byte[] payload = wire.readPayload(h, ioMillis);
@@ -363,24 +364,22 @@ public final class TcpTransport implements Transport {
          * BlockSource#check}) before the buffer grows, so its size is bounded by the transfer's.
          *
          * @throws TransferException as {@link BlockSource#read}, or {@code FAILED} for more than
-         *     {@value ReadRequest#MAX_BLOCKS} blocks or, for a fixed buffer, more than its slots
+         *     {@value ReadRequest#MAX_BLOCKS} blocks, runs that overlap or, for a fixed buffer, more
+         *     than its slots
          */
         HostBlockBuffer fill(ReadRequest req) throws TransferException {
-            int n = req.blocks().length;
-            // Before sizing the buffer: the request's block count is the reader's word, and a
-            // control frame may name up to a quarter million blocks.
-            if (n > ReadRequest.MAX_BLOCKS) {
-                throw new TransferException(
-                        TransferException.Kind.FAILED,
-                        "a read of " + n + " blocks; at most " + ReadRequest.MAX_BLOCKS + " per request");
-            }
+            // Before sizing the buffer: the request's runs are the reader's word, and a control
+            // frame may name billions of blocks; blocks() refuses more than MAX_BLOCKS, and runs
+            // that overlap, before it expands them.
+            int[] blocks = req.blocks();
+            int n = blocks.length;
             if (fixed && n > buffer.numSlots()) {
                 throw new TransferException(
                         TransferException.Kind.FAILED,
                         "a read of " + n + " blocks; this " + "connection staged " + buffer.numSlots()
                                 + " when the reader attached");
             }
-            source.check(req.transfer(), req.blocks());
+            source.check(req.transfer(), blocks);
             if (buffer == null || n > buffer.numSlots()) {
                 if (buffer != null) {
                     buffer.close();
@@ -388,7 +387,7 @@ public final class TcpTransport implements Transport {
                 }
                 buffer = source.allocateStaging(Math.max(n, 16));
             }
-            source.read(req.transfer(), req.blocks(), buffer);
+            source.read(req.transfer(), blocks, buffer);
             return buffer;
         }
 
@@ -671,14 +670,15 @@ public final class TcpTransport implements Transport {
                             wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
                             continue;
                         }
-                        int n = req.blocks().length;
-                        wire.writeHeader(Frames.DATA, Math.toIntExact(n * source.blockBytes()), SEND_MILLIS);
-                        // Straight from the staging buffer into the socket.
-                        var slots = new ByteBuffer[n];
+                        int n = Math.toIntExact(req.blockCount()); // fill() bounded it
+                        // The header and the blocks in one gathering write, straight from the
+                        // staging buffer into the socket: no small write of its own for the header.
+                        var frame = new ByteBuffer[n + 1];
+                        frame[0] = Wire.header(Frames.DATA, Math.toIntExact(n * source.blockBytes()));
                         for (int i = 0; i < n; i++) {
-                            slots[i] = buffer.slot(i).asByteBuffer();
+                            frame[i + 1] = buffer.slot(i).asByteBuffer();
                         }
-                        wire.writeFully(slots, SEND_MILLIS);
+                        wire.writeFully(frame, SEND_MILLIS);
                     }
                     case Frames.DONE -> {
                         TransferRef ref = TransferRef.decode(ByteBuffer.wrap(payload));

@@ -66,6 +66,12 @@ import org.slf4j.LoggerFactory;
 public final class UcxTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(UcxTransport.class);
 
+    /**
+     * How long a producer's progress thread polls after a read was staged, or after its last event
+     * while it polls, before it sleeps again: bounds the core a reader that stopped reading costs.
+     */
+    private static final long HOT_NANOS = 2_000_000;
+
     /** Empty progress calls before a waiting reader yields its core (2-core machines). */
     private static final int SPINS_BEFORE_YIELD = 64;
 
@@ -346,11 +352,36 @@ public final class UcxTransport implements Transport {
                     .start(this::progressLoop);
         }
 
+        /**
+         * Until when ({@link System#nanoTime()}) the progress thread polls instead of sleeping:
+         * set when a read was staged and extended by every event after it.
+         */
+        private volatile long hotUntil;
+
+        /**
+         * A reader's gets are about to arrive (its read was just staged): poll for them rather than
+         * sleep. Between processes on one host UCX 1.13 emulates a get in software over shared
+         * memory, so each fragment of it needs this worker's progress; waking from {@code
+         * waitForEvents} for each cost hundreds of microseconds on a busy host. Called by a
+         * connection thread.
+         */
+        void heat() {
+            hotUntil = System.nanoTime() + HOT_NANOS;
+            worker.signal();
+        }
+
         private void progressLoop() {
             while (!closed) {
                 try {
-                    if (worker.progress() == 0 && !closed) {
-                        worker.waitForEvents(); // woken by UCX events or by close's signal()
+                    if (worker.progress() > 0) {
+                        // Fragments of an emulated get come in bursts: keep polling while they do.
+                        if (hotUntil - System.nanoTime() > 0) {
+                            hotUntil = System.nanoTime() + HOT_NANOS;
+                        }
+                    } else if (hotUntil - System.nanoTime() > 0) {
+                        Thread.yield(); // the reader may need this core to issue its gets
+                    } else if (!closed) {
+                        worker.waitForEvents(); // woken by UCX events, heat() or close's signal()
                     }
                 } catch (Exception e) {
                     if (!closed) {
@@ -425,6 +456,7 @@ public final class UcxTransport implements Transport {
                             wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), sendMillis);
                             return true;
                         }
+                        heat();
                         wire.writeFrame(Frames.STAGED, registration.describe(), sendMillis);
                         return true;
                     }
@@ -575,7 +607,8 @@ public final class UcxTransport implements Transport {
                     local = null;
                     local = new Registration(ctx, into);
                 }
-                wire.writeFrame(Frames.STAGE, new ReadRequest(transfer, remoteBlocks).encode(), io);
+                wire.writeFrame(
+                        Frames.STAGE, ReadRequest.of(transfer, remoteBlocks).encode(), io);
                 var h = wire.readHeader(io);
                 byte[] answer = wire.readPayload(h, io);
                 if (h.type() == Frames.ERROR) {

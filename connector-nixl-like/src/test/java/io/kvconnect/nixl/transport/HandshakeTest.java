@@ -18,6 +18,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -221,6 +222,49 @@ class HandshakeTest {
             }
             Map<String, Long> counters = listener.takeCounters();
             assertEquals(1L, counters.get("handshakes_refused_secret"), counters.toString());
+        }
+    }
+
+    @Test
+    void aProducerOfTheEarlierProtocolVersionIsReportedClearly() throws Exception {
+        try (var fake = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread producer = Thread.ofPlatform().daemon().start(() -> {
+                try (RawConnection raw = RawConnection.of(fake.accept())) {
+                    // Version 2 named every block of a read on its own; this engine sends runs.
+                    raw.send(Frames.CHALLENGE, Frames.concat(new byte[] {2}, random(Handshake.NONCE_BYTES)));
+                    raw.rest();
+                } catch (IOException e) {
+                    // the reader hung up
+                }
+            });
+            var e = assertThrows(
+                    TransferException.class,
+                    () -> tcp.connect(
+                            "127.0.0.1",
+                            fake.getLocalPort(),
+                            READER,
+                            ConnectOptions.of("right", Duration.ofSeconds(10))));
+            assertEquals(TransferException.Kind.HANDSHAKE, e.kind(), e.getMessage());
+            assertTrue(e.getMessage().contains("version 2, this engine " + Handshake.VERSION), e.getMessage());
+            assertTrue(e.getMessage().contains("run the same kvconnect version"), e.getMessage());
+            producer.join(BOUND_MILLIS);
+        }
+    }
+
+    @Test
+    void aReaderOfTheEarlierProtocolVersionIsRefusedNamingTheProtocolField() throws Exception {
+        var fields = new java.util.LinkedHashMap<>(READER.fields());
+        fields.put("protocol", "nixl-like-tcp/2");
+        Compat older = new Compat(READER.engineId(), READER.rank(), fields);
+        try (var listener =
+                tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"), new TcpTransportTest.Source(16))) {
+            var e = assertThrows(
+                    TransferException.class,
+                    () -> tcp.connect(
+                            "127.0.0.1", listener.port(), older, ConnectOptions.of("right", Duration.ofSeconds(10))));
+            assertEquals(TransferException.Kind.HANDSHAKE, e.kind(), e.getMessage());
+            assertTrue(e.getMessage().contains("protocol differs"), e.getMessage());
+            assertTrue(e.getMessage().contains("nixl-like-tcp/" + Handshake.VERSION), e.getMessage());
         }
     }
 }

@@ -58,7 +58,7 @@ class TcpTransportTest {
     }
 
     /**
-     * Serves transfer "t1" with token {@link #TOKEN} (any 64 block ids; each block filled with its
+     * Serves transfer "t1" with token {@link #TOKEN} (blocks 0 to 63; each block filled with its
      * id); "gone" has expired; records notifications.
      */
     static class Source implements BlockSource {
@@ -92,6 +92,12 @@ class TcpTransportTest {
             }
             if (blocks.length > 64) {
                 throw new TransferException(TransferException.Kind.FAILED, "transfer t1 has 64 blocks");
+            }
+            for (int b : blocks) {
+                if (b < 0 || b >= 64) {
+                    throw new TransferException(
+                            TransferException.Kind.FAILED, "block " + b + " is not part of transfer t1");
+                }
             }
         }
 

@@ -7,6 +7,7 @@ import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.protocol.TransferRef;
 import java.io.IOException;
@@ -30,6 +31,10 @@ import java.util.Locale;
  * registered staging memory, over whatever {@code UCX_TLS} allows: shared memory by default on one
  * host, {@code UCX_TLS=tcp} for UCX over TCP).
  *
+ * <p>Each row also says how many blocks one read request names and in how many descriptors (runs
+ * of consecutive blocks): on real systems the number of descriptors, not the link, dominates the
+ * time of a transfer.
+ *
  * <p>Run with {@code scripts/nixl-transport.sh [--quick]}; not a unit test (timings are not
  * asserted anywhere). The UCX column says why it is missing where UCX does not work.
  */
@@ -46,10 +51,14 @@ public final class TransportThroughput {
                 + (ucxAvailable.available()
                         ? UcxTransport.describeEnvironment()
                         : "not available: " + ucxAvailable.reason()));
+        // Descriptors: what a request names. Protocol 3 names each run of consecutive blocks once
+        // (these reads are one run); protocol 2 named every block.
         System.out.printf(
                 Locale.ROOT,
-                "%-10s %15s %10s %10s %10s %10s%n",
+                "%-10s %10s %9s %15s %10s %10s %10s %10s%n",
                 "block",
+                "blocks/req",
+                "desc/req",
                 "raw socket GB/s",
                 "tcp GB/s",
                 "tcp/raw",
@@ -71,10 +80,15 @@ public final class TransportThroughput {
                     ucx = Math.max(ucx, transport(new UcxTransport(), blockBytes, perRead, bytesPerPoint));
                 }
             }
+            int[] ids = new int[perRead];
+            java.util.Arrays.setAll(ids, i -> i);
             System.out.printf(
                     Locale.ROOT,
-                    "%-10s %15.2f %10.2f %10.2f %10s %10s%n",
+                    "%-10s %10d %9d %15.2f %10.2f %10.2f %10s %10s%n",
                     kib + " KiB",
+                    perRead,
+                    ReadRequest.of(new TransferRef("t", TcpTransportTest.TOKEN), ids)
+                            .descriptors(),
                     raw,
                     tcp,
                     tcp / raw,
@@ -119,11 +133,16 @@ public final class TransportThroughput {
         }
     }
 
+    /** The handshake fields of a one-layer model whose blocks are {@code blockBytes} long. */
+    static Compat compat(long blockBytes, int blocks) {
+        var model = new ModelShape("bench", 1, 1, (int) (blockBytes / 2 / 2), DType.FP16);
+        var layout = new KvLayout(model, 0, 1, blocks + 1, 1, blockBytes, LayoutKind.CROSS_LAYER, MemoryKind.HOST);
+        return Compat.of("bench", TcpTransportTest.CONNECTOR_VERSION, layout);
+    }
+
     /** GB/s of one-sided reads through {@code tcp} (either backend), {@code perRead} blocks per read. */
     static double transport(Transport tcp, long blockBytes, int perRead, long total) throws Exception {
-        var model = new ModelShape("bench", 1, 1, (int) (blockBytes / 2 / 2), DType.FP16);
-        var layout = new KvLayout(model, 0, 1, perRead + 1, 1, blockBytes, LayoutKind.CROSS_LAYER, MemoryKind.HOST);
-        Compat compat = Compat.of("bench", TcpTransportTest.CONNECTOR_VERSION, layout);
+        Compat compat = compat(blockBytes, perRead);
         try (var kv = new ArenaBlockBuffer(perRead, blockBytes)) {
             BlockSource source = new BlockSource() {
                 @Override

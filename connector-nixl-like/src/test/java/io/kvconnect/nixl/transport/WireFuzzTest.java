@@ -12,6 +12,7 @@ import io.kvconnect.nixl.protocol.Handshake;
 import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.protocol.TransferException;
+import io.kvconnect.nixl.protocol.TransferRef;
 import io.kvconnect.nixl.protocol.Wire;
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
@@ -74,8 +75,17 @@ class WireFuzzTest {
     static final class CountingSource extends TcpTransportTest.Source {
         final AtomicInteger maxSlots = new AtomicInteger();
 
+        /** Reads that got as far as copying blocks. */
+        final AtomicInteger reads = new AtomicInteger();
+
         CountingSource(long blockBytes) {
             super(blockBytes);
+        }
+
+        @Override
+        public void read(TransferRef transfer, int[] blocks, HostBlockBuffer staging) throws TransferException {
+            super.read(transfer, blocks, staging);
+            reads.incrementAndGet();
         }
 
         @Override
@@ -174,7 +184,7 @@ class WireFuzzTest {
                     System.nanoTime() + CLOSE_BOUND_MILLIS * 1_000_000L,
                     "listener");
             // The test transfer holds 64 blocks; the transport's own bound is 4096 per read.
-            for (int n : new int[] {65, 5_000, 200_000}) {
+            for (int n : new int[] {65, 5_000, 200_000, Integer.MAX_VALUE}) {
                 wire.writeFrame(Frames.READ, manyBlocks(n), CLOSE_BOUND_MILLIS);
                 var h = wire.readHeader(CLOSE_BOUND_MILLIS);
                 byte[] answer = wire.readPayload(h, CLOSE_BOUND_MILLIS);
@@ -184,10 +194,50 @@ class WireFuzzTest {
             assertTrue(source.maxSlots.get() <= 64, "staging for " + source.maxSlots.get() + " blocks was allocated");
             // The connection is still in step: a well-formed read on it is served.
             wire.writeFrame(
-                    Frames.READ, new ReadRequest(TcpTransportTest.T1, new int[] {3, 5}).encode(), CLOSE_BOUND_MILLIS);
+                    Frames.READ,
+                    ReadRequest.of(TcpTransportTest.T1, new int[] {3, 5}).encode(),
+                    CLOSE_BOUND_MILLIS);
             var h = wire.readHeader(CLOSE_BOUND_MILLIS);
             assertEquals(Frames.DATA, h.type());
             assertEquals(2 * blockBytes, h.length());
+        }
+    }
+
+    @Example
+    void runsThatOverlapOrLeaveTheGrantAreRefusedAsStrictlyAsSingleBlocks() throws Exception {
+        try (Wire wire = new Wire(
+                SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), withSecret.port())))) {
+            Handshake.asReader(
+                    wire,
+                    TcpTransportTest.compat("fuzzer", MODEL, 4),
+                    SharedSecret.of(SECRET),
+                    System.nanoTime() + CLOSE_BOUND_MILLIS * 1_000_000L,
+                    "listener");
+            int copiedBefore = source.reads.get();
+            // Transfer t1 grants blocks 0 to 63.
+            int[][] hostile = {
+                {3, 2, 4, 1}, // the second run lies inside the first
+                {10, 5, 2, 9}, // the second run ends inside the first
+                {7, 1, 7, 1}, // the same block twice
+                {60, 10}, // runs past the grant's last block
+                {63, 1, 64, 1}, // a second run just past it
+                {Integer.MAX_VALUE - 1, 2}, // up to the largest block id
+                {0, 64, 0, 64}, // within the grant twice: more than it holds, and overlapping
+            };
+            for (int[] runs : hostile) {
+                wire.writeFrame(Frames.READ, new ReadRequest(TcpTransportTest.T1, runs).encode(), CLOSE_BOUND_MILLIS);
+                var h = wire.readHeader(CLOSE_BOUND_MILLIS);
+                byte[] answer = wire.readPayload(h, CLOSE_BOUND_MILLIS);
+                assertEquals(Frames.ERROR, h.type(), "runs " + Arrays.toString(runs));
+                assertEquals(TransferException.Kind.FAILED, Frames.errorKind(answer), Frames.errorMessage(answer));
+            }
+            assertEquals(copiedBefore, source.reads.get(), "blocks were copied for a refused read");
+            // Still in step: the whole grant as one run is served.
+            wire.writeFrame(
+                    Frames.READ, new ReadRequest(TcpTransportTest.T1, new int[] {0, 64}).encode(), CLOSE_BOUND_MILLIS);
+            var h = wire.readHeader(CLOSE_BOUND_MILLIS);
+            assertEquals(Frames.DATA, h.type());
+            assertEquals(64 * blockBytes, h.length());
         }
     }
 
@@ -284,7 +334,7 @@ class WireFuzzTest {
                 .array();
     }
 
-    /** A read request with corrupted fields: id length, block count and ids. */
+    /** A read request with corrupted fields: id length, descriptor count and runs. */
     private static Arbitrary<byte[]> readRequest() {
         Arbitrary<String> id = Arbitraries.frequencyOf(
                 Tuple.of(5, Arbitraries.of("t1", "gone", "unknown")),
@@ -312,17 +362,15 @@ class WireFuzzTest {
                     .put(idBytes)
                     .putInt(tokenBytes.length)
                     .put(tokenBytes)
-                    .putInt(b.size() + dc);
+                    .putInt(b.size() / 2 + dc);
             b.forEach(buf::putInt);
             return buf.array();
         });
     }
 
-    /** A well-formed read of transfer t1 naming block 3 {@code n} times. */
+    /** A well-formed read of transfer t1 naming one run of {@code n} blocks from block 0. */
     private static byte[] manyBlocks(int n) {
-        int[] blocks = new int[n];
-        Arrays.fill(blocks, 3);
-        return new ReadRequest(TcpTransportTest.T1, blocks).encode();
+        return new ReadRequest(TcpTransportTest.T1, new int[] {0, n}).encode();
     }
 
     private static byte[] join(List<byte[]> parts) {
