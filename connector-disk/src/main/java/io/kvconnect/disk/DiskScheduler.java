@@ -445,7 +445,22 @@ final class DiskScheduler implements SchedulerConnector {
             count("store_failures", 1);
             count("store_blocks_dropped", job.keys().size());
         }
-        pool.free(job.gpuBlocks());
+        releaseGpuBlocks(job);
+    }
+
+    /**
+     * Gives back the references a store took on its GPU blocks: only those still held, because the
+     * engine takes references back from a connector that made no progress for its liveness timeout
+     * (a slow disk while the engine is idle), and a block freed twice would be an error.
+     */
+    private void releaseGpuBlocks(Job job) {
+        for (int id : job.gpuBlocks()) {
+            if (pool.heldReferences(id) > 0) {
+                pool.free(id);
+            } else {
+                count("references_taken_back", 1);
+            }
+        }
     }
 
     @Override
@@ -517,13 +532,7 @@ final class DiskScheduler implements SchedulerConnector {
         if (pool != null) {
             for (Job job : List.copyOf(jobs.values())) {
                 if (job.store()) {
-                    // Only what is still held: the engine takes references back from a connector
-                    // that made no progress for its connector timeout.
-                    for (int id : job.gpuBlocks()) {
-                        if (pool.heldReferences(id) > 0) {
-                            pool.free(id);
-                        }
-                    }
+                    releaseGpuBlocks(job);
                 }
             }
         }
