@@ -39,9 +39,10 @@ import java.util.Set;
  * <p><b>Stores.</b> In {@link #buildConnectorMetadata} each scheduled request's full blocks of
  * KV-confirmed tokens ({@code numComputedTokens()}) with a known hash that the index does not hold
  * are given to the workers, keyed by their chained block hash. The GPU blocks a store reads are
- * {@code touch}ed before the hook returns and freed when every worker reported the store (the file
- * written, or the store dropped or failed), so a finished, aborted or preempted request's blocks
- * are never reallocated under a pending read. A block is offered only once every worker wrote it;
+ * {@code touch}ed before the hook returns and freed once every worker reported that its GPU read
+ * ended (the copy into its staging buffer; the file is written from there), or that the store was
+ * dropped or failed, so a finished, aborted or preempted request's blocks are never reallocated
+ * under a pending read, and a slow disk holds no GPU block. A block is offered only once every worker wrote it;
  * a store any worker failed or dropped is forgotten and its files deleted. Blocks loaded from the
  * tier are never stored again, and a request whose load failed stores nothing more.
  *
@@ -107,7 +108,8 @@ final class DiskScheduler implements SchedulerConnector {
             List<Optional<BlockHash>> parents,
             int[] gpuBlocks,
             long[] ranks) {
-        // ranks[0]: ranks that succeeded; ranks[1]: ranks that failed; ranks[2]: 1 if poisoned
+        // ranks[0]: ranks that succeeded; ranks[1]: ranks that failed; ranks[2]: 1 if poisoned;
+        // ranks[3]: ranks whose GPU read ended; ranks[4]: 1 once the GPU blocks were given back
     }
 
     private DiskScheduler(DiskConfig config, long capacityBlocks, EngineInfo engine, DiskDirectory directory) {
@@ -224,7 +226,7 @@ final class DiskScheduler implements SchedulerConnector {
             int[] gpu = Arrays.copyOfRange(
                     blocks.toArray(0), Math.min(first, blocks.size()), Math.min(first + n, blocks.size()));
             pendingLoads.add(new DiskMetadata.LoadJob(id, request.requestId(), true, List.of(), gpu, true));
-            jobs.put(id, new Job(id, false, request.requestId(), List.of(), List.of(), new int[0], new long[3]));
+            jobs.put(id, new Job(id, false, request.requestId(), List.of(), List.of(), new int[0], new long[5]));
             q.jobsInFlight++;
             q.storesDisabled = true;
             return;
@@ -240,7 +242,7 @@ final class DiskScheduler implements SchedulerConnector {
             gpu[i] = blocks.get(first + i);
         }
         pendingLoads.add(new DiskMetadata.LoadJob(id, request.requestId(), async, keys, gpu, false));
-        jobs.put(id, new Job(id, false, request.requestId(), keys, List.of(), new int[0], new long[3]));
+        jobs.put(id, new Job(id, false, request.requestId(), keys, List.of(), new int[0], new long[5]));
         q.jobsInFlight++;
         q.loadFrom = first;
         q.loadTo = first + n;
@@ -348,7 +350,7 @@ final class DiskScheduler implements SchedulerConnector {
         int[] gpuIds = Arrays.copyOf(gpu, copies);
         pool.touch(gpuIds);
         long id = nextJobId++;
-        jobs.put(id, new Job(id, true, r.requestId(), keys, parents, gpuIds, new long[3]));
+        jobs.put(id, new Job(id, true, r.requestId(), keys, parents, gpuIds, new long[5]));
         q.jobsInFlight++;
         out.add(new DiskMetadata.StoreJob(id, r.requestId(), keys, gpuIds));
         count("store_blocks_planned", copies);
@@ -364,6 +366,12 @@ final class DiskScheduler implements SchedulerConnector {
             Job job = e.getValue();
             job.ranks()[0] |= reports.ok().getOrDefault(e.getKey(), 0L);
             job.ranks()[1] |= reports.failed().getOrDefault(e.getKey(), 0L);
+            job.ranks()[3] |= reports.copied().getOrDefault(e.getKey(), 0L);
+            if (job.store() && ((job.ranks()[0] | job.ranks()[1] | job.ranks()[3]) & allRanks) == allRanks) {
+                // Every rank's GPU read ended: the files are still being written from host memory,
+                // but the GPU blocks need not wait for the disk.
+                releaseGpuBlocks(job);
+            }
             if (((job.ranks()[0] | job.ranks()[1]) & allRanks) == allRanks) {
                 done.add(job);
             }
@@ -445,7 +453,27 @@ final class DiskScheduler implements SchedulerConnector {
             count("store_failures", 1);
             count("store_blocks_dropped", job.keys().size());
         }
-        pool.free(job.gpuBlocks());
+        releaseGpuBlocks(job);
+    }
+
+    /**
+     * Gives back the references a store took on its GPU blocks, once (when every rank's GPU read
+     * ended, or when the store ends): only those still held, because the
+     * engine takes references back from a connector that made no progress for its liveness timeout
+     * (a slow disk while the engine is idle), and a block freed twice would be an error.
+     */
+    private void releaseGpuBlocks(Job job) {
+        if (job.ranks()[4] != 0) {
+            return;
+        }
+        job.ranks()[4] = 1;
+        for (int id : job.gpuBlocks()) {
+            if (pool.heldReferences(id) > 0) {
+                pool.free(id);
+            } else {
+                count("references_taken_back", 1);
+            }
+        }
     }
 
     @Override
@@ -517,13 +545,7 @@ final class DiskScheduler implements SchedulerConnector {
         if (pool != null) {
             for (Job job : List.copyOf(jobs.values())) {
                 if (job.store()) {
-                    // Only what is still held: the engine takes references back from a connector
-                    // that made no progress for its connector timeout.
-                    for (int id : job.gpuBlocks()) {
-                        if (pool.heldReferences(id) > 0) {
-                            pool.free(id);
-                        }
-                    }
+                    releaseGpuBlocks(job);
                 }
             }
         }

@@ -87,6 +87,10 @@ final class DiskWorker implements WorkerConnector {
     private final Map<Long, Store> stores = new LinkedHashMap<>();
     /** Written by the writer thread, read by the worker thread. */
     private final Queue<WriteResult> written = new ConcurrentLinkedQueue<>();
+    /** Stores whose GPU read ended; written by the writer thread, read by the worker thread. */
+    private final Queue<Long> copiedQueue = new ConcurrentLinkedQueue<>();
+
+    private final Set<Long> copiedJobs = new LinkedHashSet<>();
 
     private record Load(DiskMetadata.LoadJob job, Future<ReadResult> result) {}
 
@@ -221,6 +225,9 @@ final class DiskWorker implements WorkerConnector {
         submitDeletes();
         awaitSyncLoads();
         startStores();
+        for (Long job; (job = copiedQueue.poll()) != null; ) {
+            copiedJobs.add(job);
+        }
         for (WriteResult w; (w = written.poll()) != null; ) {
             stores.remove(w.job());
             for (int s : w.slots()) {
@@ -247,20 +254,25 @@ final class DiskWorker implements WorkerConnector {
                 && loadErrors.isEmpty()
                 && finishedJobs.isEmpty()
                 && badBlocks.isEmpty()
+                && copiedJobs.isEmpty()
                 && stepStats.isEmpty()) {
             return WorkerStepReport.EMPTY;
         }
-        boolean metadata = !finishedJobs.isEmpty() || !badBlocks.isEmpty();
+        boolean metadata = !finishedJobs.isEmpty() || !badBlocks.isEmpty() || !copiedJobs.isEmpty();
         WorkerStepReport report = WorkerStepReport.builder()
                 .addFinishedReceiving(received)
                 .addInvalidBlockIds(loadErrors)
                 .stats(stepStats)
-                .workerMetadata(metadata ? Optional.of(JobReports.of(rank, finishedJobs, badBlocks)) : Optional.empty())
+                .workerMetadata(
+                        metadata
+                                ? Optional.of(JobReports.of(rank, finishedJobs, badBlocks, copiedJobs))
+                                : Optional.empty())
                 .build();
         received.clear();
         loadErrors.clear();
         finishedJobs.clear();
         badBlocks.clear();
+        copiedJobs.clear();
         return report;
     }
 
@@ -383,6 +395,7 @@ final class DiskWorker implements WorkerConnector {
             Thread.currentThread().interrupt();
             return new WriteResult(s.id(), slots, false, 0, 0, "errors_interrupted");
         }
+        copiedQueue.add(s.id()); // the GPU blocks are no longer read: the scheduler side may free them
         long start = System.nanoTime();
         for (int i = 0; i < slots.length; i++) {
             try {

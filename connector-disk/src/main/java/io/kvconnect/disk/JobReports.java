@@ -15,21 +15,27 @@ import java.util.Set;
  * @param ok job id to the ranks whose job succeeded
  * @param failed job id to the ranks whose job failed
  * @param badBlocks blocks whose file a rank found missing or corrupt
+ * @param copied store job id to the ranks whose GPU read ended (its file may still be being
+ *     written): the GPU blocks may be given back once every rank's did
  */
-record JobReports(Map<Long, Long> ok, Map<Long, Long> failed, Set<BlockHash> badBlocks) implements WorkerMetadata {
+record JobReports(Map<Long, Long> ok, Map<Long, Long> failed, Set<BlockHash> badBlocks, Map<Long, Long> copied)
+        implements WorkerMetadata {
     JobReports {
         ok = Map.copyOf(ok);
         failed = Map.copyOf(failed);
         badBlocks = Set.copyOf(badBlocks);
+        copied = Map.copyOf(copied);
     }
 
     /** One rank's report. */
-    static JobReports of(int rank, Map<Long, Boolean> results, Set<BlockHash> badBlocks) {
+    static JobReports of(int rank, Map<Long, Boolean> results, Set<BlockHash> badBlocks, Set<Long> copiedJobs) {
         long bit = 1L << rank;
         Map<Long, Long> ok = new HashMap<>();
         Map<Long, Long> failed = new HashMap<>();
         results.forEach((job, success) -> (success ? ok : failed).put(job, bit));
-        return new JobReports(ok, failed, badBlocks);
+        Map<Long, Long> copied = new HashMap<>();
+        copiedJobs.forEach(job -> copied.put(job, bit));
+        return new JobReports(ok, failed, badBlocks, copied);
     }
 
     @Override
@@ -44,6 +50,8 @@ record JobReports(Map<Long, Long> ok, Map<Long, Long> failed, Set<BlockHash> bad
         o.failed.forEach((k, v) -> failedSum.merge(k, v, (a, b) -> a | b));
         Set<BlockHash> bad = new HashSet<>(badBlocks);
         bad.addAll(o.badBlocks);
-        return new JobReports(okSum, failedSum, bad);
+        Map<Long, Long> copiedSum = new HashMap<>(copied);
+        o.copied.forEach((k, v) -> copiedSum.merge(k, v, (a, b) -> a | b));
+        return new JobReports(okSum, failedSum, bad, copiedSum);
     }
 }
