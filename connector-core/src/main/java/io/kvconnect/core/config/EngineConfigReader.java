@@ -374,6 +374,13 @@ public final class EngineConfigReader {
         } catch (IllegalArgumentException bad) {
             throw new ConfigException(e.fieldPath("sink"), String.valueOf(bad.getMessage()));
         }
+        if (sink instanceof KvEventsConfig.File f) {
+            Path parent = f.path().toAbsolutePath().getParent();
+            if (parent == null || !Files.isDirectory(parent)) {
+                throw new ConfigException(
+                        e.fieldPath("sink"), "the directory of " + f.path() + " does not exist; create it first");
+            }
+        }
         String engineId = e.getString("engine_id", defaultEngineId());
         if (engineId.isBlank()) {
             throw new ConfigException(e.fieldPath("engine_id"), "is blank; name the engine as the router knows it");
