@@ -180,30 +180,24 @@ public final class DiskTierBandwidth {
 
     /**
      * {@code com.sun.nio.file.ExtendedOpenOption.DIRECT} if {@code folder}'s file system takes it, as
-     * the disk tier decides; null otherwise. Found by name: naming the class in source makes javac
-     * warn "internal proprietary API", which the build treats as an error.
+     * the disk tier decides; null otherwise.
      */
     private static OpenOption directOption(Path folder) {
-        try {
-            Object[] constants =
-                    Class.forName("com.sun.nio.file.ExtendedOpenOption").getEnumConstants();
-            for (Object c : constants == null ? new Object[0] : constants) {
-                if (c instanceof OpenOption option && option.toString().equals("DIRECT")) {
-                    Path probe = folder.resolve("probe");
-                    try (Arena arena = Arena.ofConfined();
-                            FileChannel ch = FileChannel.open(
-                                    probe, StandardOpenOption.CREATE, StandardOpenOption.WRITE, option)) {
-                        ch.write(arena.allocate(4096, 4096).asByteBuffer());
-                    } finally {
-                        Files.deleteIfExists(probe);
-                    }
-                    return option;
-                }
-            }
-        } catch (ClassNotFoundException | IOException | UnsupportedOperationException e) {
+        OpenOption option = com.sun.nio.file.ExtendedOpenOption.DIRECT;
+        Path probe = folder.resolve("probe");
+        try (Arena arena = Arena.ofConfined();
+                FileChannel ch = FileChannel.open(probe, StandardOpenOption.CREATE, StandardOpenOption.WRITE, option)) {
+            ch.write(arena.allocate(4096, 4096).asByteBuffer());
+        } catch (IOException | UnsupportedOperationException e) {
             return null;
+        } finally {
+            try {
+                Files.deleteIfExists(probe);
+            } catch (IOException e) {
+                // a leftover probe file in the benchmark's own scratch folder is harmless
+            }
         }
-        return null;
+        return option;
     }
 
     private static double rate(long bytes, long nanos) {

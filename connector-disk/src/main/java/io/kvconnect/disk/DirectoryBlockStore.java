@@ -30,27 +30,10 @@ final class DirectoryBlockStore implements BlockStore {
     private static final System.Logger LOG = System.getLogger(DirectoryBlockStore.class.getName());
 
     /**
-     * {@code com.sun.nio.file.DIRECT} (module {@code jdk.unsupported}), or null
-     * where the JDK has none. Found by name among the enum's constants: naming the class in source
-     * makes javac (with {@code --release}) warn "internal proprietary API", a warning no annotation
-     * suppresses, and the build treats warnings as errors.
+     * Opens files with {@code O_DIRECT} where the file system takes it (probed at start; see {@link
+     * #direct}). From module {@code jdk.unsupported}: the JDK's only way to ask for direct I/O.
      */
-    private static final OpenOption DIRECT = findDirectOption();
-
-    private static OpenOption findDirectOption() {
-        try {
-            Object[] constants =
-                    Class.forName("com.sun.nio.file.ExtendedOpenOption").getEnumConstants();
-            for (Object c : constants == null ? new Object[0] : constants) {
-                if (c instanceof OpenOption option && option.toString().equals("DIRECT")) {
-                    return option;
-                }
-            }
-        } catch (ClassNotFoundException e) {
-            // Not this JDK: buffered I/O only.
-        }
-        return null;
-    }
+    private static final OpenOption DIRECT = com.sun.nio.file.ExtendedOpenOption.DIRECT;
 
     private final StoreSettings settings;
     private final boolean direct;
@@ -83,9 +66,6 @@ final class DirectoryBlockStore implements BlockStore {
         }
         if (!settings.directIo()) {
             return new DirectoryBlockStore(settings, false, "buffered (io: buffered)");
-        }
-        if (DIRECT == null) {
-            return new DirectoryBlockStore(settings, false, "buffered (this JDK has no direct I/O option)");
         }
         String refused = probeDirect(settings.folder());
         if (refused == null) {
