@@ -220,7 +220,7 @@ JSON
 status=0; "$ROOT/kvconnect" run --config "$WORK/multi-unknown.json" >"$WORK/multi-unknown.txt" 2>&1 || status=$?
 echo "exit status $status" >>"$WORK/multi-unknown.txt"
 check "an unknown child connector names its field and lists the available ones" "$WORK/multi-unknown.txt" \
-  "configuration error: config.connector.config.connectors[1].name: unknown connector 'ofload'; available: hello, multi, nixl-like, offload"
+  "configuration error: config.connector.config.connectors[1].name: unknown connector 'ofload'; available: hello, multi, nixl-like, offload, redis"
 check "... with exit status 2" "$WORK/multi-unknown.txt" "exit status 2"
 
 # The bundled nixl-like connector end to end: a prefill and a decode engine as two processes on

@@ -205,6 +205,15 @@ final class RedisStore implements AutoCloseable {
         return c.set(key, value, new SetArgs()).toCompletableFuture();
     }
 
+    /** Removes {@code key} (UNLINK); the outcome is not awaited by anyone. */
+    CompletableFuture<Long> unlink(byte[] key) {
+        RedisClusterAsyncCommands<byte[], byte[]> c = commands;
+        if (c == null) {
+            return CompletableFuture.failedFuture(new NotConnected());
+        }
+        return c.unlink(key).toCompletableFuture();
+    }
+
     @Override
     public void close() {
         if (closed) {

@@ -255,9 +255,7 @@ final class RedisWorker implements WorkerConnector {
     private void gotValue(Load l, Done d) {
         l.pending--;
         l.end = Math.max(l.end, d.nanos());
-        if (l.failed) {
-            // One block missing fails the whole load: nothing more to copy.
-        } else if (d.error() != null) {
+        if (d.error() != null) {
             l.failed = true;
             count("load_errors_" + RedisStore.ErrorKind.of(d.error()).counter(), 1);
         } else if (d.value() == null) {
@@ -269,7 +267,9 @@ final class RedisWorker implements WorkerConnector {
             if (refusal != null) {
                 l.failed = true;
                 count("load_refused_" + refusal.name().toLowerCase(java.util.Locale.ROOT), 1);
-            } else {
+                // Removed, so that lookups stop finding it and a later store writes the block again.
+                store.unlink(namespace.key(key, rank));
+            } else if (!l.failed) {
                 BlockValue.copyPayload(d.value(), buffer.slot(l.slots[d.index()]));
                 l.bytes += buffer.slotBytes();
             }

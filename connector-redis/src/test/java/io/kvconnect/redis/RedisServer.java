@@ -58,7 +58,12 @@ final class RedisServer implements AutoCloseable {
 
     static RedisServer start(int port, List<String> args) throws IOException, InterruptedException {
         RedisServer s = new RedisServer(Files.createTempDirectory("kvc-redis-"), port, args);
-        s.launch();
+        try {
+            s.launch();
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            s.close(); // a server that did not start leaves no process and no directory
+            throw e;
+        }
         return s;
     }
 
