@@ -52,7 +52,7 @@ import org.slf4j.LoggerFactory;
  * on their header, before anything is allocated for them. Each outcome is counted ({@link
  * Listener#takeCounters()}).
  *
- * <p><b>Requests.</b> {@code READ} (transfer id, transfer token, block ids) is answered by {@code
+ * <p><b>Requests.</b> {@code READ} (transfer id, transfer token, runs of block ids) is answered by {@code
  * DATA} or {@code ERROR} (kind and message); {@code DONE} (transfer id and token) by {@code OK} or
  * {@code ERROR}. The producer checks the token ({@link TransferRef}). Every wait is bounded
  * ({@link Wire}), so a dead or silent peer ends a transfer in bounded time. Block data moves

@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * connection and answers {@code OK} with its UCX worker address and the memory's description
  * (regions, base addresses, remote keys: {@link StagedMemory}), which the reader checks against
  * what it asked for and the block size of the handshake. A read is {@code STAGE} (transfer, token
- * and block ids, like {@code READ}), answered by {@code ERROR} or by {@code STAGED} repeating the
+ * and runs of block ids, like {@code READ}), answered by {@code ERROR} or by {@code STAGED} repeating the
  * description; the reader refuses an answer that describes anything else ({@code UNTRUSTED})
  * before any get, then gets the blocks straight into its own registered buffer, with addresses and
  * lengths computed from the attach-time regions only, so no answer can steer a get outside the

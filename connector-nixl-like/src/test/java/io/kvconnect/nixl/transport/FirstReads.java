@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Latency of the first reads on a new connection between two processes, as in {@code ./kvconnect
@@ -47,7 +48,9 @@ public final class FirstReads {
                         "producer")
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();
-        try (var out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        // Not closed here: the thread that drains it holds its lock; it ends with the producer.
+        var out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        try {
             int[][] ports = new int[SHAPES.size()][2];
             for (int[] pair : ports) {
                 pair[0] = port(out);
@@ -69,7 +72,9 @@ public final class FirstReads {
             }
         } finally {
             p.getOutputStream().close();
-            p.waitFor();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroy(); // a producer that does not stop in time must not hold the run
+            }
         }
     }
 
