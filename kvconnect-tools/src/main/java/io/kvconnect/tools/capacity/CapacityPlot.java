@@ -33,7 +33,8 @@ public final class CapacityPlot {
 
     /**
      * Prefix hit rate against capacity (log scale) for MIN, LRU and ARC, MIN's block rate dashed,
-     * the observed rate as a point and the tier's capacity as a vertical line.
+     * the observed rate as a point at the capacity the trace was recorded at (none if not known),
+     * and the judged capacity as a vertical line.
      */
     static JFreeChart chart(CapacityReport report) {
         XYSeries min = new XYSeries("optimum (Belady MIN), prefix", true, false);
@@ -46,8 +47,12 @@ public final class CapacityPlot {
             lru.add(p.capacity(), 100 * p.lru().prefixHitRate());
             arc.add(p.capacity(), 100 * p.arc().prefixHitRate());
         }
-        XYSeries observed = new XYSeries("observed (the connector)", true, false);
-        observed.add(report.tierCapacity(), 100 * report.observedRate());
+        // The observed rate is of the capacity the trace was recorded at, wherever the report judges.
+        XYSeries observed = new XYSeries("observed (the connector, at its capacity)", true, false);
+        int recorded = report.trace().recordedCapacity();
+        if (recorded > 0) {
+            observed.add(recorded, 100 * report.observedRate());
+        }
         XYSeriesCollection data = new XYSeriesCollection();
         data.addSeries(min);
         data.addSeries(minBlock);

@@ -14,16 +14,22 @@ import io.kvconnect.core.config.EngineConfig;
 final class TierCapacity {
     private TierCapacity() {}
 
+    /**
+     * The tier's capacity in engine blocks.
+     *
+     * @throws ConfigException if the configuration has no connector (nothing to record), or if
+     *     {@code tierBlocks} is absent and the connector is not offload, or below 1
+     */
     static int blocks(EngineConfig config, Integer tierBlocks) {
+        ConnectorEntry entry = config.connector()
+                .orElseThrow(() -> new ConfigException(
+                        "--capacity-report", "needs a connector in the configuration (set \"connector\")"));
         if (tierBlocks != null) {
             if (tierBlocks < 1) {
                 throw new ConfigException("--tier-blocks", tierBlocks + " is not allowed; allowed: 1 or more blocks");
             }
             return tierBlocks;
         }
-        ConnectorEntry entry = config.connector()
-                .orElseThrow(() -> new ConfigException(
-                        "--capacity-report", "needs a connector in the configuration (set \"connector\")"));
         if (!entry.name().equals("offload")) {
             throw new ConfigException(
                     "--tier-blocks",

@@ -84,6 +84,28 @@ class CapacityCommandsTest {
     }
 
     @Test
+    void aConfigurationWithoutAConnectorHasNoTierToReport() {
+        String config = """
+                {"model": "tiny", "gpu_blocks": 256, "workers": 1}""";
+        try (var o = new PrintWriter(out, true);
+                var e = new PrintWriter(err, true)) {
+            assertEquals(
+                    2,
+                    io.kvconnect.core.cli.Main.execute(
+                            o,
+                            e,
+                            List.of(new RunCommand(() -> EngineConfigReader.parse(config, "test default"))),
+                            "run",
+                            "--capacity-report",
+                            "--tier-blocks",
+                            "8",
+                            "--no-progress"));
+        }
+
+        assertTrue(err.toString().contains("needs a connector"), err.toString());
+    }
+
+    @Test
     void theCapacityOptionsNeedTheReport() throws IOException {
         assertEquals(2, runAlpha("--capacity-plot", tmp.resolve("x.png").toString()));
 
