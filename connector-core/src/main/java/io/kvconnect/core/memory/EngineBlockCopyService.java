@@ -36,6 +36,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class EngineBlockCopyService implements BlockCopyService, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EngineBlockCopyService.class);
+    /**
+     * The largest copy run on the caller's thread when the stream is idle: a few tens of
+     * microseconds of copying, about what a hand-off to a parked stream thread costs on a busy
+     * machine. Larger copies go to the stream, where the caller does not wait for them.
+     */
+    static final long INLINE_MAX_BYTES = 1L << 20;
 
     private final KvMemory memory;
     private final KvLayout layout;
@@ -49,6 +55,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final AtomicLong blocksFromHost = new AtomicLong();
     private final AtomicLong nanosToHost = new AtomicLong();
     private final AtomicLong nanosFromHost = new AtomicLong();
+    /** Copy calls made (after coalescing adjacent blocks), both directions. */
+    private final AtomicLong copyCalls = new AtomicLong();
     /** Which blocks the connector may copy: this worker's, as of the step it runs. */
     private final BlockGrants grants;
     /** Whether a copy is moving bytes now; see {@link #awaitCopyInFlight()}. */
@@ -239,6 +247,14 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     }
 
     /**
+     * Copy calls made so far, both directions, failed copies included: after coalescing, a run of
+     * adjacent blocks is one call with the cross-layer layout (see {@link CopyPlan}). Thread-safe.
+     */
+    public long copyCalls() {
+        return copyCalls.get();
+    }
+
+    /**
      * Time the copy stream spent moving bytes in {@code direction} (injected stalls excluded), so
      * reports can give the rate of the copies themselves. Thread-safe.
      */
@@ -308,7 +324,15 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
                 // its copy is a failed copy the connector handles, not a bug in its hook.
                 ticket.fail(new CopyFailedException(refused, null));
             } else {
-                stream.submit(() -> run(direction, ids, hostBuffer, slotIds, ticket, generations));
+                Runnable task = () -> run(direction, ids, hostBuffer, slotIds, ticket, generations);
+                // A small copy on an idle stream runs here: the hand-off and wake-up would cost more than
+                // the copy. Under the lock, so close cannot free the buffers while it runs; never with
+                // faults, whose stalls must stall the stream, not the caller.
+                boolean inline =
+                        faults == CopyFaults.NONE && ticket.bytes() <= INLINE_MAX_BYTES && stream.runInlineIfIdle(task);
+                if (!inline) {
+                    stream.submit(task);
+                }
             }
         }
         return ticket;
@@ -438,21 +462,36 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         return generations;
     }
 
-    /** Stream thread. A closed buffer or memory surfaces here as IllegalStateException. */
+    /**
+     * Stream thread (or the caller, inline). A closed buffer or memory surfaces here as
+     * IllegalStateException. Adjacent blocks to adjacent slots move as one run: one copy with the
+     * cross-layer layout, one per block and layer with the per-layer one (see {@link CopyPlan}).
+     */
     private void copy(Direction direction, int[] ids, EngineHostBuffer buffer, int[] slots) {
         boolean toHost = direction == Direction.TO_HOST;
+        CopyPlan plan = CopyPlan.of(ids, slots);
+        long blockBytes = layout.bytesPerBlock();
         long layerBytes = layout.bytesPerBlockPerLayer();
-        for (int i = 0; i < ids.length; i++) {
-            MemorySegment slot = buffer.slot(slots[i]);
+        for (int r = 0; r < plan.runs(); r++) {
+            int first = plan.firstBlocks()[r];
+            int length = plan.lengths()[r];
+            MemorySegment slots0 = buffer.slots(plan.firstSlots()[r], length);
             if (layout.layout() == LayoutKind.CROSS_LAYER) {
-                MemorySegment block = memory.block(ids[i]);
-                transfer(toHost, block, slot, 0, layout.bytesPerBlock());
+                transfer(toHost, memory.blocks(first, length), slots0, 0, length * blockBytes);
             } else {
-                for (int layer = 0; layer < layout.numLayers(); layer++) {
-                    transfer(toHost, memory.blockLayer(ids[i], layer), slot, layer * layerBytes, layerBytes);
+                for (int b = 0; b < length; b++) {
+                    for (int layer = 0; layer < layout.numLayers(); layer++) {
+                        transfer(
+                                toHost,
+                                memory.blockLayer(first + b, layer),
+                                slots0,
+                                b * blockBytes + layer * layerBytes,
+                                layerBytes);
+                    }
                 }
             }
         }
+        copyCalls.addAndGet(plan.hostCopyCalls(layout));
     }
 
     /** Copies {@code bytes} between {@code cache} at 0 and {@code slot} at {@code slotOffset}. */

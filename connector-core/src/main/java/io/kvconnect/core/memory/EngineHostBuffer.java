@@ -101,6 +101,23 @@ final class EngineHostBuffer implements HostBlockBuffer {
         return memory.asSlice(slot * slotBytes, slotBytes);
     }
 
+    /**
+     * Slots {@code [first, first + count)} as one segment, for a copy of adjacent slots.
+     *
+     * @throws IndexOutOfBoundsException if the range is not within the buffer
+     * @throws IllegalStateException if the buffer is closed
+     */
+    MemorySegment slots(int first, int count) {
+        if (first < 0 || count < 0 || first > numSlots - count) {
+            throw new IndexOutOfBoundsException(
+                    "slots [" + first + ", " + first + " + " + count + ") not in [0, " + numSlots + ")");
+        }
+        if (closed.get()) {
+            throw new IllegalStateException("host buffer is closed");
+        }
+        return memory.asSlice(first * slotBytes, count * slotBytes);
+    }
+
     @Override
     public void close() {
         release();

@@ -121,6 +121,21 @@ public final class HostKvMemory implements KvMemory {
     }
 
     @Override
+    public MemorySegment blocks(int firstBlock, int count) {
+        if (layout.layout() != LayoutKind.CROSS_LAYER) {
+            throw new UnsupportedOperationException(
+                    "a " + layout.layout() + " cache has no contiguous blocks; use blockLayer");
+        }
+        if (firstBlock < 0 || count < 0 || firstBlock > layout.numBlocks() - count) {
+            throw new IndexOutOfBoundsException("blocks [" + firstBlock + ", " + firstBlock + " + " + count
+                    + ") not in [0, " + layout.numBlocks() + ")");
+        }
+        checkOpen();
+        long size = layout.bytesPerBlock();
+        return segments[0].asSlice(firstBlock * size, count * size);
+    }
+
+    @Override
     public void close() {
         // Arena.close is not idempotent; the flag makes ours so.
         if (closed.compareAndSet(false, true)) {

@@ -42,6 +42,16 @@ public interface KvMemory extends AutoCloseable {
     MemorySegment block(int blockId);
 
     /**
+     * Blocks {@code [firstBlock, firstBlock + count)} as one segment, each as {@link #block} gives
+     * it, so a run of adjacent blocks moves in one copy.
+     *
+     * @throws UnsupportedOperationException unless the layout is {@link LayoutKind#CROSS_LAYER}
+     * @throws IndexOutOfBoundsException if the range is not within {@code [0, numBlocks)}
+     * @throws IllegalStateException if this memory is closed
+     */
+    MemorySegment blocks(int firstBlock, int count);
+
+    /**
      * Frees the memory; every segment handed out becomes unusable (access throws
      * {@link IllegalStateException}). Idempotent. Called by the owning worker at shutdown, after
      * its copy services are closed.
