@@ -44,6 +44,9 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     static final long INLINE_MAX_BYTES = 1L << 20;
 
     private final KvMemory memory;
+    /** The memory as device memory, or {@code null} for host memory. */
+    private final @Nullable DeviceKvMemory device;
+
     private final KvLayout layout;
     private final CopyFaults faults;
     private final CopyStream stream;
@@ -108,6 +111,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
             KvMemory memory, String streamName, CopyFaults faults, BlockGrants grants, HostMemoryBudget hostBudget) {
         this.hostBudget = Objects.requireNonNull(hostBudget, "hostBudget");
         this.memory = Objects.requireNonNull(memory, "memory");
+        this.device = memory instanceof DeviceKvMemory d ? d : null;
         this.layout = memory.layout();
         this.faults = Objects.requireNonNull(faults, "faults");
         this.stream = new CopyStream(Objects.requireNonNull(streamName, "streamName"));
@@ -191,7 +195,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
                             + stream.name());
             EngineHostBuffer buffer;
             try {
-                buffer = EngineHostBuffer.allocate(this, slots, slotBytes, b -> {
+                buffer = EngineHostBuffer.allocate(this, slots, slotBytes, allocator(), b -> {
                     openBuffers.remove(b);
                     hostBudget.release(bytes);
                 });
@@ -470,6 +474,11 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private void copy(Direction direction, int[] ids, EngineHostBuffer buffer, int[] slots) {
         boolean toHost = direction == Direction.TO_HOST;
         CopyPlan plan = CopyPlan.of(ids, slots);
+        if (device != null) {
+            DeviceCopies.copy(device, toHost, plan, buffer);
+            copyCalls.addAndGet(plan.deviceCopyCalls(layout));
+            return;
+        }
         long blockBytes = layout.bytesPerBlock();
         long layerBytes = layout.bytesPerBlockPerLayer();
         for (int r = 0; r < plan.runs(); r++) {
@@ -501,6 +510,37 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         } else {
             MemorySegment.copy(slot, slotOffset, cache, 0, bytes);
         }
+    }
+
+    /**
+     * Pinned (page-locked) memory for a device's buffers, so their copies are asynchronous DMA;
+     * ordinary off-heap memory otherwise. Pinned memory is locked in whole pages, at most a page
+     * more than asked; the budget counts what was asked, and the first buffer logs what it costs.
+     */
+    private EngineHostBuffer.Allocator allocator() {
+        DeviceKvMemory d = device;
+        if (d == null) {
+            return EngineHostBuffer.OFF_HEAP;
+        }
+        return bytes -> {
+            CudaCalls.PinnedMemory pinned;
+            try {
+                pinned = d.calls().allocatePinned(bytes);
+            } catch (CudaCalls.CudaException e) {
+                OutOfMemoryError oom = new OutOfMemoryError("pinned host memory of " + ByteSizes.format(bytes)
+                        + " could not be allocated: " + e.getMessage());
+                oom.initCause(e);
+                throw oom;
+            }
+            LOG.debug(
+                    "copy service {}: pinned host buffer of {} ({} page-locked)",
+                    stream.name(),
+                    ByteSizes.format(bytes),
+                    ByteSizes.format(pinned.allocatedBytes()));
+            return new EngineHostBuffer.Allocation(
+                    pinned.segment().asSlice(0, bytes), pinned.allocatedBytes(), () -> d.calls()
+                            .freePinned(pinned));
+        };
     }
 
     private void checkOpen() {

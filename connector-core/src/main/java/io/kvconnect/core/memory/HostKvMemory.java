@@ -47,6 +47,23 @@ public final class HostKvMemory implements KvMemory {
     }
 
     /**
+     * A host copy of a device cache's layout, for the verifying model to work on (see {@link
+     * DeviceKvMemory}).
+     */
+    static HostKvMemory allocateStaging(KvLayout deviceLayout) {
+        KvLayout host = new KvLayout(
+                deviceLayout.model(),
+                deviceLayout.tensorParallelRank(),
+                deviceLayout.tensorParallelSize(),
+                deviceLayout.numBlocks(),
+                deviceLayout.blockSize(),
+                deviceLayout.bytesPerBlockPerLayer(),
+                deviceLayout.layout(),
+                MemoryKind.HOST);
+        return allocate(host);
+    }
+
+    /**
      * {@link #allocate(KvLayout)} from the arena {@code arenas} supplies (shared: the worker and its
      * copy stream use the memory); tests pass an arena that runs out of memory.
      */
