@@ -3,6 +3,7 @@ package io.kvconnect.core.config;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.core.memory.HostMemoryBudget;
+import io.kvconnect.core.memory.MemorySelection;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.plugin.PluginsDirectory;
 import io.kvconnect.core.sched.LoadFailurePolicy;
@@ -35,6 +36,7 @@ import java.util.Set;
  *     BlockCopyService.allocateHostBuffer}, all workers together
  * @param kvMemoryLimit bytes the KV cache of all workers may take together; the reader refused a
  *     configuration whose cache is larger
+ * @param memory where the KV caches live: host memory, CUDA device memory, or CUDA where usable
  */
 public record EngineConfig(
         ModelShape model,
@@ -51,7 +53,8 @@ public record EngineConfig(
         double eosRate,
         Pacing pacing,
         long hostMemoryBudget,
-        long kvMemoryLimit) {
+        long kvMemoryLimit,
+        MemorySelection memory) {
 
     /**
      * Checks what every engine needs. The reader checks ranges first, with the field paths in its
@@ -76,6 +79,7 @@ public record EngineConfig(
         trustedPlugins = Set.copyOf(trustedPlugins);
         Objects.requireNonNull(connector, "connector");
         Objects.requireNonNull(pacing, "pacing");
+        Objects.requireNonNull(memory, "memory");
     }
 
     /** Whether the scheduler is asynchronous. */
@@ -132,6 +136,8 @@ public record EngineConfig(
         private Pacing pacing = Pacing.OFF;
         private long hostMemoryBudget = HostMemoryBudget.defaultBytes();
         private long kvMemoryLimit = Long.MAX_VALUE;
+        // Host memory for engines built in code (tests, the kit): no probing of the machine.
+        private MemorySelection memory = MemorySelection.HOST;
 
         private Builder(ModelShape model, int blockSize, int gpuBlocks, int workers, SchedulerConfig scheduler) {
             this.model = model;
@@ -153,6 +159,7 @@ public record EngineConfig(
             pacing = c.pacing;
             hostMemoryBudget = c.hostMemoryBudget;
             kvMemoryLimit = c.kvMemoryLimit;
+            memory = c.memory;
         }
 
         /** The model's KV shape. */
@@ -221,6 +228,12 @@ public record EngineConfig(
             return this;
         }
 
+        /** Where the KV caches live. */
+        public Builder memory(MemorySelection selection) {
+            memory = selection;
+            return this;
+        }
+
         /** The configuration; the record's constructor checks it. */
         public EngineConfig build() {
             return new EngineConfig(
@@ -238,7 +251,8 @@ public record EngineConfig(
                     eosRate,
                     pacing,
                     hostMemoryBudget,
-                    kvMemoryLimit);
+                    kvMemoryLimit,
+                    memory);
         }
     }
 }
