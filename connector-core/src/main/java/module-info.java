@@ -12,7 +12,8 @@
  */
 // "module": the friend modules named in the qualified exports below are built after this one, so
 // javac cannot find them here; the module system checks nothing about them at run time either.
-@SuppressWarnings("module")
+// "requires-automatic": jcuda is an automatic module (its jar names no module); see the pom.
+@SuppressWarnings({"module", "requires-automatic"})
 module kvconnect.core {
     // Transitive: the packages exported to the friend modules take and return API types.
     requires transitive kvconnect.api;
@@ -22,6 +23,8 @@ module kvconnect.core {
     requires io.github.classgraph;
     // The machine's memory (com.sun.management.OperatingSystemMXBean), which bounds the KV cache.
     requires jdk.management;
+    // CUDA device memory (memory: auto | cuda), through one class, JCudaCalls; see the pom.
+    requires jcuda;
     // Compile time only: the nullness annotations (every package is @NullMarked).
     requires static org.jspecify;
 

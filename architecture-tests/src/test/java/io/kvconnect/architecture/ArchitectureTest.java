@@ -284,6 +284,21 @@ class ArchitectureTest {
             .allowEmptyShould(true)
             .because("a plugin talks to the engine only through the connector API");
 
+    // JCuda (the CUDA binding of device KV memory) is the engine's, behind its copy service: the API
+    // has no CUDA type, connectors never link a GPU library, and inside the engine one class makes
+    // the calls, so everything above them is tested with a host fake.
+    @ArchTest
+    static final ArchRule onlyTheEnginesCudaCallsUseJCuda = noClasses()
+            .that()
+            .doNotHaveFullyQualifiedName("io.kvconnect.core.memory.JCudaCalls")
+            .and()
+            .haveNameNotMatching("io\\.kvconnect\\.core\\.memory\\.JCudaCalls\\$.*") // its handles
+            .should()
+            .dependOnClassesThat()
+            .resideInAPackage("jcuda..")
+            .because("connectors and the API must not depend on a GPU library; the engine reaches CUDA "
+                    + "through CudaCalls only");
+
     // The exceptions: io.kvconnect.testkit and io.kvconnect.tools (the engine's friend modules, the
     // connector test kit and the launcher's command line), to which the engine exports the packages
     // they need by name, and io.kvconnect.bench (module

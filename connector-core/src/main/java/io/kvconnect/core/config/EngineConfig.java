@@ -3,6 +3,7 @@ package io.kvconnect.core.config;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.core.memory.HostMemoryBudget;
+import io.kvconnect.core.memory.MemorySelection;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.plugin.PluginsDirectory;
 import io.kvconnect.core.sched.LoadFailurePolicy;
@@ -36,6 +37,7 @@ import java.util.Set;
  * @param kvMemoryLimit bytes the KV cache of all workers may take together; the reader refused a
  *     configuration whose cache is larger
  * @param kvEvents where the engine publishes its KV events outside the process; empty for nowhere
+ * @param memory where the KV caches live: host memory, CUDA device memory, or CUDA where usable
  */
 public record EngineConfig(
         ModelShape model,
@@ -53,7 +55,8 @@ public record EngineConfig(
         Pacing pacing,
         long hostMemoryBudget,
         long kvMemoryLimit,
-        Optional<KvEventsConfig> kvEvents) {
+        Optional<KvEventsConfig> kvEvents,
+        MemorySelection memory) {
 
     /**
      * Checks what every engine needs. The reader checks ranges first, with the field paths in its
@@ -79,6 +82,7 @@ public record EngineConfig(
         Objects.requireNonNull(connector, "connector");
         Objects.requireNonNull(pacing, "pacing");
         Objects.requireNonNull(kvEvents, "kvEvents");
+        Objects.requireNonNull(memory, "memory");
     }
 
     /** Whether the scheduler is asynchronous. */
@@ -136,6 +140,8 @@ public record EngineConfig(
         private long hostMemoryBudget = HostMemoryBudget.defaultBytes();
         private long kvMemoryLimit = Long.MAX_VALUE;
         private Optional<KvEventsConfig> kvEvents = Optional.empty();
+        // Host memory for engines built in code (tests, the kit): no probing of the machine.
+        private MemorySelection memory = MemorySelection.HOST;
 
         private Builder(ModelShape model, int blockSize, int gpuBlocks, int workers, SchedulerConfig scheduler) {
             this.model = model;
@@ -158,6 +164,7 @@ public record EngineConfig(
             hostMemoryBudget = c.hostMemoryBudget;
             kvMemoryLimit = c.kvMemoryLimit;
             kvEvents = c.kvEvents;
+            memory = c.memory;
         }
 
         /** The model's KV shape. */
@@ -232,6 +239,12 @@ public record EngineConfig(
             return this;
         }
 
+        /** Where the KV caches live. */
+        public Builder memory(MemorySelection selection) {
+            memory = selection;
+            return this;
+        }
+
         /** The configuration; the record's constructor checks it. */
         public EngineConfig build() {
             return new EngineConfig(
@@ -250,7 +263,8 @@ public record EngineConfig(
                     pacing,
                     hostMemoryBudget,
                     kvMemoryLimit,
-                    kvEvents);
+                    kvEvents,
+                    memory);
         }
     }
 }

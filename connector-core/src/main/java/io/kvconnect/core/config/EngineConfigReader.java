@@ -16,6 +16,8 @@ import io.kvconnect.core.memory.ByteSizes;
 import io.kvconnect.core.memory.HostMemoryBudget;
 import io.kvconnect.core.memory.KvCacheSize;
 import io.kvconnect.core.memory.MachineMemory;
+import io.kvconnect.core.memory.MemoryPlacement;
+import io.kvconnect.core.memory.MemorySelection;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.plugin.PluginsDirectory;
 import io.kvconnect.core.sched.ConnectorErrorPolicy;
@@ -56,6 +58,7 @@ import java.util.regex.Pattern;
  *   "scheduler": {"max_batched_tokens": 2048, "max_running_requests": 256, "long_prefill_chunk": 2048,
  *                 "policy": "fcfs"},  // or "priority"
  *   "kv_layout": "per_layer",         // or "cross_layer"
+ *   "memory": "auto",                 // "host" or "cuda": where the KV caches live (auto: CUDA if usable)
  *   "verify_kv": true,
  *   "connector_errors": "fail_requests", // or "disable"
  *   "load_failure_window": 1,         // steps a connector may report a failed load late (0 to 16)
@@ -186,7 +189,8 @@ public final class EngineConfigReader {
                 ConnectorBlockView.MAX_REFERENCES_KEY,
                 HostMemoryBudget.KEY,
                 KV_MEMORY_LIMIT,
-                "kv_events");
+                "kv_events",
+                MemoryPlacement.KEY);
         ModelShape model = model(c);
         int workers = c.getInt("workers", 1, 1, 64);
         int heads = model.numKvHeads();
@@ -215,6 +219,7 @@ public final class EngineConfigReader {
                 1,
                 Long.MAX_VALUE);
         checkKvMemory(c, KvCacheSize.of(model, blockSize, gpuBlocks, workers), kvLimit, physicalMemory, hostBudget);
+        MemorySelection memory = c.getEnum(MemoryPlacement.KEY, MemorySelection.class, MemorySelection.AUTO);
         return new EngineConfig(
                 model,
                 blockSize,
@@ -231,7 +236,8 @@ public final class EngineConfigReader {
                 pacing,
                 hostBudget,
                 kvLimit,
-                kvEvents(c));
+                kvEvents(c),
+                memory);
     }
 
     /**

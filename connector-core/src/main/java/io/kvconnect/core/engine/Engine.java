@@ -7,7 +7,9 @@ import io.kvconnect.core.events.KvEventPublisher;
 import io.kvconnect.core.exec.Executor;
 import io.kvconnect.core.exec.ExecutorStepResult;
 import io.kvconnect.core.kv.BlockPool;
+import io.kvconnect.core.memory.CudaAvailability;
 import io.kvconnect.core.memory.HostMemoryBudget;
+import io.kvconnect.core.memory.MemoryPlacement;
 import io.kvconnect.core.model.KvMismatch;
 import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.ConnectorFatalError;
@@ -58,6 +60,9 @@ public final class Engine implements AutoCloseable {
     private final EngineSetup setup;
     private final Scheduler scheduler;
     private final Executor executor;
+    /** Where the workers' KV caches live, and why (for the log and the run report). */
+    private MemoryPlacement placement;
+
     private final EngineMetrics metrics;
     /** Publishes the KV events outside the process; {@code null} when {@code kv_events} is not set. */
     private final @Nullable KvEventPublisher kvEvents;
@@ -102,6 +107,8 @@ public final class Engine implements AutoCloseable {
         Executor ex;
         try {
             EngineConfig c = setup.config();
+            placement = MemoryPlacement.resolve(c.memory(), CudaAvailability::probe);
+            LOG.info("KV memory: {}", placement.why());
             ex = new Executor(
                     c.model(),
                     c.workers(),
@@ -114,7 +121,8 @@ public final class Engine implements AutoCloseable {
                     setup.copyFaults(),
                     name == null ? "none" : name,
                     hookTimer,
-                    new HostMemoryBudget(c.hostMemoryBudget()));
+                    new HostMemoryBudget(c.hostMemoryBudget()),
+                    placement);
         } catch (RuntimeException | Error e) {
             scheduler.shutdown();
             if (hookTimer != null) {
@@ -365,6 +373,11 @@ public final class Engine implements AutoCloseable {
     /** The executor (for reports). */
     public Executor executor() {
         return executor;
+    }
+
+    /** Where the workers' KV caches live, and why: CUDA device memory, or host memory and why not CUDA. */
+    public MemoryPlacement memoryPlacement() {
+        return placement;
     }
 
     /** Metrics gathered so far. */

@@ -9,10 +9,10 @@ import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.memory.EngineBlockCopyService;
-import io.kvconnect.core.memory.HostKvMemory;
 import io.kvconnect.core.memory.HostMemoryBudget;
 import io.kvconnect.core.memory.KvLayouts;
 import io.kvconnect.core.memory.KvMemory;
+import io.kvconnect.core.memory.MemoryPlacement;
 import io.kvconnect.core.model.KvMismatch;
 import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.ConnectorFatalError;
@@ -70,6 +70,7 @@ public final class Executor implements AutoCloseable {
      * @param connectorName the connector's name, for messages
      * @param timer times the workers' hook calls, or {@code null} without a connector
      * @param hostBudget the connectors' host memory budget, shared by every worker's copy service
+     * @param placement where the workers' KV caches live (host or CUDA device memory)
      * @throws IllegalStateException if creating a connector's worker side or its {@code
      *     registerKvCaches} failed or hung (the engine cannot run with a connector that has no KV
      *     cache)
@@ -88,7 +89,8 @@ public final class Executor implements AutoCloseable {
             CopyFaults faults,
             String connectorName,
             @Nullable HookTimer timer,
-            HostMemoryBudget hostBudget) {
+            HostMemoryBudget hostBudget,
+            MemoryPlacement placement) {
         AllReduce allReduce = new AllReduce(numWorkers);
         this.timer = timer;
         this.connectorName = connectorName;
@@ -96,7 +98,7 @@ public final class Executor implements AutoCloseable {
         try {
             for (int rank = 0; rank < numWorkers; rank++) {
                 KvLayout kvLayout = KvLayouts.of(model, rank, numWorkers, numBlocks, blockSize, layout);
-                KvMemory memory = HostKvMemory.allocate(kvLayout);
+                KvMemory memory = placement.allocate(kvLayout);
                 // Each worker's own grants, all free like a new block pool's ledger; it applies each
                 // step's changes as it begins the step.
                 EngineBlockCopyService copies = new EngineBlockCopyService(

@@ -2,12 +2,18 @@ package io.kvconnect.core.memory;
 
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
 /**
  * One daemon thread running tasks in the order they were submitted: the host stand-in for a CUDA
  * stream. The owner guarantees that nothing is submitted after {@link #end()}; tasks must not throw.
+ *
+ * <p>A task may also run on the submitting thread ({@link #runInlineIfIdle}) when nothing is queued
+ * or running: handing a small copy to the stream thread and waking it costs more than the copy.
+ * Tasks still run one at a time and in submission order, whichever thread runs them: a thread runs
+ * a task only while it holds {@link #running}.
  */
 final class CopyStream {
     /** Marks the end of the queue; identity-compared. */
@@ -17,10 +23,13 @@ final class CopyStream {
     private final Thread thread;
     /** Tasks submitted so far (END not counted). */
     private final AtomicLong submitted = new AtomicLong();
-    /** Tasks run so far; written by the stream thread only. */
+    /** Tasks run so far; written only by the thread holding {@link #running}. */
     private volatile long completed;
     /** Threads in {@link #awaitQueued}; changed only while holding {@link #drained}. */
     private volatile int waiters;
+
+    /** Held by whichever thread runs a task: the stream thread or an inline submitter. */
+    private final AtomicBoolean running = new AtomicBoolean();
 
     private final Object drained = new Object();
     private final BooleanSupplier hasTask = () -> !queue.isEmpty();
@@ -43,6 +52,30 @@ final class CopyStream {
     void submit(Runnable task) {
         submitted.incrementAndGet();
         queue.add(task);
+    }
+
+    /**
+     * Runs {@code task} now on the calling thread if the stream is idle (nothing queued, nothing
+     * running), as if it had been submitted and run at once; otherwise does nothing.
+     *
+     * @return whether the task ran
+     */
+    boolean runInlineIfIdle(Runnable task) {
+        if (completed != submitted.get() || !running.compareAndSet(false, true)) {
+            return false;
+        }
+        try {
+            // Checked again while holding the stream: a task submitted since the first check must run first.
+            if (completed != submitted.get()) {
+                return false;
+            }
+            submitted.incrementAndGet();
+            task.run();
+            finished();
+        } finally {
+            running.set(false);
+        }
+        return true;
     }
 
     /**
@@ -118,12 +151,25 @@ final class CopyStream {
             if (task == END) {
                 return;
             }
-            task.run();
-            completed++; // the only writer
-            if (waiters > 0) {
-                synchronized (drained) {
-                    drained.notifyAll();
-                }
+            // An inline submitter may hold the stream for the length of one small copy.
+            while (!running.compareAndSet(false, true)) {
+                Thread.onSpinWait();
+            }
+            try {
+                task.run();
+                finished();
+            } finally {
+                running.set(false);
+            }
+        }
+    }
+
+    /** Counts a task as run and wakes waiters; only while holding {@link #running}. */
+    private void finished() {
+        completed++; // written only while holding running, so never by two threads at once
+        if (waiters > 0) {
+            synchronized (drained) {
+                drained.notifyAll();
             }
         }
     }

@@ -38,8 +38,17 @@ import org.slf4j.LoggerFactory;
  */
 public final class EngineBlockCopyService implements BlockCopyService, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EngineBlockCopyService.class);
+    /**
+     * The largest copy run on the caller's thread when the stream is idle: a few tens of
+     * microseconds of copying, about what a hand-off to a parked stream thread costs on a busy
+     * machine. Larger copies go to the stream, where the caller does not wait for them.
+     */
+    static final long INLINE_MAX_BYTES = 1L << 20;
 
     private final KvMemory memory;
+    /** The memory as device memory, or {@code null} for host memory. */
+    private final @Nullable DeviceKvMemory device;
+
     private final KvLayout layout;
     private final CopyFaults faults;
     private final CopyStream stream;
@@ -54,6 +63,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final AtomicLong blocksFromHost = new AtomicLong();
     private final AtomicLong nanosToHost = new AtomicLong();
     private final AtomicLong nanosFromHost = new AtomicLong();
+    /** Copy calls made (after coalescing adjacent blocks), both directions. */
+    private final AtomicLong copyCalls = new AtomicLong();
     /** Which blocks the connector may copy: this worker's, as of the step it runs. */
     private final BlockGrants grants;
     /** Copies moving bytes now (one per stream at most); see {@link #awaitCopyInFlight()}. */
@@ -105,6 +116,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
             KvMemory memory, String streamName, CopyFaults faults, BlockGrants grants, HostMemoryBudget hostBudget) {
         this.hostBudget = Objects.requireNonNull(hostBudget, "hostBudget");
         this.memory = Objects.requireNonNull(memory, "memory");
+        this.device = memory instanceof DeviceKvMemory d ? d : null;
         this.layout = memory.layout();
         this.faults = Objects.requireNonNull(faults, "faults");
         this.stream = new CopyStream(Objects.requireNonNull(streamName, "streamName"));
@@ -189,7 +201,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
                             + stream.name());
             EngineHostBuffer buffer;
             try {
-                buffer = EngineHostBuffer.allocate(this, slots, slotBytes, b -> {
+                buffer = EngineHostBuffer.allocate(this, slots, slotBytes, allocator(), b -> {
                     openBuffers.remove(b);
                     hostBudget.release(bytes);
                 });
@@ -242,6 +254,14 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
             case TO_HOST -> blocksToHost.get();
             case FROM_HOST -> blocksFromHost.get();
         };
+    }
+
+    /**
+     * Copy calls made so far, both directions, failed copies included: after coalescing, a run of
+     * adjacent blocks is one call with the cross-layer layout (see {@link CopyPlan}). Thread-safe.
+     */
+    public long copyCalls() {
+        return copyCalls.get();
     }
 
     /**
@@ -318,8 +338,16 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
                 // its copy is a failed copy the connector handles, not a bug in its hook.
                 ticket.fail(new CopyFailedException(refused, null));
             } else {
-                (direction == Direction.FROM_HOST ? loadStream : stream)
-                        .submit(() -> run(direction, ids, hostBuffer, slotIds, ticket, generations));
+                Runnable task = () -> run(direction, ids, hostBuffer, slotIds, ticket, generations);
+                CopyStream target = direction == Direction.FROM_HOST ? loadStream : stream;
+                // A small copy on an idle stream runs here: the hand-off and wake-up would cost more than
+                // the copy. Under the lock, so close cannot free the buffers while it runs; never with
+                // faults, whose stalls must stall the stream, not the caller.
+                boolean inline =
+                        faults == CopyFaults.NONE && ticket.bytes() <= INLINE_MAX_BYTES && target.runInlineIfIdle(task);
+                if (!inline) {
+                    target.submit(task);
+                }
             }
         }
         return ticket;
@@ -450,21 +478,41 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         return generations;
     }
 
-    /** Stream thread. A closed buffer or memory surfaces here as IllegalStateException. */
+    /**
+     * Stream thread (or the caller, inline). A closed buffer or memory surfaces here as
+     * IllegalStateException. Adjacent blocks to adjacent slots move as one run: one copy with the
+     * cross-layer layout, one per block and layer with the per-layer one (see {@link CopyPlan}).
+     */
     private void copy(Direction direction, int[] ids, EngineHostBuffer buffer, int[] slots) {
         boolean toHost = direction == Direction.TO_HOST;
+        CopyPlan plan = CopyPlan.of(ids, slots);
+        if (device != null) {
+            DeviceCopies.copy(device, toHost, plan, buffer);
+            copyCalls.addAndGet(plan.deviceCopyCalls(layout));
+            return;
+        }
+        long blockBytes = layout.bytesPerBlock();
         long layerBytes = layout.bytesPerBlockPerLayer();
-        for (int i = 0; i < ids.length; i++) {
-            MemorySegment slot = buffer.slot(slots[i]);
+        for (int r = 0; r < plan.runs(); r++) {
+            int first = plan.firstBlocks()[r];
+            int length = plan.lengths()[r];
+            MemorySegment slots0 = buffer.slots(plan.firstSlots()[r], length);
             if (layout.layout() == LayoutKind.CROSS_LAYER) {
-                MemorySegment block = memory.block(ids[i]);
-                transfer(toHost, block, slot, 0, layout.bytesPerBlock());
+                transfer(toHost, memory.blocks(first, length), slots0, 0, length * blockBytes);
             } else {
-                for (int layer = 0; layer < layout.numLayers(); layer++) {
-                    transfer(toHost, memory.blockLayer(ids[i], layer), slot, layer * layerBytes, layerBytes);
+                for (int b = 0; b < length; b++) {
+                    for (int layer = 0; layer < layout.numLayers(); layer++) {
+                        transfer(
+                                toHost,
+                                memory.blockLayer(first + b, layer),
+                                slots0,
+                                b * blockBytes + layer * layerBytes,
+                                layerBytes);
+                    }
                 }
             }
         }
+        copyCalls.addAndGet(plan.hostCopyCalls(layout));
     }
 
     /** Copies {@code bytes} between {@code cache} at 0 and {@code slot} at {@code slotOffset}. */
@@ -474,6 +522,37 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         } else {
             MemorySegment.copy(slot, slotOffset, cache, 0, bytes);
         }
+    }
+
+    /**
+     * Pinned (page-locked) memory for a device's buffers, so their copies are asynchronous DMA;
+     * ordinary off-heap memory otherwise. Pinned memory is locked in whole pages, at most a page
+     * more than asked; the budget counts what was asked, and the first buffer logs what it costs.
+     */
+    private EngineHostBuffer.Allocator allocator() {
+        DeviceKvMemory d = device;
+        if (d == null) {
+            return EngineHostBuffer.OFF_HEAP;
+        }
+        return bytes -> {
+            CudaCalls.PinnedMemory pinned;
+            try {
+                pinned = d.calls().allocatePinned(bytes);
+            } catch (CudaCalls.CudaException e) {
+                OutOfMemoryError oom = new OutOfMemoryError("pinned host memory of " + ByteSizes.format(bytes)
+                        + " could not be allocated: " + e.getMessage());
+                oom.initCause(e);
+                throw oom;
+            }
+            LOG.debug(
+                    "copy service {}: pinned host buffer of {} ({} page-locked)",
+                    stream.name(),
+                    ByteSizes.format(bytes),
+                    ByteSizes.format(pinned.allocatedBytes()));
+            return new EngineHostBuffer.Allocation(
+                    pinned.segment().asSlice(0, bytes), pinned.allocatedBytes(), () -> d.calls()
+                            .freePinned(pinned));
+        };
     }
 
     private void checkOpen() {

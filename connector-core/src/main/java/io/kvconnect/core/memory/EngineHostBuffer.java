@@ -14,8 +14,9 @@ import java.util.function.Consumer;
  */
 final class EngineHostBuffer implements HostBlockBuffer {
     private final EngineBlockCopyService owner;
-    private final Arena arena;
+    private final Runnable free;
     private final MemorySegment memory;
+    private final long allocatedBytes;
     private final int numSlots;
     private final long slotBytes;
     private final Consumer<EngineHostBuffer> onClose;
@@ -23,47 +24,69 @@ final class EngineHostBuffer implements HostBlockBuffer {
 
     private EngineHostBuffer(
             EngineBlockCopyService owner,
-            Arena arena,
-            MemorySegment memory,
+            Allocation allocation,
             int numSlots,
             long slotBytes,
             Consumer<EngineHostBuffer> onClose) {
         this.owner = owner;
-        this.arena = arena;
-        this.memory = memory;
+        this.free = allocation.free();
+        this.memory = allocation.segment();
+        this.allocatedBytes = allocation.allocatedBytes();
         this.numSlots = numSlots;
         this.slotBytes = slotBytes;
         this.onClose = onClose;
     }
 
     /**
-     * Allocates {@code numSlots} zeroed slots of {@code slotBytes}; {@code onClose} runs once, on
-     * the first {@link #close()}.
+     * Memory of a buffer: its segment, what it costs (page-locked memory is locked in whole
+     * pages), and how to free it.
+     */
+    record Allocation(MemorySegment segment, long allocatedBytes, Runnable free) {}
+
+    /** Where a buffer's memory comes from: ordinary off-heap memory, or pinned memory for a device. */
+    @FunctionalInterface
+    interface Allocator {
+        /** Zeroed memory of exactly {@code bytes} usable bytes. @throws OutOfMemoryError if none */
+        Allocation allocate(long bytes);
+    }
+
+    /** Off-heap host memory from a shared arena of its own, 64-byte aligned. */
+    static final Allocator OFF_HEAP = bytes -> {
+        Arena arena = Arena.ofShared();
+        try {
+            return new Allocation(arena.allocate(bytes, HostKvMemory.ALIGNMENT), bytes, arena::close);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    };
+
+    /**
+     * Allocates {@code numSlots} zeroed slots of {@code slotBytes} from {@code allocator}; {@code
+     * onClose} runs once, on the first {@link #close()}.
      *
      * @throws OutOfMemoryError if the memory cannot be had (or its size does not fit in a long)
      */
     static EngineHostBuffer allocate(
-            EngineBlockCopyService owner, int numSlots, long slotBytes, Consumer<EngineHostBuffer> onClose) {
+            EngineBlockCopyService owner,
+            int numSlots,
+            long slotBytes,
+            Allocator allocator,
+            Consumer<EngineHostBuffer> onClose) {
         long bytes;
         try {
             bytes = Math.multiplyExact(numSlots, slotBytes);
         } catch (ArithmeticException e) {
             throw new OutOfMemoryError(numSlots + " slots of " + slotBytes + " B do not fit in a long");
         }
-        Arena arena = Arena.ofShared();
         try {
-            return new EngineHostBuffer(
-                    owner, arena, arena.allocate(bytes, HostKvMemory.ALIGNMENT), numSlots, slotBytes, onClose);
+            return new EngineHostBuffer(owner, allocator.allocate(bytes), numSlots, slotBytes, onClose);
         } catch (OutOfMemoryError e) {
-            arena.close();
             OutOfMemoryError named = new OutOfMemoryError("host buffer of " + numSlots + " slot(s) x "
                     + ByteSizes.format(slotBytes) + " = " + ByteSizes.format(bytes) + " could not be allocated: "
                     + e.getMessage());
             named.initCause(e);
             throw named;
-        } catch (RuntimeException | Error e) {
-            arena.close();
-            throw e;
         }
     }
 
@@ -74,6 +97,11 @@ final class EngineHostBuffer implements HostBlockBuffer {
 
     boolean isClosed() {
         return closed.get();
+    }
+
+    /** What the buffer's memory costs: its size, rounded up to whole pages when page-locked. */
+    long allocatedBytes() {
+        return allocatedBytes;
     }
 
     @Override
@@ -101,6 +129,23 @@ final class EngineHostBuffer implements HostBlockBuffer {
         return memory.asSlice(slot * slotBytes, slotBytes);
     }
 
+    /**
+     * Slots {@code [first, first + count)} as one segment, for a copy of adjacent slots.
+     *
+     * @throws IndexOutOfBoundsException if the range is not within the buffer
+     * @throws IllegalStateException if the buffer is closed
+     */
+    MemorySegment slots(int first, int count) {
+        if (first < 0 || count < 0 || first > numSlots - count) {
+            throw new IndexOutOfBoundsException(
+                    "slots [" + first + ", " + first + " + " + count + ") not in [0, " + numSlots + ")");
+        }
+        if (closed.get()) {
+            throw new IllegalStateException("host buffer is closed");
+        }
+        return memory.asSlice(first * slotBytes, count * slotBytes);
+    }
+
     @Override
     public void close() {
         release();
@@ -113,7 +158,7 @@ final class EngineHostBuffer implements HostBlockBuffer {
             return false;
         }
         try {
-            arena.close();
+            free.run();
         } finally {
             onClose.accept(this);
         }

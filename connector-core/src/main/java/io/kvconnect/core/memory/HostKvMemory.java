@@ -47,6 +47,23 @@ public final class HostKvMemory implements KvMemory {
     }
 
     /**
+     * A host copy of a device cache's layout, for the verifying model to work on (see {@link
+     * DeviceKvMemory}).
+     */
+    static HostKvMemory allocateStaging(KvLayout deviceLayout) {
+        KvLayout host = new KvLayout(
+                deviceLayout.model(),
+                deviceLayout.tensorParallelRank(),
+                deviceLayout.tensorParallelSize(),
+                deviceLayout.numBlocks(),
+                deviceLayout.blockSize(),
+                deviceLayout.bytesPerBlockPerLayer(),
+                deviceLayout.layout(),
+                MemoryKind.HOST);
+        return allocate(host);
+    }
+
+    /**
      * {@link #allocate(KvLayout)} from the arena {@code arenas} supplies (shared: the worker and its
      * copy stream use the memory); tests pass an arena that runs out of memory.
      */
@@ -118,6 +135,21 @@ public final class HostKvMemory implements KvMemory {
         checkOpen();
         long size = layout.bytesPerBlock();
         return segments[0].asSlice(blockId * size, size);
+    }
+
+    @Override
+    public MemorySegment blocks(int firstBlock, int count) {
+        if (layout.layout() != LayoutKind.CROSS_LAYER) {
+            throw new UnsupportedOperationException(
+                    "a " + layout.layout() + " cache has no contiguous blocks; use blockLayer");
+        }
+        if (firstBlock < 0 || count < 0 || firstBlock > layout.numBlocks() - count) {
+            throw new IndexOutOfBoundsException("blocks [" + firstBlock + ", " + firstBlock + " + " + count
+                    + ") not in [0, " + layout.numBlocks() + ")");
+        }
+        checkOpen();
+        long size = layout.bytesPerBlock();
+        return segments[0].asSlice(firstBlock * size, count * size);
     }
 
     @Override

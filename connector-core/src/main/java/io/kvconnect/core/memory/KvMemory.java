@@ -42,6 +42,38 @@ public interface KvMemory extends AutoCloseable {
     MemorySegment block(int blockId);
 
     /**
+     * Blocks {@code [firstBlock, firstBlock + count)} as one segment, each as {@link #block} gives
+     * it, so a run of adjacent blocks moves in one copy.
+     *
+     * @throws UnsupportedOperationException unless the layout is {@link LayoutKind#CROSS_LAYER}
+     * @throws IndexOutOfBoundsException if the range is not within {@code [0, numBlocks)}
+     * @throws IllegalStateException if this memory is closed
+     */
+    MemorySegment blocks(int firstBlock, int count);
+
+    /**
+     * Whether the model works on a staging copy of this memory, so the worker must call {@link
+     * #beforeLayer} and {@link #afterLayer} around each layer. False for host memory.
+     */
+    default boolean staged() {
+        return false;
+    }
+
+    /**
+     * Called by the worker thread before the model computes layer {@code layer} of a step, naming
+     * every block the layer reads: memory the model cannot read in place (device memory) brings
+     * them to where {@link #blockLayer} points. Host memory does nothing.
+     */
+    default void beforeLayer(int layer, int[] blocks) {}
+
+    /**
+     * Called by the worker thread after the model computed layer {@code layer}, naming every block
+     * it wrote in that layer: memory the model cannot write in place puts them back. Host memory
+     * does nothing.
+     */
+    default void afterLayer(int layer, int[] blocks) {}
+
+    /**
      * Frees the memory; every segment handed out becomes unusable (access throws
      * {@link IllegalStateException}). Idempotent. Called by the owning worker at shutdown, after
      * its copy services are closed.

@@ -68,6 +68,10 @@ public final class ModelRunner {
     private List<ScheduledWork> stepWork = List.of();
     private State[] stepStates = new State[0];
     private long[] digests = new long[0];
+    /** Blocks the step reads and writes, for memory the model works on through staging (device memory). */
+    private int[] stepReadBlocks = new int[0];
+
+    private int[] stepWrittenBlocks = new int[0];
 
     /**
      * @param memory this worker's KV cache
@@ -151,6 +155,29 @@ public final class ModelRunner {
             s.prepareTaint(w.numTokens());
             stepStates[i] = s;
         }
+        if (memory.staged()) {
+            stageBlocks();
+        }
+    }
+
+    /** The distinct blocks the step reads (every position attended) and writes (its computed positions). */
+    private void stageBlocks() {
+        BitSet read = new BitSet();
+        BitSet written = new BitSet();
+        for (int i = 0; i < stepWork.size(); i++) {
+            ScheduledWork w = stepWork.get(i);
+            State s = stepStates[i];
+            int end = w.start() + w.numTokens();
+            int last = Math.min(s.numBlocks, (end + blockSize - 1) / blockSize);
+            for (int b = 0; b < last; b++) {
+                read.set(s.blocks[b]);
+                if (b >= w.start() / blockSize) {
+                    written.set(s.blocks[b]);
+                }
+            }
+        }
+        stepReadBlocks = read.stream().toArray();
+        stepWrittenBlocks = written.stream().toArray();
     }
 
     /**
@@ -158,6 +185,9 @@ public final class ModelRunner {
      * below read), then every request attends to its positions in this layer.
      */
     public void computeLayer(int layer) {
+        if (memory.staged()) {
+            memory.beforeLayer(layer, stepReadBlocks);
+        }
         // Writes first for every request, then reads, as a real forward pass does per layer.
         for (int i = 0; i < stepWork.size(); i++) {
             ScheduledWork w = stepWork.get(i);
@@ -168,6 +198,9 @@ public final class ModelRunner {
         }
         for (int i = 0; i < stepWork.size(); i++) {
             digests[i] += attend(stepWork.get(i), stepStates[i], layer);
+        }
+        if (memory.staged()) {
+            memory.afterLayer(layer, stepWrittenBlocks);
         }
     }
 

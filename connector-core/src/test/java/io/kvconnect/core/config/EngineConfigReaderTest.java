@@ -30,7 +30,8 @@ class EngineConfigReaderTest {
     private static final String TOP_LEVEL_KEYS =
             "[async_scheduling, block_size, connector, connector_block_references, connector_errors, connector_timeout, "
                     + "cost, eos_rate, gpu_blocks, hook_timeout, host_memory_budget, "
-                    + "kv_events, kv_layout, kv_memory_limit, load_failure_policy, load_failure_window, model, pacing, plugins_dir, "
+                    + "kv_events, kv_layout, kv_memory_limit, load_failure_policy, load_failure_window, memory, model, "
+                    + "pacing, plugins_dir, "
                     + "scheduler, trusted_plugins, verify_kv, workers]";
     private static final int ONE_MIB = 1 << 20;
 

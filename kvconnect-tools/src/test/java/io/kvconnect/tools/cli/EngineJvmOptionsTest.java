@@ -85,13 +85,13 @@ class EngineJvmOptionsTest {
     }
 
     @Test
-    void theOptionsDenyUnsafeMemoryAccessAndNativeAccessAndGrantOnlyJucx() {
+    void theOptionsDenyUnsafeMemoryAccessAndNativeAccessAndGrantOnlyJucxAndJcuda() {
         List<String> options = EngineJvmOptions.options();
 
         assertTrue(options.contains("--sun-misc-unsafe-memory-access=deny"), options.toString());
         assertTrue(options.contains("--illegal-native-access=deny"), options.toString());
         assertTrue(options.contains("-XX:-EnableDynamicAgentLoading"), options.toString());
-        assertEquals(List.of("jucx"), EngineJvmOptions.nativeAccessModules());
+        assertEquals(List.of("jucx", "jcuda"), EngineJvmOptions.nativeAccessModules());
     }
 
     @Test

@@ -1,0 +1,85 @@
+package io.kvconnect.core.memory;
+
+import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.api.worker.KvLayout;
+import io.kvconnect.api.worker.MemoryKind;
+import java.util.Objects;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
+
+/**
+ * Where the KV caches of an engine go, resolved from the configured {@link MemorySelection} and
+ * what the CUDA probe saw: {@code host}, or {@code cuda} with one device per worker (round-robin
+ * where there are fewer devices than workers).
+ *
+ * @param kind where the caches are
+ * @param why a sentence for the log and the run report: the device count, or why not CUDA
+ */
+public record MemoryPlacement(MemoryKind kind, String why, int devices) {
+    /** The engine configuration key. */
+    public static final String KEY = "memory";
+
+    /** Checks the fields. */
+    public MemoryPlacement {
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(why, "why");
+    }
+
+    /**
+     * Resolves {@code selection}; probes CUDA (through {@code probe}) unless it is {@code host}.
+     *
+     * @throws ConfigException if {@code selection} is {@code cuda} and CUDA is not usable: the
+     *     message names which of driver, device or JCuda is missing
+     */
+    public static MemoryPlacement resolve(MemorySelection selection, Supplier<CudaAvailability> probe) {
+        if (selection == MemorySelection.HOST) {
+            return new MemoryPlacement(MemoryKind.HOST, "host memory (memory: host)", 0);
+        }
+        CudaAvailability cuda = probe.get();
+        if (cuda.usable()) {
+            return new MemoryPlacement(
+                    MemoryKind.CUDA_DEVICE,
+                    "CUDA device memory (memory: " + name(selection) + ", " + cuda.devices() + " device(s))",
+                    cuda.devices());
+        }
+        if (selection == MemorySelection.CUDA) {
+            throw new ConfigException(
+                    "config." + KEY,
+                    "memory is cuda, but CUDA is not usable here: " + cuda + "; allowed: auto or host on this "
+                            + "machine");
+        }
+        return new MemoryPlacement(MemoryKind.HOST, "host memory (memory: auto; " + cuda + ")", 0);
+    }
+
+    /**
+     * Allocates the KV memory of the worker with {@code layout} (a host layout, as {@link
+     * KvLayouts#of} builds it): host memory, or device memory on device {@code rank % devices}.
+     * Called by the executor for each worker at start.
+     *
+     * @throws KvMemoryUnavailableException if the memory cannot be had
+     */
+    public KvMemory allocate(KvLayout layout) {
+        return allocate(layout, JCudaCalls::forDevice);
+    }
+
+    /** {@link #allocate(KvLayout)} with the CUDA calls of each device from {@code calls}; tests pass a fake. */
+    KvMemory allocate(KvLayout layout, IntFunction<CudaCalls> calls) {
+        if (kind == MemoryKind.HOST) {
+            return HostKvMemory.allocate(layout);
+        }
+        KvLayout onDevice = new KvLayout(
+                layout.model(),
+                layout.tensorParallelRank(),
+                layout.tensorParallelSize(),
+                layout.numBlocks(),
+                layout.blockSize(),
+                layout.bytesPerBlockPerLayer(),
+                layout.layout(),
+                MemoryKind.CUDA_DEVICE);
+        return DeviceKvMemory.allocate(onDevice, calls.apply(layout.tensorParallelRank() % devices));
+    }
+
+    private static String name(MemorySelection selection) {
+        return selection.name().toLowerCase(java.util.Locale.ROOT);
+    }
+}
