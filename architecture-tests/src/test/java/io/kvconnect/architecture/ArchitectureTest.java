@@ -122,8 +122,9 @@ class ArchitectureTest {
             .resideInAPackage("io.kvconnect.disk..")
             .should()
             .onlyDependOnClassesThat()
-            .resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.disk..", "java..")
-            .because("the disk plugin talks to the engine only through the connector API");
+            .resideInAnyPackage("io.kvconnect.api..", "io.kvconnect.disk..", "java..", "com.sun.nio.file")
+            .because("the disk plugin talks to the engine only through the connector API (and asks for"
+                    + " direct I/O through the JDK's com.sun.nio.file.ExtendedOpenOption, module jdk.unsupported)");
 
     @ArchTest
     static final ArchRule diskPluginExposesOnlyItsProvider = classes()
@@ -280,7 +281,9 @@ class ArchitectureTest {
                     "javax..",
                     "org.slf4j..",
                     "org.openucx..",
-                    "io.lettuce..")
+                    "io.lettuce..",
+                    // the disk tier's direct I/O open option (module jdk.unsupported)
+                    "com.sun.nio.file")
             .allowEmptyShould(true)
             .because("a plugin talks to the engine only through the connector API");
 

@@ -77,6 +77,7 @@ final class RedisScheduler implements SchedulerConnector {
     private final List<RedisMetadata.LoadJob> pendingLoads = new ArrayList<>();
     private final List<KvEvent> events = new ArrayList<>();
     private final StatsCounter stats = new StatsCounter();
+    private final FirstErrors firstErrors = new FirstErrors("scheduler");
 
     /** Blocks this engine stored (or is storing) lately, with when: not stored again meanwhile. */
     private final LinkedHashMap<BlockHash, Long> recent = new LinkedHashMap<>(1024, 0.75f, true) {
@@ -206,7 +207,7 @@ final class RedisScheduler implements SchedulerConnector {
         try {
             present = l.present.join();
         } catch (CompletionException e) {
-            count("lookup_errors_" + RedisStore.ErrorKind.of(e).counter(), 1);
+            count("lookup_errors_" + firstErrors.note("lookup", e).counter(), 1);
             return MatchResult.none();
         }
         int run = 0;

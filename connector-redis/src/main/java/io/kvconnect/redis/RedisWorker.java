@@ -72,6 +72,7 @@ final class RedisWorker implements WorkerConnector {
     private final Set<String> received = new LinkedHashSet<>();
     private final Set<Integer> loadErrors = new LinkedHashSet<>();
     private final StatsCounter stats = new StatsCounter();
+    private final FirstErrors firstErrors;
     private boolean shutDown;
 
     /** A command's outcome, queued by an I/O thread. */
@@ -114,6 +115,7 @@ final class RedisWorker implements WorkerConnector {
     RedisWorker(RedisConfig config, int rank, Supplier<RedisStore> storeFactory) {
         this.config = config;
         this.rank = rank;
+        this.firstErrors = new FirstErrors("worker " + rank);
         this.storeFactory = storeFactory;
     }
 
@@ -257,7 +259,7 @@ final class RedisWorker implements WorkerConnector {
         l.end = Math.max(l.end, d.nanos());
         if (d.error() != null) {
             l.failed = true;
-            count("load_errors_" + RedisStore.ErrorKind.of(d.error()).counter(), 1);
+            count("load_errors_" + firstErrors.note("load", d.error()).counter(), 1);
         } else if (d.value() == null) {
             l.failed = true;
             count("load_misses", 1); // evicted, flushed or lost since the lookup
@@ -380,7 +382,7 @@ final class RedisWorker implements WorkerConnector {
         s.end = Math.max(s.end, d.nanos());
         if (d.error() != null) {
             if (!s.failed) {
-                count("store_errors_" + RedisStore.ErrorKind.of(d.error()).counter(), 1);
+                count("store_errors_" + firstErrors.note("store", d.error()).counter(), 1);
             }
             s.failed = true;
         }
