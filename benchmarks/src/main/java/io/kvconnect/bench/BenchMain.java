@@ -384,7 +384,7 @@ public final class BenchMain {
     }
 
     private static String micros(double us) {
-        return String.format(Locale.ROOT, us >= 1 ? "%.3f" : "%.4f", us);
+        return String.format(Locale.ROOT, Math.abs(us) >= 1 ? "%.3f" : "%.4f", us);
     }
 
     private static String shortName(String benchmark) {
