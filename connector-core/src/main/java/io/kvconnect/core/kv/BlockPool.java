@@ -4,7 +4,9 @@ import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
@@ -32,7 +34,7 @@ public final class BlockPool {
     private final int[] prev;
     private final int[] next;
     private final boolean[] queued;
-    private final PrefixIndex cached;
+    private final Map<BlockHash, Integer> cached;
     private final boolean cachingEnabled;
     private final int blockSize;
     private final List<KvEvent> events = new ArrayList<>();
@@ -60,7 +62,7 @@ public final class BlockPool {
         prev = new int[numBlocks];
         next = new int[numBlocks];
         queued = new boolean[numBlocks];
-        cached = new PrefixIndex(hashes);
+        cached = new HashMap<>(numBlocks * 2);
         for (int id = 1; id < numBlocks; id++) {
             append(id);
         }
@@ -174,7 +176,8 @@ public final class BlockPool {
 
     /** The block cached under {@code hash}, or -1. */
     public int lookup(BlockHash hash) {
-        return cached.get(hash);
+        Integer id = cached.get(hash);
+        return id == null ? NIL : id;
     }
 
     /** Number of cached blocks. */
@@ -225,7 +228,7 @@ public final class BlockPool {
                 // Only reachable when one id appears twice in the run with different hashes.
                 throw new IllegalStateException("block " + id + " is cached as " + hashes[id] + ", not " + h);
             }
-            if (hashes[id] == null && cached.get(h) == NIL) {
+            if (hashes[id] == null && !cached.containsKey(h)) {
                 hashes[id] = h;
                 cached.put(h, id);
                 if (stored == null) {
@@ -351,24 +354,19 @@ public final class BlockPool {
                 throw new IllegalStateException("block " + id + " has a hash that the cache does not map to it");
             }
         }
-        int[] indexed = {0};
-        cached.forEachBlock(id -> {
-            if (hashes[id] == null) {
-                throw new IllegalStateException("the prefix index holds block " + id + " which has no hash");
+        for (Map.Entry<BlockHash, Integer> e : cached.entrySet()) {
+            if (!e.getKey().equals(hashes[e.getValue()])) {
+                throw new IllegalStateException(
+                        "cache maps " + e.getKey() + " to block " + e.getValue() + " which has another hash");
             }
-            indexed[0]++;
-        });
-        if (indexed[0] != cached.size()) {
-            throw new IllegalStateException(
-                    "the prefix index holds " + indexed[0] + " blocks but counts " + cached.size());
         }
     }
 
     private void dropHash(int id) {
         BlockHash h = hashes[id];
         if (h != null) {
-            cached.remove(id);
             hashes[id] = null;
+            cached.remove(h);
             events.add(new KvEvent.BlockRemoved(List.of(h), 0, StorageMedium.GPU));
         }
     }
