@@ -23,8 +23,9 @@ import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
  * Runs the kvconnect benchmarks through the JMH runner with a short configuration and prints a
- * summary: time and allocation per operation, the cost of a no-op connector in the scheduler step,
- * and the step-time target.
+ * summary: time and allocation per operation; for the scheduler step, what a no-op connector and
+ * the offload connector's scheduler side add to the no-connector baseline of the same run, the
+ * step's time and allocation target, and the ratio across pool sizes when several were run.
  *
  * <pre>
  *   BenchMain [REGEX] [--quick]
@@ -37,8 +38,12 @@ import org.openjdk.jmh.runner.options.TimeValue;
 public final class BenchMain {
     /** Target: one scheduler step with a no-op connector at this many running requests ... */
     static final int TARGET_REQUESTS = 256;
-    /** ... takes less than this many microseconds. */
-    static final double TARGET_MICROS = 50.0;
+    /** ... takes at most this many microseconds ... */
+    static final double TARGET_MICROS = 10.0;
+    /** ... and allocates at most this many bytes (steady state allocates nothing). */
+    static final double TARGET_BYTES = 0.0;
+    /** The same step over pools of different sizes stays within this ratio (largest over smallest). */
+    static final double POOL_RATIO = 1.2;
 
     private static final String STEP = SchedulerStepBenchmark.class.getName() + ".step";
     private static final String ALLOC_NORM = "gc.alloc.rate.norm";
@@ -122,8 +127,7 @@ public final class BenchMain {
         sorted.sort(Comparator.comparing((RunResult r) -> r.getParams().getBenchmark())
                 .thenComparing(r -> paramString(r.getParams()), Comparator.comparing(BenchMain::naturalKey)));
         out.printf(Locale.ROOT, "%-50s %-28s %12s %10s %12s%n", "benchmark", "params", "us/op", "+-", "B/op");
-        // requests -> connector -> us/op, for the connector / no-connector ratio.
-        Map<Integer, Map<String, Double>> steps = new TreeMap<>();
+        List<Step> steps = new ArrayList<>();
         for (RunResult r : sorted) {
             BenchmarkParams p = r.getParams();
             Result<?> primary = r.getPrimaryResult();
@@ -141,8 +145,13 @@ public final class BenchMain {
                     Double.isNaN(error) ? "" : micros(error),
                     bytes);
             if (p.getBenchmark().equals(STEP)) {
-                steps.computeIfAbsent(Integer.parseInt(p.getParam("requests")), k -> new TreeMap<>())
-                        .put(p.getParam("connector"), perOp);
+                steps.add(new Step(
+                        Integer.parseInt(p.getParam("requests")),
+                        intParam(p, "lifetime", SchedulerStepBenchmark.LIFETIME),
+                        intParam(p, "poolBlocks", 0),
+                        p.getParam("connector"),
+                        perOp,
+                        allocNorm(r).orElse(Double.NaN)));
             }
         }
         printCopyBandwidth(sorted, out);
@@ -150,37 +159,134 @@ public final class BenchMain {
             out.println("scheduler step: not measured in this run; target not checked");
             return;
         }
-        out.println();
-        out.printf(Locale.ROOT, "scheduler step, no-op connector vs no connector:%n");
-        out.printf(Locale.ROOT, "%10s %14s %14s %8s%n", "requests", "none us/step", "noop us/step", "ratio");
-        for (Map.Entry<Integer, Map<String, Double>> e : steps.entrySet()) {
-            Double none = e.getValue().get("none");
-            Double noop = e.getValue().get("noop");
-            String ratio = none != null && noop != null ? String.format(Locale.ROOT, "%.3f", noop / none) : "n/a";
-            out.printf(
+        printSteps(steps, out);
+    }
+
+    /** One measured scheduler step configuration. */
+    private record Step(int requests, int lifetime, int poolBlocks, String connector, double micros, double bytes) {
+        /** The workload apart from the connector. */
+        String workload() {
+            return String.format(
                     Locale.ROOT,
-                    "%10d %14s %14s %8s%n",
-                    e.getKey(),
-                    none == null ? "n/a" : micros(none),
-                    noop == null ? "n/a" : micros(noop),
-                    ratio);
+                    "%6d %8d %9s",
+                    requests,
+                    lifetime,
+                    poolBlocks == 0 ? "fit" : Integer.toString(poolBlocks));
         }
-        Double atTarget = steps.getOrDefault(TARGET_REQUESTS, Map.of()).get("noop");
+    }
+
+    /**
+     * The step per workload: each connector's time and allocation, and what each connector adds
+     * to the no-connector baseline of the same run; then the targets.
+     */
+    private static void printSteps(List<Step> steps, PrintStream out) {
+        // workload -> connector -> step, workloads in order of requests, lifetime, pool.
+        Map<String, Map<String, Step>> byWorkload = new java.util.LinkedHashMap<>();
+        steps.stream()
+                .sorted(Comparator.comparingInt(Step::requests)
+                        .thenComparingInt(Step::lifetime)
+                        .thenComparingInt(Step::poolBlocks))
+                .forEach(st -> byWorkload
+                        .computeIfAbsent(st.workload(), k -> new TreeMap<>())
+                        .put(st.connector(), st));
+        out.println();
+        out.println("scheduler step (same run): us/step and B/step per connector; +us: added to no connector");
+        out.printf(
+                Locale.ROOT,
+                "%6s %8s %9s %10s %8s %10s %8s %8s %10s %8s %8s%n",
+                "reqs",
+                "lifetime",
+                "pool",
+                "none us",
+                "B",
+                "noop us",
+                "B",
+                "+us",
+                "offload us",
+                "B",
+                "+us");
+        for (Map.Entry<String, Map<String, Step>> e : byWorkload.entrySet()) {
+            Step none = e.getValue().get("none");
+            StringBuilder line = new StringBuilder(e.getKey());
+            for (String c : List.of("none", "noop", "offload")) {
+                Step st = e.getValue().get(c);
+                line.append(String.format(
+                        Locale.ROOT,
+                        " %10s %8s",
+                        st == null ? "n/a" : micros(st.micros()),
+                        st == null || Double.isNaN(st.bytes())
+                                ? "n/a"
+                                : String.format(Locale.ROOT, "%.0f", st.bytes())));
+                if (!c.equals("none")) {
+                    line.append(String.format(
+                            Locale.ROOT,
+                            " %8s",
+                            st == null || none == null ? "n/a" : micros(st.micros() - none.micros())));
+                }
+            }
+            out.println(line);
+        }
+        Step atTarget = steps.stream()
+                .filter(st -> st.requests() == TARGET_REQUESTS
+                        && st.connector().equals("noop")
+                        && st.lifetime() == SchedulerStepBenchmark.LIFETIME
+                        && st.poolBlocks() == 0)
+                .findFirst()
+                .orElse(null);
         String target = String.format(
                 Locale.ROOT,
-                "target: < %.0f us per step at %d requests with a no-op connector",
+                "target: <= %.0f us and %.0f B per step at %d requests with a no-op connector",
                 TARGET_MICROS,
+                TARGET_BYTES,
                 TARGET_REQUESTS);
         if (atTarget == null) {
             out.println(target + ": not measured in this run");
         } else {
+            boolean pass = atTarget.micros() <= TARGET_MICROS && atTarget.bytes() <= TARGET_BYTES;
             out.printf(
                     Locale.ROOT,
-                    "%s: %s us -> %s%n",
+                    "%s: %s us, %.0f B -> %s%n",
                     target,
-                    micros(atTarget),
-                    atTarget < TARGET_MICROS ? "PASS" : "FAIL");
+                    micros(atTarget.micros()),
+                    atTarget.bytes(),
+                    pass ? "PASS" : "FAIL");
         }
+        // The same requests, lifetime and connector over two or more pool sizes.
+        Map<String, List<Step>> byPool = new TreeMap<>();
+        for (Step st : steps) {
+            if (st.poolBlocks() > 0) {
+                byPool.computeIfAbsent(
+                                st.requests() + " requests, lifetime " + st.lifetime() + ", " + st.connector(),
+                                k -> new ArrayList<>())
+                        .add(st);
+            }
+        }
+        for (Map.Entry<String, List<Step>> e : byPool.entrySet()) {
+            List<Step> sizes = e.getValue();
+            if (sizes.size() < 2) {
+                continue;
+            }
+            sizes.sort(Comparator.comparingInt(Step::poolBlocks));
+            Step small = sizes.getFirst();
+            Step large = sizes.getLast();
+            double ratio = large.micros() / small.micros();
+            out.printf(
+                    Locale.ROOT,
+                    "pool size, %s: %d blocks %s us, %d blocks %s us, ratio %.3f (target <= %.1f) -> %s%n",
+                    e.getKey(),
+                    small.poolBlocks(),
+                    micros(small.micros()),
+                    large.poolBlocks(),
+                    micros(large.micros()),
+                    ratio,
+                    POOL_RATIO,
+                    ratio <= POOL_RATIO ? "PASS" : "FAIL");
+        }
+    }
+
+    private static int intParam(BenchmarkParams p, String name, int absent) {
+        String v = p.getParam(name);
+        return v == null ? absent : Integer.parseInt(v);
     }
 
     private static final String COPY = CopyBandwidthBenchmark.class.getName() + ".copy";
@@ -278,7 +384,7 @@ public final class BenchMain {
     }
 
     private static String micros(double us) {
-        return String.format(Locale.ROOT, us >= 1 ? "%.3f" : "%.4f", us);
+        return String.format(Locale.ROOT, Math.abs(us) >= 1 ? "%.3f" : "%.4f", us);
     }
 
     private static String shortName(String benchmark) {

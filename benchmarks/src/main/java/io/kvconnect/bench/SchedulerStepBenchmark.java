@@ -1,6 +1,7 @@
 package io.kvconnect.bench;
 
 import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.RequestUpdate;
@@ -31,12 +32,13 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One engine step of the scheduler in steady-state decode: {@code schedule()} then {@code
- * update()} with {@code requests} running requests, each computing exactly one token, with a no-op
- * connector and without a connector (the baseline).
+ * update()} with {@code requests} running requests, each computing exactly one token, without a
+ * connector (the baseline), with a no-op connector (the engine's own cost of calling one) and with
+ * the offload connector's scheduler side (what its hooks add per step).
  *
  * <p><b>Steady state with bounded memory.</b> Every request has the same 512-token prompt (a shared
  * system prompt: 32 blocks of 16 tokens) plus one token of its own, and lives for {@link #LIFETIME}
- * output tokens. When one finishes it is replaced by a new one in the same call; the new request
+ * output tokens ({@code lifetime}, default {@value #LIFETIME}). When one finishes it is replaced by a new one in the same call; the new request
  * finds the shared 512 tokens in the prefix cache and computes only its own last prompt token, so
  * every measured step is exactly {@code requests} one-token entries and the running count stays
  * {@code requests}. The initial requests' lifetimes are staggered, so about {@code requests /
@@ -49,6 +51,18 @@ import org.openjdk.jmh.annotations.Warmup;
  * new request's prompt blocks, amortized over the lifetime), scheduling, the connector hooks, the
  * update and the outcome it returns (with the step's KV events). The workers are not part of it:
  * {@link StepResult} carries one sampled token per request and no connector reports.
+ *
+ * <p><b>Pool size.</b> By default ({@code poolBlocks=0}) the pool is sized for every running request
+ * at its longest. An explicit {@code poolBlocks} (with a {@code lifetime} short enough that the
+ * requests fit) measures the same workload over pools of different sizes: the step must not grow
+ * with the pool.
+ *
+ * <p><b>The offload connector.</b> Its scheduler side is created through discovery with a 1 GiB tier
+ * and {@code store_threshold} at its maximum, so it plans no store: no worker runs in this
+ * benchmark to report a store finished, and stores never reported would hold their GPU blocks
+ * until the engine's reference cap stops every further store. What it measures is the hooks the
+ * scheduler calls every step (the metadata built from every scheduled request, the lookups of new
+ * requests, the output of every step), not the copies.
  *
  * <p>Everything is set up once per trial ({@link Level#Trial}), so {@code -prof gc}'s B/op is the
  * step's own allocation. The teardown fails the benchmark if a step was not pure decode or if a
@@ -79,9 +93,20 @@ public class SchedulerStepBenchmark {
     @Param({"32", "128", "256"})
     public int requests;
 
-    /** {@code noop}: the counting no-op connector; {@code none}: no connector (the baseline). */
-    @Param({"none", "noop"})
+    /**
+     * {@code none}: no connector (the baseline); {@code noop}: the counting no-op connector;
+     * {@code offload}: the offload connector's scheduler side (see the class comment).
+     */
+    @Param({"none", "noop", "offload"})
     public String connector;
+
+    /** Output tokens of one request. */
+    @Param({"" + LIFETIME})
+    public int lifetime;
+
+    /** Blocks in the GPU pool; 0: sized for every running request at its longest. */
+    @Param({"0"})
+    public int poolBlocks;
 
     private Scheduler scheduler;
     private NoOpSchedulerConnector noop;
@@ -93,17 +118,21 @@ public class SchedulerStepBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        int maxBlocksPerRequest = (SHARED_PROMPT_TOKENS + 1 + LIFETIME + BLOCK_SIZE - 1) / BLOCK_SIZE;
+        int maxBlocksPerRequest = (SHARED_PROMPT_TOKENS + 1 + lifetime + BLOCK_SIZE - 1) / BLOCK_SIZE;
         // Every running request at its longest, plus the null block and some slack: no preemption.
-        BlockPool pool = new BlockPool(requests * (maxBlocksPerRequest + 1) + 64, BLOCK_SIZE, true);
+        int blocks = poolBlocks > 0 ? poolBlocks : requests * (maxBlocksPerRequest + 1) + 64;
+        BlockPool pool = new BlockPool(blocks, BLOCK_SIZE, true);
         SchedulerConfig config =
                 new SchedulerConfig(8192, 512, 8192, SchedulingPolicy.FCFS, false, LoadFailurePolicy.FAIL);
-        noop = switch (connector) {
-            case "noop" -> new NoOpSchedulerConnector();
-            case "none" -> null;
-            default -> throw new IllegalArgumentException("connector must be none or noop, got " + connector);
-        };
-        scheduler = new Scheduler(config, pool, noop, noop == null ? null : "noop");
+        SchedulerConnector side =
+                switch (connector) {
+                    case "noop" -> noop = new NoOpSchedulerConnector();
+                    case "offload" -> OffloadSide.create(BLOCK_SIZE, blocks);
+                    case "none" -> null;
+                    default ->
+                        throw new IllegalArgumentException("connector must be none, noop or offload, got " + connector);
+                };
+        scheduler = new Scheduler(config, pool, side, side == null ? null : connector);
 
         SplittableRandom random = new SplittableRandom(2025);
         prompt = new int[SHARED_PROMPT_TOKENS + 1];
@@ -112,10 +141,10 @@ public class SchedulerStepBenchmark {
         }
         // The first request computes the shared prefix and puts it into the prefix cache; the others
         // find it there. Their lifetimes are staggered so that finishes spread evenly over the steps.
-        add(LIFETIME / requests);
+        add(lifetime / requests);
         runStep();
         for (int i = 1; i < requests; i++) {
-            add((int) ((long) (i + 1) * LIFETIME / requests));
+            add((int) ((long) (i + 1) * lifetime / requests));
         }
         for (int steps = 1; ; steps++) {
             int tokens = runStep();
@@ -151,7 +180,7 @@ public class SchedulerStepBenchmark {
         for (int i = 0; i < updates.size(); i++) {
             if (updates.get(i) instanceof RequestUpdate.Finished f) {
                 sampled.remove(f.requestId());
-                add(LIFETIME);
+                add(lifetime);
             }
         }
         return out.totalScheduledTokens();

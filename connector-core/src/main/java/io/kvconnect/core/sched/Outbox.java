@@ -65,6 +65,9 @@ final class Outbox {
 
     /** Every KV event not yet taken (GPU pool, connector, workers), in order. */
     List<KvEvent> takeEvents() {
+        if (events.isEmpty()) {
+            return List.of();
+        }
         List<KvEvent> taken = List.copyOf(events);
         events.clear();
         return taken;
@@ -72,6 +75,9 @@ final class Outbox {
 
     /** Every connector stats report not yet taken (scheduler and worker sides), in order. */
     List<ConnectorStats> takeConnectorStats() {
+        if (connectorStats.isEmpty()) {
+            return List.of();
+        }
         List<ConnectorStats> taken = List.copyOf(connectorStats);
         connectorStats.clear();
         return taken;

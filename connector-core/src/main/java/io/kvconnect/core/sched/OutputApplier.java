@@ -80,7 +80,10 @@ final class OutputApplier {
             ScheduledWork w = out.work().get(i);
             // The scheduled entry holds the request itself: no lookup by id on this per-token path.
             Request r = (Request) out.scheduledRequests().get(i).request();
-            if (r.status().isFinished() || r.discards(out.step()) || truncated.contains(w.requestId())) {
+            // Most steps truncate nothing: skip the per-request set lookup then.
+            if (r.status().isFinished()
+                    || r.discards(out.step())
+                    || (!truncated.isEmpty() && truncated.contains(w.requestId()))) {
                 discardedOutputs = add(discardedOutputs, w.requestId());
                 continue;
             }

@@ -227,9 +227,15 @@ public final class Scheduler {
         liveness.check();
         SchedulerOutput out = planner.plan();
         out.setConnectorDisableRequested(connector.disableRequested());
-        List<String> syncLoads = new ArrayList<>();
-        for (ScheduledWork w : out.work()) {
+        // Allocated only when a step loads: most steps do not.
+        List<String> syncLoads = List.of();
+        List<ScheduledWork> work = out.work();
+        for (int i = 0; i < work.size(); i++) {
+            ScheduledWork w = work.get(i);
             if (w.externalTokens() > 0) {
+                if (syncLoads.isEmpty()) {
+                    syncLoads = new ArrayList<>();
+                }
                 syncLoads.add(w.requestId());
             }
         }
@@ -246,6 +252,9 @@ public final class Scheduler {
      * still running when this one is scheduled).
      */
     private void endLastSyncLoads() {
+        if (lastSyncLoads.isEmpty()) {
+            return;
+        }
         for (String id : lastSyncLoads) {
             transfers.endLoads(id);
         }

@@ -45,6 +45,12 @@ final class StepPlanner {
     private final ConnectorCalls connector;
     private final TransferBook transfers;
     private final StepClock clock;
+    // Scratch collections of one plan() call, cleared at its start and reused: most steps preempt,
+    // skip and start loading nothing, and three fresh collections per step are garbage for
+    // nothing. What leaves plan() is copied out of them (SchedulerOutput copies the non-empty ones).
+    private final Set<String> preempted = new LinkedHashSet<>();
+    private final List<Request> skipped = new ArrayList<>();
+    private final List<String> startedAsyncLoads = new ArrayList<>();
 
     StepPlanner(
             SchedulerConfig config,
@@ -75,7 +81,9 @@ final class StepPlanner {
         int budget = config.maxBatchedTokens();
         List<ScheduledRequest> scheduled = new ArrayList<>(running.size() + 8);
         List<ScheduledWork> work = new ArrayList<>(running.size() + 8);
-        Set<String> preempted = new LinkedHashSet<>();
+        preempted.clear();
+        skipped.clear();
+        startedAsyncLoads.clear();
         int total = 0;
         boolean waitsForLoads = false;
 
@@ -169,8 +177,6 @@ final class StepPlanner {
 
         // 2. Waiting requests, only if nothing was preempted (admitting now would thrash) and no
         // running request waits for blocks (they would take them).
-        List<Request> skipped = new ArrayList<>();
-        List<String> startedAsyncLoads = new ArrayList<>();
         if (preempted.isEmpty() && !waitsForLoads) {
             while (!waiting.isEmpty() && budget > 0 && running.size() < config.maxRunningRequests()) {
                 Request r = waiting.removeFirst();
