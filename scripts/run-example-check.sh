@@ -122,6 +122,42 @@ awk '/^  connector hit rate/ { sub("%", "", $4); if ($4 + 0 > 0) print "nonzero"
   >"$WORK/disk-again-rate.txt"
 check "... and it loads the first run's blocks (a connector hit rate above zero)" "$WORK/disk-again-rate.txt" "nonzero"
 
+# Tiers composed: a host tier too small for the conversations, alone and then in front of a disk
+# tier and a Redis tier in one multi (a redis-server of its own on a free loopback port). The
+# composed run must serve more tokens from the connector than the host tier alone, with identical
+# outputs and every KV read verified.
+if command -v redis-server >/dev/null 2>&1; then
+  # A loopback port nothing listens on (a connection to it is refused).
+  while :; do
+    REDIS_PORT=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null || break
+  done
+  mkdir -p "$WORK/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --save "" --appendonly no \
+    --daemonize yes --pidfile "$WORK/redis/redis.pid" --logfile "$WORK/redis/redis.log"
+  for _ in $(seq 50); do [ -s "$WORK/redis/redis.pid" ] && break; sleep 0.1; done
+  "$ROOT/kvconnect" run --config "$ROOT/docs/examples/host-small.json" --no-progress --baseline \
+    >"$WORK/host-small.txt" 2>&1 || true
+  sed -e "s|127.0.0.1:6379|127.0.0.1:$REDIS_PORT|" -e "s|\"kv-disk-tier\"|\"$WORK/tiers-disk\"|" \
+    "$ROOT/docs/examples/host-disk-redis.json" >"$WORK/host-disk-redis.json"
+  "$ROOT/kvconnect" run --config "$WORK/host-disk-redis.json" --no-progress --baseline \
+    >"$WORK/host-disk-redis.txt" 2>&1 || true
+  kill "$(cat "$WORK/redis/redis.pid")" 2>/dev/null || true
+  check "host, disk and Redis tiers composed: outputs equal the run without a connector" \
+    "$WORK/host-disk-redis.txt" "outputs identical to the baseline: yes"
+  check "... every KV read verifies" "$WORK/host-disk-redis.txt" "result                                          OK"
+  computed() { sed -nE 's/.* saved [0-9]+% of prefill tokens \(([0-9,]+) instead of.*/\1/p' "$1" | tr -d ,; }
+  alone=$(computed "$WORK/host-small.txt"); composed=$(computed "$WORK/host-disk-redis.txt")
+  echo "prefill tokens computed: host tier alone ${alone:-?}, host+disk+redis ${composed:-?}" >"$WORK/tiers.txt"
+  if [ -n "$alone" ] && [ -n "$composed" ] && [ "$composed" -lt "$alone" ]; then
+    echo "the composed tiers computed fewer prefill tokens" >>"$WORK/tiers.txt"
+  fi
+  check "... and they serve more than the host tier alone (fewer prefill tokens computed)" "$WORK/tiers.txt" \
+    "the composed tiers computed fewer prefill tokens"
+else
+  echo "skip - host, disk and Redis tiers composed: redis-server is not installed"
+fi
+
 # The main job as a new user runs it: the embedded default puts the bundled offload connector on a
 # GPU pool too small for the conversations and runs the same workload without it, side by side.
 status=0; "$ROOT/kvconnect" run --no-progress --html "$WORK/run.html" >"$WORK/default.txt" 2>&1 || status=$?
