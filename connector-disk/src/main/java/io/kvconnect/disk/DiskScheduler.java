@@ -70,6 +70,8 @@ final class DiskScheduler implements SchedulerConnector {
     private final DiskIndex index;
     private final DiskDirectory directory;
     private GPUBlockPoolView pool;
+    /** The stores' references on {@link #pool}; set with it. */
+    private GpuReferences references;
 
     private final Map<String, Req> requests = new HashMap<>();
     private final Map<Long, Job> jobs = new LinkedHashMap<>();
@@ -107,6 +109,7 @@ final class DiskScheduler implements SchedulerConnector {
             List<BlockHash> keys,
             List<Optional<BlockHash>> parents,
             int[] gpuBlocks,
+            long referenceGeneration,
             long[] ranks) {
         // ranks[0]: ranks that succeeded; ranks[1]: ranks that failed; ranks[2]: 1 if poisoned;
         // ranks[3]: ranks whose GPU read ended; ranks[4]: 1 once the GPU blocks were given back
@@ -168,6 +171,7 @@ final class DiskScheduler implements SchedulerConnector {
                     "scheduler block size " + state.blockSize() + " differs from the engine's " + blockSize);
         }
         this.pool = state.gpuBlockPool();
+        this.references = new GpuReferences(pool);
     }
 
     @Override
@@ -226,7 +230,7 @@ final class DiskScheduler implements SchedulerConnector {
             int[] gpu = Arrays.copyOfRange(
                     blocks.toArray(0), Math.min(first, blocks.size()), Math.min(first + n, blocks.size()));
             pendingLoads.add(new DiskMetadata.LoadJob(id, request.requestId(), true, List.of(), gpu, true));
-            jobs.put(id, new Job(id, false, request.requestId(), List.of(), List.of(), new int[0], new long[5]));
+            jobs.put(id, new Job(id, false, request.requestId(), List.of(), List.of(), new int[0], 0, new long[5]));
             q.jobsInFlight++;
             q.storesDisabled = true;
             return;
@@ -242,7 +246,7 @@ final class DiskScheduler implements SchedulerConnector {
             gpu[i] = blocks.get(first + i);
         }
         pendingLoads.add(new DiskMetadata.LoadJob(id, request.requestId(), async, keys, gpu, false));
-        jobs.put(id, new Job(id, false, request.requestId(), keys, List.of(), new int[0], new long[5]));
+        jobs.put(id, new Job(id, false, request.requestId(), keys, List.of(), new int[0], 0, new long[5]));
         q.jobsInFlight++;
         q.loadFrom = first;
         q.loadTo = first + n;
@@ -348,9 +352,9 @@ final class DiskScheduler implements SchedulerConnector {
             return;
         }
         int[] gpuIds = Arrays.copyOf(gpu, copies);
-        pool.touch(gpuIds);
+        long generation = references.touch(gpuIds);
         long id = nextJobId++;
-        jobs.put(id, new Job(id, true, r.requestId(), keys, parents, gpuIds, new long[5]));
+        jobs.put(id, new Job(id, true, r.requestId(), keys, parents, gpuIds, generation, new long[5]));
         q.jobsInFlight++;
         out.add(new DiskMetadata.StoreJob(id, r.requestId(), keys, gpuIds));
         count("store_blocks_planned", copies);
@@ -458,21 +462,19 @@ final class DiskScheduler implements SchedulerConnector {
 
     /**
      * Gives back the references a store took on its GPU blocks, once (when every rank's GPU read
-     * ended, or when the store ends): only those still held, because the
-     * engine takes references back from a connector that made no progress for its liveness timeout
-     * (a slow disk while the engine is idle), and a block freed twice would be an error.
+     * ended, or when the store ends), unless the engine took them back in the meantime: it does
+     * from a connector that made no progress for its liveness timeout (a slow disk while the
+     * engine is idle), and the blocks may since be held again by a later store ({@link
+     * GpuReferences}).
      */
     private void releaseGpuBlocks(Job job) {
         if (job.ranks()[4] != 0) {
             return;
         }
         job.ranks()[4] = 1;
-        for (int id : job.gpuBlocks()) {
-            if (pool.heldReferences(id) > 0) {
-                pool.free(id);
-            } else {
-                count("references_taken_back", 1);
-            }
+        int takenBack = references.release(job.referenceGeneration(), job.gpuBlocks());
+        if (takenBack > 0) {
+            count("references_taken_back", takenBack);
         }
     }
 

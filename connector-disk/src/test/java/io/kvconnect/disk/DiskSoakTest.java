@@ -30,9 +30,12 @@ class DiskSoakTest {
     void failingCopiesAndDiskErrorsNeverChangeAnOutputOrLeakABlock() throws Exception {
         FailingBlockStore.Counts injected = new FailingBlockStore.Counts();
         var provider = new DiskConnectorProvider(FailingBlockStore.factory(0.05, 0.05, 0.05, injected));
-        SoakReport report = Soak.of(provider, config("200KiB"))
+        // Room for hundreds of block files (at least 8 KiB each: header and payload aligned to
+        // 4 KiB), so that enough blocks are loaded back for the injected read faults to hit some: a
+        // tier of a few dozen files loads a handful, and whether one failed is then luck.
+        SoakReport report = Soak.of(provider, config("4MiB"))
                 .faults(FaultPlan.parse("copy_fail=0.05,copy_stall=0.05,stall_ms=3,late_errors=0.5"))
-                .rounds(8)
+                .rounds(12)
                 .seed(21)
                 .run();
 

@@ -19,6 +19,8 @@ final class FailingBlockStore implements BlockStore {
         final AtomicLong writes = new AtomicLong();
         final AtomicLong reads = new AtomicLong();
         final AtomicLong corrupt = new AtomicLong();
+        /** Stores opened so far: each draws its own sequence, so later rounds fail other operations. */
+        final AtomicLong opened = new AtomicLong();
     }
 
     private final BlockStore inner;
@@ -45,10 +47,19 @@ final class FailingBlockStore implements BlockStore {
         this.readRandom = new SplittableRandom(seed + 1);
     }
 
-    /** A factory of such stores; all of them count into {@code counts}. */
+    /**
+     * A factory of such stores; all of them count into {@code counts}. Each store opened draws
+     * from a sequence of its own: were every round's store seeded alike, a round with few reads
+     * would repeat the first draws of the last, and no number of rounds would fail a read.
+     */
     static BlockStoreFactory factory(double writeFailures, double readFailures, double corruptReads, Counts counts) {
         return settings -> new FailingBlockStore(
-                DirectoryBlockStore.open(settings), writeFailures, readFailures, corruptReads, counts, settings.rank());
+                DirectoryBlockStore.open(settings),
+                writeFailures,
+                readFailures,
+                corruptReads,
+                counts,
+                2 * counts.opened.getAndIncrement());
     }
 
     @Override

@@ -3,8 +3,6 @@ package io.kvconnect.multi;
 import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.scheduler.CachedBlockConsumer;
 import io.kvconnect.api.scheduler.GPUBlockPoolView;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -15,16 +13,21 @@ import java.util.Optional;
  * <p>Without it, one child could {@link #free} a reference a sibling took with {@link #touch}, and a
  * block the sibling's store still reads could be reallocated. Here freeing more than this child
  * holds throws {@link IllegalStateException} and changes nothing, exactly as the engine's view
- * does for a connector on its own. References a child still holds at shutdown stay with the
+ * does for a connector on its own. References the engine takes back from the composite (a connector
+ * that made no progress for its timeout) are no longer this child's either (see {@link
+ * ChildReferences}). References a child still holds at shutdown stay with the
  * composite's view, so the engine returns them and reports the leak. Scheduler thread only.
  */
 final class ChildPoolView implements GPUBlockPoolView {
+    private final ChildReferences references;
     private final GPUBlockPoolView shared;
+    private final int index;
     private final String child;
-    private final Map<Integer, Integer> held = new HashMap<>();
 
-    ChildPoolView(GPUBlockPoolView shared, String child) {
-        this.shared = shared;
+    ChildPoolView(ChildReferences references, int index, String child) {
+        this.references = references;
+        this.shared = references.engine();
+        this.index = index;
         this.child = child;
     }
 
@@ -41,10 +44,7 @@ final class ChildPoolView implements GPUBlockPoolView {
     /** Touches through the composite's view (which validates and is all-or-nothing), then counts. */
     @Override
     public void touch(int... blockIds) {
-        shared.touch(blockIds);
-        for (int id : blockIds) {
-            held.merge(id, 1, Integer::sum);
-        }
+        references.touch(index, blockIds);
     }
 
     /** The composite's: the engine caps the references of the composite, which its children share. */
@@ -61,25 +61,13 @@ final class ChildPoolView implements GPUBlockPoolView {
      */
     @Override
     public void free(int... blockIds) {
-        Map<Integer, Integer> wanted = new HashMap<>();
-        for (int id : blockIds) {
-            wanted.merge(id, 1, Integer::sum);
-        }
-        for (Map.Entry<Integer, Integer> e : wanted.entrySet()) {
-            int mine = held.getOrDefault(e.getKey(), 0);
-            if (mine < e.getValue()) {
-                throw new IllegalStateException("child connector " + child + " holds " + mine
-                        + " reference(s) on GPU block " + e.getKey() + " but tried to free " + e.getValue()
-                        + "; nothing was freed");
-            }
-        }
-        shared.free(blockIds);
-        wanted.forEach((id, n) -> held.computeIfPresent(id, (k, v) -> v.equals(n) ? null : v - n));
+        references.free(index, child, blockIds);
     }
 
+    /** What this child took and the engine did not take back from the composite since. */
     @Override
     public int heldReferences(int blockId) {
-        return held.getOrDefault(blockId, 0);
+        return references.held(index, blockId);
     }
 
     @Override
@@ -93,7 +81,7 @@ final class ChildPoolView implements GPUBlockPoolView {
     }
 
     /** References this child holds in total (for tests and messages). */
-    int totalHeld() {
-        return held.values().stream().mapToInt(Integer::intValue).sum();
+    long totalHeld() {
+        return references.total(index);
     }
 }

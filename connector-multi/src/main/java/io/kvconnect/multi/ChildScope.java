@@ -46,9 +46,12 @@ final class ChildScope {
         return key;
     }
 
-    /** Makes the child's scheduler view over the engine's {@code shared} one. */
-    SchedulerState bind(SchedulerState shared) {
-        pool = new ChildPoolView(shared.gpuBlockPool(), key);
+    /**
+     * Makes the child's scheduler view over the engine's {@code shared} one, its references
+     * counted in {@code references} (one for all children of the composite).
+     */
+    SchedulerState bind(SchedulerState shared, ChildReferences references) {
+        pool = new ChildPoolView(references, index, key);
         return new ChildSchedulerState(shared, this, pool);
     }
 

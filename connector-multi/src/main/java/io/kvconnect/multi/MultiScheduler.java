@@ -149,8 +149,9 @@ final class MultiScheduler implements SchedulerConnector {
     @Override
     public void bindSchedulerState(SchedulerState state) {
         Failures failures = new Failures();
+        ChildReferences references = new ChildReferences(state.gpuBlockPool(), children.size());
         for (int i = 0; i < children.size(); i++) {
-            SchedulerState mine = scopes.get(i).bind(state);
+            SchedulerState mine = scopes.get(i).bind(state, references);
             try {
                 children.get(i).bindSchedulerState(mine);
             } catch (RuntimeException | LinkageError e) {

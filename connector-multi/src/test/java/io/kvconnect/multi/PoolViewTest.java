@@ -42,6 +42,33 @@ class PoolViewTest {
     }
 
     @Test
+    void referencesTheEngineTookBackFromTheCompositeAreNoLongerAChildsToFree() {
+        Harness h = new Harness(1, "a", "b");
+        var a = h.child(0).state.gpuBlockPool();
+        var b = h.child(1).state.gpuBlockPool();
+        a.touch(5, 6);
+        b.touch(6);
+
+        // The engine takes back every reference of a connector that made no progress for its
+        // timeout: through the composite's own view, which is all it counts.
+        h.pool.free(5, 6, 6);
+
+        assertEquals(0, a.heldReferences(5), "a child that frees lazily asks first, and must be told 0");
+        assertEquals(0, a.heldReferences(6));
+        assertEquals(0, b.heldReferences(6));
+        assertThrows(IllegalStateException.class, () -> a.free(5), "freeing what the engine took back is refused");
+        assertEquals(0, h.scheduler.poolView(0).totalHeld());
+
+        // A reference taken after the take-back is the toucher's alone, not a sibling's stale one.
+        b.touch(6);
+        assertEquals(1, b.heldReferences(6));
+        assertEquals(0, a.heldReferences(6));
+        assertThrows(IllegalStateException.class, () -> a.free(6));
+        b.free(6);
+        assertEquals(0, h.pool.heldReferences(6));
+    }
+
+    @Test
     void childrenShareTheCompositesReferenceCap() {
         Harness h = new Harness(1, "a", "b");
         var a = h.child(0).state.gpuBlockPool();
