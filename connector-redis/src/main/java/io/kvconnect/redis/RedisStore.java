@@ -16,7 +16,9 @@ import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.protocol.ConnectionIntent;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import java.util.ArrayList;
@@ -70,7 +72,9 @@ final class RedisStore implements AutoCloseable {
                 return SERVER;
             }
             String m = String.valueOf(c.getMessage());
-            return m.contains("Connection") || m.contains("closed") ? CONNECTION : OTHER;
+            // Lettuce says "Currently not connected. Commands are rejected." while (re)connecting.
+            String lower = m.toLowerCase(java.util.Locale.ROOT);
+            return lower.contains("connect") || lower.contains("closed") ? CONNECTION : OTHER;
         }
     }
 
@@ -264,9 +268,29 @@ final class RedisStore implements AutoCloseable {
         });
     }
 
-    /** Loads the cluster's topology from the seed nodes, then connects (the client needs both). */
+    /**
+     * Loads the cluster's topology from the seed nodes, connects (the client needs both), then
+     * opens the connection to every master. The client opens a node's connection only on the first
+     * command for that node, and with commands rejected while disconnected, the commands sent while
+     * it opens would fail: the first lookups and stores of an engine would be lost for nothing.
+     * A node that cannot be reached now is left to the client's reconnects.
+     */
     private static CompletionStage<StatefulRedisClusterConnection<byte[], byte[]>> connectCluster(
             RedisClusterClient c) {
-        return c.refreshPartitionsAsync().thenCompose(ignored -> c.connectAsync(ByteArrayCodec.INSTANCE));
+        return c.refreshPartitionsAsync()
+                .thenCompose(ignored -> c.connectAsync(ByteArrayCodec.INSTANCE))
+                .thenCompose(conn -> {
+                    List<CompletableFuture<?>> nodes = new ArrayList<>();
+                    for (RedisClusterNode node : conn.getPartitions()) {
+                        if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+                            for (ConnectionIntent intent : ConnectionIntent.values()) {
+                                nodes.add(conn.getConnectionAsync(
+                                        node.getUri().getHost(), node.getUri().getPort(), intent));
+                            }
+                        }
+                    }
+                    return CompletableFuture.allOf(nodes.toArray(CompletableFuture[]::new))
+                            .handle((done, error) -> conn);
+                });
     }
 }
