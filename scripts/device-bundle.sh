@@ -4,7 +4,8 @@
 # distribution's module path, JCuda's JNI library, the engine's test classes, the JUnit console
 # launcher, and check.sh. On the GPU machine:
 #     bash device-bundle/check.sh
-# runs the CUDA tests, then ./kvconnect run with offload on device memory and --baseline. Run it here
+# runs the CUDA tests, then ./kvconnect run with offload on device memory and --baseline, then the
+# CUDA copy bandwidth report (copy service vs plain cudaMemcpyAsync). Run it here
 # too: without a CUDA driver the tests skip naming why and the run falls back as memory: auto does.
 # Needs the build (./kvconnect test, or mvn install -DskipTests) and Maven for the JUnit launcher jar.
 set -euo pipefail
@@ -15,10 +16,11 @@ use_jdk device-bundle
 OUT="$ROOT/target/device-bundle"
 MODULES="$ROOT/distribution/target/modules"
 TESTS="$ROOT/connector-core/target/test-classes"
+BENCH="$ROOT/benchmarks/target/classes/io/kvconnect/bench/CudaCopyBandwidth.class"
 JUNIT_VERSION=1.13.4
 JCUDA_VERSION=12.6.0
 
-for need in "$MODULES" "$TESTS"; do
+for need in "$MODULES" "$TESTS" "$BENCH"; do
   if [ ! -d "$need" ]; then
     echo "device-bundle: $need is missing; build first (mvn install -DskipTests, then mvn test-compile -pl connector-core)" >&2
     exit 1
@@ -26,7 +28,9 @@ for need in "$MODULES" "$TESTS"; do
 done
 
 rm -rf "$OUT"
-mkdir -p "$OUT/lib" "$OUT/natives" "$OUT/tests"
+mkdir -p "$OUT/lib" "$OUT/natives" "$OUT/tests" "$OUT/bench/io/kvconnect/bench"
+# The CUDA copy bandwidth report: one class over the engine's DeviceCopyBandwidth (no JMH needed).
+cp "$BENCH" "$OUT/bench/io/kvconnect/bench/"
 cp "$MODULES"/*.jar "$OUT/lib/"
 # JCuda finds its JNI library on java.library.path first, so only the one library the runtime
 # binding needs is shipped, unpacked, instead of the natives jar (9 MiB of libraries for NVRTC and
@@ -79,7 +83,9 @@ CP="$B/tests:$(ls "$B"/lib/*.jar | tr '\n' ':')"
 echo "== kvconnect run, offload on device memory (memory: auto), with --baseline"
 "$JAVA" @"$B/engine-jvm.args" -Djava.library.path="$B/natives" --module-path "$B/lib" \
   --module kvconnect.tools/io.kvconnect.tools.cli.Main run --config "$B/offload-cuda.json" --baseline || status=1
-echo "== CUDA copy bandwidth: not built yet (see docs/benchmarks.md)"
+echo "== CUDA copy bandwidth: copy service vs plain cudaMemcpyAsync (skipped, naming why, without CUDA)"
+"$JAVA" --enable-native-access=ALL-UNNAMED -Djava.library.path="$B/natives" -cp "$B/bench:$CP" \
+  io.kvconnect.bench.CudaCopyBandwidth || status=1
 exit $status
 CHECK
 chmod +x "$OUT/check.sh"
