@@ -46,6 +46,8 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         run.put("steps", m.steps());
         run.put("workers", engine.setup().config().workers());
         run.put("scheduling", engine.setup().config().scheduler().asyncScheduling() ? "async" : "sync");
+        // Where the KV caches were, and why (e.g. host memory because memory: auto found no CUDA driver).
+        run.put("KV memory", engine.memoryPlacement().why());
         sections.put("run", run);
 
         Map<String, Object> requests = new LinkedHashMap<>();
