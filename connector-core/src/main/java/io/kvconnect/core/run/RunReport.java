@@ -192,7 +192,9 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
                 for (RunReport r : runs) {
                     Object v = r.sections.getOrDefault(section, Map.of()).get(k);
                     String text = v == null ? "" : v.toString();
-                    int width = first ? Math.max(text.length() + 1, colWidth - overflow) : colWidth;
+                    // A value longer than its column (the KV memory's reason) pushes the rest of its
+                    // line right instead of running into the value before it.
+                    int width = Math.max(text.length() + 1, first ? colWidth - overflow : colWidth);
                     sb.append(String.format(Locale.ROOT, "%" + width + "s", text));
                     first = false;
                 }

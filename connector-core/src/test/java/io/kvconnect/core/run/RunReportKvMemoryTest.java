@@ -8,6 +8,7 @@ import io.kvconnect.core.engine.EngineSetup;
 import io.kvconnect.core.engine.TestEngines;
 import io.kvconnect.core.memory.CudaSource;
 import io.kvconnect.core.memory.MemorySelection;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -31,7 +32,10 @@ class RunReportKvMemoryTest {
                 "CUDA device memory (memory: auto, 1 device(s))",
                 onDevice.sections().get("run").get("KV memory"));
         assertTrue(onHost.sameOutputs(onDevice), "outputs differ between host and device memory");
-        assertTrue(RunReport.render(java.util.List.of(onDevice)).contains("KV memory"));
+        String both = RunReport.render(List.of(onHost, onDevice));
+        assertTrue(
+                both.contains("host memory (memory: host) CUDA device memory (memory: auto, 1 device(s))"),
+                "a long value runs into the one before it:\n" + both);
     }
 
     private static RunReport run(String label, EngineSetup setup) throws Exception {
