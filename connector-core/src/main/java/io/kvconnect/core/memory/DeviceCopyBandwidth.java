@@ -74,7 +74,8 @@ public final class DeviceCopyBandwidth {
      * What to measure.
      *
      * @param workingSetMiB the least memory each side walks through per direction
-     * @param operations timed operations per case and path (after as many untimed ones)
+     * @param operations timed operations per case and path, at least one per batch of the working
+     *     set (after as many untimed ones)
      */
     public record Plan(
             List<Integer> blockKiBs,
@@ -148,7 +149,8 @@ public final class DeviceCopyBandwidth {
         int batches = (int) ((minBlocks + batch - 1) / batch);
         int perSide = batches * batch; // blocks of one direction's working set
         int sides = way == Way.BOTH ? 2 : 1;
-        int ops = plan.operations();
+        // At least one pass over the working set, so small blocks are not copied from the device's cache.
+        int ops = Math.max(plan.operations(), batches);
         // blockBytes = tokens * layers * (2 * heads * headDim * 2 bytes), one KV head.
         int headDim = (int) (blockBytes / BLOCK_TOKENS / LAYERS / 4);
         ModelShape model = new ModelShape("bench-cuda", LAYERS, 1, headDim, DType.FP16);
