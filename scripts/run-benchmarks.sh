@@ -5,6 +5,8 @@
 # REGEX selects benchmarks (JMH include pattern); --quick is a short smoke run.
 #   scripts/run-benchmarks.sh connector-timing [READ_MS] [SESSIONS]     (defaults 5 and 24)
 #   scripts/run-benchmarks.sh disk [DIRECTORY] [PROMPTS]                 (disk tier vs plain file I/O)
+#   scripts/run-benchmarks.sh cuda [--quick]     (copy service on CUDA device memory vs cudaMemcpyAsync;
+#                                                 prints why and "skipped", exit 0, without CUDA)
 # shows how the engine times a connector's own threads: one storage tier whose loads take READ_MS
 # of wall time, loaded inline, on its own thread without pacing, and with pacing "loads" (the
 # default); prints time to first token (modelled) and wall time of each.
@@ -31,9 +33,12 @@ if [[ "${1:-}" == connector-timing ]]; then
 elif [[ "${1:-}" == disk ]]; then
   CLASS=io.kvconnect.bench.DiskTierBandwidth
   shift
+elif [[ "${1:-}" == cuda ]]; then
+  CLASS=io.kvconnect.bench.CudaCopyBandwidth
+  shift
 fi
 # The class path is written by maven-dependency-plugin (build-classpath) during package. JMH forks
 # its benchmark JVMs with the same class path; JMH 1.37 itself calls sun.misc.Unsafe.
-exec "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow \
+exec "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
   -cp "$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/classpath.txt")" \
   "$CLASS" "$@"

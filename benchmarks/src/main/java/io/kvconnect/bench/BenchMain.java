@@ -1,5 +1,6 @@
 package io.kvconnect.bench;
 
+import io.kvconnect.api.worker.LayoutKind;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -322,14 +323,16 @@ public final class BenchMain {
         out.println("block copies: engine copy service vs plain memory copy (same run)");
         out.printf(
                 Locale.ROOT,
-                "%6s %6s %-12s %-10s %12s %12s %7s%n",
+                "%6s %6s %-12s %-10s %12s %12s %7s %11s %9s%n",
                 "KiB",
                 "batch",
                 "layout",
                 "direction",
                 "service GB/s",
                 "plain GB/s",
-                "ratio");
+                "ratio",
+                "calls/batch",
+                "us/block");
         int checked = 0;
         int passed = 0;
         for (Map.Entry<String, Map<String, Double>> e : rates.entrySet()) {
@@ -344,13 +347,22 @@ public final class BenchMain {
                     passed += q >= BANDWIDTH_TARGET_RATIO ? 1 : 0;
                 }
             }
+            String[] key = e.getKey().strip().split("\\s+");
+            int kib = Integer.parseInt(key[0]);
+            int batch = Integer.parseInt(key[1]);
+            long calls = CopyBandwidthBenchmark.serviceCopyCallsPerBatch(LayoutKind.valueOf(key[2]), batch);
+            // Service microseconds per block, from its GB/s: how much a small block costs on its own.
+            String perBlock =
+                    service == null ? "n/a" : String.format(Locale.ROOT, "%.2f", kib * 1024.0 / (service * 1e9) * 1e6);
             out.printf(
                     Locale.ROOT,
-                    "%s %12s %12s %7s%n",
+                    "%s %12s %12s %7s %11d %9s%n",
                     e.getKey(),
                     service == null ? "n/a" : gbps(service),
                     plain == null ? "n/a" : gbps(plain),
-                    ratio);
+                    ratio,
+                    calls,
+                    perBlock);
         }
         out.printf(
                 Locale.ROOT,

@@ -93,6 +93,32 @@ public class CopyBandwidthBenchmark {
         return (long) batch * blockKiB * 1024;
     }
 
+    /**
+     * Copy calls the copy service makes for one batch of {@code batch} adjacent blocks to adjacent
+     * slots in {@code layout}, as this benchmark copies them: measured on a small host memory of
+     * 16 KiB blocks (the count depends on the layout and batch, not the block size).
+     */
+    static long serviceCopyCallsPerBatch(LayoutKind layout, int batch) {
+        ModelShape model = new ModelShape("bench-calls", LAYERS, 1, 16, DType.FP16);
+        try (HostKvMemory small = HostKvMemory.allocate(KvLayouts.of(model, 0, 1, batch + 1, BLOCK_TOKENS, layout));
+                EngineBlockCopyService service = new EngineBlockCopyService(small, "bench-copy-calls");
+                HostBlockBuffer slotsBuffer = service.allocateHostBuffer(batch)) {
+            int[] ids = new int[batch];
+            int[] slotIds = new int[batch];
+            for (int i = 0; i < batch; i++) {
+                ids[i] = i + 1;
+                slotIds[i] = i;
+            }
+            service.copyToHost(ids, slotsBuffer, slotIds).await();
+            return service.copyCalls();
+        } catch (CopyFailedException e) {
+            throw new IllegalStateException("counting copy calls failed", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while counting copy calls", e);
+        }
+    }
+
     @Setup(Level.Trial)
     public void setUp() {
         blockBytes = blockKiB * 1024L;

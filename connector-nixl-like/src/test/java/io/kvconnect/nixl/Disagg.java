@@ -76,15 +76,33 @@ final class Disagg implements AutoCloseable {
 
     /** As {@link #create(String, int, boolean, int)} with both engines running {@code composition}. */
     static Disagg create(Composition composition, String transport, int workers, boolean async, int decodeBlocks) {
+        return create(composition, transport, workers, async, decodeBlocks, false);
+    }
+
+    /**
+     * As {@link #create(Composition, String, int, boolean, int)}, with both engines' KV caches in
+     * CUDA device memory simulated on the host when {@code simulatedDeviceMemory}.
+     */
+    static Disagg create(
+            Composition composition,
+            String transport,
+            int workers,
+            boolean async,
+            int decodeBlocks,
+            boolean simulatedDeviceMemory) {
         var p = composition.engine(
                 config("producer", "transport", transport),
-                KitEngine.Options.defaults("prefill").withWorkers(workers).withAsyncScheduling(async));
+                KitEngine.Options.defaults("prefill")
+                        .withWorkers(workers)
+                        .withAsyncScheduling(async)
+                        .withSimulatedDeviceMemory(simulatedDeviceMemory));
         var d = composition.engine(
                 config("consumer", "transport", transport),
                 KitEngine.Options.defaults("decode")
                         .withWorkers(workers)
                         .withAsyncScheduling(async)
-                        .withGpuBlocks(decodeBlocks));
+                        .withGpuBlocks(decodeBlocks)
+                        .withSimulatedDeviceMemory(simulatedDeviceMemory));
         return new Disagg(p, d, composition);
     }
 

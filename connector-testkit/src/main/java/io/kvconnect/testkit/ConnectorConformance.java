@@ -7,12 +7,15 @@ import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.scheduler.ResetResult;
+import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineInvariants;
 import io.kvconnect.core.engine.EngineSetup;
 import io.kvconnect.core.memory.CopyFaults;
+import io.kvconnect.core.memory.CudaSource;
+import io.kvconnect.core.memory.MemorySelection;
 import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.run.EngineFactory;
 import io.kvconnect.core.run.WorkloadDriver;
@@ -123,6 +126,8 @@ public final class ConnectorConformance {
     private final Map<String, Object> tightConfig;
     /** Which scenarios run, by name. */
     private final Predicate<String> selected;
+    /** Where the engines' CUDA comes from: the machine's, or device memory simulated on the host. */
+    private final CudaSource cuda;
 
     private ConnectorConformance(
             ConnectorProvider provider,
@@ -130,7 +135,9 @@ public final class ConnectorConformance {
             List<? extends ConnectorProvider> others,
             boolean passThrough,
             Map<String, Object> tightConfig,
-            Predicate<String> selected) {
+            Predicate<String> selected,
+            CudaSource cuda) {
+        this.cuda = Objects.requireNonNull(cuda, "cuda");
         this.provider = Objects.requireNonNull(provider, "provider");
         this.config = Map.copyOf(config);
         this.others = List.copyOf(others);
@@ -142,7 +149,7 @@ public final class ConnectorConformance {
 
     /** A kit for {@code provider} created with {@code config} (the connector's own configuration object). */
     public static ConnectorConformance of(ConnectorProvider provider, Map<String, Object> config) {
-        return new ConnectorConformance(provider, config, List.of(), false, null, name -> true);
+        return new ConnectorConformance(provider, config, List.of(), false, null, name -> true, CudaSource.JCUDA);
     }
 
     /**
@@ -151,7 +158,7 @@ public final class ConnectorConformance {
      * connector that never loads is broken.
      */
     public ConnectorConformance passThrough() {
-        return new ConnectorConformance(provider, config, others, true, tightConfig, selected);
+        return new ConnectorConformance(provider, config, others, true, tightConfig, selected, cuda);
     }
 
     /**
@@ -163,7 +170,7 @@ public final class ConnectorConformance {
      * @throws IllegalArgumentException if two providers (the one under test included) share a name
      */
     public ConnectorConformance withProviders(List<? extends ConnectorProvider> providers) {
-        return new ConnectorConformance(provider, config, providers, passThrough, tightConfig, selected);
+        return new ConnectorConformance(provider, config, providers, passThrough, tightConfig, selected, cuda);
     }
 
     /**
@@ -175,7 +182,7 @@ public final class ConnectorConformance {
      */
     public ConnectorConformance withTightConfig(Map<String, Object> tight) {
         return new ConnectorConformance(
-                provider, config, others, passThrough, Objects.requireNonNull(tight, "tight"), selected);
+                provider, config, others, passThrough, Objects.requireNonNull(tight, "tight"), selected, cuda);
     }
 
     /**
@@ -184,7 +191,19 @@ public final class ConnectorConformance {
      * skipped unless every scenario runs.
      */
     public ConnectorConformance onlyScenarios(Predicate<String> names) {
-        return new ConnectorConformance(provider, config, others, passThrough, tightConfig, names);
+        return new ConnectorConformance(provider, config, others, passThrough, tightConfig, names, cuda);
+    }
+
+    /**
+     * The same kit with every engine's KV caches (the baseline's too) in CUDA device memory
+     * simulated on the host: device allocations, streams, events, strided copies and the fences
+     * between the model and the copy service run as on a device, each CUDA call made by plain host
+     * code. It shows a connector works through the engine's device path (pinned buffers, coalesced
+     * copies), not how it performs on a GPU. A scenario whose engine did not get device memory fails.
+     */
+    public ConnectorConformance onSimulatedDeviceMemory() {
+        return new ConnectorConformance(
+                provider, config, others, passThrough, tightConfig, selected, CudaSource.hostFake(1));
     }
 
     /** Runs every scenario; never throws for a failing scenario (see {@link ConformanceResult#assertPassed()}). */
@@ -403,7 +422,7 @@ public final class ConnectorConformance {
             System.arraycopy(own, 0, prompt, shared.length, own.length);
             prompts.add(prompt);
         }
-        try (Engine engine = new Engine(setup(run, withConnector, counting))) {
+        try (Engine engine = engine(setup(run, withConnector, counting))) {
             for (int i = 0; i < prompts.size(); i++) {
                 engine.addRequest("first-" + i, prompts.get(i), 2 + i % 3);
                 if (i % 5 == 4) {
@@ -667,7 +686,7 @@ public final class ConnectorConformance {
 
     private Outcome runWorkload(Workload workload, Run run, boolean withConnector) throws Exception {
         Probe counting = new Probe();
-        try (Engine engine = new Engine(setup(run, withConnector, counting))) {
+        try (Engine engine = engine(setup(run, withConnector, counting))) {
             StallGuard guard = new StallGuard(engine);
             new WorkloadDriver(engine, workload).run(done -> guard.afterStep());
             Outcome outcome = finish(engine, counting, run.hookFailuresExpected());
@@ -682,7 +701,7 @@ public final class ConnectorConformance {
         Probe counting = new Probe();
         SplittableRandom random = new SplittableRandom(11);
         Run run = Run.of(async, 2, LoadFailurePolicy.FAIL).withCopies(faults).withCost(FAST_GPU);
-        try (Engine engine = new Engine(setup(run, true, counting))) {
+        try (Engine engine = engine(setup(run, true, counting))) {
             int[] shared = tokens(random, 18);
             List<String> ids = new ArrayList<>();
             for (int round = 0; round < 3; round++) {
@@ -815,8 +834,20 @@ public final class ConnectorConformance {
         EngineConfig config = EngineConfig.builder(MODEL, BLOCK_SIZE, run.gpuBlocks(), run.workers(), scheduler)
                 .cost(run.cost())
                 .eosRate(EOS_RATE)
+                .memory(cuda == CudaSource.JCUDA ? MemorySelection.HOST : MemorySelection.CUDA)
                 .build();
-        return new EngineSetup(config, sides, withConnector ? run.copies() : CopyFaults.NONE, true);
+        return new EngineSetup(config, sides, withConnector ? run.copies() : CopyFaults.NONE, true, cuda);
+    }
+
+    /** An engine of {@code setup}; on simulated device memory, checks the engine got it. */
+    private Engine engine(EngineSetup setup) {
+        Engine engine = new Engine(setup);
+        if (cuda != CudaSource.JCUDA && engine.memoryPlacement().kind() != MemoryKind.CUDA_DEVICE) {
+            String why = engine.memoryPlacement().why();
+            engine.close();
+            throw new IllegalStateException("KV memory is " + why + ", not the simulated CUDA device memory asked for");
+        }
+        return engine;
     }
 
     /** One scripted run: drives the engine; the same script runs without and with the connector. */
@@ -843,7 +874,7 @@ public final class ConnectorConformance {
 
     private Outcome runScript(Run run, Script script, boolean withConnector) throws Exception {
         Probe probe = new Probe();
-        try (Engine engine = new Engine(setup(run, withConnector, probe))) {
+        try (Engine engine = engine(setup(run, withConnector, probe))) {
             String problem;
             try {
                 problem = script.drive(engine, new StallGuard(engine), withConnector ? probe : null);

@@ -8,11 +8,14 @@ import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.core.config.EngineConfig;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineInvariants;
 import io.kvconnect.core.engine.EngineSetup;
 import io.kvconnect.core.memory.CopyFaults;
+import io.kvconnect.core.memory.CudaSource;
+import io.kvconnect.core.memory.MemorySelection;
 import io.kvconnect.core.run.EngineFactory;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.RequestUpdate;
@@ -63,6 +66,8 @@ public final class KitEngine implements AutoCloseable {
      *     their length cap)
      * @param lateLoadErrorReports whether every worker's report of failed loads reaches the engine
      *     one step late (within the engine's load failure window)
+     * @param simulatedDeviceMemory whether the KV caches are in CUDA device memory simulated on the
+     *     host (see {@link ConnectorConformance#onSimulatedDeviceMemory()}), else host memory
      */
     public record Options(
             String engineId,
@@ -73,7 +78,8 @@ public final class KitEngine implements AutoCloseable {
             boolean recomputeOnLoadFailure,
             InstantSource clock,
             double eosRate,
-            boolean lateLoadErrorReports) {
+            boolean lateLoadErrorReports,
+            boolean simulatedDeviceMemory) {
         /** Checks. */
         public Options {
             Objects.requireNonNull(engineId, "engineId");
@@ -92,7 +98,17 @@ public final class KitEngine implements AutoCloseable {
                 boolean asyncScheduling,
                 boolean recomputeOnLoadFailure,
                 InstantSource clock) {
-            this(engineId, workers, gpuBlocks, blockSize, asyncScheduling, recomputeOnLoadFailure, clock, 0, false);
+            this(
+                    engineId,
+                    workers,
+                    gpuBlocks,
+                    blockSize,
+                    asyncScheduling,
+                    recomputeOnLoadFailure,
+                    clock,
+                    0,
+                    false,
+                    false);
         }
 
         /** A copy with the model's end-of-sequence rate. */
@@ -106,7 +122,8 @@ public final class KitEngine implements AutoCloseable {
                     recomputeOnLoadFailure,
                     clock,
                     rate,
-                    lateLoadErrorReports);
+                    lateLoadErrorReports,
+                    simulatedDeviceMemory);
         }
 
         /** A copy whose workers' reports of failed loads reach the engine one step late, or on time. */
@@ -120,7 +137,23 @@ public final class KitEngine implements AutoCloseable {
                     recomputeOnLoadFailure,
                     clock,
                     eosRate,
-                    late);
+                    late,
+                    simulatedDeviceMemory);
+        }
+
+        /** A copy whose KV caches are in CUDA device memory simulated on the host, or in host memory. */
+        public Options withSimulatedDeviceMemory(boolean simulated) {
+            return new Options(
+                    engineId,
+                    workers,
+                    gpuBlocks,
+                    blockSize,
+                    asyncScheduling,
+                    recomputeOnLoadFailure,
+                    clock,
+                    eosRate,
+                    lateLoadErrorReports,
+                    simulated);
         }
 
         /** One worker, 64 blocks of 4 tokens, synchronous scheduling, policy {@code recompute}, system clock. */
@@ -139,7 +172,8 @@ public final class KitEngine implements AutoCloseable {
                     recomputeOnLoadFailure,
                     clock,
                     eosRate,
-                    lateLoadErrorReports);
+                    lateLoadErrorReports,
+                    simulatedDeviceMemory);
         }
 
         /** A copy with {@code n} GPU blocks. */
@@ -153,7 +187,8 @@ public final class KitEngine implements AutoCloseable {
                     recomputeOnLoadFailure,
                     clock,
                     eosRate,
-                    lateLoadErrorReports);
+                    lateLoadErrorReports,
+                    simulatedDeviceMemory);
         }
 
         /** A copy with {@code n} tokens per block. */
@@ -167,7 +202,8 @@ public final class KitEngine implements AutoCloseable {
                     recomputeOnLoadFailure,
                     clock,
                     eosRate,
-                    lateLoadErrorReports);
+                    lateLoadErrorReports,
+                    simulatedDeviceMemory);
         }
 
         /** A copy with the scheduling mode. */
@@ -181,7 +217,8 @@ public final class KitEngine implements AutoCloseable {
                     recomputeOnLoadFailure,
                     clock,
                     eosRate,
-                    lateLoadErrorReports);
+                    lateLoadErrorReports,
+                    simulatedDeviceMemory);
         }
 
         /** A copy with the load failure policy ({@code true}: recompute, {@code false}: fail). */
@@ -195,7 +232,8 @@ public final class KitEngine implements AutoCloseable {
                     recompute,
                     clock,
                     eosRate,
-                    lateLoadErrorReports);
+                    lateLoadErrorReports,
+                    simulatedDeviceMemory);
         }
 
         /** A copy with another clock. */
@@ -209,7 +247,8 @@ public final class KitEngine implements AutoCloseable {
                     recomputeOnLoadFailure,
                     c,
                     eosRate,
-                    lateLoadErrorReports);
+                    lateLoadErrorReports,
+                    simulatedDeviceMemory);
         }
     }
 
@@ -276,8 +315,16 @@ public final class KitEngine implements AutoCloseable {
         });
         EngineConfig engineConfig = EngineConfig.builder(MODEL, o.blockSize(), o.gpuBlocks(), o.workers(), scheduler)
                 .eosRate(o.eosRate())
+                .memory(o.simulatedDeviceMemory() ? MemorySelection.CUDA : MemorySelection.HOST)
                 .build();
-        return new KitEngine(new Engine(new EngineSetup(engineConfig, sides, CopyFaults.NONE, true)));
+        CudaSource cuda = o.simulatedDeviceMemory() ? CudaSource.hostFake(1) : CudaSource.JCUDA;
+        Engine engine = new Engine(new EngineSetup(engineConfig, sides, CopyFaults.NONE, true, cuda));
+        if (o.simulatedDeviceMemory() && engine.memoryPlacement().kind() != MemoryKind.CUDA_DEVICE) {
+            engine.close();
+            throw new IllegalStateException(
+                    "KV memory is " + engine.memoryPlacement().why() + ", not device memory");
+        }
+        return new KitEngine(engine);
     }
 
     /** Adds a request with transfer parameters (empty for none). */

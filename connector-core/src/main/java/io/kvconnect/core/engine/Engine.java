@@ -7,7 +7,6 @@ import io.kvconnect.core.events.KvEventPublisher;
 import io.kvconnect.core.exec.Executor;
 import io.kvconnect.core.exec.ExecutorStepResult;
 import io.kvconnect.core.kv.BlockPool;
-import io.kvconnect.core.memory.CudaAvailability;
 import io.kvconnect.core.memory.HostMemoryBudget;
 import io.kvconnect.core.memory.MemoryPlacement;
 import io.kvconnect.core.model.KvMismatch;
@@ -107,7 +106,7 @@ public final class Engine implements AutoCloseable {
         Executor ex;
         try {
             EngineConfig c = setup.config();
-            placement = MemoryPlacement.resolve(c.memory(), CudaAvailability::probe);
+            placement = MemoryPlacement.resolve(c.memory(), setup.cuda());
             LOG.info("KV memory: {}", placement.why());
             ex = new Executor(
                     c.model(),

@@ -14,8 +14,9 @@ import java.util.function.Supplier;
  *
  * @param kind where the caches are
  * @param why a sentence for the log and the run report: the device count, or why not CUDA
+ * @param cuda where the device calls come from ({@link CudaSource#JCUDA} but in tests)
  */
-public record MemoryPlacement(MemoryKind kind, String why, int devices) {
+public record MemoryPlacement(MemoryKind kind, String why, int devices, CudaSource cuda) {
     /** The engine configuration key. */
     public static final String KEY = "memory";
 
@@ -23,6 +24,23 @@ public record MemoryPlacement(MemoryKind kind, String why, int devices) {
     public MemoryPlacement {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(why, "why");
+        Objects.requireNonNull(cuda, "cuda");
+    }
+
+    /** A placement whose device calls go through JCuda. */
+    public MemoryPlacement(MemoryKind kind, String why, int devices) {
+        this(kind, why, devices, CudaSource.JCUDA);
+    }
+
+    /**
+     * Resolves {@code selection} against {@code cuda}'s probe; device memory, if chosen, is then
+     * allocated through {@code cuda}'s calls.
+     *
+     * @throws ConfigException as {@link #resolve(MemorySelection, Supplier)}
+     */
+    public static MemoryPlacement resolve(MemorySelection selection, CudaSource cuda) {
+        MemoryPlacement p = resolve(selection, cuda::probe);
+        return new MemoryPlacement(p.kind(), p.why(), p.devices(), cuda);
     }
 
     /**
@@ -59,7 +77,7 @@ public record MemoryPlacement(MemoryKind kind, String why, int devices) {
      * @throws KvMemoryUnavailableException if the memory cannot be had
      */
     public KvMemory allocate(KvLayout layout) {
-        return allocate(layout, JCudaCalls::forDevice);
+        return allocate(layout, cuda::calls);
     }
 
     /** {@link #allocate(KvLayout)} with the CUDA calls of each device from {@code calls}; tests pass a fake. */

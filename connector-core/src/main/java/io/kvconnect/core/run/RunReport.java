@@ -46,6 +46,8 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         run.put("steps", m.steps());
         run.put("workers", engine.setup().config().workers());
         run.put("scheduling", engine.setup().config().scheduler().asyncScheduling() ? "async" : "sync");
+        // Where the KV caches were, and why (e.g. host memory because memory: auto found no CUDA driver).
+        run.put("KV memory", engine.memoryPlacement().why());
         sections.put("run", run);
 
         Map<String, Object> requests = new LinkedHashMap<>();
@@ -190,7 +192,9 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
                 for (RunReport r : runs) {
                     Object v = r.sections.getOrDefault(section, Map.of()).get(k);
                     String text = v == null ? "" : v.toString();
-                    int width = first ? Math.max(text.length() + 1, colWidth - overflow) : colWidth;
+                    // A value longer than its column (the KV memory's reason) pushes the rest of its
+                    // line right instead of running into the value before it.
+                    int width = Math.max(text.length() + 1, first ? colWidth - overflow : colWidth);
                     sb.append(String.format(Locale.ROOT, "%" + width + "s", text));
                     first = false;
                 }

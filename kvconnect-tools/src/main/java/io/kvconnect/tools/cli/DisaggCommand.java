@@ -336,6 +336,22 @@ final class DisaggCommand implements Callable<Integer> {
         return current.systemPromptOf(session);
     }
 
+    /**
+     * The JVM options of an engine process this command starts: the engine's own list ({@link
+     * EngineJvmOptions}) and this JVM's {@code java.library.path}, where {@code ./kvconnect} puts
+     * JCuda's JNI library, so that {@code memory: auto} finds CUDA in the child, or says why not,
+     * exactly as in this engine. Called on the command's thread.
+     *
+     * @param libraryPath this JVM's {@code java.library.path}; null or blank adds nothing
+     */
+    static List<String> childJvmOptions(String libraryPath) {
+        List<String> options = new ArrayList<>(EngineJvmOptions.options());
+        if (libraryPath != null && !libraryPath.isBlank()) {
+            options.add("-Djava.library.path=" + libraryPath);
+        }
+        return options;
+    }
+
     private Child start(String side, String role, String secret, BlockingQueue<Event> events, JsonMapper mapper)
             throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
@@ -345,7 +361,7 @@ final class DisaggCommand implements Callable<Integer> {
         }
         // The same JVM options as this engine: the child engines load the same plugins.
         List<String> cmd = new ArrayList<>(List.of(java));
-        cmd.addAll(EngineJvmOptions.options());
+        cmd.addAll(childJvmOptions(System.getProperty("java.library.path")));
         cmd.addAll(List.of(
                 "--module-path",
                 modulePath,

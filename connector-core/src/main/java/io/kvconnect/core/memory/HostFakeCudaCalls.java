@@ -11,18 +11,31 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@link CudaCalls} on the host, for tests of everything above the native calls: device memory is
+ * {@link CudaCalls} on the host, for tests of everything above the native calls (core's tests, and
+ * engines the connector test kit builds through {@link CudaSource#hostFake}): device memory is
  * off-heap memory, a stream is a thread running its operations in order, an event a future completed
- * when its stream reaches it. Counts the copy calls and what is still allocated.
+ * when its stream reaches it. Counts the copy calls and what is still allocated. Never chosen by an
+ * engine configuration.
  */
 final class HostFakeCudaCalls implements CudaCalls {
-    private final Arena arena = Arena.ofShared();
+    private final int device;
     private final List<ExecutorService> streams = new ArrayList<>();
     final AtomicLong copyCalls = new AtomicLong();
     final AtomicInteger liveAllocations = new AtomicInteger();
     final AtomicInteger livePinned = new AtomicInteger();
 
-    private record FakeMemory(MemorySegment segment, long bytes) implements DeviceMemory {}
+    /** The calls of device 0. */
+    HostFakeCudaCalls() {
+        this(0);
+    }
+
+    /** The calls of device {@code device}. */
+    HostFakeCudaCalls(int device) {
+        this.device = device;
+    }
+
+    /** Each allocation has an arena of its own, closed when it is freed. */
+    private record FakeMemory(MemorySegment segment, long bytes, Arena arena) implements DeviceMemory {}
 
     private record FakeStream(ExecutorService executor) implements Stream {}
 
@@ -32,30 +45,34 @@ final class HostFakeCudaCalls implements CudaCalls {
 
     @Override
     public int device() {
-        return 0;
+        return device;
     }
 
     @Override
     public DeviceMemory allocate(long bytes) {
+        Arena arena = Arena.ofShared();
         liveAllocations.incrementAndGet();
-        return new FakeMemory(arena.allocate(bytes, 64), bytes);
+        return new FakeMemory(arena.allocate(bytes, 64), bytes, arena);
     }
 
     @Override
     public void free(DeviceMemory memory) {
         liveAllocations.decrementAndGet();
+        ((FakeMemory) memory).arena().close();
     }
 
     @Override
     public PinnedMemory allocatePinned(long bytes) {
         livePinned.incrementAndGet();
         long pages = (bytes + 4095) / 4096 * 4096;
-        return new PinnedMemory(arena.allocate(pages, 4096), pages, "pinned");
+        Arena arena = Arena.ofShared();
+        return new PinnedMemory(arena.allocate(pages, 4096), pages, arena);
     }
 
     @Override
     public void freePinned(PinnedMemory memory) {
         livePinned.decrementAndGet();
+        ((Arena) memory.handle()).close();
     }
 
     @Override
