@@ -64,7 +64,7 @@ cat >"$WORK/unknown.json" <<JSON
 JSON
 "$ROOT/kvconnect" run --config "$WORK/unknown.json" >"$WORK/unknown.txt" 2>&1 || true
 check "an unknown connector name lists the available ones" "$WORK/unknown.txt" \
-  "config.connector.name: unknown connector 'helo'; available: hello"
+  "config.connector.name: unknown connector 'helo'; available: disk, hello"
 
 # A plugins directory that is not there is an error naming it, never an empty directory in disguise.
 status=0; "$ROOT/kvconnect" connectors --plugins-dir "$WORK/absent" >"$WORK/absent.txt" 2>&1 || status=$?
@@ -256,7 +256,7 @@ JSON
 status=0; "$ROOT/kvconnect" run --config "$WORK/multi-unknown.json" >"$WORK/multi-unknown.txt" 2>&1 || status=$?
 echo "exit status $status" >>"$WORK/multi-unknown.txt"
 check "an unknown child connector names its field and lists the available ones" "$WORK/multi-unknown.txt" \
-  "configuration error: config.connector.config.connectors[1].name: unknown connector 'ofload'; available: hello, multi, nixl-like, offload, redis"
+  "configuration error: config.connector.config.connectors[1].name: unknown connector 'ofload'; available: disk, hello, multi, nixl-like, offload, redis"
 check "... with exit status 2" "$WORK/multi-unknown.txt" "exit status 2"
 
 # The bundled nixl-like connector end to end: a prefill and a decode engine as two processes on
