@@ -7,6 +7,8 @@
 #   scripts/run-benchmarks.sh disk [DIRECTORY] [PROMPTS]                 (disk tier vs plain file I/O)
 #   scripts/run-benchmarks.sh cuda [--quick]     (copy service on CUDA device memory vs cudaMemcpyAsync;
 #                                                 prints why and "skipped", exit 0, without CUDA)
+#   scripts/run-benchmarks.sh redis              (the redis connector's data path vs raw SET/GET through
+#                                                 the same client, on a redis-server of its own)
 # shows how the engine times a connector's own threads: one storage tier whose loads take READ_MS
 # of wall time, loaded inline, on its own thread without pacing, and with pacing "loads" (the
 # default); prints time to first token (modelled) and wall time of each.
@@ -22,6 +24,17 @@ export MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}"
 if ! command -v mvn >/dev/null 2>&1; then
   echo "bench: Maven (mvn >= 3.8.7) is not installed; on Debian: apt-get install maven" >&2
   exit 1
+fi
+if [[ "${1:-}" == redis ]]; then
+  # The Redis benchmark drives the connector's package-private store and value code, so it lives
+  # with the connector's tests (behind a property, so the test suite never runs it) and starts its
+  # own redis-server the way those tests do.
+  command -v redis-server >/dev/null 2>&1 || { echo "bench: redis-server is not installed" >&2; exit 1; }
+  echo "bench: building connector-redis and what it needs (tests skipped) ..." >&2
+  (cd "$ROOT" && mvn -B -ntp -q -Dstyle.color=never -DskipTests -pl connector-redis -am install) >&2
+  (cd "$ROOT" && mvn -B -ntp -q -Dstyle.color=never -pl connector-redis surefire:test \
+    -Dtest=RedisBenchmark -Dkvconnect.redis.bench=true -Dsurefire.failIfNoSpecifiedTests=false) >&2
+  exec cat "$ROOT/connector-redis/target/redis-benchmark.txt"
 fi
 echo "bench: building the benchmarks (tests skipped) ..." >&2
 (cd "$ROOT" && mvn -B -ntp -q -Dstyle.color=never -DskipTests -pl benchmarks -am package) >&2
