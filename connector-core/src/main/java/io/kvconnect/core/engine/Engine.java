@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -55,6 +56,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class Engine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+    /**
+     * The KV memory choice and its reason, as last logged at INFO: a process that builds several
+     * engines (a run and its baseline, the kit's scenarios) says it once, and again only when it
+     * changes; the run report names it for every run.
+     */
+    private static final AtomicReference<String> LOGGED_PLACEMENT = new AtomicReference<>("");
 
     private final EngineSetup setup;
     private final Scheduler scheduler;
@@ -107,7 +114,12 @@ public final class Engine implements AutoCloseable {
         try {
             EngineConfig c = setup.config();
             placement = MemoryPlacement.resolve(c.memory(), setup.cuda());
-            LOG.info("KV memory: {}", placement.why());
+            String why = placement.why();
+            if (!why.equals(LOGGED_PLACEMENT.getAndSet(why))) {
+                LOG.info("KV memory: {}", why);
+            } else {
+                LOG.debug("KV memory: {}", why);
+            }
             ex = new Executor(
                     c.model(),
                     c.workers(),
