@@ -283,10 +283,10 @@ final class RedisStore implements AutoCloseable {
                     List<CompletableFuture<?>> nodes = new ArrayList<>();
                     for (RedisClusterNode node : conn.getPartitions()) {
                         if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
-                            for (ConnectionIntent intent : ConnectionIntent.values()) {
-                                nodes.add(conn.getConnectionAsync(
-                                        node.getUri().getHost(), node.getUri().getPort(), intent));
-                            }
+                            // Reads go to the masters too (no ReadFrom is set), over the same
+                            // connections as writes: one per master is all the client uses.
+                            nodes.add(conn.getConnectionAsync(
+                                    node.getUri().getHost(), node.getUri().getPort(), ConnectionIntent.WRITE));
                         }
                     }
                     return CompletableFuture.allOf(nodes.toArray(CompletableFuture[]::new))
