@@ -5,14 +5,14 @@ import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.RequestUpdate;
+import io.kvconnect.core.sched.SampledTokens;
+import io.kvconnect.core.sched.ScheduledWork;
 import io.kvconnect.core.sched.Scheduler;
 import io.kvconnect.core.sched.SchedulerConfig;
 import io.kvconnect.core.sched.SchedulerOutput;
 import io.kvconnect.core.sched.SchedulingPolicy;
 import io.kvconnect.core.sched.StepResult;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -86,8 +86,8 @@ public class SchedulerStepBenchmark {
     static final int SHARED_PROMPT_TOKENS = 512;
     /** Output tokens of one request. */
     static final int LIFETIME = 16_384;
-    /** The token every step samples (a small Integer, so the sampled-token map boxes nothing). */
-    private static final Integer SAMPLED_TOKEN = 42;
+    /** The token every step samples. */
+    private static final int SAMPLED_TOKEN = 42;
 
     /** Requests running in every step. */
     @Param({"32", "128", "256"})
@@ -111,7 +111,12 @@ public class SchedulerStepBenchmark {
     private Scheduler scheduler;
     private NoOpSchedulerConnector noop;
     private int[] prompt;
-    private final Map<String, Integer> sampled = new HashMap<>();
+    /**
+     * The workers' sampled tokens by work position, refilled for each step. Reusing the array is
+     * safe: the scheduler reads it only inside the {@code update} call that applies it.
+     */
+    private int[] sampled = new int[0];
+
     private long nextId;
     private long measuredSteps;
     private long impureSteps;
@@ -174,12 +179,20 @@ public class SchedulerStepBenchmark {
 
     private int runStep() {
         SchedulerOutput out = scheduler.schedule();
+        // What the workers hand back: one token per entry that samples, in the step's work order.
+        List<ScheduledWork> work = out.work();
+        if (sampled.length != work.size()) {
+            sampled = new int[work.size()];
+        }
+        for (int i = 0; i < sampled.length; i++) {
+            sampled[i] = work.get(i).samples() ? SAMPLED_TOKEN : SampledTokens.NONE;
+        }
         // The outcome carries the step's KV events too (drained from the scheduler every step).
-        List<RequestUpdate> updates =
-                scheduler.update(out, StepResult.tokensOnly(sampled)).updates();
+        List<RequestUpdate> updates = scheduler
+                .update(out, StepResult.tokensOnly(SampledTokens.byPosition(out.step(), sampled)))
+                .updates();
         for (int i = 0; i < updates.size(); i++) {
-            if (updates.get(i) instanceof RequestUpdate.Finished f) {
-                sampled.remove(f.requestId());
+            if (updates.get(i) instanceof RequestUpdate.Finished) {
                 add(lifetime);
             }
         }
@@ -192,10 +205,6 @@ public class SchedulerStepBenchmark {
         prompt[SHARED_PROMPT_TOKENS] = 1 + (int) (id % 31_999);
         String requestId = "r" + id;
         scheduler.addRequest(requestId, prompt, maxTokens, 0, TransferParams.empty(), Optional.empty());
-        // Every request samples in every step (the prompt's last token first, then one decode token
-        // per step), so the workers' sampled tokens are kept up to date here rather than rebuilt
-        // from the step's work: the harness adds nothing to the measured step but StepResult.
-        sampled.put(requestId, SAMPLED_TOKEN);
     }
 
     @TearDown(Level.Trial)

@@ -13,6 +13,7 @@ import io.kvconnect.core.sched.ConnectorFatalError;
 import io.kvconnect.core.sched.ConnectorHook;
 import io.kvconnect.core.sched.HookFailure;
 import io.kvconnect.core.sched.HookTimer;
+import io.kvconnect.core.sched.SampledTokens;
 import io.kvconnect.core.sched.ScheduledWork;
 import io.kvconnect.core.sched.SchedulerOutput;
 import java.util.ArrayList;
@@ -156,7 +157,7 @@ final class Worker implements AutoCloseable {
             hook(failures, ConnectorHook.START_LOAD_KV, c::startLoadKv);
         }
         long computeNanos = 0;
-        Map<String, Integer> sampled = Map.of();
+        SampledTokens sampled = SampledTokens.byPosition(out.step(), new int[0]);
         if (out.hasWork()) {
             runner.beginStep(out);
             for (int layer = 0; layer < runner.numLayers(); layer++) {

@@ -4,6 +4,7 @@ import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.model.KvMismatch;
 import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.HookFailure;
+import io.kvconnect.core.sched.SampledTokens;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -23,7 +24,7 @@ import org.jspecify.annotations.Nullable;
  */
 record WorkerStepResult(
         int rank,
-        Map<String, Integer> sampledTokens,
+        SampledTokens sampledTokens,
         @Nullable WorkerStepReport connectorReport,
         List<HookFailure> hookFailures,
         List<KvMismatch> mismatches,

@@ -27,13 +27,22 @@ import org.jspecify.annotations.Nullable;
  */
 public final class BlockPool {
     private static final int NIL = -1;
+    private static final int STRIDE = 4;
+    private static final int REF = 0;
+    private static final int PREV = 1;
+    private static final int NEXT = 2;
+    private static final int QUEUED = 3;
 
     private final int numBlocks;
-    private final int[] refCount;
+    /**
+     * Per block, {@value #STRIDE} ints side by side: its reference count, its neighbours in the free
+     * queue and whether it is queued. One record per block rather than one array per field: in a
+     * large pool every block touched is a cache miss per array, and allocating or freeing a block
+     * reads and writes all four (the step's cost must not grow with the pool's size).
+     */
+    private final int[] meta;
+
     private final @Nullable BlockHash[] hashes;
-    private final int[] prev;
-    private final int[] next;
-    private final boolean[] queued;
     private final Map<BlockHash, Integer> cached;
     private final boolean cachingEnabled;
     private final int blockSize;
@@ -57,11 +66,8 @@ public final class BlockPool {
         this.blockSize = blockSize;
         this.grants = new GrantLedger(numBlocks);
         this.cachingEnabled = cachingEnabled;
-        refCount = new int[numBlocks];
+        meta = new int[Math.multiplyExact(numBlocks, STRIDE)];
         hashes = new BlockHash[numBlocks];
-        prev = new int[numBlocks];
-        next = new int[numBlocks];
-        queued = new boolean[numBlocks];
         cached = new HashMap<>(numBlocks * 2);
         for (int id = 1; id < numBlocks; id++) {
             append(id);
@@ -108,7 +114,7 @@ public final class BlockPool {
             int id = head;
             unlink(id);
             dropHash(id);
-            refCount[id] = 1;
+            meta[id * STRIDE + REF] = 1;
             grants.inUse(id);
             ids[i] = id;
         }
@@ -118,11 +124,11 @@ public final class BlockPool {
     /** Takes one more reference on {@code id}; a free block leaves the free queue (keeping its hash). */
     public void touch(int id) {
         checkUsable(id);
-        if (refCount[id] == 0) {
+        if (meta[id * STRIDE + REF] == 0) {
             unlink(id);
             grants.inUse(id);
         }
-        refCount[id]++;
+        meta[id * STRIDE + REF]++;
     }
 
     /**
@@ -140,10 +146,10 @@ public final class BlockPool {
     /** Gives back one reference on {@code id}. */
     public void free(int id) {
         checkUsable(id);
-        if (refCount[id] <= 0) {
+        if (meta[id * STRIDE + REF] <= 0) {
             throw new IllegalStateException("block " + id + " is already free (double free)");
         }
-        if (--refCount[id] == 0) {
+        if (--meta[id * STRIDE + REF] == 0) {
             append(id);
             grants.freed(id);
         }
@@ -160,7 +166,7 @@ public final class BlockPool {
     /** The reference count of {@code id}. */
     public int refCount(int id) {
         checkUsable(id);
-        return refCount[id];
+        return meta[id * STRIDE + REF];
     }
 
     /** The cached hash of {@code id}, or {@code null}. */
@@ -211,7 +217,7 @@ public final class BlockPool {
             int id = ids[i];
             checkUsable(id);
             BlockHash h = blockHashes[i];
-            if (refCount[id] == 0) {
+            if (meta[id * STRIDE + REF] == 0) {
                 throw new IllegalStateException("block " + id + " is free; only owned blocks can be cached");
             }
             if (hashes[id] != null && !hashes[id].equals(h)) {
@@ -296,7 +302,7 @@ public final class BlockPool {
     public void forEachCached(CachedVisitor visitor) {
         for (int id = 1; id < numBlocks; id++) {
             if (hashes[id] != null) {
-                visitor.visit(id, hashes[id], refCount[id] == 0);
+                visitor.visit(id, hashes[id], meta[id * STRIDE + REF] == 0);
             }
         }
     }
@@ -308,7 +314,7 @@ public final class BlockPool {
     public int[] freeQueueOrder() {
         int[] order = new int[numFree];
         int n = 0;
-        for (int id = head; id != NIL && n < order.length; id = next[id]) {
+        for (int id = head; id != NIL && n < order.length; id = meta[id * STRIDE + NEXT]) {
             order[n++] = id;
         }
         return order;
@@ -330,8 +336,8 @@ public final class BlockPool {
     public void checkStructure() {
         int count = 0;
         int last = NIL;
-        for (int id = head; id != NIL; id = next[id]) {
-            if (!queued[id] || refCount[id] != 0 || prev[id] != last) {
+        for (int id = head; id != NIL; id = meta[id * STRIDE + NEXT]) {
+            if (!queued(id) || meta[id * STRIDE + REF] != 0 || meta[id * STRIDE + PREV] != last) {
                 throw new IllegalStateException("free queue corrupt at block " + id);
             }
             last = id;
@@ -343,12 +349,12 @@ public final class BlockPool {
             throw new IllegalStateException("free queue holds " + count + " blocks, free count is " + numFree);
         }
         for (int id = 1; id < numBlocks; id++) {
-            if (refCount[id] < 0) {
+            if (meta[id * STRIDE + REF] < 0) {
                 throw new IllegalStateException("block " + id + " has a negative reference count");
             }
-            if ((refCount[id] == 0) != queued[id]) {
-                throw new IllegalStateException("block " + id + " has " + refCount[id] + " references but is "
-                        + (queued[id] ? "" : "not ") + "in the free queue");
+            if ((meta[id * STRIDE + REF] == 0) != queued(id)) {
+                throw new IllegalStateException("block " + id + " has " + meta[id * STRIDE + REF]
+                        + " references but is " + (queued(id) ? "" : "not ") + "in the free queue");
             }
             if (hashes[id] != null && lookup(hashes[id]) != id) {
                 throw new IllegalStateException("block " + id + " has a hash that the cache does not map to it");
@@ -378,33 +384,37 @@ public final class BlockPool {
         }
     }
 
+    private boolean queued(int id) {
+        return meta[id * STRIDE + QUEUED] != 0;
+    }
+
     private void append(int id) {
-        prev[id] = tail;
-        next[id] = NIL;
+        meta[id * STRIDE + PREV] = tail;
+        meta[id * STRIDE + NEXT] = NIL;
         if (tail == NIL) {
             head = id;
         } else {
-            next[tail] = id;
+            meta[tail * STRIDE + NEXT] = id;
         }
         tail = id;
-        queued[id] = true;
+        meta[id * STRIDE + QUEUED] = 1;
         numFree++;
     }
 
     private void unlink(int id) {
-        int p = prev[id];
-        int n = next[id];
+        int p = meta[id * STRIDE + PREV];
+        int n = meta[id * STRIDE + NEXT];
         if (p == NIL) {
             head = n;
         } else {
-            next[p] = n;
+            meta[p * STRIDE + NEXT] = n;
         }
         if (n == NIL) {
             tail = p;
         } else {
-            prev[n] = p;
+            meta[n * STRIDE + PREV] = p;
         }
-        queued[id] = false;
+        meta[id * STRIDE + QUEUED] = 0;
         numFree--;
     }
 }

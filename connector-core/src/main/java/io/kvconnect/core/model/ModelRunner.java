@@ -2,6 +2,7 @@ package io.kvconnect.core.model;
 
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.core.memory.KvMemory;
+import io.kvconnect.core.sched.SampledTokens;
 import io.kvconnect.core.sched.ScheduledWork;
 import io.kvconnect.core.sched.SchedulerOutput;
 import java.lang.foreign.MemorySegment;
@@ -66,6 +67,9 @@ public final class ModelRunner {
 
     private long verifiedBlockReads;
     private List<ScheduledWork> stepWork = List.of();
+    /** The step of {@link #stepWork}. */
+    private long step = -1;
+
     private State[] stepStates = new State[0];
     private long[] digests = new long[0];
     /** Blocks the step reads and writes, for memory the model works on through staging (device memory). */
@@ -122,6 +126,7 @@ public final class ModelRunner {
             states.remove(id);
         }
         stepWork = out.work();
+        step = out.step();
         if (stepStates.length < stepWork.size()) {
             stepStates = new State[stepWork.size()];
         }
@@ -141,8 +146,8 @@ public final class ModelRunner {
                 s.truncate(w.start());
                 s.addBlocks(w.blockTable());
             }
-            for (int t : w.tokens()) {
-                s.append(t);
+            for (int k = 0; k < w.numKnownTokens(); k++) {
+                s.append(w.token(k));
             }
             if (s.numTokens < w.start() + w.numTokens()) {
                 // Asynchronous scheduling: the last position is the token this worker sampled last step.
@@ -222,11 +227,12 @@ public final class ModelRunner {
     }
 
     /** Records the tokens sampled this step (from the summed digests) as each request's next token. */
-    public Map<String, Integer> sample(long[] summedDigests) {
-        Map<String, Integer> tokens = HashMap.newHashMap(stepWork.size());
+    public SampledTokens sample(long[] summedDigests) {
+        int[] tokens = new int[stepWork.size()];
         for (int i = 0; i < stepWork.size(); i++) {
             ScheduledWork w = stepWork.get(i);
             if (!w.samples()) {
+                tokens[i] = SampledTokens.NONE;
                 continue;
             }
             int end = w.start() + w.numTokens();
@@ -234,9 +240,9 @@ public final class ModelRunner {
             State s = stepStates[i];
             s.lastSampledToken = token;
             s.lastSampledPosition = end;
-            tokens.put(w.requestId(), token);
+            tokens[i] = token;
         }
-        return tokens;
+        return SampledTokens.byPosition(step, tokens);
     }
 
     /** Mismatches found so far (the first {@value #MAX_REPORTED}) and clears them. */

@@ -1,6 +1,5 @@
 package io.kvconnect.core.sched;
 
-import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.ScheduledRequest;
@@ -74,7 +73,7 @@ final class Admission {
      * @param scheduled where a scheduled request's entry is added
      * @param work where a scheduled request's work is added (the last entry, for the caller)
      */
-    Result admit(Request r, int budget, List<ScheduledRequest> scheduled, List<ScheduledWork> work) {
+    Result admit(Request r, int budget, List<Request> scheduled, List<ScheduledWork> work) {
         String id = r.requestId();
         if (r.status() == RequestStatus.WAITING_FOR_REMOTE_KV) {
             if (!transfers.takeFinishedLoad(id)) {
@@ -163,7 +162,7 @@ final class Admission {
         r.setStatus(RequestStatus.RUNNING);
         queues.running().add(r);
         int[] all = kv.blockIds(id);
-        scheduled.add(new ScheduledRequest(r, kind, numNew, computed, BlockIds.of(all)));
+        scheduled.add(r);
         work.add(ScheduledWork.of(r, kind, numNew, all, external));
         return Result.SCHEDULED;
     }
@@ -183,7 +182,7 @@ final class Admission {
             }
         }
         if (r.settleStep > clock.lastApplied() && r.scheduledThrough() > 0) {
-            held.hold(r, r.scheduledThrough(), null);
+            held.hold(r, r.scheduledThrough(), SampledTokens.NONE);
         } else {
             r.confirmThrough(r.scheduledThrough());
             kv.cacheUpTo(r, r.numComputedTokens());

@@ -3,7 +3,6 @@ package io.kvconnect.core.sched;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Outputs held back while a load may still be reported failed (the load failure window): what a
@@ -37,10 +36,10 @@ final class HeldOutputs {
         this.outbox = outbox;
     }
 
-    /** Holds back {@code r}'s confirmation up to {@code through} and, if not {@code null}, a sampled token. */
-    void hold(Request r, int through, @Nullable Integer token) {
+    /** Holds back {@code r}'s confirmation up to {@code through} and, unless {@link SampledTokens#NONE}, a sampled token. */
+    void hold(Request r, int through, int token) {
         r.heldConfirm = Math.max(r.heldConfirm, through);
-        if (token != null) {
+        if (token != SampledTokens.NONE) {
             r.holdToken(token);
         }
         holding.add(r);

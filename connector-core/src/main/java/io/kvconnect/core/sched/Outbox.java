@@ -47,9 +47,11 @@ final class Outbox {
             return List.of();
         }
         List<RequestUpdate> taken = Collections.unmodifiableList(updates);
-        // Sized for as many as were just taken: a step of 256 decoding requests would otherwise
-        // grow the list from 10 through eight copies, every step.
-        updates = new ArrayList<>(Math.max(MIN_CAPACITY, updates.size()));
+        // Sized for as many as were just taken and some more: a step of 256 decoding requests would
+        // otherwise grow the list from 10 through eight copies, and a step with one update more
+        // than the last (a request finished) would copy all of them once.
+        int n = updates.size();
+        updates = new ArrayList<>(Math.max(MIN_CAPACITY, n + (n >> 3) + 8));
         return taken;
     }
 

@@ -76,10 +76,11 @@ final class OutputApplier {
         if (!result.hookFailures().isEmpty()) {
             recovery.loadsBrokenByWorkerHooks(out, co.finishedReceiving(), result.hookFailures());
         }
-        for (int i = 0; i < out.work().size(); i++) {
+        int entries = out.work().size();
+        for (int i = 0; i < entries; i++) {
             ScheduledWork w = out.work().get(i);
-            // The scheduled entry holds the request itself: no lookup by id on this per-token path.
-            Request r = (Request) out.scheduledRequests().get(i).request();
+            // The output holds the request itself: no lookup by id on this per-token path.
+            Request r = out.request(i);
             // Most steps truncate nothing: skip the per-request set lookup then.
             if (r.status().isFinished()
                     || r.discards(out.step())
@@ -87,8 +88,10 @@ final class OutputApplier {
                 discardedOutputs = add(discardedOutputs, w.requestId());
                 continue;
             }
-            Integer token = w.samples() ? result.sampledTokens().get(w.requestId()) : null;
-            if (w.samples() && token == null) {
+            int token = w.samples()
+                    ? result.sampledTokens().token(out.step(), i, entries, w.requestId())
+                    : SampledTokens.NONE;
+            if (w.samples() && token == SampledTokens.NONE) {
                 // Every rank samples every request whose last known position it computed: a missing
                 // token means the step's output for the request is lost. Skipping it (as the
                 // reference engine does for outputs it legitimately lacks) would leave the request
@@ -110,7 +113,7 @@ final class OutputApplier {
             r.confirmThrough(w.start() + w.numTokens());
             // Cached before the token is appended: the request may finish on it.
             cacheConfirmed(r);
-            if (token != null) {
+            if (token != SampledTokens.NONE) {
                 appendToken(r, token);
             }
         }

@@ -141,6 +141,16 @@ public final class Request implements RequestView {
         return tokens[index];
     }
 
+    /**
+     * The token array itself, for {@link ScheduledWork}'s window on it: valid from 0 to {@link
+     * #numTokens()} at the time of the call. Tokens are only appended, so those positions never
+     * change afterwards; a later append that outgrows the array moves to a new one and leaves this
+     * one as it was. Must not be written to.
+     */
+    int[] appendOnlyTokens() {
+        return tokens;
+    }
+
     @Override
     public int[] tokenIds(int from, int to) {
         Objects.checkFromToIndex(from, to, numTokens);

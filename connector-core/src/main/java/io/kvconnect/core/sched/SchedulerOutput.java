@@ -1,13 +1,18 @@
 package io.kvconnect.core.sched;
 
+import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.core.kv.GrantChanges;
+import java.util.AbstractList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.RandomAccess;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One step's scheduling decisions: what connectors see ({@link SchedulerOutputView}) and what the
@@ -15,8 +20,9 @@ import java.util.Set;
  */
 public final class SchedulerOutput implements SchedulerOutputView {
     private final long step;
-    private final List<ScheduledRequest> scheduled;
+    private final List<Request> requests;
     private final List<ScheduledWork> work;
+    private final List<ScheduledRequest> scheduled = new ScheduledRequests();
     private final Set<String> preempted;
     private final Set<String> finished;
     private final int totalTokens;
@@ -31,16 +37,24 @@ public final class SchedulerOutput implements SchedulerOutputView {
      * fresh lists for every step and never touches them after this call, and copying 256 entries
      * twice per step is measurable in the step time. The sets are copied (the planner reuses its
      * own), unless empty.
+     *
+     * @param requests the scheduled requests, entry by entry as in {@code work}, or empty for a
+     *     step that only workers read
      */
     SchedulerOutput(
             long step,
-            List<ScheduledRequest> scheduled,
+            List<Request> requests,
             List<ScheduledWork> work,
             Set<String> preempted,
             Set<String> finished,
             int totalTokens) {
+        // No requests at all: a step built for the workers alone (tests that drive the model
+        // without a scheduler); then neither connectors nor the scheduler read entries of it.
+        if (!requests.isEmpty() && requests.size() != work.size()) {
+            throw new IllegalArgumentException(requests.size() + " requests but " + work.size() + " work entries");
+        }
         this.step = step;
-        this.scheduled = Collections.unmodifiableList(scheduled);
+        this.requests = requests;
         this.work = Collections.unmodifiableList(work);
         this.preempted = preempted.isEmpty() ? Set.of() : Set.copyOf(preempted);
         this.finished = finished.isEmpty() ? Set.of() : Set.copyOf(finished);
@@ -52,9 +66,23 @@ public final class SchedulerOutput implements SchedulerOutputView {
         return step;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Each entry is built from the step's work entry and request when it is first read, and is
+     * the same object after that; the list's size costs nothing. The engine itself reads the work
+     * entries, so a step whose connector reads no entry (or that has no connector) allocates no
+     * {@link ScheduledRequest} at all. Read it on the scheduler thread only, as the view's contract
+     * says.
+     */
     @Override
     public List<ScheduledRequest> scheduledRequests() {
         return scheduled;
+    }
+
+    /** The request of the work entry at {@code index} (the engine's own object: no lookup by id). */
+    Request request(int index) {
+        return requests.get(index);
     }
 
     @Override
@@ -140,5 +168,38 @@ public final class SchedulerOutput implements SchedulerOutputView {
     /** Whether the workers have anything to compute. */
     public boolean hasWork() {
         return !work.isEmpty();
+    }
+
+    /** The connectors' entries, built on first read (see {@link #scheduledRequests()}). */
+    private final class ScheduledRequests extends AbstractList<ScheduledRequest> implements RandomAccess {
+        private ScheduledRequest @Nullable [] built;
+
+        @Override
+        public ScheduledRequest get(int index) {
+            Objects.checkIndex(index, work.size());
+            ScheduledRequest[] entries = built;
+            if (entries == null) {
+                entries = new ScheduledRequest[work.size()];
+                built = entries;
+            }
+            ScheduledRequest entry = entries[index];
+            if (entry == null) {
+                ScheduledWork w = work.get(index);
+                int[] blocks = w.blockTable();
+                entry = new ScheduledRequest(
+                        requests.get(index),
+                        w.kind(),
+                        w.numTokens(),
+                        w.start(),
+                        blocks.length == 0 ? BlockIds.empty() : BlockIds.of(blocks));
+                entries[index] = entry;
+            }
+            return entry;
+        }
+
+        @Override
+        public int size() {
+            return work.size();
+        }
     }
 }

@@ -1,6 +1,5 @@
 package io.kvconnect.core.sched;
 
-import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.ScheduledRequest;
@@ -79,7 +78,7 @@ final class StepPlanner {
         List<Request> running = queues.running();
         List<Request> waiting = queues.waiting();
         int budget = config.maxBatchedTokens();
-        List<ScheduledRequest> scheduled = new ArrayList<>(running.size() + 8);
+        List<Request> scheduled = new ArrayList<>(running.size() + 8);
         List<ScheduledWork> work = new ArrayList<>(running.size() + 8);
         preempted.clear();
         skipped.clear();
@@ -163,12 +162,7 @@ final class StepPlanner {
                     throw new IllegalStateException("allocation failed after preemption freed enough blocks");
                 }
             }
-            scheduled.add(new ScheduledRequest(
-                    r,
-                    ScheduledRequest.Kind.CONTINUING,
-                    numNew,
-                    r.scheduledThrough(),
-                    newBlocks.length == 0 ? BlockIds.empty() : BlockIds.of(newBlocks)));
+            scheduled.add(r);
             work.add(ScheduledWork.of(r, ScheduledRequest.Kind.CONTINUING, numNew, newBlocks, 0));
             r.scheduledInStep = step;
             budget -= numNew;
@@ -261,7 +255,7 @@ final class StepPlanner {
     }
 
     /** Takes {@code victim}'s entry out of the step being planned; returns the tokens it had. */
-    private static int unschedule(Request victim, List<ScheduledRequest> scheduled, List<ScheduledWork> work) {
+    private static int unschedule(Request victim, List<Request> scheduled, List<ScheduledWork> work) {
         for (int i = 0; i < work.size(); i++) {
             if (work.get(i).requestId().equals(victim.requestId())) {
                 scheduled.remove(i);
@@ -277,14 +271,14 @@ final class StepPlanner {
      * copy was started), the rest of the step runs.
      */
     private SchedulerOutput dropConnectorWork(SchedulerOutput out, List<String> startedAsyncLoads, String reason) {
-        List<ScheduledRequest> keptScheduled = new ArrayList<>();
+        List<Request> keptScheduled = new ArrayList<>();
         List<ScheduledWork> keptWork = new ArrayList<>();
         for (int i = 0; i < out.work().size(); i++) {
             ScheduledWork w = out.work().get(i);
             if (w.externalTokens() > 0) {
                 queues.finish(queues.require(w.requestId()), RequestStatus.FINISHED_ERROR, reason);
             } else {
-                keptScheduled.add(out.scheduledRequests().get(i));
+                keptScheduled.add(out.request(i));
                 keptWork.add(w);
             }
         }
@@ -306,7 +300,7 @@ final class StepPlanner {
         List<ScheduledWork> work = out.work();
         for (int i = 0; i < work.size(); i++) {
             ScheduledWork w = work.get(i);
-            Request r = (Request) out.scheduledRequests().get(i).request();
+            Request r = out.request(i);
             r.setScheduledThrough(w.start() + w.numTokens());
             if (config.asyncScheduling() && w.samples()) {
                 r.addPlaceholder();

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * block layout, synchronous and asynchronous loads, and what a failed hook does.
  */
 class AdmissionTest {
-    private final List<ScheduledRequest> scheduled = new ArrayList<>();
+    private final List<Request> scheduled = new ArrayList<>();
     private final List<ScheduledWork> work = new ArrayList<>();
 
     /** Caches the first {@code tokens} prompt tokens (whole blocks), as a finished earlier request would. */

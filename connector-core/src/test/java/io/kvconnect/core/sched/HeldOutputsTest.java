@@ -38,7 +38,7 @@ class HeldOutputsTest {
         Request r = request("r");
 
         held.hold(r, 8, 41);
-        held.hold(r, 6, null);
+        held.hold(r, 6, SampledTokens.NONE);
         held.hold(r, 9, 42);
 
         assertEquals(9, r.heldConfirm);

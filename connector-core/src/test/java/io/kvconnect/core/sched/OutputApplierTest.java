@@ -12,7 +12,6 @@ import io.kvconnect.api.common.StorageMedium;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,15 +24,13 @@ import org.junit.jupiter.api.Test;
  * transfers counted by rank, failed worker hooks, and the one outcome that carries all of it.
  */
 class OutputApplierTest {
-    /** Token {@code token} for every request that samples in {@code out}. */
-    private static Map<String, Integer> tokens(SchedulerOutput out, int token) {
-        Map<String, Integer> tokens = new HashMap<>();
-        for (ScheduledWork w : out.work()) {
-            if (w.samples()) {
-                tokens.put(w.requestId(), token);
-            }
+    /** Token {@code token} for every request that samples in {@code out}, by position as workers give them. */
+    private static SampledTokens tokens(SchedulerOutput out, int token) {
+        int[] tokens = new int[out.work().size()];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = out.work().get(i).samples() ? token : SampledTokens.NONE;
         }
-        return tokens;
+        return SampledTokens.byPosition(out.step(), tokens);
     }
 
     private static WorkerReports reports(FinishedTransfers... byRank) {
@@ -126,7 +123,7 @@ class OutputApplierTest {
             p.applier.apply(
                     second,
                     new StepResult(
-                            Map.of(),
+                            SampledTokens.byId(Map.of()),
                             reports(new FinishedTransfers(Set.of("r"), Set.of()), FinishedTransfers.NONE),
                             List.of()));
             assertTrue(p.kv.owns("r"), "one of two ranks reported");
@@ -136,7 +133,7 @@ class OutputApplierTest {
             p.applier.apply(
                     third,
                     new StepResult(
-                            Map.of(),
+                            SampledTokens.byId(Map.of()),
                             reports(FinishedTransfers.NONE, new FinishedTransfers(Set.of("r"), Set.of())),
                             List.of()));
             assertFalse(p.kv.owns("r"));
@@ -168,7 +165,10 @@ class OutputApplierTest {
             SchedulerOutput second = p.schedule();
             p.applier.apply(
                     second,
-                    new StepResult(Map.of(), reports(new FinishedTransfers(Set.copyOf(ids), Set.of())), List.of()));
+                    new StepResult(
+                            SampledTokens.byId(Map.of()),
+                            reports(new FinishedTransfers(Set.copyOf(ids), Set.of())),
+                            List.of()));
 
             int[] free = p.pool.freeQueueOrder();
             assertArrayEquals(
@@ -248,7 +248,8 @@ class OutputApplierTest {
             WorkerReports reports = new WorkerReports(
                     List.of(FinishedTransfers.NONE), Set.of(), Optional.empty(), List.of(workers), Optional.empty());
 
-            StepOutcome outcome = p.applier.apply(out, new StepResult(Map.of(), reports, List.of()));
+            StepOutcome outcome =
+                    p.applier.apply(out, new StepResult(SampledTokens.byId(Map.of()), reports, List.of()));
 
             assertEquals(List.of(workers, own), outcome.events());
             assertEquals(List.of(workers), connector.outputs.getLast().workerEvents());

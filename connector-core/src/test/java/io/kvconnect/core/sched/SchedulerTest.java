@@ -99,7 +99,7 @@ class SchedulerTest {
                 ? WorkerReports.NONE
                 : new WorkerReports(
                         List.of(FinishedTransfers.NONE), invalid, Optional.empty(), List.of(), Optional.empty());
-        return new StepResult(tokens, reports, List.of());
+        return new StepResult(SampledTokens.byId(tokens), reports, List.of());
     }
 
     @Test

@@ -2,6 +2,8 @@ package io.kvconnect.core.sched;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.scheduler.MatchResult;
@@ -58,6 +60,55 @@ class StepPlannerTest {
             assertEquals(4, second.work().get(1).numTokens());
             assertEquals(5, second.totalScheduledTokens());
             assertEquals("c", p.queues.waiting().getFirst().requestId(), "c keeps its place");
+        }
+    }
+
+    @Test
+    void connectorsSeeEachWorkEntryAsAScheduledRequestBuiltOnceWhenRead() {
+        try (Parts p = new Parts(config(64, 8, 64, false), 16, null)) {
+            Request a = p.arrive("a", 6, 8);
+            SchedulerOutput first = p.schedule();
+            p.applier.apply(first, sampled(first));
+            p.arrive("b", 3, 4);
+            SchedulerOutput second = p.schedule();
+
+            List<ScheduledRequest> entries = second.scheduledRequests();
+            assertEquals(2, entries.size());
+            ScheduledRequest decode = entries.get(0);
+            assertSame(a, decode.request(), "the engine's own request, read live");
+            assertEquals(ScheduledRequest.Kind.CONTINUING, decode.kind());
+            assertEquals(1, decode.numScheduledTokens());
+            assertEquals(6, decode.numComputedTokensBefore());
+            assertTrue(decode.newBlockIds().isEmpty(), "position 6 is in a's second block, owned already");
+            ScheduledRequest admitted = entries.get(1);
+            assertEquals(ScheduledRequest.Kind.NEW, admitted.kind());
+            assertEquals(3, admitted.numScheduledTokens());
+            assertEquals(1, admitted.newBlockIds().size(), "a new request gets its whole block table");
+            assertSame(decode, second.scheduledRequests().get(0), "built once");
+            assertThrows(IndexOutOfBoundsException.class, () -> entries.get(2));
+        }
+    }
+
+    @Test
+    void aDecodeEntryShowsItsOwnStepsTokenWhileTheRequestGoesOn() {
+        try (Parts p = new Parts(config(64, 8, 64, false), 16, null)) {
+            p.arrive("r", 6, 8);
+            SchedulerOutput first = p.schedule();
+            p.applier.apply(first, sampled(first));
+            SchedulerOutput second = p.schedule();
+            ScheduledWork decode = second.work().getFirst();
+
+            assertEquals(1, decode.numKnownTokens());
+            assertEquals(7, decode.token(0), "the token sampled in the first step");
+            // The request goes on appending tokens: the entry keeps showing its own step's token.
+            for (int i = 0; i < 3; i++) {
+                p.applier.apply(second, sampled(second));
+                second = p.schedule();
+            }
+            assertEquals(7, decode.token(0));
+            assertEquals(
+                    List.of(7), java.util.Arrays.stream(decode.tokens()).boxed().toList());
+            assertThrows(IndexOutOfBoundsException.class, () -> decode.token(1));
         }
     }
 

@@ -29,16 +29,27 @@ class StepRecordsTest {
     }
 
     @Test
-    void aStepResultReadsTheTokensLiveButCannotChangeThem() {
+    void aStepResultReadsTokensByIdLive() {
         Map<String, Integer> tokens = new HashMap<>();
         StepResult result = StepResult.tokensOnly(tokens);
         tokens.put("r", 7);
 
-        assertEquals(Map.of("r", 7), result.sampledTokens());
-        assertThrows(UnsupportedOperationException.class, () -> result.sampledTokens()
-                .put("x", 1));
+        assertEquals(7, result.sampledTokens().token(3, 0, 1, "r"));
+        assertEquals(SampledTokens.NONE, result.sampledTokens().token(3, 0, 1, "x"));
         assertEquals(WorkerReports.NONE, result.reports());
         assertEquals(List.of(), result.hookFailures());
+    }
+
+    @Test
+    void tokensByPositionAreReadByTheEntryIndexOfTheirOwnStepOnly() {
+        SampledTokens tokens = SampledTokens.byPosition(5, new int[] {11, SampledTokens.NONE, 0});
+
+        assertEquals(11, tokens.token(5, 0, 3, "a"));
+        assertEquals(SampledTokens.NONE, tokens.token(5, 1, 3, "b"));
+        assertEquals(0, tokens.token(5, 2, 3, "c"));
+        assertThrows(IllegalStateException.class, () -> tokens.token(6, 0, 3, "a"), "another step's tokens");
+        assertThrows(IllegalStateException.class, () -> tokens.token(5, 0, 4, "a"), "another number of entries");
+        assertThrows(IllegalArgumentException.class, () -> SampledTokens.byPosition(5, new int[] {-2}));
     }
 
     @Test
