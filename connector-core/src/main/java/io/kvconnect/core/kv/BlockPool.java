@@ -4,9 +4,7 @@ import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
@@ -43,7 +41,7 @@ public final class BlockPool {
     private final int[] meta;
 
     private final @Nullable BlockHash[] hashes;
-    private final Map<BlockHash, Integer> cached;
+    private final PrefixIndex cached;
     private final boolean cachingEnabled;
     private final int blockSize;
     private final List<KvEvent> events = new ArrayList<>();
@@ -68,7 +66,7 @@ public final class BlockPool {
         this.cachingEnabled = cachingEnabled;
         meta = new int[Math.multiplyExact(numBlocks, STRIDE)];
         hashes = new BlockHash[numBlocks];
-        cached = new HashMap<>(numBlocks * 2);
+        cached = new PrefixIndex(hashes);
         for (int id = 1; id < numBlocks; id++) {
             append(id);
         }
@@ -182,8 +180,7 @@ public final class BlockPool {
 
     /** The block cached under {@code hash}, or -1. */
     public int lookup(BlockHash hash) {
-        Integer id = cached.get(hash);
-        return id == null ? NIL : id;
+        return cached.get(hash);
     }
 
     /** Number of cached blocks. */
@@ -234,7 +231,7 @@ public final class BlockPool {
                 // Only reachable when one id appears twice in the run with different hashes.
                 throw new IllegalStateException("block " + id + " is cached as " + hashes[id] + ", not " + h);
             }
-            if (hashes[id] == null && !cached.containsKey(h)) {
+            if (hashes[id] == null && cached.get(h) == NIL) {
                 hashes[id] = h;
                 cached.put(h, id);
                 if (stored == null) {
@@ -360,19 +357,24 @@ public final class BlockPool {
                 throw new IllegalStateException("block " + id + " has a hash that the cache does not map to it");
             }
         }
-        for (Map.Entry<BlockHash, Integer> e : cached.entrySet()) {
-            if (!e.getKey().equals(hashes[e.getValue()])) {
-                throw new IllegalStateException(
-                        "cache maps " + e.getKey() + " to block " + e.getValue() + " which has another hash");
+        int[] indexed = {0};
+        cached.forEachBlock(id -> {
+            if (hashes[id] == null) {
+                throw new IllegalStateException("the prefix index holds block " + id + " which has no hash");
             }
+            indexed[0]++;
+        });
+        if (indexed[0] != cached.size()) {
+            throw new IllegalStateException(
+                    "the prefix index holds " + indexed[0] + " blocks but counts " + cached.size());
         }
     }
 
     private void dropHash(int id) {
         BlockHash h = hashes[id];
         if (h != null) {
+            cached.remove(id);
             hashes[id] = null;
-            cached.remove(h);
             events.add(new KvEvent.BlockRemoved(List.of(h), 0, StorageMedium.GPU));
         }
     }

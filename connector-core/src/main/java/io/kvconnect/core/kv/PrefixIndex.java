@@ -1,0 +1,175 @@
+package io.kvconnect.core.kv;
+
+import io.kvconnect.api.common.BlockHash;
+import java.util.Arrays;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The prefix cache's index for {@link BlockPool}: which block holds a given hash.
+ *
+ * <p><b>Why not a {@code HashMap<BlockHash, Integer>}.</b> In steady decode every new block evicts
+ * the least recently freed cached block, and every block that fills up is cached: one removal and
+ * one insertion per block, on an index as large as the pool. A {@code HashMap} costs a node and a
+ * boxed id per insertion (garbage on the scheduler step), and each removal reads three cold objects
+ * (the table slot's node, the key's {@code BlockHash} to hash and compare it, the boxed id), so the
+ * step's time grew with the pool. Here the table is two primitive arrays probed linearly: a slot
+ * holds a block id and the 64-bit fingerprint of its hash, so a probe compares fingerprints in the
+ * table itself and reads the {@code BlockHash} only to confirm a match; a removal knows the block's
+ * fingerprint from a per-block array and never reads the hash at all. Removal shifts later entries
+ * of the probe run back (no tombstones), so a table that sees removals forever never degrades.
+ *
+ * <p>The table holds at most one entry per usable block and is sized to at least twice that, so a
+ * probe run stays short; it is allocated on the first insertion (a pool without caching never
+ * needs it).
+ *
+ * <p><b>Thread.</b> The pool's thread only, like the pool.
+ */
+final class PrefixIndex {
+    /** An empty slot: block 0 is the null block, never cached. */
+    private static final int EMPTY = 0;
+
+    /** The pool's hash of each block, read to confirm a fingerprint match. */
+    private final @Nullable BlockHash[] hashes;
+
+    private final int capacity;
+    /** Block id per slot, {@link #EMPTY} if none. */
+    private int @Nullable [] ids;
+    /** Fingerprint of the hash of the block in each slot. */
+    private long @Nullable [] slotFingerprints;
+    /** Fingerprint of each indexed block's hash, by block id, so a removal never reads the hash. */
+    private long @Nullable [] blockFingerprints;
+
+    private int mask;
+    private int size;
+
+    /** An index over the pool's per-block hashes, for {@code hashes.length} blocks. */
+    PrefixIndex(@Nullable BlockHash[] hashes) {
+        this.hashes = hashes;
+        // A power of two at least twice the number of blocks: a load factor of at most one half.
+        this.capacity = Integer.highestOneBit(Math.max(2, hashes.length) * 2 - 1) * 2;
+    }
+
+    /** Indexed blocks. */
+    int size() {
+        return size;
+    }
+
+    /** The block indexed under {@code hash}, or -1. */
+    int get(BlockHash hash) {
+        int[] table = ids;
+        long[] fps = slotFingerprints;
+        if (table == null || fps == null || size == 0) {
+            return -1;
+        }
+        long fp = fingerprint(hash);
+        for (int i = home(fp); ; i = (i + 1) & mask) {
+            int id = table[i];
+            if (id == EMPTY) {
+                return -1;
+            }
+            if (fps[i] == fp && hash.equals(hashes[id])) {
+                return id;
+            }
+        }
+    }
+
+    /**
+     * Indexes block {@code id} under {@code hash}. The caller guarantees that no block is indexed
+     * under {@code hash} and that {@code id} is not indexed.
+     */
+    void put(BlockHash hash, int id) {
+        if (ids == null) {
+            ids = new int[capacity];
+            slotFingerprints = new long[capacity];
+            blockFingerprints = new long[hashes.length];
+            mask = capacity - 1;
+        }
+        int[] table = ids;
+        long[] fps = requireNonNull(slotFingerprints);
+        long fp = fingerprint(hash);
+        int i = home(fp);
+        while (table[i] != EMPTY) {
+            i = (i + 1) & mask;
+        }
+        table[i] = id;
+        fps[i] = fp;
+        requireNonNull(blockFingerprints)[id] = fp;
+        size++;
+    }
+
+    /** Removes block {@code id}, which the caller guarantees is indexed. */
+    void remove(int id) {
+        int[] table = requireNonNull(ids);
+        long[] fps = requireNonNull(slotFingerprints);
+        int i = home(requireNonNull(blockFingerprints)[id]);
+        while (table[i] != id) {
+            if (table[i] == EMPTY) {
+                throw new IllegalStateException("block " + id + " is not in the prefix index");
+            }
+            i = (i + 1) & mask;
+        }
+        // Backward-shift deletion: move each later entry of the run whose home is not in the
+        // cyclic range (i, j] into the hole, so every entry stays reachable from its home.
+        for (int j = (i + 1) & mask; table[j] != EMPTY; j = (j + 1) & mask) {
+            int h = home(fps[j]);
+            boolean staysPut = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+            if (!staysPut) {
+                table[i] = table[j];
+                fps[i] = fps[j];
+                i = j;
+            }
+        }
+        table[i] = EMPTY;
+        size--;
+    }
+
+    /** Removes every entry. */
+    void clear() {
+        if (ids != null && size > 0) {
+            Arrays.fill(ids, EMPTY);
+        }
+        size = 0;
+    }
+
+    /** Visits every indexed block id, in table order. */
+    void forEachBlock(java.util.function.IntConsumer visitor) {
+        int[] table = ids;
+        if (table == null) {
+            return;
+        }
+        for (int id : table) {
+            if (id != EMPTY) {
+                visitor.accept(id);
+            }
+        }
+    }
+
+    private int home(long fp) {
+        return (int) fp & mask;
+    }
+
+    /**
+     * 64 bits of the hash, mixed: block hashes are SHA-256 digests, but tests and connectors may
+     * build any value, so all four words are folded in and the result goes through a finalizer.
+     */
+    static long fingerprint(BlockHash h) {
+        long x = h.h0();
+        x = x * 0x9E3779B97F4A7C15L + h.h1();
+        x = x * 0x9E3779B97F4A7C15L + h.h2();
+        x = x * 0x9E3779B97F4A7C15L + h.h3();
+        // MurmurHash3's 64-bit finalizer.
+        x ^= x >>> 33;
+        x *= 0xFF51AFD7ED558CCDL;
+        x ^= x >>> 33;
+        x *= 0xC4CEB9FE1A85EC53L;
+        x ^= x >>> 33;
+        return x;
+    }
+
+    private static <T> T requireNonNull(@Nullable T value) {
+        if (value == null) {
+            throw new IllegalStateException("the prefix index is empty");
+        }
+        return value;
+    }
+}

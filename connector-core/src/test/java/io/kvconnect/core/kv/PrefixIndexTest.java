@@ -1,0 +1,74 @@
+package io.kvconnect.core.kv;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.kvconnect.api.common.BlockHash;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The open-addressing prefix index against a {@code HashMap} model: in a small table (8 blocks, 16
+ * slots) probe runs collide and wrap around the end, so every removal shifts entries back.
+ */
+class PrefixIndexTest {
+    private static final int BLOCKS = 8;
+
+    @Test
+    void randomPutsAndRemovesAgreeWithAMapModel() {
+        for (int seed = 0; seed < 200; seed++) {
+            SplittableRandom random = new SplittableRandom(seed);
+            BlockHash[] hashes = new BlockHash[BLOCKS];
+            PrefixIndex index = new PrefixIndex(hashes);
+            Map<BlockHash, Integer> model = new HashMap<>();
+            // A small universe of hashes, so lookups hit and miss and re-puts reuse old hashes.
+            List<BlockHash> universe = new ArrayList<>();
+            for (int i = 0; i < 24; i++) {
+                universe.add(new BlockHash(random.nextLong(), i, 0, random.nextInt(3)));
+            }
+            for (int op = 0; op < 400; op++) {
+                int id = 1 + random.nextInt(BLOCKS - 1);
+                BlockHash h = universe.get(random.nextInt(universe.size()));
+                if (hashes[id] != null) {
+                    model.remove(hashes[id]);
+                    index.remove(id);
+                    hashes[id] = null;
+                } else if (!model.containsKey(h)) {
+                    hashes[id] = h;
+                    model.put(h, id);
+                    index.put(h, id);
+                }
+                assertEquals(model.size(), index.size(), "seed " + seed + " op " + op);
+                for (BlockHash u : universe) {
+                    assertEquals(model.getOrDefault(u, -1), index.get(u), "seed " + seed + " op " + op);
+                }
+            }
+            index.clear();
+            assertEquals(0, index.size());
+            for (BlockHash u : universe) {
+                assertEquals(-1, index.get(u));
+            }
+        }
+    }
+
+    @Test
+    void removingABlockThatIsNotIndexedIsRefused() {
+        BlockHash[] hashes = new BlockHash[BLOCKS];
+        PrefixIndex index = new PrefixIndex(hashes);
+        BlockHash h = new BlockHash(1, 2, 3, 4);
+        hashes[1] = h;
+        index.put(h, 1);
+        assertThrows(IllegalStateException.class, () -> index.remove(2));
+    }
+
+    @Test
+    void anEmptyIndexFindsNothing() {
+        PrefixIndex index = new PrefixIndex(new BlockHash[BLOCKS]);
+        assertEquals(-1, index.get(new BlockHash(1, 2, 3, 4)));
+        assertEquals(0, index.size());
+    }
+}
