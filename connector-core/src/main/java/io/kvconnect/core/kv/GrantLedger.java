@@ -22,63 +22,70 @@ package io.kvconnect.core.kv;
  * <p><b>Thread.</b> Engine thread only.
  */
 public final class GrantLedger {
-    private final int[] generation;
-    /** The generation in which a block was granted as a load target; 0 (never odd) for none. */
-    private final int[] loadTarget;
-    /** Blocks changed since the last {@link #takeChanges()}, each once, and the set of them. */
+    private static final int STRIDE = 4;
+    private static final int GENERATION = 0;
+    private static final int LOAD_TARGET = 1;
+    private static final int IS_CHANGED = 2;
+
+    /**
+     * Per block, side by side: its generation; the generation in which it was granted as a load
+     * target (0, never odd, for none); and whether it is in {@link #changed}. One record per block
+     * rather than one array per field: the pool tells the ledger of every block it allocates or
+     * frees, and in a large pool each array would be a cache miss of its own on that path.
+     */
+    private final int[] state;
+
+    /** Blocks changed since the last {@link #takeChanges()}, each once. */
     private final int[] changed;
 
-    private final boolean[] isChanged;
     private int numChanged;
 
     /** A ledger for {@code numBlocks} blocks (the null block included), all free, none granted. */
     public GrantLedger(int numBlocks) {
-        generation = new int[numBlocks];
-        loadTarget = new int[numBlocks];
+        state = new int[Math.multiplyExact(numBlocks, STRIDE)];
         changed = new int[numBlocks];
-        isChanged = new boolean[numBlocks];
     }
 
     /** The block went from no reference to one. */
     void inUse(int blockId) {
-        generation[blockId]++;
+        state[blockId * STRIDE + GENERATION]++;
         changed(blockId);
     }
 
     /** The block's last reference was given back: it is no longer readable, and its load grant ends. */
     void freed(int blockId) {
-        generation[blockId]++;
+        state[blockId * STRIDE + GENERATION]++;
         changed(blockId);
     }
 
     /** A granted load may write {@code blockId} (in use) until it ends or the block is freed. */
     public void grantLoad(int blockId) {
-        loadTarget[blockId] = generation[blockId];
+        state[blockId * STRIDE + LOAD_TARGET] = state[blockId * STRIDE + GENERATION];
         changed(blockId);
     }
 
     /** The load into {@code blockId} ended. */
     public void endLoad(int blockId) {
-        if (loadTarget[blockId] != 0) {
-            loadTarget[blockId] = 0;
+        if (state[blockId * STRIDE + LOAD_TARGET] != 0) {
+            state[blockId * STRIDE + LOAD_TARGET] = 0;
             changed(blockId);
         }
     }
 
     /** Whether a connector may copy the block out, as the engine thread has decided so far. */
     public boolean readable(int blockId) {
-        return (generation[blockId] & 1) == 1;
+        return (state[blockId * STRIDE + GENERATION] & 1) == 1;
     }
 
     /** Whether a connector may copy into the block, as the engine thread has decided so far. */
     public boolean writable(int blockId) {
-        int g = generation[blockId];
-        return (g & 1) == 1 && loadTarget[blockId] == g;
+        int g = state[blockId * STRIDE + GENERATION];
+        return (g & 1) == 1 && state[blockId * STRIDE + LOAD_TARGET] == g;
     }
 
     /** Blocks covered, the null block included. */
     public int numBlocks() {
-        return generation.length;
+        return changed.length;
     }
 
     /**
@@ -95,17 +102,17 @@ public final class GrantLedger {
         for (int i = 0; i < numChanged; i++) {
             int id = changed[i];
             blocks[i] = id;
-            generations[i] = generation[id];
-            targets[i] = loadTarget[id];
-            isChanged[id] = false;
+            generations[i] = state[id * STRIDE + GENERATION];
+            targets[i] = state[id * STRIDE + LOAD_TARGET];
+            state[id * STRIDE + IS_CHANGED] = 0;
         }
         numChanged = 0;
         return new GrantChanges(blocks, generations, targets);
     }
 
     private void changed(int blockId) {
-        if (!isChanged[blockId]) {
-            isChanged[blockId] = true;
+        if (state[blockId * STRIDE + IS_CHANGED] == 0) {
+            state[blockId * STRIDE + IS_CHANGED] = 1;
             changed[numChanged++] = blockId;
         }
     }
