@@ -550,7 +550,20 @@ final class NixlWorker implements WorkerConnector, BlockSource {
 
     @Override
     public void read(TransferRef transfer, int[] blocks, HostBlockBuffer into) throws TransferException {
-        String transferId = transfer.id();
+        try (StagedRead read = stage(transfer, blocks, into, Math.max(1, blocks.length))) {
+            read.await(0);
+        }
+    }
+
+    /**
+     * Checks the read and renews the lease as {@link #read} does, then starts one copy out of the
+     * KV cache per piece; the copy service runs them in order while the transport writes the
+     * pieces already copied. The transfer counts as in flight (its blocks are not reported
+     * finished) until the returned read is closed, which waits for every copy it started.
+     */
+    @Override
+    public StagedRead stage(TransferRef transfer, int[] blocks, HostBlockBuffer into, int pieceBlocks)
+            throws TransferException {
         Exposure e;
         synchronized (this) {
             e = readable(transfer, blocks);
@@ -561,25 +574,96 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 e.deadline = renewed;
             }
         }
+        var tickets = new CopyTicket[(blocks.length + pieceBlocks - 1) / pieceBlocks];
         try {
-            int[] slots = new int[blocks.length];
-            Arrays.setAll(slots, i -> i);
-            CopyTicket t = copies.copyToHost(blocks, into, slots);
-            t.await();
-            count("reads_served", 1);
-            count("blocks_sent", blocks.length);
-            count("bytes_sent", t.bytes());
-        } catch (CopyFailedException ex) {
+            for (int k = 0; k < tickets.length; k++) {
+                int from = k * pieceBlocks;
+                int to = Math.min(blocks.length, from + pieceBlocks);
+                int[] slots = new int[to - from];
+                Arrays.setAll(slots, i -> from + i);
+                tickets[k] = copies.copyToHost(Arrays.copyOfRange(blocks, from, to), into, slots);
+            }
+        } catch (RuntimeException ex) {
+            new PieceCopies(transfer, e, tickets, blocks.length).close();
             throw new TransferException(
                     TransferException.Kind.FAILED,
-                    "copying blocks of transfer " + transferId + " out of the KV cache failed: " + ex.getMessage(),
+                    "copying blocks of transfer " + transfer.id() + " out of the KV cache failed: " + ex.getMessage(),
                     ex);
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new TransferException(TransferException.Kind.FAILED, "interrupted", ex);
-        } finally {
-            synchronized (this) {
-                e.inFlight--;
+        }
+        return new PieceCopies(transfer, e, tickets, blocks.length);
+    }
+
+    /** The copies of one staged read, one per piece; used by the connection thread that staged it. */
+    private final class PieceCopies implements StagedRead {
+        private final TransferRef transfer;
+        private final Exposure exposure;
+        private final CopyTicket[] tickets;
+        private final int blocks;
+        private boolean closed;
+
+        PieceCopies(TransferRef transfer, Exposure exposure, CopyTicket[] tickets, int blocks) {
+            this.transfer = transfer;
+            this.exposure = exposure;
+            this.tickets = tickets;
+            this.blocks = blocks;
+        }
+
+        @Override
+        public void await(int piece) throws TransferException {
+            try {
+                tickets[piece].await();
+            } catch (CopyFailedException ex) {
+                throw new TransferException(
+                        TransferException.Kind.FAILED,
+                        "copying blocks of transfer " + transfer.id() + " out of the KV cache failed: "
+                                + ex.getMessage(),
+                        ex);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new TransferException(TransferException.Kind.FAILED, "interrupted", ex);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            boolean ok = true;
+            long bytes = 0;
+            boolean interrupted = false;
+            for (CopyTicket t : tickets) {
+                if (t == null) {
+                    ok = false;
+                    continue;
+                }
+                // Unbounded on purpose: the copy writes the staging buffer the connection reuses,
+                // and reads blocks the engine may free once this read is no longer in flight.
+                // Local copies always finish.
+                while (true) {
+                    try {
+                        t.await();
+                        bytes += t.bytes();
+                        break;
+                    } catch (CopyFailedException ex) {
+                        ok = false;
+                        break;
+                    } catch (InterruptedException ex) {
+                        interrupted = true;
+                    }
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            synchronized (NixlWorker.this) {
+                exposure.inFlight--;
+                if (ok) {
+                    count("reads_served", 1);
+                    count("blocks_sent", blocks);
+                    count("bytes_sent", bytes);
+                }
             }
         }
     }
