@@ -23,11 +23,13 @@ import io.kvconnect.nixl.transport.Transport;
 import java.io.IOException;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -49,11 +51,15 @@ import org.slf4j.LoggerFactory;
  * visible load failure). A read or done notification without the transfer's token is refused and
  * counted ({@code reads_refused_token}, {@code notifications_refused_token}) and neither renews nor
  * ends anything. {@link #reportStep} reports a transfer's request in finished sends once
- * it ended and no read is copying its blocks, so the engine never frees blocks under a read.
+ * it ended and no read is copying its blocks, so the engine never frees blocks under a read. A
+ * read's blocks are copied out of the KV cache in pieces, so the transport sends the first piece
+ * while the copy service still copies the next ({@link #stage}).
  *
  * <p><b>Consumer.</b> Loads run one after another on this worker's reader thread: connect (once
  * per producer worker, reused), read the blocks in chunks into one staging buffer allocated at
- * registration, copy them into the GPU blocks, notify the producer. A failure of any kind reports
+ * registration, copy them into the GPU blocks. After each step's loads, one notice per producer
+ * worker tells it every transfer this worker finished with since the previous notice ({@link
+ * Peer#done(List)}). A failure of any kind reports
  * the load's blocks among the failed loads and the request in finished receives of one {@link
  * #reportStep}; every wait is bounded by the configured timeouts. Rank {@code r} reads from the
  * producer's rank {@code r} (equal tensor-parallel sizes). A transfer whose {@code remote_host} is
@@ -236,6 +242,10 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         for (NixlMetadata.Notify n : m.notifications()) {
             reader.execute(() -> notifyOnly(n));
         }
+        if (!m.loads().isEmpty() || !m.notifications().isEmpty()) {
+            // After this step's loads: one notice per producer worker for all of them.
+            reader.execute(this::sendNotices);
+        }
     }
 
     @Override
@@ -277,7 +287,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 movingNanos += readNanos + System.nanoTime() - c0;
             }
             // Also after a cancelled load: the producer may free the blocks at once.
-            notifyDone(peer, l);
+            queueNotice(new Notice(l.requestId(), r, Notice.Kind.LOADED));
         } catch (TransferException e) {
             failed = !stopped;
             LOG.warn(
@@ -295,14 +305,14 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             if (e.kind() != TransferException.Kind.EXPIRED
                     && e.kind() != TransferException.Kind.HANDSHAKE
                     && e.kind() != TransferException.Kind.UNTRUSTED) {
-                bestEffortDone(r);
+                queueNotice(new Notice(l.requestId(), r, Notice.Kind.BEST_EFFORT));
             }
         } catch (CopyFailedException e) {
             failed = true;
             LOG.warn(
                     "nixl-like: copying request {}'s blocks into the KV cache failed: {}", l.requestId(), e.toString());
             count("loads_failed", 1);
-            bestEffortDone(r);
+            queueNotice(new Notice(l.requestId(), r, Notice.Kind.BEST_EFFORT));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             failed = true;
@@ -323,26 +333,6 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             count("transfer_micros", movingNanos / 1_000);
         }
         complete(l, failed);
-    }
-
-    /**
-     * Tells the producer that a completed load is done with its transfer. A failure here does not
-     * fail the load: every block is already in the KV cache, and the producer's lease frees its
-     * blocks without the notification.
-     */
-    private void notifyDone(Peer peer, NixlMetadata.Load l) {
-        try {
-            peer.done(l.remote().transfer());
-        } catch (TransferException e) {
-            LOG.info(
-                    "nixl-like: request {}'s blocks arrived but the done notification of transfer {} failed: {} "
-                            + "(its lease frees the producer's blocks)",
-                    l.requestId(),
-                    l.remote().transferId(),
-                    e.getMessage());
-            count("notifications_failed", 1);
-            dropPeer(l.remote(), e.kind());
-        }
     }
 
     /** Reads one chunk; returns how long the successful attempt took, in nanoseconds. */
@@ -368,32 +358,73 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         if (n.remote().ports().size() <= rank) {
             return;
         }
-        try {
-            peer(n.remote()).done(n.remote().transfer());
-            count("notifications_sent", 1);
-        } catch (TransferException e) {
-            LOG.info(
-                    "nixl-like: could not tell engine {} that request {} will not read transfer {}: {} (its lease "
-                            + "frees the blocks)",
-                    n.remote().engineId(),
-                    n.requestId(),
-                    n.remote().transferId(),
-                    e.getMessage());
-            dropPeer(n.remote(), e.kind());
-            count("notifications_failed", 1);
+        queueNotice(new Notice(n.requestId(), n.remote(), Notice.Kind.WILL_NOT_READ));
+    }
+
+    /**
+     * A transfer this reader is done with, waiting for the step's notice to its producer worker.
+     *
+     * @param requestId the request, for messages
+     * @param remote the transfer and its producer
+     * @param kind why: a load that completed (its blocks are in the KV cache; the notice only frees
+     *     the producer sooner), a failed load's best effort (sent only on a connection still open),
+     *     or a request that will not read the transfer at all
+     */
+    private record Notice(String requestId, RemoteParams remote, Kind kind) {
+        enum Kind {
+            LOADED,
+            BEST_EFFORT,
+            WILL_NOT_READ
         }
     }
 
-    private void bestEffortDone(RemoteParams r) {
-        Peer p = peers.get(key(r));
-        if (p == null) {
-            return;
+    /** Notices not sent yet, per producer worker, in the order they were queued. Reader thread only. */
+    private final Map<String, List<Notice>> notices = new LinkedHashMap<>();
+
+    private void queueNotice(Notice n) {
+        String producer = key(n.remote()) + " " + n.remote().engineId();
+        notices.computeIfAbsent(producer, k -> new ArrayList<>()).add(n);
+    }
+
+    /**
+     * Sends the queued notices: one per producer worker ({@link Peer#done(List)}), the producer
+     * takes them in one go. Runs on the reader thread after each step's loads. A notice that
+     * cannot be delivered does not fail anything: every load already ended, and the producer's
+     * lease frees the blocks without it.
+     */
+    private void sendNotices() {
+        for (List<Notice> batch : notices.values()) {
+            RemoteParams r = batch.getFirst().remote();
+            boolean bestEffortOnly = batch.stream().allMatch(n -> n.kind() == Notice.Kind.BEST_EFFORT);
+            long willNotRead = batch.stream()
+                    .filter(n -> n.kind() == Notice.Kind.WILL_NOT_READ)
+                    .count();
+            long owed = batch.stream()
+                    .filter(n -> n.kind() != Notice.Kind.BEST_EFFORT)
+                    .count();
+            try {
+                // Best-effort notices alone do not open a connection that a failure closed.
+                Peer p = bestEffortOnly ? peers.get(key(r)) : peer(r);
+                if (p == null) {
+                    continue;
+                }
+                p.done(batch.stream().map(n -> n.remote().transfer()).toList());
+                count("notifications_sent", willNotRead);
+            } catch (TransferException e) {
+                if (owed > 0) {
+                    LOG.info(
+                            "nixl-like: could not tell engine {} that {} transfer(s) (requests {}) are done: {} (its "
+                                    + "lease frees the blocks)",
+                            r.engineId(),
+                            batch.size(),
+                            batch.stream().map(Notice::requestId).toList(),
+                            e.getMessage());
+                    count("notifications_failed", owed);
+                }
+                dropPeer(r, e.kind());
+            }
         }
-        try {
-            p.done(r.transfer());
-        } catch (TransferException e) {
-            dropPeer(r, e.kind());
-        }
+        notices.clear();
     }
 
     private static String key(RemoteParams r) {
@@ -707,6 +738,12 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             e.state = "done";
             count("notifications_received", 1);
         }
+    }
+
+    /** Takes a notice's transfers under one hold of the lock, each as {@link #done(TransferRef)}. */
+    @Override
+    public synchronized void done(List<TransferRef> transfers) throws TransferException {
+        BlockSource.super.done(transfers);
     }
 
     /**

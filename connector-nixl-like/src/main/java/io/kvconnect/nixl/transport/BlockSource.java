@@ -4,6 +4,7 @@ import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The producer worker's side of one-sided reads, called by the transport's connection threads
@@ -101,4 +102,32 @@ public interface BlockSource {
      *     nothing is freed (the refusal is counted)
      */
     void done(TransferRef transfer) throws TransferException;
+
+    /**
+     * A reader is done with every one of {@code transfers} (one notice frame). Each is taken as
+     * {@link #done(TransferRef)} takes it; a wrong token does not keep the others from being freed.
+     * The default takes them one by one.
+     *
+     * @throws TransferException with kind {@code FAILED} if the token of one or more was not the
+     *     transfer's, naming how many; those are not freed
+     */
+    default void done(List<TransferRef> transfers) throws TransferException {
+        TransferException first = null;
+        int refused = 0;
+        for (TransferRef t : transfers) {
+            try {
+                done(t);
+            } catch (TransferException e) {
+                refused++;
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        if (first != null) {
+            throw new TransferException(
+                    first.kind(),
+                    refused + " of " + transfers.size() + " transfer(s) refused; the first: " + first.getMessage());
+        }
+    }
 }

@@ -2,6 +2,7 @@ package io.kvconnect.nixl.transport;
 
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.DoneBatch;
 import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.Handshake;
 import io.kvconnect.nixl.protocol.ReadRequest;
@@ -22,6 +23,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.Deque;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -53,8 +55,9 @@ import org.slf4j.LoggerFactory;
  * Listener#takeCounters()}).
  *
  * <p><b>Requests.</b> {@code READ} (transfer id, transfer token, runs of block ids) is answered by {@code
- * DATA} or {@code ERROR} (kind and message); {@code DONE} (transfer id and token) by {@code OK} or
- * {@code ERROR}. The producer checks the token ({@link TransferRef}). Every wait is bounded
+ * DATA} or {@code ERROR} (kind and message); {@code DONE} (transfer id and token) and {@code
+ * DONE_BATCH} (several of them, {@link DoneBatch}) by {@code OK} or {@code ERROR}; the listener
+ * counts the notice frames ({@code notice_frames}). The producer checks the token ({@link TransferRef}). Every wait is bounded
  * ({@link Wire}), so a dead or silent peer ends a transfer in bounded time. Block data moves
  * between the socket and the staging buffers (allocated once per connection on the producer, once
  * per worker on the consumer) without an intermediate copy.
@@ -269,13 +272,27 @@ public final class TcpTransport implements Transport {
 
         @Override
         public void done(TransferRef transfer) throws TransferException {
-            String what = "done notification of transfer " + transfer + " to " + where;
+            notice(Frames.DONE, transfer.encode(), "done notification of transfer " + transfer + " to " + where);
+        }
+
+        @Override
+        public void done(List<TransferRef> transfers) throws TransferException {
+            for (DoneBatch batch : DoneBatch.split(transfers)) {
+                notice(
+                        Frames.DONE_BATCH,
+                        batch.encode(),
+                        "done notification of " + batch.transfers().size() + " transfer(s) to " + where);
+            }
+        }
+
+        /** Sends one notice frame and reads its answer. */
+        private void notice(byte type, byte[] payload, String what) throws TransferException {
             try {
-                wire.writeFrame(Frames.DONE, transfer.encode(), ioMillis);
+                wire.writeFrame(type, payload, ioMillis);
                 var h = wire.readHeader(ioMillis);
-                byte[] payload = wire.readPayload(h, ioMillis);
+                byte[] answer = wire.readPayload(h, ioMillis);
                 if (h.type() == Frames.ERROR) {
-                    throw new TransferException(Frames.errorKind(payload), what + ": " + Frames.errorMessage(payload));
+                    throw new TransferException(Frames.errorKind(answer), what + ": " + Frames.errorMessage(answer));
                 }
                 if (h.type() != Frames.OK) {
                     throw new TransferException(
@@ -687,8 +704,21 @@ public final class TcpTransport implements Transport {
                     case Frames.READ -> serveRead(wire, staging, ReadRequest.decode(payload));
                     case Frames.DONE -> {
                         TransferRef ref = TransferRef.decode(ByteBuffer.wrap(payload));
+                        counters.count("notice_frames");
                         try {
                             source.done(ref);
+                            wire.writeFrame(Frames.OK, new byte[0], SEND_MILLIS);
+                        } catch (TransferException e) {
+                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
+                        }
+                    }
+                    case Frames.DONE_BATCH -> {
+                        // Decoded whole before any transfer is touched: a malformed batch ends the
+                        // connection and frees nothing.
+                        DoneBatch batch = DoneBatch.decode(payload);
+                        counters.count("notice_frames");
+                        try {
+                            source.done(batch.transfers());
                             wire.writeFrame(Frames.OK, new byte[0], SEND_MILLIS);
                         } catch (TransferException e) {
                             wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
