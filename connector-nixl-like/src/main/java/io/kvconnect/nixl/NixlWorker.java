@@ -13,6 +13,7 @@ import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
 import io.kvconnect.nixl.transport.BlockSource;
@@ -59,7 +60,8 @@ import org.slf4j.LoggerFactory;
  * per producer worker, reused), read the blocks in chunks into one staging buffer allocated at
  * registration, copy them into the GPU blocks. After each step's loads, one notice per producer
  * worker tells it every transfer this worker finished with since the previous notice ({@link
- * Peer#done(List)}). A failure of any kind reports
+ * Peer#done(List)}). Each read is counted with its descriptors ({@code read_requests}, {@code
+ * read_descriptors}: descriptors per read and per load follow). A failure of any kind reports
  * the load's blocks among the failed loads and the request in finished receives of one {@link
  * #reportStep}; every wait is bounded by the configured timeouts. Rank {@code r} reads from the
  * producer's rank {@code r} (equal tensor-parallel sizes). A transfer whose {@code remote_host} is
@@ -276,6 +278,10 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 int[] remote = Arrays.copyOfRange(l.remoteBlocks(), off, off + m);
                 int[] local = Arrays.copyOfRange(l.localBlocks(), off, off + m);
                 long readNanos = readWithRetry(peer, transfer, remote);
+                // What the producer was asked for: one request, one descriptor per run of
+                // consecutive blocks (the transfer's cost on a real NIC).
+                count("read_requests", 1);
+                count("read_descriptors", ReadRequest.of(transfer, remote).descriptors());
                 long c0 = System.nanoTime();
                 int[] slots = new int[m];
                 Arrays.setAll(slots, i -> i);
