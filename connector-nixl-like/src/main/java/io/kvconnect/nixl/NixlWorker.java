@@ -415,7 +415,9 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                     continue;
                 }
                 p.done(batch.stream().map(n -> n.remote().transfer()).toList());
-                count("notifications_sent", willNotRead);
+                if (willNotRead > 0) {
+                    count("notifications_sent", willNotRead);
+                }
             } catch (TransferException e) {
                 if (owed > 0) {
                     LOG.info(
