@@ -595,10 +595,12 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     }
 
     /**
-     * Checks the read and renews the lease as {@link #read} does, then starts one copy out of the
-     * KV cache per piece; the copy service runs them in order while the transport writes the
-     * pieces already copied. The transfer counts as in flight (its blocks are not reported
-     * finished) until the returned read is closed, which waits for every copy it started.
+     * Checks the read and renews the lease as {@link #read} does; the copies out of the KV cache,
+     * one per piece, start as the transport asks for the pieces, each one piece ahead of the one it
+     * waits for: an asynchronous copy of the next piece then runs while the transport writes this
+     * one, and a small copy the copy service runs on the caller's thread happens while the reader
+     * drains the socket. The transfer counts as in flight (its blocks are not reported finished)
+     * until the returned read is closed, which waits for every copy it started.
      */
     @Override
     public StagedRead stage(TransferRef transfer, int[] blocks, HostBlockBuffer into, int pieceBlocks)
@@ -613,45 +615,43 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 e.deadline = renewed;
             }
         }
-        var tickets = new CopyTicket[(blocks.length + pieceBlocks - 1) / pieceBlocks];
-        try {
-            for (int k = 0; k < tickets.length; k++) {
-                int from = k * pieceBlocks;
-                int to = Math.min(blocks.length, from + pieceBlocks);
-                int[] slots = new int[to - from];
-                Arrays.setAll(slots, i -> from + i);
-                tickets[k] = copies.copyToHost(Arrays.copyOfRange(blocks, from, to), into, slots);
-            }
-        } catch (RuntimeException ex) {
-            new PieceCopies(transfer, e, tickets, blocks.length).close();
-            throw new TransferException(
-                    TransferException.Kind.FAILED,
-                    "copying blocks of transfer " + transfer.id() + " out of the KV cache failed: " + ex.getMessage(),
-                    ex);
-        }
-        return new PieceCopies(transfer, e, tickets, blocks.length);
+        return new PieceCopies(transfer, e, blocks, into, pieceBlocks);
     }
 
     /** The copies of one staged read, one per piece; used by the connection thread that staged it. */
     private final class PieceCopies implements StagedRead {
         private final TransferRef transfer;
         private final Exposure exposure;
+        private final int[] blocks;
+        private final HostBlockBuffer into;
+        private final int pieceBlocks;
         private final CopyTicket[] tickets;
-        private final int blocks;
+        private int started; // pieces whose copy was started
         private boolean closed;
 
-        PieceCopies(TransferRef transfer, Exposure exposure, CopyTicket[] tickets, int blocks) {
+        PieceCopies(TransferRef transfer, Exposure exposure, int[] blocks, HostBlockBuffer into, int pieceBlocks) {
             this.transfer = transfer;
             this.exposure = exposure;
-            this.tickets = tickets;
             this.blocks = blocks;
+            this.into = into;
+            this.pieceBlocks = pieceBlocks;
+            this.tickets = new CopyTicket[(blocks.length + pieceBlocks - 1) / pieceBlocks];
         }
 
         @Override
         public void await(int piece) throws TransferException {
             try {
+                // This piece and the next one started, then this one waited for.
+                while (started <= Math.min(piece + 1, tickets.length - 1)) {
+                    int from = started * pieceBlocks;
+                    int to = Math.min(blocks.length, from + pieceBlocks);
+                    int[] slots = new int[to - from];
+                    Arrays.setAll(slots, i -> from + i);
+                    tickets[started] = copies.copyToHost(Arrays.copyOfRange(blocks, from, to), into, slots);
+                    started++;
+                }
                 tickets[piece].await();
-            } catch (CopyFailedException ex) {
+            } catch (CopyFailedException | RuntimeException ex) {
                 throw new TransferException(
                         TransferException.Kind.FAILED,
                         "copying blocks of transfer " + transfer.id() + " out of the KV cache failed: "
@@ -669,12 +669,12 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 return;
             }
             closed = true;
-            boolean ok = true;
+            // Pieces never started were not sent either: a read closed early did not succeed.
+            boolean ok = started == tickets.length;
             long bytes = 0;
             boolean interrupted = false;
             for (CopyTicket t : tickets) {
                 if (t == null) {
-                    ok = false;
                     continue;
                 }
                 // Unbounded on purpose: the copy writes the staging buffer the connection reuses,
@@ -700,7 +700,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 exposure.inFlight--;
                 if (ok) {
                     count("reads_served", 1);
-                    count("blocks_sent", blocks);
+                    count("blocks_sent", blocks.length);
                     count("bytes_sent", bytes);
                 }
             }
