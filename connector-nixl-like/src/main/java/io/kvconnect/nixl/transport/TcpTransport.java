@@ -446,9 +446,11 @@ public final class TcpTransport implements Transport {
          * Bytes of one piece of a read's data: copied into staging and written to the socket
          * overlapped with the copy of the next. Small enough that the copy of the first piece,
          * which nothing overlaps, is a small share of an 8 MiB read; large enough that the copy
-         * service's per-copy cost stays small. Whole blocks: a larger block is one piece.
+         * service's per-copy cost stays small (pieces of 256 KiB, one copy call per block of the
+         * tiny model, loaded the shared test machine more). Whole blocks: a larger block is one
+         * piece.
          */
-        private static final long PIECE_BYTES = 256 * 1024;
+        private static final long PIECE_BYTES = 1024 * 1024;
         /** How long a new connection waits for the slot of the pending one it closed. */
         private static final long EVICTION_WAIT_MILLIS = 1_000;
 

@@ -11,6 +11,7 @@ import io.kvconnect.nixl.protocol.Compat;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
 import java.lang.foreign.ValueLayout;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,23 +22,22 @@ import org.junit.jupiter.api.Test;
 class TcpReadPiecesTest {
     private static final TcpTransport TCP = new TcpTransport();
     private static final ModelShape MODEL = new ModelShape("m", 2, 2, 16, DType.FP16);
+    /** A generous handshake bound: the first connection of a test JVM on a busy machine is slow. */
+    private static final ConnectOptions CLIENT = ConnectOptions.of("", Duration.ofSeconds(10));
 
-    /** Blocks of 128 KiB: a read of 16 of them is copied and sent in 8 pieces of 256 KiB. */
+    /** Blocks of 512 KiB: a read of 16 of them is copied and sent in 8 pieces of 1 MiB. */
     private static final ModelShape BIG = new ModelShape("big", 1, 8, 128, DType.FP16);
 
     @Test
     void aReadOfManyPiecesArrivesWhole() throws Exception {
-        Compat server = TcpTransportTest.compat("prefill", BIG, 32);
+        Compat server = TcpTransportTest.compat("prefill", BIG, 128);
         var source = new TcpTransportTest.Source(Long.parseLong(server.fields().get("bytes_per_block")));
-        assertEquals(128 * 1024, source.blockBytes);
+        assertEquals(512 * 1024, source.blockBytes);
         int[] blocks = {9, 10, 11, 12, 13, 14, 15, 16, 3, 2, 1, 0, 40, 41, 63, 62};
         try (var listener = TCP.listen("127.0.0.1", 0, server, ListenOptions.of(""), source);
                 var into = new ArenaBlockBuffer(blocks.length, source.blockBytes);
                 var peer = TCP.connect(
-                        "127.0.0.1",
-                        listener.port(),
-                        TcpTransportTest.compat("decode", BIG, 32),
-                        TcpTransportTest.client(""))) {
+                        "127.0.0.1", listener.port(), TcpTransportTest.compat("decode", BIG, 128), CLIENT)) {
             for (int round = 0; round < 2; round++) {
                 peer.read(TcpTransportTest.T1, blocks, into);
                 for (int i = 0; i < blocks.length; i++) {
@@ -58,10 +58,7 @@ class TcpReadPiecesTest {
         try (var listener = TCP.listen("127.0.0.1", 0, server, ListenOptions.of(""), source);
                 var into = new ArenaBlockBuffer(blocks.length, source.blockBytes);
                 var peer = TCP.connect(
-                        "127.0.0.1",
-                        listener.port(),
-                        TcpTransportTest.compat("decode", MODEL, 4),
-                        TcpTransportTest.client(""))) {
+                        "127.0.0.1", listener.port(), TcpTransportTest.compat("decode", MODEL, 4), CLIENT)) {
             peer.read(TcpTransportTest.T1, blocks, into);
             for (int i = 0; i < blocks.length; i++) {
                 assertEquals(blocks[i], into.slot(i).get(ValueLayout.JAVA_BYTE, source.blockBytes - 1));
@@ -71,7 +68,7 @@ class TcpReadPiecesTest {
 
     @Test
     void aCopyThatFailsAfterTheFirstPieceEndsTheConnectionAndIsNeverTakenForData() throws Exception {
-        Compat server = TcpTransportTest.compat("prefill", BIG, 32);
+        Compat server = TcpTransportTest.compat("prefill", BIG, 128);
         var source = new TcpTransportTest.Source(Long.parseLong(server.fields().get("bytes_per_block"))) {
             @Override
             public void read(TransferRef transfer, int[] blocks, HostBlockBuffer staging) throws TransferException {
@@ -86,11 +83,8 @@ class TcpReadPiecesTest {
         try (var listener = TCP.listen("127.0.0.1", 0, server, ListenOptions.of(""), source);
                 var into = new ArenaBlockBuffer(8, source.blockBytes)) {
             // The first piece (blocks 13 and 14) fails: an answer, and the connection stays.
-            try (var peer = TCP.connect(
-                    "127.0.0.1",
-                    listener.port(),
-                    TcpTransportTest.compat("decode", BIG, 32),
-                    TcpTransportTest.client(""))) {
+            try (var peer =
+                    TCP.connect("127.0.0.1", listener.port(), TcpTransportTest.compat("decode", BIG, 128), CLIENT)) {
                 var first = assertThrows(
                         TransferException.class, () -> peer.read(TcpTransportTest.T1, new int[] {13, 14}, into));
                 assertEquals(TransferException.Kind.FAILED, first.kind());
@@ -99,11 +93,8 @@ class TcpReadPiecesTest {
                 assertEquals(5, into.slot(0).get(ValueLayout.JAVA_BYTE, 0));
             }
             // A later piece fails once the header is out: the data is cut short.
-            try (var peer = TCP.connect(
-                    "127.0.0.1",
-                    listener.port(),
-                    TcpTransportTest.compat("decode", BIG, 32),
-                    TcpTransportTest.client(""))) {
+            try (var peer =
+                    TCP.connect("127.0.0.1", listener.port(), TcpTransportTest.compat("decode", BIG, 128), CLIENT)) {
                 var later = assertThrows(
                         TransferException.class,
                         () -> peer.read(TcpTransportTest.T1, new int[] {9, 10, 11, 12, 13, 14}, into));
