@@ -13,6 +13,7 @@ import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
 import io.kvconnect.nixl.transport.BlockSource;
@@ -23,11 +24,13 @@ import io.kvconnect.nixl.transport.Transport;
 import java.io.IOException;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -49,11 +52,16 @@ import org.slf4j.LoggerFactory;
  * visible load failure). A read or done notification without the transfer's token is refused and
  * counted ({@code reads_refused_token}, {@code notifications_refused_token}) and neither renews nor
  * ends anything. {@link #reportStep} reports a transfer's request in finished sends once
- * it ended and no read is copying its blocks, so the engine never frees blocks under a read.
+ * it ended and no read is copying its blocks, so the engine never frees blocks under a read. A
+ * read's blocks are copied out of the KV cache in pieces, so the transport sends the first piece
+ * while the copy service still copies the next ({@link #stage}).
  *
  * <p><b>Consumer.</b> Loads run one after another on this worker's reader thread: connect (once
  * per producer worker, reused), read the blocks in chunks into one staging buffer allocated at
- * registration, copy them into the GPU blocks, notify the producer. A failure of any kind reports
+ * registration, copy them into the GPU blocks. After each step's loads, one notice per producer
+ * worker tells it every transfer this worker finished with since the previous notice ({@link
+ * Peer#done(List)}). Each read is counted with its descriptors ({@code read_requests}, {@code
+ * read_descriptors}: descriptors per read and per load follow). A failure of any kind reports
  * the load's blocks among the failed loads and the request in finished receives of one {@link
  * #reportStep}; every wait is bounded by the configured timeouts. Rank {@code r} reads from the
  * producer's rank {@code r} (equal tensor-parallel sizes). A transfer whose {@code remote_host} is
@@ -236,6 +244,10 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         for (NixlMetadata.Notify n : m.notifications()) {
             reader.execute(() -> notifyOnly(n));
         }
+        if (!m.loads().isEmpty() || !m.notifications().isEmpty()) {
+            // After this step's loads: one notice per producer worker for all of them.
+            reader.execute(this::sendNotices);
+        }
     }
 
     @Override
@@ -266,6 +278,10 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 int[] remote = Arrays.copyOfRange(l.remoteBlocks(), off, off + m);
                 int[] local = Arrays.copyOfRange(l.localBlocks(), off, off + m);
                 long readNanos = readWithRetry(peer, transfer, remote);
+                // What the producer was asked for: one request, one descriptor per run of
+                // consecutive blocks (the transfer's cost on a real NIC).
+                count("read_requests", 1);
+                count("read_descriptors", ReadRequest.of(transfer, remote).descriptors());
                 long c0 = System.nanoTime();
                 int[] slots = new int[m];
                 Arrays.setAll(slots, i -> i);
@@ -277,7 +293,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 movingNanos += readNanos + System.nanoTime() - c0;
             }
             // Also after a cancelled load: the producer may free the blocks at once.
-            notifyDone(peer, l);
+            queueNotice(new Notice(l.requestId(), r, Notice.Kind.LOADED));
         } catch (TransferException e) {
             failed = !stopped;
             LOG.warn(
@@ -295,14 +311,14 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             if (e.kind() != TransferException.Kind.EXPIRED
                     && e.kind() != TransferException.Kind.HANDSHAKE
                     && e.kind() != TransferException.Kind.UNTRUSTED) {
-                bestEffortDone(r);
+                queueNotice(new Notice(l.requestId(), r, Notice.Kind.BEST_EFFORT));
             }
         } catch (CopyFailedException e) {
             failed = true;
             LOG.warn(
                     "nixl-like: copying request {}'s blocks into the KV cache failed: {}", l.requestId(), e.toString());
             count("loads_failed", 1);
-            bestEffortDone(r);
+            queueNotice(new Notice(l.requestId(), r, Notice.Kind.BEST_EFFORT));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             failed = true;
@@ -323,26 +339,6 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             count("transfer_micros", movingNanos / 1_000);
         }
         complete(l, failed);
-    }
-
-    /**
-     * Tells the producer that a completed load is done with its transfer. A failure here does not
-     * fail the load: every block is already in the KV cache, and the producer's lease frees its
-     * blocks without the notification.
-     */
-    private void notifyDone(Peer peer, NixlMetadata.Load l) {
-        try {
-            peer.done(l.remote().transfer());
-        } catch (TransferException e) {
-            LOG.info(
-                    "nixl-like: request {}'s blocks arrived but the done notification of transfer {} failed: {} "
-                            + "(its lease frees the producer's blocks)",
-                    l.requestId(),
-                    l.remote().transferId(),
-                    e.getMessage());
-            count("notifications_failed", 1);
-            dropPeer(l.remote(), e.kind());
-        }
     }
 
     /** Reads one chunk; returns how long the successful attempt took, in nanoseconds. */
@@ -368,32 +364,75 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         if (n.remote().ports().size() <= rank) {
             return;
         }
-        try {
-            peer(n.remote()).done(n.remote().transfer());
-            count("notifications_sent", 1);
-        } catch (TransferException e) {
-            LOG.info(
-                    "nixl-like: could not tell engine {} that request {} will not read transfer {}: {} (its lease "
-                            + "frees the blocks)",
-                    n.remote().engineId(),
-                    n.requestId(),
-                    n.remote().transferId(),
-                    e.getMessage());
-            dropPeer(n.remote(), e.kind());
-            count("notifications_failed", 1);
+        queueNotice(new Notice(n.requestId(), n.remote(), Notice.Kind.WILL_NOT_READ));
+    }
+
+    /**
+     * A transfer this reader is done with, waiting for the step's notice to its producer worker.
+     *
+     * @param requestId the request, for messages
+     * @param remote the transfer and its producer
+     * @param kind why: a load that completed (its blocks are in the KV cache; the notice only frees
+     *     the producer sooner), a failed load's best effort (sent only on a connection still open),
+     *     or a request that will not read the transfer at all
+     */
+    private record Notice(String requestId, RemoteParams remote, Kind kind) {
+        enum Kind {
+            LOADED,
+            BEST_EFFORT,
+            WILL_NOT_READ
         }
     }
 
-    private void bestEffortDone(RemoteParams r) {
-        Peer p = peers.get(key(r));
-        if (p == null) {
-            return;
+    /** Notices not sent yet, per producer worker, in the order they were queued. Reader thread only. */
+    private final Map<String, List<Notice>> notices = new LinkedHashMap<>();
+
+    private void queueNotice(Notice n) {
+        String producer = key(n.remote()) + " " + n.remote().engineId();
+        notices.computeIfAbsent(producer, k -> new ArrayList<>()).add(n);
+    }
+
+    /**
+     * Sends the queued notices: one per producer worker ({@link Peer#done(List)}), the producer
+     * takes them in one go. Runs on the reader thread after each step's loads. A notice that
+     * cannot be delivered does not fail anything: every load already ended, and the producer's
+     * lease frees the blocks without it.
+     */
+    private void sendNotices() {
+        for (List<Notice> batch : notices.values()) {
+            RemoteParams r = batch.getFirst().remote();
+            boolean bestEffortOnly = batch.stream().allMatch(n -> n.kind() == Notice.Kind.BEST_EFFORT);
+            long willNotRead = batch.stream()
+                    .filter(n -> n.kind() == Notice.Kind.WILL_NOT_READ)
+                    .count();
+            long owed = batch.stream()
+                    .filter(n -> n.kind() != Notice.Kind.BEST_EFFORT)
+                    .count();
+            try {
+                // Best-effort notices alone do not open a connection that a failure closed.
+                Peer p = bestEffortOnly ? peers.get(key(r)) : peer(r);
+                if (p == null) {
+                    continue;
+                }
+                p.done(batch.stream().map(n -> n.remote().transfer()).toList());
+                if (willNotRead > 0) {
+                    count("notifications_sent", willNotRead);
+                }
+            } catch (TransferException e) {
+                if (owed > 0) {
+                    LOG.info(
+                            "nixl-like: could not tell engine {} that {} transfer(s) (requests {}) are done: {} (its "
+                                    + "lease frees the blocks)",
+                            r.engineId(),
+                            batch.size(),
+                            batch.stream().map(Notice::requestId).toList(),
+                            e.getMessage());
+                    count("notifications_failed", owed);
+                }
+                dropPeer(r, e.kind());
+            }
         }
-        try {
-            p.done(r.transfer());
-        } catch (TransferException e) {
-            dropPeer(r, e.kind());
-        }
+        notices.clear();
     }
 
     private static String key(RemoteParams r) {
@@ -550,7 +589,22 @@ final class NixlWorker implements WorkerConnector, BlockSource {
 
     @Override
     public void read(TransferRef transfer, int[] blocks, HostBlockBuffer into) throws TransferException {
-        String transferId = transfer.id();
+        try (StagedRead read = stage(transfer, blocks, into, Math.max(1, blocks.length))) {
+            read.await(0);
+        }
+    }
+
+    /**
+     * Checks the read and renews the lease as {@link #read} does; the copies out of the KV cache,
+     * one per piece, start as the transport asks for the pieces, each one piece ahead of the one it
+     * waits for: an asynchronous copy of the next piece then runs while the transport writes this
+     * one, and a small copy the copy service runs on the caller's thread happens while the reader
+     * drains the socket. The transfer counts as in flight (its blocks are not reported finished)
+     * until the returned read is closed, which waits for every copy it started.
+     */
+    @Override
+    public StagedRead stage(TransferRef transfer, int[] blocks, HostBlockBuffer into, int pieceBlocks)
+            throws TransferException {
         Exposure e;
         synchronized (this) {
             e = readable(transfer, blocks);
@@ -561,25 +615,94 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 e.deadline = renewed;
             }
         }
-        try {
-            int[] slots = new int[blocks.length];
-            Arrays.setAll(slots, i -> i);
-            CopyTicket t = copies.copyToHost(blocks, into, slots);
-            t.await();
-            count("reads_served", 1);
-            count("blocks_sent", blocks.length);
-            count("bytes_sent", t.bytes());
-        } catch (CopyFailedException ex) {
-            throw new TransferException(
-                    TransferException.Kind.FAILED,
-                    "copying blocks of transfer " + transferId + " out of the KV cache failed: " + ex.getMessage(),
-                    ex);
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new TransferException(TransferException.Kind.FAILED, "interrupted", ex);
-        } finally {
-            synchronized (this) {
-                e.inFlight--;
+        return new PieceCopies(transfer, e, blocks, into, pieceBlocks);
+    }
+
+    /** The copies of one staged read, one per piece; used by the connection thread that staged it. */
+    private final class PieceCopies implements StagedRead {
+        private final TransferRef transfer;
+        private final Exposure exposure;
+        private final int[] blocks;
+        private final HostBlockBuffer into;
+        private final int pieceBlocks;
+        private final CopyTicket[] tickets;
+        private int started; // pieces whose copy was started
+        private boolean closed;
+
+        PieceCopies(TransferRef transfer, Exposure exposure, int[] blocks, HostBlockBuffer into, int pieceBlocks) {
+            this.transfer = transfer;
+            this.exposure = exposure;
+            this.blocks = blocks;
+            this.into = into;
+            this.pieceBlocks = pieceBlocks;
+            this.tickets = new CopyTicket[(blocks.length + pieceBlocks - 1) / pieceBlocks];
+        }
+
+        @Override
+        public void await(int piece) throws TransferException {
+            try {
+                // This piece and the next one started, then this one waited for.
+                while (started <= Math.min(piece + 1, tickets.length - 1)) {
+                    int from = started * pieceBlocks;
+                    int to = Math.min(blocks.length, from + pieceBlocks);
+                    int[] slots = new int[to - from];
+                    Arrays.setAll(slots, i -> from + i);
+                    tickets[started] = copies.copyToHost(Arrays.copyOfRange(blocks, from, to), into, slots);
+                    started++;
+                }
+                tickets[piece].await();
+            } catch (CopyFailedException | RuntimeException ex) {
+                throw new TransferException(
+                        TransferException.Kind.FAILED,
+                        "copying blocks of transfer " + transfer.id() + " out of the KV cache failed: "
+                                + ex.getMessage(),
+                        ex);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new TransferException(TransferException.Kind.FAILED, "interrupted", ex);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            // Pieces never started were not sent either: a read closed early did not succeed.
+            boolean ok = started == tickets.length;
+            long bytes = 0;
+            boolean interrupted = false;
+            for (CopyTicket t : tickets) {
+                if (t == null) {
+                    continue;
+                }
+                // Unbounded on purpose: the copy writes the staging buffer the connection reuses,
+                // and reads blocks the engine may free once this read is no longer in flight.
+                // Local copies always finish.
+                while (true) {
+                    try {
+                        t.await();
+                        bytes += t.bytes();
+                        break;
+                    } catch (CopyFailedException ex) {
+                        ok = false;
+                        break;
+                    } catch (InterruptedException ex) {
+                        interrupted = true;
+                    }
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            synchronized (NixlWorker.this) {
+                exposure.inFlight--;
+                if (ok) {
+                    count("reads_served", 1);
+                    count("blocks_sent", blocks.length);
+                    count("bytes_sent", bytes);
+                }
             }
         }
     }
@@ -623,6 +746,12 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             e.state = "done";
             count("notifications_received", 1);
         }
+    }
+
+    /** Takes a notice's transfers under one hold of the lock, each as {@link #done(TransferRef)}. */
+    @Override
+    public synchronized void done(List<TransferRef> transfers) throws TransferException {
+        BlockSource.super.done(transfers);
     }
 
     /**

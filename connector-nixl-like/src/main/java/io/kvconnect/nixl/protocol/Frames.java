@@ -21,7 +21,8 @@ import java.util.Arrays;
  *   <li>Handshake ({@link Handshake}): {@link #CHALLENGE}, {@link #HELLO}, {@link #PROOF}, {@link
  *       #FIELDS}, then {@link #OK} or {@link #ERROR}.
  *   <li>Requests: {@link #READ} ({@link ReadRequest}) answered by {@link #DATA} or {@link #ERROR};
- *       {@link #DONE} ({@link TransferRef#encode()}) answered by {@link #OK} or {@link #ERROR}.
+ *       {@link #DONE} ({@link TransferRef#encode()}) and {@link #DONE_BATCH} ({@link DoneBatch})
+ *       answered by {@link #OK} or {@link #ERROR}.
  *   <li>The UCX backend's additions on the same connection: {@link #UCX_ATTACH} (the reader's
  *       staging slots, 4 bytes) answered by {@link #OK} (the producer's worker address and staging
  *       memory) or {@link #ERROR}; {@link #STAGE} (a {@link ReadRequest}) answered by {@link
@@ -45,7 +46,10 @@ public final class Frames {
     public static final byte CHALLENGE = 1;
     /** Reader: its nonce and its proof of the secret. */
     public static final byte HELLO = 2;
-    /** Success: the handshake's confirmation, or the answer to {@code DONE} or {@code UCX_ATTACH}. */
+    /**
+     * Success: the handshake's confirmation, or the answer to {@code DONE}, {@code DONE_BATCH} or
+     * {@code UCX_ATTACH}.
+     */
     public static final byte OK = 3;
     /** Refusal or failure: a {@link TransferException.Kind} and a message. */
     public static final byte ERROR = 4;
@@ -65,6 +69,8 @@ public final class Frames {
     public static final byte PROOF = 11;
     /** Reader: its compatibility fields under a MAC. */
     public static final byte FIELDS = 12;
+    /** Reader: done with several transfers ({@link DoneBatch}); since protocol 4. */
+    public static final byte DONE_BATCH = 13;
 
     /** Longest message an {@code ERROR} payload carries, in bytes. */
     private static final int MAX_ERROR_TEXT = 4096;

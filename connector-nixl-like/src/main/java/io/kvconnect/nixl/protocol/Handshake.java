@@ -40,9 +40,10 @@ import java.util.Arrays;
 public final class Handshake {
     /**
      * The version the challenge carries; part of {@link Compat#PROTOCOL} too. 3: read requests
-     * name runs of blocks ({@link ReadRequest}) instead of single blocks.
+     * name runs of blocks ({@link ReadRequest}) instead of single blocks. 4: a reader announces
+     * the transfers it finished in batches ({@link Frames#DONE_BATCH}).
      */
-    public static final byte VERSION = 3;
+    public static final byte VERSION = 4;
 
     public static final int NONCE_BYTES = 32;
     public static final int CHALLENGE_BYTES = 1 + NONCE_BYTES;

@@ -19,6 +19,15 @@ public final class Wire implements AutoCloseable {
     /** Longest single wait, so a close from another thread is noticed. */
     static final long SLICE_MILLIS = 200;
 
+    /**
+     * Most buffers one scattering read or gathering write is given. The channel prepares every
+     * buffer it is given on each call (it acquires each buffer's memory), so handing it the whole
+     * array of a read of hundreds of small blocks on every call, full buffers included, cost more
+     * than the copy; a window of buffers from the first unfinished one keeps the work per call
+     * bounded, and still fills a socket buffer's worth per call for blocks of 16 KiB and more.
+     */
+    static final int WINDOW = 64;
+
     private final SocketChannel channel;
     private final Selector selector;
     private final SelectionKey key;
@@ -58,11 +67,19 @@ public final class Wire implements AutoCloseable {
         }
     }
 
-    /** Fills every buffer of {@code dst} in order (one scattering read per wake-up). */
+    /**
+     * Fills every buffer of {@code dst} in order (one scattering read per wake-up, over at most
+     * {@value #WINDOW} buffers from the first one not yet full).
+     */
     public void readFully(ByteBuffer[] dst, long timeoutMillis) throws IOException {
         long deadline = deadline(timeoutMillis);
-        while (dst[dst.length - 1].hasRemaining()) {
-            long n = channel.read(dst);
+        int first = 0;
+        while (first < dst.length) {
+            if (!dst[first].hasRemaining()) {
+                first++;
+                continue;
+            }
+            long n = channel.read(dst, first, Math.min(WINDOW, dst.length - first));
             if (n < 0) {
                 throw new EOFException("the peer closed the connection");
             }
@@ -72,14 +89,47 @@ public final class Wire implements AutoCloseable {
         }
     }
 
-    /** Writes every buffer of {@code src} in order (one gathering write per wake-up). */
+    /**
+     * Writes every buffer of {@code src} in order (one gathering write per wake-up, over at most
+     * {@value #WINDOW} buffers from the first one not yet written).
+     */
     public void writeFully(ByteBuffer[] src, long timeoutMillis) throws IOException {
         long deadline = deadline(timeoutMillis);
-        while (src[src.length - 1].hasRemaining()) {
-            if (channel.write(src) == 0) {
+        int first = 0;
+        while (first < src.length) {
+            if (!src[first].hasRemaining()) {
+                first++;
+                continue;
+            }
+            if (channel.write(src, first, Math.min(WINDOW, src.length - first)) == 0) {
                 await(SelectionKey.OP_WRITE, deadline);
             }
         }
+    }
+
+    /**
+     * One gathering write of what the socket takes now, from {@code src[offset]} over at most
+     * {@code length} (and {@value #WINDOW}) buffers; never waits. Returns the bytes written: 0 when
+     * the socket's buffer is full. With {@link #awaitWritable} it lets a caller do other work
+     * while the peer drains the socket.
+     */
+    public long writeNow(ByteBuffer[] src, int offset, int length) throws IOException {
+        return channel.write(src, offset, Math.min(WINDOW, length));
+    }
+
+    /**
+     * Waits until the socket may take more data, or a slice of {@value #SLICE_MILLIS} ms passed.
+     *
+     * @param deadlineNanos {@link #deadlineAfter}'s value for the whole write
+     * @throws SocketTimeoutException if the deadline passed
+     */
+    public void awaitWritable(long deadlineNanos) throws IOException {
+        await(SelectionKey.OP_WRITE, deadlineNanos);
+    }
+
+    /** The deadline {@code timeoutMillis} from now (0: none), for {@link #awaitWritable}. */
+    public static long deadlineAfter(long timeoutMillis) {
+        return deadline(timeoutMillis);
     }
 
     /** Writes a frame header; the caller writes the {@code length} bytes of payload next. */

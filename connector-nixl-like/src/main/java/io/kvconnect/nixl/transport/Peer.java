@@ -2,8 +2,10 @@ package io.kvconnect.nixl.transport;
 
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.DoneBatch;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
+import java.util.List;
 
 /**
  * A connection to one producer worker, after a successful handshake. Used by one thread at a time
@@ -32,6 +34,17 @@ public interface Peer extends AutoCloseable {
      * @throws TransferException if the notification could not be delivered or was refused
      */
     void done(TransferRef transfer) throws TransferException;
+
+    /**
+     * Tells the producer that this reader is done with every one of {@code transfers}, in as few
+     * frames as {@link DoneBatch}'s limits allow (one for a step's worth): the producer takes them
+     * in one go and answers once per frame. Idempotent on the producer, per transfer; unknown and
+     * repeated ones are logged there and ignored.
+     *
+     * @throws TransferException if a notice could not be delivered, or the producer refused a
+     *     transfer of it (a wrong token: that one is not freed, the others of the frame are)
+     */
+    void done(List<TransferRef> transfers) throws TransferException;
 
     /** Closes the connection. Idempotent. */
     @Override

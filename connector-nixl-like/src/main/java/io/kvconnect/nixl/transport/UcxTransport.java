@@ -712,6 +712,11 @@ public final class UcxTransport implements Transport {
             control.done(transfer);
         }
 
+        @Override
+        public void done(List<TransferRef> transfers) throws TransferException {
+            control.done(transfers);
+        }
+
         /**
          * Closes the control connection at once, then (once a read in progress on another thread
          * saw the flag and returned: it holds this peer's monitor) the native resources.

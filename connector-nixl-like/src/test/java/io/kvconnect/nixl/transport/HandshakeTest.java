@@ -225,13 +225,15 @@ class HandshakeTest {
         }
     }
 
-    @Test
-    void aProducerOfTheEarlierProtocolVersionIsReportedClearly() throws Exception {
+    /** Version 2 named every block of a read on its own; 3 had no batched done notices. */
+    @ParameterizedTest
+    @ValueSource(bytes = {2, 3})
+    void aProducerOfAnEarlierProtocolVersionIsReportedClearly(byte version) throws Exception {
+        assertEquals(4, Handshake.VERSION, "this engine speaks version 4");
         try (var fake = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Thread producer = Thread.ofPlatform().daemon().start(() -> {
                 try (RawConnection raw = RawConnection.of(fake.accept())) {
-                    // Version 2 named every block of a read on its own; this engine sends runs.
-                    raw.send(Frames.CHALLENGE, Frames.concat(new byte[] {2}, random(Handshake.NONCE_BYTES)));
+                    raw.send(Frames.CHALLENGE, Frames.concat(new byte[] {version}, random(Handshake.NONCE_BYTES)));
                     raw.rest();
                 } catch (IOException e) {
                     // the reader hung up
@@ -245,16 +247,19 @@ class HandshakeTest {
                             READER,
                             ConnectOptions.of("right", Duration.ofSeconds(10))));
             assertEquals(TransferException.Kind.HANDSHAKE, e.kind(), e.getMessage());
-            assertTrue(e.getMessage().contains("version 2, this engine " + Handshake.VERSION), e.getMessage());
+            assertTrue(
+                    e.getMessage().contains("version " + version + ", this engine " + Handshake.VERSION),
+                    e.getMessage());
             assertTrue(e.getMessage().contains("run the same kvconnect version"), e.getMessage());
             producer.join(BOUND_MILLIS);
         }
     }
 
-    @Test
-    void aReaderOfTheEarlierProtocolVersionIsRefusedNamingTheProtocolField() throws Exception {
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void aReaderOfAnEarlierProtocolVersionIsRefusedNamingTheProtocolField(int version) throws Exception {
         var fields = new java.util.LinkedHashMap<>(READER.fields());
-        fields.put("protocol", "nixl-like-tcp/2");
+        fields.put("protocol", "nixl-like-tcp/" + version);
         Compat older = new Compat(READER.engineId(), READER.rank(), fields);
         try (var listener =
                 tcp.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of("right"), new TcpTransportTest.Source(16))) {

@@ -12,6 +12,7 @@ import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.DoneBatch;
 import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.Handshake;
 import io.kvconnect.nixl.protocol.SharedSecret;
@@ -135,7 +136,52 @@ class TcpTransportTest {
             peer.done(T1);
             peer.done(T1); // idempotent on the wire; the source decides what a duplicate means
             assertEquals(List.of("t1", "t1"), source.done);
-            assertEquals(Map.of("handshakes_ok", 1L), listener.takeCounters());
+            assertEquals(Map.of("handshakes_ok", 1L, "notice_frames", 2L), listener.takeCounters());
+        }
+    }
+
+    @Test
+    void doneNoticesForSeveralTransfersTravelAsOneFrameWithOneAnswer() throws Exception {
+        Compat server = compat("prefill", MODEL, 4);
+        var source = new Source(Long.parseLong(server.fields().get("bytes_per_block")));
+        var transfers = List.of(T1, new TransferRef("t2", TOKEN), new TransferRef("t3", TOKEN));
+        try (var listener = tcp.listen("127.0.0.1", 0, server, ListenOptions.of("s3cret"), source);
+                var relay = new FrameRelay(listener.port(), f -> f);
+                var peer = tcp.connect("127.0.0.1", relay.port(), compat("decode", MODEL, 4), client("s3cret"))) {
+            peer.done(transfers);
+            assertEquals(List.of("t1", "t2", "t3"), source.done);
+            var notices = relay.frames.stream()
+                    .filter(f -> !f.toReader() && (f.type() == Frames.DONE || f.type() == Frames.DONE_BATCH))
+                    .toList();
+            assertEquals(1, notices.size());
+            assertEquals(Frames.DONE_BATCH, notices.getFirst().type());
+            assertEquals(
+                    transfers, DoneBatch.decode(notices.getFirst().payload()).transfers());
+            var answers = relay.frames.stream()
+                    .filter(f -> f.toReader() && f.type() == Frames.OK)
+                    .count();
+            assertEquals(2, answers, "the handshake's confirmation and the notice's answer");
+            assertEquals(1L, listener.takeCounters().get("notice_frames"));
+        }
+    }
+
+    @Test
+    void aWrongTokenInANoticeIsRefusedWithoutKeepingTheOthersFromBeingFreed() throws Exception {
+        Compat server = compat("prefill", MODEL, 4);
+        var source = new Source(Long.parseLong(server.fields().get("bytes_per_block")));
+        try (var listener = tcp.listen("127.0.0.1", 0, server, ListenOptions.of(""), source);
+                var into = new ArenaBlockBuffer(4, source.blockBytes);
+                var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 4), client(""))) {
+            var e = assertThrows(
+                    TransferException.class,
+                    () -> peer.done(List.of(new TransferRef("t1", ""), new TransferRef("t2", TOKEN))));
+            assertEquals(TransferException.Kind.FAILED, e.kind());
+            assertTrue(e.getMessage().contains("1 of 2 transfer(s) refused"), e.getMessage());
+            assertTrue(e.getMessage().contains("wrong token"), e.getMessage());
+            assertEquals(List.of("t2"), source.done);
+            // A refusal answers the notice; the connection stays in step.
+            peer.read(T1, new int[] {2}, into);
+            assertEquals(2, into.slot(0).get(ValueLayout.JAVA_BYTE, 0));
         }
     }
 
