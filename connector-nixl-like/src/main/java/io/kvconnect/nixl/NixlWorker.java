@@ -589,22 +589,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
 
     @Override
     public void read(TransferRef transfer, int[] blocks, HostBlockBuffer into) throws TransferException {
-        try (StagedRead read = stage(transfer, blocks, into, Math.max(1, blocks.length))) {
-            read.await(0);
-        }
-    }
-
-    /**
-     * Checks the read and renews the lease as {@link #read} does; the copies out of the KV cache,
-     * one per piece, start as the transport asks for the pieces, each one piece ahead of the one it
-     * waits for: an asynchronous copy of the next piece then runs while the transport writes this
-     * one, and a small copy the copy service runs on the caller's thread happens while the reader
-     * drains the socket. The transfer counts as in flight (its blocks are not reported finished)
-     * until the returned read is closed, which waits for every copy it started.
-     */
-    @Override
-    public StagedRead stage(TransferRef transfer, int[] blocks, HostBlockBuffer into, int pieceBlocks)
-            throws TransferException {
+        String transferId = transfer.id();
         Exposure e;
         synchronized (this) {
             e = readable(transfer, blocks);
@@ -615,94 +600,25 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 e.deadline = renewed;
             }
         }
-        return new PieceCopies(transfer, e, blocks, into, pieceBlocks);
-    }
-
-    /** The copies of one staged read, one per piece; used by the connection thread that staged it. */
-    private final class PieceCopies implements StagedRead {
-        private final TransferRef transfer;
-        private final Exposure exposure;
-        private final int[] blocks;
-        private final HostBlockBuffer into;
-        private final int pieceBlocks;
-        private final CopyTicket[] tickets;
-        private int started; // pieces whose copy was started
-        private boolean closed;
-
-        PieceCopies(TransferRef transfer, Exposure exposure, int[] blocks, HostBlockBuffer into, int pieceBlocks) {
-            this.transfer = transfer;
-            this.exposure = exposure;
-            this.blocks = blocks;
-            this.into = into;
-            this.pieceBlocks = pieceBlocks;
-            this.tickets = new CopyTicket[(blocks.length + pieceBlocks - 1) / pieceBlocks];
-        }
-
-        @Override
-        public void await(int piece) throws TransferException {
-            try {
-                // This piece and the next one started, then this one waited for.
-                while (started <= Math.min(piece + 1, tickets.length - 1)) {
-                    int from = started * pieceBlocks;
-                    int to = Math.min(blocks.length, from + pieceBlocks);
-                    int[] slots = new int[to - from];
-                    Arrays.setAll(slots, i -> from + i);
-                    tickets[started] = copies.copyToHost(Arrays.copyOfRange(blocks, from, to), into, slots);
-                    started++;
-                }
-                tickets[piece].await();
-            } catch (CopyFailedException | RuntimeException ex) {
-                throw new TransferException(
-                        TransferException.Kind.FAILED,
-                        "copying blocks of transfer " + transfer.id() + " out of the KV cache failed: "
-                                + ex.getMessage(),
-                        ex);
-            } catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                throw new TransferException(TransferException.Kind.FAILED, "interrupted", ex);
-            }
-        }
-
-        @Override
-        public void close() {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            // Pieces never started were not sent either: a read closed early did not succeed.
-            boolean ok = started == tickets.length;
-            long bytes = 0;
-            boolean interrupted = false;
-            for (CopyTicket t : tickets) {
-                if (t == null) {
-                    continue;
-                }
-                // Unbounded on purpose: the copy writes the staging buffer the connection reuses,
-                // and reads blocks the engine may free once this read is no longer in flight.
-                // Local copies always finish.
-                while (true) {
-                    try {
-                        t.await();
-                        bytes += t.bytes();
-                        break;
-                    } catch (CopyFailedException ex) {
-                        ok = false;
-                        break;
-                    } catch (InterruptedException ex) {
-                        interrupted = true;
-                    }
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-            synchronized (NixlWorker.this) {
-                exposure.inFlight--;
-                if (ok) {
-                    count("reads_served", 1);
-                    count("blocks_sent", blocks.length);
-                    count("bytes_sent", bytes);
-                }
+        try {
+            int[] slots = new int[blocks.length];
+            Arrays.setAll(slots, i -> i);
+            CopyTicket t = copies.copyToHost(blocks, into, slots);
+            t.await();
+            count("reads_served", 1);
+            count("blocks_sent", blocks.length);
+            count("bytes_sent", t.bytes());
+        } catch (CopyFailedException ex) {
+            throw new TransferException(
+                    TransferException.Kind.FAILED,
+                    "copying blocks of transfer " + transferId + " out of the KV cache failed: " + ex.getMessage(),
+                    ex);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new TransferException(TransferException.Kind.FAILED, "interrupted", ex);
+        } finally {
+            synchronized (this) {
+                e.inFlight--;
             }
         }
     }

@@ -3,7 +3,6 @@ package io.kvconnect.nixl.transport;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -39,61 +38,6 @@ public interface BlockSource {
      *     token is wrong, a block is not part of the transfer or the copy failed
      */
     void read(TransferRef transfer, int[] blocks, HostBlockBuffer staging) throws TransferException;
-
-    /**
-     * Starts copying {@code blocks} of {@code transfer} into slots {@code 0 .. blocks.length - 1} of
-     * {@code staging} in pieces of {@code pieceBlocks} blocks (the last may be shorter), checked and
-     * lease renewed as by {@link #read}, and returns at once: the TCP transport writes piece {@code
-     * k} to the socket while piece {@code k + 1} is still being copied. The blocks stay held until
-     * the returned read is closed. Called on the transport's connection threads.
-     *
-     * <p>The default is for sources whose copy is not asynchronous: it copies each piece with
-     * {@link #read} when the transport first waits for it, on the connection thread, which then
-     * copies the next piece while the reader drains the socket of the one before.
-     *
-     * @throws TransferException as {@link #read}, before anything is copied
-     */
-    default StagedRead stage(TransferRef transfer, int[] blocks, HostBlockBuffer staging, int pieceBlocks)
-            throws TransferException {
-        check(transfer, blocks);
-        return new StagedRead() {
-            private int copied; // pieces copied so far
-
-            @Override
-            public void await(int piece) throws TransferException {
-                while (copied <= piece) {
-                    int from = copied * pieceBlocks;
-                    int to = Math.min(blocks.length, from + pieceBlocks);
-                    read(transfer, Arrays.copyOfRange(blocks, from, to), new SlotRange(staging, from, to - from));
-                    copied++;
-                }
-            }
-
-            @Override
-            public void close() {}
-        };
-    }
-
-    /**
-     * A copy out of KV memory started by {@link #stage}, in pieces that complete in order. Used by
-     * the one connection thread that started it.
-     */
-    interface StagedRead extends AutoCloseable {
-        /**
-         * Waits until piece {@code piece} (and every piece before it) holds its blocks.
-         *
-         * @throws TransferException with kind {@code FAILED} if its copy failed or the wait was
-         *     interrupted
-         */
-        void await(int piece) throws TransferException;
-
-        /**
-         * Ends the read: waits for the copies still running (they write the staging buffer, which
-         * the caller reuses next), then lets the transfer's blocks go. Idempotent.
-         */
-        @Override
-        void close();
-    }
 
     /**
      * A reader is done with {@code transfer}. Unknown and repeated ids are logged and ignored.

@@ -385,23 +385,6 @@ public final class TcpTransport implements Transport {
          *     than its slots
          */
         HostBlockBuffer fill(ReadRequest req) throws TransferException {
-            int[] blocks = prepare(req);
-            source.read(req.transfer(), blocks, buffer);
-            return buffer;
-        }
-
-        /**
-         * As {@link #fill}, but returns once the copy has started, in pieces of {@code pieceBlocks}
-         * blocks ({@link BlockSource#stage}); the buffer is {@link #buffer()}. The caller closes the
-         * returned read before the next request on this connection.
-         */
-        BlockSource.StagedRead stage(ReadRequest req, int pieceBlocks) throws TransferException {
-            int[] blocks = prepare(req);
-            return source.stage(req.transfer(), blocks, buffer, pieceBlocks);
-        }
-
-        /** Checks {@code req} and sizes the buffer for it; returns its block ids. */
-        private int[] prepare(ReadRequest req) throws TransferException {
             // Before sizing the buffer: the request's runs are the reader's word, and a control
             // frame may name billions of blocks; blocks() refuses more than MAX_BLOCKS, and runs
             // that overlap, before it expands them.
@@ -421,7 +404,8 @@ public final class TcpTransport implements Transport {
                 }
                 buffer = source.allocateStaging(Math.max(n, 16));
             }
-            return blocks;
+            source.read(req.transfer(), blocks, buffer);
+            return buffer;
         }
 
         @Override
@@ -442,15 +426,6 @@ public final class TcpTransport implements Transport {
         private static final long PAYLOAD_MILLIS = 10_000;
         /** Bound on sending one answer to a reader that stopped reading. */
         private static final long SEND_MILLIS = 60_000;
-        /**
-         * Bytes of one piece of a read's data: copied into staging and written to the socket
-         * overlapped with the copy of the next. Small enough that the copy of the first piece,
-         * which nothing overlaps, is a small share of an 8 MiB read; large enough that the copy
-         * service's per-copy cost stays small (pieces of 256 KiB, one copy call per block of the
-         * tiny model, loaded the shared test machine more). Whole blocks: a larger block is one
-         * piece.
-         */
-        private static final long PIECE_BYTES = 1024 * 1024;
         /** How long a new connection waits for the slot of the pending one it closed. */
         private static final long EVICTION_WAIT_MILLIS = 1_000;
 
@@ -703,7 +678,25 @@ public final class TcpTransport implements Transport {
                 }
                 byte[] payload = wire.readPayload(h, PAYLOAD_MILLIS);
                 switch (h.type()) {
-                    case Frames.READ -> serveRead(wire, staging, ReadRequest.decode(payload));
+                    case Frames.READ -> {
+                        ReadRequest req = ReadRequest.decode(payload);
+                        HostBlockBuffer buffer;
+                        try {
+                            buffer = staging.fill(req);
+                        } catch (TransferException e) {
+                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
+                            continue;
+                        }
+                        int n = Math.toIntExact(req.blockCount()); // fill() bounded it
+                        // The header and the blocks in one gathering write, straight from the
+                        // staging buffer into the socket: no small write of its own for the header.
+                        var frame = new ByteBuffer[n + 1];
+                        frame[0] = Wire.header(Frames.DATA, Math.toIntExact(n * source.blockBytes()));
+                        for (int i = 0; i < n; i++) {
+                            frame[i + 1] = buffer.slot(i).asByteBuffer();
+                        }
+                        wire.writeFully(frame, SEND_MILLIS);
+                    }
                     case Frames.DONE -> {
                         TransferRef ref = TransferRef.decode(ByteBuffer.wrap(payload));
                         counters.count("notice_frames");
@@ -732,60 +725,6 @@ public final class TcpTransport implements Transport {
                         }
                     }
                 }
-            }
-        }
-
-        /**
-         * Answers one {@code READ}. The blocks are copied into staging in pieces ({@link
-         * BlockSource#stage}) and the answer is written as the pieces become ready: whenever the
-         * socket's buffer is full, the next piece is copied (or waited for) before this thread
-         * waits for the socket, so the copy overlaps the reader draining the socket instead of
-         * coming before the whole write. A request refused, or whose first piece fails to copy, is
-         * answered by {@code ERROR}; once the {@code DATA} header is out a failed copy can only end
-         * the connection, which the reader sees as a transfer cut short and never takes for KV.
-         */
-        private void serveRead(Wire wire, Staging staging, ReadRequest req) throws IOException {
-            int pieceBlocks = Math.clamp(PIECE_BYTES / source.blockBytes(), 1, ReadRequest.MAX_BLOCKS);
-            try (BlockSource.StagedRead read = staging.stage(req, pieceBlocks)) {
-                read.await(0);
-                HostBlockBuffer buffer = staging.buffer();
-                int n = Math.toIntExact(req.blockCount()); // stage() bounded it
-                int pieces = (n + pieceBlocks - 1) / pieceBlocks;
-                // The header and the blocks in gathering writes straight from the staging buffer
-                // into the socket: no small write of its own for the header.
-                var frame = new ByteBuffer[n + 1];
-                frame[0] = Wire.header(Frames.DATA, Math.toIntExact(n * source.blockBytes()));
-                for (int i = 0; i < n; i++) {
-                    frame[i + 1] = buffer.slot(i).asByteBuffer();
-                }
-                long deadline = Wire.deadlineAfter(SEND_MILLIS);
-                int ready = 1; // pieces copied
-                int first = 0; // the first buffer not written yet
-                while (first < frame.length) {
-                    int readyBuffers = 1 + Math.min(n, ready * pieceBlocks);
-                    if (!frame[first].hasRemaining()) {
-                        first++;
-                    } else if (first >= readyBuffers) {
-                        awaitPiece(read, ready++);
-                    } else if (wire.writeNow(frame, first, readyBuffers - first) == 0) {
-                        if (ready < pieces) {
-                            awaitPiece(read, ready++); // the socket is full: copy meanwhile
-                        } else {
-                            wire.awaitWritable(deadline);
-                        }
-                    }
-                }
-            } catch (TransferException e) {
-                wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
-            }
-        }
-
-        /** Waits for a piece after the first: the header is out, so a failure ends the connection. */
-        private static void awaitPiece(BlockSource.StagedRead read, int piece) throws IOException {
-            try {
-                read.await(piece);
-            } catch (TransferException e) {
-                throw new IOException("the data of a read broke off: " + e.getMessage(), e);
             }
         }
 
