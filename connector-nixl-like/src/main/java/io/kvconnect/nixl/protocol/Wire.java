@@ -107,31 +107,6 @@ public final class Wire implements AutoCloseable {
         }
     }
 
-    /**
-     * One gathering write of what the socket takes now, from {@code src[offset]} over at most
-     * {@code length} (and {@value #WINDOW}) buffers; never waits. Returns the bytes written: 0 when
-     * the socket's buffer is full. With {@link #awaitWritable} it lets a caller do other work
-     * while the peer drains the socket.
-     */
-    public long writeNow(ByteBuffer[] src, int offset, int length) throws IOException {
-        return channel.write(src, offset, Math.min(WINDOW, length));
-    }
-
-    /**
-     * Waits until the socket may take more data, or a slice of {@value #SLICE_MILLIS} ms passed.
-     *
-     * @param deadlineNanos {@link #deadlineAfter}'s value for the whole write
-     * @throws SocketTimeoutException if the deadline passed
-     */
-    public void awaitWritable(long deadlineNanos) throws IOException {
-        await(SelectionKey.OP_WRITE, deadlineNanos);
-    }
-
-    /** The deadline {@code timeoutMillis} from now (0: none), for {@link #awaitWritable}. */
-    public static long deadlineAfter(long timeoutMillis) {
-        return deadline(timeoutMillis);
-    }
-
     /** Writes a frame header; the caller writes the {@code length} bytes of payload next. */
     public void writeHeader(byte type, int length, long timeoutMillis) throws IOException {
         writeFully(header(type, length), timeoutMillis);
