@@ -5,6 +5,8 @@
 # REGEX selects benchmarks (JMH include pattern); --quick is a short smoke run.
 #   scripts/run-benchmarks.sh connector-timing [READ_MS] [SESSIONS]     (defaults 5 and 24)
 #   scripts/run-benchmarks.sh disk [DIRECTORY] [PROMPTS]                 (disk tier vs plain file I/O)
+#   scripts/run-benchmarks.sh copy-interleaved [KIBS [BATCHES [ROUNDS]]]   (copy service vs plain copy,
+#                                                 alternating rounds in one JVM: robust to other load)
 #   scripts/run-benchmarks.sh cuda [--quick]     (copy service on CUDA device memory vs cudaMemcpyAsync;
 #                                                 prints why and "skipped", exit 0, without CUDA)
 #   scripts/run-benchmarks.sh redis              (the redis connector's data path vs raw SET/GET through
@@ -45,6 +47,9 @@ if [[ "${1:-}" == connector-timing ]]; then
   shift
 elif [[ "${1:-}" == disk ]]; then
   CLASS=io.kvconnect.bench.DiskTierBandwidth
+  shift
+elif [[ "${1:-}" == copy-interleaved ]]; then
+  CLASS=io.kvconnect.bench.InterleavedCopyBandwidth
   shift
 elif [[ "${1:-}" == cuda ]]; then
   CLASS=io.kvconnect.bench.CudaCopyBandwidth

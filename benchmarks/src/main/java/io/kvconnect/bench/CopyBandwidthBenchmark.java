@@ -158,6 +158,7 @@ public class CopyBandwidthBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        buffer.close();
         copies.close();
         memory.close();
         baselineArena.close();

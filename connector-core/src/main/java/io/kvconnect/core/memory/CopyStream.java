@@ -14,6 +14,15 @@ import java.util.function.BooleanSupplier;
  * or running: handing a small copy to the stream thread and waking it costs more than the copy.
  * Tasks still run one at a time and in submission order, whichever thread runs them: a thread runs
  * a task only while it holds {@link #running}.
+ *
+ * <p>A {@link SharedTask} may also be run by a thread that waits for it ({@link #runIfNext}) once
+ * every task before it has run, if the stream thread has not taken it yet: a caller that waits for
+ * its copy anyway then copies instead of waiting for the stream thread to be scheduled. The stream
+ * thread, reaching a task a waiter took, {@linkplain SharedTask#assist() assists} it and waits until
+ * it has run before going on, so {@link #join()} still returns only after every task has run.
+ *
+ * <p>The owner serializes {@link #submit} and {@link #runInlineIfIdle} (the copy service calls both
+ * under one lock): the order of those calls is the order the tasks run in.
  */
 final class CopyStream {
     /** Marks the end of the queue; identity-compared. */
@@ -34,6 +43,22 @@ final class CopyStream {
     private final Object drained = new Object();
     private final BooleanSupplier hasTask = () -> !queue.isEmpty();
 
+    /**
+     * A task that the thread waiting for it may run in the stream thread's place; taken once, by
+     * whichever comes first.
+     */
+    abstract static class SharedTask implements Runnable {
+        private final AtomicBoolean taken = new AtomicBoolean();
+        /** Its place in the submission order; set by {@link #submit} before the task is queued. */
+        private volatile long seq = -1;
+
+        /**
+         * Stream thread, for a task a waiter took: help it along while it runs (or return at once).
+         * The stream waits for the task to finish after this returns.
+         */
+        abstract void assist();
+    }
+
     CopyStream(String name) {
         // Daemon: a worker that never closes its service must not keep the JVM alive.
         thread = Thread.ofPlatform().name(name).daemon(true).unstarted(this::drain);
@@ -50,8 +75,35 @@ final class CopyStream {
 
     /** Queues {@code task} after every task submitted before it. */
     void submit(Runnable task) {
-        submitted.incrementAndGet();
+        long seq = submitted.getAndIncrement();
+        if (task instanceof SharedTask shared) {
+            shared.seq = seq; // before queueing: a waiter reads it only after the task is queued
+        }
         queue.add(task);
+    }
+
+    /**
+     * Runs {@code task}, queued by {@link #submit}, now on the calling thread if every task before it
+     * has run and the stream thread has not taken it yet; otherwise does nothing. For a thread that
+     * waits for the task anyway.
+     *
+     * @return whether this call ran the task
+     */
+    boolean runIfNext(SharedTask task) {
+        if (task.taken.get() || completed != task.seq || !running.compareAndSet(false, true)) {
+            return false;
+        }
+        try {
+            // Checked again while holding the stream: completed changes only under running.
+            if (completed != task.seq || !task.taken.compareAndSet(false, true)) {
+                return false;
+            }
+            task.run();
+            finished();
+        } finally {
+            running.set(false);
+        }
+        return true;
     }
 
     /**
@@ -151,16 +203,28 @@ final class CopyStream {
             if (task == END) {
                 return;
             }
-            // An inline submitter may hold the stream for the length of one small copy.
-            while (!running.compareAndSet(false, true)) {
-                Thread.onSpinWait();
+            boolean stolen = task instanceof SharedTask shared && !shared.taken.compareAndSet(false, true);
+            if (stolen) {
+                // A waiter runs it (and counts it): copy beside it, then wait below until it is done.
+                ((SharedTask) task).assist();
             }
+            // An inline submitter or a waiter may hold the stream for the length of one copy.
+            acquire();
             try {
-                task.run();
-                finished();
+                if (!stolen) {
+                    task.run();
+                    finished();
+                }
             } finally {
                 running.set(false);
             }
+        }
+    }
+
+    /** Stream thread: takes {@link #running}, yielding now and then to a holder that may need this core. */
+    private void acquire() {
+        while (!running.compareAndSet(false, true)) {
+            SpinWait.until(() -> !running.get());
         }
     }
 

@@ -8,7 +8,6 @@ import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.memory.CopyFaults.Direction;
-import java.lang.foreign.MemorySegment;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Objects;
@@ -28,8 +27,15 @@ import org.slf4j.LoggerFactory;
  * returned at once. All copies of a service, both directions, run one at a time in call order on
  * one daemon "copy stream" thread, so a copy from a slot sees every earlier copy into it, unless
  * the faults ask for {@linkplain CopyFaults#independentDirections() independent directions}: then
- * loads run in call order on a second thread, beside the stores. One call is one task: per block, one copy per layer ({@link LayoutKind#PER_LAYER}) or one contiguous copy
- * ({@link LayoutKind#CROSS_LAYER}). A failed copy fails only its own ticket.
+ * loads run in call order on a second thread, beside the stores. One call is one task: per block,
+ * one copy per layer ({@link LayoutKind#PER_LAYER}) or one contiguous copy per run of adjacent
+ * blocks ({@link LayoutKind#CROSS_LAYER}). A failed copy fails only its own ticket.
+ *
+ * <p>Other threads may move a copy's bytes, in the same order and one copy at a time all the same
+ * (host memory, no faults): a copy of at most {@link #INLINE_MAX_BYTES} on an idle stream runs on
+ * the caller before the call returns; and a thread in {@link CopyTicket#await()} runs its copy
+ * itself once every earlier copy ran, if the stream thread has not taken it, or else copies pieces
+ * of it beside the stream thread (see {@link CopyJob}), since it would only wait otherwise.
  *
  * <p>Block 0, the null block, is never copied. Host buffers come from {@link #allocateHostBuffer}
  * and belong to this service; those still open at {@link #close()} are closed and logged as leaks.
@@ -338,15 +344,22 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
                 // its copy is a failed copy the connector handles, not a bug in its hook.
                 ticket.fail(new CopyFailedException(refused, null));
             } else {
-                Runnable task = () -> run(direction, ids, hostBuffer, slotIds, ticket, generations);
                 CopyStream target = direction == Direction.FROM_HOST ? loadStream : stream;
+                // Shared (a waiter may take or help it) only on the host and without faults, whose
+                // stalls must stall the stream, not the caller.
+                boolean shared = device == null && faults == CopyFaults.NONE;
+                CopyJob job =
+                        new CopyJob(new Call(direction, ids, hostBuffer, slotIds, generations), ticket, target, shared);
                 // A small copy on an idle stream runs here: the hand-off and wake-up would cost more than
                 // the copy. Under the lock, so close cannot free the buffers while it runs; never with
                 // faults, whose stalls must stall the stream, not the caller.
                 boolean inline =
-                        faults == CopyFaults.NONE && ticket.bytes() <= INLINE_MAX_BYTES && target.runInlineIfIdle(task);
+                        faults == CopyFaults.NONE && ticket.bytes() <= INLINE_MAX_BYTES && target.runInlineIfIdle(job);
                 if (!inline) {
-                    target.submit(task);
+                    if (shared) {
+                        ticket.shareWith(job);
+                    }
+                    target.submit(job);
                 }
             }
         }
@@ -407,52 +420,6 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         return hostBuffer;
     }
 
-    /** Stream thread. Never throws: the stream must outlive any one copy. */
-    private void run(
-            Direction direction,
-            int[] ids,
-            EngineHostBuffer buffer,
-            int[] slots,
-            EngineCopyTicket ticket,
-            int[] generations) {
-        try {
-            faults.beforeCopy(direction, ids.clone());
-            long t0;
-            copying.incrementAndGet();
-            try {
-                // After the flag, so the worker's step start waits for this copy if it is past the check.
-                for (int i = 0; i < ids.length; i++) {
-                    if (grants.generation(ids[i]) != generations[i]) {
-                        refusedFreed.incrementAndGet();
-                        throw new CopyFailedException(
-                                "block " + ids[i] + " was freed after this copy was asked for "
-                                        + "and may belong to another request now; the copy did not run (a connector must "
-                                        + "keep the blocks of its copies: a delayed free or GPUBlockPoolView.touch)",
-                                null);
-                    }
-                }
-                t0 = System.nanoTime();
-                copy(direction, ids, buffer, slots);
-                if (direction == Direction.FROM_HOST) {
-                    for (int id : ids) {
-                        grants.markLoaded(id);
-                    }
-                }
-            } finally {
-                copying.decrementAndGet();
-            }
-            long nanos = System.nanoTime() - t0;
-            // Counted before completing, so a thread that saw the ticket done sees the count too.
-            (direction == Direction.TO_HOST ? nanosToHost : nanosFromHost).addAndGet(nanos);
-            (direction == Direction.TO_HOST ? blocksToHost : blocksFromHost).addAndGet(ids.length);
-            (direction == Direction.TO_HOST ? bytesToHost : bytesFromHost).addAndGet(ticket.bytes());
-            ticket.succeed(nanos);
-        } catch (Throwable t) {
-            // Errors too: a waiter must learn that its copy did not happen rather than wait forever.
-            ticket.fail(t);
-        }
-    }
-
     /** Why a copy of {@code ids} is refused now, naming the first block refused; {@code null} if allowed. */
     private @Nullable String refusal(Direction direction, int[] ids) {
         for (int id : ids) {
@@ -479,48 +446,88 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     }
 
     /**
-     * Stream thread (or the caller, inline). A closed buffer or memory surfaces here as
-     * IllegalStateException. Adjacent blocks to adjacent slots move as one run: one copy with the
-     * cross-layer layout, one per block and layer with the per-layer one (see {@link CopyPlan}).
+     * The steps of one copy call (see {@link CopyJob}): checked and counted here, its bytes moved
+     * by whichever threads copy its pieces. Host memory: {@link HostCopyPieces}. Device memory: one
+     * piece, all of {@link DeviceCopies}, on the runner.
      */
-    private void copy(Direction direction, int[] ids, EngineHostBuffer buffer, int[] slots) {
-        boolean toHost = direction == Direction.TO_HOST;
-        CopyPlan plan = CopyPlan.of(ids, slots);
-        if (device != null) {
-            DeviceCopies.copy(device, toHost, plan, buffer);
-            copyCalls.addAndGet(plan.deviceCopyCalls(layout));
-            return;
-        }
-        long blockBytes = layout.bytesPerBlock();
-        long layerBytes = layout.bytesPerBlockPerLayer();
-        for (int r = 0; r < plan.runs(); r++) {
-            int first = plan.firstBlocks()[r];
-            int length = plan.lengths()[r];
-            MemorySegment slots0 = buffer.slots(plan.firstSlots()[r], length);
-            if (layout.layout() == LayoutKind.CROSS_LAYER) {
-                transfer(toHost, memory.blocks(first, length), slots0, 0, length * blockBytes);
+    private final class Call implements CopyJob.Work {
+        private final Direction direction;
+        private final int[] ids;
+        private final EngineHostBuffer buffer;
+        private final int[] generations;
+        private final CopyPlan plan;
+        /** The host copy's pieces; {@code null} on a device. */
+        private final @Nullable HostCopyPieces host;
+
+        Call(Direction direction, int[] ids, EngineHostBuffer buffer, int[] slots, int[] generations) {
+            this.direction = direction;
+            this.ids = ids;
+            this.buffer = buffer;
+            this.generations = generations;
+            if (device == null) {
+                host = new HostCopyPieces(memory, buffer, direction == Direction.TO_HOST, ids, slots);
+                plan = host.plan();
             } else {
-                for (int b = 0; b < length; b++) {
-                    for (int layer = 0; layer < layout.numLayers(); layer++) {
-                        transfer(
-                                toHost,
-                                memory.blockLayer(first + b, layer),
-                                slots0,
-                                b * blockBytes + layer * layerBytes,
-                                layerBytes);
-                    }
+                host = null;
+                plan = CopyPlan.of(ids, slots);
+            }
+        }
+
+        @Override
+        public void begin() throws Exception {
+            faults.beforeCopy(direction, ids.clone());
+            copying.incrementAndGet();
+            // After the flag, so the worker's step start waits for this copy if it is past the check.
+            for (int i = 0; i < ids.length; i++) {
+                if (grants.generation(ids[i]) != generations[i]) {
+                    copying.decrementAndGet();
+                    refusedFreed.incrementAndGet();
+                    throw new CopyFailedException(
+                            "block " + ids[i] + " was freed after this copy was asked for "
+                                    + "and may belong to another request now; the copy did not run (a connector must "
+                                    + "keep the blocks of its copies: a delayed free or GPUBlockPoolView.touch)",
+                            null);
                 }
             }
         }
-        copyCalls.addAndGet(plan.hostCopyCalls(layout));
-    }
 
-    /** Copies {@code bytes} between {@code cache} at 0 and {@code slot} at {@code slotOffset}. */
-    private static void transfer(boolean toHost, MemorySegment cache, MemorySegment slot, long slotOffset, long bytes) {
-        if (toHost) {
-            MemorySegment.copy(cache, 0, slot, slotOffset, bytes);
-        } else {
-            MemorySegment.copy(slot, slotOffset, cache, 0, bytes);
+        @Override
+        public int pieces() {
+            HostCopyPieces h = host;
+            return h != null ? h.pieces() : ids.length == 0 ? 0 : 1;
+        }
+
+        @Override
+        public void copy(int piece) {
+            HostCopyPieces h = host;
+            DeviceKvMemory d = device;
+            if (h != null) {
+                h.copy(piece);
+            } else if (d != null) {
+                DeviceCopies.copy(d, direction == Direction.TO_HOST, plan, buffer);
+            }
+        }
+
+        @Override
+        public void end(@Nullable Throwable failure, long copyNanos) {
+            try {
+                if (failure == null && direction == Direction.FROM_HOST) {
+                    for (int id : ids) {
+                        grants.markLoaded(id);
+                    }
+                }
+            } finally {
+                copying.decrementAndGet();
+                // Failed copies count as calls too; a run is one call, however many pieces it took.
+                copyCalls.addAndGet(device != null ? plan.deviceCopyCalls(layout) : plan.hostCopyCalls(layout));
+            }
+            if (failure == null) {
+                // Counted before completing, so a thread that saw the ticket done sees the count too.
+                (direction == Direction.TO_HOST ? nanosToHost : nanosFromHost).addAndGet(copyNanos);
+                (direction == Direction.TO_HOST ? blocksToHost : blocksFromHost).addAndGet(ids.length);
+                (direction == Direction.TO_HOST ? bytesToHost : bytesFromHost)
+                        .addAndGet(ids.length * layout.bytesPerBlock());
+            }
         }
     }
 

@@ -12,8 +12,9 @@ import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The ticket of one copy call. Completed once by the copy stream thread; polled and awaited from
- * any thread. The future gives the happens-before edge: whatever the stream wrote before completing
+ * The ticket of one copy call. Completed once, by the thread that finished the copy (the copy
+ * stream thread, or a caller that ran or helped the copy: see {@link CopyJob}); polled and awaited
+ * from any thread. The future gives the happens-before edge: whatever the stream wrote before completing
  * (the copied bytes, the counters) is visible to a thread that saw the ticket done.
  */
 final class EngineCopyTicket implements CopyTicket {
@@ -24,6 +25,8 @@ final class EngineCopyTicket implements CopyTicket {
     private final long bytes;
     /** Written by the stream thread before completing {@link #done}, read after seeing it done. */
     private long copyNanos;
+    /** The copy, if a thread awaiting this ticket may copy some of it itself; set before it is queued. */
+    private volatile @Nullable CopyJob job;
 
     EngineCopyTicket(CopyFaults.Direction direction, int blocks, String stream, long bytes) {
         this.direction = direction;
@@ -32,13 +35,21 @@ final class EngineCopyTicket implements CopyTicket {
         this.bytes = bytes;
     }
 
-    /** Stream thread: the copy succeeded. */
+    /**
+     * Submitting thread, before queueing {@code job}: lets {@link #await()} take or help the copy
+     * (see {@link CopyJob#helpWhileWaiting()}) instead of only waiting for it.
+     */
+    void shareWith(CopyJob job) {
+        this.job = job;
+    }
+
+    /** The thread that finished the copy: it succeeded. */
     void succeed(long copyNanos) {
         this.copyNanos = copyNanos; // published by the completion below
         done.complete(null);
     }
 
-    /** Stream thread: the copy failed with {@code cause}. */
+    /** The thread that finished the copy: it failed with {@code cause}. */
     void fail(Throwable cause) {
         done.completeExceptionally(cause);
     }
@@ -48,8 +59,17 @@ final class EngineCopyTicket implements CopyTicket {
         return done.isDone();
     }
 
+    /**
+     * {@inheritDoc} A caller that waits for a copy of host memory copies some of it: the whole copy
+     * if the stream thread has not taken it yet and every earlier copy ran, else pieces of it beside
+     * the stream thread. The timed {@link #await(Duration)} only waits.
+     */
     @Override
     public void await() throws CopyFailedException, InterruptedException {
+        CopyJob shared = job;
+        if (shared != null && !done.isDone()) {
+            shared.helpWhileWaiting();
+        }
         spinBriefly();
         try {
             done.get();

@@ -25,15 +25,28 @@ final class SpinWait {
     static boolean until(BooleanSupplier done) {
         long start = System.nanoTime();
         while (!done.getAsBoolean()) {
-            long spent = System.nanoTime() - start;
-            if (spent >= SPIN_NANOS) {
+            if (!pause(start)) {
                 return false;
             }
-            if (spent < HOT_NANOS) {
-                Thread.onSpinWait();
-            } else {
-                Thread.yield();
-            }
+        }
+        return true;
+    }
+
+    /**
+     * One turn of a spin that began at {@code startNanos} ({@link System#nanoTime()}): a spin hint
+     * in the first microseconds, then a yield.
+     *
+     * @return false, without pausing, once {@link #SPIN_NANOS} have passed since {@code startNanos}
+     */
+    static boolean pause(long startNanos) {
+        long spent = System.nanoTime() - startNanos;
+        if (spent >= SPIN_NANOS) {
+            return false;
+        }
+        if (spent < HOT_NANOS) {
+            Thread.onSpinWait();
+        } else {
+            Thread.yield();
         }
         return true;
     }
