@@ -33,8 +33,9 @@ final class DisaggReport {
     }
 
     /**
-     * The disaggregation summary: transport, turns routed, loads and bytes from the decode
-     * engine's connector stats, transfer throughput, and time to first token split into prefill,
+     * The disaggregation summary: transport, turns routed, loads, bytes, reads and their
+     * descriptors from the decode engine's connector stats, transfer throughput, and time to first
+     * token split into prefill,
      * router hop and decode side (transfer, then first step and queueing).
      *
      * @param decode the decode engine's report
@@ -48,6 +49,8 @@ final class DisaggReport {
         long micros = number(c.get("stat: receive_micros"));
         long moving = number(c.get("stat: transfer_micros"));
         long loads = number(c.get("stat: loads_ok"));
+        long reads = number(c.get("stat: read_requests"));
+        long descriptors = number(c.get("stat: read_descriptors"));
         long workers = number(decode.sections().getOrDefault("run", Map.of()).get("workers"));
         String transport = c.keySet().stream()
                 .filter(k -> k.startsWith("stat: transport_"))
@@ -73,6 +76,13 @@ final class DisaggReport {
         sb.append(line("turns routed", turns + " in " + String.format(Locale.ROOT, "%.2f s", wall)));
         sb.append(line("loads (per worker)", loads));
         sb.append(line("KV bytes transferred", bytes));
+        // Each descriptor is a run of consecutive blocks: on real networks their number, more than
+        // the bytes, sets a transfer's time.
+        sb.append(line("reads, descriptors", reads + ", " + descriptors));
+        sb.append(line(
+                "descriptors per read / per load",
+                (reads == 0 ? "-" : String.format(Locale.ROOT, "%.2f", (double) descriptors / reads)) + " / "
+                        + (loads == 0 ? "-" : String.format(Locale.ROOT, "%.2f", (double) descriptors / loads))));
         // The micros add up the workers' loads, which run in parallel on the workers.
         sb.append(line(
                 "transfer GB/s (bytes moving)",

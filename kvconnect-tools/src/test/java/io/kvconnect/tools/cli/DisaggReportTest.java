@@ -25,6 +25,10 @@ class DisaggReportTest {
                         1_000L,
                         "stat: loads_ok",
                         4L,
+                        "stat: read_requests",
+                        5L,
+                        "stat: read_descriptors",
+                        6L,
                         "stat: transport_tcp_workers",
                         2L));
         RunReport decode = DisaggReport.engineReport("decode engine", sections);
@@ -46,6 +50,8 @@ class DisaggReportTest {
                         "  turns routed                         1 in 1.50 s",
                         "  loads (per worker)                   4",
                         "  KV bytes transferred                 4000000",
+                        "  reads, descriptors                   5, 6",
+                        "  descriptors per read / per load      1.20 / 1.50",
                         "  transfer GB/s (bytes moving)         8.000",
                         "  transfer GB/s (whole loads)          4.000",
                         "  TTFT p50/p99 [ms]                    10.00 / 10.00",
