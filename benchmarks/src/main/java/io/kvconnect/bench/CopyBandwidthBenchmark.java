@@ -175,9 +175,22 @@ public class CopyBandwidthBenchmark {
             ticket.await();
             return ticket.bytes();
         }
+        plainCopy(memory, baselineHost, ids, slotIds, blockBytes, layout, toHost);
+        return bytesPerOp();
+    }
+
+    /** The baseline: one plain copy per block, or per block and layer, on this thread. */
+    static void plainCopy(
+            HostKvMemory memory,
+            MemorySegment plainHost,
+            int[] ids,
+            int[] slots,
+            long blockBytes,
+            LayoutKind layout,
+            boolean toHost) {
         long perLayer = blockBytes / LAYERS;
-        for (int i = 0; i < batch; i++) {
-            MemorySegment host = baselineHost.asSlice(slotIds[i] * blockBytes, blockBytes);
+        for (int i = 0; i < ids.length; i++) {
+            MemorySegment host = plainHost.asSlice(slots[i] * blockBytes, blockBytes);
             if (layout == LayoutKind.CROSS_LAYER) {
                 MemorySegment gpu = memory.block(ids[i]);
                 if (toHost) {
@@ -196,6 +209,5 @@ public class CopyBandwidthBenchmark {
                 }
             }
         }
-        return bytesPerOp();
     }
 }

@@ -124,7 +124,8 @@ public final class InterleavedCopyBandwidth {
                 long t1 = System.nanoTime();
                 for (int k = 0; k < ops; k++, next = (next + 1) % batchCount) {
                     long start = System.nanoTime();
-                    plainCopy(memory, plainHost, ids[next], slots[next], blockBytes, layout, toHost);
+                    CopyBandwidthBenchmark.plainCopy(
+                            memory, plainHost, ids[next], slots[next], blockBytes, layout, toHost);
                     plainOp = round < 0 ? plainOp : Math.min(plainOp, System.nanoTime() - start);
                 }
                 long t2 = System.nanoTime();
@@ -150,38 +151,6 @@ public final class InterleavedCopyBandwidth {
                     plainOp / 1e3,
                     plainMedian / serviceMedian,
                     (double) plainOp / serviceOp);
-        }
-    }
-
-    /** The JMH benchmark's baseline: one plain copy per block, or per block and layer, on this thread. */
-    private static void plainCopy(
-            HostKvMemory memory,
-            MemorySegment plainHost,
-            int[] ids,
-            int[] slots,
-            long blockBytes,
-            LayoutKind layout,
-            boolean toHost) {
-        long perLayer = blockBytes / LAYERS;
-        for (int i = 0; i < ids.length; i++) {
-            MemorySegment host = plainHost.asSlice(slots[i] * blockBytes, blockBytes);
-            if (layout == LayoutKind.CROSS_LAYER) {
-                MemorySegment gpu = memory.block(ids[i]);
-                if (toHost) {
-                    MemorySegment.copy(gpu, 0, host, 0, blockBytes);
-                } else {
-                    MemorySegment.copy(host, 0, gpu, 0, blockBytes);
-                }
-            } else {
-                for (int l = 0; l < LAYERS; l++) {
-                    MemorySegment gpu = memory.blockLayer(ids[i], l);
-                    if (toHost) {
-                        MemorySegment.copy(gpu, 0, host, l * perLayer, perLayer);
-                    } else {
-                        MemorySegment.copy(host, l * perLayer, gpu, 0, perLayer);
-                    }
-                }
-            }
         }
     }
 

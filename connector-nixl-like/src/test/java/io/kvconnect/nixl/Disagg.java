@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.api.worker.KvLayout;
+import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.nixl.transport.NeedsUcx;
 import io.kvconnect.testkit.KitEngine;
 import java.util.ArrayList;
@@ -27,6 +30,20 @@ final class Disagg implements AutoCloseable {
     static final NixlConnectorProvider PROVIDER = new NixlConnectorProvider();
     /** Bound on steps of one run: a stuck request fails the test instead of hanging it. */
     static final int MAX_STEPS = 200_000;
+
+    /**
+     * The test engines' KV layout (rank 0 of 1, 65 blocks of 4 tokens, per layer, host memory): what
+     * a reader or process a test plays by hand needs to pass the engines' compatibility check.
+     */
+    static final KvLayout LAYOUT = new KvLayout(
+            KitEngine.MODEL,
+            0,
+            1,
+            65,
+            4,
+            KitEngine.MODEL.bytesPerTokenPerLayer(1) * 4,
+            LayoutKind.PER_LAYER,
+            MemoryKind.HOST);
 
     final KitEngine prefill;
     final KitEngine decode;

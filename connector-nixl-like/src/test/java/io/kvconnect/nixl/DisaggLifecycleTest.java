@@ -318,20 +318,11 @@ class DisaggLifecycleTest {
             d.drain();
             var params =
                     RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
-            var layout = new io.kvconnect.api.worker.KvLayout(
-                    KitEngine.MODEL,
-                    0,
-                    1,
-                    65,
-                    4,
-                    KitEngine.MODEL.bytesPerTokenPerLayer(1) * 4,
-                    io.kvconnect.api.worker.LayoutKind.PER_LAYER,
-                    io.kvconnect.api.worker.MemoryKind.HOST);
             try (Peer peer = new TcpTransport()
                     .connect(
                             "127.0.0.1",
                             params.ports().get(0),
-                            Compat.of("reader-with-the-parameters", NixlConnectorProvider.VERSION, layout),
+                            Compat.of("reader-with-the-parameters", NixlConnectorProvider.VERSION, Disagg.LAYOUT),
                             ConnectOptions.of("test-secret", Duration.ofSeconds(5)))) {
                 peer.done(params.transfer()); // the decode engine said it already
                 peer.done(params.transfer());
@@ -341,7 +332,7 @@ class DisaggLifecycleTest {
                         () -> peer.read(
                                 params.transfer(),
                                 params.blockIds(),
-                                new ArenaBlockBuffer(params.blockIds().length, layout.bytesPerBlock())));
+                                new ArenaBlockBuffer(params.blockIds().length, Disagg.LAYOUT.bytesPerBlock())));
                 assertEquals(TransferException.Kind.EXPIRED, late.kind(), "a finished transfer is never served again");
             }
             d.prefill.step();

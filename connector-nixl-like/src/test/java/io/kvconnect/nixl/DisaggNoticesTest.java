@@ -2,9 +2,6 @@ package io.kvconnect.nixl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.kvconnect.api.worker.KvLayout;
-import io.kvconnect.api.worker.LayoutKind;
-import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.nixl.protocol.Compat;
 import io.kvconnect.nixl.protocol.TransferRef;
 import io.kvconnect.nixl.transport.ConnectOptions;
@@ -83,7 +80,7 @@ class DisaggNoticesTest {
                     .connect(
                             "127.0.0.1",
                             port,
-                            Compat.of("reader-with-the-parameters", NixlConnectorProvider.VERSION, LAYOUT),
+                            Compat.of("reader-with-the-parameters", NixlConnectorProvider.VERSION, Disagg.LAYOUT),
                             ConnectOptions.of("test-secret", Duration.ofSeconds(5)))) {
                 peer.done(late); // both already done: the decode engine said it
             }
@@ -150,15 +147,4 @@ class DisaggNoticesTest {
             d.assertClean();
         }
     }
-
-    /** The test engines' layout: what a reader needs to pass the compatibility check. */
-    private static final KvLayout LAYOUT = new KvLayout(
-            KitEngine.MODEL,
-            0,
-            1,
-            65,
-            4,
-            KitEngine.MODEL.bytesPerTokenPerLayer(1) * 4,
-            LayoutKind.PER_LAYER,
-            MemoryKind.HOST);
 }

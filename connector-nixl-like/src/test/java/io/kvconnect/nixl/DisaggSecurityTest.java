@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.api.worker.KvLayout;
-import io.kvconnect.api.worker.LayoutKind;
-import io.kvconnect.api.worker.MemoryKind;
 import io.kvconnect.nixl.protocol.Compat;
 import io.kvconnect.nixl.protocol.Frames;
 import io.kvconnect.nixl.protocol.Handshake;
@@ -82,17 +79,6 @@ class DisaggSecurityTest {
         }
     }
 
-    /** The test engines' layout: what a process needs to pass the compatibility check. */
-    private static final KvLayout LAYOUT = new KvLayout(
-            KitEngine.MODEL,
-            0,
-            1,
-            65,
-            4,
-            KitEngine.MODEL.bytesPerTokenPerLayer(1) * 4,
-            LayoutKind.PER_LAYER,
-            MemoryKind.HOST);
-
     private static final String GUESS = "0".repeat(RemoteParams.TOKEN_HEX_DIGITS);
 
     /** An engine configuration without a secret, asked for explicitly. */
@@ -109,7 +95,7 @@ class DisaggSecurityTest {
                 .connect(
                         "127.0.0.1",
                         port,
-                        Compat.of("local-process", NixlConnectorProvider.VERSION, LAYOUT),
+                        Compat.of("local-process", NixlConnectorProvider.VERSION, Disagg.LAYOUT),
                         ConnectOptions.of("", Duration.ofSeconds(5)));
     }
 
@@ -126,7 +112,7 @@ class DisaggSecurityTest {
             var first =
                     RemoteParams.from(d.prefillDone.get("w").transferParams()).orElseThrow();
             try (Peer intruder = localProcess(first.ports().get(0));
-                    var into = new ArenaBlockBuffer(64, LAYOUT.bytesPerBlock())) {
+                    var into = new ArenaBlockBuffer(64, Disagg.LAYOUT.bytesPerBlock())) {
                 // Transfer ids are predictable: a done for the next one, ahead of its exposure.
                 intruder.done(new TransferRef("prefill/r/2", GUESS));
                 d.autoForward = false;
@@ -173,7 +159,7 @@ class DisaggSecurityTest {
                     RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
             clock.advance(Duration.ofSeconds(4));
             try (Peer intruder = localProcess(params.ports().get(0));
-                    var into = new ArenaBlockBuffer(64, LAYOUT.bytesPerBlock())) {
+                    var into = new ArenaBlockBuffer(64, Disagg.LAYOUT.bytesPerBlock())) {
                 assertThrows(
                         TransferException.class,
                         () -> intruder.read(new TransferRef(params.transferId(), GUESS), params.blockIds(), into));
@@ -235,7 +221,7 @@ class DisaggSecurityTest {
 
     /** Serves connections on {@code fake} as an impostor until it is closed; records the reader's frame types. */
     private static void impersonate(ServerSocket fake, String dialect, String transport, List<Byte> fromReader) {
-        byte[] fields = Compat.of("prefill", NixlConnectorProvider.VERSION, LAYOUT)
+        byte[] fields = Compat.of("prefill", NixlConnectorProvider.VERSION, Disagg.LAYOUT)
                 .withTransport(transport)
                 .encode()
                 .getBytes(StandardCharsets.UTF_8);
@@ -280,7 +266,7 @@ class DisaggSecurityTest {
     private static byte[] garbage(byte[] frame) {
         var b = ByteBuffer.wrap(frame, 1, frame.length - 1);
         b.position(b.position() + 4 + b.getInt());
-        byte[] data = new byte[Math.toIntExact(b.getInt() * LAYOUT.bytesPerBlock())];
+        byte[] data = new byte[Math.toIntExact(b.getInt() * Disagg.LAYOUT.bytesPerBlock())];
         Arrays.fill(data, (byte) 0x5A);
         return data;
     }
