@@ -235,7 +235,9 @@ public final class BlockPool {
                 hashes[id] = h;
                 cached.put(h, id);
                 if (stored == null) {
-                    stored = new ArrayList<>();
+                    // At most the rest of the run: most runs are one block, which a default
+                    // list would hold in an array of ten.
+                    stored = new ArrayList<>(ids.length - i);
                     storedParent = before;
                 }
                 stored.add(h);
