@@ -52,8 +52,13 @@ class MultiDisaggSoakTest {
                     "no " + kind + " fault was injected:\n" + report.render());
         }
         assertTrue(report.finishedOk() > 0, report.render());
-        // The host tiers took part: blocks were stored, and lookups hit them.
+        // The host tiers took part: blocks were stored and looked up. Whether a lookup hits is not
+        // the soak's to promise: a shared prefix is served from the GPU's prefix cache while it is
+        // there, and from the host tier only once evicted, which depends on the threads' timing
+        // (a few hits in two thousand lookups in a typical run, none in a slow one).
+        // MultiDisaggLifecycleTest's aHostTierHitBeforeTheRemoteLoadStillFreesTheProducerByNotification
+        // makes a host-tier hit happen (evicting the prefix from the GPU cache on purpose) and checks it.
         assertTrue(report.offloadStats().getOrDefault("stored_blocks", 0L) > 0, report.render());
-        assertTrue(report.offloadStats().getOrDefault("hit_blocks", 0L) > 0, report.render());
+        assertTrue(report.offloadStats().getOrDefault("lookups", 0L) > 0, report.render());
     }
 }
