@@ -47,14 +47,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Producer.</b> {@link #registerKvCaches} starts the transport's server (once; the KV memory
  * is reached through the engine's copy service into one staging buffer per connection). Exposed
- * transfers are held under a lease on the engine's clock: each read renews it; a reader's {@code
- * DONE} ends it; when it expires no further read is served (the reader gets {@code EXPIRED}, a
+ * transfers are held under a lease on the engine's clock: each read renews it; a reader's done
+ * notice ({@code DONE}, or one entry of a {@code DONE_BATCH}) ends it; when it expires no further read is served (the reader gets {@code EXPIRED}, a
  * visible load failure). A read or done notification without the transfer's token is refused and
  * counted ({@code reads_refused_token}, {@code notifications_refused_token}) and neither renews nor
  * ends anything. {@link #reportStep} reports a transfer's request in finished sends once
  * it ended and no read is copying its blocks, so the engine never frees blocks under a read. A
- * read's blocks are copied out of the KV cache in pieces, so the transport sends the first piece
- * while the copy service still copies the next ({@link #stage}).
+ * read's blocks are copied out of the KV cache into the connection's staging buffer, then sent.
+ * Each read served is counted with its descriptors ({@code reads_served}, {@code
+ * descriptors_served}).
  *
  * <p><b>Consumer.</b> Loads run one after another on this worker's reader thread: connect (once
  * per producer worker, reused), read the blocks in chunks into one staging buffer allocated at
@@ -606,6 +607,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             CopyTicket t = copies.copyToHost(blocks, into, slots);
             t.await();
             count("reads_served", 1);
+            count("descriptors_served", ReadRequest.of(transfer, blocks).descriptors());
             count("blocks_sent", blocks.length);
             count("bytes_sent", t.bytes());
         } catch (CopyFailedException ex) {

@@ -124,6 +124,8 @@ class DisaggNoticesTest {
             assertEquals(6, d.stat(d.decode, "blocks_received"));
             assertEquals(1, d.stat(d.decode, "read_requests"));
             assertEquals(3, d.stat(d.decode, "read_descriptors"));
+            assertEquals(1, d.stat(d.prefill, "reads_served"), "the producer counts the same read");
+            assertEquals(3, d.stat(d.prefill, "descriptors_served"));
         }
     }
 
@@ -143,6 +145,8 @@ class DisaggNoticesTest {
             assertEquals(6, d.stat(d.decode, "blocks_received"));
             assertEquals(2, d.stat(d.decode, "read_requests"), "chunks of 4 blocks: 4 and 2");
             assertEquals(2, d.stat(d.decode, "read_descriptors"), "one run per chunk");
+            assertEquals(2, d.stat(d.prefill, "reads_served"));
+            assertEquals(2, d.stat(d.prefill, "descriptors_served"));
             d.assertSameOutputs(List.of());
             d.assertClean();
         }
