@@ -146,11 +146,6 @@ public final class ScheduledWork {
         return tokenBuffer[tokenOffset + k];
     }
 
-    /** A copy of the known tokens ({@link #numKnownTokens()} of them); for callers off the hot path. */
-    public int[] tokens() {
-        return Arrays.copyOfRange(tokenBuffer, tokenOffset, tokenOffset + numKnownTokens);
-    }
-
     /** For NEW and RESUMED, the token ids of {@code [0, start)}; otherwise empty. Must not be changed. */
     public int[] prefixTokens() {
         return prefixTokens;
