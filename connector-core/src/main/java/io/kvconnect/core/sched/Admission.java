@@ -163,7 +163,7 @@ final class Admission {
         queues.running().add(r);
         int[] all = kv.blockIds(id);
         scheduled.add(r);
-        work.add(ScheduledWork.of(r, kind, numNew, all, external));
+        work.add(ScheduledWork.of(r, clock.current(), kind, numNew, all, external));
         return Result.SCHEDULED;
     }
 

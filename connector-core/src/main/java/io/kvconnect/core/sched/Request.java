@@ -64,6 +64,11 @@ public final class Request implements RequestView {
     long scheduledInStep = -1;
     /** Full blocks the scheduler already asked the cache manager to cache; only ever an under-estimate. */
     int cachedBlocksHint;
+    /**
+     * This request's two work entries, for even and odd steps (see {@link ScheduledWork}): made on
+     * first use, so requests that never run make none.
+     */
+    private ScheduledWork @Nullable [] work;
 
     // ---- outputs held until the request's external loads are settled (see Scheduler) ----
     /** The step whose output must be applied before this request's outputs are final; -1 if none. */
@@ -149,6 +154,20 @@ public final class Request implements RequestView {
      */
     int[] appendOnlyTokens() {
         return tokens;
+    }
+
+    /**
+     * The work entry for {@code step}, to be filled: one of two, chosen by the step's parity, so the
+     * entry of the step before (which may still be running under asynchronous scheduling) is left
+     * alone. Scheduler thread only.
+     */
+    ScheduledWork workFor(long step) {
+        ScheduledWork[] w = work;
+        if (w == null) {
+            w = new ScheduledWork[] {new ScheduledWork(), new ScheduledWork()};
+            work = w;
+        }
+        return w[(int) (step & 1)];
     }
 
     @Override

@@ -5,29 +5,45 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * What the workers compute for one request in one step. Immutable once built; built on the
- * scheduler thread and read by the workers.
+ * What the workers compute for one request in one step. Built on the scheduler thread and read by
+ * the workers; unchanged while anyone may read it.
  *
  * <p>The known tokens are a window on the request's own token array, not a copy: a request's
  * tokens are only ever appended, so positions below its token count never change (when the array
  * grows, the old one keeps its contents), and a decode step, which knows one token, copied a
  * one-element array per request and step before. The window is read only through {@link
  * #numKnownTokens()} and {@link #token(int)}.
+ *
+ * <p><b>Reused by the scheduler.</b> The scheduler's entries are not built per step: each request
+ * owns two, and the step planned fills the one of its parity ({@link Request#workFor(long)}). A
+ * step's output is read until that step is applied, and the scheduler plans at most one step ahead
+ * of the last applied one, so when step {@code n + 2} refills an entry, nobody reads step {@code
+ * n}'s any more: a step of 256 decoding requests allocated 256 entries of 64 bytes before. Each
+ * entry knows the step it was filled for ({@link #step()}), and {@link SchedulerOutput#work()}
+ * refuses to hand out an entry filled for another step, so reading a stale output fails loudly
+ * instead of reading another step's work. Entries built with the public constructor (tests, tools)
+ * are never refilled and belong to any step.
  */
 public final class ScheduledWork {
     private static final int[] NONE = new int[0];
+    /** {@link #step()} of an entry built with the public constructor: valid in any step's output. */
+    static final long ANY_STEP = -1;
 
-    private final String requestId;
-    private final ScheduledRequest.Kind kind;
-    private final int start;
-    private final int numTokens;
-    private final int[] tokenBuffer;
-    private final int tokenOffset;
-    private final int numKnownTokens;
-    private final int[] prefixTokens;
-    private final int[] blockTable;
-    private final boolean samples;
-    private final int externalTokens;
+    private long step = ANY_STEP;
+    private String requestId = "";
+    private ScheduledRequest.Kind kind = ScheduledRequest.Kind.CONTINUING;
+    private int start;
+    private int numTokens;
+    private int[] tokenBuffer = NONE;
+    private int tokenOffset;
+    private int numKnownTokens;
+    private int[] prefixTokens = NONE;
+    private int[] blockTable = NONE;
+    private boolean samples;
+    private int externalTokens;
+
+    /** An empty entry for {@link Request#workFor(long)} to fill. */
+    ScheduledWork() {}
 
     /**
      * @param requestId the request
@@ -54,7 +70,8 @@ public final class ScheduledWork {
             int[] blockTable,
             boolean samples,
             int externalTokens) {
-        this(
+        fill(
+                ANY_STEP,
                 requestId,
                 kind,
                 start,
@@ -68,7 +85,8 @@ public final class ScheduledWork {
                 externalTokens);
     }
 
-    private ScheduledWork(
+    private void fill(
+            long step,
             String requestId,
             ScheduledRequest.Kind kind,
             int start,
@@ -80,11 +98,12 @@ public final class ScheduledWork {
             int[] blockTable,
             boolean samples,
             int externalTokens) {
+        Objects.checkFromIndexSize(tokenOffset, numKnownTokens, tokenBuffer.length);
+        this.step = step;
         this.requestId = Objects.requireNonNull(requestId, "requestId");
         this.kind = Objects.requireNonNull(kind, "kind");
         this.start = start;
         this.numTokens = numTokens;
-        Objects.checkFromIndexSize(tokenOffset, numKnownTokens, tokenBuffer.length);
         this.tokenBuffer = tokenBuffer;
         this.tokenOffset = tokenOffset;
         this.numKnownTokens = numKnownTokens;
@@ -95,10 +114,12 @@ public final class ScheduledWork {
     }
 
     /**
-     * The work of {@code r} computing {@code numNew} positions from where it is scheduled through;
-     * {@code blocks} are the block table (NEW, RESUMED) or the blocks added in this step.
+     * The work of {@code r} in {@code step}: {@code numNew} positions from where it is scheduled
+     * through; {@code blocks} are the block table (NEW, RESUMED) or the blocks added in this step.
+     * Fills and returns the request's entry of the step's parity (see the class comment).
      */
-    static ScheduledWork of(Request r, ScheduledRequest.Kind kind, int numNew, int[] blocks, int externalTokens) {
+    static ScheduledWork of(
+            Request r, long step, ScheduledRequest.Kind kind, int numNew, int[] blocks, int externalTokens) {
         int start = r.scheduledThrough();
         int known = Math.max(0, Math.min(numNew, r.numTokens() - start));
         // Under asynchronous scheduling the workers may know tokens the scheduler does not yet
@@ -107,8 +128,29 @@ public final class ScheduledWork {
         int offset = known == 0 ? 0 : start;
         int[] prefix = kind == ScheduledRequest.Kind.CONTINUING ? NONE : r.tokenIds(0, start);
         boolean samples = start + numNew >= r.numTokens();
-        return new ScheduledWork(
-                r.requestId(), kind, start, numNew, buffer, offset, known, prefix, blocks, samples, externalTokens);
+        ScheduledWork w = r.workFor(step);
+        w.fill(
+                step,
+                r.requestId(),
+                kind,
+                start,
+                numNew,
+                buffer,
+                offset,
+                known,
+                prefix,
+                blocks,
+                samples,
+                externalTokens);
+        return w;
+    }
+
+    /**
+     * The step this entry was filled for, or {@link #ANY_STEP} if it was built with the public
+     * constructor.
+     */
+    long step() {
+        return step;
     }
 
     /** The request. */

@@ -6,7 +6,6 @@ import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.core.kv.GrantChanges;
 import java.util.AbstractList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -33,10 +32,13 @@ public final class SchedulerOutput implements SchedulerOutputView {
     private GrantChanges grantChanges = GrantChanges.NONE;
 
     /**
-     * Takes the planner's lists as they are, read-only, without copying them: the planner builds
-     * fresh lists for every step and never touches them after this call, and copying 256 entries
-     * twice per step is measurable in the step time. The sets are copied (the planner reuses its
-     * own), unless empty.
+     * Takes the planner's lists as they are, read-only, without copying them: copying 256 entries
+     * twice per step is measurable in the step time. The planner does not touch them again until
+     * it plans the step after next (it keeps a pair of lists per step parity, see {@link
+     * ScheduledWork}); by then this step was applied and nobody reads this output, and if someone
+     * does, {@link #work()} and the connectors' entries refuse (the size is taken now, and every
+     * entry read is checked to be this step's). The sets are copied (the planner reuses its own),
+     * unless empty.
      *
      * @param requests the scheduled requests, entry by entry as in {@code work}, or empty for a
      *     step that only workers read
@@ -55,7 +57,7 @@ public final class SchedulerOutput implements SchedulerOutputView {
         }
         this.step = step;
         this.requests = requests;
-        this.work = Collections.unmodifiableList(work);
+        this.work = new StepWork(work, work.size());
         this.preempted = preempted.isEmpty() ? Set.of() : Set.copyOf(preempted);
         this.finished = finished.isEmpty() ? Set.of() : Set.copyOf(finished);
         this.totalTokens = totalTokens;
@@ -82,6 +84,7 @@ public final class SchedulerOutput implements SchedulerOutputView {
 
     /** The request of the work entry at {@code index} (the engine's own object: no lookup by id). */
     Request request(int index) {
+        work.get(index); // checks the entry is still this step's
         return requests.get(index);
     }
 
@@ -100,7 +103,11 @@ public final class SchedulerOutput implements SchedulerOutputView {
         return totalTokens;
     }
 
-    /** The workers' part, in the same order as {@link #scheduledRequests()}. */
+    /**
+     * The workers' part, in the same order as {@link #scheduledRequests()}; read-only. Valid until
+     * the step after next is planned (see {@link ScheduledWork}): an entry read later throws {@link
+     * IllegalStateException}.
+     */
     public List<ScheduledWork> work() {
         return work;
     }
@@ -168,6 +175,37 @@ public final class SchedulerOutput implements SchedulerOutputView {
     /** Whether the workers have anything to compute. */
     public boolean hasWork() {
         return !work.isEmpty();
+    }
+
+    /**
+     * The planner's list of this step's work, read-only, with the size it had when the step was
+     * planned, refusing entries refilled for a later step.
+     */
+    private final class StepWork extends AbstractList<ScheduledWork> implements RandomAccess {
+        private final List<ScheduledWork> entries;
+        private final int size;
+
+        StepWork(List<ScheduledWork> entries, int size) {
+            this.entries = entries;
+            this.size = size;
+        }
+
+        @Override
+        public ScheduledWork get(int index) {
+            Objects.checkIndex(index, size);
+            // Refilled for a later step: shorter now, or another step's entry at this index.
+            ScheduledWork w = index < entries.size() ? entries.get(index) : null;
+            if (w == null || (w.step() != step && w.step() != ScheduledWork.ANY_STEP)) {
+                throw new IllegalStateException("step " + step + "'s output was read after the step after next"
+                        + " was planned; a step's output is valid only until then");
+            }
+            return w;
+        }
+
+        @Override
+        public int size() {
+            return size;
+        }
     }
 
     /** The connectors' entries, built on first read (see {@link #scheduledRequests()}). */

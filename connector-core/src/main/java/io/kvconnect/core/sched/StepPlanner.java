@@ -50,6 +50,11 @@ final class StepPlanner {
     private final Set<String> preempted = new LinkedHashSet<>();
     private final List<Request> skipped = new ArrayList<>();
     private final List<String> startedAsyncLoads = new ArrayList<>();
+    // The lists a step's output holds, one pair for even and one for odd steps, refilled rather
+    // than made per step: the output of step n is read until step n is applied, and step n + 2 is
+    // planned after that (see ScheduledWork on why at most one step is planned ahead). An output
+    // remembers its size and checks each entry's step, so a stale one cannot read refilled lists.
+    private final StepLists[] lists = {new StepLists(), new StepLists()};
 
     StepPlanner(
             SchedulerConfig config,
@@ -78,8 +83,10 @@ final class StepPlanner {
         List<Request> running = queues.running();
         List<Request> waiting = queues.waiting();
         int budget = config.maxBatchedTokens();
-        List<Request> scheduled = new ArrayList<>(running.size() + 8);
-        List<ScheduledWork> work = new ArrayList<>(running.size() + 8);
+        StepLists stepLists = lists[(int) (step & 1)];
+        stepLists.clear();
+        List<Request> scheduled = stepLists.requests;
+        List<ScheduledWork> work = stepLists.work;
         preempted.clear();
         skipped.clear();
         startedAsyncLoads.clear();
@@ -163,7 +170,7 @@ final class StepPlanner {
                 }
             }
             scheduled.add(r);
-            work.add(ScheduledWork.of(r, ScheduledRequest.Kind.CONTINUING, numNew, newBlocks, 0));
+            work.add(ScheduledWork.of(r, step, ScheduledRequest.Kind.CONTINUING, numNew, newBlocks, 0));
             r.scheduledInStep = step;
             budget -= numNew;
             total += numNew;
@@ -310,5 +317,16 @@ final class StepPlanner {
 
     private static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
+    }
+
+    /** One step's scheduled requests and their work, entry by entry. */
+    private static final class StepLists {
+        final ArrayList<Request> requests = new ArrayList<>();
+        final ArrayList<ScheduledWork> work = new ArrayList<>();
+
+        void clear() {
+            requests.clear();
+            work.clear();
+        }
     }
 }

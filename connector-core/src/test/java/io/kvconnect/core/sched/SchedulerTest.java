@@ -334,4 +334,47 @@ class SchedulerTest {
         s.shutdown();
         assertEquals(1, connector.callsOf(ConnectorHook.SHUTDOWN).size(), "shut down once");
     }
+
+    @Test
+    void aStepsWorkStaysReadableUntilTheStepAfterNextIsPlannedAndIsRefusedAfterThat() {
+        // Asynchronous scheduling: step n + 1 is planned before step n is applied.
+        Scheduler s = new Scheduler(
+                new SchedulerConfig(64, 8, 64, SchedulingPolicy.FCFS, true, LoadFailurePolicy.RECOMPUTE),
+                new BlockPool(33, BLOCK, true),
+                null,
+                null);
+        add(s, "a", 6, 8);
+        add(s, "b", 3, 8);
+        SchedulerOutput first = s.schedule();
+        SchedulerOutput second = s.schedule();
+        assertEquals(List.of("a", "b"), ids(first));
+        assertEquals(
+                List.of(6, 3),
+                first.work().stream().map(ScheduledWork::numTokens).toList());
+        assertEquals(
+                List.of(6, 3), second.work().stream().map(ScheduledWork::start).toList());
+
+        s.update(first, output(first, Set.of()));
+        SchedulerOutput third = s.schedule();
+
+        // The second step, still running, reads as it was planned; the third is the next decode.
+        assertEquals(
+                List.of(6, 3), second.work().stream().map(ScheduledWork::start).toList());
+        assertEquals(
+                List.of(7, 4), third.work().stream().map(ScheduledWork::start).toList());
+        assertEquals(2, first.work().size(), "the size is the step's own");
+        IllegalStateException stale =
+                assertThrows(IllegalStateException.class, () -> first.work().get(0));
+        assertTrue(stale.getMessage().contains("step 1's output was read after"), stale.getMessage());
+        assertThrows(
+                IllegalStateException.class, () -> first.scheduledRequests().get(1));
+
+        s.update(second, output(second, Set.of()));
+        s.update(third, output(third, Set.of()));
+        assertEquals(6 + 3, s.view().findRequest("a").orElseThrow().numTokens());
+    }
+
+    private static List<String> ids(SchedulerOutput out) {
+        return out.work().stream().map(ScheduledWork::requestId).toList();
+    }
 }
