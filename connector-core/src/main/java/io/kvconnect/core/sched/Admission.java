@@ -5,7 +5,6 @@ import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.core.kv.KvCacheManager;
 import io.kvconnect.core.kv.PrefixHit;
-import java.util.List;
 
 /**
  * Admits one waiting request into a step, as the reference engine does: a fresh request looks up
@@ -70,10 +69,9 @@ final class Admission {
      * Offers {@code r}, just taken from the waiting queue, to the step being scheduled.
      *
      * @param budget tokens left in the step's budget, positive
-     * @param scheduled where a scheduled request's entry is added
-     * @param work where a scheduled request's work is added (the last entry, for the caller)
+     * @param entries where a scheduled request's entry is added (the last one, for the caller)
      */
-    Result admit(Request r, int budget, List<Request> scheduled, List<ScheduledWork> work) {
+    Result admit(Request r, int budget, StepEntries entries) {
         String id = r.requestId();
         if (r.status() == RequestStatus.WAITING_FOR_REMOTE_KV) {
             if (!transfers.takeFinishedLoad(id)) {
@@ -162,8 +160,7 @@ final class Admission {
         r.setStatus(RequestStatus.RUNNING);
         queues.running().add(r);
         int[] all = kv.blockIds(id);
-        scheduled.add(r);
-        work.add(ScheduledWork.of(r, clock.current(), kind, numNew, all, external));
+        entries.add(r, ScheduledWork.of(r, clock.current(), kind, numNew, all, external));
         return Result.SCHEDULED;
     }
 

@@ -99,16 +99,34 @@ public final class ScheduledWork {
             boolean samples,
             int externalTokens) {
         Objects.checkFromIndexSize(tokenOffset, numKnownTokens, tokenBuffer.length);
+        Objects.requireNonNull(requestId, "requestId");
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(prefixTokens, "prefixTokens");
+        Objects.requireNonNull(blockTable, "blockTable");
         this.step = step;
-        this.requestId = Objects.requireNonNull(requestId, "requestId");
-        this.kind = Objects.requireNonNull(kind, "kind");
+        // A refilled entry is an old object by now, and storing a reference into an old object
+        // costs the garbage collector's write barrier (a card to mark, more so across regions):
+        // store only what changed. From one step to the next of a decoding request, none of
+        // these does, except when a block is added or the token array grows.
+        if (this.requestId != requestId) {
+            this.requestId = requestId;
+        }
+        if (this.kind != kind) {
+            this.kind = kind;
+        }
+        if (this.tokenBuffer != tokenBuffer) {
+            this.tokenBuffer = tokenBuffer;
+        }
+        if (this.prefixTokens != prefixTokens) {
+            this.prefixTokens = prefixTokens;
+        }
+        if (this.blockTable != blockTable) {
+            this.blockTable = blockTable;
+        }
         this.start = start;
         this.numTokens = numTokens;
-        this.tokenBuffer = tokenBuffer;
         this.tokenOffset = tokenOffset;
         this.numKnownTokens = numKnownTokens;
-        this.prefixTokens = Objects.requireNonNull(prefixTokens, "prefixTokens");
-        this.blockTable = Objects.requireNonNull(blockTable, "blockTable");
         this.samples = samples;
         this.externalTokens = externalTokens;
     }

@@ -50,11 +50,11 @@ final class StepPlanner {
     private final Set<String> preempted = new LinkedHashSet<>();
     private final List<Request> skipped = new ArrayList<>();
     private final List<String> startedAsyncLoads = new ArrayList<>();
-    // The lists a step's output holds, one pair for even and one for odd steps, refilled rather
+    // The entries a step's output holds, one set for even and one for odd steps, refilled rather
     // than made per step: the output of step n is read until step n is applied, and step n + 2 is
     // planned after that (see ScheduledWork on why at most one step is planned ahead). An output
-    // remembers its size and checks each entry's step, so a stale one cannot read refilled lists.
-    private final StepLists[] lists = {new StepLists(), new StepLists()};
+    // remembers its size and checks each entry's step, so a stale one cannot read refilled entries.
+    private final StepEntries[] entriesByParity = {new StepEntries(), new StepEntries()};
 
     StepPlanner(
             SchedulerConfig config,
@@ -83,10 +83,8 @@ final class StepPlanner {
         List<Request> running = queues.running();
         List<Request> waiting = queues.waiting();
         int budget = config.maxBatchedTokens();
-        StepLists stepLists = lists[(int) (step & 1)];
-        stepLists.clear();
-        List<Request> scheduled = stepLists.requests;
-        List<ScheduledWork> work = stepLists.work;
+        StepEntries entries = entriesByParity[(int) (step & 1)];
+        entries.clear();
         preempted.clear();
         skipped.clear();
         startedAsyncLoads.clear();
@@ -138,7 +136,7 @@ final class StepPlanner {
                 }
                 if (victim.scheduledInStep == step) {
                     victim.scheduledInStep = -1;
-                    int removed = unschedule(victim, scheduled, work);
+                    int removed = entries.remove(victim);
                     budget += removed;
                     total -= removed;
                 }
@@ -169,8 +167,7 @@ final class StepPlanner {
                     throw new IllegalStateException("allocation failed after preemption freed enough blocks");
                 }
             }
-            scheduled.add(r);
-            work.add(ScheduledWork.of(r, step, ScheduledRequest.Kind.CONTINUING, numNew, newBlocks, 0));
+            entries.add(r, ScheduledWork.of(r, step, ScheduledRequest.Kind.CONTINUING, numNew, newBlocks, 0));
             r.scheduledInStep = step;
             budget -= numNew;
             total += numNew;
@@ -186,7 +183,7 @@ final class StepPlanner {
                     skipped.add(r);
                     continue;
                 }
-                switch (admission.admit(r, budget, scheduled, work)) {
+                switch (admission.admit(r, budget, entries)) {
                     case SKIPPED -> skipped.add(r);
                     case ASYNC_LOAD -> {
                         skipped.add(r);
@@ -209,8 +206,8 @@ final class StepPlanner {
                     }
                     case SCHEDULED -> {
                         r.scheduledInStep = step;
-                        budget -= work.getLast().numTokens();
-                        total += work.getLast().numTokens();
+                        budget -= entries.last().numTokens();
+                        total += entries.last().numTokens();
                     }
                 }
             }
@@ -222,7 +219,7 @@ final class StepPlanner {
 
         // 3. The connector's metadata for the step.
         Set<String> finished = queues.finishedSinceLastSchedule();
-        SchedulerOutput out = new SchedulerOutput(step, scheduled, work, preempted, finished, total);
+        SchedulerOutput out = new SchedulerOutput(step, entries.requests(), entries.work(), preempted, finished, total);
         out.setStartedAsyncLoads(startedAsyncLoads);
         if (!startedAsyncLoads.isEmpty()) {
             Map<String, int[]> targets = new HashMap<>();
@@ -259,17 +256,6 @@ final class StepPlanner {
             ids[i - from] = kv.blockAt(r.requestId(), i);
         }
         return ids;
-    }
-
-    /** Takes {@code victim}'s entry out of the step being planned; returns the tokens it had. */
-    private static int unschedule(Request victim, List<Request> scheduled, List<ScheduledWork> work) {
-        for (int i = 0; i < work.size(); i++) {
-            if (work.get(i).requestId().equals(victim.requestId())) {
-                scheduled.remove(i);
-                return work.remove(i).numTokens();
-            }
-        }
-        return 0;
     }
 
     /**
@@ -317,16 +303,5 @@ final class StepPlanner {
 
     private static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
-    }
-
-    /** One step's scheduled requests and their work, entry by entry. */
-    private static final class StepLists {
-        final ArrayList<Request> requests = new ArrayList<>();
-        final ArrayList<ScheduledWork> work = new ArrayList<>();
-
-        void clear() {
-            requests.clear();
-            work.clear();
-        }
     }
 }

@@ -8,7 +8,6 @@ import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.core.kv.PrefixHit;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -17,8 +16,8 @@ import org.junit.jupiter.api.Test;
  * block layout, synchronous and asynchronous loads, and what a failed hook does.
  */
 class AdmissionTest {
-    private final List<Request> scheduled = new ArrayList<>();
-    private final List<ScheduledWork> work = new ArrayList<>();
+    private final StepEntries entries = new StepEntries();
+    private final List<ScheduledWork> work = entries.work();
 
     /** Caches the first {@code tokens} prompt tokens (whole blocks), as a finished earlier request would. */
     private static void cachePrefix(Parts p, int tokens) {
@@ -32,7 +31,7 @@ class AdmissionTest {
 
     /** Takes the head of the waiting queue and offers it, as the planner does. */
     private Admission.Result admitNext(Parts p, int budget) {
-        return p.admission.admit(p.queues.waiting().removeFirst(), budget, scheduled, work);
+        return p.admission.admit(p.queues.waiting().removeFirst(), budget, entries);
     }
 
     @Test
@@ -85,7 +84,7 @@ class AdmissionTest {
             assertEquals(List.of(), work, "it computes nothing in this step");
             assertEquals(
                     Admission.Result.SKIPPED,
-                    p.admission.admit(r, 64, scheduled, work),
+                    p.admission.admit(r, 64, entries),
                     "offered again before its load finished");
         }
     }
@@ -103,7 +102,7 @@ class AdmissionTest {
             p.clock.applied(1);
             p.clock.next();
 
-            assertEquals(Admission.Result.SCHEDULED, p.admission.admit(r, 64, scheduled, work));
+            assertEquals(Admission.Result.SCHEDULED, p.admission.admit(r, 64, entries));
 
             assertEquals(8, r.numComputedTokens(), "its settle step was applied: confirmed at once");
             assertEquals(8, work.getFirst().start());
@@ -124,7 +123,7 @@ class AdmissionTest {
             r.settleStep = 3;
             p.clock.applied(2);
 
-            p.admission.admit(r, 64, scheduled, work);
+            p.admission.admit(r, 64, entries);
 
             assertEquals(0, r.numComputedTokens());
             assertEquals(8, r.heldConfirm);
