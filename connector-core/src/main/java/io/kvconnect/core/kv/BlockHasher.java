@@ -2,6 +2,7 @@ package io.kvconnect.core.kv;
 
 import io.kvconnect.api.common.BlockHash;
 import java.nio.charset.StandardCharsets;
+import java.security.DigestException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Optional;
@@ -25,6 +26,7 @@ public final class BlockHasher {
 
     private final MessageDigest digest = newDigest();
     private final byte[] parentBytes = new byte[BlockHash.BYTES];
+    private final byte[] digestBytes = new byte[BlockHash.BYTES];
     private final byte[] tokenBytes;
     private final int blockSize;
 
@@ -77,7 +79,14 @@ public final class BlockHasher {
         } else {
             digest.update((byte) 0);
         }
-        return BlockHash.fromBytes(digest.digest());
+        // Into a reused buffer: the record copies the bytes into its four longs anyway, and a
+        // fresh 32-byte array per filled block was garbage for nothing.
+        try {
+            digest.digest(digestBytes, 0, BlockHash.BYTES);
+        } catch (DigestException e) {
+            throw new IllegalStateException("SHA-256 must produce " + BlockHash.BYTES + " bytes", e);
+        }
+        return BlockHash.fromBytes(digestBytes);
     }
 
     private static void writeHash(BlockHash h, byte[] out) {

@@ -4,6 +4,7 @@ import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
@@ -221,8 +222,9 @@ public final class BlockPool {
                 throw new IllegalStateException("block " + id + " is cached as " + hashes[id] + ", not " + h);
             }
         }
-        List<BlockHash> stored = null;
-        BlockHash storedParent = parent;
+        // The newly cached blocks form runs of consecutive positions; each run is one event.
+        int runFrom = -1;
+        BlockHash runParent = parent;
         BlockHash before = parent;
         for (int i = 0; i < ids.length; i++) {
             int id = ids[i];
@@ -234,27 +236,32 @@ public final class BlockPool {
             if (hashes[id] == null && cached.get(h) == NIL) {
                 hashes[id] = h;
                 cached.put(h, id);
-                if (stored == null) {
-                    // At most the rest of the run: most runs are one block, which a default
-                    // list would hold in an array of ten.
-                    stored = new ArrayList<>(ids.length - i);
-                    storedParent = before;
+                if (runFrom < 0) {
+                    runFrom = i;
+                    runParent = before;
                 }
-                stored.add(h);
-            } else if (stored != null) {
+            } else if (runFrom >= 0) {
                 // Already cached (as itself or as a duplicate): an event lists consecutive blocks only.
-                flushStored(stored, storedParent);
-                stored = null;
+                flushStored(blockHashes, runFrom, i, runParent);
+                runFrom = -1;
             }
             before = h;
         }
-        if (stored != null) {
-            flushStored(stored, storedParent);
+        if (runFrom >= 0) {
+            flushStored(blockHashes, runFrom, ids.length, runParent);
         }
     }
 
-    private void flushStored(List<BlockHash> stored, @Nullable BlockHash parent) {
-        events.add(new KvEvent.BlockStored(stored, Optional.ofNullable(parent), blockSize, 0, StorageMedium.GPU));
+    /**
+     * One event for the newly cached run {@code blockHashes[from, to)}. The list is built
+     * immutable, so the event's defensive copy keeps it as it is: most runs are one block (a
+     * decoding request filling its last block), and an intermediate list copied again per block
+     * was most of the garbage of caching.
+     */
+    private void flushStored(BlockHash[] blockHashes, int from, int to, @Nullable BlockHash parent) {
+        List<BlockHash> run =
+                to - from == 1 ? List.of(blockHashes[from]) : List.of(Arrays.copyOfRange(blockHashes, from, to));
+        events.add(new KvEvent.BlockStored(run, Optional.ofNullable(parent), blockSize, 0, StorageMedium.GPU));
     }
 
     /** Drops the cached hashes of {@code ids} (reference counts untouched); returns how many were cached. */
@@ -285,6 +292,17 @@ public final class BlockPool {
         cached.clear();
         events.add(new KvEvent.AllBlocksCleared(StorageMedium.GPU));
         return true;
+    }
+
+    /**
+     * Moves the KV events since the previous take to the end of {@code target}, in order, without
+     * an intermediate list (the scheduler drains them into its outbox every step).
+     */
+    public void drainEventsTo(List<? super KvEvent> target) {
+        for (int i = 0; i < events.size(); i++) {
+            target.add(events.get(i));
+        }
+        events.clear();
     }
 
     /** KV events since the previous call, in order. */

@@ -2,6 +2,7 @@ package io.kvconnect.core.sched;
 
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
+import io.kvconnect.core.kv.BlockPool;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -35,6 +36,11 @@ final class Outbox {
 
     void events(List<KvEvent> e) {
         events.addAll(e);
+    }
+
+    /** Moves the GPU pool's events here (no intermediate list: the pool has events most steps). */
+    void events(BlockPool pool) {
+        pool.drainEventsTo(events);
     }
 
     void connectorStats(ConnectorStats s) {

@@ -150,7 +150,7 @@ final class OutputApplier {
         }
         clock.applied(out.step());
         releaseSettled();
-        outbox.events(pool.takeEvents());
+        outbox.events(pool);
         if (!result.hookFailures().isEmpty()) {
             connector.workerHooksFailed(
                     result.hookFailures().size(), result.hookFailures().getFirst() + " in step " + out.step());

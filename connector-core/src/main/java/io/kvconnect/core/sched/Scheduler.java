@@ -289,7 +289,7 @@ public final class Scheduler {
     /** Clears the GPU prefix cache; only possible when no block is held. */
     public boolean resetPrefixCache() {
         boolean ok = pool.resetPrefixCache();
-        outbox.events(pool.takeEvents());
+        outbox.events(pool);
         return ok;
     }
 
