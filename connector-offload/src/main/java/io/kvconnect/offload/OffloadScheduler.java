@@ -40,7 +40,8 @@ import java.util.Set;
  * the request's block table during the hook ({@code RequestView.blockId}), and the blocks a store
  * reads are {@code touch}ed before the hook returns and freed when every worker reported it, so a
  * request that finishes, is aborted or preempted cannot have them reallocated under a pending copy;
- * preempted requests are also fenced on the workers. Blocks loaded from the tier are
+ * preempted requests are also fenced on the workers. References the engine took back meanwhile are
+ * not freed again ({@link GpuReferences}). Blocks loaded from the tier are
  * never stored again, and a request whose load failed stores nothing more (its later KV may derive
  * from bad content).
  *
@@ -64,6 +65,8 @@ final class OffloadScheduler implements SchedulerConnector {
     private final HostTier tier;
     private final LookupCounter lookups = new LookupCounter(MAX_TRACKED_LOOKUPS);
     private GPUBlockPoolView pool;
+    /** The stores' references on {@link #pool}; set with it. */
+    private GpuReferences references;
 
     private final Map<String, Req> requests = new HashMap<>();
     private final Map<Long, Job> jobs = new LinkedHashMap<>();
@@ -109,6 +112,8 @@ final class OffloadScheduler implements SchedulerConnector {
         final List<BlockHash> parents;
         /** For stores: the touched GPU blocks. */
         final int[] gpuBlocks;
+        /** For stores: the {@link GpuReferences} generation of their references. */
+        final long referenceGeneration;
 
         long okRanks;
         long failedRanks;
@@ -121,7 +126,8 @@ final class OffloadScheduler implements SchedulerConnector {
                 List<BlockHash> keys,
                 int engineBlocks,
                 List<BlockHash> parents,
-                int[] gpuBlocks) {
+                int[] gpuBlocks,
+                long referenceGeneration) {
             this.id = id;
             this.store = store;
             this.requestId = requestId;
@@ -129,6 +135,7 @@ final class OffloadScheduler implements SchedulerConnector {
             this.engineBlocks = engineBlocks;
             this.parents = parents;
             this.gpuBlocks = gpuBlocks;
+            this.referenceGeneration = referenceGeneration;
         }
     }
 
@@ -156,6 +163,7 @@ final class OffloadScheduler implements SchedulerConnector {
                     "scheduler block size " + state.blockSize() + " differs from the engine's " + blockSize);
         }
         this.pool = state.gpuBlockPool();
+        this.references = new GpuReferences(pool);
     }
 
     @Override
@@ -228,7 +236,7 @@ final class OffloadScheduler implements SchedulerConnector {
                     blocks.toArray(0), Math.min(first, blocks.size()), Math.min(first + n, blocks.size()));
             pendingLoads.add(
                     new OffloadMetadata.LoadJob(id, request.requestId(), true, new int[gpu.length], gpu, true));
-            jobs.put(id, new Job(id, false, request.requestId(), List.of(), 0, List.of(), new int[0]));
+            jobs.put(id, new Job(id, false, request.requestId(), List.of(), 0, List.of(), new int[0], 0));
             q.jobsInFlight++;
             q.storesDisabled = true;
             return;
@@ -247,7 +255,7 @@ final class OffloadScheduler implements SchedulerConnector {
             gpu[i] = blocks.get(b);
         }
         pendingLoads.add(new OffloadMetadata.LoadJob(id, request.requestId(), async, slots, gpu, false));
-        jobs.put(id, new Job(id, false, request.requestId(), keys, n, List.of(), new int[0]));
+        jobs.put(id, new Job(id, false, request.requestId(), keys, n, List.of(), new int[0], 0));
         q.jobsInFlight++;
         q.loadFrom = first;
         q.loadTo = first + n;
@@ -357,9 +365,9 @@ final class OffloadScheduler implements SchedulerConnector {
             return;
         }
         int[] gpuIds = Arrays.copyOf(gpu, copies);
-        pool.touch(gpuIds);
+        long generation = references.touch(gpuIds);
         long id = nextJobId++;
-        jobs.put(id, new Job(id, true, r.requestId(), keys, copies, parents, gpuIds));
+        jobs.put(id, new Job(id, true, r.requestId(), keys, copies, parents, gpuIds, generation));
         q.jobsInFlight++;
         out.add(new OffloadMetadata.StoreJob(id, r.requestId(), gpuIds, Arrays.copyOf(slots, copies)));
         count("store_blocks_planned", copies);
@@ -462,7 +470,21 @@ final class OffloadScheduler implements SchedulerConnector {
             count("store_failures", 1);
             count("store_blocks_dropped", job.engineBlocks);
         }
-        pool.free(job.gpuBlocks);
+        releaseGpuBlocks(job);
+    }
+
+    /**
+     * Gives back the references a store took on its GPU blocks, unless the engine took them back
+     * in the meantime: it does from a connector that made no progress for its connector timeout
+     * while nothing else ran (a worker that lost a step's orders), and the blocks may since be
+     * held again by a later store ({@link GpuReferences}). Called once per store job, when it
+     * ends or at shutdown.
+     */
+    private void releaseGpuBlocks(Job job) {
+        int takenBack = references.release(job.referenceGeneration, job.gpuBlocks);
+        if (takenBack > 0) {
+            count("references_taken_back", takenBack);
+        }
     }
 
     @Override
@@ -527,13 +549,7 @@ final class OffloadScheduler implements SchedulerConnector {
         }
         for (Job job : List.copyOf(jobs.values())) {
             if (job.store) {
-                // Only what is still held: the engine takes references back from a connector that
-                // made no progress for its connector timeout (a worker that lost a step's orders).
-                for (int id : job.gpuBlocks) {
-                    if (pool.heldReferences(id) > 0) {
-                        pool.free(id);
-                    }
-                }
+                releaseGpuBlocks(job); // not what the engine took back, which a later store may hold
             }
             jobs.remove(job.id);
         }

@@ -14,6 +14,7 @@ import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
+import io.kvconnect.api.scheduler.GPUBlockPoolView;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.ResetResult;
@@ -61,13 +62,18 @@ class OffloadSchedulerTest {
     }
 
     private OffloadScheduler scheduler(int workers, Map<String, Object> extra, boolean async) {
+        return scheduler(workers, extra, async, pool);
+    }
+
+    /** A scheduler side bound to {@code view} as its engine's pool view. */
+    private OffloadScheduler scheduler(int workers, Map<String, Object> extra, boolean async, GPUBlockPoolView view) {
         Map<String, Object> values = new HashMap<>(Map.of("capacity", "1MiB"));
         values.putAll(extra);
         ConnectorConfig cc = ConnectorConfigs.of(ConnectorConfigs.ENGINE_PATH, values);
         OffloadConfig c = OffloadConfig.parse(cc);
         EngineInfo info = new EngineInfo("e", OffloadConfigTest.TINY, BS, 1000, workers, async);
         OffloadScheduler s = new OffloadScheduler(c, c.slots(cc, info), info);
-        FakeSchedulerState state = new FakeSchedulerState(BS, pool);
+        FakeSchedulerState state = new FakeSchedulerState(BS, view);
         state.setAsyncScheduling(async);
         s.bindSchedulerState(state);
         return s;
@@ -408,5 +414,71 @@ class OffloadSchedulerTest {
                         .boxed()
                         .toList(),
                 "the rest once the request is done");
+    }
+
+    @Test
+    void aStoreEndingAfterTheEngineTookItsReferencesBackFreesNothingALaterStoreHolds() {
+        TakingBackPool engine = new TakingBackPool(1000);
+        OffloadScheduler s = scheduler(1, Map.of(), false, engine);
+        OffloadMetadata early = prefill(s, request("a", 1, 2), 10);
+        assertEquals(List.of(10, 11), storeBlocks(early));
+
+        // The connector made no progress for its timeout: the engine takes every reference back,
+        // gives block 11 to request b, and b's store touches it again.
+        engine.takeBackAll();
+        OffloadMetadata late = prefill(s, request("b", 2, 2), 11);
+        assertEquals(List.of(11, 12), storeBlocks(late));
+
+        // The early store ends after all (its copy refused: the engine ended its grants).
+        report(s, 0, all(early, false));
+
+        assertEquals(1, engine.heldReferences(11), "the later store's copy still reads block 11");
+        assertEquals(1, engine.heldReferences(12));
+        assertEquals(0, engine.heldReferences(10));
+        assertEquals(2, ((CounterStats) s.takeStats().orElseThrow()).get("references_taken_back"));
+        report(s, 0, all(late, true));
+        assertEquals(0, engine.totalHeld(), "the later store gives back its own references");
+    }
+
+    @Test
+    void aStoreEndingAfterATakeBackFreesNoneOfALaterStoreOnTheSameBlocks() {
+        TakingBackPool engine = new TakingBackPool(1000);
+        OffloadScheduler s = scheduler(1, Map.of(), false, engine);
+        OffloadMetadata early = prefill(s, request("a", 1, 2), 10);
+        engine.takeBackAll();
+        OffloadMetadata late = prefill(s, request("b", 2, 2), 10);
+        assertEquals(storeBlocks(early), storeBlocks(late), "the later store holds every block the early one names");
+
+        report(s, 0, all(early, true));
+
+        assertEquals(1, engine.heldReferences(10), "the later store's copy still reads block 10");
+        assertEquals(1, engine.heldReferences(11));
+        report(s, 0, all(late, true));
+        assertEquals(0, engine.totalHeld());
+    }
+
+    @Test
+    void aShutdownAfterTheEngineTookReferencesBackGivesBackOnlyWhatIsStillHeld() {
+        TakingBackPool engine = new TakingBackPool(1000);
+        OffloadScheduler s = scheduler(1, Map.of(), false, engine);
+        prefill(s, request("a", 1, 2), 10);
+        engine.takeBackAll();
+        prefill(s, request("b", 2, 2), 11);
+        s.takeStats();
+
+        s.shutdown();
+
+        assertEquals(0, engine.totalHeld(), "the later store's references are given back, once");
+        assertEquals(
+                2,
+                ((CounterStats) s.takeStats().orElseThrow()).get("references_taken_back"),
+                "the early store's references, which the engine took back, are not freed");
+    }
+
+    private static List<Integer> storeBlocks(OffloadMetadata m) {
+        assertEquals(1, m.stores().size());
+        return java.util.Arrays.stream(m.stores().getFirst().gpuBlocks())
+                .boxed()
+                .toList();
     }
 }

@@ -47,7 +47,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * KV-confirmed blocks whose hash is known are stored, except those loaded from Redis, those the
  * lookup found there and those this engine stored recently. The GPU blocks a store reads are
  * {@code touch}ed before the hook returns and freed when every worker reported it no longer reads
- * them, so a freed and reallocated block is never read by a pending store. A store is announced
+ * them, so a freed and reallocated block is never read by a pending store; references the engine
+ * took back meanwhile are not freed again ({@link GpuReferences}). A store is announced
  * ({@link KvEvent.BlockStored} with medium {@code REMOTE}) once every rank wrote its share.
  */
 final class RedisScheduler implements SchedulerConnector {
@@ -69,6 +70,9 @@ final class RedisScheduler implements SchedulerConnector {
 
     private Namespace namespace;
     private GPUBlockPoolView pool;
+    /** The stores' references on {@link #pool}; set with it. */
+    private GpuReferences references;
+
     private final Map<String, Req> requests = new HashMap<>();
     private final Map<Long, Job> jobs = new LinkedHashMap<>();
     private long nextJobId = 1;
@@ -114,18 +118,29 @@ final class RedisScheduler implements SchedulerConnector {
         final List<BlockHash> keys;
         final List<BlockHash> parents;
         final int[] gpuBlocks;
+        /** For stores: the {@link GpuReferences} generation of their references. */
+        final long referenceGeneration;
+
         long released;
         long ok;
         long failed;
         boolean freed;
 
-        Job(long id, boolean store, String requestId, List<BlockHash> keys, List<BlockHash> parents, int[] gpu) {
+        Job(
+                long id,
+                boolean store,
+                String requestId,
+                List<BlockHash> keys,
+                List<BlockHash> parents,
+                int[] gpu,
+                long referenceGeneration) {
             this.id = id;
             this.store = store;
             this.requestId = requestId;
             this.keys = keys;
             this.parents = parents;
             this.gpuBlocks = gpu;
+            this.referenceGeneration = referenceGeneration;
             this.freed = !store;
         }
     }
@@ -152,6 +167,7 @@ final class RedisScheduler implements SchedulerConnector {
     @Override
     public void bindSchedulerState(SchedulerState state) {
         this.pool = state.gpuBlockPool();
+        this.references = new GpuReferences(pool);
     }
 
     /** Takes the namespace every worker computed from its KV layout; all ranks must agree. */
@@ -274,7 +290,7 @@ final class RedisScheduler implements SchedulerConnector {
                 gpu[i] = blocks.get(first + i);
             }
             pendingLoads.add(new RedisMetadata.LoadJob(id, request.requestId(), List.of(), gpu, true));
-            jobs.put(id, new Job(id, false, request.requestId(), List.of(), List.of(), new int[0]));
+            jobs.put(id, new Job(id, false, request.requestId(), List.of(), List.of(), new int[0], 0));
             q.storesDisabled = true;
             q.offerTokens = 0;
             return;
@@ -286,7 +302,7 @@ final class RedisScheduler implements SchedulerConnector {
             gpu[i] = blocks.get(first + i);
         }
         pendingLoads.add(new RedisMetadata.LoadJob(id, request.requestId(), keys, gpu, false));
-        jobs.put(id, new Job(id, false, request.requestId(), List.copyOf(keys), List.of(), new int[0]));
+        jobs.put(id, new Job(id, false, request.requestId(), List.copyOf(keys), List.of(), new int[0], 0));
         q.loadFrom = first;
         q.loadTo = first + n;
         q.offerTokens = 0;
@@ -368,12 +384,12 @@ final class RedisScheduler implements SchedulerConnector {
             return;
         }
         int[] ids = gpu.stream().mapToInt(Integer::intValue).toArray();
-        pool.touch(ids);
+        long generation = references.touch(ids);
         for (BlockHash key : keys) {
             recent.put(key, now);
         }
         long id = nextJobId++;
-        jobs.put(id, new Job(id, true, r.requestId(), List.copyOf(keys), parents, ids));
+        jobs.put(id, new Job(id, true, r.requestId(), List.copyOf(keys), parents, ids, generation));
         storeBlocksInFlight += ids.length;
         out.add(new RedisMetadata.StoreJob(id, keys, ids));
         count("store_blocks_planned", ids.length);
@@ -406,9 +422,18 @@ final class RedisScheduler implements SchedulerConnector {
         }
     }
 
+    /**
+     * Gives back the references a store took on its GPU blocks, once, unless the engine took them
+     * back in the meantime: it does from a connector that made no progress for its connector
+     * timeout while nothing else ran, and the blocks may since be held again by a later store
+     * ({@link GpuReferences}).
+     */
     private void freeGpuBlocks(Job job) {
         job.freed = true;
-        pool.free(job.gpuBlocks);
+        int takenBack = references.release(job.referenceGeneration, job.gpuBlocks);
+        if (takenBack > 0) {
+            count("references_taken_back", takenBack);
+        }
     }
 
     private void resolveLoad(Job job) {
@@ -508,14 +533,7 @@ final class RedisScheduler implements SchedulerConnector {
         if (pool != null) {
             for (Job job : jobs.values()) {
                 if (job.store && !job.freed) {
-                    job.freed = true;
-                    // Only what is still held: the engine takes references back from a connector
-                    // that made no progress for its connector timeout.
-                    for (int id : job.gpuBlocks) {
-                        if (pool.heldReferences(id) > 0) {
-                            pool.free(id);
-                        }
-                    }
+                    freeGpuBlocks(job); // not what the engine took back, which a later store may hold
                 }
             }
         }
