@@ -3,13 +3,14 @@ package io.kvconnect.offload;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.kvconnect.testkit.doubles.FakeBlockPool;
 import org.junit.jupiter.api.Test;
 
 /** A store's references are given back once, and never after the engine took them back. */
 class GpuReferencesTest {
     @Test
     void aStoreGivesBackWhatItTook() {
-        TakingBackPool pool = new TakingBackPool(16);
+        FakeBlockPool pool = new FakeBlockPool(16, Integer.MAX_VALUE);
         GpuReferences refs = new GpuReferences(pool);
         long a = refs.touch(3, 4);
         long b = refs.touch(4);
@@ -24,7 +25,7 @@ class GpuReferencesTest {
 
     @Test
     void aStoreEndingAfterTheEngineTookItsReferencesBackFreesNothingALaterStoreHolds() {
-        TakingBackPool pool = new TakingBackPool(16);
+        FakeBlockPool pool = new FakeBlockPool(16, Integer.MAX_VALUE);
         GpuReferences refs = new GpuReferences(pool);
         long early = refs.touch(5, 6);
 
@@ -39,7 +40,7 @@ class GpuReferencesTest {
 
     @Test
     void aTakeBackIsSeenEvenWhenNoBlockIsTouchedAgain() {
-        TakingBackPool pool = new TakingBackPool(16);
+        FakeBlockPool pool = new FakeBlockPool(16, Integer.MAX_VALUE);
         GpuReferences refs = new GpuReferences(pool);
         long early = refs.touch(7);
         pool.takeBackAll();
@@ -52,7 +53,7 @@ class GpuReferencesTest {
 
     @Test
     void aStoreEndingAfterATakeBackWithNoLaterStoreFreesNothing() {
-        TakingBackPool pool = new TakingBackPool(16);
+        FakeBlockPool pool = new FakeBlockPool(16, Integer.MAX_VALUE);
         GpuReferences refs = new GpuReferences(pool);
         long early = refs.touch(9, 9);
         pool.takeBackAll();
@@ -63,7 +64,7 @@ class GpuReferencesTest {
 
     @Test
     void aRefusedTouchTakesNoReference() {
-        TakingBackPool pool = new TakingBackPool(16);
+        FakeBlockPool pool = new FakeBlockPool(16, Integer.MAX_VALUE);
         GpuReferences refs = new GpuReferences(pool);
         long held = refs.touch(2);
         assertThrows(IllegalArgumentException.class, () -> refs.touch(3, 17), "block 17 is out of range");

@@ -418,7 +418,7 @@ class OffloadSchedulerTest {
 
     @Test
     void aStoreEndingAfterTheEngineTookItsReferencesBackFreesNothingALaterStoreHolds() {
-        TakingBackPool engine = new TakingBackPool(1000);
+        FakeBlockPool engine = new FakeBlockPool(1000, Integer.MAX_VALUE);
         OffloadScheduler s = scheduler(1, Map.of(), false, engine);
         OffloadMetadata early = prefill(s, request("a", 1, 2), 10);
         assertEquals(List.of(10, 11), storeBlocks(early));
@@ -442,7 +442,7 @@ class OffloadSchedulerTest {
 
     @Test
     void aStoreEndingAfterATakeBackFreesNoneOfALaterStoreOnTheSameBlocks() {
-        TakingBackPool engine = new TakingBackPool(1000);
+        FakeBlockPool engine = new FakeBlockPool(1000, Integer.MAX_VALUE);
         OffloadScheduler s = scheduler(1, Map.of(), false, engine);
         OffloadMetadata early = prefill(s, request("a", 1, 2), 10);
         engine.takeBackAll();
@@ -459,7 +459,7 @@ class OffloadSchedulerTest {
 
     @Test
     void aShutdownAfterTheEngineTookReferencesBackGivesBackOnlyWhatIsStillHeld() {
-        TakingBackPool engine = new TakingBackPool(1000);
+        FakeBlockPool engine = new FakeBlockPool(1000, Integer.MAX_VALUE);
         OffloadScheduler s = scheduler(1, Map.of(), false, engine);
         prefill(s, request("a", 1, 2), 10);
         engine.takeBackAll();

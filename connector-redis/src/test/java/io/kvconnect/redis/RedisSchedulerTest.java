@@ -15,6 +15,7 @@ import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.testkit.ConnectorConfigs;
+import io.kvconnect.testkit.doubles.FakeBlockPool;
 import io.kvconnect.testkit.doubles.FakeRequest;
 import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
 import io.kvconnect.testkit.doubles.FakeSchedulerState;
@@ -38,7 +39,7 @@ class RedisSchedulerTest {
     private static final int BS = 16;
     private static final ModelShape TINY = new ModelShape("tiny", 2, 2, 16, DType.FP16);
 
-    private final TakingBackPool engine = new TakingBackPool(1000);
+    private final FakeBlockPool engine = new FakeBlockPool(1000, Integer.MAX_VALUE);
     private RedisScheduler scheduler;
     private long step;
 

@@ -60,6 +60,17 @@ public final class FakeBlockPool implements GPUBlockPoolView {
         return this;
     }
 
+    /**
+     * Takes back every reference the connector holds, as the engine does to a connector that made
+     * no progress for its connector timeout while nothing else ran, or that it disabled. The blocks
+     * may then go to other requests and be touched again by a later store: a connector must not
+     * free a reference it lost this way, or it frees the later store's.
+     */
+    public void takeBackAll() {
+        held.clear();
+        totalHeld = 0;
+    }
+
     /** References the connector holds now, over all blocks. */
     public long totalHeld() {
         return totalHeld;

@@ -102,6 +102,22 @@ class DoublesTest {
     }
 
     @Test
+    void aTakeBackLeavesTheConnectorNothingToFreeAndTheBlocksFreeToTouchAgain() {
+        FakeBlockPool pool = new FakeBlockPool(8, 3);
+        pool.touch(1, 1, 2);
+
+        pool.takeBackAll();
+        assertEquals(0, pool.heldReferences(1));
+        assertEquals(0, pool.totalHeld());
+        assertEquals(3, pool.availableReferences());
+        assertThrows(IllegalStateException.class, () -> pool.free(2), "taken back, no longer held");
+
+        pool.touch(1); // a later store
+        assertEquals(1, pool.heldReferences(1));
+        assertEquals(1, pool.totalHeld());
+    }
+
+    @Test
     void theStateReturnsCopiesOfTheListsTheTestChanges() {
         FakeBlockPool pool = new FakeBlockPool(4);
         FakeSchedulerState state = new FakeSchedulerState(16, pool);
