@@ -7,6 +7,11 @@ import java.util.Set;
 /**
  * The decisions of one scheduling step, handed to {@link SchedulerConnector#buildConnectorMetadata}.
  * Immutable; valid on the scheduler thread.
+ *
+ * <p>Read it during that call. The engine reuses the storage behind a step's decisions once the
+ * step after next is scheduled; an entry of {@link #scheduledRequests()} first read after that
+ * throws {@link IllegalStateException} rather than show another step's decisions. Entries read
+ * during the call stay valid: keep those, or what you copied from them, not the view.
  */
 @Stability(value = Stability.Level.EVOLVING, since = "0.1")
 public interface SchedulerOutputView {

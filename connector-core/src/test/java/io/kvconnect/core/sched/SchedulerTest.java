@@ -14,6 +14,7 @@ import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
+import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.core.kv.BlockGrants;
@@ -354,6 +355,7 @@ class SchedulerTest {
         assertEquals(
                 List.of(6, 3), second.work().stream().map(ScheduledWork::start).toList());
 
+        ScheduledRequest readInTime = first.scheduledRequests().get(0);
         s.update(first, output(first, Set.of()));
         SchedulerOutput third = s.schedule();
 
@@ -367,7 +369,9 @@ class SchedulerTest {
                 assertThrows(IllegalStateException.class, () -> first.work().get(0));
         assertTrue(stale.getMessage().contains("step 1's output was read after"), stale.getMessage());
         assertThrows(
-                IllegalStateException.class, () -> first.scheduledRequests().get(1));
+                IllegalStateException.class, () -> first.scheduledRequests().get(1), "first read too late");
+        assertSame(readInTime, first.scheduledRequests().get(0), "an entry read in time stays as it was");
+        assertEquals(6, readInTime.numScheduledTokens());
 
         s.update(second, output(second, Set.of()));
         s.update(third, output(third, Set.of()));
