@@ -70,8 +70,6 @@ final class DiskScheduler implements SchedulerConnector {
     private final DiskIndex index;
     private final DiskDirectory directory;
     private GPUBlockPoolView pool;
-    /** The stores' references on {@link #pool}; set with it. */
-    private GpuReferences references;
 
     private final Map<String, Req> requests = new HashMap<>();
     private final Map<Long, Job> jobs = new LinkedHashMap<>();
@@ -171,7 +169,6 @@ final class DiskScheduler implements SchedulerConnector {
                     "scheduler block size " + state.blockSize() + " differs from the engine's " + blockSize);
         }
         this.pool = state.gpuBlockPool();
-        this.references = new GpuReferences(pool);
     }
 
     @Override
@@ -352,7 +349,9 @@ final class DiskScheduler implements SchedulerConnector {
             return;
         }
         int[] gpuIds = Arrays.copyOf(gpu, copies);
-        long generation = references.touch(gpuIds);
+        // Read before the touch: the references belong to this generation (see releases below).
+        long generation = pool.referenceGeneration();
+        pool.touch(gpuIds);
         long id = nextJobId++;
         jobs.put(id, new Job(id, true, r.requestId(), keys, parents, gpuIds, generation, new long[5]));
         q.jobsInFlight++;
@@ -465,16 +464,17 @@ final class DiskScheduler implements SchedulerConnector {
      * ended, or when the store ends), unless the engine took them back in the meantime: it does
      * from a connector that made no progress for its liveness timeout (a slow disk while the
      * engine is idle), and the blocks may since be held again by a later store ({@link
-     * GpuReferences}).
+     * GPUBlockPoolView#referenceGeneration}).
      */
     private void releaseGpuBlocks(Job job) {
         if (job.ranks()[4] != 0) {
             return;
         }
         job.ranks()[4] = 1;
-        int takenBack = references.release(job.referenceGeneration(), job.gpuBlocks());
-        if (takenBack > 0) {
-            count("references_taken_back", takenBack);
+        if (pool.referenceGeneration() == job.referenceGeneration()) {
+            pool.free(job.gpuBlocks());
+        } else {
+            count("references_taken_back", job.gpuBlocks().length);
         }
     }
 

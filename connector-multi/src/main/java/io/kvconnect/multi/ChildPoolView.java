@@ -70,6 +70,15 @@ final class ChildPoolView implements GPUBlockPoolView {
         return references.held(index, blockId);
     }
 
+    /**
+     * The composite's: the engine takes back the references of the composite, which are all its
+     * children's at once.
+     */
+    @Override
+    public long referenceGeneration() {
+        return shared.referenceGeneration();
+    }
+
     @Override
     public Optional<BlockHash> cachedHash(int blockId) {
         return shared.cachedHash(blockId);

@@ -49,9 +49,14 @@ class PoolViewTest {
         a.touch(5, 6);
         b.touch(6);
 
+        long generation = a.referenceGeneration();
+
         // The engine takes back every reference of a connector that made no progress for its
         // timeout: through the composite's own view, which is all it counts.
-        h.pool.free(5, 6, 6);
+        h.pool.takeBackAll();
+
+        assertEquals(generation + 1, a.referenceGeneration(), "each child learns of the composite's take-back");
+        assertEquals(generation + 1, b.referenceGeneration());
 
         assertEquals(0, a.heldReferences(5), "a child that frees lazily asks first, and must be told 0");
         assertEquals(0, a.heldReferences(6));

@@ -41,7 +41,7 @@ import java.util.Set;
  * reads are {@code touch}ed before the hook returns and freed when every worker reported it, so a
  * request that finishes, is aborted or preempted cannot have them reallocated under a pending copy;
  * preempted requests are also fenced on the workers. References the engine took back meanwhile are
- * not freed again ({@link GpuReferences}). Blocks loaded from the tier are
+ * not freed again ({@link GPUBlockPoolView#referenceGeneration}). Blocks loaded from the tier are
  * never stored again, and a request whose load failed stores nothing more (its later KV may derive
  * from bad content).
  *
@@ -65,8 +65,6 @@ final class OffloadScheduler implements SchedulerConnector {
     private final HostTier tier;
     private final LookupCounter lookups = new LookupCounter(MAX_TRACKED_LOOKUPS);
     private GPUBlockPoolView pool;
-    /** The stores' references on {@link #pool}; set with it. */
-    private GpuReferences references;
 
     private final Map<String, Req> requests = new HashMap<>();
     private final Map<Long, Job> jobs = new LinkedHashMap<>();
@@ -112,7 +110,7 @@ final class OffloadScheduler implements SchedulerConnector {
         final List<BlockHash> parents;
         /** For stores: the touched GPU blocks. */
         final int[] gpuBlocks;
-        /** For stores: the {@link GpuReferences} generation of their references. */
+        /** For stores: the engine's {@link GPUBlockPoolView#referenceGeneration} when they were taken. */
         final long referenceGeneration;
 
         long okRanks;
@@ -163,7 +161,6 @@ final class OffloadScheduler implements SchedulerConnector {
                     "scheduler block size " + state.blockSize() + " differs from the engine's " + blockSize);
         }
         this.pool = state.gpuBlockPool();
-        this.references = new GpuReferences(pool);
     }
 
     @Override
@@ -365,7 +362,9 @@ final class OffloadScheduler implements SchedulerConnector {
             return;
         }
         int[] gpuIds = Arrays.copyOf(gpu, copies);
-        long generation = references.touch(gpuIds);
+        // Read before the touch: the references belong to this generation (see releases below).
+        long generation = pool.referenceGeneration();
+        pool.touch(gpuIds);
         long id = nextJobId++;
         jobs.put(id, new Job(id, true, r.requestId(), keys, copies, parents, gpuIds, generation));
         q.jobsInFlight++;
@@ -477,13 +476,14 @@ final class OffloadScheduler implements SchedulerConnector {
      * Gives back the references a store took on its GPU blocks, unless the engine took them back
      * in the meantime: it does from a connector that made no progress for its connector timeout
      * while nothing else ran (a worker that lost a step's orders), and the blocks may since be
-     * held again by a later store ({@link GpuReferences}). Called once per store job, when it
+     * held again by a later store ({@link GPUBlockPoolView#referenceGeneration}). Called once per store job, when it
      * ends or at shutdown.
      */
     private void releaseGpuBlocks(Job job) {
-        int takenBack = references.release(job.referenceGeneration, job.gpuBlocks);
-        if (takenBack > 0) {
-            count("references_taken_back", takenBack);
+        if (pool.referenceGeneration() == job.referenceGeneration) {
+            pool.free(job.gpuBlocks);
+        } else {
+            count("references_taken_back", job.gpuBlocks.length);
         }
     }
 

@@ -48,7 +48,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * lookup found there and those this engine stored recently. The GPU blocks a store reads are
  * {@code touch}ed before the hook returns and freed when every worker reported it no longer reads
  * them, so a freed and reallocated block is never read by a pending store; references the engine
- * took back meanwhile are not freed again ({@link GpuReferences}). A store is announced
+ * took back meanwhile are not freed again ({@link GPUBlockPoolView#referenceGeneration}). A store is announced
  * ({@link KvEvent.BlockStored} with medium {@code REMOTE}) once every rank wrote its share.
  */
 final class RedisScheduler implements SchedulerConnector {
@@ -70,8 +70,6 @@ final class RedisScheduler implements SchedulerConnector {
 
     private Namespace namespace;
     private GPUBlockPoolView pool;
-    /** The stores' references on {@link #pool}; set with it. */
-    private GpuReferences references;
 
     private final Map<String, Req> requests = new HashMap<>();
     private final Map<Long, Job> jobs = new LinkedHashMap<>();
@@ -118,7 +116,7 @@ final class RedisScheduler implements SchedulerConnector {
         final List<BlockHash> keys;
         final List<BlockHash> parents;
         final int[] gpuBlocks;
-        /** For stores: the {@link GpuReferences} generation of their references. */
+        /** For stores: the engine's {@link GPUBlockPoolView#referenceGeneration} when they were taken. */
         final long referenceGeneration;
 
         long released;
@@ -167,7 +165,6 @@ final class RedisScheduler implements SchedulerConnector {
     @Override
     public void bindSchedulerState(SchedulerState state) {
         this.pool = state.gpuBlockPool();
-        this.references = new GpuReferences(pool);
     }
 
     /** Takes the namespace every worker computed from its KV layout; all ranks must agree. */
@@ -384,7 +381,9 @@ final class RedisScheduler implements SchedulerConnector {
             return;
         }
         int[] ids = gpu.stream().mapToInt(Integer::intValue).toArray();
-        long generation = references.touch(ids);
+        // Read before the touch: the references belong to this generation (see releases below).
+        long generation = pool.referenceGeneration();
+        pool.touch(ids);
         for (BlockHash key : keys) {
             recent.put(key, now);
         }
@@ -426,13 +425,14 @@ final class RedisScheduler implements SchedulerConnector {
      * Gives back the references a store took on its GPU blocks, once, unless the engine took them
      * back in the meantime: it does from a connector that made no progress for its connector
      * timeout while nothing else ran, and the blocks may since be held again by a later store
-     * ({@link GpuReferences}).
+     * ({@link GPUBlockPoolView#referenceGeneration}).
      */
     private void freeGpuBlocks(Job job) {
         job.freed = true;
-        int takenBack = references.release(job.referenceGeneration, job.gpuBlocks);
-        if (takenBack > 0) {
-            count("references_taken_back", takenBack);
+        if (pool.referenceGeneration() == job.referenceGeneration) {
+            pool.free(job.gpuBlocks);
+        } else {
+            count("references_taken_back", job.gpuBlocks.length);
         }
     }
 

@@ -80,12 +80,30 @@ public interface GPUBlockPoolView {
     /**
      * {@return how many references this connector holds on {@code blockId}} The engine takes every
      * reference back from a connector that made no progress for its connector timeout while
-     * nothing else ran (or that it disabled), so a connector that frees lazily checks this first.
+     * nothing else ran (or that it disabled); see {@link #referenceGeneration} for how a connector
+     * that frees when a copy ends tells its own references from those taken back.
      *
      * @param blockId a GPU block id
      * @throws IllegalStateException if called off the engine thread
      */
     int heldReferences(int blockId);
+
+    /**
+     * {@return the generation of this connector's references: it changes each time the engine takes
+     * every reference back} The engine does that to a connector that made no progress for its
+     * connector timeout while nothing else ran, or that it disabled. The blocks may then go to
+     * other requests, and a later copy of the same connector may touch one again. A connector that
+     * frees a copy's references when the copy ends reads this before it touches them and frees
+     * them only if it is still the same: otherwise the references are gone, and a {@link #free} would
+     * either throw or give back the later copy's reference while that copy still reads the block.
+     *
+     * <p>The default is for views that never take references back (test doubles): always 0.
+     *
+     * @throws IllegalStateException if called off the engine thread
+     */
+    default long referenceGeneration() {
+        return 0;
+    }
 
     /**
      * {@return the hash of {@code blockId} if it is cached (its content is a known full block)}

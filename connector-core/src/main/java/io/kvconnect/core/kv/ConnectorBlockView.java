@@ -42,6 +42,8 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
     private final long maxReferences;
     private final int[] held;
     private long totalHeld;
+    /** Bumped by every {@link #releaseAll}; see {@link GPUBlockPoolView#referenceGeneration}. */
+    private long generation;
 
     /**
      * A view of {@code pool} for one connector instance, used on {@code engineThread} only.
@@ -214,6 +216,8 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
      * @return how many references were returned (a leak if non-zero)
      */
     public long releaseAll() {
+        // Even if nothing was held: a connector compares generations, not counts.
+        generation++;
         long released = 0;
         for (int id = 1; id < held.length; id++) {
             while (held[id] > 0) {
@@ -224,6 +228,12 @@ public final class ConnectorBlockView implements GPUBlockPoolView {
         }
         totalHeld = 0;
         return released;
+    }
+
+    @Override
+    public long referenceGeneration() {
+        checkThread();
+        return generation;
     }
 
     private void checkThread() {

@@ -170,8 +170,10 @@ class ConnectorBlockViewTest {
         cacheFree(5, 6);
         int[] engine = pool.allocate(2);
         view.touch(engine[0], engine[0], 5, 6, 6, 6);
+        long before = view.referenceGeneration();
 
         assertEquals(6, view.releaseAll());
+        assertEquals(before + 1, view.referenceGeneration(), "a connector can tell its references were taken back");
 
         assertEquals(0, view.totalHeld());
         assertArrayEquals(new int[8], held(view));
@@ -199,7 +201,9 @@ class ConnectorBlockViewTest {
         assertEquals(0, other.heldReferences(2));
         assertEquals(1, pool.refCount(2));
 
+        long viewGeneration = view.referenceGeneration();
         assertEquals(1, other.releaseAll());
+        assertEquals(viewGeneration, view.referenceGeneration(), "the other connector's take-back is not this one's");
         assertEquals(1, view.heldReferences(2));
         assertEquals(1, view.totalHeld());
         assertEquals(0, pool.refCount(3));
@@ -334,6 +338,7 @@ class ConnectorBlockViewTest {
                 view::numFreeBlocks,
                 view::availableReferences,
                 () -> view.heldReferences(2),
+                view::referenceGeneration,
                 () -> view.cachedHash(2),
                 () -> view.forEachCachedBlock((id, hash, free) -> {}));
         List<Throwable> thrown = new ArrayList<>();

@@ -29,6 +29,7 @@ public final class FakeBlockPool implements GPUBlockPoolView {
     private final Map<Integer, Integer> held = new HashMap<>();
     private final Map<Integer, BlockHash> cached = new TreeMap<>();
     private long totalHeld;
+    private long generation;
 
     /**
      * A pool of {@code numBlocks} usable blocks whose connector may hold at most {@code
@@ -64,11 +65,13 @@ public final class FakeBlockPool implements GPUBlockPoolView {
      * Takes back every reference the connector holds, as the engine does to a connector that made
      * no progress for its connector timeout while nothing else ran, or that it disabled. The blocks
      * may then go to other requests and be touched again by a later store: a connector must not
-     * free a reference it lost this way, or it frees the later store's.
+     * free a reference it lost this way, or it frees the later store's. Changes {@link
+     * #referenceGeneration}.
      */
     public void takeBackAll() {
         held.clear();
         totalHeld = 0;
+        generation++;
     }
 
     /** References the connector holds now, over all blocks. */
@@ -141,6 +144,11 @@ public final class FakeBlockPool implements GPUBlockPoolView {
     @Override
     public int heldReferences(int blockId) {
         return held.getOrDefault(blockId, 0);
+    }
+
+    @Override
+    public long referenceGeneration() {
+        return generation;
     }
 
     @Override
