@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.api.common.ConnectorOutput;
@@ -65,14 +64,11 @@ class DiskSchedulerTakeBackTest {
         }
     }
 
-    /** A waiting request with {@code blocks} full blocks plus one token; block i's hash is (prefix, 0, 0, i). */
-    private static FakeRequest request(String id, int prefix, int blocks) {
-        List<BlockHash> hashes = IntStream.range(0, blocks)
-                .mapToObj(i -> new BlockHash(prefix, 0, 0, i))
-                .toList();
+    /** A waiting request with {@code blocks} full blocks plus one token, hashes of its own. */
+    private static FakeRequest request(String id, int blocks) {
         return FakeRequest.builder(id)
                 .countingTokens(blocks * BS + 1)
-                .blockHashes(hashes)
+                .syntheticBlockHashes(BS)
                 .maxTokens(8)
                 .build();
     }
@@ -120,13 +116,13 @@ class DiskSchedulerTakeBackTest {
     @Test
     void aStoreEndingAfterTheEngineTookItsReferencesBackFreesNothingALaterStoreHolds() {
         DiskScheduler s = open();
-        DiskMetadata early = prefill(s, request("a", 1, 2), 10);
+        DiskMetadata early = prefill(s, request("a", 2), 10);
         assertEquals(List.of(10, 11), storeBlocks(early));
 
         // No progress for the connector timeout: the engine takes every reference back, gives
         // block 11 to request b, and b's store touches it again.
         engine.takeBackAll();
-        DiskMetadata late = prefill(s, request("b", 2, 2), 11);
+        DiskMetadata late = prefill(s, request("b", 2), 11);
         assertEquals(List.of(11, 12), storeBlocks(late));
 
         written(s, early);
@@ -143,8 +139,8 @@ class DiskSchedulerTakeBackTest {
     @Test
     void storesWithoutATakeBackGiveBackEveryReference() {
         DiskScheduler s = open();
-        DiskMetadata a = prefill(s, request("a", 1, 2), 10);
-        DiskMetadata b = prefill(s, request("b", 2, 2), 11);
+        DiskMetadata a = prefill(s, request("a", 2), 10);
+        DiskMetadata b = prefill(s, request("b", 2), 11);
         assertEquals(2, engine.heldReferences(11), "both stores read block 11");
 
         written(s, a);

@@ -3,7 +3,6 @@ package io.kvconnect.redis;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
@@ -58,14 +57,11 @@ class RedisSchedulerTest {
         scheduler.shutdown();
     }
 
-    /** A request with {@code blocks} full blocks plus one token; block i's hash is (prefix, 0, 0, i). */
-    private static FakeRequest request(String id, int prefix, int blocks) {
-        List<BlockHash> hashes = IntStream.range(0, blocks)
-                .mapToObj(i -> new BlockHash(prefix, 0, 0, i))
-                .toList();
+    /** A waiting request with {@code blocks} full blocks plus one token, hashes of its own. */
+    private static FakeRequest request(String id, int blocks) {
         return FakeRequest.builder(id)
                 .countingTokens(blocks * BS + 1)
-                .blockHashes(hashes)
+                .syntheticBlockHashes(BS)
                 .maxTokens(8)
                 .build();
     }
@@ -117,7 +113,7 @@ class RedisSchedulerTest {
 
     @Test
     void aStoreHoldsItsGpuBlocksUntilEveryRankReleasedThem() {
-        RedisMetadata.StoreJob store = prefill(request("a", 1, 2), 10);
+        RedisMetadata.StoreJob store = prefill(request("a", 2), 10);
         assertEquals(List.of(10, 11), blocks(store), "the two full blocks, not the partial one");
         assertEquals(2, engine.totalHeld());
 
@@ -128,13 +124,13 @@ class RedisSchedulerTest {
 
     @Test
     void aStoreEndingAfterTheEngineTookItsReferencesBackFreesNothingALaterStoreHolds() {
-        RedisMetadata.StoreJob early = prefill(request("a", 1, 2), 10);
+        RedisMetadata.StoreJob early = prefill(request("a", 2), 10);
         assertEquals(List.of(10, 11), blocks(early));
 
         // The connector made no progress for its timeout: the engine takes every reference back,
         // gives block 11 to request b, and b's store touches it again.
         engine.takeBackAll();
-        RedisMetadata.StoreJob late = prefill(request("b", 2, 2), 11);
+        RedisMetadata.StoreJob late = prefill(request("b", 2), 11);
         assertEquals(List.of(11, 12), blocks(late));
 
         // The early store ends after all (its copy refused: the engine ended its grants).
@@ -150,9 +146,9 @@ class RedisSchedulerTest {
 
     @Test
     void aStoreEndingAfterATakeBackFreesNoneOfALaterStoreOnTheSameBlocks() {
-        RedisMetadata.StoreJob early = prefill(request("a", 1, 2), 10);
+        RedisMetadata.StoreJob early = prefill(request("a", 2), 10);
         engine.takeBackAll();
-        RedisMetadata.StoreJob late = prefill(request("b", 2, 2), 10);
+        RedisMetadata.StoreJob late = prefill(request("b", 2), 10);
         assertEquals(blocks(early), blocks(late), "the later store holds every block the early one names");
 
         ended(early, true);
@@ -165,9 +161,9 @@ class RedisSchedulerTest {
 
     @Test
     void aShutdownAfterTheEngineTookReferencesBackGivesBackOnlyWhatIsStillHeld() {
-        prefill(request("a", 1, 2), 10);
+        prefill(request("a", 2), 10);
         engine.takeBackAll();
-        prefill(request("b", 2, 2), 11);
+        prefill(request("b", 2), 11);
         scheduler.takeStats();
 
         scheduler.shutdown();

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.RandomAccess;
+import java.util.function.IntFunction;
 
 /**
  * The entries of the step being planned: each scheduled request with its work, in batch order.
@@ -26,8 +27,9 @@ final class StepEntries {
     private Request[] requests = new Request[16];
     private ScheduledWork[] work = new ScheduledWork[16];
     private int size;
-    private final List<Request> requestView = new RequestView();
-    private final List<ScheduledWork> workView = new WorkView();
+    // Each reads the array field when called: add() may have replaced the array since.
+    private final List<Request> requestView = new View<>(i -> requests[i]);
+    private final List<ScheduledWork> workView = new View<>(i -> work[i]);
 
     /** Forgets the entries (the slots keep their references, see the class comment). */
     void clear() {
@@ -89,24 +91,18 @@ final class StepEntries {
         return workView;
     }
 
-    private final class RequestView extends AbstractList<Request> implements RandomAccess {
-        @Override
-        public Request get(int index) {
-            Objects.checkIndex(index, size);
-            return requests[index];
+    /** A read-only list of one of the arrays, up to the current size. */
+    private final class View<T> extends AbstractList<T> implements RandomAccess {
+        private final IntFunction<T> entry;
+
+        View(IntFunction<T> entry) {
+            this.entry = entry;
         }
 
         @Override
-        public int size() {
-            return size;
-        }
-    }
-
-    private final class WorkView extends AbstractList<ScheduledWork> implements RandomAccess {
-        @Override
-        public ScheduledWork get(int index) {
+        public T get(int index) {
             Objects.checkIndex(index, size);
-            return work[index];
+            return entry.apply(index);
         }
 
         @Override
