@@ -49,7 +49,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code touch}ed before the hook returns and freed when every worker reported it no longer reads
  * them, so a freed and reallocated block is never read by a pending store; references the engine
  * took back meanwhile are not freed again ({@link GPUBlockPoolView#referenceGeneration}). A store is announced
- * ({@link KvEvent.BlockStored} with medium {@code REMOTE}) once every rank wrote its share.
+ * ({@link KvEvent.BlockStored} with medium {@code REMOTE}) once every rank wrote its share, and
+ * announced removed ({@link KvEvent.BlockRemoved}) when a later lookup finds it gone.
  */
 final class RedisScheduler implements SchedulerConnector {
     /** The medium of this connector's KV events. */
@@ -87,6 +88,23 @@ final class RedisScheduler implements SchedulerConnector {
 
         @Override
         protected boolean removeEldestEntry(Map.Entry<BlockHash, Long> eldest) {
+            return size() > RECENT_STORES;
+        }
+    };
+
+    /**
+     * Blocks this engine announced as stored ({@link KvEvent.BlockStored}) and has not announced
+     * removed since, the most recent {@value #RECENT_STORES}. Redis does not tell a client what it
+     * evicts (keyspace notifications need server configuration a shared server may not allow), so
+     * a lookup that finds one of these missing is where this engine learns it is gone, and says so
+     * with a {@link KvEvent.BlockRemoved}. Blocks other engines stored, or announced longer ago,
+     * are not tracked: their removals are not reported.
+     */
+    private final LinkedHashMap<BlockHash, Boolean> announced = new LinkedHashMap<>(1024, 0.75f, false) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<BlockHash, Boolean> eldest) {
             return size() > RECENT_STORES;
         }
     };
@@ -227,10 +245,22 @@ final class RedisScheduler implements SchedulerConnector {
         while (run < present.length && present[run]) {
             run++;
         }
+        List<BlockHash> gone = List.of();
         for (int i = run; i < present.length; i++) {
             if (!present[i]) {
-                recent.remove(l.keys.get(i)); // gone (evicted, flushed): may be stored again
+                BlockHash key = l.keys.get(i);
+                recent.remove(key); // gone (evicted, flushed): may be stored again
+                if (announced.remove(key) != null) {
+                    if (gone.isEmpty()) {
+                        gone = new ArrayList<>();
+                    }
+                    gone.add(key);
+                }
             }
+        }
+        if (!gone.isEmpty()) {
+            events.add(new KvEvent.BlockRemoved(gone, 0, REMOTE));
+            count("removed_blocks", gone.size());
         }
         count("lookup_hit_blocks", run);
         count("lookup_miss_blocks", present.length - run);
@@ -479,6 +509,9 @@ final class RedisScheduler implements SchedulerConnector {
             run.add(job.keys.get(i));
         }
         events.add(stored(run, runParent));
+        for (BlockHash key : job.keys) {
+            announced.put(key, Boolean.TRUE);
+        }
     }
 
     private KvEvent stored(List<BlockHash> run, BlockHash parent) {

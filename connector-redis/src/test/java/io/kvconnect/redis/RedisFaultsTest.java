@@ -133,6 +133,29 @@ class RedisFaultsTest {
     }
 
     @Test
+    void anEngineThatFindsItsStoredBlocksGoneAnnouncesTheirRemoval() throws Exception {
+        try (RedisServer server = RedisServer.start()) {
+            Map<String, Object> config = fast(server);
+            try (KitEngine a = Engines.engine("a", config, 2)) {
+                assertEquals(expected, Engines.batch(a, PROMPTS, "first"));
+                assertTrue(
+                        Engines.stat(a, "stored_blocks") > 0, a.connectorStats().toString());
+                assertEquals(0, Engines.stat(a, "removed_blocks"), "nothing is gone yet");
+
+                server.cli("FLUSHALL"); // what eviction under maxmemory does to these keys
+                // Other prompts push the first ones out of the GPU prefix cache, so asking for
+                // them again looks them up in Redis.
+                Engines.batch(a, Engines.prompts(99, 6), "filler");
+                assertEquals(expected, Engines.run(a, PROMPTS));
+
+                assertTrue(
+                        Engines.stat(a, "removed_blocks") > 0,
+                        a.connectorStats().toString());
+            }
+        }
+    }
+
+    @Test
     void foreignAndCorruptValuesAreMissesNeverWrongKv() throws Exception {
         try (RedisServer server = RedisServer.start()) {
             Map<String, Object> config = fast(server);
