@@ -12,11 +12,14 @@ import org.jspecify.annotations.Nullable;
  * one insertion per block, on an index as large as the pool. A {@code HashMap} costs a node and a
  * boxed id per insertion (garbage on the scheduler step), and each removal reads three cold objects
  * (the table slot's node, the key's {@code BlockHash} to hash and compare it, the boxed id), so the
- * step's time grew with the pool. Here the table is two primitive arrays probed linearly: a slot
- * holds a block id and the 64-bit fingerprint of its hash, so a probe compares fingerprints in the
- * table itself and reads the {@code BlockHash} only to confirm a match; a removal knows the block's
- * fingerprint from a per-block array and never reads the hash at all. Removal shifts later entries
- * of the probe run back (no tombstones), so a table that sees removals forever never degrades.
+ * step's time grew with the pool. Here the table is one primitive array probed linearly: a slot is
+ * one {@code long} holding a block id and a 32-bit fingerprint of its hash, so a probe compares
+ * fingerprints in the table itself and reads the {@code BlockHash} only to confirm a match, and
+ * each slot visited is one memory access (in a pool of a million blocks the table is far larger
+ * than the caches, so every slot first touched is a cache miss; a table of ids and one of
+ * fingerprints cost two). A removal knows the block's fingerprint from a per-block array and never
+ * reads the hash at all. Removal shifts later entries of the probe run back (no tombstones), so a
+ * table that sees removals forever never degrades.
  *
  * <p>The table holds at most one entry per usable block and is sized to at least twice that, so a
  * probe run stays short; it is allocated on the first insertion (a pool without caching never
@@ -25,19 +28,17 @@ import org.jspecify.annotations.Nullable;
  * <p><b>Thread.</b> The pool's thread only, like the pool.
  */
 final class PrefixIndex {
-    /** An empty slot: block 0 is the null block, never cached. */
-    private static final int EMPTY = 0;
+    /** An empty slot: block 0 is the null block, never cached, so an occupied slot is never 0. */
+    private static final long EMPTY = 0;
 
     /** The pool's hash of each block, read to confirm a fingerprint match. */
     private final @Nullable BlockHash[] hashes;
 
     private final int capacity;
-    /** Block id per slot, {@link #EMPTY} if none. */
-    private int @Nullable [] ids;
-    /** Fingerprint of the hash of the block in each slot. */
-    private long @Nullable [] slotFingerprints;
+    /** Per slot: the fingerprint in the high 32 bits, the block id in the low 32; {@link #EMPTY} if none. */
+    private long @Nullable [] slots;
     /** Fingerprint of each indexed block's hash, by block id, so a removal never reads the hash. */
-    private long @Nullable [] blockFingerprints;
+    private int @Nullable [] blockFingerprints;
 
     private int mask;
     private int size;
@@ -56,18 +57,18 @@ final class PrefixIndex {
 
     /** The block indexed under {@code hash}, or -1. */
     int get(BlockHash hash) {
-        int[] table = ids;
-        long[] fps = slotFingerprints;
-        if (table == null || fps == null || size == 0) {
+        long[] table = slots;
+        if (table == null || size == 0) {
             return -1;
         }
-        long fp = fingerprint(hash);
+        int fp = fingerprint(hash);
         for (int i = home(fp); ; i = (i + 1) & mask) {
-            int id = table[i];
-            if (id == EMPTY) {
+            long slot = table[i];
+            if (slot == EMPTY) {
                 return -1;
             }
-            if (fps[i] == fp && hash.equals(hashes[id])) {
+            int id = (int) slot;
+            if ((int) (slot >>> 32) == fp && hash.equals(hashes[id])) {
                 return id;
             }
         }
@@ -78,31 +79,27 @@ final class PrefixIndex {
      * under {@code hash} and that {@code id} is not indexed.
      */
     void put(BlockHash hash, int id) {
-        if (ids == null) {
-            ids = new int[capacity];
-            slotFingerprints = new long[capacity];
-            blockFingerprints = new long[hashes.length];
+        if (slots == null) {
+            slots = new long[capacity];
+            blockFingerprints = new int[hashes.length];
             mask = capacity - 1;
         }
-        int[] table = ids;
-        long[] fps = requireNonNull(slotFingerprints);
-        long fp = fingerprint(hash);
+        long[] table = slots;
+        int fp = fingerprint(hash);
         int i = home(fp);
         while (table[i] != EMPTY) {
             i = (i + 1) & mask;
         }
-        table[i] = id;
-        fps[i] = fp;
+        table[i] = ((long) fp << 32) | (id & 0xFFFF_FFFFL);
         requireNonNull(blockFingerprints)[id] = fp;
         size++;
     }
 
     /** Removes block {@code id}, which the caller guarantees is indexed. */
     void remove(int id) {
-        int[] table = requireNonNull(ids);
-        long[] fps = requireNonNull(slotFingerprints);
+        long[] table = requireNonNull(slots);
         int i = home(requireNonNull(blockFingerprints)[id]);
-        while (table[i] != id) {
+        while ((int) table[i] != id) {
             if (table[i] == EMPTY) {
                 throw new IllegalStateException("block " + id + " is not in the prefix index");
             }
@@ -111,11 +108,10 @@ final class PrefixIndex {
         // Backward-shift deletion: move each later entry of the run whose home is not in the
         // cyclic range (i, j] into the hole, so every entry stays reachable from its home.
         for (int j = (i + 1) & mask; table[j] != EMPTY; j = (j + 1) & mask) {
-            int h = home(fps[j]);
+            int h = home((int) (table[j] >>> 32));
             boolean staysPut = i <= j ? (i < h && h <= j) : (i < h || h <= j);
             if (!staysPut) {
                 table[i] = table[j];
-                fps[i] = fps[j];
                 i = j;
             }
         }
@@ -125,34 +121,36 @@ final class PrefixIndex {
 
     /** Removes every entry. */
     void clear() {
-        if (ids != null && size > 0) {
-            Arrays.fill(ids, EMPTY);
+        if (slots != null && size > 0) {
+            Arrays.fill(slots, EMPTY);
         }
         size = 0;
     }
 
     /** Visits every indexed block id, in table order. */
     void forEachBlock(java.util.function.IntConsumer visitor) {
-        int[] table = ids;
+        long[] table = slots;
         if (table == null) {
             return;
         }
-        for (int id : table) {
-            if (id != EMPTY) {
-                visitor.accept(id);
+        for (long slot : table) {
+            if (slot != EMPTY) {
+                visitor.accept((int) slot);
             }
         }
     }
 
-    private int home(long fp) {
-        return (int) fp & mask;
+    private int home(int fp) {
+        return fp & mask;
     }
 
     /**
-     * 64 bits of the hash, mixed: block hashes are SHA-256 digests, but tests and connectors may
+     * 32 bits of the hash, mixed: block hashes are SHA-256 digests, but tests and connectors may
      * build any value, so all four words are folded in and the result goes through a finalizer.
+     * Equal fingerprints are confirmed against the hash itself, so a collision costs a compare,
+     * never a wrong block.
      */
-    static long fingerprint(BlockHash h) {
+    static int fingerprint(BlockHash h) {
         long x = h.h0();
         x = x * 0x9E3779B97F4A7C15L + h.h1();
         x = x * 0x9E3779B97F4A7C15L + h.h2();
@@ -163,7 +161,7 @@ final class PrefixIndex {
         x ^= x >>> 33;
         x *= 0xC4CEB9FE1A85EC53L;
         x ^= x >>> 33;
-        return x;
+        return (int) (x ^ (x >>> 32));
     }
 
     private static <T> T requireNonNull(@Nullable T value) {

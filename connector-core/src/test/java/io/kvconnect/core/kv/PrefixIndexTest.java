@@ -66,6 +66,35 @@ class PrefixIndexTest {
     }
 
     @Test
+    void hashesWithTheSameFingerprintAreToldApartByTheHash() {
+        // 32-bit fingerprints collide after about 2^16 hashes (the birthday bound): find a pair.
+        Map<Integer, BlockHash> seen = new HashMap<>();
+        BlockHash first = null;
+        BlockHash second = null;
+        for (long i = 0; second == null; i++) {
+            BlockHash h = new BlockHash(i, ~i, i * 31, 7);
+            BlockHash earlier = seen.putIfAbsent(PrefixIndex.fingerprint(h), h);
+            if (earlier != null) {
+                first = earlier;
+                second = h;
+            }
+        }
+        BlockHash[] hashes = new BlockHash[BLOCKS];
+        PrefixIndex index = new PrefixIndex(hashes);
+        hashes[3] = first;
+        index.put(first, 3);
+        assertEquals(-1, index.get(second), "same fingerprint, another hash: not indexed");
+        hashes[5] = second;
+        index.put(second, 5);
+
+        assertEquals(3, index.get(first));
+        assertEquals(5, index.get(second));
+        index.remove(3);
+        assertEquals(-1, index.get(first));
+        assertEquals(5, index.get(second), "removing one leaves the other reachable");
+    }
+
+    @Test
     void anEmptyIndexFindsNothing() {
         PrefixIndex index = new PrefixIndex(new BlockHash[BLOCKS]);
         assertEquals(-1, index.get(new BlockHash(1, 2, 3, 4)));
