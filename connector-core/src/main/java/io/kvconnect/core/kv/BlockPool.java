@@ -1,5 +1,11 @@
 package io.kvconnect.core.kv;
 
+import static io.kvconnect.core.kv.BlockRecords.NEXT;
+import static io.kvconnect.core.kv.BlockRecords.PREV;
+import static io.kvconnect.core.kv.BlockRecords.QUEUED;
+import static io.kvconnect.core.kv.BlockRecords.REF;
+import static io.kvconnect.core.kv.BlockRecords.at;
+
 import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
@@ -26,18 +32,12 @@ import org.jspecify.annotations.Nullable;
  */
 public final class BlockPool {
     private static final int NIL = -1;
-    private static final int STRIDE = 4;
-    private static final int REF = 0;
-    private static final int PREV = 1;
-    private static final int NEXT = 2;
-    private static final int QUEUED = 3;
 
     private final int numBlocks;
     /**
-     * Per block, {@value #STRIDE} ints side by side: its reference count, its neighbours in the free
-     * queue and whether it is queued. One record per block rather than one array per field: in a
-     * large pool every block touched is a cache miss per array, and allocating or freeing a block
-     * reads and writes all four (the step's cost must not grow with the pool's size).
+     * Per block, one record shared with the prefix index and the grant ledger (see {@link
+     * BlockRecords} for why): here its reference count, its neighbours in the free queue and whether
+     * it is queued.
      */
     private final int[] meta;
 
@@ -63,11 +63,11 @@ public final class BlockPool {
         }
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
-        this.grants = new GrantLedger(numBlocks);
         this.cachingEnabled = cachingEnabled;
-        meta = new int[Math.multiplyExact(numBlocks, STRIDE)];
+        meta = BlockRecords.newTable(numBlocks);
+        this.grants = new GrantLedger(meta);
         hashes = new BlockHash[numBlocks];
-        cached = new PrefixIndex(hashes);
+        cached = new PrefixIndex(hashes, meta);
         for (int id = 1; id < numBlocks; id++) {
             append(id);
         }
@@ -113,7 +113,7 @@ public final class BlockPool {
             int id = head;
             unlink(id);
             dropHash(id);
-            meta[id * STRIDE + REF] = 1;
+            meta[at(id, REF)] = 1;
             grants.inUse(id);
             ids[i] = id;
         }
@@ -123,11 +123,11 @@ public final class BlockPool {
     /** Takes one more reference on {@code id}; a free block leaves the free queue (keeping its hash). */
     public void touch(int id) {
         checkUsable(id);
-        if (meta[id * STRIDE + REF] == 0) {
+        if (meta[at(id, REF)] == 0) {
             unlink(id);
             grants.inUse(id);
         }
-        meta[id * STRIDE + REF]++;
+        meta[at(id, REF)]++;
     }
 
     /**
@@ -145,10 +145,10 @@ public final class BlockPool {
     /** Gives back one reference on {@code id}. */
     public void free(int id) {
         checkUsable(id);
-        if (meta[id * STRIDE + REF] <= 0) {
+        if (meta[at(id, REF)] <= 0) {
             throw new IllegalStateException("block " + id + " is already free (double free)");
         }
-        if (--meta[id * STRIDE + REF] == 0) {
+        if (--meta[at(id, REF)] == 0) {
             append(id);
             grants.freed(id);
         }
@@ -165,7 +165,7 @@ public final class BlockPool {
     /** The reference count of {@code id}. */
     public int refCount(int id) {
         checkUsable(id);
-        return meta[id * STRIDE + REF];
+        return meta[at(id, REF)];
     }
 
     /** The cached hash of {@code id}, or {@code null}. */
@@ -215,7 +215,7 @@ public final class BlockPool {
             int id = ids[i];
             checkUsable(id);
             BlockHash h = blockHashes[i];
-            if (meta[id * STRIDE + REF] == 0) {
+            if (meta[at(id, REF)] == 0) {
                 throw new IllegalStateException("block " + id + " is free; only owned blocks can be cached");
             }
             if (hashes[id] != null && !hashes[id].equals(h)) {
@@ -319,7 +319,7 @@ public final class BlockPool {
     public void forEachCached(CachedVisitor visitor) {
         for (int id = 1; id < numBlocks; id++) {
             if (hashes[id] != null) {
-                visitor.visit(id, hashes[id], meta[id * STRIDE + REF] == 0);
+                visitor.visit(id, hashes[id], meta[at(id, REF)] == 0);
             }
         }
     }
@@ -331,7 +331,7 @@ public final class BlockPool {
     public int[] freeQueueOrder() {
         int[] order = new int[numFree];
         int n = 0;
-        for (int id = head; id != NIL && n < order.length; id = meta[id * STRIDE + NEXT]) {
+        for (int id = head; id != NIL && n < order.length; id = meta[at(id, NEXT)]) {
             order[n++] = id;
         }
         return order;
@@ -353,8 +353,8 @@ public final class BlockPool {
     public void checkStructure() {
         int count = 0;
         int last = NIL;
-        for (int id = head; id != NIL; id = meta[id * STRIDE + NEXT]) {
-            if (!queued(id) || meta[id * STRIDE + REF] != 0 || meta[id * STRIDE + PREV] != last) {
+        for (int id = head; id != NIL; id = meta[at(id, NEXT)]) {
+            if (!queued(id) || meta[at(id, REF)] != 0 || meta[at(id, PREV)] != last) {
                 throw new IllegalStateException("free queue corrupt at block " + id);
             }
             last = id;
@@ -366,12 +366,12 @@ public final class BlockPool {
             throw new IllegalStateException("free queue holds " + count + " blocks, free count is " + numFree);
         }
         for (int id = 1; id < numBlocks; id++) {
-            if (meta[id * STRIDE + REF] < 0) {
+            if (meta[at(id, REF)] < 0) {
                 throw new IllegalStateException("block " + id + " has a negative reference count");
             }
-            if ((meta[id * STRIDE + REF] == 0) != queued(id)) {
-                throw new IllegalStateException("block " + id + " has " + meta[id * STRIDE + REF]
-                        + " references but is " + (queued(id) ? "" : "not ") + "in the free queue");
+            if ((meta[at(id, REF)] == 0) != queued(id)) {
+                throw new IllegalStateException("block " + id + " has " + meta[at(id, REF)] + " references but is "
+                        + (queued(id) ? "" : "not ") + "in the free queue");
             }
             if (hashes[id] != null && lookup(hashes[id]) != id) {
                 throw new IllegalStateException("block " + id + " has a hash that the cache does not map to it");
@@ -407,36 +407,36 @@ public final class BlockPool {
     }
 
     private boolean queued(int id) {
-        return meta[id * STRIDE + QUEUED] != 0;
+        return meta[at(id, QUEUED)] != 0;
     }
 
     private void append(int id) {
-        meta[id * STRIDE + PREV] = tail;
-        meta[id * STRIDE + NEXT] = NIL;
+        meta[at(id, PREV)] = tail;
+        meta[at(id, NEXT)] = NIL;
         if (tail == NIL) {
             head = id;
         } else {
-            meta[tail * STRIDE + NEXT] = id;
+            meta[at(tail, NEXT)] = id;
         }
         tail = id;
-        meta[id * STRIDE + QUEUED] = 1;
+        meta[at(id, QUEUED)] = 1;
         numFree++;
     }
 
     private void unlink(int id) {
-        int p = meta[id * STRIDE + PREV];
-        int n = meta[id * STRIDE + NEXT];
+        int p = meta[at(id, PREV)];
+        int n = meta[at(id, NEXT)];
         if (p == NIL) {
             head = n;
         } else {
-            meta[p * STRIDE + NEXT] = n;
+            meta[at(p, NEXT)] = n;
         }
         if (n == NIL) {
             tail = p;
         } else {
-            meta[n * STRIDE + PREV] = p;
+            meta[at(n, PREV)] = p;
         }
-        meta[id * STRIDE + QUEUED] = 0;
+        meta[at(id, QUEUED)] = 0;
         numFree--;
     }
 }

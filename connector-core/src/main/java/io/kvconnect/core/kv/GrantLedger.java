@@ -1,5 +1,10 @@
 package io.kvconnect.core.kv;
 
+import static io.kvconnect.core.kv.BlockRecords.GENERATION;
+import static io.kvconnect.core.kv.BlockRecords.IS_CHANGED;
+import static io.kvconnect.core.kv.BlockRecords.LOAD_TARGET;
+import static io.kvconnect.core.kv.BlockRecords.at;
+
 /**
  * The engine thread's record of which GPU blocks connectors may copy: written by the block pool
  * (a block starts or stops being in use) and the scheduler (a load is granted or ends), as its
@@ -22,16 +27,10 @@ package io.kvconnect.core.kv;
  * <p><b>Thread.</b> Engine thread only.
  */
 public final class GrantLedger {
-    private static final int STRIDE = 4;
-    private static final int GENERATION = 0;
-    private static final int LOAD_TARGET = 1;
-    private static final int IS_CHANGED = 2;
-
     /**
-     * Per block, side by side: its generation; the generation in which it was granted as a load
-     * target (0, never odd, for none); and whether it is in {@link #changed}. One record per block
-     * rather than one array per field: the pool tells the ledger of every block it allocates or
-     * frees, and in a large pool each array would be a cache miss of its own on that path.
+     * Per block, in the record it shares with the pool (see {@link BlockRecords} for why): its
+     * generation; the generation in which it was granted as a load target (0, never odd, for none);
+     * and whether it is in {@link #changed}.
      */
     private final int[] state;
 
@@ -40,47 +39,50 @@ public final class GrantLedger {
 
     private int numChanged;
 
-    /** A ledger for {@code numBlocks} blocks (the null block included), all free, none granted. */
-    public GrantLedger(int numBlocks) {
-        state = new int[Math.multiplyExact(numBlocks, STRIDE)];
-        changed = new int[numBlocks];
+    /**
+     * A ledger over the blocks of {@code records}, a table of {@link BlockRecords} shared with the
+     * pool: all free, none granted.
+     */
+    GrantLedger(int[] records) {
+        state = records;
+        changed = new int[BlockRecords.numBlocks(records)];
     }
 
     /** The block went from no reference to one. */
     void inUse(int blockId) {
-        state[blockId * STRIDE + GENERATION]++;
+        state[at(blockId, GENERATION)]++;
         changed(blockId);
     }
 
     /** The block's last reference was given back: it is no longer readable, and its load grant ends. */
     void freed(int blockId) {
-        state[blockId * STRIDE + GENERATION]++;
+        state[at(blockId, GENERATION)]++;
         changed(blockId);
     }
 
     /** A granted load may write {@code blockId} (in use) until it ends or the block is freed. */
     public void grantLoad(int blockId) {
-        state[blockId * STRIDE + LOAD_TARGET] = state[blockId * STRIDE + GENERATION];
+        state[at(blockId, LOAD_TARGET)] = state[at(blockId, GENERATION)];
         changed(blockId);
     }
 
     /** The load into {@code blockId} ended. */
     public void endLoad(int blockId) {
-        if (state[blockId * STRIDE + LOAD_TARGET] != 0) {
-            state[blockId * STRIDE + LOAD_TARGET] = 0;
+        if (state[at(blockId, LOAD_TARGET)] != 0) {
+            state[at(blockId, LOAD_TARGET)] = 0;
             changed(blockId);
         }
     }
 
     /** Whether a connector may copy the block out, as the engine thread has decided so far. */
     public boolean readable(int blockId) {
-        return (state[blockId * STRIDE + GENERATION] & 1) == 1;
+        return (state[at(blockId, GENERATION)] & 1) == 1;
     }
 
     /** Whether a connector may copy into the block, as the engine thread has decided so far. */
     public boolean writable(int blockId) {
-        int g = state[blockId * STRIDE + GENERATION];
-        return (g & 1) == 1 && state[blockId * STRIDE + LOAD_TARGET] == g;
+        int g = state[at(blockId, GENERATION)];
+        return (g & 1) == 1 && state[at(blockId, LOAD_TARGET)] == g;
     }
 
     /** Blocks covered, the null block included. */
@@ -102,17 +104,17 @@ public final class GrantLedger {
         for (int i = 0; i < numChanged; i++) {
             int id = changed[i];
             blocks[i] = id;
-            generations[i] = state[id * STRIDE + GENERATION];
-            targets[i] = state[id * STRIDE + LOAD_TARGET];
-            state[id * STRIDE + IS_CHANGED] = 0;
+            generations[i] = state[at(id, GENERATION)];
+            targets[i] = state[at(id, LOAD_TARGET)];
+            state[at(id, IS_CHANGED)] = 0;
         }
         numChanged = 0;
         return new GrantChanges(blocks, generations, targets);
     }
 
     private void changed(int blockId) {
-        if (state[blockId * STRIDE + IS_CHANGED] == 0) {
-            state[blockId * STRIDE + IS_CHANGED] = 1;
+        if (state[at(blockId, IS_CHANGED)] == 0) {
+            state[at(blockId, IS_CHANGED)] = 1;
             changed[numChanged++] = blockId;
         }
     }

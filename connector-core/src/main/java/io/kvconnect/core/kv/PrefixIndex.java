@@ -17,7 +17,8 @@ import org.jspecify.annotations.Nullable;
  * fingerprints in the table itself and reads the {@code BlockHash} only to confirm a match, and
  * each slot visited is one memory access (in a pool of a million blocks the table is far larger
  * than the caches, so every slot first touched is a cache miss; a table of ids and one of
- * fingerprints cost two). A removal knows the block's fingerprint from a per-block array and never
+ * fingerprints cost two). A removal knows the block's fingerprint from the block's record in the
+ * pool's {@link BlockRecords} (already in a cache: the pool has just read that record) and never
  * reads the hash at all. Removal shifts later entries of the probe run back (no tombstones), so a
  * table that sees removals forever never degrades.
  *
@@ -37,15 +38,26 @@ final class PrefixIndex {
     private final int capacity;
     /** Per slot: the fingerprint in the high 32 bits, the block id in the low 32; {@link #EMPTY} if none. */
     private long @Nullable [] slots;
-    /** Fingerprint of each indexed block's hash, by block id, so a removal never reads the hash. */
-    private int @Nullable [] blockFingerprints;
+    /**
+     * The pool's {@link BlockRecords}: the index keeps each indexed block's fingerprint in its
+     * {@link BlockRecords#FINGERPRINT} field, so a removal never reads the hash.
+     */
+    private final int[] records;
 
     private int mask;
     private int size;
 
-    /** An index over the pool's per-block hashes, for {@code hashes.length} blocks. */
-    PrefixIndex(@Nullable BlockHash[] hashes) {
+    /**
+     * An index over the pool's per-block hashes, for {@code hashes.length} blocks, keeping
+     * fingerprints in the pool's {@code records} (a {@link BlockRecords} table for as many blocks).
+     */
+    PrefixIndex(@Nullable BlockHash[] hashes, int[] records) {
+        if (BlockRecords.numBlocks(records) != hashes.length) {
+            throw new IllegalArgumentException(
+                    hashes.length + " hashes but records for " + BlockRecords.numBlocks(records) + " blocks");
+        }
         this.hashes = hashes;
+        this.records = records;
         // A power of two at least twice the number of blocks: a load factor of at most one half.
         this.capacity = Integer.highestOneBit(Math.max(2, hashes.length) * 2 - 1) * 2;
     }
@@ -81,7 +93,6 @@ final class PrefixIndex {
     void put(BlockHash hash, int id) {
         if (slots == null) {
             slots = new long[capacity];
-            blockFingerprints = new int[hashes.length];
             mask = capacity - 1;
         }
         long[] table = slots;
@@ -91,14 +102,14 @@ final class PrefixIndex {
             i = (i + 1) & mask;
         }
         table[i] = ((long) fp << 32) | (id & 0xFFFF_FFFFL);
-        requireNonNull(blockFingerprints)[id] = fp;
+        records[BlockRecords.at(id, BlockRecords.FINGERPRINT)] = fp;
         size++;
     }
 
     /** Removes block {@code id}, which the caller guarantees is indexed. */
     void remove(int id) {
         long[] table = requireNonNull(slots);
-        int i = home(requireNonNull(blockFingerprints)[id]);
+        int i = home(records[BlockRecords.at(id, BlockRecords.FINGERPRINT)]);
         while ((int) table[i] != id) {
             if (table[i] == EMPTY) {
                 throw new IllegalStateException("block " + id + " is not in the prefix index");

@@ -23,7 +23,7 @@ class PrefixIndexTest {
         for (int seed = 0; seed < 200; seed++) {
             SplittableRandom random = new SplittableRandom(seed);
             BlockHash[] hashes = new BlockHash[BLOCKS];
-            PrefixIndex index = new PrefixIndex(hashes);
+            PrefixIndex index = new PrefixIndex(hashes, BlockRecords.newTable(BLOCKS));
             Map<BlockHash, Integer> model = new HashMap<>();
             // A small universe of hashes, so lookups hit and miss and re-puts reuse old hashes.
             List<BlockHash> universe = new ArrayList<>();
@@ -58,7 +58,7 @@ class PrefixIndexTest {
     @Test
     void removingABlockThatIsNotIndexedIsRefused() {
         BlockHash[] hashes = new BlockHash[BLOCKS];
-        PrefixIndex index = new PrefixIndex(hashes);
+        PrefixIndex index = new PrefixIndex(hashes, BlockRecords.newTable(BLOCKS));
         BlockHash h = new BlockHash(1, 2, 3, 4);
         hashes[1] = h;
         index.put(h, 1);
@@ -80,7 +80,7 @@ class PrefixIndexTest {
             }
         }
         BlockHash[] hashes = new BlockHash[BLOCKS];
-        PrefixIndex index = new PrefixIndex(hashes);
+        PrefixIndex index = new PrefixIndex(hashes, BlockRecords.newTable(BLOCKS));
         hashes[3] = first;
         index.put(first, 3);
         assertEquals(-1, index.get(second), "same fingerprint, another hash: not indexed");
@@ -96,7 +96,7 @@ class PrefixIndexTest {
 
     @Test
     void anEmptyIndexFindsNothing() {
-        PrefixIndex index = new PrefixIndex(new BlockHash[BLOCKS]);
+        PrefixIndex index = new PrefixIndex(new BlockHash[BLOCKS], BlockRecords.newTable(BLOCKS));
         assertEquals(-1, index.get(new BlockHash(1, 2, 3, 4)));
         assertEquals(0, index.size());
     }
