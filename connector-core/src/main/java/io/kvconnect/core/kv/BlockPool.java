@@ -1,5 +1,6 @@
 package io.kvconnect.core.kv;
 
+import static io.kvconnect.core.kv.BlockRecords.FLAGS;
 import static io.kvconnect.core.kv.BlockRecords.NEXT;
 import static io.kvconnect.core.kv.BlockRecords.PREV;
 import static io.kvconnect.core.kv.BlockRecords.QUEUED;
@@ -41,7 +42,7 @@ public final class BlockPool {
      */
     private final int[] meta;
 
-    private final @Nullable BlockHash[] hashes;
+    private final CachedHashes hashes;
     private final PrefixIndex cached;
     private final boolean cachingEnabled;
     private final int blockSize;
@@ -66,7 +67,7 @@ public final class BlockPool {
         this.cachingEnabled = cachingEnabled;
         meta = BlockRecords.newTable(numBlocks);
         this.grants = new GrantLedger(meta);
-        hashes = new BlockHash[numBlocks];
+        hashes = new CachedHashes(meta);
         cached = new PrefixIndex(hashes, meta);
         for (int id = 1; id < numBlocks; id++) {
             append(id);
@@ -171,7 +172,7 @@ public final class BlockPool {
     /** The cached hash of {@code id}, or {@code null}. */
     public @Nullable BlockHash hashOf(int id) {
         checkUsable(id);
-        return hashes[id];
+        return hashes.get(id);
     }
 
     /** The cached hash of {@code id}, if any. */
@@ -218,8 +219,8 @@ public final class BlockPool {
             if (meta[at(id, REF)] == 0) {
                 throw new IllegalStateException("block " + id + " is free; only owned blocks can be cached");
             }
-            if (hashes[id] != null && !hashes[id].equals(h)) {
-                throw new IllegalStateException("block " + id + " is cached as " + hashes[id] + ", not " + h);
+            if (hashes.has(id) && !hashes.is(id, h)) {
+                throw new IllegalStateException("block " + id + " is cached as " + hashes.get(id) + ", not " + h);
             }
         }
         // The newly cached blocks form runs of consecutive positions; each run is one event.
@@ -229,12 +230,12 @@ public final class BlockPool {
         for (int i = 0; i < ids.length; i++) {
             int id = ids[i];
             BlockHash h = blockHashes[i];
-            if (hashes[id] != null && !hashes[id].equals(h)) {
+            if (hashes.has(id) && !hashes.is(id, h)) {
                 // Only reachable when one id appears twice in the run with different hashes.
-                throw new IllegalStateException("block " + id + " is cached as " + hashes[id] + ", not " + h);
+                throw new IllegalStateException("block " + id + " is cached as " + hashes.get(id) + ", not " + h);
             }
-            if (hashes[id] == null && cached.get(h) == NIL) {
-                hashes[id] = h;
+            if (!hashes.has(id) && cached.get(h) == NIL) {
+                hashes.set(id, h);
                 cached.put(h, id);
                 if (runFrom < 0) {
                     runFrom = i;
@@ -269,7 +270,7 @@ public final class BlockPool {
         int evicted = 0;
         for (int id : ids) {
             checkUsable(id);
-            if (hashes[id] != null) {
+            if (hashes.has(id)) {
                 dropHash(id);
                 evicted++;
             }
@@ -286,9 +287,7 @@ public final class BlockPool {
         if (numFree != numBlocks - 1) {
             return false;
         }
-        for (int id = 1; id < numBlocks; id++) {
-            hashes[id] = null;
-        }
+        hashes.clearAll();
         cached.clear();
         events.add(new KvEvent.AllBlocksCleared(StorageMedium.GPU));
         return true;
@@ -318,8 +317,9 @@ public final class BlockPool {
     /** Visits cached blocks in id order. */
     public void forEachCached(CachedVisitor visitor) {
         for (int id = 1; id < numBlocks; id++) {
-            if (hashes[id] != null) {
-                visitor.visit(id, hashes[id], meta[at(id, REF)] == 0);
+            BlockHash h = hashes.get(id);
+            if (h != null) {
+                visitor.visit(id, h, meta[at(id, REF)] == 0);
             }
         }
     }
@@ -373,13 +373,14 @@ public final class BlockPool {
                 throw new IllegalStateException("block " + id + " has " + meta[at(id, REF)] + " references but is "
                         + (queued(id) ? "" : "not ") + "in the free queue");
             }
-            if (hashes[id] != null && lookup(hashes[id]) != id) {
+            BlockHash h = hashes.get(id);
+            if (h != null && lookup(h) != id) {
                 throw new IllegalStateException("block " + id + " has a hash that the cache does not map to it");
             }
         }
         int[] indexed = {0};
         cached.forEachBlock(id -> {
-            if (hashes[id] == null) {
+            if (!hashes.has(id)) {
                 throw new IllegalStateException("the prefix index holds block " + id + " which has no hash");
             }
             indexed[0]++;
@@ -391,10 +392,10 @@ public final class BlockPool {
     }
 
     private void dropHash(int id) {
-        BlockHash h = hashes[id];
+        BlockHash h = hashes.get(id);
         if (h != null) {
             cached.remove(id);
-            hashes[id] = null;
+            hashes.clear(id);
             events.add(new KvEvent.BlockRemoved(List.of(h), 0, StorageMedium.GPU));
         }
     }
@@ -407,7 +408,7 @@ public final class BlockPool {
     }
 
     private boolean queued(int id) {
-        return meta[at(id, QUEUED)] != 0;
+        return (meta[at(id, FLAGS)] & QUEUED) != 0;
     }
 
     private void append(int id) {
@@ -419,7 +420,7 @@ public final class BlockPool {
             meta[at(tail, NEXT)] = id;
         }
         tail = id;
-        meta[at(id, QUEUED)] = 1;
+        meta[at(id, FLAGS)] |= QUEUED;
         numFree++;
     }
 
@@ -436,7 +437,7 @@ public final class BlockPool {
         } else {
             meta[at(n, PREV)] = p;
         }
-        meta[at(id, QUEUED)] = 0;
+        meta[at(id, FLAGS)] &= ~QUEUED;
         numFree--;
     }
 }

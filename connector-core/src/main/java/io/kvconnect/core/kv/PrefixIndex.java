@@ -14,7 +14,8 @@ import org.jspecify.annotations.Nullable;
  * (the table slot's node, the key's {@code BlockHash} to hash and compare it, the boxed id), so the
  * step's time grew with the pool. Here the table is one primitive array probed linearly: a slot is
  * one {@code long} holding a block id and a 32-bit fingerprint of its hash, so a probe compares
- * fingerprints in the table itself and reads the {@code BlockHash} only to confirm a match, and
+ * fingerprints in the table itself and reads the block's hash (in the pool's {@link CachedHashes})
+ * only to confirm a match, and
  * each slot visited is one memory access (in a pool of a million blocks the table is far larger
  * than the caches, so every slot first touched is a cache miss; a table of ids and one of
  * fingerprints cost two). A removal knows the block's fingerprint from the block's record in the
@@ -33,7 +34,7 @@ final class PrefixIndex {
     private static final long EMPTY = 0;
 
     /** The pool's hash of each block, read to confirm a fingerprint match. */
-    private final @Nullable BlockHash[] hashes;
+    private final CachedHashes hashes;
 
     private final int capacity;
     /** Per slot: the fingerprint in the high 32 bits, the block id in the low 32; {@link #EMPTY} if none. */
@@ -48,18 +49,18 @@ final class PrefixIndex {
     private int size;
 
     /**
-     * An index over the pool's per-block hashes, for {@code hashes.length} blocks, keeping
-     * fingerprints in the pool's {@code records} (a {@link BlockRecords} table for as many blocks).
+     * An index over the pool's per-block hashes, keeping fingerprints in the pool's {@code records}
+     * (a {@link BlockRecords} table for as many blocks).
      */
-    PrefixIndex(@Nullable BlockHash[] hashes, int[] records) {
-        if (BlockRecords.numBlocks(records) != hashes.length) {
+    PrefixIndex(CachedHashes hashes, int[] records) {
+        if (BlockRecords.numBlocks(records) != hashes.numBlocks()) {
             throw new IllegalArgumentException(
-                    hashes.length + " hashes but records for " + BlockRecords.numBlocks(records) + " blocks");
+                    hashes.numBlocks() + " hashes but records for " + BlockRecords.numBlocks(records) + " blocks");
         }
         this.hashes = hashes;
         this.records = records;
         // A power of two at least twice the number of blocks: a load factor of at most one half.
-        this.capacity = Integer.highestOneBit(Math.max(2, hashes.length) * 2 - 1) * 2;
+        this.capacity = Integer.highestOneBit(Math.max(2, hashes.numBlocks()) * 2 - 1) * 2;
     }
 
     /** Indexed blocks. */
@@ -80,7 +81,7 @@ final class PrefixIndex {
                 return -1;
             }
             int id = (int) slot;
-            if ((int) (slot >>> 32) == fp && hash.equals(hashes[id])) {
+            if ((int) (slot >>> 32) == fp && hashes.is(id, hash)) {
                 return id;
             }
         }

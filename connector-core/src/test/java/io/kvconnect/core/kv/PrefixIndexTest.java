@@ -22,8 +22,9 @@ class PrefixIndexTest {
     void randomPutsAndRemovesAgreeWithAMapModel() {
         for (int seed = 0; seed < 200; seed++) {
             SplittableRandom random = new SplittableRandom(seed);
-            BlockHash[] hashes = new BlockHash[BLOCKS];
-            PrefixIndex index = new PrefixIndex(hashes, BlockRecords.newTable(BLOCKS));
+            int[] records = BlockRecords.newTable(BLOCKS);
+            CachedHashes hashes = new CachedHashes(records);
+            PrefixIndex index = new PrefixIndex(hashes, records);
             Map<BlockHash, Integer> model = new HashMap<>();
             // A small universe of hashes, so lookups hit and miss and re-puts reuse old hashes.
             List<BlockHash> universe = new ArrayList<>();
@@ -33,12 +34,13 @@ class PrefixIndexTest {
             for (int op = 0; op < 400; op++) {
                 int id = 1 + random.nextInt(BLOCKS - 1);
                 BlockHash h = universe.get(random.nextInt(universe.size()));
-                if (hashes[id] != null) {
-                    model.remove(hashes[id]);
+                BlockHash had = hashes.get(id);
+                if (had != null) {
+                    model.remove(had);
                     index.remove(id);
-                    hashes[id] = null;
+                    hashes.clear(id);
                 } else if (!model.containsKey(h)) {
-                    hashes[id] = h;
+                    hashes.set(id, h);
                     model.put(h, id);
                     index.put(h, id);
                 }
@@ -57,10 +59,11 @@ class PrefixIndexTest {
 
     @Test
     void removingABlockThatIsNotIndexedIsRefused() {
-        BlockHash[] hashes = new BlockHash[BLOCKS];
-        PrefixIndex index = new PrefixIndex(hashes, BlockRecords.newTable(BLOCKS));
+        int[] records = BlockRecords.newTable(BLOCKS);
+        CachedHashes hashes = new CachedHashes(records);
+        PrefixIndex index = new PrefixIndex(hashes, records);
         BlockHash h = new BlockHash(1, 2, 3, 4);
-        hashes[1] = h;
+        hashes.set(1, h);
         index.put(h, 1);
         assertThrows(IllegalStateException.class, () -> index.remove(2));
     }
@@ -79,12 +82,13 @@ class PrefixIndexTest {
                 second = h;
             }
         }
-        BlockHash[] hashes = new BlockHash[BLOCKS];
-        PrefixIndex index = new PrefixIndex(hashes, BlockRecords.newTable(BLOCKS));
-        hashes[3] = first;
+        int[] records = BlockRecords.newTable(BLOCKS);
+        CachedHashes hashes = new CachedHashes(records);
+        PrefixIndex index = new PrefixIndex(hashes, records);
+        hashes.set(3, first);
         index.put(first, 3);
         assertEquals(-1, index.get(second), "same fingerprint, another hash: not indexed");
-        hashes[5] = second;
+        hashes.set(5, second);
         index.put(second, 5);
 
         assertEquals(3, index.get(first));
@@ -96,8 +100,13 @@ class PrefixIndexTest {
 
     @Test
     void anEmptyIndexFindsNothing() {
-        PrefixIndex index = new PrefixIndex(new BlockHash[BLOCKS], BlockRecords.newTable(BLOCKS));
+        PrefixIndex index = newIndex();
         assertEquals(-1, index.get(new BlockHash(1, 2, 3, 4)));
         assertEquals(0, index.size());
+    }
+
+    private static PrefixIndex newIndex() {
+        int[] records = BlockRecords.newTable(BLOCKS);
+        return new PrefixIndex(new CachedHashes(records), records);
     }
 }
