@@ -1,11 +1,13 @@
 package io.kvconnect.bench;
 
 import io.kvconnect.api.common.BlockHash;
+import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.core.kv.BlockHasher;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.kv.KvCacheManager;
 import io.kvconnect.core.kv.PrefixHit;
 import io.kvconnect.testkit.doubles.FakeRequest;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -97,6 +99,44 @@ public class BlockPoolBenchmark {
         }
     }
 
+    /**
+     * A pool of {@code poolBlocks} blocks, every one cached and free, queued in random id order: a
+     * pool in the steady state of a long run, where the block taken next was freed longest ago and
+     * its state is as cold as the pool is large.
+     */
+    @State(Scope.Thread)
+    public static class LruState {
+        /** Blocks in the pool. */
+        @Param({"10000", "1000000"})
+        public int poolBlocks;
+
+        BlockPool pool;
+        final int[] one = new int[1];
+        final BlockHash[] oneHash = new BlockHash[1];
+        final List<KvEvent> events = new ArrayList<>();
+        long nextHash;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            pool = new BlockPool(poolBlocks, BLOCK_SIZE, true);
+            int[] ids = pool.allocate(pool.usableBlocks());
+            for (int id : ids) {
+                one[0] = id;
+                oneHash[0] = new BlockHash(nextHash++, 17, 29, 31);
+                pool.cache(one, oneHash, null);
+            }
+            SplittableRandom random = new SplittableRandom(13);
+            for (int i = ids.length - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                int t = ids[i];
+                ids[i] = ids[j];
+                ids[j] = t;
+            }
+            pool.free(ids);
+            pool.takeEvents();
+        }
+    }
+
     /** A hasher and one block's tokens. */
     @State(Scope.Thread)
     public static class HashState {
@@ -123,6 +163,24 @@ public class BlockPoolBenchmark {
         int[] ids = s.pool.allocate(s.blocks);
         s.pool.free(ids);
         return ids;
+    }
+
+    /**
+     * One block's turn in steady decode: the block freed longest ago is taken (its hash evicted,
+     * one {@code BlockRemoved} event), filled and cached under a new hash (one {@code BlockStored}
+     * event), and freed to the tail of the queue. Compare the pool sizes: the step's cost should
+     * not grow with the pool.
+     */
+    @Benchmark
+    public int evictCacheAndFree(LruState s) {
+        int id = s.pool.allocate(1)[0];
+        s.one[0] = id;
+        s.oneHash[0] = new BlockHash(s.nextHash++, 17, 29, 31);
+        s.pool.cache(s.one, s.oneHash, null);
+        s.pool.free(id);
+        s.pool.drainEventsTo(s.events);
+        s.events.clear();
+        return id;
     }
 
     /** A prefix hit takes a cached free block out of the free queue; freeing it queues it again. */
