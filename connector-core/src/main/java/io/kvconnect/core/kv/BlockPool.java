@@ -22,7 +22,10 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Block 0 is the null block: never allocated, never cached, never counted. A free block keeps
  * its hash (it is still a cache hit) until it is reallocated, at which point its hash is dropped
- * and a {@code BlockRemoved} event is recorded. Blocks freed together are queued in the order
+ * and reported in a {@code BlockRemoved} event. Hashes dropped one after another, with no other
+ * event between them, are reported in one {@code BlockRemoved} event, in the order dropped: a
+ * step's allocations evict a block per request, and an event (and its list) per block was garbage
+ * on every step. Blocks freed together are queued in the order
  * given, so a caller that frees a request's blocks tail-first has the tail evicted first.
  *
  * <p>One hash maps to at most one block: caching a second block with a hash that is already cached
@@ -47,6 +50,10 @@ public final class BlockPool {
     private final boolean cachingEnabled;
     private final int blockSize;
     private final List<KvEvent> events = new ArrayList<>();
+    /** Hashes dropped since the last event was recorded, for the next {@code BlockRemoved}. */
+    private BlockHash[] removed = new BlockHash[16];
+
+    private int numRemoved;
     private final GrantLedger grants;
     private int head = NIL;
     private int tail = NIL;
@@ -262,6 +269,7 @@ public final class BlockPool {
     private void flushStored(BlockHash[] blockHashes, int from, int to, @Nullable BlockHash parent) {
         List<BlockHash> run =
                 to - from == 1 ? List.of(blockHashes[from]) : List.of(Arrays.copyOfRange(blockHashes, from, to));
+        flushRemoved();
         events.add(new KvEvent.BlockStored(run, Optional.ofNullable(parent), blockSize, 0, StorageMedium.GPU));
     }
 
@@ -289,6 +297,7 @@ public final class BlockPool {
         }
         hashes.clearAll();
         cached.clear();
+        flushRemoved();
         events.add(new KvEvent.AllBlocksCleared(StorageMedium.GPU));
         return true;
     }
@@ -298,6 +307,7 @@ public final class BlockPool {
      * an intermediate list (the scheduler drains them into its outbox every step).
      */
     public void drainEventsTo(List<? super KvEvent> target) {
+        flushRemoved();
         for (int i = 0; i < events.size(); i++) {
             target.add(events.get(i));
         }
@@ -306,6 +316,7 @@ public final class BlockPool {
 
     /** KV events since the previous call, in order. */
     public List<KvEvent> takeEvents() {
+        flushRemoved();
         if (events.isEmpty()) {
             return List.of();
         }
@@ -396,8 +407,22 @@ public final class BlockPool {
         if (h != null) {
             cached.remove(id);
             hashes.clear(id);
-            events.add(new KvEvent.BlockRemoved(List.of(h), 0, StorageMedium.GPU));
+            if (numRemoved == removed.length) {
+                removed = Arrays.copyOf(removed, numRemoved * 2);
+            }
+            removed[numRemoved++] = h;
         }
+    }
+
+    /** Records the hashes dropped since the last event as one {@code BlockRemoved} event. */
+    private void flushRemoved() {
+        if (numRemoved == 0) {
+            return;
+        }
+        List<BlockHash> hashes = numRemoved == 1 ? List.of(removed[0]) : List.of(Arrays.copyOf(removed, numRemoved));
+        Arrays.fill(removed, 0, numRemoved, null);
+        numRemoved = 0;
+        events.add(new KvEvent.BlockRemoved(hashes, 0, StorageMedium.GPU));
     }
 
     private void checkUsable(int id) {

@@ -42,8 +42,8 @@ class BlockPoolTest {
         return new KvEvent.BlockStored(List.of(hashes), Optional.ofNullable(parent), BS, 0, StorageMedium.GPU);
     }
 
-    private static KvEvent.BlockRemoved removed(BlockHash hash) {
-        return new KvEvent.BlockRemoved(List.of(hash), 0, StorageMedium.GPU);
+    private static KvEvent.BlockRemoved removed(BlockHash... hashes) {
+        return new KvEvent.BlockRemoved(List.of(hashes), 0, StorageMedium.GPU);
     }
 
     private int[] refCounts() {
@@ -499,7 +499,7 @@ class BlockPoolTest {
 
         assertEquals(2, pool.evict(ids[0], ids[2], 7));
 
-        assertEquals(List.of(removed(h(1)), removed(h(3))), pool.takeEvents());
+        assertEquals(List.of(removed(h(1), h(3))), pool.takeEvents(), "one event, in the order evicted");
         assertEquals(-1, pool.lookup(h(1)));
         assertEquals(-1, pool.lookup(h(3)));
         assertEquals(ids[1], pool.lookup(h(2)));
@@ -549,6 +549,25 @@ class BlockPoolTest {
     void resetWorksOnAnEmptyPool() {
         assertTrue(pool.resetPrefixCache());
         assertEquals(List.of(new KvEvent.AllBlocksCleared(StorageMedium.GPU)), pool.takeEvents());
+    }
+
+    @Test
+    void evictionsAreOneEventUntilAnotherEventComesBetween() {
+        BlockPool pool = pool(5); // every usable block cached and free: each allocation evicts
+        int[] ids = pool.allocate(4);
+        pool.cache(ids, new BlockHash[] {h(1), h(2), h(3), h(4)}, null);
+        pool.free(ids);
+        pool.takeEvents();
+
+        int[] first = pool.allocate(2); // evicts h(1), h(2)
+        pool.cache(new int[] {first[0]}, new BlockHash[] {h(5)}, null);
+        pool.allocate(1); // evicts h(3)
+        List<KvEvent> events = new ArrayList<>();
+        pool.drainEventsTo(events);
+        pool.allocate(1); // evicts h(4), after the drain
+
+        assertEquals(List.of(removed(h(1), h(2)), stored(null, h(5)), removed(h(3))), events);
+        assertEquals(List.of(removed(h(4))), pool.takeEvents());
     }
 
     @Test

@@ -416,8 +416,7 @@ class KvCacheManagerTest {
         List<KvEvent> events = pool.takeEvents();
         assertEquals(
                 List.of(
-                        new KvEvent.BlockRemoved(List.of(a.blockHash(1)), 0, StorageMedium.GPU),
-                        new KvEvent.BlockRemoved(List.of(a.blockHash(2)), 0, StorageMedium.GPU),
+                        new KvEvent.BlockRemoved(List.of(a.blockHash(1), a.blockHash(2)), 0, StorageMedium.GPU),
                         stored(a.blockHash(0), List.of(a.blockHash(1), a.blockHash(2)))),
                 events);
     }
