@@ -25,6 +25,8 @@ final class Outbox {
     private List<HoldResolution> resolutions = new ArrayList<>();
     private final List<KvEvent> events = new ArrayList<>();
     private final List<ConnectorStats> connectorStats = new ArrayList<>();
+    /** The most updates taken at once lately, decaying (see {@link #takeUpdates}). */
+    private int peakTaken;
 
     void update(RequestUpdate u) {
         updates.add(u);
@@ -53,11 +55,14 @@ final class Outbox {
             return List.of();
         }
         List<RequestUpdate> taken = Collections.unmodifiableList(updates);
-        // Sized for as many as were just taken and some more: a step of 256 decoding requests would
-        // otherwise grow the list from 10 through eight copies, and a step with one update more
-        // than the last (a request finished) would copy all of them once.
+        // Sized for the largest take lately and some more, not for the last take: a step of 256
+        // decoding requests would otherwise grow the list from 10 through nine copies whenever the
+        // take before it was a request's arrival (one update), and a step with one update more than
+        // the last (a request finished) would copy all of them once. The peak decays by 1/64 per
+        // take, so a list shrinks again slowly after a burst.
         int n = updates.size();
-        updates = new ArrayList<>(Math.max(MIN_CAPACITY, n + (n >> 3) + 8));
+        peakTaken = Math.max(n, peakTaken - (peakTaken >> 6));
+        updates = new ArrayList<>(Math.max(MIN_CAPACITY, peakTaken + (peakTaken >> 3) + 8));
         return taken;
     }
 
