@@ -134,6 +134,7 @@ public class BlockPoolBenchmark {
             }
             pool.free(ids);
             pool.takeEvents();
+            pool.grants().takeChanges();
         }
     }
 
@@ -178,8 +179,10 @@ public class BlockPoolBenchmark {
         s.oneHash[0] = new BlockHash(s.nextHash++, 17, 29, 31);
         s.pool.cache(s.one, s.oneHash, null);
         s.pool.free(id);
+        // What the engine takes every step: the events, and the grant changes for the workers.
         s.pool.drainEventsTo(s.events);
         s.events.clear();
+        s.pool.grants().takeChanges();
         return id;
     }
 
