@@ -48,6 +48,8 @@ public final class BenchMain {
 
     private static final String STEP = SchedulerStepBenchmark.class.getName() + ".step";
     private static final String ALLOC_NORM = "gc.alloc.rate.norm";
+    /** The collector's pause time over the measured iterations (JMH's gc profiler, milliseconds). */
+    private static final String GC_TIME = "gc.time";
 
     private BenchMain() {}
 
@@ -152,7 +154,8 @@ public final class BenchMain {
                         intParam(p, "poolBlocks", 0),
                         p.getParam("connector"),
                         perOp,
-                        allocNorm(r).orElse(Double.NaN)));
+                        allocNorm(r).orElse(Double.NaN),
+                        secondary(r, GC_TIME).orElse(Double.NaN)));
             }
         }
         printCopyBandwidth(sorted, out);
@@ -164,7 +167,14 @@ public final class BenchMain {
     }
 
     /** One measured scheduler step configuration. */
-    private record Step(int requests, int lifetime, int poolBlocks, String connector, double micros, double bytes) {
+    private record Step(
+            int requests,
+            int lifetime,
+            int poolBlocks,
+            String connector,
+            double micros,
+            double bytes,
+            double gcMillis) {
         /** The workload apart from the connector. */
         String workload() {
             return String.format(
@@ -273,16 +283,24 @@ public final class BenchMain {
             double ratio = large.micros() / small.micros();
             out.printf(
                     Locale.ROOT,
-                    "pool size, %s: %d blocks %s us, %d blocks %s us, ratio %.3f (target <= %.1f) -> %s%n",
+                    "pool size, %s: %d blocks %s us (gc %s ms), %d blocks %s us (gc %s ms), ratio %.3f"
+                            + " (target <= %.1f) -> %s%n",
                     e.getKey(),
                     small.poolBlocks(),
                     micros(small.micros()),
+                    millis(small.gcMillis()),
                     large.poolBlocks(),
                     micros(large.micros()),
+                    millis(large.gcMillis()),
                     ratio,
                     POOL_RATIO,
                     ratio <= POOL_RATIO ? "PASS" : "FAIL");
         }
+    }
+
+    /** Milliseconds, or n/a where the gc profiler did not run. */
+    private static String millis(double ms) {
+        return Double.isNaN(ms) ? "n/a" : String.format(Locale.ROOT, "%.0f", ms);
     }
 
     private static int intParam(BenchmarkParams p, String name, int absent) {
@@ -380,11 +398,16 @@ public final class BenchMain {
 
     /** The gc profiler's allocation per operation; JMH labels it with or without a leading middle dot. */
     private static Optional<Double> allocNorm(RunResult r) {
+        return secondary(r, ALLOC_NORM);
+    }
+
+    /** A secondary result of the run (a profiler's), by name. */
+    private static Optional<Double> secondary(RunResult r, String name) {
         // JMH declares the map with the raw Result type; read it through a wildcard.
         Map<String, ?> secondary = r.getSecondaryResults();
         for (Map.Entry<String, ?> e : secondary.entrySet()) {
             String key = e.getKey().startsWith("\u00b7") ? e.getKey().substring(1) : e.getKey();
-            if (key.equals(ALLOC_NORM) && e.getValue() instanceof Result<?> result) {
+            if (key.equals(name) && e.getValue() instanceof Result<?> result) {
                 return Optional.of(result.getScore());
             }
         }
