@@ -48,7 +48,8 @@ public final class Request implements RequestView {
     /** Where the request's blocks are: the view reads them live, never a copy kept here. */
     private final KvCacheManager blocks;
 
-    private final List<BlockHash> hashes = new ArrayList<>();
+    /** Sized in the constructor for the tokens the request may reach, as {@link #tokens} is. */
+    private final List<BlockHash> hashes;
     /**
      * The token count at which the next block hash is due: {@code (hashes.size() + 1) * blockSize}.
      * Kept here so that appending a token, once per request and step, reads no other object until a
@@ -126,6 +127,9 @@ public final class Request implements RequestView {
         this.hasher = hasher;
         this.blocks = Objects.requireNonNull(blocks, "blocks");
         this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(maxTokens, 1 << 16));
+        // One hash per full block of those tokens: grown from ten, a decoding request's list was
+        // copied about a dozen times on its way to a thousand blocks, a twelfth of the step's garbage.
+        this.hashes = new ArrayList<>(tokens.length / hasher.blockSize() + 1);
         this.numTokens = prompt.length;
         extendHashes();
     }
