@@ -13,7 +13,9 @@ import io.kvconnect.api.common.StorageMedium;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.function.IntFunction;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -211,18 +213,35 @@ public final class BlockPool {
      *     nothing is cached
      */
     public void cache(int[] ids, BlockHash[] blockHashes, @Nullable BlockHash parent) {
-        if (!cachingEnabled) {
-            return;
-        }
         if (ids.length != blockHashes.length) {
             throw new IllegalArgumentException(ids.length + " blocks but " + blockHashes.length + " hashes");
         }
+        cache(ids, 0, ids.length, i -> blockHashes[i], parent);
+    }
+
+    /**
+     * {@link #cache(int[], BlockHash[], BlockHash)} for {@code ids[from, to)}, block {@code ids[i]}
+     * under {@code hashAt.apply(i)}, without copying either into arrays of the run (a request's
+     * owned ids and its hashes, as the KV-cache manager caches a decoding request's filled block
+     * every few steps).
+     *
+     * @param parent the hash of the block before {@code ids[from]}, or {@code null} if it is the
+     *     first
+     * @throws IndexOutOfBoundsException if the range is outside {@code ids}; then nothing is cached
+     * @throws IllegalArgumentException if an id is invalid; then nothing is cached
+     * @throws IllegalStateException as {@link #cache(int[], BlockHash[], BlockHash)}
+     */
+    public void cache(int[] ids, int from, int to, IntFunction<BlockHash> hashAt, @Nullable BlockHash parent) {
+        Objects.checkFromToIndex(from, to, ids.length);
+        if (!cachingEnabled) {
+            return;
+        }
         // Validate the whole run first, so that a refused call caches nothing (and every cached
         // block is covered by an event).
-        for (int i = 0; i < ids.length; i++) {
+        for (int i = from; i < to; i++) {
             int id = ids[i];
             checkUsable(id);
-            BlockHash h = blockHashes[i];
+            BlockHash h = Objects.requireNonNull(hashAt.apply(i), "hash");
             if (meta[at(id, REF)] == 0) {
                 throw new IllegalStateException("block " + id + " is free; only owned blocks can be cached");
             }
@@ -234,9 +253,9 @@ public final class BlockPool {
         int runFrom = -1;
         BlockHash runParent = parent;
         BlockHash before = parent;
-        for (int i = 0; i < ids.length; i++) {
+        for (int i = from; i < to; i++) {
             int id = ids[i];
-            BlockHash h = blockHashes[i];
+            BlockHash h = hashAt.apply(i);
             if (hashes.has(id) && !hashes.is(id, h)) {
                 // Only reachable when one id appears twice in the run with different hashes.
                 throw new IllegalStateException("block " + id + " is cached as " + hashes.get(id) + ", not " + h);
@@ -250,29 +269,36 @@ public final class BlockPool {
                 }
             } else if (runFrom >= 0) {
                 // Already cached (as itself or as a duplicate): an event lists consecutive blocks only.
-                flushStored(blockHashes, runFrom, i, runParent);
+                flushStored(hashAt, runFrom, i, runParent);
                 runFrom = -1;
             }
             before = h;
         }
         if (runFrom >= 0) {
-            flushStored(blockHashes, runFrom, ids.length, runParent);
+            flushStored(hashAt, runFrom, to, runParent);
         }
     }
 
     /**
-     * One event for the newly cached run {@code blockHashes[from, to)}. The list is built
+     * One event for the newly cached run, the hashes {@code hashAt} gives for {@code [from, to)}. The list is built
      * immutable, so the event's defensive copy keeps it as it is: most runs are one block (a
      * decoding request filling its last block), and an intermediate list copied again per block
      * was most of the garbage of caching.
      */
-    private void flushStored(BlockHash[] blockHashes, int from, int to, @Nullable BlockHash parent) {
-        List<BlockHash> run =
-                to - from == 1 ? List.of(blockHashes[from]) : List.of(Arrays.copyOfRange(blockHashes, from, to));
+    private void flushStored(IntFunction<BlockHash> hashAt, int from, int to, @Nullable BlockHash parent) {
+        List<BlockHash> run;
+        if (to - from == 1) {
+            run = List.of(hashAt.apply(from));
+        } else {
+            BlockHash[] copy = new BlockHash[to - from];
+            for (int i = from; i < to; i++) {
+                copy[i - from] = hashAt.apply(i);
+            }
+            run = List.of(copy);
+        }
         flushRemoved();
         events.add(new KvEvent.BlockStored(run, Optional.ofNullable(parent), blockSize, 0, StorageMedium.GPU));
     }
-
     /** Drops the cached hashes of {@code ids} (reference counts untouched); returns how many were cached. */
     public int evict(int... ids) {
         int evicted = 0;

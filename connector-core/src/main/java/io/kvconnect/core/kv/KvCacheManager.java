@@ -1,6 +1,5 @@
 package io.kvconnect.core.kv;
 
-import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.scheduler.RequestView;
 import java.util.Arrays;
@@ -128,12 +127,9 @@ public final class KvCacheManager {
             return;
         }
         int from = own.numCached;
-        int[] ids = Arrays.copyOfRange(own.ids, from, full);
-        BlockHash[] hashes = new BlockHash[full - from];
-        for (int i = from; i < full; i++) {
-            hashes[i - from] = request.blockHash(i);
-        }
-        pool.cache(ids, hashes, from == 0 ? null : request.blockHash(from - 1));
+        // The request's own ids and hashes, by position: no arrays of the run (one block every
+        // few steps per decoding request).
+        pool.cache(own.ids, from, full, request::blockHash, from == 0 ? null : request.blockHash(from - 1));
         own.numCached = full;
     }
 

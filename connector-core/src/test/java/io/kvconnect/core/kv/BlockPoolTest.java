@@ -552,6 +552,21 @@ class BlockPoolTest {
     }
 
     @Test
+    void aRangeOfIdsIsCachedUnderTheHashesOfItsPositions() {
+        int[] ids = pool.allocate(4);
+        BlockHash[] byPosition = {h(1), h(2), h(3), h(4)};
+
+        assertThrows(IndexOutOfBoundsException.class, () -> pool.cache(ids, 3, 5, i -> byPosition[i], h(3)));
+        pool.cache(ids, 1, 3, i -> byPosition[i], h(1));
+
+        assertEquals(List.of(stored(h(1), h(2), h(3))), pool.takeEvents());
+        assertEquals(-1, pool.lookup(h(1)), "before the range");
+        assertEquals(ids[1], pool.lookup(h(2)));
+        assertEquals(ids[2], pool.lookup(h(3)));
+        assertEquals(-1, pool.lookup(h(4)), "after the range");
+    }
+
+    @Test
     void evictionsAreOneEventUntilAnotherEventComesBetween() {
         BlockPool pool = pool(5); // every usable block cached and free: each allocation evicts
         int[] ids = pool.allocate(4);
