@@ -34,7 +34,8 @@ import org.jspecify.annotations.Nullable;
  * leaves the second block uncached (it is a duplicate and is simply reused when freed).
  *
  * <p><b>Thread.</b> Scheduler thread only; no locking. Operations are O(1) per block, without
- * allocation on the allocate/touch/free paths except the returned arrays.
+ * allocation on the allocate/touch/free paths except the returned arrays and, for a cached block
+ * taken, its hash as an object for the {@code BlockRemoved} event.
  */
 public final class BlockPool {
     private static final int NIL = -1;
