@@ -112,7 +112,7 @@ final class Admission {
         if (!async && numNew <= 0) {
             throw new IllegalStateException("request " + id + " has nothing to compute: " + r);
         }
-        int[] added = kv.allocate(id, computed + numNew, hit);
+        int[] added = kv.allocate(id, computed + numNew, hit, r.expectedTokens());
         if (added == null) {
             return Result.NO_SPACE;
         }

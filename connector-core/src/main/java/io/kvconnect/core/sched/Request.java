@@ -126,12 +126,26 @@ public final class Request implements RequestView {
         this.cacheSalt = Objects.requireNonNull(cacheSalt, "cacheSalt");
         this.hasher = hasher;
         this.blocks = Objects.requireNonNull(blocks, "blocks");
-        this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(maxTokens, 1 << 16));
+        this.tokens = Arrays.copyOf(prompt, expectedTokens(prompt.length, maxTokens));
         // One hash per full block of those tokens: grown from ten, a decoding request's list was
         // copied about a dozen times on its way to a thousand blocks, a twelfth of the step's garbage.
         this.hashes = new ArrayList<>(tokens.length / hasher.blockSize() + 1);
         this.numTokens = prompt.length;
         extendHashes();
+    }
+
+    /**
+     * The tokens a request is sized for up front: its prompt and its output up to 65,536 tokens (a
+     * longer one grows past that). Its token array, its block-hash list and its list of owned
+     * blocks are sized for this many, so a decoding request does not copy them as it grows.
+     */
+    static int expectedTokens(int promptTokens, int maxTokens) {
+        return promptTokens + Math.min(maxTokens, 1 << 16);
+    }
+
+    /** {@link #expectedTokens(int, int)} of this request. */
+    int expectedTokens() {
+        return expectedTokens(numPromptTokens, maxTokens);
     }
 
     @Override
