@@ -27,8 +27,8 @@ import org.jspecify.annotations.Nullable;
  * and reported in a {@code BlockRemoved} event. Hashes dropped one after another, with no other
  * event between them, are reported in one {@code BlockRemoved} event, in the order dropped: a
  * step's allocations evict a block per request, and an event (and its list) per block was garbage
- * on every step. Blocks freed together are queued in the order
- * given, so a caller that frees a request's blocks tail-first has the tail evicted first.
+ * on every step. Blocks freed together are queued in the order given, so a caller that frees a
+ * request's blocks tail-first has the tail evicted first.
  *
  * <p>One hash maps to at most one block: caching a second block with a hash that is already cached
  * leaves the second block uncached (it is a duplicate and is simply reused when freed).
@@ -281,10 +281,10 @@ public final class BlockPool {
     }
 
     /**
-     * One event for the newly cached run, the hashes {@code hashAt} gives for {@code [from, to)}. The list is built
-     * immutable, so the event's defensive copy keeps it as it is: most runs are one block (a
-     * decoding request filling its last block), and an intermediate list copied again per block
-     * was most of the garbage of caching.
+     * One event for the newly cached run, the hashes {@code hashAt} gives for {@code [from, to)}.
+     * The list is built immutable, so the event's defensive copy keeps it as it is: most runs are
+     * one block (a decoding request filling its last block), and an intermediate list copied again
+     * per block was most of the garbage of caching.
      */
     private void flushStored(IntFunction<BlockHash> hashAt, int from, int to, @Nullable BlockHash parent) {
         List<BlockHash> run;
