@@ -4,21 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorConfig;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.ModelShape;
-import io.kvconnect.api.scheduler.MatchResult;
-import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.testkit.ConnectorConfigs;
 import io.kvconnect.testkit.doubles.FakeBlockPool;
 import io.kvconnect.testkit.doubles.FakeRequest;
 import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
 import io.kvconnect.testkit.doubles.FakeSchedulerState;
+import io.kvconnect.testkit.doubles.PrefillSteps;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -26,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,20 +81,9 @@ class DiskSchedulerTakeBackTest {
      * its first decode; returns that step's metadata, which plans the stores of its full blocks.
      */
     private DiskMetadata prefill(DiskScheduler s, FakeRequest r, int firstBlockId) {
-        int[] ids = IntStream.range(0, r.numBlockHashes() + 1)
-                .map(i -> firstBlockId + i)
-                .toArray();
-        assertEquals(MatchResult.none(), s.getNumNewMatchedTokens(r, 0));
-        r.setBlockIds(BlockIds.of(ids));
-        s.updateStateAfterAlloc(r, r.blockIds(), 0, 0);
-        r.setStatus(RequestStatus.RUNNING);
-        s.buildConnectorMetadata(new FakeSchedulerOutput(
-                step++,
-                List.of(new ScheduledRequest(r, ScheduledRequest.Kind.NEW, r.numTokens(), 0, BlockIds.of(ids))),
-                Set.of(),
-                Set.of()));
-        r.setNumComputedTokens(r.numTokens());
-        return build(s, new ScheduledRequest(r, ScheduledRequest.Kind.CONTINUING, 1, r.numTokens(), BlockIds.empty()));
+        s.buildConnectorMetadata(
+                new FakeSchedulerOutput(step++, List.of(PrefillSteps.admit(s, r, firstBlockId)), Set.of(), Set.of()));
+        return build(s, PrefillSteps.computed(r));
     }
 
     /** Rank 0 (the only one) reports every store of {@code m} written. */

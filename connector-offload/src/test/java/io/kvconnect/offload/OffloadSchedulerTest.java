@@ -24,6 +24,7 @@ import io.kvconnect.testkit.doubles.FakeBlockPool;
 import io.kvconnect.testkit.doubles.FakeRequest;
 import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
 import io.kvconnect.testkit.doubles.FakeSchedulerState;
+import io.kvconnect.testkit.doubles.PrefillSteps;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -101,28 +102,12 @@ class OffloadSchedulerTest {
      */
     private OffloadMetadata prefill(OffloadScheduler s, FakeRequest r, int firstBlockId) {
         assertTrue(admit(s, r, firstBlockId).stores().isEmpty(), "nothing is confirmed before the prefill ran");
-        r.setNumComputedTokens(r.numTokens());
-        return build(
-                s,
-                List.of(new ScheduledRequest(r, ScheduledRequest.Kind.CONTINUING, 1, r.numTokens(), BlockIds.empty())),
-                Set.of());
+        return build(s, List.of(PrefillSteps.computed(r)), Set.of());
     }
 
     /** Schedules the prefill of {@code r} (blocks 10, 11, ...); returns that step's metadata. */
     private OffloadMetadata admit(OffloadScheduler s, FakeRequest r, int firstBlockId) {
-        int n = r.numBlockHashes() + 1;
-        int[] ids = new int[n];
-        for (int i = 0; i < n; i++) {
-            ids[i] = firstBlockId + i;
-        }
-        assertEquals(MatchResult.none(), s.getNumNewMatchedTokens(r, 0));
-        r.setBlockIds(BlockIds.of(ids)); // allocated: the engine's view shows the blocks from now on
-        s.updateStateAfterAlloc(r, r.blockIds(), 0, 0);
-        r.setStatus(RequestStatus.RUNNING);
-        return build(
-                s,
-                List.of(new ScheduledRequest(r, ScheduledRequest.Kind.NEW, r.numTokens(), 0, BlockIds.of(ids))),
-                Set.of());
+        return build(s, List.of(PrefillSteps.admit(s, r, firstBlockId)), Set.of());
     }
 
     @Test

@@ -3,28 +3,25 @@ package io.kvconnect.redis;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.api.common.ModelShape;
-import io.kvconnect.api.scheduler.MatchResult;
-import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.testkit.ConnectorConfigs;
 import io.kvconnect.testkit.doubles.FakeBlockPool;
 import io.kvconnect.testkit.doubles.FakeRequest;
 import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
 import io.kvconnect.testkit.doubles.FakeSchedulerState;
+import io.kvconnect.testkit.doubles.PrefillSteps;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -78,21 +75,12 @@ class RedisSchedulerTest {
      * holds its full blocks.
      */
     private RedisMetadata.StoreJob prefill(FakeRequest r, int firstBlockId) {
-        int[] ids = IntStream.rangeClosed(0, r.numBlockHashes())
-                .map(i -> firstBlockId + i)
-                .toArray();
-        assertEquals(MatchResult.none(), scheduler.getNumNewMatchedTokens(r, 0));
-        r.setBlockIds(BlockIds.of(ids));
-        scheduler.updateStateAfterAlloc(r, r.blockIds(), 0, 0);
-        r.setStatus(RequestStatus.RUNNING);
         assertTrue(
-                build(List.of(new ScheduledRequest(r, ScheduledRequest.Kind.NEW, r.numTokens(), 0, r.blockIds())))
+                build(List.of(PrefillSteps.admit(scheduler, r, firstBlockId)))
                         .stores()
                         .isEmpty(),
                 "nothing is confirmed before the prefill ran");
-        r.setNumComputedTokens(r.numTokens());
-        RedisMetadata m = build(
-                List.of(new ScheduledRequest(r, ScheduledRequest.Kind.CONTINUING, 1, r.numTokens(), BlockIds.empty())));
+        RedisMetadata m = build(List.of(PrefillSteps.computed(r)));
         assertEquals(1, m.stores().size());
         return m.stores().getFirst();
     }
