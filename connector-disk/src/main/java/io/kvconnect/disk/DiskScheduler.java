@@ -471,9 +471,7 @@ final class DiskScheduler implements SchedulerConnector {
             return;
         }
         job.ranks()[4] = 1;
-        if (pool.referenceGeneration() == job.referenceGeneration()) {
-            pool.free(job.gpuBlocks());
-        } else {
+        if (!pool.freeIfNotTakenBack(job.referenceGeneration(), job.gpuBlocks())) {
             count("references_taken_back", job.gpuBlocks().length);
         }
     }

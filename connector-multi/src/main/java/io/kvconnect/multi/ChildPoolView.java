@@ -79,6 +79,12 @@ final class ChildPoolView implements GPUBlockPoolView {
         return shared.referenceGeneration();
     }
 
+    /** Through this child's {@link #free}, not the composite's: the child's references are its own. */
+    @Override
+    public boolean freeIfNotTakenBack(long generation, int... blockIds) {
+        return GPUBlockPoolView.super.freeIfNotTakenBack(generation, blockIds);
+    }
+
     @Override
     public Optional<BlockHash> cachedHash(int blockId) {
         return shared.cachedHash(blockId);

@@ -1,8 +1,10 @@
 package io.kvconnect.multi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.BlockHash;
 import java.util.ArrayList;
@@ -69,7 +71,9 @@ class PoolViewTest {
         assertEquals(1, b.heldReferences(6));
         assertEquals(0, a.heldReferences(6));
         assertThrows(IllegalStateException.class, () -> a.free(6));
-        b.free(6);
+        assertFalse(a.freeIfNotTakenBack(generation, 5, 6), "a store of the old generation frees nothing");
+        assertEquals(1, b.heldReferences(6));
+        assertTrue(b.freeIfNotTakenBack(generation + 1, 6), "through the child's own count");
         assertEquals(0, h.pool.heldReferences(6));
     }
 

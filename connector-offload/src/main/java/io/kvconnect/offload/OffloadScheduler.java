@@ -480,9 +480,7 @@ final class OffloadScheduler implements SchedulerConnector {
      * ends or at shutdown.
      */
     private void releaseGpuBlocks(Job job) {
-        if (pool.referenceGeneration() == job.referenceGeneration) {
-            pool.free(job.gpuBlocks);
-        } else {
+        if (!pool.freeIfNotTakenBack(job.referenceGeneration, job.gpuBlocks)) {
             count("references_taken_back", job.gpuBlocks.length);
         }
     }

@@ -459,9 +459,7 @@ final class RedisScheduler implements SchedulerConnector {
      */
     private void freeGpuBlocks(Job job) {
         job.freed = true;
-        if (pool.referenceGeneration() == job.referenceGeneration) {
-            pool.free(job.gpuBlocks);
-        } else {
+        if (!pool.freeIfNotTakenBack(job.referenceGeneration, job.gpuBlocks)) {
             count("references_taken_back", job.gpuBlocks.length);
         }
     }

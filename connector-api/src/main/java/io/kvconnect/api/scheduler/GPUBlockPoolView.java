@@ -94,7 +94,7 @@ public interface GPUBlockPoolView {
      * connector timeout while nothing else ran, or that it disabled. The blocks may then go to
      * other requests, and a later copy of the same connector may touch one again. A connector that
      * frees a copy's references when the copy ends reads this before it touches them and frees
-     * them only if it is still the same: otherwise the references are gone, and a {@link #free} would
+     * them only if it is still the same ({@link #freeIfNotTakenBack}): otherwise the references are gone, and a {@link #free} would
      * either throw or give back the later copy's reference while that copy still reads the block.
      *
      * <p>The default is for views that never take references back (test doubles): always 0.
@@ -103,6 +103,25 @@ public interface GPUBlockPoolView {
      */
     default long referenceGeneration() {
         return 0;
+    }
+
+    /**
+     * Gives back references this connector took with {@link #touch} while {@link
+     * #referenceGeneration} was {@code generation}, unless the engine has taken its references back
+     * since: then they are no longer this connector's, and nothing is freed. The one rule every
+     * connector that frees a copy's references when the copy ends follows.
+     *
+     * @param generation {@link #referenceGeneration} as read before the touch
+     * @param blockIds the blocks, as given to {@link #free}
+     * @return whether they were freed; {@code false} when the engine had taken them back
+     * @throws IllegalStateException as {@link #free}
+     */
+    default boolean freeIfNotTakenBack(long generation, int... blockIds) {
+        if (referenceGeneration() != generation) {
+            return false;
+        }
+        free(blockIds);
+        return true;
     }
 
     /**

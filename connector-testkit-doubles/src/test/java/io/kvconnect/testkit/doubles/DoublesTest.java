@@ -118,6 +118,21 @@ class DoublesTest {
     }
 
     @Test
+    void aConnectorFreesOnlyReferencesOfTheGenerationItTookThemIn() {
+        FakeBlockPool pool = new FakeBlockPool(8, 4);
+        long early = pool.referenceGeneration();
+        pool.touch(1, 2);
+        pool.takeBackAll();
+        long later = pool.referenceGeneration();
+        pool.touch(1); // a later store holds block 1 again
+
+        assertFalse(pool.freeIfNotTakenBack(early, 1, 2), "taken back: not the connector's to free");
+        assertEquals(1, pool.heldReferences(1), "the later store's reference stays");
+        assertTrue(pool.freeIfNotTakenBack(later, 1));
+        assertEquals(0, pool.totalHeld());
+    }
+
+    @Test
     void theStateReturnsCopiesOfTheListsTheTestChanges() {
         FakeBlockPool pool = new FakeBlockPool(4);
         FakeSchedulerState state = new FakeSchedulerState(16, pool);
