@@ -1,5 +1,6 @@
 package io.kvconnect.core.kv;
 
+import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.scheduler.RequestView;
 import java.util.Arrays;
@@ -7,6 +8,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntFunction;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -141,7 +143,7 @@ public final class KvCacheManager {
         int from = own.numCached;
         // The request's own ids and hashes, by position: no arrays of the run (one block every
         // few steps per decoding request).
-        pool.cache(own.ids, from, full, request::blockHash, from == 0 ? null : request.blockHash(from - 1));
+        pool.cache(own.ids, from, full, own.hashesOf(request), from == 0 ? null : request.blockHash(from - 1));
         own.numCached = full;
     }
 
@@ -229,6 +231,10 @@ public final class KvCacheManager {
         int[] ids;
         int size;
         int numCached;
+        /** The request whose hashes {@link #hashes} reads, and that function (see {@link #hashesOf}). */
+        private @Nullable RequestView hashSource;
+
+        private @Nullable IntFunction<BlockHash> hashes;
 
         Owned(int expectedBlocks) {
             ids = new int[Math.max(8, expectedBlocks)];
@@ -239,6 +245,18 @@ public final class KvCacheManager {
                 ids = Arrays.copyOf(ids, size * 2);
             }
             ids[size++] = id;
+        }
+
+        /**
+         * The request's block hashes by position, as a function made once per request: a method
+         * reference made at each call was an object every time a decoding request filled a block.
+         */
+        IntFunction<BlockHash> hashesOf(RequestView request) {
+            if (hashSource != request || hashes == null) {
+                hashSource = request;
+                hashes = request::blockHash;
+            }
+            return hashes;
         }
     }
 }
