@@ -4,7 +4,7 @@ import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.sched.LoadFailurePolicy;
-import io.kvconnect.core.sched.RequestUpdate;
+import io.kvconnect.core.sched.RequestUpdates;
 import io.kvconnect.core.sched.SampledTokens;
 import io.kvconnect.core.sched.ScheduledWork;
 import io.kvconnect.core.sched.Scheduler;
@@ -188,11 +188,12 @@ public class SchedulerStepBenchmark {
             sampled[i] = work.get(i).samples() ? SAMPLED_TOKEN : SampledTokens.NONE;
         }
         // The outcome carries the step's KV events too (drained from the scheduler every step).
-        List<RequestUpdate> updates = scheduler
+        RequestUpdates updates = scheduler
                 .update(out, StepResult.tokensOnly(SampledTokens.byPosition(out.step(), sampled)))
                 .updates();
+        // By index, as the engine reads them: no update object per sampled token.
         for (int i = 0; i < updates.size(); i++) {
-            if (updates.get(i) instanceof RequestUpdate.Finished) {
+            if (updates.isFinished(i)) {
                 add(lifetime);
             }
         }

@@ -19,6 +19,7 @@ import io.kvconnect.core.memory.MemorySelection;
 import io.kvconnect.core.run.EngineFactory;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.RequestUpdate;
+import io.kvconnect.core.sched.RequestUpdates;
 import io.kvconnect.core.sched.SchedulerConfig;
 import io.kvconnect.core.sched.SchedulingPolicy;
 import java.time.InstantSource;
@@ -349,8 +350,10 @@ public final class KitEngine implements AutoCloseable {
      */
     public List<Finished> step() throws InterruptedException {
         List<Finished> done = new ArrayList<>();
-        for (RequestUpdate u : engine.step()) {
-            if (u instanceof RequestUpdate.Finished f) {
+        RequestUpdates updates = engine.step();
+        for (int i = 0; i < updates.size(); i++) {
+            if (updates.isFinished(i)) {
+                RequestUpdate.Finished f = updates.finished(i);
                 done.add(new Finished(
                         f.requestId(),
                         f.status().name(),

@@ -16,6 +16,7 @@ import io.kvconnect.core.run.EngineFactory;
 import io.kvconnect.core.sched.ConnectorErrorPolicy;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.core.sched.RequestUpdate;
+import io.kvconnect.core.sched.RequestUpdates;
 import io.kvconnect.core.sched.SchedulerConfig;
 import io.kvconnect.core.sched.SchedulingPolicy;
 import java.time.Duration;
@@ -316,8 +317,10 @@ public final class Soak {
                 if (!live.isEmpty() && random.nextInt(10) == 0) {
                     engine.abort(live.get(random.nextInt(live.size())));
                 }
-                for (RequestUpdate u : engine.step()) {
-                    if (u instanceof RequestUpdate.Finished f) {
+                RequestUpdates updates = engine.step();
+                for (int i = 0; i < updates.size(); i++) {
+                    if (updates.isFinished(i)) {
+                        RequestUpdate.Finished f = updates.finished(i);
                         live.remove(f.requestId());
                         statuses.put(f.requestId(), f.status());
                     }

@@ -15,6 +15,7 @@ import io.kvconnect.core.sched.ConnectorFatalError;
 import io.kvconnect.core.sched.HoldResolution;
 import io.kvconnect.core.sched.HookTimer;
 import io.kvconnect.core.sched.RequestUpdate;
+import io.kvconnect.core.sched.RequestUpdates;
 import io.kvconnect.core.sched.ScheduledWork;
 import io.kvconnect.core.sched.Scheduler;
 import io.kvconnect.core.sched.SchedulerOutput;
@@ -82,7 +83,7 @@ public final class Engine implements AutoCloseable {
     /** Wrong reads of steps whose outputs the scheduler holds back: used or discarded is told later. */
     private final Map<String, MismatchCounts> heldMismatches = new HashMap<>();
     /** Updates of requests refused or aborted between steps: the next step returns them first. */
-    private final List<RequestUpdate> updatesBetweenSteps = new ArrayList<>();
+    private final List<RequestUpdates> updatesBetweenSteps = new ArrayList<>();
 
     /**
      * Builds the engine: block pool, scheduler, workers with their KV memory, and the connector's
@@ -164,13 +165,19 @@ public final class Engine implements AutoCloseable {
      */
     public void addRequest(
             String id, int[] prompt, int maxTokens, int priority, TransferParams params, Optional<String> cacheSalt) {
-        updatesBetweenSteps.addAll(scheduler.addRequest(id, prompt, maxTokens, priority, params, cacheSalt));
+        keepBetweenSteps(scheduler.addRequest(id, prompt, maxTokens, priority, params, cacheSalt));
         metrics.arrived(id, now, prompt.length);
     }
 
     /** Aborts a request (ignored if unknown or finished); the next {@link #step()} reports it finished. */
     public void abort(String id) {
-        updatesBetweenSteps.addAll(scheduler.abort(id));
+        keepBetweenSteps(scheduler.abort(id));
+    }
+
+    private void keepBetweenSteps(RequestUpdates u) {
+        if (!u.isEmpty()) {
+            updatesBetweenSteps.add(u);
+        }
     }
 
     /** Whether a step would do anything: requests, transfers, pending connector work, a step in flight. */
@@ -184,10 +191,14 @@ public final class Engine implements AutoCloseable {
      * next call, so the workers run it while that call schedules the one after (the pipeline).
      * Idle steps (only transfers pending) pause briefly so that waiting for a transfer does not
      * spin a core.
+     *
+     * @return the updates, in order; read them by index to make no object per sampled token
      */
-    public List<RequestUpdate> step() throws InterruptedException {
+    public RequestUpdates step() throws InterruptedException {
         long t0 = System.nanoTime();
-        List<RequestUpdate> updates = new ArrayList<>(updatesBetweenSteps);
+        // Usually one part: the applied step's outcome (an arrival's refusal or an abort adds one).
+        List<RequestUpdates> parts = new ArrayList<>(updatesBetweenSteps.size() + 2);
+        parts.addAll(updatesBetweenSteps);
         updatesBetweenSteps.clear();
 
         // 1. Schedule.
@@ -203,24 +214,24 @@ public final class Engine implements AutoCloseable {
         if (setup.config().scheduler().asyncScheduling() && out.hasWork()) {
             // Pipeline: apply the previous step's output while this one runs.
             if (inFlight != null) {
-                applied = collectAndApply(inFlight, updates);
+                applied = collectAndApply(inFlight, parts);
             }
             inFlight = submitted;
         } else {
             // Synchronous, or an empty step: nothing to overlap, so finish everything now (an
             // idle engine must not keep an empty step in flight forever).
             if (inFlight != null) {
-                collectAndApply(inFlight, updates);
+                collectAndApply(inFlight, parts);
                 inFlight = null;
             }
-            applied = collectAndApply(submitted, updates);
+            applied = collectAndApply(submitted, parts);
         }
         schedNanos += applied.updateNanos();
         long compute = applied.computeNanos();
         // A hook may have failed under connector_errors: disable while this step was scheduled or
         // while a step was applied (a later outcome includes what an earlier one asked for).
         if (out.connectorDisableRequested() || applied.disableConnector()) {
-            disableConnector(updates);
+            disableConnector(parts);
         }
 
         // The modelled clock, pacing and metrics.
@@ -236,9 +247,8 @@ public final class Engine implements AutoCloseable {
             }
         }
         metrics.step(schedNanos, out, now, scheduler.stats());
-        for (RequestUpdate u : updates) {
-            metrics.update(u, now);
-        }
+        RequestUpdates updates = RequestUpdates.concat(parts);
+        metrics.updates(updates, now);
         if (setup.checkInvariants()) {
             EngineInvariants.check(scheduler);
         }
@@ -257,7 +267,7 @@ public final class Engine implements AutoCloseable {
     }
 
     /** Finishes the step in flight, then detaches the connector: worker sides first, then the scheduler side. */
-    private void disableConnector(List<RequestUpdate> updates) throws InterruptedException {
+    private void disableConnector(List<RequestUpdates> updates) throws InterruptedException {
         if (inFlight != null) {
             collectAndApply(inFlight, updates);
             inFlight = null;
@@ -272,12 +282,12 @@ public final class Engine implements AutoCloseable {
      *
      * @return what applying the step took and whether the connector must be detached
      */
-    private Applied collectAndApply(Executor.StepHandle h, List<RequestUpdate> updates) throws InterruptedException {
+    private Applied collectAndApply(Executor.StepHandle h, List<RequestUpdates> updates) throws InterruptedException {
         ExecutorStepResult result = executor.collect(h);
         long u0 = System.nanoTime();
         StepOutcome outcome = scheduler.update(h.output(), result.stepResult());
         long updateNanos = System.nanoTime() - u0;
-        updates.addAll(outcome.updates());
+        updates.add(outcome.updates());
         judgeWrongReads(result, outcome);
         metrics.events(outcome.events());
         if (kvEvents != null) {

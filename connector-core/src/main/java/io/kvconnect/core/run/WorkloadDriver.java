@@ -2,6 +2,7 @@ package io.kvconnect.core.run;
 
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.sched.RequestUpdate;
+import io.kvconnect.core.sched.RequestUpdates;
 import io.kvconnect.core.workload.ChatSession;
 import io.kvconnect.core.workload.PromptBuilder;
 import io.kvconnect.core.workload.Turn;
@@ -68,8 +69,11 @@ public final class WorkloadDriver {
                 engine.advanceTo(arrivals.peek().time());
                 continue;
             }
-            for (RequestUpdate u : engine.step()) {
-                if (u instanceof RequestUpdate.Finished f) {
+            RequestUpdates updates = engine.step();
+            // By index: only finishes matter here, and a token read this way is no object.
+            for (int i = 0; i < updates.size(); i++) {
+                if (updates.isFinished(i)) {
+                    RequestUpdate.Finished f = updates.finished(i);
                     Arrival a = inFlight.remove(f.requestId());
                     if (a == null) {
                         continue;

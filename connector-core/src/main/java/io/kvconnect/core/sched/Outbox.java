@@ -13,23 +13,24 @@ import java.util.List;
  * scheduler writes here; only the scheduler's public calls take from it, each taking everything
  * of a kind at once, so nothing is handed over twice or lost between steps.
  *
- * <p>Taken lists are handed over, not copied (they are rebuilt after each take anyway): a step
- * that appends 256 tokens does not copy 256 updates.
+ * <p>Request updates are kept by column ({@link RequestUpdates}): a step that samples 256 tokens
+ * makes no object per token. Other taken lists are handed over, not copied.
  *
  * <p><b>Thread.</b> Engine thread only.
  */
 final class Outbox {
-    private static final int MIN_CAPACITY = 10;
-
-    private List<RequestUpdate> updates = new ArrayList<>();
+    private final RequestUpdates.Builder updates = new RequestUpdates.Builder();
     private List<HoldResolution> resolutions = new ArrayList<>();
     private final List<KvEvent> events = new ArrayList<>();
     private final List<ConnectorStats> connectorStats = new ArrayList<>();
-    /** The most updates taken at once lately, decaying (see {@link #takeUpdates}). */
-    private int peakTaken;
 
     void update(RequestUpdate u) {
         updates.add(u);
+    }
+
+    /** A sampled, confirmed token: {@link RequestUpdate.TokenAdded} without the object. */
+    void token(String requestId, int token, int numOutputTokens) {
+        updates.token(requestId, token, numOutputTokens);
     }
 
     void resolved(HoldResolution r) {
@@ -50,20 +51,8 @@ final class Outbox {
     }
 
     /** Every request update not yet taken, in order; read-only. */
-    List<RequestUpdate> takeUpdates() {
-        if (updates.isEmpty()) {
-            return List.of();
-        }
-        List<RequestUpdate> taken = Collections.unmodifiableList(updates);
-        // Sized for the largest take lately and some more, not for the last take: a step of 256
-        // decoding requests would otherwise grow the list from 10 through nine copies whenever the
-        // take before it was a request's arrival (one update), and a step with one update more than
-        // the last (a request finished) would copy all of them once. The peak decays by 1/64 per
-        // take, so a list shrinks again slowly after a burst.
-        int n = updates.size();
-        peakTaken = Math.max(n, peakTaken - (peakTaken >> 6));
-        updates = new ArrayList<>(Math.max(MIN_CAPACITY, peakTaken + (peakTaken >> 3) + 8));
-        return taken;
+    RequestUpdates takeUpdates() {
+        return updates.take();
     }
 
     /** Every held-output resolution not yet taken, in order. */

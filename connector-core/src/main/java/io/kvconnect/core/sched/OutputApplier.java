@@ -219,7 +219,7 @@ final class OutputApplier {
      */
     private boolean appendToken(Request r, int token) {
         r.appendOutputToken(token);
-        outbox.update(new RequestUpdate.TokenAdded(r.requestId(), token, r.numOutputTokens()));
+        outbox.token(r.requestId(), token, r.numOutputTokens());
         if (r.reachedMaxTokens()) {
             queues.finish(r, RequestStatus.FINISHED_LENGTH_CAPPED, "");
             return false;

@@ -171,7 +171,7 @@ public final class Scheduler {
      *     after any update decided while the last step was scheduled and not applied since
      * @throws IllegalArgumentException if the id is in use or the prompt is empty
      */
-    public List<RequestUpdate> addRequest(
+    public RequestUpdates addRequest(
             String id, int[] prompt, int maxTokens, int priority, TransferParams params, Optional<String> cacheSalt) {
         if (queues.contains(id)) {
             throw new IllegalArgumentException("request id '" + id + "' is already in use");
@@ -204,7 +204,7 @@ public final class Scheduler {
      *
      * @return the updates not handed over yet, in order (see {@link #addRequest})
      */
-    public List<RequestUpdate> abort(String id) {
+    public RequestUpdates abort(String id) {
         Request r = queues.get(id);
         if (r != null && !r.status().isFinished()) {
             stats.requestsAborted++;

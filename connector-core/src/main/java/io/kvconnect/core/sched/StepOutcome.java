@@ -17,7 +17,7 @@ import java.util.Set;
  * of the pool between steps.
  *
  * @param updates what happened to requests, in order: sampled tokens and finished requests (with
- *     their reason when they failed)
+ *     their reason when they failed); readable by index without an object per token
  * @param discardedOutputs requests whose output of the applied step was discarded: finished
  *     (aborted, failed) meanwhile, stale after a preemption or truncation, or reading blocks a
  *     failed load reported in that very output; whatever they read in that step reached nobody
@@ -31,7 +31,7 @@ import java.util.Set;
  *     Scheduler#disableConnector()}
  */
 public record StepOutcome(
-        List<RequestUpdate> updates,
+        RequestUpdates updates,
         Set<String> discardedOutputs,
         Set<String> heldOutputs,
         List<HoldResolution> holdResolutions,

@@ -14,6 +14,7 @@ import io.kvconnect.core.plugin.ConnectorRegistry;
 import io.kvconnect.core.run.EngineFactory;
 import io.kvconnect.core.run.RunReport;
 import io.kvconnect.core.sched.RequestUpdate;
+import io.kvconnect.core.sched.RequestUpdates;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -133,8 +134,9 @@ final class ServeCommand implements Callable<Integer> {
                     cmd = inbox.poll();
                 }
                 if (engine.hasWork()) {
-                    for (RequestUpdate u : engine.step()) {
-                        report(out, mapper, u);
+                    RequestUpdates updates = engine.step();
+                    for (int i = 0; i < updates.size(); i++) {
+                        report(out, mapper, updates, i);
                     }
                 } else if (finishing) {
                     break;
@@ -177,10 +179,13 @@ final class ServeCommand implements Callable<Integer> {
                 Optional.empty());
     }
 
-    private static void report(PrintStream out, JsonMapper mapper, RequestUpdate u) throws Exception {
-        if (u instanceof RequestUpdate.TokenAdded t && t.numOutputTokens() == 1) {
-            emit(out, mapper, Map.of("event", "first", "id", t.requestId()));
-        } else if (u instanceof RequestUpdate.Finished f) {
+    private static void report(PrintStream out, JsonMapper mapper, RequestUpdates updates, int i) throws Exception {
+        if (!updates.isFinished(i)) {
+            if (updates.numOutputTokens(i) == 1) {
+                emit(out, mapper, Map.of("event", "first", "id", updates.requestId(i)));
+            }
+        } else {
+            RequestUpdate.Finished f = updates.finished(i);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("event", "finished");
             m.put("id", f.requestId());

@@ -1,0 +1,107 @@
+package io.kvconnect.core.sched;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.api.scheduler.RequestStatus;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Updates stored by column read the same by index as through the list, and never change once taken. */
+class RequestUpdatesTest {
+    private static final RequestUpdate.Finished DONE = new RequestUpdate.Finished(
+            "b", RequestStatus.FINISHED_STOPPED, "", TransferParams.empty(), new int[] {7, 2});
+
+    @Test
+    void indexAndListReadTheSameUpdatesInOrder() {
+        RequestUpdates.Builder b = new RequestUpdates.Builder();
+        b.token("a", 11, 1);
+        b.add(DONE);
+        b.add(new RequestUpdate.TokenAdded("c", -3, Integer.MAX_VALUE));
+
+        RequestUpdates u = b.take();
+
+        assertEquals(
+                List.of(
+                        new RequestUpdate.TokenAdded("a", 11, 1),
+                        DONE,
+                        new RequestUpdate.TokenAdded("c", -3, Integer.MAX_VALUE)),
+                u);
+        assertFalse(u.isFinished(0));
+        assertEquals("a", u.requestId(0));
+        assertEquals(11, u.token(0));
+        assertEquals(1, u.numOutputTokens(0));
+        assertTrue(u.isFinished(1));
+        assertEquals("b", u.requestId(1));
+        assertSame(DONE, u.finished(1));
+        assertEquals(-3, u.token(2));
+        assertEquals(Integer.MAX_VALUE, u.numOutputTokens(2));
+    }
+
+    @Test
+    void aTakenBatchDoesNotChangeWhenTheBuilderIsReused() {
+        RequestUpdates.Builder b = new RequestUpdates.Builder();
+        for (int i = 0; i < 100; i++) {
+            b.token("r" + i, i, i + 1);
+        }
+        RequestUpdates first = b.take();
+        List<RequestUpdate> before = new ArrayList<>(first);
+
+        for (int i = 0; i < 300; i++) {
+            b.token("s" + i, -i, 1);
+        }
+        RequestUpdates second = b.take();
+
+        assertEquals(before, first, "a later step's tokens went into a batch already handed over");
+        assertEquals(300, second.size());
+        assertEquals("s299", second.requestId(299));
+        assertSame(RequestUpdates.EMPTY, b.take(), "the builder is empty after a take");
+    }
+
+    @Test
+    void readingAnUpdateAsTheOtherKindIsRefused() {
+        RequestUpdates.Builder b = new RequestUpdates.Builder();
+        b.token("a", 1, 1);
+        b.add(DONE);
+        RequestUpdates u = b.take();
+
+        assertThrows(IllegalStateException.class, () -> u.finished(0));
+        assertThrows(IllegalStateException.class, () -> u.token(1));
+        assertThrows(IllegalStateException.class, () -> u.numOutputTokens(1));
+        assertThrows(IndexOutOfBoundsException.class, () -> u.requestId(2));
+        assertThrows(IndexOutOfBoundsException.class, () -> u.get(-1));
+        assertThrows(UnsupportedOperationException.class, () -> u.add(DONE));
+        assertThrows(NullPointerException.class, () -> b.token(null, 1, 1));
+    }
+
+    @Test
+    void concatKeepsTheOrderOfItsPartsAndSkipsEmptyOnes() {
+        RequestUpdates.Builder b = new RequestUpdates.Builder();
+        b.token("a", 1, 1);
+        RequestUpdates first = b.take();
+        b.add(DONE);
+        b.token("c", 3, 9);
+        RequestUpdates second = b.take();
+
+        RequestUpdates both = RequestUpdates.concat(List.of(first, RequestUpdates.EMPTY, second));
+
+        assertEquals(List.of(first.get(0), second.get(0), second.get(1)), both);
+        assertEquals(3, both.token(2));
+        assertSame(second, RequestUpdates.concat(List.of(RequestUpdates.EMPTY, second)), "one part is not copied");
+        assertSame(RequestUpdates.EMPTY, RequestUpdates.concat(List.of()));
+    }
+
+    @Test
+    void aFinishedRequestsOutputComesBackAsItWasGiven() {
+        RequestUpdates.Builder b = new RequestUpdates.Builder();
+        b.add(DONE);
+
+        assertArrayEquals(new int[] {7, 2}, b.take().finished(0).outputTokens());
+    }
+}
