@@ -93,8 +93,10 @@ public final class Engine implements AutoCloseable {
      */
     public Engine(EngineSetup setup) {
         this.setup = setup;
+        // The GPU pool's KV events are built only for a publisher; otherwise the pool counts them.
+        boolean recordEvents = setup.config().kvEvents().isPresent();
         BlockPool pool =
-                new BlockPool(setup.config().gpuBlocks() + 1, setup.config().blockSize(), true);
+                new BlockPool(setup.config().gpuBlocks() + 1, setup.config().blockSize(), true, recordEvents);
         EngineSetup.ConnectorSides sides = setup.connector().orElse(null);
         SchedulerConnector sc = sides == null ? null : sides.scheduler();
         String name = sides == null ? null : sides.name();
@@ -146,6 +148,9 @@ public final class Engine implements AutoCloseable {
         // Before the first step, so a producer's addresses are known when its first request ends.
         scheduler.setHandshakeMetadata(ex.handshakeMetadata());
         this.metrics = new EngineMetrics();
+        if (!recordEvents) {
+            metrics.countEventsOf(pool);
+        }
         // Last: nothing after it can fail and leave its thread running.
         this.kvEvents = setup.config()
                 .kvEvents()

@@ -2,7 +2,9 @@ package io.kvconnect.core.engine;
 
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
+import io.kvconnect.api.common.StorageMedium;
 import io.kvconnect.api.scheduler.RequestStatus;
+import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.RequestUpdate;
 import io.kvconnect.core.sched.RequestUpdates;
@@ -14,6 +16,7 @@ import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -31,7 +34,16 @@ public final class EngineMetrics {
     private final Percentiles ttft = new Percentiles();
     private final Percentiles itl = new Percentiles();
     private final Percentiles schedulerStepMicros = new Percentiles();
-    private final Map<String, Long> eventCounts = new TreeMap<>();
+    private static final String[] KINDS = {"stored", "removed", "cleared"};
+    private static final int STORED = 0;
+    private static final int REMOVED = 1;
+    private static final int CLEARED = 2;
+    /** Blocks in KV events, per medium, indexed by {@link #KINDS}. */
+    private final Map<StorageMedium, long[]> eventBlocks = new HashMap<>();
+    /** The GPU pool, when it records no events and its counters stand for them; otherwise null. */
+    private @Nullable BlockPool unrecordedPool;
+    /** Its counters as of the last outcome, indexed by {@link #KINDS}. */
+    private final long[] unrecordedCounts = new long[KINDS.length];
     /** The stats aggregated so far; {@code null} until a connector reports some. */
     private @Nullable ConnectorStats connectorStats;
 
@@ -72,22 +84,36 @@ public final class EngineMetrics {
         }
     }
 
+    /**
+     * Counts a step outcome's KV events in blocks, by medium and kind, without building a key per
+     * event; and, for a pool that records none, takes its counters as they stand now, when its
+     * events would have been handed over with this outcome.
+     */
     void events(List<KvEvent> events) {
-        for (KvEvent e : events) {
-            String kind =
-                    switch (e) {
-                        case KvEvent.BlockStored st -> "stored";
-                        case KvEvent.BlockRemoved r -> "removed";
-                        case KvEvent.AllBlocksCleared c -> "cleared";
-                    };
-            int n =
-                    switch (e) {
-                        case KvEvent.BlockStored st -> st.blockHashes().size();
-                        case KvEvent.BlockRemoved r -> r.blockHashes().size();
-                        case KvEvent.AllBlocksCleared c -> 1;
-                    };
-            eventCounts.merge(e.medium().name().toLowerCase(java.util.Locale.ROOT) + " " + kind, (long) n, Long::sum);
+        if (unrecordedPool != null) {
+            unrecordedCounts[STORED] = unrecordedPool.storedHashes();
+            unrecordedCounts[REMOVED] = unrecordedPool.removedHashes();
+            unrecordedCounts[CLEARED] = unrecordedPool.clears();
         }
+        for (int i = 0, n = events.size(); i < n; i++) {
+            KvEvent e = events.get(i);
+            long[] counts = eventBlocks.computeIfAbsent(e.medium(), m -> new long[KINDS.length]);
+            switch (e) {
+                case KvEvent.BlockStored st ->
+                    counts[STORED] += st.blockHashes().size();
+                case KvEvent.BlockRemoved r ->
+                    counts[REMOVED] += r.blockHashes().size();
+                case KvEvent.AllBlocksCleared c -> counts[CLEARED]++;
+            }
+        }
+    }
+
+    /**
+     * Counts the GPU pool's events from its own counters, read at each {@link #events}: {@code pool}
+     * records none (the engine has no KV event publisher), so they never reach that list.
+     */
+    void countEventsOf(BlockPool pool) {
+        unrecordedPool = pool;
     }
 
     void connectorStats(List<ConnectorStats> stats) {
@@ -106,9 +132,28 @@ public final class EngineMetrics {
         }
     }
 
-    /** KV events by medium and kind ("gpu stored", "cpu removed", ...), counted in blocks. */
+    /**
+     * KV events by medium and kind ("gpu stored", "cpu removed", ...), counted in blocks; a kind
+     * with none is absent. A new map on each call.
+     */
     public Map<String, Long> eventCounts() {
-        return eventCounts;
+        Map<StorageMedium, long[]> all = new HashMap<>();
+        eventBlocks.forEach((m, c) -> all.put(m, c.clone()));
+        if (unrecordedPool != null) {
+            long[] gpu = all.computeIfAbsent(StorageMedium.GPU, m -> new long[KINDS.length]);
+            for (int k = 0; k < KINDS.length; k++) {
+                gpu[k] += unrecordedCounts[k];
+            }
+        }
+        Map<String, Long> byName = new TreeMap<>();
+        all.forEach((m, c) -> {
+            for (int k = 0; k < KINDS.length; k++) {
+                if (c[k] > 0) {
+                    byName.put(m.name().toLowerCase(Locale.ROOT) + " " + KINDS[k], c[k]);
+                }
+            }
+        });
+        return byName;
     }
 
     /** The connector's stats over the whole run (scheduler and worker sides), if it reported any. */

@@ -33,9 +33,17 @@ import org.jspecify.annotations.Nullable;
  * <p>One hash maps to at most one block: caching a second block with a hash that is already cached
  * leaves the second block uncached (it is a duplicate and is simply reused when freed).
  *
+ * <p><b>Events only when someone reads them.</b> A pool made with {@code recordEvents} false
+ * records no events (as the reference engine does without {@code enable_kv_cache_events}): its
+ * {@link #drainEventsTo} and {@link #takeEvents} give nothing, and it only counts what the events
+ * would have held ({@link #storedHashes}, {@link #removedHashes}, {@link #clears}). Building them
+ * was about a third of a decoding step's garbage: per filled block a hash object, a list, an
+ * {@code Optional} and the event, and per evicted block its hash as an object again. The engine
+ * records them only when it publishes KV events.
+ *
  * <p><b>Thread.</b> Scheduler thread only; no locking. Operations are O(1) per block, without
- * allocation on the allocate/touch/free paths except the returned arrays and, for a cached block
- * taken, its hash as an object for the {@code BlockRemoved} event.
+ * allocation on the allocate/touch/free paths except the returned arrays and, when events are
+ * recorded, a taken cached block's hash as an object for the {@code BlockRemoved} event.
  */
 public final class BlockPool {
     private static final int NIL = -1;
@@ -57,17 +65,34 @@ public final class BlockPool {
     private BlockHash[] removed = new BlockHash[16];
 
     private int numRemoved;
+    private final boolean recordEvents;
+    private long storedHashes;
+    private long removedHashes;
+    private long clears;
     private final GrantLedger grants;
     private int head = NIL;
     private int tail = NIL;
     private int numFree;
 
     /**
+     * A pool that records KV events.
+     *
      * @param numBlocks blocks including the null block 0 (at least 2)
      * @param blockSize tokens per block, for events
      * @param cachingEnabled whether full blocks are entered into the prefix cache
      */
     public BlockPool(int numBlocks, int blockSize, boolean cachingEnabled) {
+        this(numBlocks, blockSize, cachingEnabled, true);
+    }
+
+    /**
+     * @param numBlocks blocks including the null block 0 (at least 2)
+     * @param blockSize tokens per block, for events
+     * @param cachingEnabled whether full blocks are entered into the prefix cache
+     * @param recordEvents whether KV events are recorded; they are counted either way (see the class
+     *     comment)
+     */
+    public BlockPool(int numBlocks, int blockSize, boolean cachingEnabled, boolean recordEvents) {
         if (numBlocks < 2) {
             throw new IllegalArgumentException(
                     "a block pool needs at least 2 blocks (one is the null block), got " + numBlocks);
@@ -75,6 +100,7 @@ public final class BlockPool {
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
         this.cachingEnabled = cachingEnabled;
+        this.recordEvents = recordEvents;
         meta = BlockRecords.newTable(numBlocks);
         this.grants = new GrantLedger(meta);
         hashes = new CachedHashes(meta);
@@ -287,6 +313,10 @@ public final class BlockPool {
      * per block was most of the garbage of caching.
      */
     private void flushStored(IntFunction<BlockHash> hashAt, int from, int to, @Nullable BlockHash parent) {
+        storedHashes += to - from;
+        if (!recordEvents) {
+            return;
+        }
         List<BlockHash> run;
         if (to - from == 1) {
             run = List.of(hashAt.apply(from));
@@ -324,8 +354,11 @@ public final class BlockPool {
         }
         hashes.clearAll();
         cached.clear();
-        flushRemoved();
-        events.add(new KvEvent.AllBlocksCleared(StorageMedium.GPU));
+        clears++;
+        if (recordEvents) {
+            flushRemoved();
+            events.add(new KvEvent.AllBlocksCleared(StorageMedium.GPU));
+        }
         return true;
     }
 
@@ -339,6 +372,26 @@ public final class BlockPool {
             target.add(events.get(i));
         }
         events.clear();
+    }
+
+    /** Whether this pool records KV events; it counts them either way. */
+    public boolean recordsEvents() {
+        return recordEvents;
+    }
+
+    /** Hashes entered into the prefix cache so far: the hashes of every {@code BlockStored}. */
+    public long storedHashes() {
+        return storedHashes;
+    }
+
+    /** Hashes dropped from the prefix cache so far, one by one: the hashes of every {@code BlockRemoved}. */
+    public long removedHashes() {
+        return removedHashes;
+    }
+
+    /** Prefix-cache resets so far: every {@code AllBlocksCleared}. */
+    public long clears() {
+        return clears;
     }
 
     /** KV events since the previous call, in order. */
@@ -430,10 +483,19 @@ public final class BlockPool {
     }
 
     private void dropHash(int id) {
+        if (!recordEvents) {
+            if (hashes.has(id)) {
+                cached.remove(id);
+                hashes.clear(id);
+                removedHashes++;
+            }
+            return;
+        }
         BlockHash h = hashes.get(id);
         if (h != null) {
             cached.remove(id);
             hashes.clear(id);
+            removedHashes++;
             if (numRemoved == removed.length) {
                 removed = Arrays.copyOf(removed, numRemoved * 2);
             }
