@@ -49,7 +49,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>A step includes what the engine thread does per step in production: the arrivals (hashing a
  * new request's prompt blocks, amortized over the lifetime), scheduling, the connector hooks, the
- * update and the outcome it returns (with the step's KV events). The workers are not part of it:
+ * update and the outcome it returns (with the step's KV events when {@code kvEvents=on}; by default
+ * the pool only counts them, as in an engine that publishes none). The workers are not part of it:
  * {@link StepResult} carries one sampled token per request and no connector reports.
  *
  * <p><b>Pool size.</b> By default ({@code poolBlocks=0}) the pool is sized for every running request
@@ -108,6 +109,13 @@ public class SchedulerStepBenchmark {
     @Param({"0"})
     public int poolBlocks;
 
+    /**
+     * Whether the GPU pool records KV events: {@code off} as in an engine without {@code kv_events}
+     * (the default, where the pool only counts them), {@code on} as in one that publishes them.
+     */
+    @Param({"off"})
+    public String kvEvents;
+
     private Scheduler scheduler;
     private NoOpSchedulerConnector noop;
     private int[] prompt;
@@ -126,7 +134,13 @@ public class SchedulerStepBenchmark {
         int maxBlocksPerRequest = (SHARED_PROMPT_TOKENS + 1 + lifetime + BLOCK_SIZE - 1) / BLOCK_SIZE;
         // Every running request at its longest, plus the null block and some slack: no preemption.
         int blocks = poolBlocks > 0 ? poolBlocks : requests * (maxBlocksPerRequest + 1) + 64;
-        BlockPool pool = new BlockPool(blocks, BLOCK_SIZE, true);
+        boolean recordEvents =
+                switch (kvEvents) {
+                    case "on" -> true;
+                    case "off" -> false;
+                    default -> throw new IllegalArgumentException("kvEvents must be on or off, got " + kvEvents);
+                };
+        BlockPool pool = new BlockPool(blocks, BLOCK_SIZE, true, recordEvents);
         SchedulerConfig config =
                 new SchedulerConfig(8192, 512, 8192, SchedulingPolicy.FCFS, false, LoadFailurePolicy.FAIL);
         SchedulerConnector side =
