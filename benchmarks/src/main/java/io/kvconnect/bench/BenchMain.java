@@ -152,6 +152,7 @@ public final class BenchMain {
                         Integer.parseInt(p.getParam("requests")),
                         intParam(p, "lifetime", SchedulerStepBenchmark.LIFETIME),
                         intParam(p, "poolBlocks", 0),
+                        Optional.ofNullable(p.getParam("kvEvents")).orElse("off"),
                         p.getParam("connector"),
                         perOp,
                         allocNorm(r).orElse(Double.NaN),
@@ -171,6 +172,7 @@ public final class BenchMain {
             int requests,
             int lifetime,
             int poolBlocks,
+            String kvEvents,
             String connector,
             double micros,
             double bytes,
@@ -179,10 +181,11 @@ public final class BenchMain {
         String workload() {
             return String.format(
                     Locale.ROOT,
-                    "%6d %8d %9s",
+                    "%6d %8d %9s %6s",
                     requests,
                     lifetime,
-                    poolBlocks == 0 ? "fit" : Integer.toString(poolBlocks));
+                    poolBlocks == 0 ? "fit" : Integer.toString(poolBlocks),
+                    kvEvents);
         }
     }
 
@@ -196,7 +199,8 @@ public final class BenchMain {
         steps.stream()
                 .sorted(Comparator.comparingInt(Step::requests)
                         .thenComparingInt(Step::lifetime)
-                        .thenComparingInt(Step::poolBlocks))
+                        .thenComparingInt(Step::poolBlocks)
+                        .thenComparing(Step::kvEvents))
                 .forEach(st -> byWorkload
                         .computeIfAbsent(st.workload(), k -> new TreeMap<>())
                         .put(st.connector(), st));
@@ -204,10 +208,11 @@ public final class BenchMain {
         out.println("scheduler step (same run): us/step and B/step per connector; +us: added to no connector");
         out.printf(
                 Locale.ROOT,
-                "%6s %8s %9s %10s %8s %10s %8s %8s %10s %8s %8s%n",
+                "%6s %8s %9s %6s %10s %8s %10s %8s %8s %10s %8s %8s%n",
                 "reqs",
                 "lifetime",
                 "pool",
+                "events",
                 "none us",
                 "B",
                 "noop us",
@@ -241,12 +246,13 @@ public final class BenchMain {
                 .filter(st -> st.requests() == TARGET_REQUESTS
                         && st.connector().equals("noop")
                         && st.lifetime() == SchedulerStepBenchmark.LIFETIME
-                        && st.poolBlocks() == 0)
+                        && st.poolBlocks() == 0
+                        && st.kvEvents().equals("off"))
                 .findFirst()
                 .orElse(null);
         String target = String.format(
                 Locale.ROOT,
-                "target: <= %.0f us and %.0f B per step at %d requests with a no-op connector",
+                "target: <= %.0f us and %.0f B per step at %d requests with a no-op connector (KV events off)",
                 TARGET_MICROS,
                 TARGET_BYTES,
                 TARGET_REQUESTS);
@@ -267,7 +273,8 @@ public final class BenchMain {
         for (Step st : steps) {
             if (st.poolBlocks() > 0) {
                 byPool.computeIfAbsent(
-                                st.requests() + " requests, lifetime " + st.lifetime() + ", " + st.connector(),
+                                st.requests() + " requests, lifetime " + st.lifetime() + ", " + st.connector()
+                                        + ", KV events " + st.kvEvents(),
                                 k -> new ArrayList<>())
                         .add(st);
             }

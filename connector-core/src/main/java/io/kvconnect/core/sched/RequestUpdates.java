@@ -28,7 +28,7 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
     /** No updates. */
     public static final RequestUpdates EMPTY = new RequestUpdates(new Object[0], new int[0], 0);
 
-    /** Per update: the request id (a token) or the {@link RequestUpdate.Finished}. */
+    /** Per update: the request id (a token) or the {@link RequestUpdate.Finished}; may be longer than {@link #size}. */
     private final Object[] slots;
     /** Per update {@code i}: the token at {@code 2i}, the output count at {@code 2i + 1}; zeros for a finish. */
     private final int[] values;
@@ -126,18 +126,29 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
     }
 
     /**
-     * Collects updates in order and hands them over as {@link RequestUpdates}. Its arrays are kept
-     * and reused: each {@link #take} copies what it holds into arrays of exactly that size, so only
-     * the handed-over batch is new (about 12 bytes per update, where an update object and its slot
-     * in a list took 28), and the builder never grows through copies once it has seen its largest
-     * step.
+     * Collects updates in order and hands them over as {@link RequestUpdates}: each {@link #take}
+     * hands over the arrays it filled, without a copy, and starts new ones sized for the largest
+     * take lately. So only the handed-over batch is new (about 12 bytes per update, where an update
+     * object and its slot in a list took 28), and a step of 256 tokens never grows its arrays
+     * through copies.
+     *
+     * <p><b>Why not reuse the arrays.</b> The batch must be new anyway (its receiver owns it), so a
+     * kept array would add a copy per take; and a kept array is old to the garbage collector, so
+     * each of a step's 256 request ids stored into it would pay G1's card-marking write barrier,
+     * which made reused step lists slower than new ones before (see {@code StepEntries}). A new
+     * array is young: storing into it is the barrier's cheap case. The peak decays by 1/64 per
+     * take, so the arrays shrink again slowly after a burst.
      *
      * <p><b>Thread.</b> Not thread-safe: the scheduler's engine thread only.
      */
     static final class Builder {
-        private Object[] slots = new Object[16];
-        private int[] values = new int[32];
+        private static final int MIN_CAPACITY = 16;
+
+        private Object[] slots = new Object[MIN_CAPACITY];
+        private int[] values = new int[2 * MIN_CAPACITY];
         private int size;
+        /** The most updates taken at once lately, decaying. */
+        private int peak;
 
         /** Appends a sampled token of {@code requestId}, the {@code numOutputTokens}-th. */
         void token(String requestId, int token, int numOutputTokens) {
@@ -179,10 +190,11 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
             if (size == 0) {
                 return EMPTY;
             }
-            RequestUpdates taken =
-                    new RequestUpdates(Arrays.copyOf(slots, size), Arrays.copyOf(values, 2 * size), size);
-            // The ids and finishes must not stay reachable from here until they are overwritten.
-            Arrays.fill(slots, 0, size, null);
+            RequestUpdates taken = new RequestUpdates(slots, values, size);
+            peak = Math.max(size, peak - (peak >> 6));
+            int capacity = Math.max(MIN_CAPACITY, peak + (peak >> 5) + 4);
+            slots = new Object[capacity];
+            values = new int[2 * capacity];
             size = 0;
             return taken;
         }
