@@ -16,7 +16,16 @@ public sealed interface RequestUpdate permits RequestUpdate.TokenAdded, RequestU
      * @param token the token id
      * @param numOutputTokens output tokens so far, this one included
      */
-    record TokenAdded(String requestId, int token, int numOutputTokens) implements RequestUpdate {}
+    record TokenAdded(String requestId, int token, int numOutputTokens) implements RequestUpdate {
+        /** Checks: the count includes this token, so it is at least 1. */
+        public TokenAdded {
+            Objects.requireNonNull(requestId, "requestId");
+            if (numOutputTokens < 1) {
+                throw new IllegalArgumentException(
+                        "numOutputTokens counts this token too: at least 1, got " + numOutputTokens);
+            }
+        }
+    }
 
     /**
      * The request finished.

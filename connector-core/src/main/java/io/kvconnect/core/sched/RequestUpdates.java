@@ -28,9 +28,17 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
     /** No updates. */
     public static final RequestUpdates EMPTY = new RequestUpdates(new Object[0], new int[0], 0);
 
-    /** Per update: the request id (a token) or the {@link RequestUpdate.Finished}; may be longer than {@link #size}. */
+    /** The count of a finish in {@link #values}: a token's count is at least 1. */
+    private static final int FINISHED = 0;
+
+    /** Per update: the request id (a token) or the {@link RequestUpdate.Finished}. */
     private final Object[] slots;
-    /** Per update {@code i}: the token at {@code 2i}, the output count at {@code 2i + 1}; zeros for a finish. */
+    /**
+     * Per update {@code i}: the token at {@code 2i}, the output count at {@code 2i + 1}; for a
+     * finish, {@link #FINISHED} as its count. The kind is read here, not from the slot: a slot's
+     * request id is the request's own string, somewhere in the old generation, and reading its
+     * class to tell the kinds apart would touch a cache line per token that is otherwise not read.
+     */
     private final int[] values;
 
     private final int size;
@@ -69,22 +77,20 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
     /** The update at {@code i}, as a new object each call (see the class comment). */
     @Override
     public RequestUpdate get(int i) {
-        Objects.checkIndex(i, size);
-        return slots[i] instanceof RequestUpdate.Finished f
-                ? f
+        return isFinished(i)
+                ? (RequestUpdate.Finished) slots[i]
                 : new RequestUpdate.TokenAdded((String) slots[i], values[2 * i], values[2 * i + 1]);
     }
 
     /** Whether update {@code i} is a finished request; otherwise it is a sampled token. */
     public boolean isFinished(int i) {
         Objects.checkIndex(i, size);
-        return slots[i] instanceof RequestUpdate.Finished;
+        return values[2 * i + 1] == FINISHED;
     }
 
     /** The request of update {@code i}. */
     public String requestId(int i) {
-        Objects.checkIndex(i, size);
-        return slots[i] instanceof RequestUpdate.Finished f ? f.requestId() : (String) slots[i];
+        return isFinished(i) ? ((RequestUpdate.Finished) slots[i]).requestId() : (String) slots[i];
     }
 
     /**
@@ -126,33 +132,32 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
     }
 
     /**
-     * Collects updates in order and hands them over as {@link RequestUpdates}: each {@link #take}
-     * hands over the arrays it filled, without a copy, and starts new ones sized for the largest
-     * take lately. So only the handed-over batch is new (about 12 bytes per update, where an update
-     * object and its slot in a list took 28), and a step of 256 tokens never grows its arrays
-     * through copies.
+     * Collects updates in order and hands them over as {@link RequestUpdates}. Its arrays are kept
+     * and reused: each {@link #take} copies what it holds into arrays of exactly that size, so only
+     * the handed-over batch is new (about 12 bytes per update, where an update object and its slot
+     * in a list took 28), and the builder never grows through copies once it has seen its largest
+     * step.
      *
-     * <p><b>Why not reuse the arrays.</b> The batch must be new anyway (its receiver owns it), so a
-     * kept array would add a copy per take; and a kept array is old to the garbage collector, so
-     * each of a step's 256 request ids stored into it would pay G1's card-marking write barrier,
-     * which made reused step lists slower than new ones before (see {@code StepEntries}). A new
-     * array is young: storing into it is the barrier's cheap case. The peak decays by 1/64 per
-     * take, so the arrays shrink again slowly after a burst.
+     * <p><b>Why a copy.</b> Handing over the filled arrays and starting new ones sized for the
+     * recent peak was tried: it saves the copy but fills fresh memory an element at a time while
+     * the step runs, and it was not faster (in alternated runs of 300,000 warm-up steps it was
+     * slower when the pool's KV events were built too), and it allocates the peak's size rather
+     * than the step's.
      *
      * <p><b>Thread.</b> Not thread-safe: the scheduler's engine thread only.
      */
     static final class Builder {
-        private static final int MIN_CAPACITY = 16;
-
-        private Object[] slots = new Object[MIN_CAPACITY];
-        private int[] values = new int[2 * MIN_CAPACITY];
+        private Object[] slots = new Object[16];
+        private int[] values = new int[32];
         private int size;
-        /** The most updates taken at once lately, decaying. */
-        private int peak;
 
         /** Appends a sampled token of {@code requestId}, the {@code numOutputTokens}-th. */
         void token(String requestId, int token, int numOutputTokens) {
             Objects.requireNonNull(requestId, "requestId");
+            if (numOutputTokens < 1) {
+                throw new IllegalArgumentException(
+                        "numOutputTokens counts this token too: at least 1, got " + numOutputTokens);
+            }
             ensure(size + 1);
             slots[size] = requestId;
             values[2 * size] = token;
@@ -168,7 +173,7 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
                     ensure(size + 1);
                     slots[size] = f;
                     values[2 * size] = 0;
-                    values[2 * size + 1] = 0;
+                    values[2 * size + 1] = FINISHED;
                     size++;
                 }
             }
@@ -190,11 +195,10 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
             if (size == 0) {
                 return EMPTY;
             }
-            RequestUpdates taken = new RequestUpdates(slots, values, size);
-            peak = Math.max(size, peak - (peak >> 6));
-            int capacity = Math.max(MIN_CAPACITY, peak + (peak >> 5) + 4);
-            slots = new Object[capacity];
-            values = new int[2 * capacity];
+            RequestUpdates taken =
+                    new RequestUpdates(Arrays.copyOf(slots, size), Arrays.copyOf(values, 2 * size), size);
+            // The ids and finishes must not stay reachable from here until they are overwritten.
+            Arrays.fill(slots, 0, size, null);
             size = 0;
             return taken;
         }

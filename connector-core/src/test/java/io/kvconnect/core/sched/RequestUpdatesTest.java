@@ -78,6 +78,8 @@ class RequestUpdatesTest {
         assertThrows(IndexOutOfBoundsException.class, () -> u.get(-1));
         assertThrows(UnsupportedOperationException.class, () -> u.add(DONE));
         assertThrows(NullPointerException.class, () -> b.token(null, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> b.token("a", 1, 0), "a count without its own token");
+        assertThrows(IllegalArgumentException.class, () -> new RequestUpdate.TokenAdded("a", 1, 0));
     }
 
     @Test
