@@ -150,6 +150,8 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
         private Object[] slots = new Object[16];
         private int[] values = new int[32];
         private int size;
+        /** Whether a finish was appended since the last take (see {@link #take}). */
+        private boolean holdsFinished;
 
         /** Appends a sampled token of {@code requestId}, the {@code numOutputTokens}-th. */
         void token(String requestId, int token, int numOutputTokens) {
@@ -172,6 +174,7 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
                 case RequestUpdate.Finished f -> {
                     ensure(size + 1);
                     slots[size] = f;
+                    holdsFinished = true;
                     values[2 * size] = 0;
                     values[2 * size + 1] = FINISHED;
                     size++;
@@ -197,8 +200,13 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
             }
             RequestUpdates taken =
                     new RequestUpdates(Arrays.copyOf(slots, size), Arrays.copyOf(values, 2 * size), size);
-            // The ids and finishes must not stay reachable from here until they are overwritten.
-            Arrays.fill(slots, 0, size, null);
+            // A finish holds its request's output tokens: it must not stay reachable from here until
+            // its slot is overwritten. A request id may (the builder keeps at most its largest step's
+            // ids): clearing 256 slots every step was about 3% of the step's CPU samples.
+            if (holdsFinished) {
+                Arrays.fill(slots, 0, size, null);
+                holdsFinished = false;
+            }
             size = 0;
             return taken;
         }
