@@ -37,7 +37,7 @@ import org.jspecify.annotations.Nullable;
  * records no events (as the reference engine does without {@code enable_kv_cache_events}): its
  * {@link #drainEventsTo} and {@link #takeEvents} give nothing, and it only counts what the events
  * would have held ({@link #storedHashes}, {@link #removedHashes}, {@link #clears}). Building them
- * was about a third of a decoding step's garbage: per filled block a hash object, a list, an
+ * was about a fifth of a decoding step's garbage: per filled block a hash object, a list, an
  * {@code Optional} and the event, and per evicted block its hash as an object again. The engine
  * records them only when it publishes KV events.
  *
