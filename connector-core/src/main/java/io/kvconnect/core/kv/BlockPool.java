@@ -330,6 +330,7 @@ public final class BlockPool {
         flushRemoved();
         events.add(new KvEvent.BlockStored(run, Optional.ofNullable(parent), blockSize, 0, StorageMedium.GPU));
     }
+
     /** Drops the cached hashes of {@code ids} (reference counts untouched); returns how many were cached. */
     public int evict(int... ids) {
         int evicted = 0;
@@ -483,24 +484,19 @@ public final class BlockPool {
     }
 
     private void dropHash(int id) {
-        if (!recordEvents) {
-            if (hashes.has(id)) {
-                cached.remove(id);
-                hashes.clear(id);
-                removedHashes++;
-            }
+        if (!hashes.has(id)) {
             return;
         }
-        BlockHash h = hashes.get(id);
-        if (h != null) {
-            cached.remove(id);
-            hashes.clear(id);
-            removedHashes++;
+        if (recordEvents) {
+            // Read before it is cleared: the hash becomes an object only for the event.
             if (numRemoved == removed.length) {
                 removed = Arrays.copyOf(removed, numRemoved * 2);
             }
-            removed[numRemoved++] = h;
+            removed[numRemoved++] = Objects.requireNonNull(hashes.get(id), "a hashed block's hash");
         }
+        cached.remove(id);
+        hashes.clear(id);
+        removedHashes++;
     }
 
     /** Records the hashes dropped since the last event as one {@code BlockRemoved} event. */
