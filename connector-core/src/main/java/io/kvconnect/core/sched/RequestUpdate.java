@@ -20,10 +20,7 @@ public sealed interface RequestUpdate permits RequestUpdate.TokenAdded, RequestU
         /** Checks: the count includes this token, so it is at least 1. */
         public TokenAdded {
             Objects.requireNonNull(requestId, "requestId");
-            if (numOutputTokens < 1) {
-                throw new IllegalArgumentException(
-                        "numOutputTokens counts this token too: at least 1, got " + numOutputTokens);
-            }
+            RequestUpdates.checkOutputCount(numOutputTokens);
         }
     }
 

@@ -125,6 +125,20 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
         return (RequestUpdate.Finished) slots[i];
     }
 
+    /**
+     * {@code numOutputTokens} of a token, which counts the token itself; shared with {@link
+     * RequestUpdate.TokenAdded}, and what lets {@link #FINISHED} mark a finish.
+     *
+     * @throws IllegalArgumentException if it is below 1
+     */
+    static int checkOutputCount(int numOutputTokens) {
+        if (numOutputTokens < 1) {
+            throw new IllegalArgumentException(
+                    "numOutputTokens counts this token too: at least 1, got " + numOutputTokens);
+        }
+        return numOutputTokens;
+    }
+
     private void requireToken(int i) {
         if (isFinished(i)) {
             throw new IllegalStateException("update " + i + " is a finished request, not a token");
@@ -156,15 +170,7 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
         /** Appends a sampled token of {@code requestId}, the {@code numOutputTokens}-th. */
         void token(String requestId, int token, int numOutputTokens) {
             Objects.requireNonNull(requestId, "requestId");
-            if (numOutputTokens < 1) {
-                throw new IllegalArgumentException(
-                        "numOutputTokens counts this token too: at least 1, got " + numOutputTokens);
-            }
-            ensure(size + 1);
-            slots[size] = requestId;
-            values[2 * size] = token;
-            values[2 * size + 1] = numOutputTokens;
-            size++;
+            append(requestId, token, checkOutputCount(numOutputTokens));
         }
 
         /** Appends an update of either kind. */
@@ -172,14 +178,18 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
             switch (u) {
                 case RequestUpdate.TokenAdded t -> token(t.requestId(), t.token(), t.numOutputTokens());
                 case RequestUpdate.Finished f -> {
-                    ensure(size + 1);
-                    slots[size] = f;
+                    append(f, 0, FINISHED);
                     holdsFinished = true;
-                    values[2 * size] = 0;
-                    values[2 * size + 1] = FINISHED;
-                    size++;
                 }
             }
+        }
+
+        private void append(Object slot, int token, int count) {
+            ensure(size + 1);
+            slots[size] = slot;
+            values[2 * size] = token;
+            values[2 * size + 1] = count;
+            size++;
         }
 
         void addAll(RequestUpdates u) {
