@@ -1,5 +1,6 @@
 package io.kvconnect.multi;
 
+import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import java.util.List;
@@ -26,5 +27,32 @@ record ChildOutputView(
     /** Copies the list. */
     ChildOutputView {
         scheduledRequests = List.copyOf(scheduledRequests);
+    }
+
+    // The index reads: this view's entries are built already (the child's own request views).
+
+    @Override
+    public int numScheduledRequests() {
+        return scheduledRequests.size();
+    }
+
+    @Override
+    public RequestView requestAt(int index) {
+        return scheduledRequests.get(index).request();
+    }
+
+    @Override
+    public ScheduledRequest.Kind kindAt(int index) {
+        return scheduledRequests.get(index).kind();
+    }
+
+    @Override
+    public int numScheduledTokensAt(int index) {
+        return scheduledRequests.get(index).numScheduledTokens();
+    }
+
+    @Override
+    public int numComputedTokensBeforeAt(int index) {
+        return scheduledRequests.get(index).numComputedTokensBefore();
     }
 }

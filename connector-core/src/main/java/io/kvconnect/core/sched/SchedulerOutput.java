@@ -2,6 +2,7 @@ package io.kvconnect.core.sched;
 
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
+import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.ScheduledRequest;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.core.kv.GrantChanges;
@@ -86,6 +87,36 @@ public final class SchedulerOutput implements SchedulerOutputView {
     Request request(int index) {
         work.get(index); // checks the entry is still this step's
         return requests.get(index);
+    }
+
+    /** Without building the list's entry: the size the step had when it was planned. */
+    @Override
+    public int numScheduledRequests() {
+        return work.size();
+    }
+
+    /** From the step's own request, without building the list's entry; refused as the entry would be. */
+    @Override
+    public RequestView requestAt(int index) {
+        return request(index);
+    }
+
+    /** From the work entry, without building the list's entry; refused as the entry would be. */
+    @Override
+    public ScheduledRequest.Kind kindAt(int index) {
+        return work.get(index).kind();
+    }
+
+    /** From the work entry, without building the list's entry; refused as the entry would be. */
+    @Override
+    public int numScheduledTokensAt(int index) {
+        return work.get(index).numTokens();
+    }
+
+    /** From the work entry, without building the list's entry; refused as the entry would be. */
+    @Override
+    public int numComputedTokensBeforeAt(int index) {
+        return work.get(index).start();
     }
 
     @Override

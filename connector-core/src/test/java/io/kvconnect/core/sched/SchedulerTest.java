@@ -370,6 +370,9 @@ class SchedulerTest {
         assertTrue(stale.getMessage().contains("step 1's output was read after"), stale.getMessage());
         assertThrows(
                 IllegalStateException.class, () -> first.scheduledRequests().get(1), "first read too late");
+        assertThrows(IllegalStateException.class, () -> first.requestAt(1), "read by index too late");
+        assertThrows(IllegalStateException.class, () -> first.kindAt(0), "read by index too late");
+        assertEquals(2, first.numScheduledRequests(), "the size is the step's own");
         assertSame(readInTime, first.scheduledRequests().get(0), "an entry read in time stays as it was");
         assertEquals(6, readInTime.numScheduledTokens());
 

@@ -90,6 +90,40 @@ class StepPlannerTest {
     }
 
     @Test
+    void connectorsReadEachEntryByIndexWithTheSameValuesAsTheList() {
+        try (Parts p = new Parts(config(64, 8, 64, false), 16, null)) {
+            Request a = p.arrive("a", 6, 8);
+            SchedulerOutput first = p.schedule();
+            p.applier.apply(first, sampled(first));
+            p.arrive("b", 3, 4);
+            SchedulerOutput second = p.schedule();
+
+            // Index reads first, so that they cannot be answered from entries the list built.
+            assertEquals(2, second.numScheduledRequests());
+            assertSame(a, second.requestAt(0), "the engine's own request, read live");
+            assertEquals(ScheduledRequest.Kind.CONTINUING, second.kindAt(0));
+            assertEquals(1, second.numScheduledTokensAt(0));
+            assertEquals(6, second.numComputedTokensBeforeAt(0));
+            assertEquals("b", second.requestAt(1).requestId());
+            assertEquals(ScheduledRequest.Kind.NEW, second.kindAt(1));
+            assertEquals(3, second.numScheduledTokensAt(1));
+            assertEquals(0, second.numComputedTokensBeforeAt(1));
+            assertThrows(IndexOutOfBoundsException.class, () -> second.requestAt(2));
+            assertThrows(IndexOutOfBoundsException.class, () -> second.kindAt(-1));
+
+            List<ScheduledRequest> entries = second.scheduledRequests();
+            assertEquals(entries.size(), second.numScheduledRequests());
+            for (int i = 0; i < entries.size(); i++) {
+                ScheduledRequest e = entries.get(i);
+                assertSame(e.request(), second.requestAt(i));
+                assertEquals(e.kind(), second.kindAt(i));
+                assertEquals(e.numScheduledTokens(), second.numScheduledTokensAt(i));
+                assertEquals(e.numComputedTokensBefore(), second.numComputedTokensBeforeAt(i));
+            }
+        }
+    }
+
+    @Test
     void aDecodeEntryShowsItsOwnStepsTokenWhileTheRequestGoesOn() {
         try (Parts p = new Parts(config(64, 8, 64, false), 16, null)) {
             p.arrive("r", 6, 8);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -167,6 +168,27 @@ class DoublesTest {
 
         assertEquals(5, out.totalScheduledTokens());
         assertEquals(0, FakeSchedulerOutput.of(4, List.of()).totalScheduledTokens());
+    }
+
+    @Test
+    void theViewsIndexAccessorsReadTheListByDefault() {
+        FakeRequest a = FakeRequest.builder("a").countingTokens(8).build();
+        FakeRequest b = FakeRequest.builder("b").countingTokens(20).build();
+        var out = FakeSchedulerOutput.of(
+                3,
+                List.of(
+                        new ScheduledRequest(a, ScheduledRequest.Kind.NEW, 5, 0, BlockIds.of(1, 2)),
+                        new ScheduledRequest(b, ScheduledRequest.Kind.RESUMED, 7, 16, BlockIds.of(3))));
+
+        assertEquals(2, out.numScheduledRequests());
+        assertSame(a, out.requestAt(0));
+        assertSame(b, out.requestAt(1));
+        assertEquals(ScheduledRequest.Kind.NEW, out.kindAt(0));
+        assertEquals(ScheduledRequest.Kind.RESUMED, out.kindAt(1));
+        assertEquals(7, out.numScheduledTokensAt(1));
+        assertEquals(16, out.numComputedTokensBeforeAt(1));
+        assertThrows(IndexOutOfBoundsException.class, () -> out.requestAt(2));
+        assertThrows(IndexOutOfBoundsException.class, () -> out.kindAt(-1));
     }
 
     @Test
