@@ -267,10 +267,11 @@ final class DiskScheduler implements SchedulerConnector {
         }
         List<DiskMetadata.StoreJob> stores = new ArrayList<>(pendingStores);
         pendingStores.clear();
-        for (ScheduledRequest sr : output.scheduledRequests()) {
-            RequestView r = sr.request();
+        // By index: the list would build an entry object per scheduled request and step.
+        for (int i = 0, n = output.numScheduledRequests(); i < n; i++) {
+            RequestView r = output.requestAt(i);
             Req q = requests.computeIfAbsent(r.requestId(), id -> new Req());
-            if (sr.kind() == ScheduledRequest.Kind.RESUMED) {
+            if (output.kindAt(i) == ScheduledRequest.Kind.RESUMED) {
                 // Recomputed from scratch after a preemption: everything may be stored again.
                 q.nextStore = 0;
                 q.storesDisabled = false;

@@ -84,28 +84,30 @@ final class ChildScope {
 
     /** {@code output} as this child sees it; the same object when no scheduled request needs a view of its own. */
     SchedulerOutputView output(SchedulerOutputView output) {
+        // The scan reads requests by index: the list's entries are built only for a child that
+        // needs a view of its own (or later, by a child that reads the list itself).
+        int n = output.numScheduledRequests();
+        int firstOwn = 0;
+        while (firstOwn < n && ownParams(output.requestAt(firstOwn)) == null) {
+            firstOwn++;
+        }
+        if (firstOwn == n) {
+            return output;
+        }
         List<ScheduledRequest> scheduled = output.scheduledRequests();
-        List<ScheduledRequest> mine = null;
-        for (int i = 0; i < scheduled.size(); i++) {
+        List<ScheduledRequest> mine = new ArrayList<>(scheduled.subList(0, firstOwn));
+        for (int i = firstOwn; i < n; i++) {
             ScheduledRequest sr = scheduled.get(i);
             RequestView view = view(sr.request());
-            if (view != sr.request() && mine == null) {
-                mine = new ArrayList<>(scheduled.subList(0, i));
-            }
-            if (mine != null) {
-                mine.add(
-                        view == sr.request()
-                                ? sr
-                                : new ScheduledRequest(
-                                        view,
-                                        sr.kind(),
-                                        sr.numScheduledTokens(),
-                                        sr.numComputedTokensBefore(),
-                                        sr.newBlockIds()));
-            }
-        }
-        if (mine == null) {
-            return output;
+            mine.add(
+                    view == sr.request()
+                            ? sr
+                            : new ScheduledRequest(
+                                    view,
+                                    sr.kind(),
+                                    sr.numScheduledTokens(),
+                                    sr.numComputedTokensBefore(),
+                                    sr.newBlockIds()));
         }
         return new ChildOutputView(
                 output.step(),

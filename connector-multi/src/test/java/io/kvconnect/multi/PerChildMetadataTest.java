@@ -3,15 +3,22 @@ package io.kvconnect.multi;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorOutput;
 import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.StorageMedium;
+import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.common.WorkerMetadata;
+import io.kvconnect.api.scheduler.ScheduledRequest;
+import io.kvconnect.api.scheduler.SchedulerOutputView;
+import io.kvconnect.testkit.doubles.FakeRequest;
 import io.kvconnect.testkit.doubles.FakeSchedulerOutput;
 import java.util.List;
 import java.util.Map;
@@ -209,6 +216,34 @@ class PerChildMetadataTest {
                 h.child(0).seenOutputs.getFirst() == view
                         && h.child(1).seenOutputs.getFirst() == view,
                 "no wrapper unless a request carries nested transfer parameters");
+    }
+
+    @Test
+    void aChildWithNestedParametersReadsItsOwnRequestViewsByIndexToo() {
+        Harness h = new Harness(1, "a", "b");
+        FakeRequest plain = Harness.request("p");
+        FakeRequest nested = Harness.request("n", 64, TransferParams.of(Map.of("1:b", Map.of("peer", "e2"))));
+        var view = FakeSchedulerOutput.of(
+                3,
+                List.of(
+                        new ScheduledRequest(plain, ScheduledRequest.Kind.CONTINUING, 1, 40, BlockIds.empty()),
+                        new ScheduledRequest(nested, ScheduledRequest.Kind.NEW, 64, 0, BlockIds.of(1, 2))));
+        h.step(view);
+
+        assertSame(view, h.child(0).seenOutputs.getFirst(), "child a has no parameters of its own");
+        SchedulerOutputView seen = h.child(1).seenOutputs.getFirst();
+        assertNotSame(view, seen);
+        assertEquals(2, seen.numScheduledRequests());
+        assertSame(plain, seen.requestAt(0), "a request without nested parameters is shown as it is");
+        assertEquals(Map.of("peer", "e2"), seen.requestAt(1).transferParams().asMap());
+        assertEquals("n", seen.requestAt(1).requestId());
+        for (int i = 0; i < 2; i++) {
+            ScheduledRequest entry = seen.scheduledRequests().get(i);
+            assertSame(entry.request(), seen.requestAt(i));
+            assertEquals(entry.kind(), seen.kindAt(i));
+            assertEquals(entry.numScheduledTokens(), seen.numScheduledTokensAt(i));
+            assertEquals(entry.numComputedTokensBefore(), seen.numComputedTokensBeforeAt(i));
+        }
     }
 
     private static ChildReport report(WorkerMetadata m) {

@@ -349,10 +349,11 @@ final class RedisScheduler implements SchedulerConnector {
         }
         List<RedisMetadata.StoreJob> stores = new ArrayList<>(pendingStores);
         pendingStores.clear();
-        for (ScheduledRequest sr : output.scheduledRequests()) {
-            RequestView r = sr.request();
+        // By index: the list would build an entry object per scheduled request and step.
+        for (int i = 0, n = output.numScheduledRequests(); i < n; i++) {
+            RequestView r = output.requestAt(i);
             Req q = requests.computeIfAbsent(r.requestId(), id -> new Req());
-            if (sr.kind() == ScheduledRequest.Kind.RESUMED) {
+            if (output.kindAt(i) == ScheduledRequest.Kind.RESUMED) {
                 q.nextStore = 0;
                 q.storesDisabled = false;
             }
