@@ -186,7 +186,12 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
 
         private void append(Object slot, int token, int count) {
             ensure(size + 1);
-            slots[size] = slot;
+            // The slots array lives long (an old object to the collector), and storing a reference
+            // into it costs a write barrier; from one step to the next the same requests sample in
+            // the same order, so the slot mostly holds this very id already.
+            if (slots[size] != slot) {
+                slots[size] = slot;
+            }
             values[2 * size] = token;
             values[2 * size + 1] = count;
             size++;
