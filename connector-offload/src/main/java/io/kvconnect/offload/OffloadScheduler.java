@@ -75,6 +75,20 @@ final class OffloadScheduler implements SchedulerConnector {
     private final List<KvEvent> events = new ArrayList<>();
     private final StatsCounter stats = new StatsCounter();
 
+    /** The stores {@link #planStores} plans for one request, and the tier entries they evicted. */
+    private static final class StoreBatch {
+        final List<BlockHash> keys = new ArrayList<>();
+        final List<BlockHash> parents = new ArrayList<>();
+        final List<BlockHash> evicted = new ArrayList<>();
+        final int[] gpu;
+        final int[] slots;
+
+        StoreBatch(int maxCopies) {
+            gpu = new int[maxCopies];
+            slots = new int[maxCopies];
+        }
+    }
+
     /** Per-request state. */
     private static final class Req {
         /** Offloaded blocks below this index were considered for storing. */
@@ -311,12 +325,11 @@ final class OffloadScheduler implements SchedulerConnector {
             q.nextStore = Math.max(q.nextStore, q.storesDisabled ? limitGroups : q.nextStore);
             return;
         }
-        List<BlockHash> keys = new ArrayList<>();
-        List<BlockHash> parents = new ArrayList<>();
-        int[] gpu = new int[(limitGroups - q.nextStore) * multiple];
-        int[] slots = new int[gpu.length];
+        // Made when the first block is to be stored: most calls store nothing (the block is in the
+        // tier already, or below the store threshold), and a decode step calls this for every
+        // request whose block filled.
+        StoreBatch batch = null;
         int copies = 0;
-        List<BlockHash> evicted = new ArrayList<>();
         int g = q.nextStore;
         for (; g < limitGroups; g++) {
             int from = g * multiple;
@@ -342,27 +355,37 @@ final class OffloadScheduler implements SchedulerConnector {
                 count("store_deferred_references", 1);
                 break;
             }
-            int slot = tier.beginStore(key, evicted);
+            if (batch == null) {
+                batch = new StoreBatch((limitGroups - g) * multiple);
+            }
+            int slot = tier.beginStore(key, batch.evicted);
             if (slot < 0) {
                 count("store_no_space", 1);
                 break; // nothing evictable now: try again next step
             }
-            keys.add(key);
-            parents.add(g == 0 ? null : key(r, g - 1));
+            batch.keys.add(key);
+            batch.parents.add(g == 0 ? null : key(r, g - 1));
             for (int j = 0; j < multiple; j++) {
-                gpu[copies] = r.blockId(from + j);
-                slots[copies++] = slot * multiple + j;
+                batch.gpu[copies] = r.blockId(from + j);
+                batch.slots[copies++] = slot * multiple + j;
             }
         }
         q.nextStore = g;
+        if (batch == null) {
+            return;
+        }
+        List<BlockHash> evicted = batch.evicted;
         if (!evicted.isEmpty()) {
             events.add(new KvEvent.BlockRemoved(evicted, 0, StorageMedium.CPU));
             count("evicted_blocks", evicted.size() * multiple);
         }
+        List<BlockHash> keys = batch.keys;
+        List<BlockHash> parents = batch.parents;
+        int[] slots = batch.slots;
         if (keys.isEmpty()) {
             return;
         }
-        int[] gpuIds = Arrays.copyOf(gpu, copies);
+        int[] gpuIds = Arrays.copyOf(batch.gpu, copies);
         // Read before the touch: the references belong to this generation (see releases below).
         long generation = pool.referenceGeneration();
         pool.touch(gpuIds);
