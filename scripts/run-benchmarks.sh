@@ -7,6 +7,8 @@
 #   scripts/run-benchmarks.sh disk [DIRECTORY] [PROMPTS]                 (disk tier vs plain file I/O)
 #   scripts/run-benchmarks.sh copy-interleaved [KIBS [BATCHES [ROUNDS]]]   (copy service vs plain copy,
 #                                                 alternating rounds in one JVM: robust to other load)
+#   scripts/run-benchmarks.sh step-cpu [NAME=VALUE ...]   (the scheduler step's engine-thread CPU time
+#                                                 and allocation per step, rounds after a long warm-up)
 #   scripts/run-benchmarks.sh cuda [--quick]     (copy service on CUDA device memory vs cudaMemcpyAsync;
 #                                                 prints why and "skipped", exit 0, without CUDA)
 #   scripts/run-benchmarks.sh redis              (the redis connector's data path vs raw SET/GET through
@@ -50,6 +52,9 @@ elif [[ "${1:-}" == disk ]]; then
   shift
 elif [[ "${1:-}" == copy-interleaved ]]; then
   CLASS=io.kvconnect.bench.InterleavedCopyBandwidth
+  shift
+elif [[ "${1:-}" == step-cpu ]]; then
+  CLASS=io.kvconnect.bench.SchedulerStepCpu
   shift
 elif [[ "${1:-}" == cuda ]]; then
   CLASS=io.kvconnect.bench.CudaCopyBandwidth
