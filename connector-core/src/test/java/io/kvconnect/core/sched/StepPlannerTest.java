@@ -63,14 +63,23 @@ class StepPlannerTest {
         }
     }
 
+    /** The second of two steps: request {@code a} (6 prompt tokens) decoding, {@code b} (3) just admitted. */
+    private record DecodeBesideArrival(Request decoding, SchedulerOutput step) {}
+
+    private static DecodeBesideArrival decodeBesideArrival(Parts p) {
+        Request a = p.arrive("a", 6, 8);
+        SchedulerOutput first = p.schedule();
+        p.applier.apply(first, sampled(first));
+        p.arrive("b", 3, 4);
+        return new DecodeBesideArrival(a, p.schedule());
+    }
+
     @Test
     void connectorsSeeEachWorkEntryAsAScheduledRequestBuiltOnceWhenRead() {
         try (Parts p = new Parts(config(64, 8, 64, false), 16, null)) {
-            Request a = p.arrive("a", 6, 8);
-            SchedulerOutput first = p.schedule();
-            p.applier.apply(first, sampled(first));
-            p.arrive("b", 3, 4);
-            SchedulerOutput second = p.schedule();
+            DecodeBesideArrival steps = decodeBesideArrival(p);
+            Request a = steps.decoding();
+            SchedulerOutput second = steps.step();
 
             List<ScheduledRequest> entries = second.scheduledRequests();
             assertEquals(2, entries.size());
@@ -92,11 +101,9 @@ class StepPlannerTest {
     @Test
     void connectorsReadEachEntryByIndexWithTheSameValuesAsTheList() {
         try (Parts p = new Parts(config(64, 8, 64, false), 16, null)) {
-            Request a = p.arrive("a", 6, 8);
-            SchedulerOutput first = p.schedule();
-            p.applier.apply(first, sampled(first));
-            p.arrive("b", 3, 4);
-            SchedulerOutput second = p.schedule();
+            DecodeBesideArrival steps = decodeBesideArrival(p);
+            Request a = steps.decoding();
+            SchedulerOutput second = steps.step();
 
             // Index reads first, so that they cannot be answered from entries the list built.
             assertEquals(2, second.numScheduledRequests());
