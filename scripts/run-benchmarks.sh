@@ -44,6 +44,7 @@ echo "bench: building the benchmarks (tests skipped) ..." >&2
 (cd "$ROOT" && mvn -B -ntp -q -Dstyle.color=never -DskipTests -pl benchmarks -am package) >&2
 
 CLASS=io.kvconnect.bench.BenchMain
+JVM_EXTRA=()
 if [[ "${1:-}" == connector-timing ]]; then
   CLASS=io.kvconnect.bench.ConnectorTimingComparison
   shift
@@ -52,6 +53,10 @@ elif [[ "${1:-}" == disk ]]; then
   shift
 elif [[ "${1:-}" == copy-interleaved ]]; then
   CLASS=io.kvconnect.bench.InterleavedCopyBandwidth
+  # A fixed, pre-touched heap, as in an engine that has run a while: the copy service allocates a
+  # little per copy, and in a fresh JVM each new allocation buffer first touches pages of the heap
+  # that were never used, a page fault each, which the plain copy (allocating nothing) never pays.
+  JVM_EXTRA=(-Xms1g -Xmx1g -XX:+AlwaysPreTouch)
   shift
 elif [[ "${1:-}" == step-cpu ]]; then
   CLASS=io.kvconnect.bench.SchedulerStepCpu
@@ -62,6 +67,6 @@ elif [[ "${1:-}" == cuda ]]; then
 fi
 # The class path is written by maven-dependency-plugin (build-classpath) during package. JMH forks
 # its benchmark JVMs with the same class path; JMH 1.37 itself calls sun.misc.Unsafe.
-exec "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+exec "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED "${JVM_EXTRA[@]}" \
   -cp "$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/classpath.txt")" \
   "$CLASS" "$@"
