@@ -87,18 +87,25 @@ final class ChildScope {
         // The scan reads requests by index: the list's entries are built only for a child that
         // needs a view of its own (or later, by a child that reads the list itself).
         int n = output.numScheduledRequests();
-        int firstOwn = 0;
-        while (firstOwn < n && ownParams(output.requestAt(firstOwn)) == null) {
-            firstOwn++;
+        int firstOwn = -1;
+        RequestView firstView = null;
+        for (int i = 0; i < n; i++) {
+            RequestView r = output.requestAt(i);
+            RequestView v = view(r);
+            if (v != r) {
+                firstOwn = i;
+                firstView = v; // kept: view() copies the nested parameters, once is enough
+                break;
+            }
         }
-        if (firstOwn == n) {
+        if (firstView == null) {
             return output;
         }
         List<ScheduledRequest> scheduled = output.scheduledRequests();
         List<ScheduledRequest> mine = new ArrayList<>(scheduled.subList(0, firstOwn));
         for (int i = firstOwn; i < n; i++) {
             ScheduledRequest sr = scheduled.get(i);
-            RequestView view = view(sr.request());
+            RequestView view = i == firstOwn ? firstView : view(sr.request());
             mine.add(
                     view == sr.request()
                             ? sr
