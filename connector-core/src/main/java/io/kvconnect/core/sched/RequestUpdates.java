@@ -201,6 +201,9 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
             ensure(size + u.size);
             System.arraycopy(u.slots, 0, slots, size, u.size);
             System.arraycopy(u.values, 0, values, 2 * size, 2 * u.size);
+            for (int i = 0; i < u.size && !holdsFinished; i++) {
+                holdsFinished = u.isFinished(i); // so that take() clears the slots, as after add()
+            }
             size += u.size;
         }
 
