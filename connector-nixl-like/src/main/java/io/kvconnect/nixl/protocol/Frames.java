@@ -26,7 +26,8 @@ import java.util.Arrays;
  *   <li>The UCX backend's additions on the same connection: {@link #UCX_ATTACH} (the reader's
  *       staging slots, 4 bytes) answered by {@link #OK} (the producer's worker address and staging
  *       memory) or {@link #ERROR}; {@link #STAGE} (a {@link ReadRequest}) answered by {@link
- *       #STAGED} (the staging memory's description again) or {@link #ERROR}.
+ *       #STAGED} (the staging memory's description again, then a CRC32C of the staged blocks) or
+ *       {@link #ERROR}.
  * </ul>
  * An {@code ERROR} payload is a {@link TransferException.Kind} (1 byte) and a UTF-8 message ({@link
  * #errorPayload}).

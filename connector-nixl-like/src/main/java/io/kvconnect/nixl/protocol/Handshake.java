@@ -41,9 +41,10 @@ public final class Handshake {
     /**
      * The version the challenge carries; part of {@link Compat#PROTOCOL} too. 3: read requests
      * name runs of blocks ({@link ReadRequest}) instead of single blocks. 4: a reader announces
-     * the transfers it finished in batches ({@link Frames#DONE_BATCH}).
+     * the transfers it finished in batches ({@link Frames#DONE_BATCH}). 5: a UCX producer's
+     * {@link Frames#STAGED} answer ends with a checksum of the staged blocks.
      */
-    public static final byte VERSION = 4;
+    public static final byte VERSION = 5;
 
     public static final int NONCE_BYTES = 32;
     public static final int CHALLENGE_BYTES = 1 + NONCE_BYTES;

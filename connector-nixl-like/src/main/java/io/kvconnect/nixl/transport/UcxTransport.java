@@ -10,6 +10,8 @@ import io.kvconnect.nixl.protocol.TransferRef;
 import io.kvconnect.nixl.protocol.Wire;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,10 +44,11 @@ import org.slf4j.LoggerFactory;
  * (regions, base addresses, remote keys: {@link StagedMemory}), which the reader checks against
  * what it asked for and the block size of the handshake. A read is {@code STAGE} (transfer, token
  * and runs of block ids, like {@code READ}), answered by {@code ERROR} or by {@code STAGED} repeating the
- * description; the reader refuses an answer that describes anything else ({@code UNTRUSTED})
- * before any get, then gets the blocks straight into its own registered buffer, with addresses and
- * lengths computed from the attach-time regions only, so no answer can steer a get outside the
- * memory the producer registered for it. The producer rewrites staging only on the connection's
+ * description, followed by the staged blocks' checksum ({@link StagedChecksum}); the reader refuses
+ * an answer that describes anything else ({@code UNTRUSTED}) before any get, then gets the blocks
+ * straight into its own registered buffer, with addresses and lengths computed from the
+ * attach-time regions only, so no answer can steer a get outside the memory the producer registered
+ * for it, and refuses the read if what it got does not match the checksum. The producer rewrites staging only on the connection's
  * next request, which the reader sends after its gets completed, so a get never sees a half-written
  * block. Where the producer has no UCX (its handshake says {@code transport=tcp}, or it refuses the
  * attach) the reader falls back to plain TCP reads on the same connection.
@@ -397,6 +400,69 @@ public final class UcxTransport implements Transport {
             return new UcxConnection(who, source);
         }
 
+        /**
+         * How long the staging memory of a closed connection is kept before it is freed. A reader's
+         * gets may still be on their way when its connection ends (the producer shutting down, the
+         * connection broken under a read), and this worker answers each fragment of an emulated get
+         * by reading the memory it names, whatever became of it: freed memory would hand the reader
+         * another allocation's bytes, or crash the process if it was unmapped. Gets end within the
+         * reader's io timeout (10 s by default); bytes a later one reads are refused by the read's
+         * checksum ({@link StagedChecksum}).
+         */
+        private static final Duration RETIRED_FOR = Duration.ofSeconds(10);
+
+        /** A closed connection's staging memory and when it was retired ({@link System#nanoTime()}). */
+        private record Retired(TcpTransport.Staging staging, long since) {}
+
+        /** Staging memory of closed connections, oldest first, until freed. Guarded by itself. */
+        private final ArrayDeque<Retired> retired = new ArrayDeque<>();
+
+        /** Set once the worker is closed: nothing can read staging memory any more. Guarded by {@link #retired}. */
+        private boolean workerClosed;
+
+        /**
+         * A connection thread, as its connection ends (its registration already closed): keeps the
+         * staging memory for {@link #RETIRED_FOR}, then frees it (at once if the worker is closed).
+         */
+        void retire(TcpTransport.Staging staging) {
+            synchronized (retired) {
+                if (!workerClosed) {
+                    retired.addLast(new Retired(staging, System.nanoTime()));
+                    Thread.ofVirtual().name("nixl-ucx-retired").start(this::freeRetiredWhenDue);
+                    return;
+                }
+            }
+            staging.close();
+        }
+
+        /** Sleeps for the retirement time, then frees every retired staging memory that is due. */
+        private void freeRetiredWhenDue() {
+            try {
+                Thread.sleep(RETIRED_FOR);
+            } catch (InterruptedException e) {
+                return; // the server closes it
+            }
+            List<TcpTransport.Staging> due = new ArrayList<>();
+            synchronized (retired) {
+                long now = System.nanoTime();
+                while (!retired.isEmpty() && now - retired.peekFirst().since() >= RETIRED_FOR.toNanos()) {
+                    due.add(retired.pollFirst().staging());
+                }
+            }
+            due.forEach(TcpTransport.Staging::close);
+        }
+
+        /** After the worker closed: frees every retired staging memory. */
+        private void freeAllRetired() {
+            List<TcpTransport.Staging> all = new ArrayList<>();
+            synchronized (retired) {
+                workerClosed = true;
+                retired.forEach(r -> all.add(r.staging()));
+                retired.clear();
+            }
+            all.forEach(TcpTransport.Staging::close);
+        }
+
         @Override
         public void close() {
             if (closed) {
@@ -411,10 +477,13 @@ public final class UcxTransport implements Transport {
             }
             if (progress.isAlive()) {
                 // Closing a worker another thread is progressing would crash the process: leak it.
+                // Retired staging memory is still freed when due.
                 LOG.error("nixl-like: UCX progress thread did not stop; leaving its worker open");
                 return;
             }
             worker.close();
+            // Only now: no get can be answered from this memory any more.
+            freeAllRetired();
             release();
         }
 
@@ -450,14 +519,22 @@ public final class UcxTransport implements Transport {
                             return true;
                         }
                         var req = ReadRequest.decode(payload);
+                        HostBlockBuffer filled;
                         try {
-                            staging.fill(req);
+                            filled = staging.fill(req);
                         } catch (TransferException e) {
                             wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), sendMillis);
                             return true;
                         }
+                        // fill checked the count: at most the attach's slots.
+                        int checksum = StagedChecksum.of(filled, (int) req.blockCount());
                         heat();
-                        wire.writeFrame(Frames.STAGED, registration.describe(), sendMillis);
+                        byte[] description = registration.describe();
+                        byte[] answer = ByteBuffer.allocate(description.length + StagedChecksum.BYTES)
+                                .put(description)
+                                .putInt(checksum)
+                                .array();
+                        wire.writeFrame(Frames.STAGED, answer, sendMillis);
                         return true;
                     }
                     default -> {
@@ -514,7 +591,8 @@ public final class UcxTransport implements Transport {
                     registration = null;
                 }
                 if (staging != null) {
-                    staging.close();
+                    // Not freed yet: a get of the reader's may still be on its way (see RETIRED_FOR).
+                    retire(staging);
                     staging = null;
                 }
                 if (!released) {
@@ -626,6 +704,14 @@ public final class UcxTransport implements Transport {
                                     + "nothing was read");
                 }
                 get(remoteBlocks.length, io, what);
+                int got = StagedChecksum.of(into, remoteBlocks.length);
+                if (got != StagedMemory.checksumOf(answer)) {
+                    throw new TransferException(
+                            TransferException.Kind.FAILED,
+                            what + ": the blocks got do not match the checksum the producer staged them with (its "
+                                    + "staging memory changed under the gets: the producer closed the connection or shut "
+                                    + "down meanwhile); nothing of this read may be used");
+                }
             } catch (TransferException e) {
                 broken = !refused;
                 throw e;

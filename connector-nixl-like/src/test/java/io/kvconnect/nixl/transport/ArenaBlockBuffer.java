@@ -37,6 +37,11 @@ public final class ArenaBlockBuffer implements HostBlockBuffer {
         return memory.asSlice(slot * slotBytes, slotBytes);
     }
 
+    /** Whether the memory is still allocated. */
+    public boolean isOpen() {
+        return arena.scope().isAlive();
+    }
+
     @Override
     public void close() {
         if (arena.scope().isAlive()) {

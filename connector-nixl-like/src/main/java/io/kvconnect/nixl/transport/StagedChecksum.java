@@ -1,0 +1,37 @@
+package io.kvconnect.nixl.transport;
+
+import io.kvconnect.api.worker.HostBlockBuffer;
+import java.util.zip.CRC32C;
+
+/**
+ * The checksum of a UCX read's staged blocks: CRC32C over slots {@code 0 .. n - 1} of a buffer, in
+ * slot order. The producer computes it over its staging memory once the blocks are copied in and
+ * sends it with the {@code STAGED} answer; the reader computes it again over what its gets
+ * delivered and refuses the read if the two differ.
+ *
+ * <p>Why: a one-sided get reads the producer's memory at the moment it runs, not at the moment the
+ * producer answered. If that memory is freed or rewritten in between (the producer's connection
+ * closed, or the producer shut down, while the reader's gets were in flight), the gets still
+ * complete and deliver whatever the memory holds then: a block that is partly another
+ * allocation's bytes, silently. The checksum turns that into a failed read, which the reader
+ * reports as a load failure. It protects against accidents, not against a producer that lies: such
+ * a producer can compute the checksum of whatever it sends.
+ *
+ * <p>Stateless; any thread. CRC32C runs on the processor's CRC instructions (several GB/s a core).
+ */
+final class StagedChecksum {
+    /** Bytes of the checksum at the end of a {@code STAGED} answer. */
+    static final int BYTES = 4;
+
+    private StagedChecksum() {}
+
+    /** CRC32C of slots {@code 0 .. slots - 1} of {@code buffer}, each slot's bytes in order. */
+    static int of(HostBlockBuffer buffer, int slots) {
+        var crc = new CRC32C();
+        for (int i = 0; i < slots; i++) {
+            // A direct view: CRC32C reads native memory in place.
+            crc.update(buffer.slot(i).asByteBuffer());
+        }
+        return (int) crc.getValue();
+    }
+}
