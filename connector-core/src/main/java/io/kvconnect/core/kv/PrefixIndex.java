@@ -131,6 +131,31 @@ final class PrefixIndex {
         size--;
     }
 
+    /**
+     * The slot a probe for {@code hash} starts at, for {@link #warmSlot}; -1 while the table is not
+     * allocated.
+     */
+    int homeSlot(BlockHash hash) {
+        return slots == null ? -1 : home(fingerprint(hash));
+    }
+
+    /**
+     * The slot a probe for indexed block {@code id} starts at, read from its record; -1 while the
+     * table is not allocated.
+     */
+    int homeSlotOf(int id) {
+        return slots == null ? -1 : home(records[BlockRecords.at(id, BlockRecords.FINGERPRINT)]);
+    }
+
+    /**
+     * Reads slot {@code slot} (from {@link #homeSlot} or {@link #homeSlotOf}) and returns it: a load
+     * to bring the slot into the cache before a probe needs it. -1 is ignored.
+     */
+    long warmSlot(int slot) {
+        long[] table = slots;
+        return slot < 0 || table == null ? 0 : table[slot & mask];
+    }
+
     /** Removes every entry. */
     void clear() {
         if (slots != null && size > 0) {

@@ -218,7 +218,12 @@ final class OutputApplier {
      * @return whether the request is still unfinished
      */
     private boolean appendToken(Request r, int token) {
+        int hashed = r.numBlockHashes();
         r.appendOutputToken(token);
+        if (r.numBlockHashes() > hashed) {
+            // The block filled: it is cached once its KV is confirmed, in a step or two.
+            kv.pool().expectCaching(r.blockHash(r.numBlockHashes() - 1));
+        }
         outbox.token(r.requestId(), token, r.numOutputTokens());
         if (r.reachedMaxTokens()) {
             queues.finish(r, RequestStatus.FINISHED_LENGTH_CAPPED, "");

@@ -80,6 +80,7 @@ final class StepPlanner {
     /** Plans step {@link StepClock#current()}, which the caller has just started. */
     SchedulerOutput plan() {
         long step = clock.current();
+        pool.prepareForAllocations();
         List<Request> running = queues.running();
         List<Request> waiting = queues.waiting();
         int budget = config.maxBatchedTokens();

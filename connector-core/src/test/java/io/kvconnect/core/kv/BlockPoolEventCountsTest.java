@@ -17,7 +17,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A pool that records no KV events behaves exactly like one that does, records none, and counts
- * what they would have held: the engine reports those counts when it publishes no events.
+ * what they would have held: the engine reports those counts when it publishes no events. The
+ * silent pool is also the one told of coming allocations and caching ({@link
+ * BlockPool#prepareForAllocations}, {@link BlockPool#expectCaching}), which must change nothing.
  */
 class BlockPoolEventCountsTest {
     private static final int BS = 16;
@@ -38,6 +40,7 @@ class BlockPoolEventCountsTest {
             switch (kind) {
                 case 0 -> {
                     int n = arg % (recording.numFreeBlocks() + 1);
+                    silent.prepareForAllocations(); // loads only: must change nothing
                     assertArrayEquals(recording.allocate(n), silent.allocate(n));
                 }
                 case 1 -> {
@@ -65,6 +68,9 @@ class BlockPoolEventCountsTest {
                                     : new BlockHash(arg % 3 == 0 ? nextHash / 2 : ++nextHash, 1, 2, 3);
                         }
                         BlockHash parent = arg % 2 == 0 ? null : new BlockHash(-arg, 0, 0, 0);
+                        for (BlockHash h : hashes) {
+                            silent.expectCaching(h); // remembered for the next preparation only
+                        }
                         recording.cache(ids, hashes, parent);
                         silent.cache(ids, hashes, parent);
                     }
