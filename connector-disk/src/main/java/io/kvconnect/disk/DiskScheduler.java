@@ -318,9 +318,10 @@ final class DiskScheduler implements SchedulerConnector {
             q.nextStore = Math.max(q.nextStore, q.storesDisabled ? limit : q.nextStore);
             return;
         }
-        List<BlockHash> keys = new ArrayList<>();
-        List<Optional<BlockHash>> parents = new ArrayList<>();
-        int[] gpu = new int[limit - q.nextStore];
+        // Made at the first block to store: most filled blocks are in the tier already.
+        List<BlockHash> keys = null;
+        List<Optional<BlockHash>> parents = null;
+        int[] gpu = null;
         int copies = 0;
         int b = q.nextStore;
         for (; b < limit; b++) {
@@ -341,12 +342,17 @@ final class DiskScheduler implements SchedulerConnector {
                 count("store_no_space", 1);
                 break; // everything is being written or loaded: try again next step
             }
+            if (keys == null || parents == null || gpu == null) {
+                keys = new ArrayList<>();
+                parents = new ArrayList<>();
+                gpu = new int[limit - b];
+            }
             keys.add(key);
             parents.add(b == 0 ? Optional.empty() : Optional.of(r.blockHash(b - 1)));
             gpu[copies++] = r.blockId(b);
         }
         q.nextStore = b;
-        if (keys.isEmpty()) {
+        if (keys == null || parents == null || gpu == null) {
             return;
         }
         int[] gpuIds = Arrays.copyOf(gpu, copies);

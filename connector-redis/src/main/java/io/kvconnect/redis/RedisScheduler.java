@@ -19,6 +19,7 @@ import io.kvconnect.api.scheduler.SchedulerConnector;
 import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.scheduler.SchedulerState;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -380,9 +381,11 @@ final class RedisScheduler implements SchedulerConnector {
             q.nextStore = Math.max(q.nextStore, q.storesDisabled ? limit : q.nextStore);
             return;
         }
-        List<BlockHash> keys = new ArrayList<>();
-        List<BlockHash> parents = new ArrayList<>();
-        List<Integer> gpu = new ArrayList<>();
+        // Made at the first block to store: most filled blocks are in Redis already.
+        List<BlockHash> keys = null;
+        List<BlockHash> parents = null;
+        int[] gpu = null;
+        int copies = 0;
         long now = System.nanoTime();
         int b = q.nextStore;
         for (; b < limit; b++) {
@@ -394,24 +397,29 @@ final class RedisScheduler implements SchedulerConnector {
             if (since != null && now - since < RECENT_NANOS) {
                 continue;
             }
-            if (storeBlocksInFlight + gpu.size() + 1 > config.maxInFlight()) {
+            if (storeBlocksInFlight + copies + 1 > config.maxInFlight()) {
                 count("store_deferred_in_flight", 1);
                 break; // try again next step
             }
-            if (gpu.size() + 1 > pool.availableReferences()) {
+            if (copies + 1 > pool.availableReferences()) {
                 // The engine caps the GPU block references a connector holds.
                 count("store_deferred_references", 1);
                 break;
             }
+            if (keys == null || parents == null || gpu == null) {
+                keys = new ArrayList<>();
+                parents = new ArrayList<>();
+                gpu = new int[limit - b];
+            }
             keys.add(key);
             parents.add(b == 0 ? null : r.blockHash(b - 1));
-            gpu.add(r.blockId(b));
+            gpu[copies++] = r.blockId(b);
         }
         q.nextStore = b;
-        if (keys.isEmpty()) {
+        if (keys == null || parents == null || gpu == null) {
             return;
         }
-        int[] ids = gpu.stream().mapToInt(Integer::intValue).toArray();
+        int[] ids = Arrays.copyOf(gpu, copies);
         // Read before the touch: the references belong to this generation (see releases below).
         long generation = pool.referenceGeneration();
         pool.touch(ids);
