@@ -40,6 +40,8 @@ import java.util.Locale;
  * @param exposeWait how long a reader retries a transfer the producer does not know yet (its
  *     metadata reaches the producer's workers one step after the response left)
  * @param chunkBlocks blocks per read request, and the slots of each staging buffer
+ * @param verifyReads consumer, over UCX: whether each read's blocks are checked against a checksum
+ *     the producer computed over its staging memory ({@code verify_reads}, on by default)
  * @param faults transport faults to inject on the connections this engine's workers serve (the
  *     optional {@code faults} object; a test and soak aid, none by default)
  */
@@ -58,6 +60,7 @@ record NixlConfig(
         int maxPendingHandshakes,
         Duration exposeWait,
         int chunkBlocks,
+        boolean verifyReads,
         TransportFaults faults) {
 
     /** What an engine does in a prefill/decode pair. */
@@ -98,6 +101,7 @@ record NixlConfig(
         "max_pending_handshakes",
         "expose_wait",
         "chunk_blocks",
+        "verify_reads",
         "faults"
     };
 
@@ -140,6 +144,7 @@ record NixlConfig(
         Duration exposeWait =
                 config.getDuration("expose_wait", Duration.ofSeconds(10), Duration.ofMillis(1), Duration.ofMinutes(10));
         int chunk = config.getInt("chunk_blocks", 64, 1, ReadRequest.MAX_BLOCKS);
+        boolean verifyReads = config.getBoolean("verify_reads", true);
         TransportFaults faults =
                 config.getObject("faults").map(TransportFaults::parse).orElse(TransportFaults.NONE);
         return new NixlConfig(
@@ -157,6 +162,7 @@ record NixlConfig(
                 pending,
                 exposeWait,
                 chunk,
+                verifyReads,
                 faults);
     }
 
@@ -214,7 +220,7 @@ record NixlConfig(
 
     /** The connection options of a consumer's worker. */
     ConnectOptions connectOptions() {
-        return new ConnectOptions(SharedSecret.of(secret), connectTimeout, ioTimeout, chunkBlocks);
+        return new ConnectOptions(SharedSecret.of(secret), connectTimeout, ioTimeout, chunkBlocks, verifyReads);
     }
 
     /** As the record's but without the secret, so the configuration can be logged. */
@@ -225,6 +231,6 @@ record NixlConfig(
                 + ", insecureNoSecret=" + insecureNoSecret + ", peers=[" + peers + "], connectTimeout="
                 + connectTimeout + ", ioTimeout=" + ioTimeout + ", handshakeTimeout=" + handshakeTimeout
                 + ", maxPendingHandshakes=" + maxPendingHandshakes + ", exposeWait=" + exposeWait + ", chunkBlocks="
-                + chunkBlocks + ", faults=" + faults + "]";
+                + chunkBlocks + ", verifyReads=" + verifyReads + ", faults=" + faults + "]";
     }
 }

@@ -1,6 +1,7 @@
 package io.kvconnect.nixl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,6 +37,14 @@ class NixlConfigTest {
                 "tcp",
                 Transports.pick(parse(Map.of("secret", "s", "transport", "tcp")))
                         .name());
+    }
+
+    @Test
+    void readsAreVerifiedUnlessTheConfigurationSaysNot() {
+        assertTrue(parse(Map.of("secret", "s")).connectOptions().verifyReads());
+        assertFalse(parse(Map.of("secret", "s", "verify_reads", false))
+                .connectOptions()
+                .verifyReads());
     }
 
     @Test

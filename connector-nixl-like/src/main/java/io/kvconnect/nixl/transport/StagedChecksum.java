@@ -9,6 +9,10 @@ import java.util.zip.CRC32C;
  * sends it with the {@code STAGED} answer; the reader computes it again over what its gets
  * delivered and refuses the read if the two differ.
  *
+ * <p>Only for a reader that asked for it when it attached ({@link ConnectOptions#verifyReads()},
+ * the connector's {@code verify_reads}, on by default); otherwise the answer carries 0 and neither
+ * side computes anything.
+ *
  * <p>Why: a one-sided get reads the producer's memory at the moment it runs, not at the moment the
  * producer answered. If that memory is freed or rewritten in between (the producer's connection
  * closed, or the producer shut down, while the reader's gets were in flight), the gets still

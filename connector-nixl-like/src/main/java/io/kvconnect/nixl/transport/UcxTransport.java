@@ -39,16 +39,17 @@ import org.slf4j.LoggerFactory;
  * Handshake}), request framing, bounded waits and the {@code DONE} notification are {@link
  * TcpTransport}'s, on a TCP control connection to the same port; this class adds three frames to
  * it. After the handshake the reader sends {@code UCX_ATTACH} with the most blocks one of its reads
- * names; the producer allocates and registers staging memory of exactly that many blocks for the
+ * names and whether it verifies its reads; the producer allocates and registers staging memory of exactly that many blocks for the
  * connection and answers {@code OK} with its UCX worker address and the memory's description
  * (regions, base addresses, remote keys: {@link StagedMemory}), which the reader checks against
  * what it asked for and the block size of the handshake. A read is {@code STAGE} (transfer, token
  * and runs of block ids, like {@code READ}), answered by {@code ERROR} or by {@code STAGED} repeating the
- * description, followed by the staged blocks' checksum ({@link StagedChecksum}); the reader refuses
+ * description, followed by the staged blocks' checksum ({@link StagedChecksum}; 0 for a reader that does not
+ * verify); the reader refuses
  * an answer that describes anything else ({@code UNTRUSTED}) before any get, then gets the blocks
  * straight into its own registered buffer, with addresses and lengths computed from the
  * attach-time regions only, so no answer can steer a get outside the memory the producer registered
- * for it, and refuses the read if what it got does not match the checksum. The producer rewrites staging only on the connection's
+ * for it, and (if it verifies) refuses the read if what it got does not match the checksum. The producer rewrites staging only on the connection's
  * next request, which the reader sends after its gets completed, so a get never sees a half-written
  * block. Where the producer has no UCX (its handshake says {@code transport=tcp}, or it refuses the
  * attach) the reader falls back to plain TCP reads on the same connection.
@@ -175,7 +176,10 @@ public final class UcxTransport implements Transport {
             c.wire()
                     .writeFrame(
                             Frames.UCX_ATTACH,
-                            ByteBuffer.allocate(4).putInt(options.readSlots()).array(),
+                            ByteBuffer.allocate(5)
+                                    .putInt(options.readSlots())
+                                    .put((byte) (options.verifyReads() ? 1 : 0))
+                                    .array(),
                             io);
             var h = c.wire().readHeader(io);
             byte[] answer = c.wire().readPayload(h, io);
@@ -208,7 +212,7 @@ public final class UcxTransport implements Transport {
             throw TcpTransport.classify(e, "UCX attach to " + c.where());
         }
         try {
-            return new UcxPeer(control, staged);
+            return new UcxPeer(control, staged, options.verifyReads());
         } catch (RuntimeException e) {
             // UCX cannot reach the producer (no common transport): the control connection still can.
             LOG.warn("nixl-like: no UCX endpoint to {} ({}); reading over tcp", c.where(), e.toString());
@@ -407,7 +411,7 @@ public final class UcxTransport implements Transport {
          * by reading the memory it names, whatever became of it: freed memory would hand the reader
          * another allocation's bytes, or crash the process if it was unmapped. Gets end within the
          * reader's io timeout (10 s by default); bytes a later one reads are refused by the read's
-         * checksum ({@link StagedChecksum}).
+         * checksum ({@link StagedChecksum}) where the reader verifies its reads.
          */
         private static final Duration RETIRED_FOR = Duration.ofSeconds(10);
 
@@ -496,6 +500,9 @@ public final class UcxTransport implements Transport {
             private final BlockSource source;
             private TcpTransport.Staging staging;
             private Registration registration;
+            /** Whether the reader verifies its reads: then each staged answer carries the checksum. */
+            private boolean checksums;
+
             private boolean released;
 
             UcxConnection(String who, BlockSource source) {
@@ -526,8 +533,9 @@ public final class UcxTransport implements Transport {
                             wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), sendMillis);
                             return true;
                         }
-                        // fill checked the count: at most the attach's slots.
-                        int checksum = StagedChecksum.of(filled, (int) req.blockCount());
+                        // fill checked the count: at most the attach's slots. 0 where the reader does
+                        // not verify.
+                        int checksum = checksums ? StagedChecksum.of(filled, (int) req.blockCount()) : 0;
                         heat();
                         byte[] description = registration.describe();
                         byte[] answer = ByteBuffer.allocate(description.length + StagedChecksum.BYTES)
@@ -545,7 +553,7 @@ public final class UcxTransport implements Transport {
 
             /** Allocates and registers the connection's staging memory and describes it to the reader. */
             private void attach(byte[] payload, Wire wire, long sendMillis) throws IOException {
-                if (payload.length != 4) {
+                if (payload.length != 5 || (payload[4] != 0 && payload[4] != 1)) {
                     throw new IOException("malformed UCX attach of " + payload.length + " bytes");
                 }
                 int slots = ByteBuffer.wrap(payload).getInt();
@@ -563,6 +571,7 @@ public final class UcxTransport implements Transport {
                 try {
                     staging = TcpTransport.Staging.fixed(source, slots);
                     registration = new Registration(ctx, staging.buffer());
+                    checksums = payload[4] == 1;
                 } catch (RuntimeException e) {
                     if (staging != null) {
                         staging.close();
@@ -612,6 +621,9 @@ public final class UcxTransport implements Transport {
     private static final class UcxPeer implements Peer {
         private final TcpTransport.TcpPeer control;
         private final StagedMemory staged;
+        /** Whether each read's blocks are checked against the producer's checksum. */
+        private final boolean verifyReads;
+
         private final UcpContext ctx;
         private final UcpWorker worker;
         private final UcpEndpoint endpoint;
@@ -625,9 +637,10 @@ public final class UcxTransport implements Transport {
 
         private boolean released;
 
-        UcxPeer(TcpTransport.TcpPeer control, StagedMemory staged) {
+        UcxPeer(TcpTransport.TcpPeer control, StagedMemory staged, boolean verifyReads) {
             this.control = control;
             this.staged = staged;
+            this.verifyReads = verifyReads;
             this.ctx = acquire();
             UcpWorker w = null;
             UcpEndpoint e = null;
@@ -704,8 +717,7 @@ public final class UcxTransport implements Transport {
                                     + "nothing was read");
                 }
                 get(remoteBlocks.length, io, what);
-                int got = StagedChecksum.of(into, remoteBlocks.length);
-                if (got != StagedMemory.checksumOf(answer)) {
+                if (verifyReads && StagedChecksum.of(into, remoteBlocks.length) != StagedMemory.checksumOf(answer)) {
                     throw new TransferException(
                             TransferException.Kind.FAILED,
                             what + ": the blocks got do not match the checksum the producer staged them with (its "

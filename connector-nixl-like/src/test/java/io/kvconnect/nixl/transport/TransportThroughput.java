@@ -35,6 +35,9 @@ import java.util.Locale;
  * of consecutive blocks): on real systems the number of descriptors, not the link, dominates the
  * time of a transfer.
  *
+ * <p>UCX is measured twice in each round: with reads verified against the producer's checksum (the
+ * default, {@code verify_reads}) and without ({@code unverified}).
+ *
  * <p>Run with {@code scripts/nixl-transport.sh [--quick]}; not a unit test (timings are not
  * asserted anywhere). The UCX column says why it is missing where UCX does not work.
  */
@@ -55,7 +58,7 @@ public final class TransportThroughput {
         // (these reads are one run); protocol 2 named every block.
         System.out.printf(
                 Locale.ROOT,
-                "%-10s %10s %9s %15s %10s %10s %10s %10s%n",
+                "%-10s %10s %9s %15s %10s %10s %10s %10s %15s %15s%n",
                 "block",
                 "blocks/req",
                 "desc/req",
@@ -63,7 +66,9 @@ public final class TransportThroughput {
                 "tcp GB/s",
                 "tcp/raw",
                 "ucx GB/s",
-                "ucx/raw");
+                "ucx/raw",
+                "unverified GB/s",
+                "unverified/raw");
         for (int kib : blockKiB) {
             long blockBytes = kib * 1024L;
             // A read request asks for up to 8 MiB (at least one block), as the connector's chunks do.
@@ -73,18 +78,22 @@ public final class TransportThroughput {
             double raw = 0;
             double tcp = 0;
             double ucx = 0;
+            double unverified = 0;
             for (int round = 0; round < 3; round++) {
                 raw = Math.max(raw, rawSocket(blockBytes * perRead, bytesPerPoint));
-                tcp = Math.max(tcp, transport(new TcpTransport(), blockBytes, perRead, bytesPerPoint));
+                tcp = Math.max(tcp, transport(new TcpTransport(), blockBytes, perRead, bytesPerPoint, true));
                 if (ucxAvailable.available()) {
-                    ucx = Math.max(ucx, transport(new UcxTransport(), blockBytes, perRead, bytesPerPoint));
+                    ucx = Math.max(ucx, transport(new UcxTransport(), blockBytes, perRead, bytesPerPoint, true));
+                    // verify_reads off: no checksum on either side.
+                    unverified = Math.max(
+                            unverified, transport(new UcxTransport(), blockBytes, perRead, bytesPerPoint, false));
                 }
             }
             int[] ids = new int[perRead];
             java.util.Arrays.setAll(ids, i -> i);
             System.out.printf(
                     Locale.ROOT,
-                    "%-10s %10d %9d %15.2f %10.2f %10.2f %10s %10s%n",
+                    "%-10s %10d %9d %15.2f %10.2f %10.2f %10s %10s %15s %15s%n",
                     kib + " KiB",
                     perRead,
                     ReadRequest.of(new TransferRef("t", TcpTransportTest.TOKEN), ids)
@@ -93,7 +102,9 @@ public final class TransportThroughput {
                     tcp,
                     tcp / raw,
                     ucxAvailable.available() ? String.format(Locale.ROOT, "%.2f", ucx) : "-",
-                    ucxAvailable.available() ? String.format(Locale.ROOT, "%.2f", ucx / raw) : "-");
+                    ucxAvailable.available() ? String.format(Locale.ROOT, "%.2f", ucx / raw) : "-",
+                    ucxAvailable.available() ? String.format(Locale.ROOT, "%.2f", unverified) : "-",
+                    ucxAvailable.available() ? String.format(Locale.ROOT, "%.2f", unverified / raw) : "-");
         }
     }
 
@@ -141,7 +152,7 @@ public final class TransportThroughput {
     }
 
     /** GB/s of one-sided reads through {@code tcp} (either backend), {@code perRead} blocks per read. */
-    static double transport(Transport tcp, long blockBytes, int perRead, long total) throws Exception {
+    static double transport(Transport tcp, long blockBytes, int perRead, long total, boolean verify) throws Exception {
         Compat compat = compat(blockBytes, perRead);
         try (var kv = new ArenaBlockBuffer(perRead, blockBytes)) {
             BlockSource source = new BlockSource() {
@@ -174,7 +185,7 @@ public final class TransportThroughput {
             int[] blocks = new int[perRead];
             java.util.Arrays.setAll(blocks, i -> i);
             var options = new ConnectOptions(
-                    SharedSecret.of("bench"), Duration.ofSeconds(5), Duration.ofSeconds(30), perRead);
+                    SharedSecret.of("bench"), Duration.ofSeconds(5), Duration.ofSeconds(30), perRead, verify);
             var transfer = new TransferRef("t", TcpTransportTest.TOKEN);
             try (var listener = tcp.listen("127.0.0.1", 0, compat, ListenOptions.of("bench"), source);
                     var into = new ArenaBlockBuffer(perRead, blockBytes);

@@ -44,6 +44,7 @@ class UcxTransportTest {
     private static final ModelShape MODEL = new ModelShape("m", 2, 2, 16, DType.FP16);
     private static final Compat PRODUCER = compat("prefill", MODEL, 4);
     private static final Compat READER = compat("decode", MODEL, 4);
+    private static final java.time.Duration SHORT_TIMEOUT = java.time.Duration.ofSeconds(5);
     private final UcxTransport ucx = new UcxTransport();
 
     @BeforeEach
@@ -231,6 +232,30 @@ class UcxTransportTest {
             assertTrue(e.getMessage().contains("do not match the checksum"), e.getMessage());
             var again = assertThrows(TransferException.class, () -> peer.read(T1, new int[] {3}, into));
             assertTrue(again.getMessage().contains("broken"), again.getMessage());
+        }
+    }
+
+    @Test
+    void aReaderThatDoesNotVerifyGetsNoChecksumAndChecksNone() throws Exception {
+        var source = new TcpTransportTest.Source(blockBytes());
+        List<Integer> checksums = new CopyOnWriteArrayList<>();
+        FrameRelay.Rewrite alterChecksum = f -> {
+            if (f.type() != Frames.STAGED) {
+                return f;
+            }
+            byte[] p = f.payload().clone();
+            checksums.add(ByteBuffer.wrap(p, p.length - 4, 4).getInt());
+            p[p.length - 1] ^= 1;
+            return new FrameRelay.Frame(f.toReader(), f.type(), p);
+        };
+        var options = new ConnectOptions(SharedSecret.of(""), SHORT_TIMEOUT, SHORT_TIMEOUT, 4, false);
+        try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
+                var relay = new FrameRelay(listener.port(), alterChecksum);
+                var into = new ArenaBlockBuffer(2, source.blockBytes);
+                var peer = ucx.connect("127.0.0.1", relay.port(), READER, options)) {
+            peer.read(T1, new int[] {3, 5}, into);
+            assertEquals(5, into.slot(1).get(ValueLayout.JAVA_BYTE, 0));
+            assertEquals(List.of(0), checksums, "the producer computed no checksum");
         }
     }
 
