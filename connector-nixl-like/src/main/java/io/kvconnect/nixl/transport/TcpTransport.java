@@ -336,6 +336,12 @@ public final class TcpTransport implements Transport {
          */
         boolean handle(Wire.Header h, byte[] payload, Wire wire, long sendMillis) throws IOException;
 
+        /**
+         * A frame of any type arrived from the reader (its header was read), before it is handled.
+         * The default does nothing.
+         */
+        default void frameArrived() {}
+
         /** Releases what the handler holds (its staging memory too). */
         @Override
         void close();
@@ -675,6 +681,9 @@ public final class TcpTransport implements Transport {
                     h = wire.readHeader(0);
                 } catch (EOFException e) {
                     return; // the reader closed the connection
+                }
+                if (ext != null) {
+                    ext.frameArrived();
                 }
                 byte[] payload = wire.readPayload(h, PAYLOAD_MILLIS);
                 switch (h.type()) {

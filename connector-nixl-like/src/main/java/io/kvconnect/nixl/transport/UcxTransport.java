@@ -405,11 +405,12 @@ public final class UcxTransport implements Transport {
         }
 
         /**
-         * How long the staging memory of a closed connection is kept before it is freed. A reader's
-         * gets may still be on their way when its connection ends (the producer shutting down, the
-         * connection broken under a read), and this worker answers each fragment of an emulated get
-         * by reading the memory it names, whatever became of it: freed memory would hand the reader
-         * another allocation's bytes, or crash the process if it was unmapped. Gets end within the
+         * How long the staging memory of a closed connection is kept before it is freed, if the
+         * connection ended while a reader's gets may have been on their way (the producer shutting
+         * down, the connection broken under a read; otherwise it is freed at once). This worker
+         * answers each fragment of an emulated get by reading the memory it names, whatever became
+         * of it: freed memory would hand the reader another allocation's bytes, or crash the
+         * process if it was unmapped. Gets end within the
          * reader's io timeout (10 s by default); bytes a later one reads are refused by the read's
          * checksum ({@link StagedChecksum}) where the reader verifies its reads.
          */
@@ -503,6 +504,18 @@ public final class UcxTransport implements Transport {
             /** Whether the reader verifies its reads: then each staged answer carries the checksum. */
             private boolean checksums;
 
+            /**
+             * Whether the reader may still be getting from the staging memory: from a {@code
+             * STAGED} answer until the reader's next frame. A reader sends its next frame only
+             * after its gets completed, so once one arrived no get of its can be on its way.
+             */
+            private boolean getsMayBeInFlight;
+
+            @Override
+            public void frameArrived() {
+                getsMayBeInFlight = false;
+            }
+
             private boolean released;
 
             UcxConnection(String who, BlockSource source) {
@@ -542,6 +555,7 @@ public final class UcxTransport implements Transport {
                                 .put(description)
                                 .putInt(checksum)
                                 .array();
+                        getsMayBeInFlight = true;
                         wire.writeFrame(Frames.STAGED, answer, sendMillis);
                         return true;
                     }
@@ -600,8 +614,12 @@ public final class UcxTransport implements Transport {
                     registration = null;
                 }
                 if (staging != null) {
-                    // Not freed yet: a get of the reader's may still be on its way (see RETIRED_FOR).
-                    retire(staging);
+                    if (getsMayBeInFlight) {
+                        // Not freed yet: a get of the reader's may still be on its way (see RETIRED_FOR).
+                        retire(staging);
+                    } else {
+                        staging.close();
+                    }
                     staging = null;
                 }
                 if (!released) {

@@ -209,19 +209,26 @@ class UcxTransportTest {
         }
     }
 
+    /** A party on the control connection that notes each staged answer's checksum, then flips a bit of it. */
+    private static FrameRelay.Rewrite alteringChecksums(List<Integer> seen) {
+        return f -> {
+            if (f.type() != Frames.STAGED) {
+                return f;
+            }
+            byte[] p = f.payload().clone();
+            seen.add(ByteBuffer.wrap(p, p.length - StagedChecksum.BYTES, StagedChecksum.BYTES)
+                    .getInt());
+            p[p.length - 1] ^= 1;
+            return new FrameRelay.Frame(f.toReader(), f.type(), p);
+        };
+    }
+
     @Test
     void aReadWhoseBlocksDoNotMatchTheStagedChecksumFailsAndBreaksTheConnection() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
         // What the reader sees when the producer's staging memory changed under its gets: blocks
         // that are not the ones the checksum was computed over. Here the checksum is altered instead.
-        FrameRelay.Rewrite alterChecksum = f -> {
-            if (f.type() != Frames.STAGED) {
-                return f;
-            }
-            byte[] p = f.payload().clone();
-            p[p.length - 1] ^= 1;
-            return new FrameRelay.Frame(f.toReader(), f.type(), p);
-        };
+        FrameRelay.Rewrite alterChecksum = alteringChecksums(new CopyOnWriteArrayList<>());
         try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
                 var relay = new FrameRelay(listener.port(), alterChecksum);
                 var into = new ArenaBlockBuffer(2, source.blockBytes);
@@ -239,15 +246,7 @@ class UcxTransportTest {
     void aReaderThatDoesNotVerifyGetsNoChecksumAndChecksNone() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
         List<Integer> checksums = new CopyOnWriteArrayList<>();
-        FrameRelay.Rewrite alterChecksum = f -> {
-            if (f.type() != Frames.STAGED) {
-                return f;
-            }
-            byte[] p = f.payload().clone();
-            checksums.add(ByteBuffer.wrap(p, p.length - 4, 4).getInt());
-            p[p.length - 1] ^= 1;
-            return new FrameRelay.Frame(f.toReader(), f.type(), p);
-        };
+        FrameRelay.Rewrite alterChecksum = alteringChecksums(checksums);
         var options = new ConnectOptions(SharedSecret.of(""), SHORT_TIMEOUT, SHORT_TIMEOUT, 4, false);
         try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
                 var relay = new FrameRelay(listener.port(), alterChecksum);
@@ -293,6 +292,24 @@ class UcxTransportTest {
         }
         // With the producer's UCX worker closed nothing can read it: freed.
         assertTrue(!source.staging.getFirst().isOpen(), "staging memory left allocated after the listener closed");
+    }
+
+    @Test
+    void aConnectionClosedAfterTheReaderMovedOnFreesItsStagingAtOnce() throws Exception {
+        var source = new WatchedStaging(blockBytes());
+        try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
+                var into = new ArenaBlockBuffer(2, source.blockBytes)) {
+            try (var peer = ucx.connect("127.0.0.1", listener.port(), READER, client(""))) {
+                peer.read(T1, new int[] {3}, into);
+                // A frame after the gets: the reader sends it only once they completed.
+                peer.done(T1);
+            }
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (source.staging.getFirst().isOpen() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(!source.staging.getFirst().isOpen(), "staging kept although no get could reach it");
+        }
     }
 
     @Test
