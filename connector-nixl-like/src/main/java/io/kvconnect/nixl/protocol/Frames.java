@@ -24,10 +24,10 @@ import java.util.Arrays;
  *       {@link #DONE} ({@link TransferRef#encode()}) and {@link #DONE_BATCH} ({@link DoneBatch})
  *       answered by {@link #OK} or {@link #ERROR}.
  *   <li>The UCX backend's additions on the same connection: {@link #UCX_ATTACH} (the reader's
- *       staging slots, 4 bytes) answered by {@link #OK} (the producer's worker address and staging
- *       memory) or {@link #ERROR}; {@link #STAGE} (a {@link ReadRequest}) answered by {@link
- *       #STAGED} (the staging memory's description again, then a CRC32C of the staged blocks) or
- *       {@link #ERROR}.
+ *       staging slots, 4 bytes, and whether it verifies its reads, 1 byte) answered by {@link #OK}
+ *       (the producer's worker address and staging memory) or {@link #ERROR}; {@link #STAGE} (a
+ *       {@link ReadRequest}) answered by {@link #STAGED} (the staging memory's description again),
+ *       then, to a reader that verifies, {@link #CHECKSUM}; or by {@link #ERROR}.
  * </ul>
  * An {@code ERROR} payload is a {@link TransferException.Kind} (1 byte) and a UTF-8 message ({@link
  * #errorPayload}).
@@ -72,6 +72,11 @@ public final class Frames {
     public static final byte FIELDS = 12;
     /** Reader: done with several transfers ({@link DoneBatch}); since protocol 4. */
     public static final byte DONE_BATCH = 13;
+    /**
+     * UCX producer, right after {@link #STAGED} to a reader that verifies its reads: the CRC32C
+     * of the staged blocks (4 bytes), computed while the reader's gets run.
+     */
+    public static final byte CHECKSUM = 14;
 
     /** Longest message an {@code ERROR} payload carries, in bytes. */
     private static final int MAX_ERROR_TEXT = 4096;

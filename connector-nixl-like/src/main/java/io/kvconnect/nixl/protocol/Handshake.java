@@ -41,8 +41,8 @@ public final class Handshake {
     /**
      * The version the challenge carries; part of {@link Compat#PROTOCOL} too. 3: read requests
      * name runs of blocks ({@link ReadRequest}) instead of single blocks. 4: a reader announces
-     * the transfers it finished in batches ({@link Frames#DONE_BATCH}). 5: a UCX producer's
-     * {@link Frames#STAGED} answer ends with a checksum of the staged blocks.
+     * the transfers it finished in batches ({@link Frames#DONE_BATCH}). 5: a UCX reader may ask for a
+     * checksum of each read's staged blocks ({@link Frames#CHECKSUM}).
      */
     public static final byte VERSION = 5;
 

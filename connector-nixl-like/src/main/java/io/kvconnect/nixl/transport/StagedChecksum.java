@@ -5,13 +5,14 @@ import java.util.zip.CRC32C;
 
 /**
  * The checksum of a UCX read's staged blocks: CRC32C over slots {@code 0 .. n - 1} of a buffer, in
- * slot order. The producer computes it over its staging memory once the blocks are copied in and
- * sends it with the {@code STAGED} answer; the reader computes it again over what its gets
- * delivered and refuses the read if the two differ.
+ * slot order. The producer computes it over its staging memory once the blocks are copied in,
+ * while the reader's gets run, and sends it in a {@code CHECKSUM} frame right after the {@code
+ * STAGED} answer; the reader computes it again over what its gets delivered and refuses the read
+ * if the two differ.
  *
  * <p>Only for a reader that asked for it when it attached ({@link ConnectOptions#verifyReads()},
- * the connector's {@code verify_reads}, on by default); otherwise the answer carries 0 and neither
- * side computes anything.
+ * the connector's {@code verify_reads}, on by default); otherwise no {@code CHECKSUM} frame is
+ * sent and neither side computes anything.
  *
  * <p>Why: a one-sided get reads the producer's memory at the moment it runs, not at the moment the
  * producer answered. If that memory is freed or rewritten in between (the producer's connection
@@ -24,7 +25,7 @@ import java.util.zip.CRC32C;
  * <p>Stateless; any thread. CRC32C runs on the processor's CRC instructions (several GB/s a core).
  */
 final class StagedChecksum {
-    /** Bytes of the checksum at the end of a {@code STAGED} answer. */
+    /** Bytes of a {@code CHECKSUM} frame's payload. */
     static final int BYTES = 4;
 
     private StagedChecksum() {}

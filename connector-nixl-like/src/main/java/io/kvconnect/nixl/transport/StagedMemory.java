@@ -117,19 +117,9 @@ record StagedMemory(byte[] workerAddress, byte[] description, long slotBytes, in
         }
     }
 
-    /**
-     * Whether a staged answer describes exactly this memory (and nothing else): the description's
-     * bytes, then the staged blocks' checksum ({@link StagedChecksum}) and nothing after it.
-     */
+    /** Whether a staged answer describes exactly this memory (and nothing else). */
     boolean matches(byte[] staged) {
-        return staged.length == description.length + StagedChecksum.BYTES
-                && Arrays.equals(description, 0, description.length, staged, 0, description.length);
-    }
-
-    /** The checksum a staged answer carries; only for an answer that {@link #matches}. */
-    static int checksumOf(byte[] staged) {
-        return ByteBuffer.wrap(staged, staged.length - StagedChecksum.BYTES, StagedChecksum.BYTES)
-                .getInt();
+        return Arrays.equals(description, staged);
     }
 
     /** The region holding {@code slot}. */

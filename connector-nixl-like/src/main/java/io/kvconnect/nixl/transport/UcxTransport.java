@@ -15,6 +15,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32C;
 import org.openucx.jucx.UcxCallback;
 import org.openucx.jucx.ucp.UcpContext;
 import org.openucx.jucx.ucp.UcpEndpoint;
@@ -39,19 +40,19 @@ import org.slf4j.LoggerFactory;
  * Handshake}), request framing, bounded waits and the {@code DONE} notification are {@link
  * TcpTransport}'s, on a TCP control connection to the same port; this class adds three frames to
  * it. After the handshake the reader sends {@code UCX_ATTACH} with the most blocks one of its reads
- * names and whether it verifies its reads; the producer allocates and registers staging memory of exactly that many blocks for the
- * connection and answers {@code OK} with its UCX worker address and the memory's description
- * (regions, base addresses, remote keys: {@link StagedMemory}), which the reader checks against
- * what it asked for and the block size of the handshake. A read is {@code STAGE} (transfer, token
- * and runs of block ids, like {@code READ}), answered by {@code ERROR} or by {@code STAGED} repeating the
- * description, followed by the staged blocks' checksum ({@link StagedChecksum}; 0 for a reader that does not
- * verify); the reader refuses
- * an answer that describes anything else ({@code UNTRUSTED}) before any get, then gets the blocks
- * straight into its own registered buffer, with addresses and lengths computed from the
- * attach-time regions only, so no answer can steer a get outside the memory the producer registered
- * for it, and (if it verifies) refuses the read if what it got does not match the checksum. The producer rewrites staging only on the connection's
- * next request, which the reader sends after its gets completed, so a get never sees a half-written
- * block. Where the producer has no UCX (its handshake says {@code transport=tcp}, or it refuses the
+ * names and whether it verifies its reads; the producer allocates and registers staging memory of
+ * exactly that many blocks for the connection and answers {@code OK} with its UCX worker address
+ * and the memory's description (regions, base addresses, remote keys: {@link StagedMemory}), which
+ * the reader checks against what it asked for and the block size of the handshake. A read is
+ * {@code STAGE} (transfer, token and runs of block ids, like {@code READ}), answered by {@code
+ * ERROR} or by {@code STAGED} repeating the description, then, to a reader that verifies its
+ * reads, by a {@code CHECKSUM} frame ({@link StagedChecksum}). The reader refuses an answer that
+ * describes anything else ({@code UNTRUSTED}) before any get, then gets the blocks straight into
+ * its own registered buffer, with addresses and lengths computed from the attach-time regions
+ * only, so no answer can steer a get outside the memory the producer registered for it, and (if it
+ * verifies) refuses the read if what it got does not match the checksum. The producer rewrites
+ * staging only on the connection's next request, which the reader sends after its gets completed,
+ * so a get never sees a half-written block. Where the producer has no UCX (its handshake says {@code transport=tcp}, or it refuses the
  * attach) the reader falls back to plain TCP reads on the same connection.
  *
  * <p><b>Registration.</b> Memory is registered once, not per transfer: the producer registers each
@@ -75,6 +76,13 @@ public final class UcxTransport implements Transport {
      * while it polls, before it sleeps again: bounds the core a reader that stopped reading costs.
      */
     private static final long HOT_NANOS = 2_000_000;
+
+    /**
+     * The most bytes one get moves: a read's runs are cut into pieces of whole slots of about this
+     * size, so that a reader that verifies its reads checksums each piece as it arrives (see
+     * {@code UcxPeer.get}).
+     */
+    private static final long PIECE_BYTES = 512 * 1024;
 
     /** Empty progress calls before a waiting reader yields its core (2-core machines). */
     private static final int SPINS_BEFORE_YIELD = 64;
@@ -546,17 +554,20 @@ public final class UcxTransport implements Transport {
                             wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), sendMillis);
                             return true;
                         }
-                        // fill checked the count: at most the attach's slots. 0 where the reader does
-                        // not verify.
-                        int checksum = checksums ? StagedChecksum.of(filled, (int) req.blockCount()) : 0;
                         heat();
-                        byte[] description = registration.describe();
-                        byte[] answer = ByteBuffer.allocate(description.length + StagedChecksum.BYTES)
-                                .put(description)
-                                .putInt(checksum)
-                                .array();
                         getsMayBeInFlight = true;
-                        wire.writeFrame(Frames.STAGED, answer, sendMillis);
+                        wire.writeFrame(Frames.STAGED, registration.describe(), sendMillis);
+                        if (checksums) {
+                            // After the answer: computed while the reader's gets run, not before
+                            // them. fill checked the count: at most the attach's slots.
+                            int checksum = StagedChecksum.of(filled, (int) req.blockCount());
+                            wire.writeFrame(
+                                    Frames.CHECKSUM,
+                                    ByteBuffer.allocate(StagedChecksum.BYTES)
+                                            .putInt(checksum)
+                                            .array(),
+                                    sendMillis);
+                        }
                         return true;
                     }
                     default -> {
@@ -734,8 +745,8 @@ public final class UcxTransport implements Transport {
                                     + "describes staging memory other than what it registered when this reader attached; "
                                     + "nothing was read");
                 }
-                get(remoteBlocks.length, io, what);
-                if (verifyReads && StagedChecksum.of(into, remoteBlocks.length) != StagedMemory.checksumOf(answer)) {
+                int got = get(remoteBlocks.length, into, verifyReads, io, what);
+                if (verifyReads && got != readChecksum(wire, io)) {
                     throw new TransferException(
                             TransferException.Kind.FAILED,
                             what + ": the blocks got do not match the checksum the producer staged them with (its "
@@ -752,12 +763,19 @@ public final class UcxTransport implements Transport {
         }
 
         /**
-         * Gets slots {@code 0 .. n - 1}: one get per run contiguous on both sides, all in flight at
+         * Gets slots {@code 0 .. n - 1} of {@code into}: one get per run of slots contiguous on both
+         * sides, cut into pieces of at most {@link #PIECE_BYTES} (whole slots), all in flight at
          * once. Remote addresses and lengths come from the attach-time regions only, and each is
          * checked to lie inside its region before the get is issued.
+         *
+         * <p>With {@code checksum}, returns the CRC32C of the slots' bytes in order ({@link
+         * StagedChecksum}), computed piece by piece as the pieces complete, in order: the checksum
+         * takes the time this thread would otherwise spend polling for the later pieces, on bytes
+         * that have just arrived. Without, returns 0.
          */
-        private void get(int n, long io, String what) throws TransferException {
+        private int get(int n, HostBlockBuffer into, boolean checksum, long io, String what) throws TransferException {
             long slotBytes = staged.slotBytes();
+            int slotsPerPiece = (int) Math.max(1, PIECE_BYTES / slotBytes);
             var failure = new String[1];
             UcxCallback callback = new UcxCallback() {
                 @Override
@@ -766,6 +784,8 @@ public final class UcxTransport implements Transport {
                 }
             };
             var requests = new ArrayList<UcpRequest>();
+            /* The first slot of each piece, and n after the last. */
+            var firstSlots = new ArrayList<Integer>();
             int i = 0;
             while (i < n) {
                 StagedMemory.Region r = staged.regionOf(i);
@@ -773,7 +793,10 @@ public final class UcxTransport implements Transport {
                 long ra = r.address() + (i - r.firstSlot()) * slotBytes;
                 long la = local.address(i);
                 int j = i + 1;
-                while (j < n && j < r.firstSlot() + r.slots() && local.address(j) == la + (j - i) * slotBytes) {
+                while (j < n
+                        && j - i < slotsPerPiece
+                        && j < r.firstSlot() + r.slots()
+                        && local.address(j) == la + (j - i) * slotBytes) {
                     j++;
                 }
                 long length = (j - i) * slotBytes;
@@ -784,12 +807,25 @@ public final class UcxTransport implements Transport {
                                     + " lies outside the staged region");
                 }
                 requests.add(endpoint.getNonBlocking(ra, key, la, length, callback));
+                firstSlots.add(i);
                 i = j;
             }
+            firstSlots.add(n);
+            var crc = new CRC32C();
             long deadline = System.nanoTime() + io * 1_000_000L;
             int idle = 0;
+            int next = 0; // the next piece to checksum, in order
             try {
-                while (!allDone(requests)) {
+                while (next < requests.size()) {
+                    if (requests.get(next).isCompleted()) {
+                        if (checksum) {
+                            for (int slot = firstSlots.get(next); slot < firstSlots.get(next + 1); slot++) {
+                                crc.update(into.slot(slot).asByteBuffer());
+                            }
+                        }
+                        next++;
+                        continue;
+                    }
                     if (worker.progress() == 0 && ++idle % SPINS_BEFORE_YIELD == 0) {
                         Thread.yield(); // the producer's progress thread may need this core
                     }
@@ -812,15 +848,18 @@ public final class UcxTransport implements Transport {
             if (failure[0] != null) {
                 throw new TransferException(TransferException.Kind.FAILED, what + ": " + failure[0]);
             }
+            return checksum ? (int) crc.getValue() : 0;
         }
 
-        private static boolean allDone(List<UcpRequest> requests) {
-            for (UcpRequest q : requests) {
-                if (!q.isCompleted()) {
-                    return false;
-                }
+        /** The {@code CHECKSUM} frame that follows a {@code STAGED} answer to a reader that verifies. */
+        private static int readChecksum(Wire wire, long io) throws IOException {
+            var h = wire.readHeader(io);
+            byte[] payload = wire.readPayload(h, io);
+            if (h.type() != Frames.CHECKSUM || payload.length != StagedChecksum.BYTES) {
+                throw new IOException("expected a CHECKSUM of " + StagedChecksum.BYTES + " bytes, got message type "
+                        + h.type() + " of " + payload.length + " bytes");
             }
-            return true;
+            return ByteBuffer.wrap(payload).getInt();
         }
 
         @Override

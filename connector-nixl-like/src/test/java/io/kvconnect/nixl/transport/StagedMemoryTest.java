@@ -45,14 +45,6 @@ class StagedMemoryTest {
         return b.array();
     }
 
-    /** A {@code STAGED} answer: the description, then the checksum. */
-    private static byte[] staged(byte[] description, int checksum) {
-        return ByteBuffer.allocate(description.length + StagedChecksum.BYTES)
-                .put(description)
-                .putInt(checksum)
-                .array();
-    }
-
     private static String refused(long slotBytes, List<R> regions, int trailing) {
         return assertThrows(IOException.class, () -> StagedMemory.parse(answer(slotBytes, regions, trailing), 8, SLOT))
                 .getMessage();
@@ -66,15 +58,12 @@ class StagedMemoryTest {
         assertEquals(2, m.regions().size());
         assertTrue(Arrays.equals(ADDRESS, m.workerAddress()));
         assertEquals(1 << 24, m.regionOf(3).address());
-        // Later answers must repeat the description byte for byte, then carry the blocks' checksum.
+        // Later answers must repeat the description byte for byte, and nothing else.
         byte[] description = Arrays.copyOfRange(answer, 4 + ADDRESS.length, answer.length);
-        byte[] staged = staged(description, 0xCAFE_F00D);
-        assertTrue(m.matches(staged));
-        assertEquals(0xCAFE_F00D, StagedMemory.checksumOf(staged));
-        assertFalse(m.matches(description), "an answer without the checksum");
-        assertFalse(m.matches(Arrays.copyOf(staged, staged.length + 1)), "an answer with a byte after the checksum");
+        assertTrue(m.matches(description));
+        assertFalse(m.matches(Arrays.copyOf(description, description.length + 1)), "an answer with a byte more");
         byte[] moved = answer(SLOT, List.of(new R(0, 3, (1 << 20) + SLOT, KEY), new R(3, 5, 1 << 24, KEY)), 0);
-        assertFalse(m.matches(staged(Arrays.copyOfRange(moved, 4 + ADDRESS.length, moved.length), 0xCAFE_F00D)));
+        assertFalse(m.matches(Arrays.copyOfRange(moved, 4 + ADDRESS.length, moved.length)));
         // A get stays inside its region.
         StagedMemory.Region r = m.regionOf(0);
         assertTrue(r.contains(r.address(), 3 * SLOT, SLOT));
