@@ -8,7 +8,7 @@ package io.kvconnect.core.kv;
  * <p><b>Why one table.</b> Under LRU eviction the pool takes the block freed longest ago, so in a
  * large pool that block's state is almost never in a cache: every separate per-block array it is
  * looked up in costs a cache miss, and with the table far larger than the processor's address
- * translation cache, a page walk too. Taking a block reads and writes its free-queue slot and
+ * translation cache, a page walk too. Taking a block reads and writes its free-queue links and
  * reference count (the pool), its hash, to report it evicted (the cached hashes), the fingerprint
  * that finds the index slot it leaves (the index) and its generation and changed flag (the ledger).
  * With one array per class that was five misses per block; here it is one. {@link #FIRST} pads the
@@ -24,9 +24,10 @@ final class BlockRecords {
 
     /** The pool's reference count. */
     static final int REF = 0;
-    /** The free queue's slot of the block's live entry, while it is queued ({@link FreeQueue}). */
-    static final int QUEUE_SLOT = 1;
-    // Int 2 is spare.
+    /** The free queue's neighbour towards the head, or -1 ({@link FreeQueue}). */
+    static final int PREV = 1;
+    /** The free queue's neighbour towards the tail, or -1 ({@link FreeQueue}). */
+    static final int NEXT = 2;
     /** Flag bits: {@link #QUEUED} and {@link #HASHED}. */
     static final int FLAGS = 3;
     /** The index's fingerprint of the block's hash, while the block is indexed. */

@@ -1,57 +1,50 @@
 package io.kvconnect.core.kv;
 
 import static io.kvconnect.core.kv.BlockRecords.FLAGS;
+import static io.kvconnect.core.kv.BlockRecords.HASHED;
+import static io.kvconnect.core.kv.BlockRecords.NEXT;
+import static io.kvconnect.core.kv.BlockRecords.PREV;
 import static io.kvconnect.core.kv.BlockRecords.QUEUED;
-import static io.kvconnect.core.kv.BlockRecords.QUEUE_SLOT;
 import static io.kvconnect.core.kv.BlockRecords.at;
 
 /**
- * A {@link BlockPool}'s free queue, least recently freed first: the free blocks' ids in a ring, in
- * the order they were freed, with removal from the middle done lazily.
+ * A {@link BlockPool}'s free queue, least recently freed first: a doubly linked list through the
+ * blocks' records ({@link BlockRecords#PREV}, {@link BlockRecords#NEXT}), so that every operation,
+ * removal from the middle (a prefix hit on a free block) included, is O(1) and never stalls.
  *
- * <p><b>Why a ring, not a linked list.</b> The pool takes the block freed longest ago; in a large
- * pool its record is almost never in a cache. A doubly linked list also wrote the record of the
- * taken block's neighbour (its link back), a second cache miss per allocation, and a prefix hit on a
- * free block wrote both its neighbours' records, two more. And the next blocks to be taken were
- * known only by following links, one miss after another. Here the queue's order lives in the ring:
- * taking a block reads its own record only, a prefix hit only clears a flag in the block's own
- * record, and the next blocks to be taken are the ring's next entries, so {@link #warm} can load
- * their records at once, not one after another.
+ * <p><b>Warming.</b> In a large pool the block freed longest ago is cold: taking it misses on its
+ * record, and evicting its hash misses on the prefix index slot that the removal probes. {@link
+ * #warm} walks the next blocks to be taken and loads, for each, the index slot as well. The walk
+ * itself follows links, one miss after another (misses the allocation would take anyway), but each
+ * index slot load depends only on its block's record, so the processor overlaps it with the walk
+ * instead of the allocation waiting for it alone later.
  *
- * <p><b>Lazy removal.</b> {@link #remove} leaves the block's entry in the ring. An entry is live when
- * its block is queued ({@link BlockRecords#QUEUED}) and its record names the entry's slot ({@link
- * BlockRecords#QUEUE_SLOT}): a block freed again after a removal has a newer entry, and the older
- * one is skipped when the head reaches it. The ring holds at least twice the pool's blocks; when it
- * fills up with skipped entries, {@link #compact} keeps the live ones, so each entry is moved at most
- * once per pool's worth of frees.
+ * <p>Why not a ring of ids with lazy removal, which would know the next blocks without following
+ * links: a prefix hit on a free block leaves a stale entry, and in a workload of mostly hits the
+ * stale entries outnumber the live ones many times over, so the ring fills up and must be
+ * compacted, a pause proportional to the pool (hundreds of milliseconds for a million blocks).
  *
  * <p><b>Thread.</b> The pool's (engine) thread only.
  */
 final class FreeQueue {
-    /** The records shared with the pool; this class reads and writes {@code FLAGS}' {@code QUEUED} bit and {@code QUEUE_SLOT}. */
+    private static final int NIL = -1;
+
+    /** The records shared with the pool; this class reads and writes {@code PREV}, {@code NEXT} and {@code FLAGS}' {@code QUEUED} bit. */
     private final int[] meta;
 
-    private final int[] ring;
-    private final int mask;
-    /** Absolute positions; an entry's slot is its position masked. */
-    private long head;
-
-    private long tail;
-    /** Live entries: the free blocks. */
+    private int head = NIL;
+    private int tail = NIL;
     private int size;
 
     /**
-     * Blocks {@link #warm} touched, summed: kept so the loads are not optimised away. Never read
-     * for anything else.
+     * What {@link #warm} loaded, summed: kept so the loads are not optimised away. Never read for
+     * anything else.
      */
     private long warmed;
 
     /** An empty queue over {@code records}, a {@link BlockRecords} table. */
     FreeQueue(int[] records) {
         this.meta = records;
-        int capacity = Integer.highestOneBit(Math.max(2, BlockRecords.numBlocks(records)) * 2 - 1) * 2;
-        this.ring = new int[capacity];
-        this.mask = capacity - 1;
     }
 
     /** The free blocks. */
@@ -66,53 +59,56 @@ final class FreeQueue {
 
     /** Queues {@code id} (not queued) at the tail. */
     void append(int id) {
-        if (tail - head == ring.length) {
-            compact();
+        meta[at(id, PREV)] = tail;
+        meta[at(id, NEXT)] = NIL;
+        if (tail == NIL) {
+            head = id;
+        } else {
+            meta[at(tail, NEXT)] = id;
         }
-        int slot = (int) (tail & mask);
-        ring[slot] = id;
-        meta[at(id, QUEUE_SLOT)] = slot;
+        tail = id;
         meta[at(id, FLAGS)] |= QUEUED;
-        tail++;
         size++;
     }
 
     /** Takes {@code id} (queued) out of the queue wherever it is. */
     void remove(int id) {
+        int p = meta[at(id, PREV)];
+        int n = meta[at(id, NEXT)];
+        if (p == NIL) {
+            head = n;
+        } else {
+            meta[at(p, NEXT)] = n;
+        }
+        if (n == NIL) {
+            tail = p;
+        } else {
+            meta[at(n, PREV)] = p;
+        }
         meta[at(id, FLAGS)] &= ~QUEUED;
         size--;
     }
 
     /** Takes the head: the block freed longest ago. The queue must not be empty. */
     int poll() {
-        while (true) {
-            int slot = (int) (head & mask);
-            int id = ring[slot];
-            head++;
-            if (live(id, slot)) {
-                meta[at(id, FLAGS)] &= ~QUEUED;
-                size--;
-                return id;
-            }
-        }
+        int id = head;
+        remove(id);
+        return id;
     }
 
     /**
-     * Loads the records of the next {@code n} entries from the head, live or not, and for each
-     * block with a hash the prefix index slot its removal will probe, without changing anything:
-     * independent loads the processor overlaps, so that what the coming allocations read is in the
-     * cache when they take the blocks, instead of each costing a miss of its own then.
+     * Loads the records of the next {@code n} blocks from the head and, for each with a hash, the
+     * prefix index slot its eviction will probe, without changing anything (see the class comment).
      */
     void warm(int n, PrefixIndex index) {
         long sum = warmed;
-        long end = Math.min(tail, head + n);
-        for (long p = head; p < end; p++) {
-            int id = ring[(int) (p & mask)];
+        int id = head;
+        for (int k = 0; k < n && id != NIL; k++) {
             int flags = meta[at(id, FLAGS)];
-            sum += flags;
-            if ((flags & BlockRecords.HASHED) != 0) {
+            if ((flags & HASHED) != 0) {
                 sum += index.warmSlot(index.homeSlotOf(id));
             }
+            id = meta[at(id, NEXT)];
         }
         warmed = sum;
     }
@@ -121,68 +117,41 @@ final class FreeQueue {
     int[] order() {
         int[] order = new int[size];
         int n = 0;
-        for (long p = head; p < tail; p++) {
-            int slot = (int) (p & mask);
-            if (live(ring[slot], slot)) {
-                order[n++] = ring[slot];
-            }
+        for (int id = head; id != NIL && n < order.length; id = meta[at(id, NEXT)]) {
+            order[n++] = id;
         }
         return order;
     }
 
     /**
-     * Checks that the live entries are exactly the queued blocks, each once.
+     * Checks that the links are consistent, hold exactly the queued blocks, and count the size.
      *
      * @throws IllegalStateException naming the first violation
      */
     void check() {
-        int live = 0;
-        for (long p = head; p < tail; p++) {
-            int slot = (int) (p & mask);
-            int id = ring[slot];
-            if (id <= 0 || id >= BlockRecords.numBlocks(meta)) {
-                throw new IllegalStateException("free queue entry " + p + " holds block id " + id);
+        int count = 0;
+        int last = NIL;
+        int numBlocks = BlockRecords.numBlocks(meta);
+        for (int id = head; id != NIL; id = meta[at(id, NEXT)]) {
+            if (id <= 0 || id >= numBlocks || !contains(id) || meta[at(id, PREV)] != last) {
+                throw new IllegalStateException("free queue corrupt at block " + id);
             }
-            if (live(id, slot)) {
-                live++;
+            last = id;
+            if (++count > numBlocks) {
+                throw new IllegalStateException("free queue has a cycle");
             }
         }
-        if (live != size) {
-            throw new IllegalStateException("free queue holds " + live + " live entries, its size is " + size);
+        if (last != tail || count != size) {
+            throw new IllegalStateException("free queue holds " + count + " blocks, its size is " + size);
         }
         int queued = 0;
-        for (int id = 1; id < BlockRecords.numBlocks(meta); id++) {
+        for (int id = 1; id < numBlocks; id++) {
             if (contains(id)) {
                 queued++;
-                int slot = meta[at(id, QUEUE_SLOT)];
-                long p = head + ((slot - head) & mask);
-                if (p >= tail || ring[slot] != id) {
-                    throw new IllegalStateException("queued block " + id + " has no live entry");
-                }
             }
         }
         if (queued != size) {
             throw new IllegalStateException(queued + " blocks are queued, the free queue's size is " + size);
         }
-    }
-
-    private boolean live(int id, int slot) {
-        return (meta[at(id, FLAGS)] & QUEUED) != 0 && meta[at(id, QUEUE_SLOT)] == slot;
-    }
-
-    /** Moves the live entries together from the head on, in order, dropping the others. */
-    private void compact() {
-        long to = head;
-        for (long p = head; p < tail; p++) {
-            int slot = (int) (p & mask);
-            int id = ring[slot];
-            if (live(id, slot)) {
-                int newSlot = (int) (to & mask);
-                ring[newSlot] = id;
-                meta[at(id, QUEUE_SLOT)] = newSlot;
-                to++;
-            }
-        }
-        tail = to;
     }
 }

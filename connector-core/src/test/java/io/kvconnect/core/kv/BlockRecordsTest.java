@@ -22,7 +22,8 @@ class BlockRecordsTest {
     void everyFieldHasItsOwnIntsInsideTheRecord() {
         List<Integer> singles = List.of(
                 BlockRecords.REF,
-                BlockRecords.QUEUE_SLOT,
+                BlockRecords.PREV,
+                BlockRecords.NEXT,
                 BlockRecords.FLAGS,
                 BlockRecords.FINGERPRINT,
                 BlockRecords.GENERATION,
@@ -32,7 +33,7 @@ class BlockRecordsTest {
         for (int i = 0; i < 8; i++) {
             used.add(BlockRecords.HASH + i);
         }
-        assertEquals(15, used.size(), "fields overlap"); // int 2 is spare
+        assertEquals(16, used.size(), "fields overlap");
         assertTrue(used.stream().allMatch(f -> f >= 0 && f < BlockRecords.STRIDE), "a field outside the record");
         assertEquals(0, BlockRecords.QUEUED & BlockRecords.HASHED, "flag bits overlap");
     }
