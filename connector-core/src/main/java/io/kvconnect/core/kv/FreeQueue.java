@@ -22,14 +22,18 @@ import static io.kvconnect.core.kv.BlockRecords.at;
  * <p>Why not a ring of ids with lazy removal, which would know the next blocks without following
  * links: a prefix hit on a free block leaves a stale entry, and in a workload of mostly hits the
  * stale entries outnumber the live ones many times over, so the ring fills up and must be
- * compacted, a pause proportional to the pool (hundreds of milliseconds for a million blocks).
+ * compacted, a pause proportional to the pool (by estimate, a cache miss per entry: some hundreds
+ * of milliseconds for a pool of a million blocks).
  *
  * <p><b>Thread.</b> The pool's (engine) thread only.
  */
 final class FreeQueue {
     private static final int NIL = -1;
 
-    /** The records shared with the pool; this class reads and writes {@code PREV}, {@code NEXT} and {@code FLAGS}' {@code QUEUED} bit. */
+    /**
+     * The records shared with the pool; this class reads and writes {@code PREV}, {@code NEXT} and
+     * the {@code QUEUED} bit of {@code FLAGS}.
+     */
     private final int[] meta;
 
     private int head = NIL;

@@ -52,8 +52,9 @@ import org.slf4j.LoggerFactory;
  * only, so no answer can steer a get outside the memory the producer registered for it, and (if it
  * verifies) refuses the read if what it got does not match the checksum. The producer rewrites
  * staging only on the connection's next request, which the reader sends after its gets completed,
- * so a get never sees a half-written block. Where the producer has no UCX (its handshake says {@code transport=tcp}, or it refuses the
- * attach) the reader falls back to plain TCP reads on the same connection.
+ * so a get never sees a half-written block. Where the producer has no UCX (its handshake says
+ * {@code transport=tcp}, or it refuses the attach) the reader falls back to plain TCP reads on the
+ * same connection.
  *
  * <p><b>Registration.</b> Memory is registered once, not per transfer: the producer registers each
  * connection's staging buffer when the reader attaches, and the reader the buffer it reads into
@@ -418,9 +419,9 @@ public final class UcxTransport implements Transport {
          * down, the connection broken under a read; otherwise it is freed at once). This worker
          * answers each fragment of an emulated get by reading the memory it names, whatever became
          * of it: freed memory would hand the reader another allocation's bytes, or crash the
-         * process if it was unmapped. Gets end within the
-         * reader's io timeout (10 s by default); bytes a later one reads are refused by the read's
-         * checksum ({@link StagedChecksum}) where the reader verifies its reads.
+         * process if it was unmapped. Gets end within the reader's io timeout (10 s by default);
+         * bytes a later one reads are refused by the read's checksum ({@link StagedChecksum})
+         * where the reader verifies its reads.
          */
         private static final Duration RETIRED_FOR = Duration.ofSeconds(10);
 
@@ -749,9 +750,9 @@ public final class UcxTransport implements Transport {
                 if (verifyReads && got != readChecksum(wire, io)) {
                     throw new TransferException(
                             TransferException.Kind.FAILED,
-                            what + ": the blocks got do not match the checksum the producer staged them with (its "
-                                    + "staging memory changed under the gets: the producer closed the connection or shut "
-                                    + "down meanwhile); nothing of this read may be used");
+                            what + ": the blocks got do not match the checksum the producer staged them with "
+                                    + "(its staging memory changed under the gets: the producer closed the "
+                                    + "connection or shut down meanwhile); nothing of this read may be used");
                 }
             } catch (TransferException e) {
                 broken = !refused;
