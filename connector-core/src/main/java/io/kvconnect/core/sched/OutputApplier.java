@@ -221,8 +221,7 @@ final class OutputApplier {
         int hashed = r.numBlockHashes();
         r.appendOutputToken(token);
         if (r.numBlockHashes() > hashed) {
-            // The block filled: it is cached once its KV is confirmed, in a step or two.
-            kv.pool().expectCaching(r.blockHash(r.numBlockHashes() - 1));
+            expectCaching(r);
         }
         outbox.token(r.requestId(), token, r.numOutputTokens());
         if (r.reachedMaxTokens()) {
@@ -234,6 +233,14 @@ final class OutputApplier {
             return false;
         }
         return true;
+    }
+
+    /**
+     * The request's last block just got all its tokens: it is cached once its KV is confirmed, in
+     * a step or two; tell the pool (a method of its own, so the per-token path stays small).
+     */
+    private void expectCaching(Request r) {
+        kv.pool().expectCaching(r.blockHash(r.numBlockHashes() - 1));
     }
 
     /** Releases the held outputs of every request whose loads are settled by now. */
