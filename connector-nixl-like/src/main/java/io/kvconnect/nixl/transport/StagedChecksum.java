@@ -33,10 +33,23 @@ final class StagedChecksum {
     /** CRC32C of slots {@code 0 .. slots - 1} of {@code buffer}, each slot's bytes in order. */
     static int of(HostBlockBuffer buffer, int slots) {
         var crc = new CRC32C();
-        for (int i = 0; i < slots; i++) {
+        update(crc, buffer, 0, slots);
+        return value(crc);
+    }
+
+    /**
+     * Adds slots {@code from .. to - 1} of {@code buffer} to {@code crc}, each slot's bytes in
+     * order: for a checksum computed piece by piece, slots in order across calls.
+     */
+    static void update(CRC32C crc, HostBlockBuffer buffer, int from, int to) {
+        for (int i = from; i < to; i++) {
             // A direct view: CRC32C reads native memory in place.
             crc.update(buffer.slot(i).asByteBuffer());
         }
+    }
+
+    /** The checksum {@code crc} holds, as it travels in a {@code CHECKSUM} frame. */
+    static int value(CRC32C crc) {
         return (int) crc.getValue();
     }
 }

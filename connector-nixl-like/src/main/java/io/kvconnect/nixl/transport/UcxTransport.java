@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Control.</b> Connection, mutual authentication and compatibility fields ({@link
  * Handshake}), request framing, bounded waits and the {@code DONE} notification are {@link
- * TcpTransport}'s, on a TCP control connection to the same port; this class adds three frames to
+ * TcpTransport}'s, on a TCP control connection to the same port; this class adds four frames to
  * it. After the handshake the reader sends {@code UCX_ATTACH} with the most blocks one of its reads
  * names and whether it verifies its reads; the producer allocates and registers staging memory of
  * exactly that many blocks for the connection and answers {@code OK} with its UCX worker address
@@ -510,7 +510,7 @@ public final class UcxTransport implements Transport {
             private final BlockSource source;
             private TcpTransport.Staging staging;
             private Registration registration;
-            /** Whether the reader verifies its reads: then each staged answer carries the checksum. */
+            /** Whether the reader verifies its reads: then each staged answer is followed by a checksum. */
             private boolean checksums;
 
             /**
@@ -820,9 +820,7 @@ public final class UcxTransport implements Transport {
                 while (next < requests.size()) {
                     if (requests.get(next).isCompleted()) {
                         if (checksum) {
-                            for (int slot = firstSlots.get(next); slot < firstSlots.get(next + 1); slot++) {
-                                crc.update(into.slot(slot).asByteBuffer());
-                            }
+                            StagedChecksum.update(crc, into, firstSlots.get(next), firstSlots.get(next + 1));
                         }
                         next++;
                         continue;
@@ -849,7 +847,7 @@ public final class UcxTransport implements Transport {
             if (failure[0] != null) {
                 throw new TransferException(TransferException.Kind.FAILED, what + ": " + failure[0]);
             }
-            return checksum ? (int) crc.getValue() : 0;
+            return checksum ? StagedChecksum.value(crc) : 0;
         }
 
         /** The {@code CHECKSUM} frame that follows a {@code STAGED} answer to a reader that verifies. */
