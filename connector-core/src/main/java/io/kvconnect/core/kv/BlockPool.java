@@ -154,47 +154,33 @@ public final class BlockPool {
         return ids;
     }
 
-    /** The most blocks {@link #prepareForAllocations()} loads. */
+    /** The most blocks of the free queue {@link #prepareForAllocations()} loads. */
     private static final int MAX_WARM = 128;
 
     /**
-     * Loads into the processor's cache the records of the blocks the coming allocations are likely
-     * to take: as many from the head of the free queue as were taken since the previous call (at
-     * most {@value #MAX_WARM}). Changes nothing. The scheduler calls it when it starts planning a
-     * step. Why: in a large pool the block freed longest ago is cold, and each allocation waited
-     * for its record on its own; loaded together, the waits overlap (see {@link FreeQueue}).
+     * Loads into the processor's cache what the coming allocations and caching will probe: the
+     * records of the blocks they are likely to take (as many from the head of the free queue as
+     * were taken since the previous call, at most {@value #MAX_WARM}) and the index slots of their
+     * evictions, and the index slots of the hashes announced by {@link #expectCaching}. Changes
+     * nothing. The scheduler calls it when it starts planning a step. Why: in a large pool these
+     * lines are cold, and each allocation or caching waited for its own; loaded together, the
+     * waits overlap (see {@link FreeQueue}).
      */
     public void prepareForAllocations() {
         free.warm(Math.min(takenSinceWarm, MAX_WARM), cached);
         takenSinceWarm = 0;
-        long sum = warmedSlots;
-        for (int i = 0; i < numExpected; i++) {
-            sum += cached.warmSlot(expectedSlots[i]);
-        }
-        warmedSlots = sum;
-        numExpected = 0;
+        cached.warmExpected();
     }
-
-    /** Home slots of hashes announced by {@link #expectCaching}, for the next {@link #prepareForAllocations()}. */
-    private final int[] expectedSlots = new int[MAX_WARM];
-
-    private int numExpected;
-    /** Slots {@link #prepareForAllocations()} read, summed: kept so the loads are not optimised away. */
-    private long warmedSlots;
 
     /**
      * The scheduler will likely cache a block under {@code hash} in a coming step (a request's
      * block just got all its tokens): {@link #prepareForAllocations()} loads the prefix index slot
      * that caching probes, together with the others, instead of the caching waiting for it alone.
-     * Changes nothing; at most {@value #MAX_WARM} are remembered between two preparations.
+     * Changes nothing; at most {@value PrefixIndex#MAX_EXPECTED} are remembered between two
+     * preparations.
      */
     public void expectCaching(BlockHash hash) {
-        if (numExpected < expectedSlots.length) {
-            int slot = cached.homeSlot(hash);
-            if (slot >= 0) {
-                expectedSlots[numExpected++] = slot;
-            }
-        }
+        cached.expect(hash);
     }
 
     /** Takes one more reference on {@code id}; a free block leaves the free queue (keeping its hash). */

@@ -40,12 +40,6 @@ final class FreeQueue {
     private int tail = NIL;
     private int size;
 
-    /**
-     * What {@link #warm} loaded, summed: kept so the loads are not optimised away. Never read for
-     * anything else.
-     */
-    private long warmed;
-
     /** An empty queue over {@code records}, a {@link BlockRecords} table. */
     FreeQueue(int[] records) {
         this.meta = records;
@@ -105,16 +99,13 @@ final class FreeQueue {
      * prefix index slot its eviction will probe, without changing anything (see the class comment).
      */
     void warm(int n, PrefixIndex index) {
-        long sum = warmed;
         int id = head;
         for (int k = 0; k < n && id != NIL; k++) {
-            int flags = meta[at(id, FLAGS)];
-            if ((flags & HASHED) != 0) {
-                sum += index.warmSlot(index.homeSlotOf(id));
+            if ((meta[at(id, FLAGS)] & HASHED) != 0) {
+                index.warmBlock(id);
             }
             id = meta[at(id, NEXT)];
         }
-        warmed = sum;
     }
 
     /** The free blocks from head to tail. */

@@ -131,29 +131,53 @@ final class PrefixIndex {
         size--;
     }
 
-    /**
-     * The slot a probe for {@code hash} starts at, for {@link #warmSlot}; -1 while the table is not
-     * allocated.
-     */
-    int homeSlot(BlockHash hash) {
-        return slots == null ? -1 : home(fingerprint(hash));
-    }
+    /** The most hashes {@link #expect} remembers between two {@link #warmExpected} calls. */
+    static final int MAX_EXPECTED = 128;
+
+    /** Home slots of the hashes announced by {@link #expect}, until {@link #warmExpected}. */
+    private final int[] expectedSlots = new int[MAX_EXPECTED];
+
+    private int numExpected;
+
+    /** What the warming loads read, summed: kept so the loads are not optimised away. Never read otherwise. */
+    private long warmed;
 
     /**
-     * The slot a probe for indexed block {@code id} starts at, read from its record; -1 while the
-     * table is not allocated.
+     * Loads the slot a removal of indexed block {@code id} starts probing at (its fingerprint is in
+     * its record), so that the removal finds it in the cache. Changes nothing.
      */
-    int homeSlotOf(int id) {
-        return slots == null ? -1 : home(records[BlockRecords.at(id, BlockRecords.FINGERPRINT)]);
-    }
-
-    /**
-     * Reads slot {@code slot} (from {@link #homeSlot} or {@link #homeSlotOf}) and returns it: a load
-     * to bring the slot into the cache before a probe needs it. -1 is ignored.
-     */
-    long warmSlot(int slot) {
+    void warmBlock(int id) {
         long[] table = slots;
-        return slot < 0 || table == null ? 0 : table[slot & mask];
+        if (table != null) {
+            warmed += table[home(records[BlockRecords.at(id, BlockRecords.FINGERPRINT)])];
+        }
+    }
+
+    /**
+     * A block is likely to be indexed under {@code hash} soon: remembers the slot its insertion
+     * will probe, for {@link #warmExpected}. At most {@value #MAX_EXPECTED} are remembered. Changes
+     * nothing else.
+     */
+    void expect(BlockHash hash) {
+        if (slots != null && numExpected < expectedSlots.length) {
+            expectedSlots[numExpected++] = home(fingerprint(hash));
+        }
+    }
+
+    /**
+     * Loads the slots remembered by {@link #expect} since the last call, in one loop of independent
+     * loads the processor overlaps, and forgets them. Changes nothing else.
+     */
+    void warmExpected() {
+        long[] table = slots;
+        if (table != null) {
+            long sum = warmed;
+            for (int i = 0; i < numExpected; i++) {
+                sum += table[expectedSlots[i]];
+            }
+            warmed = sum;
+        }
+        numExpected = 0;
     }
 
     /** Removes every entry. */
