@@ -81,6 +81,17 @@ final class DiskScheduler implements SchedulerConnector {
     private final List<KvEvent> events = new ArrayList<>();
     private final StatsCounter stats = new StatsCounter();
 
+    /** The stores {@link #planStores} plans for one request. */
+    private static final class StoreBatch {
+        final List<BlockHash> keys = new ArrayList<>();
+        final List<Optional<BlockHash>> parents = new ArrayList<>();
+        final int[] gpu;
+
+        StoreBatch(int maxCopies) {
+            gpu = new int[maxCopies];
+        }
+    }
+
     /** Per-request state. */
     private static final class Req {
         /** Blocks below this index were considered for storing. */
@@ -319,9 +330,7 @@ final class DiskScheduler implements SchedulerConnector {
             return;
         }
         // Made at the first block to store: most filled blocks are in the tier already.
-        List<BlockHash> keys = null;
-        List<Optional<BlockHash>> parents = null;
-        int[] gpu = null;
+        StoreBatch batch = null;
         int copies = 0;
         int b = q.nextStore;
         for (; b < limit; b++) {
@@ -342,20 +351,20 @@ final class DiskScheduler implements SchedulerConnector {
                 count("store_no_space", 1);
                 break; // everything is being written or loaded: try again next step
             }
-            if (keys == null || parents == null || gpu == null) {
-                keys = new ArrayList<>();
-                parents = new ArrayList<>();
-                gpu = new int[limit - b];
+            if (batch == null) {
+                batch = new StoreBatch(limit - b);
             }
-            keys.add(key);
-            parents.add(b == 0 ? Optional.empty() : Optional.of(r.blockHash(b - 1)));
-            gpu[copies++] = r.blockId(b);
+            batch.keys.add(key);
+            batch.parents.add(b == 0 ? Optional.empty() : Optional.of(r.blockHash(b - 1)));
+            batch.gpu[copies++] = r.blockId(b);
         }
         q.nextStore = b;
-        if (keys == null || parents == null || gpu == null) {
+        if (batch == null) {
             return;
         }
-        int[] gpuIds = Arrays.copyOf(gpu, copies);
+        List<BlockHash> keys = batch.keys;
+        List<Optional<BlockHash>> parents = batch.parents;
+        int[] gpuIds = Arrays.copyOf(batch.gpu, copies);
         // Read before the touch: the references belong to this generation (see releases below).
         long generation = pool.referenceGeneration();
         pool.touch(gpuIds);

@@ -112,6 +112,17 @@ final class RedisScheduler implements SchedulerConnector {
 
     private record Lookup(int from, List<BlockHash> keys, CompletableFuture<boolean[]> present, long start) {}
 
+    /** The stores {@link #planStores} plans for one request. */
+    private static final class StoreBatch {
+        final List<BlockHash> keys = new ArrayList<>();
+        final List<BlockHash> parents = new ArrayList<>();
+        final int[] gpu;
+
+        StoreBatch(int maxCopies) {
+            gpu = new int[maxCopies];
+        }
+    }
+
     private static final class Req {
         Lookup lookup;
         int offerFrom = -1;
@@ -382,9 +393,7 @@ final class RedisScheduler implements SchedulerConnector {
             return;
         }
         // Made at the first block to store: most filled blocks are in Redis already.
-        List<BlockHash> keys = null;
-        List<BlockHash> parents = null;
-        int[] gpu = null;
+        StoreBatch batch = null;
         int copies = 0;
         long now = System.nanoTime();
         int b = q.nextStore;
@@ -406,20 +415,20 @@ final class RedisScheduler implements SchedulerConnector {
                 count("store_deferred_references", 1);
                 break;
             }
-            if (keys == null || parents == null || gpu == null) {
-                keys = new ArrayList<>();
-                parents = new ArrayList<>();
-                gpu = new int[limit - b];
+            if (batch == null) {
+                batch = new StoreBatch(limit - b);
             }
-            keys.add(key);
-            parents.add(b == 0 ? null : r.blockHash(b - 1));
-            gpu[copies++] = r.blockId(b);
+            batch.keys.add(key);
+            batch.parents.add(b == 0 ? null : r.blockHash(b - 1));
+            batch.gpu[copies++] = r.blockId(b);
         }
         q.nextStore = b;
-        if (keys == null || parents == null || gpu == null) {
+        if (batch == null) {
             return;
         }
-        int[] ids = Arrays.copyOf(gpu, copies);
+        List<BlockHash> keys = batch.keys;
+        List<BlockHash> parents = batch.parents;
+        int[] ids = Arrays.copyOf(batch.gpu, copies);
         // Read before the touch: the references belong to this generation (see releases below).
         long generation = pool.referenceGeneration();
         pool.touch(ids);
