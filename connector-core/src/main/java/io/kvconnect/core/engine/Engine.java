@@ -84,6 +84,8 @@ public final class Engine implements AutoCloseable {
     private final Map<String, MismatchCounts> heldMismatches = new HashMap<>();
     /** Updates of requests refused or aborted between steps: the next step returns them first. */
     private final List<RequestUpdates> updatesBetweenSteps = new ArrayList<>();
+    /** The parts of one {@link #step()}'s updates; cleared and refilled by each step. */
+    private final List<RequestUpdates> stepParts = new ArrayList<>();
 
     /**
      * Builds the engine: block pool, scheduler, workers with their KV memory, and the connector's
@@ -197,12 +199,15 @@ public final class Engine implements AutoCloseable {
      * Idle steps (only transfers pending) pause briefly so that waiting for a transfer does not
      * spin a core.
      *
-     * @return the updates, in order; read them by index to make no object per sampled token
+     * @return the updates, in order; read them by index to make no object per sampled token. They
+     *     may be lent (see {@link RequestUpdates}): readable until the next call of this method,
+     *     and kept longer only through {@link RequestUpdates#keep()}
      */
     public RequestUpdates step() throws InterruptedException {
         long t0 = System.nanoTime();
         // Usually one part: the applied step's outcome (an arrival's refusal or an abort adds one).
-        List<RequestUpdates> parts = new ArrayList<>(updatesBetweenSteps.size() + 2);
+        List<RequestUpdates> parts = stepParts;
+        parts.clear();
         parts.addAll(updatesBetweenSteps);
         updatesBetweenSteps.clear();
 
@@ -289,6 +294,9 @@ public final class Engine implements AutoCloseable {
      */
     private Applied collectAndApply(Executor.StepHandle h, List<RequestUpdates> updates) throws InterruptedException {
         ExecutorStepResult result = executor.collect(h);
+        // A second apply in one step (the pipeline drained, a connector disabled) ends the first
+        // one's lent updates: keep an owned copy of them first (rare; see RequestUpdates).
+        updates.replaceAll(RequestUpdates::keep);
         long u0 = System.nanoTime();
         StepOutcome outcome = scheduler.update(h.output(), result.stepResult());
         long updateNanos = System.nanoTime() - u0;

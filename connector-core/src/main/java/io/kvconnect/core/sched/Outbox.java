@@ -14,7 +14,7 @@ import java.util.List;
  * of a kind at once, so nothing is handed over twice or lost between steps.
  *
  * <p>Request updates are kept by column ({@link RequestUpdates}): a step that samples 256 tokens
- * makes no object per token. Other taken lists are handed over, not copied.
+ * makes no object per token, and a step's outcome lends its arrays instead of copying them. Other taken lists are handed over, not copied.
  *
  * <p><b>Thread.</b> Engine thread only.
  */
@@ -50,9 +50,22 @@ final class Outbox {
         connectorStats.add(s);
     }
 
-    /** Every request update not yet taken, in order; read-only. */
+    /** Every request update not yet taken, in order, as an owned batch. */
     RequestUpdates takeUpdates() {
         return updates.take();
+    }
+
+    /**
+     * Every request update not yet taken, in order, lent until {@link #reclaimUpdates()}: for a
+     * step's outcome, which would otherwise copy a step's 256 updates every step.
+     */
+    RequestUpdates lendUpdates() {
+        return updates.lend();
+    }
+
+    /** Ends the batch lent last: called as a step's update begins, so that its arrays are written again. */
+    void reclaimUpdates() {
+        updates.reclaim();
     }
 
     /** Every held-output resolution not yet taken, in order. */

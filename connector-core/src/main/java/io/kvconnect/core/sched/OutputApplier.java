@@ -67,6 +67,8 @@ final class OutputApplier {
      * @return the outcome: this step's discarded and held outputs, and everything in the outbox
      */
     StepOutcome apply(SchedulerOutput out, StepResult result) {
+        // The previous outcome's updates were lent until now (see RequestUpdates).
+        outbox.reclaimUpdates();
         // Allocated only when needed: most steps discard and hold nothing.
         Set<String> discardedOutputs = null;
         Set<String> heldOutputs = null;
@@ -156,7 +158,7 @@ final class OutputApplier {
                     result.hookFailures().size(), result.hookFailures().getFirst() + " in step " + out.step());
         }
         return new StepOutcome(
-                outbox.takeUpdates(),
+                outbox.lendUpdates(),
                 readOnly(discardedOutputs),
                 readOnly(heldOutputs),
                 outbox.takeResolutions(),

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.RandomAccess;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Request updates in the order they happened, stored by column: a step of 256 decoding requests
@@ -21,8 +22,23 @@ import java.util.RandomAccess;
  *       #numOutputTokens}, {@link #finished}. The engine's own loops read it this way.
  * </ul>
  *
- * <p>Read-only and never changed after it is handed over: whoever receives it owns it, across
- * steps too. Any thread may read it once it is handed over.
+ * <p><b>Owned or lent.</b> A batch is never changed, but it is one of two kinds:
+ *
+ * <ul>
+ *   <li><i>Owned</i>: whoever receives it may keep it for as long as it likes. {@link
+ *       Scheduler#addRequest}, {@link Scheduler#abort} and {@link #concat} of several parts hand
+ *       these over.
+ *   <li><i>Lent</i>: the updates of {@link Scheduler#update}, which are read in the scheduler's own
+ *       arrays instead of a copy of them (at 256 requests the copy was half of the step's garbage).
+ *       A lent batch can be read until the scheduler's next {@code update} call, which reuses the
+ *       arrays; reading it after that throws {@link IllegalStateException}, so that a batch kept too
+ *       long fails loudly instead of showing another step's updates. {@link #keep()} gives an owned
+ *       copy. Calls between the two updates (new requests, aborts, the next schedule) never write
+ *       into lent arrays.
+ * </ul>
+ *
+ * <p>Any thread may read a batch once it is handed over; a lent one only while the engine thread
+ * does not call {@code update}.
  */
 public final class RequestUpdates extends AbstractList<RequestUpdate> implements RandomAccess {
     /** No updates. */
@@ -43,10 +59,22 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
 
     private final int size;
 
+    /** The builder whose arrays these are, for a lent batch; {@code null} for an owned one. */
+    private final @Nullable Builder lender;
+
+    /** The lender's {@link Builder#generation} when lent: a later one means the arrays are reused. */
+    private final int generation;
+
     private RequestUpdates(Object[] slots, int[] values, int size) {
+        this(slots, values, size, null, 0);
+    }
+
+    private RequestUpdates(Object[] slots, int[] values, int size, @Nullable Builder lender, int generation) {
         this.slots = slots;
         this.values = values;
         this.size = size;
+        this.lender = lender;
+        this.generation = generation;
     }
 
     /** The updates of {@code parts}, one after the other; the one part itself when there is one. */
@@ -71,7 +99,32 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
 
     @Override
     public int size() {
+        requireCurrent();
         return size;
+    }
+
+    /**
+     * {@return these updates as an owned batch: this one if it is owned, else a copy}
+     *
+     * @throws IllegalStateException if this batch was lent and its arrays are reused already
+     */
+    public RequestUpdates keep() {
+        requireCurrent();
+        return lender == null
+                ? this
+                : new RequestUpdates(Arrays.copyOf(slots, size), Arrays.copyOf(values, 2 * size), size);
+    }
+
+    /** Whether this batch was lent (see the class comment). */
+    public boolean isLent() {
+        return lender != null;
+    }
+
+    private void requireCurrent() {
+        if (lender != null && lender.generation != generation) {
+            throw new IllegalStateException("these request updates were lent until the scheduler's next update, "
+                    + "which has reused their arrays: keep() a batch that must outlive its step");
+        }
     }
 
     /** The update at {@code i}, as a new object each call (see the class comment). */
@@ -84,6 +137,7 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
 
     /** Whether update {@code i} is a finished request; otherwise it is a sampled token. */
     public boolean isFinished(int i) {
+        requireCurrent();
         Objects.checkIndex(i, size);
         return values[2 * i + 1] == FINISHED;
     }
@@ -146,17 +200,15 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
     }
 
     /**
-     * Collects updates in order and hands them over as {@link RequestUpdates}. Its arrays are kept
-     * and reused: each {@link #take} copies what it holds into arrays of exactly that size, so only
-     * the handed-over batch is new (about 12 bytes per update, where an update object and its slot
-     * in a list took 28), and the builder never grows through copies once it has seen its largest
-     * step.
+     * Collects updates in order and hands them over as {@link RequestUpdates}, owned ({@link
+     * #take}, a copy) or lent ({@link #lend}, its own arrays). Its arrays are kept and reused, so
+     * the builder never grows through copies once it has seen its largest step.
      *
-     * <p><b>Why a copy.</b> Handing over the filled arrays and starting new ones sized for the
-     * recent peak was tried: it saves the copy but fills fresh memory an element at a time while
-     * the step runs, and it was not faster (in alternated runs of 300,000 warm-up steps it was
-     * slower when the pool's KV events were built too), and it allocates the peak's size rather
-     * than the step's.
+     * <p><b>Lending.</b> After {@link #lend} the builder's arrays belong to the lent batch until
+     * {@link #reclaim}. Updates that arrive in between go into new arrays (the lent ones stay as
+     * they are); that happens only when a request finishes outside an update (a refused arrival,
+     * an abort, a failed hook), so a steady run of steps writes into the same arrays every step
+     * and allocates only the small batch object that lets a stale read be told.
      *
      * <p><b>Thread.</b> Not thread-safe: the scheduler's engine thread only.
      */
@@ -164,8 +216,20 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
         private Object[] slots = new Object[16];
         private int[] values = new int[32];
         private int size;
-        /** Whether a finish was appended since the last take (see {@link #take}). */
+        /** Whether a finish was appended since the last take or lend (see {@link #take}). */
         private boolean holdsFinished;
+
+        /**
+         * Bumped by {@link #reclaim}: every batch lent before it reads as stale. Read by lent
+         * batches on any thread that reads them, so only while the engine thread does not reclaim.
+         */
+        private int generation;
+        /** Whether {@link #slots} and {@link #values} are lent out and must not be written. */
+        private boolean lent;
+        /** How many slots the lent batch fills, and whether one of them is a finish. */
+        private int lentSize;
+
+        private boolean lentHoldsFinished;
 
         /** Appends a sampled token of {@code requestId}, the {@code numOutputTokens}-th. */
         void token(String requestId, int token, int numOutputTokens) {
@@ -198,20 +262,21 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
         }
 
         void addAll(RequestUpdates u) {
-            ensure(size + u.size);
-            System.arraycopy(u.slots, 0, slots, size, u.size);
-            System.arraycopy(u.values, 0, values, 2 * size, 2 * u.size);
-            for (int i = 0; i < u.size && !holdsFinished; i++) {
+            int n = u.size(); // refuses a stale lent batch
+            ensure(size + n);
+            System.arraycopy(u.slots, 0, slots, size, n);
+            System.arraycopy(u.values, 0, values, 2 * size, 2 * n);
+            for (int i = 0; i < n && !holdsFinished; i++) {
                 holdsFinished = u.isFinished(i); // so that take() clears the slots, as after add()
             }
-            size += u.size;
+            size += n;
         }
 
         boolean isEmpty() {
             return size == 0;
         }
 
-        /** Everything appended since the last take, in order; the builder is empty afterwards. */
+        /** Everything appended since the last take or lend, as an owned copy; the builder is empty afterwards. */
         RequestUpdates take() {
             if (size == 0) {
                 return EMPTY;
@@ -229,8 +294,41 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
             return taken;
         }
 
+        /**
+         * Everything appended since the last take or lend, lent in the builder's own arrays until
+         * the next {@link #reclaim}; the builder is empty afterwards.
+         */
+        RequestUpdates lend() {
+            if (size == 0) {
+                return EMPTY;
+            }
+            RequestUpdates lentOut = new RequestUpdates(slots, values, size, this, generation);
+            lent = true;
+            lentSize = size;
+            lentHoldsFinished = holdsFinished;
+            holdsFinished = false;
+            size = 0;
+            return lentOut;
+        }
+
+        /** Ends every lent batch: they read as stale from now on, and their arrays are written again. */
+        void reclaim() {
+            generation++;
+            if (lent) {
+                if (lentHoldsFinished) {
+                    Arrays.fill(slots, 0, lentSize, null); // as in take(): no finish kept reachable
+                }
+                lent = false;
+            }
+        }
+
         private void ensure(int n) {
-            if (n > slots.length) {
+            if (lent) {
+                // Updates between a lend and its reclaim: the lent batch keeps its arrays.
+                slots = new Object[Math.max(n, slots.length)];
+                values = new int[2 * slots.length];
+                lent = false;
+            } else if (n > slots.length) {
                 int capacity = Math.max(n, slots.length * 2);
                 slots = Arrays.copyOf(slots, capacity);
                 values = Arrays.copyOf(values, 2 * capacity);

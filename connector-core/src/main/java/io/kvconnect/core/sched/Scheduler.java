@@ -265,6 +265,9 @@ public final class Scheduler {
      * Applies the workers' result of {@code out}'s step: finished transfers counted by rank,
      * failed loads and hooks, sampled tokens, connector events and stats.
      *
+     * <p>The outcome's {@link StepOutcome#updates() updates} are lent: they can be read until the
+     * next call of this method, which ends them (see {@link RequestUpdates}).
+     *
      * @return everything the engine needs of it (see {@link StepOutcome})
      */
     public StepOutcome update(SchedulerOutput out, StepResult result) {

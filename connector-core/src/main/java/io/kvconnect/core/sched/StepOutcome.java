@@ -9,7 +9,7 @@ import java.util.Set;
 /**
  * Everything {@link Scheduler#update} made of one step's result, for the engine: nothing about the
  * step is left in the scheduler to be read back afterwards. Every part is read-only and no longer
- * touched by the scheduler.
+ * touched by the scheduler, the lent updates until the next {@link Scheduler#update}.
  *
  * <p>Besides the applied step's own effects it carries what was decided since the previous
  * outcome and not handed over yet: updates of requests finished while the next step was scheduled
@@ -17,7 +17,9 @@ import java.util.Set;
  * of the pool between steps.
  *
  * @param updates what happened to requests, in order: sampled tokens and finished requests (with
- *     their reason when they failed); readable by index without an object per token
+ *     their reason when they failed); readable by index without an object per token, and
+ *     lent: readable until the scheduler's next {@code update}, kept longer with {@link
+ *     RequestUpdates#keep()}
  * @param discardedOutputs requests whose output of the applied step was discarded: finished
  *     (aborted, failed) meanwhile, stale after a preemption or truncation, or reading blocks a
  *     failed load reported in that very output; whatever they read in that step reached nobody

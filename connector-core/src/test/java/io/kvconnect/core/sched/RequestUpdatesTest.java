@@ -100,6 +100,55 @@ class RequestUpdatesTest {
     }
 
     @Test
+    void aLentBatchReadsUntilTheBuilderIsReclaimedAndThenRefusesEveryRead() {
+        RequestUpdates.Builder b = new RequestUpdates.Builder();
+        b.token("a", 1, 1);
+        b.add(DONE);
+        RequestUpdates lent = b.lend();
+        RequestUpdates kept = lent.keep();
+        List<RequestUpdate> before = new ArrayList<>(lent);
+
+        b.reclaim();
+        b.token("x", 99, 5); // the next step writes into the same arrays
+        b.token("y", 98, 6);
+
+        assertTrue(lent.isLent());
+        assertFalse(kept.isLent());
+        assertThrows(IllegalStateException.class, lent::size);
+        assertThrows(IllegalStateException.class, () -> lent.isFinished(0));
+        assertThrows(IllegalStateException.class, () -> lent.token(0));
+        assertThrows(IllegalStateException.class, () -> lent.requestId(1));
+        assertThrows(IllegalStateException.class, () -> lent.get(0));
+        assertThrows(IllegalStateException.class, lent::keep);
+        assertThrows(IllegalStateException.class, () -> RequestUpdates.concat(List.of(lent, kept)));
+        assertEquals(before, kept, "the kept copy is the batch as it was lent");
+        assertEquals(
+                List.of(new RequestUpdate.TokenAdded("x", 99, 5), new RequestUpdate.TokenAdded("y", 98, 6)), b.lend());
+    }
+
+    @Test
+    void updatesBetweenALendAndItsReclaimLeaveTheLentBatchAsItWas() {
+        RequestUpdates.Builder b = new RequestUpdates.Builder();
+        for (int i = 0; i < 20; i++) {
+            b.token("r" + i, i, i + 1);
+        }
+        RequestUpdates lent = b.lend();
+        List<RequestUpdate> before = new ArrayList<>(lent.keep());
+
+        b.add(DONE); // a request finishes between steps (an abort, a refused arrival)
+        RequestUpdates between = b.take();
+        b.token("s", 7, 1);
+        RequestUpdates next = b.lend();
+
+        assertEquals(before, lent, "an update between steps went into the lent arrays");
+        assertEquals(List.of(DONE), between);
+        assertEquals(List.of(new RequestUpdate.TokenAdded("s", 7, 1)), next);
+        assertEquals(before, lent, "the lent batch outlives later lends until a reclaim");
+        assertSame(RequestUpdates.EMPTY, b.lend(), "nothing to lend is the empty owned batch");
+        assertFalse(RequestUpdates.EMPTY.isLent());
+    }
+
+    @Test
     void aFinishedRequestsOutputComesBackAsItWasGiven() {
         RequestUpdates.Builder b = new RequestUpdates.Builder();
         b.add(DONE);

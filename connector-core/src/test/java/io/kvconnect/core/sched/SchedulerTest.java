@@ -153,6 +153,29 @@ class SchedulerTest {
     }
 
     @Test
+    void aStepsUpdatesAreLentUntilTheNextUpdateAndArrivalsMeanwhileLeaveThemAlone() {
+        Scheduler s = scheduler(null, 16);
+        add(s, "a", 4, 3);
+        SchedulerOutput first = s.schedule();
+        RequestUpdates lent = s.update(first, output(first, Set.of())).updates();
+
+        // Between the steps: an arrival refused (a finish into the outbox) and the next schedule.
+        List<RequestUpdate> refused = add(s, "huge", 200, 10);
+        SchedulerOutput second = s.schedule();
+
+        assertTrue(lent.isLent());
+        assertEquals(List.of(new RequestUpdate.TokenAdded("a", 7, 1)), lent, "changed before the next update");
+        assertEquals(RequestStatus.FINISHED_ERROR, ((RequestUpdate.Finished) refused.getFirst()).status());
+        RequestUpdates kept = lent.keep();
+
+        RequestUpdates next = s.update(second, output(second, Set.of())).updates();
+
+        assertEquals(List.of(new RequestUpdate.TokenAdded("a", 7, 2)), next);
+        assertThrows(IllegalStateException.class, lent::size, "a lent batch read after the next update");
+        assertEquals(List.of(new RequestUpdate.TokenAdded("a", 7, 1)), kept);
+    }
+
+    @Test
     void aSamplingRequestMissingFromTheWorkersOutputFailsWithTheReason() {
         Scheduler s = scheduler(null, 16);
         add(s, "r", 6, 3);
