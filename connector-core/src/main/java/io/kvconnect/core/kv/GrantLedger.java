@@ -9,7 +9,7 @@ import static io.kvconnect.core.kv.BlockRecords.at;
  * The engine thread's record of which GPU blocks connectors may copy: written by the block pool
  * (a block starts or stops being in use) and the scheduler (a load is granted or ends), as its
  * decisions are made. The workers do not read it: they copy by their own {@link BlockGrants},
- * to which each applies, when it begins a step, the changes {@link #takeChanges()} collected up
+ * to which each applies, when it begins a step, the changes {@link #takeChanges(long)} collected up
  * to the scheduling of that step.
  *
  * <p>Why not one shared record: under asynchronous scheduling the engine thread schedules step
@@ -38,6 +38,11 @@ public final class GrantLedger {
     private final int[] changed;
 
     private int numChanged;
+
+    /** What {@link #takeChanges(long)} fills, one per step parity. */
+    private final GrantChanges[] byParity = {
+        new GrantChanges(GrantChanges.ANY_STEP), new GrantChanges(GrantChanges.ANY_STEP)
+    };
 
     /**
      * A ledger over the blocks of {@code records}, a table of {@link BlockRecords} shared with the
@@ -92,24 +97,35 @@ public final class GrantLedger {
 
     /**
      * The state of every block changed since the last call, for the workers to apply when they
-     * begin the step being scheduled. Called once per step, when its scheduling is complete.
+     * begin the step being scheduled, in an object of its own (for tests and tools that keep it).
      */
     public GrantChanges takeChanges() {
-        if (numChanged == 0) {
-            return GrantChanges.NONE;
+        return numChanged == 0
+                ? GrantChanges.NONE
+                : fill(new GrantChanges(GrantChanges.ANY_STEP), GrantChanges.ANY_STEP);
+    }
+
+    /**
+     * {@link #takeChanges()} for {@code step}, in this ledger's object of that step's parity: it is
+     * refilled when the step after next takes its changes (see {@link GrantChanges}). Called once
+     * per step, when its scheduling is complete.
+     */
+    public GrantChanges takeChanges(long step) {
+        if (step < 0) {
+            throw new IllegalArgumentException("a step is at least 0, got " + step);
         }
-        int[] blocks = new int[numChanged];
-        int[] generations = new int[numChanged];
-        int[] targets = new int[numChanged];
+        return numChanged == 0 ? GrantChanges.NONE : fill(byParity[(int) (step & 1)], step);
+    }
+
+    private GrantChanges fill(GrantChanges c, long step) {
+        c.refill(step, numChanged);
         for (int i = 0; i < numChanged; i++) {
             int id = changed[i];
-            blocks[i] = id;
-            generations[i] = state[at(id, GENERATION)];
-            targets[i] = state[at(id, LOAD_TARGET)];
+            c.set(i, id, state[at(id, GENERATION)], state[at(id, LOAD_TARGET)]);
             state[at(id, IS_CHANGED)] = 0;
         }
         numChanged = 0;
-        return new GrantChanges(blocks, generations, targets);
+        return c;
     }
 
     private void changed(int blockId) {

@@ -241,7 +241,7 @@ public final class Scheduler {
         }
         lastSyncLoads = syncLoads;
         // Last: the workers see the grants as this step was scheduled, nothing decided later.
-        out.setGrantChanges(pool.grants().takeChanges());
+        out.setGrantChanges(pool.grants().takeChanges(out.step()));
         return out;
     }
 

@@ -194,9 +194,17 @@ public final class SchedulerOutput implements SchedulerOutputView {
      * The changes to which blocks connectors may copy, made up to the scheduling of this step and
      * after the previous one's: each worker applies them when it begins this step (see {@link
      * io.kvconnect.core.kv.GrantLedger}).
+     *
+     * @throws IllegalStateException if the step after next has been planned: the changes were
+     *     refilled for it (see {@link GrantChanges})
      */
     public GrantChanges grantChanges() {
-        return grantChanges;
+        GrantChanges c = grantChanges;
+        if (c.step() != step && c.step() != GrantChanges.ANY_STEP) {
+            throw new IllegalStateException("step " + step + "'s grant changes were read after the step after next"
+                    + " was planned; a step's output is valid only until then");
+        }
+        return c;
     }
 
     void setGrantChanges(GrantChanges changes) {

@@ -49,6 +49,33 @@ class GrantLedgerTest {
     }
 
     @Test
+    void changesTakenForAStepStayAsTakenUntilTheStepAfterNextTakesItsOwn() {
+        BlockPool pool = new BlockPool(8, 4, true);
+        int[] blocks = pool.allocate(2);
+        GrantChanges first = pool.grants().takeChanges(1);
+        pool.free(blocks[0]);
+        GrantChanges second = pool.grants().takeChanges(2);
+
+        BlockGrants late = new BlockGrants(8); // a worker that begins step 1 only now
+        late.apply(first);
+        assertEquals(1, first.step());
+        assertEquals(2, first.size());
+        assertTrue(late.readable(blocks[0]) && late.readable(blocks[1]), "step 2's free reached step 1's changes");
+        assertEquals(1, second.size());
+
+        pool.allocate(3);
+        GrantChanges third = pool.grants().takeChanges(3);
+
+        assertSame(first, third, "the parity's object is refilled");
+        assertEquals(3, third.step());
+        assertEquals(3, third.size());
+        assertEquals(2, second.step(), "the other parity is untouched");
+        assertEquals(GrantChanges.ANY_STEP, pool.grants().takeChanges(4).step(), "no change: NONE, of any step");
+        pool.allocate(1);
+        assertEquals(GrantChanges.ANY_STEP, pool.grants().takeChanges().step(), "an owned take belongs to any step");
+    }
+
+    @Test
     void aWorkerThatAppliedEveryStepAgreesWithTheLedgerOnEveryBlock() {
         int numBlocks = 33;
         BlockPool pool = new BlockPool(numBlocks, 4, true);

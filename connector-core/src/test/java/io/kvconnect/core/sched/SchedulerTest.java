@@ -379,6 +379,7 @@ class SchedulerTest {
                 List.of(6, 3), second.work().stream().map(ScheduledWork::start).toList());
 
         ScheduledRequest readInTime = first.scheduledRequests().get(0);
+        assertEquals(3, first.grantChanges().size(), "the blocks a and b were given in the first step");
         s.update(first, output(first, Set.of()));
         SchedulerOutput third = s.schedule();
 
@@ -398,6 +399,11 @@ class SchedulerTest {
         assertEquals(2, first.numScheduledRequests(), "the size is the step's own");
         assertSame(readInTime, first.scheduledRequests().get(0), "an entry read in time stays as it was");
         assertEquals(6, readInTime.numScheduledTokens());
+        assertEquals(1, third.grantChanges().size(), "b's second block");
+        IllegalStateException staleGrants = assertThrows(IllegalStateException.class, first::grantChanges);
+        assertTrue(
+                staleGrants.getMessage().contains("step 1's grant changes were read after"), staleGrants.getMessage());
+        assertEquals(0, second.grantChanges().size(), "nothing changed in the second step");
 
         s.update(second, output(second, Set.of()));
         s.update(third, output(third, Set.of()));
