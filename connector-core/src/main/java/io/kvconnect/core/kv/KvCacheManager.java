@@ -122,9 +122,52 @@ public final class KvCacheManager {
 
     /** Blocks needed to grow {@code requestId} to {@code totalTokens} tokens (0 if it has enough). */
     public int blocksNeeded(String requestId, int totalTokens) {
-        Owned own = owned.get(requestId);
-        int have = own == null ? 0 : own.size;
+        return blocksNeeded(owned.get(requestId), totalTokens);
+    }
+
+    /**
+     * {@link #blocksNeeded(String, int)} of the request whose blocks {@code own} are (see {@link
+     * #owned}), {@code null} for one that owns none.
+     *
+     * @throws IllegalStateException if {@code own} is dead
+     */
+    public int blocksNeeded(@Nullable Owned own, int totalTokens) {
+        int have = own == null ? 0 : requireLive(own).size;
         return Math.max(0, ceilDiv(totalTokens, blockSize) - have);
+    }
+
+    /**
+     * The blocks {@code requestId} owns, as a handle that the scheduler keeps with the request: a
+     * decoding request grows and caches a block every few steps, and looking its blocks up by id
+     * each time (hash the id, then a table slot, a map node and the record, each likely a cache
+     * miss) cost more than what was done with them. The handle stays the request's record of its
+     * blocks until they are freed; then it is dead ({@link Owned#isLive()}) and a later
+     * allocation makes a new one.
+     *
+     * @return the handle, or {@code null} if the request owns no blocks
+     */
+    public @Nullable Owned owned(String requestId) {
+        return owned.get(requestId);
+    }
+
+    /**
+     * Allocates the fresh blocks that grow the request whose blocks {@code own} are to {@code
+     * totalTokens} tokens: {@link #allocate(String, int, PrefixHit)} without a prefix hit and
+     * without the lookup by id.
+     *
+     * @return the newly allocated block ids, or {@code null} if not enough blocks are free
+     * @throws IllegalStateException if {@code own} is dead
+     */
+    public int @Nullable [] grow(Owned own, int totalTokens) {
+        int fresh = Math.max(0, ceilDiv(totalTokens, blockSize) - requireLive(own).size);
+        if (fresh > pool.numFreeBlocks()) {
+            return null;
+        }
+        int[] ids = pool.allocate(fresh);
+        for (int id : ids) {
+            own.add(id);
+        }
+        return ids;
     }
 
     /**
@@ -133,7 +176,20 @@ public final class KvCacheManager {
      */
     public void cacheUpTo(RequestView request, int numTokens) {
         Owned own = owned.get(request.requestId());
-        if (own == null || !pool.cachingEnabled()) {
+        if (own != null) {
+            cacheUpTo(own, request, numTokens);
+        }
+    }
+
+    /**
+     * {@link #cacheUpTo(RequestView, int)} with the request's blocks {@code own} (see {@link
+     * #owned}), without the lookup by id.
+     *
+     * @throws IllegalStateException if {@code own} is dead
+     */
+    public void cacheUpTo(Owned own, RequestView request, int numTokens) {
+        requireLive(own);
+        if (!pool.cachingEnabled()) {
             return;
         }
         int full = Math.min(Math.min(numTokens / blockSize, request.numBlockHashes()), own.size);
@@ -172,6 +228,7 @@ public final class KvCacheManager {
         if (own == null) {
             return;
         }
+        own.live = false;
         for (int i = own.size - 1; i >= 0; i--) {
             pool.free(own.ids[i]);
         }
@@ -222,12 +279,22 @@ public final class KvCacheManager {
         return Collections.unmodifiableSet(owned.keySet());
     }
 
+    private static Owned requireLive(Owned own) {
+        if (!own.live) {
+            throw new IllegalStateException("the blocks of this handle were freed: look the request's blocks up again");
+        }
+        return own;
+    }
+
     private static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
     }
 
-    /** Blocks one request owns, in prefix order; a growable int list. */
-    private static final class Owned {
+    /**
+     * Blocks one request owns, in prefix order; a growable int list. Outside this class only a
+     * handle (see {@link #owned}); scheduler thread only, as the manager.
+     */
+    public static final class Owned {
         int[] ids;
         int size;
         int numCached;
@@ -236,8 +303,16 @@ public final class KvCacheManager {
 
         private @Nullable IntFunction<BlockHash> hashes;
 
+        /** Until the request's blocks are freed; a dead handle refuses every use. */
+        boolean live = true;
+
         Owned(int expectedBlocks) {
             ids = new int[Math.max(8, expectedBlocks)];
+        }
+
+        /** Whether these are still the request's blocks: false once they were freed. */
+        public boolean isLive() {
+            return live;
         }
 
         void add(int id) {

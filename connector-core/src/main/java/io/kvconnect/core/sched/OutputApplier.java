@@ -282,7 +282,10 @@ final class OutputApplier {
     private void cacheConfirmed(Request r) {
         int full = r.numComputedTokens() / blockSize;
         if (full > r.cachedBlocksHint) {
-            kv.cacheUpTo(r, r.numComputedTokens());
+            KvCacheManager.Owned own = r.ownedBlocks();
+            if (own != null) {
+                kv.cacheUpTo(own, r, r.numComputedTokens());
+            }
             r.cachedBlocksHint = full;
         }
     }

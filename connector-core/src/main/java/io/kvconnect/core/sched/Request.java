@@ -73,6 +73,12 @@ public final class Request implements RequestView {
     /** Full blocks the scheduler already asked the cache manager to cache; only ever an under-estimate. */
     int cachedBlocksHint;
     /**
+     * The cache manager's record of this request's blocks, kept so that growing and caching need
+     * no lookup by id (see {@link KvCacheManager#owned}); refreshed by {@link #ownedBlocks()} once
+     * dead. Not a copy: the blocks themselves are read from the record.
+     */
+    private KvCacheManager.@Nullable Owned ownedBlocks;
+    /**
      * This request's two work entries, for even and odd steps (see {@link ScheduledWork}): made on
      * first use, so requests that never run make none. Two fields rather than an array: one object
      * less to reach per request and step.
@@ -409,6 +415,19 @@ public final class Request implements RequestView {
         if (failureReason == null) {
             failureReason = reason;
         }
+    }
+
+    /**
+     * The cache manager's live record of this request's blocks, or {@code null} if it owns none
+     * (then looked up again on every call: only requests without blocks, which do not decode).
+     */
+    KvCacheManager.@Nullable Owned ownedBlocks() {
+        KvCacheManager.Owned own = ownedBlocks;
+        if (own == null || !own.isLive()) {
+            own = blocks.owned(id);
+            ownedBlocks = own;
+        }
+        return own;
     }
 
     private void extendHashes() {

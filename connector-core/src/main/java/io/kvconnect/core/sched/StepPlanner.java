@@ -112,7 +112,7 @@ final class StepPlanner {
             // its last block needs none, and the per-request lookup is skipped (most decode steps).
             int needed = ceilDiv(target, blockSize) <= ceilDiv(r.scheduledThrough(), blockSize)
                     ? 0
-                    : kv.blocksNeeded(r.requestId(), target);
+                    : kv.blocksNeeded(r.ownedBlocks(), target);
             while (needed > pool.numFreeBlocks()) {
                 Request victim = preemption.pickVictim();
                 if (victim == r) {
@@ -123,7 +123,7 @@ final class StepPlanner {
                     if (idle != null) {
                         preemption.reclaim(idle);
                         preempted.add(idle.requestId());
-                        needed = kv.blocksNeeded(r.requestId(), target);
+                        needed = kv.blocksNeeded(r.ownedBlocks(), target);
                         continue;
                     }
                     // Blocks tied up in waiting requests' loads in flight become reclaimable once
@@ -163,7 +163,8 @@ final class StepPlanner {
             // Decoding requests need a new block only every blockSize steps: skip the allocation then.
             int[] newBlocks = NO_BLOCKS;
             if (needed > 0) {
-                newBlocks = kv.allocate(r.requestId(), target, PrefixHit.NONE);
+                KvCacheManager.Owned own = r.ownedBlocks();
+                newBlocks = own == null ? kv.allocate(r.requestId(), target, PrefixHit.NONE) : kv.grow(own, target);
                 if (newBlocks == null) {
                     throw new IllegalStateException("allocation failed after preemption freed enough blocks");
                 }

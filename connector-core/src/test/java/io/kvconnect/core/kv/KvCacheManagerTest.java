@@ -73,6 +73,39 @@ class KvCacheManagerTest {
     // ---- findCachedPrefix ----
 
     @Test
+    void aHandleGrowsAndCachesTheRequestsBlocksUntilTheyAreFreedAndIsRefusedAfter() {
+        FakeRequest a = req("a", range(0, 10));
+        assertNull(kv.owned("a"), "no blocks, no handle");
+        assertNotNull(kv.allocate("a", 6, PrefixHit.NONE));
+        KvCacheManager.Owned own = kv.owned("a");
+        assertNotNull(own);
+        assertTrue(own.isLive());
+
+        assertEquals(1, kv.blocksNeeded(own, 10));
+        int[] grown = kv.grow(own, 10);
+        assertNotNull(grown);
+        assertEquals(1, grown.length);
+        assertEquals(0, kv.blocksNeeded(own, 12), "the handle is the record: it sees the block it grew");
+        assertEquals(3, kv.numBlocks("a"));
+        assertEquals(grown[0], kv.blockAt("a", 2));
+        kv.cacheUpTo(own, a, 8);
+        assertEquals(pool.lookup(a.blockHash(1)), kv.blockAt("a", 1), "cached through the handle");
+        assertNull(kv.grow(own, 4 * 100), "more than the pool: nothing allocated");
+        assertEquals(3, kv.numBlocks("a"));
+
+        kv.free("a");
+        assertFalse(own.isLive());
+        assertThrows(IllegalStateException.class, () -> kv.blocksNeeded(own, 4));
+        assertThrows(IllegalStateException.class, () -> kv.grow(own, 12));
+        assertThrows(IllegalStateException.class, () -> kv.cacheUpTo(own, a, 8));
+        assertNotNull(kv.allocate("a", 4, PrefixHit.NONE));
+        KvCacheManager.Owned again = kv.owned("a");
+        assertNotNull(again);
+        assertTrue(again.isLive() && again != own, "a later allocation makes a new record");
+        assertEquals(1, kv.numBlocks("a"));
+    }
+
+    @Test
     void nothingIsHitInAnEmptyCache() {
         assertSame(PrefixHit.NONE, kv.findCachedPrefix(req("a", range(0, 9))));
         assertSame(PrefixHit.NONE, kv.findCachedPrefix(req("empty")));
