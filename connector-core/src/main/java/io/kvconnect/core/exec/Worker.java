@@ -313,8 +313,8 @@ final class Worker implements AutoCloseable {
             int from = (w.start() - w.externalTokens()) / blockSize;
             int to = (w.start() + blockSize - 1) / blockSize;
             List<Integer> missing = null;
-            for (int i = from; i < to && i < w.blockTable().length; i++) {
-                int b = w.blockTable()[i];
+            for (int i = from; i < to && i < w.numBlocks(); i++) {
+                int b = w.block(i);
                 if (!grants.loaded(b)) {
                     if (missing == null) {
                         missing = new ArrayList<>();

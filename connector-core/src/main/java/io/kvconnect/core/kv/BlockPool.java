@@ -139,19 +139,31 @@ public final class BlockPool {
      * @throws IllegalStateException if fewer than {@code n} blocks are free
      */
     public int[] allocate(int n) {
+        int[] ids = new int[Math.max(0, n)];
+        allocateInto(ids, 0, n);
+        return ids;
+    }
+
+    /**
+     * {@link #allocate(int)}, writing the ids into {@code ids[offset, offset + n)} instead of a new
+     * array: a decoding request's new block goes straight into its list of owned blocks.
+     *
+     * @throws IllegalStateException if fewer than {@code n} blocks are free (nothing is allocated)
+     * @throws IndexOutOfBoundsException if the range is outside {@code ids} (nothing is allocated)
+     */
+    public void allocateInto(int[] ids, int offset, int n) {
         if (n < 0 || n > free.size()) {
             throw new IllegalStateException("cannot allocate " + n + " blocks, " + free.size() + " free");
         }
-        int[] ids = new int[n];
+        Objects.checkFromIndexSize(offset, n, ids.length);
         takenSinceWarm += n;
         for (int i = 0; i < n; i++) {
             int id = free.poll();
             dropHash(id);
             meta[at(id, REF)] = 1;
             grants.inUse(id);
-            ids[i] = id;
+            ids[offset + i] = id;
         }
-        return ids;
     }
 
     /** The most blocks of the free queue {@link #prepareForAllocations()} loads. */

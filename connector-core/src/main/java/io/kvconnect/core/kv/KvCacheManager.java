@@ -152,22 +152,23 @@ public final class KvCacheManager {
 
     /**
      * Allocates the fresh blocks that grow the request whose blocks {@code own} are to {@code
-     * totalTokens} tokens: {@link #allocate(String, int, PrefixHit)} without a prefix hit and
-     * without the lookup by id.
+     * totalTokens} tokens: {@link #allocate(String, int, PrefixHit)} without a prefix hit, without
+     * the lookup by id and without an array of the new ids. They are the record's last blocks,
+     * read in {@link Owned#blockIdArray()}.
      *
-     * @return the newly allocated block ids, or {@code null} if not enough blocks are free
+     * @return how many blocks were added (0 if it has enough), or -1 if not enough blocks are free
+     *     (then nothing changes)
      * @throws IllegalStateException if {@code own} is dead
      */
-    public int @Nullable [] grow(Owned own, int totalTokens) {
+    public int grow(Owned own, int totalTokens) {
         int fresh = Math.max(0, ceilDiv(totalTokens, blockSize) - requireLive(own).size);
         if (fresh > pool.numFreeBlocks()) {
-            return null;
+            return -1;
         }
-        int[] ids = pool.allocate(fresh);
-        for (int id : ids) {
-            own.add(id);
-        }
-        return ids;
+        own.ensureRoom(fresh);
+        pool.allocateInto(own.ids, own.size, fresh);
+        own.size += fresh;
+        return fresh;
     }
 
     /**
@@ -316,10 +317,34 @@ public final class KvCacheManager {
         }
 
         void add(int id) {
-            if (size == ids.length) {
-                ids = Arrays.copyOf(ids, size * 2);
-            }
+            ensureRoom(1);
             ids[size++] = id;
+        }
+
+        /**
+         * Makes room for {@code n} more ids. A larger array is a copy: the old one keeps its
+         * contents, so a window handed out on it stays valid (see {@link #blockIdArray()}).
+         */
+        void ensureRoom(int n) {
+            if (size + n > ids.length) {
+                ids = Arrays.copyOf(ids, Math.max(size * 2, size + n));
+            }
+        }
+
+        /** How many blocks the request owns. */
+        public int numBlocks() {
+            return size;
+        }
+
+        /**
+         * The record's own array of block ids, not a copy, for a window on its first {@link
+         * #numBlocks()} entries (a step's new blocks are its last ones). Must not be changed.
+         * Entries below {@link #numBlocks()} never change: blocks are only ever appended, a freed
+         * record is not cleared, and a grown record moves to a new array and leaves the old one
+         * as it was.
+         */
+        public int[] blockIdArray() {
+            return ids;
         }
 
         /**

@@ -144,7 +144,7 @@ public final class ModelRunner {
                             "worker " + rank + " has no state for continuing request " + w.requestId());
                 }
                 s.truncate(w.start());
-                s.addBlocks(w.blockTable());
+                s.addBlocks(w);
             }
             for (int k = 0; k < w.numKnownTokens(); k++) {
                 s.append(w.token(k));
@@ -427,12 +427,16 @@ public final class ModelRunner {
             selfFrom = Math.min(selfFrom, n);
         }
 
-        void addBlocks(int[] more) {
-            if (numBlocks + more.length > blocks.length) {
-                blocks = Arrays.copyOf(blocks, Math.max(blocks.length * 2, numBlocks + more.length));
+        /** Appends the entry's new blocks, read by index (no array per step). */
+        void addBlocks(ScheduledWork w) {
+            int n = w.numBlocks();
+            if (numBlocks + n > blocks.length) {
+                blocks = Arrays.copyOf(blocks, Math.max(blocks.length * 2, numBlocks + n));
             }
-            System.arraycopy(more, 0, blocks, numBlocks, more.length);
-            numBlocks += more.length;
+            for (int i = 0; i < n; i++) {
+                blocks[numBlocks + i] = w.block(i);
+            }
+            numBlocks += n;
         }
 
         void prepareTaint(int positions) {

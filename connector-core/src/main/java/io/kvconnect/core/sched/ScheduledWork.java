@@ -38,7 +38,11 @@ public final class ScheduledWork {
     private int tokenOffset;
     private int numKnownTokens;
     private int[] prefixTokens = NONE;
-    private int[] blockTable = NONE;
+    /** The blocks are {@code blockBuffer[blockOffset, blockOffset + numBlocks)}: a window, as the tokens are. */
+    private int[] blockBuffer = NONE;
+
+    private int blockOffset;
+    private int numBlocks;
     private boolean samples;
     private int externalTokens;
 
@@ -81,6 +85,8 @@ public final class ScheduledWork {
                 tokens.length,
                 prefixTokens,
                 blockTable,
+                0,
+                blockTable.length,
                 samples,
                 externalTokens);
     }
@@ -95,14 +101,16 @@ public final class ScheduledWork {
             int tokenOffset,
             int numKnownTokens,
             int[] prefixTokens,
-            int[] blockTable,
+            int[] blockBuffer,
+            int blockOffset,
+            int numBlocks,
             boolean samples,
             int externalTokens) {
         Objects.checkFromIndexSize(tokenOffset, numKnownTokens, tokenBuffer.length);
+        Objects.checkFromIndexSize(blockOffset, numBlocks, blockBuffer.length);
         Objects.requireNonNull(requestId, "requestId");
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(prefixTokens, "prefixTokens");
-        Objects.requireNonNull(blockTable, "blockTable");
         this.step = step;
         // A refilled entry is an old object by now, and storing a reference into an old object
         // costs the garbage collector's write barrier (a card to mark, more so across regions):
@@ -120,13 +128,15 @@ public final class ScheduledWork {
         if (this.prefixTokens != prefixTokens) {
             this.prefixTokens = prefixTokens;
         }
-        if (this.blockTable != blockTable) {
-            this.blockTable = blockTable;
+        if (this.blockBuffer != blockBuffer) {
+            this.blockBuffer = blockBuffer;
         }
         this.start = start;
         this.numTokens = numTokens;
         this.tokenOffset = tokenOffset;
         this.numKnownTokens = numKnownTokens;
+        this.blockOffset = blockOffset;
+        this.numBlocks = numBlocks;
         this.samples = samples;
         this.externalTokens = externalTokens;
     }
@@ -138,6 +148,24 @@ public final class ScheduledWork {
      */
     static ScheduledWork of(
             Request r, long step, ScheduledRequest.Kind kind, int numNew, int[] blocks, int externalTokens) {
+        return of(r, step, kind, numNew, blocks, 0, blocks.length, externalTokens);
+    }
+
+    /**
+     * {@link #of(Request, long, ScheduledRequest.Kind, int, int[], int)} with the blocks a window
+     * {@code blockBuffer[blockOffset, blockOffset + numBlocks)}, for example the last entries of
+     * the request's list of owned blocks, which are never changed (see {@link
+     * io.kvconnect.core.kv.KvCacheManager.Owned#blockIdArray()}).
+     */
+    static ScheduledWork of(
+            Request r,
+            long step,
+            ScheduledRequest.Kind kind,
+            int numNew,
+            int[] blockBuffer,
+            int blockOffset,
+            int numBlocks,
+            int externalTokens) {
         int start = r.scheduledThrough();
         int known = Math.max(0, Math.min(numNew, r.numTokens() - start));
         // Under asynchronous scheduling the workers may know tokens the scheduler does not yet
@@ -157,7 +185,9 @@ public final class ScheduledWork {
                 offset,
                 known,
                 prefix,
-                blocks,
+                blockBuffer,
+                blockOffset,
+                numBlocks,
                 samples,
                 externalTokens);
         return w;
@@ -212,11 +242,27 @@ public final class ScheduledWork {
     }
 
     /**
-     * For NEW and RESUMED every block of the request; otherwise the blocks added in this step. Must
-     * not be changed.
+     * For NEW and RESUMED every block of the request; otherwise the blocks added in this step: how
+     * many ({@link #block(int)} reads them).
+     */
+    public int numBlocks() {
+        return numBlocks;
+    }
+
+    /** Block {@code i} of {@link #numBlocks()}. */
+    public int block(int i) {
+        Objects.checkIndex(i, numBlocks);
+        return blockBuffer[blockOffset + i];
+    }
+
+    /**
+     * The blocks of {@link #numBlocks()} as an array: the entry's own when its blocks are a whole
+     * array (must not be changed then), else a copy. Read by index to make no array.
      */
     public int[] blockTable() {
-        return blockTable;
+        return blockOffset == 0 && numBlocks == blockBuffer.length
+                ? blockBuffer
+                : Arrays.copyOfRange(blockBuffer, blockOffset, blockOffset + numBlocks);
     }
 
     /** Whether the step samples a token for it (its last known position is computed). */
@@ -241,7 +287,7 @@ public final class ScheduledWork {
     @Override
     public String toString() {
         return "ScheduledWork[" + requestId + ", " + kind + ", start=" + start + ", numTokens=" + numTokens
-                + ", known=" + numKnownTokens + ", blocks=" + Arrays.toString(blockTable) + ", samples=" + samples
+                + ", known=" + numKnownTokens + ", blocks=" + Arrays.toString(blockTable()) + ", samples=" + samples
                 + ", external=" + externalTokens + "]";
     }
 }

@@ -262,13 +262,12 @@ public final class SchedulerOutput implements SchedulerOutputView {
             ScheduledRequest entry = entries[index];
             if (entry == null) {
                 ScheduledWork w = work.get(index);
-                int[] blocks = w.blockTable();
                 entry = new ScheduledRequest(
                         requests.get(index),
                         w.kind(),
                         w.numTokens(),
                         w.start(),
-                        blocks.length == 0 ? BlockIds.empty() : BlockIds.of(blocks));
+                        w.numBlocks() == 0 ? BlockIds.empty() : BlockIds.of(w.blockTable()));
                 entries[index] = entry;
             }
             return entry;

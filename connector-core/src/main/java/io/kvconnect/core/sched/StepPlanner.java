@@ -161,15 +161,29 @@ final class StepPlanner {
                 continue;
             }
             // Decoding requests need a new block only every blockSize steps: skip the allocation then.
-            int[] newBlocks = NO_BLOCKS;
+            // The new blocks are read as a window on the request's own list of blocks: no array.
+            int[] blockBuffer = NO_BLOCKS;
+            int blockFrom = 0;
+            int numAdded = 0;
             if (needed > 0) {
                 KvCacheManager.Owned own = r.ownedBlocks();
-                newBlocks = own == null ? kv.allocate(r.requestId(), target, PrefixHit.NONE) : kv.grow(own, target);
-                if (newBlocks == null) {
+                if (own != null) {
+                    numAdded = kv.grow(own, target);
+                    blockBuffer = own.blockIdArray();
+                    blockFrom = own.numBlocks() - numAdded;
+                } else {
+                    int[] fresh = kv.allocate(r.requestId(), target, PrefixHit.NONE);
+                    numAdded = fresh == null ? -1 : fresh.length;
+                    blockBuffer = fresh == null ? NO_BLOCKS : fresh;
+                }
+                if (numAdded < 0) {
                     throw new IllegalStateException("allocation failed after preemption freed enough blocks");
                 }
             }
-            entries.add(r, ScheduledWork.of(r, step, ScheduledRequest.Kind.CONTINUING, numNew, newBlocks, 0));
+            entries.add(
+                    r,
+                    ScheduledWork.of(
+                            r, step, ScheduledRequest.Kind.CONTINUING, numNew, blockBuffer, blockFrom, numAdded, 0));
             r.scheduledInStep = step;
             budget -= numNew;
             total += numNew;

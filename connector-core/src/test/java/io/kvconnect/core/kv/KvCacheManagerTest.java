@@ -82,19 +82,25 @@ class KvCacheManagerTest {
         assertTrue(own.isLive());
 
         assertEquals(1, kv.blocksNeeded(own, 10));
-        int[] grown = kv.grow(own, 10);
-        assertNotNull(grown);
-        assertEquals(1, grown.length);
+        int[] before = own.blockIdArray();
+        assertEquals(1, kv.grow(own, 10));
         assertEquals(0, kv.blocksNeeded(own, 12), "the handle is the record: it sees the block it grew");
         assertEquals(3, kv.numBlocks("a"));
-        assertEquals(grown[0], kv.blockAt("a", 2));
+        assertEquals(3, own.numBlocks());
+        assertEquals(kv.blockAt("a", 2), own.blockIdArray()[2], "the new block is the record's last");
+        assertEquals(0, kv.grow(own, 12), "enough blocks: none added");
         kv.cacheUpTo(own, a, 8);
         assertEquals(pool.lookup(a.blockHash(1)), kv.blockAt("a", 1), "cached through the handle");
-        assertNull(kv.grow(own, 4 * 100), "more than the pool: nothing allocated");
+        assertEquals(-1, kv.grow(own, 4 * 100), "more than the pool: nothing allocated");
         assertEquals(3, kv.numBlocks("a"));
+        assertEquals(7, pool.numFreeBlocks());
+        int[] window = own.blockIdArray();
+        int[] planned = Arrays.copyOf(window, 3);
+        assertEquals(before[0], window[0]);
 
         kv.free("a");
         assertFalse(own.isLive());
+        assertArrayEquals(planned, Arrays.copyOf(window, 3), "a freed record's ids are left as they were");
         assertThrows(IllegalStateException.class, () -> kv.blocksNeeded(own, 4));
         assertThrows(IllegalStateException.class, () -> kv.grow(own, 12));
         assertThrows(IllegalStateException.class, () -> kv.cacheUpTo(own, a, 8));

@@ -1,5 +1,6 @@
 package io.kvconnect.core.sched;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -60,6 +61,32 @@ class StepPlannerTest {
             assertEquals(4, second.work().get(1).numTokens());
             assertEquals(5, second.totalScheduledTokens());
             assertEquals("c", p.queues.waiting().getFirst().requestId(), "c keeps its place");
+        }
+    }
+
+    @Test
+    void aDecodesNewBlockIsReadFromTheRequestsOwnBlockListAndStaysAsPlanned() {
+        try (Parts p = new Parts(config(64, 8, 64, false), 16, null)) {
+            p.arrive("a", Parts.BLOCK, 8); // one full block: its first decode needs a second one
+            SchedulerOutput prompt = p.schedule();
+            p.applier.apply(prompt, sampled(prompt));
+
+            SchedulerOutput decode = p.schedule();
+            ScheduledWork w = decode.work().getFirst();
+
+            assertEquals(ScheduledRequest.Kind.CONTINUING, w.kind());
+            assertEquals(1, w.numBlocks());
+            assertEquals(p.kv.blockAt("a", 1), w.block(0));
+            assertArrayEquals(new int[] {p.kv.blockAt("a", 1)}, w.blockTable());
+            assertArrayEquals(
+                    new int[] {p.kv.blockAt("a", 1)},
+                    decode.scheduledRequests().getFirst().newBlockIds().toArray(0));
+            assertThrows(IndexOutOfBoundsException.class, () -> w.block(1));
+            int planned = w.block(0);
+
+            p.queues.finish(p.queues.require("a"), RequestStatus.FINISHED_ABORTED, ""); // frees its blocks
+            assertFalse(p.kv.owns("a"));
+            assertEquals(planned, w.block(0), "the step's entry reads its block as planned");
         }
     }
 
