@@ -44,12 +44,18 @@ class RequestUpdatesTest {
         assertEquals(Integer.MAX_VALUE, u.numOutputTokens(2));
     }
 
-    @Test
-    void aTakenBatchDoesNotChangeWhenTheBuilderIsReused() {
+    /** A builder holding {@code n} tokens: of request {@code "r" + i}, token {@code i}, its {@code i + 1}-th. */
+    private static RequestUpdates.Builder withTokens(int n) {
         RequestUpdates.Builder b = new RequestUpdates.Builder();
-        for (int i = 0; i < 100; i++) {
+        for (int i = 0; i < n; i++) {
             b.token("r" + i, i, i + 1);
         }
+        return b;
+    }
+
+    @Test
+    void aTakenBatchDoesNotChangeWhenTheBuilderIsReused() {
+        RequestUpdates.Builder b = withTokens(100);
         RequestUpdates first = b.take();
         List<RequestUpdate> before = new ArrayList<>(first);
 
@@ -64,11 +70,17 @@ class RequestUpdatesTest {
         assertSame(RequestUpdates.EMPTY, b.take(), "the builder is empty after a take");
     }
 
-    @Test
-    void readingAnUpdateAsTheOtherKindIsRefused() {
+    /** A builder holding a token of {@code a} (token 1, its first), then {@link #DONE}. */
+    private static RequestUpdates.Builder tokenThenDone() {
         RequestUpdates.Builder b = new RequestUpdates.Builder();
         b.token("a", 1, 1);
         b.add(DONE);
+        return b;
+    }
+
+    @Test
+    void readingAnUpdateAsTheOtherKindIsRefused() {
+        RequestUpdates.Builder b = tokenThenDone();
         RequestUpdates u = b.take();
 
         assertThrows(IllegalStateException.class, () -> u.finished(0));
@@ -101,9 +113,7 @@ class RequestUpdatesTest {
 
     @Test
     void aLentBatchReadsUntilTheBuilderIsReclaimedAndThenRefusesEveryRead() {
-        RequestUpdates.Builder b = new RequestUpdates.Builder();
-        b.token("a", 1, 1);
-        b.add(DONE);
+        RequestUpdates.Builder b = tokenThenDone();
         RequestUpdates lent = b.lend();
         RequestUpdates kept = lent.keep();
         List<RequestUpdate> before = new ArrayList<>(lent);
@@ -128,10 +138,7 @@ class RequestUpdatesTest {
 
     @Test
     void updatesBetweenALendAndItsReclaimLeaveTheLentBatchAsItWas() {
-        RequestUpdates.Builder b = new RequestUpdates.Builder();
-        for (int i = 0; i < 20; i++) {
-            b.token("r" + i, i, i + 1);
-        }
+        RequestUpdates.Builder b = withTokens(20);
         RequestUpdates lent = b.lend();
         List<RequestUpdate> before = new ArrayList<>(lent.keep());
 
