@@ -12,7 +12,8 @@ import java.util.Objects;
  * tokens are only ever appended, so positions below its token count never change (when the array
  * grows, the old one keeps its contents), and a decode step, which knows one token, copied a
  * one-element array per request and step before. The window is read only through {@link
- * #numKnownTokens()} and {@link #token(int)}.
+ * #numKnownTokens()} and {@link #token(int)}. A decode's new blocks are a window in the same way,
+ * on the request's list of owned blocks ({@link #numBlocks()}, {@link #block(int)}).
  *
  * <p><b>Reused by the scheduler.</b> The scheduler's entries are not built per step: each request
  * owns two, and the step planned fills the one of its parity ({@link Request#workFor(long)}). A
