@@ -226,10 +226,11 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
         private int generation;
         /** Whether {@link #slots} and {@link #values} are lent out and must not be written. */
         private boolean lent;
-        /** How many slots the lent batch fills, and whether one of them is a finish. */
-        private int lentSize;
-
-        private boolean lentHoldsFinished;
+        /**
+         * The slots {@link #reclaim} clears, as {@link #take} does after a copy: the lent batch's
+         * size if it holds a finish, else none.
+         */
+        private int clearOnReclaim;
 
         /** Appends a sampled token of {@code requestId}, the {@code numOutputTokens}-th. */
         void token(String requestId, int token, int numOutputTokens) {
@@ -304,8 +305,7 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
             }
             RequestUpdates lentOut = new RequestUpdates(slots, values, size, this, generation);
             lent = true;
-            lentSize = size;
-            lentHoldsFinished = holdsFinished;
+            clearOnReclaim = holdsFinished ? size : 0;
             holdsFinished = false;
             size = 0;
             return lentOut;
@@ -315,9 +315,7 @@ public final class RequestUpdates extends AbstractList<RequestUpdate> implements
         void reclaim() {
             generation++;
             if (lent) {
-                if (lentHoldsFinished) {
-                    Arrays.fill(slots, 0, lentSize, null); // as in take(): no finish kept reachable
-                }
+                Arrays.fill(slots, 0, clearOnReclaim, null); // as in take(): no finish kept reachable
                 lent = false;
             }
         }
