@@ -113,11 +113,8 @@ public final class KvCacheManager {
             own.add(id);
         }
         own.numCached = Math.max(own.numCached, hit.numBlocks());
-        int[] ids = pool.allocate(fresh);
-        for (int id : ids) {
-            own.add(id);
-        }
-        return ids;
+        own.addFresh(pool, fresh);
+        return Arrays.copyOfRange(own.ids, own.size - fresh, own.size);
     }
 
     /** Blocks needed to grow {@code requestId} to {@code totalTokens} tokens (0 if it has enough). */
@@ -165,9 +162,7 @@ public final class KvCacheManager {
         if (fresh > pool.numFreeBlocks()) {
             return -1;
         }
-        own.ensureRoom(fresh);
-        pool.allocateInto(own.ids, own.size, fresh);
-        own.size += fresh;
+        own.addFresh(pool, fresh);
         return fresh;
     }
 
@@ -321,11 +316,18 @@ public final class KvCacheManager {
             ids[size++] = id;
         }
 
+        /** Appends {@code n} blocks taken fresh from {@code pool}, allocated straight into the list. */
+        void addFresh(BlockPool pool, int n) {
+            ensureRoom(n);
+            pool.allocateInto(ids, size, n);
+            size += n;
+        }
+
         /**
          * Makes room for {@code n} more ids. A larger array is a copy: the old one keeps its
          * contents, so a window handed out on it stays valid (see {@link #blockIdArray()}).
          */
-        void ensureRoom(int n) {
+        private void ensureRoom(int n) {
             if (size + n > ids.length) {
                 ids = Arrays.copyOf(ids, Math.max(size * 2, size + n));
             }
