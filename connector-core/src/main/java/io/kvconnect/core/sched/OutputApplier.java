@@ -220,9 +220,7 @@ final class OutputApplier {
      * @return whether the request is still unfinished
      */
     private boolean appendToken(Request r, int token) {
-        int hashed = r.numBlockHashes();
-        r.appendOutputToken(token);
-        if (r.numBlockHashes() > hashed) {
+        if (r.appendOutputToken(token)) {
             expectCaching(r);
         }
         outbox.token(r.requestId(), token, r.numOutputTokens());

@@ -329,8 +329,12 @@ public final class Request implements RequestView {
         placeholders++;
     }
 
-    /** Appends a sampled token (consuming a placeholder under asynchronous scheduling). */
-    void appendOutputToken(int token) {
+    /**
+     * Appends a sampled token (consuming a placeholder under asynchronous scheduling).
+     *
+     * @return whether the token filled a block (its hash was just added)
+     */
+    boolean appendOutputToken(int token) {
         if (numTokens == tokens.length) {
             tokens = Arrays.copyOf(tokens, tokens.length * 2);
         }
@@ -338,7 +342,7 @@ public final class Request implements RequestView {
         if (placeholders > 0) {
             placeholders--;
         }
-        extendHashes();
+        return extendHashes();
     }
 
     /** Everything computed is lost (preemption by recomputation, reset). */
@@ -430,9 +434,10 @@ public final class Request implements RequestView {
         return own;
     }
 
-    private void extendHashes() {
+    /** Hashes every block that is full by now; returns whether there was one to hash. */
+    private boolean extendHashes() {
         if (numTokens < nextHashAt) {
-            return;
+            return false;
         }
         int bs = hasher.blockSize();
         while ((hashes.size() + 1) * bs <= numTokens) {
@@ -440,5 +445,6 @@ public final class Request implements RequestView {
             hashes.add(hasher.hash(i == 0 ? null : hashes.get(i - 1), tokens, i * bs, cacheSalt));
         }
         nextHashAt = (hashes.size() + 1) * bs;
+        return true;
     }
 }
