@@ -481,9 +481,9 @@ public final class BlockPool {
             if (meta[at(id, REF)] < 0) {
                 throw new IllegalStateException("block " + id + " has a negative reference count");
             }
-            if ((meta[at(id, REF)] == 0) != queued(id)) {
+            if ((meta[at(id, REF)] == 0) != free.contains(id)) {
                 throw new IllegalStateException("block " + id + " has " + meta[at(id, REF)] + " references but is "
-                        + (queued(id) ? "" : "not ") + "in the free queue");
+                        + (free.contains(id) ? "" : "not ") + "in the free queue");
             }
             BlockHash h = hashes.get(id);
             if (h != null && lookup(h) != id) {
@@ -535,9 +535,5 @@ public final class BlockPool {
             throw new IllegalArgumentException(
                     id == 0 ? "block 0 is the null block" : "block id " + id + " is outside [1, " + numBlocks + ")");
         }
-    }
-
-    private boolean queued(int id) {
-        return free.contains(id);
     }
 }

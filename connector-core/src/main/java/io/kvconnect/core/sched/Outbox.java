@@ -14,7 +14,8 @@ import java.util.List;
  * of a kind at once, so nothing is handed over twice or lost between steps.
  *
  * <p>Request updates are kept by column ({@link RequestUpdates}): a step that samples 256 tokens
- * makes no object per token, and a step's outcome lends its arrays instead of copying them. Other taken lists are handed over, not copied.
+ * makes no object per token, and a step's outcome lends its arrays instead of copying them. Other
+ * taken lists are handed over, not copied.
  *
  * <p><b>Thread.</b> Engine thread only.
  */

@@ -520,11 +520,6 @@ public final class UcxTransport implements Transport {
              */
             private boolean getsMayBeInFlight;
 
-            @Override
-            public void frameArrived() {
-                getsMayBeInFlight = false;
-            }
-
             private boolean released;
 
             UcxConnection(String who, BlockSource source) {
@@ -533,6 +528,11 @@ public final class UcxTransport implements Transport {
                 // Its own reference: a handler that outlives the listener's bounded wait in close()
                 // must not deregister memory on a context already cleaned up.
                 acquire();
+            }
+
+            @Override
+            public void frameArrived() {
+                getsMayBeInFlight = false;
             }
 
             @Override
