@@ -126,6 +126,9 @@ public class SchedulerStepBenchmark {
     private int[] sampled = new int[0];
 
     private long nextId;
+    /** Requests that finished (and were replaced) in the last step. */
+    private int lastFinishes;
+
     private long measuredSteps;
     private long impureSteps;
 
@@ -206,12 +209,23 @@ public class SchedulerStepBenchmark {
                 .update(out, StepResult.tokensOnly(SampledTokens.byPosition(out.step(), sampled)))
                 .updates();
         // By index, as the engine reads them: no update object per sampled token.
+        int finishes = 0;
         for (int i = 0; i < updates.size(); i++) {
             if (updates.isFinished(i)) {
                 add(lifetime);
+                finishes++;
             }
         }
+        lastFinishes = finishes;
         return out.totalScheduledTokens();
+    }
+
+    /**
+     * Requests that finished in the last step; each was replaced by a new request in the same call,
+     * which the next step admits. For {@link SchedulerStepCpu}'s split of the allocation.
+     */
+    int lastFinishes() {
+        return lastFinishes;
     }
 
     private void add(int maxTokens) {

@@ -27,8 +27,10 @@ import java.util.Map;
  * <p>Run with {@code ./kvconnect bench step-cpu [NAME=VALUE ...]}: the benchmark's parameters
  * {@code requests} (256), {@code connector} ({@code noop}), {@code lifetime} (16384), {@code
  * poolBlocks} (0: sized to fit) and {@code kvEvents} ({@code off}), and {@code warmup} (steps,
- * 300000), {@code seconds} (per round, 2) and {@code rounds} (5). Prints each round, then the best
- * and the median round. Not a test: nothing is asserted about the numbers.
+ * 300000), {@code seconds} (per round, 2), {@code rounds} (5) and {@code allocSteps} (100000; 0 skips
+ * it). Prints each round, then the best and the median round, then how the allocation of {@code
+ * allocSteps} further steps, measured one by one, splits between steady decode and the requests'
+ * arrivals and finishes. Not a test: nothing is asserted about the numbers.
  */
 public final class SchedulerStepCpu {
     private static final Map<String, String> DEFAULTS = defaults();
@@ -100,6 +102,7 @@ public final class SchedulerStepCpu {
                     wall / 1e3 / steps,
                     bytes / steps);
         }
+        splitAllocation(b, threads, positive(p, "allocSteps", true), out);
         // Fails if a measured step was not pure decode (the benchmark's own check).
         b.tearDown();
         double[] sorted = cpuPerStep.clone();
@@ -111,6 +114,58 @@ public final class SchedulerStepCpu {
                 sorted[rounds / 2],
                 rounds,
                 seconds);
+    }
+
+    /**
+     * Measures {@code steps} steps one by one and splits their allocation into what steady decode
+     * allocates per step and what each request costs once. A step is <i>quiet</i> when no request
+     * finished in it and none arrived since the step before (a finished request is replaced in the
+     * same call and admitted by the next step); the rest are <i>lifecycle</i> steps. Their bytes
+     * beyond the quiet rate, divided by the requests that finished, are the bytes of one request's
+     * arrival and finish.
+     */
+    private static void splitAllocation(
+            SchedulerStepBenchmark b, com.sun.management.ThreadMXBean threads, long steps, PrintStream out) {
+        if (steps == 0) {
+            return;
+        }
+        // What reading the counter twice costs by itself (expected 0), taken off every step.
+        long probe = threads.getCurrentThreadAllocatedBytes();
+        long overhead = threads.getCurrentThreadAllocatedBytes() - probe;
+        long quietBytes = 0;
+        long quietSteps = 0;
+        long lifecycleBytes = 0;
+        long lifecycleSteps = 0;
+        long finishes = 0;
+        boolean arrivalPending = false;
+        for (long i = 0; i < steps; i++) {
+            long before = threads.getCurrentThreadAllocatedBytes();
+            b.step();
+            long bytes = threads.getCurrentThreadAllocatedBytes() - before - overhead;
+            int finished = b.lastFinishes();
+            if (finished == 0 && !arrivalPending) {
+                quietBytes += bytes;
+                quietSteps++;
+            } else {
+                lifecycleBytes += bytes;
+                lifecycleSteps++;
+            }
+            finishes += finished;
+            arrivalPending = finished > 0;
+        }
+        double quietRate = quietSteps == 0 ? 0 : (double) quietBytes / quietSteps;
+        out.printf(
+                Locale.ROOT,
+                "allocation of %d steps measured one by one: quiet steps %.1f B/step (%d steps), steps with a"
+                        + " finish or an arrival %.1f B/step (%d steps), one request's arrival and finish %.0f B"
+                        + " (%d requests)%n",
+                steps,
+                quietRate,
+                quietSteps,
+                lifecycleSteps == 0 ? 0 : (double) lifecycleBytes / lifecycleSteps,
+                lifecycleSteps,
+                finishes == 0 ? 0 : (lifecycleBytes - quietRate * lifecycleSteps) / finishes,
+                finishes);
     }
 
     private static long positive(Map<String, String> p, String name, boolean zeroAllowed) {
@@ -137,6 +192,7 @@ public final class SchedulerStepCpu {
         d.put("warmup", "300000");
         d.put("seconds", "2");
         d.put("rounds", "5");
+        d.put("allocSteps", "100000");
         return d;
     }
 }
