@@ -52,6 +52,52 @@ public final class BlockHasher {
      * @param salt the cache salt; only used for the first block
      */
     public BlockHash hash(@Nullable BlockHash parent, int[] tokens, int from, Optional<String> salt) {
+        if (parent == null) {
+            digestBlock(true, NONE.h0(), NONE.h1(), NONE.h2(), NONE.h3(), tokens, from, salt);
+        } else {
+            digestBlock(false, parent.h0(), parent.h1(), parent.h2(), parent.h3(), tokens, from, salt);
+        }
+        return BlockHash.fromBytes(digestBytes);
+    }
+
+    /**
+     * Appends to {@code chain} the hash of the next full block of {@code tokens}: the block at
+     * {@code chain.size() * blockSize()}, whose parent is the chain's last hash (none for the first
+     * block). The same hash as {@link #hash}, without a record.
+     *
+     * @throws IndexOutOfBoundsException if {@code tokens} does not hold that block; then the chain is
+     *     unchanged
+     */
+    public void appendTo(BlockHashChain chain, int[] tokens, Optional<String> salt) {
+        int n = chain.size();
+        int from = Math.multiplyExact(n, blockSize);
+        if (n == 0) {
+            digestBlock(true, NONE.h0(), NONE.h1(), NONE.h2(), NONE.h3(), tokens, from, salt);
+        } else {
+            int last = n - 1;
+            digestBlock(
+                    false,
+                    chain.word(last, 0),
+                    chain.word(last, 1),
+                    chain.word(last, 2),
+                    chain.word(last, 3),
+                    tokens,
+                    from,
+                    salt);
+        }
+        chain.add(
+                readLong(digestBytes, 0),
+                readLong(digestBytes, 8),
+                readLong(digestBytes, 16),
+                readLong(digestBytes, 24));
+    }
+
+    /**
+     * Digests one block into {@link #digestBytes}: the parent's words {@code p0} to {@code p3},
+     * then {@code tokens[from, from + blockSize)}, then the salt if {@code first}.
+     */
+    private void digestBlock(
+            boolean first, long p0, long p1, long p2, long p3, int[] tokens, int from, Optional<String> salt) {
         // Checked before the digest is touched (and without overflowing from + blockSize): a rejected
         // call must not leave bytes in the digest that would corrupt the next hash.
         if (from < 0 || from > tokens.length - blockSize) {
@@ -62,7 +108,10 @@ public final class BlockHasher {
         // per-call bookkeeping (three calls, and copies into its block buffer) was a visible part
         // of hashing the sixteen blocks that fill per step at 256 decoding requests.
         byte[] b = blockBytes;
-        writeHash(parent == null ? NONE : parent, b);
+        writeLong(b, 0, p0);
+        writeLong(b, 8, p1);
+        writeLong(b, 16, p2);
+        writeLong(b, 24, p3);
         for (int i = 0; i < blockSize; i++) {
             int t = tokens[from + i];
             int o = BlockHash.BYTES + i * Integer.BYTES;
@@ -72,7 +121,7 @@ public final class BlockHasher {
             b[o + 3] = (byte) t;
         }
         int marker = b.length - 1;
-        if (parent == null && salt.isPresent()) {
+        if (first && salt.isPresent()) {
             byte[] s = salt.get().getBytes(StandardCharsets.UTF_8);
             // Length-prefixed so that salt bytes can never be confused with token bytes.
             b[marker] = 1;
@@ -85,21 +134,21 @@ public final class BlockHasher {
             b[marker] = 0;
             digest.update(b);
         }
-        // Into a reused buffer: the record copies the bytes into its four longs anyway, and a
-        // fresh 32-byte array per filled block was garbage for nothing.
+        // Into a reused buffer: a fresh 32-byte array per filled block was garbage for nothing.
         try {
             digest.digest(digestBytes, 0, BlockHash.BYTES);
         } catch (DigestException e) {
             throw new IllegalStateException("SHA-256 must produce " + BlockHash.BYTES + " bytes", e);
         }
-        return BlockHash.fromBytes(digestBytes);
     }
 
-    private static void writeHash(BlockHash h, byte[] out) {
-        writeLong(out, 0, h.h0());
-        writeLong(out, 8, h.h1());
-        writeLong(out, 16, h.h2());
-        writeLong(out, 24, h.h3());
+    /** The big-endian long at {@code off}, as {@link BlockHash#fromBytes} reads it. */
+    private static long readLong(byte[] b, int off) {
+        long v = 0;
+        for (int i = 0; i < 8; i++) {
+            v = (v << 8) | (b[off + i] & 0xFF);
+        }
+        return v;
     }
 
     private static void writeLong(byte[] b, int off, long v) {

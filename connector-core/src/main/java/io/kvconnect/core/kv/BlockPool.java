@@ -11,7 +11,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.function.IntFunction;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -192,7 +191,14 @@ public final class BlockPool {
      * preparations.
      */
     public void expectCaching(BlockHash hash) {
-        cached.expect(hash);
+        cached.expect(PrefixIndex.fingerprint(hash));
+    }
+
+    /** {@link #expectCaching(BlockHash)} for hash {@code index} of {@code chain}. */
+    public void expectCaching(BlockHashChain chain, int index) {
+        Objects.checkIndex(index, chain.size());
+        cached.expect(PrefixIndex.fingerprint(
+                chain.word(index, 0), chain.word(index, 1), chain.word(index, 2), chain.word(index, 3)));
     }
 
     /** Takes one more reference on {@code id}; a free block leaves the free queue (keeping its hash). */
@@ -281,22 +287,37 @@ public final class BlockPool {
         if (ids.length != blockHashes.length) {
             throw new IllegalArgumentException(ids.length + " blocks but " + blockHashes.length + " hashes");
         }
-        cache(ids, 0, ids.length, i -> blockHashes[i], parent);
+        // The parent, if any, goes first in the chain: block ids[i] is then under hash i + shift.
+        BlockHashChain chain = new BlockHashChain(blockHashes.length + 1);
+        if (parent != null) {
+            chain.add(parent);
+        }
+        for (BlockHash h : blockHashes) {
+            chain.add(Objects.requireNonNull(h, "hash"));
+        }
+        cacheRun(ids, 0, ids.length, chain, parent == null ? 0 : 1);
     }
 
     /**
      * {@link #cache(int[], BlockHash[], BlockHash)} for {@code ids[from, to)}, block {@code ids[i]}
-     * under {@code hashAt.apply(i)}, without copying either into arrays of the run (a request's
-     * owned ids and its hashes, as the KV-cache manager caches a decoding request's filled block
-     * every few steps).
+     * under hash {@code i} of {@code chain}, the parent being hash {@code from - 1} (none if {@code
+     * from} is 0): a request's own ids and hashes, by position, as the KV-cache manager caches a
+     * decoding request's filled block every few steps. Reads the hashes where they are: no array
+     * and no record per block.
      *
-     * @param parent the hash of the block before {@code ids[from]}, or {@code null} if it is the
-     *     first
-     * @throws IndexOutOfBoundsException if the range is outside {@code ids}; then nothing is cached
+     * @throws IndexOutOfBoundsException if the range is outside {@code ids} or {@code chain}; then
+     *     nothing is cached
      * @throws IllegalArgumentException if an id is invalid; then nothing is cached
      * @throws IllegalStateException as {@link #cache(int[], BlockHash[], BlockHash)}
      */
-    public void cache(int[] ids, int from, int to, IntFunction<BlockHash> hashAt, @Nullable BlockHash parent) {
+    public void cache(int[] ids, int from, int to, BlockHashChain chain) {
+        Objects.checkFromToIndex(from, to, ids.length);
+        Objects.checkFromToIndex(from, to, chain.size());
+        cacheRun(ids, from, to, chain, 0);
+    }
+
+    /** Caches block {@code ids[i]} under hash {@code i + shift} of {@code chain}, for {@code i} in {@code [from, to)}. */
+    private void cacheRun(int[] ids, int from, int to, BlockHashChain chain, int shift) {
         Objects.checkFromToIndex(from, to, ids.length);
         if (!cachingEnabled) {
             return;
@@ -306,67 +327,72 @@ public final class BlockPool {
         for (int i = from; i < to; i++) {
             int id = ids[i];
             checkUsable(id);
-            BlockHash h = Objects.requireNonNull(hashAt.apply(i), "hash");
             if (meta[at(id, REF)] == 0) {
                 throw new IllegalStateException("block " + id + " is free; only owned blocks can be cached");
             }
-            if (hashes.has(id) && !hashes.is(id, h)) {
-                throw new IllegalStateException("block " + id + " is cached as " + hashes.get(id) + ", not " + h);
-            }
+            checkNotCachedOtherwise(id, chain, i + shift);
         }
         // The newly cached blocks form runs of consecutive positions; each run is one event.
         int runFrom = -1;
-        BlockHash runParent = parent;
-        BlockHash before = parent;
         for (int i = from; i < to; i++) {
             int id = ids[i];
-            BlockHash h = hashAt.apply(i);
-            if (hashes.has(id) && !hashes.is(id, h)) {
-                // Only reachable when one id appears twice in the run with different hashes.
-                throw new IllegalStateException("block " + id + " is cached as " + hashes.get(id) + ", not " + h);
-            }
-            if (!hashes.has(id) && cached.get(h) == NIL) {
-                hashes.set(id, h);
-                cached.put(h, id);
+            int k = i + shift;
+            long h0 = chain.word(k, 0);
+            long h1 = chain.word(k, 1);
+            long h2 = chain.word(k, 2);
+            long h3 = chain.word(k, 3);
+            // Only reachable when one id appears twice in the run with different hashes.
+            checkNotCachedOtherwise(id, chain, k);
+            if (!hashes.has(id) && cached.get(h0, h1, h2, h3) == NIL) {
+                hashes.set(id, h0, h1, h2, h3);
+                cached.put(PrefixIndex.fingerprint(h0, h1, h2, h3), id);
                 if (runFrom < 0) {
                     runFrom = i;
-                    runParent = before;
                 }
             } else if (runFrom >= 0) {
                 // Already cached (as itself or as a duplicate): an event lists consecutive blocks only.
-                flushStored(hashAt, runFrom, i, runParent);
+                flushStored(chain, runFrom + shift, i + shift);
                 runFrom = -1;
             }
-            before = h;
         }
         if (runFrom >= 0) {
-            flushStored(hashAt, runFrom, to, runParent);
+            flushStored(chain, runFrom + shift, to + shift);
+        }
+    }
+
+    /** Refuses block {@code id} if it is cached under another hash than hash {@code index} of {@code chain}. */
+    private void checkNotCachedOtherwise(int id, BlockHashChain chain, int index) {
+        if (hashes.has(id)
+                && !hashes.is(
+                        id, chain.word(index, 0), chain.word(index, 1), chain.word(index, 2), chain.word(index, 3))) {
+            throw new IllegalStateException(
+                    "block " + id + " is cached as " + hashes.get(id) + ", not " + chain.get(index));
         }
     }
 
     /**
-     * One event for the newly cached run, the hashes {@code hashAt} gives for {@code [from, to)}.
-     * The list is built immutable, so the event's defensive copy keeps it as it is: most runs are
-     * one block (a decoding request filling its last block), and an intermediate list copied again
-     * per block was most of the garbage of caching.
+     * One event for the newly cached run, hashes {@code [from, to)} of {@code chain}, whose parent
+     * is hash {@code from - 1} (none if {@code from} is 0). The list is built immutable, so the
+     * event's defensive copy keeps it as it is; records are made only when events are recorded.
      */
-    private void flushStored(IntFunction<BlockHash> hashAt, int from, int to, @Nullable BlockHash parent) {
+    private void flushStored(BlockHashChain chain, int from, int to) {
         storedHashes += to - from;
         if (!recordEvents) {
             return;
         }
         List<BlockHash> run;
         if (to - from == 1) {
-            run = List.of(hashAt.apply(from));
+            run = List.of(chain.get(from));
         } else {
             BlockHash[] copy = new BlockHash[to - from];
             for (int i = from; i < to; i++) {
-                copy[i - from] = hashAt.apply(i);
+                copy[i - from] = chain.get(i);
             }
             run = List.of(copy);
         }
+        Optional<BlockHash> parent = from == 0 ? Optional.empty() : Optional.of(chain.get(from - 1));
         flushRemoved();
-        events.add(new KvEvent.BlockStored(run, Optional.ofNullable(parent), blockSize, 0, StorageMedium.GPU));
+        events.add(new KvEvent.BlockStored(run, parent, blockSize, 0, StorageMedium.GPU));
     }
 
     /** Drops the cached hashes of {@code ids} (reference counts untouched); returns how many were cached. */

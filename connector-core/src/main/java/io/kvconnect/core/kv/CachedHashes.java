@@ -56,21 +56,27 @@ final class CachedHashes {
 
     /** Whether block {@code id} has exactly {@code hash}. */
     boolean is(int id, BlockHash hash) {
+        return is(id, hash.h0(), hash.h1(), hash.h2(), hash.h3());
+    }
+
+    /** Whether block {@code id} has exactly the hash of words {@code h0} to {@code h3}. */
+    boolean is(int id, long h0, long h1, long h2, long h3) {
         int at = at(id, HASH);
-        return has(id)
-                && word(at) == hash.h0()
-                && word(at + 2) == hash.h1()
-                && word(at + 4) == hash.h2()
-                && word(at + 6) == hash.h3();
+        return has(id) && word(at) == h0 && word(at + 2) == h1 && word(at + 4) == h2 && word(at + 6) == h3;
     }
 
     /** Gives block {@code id} the hash {@code hash}. */
     void set(int id, BlockHash hash) {
+        set(id, hash.h0(), hash.h1(), hash.h2(), hash.h3());
+    }
+
+    /** Gives block {@code id} the hash of words {@code h0} to {@code h3}. */
+    void set(int id, long h0, long h1, long h2, long h3) {
         int at = at(id, HASH);
-        setWord(at, hash.h0());
-        setWord(at + 2, hash.h1());
-        setWord(at + 4, hash.h2());
-        setWord(at + 6, hash.h3());
+        setWord(at, h0);
+        setWord(at + 2, h1);
+        setWord(at + 4, h2);
+        setWord(at + 6, h3);
         records[at(id, FLAGS)] |= HASHED;
     }
 

@@ -1,6 +1,5 @@
 package io.kvconnect.core.kv;
 
-import io.kvconnect.api.common.BlockHash;
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.scheduler.RequestView;
 import java.util.Arrays;
@@ -8,7 +7,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.IntFunction;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -172,31 +170,39 @@ public final class KvCacheManager {
      */
     public void cacheUpTo(RequestView request, int numTokens) {
         Owned own = owned.get(request.requestId());
-        if (own != null) {
-            cacheUpTo(own, request, numTokens);
+        if (own != null
+                && pool.cachingEnabled()
+                && fullBlocks(own, request.numBlockHashes(), numTokens) > own.numCached) {
+            // The view's hashes copied into a chain: this path runs once per admission, not per step.
+            cacheUpTo(own, BlockHashChain.of(request.blockHashes()), numTokens);
         }
     }
 
     /**
      * {@link #cacheUpTo(RequestView, int)} with the request's blocks {@code own} (see {@link
-     * #owned}), without the lookup by id.
+     * #owned}) and its block hashes {@code hashes}, without the lookup by id and without a record
+     * per block.
      *
      * @throws IllegalStateException if {@code own} is dead
      */
-    public void cacheUpTo(Owned own, RequestView request, int numTokens) {
+    public void cacheUpTo(Owned own, BlockHashChain hashes, int numTokens) {
         requireLive(own);
         if (!pool.cachingEnabled()) {
             return;
         }
-        int full = Math.min(Math.min(numTokens / blockSize, request.numBlockHashes()), own.size);
+        int full = fullBlocks(own, hashes.size(), numTokens);
         if (full <= own.numCached) {
             return;
         }
-        int from = own.numCached;
         // The request's own ids and hashes, by position: no arrays of the run (one block every
         // few steps per decoding request).
-        pool.cache(own.ids, from, full, own.hashesOf(request), from == 0 ? null : request.blockHash(from - 1));
+        pool.cache(own.ids, own.numCached, full, hashes);
         own.numCached = full;
+    }
+
+    /** The blocks of {@code own} that are full at {@code numTokens} tokens and have one of {@code numHashes} hashes. */
+    private int fullBlocks(Owned own, int numHashes, int numTokens) {
+        return Math.min(Math.min(numTokens / blockSize, numHashes), own.size);
     }
 
     /**
@@ -294,11 +300,6 @@ public final class KvCacheManager {
         int[] ids;
         int size;
         int numCached;
-        /** The request whose hashes {@link #hashes} reads, and that function (see {@link #hashesOf}). */
-        private @Nullable RequestView hashSource;
-
-        private @Nullable IntFunction<BlockHash> hashes;
-
         /** Until the request's blocks are freed; a dead handle refuses every use. */
         boolean live = true;
 
@@ -347,18 +348,6 @@ public final class KvCacheManager {
          */
         public int[] blockIdArray() {
             return ids;
-        }
-
-        /**
-         * The request's block hashes by position, as a function made once per request: a method
-         * reference made at each call was an object every time a decoding request filled a block.
-         */
-        IntFunction<BlockHash> hashesOf(RequestView request) {
-            if (hashSource != request || hashes == null) {
-                hashSource = request;
-                hashes = request::blockHash;
-            }
-            return hashes;
         }
     }
 }

@@ -70,18 +70,23 @@ final class PrefixIndex {
 
     /** The block indexed under {@code hash}, or -1. */
     int get(BlockHash hash) {
+        return get(hash.h0(), hash.h1(), hash.h2(), hash.h3());
+    }
+
+    /** The block indexed under the hash of words {@code h0} to {@code h3}, or -1. */
+    int get(long h0, long h1, long h2, long h3) {
         long[] table = slots;
         if (table == null || size == 0) {
             return -1;
         }
-        int fp = fingerprint(hash);
+        int fp = fingerprint(h0, h1, h2, h3);
         for (int i = home(fp); ; i = (i + 1) & mask) {
             long slot = table[i];
             if (slot == EMPTY) {
                 return -1;
             }
             int id = (int) slot;
-            if ((int) (slot >>> 32) == fp && hashes.is(id, hash)) {
+            if ((int) (slot >>> 32) == fp && hashes.is(id, h0, h1, h2, h3)) {
                 return id;
             }
         }
@@ -92,12 +97,19 @@ final class PrefixIndex {
      * under {@code hash} and that {@code id} is not indexed.
      */
     void put(BlockHash hash, int id) {
+        put(fingerprint(hash), id);
+    }
+
+    /**
+     * Indexes block {@code id} under the hash whose {@link #fingerprint} is {@code fp}, on the
+     * same guarantees as {@link #put(BlockHash, int)}.
+     */
+    void put(int fp, int id) {
         if (slots == null) {
             slots = new long[capacity];
             mask = capacity - 1;
         }
         long[] table = slots;
-        int fp = fingerprint(hash);
         int i = home(fp);
         while (table[i] != EMPTY) {
             i = (i + 1) & mask;
@@ -154,13 +166,13 @@ final class PrefixIndex {
     }
 
     /**
-     * A block is likely to be indexed under {@code hash} soon: remembers the slot its insertion
-     * will probe, for {@link #warmExpected}. At most {@value #MAX_EXPECTED} are remembered. Changes
-     * nothing else.
+     * A block is likely to be indexed soon under a hash whose {@link #fingerprint} is {@code fp}:
+     * remembers the slot its insertion will probe, for {@link #warmExpected}. At most {@value
+     * #MAX_EXPECTED} are remembered. Changes nothing else.
      */
-    void expect(BlockHash hash) {
+    void expect(int fp) {
         if (slots != null && numExpected < expectedSlots.length) {
-            expectedSlots[numExpected++] = home(fingerprint(hash));
+            expectedSlots[numExpected++] = home(fp);
         }
     }
 
@@ -212,10 +224,15 @@ final class PrefixIndex {
      * never a wrong block.
      */
     static int fingerprint(BlockHash h) {
-        long x = h.h0();
-        x = x * 0x9E3779B97F4A7C15L + h.h1();
-        x = x * 0x9E3779B97F4A7C15L + h.h2();
-        x = x * 0x9E3779B97F4A7C15L + h.h3();
+        return fingerprint(h.h0(), h.h1(), h.h2(), h.h3());
+    }
+
+    /** {@link #fingerprint(BlockHash)} of the hash of words {@code h0} to {@code h3}. */
+    static int fingerprint(long h0, long h1, long h2, long h3) {
+        long x = h0;
+        x = x * 0x9E3779B97F4A7C15L + h1;
+        x = x * 0x9E3779B97F4A7C15L + h2;
+        x = x * 0x9E3779B97F4A7C15L + h3;
         // MurmurHash3's 64-bit finalizer.
         x ^= x >>> 33;
         x *= 0xFF51AFD7ED558CCDL;

@@ -240,7 +240,7 @@ final class OutputApplier {
      * a step or two; tell the pool (a method of its own, so the per-token path stays small).
      */
     private void expectCaching(Request r) {
-        kv.pool().expectCaching(r.blockHash(r.numBlockHashes() - 1));
+        kv.pool().expectCaching(r.hashChain(), r.numBlockHashes() - 1);
     }
 
     /** Releases the held outputs of every request whose loads are settled by now. */
@@ -282,7 +282,7 @@ final class OutputApplier {
         if (full > r.cachedBlocksHint) {
             KvCacheManager.Owned own = r.ownedBlocks();
             if (own != null) {
-                kv.cacheUpTo(own, r, r.numComputedTokens());
+                kv.cacheUpTo(own, r.hashChain(), r.numComputedTokens());
             }
             r.cachedBlocksHint = full;
         }

@@ -5,9 +5,9 @@ import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
+import io.kvconnect.core.kv.BlockHashChain;
 import io.kvconnect.core.kv.BlockHasher;
 import io.kvconnect.core.kv.KvCacheManager;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -48,8 +48,11 @@ public final class Request implements RequestView {
     /** Where the request's blocks are: the view reads them live, never a copy kept here. */
     private final KvCacheManager blocks;
 
-    /** Sized in the constructor for the tokens the request may reach, as {@link #tokens} is. */
-    private final List<BlockHash> hashes;
+    /**
+     * Sized in the constructor for the tokens the request may reach, as {@link #tokens} is; words
+     * in one array, so that a filled block makes no object (see {@link BlockHashChain}).
+     */
+    private final BlockHashChain hashes;
     /**
      * The token count at which the next block hash is due: {@code (hashes.size() + 1) * blockSize}.
      * Kept here so that appending a token, once per request and step, reads no other object until a
@@ -135,7 +138,7 @@ public final class Request implements RequestView {
         this.tokens = Arrays.copyOf(prompt, expectedTokens(prompt.length, maxTokens));
         // One hash per full block of those tokens: grown from ten, a decoding request's list was
         // copied about a dozen times on its way to a thousand blocks, a twelfth of the step's garbage.
-        this.hashes = new ArrayList<>(tokens.length / hasher.blockSize() + 1);
+        this.hashes = new BlockHashChain(tokens.length / hasher.blockSize() + 1);
         this.numTokens = prompt.length;
         extendHashes();
     }
@@ -235,7 +238,7 @@ public final class Request implements RequestView {
 
     @Override
     public List<BlockHash> blockHashes() {
-        return List.copyOf(hashes);
+        return hashes.toList();
     }
 
     @Override
@@ -246,6 +249,14 @@ public final class Request implements RequestView {
     @Override
     public BlockHash blockHash(int index) {
         return hashes.get(index);
+    }
+
+    /**
+     * The request's block hashes themselves, not a copy: for the KV-cache manager, which caches
+     * filled blocks from them without making a record per block. Must not be changed.
+     */
+    BlockHashChain hashChain() {
+        return hashes;
     }
 
     @Override
@@ -441,8 +452,7 @@ public final class Request implements RequestView {
         }
         int bs = hasher.blockSize();
         while ((hashes.size() + 1) * bs <= numTokens) {
-            int i = hashes.size();
-            hashes.add(hasher.hash(i == 0 ? null : hashes.get(i - 1), tokens, i * bs, cacheSalt));
+            hasher.appendTo(hashes, tokens, cacheSalt);
         }
         nextHashAt = (hashes.size() + 1) * bs;
         return true;

@@ -176,6 +176,43 @@ class BlockHasherTest {
         }
     }
 
+    /** Appending to a chain gives the hashes of {@link BlockHasher#hash}, salt included. */
+    @Test
+    void appendingToAChainHashesTheSameAsHashingWithTheParent() {
+        int[] tokens = TestRequests.range(100, 3 * BS + 2);
+        for (Optional<String> salt : List.of(NO_SALT, Optional.of("sälz"))) {
+            BlockHasher hasher = new BlockHasher(BS);
+            BlockHashChain appended = new BlockHashChain(1); // grows past its first size
+            for (int i = 0; i < 3; i++) {
+                hasher.appendTo(appended, tokens, salt);
+            }
+
+            assertEquals(chain(new BlockHasher(BS), tokens, salt), appended.toList(), "salt " + salt);
+            assertEquals(reference(BlockHasher.NONE, tokens, 0, salt.orElse(null)), appended.get(0));
+        }
+    }
+
+    @Test
+    void appendingPastTheTokensIsRefusedAndLeavesTheChainAsItWas() {
+        BlockHasher hasher = new BlockHasher(BS);
+        int[] tokens = TestRequests.range(0, 2 * BS);
+        BlockHashChain chain = new BlockHashChain(4);
+        hasher.appendTo(chain, tokens, NO_SALT);
+        hasher.appendTo(chain, tokens, NO_SALT);
+
+        assertThrows(IndexOutOfBoundsException.class, () -> hasher.appendTo(chain, tokens, NO_SALT));
+        assertEquals(chain(new BlockHasher(BS), tokens, NO_SALT), chain.toList());
+        assertEquals(
+                hasher.hash(chain.get(1), TestRequests.range(0, 3 * BS), 2 * BS, NO_SALT),
+                appendThird(hasher, chain),
+                "the hasher is still usable");
+    }
+
+    private static BlockHash appendThird(BlockHasher hasher, BlockHashChain chain) {
+        hasher.appendTo(chain, TestRequests.range(0, 3 * BS), NO_SALT);
+        return chain.get(2);
+    }
+
     @Test
     void theBlockSizeMustBePositive() {
         assertThrows(IllegalArgumentException.class, () -> new BlockHasher(0));

@@ -554,10 +554,11 @@ class BlockPoolTest {
     @Test
     void aRangeOfIdsIsCachedUnderTheHashesOfItsPositions() {
         int[] ids = pool.allocate(4);
-        BlockHash[] byPosition = {h(1), h(2), h(3), h(4)};
+        BlockHashChain byPosition = BlockHashChain.of(List.of(h(1), h(2), h(3), h(4)));
 
-        assertThrows(IndexOutOfBoundsException.class, () -> pool.cache(ids, 3, 5, i -> byPosition[i], h(3)));
-        pool.cache(ids, 1, 3, i -> byPosition[i], h(1));
+        assertThrows(IndexOutOfBoundsException.class, () -> pool.cache(ids, 3, 5, byPosition));
+        assertEquals(List.of(), pool.takeEvents(), "a refused range caches nothing");
+        pool.cache(ids, 1, 3, byPosition);
 
         assertEquals(List.of(stored(h(1), h(2), h(3))), pool.takeEvents());
         assertEquals(-1, pool.lookup(h(1)), "before the range");

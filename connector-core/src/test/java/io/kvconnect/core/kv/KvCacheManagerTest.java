@@ -89,7 +89,7 @@ class KvCacheManagerTest {
         assertEquals(3, own.numBlocks());
         assertEquals(kv.blockAt("a", 2), own.blockIdArray()[2], "the new block is the record's last");
         assertEquals(0, kv.grow(own, 12), "enough blocks: none added");
-        kv.cacheUpTo(own, a, 8);
+        kv.cacheUpTo(own, BlockHashChain.of(a.blockHashes()), 8);
         assertEquals(pool.lookup(a.blockHash(1)), kv.blockAt("a", 1), "cached through the handle");
         assertEquals(-1, kv.grow(own, 4 * 100), "more than the pool: nothing allocated");
         assertEquals(3, kv.numBlocks("a"));
@@ -103,7 +103,7 @@ class KvCacheManagerTest {
         assertArrayEquals(planned, Arrays.copyOf(window, 3), "a freed record's ids are left as they were");
         assertThrows(IllegalStateException.class, () -> kv.blocksNeeded(own, 4));
         assertThrows(IllegalStateException.class, () -> kv.grow(own, 12));
-        assertThrows(IllegalStateException.class, () -> kv.cacheUpTo(own, a, 8));
+        assertThrows(IllegalStateException.class, () -> kv.cacheUpTo(own, BlockHashChain.of(a.blockHashes()), 8));
         assertNotNull(kv.allocate("a", 4, PrefixHit.NONE));
         KvCacheManager.Owned again = kv.owned("a");
         assertNotNull(again);
