@@ -75,7 +75,7 @@ public interface RequestView {
      * {@return the chained hashes of the request's full blocks, in order} Element {@code i} covers tokens
      * {@code [i * blockSize, (i + 1) * blockSize)}. Grows as tokens are appended. An immutable
      * snapshot taken at the call; on hot paths prefer {@link #numBlockHashes()} and {@link
-     * #blockHash(int)}, which copy nothing.
+     * #blockHash(int)}, which copy no list.
      */
     List<BlockHash> blockHashes();
 
@@ -89,7 +89,8 @@ public interface RequestView {
 
     /**
      * {@return the hash of full block {@code index}} The default copies through {@link
-     * #blockHashes()}; the engine's views override it without copying.
+     * #blockHashes()}; the engine's views override it without copying the list. Equal on every
+     * call, not necessarily the same object.
      *
      * @param index a block index, {@code 0 <= index < numBlockHashes()}
      */
