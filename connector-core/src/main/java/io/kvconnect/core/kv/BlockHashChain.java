@@ -34,7 +34,7 @@ public final class BlockHashChain {
     }
 
     /** A chain of {@code hashes}, in order. */
-    public static BlockHashChain of(List<BlockHash> hashes) {
+    static BlockHashChain of(List<BlockHash> hashes) {
         BlockHashChain chain = new BlockHashChain(hashes.size());
         for (BlockHash h : hashes) {
             chain.add(h);
@@ -68,7 +68,7 @@ public final class BlockHashChain {
     }
 
     /** Appends {@code hash}. */
-    public void add(BlockHash hash) {
+    void add(BlockHash hash) {
         add(hash.h0(), hash.h1(), hash.h2(), hash.h3());
     }
 
