@@ -265,6 +265,12 @@ public final class BlockPool {
         return cached.get(hash);
     }
 
+    /** {@link #lookup(BlockHash)} of hash {@code index} of {@code chain}, without a record. */
+    public int lookup(BlockHashChain chain, int index) {
+        Objects.checkIndex(index, chain.size());
+        return cached.get(chain.word(index, 0), chain.word(index, 1), chain.word(index, 2), chain.word(index, 3));
+    }
+
     /** Number of cached blocks. */
     public int numCachedBlocks() {
         return cached.size();

@@ -46,11 +46,24 @@ public final class KvCacheManager {
         if (!pool.cachingEnabled()) {
             return PrefixHit.NONE;
         }
-        int maxBlocks = Math.min((request.numTokens() - 1) / blockSize, request.numBlockHashes());
+        return findCachedPrefix(request.numTokens(), BlockHashChain.of(request.blockHashes()));
+    }
+
+    /**
+     * {@link #findCachedPrefix(RequestView)} of a request of {@code numTokens} tokens whose block
+     * hashes are {@code hashes}, read where they are: the scheduler asks this of a waiting request
+     * at every step in which it tries to admit it, and a record per block looked up was garbage
+     * each time.
+     */
+    public PrefixHit findCachedPrefix(int numTokens, BlockHashChain hashes) {
+        if (!pool.cachingEnabled()) {
+            return PrefixHit.NONE;
+        }
+        int maxBlocks = Math.min((numTokens - 1) / blockSize, hashes.size());
         int[] hit = null;
         int n = 0;
         for (int i = 0; i < maxBlocks; i++) {
-            int id = pool.lookup(request.blockHash(i));
+            int id = pool.lookup(hashes, i);
             if (id < 0) {
                 break;
             }

@@ -80,7 +80,7 @@ final class Admission {
             promoteAfterLoad(r);
         }
         boolean fresh = r.scheduledThrough() == 0 && !kv.owns(id);
-        PrefixHit hit = fresh ? kv.findCachedPrefix(r) : PrefixHit.NONE;
+        PrefixHit hit = fresh ? kv.findCachedPrefix(r.numTokens(), r.hashChain()) : PrefixHit.NONE;
         int external = 0;
         boolean async = false;
         int computed;

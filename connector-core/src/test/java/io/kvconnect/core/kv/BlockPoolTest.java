@@ -565,6 +565,9 @@ class BlockPoolTest {
         assertEquals(ids[1], pool.lookup(h(2)));
         assertEquals(ids[2], pool.lookup(h(3)));
         assertEquals(-1, pool.lookup(h(4)), "after the range");
+        assertEquals(ids[2], pool.lookup(byPosition, 2), "looked up by position, as words");
+        assertEquals(-1, pool.lookup(byPosition, 3));
+        assertThrows(IndexOutOfBoundsException.class, () -> pool.lookup(byPosition, 4));
     }
 
     @Test
