@@ -62,7 +62,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Failure.</b> Endpoints are created without UCX's peer error handling: in UCX 1.13 that mode
  * excludes the shared-memory transports. A dead producer is detected by the control connection
- * instead, and every get is bounded by {@code io_timeout} (then cancelled: {@code TIMEOUT}). Native
+ * instead, and every get is bounded by {@code io_timeout}, at most {@link #MAX_GET_WAIT} (then
+ * cancelled: {@code TIMEOUT}). Native
  * resources (endpoints, workers, registrations, remote keys and the process-wide context, counted)
  * are released on close.
  *
@@ -87,6 +88,31 @@ public final class UcxTransport implements Transport {
 
     /** Empty progress calls before a waiting reader yields its core (2-core machines). */
     private static final int SPINS_BEFORE_YIELD = 64;
+
+    /**
+     * How long a producer keeps the staging memory of a closed connection before it frees it, if
+     * the connection ended while a reader's gets may have been on their way (the producer shutting
+     * down, the connection broken under a read; otherwise it is freed at once). The producer's
+     * worker answers each fragment of an emulated get by reading the memory it names, whatever
+     * became of it: freed memory would hand the reader another allocation's bytes, or crash the
+     * process if it was unmapped. A reader cancels its gets after at most {@link
+     * #MAX_GET_WAIT}, which must stay below this; bytes a later one reads are refused by the
+     * read's checksum ({@link StagedChecksum}) where the reader verifies its reads.
+     */
+    static final Duration RETIRED_FOR = Duration.ofSeconds(10);
+
+    /**
+     * How long a reader waits for a read's gets, whatever its {@code io_timeout}: well inside
+     * {@link #RETIRED_FOR}, so that no get of a reader's reaches a producer's staging memory after
+     * the producer freed it. The reader's {@code io_timeout} is not known to the producer, and the
+     * default (10 s) already equalled it.
+     */
+    static final Duration MAX_GET_WAIT = Duration.ofSeconds(8);
+
+    /** The wait for a read's gets under {@code io_timeout} {@code ioMillis}: the shorter of it and {@link #MAX_GET_WAIT}. */
+    static long getWaitMillis(long ioMillis) {
+        return Math.min(ioMillis, MAX_GET_WAIT.toMillis());
+    }
 
     /**
      * Whether UCX can be used in this process.
@@ -171,6 +197,13 @@ public final class UcxTransport implements Transport {
     @Override
     public Peer connect(String host, int port, Compat local, ConnectOptions options) throws TransferException {
         long io = TcpTransport.timeoutMillis(options.ioTimeout());
+        if (io > MAX_GET_WAIT.toMillis()) {
+            LOG.info(
+                    "nixl-like: io_timeout is {} ms, but a UCX read's gets are cancelled after {} s, within the time"
+                            + " a producer keeps a closed connection's memory",
+                    io,
+                    MAX_GET_WAIT.toSeconds());
+        }
         TcpTransport.Control c = TcpTransport.openControl(host, port, local.withTransport(name()), options);
         var control = new TcpTransport.TcpPeer(c.wire(), c.remote(), c.where(), io);
         if (!name().equals(c.remote().transport())) {
@@ -412,18 +445,6 @@ public final class UcxTransport implements Transport {
         public TcpTransport.ConnectionExtension open(String who, BlockSource source) {
             return new UcxConnection(who, source);
         }
-
-        /**
-         * How long the staging memory of a closed connection is kept before it is freed, if the
-         * connection ended while a reader's gets may have been on their way (the producer shutting
-         * down, the connection broken under a read; otherwise it is freed at once). This worker
-         * answers each fragment of an emulated get by reading the memory it names, whatever became
-         * of it: freed memory would hand the reader another allocation's bytes, or crash the
-         * process if it was unmapped. Gets end within the reader's io timeout (10 s by default);
-         * bytes a later one reads are refused by the read's checksum ({@link StagedChecksum})
-         * where the reader verifies its reads.
-         */
-        private static final Duration RETIRED_FOR = Duration.ofSeconds(10);
 
         /** A closed connection's staging memory and when it was retired ({@link System#nanoTime()}). */
         private record Retired(TcpTransport.Staging staging, long since) {}
@@ -813,7 +834,7 @@ public final class UcxTransport implements Transport {
             }
             firstSlots.add(n);
             var crc = new CRC32C();
-            long deadline = System.nanoTime() + io * 1_000_000L;
+            long deadline = System.nanoTime() + getWaitMillis(io) * 1_000_000L;
             int idle = 0;
             int next = 0; // the next piece to checksum, in order
             try {
