@@ -180,14 +180,20 @@ final class StepPlanner {
                     throw new IllegalStateException("allocation failed after preemption freed enough blocks");
                 }
             }
-            entries.add(
-                    r,
-                    ScheduledWork.of(
-                            r, step, ScheduledRequest.Kind.CONTINUING, numNew, blockBuffer, blockFrom, numAdded, 0));
+            ScheduledWork w = ScheduledWork.of(
+                    r, step, ScheduledRequest.Kind.CONTINUING, numNew, blockBuffer, blockFrom, numAdded, 0);
+            entries.add(r, w);
+            // Moved past this step now, not in advance(): one pass over the running requests
+            // fewer. Until the step is applied nothing else reads the position: this loop reads
+            // each request once, and a request it preempts later has its position reset to 0.
+            r.setScheduledThrough(w.start() + w.numTokens());
             r.scheduledInStep = step;
             budget -= numNew;
             total += numNew;
         }
+
+        // The running requests' entries, already moved past this step.
+        int advancedEntries = entries.size();
 
         // 2. Waiting requests, only if nothing was preempted (admitting now would thrash) and no
         // running request waits for blocks (they would take them).
@@ -259,7 +265,9 @@ final class StepPlanner {
                 out.setConnectorMetadata(meta);
             }
         }
-        advance(out);
+        // After a dropped connector the output is another object, whose entries are re-counted
+        // from 0: setting a position twice to the same value is harmless.
+        advance(out, out.work().size() == entries.size() ? advancedEntries : 0);
         return out;
     }
 
@@ -304,14 +312,22 @@ final class StepPlanner {
                 out.step(), keptScheduled, keptWork, out.preemptedRequestIds(), out.finishedRequestIds(), total);
     }
 
-    /** Moves every scheduled request's position past this step and adds placeholders. */
-    private void advance(SchedulerOutput out) {
+    /**
+     * Moves the position of each scheduled request from entry {@code from} on past this step (the
+     * earlier ones were moved as they were planned), and adds placeholders to every entry that
+     * samples under asynchronous scheduling (after the connector's metadata, which sees the
+     * placeholders of earlier steps only).
+     */
+    private void advance(SchedulerOutput out, int from) {
         List<ScheduledWork> work = out.work();
-        for (int i = 0; i < work.size(); i++) {
+        boolean placeholders = config.asyncScheduling();
+        for (int i = placeholders ? 0 : from; i < work.size(); i++) {
             ScheduledWork w = work.get(i);
             Request r = out.request(i);
-            r.setScheduledThrough(w.start() + w.numTokens());
-            if (config.asyncScheduling() && w.samples()) {
+            if (i >= from) {
+                r.setScheduledThrough(w.start() + w.numTokens());
+            }
+            if (placeholders && w.samples()) {
                 r.addPlaceholder();
             }
         }

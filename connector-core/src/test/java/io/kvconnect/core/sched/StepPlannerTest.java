@@ -219,6 +219,36 @@ class StepPlannerTest {
     }
 
     @Test
+    void aVictimPlannedEarlierInTheStepLeavesItWithItsPositionReset() {
+        // Four blocks. Under priority scheduling the victim is the highest value, here the request
+        // running first, which this step has already planned (and moved past the step) when the
+        // urgent one behind it needs a block.
+        var priority = new SchedulerConfig(64, 8, 64, SchedulingPolicy.PRIORITY, false, LoadFailurePolicy.RECOMPUTE);
+        try (Parts p = new Parts(priority, 4, null)) {
+            Request lax = p.request("lax", Parts.prompt(5), 8, 9);
+            p.queues.arrive(lax);
+            SchedulerOutput first = p.schedule();
+            p.applier.apply(first, sampled(first));
+            // Tokens of its own: the shared prompt prefix would give it lax's first block.
+            int[] own = {501, 502, 503, 504, 505, 506, 507, 508};
+            p.queues.arrive(p.request("urgent", own, 8, 0));
+            SchedulerOutput second = p.schedule(); // lax decodes in its blocks, urgent takes the other two
+            p.applier.apply(second, sampled(second));
+            assertEquals(List.of("lax", "urgent"), ids(second));
+
+            SchedulerOutput third = p.schedule(); // urgent's ninth position needs a fifth block
+
+            assertEquals(List.of("urgent"), ids(third));
+            assertEquals(Set.of("lax"), third.preemptedRequestIds());
+            assertEquals(RequestStatus.PREEMPTED, lax.status());
+            assertEquals(0, lax.scheduledThrough(), "recomputed from the start, not from where this step put it");
+            assertEquals(9, p.queues.get("urgent").scheduledThrough());
+            p.applier.apply(third, sampled(third));
+            assertEquals(10, p.queues.get("urgent").numTokens());
+        }
+    }
+
+    @Test
     void theRunningLimitStopsAdmission() {
         try (Parts p = new Parts(config(64, 1, 64, false), 16, null)) {
             p.arrive("a", 4, 4);
