@@ -169,7 +169,7 @@ public final class KvCacheManager {
      * @throws IllegalStateException if {@code own} is dead
      */
     public int grow(Owned own, int totalTokens) {
-        int fresh = Math.max(0, ceilDiv(totalTokens, blockSize) - requireLive(own).size);
+        int fresh = blocksNeeded(own, totalTokens);
         if (fresh > pool.numFreeBlocks()) {
             return -1;
         }
