@@ -1,6 +1,7 @@
 package io.kvconnect.core.kv;
 
 import io.kvconnect.api.common.BlockHash;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.DigestException;
 import java.security.MessageDigest;
@@ -27,8 +28,13 @@ public final class BlockHasher {
     private final MessageDigest digest = newDigest();
     /** Parent hash, token bytes and the salt marker of the block being hashed. */
     private final byte[] blockBytes;
+    /** {@link #blockBytes}, written as big-endian words and ints (the layout {@link BlockHash#toBytes} uses). */
+    private final ByteBuffer blockView;
 
     private final byte[] digestBytes = new byte[BlockHash.BYTES];
+    /** {@link #digestBytes}, read as the four big-endian words {@link BlockHash#fromBytes} reads. */
+    private final ByteBuffer digestView = ByteBuffer.wrap(digestBytes);
+
     private final int blockSize;
 
     /** A hasher for blocks of {@code blockSize} tokens. */
@@ -38,6 +44,7 @@ public final class BlockHasher {
         }
         this.blockSize = blockSize;
         this.blockBytes = new byte[BlockHash.BYTES + blockSize * Integer.BYTES + 1];
+        this.blockView = ByteBuffer.wrap(blockBytes);
     }
 
     /** Tokens per block. */
@@ -85,11 +92,7 @@ public final class BlockHasher {
                     from,
                     salt);
         }
-        chain.add(
-                readLong(digestBytes, 0),
-                readLong(digestBytes, 8),
-                readLong(digestBytes, 16),
-                readLong(digestBytes, 24));
+        chain.add(digestView.getLong(0), digestView.getLong(8), digestView.getLong(16), digestView.getLong(24));
     }
 
     /**
@@ -108,17 +111,13 @@ public final class BlockHasher {
         // per-call bookkeeping (three calls, and copies into its block buffer) was a visible part
         // of hashing the sixteen blocks that fill per step at 256 decoding requests.
         byte[] b = blockBytes;
-        writeLong(b, 0, p0);
-        writeLong(b, 8, p1);
-        writeLong(b, 16, p2);
-        writeLong(b, 24, p3);
+        ByteBuffer v = blockView;
+        v.putLong(0, p0);
+        v.putLong(8, p1);
+        v.putLong(16, p2);
+        v.putLong(24, p3);
         for (int i = 0; i < blockSize; i++) {
-            int t = tokens[from + i];
-            int o = BlockHash.BYTES + i * Integer.BYTES;
-            b[o] = (byte) (t >>> 24);
-            b[o + 1] = (byte) (t >>> 16);
-            b[o + 2] = (byte) (t >>> 8);
-            b[o + 3] = (byte) t;
+            v.putInt(BlockHash.BYTES + i * Integer.BYTES, tokens[from + i]);
         }
         int marker = b.length - 1;
         if (first && salt.isPresent()) {
@@ -139,22 +138,6 @@ public final class BlockHasher {
             digest.digest(digestBytes, 0, BlockHash.BYTES);
         } catch (DigestException e) {
             throw new IllegalStateException("SHA-256 must produce " + BlockHash.BYTES + " bytes", e);
-        }
-    }
-
-    /** The big-endian long at {@code off}, as {@link BlockHash#fromBytes} reads it. */
-    private static long readLong(byte[] b, int off) {
-        long v = 0;
-        for (int i = 0; i < 8; i++) {
-            v = (v << 8) | (b[off + i] & 0xFF);
-        }
-        return v;
-    }
-
-    private static void writeLong(byte[] b, int off, long v) {
-        for (int i = 7; i >= 0; i--) {
-            b[off + i] = (byte) v;
-            v >>>= 8;
         }
     }
 
