@@ -63,9 +63,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>Failure.</b> Endpoints are created without UCX's peer error handling: in UCX 1.13 that mode
  * excludes the shared-memory transports. A dead producer is detected by the control connection
  * instead, and every get is bounded by {@code io_timeout}, at most {@link #MAX_GET_WAIT} (then
- * cancelled: {@code TIMEOUT}). Native
- * resources (endpoints, workers, registrations, remote keys and the process-wide context, counted)
- * are released on close.
+ * cancelled: {@code TIMEOUT}). Native resources (endpoints, workers, registrations, remote keys and
+ * the process-wide context, counted) are released on close.
  *
  * <p>Thread-safe; one instance serves one worker. The producer's UCX worker is progressed by one
  * thread per listener; a reader's worker by the reader's thread.
