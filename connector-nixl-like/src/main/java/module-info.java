@@ -15,8 +15,8 @@
  * (HMAC-SHA256 over both sides' random challenges) before either sends anything but a nonce;
  * compatibility fields follow under MACs. A producer serves a read or takes a done notification
  * only with the transfer's token (128 random bits that travel only in the transfer parameters).
- * A reader connects only to hosts in {@code peers}, and over UCX gets only from the staging
- * memory the producer described when the reader attached. A producer handshakes a bounded number
+ * A reader connects only to hosts in {@code peers}, and over UCX takes only the messages its
+ * reads posted receives for, each of exactly the bytes asked for. A producer handshakes a bounded number
  * of connections at once, each within a bounded time, and refuses oversized handshake frames on
  * their header. Nothing is encrypted: see the project's security notes for what is and is not
  * defended.

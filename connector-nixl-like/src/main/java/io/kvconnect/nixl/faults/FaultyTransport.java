@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * included, and both sides see them exactly as they would see a lossy network or a dying peer: a
  * dropped answer ends by the reader's timeout, a cut frame as {@code TRUNCATED}, a closed
  * connection as a failed transfer. With the UCX backend the relay carries the control connection;
- * the one-sided gets themselves go over UCX untouched. {@link #connect} is the wrapped backend's:
+ * the tagged messages that carry the blocks go over UCX untouched. {@link #connect} is the wrapped backend's:
  * faults are injected where the producer serves, so configuring them on the producer is enough.
  *
  * <p>Counts of injected faults by kind ({@code faults_injected_drop}, ...) are reported through

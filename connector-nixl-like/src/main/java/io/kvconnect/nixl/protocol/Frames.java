@@ -24,10 +24,12 @@ import java.util.Arrays;
  *       {@link #DONE} ({@link TransferRef#encode()}) and {@link #DONE_BATCH} ({@link DoneBatch})
  *       answered by {@link #OK} or {@link #ERROR}.
  *   <li>The UCX backend's additions on the same connection: {@link #UCX_ATTACH} (the reader's
- *       staging slots, 4 bytes, and whether it verifies its reads, 1 byte) answered by {@link #OK}
- *       (the producer's worker address and staging memory) or {@link #ERROR}; {@link #STAGE} (a
- *       {@link ReadRequest}) answered by {@link #STAGED} (the staging memory's description again),
- *       then, to a reader that verifies, {@link #CHECKSUM}; or by {@link #ERROR}.
+ *       staging slots, 4 bytes, whether it verifies its reads, 1 byte, and its UCX worker's
+ *       address, length-prefixed) answered by {@link #OK} (the slots, 4 bytes, and slot bytes, 8,
+ *       the producer staged) or {@link #ERROR}; {@link #STAGE} (a tag base, 8 bytes, the blocks
+ *       per message, 4, then a {@link ReadRequest}) answered by {@link #STAGED} (the number of
+ *       tagged messages sent, 4 bytes), then, to a reader that verifies, {@link #CHECKSUM}; or by
+ *       {@link #ERROR}.
  * </ul>
  * An {@code ERROR} payload is a {@link TransferException.Kind} (1 byte) and a UTF-8 message ({@link
  * #errorPayload}).
@@ -60,11 +62,11 @@ public final class Frames {
     public static final byte DATA = 6;
     /** Reader: done with a transfer ({@link TransferRef#encode()}). */
     public static final byte DONE = 7;
-    /** UCX reader: attach, naming its staging slots. */
+    /** UCX reader: attach, naming its staging slots and its worker's address. */
     public static final byte UCX_ATTACH = 8;
-    /** UCX reader: stage blocks of a transfer for its gets ({@link ReadRequest}). */
+    /** UCX reader: send blocks of a transfer in tagged messages (tag base, blocks per message, {@link ReadRequest}). */
     public static final byte STAGE = 9;
-    /** UCX producer: the blocks are staged; repeats the staging memory's description. */
+    /** UCX producer: the blocks are staged and their messages sent; names how many. */
     public static final byte STAGED = 10;
     /** Producer: its proof of the secret and its compatibility fields. */
     public static final byte PROOF = 11;
@@ -74,7 +76,7 @@ public final class Frames {
     public static final byte DONE_BATCH = 13;
     /**
      * UCX producer, right after {@link #STAGED} to a reader that verifies its reads: the CRC32C
-     * of the staged blocks (4 bytes), computed while the reader's gets run.
+     * of the staged blocks (4 bytes), computed while the reader takes the messages.
      */
     public static final byte CHECKSUM = 14;
 

@@ -42,9 +42,10 @@ public final class Handshake {
      * The version the challenge carries; part of {@link Compat#PROTOCOL} too. 3: read requests
      * name runs of blocks ({@link ReadRequest}) instead of single blocks. 4: a reader announces
      * the transfers it finished in batches ({@link Frames#DONE_BATCH}). 5: a UCX reader may ask for a
-     * checksum of each read's staged blocks ({@link Frames#CHECKSUM}).
+     * checksum of each read's staged blocks ({@link Frames#CHECKSUM}). 6: UCX moves blocks in
+     * tagged messages the producer sends to the reader's worker, not in gets the reader issues.
      */
-    public static final byte VERSION = 5;
+    public static final byte VERSION = 6;
 
     public static final int NONCE_BYTES = 32;
     public static final int CHALLENGE_BYTES = 1 + NONCE_BYTES;

@@ -5,20 +5,19 @@ import java.util.zip.CRC32C;
 
 /**
  * The checksum of a UCX read's staged blocks: CRC32C over slots {@code 0 .. n - 1} of a buffer, in
- * slot order. The producer computes it over its staging memory once the blocks are copied in,
- * while the reader's gets run, and sends it in a {@code CHECKSUM} frame right after the {@code
- * STAGED} answer; the reader computes it again over what its gets delivered and refuses the read
- * if the two differ.
+ * slot order. The producer computes it over its staging memory once the blocks are copied in and
+ * their messages sent, while the reader takes them, and sends it in a {@code CHECKSUM} frame right
+ * after the {@code STAGED} answer; the reader computes it again over what it received and refuses
+ * the read if the two differ.
  *
  * <p>Only for a reader that asked for it when it attached ({@link ConnectOptions#verifyReads()},
  * the connector's {@code verify_reads}, on by default); otherwise no {@code CHECKSUM} frame is
  * sent and neither side computes anything.
  *
- * <p>Why: a one-sided get reads the producer's memory at the moment it runs, not at the moment the
- * producer answered. If that memory is freed or rewritten in between (the producer's connection
- * closed, or the producer shut down, while the reader's gets were in flight), the gets still
- * complete and deliver whatever the memory holds then: a block that is partly another
- * allocation's bytes, silently. The checksum turns that into a failed read, which the reader
+ * <p>Why: a message is read out of the producer's memory when UCX moves it, not when the producer
+ * posted it. If that memory is freed or rewritten in between (the producer's connection closed,
+ * or the producer shut down, while a read's messages were in flight), the message still delivers
+ * whatever the memory holds then: a block that is partly another allocation's bytes, silently. The checksum turns that into a failed read, which the reader
  * reports as a load failure. It protects against accidents, not against a producer that lies: such
  * a producer can compute the checksum of whatever it sends.
  *

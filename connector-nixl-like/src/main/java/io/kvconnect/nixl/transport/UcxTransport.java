@@ -13,8 +13,8 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 import org.openucx.jucx.UcxCallback;
 import org.openucx.jucx.ucp.UcpContext;
@@ -23,7 +23,6 @@ import org.openucx.jucx.ucp.UcpEndpointParams;
 import org.openucx.jucx.ucp.UcpMemMapParams;
 import org.openucx.jucx.ucp.UcpMemory;
 import org.openucx.jucx.ucp.UcpParams;
-import org.openucx.jucx.ucp.UcpRemoteKey;
 import org.openucx.jucx.ucp.UcpRequest;
 import org.openucx.jucx.ucp.UcpWorker;
 import org.openucx.jucx.ucp.UcpWorkerParams;
@@ -31,40 +30,54 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The UCX backend through JUCX: block data moves by one-sided RMA gets issued by the reader from
- * the producer's registered staging memory; the producer's CPU only copies the blocks into staging.
- * UCX picks the wire itself: shared memory (cma) between processes of one host, TCP or RDMA between
- * hosts ({@code UCX_TLS} and the other {@code UCX_*} variables of the environment apply).
+ * The UCX backend through JUCX: block data moves by UCX tagged messages that the producer sends
+ * from its staging memory straight into the buffer the reader posted for them; the producer's CPU
+ * only copies the blocks into staging. UCX picks the wire itself: between processes of one host,
+ * a large message goes by rendezvous and the reader's kernel copies it out of the producer's
+ * memory in one pass ({@code cma}, {@code process_vm_readv}); TCP or RDMA between hosts ({@code
+ * UCX_TLS} and the other {@code UCX_*} variables of the environment apply).
+ *
+ * <p><b>Why messages, not one-sided gets.</b> UCX 1.13 has no one-sided get between two
+ * processes on one host: it emulates each get in software over shared memory, so the producer's
+ * UCX worker must answer every fragment of every get. On a busy host each fragment then waits for
+ * the producer's progress thread to be scheduled: in the tiny model's {@code ./kvconnect disagg}
+ * a 4 MiB read took about 30 ms this way. A rendezvous message needs the producer only to post it
+ * and, later, to learn that it was taken; the bytes move in the reader's own progress call.
  *
  * <p><b>Control.</b> Connection, mutual authentication and compatibility fields ({@link
  * Handshake}), request framing, bounded waits and the {@code DONE} notification are {@link
  * TcpTransport}'s, on a TCP control connection to the same port; this class adds four frames to
  * it. After the handshake the reader sends {@code UCX_ATTACH} with the most blocks one of its reads
- * names and whether it verifies its reads; the producer allocates and registers staging memory of
- * exactly that many blocks for the connection and answers {@code OK} with its UCX worker address
- * and the memory's description (regions, base addresses, remote keys: {@link StagedMemory}), which
- * the reader checks against what it asked for and the block size of the handshake. A read is
- * {@code STAGE} (transfer, token and runs of block ids, like {@code READ}), answered by {@code
- * ERROR} or by {@code STAGED} repeating the description, then, to a reader that verifies its
- * reads, by a {@code CHECKSUM} frame ({@link StagedChecksum}). The reader refuses an answer that
- * describes anything else ({@code UNTRUSTED}) before any get, then gets the blocks straight into
- * its own registered buffer, with addresses and lengths computed from the attach-time regions
- * only, so no answer can steer a get outside the memory the producer registered for it, and (if it
- * verifies) refuses the read if what it got does not match the checksum. The producer rewrites
- * staging only on the connection's next request, which the reader sends after its gets completed,
- * so a get never sees a half-written block. Where the producer has no UCX (its handshake says
- * {@code transport=tcp}, or it refuses the attach) the reader falls back to plain TCP reads on the
- * same connection.
+ * names, whether it verifies its reads and its own UCX worker's address; the producer allocates and
+ * registers staging memory of exactly that many blocks for the connection, opens an endpoint to
+ * the reader's worker and answers {@code OK} with the slots and slot bytes it staged, which the
+ * reader checks against what it asked for and the block size of the handshake. A read is {@code
+ * STAGE}: a tag base and the blocks per message, then the transfer, its token and runs of block
+ * ids, like {@code READ}. The reader posts a receive for each message of the read (its slots in
+ * pieces of whole blocks, tag base plus the piece's number) before it sends the request. The
+ * producer answers {@code ERROR}, or copies the blocks into staging, sends the pieces with those
+ * tags and answers {@code STAGED} with the number of messages, then, to a reader that verifies its
+ * reads, a {@code CHECKSUM} frame ({@link StagedChecksum}).
+ *
+ * <p><b>What a reader accepts.</b> A message lands only in a receive the reader posted, for its
+ * own tag, into slots of the read's own buffer, and a receive completes only with exactly the
+ * bytes it asked for (a longer message fails it, a shorter one is refused): no producer can
+ * write outside them. A read that completes with a message left over that no receive asked for
+ * is refused ({@code UNTRUSTED}) and breaks the connection. The producer rewrites staging only on
+ * the connection's next request, which the reader sends after its messages arrived, so a message
+ * never carries a half-written block. Where the producer has no UCX (its handshake says {@code
+ * transport=tcp}, or it refuses the attach) the reader falls back to plain TCP reads on the same
+ * connection.
  *
  * <p><b>Registration.</b> Memory is registered once, not per transfer: the producer registers each
  * connection's staging buffer when the reader attaches, and the reader the buffer it reads into
- * (the consumer worker's one staging buffer). Remote keys are unpacked once, at the attach.
+ * (the consumer worker's one staging buffer), so transports that need registered memory find it.
  *
  * <p><b>Failure.</b> Endpoints are created without UCX's peer error handling: in UCX 1.13 that mode
  * excludes the shared-memory transports. A dead producer is detected by the control connection
- * instead, and every get is bounded by {@code io_timeout}, at most {@link #MAX_GET_WAIT} (then
- * cancelled: {@code TIMEOUT}). Native resources (endpoints, workers, registrations, remote keys and
- * the process-wide context, counted) are released on close.
+ * instead, and every read's receives are bounded by {@code io_timeout}, at most {@link
+ * #MAX_RECEIVE_WAIT} (then cancelled: {@code TIMEOUT}). Native resources (endpoints, workers,
+ * registrations and the process-wide context, counted) are released on close.
  *
  * <p>Thread-safe; one instance serves one worker. The producer's UCX worker is progressed by one
  * thread per listener; a reader's worker by the reader's thread.
@@ -79,9 +92,9 @@ public final class UcxTransport implements Transport {
     private static final long HOT_NANOS = 2_000_000;
 
     /**
-     * The most bytes one get moves: a read's runs are cut into pieces of whole slots of about this
-     * size, so that a reader that verifies its reads checksums each piece as it arrives (see
-     * {@code UcxPeer.get}).
+     * The most bytes one message moves: a read's slots are cut into pieces of whole slots of about
+     * this size, one message each, so that a reader that verifies its reads checksums each piece
+     * as it arrives (see {@code UcxPeer.receive}).
      */
     private static final long PIECE_BYTES = 512 * 1024;
 
@@ -90,28 +103,38 @@ public final class UcxTransport implements Transport {
 
     /**
      * How long a producer keeps the staging memory of a closed connection before it frees it, if
-     * the connection ended while a reader's gets may have been on their way (the producer shutting
-     * down, the connection broken under a read; otherwise it is freed at once). The producer's
-     * worker answers each fragment of an emulated get by reading the memory it names, whatever
-     * became of it: freed memory would hand the reader another allocation's bytes, or crash the
-     * process if it was unmapped. A reader cancels its gets after at most {@link
-     * #MAX_GET_WAIT}, which must stay below this; bytes a later one reads are refused by the
+     * the connection ended while a read's messages may have been on their way (the producer
+     * shutting down, the connection broken under a read; otherwise it is freed at once). A message
+     * posted from staging is read from that memory when UCX moves it, whatever became of it: by
+     * the reader's kernel (rendezvous over {@code cma}), or by the producer's own worker where UCX
+     * sends it in fragments. Freed memory would hand the reader another allocation's bytes, or
+     * crash the producer if it was unmapped. A reader cancels its receives after at most {@link
+     * #MAX_RECEIVE_WAIT}, which must stay below this; bytes a later one takes are refused by the
      * read's checksum ({@link StagedChecksum}) where the reader verifies its reads.
      */
     static final Duration RETIRED_FOR = Duration.ofSeconds(10);
 
     /**
-     * How long a reader waits for a read's gets, whatever its {@code io_timeout}: well inside
-     * {@link #RETIRED_FOR}, so that no get of a reader's reaches a producer's staging memory after
-     * the producer freed it. The reader's {@code io_timeout} is not known to the producer, and the
+     * How long a reader waits for a read's messages, whatever its {@code io_timeout}: well inside
+     * {@link #RETIRED_FOR}, so that no message reaches a producer's staging memory after the
+     * producer freed it. The reader's {@code io_timeout} is not known to the producer, and the
      * default (10 s) already equalled it.
      */
-    static final Duration MAX_GET_WAIT = Duration.ofSeconds(8);
+    static final Duration MAX_RECEIVE_WAIT = Duration.ofSeconds(8);
 
-    /** The wait for a read's gets under {@code io_timeout} {@code ioMillis}: the shorter of it and {@link #MAX_GET_WAIT}. */
-    static long getWaitMillis(long ioMillis) {
-        return Math.min(ioMillis, MAX_GET_WAIT.toMillis());
+    /**
+     * The wait for a read's messages under {@code io_timeout} {@code ioMillis}: the shorter of it
+     * and {@link #MAX_RECEIVE_WAIT}.
+     */
+    static long receiveWaitMillis(long ioMillis) {
+        return Math.min(ioMillis, MAX_RECEIVE_WAIT.toMillis());
     }
+
+    /** Bits of a tag that number the messages of one read; the bits above number the read. */
+    static final int PIECE_BITS = 32;
+
+    /** Longest UCX worker address a producer accepts in an attach (UCX's are a few hundred bytes). */
+    static final int MAX_WORKER_ADDRESS = 16 * 1024;
 
     /**
      * Whether UCX can be used in this process.
@@ -147,7 +170,7 @@ public final class UcxTransport implements Transport {
     private static UcpParams params() {
         // Shared workers: registrations are made on connection threads while a progress thread
         // runs; mt_workers_shared makes the context's calls thread-safe.
-        return new UcpParams().requestRmaFeature().requestWakeupFeature().setMtWorkersShared(true);
+        return new UcpParams().requestTagFeature().requestWakeupFeature().setMtWorkersShared(true);
     }
 
     // ---- the process-wide context, counted -------------------------------------------------
@@ -196,12 +219,12 @@ public final class UcxTransport implements Transport {
     @Override
     public Peer connect(String host, int port, Compat local, ConnectOptions options) throws TransferException {
         long io = TcpTransport.timeoutMillis(options.ioTimeout());
-        if (io > MAX_GET_WAIT.toMillis()) {
+        if (io > MAX_RECEIVE_WAIT.toMillis()) {
             LOG.info(
-                    "nixl-like: io_timeout is {} ms, but a UCX read's gets are cancelled after {} s, within the time"
-                            + " a producer keeps a closed connection's memory",
+                    "nixl-like: io_timeout is {} ms, but a UCX read's receives are cancelled after {} s, within the"
+                            + " time a producer keeps a closed connection's memory",
                     io,
-                    MAX_GET_WAIT.toSeconds());
+                    MAX_RECEIVE_WAIT.toSeconds());
         }
         TcpTransport.Control c = TcpTransport.openControl(host, port, local.withTransport(name()), options);
         var control = new TcpTransport.TcpPeer(c.wire(), c.remote(), c.where(), io);
@@ -212,14 +235,23 @@ public final class UcxTransport implements Transport {
                     c.remote().transport());
             return control;
         }
-        StagedMemory staged;
+        ReaderWorker reader;
         try {
+            reader = new ReaderWorker();
+        } catch (RuntimeException e) {
+            LOG.warn("nixl-like: no UCX worker to read from {} ({}); reading over tcp", c.where(), e.toString());
+            return control;
+        }
+        try {
+            byte[] address = reader.address();
             c.wire()
                     .writeFrame(
                             Frames.UCX_ATTACH,
-                            ByteBuffer.allocate(5)
+                            ByteBuffer.allocate(5 + 4 + address.length)
                                     .putInt(options.readSlots())
                                     .put((byte) (options.verifyReads() ? 1 : 0))
+                                    .putInt(address.length)
+                                    .put(address)
                                     .array(),
                             io);
             var h = c.wire().readHeader(io);
@@ -229,35 +261,50 @@ public final class UcxTransport implements Transport {
                         "nixl-like: the producer at {} refused UCX ({}); reading over tcp",
                         c.where(),
                         Frames.errorMessage(answer));
+                reader.close();
                 return control;
             }
             if (h.type() != Frames.OK) {
                 throw new IOException("answered the UCX attach with message type " + h.type());
             }
-            try {
-                staged = StagedMemory.parse(
-                        answer, options.readSlots(), c.remote().bytesPerBlock());
-            } catch (IOException e) {
-                // Before any remote key is unpacked or memory touched.
-                throw new TransferException(
-                        TransferException.Kind.UNTRUSTED,
-                        "UCX attach to " + c.where()
-                                + ": the producer described staging memory that does not fit what was agreed: "
-                                + e.getMessage());
-            }
+            checkAttached(answer, options.readSlots(), c.remote().bytesPerBlock(), c.where());
         } catch (TransferException e) {
+            reader.close();
             control.close();
             throw e;
         } catch (IOException | RuntimeException e) {
+            reader.close();
             control.close();
             throw TcpTransport.classify(e, "UCX attach to " + c.where());
         }
-        try {
-            return new UcxPeer(control, staged, options.verifyReads());
-        } catch (RuntimeException e) {
-            // UCX cannot reach the producer (no common transport): the control connection still can.
-            LOG.warn("nixl-like: no UCX endpoint to {} ({}); reading over tcp", c.where(), e.toString());
-            return control;
+        return new UcxPeer(control, options.readSlots(), c.remote().bytesPerBlock(), options.verifyReads(), reader);
+    }
+
+    /**
+     * Checks the producer's answer to an attach: the slots (4 bytes) and slot bytes (8) it staged,
+     * exactly what the reader asked for and the block size of the handshake.
+     *
+     * @throws TransferException {@code UNTRUSTED}, naming what does not hold
+     */
+    static void checkAttached(byte[] answer, int slots, long slotBytes, String where) throws TransferException {
+        String wrong = null;
+        if (answer.length != 12) {
+            wrong = "an answer of " + answer.length + " bytes (12 expected)";
+        } else {
+            var b = ByteBuffer.wrap(answer);
+            int staged = b.getInt();
+            long bytes = b.getLong();
+            if (staged != slots) {
+                wrong = staged + " staging slots; " + slots + " were asked for";
+            } else if (bytes != slotBytes) {
+                wrong = "slots of " + bytes + " bytes; the handshake agreed on blocks of " + slotBytes;
+            }
+        }
+        if (wrong != null) {
+            throw new TransferException(
+                    TransferException.Kind.UNTRUSTED,
+                    "UCX attach to " + where + ": the producer staged memory that does not fit what was agreed: "
+                            + wrong);
         }
     }
 
@@ -279,15 +326,11 @@ public final class UcxTransport implements Transport {
      * deregisters and must run before the buffer is freed.
      */
     private static final class Registration implements AutoCloseable {
-        private static final AtomicLong GENERATIONS = new AtomicLong();
-
         /** A registered run of slots. */
         record Region(int firstSlot, int slots, long address, UcpMemory memory) {}
 
         final HostBlockBuffer buffer;
-        final long generation = GENERATIONS.incrementAndGet();
         final List<Region> regions = new ArrayList<>();
-        private byte[] description;
 
         Registration(UcpContext ctx, HostBlockBuffer buffer) {
             this.buffer = buffer;
@@ -311,42 +354,27 @@ public final class UcxTransport implements Transport {
         }
 
         /**
-         * The {@code STAGED} description: generation, slot bytes, then per region its slots, address
-         * and remote key. Packed once per registration (remote keys are not free to pack).
+         * Slots {@code [from, to)} as runs of contiguous memory: their addresses in element 0 and
+         * their lengths in element 1 (one run unless the slots cross regions).
          */
-        byte[] describe() {
-            if (description == null) {
-                var keys = new ArrayList<byte[]>();
-                int size = 8 + 8 + 4;
-                for (Region r : regions) {
-                    byte[] k = bytes(r.memory().getRemoteKeyBuffer());
-                    keys.add(k);
-                    size += 4 + 4 + 8 + 4 + k.length;
-                }
-                ByteBuffer b = ByteBuffer.allocate(size)
-                        .putLong(generation)
-                        .putLong(buffer.slotBytes())
-                        .putInt(regions.size());
-                for (int i = 0; i < regions.size(); i++) {
-                    Region r = regions.get(i);
-                    b.putInt(r.firstSlot())
-                            .putInt(r.slots())
-                            .putLong(r.address())
-                            .putInt(keys.get(i).length)
-                            .put(keys.get(i));
-                }
-                description = b.array();
-            }
-            return description;
-        }
-
-        long address(int slot) {
+        long[][] runs(int from, int to) {
+            long sb = buffer.slotBytes();
+            var addresses = new ArrayList<Long>();
+            var lengths = new ArrayList<Long>();
             for (Region r : regions) {
-                if (slot >= r.firstSlot() && slot < r.firstSlot() + r.slots()) {
-                    return r.address() + (slot - r.firstSlot()) * buffer.slotBytes();
+                int a = Math.max(from, r.firstSlot());
+                int b = Math.min(to, r.firstSlot() + r.slots());
+                if (a < b) {
+                    addresses.add(r.address() + (a - r.firstSlot()) * sb);
+                    lengths.add((b - a) * sb);
                 }
             }
-            throw new IndexOutOfBoundsException("slot " + slot);
+            long[][] runs = new long[2][addresses.size()];
+            for (int i = 0; i < runs[0].length; i++) {
+                runs[0][i] = addresses.get(i);
+                runs[1][i] = lengths.get(i);
+            }
+            return runs;
         }
 
         @Override
@@ -365,14 +393,14 @@ public final class UcxTransport implements Transport {
     // ---- producer ------------------------------------------------------------------------------
 
     /**
-     * The producer's UCX side of one listener: a worker whose address readers attach to, progressed
-     * by a thread of its own (gets over TCP or RDMA-less transports need the target's progress),
-     * and a handler per connection that registers its staging buffer.
+     * The producer's UCX side of one listener: a worker that sends the readers' messages,
+     * progressed by a thread of its own (a rendezvous needs the sender's progress to start and to
+     * end, and a message UCX cuts into fragments needs it for each), and a handler per connection
+     * that registers its staging buffer and opens an endpoint to its reader's worker.
      */
     private static final class UcxServer implements TcpTransport.ServerExtension {
         private final UcpContext ctx;
         private final UcpWorker worker;
-        private final byte[] address;
         private final Thread progress;
         private volatile boolean closed;
 
@@ -385,7 +413,6 @@ public final class UcxTransport implements Transport {
             UcpWorker w = null;
             try {
                 w = ctx.newWorker(new UcpWorkerParams().requestThreadSafety());
-                address = bytes(w.getAddress());
             } catch (RuntimeException e) {
                 if (w != null) {
                     w.close();
@@ -407,11 +434,10 @@ public final class UcxTransport implements Transport {
         private volatile long hotUntil;
 
         /**
-         * A reader's gets are about to arrive (its read was just staged): poll for them rather than
-         * sleep. Between processes on one host UCX 1.13 emulates a get in software over shared
-         * memory, so each fragment of it needs this worker's progress; waking from {@code
-         * waitForEvents} for each cost hundreds of microseconds on a busy host. Called by a
-         * connection thread.
+         * A read's messages were just sent: poll rather than sleep for a while. Where UCX sends a
+         * message in fragments (no {@code cma} between the processes, or over TCP) each fragment
+         * needs this worker's progress, and waking from {@code waitForEvents} for each cost hundreds
+         * of microseconds on a busy host. Called by a connection thread.
          */
         void heat() {
             hotUntil = System.nanoTime() + HOT_NANOS;
@@ -422,12 +448,12 @@ public final class UcxTransport implements Transport {
             while (!closed) {
                 try {
                     if (worker.progress() > 0) {
-                        // Fragments of an emulated get come in bursts: keep polling while they do.
+                        // Fragments of a message come in bursts: keep polling while they do.
                         if (hotUntil - System.nanoTime() > 0) {
                             hotUntil = System.nanoTime() + HOT_NANOS;
                         }
                     } else if (hotUntil - System.nanoTime() > 0) {
-                        Thread.yield(); // the reader may need this core to issue its gets
+                        Thread.yield(); // the reader may need this core to take its messages
                     } else if (!closed) {
                         worker.waitForEvents(); // woken by UCX events, heat() or close's signal()
                     }
@@ -516,29 +542,30 @@ public final class UcxTransport implements Transport {
                 return;
             }
             worker.close();
-            // Only now: no get can be answered from this memory any more.
+            // Only now: no message can be sent from this memory any more.
             freeAllRetired();
             release();
         }
 
         /**
          * One reader's connection: the staging memory allocated and registered when it attached,
-         * the only memory its gets may reach.
+         * the only memory its messages are sent from, and the endpoint to its worker.
          */
         private final class UcxConnection implements TcpTransport.ConnectionExtension {
             private final String who;
             private final BlockSource source;
             private TcpTransport.Staging staging;
             private Registration registration;
+            private UcpEndpoint endpoint;
             /** Whether the reader verifies its reads: then each staged answer is followed by a checksum. */
             private boolean checksums;
 
             /**
-             * Whether the reader may still be getting from the staging memory: from a {@code
-             * STAGED} answer until the reader's next frame. A reader sends its next frame only
-             * after its gets completed, so once one arrived no get of its can be on its way.
+             * Whether the reader may still be taking messages from the staging memory: from a
+             * {@code STAGED} answer until the reader's next frame. A reader sends its next frame
+             * only after its messages arrived, so once one arrived none of its can be on its way.
              */
-            private boolean getsMayBeInFlight;
+            private boolean sendsMayBeInFlight;
 
             private boolean released;
 
@@ -552,7 +579,7 @@ public final class UcxTransport implements Transport {
 
             @Override
             public void frameArrived() {
-                getsMayBeInFlight = false;
+                sendsMayBeInFlight = false;
             }
 
             @Override
@@ -563,32 +590,7 @@ public final class UcxTransport implements Transport {
                         return true;
                     }
                     case Frames.STAGE -> {
-                        if (registration == null) {
-                            refuse(wire, "STAGE before UCX_ATTACH on this connection", sendMillis);
-                            return true;
-                        }
-                        var req = ReadRequest.decode(payload);
-                        HostBlockBuffer filled;
-                        try {
-                            filled = staging.fill(req);
-                        } catch (TransferException e) {
-                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), sendMillis);
-                            return true;
-                        }
-                        heat();
-                        getsMayBeInFlight = true;
-                        wire.writeFrame(Frames.STAGED, registration.describe(), sendMillis);
-                        if (checksums) {
-                            // After the answer: computed while the reader's gets run, not before
-                            // them. fill checked the count: at most the attach's slots.
-                            int checksum = StagedChecksum.of(filled, (int) req.blockCount());
-                            wire.writeFrame(
-                                    Frames.CHECKSUM,
-                                    ByteBuffer.allocate(StagedChecksum.BYTES)
-                                            .putInt(checksum)
-                                            .array(),
-                                    sendMillis);
-                        }
+                        stage(payload, wire, sendMillis);
                         return true;
                     }
                     default -> {
@@ -597,12 +599,79 @@ public final class UcxTransport implements Transport {
                 }
             }
 
-            /** Allocates and registers the connection's staging memory and describes it to the reader. */
+            /**
+             * Copies a read's blocks into staging and sends them in the messages the reader posted
+             * receives for, then answers {@code STAGED} (and {@code CHECKSUM}).
+             *
+             * @throws IOException for a malformed request: the connection ends
+             */
+            private void stage(byte[] payload, Wire wire, long sendMillis) throws IOException {
+                if (registration == null) {
+                    refuse(wire, "STAGE before UCX_ATTACH on this connection", sendMillis);
+                    return;
+                }
+                if (payload.length < 12) {
+                    throw new IOException("malformed STAGE of " + payload.length + " bytes");
+                }
+                var b = ByteBuffer.wrap(payload);
+                long tagBase = b.getLong();
+                int pieceSlots = b.getInt();
+                if ((tagBase & ((1L << PIECE_BITS) - 1)) != 0 || pieceSlots < 1) {
+                    throw new IOException("malformed STAGE: tag base " + Long.toHexString(tagBase) + ", " + pieceSlots
+                            + " blocks per message");
+                }
+                var req = ReadRequest.decode(Arrays.copyOfRange(payload, 12, payload.length));
+                HostBlockBuffer filled;
+                try {
+                    filled = staging.fill(req);
+                } catch (TransferException e) {
+                    wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), sendMillis);
+                    return;
+                }
+                // fill checked the count: at most the attach's slots.
+                int n = (int) req.blockCount();
+                int messages = 0;
+                sendsMayBeInFlight = true;
+                for (int first = 0; first < n; first += pieceSlots, messages++) {
+                    long[][] runs = registration.runs(first, Math.min(n, first + pieceSlots));
+                    long tag = tagBase | messages;
+                    // Completion needs nothing of this thread: the memory stays until the reader's
+                    // next frame (or, should the connection end first, RETIRED_FOR).
+                    if (runs[0].length == 1) {
+                        endpoint.sendTaggedNonBlocking(runs[0][0], runs[1][0], tag, null);
+                    } else {
+                        endpoint.sendTaggedNonBlocking(runs[0], runs[1], tag, null);
+                    }
+                }
+                heat();
+                wire.writeFrame(
+                        Frames.STAGED, ByteBuffer.allocate(4).putInt(messages).array(), sendMillis);
+                if (checksums) {
+                    // After the answer: computed while the reader takes the messages.
+                    int checksum = StagedChecksum.of(filled, n);
+                    wire.writeFrame(
+                            Frames.CHECKSUM,
+                            ByteBuffer.allocate(StagedChecksum.BYTES)
+                                    .putInt(checksum)
+                                    .array(),
+                            sendMillis);
+                }
+            }
+
+            /**
+             * Allocates and registers the connection's staging memory, opens an endpoint to the
+             * reader's worker and tells the reader what it staged.
+             */
             private void attach(byte[] payload, Wire wire, long sendMillis) throws IOException {
-                if (payload.length != 5 || (payload[4] != 0 && payload[4] != 1)) {
+                var b = ByteBuffer.wrap(payload);
+                if (payload.length < 9
+                        || (payload[4] != 0 && payload[4] != 1)
+                        || b.getInt(5) < 1
+                        || b.getInt(5) > MAX_WORKER_ADDRESS
+                        || b.getInt(5) != payload.length - 9) {
                     throw new IOException("malformed UCX attach of " + payload.length + " bytes");
                 }
-                int slots = ByteBuffer.wrap(payload).getInt();
+                int slots = b.getInt(0);
                 if (registration != null) {
                     refuse(wire, "this connection is attached already", sendMillis);
                     return;
@@ -617,20 +686,28 @@ public final class UcxTransport implements Transport {
                 try {
                     staging = TcpTransport.Staging.fixed(source, slots);
                     registration = new Registration(ctx, staging.buffer());
+                    endpoint = worker.newEndpoint(new UcpEndpointParams()
+                            .setUcpAddress(direct(Arrays.copyOfRange(payload, 9, payload.length))));
                     checksums = payload[4] == 1;
                 } catch (RuntimeException e) {
+                    if (registration != null) {
+                        registration.close();
+                        registration = null;
+                    }
                     if (staging != null) {
                         staging.close();
                         staging = null;
                     }
-                    refuse(wire, "cannot register staging memory with UCX: " + e.getMessage(), sendMillis);
+                    refuse(wire, "cannot reach the reader over UCX: " + e.getMessage(), sendMillis);
                     return;
                 }
-                byte[] head = ByteBuffer.allocate(4 + address.length)
-                        .putInt(address.length)
-                        .put(address)
-                        .array();
-                wire.writeFrame(Frames.OK, Frames.concat(head, registration.describe()), sendMillis);
+                wire.writeFrame(
+                        Frames.OK,
+                        ByteBuffer.allocate(12)
+                                .putInt(slots)
+                                .putLong(staging.buffer().slotBytes())
+                                .array(),
+                        sendMillis);
                 LOG.debug("nixl-like: reader {} attached over UCX ({} staging slots)", who, slots);
             }
 
@@ -640,14 +717,23 @@ public final class UcxTransport implements Transport {
 
             @Override
             public void close() {
+                if (endpoint != null) {
+                    // Ends the sends still posted; the progress thread completes the close.
+                    try {
+                        endpoint.closeNonBlockingForce();
+                    } catch (RuntimeException e) {
+                        LOG.debug("nixl-like: closing a UCX endpoint to reader {} failed", who, e);
+                    }
+                    endpoint = null;
+                }
                 // Deregistered before the memory is freed.
                 if (registration != null) {
                     registration.close();
                     registration = null;
                 }
                 if (staging != null) {
-                    if (getsMayBeInFlight) {
-                        // Not freed yet: a get of the reader's may still be on its way (see RETIRED_FOR).
+                    if (sendsMayBeInFlight) {
+                        // Not freed yet: a message may still be taken from it (see RETIRED_FOR).
                         retire(staging);
                     } else {
                         staging.close();
@@ -665,55 +751,75 @@ public final class UcxTransport implements Transport {
     // ---- reader --------------------------------------------------------------------------------
 
     /**
-     * A reader's connection: the TCP control peer plus a UCX worker and endpoint of its own, used
-     * by the reader's thread only (the peer contract: one thread at a time).
+     * A reader's own UCX worker, made before the attach so that its address can go with it. Used
+     * by one thread at a time; {@link #close()} is idempotent.
+     */
+    private static final class ReaderWorker implements AutoCloseable {
+        final UcpWorker worker;
+        final UcpContext ctx;
+        private boolean closed;
+
+        ReaderWorker() {
+            ctx = acquire();
+            try {
+                worker = ctx.newWorker(new UcpWorkerParams().requestThreadSafety());
+            } catch (RuntimeException e) {
+                release();
+                throw e;
+            }
+        }
+
+        byte[] address() {
+            return bytes(worker.getAddress());
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                worker.close();
+                release();
+            }
+        }
+    }
+
+    /**
+     * A reader's connection: the TCP control peer plus a UCX worker of its own, which the
+     * producer's endpoint sends to; used by the reader's thread only (the peer contract: one
+     * thread at a time).
      */
     private static final class UcxPeer implements Peer {
+        /** How long a failed read waits for its cancelled receives to complete. */
+        private static final long CANCEL_WAIT_NANOS = 1_000_000_000L;
+
         private final TcpTransport.TcpPeer control;
-        private final StagedMemory staged;
+        /** The staging slots the producer holds for this reader: the most blocks one read names. */
+        private final int slots;
+
+        private final long slotBytes;
         /** Whether each read's blocks are checked against the producer's checksum. */
         private final boolean verifyReads;
 
-        private final UcpContext ctx;
+        private final ReaderWorker reader;
         private final UcpWorker worker;
-        private final UcpEndpoint endpoint;
-        /** The unpacked remote key of each region of {@link #staged}, same order. */
-        private final List<UcpRemoteKey> keys = new ArrayList<>();
 
         private Registration local;
+        /** Reads started on this connection: the high bits of each read's tags. */
+        private long reads;
+
         private boolean broken;
-        /** Set by {@link #close()} from any thread; a get in progress sees it and stops. */
+        /** Set by {@link #close()} from any thread; a read in progress sees it and stops. */
         private volatile boolean closed;
 
         private boolean released;
 
-        UcxPeer(TcpTransport.TcpPeer control, StagedMemory staged, boolean verifyReads) {
+        UcxPeer(TcpTransport.TcpPeer control, int slots, long slotBytes, boolean verifyReads, ReaderWorker reader) {
             this.control = control;
-            this.staged = staged;
+            this.slots = slots;
+            this.slotBytes = slotBytes;
             this.verifyReads = verifyReads;
-            this.ctx = acquire();
-            UcpWorker w = null;
-            UcpEndpoint e = null;
-            try {
-                w = ctx.newWorker(new UcpWorkerParams().requestThreadSafety());
-                e = w.newEndpoint(new UcpEndpointParams().setUcpAddress(direct(staged.workerAddress())));
-                for (StagedMemory.Region r : staged.regions()) {
-                    keys.add(e.unpackRemoteKey(direct(r.key())));
-                }
-                this.endpoint = e;
-                this.worker = w;
-            } catch (RuntimeException ex) {
-                keys.forEach(UcpRemoteKey::close);
-                keys.clear();
-                if (e != null) {
-                    e.close();
-                }
-                if (w != null) {
-                    w.close();
-                }
-                release();
-                throw ex;
-            }
+            this.reader = reader;
+            this.worker = reader.worker;
         }
 
         @Override
@@ -724,12 +830,10 @@ public final class UcxTransport implements Transport {
         @Override
         public synchronized void read(TransferRef transfer, int[] remoteBlocks, HostBlockBuffer into)
                 throws TransferException {
-            if (remoteBlocks.length > into.numSlots()
-                    || remoteBlocks.length > staged.slots()
-                    || into.slotBytes() != staged.slotBytes()) {
+            if (remoteBlocks.length > into.numSlots() || remoteBlocks.length > slots || into.slotBytes() != slotBytes) {
                 throw new IllegalArgumentException(remoteBlocks.length + " blocks do not fit " + into.numSlots()
-                        + " slots of " + into.slotBytes() + " bytes, or the " + staged.slots() + " staged slots of "
-                        + staged.slotBytes() + " agreed at the attach");
+                        + " slots of " + into.slotBytes() + " bytes, or the " + slots + " staged slots of "
+                        + slotBytes + " agreed at the attach");
             }
             String what = "UCX read of transfer " + transfer + " from " + control.where();
             if (broken || closed) {
@@ -739,6 +843,8 @@ public final class UcxTransport implements Transport {
             Wire wire = control.wire();
             long io = control.ioMillis();
             boolean refused = false;
+            var failure = new String[1];
+            List<UcpRequest> receives = new ArrayList<>();
             try {
                 if (local == null || local.buffer != into) {
                     // Once per reader buffer (the consumer worker reads into one buffer for good).
@@ -746,33 +852,46 @@ public final class UcxTransport implements Transport {
                         local.close();
                     }
                     local = null;
-                    local = new Registration(ctx, into);
+                    local = new Registration(reader.ctx, into);
                 }
+                int n = remoteBlocks.length;
+                int pieceSlots = (int) Math.max(1, PIECE_BYTES / slotBytes);
+                long tagBase = ++reads << PIECE_BITS;
+                // Posted before the request, so a message finds its receive when it arrives.
+                post(receives, n, pieceSlots, tagBase, failure);
+                byte[] request = ReadRequest.of(transfer, remoteBlocks).encode();
                 wire.writeFrame(
-                        Frames.STAGE, ReadRequest.of(transfer, remoteBlocks).encode(), io);
+                        Frames.STAGE,
+                        ByteBuffer.allocate(12 + request.length)
+                                .putLong(tagBase)
+                                .putInt(pieceSlots)
+                                .put(request)
+                                .array(),
+                        io);
                 var h = wire.readHeader(io);
                 byte[] answer = wire.readPayload(h, io);
                 if (h.type() == Frames.ERROR) {
                     refused = true; // a clean answer: the connection is still in step
                     throw new TransferException(Frames.errorKind(answer), what + ": " + Frames.errorMessage(answer));
                 }
-                if (h.type() != Frames.STAGED) {
-                    throw new IOException("expected STAGED, got message type " + h.type());
+                if (h.type() != Frames.STAGED
+                        || answer.length != 4
+                        || ByteBuffer.wrap(answer).getInt() != receives.size()) {
+                    throw new IOException("expected STAGED naming " + receives.size() + " message(s), got message type "
+                            + h.type() + " of " + answer.length + " bytes");
                 }
-                if (!staged.matches(answer)) {
-                    throw new TransferException(
-                            TransferException.Kind.UNTRUSTED,
-                            what + ": the producer's answer "
-                                    + "describes staging memory other than what it registered when this reader attached; "
-                                    + "nothing was read");
-                }
-                int got = get(remoteBlocks.length, into, verifyReads, io, what);
+                int got = receive(receives, n, pieceSlots, into, verifyReads, failure, io, what);
                 if (verifyReads && got != readChecksum(wire, io)) {
                     throw new TransferException(
                             TransferException.Kind.FAILED,
-                            what + ": the blocks got do not match the checksum the producer staged them with "
-                                    + "(its staging memory changed under the gets: the producer closed the "
+                            what + ": the blocks received do not match the checksum the producer staged them with "
+                                    + "(its staging memory changed under the messages: the producer closed the "
                                     + "connection or shut down meanwhile); nothing of this read may be used");
+                }
+                if (messageLeftOver()) {
+                    throw new TransferException(
+                            TransferException.Kind.UNTRUSTED,
+                            what + ": the producer sent a message that no read asked for");
                 }
             } catch (TransferException e) {
                 broken = !refused;
@@ -780,67 +899,90 @@ public final class UcxTransport implements Transport {
             } catch (IOException | RuntimeException e) {
                 broken = true;
                 throw TcpTransport.classify(e, what);
+            } finally {
+                if (!cancel(receives)) {
+                    broken = true;
+                }
             }
         }
 
         /**
-         * Gets slots {@code 0 .. n - 1} of {@code into}: one get per run of slots contiguous on both
-         * sides, cut into pieces of at most {@link #PIECE_BYTES} (whole slots), all in flight at
-         * once. Remote addresses and lengths come from the attach-time regions only, and each is
-         * checked to lie inside its region before the get is issued.
-         *
-         * <p>With {@code checksum}, returns the CRC32C of the slots' bytes in order ({@link
-         * StagedChecksum}), computed piece by piece as the pieces complete, in order: the checksum
-         * takes the time this thread would otherwise spend polling for the later pieces, on bytes
-         * that have just arrived. Without, returns 0.
+         * Whether a message waits that no receive asked for: a correct producer sends exactly the
+         * messages of the receives a read posted, so one left over after the read breaks the
+         * protocol. One more progress call first, to take in a message that has just arrived.
          */
-        private int get(int n, HostBlockBuffer into, boolean checksum, long io, String what) throws TransferException {
-            long slotBytes = staged.slotBytes();
-            int slotsPerPiece = (int) Math.max(1, PIECE_BYTES / slotBytes);
-            var failure = new String[1];
+        private boolean messageLeftOver() throws TransferException {
+            try {
+                worker.progress();
+            } catch (Exception e) {
+                throw new TransferException(TransferException.Kind.FAILED, "UCX progress failed: " + e, e);
+            }
+            return worker.tagProbeNonBlocking(0, 0, false) != null;
+        }
+
+        /**
+         * Posts the receives of a read of {@code n} slots of {@link #local}: one per piece of
+         * {@code pieceSlots} slots, tagged {@code tagBase} plus the piece's number. A receive that
+         * fails notes why in {@code failure[0]}.
+         */
+        private void post(List<UcpRequest> receives, int n, int pieceSlots, long tagBase, String[] failure) {
             UcxCallback callback = new UcxCallback() {
                 @Override
                 public void onError(int status, String message) {
                     failure[0] = "UCX status " + status + ": " + message;
                 }
             };
-            var requests = new ArrayList<UcpRequest>();
-            /* The first slot of each piece, and n after the last. */
-            var firstSlots = new ArrayList<Integer>();
-            int i = 0;
-            while (i < n) {
-                StagedMemory.Region r = staged.regionOf(i);
-                UcpRemoteKey key = keys.get(staged.regions().indexOf(r));
-                long ra = r.address() + (i - r.firstSlot()) * slotBytes;
-                long la = local.address(i);
-                int j = i + 1;
-                while (j < n
-                        && j - i < slotsPerPiece
-                        && j < r.firstSlot() + r.slots()
-                        && local.address(j) == la + (j - i) * slotBytes) {
-                    j++;
-                }
-                long length = (j - i) * slotBytes;
-                if (!r.contains(ra, length, slotBytes)) {
-                    throw new TransferException(
-                            TransferException.Kind.UNTRUSTED,
-                            what + ": a get of " + length + " bytes at " + Long.toUnsignedString(ra)
-                                    + " lies outside the staged region");
-                }
-                requests.add(endpoint.getNonBlocking(ra, key, la, length, callback));
-                firstSlots.add(i);
-                i = j;
+            for (int first = 0, piece = 0; first < n; first += pieceSlots, piece++) {
+                long[][] runs = local.runs(first, Math.min(n, first + pieceSlots));
+                long tag = tagBase | piece;
+                receives.add(
+                        runs[0].length == 1
+                                ? worker.recvTaggedNonBlocking(runs[0][0], runs[1][0], tag, -1L, callback)
+                                : worker.recvTaggedNonBlocking(runs[0], runs[1], tag, -1L, callback));
             }
-            firstSlots.add(n);
+        }
+
+        /**
+         * Waits for the receives of a read of {@code n} slots, each of exactly its piece's bytes,
+         * within {@link #receiveWaitMillis}.
+         *
+         * <p>With {@code checksum}, returns the CRC32C of the slots' bytes in order ({@link
+         * StagedChecksum}), computed piece by piece as the pieces complete, in order: the checksum
+         * takes the time this thread would otherwise spend polling for the later pieces, on bytes
+         * that have just arrived. Without, returns 0.
+         */
+        private int receive(
+                List<UcpRequest> receives,
+                int n,
+                int pieceSlots,
+                HostBlockBuffer into,
+                boolean checksum,
+                String[] failure,
+                long io,
+                String what)
+                throws TransferException {
             var crc = new CRC32C();
-            long deadline = System.nanoTime() + getWaitMillis(io) * 1_000_000L;
+            long deadline = System.nanoTime() + receiveWaitMillis(io) * 1_000_000L;
             int idle = 0;
-            int next = 0; // the next piece to checksum, in order
+            int next = 0; // the next piece to check, in order
             try {
-                while (next < requests.size()) {
-                    if (requests.get(next).isCompleted()) {
+                while (next < receives.size()) {
+                    if (receives.get(next).isCompleted()) {
+                        if (failure[0] != null) {
+                            throw new TransferException(TransferException.Kind.FAILED, what + ": " + failure[0]);
+                        }
+                        int first = next * pieceSlots;
+                        int end = Math.min(n, first + pieceSlots);
+                        long expected = (end - first) * slotBytes;
+                        long size = receives.get(next).getRecvSize();
+                        if (size != expected) {
+                            throw new TransferException(
+                                    TransferException.Kind.UNTRUSTED,
+                                    what + ": a message of " + size + " bytes for " + expected
+                                            + " asked for; nothing of this read may be used");
+                        }
                         if (checksum) {
-                            StagedChecksum.update(crc, into, firstSlots.get(next), firstSlots.get(next + 1));
+                            StagedChecksum.update(crc, into, first, end);
                         }
                         next++;
                         continue;
@@ -848,15 +990,11 @@ public final class UcxTransport implements Transport {
                     if (worker.progress() == 0 && ++idle % SPINS_BEFORE_YIELD == 0) {
                         Thread.yield(); // the producer's progress thread may need this core
                     }
-                    if (closed || System.nanoTime() - deadline > 0) {
-                        for (UcpRequest q : requests) {
-                            if (!q.isCompleted()) {
-                                worker.cancelRequest(q);
-                            }
-                        }
-                        throw closed
-                                ? new TransferException(TransferException.Kind.FAILED, what + ": closed")
-                                : new TransferException(TransferException.Kind.TIMEOUT, what + ": no answer in time");
+                    if (closed) {
+                        throw new TransferException(TransferException.Kind.FAILED, what + ": closed");
+                    }
+                    if (System.nanoTime() - deadline > 0) {
+                        throw new TransferException(TransferException.Kind.TIMEOUT, what + ": no answer in time");
                     }
                 }
             } catch (TransferException e) {
@@ -864,10 +1002,43 @@ public final class UcxTransport implements Transport {
             } catch (Exception e) {
                 throw new TransferException(TransferException.Kind.FAILED, what + ": " + e, e);
             }
-            if (failure[0] != null) {
-                throw new TransferException(TransferException.Kind.FAILED, what + ": " + failure[0]);
-            }
             return checksum ? StagedChecksum.value(crc) : 0;
+        }
+
+        /**
+         * Cancels the receives that did not complete and waits for them, so that nothing lands in
+         * the read's buffer after the read returned: UCX moves a message's bytes only inside this
+         * worker's progress, which no one calls after this.
+         *
+         * @return whether every receive completed
+         */
+        private boolean cancel(List<UcpRequest> receives) {
+            boolean any = false;
+            for (UcpRequest r : receives) {
+                if (!r.isCompleted()) {
+                    any = true;
+                    try {
+                        worker.cancelRequest(r);
+                    } catch (RuntimeException e) {
+                        LOG.debug("nixl-like: cancelling a UCX receive failed", e);
+                    }
+                }
+            }
+            if (!any) {
+                return true;
+            }
+            long deadline = System.nanoTime() + CANCEL_WAIT_NANOS;
+            try {
+                while (System.nanoTime() - deadline < 0) {
+                    if (receives.stream().allMatch(UcpRequest::isCompleted)) {
+                        return true;
+                    }
+                    worker.progress();
+                }
+            } catch (Exception e) {
+                LOG.debug("nixl-like: progress while cancelling UCX receives failed", e);
+            }
+            return false;
         }
 
         /** The {@code CHECKSUM} frame that follows a {@code STAGED} answer to a reader that verifies. */
@@ -902,29 +1073,13 @@ public final class UcxTransport implements Transport {
             synchronized (this) {
                 if (!released) {
                     released = true;
-                    releaseNative();
+                    if (local != null) {
+                        local.close();
+                        local = null;
+                    }
+                    reader.close();
                 }
             }
-        }
-
-        private void releaseNative() {
-            try {
-                keys.forEach(UcpRemoteKey::close);
-                keys.clear();
-                UcpRequest r = endpoint.closeNonBlockingForce();
-                long deadline = System.nanoTime() + 1_000_000_000L;
-                while (r != null && !r.isCompleted() && System.nanoTime() - deadline < 0) {
-                    worker.progress();
-                }
-            } catch (Exception e) {
-                LOG.debug("nixl-like: closing a UCX endpoint failed", e);
-            }
-            if (local != null) {
-                local.close();
-                local = null;
-            }
-            worker.close();
-            release();
         }
     }
 

@@ -6,8 +6,8 @@
  * ({@link io.kvconnect.nixl.transport.ListenOptions}, {@link
  * io.kvconnect.nixl.transport.ConnectOptions}) and the two backends: {@link
  * io.kvconnect.nixl.transport.TcpTransport} (plain Java sockets) and {@link
- * io.kvconnect.nixl.transport.UcxTransport} (one-sided gets through JUCX, on the TCP backend's
- * control connection; {@code StagedMemory} is the producer's staging memory as a reader checks it).
+ * io.kvconnect.nixl.transport.UcxTransport} (tagged messages through JUCX, on the TCP backend's
+ * control connection).
  *
  * <p>Threads: the engine's worker thread starts a listener; its acceptor, one thread per connection
  * and, for UCX, a progress thread serve reads by calling the {@code BlockSource}; a consumer's

@@ -27,8 +27,8 @@ import java.util.Locale;
  * buffers into a socket channel, another reads them: the ceiling for any TCP transport on this
  * host); each is the best of three alternating rounds. A transport's number includes what a real
  * read does: the producer copies the blocks out of its KV memory into its staging buffer, and the
- * consumer gets them into its own (TCP: out of the socket; UCX: a one-sided get from the producer's
- * registered staging memory, over whatever {@code UCX_TLS} allows: shared memory by default on one
+ * consumer gets them into its own (TCP: out of the socket; UCX: tagged messages the producer sends
+ * from its staging memory, over whatever {@code UCX_TLS} allows: shared memory by default on one
  * host, {@code UCX_TLS=tcp} for UCX over TCP).
  *
  * <p>Each row also says how many blocks one read request names and in how many descriptors (runs
@@ -190,7 +190,7 @@ public final class TransportThroughput {
             try (var listener = tcp.listen("127.0.0.1", 0, compat, ListenOptions.of("bench"), source);
                     var into = new ArenaBlockBuffer(perRead, blockBytes);
                     var peer = tcp.connect("127.0.0.1", listener.port(), compat, options)) {
-                // Untimed warm-up of the same volume: UCX's shared-memory gets take a few hundred MB to
+                // Untimed warm-up of the same volume: UCX over shared memory takes a few hundred MB to
                 // reach their speed (mappings, caches), and the JIT needs its rounds for TCP too.
                 for (long warm = 0; warm < total; warm += perRead * blockBytes) {
                     peer.read(transfer, blocks, into);
