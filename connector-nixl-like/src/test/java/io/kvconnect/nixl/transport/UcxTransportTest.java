@@ -444,6 +444,35 @@ class UcxTransportTest {
     }
 
     @Test
+    void messagesUnderTagsNoReceiveWasPostedForNeverLandAndTheReadTimesOut() throws Exception {
+        var source = new TcpTransportTest.Source(blockBytes());
+        // The producer is made to send the read's messages under tags of a read far ahead.
+        FrameRelay.Rewrite otherTags = f -> {
+            if (f.type() != Frames.STAGE) {
+                return f;
+            }
+            var b = ByteBuffer.wrap(f.payload().clone());
+            b.putLong(0, b.getLong(0) + (1L << 40));
+            return new FrameRelay.Frame(f.toReader(), f.type(), b.array());
+        };
+        var options = new ConnectOptions(SharedSecret.of(""), SHORT_TIMEOUT, java.time.Duration.ofSeconds(1), 4, true);
+        try (var listener = ucx.listen("127.0.0.1", 0, PRODUCER, ListenOptions.of(""), source);
+                var relay = new FrameRelay(listener.port(), otherTags);
+                var into = new ArenaBlockBuffer(2, source.blockBytes);
+                var peer = ucx.connect("127.0.0.1", relay.port(), READER, options)) {
+            assertTrue(!(peer instanceof TcpTransport.TcpPeer), "attached over UCX");
+            into.slot(0).fill((byte) 0x55);
+            into.slot(1).fill((byte) 0x55);
+            var e = assertThrows(TransferException.class, () -> peer.read(T1, new int[] {3, 5}, into));
+            assertEquals(TransferException.Kind.TIMEOUT, e.kind(), e.getMessage());
+            assertEquals(0x55, into.slot(0).get(ValueLayout.JAVA_BYTE, 0));
+            assertEquals(0x55, into.slot(1).get(ValueLayout.JAVA_BYTE, source.blockBytes - 1));
+            var again = assertThrows(TransferException.class, () -> peer.read(T1, new int[] {3}, into));
+            assertTrue(again.getMessage().contains("broken"), again.getMessage());
+        }
+    }
+
+    @Test
     void anAttachAnswerOfOtherSizesIsRefused() throws Exception {
         var source = new TcpTransportTest.Source(blockBytes());
         // The attach answer is the OK of 12 bytes (slots, slot bytes); the handshake's own OK is a MAC.
