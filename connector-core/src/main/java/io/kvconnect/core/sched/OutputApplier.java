@@ -81,8 +81,9 @@ final class OutputApplier {
         int entries = out.work().size();
         for (int i = 0; i < entries; i++) {
             ScheduledWork w = out.work().get(i);
-            // The output holds the request itself: no lookup by id on this per-token path.
-            Request r = out.request(i);
+            // The output holds the request itself: no lookup by id on this per-token path. The
+            // entry was checked by get(i) just above: not a second time per entry and step.
+            Request r = out.requestOfCheckedEntry(i);
             // Most steps truncate nothing: skip the per-request set lookup then.
             if (r.status().isFinished()
                     || r.discards(out.step())

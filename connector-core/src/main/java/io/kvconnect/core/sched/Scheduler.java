@@ -8,7 +8,6 @@ import io.kvconnect.core.kv.BlockHasher;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.kv.ConnectorBlockView;
 import io.kvconnect.core.kv.KvCacheManager;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -227,19 +226,9 @@ public final class Scheduler {
         liveness.check();
         SchedulerOutput out = planner.plan();
         out.setConnectorDisableRequested(connector.disableRequested());
-        // Allocated only when a step loads: most steps do not.
-        List<String> syncLoads = List.of();
-        List<ScheduledWork> work = out.work();
-        for (int i = 0; i < work.size(); i++) {
-            ScheduledWork w = work.get(i);
-            if (w.externalTokens() > 0) {
-                if (syncLoads.isEmpty()) {
-                    syncLoads = new ArrayList<>();
-                }
-                syncLoads.add(w.requestId());
-            }
-        }
-        lastSyncLoads = syncLoads;
+        // Copied only when a step loads (most do not); the planner noted them as it admitted them.
+        List<String> syncLoads = planner.syncLoads();
+        lastSyncLoads = syncLoads.isEmpty() ? List.of() : List.copyOf(syncLoads);
         // Last: the workers see the grants as this step was scheduled, nothing decided later.
         out.setGrantChanges(pool.grants().takeChanges(out.step()));
         return out;

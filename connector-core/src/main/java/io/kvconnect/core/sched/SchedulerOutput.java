@@ -89,6 +89,14 @@ public final class SchedulerOutput implements SchedulerOutputView {
         return requests.get(index);
     }
 
+    /**
+     * {@link #request(int)} without checking the entry again: only for a caller that has just read
+     * {@code work().get(index)} of this output, which checked it, with nothing planned since.
+     */
+    Request requestOfCheckedEntry(int index) {
+        return requests.get(index);
+    }
+
     /** Without building the list's entry: the size the step had when it was planned. */
     @Override
     public int numScheduledRequests() {

@@ -50,6 +50,13 @@ final class StepPlanner {
     private final Set<String> preempted = new LinkedHashSet<>();
     private final List<Request> skipped = new ArrayList<>();
     private final List<String> startedAsyncLoads = new ArrayList<>();
+    /**
+     * The requests of the last planned step whose entries load synchronously (external tokens):
+     * noted as they are admitted, so that {@link #syncLoads()} needs no pass over the step's
+     * entries. Cleared at the start of each plan() call and when the connector's metadata failed
+     * (those entries are dropped then).
+     */
+    private final List<String> syncLoads = new ArrayList<>();
     // The entries a step's output holds, one set for even and one for odd steps, refilled rather
     // than made per step: the output of step n is read until step n is applied, and step n + 2 is
     // planned after that (see ScheduledWork on why at most one step is planned ahead). An output
@@ -89,6 +96,7 @@ final class StepPlanner {
         preempted.clear();
         skipped.clear();
         startedAsyncLoads.clear();
+        syncLoads.clear();
         int total = 0;
         boolean waitsForLoads = false;
 
@@ -230,6 +238,9 @@ final class StepPlanner {
                         r.scheduledInStep = step;
                         budget -= entries.last().numTokens();
                         total += entries.last().numTokens();
+                        if (entries.last().externalTokens() > 0) {
+                            syncLoads.add(r.requestId());
+                        }
                     }
                 }
             }
@@ -261,6 +272,7 @@ final class StepPlanner {
             if (meta == null) {
                 out = dropConnectorWork(
                         out, startedAsyncLoads, connector.failureReason(ConnectorHook.BUILD_CONNECTOR_METADATA));
+                syncLoads.clear(); // their entries were dropped, their requests failed
             } else {
                 out.setConnectorMetadata(meta);
             }
@@ -269,6 +281,14 @@ final class StepPlanner {
         // from 0: setting a position twice to the same value is harmless.
         advance(out, out.work().size() == entries.size() ? advancedEntries : 0);
         return out;
+    }
+
+    /**
+     * The requests whose entries in the step planned last load synchronously, in entry order; a
+     * list the next {@link #plan()} clears, so a caller that keeps it copies it.
+     */
+    List<String> syncLoads() {
+        return syncLoads;
     }
 
     /** The blocks of an asynchronous load's external range: from the confirmed (hit) to the scheduled positions. */
