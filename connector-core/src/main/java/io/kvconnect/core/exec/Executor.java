@@ -247,6 +247,15 @@ public final class Executor implements AutoCloseable {
                 sumOverWorkers(w -> w.copies().refusedCopies().freed()));
     }
 
+    /**
+     * Loads a connector reported done (or loaded synchronously) without filling their blocks by a
+     * copy and without reporting them failed itself, summed over the workers: each was treated as a
+     * failed load. Not zero only for a connector that claims loads it does not make.
+     */
+    public long unfilledLoads() {
+        return sumOverWorkers(Worker::unfilledLoads);
+    }
+
     /** Copy-stream busy time per direction, summed over workers (each worker has its own stream). */
     public long copyNanos(CopyFaults.Direction direction) {
         return sumOverWorkers(w -> w.copies().copyNanos(direction));

@@ -28,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -65,6 +66,13 @@ final class Worker implements AutoCloseable {
      * them finished on this worker. Worker thread only.
      */
     private final Map<String, int[]> pendingAsyncLoads = new HashMap<>();
+    /**
+     * This step's loads whose blocks were not all filled by a copy when checked; judged once the
+     * connector's report of the step is in (see {@link #blameUnfilled}). Worker thread only.
+     */
+    private final List<UnfilledLoad> unfilled = new ArrayList<>();
+    /** Loads a connector reported done without filling their blocks and without reporting them failed. */
+    private final AtomicLong unfilledLoads = new AtomicLong();
     /** The connector's handshake metadata, set on the worker thread by {@link #register()}. */
     private volatile Optional<HandshakeMetadata> handshake = Optional.empty();
 
@@ -207,8 +215,10 @@ final class Worker implements AutoCloseable {
         WorkerStepReport report = call(failures, ConnectorHook.REPORT_STEP, () -> c.reportStep(finished));
         if (report != null) {
             report.failure().ifPresent(e -> reportedFailure(failures, e));
+            forgetReportedInvalid(report.invalidBlockIds());
             checkAsynchronousLoads(report.finishedReceiving(), unloaded);
         }
+        blameUnfilled(report == null ? Set.of() : report.invalidBlockIds());
         hook(failures, ConnectorHook.CLEAR_CONNECTOR_METADATA, c::clearConnectorMetadata);
         if (unloaded.isEmpty()) {
             return report == null ? WorkerStepReport.EMPTY : report;
@@ -324,16 +334,7 @@ final class Worker implements AutoCloseable {
             }
             if (missing != null) {
                 unloaded.addAll(missing);
-                RateLimitedLog.forLogger(LOG)
-                        .error(
-                                "sync-load-unfilled",
-                                "Worker {}: connector '{}' loads {} tokens of request {} synchronously but blocks {} were not "
-                                        + "filled by a load copy before the step read them; treated as a failed load",
-                                rank,
-                                connectorName,
-                                w.externalTokens(),
-                                w.requestId(),
-                                missing);
+                unfilled.add(new UnfilledLoad(true, w.requestId(), w.externalTokens(), missing));
             }
         }
     }
@@ -357,6 +358,75 @@ final class Worker implements AutoCloseable {
             }
             if (!missing.isEmpty()) {
                 unloaded.addAll(missing);
+                unfilled.add(new UnfilledLoad(false, id, 0, missing));
+            }
+        }
+    }
+
+    /**
+     * Blocks the connector reported invalid need no check when their load is reported finished:
+     * the connector said itself that the load failed. A connector may report them before the load
+     * finishes (a composite reports a child's failed blocks at once and the load when its last
+     * child is done), so they are struck from the pending loads as they are reported.
+     */
+    private void forgetReportedInvalid(Set<Integer> invalid) {
+        if (invalid.isEmpty() || pendingAsyncLoads.isEmpty()) {
+            return;
+        }
+        for (Map.Entry<String, int[]> e : pendingAsyncLoads.entrySet()) {
+            int[] blocks = e.getValue();
+            int kept = 0;
+            for (int b : blocks) {
+                if (!invalid.contains(b)) {
+                    kept++;
+                }
+            }
+            if (kept < blocks.length) {
+                int[] left = new int[kept];
+                int n = 0;
+                for (int b : blocks) {
+                    if (!invalid.contains(b)) {
+                        left[n++] = b;
+                    }
+                }
+                e.setValue(left);
+            }
+        }
+    }
+
+    /** A load whose blocks {@code missing} were not filled by a copy when the engine checked them. */
+    private record UnfilledLoad(boolean sync, String requestId, int externalTokens, List<Integer> missing) {}
+
+    /**
+     * Logs and counts this step's loads whose unfilled blocks the connector did not report failed
+     * itself: those it claimed without copying. A load it reports failed (its blocks among the
+     * report's invalid blocks, as a failed load is reported finished with them) is its own honest
+     * report, not a claim. Either way the blocks are failed loads.
+     */
+    private void blameUnfilled(Set<Integer> reportedInvalid) {
+        for (UnfilledLoad u : unfilled) {
+            List<Integer> claimed = new ArrayList<>();
+            for (int b : u.missing()) {
+                if (!reportedInvalid.contains(b)) {
+                    claimed.add(b);
+                }
+            }
+            if (claimed.isEmpty()) {
+                continue;
+            }
+            unfilledLoads.incrementAndGet();
+            if (u.sync()) {
+                RateLimitedLog.forLogger(LOG)
+                        .error(
+                                "sync-load-unfilled",
+                                "Worker {}: connector '{}' loads {} tokens of request {} synchronously but blocks {} were not "
+                                        + "filled by a load copy before the step read them; treated as a failed load",
+                                rank,
+                                connectorName,
+                                u.externalTokens(),
+                                u.requestId(),
+                                claimed);
+            } else {
                 RateLimitedLog.forLogger(LOG)
                         .error(
                                 "async-load-unfilled",
@@ -364,10 +434,19 @@ final class Worker implements AutoCloseable {
                                         + "filled by a load copy; treated as a failed load",
                                 rank,
                                 connectorName,
-                                id,
-                                missing);
+                                u.requestId(),
+                                claimed);
             }
         }
+        unfilled.clear();
+    }
+
+    /**
+     * Loads a connector reported done (or loaded synchronously) without filling their blocks by a
+     * copy and without reporting those blocks failed itself, since this worker started. Any thread.
+     */
+    long unfilledLoads() {
+        return unfilledLoads.get();
     }
 
     /** The hook this worker is running now, or {@code null} (for messages about a stuck step). */

@@ -123,6 +123,7 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
                                 + " of free blocks, " + refused.notLoadTarget() + " into blocks not granted, "
                                 + refused.freed()
                                 + " of blocks freed before they ran)");
+        connector.put("loads claimed, not filled", ex.unfilledLoads());
         connector.put("references taken back", s.reclaimedConnectorReferences());
         connector.put("disabled after a hook failure", s.connectorDisabled() ? "yes" : "no");
         m.connectorStats().ifPresent(cs -> {

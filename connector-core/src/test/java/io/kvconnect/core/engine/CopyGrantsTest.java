@@ -220,6 +220,108 @@ class CopyGrantsTest {
             assertArrayEquals(expected.get("r"), engine.metrics().outputs().get("r"), "recomputed, not garbage");
             assertEquals(0, engine.metrics().mismatches(), "no KV nobody wrote was used");
             assertTrue(engine.scheduler().stats().loadFailures() >= 1, "the claimed load counts as failed");
+            assertTrue(engine.executor().unfilledLoads() >= 1, "the claim is counted against the connector");
+        }
+    }
+
+    /** Offers a huge hit for every request and tells its workers every block each request got. */
+    private static final class Failing implements SchedulerConnector {
+        private final boolean async;
+        private final List<Integer> allocated = new ArrayList<>();
+
+        Failing(boolean async) {
+            this.async = async;
+        }
+
+        @Override
+        public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
+            return request.numComputedTokens() > 0 || !allocated.isEmpty()
+                    ? MatchResult.none()
+                    : async ? MatchResult.async(1_000_000) : MatchResult.sync(1_000_000);
+        }
+
+        @Override
+        public void updateStateAfterAlloc(
+                RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {
+            if (externalTokens > 0) {
+                for (int i = 0; i < blocks.size(); i++) {
+                    allocated.add(blocks.get(i));
+                }
+            }
+        }
+
+        @Override
+        public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
+            Blocks b = new Blocks(List.copyOf(allocated));
+            allocated.clear();
+            return b;
+        }
+    }
+
+    /**
+     * Copies nothing and reports each load it was given failed: finished with its blocks invalid,
+     * or, if {@code invalidFirst}, its blocks invalid in one step and the load finished in the next.
+     */
+    private static final class HonestlyFailing implements WorkerConnector {
+        private final boolean async;
+        private final boolean invalidFirst;
+        private Blocks bound = new Blocks(List.of());
+        private boolean finishNext;
+
+        HonestlyFailing(boolean async, boolean invalidFirst) {
+            this.async = async;
+            this.invalidFirst = invalidFirst;
+        }
+
+        @Override
+        public void registerKvCaches(KvLayout layout, BlockCopyService copies) {}
+
+        @Override
+        public void bindConnectorMetadata(ConnectorMetadata metadata) {
+            bound = metadata instanceof Blocks b ? b : new Blocks(List.of());
+        }
+
+        @Override
+        public void startLoadKv() {}
+
+        @Override
+        public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
+            if (finishNext) {
+                finishNext = false;
+                return WorkerStepReport.builder()
+                        .addFinishedReceiving(Set.of("r"))
+                        .build();
+            }
+            if (bound.ids().isEmpty()) {
+                return WorkerStepReport.EMPTY;
+            }
+            var report = WorkerStepReport.builder().addInvalidBlockIds(Set.copyOf(bound.ids()));
+            if (async && invalidFirst) {
+                finishNext = true;
+            } else if (async) {
+                report.addFinishedReceiving(Set.of("r"));
+            }
+            return report.build();
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "async={0}, invalid reported a step first={1}")
+    @org.junit.jupiter.params.provider.CsvSource({"false, false", "true, false", "true, true"})
+    void aLoadTheConnectorReportsFailedIsAFailedLoadNotAClaim(boolean async, boolean invalidFirst) throws Exception {
+        Map<String, int[]> prompts = Map.of("r", prompt(4, 22));
+        Map<String, int[]> expected = ConnectorTestSupport.reference(1, false, prompts, 4);
+        EngineSetup base = ConnectorTestSupport.setup(BLOCKS, 1, false, LoadFailurePolicy.RECOMPUTE);
+        SchedulerConnector failing = new Failing(async);
+        WorkerConnector worker = new HonestlyFailing(async, invalidFirst);
+        try (Engine engine = new Engine(base.withConfig(
+                        c -> c.scheduler(base.config().scheduler().withLoadFailureWindow(0)))
+                .withConnector(Optional.of(new EngineSetup.ConnectorSides("failing", failing, rank -> worker))))) {
+            engine.addRequest("r", prompts.get("r"), 4);
+            drain(engine);
+            assertArrayEquals(expected.get("r"), engine.metrics().outputs().get("r"), "recomputed, not garbage");
+            assertEquals(0, engine.metrics().mismatches(), "no KV nobody wrote was used");
+            assertTrue(engine.scheduler().stats().loadFailures() >= 1, "the reported failure counts");
+            assertEquals(0, engine.executor().unfilledLoads(), "a load reported failed is not a claim");
         }
     }
 
