@@ -30,6 +30,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import java.util.stream.IntStream;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -373,25 +374,8 @@ final class Worker implements AutoCloseable {
         if (invalid.isEmpty() || pendingAsyncLoads.isEmpty()) {
             return;
         }
-        for (Map.Entry<String, int[]> e : pendingAsyncLoads.entrySet()) {
-            int[] blocks = e.getValue();
-            int kept = 0;
-            for (int b : blocks) {
-                if (!invalid.contains(b)) {
-                    kept++;
-                }
-            }
-            if (kept < blocks.length) {
-                int[] left = new int[kept];
-                int n = 0;
-                for (int b : blocks) {
-                    if (!invalid.contains(b)) {
-                        left[n++] = b;
-                    }
-                }
-                e.setValue(left);
-            }
-        }
+        pendingAsyncLoads.replaceAll((id, blocks) ->
+                IntStream.of(blocks).filter(b -> !invalid.contains(b)).toArray());
     }
 
     /** A load whose blocks {@code missing} were not filled by a copy when the engine checked them. */
@@ -405,12 +389,9 @@ final class Worker implements AutoCloseable {
      */
     private void blameUnfilled(Set<Integer> reportedInvalid) {
         for (UnfilledLoad u : unfilled) {
-            List<Integer> claimed = new ArrayList<>();
-            for (int b : u.missing()) {
-                if (!reportedInvalid.contains(b)) {
-                    claimed.add(b);
-                }
-            }
+            List<Integer> claimed = u.missing().stream()
+                    .filter(b -> !reportedInvalid.contains(b))
+                    .toList();
             if (claimed.isEmpty()) {
                 continue;
             }

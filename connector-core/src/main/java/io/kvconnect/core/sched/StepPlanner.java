@@ -315,7 +315,7 @@ final class StepPlanner {
             if (w.externalTokens() > 0) {
                 queues.finish(queues.require(w.requestId()), RequestStatus.FINISHED_ERROR, reason);
             } else {
-                keptScheduled.add(out.request(i));
+                keptScheduled.add(out.requestOfCheckedEntry(i));
                 keptWork.add(w);
             }
         }
@@ -343,7 +343,7 @@ final class StepPlanner {
         boolean placeholders = config.asyncScheduling();
         for (int i = placeholders ? 0 : from; i < work.size(); i++) {
             ScheduledWork w = work.get(i);
-            Request r = out.request(i);
+            Request r = out.requestOfCheckedEntry(i);
             if (i >= from) {
                 r.setScheduledThrough(w.start() + w.numTokens());
             }
