@@ -414,6 +414,22 @@ public final class TcpTransport implements Transport {
             return buffer;
         }
 
+        /**
+         * {@link #fill}, answering a refusal on {@code wire} as an {@code ERROR} frame (the
+         * connection stays in step) instead of throwing it.
+         *
+         * @return the filled buffer, or {@code null} if the read was refused and answered
+         * @throws IOException if writing the refusal failed
+         */
+        HostBlockBuffer fillOrRefuse(ReadRequest req, Wire wire, long sendMillis) throws IOException {
+            try {
+                return fill(req);
+            } catch (TransferException e) {
+                wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), sendMillis);
+                return null;
+            }
+        }
+
         @Override
         public void close() {
             if (buffer != null) {
@@ -689,11 +705,8 @@ public final class TcpTransport implements Transport {
                 switch (h.type()) {
                     case Frames.READ -> {
                         ReadRequest req = ReadRequest.decode(payload);
-                        HostBlockBuffer buffer;
-                        try {
-                            buffer = staging.fill(req);
-                        } catch (TransferException e) {
-                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
+                        HostBlockBuffer buffer = staging.fillOrRefuse(req, wire, SEND_MILLIS);
+                        if (buffer == null) {
                             continue;
                         }
                         int n = Math.toIntExact(req.blockCount()); // fill() bounded it

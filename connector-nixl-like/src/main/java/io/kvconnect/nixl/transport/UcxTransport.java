@@ -359,22 +359,18 @@ public final class UcxTransport implements Transport {
          */
         long[][] runs(int from, int to) {
             long sb = buffer.slotBytes();
-            var addresses = new ArrayList<Long>();
-            var lengths = new ArrayList<Long>();
+            long[] addresses = new long[regions.size()];
+            long[] lengths = new long[regions.size()];
+            int n = 0;
             for (Region r : regions) {
                 int a = Math.max(from, r.firstSlot());
                 int b = Math.min(to, r.firstSlot() + r.slots());
                 if (a < b) {
-                    addresses.add(r.address() + (a - r.firstSlot()) * sb);
-                    lengths.add((b - a) * sb);
+                    addresses[n] = r.address() + (a - r.firstSlot()) * sb;
+                    lengths[n++] = (b - a) * sb;
                 }
             }
-            long[][] runs = new long[2][addresses.size()];
-            for (int i = 0; i < runs[0].length; i++) {
-                runs[0][i] = addresses.get(i);
-                runs[1][i] = lengths.get(i);
-            }
-            return runs;
+            return new long[][] {Arrays.copyOf(addresses, n), Arrays.copyOf(lengths, n)};
         }
 
         @Override
@@ -621,11 +617,8 @@ public final class UcxTransport implements Transport {
                             + " blocks per message");
                 }
                 var req = ReadRequest.decode(Arrays.copyOfRange(payload, 12, payload.length));
-                HostBlockBuffer filled;
-                try {
-                    filled = staging.fill(req);
-                } catch (TransferException e) {
-                    wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), sendMillis);
+                HostBlockBuffer filled = staging.fillOrRefuse(req, wire, sendMillis);
+                if (filled == null) {
                     return;
                 }
                 // fill checked the count: at most the attach's slots.
