@@ -1,12 +1,15 @@
 package io.kvconnect.testkit;
 
 import io.kvconnect.api.worker.BlockCopyService;
+import io.kvconnect.api.worker.BlockSend;
+import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -56,5 +59,11 @@ final class SlotCountingCopyService implements BlockCopyService {
     @Override
     public CopyTicket copyFromHost(HostBlockBuffer buffer, int[] slots, int[] blockIds) {
         return delegate.copyFromHost(buffer, slots, blockIds);
+    }
+
+    /** Forwarded: a send writes no slot. */
+    @Override
+    public Optional<BlockSend> openSend(int[] blockIds) throws CopyFailedException {
+        return delegate.openSend(blockIds);
     }
 }

@@ -1,6 +1,7 @@
 package io.kvconnect.api.worker;
 
 import io.kvconnect.api.Stability;
+import java.util.Optional;
 
 /**
  * Moves KV blocks between the worker's KV cache and host memory. Implemented by the engine for host
@@ -72,4 +73,26 @@ public interface BlockCopyService {
      * @throws IllegalArgumentException as for {@link #copyToHost}
      */
     CopyTicket copyFromHost(HostBlockBuffer buffer, int[] slots, int[] blockIds);
+
+    /**
+     * Opens a send of KV-cache blocks {@code blockIds} straight into a socket ({@link BlockSend}):
+     * the bytes a {@link #copyToHost} into a host buffer and a write of that buffer would send, with
+     * no copy in between, for a connector that serves its blocks to a peer over TCP. The blocks are
+     * checked as for {@link #copyToHost}, now and again before each write; a send reads them as
+     * they are when it writes, so a connector awaits its own copies into them first.
+     *
+     * <p>The default returns empty, as the engine does where its KV cache is not host memory (a
+     * device's) or copies run with injected faults: then the connector copies into a host buffer
+     * and sends that.
+     *
+     * @param blockIds the blocks to send, in order; may repeat a block
+     * @return the send, or empty where this service does not send straight from its KV cache
+     * @throws IllegalArgumentException if an id is out of range or 0, the null block
+     * @throws CopyFailedException if a block is free (not in use), as a copy naming it would fail
+     * @throws IllegalStateException if this service is closed
+     * @since 0.2
+     */
+    default Optional<BlockSend> openSend(int[] blockIds) throws CopyFailedException {
+        return Optional.empty();
+    }
 }

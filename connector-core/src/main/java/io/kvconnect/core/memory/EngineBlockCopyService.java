@@ -1,6 +1,7 @@
 package io.kvconnect.core.memory;
 
 import io.kvconnect.api.worker.BlockCopyService;
+import io.kvconnect.api.worker.BlockSend;
 import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
 import io.kvconnect.api.worker.HostBlockBuffer;
@@ -8,9 +9,11 @@ import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.memory.CopyFaults.Direction;
+import java.io.IOException;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -36,6 +39,10 @@ import org.slf4j.LoggerFactory;
  * the caller before the call returns; and a thread in {@link CopyTicket#await()} runs its copy
  * itself once every earlier copy ran, if the stream thread has not taken it, or else copies pieces
  * of it beside the stream thread (see {@link CopyJob}), since it would only wait otherwise.
+ *
+ * <p>Sends ({@link #openSend}, host memory, no faults) are not queued: each write runs on the
+ * caller's thread, in no order with the copies, checked against the grants as a copy is when it
+ * runs ({@link EngineBlockSend}).
  *
  * <p>Block 0, the null block, is never copied. Host buffers come from {@link #allocateHostBuffer}
  * and belong to this service; those still open at {@link #close()} are closed and logged as leaks.
@@ -71,9 +78,14 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final AtomicLong nanosFromHost = new AtomicLong();
     /** Copy calls made (after coalescing adjacent blocks), both directions. */
     private final AtomicLong copyCalls = new AtomicLong();
+    /** Bytes that sends wrote straight from the KV cache ({@link #openSend}). */
+    private final AtomicLong bytesSent = new AtomicLong();
     /** Which blocks the connector may copy: this worker's, as of the step it runs. */
     private final BlockGrants grants;
-    /** Copies moving bytes now (one per stream at most); see {@link #awaitCopyInFlight()}. */
+    /**
+     * Copies moving bytes now (one per stream at most), and writes of sends in progress (one per
+     * send at most); see {@link #awaitCopyInFlight()}.
+     */
     private final AtomicInteger copying = new AtomicInteger();
 
     private final AtomicLong refusedNotInUse = new AtomicLong();
@@ -141,7 +153,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
      *
      * @param notInUse copies out of a block that was free when asked for
      * @param notLoadTarget copies into a block the engine had not granted to a load
-     * @param freed copies whose block was freed between the call and the moment they ran
+     * @param freed copies whose block was freed between the call and the moment they ran, and
+     *     writes of sends whose block was freed after the send was opened
      */
     public record RefusedCopies(long notInUse, long notLoadTarget, long freed) {
         /** All of them. */
@@ -161,8 +174,9 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     }
 
     /**
-     * Waits while a copy is moving bytes (a single copy call, bounded by its size), so that a
-     * block freed before this call is not read or written by a copy that checked its grant just
+     * Waits while a copy is moving bytes (a single copy call, bounded by its size) or a send is
+     * writing (one non-blocking write, bounded by the socket's buffer), so that a block freed
+     * before this call is not read or written by a copy or send that checked its grant just
      * before the free. Called by the worker thread at the start of each step, after applying the
      * step's grant changes and before the model writes any block.
      */
@@ -241,6 +255,82 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     }
 
     /**
+     * {@inheritDoc} Host memory only, and only without injected faults (their stalls and failures
+     * act on copies, so a connector under them takes the copy path). A write of the send raises the
+     * flag {@link #awaitCopyInFlight()} waits for, like a copy that runs: the write is non-blocking,
+     * so the wait stays bounded.
+     *
+     * @throws IllegalStateException if this service is closed
+     */
+    @Override
+    public Optional<BlockSend> openSend(int[] blockIds) throws CopyFailedException {
+        Objects.requireNonNull(blockIds, "blockIds");
+        synchronized (lock) {
+            checkOpen();
+        }
+        if (device != null || faults != CopyFaults.NONE) {
+            return Optional.empty();
+        }
+        int[] ids = blockIds.clone();
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] <= 0 || ids[i] >= layout.numBlocks()) {
+                throw new IllegalArgumentException(
+                        ids[i] == 0
+                                ? "blockIds[" + i + "] is 0, the null block, which is never sent"
+                                : "blockIds[" + i + "] = " + ids[i] + " not in [1, " + layout.numBlocks() + ")");
+            }
+        }
+        String refused = refusal(Direction.TO_HOST, ids);
+        if (refused != null) {
+            throw new CopyFailedException(refused, null);
+        }
+        return Optional.of(new EngineBlockSend(this, memory, ids, generations(ids)));
+    }
+
+    /** One write of a send, which returns the bytes it wrote. */
+    interface SendWrite {
+        long write() throws IOException;
+    }
+
+    /**
+     * Runs one write of a {@link EngineBlockSend} as a copy runs: refused once the service closed,
+     * or if a block's generation changed since the send was opened; otherwise with the in-flight
+     * flag raised, so the worker's step start waits for it.
+     */
+    long sendStep(int[] ids, int[] generations, SendWrite write) throws IOException, CopyFailedException {
+        synchronized (lock) {
+            if (closed) {
+                throw new CopyFailedException(
+                        "copy service " + stream.name() + " is closed; the send cannot go on", null);
+            }
+            copying.incrementAndGet();
+        }
+        try {
+            // After the flag, so the worker's step start waits for this write if it is past the check.
+            for (int i = 0; i < ids.length; i++) {
+                if (grants.generation(ids[i]) != generations[i]) {
+                    refusedFreed.incrementAndGet();
+                    throw new CopyFailedException(
+                            "block " + ids[i] + " was freed after this send was opened and may belong to another "
+                                    + "request now; nothing more is sent (a connector must keep the blocks of its "
+                                    + "sends: a delayed free or GPUBlockPoolView.touch)",
+                            null);
+                }
+            }
+            long written = write.write();
+            bytesSent.addAndGet(written);
+            return written;
+        } finally {
+            copying.decrementAndGet();
+        }
+    }
+
+    /** Bytes written so far by sends ({@link #openSend}) straight from the KV cache. Thread-safe. */
+    public long bytesSent() {
+        return bytesSent.get();
+    }
+
+    /**
      * Bytes moved so far by the copies in {@code direction} that succeeded, for reports. Thread-safe,
      * never blocks; includes every copy whose ticket was seen done.
      *
@@ -283,7 +373,8 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
 
     /**
      * Stops accepting copies and buffers, waits (even if interrupted) for every queued copy to
-     * finish, then closes the host buffers still open. Idempotent; called by the worker at shutdown,
+     * finish and for a send's write in progress ({@link #openSend}), then closes the host buffers
+     * still open; later writes of a send fail. Idempotent; called by the worker at shutdown,
      * before it closes the KV memory. A stalled copy delays it.
      *
      * @throws IllegalStateException if called on the copy stream thread (from a {@link CopyFaults}),
@@ -305,6 +396,9 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         }
         stream.join();
         loadStream.join();
+        // A send's write that passed its check before close is bounded (non-blocking); once it
+        // ends, no write reads the KV memory the worker closes next.
+        awaitCopyInFlight();
         // Only now: a queued copy may still have been using these buffers.
         int leaked = 0;
         for (EngineHostBuffer buffer : List.copyOf(openBuffers)) {
