@@ -13,6 +13,9 @@ echo "bench: building connector-nixl-like and its test classes (tests skipped) .
   && mvn -B -ntp -q -Dstyle.color=never -pl connector-nixl-like dependency:build-classpath \
        -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test) >&2
 M="$ROOT/connector-nixl-like/target"
+# UCX 1.13 warns on stdout that JUCX 1.15 asked for a newer API (it works; see docs/connectors/nixl-like.md),
+# once per context: it would cut through the table. Errors still print.
+export UCX_LOG_LEVEL="${UCX_LOG_LEVEL:-error}"
 # JUCX loads its JNI library (the UCX backend); allowed explicitly so the JDK does not warn.
 MAIN=io.kvconnect.nixl.transport.TransportThroughput
 if [ "${1:-}" = "--first-reads" ]; then

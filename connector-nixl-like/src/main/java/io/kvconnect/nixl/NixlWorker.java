@@ -6,6 +6,7 @@ import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.CounterStats;
 import io.kvconnect.api.common.HandshakeMetadata;
 import io.kvconnect.api.worker.BlockCopyService;
+import io.kvconnect.api.worker.BlockSend;
 import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
 import io.kvconnect.api.worker.HostBlockBuffer;
@@ -17,11 +18,13 @@ import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
 import io.kvconnect.nixl.transport.BlockSource;
+import io.kvconnect.nixl.transport.DirectSend;
 import io.kvconnect.nixl.transport.EventCounters;
 import io.kvconnect.nixl.transport.Listener;
 import io.kvconnect.nixl.transport.Peer;
 import io.kvconnect.nixl.transport.Transport;
 import java.io.IOException;
+import java.nio.channels.SocketChannel;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -102,6 +105,12 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     // Consumer state.
     private ExecutorService reader;
     private HostBlockBuffer staging;
+    /**
+     * Whether reads are sent straight from the KV cache; false once the copy service said it
+     * cannot (a device's KV cache). Read by connection threads.
+     */
+    private volatile boolean sendsDirectly = true;
+
     private final Map<String, Peer> peers = new ConcurrentHashMap<>();
     private final Map<String, Long> currentLoad = new HashMap<>(); // guarded by this
     private final Set<String> cancelled = new HashSet<>(); // guarded by this
@@ -621,6 +630,99 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         } finally {
             synchronized (this) {
                 e.inFlight--;
+            }
+        }
+    }
+
+    /**
+     * {@inheritDoc} Where the engine's copy service sends from its KV cache ({@link
+     * BlockCopyService#openSend}); empty for a device's KV cache, which is staged as before.
+     */
+    @Override
+    public Optional<DirectSend> openSend(TransferRef transfer, int[] blocks) throws TransferException {
+        if (!sendsDirectly) {
+            return Optional.empty();
+        }
+        Exposure e;
+        synchronized (this) {
+            e = readable(transfer, blocks);
+            Instant renewed = clock.instant().plus(config.leaseTimeout());
+            if (renewed.isAfter(e.deadline)) {
+                e.deadline = renewed;
+            }
+            e.inFlight++;
+        }
+        Optional<BlockSend> opened;
+        try {
+            opened = copies.openSend(blocks);
+        } catch (CopyFailedException ex) {
+            endRead(e);
+            throw new TransferException(
+                    TransferException.Kind.FAILED,
+                    "sending blocks of transfer " + transfer.id() + " out of the KV cache failed: " + ex.getMessage(),
+                    ex);
+        } catch (RuntimeException ex) {
+            endRead(e);
+            throw ex;
+        }
+        if (opened.isEmpty()) {
+            // Not host memory: the answer will not change, so later reads go straight to staging.
+            sendsDirectly = false;
+            endRead(e);
+            return Optional.empty();
+        }
+        return Optional.of(
+                new Send(e, opened.get(), ReadRequest.of(transfer, blocks).descriptors(), blocks.length));
+    }
+
+    /** A read's hold on its exposure ended. */
+    private synchronized void endRead(Exposure e) {
+        e.inFlight--;
+    }
+
+    /** A read sent from the KV cache; counted as served once every byte went out. */
+    private final class Send implements DirectSend {
+        private final Exposure exposure;
+        private final BlockSend send;
+        private final long descriptors;
+        private final int blocks;
+        private boolean closed;
+
+        Send(Exposure exposure, BlockSend send, long descriptors, int blocks) {
+            this.exposure = exposure;
+            this.send = send;
+            this.descriptors = descriptors;
+            this.blocks = blocks;
+        }
+
+        @Override
+        public long remaining() {
+            return send.remaining();
+        }
+
+        @Override
+        public long writeTo(SocketChannel channel) throws IOException {
+            try {
+                return send.writeTo(channel);
+            } catch (CopyFailedException ex) {
+                throw new IOException(
+                        "sending blocks of transfer " + exposure.transferId + " failed midway: " + ex.getMessage(), ex);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            endRead(exposure);
+            if (send.remaining() == 0) {
+                count("reads_served", 1);
+                count("reads_served_direct", 1);
+                count("descriptors_served", descriptors);
+                count("blocks_sent", blocks);
+                count("bytes_sent", send.bytes());
             }
         }
     }

@@ -146,6 +146,7 @@ class DisaggNoticesTest {
             assertEquals(2, d.stat(d.decode, "read_requests"), "chunks of 4 blocks: 4 and 2");
             assertEquals(2, d.stat(d.decode, "read_descriptors"), "one run per chunk");
             assertEquals(2, d.stat(d.prefill, "reads_served"));
+            assertEquals(2, d.stat(d.prefill, "reads_served_direct"), "host KV memory: sent with no staging copy");
             assertEquals(2, d.stat(d.prefill, "descriptors_served"));
             d.assertSameOutputs(List.of());
             d.assertClean();

@@ -107,6 +107,29 @@ public final class Wire implements AutoCloseable {
         }
     }
 
+    /** Bytes that write themselves into a channel, as many per call as it takes. */
+    public interface ChannelWriter {
+        /** {@return the bytes not yet written} */
+        long remaining();
+
+        /**
+         * Writes as many of the remaining bytes as {@code channel} (non-blocking) takes now.
+         *
+         * @return the bytes written, 0 if the channel took none
+         */
+        long writeTo(SocketChannel channel) throws IOException;
+    }
+
+    /** Writes all of {@code src}, waiting (bounded) whenever the socket takes nothing. */
+    public void writeFully(ChannelWriter src, long timeoutMillis) throws IOException {
+        long deadline = deadline(timeoutMillis);
+        while (src.remaining() > 0) {
+            if (src.writeTo(channel) == 0) {
+                await(SelectionKey.OP_WRITE, deadline);
+            }
+        }
+    }
+
     /** Writes a frame header; the caller writes the {@code length} bytes of payload next. */
     public void writeHeader(byte type, int length, long timeoutMillis) throws IOException {
         writeFully(header(type, length), timeoutMillis);

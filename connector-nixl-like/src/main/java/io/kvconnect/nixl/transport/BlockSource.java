@@ -4,6 +4,7 @@ import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The producer worker's side of one-sided reads, called by the transport's connection threads
@@ -38,6 +39,20 @@ public interface BlockSource {
      *     token is wrong, a block is not part of the transfer or the copy failed
      */
     void read(TransferRef transfer, int[] blocks, HostBlockBuffer staging) throws TransferException;
+
+    /**
+     * Opens a send of the blocks {@code blocks} of {@code transfer} straight from the KV cache into
+     * the connection, with no copy into staging, where the engine can do that (its KV cache is host
+     * memory); checked and counted as {@link #read} is, and the transfer's lease renewed. The
+     * blocks stay held until the send is closed. The default sends nothing directly.
+     *
+     * @return the send, or empty if the blocks must be staged with {@link #read} (nothing was
+     *     checked, renewed or counted then)
+     * @throws TransferException as {@link #read}
+     */
+    default Optional<DirectSend> openSend(TransferRef transfer, int[] blocks) throws TransferException {
+        return Optional.empty();
+    }
 
     /**
      * A reader is done with {@code transfer}. Unknown and repeated ids are logged and ignored.

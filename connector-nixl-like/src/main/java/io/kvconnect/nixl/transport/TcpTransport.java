@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -705,6 +706,9 @@ public final class TcpTransport implements Transport {
                 switch (h.type()) {
                     case Frames.READ -> {
                         ReadRequest req = ReadRequest.decode(payload);
+                        if (sentDirectly(wire, req)) {
+                            continue;
+                        }
                         HostBlockBuffer buffer = staging.fillOrRefuse(req, wire, SEND_MILLIS);
                         if (buffer == null) {
                             continue;
@@ -748,6 +752,34 @@ public final class TcpTransport implements Transport {
                     }
                 }
             }
+        }
+
+        /**
+         * Answers {@code req} straight from the KV cache where the source can send that way: the
+         * header, then the blocks written by the engine into the socket, with no copy into staging.
+         * A refusal is answered as an {@code ERROR} frame, as a staged read's.
+         *
+         * @return false if the source cannot send directly (nothing was written): stage the read
+         * @throws IOException if the connection must end, among others when the send fails after
+         *     its header went out
+         */
+        private boolean sentDirectly(Wire wire, ReadRequest req) throws IOException {
+            Optional<DirectSend> opened;
+            try {
+                opened = source.openSend(req.transfer(), req.blocks());
+            } catch (TransferException e) {
+                wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
+                return true;
+            }
+            if (opened.isEmpty()) {
+                return false;
+            }
+            long deadline = System.nanoTime() + SEND_MILLIS * 1_000_000L;
+            try (DirectSend send = opened.get()) {
+                wire.writeFully(Wire.header(Frames.DATA, Math.toIntExact(send.remaining())), SEND_MILLIS);
+                wire.writeFully(send, Wire.millisLeft(deadline));
+            }
+            return true;
         }
 
         @Override

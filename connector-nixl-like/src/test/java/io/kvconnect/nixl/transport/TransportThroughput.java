@@ -2,17 +2,21 @@ package io.kvconnect.nixl.transport;
 
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
+import io.kvconnect.api.worker.BlockSend;
+import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.MemoryKind;
+import io.kvconnect.core.memory.EngineBlockCopyService;
+import io.kvconnect.core.memory.HostKvMemory;
 import io.kvconnect.nixl.protocol.Compat;
 import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.SharedSecret;
+import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -20,16 +24,26 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * Transfer throughput of the transport backends for blocks of 16 KiB to 4 MiB, against a raw
  * loopback socket copy of the same bytes measured in the same run (one thread writes direct
  * buffers into a socket channel, another reads them: the ceiling for any TCP transport on this
  * host); each is the best of three alternating rounds. A transport's number includes what a real
- * read does: the producer copies the blocks out of its KV memory into its staging buffer, and the
- * consumer gets them into its own (TCP: out of the socket; UCX: tagged messages the producer sends
- * from its staging memory, over whatever {@code UCX_TLS} allows: shared memory by default on one
- * host, {@code UCX_TLS=tcp} for UCX over TCP).
+ * read does, out of a producer KV cache in host memory behind the engine's copy service, into the
+ * consumer's buffer:
+ *
+ * <ul>
+ *   <li>{@code tcp}: the engine writes the blocks straight from the KV cache into the socket
+ *       ({@code BlockCopyService.openSend}), as the connector does where the KV cache is host
+ *       memory;
+ *   <li>{@code staged}: the producer copies the blocks into its staging buffer first and sends
+ *       that, as it does where the KV cache is a device's;
+ *   <li>{@code ucx}: tagged messages the producer sends from its staging memory (always staged),
+ *       over whatever {@code UCX_TLS} allows: shared memory by default on one host, {@code
+ *       UCX_TLS=tcp} for UCX over TCP.
+ * </ul>
  *
  * <p>Each row also says how many blocks one read request names and in how many descriptors (runs
  * of consecutive blocks): on real systems the number of descriptors, not the link, dominates the
@@ -58,13 +72,15 @@ public final class TransportThroughput {
         // (these reads are one run); protocol 2 named every block.
         System.out.printf(
                 Locale.ROOT,
-                "%-10s %10s %9s %15s %10s %10s %10s %10s %15s %15s%n",
+                "%-10s %10s %9s %15s %10s %10s %10s %10s %10s %10s %15s %15s%n",
                 "block",
                 "blocks/req",
                 "desc/req",
                 "raw socket GB/s",
                 "tcp GB/s",
                 "tcp/raw",
+                "staged",
+                "staged/raw",
                 "ucx GB/s",
                 "ucx/raw",
                 "unverified GB/s",
@@ -77,23 +93,27 @@ public final class TransportThroughput {
             // neighbours, not the copy.
             double raw = 0;
             double tcp = 0;
+            double staged = 0;
             double ucx = 0;
             double unverified = 0;
             for (int round = 0; round < 3; round++) {
                 raw = Math.max(raw, rawSocket(blockBytes * perRead, bytesPerPoint));
-                tcp = Math.max(tcp, transport(new TcpTransport(), blockBytes, perRead, bytesPerPoint, true));
+                tcp = Math.max(tcp, transport(new TcpTransport(), blockBytes, perRead, bytesPerPoint, true, true));
+                staged = Math.max(
+                        staged, transport(new TcpTransport(), blockBytes, perRead, bytesPerPoint, true, false));
                 if (ucxAvailable.available()) {
-                    ucx = Math.max(ucx, transport(new UcxTransport(), blockBytes, perRead, bytesPerPoint, true));
+                    ucx = Math.max(ucx, transport(new UcxTransport(), blockBytes, perRead, bytesPerPoint, true, false));
                     // verify_reads off: no checksum on either side.
                     unverified = Math.max(
-                            unverified, transport(new UcxTransport(), blockBytes, perRead, bytesPerPoint, false));
+                            unverified,
+                            transport(new UcxTransport(), blockBytes, perRead, bytesPerPoint, false, false));
                 }
             }
             int[] ids = new int[perRead];
             java.util.Arrays.setAll(ids, i -> i);
             System.out.printf(
                     Locale.ROOT,
-                    "%-10s %10d %9d %15.2f %10.2f %10.2f %10s %10s %15s %15s%n",
+                    "%-10s %10d %9d %15.2f %10.2f %10.2f %10.2f %10.2f %10s %10s %15s %15s%n",
                     kib + " KiB",
                     perRead,
                     ReadRequest.of(new TransferRef("t", TcpTransportTest.TOKEN), ids)
@@ -101,6 +121,8 @@ public final class TransportThroughput {
                     raw,
                     tcp,
                     tcp / raw,
+                    staged,
+                    staged / raw,
                     ucxAvailable.available() ? String.format(Locale.ROOT, "%.2f", ucx) : "-",
                     ucxAvailable.available() ? String.format(Locale.ROOT, "%.2f", ucx / raw) : "-",
                     ucxAvailable.available() ? String.format(Locale.ROOT, "%.2f", unverified) : "-",
@@ -146,15 +168,26 @@ public final class TransportThroughput {
 
     /** The handshake fields of a one-layer model whose blocks are {@code blockBytes} long. */
     static Compat compat(long blockBytes, int blocks) {
-        var model = new ModelShape("bench", 1, 1, (int) (blockBytes / 2 / 2), DType.FP16);
-        var layout = new KvLayout(model, 0, 1, blocks + 1, 1, blockBytes, LayoutKind.CROSS_LAYER, MemoryKind.HOST);
-        return Compat.of("bench", TcpTransportTest.CONNECTOR_VERSION, layout);
+        return Compat.of("bench", TcpTransportTest.CONNECTOR_VERSION, layout(blockBytes, blocks));
     }
 
-    /** GB/s of one-sided reads through {@code tcp} (either backend), {@code perRead} blocks per read. */
-    static double transport(Transport tcp, long blockBytes, int perRead, long total, boolean verify) throws Exception {
+    /** A one-layer host cache of {@code blocks} blocks (and the null block) of {@code blockBytes}. */
+    static KvLayout layout(long blockBytes, int blocks) {
+        var model = new ModelShape("bench", 1, 1, (int) (blockBytes / 2 / 2), DType.FP16);
+        return new KvLayout(model, 0, 1, blocks + 1, 1, blockBytes, LayoutKind.CROSS_LAYER, MemoryKind.HOST);
+    }
+
+    /**
+     * GB/s of one-sided reads through {@code tcp} (either backend), {@code perRead} blocks per read,
+     * out of a producer KV cache in host memory behind the engine's copy service: staged (the
+     * producer copies the blocks into its staging buffer, then sends that), or with {@code direct}
+     * sent straight from the KV cache where the backend does that (TCP; UCX always stages).
+     */
+    static double transport(Transport tcp, long blockBytes, int perRead, long total, boolean verify, boolean direct)
+            throws Exception {
         Compat compat = compat(blockBytes, perRead);
-        try (var kv = new ArenaBlockBuffer(perRead, blockBytes)) {
+        try (var kv = HostKvMemory.allocate(layout(blockBytes, perRead));
+                var copies = new EngineBlockCopyService(kv, "bench-copy")) {
             BlockSource source = new BlockSource() {
                 @Override
                 public long blockBytes() {
@@ -163,27 +196,62 @@ public final class TransportThroughput {
 
                 @Override
                 public HostBlockBuffer allocateStaging(int slots) {
-                    return new ArenaBlockBuffer(slots, blockBytes);
+                    return copies.allocateHostBuffer(slots);
                 }
 
                 @Override
                 public void check(TransferRef transfer, int[] blocks) {
-                    // Every block of the buffer is readable.
+                    // Every block of the cache is readable.
                 }
 
                 @Override
-                public void read(TransferRef transfer, int[] blocks, HostBlockBuffer staging) {
-                    // The copy out of KV memory a real producer does.
-                    for (int i = 0; i < blocks.length; i++) {
-                        MemorySegment.copy(kv.slot(blocks[i]), 0, staging.slot(i), 0, blockBytes);
+                public void read(TransferRef transfer, int[] blocks, HostBlockBuffer staging) throws TransferException {
+                    // The copy out of KV memory a staging producer does.
+                    int[] slots = new int[blocks.length];
+                    java.util.Arrays.setAll(slots, i -> i);
+                    try {
+                        copies.copyToHost(blocks, staging, slots).await();
+                    } catch (CopyFailedException | InterruptedException e) {
+                        throw new TransferException(TransferException.Kind.FAILED, e.toString(), e);
+                    }
+                }
+
+                @Override
+                public Optional<DirectSend> openSend(TransferRef transfer, int[] blocks) throws TransferException {
+                    if (!direct) {
+                        return Optional.empty();
+                    }
+                    try {
+                        BlockSend send = copies.openSend(blocks).orElseThrow();
+                        return Optional.of(new DirectSend() {
+                            @Override
+                            public long remaining() {
+                                return send.remaining();
+                            }
+
+                            @Override
+                            public long writeTo(SocketChannel channel) throws IOException {
+                                try {
+                                    return send.writeTo(channel);
+                                } catch (CopyFailedException e) {
+                                    throw new IOException(e);
+                                }
+                            }
+
+                            @Override
+                            public void close() {}
+                        });
+                    } catch (CopyFailedException e) {
+                        throw new TransferException(TransferException.Kind.FAILED, e.toString(), e);
                     }
                 }
 
                 @Override
                 public void done(TransferRef transfer) {}
             };
+            // Block 0 is the null block, never copied or sent.
             int[] blocks = new int[perRead];
-            java.util.Arrays.setAll(blocks, i -> i);
+            java.util.Arrays.setAll(blocks, i -> i + 1);
             var options = new ConnectOptions(
                     SharedSecret.of("bench"), Duration.ofSeconds(5), Duration.ofSeconds(30), perRead, verify);
             var transfer = new TransferRef("t", TcpTransportTest.TOKEN);
