@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -82,11 +83,18 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final AtomicLong bytesSent = new AtomicLong();
     /** Which blocks the connector may copy: this worker's, as of the step it runs. */
     private final BlockGrants grants;
-    /**
-     * Copies moving bytes now (one per stream at most), and writes of sends in progress (one per
-     * send at most); see {@link #awaitCopyInFlight()}.
-     */
+    /** Copies moving bytes now (one per stream at most); see {@link #awaitCopyInFlight()}. */
     private final AtomicInteger copying = new AtomicInteger();
+    /**
+     * Sends' writes in progress, counted by the parity of the {@link #sendEpoch} they began in, so
+     * that a step start waits only for the writes that began before it (see {@link
+     * #awaitCopyInFlight()}). Connection threads may write at once and back to back; one counter
+     * for all of them could stay above zero, and keep the worker waiting, for as long as reads
+     * keep coming.
+     */
+    private final AtomicIntegerArray sendsInFlight = new AtomicIntegerArray(2);
+    /** Advanced by each step start; a write counts under the epoch it saw, checked again after. */
+    private final AtomicLong sendEpoch = new AtomicLong();
 
     private final AtomicLong refusedNotInUse = new AtomicLong();
     private final AtomicLong refusedNotLoadTarget = new AtomicLong();
@@ -174,14 +182,22 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     }
 
     /**
-     * Waits while a copy is moving bytes (a single copy call, bounded by its size) or a send is
-     * writing (one non-blocking write, bounded by the socket's buffer), so that a block freed
-     * before this call is not read or written by a copy or send that checked its grant just
-     * before the free. Called by the worker thread at the start of each step, after applying the
-     * step's grant changes and before the model writes any block.
+     * Waits while a copy is moving bytes (a single copy call, bounded by its size), then for the
+     * writes of sends that began before this call (each one non-blocking write, bounded by the
+     * socket's buffer), so that a block freed before this call is not read or written by a copy
+     * or send that checked its grant just before the free. Writes that begin meanwhile check the
+     * grants as they are now and are not waited for, so serving reads cannot keep a step from
+     * starting. Called by the worker thread at the start of each step, after applying the step's
+     * grant changes and before the model writes any block.
      */
     public void awaitCopyInFlight() {
         while (copying.get() > 0) {
+            Thread.onSpinWait();
+        }
+        // Writes that begin from here on count under the next epoch, and check the grants as they
+        // are now; those counted under the epoch just ended may have checked them before.
+        int ended = (int) (sendEpoch.getAndIncrement() & 1);
+        while (sendsInFlight.get(ended) > 0) {
             Thread.onSpinWait();
         }
     }
@@ -298,12 +314,13 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
      * flag raised, so the worker's step start waits for it.
      */
     long sendStep(int[] ids, int[] generations, SendWrite write) throws IOException, CopyFailedException {
+        int counted;
         synchronized (lock) {
             if (closed) {
                 throw new CopyFailedException(
                         "copy service " + stream.name() + " is closed; the send cannot go on", null);
             }
-            copying.incrementAndGet();
+            counted = countSendUnderCurrentEpoch();
         }
         try {
             // After the flag, so the worker's step start waits for this write if it is past the check.
@@ -321,7 +338,24 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
             bytesSent.addAndGet(written);
             return written;
         } finally {
-            copying.decrementAndGet();
+            sendsInFlight.decrementAndGet(counted);
+        }
+    }
+
+    /**
+     * Counts a write under the epoch now and returns the counter's index. Checked again after
+     * counting: if a step start ended that epoch in between, it may not have seen this count, so
+     * the write counts under the next one instead (and checks the grants that step applied).
+     */
+    private int countSendUnderCurrentEpoch() {
+        while (true) {
+            long epoch = sendEpoch.get();
+            int index = (int) (epoch & 1);
+            sendsInFlight.incrementAndGet(index);
+            if (sendEpoch.get() == epoch) {
+                return index;
+            }
+            sendsInFlight.decrementAndGet(index);
         }
     }
 
@@ -397,8 +431,10 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         stream.join();
         loadStream.join();
         // A send's write that passed its check before close is bounded (non-blocking); once it
-        // ends, no write reads the KV memory the worker closes next.
-        awaitCopyInFlight();
+        // ends, no write reads the KV memory the worker closes next. No new one starts: closed.
+        while (sendsInFlight.get(0) + sendsInFlight.get(1) > 0) {
+            Thread.onSpinWait();
+        }
         // Only now: a queued copy may still have been using these buffers.
         int leaked = 0;
         for (EngineHostBuffer buffer : List.copyOf(openBuffers)) {

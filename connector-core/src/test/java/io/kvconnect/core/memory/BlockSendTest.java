@@ -4,6 +4,7 @@ import static io.kvconnect.core.memory.KvTestSupport.canonical;
 import static io.kvconnect.core.memory.KvTestSupport.fill;
 import static io.kvconnect.core.memory.KvTestSupport.layout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,6 +30,9 @@ import java.nio.channels.SocketChannel;
 import java.nio.channels.spi.SelectorProvider;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -183,6 +187,69 @@ class BlockSendTest {
             }
         }
         throw new IllegalStateException("no free block");
+    }
+
+    @Test
+    void aStepStartWaitsForTheWritesBegunBeforeItAndNotForThoseBegunAfter() throws Exception {
+        try (HostKvMemory memory = HostKvMemory.allocate(layout(LayoutKind.CROSS_LAYER));
+                EngineBlockCopyService service = new EngineBlockCopyService(memory, "send-test")) {
+            int[] ids = {1};
+            int[] generations = {1}; // BlockGrants.everything: every block in use in generation 1
+            var before = new HeldWrite();
+            var after = new HeldWrite();
+            var stepStarted = new CountDownLatch(1);
+            // Daemons, and released in any case: a failed assertion must not leave them holding.
+            var threads = Thread.ofPlatform().daemon(true);
+            try {
+                threads.start(() -> before.run(service, ids, generations));
+                before.entered.await();
+                threads.start(() -> {
+                    service.awaitCopyInFlight();
+                    stepStarted.countDown();
+                });
+                assertFalse(stepStarted.await(200, TimeUnit.MILLISECONDS), "the step start did not wait");
+
+                // Begun while the step start waits: it must not be waited for.
+                threads.start(() -> after.run(service, ids, generations));
+                after.entered.await();
+                before.release.countDown();
+                assertTrue(stepStarted.await(10, TimeUnit.SECONDS), "the step start waited for a later write");
+            } finally {
+                before.release.countDown();
+                after.release.countDown();
+            }
+            assertTrue(before.done.await(10, TimeUnit.SECONDS));
+            assertTrue(after.done.await(10, TimeUnit.SECONDS));
+            assertEquals(null, before.failure.get());
+            assertEquals(null, after.failure.get());
+        }
+    }
+
+    /** One write of a send that holds until released, as a slow socket write would. */
+    private static final class HeldWrite {
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        final CountDownLatch done = new CountDownLatch(1);
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        void run(EngineBlockCopyService service, int[] ids, int[] generations) {
+            try {
+                service.sendStep(ids, generations, () -> {
+                    entered.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new IOException(e);
+                    }
+                    return 0;
+                });
+            } catch (Exception | Error e) {
+                failure.set(e);
+                entered.countDown();
+            } finally {
+                done.countDown();
+            }
+        }
     }
 
     @Test
