@@ -24,7 +24,6 @@ import io.kvconnect.nixl.transport.Listener;
 import io.kvconnect.nixl.transport.Peer;
 import io.kvconnect.nixl.transport.Transport;
 import java.io.IOException;
-import java.nio.channels.SocketChannel;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -671,60 +670,24 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             endRead(e);
             return Optional.empty();
         }
-        return Optional.of(
-                new Send(e, opened.get(), ReadRequest.of(transfer, blocks).descriptors(), blocks.length));
+        BlockSend send = opened.get();
+        long descriptors = ReadRequest.of(transfer, blocks).descriptors();
+        return Optional.of(DirectSend.of(send, "blocks of transfer " + transfer.id(), () -> {
+            endRead(e);
+            // Served once every byte went out; a send cut short is the reader's failed read.
+            if (send.remaining() == 0) {
+                count("reads_served", 1);
+                count("reads_served_direct", 1);
+                count("descriptors_served", descriptors);
+                count("blocks_sent", blocks.length);
+                count("bytes_sent", send.bytes());
+            }
+        }));
     }
 
     /** A read's hold on its exposure ended. */
     private synchronized void endRead(Exposure e) {
         e.inFlight--;
-    }
-
-    /** A read sent from the KV cache; counted as served once every byte went out. */
-    private final class Send implements DirectSend {
-        private final Exposure exposure;
-        private final BlockSend send;
-        private final long descriptors;
-        private final int blocks;
-        private boolean closed;
-
-        Send(Exposure exposure, BlockSend send, long descriptors, int blocks) {
-            this.exposure = exposure;
-            this.send = send;
-            this.descriptors = descriptors;
-            this.blocks = blocks;
-        }
-
-        @Override
-        public long remaining() {
-            return send.remaining();
-        }
-
-        @Override
-        public long writeTo(SocketChannel channel) throws IOException {
-            try {
-                return send.writeTo(channel);
-            } catch (CopyFailedException ex) {
-                throw new IOException(
-                        "sending blocks of transfer " + exposure.transferId + " failed midway: " + ex.getMessage(), ex);
-            }
-        }
-
-        @Override
-        public void close() {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            endRead(exposure);
-            if (send.remaining() == 0) {
-                count("reads_served", 1);
-                count("reads_served_direct", 1);
-                count("descriptors_served", descriptors);
-                count("blocks_sent", blocks);
-                count("bytes_sent", send.bytes());
-            }
-        }
     }
 
     @Override

@@ -223,24 +223,7 @@ public final class TransportThroughput {
                     }
                     try {
                         BlockSend send = copies.openSend(blocks).orElseThrow();
-                        return Optional.of(new DirectSend() {
-                            @Override
-                            public long remaining() {
-                                return send.remaining();
-                            }
-
-                            @Override
-                            public long writeTo(SocketChannel channel) throws IOException {
-                                try {
-                                    return send.writeTo(channel);
-                                } catch (CopyFailedException e) {
-                                    throw new IOException(e);
-                                }
-                            }
-
-                            @Override
-                            public void close() {}
-                        });
+                        return Optional.of(DirectSend.of(send, "bench blocks", () -> {}));
                     } catch (CopyFailedException e) {
                         throw new TransferException(TransferException.Kind.FAILED, e.toString(), e);
                     }
