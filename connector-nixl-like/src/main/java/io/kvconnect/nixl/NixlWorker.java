@@ -48,14 +48,17 @@ import org.slf4j.LoggerFactory;
  * The worker side of the nixl-like connector: one per tensor-parallel rank.
  *
  * <p><b>Producer.</b> {@link #registerKvCaches} starts the transport's server (once; the KV memory
- * is reached through the engine's copy service into one staging buffer per connection). Exposed
+ * is reached through the engine's copy service: sent from the KV cache where it is host memory,
+ * {@link #openSend}, else copied into one staging buffer per connection). Exposed
  * transfers are held under a lease on the engine's clock: each read renews it; a reader's done
  * notice ({@code DONE}, or one entry of a {@code DONE_BATCH}) ends it; when it expires no further read is served (the reader gets {@code EXPIRED}, a
  * visible load failure). A read or done notification without the transfer's token is refused and
  * counted ({@code reads_refused_token}, {@code notifications_refused_token}) and neither renews nor
  * ends anything. {@link #reportStep} reports a transfer's request in finished sends once
  * it ended and no read is copying its blocks, so the engine never frees blocks under a read. A
- * read's blocks are copied out of the KV cache into the connection's staging buffer, then sent.
+ * read's blocks are written by the engine from the KV cache into the connection ({@code
+ * reads_served_direct}) or, where it cannot (a device's KV cache, or injected copy faults), copied
+ * into the connection's staging buffer and sent from there.
  * Each read served is counted with its descriptors ({@code reads_served}, {@code
  * descriptors_served}).
  *

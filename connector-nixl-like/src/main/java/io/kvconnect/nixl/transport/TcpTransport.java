@@ -59,9 +59,10 @@ import org.slf4j.LoggerFactory;
  * DATA} or {@code ERROR} (kind and message); {@code DONE} (transfer id and token) and {@code
  * DONE_BATCH} (several of them, {@link DoneBatch}) by {@code OK} or {@code ERROR}; the listener
  * counts the notice frames ({@code notice_frames}). The producer checks the token ({@link TransferRef}). Every wait is bounded
- * ({@link Wire}), so a dead or silent peer ends a transfer in bounded time. Block data moves
- * between the socket and the staging buffers (allocated once per connection on the producer, once
- * per worker on the consumer) without an intermediate copy.
+ * ({@link Wire}), so a dead or silent peer ends a transfer in bounded time. Block data leaves the
+ * producer straight from its KV cache where the source can send that way ({@link
+ * BlockSource#openSend}), else from a staging buffer allocated once per connection, and arrives in
+ * the consumer's staging buffer (once per worker), without an intermediate copy.
  *
  * <p>{@link UcxTransport} reuses this connection, handshake and framing as its control channel
  * ({@link #openControl}, {@link ServerExtension}), adding message types of its own. Both sides

@@ -2,7 +2,8 @@
  * Moving KV blocks between a producer's and a consumer's workers: the backend contract ({@link
  * io.kvconnect.nixl.transport.Transport}, with {@link io.kvconnect.nixl.transport.Listener} on the
  * producer, {@link io.kvconnect.nixl.transport.Peer} on the consumer and {@link
- * io.kvconnect.nixl.transport.BlockSource}, the producer worker's side of a read), its options
+ * io.kvconnect.nixl.transport.BlockSource}, the producer worker's side of a read, and {@link
+ * io.kvconnect.nixl.transport.DirectSend}, a read written from the KV cache), its options
  * ({@link io.kvconnect.nixl.transport.ListenOptions}, {@link
  * io.kvconnect.nixl.transport.ConnectOptions}) and the two backends: {@link
  * io.kvconnect.nixl.transport.TcpTransport} (plain Java sockets) and {@link
