@@ -1,6 +1,7 @@
 package io.kvconnect.testkit.doubles;
 
 import io.kvconnect.api.worker.BlockCopyService;
+import io.kvconnect.api.worker.BlockSend;
 import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
 import io.kvconnect.api.worker.HostBlockBuffer;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -21,7 +23,9 @@ import java.util.concurrent.TimeUnit;
  * service that fails the test if a connector that should move nothing allocates or copies.
  *
  * <p>What it leaves out: it moves no bytes (a host buffer's slots are {@link MemorySegment#NULL})
- * and does not check block ids or slots against the layout or the buffer. A ticket's {@link
+ * and does not check block ids or slots against the layout or the buffer. It sends nothing straight
+ * from a KV cache: {@link #openSend} answers empty, as the engine does for a device's KV cache, so
+ * a connector under test takes its copy path. A ticket's {@link
  * Ticket#bytes()} is its blocks times the layout's {@link KvLayout#bytesPerBlock()}.
  *
  * <p>Thread-safe where it must be: a connector may wait for a ticket on its own thread while the
@@ -62,6 +66,11 @@ public final class ManualCopyService implements BlockCopyService {
             @Override
             public CopyTicket copyFromHost(HostBlockBuffer buffer, int[] slots, int[] blockIds) {
                 throw new AssertionError("the connector copied " + blockIds.length + " block(s) from the host");
+            }
+
+            @Override
+            public Optional<BlockSend> openSend(int[] blockIds) {
+                throw new AssertionError("the connector opened a send of " + blockIds.length + " block(s)");
             }
         };
     }

@@ -226,5 +226,11 @@ class DoublesTest {
         assertThrows(AssertionError.class, () -> refusing.allocateHostBuffer(1));
         assertThrows(AssertionError.class, () -> refusing.copyToHost(new int[] {1}, null, new int[] {0}));
         assertThrows(AssertionError.class, () -> refusing.copyFromHost(null, new int[] {0}, new int[] {1}));
+        assertThrows(AssertionError.class, () -> refusing.openSend(new int[] {1}));
+    }
+
+    @Test
+    void aManualServiceSendsNothingDirectlySoTheConnectorCopies() throws Exception {
+        assertTrue(new ManualCopyService(LAYOUT).openSend(new int[] {1}).isEmpty());
     }
 }
