@@ -155,6 +155,11 @@ public final class Wire implements AutoCloseable {
         writeFully(f, timeoutMillis);
     }
 
+    /** Answers a refused request with an {@code ERROR} frame of {@code e}'s kind and message. */
+    public void writeError(TransferException e, long timeoutMillis) throws IOException {
+        writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), timeoutMillis);
+    }
+
     /** Reads a frame header and checks the magic. */
     public Header readHeader(long timeoutMillis) throws IOException {
         header.clear();

@@ -427,7 +427,7 @@ public final class TcpTransport implements Transport {
             try {
                 return fill(req);
             } catch (TransferException e) {
-                wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), sendMillis);
+                wire.writeError(e, sendMillis);
                 return null;
             }
         }
@@ -731,7 +731,7 @@ public final class TcpTransport implements Transport {
                             source.done(ref);
                             wire.writeFrame(Frames.OK, new byte[0], SEND_MILLIS);
                         } catch (TransferException e) {
-                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
+                            wire.writeError(e, SEND_MILLIS);
                         }
                     }
                     case Frames.DONE_BATCH -> {
@@ -743,7 +743,7 @@ public final class TcpTransport implements Transport {
                             source.done(batch.transfers());
                             wire.writeFrame(Frames.OK, new byte[0], SEND_MILLIS);
                         } catch (TransferException e) {
-                            wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
+                            wire.writeError(e, SEND_MILLIS);
                         }
                     }
                     default -> {
@@ -769,7 +769,7 @@ public final class TcpTransport implements Transport {
             try {
                 opened = source.openSend(req.transfer(), req.blocks());
             } catch (TransferException e) {
-                wire.writeFrame(Frames.ERROR, Frames.errorPayload(e.kind(), e.getMessage()), SEND_MILLIS);
+                wire.writeError(e, SEND_MILLIS);
                 return true;
             }
             if (opened.isEmpty()) {
