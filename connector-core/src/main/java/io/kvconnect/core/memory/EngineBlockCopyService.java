@@ -289,12 +289,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         }
         int[] ids = blockIds.clone();
         for (int i = 0; i < ids.length; i++) {
-            if (ids[i] <= 0 || ids[i] >= layout.numBlocks()) {
-                throw new IllegalArgumentException(
-                        ids[i] == 0
-                                ? "blockIds[" + i + "] is 0, the null block, which is never sent"
-                                : "blockIds[" + i + "] = " + ids[i] + " not in [1, " + layout.numBlocks() + ")");
-            }
+            checkBlockId(ids, i, "sent");
         }
         String refused = refusal(Direction.TO_HOST, ids);
         if (refused != null) {
@@ -324,15 +319,13 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         }
         try {
             // After the flag, so the worker's step start waits for this write if it is past the check.
-            for (int i = 0; i < ids.length; i++) {
-                if (grants.generation(ids[i]) != generations[i]) {
-                    refusedFreed.incrementAndGet();
-                    throw new CopyFailedException(
-                            "block " + ids[i] + " was freed after this send was opened and may belong to another "
-                                    + "request now; nothing more is sent (a connector must keep the blocks of its "
-                                    + "sends: a delayed free or GPUBlockPoolView.touch)",
-                            null);
-                }
+            int freed = freedSince(ids, generations);
+            if (freed >= 0) {
+                throw new CopyFailedException(
+                        "block " + ids[freed] + " was freed after this send was opened and may belong to another "
+                                + "request now; nothing more is sent (a connector must keep the blocks of its "
+                                + "sends: a delayed free or GPUBlockPoolView.touch)",
+                        null);
             }
             long written = write.write();
             bytesSent.addAndGet(written);
@@ -524,13 +517,7 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         BitSet blocksSeen = direction == Direction.FROM_HOST ? new BitSet() : null;
         for (int i = 0; i < ids.length; i++) {
             int id = ids[i];
-            if (id == 0) {
-                throw new IllegalArgumentException("blockIds[" + i + "] is 0, the null block, which is never copied");
-            }
-            if (id < 0 || id >= layout.numBlocks()) {
-                throw new IllegalArgumentException(
-                        "blockIds[" + i + "] = " + id + " not in [1, " + layout.numBlocks() + ")");
-            }
+            checkBlockId(ids, i, "copied");
             int slot = slots[i];
             if (slot < 0 || slot >= hostBuffer.numSlots()) {
                 throw new IllegalArgumentException(
@@ -564,6 +551,35 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
             }
         }
         return null;
+    }
+
+    /**
+     * Refuses {@code ids[i]} if it is the null block or not a block of the cache; {@code verb} says
+     * what the call does with blocks ("copied", "sent").
+     */
+    private void checkBlockId(int[] ids, int i, String verb) {
+        int id = ids[i];
+        if (id == 0) {
+            throw new IllegalArgumentException("blockIds[" + i + "] is 0, the null block, which is never " + verb);
+        }
+        if (id < 0 || id >= layout.numBlocks()) {
+            throw new IllegalArgumentException(
+                    "blockIds[" + i + "] = " + id + " not in [1, " + layout.numBlocks() + ")");
+        }
+    }
+
+    /**
+     * The index of the first of {@code ids} whose generation is no longer the one recorded in
+     * {@code generations} (the block was freed since, counted as a refused copy), or -1 if none.
+     */
+    private int freedSince(int[] ids, int[] generations) {
+        for (int i = 0; i < ids.length; i++) {
+            if (grants.generation(ids[i]) != generations[i]) {
+                refusedFreed.incrementAndGet();
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** The generations of {@code ids} now, for the check when the copy runs. */
@@ -608,16 +624,14 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
             faults.beforeCopy(direction, ids.clone());
             copying.incrementAndGet();
             // After the flag, so the worker's step start waits for this copy if it is past the check.
-            for (int i = 0; i < ids.length; i++) {
-                if (grants.generation(ids[i]) != generations[i]) {
-                    copying.decrementAndGet();
-                    refusedFreed.incrementAndGet();
-                    throw new CopyFailedException(
-                            "block " + ids[i] + " was freed after this copy was asked for "
-                                    + "and may belong to another request now; the copy did not run (a connector must "
-                                    + "keep the blocks of its copies: a delayed free or GPUBlockPoolView.touch)",
-                            null);
-                }
+            int freed = freedSince(ids, generations);
+            if (freed >= 0) {
+                copying.decrementAndGet();
+                throw new CopyFailedException(
+                        "block " + ids[freed] + " was freed after this copy was asked for "
+                                + "and may belong to another request now; the copy did not run (a connector must "
+                                + "keep the blocks of its copies: a delayed free or GPUBlockPoolView.touch)",
+                        null);
             }
         }
 
