@@ -602,25 +602,13 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     @Override
     public void read(TransferRef transfer, int[] blocks, HostBlockBuffer into) throws TransferException {
         String transferId = transfer.id();
-        Exposure e;
-        synchronized (this) {
-            e = readable(transfer, blocks);
-            Instant now = clock.instant();
-            e.inFlight++;
-            Instant renewed = now.plus(config.leaseTimeout());
-            if (renewed.isAfter(e.deadline)) {
-                e.deadline = renewed;
-            }
-        }
+        Exposure e = beginRead(transfer, blocks);
         try {
             int[] slots = new int[blocks.length];
             Arrays.setAll(slots, i -> i);
             CopyTicket t = copies.copyToHost(blocks, into, slots);
             t.await();
-            count("reads_served", 1);
-            count("descriptors_served", ReadRequest.of(transfer, blocks).descriptors());
-            count("blocks_sent", blocks.length);
-            count("bytes_sent", t.bytes());
+            countServed(ReadRequest.of(transfer, blocks).descriptors(), blocks.length, t.bytes());
         } catch (CopyFailedException ex) {
             throw new TransferException(
                     TransferException.Kind.FAILED,
@@ -630,9 +618,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             Thread.currentThread().interrupt();
             throw new TransferException(TransferException.Kind.FAILED, "interrupted", ex);
         } finally {
-            synchronized (this) {
-                e.inFlight--;
-            }
+            endRead(e);
         }
     }
 
@@ -645,15 +631,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         if (!sendsDirectly) {
             return Optional.empty();
         }
-        Exposure e;
-        synchronized (this) {
-            e = readable(transfer, blocks);
-            Instant renewed = clock.instant().plus(config.leaseTimeout());
-            if (renewed.isAfter(e.deadline)) {
-                e.deadline = renewed;
-            }
-            e.inFlight++;
-        }
+        Exposure e = beginRead(transfer, blocks);
         Optional<BlockSend> opened;
         try {
             opened = copies.openSend(blocks);
@@ -679,18 +657,38 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             endRead(e);
             // Served once every byte went out; a send cut short is the reader's failed read.
             if (send.remaining() == 0) {
-                count("reads_served", 1);
                 count("reads_served_direct", 1);
-                count("descriptors_served", descriptors);
-                count("blocks_sent", blocks.length);
-                count("bytes_sent", send.bytes());
+                countServed(descriptors, blocks.length, send.bytes());
             }
         }));
+    }
+
+    /**
+     * Starts a read of {@code blocks} of {@code transfer}: checks it ({@link #readable}), renews the
+     * lease and holds the exposure, so its blocks are not reported finished under the read, until
+     * {@link #endRead}.
+     */
+    private synchronized Exposure beginRead(TransferRef transfer, int[] blocks) throws TransferException {
+        Exposure e = readable(transfer, blocks);
+        Instant renewed = clock.instant().plus(config.leaseTimeout());
+        if (renewed.isAfter(e.deadline)) {
+            e.deadline = renewed;
+        }
+        e.inFlight++;
+        return e;
     }
 
     /** A read's hold on its exposure ended. */
     private synchronized void endRead(Exposure e) {
         e.inFlight--;
+    }
+
+    /** Counts a read served whole, however its blocks left. */
+    private void countServed(long descriptors, int blocks, long bytes) {
+        count("reads_served", 1);
+        count("descriptors_served", descriptors);
+        count("blocks_sent", blocks);
+        count("bytes_sent", bytes);
     }
 
     @Override
