@@ -277,9 +277,9 @@ final class StepPlanner {
                 out.setConnectorMetadata(meta);
             }
         }
-        // After a dropped connector the output is another object, whose entries are re-counted
-        // from 0: setting a position twice to the same value is harmless.
-        advance(out, out.work().size() == entries.size() ? advancedEntries : 0);
+        // After a dropped connector the output is another object, but it keeps the running
+        // requests' entries first and in order: they load nothing, so none of them was dropped.
+        advance(out, advancedEntries);
         return out;
     }
 
