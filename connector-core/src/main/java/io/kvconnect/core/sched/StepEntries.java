@@ -5,7 +5,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.RandomAccess;
-import java.util.function.IntFunction;
 
 /**
  * The entries of the step being planned: each scheduled request with its work, in batch order.
@@ -28,8 +27,8 @@ final class StepEntries {
     private ScheduledWork[] work = new ScheduledWork[16];
     private int size;
     // Each reads the array field when called: add() may have replaced the array since.
-    private final List<Request> requestView = new View<>(i -> requests[i]);
-    private final List<ScheduledWork> workView = new View<>(i -> work[i]);
+    private final List<Request> requestView = new RequestsView();
+    private final List<ScheduledWork> workView = new WorkView();
 
     /** Forgets the entries (the slots keep their references, see the class comment). */
     void clear() {
@@ -91,18 +90,30 @@ final class StepEntries {
         return workView;
     }
 
-    /** A read-only list of one of the arrays, up to the current size. */
-    private final class View<T> extends AbstractList<T> implements RandomAccess {
-        private final IntFunction<T> entry;
+    // Two small classes rather than one list over a function that reads either array: each is
+    // read per entry and step (by the planner, the connectors, the applier), and a list whose get()
+    // calls through a function paid that call with a type check at each read.
 
-        View(IntFunction<T> entry) {
-            this.entry = entry;
+    /** The requests, read-only, up to the current size. */
+    private final class RequestsView extends AbstractList<Request> implements RandomAccess {
+        @Override
+        public Request get(int index) {
+            Objects.checkIndex(index, size);
+            return requests[index];
         }
 
         @Override
-        public T get(int index) {
+        public int size() {
+            return size;
+        }
+    }
+
+    /** The work, read-only, up to the current size. */
+    private final class WorkView extends AbstractList<ScheduledWork> implements RandomAccess {
+        @Override
+        public ScheduledWork get(int index) {
             Objects.checkIndex(index, size);
-            return entry.apply(index);
+            return work[index];
         }
 
         @Override
