@@ -168,6 +168,9 @@ public final class BlockPool {
     /** The most blocks of the free queue {@link #prepareForAllocations()} loads. */
     private static final int MAX_WARM = 128;
 
+    /** Scratch for the ids {@link #prepareForAllocations()} warms. */
+    private final int[] warmIds = new int[MAX_WARM];
+
     /**
      * Loads into the processor's cache what the coming allocations and caching will probe: the
      * records of the blocks they are likely to take (as many from the head of the free queue as
@@ -178,7 +181,7 @@ public final class BlockPool {
      * waits overlap (see {@link FreeQueue}).
      */
     public void prepareForAllocations() {
-        free.warm(Math.min(takenSinceWarm, MAX_WARM), cached);
+        free.warm(Math.min(takenSinceWarm, MAX_WARM), cached, warmIds);
         takenSinceWarm = 0;
         cached.warmExpected();
     }

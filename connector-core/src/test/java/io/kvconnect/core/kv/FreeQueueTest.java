@@ -49,14 +49,66 @@ class FreeQueueTest {
                     }
                 }
             }
-            queue.warm(3, index); // changes nothing
-            assertArrayEquals(model.stream().mapToInt(Integer::intValue).toArray(), queue.order());
+            queue.warm(3, index, new int[3]); // changes nothing
+            int[] expected = model.stream().mapToInt(Integer::intValue).toArray();
+            assertArrayEquals(expected, queue.order());
+            // The next blocks as the append log gives them are exactly the head of the queue.
+            int[] next = new int[numBlocks];
+            int k = queue.upcoming(numBlocks, next);
+            assertArrayEquals(expected, java.util.Arrays.copyOf(next, k));
             assertEquals(model.size(), queue.size());
             for (int b = 1; b < numBlocks; b++) {
                 assertEquals(model.contains(b), queue.contains(b), "block " + b);
             }
             queue.check();
         }
+    }
+
+    /**
+     * A pool large enough for the append log's limits to matter: blocks taken out of the middle
+     * and appended again many times over (a workload of prefix hits) leave long stretches of stale
+     * entries and overwrite the log, and the next blocks read from it are still exactly the head.
+     */
+    @Property(tries = 60)
+    void theNextBlocksAreTheHeadAfterLongRunsOfHitsAndWraps(
+            @ForAll @IntRange(min = 300, max = 700) int numBlocks,
+            @ForAll @IntRange(min = 1, max = 129) int n,
+            @ForAll @IntRange(min = 0, max = 1_000_000) int seed) {
+        int[] table = BlockRecords.newTable(numBlocks);
+        var queue = new FreeQueue(table);
+        var model = new LinkedHashSet<Integer>();
+        var random = new java.util.SplittableRandom(seed);
+        for (int id = 1; id < numBlocks; id++) {
+            queue.append(id);
+            model.add(id);
+        }
+        int[] next = new int[n];
+        for (int round = 0; round < 40; round++) {
+            // Mostly hits: a block taken out of the middle and freed again, far more often than
+            // one taken from the head.
+            for (int i = 0; i < 200; i++) {
+                int id = 1 + random.nextInt(numBlocks - 1);
+                if (model.remove(id)) {
+                    queue.remove(id);
+                    if (random.nextInt(4) != 0) {
+                        queue.append(id);
+                        model.add(id);
+                    }
+                } else {
+                    queue.append(id);
+                    model.add(id);
+                }
+            }
+            for (int i = random.nextInt(20); i > 0 && !model.isEmpty(); i--) {
+                int expected = model.iterator().next();
+                model.remove(expected);
+                assertEquals(expected, queue.poll());
+            }
+            int k = queue.upcoming(n, next);
+            int[] head = model.stream().limit(n).mapToInt(Integer::intValue).toArray();
+            assertArrayEquals(head, java.util.Arrays.copyOf(next, k), "round " + round);
+        }
+        queue.check();
     }
 
     @Test
