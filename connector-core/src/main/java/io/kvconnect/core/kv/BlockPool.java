@@ -226,6 +226,36 @@ public final class BlockPool {
         }
     }
 
+    /**
+     * Gives back one reference on each of {@code ids[0, n)}, the last first: {@link #free(int)} on
+     * each in that order.
+     *
+     * <p>Why not that loop alone: a finished request's blocks were taken over many steps from
+     * anywhere in the pool, so in a large pool each record is cold, and the freeing loop, with its
+     * work per block, waited for the misses a few at a time (a request of 1,057 blocks in a pool of
+     * 270,000). A first loop that only reads each record has nothing else to do, so the processor
+     * keeps many of those misses in flight at once.
+     *
+     * @throws IllegalStateException if a block is already free; blocks after it in {@code ids} were freed
+     */
+    public void freeReversed(int[] ids, int n) {
+        Objects.checkFromIndexSize(0, n, ids.length);
+        int sum = 0;
+        for (int i = n - 1; i >= 0; i--) {
+            int id = ids[i];
+            if (id > 0 && id < numBlocks) {
+                sum += meta[at(id, REF)];
+            }
+        }
+        warmed += sum;
+        for (int i = n - 1; i >= 0; i--) {
+            free(ids[i]);
+        }
+    }
+
+    /** What {@link #freeReversed} read ahead, summed: kept so the reads are not optimised away. */
+    private long warmed;
+
     /** Gives back one reference on {@code id}. */
     public void free(int id) {
         checkUsable(id);

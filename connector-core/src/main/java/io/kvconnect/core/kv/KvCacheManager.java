@@ -244,9 +244,7 @@ public final class KvCacheManager {
             return;
         }
         own.live = false;
-        for (int i = own.size - 1; i >= 0; i--) {
-            pool.free(own.ids[i]);
-        }
+        pool.freeReversed(own.ids, own.size);
     }
 
     /** Whether {@code requestId} owns blocks. */

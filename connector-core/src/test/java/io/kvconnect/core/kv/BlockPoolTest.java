@@ -628,4 +628,38 @@ class BlockPoolTest {
         assertEquals(5, pool.numFreeBlocks());
         assertEquals(0, pool.numCachedBlocks());
     }
+
+    @Test
+    void freeReversedQueuesTheBlocksLastFirstAsFreeingThemOneByOne() {
+        BlockPool oneByOne = new BlockPool(8, BS, true);
+        int[] a = oneByOne.allocate(5);
+        oneByOne.touch(a[2]); // a second reference: stays in use after one free
+        for (int i = a.length - 1; i >= 0; i--) {
+            oneByOne.free(a[i]);
+        }
+        int[] b = pool.allocate(5);
+        pool.touch(b[2]);
+        // Only the first four: the last id is not part of the call.
+        pool.freeReversed(b, 4);
+        pool.free(b[4]);
+        assertArrayEquals(b, a, "both pools hand out the same ids");
+        // The order differs only where the calls differ: b[4] went last, a[4] first.
+        assertArrayEquals(
+                new int[] {b[3], b[1], b[0], b[4]}, java.util.Arrays.copyOfRange(pool.freeQueueOrder(), 2, 6));
+        assertEquals(1, pool.refCount(b[2]));
+        assertEquals(1, oneByOne.refCount(a[2]));
+        pool.free(b[2]);
+    }
+
+    @Test
+    void freeReversedStopsAtADoubleFreeAfterFreeingTheBlocksAfterIt() {
+        int[] ids = pool.allocate(3);
+        pool.free(ids[1]);
+        var e = assertThrows(IllegalStateException.class, () -> pool.freeReversed(ids, 3));
+        assertTrue(e.getMessage().contains("double free"), e.getMessage());
+        assertEquals(0, pool.refCount(ids[2]), "freed before the double free was found");
+        assertEquals(1, pool.refCount(ids[0]), "not reached");
+        assertThrows(IndexOutOfBoundsException.class, () -> pool.freeReversed(ids, 4));
+        pool.free(ids[0]);
+    }
 }
