@@ -138,6 +138,77 @@ public class BlockPoolBenchmark {
         }
     }
 
+    /**
+     * A request of {@value #REQUEST_BLOCKS} blocks (a 512-token prompt and 16,384 output tokens)
+     * finishing in a pool of {@code poolBlocks} blocks queued in random order: before each call it
+     * takes its blocks from the head of the free queue (scattered over the pool), then 64 MB are
+     * read so that, as after the many steps a request runs for, their records are no longer in a
+     * cache.
+     */
+    @State(Scope.Thread)
+    public static class FinishState {
+        static final int REQUEST_BLOCKS = 1057;
+
+        /** Blocks in the pool. */
+        @Param({"270000"})
+        public int poolBlocks;
+
+        /** {@code oneByOne}: {@code free(id)} per block, last first; {@code reversed}: {@code freeReversed}. */
+        @Param({"oneByOne", "reversed"})
+        public String order;
+
+        BlockPool pool;
+        int[] ids = new int[0];
+        final long[] evictor = new long[8 << 20];
+        long evicted;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            if (!order.equals("oneByOne") && !order.equals("reversed")) {
+                throw new IllegalArgumentException("order must be oneByOne or reversed, got " + order);
+            }
+            pool = new BlockPool(poolBlocks, BLOCK_SIZE, true);
+            int[] all = pool.allocate(pool.usableBlocks());
+            SplittableRandom random = new SplittableRandom(17);
+            for (int i = all.length - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                int t = all[i];
+                all[i] = all[j];
+                all[j] = t;
+            }
+            pool.free(all);
+            pool.grants().takeChanges();
+        }
+
+        @Setup(Level.Invocation)
+        public void takeBlocks() {
+            ids = pool.allocate(REQUEST_BLOCKS);
+            pool.grants().takeChanges();
+            long sum = evicted;
+            for (int i = 0; i < evictor.length; i += 8) {
+                sum += evictor[i]++;
+            }
+            evicted = sum;
+        }
+    }
+
+    /**
+     * A finished request's blocks freed, last first, as the engine frees them: one by one, or with
+     * their records read ahead ({@code freeReversed}). Per call: {@value FinishState#REQUEST_BLOCKS}
+     * blocks.
+     */
+    @Benchmark
+    public int freeFinishedRequest(FinishState s) {
+        if (s.order.equals("reversed")) {
+            s.pool.freeReversed(s.ids, s.ids.length);
+        } else {
+            for (int i = s.ids.length - 1; i >= 0; i--) {
+                s.pool.free(s.ids[i]);
+            }
+        }
+        return s.pool.numFreeBlocks();
+    }
+
     /** A hasher and one block's tokens. */
     @State(Scope.Thread)
     public static class HashState {
