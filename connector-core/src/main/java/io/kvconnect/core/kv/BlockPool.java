@@ -382,9 +382,8 @@ public final class BlockPool {
             long h3 = chain.word(k, 3);
             // Only reachable when one id appears twice in the run with different hashes.
             checkNotCachedOtherwise(id, chain, k);
-            if (!hashes.has(id) && cached.get(h0, h1, h2, h3) == NIL) {
+            if (!hashes.has(id) && cached.putIfAbsent(h0, h1, h2, h3, id)) {
                 hashes.set(id, h0, h1, h2, h3);
-                cached.put(PrefixIndex.fingerprint(h0, h1, h2, h3), id);
                 if (runFrom < 0) {
                     runFrom = i;
                 }

@@ -119,6 +119,33 @@ final class PrefixIndex {
         size++;
     }
 
+    /**
+     * Indexes block {@code id} (not indexed) under the hash of words {@code h0} to {@code h3},
+     * unless a block is indexed under that hash already: {@link #get} and {@link #put(int, int)} in
+     * one probe (caching a block that fills is both, 16 times per step at 256 decoding requests).
+     *
+     * @return whether {@code id} was indexed; {@code false} if another block holds the hash
+     */
+    boolean putIfAbsent(long h0, long h1, long h2, long h3, int id) {
+        if (slots == null) {
+            slots = new long[capacity];
+            mask = capacity - 1;
+        }
+        long[] table = slots;
+        int fp = fingerprint(h0, h1, h2, h3);
+        int i = home(fp);
+        for (long slot = table[i]; slot != EMPTY; slot = table[i]) {
+            if ((int) (slot >>> 32) == fp && hashes.is((int) slot, h0, h1, h2, h3)) {
+                return false;
+            }
+            i = (i + 1) & mask;
+        }
+        table[i] = ((long) fp << 32) | (id & 0xFFFF_FFFFL);
+        records[BlockRecords.at(id, BlockRecords.FINGERPRINT)] = fp;
+        size++;
+        return true;
+    }
+
     /** Removes block {@code id}, which the caller guarantees is indexed. */
     void remove(int id) {
         long[] table = requireNonNull(slots);

@@ -1,7 +1,9 @@
 package io.kvconnect.core.kv;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.BlockHash;
 import java.util.ArrayList;
@@ -39,6 +41,14 @@ class PrefixIndexTest {
                     model.remove(had);
                     index.remove(id);
                     hashes.clear(id);
+                } else if (random.nextBoolean()) {
+                    // Indexes only a hash no block holds yet, in one probe.
+                    boolean absent = !model.containsKey(h);
+                    assertEquals(absent, index.putIfAbsent(h.h0(), h.h1(), h.h2(), h.h3(), id));
+                    if (absent) {
+                        hashes.set(id, h);
+                        model.put(h, id);
+                    }
                 } else if (!model.containsKey(h)) {
                     hashes.set(id, h);
                     model.put(h, id);
@@ -88,8 +98,9 @@ class PrefixIndexTest {
         hashes.set(3, first);
         index.put(first, 3);
         assertEquals(-1, index.get(second), "same fingerprint, another hash: not indexed");
+        assertTrue(index.putIfAbsent(second.h0(), second.h1(), second.h2(), second.h3(), 5));
         hashes.set(5, second);
-        index.put(second, 5);
+        assertFalse(index.putIfAbsent(first.h0(), first.h1(), first.h2(), first.h3(), 6), "held by block 3");
 
         assertEquals(3, index.get(first));
         assertEquals(5, index.get(second));
