@@ -125,13 +125,7 @@ public class BlockPoolBenchmark {
                 oneHash[0] = new BlockHash(nextHash++, 17, 29, 31);
                 pool.cache(one, oneHash, null);
             }
-            SplittableRandom random = new SplittableRandom(13);
-            for (int i = ids.length - 1; i > 0; i--) {
-                int j = random.nextInt(i + 1);
-                int t = ids[i];
-                ids[i] = ids[j];
-                ids[j] = t;
-            }
+            shuffle(ids, 13);
             pool.free(ids);
             pool.takeEvents();
             pool.grants().takeChanges();
@@ -169,13 +163,7 @@ public class BlockPoolBenchmark {
             }
             pool = new BlockPool(poolBlocks, BLOCK_SIZE, true);
             int[] all = pool.allocate(pool.usableBlocks());
-            SplittableRandom random = new SplittableRandom(17);
-            for (int i = all.length - 1; i > 0; i--) {
-                int j = random.nextInt(i + 1);
-                int t = all[i];
-                all[i] = all[j];
-                all[j] = t;
-            }
+            shuffle(all, 17);
             pool.free(all);
             pool.grants().takeChanges();
         }
@@ -275,6 +263,17 @@ public class BlockPoolBenchmark {
     @Benchmark
     public BlockHash hashOneBlock(HashState s) {
         return s.hasher.hash(s.parent, s.tokens, 0, s.noSalt);
+    }
+
+    /** Puts {@code ids} in a random order drawn from {@code seed} (Fisher-Yates). */
+    static void shuffle(int[] ids, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        for (int i = ids.length - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = ids[i];
+            ids[i] = ids[j];
+            ids[j] = t;
+        }
     }
 
     /** The engine's chained hashes of {@code tokens}' full blocks (no salt), as the scheduler computes them. */
