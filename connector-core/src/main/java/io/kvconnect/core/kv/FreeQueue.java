@@ -51,8 +51,8 @@ final class FreeQueue {
 
     /**
      * Every appended id, in append order, at position {@code appended % log.length}: a power of two
-     * at least twice the blocks, so that the head's entry is usually still there (4 bytes per block
-     * more than the records' 64).
+     * at least twice the blocks, so that the head's entry is usually still there (8 to 16 bytes per
+     * block beside the record's 64).
      */
     private final int[] log;
 
