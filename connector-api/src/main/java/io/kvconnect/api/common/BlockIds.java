@@ -2,7 +2,6 @@ package io.kvconnect.api.common;
 
 import io.kvconnect.api.Stability;
 import java.util.Arrays;
-import java.util.Objects;
 
 /**
  * GPU block ids of one request, one list per KV-cache group (one group unless the model mixes
@@ -29,22 +28,6 @@ public final class BlockIds {
      */
     public static BlockIds of(int... ids) {
         return ids.length == 0 ? EMPTY_ONE_GROUP : new BlockIds(new int[][] {ids.clone()});
-    }
-
-    /**
-     * {@return the block ids {@code ids[from, to)} of a single-group model}: {@link #of(int...)} of
-     * that range, with one copy instead of a copy of the range and the copy {@code of} makes.
-     *
-     * @param ids the ids, in block order (the range is copied)
-     * @param from the first index, inclusive
-     * @param to the last index, exclusive
-     * @throws IndexOutOfBoundsException if the range is not within {@code ids}
-     * @since 0.2
-     */
-    @Stability(value = Stability.Level.STABLE, since = "0.2")
-    public static BlockIds ofRange(int[] ids, int from, int to) {
-        Objects.checkFromToIndex(from, to, ids.length);
-        return from == to ? EMPTY_ONE_GROUP : new BlockIds(new int[][] {Arrays.copyOfRange(ids, from, to)});
     }
 
     /**

@@ -24,17 +24,6 @@ class BlockIdsTest {
     }
 
     @Test
-    void aRangeIsCopiedAndEqualsTheIdsOfThatRange() {
-        int[] ids = {3, 4, 5, 6};
-        var b = BlockIds.ofRange(ids, 1, 3);
-        ids[1] = 99;
-        assertEquals(BlockIds.of(4, 5), b);
-        assertEquals(BlockIds.empty(), BlockIds.ofRange(ids, 2, 2));
-        assertThrows(IndexOutOfBoundsException.class, () -> BlockIds.ofRange(ids, 3, 5));
-        assertThrows(IndexOutOfBoundsException.class, () -> BlockIds.ofRange(ids, 2, 1));
-    }
-
-    @Test
     void mutatingToArrayDoesNotChangeIt() {
         var b = BlockIds.ofGroups(new int[] {1, 2}, new int[] {3});
         b.toArray()[0] = 99;

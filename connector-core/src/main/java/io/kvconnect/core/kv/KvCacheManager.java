@@ -275,8 +275,7 @@ public final class KvCacheManager {
 
     /** The block ids of {@code requestId} as the API type. */
     public BlockIds blocks(String requestId) {
-        Owned own = owned.get(requestId);
-        return own == null ? BlockIds.empty() : BlockIds.ofRange(own.ids, 0, own.size);
+        return BlockIds.of(blockIds(requestId));
     }
 
     /** Blocks of {@code requestId} from {@code from} on. */
@@ -285,7 +284,7 @@ public final class KvCacheManager {
         if (own == null || from >= own.size) {
             return BlockIds.empty();
         }
-        return BlockIds.ofRange(own.ids, from, own.size);
+        return BlockIds.of(Arrays.copyOfRange(own.ids, from, own.size));
     }
 
     /** Ids of the requests that own blocks. */
