@@ -26,7 +26,8 @@ import static io.kvconnect.core.kv.BlockRecords.at;
  * the block accepted before it ({@code PREV}): the records of all the candidates are then loaded
  * at once, not one after another. An entry left behind by a removal from the middle, or by a block
  * that was appended again later, fails that check and is skipped; where the ring has no usable
- * entries (overwritten, or a long stretch of stale ones) the links are followed as before. The
+ * entries (overwritten, or more stale ones than usable: reading them costs a miss each too) the
+ * links are followed as before. The
  * ring is only a hint: what {@link #upcoming} returns is always exactly the head of the list.
  *
  * <p>Why not a ring alone, with lazy removal, instead of the links: a prefix hit on a free block
@@ -66,7 +67,10 @@ final class FreeQueue {
      */
     private long headAt;
 
-    /** The most log entries {@link #upcoming} reads past the last block it accepted. */
+    /**
+     * The most log entries {@link #upcoming} compares with the head's id to find its entry (ids
+     * only, in one sequential stretch of the log: no record is read).
+     */
     private static final int MAX_SKIP = 256;
 
     /** An empty queue over {@code records}, a {@link BlockRecords} table. */
@@ -175,15 +179,17 @@ final class FreeQueue {
             // Each candidate's id comes from the ring, not from the record before it, so the
             // processor loads the candidates' records together; a candidate is the next block iff
             // it is queued right behind the one accepted last.
+            // Rejecting a stale candidate costs a record read too, so after a stretch of prefix
+            // hits the ring may cost more than the links: at most twice the blocks wanted, plus
+            // a few, are examined before the links take over.
             long q = p + 1;
-            long skipEnd = Math.min(appended, q + MAX_SKIP);
-            while (k < limit && q < skipEnd) {
+            long qEnd = Math.min(appended, q + 2L * limit + 8);
+            while (k < limit && q < qEnd) {
                 int c = ring[(int) q & logMask];
                 q++;
                 if ((records[at(c, FLAGS)] & QUEUED) != 0 && records[at(c, PREV)] == prev) {
                     out[k++] = c;
                     prev = c;
-                    skipEnd = Math.min(appended, q + MAX_SKIP);
                 }
             }
         } else {
