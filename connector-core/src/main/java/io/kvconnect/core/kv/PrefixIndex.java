@@ -93,36 +93,9 @@ final class PrefixIndex {
     }
 
     /**
-     * Indexes block {@code id} under {@code hash}. The caller guarantees that no block is indexed
-     * under {@code hash} and that {@code id} is not indexed.
-     */
-    void put(BlockHash hash, int id) {
-        put(fingerprint(hash), id);
-    }
-
-    /**
-     * Indexes block {@code id} under the hash whose {@link #fingerprint} is {@code fp}, on the
-     * same guarantees as {@link #put(BlockHash, int)}.
-     */
-    void put(int fp, int id) {
-        if (slots == null) {
-            slots = new long[capacity];
-            mask = capacity - 1;
-        }
-        long[] table = slots;
-        int i = home(fp);
-        while (table[i] != EMPTY) {
-            i = (i + 1) & mask;
-        }
-        table[i] = ((long) fp << 32) | (id & 0xFFFF_FFFFL);
-        records[BlockRecords.at(id, BlockRecords.FINGERPRINT)] = fp;
-        size++;
-    }
-
-    /**
      * Indexes block {@code id} (not indexed) under the hash of words {@code h0} to {@code h3},
-     * unless a block is indexed under that hash already: {@link #get} and {@link #put(int, int)} in
-     * one probe (caching a block that fills is both, 16 times per step at 256 decoding requests).
+     * unless a block is indexed under that hash already: a lookup and an insertion in one probe
+     * (caching a block that fills is both, 16 times per step at 256 decoding requests).
      *
      * @return whether {@code id} was indexed; {@code false} if another block holds the hash
      */

@@ -41,18 +41,14 @@ class PrefixIndexTest {
                     model.remove(had);
                     index.remove(id);
                     hashes.clear(id);
-                } else if (random.nextBoolean()) {
+                } else {
                     // Indexes only a hash no block holds yet, in one probe.
                     boolean absent = !model.containsKey(h);
-                    assertEquals(absent, index.putIfAbsent(h.h0(), h.h1(), h.h2(), h.h3(), id));
+                    assertEquals(absent, put(index, h, id));
                     if (absent) {
                         hashes.set(id, h);
                         model.put(h, id);
                     }
-                } else if (!model.containsKey(h)) {
-                    hashes.set(id, h);
-                    model.put(h, id);
-                    index.put(h, id);
                 }
                 assertEquals(model.size(), index.size(), "seed " + seed + " op " + op);
                 for (BlockHash u : universe) {
@@ -74,7 +70,7 @@ class PrefixIndexTest {
         PrefixIndex index = new PrefixIndex(hashes, records);
         BlockHash h = new BlockHash(1, 2, 3, 4);
         hashes.set(1, h);
-        index.put(h, 1);
+        assertTrue(put(index, h, 1));
         assertThrows(IllegalStateException.class, () -> index.remove(2));
     }
 
@@ -96,11 +92,11 @@ class PrefixIndexTest {
         CachedHashes hashes = new CachedHashes(records);
         PrefixIndex index = new PrefixIndex(hashes, records);
         hashes.set(3, first);
-        index.put(first, 3);
+        assertTrue(put(index, first, 3));
         assertEquals(-1, index.get(second), "same fingerprint, another hash: not indexed");
-        assertTrue(index.putIfAbsent(second.h0(), second.h1(), second.h2(), second.h3(), 5));
+        assertTrue(put(index, second, 5));
         hashes.set(5, second);
-        assertFalse(index.putIfAbsent(first.h0(), first.h1(), first.h2(), first.h3(), 6), "held by block 3");
+        assertFalse(put(index, first, 6), "held by block 3");
 
         assertEquals(3, index.get(first));
         assertEquals(5, index.get(second));
@@ -114,6 +110,11 @@ class PrefixIndexTest {
         PrefixIndex index = newIndex();
         assertEquals(-1, index.get(new BlockHash(1, 2, 3, 4)));
         assertEquals(0, index.size());
+    }
+
+    /** Indexes {@code id} under {@code h} unless another block holds it (what caching does). */
+    private static boolean put(PrefixIndex index, BlockHash h, int id) {
+        return index.putIfAbsent(h.h0(), h.h1(), h.h2(), h.h3(), id);
     }
 
     private static PrefixIndex newIndex() {
