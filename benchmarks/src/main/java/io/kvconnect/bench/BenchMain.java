@@ -153,6 +153,7 @@ public final class BenchMain {
                         intParam(p, "lifetime", SchedulerStepBenchmark.LIFETIME),
                         intParam(p, "poolBlocks", 0),
                         Optional.ofNullable(p.getParam("kvEvents")).orElse("off"),
+                        Optional.ofNullable(p.getParam("phases")).orElse("spread"),
                         p.getParam("connector"),
                         perOp,
                         allocNorm(r).orElse(Double.NaN),
@@ -173,6 +174,7 @@ public final class BenchMain {
             int lifetime,
             int poolBlocks,
             String kvEvents,
+            String phases,
             String connector,
             double micros,
             double bytes,
@@ -181,11 +183,12 @@ public final class BenchMain {
         String workload() {
             return String.format(
                     Locale.ROOT,
-                    "%6d %8d %9s %6s",
+                    "%6d %8d %9s %6s %7s",
                     requests,
                     lifetime,
                     poolBlocks == 0 ? "fit" : Integer.toString(poolBlocks),
-                    kvEvents);
+                    kvEvents,
+                    phases);
         }
     }
 
@@ -200,7 +203,8 @@ public final class BenchMain {
                 .sorted(Comparator.comparingInt(Step::requests)
                         .thenComparingInt(Step::lifetime)
                         .thenComparingInt(Step::poolBlocks)
-                        .thenComparing(Step::kvEvents))
+                        .thenComparing(Step::kvEvents)
+                        .thenComparing(Step::phases))
                 .forEach(st -> byWorkload
                         .computeIfAbsent(st.workload(), k -> new TreeMap<>())
                         .put(st.connector(), st));
@@ -208,11 +212,12 @@ public final class BenchMain {
         out.println("scheduler step (same run): us/step and B/step per connector; +us: added to no connector");
         out.printf(
                 Locale.ROOT,
-                "%6s %8s %9s %6s %10s %8s %10s %8s %8s %10s %8s %8s%n",
+                "%6s %8s %9s %6s %7s %10s %8s %10s %8s %8s %10s %8s %8s%n",
                 "reqs",
                 "lifetime",
                 "pool",
                 "events",
+                "phases",
                 "none us",
                 "B",
                 "noop us",
@@ -247,12 +252,13 @@ public final class BenchMain {
                         && st.connector().equals("noop")
                         && st.lifetime() == SchedulerStepBenchmark.LIFETIME
                         && st.poolBlocks() == 0
-                        && st.kvEvents().equals("off"))
+                        && st.kvEvents().equals("off")
+                        && st.phases().equals("spread"))
                 .findFirst()
                 .orElse(null);
         String target = String.format(
                 Locale.ROOT,
-                "target: <= %.0f us and %.0f B per step at %d requests with a no-op connector (KV events off)",
+                "target: <= %.0f us and %.0f B per step at %d requests with a no-op connector (KV events off, phases spread)",
                 TARGET_MICROS,
                 TARGET_BYTES,
                 TARGET_REQUESTS);
@@ -274,7 +280,7 @@ public final class BenchMain {
             if (st.poolBlocks() > 0) {
                 byPool.computeIfAbsent(
                                 st.requests() + " requests, lifetime " + st.lifetime() + ", " + st.connector()
-                                        + ", KV events " + st.kvEvents(),
+                                        + ", KV events " + st.kvEvents() + ", phases " + st.phases(),
                                 k -> new ArrayList<>())
                         .add(st);
             }

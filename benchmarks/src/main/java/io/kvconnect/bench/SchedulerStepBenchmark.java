@@ -45,7 +45,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * LIFETIME} requests are replaced per step. Requests that never finish (a huge {@code maxTokens})
  * would make contexts, block hashes, the prefix cache and the pool grow without bound during a run
  * (tens of thousands of tokens per request per second), so the measurement would drift with the
- * garbage collector's live set; bounded lifetimes keep the heap flat.
+ * garbage collector's live set; bounded lifetimes keep the heap flat. By default ({@link #phases}
+ * {@code spread}) the requests are also spread over the 16 offsets within a block, so that about
+ * {@code requests / 16} of them fill a block in each step, as requests arriving at random times
+ * do; staggered by multiples of 16 alone, all of them filled a block in the same step, one step in
+ * 16 ({@code phases=aligned}, kept to compare with measurements made that way).
  *
  * <p>A step includes what the engine thread does per step in production: the arrivals (hashing a
  * new request's prompt blocks, amortized over the lifetime), scheduling, the connector hooks, the
@@ -116,6 +120,17 @@ public class SchedulerStepBenchmark {
     @Param({"off"})
     public String kvEvents;
 
+    /**
+     * Where in its current block each request is: {@code spread} (the default) gives the initial
+     * requests' first lifetimes an extra {@code i % 16} tokens, so that their replacements start at
+     * every offset within a block and about {@code requests / 16} blocks fill in every step, as
+     * requests that arrive at random times do; {@code aligned} gives every request the same offset,
+     * so that all requests fill a block in the same step, one step in 16, and no block fills in
+     * the other 15. The work per 16 steps is the same; what differs is how it is spread over them.
+     */
+    @Param({"spread"})
+    public String phases;
+
     private Scheduler scheduler;
     private NoOpSchedulerConnector noop;
     private int[] prompt;
@@ -165,8 +180,17 @@ public class SchedulerStepBenchmark {
         // find it there. Their lifetimes are staggered so that finishes spread evenly over the steps.
         add(lifetime / requests);
         runStep();
+        boolean spread =
+                switch (phases) {
+                    case "spread" -> true;
+                    case "aligned" -> false;
+                    default -> throw new IllegalArgumentException("phases must be spread or aligned, got " + phases);
+                };
         for (int i = 1; i < requests; i++) {
-            add((int) ((long) (i + 1) * lifetime / requests));
+            // A replacement starts one step after its predecessor finishes, and a lifetime that is
+            // a multiple of the block size keeps that offset from then on: so the first lifetimes
+            // decide every later request's offset within its block.
+            add((int) ((long) (i + 1) * lifetime / requests) + (spread ? i % BLOCK_SIZE : 0));
         }
         for (int steps = 1; ; steps++) {
             int tokens = runStep();

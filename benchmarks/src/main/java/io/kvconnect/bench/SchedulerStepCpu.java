@@ -26,7 +26,7 @@ import java.util.Map;
  *
  * <p>Run with {@code ./kvconnect bench step-cpu [NAME=VALUE ...]}: the benchmark's parameters
  * {@code requests} (256), {@code connector} ({@code noop}), {@code lifetime} (16384), {@code
- * poolBlocks} (0: sized to fit) and {@code kvEvents} ({@code off}), and {@code warmup} (steps,
+ * poolBlocks} (0: sized to fit), {@code kvEvents} ({@code off}) and {@code phases} ({@code spread}), and {@code warmup} (steps,
  * 300000), {@code seconds} (per round, 2), {@code rounds} (5) and {@code allocSteps} (100000; 0 skips
  * it). Prints each round, then the best and the median round, then how the allocation of {@code
  * allocSteps} further steps, measured one by one, splits between steady decode and the requests'
@@ -72,6 +72,7 @@ public final class SchedulerStepCpu {
         b.lifetime = Math.toIntExact(positive(p, "lifetime", false));
         b.poolBlocks = Math.toIntExact(positive(p, "poolBlocks", true));
         b.kvEvents = p.get("kvEvents");
+        b.phases = p.get("phases");
         b.setUp();
         out.printf(Locale.ROOT, "step-cpu: %s; %d warm-up steps ...%n", p, warmup);
         for (long i = 0; i < warmup; i++) {
@@ -189,6 +190,7 @@ public final class SchedulerStepCpu {
         d.put("lifetime", "" + SchedulerStepBenchmark.LIFETIME);
         d.put("poolBlocks", "0");
         d.put("kvEvents", "off");
+        d.put("phases", "spread");
         d.put("warmup", "300000");
         d.put("seconds", "2");
         d.put("rounds", "5");
