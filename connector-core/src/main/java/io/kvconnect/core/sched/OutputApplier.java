@@ -28,7 +28,7 @@ import org.jspecify.annotations.Nullable;
 final class OutputApplier {
     private final KvCacheManager kv;
     private final BlockPool pool;
-    private final int blockSize;
+    private final TokenBlocks blocks;
     private final SchedulerConfig config;
     private final RequestQueues queues;
     private final ConnectorCalls connector;
@@ -51,7 +51,7 @@ final class OutputApplier {
         this.config = config;
         this.kv = kv;
         this.pool = kv.pool();
-        this.blockSize = pool.blockSize();
+        this.blocks = new TokenBlocks(pool.blockSize());
         this.queues = queues;
         this.connector = connector;
         this.transfers = transfers;
@@ -279,7 +279,7 @@ final class OutputApplier {
      * since the last call (the request remembers how far it cached; truncation resets that).
      */
     private void cacheConfirmed(Request r) {
-        int full = r.numComputedTokens() / blockSize;
+        int full = blocks.full(r.numComputedTokens());
         if (full > r.cachedBlocksHint) {
             KvCacheManager.Owned own = r.ownedBlocks();
             if (own != null) {

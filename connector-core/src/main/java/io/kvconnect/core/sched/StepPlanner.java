@@ -38,6 +38,7 @@ final class StepPlanner {
     private final BlockPool pool;
     private final KvCacheManager kv;
     private final int blockSize;
+    private final TokenBlocks blocks;
     private final RequestQueues queues;
     private final Admission admission;
     private final Preemption preemption;
@@ -76,6 +77,7 @@ final class StepPlanner {
         this.kv = kv;
         this.pool = kv.pool();
         this.blockSize = pool.blockSize();
+        this.blocks = new TokenBlocks(blockSize);
         this.queues = queues;
         this.admission = admission;
         this.preemption = preemption;
@@ -118,7 +120,7 @@ final class StepPlanner {
             boolean waitForLoads = false;
             // A running request owns the blocks of every position scheduled so far, so a target in
             // its last block needs none, and the per-request lookup is skipped (most decode steps).
-            int needed = ceilDiv(target, blockSize) <= ceilDiv(r.scheduledThrough(), blockSize)
+            int needed = blocks.covering(target) <= blocks.covering(r.scheduledThrough())
                     ? 0
                     : kv.blocksNeeded(r.ownedBlocks(), target);
             while (needed > pool.numFreeBlocks()) {
