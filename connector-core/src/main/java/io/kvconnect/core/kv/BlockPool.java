@@ -165,24 +165,49 @@ public final class BlockPool {
         }
     }
 
-    /** The most blocks of the free queue {@link #prepareForAllocations()} loads. */
-    private static final int MAX_WARM = 128;
+    /**
+     * The most blocks of the free queue {@link #prepareForAllocations()} loads, and the most blocks
+     * announced by {@link #expectCaching} it remembers: a step in which up to this many running
+     * requests fill a block at once is covered; beyond it the rest are only not warmed.
+     */
+    private static final int MAX_WARM = 512;
 
     /** Scratch for the ids {@link #prepareForAllocations()} warms. */
     private final int[] warmIds = new int[MAX_WARM];
 
+    /** The blocks announced by {@link #expectCaching(BlockHashChain, int, int)} since the last preparation. */
+    private final int[] expectedBlocks = new int[MAX_WARM];
+
+    private int numExpectedBlocks;
+
+    /** What the warming of expected blocks read, summed: kept so the loads are not optimised away. */
+    private long warmedExpected;
+
     /**
      * Loads into the processor's cache what the coming allocations and caching will probe: the
-     * records of the blocks they are likely to take (as many from the head of the free queue as
-     * were taken since the previous call, at most {@value #MAX_WARM}) and the index slots of their
-     * evictions, and the index slots of the hashes announced by {@link #expectCaching}. Changes
-     * nothing. The scheduler calls it when it starts planning a step. Why: in a large pool these
-     * lines are cold, and each allocation or caching waited for its own; loaded together, the
-     * waits overlap (see {@link FreeQueue}).
+     * records of the blocks they are likely to take from the head of the free queue and the index
+     * slots of their evictions, and for each block announced by {@link #expectCaching} its record
+     * and the index slot its caching probes. Changes nothing. The scheduler calls it when it starts
+     * planning a step. Why: in a large pool these lines are cold, and each allocation or caching
+     * waited for its own; loaded together, the waits overlap (see {@link FreeQueue}).
+     *
+     * <p>How many free blocks: as many as were taken since the previous call, or, if more, as many
+     * blocks as were announced full since then (at most {@value #MAX_WARM}). A decoding request
+     * whose block just filled takes a new block in the next step; counting only the blocks taken
+     * before would warm nothing for a step in which many requests cross a block boundary together
+     * after a step in which none did.
      */
     public void prepareForAllocations() {
-        free.warm(Math.min(takenSinceWarm, MAX_WARM), cached, warmIds);
+        int expected = numExpectedBlocks;
+        free.warm(Math.min(Math.max(takenSinceWarm, expected), MAX_WARM), cached, warmIds);
         takenSinceWarm = 0;
+        long sum = warmedExpected;
+        int[] ids = expectedBlocks;
+        for (int i = 0; i < expected; i++) {
+            sum += meta[at(ids[i], REF)];
+        }
+        warmedExpected = sum;
+        numExpectedBlocks = 0;
         cached.warmExpected();
     }
 
@@ -197,11 +222,23 @@ public final class BlockPool {
         cached.expect(PrefixIndex.fingerprint(hash));
     }
 
-    /** {@link #expectCaching(BlockHash)} for hash {@code index} of {@code chain}. */
-    public void expectCaching(BlockHashChain chain, int index) {
+    /**
+     * {@link #expectCaching(BlockHash)} for hash {@code index} of {@code chain}, to be cached as
+     * block {@code id}: the preparation loads that block's record too (caching reads and writes it,
+     * and it was last touched when the block was taken, many steps before). Changes nothing.
+     *
+     * @throws IndexOutOfBoundsException if {@code index} is not a hash of {@code chain}
+     * @throws IllegalArgumentException if {@code id} is not a block of this pool (0, the null block,
+     *     included)
+     */
+    public void expectCaching(BlockHashChain chain, int index, int id) {
         Objects.checkIndex(index, chain.size());
+        checkUsable(id);
         cached.expect(PrefixIndex.fingerprint(
                 chain.word(index, 0), chain.word(index, 1), chain.word(index, 2), chain.word(index, 3)));
+        if (numExpectedBlocks < expectedBlocks.length) {
+            expectedBlocks[numExpectedBlocks++] = id;
+        }
     }
 
     /** Takes one more reference on {@code id}; a free block leaves the free queue (keeping its hash). */

@@ -144,7 +144,7 @@ final class PrefixIndex {
     }
 
     /** The most hashes {@link #expect} remembers between two {@link #warmExpected} calls. */
-    static final int MAX_EXPECTED = 128;
+    static final int MAX_EXPECTED = 512;
 
     /** Home slots of the hashes announced by {@link #expect}, until {@link #warmExpected}. */
     private final int[] expectedSlots = new int[MAX_EXPECTED];

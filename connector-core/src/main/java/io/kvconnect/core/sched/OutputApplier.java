@@ -238,10 +238,15 @@ final class OutputApplier {
 
     /**
      * The request's last block just got all its tokens: it is cached once its KV is confirmed, in
-     * a step or two; tell the pool (a method of its own, so the per-token path stays small).
+     * a step or two; tell the pool (a method of its own, so the per-token path stays small). Only a
+     * hint: a block the request does not own yet is not announced.
      */
     private void expectCaching(Request r) {
-        kv.pool().expectCaching(r.hashChain(), r.numBlockHashes() - 1);
+        int index = r.numBlockHashes() - 1;
+        KvCacheManager.Owned own = r.ownedBlocks();
+        if (own != null && index < own.numBlocks()) {
+            pool.expectCaching(r.hashChain(), index, own.blockIdArray()[index]);
+        }
     }
 
     /** Releases the held outputs of every request whose loads are settled by now. */

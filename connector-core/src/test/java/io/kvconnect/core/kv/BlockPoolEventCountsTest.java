@@ -3,6 +3,7 @@ package io.kvconnect.core.kv;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.BlockHash;
@@ -68,8 +69,14 @@ class BlockPoolEventCountsTest {
                                     : new BlockHash(arg % 3 == 0 ? nextHash / 2 : ++nextHash, 1, 2, 3);
                         }
                         BlockHash parent = arg % 2 == 0 ? null : new BlockHash(-arg, 0, 0, 0);
-                        for (BlockHash h : hashes) {
-                            silent.expectCaching(h); // remembered for the next preparation only
+                        // Remembered for the next preparation only, by hash or with the block.
+                        BlockHashChain chain = BlockHashChain.of(List.of(hashes));
+                        for (int i = 0; i < len; i++) {
+                            if ((arg + i) % 2 == 0) {
+                                silent.expectCaching(hashes[i]);
+                            } else {
+                                silent.expectCaching(chain, i, ids[i]);
+                            }
                         }
                         recording.cache(ids, hashes, parent);
                         silent.cache(ids, hashes, parent);
@@ -104,6 +111,18 @@ class BlockPoolEventCountsTest {
             assertEquals(removed, recording.removedHashes());
             assertEquals(clears, recording.clears());
         }
+    }
+
+    @Test
+    void announcingABlockRejectsWhatIsNotAHashOrABlockOfThePool() {
+        BlockPool pool = new BlockPool(4, BS, true, false);
+        BlockHashChain chain = BlockHashChain.of(List.of(new BlockHash(1, 2, 3, 4)));
+        assertThrows(IndexOutOfBoundsException.class, () -> pool.expectCaching(chain, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> pool.expectCaching(chain, 0, 0), "the null block");
+        assertThrows(IllegalArgumentException.class, () -> pool.expectCaching(chain, 0, 4));
+        pool.expectCaching(chain, 0, 3);
+        pool.prepareForAllocations();
+        assertEquals(3, pool.numFreeBlocks(), "announcing and preparing change nothing");
     }
 
     @Test
