@@ -160,7 +160,7 @@ final class Admission {
         r.setStatus(RequestStatus.RUNNING);
         queues.running().add(r);
         int[] all = kv.blockIds(id);
-        entries.add(r, ScheduledWork.of(r, clock.current(), kind, numNew, all, external));
+        entries.add(r, ScheduledWork.of(entries.nextWork(), r, clock.current(), kind, numNew, all, external));
         return Result.SCHEDULED;
     }
 

@@ -81,15 +81,6 @@ public final class Request implements RequestView {
      * dead. Not a copy: the blocks themselves are read from the record.
      */
     private KvCacheManager.@Nullable Owned ownedBlocks;
-    /**
-     * This request's two work entries, for even and odd steps (see {@link ScheduledWork}): made on
-     * first use, so requests that never run make none. Two fields rather than an array: one object
-     * less to reach per request and step.
-     */
-    private @Nullable ScheduledWork evenStepWork;
-
-    private @Nullable ScheduledWork oddStepWork;
-
     // ---- outputs held until the request's external loads are settled (see Scheduler) ----
     /** The step whose output must be applied before this request's outputs are final; -1 if none. */
     long settleStep = -1;
@@ -191,28 +182,6 @@ public final class Request implements RequestView {
      */
     int[] appendOnlyTokens() {
         return tokens;
-    }
-
-    /**
-     * The work entry for {@code step}, to be filled: one of two, chosen by the step's parity, so the
-     * entry of the step before (which may still be running under asynchronous scheduling) is left
-     * alone. Scheduler thread only.
-     */
-    ScheduledWork workFor(long step) {
-        if ((step & 1) == 0) {
-            ScheduledWork w = evenStepWork;
-            if (w == null) {
-                w = new ScheduledWork();
-                evenStepWork = w;
-            }
-            return w;
-        }
-        ScheduledWork w = oddStepWork;
-        if (w == null) {
-            w = new ScheduledWork();
-            oddStepWork = w;
-        }
-        return w;
     }
 
     @Override

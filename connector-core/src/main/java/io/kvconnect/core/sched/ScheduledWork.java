@@ -15,11 +15,15 @@ import java.util.Objects;
  * #numKnownTokens()} and {@link #token(int)}. A decode's new blocks are a window in the same way,
  * on the request's list of owned blocks ({@link #numBlocks()}, {@link #block(int)}).
  *
- * <p><b>Reused by the scheduler.</b> The scheduler's entries are not built per step: each request
- * owns two, and the step planned fills the one of its parity ({@link Request#workFor(long)}). A
- * step's output is read until that step is applied, and the scheduler plans at most one step ahead
- * of the last applied one, so when step {@code n + 2} refills an entry, nobody reads step {@code
- * n}'s any more: a step of 256 decoding requests allocated 256 entries of 64 bytes before. Each
+ * <p><b>Reused by the scheduler.</b> The scheduler's entries are not built per step: the planner
+ * keeps one {@link StepEntries} per step parity, each slot of which owns an entry, and the step
+ * planned fills the slots of its parity in batch order. A step's output is read until that step is
+ * applied, and the scheduler plans at most one step ahead of the last applied one, so when step
+ * {@code n + 2} refills an entry, nobody reads step {@code n}'s any more: a step of 256 decoding
+ * requests allocated 256 entries of 64 bytes before. The entries belong to the slots, not to the
+ * requests, so that a step's entries were made together and lie side by side in memory, in the
+ * order the loops read them; with two entries per request, each lay where its request was made,
+ * and the first read of it in each loop was a cache miss. Each
  * entry knows the step it was filled for ({@link #step()}), and {@link SchedulerOutput#work()}
  * refuses to hand out an entry filled for another step, so reading a stale output fails loudly
  * instead of reading another step's work. Entries built with the public constructor (tests, tools)
@@ -47,7 +51,7 @@ public final class ScheduledWork {
     private boolean samples;
     private int externalTokens;
 
-    /** An empty entry for {@link Request#workFor(long)} to fill. */
+    /** An empty entry for a slot of {@link StepEntries} to fill. */
     ScheduledWork() {}
 
     /**
@@ -149,20 +153,29 @@ public final class ScheduledWork {
     /**
      * The work of {@code r} in {@code step}: {@code numNew} positions from where it is scheduled
      * through; {@code blocks} are the block table (NEW, RESUMED) or the blocks added in this step.
-     * Fills and returns the request's entry of the step's parity (see the class comment).
+     * Fills and returns {@code into}, the entry of the step's next slot in its {@link StepEntries}
+     * (see the class comment).
      */
     static ScheduledWork of(
-            Request r, long step, ScheduledRequest.Kind kind, int numNew, int[] blocks, int externalTokens) {
-        return of(r, step, kind, numNew, blocks, 0, blocks.length, externalTokens);
+            ScheduledWork into,
+            Request r,
+            long step,
+            ScheduledRequest.Kind kind,
+            int numNew,
+            int[] blocks,
+            int externalTokens) {
+        return of(into, r, step, kind, numNew, blocks, 0, blocks.length, externalTokens);
     }
 
     /**
-     * {@link #of(Request, long, ScheduledRequest.Kind, int, int[], int)} with the blocks a window
+     * {@link #of(ScheduledWork, Request, long, ScheduledRequest.Kind, int, int[], int)} with the
+     * blocks a window
      * {@code blockBuffer[blockOffset, blockOffset + numBlocks)}, for example the last entries of
      * the request's list of owned blocks, which are never changed (see {@link
      * io.kvconnect.core.kv.KvCacheManager.Owned#blockIdArray()}).
      */
     static ScheduledWork of(
+            ScheduledWork into,
             Request r,
             long step,
             ScheduledRequest.Kind kind,
@@ -179,7 +192,7 @@ public final class ScheduledWork {
         int offset = known == 0 ? 0 : start;
         int[] prefix = kind == ScheduledRequest.Kind.CONTINUING ? NONE : r.tokenIds(0, start);
         boolean samples = start + numNew >= r.numTokens();
-        ScheduledWork w = r.workFor(step);
+        ScheduledWork w = into;
         w.fill(
                 step,
                 r.requestId(),

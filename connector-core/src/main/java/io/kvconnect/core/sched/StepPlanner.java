@@ -191,7 +191,15 @@ final class StepPlanner {
                 }
             }
             ScheduledWork w = ScheduledWork.of(
-                    r, step, ScheduledRequest.Kind.CONTINUING, numNew, blockBuffer, blockFrom, numAdded, 0);
+                    entries.nextWork(),
+                    r,
+                    step,
+                    ScheduledRequest.Kind.CONTINUING,
+                    numNew,
+                    blockBuffer,
+                    blockFrom,
+                    numAdded,
+                    0);
             entries.add(r, w);
             // Moved past this step now, not in advance(): one pass over the running requests
             // fewer. Until the step is applied nothing else reads the position: this loop reads
