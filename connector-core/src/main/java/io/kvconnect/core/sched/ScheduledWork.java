@@ -120,6 +120,16 @@ public final class ScheduledWork {
         Objects.requireNonNull(requestId, "requestId");
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(prefixTokens, "prefixTokens");
+        Objects.requireNonNull(blockBuffer, "blockBuffer");
+        if (numBlocks == 0) {
+            // An empty window reads nothing, so the entry keeps the array it had. A decoding
+            // request adds a block one step in 16: switching between an empty array and its list
+            // of blocks stored a reference twice per block, and each such store into this old
+            // object paid the collector's card-marking barrier, with a memory fence. This keeps at
+            // most one array per entry reachable a little longer.
+            blockBuffer = this.blockBuffer;
+            blockOffset = 0;
+        }
         this.step = step;
         // A refilled entry is an old object by now, and storing a reference into an old object
         // costs the garbage collector's write barrier (a card to mark, more so across regions):
@@ -278,6 +288,9 @@ public final class ScheduledWork {
      * array (must not be changed then), else a copy. Read by index to make no array.
      */
     public int[] blockTable() {
+        if (numBlocks == 0) {
+            return NONE;
+        }
         return blockOffset == 0 && numBlocks == blockBuffer.length
                 ? blockBuffer
                 : Arrays.copyOfRange(blockBuffer, blockOffset, blockOffset + numBlocks);

@@ -1,8 +1,10 @@
 package io.kvconnect.core.sched;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.kvconnect.api.common.TransferParams;
 import io.kvconnect.api.scheduler.ScheduledRequest;
@@ -49,6 +51,23 @@ class StepEntriesTest {
         assertNotSame(first, entries.nextWork(), "the next slot owns another entry");
         entries.clear();
         assertSame(first, entries.nextWork(), "a cleared set hands out its first slot's entry again");
+    }
+
+    @Test
+    void anEntryRefilledWithoutBlocksShowsNoneOfItsEarlierOnes() {
+        StepEntries entries = new StepEntries();
+        Request r = request("a");
+        int[] owned = {5, 6, 7};
+        ScheduledWork w =
+                ScheduledWork.of(entries.nextWork(), r, 1, ScheduledRequest.Kind.CONTINUING, 1, owned, 1, 2, 0);
+        assertEquals(2, w.numBlocks());
+        assertEquals(6, w.block(0));
+        assertArrayEquals(new int[] {6, 7}, w.blockTable());
+        ScheduledWork again = ScheduledWork.of(w, r, 3, ScheduledRequest.Kind.CONTINUING, 1, new int[0], 0);
+        assertSame(w, again);
+        assertEquals(0, again.numBlocks());
+        assertArrayEquals(new int[0], again.blockTable());
+        assertThrows(IndexOutOfBoundsException.class, () -> again.block(0));
     }
 
     @Property(tries = 200)
