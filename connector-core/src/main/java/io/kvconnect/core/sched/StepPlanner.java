@@ -37,7 +37,6 @@ final class StepPlanner {
     private final SchedulerConfig config;
     private final BlockPool pool;
     private final KvCacheManager kv;
-    private final int blockSize;
     private final TokenBlocks blocks;
     private final RequestQueues queues;
     private final Admission admission;
@@ -76,8 +75,7 @@ final class StepPlanner {
         this.config = config;
         this.kv = kv;
         this.pool = kv.pool();
-        this.blockSize = pool.blockSize();
-        this.blocks = new TokenBlocks(blockSize);
+        this.blocks = new TokenBlocks(pool.blockSize());
         this.queues = queues;
         this.admission = admission;
         this.preemption = preemption;
@@ -303,8 +301,8 @@ final class StepPlanner {
 
     /** The blocks of an asynchronous load's external range: from the confirmed (hit) to the scheduled positions. */
     private int[] loadTargets(Request r) {
-        int from = r.numComputedTokens() / blockSize;
-        int to = ceilDiv(r.scheduledThrough(), blockSize);
+        int from = blocks.full(r.numComputedTokens());
+        int to = blocks.covering(r.scheduledThrough());
         int[] ids = new int[Math.max(0, to - from)];
         for (int i = from; i < to; i++) {
             ids[i - from] = kv.blockAt(r.requestId(), i);
@@ -361,9 +359,5 @@ final class StepPlanner {
                 r.addPlaceholder();
             }
         }
-    }
-
-    private static int ceilDiv(int a, int b) {
-        return (a + b - 1) / b;
     }
 }
