@@ -180,9 +180,6 @@ public final class BlockPool {
 
     private int numExpectedBlocks;
 
-    /** What the warming of expected blocks read, summed: kept so the loads are not optimised away. */
-    private long warmedExpected;
-
     /**
      * Loads into the processor's cache what the coming allocations and caching will probe: the
      * records of the blocks they are likely to take from the head of the free queue and the index
@@ -201,12 +198,12 @@ public final class BlockPool {
         int expected = numExpectedBlocks;
         free.warm(Math.min(Math.max(takenSinceWarm, expected), MAX_WARM), cached, warmIds);
         takenSinceWarm = 0;
-        long sum = warmedExpected;
+        long sum = warmed;
         int[] ids = expectedBlocks;
         for (int i = 0; i < expected; i++) {
             sum += meta[at(ids[i], REF)];
         }
-        warmedExpected = sum;
+        warmed = sum;
         numExpectedBlocks = 0;
         cached.warmExpected();
     }
@@ -290,7 +287,10 @@ public final class BlockPool {
         }
     }
 
-    /** What {@link #freeReversed} read ahead, summed: kept so the reads are not optimised away. */
+    /**
+     * What {@link #freeReversed} and {@link #prepareForAllocations()} read ahead, summed: kept so
+     * the reads are not optimised away. Never read otherwise.
+     */
     private long warmed;
 
     /** Gives back one reference on {@code id}. */
