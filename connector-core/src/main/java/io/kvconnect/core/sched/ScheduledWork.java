@@ -179,8 +179,7 @@ public final class ScheduledWork {
 
     /**
      * {@link #of(ScheduledWork, Request, long, ScheduledRequest.Kind, int, int[], int)} with the
-     * blocks a window
-     * {@code blockBuffer[blockOffset, blockOffset + numBlocks)}, for example the last entries of
+     * blocks a window {@code blockBuffer[blockOffset, blockOffset + numBlocks)}, for example the last entries of
      * the request's list of owned blocks, which are never changed (see {@link
      * io.kvconnect.core.kv.KvCacheManager.Owned#blockIdArray()}).
      */
@@ -202,8 +201,7 @@ public final class ScheduledWork {
         int offset = known == 0 ? 0 : start;
         int[] prefix = kind == ScheduledRequest.Kind.CONTINUING ? NONE : r.tokenIds(0, start);
         boolean samples = start + numNew >= r.numTokens();
-        ScheduledWork w = into;
-        w.fill(
+        into.fill(
                 step,
                 r.requestId(),
                 kind,
@@ -218,7 +216,7 @@ public final class ScheduledWork {
                 numBlocks,
                 samples,
                 externalTokens);
-        return w;
+        return into;
     }
 
     /**
