@@ -26,7 +26,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * Runs the kvconnect benchmarks through the JMH runner with a short configuration and prints a
  * summary: time and allocation per operation; for the scheduler step, what a no-op connector and
  * the offload connector's scheduler side add to the no-connector baseline of the same run, the
- * step's time and allocation target, and the ratio across pool sizes when several were run.
+ * step's time and allocation target, how the step grows with the number of running requests
+ * ({@link StepScaling}) and the ratio across pool sizes when several were run.
  *
  * <pre>
  *   BenchMain [REGEX] [--quick]
@@ -274,6 +275,19 @@ public final class BenchMain {
                     atTarget.bytes(),
                     pass ? "PASS" : "FAIL");
         }
+        // The same workload and connector over three or more request counts: linear growth.
+        Map<String, java.util.NavigableMap<Integer, Double>> byRequests = new TreeMap<>();
+        for (Step st : steps) {
+            byRequests
+                    .computeIfAbsent(
+                            st.connector() + ", lifetime " + st.lifetime() + ", pool "
+                                    + (st.poolBlocks() == 0 ? "fit" : Integer.toString(st.poolBlocks()))
+                                    + ", KV events " + st.kvEvents() + ", phases " + st.phases(),
+                            k -> new TreeMap<>())
+                    .put(st.requests(), st.micros());
+        }
+        byRequests.forEach(
+                (workload, points) -> StepScaling.report(workload, points).ifPresent(out::println));
         // The same requests, lifetime and connector over two or more pool sizes.
         Map<String, List<Step>> byPool = new TreeMap<>();
         for (Step st : steps) {
