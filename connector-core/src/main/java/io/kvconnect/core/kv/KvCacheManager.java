@@ -104,7 +104,7 @@ public final class KvCacheManager {
             throw new IllegalStateException("request " + requestId + " already owns blocks; a prefix hit "
                     + "applies only to a request without blocks");
         }
-        int needed = ceilDiv(totalTokens, blockSize) - have - hit.numBlocks();
+        int needed = Math.ceilDiv(totalTokens, blockSize) - have - hit.numBlocks();
         int fresh = Math.max(0, needed);
         int revived = 0;
         for (int id : hit.blocks()) {
@@ -116,7 +116,7 @@ public final class KvCacheManager {
             return null;
         }
         if (own == null) {
-            own = new Owned(ceilDiv(Math.max(totalTokens, expectedTokens), blockSize));
+            own = new Owned(Math.ceilDiv(Math.max(totalTokens, expectedTokens), blockSize));
             owned.put(requestId, own);
         }
         for (int id : hit.blocks()) {
@@ -141,7 +141,7 @@ public final class KvCacheManager {
      */
     public int blocksNeeded(@Nullable Owned own, int totalTokens) {
         int have = own == null ? 0 : requireLive(own).size;
-        return Math.max(0, ceilDiv(totalTokens, blockSize) - have);
+        return Math.max(0, Math.ceilDiv(totalTokens, blockSize) - have);
     }
 
     /**
@@ -297,10 +297,6 @@ public final class KvCacheManager {
             throw new IllegalStateException("the blocks of this handle were freed: look the request's blocks up again");
         }
         return own;
-    }
-
-    private static int ceilDiv(int a, int b) {
-        return (a + b - 1) / b;
     }
 
     /**

@@ -50,14 +50,14 @@ final class HostCopyPieces {
             firstPieceOfRun = new int[plan.runs() + 1];
             for (int r = 0; r < plan.runs(); r++) {
                 long bytes = plan.lengths()[r] * layout.bytesPerBlock();
-                firstPieceOfRun[r + 1] = Math.toIntExact(firstPieceOfRun[r] + ceilDiv(bytes, PIECE_BYTES));
+                firstPieceOfRun[r + 1] = Math.toIntExact(firstPieceOfRun[r] + Math.ceilDiv(bytes, PIECE_BYTES));
             }
             copiesPerPiece = 0;
             pieces = firstPieceOfRun[plan.runs()];
         } else {
             firstPieceOfRun = new int[0];
             copiesPerPiece = (int) Math.max(1, PIECE_BYTES / layout.bytesPerBlockPerLayer());
-            pieces = Math.toIntExact(ceilDiv((long) ids.length * layout.numLayers(), copiesPerPiece));
+            pieces = Math.toIntExact(Math.ceilDiv((long) ids.length * layout.numLayers(), copiesPerPiece));
         }
     }
 
@@ -120,9 +120,5 @@ final class HostCopyPieces {
         } else {
             MemorySegment.copy(host, hostOffset, cache, cacheOffset, bytes);
         }
-    }
-
-    private static long ceilDiv(long a, long b) {
-        return (a + b - 1) / b;
     }
 }

@@ -120,7 +120,7 @@ final class LoadFailureRecovery {
                     continue;
                 }
                 int n = kv.numBlocks(r.requestId());
-                int limit = Math.min(n, ceilDiv(rangeOf(r, loadedThrough), blockSize));
+                int limit = Math.min(n, Math.ceilDiv(rangeOf(r, loadedThrough), blockSize));
                 Integer known = firstBad.get(r);
                 for (int i = 0; i < limit && (known == null || i < known); i++) {
                     if (bad.contains(kv.blockAt(r.requestId(), i))) {
@@ -271,9 +271,5 @@ final class LoadFailureRecovery {
             stats.loadsRefusedAfterFailure++;
         }
         return allowed;
-    }
-
-    private static int ceilDiv(int a, int b) {
-        return (a + b - 1) / b;
     }
 }
