@@ -91,7 +91,7 @@ final class SlowTierConnector {
             }
             int bs = blockSize;
             int from = localHitTokens / bs;
-            int n = (externalTokens + bs - 1) / bs;
+            int n = Math.ceilDiv(externalTokens, bs);
             int[] gpu = new int[n];
             int[] hostSlots = new int[n];
             for (int i = 0; i < n; i++) {

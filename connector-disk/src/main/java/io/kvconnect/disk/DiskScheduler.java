@@ -202,7 +202,7 @@ final class DiskScheduler implements SchedulerConnector {
             count("lookup_misses", 1);
             return MatchResult.none();
         }
-        int blocks = (tokens + blockSize - 1) / blockSize;
+        int blocks = Math.ceilDiv(tokens, blockSize);
         List<BlockHash> pins = new ArrayList<>(blocks);
         for (int i = first; i < first + blocks; i++) {
             BlockHash key = request.blockHash(i);
@@ -221,7 +221,7 @@ final class DiskScheduler implements SchedulerConnector {
             releaseMatchPins(q);
             return;
         }
-        int n = (externalTokens + blockSize - 1) / blockSize;
+        int n = Math.ceilDiv(externalTokens, blockSize);
         int first = localHitTokens / blockSize;
         boolean async = config.load() == DiskConfig.LoadMode.ASYNC;
         long id = nextJobId++;

@@ -328,7 +328,7 @@ final class MultiScheduler implements SchedulerConnector {
     /** Group-0 ids of the blocks covering tokens {@code [localHit, localHit + external)}. */
     private int[] externalBlocks(BlockIds blocks, int localHitTokens, int externalTokens) {
         int from = Math.min(localHitTokens / blockSize, blocks.size());
-        int to = Math.min((localHitTokens + externalTokens + blockSize - 1) / blockSize, blocks.size());
+        int to = Math.min(Math.ceilDiv(localHitTokens + externalTokens, blockSize), blocks.size());
         return Arrays.copyOfRange(blocks.toArray(0), from, Math.max(from, to));
     }
 

@@ -231,7 +231,7 @@ final class NixlScheduler implements SchedulerConnector {
             return FinishResult.freeNow();
         }
         int computed = Math.min(request.numComputedTokens(), request.numPromptTokens());
-        int nBlocks = Math.min(blockIds.size(0), (computed + engine.blockSize() - 1) / engine.blockSize());
+        int nBlocks = Math.min(blockIds.size(0), Math.ceilDiv(computed, engine.blockSize()));
         if (computed <= 0 || nBlocks <= 0) {
             return FinishResult.freeNow();
         }

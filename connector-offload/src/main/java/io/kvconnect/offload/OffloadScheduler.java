@@ -207,7 +207,7 @@ final class OffloadScheduler implements SchedulerConnector {
         if (tokens <= 0) {
             return MatchResult.none();
         }
-        int blocks = (tokens + blockSize - 1) / blockSize;
+        int blocks = Math.ceilDiv(tokens, blockSize);
         int lastGroup = (local + blocks - 1) / multiple;
         List<BlockHash> pins = new ArrayList<>(lastGroup - first + 1);
         for (int i = first; i <= lastGroup; i++) {
@@ -227,7 +227,7 @@ final class OffloadScheduler implements SchedulerConnector {
             releaseMatchPins(q);
             return;
         }
-        int n = (externalTokens + blockSize - 1) / blockSize;
+        int n = Math.ceilDiv(externalTokens, blockSize);
         // The same local hit the match was given: its pins start at this block's offloaded block.
         int first = localHitTokens / blockSize;
         int groups = n == 0 ? 0 : (first + n - 1) / multiple - first / multiple + 1;

@@ -318,7 +318,7 @@ final class RedisScheduler implements SchedulerConnector {
             return;
         }
         int first = localHitTokens / blockSize;
-        int n = (externalTokens + blockSize - 1) / blockSize;
+        int n = Math.ceilDiv(externalTokens, blockSize);
         long id = nextJobId++;
         if (first != q.offerFrom || externalTokens > q.offerTokens || blocks.size() < first + n) {
             // Nothing offered covers this load; it is asynchronous, so it must still be reported:

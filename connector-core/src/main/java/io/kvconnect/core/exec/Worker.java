@@ -322,7 +322,7 @@ final class Worker implements AutoCloseable {
                 continue;
             }
             int from = (w.start() - w.externalTokens()) / blockSize;
-            int to = (w.start() + blockSize - 1) / blockSize;
+            int to = Math.ceilDiv(w.start(), blockSize);
             List<Integer> missing = null;
             for (int i = from; i < to && i < w.numBlocks(); i++) {
                 int b = w.block(i);

@@ -173,7 +173,7 @@ public final class ModelRunner {
             ScheduledWork w = stepWork.get(i);
             State s = stepStates[i];
             int end = w.start() + w.numTokens();
-            int last = Math.min(s.numBlocks, (end + blockSize - 1) / blockSize);
+            int last = Math.min(s.numBlocks, Math.ceilDiv(end, blockSize));
             for (int b = 0; b < last; b++) {
                 read.set(s.blocks[b]);
                 if (b >= w.start() / blockSize) {
@@ -216,7 +216,7 @@ public final class ModelRunner {
             State s = stepStates[i];
             s.verifiedThrough = Math.max(s.verifiedThrough, w.start() + w.numTokens());
             if (verify && s.verifiedThrough > 0) {
-                verifiedBlockReads += (w.start() + w.numTokens() + blockSize - 1) / blockSize;
+                verifiedBlockReads += Math.ceilDiv(w.start() + w.numTokens(), blockSize);
             }
         }
     }

@@ -178,7 +178,7 @@ public final class Scheduler {
         Request r = new Request(id, prompt, maxTokens, priority, arrivals++, params, cacheSalt, hasher, kv);
         // A request that cannot fit even alone would wait (or preempt itself) forever: refuse it now.
         int blockSize = pool.blockSize();
-        long needed = ((long) prompt.length + maxTokens + blockSize - 1) / blockSize;
+        long needed = Math.ceilDiv((long) prompt.length + maxTokens, blockSize);
         if (needed > pool.usableBlocks()) {
             r.setStatus(RequestStatus.FINISHED_ERROR);
             String reason = "request too large: " + prompt.length + " prompt tokens + " + maxTokens

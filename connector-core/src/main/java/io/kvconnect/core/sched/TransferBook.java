@@ -179,7 +179,7 @@ final class TransferBook {
      * tokens)}: a load of them was granted.
      */
     void grantLoad(String id, int fromToken, int tokens) {
-        for (int i = fromToken / blockSize; i < (fromToken + tokens + blockSize - 1) / blockSize; i++) {
+        for (int i = fromToken / blockSize; i < Math.ceilDiv(fromToken + tokens, blockSize); i++) {
             grants.grantLoad(kv.blockAt(id, i));
         }
     }

@@ -89,7 +89,7 @@ public final class TraceRecorder implements SchedulerConnector {
                 chain[i - from] = request.blockHash(i).h0();
                 s.set(i);
             }
-            int loaded = Math.min(chain.length, (externalTokens + blockSize - 1) / blockSize);
+            int loaded = Math.min(chain.length, Math.ceilDiv(externalTokens, blockSize));
             if (chain.length > 0) {
                 accesses.add(new TierTrace.Lookup(chain, loaded));
             }
