@@ -52,9 +52,17 @@ final class DirectoryBlockStore implements BlockStore {
         this.readBuffer = arena.allocate(fileBytes, BlockFileFormat.ALIGNMENT);
     }
 
-    /** Opens the store: creates the folder, deletes temporary files, probes direct I/O. */
+    /**
+     * Opens the store: creates the folder and checks that it and its parent (the namespace folder)
+     * are private to this user ({@link PrivateFolder}; the worker may open it before the scheduler
+     * side locked the namespace), deletes temporary files, probes direct I/O.
+     */
     static BlockStore open(StoreSettings settings) throws IOException {
-        Files.createDirectories(settings.folder());
+        Path folder = settings.folder().toAbsolutePath();
+        if (folder.getParent() != null) {
+            PrivateFolder.ensure(folder.getParent());
+        }
+        PrivateFolder.ensure(folder);
         try (DirectoryStream<Path> temps =
                 Files.newDirectoryStream(settings.folder(), "*" + BlockFileFormat.TEMP_SUFFIX)) {
             for (Path temp : temps) {

@@ -42,15 +42,26 @@ final class DiskDirectory implements AutoCloseable {
     }
 
     /**
-     * Creates the namespace folder if missing, writes its description, and takes its lock.
+     * Creates the namespace folder if missing (private to this user, see {@link PrivateFolder}),
+     * writes its description, and takes its lock.
      *
-     * @throws ConfigException if the folder cannot be created or written, or another engine holds it
+     * @throws ConfigException if the folder cannot be created or written, other users may write it
+     *     or its root, or another engine holds it
      */
     static DiskDirectory lock(Path root, Namespace namespace, ConnectorConfig config) {
         Path folder = namespace.folder(root);
         FileChannel channel;
         try {
-            Files.createDirectories(folder);
+            PrivateFolder.checkRoot(root);
+            PrivateFolder.ensure(folder);
+        } catch (PrivateFolder.NotPrivateException e) {
+            throw new ConfigException(config.fieldPath("directory"), e.getMessage());
+        } catch (IOException | SecurityException e) {
+            throw new ConfigException(
+                    config.fieldPath("directory"),
+                    "cannot create or write " + folder + " (" + e + "); allowed: a folder this process may write");
+        }
+        try {
             Path description = folder.resolve("namespace.txt");
             if (!Files.exists(description)) {
                 Files.writeString(description, namespace.description() + "\n", StandardCharsets.UTF_8);
