@@ -12,7 +12,9 @@ import java.util.HexFormat;
 /**
  * The part of every key that names what makes stored KV compatible, besides the block hash: model
  * shape (name, layers, KV heads, head size, dtype), block size, tensor-parallel size, the bytes of a
- * block on one rank, the cache layout, and the operator's {@code namespace} label. The block hash
+ * block on one rank, the cache layout, the operator's {@code namespace} label, and whether values
+ * are signed with a value secret (signed and unsigned values have different headers, so engines
+ * of the two kinds keep apart rather than refuse and delete each other's values). The block hash
  * itself chains every earlier block and the cache salt, so it needs no help there. Blocks of two
  * engines share keys exactly when all of these are equal. Built by each worker from its {@link
  * KvLayout} and handed to the scheduler side as handshake metadata.
@@ -25,13 +27,16 @@ record Namespace(String description, long id) implements HandshakeMetadata {
     /** Every key starts with this. */
     static final String KEY_PREFIX = "kvc:";
 
-    /** The namespace of a worker with {@code layout}, with the operator's {@code label}. */
-    static Namespace of(KvLayout layout, String label) {
+    /**
+     * The namespace of a worker with {@code layout}, with the operator's {@code label}; {@code
+     * signed} if its values carry a MAC ({@link ValueSeal}).
+     */
+    static Namespace of(KvLayout layout, String label, boolean signed) {
         ModelShape m = layout.model();
         String d = "model=" + m.name() + ";layers=" + m.numLayers() + ";kv_heads=" + m.numKvHeads() + ";head_dim="
                 + m.headDim() + ";dtype=" + m.dtype() + ";block_size=" + layout.blockSize() + ";tp="
                 + layout.tensorParallelSize() + ";block_bytes_per_layer=" + layout.bytesPerBlockPerLayer()
-                + ";layout=" + layout.layout() + ";namespace=" + label;
+                + ";layout=" + layout.layout() + ";namespace=" + label + (signed ? ";values=hmac-sha256" : "");
         return new Namespace(d, firstLong(sha256(d)));
     }
 

@@ -31,6 +31,8 @@ import java.util.function.Function;
  *     loads fail
  * @param stagingBlocks host slots per worker through which blocks move between the KV cache and Redis
  * @param maxLookupBlocks the most blocks one lookup asks about
+ * @param valueSecret the key of the values' MAC, if any (from {@code value_secret} or the variable
+ *     {@code value_secret_env} names); see {@link ValueSeal}
  */
 record RedisConfig(
         List<Server> servers,
@@ -45,7 +47,11 @@ record RedisConfig(
         String namespace,
         int maxInFlight,
         int stagingBlocks,
-        int maxLookupBlocks) {
+        int maxLookupBlocks,
+        Optional<Secret> valueSecret) {
+
+    /** The fewest characters of a value secret: a short one can be guessed offline from one value. */
+    static final int MIN_VALUE_SECRET_CHARS = 16;
 
     /** A server's address. */
     record Server(String host, int port) {
@@ -86,7 +92,9 @@ record RedisConfig(
                 "namespace",
                 "max_in_flight",
                 "staging_blocks",
-                "max_lookup_blocks");
+                "max_lookup_blocks",
+                "value_secret",
+                "value_secret_env");
         if (!config.has("servers")) {
             throw new ConfigException(
                     config.fieldPath("servers"),
@@ -109,23 +117,7 @@ record RedisConfig(
                             + "cluster: true with the cluster's seed nodes");
         }
         Optional<String> user = Optional.ofNullable(config.getString("user", null));
-        if (config.has("password") && config.has("password_env")) {
-            throw new ConfigException(
-                    config.fieldPath("password_env"), "is set together with password; allowed: one of the two");
-        }
-        Optional<Secret> password = Optional.empty();
-        if (config.has("password")) {
-            password = Optional.of(new Secret(config.requireString("password")));
-        } else if (config.has("password_env")) {
-            String name = config.requireString("password_env");
-            String value = env.apply(name);
-            if (value == null || value.isEmpty()) {
-                throw new ConfigException(
-                        config.fieldPath("password_env"),
-                        "names the environment variable " + name + ", which is not set or empty");
-            }
-            password = Optional.of(new Secret(value));
-        }
+        Optional<Secret> password = secret(config, env, "password");
         if (user.isPresent() && password.isEmpty()) {
             throw new ConfigException(
                     config.fieldPath("user"), "is set without password or password_env; an ACL user needs both");
@@ -153,6 +145,14 @@ record RedisConfig(
         int inFlight = config.getInt("max_in_flight", 1024, 1, 1 << 20);
         int staging = config.getInt("staging_blocks", 256, 2, 1 << 20);
         int lookup = config.getInt("max_lookup_blocks", 4096, 1, 1 << 20);
+        Optional<Secret> valueSecret = secret(config, env, "value_secret");
+        if (valueSecret.isPresent() && valueSecret.get().length() < MIN_VALUE_SECRET_CHARS) {
+            String key = config.has("value_secret") ? "value_secret" : "value_secret_env";
+            throw new ConfigException(
+                    config.fieldPath(key),
+                    "is shorter than " + MIN_VALUE_SECRET_CHARS + " characters; allowed: a long random string shared"
+                            + " by the engines of the deployment (for example the output of 'openssl rand -hex 32')");
+        }
         return new RedisConfig(
                 List.copyOf(servers),
                 cluster,
@@ -166,7 +166,33 @@ record RedisConfig(
                 namespace,
                 inFlight,
                 staging,
-                lookup);
+                lookup,
+                valueSecret);
+    }
+
+    /**
+     * The secret under {@code key} or in the environment variable {@code key_env} names; at most
+     * one of the two. Messages never show the value.
+     */
+    private static Optional<Secret> secret(ConnectorConfig config, Function<String, String> env, String key) {
+        String envKey = key + "_env";
+        if (config.has(key) && config.has(envKey)) {
+            throw new ConfigException(
+                    config.fieldPath(envKey), "is set together with " + key + "; allowed: one of the two");
+        }
+        if (config.has(key)) {
+            return Optional.of(new Secret(config.requireString(key)));
+        }
+        if (!config.has(envKey)) {
+            return Optional.empty();
+        }
+        String name = config.requireString(envKey);
+        String value = env.apply(name);
+        if (value == null || value.isEmpty()) {
+            throw new ConfigException(
+                    config.fieldPath(envKey), "names the environment variable " + name + ", which is not set or empty");
+        }
+        return Optional.of(new Secret(value));
     }
 
     /** {@link #parse(ConnectorConfig, Function)} with the process environment. */

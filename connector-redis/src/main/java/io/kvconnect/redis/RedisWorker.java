@@ -52,6 +52,9 @@ final class RedisWorker implements WorkerConnector {
     private final Supplier<RedisStore> storeFactory;
     private RedisStore store;
     private Namespace namespace;
+    /** Protects the values this worker writes and checks those it reads; worker thread only. */
+    private final ValueSeal seal;
+
     private BlockCopyService copies;
     private HostBlockBuffer buffer;
     private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
@@ -117,6 +120,7 @@ final class RedisWorker implements WorkerConnector {
         this.rank = rank;
         this.firstErrors = new FirstErrors("worker " + rank);
         this.storeFactory = storeFactory;
+        this.seal = config.valueSecret().map(ValueSeal::hmac).orElseGet(ValueSeal::checksum);
     }
 
     @Override
@@ -125,7 +129,7 @@ final class RedisWorker implements WorkerConnector {
             throw new IllegalStateException("registerKvCaches called twice");
         }
         this.copies = copyService;
-        this.namespace = Namespace.of(layout, config.namespace());
+        this.namespace = Namespace.of(layout, config.namespace(), seal.signs());
         this.buffer = copyService.allocateHostBuffer(config.stagingBlocks());
         for (int i = 0; i < config.stagingBlocks(); i++) {
             freeSlots.add(i);
@@ -265,7 +269,8 @@ final class RedisWorker implements WorkerConnector {
             count("load_misses", 1); // evicted, flushed or lost since the lookup
         } else {
             BlockHash key = l.job.keys().get(d.index());
-            BlockValue.Refusal refusal = BlockValue.check(d.value(), namespace.id(), rank, key, buffer.slotBytes());
+            BlockValue.Refusal refusal =
+                    BlockValue.check(d.value(), namespace.id(), rank, key, buffer.slotBytes(), seal);
             if (refusal != null) {
                 l.failed = true;
                 count("load_refused_" + refusal.name().toLowerCase(java.util.Locale.ROOT), 1);
@@ -366,7 +371,7 @@ final class RedisWorker implements WorkerConnector {
         s.pending = s.slots.length;
         for (int i = 0; i < s.slots.length; i++) {
             BlockHash key = s.job.keys().get(i);
-            byte[] value = BlockValue.encode(namespace.id(), rank, key, buffer.slot(s.slots[i]));
+            byte[] value = BlockValue.encode(namespace.id(), rank, key, buffer.slot(s.slots[i]), seal);
             s.bytes += buffer.slotBytes();
             int index = i;
             long job = s.job.id();

@@ -49,6 +49,7 @@ class RedisBenchmark {
             try (RedisStore store = new RedisStore(config, "bench")) {
                 for (int size : SIZES) {
                     MemorySegment slot = arena.allocate(size);
+                    ValueSeal seal = ValueSeal.checksum();
                     SplittableRandom random = new SplittableRandom(size);
                     for (long i = 0; i < size; i += 8) {
                         slot.set(ValueLayout.JAVA_LONG_UNALIGNED, i, random.nextLong());
@@ -67,8 +68,10 @@ class RedisBenchmark {
                             MemorySegment.copy(slot, ValueLayout.JAVA_BYTE, 0, v, 0, size);
                             return store.set(rawKeys[i], v);
                         });
-                        Result kvSet =
-                                run(blocks, size, i -> store.set(kvKeys[i], BlockValue.encode(1, 0, hashes[i], slot)));
+                        Result kvSet = run(
+                                blocks,
+                                size,
+                                i -> store.set(kvKeys[i], BlockValue.encode(1, 0, hashes[i], slot, seal)));
                         MemorySegment into = arena.allocate(size);
                         Result rawGet =
                                 run(blocks, size, i -> store.get(rawKeys[i]).thenApply(v -> {
@@ -77,7 +80,7 @@ class RedisBenchmark {
                                 }));
                         Result kvGet =
                                 run(blocks, size, i -> store.get(kvKeys[i]).thenApply(v -> {
-                                    if (BlockValue.check(v, 1, 0, hashes[i], size) != null) {
+                                    if (BlockValue.check(v, 1, 0, hashes[i], size, seal) != null) {
                                         throw new IllegalStateException("refused");
                                     }
                                     BlockValue.copyPayload(v, into);

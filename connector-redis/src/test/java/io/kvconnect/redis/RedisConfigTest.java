@@ -47,4 +47,23 @@ class RedisConfigTest {
         assertTrue(error(Map.of("servers", List.of("a:1"), "staging_blocks", 1)).contains("staging_blocks"));
         assertTrue(error(Map.of("servers", List.of("a:1"), "colour", "red")).contains("colour"));
     }
+
+    @Test
+    void aValueSecretIsLongAndNeverShown() {
+        String secret = "0123456789abcdef-secret";
+        RedisConfig c = parse(Map.of("servers", List.of("a:1"), "value_secret", secret));
+        assertTrue(c.valueSecret().isPresent());
+        assertTrue(!c.toString().contains(secret), c.toString());
+        String tooShort = error(Map.of("servers", List.of("a:1"), "value_secret", "short-secret"));
+        assertTrue(tooShort.contains("value_secret") && tooShort.contains("16 characters"), tooShort);
+        assertTrue(!tooShort.contains("short-secret"), tooShort);
+        assertTrue(error(Map.of("servers", List.of("a:1"), "value_secret", secret, "value_secret_env", "V"))
+                .contains("value_secret_env"));
+        assertTrue(error(Map.of("servers", List.of("a:1"), "value_secret_env", "UNSET_VARIABLE"))
+                .contains("UNSET_VARIABLE"));
+        RedisConfig fromEnv = RedisConfig.parse(
+                ConnectorConfigs.of("connector.config", Map.of("servers", List.of("a:1"), "value_secret_env", "V")),
+                name -> name.equals("V") ? secret : null);
+        assertEquals(c.valueSecret(), fromEnv.valueSecret());
+    }
 }
