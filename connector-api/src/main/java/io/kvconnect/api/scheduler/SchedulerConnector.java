@@ -223,8 +223,11 @@ public interface SchedulerConnector {
     }
 
     /**
-     * The engine is shutting down. Called once, last; release threads and memory. Must not throw
-     * for a second call. Default: nothing.
+     * The engine is shutting down, or detaches this connector. Called once, last: after every
+     * worker side's {@code shutdown} returned, so no worker copy of this connector runs any more.
+     * Release threads and memory, and free the GPU block references still held for copies that
+     * never ended; the engine returns those left after this call and reports them as a leak. Must
+     * not throw for a second call. Default: nothing.
      */
     default void shutdown() {}
 }

@@ -128,8 +128,9 @@ public interface WorkerConnector {
     default void clearConnectorMetadata() {}
 
     /**
-     * The engine is shutting down. Called once, last: stop threads, close host buffers. Must not
-     * throw for a second call. Default: nothing.
+     * The engine is shutting down, or detaches this connector. Called once, last, before the
+     * scheduler side's {@code shutdown}: stop threads (so no copy of this connector runs once this
+     * returns), close host buffers. Must not throw for a second call. Default: nothing.
      */
     default void shutdown() {}
 }
