@@ -6,6 +6,11 @@ import java.util.Objects;
 /**
  * Facts about the engine a connector is plugged into; fixed for the engine's lifetime.
  *
+ * <p>The scheduler side, which gets no {@code KvLayout}, sizes a tier from these: one block takes
+ * {@code blockSize * model().bytesPerTokenPerLayer(tensorParallelSize) * model().numLayers()} bytes
+ * on each worker (its {@code KvLayout.bytesPerBlock()}, the size of one host-buffer slot), and
+ * {@code tensorParallelSize} times that across all workers.
+ *
  * @param engineId unique id of this engine instance (a prefill and a decode engine differ)
  * @param model the model's KV shape
  * @param blockSize tokens per KV block
