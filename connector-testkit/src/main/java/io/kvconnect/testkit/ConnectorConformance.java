@@ -759,9 +759,10 @@ public final class ConnectorConformance {
         var refused = engine.executor().refusedCopies();
         if (refused.total() > 0) {
             problems.add("the engine refused " + refused.total() + " of the connector's copies (" + refused.notInUse()
-                    + " out of free blocks, " + refused.notLoadTarget() + " into blocks of no granted load, "
+                    + " reading free blocks, " + refused.notLoadTarget() + " into blocks of no granted load, "
                     + refused.freed() + " of blocks freed before the copy ran): a connector must keep the blocks of "
-                    + "its copies alive (a delayed free or GPUBlockPoolView.touch) and load only what it was granted");
+                    + "its copies alive (a delayed free or GPUBlockPoolView.touch) until every worker's copy of them "
+                    + "ended, failed or not, and load only what it was granted");
         }
         if (engine.scheduler().stats().hookFailures() > 0 && !hookFailuresExpected) {
             problems.add(engine.scheduler().stats().hookFailures() + " connector hook(s) threw");
