@@ -69,8 +69,9 @@ import org.slf4j.LoggerFactory;
  * Peer#done(List)}). Each read is counted with its descriptors ({@code read_requests}, {@code
  * read_descriptors}: descriptors per read and per load follow). A failure of any kind reports
  * the load's blocks among the failed loads and the request in finished receives of one {@link
- * #reportStep}; every wait is bounded by the configured timeouts. Rank {@code r} reads from the
- * producer's rank {@code r} (equal tensor-parallel sizes). A transfer whose {@code remote_host} is
+ * #reportStep}; every wait is bounded by the configured timeouts, and a producer that let a
+ * connection attempt time out is not tried again for a while (its loads fail at once). Rank
+ * {@code r} reads from the producer's rank {@code r} (equal tensor-parallel sizes). A transfer whose {@code remote_host} is
  * not in {@code peers} fails before any connection ({@code loads_failed_untrusted}).
  *
  * <p><b>Threads.</b> Engine hooks run on the worker thread; reads are served on the transport's
@@ -79,6 +80,11 @@ import org.slf4j.LoggerFactory;
 final class NixlWorker implements WorkerConnector, BlockSource {
     private static final Logger LOG = LoggerFactory.getLogger(NixlWorker.class);
     private static final int TOMBSTONES = 16_384;
+    /**
+     * After a connection attempt to a producer timed out, no new attempt for this many connect
+     * timeouts: a producer that stays silent then holds the reader at most a fifth of its time.
+     */
+    private static final int SILENT_HOLD_FACTOR = 4;
 
     private final NixlConfig config;
     private final WorkerContext context;
@@ -114,6 +120,12 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     private volatile boolean sendsDirectly = true;
 
     private final Map<String, Peer> peers = new ConcurrentHashMap<>();
+    /**
+     * Producers whose last connection attempt timed out, by {@link #key}: when the reader may try
+     * again ({@link System#nanoTime()}). Reader thread only.
+     */
+    private final Map<String, Long> silentUntil = new HashMap<>();
+
     private final Map<String, Long> currentLoad = new HashMap<>(); // guarded by this
     private final Set<String> cancelled = new HashSet<>(); // guarded by this
     private final Set<String> received = new HashSet<>(); // guarded by this
@@ -480,7 +492,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             p = null;
         }
         if (p == null) {
-            p = transport.connect(r.host(), r.ports().get(rank), compat, config.connectOptions());
+            p = connect(r, key);
             if (!p.remote().engineId().equals(r.engineId()) || p.remote().rank() != rank) {
                 String found = p.remote().engineId() + " rank " + p.remote().rank();
                 p.close();
@@ -494,6 +506,39 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             peers.put(key, p);
         }
         return p;
+    }
+
+    /**
+     * Connects to the producer's worker of this rank, unless an attempt timed out within the last
+     * {@value #SILENT_HOLD_FACTOR} connect timeouts: a silent producer (hung, or a host that drops
+     * packets) would otherwise cost each load queued for it a whole connect timeout on the one
+     * reader thread, and every load queued behind them, whatever its producer, would wait that
+     * long each. Held off, such a load fails at once.
+     */
+    private Peer connect(RemoteParams r, String key) throws TransferException {
+        String where = r.host() + ":" + r.ports().get(rank);
+        Long until = silentUntil.get(key);
+        if (until != null) {
+            if (System.nanoTime() - until < 0) {
+                throw new TransferException(
+                        TransferException.Kind.TIMEOUT,
+                        "engine " + r.engineId() + " at " + where + " let a connection time out moments ago; "
+                                + "not tried again before " + SILENT_HOLD_FACTOR + " x connect_timeout ("
+                                + config.connectTimeout() + ") passed");
+            }
+            silentUntil.remove(key);
+        }
+        try {
+            return transport.connect(r.host(), r.ports().get(rank), compat, config.connectOptions());
+        } catch (TransferException e) {
+            if (e.kind() == TransferException.Kind.TIMEOUT) {
+                silentUntil.put(
+                        key,
+                        System.nanoTime()
+                                + SILENT_HOLD_FACTOR * config.connectTimeout().toNanos());
+            }
+            throw e;
+        }
     }
 
     private void dropPeer(RemoteParams r, TransferException.Kind kind) {
