@@ -105,8 +105,18 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             return size() > TOMBSTONES;
         }
     };
-    /** Done notifications ahead of their exposure: transfer id to the token presented. Bounded. */
-    private final Map<String, String> earlyDone = new HashMap<>();
+    /**
+     * Done notifications ahead of their exposure: transfer id to the token presented. Bounded, the
+     * oldest forgotten first: a notice is needed only until the step that exposes its transfer,
+     * while ids that are never exposed (a peer's mistakes or guesses) would otherwise stay for good
+     * and, once they filled the map, keep every later early notice out.
+     */
+    private final Map<String, String> earlyDone = new LinkedHashMap<>(256, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > TOMBSTONES;
+        }
+    };
 
     private final Set<String> finishedSends = new HashSet<>();
 
@@ -760,10 +770,8 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                             "nixl-like: done for unknown transfer {}; remembered in case it is exposed later",
                             transferId);
                     count("notifications_unknown", 1);
-                    if (earlyDone.size() < TOMBSTONES) {
-                        // Its token is checked when the transfer is exposed.
-                        earlyDone.put(transferId, transfer.token());
-                    }
+                    // Its token is checked when the transfer is exposed.
+                    earlyDone.put(transferId, transfer.token());
                 }
                 return;
             }

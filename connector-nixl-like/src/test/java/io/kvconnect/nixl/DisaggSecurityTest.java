@@ -33,7 +33,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -135,6 +137,37 @@ class DisaggSecurityTest {
             assertEquals(2, d.stat(d.prefill, "notifications_refused_token"));
             assertEquals(2, d.stat(d.prefill, "sends_finished"));
             assertEquals(0, d.stat(d.prefill, "leases_expired"), "freed by the decode engine's notifications");
+            d.assertSameOutputs(List.of());
+            d.assertClean();
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void doneNoticesForTransfersNeverExposedDoNotCrowdOutALaterEarlyOne() throws Exception {
+        var random = new SplittableRandom(35);
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), insecure("producer"), KitEngine.Options.defaults("prefill"));
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), insecure("consumer"), KitEngine.Options.defaults("decode"));
+        try (Disagg d = new Disagg(p, c)) {
+            d.submit("w", Disagg.prompt(random, 12), 3);
+            d.drain();
+            var first =
+                    RemoteParams.from(d.prefillDone.get("w").transferParams()).orElseThrow();
+            try (Peer intruder = localProcess(first.ports().get(0))) {
+                // More notices for transfers that are never exposed than the worker remembers ...
+                intruder.done(IntStream.range(0, 20_000)
+                        .mapToObj(i -> new TransferRef("prefill/never/" + i, GUESS))
+                        .toList());
+                // ... then one ahead of the next transfer's exposure.
+                intruder.done(new TransferRef("prefill/r/2", GUESS));
+            }
+            d.submit("r", Disagg.prompt(random, 20), 5);
+            d.drain();
+            // The last notice was remembered: its token was checked when the transfer was exposed.
+            assertEquals(1, d.stat(d.prefill, "notifications_refused_token"));
+            assertEquals(2, d.stat(d.decode, "loads_ok"));
             d.assertSameOutputs(List.of());
             d.assertClean();
         }
