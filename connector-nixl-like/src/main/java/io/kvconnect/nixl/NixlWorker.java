@@ -81,6 +81,12 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     private static final Logger LOG = LoggerFactory.getLogger(NixlWorker.class);
     private static final int TOMBSTONES = 16_384;
     /**
+     * Most characters of transfer ids remembered from early done notices: room for the most
+     * notices kept with ids of 256 characters, while a peer naming ids of a mebibyte cannot make
+     * the worker keep more than a few of them.
+     */
+    private static final long EARLY_DONE_ID_CHARS = 256L * TOMBSTONES;
+    /**
      * After a connection attempt to a producer timed out, no new attempt for this many connect
      * timeouts: a producer that stays silent then holds the reader at most a fifth of its time.
      */
@@ -105,18 +111,8 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             return size() > TOMBSTONES;
         }
     };
-    /**
-     * Done notifications ahead of their exposure: transfer id to the token presented. Bounded, the
-     * oldest forgotten first: a notice is needed only until the step that exposes its transfer,
-     * while ids that are never exposed (a peer's mistakes or guesses) would otherwise stay for good
-     * and, once they filled the map, keep every later early notice out.
-     */
-    private final Map<String, String> earlyDone = new LinkedHashMap<>(256, 0.75f, false) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
-            return size() > TOMBSTONES;
-        }
-    };
+    /** Done notifications ahead of their exposure. */
+    private final EarlyDones earlyDone = new EarlyDones(TOMBSTONES, EARLY_DONE_ID_CHARS);
 
     private final Set<String> finishedSends = new HashSet<>();
 
@@ -243,7 +239,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             for (NixlMetadata.Expose e : m.expose()) {
                 var x = new Exposure(
                         e.requestId(), new TransferRef(e.transferId(), e.token()), e.blocks(), e.deadline());
-                String early = earlyDone.remove(e.transferId());
+                String early = earlyDone.take(e.transferId());
                 if (early != null) {
                     if (x.transfer.tokenMatches(early)) {
                         // The reader gave up on it before it reached us (an early abort on the decode side).

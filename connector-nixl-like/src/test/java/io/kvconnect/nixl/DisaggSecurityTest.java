@@ -174,6 +174,39 @@ class DisaggSecurityTest {
     }
 
     @Test
+    @Timeout(120)
+    void doneNoticesNamingHugeIdsPushOutOlderOnesInsteadOfFillingTheHeap() throws Exception {
+        var random = new SplittableRandom(36);
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), insecure("producer"), KitEngine.Options.defaults("prefill"));
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), insecure("consumer"), KitEngine.Options.defaults("decode"));
+        try (Disagg d = new Disagg(p, c)) {
+            d.submit("w", Disagg.prompt(random, 12), 3);
+            d.drain();
+            var first =
+                    RemoteParams.from(d.prefillDone.get("w").transferParams()).orElseThrow();
+            try (Peer intruder = localProcess(first.ports().get(0))) {
+                // Ahead of the next transfer's exposure (kept, as the test of notices without the token shows) ...
+                intruder.done(new TransferRef("prefill/r/2", GUESS));
+                // ... then transfers that are never exposed, each id nearly a control frame long:
+                // thousands of them would fill the producer's heap if each were kept.
+                for (int i = 0; i < 5; i++) {
+                    intruder.done(new TransferRef(i + "x".repeat(1_000_000), GUESS));
+                }
+            }
+            d.submit("r", Disagg.prompt(random, 20), 5);
+            d.drain();
+            assertEquals(6, d.stat(d.prefill, "notifications_unknown"));
+            // The huge ids pushed the first notice out: nothing checked its token at the exposure.
+            assertEquals(0, d.stat(d.prefill, "notifications_refused_token"));
+            assertEquals(2, d.stat(d.decode, "loads_ok"));
+            d.assertSameOutputs(List.of());
+            d.assertClean();
+        }
+    }
+
+    @Test
     void aReadWithoutTheTokenDoesNotRenewTheLease() throws Exception {
         var clock = new MutableClock();
         var random = new SplittableRandom(33);
