@@ -140,6 +140,8 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     private final Map<String, Long> counters = new TreeMap<>(); // guarded by this
     private boolean reportedTransport;
     private long tokenRefusals; // guarded by this
+    private long unknownDones; // guarded by this
+    private long duplicateDones; // guarded by this
     private boolean shutDown;
     private NixlMetadata bound; // worker thread only
 
@@ -755,29 +757,45 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             }
             if (e == null) {
                 if (tombstones.containsKey(transferId)) {
-                    LOG.info(
-                            "nixl-like: duplicate done for transfer {} (already {}); ignored",
-                            transferId,
-                            tombstones.get(transferId));
-                    count("notifications_duplicate", 1);
+                    duplicateDone(transferId, "already " + tombstones.get(transferId));
                 } else {
                     // Possibly ahead of the metadata that exposes it; remembered, bounded.
-                    LOG.info(
-                            "nixl-like: done for unknown transfer {}; remembered in case it is exposed later",
-                            transferId);
                     count("notifications_unknown", 1);
+                    if (EventCounters.worthLogging(++unknownDones)) {
+                        // The id is the peer's word: printable and cut short.
+                        LOG.info(
+                                "nixl-like: done for unknown transfer {}; remembered in case it is exposed later ({} so "
+                                        + "far; logged at the 1st, 2nd, 4th, 8th, ...)",
+                                Peers.printable(transferId),
+                                unknownDones);
+                    }
                     // Its token is checked when the transfer is exposed.
                     earlyDone.put(transferId, transfer.token());
                 }
                 return;
             }
             if (!e.state.equals("live")) {
-                LOG.info("nixl-like: duplicate done for transfer {} ({}); ignored", transferId, e.state);
-                count("notifications_duplicate", 1);
+                duplicateDone(transferId, e.state);
                 return;
             }
             e.state = "done";
             count("notifications_received", 1);
+        }
+    }
+
+    /**
+     * Counts a done notification for a transfer that already ended and logs it (the first, second,
+     * fourth, ...: a notice names up to a thousand transfers). Caller holds the lock.
+     */
+    private void duplicateDone(String transferId, String state) {
+        count("notifications_duplicate", 1);
+        if (EventCounters.worthLogging(++duplicateDones)) {
+            LOG.info(
+                    "nixl-like: duplicate done for transfer {} ({}); ignored ({} so far; logged at the 1st, 2nd, 4th, "
+                            + "8th, ...)",
+                    transferId,
+                    state,
+                    duplicateDones);
         }
     }
 

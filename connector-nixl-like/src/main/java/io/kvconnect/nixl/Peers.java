@@ -60,11 +60,11 @@ record Peers(List<String> entries) {
     }
 
     /**
-     * {@code host} fit for a log line: control characters replaced, at most 255 characters. The
-     * host is the request's word.
+     * {@code text} (a host, a transfer id: a request's or a peer's word) fit for a log line:
+     * control characters replaced, at most 255 characters.
      */
-    static String printable(String host) {
-        String h = host.length() > 255 ? host.substring(0, 255) + "..." : host;
+    static String printable(String text) {
+        String h = text.length() > 255 ? text.substring(0, 255) + "..." : text;
         return h.codePoints()
                 .map(c -> Character.isISOControl(c) ? '?' : c)
                 .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append)
