@@ -207,6 +207,45 @@ class DisaggSecurityTest {
     }
 
     @Test
+    void aTransfersTokenReadsThatTransfersBlocksAndNoOthers() throws Exception {
+        var random = new SplittableRandom(37);
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), insecure("producer"), KitEngine.Options.defaults("prefill"));
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), insecure("consumer"), KitEngine.Options.defaults("decode"));
+        try (Disagg d = new Disagg(p, c)) {
+            d.autoForward = false;
+            d.submit("a", Disagg.prompt(random, 20), 5);
+            d.submit("b", Disagg.prompt(random, 20), 5);
+            d.untilPrefilled("a");
+            d.untilPrefilled("b");
+            d.prefill.step(); // the workers learn of both transfers
+            var a = RemoteParams.from(d.prefillDone.get("a").transferParams()).orElseThrow();
+            var b = RemoteParams.from(d.prefillDone.get("b").transferParams()).orElseThrow();
+            int[][] foreign = {
+                b.blockIds(), // another request's blocks
+                {a.blockIds()[0], b.blockIds()[0]}, // one of its own, one of another's
+                {Disagg.LAYOUT.numBlocks()}, // past the KV cache
+            };
+            try (Peer reader = localProcess(a.ports().get(0));
+                    var into = new ArenaBlockBuffer(64, Disagg.LAYOUT.bytesPerBlock())) {
+                for (int[] blocks : foreign) {
+                    var e = assertThrows(TransferException.class, () -> reader.read(a.transfer(), blocks, into));
+                    assertTrue(e.getMessage().contains("is not part of transfer"), e.getMessage());
+                }
+                // Refused reads leave the connection in step: its own blocks it gets.
+                reader.read(a.transfer(), a.blockIds(), into);
+            }
+            d.forward("a");
+            d.forward("b");
+            d.drain();
+            assertEquals(2, d.stat(d.decode, "loads_ok"));
+            d.assertSameOutputs(List.of());
+            d.assertClean();
+        }
+    }
+
+    @Test
     void aReadWithoutTheTokenDoesNotRenewTheLease() throws Exception {
         var clock = new MutableClock();
         var random = new SplittableRandom(33);
