@@ -464,6 +464,8 @@ public final class TcpTransport implements Transport {
         private final Semaphore handshakeSlots;
         /** Connections whose handshake is in progress, oldest first. */
         private final Deque<Pending> pending = new ConcurrentLinkedDeque<>();
+        /** Failed accepts and set-ups in a row, for {@link #pauseAfterFailure}; accept thread only. */
+        private int acceptFailures;
 
         private final EventCounters counters = new EventCounters();
         private final int port;
@@ -514,9 +516,13 @@ public final class TcpTransport implements Transport {
                 SocketChannel c;
                 try {
                     c = server.accept();
+                    acceptFailures = 0;
                 } catch (IOException e) {
                     if (!closed) {
-                        LOG.warn("nixl-like: accepting on port {} failed: {}", port, e.toString());
+                        failed("accept_failures", "accepting a connection", e);
+                        if (!pauseAfterFailure()) {
+                            return;
+                        }
                     }
                     continue;
                 }
@@ -534,28 +540,48 @@ public final class TcpTransport implements Transport {
                     Thread.currentThread().interrupt();
                     return;
                 }
+                Wire wire = null;
+                Pending p = null;
                 try {
                     c.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                    Wire wire = new Wire(c);
+                    wire = new Wire(c);
                     connections.add(wire);
                     if (closed) {
                         wire.close();
                         handshakeSlots.release();
                         break;
                     }
-                    Pending p = new Pending(wire, String.valueOf(c.getRemoteAddress()));
+                    p = new Pending(wire, String.valueOf(c.getRemoteAddress()));
                     pending.addLast(p);
                     Thread t = Thread.ofPlatform()
                             .daemon()
                             .name("nixl-serve-" + port + "-" + p.who())
-                            .unstarted(() -> serve(p));
+                            .unstarted(serving(p));
                     handlers.add(t);
-                    t.start();
-                } catch (IOException | RuntimeException e) {
+                    try {
+                        t.start();
+                    } catch (Throwable e) {
+                        handlers.remove(t);
+                        throw e;
+                    }
+                } catch (IOException | RuntimeException | Error e) {
+                    // Error too: starting the connection's thread fails with an OutOfMemoryError when
+                    // the process has no native threads left, and this thread must outlive that, or
+                    // the listener never accepts again. What was taken for the connection is given back.
+                    if (p != null) {
+                        pending.remove(p);
+                    }
+                    if (wire != null) {
+                        connections.remove(wire);
+                        wire.close();
+                    }
                     closeQuietly(c);
                     handshakeSlots.release();
                     if (!closed) {
-                        LOG.warn("nixl-like: setting up a connection on port {} failed: {}", port, e.toString());
+                        failed("connection_setup_failures", "setting up a connection", e);
+                        if (!pauseAfterFailure()) {
+                            return;
+                        }
                     }
                 }
             }
@@ -673,6 +699,44 @@ public final class TcpTransport implements Transport {
                     }
                 }
                 return null;
+            }
+        }
+
+        /** The task that serves {@code p}'s connection on its own thread. */
+        private Runnable serving(Pending p) {
+            return () -> serve(p);
+        }
+
+        /** Logs a failure of the accept loop at the 1st, 2nd, 4th, ... of its kind, and counts it. */
+        private void failed(String counter, String what, Throwable e) {
+            long n = counters.count(counter);
+            if (EventCounters.worthLogging(n)) {
+                LOG.warn(
+                        "nixl-like: {} on port {} failed: {} ({} {} so far; logged at the 1st, 2nd, 4th, 8th, ...)",
+                        what,
+                        port,
+                        e.toString(),
+                        n,
+                        counter);
+            }
+        }
+
+        /**
+         * Waits a little after a failed accept or set-up, longer the more failed in a row (1 ms
+         * doubling up to 100 ms): failures that last (no file descriptors left) would otherwise
+         * spin this thread at full speed.
+         *
+         * @return false if the thread was interrupted meanwhile: the loop ends, as on an
+         *     interrupt while it waits for a handshake slot
+         */
+        private boolean pauseAfterFailure() {
+            acceptFailures = Math.min(acceptFailures + 1, 8);
+            try {
+                Thread.sleep(Math.min(100, 1L << (acceptFailures - 1)));
+                return true;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
             }
         }
 
