@@ -17,6 +17,7 @@ import io.kvconnect.core.sched.SampledTokens;
 import io.kvconnect.core.sched.ScheduledWork;
 import io.kvconnect.core.sched.SchedulerOutput;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -30,6 +31,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -322,9 +324,9 @@ final class Worker implements AutoCloseable {
                 continue;
             }
             int from = (w.start() - w.externalTokens()) / blockSize;
-            int to = Math.ceilDiv(w.start(), blockSize);
+            int to = Math.min(Math.ceilDiv(w.start(), blockSize), w.numBlocks());
             List<Integer> missing = null;
-            for (int i = from; i < to && i < w.numBlocks(); i++) {
+            for (int i = from; i < to; i++) {
                 int b = w.block(i);
                 if (!grants.loaded(b)) {
                     if (missing == null) {
@@ -335,7 +337,8 @@ final class Worker implements AutoCloseable {
             }
             if (missing != null) {
                 unloaded.addAll(missing);
-                unfilled.add(new UnfilledLoad(true, w.requestId(), w.externalTokens(), missing));
+                int[] range = IntStream.range(from, to).map(w::block).toArray();
+                unfilled.add(new UnfilledLoad(true, w.requestId(), w.externalTokens(), range, missing));
             }
         }
     }
@@ -359,39 +362,58 @@ final class Worker implements AutoCloseable {
             }
             if (!missing.isEmpty()) {
                 unloaded.addAll(missing);
-                unfilled.add(new UnfilledLoad(false, id, 0, missing));
+                unfilled.add(new UnfilledLoad(false, id, 0, blocks, missing));
             }
         }
     }
 
     /**
      * Blocks the connector reported invalid need no check when their load is reported finished:
-     * the connector said itself that the load failed. A connector may report them before the load
-     * finishes (a composite reports a child's failed blocks at once and the load when its last
-     * child is done), so they are struck from the pending loads as they are reported.
+     * the connector said itself that the load failed. Nor do the blocks after them in the load:
+     * the engine recomputes a request from its first failed block on, so a connector may leave
+     * them unfilled, as a load that stops at its first failure does. A connector may report them
+     * before the load finishes (a composite reports a child's failed blocks at once and the load
+     * when its last child is done), so the pending loads are cut as they are reported.
      */
     private void forgetReportedInvalid(Set<Integer> invalid) {
         if (invalid.isEmpty() || pendingAsyncLoads.isEmpty()) {
             return;
         }
-        pendingAsyncLoads.replaceAll((id, blocks) ->
-                IntStream.of(blocks).filter(b -> !invalid.contains(b)).toArray());
+        pendingAsyncLoads.replaceAll((id, blocks) -> Arrays.copyOf(blocks, beforeFirstFailed(blocks, invalid)));
     }
 
-    /** A load whose blocks {@code missing} were not filled by a copy when the engine checked them. */
-    private record UnfilledLoad(boolean sync, String requestId, int externalTokens, List<Integer> missing) {}
+    /** How many blocks of a load, in its block order, come before the first one reported invalid. */
+    private static int beforeFirstFailed(int[] range, Set<Integer> invalid) {
+        int n = 0;
+        while (n < range.length && !invalid.contains(range[n])) {
+            n++;
+        }
+        return n;
+    }
+
+    /**
+     * A load whose blocks {@code missing} were not filled by a copy when the engine checked them.
+     *
+     * @param range the blocks the load had to fill, in the request's block order
+     */
+    private record UnfilledLoad(
+            boolean sync, String requestId, int externalTokens, int[] range, List<Integer> missing) {}
 
     /**
      * Logs and counts this step's loads whose unfilled blocks the connector did not report failed
      * itself: those it claimed without copying. A load it reports failed (its blocks among the
-     * report's invalid blocks, as a failed load is reported finished with them) is its own honest
-     * report, not a claim. Either way the blocks are failed loads.
+     * report's invalid blocks, as a failed load is reported finished with them, or an earlier
+     * block of the load, after which nothing of it is used) is its own honest report, not a
+     * claim. Either way the blocks are failed loads.
      */
     private void blameUnfilled(Set<Integer> reportedInvalid) {
         for (UnfilledLoad u : unfilled) {
-            List<Integer> claimed = u.missing().stream()
-                    .filter(b -> !reportedInvalid.contains(b))
-                    .toList();
+            Set<Integer> beforeFailure = IntStream.of(u.range())
+                    .limit(beforeFirstFailed(u.range(), reportedInvalid))
+                    .boxed()
+                    .collect(Collectors.toSet());
+            List<Integer> claimed =
+                    u.missing().stream().filter(beforeFailure::contains).toList();
             if (claimed.isEmpty()) {
                 continue;
             }

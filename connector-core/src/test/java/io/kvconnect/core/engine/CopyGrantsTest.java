@@ -270,16 +270,20 @@ class CopyGrantsTest {
     /**
      * Copies nothing and reports each load it was given failed: finished with its blocks invalid,
      * or, if {@code invalidFirst}, its blocks invalid in one step and the load finished in the next.
+     * If {@code firstBlockOnly}, it reports only the load's first block, as a load that stops at its
+     * first failure does: the engine recomputes everything after it anyway.
      */
     private static final class HonestlyFailing implements WorkerConnector {
         private final boolean async;
         private final boolean invalidFirst;
+        private final boolean firstBlockOnly;
         private Blocks bound = new Blocks(List.of());
         private boolean finishNext;
 
-        HonestlyFailing(boolean async, boolean invalidFirst) {
+        HonestlyFailing(boolean async, boolean invalidFirst, boolean firstBlockOnly) {
             this.async = async;
             this.invalidFirst = invalidFirst;
+            this.firstBlockOnly = firstBlockOnly;
         }
 
         @Override
@@ -304,7 +308,8 @@ class CopyGrantsTest {
             if (bound.ids().isEmpty()) {
                 return WorkerStepReport.EMPTY;
             }
-            var report = WorkerStepReport.builder().addInvalidBlockIds(Set.copyOf(bound.ids()));
+            var report = WorkerStepReport.builder()
+                    .addInvalidBlockIds(firstBlockOnly ? Set.of(bound.ids().getFirst()) : Set.copyOf(bound.ids()));
             if (async && invalidFirst) {
                 finishNext = true;
             } else if (async) {
@@ -317,8 +322,16 @@ class CopyGrantsTest {
     @org.junit.jupiter.params.ParameterizedTest(name = "async={0}, invalid reported a step first={1}")
     @org.junit.jupiter.params.provider.CsvSource({"false, false", "true, false", "true, true"})
     void aLoadTheConnectorReportsFailedIsAFailedLoadNotAClaim(boolean async, boolean invalidFirst) throws Exception {
-        long claims = runOneFailedLoad("failing", new Failing(async), new HonestlyFailing(async, invalidFirst));
+        long claims = runOneFailedLoad("failing", new Failing(async), new HonestlyFailing(async, invalidFirst, false));
         assertEquals(0, claims, "a load reported failed is not a claim");
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "async={0}, invalid reported a step first={1}")
+    @org.junit.jupiter.params.provider.CsvSource({"false, false", "true, false", "true, true"})
+    void aLoadReportedFailedAtItsFirstBlockIsNoClaimForTheBlocksAfterIt(boolean async, boolean invalidFirst)
+            throws Exception {
+        long claims = runOneFailedLoad("failing", new Failing(async), new HonestlyFailing(async, invalidFirst, true));
+        assertEquals(0, claims, "blocks after a reported failed block were counted as claimed loads");
     }
 
     @Test
