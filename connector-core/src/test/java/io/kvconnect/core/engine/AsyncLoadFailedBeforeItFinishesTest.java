@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
+import io.kvconnect.api.common.TransferParams;
+import io.kvconnect.api.scheduler.FinishResult;
 import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.api.scheduler.RequestView;
@@ -55,10 +57,18 @@ class AsyncLoadFailedBeforeItFinishesTest {
 
     private record Loads(List<Load> loads) implements ConnectorMetadata {}
 
-    /** Offers every request all but its last prompt token, asynchronously; records what it is told. */
+    /**
+     * Offers every request all but its last prompt token, asynchronously; records what it is told;
+     * if {@code delaysFree}, holds every finished request's blocks for a send.
+     */
     private static final class Offering implements SchedulerConnector {
         final List<String> calls = new CopyOnWriteArrayList<>();
         private final List<Load> planned = new ArrayList<>();
+        private final boolean delaysFree;
+
+        Offering(boolean delaysFree) {
+            this.delaysFree = delaysFree;
+        }
 
         @Override
         public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
@@ -89,19 +99,28 @@ class AsyncLoadFailedBeforeItFinishesTest {
             planned.clear();
             return loads;
         }
+
+        @Override
+        public FinishResult requestFinished(RequestView request, BlockIds blockIds) {
+            calls.add("finished " + request.requestId());
+            return delaysFree ? FinishResult.delayFree(TransferParams.empty()) : FinishResult.freeNow();
+        }
     }
 
     /**
      * Reports, in the i-th report after a load was bound, its block {@code failOrder[i]} failed;
-     * with the last one it reports the load finished.
+     * with the last one it reports the load finished. If {@code sends}, a finished request is
+     * reported sent as soon as the worker learns of its finish.
      */
     private static final class FailingLoader implements WorkerConnector {
         private final int[] failOrder;
+        private final boolean sends;
         private final Map<String, Load> active = new HashMap<>();
         private final Map<String, Integer> reports = new HashMap<>();
 
-        FailingLoader(int[] failOrder) {
+        FailingLoader(int[] failOrder, boolean sends) {
             this.failOrder = failOrder;
+            this.sends = sends;
         }
 
         @Override
@@ -119,10 +138,10 @@ class AsyncLoadFailedBeforeItFinishesTest {
 
         @Override
         public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
-            if (active.isEmpty()) {
-                return WorkerStepReport.EMPTY;
-            }
             WorkerStepReport.Builder report = WorkerStepReport.builder();
+            if (sends) {
+                report.addFinishedSending(finishedRequestIds);
+            }
             List<String> done = new ArrayList<>();
             for (Load load : active.values()) {
                 int i = reports.merge(load.requestId(), 1, Integer::sum) - 1;
@@ -143,23 +162,24 @@ class AsyncLoadFailedBeforeItFinishesTest {
         List<Arguments> all = new ArrayList<>();
         for (LoadFailurePolicy policy : LoadFailurePolicy.values()) {
             for (int workers : new int[] {1, 2}) {
-                all.add(Arguments.of(policy, workers, new int[] {3, 1, 0}, new int[] {12, 4, 0}));
-                all.add(Arguments.of(policy, workers, new int[] {1, 3, 0}, new int[] {4, 4, 0}));
+                all.add(Arguments.of(policy, workers, new int[] {3, 1, 0}, new int[] {12, 4, 0}, false));
+                all.add(Arguments.of(policy, workers, new int[] {1, 3, 0}, new int[] {4, 4, 0}, true));
             }
         }
         return all.stream();
     }
 
-    @ParameterizedTest(name = "{0} workers={1} order={2}")
+    @ParameterizedTest(name = "{0} workers={1} order={2} delayed free={4}")
     @MethodSource("cases")
     void eachReportTruncatesTheLoadAndItsBlocksStayHeldUntilItFinishes(
-            LoadFailurePolicy policy, int workers, int[] failOrder, int[] truncatedTo) throws Exception {
+            LoadFailurePolicy policy, int workers, int[] failOrder, int[] truncatedTo, boolean delaysFree)
+            throws Exception {
         int[] p = prompt(93, PROMPT);
         int[] expected = reference(1, false, Map.of("b", p), MAX_TOKENS).get("b");
-        Offering offering = new Offering();
+        Offering offering = new Offering(delaysFree);
         EngineSetup base = setup(64, workers, false, policy);
-        try (Engine engine = new Engine(base.withConnector(Optional.of(
-                new EngineSetup.ConnectorSides("failing", offering, rank -> new FailingLoader(failOrder)))))) {
+        try (Engine engine = new Engine(base.withConnector(Optional.of(new EngineSetup.ConnectorSides(
+                "failing", offering, rank -> new FailingLoader(failOrder, delaysFree)))))) {
             engine.addRequest("b", p, MAX_TOKENS);
             engine.step();
             SchedulerView view = engine.scheduler().view();
@@ -188,6 +208,9 @@ class AsyncLoadFailedBeforeItFinishesTest {
                     assertTrue(view.failedReceivingIds().contains("b"), "b's load not marked failed");
                 } else {
                     assertEquals(RequestStatus.FINISHED_ERROR, s.status(), "policy fail after report " + i);
+                    if (i == 0) {
+                        assertEquals(delaysFree, view.heldForSending().contains("b"), "held for its send too");
+                    }
                 }
                 if (!last) {
                     engine.step();

@@ -54,8 +54,7 @@ class LoadWithoutRoomTest {
         HostCacheTestConnector connector = new HostCacheTestConnector(
                 TestConnectorConfig.builder().loadMode(mode).build());
         // Eight usable blocks: one request of 20 + 3 tokens fits (six blocks), two do not.
-        try (Engine engine =
-                ConnectorTestSupport.engine(setup(8, workers, async, LoadFailurePolicy.FAIL), connector)) {
+        try (Engine engine = ConnectorTestSupport.engine(setup(8, workers, async, LoadFailurePolicy.FAIL), connector)) {
             seedStore(engine, "seed", p, MAX_TOKENS);
             SchedulerStats before = engine.scheduler().stats();
             long queries0 = before.connectorQueries();
