@@ -178,6 +178,32 @@ class AbortLifecycleTest {
      * Rank 0 reports the load finished, the request is aborted, then rank 1 reports: the partial
      * count must survive the abort, or the blocks stay held forever.
      */
+    @ParameterizedTest(name = "workers={0} async={1}")
+    @MethodSource("modes")
+    void abortAfterTheLoadWasReceivedButBeforeItsPromotionFreesTheBlocksAtOnce(int workers, boolean async)
+            throws Exception {
+        int[] p = prompt(39, 21);
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(1).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+            seedStore(engine, "seed", p, 4);
+            engine.addRequest("b", p, 4);
+            stepUntil(
+                    engine,
+                    () -> engine.scheduler().view().finishedReceivingIds().contains("b"),
+                    "b's load received, not yet promoted");
+            assertEquals(Optional.of(RequestStatus.WAITING_FOR_REMOTE_KV), status(engine, "b"));
+            engine.abort("b");
+            assertFalse(engine.scheduler().view().kvCacheManager().owns("b"), "blocks of a received load still held");
+            assertTrue(engine.scheduler().view().findRequest("b").isEmpty(), "b still known after its abort");
+            assertFalse(engine.scheduler().view().finishedReceivingIds().contains("b"), "a promotion left behind");
+            drain(engine);
+            assertEquals(0, engine.metrics().outputs().get("b").length, "an aborted load produced tokens");
+            assertClean(engine, connector, List.of("seed", "b"), true);
+        }
+    }
+
     @ParameterizedTest(name = "async={0}")
     @ValueSource(booleans = {false, true})
     void abortBetweenTheRanksReportsOfALoadStillFreesItsBlocks(boolean async) throws Exception {
