@@ -3,6 +3,7 @@ package io.kvconnect.core.engine;
 import static io.kvconnect.core.engine.ConnectorTestSupport.assertClean;
 import static io.kvconnect.core.engine.ConnectorTestSupport.drain;
 import static io.kvconnect.core.engine.ConnectorTestSupport.prompt;
+import static io.kvconnect.core.engine.ConnectorTestSupport.reference;
 import static io.kvconnect.core.engine.ConnectorTestSupport.seedStore;
 import static io.kvconnect.core.engine.ConnectorTestSupport.setup;
 import static io.kvconnect.core.engine.ConnectorTestSupport.status;
@@ -21,6 +22,7 @@ import io.kvconnect.core.kv.KvCacheManager;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -87,6 +89,38 @@ class RemotePrefillLifecycleTest {
             int[] expected = engine.metrics().outputs().get("seed");
             assertArrayEquals(expected, engine.metrics().outputs().get("remote"));
             assertArrayEquals(expected, engine.metrics().outputs().get("local"));
+            assertClean(engine, connector, List.of("seed", "remote", "local"), true);
+        }
+    }
+
+    @ParameterizedTest(name = "workers={0} async={1}")
+    @MethodSource("modes")
+    void requestsBehindALoadInFlightRunMeanwhile(int workers, boolean async) throws Exception {
+        int[] p = prompt(94, 18);
+        int[] other = prompt(95, 11);
+        Map<String, int[]> expected = reference(1, false, Map.of("remote", p, "local", other), 4);
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(4).build());
+        try (Engine engine =
+                ConnectorTestSupport.engine(setup(64, workers, async, LoadFailurePolicy.FAIL), connector)) {
+            seedStore(engine, "seed", p, 4);
+            engine.addRequest("remote", p, 4);
+            engine.addRequest("local", other, 4);
+            stepUntil(
+                    engine,
+                    () -> engine.scheduler()
+                            .view()
+                            .requestState("local")
+                            .map(r -> r.numTokens() > other.length)
+                            .orElse(false),
+                    "local produced a token");
+            assertEquals(
+                    Optional.of(RequestStatus.WAITING_FOR_REMOTE_KV),
+                    status(engine, "remote"),
+                    "local waited for the load ahead of it");
+            drain(engine);
+            assertArrayEquals(expected.get("remote"), engine.metrics().outputs().get("remote"));
+            assertArrayEquals(expected.get("local"), engine.metrics().outputs().get("local"));
             assertClean(engine, connector, List.of("seed", "remote", "local"), true);
         }
     }
