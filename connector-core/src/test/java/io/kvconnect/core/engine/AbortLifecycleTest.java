@@ -178,6 +178,42 @@ class AbortLifecycleTest {
      * Rank 0 reports the load finished, the request is aborted, then rank 1 reports: the partial
      * count must survive the abort, or the blocks stay held forever.
      */
+    @ParameterizedTest(name = "workers={0}")
+    @ValueSource(ints = {1, 2})
+    void abortDuringAFailingSynchronousLoadBlamesNoLaterOwnerOfItsBlocks(int workers) throws Exception {
+        int[] p = prompt(40, 17);
+        int[] next = prompt(41, 17);
+        Map<String, int[]> expected = reference(1, false, Map.of("next", next), 4);
+        HostCacheTestConnector connector = new HostCacheTestConnector(TestConnectorConfig.builder()
+                .loadMode(TestConnectorConfig.LoadMode.SYNC_START)
+                .failLoads((id, index) -> id.equals("b") && index == 3, TestConnectorConfig.FailMode.GARBAGE)
+                .build());
+        // Six blocks: "next" runs in the blocks b's failing load wrote, the failed one among them.
+        try (Engine engine = ConnectorTestSupport.engine(setup(6, workers, true, LoadFailurePolicy.FAIL), connector)) {
+            seedStore(engine, "seed", p, 4);
+            engine.addRequest("b", p, 4);
+            // Asynchronous scheduling: b's step, with its load, is on the workers when step() returns.
+            stepUntil(engine, () -> status(engine, "b").orElse(null) == RequestStatus.RUNNING, "b admitted");
+            engine.abort("b");
+            engine.addRequest("next", next, 4);
+            engine.step();
+            long failed = connector.calls("loadFails", "b").getFirst().value();
+            assertTrue(
+                    engine.scheduler()
+                            .view()
+                            .requestState("next")
+                            .orElseThrow()
+                            .blocks()
+                            .contains((int) failed),
+                    "next did not get the block whose load failed");
+            drain(engine);
+            assertEquals(workers, connector.calls("loadFails", "b").size(), "b's load failed");
+            assertArrayEquals(expected.get("next"), engine.metrics().outputs().get("next"));
+            assertEquals(null, engine.metrics().failures().get("next"), "the failure was blamed on next");
+            assertClean(engine, connector, List.of("seed", "b", "next"), true);
+        }
+    }
+
     @ParameterizedTest(name = "workers={0} async={1}")
     @MethodSource("modes")
     void abortAfterTheLoadWasReceivedButBeforeItsPromotionFreesTheBlocksAtOnce(int workers, boolean async)
