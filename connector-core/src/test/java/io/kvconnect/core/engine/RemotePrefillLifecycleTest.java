@@ -85,6 +85,26 @@ class RemotePrefillLifecycleTest {
             Set<Integer> shared = blocksOf(kv, "remote");
             shared.retainAll(blocksOf(kv, "local"));
             assertEquals(Set.of(), shared, "blocks shared with a request still loading");
+            int[] loaded = Arrays.copyOf(kv.blockIds("remote"), 4);
+            // Once the load is confirmed (promoted, and past the load failure window), its full
+            // blocks are prefix hits.
+            stepUntil(
+                    engine,
+                    () -> engine.scheduler()
+                            .view()
+                            .requestState("remote")
+                            .map(r -> r.confirmed() >= 16)
+                            .orElse(true),
+                    "remote's load confirmed");
+            for (int i = 0; i < loaded.length; i++) {
+                assertTrue(
+                        engine.scheduler()
+                                .view()
+                                .gpuBlockPool()
+                                .cachedHash(loaded[i])
+                                .isPresent(),
+                        "loaded full block " + i + " not cached once confirmed");
+            }
             drain(engine);
             int[] expected = engine.metrics().outputs().get("seed");
             assertArrayEquals(expected, engine.metrics().outputs().get("remote"));
