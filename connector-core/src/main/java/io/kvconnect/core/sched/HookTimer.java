@@ -1,5 +1,6 @@
 package io.kvconnect.core.sched;
 
+import io.kvconnect.core.logging.RateLimitedLog;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.LockSupport;
@@ -48,19 +49,30 @@ public final class HookTimer implements AutoCloseable {
         }
 
         /**
-         * The hook returned or threw.
+         * The hook returned or threw. Clears the thread's interrupt status whoever set it: the
+         * engine interrupts its threads only to end an overrunning hook, so a status still set
+         * belongs to the hook (the timer's interrupt, or one the hook set itself and left), and
+         * the engine code after it, which waits for copies and for the other workers, must not
+         * see it.
          *
-         * @return whether it ran past the timeout (its thread's interrupt status is then cleared,
-         *     so the engine code after it is not interrupted)
+         * @return whether it ran past the timeout
          */
         public boolean exit() {
             boolean over;
+            String left;
             synchronized (this) {
                 start = 0;
                 over = overran;
+                left = hook == null ? "a hook" : hook; // set by enter(), which precedes exit()
             }
-            if (over) {
-                Thread.interrupted();
+            if (Thread.interrupted() && !over) {
+                RateLimitedLog.forLogger(LOG)
+                        .warn(
+                                "hook-left-interrupt",
+                                "Connector hook {} on {} returned with its thread's interrupt status set; the engine "
+                                        + "clears it",
+                                left,
+                                where);
             }
             return over;
         }
