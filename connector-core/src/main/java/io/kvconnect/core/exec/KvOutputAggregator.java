@@ -5,6 +5,7 @@ import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.WorkerMetadata;
 import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.logging.RateLimitedLog;
+import io.kvconnect.core.sched.ContainedThrowable;
 import io.kvconnect.core.sched.FinishedTransfers;
 import io.kvconnect.core.sched.WorkerReports;
 import java.util.ArrayList;
@@ -144,7 +145,7 @@ public final class KvOutputAggregator {
                         "Connector {} aggregate failed on rank {}; that rank's value is left " + "out of this step",
                         what,
                         rank,
-                        e);
+                        ContainedThrowable.of(e));
             }
         }
         return Optional.ofNullable(acc);

@@ -11,6 +11,7 @@ import io.kvconnect.core.memory.KvMemory;
 import io.kvconnect.core.model.ModelRunner;
 import io.kvconnect.core.sched.ConnectorFatalError;
 import io.kvconnect.core.sched.ConnectorHook;
+import io.kvconnect.core.sched.ContainedThrowable;
 import io.kvconnect.core.sched.HookFailure;
 import io.kvconnect.core.sched.HookTimer;
 import io.kvconnect.core.sched.SampledTokens;
@@ -281,10 +282,12 @@ final class Worker implements AutoCloseable {
     }
 
     /** A failure the connector contained and named in its report: recorded like a throw of {@code reportStep}. */
-    private void reportedFailure(List<HookFailure> failures, Throwable e) {
-        if (e instanceof OutOfMemoryError oom) {
+    private void reportedFailure(List<HookFailure> failures, Throwable reported) {
+        if (reported instanceof OutOfMemoryError oom) {
             throw new ConnectorFatalError(connectorName, ConnectorHook.REPORT_STEP.toString(), "worker " + rank, oom);
         }
+        // Logged and kept for the scheduler's messages: plugin code, so only as an engine-owned copy.
+        Throwable e = ContainedThrowable.of(reported);
         RateLimitedLog.forLogger(LOG)
                 .error(
                         ConnectorHook.REPORT_STEP.failureLogKind(),
@@ -295,10 +298,12 @@ final class Worker implements AutoCloseable {
         failures.add(new HookFailure(rank, ConnectorHook.REPORT_STEP, e));
     }
 
-    private void failed(List<HookFailure> failures, ConnectorHook hook, Throwable e) {
-        if (e instanceof OutOfMemoryError oom) {
+    private void failed(List<HookFailure> failures, ConnectorHook hook, Throwable thrown) {
+        if (thrown instanceof OutOfMemoryError oom) {
             throw new ConnectorFatalError(connectorName, hook.toString(), "worker " + rank, oom);
         }
+        // Logged and kept for the scheduler's messages: plugin code, so only as an engine-owned copy.
+        Throwable e = ContainedThrowable.of(thrown);
         // Rate-limited per hook: a connector that throws on every call must not flood the log.
         RateLimitedLog.forLogger(LOG)
                 .error(

@@ -4,6 +4,7 @@ import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineMetrics;
 import io.kvconnect.core.memory.CopyFaults.Direction;
+import io.kvconnect.core.sched.ContainedThrowable;
 import io.kvconnect.core.sched.SchedulerStats;
 import io.kvconnect.core.workload.Percentiles;
 import java.nio.charset.StandardCharsets;
@@ -132,7 +133,7 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
             } catch (Throwable e) {
                 // Plugin code: a broken summary() loses the stats lines, never the report.
                 io.kvconnect.core.exec.ContainedFailures.rethrowIfFatal(e);
-                connector.put("stats", "unavailable: the connector's summary() threw " + e);
+                connector.put("stats", "unavailable: the connector's summary() threw " + ContainedThrowable.of(e));
             }
         });
         m.eventCounts().forEach((k, v) -> connector.put("events: " + k, v));

@@ -100,10 +100,12 @@ final class HookGuard {
                 + (lastFailure == null ? "unknown error" : lastFailure);
     }
 
-    private void failed(ConnectorHook hook, Throwable e) {
-        if (e instanceof OutOfMemoryError oom) {
+    private void failed(ConnectorHook hook, Throwable thrown) {
+        if (thrown instanceof OutOfMemoryError oom) {
             throw new ConnectorFatalError(connectorName, hook.toString(), "the scheduler", oom);
         }
+        // Logged and kept for reasons: plugin code, so only as an engine-owned copy.
+        Throwable e = ContainedThrowable.of(thrown);
         lastFailure = e;
         // Rate-limited per hook: a connector that throws on every call must not flood the log.
         RateLimitedLog.forLogger(LOG)
