@@ -155,10 +155,18 @@ final class ConnectorCalls {
         return guard.call(ConnectorHook.REQUEST_FINISHED, () -> attachedSide().requestFinished(request, blocks));
     }
 
-    /** {@code null} if the call failed. */
+    /**
+     * An immutable copy of the connector's events, made inside the call: the list is the
+     * connector's, and reading it (elements that throw, a null element, a list the connector
+     * changes later) fails this call, not the step that applies the events. {@code null} if the
+     * call failed.
+     */
     @Nullable
     List<KvEvent> takeEvents() {
-        return guard.call(ConnectorHook.TAKE_EVENTS, attachedSide()::takeEvents);
+        return guard.call(ConnectorHook.TAKE_EVENTS, () -> {
+            List<KvEvent> events = attachedSide().takeEvents();
+            return events == null ? null : List.copyOf(events);
+        });
     }
 
     /** {@code null} if the call failed. */

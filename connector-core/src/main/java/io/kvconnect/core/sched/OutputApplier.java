@@ -194,7 +194,14 @@ final class OutputApplier {
                 reports.stats(),
                 reports.events(),
                 reports.workerMetadata());
-        return co.equals(ConnectorOutput.EMPTY) ? ConnectorOutput.EMPTY : co;
+        // Not co.equals(EMPTY): that would call the connector's own equals of its stats and metadata.
+        boolean empty = co.finishedSending().isEmpty()
+                && co.finishedReceiving().isEmpty()
+                && co.invalidBlockIds().isEmpty()
+                && co.stats().isEmpty()
+                && co.workerEvents().isEmpty()
+                && co.workerMetadata().isEmpty();
+        return empty ? ConnectorOutput.EMPTY : co;
     }
 
     private void receiveFinished(String id, long reportStep) {
