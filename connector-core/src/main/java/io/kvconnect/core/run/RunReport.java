@@ -18,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The end report of one run: an ordered map of sections of named values, printable as aligned
@@ -129,7 +130,10 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         connector.put("disabled after a hook failure", s.connectorDisabled() ? "yes" : "no");
         m.connectorStats().ifPresent(cs -> {
             try {
-                cs.summary().forEach((k, v) -> connector.put("stat: " + k, v));
+                // Read whole, here: a value is plugin code until it is made one of the JDK's.
+                Map<String, Object> lines = new LinkedHashMap<>();
+                cs.summary().forEach((k, v) -> lines.put("stat: " + k, reportable(v)));
+                connector.putAll(lines);
             } catch (Throwable e) {
                 // Plugin code: a broken summary() loses the stats lines, never the report.
                 io.kvconnect.core.exec.ContainedFailures.rethrowIfFatal(e);
@@ -139,6 +143,22 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         m.eventCounts().forEach((k, v) -> connector.put("events: " + k, v));
         sections.put("connector", connector);
         return new RunReport(label, sections, m.outputs());
+    }
+
+    /**
+     * A connector's stat as the report keeps it: a number of one of the JDK's final classes as it
+     * is, any other (a class of the plugin's, whose methods are plugin code) as the text it gives
+     * now, while the caller contains what it throws.
+     */
+    private static Object reportable(@Nullable Number v) {
+        return v instanceof Long
+                        || v instanceof Integer
+                        || v instanceof Double
+                        || v instanceof Float
+                        || v instanceof Short
+                        || v instanceof Byte
+                ? v
+                : String.valueOf(v);
     }
 
     /** Whether this run produced exactly the output tokens of {@code other} for every request. */
