@@ -1,6 +1,7 @@
 package io.kvconnect.core.exec;
 
 import io.kvconnect.core.sched.ConnectorFatalError;
+import io.kvconnect.core.sched.ContainedThrowable;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -13,7 +14,8 @@ import org.jspecify.annotations.Nullable;
  * Runs plugin code that is not a hook of a running engine (a provider's constructor, creating a
  * connector's sides) on a thread of its own with a time bound, so a plugin that hangs there delays
  * start-up by the bound, not forever. Whatever the code throws comes back as a {@link
- * PluginCallException} naming what was called; heap exhaustion as a {@link ConnectorFatalError}.
+ * PluginCallException} naming what was called, with what it threw as its cause (plugin code: print
+ * it only as a {@link ContainedThrowable}); heap exhaustion as a {@link ConnectorFatalError}.
  */
 public final class BoundedCall {
     private BoundedCall() {}
@@ -39,21 +41,44 @@ public final class BoundedCall {
      */
     public static <T> T call(String connector, String what, Duration bound, Callable<T> body)
             throws InterruptedException {
-        FutureTask<T> task = new FutureTask<>(body);
-        Thread t = Thread.ofPlatform().daemon().name("kv-plugin-call").start(task);
-        try {
-            return task.get(bound.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof OutOfMemoryError oom) {
-                throw new ConnectorFatalError(connector, what, "a start-up thread", oom);
+        // What the body throws comes back as a value, not through an ExecutionException, whose
+        // constructor would call the throwable's toString: plugin code, outside the bound.
+        FutureTask<Outcome<T>> task = new FutureTask<>(() -> {
+            try {
+                return new Returned<>(body.call());
+            } catch (Throwable e) {
+                return new Threw<>(e);
             }
-            throw new PluginCallException("connector '" + connector + "' failed in " + what + ": " + cause, cause);
+        });
+        Thread t = Thread.ofPlatform().daemon().name("kv-plugin-call").start(task);
+        Outcome<T> outcome;
+        try {
+            outcome = task.get(bound.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("a bounded call threw past its own catch", e); // cannot happen
         } catch (TimeoutException e) {
             t.interrupt();
             throw new PluginCallException(
                     "connector '" + connector + "' did not return from " + what + " within " + bound.toMillis() + " ms",
                     e);
         }
+        if (outcome instanceof Returned<T> r) {
+            return r.value();
+        }
+        Throwable cause = ((Threw<T>) outcome).thrown();
+        if (cause instanceof OutOfMemoryError oom) {
+            throw new ConnectorFatalError(connector, what, "a start-up thread", oom);
+        }
+        // The cause stays the plugin's own (callers tell refusals by its type); the message is
+        // built from an engine-owned copy, since its toString is plugin code.
+        throw new PluginCallException(
+                "connector '" + connector + "' failed in " + what + ": " + ContainedThrowable.of(cause), cause);
     }
+
+    /** What the body returned, or what it threw. */
+    private sealed interface Outcome<T> permits Returned, Threw {}
+
+    private record Returned<T>(T value) implements Outcome<T> {}
+
+    private record Threw<T>(Throwable thrown) implements Outcome<T> {}
 }

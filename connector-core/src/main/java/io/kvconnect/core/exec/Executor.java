@@ -16,6 +16,7 @@ import io.kvconnect.core.memory.MemoryPlacement;
 import io.kvconnect.core.model.KvMismatch;
 import io.kvconnect.core.model.MismatchCounts;
 import io.kvconnect.core.sched.ConnectorFatalError;
+import io.kvconnect.core.sched.ContainedThrowable;
 import io.kvconnect.core.sched.HookFailure;
 import io.kvconnect.core.sched.HookTimer;
 import io.kvconnect.core.sched.SchedulerOutput;
@@ -122,7 +123,8 @@ public final class Executor implements AutoCloseable {
             throw new IllegalStateException("the connector's registerKvCaches did not return on a worker", e);
         } catch (BoundedCall.PluginCallException e) {
             close();
-            throw new IllegalStateException(e.getMessage(), e.getCause());
+            Throwable thrown = e.getCause(); // plugin code: kept only as an engine-owned copy
+            throw new IllegalStateException(e.getMessage(), thrown == null ? null : ContainedThrowable.of(thrown));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             close();

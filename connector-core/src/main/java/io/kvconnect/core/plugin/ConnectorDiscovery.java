@@ -3,6 +3,7 @@ package io.kvconnect.core.plugin;
 import io.kvconnect.api.ConnectorProvider;
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.core.exec.BoundedCall;
+import io.kvconnect.core.sched.ContainedThrowable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.module.FindException;
@@ -268,7 +269,7 @@ public final class ConnectorDiscovery {
             Throwable cause = e.getCause();
             if (cause instanceof ServiceConfigurationError sce) {
                 Throwable root = sce.getCause() != null ? sce.getCause() : sce;
-                problem(location, "provider " + type + " failed while loading: " + root);
+                problem(location, "provider " + type + " failed while loading: " + ContainedThrowable.of(root));
             } else if (cause instanceof IllegalStateException ise) {
                 // DiscoveredConnector.of's refusals always have a message; a bare one names the exception.
                 problem(location, Objects.requireNonNullElse(ise.getMessage(), ise.toString()));
@@ -278,7 +279,10 @@ public final class ConnectorDiscovery {
                         "provider " + type + " did not finish loading within " + providerBound.toMillis()
                                 + " ms (its constructor or name() hangs); refused");
             } else {
-                problem(location, "provider " + type + " failed while loading: " + cause);
+                problem(
+                        location,
+                        "provider " + type + " failed while loading: "
+                                + (cause == null ? null : ContainedThrowable.of(cause)));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -1,6 +1,7 @@
 package io.kvconnect.core.plugin;
 
 import io.kvconnect.api.ConnectorProvider;
+import io.kvconnect.core.sched.ContainedThrowable;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -48,7 +49,8 @@ public record DiscoveredConnector(
             version = provider.version();
             description = provider.description();
         } catch (RuntimeException | LinkageError e) {
-            throw new IllegalStateException("provider " + type + " threw while describing itself: " + e, e);
+            Throwable copy = ContainedThrowable.of(e); // plugin code: printed only as an engine-owned copy
+            throw new IllegalStateException("provider " + type + " threw while describing itself: " + copy, copy);
         }
         if (name == null || !NAME.matcher(name).matches()) {
             throw new IllegalStateException("provider " + type + " has an invalid name '" + name

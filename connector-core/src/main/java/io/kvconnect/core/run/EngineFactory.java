@@ -14,6 +14,7 @@ import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.plugin.ConnectorRegistry;
 import io.kvconnect.core.plugin.DiscoveredConnector;
 import io.kvconnect.core.plugin.EngineContexts;
+import io.kvconnect.core.sched.ContainedThrowable;
 import java.time.InstantSource;
 import java.util.Optional;
 import java.util.UUID;
@@ -98,7 +99,8 @@ public final class EngineFactory {
             if (e.getCause() instanceof io.kvconnect.api.common.ConfigException refused) {
                 throw refused;
             }
-            throw new IllegalStateException(e.getMessage(), e.getCause());
+            Throwable thrown = e.getCause();
+            throw new IllegalStateException(e.getMessage(), thrown == null ? null : ContainedThrowable.of(thrown));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating connector '" + provider.name() + "'", e);

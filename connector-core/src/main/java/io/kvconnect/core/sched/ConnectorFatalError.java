@@ -26,7 +26,10 @@ public final class ConnectorFatalError extends Error {
      * @param cause the error
      */
     public ConnectorFatalError(String connector, String hook, String where, Throwable cause) {
-        super("connector '" + connector + "' failed fatally in " + hook + " on " + where + ": " + cause, cause);
+        super(
+                "connector '" + connector + "' failed fatally in " + hook + " on " + where + ": "
+                        + ContainedThrowable.of(cause),
+                cause);
         this.connector = Objects.requireNonNull(connector, "connector");
         this.hook = Objects.requireNonNull(hook, "hook");
         this.where = Objects.requireNonNull(where, "where");

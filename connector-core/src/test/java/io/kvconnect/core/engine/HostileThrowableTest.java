@@ -4,6 +4,7 @@ import static io.kvconnect.core.engine.ConnectorTestSupport.drain;
 import static io.kvconnect.core.engine.ConnectorTestSupport.prompt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.BlockIds;
@@ -191,5 +192,17 @@ class HostileThrowableTest {
             assertNull(engine.metrics().failures().get("b"), "b loaded nothing, so the failure is not its");
             assertEquals(2, engine.scheduler().stats().hookFailures(), "a's lookup and the reported failure");
         }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("hostile")
+    void creatingAWorkerSideThatThrowsItFailsTheStartWithAClearError(String name, Supplier<RuntimeException> what) {
+        EngineSetup setup = ConnectorTestSupport.setup(64, 2, false, LoadFailurePolicy.FAIL)
+                .withConnector(Optional.of(new EngineSetup.ConnectorSides(
+                        "hostile", new ThrowingScheduler(RuntimeException::new), rank -> {
+                            throw what.get();
+                        })));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> new Engine(setup).close());
+        assertTrue(e.getMessage().contains("createWorkerConnector"), e.getMessage());
     }
 }

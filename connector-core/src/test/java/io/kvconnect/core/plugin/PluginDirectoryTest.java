@@ -159,6 +159,54 @@ class PluginDirectoryTest {
         assertTrue(registry.find("alpha").isPresent(), "one broken plugin does not stop the others");
     }
 
+    /** A plugin's throwable whose every describing method throws, as source for a plugin. */
+    private static final String UNPRINTABLE = "new IllegalStateException() {"
+            + " @Override public String getMessage() { throw new RuntimeException(\"getMessage\"); }"
+            + " @Override public String getLocalizedMessage() { throw new RuntimeException(\"getMessage\"); }"
+            + " @Override public String toString() { throw new RuntimeException(\"toString\"); } }";
+
+    @Test
+    void aProviderThrowingAThrowableThatCannotBePrintedIsRefusedAndOthersStillLoad() {
+        new TestPluginJars()
+                .source(
+                        "module-info.java",
+                        "module com.example.mute { requires kvconnect.api; "
+                                + "provides io.kvconnect.api.ConnectorProvider with com.example.mute.Provider; }")
+                .source(
+                        "com/example/mute/Provider.java",
+                        TestPluginJars.provider(
+                                "com.example.mute",
+                                "Provider",
+                                "mute",
+                                "if (true) throw " + UNPRINTABLE + ";",
+                                "return \"\";"))
+                .writeTo(plugins.resolve("mute.jar"));
+        new TestPluginJars()
+                .source(
+                        "module-info.java",
+                        "module com.example.vague { requires kvconnect.api; "
+                                + "provides io.kvconnect.api.ConnectorProvider with com.example.vague.Provider; }")
+                .source(
+                        "com/example/vague/Provider.java",
+                        TestPluginJars.provider(
+                                "com.example.vague",
+                                "Provider",
+                                "vague",
+                                "",
+                                "if (true) throw " + UNPRINTABLE + "; return \"\";"))
+                .writeTo(plugins.resolve("vague.jar"));
+        TestPluginJars.goodModule("com.example.alpha", "com.example.alpha", "alpha")
+                .writeTo(plugins.resolve("z.jar"));
+
+        ConnectorRegistry registry = ConnectorDiscovery.discover(plugins);
+
+        assertEquals(2, registry.problems().size(), registry.problems().toString());
+        for (PluginProblem problem : registry.problems()) {
+            assertTrue(problem.message().contains("(its message could not be read"), problem.message());
+        }
+        assertTrue(registry.find("alpha").isPresent(), "one broken plugin does not stop the others");
+    }
+
     @Test
     void aProviderWhoseConstructorThrowsAnErrorIsRefusedAndOthersStillLoad() {
         new TestPluginJars()
