@@ -67,9 +67,9 @@ final class Worker implements AutoCloseable {
     private final HookTimer.@Nullable Site site;
     /**
      * Asynchronous loads in flight, with the blocks each must fill, until the connector reports
-     * them finished on this worker. Worker thread only.
+     * them finished on this worker or the engine ends them without that report. Worker thread only.
      */
-    private final Map<String, int[]> pendingAsyncLoads = new HashMap<>();
+    private final Map<String, PendingLoad> pendingAsyncLoads = new HashMap<>();
     /**
      * This step's loads whose blocks were not all filled by a copy when checked; judged once the
      * connector's report of the step is in (see {@link #blameUnfilled}). Worker thread only.
@@ -163,7 +163,9 @@ final class Worker implements AutoCloseable {
         copies.awaitCopyInFlight();
         Set<Integer> unloaded = new HashSet<>();
         if (c != null) {
-            pendingAsyncLoads.putAll(out.asyncLoadBlocks());
+            forgetEndedLoads();
+            out.asyncLoadBlocks()
+                    .forEach((id, blocks) -> pendingAsyncLoads.put(id, PendingLoad.of(blocks, copies.grants())));
             hook(failures, ConnectorHook.HANDLE_PREEMPTIONS, () -> c.handlePreemptions(meta));
             hook(failures, ConnectorHook.BIND_CONNECTOR_METADATA, () -> c.bindConnectorMetadata(meta));
             hook(failures, ConnectorHook.START_LOAD_KV, c::startLoadKv);
@@ -355,19 +357,19 @@ final class Worker implements AutoCloseable {
         }
         BlockGrants grants = copies.grants();
         for (String id : receiving) {
-            int[] blocks = pendingAsyncLoads.remove(id);
-            if (blocks == null) {
+            PendingLoad load = pendingAsyncLoads.remove(id);
+            if (load == null) {
                 continue;
             }
             List<Integer> missing = new ArrayList<>();
-            for (int b : blocks) {
+            for (int b : load.blocks()) {
                 if (!grants.loaded(b)) {
                     missing.add(b);
                 }
             }
             if (!missing.isEmpty()) {
                 unloaded.addAll(missing);
-                unfilled.add(new UnfilledLoad(false, id, 0, blocks, missing));
+                unfilled.add(new UnfilledLoad(false, id, 0, load.blocks(), missing));
             }
         }
     }
@@ -384,7 +386,55 @@ final class Worker implements AutoCloseable {
         if (invalid.isEmpty() || pendingAsyncLoads.isEmpty()) {
             return;
         }
-        pendingAsyncLoads.replaceAll((id, blocks) -> Arrays.copyOf(blocks, beforeFirstFailed(blocks, invalid)));
+        pendingAsyncLoads.replaceAll((id, load) -> load.beforeFirstOf(invalid));
+    }
+
+    /**
+     * Forgets the loads the engine ended without their report: it gives up on a load the connector
+     * does not finish in time and frees its blocks, which may then be another request's. A report
+     * that comes after all must not judge those blocks (they were not filled by a load, so the
+     * current owner would be failed for them), and an entry nobody reports must not stay forever.
+     * A block's generation changes when it is freed, and the worker sees that from the step that
+     * frees it: the grants it has just applied.
+     */
+    private void forgetEndedLoads() {
+        if (!pendingAsyncLoads.isEmpty()) {
+            BlockGrants grants = copies.grants();
+            pendingAsyncLoads.values().removeIf(load -> load.endedIn(grants));
+        }
+    }
+
+    /**
+     * An asynchronous load in flight: the blocks it must fill, with each one's generation when the
+     * load was granted, so that the worker can tell the load was ended (its blocks freed).
+     */
+    private record PendingLoad(int[] blocks, int[] generations) {
+        static PendingLoad of(int[] blocks, BlockGrants grants) {
+            int[] generations = new int[blocks.length];
+            for (int i = 0; i < blocks.length; i++) {
+                generations[i] = grants.generation(blocks[i]);
+            }
+            return new PendingLoad(blocks, generations);
+        }
+
+        /** Whether any of its blocks was freed since the load was granted. */
+        boolean endedIn(BlockGrants grants) {
+            for (int i = 0; i < blocks.length; i++) {
+                if (grants.generation(blocks[i]) != generations[i]) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /**
+         * This load cut before its first block in {@code reported}: the engine recomputes the
+         * request from that block on, so the blocks after it need not be filled either.
+         */
+        PendingLoad beforeFirstOf(Set<Integer> reported) {
+            int n = beforeFirstFailed(blocks, reported);
+            return n == blocks.length ? this : new PendingLoad(Arrays.copyOf(blocks, n), Arrays.copyOf(generations, n));
+        }
     }
 
     /** How many blocks of a load, in its block order, come before the first one reported invalid. */
