@@ -34,6 +34,8 @@ public final class HookTimer implements AutoCloseable {
         private long start;
         private boolean overran;
         private boolean stuckReported;
+        /** Whether the thread was interrupted before the hook was entered (by the engine's caller). */
+        private boolean interruptedBefore;
 
         Site(String where) {
             this.where = where;
@@ -45,27 +47,32 @@ public final class HookTimer implements AutoCloseable {
             hook = hookName;
             overran = false;
             stuckReported = false;
+            interruptedBefore = Thread.currentThread().isInterrupted();
             start = System.nanoTime() | 1; // never 0, which means no hook runs
         }
 
         /**
-         * The hook returned or threw. Clears the thread's interrupt status whoever set it: the
-         * engine interrupts its threads only to end an overrunning hook, so a status still set
-         * belongs to the hook (the timer's interrupt, or one the hook set itself and left), and
-         * the engine code after it, which waits for copies and for the other workers, must not
-         * see it.
+         * The hook returned or threw. Leaves the thread's interrupt status as it was when the hook
+         * was entered: one set during the hook belongs to the hook (the timer's interrupt, or one
+         * the hook set itself and left), since the engine interrupts its threads only to end an
+         * overrunning hook, and the engine code after it, which waits for copies and for the other
+         * workers, must not see it; one set before belongs to whoever runs the engine.
          *
          * @return whether it ran past the timeout
          */
         public boolean exit() {
             boolean over;
+            boolean before;
             String left;
             synchronized (this) {
                 start = 0;
                 over = overran;
+                before = interruptedBefore;
                 left = hook == null ? "a hook" : hook; // set by enter(), which precedes exit()
             }
-            if (Thread.interrupted() && !over) {
+            if (before) {
+                Thread.currentThread().interrupt();
+            } else if (Thread.interrupted() && !over) {
                 RateLimitedLog.forLogger(LOG)
                         .warn(
                                 "hook-left-interrupt",
