@@ -2,6 +2,7 @@ package io.kvconnect.nixl;
 
 import io.kvconnect.api.common.ConfigException;
 import io.kvconnect.api.common.ConnectorConfig;
+import io.kvconnect.api.common.EngineInfo;
 import io.kvconnect.nixl.faults.TransportFaults;
 import io.kvconnect.nixl.protocol.ReadRequest;
 import io.kvconnect.nixl.protocol.SharedSecret;
@@ -84,6 +85,35 @@ record NixlConfig(
         TCP,
         UCX
     }
+
+    /**
+     * Checks that one read of {@code chunk_blocks} blocks fits the TCP transport's data frame, whose
+     * length is an int: a larger read could never be answered, so every load would fail. Called
+     * when a side is created, with the engine's shape, so that such a configuration is refused at
+     * start, naming the key and the largest value that fits.
+     *
+     * @throws ConfigException if {@code chunk_blocks} blocks of this engine are 2 GiB or more
+     */
+    static void checkChunkFits(ConnectorConfig config, EngineInfo engine) {
+        NixlConfig parsed = parse(config);
+        if (parsed.transport() == TransportKind.UCX) {
+            return; // reads are memory descriptors there, not frames
+        }
+        long blockBytes = engine.blockSize()
+                * engine.model().bytesPerTokenPerLayer(engine.tensorParallelSize())
+                * engine.model().numLayers();
+        long most = MAX_DATA_BYTES / blockBytes;
+        if (parsed.chunkBlocks() > most) {
+            throw new ConfigException(
+                    config.fieldPath("chunk_blocks"),
+                    "is " + parsed.chunkBlocks() + ": a read of that many blocks of " + blockBytes + " bytes (each"
+                            + " worker's share) is 2 GiB or more, more than one data frame carries; allowed: at"
+                            + " most " + most + " for this model");
+        }
+    }
+
+    /** The most bytes one data frame carries: its length is an int. */
+    static final long MAX_DATA_BYTES = Integer.MAX_VALUE;
 
     /** Every key the connector reads. */
     static final String[] KEYS = {

@@ -43,11 +43,13 @@ public final class NixlConnectorProvider implements ConnectorProvider {
 
     @Override
     public SchedulerConnector createSchedulerConnector(ConnectorConfig config, SchedulerContext context) {
+        NixlConfig.checkChunkFits(config, context.engine());
         return new NixlScheduler(NixlConfig.parse(config), context);
     }
 
     @Override
     public WorkerConnector createWorkerConnector(ConnectorConfig config, WorkerContext context) {
+        NixlConfig.checkChunkFits(config, context.engine());
         return new NixlWorker(NixlConfig.parse(config), context, Transports.pick(NixlConfig.parse(config)));
     }
 }

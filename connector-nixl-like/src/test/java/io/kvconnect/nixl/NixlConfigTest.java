@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvconnect.api.common.ConfigException;
+import io.kvconnect.api.common.DType;
+import io.kvconnect.api.common.EngineInfo;
+import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.nixl.faults.FaultyTransport;
 import io.kvconnect.nixl.faults.TransportFaults;
 import io.kvconnect.nixl.transport.TcpTransport;
@@ -18,6 +21,26 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class NixlConfigTest {
+    /** 80 layers of 8 KV heads of 128 in FP16, blocks of 16 tokens on one rank: 5 MiB per block. */
+    private static final EngineInfo LARGE =
+            new EngineInfo("e", new ModelShape("large", 80, 8, 128, DType.FP16), 16, 1000, 1, false);
+
+    @Test
+    void aReadOfChunkBlocksMustFitOneDataFrame() {
+        // 2 GiB - 1 byte holds 409 blocks of 5 MiB (5,242,880 bytes).
+        NixlConfig.checkChunkFits(
+                ConnectorConfigs.of("connector.config", Map.of("secret", "s", "chunk_blocks", 409)), LARGE);
+        ConfigException tooLarge = assertThrows(
+                ConfigException.class,
+                () -> NixlConfig.checkChunkFits(
+                        ConnectorConfigs.of("connector.config", Map.of("secret", "s", "chunk_blocks", 410)), LARGE));
+        assertTrue(tooLarge.getMessage().contains("chunk_blocks"), tooLarge.getMessage());
+        assertTrue(tooLarge.getMessage().contains("at most 409"), tooLarge.getMessage());
+        assertTrue(tooLarge.getMessage().contains("5242880 bytes"), tooLarge.getMessage());
+        // The default (64) fits, and the tiny model's blocks never come close.
+        NixlConfig.checkChunkFits(ConnectorConfigs.of("connector.config", Map.of("secret", "s")), LARGE);
+    }
+
     private static NixlConfig parse(Map<String, Object> m) {
         return NixlConfig.parse(ConnectorConfigs.of("connector.config", m));
     }
