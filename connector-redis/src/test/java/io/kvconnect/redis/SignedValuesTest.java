@@ -44,17 +44,26 @@ class SignedValuesTest {
                         0, Engines.stat(b, "load_failures"), b.connectorStats().toString());
             }
 
-            // Same namespace and key scheme, values signed with another secret: every one it
-            // finds is refused and removed, and what it stores in their place is refused later.
-            try (KitEngine forger = Engines.engine("forger", signed(server, "a secret the deployment never had"), 2)) {
+            // Same namespace and key scheme, values signed with another secret: every value of the
+            // deployment it finds is refused and removed, and it computes the blocks itself.
+            String other = "a secret the deployment never had";
+            try (KitEngine forger = Engines.engine("forger", signed(server, other), 2)) {
                 assertEquals(expected, Engines.run(forger, prompts));
                 Map<String, Number> stats = forger.connectorStats();
                 assertTrue(Engines.stat(forger, "load_refused_forged") > 0, stats.toString());
                 assertEquals(0, Engines.stat(forger, "loaded_blocks"), stats.toString());
-                assertTrue(Engines.stat(forger, "stored_blocks") > 0, stats.toString());
+            }
+            // What it stores, under the keys the deployment's engines look up, they refuse.
+            List<int[]> planted = Engines.prompts(4, 6);
+            Map<String, List<Integer>> plantedExpected = Engines.baseline(planted, 2);
+            try (KitEngine forger = Engines.engine("forger-2", signed(server, other), 2)) {
+                assertEquals(plantedExpected, Engines.run(forger, planted));
+                assertTrue(
+                        Engines.stat(forger, "stored_blocks") > 0,
+                        forger.connectorStats().toString());
             }
             try (KitEngine c = Engines.engine("c", signed(server, SECRET), 2)) {
-                assertEquals(expected, Engines.run(c, prompts));
+                assertEquals(plantedExpected, Engines.run(c, planted));
                 Map<String, Number> stats = c.connectorStats();
                 assertTrue(Engines.stat(c, "load_refused_forged") > 0, stats.toString());
                 assertEquals(0, Engines.stat(c, "loaded_blocks"), stats.toString());
