@@ -92,21 +92,21 @@ record NixlConfig(
      * when a side is created, with the engine's shape, so that such a configuration is refused at
      * start, naming the key and the largest value that fits.
      *
+     * @param config the configuration this was parsed from, for the key's path in the message
      * @throws ConfigException if {@code chunk_blocks} blocks of this engine are 2 GiB or more
      */
-    static void checkChunkFits(ConnectorConfig config, EngineInfo engine) {
-        NixlConfig parsed = parse(config);
-        if (parsed.transport() == TransportKind.UCX) {
+    void checkChunkFits(ConnectorConfig config, EngineInfo engine) {
+        if (transport == TransportKind.UCX) {
             return; // reads are memory descriptors there, not frames
         }
         long blockBytes = engine.blockSize()
                 * engine.model().bytesPerTokenPerLayer(engine.tensorParallelSize())
                 * engine.model().numLayers();
         long most = MAX_DATA_BYTES / blockBytes;
-        if (parsed.chunkBlocks() > most) {
+        if (chunkBlocks > most) {
             throw new ConfigException(
                     config.fieldPath("chunk_blocks"),
-                    "is " + parsed.chunkBlocks() + ": a read of that many blocks of " + blockBytes + " bytes (each"
+                    "is " + chunkBlocks + ": a read of that many blocks of " + blockBytes + " bytes (each"
                             + " worker's share) is 2 GiB or more, more than one data frame carries; allowed: at"
                             + " most " + most + " for this model");
         }

@@ -43,13 +43,15 @@ public final class NixlConnectorProvider implements ConnectorProvider {
 
     @Override
     public SchedulerConnector createSchedulerConnector(ConnectorConfig config, SchedulerContext context) {
-        NixlConfig.checkChunkFits(config, context.engine());
-        return new NixlScheduler(NixlConfig.parse(config), context);
+        NixlConfig parsed = NixlConfig.parse(config);
+        parsed.checkChunkFits(config, context.engine());
+        return new NixlScheduler(parsed, context);
     }
 
     @Override
     public WorkerConnector createWorkerConnector(ConnectorConfig config, WorkerContext context) {
-        NixlConfig.checkChunkFits(config, context.engine());
-        return new NixlWorker(NixlConfig.parse(config), context, Transports.pick(NixlConfig.parse(config)));
+        NixlConfig parsed = NixlConfig.parse(config);
+        parsed.checkChunkFits(config, context.engine());
+        return new NixlWorker(parsed, context, Transports.pick(parsed));
     }
 }

@@ -25,20 +25,22 @@ class NixlConfigTest {
     private static final EngineInfo LARGE =
             new EngineInfo("e", new ModelShape("large", 80, 8, 128, DType.FP16), 16, 1000, 1, false);
 
+    private static void checkChunkFits(Map<String, ?> m) {
+        var config = ConnectorConfigs.of("connector.config", m);
+        NixlConfig.parse(config).checkChunkFits(config, LARGE);
+    }
+
     @Test
     void aReadOfChunkBlocksMustFitOneDataFrame() {
         // 2 GiB - 1 byte holds 409 blocks of 5 MiB (5,242,880 bytes).
-        NixlConfig.checkChunkFits(
-                ConnectorConfigs.of("connector.config", Map.of("secret", "s", "chunk_blocks", 409)), LARGE);
-        ConfigException tooLarge = assertThrows(
-                ConfigException.class,
-                () -> NixlConfig.checkChunkFits(
-                        ConnectorConfigs.of("connector.config", Map.of("secret", "s", "chunk_blocks", 410)), LARGE));
+        checkChunkFits(Map.of("secret", "s", "chunk_blocks", 409));
+        ConfigException tooLarge =
+                assertThrows(ConfigException.class, () -> checkChunkFits(Map.of("secret", "s", "chunk_blocks", 410)));
         assertTrue(tooLarge.getMessage().contains("chunk_blocks"), tooLarge.getMessage());
         assertTrue(tooLarge.getMessage().contains("at most 409"), tooLarge.getMessage());
         assertTrue(tooLarge.getMessage().contains("5242880 bytes"), tooLarge.getMessage());
         // The default (64) fits, and the tiny model's blocks never come close.
-        NixlConfig.checkChunkFits(ConnectorConfigs.of("connector.config", Map.of("secret", "s")), LARGE);
+        checkChunkFits(Map.of("secret", "s"));
     }
 
     private static NixlConfig parse(Map<String, Object> m) {
