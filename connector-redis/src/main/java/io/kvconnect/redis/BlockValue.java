@@ -60,7 +60,7 @@ final class BlockValue {
         if (seal.signs()) {
             b.put(seal.mac(out, FIELDS_BYTES, header));
         } else {
-            b.putInt(ValueSeal.checksum(out, header, n));
+            b.putInt(ValueSeal.crc32c(out, header, n));
         }
         return out;
     }
@@ -92,7 +92,7 @@ final class BlockValue {
             byte[] actual = Arrays.copyOfRange(value, FIELDS_BYTES, header);
             return ValueSeal.same(expected, actual) ? null : Refusal.FORGED;
         }
-        return b.getInt() == ValueSeal.checksum(value, header, value.length - header) ? null : Refusal.CORRUPT;
+        return b.getInt() == ValueSeal.crc32c(value, header, value.length - header) ? null : Refusal.CORRUPT;
     }
 
     /** Copies a checked value's payload into {@code slot}. */

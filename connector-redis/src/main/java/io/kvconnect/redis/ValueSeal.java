@@ -52,7 +52,7 @@ final class ValueSeal {
     }
 
     /** {@return the CRC-32C of {@code bytes[from, from + n)}} */
-    static int checksum(byte[] bytes, int from, int n) {
+    static int crc32c(byte[] bytes, int from, int n) {
         CRC32C crc = new CRC32C();
         crc.update(bytes, from, n);
         return (int) crc.getValue();
