@@ -194,7 +194,8 @@ final class OutputApplier {
                 reports.stats(),
                 reports.events(),
                 reports.workerMetadata());
-        // Not co.equals(EMPTY): that would call the connector's own equals of its stats and metadata.
+        // Not co.equals(EMPTY) nor co.isEmpty(): they call the connector's own equals or isEmpty of
+        // its stats and metadata, plugin code outside any hook.
         boolean empty = co.finishedSending().isEmpty()
                 && co.finishedReceiving().isEmpty()
                 && co.invalidBlockIds().isEmpty()
