@@ -91,6 +91,22 @@ class DisaggSecurityTest {
         return m;
     }
 
+    /** A prefill and a decode engine without a secret: any local process can connect to them. */
+    private static Disagg insecurePair() {
+        var p = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), insecure("producer"), KitEngine.Options.defaults("prefill"));
+        var c = KitEngine.create(
+                Optional.of(Disagg.PROVIDER), insecure("consumer"), KitEngine.Options.defaults("decode"));
+        return new Disagg(p, c);
+    }
+
+    /** Runs request "w" through both engines; returns its transfer's parameters (a producer port to attack). */
+    private static RemoteParams finishedTransfer(Disagg d, SplittableRandom random) throws InterruptedException {
+        d.submit("w", Disagg.prompt(random, 12), 3);
+        d.drain();
+        return RemoteParams.from(d.prefillDone.get("w").transferParams()).orElseThrow();
+    }
+
     /** A local process that can connect and handshake (no secret is set) but never saw a response. */
     private static Peer localProcess(int port) throws TransferException {
         return new TcpTransport()
@@ -104,15 +120,8 @@ class DisaggSecurityTest {
     @Test
     void withoutItsTokenAProcessThatCanConnectNeitherReadsNorFreesATransfer() throws Exception {
         var random = new SplittableRandom(32);
-        var p = KitEngine.create(
-                Optional.of(Disagg.PROVIDER), insecure("producer"), KitEngine.Options.defaults("prefill"));
-        var c = KitEngine.create(
-                Optional.of(Disagg.PROVIDER), insecure("consumer"), KitEngine.Options.defaults("decode"));
-        try (Disagg d = new Disagg(p, c)) {
-            d.submit("w", Disagg.prompt(random, 12), 3);
-            d.drain();
-            var first =
-                    RemoteParams.from(d.prefillDone.get("w").transferParams()).orElseThrow();
+        try (Disagg d = insecurePair()) {
+            var first = finishedTransfer(d, random);
             try (Peer intruder = localProcess(first.ports().get(0));
                     var into = new ArenaBlockBuffer(64, Disagg.LAYOUT.bytesPerBlock())) {
                 // Transfer ids are predictable: a done for the next one, ahead of its exposure.
@@ -146,15 +155,8 @@ class DisaggSecurityTest {
     @Timeout(120)
     void doneNoticesForTransfersNeverExposedDoNotCrowdOutALaterEarlyOne() throws Exception {
         var random = new SplittableRandom(35);
-        var p = KitEngine.create(
-                Optional.of(Disagg.PROVIDER), insecure("producer"), KitEngine.Options.defaults("prefill"));
-        var c = KitEngine.create(
-                Optional.of(Disagg.PROVIDER), insecure("consumer"), KitEngine.Options.defaults("decode"));
-        try (Disagg d = new Disagg(p, c)) {
-            d.submit("w", Disagg.prompt(random, 12), 3);
-            d.drain();
-            var first =
-                    RemoteParams.from(d.prefillDone.get("w").transferParams()).orElseThrow();
+        try (Disagg d = insecurePair()) {
+            var first = finishedTransfer(d, random);
             try (Peer intruder = localProcess(first.ports().get(0))) {
                 // More notices for transfers that are never exposed than the worker remembers ...
                 intruder.done(IntStream.range(0, 20_000)
@@ -177,15 +179,8 @@ class DisaggSecurityTest {
     @Timeout(120)
     void doneNoticesNamingHugeIdsPushOutOlderOnesInsteadOfFillingTheHeap() throws Exception {
         var random = new SplittableRandom(36);
-        var p = KitEngine.create(
-                Optional.of(Disagg.PROVIDER), insecure("producer"), KitEngine.Options.defaults("prefill"));
-        var c = KitEngine.create(
-                Optional.of(Disagg.PROVIDER), insecure("consumer"), KitEngine.Options.defaults("decode"));
-        try (Disagg d = new Disagg(p, c)) {
-            d.submit("w", Disagg.prompt(random, 12), 3);
-            d.drain();
-            var first =
-                    RemoteParams.from(d.prefillDone.get("w").transferParams()).orElseThrow();
+        try (Disagg d = insecurePair()) {
+            var first = finishedTransfer(d, random);
             try (Peer intruder = localProcess(first.ports().get(0))) {
                 // Ahead of the next transfer's exposure (kept, as the test of notices without the token shows) ...
                 intruder.done(new TransferRef("prefill/r/2", GUESS));
@@ -209,11 +204,7 @@ class DisaggSecurityTest {
     @Test
     void aTransfersTokenReadsThatTransfersBlocksAndNoOthers() throws Exception {
         var random = new SplittableRandom(37);
-        var p = KitEngine.create(
-                Optional.of(Disagg.PROVIDER), insecure("producer"), KitEngine.Options.defaults("prefill"));
-        var c = KitEngine.create(
-                Optional.of(Disagg.PROVIDER), insecure("consumer"), KitEngine.Options.defaults("decode"));
-        try (Disagg d = new Disagg(p, c)) {
+        try (Disagg d = insecurePair()) {
             d.autoForward = false;
             d.submit("a", Disagg.prompt(random, 20), 5);
             d.submit("b", Disagg.prompt(random, 20), 5);
