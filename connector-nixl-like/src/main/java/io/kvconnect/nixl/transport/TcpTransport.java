@@ -464,7 +464,10 @@ public final class TcpTransport implements Transport {
         private final Semaphore handshakeSlots;
         /** Connections whose handshake is in progress, oldest first. */
         private final Deque<Pending> pending = new ConcurrentLinkedDeque<>();
-        /** Failed accepts and set-ups in a row, for {@link #pauseAfterFailure}; accept thread only. */
+        /**
+         * Failed accepts and set-ups since the last connection was set up, for {@link
+         * #pauseAfterFailure}; accept thread only.
+         */
         private int acceptFailures;
 
         private final EventCounters counters = new EventCounters();
@@ -516,7 +519,6 @@ public final class TcpTransport implements Transport {
                 SocketChannel c;
                 try {
                     c = server.accept();
-                    acceptFailures = 0;
                 } catch (IOException e) {
                     if (!closed) {
                         failed("accept_failures", "accepting a connection", e);
@@ -542,6 +544,7 @@ public final class TcpTransport implements Transport {
                 }
                 Wire wire = null;
                 Pending p = null;
+                Thread t = null;
                 try {
                     c.setOption(StandardSocketOptions.TCP_NODELAY, true);
                     wire = new Wire(c);
@@ -553,29 +556,27 @@ public final class TcpTransport implements Transport {
                     }
                     p = new Pending(wire, String.valueOf(c.getRemoteAddress()));
                     pending.addLast(p);
-                    Thread t = Thread.ofPlatform()
+                    t = Thread.ofPlatform()
                             .daemon()
                             .name("nixl-serve-" + port + "-" + p.who())
                             .unstarted(serving(p));
                     handlers.add(t);
-                    try {
-                        t.start();
-                    } catch (Throwable e) {
-                        handlers.remove(t);
-                        throw e;
-                    }
+                    t.start();
+                    acceptFailures = 0;
                 } catch (IOException | RuntimeException | Error e) {
                     // Error too: starting the connection's thread fails with an OutOfMemoryError when
                     // the process has no native threads left, and this thread must outlive that, or
                     // the listener never accepts again. What was taken for the connection is given back.
+                    if (t != null) {
+                        handlers.remove(t);
+                    }
                     if (p != null) {
                         pending.remove(p);
                     }
                     if (wire != null) {
                         connections.remove(wire);
-                        wire.close();
                     }
-                    closeQuietly(c);
+                    closeQuietly(wire, c);
                     handshakeSlots.release();
                     if (!closed) {
                         failed("connection_setup_failures", "setting up a connection", e);
