@@ -41,6 +41,9 @@ import java.util.Locale;
  * @param exposeWait how long a reader retries a transfer the producer does not know yet (its
  *     metadata reaches the producer's workers one step after the response left)
  * @param chunkBlocks blocks per read request, and the slots of each staging buffer
+ * @param readLanes consumer: loads run at once per worker, each from another producer, each lane
+ *     with a staging buffer of {@code chunkBlocks} blocks ({@code read_lanes}, 4 by default): a
+ *     silent producer holds one lane, not every load
  * @param verifyReads consumer, over UCX: whether each read's blocks are checked against a checksum
  *     the producer computed over its staging memory ({@code verify_reads}, on by default)
  * @param faults transport faults to inject on the connections this engine's workers serve (the
@@ -61,6 +64,7 @@ record NixlConfig(
         int maxPendingHandshakes,
         Duration exposeWait,
         int chunkBlocks,
+        int readLanes,
         boolean verifyReads,
         TransportFaults faults) {
 
@@ -131,6 +135,7 @@ record NixlConfig(
         "max_pending_handshakes",
         "expose_wait",
         "chunk_blocks",
+        "read_lanes",
         "verify_reads",
         "faults"
     };
@@ -174,6 +179,7 @@ record NixlConfig(
         Duration exposeWait =
                 config.getDuration("expose_wait", Duration.ofSeconds(10), Duration.ofMillis(1), Duration.ofMinutes(10));
         int chunk = config.getInt("chunk_blocks", 64, 1, ReadRequest.MAX_BLOCKS);
+        int lanes = config.getInt("read_lanes", 4, 1, 64);
         boolean verifyReads = config.getBoolean("verify_reads", true);
         TransportFaults faults =
                 config.getObject("faults").map(TransportFaults::parse).orElse(TransportFaults.NONE);
@@ -192,6 +198,7 @@ record NixlConfig(
                 pending,
                 exposeWait,
                 chunk,
+                lanes,
                 verifyReads,
                 faults);
     }
@@ -261,6 +268,7 @@ record NixlConfig(
                 + ", insecureNoSecret=" + insecureNoSecret + ", peers=[" + peers + "], connectTimeout="
                 + connectTimeout + ", ioTimeout=" + ioTimeout + ", handshakeTimeout=" + handshakeTimeout
                 + ", maxPendingHandshakes=" + maxPendingHandshakes + ", exposeWait=" + exposeWait + ", chunkBlocks="
-                + chunkBlocks + ", verifyReads=" + verifyReads + ", faults=" + faults + "]";
+                + chunkBlocks + ", readLanes=" + readLanes + ", verifyReads=" + verifyReads + ", faults=" + faults
+                + "]";
     }
 }

@@ -24,6 +24,7 @@ import io.kvconnect.nixl.transport.Listener;
 import io.kvconnect.nixl.transport.Peer;
 import io.kvconnect.nixl.transport.Transport;
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -32,15 +33,13 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,20 +61,25 @@ import org.slf4j.LoggerFactory;
  * Each read served is counted with its descriptors ({@code reads_served}, {@code
  * descriptors_served}).
  *
- * <p><b>Consumer.</b> Loads run one after another on this worker's reader thread: connect (once
- * per producer worker, reused), read the blocks in chunks into one staging buffer allocated at
- * registration, copy them into the GPU blocks. After each step's loads, one notice per producer
- * worker tells it every transfer this worker finished with since the previous notice ({@link
- * Peer#done(List)}). Each read is counted with its descriptors ({@code read_requests}, {@code
- * read_descriptors}: descriptors per read and per load follow). A failure of any kind reports
- * the load's blocks among the failed loads and the request in finished receives of one {@link
- * #reportStep}; every wait is bounded by the configured timeouts, and a producer that let a
- * connection attempt time out is not tried again for a while (its loads fail at once). Rank
+ * <p><b>Consumer.</b> Loads run on {@link ReadLanes}: those from one producer worker one after
+ * another, those from different ones side by side on up to {@code read_lanes} threads, so a
+ * producer that stops answering holds up its own loads only. A load connects (once per producer
+ * worker, reused), reads the blocks in chunks into its lane's staging buffer (allocated at
+ * registration), and copies them into the GPU blocks. After each step's loads, one notice per
+ * producer worker, on its lane, tells it every transfer this worker finished with since the
+ * previous notice ({@link Peer#done(List)}). Each read is counted with its descriptors ({@code
+ * read_requests}, {@code read_descriptors}: descriptors per read and per load follow). A failure
+ * of any kind reports the load's blocks among the failed loads and the request in finished
+ * receives of one {@link #reportStep}; every wait is bounded by the configured timeouts, and a
+ * producer that let a connection attempt, a read or a notice time out is not tried again for a
+ * while (its loads fail at once, counted as {@code peers_held_off}). Rank
  * {@code r} reads from the producer's rank {@code r} (equal tensor-parallel sizes). A transfer whose {@code remote_host} is
  * not in {@code peers} fails before any connection ({@code loads_failed_untrusted}).
  *
  * <p><b>Threads.</b> Engine hooks run on the worker thread; reads are served on the transport's
- * connection threads and loads run on the reader thread. Shared state is guarded by {@code this}.
+ * connection threads and loads on the read lanes. Shared state is guarded by {@code this}; what
+ * one producer's loads keep to themselves (its connection, its hold-off, its queued notices) is
+ * used by its lane only, one task at a time.
  */
 final class NixlWorker implements WorkerConnector, BlockSource {
     private static final Logger LOG = LoggerFactory.getLogger(NixlWorker.class);
@@ -88,7 +92,9 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     private static final long EARLY_DONE_ID_CHARS = 256L * TOMBSTONES;
     /**
      * After a connection attempt to a producer timed out, no new attempt for this many connect
-     * timeouts: a producer that stays silent then holds the reader at most a fifth of its time.
+     * timeouts; after a read or notice timed out, for this many I/O timeouts: a producer that stays
+     * silent then holds its lane at most a fifth of the time, and the loads queued for it meanwhile
+     * fail at once instead of each waiting out a timeout of its own.
      */
     private static final int SILENT_HOLD_FACTOR = 4;
 
@@ -117,8 +123,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     private final Set<String> finishedSends = new HashSet<>();
 
     // Consumer state.
-    private ExecutorService reader;
-    private HostBlockBuffer staging;
+    private ReadLanes lanes;
     /**
      * Whether reads are sent straight from the KV cache; false once the copy service said it
      * cannot (a device's KV cache). Read by connection threads.
@@ -127,10 +132,19 @@ final class NixlWorker implements WorkerConnector, BlockSource {
 
     private final Map<String, Peer> peers = new ConcurrentHashMap<>();
     /**
-     * Producers whose last connection attempt timed out, by {@link #key}: when the reader may try
-     * again ({@link System#nanoTime()}). Reader thread only.
+     * Producers held off, by {@link #key}: the last connection attempt, read or notice timed out.
+     * Each entry is used by its producer's lane only.
      */
-    private final Map<String, Long> silentUntil = new HashMap<>();
+    private final Map<String, Silence> silentUntil = new ConcurrentHashMap<>();
+
+    /**
+     * Why and until when ({@link System#nanoTime()}) a producer is not tried again.
+     *
+     * @param untilNanos when the next load may connect again
+     * @param what what timed out, for the message of each load failed meanwhile
+     * @param timeout the timeout that ran out
+     */
+    private record Silence(long untilNanos, String what, Duration timeout) {}
 
     private final Map<String, Long> currentLoad = new HashMap<>(); // guarded by this
     private final Set<String> cancelled = new HashSet<>(); // guarded by this
@@ -211,11 +225,10 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             }
         }
         if (config.role().consumes()) {
-            staging = copies.allocateHostBuffer(config.chunkBlocks());
-            reader = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform()
-                    .daemon()
-                    .name("nixl-read-" + context.engine().engineId() + "-" + rank)
-                    .unstarted(r));
+            lanes = new ReadLanes(
+                    "nixl-read-" + context.engine().engineId() + "-" + rank,
+                    config.readLanes(),
+                    () -> copies.allocateHostBuffer(config.chunkBlocks()));
             LOG.info(
                     "nixl-like: engine {} worker {} reads KV over {} from peers [{}]",
                     context.engine().engineId(),
@@ -267,18 +280,24 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     @Override
     public void startLoadKv() {
         NixlMetadata m = bound;
-        if (m == null || reader == null) {
+        if (m == null || lanes == null) {
             return;
         }
+        // Each producer's work on its own lane, so that a silent one holds up only its own loads.
+        Set<String> producers = new LinkedHashSet<>();
         for (NixlMetadata.Load l : m.loads()) {
-            reader.execute(() -> load(l));
+            String producer = key(l.remote());
+            producers.add(producer);
+            lanes.execute(producer, staging -> load(l, staging));
         }
         for (NixlMetadata.Notify n : m.notifications()) {
-            reader.execute(() -> notifyOnly(n));
+            String producer = key(n.remote());
+            producers.add(producer);
+            lanes.execute(producer, staging -> notifyOnly(n));
         }
-        if (!m.loads().isEmpty() || !m.notifications().isEmpty()) {
-            // After this step's loads: one notice per producer worker for all of them.
-            reader.execute(this::sendNotices);
+        for (String producer : producers) {
+            // After this step's loads from it: one notice per producer worker for all of them.
+            lanes.execute(producer, staging -> sendNotices(producer));
         }
     }
 
@@ -289,7 +308,8 @@ final class NixlWorker implements WorkerConnector, BlockSource {
 
     // ---- consumer ------------------------------------------------------------------------------
 
-    private void load(NixlMetadata.Load l) {
+    /** Runs one load on its producer's lane, reading into {@code staging}. */
+    private void load(NixlMetadata.Load l, HostBlockBuffer staging) {
         RemoteParams r = l.remote();
         TransferRef transfer = r.transfer();
         boolean failed = false;
@@ -309,7 +329,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 int m = Math.min(config.chunkBlocks(), n - off);
                 int[] remote = Arrays.copyOfRange(l.remoteBlocks(), off, off + m);
                 int[] local = Arrays.copyOfRange(l.localBlocks(), off, off + m);
-                long readNanos = readWithRetry(peer, transfer, remote);
+                long readNanos = readWithRetry(peer, r, remote, staging);
                 // What the producer was asked for: one request, one descriptor per run of
                 // consecutive blocks (the transfer's cost on a real NIC).
                 count("read_requests", 1);
@@ -373,16 +393,22 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         complete(l, failed);
     }
 
-    /** Reads one chunk; returns how long the successful attempt took, in nanoseconds. */
-    private long readWithRetry(Peer peer, TransferRef transfer, int[] remote)
+    /**
+     * Reads one chunk into {@code staging}; returns how long the successful attempt took, in
+     * nanoseconds. A read that timed out holds its producer off ({@link #holdOff}).
+     */
+    private long readWithRetry(Peer peer, RemoteParams r, int[] remote, HostBlockBuffer staging)
             throws TransferException, InterruptedException {
         long deadline = System.nanoTime() + config.exposeWait().toNanos();
         while (true) {
             try {
                 long r0 = System.nanoTime();
-                peer.read(transfer, remote, staging);
+                peer.read(r.transfer(), remote, staging);
                 return System.nanoTime() - r0;
             } catch (TransferException e) {
+                if (e.kind() == TransferException.Kind.TIMEOUT) {
+                    holdOff(r, "a read", config.ioTimeout());
+                }
                 // The producer's workers learn of a transfer one step after its response left.
                 if (e.kind() != TransferException.Kind.UNKNOWN_TRANSFER || System.nanoTime() > deadline) {
                     throw e;
@@ -416,22 +442,30 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         }
     }
 
-    /** Notices not sent yet, per producer worker, in the order they were queued. Reader thread only. */
-    private final Map<String, List<Notice>> notices = new LinkedHashMap<>();
+    /**
+     * Notices not sent yet: by {@link #key} (the lane), then per producer engine, in the order
+     * they were queued. An entry is used by its producer's lane only.
+     */
+    private final Map<String, Map<String, List<Notice>>> notices = new ConcurrentHashMap<>();
 
     private void queueNotice(Notice n) {
-        String producer = key(n.remote()) + " " + n.remote().engineId();
-        notices.computeIfAbsent(producer, k -> new ArrayList<>()).add(n);
+        notices.computeIfAbsent(key(n.remote()), k -> new LinkedHashMap<>())
+                .computeIfAbsent(n.remote().engineId(), k -> new ArrayList<>())
+                .add(n);
     }
 
     /**
      * Sends the queued notices: one per producer worker ({@link Peer#done(List)}), the producer
-     * takes them in one go. Runs on the reader thread after each step's loads. A notice that
-     * cannot be delivered does not fail anything: every load already ended, and the producer's
-     * lease frees the blocks without it.
+     * takes them in one go. Runs on {@code producer}'s lane after the step's loads from it. A
+     * notice that cannot be delivered does not fail anything: every load already ended, and the
+     * producer's lease frees the blocks without it.
      */
-    private void sendNotices() {
-        for (List<Notice> batch : notices.values()) {
+    private void sendNotices(String producer) {
+        Map<String, List<Notice>> queuedNotices = notices.remove(producer);
+        if (queuedNotices == null) {
+            return;
+        }
+        for (List<Notice> batch : queuedNotices.values()) {
             RemoteParams r = batch.getFirst().remote();
             boolean bestEffortOnly = batch.stream().allMatch(n -> n.kind() == Notice.Kind.BEST_EFFORT);
             long willNotRead = batch.stream()
@@ -446,7 +480,14 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 if (p == null) {
                     continue;
                 }
-                p.done(batch.stream().map(n -> n.remote().transfer()).toList());
+                try {
+                    p.done(batch.stream().map(n -> n.remote().transfer()).toList());
+                } catch (TransferException e) {
+                    if (e.kind() == TransferException.Kind.TIMEOUT) {
+                        holdOff(r, "a done notice", config.ioTimeout());
+                    }
+                    throw e;
+                }
                 if (willNotRead > 0) {
                     count("notifications_sent", willNotRead);
                 }
@@ -464,7 +505,6 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                 dropPeer(r, e.kind());
             }
         }
-        notices.clear();
     }
 
     private static String key(RemoteParams r) {
@@ -517,22 +557,20 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     }
 
     /**
-     * Connects to the producer's worker of this rank, unless an attempt timed out within the last
-     * {@value #SILENT_HOLD_FACTOR} connect timeouts: a silent producer (hung, or a host that drops
-     * packets) would otherwise cost each load queued for it a whole connect timeout on the one
-     * reader thread, and every load queued behind them, whatever its producer, would wait that
-     * long each. Held off, such a load fails at once.
+     * Connects to the producer's worker of this rank, unless it is held off ({@link #holdOff}):
+     * then the caller fails at once ({@code TIMEOUT}, counted as {@code peers_held_off}).
      */
     private Peer connect(RemoteParams r, String key) throws TransferException {
         String where = r.host() + ":" + r.ports().get(rank);
-        Long until = silentUntil.get(key);
-        if (until != null) {
-            if (System.nanoTime() - until < 0) {
+        Silence silence = silentUntil.get(key);
+        if (silence != null) {
+            if (System.nanoTime() - silence.untilNanos() < 0) {
+                count("peers_held_off", 1);
                 throw new TransferException(
                         TransferException.Kind.TIMEOUT,
-                        "engine " + r.engineId() + " at " + where + " let a connection time out moments ago; "
-                                + "not tried again before " + SILENT_HOLD_FACTOR + " x connect_timeout ("
-                                + config.connectTimeout() + ") passed");
+                        "engine " + r.engineId() + " at " + where + " let " + silence.what()
+                                + " time out moments ago; not tried again before " + SILENT_HOLD_FACTOR + " x "
+                                + silence.timeout() + " passed");
             }
             silentUntil.remove(key);
         }
@@ -540,13 +578,22 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             return transport.connect(r.host(), r.ports().get(rank), compat, config.connectOptions());
         } catch (TransferException e) {
             if (e.kind() == TransferException.Kind.TIMEOUT) {
-                silentUntil.put(
-                        key,
-                        System.nanoTime()
-                                + SILENT_HOLD_FACTOR * config.connectTimeout().toNanos());
+                holdOff(r, "a connection", config.connectTimeout());
             }
             throw e;
         }
+    }
+
+    /**
+     * Holds the producer of {@code r} off for {@value #SILENT_HOLD_FACTOR} times {@code timeout}
+     * after {@code what} timed out: no connection to it is attempted meanwhile, so the loads queued
+     * for it fail at once (and are recomputed) instead of each waiting out a timeout of its own on
+     * its lane. A producer that handshakes and then never answers (hung, or hostile) would
+     * otherwise hold its lane for every load sent its way. Called on the producer's lane, only for
+     * a timeout that really ran out, so that the loads failed meanwhile do not prolong the hold.
+     */
+    private void holdOff(RemoteParams r, String what, Duration timeout) {
+        silentUntil.put(key(r), new Silence(System.nanoTime() + SILENT_HOLD_FACTOR * timeout.toNanos(), what, timeout));
     }
 
     private void dropPeer(RemoteParams r, TransferException.Kind kind) {
@@ -914,22 +961,17 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         if (listener != null) {
             listener.close();
         }
-        if (reader != null) {
-            reader.shutdownNow();
-            // Closing the connections unblocks a read in progress.
-            peers.values().forEach(Peer::close);
+        if (lanes != null) {
             try {
-                if (!reader.awaitTermination(5, TimeUnit.SECONDS)) {
-                    LOG.warn("nixl-like: worker {}'s reader did not stop within 5 s", rank);
+                // Closing the connections unblocks the reads in progress.
+                if (!lanes.shutdown(() -> peers.values().forEach(Peer::close), 5_000)) {
+                    LOG.warn("nixl-like: worker {}'s readers did not stop within 5 s", rank);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
             peers.values().forEach(Peer::close);
             peers.clear();
-        }
-        if (staging != null) {
-            staging.close();
         }
     }
 }

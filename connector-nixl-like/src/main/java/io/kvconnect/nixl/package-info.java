@@ -7,8 +7,9 @@
  * RemoteParams}); on the decode engine it plans the loads. Each step's plan reaches the workers as
  * {@code NixlMetadata}, and the producer workers' ports reach the scheduler side as {@code
  * PortsMetadata}. The worker side ({@code NixlWorker}, one per rank) serves reads of its blocks
- * under a lease, on the transport's connection threads, and runs loads on a reader thread of its
- * own; engine hooks arrive on the engine's worker thread. {@code Transports} picks the backend and
+ * under a lease, on the transport's connection threads, and runs loads on read lanes of its own
+ * ({@code ReadLanes}: a bounded set of threads, one producer's loads in order on one of them);
+ * engine hooks arrive on the engine's worker thread. {@code Transports} picks the backend and
  * {@code Peers} is the consumer's allowlist of producer hosts.
  *
  * <p>The top of the module's packages: it uses {@link io.kvconnect.nixl.transport} and {@link

@@ -8,7 +8,7 @@
  * io.kvconnect.nixl.protocol.TransferRef}) and the failure kinds that cross the wire ({@link
  * io.kvconnect.nixl.protocol.TransferException}).
  *
- * <p>Both sides use it: a reader on the consumer worker's reader thread, a producer on its
+ * <p>Both sides use it: a reader on one of the consumer worker's read lanes, a producer on its
  * listener's connection threads. Everything here is immutable or stateless, except a {@code Wire},
  * which one thread uses at a time.
  *

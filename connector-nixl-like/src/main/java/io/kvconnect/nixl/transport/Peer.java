@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * A connection to one producer worker, after a successful handshake. Used by one thread at a time
- * (the consumer worker's reader thread). After any exception the peer is unusable; the caller
+ * (one of the consumer worker's read lanes, which uses a producer's connection for one task at a
+ * time). After any exception the peer is unusable; the caller
  * closes it and connects again for the next transfer.
  */
 public interface Peer extends AutoCloseable {

@@ -15,8 +15,8 @@ import java.util.Map;
  * connection and handshake), picked by the connector from its configuration. Wrappers may decorate
  * a backend (the fault-injecting test aid does), so the interface is not sealed: permitting them
  * here would make this package name its users. Implementations are thread-safe; one instance
- * serves one worker; the engine's worker thread calls {@link #listen} and the consumer's reader
- * thread {@link #connect}.
+ * serves one worker; the engine's worker thread calls {@link #listen} and the consumer's read
+ * lanes {@link #connect}, several at once for different producers.
  */
 public interface Transport {
     /** The backend's name for logs and reports: {@code "tcp"} or {@code "ucx"}. */

@@ -71,7 +71,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Registration.</b> Memory is registered once, not per transfer: the producer registers each
  * connection's staging buffer when the reader attaches, and the reader the buffer it reads into
- * (the consumer worker's one staging buffer), so transports that need registered memory find it.
+ * (a read lane's staging buffer; again only when a read comes in another lane's buffer), so
+ * transports that need registered memory find it.
  *
  * <p><b>Failure.</b> Endpoints are created without UCX's peer error handling: in UCX 1.13 that mode
  * excludes the shared-memory transports. A dead producer is detected by the control connection
@@ -840,7 +841,9 @@ public final class UcxTransport implements Transport {
             List<UcpRequest> receives = new ArrayList<>();
             try {
                 if (local == null || local.buffer != into) {
-                    // Once per reader buffer (the consumer worker reads into one buffer for good).
+                    // Once per buffer: a connection's reads move to another read lane's buffer only
+                    // while several producers are read from at once (the lanes hand out the buffer
+                    // returned last).
                     if (local != null) {
                         local.close();
                     }

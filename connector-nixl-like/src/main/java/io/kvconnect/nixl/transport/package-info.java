@@ -12,7 +12,7 @@
  *
  * <p>Threads: the engine's worker thread starts a listener; its acceptor, one thread per connection
  * and, for UCX, a progress thread serve reads by calling the {@code BlockSource}; a consumer's
- * reader thread uses a {@code Peer}. Counts of handshake outcomes ({@link
+ * read lanes use {@code Peer}s, each one lane at a time. Counts of handshake outcomes ({@link
  * io.kvconnect.nixl.transport.EventCounters}) go to the worker's stats on the engine's worker
  * thread.
  *
