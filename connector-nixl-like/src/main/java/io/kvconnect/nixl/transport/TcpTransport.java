@@ -90,6 +90,19 @@ public final class TcpTransport implements Transport {
     static Listener listen(
             String host, int port, Compat local, ListenOptions options, BlockSource source, ServerExtension extension)
             throws IOException {
+        return listen(host, port, local, options, source, extension, ServeLimits.DEFAULT);
+    }
+
+    /** As {@link #listen(String, int, Compat, ListenOptions, BlockSource, ServerExtension)} with other {@code limits}. */
+    static Listener listen(
+            String host,
+            int port,
+            Compat local,
+            ListenOptions options,
+            BlockSource source,
+            ServerExtension extension,
+            ServeLimits limits)
+            throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open();
         try {
             server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -98,7 +111,7 @@ public final class TcpTransport implements Transport {
             server.close();
             throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
         }
-        TcpListener listener = new TcpListener(server, local, options, source, extension);
+        TcpListener listener = new TcpListener(server, local, options, source, extension, limits);
         listener.start();
         return listener;
     }
@@ -446,10 +459,10 @@ public final class TcpTransport implements Transport {
      * and time (see the class description).
      */
     private static final class TcpListener implements Listener {
-        /** Bound on reading the rest of a request whose header arrived. */
-        private static final long PAYLOAD_MILLIS = 10_000;
-        /** Bound on sending one answer to a reader that stopped reading. */
-        private static final long SEND_MILLIS = 60_000;
+        /** Bound on reading the rest of a request whose header arrived ({@link ServeLimits}). */
+        private final long payloadMillis;
+        /** Bound on sending one answer to a reader that stopped reading ({@link ServeLimits}). */
+        private final long sendMillis;
         /** How long a new connection waits for the slot of the pending one it closed. */
         private static final long EVICTION_WAIT_MILLIS = 1_000;
 
@@ -486,8 +499,11 @@ public final class TcpTransport implements Transport {
                 Compat local,
                 ListenOptions options,
                 BlockSource source,
-                ServerExtension extension)
+                ServerExtension extension,
+                ServeLimits limits)
                 throws IOException {
+            this.payloadMillis = limits.payloadMillis();
+            this.sendMillis = limits.sendMillis();
             this.server = server;
             this.extension = extension;
             this.local = local;
@@ -768,14 +784,14 @@ public final class TcpTransport implements Transport {
                 if (ext != null) {
                     ext.frameArrived();
                 }
-                byte[] payload = wire.readPayload(h, PAYLOAD_MILLIS);
+                byte[] payload = wire.readPayload(h, payloadMillis);
                 switch (h.type()) {
                     case Frames.READ -> {
                         ReadRequest req = ReadRequest.decode(payload);
                         if (sentDirectly(wire, req)) {
                             continue;
                         }
-                        HostBlockBuffer buffer = staging.fillOrRefuse(req, wire, SEND_MILLIS);
+                        HostBlockBuffer buffer = staging.fillOrRefuse(req, wire, sendMillis);
                         if (buffer == null) {
                             continue;
                         }
@@ -787,16 +803,16 @@ public final class TcpTransport implements Transport {
                         for (int i = 0; i < n; i++) {
                             frame[i + 1] = buffer.slot(i).asByteBuffer();
                         }
-                        wire.writeFully(frame, SEND_MILLIS);
+                        wire.writeFully(frame, sendMillis);
                     }
                     case Frames.DONE -> {
                         TransferRef ref = TransferRef.decode(ByteBuffer.wrap(payload));
                         counters.count("notice_frames");
                         try {
                             source.done(ref);
-                            wire.writeFrame(Frames.OK, new byte[0], SEND_MILLIS);
+                            wire.writeFrame(Frames.OK, new byte[0], sendMillis);
                         } catch (TransferException e) {
-                            wire.writeError(e, SEND_MILLIS);
+                            wire.writeError(e, sendMillis);
                         }
                     }
                     case Frames.DONE_BATCH -> {
@@ -806,13 +822,13 @@ public final class TcpTransport implements Transport {
                         counters.count("notice_frames");
                         try {
                             source.done(batch.transfers());
-                            wire.writeFrame(Frames.OK, new byte[0], SEND_MILLIS);
+                            wire.writeFrame(Frames.OK, new byte[0], sendMillis);
                         } catch (TransferException e) {
-                            wire.writeError(e, SEND_MILLIS);
+                            wire.writeError(e, sendMillis);
                         }
                     }
                     default -> {
-                        if (ext == null || !ext.handle(h, payload, wire, SEND_MILLIS)) {
+                        if (ext == null || !ext.handle(h, payload, wire, sendMillis)) {
                             throw new IOException("unexpected message type " + h.type());
                         }
                     }
@@ -834,15 +850,15 @@ public final class TcpTransport implements Transport {
             try {
                 opened = source.openSend(req.transfer(), req.blocks());
             } catch (TransferException e) {
-                wire.writeError(e, SEND_MILLIS);
+                wire.writeError(e, sendMillis);
                 return true;
             }
             if (opened.isEmpty()) {
                 return false;
             }
-            long deadline = System.nanoTime() + SEND_MILLIS * 1_000_000L;
+            long deadline = System.nanoTime() + sendMillis * 1_000_000L;
             try (DirectSend send = opened.get()) {
-                wire.writeFully(Wire.header(Frames.DATA, Math.toIntExact(send.remaining())), SEND_MILLIS);
+                wire.writeFully(Wire.header(Frames.DATA, Math.toIntExact(send.remaining())), sendMillis);
                 wire.writeFully(send, Wire.millisLeft(deadline));
             }
             return true;

@@ -10,14 +10,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.common.DType;
 import io.kvconnect.api.common.ModelShape;
 import io.kvconnect.nixl.protocol.Compat;
+import io.kvconnect.nixl.protocol.Frames;
+import io.kvconnect.nixl.protocol.Handshake;
+import io.kvconnect.nixl.protocol.ReadRequest;
+import io.kvconnect.nixl.protocol.SharedSecret;
 import io.kvconnect.nixl.protocol.TransferException;
 import io.kvconnect.nixl.protocol.TransferRef;
+import io.kvconnect.nixl.protocol.Wire;
+import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -153,6 +162,78 @@ class TcpDirectSendTest {
                 peer.read(T1, new int[] {2}, into);
                 assertEquals(2, into.slot(0).get(ValueLayout.JAVA_BYTE, 0));
                 assertTrue(source.opened.get() >= 2);
+            }
+        }
+    }
+
+    /** Short limits, so that a test sees them reached: 300 ms for a request's payload and for a send. */
+    private static final ServeLimits SHORT = new ServeLimits(300, 300);
+
+    /** A reader on a raw connection to {@code port}, after the handshake (no secret). */
+    private static Wire rawReader(int port) throws Exception {
+        var wire = new Wire(SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), port)));
+        Handshake.asReader(
+                wire,
+                compat("decode", MODEL, 1024),
+                SharedSecret.of(""),
+                System.nanoTime() + 5_000_000_000L,
+                "producer");
+        return wire;
+    }
+
+    @Test
+    @Timeout(30) // the default send limit (60 s) would not be reached in time
+    void aSendTheReaderDoesNotTakeEndsAtTheSendLimitAndLetsGoOfItsBlocks() throws Exception {
+        // Blocks of 256 KiB: one read of 64 is far more than the sockets buffer between the two.
+        Compat server = compat("prefill", MODEL, 1024);
+        var source = new DirectSource(blockBytes(server));
+        try (var listener = TcpTransport.listen("127.0.0.1", 0, server, ListenOptions.of(""), source, null, SHORT)) {
+            try (Wire reader = rawReader(listener.port())) {
+                int[] blocks = IntStream.range(0, 64).toArray();
+                reader.writeFrame(Frames.READ, ReadRequest.of(T1, blocks).encode(), 5_000);
+                // The reader takes nothing; the producer gives up at the send limit and closes the
+                // send, which releases its blocks.
+                while (source.closed.get() == 0) {
+                    Thread.sleep(5);
+                }
+                assertEquals(1, source.opened.get());
+                // What the reader then finds is a frame cut short: never a whole read.
+                Wire.Header h = reader.readHeader(5_000);
+                assertEquals(Frames.DATA, h.type());
+                assertEquals(64 * source.blockBytes, h.length());
+                var payload = ByteBuffer.allocate(h.length());
+                assertThrows(EOFException.class, () -> reader.readFully(payload, 5_000));
+                assertTrue(payload.position() < h.length(), "the whole read arrived");
+            }
+            assertEquals(1, source.closed.get(), "closed once");
+            // The listener serves the next reader.
+            try (var into = new ArenaBlockBuffer(4, source.blockBytes);
+                    var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 1024), client(""))) {
+                peer.read(T1, new int[] {9}, into);
+                assertEquals(9, into.slot(0).get(ValueLayout.JAVA_BYTE, 0));
+            }
+        }
+    }
+
+    @Test
+    @Timeout(8) // well past the 300 ms limit set here, short of the default (10 s)
+    void aRequestCutShortEndsItsConnectionAtThePayloadLimitAndServesNothing() throws Exception {
+        Compat server = compat("prefill", MODEL, 1024);
+        var source = new DirectSource(blockBytes(server));
+        try (var listener = TcpTransport.listen("127.0.0.1", 0, server, ListenOptions.of(""), source, null, SHORT)) {
+            try (Wire reader = rawReader(listener.port())) {
+                byte[] read = ReadRequest.of(T1, new int[] {1, 2}).encode();
+                // The header and half the request, then nothing.
+                reader.writeFully(Wire.header(Frames.READ, read.length), 5_000);
+                reader.writeFully(ByteBuffer.wrap(read, 0, read.length / 2), 5_000);
+                // The producer closes the connection at the payload limit, without an answer.
+                assertThrows(EOFException.class, () -> reader.readHeader(0));
+            }
+            assertEquals(0, source.opened.get(), "nothing was sent for a request cut short");
+            try (var into = new ArenaBlockBuffer(4, source.blockBytes);
+                    var peer = tcp.connect("127.0.0.1", listener.port(), compat("decode", MODEL, 1024), client(""))) {
+                peer.read(T1, new int[] {2}, into);
+                assertEquals(2, into.slot(0).get(ValueLayout.JAVA_BYTE, 0));
             }
         }
     }
