@@ -254,8 +254,8 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             for (NixlMetadata.Expose e : m.expose()) {
                 var x = new Exposure(
                         e.requestId(), new TransferRef(e.transferId(), e.token()), e.blocks(), e.deadline());
-                String early = earlyDone.take(e.transferId());
-                if (early != null) {
+                // One notice per connection: a wrong token on one cannot cancel the right one on another.
+                for (String early : earlyDone.take(e.transferId())) {
                     if (x.transfer.tokenMatches(early)) {
                         // The reader gave up on it before it reached us (an early abort on the decode side).
                         x.state = "done";
@@ -792,7 +792,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     }
 
     @Override
-    public void done(TransferRef transfer) throws TransferException {
+    public void done(TransferRef transfer, long connection) throws TransferException {
         String transferId = transfer.id();
         synchronized (this) {
             Exposure e = exposures.get(transferId);
@@ -817,7 +817,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
                                 unknownDones);
                     }
                     // Its token is checked when the transfer is exposed.
-                    earlyDone.put(transferId, transfer.token());
+                    earlyDone.put(transferId, connection, transfer.token());
                 }
                 return;
             }
@@ -846,10 +846,10 @@ final class NixlWorker implements WorkerConnector, BlockSource {
         }
     }
 
-    /** Takes a notice's transfers under one hold of the lock, each as {@link #done(TransferRef)}. */
+    /** Takes a notice's transfers under one hold of the lock, each as {@link #done(TransferRef, long)}. */
     @Override
-    public synchronized void done(List<TransferRef> transfers) throws TransferException {
-        BlockSource.super.done(transfers);
+    public synchronized void done(List<TransferRef> transfers, long connection) throws TransferException {
+        BlockSource.super.done(transfers, connection);
     }
 
     /**

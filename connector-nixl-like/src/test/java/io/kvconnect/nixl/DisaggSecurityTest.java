@@ -177,6 +177,35 @@ class DisaggSecurityTest {
 
     @Test
     @Timeout(120)
+    void anEarlyDoneOnAnotherConnectionDoesNotReplaceTheReadersOwn() throws Exception {
+        var random = new SplittableRandom(38);
+        try (Disagg d = insecurePair()) {
+            var first = finishedTransfer(d, random);
+            d.autoForward = false;
+            d.submit("r", Disagg.prompt(random, 20), 5);
+            d.untilPrefilled("r");
+            var params =
+                    RemoteParams.from(d.prefillDone.get("r").transferParams()).orElseThrow();
+            // Before the producer's workers learn of the transfer: the real reader gives up on it
+            // (its request aborted), between two notices of a process that guessed the id.
+            try (Peer intruder = localProcess(first.ports().get(0));
+                    Peer reader = localProcess(first.ports().get(0))) {
+                intruder.done(new TransferRef(params.transferId(), GUESS));
+                reader.done(params.transfer());
+                intruder.done(new TransferRef(params.transferId(), "1".repeat(RemoteParams.TOKEN_HEX_DIGITS)));
+            }
+            for (int i = 0; i < 100 && d.stat(d.prefill, "sends_finished") < 2; i++) {
+                d.prefill.step(); // exposes the transfer, ended by the reader's notice at once
+            }
+            assertEquals(2, d.stat(d.prefill, "sends_finished"), "the reader's early notice was lost");
+            assertEquals(1, d.stat(d.prefill, "notifications_refused_token"), "the intruder's latest notice");
+            assertEquals(0, d.stat(d.prefill, "leases_expired"));
+            d.assertClean();
+        }
+    }
+
+    @Test
+    @Timeout(120)
     void doneNoticesNamingHugeIdsPushOutOlderOnesInsteadOfFillingTheHeap() throws Exception {
         var random = new SplittableRandom(36);
         try (Disagg d = insecurePair()) {

@@ -57,25 +57,28 @@ public interface BlockSource {
     /**
      * A reader is done with {@code transfer}. Unknown and repeated ids are logged and ignored.
      *
+     * @param connection the connection the notice came on, unique per listener: a notice of a
+     *     transfer not exposed yet is kept per connection, so that another connection's notice
+     *     cannot replace it
      * @throws TransferException with kind {@code FAILED} if the token is not the transfer's: then
      *     nothing is freed (the refusal is counted)
      */
-    void done(TransferRef transfer) throws TransferException;
+    void done(TransferRef transfer, long connection) throws TransferException;
 
     /**
-     * A reader is done with every one of {@code transfers} (one notice frame). Each is taken as
-     * {@link #done(TransferRef)} takes it; a wrong token does not keep the others from being freed.
-     * The default takes them one by one.
+     * A reader is done with every one of {@code transfers} (one notice frame on {@code
+     * connection}). Each is taken as {@link #done(TransferRef, long)} takes it; a wrong token does
+     * not keep the others from being freed. The default takes them one by one.
      *
      * @throws TransferException with kind {@code FAILED} if the token of one or more was not the
      *     transfer's, naming how many; those are not freed
      */
-    default void done(List<TransferRef> transfers) throws TransferException {
+    default void done(List<TransferRef> transfers, long connection) throws TransferException {
         TransferException first = null;
         int refused = 0;
         for (TransferRef t : transfers) {
             try {
-                done(t);
+                done(t, connection);
             } catch (TransferException e) {
                 refused++;
                 if (first == null) {

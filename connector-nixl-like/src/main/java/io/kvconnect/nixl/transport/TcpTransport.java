@@ -31,6 +31,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -473,6 +474,8 @@ public final class TcpTransport implements Transport {
         private final ServerExtension extension;
         private final Set<Wire> connections = ConcurrentHashMap.newKeySet();
         private final Set<Thread> handlers = ConcurrentHashMap.newKeySet();
+        /** Numbers authenticated connections, for {@link BlockSource#done(TransferRef, long)}. */
+        private final AtomicLong connectionIds = new AtomicLong();
         /** One permit per handshake that may run at once; held by its thread until the handshake ends. */
         private final Semaphore handshakeSlots;
         /** Connections whose handshake is in progress, oldest first. */
@@ -643,7 +646,7 @@ public final class TcpTransport implements Transport {
                 if (extension != null) {
                     ext = extension.open(p.who(), source);
                 }
-                serveRequests(wire, staging, ext);
+                serveRequests(wire, staging, ext, connectionIds.incrementAndGet());
             } catch (IOException | RuntimeException e) {
                 if (!closed) {
                     LOG.info("nixl-like: connection from {} ended: {}", p.who(), e.toString());
@@ -771,8 +774,12 @@ public final class TcpTransport implements Transport {
             }
         }
 
-        /** Serves an authenticated reader's requests until it closes the connection. */
-        private void serveRequests(Wire wire, Staging staging, ConnectionExtension ext) throws IOException {
+        /**
+         * Serves an authenticated reader's requests until it closes the connection; {@code
+         * connection} tells the source which connection a done notice came on.
+         */
+        private void serveRequests(Wire wire, Staging staging, ConnectionExtension ext, long connection)
+                throws IOException {
             while (!closed) {
                 Wire.Header h;
                 try {
@@ -809,7 +816,7 @@ public final class TcpTransport implements Transport {
                         TransferRef ref = TransferRef.decode(ByteBuffer.wrap(payload));
                         counters.count("notice_frames");
                         try {
-                            source.done(ref);
+                            source.done(ref, connection);
                             wire.writeFrame(Frames.OK, new byte[0], sendMillis);
                         } catch (TransferException e) {
                             wire.writeError(e, sendMillis);
@@ -821,7 +828,7 @@ public final class TcpTransport implements Transport {
                         DoneBatch batch = DoneBatch.decode(payload);
                         counters.count("notice_frames");
                         try {
-                            source.done(batch.transfers());
+                            source.done(batch.transfers(), connection);
                             wire.writeFrame(Frames.OK, new byte[0], sendMillis);
                         } catch (TransferException e) {
                             wire.writeError(e, sendMillis);

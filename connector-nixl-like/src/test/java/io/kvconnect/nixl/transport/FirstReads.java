@@ -170,6 +170,6 @@ public final class FirstReads {
         }
 
         @Override
-        public void done(TransferRef transfer) {}
+        public void done(TransferRef transfer, long connection) {}
     }
 }

@@ -111,7 +111,7 @@ class TcpTransportTest {
         }
 
         @Override
-        public void done(TransferRef transfer) throws TransferException {
+        public void done(TransferRef transfer, long connection) throws TransferException {
             if (transfer.id().equals("t1") && !T1.tokenMatches(transfer.token())) {
                 throw new TransferException(TransferException.Kind.FAILED, "wrong token");
             }

@@ -230,7 +230,7 @@ public final class TransportThroughput {
                 }
 
                 @Override
-                public void done(TransferRef transfer) {}
+                public void done(TransferRef transfer, long connection) {}
             };
             // Block 0 is the null block, never copied or sent.
             int[] blocks = new int[perRead];
