@@ -155,6 +155,12 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     private boolean reportedTransport;
     private long tokenRefusals; // guarded by this
     private long unknownDones; // guarded by this
+    /**
+     * Failed loads so far, by producer worker and kind of failure, for {@link #logLoadFailure}.
+     * Cleared when it names too many producers: it only thins out log lines.
+     */
+    private final Map<String, Long> loadFailuresLogged = new HashMap<>(); // guarded by this
+
     private long duplicateDones; // guarded by this
     private boolean shutDown;
     private NixlMetadata bound; // worker thread only
@@ -308,6 +314,32 @@ final class NixlWorker implements WorkerConnector, BlockSource {
 
     // ---- consumer ------------------------------------------------------------------------------
 
+    /**
+     * Logs a failed load: the first, second, fourth, eighth ... of each kind from each producer
+     * worker. A dead or held-off producer fails every load sent its way, at once, and one line per
+     * load would flood the log; the counters still count every one.
+     */
+    private void logLoadFailure(NixlMetadata.Load l, TransferException e) {
+        String producer = key(l.remote()) + " " + e.kind();
+        long n;
+        synchronized (this) {
+            if (loadFailuresLogged.size() >= 1_024 && !loadFailuresLogged.containsKey(producer)) {
+                loadFailuresLogged.clear();
+            }
+            n = loadFailuresLogged.merge(producer, 1L, Long::sum);
+        }
+        if (EventCounters.worthLogging(n)) {
+            LOG.warn(
+                    "nixl-like: load of request {} (transfer {}) failed: {}; its {} block(s) are reported as a "
+                            + "load failure ({} such failure(s) from this producer so far, logged sparsely)",
+                    l.requestId(),
+                    l.remote().transfer(),
+                    e.getMessage(),
+                    l.localBlocks().length,
+                    n);
+        }
+    }
+
     /** Runs one load on its producer's lane, reading into {@code staging}. */
     private void load(NixlMetadata.Load l, HostBlockBuffer staging) {
         RemoteParams r = l.remote();
@@ -348,13 +380,7 @@ final class NixlWorker implements WorkerConnector, BlockSource {
             queueNotice(new Notice(l.requestId(), r, Notice.Kind.LOADED));
         } catch (TransferException e) {
             failed = !stopped;
-            LOG.warn(
-                    "nixl-like: load of request {} (transfer {}) failed: {}; its {} block(s) are reported as a "
-                            + "load failure",
-                    l.requestId(),
-                    transfer,
-                    e.getMessage(),
-                    l.localBlocks().length);
+            logLoadFailure(l, e);
             count(e.kind() == TransferException.Kind.EXPIRED ? "loads_failed_expired" : "loads_failed", 1);
             if (e.kind() == TransferException.Kind.UNTRUSTED) {
                 count("loads_failed_untrusted", 1);
