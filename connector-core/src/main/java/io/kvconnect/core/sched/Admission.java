@@ -128,6 +128,7 @@ final class Admission {
         }
         if (external > 0) {
             transfers.grantLoad(id, hit.tokens(), external);
+            recovery.loadGranted(r, hit.tokens(), external);
         }
         if (connector.attached() && !connector.updateStateAfterAlloc(r, kv.blocks(id), hit.tokens(), external)) {
             if (async) {

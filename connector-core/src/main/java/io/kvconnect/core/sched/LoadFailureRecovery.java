@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -191,6 +192,20 @@ final class LoadFailureRecovery {
             return r.scheduledThrough();
         }
         return Math.max(Math.max(loadedThrough.getOrDefault(r.requestId(), 0), r.numComputedTokens()), r.heldConfirm);
+    }
+
+    /**
+     * A load into {@code r}'s positions {@code [fromToken, fromToken + tokens)} was granted: from
+     * now on a failure report may name its blocks, until {@code r} finishes, frees them or
+     * computes them again (see {@link #invalidBlocksReported}). Call after {@code r}'s blocks
+     * were allocated.
+     */
+    void loadGranted(Request r, int fromToken, int tokens) {
+        r.loadGranted(
+                Objects.requireNonNull(r.ownedBlocks(), "a load is granted into allocated blocks"),
+                fromToken / blockSize,
+                Math.ceilDiv(fromToken + tokens, blockSize),
+                clock.current());
     }
 
     /**

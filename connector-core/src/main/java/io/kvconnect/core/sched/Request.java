@@ -97,6 +97,20 @@ public final class Request implements RequestView {
     /** The first block index of a failed load: no external load may cover it again. */
     int noLoadFromBlock = Integer.MAX_VALUE;
 
+    // ---- the blocks its external load wrote into (see LoadFailureRecovery) ----
+    /**
+     * Its blocks when its last external load was granted, {@code null} if it never loaded. A
+     * failure report can be about that load only while these are still its blocks ({@link
+     * KvCacheManager.Owned#isLive()}): once freed, they may be another request's.
+     */
+    KvCacheManager.@Nullable Owned loadedInto;
+    /** The first block index of its last external load. */
+    int loadedFromBlock;
+    /** The block index after the last one whose KV still comes from its last external load. */
+    int loadedToBlock;
+    /** The step that granted its last external load: a report of an earlier step cannot be about it. */
+    long loadedInStep;
+
     /**
      * @param blocks the KV-cache manager that holds the request's blocks, which its view reads live
      */
@@ -306,6 +320,8 @@ public final class Request implements RequestView {
         scheduledThrough = Math.min(scheduledThrough, n);
         confirmed = Math.min(confirmed, n);
         cachedBlocksHint = 0;
+        // What is computed again no longer comes from the load: no report can be about it.
+        loadedToBlock = Math.min(loadedToBlock, Math.ceilDiv(n, hasher.blockSize()));
     }
 
     void addPlaceholder() {
@@ -396,6 +412,14 @@ public final class Request implements RequestView {
     void recordLoadFailure(int blockIndex) {
         loadFailures++;
         noLoadFromBlock = Math.min(noLoadFromBlock, blockIndex);
+    }
+
+    /** An external load into its blocks {@code [fromBlock, toBlock)} of {@code own} was granted in {@code step}. */
+    void loadGranted(KvCacheManager.Owned own, int fromBlock, int toBlock, long step) {
+        loadedInto = own;
+        loadedFromBlock = fromBlock;
+        loadedToBlock = toBlock;
+        loadedInStep = step;
     }
 
     void fail(String reason) {
