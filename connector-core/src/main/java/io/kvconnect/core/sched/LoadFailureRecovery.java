@@ -4,6 +4,8 @@ import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.core.kv.BlockPool;
 import io.kvconnect.core.kv.KvCacheManager;
 import io.kvconnect.core.logging.RateLimitedLog;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -76,6 +78,15 @@ final class LoadFailureRecovery {
      * policy {@code fail} finishes each affected request with an error, {@code recompute}
      * computes it again from its first bad block. Held outputs of affected requests are dropped.
      *
+     * <p>Only a block whose KV a load wrote, and a load the report can still be about, is a
+     * failure: a target of the external load of an unfinished request that still owns the block
+     * and has not computed it again since (a report within the load failure window, or a late one
+     * while the loader still holds the block). The rest are ignored, counted and logged: once a
+     * loader finished (an abort, a failure, a load given up after the connector timeout) or freed
+     * its blocks (preempted, recomputing without the connector), they may be another request's,
+     * whose KV there is its own and which no report of that load may blame; nor may a report name
+     * blocks a request computed itself.
+     *
      * <p>A request's range is what the report can be about: the positions its load in {@code
      * out}'s step covered, its pending asynchronous load, its held or its confirmed positions. Not
      * its scheduled positions: under asynchronous scheduling the next step was scheduled before
@@ -86,21 +97,16 @@ final class LoadFailureRecovery {
      * (later than the load failure window) is counted as late: the engine still evicts and
      * recomputes, but cannot recall tokens already emitted.
      *
-     * @param invalid the reported block ids; ids outside the pool are logged and ignored
+     * @param invalid the reported block ids; ids outside the pool are logged and ignored, and so
+     *     are ids no load a report can still be about wrote
      * @param out the step whose output carried the report
      * @return requests whose output of this step must be discarded
      */
     Set<String> invalidBlocksReported(Set<Integer> invalid, SchedulerOutput out) {
-        Map<String, Integer> loadedThrough = new HashMap<>();
-        for (ScheduledWork w : out.work()) {
-            if (w.externalTokens() > 0) {
-                loadedThrough.put(w.requestId(), w.start());
-            }
-        }
-        Set<Integer> bad = new HashSet<>();
+        Set<Integer> inPool = new HashSet<>();
         for (int id : invalid) {
             if (id > 0 && id < pool.numBlocks()) {
-                bad.add(id);
+                inPool.add(id);
             } else {
                 RateLimitedLog.forLogger(LOG)
                         .error(
@@ -108,6 +114,19 @@ final class LoadFailureRecovery {
                                 "Connector reported invalid block id {} outside [1, {}); ignored (a connector bug)",
                                 id,
                                 pool.numBlocks());
+            }
+        }
+        Set<Integer> bad = loadedBlocks(inPool, out.step());
+        if (bad.size() < inPool.size()) {
+            ignored(inPool, bad);
+        }
+        if (bad.isEmpty()) {
+            return Set.of();
+        }
+        Map<String, Integer> loadedThrough = new HashMap<>();
+        for (ScheduledWork w : out.work()) {
+            if (w.externalTokens() > 0) {
+                loadedThrough.put(w.requestId(), w.start());
             }
         }
         int reported = bad.size();
@@ -184,6 +203,53 @@ final class LoadFailureRecovery {
                         affected.size(),
                         config.loadFailurePolicy() == LoadFailurePolicy.FAIL ? "failed" : "rescheduled");
         return affected;
+    }
+
+    /**
+     * The blocks of {@code reported} whose KV came from a load that a report of {@code reportStep}
+     * can be about: targets of the last external load of an unfinished request that still owns
+     * them and has not computed them again since, granted no later than that step (under
+     * asynchronous scheduling the next step, which may have granted a load into blocks freed
+     * meanwhile, was scheduled before the report came). Scans the requests only when a report
+     * comes, never per step.
+     */
+    private Set<Integer> loadedBlocks(Set<Integer> reported, long reportStep) {
+        Set<Integer> loaded = new HashSet<>();
+        for (Request r : queues.known()) {
+            KvCacheManager.Owned own = r.loadedInto;
+            // Not live: the loader freed those blocks since, and they may be another request's now.
+            if (own == null || !own.isLive() || r.status().isFinished() || r.loadedInStep > reportStep) {
+                continue;
+            }
+            int[] ids = own.blockIdArray();
+            int to = Math.min(r.loadedToBlock, own.numBlocks());
+            for (int i = r.loadedFromBlock; i < to; i++) {
+                if (reported.contains(ids[i])) {
+                    loaded.add(ids[i]);
+                }
+            }
+        }
+        return loaded;
+    }
+
+    /** Counts and logs the blocks of {@code reported} not in {@code loaded}: no request is blamed for them. */
+    private void ignored(Set<Integer> reported, Set<Integer> loaded) {
+        List<Integer> ignored = new ArrayList<>();
+        for (int id : reported) {
+            if (!loaded.contains(id)) {
+                ignored.add(id);
+            }
+        }
+        stats.ignoredInvalidBlocks += ignored.size();
+        Collections.sort(ignored);
+        RateLimitedLog.forLogger(LOG)
+                .warn(
+                        "invalid-block-no-load",
+                        "Connector reported {} invalid block(s) {} that no current load wrote (the loading request "
+                                + "finished, or freed or recomputed them, and they may be another request's now; or no load "
+                                + "targeted them); ignored, no request blamed",
+                        ignored.size(),
+                        ignored.size() <= 8 ? ignored : ignored.subList(0, 8) + "...");
     }
 
     /** The positions a load failure report can be about for {@code r} (see {@link #invalidBlocksReported}). */

@@ -20,6 +20,7 @@ public final class SchedulerStats {
     long leakedConnectorReferences;
     boolean connectorDisabled;
     long lateLoadFailureReports;
+    long ignoredInvalidBlocks;
     long loadsRefusedAfterFailure;
     long heldOutputsReleased;
     long heldOutputsDropped;
@@ -108,6 +109,15 @@ public final class SchedulerStats {
      */
     public long lateLoadFailureReports() {
         return lateLoadFailureReports;
+    }
+
+    /**
+     * Blocks a connector reported invalid that no load a report can still be about wrote: the
+     * load's request finished, freed the blocks (they may be another request's by now) or computed
+     * them again, or no load targeted them at all. Ignored: no request is blamed for them.
+     */
+    public long ignoredInvalidBlocks() {
+        return ignoredInvalidBlocks;
     }
 
     /** External loads offered to a request whose earlier load failed, and not taken (loop bound). */
