@@ -20,20 +20,20 @@ import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.sched.ConnectorErrorPolicy;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * A load the engine gave up on is over for the workers too: when the connector reports it finished
- * after all, long after its blocks were freed and handed to another request, that request is not
- * blamed for blocks no load of its filled.
+ * after all, or reports its blocks invalid, long after its blocks were freed and handed to another
+ * request, that request is not blamed for blocks no load of its filled.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class LateReportAfterGiveUpTest {
@@ -49,10 +49,11 @@ class LateReportAfterGiveUpTest {
      */
     private static final class Offering implements SchedulerConnector {
         private final AtomicBoolean bystanderComputedAVictimBlock;
-        private final Set<Integer> victimLoadBlocks = new HashSet<>();
+        private final Set<Integer> victimLoadBlocks;
 
-        Offering(AtomicBoolean bystanderComputedAVictimBlock) {
+        Offering(AtomicBoolean bystanderComputedAVictimBlock, Set<Integer> victimLoadBlocks) {
             this.bystanderComputedAVictimBlock = bystanderComputedAVictimBlock;
+            this.victimLoadBlocks = victimLoadBlocks;
         }
 
         @Override
@@ -89,13 +90,20 @@ class LateReportAfterGiveUpTest {
         }
     }
 
-    /** Copies nothing; reports "victim" finished once, once "bystander" computed into one of its blocks. */
+    /**
+     * Copies nothing; once "bystander" computed into one of the blocks of the victim's load,
+     * reports that load once: finished, or (if {@code invalid}) its blocks invalid.
+     */
     private static final class LateWorker implements WorkerConnector {
         private final AtomicBoolean bystanderDecodes;
+        private final Set<Integer> victimLoadBlocks;
+        private final boolean invalid;
         private boolean reported;
 
-        LateWorker(AtomicBoolean bystanderDecodes) {
+        LateWorker(AtomicBoolean bystanderDecodes, Set<Integer> victimLoadBlocks, boolean invalid) {
             this.bystanderDecodes = bystanderDecodes;
+            this.victimLoadBlocks = victimLoadBlocks;
+            this.invalid = invalid;
         }
 
         @Override
@@ -113,23 +121,31 @@ class LateReportAfterGiveUpTest {
                 return WorkerStepReport.EMPTY;
             }
             reported = true;
-            return WorkerStepReport.builder()
-                    .addFinishedReceiving(List.of("victim"))
-                    .build();
+            return invalid
+                    ? WorkerStepReport.builder()
+                            .addInvalidBlockIds(Set.copyOf(victimLoadBlocks))
+                            .build()
+                    : WorkerStepReport.builder()
+                            .addFinishedReceiving(List.of("victim"))
+                            .build();
         }
     }
 
-    @ParameterizedTest(name = "asyncScheduling={0}")
-    @ValueSource(booleans = {false, true})
-    void aLateReportOfAGivenUpLoadBlamesNoOtherRequest(boolean async) throws Exception {
+    @ParameterizedTest(name = "asyncScheduling={0}, invalid blocks={1}")
+    @CsvSource({"false, false", "true, false", "false, true", "true, true"})
+    void aLateReportOfAGivenUpLoadBlamesNoOtherRequest(boolean async, boolean invalid) throws Exception {
         AtomicBoolean bystanderDecodes = new AtomicBoolean();
+        // Written on the engine thread, read on the workers'.
+        Set<Integer> victimLoadBlocks = ConcurrentHashMap.newKeySet();
         EngineSetup base = ConnectorTestSupport.setup(16, 2, async, LoadFailurePolicy.FAIL);
         EngineSetup setup = base.withConfig(c -> c.scheduler(base.config()
                         .scheduler()
                         .withConnectorErrors(ConnectorErrorPolicy.FAIL_REQUESTS)
                         .withConnectorTimeout(CONNECTOR_TIMEOUT)))
                 .withConnector(Optional.of(new EngineSetup.ConnectorSides(
-                        "late", new Offering(bystanderDecodes), rank -> new LateWorker(bystanderDecodes))));
+                        "late",
+                        new Offering(bystanderDecodes, victimLoadBlocks),
+                        rank -> new LateWorker(bystanderDecodes, victimLoadBlocks, invalid))));
         try (Engine engine = new Engine(setup)) {
             engine.addRequest("victim", prompt(3, 10), 4);
             drain(engine, STEP_BOUND);
@@ -146,6 +162,11 @@ class LateReportAfterGiveUpTest {
                     engine.metrics().failures().get("bystander"),
                     String.valueOf(engine.metrics().failures()));
             assertEquals(0, engine.metrics().mismatches(), "KV mismatches");
+            if (invalid) {
+                assertTrue(
+                        engine.scheduler().stats().ignoredInvalidBlocks() >= 2,
+                        "the given-up load's two blocks, ignored");
+            }
             EngineInvariants.checkDrained(engine.scheduler());
         }
     }
