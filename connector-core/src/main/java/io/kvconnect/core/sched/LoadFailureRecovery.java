@@ -232,12 +232,20 @@ final class LoadFailureRecovery {
         return loaded;
     }
 
-    /** Counts and logs the blocks of {@code reported} not in {@code loaded}: no request is blamed for them. */
+    /**
+     * Counts and logs the blocks of {@code reported} not in {@code loaded}: no request is blamed
+     * for them. Those that no request holds but the prefix cache still offers are dropped from it:
+     * the report may be a true one that came too late (the loader finished), and then a later
+     * request must not hit wrong KV there; if it was not, the cost is a prefix hit, not an output.
+     */
     private void ignored(Set<Integer> reported, Set<Integer> loaded) {
         List<Integer> ignored = new ArrayList<>();
         for (int id : reported) {
             if (!loaded.contains(id)) {
                 ignored.add(id);
+                if (pool.refCount(id) == 0) {
+                    stats.ignoredInvalidBlocksUncached += pool.evict(id);
+                }
             }
         }
         stats.ignoredInvalidBlocks += ignored.size();

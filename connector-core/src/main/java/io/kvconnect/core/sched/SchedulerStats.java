@@ -21,6 +21,7 @@ public final class SchedulerStats {
     boolean connectorDisabled;
     long lateLoadFailureReports;
     long ignoredInvalidBlocks;
+    long ignoredInvalidBlocksUncached;
     long loadsRefusedAfterFailure;
     long heldOutputsReleased;
     long heldOutputsDropped;
@@ -118,6 +119,14 @@ public final class SchedulerStats {
      */
     public long ignoredInvalidBlocks() {
         return ignoredInvalidBlocks;
+    }
+
+    /**
+     * Of {@link #ignoredInvalidBlocks()}, those no request held that were dropped from the prefix
+     * cache, in case the report was true and came too late: no later request hits them.
+     */
+    public long ignoredInvalidBlocksUncached() {
+        return ignoredInvalidBlocksUncached;
     }
 
     /** External loads offered to a request whose earlier load failed, and not taken (loop bound). */

@@ -79,6 +79,32 @@ class LoadFailureRecoveryTest {
     }
 
     @Test
+    void aReportAfterTheLoaderFinishedBlamesNobodyAndDropsItsIdleBlocksFromThePrefixCache() {
+        ScriptedConnector connector = new ScriptedConnector();
+        connector.offer = r -> r.requestId().equals("a") ? MatchResult.sync(8) : MatchResult.none();
+        try (Parts p = new Parts(policy(LoadFailurePolicy.RECOMPUTE), 16, connector)) {
+            Request a = p.arrive("a", 12, 2);
+            step(p);
+            int[] aBlocks = p.kv.blockIds("a");
+            for (int i = 0; i < 8 && !a.status().isFinished(); i++) {
+                step(p);
+            }
+            assertTrue(a.status().isFinished(), "the loader finished");
+            assertTrue(p.pool.cachedHash(aBlocks[1]).isPresent(), "its loaded block stays in the prefix cache");
+            assertEquals(0, p.pool.refCount(aBlocks[1]), "and nobody holds it");
+
+            Set<String> affected = p.recovery.invalidBlocksReported(Set.of(aBlocks[1]), p.schedule());
+
+            assertEquals(Set.of(), affected, "nobody is blamed");
+            assertEquals(1, p.stats.ignoredInvalidBlocks());
+            assertEquals(1, p.stats.ignoredInvalidBlocksUncached());
+            assertTrue(p.pool.cachedHash(aBlocks[1]).isEmpty(), "a later request cannot hit it");
+            assertTrue(p.pool.cachedHash(aBlocks[0]).isPresent(), "the block not reported stays cached");
+            assertEquals(0, p.stats.loadFailures());
+        }
+    }
+
+    @Test
     void underPolicyFailAnAffectedRequestFailsNamingTheBlock() {
         ScriptedConnector connector = new ScriptedConnector();
         connector.offer = r -> MatchResult.sync(8);
