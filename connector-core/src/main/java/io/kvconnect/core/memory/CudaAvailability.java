@@ -16,21 +16,28 @@ public record CudaAvailability(
     /** Why CUDA is unusable. */
     public enum Reason {
         /** JCuda's classes or its JNI library could not be loaded. */
-        JCUDA_NOT_LOADED("JCuda failed to load"),
+        JCUDA_NOT_LOADED("JCuda failed to load", "no JCuda"),
         /** The CUDA driver ({@code libcuda.so.1}) is missing or too old. */
-        NO_DRIVER("no CUDA driver"),
+        NO_DRIVER("no CUDA driver", "no CUDA driver"),
         /** The driver is there but sees no device. */
-        NO_DEVICE("no CUDA device");
+        NO_DEVICE("no CUDA device", "no CUDA device");
 
         private final String words;
+        private final String brief;
 
-        Reason(String words) {
+        Reason(String words, String brief) {
             this.words = words;
+            this.brief = brief;
         }
 
         /** {@return the reason in words, e.g. "no CUDA driver"} */
         public String words() {
             return words;
+        }
+
+        /** {@return the reason in at most 14 characters, for a table: "no CUDA driver", "no JCuda"} */
+        public String brief() {
+            return brief;
         }
     }
 

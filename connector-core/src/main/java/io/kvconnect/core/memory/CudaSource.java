@@ -42,6 +42,18 @@ public final class CudaSource {
                 HostFakeCudaCalls::new);
     }
 
+    /**
+     * A source whose probe finds CUDA unusable for {@code reason}, with {@code detail} as what it
+     * saw: for tests of what an engine does and reports without CUDA, alike on every machine. Its
+     * device calls are never made (the engine is on host memory) and throw.
+     */
+    public static CudaSource unusable(CudaAvailability.Reason reason, String detail) {
+        CudaAvailability answer = CudaAvailability.unavailable(reason, detail);
+        return new CudaSource("CUDA unusable: " + answer, () -> answer, device -> {
+            throw new IllegalStateException("no CUDA device to call: " + answer);
+        });
+    }
+
     /** {@return whether CUDA is usable through this source, and why not} */
     public CudaAvailability probe() {
         return probe.get();

@@ -13,23 +13,30 @@ import java.util.function.Supplier;
  * where there are fewer devices than workers).
  *
  * @param kind where the caches are
- * @param why a sentence for the log and the run report: the device count, or why not CUDA
+ * @param why a sentence for the log: the device count, or why not CUDA with what the probe saw
+ *     (CUDA's own error message, often over a hundred characters)
+ * @param brief the same in at most {@link #BRIEF_MAX} characters, for a column of the run
+ *     report: {@code "host (no CUDA driver)"}, {@code "CUDA (2 device(s))"}
  * @param cuda where the device calls come from ({@link CudaSource#JCUDA} but in tests)
  */
-public record MemoryPlacement(MemoryKind kind, String why, int devices, CudaSource cuda) {
+public record MemoryPlacement(MemoryKind kind, String why, String brief, int devices, CudaSource cuda) {
     /** The engine configuration key. */
     public static final String KEY = "memory";
+
+    /** The longest {@link #brief()}: it fits a value column of the run report with a space before it. */
+    public static final int BRIEF_MAX = 21;
 
     /** Checks the fields. */
     public MemoryPlacement {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(why, "why");
+        Objects.requireNonNull(brief, "brief");
         Objects.requireNonNull(cuda, "cuda");
     }
 
     /** A placement whose device calls go through JCuda. */
-    public MemoryPlacement(MemoryKind kind, String why, int devices) {
-        this(kind, why, devices, CudaSource.JCUDA);
+    public MemoryPlacement(MemoryKind kind, String why, String brief, int devices) {
+        this(kind, why, brief, devices, CudaSource.JCUDA);
     }
 
     /**
@@ -40,7 +47,7 @@ public record MemoryPlacement(MemoryKind kind, String why, int devices, CudaSour
      */
     public static MemoryPlacement resolve(MemorySelection selection, CudaSource cuda) {
         MemoryPlacement p = resolve(selection, cuda::probe);
-        return new MemoryPlacement(p.kind(), p.why(), p.devices(), cuda);
+        return new MemoryPlacement(p.kind(), p.why(), p.brief(), p.devices(), cuda);
     }
 
     /**
@@ -51,13 +58,15 @@ public record MemoryPlacement(MemoryKind kind, String why, int devices, CudaSour
      */
     public static MemoryPlacement resolve(MemorySelection selection, Supplier<CudaAvailability> probe) {
         if (selection == MemorySelection.HOST) {
-            return new MemoryPlacement(MemoryKind.HOST, "host memory (memory: host)", 0);
+            return new MemoryPlacement(MemoryKind.HOST, "host memory (memory: host)", "host (memory: host)", 0);
         }
         CudaAvailability cuda = probe.get();
-        if (cuda.usable()) {
+        CudaAvailability.Reason unusable = cuda.reason();
+        if (unusable == null) {
             return new MemoryPlacement(
                     MemoryKind.CUDA_DEVICE,
                     "CUDA device memory (memory: " + name(selection) + ", " + cuda.devices() + " device(s))",
+                    "CUDA (" + cuda.devices() + " device(s))",
                     cuda.devices());
         }
         if (selection == MemorySelection.CUDA) {
@@ -66,7 +75,9 @@ public record MemoryPlacement(MemoryKind kind, String why, int devices, CudaSour
                     "memory is cuda, but CUDA is not usable here: " + cuda + "; allowed: auto or host on this "
                             + "machine");
         }
-        return new MemoryPlacement(MemoryKind.HOST, "host memory (memory: auto; " + cuda + ")", 0);
+        // The reason without the probe's detail: CUDA's error text is for the log, not a table.
+        return new MemoryPlacement(
+                MemoryKind.HOST, "host memory (memory: auto; " + cuda + ")", "host (" + unusable.brief() + ")", 0);
     }
 
     /**

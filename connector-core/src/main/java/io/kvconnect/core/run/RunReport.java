@@ -4,6 +4,7 @@ import io.kvconnect.api.scheduler.RequestStatus;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineMetrics;
 import io.kvconnect.core.memory.CopyFaults.Direction;
+import io.kvconnect.core.memory.MemoryPlacement;
 import io.kvconnect.core.sched.ContainedThrowable;
 import io.kvconnect.core.sched.SchedulerStats;
 import io.kvconnect.core.workload.Percentiles;
@@ -24,17 +25,38 @@ import org.jspecify.annotations.Nullable;
  * The end report of one run: an ordered map of sections of named values, printable as aligned
  * text (several runs side by side) and as JSON. Built from the engine after the run.
  *
+ * <p>A value is kept short enough for its column ({@link #render}); what needs a sentence (why the
+ * KV caches are not in CUDA device memory) is a note, printed once below the table.
+ *
  * @param label what was run (for example "with connector 'offload'" or "baseline")
  * @param sections section name to (metric name to value)
  * @param outputs each finished request's output tokens, for comparing runs
+ * @param notes sentences too long for a column, each naming what it explains (e.g. "KV memory: host
+ *     memory (memory: auto; no CUDA driver: ...)")
  */
-public record RunReport(String label, Map<String, Map<String, Object>> sections, Map<String, int[]> outputs) {
+public record RunReport(
+        String label, Map<String, Map<String, Object>> sections, Map<String, int[]> outputs, List<String> notes) {
     /** Copies. */
     public RunReport {
         Objects.requireNonNull(label, "label");
         sections = new LinkedHashMap<>(sections);
         outputs = new LinkedHashMap<>(outputs);
+        notes = List.copyOf(notes);
     }
+
+    /** A report without notes (one read back from another process's JSON sections). */
+    public RunReport(String label, Map<String, Map<String, Object>> sections, Map<String, int[]> outputs) {
+        this(label, sections, outputs, List.of());
+    }
+
+    /** Width of the column of names, indent included. */
+    static final int KEY_WIDTH = 30;
+
+    /**
+     * Least width of a column of values; a value of at most this less one character (as {@link
+     * MemoryPlacement#BRIEF_MAX}) fits with a space before it.
+     */
+    static final int VALUE_WIDTH = MemoryPlacement.BRIEF_MAX + 1;
 
     /** Gathers the report of a finished run. */
     public static RunReport of(String label, Engine engine, double wallSeconds) {
@@ -48,8 +70,10 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         run.put("steps", m.steps());
         run.put("workers", engine.setup().config().workers());
         run.put("scheduling", engine.setup().config().scheduler().asyncScheduling() ? "async" : "sync");
-        // Where the KV caches were, and why (e.g. host memory because memory: auto found no CUDA driver).
-        run.put("KV memory", engine.memoryPlacement().why());
+        // Where the KV caches were, in a few words (e.g. host memory because memory: auto found no
+        // CUDA driver); the probe's full answer is a note, too long for a column.
+        MemoryPlacement placement = engine.memoryPlacement();
+        run.put("KV memory", placement.brief());
         sections.put("run", run);
 
         Map<String, Object> requests = new LinkedHashMap<>();
@@ -143,7 +167,7 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         });
         m.eventCounts().forEach((k, v) -> connector.put("events: " + k, v));
         sections.put("connector", connector);
-        return new RunReport(label, sections, m.outputs());
+        return new RunReport(label, sections, m.outputs(), List.of("KV memory: " + placement.why()));
     }
 
     /**
@@ -175,11 +199,14 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         return true;
     }
 
-    /** The reports as aligned text, one column per run. */
+    /**
+     * The reports as aligned text, one column per run, then their notes: each once, prefixed with
+     * the labels of the runs it belongs to unless it belongs to all of them.
+     */
     public static String render(List<RunReport> runs) {
         StringBuilder sb = new StringBuilder();
-        int keyWidth = 30;
-        int colWidth = 22;
+        int keyWidth = KEY_WIDTH;
+        int colWidth = VALUE_WIDTH;
         for (RunReport r : runs) {
             colWidth = Math.max(colWidth, r.label.length() + 2);
         }
@@ -215,8 +242,8 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
                 for (RunReport r : runs) {
                     Object v = r.sections.getOrDefault(section, Map.of()).get(k);
                     String text = v == null ? "" : v.toString();
-                    // A value longer than its column (the KV memory's reason) pushes the rest of its
-                    // line right instead of running into the value before it.
+                    // A value longer than its column (a connector's stat as text) pushes the rest
+                    // of its line right instead of running into the value before it.
                     int width = Math.max(text.length() + 1, first ? colWidth - overflow : colWidth);
                     sb.append(String.format(Locale.ROOT, "%" + width + "s", text));
                     first = false;
@@ -224,7 +251,27 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
                 sb.append('\n');
             }
         }
+        appendNotes(sb, runs);
         return sb.toString();
+    }
+
+    private static void appendNotes(StringBuilder sb, List<RunReport> runs) {
+        Map<String, List<String>> labelsByNote = new LinkedHashMap<>();
+        for (RunReport r : runs) {
+            for (String note : r.notes) {
+                labelsByNote.computeIfAbsent(note, n -> new ArrayList<>()).add(r.label);
+            }
+        }
+        if (labelsByNote.isEmpty()) {
+            return;
+        }
+        sb.append('\n');
+        labelsByNote.forEach((note, labels) -> {
+            if (labels.size() < runs.size()) {
+                sb.append(String.join(", ", labels)).append(": ");
+            }
+            sb.append(note).append('\n');
+        });
     }
 
     /** The report as plain JSON-ready values (outputs left out; the digest identifies them). */
@@ -232,6 +279,9 @@ public record RunReport(String label, Map<String, Map<String, Object>> sections,
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("label", label);
         sections.forEach((k, v) -> json.put(k, new LinkedHashMap<>(v)));
+        if (!notes.isEmpty()) {
+            json.put("notes", notes);
+        }
         return json;
     }
 

@@ -34,7 +34,23 @@ class MemoryPlacementTest {
 
             assertEquals(MemoryKind.HOST, p.kind());
             assertTrue(p.why().contains(reason.words() + ": detail"), p.why());
+            assertEquals("host (" + reason.brief() + ")", p.brief());
+            assertTrue(p.brief().length() <= MemoryPlacement.BRIEF_MAX, p.brief());
         }
+    }
+
+    @Test
+    void theBriefLeavesOutWhatTheProbeSaw() {
+        MemoryPlacement p = MemoryPlacement.resolve(MemorySelection.AUTO, NO_DRIVER);
+
+        assertEquals("host (no CUDA driver)", p.brief());
+        assertTrue(p.why().contains("libcuda.so.1 missing or too old (cudaErrorInsufficientDriver)"), p.why());
+        assertEquals(
+                "CUDA (2 device(s))",
+                MemoryPlacement.resolve(MemorySelection.AUTO, TWO_DEVICES).brief());
+        assertEquals(
+                "host (memory: host)",
+                MemoryPlacement.resolve(MemorySelection.HOST, NO_DRIVER).brief());
     }
 
     @Test

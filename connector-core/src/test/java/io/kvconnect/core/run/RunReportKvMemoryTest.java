@@ -13,8 +13,8 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The run report says where the KV caches were and why; an engine on device memory (simulated on
- * the host) computes the same outputs as one on host memory.
+ * The run report says where the KV caches were, in its table, and why, in a note below it; an engine
+ * on device memory (simulated on the host) computes the same outputs as one on host memory.
  */
 class RunReportKvMemoryTest {
     @Test
@@ -27,15 +27,12 @@ class RunReportKvMemoryTest {
         RunReport onHost = run("host", host);
         RunReport onDevice = run("device", device);
 
-        assertEquals("host memory (memory: host)", onHost.sections().get("run").get("KV memory"));
-        assertEquals(
-                "CUDA device memory (memory: auto, 1 device(s))",
-                onDevice.sections().get("run").get("KV memory"));
+        assertEquals("host (memory: host)", onHost.sections().get("run").get("KV memory"));
+        assertEquals("CUDA (1 device(s))", onDevice.sections().get("run").get("KV memory"));
         assertTrue(onHost.sameOutputs(onDevice), "outputs differ between host and device memory");
         String both = RunReport.render(List.of(onHost, onDevice));
-        assertTrue(
-                both.contains("host memory (memory: host) CUDA device memory (memory: auto, 1 device(s))"),
-                "a long value runs into the one before it:\n" + both);
+        assertTrue(both.contains("\nhost: KV memory: host memory (memory: host)\n"), both);
+        assertTrue(both.contains("\ndevice: KV memory: CUDA device memory (memory: auto, 1 device(s))\n"), both);
     }
 
     private static RunReport run(String label, EngineSetup setup) throws Exception {
