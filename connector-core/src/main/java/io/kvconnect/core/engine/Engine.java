@@ -71,6 +71,8 @@ public final class Engine implements AutoCloseable {
     private MemoryPlacement placement;
 
     private final EngineMetrics metrics;
+    /** How the engine thread waits after a step with nothing to do. */
+    private final IdleBackoff idle;
     /** Publishes the KV events outside the process; {@code null} when {@code kv_events} is not set. */
     private final @Nullable KvEventPublisher kvEvents;
     /** Times connector hook calls on the scheduler and worker threads; {@code null} without a connector. */
@@ -94,7 +96,13 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalStateException if the connector cannot register its KV caches
      */
     public Engine(EngineSetup setup) {
+        this(setup, IdleBackoff.parking());
+    }
+
+    /** As {@link #Engine(EngineSetup)}, waiting after idle steps through {@code idle} (tests record the waits). */
+    Engine(EngineSetup setup, IdleBackoff idle) {
         this.setup = setup;
+        this.idle = idle;
         // The GPU pool's KV events are built only for a publisher; otherwise the pool counts them.
         boolean recordEvents = setup.config().kvEvents().isPresent();
         BlockPool pool =
@@ -174,6 +182,7 @@ public final class Engine implements AutoCloseable {
             String id, int[] prompt, int maxTokens, int priority, TransferParams params, Optional<String> cacheSalt) {
         keepBetweenSteps(scheduler.addRequest(id, prompt, maxTokens, priority, params, cacheSalt));
         metrics.arrived(id, now, prompt.length);
+        idle.reset();
     }
 
     /** Aborts a request (ignored if unknown or finished); the next {@link #step()} reports it finished. */
@@ -196,8 +205,10 @@ public final class Engine implements AutoCloseable {
      * Runs one step and returns what happened to requests: schedule, submit to the workers, collect
      * and apply. Under asynchronous scheduling a step with work is collected and applied in the
      * next call, so the workers run it while that call schedules the one after (the pipeline).
-     * Idle steps (only transfers pending) pause briefly so that waiting for a transfer does not
-     * spin a core.
+     * A step that did nothing (no work scheduled, no update) waits before it returns, so that an
+     * engine stepped only for its connector's pending work does not spin a core: ever longer, up to
+     * a millisecond, while no request waits; a fixed 200 µs while one does ({@link IdleBackoff}).
+     * The wait is not charged to the modelled clock. A step that did work returns at once.
      *
      * @return the updates, in order; read them by index to make no object per sampled token. They
      *     may be lent (see {@link RequestUpdates}): readable until the next call of this method,
@@ -262,8 +273,12 @@ public final class Engine implements AutoCloseable {
         if (setup.checkInvariants()) {
             EngineInvariants.check(scheduler);
         }
-        if (!out.hasWork() && updates.isEmpty()) {
-            LockSupport.parkNanos(200_000);
+        if (out.hasWork() || !updates.isEmpty()) {
+            idle.reset();
+        } else if (scheduler.hasRequests()) {
+            idle.requestWaits();
+        } else {
+            idle.idle();
         }
         return updates;
     }
