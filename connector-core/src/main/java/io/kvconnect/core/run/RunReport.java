@@ -86,7 +86,7 @@ public record RunReport(
         requests.put("preemptions", s.preemptions());
         requests.put("load failures", s.loadFailures());
         requests.put("load failures reported late", s.lateLoadFailureReports());
-        requests.put("invalid blocks ignored (no load to blame)", s.ignoredInvalidBlocks());
+        requests.put("stale invalid blocks ignored", s.ignoredInvalidBlocks());
         requests.put("loads refused after a failure", s.loadsRefusedAfterFailure());
         requests.put("connector hook failures", s.hookFailures());
         requests.put("transfers given up", s.transfersGivenUp());
