@@ -1,32 +1,42 @@
 package io.kvconnect.core.exec;
 
-import java.util.concurrent.BrokenBarrierException;
-import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.Phaser;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
  * The tensor-parallel all-reduce of the workers' partial digests: every rank contributes its
  * array and every rank gets the element-wise sum, as the ranks of a real model combine partial
- * results inside the forward pass. Each rank calls {@link #sum} exactly once per step.
+ * results inside the forward pass. Each rank calls {@link #sum} exactly once per step, on its
+ * worker thread.
+ *
+ * <p>A {@link Phaser}, not a {@code CyclicBarrier}: a barrier breaks for every rank when one
+ * waiting rank is interrupted, while a rank interrupted in {@link Phaser#awaitAdvanceInterruptibly}
+ * has arrived all the same and may simply wait again. So a stray interrupt of one worker (see
+ * {@link WorkerInterrupts}) costs the others nothing, and only the engine's own stop ends a wait.
  */
 final class AllReduce {
-    private static final long TIMEOUT_SECONDS = 300;
+    private static final long TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(300);
 
     private final long[][] parts;
-    private final CyclicBarrier contributed;
-    private final CyclicBarrier consumed;
+    /** Two phases a step: every part is written; every rank has read all parts. */
+    private final Phaser phaser;
 
     AllReduce(int ranks) {
         parts = new long[ranks][];
-        contributed = new CyclicBarrier(ranks);
-        consumed = new CyclicBarrier(ranks);
+        phaser = new Phaser(ranks);
     }
 
-    /** Contributes {@code part} for {@code rank} and returns the sum over all ranks. */
-    long[] sum(int rank, long[] part) throws InterruptedException {
+    /**
+     * Contributes {@code part} for {@code rank} and returns the sum over all ranks.
+     *
+     * @param interrupts the calling worker's: its waits resume after a stray interrupt
+     * @throws InterruptedException if the worker is closing
+     * @throws IllegalStateException if the all-reduce was broken or a rank did not come in time
+     */
+    long[] sum(int rank, long[] part, WorkerInterrupts interrupts) throws InterruptedException {
         parts[rank] = part;
-        await(contributed);
+        await(interrupts);
         long[] total = new long[part.length];
         for (long[] p : parts) {
             if (p.length != total.length) {
@@ -38,21 +48,31 @@ final class AllReduce {
             }
         }
         // Nobody may overwrite its part for the next step before every rank has read this one.
-        await(consumed);
+        await(interrupts);
         return total;
     }
 
-    /** Breaks the barriers so that ranks waiting in {@link #sum} stop (shutdown). */
+    /** Ends the all-reduce for good: ranks waiting in {@link #sum}, and later ones, fail (an engine bug). */
     void breakAll() {
-        contributed.reset();
-        consumed.reset();
+        phaser.forceTermination();
     }
 
-    private static void await(CyclicBarrier barrier) throws InterruptedException {
-        try {
-            barrier.await(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (BrokenBarrierException | TimeoutException e) {
-            throw new IllegalStateException("a worker did not reach the all-reduce; the executor is broken", e);
+    private void await(WorkerInterrupts interrupts) throws InterruptedException {
+        // Arrives once, before waiting: a wait that a stray interrupt cut short is resumed, never
+        // repeated with a second arrival.
+        int phase = phaser.arrive();
+        int reached = phase < 0
+                ? phase
+                : interrupts.await(TIMEOUT_NANOS, left -> {
+                    try {
+                        return phaser.awaitAdvanceInterruptibly(phase, left, TimeUnit.NANOSECONDS);
+                    } catch (TimeoutException e) {
+                        throw new IllegalStateException(
+                                "a worker did not reach the all-reduce; the executor is broken", e);
+                    }
+                });
+        if (reached < 0) {
+            throw new IllegalStateException("the all-reduce was broken by a failed worker; the executor is broken");
         }
     }
 }

@@ -59,6 +59,7 @@ final class Worker implements AutoCloseable {
     private @Nullable WorkerConnector connector;
 
     private final AllReduce allReduce;
+    private final WorkerInterrupts interrupts;
     private final ExecutorService thread;
     private final String connectorName;
     /** Bounds each hook call; {@code null} without a connector. */
@@ -98,6 +99,7 @@ final class Worker implements AutoCloseable {
         this.copies = copies;
         this.connector = connector;
         this.allReduce = allReduce;
+        this.interrupts = new WorkerInterrupts(rank);
         this.runner = new ModelRunner(memory, rank, verify, eosRate);
         this.thread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "kv-worker-" + rank);
@@ -199,7 +201,7 @@ final class Worker implements AutoCloseable {
                 hook(failures, ConnectorHook.WAIT_FOR_SAVE, c::waitForSave);
             }
             long t0 = System.nanoTime();
-            long[] summed = allReduce.sum(rank, runner.partialDigests());
+            long[] summed = allReduce.sum(rank, runner.partialDigests(), interrupts);
             sampled = runner.sample(summed);
             computeNanos += System.nanoTime() - t0;
         } else {
@@ -560,6 +562,8 @@ final class Worker implements AutoCloseable {
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             LOG.error("Worker {}: the connector's shutdown did not end cleanly", rank, e);
         } finally {
+            // The flag first: the waits that the interrupt ends must take it for the engine's.
+            interrupts.close();
             thread.shutdownNow();
             copies.close();
             memory.close();
