@@ -47,6 +47,12 @@ import org.slf4j.LoggerFactory;
  * (any {@link Throwable}), and a call that runs past the hook timeout, is recorded as a {@link
  * HookFailure} and the step goes on (the executor decides what it means for the step's requests).
  * Heap exhaustion in a hook is fatal: it fails the step with a {@link ConnectorFatalError}.
+ *
+ * <p><b>Interrupts.</b> The worker thread is the engine's, and only plugin code runs on it besides
+ * the engine: an interrupt that neither the hook timer nor {@link #close()} sent comes from a
+ * connector's own thread. It must not end the step, so the worker's waits for copies and for the
+ * other ranks resume after it and a stray one found before a hook is cleared ({@link
+ * WorkerInterrupts}); only {@link #close()} ends them.
  */
 final class Worker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
@@ -196,7 +202,7 @@ final class Worker implements AutoCloseable {
             // wall time than the modelled cost it stands for, so give the copy stream the rest of
             // the modelled window to finish what is queued (loads of this step, stores of earlier
             // ones); the wait is covered by the modelled cost, so it is not charged again.
-            computeNanos += copies.awaitQueued(computeWindowNanos - computeNanos);
+            computeNanos += awaitQueuedCopies(computeWindowNanos - computeNanos);
             if (c != null) {
                 hook(failures, ConnectorHook.WAIT_FOR_SAVE, c::waitForSave);
             }
@@ -210,6 +216,17 @@ final class Worker implements AutoCloseable {
         WorkerStepReport report = c == null ? null : report(c, out.finishedRequestIds(), failures, unloaded);
         return new WorkerStepResult(
                 rank, sampled, report, failures, runner.takeMismatches(), runner.takeMismatchCounts(), computeNanos);
+    }
+
+    /**
+     * Gives the copy streams up to {@code maxNanos} to finish the copies queued so far, resuming
+     * after a stray interrupt; returns the nanoseconds waited.
+     */
+    private long awaitQueuedCopies(long maxNanos) throws InterruptedException {
+        long t0 = System.nanoTime();
+        // Measured here, not summed from the tries: a try a stray interrupt cut short counts too.
+        interrupts.await(maxNanos, copies::awaitQueued);
+        return System.nanoTime() - t0;
     }
 
     /**
@@ -257,6 +274,7 @@ final class Worker implements AutoCloseable {
     /** Calls a hook; {@code null} if it threw, returned null or ran past the hook timeout. */
     private <T> @Nullable T call(List<HookFailure> failures, ConnectorHook hook, Supplier<T> call) {
         T value;
+        interrupts.clearStray();
         if (site != null) {
             site.enter(hook.toString());
         }
