@@ -54,6 +54,14 @@ import org.slf4j.LoggerFactory;
  * pending work, so transfers and leases complete without new traffic.
  *
  * <p><b>Thread.</b> One thread drives the engine; it is not thread-safe.
+ *
+ * <p><b>Interrupts.</b> The thread that drives the engine is the caller's, and interrupting it is
+ * how the caller cancels: a step waiting for its workers then throws {@link InterruptedException}
+ * (see {@link #step()}). The engine cannot tell that from a connector's own thread interrupting the
+ * engine thread between hooks, so it does not try; an interrupt a scheduler-side hook leaves set is
+ * cleared. The worker threads are the engine's and run only the engine and worker-side hooks: an
+ * interrupt from a connector's thread does not stop them (it is logged, and the step completes as
+ * if it had not come); {@link #close()} stops them.
  */
 public final class Engine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
@@ -213,6 +221,9 @@ public final class Engine implements AutoCloseable {
      * @return the updates, in order; read them by index to make no object per sampled token. They
      *     may be lent (see {@link RequestUpdates}): readable until the next call of this method,
      *     and kept longer only through {@link RequestUpdates#keep()}
+     * @throws InterruptedException if the calling thread is interrupted while the step waits for
+     *     the workers (the caller cancelling): the step's results are lost, so the engine is only
+     *     good for {@link #close()} then, which still stops its threads
      */
     public RequestUpdates step() throws InterruptedException {
         long t0 = System.nanoTime();

@@ -46,6 +46,12 @@ import org.jspecify.annotations.Nullable;
  * requests is the scheduler's decision. Steps complete in submission order.
  *
  * <p><b>Thread.</b> The engine thread calls every method.
+ *
+ * <p><b>Interrupts.</b> The engine thread is its caller's, so an interrupt of it while {@link
+ * #collect} or {@link #disableConnector} waits for the workers is the caller cancelling, and ends
+ * the wait with {@link InterruptedException}; one that a hook leaves set is cleared by the hook's
+ * site. The worker threads are the engine's: an interrupt from anywhere else than {@link #close}
+ * (a connector's own thread) does not end their waits (see {@link Worker}).
  */
 public final class Executor implements AutoCloseable {
     /** A step whose worker has not returned after this many hook timeouts is stuck. */
