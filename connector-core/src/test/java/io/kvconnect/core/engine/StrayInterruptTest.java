@@ -3,6 +3,7 @@ package io.kvconnect.core.engine;
 import static io.kvconnect.core.engine.ConnectorTestSupport.assertSameOutputs;
 import static io.kvconnect.core.engine.ConnectorTestSupport.multiTurn;
 import static io.kvconnect.core.engine.ConnectorTestSupport.setup;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,6 +15,8 @@ import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.engine.testconnector.HostCacheTestConnector;
 import io.kvconnect.core.engine.testconnector.TestConnectorConfig;
+import io.kvconnect.core.memory.CopyFaults;
+import io.kvconnect.core.model.ModelCost;
 import io.kvconnect.core.sched.ConnectorFatalError;
 import io.kvconnect.core.sched.LoadFailurePolicy;
 import io.kvconnect.testkit.doubles.ForwardingWorkerConnector;
@@ -26,6 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
@@ -96,6 +101,34 @@ class StrayInterruptTest {
         }
     }
 
+    /**
+     * Interrupts {@code t} and waits (bounded) until its wait has taken the interrupt: only then
+     * may the caller let the wait's condition come true, as a wake-up at the same time as the
+     * interrupt could end the wait normally and leave the interrupt for later.
+     */
+    private static void interruptAndAwaitTaken(Thread t) {
+        t.interrupt();
+        long deadline = System.nanoTime() + THREAD_END.toNanos();
+        while (t.isInterrupted() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * Waits (bounded) until {@code t} waits after the last layer's save: in its wait for copies,
+     * which the stalled copy keeps going until this returns.
+     */
+    private static void awaitWaitingPastLastSave(Thread t, AtomicBoolean pastLastSave) {
+        long deadline = System.nanoTime() + THREAD_END.toNanos();
+        while (!pastLastSave.get()
+                || (t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING)) {
+            if (System.nanoTime() > deadline) {
+                return; // interrupting it anyway is as stray, only less precisely aimed
+            }
+            Thread.onSpinWait();
+        }
+    }
+
     /** {@link ConnectorTestSupport#multiTurn}'s outputs without a connector. */
     private static Map<String, int[]> plainOutputs(int workers, boolean async, int conversations, int turns, long seed)
             throws InterruptedException {
@@ -136,7 +169,7 @@ class StrayInterruptTest {
                                     Thread worker = Thread.currentThread();
                                     Thread.ofPlatform().daemon().start(() -> {
                                         awaitWaiting(worker);
-                                        worker.interrupt();
+                                        interruptAndAwaitTaken(worker);
                                         interrupted.release();
                                     });
                                 } else {
@@ -154,6 +187,78 @@ class StrayInterruptTest {
             EngineInvariants.checkDrained(engine.scheduler());
         }
         assertEnded(seen.all());
+    }
+
+    /**
+     * A load copy stalls until the thread that stalls it (as a connector's own thread might) has
+     * interrupted the worker while the worker gives its copy stream the step's modelled compute
+     * time; the worker waits on, the load completes, and the outputs are as without a connector.
+     */
+    @Test
+    void aWorkerInterruptedWhileItWaitsForItsCopiesWaitsOn() throws Exception {
+        // Decode steps that model a minute: the worker's wait for its copies ends only when they do.
+        EngineSetup base = setup(POOL, 1, false, LoadFailurePolicy.RECOMPUTE)
+                .withConfig(c -> c.cost(new ModelCost(25_000, 60, 0, 0)));
+        int[] loaded = ConnectorTestSupport.prompt(3, 17);
+        int[] other = ConnectorTestSupport.prompt(4, 9);
+        Map<String, int[]> expected = ConnectorTestSupport.reference(1, false, Map.of("x", other, "a", loaded), 8);
+        AtomicReference<Thread> worker = new AtomicReference<>();
+        // Set from the last layer's saveKvLayer to the next hook: the worker's next wait is then the
+        // one for its copies (a step without a forward pass has none, and leaves it unset).
+        AtomicBoolean pastLastSave = new AtomicBoolean();
+        AtomicBoolean armed = new AtomicBoolean();
+        AtomicBoolean fired = new AtomicBoolean();
+        CopyFaults faults = (direction, blocks) -> {
+            Thread w = worker.get();
+            if (direction == CopyFaults.Direction.FROM_HOST && w != null && armed.compareAndSet(true, false)) {
+                awaitWaitingPastLastSave(w, pastLastSave);
+                interruptAndAwaitTaken(w);
+                fired.set(true);
+            }
+        };
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(1).build());
+        EngineSetup setup = base.withCopyFaults(faults)
+                .withConnector(Optional.of(new EngineSetup.ConnectorSides(
+                        HostCacheTestConnector.NAME,
+                        connector.schedulerSide(),
+                        rank -> new ForwardingWorkerConnector(connector.workerSide(rank)) {
+                            @Override
+                            public void startLoadKv() {
+                                pastLastSave.set(false);
+                                worker.set(Thread.currentThread());
+                                delegate().startLoadKv();
+                            }
+
+                            @Override
+                            public void saveKvLayer(int layer) {
+                                delegate().saveKvLayer(layer);
+                                pastLastSave.set(layer == TestEngines.TINY.numLayers() - 1);
+                            }
+
+                            @Override
+                            public void waitForSave() {
+                                pastLastSave.set(false);
+                                delegate().waitForSave();
+                            }
+                        })));
+        try (Engine engine = new Engine(setup)) {
+            ConnectorTestSupport.seedStore(engine, "seed", loaded, 4);
+            engine.addRequest("x", other, 8);
+            engine.step(); // x's prefill: from now on it decodes, so the load's steps compute
+            armed.set(true);
+            engine.addRequest("a", loaded, 8);
+            ConnectorTestSupport.drain(engine);
+
+            assertTrue(fired.get(), "the load copy never ran");
+            assertTrue(engine.scheduler().stats().connectorAsyncLoads() > 0, "no asynchronous load");
+            assertEquals(0, engine.scheduler().stats().hookFailures(), "no hook failed");
+            assertEquals(Map.of(), engine.metrics().failures(), "no request failed");
+            assertArrayEquals(expected.get("a"), engine.metrics().outputs().get("a"));
+            assertArrayEquals(expected.get("x"), engine.metrics().outputs().get("x"));
+            assertEquals(0, engine.metrics().mismatches(), "KV mismatches");
+            EngineInvariants.checkDrained(engine.scheduler());
+        }
     }
 
     /** Rank 1's hook waits for rank 0's interrupter; the hook timer's interrupt must not cut it short. */
