@@ -139,6 +139,10 @@ public final class HookTimer implements AutoCloseable {
         long interval = Math.max(1_000_000L, Math.min(timeoutNanos / 4, 50_000_000L));
         while (!closed) {
             LockSupport.parkNanos(interval);
+            // Only close() stops this thread, through the flag. An interrupt from anyone else (a
+            // plugin's thread can reach every thread of the process) would otherwise stay set and
+            // make every later park return at once: this thread would spin a core.
+            Thread.interrupted();
             long now = System.nanoTime();
             for (Site s : sites) {
                 check(s, now);
@@ -176,6 +180,11 @@ public final class HookTimer implements AutoCloseable {
                         ran / 1_000_000);
             }
         }
+    }
+
+    /** The thread that watches the sites, for tests. */
+    Thread watcherThread() {
+        return watcher;
     }
 
     /** Stops the watching thread. Idempotent. */

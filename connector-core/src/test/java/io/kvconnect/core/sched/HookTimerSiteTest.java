@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** A hook call leaves its thread's interrupt status as it found it. */
 class HookTimerSiteTest {
@@ -35,5 +36,26 @@ class HookTimerSiteTest {
 
         assertFalse(site.exit());
         assertTrue(Thread.currentThread().isInterrupted(), "the caller's interrupt survives the hook");
+    }
+
+    @Test
+    @Timeout(30)
+    void aStrayInterruptOfTheWatcherIsClearedAndItStillTimesHooks() throws InterruptedException {
+        Thread watcher = timer.watcherThread();
+        watcher.interrupt(); // not close(): a plugin's thread reached it
+
+        // Left set, every park would return at once and the watcher would spin a core.
+        while (watcher.isInterrupted()) {
+            Thread.sleep(1);
+        }
+        try (HookTimer fast = new HookTimer("c", TimeUnit.MILLISECONDS.toNanos(20))) {
+            fast.watcherThread().interrupt();
+            HookTimer.Site s = fast.site("the scheduler");
+            s.enter("getNumNewMatchedTokens");
+            while (!Thread.currentThread().isInterrupted()) {
+                Thread.onSpinWait(); // the hook overruns its 20 ms
+            }
+            assertTrue(s.exit(), "the watcher still interrupts a hook past its timeout");
+        }
     }
 }
