@@ -46,6 +46,8 @@ public final class KvEventPublisher implements AutoCloseable {
     private final AtomicLong droppedWriteFailed = new AtomicLong();
     private long seq;
     private volatile boolean closed;
+    /** Interrupts of the publishing thread that close() did not send. */
+    private final AtomicLong strayInterrupts = new AtomicLong();
 
     /**
      * Starts the publishing thread.
@@ -94,7 +96,21 @@ public final class KvEventPublisher implements AutoCloseable {
         boolean failing = false;
         try {
             while (true) {
-                Batch b = queue.take();
+                Batch b;
+                try {
+                    b = queue.take();
+                } catch (InterruptedException e) {
+                    if (closed) {
+                        throw e;
+                    }
+                    // Not from close(): a plugin's thread can reach every thread of the process.
+                    // Stopping here would end the engine's events for good; go on taking.
+                    if (strayInterrupts.getAndIncrement() == 0) {
+                        LOG.warn("The KV event publishing thread was interrupted by someone other than the engine; "
+                                + "it goes on (logged once)");
+                    }
+                    continue;
+                }
                 if (b == END) {
                     break;
                 }

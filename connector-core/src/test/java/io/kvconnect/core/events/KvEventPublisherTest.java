@@ -20,6 +20,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The publisher never waits for its sink: a slow sink drops and counts; a lost socket reconnects. */
 class KvEventPublisherTest {
@@ -68,6 +69,46 @@ class KvEventPublisherTest {
         assertTrue(sink.lines.get(0).contains("\"seq\":0"), sink.lines.get(0));
         assertTrue(sink.lines.get(1).contains("\"seq\":1"), sink.lines.get(1));
         assertTrue(sink.lines.get(0).contains("\"medium\":\"REMOTE\""), "the medium of a shared store: " + sink.lines);
+    }
+
+    /** A sink that keeps its lines and the thread that wrote the first. */
+    private static final class RecordingSink implements LineSink {
+        final CountDownLatch first = new CountDownLatch(1);
+        final CountDownLatch second = new CountDownLatch(2);
+        final List<String> lines = new CopyOnWriteArrayList<>();
+        volatile Thread writer;
+
+        @Override
+        public void write(String line) {
+            writer = Thread.currentThread();
+            lines.add(line);
+            first.countDown();
+            second.countDown();
+        }
+
+        @Override
+        public void flush() {}
+
+        @Override
+        public void close() {}
+    }
+
+    @Test
+    @Timeout(30)
+    void anInterruptFromAnyoneButCloseDoesNotStopThePublisher() throws Exception {
+        RecordingSink sink = new RecordingSink();
+        KvEventPublisher p = new KvEventPublisher("e", "h", 1, 8, sink);
+        p.publish(STEP);
+        sink.first.await();
+        // A plugin's thread can reach every thread of the process and interrupt it while it waits.
+        sink.writer.interrupt();
+
+        p.publish(STEP);
+        sink.second.await(); // before the fix the thread had ended, and this waited forever
+
+        p.close();
+        assertEquals(2, p.published());
+        assertEquals(2, sink.lines.size());
     }
 
     @Test
