@@ -79,6 +79,9 @@ public final class Engine implements AutoCloseable {
     private MemoryPlacement placement;
 
     private final EngineMetrics metrics;
+    /** Whether a step was interrupted (its results are lost): no further step may run. */
+    private boolean cancelled;
+
     /** How the engine thread waits after a step with nothing to do. */
     private final IdleBackoff idle;
     /** Publishes the KV events outside the process; {@code null} when {@code kv_events} is not set. */
@@ -224,8 +227,23 @@ public final class Engine implements AutoCloseable {
      * @throws InterruptedException if the calling thread is interrupted while the step waits for
      *     the workers (the caller cancelling): the step's results are lost, so the engine is only
      *     good for {@link #close()} then, which still stops its threads
+     * @throws IllegalStateException if an earlier step was interrupted: applying later steps on
+     *     top of the lost one would hand requests wrong tokens and leak its blocks
      */
     public RequestUpdates step() throws InterruptedException {
+        if (cancelled) {
+            throw new IllegalStateException("a step of this engine was interrupted and its results are lost; the "
+                    + "engine can only be closed now");
+        }
+        try {
+            return stepOnce();
+        } catch (InterruptedException e) {
+            cancelled = true;
+            throw e;
+        }
+    }
+
+    private RequestUpdates stepOnce() throws InterruptedException {
         long t0 = System.nanoTime();
         // Usually one part: the applied step's outcome (an arrival's refusal or an abort adds one).
         List<RequestUpdates> parts = stepParts;

@@ -378,6 +378,46 @@ class StrayInterruptTest {
         assertTrue(threads[1].join(THREAD_END), "rank 1 still runs after its hook returned");
     }
 
+    @Test
+    @Timeout(60)
+    void aStepTheCallerInterruptedLeavesAnEngineThatRefusesFurtherSteps() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        HostCacheTestConnector connector =
+                new HostCacheTestConnector(TestConnectorConfig.builder().build());
+        EngineSetup setup = setup(POOL, 1, false, LoadFailurePolicy.RECOMPUTE)
+                .withConnector(Optional.of(new EngineSetup.ConnectorSides(
+                        HostCacheTestConnector.NAME,
+                        connector.schedulerSide(),
+                        rank -> new ForwardingWorkerConnector(connector.workerSide(rank)) {
+                            @Override
+                            public void waitForSave() {
+                                delegate().waitForSave();
+                                entered.countDown();
+                                awaitIgnoringInterrupts(release);
+                            }
+                        })));
+        Engine engine = new Engine(setup);
+        try {
+            engine.addRequest("a", ConnectorTestSupport.prompt(1, 10), 3);
+            Thread caller = Thread.currentThread();
+            Thread canceller = Thread.ofPlatform().start(() -> {
+                awaitIgnoringInterrupts(entered);
+                caller.interrupt(); // the caller cancels while the step waits for its worker
+            });
+            assertThrows(InterruptedException.class, engine::step);
+            canceller.join();
+            release.countDown();
+
+            IllegalStateException e = assertThrows(IllegalStateException.class, engine::step);
+            assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
+        } finally {
+            release.countDown();
+            Thread.interrupted();
+            engine.close();
+        }
+    }
+
     private static void awaitIgnoringInterrupts(CountDownLatch latch) {
         while (true) {
             try {
