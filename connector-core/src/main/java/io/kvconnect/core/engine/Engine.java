@@ -58,8 +58,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Interrupts.</b> The thread that drives the engine is the caller's, and interrupting it is
  * how the caller cancels: a step waiting for its workers then throws {@link InterruptedException}
  * (see {@link #step()}). The engine cannot tell that from a connector's own thread interrupting the
- * engine thread between hooks, so it does not try; an interrupt a scheduler-side hook leaves set is
- * cleared. The worker threads are the engine's and run only the engine and worker-side hooks: an
+ * engine thread between hooks, so a caller that never cancels that way says so ({@link
+ * #ignoreStrayInterrupts()}, as the product's commands do) and interrupts are then ignored; an
+ * interrupt a scheduler-side hook leaves set is cleared either way. The worker threads are the engine's and run only the engine and worker-side hooks: an
  * interrupt from a connector's thread does not stop them (it is logged, and the step completes as
  * if it had not come); {@link #close()} stops them.
  */
@@ -81,6 +82,8 @@ public final class Engine implements AutoCloseable {
     private final EngineMetrics metrics;
     /** Whether a step was interrupted (its results are lost): no further step may run. */
     private boolean cancelled;
+    /** Whether interrupts of the engine thread are stray, never the caller's ({@link #ignoreStrayInterrupts}). */
+    private boolean ignoreStrayInterrupts;
 
     /** How the engine thread waits after a step with nothing to do. */
     private final IdleBackoff idle;
@@ -207,6 +210,18 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /**
+     * Declares that the caller never interrupts the engine thread to cancel a step, as the
+     * product's own commands do not: from now on an interrupt of it, which can then only come from
+     * a connector's own thread, is logged (rate-limited) and ignored, and a step waiting for its
+     * workers goes on waiting. Without this call an interrupt cancels the step (see {@link
+     * #step()}). Engine thread only.
+     */
+    public void ignoreStrayInterrupts() {
+        ignoreStrayInterrupts = true;
+        executor.ignoreStrayInterrupts();
+    }
+
     /** Whether a step would do anything: requests, transfers, pending connector work, a step in flight. */
     public boolean hasWork() {
         return inFlight != null || scheduler.hasWork();
@@ -231,6 +246,9 @@ public final class Engine implements AutoCloseable {
      *     top of the lost one would hand requests wrong tokens and leak its blocks
      */
     public RequestUpdates step() throws InterruptedException {
+        if (ignoreStrayInterrupts && Thread.interrupted()) {
+            Executor.strayInterrupt(); // reached the thread between steps
+        }
         if (cancelled) {
             throw new IllegalStateException("a step of this engine was interrupted and its results are lost; the "
                     + "engine can only be closed now");

@@ -7,6 +7,7 @@ import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.kv.BlockGrants;
+import io.kvconnect.core.logging.RateLimitedLog;
 import io.kvconnect.core.memory.CopyFaults;
 import io.kvconnect.core.memory.EngineBlockCopyService;
 import io.kvconnect.core.memory.HostMemoryBudget;
@@ -34,6 +35,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.IntFunction;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The executor: N tensor-parallel workers on their own threads and the executor-side aggregation
@@ -54,6 +57,7 @@ import org.jspecify.annotations.Nullable;
  * (a connector's own thread) does not end their waits (see {@link Worker}).
  */
 public final class Executor implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Executor.class);
     /** A step whose worker has not returned after this many hook timeouts is stuck. */
     private static final long STUCK_AFTER_TIMEOUTS = 4;
 
@@ -62,6 +66,8 @@ public final class Executor implements AutoCloseable {
     private final String connectorName;
     private final KvOutputAggregator aggregator;
     private boolean closed;
+    /** Whether an interrupt of the engine thread resumes its waits (see {@link #ignoreStrayInterrupts}). */
+    private boolean ignoreStrayInterrupts;
 
     /**
      * Creates the workers and their KV memory, and registers the KV caches with the connector.
@@ -182,10 +188,7 @@ public final class Executor implements AutoCloseable {
         for (int rank = 0; rank < workers.size(); rank++) {
             Future<WorkerStepResult> f = handle.futures().get(rank);
             try {
-                results.add(
-                        timer == null
-                                ? f.get()
-                                : f.get(STUCK_AFTER_TIMEOUTS * timer.timeoutNanos(), TimeUnit.NANOSECONDS));
+                results.add(await(f));
             } catch (ExecutionException e) {
                 if (e.getCause() instanceof ConnectorFatalError fatal) {
                     throw fatal;
@@ -201,7 +204,8 @@ public final class Executor implements AutoCloseable {
                         hook == null ? "a hook" : hook,
                         "worker " + rank,
                         new TimeoutException("step " + handle.output().step() + " did not end within "
-                                + STUCK_AFTER_TIMEOUTS * timer.timeoutNanos() / 1_000_000 + " ms"));
+                                + (timer == null ? 0 : STUCK_AFTER_TIMEOUTS * timer.timeoutNanos() / 1_000_000)
+                                + " ms"));
             }
         }
         List<WorkerStepReport> perRank = new ArrayList<>(results.size());
@@ -278,6 +282,44 @@ public final class Executor implements AutoCloseable {
     }
 
     /**
+     * Waits for a worker's step, at most {@link #STUCK_AFTER_TIMEOUTS} hook timeouts when hooks are
+     * timed; after {@link #ignoreStrayInterrupts()} an interrupt resumes the wait with what is
+     * left of it.
+     */
+    private <T> T await(Future<T> f) throws InterruptedException, ExecutionException, TimeoutException {
+        long deadline = timer == null ? 0 : System.nanoTime() + STUCK_AFTER_TIMEOUTS * timer.timeoutNanos();
+        while (true) {
+            try {
+                return timer == null ? f.get() : f.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                if (!ignoreStrayInterrupts) {
+                    throw e;
+                }
+                strayInterrupt();
+            }
+        }
+    }
+
+    /**
+     * From now on an interrupt of the engine thread while it waits for the workers is not the
+     * caller cancelling but stray (a connector's own thread reached the engine thread): it is
+     * logged and the wait goes on. For a caller that never interrupts the engine thread to cancel a
+     * step, such as the product's own commands; see {@code Engine.ignoreStrayInterrupts()}.
+     */
+    public void ignoreStrayInterrupts() {
+        ignoreStrayInterrupts = true;
+    }
+
+    /** Logs a stray interrupt of the engine thread (rate-limited). */
+    public static void strayInterrupt() {
+        RateLimitedLog.forLogger(LOG)
+                .warn(
+                        "stray-interrupt-engine",
+                        "The engine thread was interrupted by a thread that is not its caller's (a connector's own "
+                                + "thread?); the engine ignores the interrupt and goes on");
+    }
+
+    /**
      * Shuts every worker side of the connector down and detaches it; returns once all have
      * finished (after any step already submitted).
      */
@@ -288,7 +330,17 @@ public final class Executor implements AutoCloseable {
         }
         for (Future<?> f : done) {
             try {
-                f.get();
+                while (true) {
+                    try {
+                        f.get();
+                        break;
+                    } catch (InterruptedException e) {
+                        if (!ignoreStrayInterrupts) {
+                            throw e;
+                        }
+                        strayInterrupt();
+                    }
+                }
             } catch (ExecutionException e) {
                 throw new IllegalStateException("disabling the connector failed on a worker", e.getCause());
             }

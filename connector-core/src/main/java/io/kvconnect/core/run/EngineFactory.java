@@ -29,7 +29,8 @@ public final class EngineFactory {
 
     /**
      * Builds the engine, creating the configured connector's scheduler side and one worker side
-     * per worker through its provider.
+     * per worker through its provider. The engine ignores interrupts of its thread ({@link
+     * Engine#ignoreStrayInterrupts()}): the commands that use it never cancel a step that way.
      *
      * @throws io.kvconnect.api.common.ConfigException if the connector is unknown or its provider
      *     refuses its configuration, or if the engine's memory could not be had: a worker's KV cache
@@ -62,7 +63,11 @@ public final class EngineFactory {
                 .map(entry -> sides(entry, registry, info).wrap(wrapScheduler, UnaryOperator.identity()));
         EngineSetup setup = new EngineSetup(config, sides, CopyFaults.NONE, checkInvariants);
         try {
-            return new Engine(setup);
+            Engine engine = new Engine(setup);
+            // The commands never interrupt the engine thread to cancel: an interrupt of it can
+            // only be a connector's, which must not end the run.
+            engine.ignoreStrayInterrupts();
+            return engine;
         } catch (RuntimeException e) {
             throw MemoryStartFailure.explain(e, config).orElseThrow(() -> e);
         }

@@ -339,6 +339,44 @@ class StrayInterruptTest {
         }
     }
 
+    @ParameterizedTest(name = "seed={0} async={1}")
+    @MethodSource("soakCases")
+    void anEngineThatIgnoresStrayInterruptsRunsOnWhileAConnectorInterruptsItsThread(long seed, boolean async)
+            throws Exception {
+        Map<String, int[]> expected = plainOutputs(2, async, 6, 4, seed);
+        SeenThreads seen = new SeenThreads();
+        HostCacheTestConnector connector = new HostCacheTestConnector(
+                TestConnectorConfig.builder().asyncLoads(1).delayFree(1).build());
+        EngineSetup setup = setup(POOL, 2, async, LoadFailurePolicy.RECOMPUTE)
+                .withConnector(Optional.of(new EngineSetup.ConnectorSides(
+                        HostCacheTestConnector.NAME,
+                        connector.schedulerSide(),
+                        rank -> new Watching(connector.workerSide(rank), seen))));
+        try (Engine engine = new Engine(setup)) {
+            engine.ignoreStrayInterrupts(); // as the product's commands do
+            seen.add(); // the engine thread, this test's, is interrupted as well
+            Interrupter interrupter = new Interrupter(seen);
+            Map<String, int[]> actual;
+            try {
+                actual = multiTurn(engine, 6, 4, seed);
+            } finally {
+                while (true) {
+                    try {
+                        interrupter.stop();
+                        break;
+                    } catch (InterruptedException e) {
+                        // the interrupter's, which interrupts this thread until it stopped
+                    }
+                }
+                Thread.interrupted();
+            }
+
+            assertSameOutputs(expected, actual);
+            assertEquals(Map.of(), engine.metrics().failures(), "no request failed");
+            EngineInvariants.checkDrained(engine.scheduler());
+        }
+    }
+
     /**
      * Rank 1 is stuck in a hook that ignores interrupts, so rank 0 waits in the all-reduce when the
      * engine gives up on the step and closes: closing ends rank 0's thread, and rank 1's once its

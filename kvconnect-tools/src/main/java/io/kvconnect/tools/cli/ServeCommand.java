@@ -117,7 +117,7 @@ final class ServeCommand implements Callable<Integer> {
         try {
             emit(out, mapper, Map.of("event", "ready"));
             while (true) {
-                Map<String, Object> cmd = engine.hasWork() ? inbox.poll() : inbox.poll(100, TimeUnit.MILLISECONDS);
+                Map<String, Object> cmd = engine.hasWork() ? inbox.poll() : idlePoll(inbox);
                 while (cmd != null) {
                     switch (String.valueOf(cmd.get("op"))) {
                         case "add" -> add(engine, cmd);
@@ -148,6 +148,20 @@ final class ServeCommand implements Callable<Integer> {
         RunReport r = RunReport.of(role, engine, (System.nanoTime() - t0) / 1e9);
         emit(out, mapper, Map.of("event", "report", "sections", r.sections()));
         return 0;
+    }
+
+    /**
+     * The next command, waiting up to 100 ms for one. Nothing here interrupts the engine thread,
+     * so an interrupt can only be a connector's own thread's: it must not end the serving, and
+     * ends only this wait ({@link Engine#ignoreStrayInterrupts()} logs and ignores the ones that
+     * reach a step).
+     */
+    private static Map<String, Object> idlePoll(BlockingQueue<Map<String, Object>> inbox) {
+        try {
+            return inbox.poll(100, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            return null;
+        }
     }
 
     /** The shared secret {@code disagg} hands both engines, never printed. */
