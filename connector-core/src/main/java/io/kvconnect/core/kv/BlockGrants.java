@@ -95,9 +95,14 @@ public final class BlockGrants {
         return (g & 1) == 1 && loadTarget.get(blockId) == g;
     }
 
-    /** Copy stream thread: a load copy into {@code blockId} completed (in its current generation). */
-    public void markLoaded(int blockId) {
-        loadedIn.set(blockId, generation.get(blockId));
+    /**
+     * The thread that completes a load copy into {@code blockId}, asked for while the block was in
+     * generation {@code generation}, completed. It fills the block for that generation only: the
+     * worker may begin a step that frees the block and grants it to another request's load while
+     * the copy still moves bytes, and that load is not filled by this copy.
+     */
+    public void markLoaded(int blockId, int generation) {
+        loadedIn.set(blockId, generation);
     }
 
     /**

@@ -656,8 +656,10 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
         public void end(@Nullable Throwable failure, long copyNanos) {
             try {
                 if (failure == null && direction == Direction.FROM_HOST) {
-                    for (int id : ids) {
-                        grants.markLoaded(id);
+                    // The generations the copy was checked against, not the ones now: a step begun
+                    // meanwhile may have given a block to another request, whose load this is not.
+                    for (int i = 0; i < ids.length; i++) {
+                        grants.markLoaded(ids[i], generations[i]);
                     }
                 }
             } finally {

@@ -1,0 +1,113 @@
+package io.kvconnect.core.memory;
+
+import static io.kvconnect.core.memory.KvTestSupport.layout;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import io.kvconnect.api.worker.CopyTicket;
+import io.kvconnect.api.worker.HostBlockBuffer;
+import io.kvconnect.api.worker.KvLayout;
+import io.kvconnect.api.worker.LayoutKind;
+import io.kvconnect.core.kv.BlockGrants;
+import io.kvconnect.core.kv.BlockPool;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * What a hostile or careless connector can do to the engine through the copy service while its
+ * copies run: the engine's bookkeeping must stay with the request a copy was meant for.
+ */
+@Timeout(60)
+class HostileCopyTest {
+    @Test
+    void aLoadCopyStillRunningWhenItsBlockIsReallocatedDoesNotMarkTheNewOwnersLoad() throws Exception {
+        KvLayout layout = layout(LayoutKind.PER_LAYER);
+        BlockPool pool = new BlockPool(layout.numBlocks(), layout.blockSize(), false);
+        BlockGrants grants = new BlockGrants(layout.numBlocks());
+        int[] all = pool.allocate(pool.numFreeBlocks());
+        int block = all[0];
+        pool.grants().grantLoad(block);
+        grants.apply(pool.grants().takeChanges());
+        try (GatedMemory memory = new GatedMemory(HostKvMemory.allocate(layout));
+                EngineBlockCopyService service = new EngineBlockCopyService(
+                        memory, "copy-test", CopyFaults.NONE, grants, new HostMemoryBudget(Long.MAX_VALUE));
+                HostBlockBuffer buffer = service.allocateHostBuffer(1)) {
+            AtomicReference<CopyTicket> ticket = new AtomicReference<>();
+            Thread loader = Thread.ofPlatform()
+                    .start(() -> ticket.set(service.copyFromHost(buffer, new int[] {0}, new int[] {block})));
+            memory.entered.await(); // the copy passed its checks and is moving bytes
+
+            // The engine frees the block and hands it to another request's load; the worker begins
+            // the step that says so while the first request's copy still runs.
+            pool.free(block);
+            assertEquals(block, pool.allocate(1)[0]);
+            pool.grants().grantLoad(block);
+            grants.apply(pool.grants().takeChanges());
+            memory.release();
+            loader.join();
+            ticket.get().await();
+
+            assertFalse(grants.loaded(block), "the new owner's load was never copied");
+        }
+    }
+
+    /** Host memory whose first access by a copy waits until the test releases it. */
+    static final class GatedMemory implements KvMemory {
+        final CountDownLatch entered = new CountDownLatch(1);
+        private final CountDownLatch released = new CountDownLatch(1);
+        private final AtomicBoolean first = new AtomicBoolean(true);
+        private final KvMemory memory;
+
+        GatedMemory(KvMemory memory) {
+            this.memory = memory;
+        }
+
+        void release() {
+            released.countDown();
+        }
+
+        private void gate() {
+            if (first.compareAndSet(true, false)) {
+                entered.countDown();
+                try {
+                    released.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+
+        @Override
+        public KvLayout layout() {
+            return memory.layout();
+        }
+
+        @Override
+        public MemorySegment blockLayer(int blockId, int layer) {
+            gate();
+            return memory.blockLayer(blockId, layer);
+        }
+
+        @Override
+        public MemorySegment block(int blockId) {
+            gate();
+            return memory.block(blockId);
+        }
+
+        @Override
+        public MemorySegment blocks(int firstBlock, int count) {
+            gate();
+            return memory.blocks(firstBlock, count);
+        }
+
+        @Override
+        public void close() {
+            memory.close();
+        }
+    }
+}
