@@ -633,6 +633,13 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
                                 + "keep the blocks of its copies: a delayed free or GPUBlockPoolView.touch)",
                         null);
             }
+            // Kept until end: a connector closing the buffer meanwhile must not free memory that
+            // this copy (a device's DMA above all) still reads or writes.
+            if (!buffer.use()) {
+                copying.decrementAndGet();
+                throw new IllegalStateException(
+                        "host buffer " + buffer + " was closed before this copy ran; the copy did not run");
+            }
         }
 
         @Override
@@ -666,6 +673,9 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
                 copying.decrementAndGet();
                 // Failed copies count as calls too; a run is one call, however many pieces it took.
                 copyCalls.addAndGet(device != null ? plan.deviceCopyCalls(layout) : plan.hostCopyCalls(layout));
+                // Last: freeing a buffer its connector closed meanwhile may throw (a device's free),
+                // which fails this ticket and must not keep the step start waiting for the copy.
+                buffer.unuse();
             }
             if (failure == null) {
                 // Counted before completing, so a thread that saw the ticket done sees the count too.

@@ -3,7 +3,7 @@ package io.kvconnect.core.memory;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -11,6 +11,11 @@ import java.util.function.Consumer;
  * off-heap segment of its own shared arena (shared: the connector fills it, the copy stream reads
  * it). Slot {@code s} starts at {@code s * slotBytes}; inside a slot, layer {@code l} starts at
  * {@code l * bytesPerBlockPerLayer}.
+ *
+ * <p>A copy {@linkplain #use() uses} the buffer while it moves bytes, and closing the buffer then
+ * only marks it closed: its memory is freed (and its bytes given back to the budget) when the last
+ * such copy ends. A connector may close a buffer from any thread at any time, and a device copy
+ * must never be left reading or writing pinned memory that was freed under it.
  */
 final class EngineHostBuffer implements HostBlockBuffer {
     private final EngineBlockCopyService owner;
@@ -20,7 +25,14 @@ final class EngineHostBuffer implements HostBlockBuffer {
     private final int numSlots;
     private final long slotBytes;
     private final Consumer<EngineHostBuffer> onClose;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    /**
+     * {@link #CLOSED} once closed, plus {@link #USE} per copy using the memory: freed when it is
+     * {@code CLOSED} alone. One word, so that "closed" and "in use" change together.
+     */
+    private final AtomicInteger state = new AtomicInteger();
+
+    private static final int CLOSED = 1;
+    private static final int USE = 2;
 
     private EngineHostBuffer(
             EngineBlockCopyService owner,
@@ -96,7 +108,32 @@ final class EngineHostBuffer implements HostBlockBuffer {
     }
 
     boolean isClosed() {
-        return closed.get();
+        return (state.get() & CLOSED) != 0;
+    }
+
+    /**
+     * The thread that runs a copy, before it moves bytes: keeps the memory until {@link #unuse()},
+     * even if the buffer is closed meanwhile.
+     *
+     * @return false, taking nothing, if the buffer is closed already
+     */
+    boolean use() {
+        while (true) {
+            int s = state.get();
+            if ((s & CLOSED) != 0) {
+                return false;
+            }
+            if (state.compareAndSet(s, s + USE)) {
+                return true;
+            }
+        }
+    }
+
+    /** The thread that ends a copy that {@link #use() used} the buffer: frees it if it was closed meanwhile. */
+    void unuse() {
+        if (state.addAndGet(-USE) == CLOSED) {
+            free();
+        }
     }
 
     /** What the buffer's memory costs: its size, rounded up to whole pages when page-locked. */
@@ -123,24 +160,25 @@ final class EngineHostBuffer implements HostBlockBuffer {
         if (slot < 0 || slot >= numSlots) {
             throw new IndexOutOfBoundsException("slot " + slot + " not in [0, " + numSlots + ")");
         }
-        if (closed.get()) {
+        if (isClosed()) {
             throw new IllegalStateException("host buffer is closed");
         }
         return memory.asSlice(slot * slotBytes, slotBytes);
     }
 
     /**
-     * Slots {@code [first, first + count)} as one segment, for a copy of adjacent slots.
+     * Slots {@code [first, first + count)} as one segment, for a copy of adjacent slots; by a copy
+     * that {@linkplain #use() uses} the buffer, which may have been closed since (its memory is kept).
      *
      * @throws IndexOutOfBoundsException if the range is not within the buffer
-     * @throws IllegalStateException if the buffer is closed
+     * @throws IllegalStateException if the buffer is closed and no copy uses it
      */
     MemorySegment slots(int first, int count) {
         if (first < 0 || count < 0 || first > numSlots - count) {
             throw new IndexOutOfBoundsException(
                     "slots [" + first + ", " + first + " + " + count + ") not in [0, " + numSlots + ")");
         }
-        if (closed.get()) {
+        if (state.get() == CLOSED) {
             throw new IllegalStateException("host buffer is closed");
         }
         return memory.asSlice(first * slotBytes, count * slotBytes);
@@ -151,22 +189,37 @@ final class EngineHostBuffer implements HostBlockBuffer {
         release();
     }
 
-    /** Closes the buffer; returns whether this call closed it (false if it was closed already). */
+    /**
+     * Closes the buffer, freeing it now or, if a copy uses it, when that copy ends; returns whether
+     * this call closed it (false if it was closed already).
+     */
     boolean release() {
         // Arena.close is not idempotent, and the connector and the service's close may race here.
-        if (!closed.compareAndSet(false, true)) {
-            return false;
+        while (true) {
+            int s = state.get();
+            if ((s & CLOSED) != 0) {
+                return false;
+            }
+            if (state.compareAndSet(s, s | CLOSED)) {
+                if (s == 0) {
+                    free();
+                }
+                return true;
+            }
         }
+    }
+
+    /** Once, by whichever of {@link #release()} and {@link #unuse()} left the buffer closed and unused. */
+    private void free() {
         try {
             free.run();
         } finally {
             onClose.accept(this);
         }
-        return true;
     }
 
     @Override
     public String toString() {
-        return "HostBlockBuffer[" + numSlots + " slots x " + slotBytes + " B" + (closed.get() ? ", closed]" : "]");
+        return "HostBlockBuffer[" + numSlots + " slots x " + slotBytes + " B" + (isClosed() ? ", closed]" : "]");
     }
 }

@@ -55,6 +55,28 @@ class HostileCopyTest {
         }
     }
 
+    @Test
+    void aPinnedBufferClosedWhileADeviceCopyMovesItsBytesIsFreedOnlyOnceTheCopyEnded() throws Exception {
+        GatedCuda calls = new GatedCuda();
+        try (DeviceKvMemory memory =
+                        DeviceKvMemory.allocate(DeviceKvMemoryTest.deviceLayout(LayoutKind.CROSS_LAYER), calls);
+                EngineBlockCopyService service = new EngineBlockCopyService(memory, "device-copy")) {
+            HostBlockBuffer buffer = service.allocateHostBuffer(1);
+            AtomicReference<CopyTicket> ticket = new AtomicReference<>();
+            Thread storer = Thread.ofPlatform()
+                    .start(() -> ticket.set(service.copyToHost(new int[] {1}, buffer, new int[] {0})));
+            calls.entered.await(); // the device copy into the buffer is under way
+
+            buffer.close(); // from another thread than the copy's, as a connector's own thread would
+            calls.release();
+            storer.join();
+            ticket.get().await();
+
+            assertFalse(calls.freedUnderACopy, "the pinned memory was freed while the device copied into it");
+            assertEquals(0, calls.fake.livePinned.get(), "freed once the copy ended");
+        }
+    }
+
     /** Host memory whose first access by a copy waits until the test releases it. */
     static final class GatedMemory implements KvMemory {
         final CountDownLatch entered = new CountDownLatch(1);
@@ -108,6 +130,129 @@ class HostileCopyTest {
         @Override
         public void close() {
             memory.close();
+        }
+    }
+
+    /**
+     * Host-fake CUDA whose first copy waits until the test releases it, and which records whether
+     * pinned memory was freed while a copy was in flight (issued, its stream not yet synchronized):
+     * on a real device the copy would then read or write freed memory.
+     */
+    static final class GatedCuda implements CudaCalls {
+        final HostFakeCudaCalls fake = new HostFakeCudaCalls();
+        final CountDownLatch entered = new CountDownLatch(1);
+        private final CountDownLatch released = new CountDownLatch(1);
+        private final AtomicBoolean first = new AtomicBoolean(true);
+        private volatile boolean copying;
+        volatile boolean freedUnderACopy;
+
+        void release() {
+            released.countDown();
+        }
+
+        private void gate() {
+            copying = true;
+            if (first.compareAndSet(true, false)) {
+                entered.countDown();
+                try {
+                    released.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+
+        @Override
+        public int device() {
+            return fake.device();
+        }
+
+        @Override
+        public DeviceMemory allocate(long bytes) {
+            return fake.allocate(bytes);
+        }
+
+        @Override
+        public void free(DeviceMemory memory) {
+            fake.free(memory);
+        }
+
+        @Override
+        public PinnedMemory allocatePinned(long bytes) {
+            return fake.allocatePinned(bytes);
+        }
+
+        @Override
+        public void freePinned(PinnedMemory memory) {
+            if (copying) {
+                freedUnderACopy = true;
+            }
+            fake.freePinned(memory);
+        }
+
+        @Override
+        public Stream newStream() {
+            return fake.newStream();
+        }
+
+        @Override
+        public void destroy(Stream stream) {
+            fake.destroy(stream);
+        }
+
+        @Override
+        public Event newEvent() {
+            return fake.newEvent();
+        }
+
+        @Override
+        public void destroy(Event event) {
+            fake.destroy(event);
+        }
+
+        @Override
+        public void copyToHost(
+                MemorySegment dst,
+                long dstPitch,
+                DeviceMemory src,
+                long srcOffset,
+                long srcPitch,
+                long rowBytes,
+                long rows,
+                Stream stream) {
+            gate();
+            fake.copyToHost(dst, dstPitch, src, srcOffset, srcPitch, rowBytes, rows, stream);
+        }
+
+        @Override
+        public void copyToDevice(
+                DeviceMemory dst,
+                long dstOffset,
+                long dstPitch,
+                MemorySegment src,
+                long srcPitch,
+                long rowBytes,
+                long rows,
+                Stream stream) {
+            gate();
+            fake.copyToDevice(dst, dstOffset, dstPitch, src, srcPitch, rowBytes, rows, stream);
+        }
+
+        @Override
+        public void record(Event event, Stream stream) {
+            fake.record(event, stream);
+        }
+
+        @Override
+        public void waitFor(Stream stream, Event event) {
+            fake.waitFor(stream, event);
+        }
+
+        @Override
+        public void synchronize(Event event) {
+            fake.synchronize(event);
+            copying = false;
         }
     }
 }
