@@ -308,6 +308,9 @@ public final class Executor implements AutoCloseable {
      */
     public void ignoreStrayInterrupts() {
         ignoreStrayInterrupts = true;
+        for (Worker w : workers) {
+            w.ignoreStrayInterruptsOfCaller();
+        }
     }
 
     /** Logs a stray interrupt of the engine thread (rate-limited). */

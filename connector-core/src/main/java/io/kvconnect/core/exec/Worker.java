@@ -66,6 +66,9 @@ final class Worker implements AutoCloseable {
 
     private final AllReduce allReduce;
     private final WorkerInterrupts interrupts;
+    /** See {@link #ignoreStrayInterruptsOfCaller()}; engine thread only. */
+    private boolean callerIgnoresInterrupts;
+
     private final ExecutorService thread;
     private final String connectorName;
     /** Bounds each hook call; {@code null} without a connector. */
@@ -564,16 +567,43 @@ final class Worker implements AutoCloseable {
         return copies;
     }
 
+    /**
+     * The caller (the engine thread) never interrupts to cancel: an interrupt of it while {@link
+     * #close()} waits for the connector's shutdown is a connector's, and the wait goes on.
+     */
+    void ignoreStrayInterruptsOfCaller() {
+        callerIgnoresInterrupts = true;
+    }
+
+    /** Waits for the connector's shutdown, at most two hook timeouts when hooks are timed. */
+    private void awaitShutdown(Future<?> shutdown)
+            throws InterruptedException, java.util.concurrent.ExecutionException,
+                    java.util.concurrent.TimeoutException {
+        long deadline = timer == null ? 0 : System.nanoTime() + 2 * timer.timeoutNanos();
+        while (true) {
+            try {
+                if (timer == null) {
+                    shutdown.get();
+                } else {
+                    shutdown.get(deadline - System.nanoTime(), java.util.concurrent.TimeUnit.NANOSECONDS);
+                }
+                return;
+            } catch (InterruptedException e) {
+                if (!callerIgnoresInterrupts) {
+                    throw e;
+                }
+                Executor.strayInterrupt();
+            }
+        }
+    }
+
     /** Shuts the connector down on the worker thread, then stops the thread and frees the memory. */
     @Override
     public void close() {
         try {
             if (connector != null) {
                 WorkerConnector c = connector;
-                thread.submit(() -> shutdownContained(c))
-                        .get(
-                                timer == null ? Long.MAX_VALUE : 2 * timer.timeoutNanos(),
-                                java.util.concurrent.TimeUnit.NANOSECONDS);
+                awaitShutdown(thread.submit(() -> shutdownContained(c)));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -30,6 +30,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.LongStream;
@@ -58,6 +59,8 @@ class StrayInterruptTest {
     /** The worker threads the connector has seen, from inside its hooks. */
     private static final class SeenThreads {
         private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
+        /** Worker sides shut down. */
+        final AtomicInteger shutdowns = new AtomicInteger();
 
         void add() {
             threads.add(Thread.currentThread());
@@ -87,6 +90,12 @@ class StrayInterruptTest {
         public WorkerStepReport reportStep(Set<String> finishedRequestIds) {
             seen.add();
             return delegate().reportStep(finishedRequestIds);
+        }
+
+        @Override
+        public void shutdown() {
+            seen.shutdowns.incrementAndGet();
+            delegate().shutdown();
         }
     }
 
@@ -352,29 +361,30 @@ class StrayInterruptTest {
                         HostCacheTestConnector.NAME,
                         connector.schedulerSide(),
                         rank -> new Watching(connector.workerSide(rank), seen))));
-        try (Engine engine = new Engine(setup)) {
-            engine.ignoreStrayInterrupts(); // as the product's commands do
-            seen.add(); // the engine thread, this test's, is interrupted as well
-            Interrupter interrupter = new Interrupter(seen);
-            Map<String, int[]> actual;
-            try {
-                actual = multiTurn(engine, 6, 4, seed);
-            } finally {
-                while (true) {
-                    try {
-                        interrupter.stop();
-                        break;
-                    } catch (InterruptedException e) {
-                        // the interrupter's, which interrupts this thread until it stopped
-                    }
-                }
-                Thread.interrupted();
-            }
+        Interrupter interrupter = null;
+        try {
+            try (Engine engine = new Engine(setup)) {
+                engine.ignoreStrayInterrupts(); // as the product's commands do
+                seen.add(); // the engine thread, this test's, is interrupted as well
+                interrupter = new Interrupter(seen);
+                Map<String, int[]> actual = multiTurn(engine, 6, 4, seed);
 
-            assertSameOutputs(expected, actual);
-            assertEquals(Map.of(), engine.metrics().failures(), "no request failed");
-            EngineInvariants.checkDrained(engine.scheduler());
+                assertSameOutputs(expected, actual);
+                assertEquals(Map.of(), engine.metrics().failures(), "no request failed");
+                EngineInvariants.checkDrained(engine.scheduler());
+            } // closed while the interrupter still runs
+        } finally {
+            while (interrupter != null) {
+                try {
+                    interrupter.stop();
+                    break;
+                } catch (InterruptedException e) {
+                    // the interrupter's, which interrupts this thread until it stopped
+                }
+            }
+            Thread.interrupted();
         }
+        assertEquals(2, seen.shutdowns.get(), "closing waited for both worker sides' shutdown");
     }
 
     /**
