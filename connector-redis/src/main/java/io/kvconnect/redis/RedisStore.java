@@ -191,13 +191,35 @@ final class RedisStore implements AutoCloseable {
         return c.exists(keys).toCompletableFuture();
     }
 
-    /** {@return the value of {@code key}, or null if absent} */
-    CompletableFuture<byte[]> get(byte[] key) {
+    /**
+     * {@return at most the first {@code maxBytes + 1} bytes of the value of {@code key}: empty if
+     * absent (or empty)} One byte more than the caller accepts, so that a longer value shows as
+     * longer.
+     *
+     * <p>Why not {@code GET}: a value is whatever any client of the server wrote, up to 512 MB, and
+     * the client holds a reply whole in memory before anyone can look at it. With every load
+     * reading {@code max_in_flight} values at once, oversized values under the keys an engine
+     * reads would take its memory without bound; {@code GETRANGE} never sends more than asked.
+     */
+    CompletableFuture<byte[]> getAtMost(byte[] key, int maxBytes) {
         RedisClusterAsyncCommands<byte[], byte[]> c = commands;
         if (c == null) {
             return CompletableFuture.failedFuture(new NotConnected());
         }
-        return c.get(key).toCompletableFuture();
+        return c.getrange(key, 0, maxBytes).toCompletableFuture();
+    }
+
+    /**
+     * {@return whether {@code error} is Redis refusing a command because the key holds another type
+     * (a list, a hash ...) than a string} Such a key was not written by this tier.
+     */
+    static boolean wrongType(Throwable error) {
+        Throwable c = error;
+        while (c instanceof java.util.concurrent.CompletionException && c.getCause() != null) {
+            c = c.getCause();
+        }
+        return c instanceof RedisCommandExecutionException
+                && String.valueOf(c.getMessage()).startsWith("WRONGTYPE");
     }
 
     /** Sets {@code key} to {@code value}. */

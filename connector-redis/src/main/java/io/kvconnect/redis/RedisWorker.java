@@ -59,6 +59,8 @@ final class RedisWorker implements WorkerConnector {
     private HostBlockBuffer buffer;
     private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
     private int storeReserve;
+    /** The size of every value this worker accepts: a load never reads more of a value (and a byte). */
+    private int valueBytes;
     /** Commands sent whose completion has not been drained yet. */
     private int inFlight;
 
@@ -135,6 +137,7 @@ final class RedisWorker implements WorkerConnector {
             freeSlots.add(i);
         }
         this.storeReserve = config.stagingBlocks() / 4;
+        this.valueBytes = Math.toIntExact(BlockValue.headerBytes(seal) + buffer.slotBytes());
         this.store = storeFactory.get();
     }
 
@@ -252,7 +255,7 @@ final class RedisWorker implements WorkerConnector {
             for (int i = 0; i < n; i++) {
                 int index = i;
                 inFlight++;
-                store.get(namespace.key(job.keys().get(i), rank))
+                store.getAtMost(namespace.key(job.keys().get(i), rank), valueBytes)
                         .whenComplete((v, e) -> done.add(new Done(job.id(), true, index, v, e, System.nanoTime())));
             }
         }
@@ -261,21 +264,28 @@ final class RedisWorker implements WorkerConnector {
     private void gotValue(Load l, Done d) {
         l.pending--;
         l.end = Math.max(l.end, d.nanos());
-        if (d.error() != null) {
+        BlockHash key = l.job.keys().get(d.index());
+        if (d.error() != null && RedisStore.wrongType(d.error())) {
+            // A list, hash ... under a value's key: no block, and EXISTS would offer it forever.
+            l.failed = true;
+            refuse(key, BlockValue.Refusal.FOREIGN);
+        } else if (d.error() != null) {
             l.failed = true;
             count("load_errors_" + firstErrors.note("load", d.error()).counter(), 1);
-        } else if (d.value() == null) {
+        } else if (d.value() == null || d.value().length == 0) {
             l.failed = true;
             count("load_misses", 1); // evicted, flushed or lost since the lookup
+            if (d.value() != null) {
+                // GETRANGE answers an absent key and an empty value alike; an empty value, never
+                // ours, would be offered by every lookup. Unlinking an absent key does nothing.
+                store.unlink(namespace.key(key, rank));
+            }
         } else {
-            BlockHash key = l.job.keys().get(d.index());
             BlockValue.Refusal refusal =
                     BlockValue.check(d.value(), namespace.id(), rank, key, buffer.slotBytes(), seal);
             if (refusal != null) {
                 l.failed = true;
-                count("load_refused_" + refusal.name().toLowerCase(java.util.Locale.ROOT), 1);
-                // Removed, so that lookups stop finding it and a later store writes the block again.
-                store.unlink(namespace.key(key, rank));
+                refuse(key, refusal);
             } else if (!l.failed) {
                 BlockValue.copyPayload(d.value(), buffer.slot(l.slots[d.index()]));
                 l.bytes += buffer.slotBytes();
@@ -294,6 +304,15 @@ final class RedisWorker implements WorkerConnector {
             count("load_copy_failures", 1);
             finishLoad(l, false);
         }
+    }
+
+    /**
+     * Counts and logs (the first of each kind) a value that is not this block's share, and removes
+     * it, so that lookups stop finding it and a later store writes the block again.
+     */
+    private void refuse(BlockHash key, BlockValue.Refusal refusal) {
+        count("load_refused_" + firstErrors.refused(refusal, key), 1);
+        store.unlink(namespace.key(key, rank));
     }
 
     private void finishLoad(Load l, boolean ok) {
