@@ -9,11 +9,13 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -162,7 +164,23 @@ final class DirectoryBlockStore implements BlockStore {
     public void read(BlockHash hash, MemorySegment into) throws BlockReadException {
         Path file = settings.folder().resolve(BlockFileFormat.fileName(hash));
         long size;
-        try (FileChannel ch = FileChannel.open(file, options(StandardOpenOption.READ))) {
+        try {
+            // Only a regular file is opened: the open of a named pipe waits for a writer, forever,
+            // and would stall this reader and every load after it; a link could lead to one.
+            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (!a.isRegularFile()) {
+                throw new BlockReadException(BlockReadException.Kind.CORRUPT, file + ": not a regular file", null);
+            }
+        } catch (NoSuchFileException e) {
+            throw new BlockReadException(BlockReadException.Kind.MISSING, file + ": missing", e);
+        } catch (BlockReadException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new BlockReadException(BlockReadException.Kind.IO, file + ": " + e, e);
+        }
+        // NOFOLLOW_LINKS: a link put in its place since is refused rather than followed. (A pipe
+        // put there since would still be opened; only this user may write the folder.)
+        try (FileChannel ch = FileChannel.open(file, options(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
             size = ch.size();
             if (size != fileBytes) {
                 throw new BlockReadException(
