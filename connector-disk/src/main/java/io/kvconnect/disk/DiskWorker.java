@@ -102,6 +102,8 @@ final class DiskWorker implements WorkerConnector {
     private final Set<String> received = new LinkedHashSet<>();
     private final Set<Integer> loadErrors = new LinkedHashSet<>();
     private final StatsCounter stats = new StatsCounter();
+    /** Which failures of the writer and reader threads are logged. */
+    private final SparseLog sparse = new SparseLog();
 
     /** What the writer thread did for one store. */
     private record WriteResult(long job, int[] slots, boolean ok, int blocks, long nanos, String error) {}
@@ -343,7 +345,17 @@ final class DiskWorker implements WorkerConnector {
                     try {
                         files.delete(key);
                     } catch (IOException | RuntimeException e) {
-                        LOG.log(Level.WARNING, "disk rank {0}: cannot delete block {1}: {2}", rank, key, e);
+                        long n = sparse.due("delete");
+                        if (n > 0) {
+                            LOG.log(
+                                    Level.WARNING,
+                                    "disk rank {0}: cannot delete block {1}: {2} (failed delete {3}; logged"
+                                            + " at the 1st, 2nd, 4th, 8th ...)",
+                                    rank,
+                                    key,
+                                    e,
+                                    n);
+                        }
                     }
                 }
             });
@@ -401,12 +413,18 @@ final class DiskWorker implements WorkerConnector {
             try {
                 files.write(s.keys().get(i), storeBuffer.slot(slots[i]));
             } catch (IOException | RuntimeException e) {
-                LOG.log(
-                        Level.WARNING,
-                        "disk rank {0}: cannot write block {1}: {2}",
-                        rank,
-                        s.keys().get(i),
-                        e);
+                long n = sparse.due("write");
+                if (n > 0) {
+                    // A full disk fails every store of every step: not a line per block.
+                    LOG.log(
+                            Level.WARNING,
+                            "disk rank {0}: cannot write block {1}: {2} (failed write {3}, counted as"
+                                    + " errors_write; logged at the 1st, 2nd, 4th, 8th ...)",
+                            rank,
+                            s.keys().get(i),
+                            e,
+                            n);
+                }
                 return new WriteResult(s.id(), slots, false, i, System.nanoTime() - start, "errors_write");
             }
         }
@@ -461,8 +479,19 @@ final class DiskWorker implements WorkerConnector {
                 }
             }
             BlockReadException.Kind kind = e instanceof BlockReadException r ? r.kind() : BlockReadException.Kind.IO;
-            LOG.log(Level.INFO, "disk rank {0}: {1}; the block is recomputed", rank, e.getMessage());
-            counts.merge("errors_read_" + kind.name().toLowerCase(Locale.ROOT), 1L, Long::sum);
+            String counter = "errors_read_" + kind.name().toLowerCase(Locale.ROOT);
+            long n = sparse.due(counter);
+            if (n > 0) {
+                LOG.log(
+                        Level.INFO,
+                        "disk rank {0}: {1}; the block is recomputed ({2} {3}; logged at the 1st, 2nd,"
+                                + " 4th, 8th ...)",
+                        rank,
+                        e.getMessage(),
+                        counter,
+                        n);
+            }
+            counts.merge(counter, 1L, Long::sum);
             if (kind != BlockReadException.Kind.IO) {
                 bad.add(key);
             }
