@@ -760,9 +760,10 @@ public final class ConnectorConformance {
         if (refused.total() > 0) {
             problems.add("the engine refused " + refused.total() + " of the connector's copies (" + refused.notInUse()
                     + " reading free blocks, " + refused.notLoadTarget() + " into blocks of no granted load, "
-                    + refused.freed() + " of blocks freed before the copy ran): a connector must keep the blocks of "
+                    + refused.freed() + " of blocks freed before the copy ran, " + refused.queueFull()
+                    + " while the copy queue was full): a connector must keep the blocks of "
                     + "its copies alive (a delayed free or GPUBlockPoolView.touch) until every worker's copy of them "
-                    + "ended, failed or not, and load only what it was granted");
+                    + "ended, failed or not, load only what it was granted, and await its copies");
         }
         if (engine.scheduler().stats().hookFailures() > 0 && !hookFailuresExpected) {
             problems.add(engine.scheduler().stats().hookFailures() + " connector hook(s) threw");

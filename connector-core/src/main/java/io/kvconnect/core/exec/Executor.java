@@ -256,7 +256,8 @@ public final class Executor implements AutoCloseable {
         return new EngineBlockCopyService.RefusedCopies(
                 sumOverWorkers(w -> w.copies().refusedCopies().notInUse()),
                 sumOverWorkers(w -> w.copies().refusedCopies().notLoadTarget()),
-                sumOverWorkers(w -> w.copies().refusedCopies().freed()));
+                sumOverWorkers(w -> w.copies().refusedCopies().freed()),
+                sumOverWorkers(w -> w.copies().refusedCopies().queueFull()));
     }
 
     /**

@@ -73,6 +73,11 @@ final class CopyStream {
         return Thread.currentThread() == thread;
     }
 
+    /** Tasks queued and not taken by the stream yet (constant time). */
+    int queued() {
+        return queue.size();
+    }
+
     /** Queues {@code task} after every task submitted before it. */
     void submit(Runnable task) {
         long seq = submitted.getAndIncrement();

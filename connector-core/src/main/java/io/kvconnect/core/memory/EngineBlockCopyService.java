@@ -99,6 +99,15 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
     private final AtomicLong refusedNotInUse = new AtomicLong();
     private final AtomicLong refusedNotLoadTarget = new AtomicLong();
     private final AtomicLong refusedFreed = new AtomicLong();
+    private final AtomicLong refusedQueueFull = new AtomicLong();
+
+    /**
+     * The most copies one stream holds queued. A copy call returns at once and its copy waits in
+     * the stream's queue, so a connector (or a thread of its own) that asks for copies faster than
+     * they run, and never awaits them, would grow the queue, and the heap, without bound. A connector
+     * that awaits its copies, as every step's loads and stores are awaited, stays far below this.
+     */
+    static final int MAX_QUEUED_COPIES = 1 << 16;
     /** Orders "accept a copy or a buffer" against close, so nothing is accepted after the stream ends. */
     private final Object lock = new Object();
 
@@ -163,17 +172,19 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
      * @param notLoadTarget copies into a block the engine had not granted to a load
      * @param freed copies whose block was freed between the call and the moment they ran, and
      *     writes of sends whose block was freed after the send was opened
+     * @param queueFull copies asked for while {@link #MAX_QUEUED_COPIES} waited in their stream
      */
-    public record RefusedCopies(long notInUse, long notLoadTarget, long freed) {
+    public record RefusedCopies(long notInUse, long notLoadTarget, long freed, long queueFull) {
         /** All of them. */
         public long total() {
-            return notInUse + notLoadTarget + freed;
+            return notInUse + notLoadTarget + freed + queueFull;
         }
     }
 
     /** The copies refused so far. Thread-safe. */
     public RefusedCopies refusedCopies() {
-        return new RefusedCopies(refusedNotInUse.get(), refusedNotLoadTarget.get(), refusedFreed.get());
+        return new RefusedCopies(
+                refusedNotInUse.get(), refusedNotLoadTarget.get(), refusedFreed.get(), refusedQueueFull.get());
     }
 
     /** Which blocks connectors may copy, and which a load copy filled (this worker's, as of its step). */
@@ -466,6 +477,16 @@ public final class EngineBlockCopyService implements BlockCopyService, AutoClose
                 // Refused on the ticket, not thrown: a block freed between the connector's plan and
                 // its copy is a failed copy the connector handles, not a bug in its hook.
                 ticket.fail(new CopyFailedException(refused, null));
+            } else if ((direction == Direction.FROM_HOST ? loadStream : stream).queued() >= MAX_QUEUED_COPIES) {
+                refusedQueueFull.incrementAndGet();
+                ticket.fail(new CopyFailedException(
+                        MAX_QUEUED_COPIES + " copies already wait in copy stream " + stream.name()
+                                + "; this one was refused (a connector must await its copies, not only ask for them)",
+                        null));
+                LOG.warn(
+                        "Copy stream {}: {} copies queued, new ones are refused until it catches up (counted)",
+                        stream.name(),
+                        MAX_QUEUED_COPIES);
             } else {
                 CopyStream target = direction == Direction.FROM_HOST ? loadStream : stream;
                 // Shared (a waiter may take or help it) only on the host and without faults, whose

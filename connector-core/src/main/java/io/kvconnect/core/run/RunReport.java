@@ -142,14 +142,15 @@ public record RunReport(
         connector.put("leaked block references", s.leakedConnectorReferences());
         connector.put("stalls (no progress)", s.connectorStalls());
         var refused = ex.refusedCopies();
-        connector.put(
-                "copies refused",
-                refused.total() == 0
-                        ? "0"
-                        : refused.total() + " (" + refused.notInUse()
-                                + " of free blocks, " + refused.notLoadTarget() + " into blocks not granted, "
-                                + refused.freed()
-                                + " of blocks freed before they ran)");
+        // The count in the column; what they were, too long for it, in a note.
+        connector.put("copies refused", refused.total());
+        List<String> notes = new ArrayList<>();
+        notes.add("KV memory: " + placement.why());
+        if (refused.total() > 0) {
+            notes.add("copies refused: " + refused.notInUse() + " of free blocks, " + refused.notLoadTarget()
+                    + " into blocks not granted, " + refused.freed() + " of blocks freed before they ran, "
+                    + refused.queueFull() + " while the copy queue was full");
+        }
         connector.put("loads claimed, not filled", ex.unfilledLoads());
         connector.put("references taken back", s.reclaimedConnectorReferences());
         connector.put("disabled after a hook failure", s.connectorDisabled() ? "yes" : "no");
@@ -167,7 +168,7 @@ public record RunReport(
         });
         m.eventCounts().forEach((k, v) -> connector.put("events: " + k, v));
         sections.put("connector", connector);
-        return new RunReport(label, sections, m.outputs(), List.of("KV memory: " + placement.why()));
+        return new RunReport(label, sections, m.outputs(), notes);
     }
 
     /**

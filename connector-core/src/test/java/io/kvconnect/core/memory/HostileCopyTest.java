@@ -3,7 +3,10 @@ package io.kvconnect.core.memory;
 import static io.kvconnect.core.memory.KvTestSupport.layout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvconnect.api.worker.CopyFailedException;
 import io.kvconnect.api.worker.CopyTicket;
 import io.kvconnect.api.worker.HostBlockBuffer;
 import io.kvconnect.api.worker.KvLayout;
@@ -11,6 +14,8 @@ import io.kvconnect.api.worker.LayoutKind;
 import io.kvconnect.core.kv.BlockGrants;
 import io.kvconnect.core.kv.BlockPool;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -74,6 +79,41 @@ class HostileCopyTest {
 
             assertFalse(calls.freedUnderACopy, "the pinned memory was freed while the device copied into it");
             assertEquals(0, calls.fake.livePinned.get(), "freed once the copy ended");
+        }
+    }
+
+    @Test
+    void copiesAskedForFasterThanTheyRunAreRefusedOnceTheQueueIsFull() throws Exception {
+        CountDownLatch stalled = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CopyFaults stallFirst = (direction, ids) -> {
+            if (stalled.getCount() > 0) {
+                stalled.countDown();
+                release.await(); // the stream holds its first copy: later ones queue behind it
+            }
+        };
+        KvLayout layout = layout(LayoutKind.PER_LAYER);
+        try (HostKvMemory memory = HostKvMemory.allocate(layout);
+                EngineBlockCopyService service = new EngineBlockCopyService(memory, "copy-test", stallFirst);
+                HostBlockBuffer buffer = service.allocateHostBuffer(1)) {
+            List<CopyTicket> tickets = new ArrayList<>();
+            tickets.add(service.copyToHost(new int[] {1}, buffer, new int[] {0}));
+            stalled.await();
+            // A connector's thread that asks and never awaits: without a bound the queue, and the
+            // heap, would grow as long as it went on.
+            for (int i = 0; i < EngineBlockCopyService.MAX_QUEUED_COPIES; i++) {
+                tickets.add(service.copyToHost(new int[] {1}, buffer, new int[] {0}));
+            }
+            CopyTicket refused = service.copyToHost(new int[] {1}, buffer, new int[] {0});
+
+            CopyFailedException e = assertThrows(CopyFailedException.class, refused::await);
+            assertTrue(e.getMessage().contains("copies already wait"), e.getMessage());
+            assertEquals(1, service.refusedCopies().queueFull());
+            release.countDown();
+            for (CopyTicket t : tickets) {
+                t.await(); // every queued copy still runs
+            }
+            service.copyToHost(new int[] {1}, buffer, new int[] {0}).await(); // and the stream takes more
         }
     }
 
