@@ -22,9 +22,23 @@ final class AllReduce {
     /** Two phases a step: every part is written; every rank has read all parts. */
     private final Phaser phaser;
 
+    /**
+     * The last phase every rank arrived in, set before the ranks waiting in it are released. A
+     * rank that wakes to a terminated phaser reads it to tell "my phase completed, then another
+     * rank failed and broke the all-reduce" (it got its sum) from "broken before my phase
+     * completed": the phaser answers both with the same negative phase.
+     */
+    private volatile int lastCompleted = -1;
+
     AllReduce(int ranks) {
         parts = new long[ranks][];
-        phaser = new Phaser(ranks);
+        phaser = new Phaser(ranks) {
+            @Override
+            protected boolean onAdvance(int phase, int registeredParties) {
+                lastCompleted = phase;
+                return false; // ranks never leave: only breakAll ends it
+            }
+        };
     }
 
     /**
@@ -71,7 +85,9 @@ final class AllReduce {
                                 "a worker did not reach the all-reduce; the executor is broken", e);
                     }
                 });
-        if (reached < 0) {
+        // A rank that failed right after this phase completed may have broken the all-reduce
+        // before this one woke; this rank's phase completed all the same.
+        if (reached < 0 && lastCompleted != phase) {
             throw new IllegalStateException("the all-reduce was broken by a failed worker; the executor is broken");
         }
     }

@@ -95,4 +95,19 @@ class AllReduceTest {
         assertInstanceOf(IllegalStateException.class, e.getCause());
         assertTrue(e.getCause().getMessage().contains("broken"), e.getCause().getMessage());
     }
+
+    @Test
+    void aRankWhoseStepCompletedGetsItsSumThoughAnotherBreaksTheAllReduceRightAfter() throws Exception {
+        // The race needs the breaking rank to run on before the other one woke: many rounds.
+        for (int round = 0; round < 2_000; round++) {
+            AllReduce allReduce = new AllReduce(2);
+            RankZero zero = RankZero.start(allReduce, new WorkerInterrupts(0), new long[] {1});
+            assertArrayEquals(new long[] {3}, allReduce.sum(1, new long[] {2}, new WorkerInterrupts(1)));
+            allReduce.breakAll(); // rank 1 fails at once after the all-reduce, as a hook may
+            assertArrayEquals(
+                    new long[] {3},
+                    zero.result().get(BOUND.toMillis(), TimeUnit.MILLISECONDS),
+                    "round " + round + ": rank 0's step completed before the all-reduce broke");
+        }
+    }
 }
