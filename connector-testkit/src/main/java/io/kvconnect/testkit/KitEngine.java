@@ -378,7 +378,10 @@ public final class KitEngine implements AutoCloseable {
     /**
      * The engine's scheduler counters so far: {@code preemptions}, {@code prefix_hit_tokens},
      * {@code connector_hit_tokens}, {@code connector_async_loads}, {@code load_failures}, {@code
-     * requests_recomputed}, {@code requests_failed}, {@code requests_aborted}.
+     * requests_recomputed}, {@code requests_failed}, {@code requests_aborted}, and {@code
+     * invalid_blocks_ignored}: blocks the connector reported invalid that no load the report could
+     * still be about wrote (a report too late, or of blocks it never loaded), which blamed nobody.
+     * A connector that reports its failed loads in time keeps it at 0.
      */
     public Map<String, Long> schedulerCounts() {
         var s = engine.scheduler().stats();
@@ -391,6 +394,7 @@ public final class KitEngine implements AutoCloseable {
         m.put("requests_recomputed", s.requestsRecomputed());
         m.put("requests_failed", s.requestsFailed());
         m.put("requests_aborted", s.requestsAborted());
+        m.put("invalid_blocks_ignored", s.ignoredInvalidBlocks());
         return java.util.Collections.unmodifiableMap(m);
     }
 

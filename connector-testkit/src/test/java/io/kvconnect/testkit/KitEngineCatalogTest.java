@@ -68,6 +68,8 @@ class KitEngineCatalogTest {
                 e.step();
             }
             assertEquals(List.of(), e.problems());
+            // A connector that reports its failed loads in time (this one fails none) has no stale reports.
+            assertEquals(0L, e.schedulerCounts().get("invalid_blocks_ignored"));
         }
         // The scheduler side and both workers' sides (in whatever order the engine makes them).
         assertEquals(3, seen.size(), seen.toString());
