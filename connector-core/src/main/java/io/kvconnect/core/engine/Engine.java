@@ -60,9 +60,10 @@ import org.slf4j.LoggerFactory;
  * (see {@link #step()}). The engine cannot tell that from a connector's own thread interrupting the
  * engine thread between hooks, so a caller that never cancels that way says so ({@link
  * #ignoreStrayInterrupts()}, as the product's commands do) and interrupts are then ignored; an
- * interrupt a scheduler-side hook leaves set is cleared either way. The worker threads are the engine's and run only the engine and worker-side hooks: an
- * interrupt from a connector's thread does not stop them (it is logged, and the step completes as
- * if it had not come); {@link #close()} stops them.
+ * interrupt a scheduler-side hook leaves set is cleared either way. The worker threads are the
+ * engine's and run only the engine and worker-side hooks: an interrupt from a connector's thread
+ * does not stop them (it is logged, and the step completes as if it had not come); {@link
+ * #close()} stops them.
  */
 public final class Engine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);

@@ -288,17 +288,44 @@ public final class Executor implements AutoCloseable {
      * left of it.
      */
     private <T> T await(Future<T> f) throws InterruptedException, ExecutionException, TimeoutException {
-        long deadline = timer == null ? 0 : System.nanoTime() + STUCK_AFTER_TIMEOUTS * timer.timeoutNanos();
+        return timer == null
+                ? await(f, ignoreStrayInterrupts)
+                : await(f, STUCK_AFTER_TIMEOUTS * timer.timeoutNanos(), ignoreStrayInterrupts);
+    }
+
+    /**
+     * The engine thread's wait for {@code f}, unbounded; {@code resume}: an interrupt is stray,
+     * logged, and the wait goes on (see {@link #ignoreStrayInterrupts()}).
+     */
+    static <T> T await(Future<T> f, boolean resume) throws InterruptedException, ExecutionException {
         while (true) {
             try {
-                return timer == null ? f.get() : f.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+                return f.get();
             } catch (InterruptedException e) {
-                if (!ignoreStrayInterrupts) {
-                    throw e;
-                }
-                strayInterrupt();
+                stray(e, resume);
             }
         }
+    }
+
+    /** As {@link #await(Future, boolean)}, for at most {@code timeoutNanos} in all, interrupts or not. */
+    static <T> T await(Future<T> f, long timeoutNanos, boolean resume)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (true) {
+            try {
+                return f.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                stray(e, resume);
+            }
+        }
+    }
+
+    /** Rethrows {@code e} unless interrupts are stray ({@code resume}); then logs it. */
+    private static void stray(InterruptedException e, boolean resume) throws InterruptedException {
+        if (!resume) {
+            throw e;
+        }
+        strayInterrupt();
     }
 
     /**
@@ -334,17 +361,7 @@ public final class Executor implements AutoCloseable {
         }
         for (Future<?> f : done) {
             try {
-                while (true) {
-                    try {
-                        f.get();
-                        break;
-                    } catch (InterruptedException e) {
-                        if (!ignoreStrayInterrupts) {
-                            throw e;
-                        }
-                        strayInterrupt();
-                    }
-                }
+                await(f, ignoreStrayInterrupts);
             } catch (ExecutionException e) {
                 throw new IllegalStateException("disabling the connector failed on a worker", e.getCause());
             }

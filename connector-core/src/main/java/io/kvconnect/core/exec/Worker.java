@@ -575,35 +575,19 @@ final class Worker implements AutoCloseable {
         callerIgnoresInterrupts = true;
     }
 
-    /** Waits for the connector's shutdown, at most two hook timeouts when hooks are timed. */
-    private void awaitShutdown(Future<?> shutdown)
-            throws InterruptedException, java.util.concurrent.ExecutionException,
-                    java.util.concurrent.TimeoutException {
-        long deadline = timer == null ? 0 : System.nanoTime() + 2 * timer.timeoutNanos();
-        while (true) {
-            try {
-                if (timer == null) {
-                    shutdown.get();
-                } else {
-                    shutdown.get(deadline - System.nanoTime(), java.util.concurrent.TimeUnit.NANOSECONDS);
-                }
-                return;
-            } catch (InterruptedException e) {
-                if (!callerIgnoresInterrupts) {
-                    throw e;
-                }
-                Executor.strayInterrupt();
-            }
-        }
-    }
-
     /** Shuts the connector down on the worker thread, then stops the thread and frees the memory. */
     @Override
     public void close() {
         try {
             if (connector != null) {
                 WorkerConnector c = connector;
-                awaitShutdown(thread.submit(() -> shutdownContained(c)));
+                // At most two hook timeouts when hooks are timed.
+                Future<?> shutdown = thread.submit(() -> shutdownContained(c));
+                if (timer == null) {
+                    Executor.await(shutdown, callerIgnoresInterrupts);
+                } else {
+                    Executor.await(shutdown, 2 * timer.timeoutNanos(), callerIgnoresInterrupts);
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
