@@ -4,15 +4,11 @@ import static io.kvconnect.core.engine.ConnectorTestSupport.drain;
 import static io.kvconnect.core.engine.ConnectorTestSupport.prompt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorStats;
 import io.kvconnect.api.common.KvEvent;
 import io.kvconnect.api.common.WorkerMetadata;
-import io.kvconnect.api.scheduler.MatchResult;
-import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
-import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
@@ -99,21 +95,7 @@ class HostileReturnValuesTest {
     }
 
     /** Returns {@code events} from {@code takeEvents}; otherwise does nothing. */
-    private record EventsScheduler(Supplier<List<KvEvent>> events) implements SchedulerConnector {
-        @Override
-        public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
-            return MatchResult.none();
-        }
-
-        @Override
-        public void updateStateAfterAlloc(
-                RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {}
-
-        @Override
-        public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
-            return ConnectorMetadata.NONE;
-        }
-
+    private record EventsScheduler(Supplier<List<KvEvent>> events) implements InertSchedulerConnector {
         @Override
         public List<KvEvent> takeEvents() {
             return events.get();

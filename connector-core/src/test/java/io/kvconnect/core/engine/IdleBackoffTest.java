@@ -7,10 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.scheduler.FinishResult;
-import io.kvconnect.api.scheduler.MatchResult;
 import io.kvconnect.api.scheduler.RequestView;
 import io.kvconnect.api.scheduler.SchedulerConnector;
-import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
@@ -61,21 +59,7 @@ class IdleBackoffTest {
         volatile boolean pending = true;
 
         EngineSetup.ConnectorSides sides() {
-            SchedulerConnector scheduler = new SchedulerConnector() {
-                @Override
-                public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
-                    return MatchResult.none();
-                }
-
-                @Override
-                public void updateStateAfterAlloc(
-                        RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {}
-
-                @Override
-                public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
-                    return ConnectorMetadata.NONE;
-                }
-
+            SchedulerConnector scheduler = new InertSchedulerConnector() {
                 @Override
                 public FinishResult requestFinished(RequestView request, BlockIds blockIds) {
                     return FinishResult.freeNow();

@@ -4,19 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kvconnect.api.common.BlockIds;
 import io.kvconnect.api.common.ConnectorMetadata;
 import io.kvconnect.api.common.ConnectorStats;
-import io.kvconnect.api.scheduler.MatchResult;
-import io.kvconnect.api.scheduler.RequestView;
-import io.kvconnect.api.scheduler.SchedulerConnector;
-import io.kvconnect.api.scheduler.SchedulerOutputView;
 import io.kvconnect.api.worker.BlockCopyService;
 import io.kvconnect.api.worker.KvLayout;
 import io.kvconnect.api.worker.WorkerConnector;
 import io.kvconnect.api.worker.WorkerStepReport;
 import io.kvconnect.core.engine.Engine;
 import io.kvconnect.core.engine.EngineSetup;
+import io.kvconnect.core.engine.InertSchedulerConnector;
 import io.kvconnect.core.engine.TestEngines;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -82,21 +78,7 @@ class RunReportConnectorStatsTest {
         }
     }
 
-    private record Reporting(Stats stats) implements SchedulerConnector {
-        @Override
-        public MatchResult getNumNewMatchedTokens(RequestView request, int localHitTokens) {
-            return MatchResult.none();
-        }
-
-        @Override
-        public void updateStateAfterAlloc(
-                RequestView request, BlockIds blocks, int localHitTokens, int externalTokens) {}
-
-        @Override
-        public ConnectorMetadata buildConnectorMetadata(SchedulerOutputView output) {
-            return ConnectorMetadata.NONE;
-        }
-
+    private record Reporting(Stats stats) implements InertSchedulerConnector {
         @Override
         public Optional<ConnectorStats> takeStats() {
             return Optional.of(stats);
