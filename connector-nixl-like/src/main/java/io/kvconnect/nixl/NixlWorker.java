@@ -286,7 +286,10 @@ final class NixlWorker implements WorkerConnector, BlockSource {
     @Override
     public void startLoadKv() {
         NixlMetadata m = bound;
-        if (m == null || lanes == null) {
+        // Most steps of a decode engine load nothing: no set of producers for them.
+        if (m == null
+                || lanes == null
+                || (m.loads().isEmpty() && m.notifications().isEmpty())) {
             return;
         }
         // Each producer's work on its own lane, so that a silent one holds up only its own loads.
